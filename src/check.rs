@@ -1,0 +1,144 @@
+//! `check N`: compile one exercise, run its checks against a live server, report each one.
+//!
+//! The check process decides most verdicts; the runner settles what only it can see (the
+//! server log on stderr, a crash, a timeout) and turns it all into a [`Report`].
+
+use std::process::ExitCode;
+
+use httplings::protocol::{Evidence, Failure, Message, Outcome, PANIC_LINE_PREFIX, Verdict};
+
+use crate::catalog::{Lesson, Side};
+use crate::project;
+use crate::reporter::Reporter;
+use crate::target::{self, Build, Captured, End, Run};
+
+/// Everything the reporter needs to show how a check went.
+#[derive(Debug)]
+pub struct Report {
+    pub checks: Vec<CheckResult>,
+    /// Why the check process stopped before reporting every check, if it did.
+    pub interrupted: Option<String>,
+    /// The last lines of the server log, when they help explain an interruption.
+    pub log_tail: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct CheckResult {
+    pub name: String,
+    pub state: CheckState,
+}
+
+#[derive(Debug)]
+pub enum CheckState {
+    Passed,
+    Failed(Failure),
+    /// The check process ended before this check reported.
+    NotReached,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.interrupted.is_none() && self.checks.iter().all(|check| matches!(check.state, CheckState::Passed))
+    }
+}
+
+pub fn run(lesson: &Lesson, side: Side, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
+    let root = project::root()?;
+    reporter.checking(lesson, side)?;
+    let executable = match target::build(&root, &lesson.check_target(side), reporter.colored())? {
+        Build::Ready(executable) => executable,
+        Build::Failed(diagnostics) => {
+            reporter.compile_failed(lesson, side, &diagnostics)?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let run = target::run(&executable, &root, lesson.time_limit)?;
+    let report = judge(&run);
+    reporter.report(lesson, side, &report)?;
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Turns what a check process left behind into a report. A planned check that never
+/// reported fails, so a process that dies early can never pass.
+pub fn judge(run: &Run) -> Report {
+    let mut planned = Vec::new();
+    let mut verdicts = Vec::new();
+    for message in &run.messages {
+        match message {
+            Message::Plan { checks } => planned.clone_from(checks),
+            Message::Verdict(verdict) => verdicts.push(verdict),
+        }
+    }
+    let checks: Vec<_> = planned
+        .iter()
+        .map(|name| CheckResult {
+            name: name.clone(),
+            state: match verdicts.iter().find(|verdict| &verdict.check == name) {
+                Some(verdict) => settle(verdict, run),
+                None => CheckState::NotReached,
+            },
+        })
+        .collect();
+    let complete = !planned.is_empty() && checks.iter().all(|check| !matches!(check.state, CheckState::NotReached));
+    let interrupted = (!complete).then(|| interruption(run.end));
+    let log_tail = interrupted.is_some().then(|| tail(&run.stderr, 12));
+    Report { checks, interrupted, log_tail }
+}
+
+fn settle(verdict: &Verdict, run: &Run) -> CheckState {
+    match &verdict.outcome {
+        Outcome::Pass => CheckState::Passed,
+        Outcome::Fail(failure) => CheckState::Failed(failure.clone()),
+        Outcome::LogMustContain { needle, failure } => {
+            if logged(&run.stderr.text(), needle) {
+                CheckState::Passed
+            } else {
+                CheckState::Failed(log_failure(failure, run, needle))
+            }
+        }
+    }
+}
+
+/// Whether the learner's own logging wrote `needle`; panic reports do not count.
+fn logged(stderr: &str, needle: &str) -> bool {
+    stderr.lines().filter(|line| !line.starts_with(PANIC_LINE_PREFIX)).any(|line| line.contains(needle))
+}
+
+fn log_failure(failure: &Failure, run: &Run, needle: &str) -> Failure {
+    let mut failure = failure.clone();
+    if run.stdout.text().contains(needle) {
+        failure.summary.push_str(" (it went to stdout: a server log is stderr)");
+    }
+    failure.with(Evidence::Text { title: "server log (stderr)".into(), body: tail(&run.stderr, 12) })
+}
+
+fn interruption(end: End) -> String {
+    match end {
+        End::TimedOut(limit) => format!(
+            "timed out after {} s: the check process was stopped. Something in your code never \
+             finishes: a loop, a blocking sleep, or an await that never completes.",
+            limit.as_secs()
+        ),
+        End::Exited(None) => "the check process crashed (killed by a signal, e.g. by \
+                              std::process::abort or a stack overflow) before reporting every check"
+            .into(),
+        End::Exited(Some(code)) => format!(
+            "the check process exited with code {code} before reporting every check: does your \
+             code call std::process::exit?"
+        ),
+    }
+}
+
+/// The last lines of a stream, for context.
+fn tail(stream: &Captured, lines: usize) -> String {
+    let text = stream.text();
+    let all: Vec<_> = text.lines().filter(|line| !line.trim().is_empty()).collect();
+    let mut shown = all[all.len().saturating_sub(lines)..].join("\n");
+    if shown.is_empty() {
+        shown = "(nothing was written)".into();
+    }
+    if stream.truncated() {
+        shown.push_str(&format!("\n(only the first {} of {} bytes were kept)", stream.kept.len(), stream.total));
+    }
+    shown
+}

@@ -1,0 +1,200 @@
+//! [`Answer`]: what a server sent back, kept for judging; [`Shown`]: an answer as a diff shows it.
+
+use std::fmt::Write as _;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use serde_json::Value;
+
+/// Bodies longer than this are cut in diffs: enough to see what went wrong.
+const SHOWN_BODY_LIMIT: usize = 2_000;
+
+/// A complete HTTP answer.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    /// GETs `url`. When no answer comes, says what the client saw instead.
+    pub(crate) async fn get(client: &reqwest::Client, url: &str) -> Result<Answer, String> {
+        let response = client.get(url).send().await.map_err(|error| describe(&error))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|error| describe(&error))?.to_vec();
+        Ok(Answer { status, headers, body })
+    }
+
+    pub(crate) fn header(&self, name: &str) -> Option<&HeaderValue> {
+        self.headers.get(name)
+    }
+
+    /// The media type of `Content-Type`, lower-cased, without parameters such as `charset`.
+    pub(crate) fn media_type(&self) -> Option<String> {
+        Some(media_type_of(self.header("content-type")?.to_str().ok()?))
+    }
+
+    pub(crate) fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Says what a client saw when no answer came, in the words a learner would use.
+pub(crate) fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "no answer: the request timed out".into();
+    }
+    if error.is_connect() {
+        return "no answer: could not connect".into();
+    }
+    let mut root: &dyn std::error::Error = error;
+    while let Some(source) = root.source() {
+        root = source;
+    }
+    format!("no answer: the connection closed before a response ({root})")
+}
+
+/// An HTTP answer as a diff shows it: the status line, the headers that matter, the body
+/// (JSON pretty-printed so that it diffs line by line).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Shown {
+    status_line: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Shown {
+    pub(crate) fn status(status: StatusCode) -> Self {
+        Self { status_line: status_line(status), headers: Vec::new(), body: String::new() }
+    }
+
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    pub(crate) fn json(mut self, body: &Value) -> Self {
+        self.body = pretty(body);
+        self
+    }
+
+    /// Shows `answer` with the named headers as sent (or as missing) and its body.
+    pub(crate) fn of(answer: &Answer, header_names: &[&str]) -> Self {
+        let mut shown = Self::status(answer.status);
+        for name in header_names {
+            let values: Vec<_> = answer.headers.get_all(*name).iter().map(shown_value).collect();
+            if values.is_empty() {
+                shown = shown.header(name, "(not sent)");
+            }
+            for value in values {
+                shown = shown.header(name, value);
+            }
+        }
+        shown.body = match answer.json() {
+            Some(json) => pretty(&json),
+            None => shown_text(&answer.text()),
+        };
+        shown
+    }
+
+    /// Shows an answer that never came.
+    pub(crate) fn missing(what_happened: &str) -> Self {
+        Self { status_line: format!("({what_happened})"), headers: Vec::new(), body: String::new() }
+    }
+
+    pub(crate) fn of_result(answer: &Result<Answer, String>, header_names: &[&str]) -> Self {
+        match answer {
+            Ok(answer) => Self::of(answer, header_names),
+            Err(what_happened) => Self::missing(what_happened),
+        }
+    }
+
+    /// Shows a Content-Type whose media type is `media_type` as exactly that, hiding
+    /// parameters such as `charset` that the checks accept.
+    pub(crate) fn media_type_shown_as(mut self, media_type: &str) -> Self {
+        for (name, value) in &mut self.headers {
+            if name == "content-type" && media_type_of(value) == media_type {
+                *value = media_type.to_string();
+            }
+        }
+        self
+    }
+
+    /// Only the status line and headers, for checks that do not judge the body.
+    pub(crate) fn without_body(mut self) -> Self {
+        self.body.clear();
+        self
+    }
+
+    pub(crate) fn render(&self) -> String {
+        let mut text = self.status_line.clone();
+        text.push('\n');
+        for (name, value) in &self.headers {
+            let _ = writeln!(text, "{name}: {value}");
+        }
+        if !self.body.is_empty() {
+            text.push('\n');
+            text.push_str(&self.body);
+            text.push('\n');
+        }
+        text
+    }
+}
+
+fn media_type_of(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+fn status_line(status: StatusCode) -> String {
+    format!("HTTP/1.1 {} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
+}
+
+fn pretty(json: &Value) -> String {
+    serde_json::to_string_pretty(json).expect("a JSON value always serialises")
+}
+
+fn shown_value(value: &HeaderValue) -> String {
+    match value.to_str() {
+        Ok(text) => text.to_string(),
+        Err(_) => format!("{:?} (not visible ASCII)", value.as_bytes()),
+    }
+}
+
+fn shown_text(text: &str) -> String {
+    if text.is_empty() {
+        return "(empty body)".into();
+    }
+    match text.char_indices().nth(SHOWN_BODY_LIMIT) {
+        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_status_headers_and_pretty_json() {
+        let shown = Shown::status(StatusCode::INTERNAL_SERVER_ERROR)
+            .header("content-type", "application/json")
+            .json(&serde_json::json!({"error": {"code": "X"}}));
+        assert_eq!(
+            shown.render(),
+            "HTTP/1.1 500 Internal Server Error\ncontent-type: application/json\n\n\
+             {\n  \"error\": {\n    \"code\": \"X\"\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn long_bodies_are_cut_on_a_char_boundary() {
+        let body = "é".repeat(SHOWN_BODY_LIMIT + 5);
+        let shown = shown_text(&body);
+        assert!(shown.ends_with("… (10 more bytes)"), "{shown}");
+    }
+}

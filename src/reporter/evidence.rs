@@ -1,0 +1,157 @@
+//! Renders a failed check's evidence: diffs, tables and titled text, indented under the check.
+
+use std::io::{self, Write};
+
+use colored::Colorize;
+use httplings::protocol::{Evidence, Failure, Row};
+use similar::{ChangeTag, TextDiff};
+
+const INDENT: &str = "    ";
+/// Table cells are cut here so that one long input cannot push the table off the screen.
+const MAX_CELL: usize = 44;
+
+pub fn failure(out: &mut dyn Write, failure: &Failure, width: usize) -> io::Result<()> {
+    writeln!(out, "{INDENT}{}", failure.summary.red())?;
+    for evidence in &failure.evidence {
+        writeln!(out)?;
+        match evidence {
+            Evidence::Diff { expected, actual } => diff(out, expected, actual)?,
+            Evidence::Table { columns, rows } => table(out, columns, rows)?,
+            Evidence::Text { title, body } => titled(out, title, body)?,
+        }
+    }
+    writeln!(out)?;
+    for line in wrap(&format!("Why it matters: {}", failure.why), width - INDENT.len()) {
+        writeln!(out, "{INDENT}{}", line.dimmed())?;
+    }
+    writeln!(out)
+}
+
+/// A line-by-line diff of the whole of both texts: answers are short, and seeing the
+/// unchanged lines around a change is what makes it readable.
+fn diff(out: &mut dyn Write, expected: &str, actual: &str) -> io::Result<()> {
+    writeln!(out, "{INDENT}{}  {}", "- expected".red(), "+ got".green())?;
+    for change in TextDiff::from_lines(expected, actual).iter_all_changes() {
+        let line = change.value().trim_end_matches('\n');
+        match change.tag() {
+            ChangeTag::Equal => writeln!(out, "{INDENT}  {line}")?,
+            ChangeTag::Delete => writeln!(out, "{INDENT}{}", format!("- {line}").red())?,
+            ChangeTag::Insert => writeln!(out, "{INDENT}{}", format!("+ {line}").green())?,
+        }
+    }
+    Ok(())
+}
+
+fn table(out: &mut dyn Write, columns: &[String], rows: &[Row]) -> io::Result<()> {
+    let cut = |cell: &str| -> String {
+        match cell.char_indices().nth(MAX_CELL) {
+            Some((end, _)) => format!("{}…", &cell[..end]),
+            None => cell.to_string(),
+        }
+    };
+    let cells: Vec<Vec<String>> = rows.iter().map(|row| row.cells.iter().map(|cell| cut(cell)).collect()).collect();
+    let widths: Vec<usize> = (0..columns.len())
+        .map(|column| {
+            let header = columns[column].chars().count();
+            cells.iter().filter_map(|row| row.get(column)).map(|cell| cell.chars().count()).fold(header, usize::max)
+        })
+        .collect();
+    let line = |cells: &[String]| -> String {
+        let padded: Vec<String> =
+            cells.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    writeln!(out, "{INDENT}  {}", line(columns).bold())?;
+    let wrong = rows.iter().filter(|row| !row.ok).count();
+    for (row, cells) in rows.iter().zip(&cells) {
+        if row.ok {
+            writeln!(out, "{INDENT}{} {}", "✓".green(), line(cells).dimmed())?;
+        } else {
+            writeln!(out, "{INDENT}{} {}", "✗".red().bold(), line(cells).red())?;
+        }
+    }
+    writeln!(out, "{INDENT}{wrong} of {} wrong", rows.len())
+}
+
+pub fn titled(out: &mut dyn Write, title: &str, body: &str) -> io::Result<()> {
+    writeln!(out, "{INDENT}{}", format!("{title}:").bold())?;
+    for line in body.lines() {
+        writeln!(out, "{INDENT}  {line}")?;
+    }
+    Ok(())
+}
+
+/// A unified diff between two files, coloured as `git diff` does.
+pub fn file_diff(out: &mut dyn Write, old: &str, new: &str, names: (&str, &str)) -> io::Result<()> {
+    let diff = TextDiff::from_lines(old, new);
+    writeln!(out, "{}", format!("--- {} (yours)", names.0).red().bold())?;
+    writeln!(out, "{}", format!("+++ {} (reference)", names.1).green().bold())?;
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        writeln!(out, "{}", hunk.header().to_string().cyan())?;
+        for change in hunk.iter_changes() {
+            let line = change.value().trim_end_matches('\n');
+            match change.tag() {
+                ChangeTag::Equal => writeln!(out, " {line}")?,
+                ChangeTag::Delete => writeln!(out, "{}", format!("-{line}").red())?,
+                ChangeTag::Insert => writeln!(out, "{}", format!("+{line}").green())?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Greedy word wrap.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(render: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> String {
+        colored::control::set_override(false);
+        let mut out = Vec::new();
+        render(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn diff_marks_expected_and_got_lines() {
+        let shown = plain(|out| diff(out, "HTTP/1.1 500\na: 1\n", "HTTP/1.1 500\na: 2\n"));
+        assert_eq!(shown, "    - expected  + got\n      HTTP/1.1 500\n    - a: 1\n    + a: 2\n");
+    }
+
+    #[test]
+    fn table_marks_wrong_rows_and_aligns_columns() {
+        let columns = vec!["input".to_string(), "got".to_string()];
+        let rows = vec![
+            Row { cells: vec!["\"120\"".into(), "120 s".into()], ok: true },
+            Row { cells: vec!["\"+5\"".into(), "5 s".into()], ok: false },
+        ];
+        let shown = plain(|out| table(out, &columns, &rows));
+        assert_eq!(
+            shown,
+            "      input  got\n    ✓ \"120\"  120 s\n    ✗ \"+5\"   5 s\n    1 of 2 wrong\n"
+        );
+    }
+
+    #[test]
+    fn wraps_at_word_boundaries() {
+        assert_eq!(wrap("one two three four", 9), ["one two", "three", "four"]);
+    }
+}
