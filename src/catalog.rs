@@ -47,6 +47,39 @@ pub const LESSONS: &[Lesson] = &[
         ],
         time_limit: Duration::from_secs(30),
     },
+    Lesson {
+        number: 2,
+        title: "503 and Retry-After",
+        slug: "02_retry_after",
+        hints: &[
+            "Three parts, three checks: the route (while `db.is_down()`), `parse_retry_after` (the \
+             table shows every input it gets wrong), and `retry_after` (a real response).",
+            "A tuple `(StatusCode, [(header::RETRY_AFTER, \"30\")], Json(body))` is a response. \
+             For the parser: trim spaces and tabs, accept ASCII digits only, and hand anything \
+             else to `httpdate::parse_http_date`.",
+            "A date in the past is a wait of zero: `date.duration_since(now)` fails then, so use \
+             `.unwrap_or(Duration::ZERO)`. In `retry_after`, `HeaderValue::to_str` returns an \
+             `Err` for bytes that are not visible ASCII: turn that into `None`, never unwrap it.",
+        ],
+        time_limit: Duration::from_secs(30),
+    },
+    Lesson {
+        number: 3,
+        title: "Retry on 5xx, never on 4xx",
+        slug: "03_retry_on_5xx",
+        hints: &[
+            "Write it as a `loop` around `client.get(url).send().await`, counting attempts. \
+             Decide first whether the outcome is worth retrying: an `Err`, or a status for which \
+             `is_server_error()` is true.",
+            "Return the outcome itself (`return outcome;`) when it is not worth retrying or when \
+             `attempt >= policy.max_attempts`. Before retry n, sleep with \
+             `tokio::time::sleep(..).await` for base_delay × 2^(n−1), capped with `.min(policy.max_delay)`.",
+            "Read Retry-After from the 5xx response before you sleep: digits only, as seconds. \
+             When it asks for more than `policy.max_delay`, return that response at once; \
+             otherwise sleep that long instead of the backoff.",
+        ],
+        time_limit: Duration::from_secs(20),
+    },
 ];
 
 impl Lesson {

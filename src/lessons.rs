@@ -2,3 +2,5 @@
 //! judges the answers. Each module's `main` is what its check targets call.
 
 pub mod generic_500;
+pub mod retry_after;
+pub mod retry_on_5xx;

@@ -91,6 +91,7 @@ impl Reporter {
                 CheckState::Failed(failure) => {
                     writeln!(self.out, "{} {}", "✗".red().bold(), check.name.bold())?;
                     evidence::failure(&mut self.out, failure, self.width)?;
+                    writeln!(self.out)?;
                 }
             }
         }
@@ -101,7 +102,10 @@ impl Reporter {
                 evidence::titled(&mut self.out, "server log (stderr), last lines", log)?;
             }
         }
-        writeln!(self.out)?;
+        let ended_on_a_failure = report.checks.last().is_some_and(|check| matches!(check.state, CheckState::Failed(_)));
+        if report.interrupted.is_some() || !ended_on_a_failure {
+            writeln!(self.out)?;
+        }
         self.summary(lesson, side, report)
     }
 
