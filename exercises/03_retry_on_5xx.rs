@@ -6,7 +6,11 @@
 use httplings::RetryPolicy;
 use reqwest::{Client, Error, Response};
 
-pub async fn get_with_retry(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Response, Error> {
+pub async fn get_with_retry(
+    client: &Client,
+    url: &str,
+    policy: &RetryPolicy,
+) -> Result<Response, Error> {
     // TODO: this sends one request and gives up whatever happens. Retry what may pass (a 5xx,
     //       a transport error) up to `policy.max_attempts` attempts in all, never a 4xx, and
     //       wait before each retry as the lesson describes: exponential backoff, capped at

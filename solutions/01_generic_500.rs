@@ -78,6 +78,7 @@ fn answer_panic(_panic: Box<dyn Any + Send + 'static>) -> Response {
 
 /// The generic 500: the same for every fault, so it gives nothing away.
 fn internal_error() -> Response {
-    let body = json!({"error": {"code": "INTERNAL_ERROR", "message": "An unexpected error occurred"}});
+    let body =
+        json!({"error": {"code": "INTERNAL_ERROR", "message": "An unexpected error occurred"}});
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }

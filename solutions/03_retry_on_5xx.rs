@@ -10,7 +10,11 @@ use httplings::RetryPolicy;
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Client, Error, Response};
 
-pub async fn get_with_retry(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Response, Error> {
+pub async fn get_with_retry(
+    client: &Client,
+    url: &str,
+    policy: &RetryPolicy,
+) -> Result<Response, Error> {
     let mut attempt = 1;
     loop {
         let outcome = client.get(url).send().await;
@@ -38,7 +42,10 @@ pub async fn get_with_retry(client: &Client, url: &str, policy: &RetryPolicy) ->
 fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
     // Saturating, so a long run of retries caps instead of overflowing.
     let factor = 2u32.saturating_pow(retry - 1);
-    policy.base_delay.saturating_mul(factor).min(policy.max_delay)
+    policy
+        .base_delay
+        .saturating_mul(factor)
+        .min(policy.max_delay)
 }
 
 /// A `Retry-After` in delay-seconds (lesson 2 reads the date forms too).

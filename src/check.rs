@@ -38,7 +38,11 @@ pub enum CheckState {
 
 impl Report {
     pub fn passed(&self) -> bool {
-        self.interrupted.is_none() && self.checks.iter().all(|check| matches!(check.state, CheckState::Passed))
+        self.interrupted.is_none()
+            && self
+                .checks
+                .iter()
+                .all(|check| matches!(check.state, CheckState::Passed))
     }
 }
 
@@ -55,7 +59,11 @@ pub fn run(lesson: &Lesson, side: Side, reporter: &mut Reporter) -> anyhow::Resu
     let run = target::run(&executable, &root, lesson.time_limit)?;
     let report = judge(&run);
     reporter.report(lesson, side, &report)?;
-    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Turns what a check process left behind into a report. A planned check that never
@@ -79,10 +87,17 @@ pub fn judge(run: &Run) -> Report {
             },
         })
         .collect();
-    let complete = !planned.is_empty() && checks.iter().all(|check| !matches!(check.state, CheckState::NotReached));
+    let complete = !planned.is_empty()
+        && checks
+            .iter()
+            .all(|check| !matches!(check.state, CheckState::NotReached));
     let interrupted = (!complete).then(|| interruption(run.end));
     let log_tail = interrupted.is_some().then(|| tail(&run.stderr, 12));
-    Report { checks, interrupted, log_tail }
+    Report {
+        checks,
+        interrupted,
+        log_tail,
+    }
 }
 
 fn settle(verdict: &Verdict, run: &Run) -> CheckState {
@@ -101,15 +116,23 @@ fn settle(verdict: &Verdict, run: &Run) -> CheckState {
 
 /// Whether the learner's own logging wrote `needle`; panic reports do not count.
 fn logged(stderr: &str, needle: &str) -> bool {
-    stderr.lines().filter(|line| !line.starts_with(PANIC_LINE_PREFIX)).any(|line| line.contains(needle))
+    stderr
+        .lines()
+        .filter(|line| !line.starts_with(PANIC_LINE_PREFIX))
+        .any(|line| line.contains(needle))
 }
 
 fn log_failure(failure: &Failure, run: &Run, needle: &str) -> Failure {
     let mut failure = failure.clone();
     if run.stdout.text().contains(needle) {
-        failure.summary.push_str(" (it went to stdout: a server log is stderr)");
+        failure
+            .summary
+            .push_str(" (it went to stdout: a server log is stderr)");
     }
-    failure.with(Evidence::Text { title: "server log (stderr)".into(), body: tail(&run.stderr, 12) })
+    failure.with(Evidence::Text {
+        title: "server log (stderr)".into(),
+        body: tail(&run.stderr, 12),
+    })
 }
 
 fn interruption(end: End) -> String {
@@ -132,13 +155,20 @@ fn interruption(end: End) -> String {
 /// The last lines of a stream, for context.
 fn tail(stream: &Captured, lines: usize) -> String {
     let text = stream.text();
-    let all: Vec<_> = text.lines().filter(|line| !line.trim().is_empty()).collect();
+    let all: Vec<_> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
     let mut shown = all[all.len().saturating_sub(lines)..].join("\n");
     if shown.is_empty() {
         shown = "(nothing was written)".into();
     }
     if stream.truncated() {
-        shown.push_str(&format!("\n(only the first {} of {} bytes were kept)", stream.kept.len(), stream.total));
+        shown.push_str(&format!(
+            "\n(only the first {} of {} bytes were kept)",
+            stream.kept.len(),
+            stream.total
+        ));
     }
     shown
 }

@@ -7,7 +7,11 @@ use crate::catalog::{self, Lesson};
 /// Learn how servers and clients should handle HTTP 5xx errors, one exercise at a time,
 /// each checked against a live server on your machine.
 #[derive(Debug, Parser)]
-#[command(name = "httplings", version, after_help = "Start with: cargo run -- lesson 1")]
+#[command(
+    name = "httplings",
+    version,
+    after_help = "Start with: cargo run -- lesson 1"
+)]
 pub struct Cli {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
@@ -62,7 +66,10 @@ pub enum ColorChoice {
 fn lesson_number(text: &str) -> Result<&'static Lesson, String> {
     let lessons = catalog::LESSONS;
     let range = format!("a lesson number from 1 to {}", lessons.len());
-    let number: usize = text.trim().parse().map_err(|_| format!("'{text}' is not {range}"))?;
+    let number: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not {range}"))?;
     number
         .checked_sub(1)
         .and_then(|index| lessons.get(index))

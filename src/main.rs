@@ -66,7 +66,8 @@ fn run(command: Command, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
 fn clap_failure(error: clap::Error) -> ExitCode {
     if error.kind() == ErrorKind::ValueValidation {
         // The source is the lesson parser's own sentence, which names the valid range.
-        let message = std::error::Error::source(&error).map_or_else(|| error.to_string(), ToString::to_string);
+        let message = std::error::Error::source(&error)
+            .map_or_else(|| error.to_string(), ToString::to_string);
         Reporter::stdout(cli::ColorChoice::Auto).usage_error(&message);
         return ExitCode::from(2);
     }

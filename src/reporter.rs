@@ -30,12 +30,18 @@ impl Reporter {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
             }
         };
         colored::control::set_override(colored);
         let width = terminal_size::terminal_size().map_or(80, |(width, _)| usize::from(width.0));
-        Self { out: Box::new(io::stdout()), err: Box::new(io::stderr()), colored, width: width.clamp(40, MAX_WIDTH) }
+        Self {
+            out: Box::new(io::stdout()),
+            err: Box::new(io::stderr()),
+            colored,
+            width: width.clamp(40, MAX_WIDTH),
+        }
     }
 
     /// Whether output is coloured; cargo's output is coloured to match.
@@ -67,7 +73,12 @@ impl Reporter {
         self.out.flush()
     }
 
-    pub fn compile_failed(&mut self, lesson: &Lesson, side: Side, diagnostics: &str) -> io::Result<()> {
+    pub fn compile_failed(
+        &mut self,
+        lesson: &Lesson,
+        side: Side,
+        diagnostics: &str,
+    ) -> io::Result<()> {
         writeln!(self.out)?;
         writeln!(self.out, "{}", diagnostics.trim_end())?;
         writeln!(self.out)?;
@@ -85,9 +96,13 @@ impl Reporter {
         for check in &report.checks {
             match &check.state {
                 CheckState::Passed => writeln!(self.out, "{} {}", "✓".green().bold(), check.name)?,
-                CheckState::NotReached => {
-                    writeln!(self.out, "{} {} {}", "✗".red().bold(), check.name.bold(), "(never reported)".red())?
-                }
+                CheckState::NotReached => writeln!(
+                    self.out,
+                    "{} {} {}",
+                    "✗".red().bold(),
+                    check.name.bold(),
+                    "(never reported)".red()
+                )?,
                 CheckState::Failed(failure) => {
                     writeln!(self.out, "{} {}", "✗".red().bold(), check.name.bold())?;
                     evidence::failure(&mut self.out, failure, self.width)?;
@@ -102,7 +117,10 @@ impl Reporter {
                 evidence::titled(&mut self.out, "server log (stderr), last lines", log)?;
             }
         }
-        let ended_on_a_failure = report.checks.last().is_some_and(|check| matches!(check.state, CheckState::Failed(_)));
+        let ended_on_a_failure = report
+            .checks
+            .last()
+            .is_some_and(|check| matches!(check.state, CheckState::Failed(_)));
         if report.interrupted.is_some() || !ended_on_a_failure {
             writeln!(self.out)?;
         }
@@ -110,7 +128,11 @@ impl Reporter {
     }
 
     fn summary(&mut self, lesson: &Lesson, side: Side, report: &Report) -> io::Result<()> {
-        let passed = report.checks.iter().filter(|check| matches!(check.state, CheckState::Passed)).count();
+        let passed = report
+            .checks
+            .iter()
+            .filter(|check| matches!(check.state, CheckState::Passed))
+            .count();
         let total = report.checks.len();
         if report.passed() {
             let next = match side {
@@ -121,7 +143,12 @@ impl Reporter {
                 ),
                 Side::Solution => "The reference solution passes.".to_string(),
             };
-            return writeln!(self.out, "{} {}", format!("All {total} checks pass.").green().bold(), next);
+            return writeln!(
+                self.out,
+                "{} {}",
+                format!("All {total} checks pass.").green().bold(),
+                next
+            );
         }
         writeln!(
             self.out,
@@ -148,24 +175,46 @@ impl Reporter {
             )?;
         }
         writeln!(self.out)?;
-        writeln!(self.out, "Read a lesson with `cargo run -- lesson N`, check it with `cargo run -- check N`.")
+        writeln!(
+            self.out,
+            "Read a lesson with `cargo run -- lesson N`, check it with `cargo run -- check N`."
+        )
     }
 
     pub fn hint(&mut self, lesson: &Lesson, shown: usize) -> io::Result<()> {
         let total = lesson.hints.len();
         let index = shown.min(total - 1);
-        writeln!(self.out, "{} {}/{total} for lesson {}:", "Hint".yellow().bold(), index + 1, lesson.number)?;
+        writeln!(
+            self.out,
+            "{} {}/{total} for lesson {}:",
+            "Hint".yellow().bold(),
+            index + 1,
+            lesson.number
+        )?;
         writeln!(self.out, "{}", lesson.hints[index])?;
         if index + 1 < total {
-            writeln!(self.out, "{}", "(run the same command again for a stronger hint)".dimmed())?;
+            writeln!(
+                self.out,
+                "{}",
+                "(run the same command again for a stronger hint)".dimmed()
+            )?;
         }
         Ok(())
     }
 
     /// Shows how the learner's file differs from the reference solution.
-    pub fn solution_diff(&mut self, lesson: &Lesson, exercise: &str, solution: &str) -> io::Result<()> {
+    pub fn solution_diff(
+        &mut self,
+        lesson: &Lesson,
+        exercise: &str,
+        solution: &str,
+    ) -> io::Result<()> {
         if exercise == solution {
-            return writeln!(self.out, "{} is the same as the reference solution.", lesson.file(Side::Exercise));
+            return writeln!(
+                self.out,
+                "{} is the same as the reference solution.",
+                lesson.file(Side::Exercise)
+            );
         }
         let names = (lesson.file(Side::Exercise), lesson.file(Side::Solution));
         evidence::file_diff(&mut self.out, exercise, solution, (&names.0, &names.1))

@@ -33,9 +33,16 @@ pub fn build(root: &Path, target: &str, color: bool) -> anyhow::Result<Build> {
         .args(["--color", if color { "always" } else { "never" }])
         .stdin(Stdio::null())
         .output()
-        .with_context(|| format!("could not run {}: is Rust installed?", cargo.to_string_lossy()))?;
+        .with_context(|| {
+            format!(
+                "could not run {}: is Rust installed?",
+                cargo.to_string_lossy()
+            )
+        })?;
     if !output.status.success() {
-        return Ok(Build::Failed(String::from_utf8_lossy(&output.stderr).into_owned()));
+        return Ok(Build::Failed(
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     match executable_named(&stdout, target) {
@@ -100,17 +107,35 @@ pub fn run(executable: &Path, root: &Path, limit: Duration) -> anyhow::Result<Ru
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("could not start {}", executable.display()))?;
-    let stdout = keep(child.stdout.take().map(|pipe| Box::new(pipe) as Box<dyn Read + Send>));
-    let stderr = keep(child.stderr.take().map(|pipe| Box::new(pipe) as Box<dyn Read + Send>));
+    let stdout = keep(
+        child
+            .stdout
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    );
+    let stderr = keep(
+        child
+            .stderr
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    );
     let end = wait(&mut child, limit)?;
     let messages = read_messages(report.path())?;
-    Ok(Run { messages, stdout: joined(stdout), stderr: joined(stderr), end })
+    Ok(Run {
+        messages,
+        stdout: joined(stdout),
+        stderr: joined(stderr),
+        end,
+    })
 }
 
 fn wait(child: &mut Child, limit: Duration) -> anyhow::Result<End> {
     let started = Instant::now();
     loop {
-        if let Some(status) = child.try_wait().context("could not wait for the check process")? {
+        if let Some(status) = child
+            .try_wait()
+            .context("could not wait for the check process")?
+        {
             return Ok(End::Exited(status.code()));
         }
         if started.elapsed() >= limit {
@@ -127,7 +152,9 @@ fn wait(child: &mut Child, limit: Duration) -> anyhow::Result<End> {
 fn keep(pipe: Option<Box<dyn Read + Send>>) -> JoinHandle<Captured> {
     thread::spawn(move || {
         let mut captured = Captured::default();
-        let Some(mut pipe) = pipe else { return captured };
+        let Some(mut pipe) = pipe else {
+            return captured;
+        };
         let mut chunk = [0; 64 * 1024];
         while let Ok(read) = pipe.read(&mut chunk) {
             if read == 0 {
@@ -152,7 +179,10 @@ fn read_messages(path: &Path) -> anyhow::Result<Vec<Message>> {
     std::fs::File::open(path)
         .and_then(|file| file.take(16 * KEPT_BYTES as u64).read_to_string(&mut text))
         .context("could not read the check process's report")?;
-    Ok(text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
+    Ok(text
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect())
 }
 
 #[cfg(test)]
@@ -167,7 +197,10 @@ mod tests {
             r#"{"reason":"build-finished","success":true}"#,
         ]
         .join("\n");
-        assert_eq!(executable_named(&messages, "exercise-01"), Some(PathBuf::from("/t/exercise-01")));
+        assert_eq!(
+            executable_named(&messages, "exercise-01"),
+            Some(PathBuf::from("/t/exercise-01"))
+        );
         assert_eq!(executable_named(&messages, "exercise-02"), None);
     }
 }

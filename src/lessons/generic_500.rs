@@ -7,10 +7,10 @@ use axum::Router;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::Recorder;
 use crate::fixtures::{Database, Secrets};
 use crate::harness::{self, ANSWER_TIMEOUT, Answer, Shown};
 use crate::protocol::{Evidence, Failure, Outcome, Verdict};
-use crate::Recorder;
 
 /// The exercise's entry point: builds the server around a database.
 pub type App = fn(Database) -> Router;
@@ -23,8 +23,15 @@ const ALIVE: &str = "GET /health still answers 200 after the panic";
 const MISSING_404: &str = "a missing order is still a 404, not a 500";
 const HEALTHY_200: &str = "a healthy order still answers 200 with its JSON";
 
-pub const CHECKS: [&str; 7] =
-    [GENERIC_500, NO_LEAK, LOGGED, PANIC_500, ALIVE, MISSING_404, HEALTHY_200];
+pub const CHECKS: [&str; 7] = [
+    GENERIC_500,
+    NO_LEAK,
+    LOGGED,
+    PANIC_500,
+    ALIVE,
+    MISSING_404,
+    HEALTHY_200,
+];
 
 /// The one body a client ever sees for a server fault.
 pub fn generic_500_body() -> Value {
@@ -41,21 +48,39 @@ pub async fn run(app: App, recorder: &mut Recorder) {
     let client = harness::client(ANSWER_TIMEOUT);
 
     let failing = Database::failing();
-    let secrets = failing.secrets().cloned().expect("a failing database has secrets");
-    let Some(base) = serve(app, failing, recorder).await else { return };
+    let secrets = failing
+        .secrets()
+        .cloned()
+        .expect("a failing database has secrets");
+    let Some(base) = serve(app, failing, recorder).await else {
+        return;
+    };
     let order = Answer::get(&client, &format!("{base}/orders/2")).await;
     let report = Answer::get(&client, &format!("{base}/reports/2")).await;
     let health = Answer::get(&client, &format!("{base}/health")).await;
 
     recorder.record(expect_generic_500(GENERIC_500, &order, "the query failed"));
-    recorder.record(expect_no_leak(&[("GET /orders/2", &order), ("GET /reports/2", &report)], &secrets));
+    recorder.record(expect_no_leak(
+        &[("GET /orders/2", &order), ("GET /reports/2", &report)],
+        &secrets,
+    ));
     recorder.record(expect_logged(&secrets));
-    recorder.record(expect_generic_500(PANIC_500, &report, "the handler panicked"));
+    recorder.record(expect_generic_500(
+        PANIC_500,
+        &report,
+        "the handler panicked",
+    ));
     recorder.record(expect_alive(&health));
 
     let healthy = Database::healthy();
-    let expected_order = healthy.find_order(1).ok().flatten().expect("order 1 exists");
-    let Some(base) = serve(app, healthy, recorder).await else { return };
+    let expected_order = healthy
+        .find_order(1)
+        .ok()
+        .flatten()
+        .expect("order 1 exists");
+    let Some(base) = serve(app, healthy, recorder).await else {
+        return;
+    };
     let missing = Answer::get(&client, &format!("{base}/orders/999")).await;
     let found = Answer::get(&client, &format!("{base}/orders/1")).await;
     recorder.record(expect_missing_404(&missing));
@@ -99,7 +124,10 @@ fn expect_generic_500(check: &str, answer: &Result<Answer, String>, cause: &str)
         Ok(answer) => shown_as_json(answer),
         Err(what_happened) => Shown::missing(what_happened),
     };
-    Verdict::fail(check, Failure::new(problems.join("; "), why).with(diff(&expected, &actual)))
+    Verdict::fail(
+        check,
+        Failure::new(problems.join("; "), why).with(diff(&expected, &actual)),
+    )
 }
 
 fn problems_with_generic_500(answer: &Answer) -> Vec<String> {
@@ -123,7 +151,10 @@ fn shown_as_json(answer: &Answer) -> Shown {
 }
 
 fn diff(expected: &Shown, actual: &Shown) -> Evidence {
-    Evidence::Diff { expected: expected.render(), actual: actual.render() }
+    Evidence::Diff {
+        expected: expected.render(),
+        actual: actual.render(),
+    }
 }
 
 /// What must never reach a client, and what each piece would give away.
@@ -146,14 +177,22 @@ fn expect_no_leak(answers: &[(&str, &Result<Answer, String>)], secrets: &Secrets
         let mut places: Vec<(String, String)> = answer
             .headers
             .iter()
-            .map(|(name, value)| (format!("header {name}"), String::from_utf8_lossy(value.as_bytes()).into()))
+            .map(|(name, value)| {
+                (
+                    format!("header {name}"),
+                    String::from_utf8_lossy(value.as_bytes()).into(),
+                )
+            })
             .collect();
         places.push(("body".into(), answer.text()));
         for (place, text) in &places {
             let lowered = text.to_lowercase();
             for (marker, meaning) in &markers {
                 if lowered.contains(&marker.to_lowercase()) {
-                    found.push(format!("{request}, {place}: {meaning} ({marker:?})\n    {}", excerpt(text, marker)));
+                    found.push(format!(
+                        "{request}, {place}: {meaning} ({marker:?})\n    {}",
+                        excerpt(text, marker)
+                    ));
                 }
             }
         }
@@ -166,7 +205,10 @@ fn expect_no_leak(answers: &[(&str, &Result<Answer, String>)], secrets: &Secrets
         "Error texts and panic messages describe your internals: hosts, passwords, file \
          paths. Anyone can call your API; keep these in the server log.",
     )
-    .with(Evidence::Text { title: "leaks".into(), body: found.join("\n") });
+    .with(Evidence::Text {
+        title: "leaks".into(),
+        body: found.join("\n"),
+    });
     Verdict::fail(NO_LEAK, failure)
 }
 
@@ -185,7 +227,13 @@ fn expect_logged(secrets: &Secrets) -> Verdict {
         "The generic 500 hides the cause from the client, so the log is the only place your \
          team can find it. Log the error itself, e.g. tracing::error!(%error, \"...\").",
     );
-    Verdict { check: LOGGED.into(), outcome: Outcome::LogMustContain { needle: secrets.db.clone(), failure } }
+    Verdict {
+        check: LOGGED.into(),
+        outcome: Outcome::LogMustContain {
+            needle: secrets.db.clone(),
+            failure,
+        },
+    }
 }
 
 fn expect_alive(health: &Result<Answer, String>) -> Verdict {
@@ -197,7 +245,10 @@ fn expect_alive(health: &Result<Answer, String>) -> Verdict {
                 "GET /health did not answer 200 after a handler panicked",
                 "One bad request must not take the server down for everyone else.",
             )
-            .with(diff(&Shown::status(StatusCode::OK), &Shown::of_result(health, &[]).without_body())),
+            .with(diff(
+                &Shown::status(StatusCode::OK),
+                &Shown::of_result(health, &[]).without_body(),
+            )),
         ),
     }
 }
@@ -212,14 +263,18 @@ fn expect_missing_404(missing: &Result<Answer, String>) -> Verdict {
                 "A missing order is the client's mistake, not a server fault: a 500 would make \
                  clients retry a request that can never succeed, and page your on-call.",
             )
-            .with(diff(&Shown::status(StatusCode::NOT_FOUND), &Shown::of_result(missing, &[]).without_body())),
+            .with(diff(
+                &Shown::status(StatusCode::NOT_FOUND),
+                &Shown::of_result(missing, &[]).without_body(),
+            )),
         ),
     }
 }
 
 fn expect_order(found: &Result<Answer, String>, order: &Value) -> Verdict {
-    let expected =
-        Shown::status(StatusCode::OK).header("content-type", "application/json").json(order);
+    let expected = Shown::status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .json(order);
     let passed = matches!(found, Ok(answer) if answer.status == StatusCode::OK
         && answer.media_type().as_deref() == Some("application/json")
         && answer.json().as_ref() == Some(order));

@@ -33,7 +33,15 @@ const DATES: &str = "parse_retry_after reads all three HTTP-date forms";
 const INVALID: &str = "parse_retry_after rejects everything else";
 const CLIENT: &str = "retry_after reads Retry-After from real responses";
 
-pub const CHECKS: [&str; 7] = [DOWN_503, RETRY_HEADER, BACK_UP, SECONDS, DATES, INVALID, CLIENT];
+pub const CHECKS: [&str; 7] = [
+    DOWN_503,
+    RETRY_HEADER,
+    BACK_UP,
+    SECONDS,
+    DATES,
+    INVALID,
+    CLIENT,
+];
 
 /// The `main` of lesson 2's check targets.
 pub fn main(exercise: Exercise) -> ExitCode {
@@ -42,7 +50,11 @@ pub fn main(exercise: Exercise) -> ExitCode {
 
 pub async fn run(exercise: Exercise, recorder: &mut Recorder) {
     check_server(exercise.app, recorder).await;
-    for (check, group) in [(SECONDS, Group::Seconds), (DATES, Group::Dates), (INVALID, Group::Invalid)] {
+    for (check, group) in [
+        (SECONDS, Group::Seconds),
+        (DATES, Group::Dates),
+        (INVALID, Group::Invalid),
+    ] {
         recorder.record(check_parser(check, group, exercise.parse_retry_after));
     }
     recorder.record(client::check(CLIENT, exercise.retry_after).await);
@@ -78,12 +90,15 @@ async fn check_server(app: fn(Database) -> Router, recorder: &mut Recorder) {
 fn expect_503(down: &Result<Answer, String>) -> Verdict {
     // Any message text will do: show the learner's own, so the diff only flags what is wrong.
     let message = match down {
-        Ok(answer) => answer.json().and_then(|body| body["error"]["message"].as_str().map(str::to_string)),
+        Ok(answer) => answer
+            .json()
+            .and_then(|body| body["error"]["message"].as_str().map(str::to_string)),
         Err(_) => None,
     };
     let body = json!({"error": {"code": "SERVICE_UNAVAILABLE", "message": message.as_deref().unwrap_or("<any text>")}});
-    let expected =
-        Shown::status(StatusCode::SERVICE_UNAVAILABLE).header("content-type", "application/json").json(&body);
+    let expected = Shown::status(StatusCode::SERVICE_UNAVAILABLE)
+        .header("content-type", "application/json")
+        .json(&body);
     let passed = matches!(down, Ok(answer) if answer.status == StatusCode::SERVICE_UNAVAILABLE
         && answer.media_type().as_deref() == Some("application/json")
         && message.is_some()
@@ -108,11 +123,18 @@ fn expect_503(down: &Result<Answer, String>) -> Verdict {
 
 fn expect_retry_after(down: &Result<Answer, String>) -> Verdict {
     let sent: Vec<_> = match down {
-        Ok(answer) => answer.headers.get_all("retry-after").iter().map(|value| value.as_bytes().to_vec()).collect(),
+        Ok(answer) => answer
+            .headers
+            .get_all("retry-after")
+            .iter()
+            .map(|value| value.as_bytes().to_vec())
+            .collect(),
         Err(_) => Vec::new(),
     };
     let usable = match sent.as_slice() {
-        [value] => std::str::from_utf8(value).ok().is_some_and(is_usable_retry_after),
+        [value] => std::str::from_utf8(value)
+            .ok()
+            .is_some_and(is_usable_retry_after),
         _ => false,
     };
     if usable {
@@ -122,9 +144,10 @@ fn expect_retry_after(down: &Result<Answer, String>) -> Verdict {
     let actual = match (down, sent.is_empty()) {
         (Err(what_happened), _) => format!("({what_happened})\n"),
         (Ok(_), true) => "retry-after: (not sent)\n".to_string(),
-        (Ok(_), false) => {
-            sent.iter().map(|value| format!("retry-after: {}\n", String::from_utf8_lossy(value))).collect()
-        }
+        (Ok(_), false) => sent
+            .iter()
+            .map(|value| format!("retry-after: {}\n", String::from_utf8_lossy(value)))
+            .collect(),
     };
     Verdict::fail(
         RETRY_HEADER,
@@ -144,7 +167,11 @@ fn is_usable_retry_after(value: &str) -> bool {
     seconds || httpdate::parse_http_date(value).is_ok_and(|date| date > SystemTime::now())
 }
 
-fn expect_back_up(found: &Result<Answer, String>, missing: &Result<Answer, String>, order: &Value) -> Verdict {
+fn expect_back_up(
+    found: &Result<Answer, String>,
+    missing: &Result<Answer, String>,
+    order: &Value,
+) -> Verdict {
     let passed = matches!(found, Ok(answer) if answer.status == StatusCode::OK && answer.json().as_ref() == Some(order))
         && matches!(missing, Ok(answer) if answer.status == StatusCode::NOT_FOUND);
     if passed {
@@ -171,7 +198,11 @@ fn expect_back_up(found: &Result<Answer, String>, missing: &Result<Answer, Strin
     )
 }
 
-fn check_parser(check: &str, group: Group, parse: fn(&str, SystemTime) -> Option<Duration>) -> Verdict {
+fn check_parser(
+    check: &str,
+    group: Group,
+    parse: fn(&str, SystemTime) -> Option<Duration>,
+) -> Verdict {
     let now = cases::now();
     let rows: Vec<Row> = CASES
         .iter()
@@ -183,7 +214,14 @@ fn check_parser(check: &str, group: Group, parse: fn(&str, SystemTime) -> Option
                 Ok(got) => shown_duration(got),
                 Err(message) => format!("panicked: {message}"),
             };
-            Row { cells: vec![format!("{:?}", case.input), shown_duration(case.expected), got], ok }
+            Row {
+                cells: vec![
+                    format!("{:?}", case.input),
+                    shown_duration(case.expected),
+                    got,
+                ],
+                ok,
+            }
         })
         .collect();
     let wrong = rows.iter().filter(|row| !row.ok).count();
@@ -191,18 +229,27 @@ fn check_parser(check: &str, group: Group, parse: fn(&str, SystemTime) -> Option
         return Verdict::pass(check);
     }
     let why = match group {
-        Group::Seconds => "delay-seconds is the common form: digits, nothing else, with optional \
-                           whitespace around them (it is not part of the value).",
-        Group::Dates => "HTTP/1.1 requires a recipient to accept all three date forms, and a date \
-                         already past means \"now\": wait zero.",
-        Group::Invalid => "A value you cannot read must not become a wait: a client that invents \
-                           one may retry too soon, or sleep for a very long time.",
+        Group::Seconds => {
+            "delay-seconds is the common form: digits, nothing else, with optional \
+                           whitespace around them (it is not part of the value)."
+        }
+        Group::Dates => {
+            "HTTP/1.1 requires a recipient to accept all three date forms, and a date \
+                         already past means \"now\": wait zero."
+        }
+        Group::Invalid => {
+            "A value you cannot read must not become a wait: a client that invents \
+                           one may retry too soon, or sleep for a very long time."
+        }
     };
     let columns = ["input", "expected", "got"].map(String::from).to_vec();
     Verdict::fail(
         check,
-        Failure::new(format!("{wrong} of {} inputs parsed wrongly", rows.len()), why)
-            .with(Evidence::Table { columns, rows }),
+        Failure::new(
+            format!("{wrong} of {} inputs parsed wrongly", rows.len()),
+            why,
+        )
+        .with(Evidence::Table { columns, rows }),
     )
 }
 

@@ -21,20 +21,38 @@ use crate::{Recorder, RetryPolicy};
 
 /// The `main` of lesson 3's check targets.
 pub fn main(
-    get_with_retry: impl AsyncFn(&reqwest::Client, &str, &RetryPolicy) -> Result<reqwest::Response, reqwest::Error>,
+    get_with_retry: impl AsyncFn(
+        &reqwest::Client,
+        &str,
+        &RetryPolicy,
+    ) -> Result<reqwest::Response, reqwest::Error>,
 ) -> ExitCode {
-    let names: Vec<&str> = scenario::all().iter().map(|scenario| scenario.name).collect();
-    harness::main(&names, async move |recorder| run(&get_with_retry, recorder).await)
+    let names: Vec<&str> = scenario::all()
+        .iter()
+        .map(|scenario| scenario.name)
+        .collect();
+    harness::main(&names, async move |recorder| {
+        run(&get_with_retry, recorder).await
+    })
 }
 
 /// Plays every scenario concurrently, each against its own server, so the whole check takes
 /// about as long as the longest one.
 pub async fn run(
-    get_with_retry: &impl AsyncFn(&reqwest::Client, &str, &RetryPolicy) -> Result<reqwest::Response, reqwest::Error>,
+    get_with_retry: &impl AsyncFn(
+        &reqwest::Client,
+        &str,
+        &RetryPolicy,
+    ) -> Result<reqwest::Response, reqwest::Error>,
     recorder: &mut Recorder,
 ) {
     let scenarios = scenario::all();
-    let verdicts = join_all(scenarios.iter().map(|scenario| play(scenario, get_with_retry))).await;
+    let verdicts = join_all(
+        scenarios
+            .iter()
+            .map(|scenario| play(scenario, get_with_retry)),
+    )
+    .await;
     for verdict in verdicts {
         recorder.record(verdict);
     }
@@ -42,9 +60,17 @@ pub async fn run(
 
 async fn play(
     scenario: &Scenario,
-    get_with_retry: &impl AsyncFn(&reqwest::Client, &str, &RetryPolicy) -> Result<reqwest::Response, reqwest::Error>,
+    get_with_retry: &impl AsyncFn(
+        &reqwest::Client,
+        &str,
+        &RetryPolicy,
+    ) -> Result<reqwest::Response, reqwest::Error>,
 ) -> Verdict {
-    let scripts = scenario.calls.iter().map(|(path, script)| (path.to_string(), script.clone())).collect();
+    let scripts = scenario
+        .calls
+        .iter()
+        .map(|(path, script)| (path.to_string(), script.clone()))
+        .collect();
     let server = ScriptedServer::start(scripts).await;
     let base = if scenario.listening {
         server.base.clone()
@@ -72,7 +98,11 @@ async fn play(
             () = server.cap_reached() => CallOutcome::Capped,
         };
         let stop = !matches!(outcome, CallOutcome::Returned(_));
-        calls.push(CallRecord { started, ended: Instant::now(), outcome });
+        calls.push(CallRecord {
+            started,
+            ended: Instant::now(),
+            outcome,
+        });
         if stop {
             break;
         }
@@ -87,7 +117,10 @@ fn describe(error: &reqwest::Error) -> String {
     } else if error.is_connect() {
         "could not connect".into()
     } else if error.is_status() {
-        format!("an error made from the {} response", error.status().map_or(0, |status| status.as_u16()))
+        format!(
+            "an error made from the {} response",
+            error.status().map_or(0, |status| status.as_u16())
+        )
     } else {
         "the connection failed".into()
     }

@@ -15,8 +15,14 @@ struct Style {
 }
 
 pub fn render(markdown: &str, width: usize) -> String {
-    let mut renderer = Renderer { width, ..Renderer::default() };
-    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+    let mut renderer = Renderer {
+        width,
+        ..Renderer::default()
+    };
+    for event in Parser::new_ext(
+        markdown,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    ) {
         renderer.event(event);
     }
     renderer.out
@@ -85,7 +91,12 @@ impl Renderer {
                 self.code_block = Some(language);
                 self.spans.clear();
             }
-            Tag::Table(alignments) => self.table = Some(Table { alignments, ..Table::default() }),
+            Tag::Table(alignments) => {
+                self.table = Some(Table {
+                    alignments,
+                    ..Table::default()
+                })
+            }
             Tag::TableHead | Tag::TableRow => {
                 if let Some(table) = &mut self.table {
                     table.rows.push(Vec::new());
@@ -118,7 +129,11 @@ impl Renderer {
             TagEnd::TableCell => {
                 if let Some(table) = &mut self.table {
                     let cell = std::mem::take(&mut table.cell);
-                    table.rows.last_mut().expect("a cell is inside a row").push(cell.trim().to_string());
+                    table
+                        .rows
+                        .last_mut()
+                        .expect("a cell is inside a row")
+                        .push(cell.trim().to_string());
                 }
             }
             TagEnd::Table => self.flush_table(),
@@ -150,7 +165,13 @@ impl Renderer {
         if let Some(table) = &mut self.table {
             table.cell.push_str(code);
         } else {
-            self.push_span(code, Style { code: true, ..self.style });
+            self.push_span(
+                code,
+                Style {
+                    code: true,
+                    ..self.style
+                },
+            );
         }
     }
 
@@ -178,22 +199,33 @@ impl Renderer {
         let quote = "│ ".repeat(self.quote_depth);
         let indent = "  ".repeat(self.lists.len().saturating_sub(1));
         let (first, rest) = match self.item_marker.take() {
-            Some(marker) => (format!("{indent}{marker} "), format!("{indent}{}", " ".repeat(marker.chars().count() + 1))),
+            Some(marker) => (
+                format!("{indent}{marker} "),
+                format!("{indent}{}", " ".repeat(marker.chars().count() + 1)),
+            ),
             None if self.lists.is_empty() => (indent.clone(), indent),
             None => (format!("{indent}  "), format!("{indent}  ")),
         };
-        let room = self.width.saturating_sub(quote.chars().count() + first.chars().count()).max(20);
+        let room = self
+            .width
+            .saturating_sub(quote.chars().count() + first.chars().count())
+            .max(20);
         for (index, line) in wrap_spans(&spans, room).into_iter().enumerate() {
             let lead = if index == 0 { &first } else { &rest };
-            self.out.push_str(&format!("{}{lead}{line}\n", quote.dimmed()));
+            self.out
+                .push_str(&format!("{}{lead}{line}\n", quote.dimmed()));
         }
         if self.lists.is_empty() {
-            self.out.push_str(&format!("{}\n", quote.trim_end().dimmed()));
+            self.out
+                .push_str(&format!("{}\n", quote.trim_end().dimmed()));
         }
     }
 
     fn flush_heading(&mut self) {
-        let text: String = std::mem::take(&mut self.spans).into_iter().map(|(text, _)| text).collect();
+        let text: String = std::mem::take(&mut self.spans)
+            .into_iter()
+            .map(|(text, _)| text)
+            .collect();
         let line = match self.heading.take() {
             Some(HeadingLevel::H1) => {
                 let rule = "═".repeat(text.chars().count());
@@ -209,24 +241,39 @@ impl Renderer {
     }
 
     fn flush_code_block(&mut self) {
-        let code: String = std::mem::take(&mut self.spans).into_iter().map(|(text, _)| text).collect();
+        let code: String = std::mem::take(&mut self.spans)
+            .into_iter()
+            .map(|(text, _)| text)
+            .collect();
         let language = self.code_block.take().unwrap_or_default();
         let prefix = self.prefix();
         if !language.is_empty() {
-            self.out.push_str(&format!("{prefix}  {}\n", format!("╭─ {language}").dimmed()));
+            self.out.push_str(&format!(
+                "{prefix}  {}\n",
+                format!("╭─ {language}").dimmed()
+            ));
         }
         for line in code.trim_end_matches('\n').lines() {
-            self.out.push_str(&format!("{prefix}  {} {}\n", "│".dimmed(), line.green()));
+            self.out
+                .push_str(&format!("{prefix}  {} {}\n", "│".dimmed(), line.green()));
         }
         self.out.push('\n');
     }
 
     fn flush_table(&mut self) {
-        let Some(table) = self.table.take() else { return };
+        let Some(table) = self.table.take() else {
+            return;
+        };
         let columns = table.rows.iter().map(Vec::len).max().unwrap_or(0);
         let widths: Vec<usize> = (0..columns)
             .map(|column| {
-                table.rows.iter().filter_map(|row| row.get(column)).map(|cell| cell.chars().count()).max().unwrap_or(0)
+                table
+                    .rows
+                    .iter()
+                    .filter_map(|row| row.get(column))
+                    .map(|cell| cell.chars().count())
+                    .max()
+                    .unwrap_or(0)
             })
             .collect();
         let prefix = self.prefix();
@@ -243,11 +290,17 @@ impl Renderer {
                 })
                 .collect();
             let line = cells.join(" │ ");
-            let line = if index == 0 { line.bold().to_string() } else { line };
-            self.out.push_str(&format!("{prefix}  {}\n", line.trim_end()));
+            let line = if index == 0 {
+                line.bold().to_string()
+            } else {
+                line
+            };
+            self.out
+                .push_str(&format!("{prefix}  {}\n", line.trim_end()));
             if index == 0 {
                 let rule: Vec<String> = widths.iter().map(|width| "─".repeat(*width)).collect();
-                self.out.push_str(&format!("{prefix}  {}\n", rule.join("─┼─").dimmed()));
+                self.out
+                    .push_str(&format!("{prefix}  {}\n", rule.join("─┼─").dimmed()));
             }
         }
         self.out.push('\n');
@@ -314,7 +367,10 @@ mod tests {
     #[test]
     fn renders_headings_paragraphs_and_lists() {
         let shown = plain("# Title\n\nSome *text* with `code`.\n\n- one\n- two\n", 80);
-        assert_eq!(shown, "Title\n═════\n\nSome text with code.\n\n• one\n• two\n\n");
+        assert_eq!(
+            shown,
+            "Title\n═════\n\nSome text with code.\n\n• one\n• two\n\n"
+        );
     }
 
     #[test]

@@ -32,7 +32,10 @@ pub(super) fn judge(scenario: &Scenario, calls: &[CallRecord], arrivals: &[Arriv
     let mut actual_log = Vec::new();
     for ((path, script), call) in scenario.calls.iter().zip(calls) {
         let expected = expect(script, &scenario.policy);
-        let seen: Vec<&Arrival> = arrivals.iter().filter(|arrival| arrival.path == *path).collect();
+        let seen: Vec<&Arrival> = arrivals
+            .iter()
+            .filter(|arrival| arrival.path == *path)
+            .collect();
         let log = if scenario.listening {
             compare_requests(path, &expected, &seen, call, &mut problems)
         } else {
@@ -51,11 +54,11 @@ pub(super) fn judge(scenario: &Scenario, calls: &[CallRecord], arrivals: &[Arriv
         expected: lines(&expected_log),
         actual: lines(&actual_log),
     });
-    if let ([(_, script)], [call]) = (scenario.calls.as_slice(), calls) {
-        if scenario.listening {
-            let expected = expect(script, &scenario.policy);
-            failure = failure.with(timeline(&expected, arrivals, call));
-        }
+    if let ([(_, script)], [call]) = (scenario.calls.as_slice(), calls)
+        && scenario.listening
+    {
+        let expected = expect(script, &scenario.policy);
+        failure = failure.with(timeline(&expected, arrivals, call));
     }
     Verdict::fail(scenario.name, failure)
 }
@@ -73,7 +76,9 @@ fn compare_requests(
         .requests
         .iter()
         .enumerate()
-        .map(|(index, request)| request_line(index + 1, "GET", path, request.step) + &wait_text(request.wait))
+        .map(|(index, request)| {
+            request_line(index + 1, "GET", path, request.step) + &wait_text(request.wait)
+        })
         .collect();
     let mut actual_lines = Vec::new();
     for (index, arrival) in seen.iter().enumerate() {
@@ -83,12 +88,17 @@ fn compare_requests(
         }
         if index > 0 {
             let gap = arrival.at.duration_since(seen[index - 1].at);
-            let wanted = expected.requests.get(index).and_then(|request| request.wait);
+            let wanted = expected
+                .requests
+                .get(index)
+                .and_then(|request| request.wait);
             line.push_str(&judge_wait(index + 1, gap, wanted, problems));
         }
         actual_lines.push(line);
     }
-    if seen.len() != expected.requests.len() && !matches!(call.outcome, CallOutcome::Capped | CallOutcome::Panicked(_)) {
+    if seen.len() != expected.requests.len()
+        && !matches!(call.outcome, CallOutcome::Capped | CallOutcome::Panicked(_))
+    {
         problems.insert(0, count_problem(expected, seen.len()));
     }
     (expected_lines, actual_lines)
@@ -96,8 +106,14 @@ fn compare_requests(
 
 fn request_line(number: usize, method: &str, path: &str, step: Step) -> String {
     let answer = match step {
-        Step::Reply { status, retry_after: None } => status.to_string(),
-        Step::Reply { status, retry_after: Some(seconds) } => format!("{status}, Retry-After: {seconds}"),
+        Step::Reply {
+            status,
+            retry_after: None,
+        } => status.to_string(),
+        Step::Reply {
+            status,
+            retry_after: Some(seconds),
+        } => format!("{status}, Retry-After: {seconds}"),
         Step::Reset => "connection reset".into(),
         Step::Hang => "no answer (the client times out)".into(),
     };
@@ -113,7 +129,11 @@ fn wait_text(wait: Option<Wait>) -> String {
 
 fn wanted(wait: &Wait) -> String {
     if wait.after_timeout {
-        format!("the client's timeout, then {}–{} ms", wait.min.as_millis(), wait.max.as_millis())
+        format!(
+            "the client's timeout, then {}–{} ms",
+            wait.min.as_millis(),
+            wait.max.as_millis()
+        )
     } else if wait.asked {
         format!("≥ {} ms, as asked", wait.min.as_millis())
     } else {
@@ -123,8 +143,15 @@ fn wanted(wait: &Wait) -> String {
 
 /// A wait within bounds reads exactly as expected, so the diff stays quiet about it; one
 /// outside them shows the measured gap.
-fn judge_wait(number: usize, gap: Duration, wait: Option<Wait>, problems: &mut Vec<String>) -> String {
-    let Some(wait) = wait else { return format!(" · after {} ms", gap.as_millis()) };
+fn judge_wait(
+    number: usize,
+    gap: Duration,
+    wait: Option<Wait>,
+    problems: &mut Vec<String>,
+) -> String {
+    let Some(wait) = wait else {
+        return format!(" · after {} ms", gap.as_millis());
+    };
     if gap < wait.min {
         problems.push(format!(
             "waited only {} ms before request #{number}; the wait must be at least {} ms",
@@ -151,8 +178,15 @@ fn count_problem(expected: &Expected, made: usize) -> String {
             (Some(Step::Reply { status, .. }), _) if status < 500 => {
                 format!("a {status} must not be retried")
             }
-            (Some(Step::Reply { retry_after: Some(_), .. }), _) if wanted == 1 => {
-                "Retry-After asked for more than max_delay, so the client should give up at once".into()
+            (
+                Some(Step::Reply {
+                    retry_after: Some(_),
+                    ..
+                }),
+                _,
+            ) if wanted == 1 => {
+                "Retry-After asked for more than max_delay, so the client should give up at once"
+                    .into()
             }
             _ => format!("max_attempts allows {wanted} in all, the first included"),
         };
@@ -173,9 +207,17 @@ fn compare_refused(
     call: &CallRecord,
     problems: &mut Vec<String>,
 ) -> (Vec<String>, Vec<String>) {
-    let least: Duration = expected.requests.iter().filter_map(|request| request.wait).map(|wait| wait.min).sum();
+    let least: Duration = expected
+        .requests
+        .iter()
+        .filter_map(|request| request.wait)
+        .map(|wait| wait.min)
+        .sum();
     let attempts = expected.requests.len();
-    let expected_line = format!("GET {path} → connection refused, {attempts} attempts with ≥ {} ms of waiting", least.as_millis());
+    let expected_line = format!(
+        "GET {path} → connection refused, {attempts} attempts with ≥ {} ms of waiting",
+        least.as_millis()
+    );
     let spent = call.ended.duration_since(call.started);
     let actual_line = if spent >= least || !matches!(call.outcome, CallOutcome::Returned(_)) {
         expected_line.clone()
@@ -185,16 +227,27 @@ fn compare_refused(
             spent.as_millis(),
             least.as_millis()
         ));
-        format!("GET {path} → connection refused, gave up after {} ms", spent.as_millis())
+        format!(
+            "GET {path} → connection refused, gave up after {} ms",
+            spent.as_millis()
+        )
     };
     (vec![expected_line], vec![actual_line])
 }
 
-fn compare_returns(expected: &Expected, call: &CallRecord, seen: &[&Arrival], problems: &mut Vec<String>) {
+fn compare_returns(
+    expected: &Expected,
+    call: &CallRecord,
+    seen: &[&Arrival],
+    problems: &mut Vec<String>,
+) {
     let problem = match (&call.outcome, expected.returns) {
         (CallOutcome::Panicked(message), _) => format!("get_with_retry panicked: {message}"),
         (CallOutcome::TimedOut(limit), _) => {
-            format!("get_with_retry was still running after {} s and was stopped", limit.as_secs())
+            format!(
+                "get_with_retry was still running after {} s and was stopped",
+                limit.as_secs()
+            )
         }
         (CallOutcome::Capped, _) => capped(call, seen),
         (CallOutcome::Returned(Ok(got)), Some(want)) if *got == want => return,
@@ -203,13 +256,23 @@ fn compare_returns(expected: &Expected, call: &CallRecord, seen: &[&Arrival], pr
             "returned Err({error}) where the last response ({want}) should come back as it is: \
              attempts ran out, which is not an error of the client's"
         ),
-        (CallOutcome::Returned(Err(error)), Some(want)) => format!("returned Err({error}) instead of the {want} response"),
-        (CallOutcome::Returned(Ok(got)), Some(want)) => format!("returned a {got} instead of the {want}"),
-        (CallOutcome::Returned(Ok(got)), None) => format!("returned a {got} where the last error was expected"),
+        (CallOutcome::Returned(Err(error)), Some(want)) => {
+            format!("returned Err({error}) instead of the {want} response")
+        }
+        (CallOutcome::Returned(Ok(got)), Some(want)) => {
+            format!("returned a {got} instead of the {want}")
+        }
+        (CallOutcome::Returned(Ok(got)), None) => {
+            format!("returned a {got} where the last error was expected")
+        }
     };
     // A call that ran away says more than the count of its requests: put it first.
     let runaway = !matches!(call.outcome, CallOutcome::Returned(_));
-    if runaway { problems.insert(0, problem) } else { problems.push(problem) }
+    if runaway {
+        problems.insert(0, problem)
+    } else {
+        problems.push(problem)
+    }
 }
 
 fn capped(call: &CallRecord, seen: &[&Arrival]) -> String {
@@ -236,7 +299,9 @@ fn actual_return(expected: &Expected, call: &CallRecord, seen: &[&Arrival]) -> S
         CallOutcome::Returned(Err(_)) if expected.returns.is_none() => expected_return(expected),
         CallOutcome::Returned(Err(error)) => format!("returns Err({error})"),
         CallOutcome::Panicked(message) => format!("panicked: {message}"),
-        CallOutcome::TimedOut(limit) => format!("still running after {} s (stopped)", limit.as_secs()),
+        CallOutcome::TimedOut(limit) => {
+            format!("still running after {} s (stopped)", limit.as_secs())
+        }
         CallOutcome::Capped => capped(call, seen),
     }
 }
@@ -253,28 +318,45 @@ const TIMELINE_WIDTH: usize = 48;
 fn timeline(expected: &Expected, arrivals: &[Arrival], call: &CallRecord) -> Evidence {
     // Time runs from the first request, so both rows start together.
     let origin = arrivals.first().map_or(call.started, |first| first.at);
-    let yours: Vec<Duration> = arrivals.iter().map(|arrival| arrival.at.saturating_duration_since(origin)).collect();
+    let yours: Vec<Duration> = arrivals
+        .iter()
+        .map(|arrival| arrival.at.saturating_duration_since(origin))
+        .collect();
     let mut earliest = Vec::new();
     let mut at = Duration::ZERO;
     for request in &expected.requests {
         at += request.wait.map_or(Duration::ZERO, |wait| wait.min);
         earliest.push(at);
     }
-    let span = yours.iter().chain(&earliest).max().copied().unwrap_or_default().max(Duration::from_millis(1));
-    let axis = format!("0 ms{:>width$}", format!("{} ms", span.as_millis()), width = TIMELINE_WIDTH - 4);
+    let span = yours
+        .iter()
+        .chain(&earliest)
+        .max()
+        .copied()
+        .unwrap_or_default()
+        .max(Duration::from_millis(1));
+    let axis = format!(
+        "0 ms{:>width$}",
+        format!("{} ms", span.as_millis()),
+        width = TIMELINE_WIDTH - 4
+    );
     let body = format!(
         "          {axis}\nyours     {}\nearliest  {}",
         track(&yours, span),
         track(&earliest, span)
     );
-    Evidence::Text { title: "timeline (● a request)".into(), body }
+    Evidence::Text {
+        title: "timeline (● a request)".into(),
+        body,
+    }
 }
 
 /// One row of dots; a digit where several requests fall in one column.
 fn track(moments: &[Duration], span: Duration) -> String {
     let mut counts = [0usize; TIMELINE_WIDTH];
     for moment in moments {
-        let column = (moment.as_secs_f64() / span.as_secs_f64() * (TIMELINE_WIDTH - 1) as f64).round() as usize;
+        let column = (moment.as_secs_f64() / span.as_secs_f64() * (TIMELINE_WIDTH - 1) as f64)
+            .round() as usize;
         counts[column.min(TIMELINE_WIDTH - 1)] += 1;
     }
     let row: String = counts
@@ -297,6 +379,9 @@ mod tests {
     fn a_track_counts_requests_that_share_a_column() {
         let span = Duration::from_millis(470);
         let moments = [0, 1, 2, 470].map(Duration::from_millis);
-        assert_eq!(track(&moments, span), format!("3{}●", "·".repeat(TIMELINE_WIDTH - 2)));
+        assert_eq!(
+            track(&moments, span),
+            format!("3{}●", "·".repeat(TIMELINE_WIDTH - 2))
+        );
     }
 }

@@ -55,15 +55,24 @@ impl Wait {
     /// The longest wait accepted: a busy machine can oversleep, never undersleep, so the
     /// upper bound is generous and the lower bound strict.
     pub(super) fn ceiling(&self) -> Duration {
-        let timeout = if self.after_timeout { CLIENT_TIMEOUT } else { Duration::ZERO };
+        let timeout = if self.after_timeout {
+            CLIENT_TIMEOUT
+        } else {
+            Duration::ZERO
+        };
         timeout + self.max + self.max.max(Duration::from_millis(300))
     }
 }
 
 /// The wait before retry `retry` (1 for the first): base × 2^(retry−1), capped.
 pub(super) fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
-    let factor = 2u32.checked_pow(retry.saturating_sub(1)).unwrap_or(u32::MAX);
-    policy.base_delay.saturating_mul(factor).min(policy.max_delay)
+    let factor = 2u32
+        .checked_pow(retry.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    policy
+        .base_delay
+        .saturating_mul(factor)
+        .min(policy.max_delay)
 }
 
 /// What the rules demand of a call that meets `script`.
@@ -76,20 +85,52 @@ pub(super) fn expect(script: &[Step], policy: &RetryPolicy) -> Expected {
         requests.push(ExpectedRequest { step, wait });
         let last = attempt == attempts;
         match step {
-            Step::Reply { status, .. } if status < 500 => return Expected { requests, returns: Some(status) },
-            Step::Reply { status, .. } if last => return Expected { requests, returns: Some(status) },
-            Step::Reply { status, retry_after: Some(seconds) } => {
-                let asked = Duration::from_secs(seconds.parse().expect("scripts send delay-seconds"));
-                if asked > policy.max_delay {
-                    return Expected { requests, returns: Some(status) };
-                }
-                wait = Some(Wait { min: asked, max: asked, asked: true, after_timeout: false });
+            Step::Reply { status, .. } if status < 500 => {
+                return Expected {
+                    requests,
+                    returns: Some(status),
+                };
             }
-            Step::Reset | Step::Hang if last => return Expected { requests, returns: None },
+            Step::Reply { status, .. } if last => {
+                return Expected {
+                    requests,
+                    returns: Some(status),
+                };
+            }
+            Step::Reply {
+                status,
+                retry_after: Some(seconds),
+            } => {
+                let asked =
+                    Duration::from_secs(seconds.parse().expect("scripts send delay-seconds"));
+                if asked > policy.max_delay {
+                    return Expected {
+                        requests,
+                        returns: Some(status),
+                    };
+                }
+                wait = Some(Wait {
+                    min: asked,
+                    max: asked,
+                    asked: true,
+                    after_timeout: false,
+                });
+            }
+            Step::Reset | Step::Hang if last => {
+                return Expected {
+                    requests,
+                    returns: None,
+                };
+            }
             Step::Reply { .. } | Step::Reset | Step::Hang => {
                 let nominal = backoff(policy, attempt);
                 let after_timeout = step == Step::Hang;
-                wait = Some(Wait { min: nominal / 2, max: nominal, asked: false, after_timeout });
+                wait = Some(Wait {
+                    min: nominal / 2,
+                    max: nominal,
+                    asked: false,
+                    after_timeout,
+                });
             }
         }
     }
@@ -101,7 +142,11 @@ fn ms(millis: u64) -> Duration {
 }
 
 fn policy(max_attempts: u32, base_millis: u64, max_millis: u64) -> RetryPolicy {
-    RetryPolicy { max_attempts, base_delay: ms(base_millis), max_delay: ms(max_millis) }
+    RetryPolicy {
+        max_attempts,
+        base_delay: ms(base_millis),
+        max_delay: ms(max_millis),
+    }
 }
 
 fn one_call(
@@ -110,7 +155,14 @@ fn one_call(
     path: &'static str,
     script: Vec<Step>,
 ) -> Scenario {
-    Scenario { name, why, policy, calls: vec![(path, script)], listening: true, deadline: Duration::from_secs(5) }
+    Scenario {
+        name,
+        why,
+        policy,
+        calls: vec![(path, script)],
+        listening: true,
+        deadline: Duration::from_secs(5),
+    }
 }
 
 /// Every scenario, in the order the report lists them.
@@ -118,12 +170,25 @@ pub(super) fn all() -> Vec<Scenario> {
     use Step::{Hang, Reset};
     let ok = Step::status(200);
     let usual = policy(4, 50, 1_000);
-    let retry_after = |seconds| Step::Reply { status: 503, retry_after: Some(seconds) };
+    let retry_after = |seconds| Step::Reply {
+        status: 503,
+        retry_after: Some(seconds),
+    };
     vec![
         one_call(
-            ("a 200 is returned at once, after one request", "Success needs no second try: every extra request costs the server and the user's time."), usual, "/s/ok", vec![ok]),
+            (
+                "a 200 is returned at once, after one request",
+                "Success needs no second try: every extra request costs the server and the user's time.",
+            ),
+            usual,
+            "/s/ok",
+            vec![ok],
+        ),
         one_call(
-            ("503, 503, 200: retried with backoff until it succeeds", "5xx errors are often passing: a deploy, a blip, a busy moment. Waiting a little and trying again turns them into successes."),
+            (
+                "503, 503, 200: retried with backoff until it succeeds",
+                "5xx errors are often passing: a deploy, a blip, a busy moment. Waiting a little and trying again turns them into successes.",
+            ),
             usual,
             "/s/flaky",
             vec![Step::status(503), Step::status(503), ok],
@@ -135,38 +200,60 @@ pub(super) fn all() -> Vec<Scenario> {
             policy: usual,
             calls: [400, 401, 403, 404, 409, 422]
                 .into_iter()
-                .zip(["/s/4xx/400", "/s/4xx/401", "/s/4xx/403", "/s/4xx/404", "/s/4xx/409", "/s/4xx/422"])
+                .zip([
+                    "/s/4xx/400",
+                    "/s/4xx/401",
+                    "/s/4xx/403",
+                    "/s/4xx/404",
+                    "/s/4xx/409",
+                    "/s/4xx/422",
+                ])
                 .map(|(status, path)| (path, vec![Step::status(status)]))
                 .collect(),
             listening: true,
             deadline: Duration::from_secs(5),
         },
         one_call(
-            ("500 forever: exactly max_attempts (4) requests, then that 500 returned", "A bound on attempts is what keeps a retrying client from hammering a server that is down. When attempts run out, the caller gets the last answer as it came, and decides what to do."),
+            (
+                "500 forever: exactly max_attempts (4) requests, then that 500 returned",
+                "A bound on attempts is what keeps a retrying client from hammering a server that is down. When attempts run out, the caller gets the last answer as it came, and decides what to do.",
+            ),
             policy(4, 20, 1_000),
             "/s/broken",
             vec![Step::status(500)],
         ),
         one_call(
-            ("502, 504, 200: gateway errors are retried too", "502 and 504 come from a proxy that could not get an answer from the server behind it: as passing as a 503."),
+            (
+                "502, 504, 200: gateway errors are retried too",
+                "502 and 504 come from a proxy that could not get an answer from the server behind it: as passing as a 503.",
+            ),
             usual,
             "/s/gateway",
             vec![Step::status(502), Step::status(504), ok],
         ),
         one_call(
-            ("500 ×5, then 200: each wait twice as long as the one before", "Doubling the wait is what lets a struggling server recover: the load from retries falls off quickly instead of staying constant."),
+            (
+                "500 ×5, then 200: each wait twice as long as the one before",
+                "Doubling the wait is what lets a struggling server recover: the load from retries falls off quickly instead of staying constant.",
+            ),
             policy(6, 30, 2_000),
             "/s/backoff",
             vec![Step::status(500); 5].into_iter().chain([ok]).collect(),
         ),
         one_call(
-            ("500 ×7, then 200: no wait is longer than max_delay", "Without a cap, the seventh retry waits over a second and the tenth over ten: the user is gone long before."),
+            (
+                "500 ×7, then 200: no wait is longer than max_delay",
+                "Without a cap, the seventh retry waits over a second and the tenth over ten: the user is gone long before.",
+            ),
             policy(8, 10, 40),
             "/s/capped",
             vec![Step::status(500); 7].into_iter().chain([ok]).collect(),
         ),
         one_call(
-            ("503 with Retry-After: 1, then 200: waits the second it was asked to", "The server knows best when it will be ready. Coming back sooner only adds load to a server that asked for a break."),
+            (
+                "503 with Retry-After: 1, then 200: waits the second it was asked to",
+                "The server knows best when it will be ready. Coming back sooner only adds load to a server that asked for a break.",
+            ),
             policy(4, 20, 2_000),
             "/s/retry-after",
             vec![retry_after("1"), ok],
@@ -174,29 +261,54 @@ pub(super) fn all() -> Vec<Scenario> {
         Scenario {
             deadline: Duration::from_secs(3),
             ..one_call(
-            ("503 with Retry-After: 3600, beyond max_delay: returned at once", "When the server asks for a longer wait than you are willing to spend, give up now and let the caller decide, rather than sleeping for an hour or ignoring the request."),
+                (
+                    "503 with Retry-After: 3600, beyond max_delay: returned at once",
+                    "When the server asks for a longer wait than you are willing to spend, give up now and let the caller decide, rather than sleeping for an hour or ignoring the request.",
+                ),
                 policy(4, 20, 2_000),
                 "/s/come-back-in-an-hour",
                 vec![retry_after("3600")],
             )
         },
         one_call(
-            ("a reset connection, then 200: retried", "A reset connection is a network failure: the server may be restarting. Like a 5xx, it is worth another try."), usual, "/s/reset", vec![Reset, ok]),
+            (
+                "a reset connection, then 200: retried",
+                "A reset connection is a network failure: the server may be restarting. Like a 5xx, it is worth another try.",
+            ),
+            usual,
+            "/s/reset",
+            vec![Reset, ok],
+        ),
         one_call(
-            ("no answer (timeout), then 200: retried", "A timeout is a network failure too. (For requests that change things, a timeout means the server may have acted: retry only idempotent ones.)"), usual, "/s/hang", vec![Hang, ok]),
+            (
+                "no answer (timeout), then 200: retried",
+                "A timeout is a network failure too. (For requests that change things, a timeout means the server may have acted: retry only idempotent ones.)",
+            ),
+            usual,
+            "/s/hang",
+            vec![Hang, ok],
+        ),
         Scenario {
             listening: false,
             ..one_call(
-            ("nothing listening: retried with backoff, then the error returned", "Connection refused usually means the server is restarting. Retry with backoff, and when attempts run out, return the error itself so the caller can see what happened."),
+                (
+                    "nothing listening: retried with backoff, then the error returned",
+                    "Connection refused usually means the server is restarting. Retry with backoff, and when attempts run out, return the error itself so the caller can see what happened.",
+                ),
                 policy(3, 100, 1_000),
                 "/s/nobody-home",
                 vec![Reset],
             )
         },
         one_call(
-            ("max_attempts: 1 and a 503: no retry at all", "max_attempts counts every request, the first included: 1 means one request and no retry."), policy(1, 50, 1_000), "/s/once", vec![
-            Step::status(503),
-        ]),
+            (
+                "max_attempts: 1 and a 503: no retry at all",
+                "max_attempts counts every request, the first included: 1 means one request and no retry.",
+            ),
+            policy(1, 50, 1_000),
+            "/s/once",
+            vec![Step::status(503)],
+        ),
     ]
 }
 
@@ -207,22 +319,35 @@ mod tests {
     #[test]
     fn backoff_doubles_and_stops_at_the_cap() {
         let policy = policy(10, 10, 40);
-        let waits: Vec<_> = (1..=5).map(|retry| backoff(&policy, retry).as_millis()).collect();
+        let waits: Vec<_> = (1..=5)
+            .map(|retry| backoff(&policy, retry).as_millis())
+            .collect();
         assert_eq!(waits, [10, 20, 40, 40, 40]);
-        assert_eq!(backoff(&policy, 200), ms(40), "no overflow for late retries");
+        assert_eq!(
+            backoff(&policy, 200),
+            ms(40),
+            "no overflow for late retries"
+        );
     }
 
     #[test]
     fn a_5xx_is_retried_until_attempts_run_out() {
         let expected = expect(&[Step::status(500)], &policy(3, 10, 1_000));
-        let waits: Vec<_> = expected.requests.iter().map(|request| request.wait.map(|wait| wait.max)).collect();
+        let waits: Vec<_> = expected
+            .requests
+            .iter()
+            .map(|request| request.wait.map(|wait| wait.max))
+            .collect();
         assert_eq!(waits, [None, Some(ms(10)), Some(ms(20))]);
         assert_eq!(expected.returns, Some(500));
     }
 
     #[test]
     fn a_long_retry_after_ends_the_call() {
-        let asked = Step::Reply { status: 503, retry_after: Some("3600") };
+        let asked = Step::Reply {
+            status: 503,
+            retry_after: Some("3600"),
+        };
         let expected = expect(&[asked], &policy(4, 10, 2_000));
         assert_eq!(expected.requests.len(), 1);
         assert_eq!(expected.returns, Some(503));

@@ -18,7 +18,10 @@ pub(super) const REQUEST_CAP: usize = 50;
 /// One reply of a script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Step {
-    Reply { status: u16, retry_after: Option<&'static str> },
+    Reply {
+        status: u16,
+        retry_after: Option<&'static str>,
+    },
     /// Read the request, then reset the connection without a word.
     Reset,
     /// Read the request and never answer.
@@ -27,7 +30,10 @@ pub(super) enum Step {
 
 impl Step {
     pub(super) const fn status(status: u16) -> Self {
-        Step::Reply { status, retry_after: None }
+        Step::Reply {
+            status,
+            retry_after: None,
+        }
     }
 }
 
@@ -58,22 +64,40 @@ pub(super) type Scripts = HashMap<String, Vec<Step>>;
 
 impl ScriptedServer {
     pub(super) async fn start(scripts: Scripts) -> Self {
-        let listener =
-            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("a loopback port for a scripted server");
-        let base = format!("http://{}", listener.local_addr().expect("a bound listener has an address"));
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("a loopback port for a scripted server");
+        let base = format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .expect("a bound listener has an address")
+        );
         let arrivals = Arc::new(Mutex::new(Vec::new()));
         let (cap_reached, capped) = watch::channel(false);
-        let state = Arc::new(State { scripts, arrivals: Arc::clone(&arrivals), cap_reached });
+        let state = Arc::new(State {
+            scripts,
+            arrivals: Arc::clone(&arrivals),
+            cap_reached,
+        });
         let accepting = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 tokio::spawn(answer(stream, Arc::clone(&state)));
             }
         });
-        Self { base, arrivals, capped, accepting }
+        Self {
+            base,
+            arrivals,
+            capped,
+            accepting,
+        }
     }
 
     pub(super) fn arrivals(&self) -> Vec<Arrival> {
-        self.arrivals.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Resolves once the client has sent [`REQUEST_CAP`] requests.
@@ -88,8 +112,12 @@ impl ScriptedServer {
 
 /// A port on which nothing listens: connecting to it is refused.
 pub(super) async fn unused_port() -> SocketAddr {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("a loopback port");
-    listener.local_addr().expect("a bound listener has an address")
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("a loopback port");
+    listener
+        .local_addr()
+        .expect("a bound listener has an address")
 }
 
 struct State {
@@ -102,12 +130,20 @@ impl State {
     /// Notes the arrival and decides the reply.
     fn arrive(&self, method: &str, path: &str) -> Step {
         let mut arrivals = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
-        let earlier = arrivals.iter().filter(|arrival| arrival.path == path).count();
+        let earlier = arrivals
+            .iter()
+            .filter(|arrival| arrival.path == path)
+            .count();
         let step = match self.scripts.get(path) {
             Some(script) => script[earlier.min(script.len() - 1)],
             None => Step::status(404),
         };
-        arrivals.push(Arrival { method: method.to_string(), path: path.to_string(), at: Instant::now(), step });
+        arrivals.push(Arrival {
+            method: method.to_string(),
+            path: path.to_string(),
+            at: Instant::now(),
+            step,
+        });
         if arrivals.len() >= REQUEST_CAP {
             self.cap_reached.send_replace(true);
         }
@@ -116,9 +152,14 @@ impl State {
 }
 
 async fn answer(mut stream: TcpStream, state: Arc<State>) {
-    let Some((method, path)) = read_request_line(&mut stream).await else { return };
+    let Some((method, path)) = read_request_line(&mut stream).await else {
+        return;
+    };
     match state.arrive(&method, &path) {
-        Step::Reply { status, retry_after } => {
+        Step::Reply {
+            status,
+            retry_after,
+        } => {
             let reason = axum::http::StatusCode::from_u16(status)
                 .ok()
                 .and_then(|status| status.canonical_reason())
@@ -128,7 +169,10 @@ async fn answer(mut stream: TcpStream, state: Arc<State>) {
             if let Some(seconds) = retry_after {
                 head.push_str(&format!("retry-after: {seconds}\r\n"));
             }
-            head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()));
+            head.push_str(&format!(
+                "content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            ));
             // The client may have given up already; nothing to do about that here.
             let _ = stream.write_all(head.as_bytes()).await;
             let _ = stream.shutdown().await;
@@ -150,7 +194,10 @@ async fn read_request_line(stream: &mut TcpStream) -> Option<(String, String)> {
     let mut head = Vec::new();
     let mut chunk = [0; 1024];
     while !head.windows(4).any(|window| window == b"\r\n\r\n") {
-        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk)).await.ok()?.ok()?;
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
         if read == 0 || head.len() > 16 * 1024 {
             return None;
         }

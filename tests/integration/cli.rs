@@ -1,0 +1,194 @@
+//! The runner as a learner uses it: the real binary, in the repository (read-only commands)
+//! or in a scratch copy of the course (anything that builds an exercise).
+
+use crate::support::{Scratch, httplings};
+
+const ESCAPE: char = '\u{1b}';
+
+#[test]
+fn a_bad_lesson_number_is_one_line_naming_the_range_and_exit_2() {
+    for args in [
+        ["check", "0"],
+        ["check", "99"],
+        ["check", "abc"],
+        ["lesson", "42"],
+    ] {
+        let run = httplings(&args);
+        assert_eq!(run.code, Some(2), "{args:?}");
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("from 1 to 3"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn help_explains_every_command() {
+    let run = httplings(&["--help"]);
+    assert_eq!(run.code, Some(0));
+    for command in ["lesson", "check", "solution", "hint", "list"] {
+        assert!(
+            run.stdout.contains(&format!("  {command} ")),
+            "--help lacks {command}:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn list_names_every_lesson_and_its_exercise_file() {
+    let run = httplings(&["list"]);
+    assert_eq!(run.code, Some(0));
+    for file in [
+        "exercises/01_generic_500.rs",
+        "exercises/02_retry_after.rs",
+        "exercises/03_retry_on_5xx.rs",
+    ] {
+        assert!(run.stdout.contains(file), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn a_lesson_reads_as_plain_text_when_piped() {
+    for number in ["1", "2", "3"] {
+        let run = httplings(&["lesson", number]);
+        assert_eq!(run.code, Some(0));
+        assert!(
+            !run.stdout.contains(ESCAPE),
+            "escape codes in lesson {number}"
+        );
+        assert!(
+            !run.stdout.contains("```"),
+            "a code fence was left raw in lesson {number}"
+        );
+        assert!(
+            run.stdout.lines().count() > 50,
+            "lesson {number} is too short"
+        );
+    }
+}
+
+#[test]
+fn colour_can_be_forced() {
+    let run = httplings(&["--color", "always", "lesson", "1"]);
+    assert!(run.stdout.contains(ESCAPE));
+}
+
+#[test]
+fn every_solution_passes_and_every_starter_fails_with_the_right_checks() {
+    let scratch = Scratch::new("solutions-and-starters");
+    for number in ["1", "2", "3"] {
+        let run = scratch.httplings(&["check", number, "--solution"]);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "solution {number}:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(run.failed().is_empty());
+    }
+    let expected_failures = [("1", 4, 3), ("2", 6, 1), ("3", 9, 4)];
+    for (number, failing, passing) in expected_failures {
+        let run = scratch.httplings(&["check", number]);
+        assert_eq!(run.code, Some(1), "starter {number}:\n{}", run.stdout);
+        assert_eq!(
+            (run.failed().len(), run.passed().len()),
+            (failing, passing),
+            "starter {number}:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn the_starter_of_lesson_1_fails_the_log_check_and_shows_the_leak() {
+    let run = Scratch::new("starter-1").httplings(&["check", "1"]);
+    assert!(
+        run.failed()
+            .contains(&"the database error's details reach the server log"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("+ pool timed out connecting to postgres://"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("- expected  + got"));
+}
+
+#[test]
+fn an_answer_that_logs_nothing_fails_only_the_log_check() {
+    let scratch = Scratch::new("logs-nothing");
+    scratch.write(
+        "exercises/01_generic_500.rs",
+        include_str!("../fixtures/01_logs_nothing.rs"),
+    );
+    let run = scratch.httplings(&["check", "1"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        run.failed(),
+        ["the database error's details reach the server log"],
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_right_answer_in_another_style_passes_the_log_check_too() {
+    let scratch = Scratch::new("eprintln");
+    scratch.write(
+        "exercises/01_generic_500.rs",
+        include_str!("../fixtures/01_eprintln_and_middleware.rs"),
+    );
+    let run = scratch.httplings(&["check", "1"]);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+}
+
+#[test]
+fn a_compile_error_is_shown_and_the_other_exercises_still_check() {
+    let scratch = Scratch::new("compile-error");
+    let broken = scratch
+        .read("exercises/01_generic_500.rs")
+        .replace("Router::new()", "Router::new(");
+    scratch.write("exercises/01_generic_500.rs", &broken);
+    let run = scratch.httplings(&["check", "1"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stdout.contains("error"),
+        "no compiler message:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("exercises/01_generic_500.rs does not compile"),
+        "{}",
+        run.stdout
+    );
+
+    let other = scratch.httplings(&["check", "2", "--solution"]);
+    assert_eq!(other.code, Some(0), "{}", other.stdout);
+}
+
+#[test]
+fn solution_shows_a_diff_against_the_reference() {
+    let run = Scratch::new("solution-diff").httplings(&["solution", "1"]);
+    assert_eq!(run.code, Some(0));
+    assert!(
+        run.stdout
+            .contains("--- exercises/01_generic_500.rs (yours)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("+        .layer(CatchPanicLayer::custom(answer_panic))"),
+        "{}",
+        run.stdout
+    );
+}

@@ -1,0 +1,1 @@
+//! Lesson 2's checks against its solution and known-wrong answers.

@@ -1,0 +1,520 @@
+//! Lesson 3's checks against its solution and known-wrong answers.
+//!
+//! Each wrong answer makes one mistake a learner is likely to make, and must be rejected by
+//! the scenario written for that mistake, for that reason: a check that fails for some other
+//! reason would not tell the learner what to fix.
+
+#[path = "../../solutions/03_retry_on_5xx.rs"]
+mod solution;
+
+#[path = "../../exercises/.starters/03_retry_on_5xx.rs"]
+mod starter;
+
+use std::hash::{BuildHasher, RandomState};
+use std::time::{Duration, Instant};
+
+use httplings::lessons::retry_on_5xx;
+use httplings::protocol::{Outcome, Verdict};
+use httplings::{Recorder, RetryPolicy};
+use reqwest::header::RETRY_AFTER;
+use reqwest::{Client, Error, Response};
+
+use crate::support;
+
+/// Plays every scenario against `get_with_retry` and returns the verdicts.
+async fn check(
+    get_with_retry: impl AsyncFn(&Client, &str, &RetryPolicy) -> Result<Response, Error>,
+) -> Vec<Verdict> {
+    let mut recorder = Recorder::new();
+    retry_on_5xx::run(&get_with_retry, &mut recorder).await;
+    let verdicts = recorder.verdicts().to_vec();
+    // A missing verdict would make every "this one passes" below vacuous.
+    assert_eq!(
+        verdicts.len(),
+        13,
+        "one verdict per scenario:\n{}",
+        report(&verdicts)
+    );
+    verdicts
+}
+
+/// The verdict of the one scenario whose name contains `part`. Insisting on exactly one
+/// keeps a renamed scenario from turning an assertion about it into one about nothing.
+fn verdict<'v>(verdicts: &'v [Verdict], part: &str) -> &'v Verdict {
+    let mut matching = verdicts
+        .iter()
+        .filter(|verdict| verdict.check.contains(part));
+    let found = matching
+        .next()
+        .unwrap_or_else(|| panic!("no scenario's name contains {part:?}"));
+    assert!(
+        matching.next().is_none(),
+        "more than one scenario's name contains {part:?}"
+    );
+    found
+}
+
+fn failed(verdicts: &[Verdict], part: &str) -> bool {
+    let name = verdict(verdicts, part).check.as_str();
+    support::failed(verdicts).contains(&name)
+}
+
+fn summary<'v>(verdicts: &'v [Verdict], part: &str) -> Option<&'v str> {
+    match &verdict(verdicts, part).outcome {
+        Outcome::Fail(failure) => Some(&failure.summary),
+        _ => None,
+    }
+}
+
+/// Every verdict on one line each, so that a failed assertion shows what the checks said.
+fn report(verdicts: &[Verdict]) -> String {
+    verdicts
+        .iter()
+        .map(|verdict| match &verdict.outcome {
+            Outcome::Fail(failure) => format!("✗ {}: {}\n", verdict.check, failure.summary),
+            _ => format!("✓ {}\n", verdict.check),
+        })
+        .collect()
+}
+
+/// The scenario named by `part` must fail, and its summary must give `reason`: rejected for
+/// the mistake it was written for, not by accident.
+#[track_caller]
+fn assert_rejected(verdicts: &[Verdict], part: &str, reason: &str) {
+    let summary = summary(verdicts, part);
+    assert!(
+        summary.is_some_and(|summary| summary.contains(reason)),
+        "{part:?} should fail saying {reason:?}; it said {summary:?}\n{}",
+        report(verdicts)
+    );
+}
+
+#[track_caller]
+fn assert_passed(verdicts: &[Verdict], part: &str) {
+    assert!(
+        !failed(verdicts, part),
+        "{part:?} should pass\n{}",
+        report(verdicts)
+    );
+}
+
+const OK_AT_ONCE: &str = "a 200 is returned at once";
+const FLAKY: &str = "503, 503, 200";
+const NO_4XX_RETRY: &str = "4xx is never retried";
+const FOREVER: &str = "500 forever";
+const GATEWAY: &str = "gateway errors are retried";
+const DOUBLING: &str = "each wait twice as long";
+const CAPPED: &str = "no wait is longer than max_delay";
+const ASKED_ONE_SECOND: &str = "Retry-After: 1,";
+const ASKED_AN_HOUR: &str = "Retry-After: 3600";
+const RESET: &str = "a reset connection";
+const TIMEOUT: &str = "no answer (timeout)";
+const REFUSED: &str = "nothing listening";
+const SINGLE_ATTEMPT: &str = "max_attempts: 1";
+
+// Shared by the wrong answers below, so that each differs from a right one only by its
+// mistake.
+
+fn worth_retrying(outcome: &Result<Response, Error>) -> bool {
+    match outcome {
+        Ok(response) => response.status().is_server_error(),
+        Err(_) => true,
+    }
+}
+
+fn retry_after(response: &Response) -> Option<Duration> {
+    let seconds = response
+        .headers()
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
+    policy
+        .base_delay
+        .saturating_mul(2u32.saturating_pow(retry - 1))
+        .min(policy.max_delay)
+}
+
+// Retries every non-2xx, so a 4xx is sent again although it can only come back the same.
+async fn retries_4xx(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let outcome = client.get(url).send().await;
+        let worth_retrying = outcome
+            .as_ref()
+            .map_or(true, |response| !response.status().is_success());
+        if !worth_retrying || attempt >= policy.max_attempts {
+            return outcome;
+        }
+        let wait = match outcome.as_ref().ok().and_then(retry_after) {
+            Some(asked) if asked > policy.max_delay => return outcome,
+            Some(asked) => asked,
+            None => backoff(policy, attempt),
+        };
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+// Retries at once, hitting a struggling server again before it had any chance to recover.
+async fn no_wait(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let outcome = client.get(url).send().await;
+        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
+            return outcome;
+        }
+        if outcome
+            .as_ref()
+            .ok()
+            .and_then(retry_after)
+            .is_some_and(|asked| asked > policy.max_delay)
+        {
+            return outcome;
+        }
+        attempt += 1;
+    }
+}
+
+// Waits base_delay every time: the load from retries never falls off.
+async fn constant_wait(
+    client: &Client,
+    url: &str,
+    policy: &RetryPolicy,
+) -> Result<Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let outcome = client.get(url).send().await;
+        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
+            return outcome;
+        }
+        let wait = match outcome.as_ref().ok().and_then(retry_after) {
+            Some(asked) if asked > policy.max_delay => return outcome,
+            Some(asked) => asked,
+            None => policy.base_delay,
+        };
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+// Doubles the wait without ever capping it at max_delay.
+async fn no_cap(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let outcome = client.get(url).send().await;
+        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
+            return outcome;
+        }
+        let wait = match outcome.as_ref().ok().and_then(retry_after) {
+            Some(asked) if asked > policy.max_delay => return outcome,
+            Some(asked) => asked,
+            None => policy
+                .base_delay
+                .saturating_mul(2u32.saturating_pow(attempt - 1)),
+        };
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+// Backs off by its own schedule whatever Retry-After the server sends.
+async fn ignores_retry_after(
+    client: &Client,
+    url: &str,
+    policy: &RetryPolicy,
+) -> Result<Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let outcome = client.get(url).send().await;
+        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
+            return outcome;
+        }
+        tokio::time::sleep(backoff(policy, attempt)).await;
+        attempt += 1;
+    }
+}
+
+// Sleeps for whatever Retry-After asks, an hour included, instead of giving up beyond max_delay.
+async fn sleeps_any_retry_after(
+    client: &Client,
+    url: &str,
+    policy: &RetryPolicy,
+) -> Result<Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let outcome = client.get(url).send().await;
+        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
+            return outcome;
+        }
+        let wait = outcome
+            .as_ref()
+            .ok()
+            .and_then(retry_after)
+            .unwrap_or_else(|| backoff(policy, attempt));
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+// Returns a transport error at once: refused, reset and timed-out requests are never retried.
+async fn gives_up_on_transport_errors(
+    client: &Client,
+    url: &str,
+    policy: &RetryPolicy,
+) -> Result<Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let response = client.get(url).send().await?;
+        if !response.status().is_server_error() || attempt >= policy.max_attempts {
+            return Ok(response);
+        }
+        let wait = match retry_after(&response) {
+            Some(asked) if asked > policy.max_delay => return Ok(response),
+            Some(asked) => asked,
+            None => backoff(policy, attempt),
+        };
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+// `>` where `>=` belongs: one request more than max_attempts allows.
+async fn one_attempt_too_many(
+    client: &Client,
+    url: &str,
+    policy: &RetryPolicy,
+) -> Result<Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let outcome = client.get(url).send().await;
+        if !worth_retrying(&outcome) || attempt > policy.max_attempts {
+            return outcome;
+        }
+        let wait = match outcome.as_ref().ok().and_then(retry_after) {
+            Some(asked) if asked > policy.max_delay => return outcome,
+            Some(asked) => asked,
+            None => backoff(policy, attempt),
+        };
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+// Turns the last 5xx into an Err, losing the status, headers and body the caller needs.
+async fn error_for_last_status(
+    client: &Client,
+    url: &str,
+    policy: &RetryPolicy,
+) -> Result<Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let outcome = client.get(url).send().await;
+        if !worth_retrying(&outcome) {
+            return outcome;
+        }
+        if attempt >= policy.max_attempts {
+            return outcome.and_then(Response::error_for_status);
+        }
+        let wait = match outcome.as_ref().ok().and_then(retry_after) {
+            Some(asked) if asked > policy.max_delay => return outcome,
+            Some(asked) => asked,
+            None => backoff(policy, attempt),
+        };
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+// Retries a 5xx at once and for ever: the server is all that can stop it.
+async fn runaway(client: &Client, url: &str, _policy: &RetryPolicy) -> Result<Response, Error> {
+    loop {
+        let response = client.get(url).send().await?;
+        if !response.status().is_server_error() {
+            return Ok(response);
+        }
+    }
+}
+
+/// A right answer shaped unlike the solution (a bounded `for` loop, the next delay carried
+/// along rather than computed), with equal jitter: the checks must accept any wait in
+/// [d/2, d], not only the solution's exact d.
+async fn equal_jitter(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Response, Error> {
+    let attempts = policy.max_attempts.max(1);
+    let mut delay = policy.base_delay.min(policy.max_delay);
+    for attempt in 1..=attempts {
+        let outcome = client.get(url).send().await;
+        let asked = match &outcome {
+            Ok(response) if !response.status().is_server_error() => return outcome,
+            Ok(response) => retry_after(response),
+            Err(_) => None,
+        };
+        if attempt == attempts {
+            return outcome;
+        }
+        let wait = match asked {
+            Some(asked) if asked > policy.max_delay => return outcome,
+            Some(asked) => asked,
+            None => delay / 2 + (delay / 2).mul_f64(random_fraction()),
+        };
+        tokio::time::sleep(wait).await;
+        delay = delay.saturating_mul(2).min(policy.max_delay);
+    }
+    unreachable!("the last attempt returns whatever it got")
+}
+
+/// A number in [0, 1]. Each `RandomState` is seeded afresh, which is random enough to spread
+/// retries without a `rand` dependency.
+fn random_fraction() -> f64 {
+    RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_solution_passes_every_scenario() {
+    let verdicts = check(solution::get_with_retry).await;
+    assert!(
+        verdicts.iter().all(Verdict::passed),
+        "{}",
+        report(&verdicts)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_differently_written_answer_with_equal_jitter_passes_every_scenario() {
+    let verdicts = check(equal_jitter).await;
+    assert!(
+        verdicts.iter().all(Verdict::passed),
+        "{}",
+        report(&verdicts)
+    );
+}
+
+/// The starter never retries: it must fail every scenario that needs a retry, and only those,
+/// so a learner starts from a report that points at the work left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_starter_fails_exactly_the_scenarios_that_need_a_retry() {
+    let verdicts = check(starter::get_with_retry).await;
+    for part in [OK_AT_ONCE, NO_4XX_RETRY] {
+        assert_passed(&verdicts, part);
+    }
+    for part in [
+        FLAKY,
+        FOREVER,
+        GATEWAY,
+        DOUBLING,
+        CAPPED,
+        ASKED_ONE_SECOND,
+        RESET,
+        TIMEOUT,
+    ] {
+        assert_rejected(&verdicts, part, "never retried");
+    }
+    assert_rejected(&verdicts, REFUSED, "gave up after");
+    let expected: Vec<&str> = [
+        FLAKY,
+        FOREVER,
+        GATEWAY,
+        DOUBLING,
+        CAPPED,
+        ASKED_ONE_SECOND,
+        RESET,
+        TIMEOUT,
+        REFUSED,
+    ]
+    .iter()
+    .map(|part| verdict(&verdicts, part).check.as_str())
+    .collect();
+    assert_eq!(
+        support::failed(&verdicts),
+        expected,
+        "\n{}",
+        report(&verdicts)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrying_a_4xx_is_rejected() {
+    let verdicts = check(retries_4xx).await;
+    assert_rejected(&verdicts, NO_4XX_RETRY, "must not be retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrying_without_waiting_is_rejected() {
+    let verdicts = check(no_wait).await;
+    for part in [FLAKY, DOUBLING] {
+        assert_rejected(&verdicts, part, "waited only");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_constant_wait_is_rejected() {
+    let verdicts = check(constant_wait).await;
+    assert_rejected(&verdicts, DOUBLING, "waited only");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_beyond_max_delay_is_rejected() {
+    let verdicts = check(no_cap).await;
+    assert_rejected(&verdicts, CAPPED, "should be at most 40 ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ignoring_retry_after_is_rejected() {
+    let verdicts = check(ignores_retry_after).await;
+    assert_rejected(&verdicts, ASKED_ONE_SECOND, "waited only");
+    assert_rejected(
+        &verdicts,
+        ASKED_AN_HOUR,
+        "Retry-After asked for more than max_delay",
+    );
+}
+
+/// The hour-long sleep is cut off at the scenario's 3 s deadline, which this test waits out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sleeping_through_a_retry_after_beyond_max_delay_is_rejected() {
+    let verdicts = check(sleeps_any_retry_after).await;
+    assert_passed(&verdicts, ASKED_ONE_SECOND);
+    assert_rejected(&verdicts, ASKED_AN_HOUR, "still running after 3 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_retrying_transport_errors_is_rejected() {
+    let verdicts = check(gives_up_on_transport_errors).await;
+    for part in [RESET, TIMEOUT] {
+        assert_rejected(&verdicts, part, "never retried");
+    }
+    assert_rejected(&verdicts, REFUSED, "gave up after");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_attempt_too_many_is_rejected() {
+    let verdicts = check(one_attempt_too_many).await;
+    assert_rejected(&verdicts, FOREVER, "made 5 requests where 4 were expected");
+    assert_rejected(
+        &verdicts,
+        SINGLE_ATTEMPT,
+        "made 2 requests where 1 were expected",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turning_the_last_5xx_into_an_error_is_rejected() {
+    let verdicts = check(error_for_last_status).await;
+    assert_rejected(&verdicts, FOREVER, "returned Err(");
+}
+
+/// A client that never stops must be stopped by the checks, with a verdict saying so, rather
+/// than hang the run or flood the machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runaway_client_is_stopped_at_the_request_cap() {
+    let verdicts = check(runaway).await;
+    for part in [FOREVER, ASKED_AN_HOUR, SINGLE_ATTEMPT] {
+        assert_rejected(&verdicts, part, "stopped after 50 requests");
+    }
+}

@@ -1,0 +1,126 @@
+//! Test support: the real runner binary, run from the repository or from a scratch copy of
+//! the course whose exercises a test may rewrite, and helpers for reading verdicts.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use httplings::protocol::{Outcome, Verdict};
+
+/// The repository: read-only for tests, which must not depend on the learner's exercises.
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// What one run of the runner did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The checks the report marks ✓.
+    pub fn passed(&self) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("✓ "))
+            .collect()
+    }
+
+    /// The lines the report marks ✗: failed checks, and the verdict on the run itself.
+    pub fn failed(&self) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("✗ "))
+            .collect()
+    }
+}
+
+/// Runs `httplings ARGS` from the repository, without colour.
+pub fn httplings(args: &[&str]) -> Run {
+    run(Path::new(ROOT), args, &[])
+}
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_httplings"));
+    command.current_dir(dir).args(args).env_remove("NO_COLOR");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("the runner starts");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A copy of the course in which `exercises/` holds the pristine starters, whatever state
+/// the learner's own exercises are in. Scratch copies share one target directory of their
+/// own (so the learner's builds are never touched) and take turns through a file lock, so
+/// that one copy's build never replaces another's executable before it runs.
+pub struct Scratch {
+    root: PathBuf,
+    _turn: File,
+}
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let turn = File::create(tmp.join("scratch.lock")).expect("the scratch lock file");
+        turn.lock().expect("a turn at the scratch target directory");
+        let root = tmp.join("scratch").join(name);
+        let _ = fs::remove_dir_all(&root);
+        let repo = Path::new(ROOT);
+        for dir in ["src", "lessons", "solutions"] {
+            copy_dir(&repo.join(dir), &root.join(dir));
+        }
+        for file in ["Cargo.toml", "Cargo.lock"] {
+            fs::copy(repo.join(file), root.join(file)).expect("copying the manifest");
+        }
+        let starters = repo.join("exercises/.starters");
+        copy_dir(&starters, &root.join("exercises"));
+        copy_dir(&starters, &root.join("exercises/.starters"));
+        Self { root, _turn: turn }
+    }
+
+    /// Replaces a file of the copy, e.g. `exercises/01_generic_500.rs`.
+    pub fn write(&self, relative: &str, content: &str) -> &Self {
+        fs::write(self.root.join(relative), content).expect("writing into the scratch copy");
+        self
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        fs::read_to_string(self.root.join(relative)).expect("reading from the scratch copy")
+    }
+
+    pub fn httplings(&self, args: &[&str]) -> Run {
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scratch-target");
+        run(&self.root, args, &[("CARGO_TARGET_DIR", &target)])
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("creating a scratch folder");
+    for entry in fs::read_dir(from).expect("reading a course folder") {
+        let entry = entry.expect("a folder entry");
+        let path = entry.path();
+        if path.is_dir() {
+            if entry.file_name() != ".starters" {
+                copy_dir(&path, &to.join(entry.file_name()));
+            }
+        } else {
+            fs::copy(&path, to.join(entry.file_name())).expect("copying a course file");
+        }
+    }
+}
+
+/// The names of the checks that failed in the process (a log check is settled by the runner,
+/// so it is not counted here).
+pub fn failed(verdicts: &[Verdict]) -> Vec<&str> {
+    verdicts
+        .iter()
+        .filter(|verdict| matches!(verdict.outcome, Outcome::Fail(_)))
+        .map(|verdict| verdict.check.as_str())
+        .collect()
+}
