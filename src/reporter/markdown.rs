@@ -44,6 +44,8 @@ struct Renderer {
     code_block: Option<String>,
     table: Option<Table>,
     link_target: Option<String>,
+    /// A paragraph of a note ended: the gap line waits until we know the note goes on.
+    quote_gap: bool,
 }
 
 #[derive(Default)]
@@ -60,7 +62,12 @@ impl Renderer {
             Event::End(tag) => self.end(tag),
             Event::Text(text) => self.text(&text),
             Event::Code(code) => self.inline_code(&code),
-            Event::SoftBreak | Event::HardBreak => self.text(" "),
+            Event::HardBreak => self.line_break(),
+            // `> **Note**` on a line of its own stays on a line of its own.
+            Event::SoftBreak if self.spans.len() == 1 && self.spans[0].1.strong => {
+                self.line_break()
+            }
+            Event::SoftBreak => self.text(" "),
             Event::Rule => self.block(&"─".repeat(self.width.min(60)).dimmed().to_string()),
             _ => {}
         }
@@ -116,6 +123,9 @@ impl Renderer {
             TagEnd::BlockQuote(_) => {
                 self.flush_paragraph();
                 self.quote_depth -= 1;
+                if self.quote_depth == 0 && std::mem::take(&mut self.quote_gap) {
+                    self.out.push('\n');
+                }
             }
             TagEnd::List(_) => {
                 self.flush_paragraph();
@@ -191,12 +201,36 @@ impl Renderer {
         self.out.push_str("\n\n");
     }
 
+    /// Writes the text so far as finished lines, and goes on with the same paragraph.
+    fn line_break(&mut self) {
+        self.flush_lines();
+    }
+
+    /// Ends a paragraph. Inside a note the gap is drawn only if the note goes on.
     fn flush_paragraph(&mut self) {
+        if self.flush_lines() && self.lists.is_empty() {
+            if self.quote_depth == 0 {
+                self.out.push('\n');
+            } else {
+                self.quote_gap = true;
+            }
+        }
+    }
+
+    /// Writes the pending spans as wrapped lines; false when there were none.
+    fn flush_lines(&mut self) -> bool {
         if self.spans.is_empty() {
-            return;
+            return false;
         }
         let spans = std::mem::take(&mut self.spans);
-        let quote = "│ ".repeat(self.quote_depth);
+        let quote = match self.quote_depth {
+            0 => String::new(),
+            depth => "│ ".repeat(depth).dimmed().to_string(),
+        };
+        if std::mem::take(&mut self.quote_gap) {
+            self.out
+                .push_str(&format!("{}\n", "│".repeat(self.quote_depth).dimmed()));
+        }
         let indent = "  ".repeat(self.lists.len().saturating_sub(1));
         let (first, rest) = match self.item_marker.take() {
             Some(marker) => (
@@ -208,17 +242,13 @@ impl Renderer {
         };
         let room = self
             .width
-            .saturating_sub(quote.chars().count() + first.chars().count())
+            .saturating_sub(2 * self.quote_depth + first.chars().count())
             .max(20);
         for (index, line) in wrap_spans(&spans, room).into_iter().enumerate() {
             let lead = if index == 0 { &first } else { &rest };
-            self.out
-                .push_str(&format!("{}{lead}{line}\n", quote.dimmed()));
+            self.out.push_str(&format!("{quote}{lead}{line}\n"));
         }
-        if self.lists.is_empty() {
-            self.out
-                .push_str(&format!("{}\n", quote.trim_end().dimmed()));
-        }
+        true
     }
 
     fn flush_heading(&mut self) {
@@ -375,17 +405,20 @@ mod tests {
 
     #[test]
     fn wraps_paragraphs_and_list_items() {
-        let shown = plain("1. alpha beta gamma delta\n", 14);
-        assert_eq!(shown, "1. alpha beta\n   gamma delta\n\n");
+        let shown = plain("1. alpha beta gamma delta epsilon zeta eta theta\n", 30);
+        assert_eq!(
+            shown,
+            "1. alpha beta gamma delta\n   epsilon zeta eta theta\n\n"
+        );
     }
 
     #[test]
     fn renders_notes_code_blocks_and_tables() {
-        let markdown = "> **Note** keep it\n\n```rust\nlet x = 1;\n```\n\n| Code | Retry? |\n|---|---|\n| 4xx | No |\n";
+        let markdown = "> **Note**\n> keep it\n\n```rust\nlet x = 1;\n```\n\n| Code | Retry? |\n|---|---|\n| 4xx | No |\n";
         let shown = plain(markdown, 80);
         assert_eq!(
             shown,
-            "│ Note keep it\n│\n  ╭─ rust\n  │ let x = 1;\n\n  Code │ Retry?\n  ─────┼───────\n  4xx  │ No\n\n"
+            "│ Note\n│ keep it\n\n  ╭─ rust\n  │ let x = 1;\n\n  Code │ Retry?\n  ─────┼───────\n  4xx  │ No\n\n"
         );
     }
 }

@@ -6,5 +6,6 @@ mod support;
 
 mod cli;
 mod generic_500;
+mod hostile;
 mod retry_after;
 mod retry_on_5xx;
