@@ -15,6 +15,18 @@ pub struct Lesson {
     pub hints: &'static [&'static str],
     /// How long the check process may run before it is stopped.
     pub time_limit: Duration,
+    /// The lesson's closing question.
+    pub quiz: Quiz,
+}
+
+/// A multiple-choice question, with the reasoning behind its answer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Quiz {
+    pub question: &'static str,
+    pub options: &'static [&'static str],
+    /// Index into `options`.
+    pub answer: usize,
+    pub explanation: &'static str,
 }
 
 /// Whose code a check runs: the learner's exercise or the reference solution.
@@ -50,6 +62,20 @@ pub const LESSONS: &[Lesson] = &[
              after the routes.",
         ],
         time_limit: Duration::from_secs(30),
+        quiz: Quiz {
+            question: "A query fails because the database password expired. What should the client receive?",
+            options: &[
+                "500 with the database's error message, so the client can report it",
+                "500 with a fixed, generic body; the error itself goes to the server log",
+                "400, because the request could not be completed",
+                "No response: close the connection so nothing leaks",
+            ],
+            answer: 1,
+            explanation: "The fault is the server's, so 5xx; the client can do nothing with the \
+                          details, and an attacker can do a lot, so they belong in the log. A \
+                          dropped connection looks like a network failure and hides the cause \
+                          from everyone.",
+        },
     },
     Lesson {
         number: 2,
@@ -66,6 +92,20 @@ pub const LESSONS: &[Lesson] = &[
              `Err` for bytes that are not visible ASCII: turn that into `None`, never unwrap it.",
         ],
         time_limit: Duration::from_secs(30),
+        quiz: Quiz {
+            question: "A 503 arrives with `Retry-After: Sun, 06 Nov 1994 08:49:37 GMT`, a date \
+                       already in the past. How long should the client wait?",
+            options: &[
+                "Not at all: a date in the past means it may retry now",
+                "Treat it as invalid and fall back to its own backoff forever",
+                "The absolute value of the difference",
+                "30 seconds, the usual default",
+            ],
+            answer: 0,
+            explanation: "Retry-After names the earliest moment to come back; once that moment \
+                          has passed, the wait is zero. (Clocks differ, so servers usually send \
+                          delay-seconds, which has no such problem.)",
+        },
     },
     Lesson {
         number: 3,
@@ -83,6 +123,22 @@ pub const LESSONS: &[Lesson] = &[
              otherwise sleep that long instead of the backoff.",
         ],
         time_limit: Duration::from_secs(20),
+        quiz: Quiz {
+            question: "Should a client retry a 500 Internal Server Error?",
+            options: &[
+                "Never: a 500 means a bug, and bugs do not fix themselves",
+                "Yes, immediately and until it succeeds",
+                "Yes, a bounded number of times with growing, jittered waits, if the request \
+                 is safe to repeat",
+                "Only when the response body says to",
+            ],
+            answer: 2,
+            explanation: "Many 500s are passing (a deploy, a blip), so a few spaced-out retries \
+                          often succeed. Retry at once or forever and you add load to a server \
+                          that is already failing. And only repeat what is idempotent: a POST \
+                          that charged a card before the 500 would charge it twice. A 500 that \
+                          persists is probably a bug: give up and surface it.",
+        },
     },
 ];
 
@@ -96,6 +152,11 @@ impl Lesson {
             Side::Exercise => format!("exercises/{}.rs", self.slug),
             Side::Solution => format!("solutions/{}.rs", self.slug),
         }
+    }
+
+    /// The pristine starter, which `reset` restores and the tests check.
+    pub fn starter_file(&self) -> String {
+        format!("exercises/.starters/{}.rs", self.slug)
     }
 
     /// The name of the binary target that checks one side of this lesson.

@@ -3,11 +3,13 @@
 //! The check process decides most verdicts; the runner settles what only it can see (the
 //! server log on stderr, a crash, a timeout) and turns it all into a [`Report`].
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use httplings::protocol::{Evidence, Failure, Message, Outcome, PANIC_LINE_PREFIX, Verdict};
 
 use crate::catalog::{Lesson, Side};
+use crate::progress::Progress;
 use crate::project;
 use crate::reporter::Reporter;
 use crate::target::{self, Build, Captured, End, Run};
@@ -46,24 +48,61 @@ impl Report {
     }
 }
 
-pub fn run(lesson: &Lesson, side: Side, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
+/// What checking an exercise came to.
+#[derive(Debug)]
+pub enum Checked {
+    /// It does not compile: cargo's rendered diagnostics.
+    CompileFailed(String),
+    Ran(Report),
+}
+
+impl Checked {
+    pub fn passed(&self) -> bool {
+        matches!(self, Checked::Ran(report) if report.passed())
+    }
+}
+
+/// `check N`: prints the report (or, with `json`, only the JSON), records the result in
+/// the learner's progress, and exits 0 when every check passed.
+pub fn run(
+    lesson: &Lesson,
+    side: Side,
+    json: bool,
+    reporter: &mut Reporter,
+) -> anyhow::Result<ExitCode> {
     let root = project::root()?;
-    reporter.checking(lesson, side)?;
-    let executable = match target::build(&root, &lesson.check_target(side), reporter.colored())? {
-        Build::Ready(executable) => executable,
-        Build::Failed(diagnostics) => {
-            reporter.compile_failed(lesson, side, &diagnostics)?;
-            return Ok(ExitCode::FAILURE);
+    if !json {
+        reporter.checking(lesson, side)?;
+    }
+    let outcome = perform(&root, lesson, side, reporter.colored() && !json)?;
+    if json {
+        reporter.json(&outcome)?;
+    } else {
+        reporter.outcome(lesson, side, &outcome)?;
+    }
+    if side == Side::Exercise {
+        let (mut progress, notice) = Progress::load(&root);
+        if let Some(notice) = notice {
+            reporter.notice(&notice);
         }
-    };
-    let run = target::run(&executable, &root, lesson.time_limit)?;
-    let report = judge(&run);
-    reporter.report(lesson, side, &report)?;
-    Ok(if report.passed() {
+        progress.record_check(lesson, outcome.passed());
+        progress.save()?;
+    }
+    Ok(if outcome.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Builds one side of a lesson and runs its checks; prints nothing.
+pub fn perform(root: &Path, lesson: &Lesson, side: Side, colored: bool) -> anyhow::Result<Checked> {
+    let executable = match target::build(root, &lesson.check_target(side), colored)? {
+        Build::Ready(executable) => executable,
+        Build::Failed(diagnostics) => return Ok(Checked::CompileFailed(diagnostics)),
+    };
+    let run = target::run(&executable, root, lesson.time_limit)?;
+    Ok(Checked::Ran(judge(&run)))
 }
 
 /// Turns what a check process left behind into a report. A planned check that never

@@ -6,6 +6,8 @@ use crate::catalog::{self, Lesson};
 
 /// Learn how servers and clients should handle HTTP 5xx errors, one exercise at a time,
 /// each checked against a live server on your machine.
+///
+/// With no command, httplings watches your current exercise and checks it on every save.
 #[derive(Debug, Parser)]
 #[command(
     name = "httplings",
@@ -18,39 +20,60 @@ pub struct Cli {
     pub color: ColorChoice,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Watch the current exercise: check it on every save, with keys for hints and more.
+    Watch {
+        /// The command that opens an exercise for the `e` key (default: $VISUAL or $EDITOR).
+        #[arg(long, value_name = "COMMAND")]
+        edit_cmd: Option<String>,
+    },
     /// Show a lesson: what to know, and what the exercise asks.
     Lesson {
-        /// The lesson's number (see `list`).
-        #[arg(value_parser = lesson_number)]
-        number: &'static Lesson,
+        #[arg(value_parser = lesson_number, value_name = "N")]
+        lesson: &'static Lesson,
     },
     /// Compile an exercise, run it against a local test server, and report each check.
     Check {
-        /// The lesson's number (see `list`).
-        #[arg(value_parser = lesson_number)]
-        number: &'static Lesson,
+        #[arg(value_parser = lesson_number, value_name = "N")]
+        lesson: &'static Lesson,
         /// Check the reference solution instead of your exercise.
         #[arg(long)]
         solution: bool,
+        /// Print only the results, as JSON in the exercism test-runner format (version 3).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the next hint for an exercise: each time a little more.
+    Hint {
+        #[arg(value_parser = lesson_number, value_name = "N")]
+        lesson: &'static Lesson,
     },
     /// Show how your exercise differs from the reference solution.
     Solution {
-        /// The lesson's number (see `list`).
-        #[arg(value_parser = lesson_number)]
-        number: &'static Lesson,
+        #[arg(value_parser = lesson_number, value_name = "N")]
+        lesson: &'static Lesson,
+        /// Show it even though your exercise does not pass yet.
+        #[arg(long)]
+        force: bool,
     },
-    /// Print the next hint for an exercise.
-    Hint {
-        /// The lesson's number (see `list`).
-        #[arg(value_parser = lesson_number)]
-        number: &'static Lesson,
+    /// Put the starter back in place of your exercise, keeping your file as a backup.
+    Reset {
+        #[arg(value_parser = lesson_number, value_name = "N")]
+        lesson: &'static Lesson,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
-    /// List the lessons and their exercise files.
+    /// Answer the lesson's closing question.
+    Quiz {
+        #[arg(value_parser = lesson_number, value_name = "N")]
+        lesson: &'static Lesson,
+    },
+    /// List the lessons, their exercise files and your progress.
     List,
 }
 

@@ -7,10 +7,14 @@ mod cli;
 mod hint;
 mod lesson;
 mod list;
+mod progress;
 mod project;
+mod quiz;
 mod reporter;
+mod reset;
 mod solution;
 mod target;
+mod watch;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -41,6 +45,14 @@ fn main() -> ExitCode {
     let mut reporter = Reporter::stdout(cli.color);
     match run(cli.command, &mut reporter) {
         Ok(code) => code,
+        // Output piped into `head` and closed: nothing more to say, as with any Unix tool.
+        Err(error)
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) if error.is::<UsageError>() => {
             reporter.usage_error(&error.to_string());
             ExitCode::from(2)
@@ -52,12 +64,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
-    match command {
-        Command::Lesson { number } => lesson::show(number, reporter),
-        Command::Check { number, solution } => check::run(number, solution.into(), reporter),
-        Command::Solution { number } => solution::show(number, reporter),
-        Command::Hint { number } => hint::show(number, reporter),
+fn run(command: Option<Command>, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
+    match command.unwrap_or(Command::Watch { edit_cmd: None }) {
+        Command::Watch { edit_cmd } => watch::run(edit_cmd, reporter),
+        Command::Lesson { lesson: chosen } => lesson::show(chosen, reporter),
+        Command::Check {
+            lesson,
+            solution,
+            json,
+        } => check::run(lesson, solution.into(), json, reporter),
+        Command::Hint { lesson } => hint::show(lesson, reporter),
+        Command::Solution { lesson, force } => solution::show(lesson, force, reporter),
+        Command::Reset { lesson, yes } => reset::run(lesson, yes, reporter),
+        Command::Quiz { lesson } => quiz::run(lesson, reporter),
         Command::List => list::show(reporter),
     }
 }

@@ -12,20 +12,26 @@ const MAX_CELL: usize = 44;
 
 pub fn failure(out: &mut dyn Write, failure: &Failure, width: usize) -> io::Result<()> {
     writeln!(out, "{INDENT}{}", failure.summary.red())?;
-    for evidence in &failure.evidence {
-        writeln!(out)?;
-        match evidence {
-            Evidence::Diff { expected, actual } => diff(out, expected, actual)?,
-            Evidence::Table { columns, rows } => table(out, columns, rows)?,
-            Evidence::Text { title, body } => titled(out, title, body)?,
-        }
-    }
+    evidence(out, &failure.evidence)?;
     writeln!(out)?;
     for line in wrap(
         &format!("Why it matters: {}", failure.why),
         width - INDENT.len(),
     ) {
         writeln!(out, "{INDENT}{}", line.dimmed())?;
+    }
+    Ok(())
+}
+
+/// Each piece of evidence, after a blank line.
+pub fn evidence(out: &mut dyn Write, evidence: &[Evidence]) -> io::Result<()> {
+    for piece in evidence {
+        writeln!(out)?;
+        match piece {
+            Evidence::Diff { expected, actual } => diff(out, expected, actual)?,
+            Evidence::Table { columns, rows } => table(out, columns, rows)?,
+            Evidence::Text { title, body } => titled(out, title, body)?,
+        }
     }
     Ok(())
 }

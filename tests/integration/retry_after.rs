@@ -116,7 +116,7 @@ async fn the_starter_fails_everything_but_back_up() {
         retry_after: starter::retry_after,
     };
     let verdicts = verdicts_for(starter).await;
-    // Only BACK_UP passes: the starter's routes already answer 200 and 404 while the database is up.
+    // Only BACK_UP passes: the starter already answers 200 and 404 while the database is up.
     assert_eq!(
         failed(&verdicts),
         [DOWN_503, RETRY_HEADER, SECONDS, DATES, INVALID, CLIENT]
@@ -201,7 +201,7 @@ fn parser_without_dates(value: &str, _now: SystemTime) -> Option<Duration> {
     delay_seconds(value.trim_matches([' ', '\t'])).flatten()
 }
 
-// Mistake: of the three date forms, only IMF-fixdate, the one servers send today.
+// Mistake: of the three date forms, only IMF-fixdate (read by hand, below), the one servers send.
 fn parser_with_imf_fixdate_only(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim_matches([' ', '\t']);
     if let Some(seconds) = delay_seconds(value) {
@@ -420,11 +420,11 @@ fn rfc850_date(value: &str, now: SystemTime) -> Option<SystemTime> {
     };
     let weekday = LONG_WEEKDAYS.iter().position(|name| *name == weekday)?;
     // §5.6.7: a two-digit year more than 50 years ahead belongs to the century before.
-    let now_year = 1970
-        + now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs() / 31_556_952);
-    let latest = i64::try_from(now_year).ok()? + 50;
+    // A year to the day is close enough here: the mean Gregorian year is 31,556,952 s.
+    let since_epoch = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let latest = 1970 + i64::try_from(since_epoch / 31_556_952).ok()? + 50;
     let year = latest - (latest - number(year, 2)?).rem_euclid(100);
     moment(weekday, year, month, number(day, 2)?, time)
 }
@@ -455,21 +455,13 @@ fn number(text: &str, width: usize) -> Option<i64> {
 fn moment(weekday: usize, year: i64, month: &str, day: i64, time: &str) -> Option<SystemTime> {
     let month = MONTHS.iter().position(|name| *name == month)? as i64 + 1;
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if day < 1 || day > month_days[month as usize - 1] {
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day < 1 || day > month_days {
         return None;
     }
     let [hour, minute, second] = time.split(':').collect::<Vec<_>>()[..] else {
