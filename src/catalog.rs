@@ -34,6 +34,8 @@ pub struct Quiz {
 pub enum Side {
     Exercise,
     Solution,
+    /// The pristine starter, as shipped (for `dev check`).
+    Starter,
 }
 
 impl From<bool> for Side {
@@ -151,6 +153,7 @@ impl Lesson {
         match side {
             Side::Exercise => format!("exercises/{}.rs", self.slug),
             Side::Solution => format!("solutions/{}.rs", self.slug),
+            Side::Starter => self.starter_file(),
         }
     }
 
@@ -164,6 +167,7 @@ impl Lesson {
         match side {
             Side::Exercise => format!("exercise-{:02}", self.number),
             Side::Solution => format!("solution-{:02}", self.number),
+            Side::Starter => format!("starter-{:02}", self.number),
         }
     }
 }
@@ -202,7 +206,7 @@ mod tests {
                     lesson.number
                 );
             }
-            for side in [Side::Exercise, Side::Solution] {
+            for side in [Side::Exercise, Side::Solution, Side::Starter] {
                 let target = format!("name = \"{}\"", lesson.check_target(side));
                 assert!(
                     manifest.contains(&target),

@@ -75,6 +75,16 @@ pub enum Command {
     },
     /// List the lessons, their exercise files and your progress.
     List,
+    /// Tools for course authors.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Verify the course: every lesson has its files and hints, every solution passes its
+    /// checks, and every starter compiles and fails them.
+    Check,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,6 +4,7 @@
 mod catalog;
 mod check;
 mod cli;
+mod dev;
 mod hint;
 mod lesson;
 mod list;
@@ -22,7 +23,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DevCommand};
 use crate::reporter::Reporter;
 
 /// Input the learner can fix: a wrong lesson number, the wrong folder. Exit code 2.
@@ -78,6 +79,7 @@ fn run(command: Option<Command>, reporter: &mut Reporter) -> anyhow::Result<Exit
         Command::Reset { lesson, yes } => reset::run(lesson, yes, reporter),
         Command::Quiz { lesson } => quiz::run(lesson, reporter),
         Command::List => list::show(reporter),
+        Command::Dev(DevCommand::Check) => dev::check(reporter),
     }
 }
 

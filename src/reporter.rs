@@ -181,6 +181,7 @@ impl Reporter {
         let whose = match side {
             Side::Exercise => "your exercise",
             Side::Solution => "the reference solution",
+            Side::Starter => "the starter",
         };
         writeln!(
             self.out,
@@ -209,6 +210,16 @@ impl Reporter {
             "{}",
             serde_json::to_string_pretty(&json).expect("JSON values serialise")
         )
+    }
+
+    /// One line of `dev check`: a fact about the course that holds, or does not.
+    pub fn dev_fact(&mut self, holds: bool, fact: &str) -> io::Result<()> {
+        let mark = if holds {
+            "✓".green().bold()
+        } else {
+            "✗".red().bold()
+        };
+        writeln!(self.out, "{mark} {fact}")
     }
 
     /// A one-line remark that is not part of any report.
@@ -280,6 +291,7 @@ impl Reporter {
                     lesson.number + 1
                 ),
                 Side::Solution => "The reference solution passes.".to_string(),
+                Side::Starter => "But a starter should fail until it is solved.".to_string(),
             };
             return writeln!(
                 self.out,

@@ -179,7 +179,12 @@ fn a_compile_error_is_shown_and_the_other_exercises_still_check() {
 fn solution_shows_a_diff_against_the_reference() {
     let scratch = Scratch::new("solution-diff");
     let unpassed = scratch.httplings(&["solution", "1"]);
-    assert_eq!(unpassed.code, Some(2), "no terminal to ask, so it refuses: {}", unpassed.stderr);
+    assert_eq!(
+        unpassed.code,
+        Some(2),
+        "no terminal to ask, so it refuses: {}",
+        unpassed.stderr
+    );
     assert!(unpassed.stderr.contains("--force"), "{}", unpassed.stderr);
 
     let run = scratch.httplings(&["solution", "1", "--force"]);

@@ -7,5 +7,6 @@ mod support;
 mod cli;
 mod generic_500;
 mod hostile;
+mod learner_loop;
 mod retry_after;
 mod retry_on_5xx;

@@ -90,6 +90,10 @@ impl Scratch {
         self
     }
 
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn read(&self, relative: &str) -> String {
         fs::read_to_string(self.root.join(relative)).expect("reading from the scratch copy")
     }

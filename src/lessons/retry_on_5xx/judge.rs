@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::scenario::{Expected, Scenario, Wait, expect};
+use super::scenario::{CLIENT_TIMEOUT, Expected, Scenario, Wait, expect};
 use super::server::{Arrival, REQUEST_CAP, Step};
 use crate::protocol::{Evidence, Failure, Verdict};
 
@@ -26,8 +26,30 @@ pub(super) struct CallRecord {
     pub(super) outcome: CallOutcome,
 }
 
+/// What is wrong with a scenario, grouped so that the most telling comes first: a call that
+/// ran away, then the requests made, then the waits between them, then what came back.
+#[derive(Debug, Default)]
+struct Problems {
+    runaway: Vec<String>,
+    requests: Vec<String>,
+    waits: Vec<String>,
+    returns: Vec<String>,
+}
+
+impl Problems {
+    fn most_telling(self) -> Option<String> {
+        [self.runaway, self.requests, self.waits, self.returns]
+            .into_iter()
+            .flatten()
+            .next()
+    }
+}
+
+/// Returning this long after the last request means the client slept after its final attempt.
+const LINGER: Duration = Duration::from_millis(400);
+
 pub(super) fn judge(scenario: &Scenario, calls: &[CallRecord], arrivals: &[Arrival]) -> Verdict {
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
     let mut expected_log = Vec::new();
     let mut actual_log = Vec::new();
     for ((path, script), call) in scenario.calls.iter().zip(calls) {
@@ -47,10 +69,10 @@ pub(super) fn judge(scenario: &Scenario, calls: &[CallRecord], arrivals: &[Arriv
         expected_log.push(expected_return(&expected));
         actual_log.push(actual_return(&expected, call, &seen));
     }
-    if problems.is_empty() {
+    let Some(summary) = problems.most_telling() else {
         return Verdict::pass(scenario.name);
-    }
-    let mut failure = Failure::new(problems.remove(0), scenario.why).with(Evidence::Diff {
+    };
+    let mut failure = Failure::new(summary, scenario.why).with(Evidence::Diff {
         expected: lines(&expected_log),
         actual: lines(&actual_log),
     });
@@ -70,7 +92,7 @@ fn compare_requests(
     expected: &Expected,
     seen: &[&Arrival],
     call: &CallRecord,
-    problems: &mut Vec<String>,
+    problems: &mut Problems,
 ) -> (Vec<String>, Vec<String>) {
     let expected_lines: Vec<String> = expected
         .requests
@@ -84,7 +106,9 @@ fn compare_requests(
     for (index, arrival) in seen.iter().enumerate() {
         let mut line = request_line(index + 1, &arrival.method, &arrival.path, arrival.step);
         if index == 0 && arrival.method != "GET" {
-            problems.push(format!("the request was a {}, not a GET", arrival.method));
+            problems
+                .requests
+                .push(format!("the request was a {}, not a GET", arrival.method));
         }
         if index > 0 {
             let gap = arrival.at.duration_since(seen[index - 1].at);
@@ -92,14 +116,29 @@ fn compare_requests(
                 .requests
                 .get(index)
                 .and_then(|request| request.wait);
-            line.push_str(&judge_wait(index + 1, gap, wanted, problems));
+            line.push_str(&judge_wait(index + 1, gap, wanted, &mut problems.waits));
         }
         actual_lines.push(line);
     }
     if seen.len() != expected.requests.len()
         && !matches!(call.outcome, CallOutcome::Capped | CallOutcome::Panicked(_))
     {
-        problems.insert(0, count_problem(expected, seen.len()));
+        problems.requests.push(count_problem(expected, seen.len()));
+    }
+    if let (CallOutcome::Returned(_), Some(last)) = (&call.outcome, seen.last()) {
+        let lingered = call.ended.saturating_duration_since(last.at);
+        let allowed = LINGER
+            + if last.step == Step::Hang {
+                CLIENT_TIMEOUT
+            } else {
+                Duration::ZERO
+            };
+        if lingered > allowed {
+            problems.waits.push(format!(
+                "returned {} ms after the last request: there is no point waiting after the final attempt",
+                lingered.as_millis()
+            ));
+        }
     }
     (expected_lines, actual_lines)
 }
@@ -152,11 +191,11 @@ fn judge_wait(
     let Some(wait) = wait else {
         return format!(" · after {} ms", gap.as_millis());
     };
-    if gap < wait.min {
+    if gap < wait.floor() {
         problems.push(format!(
-            "waited only {} ms before request #{number}; the wait must be at least {} ms",
+            "waited only {} ms before request #{number}; want {}",
             gap.as_millis(),
-            wait.min.as_millis()
+            wanted(&wait)
         ));
     } else if gap > wait.ceiling() {
         problems.push(format!(
@@ -190,13 +229,13 @@ fn count_problem(expected: &Expected, made: usize) -> String {
             }
             _ => format!("max_attempts allows {wanted} in all, the first included"),
         };
-        format!("made {made} requests where {wanted} were expected: {reason}")
+        format!("made {made} requests, {wanted} expected: {reason}")
     } else if made == 0 {
-        format!("made no request at all where {wanted} were expected")
+        format!("made no request at all, {wanted} expected")
     } else if made == 1 {
-        format!("never retried: made 1 request where {wanted} were expected")
+        format!("never retried: made 1 request, {wanted} expected")
     } else {
-        format!("gave up too soon: made {made} requests where {wanted} were expected")
+        format!("gave up too soon: made {made} requests, {wanted} expected")
     }
 }
 
@@ -205,8 +244,10 @@ fn compare_refused(
     path: &str,
     expected: &Expected,
     call: &CallRecord,
-    problems: &mut Vec<String>,
+    problems: &mut Problems,
 ) -> (Vec<String>, Vec<String>) {
+    // Refused connections leave no trace at a server, so attempts cannot be counted here:
+    // the time spent waiting is what shows the backoff. ("500 forever" counts attempts.)
     let least: Duration = expected
         .requests
         .iter()
@@ -222,7 +263,7 @@ fn compare_refused(
     let actual_line = if spent >= least || !matches!(call.outcome, CallOutcome::Returned(_)) {
         expected_line.clone()
     } else {
-        problems.push(format!(
+        problems.waits.push(format!(
             "gave up after {} ms: {attempts} attempts with backoff take at least {} ms",
             spent.as_millis(),
             least.as_millis()
@@ -239,7 +280,7 @@ fn compare_returns(
     expected: &Expected,
     call: &CallRecord,
     seen: &[&Arrival],
-    problems: &mut Vec<String>,
+    problems: &mut Problems,
 ) {
     let problem = match (&call.outcome, expected.returns) {
         (CallOutcome::Panicked(message), _) => format!("get_with_retry panicked: {message}"),
@@ -266,12 +307,10 @@ fn compare_returns(
             format!("returned a {got} where the last error was expected")
         }
     };
-    // A call that ran away says more than the count of its requests: put it first.
-    let runaway = !matches!(call.outcome, CallOutcome::Returned(_));
-    if runaway {
-        problems.insert(0, problem)
+    if matches!(call.outcome, CallOutcome::Returned(_)) {
+        problems.returns.push(problem);
     } else {
-        problems.push(problem)
+        problems.runaway.push(problem);
     }
 }
 

@@ -54,6 +54,18 @@ pub(super) struct Wait {
 impl Wait {
     /// The longest wait accepted: a busy machine can oversleep, never undersleep, so the
     /// upper bound is generous and the lower bound strict.
+    /// The shortest gap between two requests that shows this wait was kept. After a hang the
+    /// gap holds the client's timeout too, less a margin: the timeout starts when the request
+    /// leaves, a moment before the server notes its arrival.
+    pub(super) fn floor(&self) -> Duration {
+        let timeout = if self.after_timeout {
+            CLIENT_TIMEOUT - Duration::from_millis(50)
+        } else {
+            Duration::ZERO
+        };
+        timeout + self.min
+    }
+
     pub(super) fn ceiling(&self) -> Duration {
         let timeout = if self.after_timeout {
             CLIENT_TIMEOUT
@@ -218,7 +230,7 @@ pub(super) fn all() -> Vec<Scenario> {
                 "500 forever: exactly max_attempts (4) requests, then that 500 returned",
                 "A bound on attempts is what keeps a retrying client from hammering a server that is down. When attempts run out, the caller gets the last answer as it came, and decides what to do.",
             ),
-            policy(4, 20, 1_000),
+            policy(4, 100, 1_000),
             "/s/broken",
             vec![Step::status(500)],
         ),
@@ -284,7 +296,8 @@ pub(super) fn all() -> Vec<Scenario> {
                 "no answer (timeout), then 200: retried",
                 "A timeout is a network failure too. (For requests that change things, a timeout means the server may have acted: retry only idempotent ones.)",
             ),
-            usual,
+            // Waits of 100–200 ms stand out from the 800 ms timeout before them.
+            policy(4, 200, 1_000),
             "/s/hang",
             vec![Hang, ok],
         ),
@@ -358,7 +371,17 @@ mod tests {
         let scenarios = all();
         assert_eq!(scenarios.len(), 13);
         let mut names: Vec<_> = scenarios.iter().map(|scenario| scenario.name).collect();
+        names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), 13);
+        let mut paths: Vec<_> = scenarios
+            .iter()
+            .flat_map(|scenario| &scenario.calls)
+            .map(|(path, _)| *path)
+            .collect();
+        let calls = paths.len();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), calls, "every call has a path of its own");
     }
 }
