@@ -65,8 +65,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
         // More seconds than a u64 holds is no wait anyone can honour: None, not a guess.
         return value.parse().ok().map(Duration::from_secs);
     }
-    // Otherwise an HTTP-date, in any of its three forms; `httpdate` checks every field,
-    // and rejects lower case and zones other than GMT, as the grammar does.
+    // Otherwise an HTTP-date, in any of its three forms. `httpdate` checks the names, the
+    // ranges and the weekday, and rejects lower case and zones other than GMT.
     let date = httpdate::parse_http_date(value).ok()?;
     // A date already past means "now".
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))

@@ -86,7 +86,9 @@ impl Scratch {
 
     /// Replaces a file of the copy, e.g. `exercises/01_generic_500.rs`.
     pub fn write(&self, relative: &str, content: &str) -> &Self {
-        fs::write(self.root.join(relative), content).expect("writing into the scratch copy");
+        let path = self.root.join(relative);
+        fs::create_dir_all(path.parent().expect("a file in a folder")).expect("a scratch folder");
+        fs::write(path, content).expect("writing into the scratch copy");
         self
     }
 
