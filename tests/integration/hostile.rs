@@ -235,9 +235,9 @@ fn high_water_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Item 1: a handler that blocks its worker thread for an hour. Both of the check
-/// process's runtime workers end up asleep in `order`, so nothing in it can time out any
-/// more: the runner must stop it at lesson 1's limit and kill it.
+/// Item 1: a handler that blocks its worker thread for an hour. The check process's runtime
+/// soon has no worker left to drive its timers (the checks share it with the learner's
+/// server), so nothing in it times out any more: the runner stops it at lesson 1's limit.
 #[test]
 fn a_handler_blocking_its_thread_is_stopped_at_the_time_limit() {
     let mut arena = Arena::new("hostile-blocking-sleep");
@@ -257,9 +257,12 @@ fn a_handler_blocking_its_thread_is_stopped_at_the_time_limit() {
         "neither a timeout nor an unanswered request:\n{}",
         run.stdout
     );
+    // Failed with "no answer", or never reported: whether the check process's own request
+    // timeout fires first depends on which runtime worker blocks first.
     assert!(
         run.failed()
-            .contains(&"a failing GET /orders/{id} answers the generic 500"),
+            .iter()
+            .any(|line| line.starts_with("a failing GET /orders/{id} answers the generic 500")),
         "{}",
         run.stdout
     );
