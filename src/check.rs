@@ -112,7 +112,9 @@ pub fn judge(run: &Run) -> Report {
     let mut verdicts = Vec::new();
     for message in &run.messages {
         match message {
-            Message::Plan { checks } => planned.clone_from(checks),
+            // The first plan stands: a later one can only come from learner code.
+            Message::Plan { checks } if planned.is_empty() => planned.clone_from(checks),
+            Message::Plan { .. } => {}
             Message::Verdict(verdict) => verdicts.push(verdict),
         }
     }
@@ -167,6 +169,11 @@ fn log_failure(failure: &Failure, run: &Run, needle: &str) -> Failure {
         failure
             .summary
             .push_str(" (it went to stdout: a server log is stderr)");
+    } else if run.stderr.truncated() {
+        failure.summary.push_str(&format!(
+            " (stderr was {} bytes: only its first and last MiB were searched)",
+            run.stderr.total
+        ));
     }
     failure.with(Evidence::Text {
         title: "server log (stderr)".into(),
@@ -198,16 +205,22 @@ fn tail(stream: &Captured, lines: usize) -> String {
         .lines()
         .filter(|line| !line.trim().is_empty())
         .collect();
-    let mut shown = all[all.len().saturating_sub(lines)..].join("\n");
+    let shown: Vec<String> = all[all.len().saturating_sub(lines)..]
+        .iter()
+        .map(|line| shortened(line))
+        .collect();
     if shown.is_empty() {
-        shown = "(nothing was written)".into();
+        return "(nothing was written)".into();
     }
-    if stream.truncated() {
-        shown.push_str(&format!(
-            "\n(only the first {} of {} bytes were kept)",
-            stream.kept.len(),
-            stream.total
-        ));
+    shown.join("\n")
+}
+
+/// Lines longer than this are cut when shown: one line can be megabytes.
+const SHOWN_LINE: usize = 200;
+
+fn shortened(line: &str) -> String {
+    match line.char_indices().nth(SHOWN_LINE) {
+        Some((cut, _)) => format!("{}… ({} more bytes)", &line[..cut], line.len() - cut),
+        None => line.to_string(),
     }
-    shown
 }

@@ -9,6 +9,7 @@ use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Router;
@@ -164,15 +165,41 @@ pub(crate) fn catch<T>(learner_code: impl FnOnce() -> T) -> Result<T, String> {
     panic::catch_unwind(AssertUnwindSafe(learner_code)).map_err(|payload| panic_message(&*payload))
 }
 
+/// The runtime every server of a check process runs on, apart from the checks' own: when
+/// learner code blocks a thread on one side, the other side's clocks and timeouts still run.
+pub(crate) fn server_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("server")
+            .enable_all()
+            .build()
+            .expect("a runtime for the test servers")
+    })
+}
+
+/// A fresh loopback port, to be served on [`server_runtime`].
+pub(crate) fn loopback_listener() -> std::net::TcpListener {
+    let listener =
+        std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback port to serve on");
+    listener
+        .set_nonblocking(true)
+        .expect("a non-blocking listener");
+    listener
+}
+
 /// Serves `router` on a fresh loopback port and returns its base URL.
-pub(crate) async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("a loopback port to serve the exercise on");
+pub(crate) fn serve(router: Router) -> String {
+    let listener = loopback_listener();
     let address = listener
         .local_addr()
         .expect("a bound listener has an address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    server_runtime().spawn(async move {
+        let listener =
+            tokio::net::TcpListener::from_std(listener).expect("a listener tokio can use");
+        axum::serve(listener, router).await
+    });
     format!("http://{address}")
 }
 

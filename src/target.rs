@@ -1,10 +1,14 @@
 //! Builds one check target with cargo, then runs it under a time limit, keeping what it
 //! reports and a bounded amount of what it prints: learner code may loop, crash or flood.
 
+mod group;
+
+use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -79,34 +83,58 @@ pub enum End {
     TimedOut(Duration),
 }
 
-/// The start of an output stream, and how long the whole stream was.
-#[derive(Debug, Default)]
+/// What is kept of an output stream: its start and its end, and how long it was in all.
+#[derive(Debug, Default, Clone)]
 pub struct Captured {
-    pub kept: Vec<u8>,
+    pub head: Vec<u8>,
+    /// The last bytes, once the stream outgrew `head`.
+    pub tail: VecDeque<u8>,
     pub total: u64,
 }
 
 impl Captured {
+    fn push(&mut self, bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        let room = KEPT_BYTES.saturating_sub(self.head.len());
+        let (head, rest) = bytes.split_at(room.min(bytes.len()));
+        self.head.extend_from_slice(head);
+        self.tail.extend(rest);
+        let excess = self.tail.len().saturating_sub(KEPT_BYTES);
+        self.tail.drain(..excess);
+    }
+
+    /// The kept text; where bytes were dropped from the middle, a line says how many.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.kept).into_owned()
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        if self.truncated() {
+            let dropped = self.total - (self.head.len() + self.tail.len()) as u64;
+            text.push_str(&format!("\n… ({dropped} bytes not kept) …\n"));
+            let tail: Vec<u8> = self.tail.iter().copied().collect();
+            text.push_str(&String::from_utf8_lossy(&tail));
+        }
+        text
     }
 
     pub fn truncated(&self) -> bool {
-        self.total > self.kept.len() as u64
+        self.total > (self.head.len() + self.tail.len()) as u64
     }
 }
 
 /// Runs a built check target from the course folder and waits at most `limit` for it.
 pub fn run(executable: &Path, root: &Path, limit: Duration) -> anyhow::Result<Run> {
     let report = tempfile::NamedTempFile::new().context("could not create a report file")?;
-    let mut child = Command::new(executable)
+    let mut command = Command::new(executable);
+    command
         .current_dir(root)
         .env(REPORT_PATH_VAR, report.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    group::own_group(&mut command);
+    let mut child = command
         .spawn()
         .with_context(|| format!("could not start {}", executable.display()))?;
+    let _stopper = group::Stopper::watch(&child);
     let stdout = keep(
         child
             .stdout
@@ -120,11 +148,13 @@ pub fn run(executable: &Path, root: &Path, limit: Duration) -> anyhow::Result<Ru
             .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
     );
     let end = wait(&mut child, limit)?;
+    // Whatever the learner's code started dies with it, and its pipes close.
+    group::stop(&child);
     let messages = read_messages(report.path())?;
     Ok(Run {
         messages,
-        stdout: joined(stdout),
-        stderr: joined(stderr),
+        stdout: drained(stdout),
+        stderr: drained(stderr),
         end,
     })
 }
@@ -148,28 +178,40 @@ fn wait(child: &mut Child, limit: Duration) -> anyhow::Result<End> {
     }
 }
 
-/// Drains a pipe on its own thread, so a child that floods one stream never blocks on it.
-fn keep(pipe: Option<Box<dyn Read + Send>>) -> JoinHandle<Captured> {
-    thread::spawn(move || {
-        let mut captured = Captured::default();
-        let Some(mut pipe) = pipe else {
-            return captured;
-        };
-        let mut chunk = [0; 64 * 1024];
-        while let Ok(read) = pipe.read(&mut chunk) {
-            if read == 0 {
-                break;
-            }
-            let room = KEPT_BYTES.saturating_sub(captured.kept.len());
-            captured.kept.extend_from_slice(&chunk[..read.min(room)]);
-            captured.total += read as u64;
-        }
-        captured
-    })
+/// A stream being drained on its own thread, so a child that floods one stream never blocks.
+struct Draining {
+    captured: Arc<Mutex<Captured>>,
+    reader: JoinHandle<()>,
 }
 
-fn joined(reader: JoinHandle<Captured>) -> Captured {
-    reader.join().unwrap_or_default()
+fn keep(pipe: Option<Box<dyn Read + Send>>) -> Draining {
+    let captured = Arc::new(Mutex::new(Captured::default()));
+    let shared = Arc::clone(&captured);
+    let reader = thread::spawn(move || {
+        let Some(mut pipe) = pipe else { return };
+        let mut chunk = [0; 64 * 1024];
+        while let Ok(read @ 1..) = pipe.read(&mut chunk) {
+            shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(&chunk[..read]);
+        }
+    });
+    Draining { captured, reader }
+}
+
+/// What a stream said, once it closed, or after a moment's grace if something still holds it
+/// open (a process that escaped its group): the runner must never hang on a pipe.
+fn drained(stream: Draining) -> Captured {
+    let grace = Instant::now();
+    while !stream.reader.is_finished() && grace.elapsed() < Duration::from_secs(1) {
+        thread::sleep(Duration::from_millis(5));
+    }
+    stream
+        .captured
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 /// Reads the JSON lines a check process wrote. A torn last line (the process was killed

@@ -90,7 +90,7 @@ pub async fn run(app: App, recorder: &mut Recorder) {
 /// Builds and serves the learner's app; when building it panics, every check left fails.
 async fn serve(app: App, db: Database, recorder: &mut Recorder) -> Option<String> {
     match harness::catch(|| app(db)) {
-        Ok(router) => Some(harness::serve(router).await),
+        Ok(router) => Some(harness::serve(router)),
         Err(message) => {
             let remaining = &CHECKS[recorder.verdicts().len()..];
             let failure = Failure::new(

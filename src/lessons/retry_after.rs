@@ -73,7 +73,7 @@ async fn check_server(app: fn(Database) -> Router, recorder: &mut Recorder) {
             return recorder.fail_all(server_checks, &failure);
         }
     };
-    let base = harness::serve(router).await;
+    let base = harness::serve(router);
     let client = harness::client(ANSWER_TIMEOUT);
     db.set_down(true);
     let down = Answer::get(&client, &format!("{base}/orders/1")).await;

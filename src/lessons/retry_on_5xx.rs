@@ -71,7 +71,7 @@ async fn play(
         .iter()
         .map(|(path, script)| (path.to_string(), script.clone()))
         .collect();
-    let server = ScriptedServer::start(scripts).await;
+    let server = ScriptedServer::start(scripts);
     let base = if scenario.listening {
         server.base.clone()
     } else {

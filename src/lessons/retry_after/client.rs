@@ -71,7 +71,7 @@ pub(super) async fn check(
     check: &str,
     retry_after: fn(&reqwest::Response) -> Option<Duration>,
 ) -> Verdict {
-    let base = harness::serve(Router::new().route("/case/{index}", get(answer_case))).await;
+    let base = harness::serve(Router::new().route("/case/{index}", get(answer_case)));
     let client = harness::client(ANSWER_TIMEOUT);
     let mut rows = Vec::new();
     for (index, (shown, sent, expected)) in CASES.iter().enumerate() {

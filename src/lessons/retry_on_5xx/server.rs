@@ -12,6 +12,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::harness;
+
 /// More requests than this in one scenario is a client out of control.
 pub(super) const REQUEST_CAP: usize = 50;
 
@@ -63,10 +65,8 @@ impl Drop for ScriptedServer {
 pub(super) type Scripts = HashMap<String, Vec<Step>>;
 
 impl ScriptedServer {
-    pub(super) async fn start(scripts: Scripts) -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .expect("a loopback port for a scripted server");
+    pub(super) fn start(scripts: Scripts) -> Self {
+        let listener = harness::loopback_listener();
         let base = format!(
             "http://{}",
             listener
@@ -80,7 +80,9 @@ impl ScriptedServer {
             arrivals: Arc::clone(&arrivals),
             cap_reached,
         });
-        let accepting = tokio::spawn(async move {
+        // On the servers' own runtime: arrival times stay true while the client misbehaves.
+        let accepting = harness::server_runtime().spawn(async move {
+            let listener = TcpListener::from_std(listener).expect("a listener tokio can use");
             while let Ok((stream, _)) = listener.accept().await {
                 tokio::spawn(answer(stream, Arc::clone(&state)));
             }
