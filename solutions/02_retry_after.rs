@@ -19,9 +19,7 @@ use serde_json::json;
 const RETRY_AFTER_SECONDS: &str = "30";
 
 pub fn app(db: Database) -> Router {
-    Router::new()
-        .route("/orders/{id}", get(order))
-        .with_state(db)
+    Router::new().route("/orders/{id}", get(order)).with_state(db)
 }
 
 async fn order(State(db): State<Database>, Path(id): Path<u32>) -> Response {
@@ -31,11 +29,7 @@ async fn order(State(db): State<Database>, Path(id): Path<u32>) -> Response {
             "code": "SERVICE_UNAVAILABLE",
             "message": "The order database is unavailable; try again later"
         }});
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(RETRY_AFTER, RETRY_AFTER_SECONDS)],
-            Json(body),
-        )
+        return (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, RETRY_AFTER_SECONDS)], Json(body))
             .into_response();
     }
     match db.find_order(id) {

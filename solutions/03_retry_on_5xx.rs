@@ -42,10 +42,7 @@ pub async fn get_with_retry(
 fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
     // Saturating, so a long run of retries caps instead of overflowing.
     let factor = 2u32.saturating_pow(retry - 1);
-    policy
-        .base_delay
-        .saturating_mul(factor)
-        .min(policy.max_delay)
+    policy.base_delay.saturating_mul(factor).min(policy.max_delay)
 }
 
 /// A `Retry-After` in delay-seconds (lesson 2 reads the date forms too).

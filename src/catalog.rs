@@ -41,11 +41,7 @@ pub enum Side {
 impl From<bool> for Side {
     /// From the `--solution` flag.
     fn from(solution: bool) -> Self {
-        if solution {
-            Side::Solution
-        } else {
-            Side::Exercise
-        }
+        if solution { Side::Solution } else { Side::Exercise }
     }
 }
 
@@ -181,11 +177,7 @@ mod tests {
         for (index, lesson) in LESSONS.iter().enumerate() {
             assert_eq!(usize::from(lesson.number), index + 1, "{}", lesson.slug);
             assert!(lesson.slug.starts_with(&format!("{:02}_", lesson.number)));
-            assert!(
-                !lesson.hints.is_empty(),
-                "lesson {} has no hint",
-                lesson.number
-            );
+            assert!(!lesson.hints.is_empty(), "lesson {} has no hint", lesson.number);
         }
     }
 
@@ -194,24 +186,14 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
         for lesson in LESSONS {
-            let files = [
-                lesson.lesson_file(),
-                lesson.file(Side::Exercise),
-                lesson.file(Side::Solution),
-            ];
+            let files =
+                [lesson.lesson_file(), lesson.file(Side::Exercise), lesson.file(Side::Solution)];
             for file in files {
-                assert!(
-                    root.join(&file).is_file(),
-                    "lesson {} lacks {file}",
-                    lesson.number
-                );
+                assert!(root.join(&file).is_file(), "lesson {} lacks {file}", lesson.number);
             }
             for side in [Side::Exercise, Side::Solution, Side::Starter] {
                 let target = format!("name = \"{}\"", lesson.check_target(side));
-                assert!(
-                    manifest.contains(&target),
-                    "Cargo.toml lacks the target {target}"
-                );
+                assert!(manifest.contains(&target), "Cargo.toml lacks the target {target}");
             }
         }
     }

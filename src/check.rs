@@ -41,10 +41,7 @@ pub enum CheckState {
 impl Report {
     pub fn passed(&self) -> bool {
         self.interrupted.is_none()
-            && self
-                .checks
-                .iter()
-                .all(|check| matches!(check.state, CheckState::Passed))
+            && self.checks.iter().all(|check| matches!(check.state, CheckState::Passed))
     }
 }
 
@@ -88,11 +85,7 @@ pub fn run(
         progress.record_check(lesson, outcome.passed());
         progress.save()?;
     }
-    Ok(if outcome.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Builds one side of a lesson and runs its checks; prints nothing.
@@ -129,16 +122,10 @@ pub fn judge(run: &Run) -> Report {
         })
         .collect();
     let complete = !planned.is_empty()
-        && checks
-            .iter()
-            .all(|check| !matches!(check.state, CheckState::NotReached));
+        && checks.iter().all(|check| !matches!(check.state, CheckState::NotReached));
     let interrupted = (!complete).then(|| interruption(run.end));
     let log_tail = interrupted.is_some().then(|| tail(&run.stderr, 12));
-    Report {
-        checks,
-        interrupted,
-        log_tail,
-    }
+    Report { checks, interrupted, log_tail }
 }
 
 fn settle(verdict: &Verdict, run: &Run) -> CheckState {
@@ -166,19 +153,15 @@ fn logged(stderr: &str, needle: &str) -> bool {
 fn log_failure(failure: &Failure, run: &Run, needle: &str) -> Failure {
     let mut failure = failure.clone();
     if run.stdout.text().contains(needle) {
-        failure
-            .summary
-            .push_str(" (it went to stdout: a server log is stderr)");
+        failure.summary.push_str(" (it went to stdout: a server log is stderr)");
     } else if run.stderr.truncated() {
         failure.summary.push_str(&format!(
             " (stderr was {} bytes: only its first and last MiB were searched)",
             run.stderr.total
         ));
     }
-    failure.with(Evidence::Text {
-        title: "server log (stderr)".into(),
-        body: tail(&run.stderr, 12),
-    })
+    failure
+        .with(Evidence::Text { title: "server log (stderr)".into(), body: tail(&run.stderr, 12) })
 }
 
 fn interruption(end: End) -> String {
@@ -201,14 +184,9 @@ fn interruption(end: End) -> String {
 /// The last lines of a stream, for context.
 fn tail(stream: &Captured, lines: usize) -> String {
     let text = stream.text();
-    let all: Vec<_> = text
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .collect();
-    let shown: Vec<String> = all[all.len().saturating_sub(lines)..]
-        .iter()
-        .map(|line| shortened(line))
-        .collect();
+    let all: Vec<_> = text.lines().filter(|line| !line.trim().is_empty()).collect();
+    let shown: Vec<String> =
+        all[all.len().saturating_sub(lines)..].iter().map(|line| shortened(line)).collect();
     if shown.is_empty() {
         return "(nothing was written)".into();
     }

@@ -9,11 +9,7 @@ use crate::catalog::{self, Lesson};
 ///
 /// With no command, httplings watches your current exercise and checks it on every save.
 #[derive(Debug, Parser)]
-#[command(
-    name = "httplings",
-    version,
-    after_help = "Start with: cargo run -- lesson 1"
-)]
+#[command(name = "httplings", version, after_help = "Start with: cargo run -- lesson 1")]
 pub struct Cli {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
@@ -99,10 +95,7 @@ pub enum ColorChoice {
 fn lesson_number(text: &str) -> Result<&'static Lesson, String> {
     let lessons = catalog::LESSONS;
     let range = format!("a lesson number from 1 to {}", lessons.len());
-    let number: usize = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{text}' is not {range}"))?;
+    let number: usize = text.trim().parse().map_err(|_| format!("'{text}' is not {range}"))?;
     number
         .checked_sub(1)
         .and_then(|index| lessons.get(index))

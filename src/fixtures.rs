@@ -66,41 +66,23 @@ impl Database {
 
     /// A database whose queries fail and whose report renderer panics.
     pub fn failing() -> Self {
-        Self::with_failure(Some(Secrets {
-            db: random_token(),
-            panic: random_token(),
-        }))
+        Self::with_failure(Some(Secrets { db: random_token(), panic: random_token() }))
     }
 
     fn with_failure(failure: Option<Secrets>) -> Self {
-        let inner = Inner {
-            orders: sample_orders(),
-            failure,
-            down: AtomicBool::new(false),
-        };
-        Self {
-            inner: Arc::new(inner),
-        }
+        let inner = Inner { orders: sample_orders(), failure, down: AtomicBool::new(false) };
+        Self { inner: Arc::new(inner) }
     }
 
     /// Looks an order up: `Ok(None)` when there is no such order, `Err` when the query fails.
     pub fn find_order(&self, id: u32) -> Result<Option<Order>, DbError> {
         if let Some(secrets) = &self.inner.failure {
-            return Err(DbError {
-                message: connection_error(&secrets.db),
-            });
+            return Err(DbError { message: connection_error(&secrets.db) });
         }
         if self.is_down() {
-            return Err(DbError {
-                message: "database unreachable: connection refused".into(),
-            });
+            return Err(DbError { message: "database unreachable: connection refused".into() });
         }
-        Ok(self
-            .inner
-            .orders
-            .iter()
-            .find(|order| order.id == id)
-            .cloned())
+        Ok(self.inner.orders.iter().find(|order| order.id == id).cloned())
     }
 
     /// Renders a plain-text report of an order. Panics when the database is failing, as a
@@ -108,10 +90,7 @@ impl Database {
     #[track_caller]
     pub fn render_report(&self, id: u32) -> String {
         if let Some(secrets) = &self.inner.failure {
-            panic!(
-                "report template cache is corrupt (cache key {}): cannot render",
-                secrets.panic
-            );
+            panic!("report template cache is corrupt (cache key {}): cannot render", secrets.panic);
         }
         match self.inner.orders.iter().find(|order| order.id == id) {
             Some(order) => format!(

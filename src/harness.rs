@@ -30,9 +30,7 @@ pub struct Recorder {
 
 impl std::fmt::Debug for Recorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recorder")
-            .field("verdicts", &self.verdicts)
-            .finish_non_exhaustive()
+        f.debug_struct("Recorder").field("verdicts", &self.verdicts).finish_non_exhaustive()
     }
 }
 
@@ -45,17 +43,11 @@ impl Default for Recorder {
 impl Recorder {
     /// A recorder that only keeps the verdicts in memory (for tests).
     pub fn new() -> Self {
-        Self {
-            sink: None,
-            verdicts: Vec::new(),
-        }
+        Self { sink: None, verdicts: Vec::new() }
     }
 
     fn streaming(sink: Box<dyn Write>) -> Self {
-        Self {
-            sink: Some(sink),
-            verdicts: Vec::new(),
-        }
+        Self { sink: Some(sink), verdicts: Vec::new() }
     }
 
     fn send(&mut self, message: &Message) {
@@ -88,41 +80,29 @@ impl Recorder {
 pub(crate) fn main(plan: &[&str], checks: impl AsyncFnOnce(&mut Recorder)) -> ExitCode {
     install_panic_hook();
     // The learner's `tracing::error!` lands in stderr, the server log the runner reads.
-    tracing_subscriber::fmt()
-        .with_writer(io::stderr)
-        .with_ansi(false)
-        .with_target(false)
-        .init();
+    tracing_subscriber::fmt().with_writer(io::stderr).with_ansi(false).with_target(false).init();
 
     let sink: Box<dyn Write> = match std::env::var_os(REPORT_PATH_VAR) {
         Some(path) => match File::create(&path) {
             Ok(file) => Box::new(file),
             Err(error) => {
-                eprintln!(
-                    "httplings: cannot write the report to {}: {error}",
-                    path.display()
-                );
+                eprintln!("httplings: cannot write the report to {}: {error}", path.display());
                 return ExitCode::from(3);
             }
         },
         None => Box::new(io::stdout()),
     };
     let mut recorder = Recorder::streaming(sink);
-    recorder.send(&Message::Plan {
-        checks: plan.iter().map(|check| check.to_string()).collect(),
-    });
+    recorder.send(&Message::Plan { checks: plan.iter().map(|check| check.to_string()).collect() });
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("httplings: cannot start the async runtime: {error}");
-            return ExitCode::from(3);
-        }
-    };
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                eprintln!("httplings: cannot start the async runtime: {error}");
+                return ExitCode::from(3);
+            }
+        };
     runtime.block_on(checks(&mut recorder));
     // A handler stuck in a blocking call must not keep the process alive after the verdicts.
     runtime.shutdown_timeout(Duration::from_millis(100));
@@ -138,10 +118,7 @@ fn install_panic_hook() {
         let location = info
             .location()
             .map(|at| {
-                let file = at
-                    .file()
-                    .rsplit_once("../")
-                    .map_or(at.file(), |(_, file)| file);
+                let file = at.file().rsplit_once("../").map_or(at.file(), |(_, file)| file);
                 format!(" at {file}:{}:{}", at.line(), at.column())
             })
             .unwrap_or_default();
@@ -183,18 +160,14 @@ pub(crate) fn server_runtime() -> &'static tokio::runtime::Runtime {
 pub(crate) fn loopback_listener() -> std::net::TcpListener {
     let listener =
         std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback port to serve on");
-    listener
-        .set_nonblocking(true)
-        .expect("a non-blocking listener");
+    listener.set_nonblocking(true).expect("a non-blocking listener");
     listener
 }
 
 /// Serves `router` on a fresh loopback port and returns its base URL.
 pub(crate) fn serve(router: Router) -> String {
     let listener = loopback_listener();
-    let address = listener
-        .local_addr()
-        .expect("a bound listener has an address");
+    let address = listener.local_addr().expect("a bound listener has an address");
     server_runtime().spawn(async move {
         let listener =
             tokio::net::TcpListener::from_std(listener).expect("a listener tokio can use");

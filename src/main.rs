@@ -69,11 +69,9 @@ fn run(command: Option<Command>, reporter: &mut Reporter) -> anyhow::Result<Exit
     match command.unwrap_or(Command::Watch { edit_cmd: None }) {
         Command::Watch { edit_cmd } => watch::run(edit_cmd, reporter),
         Command::Lesson { lesson: chosen } => lesson::show(chosen, reporter),
-        Command::Check {
-            lesson,
-            solution,
-            json,
-        } => check::run(lesson, solution.into(), json, reporter),
+        Command::Check { lesson, solution, json } => {
+            check::run(lesson, solution.into(), json, reporter)
+        }
         Command::Hint { lesson } => hint::show(lesson, reporter),
         Command::Solution { lesson, force } => solution::show(lesson, force, reporter),
         Command::Reset { lesson, yes } => reset::run(lesson, yes, reporter),

@@ -55,13 +55,9 @@ impl Progress {
             Err(_) => return (fresh(), None),
         };
         match serde_json::from_str::<Progress>(&text) {
-            Ok(progress) if progress.version == VERSION && lesson(progress.current).is_some() => (
-                Progress {
-                    root: root.to_path_buf(),
-                    ..progress
-                },
-                None,
-            ),
+            Ok(progress) if progress.version == VERSION && lesson(progress.current).is_some() => {
+                (Progress { root: root.to_path_buf(), ..progress }, None)
+            }
             _ => (
                 fresh(),
                 Some(format!(
@@ -94,10 +90,7 @@ impl Progress {
 
     /// The status of a lesson's exercise as it is now on disk.
     pub fn status(&self, lesson: &Lesson) -> Status {
-        let checked = self
-            .lessons
-            .get(&lesson.number)
-            .and_then(|progress| progress.checked);
+        let checked = self.lessons.get(&lesson.number).and_then(|progress| progress.checked);
         match checked {
             Some((status, fingerprint)) if Some(fingerprint) == self.fingerprint(lesson) => status,
             _ => Status::Pending,
@@ -105,20 +98,13 @@ impl Progress {
     }
 
     pub fn record_check(&mut self, lesson: &Lesson, passed: bool) {
-        let status = if passed {
-            Status::Done
-        } else {
-            Status::Failing
-        };
+        let status = if passed { Status::Done } else { Status::Failing };
         let fingerprint = self.fingerprint(lesson).unwrap_or_default();
         self.entry(lesson).checked = Some((status, fingerprint));
     }
 
     pub fn done_count(&self) -> usize {
-        LESSONS
-            .iter()
-            .filter(|lesson| self.status(lesson) == Status::Done)
-            .count()
+        LESSONS.iter().filter(|lesson| self.status(lesson) == Status::Done).count()
     }
 
     /// Counts one more hint shown and returns how many were shown before.
@@ -133,9 +119,7 @@ impl Progress {
     }
 
     pub fn quiz_result(&self, lesson: &Lesson) -> Option<bool> {
-        self.lessons
-            .get(&lesson.number)
-            .and_then(|progress| progress.quiz_answered_right)
+        self.lessons.get(&lesson.number).and_then(|progress| progress.quiz_answered_right)
     }
 
     fn entry(&mut self, lesson: &Lesson) -> &mut LessonProgress {
@@ -190,9 +174,6 @@ mod tests {
         assert!(notice.unwrap().contains("unreadable"));
         assert_eq!(progress.current().number, 1);
         progress.save().unwrap();
-        assert!(
-            Progress::load(root.path()).1.is_none(),
-            "the rebuilt file reads back"
-        );
+        assert!(Progress::load(root.path()).1.is_none(), "the rebuilt file reads back");
     }
 }

@@ -9,15 +9,12 @@ use crate::UsageError;
 pub fn root() -> Result<PathBuf, UsageError> {
     let here = std::env::current_dir()
         .map_err(|error| UsageError(format!("cannot read the current directory: {error}")))?;
-    here.ancestors()
-        .find(|dir| is_course(dir))
-        .map(Path::to_path_buf)
-        .ok_or_else(|| {
-            UsageError(format!(
-                "{} is not inside the httplings repository: run httplings from its folder",
-                here.display()
-            ))
-        })
+    here.ancestors().find(|dir| is_course(dir)).map(Path::to_path_buf).ok_or_else(|| {
+        UsageError(format!(
+            "{} is not inside the httplings repository: run httplings from its folder",
+            here.display()
+        ))
+    })
 }
 
 fn is_course(dir: &Path) -> bool {

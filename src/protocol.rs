@@ -32,17 +32,11 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn pass(check: impl Into<String>) -> Self {
-        Self {
-            check: check.into(),
-            outcome: Outcome::Pass,
-        }
+        Self { check: check.into(), outcome: Outcome::Pass }
     }
 
     pub fn fail(check: impl Into<String>, failure: Failure) -> Self {
-        Self {
-            check: check.into(),
-            outcome: Outcome::Fail(failure),
-        }
+        Self { check: check.into(), outcome: Outcome::Fail(failure) }
     }
 
     pub fn passed(&self) -> bool {
@@ -76,11 +70,7 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(summary: impl Into<String>, why: impl Into<String>) -> Self {
-        Self {
-            summary: summary.into(),
-            why: why.into(),
-            evidence: Vec::new(),
-        }
+        Self { summary: summary.into(), why: why.into(), evidence: Vec::new() }
     }
 
     pub fn with(mut self, evidence: Evidence) -> Self {
@@ -96,10 +86,7 @@ pub enum Evidence {
     /// Shown as a unified diff, line by line.
     Diff { expected: String, actual: String },
     /// Shown as a table; rows that are not `ok` are marked.
-    Table {
-        columns: Vec<String>,
-        rows: Vec<Row>,
-    },
+    Table { columns: Vec<String>, rows: Vec<Row> },
     /// Preformatted text under a title (a timeline, a log excerpt).
     Text { title: String, body: String },
 }

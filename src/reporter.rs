@@ -119,19 +119,12 @@ impl Reporter {
         let shown_path = screen.lesson.file(Side::Exercise);
         // OSC 8 makes the path clickable in terminals that support it; others show the text.
         let link = if self.colored {
-            format!(
-                "\x1b]8;;file://{exercise}\x1b\\{}\x1b]8;;\x1b\\",
-                shown_path.underline()
-            )
+            format!("\x1b]8;;file://{exercise}\x1b\\{}\x1b]8;;\x1b\\", shown_path.underline())
         } else {
             shown_path
         };
         let filled = 20 * screen.done / screen.total.max(1);
-        let bar = format!(
-            "{}{}",
-            "█".repeat(filled).green(),
-            "░".repeat(20 - filled).dimmed()
-        );
+        let bar = format!("{}{}", "█".repeat(filled).green(), "░".repeat(20 - filled).dimmed());
         let status = match screen.status {
             Status::Done => "passes".green().bold(),
             Status::Failing => "does not pass yet".red(),
@@ -214,11 +207,7 @@ impl Reporter {
 
     /// One line of `dev check`: a fact about the course that holds, or does not.
     pub fn dev_fact(&mut self, holds: bool, fact: &str) -> io::Result<()> {
-        let mark = if holds {
-            "✓".green().bold()
-        } else {
-            "✗".red().bold()
-        };
+        let mark = if holds { "✓".green().bold() } else { "✗".red().bold() };
         writeln!(self.out, "{mark} {fact}")
     }
 
@@ -266,10 +255,8 @@ impl Reporter {
                 evidence::titled(&mut self.out, "server log (stderr), last lines", log)?;
             }
         }
-        let ended_on_a_failure = report
-            .checks
-            .last()
-            .is_some_and(|check| matches!(check.state, CheckState::Failed(_)));
+        let ended_on_a_failure =
+            report.checks.last().is_some_and(|check| matches!(check.state, CheckState::Failed(_)));
         if report.interrupted.is_some() || !ended_on_a_failure {
             writeln!(self.out)?;
         }
@@ -277,11 +264,8 @@ impl Reporter {
     }
 
     fn summary(&mut self, lesson: &Lesson, side: Side, report: &Report) -> io::Result<()> {
-        let passed = report
-            .checks
-            .iter()
-            .filter(|check| matches!(check.state, CheckState::Passed))
-            .count();
+        let passed =
+            report.checks.iter().filter(|check| matches!(check.state, CheckState::Passed)).count();
         let total = report.checks.len();
         if report.passed() {
             let next = match side {
@@ -316,11 +300,7 @@ impl Reporter {
 
     pub fn list(&mut self, lessons: &[Lesson], progress: &Progress) -> io::Result<()> {
         for lesson in lessons {
-            let current = if progress.current().number == lesson.number {
-                "→"
-            } else {
-                " "
-            };
+            let current = if progress.current().number == lesson.number { "→" } else { " " };
             let status = match progress.status(lesson) {
                 Status::Done => "done   ".green(),
                 Status::Failing => "failing".red(),
@@ -360,11 +340,7 @@ impl Reporter {
             writeln!(self.out, "{line}")?;
         }
         if index + 1 < total {
-            writeln!(
-                self.out,
-                "{}",
-                "(run the same command again for a stronger hint)".dimmed()
-            )?;
+            writeln!(self.out, "{}", "(run the same command again for a stronger hint)".dimmed())?;
         }
         Ok(())
     }
@@ -414,11 +390,7 @@ impl Reporter {
                 return Ok(None);
             };
             let answer = answer.trim().to_ascii_lowercase();
-            match answer
-                .chars()
-                .next()
-                .map(|letter| (letter as usize).wrapping_sub('a' as usize))
-            {
+            match answer.chars().next().map(|letter| (letter as usize).wrapping_sub('a' as usize)) {
                 Some(index) if answer.len() == 1 && index < quiz.options.len() => {
                     return Ok(Some(index));
                 }
@@ -457,10 +429,7 @@ impl Reporter {
                 "✓".green().bold(),
                 backup.display().to_string().underline()
             ),
-            None => writeln!(
-                self.out,
-                "{exercise} is already the starter: nothing to do."
-            ),
+            None => writeln!(self.out, "{exercise} is already the starter: nothing to do."),
         }
     }
 

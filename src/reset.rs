@@ -23,10 +23,8 @@ pub fn run(lesson: &Lesson, yes: bool, reporter: &mut Reporter) -> anyhow::Resul
             Some(true) => {}
             Some(false) => return Ok(ExitCode::SUCCESS),
             None => {
-                let hint = format!(
-                    "`cargo run -- reset {} --yes` resets without asking",
-                    lesson.number
-                );
+                let hint =
+                    format!("`cargo run -- reset {} --yes` resets without asking", lesson.number);
                 return Err(UsageError(format!(
                     "not resetting {exercise} without confirmation: {hint}"
                 ))
@@ -61,20 +59,14 @@ pub fn reset(root: &Path, lesson: &Lesson) -> anyhow::Result<Option<PathBuf>> {
         .with_context(|| format!("could not write {}", partial.display()))?;
     fs::rename(&partial, &exercise)
         .with_context(|| format!("could not replace {}", exercise.display()))?;
-    Ok(backup.map(|path| {
-        path.strip_prefix(root)
-            .map(Path::to_path_buf)
-            .unwrap_or(path)
-    }))
+    Ok(backup.map(|path| path.strip_prefix(root).map(Path::to_path_buf).unwrap_or(path)))
 }
 
 fn back_up(root: &Path, lesson: &Lesson, content: &[u8]) -> anyhow::Result<PathBuf> {
     let folder = root.join("exercises/.backup");
     fs::create_dir_all(&folder)
         .with_context(|| format!("could not create {}", folder.display()))?;
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis());
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis());
     let backup = folder.join(format!("{}.{stamp}.rs", lesson.slug));
     fs::write(&backup, content)
         .with_context(|| format!("could not write the backup {}", backup.display()))?;

@@ -15,10 +15,8 @@ pub fn show(lesson: &Lesson, force: bool, reporter: &mut Reporter) -> anyhow::Re
     let root = project::root()?;
     let (progress, _) = Progress::load(&root);
     if !force && progress.status(lesson) != Status::Done {
-        let question = format!(
-            "Lesson {} does not pass yet. Look at the solution anyway?",
-            lesson.number
-        );
+        let question =
+            format!("Lesson {} does not pass yet. Look at the solution anyway?", lesson.number);
         match reporter.confirm(&question)? {
             Some(true) => {}
             Some(false) => return Ok(ExitCode::SUCCESS),

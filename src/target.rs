@@ -38,15 +38,10 @@ pub fn build(root: &Path, target: &str, color: bool) -> anyhow::Result<Build> {
         .stdin(Stdio::null())
         .output()
         .with_context(|| {
-            format!(
-                "could not run {}: is Rust installed?",
-                cargo.to_string_lossy()
-            )
+            format!("could not run {}: is Rust installed?", cargo.to_string_lossy())
         })?;
     if !output.status.success() {
-        return Ok(Build::Failed(
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        ));
+        return Ok(Build::Failed(String::from_utf8_lossy(&output.stderr).into_owned()));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     match executable_named(&stdout, target) {
@@ -131,41 +126,22 @@ pub fn run(executable: &Path, root: &Path, limit: Duration) -> anyhow::Result<Ru
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     group::own_group(&mut command);
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("could not start {}", executable.display()))?;
+    let mut child =
+        command.spawn().with_context(|| format!("could not start {}", executable.display()))?;
     let _stopper = group::Stopper::watch(&child);
-    let stdout = keep(
-        child
-            .stdout
-            .take()
-            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
-    );
-    let stderr = keep(
-        child
-            .stderr
-            .take()
-            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
-    );
+    let stdout = keep(child.stdout.take().map(|pipe| Box::new(pipe) as Box<dyn Read + Send>));
+    let stderr = keep(child.stderr.take().map(|pipe| Box::new(pipe) as Box<dyn Read + Send>));
     let end = wait(&mut child, limit)?;
     // Whatever the learner's code started dies with it, and its pipes close.
     group::stop(&child);
     let messages = read_messages(report.path())?;
-    Ok(Run {
-        messages,
-        stdout: drained(stdout),
-        stderr: drained(stderr),
-        end,
-    })
+    Ok(Run { messages, stdout: drained(stdout), stderr: drained(stderr), end })
 }
 
 fn wait(child: &mut Child, limit: Duration) -> anyhow::Result<End> {
     let started = Instant::now();
     loop {
-        if let Some(status) = child
-            .try_wait()
-            .context("could not wait for the check process")?
-        {
+        if let Some(status) = child.try_wait().context("could not wait for the check process")? {
             return Ok(End::Exited(status.code()));
         }
         if started.elapsed() >= limit {
@@ -191,10 +167,7 @@ fn keep(pipe: Option<Box<dyn Read + Send>>) -> Draining {
         let Some(mut pipe) = pipe else { return };
         let mut chunk = [0; 64 * 1024];
         while let Ok(read @ 1..) = pipe.read(&mut chunk) {
-            shared
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(&chunk[..read]);
+            shared.lock().unwrap_or_else(PoisonError::into_inner).push(&chunk[..read]);
         }
     });
     Draining { captured, reader }
@@ -207,11 +180,7 @@ fn drained(stream: Draining) -> Captured {
     while !stream.reader.is_finished() && grace.elapsed() < Duration::from_secs(1) {
         thread::sleep(Duration::from_millis(5));
     }
-    stream
-        .captured
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
+    stream.captured.lock().unwrap_or_else(PoisonError::into_inner).clone()
 }
 
 /// Reads the JSON lines a check process wrote. A torn last line (the process was killed
@@ -221,10 +190,7 @@ fn read_messages(path: &Path) -> anyhow::Result<Vec<Message>> {
     std::fs::File::open(path)
         .and_then(|file| file.take(16 * KEPT_BYTES as u64).read_to_string(&mut text))
         .context("could not read the check process's report")?;
-    Ok(text
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect())
+    Ok(text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
 }
 
 #[cfg(test)]

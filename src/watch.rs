@@ -46,9 +46,8 @@ pub fn run(edit_cmd: Option<String>, reporter: &mut Reporter) -> anyhow::Result<
             .or_else(|| std::env::var("EDITOR").ok()),
     };
     if let Err(reason) = &watcher {
-        session.message = Some(format!(
-            "file events are unavailable ({reason}): press r to re-check"
-        ));
+        session.message =
+            Some(format!("file events are unavailable ({reason}): press r to re-check"));
     }
     let _raw = RawMode::enter()?;
     session.check(reporter)?;
@@ -63,10 +62,7 @@ pub fn run(edit_cmd: Option<String>, reporter: &mut Reporter) -> anyhow::Result<
                 Flow::Quit => break,
             }
         }
-        if saves
-            .try_iter()
-            .any(|path| path.file_name() == session.exercise_path().file_name())
-        {
+        if saves.try_iter().any(|path| path.file_name() == session.exercise_path().file_name()) {
             saved_at = Some(Instant::now());
         }
         if saved_at.is_some_and(|at| at.elapsed() >= SETTLE) {
@@ -109,10 +105,9 @@ impl Session {
         if std::mem::take(&mut self.confirming_reset) {
             self.message = Some(match key.code {
                 KeyCode::Char('y') => match reset::reset(&self.root, self.lesson)? {
-                    Some(backup) => format!(
-                        "reset to the starter; your file is saved as {}",
-                        backup.display()
-                    ),
+                    Some(backup) => {
+                        format!("reset to the starter; your file is saved as {}", backup.display())
+                    }
                     None => "the exercise is already the starter".into(),
                 },
                 _ => "reset cancelled".into(),
@@ -210,10 +205,8 @@ impl Session {
             return Ok(());
         };
         terminal::disable_raw_mode().context("could not leave raw mode")?;
-        let status = std::process::Command::new(program)
-            .args(words)
-            .arg(self.exercise_path())
-            .status();
+        let status =
+            std::process::Command::new(program).args(words).arg(self.exercise_path()).status();
         terminal::enable_raw_mode().context("could not enter raw mode")?;
         if let Err(error) = status {
             self.message = Some(format!("could not run {program}: {error}"));
@@ -227,11 +220,7 @@ impl Session {
             exercise: &self.exercise_path(),
             done: self.progress.done_count(),
             total: LESSONS.len(),
-            status: if self.passed {
-                Status::Done
-            } else {
-                self.progress.status(self.lesson)
-            },
+            status: if self.passed { Status::Done } else { self.progress.status(self.lesson) },
             report: &self.report,
             panel: self.panel.as_deref(),
             message: self.message.as_deref(),
@@ -258,12 +247,7 @@ impl Drop for RawMode {
 }
 
 /// File events for `exercises/`, as the paths they touch; the error says why there are none.
-fn watch_exercises(
-    root: &Path,
-) -> (
-    Receiver<PathBuf>,
-    Result<notify::RecommendedWatcher, String>,
-) {
+fn watch_exercises(root: &Path) -> (Receiver<PathBuf>, Result<notify::RecommendedWatcher, String>) {
     use notify::Watcher;
     let (sender, saves) = mpsc::channel();
     let handler = move |event: notify::Result<notify::Event>| {

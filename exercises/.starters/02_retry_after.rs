@@ -13,9 +13,7 @@ use axum::{Json, Router};
 use httplings::fixtures::Database;
 
 pub fn app(db: Database) -> Router {
-    Router::new()
-        .route("/orders/{id}", get(order))
-        .with_state(db)
+    Router::new().route("/orders/{id}", get(order)).with_state(db)
 }
 
 async fn order(State(db): State<Database>, Path(id): Path<u32>) -> Response {

@@ -19,23 +19,11 @@ pub(crate) struct Answer {
 impl Answer {
     /// GETs `url`. When no answer comes, says what the client saw instead.
     pub(crate) async fn get(client: &reqwest::Client, url: &str) -> Result<Answer, String> {
-        let response = client
-            .get(url)
-            .send()
-            .await
-            .map_err(|error| describe(&error))?;
+        let response = client.get(url).send().await.map_err(|error| describe(&error))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| describe(&error))?
-            .to_vec();
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
+        let body = response.bytes().await.map_err(|error| describe(&error))?.to_vec();
+        Ok(Answer { status, headers, body })
     }
 
     pub(crate) fn header(&self, name: &str) -> Option<&HeaderValue> {
@@ -82,11 +70,7 @@ pub(crate) struct Shown {
 
 impl Shown {
     pub(crate) fn status(status: StatusCode) -> Self {
-        Self {
-            status_line: status_line(status),
-            headers: Vec::new(),
-            body: String::new(),
-        }
+        Self { status_line: status_line(status), headers: Vec::new(), body: String::new() }
     }
 
     pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -103,12 +87,7 @@ impl Shown {
     pub(crate) fn of(answer: &Answer, header_names: &[&str]) -> Self {
         let mut shown = Self::status(answer.status);
         for name in header_names {
-            let values: Vec<_> = answer
-                .headers
-                .get_all(*name)
-                .iter()
-                .map(shown_value)
-                .collect();
+            let values: Vec<_> = answer.headers.get_all(*name).iter().map(shown_value).collect();
             if values.is_empty() {
                 shown = shown.header(name, "(not sent)");
             }
@@ -125,11 +104,7 @@ impl Shown {
 
     /// Shows an answer that never came.
     pub(crate) fn missing(what_happened: &str) -> Self {
-        Self {
-            status_line: format!("({what_happened})"),
-            headers: Vec::new(),
-            body: String::new(),
-        }
+        Self { status_line: format!("({what_happened})"), headers: Vec::new(), body: String::new() }
     }
 
     pub(crate) fn of_result(answer: &Result<Answer, String>, header_names: &[&str]) -> Self {
@@ -172,20 +147,11 @@ impl Shown {
 }
 
 fn media_type_of(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
+    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
 fn status_line(status: StatusCode) -> String {
-    format!(
-        "HTTP/1.1 {} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    )
+    format!("HTTP/1.1 {} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
 }
 
 fn pretty(json: &Value) -> String {

@@ -23,15 +23,8 @@ const ALIVE: &str = "GET /health still answers 200 after the panic";
 const MISSING_404: &str = "a missing order is still a 404, not a 500";
 const HEALTHY_200: &str = "a healthy order still answers 200 with its JSON";
 
-pub const CHECKS: [&str; 7] = [
-    GENERIC_500,
-    NO_LEAK,
-    LOGGED,
-    PANIC_500,
-    ALIVE,
-    MISSING_404,
-    HEALTHY_200,
-];
+pub const CHECKS: [&str; 7] =
+    [GENERIC_500, NO_LEAK, LOGGED, PANIC_500, ALIVE, MISSING_404, HEALTHY_200];
 
 /// The one body a client ever sees for a server fault.
 pub fn generic_500_body() -> Value {
@@ -48,11 +41,8 @@ pub async fn run(app: App, recorder: &mut Recorder) {
     let client = harness::client(ANSWER_TIMEOUT);
 
     let failing = Database::failing();
-    let secrets = failing
-        .secrets()
-        .cloned()
-        .expect("a failing database has secrets");
-    let Some(base) = serve(app, failing, recorder).await else {
+    let secrets = failing.secrets().cloned().expect("a failing database has secrets");
+    let Some(base) = serve(app, failing, recorder) else {
         return;
     };
     let order = Answer::get(&client, &format!("{base}/orders/2")).await;
@@ -65,20 +55,12 @@ pub async fn run(app: App, recorder: &mut Recorder) {
         &secrets,
     ));
     recorder.record(expect_logged(&secrets));
-    recorder.record(expect_generic_500(
-        PANIC_500,
-        &report,
-        "the handler panicked",
-    ));
+    recorder.record(expect_generic_500(PANIC_500, &report, "the handler panicked"));
     recorder.record(expect_alive(&health));
 
     let healthy = Database::healthy();
-    let expected_order = healthy
-        .find_order(1)
-        .ok()
-        .flatten()
-        .expect("order 1 exists");
-    let Some(base) = serve(app, healthy, recorder).await else {
+    let expected_order = healthy.find_order(1).ok().flatten().expect("order 1 exists");
+    let Some(base) = serve(app, healthy, recorder) else {
         return;
     };
     let missing = Answer::get(&client, &format!("{base}/orders/999")).await;
@@ -88,7 +70,7 @@ pub async fn run(app: App, recorder: &mut Recorder) {
 }
 
 /// Builds and serves the learner's app; when building it panics, every check left fails.
-async fn serve(app: App, db: Database, recorder: &mut Recorder) -> Option<String> {
+fn serve(app: App, db: Database, recorder: &mut Recorder) -> Option<String> {
     match harness::catch(|| app(db)) {
         Ok(router) => Some(harness::serve(router)),
         Err(message) => {
@@ -124,10 +106,7 @@ fn expect_generic_500(check: &str, answer: &Result<Answer, String>, cause: &str)
         Ok(answer) => shown_as_json(answer),
         Err(what_happened) => Shown::missing(what_happened),
     };
-    Verdict::fail(
-        check,
-        Failure::new(problems.join("; "), why).with(diff(&expected, &actual)),
-    )
+    Verdict::fail(check, Failure::new(problems.join("; "), why).with(diff(&expected, &actual)))
 }
 
 fn problems_with_generic_500(answer: &Answer) -> Vec<String> {
@@ -151,10 +130,7 @@ fn shown_as_json(answer: &Answer) -> Shown {
 }
 
 fn diff(expected: &Shown, actual: &Shown) -> Evidence {
-    Evidence::Diff {
-        expected: expected.render(),
-        actual: actual.render(),
-    }
+    Evidence::Diff { expected: expected.render(), actual: actual.render() }
 }
 
 /// What must never reach a client, and what each piece would give away.
@@ -178,10 +154,7 @@ fn expect_no_leak(answers: &[(&str, &Result<Answer, String>)], secrets: &Secrets
             .headers
             .iter()
             .map(|(name, value)| {
-                (
-                    format!("header {name}"),
-                    String::from_utf8_lossy(value.as_bytes()).into(),
-                )
+                (format!("header {name}"), String::from_utf8_lossy(value.as_bytes()).into())
             })
             .collect();
         places.push(("body".into(), answer.text()));
@@ -205,10 +178,7 @@ fn expect_no_leak(answers: &[(&str, &Result<Answer, String>)], secrets: &Secrets
         "Error texts and panic messages describe your internals: hosts, passwords, file \
          paths. Anyone can call your API; keep these in the server log.",
     )
-    .with(Evidence::Text {
-        title: "leaks".into(),
-        body: found.join("\n"),
-    });
+    .with(Evidence::Text { title: "leaks".into(), body: found.join("\n") });
     Verdict::fail(NO_LEAK, failure)
 }
 
@@ -229,10 +199,7 @@ fn expect_logged(secrets: &Secrets) -> Verdict {
     );
     Verdict {
         check: LOGGED.into(),
-        outcome: Outcome::LogMustContain {
-            needle: secrets.db.clone(),
-            failure,
-        },
+        outcome: Outcome::LogMustContain { needle: secrets.db.clone(), failure },
     }
 }
 
@@ -272,9 +239,8 @@ fn expect_missing_404(missing: &Result<Answer, String>) -> Verdict {
 }
 
 fn expect_order(found: &Result<Answer, String>, order: &Value) -> Verdict {
-    let expected = Shown::status(StatusCode::OK)
-        .header("content-type", "application/json")
-        .json(order);
+    let expected =
+        Shown::status(StatusCode::OK).header("content-type", "application/json").json(order);
     let passed = matches!(found, Ok(answer) if answer.status == StatusCode::OK
         && answer.media_type().as_deref() == Some("application/json")
         && answer.json().as_ref() == Some(order));

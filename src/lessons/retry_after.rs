@@ -33,15 +33,7 @@ const DATES: &str = "parse_retry_after reads all three HTTP-date forms";
 const INVALID: &str = "parse_retry_after rejects everything else";
 const CLIENT: &str = "retry_after reads Retry-After from real responses";
 
-pub const CHECKS: [&str; 7] = [
-    DOWN_503,
-    RETRY_HEADER,
-    BACK_UP,
-    SECONDS,
-    DATES,
-    INVALID,
-    CLIENT,
-];
+pub const CHECKS: [&str; 7] = [DOWN_503, RETRY_HEADER, BACK_UP, SECONDS, DATES, INVALID, CLIENT];
 
 /// The `main` of lesson 2's check targets.
 pub fn main(exercise: Exercise) -> ExitCode {
@@ -50,11 +42,9 @@ pub fn main(exercise: Exercise) -> ExitCode {
 
 pub async fn run(exercise: Exercise, recorder: &mut Recorder) {
     check_server(exercise.app, recorder).await;
-    for (check, group) in [
-        (SECONDS, Group::Seconds),
-        (DATES, Group::Dates),
-        (INVALID, Group::Invalid),
-    ] {
+    for (check, group) in
+        [(SECONDS, Group::Seconds), (DATES, Group::Dates), (INVALID, Group::Invalid)]
+    {
         recorder.record(check_parser(check, group, exercise.parse_retry_after));
     }
     recorder.record(client::check(CLIENT, exercise.retry_after).await);
@@ -90,9 +80,9 @@ async fn check_server(app: fn(Database) -> Router, recorder: &mut Recorder) {
 fn expect_503(down: &Result<Answer, String>) -> Verdict {
     // Any message text will do: show the learner's own, so the diff only flags what is wrong.
     let message = match down {
-        Ok(answer) => answer
-            .json()
-            .and_then(|body| body["error"]["message"].as_str().map(str::to_string)),
+        Ok(answer) => {
+            answer.json().and_then(|body| body["error"]["message"].as_str().map(str::to_string))
+        }
         Err(_) => None,
     };
     let body = json!({"error": {"code": "SERVICE_UNAVAILABLE", "message": message.as_deref().unwrap_or("<any text>")}});
@@ -132,9 +122,7 @@ fn expect_retry_after(down: &Result<Answer, String>) -> Verdict {
         Err(_) => Vec::new(),
     };
     let usable = match sent.as_slice() {
-        [value] => std::str::from_utf8(value)
-            .ok()
-            .is_some_and(is_usable_retry_after),
+        [value] => std::str::from_utf8(value).ok().is_some_and(is_usable_retry_after),
         _ => false,
     };
     if usable {
@@ -214,14 +202,7 @@ fn check_parser(
                 Ok(got) => shown_duration(got),
                 Err(message) => format!("panicked: {message}"),
             };
-            Row {
-                cells: vec![
-                    format!("{:?}", case.input),
-                    shown_duration(case.expected),
-                    got,
-                ],
-                ok,
-            }
+            Row { cells: vec![format!("{:?}", case.input), shown_duration(case.expected), got], ok }
         })
         .collect();
     let wrong = rows.iter().filter(|row| !row.ok).count();
@@ -245,11 +226,8 @@ fn check_parser(
     let columns = ["input", "expected", "got"].map(String::from).to_vec();
     Verdict::fail(
         check,
-        Failure::new(
-            format!("{wrong} of {} inputs parsed wrongly", rows.len()),
-            why,
-        )
-        .with(Evidence::Table { columns, rows }),
+        Failure::new(format!("{wrong} of {} inputs parsed wrongly", rows.len()), why)
+            .with(Evidence::Table { columns, rows }),
     )
 }
 

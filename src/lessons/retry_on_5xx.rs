@@ -27,13 +27,8 @@ pub fn main(
         &RetryPolicy,
     ) -> Result<reqwest::Response, reqwest::Error>,
 ) -> ExitCode {
-    let names: Vec<&str> = scenario::all()
-        .iter()
-        .map(|scenario| scenario.name)
-        .collect();
-    harness::main(&names, async move |recorder| {
-        run(&get_with_retry, recorder).await
-    })
+    let names: Vec<&str> = scenario::all().iter().map(|scenario| scenario.name).collect();
+    harness::main(&names, async move |recorder| run(&get_with_retry, recorder).await)
 }
 
 /// Plays every scenario concurrently, each against its own server, so the whole check takes
@@ -47,12 +42,7 @@ pub async fn run(
     recorder: &mut Recorder,
 ) {
     let scenarios = scenario::all();
-    let verdicts = join_all(
-        scenarios
-            .iter()
-            .map(|scenario| play(scenario, get_with_retry)),
-    )
-    .await;
+    let verdicts = join_all(scenarios.iter().map(|scenario| play(scenario, get_with_retry))).await;
     for verdict in verdicts {
         recorder.record(verdict);
     }
@@ -66,11 +56,8 @@ async fn play(
         &RetryPolicy,
     ) -> Result<reqwest::Response, reqwest::Error>,
 ) -> Verdict {
-    let scripts = scenario
-        .calls
-        .iter()
-        .map(|(path, script)| (path.to_string(), script.clone()))
-        .collect();
+    let scripts =
+        scenario.calls.iter().map(|(path, script)| (path.to_string(), script.clone())).collect();
     let server = ScriptedServer::start(scripts);
     let base = if scenario.listening {
         server.base.clone()
@@ -98,11 +85,7 @@ async fn play(
             () = server.cap_reached() => CallOutcome::Capped,
         };
         let stop = !matches!(outcome, CallOutcome::Returned(_));
-        calls.push(CallRecord {
-            started,
-            ended: Instant::now(),
-            outcome,
-        });
+        calls.push(CallRecord { started, ended: Instant::now(), outcome });
         if stop {
             break;
         }

@@ -14,10 +14,7 @@ pub fn failure(out: &mut dyn Write, failure: &Failure, width: usize) -> io::Resu
     writeln!(out, "{INDENT}{}", failure.summary.red())?;
     evidence(out, &failure.evidence)?;
     writeln!(out)?;
-    for line in wrap(
-        &format!("Why it matters: {}", failure.why),
-        width - INDENT.len(),
-    ) {
+    for line in wrap(&format!("Why it matters: {}", failure.why), width - INDENT.len()) {
         writeln!(out, "{INDENT}{}", line.dimmed())?;
     }
     Ok(())
@@ -58,10 +55,8 @@ fn table(out: &mut dyn Write, columns: &[String], rows: &[Row]) -> io::Result<()
             None => cell.to_string(),
         }
     };
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|row| row.cells.iter().map(|cell| cut(cell)).collect())
-        .collect();
+    let cells: Vec<Vec<String>> =
+        rows.iter().map(|row| row.cells.iter().map(|cell| cut(cell)).collect()).collect();
     let widths: Vec<usize> = (0..columns.len())
         .map(|column| {
             let header = columns[column].chars().count();
@@ -73,11 +68,8 @@ fn table(out: &mut dyn Write, columns: &[String], rows: &[Row]) -> io::Result<()
         })
         .collect();
     let line = |cells: &[String]| -> String {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
+        let padded: Vec<String> =
+            cells.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
         padded.join("  ").trim_end().to_string()
     };
     writeln!(out, "{INDENT}  {}", line(columns).bold())?;
@@ -103,11 +95,7 @@ pub fn titled(out: &mut dyn Write, title: &str, body: &str) -> io::Result<()> {
 pub fn file_diff(out: &mut dyn Write, old: &str, new: &str, names: (&str, &str)) -> io::Result<()> {
     let diff = TextDiff::from_lines(old, new);
     writeln!(out, "{}", format!("--- {} (yours)", names.0).red().bold())?;
-    writeln!(
-        out,
-        "{}",
-        format!("+++ {} (reference)", names.1).green().bold()
-    )?;
+    writeln!(out, "{}", format!("+++ {} (reference)", names.1).green().bold())?;
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
         writeln!(out, "{}", hunk.header().to_string().cyan())?;
         for change in hunk.iter_changes() {
@@ -155,30 +143,18 @@ mod tests {
     #[test]
     fn diff_marks_expected_and_got_lines() {
         let shown = plain(|out| diff(out, "HTTP/1.1 500\na: 1\n", "HTTP/1.1 500\na: 2\n"));
-        assert_eq!(
-            shown,
-            "    - expected  + got\n      HTTP/1.1 500\n    - a: 1\n    + a: 2\n"
-        );
+        assert_eq!(shown, "    - expected  + got\n      HTTP/1.1 500\n    - a: 1\n    + a: 2\n");
     }
 
     #[test]
     fn table_marks_wrong_rows_and_aligns_columns() {
         let columns = vec!["input".to_string(), "got".to_string()];
         let rows = vec![
-            Row {
-                cells: vec!["\"120\"".into(), "120 s".into()],
-                ok: true,
-            },
-            Row {
-                cells: vec!["\"+5\"".into(), "5 s".into()],
-                ok: false,
-            },
+            Row { cells: vec!["\"120\"".into(), "120 s".into()], ok: true },
+            Row { cells: vec!["\"+5\"".into(), "5 s".into()], ok: false },
         ];
         let shown = plain(|out| table(out, &columns, &rows));
-        assert_eq!(
-            shown,
-            "      input  got\n    ✓ \"120\"  120 s\n    ✗ \"+5\"   5 s\n"
-        );
+        assert_eq!(shown, "      input  got\n    ✓ \"120\"  120 s\n    ✗ \"+5\"   5 s\n");
     }
 
     #[test]

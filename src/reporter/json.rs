@@ -48,9 +48,7 @@ fn evidence_text(failure: &Failure) -> String {
     let mut text = Vec::new();
     evidence::evidence(&mut text, &failure.evidence).expect("writing to memory cannot fail");
     let text = String::from_utf8_lossy(&text);
-    let lines: Vec<&str> = text
-        .lines()
-        .map(|line| line.strip_prefix("    ").unwrap_or(line))
-        .collect();
+    let lines: Vec<&str> =
+        text.lines().map(|line| line.strip_prefix("    ").unwrap_or(line)).collect();
     lines.join("\n").trim_matches('\n').to_string()
 }

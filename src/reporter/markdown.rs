@@ -15,14 +15,8 @@ struct Style {
 }
 
 pub fn render(markdown: &str, width: usize) -> String {
-    let mut renderer = Renderer {
-        width,
-        ..Renderer::default()
-    };
-    for event in Parser::new_ext(
-        markdown,
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
-    ) {
+    let mut renderer = Renderer { width, ..Renderer::default() };
+    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
         renderer.event(event);
     }
     renderer.out
@@ -98,12 +92,7 @@ impl Renderer {
                 self.code_block = Some(language);
                 self.spans.clear();
             }
-            Tag::Table(alignments) => {
-                self.table = Some(Table {
-                    alignments,
-                    ..Table::default()
-                })
-            }
+            Tag::Table(alignments) => self.table = Some(Table { alignments, ..Table::default() }),
             Tag::TableHead | Tag::TableRow => {
                 if let Some(table) = &mut self.table {
                     table.rows.push(Vec::new());
@@ -175,13 +164,7 @@ impl Renderer {
         if let Some(table) = &mut self.table {
             table.cell.push_str(code);
         } else {
-            self.push_span(
-                code,
-                Style {
-                    code: true,
-                    ..self.style
-                },
-            );
+            self.push_span(code, Style { code: true, ..self.style });
         }
     }
 
@@ -228,8 +211,7 @@ impl Renderer {
             depth => "│ ".repeat(depth).dimmed().to_string(),
         };
         if std::mem::take(&mut self.quote_gap) {
-            self.out
-                .push_str(&format!("{}\n", "│".repeat(self.quote_depth).dimmed()));
+            self.out.push_str(&format!("{}\n", "│".repeat(self.quote_depth).dimmed()));
         }
         let indent = "  ".repeat(self.lists.len().saturating_sub(1));
         let (first, rest) = match self.item_marker.take() {
@@ -240,10 +222,7 @@ impl Renderer {
             None if self.lists.is_empty() => (indent.clone(), indent),
             None => (format!("{indent}  "), format!("{indent}  ")),
         };
-        let room = self
-            .width
-            .saturating_sub(2 * self.quote_depth + first.chars().count())
-            .max(20);
+        let room = self.width.saturating_sub(2 * self.quote_depth + first.chars().count()).max(20);
         for (index, line) in wrap_spans(&spans, room).into_iter().enumerate() {
             let lead = if index == 0 { &first } else { &rest };
             self.out.push_str(&format!("{quote}{lead}{line}\n"));
@@ -252,10 +231,8 @@ impl Renderer {
     }
 
     fn flush_heading(&mut self) {
-        let text: String = std::mem::take(&mut self.spans)
-            .into_iter()
-            .map(|(text, _)| text)
-            .collect();
+        let text: String =
+            std::mem::take(&mut self.spans).into_iter().map(|(text, _)| text).collect();
         let line = match self.heading.take() {
             Some(HeadingLevel::H1) => {
                 let rule = "═".repeat(text.chars().count());
@@ -271,21 +248,15 @@ impl Renderer {
     }
 
     fn flush_code_block(&mut self) {
-        let code: String = std::mem::take(&mut self.spans)
-            .into_iter()
-            .map(|(text, _)| text)
-            .collect();
+        let code: String =
+            std::mem::take(&mut self.spans).into_iter().map(|(text, _)| text).collect();
         let language = self.code_block.take().unwrap_or_default();
         let prefix = self.prefix();
         if !language.is_empty() {
-            self.out.push_str(&format!(
-                "{prefix}  {}\n",
-                format!("╭─ {language}").dimmed()
-            ));
+            self.out.push_str(&format!("{prefix}  {}\n", format!("╭─ {language}").dimmed()));
         }
         for line in code.trim_end_matches('\n').lines() {
-            self.out
-                .push_str(&format!("{prefix}  {} {}\n", "│".dimmed(), line.green()));
+            self.out.push_str(&format!("{prefix}  {} {}\n", "│".dimmed(), line.green()));
         }
         self.out.push('\n');
     }
@@ -320,17 +291,11 @@ impl Renderer {
                 })
                 .collect();
             let line = cells.join(" │ ");
-            let line = if index == 0 {
-                line.bold().to_string()
-            } else {
-                line
-            };
-            self.out
-                .push_str(&format!("{prefix}  {}\n", line.trim_end()));
+            let line = if index == 0 { line.bold().to_string() } else { line };
+            self.out.push_str(&format!("{prefix}  {}\n", line.trim_end()));
             if index == 0 {
                 let rule: Vec<String> = widths.iter().map(|width| "─".repeat(*width)).collect();
-                self.out
-                    .push_str(&format!("{prefix}  {}\n", rule.join("─┼─").dimmed()));
+                self.out.push_str(&format!("{prefix}  {}\n", rule.join("─┼─").dimmed()));
             }
         }
         self.out.push('\n');
@@ -397,19 +362,13 @@ mod tests {
     #[test]
     fn renders_headings_paragraphs_and_lists() {
         let shown = plain("# Title\n\nSome *text* with `code`.\n\n- one\n- two\n", 80);
-        assert_eq!(
-            shown,
-            "Title\n═════\n\nSome text with code.\n\n• one\n• two\n\n"
-        );
+        assert_eq!(shown, "Title\n═════\n\nSome text with code.\n\n• one\n• two\n\n");
     }
 
     #[test]
     fn wraps_paragraphs_and_list_items() {
         let shown = plain("1. alpha beta gamma delta epsilon zeta eta theta\n", 30);
-        assert_eq!(
-            shown,
-            "1. alpha beta gamma delta\n   epsilon zeta eta theta\n\n"
-        );
+        assert_eq!(shown, "1. alpha beta gamma delta\n   epsilon zeta eta theta\n\n");
     }
 
     #[test]

@@ -7,20 +7,11 @@ const ESCAPE: char = '\u{1b}';
 
 #[test]
 fn a_bad_lesson_number_is_one_line_naming_the_range_and_exit_2() {
-    for args in [
-        ["check", "0"],
-        ["check", "99"],
-        ["check", "abc"],
-        ["lesson", "42"],
-    ] {
+    for args in [["check", "0"], ["check", "99"], ["check", "abc"], ["lesson", "42"]] {
         let run = httplings(&args);
         assert_eq!(run.code, Some(2), "{args:?}");
         assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
-        assert!(
-            run.stderr.contains("from 1 to 3"),
-            "{args:?}: {}",
-            run.stderr
-        );
+        assert!(run.stderr.contains("from 1 to 3"), "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty(), "{args:?}");
     }
 }
@@ -56,18 +47,9 @@ fn a_lesson_reads_as_plain_text_when_piped() {
     for number in ["1", "2", "3"] {
         let run = httplings(&["lesson", number]);
         assert_eq!(run.code, Some(0));
-        assert!(
-            !run.stdout.contains(ESCAPE),
-            "escape codes in lesson {number}"
-        );
-        assert!(
-            !run.stdout.contains("```"),
-            "a code fence was left raw in lesson {number}"
-        );
-        assert!(
-            run.stdout.lines().count() > 50,
-            "lesson {number} is too short"
-        );
+        assert!(!run.stdout.contains(ESCAPE), "escape codes in lesson {number}");
+        assert!(!run.stdout.contains("```"), "a code fence was left raw in lesson {number}");
+        assert!(run.stdout.lines().count() > 50, "lesson {number} is too short");
     }
 }
 
@@ -82,13 +64,7 @@ fn every_solution_passes_and_every_starter_fails_with_the_right_checks() {
     let scratch = Scratch::new("solutions-and-starters");
     for number in ["1", "2", "3"] {
         let run = scratch.httplings(&["check", number, "--solution"]);
-        assert_eq!(
-            run.code,
-            Some(0),
-            "solution {number}:\n{}\n{}",
-            run.stdout,
-            run.stderr
-        );
+        assert_eq!(run.code, Some(0), "solution {number}:\n{}\n{}", run.stdout, run.stderr);
         assert!(run.failed().is_empty());
     }
     let expected_failures = [("1", 4, 3), ("2", 6, 1), ("3", 9, 4)];
@@ -108,27 +84,18 @@ fn every_solution_passes_and_every_starter_fails_with_the_right_checks() {
 fn the_starter_of_lesson_1_fails_the_log_check_and_shows_the_leak() {
     let run = Scratch::new("starter-1").httplings(&["check", "1"]);
     assert!(
-        run.failed()
-            .contains(&"the database error's details reach the server log"),
+        run.failed().contains(&"the database error's details reach the server log"),
         "{}",
         run.stdout
     );
-    assert!(
-        run.stdout
-            .contains("+ pool timed out connecting to postgres://"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("+ pool timed out connecting to postgres://"), "{}", run.stdout);
     assert!(run.stdout.contains("- expected  + got"));
 }
 
 #[test]
 fn an_answer_that_logs_nothing_fails_only_the_log_check() {
     let scratch = Scratch::new("logs-nothing");
-    scratch.write(
-        "exercises/01_generic_500.rs",
-        include_str!("../fixtures/01_logs_nothing.rs"),
-    );
+    scratch.write("exercises/01_generic_500.rs", include_str!("../fixtures/01_logs_nothing.rs"));
     let run = scratch.httplings(&["check", "1"]);
     assert_eq!(run.code, Some(1));
     assert_eq!(
@@ -153,23 +120,13 @@ fn a_right_answer_in_another_style_passes_the_log_check_too() {
 #[test]
 fn a_compile_error_is_shown_and_the_other_exercises_still_check() {
     let scratch = Scratch::new("compile-error");
-    let broken = scratch
-        .read("exercises/01_generic_500.rs")
-        .replace("Router::new()", "Router::new(");
+    let broken =
+        scratch.read("exercises/01_generic_500.rs").replace("Router::new()", "Router::new(");
     scratch.write("exercises/01_generic_500.rs", &broken);
     let run = scratch.httplings(&["check", "1"]);
     assert_eq!(run.code, Some(1));
-    assert!(
-        run.stdout.contains("error"),
-        "no compiler message:\n{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("exercises/01_generic_500.rs does not compile"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("error"), "no compiler message:\n{}", run.stdout);
+    assert!(run.stdout.contains("exercises/01_generic_500.rs does not compile"), "{}", run.stdout);
 
     let other = scratch.httplings(&["check", "2", "--solution"]);
     assert_eq!(other.code, Some(0), "{}", other.stdout);
@@ -179,25 +136,14 @@ fn a_compile_error_is_shown_and_the_other_exercises_still_check() {
 fn solution_shows_a_diff_against_the_reference() {
     let scratch = Scratch::new("solution-diff");
     let unpassed = scratch.httplings(&["solution", "1"]);
-    assert_eq!(
-        unpassed.code,
-        Some(2),
-        "no terminal to ask, so it refuses: {}",
-        unpassed.stderr
-    );
+    assert_eq!(unpassed.code, Some(2), "no terminal to ask, so it refuses: {}", unpassed.stderr);
     assert!(unpassed.stderr.contains("--force"), "{}", unpassed.stderr);
 
     let run = scratch.httplings(&["solution", "1", "--force"]);
     assert_eq!(run.code, Some(0));
+    assert!(run.stdout.contains("--- exercises/01_generic_500.rs (yours)"), "{}", run.stdout);
     assert!(
-        run.stdout
-            .contains("--- exercises/01_generic_500.rs (yours)"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("+        .layer(CatchPanicLayer::custom(answer_panic))"),
+        run.stdout.contains("+        .layer(CatchPanicLayer::custom(answer_panic))"),
         "{}",
         run.stdout
     );

@@ -34,30 +34,19 @@ const MISSING_404: &str = CHECKS[5];
 async fn checks(app: generic_500::App) -> Recorder {
     let mut recorder = Recorder::new();
     generic_500::run(app, &mut recorder).await;
-    assert_eq!(
-        recorder.verdicts().len(),
-        CHECKS.len(),
-        "every check reports"
-    );
+    assert_eq!(recorder.verdicts().len(), CHECKS.len(), "every check reports");
     recorder
 }
 
 async fn failed_checks(app: generic_500::App) -> Vec<String> {
-    failed(checks(app).await.verdicts())
-        .into_iter()
-        .map(String::from)
-        .collect()
+    failed(checks(app).await.verdicts()).into_iter().map(String::from).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_solution_passes_and_leaves_the_log_check_to_the_runner() {
     let recorder = checks(solution::app).await;
     assert_eq!(failed(recorder.verdicts()), Vec::<&str>::new());
-    let log_check = recorder
-        .verdicts()
-        .iter()
-        .find(|verdict| verdict.check == LOGGED)
-        .unwrap();
+    let log_check = recorder.verdicts().iter().find(|verdict| verdict.check == LOGGED).unwrap();
     assert!(
         matches!(&log_check.outcome, Outcome::LogMustContain { needle, .. } if needle.len() == 16)
     );
@@ -65,18 +54,12 @@ async fn the_solution_passes_and_leaves_the_log_check_to_the_runner() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_starter_leaks_and_drops_panics() {
-    assert_eq!(
-        failed_checks(starter::app).await,
-        [GENERIC_500, NO_LEAK, PANIC_500]
-    );
+    assert_eq!(failed_checks(starter::app).await, [GENERIC_500, NO_LEAK, PANIC_500]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_right_answer_in_another_style_passes() {
-    assert_eq!(
-        failed_checks(eprintln_and_middleware::app).await,
-        Vec::<String>::new()
-    );
+    assert_eq!(failed_checks(eprintln_and_middleware::app).await, Vec::<String>::new());
 }
 
 /// How an answer handles each fault; the right way, then one mistake per known-wrong answer.
@@ -94,11 +77,8 @@ enum Panics {
     Generic,
 }
 
-const RIGHT: Handling = Handling {
-    db_error: logged_generic_500,
-    missing: not_found,
-    panics: Panics::Generic,
-};
+const RIGHT: Handling =
+    Handling { db_error: logged_generic_500, missing: not_found, panics: Panics::Generic };
 
 fn serve_with(db: Database, handling: Handling) -> Router {
     let order = move |State(db): State<Database>, Path(id): Path<u32>| async move {
@@ -137,10 +117,7 @@ fn not_found() -> Response {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_right_handling_passes() {
-    assert_eq!(
-        failed_checks(|db| serve_with(db, RIGHT)).await,
-        Vec::<String>::new()
-    );
+    assert_eq!(failed_checks(|db| serve_with(db, RIGHT)).await, Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,15 +127,7 @@ async fn leaking_the_error_in_the_body_is_caught() {
         let body = json!({"error": {"code": "INTERNAL_ERROR", "message": error.to_string()}});
         (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
     }
-    let app = |db| {
-        serve_with(
-            db,
-            Handling {
-                db_error: leaks,
-                ..RIGHT
-            },
-        )
-    };
+    let app = |db| serve_with(db, Handling { db_error: leaks, ..RIGHT });
     assert_eq!(failed_checks(app).await, [GENERIC_500, NO_LEAK]);
 }
 
@@ -171,15 +140,7 @@ async fn leaking_the_error_in_a_header_is_caught() {
         response.headers_mut().insert("x-debug-error", detail);
         response
     }
-    let app = |db| {
-        serve_with(
-            db,
-            Handling {
-                db_error: leaks,
-                ..RIGHT
-            },
-        )
-    };
+    let app = |db| serve_with(db, Handling { db_error: leaks, ..RIGHT });
     assert_eq!(failed_checks(app).await, [NO_LEAK]);
 }
 
@@ -187,22 +148,10 @@ async fn leaking_the_error_in_a_header_is_caught() {
 async fn the_generic_json_as_text_plain_is_caught() {
     fn as_text(_: DbError) -> Response {
         let body = generic_500_body().to_string();
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, "text/plain")],
-            body,
-        )
+        (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain")], body)
             .into_response()
     }
-    let app = |db| {
-        serve_with(
-            db,
-            Handling {
-                db_error: as_text,
-                ..RIGHT
-            },
-        )
-    };
+    let app = |db| serve_with(db, Handling { db_error: as_text, ..RIGHT });
     assert_eq!(failed_checks(app).await, [GENERIC_500]);
 }
 
@@ -211,15 +160,7 @@ async fn the_generic_json_with_200_is_caught() {
     fn as_success(_: DbError) -> Response {
         Json(generic_500_body()).into_response()
     }
-    let app = |db| {
-        serve_with(
-            db,
-            Handling {
-                db_error: as_success,
-                ..RIGHT
-            },
-        )
-    };
+    let app = |db| serve_with(db, Handling { db_error: as_success, ..RIGHT });
     assert_eq!(failed_checks(app).await, [GENERIC_500]);
 }
 
@@ -229,58 +170,26 @@ async fn another_message_text_is_caught() {
         let body = json!({"error": {"code": "INTERNAL_ERROR", "message": "Something went wrong"}});
         (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
     }
-    let app = |db| {
-        serve_with(
-            db,
-            Handling {
-                db_error: own_words,
-                ..RIGHT
-            },
-        )
-    };
+    let app = |db| serve_with(db, Handling { db_error: own_words, ..RIGHT });
     assert_eq!(failed_checks(app).await, [GENERIC_500]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unhandled_panics_are_caught() {
-    let app = |db| {
-        serve_with(
-            db,
-            Handling {
-                panics: Panics::Unhandled,
-                ..RIGHT
-            },
-        )
-    };
+    let app = |db| serve_with(db, Handling { panics: Panics::Unhandled, ..RIGHT });
     assert_eq!(failed_checks(app).await, [PANIC_500]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_catch_panic_response_is_caught() {
     // tower-http's own answer is text/plain "Service panicked": it tells a client we panicked.
-    let app = |db| {
-        serve_with(
-            db,
-            Handling {
-                panics: Panics::DefaultLayer,
-                ..RIGHT
-            },
-        )
-    };
+    let app = |db| serve_with(db, Handling { panics: Panics::DefaultLayer, ..RIGHT });
     assert_eq!(failed_checks(app).await, [NO_LEAK, PANIC_500]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_order_as_500_is_caught() {
-    let app = |db| {
-        serve_with(
-            db,
-            Handling {
-                missing: generic_500,
-                ..RIGHT
-            },
-        )
-    };
+    let app = |db| serve_with(db, Handling { missing: generic_500, ..RIGHT });
     assert_eq!(failed_checks(app).await, [MISSING_404]);
 }
 
@@ -292,9 +201,5 @@ async fn a_router_that_panics_while_building_fails_every_check_with_the_reason()
     let Outcome::Fail(failure) = &recorder.verdicts()[0].outcome else {
         panic!("the first check fails")
     };
-    assert!(
-        failure.summary.contains("app() panicked"),
-        "{}",
-        failure.summary
-    );
+    assert!(failure.summary.contains("app() panicked"), "{}", failure.summary);
 }

@@ -46,11 +46,7 @@ struct Arena {
 impl Arena {
     fn new(name: &'static str) -> Self {
         let scratch = Scratch::new(name);
-        let arena = Self {
-            scratch,
-            name,
-            written: Vec::new(),
-        };
+        let arena = Self { scratch, name, written: Vec::new() };
         // The copy's folder is where `Scratch` makes it: make sure, since builds and the
         // memory probe below address it directly.
         let probe = arena.root().join(EXERCISE_1);
@@ -112,26 +108,13 @@ impl Arena {
     /// check process still running, and a runner that checks the next exercise as usual.
     fn assert_aftermath(&self) {
         for (exercise, content) in &self.written {
-            assert_eq!(
-                &self.scratch.read(exercise),
-                content,
-                "{exercise} was changed by the run"
-            );
+            assert_eq!(&self.scratch.read(exercise), content, "{exercise} was changed by the run");
         }
         let left = check_processes();
         assert!(left.is_empty(), "check processes left running: {left:?}");
         let (next, _) = self.httplings(&["check", "2", "--solution"]);
-        assert_eq!(
-            next.code,
-            Some(0),
-            "the next check failed:\n{}\n{}",
-            next.stdout,
-            next.stderr
-        );
-        assert_eq!(
-            summary(&next),
-            "All 7 checks pass. The reference solution passes."
-        );
+        assert_eq!(next.code, Some(0), "the next check failed:\n{}\n{}", next.stdout, next.stderr);
+        assert_eq!(summary(&next), "All 7 checks pass. The reference solution passes.");
     }
 }
 
@@ -183,15 +166,12 @@ fn check_processes() -> Vec<(u32, PathBuf)> {
 
 /// Every process we may inspect, with its executable.
 fn processes() -> impl Iterator<Item = (u32, PathBuf)> {
-    fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let pid = entry.file_name().to_str()?.parse().ok()?;
-            let exe = fs::read_link(entry.path().join("exe")).ok()?;
-            Some((pid, exe))
-        })
+    fs::read_dir("/proc").into_iter().flatten().filter_map(|entry| {
+        let entry = entry.ok()?;
+        let pid = entry.file_name().to_str()?.parse().ok()?;
+        let exe = fs::read_link(entry.path().join("exe")).ok()?;
+        Some((pid, exe))
+    })
 }
 
 /// Runs `run` while sampling the peak resident set (`VmHWM`) of the runner working in
@@ -238,22 +218,14 @@ fn high_water_kib(pid: u32) -> Option<u64> {
 #[test]
 fn a_handler_blocking_its_thread_is_stopped_at_the_time_limit() {
     let mut arena = Arena::new("hostile-blocking-sleep");
-    arena.write(
-        EXERCISE_1,
-        include_str!("../fixtures/hostile/01_blocking_sleep.rs"),
-        1,
-    );
+    arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_blocking_sleep.rs"), 1);
     let (run, took) = arena.httplings(&["check", "1"]);
 
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(took < LIMIT_1 + RUNNER_SLACK, "took {took:?}");
     let timed_out = interruption(&run).is_some_and(|line| line.starts_with("timed out after 30 s"));
     let no_answer = run.stdout.contains("no answer: the request timed out");
-    assert!(
-        timed_out || no_answer,
-        "neither a timeout nor an unanswered request:\n{}",
-        run.stdout
-    );
+    assert!(timed_out || no_answer, "neither a timeout nor an unanswered request:\n{}", run.stdout);
     // Failed with "no answer", or never reported: whether the check process's own request
     // timeout fires first depends on which runtime worker blocks first.
     assert!(
@@ -272,11 +244,7 @@ fn a_handler_blocking_its_thread_is_stopped_at_the_time_limit() {
 #[test]
 fn an_async_sleep_of_an_hour_fails_each_call_at_its_deadline() {
     let mut arena = Arena::new("hostile-async-sleep");
-    arena.write(
-        EXERCISE_3,
-        include_str!("../fixtures/hostile/03_async_sleep.rs"),
-        3,
-    );
+    arena.write(EXERCISE_3, include_str!("../fixtures/hostile/03_async_sleep.rs"), 3);
     let (run, took) = arena.httplings(&["check", "3"]);
 
     assert_eq!(run.code, Some(1), "{}", run.stdout);
@@ -284,8 +252,7 @@ fn an_async_sleep_of_an_hour_fails_each_call_at_its_deadline() {
     assert_eq!(interruption(&run), None, "{}", run.stdout);
     assert_eq!(marks(&run), (4, 9), "{}", run.stdout);
     assert!(
-        run.stdout
-            .contains("get_with_retry was still running after 5 s and was stopped"),
+        run.stdout.contains("get_with_retry was still running after 5 s and was stopped"),
         "{}",
         run.stdout
     );
@@ -298,11 +265,7 @@ fn an_async_sleep_of_an_hour_fails_each_call_at_its_deadline() {
 #[test]
 fn a_client_flooding_the_server_is_stopped_after_50_requests() {
     let mut arena = Arena::new("hostile-flood");
-    arena.write(
-        EXERCISE_3,
-        include_str!("../fixtures/hostile/03_flood.rs"),
-        3,
-    );
+    arena.write(EXERCISE_3, include_str!("../fixtures/hostile/03_flood.rs"), 3);
     let (run, took) = arena.httplings(&["check", "3"]);
 
     assert_eq!(run.code, Some(1), "{}", run.stdout);
@@ -310,11 +273,7 @@ fn a_client_flooding_the_server_is_stopped_after_50_requests() {
     assert_eq!(interruption(&run), None, "{}", run.stdout);
     let (passed, failed) = marks(&run);
     assert_eq!(passed + failed, 13, "{}", run.stdout);
-    assert!(
-        run.stdout.contains("stopped after 50 requests"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("stopped after 50 requests"), "{}", run.stdout);
     assert!(
         run.failed()
             .contains(&"500 forever: exactly max_attempts (4) requests, then that 500 returned"),
@@ -330,41 +289,23 @@ fn a_client_flooding_the_server_is_stopped_after_50_requests() {
 #[test]
 fn a_panic_outside_the_server_fails_its_check_and_the_others_still_report() {
     let mut arena = Arena::new("hostile-panic");
-    arena.write(
-        EXERCISE_2,
-        include_str!("../fixtures/hostile/02_panic_in_parser.rs"),
-        2,
-    );
+    arena.write(EXERCISE_2, include_str!("../fixtures/hostile/02_panic_in_parser.rs"), 2);
     let (run, _) = arena.httplings(&["check", "2"]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert_eq!(interruption(&run), None, "{}", run.stdout);
     assert_eq!(marks(&run), (6, 1), "{}", run.stdout);
-    assert_eq!(
-        run.failed(),
-        ["parse_retry_after rejects everything else"],
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("panicked: hostile panic: an empty"),
-        "{}",
-        run.stdout
-    );
+    assert_eq!(run.failed(), ["parse_retry_after rejects everything else"], "{}", run.stdout);
+    assert!(run.stdout.contains("panicked: hostile panic: an empty"), "{}", run.stdout);
     assert!(summary(&run).starts_with("6 of 7 checks pass."));
 
-    arena.write(
-        EXERCISE_3,
-        include_str!("../fixtures/hostile/03_panic.rs"),
-        3,
-    );
+    arena.write(EXERCISE_3, include_str!("../fixtures/hostile/03_panic.rs"), 3);
     let (run, _) = arena.httplings(&["check", "3"]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert_eq!(interruption(&run), None, "{}", run.stdout);
     // The calls that never retry never reach the panic.
     assert_eq!(marks(&run), (4, 9), "{}", run.stdout);
     assert!(
-        run.stdout
-            .contains("get_with_retry panicked: hostile panic: no patience for a retry"),
+        run.stdout.contains("get_with_retry panicked: hostile panic: no patience for a retry"),
         "{}",
         run.stdout
     );
@@ -377,11 +318,7 @@ fn a_panic_outside_the_server_fails_its_check_and_the_others_still_report() {
 #[test]
 fn a_process_that_aborts_or_exits_early_never_passes() {
     let mut arena = Arena::new("hostile-abort-exit");
-    arena.write(
-        EXERCISE_3,
-        include_str!("../fixtures/hostile/03_abort.rs"),
-        3,
-    );
+    arena.write(EXERCISE_3, include_str!("../fixtures/hostile/03_abort.rs"), 3);
     let (run, _) = arena.httplings(&["check", "3"]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(
@@ -394,11 +331,7 @@ fn a_process_that_aborts_or_exits_early_never_passes() {
     assert_eq!(run.stdout.matches("(never reported)").count(), 13);
     assert!(summary(&run).starts_with("0 of 13 checks pass."));
 
-    arena.write(
-        EXERCISE_2,
-        include_str!("../fixtures/hostile/02_exit_in_parser.rs"),
-        2,
-    );
+    arena.write(EXERCISE_2, include_str!("../fixtures/hostile/02_exit_in_parser.rs"), 2);
     let (run, _) = arena.httplings(&["check", "2"]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(
@@ -418,52 +351,26 @@ fn a_process_that_aborts_or_exits_early_never_passes() {
 #[test]
 fn a_hundred_megabytes_of_output_are_survived_in_bounded_memory() {
     let mut arena = Arena::new("hostile-output-flood");
-    arena.write(
-        EXERCISE_1,
-        include_str!("../fixtures/hostile/01_stdout_flood.rs"),
-        1,
-    );
+    arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_stdout_flood.rs"), 1);
     let ((run, took), peak) = with_peak_rss(&arena.root(), || arena.httplings(&["check", "1"]));
-    eprintln!(
-        "[hostile::{}] stdout flood: runner peak RSS {peak:?} bytes",
-        arena.name
-    );
+    eprintln!("[hostile::{}] stdout flood: runner peak RSS {peak:?} bytes", arena.name);
     assert!(took < LIMIT_1, "took {took:?}");
     assert_eq!(run.code, Some(0), "{}", run.stdout);
     assert!(summary(&run).starts_with("All 7 checks pass."));
-    assert!(
-        run.stdout.len() < SHORT_REPORT,
-        "{} bytes",
-        run.stdout.len()
-    );
+    assert!(run.stdout.len() < SHORT_REPORT, "{} bytes", run.stdout.len());
     assert!(peak.is_none_or(|peak| peak < MODEST_RSS), "{peak:?}");
 
-    arena.write(
-        EXERCISE_1,
-        include_str!("../fixtures/hostile/01_stderr_flood.rs"),
-        1,
-    );
+    arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_stderr_flood.rs"), 1);
     let ((run, took), peak) = with_peak_rss(&arena.root(), || arena.httplings(&["check", "1"]));
-    eprintln!(
-        "[hostile::{}] stderr flood: runner peak RSS {peak:?} bytes",
-        arena.name
-    );
+    eprintln!("[hostile::{}] stderr flood: runner peak RSS {peak:?} bytes", arena.name);
     assert!(took < LIMIT_1, "took {took:?}");
     assert_eq!(interruption(&run), None, "{}", run.stdout);
     let (passed, failed) = marks(&run);
     assert_eq!(passed + failed, 7, "{}", run.stdout);
     // Whether the log check sees the line logged after the flood is another test's matter
     // (below); every other check passes.
-    assert!(
-        run.failed().iter().all(|check| *check == LOGGED_1),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.len() < SHORT_REPORT,
-        "{} bytes",
-        run.stdout.len()
-    );
+    assert!(run.failed().iter().all(|check| *check == LOGGED_1), "{}", run.stdout);
+    assert!(run.stdout.len() < SHORT_REPORT, "{} bytes", run.stdout.len());
     assert!(peak.is_none_or(|peak| peak < MODEST_RSS), "{peak:?}");
     arena.assert_aftermath();
 }
@@ -479,10 +386,7 @@ fn two_checks_at_once_both_pass() {
     });
     for (run, _) in &runs {
         assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
-        assert_eq!(
-            summary(run),
-            "All 7 checks pass. The reference solution passes."
-        );
+        assert_eq!(summary(run), "All 7 checks pass. The reference solution passes.");
     }
     arena.assert_aftermath();
 }
@@ -493,19 +397,10 @@ fn two_checks_at_once_both_pass() {
 #[test]
 fn a_log_line_buried_in_a_flood_fails_with_the_reason_given() {
     let mut arena = Arena::new("hostile-flood-hides-log");
-    arena.write(
-        EXERCISE_1,
-        include_str!("../fixtures/hostile/01_stderr_flood.rs"),
-        1,
-    );
+    arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_stderr_flood.rs"), 1);
     let (run, _) = arena.httplings(&["check", "1"]);
     assert_eq!(run.failed(), [LOGGED_1], "{}", run.stdout);
-    assert!(
-        run.stdout
-            .contains("only its first and last MiB were searched"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("only its first and last MiB were searched"), "{}", run.stdout);
     arena.assert_aftermath();
 }
 
@@ -514,20 +409,12 @@ fn a_log_line_buried_in_a_flood_fails_with_the_reason_given() {
 #[test]
 fn a_flood_without_line_breaks_keeps_the_report_short() {
     let mut arena = Arena::new("hostile-one-line-flood");
-    arena.write(
-        EXERCISE_1,
-        include_str!("../fixtures/hostile/01_stderr_flood_one_line.rs"),
-        1,
-    );
+    arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_stderr_flood_one_line.rs"), 1);
     let (run, took) = arena.httplings(&["check", "1"]);
     assert!(took < LIMIT_1, "took {took:?}");
     let (passed, failed) = marks(&run);
     assert_eq!(passed + failed, 7, "{}", run.stdout);
-    assert!(
-        run.stdout.len() < SHORT_REPORT,
-        "a report of {} bytes",
-        run.stdout.len()
-    );
+    assert!(run.stdout.len() < SHORT_REPORT, "a report of {} bytes", run.stdout.len());
     arena.assert_aftermath();
 }
 
@@ -539,11 +426,7 @@ const LEFT_BEHIND: &[u8] = b"HTTPLINGS_HOSTILE=left-behind";
 #[test]
 fn a_process_left_behind_neither_hangs_the_runner_nor_outlives_it() {
     let mut arena = Arena::new("hostile-left-behind");
-    arena.write(
-        EXERCISE_1,
-        include_str!("../fixtures/hostile/01_left_behind.rs"),
-        1,
-    );
+    arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_left_behind.rs"), 1);
     let deadline = LIMIT_1 + RUNNER_SLACK;
     let (finished, left) = thread::scope(|scope| {
         let check = scope.spawn(|| arena.httplings(&["check", "1"]));
@@ -559,10 +442,7 @@ fn a_process_left_behind_neither_hangs_the_runner_nor_outlives_it() {
             let _ = Command::new("kill").arg(pid.to_string()).status();
         }
         let (run, took) = check.join().expect("the check thread");
-        eprintln!(
-            "[hostile::{}] finished after {took:?}:\n{}",
-            arena.name, run.stdout
-        );
+        eprintln!("[hostile::{}] finished after {took:?}:\n{}", arena.name, run.stdout);
         (finished, left)
     });
     assert!(finished, "the runner was still running after {deadline:?}");
@@ -576,9 +456,7 @@ fn left_behind() -> Vec<u32> {
         .map(|(pid, _)| pid)
         .filter(|pid| {
             fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
-                environ
-                    .split(|byte| *byte == 0)
-                    .any(|variable| variable == LEFT_BEHIND)
+                environ.split(|byte| *byte == 0).any(|variable| variable == LEFT_BEHIND)
             })
         })
         .collect()

@@ -24,11 +24,7 @@ fn reset_asks_first_keeps_a_backup_and_restores_the_starter() {
     let unasked = scratch.httplings(&["reset", "1"]);
     assert_eq!(unasked.code, Some(2), "no terminal to ask: it refuses");
     assert!(unasked.stderr.contains("--yes"), "{}", unasked.stderr);
-    assert_eq!(
-        scratch.read("exercises/01_generic_500.rs"),
-        mine,
-        "nothing changed without a yes"
-    );
+    assert_eq!(scratch.read("exercises/01_generic_500.rs"), mine, "nothing changed without a yes");
 
     let run = scratch.httplings(&["reset", "1", "--yes"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
@@ -36,17 +32,9 @@ fn reset_asks_first_keeps_a_backup_and_restores_the_starter() {
         scratch.read("exercises/01_generic_500.rs"),
         scratch.read("exercises/.starters/01_generic_500.rs")
     );
-    let backup = run
-        .stdout
-        .split("saved as ")
-        .nth(1)
-        .and_then(|rest| rest.strip_suffix(".\n"))
-        .unwrap();
-    assert_eq!(
-        scratch.read(backup),
-        mine,
-        "the learner's file is kept whole"
-    );
+    let backup =
+        run.stdout.split("saved as ").nth(1).and_then(|rest| rest.strip_suffix(".\n")).unwrap();
+    assert_eq!(scratch.read(backup), mine, "the learner's file is kept whole");
 }
 
 #[test]
@@ -64,23 +52,11 @@ fn hints_come_one_more_each_time_and_survive_a_corrupt_progress_file() {
     assert!(first.stdout.starts_with("Hint 1/3"), "{}", first.stdout);
 
     let second = scratch.httplings(&["hint", "2"]);
-    assert!(
-        second.stderr.is_empty(),
-        "the rebuilt file reads back: {}",
-        second.stderr
-    );
+    assert!(second.stderr.is_empty(), "the rebuilt file reads back: {}", second.stderr);
     assert!(second.stdout.starts_with("Hint 2/3"), "{}", second.stdout);
+    assert!(scratch.httplings(&["hint", "2"]).stdout.starts_with("Hint 3/3"));
     assert!(
-        scratch
-            .httplings(&["hint", "2"])
-            .stdout
-            .starts_with("Hint 3/3")
-    );
-    assert!(
-        scratch
-            .httplings(&["hint", "2"])
-            .stdout
-            .starts_with("Hint 3/3"),
+        scratch.httplings(&["hint", "2"]).stdout.starts_with("Hint 3/3"),
         "the last hint stays"
     );
 }
@@ -97,42 +73,24 @@ fn check_json_follows_the_exercism_shape_for_pass_fail_and_error() {
 
     let (code, passing) = parse(&["check", "2", "--solution", "--json"]);
     assert_eq!(
-        (
-            code,
-            passing["version"].as_u64(),
-            passing["status"].as_str()
-        ),
+        (code, passing["version"].as_u64(), passing["status"].as_str()),
         (Some(0), Some(3), Some("pass"))
     );
     let tests = passing["tests"].as_array().unwrap();
     assert_eq!(tests.len(), 7);
-    assert!(
-        tests
-            .iter()
-            .all(|test| test["status"] == "pass" && test["name"].is_string())
-    );
+    assert!(tests.iter().all(|test| test["status"] == "pass" && test["name"].is_string()));
 
     let (code, failing) = parse(&["check", "2", "--json"]);
     assert_eq!((code, failing["status"].as_str()), (Some(1), Some("fail")));
-    let failed = failing["tests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|test| test["status"] == "fail")
-        .unwrap();
+    let failed =
+        failing["tests"].as_array().unwrap().iter().find(|test| test["status"] == "fail").unwrap();
     assert!(failed["message"].as_str().unwrap().len() > 20);
-    assert!(
-        failed["output"].as_str().unwrap().contains("expected"),
-        "{failed}"
-    );
+    assert!(failed["output"].as_str().unwrap().contains("expected"), "{failed}");
 
     scratch.write("exercises/02_retry_after.rs", "this is not rust");
     let (code, error) = parse(&["check", "2", "--json"]);
     assert_eq!((code, error["status"].as_str()), (Some(1), Some("error")));
-    assert!(
-        error["message"].as_str().unwrap().contains("error"),
-        "{error}"
-    );
+    assert!(error["message"].as_str().unwrap().contains("error"), "{error}");
     assert_eq!(error["tests"].as_array().map(Vec::len), Some(0));
 }
 
@@ -143,25 +101,15 @@ fn piped_output_has_no_escape_codes_and_list_shows_progress() {
     assert_eq!(check.code, Some(1));
     assert!(!check.stdout.contains(ESCAPE) && !check.stderr.contains(ESCAPE));
 
-    scratch.write(
-        "exercises/02_retry_after.rs",
-        &solution("02_retry_after.rs"),
-    );
+    scratch.write("exercises/02_retry_after.rs", &solution("02_retry_after.rs"));
     assert_eq!(scratch.httplings(&["check", "2"]).code, Some(0));
     let list = scratch.httplings(&["list"]);
     // Each line: an arrow at the current lesson, then number, status, title and file.
     let status = |number: &str| {
         let words = |line: &str| -> Vec<String> {
-            line.split_whitespace()
-                .filter(|word| *word != "→")
-                .map(String::from)
-                .collect()
+            line.split_whitespace().filter(|word| *word != "→").map(String::from).collect()
         };
-        let line = list
-            .stdout
-            .lines()
-            .map(words)
-            .find(|words| words[0] == number);
+        let line = list.stdout.lines().map(words).find(|words| words[0] == number);
         line.unwrap_or_else(|| panic!("no lesson {number} in:\n{}", list.stdout))[1].clone()
     };
     assert_eq!(
@@ -176,11 +124,7 @@ fn piped_output_has_no_escape_codes_and_list_shows_progress() {
 fn the_quiz_without_a_terminal_prints_the_question_and_options() {
     let run = Scratch::new("quiz").httplings(&["quiz", "3"]);
     assert_eq!(run.code, Some(0));
-    assert!(
-        run.stdout.contains("Should a client retry a 500"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("Should a client retry a 500"), "{}", run.stdout);
     for option in ["a)", "b)", "c)", "d)"] {
         assert!(run.stdout.contains(option), "{}", run.stdout);
     }
@@ -190,11 +134,7 @@ fn the_quiz_without_a_terminal_prints_the_question_and_options() {
 fn watch_mode_without_a_terminal_says_what_to_do_instead() {
     let run = Scratch::new("watch-no-tty").httplings(&[]);
     assert_eq!(run.code, Some(2));
-    assert!(
-        run.stderr.contains("cargo run -- check N"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("cargo run -- check N"), "{}", run.stderr);
 }
 
 /// A tmux server of the test's own, so nothing of the user's is touched.
@@ -204,12 +144,7 @@ struct Tmux {
 
 impl Tmux {
     fn command(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs")
+        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
     }
 
     fn screen(&self) -> String {
@@ -247,37 +182,19 @@ fn watch_mode_rechecks_on_save_and_moves_on_in_a_real_terminal() {
     }
     let scratch = Scratch::new("watch");
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scratch-target");
-    let tmux = Tmux {
-        socket: format!("httplings-test-{}", std::process::id()),
-    };
+    let tmux = Tmux { socket: format!("httplings-test-{}", std::process::id()) };
     let shell = format!(
         "cd '{}' && CARGO_TARGET_DIR='{}' '{}'; sleep 60",
         scratch.root().display(),
         target.display(),
         env!("CARGO_BIN_EXE_httplings")
     );
-    let started = tmux.command(&[
-        "new-session",
-        "-d",
-        "-s",
-        "watch",
-        "-x",
-        "120",
-        "-y",
-        "60",
-        &shell,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
+    let started =
+        tmux.command(&["new-session", "-d", "-s", "watch", "-x", "120", "-y", "60", &shell]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
 
     tmux.wait_for("3 of 7 checks pass", Duration::from_secs(120));
-    scratch.write(
-        "exercises/01_generic_500.rs",
-        &solution("01_generic_500.rs"),
-    );
+    scratch.write("exercises/01_generic_500.rs", &solution("01_generic_500.rs"));
     let screen = tmux.wait_for("All 7 checks pass", Duration::from_secs(60));
     assert!(screen.contains("1/3 exercises"), "{screen}");
 
@@ -289,14 +206,8 @@ fn watch_mode_rechecks_on_save_and_moves_on_in_a_real_terminal() {
     tmux.command(&["send-keys", "-t", "watch", "q"]);
 
     let started = Instant::now();
-    while !scratch
-        .read(".httplings/progress.json")
-        .contains("\"current\": 2")
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "progress was not saved"
-        );
+    while !scratch.read(".httplings/progress.json").contains("\"current\": 2") {
+        assert!(started.elapsed() < Duration::from_secs(10), "progress was not saved");
         std::thread::sleep(Duration::from_millis(100));
     }
     let progress: Value = serde_json::from_str(&scratch.read(".httplings/progress.json")).unwrap();

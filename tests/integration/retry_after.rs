@@ -45,17 +45,11 @@ fn with_app(app: fn(Database) -> Router) -> Exercise {
 }
 
 fn with_parser(parse_retry_after: fn(&str, SystemTime) -> Option<Duration>) -> Exercise {
-    Exercise {
-        parse_retry_after,
-        ..reference()
-    }
+    Exercise { parse_retry_after, ..reference() }
 }
 
 fn with_client(retry_after: fn(&reqwest::Response) -> Option<Duration>) -> Exercise {
-    Exercise {
-        retry_after,
-        ..reference()
-    }
+    Exercise { retry_after, ..reference() }
 }
 
 async fn verdicts_for(exercise: Exercise) -> Vec<Verdict> {
@@ -100,10 +94,7 @@ fn assert_row_caught(verdicts: &[Verdict], check: &str, input: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_solution_passes_every_check() {
     let verdicts = verdicts_for(reference()).await;
-    let names: Vec<_> = verdicts
-        .iter()
-        .map(|verdict| verdict.check.as_str())
-        .collect();
+    let names: Vec<_> = verdicts.iter().map(|verdict| verdict.check.as_str()).collect();
     assert_eq!(names, CHECKS);
     assert_eq!(failed(&verdicts), Vec::<&str>::new());
 }
@@ -117,10 +108,7 @@ async fn the_starter_fails_everything_but_back_up() {
     };
     let verdicts = verdicts_for(starter).await;
     // Only BACK_UP passes: the starter already answers 200 and 404 while the database is up.
-    assert_eq!(
-        failed(&verdicts),
-        [DOWN_503, RETRY_HEADER, SECONDS, DATES, INVALID, CLIENT]
-    );
+    assert_eq!(failed(&verdicts), [DOWN_503, RETRY_HEADER, SECONDS, DATES, INVALID, CLIENT]);
 }
 
 // ---- The server ----
@@ -128,11 +116,7 @@ async fn the_starter_fails_everything_but_back_up() {
 /// The reference app, except that `down` answers every request while the database is down.
 fn answering_down_with(db: Database, down: fn() -> Response) -> Router {
     let down_first = move |State(db): State<Database>, request: Request, next: Next| async move {
-        if db.is_down() {
-            down()
-        } else {
-            next.run(request).await
-        }
+        if db.is_down() { down() } else { next.run(request).await }
     };
     solution::app(db.clone()).layer(middleware::from_fn_with_state(db, down_first))
 }
@@ -151,11 +135,7 @@ fn app_without_retry_after(db: Database) -> Router {
 // Mistake: a unit on the delay, which the grammar does not allow.
 fn app_with_retry_after_in_30s(db: Database) -> Router {
     answering_down_with(db, || {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(RETRY_AFTER, "30s")],
-            unavailable_body(),
-        )
+        (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, "30s")], unavailable_body())
             .into_response()
     })
 }
@@ -207,11 +187,7 @@ fn parser_with_imf_fixdate_only(value: &str, now: SystemTime) -> Option<Duration
     if let Some(seconds) = delay_seconds(value) {
         return seconds;
     }
-    Some(
-        imf_fixdate(value)?
-            .duration_since(now)
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(imf_fixdate(value)?.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 // Mistake: a negative delay is read as "retry now" instead of being rejected.
@@ -236,10 +212,7 @@ fn parser_accepting_plus(value: &str, now: SystemTime) -> Option<Duration> {
     match value.parse::<u64>() {
         Ok(seconds) => Some(Duration::from_secs(seconds)),
         Err(_) => Some(
-            httpdate::parse_http_date(value)
-                .ok()?
-                .duration_since(now)
-                .unwrap_or(Duration::ZERO),
+            httpdate::parse_http_date(value).ok()?.duration_since(now).unwrap_or(Duration::ZERO),
         ),
     }
 }
@@ -250,10 +223,7 @@ fn parser_without_past_dates(value: &str, now: SystemTime) -> Option<Duration> {
     if let Some(seconds) = delay_seconds(value) {
         return seconds;
     }
-    httpdate::parse_http_date(value)
-        .ok()?
-        .duration_since(now)
-        .ok()
+    httpdate::parse_http_date(value).ok()?.duration_since(now).ok()
 }
 
 // Mistake: whitespace around the value is taken as part of it (dates are read by hand, below).
@@ -261,9 +231,8 @@ fn parser_without_trimming(value: &str, now: SystemTime) -> Option<Duration> {
     if let Some(seconds) = delay_seconds(value) {
         return seconds;
     }
-    let at = imf_fixdate(value)
-        .or_else(|| rfc850_date(value, now))
-        .or_else(|| asctime_date(value))?;
+    let at =
+        imf_fixdate(value).or_else(|| rfc850_date(value, now)).or_else(|| asctime_date(value))?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
@@ -272,12 +241,7 @@ fn parser_without_trimming_over_httpdate(value: &str, now: SystemTime) -> Option
     if let Some(seconds) = delay_seconds(value) {
         return seconds;
     }
-    Some(
-        httpdate::parse_http_date(value)
-            .ok()?
-            .duration_since(now)
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(httpdate::parse_http_date(value).ok()?.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -359,16 +323,10 @@ fn client_defaulting_to_zero(response: &reqwest::Response) -> Option<Duration> {
 async fn a_client_panicking_on_non_ascii_fails_client_and_the_run_goes_on() {
     let verdicts = verdicts_for(with_client(client_panicking_on_non_ascii)).await;
     // The panic is caught per response: every check still reports, in order.
-    let names: Vec<_> = verdicts
-        .iter()
-        .map(|verdict| verdict.check.as_str())
-        .collect();
+    let names: Vec<_> = verdicts.iter().map(|verdict| verdict.check.as_str()).collect();
     assert_eq!(names, CHECKS);
     assert_eq!(failed(&verdicts), [CLIENT]);
-    assert_eq!(
-        wrong_rows(&verdicts, CLIENT),
-        ["Retry-After: 3\\xff0 (not ASCII)"]
-    );
+    assert_eq!(wrong_rows(&verdicts, CLIENT), ["Retry-After: 3\\xff0 (not ASCII)"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -381,18 +339,10 @@ async fn a_client_defaulting_to_zero_fails_client() {
 // ---- A correct parser without the httpdate crate ----
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const LONG_WEEKDAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const LONG_WEEKDAYS: [&str; 7] =
+    ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// RFC 9110 §10.2.3 by hand: proves the checks test behaviour, not the use of a crate.
 fn hand_written_parser(value: &str, now: SystemTime) -> Option<Duration> {
@@ -421,9 +371,7 @@ fn rfc850_date(value: &str, now: SystemTime) -> Option<SystemTime> {
     let weekday = LONG_WEEKDAYS.iter().position(|name| *name == weekday)?;
     // §5.6.7: a two-digit year more than 50 years ahead belongs to the century before.
     // A year to the day is close enough here: the mean Gregorian year is 31,556,952 s.
-    let since_epoch = now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
+    let since_epoch = now.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
     let latest = 1970 + i64::try_from(since_epoch / 31_556_952).ok()? + 50;
     let year = latest - (latest - number(year, 2)?).rem_euclid(100);
     moment(weekday, year, month, number(day, 2)?, time)
@@ -478,11 +426,7 @@ fn moment(weekday: usize, year: i64, month: &str, day: i64, time: &str) -> Optio
     }
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
     let offset = Duration::from_secs(seconds.unsigned_abs());
-    if seconds >= 0 {
-        UNIX_EPOCH.checked_add(offset)
-    } else {
-        UNIX_EPOCH.checked_sub(offset)
-    }
+    if seconds >= 0 { UNIX_EPOCH.checked_add(offset) } else { UNIX_EPOCH.checked_sub(offset) }
 }
 
 /// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's algorithm):
@@ -497,10 +441,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 fn hand_written_client(response: &reqwest::Response) -> Option<Duration> {
-    hand_written_parser(
-        response.headers().get(RETRY_AFTER)?.to_str().ok()?,
-        SystemTime::now(),
-    )
+    hand_written_parser(response.headers().get(RETRY_AFTER)?.to_str().ok()?, SystemTime::now())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,28 +29,16 @@ async fn check(
     retry_on_5xx::run(&get_with_retry, &mut recorder).await;
     let verdicts = recorder.verdicts().to_vec();
     // A missing verdict would make every "this one passes" below vacuous.
-    assert_eq!(
-        verdicts.len(),
-        13,
-        "one verdict per scenario:\n{}",
-        report(&verdicts)
-    );
+    assert_eq!(verdicts.len(), 13, "one verdict per scenario:\n{}", report(&verdicts));
     verdicts
 }
 
 /// The verdict of the one scenario whose name contains `part`. Insisting on exactly one
 /// keeps a renamed scenario from turning an assertion about it into one about nothing.
 fn verdict<'v>(verdicts: &'v [Verdict], part: &str) -> &'v Verdict {
-    let mut matching = verdicts
-        .iter()
-        .filter(|verdict| verdict.check.contains(part));
-    let found = matching
-        .next()
-        .unwrap_or_else(|| panic!("no scenario's name contains {part:?}"));
-    assert!(
-        matching.next().is_none(),
-        "more than one scenario's name contains {part:?}"
-    );
+    let mut matching = verdicts.iter().filter(|verdict| verdict.check.contains(part));
+    let found = matching.next().unwrap_or_else(|| panic!("no scenario's name contains {part:?}"));
+    assert!(matching.next().is_none(), "more than one scenario's name contains {part:?}");
     found
 }
 
@@ -91,11 +79,7 @@ fn assert_rejected(verdicts: &[Verdict], part: &str, reason: &str) {
 
 #[track_caller]
 fn assert_passed(verdicts: &[Verdict], part: &str) {
-    assert!(
-        !failed(verdicts, part),
-        "{part:?} should pass\n{}",
-        report(verdicts)
-    );
+    assert!(!failed(verdicts, part), "{part:?} should pass\n{}", report(verdicts));
 }
 
 const OK_AT_ONCE: &str = "a 200 is returned at once";
@@ -123,22 +107,12 @@ fn worth_retrying(outcome: &Result<Response, Error>) -> bool {
 }
 
 fn retry_after(response: &Response) -> Option<Duration> {
-    let seconds = response
-        .headers()
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
+    let seconds = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
     Some(Duration::from_secs(seconds))
 }
 
 fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
-    policy
-        .base_delay
-        .saturating_mul(2u32.saturating_pow(retry - 1))
-        .min(policy.max_delay)
+    policy.base_delay.saturating_mul(2u32.saturating_pow(retry - 1)).min(policy.max_delay)
 }
 
 // Retries every non-2xx, so a 4xx is sent again although it can only come back the same.
@@ -146,9 +120,8 @@ async fn retries_4xx(client: &Client, url: &str, policy: &RetryPolicy) -> Result
     let mut attempt = 1;
     loop {
         let outcome = client.get(url).send().await;
-        let worth_retrying = outcome
-            .as_ref()
-            .map_or(true, |response| !response.status().is_success());
+        let worth_retrying =
+            outcome.as_ref().map_or(true, |response| !response.status().is_success());
         if !worth_retrying || attempt >= policy.max_attempts {
             return outcome;
         }
@@ -170,11 +143,7 @@ async fn no_wait(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Res
         if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
             return outcome;
         }
-        if outcome
-            .as_ref()
-            .ok()
-            .and_then(retry_after)
-            .is_some_and(|asked| asked > policy.max_delay)
+        if outcome.as_ref().ok().and_then(retry_after).is_some_and(|asked| asked > policy.max_delay)
         {
             return outcome;
         }
@@ -215,9 +184,7 @@ async fn no_cap(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Resp
         let wait = match outcome.as_ref().ok().and_then(retry_after) {
             Some(asked) if asked > policy.max_delay => return outcome,
             Some(asked) => asked,
-            None => policy
-                .base_delay
-                .saturating_mul(2u32.saturating_pow(attempt - 1)),
+            None => policy.base_delay.saturating_mul(2u32.saturating_pow(attempt - 1)),
         };
         tokio::time::sleep(wait).await;
         attempt += 1;
@@ -253,11 +220,8 @@ async fn sleeps_any_retry_after(
         if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
             return outcome;
         }
-        let wait = outcome
-            .as_ref()
-            .ok()
-            .and_then(retry_after)
-            .unwrap_or_else(|| backoff(policy, attempt));
+        let wait =
+            outcome.as_ref().ok().and_then(retry_after).unwrap_or_else(|| backoff(policy, attempt));
         tokio::time::sleep(wait).await;
         attempt += 1;
     }
@@ -378,21 +342,13 @@ fn random_fraction() -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_solution_passes_every_scenario() {
     let verdicts = check(solution::get_with_retry).await;
-    assert!(
-        verdicts.iter().all(Verdict::passed),
-        "{}",
-        report(&verdicts)
-    );
+    assert!(verdicts.iter().all(Verdict::passed), "{}", report(&verdicts));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_differently_written_answer_with_equal_jitter_passes_every_scenario() {
     let verdicts = check(equal_jitter).await;
-    assert!(
-        verdicts.iter().all(Verdict::passed),
-        "{}",
-        report(&verdicts)
-    );
+    assert!(verdicts.iter().all(Verdict::passed), "{}", report(&verdicts));
 }
 
 /// The starter never retries: it must fail every scenario that needs a retry, and only those,
@@ -403,39 +359,16 @@ async fn the_starter_fails_exactly_the_scenarios_that_need_a_retry() {
     for part in [OK_AT_ONCE, NO_4XX_RETRY] {
         assert_passed(&verdicts, part);
     }
-    for part in [
-        FLAKY,
-        FOREVER,
-        GATEWAY,
-        DOUBLING,
-        CAPPED,
-        ASKED_ONE_SECOND,
-        RESET,
-        TIMEOUT,
-    ] {
+    for part in [FLAKY, FOREVER, GATEWAY, DOUBLING, CAPPED, ASKED_ONE_SECOND, RESET, TIMEOUT] {
         assert_rejected(&verdicts, part, "never retried");
     }
     assert_rejected(&verdicts, REFUSED, "gave up after");
-    let expected: Vec<&str> = [
-        FLAKY,
-        FOREVER,
-        GATEWAY,
-        DOUBLING,
-        CAPPED,
-        ASKED_ONE_SECOND,
-        RESET,
-        TIMEOUT,
-        REFUSED,
-    ]
-    .iter()
-    .map(|part| verdict(&verdicts, part).check.as_str())
-    .collect();
-    assert_eq!(
-        support::failed(&verdicts),
-        expected,
-        "\n{}",
-        report(&verdicts)
-    );
+    let expected: Vec<&str> =
+        [FLAKY, FOREVER, GATEWAY, DOUBLING, CAPPED, ASKED_ONE_SECOND, RESET, TIMEOUT, REFUSED]
+            .iter()
+            .map(|part| verdict(&verdicts, part).check.as_str())
+            .collect();
+    assert_eq!(support::failed(&verdicts), expected, "\n{}", report(&verdicts));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -468,11 +401,7 @@ async fn a_wait_beyond_max_delay_is_rejected() {
 async fn ignoring_retry_after_is_rejected() {
     let verdicts = check(ignores_retry_after).await;
     assert_rejected(&verdicts, ASKED_ONE_SECOND, "waited only");
-    assert_rejected(
-        &verdicts,
-        ASKED_AN_HOUR,
-        "Retry-After asked for more than max_delay",
-    );
+    assert_rejected(&verdicts, ASKED_AN_HOUR, "Retry-After asked for more than max_delay");
 }
 
 /// The hour-long sleep is cut off at the scenario's 3 s deadline, which this test waits out.

@@ -21,18 +21,12 @@ pub struct Run {
 impl Run {
     /// The checks the report marks ✓.
     pub fn passed(&self) -> Vec<&str> {
-        self.stdout
-            .lines()
-            .filter_map(|line| line.strip_prefix("✓ "))
-            .collect()
+        self.stdout.lines().filter_map(|line| line.strip_prefix("✓ ")).collect()
     }
 
     /// The lines the report marks ✗: failed checks, and the verdict on the run itself.
     pub fn failed(&self) -> Vec<&str> {
-        self.stdout
-            .lines()
-            .filter_map(|line| line.strip_prefix("✗ "))
-            .collect()
+        self.stdout.lines().filter_map(|line| line.strip_prefix("✗ ")).collect()
     }
 }
 

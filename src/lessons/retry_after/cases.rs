@@ -24,27 +24,15 @@ pub(super) struct Case {
 }
 
 const fn secs(input: &'static str, seconds: u64) -> Case {
-    Case {
-        input,
-        expected: Some(Duration::from_secs(seconds)),
-        group: Group::Seconds,
-    }
+    Case { input, expected: Some(Duration::from_secs(seconds)), group: Group::Seconds }
 }
 
 const fn date(input: &'static str, seconds: u64) -> Case {
-    Case {
-        input,
-        expected: Some(Duration::from_secs(seconds)),
-        group: Group::Dates,
-    }
+    Case { input, expected: Some(Duration::from_secs(seconds)), group: Group::Dates }
 }
 
 const fn invalid(input: &'static str) -> Case {
-    Case {
-        input,
-        expected: None,
-        group: Group::Invalid,
-    }
+    Case { input, expected: None, group: Group::Invalid }
 }
 
 pub(super) const CASES: &[Case] = &[

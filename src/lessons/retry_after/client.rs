@@ -37,33 +37,13 @@ enum DateForm {
 const CASES: &[(&str, Sent, Option<u64>)] = &[
     ("Retry-After: 120", Sent::Value(b"120"), Some(120)),
     ("Retry-After: 0", Sent::Value(b"0"), Some(0)),
-    (
-        "Retry-After: an IMF-fixdate 60 s ahead",
-        Sent::DateAhead(DateForm::ImfFixdate, 60),
-        Some(60),
-    ),
-    (
-        "Retry-After: an RFC 850 date 60 s ahead",
-        Sent::DateAhead(DateForm::Rfc850, 60),
-        Some(60),
-    ),
-    (
-        "Retry-After: an asctime date 60 s ahead",
-        Sent::DateAhead(DateForm::Asctime, 60),
-        Some(60),
-    ),
-    (
-        "Retry-After: a date an hour ago",
-        Sent::DateAgo(3600),
-        Some(0),
-    ),
+    ("Retry-After: an IMF-fixdate 60 s ahead", Sent::DateAhead(DateForm::ImfFixdate, 60), Some(60)),
+    ("Retry-After: an RFC 850 date 60 s ahead", Sent::DateAhead(DateForm::Rfc850, 60), Some(60)),
+    ("Retry-After: an asctime date 60 s ahead", Sent::DateAhead(DateForm::Asctime, 60), Some(60)),
+    ("Retry-After: a date an hour ago", Sent::DateAgo(3600), Some(0)),
     ("Retry-After: soon", Sent::Value(b"soon"), None),
     ("Retry-After: 30s", Sent::Value(b"30s"), None),
-    (
-        "Retry-After: 3\\xff0 (not ASCII)",
-        Sent::Value(b"3\xff0"),
-        None,
-    ),
+    ("Retry-After: 3\\xff0 (not ASCII)", Sent::Value(b"3\xff0"), None),
     ("no Retry-After at all", Sent::Nothing, None),
 ];
 
@@ -82,26 +62,19 @@ pub(super) async fn check(
             Err(error) => Err(format!("the test server did not answer: {error}")),
         };
         let on_the_clock = matches!(sent, Sent::DateAhead(..));
-        let ok = got
-            .as_ref()
-            .is_ok_and(|got| close_enough(*got, expected, on_the_clock));
+        let ok = got.as_ref().is_ok_and(|got| close_enough(*got, expected, on_the_clock));
         let expected_shown = match expected {
             Some(wait) if on_the_clock => format!("about {}", shown_duration(Some(wait))),
             _ => shown_duration(expected),
         };
         let got_shown = got.map_or_else(|problem| problem, shown_duration);
-        rows.push(Row {
-            cells: vec![(*shown).to_string(), expected_shown, got_shown],
-            ok,
-        });
+        rows.push(Row { cells: vec![(*shown).to_string(), expected_shown, got_shown], ok });
     }
     let wrong = rows.iter().filter(|row| !row.ok).count();
     if wrong == 0 {
         return Verdict::pass(check);
     }
-    let columns = ["the 503 carried", "expected", "got"]
-        .map(String::from)
-        .to_vec();
+    let columns = ["the 503 carried", "expected", "got"].map(String::from).to_vec();
     Verdict::fail(
         check,
         Failure::new(
@@ -134,10 +107,9 @@ async fn answer_case(Path(index): Path<usize>) -> Response {
         Sent::DateAhead(form, seconds) => {
             date(form, SystemTime::now() + Duration::from_secs(seconds))
         }
-        Sent::DateAgo(seconds) => date(
-            DateForm::ImfFixdate,
-            SystemTime::now() - Duration::from_secs(seconds),
-        ),
+        Sent::DateAgo(seconds) => {
+            date(DateForm::ImfFixdate, SystemTime::now() - Duration::from_secs(seconds))
+        }
         Sent::Nothing => None,
     };
     if let Some(value) = value {
@@ -150,42 +122,27 @@ async fn answer_case(Path(index): Path<usize>) -> Response {
 fn date(form: DateForm, at: SystemTime) -> Option<HeaderValue> {
     let imf = httpdate::fmt_http_date(at);
     // "Sun, 06 Nov 1994 08:49:37 GMT"
-    let [weekday, day, month, year, time, _zone] = imf
-        .split([' ', ','])
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()[..]
+    let [weekday, day, month, year, time, _zone] =
+        imf.split([' ', ',']).filter(|part| !part.is_empty()).collect::<Vec<_>>()[..]
     else {
         return None;
     };
     let text = match form {
         DateForm::ImfFixdate => imf.clone(),
-        DateForm::Rfc850 => format!(
-            "{}, {day}-{month}-{} {time} GMT",
-            full_weekday(weekday),
-            &year[2..]
-        ),
-        DateForm::Asctime => format!(
-            "{weekday} {month} {:>2} {time} {year}",
-            day.trim_start_matches('0')
-        ),
+        DateForm::Rfc850 => {
+            format!("{}, {day}-{month}-{} {time} GMT", full_weekday(weekday), &year[2..])
+        }
+        DateForm::Asctime => {
+            format!("{weekday} {month} {:>2} {time} {year}", day.trim_start_matches('0'))
+        }
     };
     HeaderValue::from_str(&text).ok()
 }
 
 fn full_weekday(short: &str) -> &'static str {
-    const DAYS: [&str; 7] = [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ];
-    DAYS.iter()
-        .find(|day| day.starts_with(short))
-        .copied()
-        .unwrap_or("Sunday")
+    const DAYS: [&str; 7] =
+        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    DAYS.iter().find(|day| day.starts_with(short)).copied().unwrap_or("Sunday")
 }
 
 #[cfg(test)]

@@ -38,10 +38,7 @@ struct Problems {
 
 impl Problems {
     fn most_telling(self) -> Option<String> {
-        [self.runaway, self.requests, self.waits, self.returns]
-            .into_iter()
-            .flatten()
-            .next()
+        [self.runaway, self.requests, self.waits, self.returns].into_iter().flatten().next()
     }
 }
 
@@ -54,10 +51,7 @@ pub(super) fn judge(scenario: &Scenario, calls: &[CallRecord], arrivals: &[Arriv
     let mut actual_log = Vec::new();
     for ((path, script), call) in scenario.calls.iter().zip(calls) {
         let expected = expect(script, &scenario.policy);
-        let seen: Vec<&Arrival> = arrivals
-            .iter()
-            .filter(|arrival| arrival.path == *path)
-            .collect();
+        let seen: Vec<&Arrival> = arrivals.iter().filter(|arrival| arrival.path == *path).collect();
         let log = if scenario.listening {
             compare_requests(path, &expected, &seen, call, &mut problems)
         } else {
@@ -72,10 +66,8 @@ pub(super) fn judge(scenario: &Scenario, calls: &[CallRecord], arrivals: &[Arriv
     let Some(summary) = problems.most_telling() else {
         return Verdict::pass(scenario.name);
     };
-    let mut failure = Failure::new(summary, scenario.why).with(Evidence::Diff {
-        expected: lines(&expected_log),
-        actual: lines(&actual_log),
-    });
+    let mut failure = Failure::new(summary, scenario.why)
+        .with(Evidence::Diff { expected: lines(&expected_log), actual: lines(&actual_log) });
     if let ([(_, script)], [call]) = (scenario.calls.as_slice(), calls)
         && scenario.listening
     {
@@ -106,16 +98,11 @@ fn compare_requests(
     for (index, arrival) in seen.iter().enumerate() {
         let mut line = request_line(index + 1, &arrival.method, &arrival.path, arrival.step);
         if index == 0 && arrival.method != "GET" {
-            problems
-                .requests
-                .push(format!("the request was a {}, not a GET", arrival.method));
+            problems.requests.push(format!("the request was a {}, not a GET", arrival.method));
         }
         if index > 0 {
             let gap = arrival.at.duration_since(seen[index - 1].at);
-            let wanted = expected
-                .requests
-                .get(index)
-                .and_then(|request| request.wait);
+            let wanted = expected.requests.get(index).and_then(|request| request.wait);
             line.push_str(&judge_wait(index + 1, gap, wanted, &mut problems.waits));
         }
         actual_lines.push(line);
@@ -127,12 +114,8 @@ fn compare_requests(
     }
     if let (CallOutcome::Returned(_), Some(last)) = (&call.outcome, seen.last()) {
         let lingered = call.ended.saturating_duration_since(last.at);
-        let allowed = LINGER
-            + if last.step == Step::Hang {
-                CLIENT_TIMEOUT
-            } else {
-                Duration::ZERO
-            };
+        let allowed =
+            LINGER + if last.step == Step::Hang { CLIENT_TIMEOUT } else { Duration::ZERO };
         if lingered > allowed {
             problems.waits.push(format!(
                 "returned {} ms after the last request: there is no point waiting after the final attempt",
@@ -145,14 +128,10 @@ fn compare_requests(
 
 fn request_line(number: usize, method: &str, path: &str, step: Step) -> String {
     let answer = match step {
-        Step::Reply {
-            status,
-            retry_after: None,
-        } => status.to_string(),
-        Step::Reply {
-            status,
-            retry_after: Some(seconds),
-        } => format!("{status}, Retry-After: {seconds}"),
+        Step::Reply { status, retry_after: None } => status.to_string(),
+        Step::Reply { status, retry_after: Some(seconds) } => {
+            format!("{status}, Retry-After: {seconds}")
+        }
         Step::Reset => "connection reset".into(),
         Step::Hang => "no answer (the client times out)".into(),
     };
@@ -168,11 +147,7 @@ fn wait_text(wait: Option<Wait>) -> String {
 
 fn wanted(wait: &Wait) -> String {
     if wait.after_timeout {
-        format!(
-            "the client's timeout, then {}–{} ms",
-            wait.min.as_millis(),
-            wait.max.as_millis()
-        )
+        format!("the client's timeout, then {}–{} ms", wait.min.as_millis(), wait.max.as_millis())
     } else if wait.asked {
         format!("≥ {} ms, as asked", wait.min.as_millis())
     } else {
@@ -217,13 +192,7 @@ fn count_problem(expected: &Expected, made: usize) -> String {
             (Some(Step::Reply { status, .. }), _) if status < 500 => {
                 format!("a {status} must not be retried")
             }
-            (
-                Some(Step::Reply {
-                    retry_after: Some(_),
-                    ..
-                }),
-                _,
-            ) if wanted == 1 => {
+            (Some(Step::Reply { retry_after: Some(_), .. }), _) if wanted == 1 => {
                 "Retry-After asked for more than max_delay, so the client should give up at once"
                     .into()
             }
@@ -248,12 +217,8 @@ fn compare_refused(
 ) -> (Vec<String>, Vec<String>) {
     // Refused connections leave no trace at a server, so attempts cannot be counted here:
     // the time spent waiting is what shows the backoff. ("500 forever" counts attempts.)
-    let least: Duration = expected
-        .requests
-        .iter()
-        .filter_map(|request| request.wait)
-        .map(|wait| wait.min)
-        .sum();
+    let least: Duration =
+        expected.requests.iter().filter_map(|request| request.wait).map(|wait| wait.min).sum();
     let attempts = expected.requests.len();
     let expected_line = format!(
         "GET {path} → connection refused, {attempts} attempts with ≥ {} ms of waiting",
@@ -268,10 +233,7 @@ fn compare_refused(
             spent.as_millis(),
             least.as_millis()
         ));
-        format!(
-            "GET {path} → connection refused, gave up after {} ms",
-            spent.as_millis()
-        )
+        format!("GET {path} → connection refused, gave up after {} ms", spent.as_millis())
     };
     (vec![expected_line], vec![actual_line])
 }
@@ -285,10 +247,7 @@ fn compare_returns(
     let problem = match (&call.outcome, expected.returns) {
         (CallOutcome::Panicked(message), _) => format!("get_with_retry panicked: {message}"),
         (CallOutcome::TimedOut(limit), _) => {
-            format!(
-                "get_with_retry was still running after {} s and was stopped",
-                limit.as_secs()
-            )
+            format!("get_with_retry was still running after {} s and was stopped", limit.as_secs())
         }
         (CallOutcome::Capped, _) => capped(call, seen),
         (CallOutcome::Returned(Ok(got)), Some(want)) if *got == want => return,
@@ -357,10 +316,8 @@ const TIMELINE_WIDTH: usize = 48;
 fn timeline(expected: &Expected, arrivals: &[Arrival], call: &CallRecord) -> Evidence {
     // Time runs from the first request, so both rows start together.
     let origin = arrivals.first().map_or(call.started, |first| first.at);
-    let yours: Vec<Duration> = arrivals
-        .iter()
-        .map(|arrival| arrival.at.saturating_duration_since(origin))
-        .collect();
+    let yours: Vec<Duration> =
+        arrivals.iter().map(|arrival| arrival.at.saturating_duration_since(origin)).collect();
     let mut earliest = Vec::new();
     let mut at = Duration::ZERO;
     for request in &expected.requests {
@@ -374,20 +331,14 @@ fn timeline(expected: &Expected, arrivals: &[Arrival], call: &CallRecord) -> Evi
         .copied()
         .unwrap_or_default()
         .max(Duration::from_millis(1));
-    let axis = format!(
-        "0 ms{:>width$}",
-        format!("{} ms", span.as_millis()),
-        width = TIMELINE_WIDTH - 4
-    );
+    let axis =
+        format!("0 ms{:>width$}", format!("{} ms", span.as_millis()), width = TIMELINE_WIDTH - 4);
     let body = format!(
         "          {axis}\nyours     {}\nearliest  {}",
         track(&yours, span),
         track(&earliest, span)
     );
-    Evidence::Text {
-        title: "timeline (● a request)".into(),
-        body,
-    }
+    Evidence::Text { title: "timeline (● a request)".into(), body }
 }
 
 /// One row of dots; a digit where several requests fall in one column.
@@ -418,9 +369,6 @@ mod tests {
     fn a_track_counts_requests_that_share_a_column() {
         let span = Duration::from_millis(470);
         let moments = [0, 1, 2, 470].map(Duration::from_millis);
-        assert_eq!(
-            track(&moments, span),
-            format!("3{}●", "·".repeat(TIMELINE_WIDTH - 2))
-        );
+        assert_eq!(track(&moments, span), format!("3{}●", "·".repeat(TIMELINE_WIDTH - 2)));
     }
 }

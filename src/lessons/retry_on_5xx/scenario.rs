@@ -67,24 +67,15 @@ impl Wait {
     }
 
     pub(super) fn ceiling(&self) -> Duration {
-        let timeout = if self.after_timeout {
-            CLIENT_TIMEOUT
-        } else {
-            Duration::ZERO
-        };
+        let timeout = if self.after_timeout { CLIENT_TIMEOUT } else { Duration::ZERO };
         timeout + self.max + self.max.max(Duration::from_millis(300))
     }
 }
 
 /// The wait before retry `retry` (1 for the first): base × 2^(retry−1), capped.
 pub(super) fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
-    let factor = 2u32
-        .checked_pow(retry.saturating_sub(1))
-        .unwrap_or(u32::MAX);
-    policy
-        .base_delay
-        .saturating_mul(factor)
-        .min(policy.max_delay)
+    let factor = 2u32.checked_pow(retry.saturating_sub(1)).unwrap_or(u32::MAX);
+    policy.base_delay.saturating_mul(factor).min(policy.max_delay)
 }
 
 /// What the rules demand of a call that meets `script`.
@@ -98,51 +89,26 @@ pub(super) fn expect(script: &[Step], policy: &RetryPolicy) -> Expected {
         let last = attempt == attempts;
         match step {
             Step::Reply { status, .. } if status < 500 => {
-                return Expected {
-                    requests,
-                    returns: Some(status),
-                };
+                return Expected { requests, returns: Some(status) };
             }
             Step::Reply { status, .. } if last => {
-                return Expected {
-                    requests,
-                    returns: Some(status),
-                };
+                return Expected { requests, returns: Some(status) };
             }
-            Step::Reply {
-                status,
-                retry_after: Some(seconds),
-            } => {
+            Step::Reply { status, retry_after: Some(seconds) } => {
                 let asked =
                     Duration::from_secs(seconds.parse().expect("scripts send delay-seconds"));
                 if asked > policy.max_delay {
-                    return Expected {
-                        requests,
-                        returns: Some(status),
-                    };
+                    return Expected { requests, returns: Some(status) };
                 }
-                wait = Some(Wait {
-                    min: asked,
-                    max: asked,
-                    asked: true,
-                    after_timeout: false,
-                });
+                wait = Some(Wait { min: asked, max: asked, asked: true, after_timeout: false });
             }
             Step::Reset | Step::Hang if last => {
-                return Expected {
-                    requests,
-                    returns: None,
-                };
+                return Expected { requests, returns: None };
             }
             Step::Reply { .. } | Step::Reset | Step::Hang => {
                 let nominal = backoff(policy, attempt);
                 let after_timeout = step == Step::Hang;
-                wait = Some(Wait {
-                    min: nominal / 2,
-                    max: nominal,
-                    asked: false,
-                    after_timeout,
-                });
+                wait = Some(Wait { min: nominal / 2, max: nominal, asked: false, after_timeout });
             }
         }
     }
@@ -154,11 +120,7 @@ fn ms(millis: u64) -> Duration {
 }
 
 fn policy(max_attempts: u32, base_millis: u64, max_millis: u64) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts,
-        base_delay: ms(base_millis),
-        max_delay: ms(max_millis),
-    }
+    RetryPolicy { max_attempts, base_delay: ms(base_millis), max_delay: ms(max_millis) }
 }
 
 fn one_call(
@@ -182,10 +144,7 @@ pub(super) fn all() -> Vec<Scenario> {
     use Step::{Hang, Reset};
     let ok = Step::status(200);
     let usual = policy(4, 50, 1_000);
-    let retry_after = |seconds| Step::Reply {
-        status: 503,
-        retry_after: Some(seconds),
-    };
+    let retry_after = |seconds| Step::Reply { status: 503, retry_after: Some(seconds) };
     vec![
         one_call(
             (
@@ -332,35 +291,23 @@ mod tests {
     #[test]
     fn backoff_doubles_and_stops_at_the_cap() {
         let policy = policy(10, 10, 40);
-        let waits: Vec<_> = (1..=5)
-            .map(|retry| backoff(&policy, retry).as_millis())
-            .collect();
+        let waits: Vec<_> = (1..=5).map(|retry| backoff(&policy, retry).as_millis()).collect();
         assert_eq!(waits, [10, 20, 40, 40, 40]);
-        assert_eq!(
-            backoff(&policy, 200),
-            ms(40),
-            "no overflow for late retries"
-        );
+        assert_eq!(backoff(&policy, 200), ms(40), "no overflow for late retries");
     }
 
     #[test]
     fn a_5xx_is_retried_until_attempts_run_out() {
         let expected = expect(&[Step::status(500)], &policy(3, 10, 1_000));
-        let waits: Vec<_> = expected
-            .requests
-            .iter()
-            .map(|request| request.wait.map(|wait| wait.max))
-            .collect();
+        let waits: Vec<_> =
+            expected.requests.iter().map(|request| request.wait.map(|wait| wait.max)).collect();
         assert_eq!(waits, [None, Some(ms(10)), Some(ms(20))]);
         assert_eq!(expected.returns, Some(500));
     }
 
     #[test]
     fn a_long_retry_after_ends_the_call() {
-        let asked = Step::Reply {
-            status: 503,
-            retry_after: Some("3600"),
-        };
+        let asked = Step::Reply { status: 503, retry_after: Some("3600") };
         let expected = expect(&[asked], &policy(4, 10, 2_000));
         assert_eq!(expected.requests.len(), 1);
         assert_eq!(expected.returns, Some(503));
@@ -374,11 +321,8 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), 13);
-        let mut paths: Vec<_> = scenarios
-            .iter()
-            .flat_map(|scenario| &scenario.calls)
-            .map(|(path, _)| *path)
-            .collect();
+        let mut paths: Vec<_> =
+            scenarios.iter().flat_map(|scenario| &scenario.calls).map(|(path, _)| *path).collect();
         let calls = paths.len();
         paths.sort_unstable();
         paths.dedup();

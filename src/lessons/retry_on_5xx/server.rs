@@ -32,10 +32,7 @@ pub(super) enum Step {
 
 impl Step {
     pub(super) const fn status(status: u16) -> Self {
-        Step::Reply {
-            status,
-            retry_after: None,
-        }
+        Step::Reply { status, retry_after: None }
     }
 }
 
@@ -67,19 +64,11 @@ pub(super) type Scripts = HashMap<String, Vec<Step>>;
 impl ScriptedServer {
     pub(super) fn start(scripts: Scripts) -> Self {
         let listener = harness::loopback_listener();
-        let base = format!(
-            "http://{}",
-            listener
-                .local_addr()
-                .expect("a bound listener has an address")
-        );
+        let base =
+            format!("http://{}", listener.local_addr().expect("a bound listener has an address"));
         let arrivals = Arc::new(Mutex::new(Vec::new()));
         let (cap_reached, capped) = watch::channel(false);
-        let state = Arc::new(State {
-            scripts,
-            arrivals: Arc::clone(&arrivals),
-            cap_reached,
-        });
+        let state = Arc::new(State { scripts, arrivals: Arc::clone(&arrivals), cap_reached });
         // On the servers' own runtime: arrival times stay true while the client misbehaves.
         let accepting = harness::server_runtime().spawn(async move {
             let listener = TcpListener::from_std(listener).expect("a listener tokio can use");
@@ -87,19 +76,11 @@ impl ScriptedServer {
                 tokio::spawn(answer(stream, Arc::clone(&state)));
             }
         });
-        Self {
-            base,
-            arrivals,
-            capped,
-            accepting,
-        }
+        Self { base, arrivals, capped, accepting }
     }
 
     pub(super) fn arrivals(&self) -> Vec<Arrival> {
-        self.arrivals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.arrivals.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Resolves once the client has sent [`REQUEST_CAP`] requests.
@@ -114,12 +95,8 @@ impl ScriptedServer {
 
 /// A port on which nothing listens: connecting to it is refused.
 pub(super) async fn unused_port() -> SocketAddr {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("a loopback port");
-    listener
-        .local_addr()
-        .expect("a bound listener has an address")
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("a loopback port");
+    listener.local_addr().expect("a bound listener has an address")
 }
 
 struct State {
@@ -132,10 +109,7 @@ impl State {
     /// Notes the arrival and decides the reply.
     fn arrive(&self, method: &str, path: &str) -> Step {
         let mut arrivals = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
-        let earlier = arrivals
-            .iter()
-            .filter(|arrival| arrival.path == path)
-            .count();
+        let earlier = arrivals.iter().filter(|arrival| arrival.path == path).count();
         let step = match self.scripts.get(path) {
             Some(script) => script[earlier.min(script.len() - 1)],
             None => Step::status(404),
@@ -158,10 +132,7 @@ async fn answer(mut stream: TcpStream, state: Arc<State>) {
         return;
     };
     match state.arrive(&method, &path) {
-        Step::Reply {
-            status,
-            retry_after,
-        } => {
+        Step::Reply { status, retry_after } => {
             let reason = axum::http::StatusCode::from_u16(status)
                 .ok()
                 .and_then(|status| status.canonical_reason())
