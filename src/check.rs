@@ -83,6 +83,8 @@ pub fn run(
             reporter.notice(&notice);
         }
         progress.record_check(lesson, outcome.passed());
+        // The lesson being worked on is the one checked last; watch mode starts there.
+        progress.set_current(lesson);
         progress.save()?;
     }
     Ok(if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })

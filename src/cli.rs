@@ -29,11 +29,13 @@ pub enum Command {
     },
     /// Show a lesson: what to know, and what the exercise asks.
     Lesson {
+        /// The lesson's number, from `list`.
         #[arg(value_parser = lesson_number, value_name = "N")]
         lesson: &'static Lesson,
     },
     /// Compile an exercise, run it against a local test server, and report each check.
     Check {
+        /// The lesson's number, from `list`.
         #[arg(value_parser = lesson_number, value_name = "N")]
         lesson: &'static Lesson,
         /// Check the reference solution instead of your exercise.
@@ -45,11 +47,13 @@ pub enum Command {
     },
     /// Print the next hint for an exercise: each time a little more.
     Hint {
+        /// The lesson's number, from `list`.
         #[arg(value_parser = lesson_number, value_name = "N")]
         lesson: &'static Lesson,
     },
     /// Show how your exercise differs from the reference solution.
     Solution {
+        /// The lesson's number, from `list`.
         #[arg(value_parser = lesson_number, value_name = "N")]
         lesson: &'static Lesson,
         /// Show it even though your exercise does not pass yet.
@@ -58,6 +62,7 @@ pub enum Command {
     },
     /// Put the starter back in place of your exercise, keeping your file as a backup.
     Reset {
+        /// The lesson's number, from `list`.
         #[arg(value_parser = lesson_number, value_name = "N")]
         lesson: &'static Lesson,
         /// Do not ask for confirmation.
@@ -66,6 +71,7 @@ pub enum Command {
     },
     /// Answer the lesson's closing question.
     Quiz {
+        /// The lesson's number, from `list`.
         #[arg(value_parser = lesson_number, value_name = "N")]
         lesson: &'static Lesson,
     },

@@ -25,9 +25,13 @@ pub enum Status {
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
 struct LessonProgress {
     /// The outcome of the last check, and the exercise it was made on.
     checked: Option<(Status, u64)>,
+    /// The last exercise that passed: a learner who experiments and then undoes it is back
+    /// at "done" without checking again.
+    passed: Option<u64>,
     hints_shown: usize,
     quiz_answered_right: Option<bool>,
 }
@@ -90,9 +94,11 @@ impl Progress {
 
     /// The status of a lesson's exercise as it is now on disk.
     pub fn status(&self, lesson: &Lesson) -> Status {
-        let checked = self.lessons.get(&lesson.number).and_then(|progress| progress.checked);
-        match checked {
-            Some((status, fingerprint)) if Some(fingerprint) == self.fingerprint(lesson) => status,
+        let Some(progress) = self.lessons.get(&lesson.number) else { return Status::Pending };
+        let now = self.fingerprint(lesson);
+        match progress.checked {
+            Some((status, checked)) if Some(checked) == now => status,
+            _ if progress.passed.is_some() && progress.passed == now => Status::Done,
             _ => Status::Pending,
         }
     }
@@ -100,7 +106,11 @@ impl Progress {
     pub fn record_check(&mut self, lesson: &Lesson, passed: bool) {
         let status = if passed { Status::Done } else { Status::Failing };
         let fingerprint = self.fingerprint(lesson).unwrap_or_default();
-        self.entry(lesson).checked = Some((status, fingerprint));
+        let entry = self.entry(lesson);
+        entry.checked = Some((status, fingerprint));
+        if passed {
+            entry.passed = Some(fingerprint);
+        }
     }
 
     pub fn done_count(&self) -> usize {
@@ -163,6 +173,19 @@ mod tests {
         assert_eq!(progress.status(&LESSONS[0]), Status::Done);
         fs::write(root.path().join(LESSONS[0].file(Side::Exercise)), "edited").unwrap();
         assert_eq!(progress.status(&LESSONS[0]), Status::Pending);
+    }
+
+    #[test]
+    fn undoing_an_experiment_brings_back_the_pass() {
+        let root = course();
+        let exercise = root.path().join(LESSONS[0].file(Side::Exercise));
+        let (mut progress, _) = Progress::load(root.path());
+        progress.record_check(&LESSONS[0], true);
+        fs::write(&exercise, "an experiment").unwrap();
+        progress.record_check(&LESSONS[0], false);
+        assert_eq!(progress.status(&LESSONS[0]), Status::Failing);
+        fs::write(&exercise, "starter").unwrap();
+        assert_eq!(progress.status(&LESSONS[0]), Status::Done);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::reporter::Reporter;
 
 pub fn run(lesson: &Lesson, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
     let root = project::root()?;
-    let Some(choice) = reporter.ask_quiz(&lesson.quiz)? else {
+    let Some(choice) = reporter.ask_quiz(lesson)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let right = choice == lesson.quiz.answer;

@@ -11,8 +11,7 @@ use std::rc::Rc;
 
 use colored::Colorize;
 
-use crate::catalog::Quiz;
-use crate::catalog::{Lesson, Side};
+use crate::catalog::{LESSONS, Lesson, Quiz, Side};
 use crate::check::{CheckState, Checked, Report};
 use crate::cli::ColorChoice;
 use crate::progress::{Progress, Status};
@@ -269,6 +268,11 @@ impl Reporter {
         let total = report.checks.len();
         if report.passed() {
             let next = match side {
+                Side::Exercise if usize::from(lesson.number) == LESSONS.len() => format!(
+                    "Compare with the reference: `cargo run -- solution {}`. That was the last \
+                     lesson: the course is done. The quizzes wait at `cargo run -- quiz N`.",
+                    lesson.number
+                ),
                 Side::Exercise => format!(
                     "Compare with the reference: `cargo run -- solution {}`. Then on to lesson {}.",
                     lesson.number,
@@ -320,6 +324,13 @@ impl Reporter {
             writeln!(self.out, "{}", line.trim_end())?;
         }
         writeln!(self.out)?;
+        if progress.done_count() == lessons.len() {
+            return writeln!(
+                self.out,
+                "{}",
+                "Every exercise passes: the course is done.".green().bold()
+            );
+        }
         writeln!(
             self.out,
             "Read a lesson with `cargo run -- lesson N`, check it with `cargo run -- check N`."
@@ -339,9 +350,12 @@ impl Reporter {
         for line in evidence::wrap(lesson.hints[index], self.width) {
             writeln!(self.out, "{line}")?;
         }
-        if index + 1 < total {
-            writeln!(self.out, "{}", "(run the same command again for a stronger hint)".dimmed())?;
-        }
+        let more = if index + 1 < total {
+            "(run the same command again for a stronger hint)"
+        } else {
+            "(that was the last hint: `cargo run -- solution N --force` shows the answer)"
+        };
+        writeln!(self.out, "{}", more.replace(" N ", &format!(" {} ", lesson.number)).dimmed())?;
         Ok(())
     }
 
@@ -359,7 +373,8 @@ impl Reporter {
     }
 
     /// Shows the question and its options; reads an answer when there is a terminal.
-    pub fn ask_quiz(&mut self, quiz: &Quiz) -> io::Result<Option<usize>> {
+    pub fn ask_quiz(&mut self, lesson: &Lesson) -> io::Result<Option<usize>> {
+        let quiz = &lesson.quiz;
         for line in evidence::wrap(quiz.question, self.width) {
             writeln!(self.out, "{}", line.bold())?;
         }
@@ -378,7 +393,7 @@ impl Reporter {
             return writeln!(
                 self.out,
                 "{}",
-                "(answer it in a terminal: cargo run -- quiz N)".dimmed()
+                format!("(answer it in a terminal: cargo run -- quiz {})", lesson.number).dimmed()
             )
             .map(|()| None);
         }

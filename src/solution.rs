@@ -15,14 +15,17 @@ pub fn show(lesson: &Lesson, force: bool, reporter: &mut Reporter) -> anyhow::Re
     let root = project::root()?;
     let (progress, _) = Progress::load(&root);
     if !force && progress.status(lesson) != Status::Done {
-        let question =
-            format!("Lesson {} does not pass yet. Look at the solution anyway?", lesson.number);
+        let question = format!(
+            "Your exercise {} has not passed a check as it is now. Look at the solution anyway?",
+            lesson.number
+        );
         match reporter.confirm(&question)? {
             Some(true) => {}
             Some(false) => return Ok(ExitCode::SUCCESS),
             None => {
                 return Err(UsageError(format!(
-                    "lesson {n} does not pass yet: `cargo run -- solution {n} --force` shows the solution anyway",
+                    "exercise {n} has not passed a check as it is now: run `cargo run -- check {n}`, \
+                     or `cargo run -- solution {n} --force` to see the solution anyway",
                     n = lesson.number
                 ))
                 .into());

@@ -49,13 +49,13 @@ pub async fn run(app: App, recorder: &mut Recorder) {
     let report = Answer::get(&client, &format!("{base}/reports/2")).await;
     let health = Answer::get(&client, &format!("{base}/health")).await;
 
-    recorder.record(expect_generic_500(GENERIC_500, &order, "the query failed"));
+    recorder.record(expect_generic_500(GENERIC_500, &order, WHY_GENERIC));
     recorder.record(expect_no_leak(
         &[("GET /orders/2", &order), ("GET /reports/2", &report)],
         &secrets,
     ));
     recorder.record(expect_logged(&secrets));
-    recorder.record(expect_generic_500(PANIC_500, &report, "the handler panicked"));
+    recorder.record(expect_generic_500(PANIC_500, &report, WHY_PANIC));
     recorder.record(expect_alive(&health));
 
     let healthy = Database::healthy();
@@ -86,15 +86,15 @@ fn serve(app: App, db: Database, recorder: &mut Recorder) -> Option<String> {
     }
 }
 
-fn expect_generic_500(check: &str, answer: &Result<Answer, String>, cause: &str) -> Verdict {
+const WHY_GENERIC: &str = "Clients can act on a 500 (retry later, show an apology) only if \
+    every fault looks the same: a fixed status, type and body. The details are for your log.";
+const WHY_PANIC: &str = "A panic is a fault like any other: the client should get the same \
+    generic answer. One that gets no answer at all cannot tell a bug from a network failure.";
+
+fn expect_generic_500(check: &str, answer: &Result<Answer, String>, why: &str) -> Verdict {
     let expected = Shown::status(StatusCode::INTERNAL_SERVER_ERROR)
         .header("content-type", "application/json")
         .json(&generic_500_body());
-    let why = format!(
-        "When {cause}, the client should get the same generic answer as for any other fault; \
-         the details are for your log. A client that gets no answer at all cannot tell a bug \
-         from a network failure."
-    );
     let problems = match answer {
         Err(what_happened) => vec![what_happened.clone()],
         Ok(answer) => problems_with_generic_500(answer),

@@ -29,7 +29,7 @@ async fn check(
     retry_on_5xx::run(&get_with_retry, &mut recorder).await;
     let verdicts = recorder.verdicts().to_vec();
     // A missing verdict would make every "this one passes" below vacuous.
-    assert_eq!(verdicts.len(), 13, "one verdict per scenario:\n{}", report(&verdicts));
+    assert_eq!(verdicts.len(), 14, "one verdict per scenario:\n{}", report(&verdicts));
     verdicts
 }
 
@@ -95,6 +95,7 @@ const RESET: &str = "a reset connection";
 const TIMEOUT: &str = "no answer (timeout)";
 const REFUSED: &str = "nothing listening";
 const SINGLE_ATTEMPT: &str = "max_attempts: 1";
+const LONG_HAUL: &str = "late retries neither overflow";
 
 // Shared by the wrong answers below, so that each differs from a right one only by its
 // mistake.
@@ -185,6 +186,24 @@ async fn no_cap(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Resp
             Some(asked) if asked > policy.max_delay => return outcome,
             Some(asked) => asked,
             None => policy.base_delay.saturating_mul(2u32.saturating_pow(attempt - 1)),
+        };
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+// Computes the factor with a plain `pow`: fine for a few retries, a panic at the 33rd.
+async fn overflows(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let outcome = client.get(url).send().await;
+        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
+            return outcome;
+        }
+        let wait = match outcome.as_ref().ok().and_then(retry_after) {
+            Some(asked) if asked > policy.max_delay => return outcome,
+            Some(asked) => asked,
+            None => (policy.base_delay * 2u32.pow(attempt - 1)).min(policy.max_delay),
         };
         tokio::time::sleep(wait).await;
         attempt += 1;
@@ -359,16 +378,24 @@ async fn the_starter_fails_exactly_the_scenarios_that_need_a_retry() {
     for part in [OK_AT_ONCE, NO_4XX_RETRY] {
         assert_passed(&verdicts, part);
     }
-    for part in [FLAKY, FOREVER, GATEWAY, DOUBLING, CAPPED, ASKED_ONE_SECOND, RESET, TIMEOUT] {
+    let retrying = [FLAKY, FOREVER, GATEWAY, DOUBLING, CAPPED, ASKED_ONE_SECOND, RESET, TIMEOUT];
+    for part in retrying.into_iter().chain([LONG_HAUL]) {
         assert_rejected(&verdicts, part, "never retried");
     }
     assert_rejected(&verdicts, REFUSED, "gave up after");
-    let expected: Vec<&str> =
-        [FLAKY, FOREVER, GATEWAY, DOUBLING, CAPPED, ASKED_ONE_SECOND, RESET, TIMEOUT, REFUSED]
-            .iter()
-            .map(|part| verdict(&verdicts, part).check.as_str())
-            .collect();
+    let expected: Vec<&str> = retrying
+        .into_iter()
+        .chain([REFUSED, LONG_HAUL])
+        .map(|part| verdict(&verdicts, part).check.as_str())
+        .collect();
     assert_eq!(support::failed(&verdicts), expected, "\n{}", report(&verdicts));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arithmetic_that_overflows_on_late_retries_is_rejected() {
+    let verdicts = check(overflows).await;
+    assert_rejected(&verdicts, LONG_HAUL, "panicked");
+    assert_eq!(support::failed(&verdicts), [verdict(&verdicts, LONG_HAUL).check.as_str()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -274,6 +274,16 @@ pub(super) fn all() -> Vec<Scenario> {
         },
         one_call(
             (
+                "500 ×35, then 200: late retries neither overflow nor panic",
+                "Long-lived clients can reach high retry counts: 2^32 does not fit in a u32, and \
+                 Duration * u32 panics on overflow. Saturate the arithmetic, then cap it.",
+            ),
+            policy(36, 1, 4),
+            "/s/long-haul",
+            vec![Step::status(500); 35].into_iter().chain([ok]).collect(),
+        ),
+        one_call(
+            (
                 "max_attempts: 1 and a 503: no retry at all",
                 "max_attempts counts every request, the first included: 1 means one request and no retry.",
             ),
@@ -316,11 +326,11 @@ mod tests {
     #[test]
     fn every_scenario_has_a_unique_name_and_paths() {
         let scenarios = all();
-        assert_eq!(scenarios.len(), 13);
+        assert_eq!(scenarios.len(), 14);
         let mut names: Vec<_> = scenarios.iter().map(|scenario| scenario.name).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 13);
+        assert_eq!(names.len(), 14);
         let mut paths: Vec<_> =
             scenarios.iter().flat_map(|scenario| &scenario.calls).map(|(path, _)| *path).collect();
         let calls = paths.len();
