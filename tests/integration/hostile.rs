@@ -256,7 +256,7 @@ fn an_async_sleep_of_an_hour_fails_each_call_at_its_deadline() {
         "{}",
         run.stdout
     );
-    assert!(summary(&run).starts_with("4 of 14 checks pass."));
+    assert!(summary(&run).starts_with("4 of 15 checks pass."));
     arena.assert_aftermath();
 }
 
@@ -272,7 +272,7 @@ fn a_client_flooding_the_server_is_stopped_after_50_requests() {
     assert!(took < LIMIT_3, "took {took:?}");
     assert_eq!(interruption(&run), None, "{}", run.stdout);
     let (passed, failed) = marks(&run);
-    assert_eq!(passed + failed, 14, "{}", run.stdout);
+    assert_eq!(passed + failed, 15, "{}", run.stdout);
     assert!(run.stdout.contains("stopped after 50 requests"), "{}", run.stdout);
     assert!(
         run.failed()
@@ -309,7 +309,7 @@ fn a_panic_outside_the_server_fails_its_check_and_the_others_still_report() {
         "{}",
         run.stdout
     );
-    assert!(summary(&run).starts_with("4 of 14 checks pass."));
+    assert!(summary(&run).starts_with("4 of 15 checks pass."));
     arena.assert_aftermath();
 }
 
@@ -327,9 +327,9 @@ fn a_process_that_aborts_or_exits_early_never_passes() {
         run.stdout
     );
     // Lesson 3 reports once every scenario is over, so the abort loses all 13.
-    assert_eq!(marks(&run), (0, 14 + 1), "{}", run.stdout);
-    assert_eq!(run.stdout.matches("(never reported)").count(), 14);
-    assert!(summary(&run).starts_with("0 of 14 checks pass."));
+    assert_eq!(marks(&run), (0, 15 + 1), "{}", run.stdout);
+    assert_eq!(run.stdout.matches("(never reported)").count(), 15);
+    assert!(summary(&run).starts_with("0 of 15 checks pass."));
 
     arena.write(EXERCISE_2, include_str!("../fixtures/hostile/02_exit_in_parser.rs"), 2);
     let (run, _) = arena.httplings(&["check", "2"]);

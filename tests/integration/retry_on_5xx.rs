@@ -29,7 +29,7 @@ async fn check(
     retry_on_5xx::run(&get_with_retry, &mut recorder).await;
     let verdicts = recorder.verdicts().to_vec();
     // A missing verdict would make every "this one passes" below vacuous.
-    assert_eq!(verdicts.len(), 14, "one verdict per scenario:\n{}", report(&verdicts));
+    assert_eq!(verdicts.len(), 15, "one verdict per scenario:\n{}", report(&verdicts));
     verdicts
 }
 
@@ -96,6 +96,7 @@ const TIMEOUT: &str = "no answer (timeout)";
 const REFUSED: &str = "nothing listening";
 const SINGLE_ATTEMPT: &str = "max_attempts: 1";
 const LONG_HAUL: &str = "late retries neither overflow";
+const UNREADABLE_HINT: &str = "Retry-After: +1";
 
 // Shared by the wrong answers below, so that each differs from a right one only by its
 // mistake.
@@ -108,8 +109,37 @@ fn worth_retrying(outcome: &Result<Response, Error>) -> bool {
 }
 
 fn retry_after(response: &Response) -> Option<Duration> {
-    let seconds = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
-    Some(Duration::from_secs(seconds))
+    let seconds = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if seconds.is_empty() || !seconds.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    seconds.parse().ok().map(Duration::from_secs)
+}
+
+// Reads Retry-After with a bare `parse`, which also takes "+1": an invalid hint obeyed.
+async fn lenient_retry_after(
+    client: &Client,
+    url: &str,
+    policy: &RetryPolicy,
+) -> Result<Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let outcome = client.get(url).send().await;
+        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
+            return outcome;
+        }
+        let lenient = |response: &Response| -> Option<Duration> {
+            let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
+            value.trim().parse().ok().map(Duration::from_secs)
+        };
+        let wait = match outcome.as_ref().ok().and_then(lenient) {
+            Some(asked) if asked > policy.max_delay => return outcome,
+            Some(asked) => asked,
+            None => backoff(policy, attempt),
+        };
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
 }
 
 fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
@@ -378,7 +408,17 @@ async fn the_starter_fails_exactly_the_scenarios_that_need_a_retry() {
     for part in [OK_AT_ONCE, NO_4XX_RETRY] {
         assert_passed(&verdicts, part);
     }
-    let retrying = [FLAKY, FOREVER, GATEWAY, DOUBLING, CAPPED, ASKED_ONE_SECOND, RESET, TIMEOUT];
+    let retrying = [
+        FLAKY,
+        FOREVER,
+        GATEWAY,
+        DOUBLING,
+        CAPPED,
+        ASKED_ONE_SECOND,
+        UNREADABLE_HINT,
+        RESET,
+        TIMEOUT,
+    ];
     for part in retrying.into_iter().chain([LONG_HAUL]) {
         assert_rejected(&verdicts, part, "never retried");
     }
@@ -389,6 +429,13 @@ async fn the_starter_fails_exactly_the_scenarios_that_need_a_retry() {
         .map(|part| verdict(&verdicts, part).check.as_str())
         .collect();
     assert_eq!(support::failed(&verdicts), expected, "\n{}", report(&verdicts));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obeying_an_invalid_retry_after_is_rejected() {
+    let verdicts = check(lenient_retry_after).await;
+    assert_rejected(&verdicts, UNREADABLE_HINT, "waited 1");
+    assert_eq!(support::failed(&verdicts), [verdict(&verdicts, UNREADABLE_HINT).check.as_str()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

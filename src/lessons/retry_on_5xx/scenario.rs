@@ -78,6 +78,11 @@ pub(super) fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
     policy.base_delay.saturating_mul(factor).min(policy.max_delay)
 }
 
+fn delay_seconds(value: &str) -> Option<Duration> {
+    let digits_only = !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit());
+    digits_only.then(|| value.parse().ok().map(Duration::from_secs)).flatten()
+}
+
 /// What the rules demand of a call that meets `script`.
 pub(super) fn expect(script: &[Step], policy: &RetryPolicy) -> Expected {
     let mut requests = Vec::new();
@@ -87,28 +92,30 @@ pub(super) fn expect(script: &[Step], policy: &RetryPolicy) -> Expected {
         let step = script[(attempt as usize - 1).min(script.len() - 1)];
         requests.push(ExpectedRequest { step, wait });
         let last = attempt == attempts;
+        // A Retry-After the client can read: delay-seconds, digits only.
+        let asked = match step {
+            Step::Reply { retry_after: Some(value), .. } => delay_seconds(value),
+            _ => None,
+        };
         match step {
-            Step::Reply { status, .. } if status < 500 => {
+            Step::Reply { status, .. } if status < 500 || last => {
                 return Expected { requests, returns: Some(status) };
             }
-            Step::Reply { status, .. } if last => {
+            Step::Reset | Step::Hang if last => return Expected { requests, returns: None },
+            Step::Reply { status, .. } if asked.is_some_and(|asked| asked > policy.max_delay) => {
                 return Expected { requests, returns: Some(status) };
             }
-            Step::Reply { status, retry_after: Some(seconds) } => {
-                let asked =
-                    Duration::from_secs(seconds.parse().expect("scripts send delay-seconds"));
-                if asked > policy.max_delay {
-                    return Expected { requests, returns: Some(status) };
-                }
-                wait = Some(Wait { min: asked, max: asked, asked: true, after_timeout: false });
-            }
-            Step::Reset | Step::Hang if last => {
-                return Expected { requests, returns: None };
-            }
-            Step::Reply { .. } | Step::Reset | Step::Hang => {
-                let nominal = backoff(policy, attempt);
-                let after_timeout = step == Step::Hang;
-                wait = Some(Wait { min: nominal / 2, max: nominal, asked: false, after_timeout });
+            _ => {
+                wait = Some(match asked {
+                    Some(asked) => {
+                        Wait { min: asked, max: asked, asked: true, after_timeout: false }
+                    }
+                    None => {
+                        let nominal = backoff(policy, attempt);
+                        let after_timeout = step == Step::Hang;
+                        Wait { min: nominal / 2, max: nominal, asked: false, after_timeout }
+                    }
+                });
             }
         }
     }
@@ -225,9 +232,20 @@ pub(super) fn all() -> Vec<Scenario> {
                 "503 with Retry-After: 1, then 200: waits the second it was asked to",
                 "The server knows best when it will be ready. Coming back sooner only adds load to a server that asked for a break.",
             ),
-            policy(4, 20, 2_000),
+            // max_delay is exactly the wait asked for: "longer than max_delay" it is not.
+            policy(4, 20, 1_000),
             "/s/retry-after",
             vec![retry_after("1"), ok],
+        ),
+        one_call(
+            (
+                "503 with Retry-After: +1, then 200: an unreadable hint means the usual backoff",
+                "delay-seconds is digits only. A hint you cannot read is no hint: fall back to \
+                 your own backoff rather than guess what the server meant.",
+            ),
+            usual,
+            "/s/retry-after-unreadable",
+            vec![retry_after("+1"), ok],
         ),
         Scenario {
             deadline: Duration::from_secs(3),
@@ -326,11 +344,11 @@ mod tests {
     #[test]
     fn every_scenario_has_a_unique_name_and_paths() {
         let scenarios = all();
-        assert_eq!(scenarios.len(), 14);
+        assert_eq!(scenarios.len(), 15);
         let mut names: Vec<_> = scenarios.iter().map(|scenario| scenario.name).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 14);
+        assert_eq!(names.len(), 15);
         let mut paths: Vec<_> =
             scenarios.iter().flat_map(|scenario| &scenario.calls).map(|(path, _)| *path).collect();
         let calls = paths.len();
