@@ -250,7 +250,7 @@ fn an_async_sleep_of_an_hour_fails_each_call_at_its_deadline() {
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(took < LIMIT_3 - Duration::from_secs(5), "took {took:?}");
     assert_eq!(interruption(&run), None, "{}", run.stdout);
-    assert_eq!(marks(&run), (4, 9), "{}", run.stdout);
+    assert_eq!(marks(&run), (4, 11), "{}", run.stdout);
     assert!(
         run.stdout.contains("get_with_retry was still running after 5 s and was stopped"),
         "{}",
@@ -303,7 +303,7 @@ fn a_panic_outside_the_server_fails_its_check_and_the_others_still_report() {
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert_eq!(interruption(&run), None, "{}", run.stdout);
     // The calls that never retry never reach the panic.
-    assert_eq!(marks(&run), (4, 9), "{}", run.stdout);
+    assert_eq!(marks(&run), (4, 11), "{}", run.stdout);
     assert!(
         run.stdout.contains("get_with_retry panicked: hostile panic: no patience for a retry"),
         "{}",
