@@ -1,5 +1,5 @@
 //! Lesson 3, retry on 5xx, never on 4xx: the learner's client meets a scripted server in
-//! thirteen scenarios at once. [`run`] plays them; [`main`] is the check target's.
+//! fifteen scenarios at once. [`run`] plays them; [`main`] is the check target's.
 
 mod judge;
 mod scenario;
