@@ -32,9 +32,13 @@ cd "$copy"
 edit='echo "// an edit at $(date +%s%N)" >> exercises/01_generic_500.rs'
 
 echo "== edit -> verdict (lesson 1), against a bare cargo build after the same edit"
+# The runner binary alone is what watch mode runs on a save (no outer `cargo run`); a no-op
+# `cargo run -- list` shows what the outer `cargo run` costs by itself.
 hyperfine --warmup 2 --runs 10 --export-json "$out/edit-to-verdict.json" \
   --prepare "$edit" -n 'cargo run -- check 1' 'cargo run --quiet -- check 1' \
-  --prepare "$edit" -n 'cargo build (the floor)' 'cargo build --quiet --features check-targets --bin exercise-01'
+  --prepare "$edit" -n 'httplings check 1 (as watch mode)' "$CARGO_TARGET_DIR/debug/httplings check 1" \
+  --prepare "$edit" -n 'cargo build (the floor)' 'cargo build --quiet --features check-targets --bin exercise-01' \
+  --prepare 'true' -n 'cargo run -- list (no build)' 'cargo run --quiet -- list'
 
 echo "== each check run alone, once built (the check process itself)"
 hyperfine --warmup 1 --runs 10 --export-json "$out/check-runs.json" \
@@ -55,4 +59,11 @@ if [ "$quick" != "--quick" ]; then
   hyperfine --runs 3 --export-json "$out/cargo-test.json" -n 'cargo test' 'cargo test --quiet'
 fi
 
+echo "== medians"
+python3 - "$out" <<'PY'
+import json, pathlib, statistics, sys
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
+    for result in json.loads(path.read_text())["results"]:
+        print(f"{path.stem:20} {result['command']:42} median {statistics.median(result['times']):8.3f} s")
+PY
 echo "raw results: $out/*.json"
