@@ -98,10 +98,67 @@ const SINGLE_ATTEMPT: &str = "max_attempts: 1";
 const LONG_HAUL: &str = "late retries neither overflow";
 const UNREADABLE_HINT: &str = "Retry-After: +1";
 
-// Shared by the wrong answers below, so that each differs from a right one only by its
-// mistake.
+/// What a `get_with_retry` hands back.
+type Sent = Result<Response, Error>;
 
-fn worth_retrying(outcome: &Result<Response, Error>) -> bool {
+/// How a client retries, piece by piece: [`RIGHT`], the solution's way, then one mistake per
+/// known-wrong answer below, so that each differs from a right one only by its mistake.
+#[derive(Clone, Copy)]
+struct Behaviour {
+    /// Whether an outcome may come out otherwise if the request is sent again.
+    worth_retrying: fn(&Sent) -> bool,
+    /// How long a response's Retry-After asks to wait, as the client reads it.
+    retry_after: fn(&Response) -> Option<Duration>,
+    /// Whether a Retry-After beyond max_delay makes it give up rather than wait.
+    gives_up_beyond_max_delay: bool,
+    /// The wait before retry `retry` (1 for the first) when the server asked for none.
+    backoff: fn(&RetryPolicy, u32) -> Duration,
+    /// Whether it sleeps at all before a retry.
+    waits: bool,
+    /// Whether `attempt` requests are all that `max_attempts` allows.
+    exhausted: fn(u32, u32) -> bool,
+    /// What it makes of the last response when the attempts run out.
+    last_response: fn(Response) -> Sent,
+}
+
+const RIGHT: Behaviour = Behaviour {
+    worth_retrying,
+    retry_after,
+    gives_up_beyond_max_delay: true,
+    backoff,
+    waits: true,
+    exhausted: |attempt, max_attempts| attempt >= max_attempts,
+    last_response: Ok,
+};
+
+impl Behaviour {
+    /// The solution's loop, each step taken the way this behaviour says.
+    async fn get(self, client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+        let mut attempt = 1;
+        loop {
+            let outcome = client.get(url).send().await;
+            if !(self.worth_retrying)(&outcome) {
+                return outcome;
+            }
+            if (self.exhausted)(attempt, policy.max_attempts) {
+                return outcome.and_then(self.last_response);
+            }
+            let wait = match outcome.as_ref().ok().and_then(self.retry_after) {
+                Some(asked) if asked > policy.max_delay && self.gives_up_beyond_max_delay => {
+                    return outcome;
+                }
+                Some(asked) => asked,
+                None => (self.backoff)(policy, attempt),
+            };
+            if self.waits {
+                tokio::time::sleep(wait).await;
+            }
+            attempt += 1;
+        }
+    }
+}
+
+fn worth_retrying(outcome: &Sent) -> bool {
     match outcome {
         Ok(response) => response.status().is_server_error(),
         Err(_) => true,
@@ -116,233 +173,84 @@ fn retry_after(response: &Response) -> Option<Duration> {
     seconds.parse().ok().map(Duration::from_secs)
 }
 
-// Reads Retry-After with a bare `parse`, which also takes "+1": an invalid hint obeyed.
-async fn lenient_retry_after(
-    client: &Client,
-    url: &str,
-    policy: &RetryPolicy,
-) -> Result<Response, Error> {
-    let mut attempt = 1;
-    loop {
-        let outcome = client.get(url).send().await;
-        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
-            return outcome;
-        }
-        let lenient = |response: &Response| -> Option<Duration> {
-            let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
-            value.trim().parse().ok().map(Duration::from_secs)
-        };
-        let wait = match outcome.as_ref().ok().and_then(lenient) {
-            Some(asked) if asked > policy.max_delay => return outcome,
-            Some(asked) => asked,
-            None => backoff(policy, attempt),
-        };
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
-}
-
 fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
     policy.base_delay.saturating_mul(2u32.saturating_pow(retry - 1)).min(policy.max_delay)
 }
 
+// Reads Retry-After with a bare `parse`, which also takes "+1": an invalid hint obeyed.
+async fn lenient_retry_after(client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+    Behaviour { retry_after: parse_any_retry_after, ..RIGHT }.get(client, url, policy).await
+}
+
+fn parse_any_retry_after(response: &Response) -> Option<Duration> {
+    let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse().ok().map(Duration::from_secs)
+}
+
 // Retries every non-2xx, so a 4xx is sent again although it can only come back the same.
-async fn retries_4xx(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Response, Error> {
-    let mut attempt = 1;
-    loop {
-        let outcome = client.get(url).send().await;
-        let worth_retrying =
-            outcome.as_ref().map_or(true, |response| !response.status().is_success());
-        if !worth_retrying || attempt >= policy.max_attempts {
-            return outcome;
-        }
-        let wait = match outcome.as_ref().ok().and_then(retry_after) {
-            Some(asked) if asked > policy.max_delay => return outcome,
-            Some(asked) => asked,
-            None => backoff(policy, attempt),
-        };
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
+async fn retries_4xx(client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+    Behaviour { worth_retrying: unless_success, ..RIGHT }.get(client, url, policy).await
+}
+
+fn unless_success(outcome: &Sent) -> bool {
+    outcome.as_ref().map_or(true, |response| !response.status().is_success())
 }
 
 // Retries at once, hitting a struggling server again before it had any chance to recover.
-async fn no_wait(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Response, Error> {
-    let mut attempt = 1;
-    loop {
-        let outcome = client.get(url).send().await;
-        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
-            return outcome;
-        }
-        if outcome.as_ref().ok().and_then(retry_after).is_some_and(|asked| asked > policy.max_delay)
-        {
-            return outcome;
-        }
-        attempt += 1;
-    }
+async fn no_wait(client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+    Behaviour { waits: false, ..RIGHT }.get(client, url, policy).await
 }
 
 // Waits base_delay every time: the load from retries never falls off.
-async fn constant_wait(
-    client: &Client,
-    url: &str,
-    policy: &RetryPolicy,
-) -> Result<Response, Error> {
-    let mut attempt = 1;
-    loop {
-        let outcome = client.get(url).send().await;
-        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
-            return outcome;
-        }
-        let wait = match outcome.as_ref().ok().and_then(retry_after) {
-            Some(asked) if asked > policy.max_delay => return outcome,
-            Some(asked) => asked,
-            None => policy.base_delay,
-        };
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
+async fn constant_wait(client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+    Behaviour { backoff: |policy, _| policy.base_delay, ..RIGHT }.get(client, url, policy).await
 }
 
 // Doubles the wait without ever capping it at max_delay.
-async fn no_cap(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Response, Error> {
-    let mut attempt = 1;
-    loop {
-        let outcome = client.get(url).send().await;
-        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
-            return outcome;
-        }
-        let wait = match outcome.as_ref().ok().and_then(retry_after) {
-            Some(asked) if asked > policy.max_delay => return outcome,
-            Some(asked) => asked,
-            None => policy.base_delay.saturating_mul(2u32.saturating_pow(attempt - 1)),
-        };
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
+async fn no_cap(client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+    Behaviour { backoff: uncapped_backoff, ..RIGHT }.get(client, url, policy).await
+}
+
+fn uncapped_backoff(policy: &RetryPolicy, retry: u32) -> Duration {
+    policy.base_delay.saturating_mul(2u32.saturating_pow(retry - 1))
 }
 
 // Computes the factor with a plain `pow`: fine for a few retries, a panic at the 33rd.
-async fn overflows(client: &Client, url: &str, policy: &RetryPolicy) -> Result<Response, Error> {
-    let mut attempt = 1;
-    loop {
-        let outcome = client.get(url).send().await;
-        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
-            return outcome;
-        }
-        let wait = match outcome.as_ref().ok().and_then(retry_after) {
-            Some(asked) if asked > policy.max_delay => return outcome,
-            Some(asked) => asked,
-            None => (policy.base_delay * 2u32.pow(attempt - 1)).min(policy.max_delay),
-        };
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
+async fn overflows(client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+    Behaviour { backoff: overflowing_backoff, ..RIGHT }.get(client, url, policy).await
+}
+
+fn overflowing_backoff(policy: &RetryPolicy, retry: u32) -> Duration {
+    (policy.base_delay * 2u32.pow(retry - 1)).min(policy.max_delay)
 }
 
 // Backs off by its own schedule whatever Retry-After the server sends.
-async fn ignores_retry_after(
-    client: &Client,
-    url: &str,
-    policy: &RetryPolicy,
-) -> Result<Response, Error> {
-    let mut attempt = 1;
-    loop {
-        let outcome = client.get(url).send().await;
-        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
-            return outcome;
-        }
-        tokio::time::sleep(backoff(policy, attempt)).await;
-        attempt += 1;
-    }
+async fn ignores_retry_after(client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+    Behaviour { retry_after: |_| None, ..RIGHT }.get(client, url, policy).await
 }
 
 // Sleeps for whatever Retry-After asks, an hour included, instead of giving up beyond max_delay.
-async fn sleeps_any_retry_after(
-    client: &Client,
-    url: &str,
-    policy: &RetryPolicy,
-) -> Result<Response, Error> {
-    let mut attempt = 1;
-    loop {
-        let outcome = client.get(url).send().await;
-        if !worth_retrying(&outcome) || attempt >= policy.max_attempts {
-            return outcome;
-        }
-        let wait =
-            outcome.as_ref().ok().and_then(retry_after).unwrap_or_else(|| backoff(policy, attempt));
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
+async fn sleeps_any_retry_after(client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+    Behaviour { gives_up_beyond_max_delay: false, ..RIGHT }.get(client, url, policy).await
 }
 
 // Returns a transport error at once: refused, reset and timed-out requests are never retried.
-async fn gives_up_on_transport_errors(
-    client: &Client,
-    url: &str,
-    policy: &RetryPolicy,
-) -> Result<Response, Error> {
-    let mut attempt = 1;
-    loop {
-        let response = client.get(url).send().await?;
-        if !response.status().is_server_error() || attempt >= policy.max_attempts {
-            return Ok(response);
-        }
-        let wait = match retry_after(&response) {
-            Some(asked) if asked > policy.max_delay => return Ok(response),
-            Some(asked) => asked,
-            None => backoff(policy, attempt),
-        };
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
+async fn gives_up_on_transport_errors(client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+    Behaviour { worth_retrying: only_5xx, ..RIGHT }.get(client, url, policy).await
+}
+
+fn only_5xx(outcome: &Sent) -> bool {
+    outcome.as_ref().is_ok_and(|response| response.status().is_server_error())
 }
 
 // `>` where `>=` belongs: one request more than max_attempts allows.
-async fn one_attempt_too_many(
-    client: &Client,
-    url: &str,
-    policy: &RetryPolicy,
-) -> Result<Response, Error> {
-    let mut attempt = 1;
-    loop {
-        let outcome = client.get(url).send().await;
-        if !worth_retrying(&outcome) || attempt > policy.max_attempts {
-            return outcome;
-        }
-        let wait = match outcome.as_ref().ok().and_then(retry_after) {
-            Some(asked) if asked > policy.max_delay => return outcome,
-            Some(asked) => asked,
-            None => backoff(policy, attempt),
-        };
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
+async fn one_attempt_too_many(client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+    Behaviour { exhausted: |attempt, max| attempt > max, ..RIGHT }.get(client, url, policy).await
 }
 
 // Turns the last 5xx into an Err, losing the status, headers and body the caller needs.
-async fn error_for_last_status(
-    client: &Client,
-    url: &str,
-    policy: &RetryPolicy,
-) -> Result<Response, Error> {
-    let mut attempt = 1;
-    loop {
-        let outcome = client.get(url).send().await;
-        if !worth_retrying(&outcome) {
-            return outcome;
-        }
-        if attempt >= policy.max_attempts {
-            return outcome.and_then(Response::error_for_status);
-        }
-        let wait = match outcome.as_ref().ok().and_then(retry_after) {
-            Some(asked) if asked > policy.max_delay => return outcome,
-            Some(asked) => asked,
-            None => backoff(policy, attempt),
-        };
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
+async fn error_for_last_status(client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
+    Behaviour { last_response: Response::error_for_status, ..RIGHT }.get(client, url, policy).await
 }
 
 // Retries a 5xx at once and for ever: the server is all that can stop it.
