@@ -4,27 +4,19 @@
 mod evidence;
 mod json;
 mod markdown;
+mod prompt;
+mod screen;
 
-use std::cell::RefCell;
+pub use screen::Screen;
+
 use std::io::{self, IsTerminal, Write};
-use std::rc::Rc;
 
 use colored::Colorize;
 
-use crate::catalog::{LESSONS, Lesson, Quiz, Side};
+use crate::catalog::{LESSONS, Lesson, Side};
 use crate::check::{CheckState, Checked, Report};
 use crate::cli::ColorChoice;
 use crate::progress::{Progress, Status};
-
-fn option_letter(index: usize) -> char {
-    char::from(b'a' + u8::try_from(index).expect("a handful of options"))
-}
-
-/// One line from stdin; `None` at its end.
-fn read_line() -> io::Result<Option<String>> {
-    let mut line = String::new();
-    Ok((io::stdin().read_line(&mut line)? > 0).then_some(line))
-}
 
 /// Lines are wrapped at the terminal's width, but never wider than this: long lines are
 /// hard to read.
@@ -35,34 +27,6 @@ pub struct Reporter {
     err: Box<dyn Write>,
     colored: bool,
     width: usize,
-}
-
-/// What watch mode shows.
-#[derive(Debug)]
-pub struct Screen<'a> {
-    pub lesson: &'a Lesson,
-    pub exercise: &'a std::path::Path,
-    pub done: usize,
-    pub total: usize,
-    pub status: Status,
-    pub report: &'a str,
-    pub panel: Option<&'a str>,
-    pub message: Option<&'a str>,
-}
-
-/// Collects what a reporter writes, to be shown later as a whole (watch mode).
-#[derive(Clone, Default)]
-struct Capture(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 impl Reporter {
@@ -84,76 +48,6 @@ impl Reporter {
             colored,
             width: width.clamp(40, MAX_WIDTH),
         }
-    }
-
-    /// Renders into a string what `render` would print.
-    fn rendered(&self, render: impl FnOnce(&mut Reporter) -> io::Result<()>) -> String {
-        let capture = Capture::default();
-        let mut inner = Reporter {
-            out: Box::new(capture.clone()),
-            err: Box::new(io::sink()),
-            colored: self.colored,
-            width: self.width,
-        };
-        render(&mut inner).expect("writing to memory cannot fail");
-        String::from_utf8_lossy(&capture.0.borrow()).into_owned()
-    }
-
-    pub fn render_outcome(&self, lesson: &Lesson, side: Side, outcome: &Checked) -> String {
-        self.rendered(|reporter| reporter.outcome(lesson, side, outcome))
-    }
-
-    /// `text` wrapped to the terminal's width.
-    pub fn wrapped(&self, text: &str) -> String {
-        evidence::wrap(text, self.width).join("\n")
-    }
-
-    pub fn lesson_list(&self, lessons: &[Lesson], progress: &Progress) -> String {
-        self.rendered(|reporter| reporter.list(lessons, progress))
-    }
-
-    /// Redraws watch mode's whole screen (the terminal is in raw mode: lines end in \r\n).
-    pub fn watch_screen(&mut self, screen: &Screen) -> io::Result<()> {
-        let exercise = screen.exercise.display().to_string();
-        let shown_path = screen.lesson.file(Side::Exercise);
-        // OSC 8 makes the path clickable in terminals that support it; others show the text.
-        let link = if self.colored {
-            format!("\x1b]8;;file://{exercise}\x1b\\{}\x1b]8;;\x1b\\", shown_path.underline())
-        } else {
-            shown_path
-        };
-        let filled = 20 * screen.done / screen.total.max(1);
-        let bar = format!("{}{}", "█".repeat(filled).green(), "░".repeat(20 - filled).dimmed());
-        let status = match screen.status {
-            Status::Done => "passes".green().bold(),
-            Status::Failing => "does not pass yet".red(),
-            Status::Pending => "not checked yet".dimmed(),
-        };
-        let rule = "─".repeat(self.width).dimmed().to_string();
-        // The report first and the status last: the end of the screen is what stays in view.
-        let mut text = format!(
-            "{}\n{rule}\n{} lesson {}/{}: {}\n{} {link} {status}\n{} {bar} {}/{} exercises\n",
-            screen.report.trim_end(),
-            "httplings".bold().cyan(),
-            screen.lesson.number,
-            screen.total,
-            screen.lesson.title.bold(),
-            "exercise".dimmed(),
-            "progress".dimmed(),
-            screen.done,
-            screen.total,
-        );
-        if let Some(panel) = screen.panel {
-            text.push_str(panel.trim_end());
-            text.push('\n');
-        }
-        if let Some(message) = screen.message {
-            text.push_str(&format!("{}\n", message.bold()));
-        }
-        let keys = "n next · p previous · h hint · l list · r re-check · e edit · x reset · q quit";
-        text.push_str(&keys.dimmed().to_string());
-        write!(self.out, "\x1b[2J\x1b[H{}", text.replace('\n', "\r\n"))?;
-        self.out.flush()
     }
 
     /// Whether output is coloured; cargo's output is coloured to match.
@@ -356,79 +250,6 @@ impl Reporter {
             "(that was the last hint: `cargo run -- solution N --force` shows the answer)"
         };
         writeln!(self.out, "{}", more.replace(" N ", &format!(" {} ", lesson.number)).dimmed())?;
-        Ok(())
-    }
-
-    /// Asks a yes/no question; `None` when there is no terminal to answer it.
-    pub fn confirm(&mut self, question: &str) -> io::Result<Option<bool>> {
-        if !io::stdin().is_terminal() {
-            return Ok(None);
-        }
-        write!(self.out, "{question} [y/N] ")?;
-        self.out.flush()?;
-        let answer = read_line()?;
-        Ok(Some(answer.is_some_and(|answer| {
-            answer.trim().eq_ignore_ascii_case("y") || answer.trim().eq_ignore_ascii_case("yes")
-        })))
-    }
-
-    /// Shows the question and its options; reads an answer when there is a terminal.
-    pub fn ask_quiz(&mut self, lesson: &Lesson) -> io::Result<Option<usize>> {
-        let quiz = &lesson.quiz;
-        for line in evidence::wrap(quiz.question, self.width) {
-            writeln!(self.out, "{}", line.bold())?;
-        }
-        for (index, option) in quiz.options.iter().enumerate() {
-            let lines = evidence::wrap(option, self.width - 5);
-            for (number, line) in lines.iter().enumerate() {
-                let label = if number == 0 {
-                    format!("  {})", option_letter(index))
-                } else {
-                    "    ".into()
-                };
-                writeln!(self.out, "{label} {line}")?;
-            }
-        }
-        if !io::stdin().is_terminal() {
-            return writeln!(
-                self.out,
-                "{}",
-                format!("(answer it in a terminal: cargo run -- quiz {})", lesson.number).dimmed()
-            )
-            .map(|()| None);
-        }
-        let last = option_letter(quiz.options.len() - 1);
-        loop {
-            write!(self.out, "Your answer (a–{last}): ")?;
-            self.out.flush()?;
-            let Some(answer) = read_line()? else {
-                return Ok(None);
-            };
-            let answer = answer.trim().to_ascii_lowercase();
-            match answer.chars().next().map(|letter| (letter as usize).wrapping_sub('a' as usize)) {
-                Some(index) if answer.len() == 1 && index < quiz.options.len() => {
-                    return Ok(Some(index));
-                }
-                _ => writeln!(self.out, "Type one letter, a to {last}.")?,
-            }
-        }
-    }
-
-    pub fn quiz_answer(&mut self, quiz: &Quiz, right: bool) -> io::Result<()> {
-        if right {
-            writeln!(self.out, "{}", "✓ Right.".green().bold())?;
-        } else {
-            let letter = option_letter(quiz.answer);
-            writeln!(
-                self.out,
-                "{} The answer is {letter}) {}",
-                "✗ Not quite.".red().bold(),
-                quiz.options[quiz.answer]
-            )?;
-        }
-        for line in evidence::wrap(quiz.explanation, self.width) {
-            writeln!(self.out, "{line}")?;
-        }
         Ok(())
     }
 
