@@ -96,6 +96,12 @@ fn expect_generic_500(check: &str, answer: &Result<Answer, String>, why: &str) -
         .header("content-type", "application/json")
         .json(&generic_500_body());
     let problems = match answer {
+        // A dropped connection is what an uncaught panic looks like from outside.
+        Err(_) if check == PANIC_500 => vec![
+            "the connection dropped without an answer: nothing caught the panic (a layer only \
+             wraps the routes added before it)"
+                .to_string(),
+        ],
         Err(what_happened) => vec![what_happened.clone()],
         Ok(answer) => problems_with_generic_500(answer),
     };
