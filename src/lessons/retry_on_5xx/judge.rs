@@ -49,30 +49,30 @@ pub(super) fn judge(scenario: &Scenario, calls: &[CallRecord], arrivals: &[Arriv
     let mut problems = Problems::default();
     let mut expected_log = Vec::new();
     let mut actual_log = Vec::new();
-    for ((path, script), call) in scenario.calls.iter().zip(calls) {
-        let expected = expect(script, &scenario.policy);
+    let expectations: Vec<Expected> =
+        scenario.calls.iter().map(|(_, script)| expect(script, &scenario.policy)).collect();
+    for (((path, _), expected), call) in scenario.calls.iter().zip(&expectations).zip(calls) {
         let seen: Vec<&Arrival> = arrivals.iter().filter(|arrival| arrival.path == *path).collect();
         let log = if scenario.listening {
-            compare_requests(path, &expected, &seen, call, &mut problems)
+            compare_requests(path, expected, &seen, call, &mut problems)
         } else {
-            compare_refused(path, &expected, call, &mut problems)
+            compare_refused(path, expected, call, &mut problems)
         };
         expected_log.extend(log.0);
         actual_log.extend(log.1);
-        compare_returns(&expected, call, &seen, &mut problems);
-        expected_log.push(expected_return(&expected));
-        actual_log.push(actual_return(&expected, call, &seen));
+        compare_returns(expected, call, &seen, &mut problems);
+        expected_log.push(expected_return(expected));
+        actual_log.push(actual_return(expected, call, &seen));
     }
     let Some(summary) = problems.most_telling() else {
         return Verdict::pass(scenario.name);
     };
     let mut failure = Failure::new(summary, scenario.why)
         .with(Evidence::Diff { expected: lines(&expected_log), actual: lines(&actual_log) });
-    if let ([(_, script)], [call]) = (scenario.calls.as_slice(), calls)
+    if let ([expected], [call]) = (expectations.as_slice(), calls)
         && scenario.listening
     {
-        let expected = expect(script, &scenario.policy);
-        failure = failure.with(timeline(&expected, arrivals, call));
+        failure = failure.with(timeline(expected, arrivals, call));
     }
     Verdict::fail(scenario.name, failure)
 }
