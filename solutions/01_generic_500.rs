@@ -1,7 +1,8 @@
 //! Lesson 1, the generic 500: reference solution.
 //!
-//! Every fault the client can do nothing about becomes one fixed answer. The details go to the
-//! server log, where the team can read them and the client cannot.
+//! Every fault the client can do nothing about becomes one fixed answer. The details (which
+//! query failed, on which host, on which path) go to the server log, where the team can read
+//! them; credentials go nowhere.
 
 use std::any::Any;
 
@@ -13,6 +14,8 @@ use axum::{Json, Router};
 use httplings::fixtures::{Database, DbError, Order};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultMakeSpan, TraceLayer};
+use tracing::Level;
 
 pub fn app(db: Database) -> Router {
     Router::new()
@@ -20,9 +23,18 @@ pub fn app(db: Database) -> Router {
         .route("/orders/{id}", get(order))
         .route("/reports/{id}", get(report))
         .with_state(db)
-        // Added last, so it wraps every route: a panic below becomes an answer instead of a
-        // dropped connection, and the server goes on serving other requests.
+        // Wraps every route above: a panic becomes an answer instead of a dropped connection,
+        // and the server goes on serving other requests.
         .layer(CatchPanicLayer::custom(answer_panic))
+        // Outermost, so that every log line of a request, a panic's included, carries its method
+        // and path. The span records no headers, so no credential reaches the log; it is made at
+        // INFO, the level logs usually keep. The layer's own "response failed" line is off: each
+        // failure is logged once, where it is understood.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_failure(()),
+        )
 }
 
 async fn health() -> &'static str {
@@ -62,17 +74,33 @@ impl IntoResponse for AppError {
                 (StatusCode::NOT_FOUND, Json(body)).into_response()
             }
             Self::Database(error) => {
-                // `%error` records the error's Display text: the connection string and all.
-                tracing::error!(%error, "order lookup failed");
+                // The whole chain of causes, for the team: which query, which host, why.
+                tracing::error!(error = %chain(&error), "order lookup failed");
                 internal_error()
             }
         }
     }
 }
 
-fn answer_panic(_panic: Box<dyn Any + Send + 'static>) -> Response {
-    // The panic hook has already written the panic's message and location to stderr.
-    tracing::error!("a handler panicked; answered with the generic 500");
+/// An error and its sources, outermost first: `a: b: c`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+fn answer_panic(payload: Box<dyn Any + Send + 'static>) -> Response {
+    // A panic's payload is usually a `&str` or a `String`: its message, for the log only.
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a handler panicked");
     internal_error()
 }
 

@@ -56,11 +56,13 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim_matches([' ', '\t']);
     // delay-seconds = 1*DIGIT. Check the digits first: `u64::from_str` alone accepts "+5".
     if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
-        // More seconds than a u64 holds is no wait anyone can honour: None, not a guess.
-        return value.parse().ok().map(Duration::from_secs);
+        // More seconds than a u64 holds is the longest wait there is, not "no hint": None would
+        // send the client back at once (RFC 9111 §1.2.2 saturates delta-seconds the same way).
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
     // Otherwise an HTTP-date, in any of its three forms. `httpdate` checks the names, the
-    // ranges and the weekday, and rejects lower case and zones other than GMT.
+    // ranges and the weekday, and rejects zones other than GMT. It also rejects lower case,
+    // which RFC 9110 lets a recipient accept: stricter than it must be, and still correct.
     let date = httpdate::parse_http_date(value).ok()?;
     // A date already past means "now".
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))

@@ -1,47 +1,70 @@
-//! `check N`: compile one exercise, run its checks against a live server, report each one.
+//! `check N`: compile one exercise, run it in a process of its own, judge it from outside, and
+//! report each check as soon as it is decided.
 //!
-//! The check process decides most verdicts; the runner settles what only it can see (the
-//! server log on stderr, a crash, a timeout) and turns it all into a [`Report`].
+//! The learner's process only answers calls; every verdict is decided here, by the lesson's
+//! judge, from what crossed the wire and what the judge's own servers saw. The runner also sees
+//! what only it can: the process crashing, exiting or running out of time.
+
+mod build;
+mod group;
+mod judging;
+mod process;
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use httplings::protocol::{Evidence, Failure, Message, Outcome, PANIC_LINE_PREFIX, Verdict};
+use httplings::judge::{Failure, Verdict};
 
+use self::build::Build;
 use crate::catalog::{Lesson, Side};
 use crate::progress::Progress;
 use crate::project;
 use crate::reporter::Reporter;
-use crate::target::{self, Build, Captured, End, Run};
 
 /// Everything the reporter needs to show how a check went.
 #[derive(Debug)]
 pub struct Report {
+    /// In the order the lesson lists them.
     pub checks: Vec<CheckResult>,
-    /// Why the check process stopped before reporting every check, if it did.
-    pub interrupted: Option<String>,
-    /// The last lines of the server log, when they help explain an interruption.
-    pub log_tail: Option<String>,
+    /// Why judging stopped before every check was decided: the one cause, said once.
+    pub interruption: Option<Interruption>,
+    /// The seed this run's randomness came from: `--seed` replays it.
+    pub seed: u64,
+    /// The compiler's warnings about the learner's file.
+    pub warnings: Vec<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
+pub struct Interruption {
+    pub cause: String,
+    /// The last lines the learner's process wrote, for context.
+    pub log_tail: String,
+}
+
+#[derive(Debug, Clone)]
 pub struct CheckResult {
     pub name: String,
     pub state: CheckState,
+    /// What the learner's code printed while this check was being judged.
+    pub output: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum CheckState {
     Passed,
     Failed(Failure),
-    /// The check process ended before this check reported.
-    NotReached,
+    /// Judging stopped before this check was decided (see the interruption).
+    NotJudged,
 }
 
 impl Report {
     pub fn passed(&self) -> bool {
-        self.interrupted.is_none()
-            && self.checks.iter().all(|check| matches!(check.state, CheckState::Passed))
+        self.interruption.is_none() && self.checks.iter().all(|check| matches!(check.state, CheckState::Passed))
+    }
+
+    pub fn passed_count(&self) -> usize {
+        self.checks.iter().filter(|check| matches!(check.state, CheckState::Passed)).count()
     }
 }
 
@@ -59,148 +82,90 @@ impl Checked {
     }
 }
 
-/// `check N`: prints the report (or, with `json`, only the JSON), records the result in
+/// What happens during a check, as it happens.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The exercise compiled; judging starts.
+    Started,
+    Decided(&'a Verdict),
+    /// Judging stopped early, for this reason.
+    Interrupted(&'a Interruption),
+    /// Still running, this long after judging started.
+    Waiting(Duration),
+}
+
+/// How to run a check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Replays a run's randomness; a fresh seed when `None`.
+    pub seed: Option<u64>,
+    /// Overrides the lesson's time limit (the project's tests shorten it).
+    pub time_limit: Option<Duration>,
+    pub colored: bool,
+}
+
+/// `check N`: streams the report (or, with `json`, prints only the JSON), records the result in
 /// the learner's progress, and exits 0 when every check passed.
-pub fn run(
-    lesson: &Lesson,
-    side: Side,
-    json: bool,
-    reporter: &mut Reporter,
-) -> anyhow::Result<ExitCode> {
+pub fn run(lesson: &Lesson, side: Side, json: bool, options: Options, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
     let root = project::root()?;
-    if !json {
+    let options = Options { colored: reporter.colored() && !json, ..options };
+    let outcome = if json {
+        perform(&root, lesson, side, &options, &mut |_| {})?
+    } else {
         reporter.checking(lesson, side)?;
-    }
-    let outcome = perform(&root, lesson, side, reporter.colored() && !json)?;
+        let mut live = reporter.live(lesson);
+        let outcome = perform(&root, lesson, side, &options, &mut |event| live.event(&event))?;
+        drop(live);
+        outcome
+    };
     if json {
         reporter.json(&outcome)?;
     } else {
-        reporter.outcome(lesson, side, &outcome)?;
+        reporter.outcome(lesson, side, &outcome, true)?;
     }
     if side == Side::Exercise {
-        let (mut progress, notice) = Progress::load(&root);
+        let first_failed = crate::watch::first_failed(&outcome);
+        let (_, notice) = Progress::update(&root, |progress| {
+            progress.record_check(lesson, first_failed.as_deref());
+            // The lesson being worked on is the one checked last; watch mode starts there.
+            progress.set_current(lesson);
+        })?;
         if let Some(notice) = notice {
             reporter.notice(&notice);
         }
-        progress.record_check(lesson, outcome.passed());
-        // The lesson being worked on is the one checked last; watch mode starts there.
-        progress.set_current(lesson);
-        progress.save()?;
     }
     Ok(if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Builds one side of a lesson and runs its checks; prints nothing.
-pub fn perform(root: &Path, lesson: &Lesson, side: Side, colored: bool) -> anyhow::Result<Checked> {
-    let executable = match target::build(root, &lesson.check_target(side), colored)? {
-        Build::Ready(executable) => executable,
+/// Builds one side of a lesson and judges it; tells `on_event` what happens as it happens.
+pub fn perform(
+    root: &Path,
+    lesson: &Lesson,
+    side: Side,
+    options: &Options,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> anyhow::Result<Checked> {
+    let (executable, warnings) = match build::build(root, &lesson.check_target(side), options.colored)? {
+        Build::Ready { executable, warnings } => (executable, warnings),
         Build::Failed(diagnostics) => return Ok(Checked::CompileFailed(diagnostics)),
     };
-    let run = target::run(&executable, root, lesson.time_limit)?;
-    Ok(Checked::Ran(judge(&run)))
-}
-
-/// Turns what a check process left behind into a report. A planned check that never
-/// reported fails, so a process that dies early can never pass.
-pub fn judge(run: &Run) -> Report {
-    let mut planned = Vec::new();
-    let mut verdicts = Vec::new();
-    for message in &run.messages {
-        match message {
-            // The first plan stands: a later one can only come from learner code.
-            Message::Plan { checks } if planned.is_empty() => planned.clone_from(checks),
-            Message::Plan { .. } => {}
-            Message::Verdict(verdict) => verdicts.push(verdict),
-        }
-    }
-    let checks: Vec<_> = planned
+    on_event(Event::Started);
+    let seed = options.seed.unwrap_or_else(httplings::judge::seed::fresh);
+    let limit = options.time_limit.unwrap_or(lesson.time_limit);
+    let judged = judging::judge(root, &executable, lesson.judge, seed, limit, on_event)?;
+    let checks = lesson
+        .judge
+        .checks
         .iter()
         .map(|name| CheckResult {
-            name: name.clone(),
-            state: match verdicts.iter().find(|verdict| &verdict.check == name) {
-                Some(verdict) => settle(verdict, run),
-                None => CheckState::NotReached,
+            name: name.to_string(),
+            state: match judged.verdicts.iter().find(|verdict| verdict.check == *name) {
+                Some(Verdict { outcome: httplings::judge::Outcome::Pass, .. }) => CheckState::Passed,
+                Some(Verdict { outcome: httplings::judge::Outcome::Fail(failure), .. }) => CheckState::Failed(failure.clone()),
+                None => CheckState::NotJudged,
             },
+            output: judged.outputs.get(*name).cloned().unwrap_or_default(),
         })
         .collect();
-    let complete = !planned.is_empty()
-        && checks.iter().all(|check| !matches!(check.state, CheckState::NotReached));
-    let interrupted = (!complete).then(|| interruption(run.end));
-    let log_tail = interrupted.is_some().then(|| tail(&run.stderr, 12));
-    Report { checks, interrupted, log_tail }
-}
-
-fn settle(verdict: &Verdict, run: &Run) -> CheckState {
-    match &verdict.outcome {
-        Outcome::Pass => CheckState::Passed,
-        Outcome::Fail(failure) => CheckState::Failed(failure.clone()),
-        Outcome::LogMustContain { needle, failure } => {
-            if logged(&run.stderr.text(), needle) {
-                CheckState::Passed
-            } else {
-                CheckState::Failed(log_failure(failure, run, needle))
-            }
-        }
-    }
-}
-
-/// Whether the learner's own logging wrote `needle`; panic reports do not count.
-fn logged(stderr: &str, needle: &str) -> bool {
-    stderr
-        .lines()
-        .filter(|line| !line.starts_with(PANIC_LINE_PREFIX))
-        .any(|line| line.contains(needle))
-}
-
-fn log_failure(failure: &Failure, run: &Run, needle: &str) -> Failure {
-    let mut failure = failure.clone();
-    if run.stdout.text().contains(needle) {
-        failure.summary.push_str(" (it went to stdout: a server log is stderr)");
-    } else if run.stderr.truncated() {
-        failure.summary.push_str(&format!(
-            " (stderr was {} bytes: only its first and last MiB were searched)",
-            run.stderr.total
-        ));
-    }
-    failure
-        .with(Evidence::Text { title: "server log (stderr)".into(), body: tail(&run.stderr, 12) })
-}
-
-fn interruption(end: End) -> String {
-    match end {
-        End::TimedOut(limit) => format!(
-            "timed out after {} s: the check process was stopped. Something in your code never \
-             finishes: a loop, a blocking sleep, or an await that never completes.",
-            limit.as_secs()
-        ),
-        End::Exited(None) => "the check process crashed (killed by a signal, e.g. by \
-                              std::process::abort or a stack overflow) before reporting every check"
-            .into(),
-        End::Exited(Some(code)) => format!(
-            "the check process exited with code {code} before reporting every check: does your \
-             code call std::process::exit?"
-        ),
-    }
-}
-
-/// The last lines of a stream, for context.
-fn tail(stream: &Captured, lines: usize) -> String {
-    let text = stream.text();
-    let all: Vec<_> = text.lines().filter(|line| !line.trim().is_empty()).collect();
-    let shown: Vec<String> =
-        all[all.len().saturating_sub(lines)..].iter().map(|line| shortened(line)).collect();
-    if shown.is_empty() {
-        return "(nothing was written)".into();
-    }
-    shown.join("\n")
-}
-
-/// Lines longer than this are cut when shown: one line can be megabytes.
-const SHOWN_LINE: usize = 200;
-
-fn shortened(line: &str) -> String {
-    match line.char_indices().nth(SHOWN_LINE) {
-        Some((cut, _)) => format!("{}… ({} more bytes)", &line[..cut], line.len() - cut),
-        None => line.to_string(),
-    }
+    Ok(Checked::Ran(Report { checks, interruption: judged.interruption, seed, warnings }))
 }

@@ -1,18 +1,22 @@
 //! The command line: one clap enum, whose doc comments are the `--help` text.
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::catalog::{self, Lesson};
+use crate::catalog::{self, LESSONS, Lesson};
 
 /// Learn how servers and clients should handle HTTP 5xx errors, one exercise at a time,
-/// each checked against a live server on your machine.
+/// each checked against live HTTP on your machine.
 ///
 /// With no command, httplings watches your current exercise and checks it on every save.
+/// Where a command takes a lesson number N, it may be left out: it then means your current
+/// exercise (the one last checked or opened in watch mode).
 #[derive(Debug, Parser)]
 #[command(name = "httplings", version, after_help = "Start with: cargo run -- lesson 1")]
 pub struct Cli {
-    /// When to colour the output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    /// When to colour the output (NO_COLOR in the environment also turns it off).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
     pub color: ColorChoice,
 
     #[command(subcommand)]
@@ -26,56 +30,64 @@ pub enum Command {
         /// The command that opens an exercise for the `e` key (default: $VISUAL or $EDITOR).
         #[arg(long, value_name = "COMMAND")]
         edit_cmd: Option<String>,
+        /// Start at this lesson instead of the current one.
+        #[arg(long, value_parser = lesson_number, value_name = "N")]
+        from: Option<&'static Lesson>,
     },
     /// Show a lesson: what to know, and what the exercise asks.
     Lesson {
-        /// The lesson's number, from `list`.
         #[arg(value_parser = lesson_number, value_name = "N")]
-        lesson: &'static Lesson,
+        lesson: Option<&'static Lesson>,
     },
-    /// Compile an exercise, run it against a local test server, and report each check.
+    /// Compile an exercise, run it against local servers and clients, and report each check.
     Check {
-        /// The lesson's number, from `list`.
         #[arg(value_parser = lesson_number, value_name = "N")]
-        lesson: &'static Lesson,
+        lesson: Option<&'static Lesson>,
         /// Check the reference solution instead of your exercise.
         #[arg(long)]
         solution: bool,
         /// Print only the results, as JSON in the exercism test-runner format (version 3).
         #[arg(long)]
         json: bool,
+        /// Replay a run: the seed its report printed (the checks draw ids, secrets and inputs from it).
+        #[arg(long, value_name = "S")]
+        seed: Option<u64>,
+        /// Stop the checks after this many seconds instead of the lesson's own limit.
+        #[arg(long, value_name = "SECONDS", value_parser = seconds, hide = true)]
+        time_limit: Option<Duration>,
     },
-    /// Print the next hint for an exercise: each time a little more.
+    /// Print the next hint for an exercise: for the first check that failed last time, each
+    /// time a little more.
     Hint {
-        /// The lesson's number, from `list`.
         #[arg(value_parser = lesson_number, value_name = "N")]
-        lesson: &'static Lesson,
+        lesson: Option<&'static Lesson>,
     },
     /// Show how your exercise differs from the reference solution.
     Solution {
-        /// The lesson's number, from `list`.
         #[arg(value_parser = lesson_number, value_name = "N")]
-        lesson: &'static Lesson,
-        /// Show it even though your exercise does not pass yet.
+        lesson: Option<&'static Lesson>,
+        /// Show it even though your exercise does not pass yet, without asking.
         #[arg(long)]
         force: bool,
     },
     /// Put the starter back in place of your exercise, keeping your file as a backup.
     Reset {
-        /// The lesson's number, from `list`.
-        #[arg(value_parser = lesson_number, value_name = "N")]
-        lesson: &'static Lesson,
+        #[arg(value_parser = lesson_number, value_name = "N", conflicts_with = "all")]
+        lesson: Option<&'static Lesson>,
+        /// Reset every exercise (each one that differs from its starter is backed up first).
+        #[arg(long)]
+        all: bool,
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
     },
-    /// Answer the lesson's closing question.
+    /// Answer the lesson's questions (interactively, or one letter per line on standard input).
     Quiz {
-        /// The lesson's number, from `list`.
         #[arg(value_parser = lesson_number, value_name = "N")]
-        lesson: &'static Lesson,
+        lesson: Option<&'static Lesson>,
     },
-    /// List the lessons, their exercise files and your progress.
+    /// List the lessons, their exercise files and your progress; in a terminal, pick one to
+    /// work on.
     List,
     /// Tools for course authors.
     #[command(subcommand)]
@@ -84,9 +96,15 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
-    /// Verify the course: every lesson has its files and hints, every solution passes its
-    /// checks, and every starter compiles and fails them.
+    /// Verify the course: every lesson has its files, data and check targets, every solution
+    /// passes its checks, and every starter compiles and fails them.
     Check,
+    /// Scaffold a new lesson: its text, data, starter, solution, judge and check targets.
+    New {
+        /// The new lesson's name, in snake_case (e.g. `bad_gateway`).
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,11 +117,11 @@ pub enum ColorChoice {
 
 /// Parses a lesson number, naming the valid range when it is not one.
 fn lesson_number(text: &str) -> Result<&'static Lesson, String> {
-    let lessons = catalog::LESSONS;
-    let range = format!("a lesson number from 1 to {}", lessons.len());
-    let number: usize = text.trim().parse().map_err(|_| format!("'{text}' is not {range}"))?;
-    number
-        .checked_sub(1)
-        .and_then(|index| lessons.get(index))
-        .ok_or_else(|| format!("there is no lesson {number}: choose {range}"))
+    let range = format!("a lesson number from 1 to {}", LESSONS.len());
+    let number: u8 = text.trim().parse().map_err(|_| format!("'{text}' is not {range}"))?;
+    catalog::lesson(number).ok_or_else(|| format!("there is no lesson {number}: choose {range}"))
+}
+
+fn seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("'{text}' is not a whole number of seconds"))
 }

@@ -1,78 +1,93 @@
-//! `dev check`: the course verified as a whole, as a course author runs it (and CI does).
+//! `dev check` and `dev new`: the course verified as a whole, as a course author runs it (and CI
+//! does), and a new lesson scaffolded with every part the others have.
 
+mod new;
+
+use std::fs;
+use std::path::Path;
 use std::process::ExitCode;
 
 use crate::catalog::{LESSONS, Lesson, Side};
-use crate::check::{self, CheckState, Checked};
+use crate::check::{self, Checked, Options};
 use crate::project;
 use crate::reporter::Reporter;
+
+pub use new::new;
 
 pub fn check(reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
     let root = project::root()?;
     let mut all_hold = true;
-    for lesson in LESSONS {
-        let files = [
-            lesson.lesson_file(),
-            lesson.file(Side::Exercise),
-            lesson.file(Side::Solution),
-            lesson.starter_file(),
-        ];
-        let missing: Vec<&str> =
-            files.iter().filter(|file| !root.join(file).is_file()).map(String::as_str).collect();
-        let facts = [
-            (
-                missing.is_empty(),
-                format!(
-                    "lesson {}: files present{}",
-                    lesson.number,
-                    listed(" (missing: ", &missing)
-                ),
-            ),
-            (
-                !lesson.hints.is_empty(),
-                format!("lesson {}: {} hint(s)", lesson.number, lesson.hints.len()),
-            ),
-            solution_passes(lesson, &check::perform(&root, lesson, Side::Solution, false)?),
-            starter_fails(lesson, &check::perform(&root, lesson, Side::Starter, false)?),
-        ];
-        for (holds, fact) in facts {
-            all_hold &= holds;
-            reporter.dev_fact(holds, &fact)?;
-        }
+    let mut fact = |reporter: &mut Reporter, holds: bool, fact: String| {
+        all_hold &= holds;
+        reporter.dev_fact(holds, &fact)
+    };
+    for (holds, text) in agreement(&root) {
+        fact(reporter, holds, text)?;
+    }
+    for lesson in LESSONS.iter() {
+        let options = Options::default();
+        let solution = check::perform(&root, lesson, Side::Solution, &options, &mut |_| {})?;
+        let (holds, text) = solution_passes(lesson, &solution);
+        fact(reporter, holds, text)?;
+        let starter = check::perform(&root, lesson, Side::Starter, &options, &mut |_| {})?;
+        let (holds, text) = starter_fails(lesson, &starter);
+        fact(reporter, holds, text)?;
     }
     Ok(if all_hold { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn listed(prefix: &str, items: &[&str]) -> String {
-    if items.is_empty() { String::new() } else { format!("{prefix}{})", items.join(", ")) }
+/// Whether the catalog, the files, `src/bin/` and `Cargo.toml` agree: every lesson has each of
+/// its parts, and nothing is there for a lesson that does not exist.
+pub fn agreement(root: &Path) -> Vec<(bool, String)> {
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    let mut facts = Vec::new();
+    for lesson in LESSONS.iter() {
+        let mut files = vec![lesson.lesson_file(), lesson.info_file(), lesson.file(Side::Exercise), lesson.file(Side::Solution), lesson.starter_file(), judge_file(lesson)];
+        files.extend([Side::Exercise, Side::Solution, Side::Starter].map(|side| lesson.check_target_file(side)));
+        let mut missing: Vec<String> = files.into_iter().filter(|file| !root.join(file).is_file()).collect();
+        for side in [Side::Exercise, Side::Solution, Side::Starter] {
+            let entry = format!("name = \"{}\"\npath = \"{}\"", lesson.check_target(side), lesson.check_target_file(side));
+            if !manifest.contains(&entry) {
+                missing.push(format!("the [[bin]] {} in Cargo.toml", lesson.check_target(side)));
+            }
+        }
+        let fact = if missing.is_empty() { format!("lesson {}: every part present", lesson.number) } else { format!("lesson {}: missing {}", lesson.number, missing.join(", ")) };
+        facts.push((missing.is_empty(), fact));
+    }
+    let known: Vec<String> = LESSONS.iter().flat_map(|lesson| [Side::Exercise, Side::Solution, Side::Starter].map(|side| lesson.check_target_file(side))).collect();
+    let strays: Vec<String> = fs::read_dir(root.join("src/bin"))
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| Some(format!("src/bin/{}", entry.ok()?.file_name().to_str()?)))
+        .filter(|file| !known.contains(file))
+        .collect();
+    facts.push((strays.is_empty(), if strays.is_empty() { "src/bin holds the check targets of the catalog's lessons only".into() } else { format!("src/bin holds targets of no lesson: {}", strays.join(", ")) }));
+    facts
+}
+
+/// `src/lessons/<name>.rs`, where `<name>` is the slug without its number.
+pub fn judge_file(lesson: &Lesson) -> String {
+    format!("src/lessons/{}.rs", &lesson.slug[3..])
 }
 
 fn solution_passes(lesson: &Lesson, outcome: &Checked) -> (bool, String) {
     let fact = match outcome {
         Checked::CompileFailed(_) => "does not compile".to_string(),
-        Checked::Ran(report) => {
-            format!("passes {} of {} checks", passed(report), report.checks.len())
-        }
+        Checked::Ran(report) => format!("passes {} of {} checks", report.passed_count(), report.checks.len()),
     };
     (outcome.passed(), format!("lesson {}: the solution {fact}", lesson.number))
 }
 
-/// A starter must compile and run every check, and fail at least one: failing by crashing or
-/// timing out would teach nothing.
+/// A starter must compile and be judged in full, and fail at least one check: failing by
+/// crashing or timing out would teach nothing.
 fn starter_fails(lesson: &Lesson, outcome: &Checked) -> (bool, String) {
     let (holds, fact) = match outcome {
         Checked::CompileFailed(_) => (false, "does not compile".to_string()),
-        Checked::Ran(report) if report.interrupted.is_some() => {
-            (false, "was interrupted".to_string())
-        }
+        Checked::Ran(report) if report.interruption.is_some() => (false, "was interrupted".to_string()),
         Checked::Ran(report) => (
             !report.passed(),
-            format!("fails usefully: passes {} of {} checks", passed(report), report.checks.len()),
+            format!("fails usefully: passes {} of {} checks", report.passed_count(), report.checks.len()),
         ),
     };
     (holds, format!("lesson {}: the starter {fact}", lesson.number))
-}
-
-fn passed(report: &check::Report) -> usize {
-    report.checks.iter().filter(|check| matches!(check.state, CheckState::Passed)).count()
 }

@@ -1,19 +1,15 @@
-//! The pretend dependencies that exercises program against, controlled by the checks:
-//! a [`Database`] that can be healthy, failing or down.
-//!
-//! When failing, the database's error text and the report renderer's panic message each carry
-//! a secret made fresh for every run, so the checks can tell whether a detail leaked to a
-//! client or reached the server log, and no answer can get by filtering a fixed string.
+//! The pretend dependencies that exercises program against. The judge decides their state (a
+//! healthy, failing or down [`Database`], with this run's ids and secrets) and the adapter
+//! builds them in the learner's process from that description.
 
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An order as the database stores it; serialises to the JSON the API sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: u32,
     pub customer: String,
@@ -21,8 +17,8 @@ pub struct Order {
     pub status: String,
 }
 
-/// The error a failing [`Database`] returns. Its text holds a connection string with a password:
-/// exactly the kind of detail that belongs in a server log and never in a response.
+/// The error a failing [`Database`] returns. Its text is a diagnostic: which query failed on
+/// which host. That belongs in the server log, and never in a response.
 #[derive(Debug, Clone)]
 pub struct DbError {
     message: String,
@@ -44,55 +40,50 @@ pub struct Database {
 
 #[derive(Debug)]
 struct Inner {
-    orders: Vec<Order>,
-    failure: Option<Secrets>,
+    setup: DatabaseSetup,
     down: AtomicBool,
 }
 
-/// The per-run secrets of a failing database.
-#[derive(Debug, Clone)]
-pub(crate) struct Secrets {
-    /// Inside the [`DbError`] text.
-    pub(crate) db: String,
-    /// Inside the report renderer's panic message.
+/// What the judge decides about a database: its orders, and how it fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DatabaseSetup {
+    pub(crate) orders: Vec<Order>,
+    pub(crate) failure: Option<DatabaseFailure>,
+    pub(crate) down: bool,
+}
+
+/// How a failing database fails: the text of its errors, and of its report renderer's panics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DatabaseFailure {
+    pub(crate) error: String,
     pub(crate) panic: String,
 }
 
 impl Database {
-    /// A database that answers: orders 1 to 3 exist, any other id is missing.
-    pub fn healthy() -> Self {
-        Self::with_failure(None)
-    }
-
-    /// A database whose queries fail and whose report renderer panics.
-    pub fn failing() -> Self {
-        Self::with_failure(Some(Secrets { db: random_token(), panic: random_token() }))
-    }
-
-    fn with_failure(failure: Option<Secrets>) -> Self {
-        let inner = Inner { orders: sample_orders(), failure, down: AtomicBool::new(false) };
-        Self { inner: Arc::new(inner) }
+    pub(crate) fn new(setup: DatabaseSetup) -> Self {
+        let down = AtomicBool::new(setup.down);
+        Self { inner: Arc::new(Inner { setup, down }) }
     }
 
     /// Looks an order up: `Ok(None)` when there is no such order, `Err` when the query fails.
     pub fn find_order(&self, id: u32) -> Result<Option<Order>, DbError> {
-        if let Some(secrets) = &self.inner.failure {
-            return Err(DbError { message: connection_error(&secrets.db) });
+        if let Some(failure) = &self.inner.setup.failure {
+            return Err(DbError { message: failure.error.clone() });
         }
         if self.is_down() {
             return Err(DbError { message: "database unreachable: connection refused".into() });
         }
-        Ok(self.inner.orders.iter().find(|order| order.id == id).cloned())
+        Ok(self.inner.setup.orders.iter().find(|order| order.id == id).cloned())
     }
 
     /// Renders a plain-text report of an order. Panics when the database is failing, as a
     /// renderer with a bug would; the panic points at the caller, as `unwrap` does.
     #[track_caller]
     pub fn render_report(&self, id: u32) -> String {
-        if let Some(secrets) = &self.inner.failure {
-            panic!("report template cache is corrupt (cache key {}): cannot render", secrets.panic);
+        if let Some(failure) = &self.inner.setup.failure {
+            panic!("{}", failure.panic);
         }
-        match self.inner.orders.iter().find(|order| order.id == id) {
+        match self.inner.setup.orders.iter().find(|order| order.id == id) {
             Some(order) => format!(
                 "Order #{} for {}: {} cents, {}",
                 order.id, order.customer, order.total_cents, order.status
@@ -110,37 +101,4 @@ impl Database {
     pub fn set_down(&self, down: bool) {
         self.inner.down.store(down, Ordering::SeqCst);
     }
-
-    pub(crate) fn secrets(&self) -> Option<&Secrets> {
-        self.inner.failure.as_ref()
-    }
-}
-
-fn connection_error(secret: &str) -> String {
-    format!(
-        "pool timed out connecting to postgres://orders_app:{secret}@db-primary.internal:5432/orders \
-         (server closed the connection unexpectedly)"
-    )
-}
-
-fn sample_orders() -> Vec<Order> {
-    let order = |id, customer: &str, total_cents, status: &str| Order {
-        id,
-        customer: customer.into(),
-        total_cents,
-        status: status.into(),
-    };
-    vec![
-        order(1, "Ada Lovelace", 4_200, "shipped"),
-        order(2, "Grace Hopper", 1_999, "paid"),
-        order(3, "Alan Turing", 250, "pending"),
-    ]
-}
-
-/// A token nobody can guess in advance: std's hasher keys are random per process.
-pub(crate) fn random_token() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos());
-    format!("{:016x}", RandomState::new().hash_one(nanos))
 }

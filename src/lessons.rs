@@ -1,6 +1,40 @@
-//! Each lesson's checks, one module per lesson: what it serves, what it sends, and how it
-//! judges the answers. Each module's `main` is what its check targets call.
+//! Each lesson's judge and adapter, one module per lesson, and [`ALL`]: the registry the runner
+//! and `dev check` read.
 
 pub mod generic_500;
 pub mod retry_after;
 pub mod retry_on_5xx;
+
+use crate::judge::JudgeFn;
+
+/// What the runner needs to judge one lesson.
+#[derive(Debug, Clone, Copy)]
+pub struct LessonJudge {
+    /// `01_generic_500`: the name shared by the lesson's files.
+    pub slug: &'static str,
+    /// Every check's name, in the order the report lists them.
+    pub checks: &'static [&'static str],
+    pub judge: JudgeFn,
+    /// `lessons/{slug}.toml`: title, time limit, hints and quiz.
+    pub info: &'static str,
+}
+
+/// One registry entry: the lesson's judge module and its slug.
+macro_rules! lesson {
+    ($module:ident, $slug:literal) => {
+        LessonJudge {
+            slug: $slug,
+            checks: $module::CHECKS,
+            judge: $module::judge,
+            info: include_str!(concat!("../lessons/", $slug, ".toml")),
+        }
+    };
+}
+
+/// Every lesson, in course order. (`cargo run -- dev new` adds to it, before the marker.)
+pub const ALL: &[LessonJudge] = &[
+    lesson!(generic_500, "01_generic_500"),
+    lesson!(retry_after, "02_retry_after"),
+    lesson!(retry_on_5xx, "03_retry_on_5xx"),
+    // dev new: next lesson
+];

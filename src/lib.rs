@@ -1,15 +1,14 @@
-//! The httplings harness: what the exercise builds link against.
-//!
-//! Exercises program against [`fixtures::Database`] and [`RetryPolicy`]. Each exercise (and
-//! each solution) builds as a small check target whose `main` hands the learner's module to
-//! its lesson's checks in [`lessons`]; the check process reports [`protocol::Message`]s that
-//! the `httplings` runner turns into a report.
+//! The httplings library: what the exercises program against ([`fixtures`], [`RetryPolicy`]),
+//! the [`adapter`] that runs a learner's module in a process of its own, and the [`judge`] that
+//! decides every verdict from outside it, with each lesson's checks in [`lessons`].
 
+pub mod adapter;
+pub mod capture;
+pub mod cpu;
 pub mod fixtures;
-mod harness;
+pub mod judge;
 pub mod lessons;
 mod policy;
 pub mod protocol;
 
-pub use harness::Recorder;
 pub use policy::RetryPolicy;

@@ -14,7 +14,6 @@ mod quiz;
 mod reporter;
 mod reset;
 mod solution;
-mod target;
 mod watch;
 
 use std::fmt;
@@ -23,6 +22,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
+use crate::catalog::Lesson;
 use crate::cli::{Cli, Command, DevCommand};
 use crate::reporter::Reporter;
 
@@ -66,18 +66,29 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Option<Command>, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
-    match command.unwrap_or(Command::Watch { edit_cmd: None }) {
-        Command::Watch { edit_cmd } => watch::run(edit_cmd, reporter),
-        Command::Lesson { lesson: chosen } => lesson::show(chosen, reporter),
-        Command::Check { lesson, solution, json } => {
-            check::run(lesson, solution.into(), json, reporter)
+    match command.unwrap_or(Command::Watch { edit_cmd: None, from: None }) {
+        Command::Watch { edit_cmd, from } => watch::run(edit_cmd, from, reporter),
+        Command::Lesson { lesson } => lesson::show(chosen(lesson)?, reporter),
+        Command::Check { lesson, solution, json, seed, time_limit } => {
+            let options = check::Options { seed, time_limit, colored: false };
+            check::run(chosen(lesson)?, solution.into(), json, options, reporter)
         }
-        Command::Hint { lesson } => hint::show(lesson, reporter),
-        Command::Solution { lesson, force } => solution::show(lesson, force, reporter),
-        Command::Reset { lesson, yes } => reset::run(lesson, yes, reporter),
-        Command::Quiz { lesson } => quiz::run(lesson, reporter),
+        Command::Hint { lesson } => hint::show(chosen(lesson)?, reporter),
+        Command::Solution { lesson, force } => solution::show(chosen(lesson)?, force, reporter),
+        Command::Reset { lesson, all: true, yes } => reset::all(lesson.is_some(), yes, reporter),
+        Command::Reset { lesson, all: false, yes } => reset::run(chosen(lesson)?, yes, reporter),
+        Command::Quiz { lesson } => quiz::run(chosen(lesson)?, reporter),
         Command::List => list::show(reporter),
         Command::Dev(DevCommand::Check) => dev::check(reporter),
+        Command::Dev(DevCommand::New { name }) => dev::new(&name, reporter),
+    }
+}
+
+/// The lesson a command names, or else the learner's current one.
+fn chosen(lesson: Option<&'static Lesson>) -> anyhow::Result<&'static Lesson> {
+    match lesson {
+        Some(lesson) => Ok(lesson),
+        None => Ok(progress::Progress::load(&project::root()?).0.current()),
     }
 }
 

@@ -1,98 +1,79 @@
-//! What a check process tells the runner: one [`Message`] per line of JSON.
+//! What crosses between the judge and the learner's process: JSON lines on one loopback
+//! connection that the learner's process opens to the judge at start-up.
 //!
-//! A check process first sends a [`Message::Plan`] naming every check it will run, then a
-//! [`Message::Verdict`] per check as soon as it is reached. The runner treats a planned check
-//! that never reports as failed, so a process that crashes or exits early can never pass.
+//! The learner's process (the [`adapter`](crate::adapter)) only ever *answers*: the judge sends a
+//! [`Request`] ("call `parse_retry_after` with this", "serve `app` over this database") and the
+//! adapter sends back a [`Response`] with what the learner's code returned. No verdict crosses
+//! this line in either direction; the judge decides every one from what it saw.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-/// The environment variable through which the runner names the report file.
-pub const REPORT_PATH_VAR: &str = "HTTPLINGS_REPORT";
+/// The command-line flag that names the judge's address for the control connection.
+pub const CONTROL_FLAG: &str = "--control";
 
-/// How a check process starts the line it writes to stderr for a panic. Such lines are not
-/// the learner's logging, so [`Outcome::LogMustContain`] does not look at them.
-pub const PANIC_LINE_PREFIX: &str = "httplings: learner code panicked";
+/// The command-line flag that carries the token the adapter greets the judge with, so that
+/// the judge talks only to the process it started.
+pub const TOKEN_FLAG: &str = "--token";
 
-/// One line of the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Message {
-    /// The names of every check, in the order they will report.
-    Plan { checks: Vec<String> },
-    /// How one check went.
-    Verdict(Verdict),
+/// The first line the adapter sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub token: String,
 }
 
-/// The outcome of one named check.
+/// One request from the judge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    pub check: String,
-    pub outcome: Outcome,
+pub struct Request {
+    pub id: u64,
+    /// The adapter gives up on the call after this long (the judge waits a little longer,
+    /// and draws its own conclusions if even that passes).
+    pub deadline_ms: u64,
+    pub body: RequestBody,
 }
 
-impl Verdict {
-    pub fn pass(check: impl Into<String>) -> Self {
-        Self { check: check.into(), outcome: Outcome::Pass }
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "call", rename_all = "snake_case")]
+pub enum RequestBody {
+    /// Answered by the adapter's control loop itself: a late pong means learner code is
+    /// blocking the thread that runs it.
+    Ping,
+    /// A lesson-specific call, in that lesson's own types.
+    Call(Value),
+}
+
+/// One answer from the adapter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub id: u64,
+    pub body: ResponseBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum ResponseBody {
+    Pong,
+    /// The call returned; the value is in the lesson's reply type.
+    Returned(Value),
+    /// Learner code panicked during the call: the message, and where when known.
+    Panicked(String),
+    /// The call was still running at its deadline and was dropped.
+    TimedOut,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_responses_are_one_line_each() {
+        let request = Request { id: 7, deadline_ms: 500, body: RequestBody::Call(Value::from(1)) };
+        let line = serde_json::to_string(&request).unwrap();
+        assert!(!line.contains('\n'));
+        assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), request);
+        let response = Response { id: 7, body: ResponseBody::Panicked("a\nb".into()) };
+        let line = serde_json::to_string(&response).unwrap();
+        assert!(!line.contains('\n'));
+        assert_eq!(serde_json::from_str::<Response>(&line).unwrap(), response);
     }
-
-    pub fn fail(check: impl Into<String>, failure: Failure) -> Self {
-        Self { check: check.into(), outcome: Outcome::Fail(failure) }
-    }
-
-    pub fn passed(&self) -> bool {
-        matches!(self.outcome, Outcome::Pass)
-    }
-}
-
-/// Pass, fail, or "the runner decides": some facts are only visible from outside the process.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Outcome {
-    Pass,
-    Fail(Failure),
-    /// Passes when the check process's stderr (its server log) contains `needle`;
-    /// otherwise fails with `failure`. Only the runner sees the whole stderr stream.
-    LogMustContain {
-        needle: String,
-        failure: Failure,
-    },
-}
-
-/// Why a check failed, with the evidence a learner needs to fix it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Failure {
-    /// What went wrong, in one line.
-    pub summary: String,
-    /// Why it matters, in a sentence or two.
-    pub why: String,
-    pub evidence: Vec<Evidence>,
-}
-
-impl Failure {
-    pub fn new(summary: impl Into<String>, why: impl Into<String>) -> Self {
-        Self { summary: summary.into(), why: why.into(), evidence: Vec::new() }
-    }
-
-    pub fn with(mut self, evidence: Evidence) -> Self {
-        self.evidence.push(evidence);
-        self
-    }
-}
-
-/// A piece of evidence, rendered by the runner's reporter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Evidence {
-    /// Shown as a unified diff, line by line.
-    Diff { expected: String, actual: String },
-    /// Shown as a table; rows that are not `ok` are marked.
-    Table { columns: Vec<String>, rows: Vec<Row> },
-    /// Preformatted text under a title (a timeline, a log excerpt).
-    Text { title: String, body: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Row {
-    pub cells: Vec<String>,
-    pub ok: bool,
 }

@@ -1,5 +1,5 @@
-//! `quiz N`: the lesson's closing question, asked interactively; without a terminal it is
-//! printed with its options, for reading.
+//! `quiz N`: the lesson's questions, one after another, each with its options in a fresh order.
+//! Answers come from the terminal or, one letter per line, from standard input.
 
 use std::process::ExitCode;
 
@@ -10,13 +10,18 @@ use crate::reporter::Reporter;
 
 pub fn run(lesson: &Lesson, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
     let root = project::root()?;
-    let Some(choice) = reporter.ask_quiz(lesson)? else {
-        return Ok(ExitCode::SUCCESS);
-    };
-    let right = choice == lesson.quiz.answer;
-    reporter.quiz_answer(&lesson.quiz, right)?;
-    let (mut progress, _) = Progress::load(&root);
-    progress.record_quiz(lesson, right);
-    progress.save()?;
+    let mut rng = httplings::judge::seed::rng(httplings::judge::seed::fresh());
+    let (mut right, mut answered) = (0, 0);
+    for (number, question) in lesson.quiz.iter().enumerate() {
+        let mut order: Vec<usize> = (0..question.options.len()).collect();
+        rng.shuffle(&mut order);
+        let Some(choice) = reporter.ask(question, &order, number + 1, lesson.quiz.len())? else { break };
+        let correct = choice == question.answer_index();
+        reporter.answered(question, &order, correct)?;
+        Progress::update(&root, |progress| progress.record_answer(lesson, &question.question, correct))?;
+        answered += 1;
+        right += usize::from(correct);
+    }
+    reporter.quiz_done(right, answered, lesson.quiz.len(), lesson.number)?;
     Ok(ExitCode::SUCCESS)
 }

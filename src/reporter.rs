@@ -1,12 +1,15 @@
-//! [`Reporter`]: the one owner of terminal output. Commands hand it results; it decides colour
-//! once and turns them into text, diffs and tables.
+//! [`Reporter`]: the one owner of terminal output. Commands hand it results and events; it
+//! decides colour once and turns them into text, diffs and tables.
 
+mod course;
 mod evidence;
 mod json;
+mod live;
 mod markdown;
 mod prompt;
 mod screen;
 
+pub use live::Live;
 pub use screen::Screen;
 
 use std::io::{self, IsTerminal, Write};
@@ -14,9 +17,8 @@ use std::io::{self, IsTerminal, Write};
 use colored::Colorize;
 
 use crate::catalog::{LESSONS, Lesson, Side};
-use crate::check::{CheckState, Checked, Report};
+use crate::check::{CheckResult, CheckState, Checked, Interruption, Report};
 use crate::cli::ColorChoice;
-use crate::progress::{Progress, Status};
 
 /// Lines are wrapped at the terminal's width, but never wider than this: long lines are
 /// hard to read.
@@ -26,19 +28,19 @@ pub struct Reporter {
     out: Box<dyn Write>,
     err: Box<dyn Write>,
     colored: bool,
+    /// Whether stdout is a terminal: live lines are drawn only there.
+    interactive: bool,
     width: usize,
 }
 
 impl Reporter {
     /// Writes to stdout (stderr for errors), in colour when `choice` and the terminal allow.
     pub fn stdout(choice: ColorChoice) -> Self {
+        let interactive = io::stdout().is_terminal();
         let colored = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-            }
+            ColorChoice::Auto => interactive && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
         };
         colored::control::set_override(colored);
         let width = terminal_size::terminal_size().map_or(80, |(width, _)| usize::from(width.0));
@@ -46,6 +48,7 @@ impl Reporter {
             out: Box::new(io::stdout()),
             err: Box::new(io::stderr()),
             colored,
+            interactive,
             width: width.clamp(40, MAX_WIDTH),
         }
     }
@@ -63,6 +66,11 @@ impl Reporter {
         let _ = writeln!(self.err, "{} {error:#}", "httplings: error:".red().bold());
     }
 
+    /// A one-line remark that is not part of any report.
+    pub fn notice(&mut self, message: &str) {
+        let _ = writeln!(self.err, "{} {message}", "httplings:".yellow());
+    }
+
     pub fn checking(&mut self, lesson: &Lesson, side: Side) -> io::Result<()> {
         let whose = match side {
             Side::Exercise => "your exercise",
@@ -71,7 +79,7 @@ impl Reporter {
         };
         writeln!(
             self.out,
-            "{} {whose} for lesson {}, {} ({})",
+            "{} {whose} for lesson {}, {} ({})\n",
             "Checking".bold(),
             lesson.number,
             lesson.title,
@@ -80,22 +88,26 @@ impl Reporter {
         self.out.flush()
     }
 
-    pub fn outcome(&mut self, lesson: &Lesson, side: Side, outcome: &Checked) -> io::Result<()> {
+    /// Streams a check's events as they happen (see [`Live`]).
+    pub fn live<'a>(&'a mut self, lesson: &Lesson) -> Live<'a> {
+        Live::new(self, lesson.judge.checks.len())
+    }
+
+    /// The report of a check. With `streamed`, each check's line was printed as it was decided
+    /// (by [`Live`]); what follows is the rest: what was not judged, the failures in detail, and
+    /// the summary.
+    pub fn outcome(&mut self, lesson: &Lesson, side: Side, outcome: &Checked, streamed: bool) -> io::Result<()> {
         match outcome {
             Checked::CompileFailed(diagnostics) => self.compile_failed(lesson, side, diagnostics),
-            Checked::Ran(report) => self.report(lesson, side, report),
+            Checked::Ran(report) => self.report(lesson, side, report, streamed),
         }
     }
 
     /// The outcome as exercism's test-runner JSON (version 3), alone on stdout.
     pub fn json(&mut self, outcome: &Checked) -> io::Result<()> {
         colored::control::set_override(false);
-        let json = json::results(outcome);
-        writeln!(
-            self.out,
-            "{}",
-            serde_json::to_string_pretty(&json).expect("JSON values serialise")
-        )
+        let json = json::results(outcome, self.width);
+        writeln!(self.out, "{}", serde_json::to_string_pretty(&json).expect("JSON values serialise"))
     }
 
     /// One line of `dev check`: a fact about the course that holds, or does not.
@@ -104,15 +116,8 @@ impl Reporter {
         writeln!(self.out, "{mark} {fact}")
     }
 
-    /// A one-line remark that is not part of any report.
-    pub fn notice(&mut self, message: &str) {
-        let _ = writeln!(self.err, "{} {message}", "httplings:".yellow());
-    }
-
     fn compile_failed(&mut self, lesson: &Lesson, side: Side, diagnostics: &str) -> io::Result<()> {
-        writeln!(self.out)?;
-        writeln!(self.out, "{}", diagnostics.trim_end())?;
-        writeln!(self.out)?;
+        writeln!(self.out, "{}\n", diagnostics.trim_end())?;
         writeln!(
             self.out,
             "{} {} does not compile: fix the first error above, then run `cargo run -- check {}` again.",
@@ -122,44 +127,62 @@ impl Reporter {
         )
     }
 
-    fn report(&mut self, lesson: &Lesson, side: Side, report: &Report) -> io::Result<()> {
-        writeln!(self.out)?;
+    fn report(&mut self, lesson: &Lesson, side: Side, report: &Report, streamed: bool) -> io::Result<()> {
+        if !streamed {
+            if let Some(interruption) = &report.interruption {
+                self.interruption(interruption)?;
+            }
+            for check in &report.checks {
+                self.verdict_line(check)?;
+            }
+        } else {
+            for check in report.checks.iter().filter(|check| matches!(check.state, CheckState::NotJudged)) {
+                self.verdict_line(check)?;
+            }
+        }
+        if let Some(interruption) = &report.interruption {
+            writeln!(self.out)?;
+            evidence::titled(&mut self.out, "the last lines your code wrote", &interruption.log_tail)?;
+        }
         for check in &report.checks {
-            match &check.state {
-                CheckState::Passed => writeln!(self.out, "{} {}", "✓".green().bold(), check.name)?,
-                CheckState::NotReached => writeln!(
-                    self.out,
-                    "{} {} {}",
-                    "✗".red().bold(),
-                    check.name.bold(),
-                    "(never reported)".red()
-                )?,
-                CheckState::Failed(failure) => {
-                    writeln!(self.out, "{} {}", "✗".red().bold(), check.name.bold())?;
-                    evidence::failure(&mut self.out, failure, self.width)?;
-                    writeln!(self.out)?;
-                }
+            if let CheckState::Failed(failure) = &check.state {
+                writeln!(self.out, "\n{} {}", "✗".red().bold(), check.name.bold())?;
+                evidence::failure(&mut self.out, failure, self.width)?;
             }
         }
-        if let Some(interrupted) = &report.interrupted {
-            writeln!(self.out)?;
-            writeln!(self.out, "{} {interrupted}", "✗".red().bold())?;
-            if let Some(log) = &report.log_tail {
-                evidence::titled(&mut self.out, "server log (stderr), last lines", log)?;
+        writeln!(self.out)?;
+        self.summary(lesson, side, report)?;
+        for warning in &report.warnings {
+            writeln!(self.out, "{}", warning.yellow())?;
+        }
+        Ok(())
+    }
+
+    /// One check's line: ✓, ✗, or – when it was not judged.
+    pub(crate) fn verdict_line(&mut self, check: &CheckResult) -> io::Result<()> {
+        match &check.state {
+            CheckState::Passed => writeln!(self.out, "{} {}", "✓".green().bold(), check.name),
+            CheckState::Failed(_) => writeln!(self.out, "{} {}", "✗".red().bold(), check.name),
+            CheckState::NotJudged => {
+                writeln!(self.out, "{} {} {}", "–".red(), check.name.dimmed(), "(not judged: see above)".dimmed())
             }
         }
-        let ended_on_a_failure =
-            report.checks.last().is_some_and(|check| matches!(check.state, CheckState::Failed(_)));
-        if report.interrupted.is_some() || !ended_on_a_failure {
-            writeln!(self.out)?;
+    }
+
+    /// Why judging stopped early, said once, before the checks it spoiled.
+    pub(crate) fn interruption(&mut self, interruption: &Interruption) -> io::Result<()> {
+        let mut lines = evidence::wrap(&interruption.cause, self.width - 2).into_iter();
+        writeln!(self.out, "{} {}", "✗".red().bold(), lines.next().unwrap_or_default().red().bold())?;
+        for line in lines {
+            writeln!(self.out, "  {}", line.red().bold())?;
         }
-        self.summary(lesson, side, report)
+        Ok(())
     }
 
     fn summary(&mut self, lesson: &Lesson, side: Side, report: &Report) -> io::Result<()> {
-        let passed =
-            report.checks.iter().filter(|check| matches!(check.state, CheckState::Passed)).count();
         let total = report.checks.len();
+        let flag = if side == Side::Solution { " --solution" } else { "" };
+        let replay = format!("seed {} (replay it: `cargo run -- check {}{flag} --seed {}`)", report.seed, lesson.number, report.seed);
         if report.passed() {
             let next = match side {
                 Side::Exercise if usize::from(lesson.number) == LESSONS.len() => format!(
@@ -168,122 +191,23 @@ impl Reporter {
                     lesson.number
                 ),
                 Side::Exercise => format!(
-                    "Compare with the reference: `cargo run -- solution {}`. Then on to lesson {}.",
+                    "Compare with the reference: `cargo run -- solution {}`, try `cargo run -- quiz {}`, then on to lesson {}.",
+                    lesson.number,
                     lesson.number,
                     lesson.number + 1
                 ),
                 Side::Solution => "The reference solution passes.".to_string(),
                 Side::Starter => "But a starter should fail until it is solved.".to_string(),
             };
-            return writeln!(
-                self.out,
-                "{} {}",
-                format!("All {total} checks pass.").green().bold(),
-                next
-            );
-        }
-        writeln!(
-            self.out,
-            "{} Fix the first ✗, then run `cargo run -- check {n}` again. Stuck? `cargo run -- hint {n}`.",
-            format!("{passed} of {total} checks pass.").red().bold(),
-            n = lesson.number
-        )
-    }
-
-    /// Renders a lesson's markdown for the terminal (plain text without colour).
-    pub fn lesson(&mut self, markdown: &str) -> io::Result<()> {
-        let rendered = markdown::render(markdown, self.width);
-        write!(self.out, "{rendered}")
-    }
-
-    pub fn list(&mut self, lessons: &[Lesson], progress: &Progress) -> io::Result<()> {
-        for lesson in lessons {
-            let current = if progress.current().number == lesson.number { "→" } else { " " };
-            let status = match progress.status(lesson) {
-                Status::Done => "done   ".green(),
-                Status::Failing => "failing".red(),
-                Status::Pending => "pending".dimmed(),
-            };
-            let quiz = match progress.quiz_result(lesson) {
-                Some(true) => "quiz ✓".green(),
-                Some(false) => "quiz ✗".yellow(),
-                None => "      ".normal(),
-            };
-            let line = format!(
-                "{current} {:>2}  {status}  {:<28} {}  {quiz}",
-                lesson.number.to_string().bold(),
-                lesson.title,
-                lesson.file(Side::Exercise).dimmed()
-            );
-            writeln!(self.out, "{}", line.trim_end())?;
-        }
-        writeln!(self.out)?;
-        if progress.done_count() == lessons.len() {
-            return writeln!(
-                self.out,
-                "{}",
-                "Every exercise passes: the course is done.".green().bold()
-            );
-        }
-        writeln!(
-            self.out,
-            "Read a lesson with `cargo run -- lesson N`, check it with `cargo run -- check N`."
-        )
-    }
-
-    pub fn hint(&mut self, lesson: &Lesson, shown: usize) -> io::Result<()> {
-        let total = lesson.hints.len();
-        let index = shown.min(total - 1);
-        writeln!(
-            self.out,
-            "{} {}/{total} for lesson {}:",
-            "Hint".yellow().bold(),
-            index + 1,
-            lesson.number
-        )?;
-        for line in evidence::wrap(lesson.hints[index], self.width) {
-            writeln!(self.out, "{line}")?;
-        }
-        let more = if index + 1 < total {
-            "(run the same command again for a stronger hint)"
+            writeln!(self.out, "{} {}", format!("All {total} checks pass.").green().bold(), next)?;
         } else {
-            "(that was the last hint: `cargo run -- solution N --force` shows the answer)"
-        };
-        writeln!(self.out, "{}", more.replace(" N ", &format!(" {} ", lesson.number)).dimmed())?;
-        Ok(())
-    }
-
-    pub fn reset_done(
-        &mut self,
-        exercise: &str,
-        backup: Option<&std::path::Path>,
-    ) -> io::Result<()> {
-        match backup {
-            Some(backup) => writeln!(
+            writeln!(
                 self.out,
-                "{} {exercise} is the starter again; your version is saved as {}.",
-                "✓".green().bold(),
-                backup.display().to_string().underline()
-            ),
-            None => writeln!(self.out, "{exercise} is already the starter: nothing to do."),
+                "{} Fix the first ✗, then run `cargo run -- check {n}` again. Stuck? `cargo run -- hint {n}`.",
+                format!("{} of {total} checks pass.", report.passed_count()).red().bold(),
+                n = lesson.number
+            )?;
         }
-    }
-
-    /// Shows how the learner's file differs from the reference solution.
-    pub fn solution_diff(
-        &mut self,
-        lesson: &Lesson,
-        exercise: &str,
-        solution: &str,
-    ) -> io::Result<()> {
-        if exercise == solution {
-            return writeln!(
-                self.out,
-                "{} is the same as the reference solution.",
-                lesson.file(Side::Exercise)
-            );
-        }
-        let names = (lesson.file(Side::Exercise), lesson.file(Side::Solution));
-        evidence::file_diff(&mut self.out, exercise, solution, (&names.0, &names.1))
+        writeln!(self.out, "{}", replay.dimmed())
     }
 }

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 
 use crate::UsageError;
-use crate::catalog::{Lesson, Side};
+use crate::catalog::{LESSONS, Lesson, Side};
 use crate::project;
 use crate::reporter::Reporter;
 
@@ -35,6 +35,32 @@ pub fn run(lesson: &Lesson, yes: bool, reporter: &mut Reporter) -> anyhow::Resul
     match reset(&root, lesson)? {
         Some(backup) => reporter.reset_done(&exercise, Some(&backup))?,
         None => reporter.reset_done(&exercise, None)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `reset --all`: every exercise back to its starter, each one that differs backed up first.
+pub fn all(named_a_lesson: bool, yes: bool, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
+    if named_a_lesson {
+        return Err(UsageError("reset takes a lesson number or --all, not both".into()).into());
+    }
+    let root = project::root()?;
+    if !yes {
+        let question = "Replace every exercise with its starter? (each one you changed is kept as a backup)";
+        match reporter.confirm(question)? {
+            Some(true) => {}
+            Some(false) => return Ok(ExitCode::SUCCESS),
+            None => {
+                return Err(UsageError(
+                    "not resetting every exercise without confirmation: `cargo run -- reset --all --yes` resets without asking".into(),
+                )
+                .into());
+            }
+        }
+    }
+    for lesson in LESSONS.iter() {
+        let backup = reset(&root, lesson)?;
+        reporter.reset_done(&lesson.file(Side::Exercise), backup.as_deref())?;
     }
     Ok(ExitCode::SUCCESS)
 }

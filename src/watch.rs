@@ -1,5 +1,9 @@
 //! Watch mode (`cargo run` alone): the current exercise is checked whenever it is saved, and
 //! single keys move between lessons, show hints, reset, or open an editor.
+//!
+//! Watch mode keeps no progress of its own: it reads `.httplings/progress.json` afresh for every
+//! screen and changes it only through [`Progress::update`], so a `check` run in another terminal
+//! is neither overwritten nor missed.
 
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -13,7 +17,8 @@ use crossterm::terminal;
 
 use crate::UsageError;
 use crate::catalog::{LESSONS, Lesson, Side};
-use crate::check;
+use crate::check::{self, Checked, Options};
+use crate::hint;
 use crate::progress::{Progress, Status};
 use crate::project;
 use crate::reporter::{Reporter, Screen};
@@ -22,58 +27,58 @@ use crate::reset;
 /// Saves come in bursts (write, rename, touch): wait for this much quiet before checking.
 const SETTLE: Duration = Duration::from_millis(150);
 
-pub fn run(edit_cmd: Option<String>, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
+pub fn run(edit_cmd: Option<String>, from: Option<&'static Lesson>, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
     if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
-        return Err(UsageError(
-            "watch mode needs a terminal; without one, use `cargo run -- check N`".into(),
-        )
-        .into());
+        return Err(UsageError("watch mode needs a terminal; without one, use `cargo run -- check N`".into()).into());
     }
     let root = project::root()?;
-    let (progress, notice) = Progress::load(&root);
-    let (saves, watcher) = watch_exercises(&root);
+    let (progress, notice) = Progress::update(&root, |progress| {
+        if let Some(lesson) = from {
+            progress.set_current(lesson);
+        }
+    })?;
+    let (events, watcher) = watch_files(&root);
     let mut session = Session {
         lesson: progress.current(),
-        progress,
         root,
         report: String::new(),
-        passed: false,
         panel: None,
+        choosing: None,
         message: notice,
         confirming_reset: false,
-        edit_cmd: edit_cmd
-            .or_else(|| std::env::var("VISUAL").ok())
-            .or_else(|| std::env::var("EDITOR").ok()),
+        edit_cmd: edit_cmd.or_else(|| std::env::var("VISUAL").ok()).or_else(|| std::env::var("EDITOR").ok()),
     };
     if let Err(reason) = &watcher {
-        session.message =
-            Some(format!("file events are unavailable ({reason}): press r to re-check"));
+        session.message = Some(format!("file events are unavailable ({reason}): press r to re-check"));
     }
-    let _raw = RawMode::enter()?;
+    let raw = RawMode::enter()?;
     session.check(reporter)?;
     let mut saved_at: Option<Instant> = None;
     loop {
         if event::poll(Duration::from_millis(50)).context("could not read the keyboard")?
             && let Event::Key(key) = event::read().context("could not read the keyboard")?
             && key.kind == KeyEventKind::Press
+            && let Flow::Quit = session.key(key, reporter)?
         {
-            match session.key(key, reporter)? {
-                Flow::Continue => {}
-                Flow::Quit => break,
-            }
+            break;
         }
-        if saves.try_iter().any(|path| path.file_name() == session.exercise_path().file_name()) {
+        let touched: Vec<PathBuf> = events.try_iter().collect();
+        if touched.iter().any(|path| path.file_name() == session.exercise_path().file_name()) {
             saved_at = Some(Instant::now());
+        }
+        if touched.iter().any(|path| path.file_name().is_some_and(|name| name == "progress.json")) {
+            // Another httplings recorded something: show it.
+            session.show(reporter)?;
         }
         if saved_at.is_some_and(|at| at.elapsed() >= SETTLE) {
             session.check(reporter)?;
             // Saves made while the check ran are already part of what it checked.
-            saves.try_iter().for_each(drop);
+            events.try_iter().for_each(drop);
             saved_at = None;
         }
     }
-    drop(_raw);
-    session.progress.save()?;
+    drop(raw);
+    reporter.watch_ended()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -84,13 +89,13 @@ enum Flow {
 
 struct Session {
     root: PathBuf,
-    progress: Progress,
     lesson: &'static Lesson,
     /// The last check's report, as the reporter rendered it.
     report: String,
-    passed: bool,
-    /// A hint or the lesson list, shown under the report.
+    /// A hint, shown under the report.
     panel: Option<String>,
+    /// The lesson list is open, with this line selected.
+    choosing: Option<usize>,
     message: Option<String>,
     confirming_reset: bool,
     edit_cmd: Option<String>,
@@ -101,13 +106,18 @@ impl Session {
         self.root.join(self.lesson.file(Side::Exercise))
     }
 
+    fn progress(&self) -> Progress {
+        Progress::load(&self.root).0
+    }
+
     fn key(&mut self, key: KeyEvent, reporter: &mut Reporter) -> anyhow::Result<Flow> {
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            return Ok(Flow::Quit);
+        }
         if std::mem::take(&mut self.confirming_reset) {
             self.message = Some(match key.code {
                 KeyCode::Char('y') => match reset::reset(&self.root, self.lesson)? {
-                    Some(backup) => {
-                        format!("reset to the starter; your file is saved as {}", backup.display())
-                    }
+                    Some(backup) => format!("reset to the starter; your file is saved as {}", backup.display()),
                     None => "the exercise is already the starter".into(),
                 },
                 _ => "reset cancelled".into(),
@@ -115,28 +125,25 @@ impl Session {
             self.show(reporter)?;
             return Ok(Flow::Continue);
         }
+        if let Some(selected) = self.choosing {
+            return self.choose(key, selected, reporter).map(|()| Flow::Continue);
+        }
         self.message = None;
         match key.code {
             KeyCode::Char('q') | KeyCode::Esc => return Ok(Flow::Quit),
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                return Ok(Flow::Quit);
-            }
             KeyCode::Char('n') => return self.move_by(1, reporter).map(|()| Flow::Continue),
             KeyCode::Char('p') => return self.move_by(-1, reporter).map(|()| Flow::Continue),
             KeyCode::Char('r') => return self.check(reporter).map(|()| Flow::Continue),
             KeyCode::Char('h') => {
-                let shown = self.progress.next_hint(self.lesson);
-                let index = shown.min(self.lesson.hints.len() - 1);
-                let hint = format!(
-                    "Hint {}/{}: {}",
-                    index + 1,
-                    self.lesson.hints.len(),
-                    self.lesson.hints[index]
-                );
-                self.panel = Some(reporter.wrapped(&hint));
-                self.progress.save()?;
+                let mut picked = (0, false);
+                Progress::update(&self.root, |progress| {
+                    picked = hint::next(self.lesson, progress);
+                    progress.record_hint(self.lesson, picked.0);
+                })?;
+                let (index, more) = picked;
+                self.panel = Some(reporter.render_hint(self.lesson, &self.lesson.hints[index], index, more));
             }
-            KeyCode::Char('l') => self.panel = Some(reporter.lesson_list(LESSONS, &self.progress)),
+            KeyCode::Char('l') => self.choosing = Some(usize::from(self.lesson.number - 1)),
             KeyCode::Char('x') => {
                 self.confirming_reset = true;
                 self.message = Some(format!(
@@ -151,62 +158,96 @@ impl Session {
         Ok(Flow::Continue)
     }
 
+    /// A key while the lesson list is open: move, pick by number, open, or close it.
+    fn choose(&mut self, key: KeyEvent, selected: usize, reporter: &mut Reporter) -> anyhow::Result<()> {
+        let last = LESSONS.len() - 1;
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.choosing = Some(selected.saturating_sub(1)),
+            KeyCode::Down | KeyCode::Char('j') => self.choosing = Some((selected + 1).min(last)),
+            KeyCode::Char(digit @ '1'..='9') => {
+                let index = usize::from(digit as u8 - b'1');
+                self.choosing = Some(index.min(last));
+            }
+            KeyCode::Enter => {
+                self.choosing = None;
+                return self.open(&LESSONS[selected], reporter);
+            }
+            _ => self.choosing = None,
+        }
+        self.show(reporter)
+    }
+
     fn move_by(&mut self, step: isize, reporter: &mut Reporter) -> anyhow::Result<()> {
-        if step > 0 && !self.passed {
-            self.message = Some(format!(
-                "lesson {} does not pass yet: n moves on once it does",
-                self.lesson.number
-            ));
+        if step > 0 && self.progress().status(self.lesson) != Status::Done {
+            self.message = Some(format!("lesson {} does not pass yet: n moves on once it does (l lists them all)", self.lesson.number));
             return self.show(reporter);
         }
         let index = usize::from(self.lesson.number - 1).saturating_add_signed(step);
-        let Some(next) = LESSONS.get(index) else {
-            self.message = Some(match step > 0 {
-                true => {
-                    "that was the last lesson: well done! The quizzes are `cargo run -- quiz N`"
-                        .into()
-                }
-                false => "this is the first lesson".into(),
-            });
-            return self.show(reporter);
-        };
-        self.lesson = next;
-        self.progress.set_current(next);
-        self.progress.save()?;
+        match LESSONS.get(index) {
+            Some(next) => self.open(next, reporter),
+            None => {
+                self.message = Some(if step > 0 {
+                    "that was the last lesson: well done! The quizzes are `cargo run -- quiz N`".into()
+                } else {
+                    "this is the first lesson".into()
+                });
+                self.show(reporter)
+            }
+        }
+    }
+
+    fn open(&mut self, lesson: &'static Lesson, reporter: &mut Reporter) -> anyhow::Result<()> {
+        self.lesson = lesson;
+        Progress::update(&self.root, |progress| progress.set_current(lesson))?;
         self.panel = None;
         self.check(reporter)
     }
 
     fn check(&mut self, reporter: &mut Reporter) -> anyhow::Result<()> {
-        self.report = format!("Checking {}…", self.lesson.file(Side::Exercise));
+        self.panel = None;
+        self.message = None;
+        let file = self.lesson.file(Side::Exercise);
+        self.report = format!("Checking {file}…");
         self.show(reporter)?;
-        let outcome = check::perform(&self.root, self.lesson, Side::Exercise, reporter.colored())?;
-        self.passed = outcome.passed();
+        let options = Options { colored: reporter.colored(), ..Options::default() };
+        let (total, mut decided) = (self.lesson.judge.checks.len(), 0);
+        let (root, lesson) = (self.root.clone(), self.lesson);
+        let outcome = {
+            let mut on_event = |event: check::Event<'_>| {
+                let seconds = match event {
+                    check::Event::Decided(_) => {
+                        decided += 1;
+                        None
+                    }
+                    check::Event::Waiting(elapsed) => Some(elapsed.as_secs()),
+                    _ => None,
+                };
+                self.report = match seconds {
+                    Some(seconds) if seconds > 0 => format!("Checking {file}… {seconds} s, {decided} of {total} checks decided"),
+                    _ => format!("Checking {file}… {decided} of {total} checks decided"),
+                };
+                let _ = self.show(reporter);
+            };
+            check::perform(&root, lesson, Side::Exercise, &options, &mut on_event)?
+        };
         self.report = reporter.render_outcome(self.lesson, Side::Exercise, &outcome);
-        self.progress.record_check(self.lesson, self.passed);
-        self.progress.save()?;
-        if self.passed && self.progress.done_count() == LESSONS.len() {
-            self.message =
-                Some("every exercise passes: the quizzes are `cargo run -- quiz N`".into());
+        let first_failed = first_failed(&outcome);
+        let (progress, _) = Progress::update(&self.root, |progress| progress.record_check(self.lesson, first_failed.as_deref()))?;
+        if outcome.passed() && progress.done_count() == LESSONS.len() {
+            self.message = Some("every exercise passes: the quizzes are `cargo run -- quiz N`".into());
         }
         self.show(reporter)
     }
 
     fn edit(&mut self) -> anyhow::Result<()> {
         let Some(command) = self.edit_cmd.clone() else {
-            self.message = Some(
-                "no editor known: set $EDITOR, or start with `cargo run -- watch --edit-cmd CMD`"
-                    .into(),
-            );
+            self.message = Some("no editor known: set $EDITOR, or start with `cargo run -- watch --edit-cmd CMD`".into());
             return Ok(());
         };
         let mut words = command.split_whitespace();
-        let Some(program) = words.next() else {
-            return Ok(());
-        };
+        let Some(program) = words.next() else { return Ok(()) };
         terminal::disable_raw_mode().context("could not leave raw mode")?;
-        let status =
-            std::process::Command::new(program).args(words).arg(self.exercise_path()).status();
+        let status = std::process::Command::new(program).args(words).arg(self.exercise_path()).status();
         terminal::enable_raw_mode().context("could not enter raw mode")?;
         if let Err(error) = status {
             self.message = Some(format!("could not run {program}: {error}"));
@@ -215,18 +256,33 @@ impl Session {
     }
 
     fn show(&mut self, reporter: &mut Reporter) -> anyhow::Result<()> {
+        let progress = self.progress();
+        let chooser = self.choosing.map(|selected| reporter.lesson_chooser(&progress, selected));
         let screen = Screen {
             lesson: self.lesson,
             exercise: &self.exercise_path(),
-            done: self.progress.done_count(),
-            total: LESSONS.len(),
-            status: if self.passed { Status::Done } else { self.progress.status(self.lesson) },
+            progress: &progress,
             report: &self.report,
-            panel: self.panel.as_deref(),
+            panel: chooser.as_deref().or(self.panel.as_deref()),
             message: self.message.as_deref(),
         };
         reporter.watch_screen(&screen)?;
         Ok(())
+    }
+}
+
+/// The first check that failed, for the hint that helps with it; `None` when all passed.
+pub fn first_failed(outcome: &Checked) -> Option<String> {
+    match outcome {
+        Checked::CompileFailed(_) => Some(String::new()),
+        Checked::Ran(report) if report.passed() => None,
+        Checked::Ran(report) => Some(
+            report
+                .checks
+                .iter()
+                .find(|check| !matches!(check.state, check::CheckState::Passed))
+                .map_or_else(String::new, |check| check.name.clone()),
+        ),
     }
 }
 
@@ -246,10 +302,11 @@ impl Drop for RawMode {
     }
 }
 
-/// File events for `exercises/`, as the paths they touch; the error says why there are none.
-fn watch_exercises(root: &Path) -> (Receiver<PathBuf>, Result<notify::RecommendedWatcher, String>) {
+/// File events for `exercises/` and `.httplings/`, as the paths they touch; the error says
+/// why there are none.
+fn watch_files(root: &Path) -> (Receiver<PathBuf>, Result<notify::RecommendedWatcher, String>) {
     use notify::Watcher;
-    let (sender, saves) = mpsc::channel();
+    let (sender, events) = mpsc::channel();
     let handler = move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
             && (event.kind.is_modify() || event.kind.is_create())
@@ -262,8 +319,9 @@ fn watch_exercises(root: &Path) -> (Receiver<PathBuf>, Result<notify::Recommende
     let watcher = notify::recommended_watcher(handler)
         .and_then(|mut watcher| {
             watcher.watch(&root.join("exercises"), notify::RecursiveMode::NonRecursive)?;
+            watcher.watch(&root.join(".httplings"), notify::RecursiveMode::NonRecursive)?;
             Ok(watcher)
         })
         .map_err(|error| error.to_string());
-    (saves, watcher)
+    (events, watcher)
 }

@@ -1,30 +1,56 @@
 //! Lesson 1, the generic 500: a failure becomes one fixed JSON answer for the client and a
-//! detailed line in the server log. [`run`] holds the checks; [`main`] is the check target's.
+//! detailed line in the server log, with no credential in either.
+//!
+//! The judge serves the learner's `app` over two failing databases (whose failures differ in
+//! every detail) and a healthy one, asks every route with a bearer token, and compares: the
+//! answers must not depend on the failure's details, and the log must hold them.
+
+mod asked;
+mod leaks;
+mod logged;
+mod plan;
 
 use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::Recorder;
-use crate::fixtures::{Database, Secrets};
-use crate::harness::{self, ANSWER_TIMEOUT, Answer, Shown};
-use crate::protocol::{Evidence, Failure, Outcome, Verdict};
+use self::asked::{Asked, FailingAnswers, HealthyAnswers};
+use crate::adapter::{self, Handler};
+use crate::fixtures::{Database, DatabaseSetup};
+use crate::judge::answer::{Answer, Shown};
+use crate::judge::{self, Evidence, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned};
 
 /// The exercise's entry point: builds the server around a database.
 pub type App = fn(Database) -> Router;
 
 const GENERIC_500: &str = "a failing GET /orders/{id} answers the generic 500";
+const PANIC_500: &str = "a panicking GET /reports/{id} answers the same generic 500";
 const NO_LEAK: &str = "nothing about the failure reaches the client";
 const LOGGED: &str = "the database error's details reach the server log";
-const PANIC_500: &str = "a panicking GET /reports/{id} answers the same generic 500";
-const ALIVE: &str = "GET /health still answers 200 after the panic";
+const PANIC_LOGGED: &str = "the panic's message reaches the server log";
+const NO_CREDENTIAL: &str = "the request's bearer token never reaches the server log";
+const ALIVE: &str = "GET /health still answers 200 after the panics";
 const MISSING_404: &str = "a missing order is still a 404, not a 500";
-const HEALTHY_200: &str = "a healthy order still answers 200 with its JSON";
+const HEALTHY_200: &str = "existing orders still answer 200 with their JSON";
 
-pub const CHECKS: [&str; 7] =
-    [GENERIC_500, NO_LEAK, LOGGED, PANIC_500, ALIVE, MISSING_404, HEALTHY_200];
+pub const CHECKS: &[&str] = &[
+    GENERIC_500,
+    PANIC_500,
+    NO_LEAK,
+    LOGGED,
+    PANIC_LOGGED,
+    NO_CREDENTIAL,
+    ALIVE,
+    MISSING_404,
+    HEALTHY_200,
+];
+
+/// How long `app()` may take to build a router.
+const APP_DEADLINE: Duration = Duration::from_secs(5);
 
 /// The one body a client ever sees for a server fault.
 pub fn generic_500_body() -> Value {
@@ -33,57 +59,80 @@ pub fn generic_500_body() -> Value {
 
 /// The `main` of lesson 1's check targets.
 pub fn main(app: App) -> ExitCode {
-    harness::main(&CHECKS, async |recorder| run(app, recorder).await)
+    adapter::main(Adapter { app })
 }
 
-/// Serves `app` over a failing database, then a healthy one, and records every check.
-pub async fn run(app: App, recorder: &mut Recorder) {
-    let client = harness::client(ANSWER_TIMEOUT);
-
-    let failing = Database::failing();
-    let secrets = failing.secrets().cloned().expect("a failing database has secrets");
-    let Some(base) = serve(app, failing, recorder) else {
-        return;
-    };
-    let order = Answer::get(&client, &format!("{base}/orders/2")).await;
-    let report = Answer::get(&client, &format!("{base}/reports/2")).await;
-    let health = Answer::get(&client, &format!("{base}/health")).await;
-
-    recorder.record(expect_generic_500(GENERIC_500, &order, WHY_GENERIC));
-    recorder.record(expect_no_leak(
-        &[("GET /orders/2", &order), ("GET /reports/2", &report)],
-        &secrets,
-    ));
-    recorder.record(expect_logged(&secrets));
-    recorder.record(expect_generic_500(PANIC_500, &report, WHY_PANIC));
-    recorder.record(expect_alive(&health));
-
-    let healthy = Database::healthy();
-    let expected_order = healthy.find_order(1).ok().flatten().expect("order 1 exists");
-    let Some(base) = serve(app, healthy, recorder) else {
-        return;
-    };
-    let missing = Answer::get(&client, &format!("{base}/orders/999")).await;
-    let found = Answer::get(&client, &format!("{base}/orders/1")).await;
-    recorder.record(expect_missing_404(&missing));
-    recorder.record(expect_order(&found, &json!(expected_order)));
+/// Judges `app` on a thread of this process (the project's tests).
+pub async fn judge_in_process(app: App, seed: u64) -> Judged {
+    judge::in_process(Adapter { app }, CHECKS, judge, seed).await
 }
 
-/// Builds and serves the learner's app; when building it panics, every check left fails.
-fn serve(app: App, db: Database, recorder: &mut Recorder) -> Option<String> {
-    match harness::catch(|| app(db)) {
-        Ok(router) => Some(harness::serve(router)),
-        Err(message) => {
-            let remaining = &CHECKS[recorder.verdicts().len()..];
-            let failure = Failure::new(
-                format!("app() panicked while building the router: {message}"),
-                "No request can be answered until the router builds. In axum 0.8, path \
-                 parameters are written /orders/{id}.",
-            );
-            recorder.fail_all(remaining, &failure);
-            None
+pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
+    Box::pin(run(learner, recorder, seed))
+}
+
+struct Adapter {
+    app: App,
+}
+
+impl Handler for Adapter {
+    type Call = DatabaseSetup;
+    type Reply = Result<String, String>;
+
+    async fn handle(self: Rc<Self>, setup: DatabaseSetup) -> Result<String, String> {
+        let db = Database::new(setup);
+        adapter::serve_app(|| (self.app)(db)).await
+    }
+}
+
+async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
+    let plan = plan::draw(seed);
+    let mut bases = Vec::new();
+    for instance in plan.failing.iter().chain([&plan.healthy]) {
+        match learner.call("app()", &instance.setup, APP_DEADLINE).await? {
+            Returned::Value(Ok(base)) => bases.push(base),
+            Returned::Value(Err(problem)) | Returned::Panicked(problem) => {
+                recorder.fail_the_rest(&app_failed(&problem));
+                return Ok(());
+            }
+            Returned::TimedOut(limit) => {
+                let problem = format!("app() did not return within {} s", limit.as_secs());
+                recorder.fail_the_rest(&app_failed(&problem));
+                return Ok(());
+            }
         }
     }
+    let asked = Asked::ask(&plan, &bases).await;
+
+    recorder.decide(GENERIC_500, generic(&asked.failing, |answers| &answers.orders, WHY_GENERIC));
+    recorder.decide(PANIC_500, generic(&asked.failing, |answers| &answers.reports, WHY_PANIC));
+    recorder.decide(NO_LEAK, leaks::find(&plan, &asked));
+    recorder.decide(LOGGED, logged::diagnostics(learner, &plan).await);
+    recorder.decide(PANIC_LOGGED, logged::panics(learner, &plan).await);
+    recorder.decide(NO_CREDENTIAL, logged::no_credential(learner, &plan).await);
+    recorder.decide(ALIVE, alive(&asked.failing, &asked.healthy));
+    recorder.decide(MISSING_404, missing(&asked.healthy));
+    recorder.decide(HEALTHY_200, found(&asked.healthy));
+    Ok(())
+}
+
+/// Why every check fails when `app()` cannot build a router, in one line.
+fn app_failed(problem: &str) -> Failure {
+    // Installing a global subscriber with `init()` works once; app() is called once per database.
+    if problem.contains("Unable to install global subscriber") || problem.contains("global default") {
+        return Failure::new(
+            "app() calls tracing_subscriber's init(), which panics the second time: the checks \
+             call app() once per database. Use try_init(), or leave it out (the checks install a \
+             subscriber that writes to stderr).",
+            "A global subscriber can be installed once per process; in a real service that \
+             happens in main, not in the function that builds the router.",
+        );
+    }
+    Failure::new(
+        problem.to_string(),
+        "No request can be answered until the router builds. In axum 0.8, path parameters are \
+         written /orders/{id}.",
+    )
 }
 
 const WHY_GENERIC: &str = "Clients can act on a 500 (retry later, show an apology) only if \
@@ -91,31 +140,44 @@ const WHY_GENERIC: &str = "Clients can act on a 500 (retry later, show an apolog
 const WHY_PANIC: &str = "A panic is a fault like any other: the client should get the same \
     generic answer. One that gets no answer at all cannot tell a bug from a network failure.";
 
-fn expect_generic_500(check: &str, answer: &Result<Answer, String>, why: &str) -> Verdict {
+/// Every answer `of` picks from both failing runs must be the generic 500.
+fn generic(
+    failing: &[FailingAnswers; 2],
+    of: impl Fn(&FailingAnswers) -> &Vec<(String, Result<Answer, String>)>,
+    why: &str,
+) -> Option<Failure> {
     let expected = Shown::status(StatusCode::INTERNAL_SERVER_ERROR)
         .header("content-type", "application/json")
         .json(&generic_500_body());
-    let problems = match answer {
-        // A dropped connection is what an uncaught panic looks like from outside.
-        Err(_) if check == PANIC_500 => vec![
-            "the connection dropped without an answer: nothing caught the panic (a layer only \
-             wraps the routes added before it)"
-                .to_string(),
-        ],
-        Err(what_happened) => vec![what_happened.clone()],
-        Ok(answer) => problems_with_generic_500(answer),
-    };
-    if problems.is_empty() {
-        return Verdict::pass(check);
+    let answers = failing.iter().flat_map(|answers| of(answers).iter().map(move |(path, answer)| (answers.name, path, answer)));
+    let mut wrong = answers.filter_map(|(run, path, answer)| Some((run, path, answer, problems(answer)?)));
+    let (run, path, answer, problems) = wrong.next()?;
+    let others = wrong.count();
+    let mut summary = format!("GET {path} ({run}): {problems}");
+    if others > 0 {
+        summary.push_str(&format!(" (and {others} more answer(s) like it)"));
     }
     let actual = match answer {
         Ok(answer) => shown_as_json(answer),
         Err(what_happened) => Shown::missing(what_happened),
     };
-    Verdict::fail(check, Failure::new(problems.join("; "), why).with(diff(&expected, &actual)))
+    Some(Failure::new(summary, why).with(diff(&expected, &actual)))
 }
 
-fn problems_with_generic_500(answer: &Answer) -> Vec<String> {
+/// What keeps `answer` from being the generic 500, if anything.
+fn problems(answer: &Result<Answer, String>) -> Option<String> {
+    let answer = match answer {
+        // A dropped connection is what an uncaught panic looks like from outside.
+        Err(what_happened) if what_happened.contains("closed") => {
+            return Some(
+                "the connection dropped without an answer: nothing caught the panic (a layer \
+                 only wraps the routes added before it)"
+                    .into(),
+            );
+        }
+        Err(what_happened) => return Some(what_happened.clone()),
+        Ok(answer) => answer,
+    };
     let mut problems = Vec::new();
     if answer.status != StatusCode::INTERNAL_SERVER_ERROR {
         problems.push(format!("the status is {}, not 500", answer.status.as_u16()));
@@ -126,7 +188,7 @@ fn problems_with_generic_500(answer: &Answer) -> Vec<String> {
     if answer.json() != Some(generic_500_body()) {
         problems.push("the body is not the generic error JSON".to_string());
     }
-    problems
+    (!problems.is_empty()).then(|| problems.join("; "))
 }
 
 /// Shows `answer` with its Content-Type; one that only adds parameters to
@@ -139,128 +201,47 @@ fn diff(expected: &Shown, actual: &Shown) -> Evidence {
     Evidence::Diff { expected: expected.render(), actual: actual.render() }
 }
 
-/// What must never reach a client, and what each piece would give away.
-fn leak_markers(secrets: &Secrets) -> [(String, &'static str); 6] {
-    [
-        (secrets.db.clone(), "the database password"),
-        (secrets.panic.clone(), "the panic message"),
-        ("postgres://".into(), "the database error's text"),
-        ("template cache".into(), "the panic message"),
-        ("panicked".into(), "a panic report"),
-        (".rs:".into(), "a source code location"),
-    ]
-}
-
-fn expect_no_leak(answers: &[(&str, &Result<Answer, String>)], secrets: &Secrets) -> Verdict {
-    let markers = leak_markers(secrets);
-    let mut found = Vec::new();
-    for (request, answer) in answers {
-        let Ok(answer) = answer else { continue };
-        let mut places: Vec<(String, String)> = answer
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                (format!("header {name}"), String::from_utf8_lossy(value.as_bytes()).into())
-            })
-            .collect();
-        places.push(("body".into(), answer.text()));
-        for (place, text) in &places {
-            let lowered = text.to_lowercase();
-            for (marker, meaning) in &markers {
-                if lowered.contains(&marker.to_lowercase()) {
-                    found.push(format!(
-                        "{request}, {place}: {meaning} ({marker:?})\n    {}",
-                        excerpt(text, marker)
-                    ));
-                }
-            }
-        }
-    }
-    if found.is_empty() {
-        return Verdict::pass(NO_LEAK);
-    }
-    let failure = Failure::new(
-        format!("{} leak(s) found in what the client received", found.len()),
-        "Error texts and panic messages describe your internals: hosts, passwords, file \
-         paths. Anyone can call your API; keep these in the server log.",
+fn alive(failing: &[FailingAnswers; 2], healthy: &HealthyAnswers) -> Option<Failure> {
+    let healths = failing.iter().map(|answers| (answers.name, &answers.health)).chain([("healthy", &healthy.health)]);
+    let (run, health) = healths.into_iter().find(|(_, health)| !matches!(health, Ok(answer) if answer.status == StatusCode::OK))?;
+    Some(
+        Failure::new(
+            format!("GET /health ({run}) did not answer 200 after handlers panicked"),
+            "One bad request must not take the server down for everyone else.",
+        )
+        .with(diff(&Shown::status(StatusCode::OK), &Shown::of_result(health, &[]).without_body())),
     )
-    .with(Evidence::Text { title: "leaks".into(), body: found.join("\n") });
-    Verdict::fail(NO_LEAK, failure)
 }
 
-/// A short window of `text` around `marker`, so a leak can be seen in context.
-fn excerpt(text: &str, marker: &str) -> String {
-    let lowered = text.to_lowercase();
-    let at = lowered.find(&marker.to_lowercase()).unwrap_or(0);
-    let start = text.floor_char_boundary(at.saturating_sub(40));
-    let end = text.ceil_char_boundary((at + marker.len() + 40).min(text.len()));
-    format!("…{}…", &text[start..end])
+fn missing(healthy: &HealthyAnswers) -> Option<Failure> {
+    let (id, answer) = healthy
+        .missing
+        .iter()
+        .find(|(_, answer)| !matches!(answer, Ok(answer) if answer.status == StatusCode::NOT_FOUND))?;
+    Some(
+        Failure::new(
+            format!("GET /orders/{id} (no such order) did not answer 404"),
+            "A missing order is the client's mistake, not a server fault: a 500 would make \
+             clients retry a request that can never succeed, and page your on-call.",
+        )
+        .with(diff(&Shown::status(StatusCode::NOT_FOUND), &Shown::of_result(answer, &[]).without_body())),
+    )
 }
 
-fn expect_logged(secrets: &Secrets) -> Verdict {
-    let failure = Failure::new(
-        "nothing written to the server log (stderr) mentions the database error",
-        "The generic 500 hides the cause from the client, so the log is the only place your \
-         team can find it. Log the error itself, e.g. tracing::error!(%error, \"...\").",
-    );
-    Verdict {
-        check: LOGGED.into(),
-        outcome: Outcome::LogMustContain { needle: secrets.db.clone(), failure },
-    }
-}
-
-fn expect_alive(health: &Result<Answer, String>) -> Verdict {
-    match health {
-        Ok(answer) if answer.status == StatusCode::OK => Verdict::pass(ALIVE),
-        _ => Verdict::fail(
-            ALIVE,
-            Failure::new(
-                "GET /health did not answer 200 after a handler panicked",
-                "One bad request must not take the server down for everyone else.",
-            )
-            .with(diff(
-                &Shown::status(StatusCode::OK),
-                &Shown::of_result(health, &[]).without_body(),
-            )),
-        ),
-    }
-}
-
-fn expect_missing_404(missing: &Result<Answer, String>) -> Verdict {
-    match missing {
-        Ok(answer) if answer.status == StatusCode::NOT_FOUND => Verdict::pass(MISSING_404),
-        _ => Verdict::fail(
-            MISSING_404,
-            Failure::new(
-                "GET /orders/999 (no such order) did not answer 404",
-                "A missing order is the client's mistake, not a server fault: a 500 would make \
-                 clients retry a request that can never succeed, and page your on-call.",
-            )
-            .with(diff(
-                &Shown::status(StatusCode::NOT_FOUND),
-                &Shown::of_result(missing, &[]).without_body(),
-            )),
-        ),
-    }
-}
-
-fn expect_order(found: &Result<Answer, String>, order: &Value) -> Verdict {
-    let expected =
-        Shown::status(StatusCode::OK).header("content-type", "application/json").json(order);
-    let passed = matches!(found, Ok(answer) if answer.status == StatusCode::OK
-        && answer.media_type().as_deref() == Some("application/json")
-        && answer.json().as_ref() == Some(order));
-    if passed {
-        return Verdict::pass(HEALTHY_200);
-    }
-    let actual = match found {
+fn found(healthy: &HealthyAnswers) -> Option<Failure> {
+    let (order, answer) = healthy.found.iter().find(|(order, answer)| {
+        !matches!(answer, Ok(answer) if answer.status == StatusCode::OK
+            && answer.media_type().as_deref() == Some("application/json")
+            && answer.json().as_ref() == Some(&json!(order)))
+    })?;
+    let expected = Shown::status(StatusCode::OK).header("content-type", "application/json").json(&json!(order));
+    let actual = match answer {
         Ok(answer) => shown_as_json(answer),
         Err(what_happened) => Shown::missing(what_happened),
     };
-    Verdict::fail(
-        HEALTHY_200,
+    Some(
         Failure::new(
-            "GET /orders/1 did not answer 200 with the order as JSON",
+            format!("GET /orders/{} did not answer 200 with the order as JSON", order.id),
             "Error handling must not change what the happy path returns.",
         )
         .with(diff(&expected, &actual)),

@@ -1,131 +1,237 @@
-//! Lesson 3, retry on 5xx, never on 4xx: the learner's client meets a scripted server in
-//! fifteen scenarios at once. [`run`] plays them; [`main`] is the check target's.
+//! Lesson 3, retry on 5xx, never on 4xx: the learner's client meets scripted servers of the
+//! judge's in a score of scenarios, all at once, with statuses, values and policies drawn from
+//! the seed. The judge sees every request arrive; the learner's process only reports what each
+//! call returned, and that is checked against what the judge's server sent.
 
-mod judge;
+mod call;
+mod expect;
+mod growth;
 mod scenario;
 mod server;
+mod timeline;
+mod verdict;
 
-use std::cell::Cell;
-use std::panic::AssertUnwindSafe;
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
 use std::process::ExitCode;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::FutureExt;
 use futures_util::future::join_all;
 
-use self::judge::{CallOutcome, CallRecord};
-use self::scenario::{CLIENT_TIMEOUT, Scenario};
+use self::call::{Call, Came, CountingResolver, SeenError, SeenResponse};
+use self::scenario::{CLIENT_TIMEOUT, GROWTH, SLEEPS, Scenario, Target};
 use self::server::ScriptedServer;
-use crate::harness::{self, panic_message};
-use crate::protocol::{Outcome, Verdict};
-use crate::{Recorder, RetryPolicy};
+use self::verdict::{CallOutcome, CallRecord, Sample};
+use crate::RetryPolicy;
+use crate::adapter::{self, Handler};
+use crate::judge::seed;
+use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned};
+
+pub use self::scenario::CHECKS;
 
 /// What the exercise exports: `get_with_retry`, as any async function of its shape.
 pub trait GetWithRetry:
-    AsyncFn(&reqwest::Client, &str, &RetryPolicy) -> Result<reqwest::Response, reqwest::Error>
+    AsyncFn(&reqwest::Client, &str, &RetryPolicy) -> Result<reqwest::Response, reqwest::Error> + 'static
 {
 }
 
 impl<F> GetWithRetry for F where
-    F: AsyncFn(&reqwest::Client, &str, &RetryPolicy) -> Result<reqwest::Response, reqwest::Error>
+    F: AsyncFn(&reqwest::Client, &str, &RetryPolicy) -> Result<reqwest::Response, reqwest::Error> + 'static
 {
 }
 
-/// A stall of the checks' own thread longer than this means learner code blocked it.
-const STALL: Duration = Duration::from_millis(250);
-
 /// The `main` of lesson 3's check targets.
 pub fn main(get_with_retry: impl GetWithRetry) -> ExitCode {
-    let names: Vec<&str> = scenario::all().iter().map(|scenario| scenario.name).collect();
-    harness::main(&names, async move |recorder| run(&get_with_retry, recorder).await)
+    adapter::main(Adapter { get_with_retry })
 }
 
-/// Plays every scenario concurrently, each against its own server, so the whole check takes
-/// about as long as the longest one.
-pub async fn run(get_with_retry: &impl GetWithRetry, recorder: &mut Recorder) {
-    let scenarios = scenario::all();
-    let longest_stall = Cell::new(Duration::ZERO);
-    let verdicts = tokio::select! {
-        verdicts = join_all(scenarios.iter().map(|scenario| play(scenario, get_with_retry))) => verdicts,
-        () = measure_stalls(&longest_stall) => unreachable!("measuring never ends"),
-    };
-    for mut verdict in verdicts {
-        if longest_stall.get() > STALL
-            && let Outcome::Fail(failure) = &mut verdict.outcome
-        {
-            failure.summary = format!(
-                "your code blocked the async runtime for {} ms (std::thread::sleep? a loop that \
-                 never awaits?), so every timing here is off: wait with tokio::time::sleep. {}",
-                longest_stall.get().as_millis(),
-                failure.summary
-            );
-        }
-        recorder.record(verdict);
-    }
+/// Judges `get_with_retry` on a thread of this process (the project's tests).
+pub async fn judge_in_process(get_with_retry: impl GetWithRetry + Send, seed: u64) -> Judged {
+    judge::in_process(Adapter { get_with_retry }, CHECKS, judge, seed).await
 }
 
-/// Learner code that blocks the thread stalls every scenario at once and skews every timing.
-/// A ticker polled beside the scenarios measures the longest such stall, so the report can
-/// name the real cause instead of a dozen symptoms.
-async fn measure_stalls(longest: &Cell<Duration>) {
-    const TICK: Duration = Duration::from_millis(20);
-    loop {
-        let before = Instant::now();
-        tokio::time::sleep(TICK).await;
-        longest.set(longest.get().max(before.elapsed().saturating_sub(TICK)));
-    }
+pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
+    Box::pin(run(learner, recorder, seed))
 }
 
-async fn play(scenario: &Scenario, get_with_retry: &impl GetWithRetry) -> Verdict {
-    let scripts =
-        scenario.calls.iter().map(|(path, script)| (path.to_string(), script.clone())).collect();
-    let server = ScriptedServer::start(scripts);
-    let base = if scenario.listening {
-        server.base.clone()
-    } else {
-        format!("http://{}", server::unused_port().await)
-    };
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(CLIENT_TIMEOUT)
-        .build()
-        .expect("a client without TLS always builds");
-    let mut calls = Vec::new();
-    for (path, _) in &scenario.calls {
-        let url = format!("{base}{path}");
-        let started = Instant::now();
-        let call = AssertUnwindSafe(get_with_retry(&client, &url, &scenario.policy)).catch_unwind();
-        let outcome = tokio::select! {
-            finished = tokio::time::timeout(scenario.deadline, call) => match finished {
-                Err(_) => CallOutcome::TimedOut(scenario.deadline),
-                Ok(Err(panic)) => CallOutcome::Panicked(panic_message(&*panic)),
-                Ok(Ok(returned)) => CallOutcome::Returned(
-                    returned.map(|response| response.status().as_u16()).map_err(|error| describe(&error)),
-                ),
-            },
-            () = server.cap_reached() => CallOutcome::Capped,
+/// The longest body read from a returned response.
+const BODY_LIMIT: usize = 64 * 1024;
+
+struct Adapter<F> {
+    get_with_retry: F,
+}
+
+impl<F: GetWithRetry> Handler for Adapter<F> {
+    type Call = Call;
+    type Reply = Came;
+
+    async fn handle(self: Rc<Self>, call: Call) -> Came {
+        adapter::ensure_log();
+        let resolver = CountingResolver::default();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(call.client_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(resolver.clone()))
+            .build()
+            .expect("a client without TLS always builds");
+        let returned = match (self.get_with_retry)(&client, &call.url, &call.policy()).await {
+            Ok(response) => Ok(seen(response).await),
+            Err(error) => Err(SeenError::of(&error)),
         };
-        let stop = !matches!(outcome, CallOutcome::Returned(_));
-        calls.push(CallRecord { started, ended: Instant::now(), outcome });
-        if stop {
-            break;
-        }
+        Came { returned, lookups: resolver.lookups() }
     }
-    judge::judge(scenario, &calls, &server.arrivals())
 }
 
-/// A transport error in a few words.
-fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "timed out".into()
-    } else if error.is_connect() {
-        "could not connect".into()
-    } else if error.is_status() {
-        format!(
-            "an error made from the {} response",
-            error.status().map_or(0, |status| status.as_u16())
-        )
-    } else {
-        "the connection failed".into()
+/// A response, read whole for the judge to compare with what its server sent.
+async fn seen(response: reqwest::Response) -> SeenResponse {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .collect();
+    let body = adapter::read_body(response, BODY_LIMIT, Duration::from_secs(2))
+        .await
+        .map(|body| String::from_utf8_lossy(&body).into_owned());
+    SeenResponse { status, headers, body }
+}
+
+/// A stall of the learner's thread longer than this means its code blocked it.
+const STALL: Duration = Duration::from_millis(250);
+
+/// Using more CPU than this share of the time that passed means the client spins as it waits.
+const BUSY: f64 = 0.5;
+
+async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
+    let mut rng = seed::rng(seed);
+    let scenarios = scenario::all(&mut rng);
+    let tokens: Vec<String> = scenarios.iter().map(|_| seed::token(&mut rng, 10)).collect();
+    let query_seeds: Vec<u64> = scenarios.iter().map(|_| rng.u64(..)).collect();
+    let cpu_before = learner.cpu_time();
+    let started = Instant::now();
+    let playing = join_all(
+        scenarios.iter().zip(&tokens).zip(query_seeds).map(|((scenario, token), query_seed)| play(learner, scenario, token, query_seed)),
+    );
+    let (played, longest_stall) = with_stalls_measured(learner, playing).await?;
+    let wall = started.elapsed();
+    let cpu = cpu_before.zip(learner.cpu_time()).map(|(before, after)| after.saturating_sub(before));
+
+    let mut samples = Vec::new();
+    let mut verdicts = Vec::new();
+    for (scenario, played) in scenarios.iter().zip(played) {
+        let (failure, scenario_samples) = played?;
+        samples.extend(scenario_samples);
+        if scenario.check != GROWTH {
+            verdicts.push((scenario.check, failure));
+        } else {
+            verdicts.push((GROWTH, failure.or_else(|| growth::judge(&samples, scenario.why))));
+        }
     }
+    verdicts.push((SLEEPS, spinning(cpu, wall)));
+    for (check, failure) in verdicts {
+        recorder.decide(check, failure.map(|failure| blamed_on_blocking(failure, longest_stall)));
+    }
+    Ok(())
+}
+
+/// Runs `playing` while pinging the learner's thread, and returns the longest a ping waited.
+async fn with_stalls_measured<T>(learner: &Learner, playing: impl Future<Output = T>) -> Result<(T, Duration), Lost> {
+    let mut longest = Duration::ZERO;
+    let measuring = async {
+        loop {
+            longest = longest.max(learner.ping(Duration::from_secs(3)).await?);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::select! {
+        played = playing => Ok((played, longest)),
+        lost = measuring => lost,
+    }
+}
+
+/// A failure of a run in which learner code blocked its thread says so first: every timing
+/// in it is off.
+fn blamed_on_blocking(mut failure: Failure, longest_stall: Duration) -> Failure {
+    if longest_stall > STALL {
+        failure.summary = format!(
+            "your code blocked its thread for {} ms at a time (std::thread::sleep? a loop that \
+             never awaits?), so every timing here is off: wait with tokio::time::sleep. {}",
+            longest_stall.as_millis(),
+            failure.summary
+        );
+    }
+    failure
+}
+
+fn spinning(cpu: Option<Duration>, wall: Duration) -> Option<Failure> {
+    let cpu = cpu?;
+    let share = cpu.as_secs_f64() / wall.as_secs_f64().max(0.001);
+    (share > BUSY).then(|| {
+        Failure::new(
+            format!(
+                "your code used {} ms of CPU in the {} ms the scenarios took ({:.0} % of a core): \
+                 it spins while it waits",
+                cpu.as_millis(),
+                wall.as_millis(),
+                share * 100.0
+            ),
+            "A busy loop (or yield_now in a loop) \"waits\" by burning a core that the rest of \
+             the program, and the server's other clients, need. tokio::time::sleep costs nothing \
+             while it waits.",
+        )
+    })
+}
+
+/// Plays one scenario: its own server, every call at once.
+async fn play(learner: &Learner, scenario: &Scenario, token: &str, query_seed: u64) -> Result<(Option<Failure>, Vec<Sample>), Lost> {
+    let mut rng = seed::rng(query_seed);
+    let targets: Vec<String> = (0..scenario.calls.len()).map(|index| format!("/{token}/{index}?k={}", seed::token(&mut rng, 6))).collect();
+    let scripts: HashMap<String, Vec<server::Step>> = scenario
+        .calls
+        .iter()
+        .zip(&targets)
+        .map(|(planned, target)| (target.split('?').next().unwrap_or_default().to_string(), planned.script.clone()))
+        .collect();
+    let server = ScriptedServer::start(scripts, token.to_string()).await;
+    let refused_port = unused_port().await;
+    let calls = scenario.calls.iter().zip(&targets).map(|(planned, target)| {
+        let url = match planned.target {
+            Target::Scripted => format!("{}{target}", server.base),
+            Target::Refused => format!("http://refused-{token}.test:{refused_port}{target}"),
+            Target::Unsendable(url) => url.to_string(),
+        };
+        let call = Call {
+            url,
+            max_attempts: planned.max_attempts,
+            base_delay: planned.base_delay,
+            max_delay: planned.max_delay,
+            client_timeout: CLIENT_TIMEOUT,
+        };
+        let server = &server;
+        async move {
+            let started = Instant::now();
+            let came = tokio::select! {
+                came = learner.call("get_with_retry", &call, planned.deadline) => Some(came?),
+                () = server.cap_reached() => None,
+            };
+            let outcome = match came {
+                Some(Returned::Value(came)) => CallOutcome::Came(came),
+                Some(Returned::Panicked(message)) => CallOutcome::Panicked(message),
+                Some(Returned::TimedOut(limit)) => CallOutcome::TimedOut(limit),
+                None => CallOutcome::Capped,
+            };
+            Ok(CallRecord { planned: planned.clone(), target: target.clone(), started, ended: Instant::now(), outcome })
+        }
+    });
+    let records = join_all(calls).await.into_iter().collect::<Result<Vec<_>, Lost>>()?;
+    Ok(verdict::judge(scenario, &records, &server.arrivals()))
+}
+
+/// A port on which nothing listens: connecting to it is refused.
+async fn unused_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("a loopback port");
+    listener.local_addr().expect("a bound listener has an address").port()
 }

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use colored::Colorize;
-use httplings::protocol::{Evidence, Failure, Row};
+use httplings::judge::{Evidence, Failure, Row};
 use similar::{ChangeTag, TextDiff};
 
 const INDENT: &str = "    ";

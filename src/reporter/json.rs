@@ -1,54 +1,74 @@
-//! Results in the exercism test-runner format (version 3), so that graders and CI pipelines
-//! can run httplings unattended: `status` pass/fail/error, a `message` for errors, `tests[]`.
+//! Results in the exercism test-runner format, version 3, so that graders and CI pipelines can
+//! run httplings unattended: a top-level `status` (pass, fail or error) with a `message` for
+//! errors, and one entry per check whose `message` holds the whole failure (what, the evidence
+//! as plain text, why) and whose `output` holds what the learner's code printed meanwhile.
 
-use httplings::protocol::Failure;
+use httplings::judge::Failure;
 use serde_json::{Value, json};
 
 use super::evidence;
 use crate::check::{CheckState, Checked};
 
-pub fn results(outcome: &Checked) -> Value {
+/// The spec's limit on a test's `output`, and the words it asks for when it is cut.
+const OUTPUT_LIMIT: usize = 500;
+const TRUNCATED: &str = "Output was truncated. Please limit to 500 chars.";
+
+pub fn results(outcome: &Checked, width: usize) -> Value {
     let report = match outcome {
         Checked::CompileFailed(diagnostics) => {
             return json!({"version": 3, "status": "error", "message": diagnostics, "tests": []});
         }
         Checked::Ran(report) => report,
     };
+    let interruption = report.interruption.as_ref().map(|interruption| interruption.cause.clone());
     let tests: Vec<Value> = report
         .checks
         .iter()
-        .map(|check| match &check.state {
-            CheckState::Passed => {
-                json!({"name": check.name, "status": "pass", "message": null, "output": null})
+        .map(|check| {
+            let output = (!check.output.trim().is_empty()).then(|| truncated(&check.output));
+            match &check.state {
+                CheckState::Passed => json!({"name": check.name, "status": "pass", "output": output}),
+                CheckState::Failed(failure) => json!({
+                    "name": check.name,
+                    "status": "fail",
+                    "message": message(failure, width),
+                    "output": output,
+                }),
+                CheckState::NotJudged => json!({
+                    "name": check.name,
+                    "status": "error",
+                    "message": format!("not judged: {}", interruption.as_deref().unwrap_or("judging stopped early")),
+                    "output": output,
+                }),
             }
-            CheckState::Failed(failure) => json!({
-                "name": check.name,
-                "status": "fail",
-                "message": format!("{}. {}", failure.summary, failure.why),
-                "output": evidence_text(failure),
-            }),
-            CheckState::NotReached => json!({
-                "name": check.name,
-                "status": "error",
-                "message": report.interrupted.as_deref().unwrap_or("the check never reported"),
-                "output": report.log_tail,
-            }),
         })
         .collect();
-    let status = match (&report.interrupted, report.passed()) {
+    let status = match (&interruption, report.passed()) {
         (Some(_), _) => "error",
         (None, true) => "pass",
         (None, false) => "fail",
     };
-    json!({"version": 3, "status": status, "message": report.interrupted, "tests": tests})
+    let mut results = json!({"version": 3, "status": status, "tests": tests});
+    if let Some(cause) = interruption {
+        results["message"] = Value::String(cause);
+    }
+    results
 }
 
-/// The evidence as the terminal shows it, without colour or indentation.
-fn evidence_text(failure: &Failure) -> String {
+/// The whole failure as plain text: the summary, the evidence as the terminal shows it
+/// (without colour or indentation), and why it matters.
+fn message(failure: &Failure, width: usize) -> String {
     let mut text = Vec::new();
     evidence::evidence(&mut text, &failure.evidence).expect("writing to memory cannot fail");
     let text = String::from_utf8_lossy(&text);
-    let lines: Vec<&str> =
-        text.lines().map(|line| line.strip_prefix("    ").unwrap_or(line)).collect();
-    lines.join("\n").trim_matches('\n').to_string()
+    let evidence: Vec<&str> = text.lines().map(|line| line.strip_prefix("    ").unwrap_or(line)).collect();
+    let why = evidence::wrap(&format!("Why it matters: {}", failure.why), width).join("\n");
+    format!("{}\n\n{}\n\n{why}", failure.summary, evidence.join("\n").trim_matches('\n'))
+}
+
+fn truncated(output: &str) -> String {
+    match output.char_indices().nth(OUTPUT_LIMIT) {
+        Some((cut, _)) => format!("{}\n{TRUNCATED}", &output[..cut]),
+        None => output.to_string(),
+    }
 }

@@ -1,12 +1,13 @@
-//! Questions put to the learner: confirmations and the quiz. Without a terminal to answer
-//! them, they say so and return `None`, so nothing is ever decided for the learner.
+//! Questions put to the learner: confirmations and the quiz. A confirmation needs a terminal
+//! (nothing is ever decided for the learner); a quiz answer may also come on standard input,
+//! one letter per line (`echo b | cargo run -- quiz 2`).
 
 use std::io::{self, IsTerminal, Write};
 
 use colored::Colorize;
 
-use super::{Reporter, evidence};
-use crate::catalog::{Lesson, Quiz};
+use super::{Reporter, markdown};
+use crate::catalog::Question;
 
 impl Reporter {
     /// Asks a yes/no question; `None` when there is no terminal to answer it.
@@ -22,68 +23,65 @@ impl Reporter {
         })))
     }
 
-    /// Shows the question and its options; reads an answer when there is a terminal.
-    pub fn ask_quiz(&mut self, lesson: &Lesson) -> io::Result<Option<usize>> {
-        let quiz = &lesson.quiz;
-        for line in evidence::wrap(quiz.question, self.width) {
-            writeln!(self.out, "{}", line.bold())?;
-        }
-        for (index, option) in quiz.options.iter().enumerate() {
-            let lines = evidence::wrap(option, self.width - 5);
-            for (number, line) in lines.iter().enumerate() {
-                let label = if number == 0 {
-                    format!("  {})", option_letter(index))
-                } else {
-                    "    ".into()
-                };
+    /// Shows a question with its options in `order`, and reads an answer: the index of the
+    /// chosen option in the question's own list, or `None` when input ended.
+    pub fn ask(&mut self, question: &Question, order: &[usize], number: usize, total: usize) -> io::Result<Option<usize>> {
+        writeln!(self.out, "{}", format!("Question {number} of {total}").dimmed())?;
+        write!(self.out, "{}", markdown::render(&format!("**{}**", question.question), self.width))?;
+        for (shown, option) in order.iter().enumerate() {
+            let text = markdown::render(&question.options[*option], self.width - 5);
+            for (line_number, line) in text.lines().filter(|line| !line.is_empty()).enumerate() {
+                let label = if line_number == 0 { format!("  {})", letter(shown)) } else { "    ".into() };
                 writeln!(self.out, "{label} {line}")?;
             }
         }
-        if !io::stdin().is_terminal() {
-            return writeln!(
-                self.out,
-                "{}",
-                format!("(answer it in a terminal: cargo run -- quiz {})", lesson.number).dimmed()
-            )
-            .map(|()| None);
-        }
-        let last = option_letter(quiz.options.len() - 1);
+        let last = letter(order.len() - 1);
         loop {
             write!(self.out, "Your answer (a–{last}): ")?;
             self.out.flush()?;
             let Some(answer) = read_line()? else {
+                writeln!(self.out)?;
                 return Ok(None);
             };
             let answer = answer.trim().to_ascii_lowercase();
-            match answer.chars().next().map(|letter| (letter as usize).wrapping_sub('a' as usize)) {
-                Some(index) if answer.len() == 1 && index < quiz.options.len() => {
-                    return Ok(Some(index));
-                }
+            if !io::stdin().is_terminal() {
+                writeln!(self.out, "{answer}")?;
+            }
+            match answer.bytes().next().map(|letter| usize::from(letter.wrapping_sub(b'a'))) {
+                Some(shown) if answer.len() == 1 && shown < order.len() => return Ok(Some(order[shown])),
                 _ => writeln!(self.out, "Type one letter, a to {last}.")?,
             }
         }
     }
 
-    pub fn quiz_answer(&mut self, quiz: &Quiz, right: bool) -> io::Result<()> {
+    /// Says whether the answer was right, with the reasoning.
+    pub fn answered(&mut self, question: &Question, order: &[usize], right: bool) -> io::Result<()> {
         if right {
             writeln!(self.out, "{}", "✓ Right.".green().bold())?;
         } else {
-            let letter = option_letter(quiz.answer);
-            writeln!(
-                self.out,
-                "{} The answer is {letter}) {}",
-                "✗ Not quite.".red().bold(),
-                quiz.options[quiz.answer]
-            )?;
+            let shown = order.iter().position(|option| *option == question.answer_index()).unwrap_or_default();
+            let answer = markdown::render(&question.options[question.answer_index()], self.width);
+            writeln!(self.out, "{} The answer is {}) {}", "✗ Not quite.".red().bold(), letter(shown), answer.trim_end())?;
         }
-        for line in evidence::wrap(quiz.explanation, self.width) {
-            writeln!(self.out, "{line}")?;
+        write!(self.out, "{}", markdown::render(&question.explanation, self.width))?;
+        writeln!(self.out)
+    }
+
+    /// The quiz is over, or input ran out before it was.
+    pub fn quiz_done(&mut self, right: usize, answered: usize, total: usize, lesson: u8) -> io::Result<()> {
+        if answered < total {
+            let hint = format!(
+                "({answered} of {total} questions answered: run `cargo run -- quiz {lesson}` in a terminal, \
+                 or pipe one letter per line into it)"
+            );
+            return writeln!(self.out, "{}", hint.dimmed());
         }
-        Ok(())
+        let line = format!("{right} of {total} right.");
+        writeln!(self.out, "{}", if right == total { line.green().bold() } else { line.yellow().bold() })
     }
 }
 
-fn option_letter(index: usize) -> char {
+fn letter(index: usize) -> char {
     char::from(b'a' + u8::try_from(index).expect("a handful of options"))
 }
 
@@ -91,4 +89,23 @@ fn option_letter(index: usize) -> char {
 fn read_line() -> io::Result<Option<String>> {
     let mut line = String::new();
     Ok((io::stdin().read_line(&mut line)? > 0).then_some(line))
+}
+
+impl Reporter {
+    /// Asks which lesson to open; `None` for none (Enter, or the end of input).
+    pub fn choose_lesson(&mut self, count: usize) -> io::Result<Option<u8>> {
+        loop {
+            write!(self.out, "Open a lesson in watch mode? Its number (1–{count}), or Enter for none: ")?;
+            self.out.flush()?;
+            let Some(answer) = read_line()? else { return Ok(None) };
+            let answer = answer.trim();
+            if answer.is_empty() {
+                return Ok(None);
+            }
+            match answer.parse::<u8>() {
+                Ok(number @ 1..) if usize::from(number) <= count => return Ok(Some(number)),
+                _ => writeln!(self.out, "Type a number from 1 to {count}, or press Enter.")?,
+            }
+        }
+    }
 }

@@ -1,12 +1,8 @@
-//! httplings' integration tests, in one crate: the real runner binary driven in scratch copies
-//! of the course ([`support`]), and every lesson's checks proven against its reference
-//! solution and against known-wrong implementations written to be caught.
+//! httplings' integration tests, in one crate: every lesson's judge proven in process against
+//! its reference solution, its starter, good answers in other styles and known-wrong answers;
+//! and the real runner binary driven in scratch copies of the course ([`support`]).
 
 mod support;
 
-mod cli;
 mod generic_500;
-mod hostile;
-mod learner_loop;
 mod retry_after;
-mod retry_on_5xx;

@@ -1,11 +1,12 @@
 //! Test support: the real runner binary, run from the repository or from a scratch copy of
-//! the course whose exercises a test may rewrite, and helpers for reading verdicts.
+//! the course whose exercises a test may rewrite; and, for the judges run in process, the
+//! run's seed and readable assertions on what they decided.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use httplings::protocol::{Outcome, Verdict};
+use httplings::judge::{Judged, Outcome};
 
 /// The repository: read-only for tests, which must not depend on the learner's exercises.
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -21,12 +22,31 @@ pub struct Run {
 impl Run {
     /// The checks the report marks ✓.
     pub fn passed(&self) -> Vec<&str> {
-        self.stdout.lines().filter_map(|line| line.strip_prefix("✓ ")).collect()
+        self.marked("✓ ")
     }
 
-    /// The lines the report marks ✗: failed checks, and the verdict on the run itself.
+    /// The lines the report marks ✗: failed checks (each once, though its details repeat the
+    /// name), and the cause when judging was interrupted.
     pub fn failed(&self) -> Vec<&str> {
-        self.stdout.lines().filter_map(|line| line.strip_prefix("✗ ")).collect()
+        self.marked("✗ ")
+    }
+
+    /// The checks the report marks as not judged.
+    pub fn not_judged(&self) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("– ")?.strip_suffix(" (not judged: see above)"))
+            .collect()
+    }
+
+    fn marked(&self, mark: &str) -> Vec<&str> {
+        let mut lines: Vec<&str> = Vec::new();
+        for line in self.stdout.lines().filter_map(|line| line.strip_prefix(mark)) {
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+        lines
     }
 }
 
@@ -94,6 +114,7 @@ impl Scratch {
         fs::read_to_string(self.root.join(relative)).expect("reading from the scratch copy")
     }
 
+    /// Runs `httplings ARGS` in the copy, with a target directory shared by every copy.
     pub fn httplings(&self, args: &[&str]) -> Run {
         let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scratch-target");
         run(&self.root, args, &[("CARGO_TARGET_DIR", &target)])
@@ -115,12 +136,50 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The names of the checks that failed in the process (a log check is settled by the runner,
-/// so it is not counted here).
-pub fn failed(verdicts: &[Verdict]) -> Vec<&str> {
-    verdicts
-        .iter()
-        .filter(|verdict| matches!(verdict.outcome, Outcome::Fail(_)))
-        .map(|verdict| verdict.check.as_str())
-        .collect()
+/// The seed for a test's judge: `HTTPLINGS_TEST_SEED` replays one, or else a fresh one. Every
+/// assertion message names it, so that a failure seen once can be replayed.
+pub fn seed() -> u64 {
+    std::env::var("HTTPLINGS_TEST_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(httplings::judge::seed::fresh)
+}
+
+/// Every verdict on a line, with the seed, so that a failed assertion shows what was decided.
+pub fn report(judged: &Judged, seed: u64) -> String {
+    let mut text = format!("seed {seed} (HTTPLINGS_TEST_SEED={seed} replays it)\n");
+    if let Some(lost) = &judged.lost {
+        text.push_str(&format!("lost: {lost}\n"));
+    }
+    for verdict in &judged.verdicts {
+        match &verdict.outcome {
+            Outcome::Pass => text.push_str(&format!("✓ {}\n", verdict.check)),
+            Outcome::Fail(failure) => text.push_str(&format!("✗ {}: {}\n", verdict.check, failure.summary)),
+        }
+    }
+    text
+}
+
+/// Exactly `expected` failed (in any order), every check was decided, and nothing was lost.
+#[track_caller]
+pub fn assert_failed(judged: &Judged, seed: u64, checks: &[&str], expected: &[&str]) {
+    let shown = report(judged, seed);
+    assert!(judged.lost.is_none(), "{shown}");
+    assert_eq!(judged.verdicts.len(), checks.len(), "every check is decided\n{shown}");
+    let mut failed = judged.failed();
+    failed.sort_unstable();
+    let mut expected = expected.to_vec();
+    expected.sort_unstable();
+    assert_eq!(failed, expected, "\n{shown}");
+}
+
+/// `check` failed, saying `reason`: rejected for the mistake it was written for.
+#[track_caller]
+pub fn assert_rejected(judged: &Judged, seed: u64, check: &str, reason: &str) {
+    let summary = judged.failure(check).map(|failure| failure.summary.as_str());
+    assert!(
+        summary.is_some_and(|summary| summary.contains(reason)),
+        "{check:?} should fail saying {reason:?}; it said {summary:?}\n{}",
+        report(judged, seed)
+    );
 }

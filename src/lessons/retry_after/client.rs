@@ -1,160 +1,131 @@
-//! The client part of lesson 2: a local server answers 503 with every kind of `Retry-After`,
-//! and the learner's `retry_after` reads each real response.
+//! Judges `retry_after` on real responses: a server of the judge's answers 503 with every kind
+//! of `Retry-After` (and none, and two), the learner's process fetches each, and its
+//! `retry_after` reads the response.
 
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::shown_duration;
-use crate::harness::{self, ANSWER_TIMEOUT};
-use crate::protocol::{Evidence, Failure, Row, Verdict};
+use super::dates::{self, DateForm};
+use super::expect::{Expect, shown};
+use super::{Call, Reply};
+use crate::judge::seed::{self, Rng};
+use crate::judge::{Evidence, Failure, Learner, Lost, Returned, Row};
 
-/// Dates are written in whole seconds and read a moment later: allow for both.
-const CLOCK_SLACK: Duration = Duration::from_secs(2);
+const DEADLINE: Duration = Duration::from_secs(3);
 
-/// What the server sends, and what `retry_after` must make of it.
-#[derive(Debug, Clone, Copy)]
+/// What the judge's server sends with a case's 503.
+#[derive(Debug, Clone)]
 enum Sent {
-    Value(&'static [u8]),
-    /// A date this far ahead of the moment of sending, in one of the three forms.
+    Values(Vec<Vec<u8>>),
+    /// A date this many seconds ahead of the moment of sending.
     DateAhead(DateForm, u64),
-    /// An IMF-fixdate this far in the past.
-    DateAgo(u64),
-    Nothing,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum DateForm {
-    ImfFixdate,
-    Rfc850,
-    Asctime,
+#[derive(Debug, Clone)]
+struct Case {
+    shown: String,
+    sent: Sent,
+    expect: Expect,
 }
 
-const CASES: &[(&str, Sent, Option<u64>)] = &[
-    ("Retry-After: 120", Sent::Value(b"120"), Some(120)),
-    ("Retry-After: 0", Sent::Value(b"0"), Some(0)),
-    ("Retry-After: an IMF-fixdate 60 s ahead", Sent::DateAhead(DateForm::ImfFixdate, 60), Some(60)),
-    ("Retry-After: an RFC 850 date 60 s ahead", Sent::DateAhead(DateForm::Rfc850, 60), Some(60)),
-    ("Retry-After: an asctime date 60 s ahead", Sent::DateAhead(DateForm::Asctime, 60), Some(60)),
-    ("Retry-After: a date an hour ago", Sent::DateAgo(3600), Some(0)),
-    ("Retry-After: soon", Sent::Value(b"soon"), None),
-    ("Retry-After: 30s", Sent::Value(b"30s"), None),
-    ("Retry-After: 3\\xff0 (not ASCII)", Sent::Value(b"3\xff0"), None),
-    ("no Retry-After at all", Sent::Nothing, None),
-];
+fn value(shown: impl Into<String>, bytes: &[u8], expect: Expect) -> Case {
+    Case { shown: shown.into(), sent: Sent::Values(vec![bytes.to_vec()]), expect }
+}
 
-pub(super) async fn check(
-    check: &str,
-    retry_after: fn(&reqwest::Response) -> Option<Duration>,
-) -> Verdict {
-    let base = harness::serve(Router::new().route("/case/{index}", get(answer_case)));
-    let client = harness::client(ANSWER_TIMEOUT);
+fn cases(rng: &mut Rng) -> Vec<Case> {
+    let seconds = rng.u64(1..100_000);
+    let (first, second) = (rng.u64(1..600), rng.u64(600..1200));
+    let ahead = rng.u64(30..3600);
+    let mut cases = vec![
+        value(format!("Retry-After: {seconds}"), seconds.to_string().as_bytes(), Expect::seconds(seconds)),
+        value("Retry-After: 0", b"0", Expect::seconds(0)),
+        value("Retry-After: a date an hour ago", dates::format(DateForm::ImfFixdate, SystemTime::now() - Duration::from_secs(3600)).as_bytes(), Expect::seconds(0)),
+        value("Retry-After: soon", b"soon", Expect::Is(None)),
+        value("Retry-After: 30s", b"30s", Expect::Is(None)),
+        value("Retry-After: -1", b"-1", Expect::Is(None)),
+        value(format!("Retry-After: +{seconds}"), format!("+{seconds}").as_bytes(), Expect::Is(None)),
+        value("Retry-After: inf", b"inf", Expect::Is(None)),
+        value("Retry-After: 1e30", b"1e30", Expect::Is(None)),
+        value("Retry-After: 3\\xff0 (not ASCII)", b"3\xff0", Expect::Is(None)),
+        value("Retry-After: ٣٠ (Arabic-Indic digits)", "٣٠".as_bytes(), Expect::Is(None)),
+        value("Retry-After: 99999999999999999999999", b"99999999999999999999999", Expect::AtLeast(Duration::from_secs(u64::MAX))),
+        Case { shown: "no Retry-After at all".into(), sent: Sent::Values(Vec::new()), expect: Expect::Is(None) },
+        Case {
+            shown: format!("two: Retry-After: {first} and Retry-After: {second}"),
+            sent: Sent::Values(vec![first.to_string().into_bytes(), second.to_string().into_bytes()]),
+            expect: Expect::OneOf(vec![None, Some(Duration::from_secs(first)), Some(Duration::from_secs(second))]),
+        },
+    ];
+    for form in DateForm::ALL {
+        cases.push(Case {
+            shown: format!("Retry-After: an {} date {ahead} s ahead", form.name()),
+            sent: Sent::DateAhead(form, ahead),
+            expect: Expect::About(Duration::from_secs(ahead)),
+        });
+    }
+    rng.shuffle(&mut cases);
+    cases
+}
+
+pub(super) async fn judge(learner: &Learner, rng: &mut Rng) -> Result<Option<Failure>, Lost> {
+    let cases = cases(rng);
+    let prefix = seed::token(rng, 8);
+    let base = serve(cases.clone(), &prefix).await;
     let mut rows = Vec::new();
-    for (index, (shown, sent, expected)) in CASES.iter().enumerate() {
-        let expected = expected.map(Duration::from_secs);
-        let got = match client.get(format!("{base}/case/{index}")).send().await {
-            Ok(response) => harness::catch(|| retry_after(&response))
-                .map_err(|panic| format!("panicked: {panic}")),
-            Err(error) => Err(format!("the test server did not answer: {error}")),
+    for (index, case) in cases.iter().enumerate() {
+        let call = Call::RetryAfter { url: format!("{base}/{prefix}/{index}") };
+        let (ok, got) = match learner.call("retry_after(&response)", &call, DEADLINE).await? {
+            Returned::Value(Reply::Read(Ok(got))) => (case.expect.accepts(got), shown(got)),
+            Returned::Value(Reply::Read(Err(problem))) => (false, format!("(no response: {problem})")),
+            Returned::Value(_) => (false, "(an unexpected reply)".into()),
+            Returned::Panicked(message) => (false, format!("panicked: {message}")),
+            Returned::TimedOut(limit) => (false, format!("still running after {} s", limit.as_secs())),
         };
-        let on_the_clock = matches!(sent, Sent::DateAhead(..));
-        let ok = got.as_ref().is_ok_and(|got| close_enough(*got, expected, on_the_clock));
-        let expected_shown = match expected {
-            Some(wait) if on_the_clock => format!("about {}", shown_duration(Some(wait))),
-            _ => shown_duration(expected),
-        };
-        let got_shown = got.map_or_else(|problem| problem, shown_duration);
-        rows.push(Row { cells: vec![(*shown).to_string(), expected_shown, got_shown], ok });
+        rows.push(Row { cells: vec![case.shown.clone(), case.expect.shown(), got], ok });
     }
     let wrong = rows.iter().filter(|row| !row.ok).count();
     if wrong == 0 {
-        return Verdict::pass(check);
+        return Ok(None);
     }
     let columns = ["the 503 carried", "expected", "got"].map(String::from).to_vec();
-    Verdict::fail(
-        check,
+    Ok(Some(
         Failure::new(
             format!("{wrong} of {} responses read wrongly", rows.len()),
             "Header values are bytes from the network: a client must read every legal form and \
-             survive every illegal one without panicking, because a panic here takes your \
-             client down exactly when the server is already in trouble.",
+             survive every illegal one without panicking, because a panic here takes your client \
+             down exactly when the server is already in trouble.",
         )
         .with(Evidence::Table { columns, rows }),
-    )
+    ))
 }
 
-/// A wait until a date depends on the clock: up to [`CLOCK_SLACK`] below the target passes.
-fn close_enough(got: Option<Duration>, expected: Option<Duration>, on_the_clock: bool) -> bool {
-    match (got, expected) {
-        (Some(got), Some(expected)) if on_the_clock => {
-            got <= expected && got + CLOCK_SLACK >= expected
-        }
-        (got, expected) => got == expected,
-    }
+/// Serves the cases on the judge's side, at `/{prefix}/{index}`.
+async fn serve(cases: Vec<Case>, prefix: &str) -> String {
+    let router = Router::new().route(&format!("/{prefix}/{{index}}"), get(answer)).with_state(cases);
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await.expect("a loopback port for the judge");
+    let base = format!("http://{}", listener.local_addr().expect("a bound listener has an address"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
 }
 
-async fn answer_case(Path(index): Path<usize>) -> Response {
+async fn answer(State(cases): State<Vec<Case>>, Path(index): Path<usize>) -> Response {
     let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
-    let Some((_, sent, _)) = CASES.get(index) else {
-        return response;
-    };
-    let value = match *sent {
-        Sent::Value(bytes) => HeaderValue::from_bytes(bytes).ok(),
-        Sent::DateAhead(form, seconds) => {
-            date(form, SystemTime::now() + Duration::from_secs(seconds))
+    let values = match cases.get(index).map(|case| &case.sent) {
+        Some(Sent::Values(values)) => values.clone(),
+        Some(Sent::DateAhead(form, seconds)) => {
+            vec![dates::format(*form, SystemTime::now() + Duration::from_secs(*seconds)).into_bytes()]
         }
-        Sent::DateAgo(seconds) => {
-            date(DateForm::ImfFixdate, SystemTime::now() - Duration::from_secs(seconds))
-        }
-        Sent::Nothing => None,
+        None => Vec::new(),
     };
-    if let Some(value) = value {
-        response.headers_mut().insert("retry-after", value);
+    for value in values {
+        if let Ok(value) = HeaderValue::from_bytes(&value) {
+            response.headers_mut().append("retry-after", value);
+        }
     }
     response
-}
-
-/// Writes `at` in one of the three HTTP-date forms, by rearranging the IMF-fixdate.
-fn date(form: DateForm, at: SystemTime) -> Option<HeaderValue> {
-    let imf = httpdate::fmt_http_date(at);
-    // "Sun, 06 Nov 1994 08:49:37 GMT"
-    let [weekday, day, month, year, time, _zone] =
-        imf.split([' ', ',']).filter(|part| !part.is_empty()).collect::<Vec<_>>()[..]
-    else {
-        return None;
-    };
-    let text = match form {
-        DateForm::ImfFixdate => imf.clone(),
-        DateForm::Rfc850 => {
-            format!("{}, {day}-{month}-{} {time} GMT", full_weekday(weekday), &year[2..])
-        }
-        DateForm::Asctime => {
-            format!("{weekday} {month} {:>2} {time} {year}", day.trim_start_matches('0'))
-        }
-    };
-    HeaderValue::from_str(&text).ok()
-}
-
-fn full_weekday(short: &str) -> &'static str {
-    const DAYS: [&str; 7] =
-        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-    DAYS.iter().find(|day| day.starts_with(short)).copied().unwrap_or("Sunday")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn writes_the_three_date_forms_of_one_moment() {
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
-        let shown = |form| date(form, at).unwrap().to_str().unwrap().to_string();
-        assert_eq!(shown(DateForm::ImfFixdate), "Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(shown(DateForm::Rfc850), "Sunday, 06-Nov-94 08:49:37 GMT");
-        assert_eq!(shown(DateForm::Asctime), "Sun Nov  6 08:49:37 1994");
-    }
 }

@@ -1,9 +1,10 @@
-//! [`ScriptedServer`]: a bare-bones HTTP/1.1 server whose replies follow a script per path (a
-//! status, with or without `Retry-After`, or a fault: a reset, a hang) and which notes when
-//! every request arrived. It stops a runaway client at [`REQUEST_CAP`] requests.
+//! [`ScriptedServer`]: a bare-bones HTTP/1.1 server of the judge's whose replies follow a script
+//! per path (a status, with or without `Retry-After`, or a fault: a reset, a hang). It tags every
+//! response with an id of this run, notes when each request arrived and when its exchange ended,
+//! and stops answering a runaway client at [`REQUEST_CAP`] requests.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -12,27 +13,26 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::harness;
-
 /// More requests than this in one scenario is a client out of control.
 pub(super) const REQUEST_CAP: usize = 50;
 
 /// One reply of a script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Step {
-    Reply {
-        status: u16,
-        retry_after: Option<&'static str>,
-    },
+    Reply { status: u16, retry_after: Option<String> },
     /// Read the request, then reset the connection without a word.
     Reset,
-    /// Read the request and never answer.
+    /// Read the request and never answer, until the client gives up.
     Hang,
 }
 
 impl Step {
-    pub(super) const fn status(status: u16) -> Self {
+    pub(super) fn status(status: u16) -> Self {
         Step::Reply { status, retry_after: None }
+    }
+
+    pub(super) fn asking(status: u16, retry_after: &str) -> Self {
+        Step::Reply { status, retry_after: Some(retry_after.to_string()) }
     }
 }
 
@@ -40,14 +40,27 @@ impl Step {
 #[derive(Debug, Clone)]
 pub(super) struct Arrival {
     pub(super) method: String,
-    pub(super) path: String,
+    /// The request target: path and query.
+    pub(super) target: String,
     pub(super) at: Instant,
+    /// When the exchange was over: the reply sent, the connection reset, or (after a hang) the
+    /// client hung up.
+    pub(super) ended: Instant,
     pub(super) step: Step,
+    /// The id this response carried, and its body.
+    pub(super) tag: Option<String>,
+    pub(super) body: String,
+}
+
+impl Arrival {
+    pub(super) fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or_default()
+    }
 }
 
 pub(super) struct ScriptedServer {
     pub(super) base: String,
-    arrivals: Arc<Mutex<Vec<Arrival>>>,
+    state: Arc<State>,
     capped: watch::Receiver<bool>,
     accepting: JoinHandle<()>,
 }
@@ -58,119 +71,136 @@ impl Drop for ScriptedServer {
     }
 }
 
-/// Each path's script; a path past the end of its script repeats the last step.
-pub(super) type Scripts = HashMap<String, Vec<Step>>;
+struct State {
+    /// Each path's script; a path past the end of its script repeats the last step.
+    scripts: HashMap<String, Vec<Step>>,
+    arrivals: Mutex<Vec<Arrival>>,
+    cap_reached: watch::Sender<bool>,
+    /// Tags are this run's token and a number.
+    token: String,
+}
 
 impl ScriptedServer {
-    pub(super) fn start(scripts: Scripts) -> Self {
-        let listener = harness::loopback_listener();
-        let base =
-            format!("http://{}", listener.local_addr().expect("a bound listener has an address"));
-        let arrivals = Arc::new(Mutex::new(Vec::new()));
+    pub(super) async fn start(scripts: HashMap<String, Vec<Step>>, token: String) -> Self {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("a loopback port for the judge");
+        let base = format!("http://{}", listener.local_addr().expect("a bound listener has an address"));
         let (cap_reached, capped) = watch::channel(false);
-        let state = Arc::new(State { scripts, arrivals: Arc::clone(&arrivals), cap_reached });
-        // On the servers' own runtime: arrival times stay true while the client misbehaves.
-        let accepting = harness::server_runtime().spawn(async move {
-            let listener = TcpListener::from_std(listener).expect("a listener tokio can use");
+        let state = Arc::new(State { scripts, arrivals: Mutex::default(), cap_reached, token });
+        let serving = Arc::clone(&state);
+        let accepting = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(answer(stream, Arc::clone(&state)));
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(answer(stream, Arc::clone(&serving)));
             }
         });
-        Self { base, arrivals, capped, accepting }
+        Self { base, state, capped, accepting }
     }
 
     pub(super) fn arrivals(&self) -> Vec<Arrival> {
-        self.arrivals.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.state.arrivals.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Resolves once the client has sent [`REQUEST_CAP`] requests.
     pub(super) async fn cap_reached(&self) {
         let mut capped = self.capped.clone();
-        // An Err means the server is gone, so the cap can no longer be reached: wait forever.
         if capped.wait_for(|capped| *capped).await.is_err() {
             std::future::pending::<()>().await;
         }
     }
 }
 
-/// A port on which nothing listens: connecting to it is refused.
-pub(super) async fn unused_port() -> SocketAddr {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("a loopback port");
-    listener.local_addr().expect("a bound listener has an address")
-}
-
-struct State {
-    scripts: Scripts,
-    arrivals: Arc<Mutex<Vec<Arrival>>>,
-    cap_reached: watch::Sender<bool>,
-}
-
 impl State {
-    /// Notes the arrival and decides the reply.
-    fn arrive(&self, method: &str, path: &str) -> Step {
+    /// Notes the arrival and decides the reply; `None` once the cap is reached.
+    fn arrive(&self, method: String, target: String) -> Option<(usize, Step, String)> {
         let mut arrivals = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
-        let earlier = arrivals.iter().filter(|arrival| arrival.path == path).count();
-        let step = match self.scripts.get(path) {
-            Some(script) => script[earlier.min(script.len() - 1)],
+        if arrivals.len() >= REQUEST_CAP {
+            return None;
+        }
+        let path = target.split('?').next().unwrap_or_default().to_string();
+        let earlier = arrivals.iter().filter(|arrival| arrival.path() == path).count();
+        let step = match self.scripts.get(&path) {
+            Some(script) => script[earlier.min(script.len() - 1)].clone(),
             None => Step::status(404),
         };
-        arrivals.push(Arrival {
-            method: method.to_string(),
-            path: path.to_string(),
-            at: Instant::now(),
-            step,
-        });
+        let tag = format!("{}-{}", self.token, arrivals.len() + 1);
+        let now = Instant::now();
+        let index = arrivals.len();
+        arrivals.push(Arrival { method, target, at: now, ended: now, step: step.clone(), tag: None, body: String::new() });
         if arrivals.len() >= REQUEST_CAP {
             self.cap_reached.send_replace(true);
         }
-        step
+        Some((index, step, tag))
+    }
+
+    fn end(&self, index: usize, tag: Option<String>, body: String) {
+        let mut arrivals = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(arrival) = arrivals.get_mut(index) {
+            arrival.ended = Instant::now();
+            arrival.tag = tag;
+            arrival.body = body;
+        }
     }
 }
 
 async fn answer(mut stream: TcpStream, state: Arc<State>) {
-    let Some((method, path)) = read_request_line(&mut stream).await else {
+    let Some((method, target)) = read_request_line(&mut stream).await else { return };
+    let Some((index, step, tag)) = state.arrive(method, target) else {
+        // Past the cap: hold the connection, silent, so that a runaway client slows down.
+        hold(&mut stream).await;
         return;
     };
-    match state.arrive(&method, &path) {
+    match step {
         Step::Reply { status, retry_after } => {
-            let reason = axum::http::StatusCode::from_u16(status)
-                .ok()
-                .and_then(|status| status.canonical_reason())
-                .unwrap_or("");
-            let body = format!("{status} {reason}\n");
-            let mut head = format!("HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain\r\n");
-            if let Some(seconds) = retry_after {
-                head.push_str(&format!("retry-after: {seconds}\r\n"));
-            }
-            head.push_str(&format!(
-                "content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            ));
+            let (head, body) = reply(status, retry_after.as_deref(), &tag);
             // The client may have given up already; nothing to do about that here.
-            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(format!("{head}{body}").as_bytes()).await;
             let _ = stream.shutdown().await;
+            state.end(index, Some(tag), body);
         }
         Step::Reset => {
             // Closing with a zero linger sends RST instead of FIN: "connection reset by peer".
             let _ = stream.set_zero_linger();
+            drop(stream);
+            state.end(index, None, String::new());
         }
         Step::Hang => {
-            // Hold the connection, silent, until the client gives up and closes it.
-            let mut rest = [0; 256];
-            let _ = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut rest)).await;
+            hold(&mut stream).await;
+            state.end(index, None, String::new());
         }
     }
 }
 
-/// Reads a request head and returns its method and path; `None` for anything that is not one.
+/// Holds the connection without a word until the client hangs up (or half a minute passes).
+async fn hold(stream: &mut TcpStream) {
+    let mut rest = [0; 256];
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(1..) = stream.read(&mut rest).await {}
+    })
+    .await;
+}
+
+/// The head and body of a scripted reply, tagged with `tag`.
+fn reply(status: u16, retry_after: Option<&str>, tag: &str) -> (String, String) {
+    let reason = axum::http::StatusCode::from_u16(status).ok().and_then(|status| status.canonical_reason()).unwrap_or("");
+    // 204 and 304 carry no body by definition: the tag rides in the header alone.
+    let body = if matches!(status, 204 | 304) { String::new() } else { format!("{{\"status\":{status},\"response\":\"{tag}\"}}") };
+    let mut head = format!("HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\nx-response-id: {tag}\r\n");
+    if let Some(value) = retry_after {
+        head.push_str(&format!("retry-after: {value}\r\n"));
+    }
+    if (300..400).contains(&status) && status != 304 {
+        head.push_str("location: /somewhere-else\r\n");
+    }
+    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()));
+    (head, body)
+}
+
+/// Reads a request head and returns its method and target; `None` for anything that is not one.
 async fn read_request_line(stream: &mut TcpStream) -> Option<(String, String)> {
     let mut head = Vec::new();
     let mut chunk = [0; 1024];
     while !head.windows(4).any(|window| window == b"\r\n\r\n") {
-        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
-            .await
-            .ok()?
-            .ok()?;
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk)).await.ok()?.ok()?;
         if read == 0 || head.len() > 16 * 1024 {
             return None;
         }

@@ -1,6 +1,8 @@
-//! [`Answer`]: what a server sent back, kept for judging; [`Shown`]: an answer as a diff shows it.
+//! [`Answer`]: what a server sent back, kept for judging; [`Shown`]: an answer as a diff shows it;
+//! [`client`]: the judge's own HTTP client.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::Value;
@@ -9,17 +11,36 @@ use serde_json::Value;
 const SHOWN_BODY_LIMIT: usize = 2_000;
 
 /// A complete HTTP answer.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
 }
 
+/// How long the judge waits for one answer from a learner's server.
+pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The client the judge asks learners' servers with: no proxy, no redirects, and a deadline on
+/// every answer.
+pub(crate) fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(ANSWER_TIMEOUT)
+        .build()
+        .expect("a client without TLS always builds")
+}
+
 impl Answer {
     /// GETs `url`. When no answer comes, says what the client saw instead.
     pub(crate) async fn get(client: &reqwest::Client, url: &str) -> Result<Answer, String> {
-        let response = client.get(url).send().await.map_err(|error| describe(&error))?;
+        Self::send(client.get(url)).await
+    }
+
+    /// Sends `request`. When no answer comes, says what the client saw instead.
+    pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, String> {
+        let response = request.send().await.map_err(|error| describe(&error))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|error| describe(&error))?.to_vec();

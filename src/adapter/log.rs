@@ -1,0 +1,48 @@
+//! Where the learner's logging goes. In a check process: wherever the learner's own tracing
+//! subscriber writes, or stderr through the course's; either way the runner reads it. In
+//! process (the project's tests): into the capture of the learner's threads.
+
+use std::cell::RefCell;
+
+use crate::capture::SharedCapture;
+
+thread_local! {
+    /// The in-process learner's log, on the threads that run its code.
+    pub(super) static THREAD_LOG: RefCell<Option<(SharedCapture, tracing::dispatcher::DefaultGuard)>> =
+        const { RefCell::new(None) };
+}
+
+/// Installs the course's subscriber (plain text on stderr) unless the learner installed one:
+/// a learner who calls `tracing_subscriber::fmt().init()` in `app()` keeps theirs.
+pub fn ensure_log() {
+    let in_process = THREAD_LOG.with(|log| log.borrow().is_some());
+    if !in_process && !tracing::dispatcher::has_been_set() {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .with_target(false)
+            .try_init();
+    }
+}
+
+/// Sends what this thread logs, and its panic reports, to `log`.
+pub(super) fn capture_this_thread(log: &SharedCapture) {
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(log.clone())
+        .with_ansi(false)
+        .with_target(false)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    THREAD_LOG.with(|slot| *slot.borrow_mut() = Some((log.clone(), guard)));
+}
+
+/// Appends a line to this thread's in-process log; false when it has none.
+pub(super) fn write_line(line: &str) -> bool {
+    THREAD_LOG.with(|slot| match &*slot.borrow() {
+        Some((log, _)) => {
+            log.push(format!("{line}\n").as_bytes());
+            true
+        }
+        None => false,
+    })
+}

@@ -1,0 +1,106 @@
+//! Builds one check target with cargo, with the dev profile and target dir that `cargo run`
+//! uses, so the dependencies are compiled once for the runner and every exercise.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+/// What `cargo build` made of a check target.
+#[derive(Debug)]
+pub enum Build {
+    Ready {
+        executable: PathBuf,
+        /// The compiler's warnings about the learner's file, one line each.
+        warnings: Vec<String>,
+    },
+    /// It did not compile: cargo's rendered diagnostics.
+    Failed(String),
+}
+
+pub fn build(root: &Path, target: &str, colored: bool) -> anyhow::Result<Build> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let format = if colored { "json-diagnostic-rendered-ansi" } else { "json" };
+    let output = Command::new(&cargo)
+        .current_dir(root)
+        .args(["build", "--bin", target, "--features", "check-targets"])
+        .args(["--message-format", format])
+        .args(["--color", if colored { "always" } else { "never" }])
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("could not run {}: is Rust installed?", cargo.to_string_lossy()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let messages: Vec<Value> = stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    if !output.status.success() {
+        let rendered: Vec<&str> = compiler_messages(&messages).filter_map(|message| message["rendered"].as_str()).collect();
+        let diagnostics = if rendered.is_empty() { String::from_utf8_lossy(&output.stderr).into_owned() } else { rendered.concat() };
+        return Ok(Build::Failed(diagnostics));
+    }
+    let Some(executable) = executable_named(&messages, target) else {
+        bail!("cargo built {target} but did not say where the executable is")
+    };
+    Ok(Build::Ready { executable, warnings: learner_warnings(&messages) })
+}
+
+fn compiler_messages(messages: &[Value]) -> impl Iterator<Item = &Value> {
+    messages.iter().filter(|message| message["reason"] == "compiler-message").map(|message| &message["message"])
+}
+
+/// Warnings whose place is a file of the course (an exercise or solution), as one line each:
+/// `warning: unused variable: `x` (exercises/01_generic_500.rs:12:9)`.
+fn learner_warnings(messages: &[Value]) -> Vec<String> {
+    let mut warnings: Vec<String> = compiler_messages(messages)
+        .filter(|message| message["level"] == "warning")
+        .filter_map(|message| {
+            let span = message["spans"].as_array()?.iter().find(|span| span["is_primary"] == true)?;
+            let file = span["file_name"].as_str()?;
+            let file = file.rsplit_once("../").map_or(file, |(_, file)| file);
+            let ours = ["exercises/", "solutions/"].iter().any(|folder| file.starts_with(folder));
+            ours.then(|| {
+                format!("warning: {} ({file}:{}:{})", message["message"].as_str().unwrap_or_default(), span["line_start"], span["column_start"])
+            })
+        })
+        .collect();
+    warnings.dedup();
+    warnings
+}
+
+/// Finds the executable of `target` among cargo's JSON messages.
+fn executable_named(messages: &[Value], target: &str) -> Option<PathBuf> {
+    messages
+        .iter()
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .filter(|message| message["target"]["name"] == target)
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(lines: &[&str]) -> Vec<Value> {
+        lines.iter().map(|line| serde_json::from_str(line).unwrap()).collect()
+    }
+
+    #[test]
+    fn finds_the_executable_of_the_named_target_only() {
+        let messages = parsed(&[
+            r#"{"reason":"compiler-artifact","target":{"name":"httplings"},"executable":null}"#,
+            r#"{"reason":"compiler-artifact","target":{"name":"exercise-01"},"executable":"/t/exercise-01"}"#,
+            r#"{"reason":"build-finished","success":true}"#,
+        ]);
+        assert_eq!(executable_named(&messages, "exercise-01"), Some(PathBuf::from("/t/exercise-01")));
+        assert_eq!(executable_named(&messages, "exercise-02"), None);
+    }
+
+    #[test]
+    fn keeps_warnings_about_course_files_only_one_line_each() {
+        let messages = parsed(&[
+            r#"{"reason":"compiler-message","message":{"level":"warning","message":"unused variable: `x`","spans":[{"is_primary":true,"file_name":"src/bin/../../exercises/01_generic_500.rs","line_start":12,"column_start":9}]}}"#,
+            r#"{"reason":"compiler-message","message":{"level":"warning","message":"something in the library","spans":[{"is_primary":true,"file_name":"src/judge.rs","line_start":1,"column_start":1}]}}"#,
+        ]);
+        assert_eq!(learner_warnings(&messages), ["warning: unused variable: `x` (exercises/01_generic_500.rs:12:9)"]);
+    }
+}

@@ -1,0 +1,171 @@
+//! [`Learner`]: the learner's module as the judge reaches it, through the adapter at the other
+//! end of one connection; what the learner's code logged; and the CPU time it used.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::oneshot;
+
+use crate::capture::{Captured, SharedCapture};
+use crate::cpu::CpuClock;
+use crate::protocol::{Request, RequestBody, Response, ResponseBody};
+
+/// How long past a call's deadline the judge waits for the adapter's own "timed out": if even
+/// that does not come, learner code is holding the adapter's thread.
+const GRACE: Duration = Duration::from_secs(1);
+
+type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// The learner's module, as the judge reaches it.
+pub struct Learner {
+    connection: Arc<Connection>,
+    log: SharedCapture,
+    cpu: CpuClock,
+}
+
+impl fmt::Debug for Learner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Learner").finish_non_exhaustive()
+    }
+}
+
+struct Connection {
+    writer: tokio::sync::Mutex<Writer>,
+    waiting: Mutex<Option<HashMap<u64, oneshot::Sender<ResponseBody>>>>,
+    next_id: AtomicU64,
+}
+
+/// What a call of the learner's code came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Returned<R> {
+    Value(R),
+    /// It panicked: the message, and where when known.
+    Panicked(String),
+    /// It was still running at its deadline, and the adapter dropped it.
+    TimedOut(Duration),
+}
+
+/// The learner's process can no longer be asked anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lost {
+    /// The connection closed: the process ended (how, the runner finds out).
+    Gone,
+    /// A call got no answer at all, not even the adapter's own "timed out": learner code is
+    /// blocking the thread that runs it.
+    Unresponsive { call: String, waited: Duration },
+}
+
+impl fmt::Display for Lost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lost::Gone => f.write_str("the process running your code ended before every check was decided"),
+            Lost::Unresponsive { call, waited } => write!(
+                f,
+                "your code stopped answering: {call} was still holding its thread after {:.1} s. \
+                 Something blocks instead of awaiting: std::thread::sleep, a busy loop, or a \
+                 blocking call inside async code (use tokio::time::sleep and .await).",
+                waited.as_secs_f64()
+            ),
+        }
+    }
+}
+
+impl Learner {
+    /// Talks to an adapter at the other end of `stream`; `log` fills with what the learner's
+    /// code writes, and `cpu` tells the CPU time it used.
+    pub fn connect<S>(stream: S, log: SharedCapture, cpu: CpuClock) -> Self
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (read, write) = tokio::io::split(stream);
+        let connection = Arc::new(Connection {
+            writer: tokio::sync::Mutex::new(Box::new(write)),
+            waiting: Mutex::new(Some(HashMap::new())),
+            next_id: AtomicU64::new(1),
+        });
+        let reading = Arc::clone(&connection);
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(read).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                // Anything but a well-formed reply to a call we made is ignored.
+                let Ok(response) = serde_json::from_str::<Response>(&line) else { continue };
+                if let Some(waiting) = reading.waiting().as_mut().and_then(|waiting| waiting.remove(&response.id)) {
+                    let _ = waiting.send(response.body);
+                }
+            }
+            // Every call still waiting, and every call from now on, learns that the process is gone.
+            reading.waiting().take();
+        });
+        Self { connection, log, cpu }
+    }
+
+    /// Calls the learner's code; `what` names the call for the learner ("app()").
+    pub async fn call<C, R>(&self, what: &str, call: &C, deadline: Duration) -> Result<Returned<R>, Lost>
+    where
+        C: Serialize,
+        R: DeserializeOwned,
+    {
+        let body = RequestBody::Call(serde_json::to_value(call).expect("calls always serialise"));
+        match self.send(body, deadline, what).await? {
+            ResponseBody::Returned(value) => match serde_json::from_value(value) {
+                Ok(value) => Ok(Returned::Value(value)),
+                // Only learner code tampering with the adapter could send this; believe nothing.
+                Err(error) => Ok(Returned::Panicked(format!("an unreadable reply ({error})"))),
+            },
+            ResponseBody::Panicked(message) => Ok(Returned::Panicked(message)),
+            ResponseBody::TimedOut => Ok(Returned::TimedOut(deadline)),
+            ResponseBody::Pong => Ok(Returned::Panicked("an unexpected reply".into())),
+        }
+    }
+
+    /// How long the adapter took to answer a ping: how long learner code held its thread.
+    pub async fn ping(&self, deadline: Duration) -> Result<Duration, Lost> {
+        let started = Instant::now();
+        self.send(RequestBody::Ping, deadline, "a ping").await?;
+        Ok(started.elapsed())
+    }
+
+    async fn send(&self, body: RequestBody, deadline: Duration, what: &str) -> Result<ResponseBody, Lost> {
+        let id = self.connection.next_id.fetch_add(1, Ordering::Relaxed);
+        let (answered, answer) = oneshot::channel();
+        self.connection.waiting().as_mut().ok_or(Lost::Gone)?.insert(id, answered);
+        let deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX);
+        let line = serde_json::to_string(&Request { id, deadline_ms, body }).expect("requests serialise");
+        {
+            let mut writer = self.connection.writer.lock().await;
+            let written = async {
+                writer.write_all(format!("{line}\n").as_bytes()).await?;
+                writer.flush().await
+            };
+            written.await.map_err(|_| Lost::Gone)?;
+        }
+        let waited = deadline + GRACE;
+        match tokio::time::timeout(waited, answer).await {
+            Ok(Ok(body)) => Ok(body),
+            Ok(Err(_)) => Err(Lost::Gone),
+            Err(_) => Err(Lost::Unresponsive { call: what.to_string(), waited }),
+        }
+    }
+
+    /// Everything the learner's code has written so far (its log).
+    pub fn log(&self) -> Captured {
+        self.log.snapshot()
+    }
+
+    /// The CPU time the learner's code has used so far, where it can be read.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        self.cpu.used()
+    }
+}
+
+impl Connection {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Option<HashMap<u64, oneshot::Sender<ResponseBody>>>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

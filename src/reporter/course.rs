@@ -1,0 +1,87 @@
+//! The reporter's words about the course itself: lessons, the list, hints, resets and the
+//! solution diff.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use colored::Colorize;
+
+use super::{Reporter, evidence, markdown};
+use crate::catalog::{Hint, Lesson, Side};
+use crate::progress::{Progress, Status};
+
+impl Reporter {
+    /// Renders a lesson's markdown for the terminal (plain text without colour).
+    pub fn lesson(&mut self, markdown: &str) -> io::Result<()> {
+        let rendered = markdown::render(markdown, self.width);
+        write!(self.out, "{rendered}")
+    }
+
+    pub fn list(&mut self, lessons: &[Lesson], progress: &Progress) -> io::Result<()> {
+        let current = progress.current().number;
+        for lesson in lessons {
+            writeln!(self.out, "{}", self.list_line(lesson, progress, lesson.number == current))?;
+        }
+        writeln!(self.out)?;
+        if progress.done_count() == lessons.len() {
+            return writeln!(self.out, "{}", "Every exercise passes: the course is done.".green().bold());
+        }
+        writeln!(self.out, "Read a lesson with `cargo run -- lesson N`, check it with `cargo run -- check N`.")
+    }
+
+    /// One lesson's line of the list: an arrow at the current one, number, status, title, file.
+    pub(super) fn list_line(&self, lesson: &Lesson, progress: &Progress, current: bool) -> String {
+        let arrow = if current { "→" } else { " " };
+        let status = match progress.status(lesson) {
+            Status::Done => "done   ".green(),
+            Status::Failing => "failing".red(),
+            Status::Pending => "pending".dimmed(),
+        };
+        let quiz = match progress.quiz_score(lesson) {
+            Some((right, total)) if right == total => format!("quiz {right}/{total}").green(),
+            Some((right, total)) => format!("quiz {right}/{total}").yellow(),
+            None => "".normal(),
+        };
+        let line = format!(
+            "{arrow} {:>2}  {status}  {:<30} {}  {quiz}",
+            lesson.number.to_string().bold(),
+            lesson.title,
+            lesson.file(Side::Exercise).dimmed()
+        );
+        line.trim_end().to_string()
+    }
+
+    /// Shows hint `index` of the lesson's list.
+    pub fn hint(&mut self, lesson: &Lesson, hint: &Hint, index: usize, more: bool) -> io::Result<()> {
+        let about = hint.check.as_deref().map_or_else(String::new, |check| format!(" ({})", check.dimmed()));
+        writeln!(self.out, "{} {}/{} for lesson {}{about}:", "Hint".yellow().bold(), index + 1, lesson.hints.len(), lesson.number)?;
+        write!(self.out, "{}", markdown::render(&hint.text, self.width))?;
+        let next = if more {
+            "(run the same command again for the next hint)".to_string()
+        } else {
+            format!("(that was the last hint: `cargo run -- solution {} --force` shows the answer)", lesson.number)
+        };
+        writeln!(self.out, "{}", next.dimmed())
+    }
+
+    pub fn reset_done(&mut self, exercise: &str, backup: Option<&Path>) -> io::Result<()> {
+        match backup {
+            Some(backup) => writeln!(
+                self.out,
+                "{} {exercise} is the starter again; your version is saved as {}.",
+                "✓".green().bold(),
+                backup.display().to_string().underline()
+            ),
+            None => writeln!(self.out, "{exercise} is already the starter: nothing to do."),
+        }
+    }
+
+    /// Shows how the learner's file differs from the reference solution.
+    pub fn solution_diff(&mut self, lesson: &Lesson, exercise: &str, solution: &str) -> io::Result<()> {
+        if exercise == solution {
+            return writeln!(self.out, "{} is the same as the reference solution.", lesson.file(Side::Exercise));
+        }
+        let names = (lesson.file(Side::Exercise), lesson.file(Side::Solution));
+        evidence::file_diff(&mut self.out, exercise, solution, (&names.0, &names.1))
+    }
+}
