@@ -19,7 +19,15 @@ async fn main() {
             httplings::judge::Outcome::Pass => println!("  ✓ {}", v.check),
             httplings::judge::Outcome::Fail(f) => {
                 println!("  ✗ {}: {}", v.check, f.summary);
-                for e in &f.evidence { match e { httplings::judge::Evidence::Diff{expected, actual} => println!("{expected}---\n{actual}"), httplings::judge::Evidence::Text{body, ..} => println!("{body}"), _ => {} } }
+                for e in &f.evidence {
+                    match e {
+                        httplings::judge::Evidence::Diff { expected, actual } => {
+                            println!("{expected}---\n{actual}")
+                        }
+                        httplings::judge::Evidence::Text { body, .. } => println!("{body}"),
+                        _ => {}
+                    }
+                }
             }
         }
     }

@@ -10,6 +10,7 @@ mod control;
 mod lifeline;
 mod log;
 mod panics;
+mod sandbox;
 
 use std::future::Future;
 use std::net::Ipv4Addr;
@@ -53,6 +54,7 @@ pub fn main<H: Handler>(handler: H) -> ExitCode {
         );
         return ExitCode::from(2);
     };
+    sandbox::enter();
     lifeline::hold();
     panics::install_reporting_to_stderr();
     let runtime = match learner_runtime(None) {
@@ -97,18 +99,23 @@ pub fn in_process<H: Handler + Send>(handler: H) -> InProcess {
     let log = SharedCapture::default();
     let cpu = CpuClock::threads();
     let (thread_log, thread_cpu) = (log.clone(), cpu.clone());
+    let (started, ready) = std::sync::mpsc::channel();
     thread::Builder::new()
         .name("learner".into())
         .spawn(move || {
             log::capture_this_thread(&thread_log);
             thread_cpu.count_this_thread();
+            let _ = started.send(());
             let runtime = learner_runtime(Some((thread_log, thread_cpu)))
                 .expect("a runtime for an in-process learner");
-            runtime.block_on(LocalSet::new().run_until(control::serve(learner_end, Rc::new(handler))));
+            runtime
+                .block_on(LocalSet::new().run_until(control::serve(learner_end, Rc::new(handler))));
             // Learner code stuck on a worker must not hold up the test that is done with it.
             runtime.shutdown_background();
         })
         .expect("a thread for an in-process learner");
+    // Its CPU time counts from the start: the judge may read the clock at once.
+    let _ = ready.recv();
     InProcess { stream: judge_end, log, cpu }
 }
 

@@ -67,7 +67,8 @@ pub static LESSONS: LazyLock<Vec<Lesson>> = LazyLock::new(|| {
     ALL.iter()
         .enumerate()
         .map(|(index, judge)| {
-            Lesson::new(index + 1, judge).unwrap_or_else(|problem| panic!("lessons/{}.toml: {problem}", judge.slug))
+            Lesson::new(index + 1, judge)
+                .unwrap_or_else(|problem| panic!("lessons/{}.toml: {problem}", judge.slug))
         })
         .collect()
 });
@@ -120,8 +121,13 @@ impl Lesson {
             problems.push("no quiz".to_string());
         }
         for question in &self.quiz {
-            if question.answer_index() >= question.options.len() || question.answer.trim().len() != 1 {
-                problems.push(format!("the answer of {:?} is not one of its options' letters", question.question));
+            if question.answer_index() >= question.options.len()
+                || question.answer.trim().len() != 1
+            {
+                problems.push(format!(
+                    "the answer of {:?} is not one of its options' letters",
+                    question.question
+                ));
             }
         }
         (!problems.is_empty()).then(|| problems.join("; "))

@@ -60,7 +60,8 @@ pub enum CheckState {
 
 impl Report {
     pub fn passed(&self) -> bool {
-        self.interruption.is_none() && self.checks.iter().all(|check| matches!(check.state, CheckState::Passed))
+        self.interruption.is_none()
+            && self.checks.iter().all(|check| matches!(check.state, CheckState::Passed))
     }
 
     pub fn passed_count(&self) -> usize {
@@ -106,7 +107,13 @@ pub struct Options {
 
 /// `check N`: streams the report (or, with `json`, prints only the JSON), records the result in
 /// the learner's progress, and exits 0 when every check passed.
-pub fn run(lesson: &Lesson, side: Side, json: bool, options: Options, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
+pub fn run(
+    lesson: &Lesson,
+    side: Side,
+    json: bool,
+    options: Options,
+    reporter: &mut Reporter,
+) -> anyhow::Result<ExitCode> {
     let root = project::root()?;
     let options = Options { colored: reporter.colored() && !json, ..options };
     let outcome = if json {
@@ -145,10 +152,11 @@ pub fn perform(
     options: &Options,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> anyhow::Result<Checked> {
-    let (executable, warnings) = match build::build(root, &lesson.check_target(side), options.colored)? {
-        Build::Ready { executable, warnings } => (executable, warnings),
-        Build::Failed(diagnostics) => return Ok(Checked::CompileFailed(diagnostics)),
-    };
+    let (executable, warnings) =
+        match build::build(root, &lesson.check_target(side), options.colored)? {
+            Build::Ready { executable, warnings } => (executable, warnings),
+            Build::Failed(diagnostics) => return Ok(Checked::CompileFailed(diagnostics)),
+        };
     on_event(Event::Started);
     let seed = options.seed.unwrap_or_else(httplings::judge::seed::fresh);
     let limit = options.time_limit.unwrap_or(lesson.time_limit);
@@ -160,8 +168,12 @@ pub fn perform(
         .map(|name| CheckResult {
             name: name.to_string(),
             state: match judged.verdicts.iter().find(|verdict| verdict.check == *name) {
-                Some(Verdict { outcome: httplings::judge::Outcome::Pass, .. }) => CheckState::Passed,
-                Some(Verdict { outcome: httplings::judge::Outcome::Fail(failure), .. }) => CheckState::Failed(failure.clone()),
+                Some(Verdict { outcome: httplings::judge::Outcome::Pass, .. }) => {
+                    CheckState::Passed
+                }
+                Some(Verdict { outcome: httplings::judge::Outcome::Fail(failure), .. }) => {
+                    CheckState::Failed(failure.clone())
+                }
                 None => CheckState::NotJudged,
             },
             output: judged.outputs.get(*name).cloned().unwrap_or_default(),

@@ -123,5 +123,7 @@ fn lesson_number(text: &str) -> Result<&'static Lesson, String> {
 }
 
 fn seconds(text: &str) -> Result<Duration, String> {
-    text.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("'{text}' is not a whole number of seconds"))
+    text.parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| format!("'{text}' is not a whole number of seconds"))
 }

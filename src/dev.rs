@@ -42,26 +42,58 @@ pub fn agreement(root: &Path) -> Vec<(bool, String)> {
     let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
     let mut facts = Vec::new();
     for lesson in LESSONS.iter() {
-        let mut files = vec![lesson.lesson_file(), lesson.info_file(), lesson.file(Side::Exercise), lesson.file(Side::Solution), lesson.starter_file(), judge_file(lesson)];
-        files.extend([Side::Exercise, Side::Solution, Side::Starter].map(|side| lesson.check_target_file(side)));
-        let mut missing: Vec<String> = files.into_iter().filter(|file| !root.join(file).is_file()).collect();
+        let mut files = vec![
+            lesson.lesson_file(),
+            lesson.info_file(),
+            lesson.file(Side::Exercise),
+            lesson.file(Side::Solution),
+            lesson.starter_file(),
+            judge_file(lesson),
+        ];
+        files.extend(
+            [Side::Exercise, Side::Solution, Side::Starter]
+                .map(|side| lesson.check_target_file(side)),
+        );
+        let mut missing: Vec<String> =
+            files.into_iter().filter(|file| !root.join(file).is_file()).collect();
         for side in [Side::Exercise, Side::Solution, Side::Starter] {
-            let entry = format!("name = \"{}\"\npath = \"{}\"", lesson.check_target(side), lesson.check_target_file(side));
+            let entry = format!(
+                "name = \"{}\"\npath = \"{}\"",
+                lesson.check_target(side),
+                lesson.check_target_file(side)
+            );
             if !manifest.contains(&entry) {
                 missing.push(format!("the [[bin]] {} in Cargo.toml", lesson.check_target(side)));
             }
         }
-        let fact = if missing.is_empty() { format!("lesson {}: every part present", lesson.number) } else { format!("lesson {}: missing {}", lesson.number, missing.join(", ")) };
+        let fact = if missing.is_empty() {
+            format!("lesson {}: every part present", lesson.number)
+        } else {
+            format!("lesson {}: missing {}", lesson.number, missing.join(", "))
+        };
         facts.push((missing.is_empty(), fact));
     }
-    let known: Vec<String> = LESSONS.iter().flat_map(|lesson| [Side::Exercise, Side::Solution, Side::Starter].map(|side| lesson.check_target_file(side))).collect();
+    let known: Vec<String> = LESSONS
+        .iter()
+        .flat_map(|lesson| {
+            [Side::Exercise, Side::Solution, Side::Starter]
+                .map(|side| lesson.check_target_file(side))
+        })
+        .collect();
     let strays: Vec<String> = fs::read_dir(root.join("src/bin"))
         .into_iter()
         .flatten()
         .filter_map(|entry| Some(format!("src/bin/{}", entry.ok()?.file_name().to_str()?)))
         .filter(|file| !known.contains(file))
         .collect();
-    facts.push((strays.is_empty(), if strays.is_empty() { "src/bin holds the check targets of the catalog's lessons only".into() } else { format!("src/bin holds targets of no lesson: {}", strays.join(", ")) }));
+    facts.push((
+        strays.is_empty(),
+        if strays.is_empty() {
+            "src/bin holds the check targets of the catalog's lessons only".into()
+        } else {
+            format!("src/bin holds targets of no lesson: {}", strays.join(", "))
+        },
+    ));
     facts
 }
 
@@ -73,7 +105,9 @@ pub fn judge_file(lesson: &Lesson) -> String {
 fn solution_passes(lesson: &Lesson, outcome: &Checked) -> (bool, String) {
     let fact = match outcome {
         Checked::CompileFailed(_) => "does not compile".to_string(),
-        Checked::Ran(report) => format!("passes {} of {} checks", report.passed_count(), report.checks.len()),
+        Checked::Ran(report) => {
+            format!("passes {} of {} checks", report.passed_count(), report.checks.len())
+        }
     };
     (outcome.passed(), format!("lesson {}: the solution {fact}", lesson.number))
 }
@@ -83,10 +117,16 @@ fn solution_passes(lesson: &Lesson, outcome: &Checked) -> (bool, String) {
 fn starter_fails(lesson: &Lesson, outcome: &Checked) -> (bool, String) {
     let (holds, fact) = match outcome {
         Checked::CompileFailed(_) => (false, "does not compile".to_string()),
-        Checked::Ran(report) if report.interruption.is_some() => (false, "was interrupted".to_string()),
+        Checked::Ran(report) if report.interruption.is_some() => {
+            (false, "was interrupted".to_string())
+        }
         Checked::Ran(report) => (
             !report.passed(),
-            format!("fails usefully: passes {} of {} checks", report.passed_count(), report.checks.len()),
+            format!(
+                "fails usefully: passes {} of {} checks",
+                report.passed_count(),
+                report.checks.len()
+            ),
         ),
     };
     (holds, format!("lesson {}: the starter {fact}", lesson.number))

@@ -25,7 +25,8 @@ pub fn show(lesson: &Lesson, reporter: &mut Reporter) -> anyhow::Result<ExitCode
 /// The hint to show next (its place in the lesson's list), and whether another is left.
 pub fn next(lesson: &Lesson, progress: &Progress) -> (usize, bool) {
     let failed = progress.first_failed(lesson);
-    let for_the_failure = |index: &usize| lesson.hints[*index].check.as_deref() == failed && failed.is_some();
+    let for_the_failure =
+        |index: &usize| lesson.hints[*index].check.as_deref() == failed && failed.is_some();
     let indices = 0..lesson.hints.len();
     let mut order: Vec<usize> = indices.clone().filter(for_the_failure).collect();
     order.extend(indices.filter(|index| !for_the_failure(index)));

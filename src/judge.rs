@@ -41,14 +41,20 @@ pub struct Judged {
 impl Judged {
     /// The checks that failed, in the order they were decided.
     pub fn failed(&self) -> Vec<&str> {
-        self.verdicts.iter().filter(|verdict| !verdict.passed()).map(|verdict| verdict.check.as_str()).collect()
+        self.verdicts
+            .iter()
+            .filter(|verdict| !verdict.passed())
+            .map(|verdict| verdict.check.as_str())
+            .collect()
     }
 
     /// The failure recorded for `check`, if it failed.
     pub fn failure(&self, check: &str) -> Option<&Failure> {
-        self.verdicts.iter().find(|verdict| verdict.check == check).and_then(|verdict| match &verdict.outcome {
-            Outcome::Fail(failure) => Some(failure),
-            Outcome::Pass => None,
+        self.verdicts.iter().find(|verdict| verdict.check == check).and_then(|verdict| {
+            match &verdict.outcome {
+                Outcome::Fail(failure) => Some(failure),
+                Outcome::Pass => None,
+            }
         })
     }
 }

@@ -57,19 +57,35 @@ pub struct Progress {
 impl Progress {
     /// Reads the progress file; `notice` says in one line if it had to be rebuilt.
     pub fn load(root: &Path) -> (Self, Option<String>) {
-        let fresh = Progress { version: VERSION, current: None, lessons: BTreeMap::new(), root: root.to_path_buf() };
+        let fresh = Progress {
+            version: VERSION,
+            current: None,
+            lessons: BTreeMap::new(),
+            root: root.to_path_buf(),
+        };
         let Ok(text) = fs::read_to_string(root.join(FILE)) else { return (fresh, None) };
         match serde_json::from_str::<Progress>(&text) {
-            Ok(progress) if progress.version == VERSION => (Progress { root: root.to_path_buf(), ..progress }, None),
-            _ => (fresh, Some(format!("{FILE} was unreadable or outdated: progress starts afresh from your next checks"))),
+            Ok(progress) if progress.version == VERSION => {
+                (Progress { root: root.to_path_buf(), ..progress }, None)
+            }
+            _ => (
+                fresh,
+                Some(format!(
+                    "{FILE} was unreadable or outdated: progress starts afresh from your next checks"
+                )),
+            ),
         }
     }
 
     /// Changes the progress file under a lock, on top of whatever it holds now, and returns
     /// the result (with a notice if the file had to be rebuilt).
-    pub fn update(root: &Path, change: impl FnOnce(&mut Progress)) -> anyhow::Result<(Self, Option<String>)> {
+    pub fn update(
+        root: &Path,
+        change: impl FnOnce(&mut Progress),
+    ) -> anyhow::Result<(Self, Option<String>)> {
         let folder = root.join(".httplings");
-        fs::create_dir_all(&folder).with_context(|| format!("could not create {}", folder.display()))?;
+        fs::create_dir_all(&folder)
+            .with_context(|| format!("could not create {}", folder.display()))?;
         let lock = File::create(root.join(LOCK)).context("could not open the progress lock")?;
         lock.lock().context("could not lock the progress file")?;
         let (mut progress, notice) = Self::load(root);
@@ -83,7 +99,8 @@ impl Progress {
         let path = self.root.join(FILE);
         let partial = path.with_extension("json.partial");
         let text = serde_json::to_string_pretty(self).expect("progress always serialises");
-        fs::write(&partial, text).with_context(|| format!("could not write {}", partial.display()))?;
+        fs::write(&partial, text)
+            .with_context(|| format!("could not write {}", partial.display()))?;
         fs::rename(&partial, &path).with_context(|| format!("could not replace {}", path.display()))
     }
 
@@ -151,9 +168,13 @@ impl Progress {
     /// How many of the lesson's questions were last answered right, if any was answered.
     pub fn quiz_score(&self, lesson: &Lesson) -> Option<(usize, usize)> {
         let answers = &self.lessons.get(&lesson.number)?.quiz;
-        let asked: Vec<bool> =
-            lesson.quiz.iter().filter_map(|question| answers.get(&question.question).copied()).collect();
-        (!asked.is_empty()).then(|| (asked.iter().filter(|right| **right).count(), lesson.quiz.len()))
+        let asked: Vec<bool> = lesson
+            .quiz
+            .iter()
+            .filter_map(|question| answers.get(&question.question).copied())
+            .collect();
+        (!asked.is_empty())
+            .then(|| (asked.iter().filter(|right| **right).count(), lesson.quiz.len()))
     }
 
     fn entry(&mut self, lesson: &Lesson) -> &mut LessonProgress {
@@ -184,7 +205,9 @@ mod tests {
     #[test]
     fn a_check_is_remembered_until_the_exercise_changes() {
         let root = course();
-        let (progress, notice) = Progress::update(root.path(), |progress| progress.record_check(&LESSONS[0], None)).unwrap();
+        let (progress, notice) =
+            Progress::update(root.path(), |progress| progress.record_check(&LESSONS[0], None))
+                .unwrap();
         assert_eq!(notice, None);
         assert_eq!(progress.status(&LESSONS[0]), Status::Done);
         let (progress, _) = Progress::load(root.path());
@@ -215,7 +238,10 @@ mod tests {
         Progress::update(root.path(), |progress| progress.record_check(&LESSONS[1], None)).unwrap();
         assert_eq!(stale.done_count(), 0);
         let (progress, _) = Progress::load(root.path());
-        assert_eq!((progress.status(&LESSONS[0]), progress.status(&LESSONS[1])), (Status::Done, Status::Done));
+        assert_eq!(
+            (progress.status(&LESSONS[0]), progress.status(&LESSONS[1])),
+            (Status::Done, Status::Done)
+        );
     }
 
     #[test]

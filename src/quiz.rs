@@ -15,10 +15,14 @@ pub fn run(lesson: &Lesson, reporter: &mut Reporter) -> anyhow::Result<ExitCode>
     for (number, question) in lesson.quiz.iter().enumerate() {
         let mut order: Vec<usize> = (0..question.options.len()).collect();
         rng.shuffle(&mut order);
-        let Some(choice) = reporter.ask(question, &order, number + 1, lesson.quiz.len())? else { break };
+        let Some(choice) = reporter.ask(question, &order, number + 1, lesson.quiz.len())? else {
+            break;
+        };
         let correct = choice == question.answer_index();
         reporter.answered(question, &order, correct)?;
-        Progress::update(&root, |progress| progress.record_answer(lesson, &question.question, correct))?;
+        Progress::update(&root, |progress| {
+            progress.record_answer(lesson, &question.question, correct)
+        })?;
         answered += 1;
         right += usize::from(correct);
     }

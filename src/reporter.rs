@@ -40,7 +40,9 @@ impl Reporter {
         let colored = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => interactive && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
+            ColorChoice::Auto => {
+                interactive && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+            }
         };
         colored::control::set_override(colored);
         let width = terminal_size::terminal_size().map_or(80, |(width, _)| usize::from(width.0));
@@ -96,7 +98,13 @@ impl Reporter {
     /// The report of a check. With `streamed`, each check's line was printed as it was decided
     /// (by [`Live`]); what follows is the rest: what was not judged, the failures in detail, and
     /// the summary.
-    pub fn outcome(&mut self, lesson: &Lesson, side: Side, outcome: &Checked, streamed: bool) -> io::Result<()> {
+    pub fn outcome(
+        &mut self,
+        lesson: &Lesson,
+        side: Side,
+        outcome: &Checked,
+        streamed: bool,
+    ) -> io::Result<()> {
         match outcome {
             Checked::CompileFailed(diagnostics) => self.compile_failed(lesson, side, diagnostics),
             Checked::Ran(report) => self.report(lesson, side, report, streamed),
@@ -107,7 +115,11 @@ impl Reporter {
     pub fn json(&mut self, outcome: &Checked) -> io::Result<()> {
         colored::control::set_override(false);
         let json = json::results(outcome, self.width);
-        writeln!(self.out, "{}", serde_json::to_string_pretty(&json).expect("JSON values serialise"))
+        writeln!(
+            self.out,
+            "{}",
+            serde_json::to_string_pretty(&json).expect("JSON values serialise")
+        )
     }
 
     /// One line of `dev check`: a fact about the course that holds, or does not.
@@ -127,7 +139,13 @@ impl Reporter {
         )
     }
 
-    fn report(&mut self, lesson: &Lesson, side: Side, report: &Report, streamed: bool) -> io::Result<()> {
+    fn report(
+        &mut self,
+        lesson: &Lesson,
+        side: Side,
+        report: &Report,
+        streamed: bool,
+    ) -> io::Result<()> {
         if !streamed {
             if let Some(interruption) = &report.interruption {
                 self.interruption(interruption)?;
@@ -136,13 +154,19 @@ impl Reporter {
                 self.verdict_line(check)?;
             }
         } else {
-            for check in report.checks.iter().filter(|check| matches!(check.state, CheckState::NotJudged)) {
+            for check in
+                report.checks.iter().filter(|check| matches!(check.state, CheckState::NotJudged))
+            {
                 self.verdict_line(check)?;
             }
         }
         if let Some(interruption) = &report.interruption {
             writeln!(self.out)?;
-            evidence::titled(&mut self.out, "the last lines your code wrote", &interruption.log_tail)?;
+            evidence::titled(
+                &mut self.out,
+                "the last lines your code wrote",
+                &interruption.log_tail,
+            )?;
         }
         for check in &report.checks {
             if let CheckState::Failed(failure) = &check.state {
@@ -164,7 +188,13 @@ impl Reporter {
             CheckState::Passed => writeln!(self.out, "{} {}", "✓".green().bold(), check.name),
             CheckState::Failed(_) => writeln!(self.out, "{} {}", "✗".red().bold(), check.name),
             CheckState::NotJudged => {
-                writeln!(self.out, "{} {} {}", "–".red(), check.name.dimmed(), "(not judged: see above)".dimmed())
+                writeln!(
+                    self.out,
+                    "{} {} {}",
+                    "–".red(),
+                    check.name.dimmed(),
+                    "(not judged: see above)".dimmed()
+                )
             }
         }
     }
@@ -172,7 +202,12 @@ impl Reporter {
     /// Why judging stopped early, said once, before the checks it spoiled.
     pub(crate) fn interruption(&mut self, interruption: &Interruption) -> io::Result<()> {
         let mut lines = evidence::wrap(&interruption.cause, self.width - 2).into_iter();
-        writeln!(self.out, "{} {}", "✗".red().bold(), lines.next().unwrap_or_default().red().bold())?;
+        writeln!(
+            self.out,
+            "{} {}",
+            "✗".red().bold(),
+            lines.next().unwrap_or_default().red().bold()
+        )?;
         for line in lines {
             writeln!(self.out, "  {}", line.red().bold())?;
         }
@@ -182,7 +217,10 @@ impl Reporter {
     fn summary(&mut self, lesson: &Lesson, side: Side, report: &Report) -> io::Result<()> {
         let total = report.checks.len();
         let flag = if side == Side::Solution { " --solution" } else { "" };
-        let replay = format!("seed {} (replay it: `cargo run -- check {}{flag} --seed {}`)", report.seed, lesson.number, report.seed);
+        let replay = format!(
+            "seed {} (replay it: `cargo run -- check {}{flag} --seed {}`)",
+            report.seed, lesson.number, report.seed
+        );
         if report.passed() {
             let next = match side {
                 Side::Exercise if usize::from(lesson.number) == LESSONS.len() => format!(

@@ -46,7 +46,8 @@ pub fn all(named_a_lesson: bool, yes: bool, reporter: &mut Reporter) -> anyhow::
     }
     let root = project::root()?;
     if !yes {
-        let question = "Replace every exercise with its starter? (each one you changed is kept as a backup)";
+        let question =
+            "Replace every exercise with its starter? (each one you changed is kept as a backup)";
         match reporter.confirm(question)? {
             Some(true) => {}
             Some(false) => return Ok(ExitCode::SUCCESS),

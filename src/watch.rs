@@ -27,9 +27,16 @@ use crate::reset;
 /// Saves come in bursts (write, rename, touch): wait for this much quiet before checking.
 const SETTLE: Duration = Duration::from_millis(150);
 
-pub fn run(edit_cmd: Option<String>, from: Option<&'static Lesson>, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
+pub fn run(
+    edit_cmd: Option<String>,
+    from: Option<&'static Lesson>,
+    reporter: &mut Reporter,
+) -> anyhow::Result<ExitCode> {
     if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
-        return Err(UsageError("watch mode needs a terminal; without one, use `cargo run -- check N`".into()).into());
+        return Err(UsageError(
+            "watch mode needs a terminal; without one, use `cargo run -- check N`".into(),
+        )
+        .into());
     }
     let root = project::root()?;
     let (progress, notice) = Progress::update(&root, |progress| {
@@ -46,10 +53,13 @@ pub fn run(edit_cmd: Option<String>, from: Option<&'static Lesson>, reporter: &m
         choosing: None,
         message: notice,
         confirming_reset: false,
-        edit_cmd: edit_cmd.or_else(|| std::env::var("VISUAL").ok()).or_else(|| std::env::var("EDITOR").ok()),
+        edit_cmd: edit_cmd
+            .or_else(|| std::env::var("VISUAL").ok())
+            .or_else(|| std::env::var("EDITOR").ok()),
     };
     if let Err(reason) = &watcher {
-        session.message = Some(format!("file events are unavailable ({reason}): press r to re-check"));
+        session.message =
+            Some(format!("file events are unavailable ({reason}): press r to re-check"));
     }
     let raw = RawMode::enter()?;
     session.check(reporter)?;
@@ -117,7 +127,9 @@ impl Session {
         if std::mem::take(&mut self.confirming_reset) {
             self.message = Some(match key.code {
                 KeyCode::Char('y') => match reset::reset(&self.root, self.lesson)? {
-                    Some(backup) => format!("reset to the starter; your file is saved as {}", backup.display()),
+                    Some(backup) => {
+                        format!("reset to the starter; your file is saved as {}", backup.display())
+                    }
                     None => "the exercise is already the starter".into(),
                 },
                 _ => "reset cancelled".into(),
@@ -141,7 +153,8 @@ impl Session {
                     progress.record_hint(self.lesson, picked.0);
                 })?;
                 let (index, more) = picked;
-                self.panel = Some(reporter.render_hint(self.lesson, &self.lesson.hints[index], index, more));
+                self.panel =
+                    Some(reporter.render_hint(self.lesson, &self.lesson.hints[index], index, more));
             }
             KeyCode::Char('l') => self.choosing = Some(usize::from(self.lesson.number - 1)),
             KeyCode::Char('x') => {
@@ -159,7 +172,12 @@ impl Session {
     }
 
     /// A key while the lesson list is open: move, pick by number, open, or close it.
-    fn choose(&mut self, key: KeyEvent, selected: usize, reporter: &mut Reporter) -> anyhow::Result<()> {
+    fn choose(
+        &mut self,
+        key: KeyEvent,
+        selected: usize,
+        reporter: &mut Reporter,
+    ) -> anyhow::Result<()> {
         let last = LESSONS.len() - 1;
         match key.code {
             KeyCode::Up | KeyCode::Char('k') => self.choosing = Some(selected.saturating_sub(1)),
@@ -179,7 +197,10 @@ impl Session {
 
     fn move_by(&mut self, step: isize, reporter: &mut Reporter) -> anyhow::Result<()> {
         if step > 0 && self.progress().status(self.lesson) != Status::Done {
-            self.message = Some(format!("lesson {} does not pass yet: n moves on once it does (l lists them all)", self.lesson.number));
+            self.message = Some(format!(
+                "lesson {} does not pass yet: n moves on once it does (l lists them all)",
+                self.lesson.number
+            ));
             return self.show(reporter);
         }
         let index = usize::from(self.lesson.number - 1).saturating_add_signed(step);
@@ -187,7 +208,8 @@ impl Session {
             Some(next) => self.open(next, reporter),
             None => {
                 self.message = Some(if step > 0 {
-                    "that was the last lesson: well done! The quizzes are `cargo run -- quiz N`".into()
+                    "that was the last lesson: well done! The quizzes are `cargo run -- quiz N`"
+                        .into()
                 } else {
                     "this is the first lesson".into()
                 });
@@ -223,7 +245,9 @@ impl Session {
                     _ => None,
                 };
                 self.report = match seconds {
-                    Some(seconds) if seconds > 0 => format!("Checking {file}… {seconds} s, {decided} of {total} checks decided"),
+                    Some(seconds) if seconds > 0 => {
+                        format!("Checking {file}… {seconds} s, {decided} of {total} checks decided")
+                    }
                     _ => format!("Checking {file}… {decided} of {total} checks decided"),
                 };
                 let _ = self.show(reporter);
@@ -232,22 +256,29 @@ impl Session {
         };
         self.report = reporter.render_outcome(self.lesson, Side::Exercise, &outcome);
         let first_failed = first_failed(&outcome);
-        let (progress, _) = Progress::update(&self.root, |progress| progress.record_check(self.lesson, first_failed.as_deref()))?;
+        let (progress, _) = Progress::update(&self.root, |progress| {
+            progress.record_check(self.lesson, first_failed.as_deref())
+        })?;
         if outcome.passed() && progress.done_count() == LESSONS.len() {
-            self.message = Some("every exercise passes: the quizzes are `cargo run -- quiz N`".into());
+            self.message =
+                Some("every exercise passes: the quizzes are `cargo run -- quiz N`".into());
         }
         self.show(reporter)
     }
 
     fn edit(&mut self) -> anyhow::Result<()> {
         let Some(command) = self.edit_cmd.clone() else {
-            self.message = Some("no editor known: set $EDITOR, or start with `cargo run -- watch --edit-cmd CMD`".into());
+            self.message = Some(
+                "no editor known: set $EDITOR, or start with `cargo run -- watch --edit-cmd CMD`"
+                    .into(),
+            );
             return Ok(());
         };
         let mut words = command.split_whitespace();
         let Some(program) = words.next() else { return Ok(()) };
         terminal::disable_raw_mode().context("could not leave raw mode")?;
-        let status = std::process::Command::new(program).args(words).arg(self.exercise_path()).status();
+        let status =
+            std::process::Command::new(program).args(words).arg(self.exercise_path()).status();
         terminal::enable_raw_mode().context("could not enter raw mode")?;
         if let Err(error) = status {
             self.message = Some(format!("could not run {program}: {error}"));

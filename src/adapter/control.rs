@@ -52,10 +52,18 @@ where
     writer.abort();
 }
 
-async fn answer<H: Handler>(handler: Rc<H>, call: serde_json::Value, deadline: Duration) -> ResponseBody {
+async fn answer<H: Handler>(
+    handler: Rc<H>,
+    call: serde_json::Value,
+    deadline: Duration,
+) -> ResponseBody {
     let call: H::Call = match serde_json::from_value(call) {
         Ok(call) => call,
-        Err(error) => return ResponseBody::Panicked(format!("httplings sent a call this exercise cannot take: {error}")),
+        Err(error) => {
+            return ResponseBody::Panicked(format!(
+                "httplings sent a call this exercise cannot take: {error}"
+            ));
+        }
     };
     // Built inside the guarded future, so that a panic before the first await is caught too.
     let running = AssertUnwindSafe(async move { handler.handle(call).await }).catch_unwind();
@@ -64,7 +72,9 @@ async fn answer<H: Handler>(handler: Rc<H>, call: serde_json::Value, deadline: D
         Ok(Err(payload)) => ResponseBody::Panicked(panics::describe(&*payload)),
         Ok(Ok(reply)) => match serde_json::to_value(reply) {
             Ok(value) => ResponseBody::Returned(value),
-            Err(error) => ResponseBody::Panicked(format!("the reply could not be encoded: {error}")),
+            Err(error) => {
+                ResponseBody::Panicked(format!("the reply could not be encoded: {error}"))
+            }
         },
     }
 }

@@ -10,7 +10,8 @@ pub(super) fn hold() {
     #[cfg(target_os = "linux")]
     {
         // Fires when the runner's thread that started us dies; the watchdog covers the rest.
-        let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+        let _ =
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
     }
     thread::Builder::new()
         .name("lifeline".into())

@@ -30,12 +30,21 @@ pub fn build(root: &Path, target: &str, colored: bool) -> anyhow::Result<Build> 
         .args(["--color", if colored { "always" } else { "never" }])
         .stdin(Stdio::null())
         .output()
-        .with_context(|| format!("could not run {}: is Rust installed?", cargo.to_string_lossy()))?;
+        .with_context(|| {
+            format!("could not run {}: is Rust installed?", cargo.to_string_lossy())
+        })?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let messages: Vec<Value> = stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let messages: Vec<Value> =
+        stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
     if !output.status.success() {
-        let rendered: Vec<&str> = compiler_messages(&messages).filter_map(|message| message["rendered"].as_str()).collect();
-        let diagnostics = if rendered.is_empty() { String::from_utf8_lossy(&output.stderr).into_owned() } else { rendered.concat() };
+        let rendered: Vec<&str> = compiler_messages(&messages)
+            .filter_map(|message| message["rendered"].as_str())
+            .collect();
+        let diagnostics = if rendered.is_empty() {
+            String::from_utf8_lossy(&output.stderr).into_owned()
+        } else {
+            rendered.concat()
+        };
         return Ok(Build::Failed(diagnostics));
     }
     let Some(executable) = executable_named(&messages, target) else {
@@ -45,7 +54,10 @@ pub fn build(root: &Path, target: &str, colored: bool) -> anyhow::Result<Build> 
 }
 
 fn compiler_messages(messages: &[Value]) -> impl Iterator<Item = &Value> {
-    messages.iter().filter(|message| message["reason"] == "compiler-message").map(|message| &message["message"])
+    messages
+        .iter()
+        .filter(|message| message["reason"] == "compiler-message")
+        .map(|message| &message["message"])
 }
 
 /// Warnings whose place is a file of the course (an exercise or solution), as one line each:
@@ -54,12 +66,18 @@ fn learner_warnings(messages: &[Value]) -> Vec<String> {
     let mut warnings: Vec<String> = compiler_messages(messages)
         .filter(|message| message["level"] == "warning")
         .filter_map(|message| {
-            let span = message["spans"].as_array()?.iter().find(|span| span["is_primary"] == true)?;
+            let span =
+                message["spans"].as_array()?.iter().find(|span| span["is_primary"] == true)?;
             let file = span["file_name"].as_str()?;
             let file = file.rsplit_once("../").map_or(file, |(_, file)| file);
             let ours = ["exercises/", "solutions/"].iter().any(|folder| file.starts_with(folder));
             ours.then(|| {
-                format!("warning: {} ({file}:{}:{})", message["message"].as_str().unwrap_or_default(), span["line_start"], span["column_start"])
+                format!(
+                    "warning: {} ({file}:{}:{})",
+                    message["message"].as_str().unwrap_or_default(),
+                    span["line_start"],
+                    span["column_start"]
+                )
             })
         })
         .collect();
@@ -91,7 +109,10 @@ mod tests {
             r#"{"reason":"compiler-artifact","target":{"name":"exercise-01"},"executable":"/t/exercise-01"}"#,
             r#"{"reason":"build-finished","success":true}"#,
         ]);
-        assert_eq!(executable_named(&messages, "exercise-01"), Some(PathBuf::from("/t/exercise-01")));
+        assert_eq!(
+            executable_named(&messages, "exercise-01"),
+            Some(PathBuf::from("/t/exercise-01"))
+        );
         assert_eq!(executable_named(&messages, "exercise-02"), None);
     }
 
@@ -101,6 +122,9 @@ mod tests {
             r#"{"reason":"compiler-message","message":{"level":"warning","message":"unused variable: `x`","spans":[{"is_primary":true,"file_name":"src/bin/../../exercises/01_generic_500.rs","line_start":12,"column_start":9}]}}"#,
             r#"{"reason":"compiler-message","message":{"level":"warning","message":"something in the library","spans":[{"is_primary":true,"file_name":"src/judge.rs","line_start":1,"column_start":1}]}}"#,
         ]);
-        assert_eq!(learner_warnings(&messages), ["warning: unused variable: `x` (exercises/01_generic_500.rs:12:9)"]);
+        assert_eq!(
+            learner_warnings(&messages),
+            ["warning: unused variable: `x` (exercises/01_generic_500.rs:12:9)"]
+        );
     }
 }

@@ -48,12 +48,21 @@ pub fn judge(
         .enable_all()
         .build()
         .context("could not start the judge's async runtime")?;
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("could not open a loopback port")?;
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("could not open a loopback port")?;
     listener.set_nonblocking(true).context("could not configure a loopback port")?;
     let token = seed::token(&mut seed::rng(seed::fresh()), 32);
     // Started here, on the main thread, which outlives the check.
     let mut process = LearnerProcess::spawn(executable, root, listener.local_addr()?, &token)?;
-    let judged = runtime.block_on(judge_process(&mut process, listener, &token, lesson, seed, limit, on_event));
+    let judged = runtime.block_on(judge_process(
+        &mut process,
+        listener,
+        &token,
+        lesson,
+        seed,
+        limit,
+        on_event,
+    ));
     let ended = process.stop();
     runtime.shutdown_timeout(Duration::from_millis(100));
     let mut judged = judged?;
@@ -116,7 +125,14 @@ async fn judge_process(
         End::Judged(Ok(())) => Judged { verdicts, ..Judged::default() },
         End::Judged(Err(Lost::Unresponsive { call, waited })) => {
             let cause = Lost::Unresponsive { call, waited }.to_string();
-            Judged { verdicts, interruption: Some(Interruption { cause, log_tail: log::tail(&process.output().snapshot().text(), 12) }), ..Judged::default() }
+            Judged {
+                verdicts,
+                interruption: Some(Interruption {
+                    cause,
+                    log_tail: log::tail(&process.output().snapshot().text(), 12),
+                }),
+                ..Judged::default()
+            }
         }
         // The connection closed: the process is ending. Its exit status tells how.
         End::Judged(Err(Lost::Gone)) => {
@@ -130,7 +146,14 @@ async fn judge_process(
                  loop, a blocking sleep, or an await that never completes.",
                 limit.as_secs()
             );
-            Judged { verdicts, interruption: Some(Interruption { cause, log_tail: log::tail(&process.output().snapshot().text(), 12) }), ..Judged::default() }
+            Judged {
+                verdicts,
+                interruption: Some(Interruption {
+                    cause,
+                    log_tail: log::tail(&process.output().snapshot().text(), 12),
+                }),
+                ..Judged::default()
+            }
         }
     };
     if let Some(interruption) = &judged.interruption {
@@ -168,7 +191,8 @@ async fn accept(listener: &tokio::net::TcpListener, token: &str) -> Option<tokio
         let _ = stream.set_nodelay(true);
         let mut reader = BufReader::new(stream);
         let mut line = String::new();
-        let greeted = tokio::time::timeout(Duration::from_secs(2), reader.read_line(&mut line)).await;
+        let greeted =
+            tokio::time::timeout(Duration::from_secs(2), reader.read_line(&mut line)).await;
         let hello: Option<Hello> = serde_json::from_str(line.trim_end()).ok();
         if matches!(greeted, Ok(Ok(_))) && hello.is_some_and(|hello| hello.token == token) {
             return Some(reader.into_inner());
@@ -178,13 +202,21 @@ async fn accept(listener: &tokio::net::TcpListener, token: &str) -> Option<tokio
 
 /// The process ended (or never called back) before judging was done. The cause is worked out
 /// from its exit status once it is stopped, if it is not known yet.
-fn interrupted(verdicts: Vec<Verdict>, process: &mut LearnerProcess, status: Option<ExitStatus>) -> Judged {
+fn interrupted(
+    verdicts: Vec<Verdict>,
+    process: &mut LearnerProcess,
+    status: Option<ExitStatus>,
+) -> Judged {
     let text = process.output().snapshot().text();
     let cause = match status {
         Some(status) => exit_cause(status, &text),
         None => String::new(),
     };
-    Judged { verdicts, interruption: Some(Interruption { cause, log_tail: log::tail(&text, 12) }), ..Judged::default() }
+    Judged {
+        verdicts,
+        interruption: Some(Interruption { cause, log_tail: log::tail(&text, 12) }),
+        ..Judged::default()
+    }
 }
 
 fn ended_early(status: Option<ExitStatus>) -> String {
@@ -209,7 +241,9 @@ fn exit_cause(status: ExitStatus, log: &str) -> String {
         None => {
             let signal = signal_of(status);
             let how = match signal {
-                Some(6) => "aborted (std::process::abort, a stack overflow, or a panic that could not unwind)",
+                Some(6) => {
+                    "aborted (std::process::abort, a stack overflow, or a panic that could not unwind)"
+                }
                 Some(9) => "killed",
                 Some(11) => "crashed with a segmentation fault",
                 _ => "crashed",

@@ -27,7 +27,12 @@ pub struct LearnerProcess {
 impl LearnerProcess {
     /// Starts `executable` from the course folder. Call it from a thread that outlives the
     /// check (the main thread): on Linux the process is tied to the thread that started it.
-    pub fn spawn(executable: &Path, root: &Path, control: SocketAddr, token: &str) -> anyhow::Result<Self> {
+    pub fn spawn(
+        executable: &Path,
+        root: &Path,
+        control: SocketAddr,
+        token: &str,
+    ) -> anyhow::Result<Self> {
         let mut command = Command::new(executable);
         command
             .current_dir(root)
@@ -39,7 +44,8 @@ impl LearnerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         group::own_group(&mut command);
-        let mut child = command.spawn().with_context(|| format!("could not start {}", executable.display()))?;
+        let mut child =
+            command.spawn().with_context(|| format!("could not start {}", executable.display()))?;
         let stopper = group::Stopper::watch(&child);
         let output = SharedCapture::default();
         let mut drains = Vec::new();
@@ -87,7 +93,9 @@ impl LearnerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let grace = Instant::now();
-        while self.drains.iter().any(|drain| !drain.is_finished()) && grace.elapsed() < Duration::from_secs(1) {
+        while self.drains.iter().any(|drain| !drain.is_finished())
+            && grace.elapsed() < Duration::from_secs(1)
+        {
             thread::sleep(Duration::from_millis(5));
         }
         exited

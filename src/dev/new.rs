@@ -19,25 +19,39 @@ const MARKER: &str = "    // dev new: next lesson";
 
 pub fn new(name: &str, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
     let valid = name.starts_with(|first: char| first.is_ascii_lowercase())
-        && name.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
     if !valid {
-        return Err(UsageError(format!("'{name}' is not a snake_case name, such as bad_gateway")).into());
+        return Err(
+            UsageError(format!("'{name}' is not a snake_case name, such as bad_gateway")).into()
+        );
     }
     let root = project::root()?;
     let number = LESSONS.len() + 1;
     let slug = format!("{number:02}_{name}");
-    if root.join(format!("src/lessons/{name}.rs")).exists() || LESSONS.iter().any(|lesson| lesson.slug[3..] == *name) {
+    if root.join(format!("src/lessons/{name}.rs")).exists()
+        || LESSONS.iter().any(|lesson| lesson.slug[3..] == *name)
+    {
         return Err(UsageError(format!("there is a lesson named {name} already")).into());
     }
-    let registry = fs::read_to_string(root.join("src/lessons.rs")).context("could not read src/lessons.rs")?;
+    let registry =
+        fs::read_to_string(root.join("src/lessons.rs")).context("could not read src/lessons.rs")?;
     if !registry.contains(MARKER) {
-        return Err(UsageError(format!("src/lessons.rs has lost its marker line {:?}", MARKER.trim())).into());
+        return Err(UsageError(format!(
+            "src/lessons.rs has lost its marker line {:?}",
+            MARKER.trim()
+        ))
+        .into());
     }
     let files = [
         (format!("lessons/{slug}.md"), lesson_text(number)),
         (format!("lessons/{slug}.toml"), lesson_data()),
         (format!("exercises/{slug}.rs"), exercise(number, "TODO: build the exercise's starter.")),
-        (format!("exercises/.starters/{slug}.rs"), exercise(number, "TODO: build the exercise's starter.")),
+        (
+            format!("exercises/.starters/{slug}.rs"),
+            exercise(number, "TODO: build the exercise's starter."),
+        ),
         (format!("solutions/{slug}.rs"), exercise(number, "The reference solution.")),
         (format!("src/lessons/{name}.rs"), judge(number, name)),
     ];
@@ -54,11 +68,16 @@ pub fn new(name: &str, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
         reporter.dev_fact(true, &format!("created {file}"))?;
     }
     let registry = registry
-        .replacen("\nuse crate::judge::JudgeFn;", &format!("pub mod {name};\n\nuse crate::judge::JudgeFn;"), 1)
+        .replacen(
+            "\nuse crate::judge::JudgeFn;",
+            &format!("pub mod {name};\n\nuse crate::judge::JudgeFn;"),
+            1,
+        )
         .replace(MARKER, &format!("    lesson!({name}, \"{slug}\"),\n{MARKER}"));
     fs::write(root.join("src/lessons.rs"), registry).context("could not update src/lessons.rs")?;
     reporter.dev_fact(true, "registered the judge in src/lessons.rs")?;
-    let mut manifest = fs::read_to_string(root.join("Cargo.toml")).context("could not read Cargo.toml")?;
+    let mut manifest =
+        fs::read_to_string(root.join("Cargo.toml")).context("could not read Cargo.toml")?;
     for side in ["exercise", "solution", "starter"] {
         manifest.push_str(&format!(
             "\n[[bin]]\nname = \"{side}-{number:02}\"\npath = \"src/bin/{side}_{number:02}.rs\"\nrequired-features = [\"check-targets\"]\n"
@@ -79,7 +98,8 @@ fn write_new(root: &Path, file: &str, content: &str) -> anyhow::Result<()> {
         return Err(UsageError(format!("{file} exists already: nothing was overwritten")).into());
     }
     if let Some(folder) = path.parent() {
-        fs::create_dir_all(folder).with_context(|| format!("could not create {}", folder.display()))?;
+        fs::create_dir_all(folder)
+            .with_context(|| format!("could not create {}", folder.display()))?;
     }
     fs::write(&path, content).with_context(|| format!("could not write {file}"))
 }

@@ -64,12 +64,15 @@ pub enum Lost {
 impl fmt::Display for Lost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Lost::Gone => f.write_str("the process running your code ended before every check was decided"),
+            Lost::Gone => {
+                f.write_str("the process running your code ended before every check was decided")
+            }
             Lost::Unresponsive { call, waited } => write!(
                 f,
-                "your code stopped answering: {call} was still holding its thread after {:.1} s. \
-                 Something blocks instead of awaiting: std::thread::sleep, a busy loop, or a \
-                 blocking call inside async code (use tokio::time::sleep and .await).",
+                "your code stopped answering: {call} got no answer for {:.1} s. Something holds \
+                 the thread that runs your code instead of awaiting: a busy loop (a retry loop \
+                 around a request that fails at once?), std::thread::sleep, or another blocking \
+                 call inside async code.",
                 waited.as_secs_f64()
             ),
         }
@@ -95,7 +98,9 @@ impl Learner {
             while let Ok(Some(line)) = lines.next_line().await {
                 // Anything but a well-formed reply to a call we made is ignored.
                 let Ok(response) = serde_json::from_str::<Response>(&line) else { continue };
-                if let Some(waiting) = reading.waiting().as_mut().and_then(|waiting| waiting.remove(&response.id)) {
+                if let Some(waiting) =
+                    reading.waiting().as_mut().and_then(|waiting| waiting.remove(&response.id))
+                {
                     let _ = waiting.send(response.body);
                 }
             }
@@ -106,7 +111,12 @@ impl Learner {
     }
 
     /// Calls the learner's code; `what` names the call for the learner ("app()").
-    pub async fn call<C, R>(&self, what: &str, call: &C, deadline: Duration) -> Result<Returned<R>, Lost>
+    pub async fn call<C, R>(
+        &self,
+        what: &str,
+        call: &C,
+        deadline: Duration,
+    ) -> Result<Returned<R>, Lost>
     where
         C: Serialize,
         R: DeserializeOwned,
@@ -131,12 +141,18 @@ impl Learner {
         Ok(started.elapsed())
     }
 
-    async fn send(&self, body: RequestBody, deadline: Duration, what: &str) -> Result<ResponseBody, Lost> {
+    async fn send(
+        &self,
+        body: RequestBody,
+        deadline: Duration,
+        what: &str,
+    ) -> Result<ResponseBody, Lost> {
         let id = self.connection.next_id.fetch_add(1, Ordering::Relaxed);
         let (answered, answer) = oneshot::channel();
         self.connection.waiting().as_mut().ok_or(Lost::Gone)?.insert(id, answered);
         let deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX);
-        let line = serde_json::to_string(&Request { id, deadline_ms, body }).expect("requests serialise");
+        let line =
+            serde_json::to_string(&Request { id, deadline_ms, body }).expect("requests serialise");
         {
             let mut writer = self.connection.writer.lock().await;
             let written = async {
@@ -165,7 +181,9 @@ impl Learner {
 }
 
 impl Connection {
-    fn waiting(&self) -> std::sync::MutexGuard<'_, Option<HashMap<u64, oneshot::Sender<ResponseBody>>>> {
+    fn waiting(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<HashMap<u64, oneshot::Sender<ResponseBody>>>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -32,13 +32,15 @@ pub fn is_panic_report(line: &str) -> bool {
 /// The last `count` non-blank lines of `text`, each cut to a readable length.
 pub fn tail(text: &str, count: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
-    let shown: Vec<String> = lines[lines.len().saturating_sub(count)..].iter().map(|line| shortened(line)).collect();
+    let shown: Vec<String> =
+        lines[lines.len().saturating_sub(count)..].iter().map(|line| shortened(line)).collect();
     if shown.is_empty() { "(nothing was written)".into() } else { shown.join("\n") }
 }
 
 /// The lines of `text` that contain `needle`, each cut to a readable length.
 pub fn lines_with(text: &str, needle: &str, count: usize) -> String {
-    let lines: Vec<String> = text.lines().filter(|line| line.contains(needle)).take(count).map(shortened).collect();
+    let lines: Vec<String> =
+        text.lines().filter(|line| line.contains(needle)).take(count).map(shortened).collect();
     lines.join("\n")
 }
 

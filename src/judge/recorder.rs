@@ -19,7 +19,11 @@ impl Recorder {
     }
 
     pub fn record(&mut self, verdict: Verdict) {
-        debug_assert!(self.checks.contains(&verdict.check.as_str()), "{} is not planned", verdict.check);
+        debug_assert!(
+            self.checks.contains(&verdict.check.as_str()),
+            "{} is not planned",
+            verdict.check
+        );
         debug_assert!(!self.is_decided(&verdict.check), "{} was decided twice", verdict.check);
         if let Some(decided) = &self.decided {
             // A reporter that went away cannot be told; the verdict is still kept here.

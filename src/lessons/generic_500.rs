@@ -22,7 +22,9 @@ use self::asked::{Asked, FailingAnswers, HealthyAnswers};
 use crate::adapter::{self, Handler};
 use crate::fixtures::{Database, DatabaseSetup};
 use crate::judge::answer::{Answer, Shown};
-use crate::judge::{self, Evidence, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned};
+use crate::judge::{
+    self, Evidence, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned,
+};
 
 /// The exercise's entry point: builds the server around a database.
 pub type App = fn(Database) -> Router;
@@ -119,7 +121,8 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
 /// Why every check fails when `app()` cannot build a router, in one line.
 fn app_failed(problem: &str) -> Failure {
     // Installing a global subscriber with `init()` works once; app() is called once per database.
-    if problem.contains("Unable to install global subscriber") || problem.contains("global default") {
+    if problem.contains("Unable to install global subscriber") || problem.contains("global default")
+    {
         return Failure::new(
             "app() calls tracing_subscriber's init(), which panics the second time: the checks \
              call app() once per database. Use try_init(), or leave it out (the checks install a \
@@ -149,8 +152,11 @@ fn generic(
     let expected = Shown::status(StatusCode::INTERNAL_SERVER_ERROR)
         .header("content-type", "application/json")
         .json(&generic_500_body());
-    let answers = failing.iter().flat_map(|answers| of(answers).iter().map(move |(path, answer)| (answers.name, path, answer)));
-    let mut wrong = answers.filter_map(|(run, path, answer)| Some((run, path, answer, problems(answer)?)));
+    let answers = failing.iter().flat_map(|answers| {
+        of(answers).iter().map(move |(path, answer)| (answers.name, path, answer))
+    });
+    let mut wrong =
+        answers.filter_map(|(run, path, answer)| Some((run, path, answer, problems(answer)?)));
     let (run, path, answer, problems) = wrong.next()?;
     let others = wrong.count();
     let mut summary = format!("GET {path} ({run}): {problems}");
@@ -202,8 +208,13 @@ fn diff(expected: &Shown, actual: &Shown) -> Evidence {
 }
 
 fn alive(failing: &[FailingAnswers; 2], healthy: &HealthyAnswers) -> Option<Failure> {
-    let healths = failing.iter().map(|answers| (answers.name, &answers.health)).chain([("healthy", &healthy.health)]);
-    let (run, health) = healths.into_iter().find(|(_, health)| !matches!(health, Ok(answer) if answer.status == StatusCode::OK))?;
+    let healths = failing
+        .iter()
+        .map(|answers| (answers.name, &answers.health))
+        .chain([("healthy", &healthy.health)]);
+    let (run, health) = healths
+        .into_iter()
+        .find(|(_, health)| !matches!(health, Ok(answer) if answer.status == StatusCode::OK))?;
     Some(
         Failure::new(
             format!("GET /health ({run}) did not answer 200 after handlers panicked"),
@@ -214,17 +225,19 @@ fn alive(failing: &[FailingAnswers; 2], healthy: &HealthyAnswers) -> Option<Fail
 }
 
 fn missing(healthy: &HealthyAnswers) -> Option<Failure> {
-    let (id, answer) = healthy
-        .missing
-        .iter()
-        .find(|(_, answer)| !matches!(answer, Ok(answer) if answer.status == StatusCode::NOT_FOUND))?;
+    let (id, answer) = healthy.missing.iter().find(
+        |(_, answer)| !matches!(answer, Ok(answer) if answer.status == StatusCode::NOT_FOUND),
+    )?;
     Some(
         Failure::new(
             format!("GET /orders/{id} (no such order) did not answer 404"),
             "A missing order is the client's mistake, not a server fault: a 500 would make \
              clients retry a request that can never succeed, and page your on-call.",
         )
-        .with(diff(&Shown::status(StatusCode::NOT_FOUND), &Shown::of_result(answer, &[]).without_body())),
+        .with(diff(
+            &Shown::status(StatusCode::NOT_FOUND),
+            &Shown::of_result(answer, &[]).without_body(),
+        )),
     )
 }
 
@@ -234,7 +247,9 @@ fn found(healthy: &HealthyAnswers) -> Option<Failure> {
             && answer.media_type().as_deref() == Some("application/json")
             && answer.json().as_ref() == Some(&json!(order)))
     })?;
-    let expected = Shown::status(StatusCode::OK).header("content-type", "application/json").json(&json!(order));
+    let expected = Shown::status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .json(&json!(order));
     let actual = match answer {
         Ok(answer) => shown_as_json(answer),
         Err(what_happened) => Shown::missing(what_happened),

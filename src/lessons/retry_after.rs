@@ -54,7 +54,8 @@ pub fn main(exercise: Exercise) -> ExitCode {
 
 /// Judges `exercise` on a thread of this process (the project's tests).
 pub async fn judge_in_process(exercise: Exercise, seed: u64) -> Judged {
-    judge::in_process(Adapter { exercise, databases: RefCell::default() }, CHECKS, judge, seed).await
+    judge::in_process(Adapter { exercise, databases: RefCell::default() }, CHECKS, judge, seed)
+        .await
 }
 
 pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
@@ -98,9 +99,14 @@ impl Handler for Adapter {
                 self.databases.borrow().iter().for_each(|db| db.set_down(down));
                 Reply::Done
             }
-            Call::Parse { value, now } => Reply::Parsed((self.exercise.parse_retry_after)(&value, UNIX_EPOCH + now)),
+            Call::Parse { value, now } => {
+                Reply::Parsed((self.exercise.parse_retry_after)(&value, UNIX_EPOCH + now))
+            }
             Call::RetryAfter { url } => {
-                let client = reqwest::Client::builder().no_proxy().build().expect("a client without TLS always builds");
+                let client = reqwest::Client::builder()
+                    .no_proxy()
+                    .build()
+                    .expect("a client without TLS always builds");
                 let response = match client.get(url).send().await {
                     Ok(response) => response,
                     Err(error) => return Reply::Read(Err(error.to_string())),
@@ -116,7 +122,9 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     judge_server(learner, recorder, &mut rng).await?;
     let mut cases = table::cases();
     cases.extend(generated::cases(&mut rng));
-    for (check, group) in [(SECONDS, Group::Seconds), (DATES, Group::Dates), (INVALID, Group::Invalid)] {
+    for (check, group) in
+        [(SECONDS, Group::Seconds), (DATES, Group::Dates), (INVALID, Group::Invalid)]
+    {
         recorder.decide(check, parser::judge(learner, &cases, group).await?);
     }
     recorder.decide(CLIENT, client::judge(learner, &mut rng).await?);
@@ -125,22 +133,35 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
 
 const SERVER_CHECKS: [&str; 3] = [DOWN_503, RETRY_HEADER, BACK_UP];
 
-async fn judge_server(learner: &Learner, recorder: &mut Recorder, rng: &mut Rng) -> Result<(), Lost> {
+async fn judge_server(
+    learner: &Learner,
+    recorder: &mut Recorder,
+    rng: &mut Rng,
+) -> Result<(), Lost> {
     let ids = seed::distinct(rng, 1..1_000_000, 5);
     let orders: Vec<Order> = ids[..3]
         .iter()
-        .map(|id| Order { id: *id, customer: "Grace Hopper".into(), total_cents: rng.u64(100..100_000), status: "paid".into() })
+        .map(|id| Order {
+            id: *id,
+            customer: "Grace Hopper".into(),
+            total_cents: rng.u64(100..100_000),
+            status: "paid".into(),
+        })
         .collect();
     let setup = DatabaseSetup { orders: orders.clone(), failure: None, down: false };
     let base = match learner.call("app()", &Call::Serve(setup), Duration::from_secs(5)).await? {
         Returned::Value(Reply::Served(Ok(base))) => base,
         Returned::Value(Reply::Served(Err(problem))) | Returned::Panicked(problem) => {
-            let failure = Failure::new(problem, "No request can be answered until the router builds.");
+            let failure =
+                Failure::new(problem, "No request can be answered until the router builds.");
             SERVER_CHECKS.iter().for_each(|check| recorder.fail(check, failure.clone()));
             return Ok(());
         }
         _ => {
-            let failure = Failure::new("app() did not return", "No request can be answered until the router builds.");
+            let failure = Failure::new(
+                "app() did not return",
+                "No request can be answered until the router builds.",
+            );
             SERVER_CHECKS.iter().for_each(|check| recorder.fail(check, failure.clone()));
             return Ok(());
         }
@@ -156,7 +177,9 @@ async fn judge_server(learner: &Learner, recorder: &mut Recorder, rng: &mut Rng)
     ];
     let mut asked = Vec::new();
     for (down, requests) in rounds {
-        learner.call::<_, Reply>("Database::set_down", &Call::SetDown(down), Duration::from_secs(2)).await?;
+        learner
+            .call::<_, Reply>("Database::set_down", &Call::SetDown(down), Duration::from_secs(2))
+            .await?;
         for (id, order) in requests {
             let path = format!("/orders/{id}");
             let sent = SystemTime::now();

@@ -38,7 +38,8 @@ pub trait GetWithRetry:
 }
 
 impl<F> GetWithRetry for F where
-    F: AsyncFn(&reqwest::Client, &str, &RetryPolicy) -> Result<reqwest::Response, reqwest::Error> + 'static
+    F: AsyncFn(&reqwest::Client, &str, &RetryPolicy) -> Result<reqwest::Response, reqwest::Error>
+        + 'static
 {
 }
 
@@ -91,7 +92,9 @@ async fn seen(response: reqwest::Response) -> SeenResponse {
     let headers = response
         .headers()
         .iter()
-        .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .map(|(name, value)| {
+            (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())
+        })
         .collect();
     let body = adapter::read_body(response, BODY_LIMIT, Duration::from_secs(2))
         .await
@@ -113,11 +116,16 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let cpu_before = learner.cpu_time();
     let started = Instant::now();
     let playing = join_all(
-        scenarios.iter().zip(&tokens).zip(query_seeds).map(|((scenario, token), query_seed)| play(learner, scenario, token, query_seed)),
+        scenarios
+            .iter()
+            .zip(&tokens)
+            .zip(query_seeds)
+            .map(|((scenario, token), query_seed)| play(learner, scenario, token, query_seed)),
     );
     let (played, longest_stall) = with_stalls_measured(learner, playing).await?;
     let wall = started.elapsed();
-    let cpu = cpu_before.zip(learner.cpu_time()).map(|(before, after)| after.saturating_sub(before));
+    let cpu =
+        cpu_before.zip(learner.cpu_time()).map(|(before, after)| after.saturating_sub(before));
 
     let mut samples = Vec::new();
     let mut verdicts = Vec::new();
@@ -138,7 +146,10 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
 }
 
 /// Runs `playing` while pinging the learner's thread, and returns the longest a ping waited.
-async fn with_stalls_measured<T>(learner: &Learner, playing: impl Future<Output = T>) -> Result<(T, Duration), Lost> {
+async fn with_stalls_measured<T>(
+    learner: &Learner,
+    playing: impl Future<Output = T>,
+) -> Result<(T, Duration), Lost> {
     let mut longest = Duration::ZERO;
     let measuring = async {
         loop {
@@ -186,16 +197,26 @@ fn spinning(cpu: Option<Duration>, wall: Duration) -> Option<Failure> {
 }
 
 /// Plays one scenario: its own server, every call at once.
-async fn play(learner: &Learner, scenario: &Scenario, token: &str, query_seed: u64) -> Result<(Option<Failure>, Vec<Sample>), Lost> {
+async fn play(
+    learner: &Learner,
+    scenario: &Scenario,
+    token: &str,
+    query_seed: u64,
+) -> Result<(Option<Failure>, Vec<Sample>), Lost> {
     let mut rng = seed::rng(query_seed);
-    let targets: Vec<String> = (0..scenario.calls.len()).map(|index| format!("/{token}/{index}?k={}", seed::token(&mut rng, 6))).collect();
+    let targets: Vec<String> = (0..scenario.calls.len())
+        .map(|index| format!("/{token}/{index}?k={}", seed::token(&mut rng, 6)))
+        .collect();
     let scripts: HashMap<String, Vec<server::Step>> = scenario
         .calls
         .iter()
         .zip(&targets)
-        .map(|(planned, target)| (target.split('?').next().unwrap_or_default().to_string(), planned.script.clone()))
+        .map(|(planned, target)| {
+            (target.split('?').next().unwrap_or_default().to_string(), planned.script.clone())
+        })
         .collect();
-    let server = ScriptedServer::start(scripts, token.to_string()).await;
+    let allowed = scenario.calls.iter().map(|planned| expect::expect(planned).requests.len()).sum();
+    let server = ScriptedServer::start(scripts, token.to_string(), allowed).await;
     let refused_port = unused_port().await;
     let calls = scenario.calls.iter().zip(&targets).map(|(planned, target)| {
         let url = match planned.target {
@@ -221,9 +242,15 @@ async fn play(learner: &Learner, scenario: &Scenario, token: &str, query_seed: u
                 Some(Returned::Value(came)) => CallOutcome::Came(came),
                 Some(Returned::Panicked(message)) => CallOutcome::Panicked(message),
                 Some(Returned::TimedOut(limit)) => CallOutcome::TimedOut(limit),
-                None => CallOutcome::Capped,
+                None => CallOutcome::Capped(server.cap),
             };
-            Ok(CallRecord { planned: planned.clone(), target: target.clone(), started, ended: Instant::now(), outcome })
+            Ok(CallRecord {
+                planned: planned.clone(),
+                target: target.clone(),
+                started,
+                ended: Instant::now(),
+                outcome,
+            })
         }
     });
     let records = join_all(calls).await.into_iter().collect::<Result<Vec<_>, Lost>>()?;
@@ -232,6 +259,7 @@ async fn play(learner: &Learner, scenario: &Scenario, token: &str, query_seed: u
 
 /// A port on which nothing listens: connecting to it is refused.
 async fn unused_port() -> u16 {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("a loopback port");
+    let listener =
+        tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("a loopback port");
     listener.local_addr().expect("a bound listener has an address").port()
 }

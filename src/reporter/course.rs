@@ -24,9 +24,16 @@ impl Reporter {
         }
         writeln!(self.out)?;
         if progress.done_count() == lessons.len() {
-            return writeln!(self.out, "{}", "Every exercise passes: the course is done.".green().bold());
+            return writeln!(
+                self.out,
+                "{}",
+                "Every exercise passes: the course is done.".green().bold()
+            );
         }
-        writeln!(self.out, "Read a lesson with `cargo run -- lesson N`, check it with `cargo run -- check N`.")
+        writeln!(
+            self.out,
+            "Read a lesson with `cargo run -- lesson N`, check it with `cargo run -- check N`."
+        )
     }
 
     /// One lesson's line of the list: an arrow at the current one, number, status, title, file.
@@ -52,14 +59,33 @@ impl Reporter {
     }
 
     /// Shows hint `index` of the lesson's list.
-    pub fn hint(&mut self, lesson: &Lesson, hint: &Hint, index: usize, more: bool) -> io::Result<()> {
-        let about = hint.check.as_deref().map_or_else(String::new, |check| format!(" ({})", check.dimmed()));
-        writeln!(self.out, "{} {}/{} for lesson {}{about}:", "Hint".yellow().bold(), index + 1, lesson.hints.len(), lesson.number)?;
+    pub fn hint(
+        &mut self,
+        lesson: &Lesson,
+        hint: &Hint,
+        index: usize,
+        more: bool,
+    ) -> io::Result<()> {
+        let about = hint
+            .check
+            .as_deref()
+            .map_or_else(String::new, |check| format!(" ({})", check.dimmed()));
+        writeln!(
+            self.out,
+            "{} {}/{} for lesson {}{about}:",
+            "Hint".yellow().bold(),
+            index + 1,
+            lesson.hints.len(),
+            lesson.number
+        )?;
         write!(self.out, "{}", markdown::render(&hint.text, self.width))?;
         let next = if more {
             "(run the same command again for the next hint)".to_string()
         } else {
-            format!("(that was the last hint: `cargo run -- solution {} --force` shows the answer)", lesson.number)
+            format!(
+                "(that was the last hint: `cargo run -- solution {} --force` shows the answer)",
+                lesson.number
+            )
         };
         writeln!(self.out, "{}", next.dimmed())
     }
@@ -77,9 +103,18 @@ impl Reporter {
     }
 
     /// Shows how the learner's file differs from the reference solution.
-    pub fn solution_diff(&mut self, lesson: &Lesson, exercise: &str, solution: &str) -> io::Result<()> {
+    pub fn solution_diff(
+        &mut self,
+        lesson: &Lesson,
+        exercise: &str,
+        solution: &str,
+    ) -> io::Result<()> {
         if exercise == solution {
-            return writeln!(self.out, "{} is the same as the reference solution.", lesson.file(Side::Exercise));
+            return writeln!(
+                self.out,
+                "{} is the same as the reference solution.",
+                lesson.file(Side::Exercise)
+            );
         }
         let names = (lesson.file(Side::Exercise), lesson.file(Side::Solution));
         evidence::file_diff(&mut self.out, exercise, solution, (&names.0, &names.1))

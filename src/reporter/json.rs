@@ -61,7 +61,8 @@ fn message(failure: &Failure, width: usize) -> String {
     let mut text = Vec::new();
     evidence::evidence(&mut text, &failure.evidence).expect("writing to memory cannot fail");
     let text = String::from_utf8_lossy(&text);
-    let evidence: Vec<&str> = text.lines().map(|line| line.strip_prefix("    ").unwrap_or(line)).collect();
+    let evidence: Vec<&str> =
+        text.lines().map(|line| line.strip_prefix("    ").unwrap_or(line)).collect();
     let why = evidence::wrap(&format!("Why it matters: {}", failure.why), width).join("\n");
     format!("{}\n\n{}\n\n{why}", failure.summary, evidence.join("\n").trim_matches('\n'))
 }

@@ -40,7 +40,11 @@ impl<'a> Live<'a> {
                     httplings::judge::Outcome::Pass => CheckState::Passed,
                     httplings::judge::Outcome::Fail(failure) => CheckState::Failed(failure.clone()),
                 };
-                self.reporter.verdict_line(&CheckResult { name: verdict.check.clone(), state, output: String::new() })
+                self.reporter.verdict_line(&CheckResult {
+                    name: verdict.check.clone(),
+                    state,
+                    output: String::new(),
+                })
             }
             Event::Interrupted(interruption) => {
                 self.clear();
@@ -51,7 +55,12 @@ impl<'a> Live<'a> {
     }
 
     fn waiting_line(&mut self, elapsed: Duration) -> std::io::Result<()> {
-        let line = format!("  running… {} s ({} of {} checks decided)", elapsed.as_secs(), self.decided, self.total);
+        let line = format!(
+            "  running… {} s ({} of {} checks decided)",
+            elapsed.as_secs(),
+            self.decided,
+            self.total
+        );
         write!(self.reporter.out, "\r\x1b[2K{}", line.dimmed())?;
         self.waiting = true;
         Ok(())

@@ -25,13 +25,24 @@ impl Reporter {
 
     /// Shows a question with its options in `order`, and reads an answer: the index of the
     /// chosen option in the question's own list, or `None` when input ended.
-    pub fn ask(&mut self, question: &Question, order: &[usize], number: usize, total: usize) -> io::Result<Option<usize>> {
+    pub fn ask(
+        &mut self,
+        question: &Question,
+        order: &[usize],
+        number: usize,
+        total: usize,
+    ) -> io::Result<Option<usize>> {
         writeln!(self.out, "{}", format!("Question {number} of {total}").dimmed())?;
-        write!(self.out, "{}", markdown::render(&format!("**{}**", question.question), self.width))?;
+        write!(
+            self.out,
+            "{}",
+            markdown::render(&format!("**{}**", question.question), self.width)
+        )?;
         for (shown, option) in order.iter().enumerate() {
             let text = markdown::render(&question.options[*option], self.width - 5);
             for (line_number, line) in text.lines().filter(|line| !line.is_empty()).enumerate() {
-                let label = if line_number == 0 { format!("  {})", letter(shown)) } else { "    ".into() };
+                let label =
+                    if line_number == 0 { format!("  {})", letter(shown)) } else { "    ".into() };
                 writeln!(self.out, "{label} {line}")?;
             }
         }
@@ -48,27 +59,49 @@ impl Reporter {
                 writeln!(self.out, "{answer}")?;
             }
             match answer.bytes().next().map(|letter| usize::from(letter.wrapping_sub(b'a'))) {
-                Some(shown) if answer.len() == 1 && shown < order.len() => return Ok(Some(order[shown])),
+                Some(shown) if answer.len() == 1 && shown < order.len() => {
+                    return Ok(Some(order[shown]));
+                }
                 _ => writeln!(self.out, "Type one letter, a to {last}.")?,
             }
         }
     }
 
     /// Says whether the answer was right, with the reasoning.
-    pub fn answered(&mut self, question: &Question, order: &[usize], right: bool) -> io::Result<()> {
+    pub fn answered(
+        &mut self,
+        question: &Question,
+        order: &[usize],
+        right: bool,
+    ) -> io::Result<()> {
         if right {
             writeln!(self.out, "{}", "✓ Right.".green().bold())?;
         } else {
-            let shown = order.iter().position(|option| *option == question.answer_index()).unwrap_or_default();
+            let shown = order
+                .iter()
+                .position(|option| *option == question.answer_index())
+                .unwrap_or_default();
             let answer = markdown::render(&question.options[question.answer_index()], self.width);
-            writeln!(self.out, "{} The answer is {}) {}", "✗ Not quite.".red().bold(), letter(shown), answer.trim_end())?;
+            writeln!(
+                self.out,
+                "{} The answer is {}) {}",
+                "✗ Not quite.".red().bold(),
+                letter(shown),
+                answer.trim_end()
+            )?;
         }
         write!(self.out, "{}", markdown::render(&question.explanation, self.width))?;
         writeln!(self.out)
     }
 
     /// The quiz is over, or input ran out before it was.
-    pub fn quiz_done(&mut self, right: usize, answered: usize, total: usize, lesson: u8) -> io::Result<()> {
+    pub fn quiz_done(
+        &mut self,
+        right: usize,
+        answered: usize,
+        total: usize,
+        lesson: u8,
+    ) -> io::Result<()> {
         if answered < total {
             let hint = format!(
                 "({answered} of {total} questions answered: run `cargo run -- quiz {lesson}` in a terminal, \
@@ -77,7 +110,11 @@ impl Reporter {
             return writeln!(self.out, "{}", hint.dimmed());
         }
         let line = format!("{right} of {total} right.");
-        writeln!(self.out, "{}", if right == total { line.green().bold() } else { line.yellow().bold() })
+        writeln!(
+            self.out,
+            "{}",
+            if right == total { line.green().bold() } else { line.yellow().bold() }
+        )
     }
 }
 
@@ -95,7 +132,10 @@ impl Reporter {
     /// Asks which lesson to open; `None` for none (Enter, or the end of input).
     pub fn choose_lesson(&mut self, count: usize) -> io::Result<Option<u8>> {
         loop {
-            write!(self.out, "Open a lesson in watch mode? Its number (1–{count}), or Enter for none: ")?;
+            write!(
+                self.out,
+                "Open a lesson in watch mode? Its number (1–{count}), or Enter for none: "
+            )?;
             self.out.flush()?;
             let Some(answer) = read_line()? else { return Ok(None) };
             let answer = answer.trim();

@@ -57,13 +57,21 @@ impl Reporter {
         self.rendered(|reporter| reporter.outcome(lesson, side, outcome, false))
     }
 
-    pub fn render_hint(&self, lesson: &Lesson, hint: &crate::catalog::Hint, index: usize, more: bool) -> String {
+    pub fn render_hint(
+        &self,
+        lesson: &Lesson,
+        hint: &crate::catalog::Hint,
+        index: usize,
+        more: bool,
+    ) -> String {
         self.rendered(|reporter| reporter.hint(lesson, hint, index, more))
     }
 
     /// The lessons, one line each, with the keys that choose one.
     pub fn lesson_chooser(&self, progress: &Progress, selected: usize) -> String {
-        let mut text = String::from("Choose a lesson: ↑/↓ (or its number), Enter to open it, Esc to go back.\n");
+        let mut text = String::from(
+            "Choose a lesson: ↑/↓ (or its number), Enter to open it, Esc to go back.\n",
+        );
         for (index, lesson) in LESSONS.iter().enumerate() {
             let line = self.list_line(lesson, progress, index == selected);
             text.push_str(&if index == selected { line.reversed().to_string() } else { line });
@@ -130,7 +138,9 @@ impl Reporter {
                 continue;
             }
             let indent: String = line.chars().take_while(|char| *char == ' ').collect();
-            for piece in evidence::wrap(line.trim_start(), self.width.saturating_sub(indent.len()).max(20)) {
+            for piece in
+                evidence::wrap(line.trim_start(), self.width.saturating_sub(indent.len()).max(20))
+            {
                 out.push(format!("{indent}{piece}"));
             }
         }

@@ -65,7 +65,12 @@ enum Panics {
     Marked,
 }
 
-const RIGHT: Handling = Handling { db_error: logged_generic_500, missing: not_found, panics: Panics::Generic, extra: |_, _| {} };
+const RIGHT: Handling = Handling {
+    db_error: logged_generic_500,
+    missing: not_found,
+    panics: Panics::Generic,
+    extra: |_, _| {},
+};
 
 fn serve_with(db: Database, handling: Handling) -> Router {
     let order = move |State(db): State<Database>, Path(id): Path<u32>, headers: HeaderMap| async move {
@@ -77,7 +82,8 @@ fn serve_with(db: Database, handling: Handling) -> Router {
         (handling.extra)(&headers, &mut response);
         response
     };
-    let report = |State(db): State<Database>, Path(id): Path<u32>| async move { db.render_report(id) };
+    let report =
+        |State(db): State<Database>, Path(id): Path<u32>| async move { db.render_report(id) };
     let router = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/orders/{id}", get(order))
@@ -134,13 +140,17 @@ async fn a_request_id_header_is_noise_not_a_leak() {
 async fn logging_headers_marked_sensitive_passes() {
     // Logs every request's headers, but with Authorization marked sensitive: it prints as such.
     fn app(db: Database) -> Router {
-        let log_headers = axum::middleware::from_fn(|request: axum::extract::Request, next: axum::middleware::Next| async move {
-            tracing::info!(headers = ?request.headers(), "request");
-            next.run(request).await
-        });
-        serve_with(db, RIGHT)
-            .layer(log_headers)
-            .layer(tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+        let log_headers = axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                tracing::info!(headers = ?request.headers(), "request");
+                next.run(request).await
+            },
+        );
+        serve_with(db, RIGHT).layer(log_headers).layer(
+            tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
+                header::AUTHORIZATION,
+            ]),
+        )
     }
     judged_failing(app, &[]).await;
 }
@@ -148,10 +158,12 @@ async fn logging_headers_marked_sensitive_passes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logging_whole_requests_with_debug_is_caught() {
     fn app(db: Database) -> Router {
-        let log_headers = axum::middleware::from_fn(|request: axum::extract::Request, next: axum::middleware::Next| async move {
-            tracing::info!(headers = ?request.headers(), "request");
-            next.run(request).await
-        });
+        let log_headers = axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                tracing::info!(headers = ?request.headers(), "request");
+                next.run(request).await
+            },
+        );
         serve_with(db, RIGHT).layer(log_headers)
     }
     let judged = judged_failing(app, &[NO_CREDENTIAL]).await;
@@ -177,7 +189,9 @@ async fn leaks_in_a_header_plain_or_encoded_are_caught() {
     fn leaking(error: &DbError, encode: fn(&str) -> String) -> Response {
         tracing::error!(%error, "order lookup failed");
         let mut response = generic_500();
-        response.headers_mut().insert("x-debug", HeaderValue::from_str(&encode(&error.to_string())).unwrap());
+        response
+            .headers_mut()
+            .insert("x-debug", HeaderValue::from_str(&encode(&error.to_string())).unwrap());
         response
     }
     let plain = with!(db_error: |error, _| leaking(&error, |text| text.to_string()));
@@ -200,7 +214,8 @@ async fn a_duplicated_key_that_hides_the_error_is_caught() {
             serde_json::to_string(&error.to_string()).unwrap(),
             generic_500_body()["error"]
         );
-        (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], body)
+            .into_response()
     }
     let seed = seed();
     let judged = generic_500::judge_in_process(with!(db_error: duplicated), seed).await;
@@ -264,7 +279,11 @@ async fn a_missing_order_as_500_and_an_unlogged_error_are_caught() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_router_that_panics_while_building_fails_every_check_with_the_reason() {
     let seed = seed();
-    let judged = generic_500::judge_in_process(|_| Router::new().route("/orders/:id", get(|| async { "old syntax" })), seed).await;
+    let judged = generic_500::judge_in_process(
+        |_| Router::new().route("/orders/:id", get(|| async { "old syntax" })),
+        seed,
+    )
+    .await;
     assert_failed(&judged, seed, CHECKS, CHECKS);
     assert_rejected(&judged, seed, GENERIC_500, "app() panicked");
 }

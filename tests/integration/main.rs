@@ -4,5 +4,9 @@
 
 mod support;
 
+mod cli;
+mod forging;
 mod generic_500;
+mod hostile;
 mod retry_after;
+mod retry_on_5xx;

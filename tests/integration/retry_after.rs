@@ -32,7 +32,11 @@ const INVALID: &str = CHECKS[5];
 const CLIENT: &str = CHECKS[6];
 
 fn reference() -> Exercise {
-    Exercise { app: solution::app, parse_retry_after: solution::parse_retry_after, retry_after: solution::retry_after }
+    Exercise {
+        app: solution::app,
+        parse_retry_after: solution::parse_retry_after,
+        retry_after: solution::retry_after,
+    }
 }
 
 fn with_app(app: fn(Database) -> Router) -> Exercise {
@@ -78,7 +82,11 @@ fn wrong_rows<'a>(judged: &'a Judged, check: &str) -> Vec<&'a str> {
 fn assert_row_caught(judged: &Judged, seed: u64, check: &str, input: &str) {
     let shown = format!("{input:?}");
     let wrong = wrong_rows(judged, check);
-    assert!(wrong.contains(&shown.as_str()), "{check:?} did not flag {shown}; it flagged {wrong:?}\n{}", report(judged, seed));
+    assert!(
+        wrong.contains(&shown.as_str()),
+        "{check:?} did not flag {shown}; it flagged {wrong:?}\n{}",
+        report(judged, seed)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +96,11 @@ async fn the_reference_solution_passes_every_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_starter_fails_everything_but_back_up() {
-    let starter = Exercise { app: starter::app, parse_retry_after: starter::parse_retry_after, retry_after: starter::retry_after };
+    let starter = Exercise {
+        app: starter::app,
+        parse_retry_after: starter::parse_retry_after,
+        retry_after: starter::retry_after,
+    };
     // Only BACK_UP passes: the starter already answers 200 and 404 while the database is up.
     judged_failing(starter, &[DOWN_503, RETRY_HEADER, SECONDS, DATES, INVALID, CLIENT]).await;
 }
@@ -104,7 +116,9 @@ fn answering_down_with(db: Database, down: fn() -> Response) -> Router {
 }
 
 fn unavailable_body() -> Json<serde_json::Value> {
-    Json(json!({"error": {"code": "SERVICE_UNAVAILABLE", "message": "Try again later", "retryable": true}}))
+    Json(
+        json!({"error": {"code": "SERVICE_UNAVAILABLE", "message": "Try again later", "retryable": true}}),
+    )
 }
 
 fn unavailable(retry_after: &'static [&'static str]) -> Response {
@@ -132,9 +146,15 @@ async fn every_unreadable_or_unwise_retry_after_fails_retry_header_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_date_in_the_past_fails_and_one_in_the_future_passes() {
     fn dated(ahead: bool) -> Response {
-        let at = if ahead { SystemTime::now() + Duration::from_secs(30) } else { SystemTime::now() - Duration::from_secs(30) };
+        let at = if ahead {
+            SystemTime::now() + Duration::from_secs(30)
+        } else {
+            SystemTime::now() - Duration::from_secs(30)
+        };
         let mut response = unavailable(&[]);
-        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_str(&httpdate::fmt_http_date(at)).unwrap());
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_str(&httpdate::fmt_http_date(at)).unwrap());
         response
     }
     judged_failing(with_app(|db| answering_down_with(db, || dated(false))), &[RETRY_HEADER]).await;
@@ -145,7 +165,12 @@ async fn a_date_in_the_past_fails_and_one_in_the_future_passes() {
 async fn rfc_9457_problem_details_pass() {
     fn problem() -> Response {
         let body = json!({"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": "The order database is down"});
-        (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, "20"), (CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(RETRY_AFTER, "20"), (CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
     }
     judged_failing(with_app(|db| answering_down_with(db, problem)), &[]).await;
 }
@@ -153,7 +178,8 @@ async fn rfc_9457_problem_details_pass() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_500_or_a_text_503_while_down_fails_down_503() {
     fn as_500() -> Response {
-        (StatusCode::INTERNAL_SERVER_ERROR, [(RETRY_AFTER, "30")], unavailable_body()).into_response()
+        (StatusCode::INTERNAL_SERVER_ERROR, [(RETRY_AFTER, "30")], unavailable_body())
+            .into_response()
     }
     fn as_text() -> Response {
         (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, "30")], "come back later").into_response()
@@ -172,7 +198,11 @@ async fn a_server_that_remembers_the_outage_or_changes_its_type_fails_back_up() 
                 if db.is_down() {
                     seen_down.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
-                if seen_down.load(std::sync::atomic::Ordering::SeqCst) { unavailable(&["30"]) } else { next.run(request).await }
+                if seen_down.load(std::sync::atomic::Ordering::SeqCst) {
+                    unavailable(&["30"])
+                } else {
+                    next.run(request).await
+                }
             }
         };
         solution::app(db.clone()).layer(middleware::from_fn_with_state(db, sticky))
@@ -264,7 +294,6 @@ fn parser_without_trimming_over_httpdate(value: &str, now: SystemTime) -> Option
     Some(httpdate::parse_http_date(value).ok()?.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-
 // Mistake: digits too many for a u64 read as "no hint", which would mean "retry now".
 fn parser_without_saturation(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim_matches([' ', '\t']);
@@ -283,10 +312,26 @@ fn parser_panicking_on_non_ascii(value: &str, now: SystemTime) -> Option<Duratio
 // Mistake: the lesson's examples learned by heart.
 fn parser_knowing_the_table_only(value: &str, _: SystemTime) -> Option<Duration> {
     let table_now = UNIX_EPOCH + Duration::from_secs(784_111_777 - 30);
-    let examples = ["120", "0", "007", " 30", "30  ", "\t5\t", "86400", "18446744073709551615", "18446744073709551616",
-        "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
-        "Mon, 07 Nov 1994 08:49:07 GMT", "  Sun, 06 Nov 1994 08:49:37 GMT ", "Sun, 06 Nov 1994 08:49:07 GMT",
-        "Sun, 06 Nov 1994 08:48:07 GMT", "Saturday, 05-Nov-94 08:49:37 GMT", "Sat Nov  5 08:49:37 1994"];
+    let examples = [
+        "120",
+        "0",
+        "007",
+        " 30",
+        "30  ",
+        "\t5\t",
+        "86400",
+        "18446744073709551615",
+        "18446744073709551616",
+        "Sun, 06 Nov 1994 08:49:37 GMT",
+        "Sunday, 06-Nov-94 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 1994",
+        "Mon, 07 Nov 1994 08:49:07 GMT",
+        "  Sun, 06 Nov 1994 08:49:37 GMT ",
+        "Sun, 06 Nov 1994 08:49:07 GMT",
+        "Sun, 06 Nov 1994 08:48:07 GMT",
+        "Saturday, 05-Nov-94 08:49:37 GMT",
+        "Sat Nov  5 08:49:37 1994",
+    ];
     examples.contains(&value).then(|| solution::parse_retry_after(value, table_now)).flatten()
 }
 
@@ -297,8 +342,15 @@ fn lenient_parser(value: &str, now: SystemTime) -> Option<Duration> {
         return seconds;
     }
     let mut normal = value.to_ascii_lowercase();
-    for word in ["gmt", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"] {
-        let proper = if word == "gmt" { "GMT".to_string() } else { format!("{}{}", word[..1].to_uppercase(), &word[1..]) };
+    for word in [
+        "gmt", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "may",
+        "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ] {
+        let proper = if word == "gmt" {
+            "GMT".to_string()
+        } else {
+            format!("{}{}", word[..1].to_uppercase(), &word[1..])
+        };
         normal = normal.replace(word, &proper);
     }
     let normal = normal.replace("Monday", "Monday").replace("Sunday", "Sunday");
@@ -318,9 +370,11 @@ async fn each_parser_mistake_is_caught_by_the_check_for_it() {
     assert_row_caught(&judged, seed, INVALID, "+5");
     let (judged, seed) = judged_failing(with_parser(parser_without_past_dates), &[DATES]).await;
     assert_row_caught(&judged, seed, DATES, "Sun, 06 Nov 1994 08:48:07 GMT");
-    let (judged, seed) = judged_failing(with_parser(parser_without_trimming), &[SECONDS, DATES]).await;
+    let (judged, seed) =
+        judged_failing(with_parser(parser_without_trimming), &[SECONDS, DATES]).await;
     assert_row_caught(&judged, seed, SECONDS, "\t5\t");
-    let (judged, seed) = judged_failing(with_parser(parser_without_trimming_over_httpdate), &[SECONDS]).await;
+    let (judged, seed) =
+        judged_failing(with_parser(parser_without_trimming_over_httpdate), &[SECONDS]).await;
     assert_row_caught(&judged, seed, SECONDS, " 30");
     let (judged, seed) = judged_failing(with_parser(parser_without_saturation), &[SECONDS]).await;
     assert_row_caught(&judged, seed, SECONDS, "18446744073709551616");
@@ -328,17 +382,23 @@ async fn each_parser_mistake_is_caught_by_the_check_for_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parser_that_knows_only_the_table_fails_on_generated_inputs() {
-    let (judged, seed) = judged_failing(with_parser(parser_knowing_the_table_only), &[SECONDS, DATES]).await;
+    let (judged, seed) =
+        judged_failing(with_parser(parser_knowing_the_table_only), &[SECONDS, DATES]).await;
     // Every example of the table is right: what it gets wrong is what it never saw.
     assert!(!wrong_rows(&judged, SECONDS).contains(&"\"120\""), "{}", report(&judged, seed));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_on_some_input_fails_and_names_that_input() {
-    let (judged, seed) = judged_failing(with_parser(parser_panicking_on_non_ascii), &[INVALID]).await;
+    let (judged, seed) =
+        judged_failing(with_parser(parser_panicking_on_non_ascii), &[INVALID]).await;
     assert_row_caught(&judged, seed, INVALID, "١٢٠");
     let shown = format!("{:?}", judged.failure(INVALID).unwrap().evidence);
-    assert!(shown.contains("panicked: end byte index 1 is not a char boundary") && shown.contains("(at tests/integration/retry_after.rs:"), "{shown}");
+    assert!(
+        shown.contains("panicked: end byte index 1 is not a char boundary")
+            && shown.contains("(at tests/integration/retry_after.rs:"),
+        "{shown}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,9 +430,14 @@ fn client_reading_the_last_header(response: &reqwest::Response) -> Option<Durati
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_mistakes_are_caught_and_the_run_goes_on() {
-    let (judged, seed) = judged_failing(with_client(client_panicking_on_non_ascii), &[CLIENT]).await;
+    let (judged, seed) =
+        judged_failing(with_client(client_panicking_on_non_ascii), &[CLIENT]).await;
     let wrong = wrong_rows(&judged, CLIENT);
-    assert!(wrong.contains(&"Retry-After: 3\\xff0 (not ASCII)"), "{wrong:?}\n{}", report(&judged, seed));
+    assert!(
+        wrong.contains(&"Retry-After: 3\\xff0 (not ASCII)"),
+        "{wrong:?}\n{}",
+        report(&judged, seed)
+    );
     let (judged, _) = judged_failing(with_client(client_defaulting_to_zero), &[CLIENT]).await;
     assert_eq!(wrong_rows(&judged, CLIENT), ["no Retry-After at all"]);
     judged_failing(with_client(client_reading_the_last_header), &[]).await;
@@ -489,6 +554,10 @@ fn hand_written_client(response: &reqwest::Response) -> Option<Duration> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hand_written_parser_passes_every_check() {
     // Through the client too: its dates are of today, not of the table's 1994.
-    let exercise = Exercise { parse_retry_after: hand_written_parser, retry_after: hand_written_client, ..reference() };
+    let exercise = Exercise {
+        parse_retry_after: hand_written_parser,
+        retry_after: hand_written_client,
+        ..reference()
+    };
     judged_failing(exercise, &[]).await;
 }

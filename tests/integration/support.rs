@@ -69,10 +69,14 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
     }
 }
 
-/// A copy of the course in which `exercises/` holds the pristine starters, whatever state
-/// the learner's own exercises are in. Scratch copies share one target directory of their
-/// own (so the learner's builds are never touched) and take turns through a file lock, so
-/// that one copy's build never replaces another's executable before it runs.
+/// A copy of the course in which `exercises/` holds the pristine starters, whatever state the
+/// learner's own exercises are in. It is a package of its own, named after the test, that
+/// depends on this repository's library by path: the copy holds only what a learner edits
+/// (lessons, exercises, solutions) and the check targets, so building one compiles nothing but
+/// its exercise. Copies' executables go to a target directory of their own (so the learner's
+/// are never replaced); what they are built from goes to the repository's (cargo's
+/// `build-dir`), where the dependencies are compiled already. Copies take turns through a file
+/// lock, so that one copy's build never replaces another's executable before it runs.
 pub struct Scratch {
     root: PathBuf,
     _turn: File,
@@ -86,18 +90,17 @@ impl Scratch {
         let root = tmp.join("scratch").join(name);
         let _ = fs::remove_dir_all(&root);
         let repo = Path::new(ROOT);
-        for dir in ["src", "lessons", "solutions"] {
+        for dir in ["lessons", "solutions", "src/bin"] {
             copy_dir(&repo.join(dir), &root.join(dir));
-        }
-        for file in ["Cargo.toml", "Cargo.lock"] {
-            fs::copy(repo.join(file), root.join(file)).expect("copying the manifest");
         }
         let starters = repo.join("exercises/.starters");
         copy_dir(&starters, &root.join("exercises"));
         copy_dir(&starters, &root.join("exercises/.starters"));
+        fs::write(root.join("Cargo.toml"), scratch_manifest(name))
+            .expect("writing the scratch manifest");
+        fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).expect("copying the lock file");
         Self { root, _turn: turn }
     }
-
     /// Replaces a file of the copy, e.g. `exercises/01_generic_500.rs`.
     pub fn write(&self, relative: &str, content: &str) -> &Self {
         let path = self.root.join(relative);
@@ -114,11 +117,40 @@ impl Scratch {
         fs::read_to_string(self.root.join(relative)).expect("reading from the scratch copy")
     }
 
-    /// Runs `httplings ARGS` in the copy, with a target directory shared by every copy.
-    pub fn httplings(&self, args: &[&str]) -> Run {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scratch-target");
-        run(&self.root, args, &[("CARGO_TARGET_DIR", &target)])
+    /// Starts `httplings ARGS` in the copy, and leaves it running.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_httplings"))
+            .current_dir(&self.root)
+            .args(args)
+            .env("CARGO_TARGET_DIR", scratch_target())
+            .env("CARGO_BUILD_BUILD_DIR", build_dir())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the runner starts")
     }
+
+    /// Runs `httplings ARGS` in the copy.
+    pub fn httplings(&self, args: &[&str]) -> Run {
+        run(
+            &self.root,
+            args,
+            &[("CARGO_TARGET_DIR", &scratch_target()), ("CARGO_BUILD_BUILD_DIR", &build_dir())],
+        )
+    }
+}
+
+/// Where scratch copies' executables go.
+pub fn scratch_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("scratch-target")
+}
+
+/// The repository's target directory, which holds what `cargo test` itself built.
+pub fn build_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is target/tmp")
+        .to_path_buf()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -134,6 +166,35 @@ fn copy_dir(from: &Path, to: &Path) {
             fs::copy(&path, to.join(entry.file_name())).expect("copying a course file");
         }
     }
+}
+
+/// The manifest of a scratch copy: the repository's dependencies and check targets, its library
+/// by path, and its profiles (so that the dependencies already built are the ones reused).
+fn scratch_manifest(name: &str) -> String {
+    let repo: toml::Table =
+        fs::read_to_string(Path::new(ROOT).join("Cargo.toml")).unwrap().parse().unwrap();
+    let mut dependencies = repo["dependencies"].as_table().unwrap().clone();
+    let mut library = toml::Table::new();
+    library.insert("path".into(), ROOT.into());
+    dependencies.insert("httplings".into(), library.into());
+    let bins: Vec<toml::Value> = repo["bin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|bin| bin["name"].as_str() != Some("httplings"))
+        .cloned()
+        .collect();
+    let mut manifest: toml::Table = format!(
+        "[package]\nname = \"scratch-{}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\nautobins = false\n\n\
+         [features]\ncheck-targets = []\n",
+        name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    )
+    .parse()
+    .unwrap();
+    manifest.insert("dependencies".into(), dependencies.into());
+    manifest.insert("bin".into(), bins.into());
+    manifest.insert("profile".into(), repo["profile"].clone());
+    manifest.to_string()
 }
 
 /// The seed for a test's judge: `HTTPLINGS_TEST_SEED` replays one, or else a fresh one. Every
@@ -154,7 +215,9 @@ pub fn report(judged: &Judged, seed: u64) -> String {
     for verdict in &judged.verdicts {
         match &verdict.outcome {
             Outcome::Pass => text.push_str(&format!("✓ {}\n", verdict.check)),
-            Outcome::Fail(failure) => text.push_str(&format!("✗ {}: {}\n", verdict.check, failure.summary)),
+            Outcome::Fail(failure) => {
+                text.push_str(&format!("✗ {}: {}\n", verdict.check, failure.summary))
+            }
         }
     }
     text

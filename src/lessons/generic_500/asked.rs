@@ -41,11 +41,21 @@ impl Asked {
     }
 }
 
-async fn get(client: &reqwest::Client, base: &str, path: &str, instance: &Instance) -> Result<Answer, String> {
+async fn get(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    instance: &Instance,
+) -> Result<Answer, String> {
     Answer::send(client.get(format!("{base}{path}")).bearer_auth(&instance.token)).await
 }
 
-async fn ask_failing(client: &reqwest::Client, plan: &Plan, instance: &Instance, base: &str) -> FailingAnswers {
+async fn ask_failing(
+    client: &reqwest::Client,
+    plan: &Plan,
+    instance: &Instance,
+    base: &str,
+) -> FailingAnswers {
     let mut orders = Vec::new();
     for id in &plan.order_ids {
         let path = format!("/orders/{id}");
@@ -58,7 +68,8 @@ async fn ask_failing(client: &reqwest::Client, plan: &Plan, instance: &Instance,
         reports.push((path.clone(), get(client, base, &path, instance).await));
     }
     let health = get(client, base, "/health", instance).await;
-    let unknown = (plan.unknown_path.clone(), get(client, base, &plan.unknown_path, instance).await);
+    let unknown =
+        (plan.unknown_path.clone(), get(client, base, &plan.unknown_path, instance).await);
     FailingAnswers { name: instance.name, orders, repeated, reports, health, unknown }
 }
 
@@ -66,7 +77,10 @@ async fn ask_healthy(client: &reqwest::Client, plan: &Plan, base: &str) -> Healt
     let instance = &plan.healthy;
     let mut found = Vec::new();
     for order in &instance.setup.orders {
-        found.push((order.clone(), get(client, base, &format!("/orders/{}", order.id), instance).await));
+        found.push((
+            order.clone(),
+            get(client, base, &format!("/orders/{}", order.id), instance).await,
+        ));
     }
     let mut missing = Vec::new();
     for id in &plan.missing_ids {

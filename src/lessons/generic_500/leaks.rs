@@ -49,7 +49,9 @@ fn secrets_found(plan: &Plan, asked: &Asked) -> Option<Failure> {
         let mut places: Vec<(String, String)> = answer
             .headers
             .iter()
-            .map(|(name, value)| (format!("header {name}"), String::from_utf8_lossy(value.as_bytes()).into()))
+            .map(|(name, value)| {
+                (format!("header {name}"), String::from_utf8_lossy(value.as_bytes()).into())
+            })
             .collect();
         places.push(("body".into(), answer.text()));
         for (place, text) in &places {
@@ -59,7 +61,11 @@ fn secrets_found(plan: &Plan, asked: &Asked) -> Option<Failure> {
                 let kind = format!("{place}: {meaning}");
                 match found.iter_mut().find(|(known, _, _)| *known == kind) {
                     Some((_, _, more)) => *more += 1,
-                    None => found.push((kind, format!("{request}\n    {}", excerpt(text, at, secret.len())), 0)),
+                    None => found.push((
+                        kind,
+                        format!("{request}\n    {}", excerpt(text, at, secret.len())),
+                        0,
+                    )),
                 }
             }
         }
@@ -105,7 +111,9 @@ fn every_answer(asked: &Asked) -> Vec<(String, &Result<Answer, String>)> {
 fn first_difference(asked: &Asked) -> Option<Failure> {
     let [a, b] = &asked.failing;
     let noise = noise(a).union(&noise(b)).cloned().collect::<BTreeSet<String>>();
-    let view = |answer: &Result<Answer, String>| answer.as_ref().ok().map(|answer| stable_view(answer, &noise));
+    let view = |answer: &Result<Answer, String>| {
+        answer.as_ref().ok().map(|answer| stable_view(answer, &noise))
+    };
     // Across runs: the same request, failures that differ in every detail.
     let across_runs = a
         .orders
@@ -120,7 +128,9 @@ fn first_difference(asked: &Asked) -> Option<Failure> {
             && first != second
         {
             return Some(differs(
-                format!("GET {path} answers differently in two runs whose failures differ only in their details"),
+                format!(
+                    "GET {path} answers differently in two runs whose failures differ only in their details"
+                ),
                 ("run A", first),
                 ("run B", second),
             ));
@@ -149,7 +159,11 @@ fn first_difference(asked: &Asked) -> Option<Failure> {
     None
 }
 
-fn differs(summary: String, (first_name, first): (&str, String), (second_name, second): (&str, String)) -> Failure {
+fn differs(
+    summary: String,
+    (first_name, first): (&str, String),
+    (second_name, second): (&str, String),
+) -> Failure {
     Failure::new(summary, WHY)
         .with(Evidence::Text {
             title: "compared".into(),
@@ -163,7 +177,14 @@ fn noise(run: &FailingAnswers) -> BTreeSet<String> {
     let mut noise = BTreeSet::from(["date".to_string()]);
     if let (Some((_, Ok(first))), Ok(again)) = (run.orders.first(), &run.repeated) {
         for name in first.headers.keys().chain(again.headers.keys()) {
-            let values = |answer: &Answer| answer.headers.get_all(name).iter().map(|value| value.as_bytes().to_vec()).collect::<Vec<_>>();
+            let values = |answer: &Answer| {
+                answer
+                    .headers
+                    .get_all(name)
+                    .iter()
+                    .map(|value| value.as_bytes().to_vec())
+                    .collect::<Vec<_>>()
+            };
             if values(first) != values(again) {
                 noise.insert(name.as_str().to_string());
             }
@@ -182,7 +203,12 @@ fn stable_view(answer: &Answer, noise: &BTreeSet<String>) -> String {
         .collect();
     headers.sort();
     let body = String::from_utf8_lossy(&answer.body);
-    format!("HTTP/1.1 {}\n{}\n\n{}\n", answer.status.as_u16(), headers.join("\n"), crate::judge::log::shortened(&body))
+    format!(
+        "HTTP/1.1 {}\n{}\n\n{}\n",
+        answer.status.as_u16(),
+        headers.join("\n"),
+        crate::judge::log::shortened(&body)
+    )
 }
 
 /// A short window of `text` around the `length` bytes at `at`, so a leak can be seen in context.
@@ -197,7 +223,10 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut encoded = String::new();
     for chunk in bytes.chunks(3) {
-        let bits = chunk.iter().enumerate().fold(0u32, |bits, (index, byte)| bits | u32::from(*byte) << (16 - 8 * index));
+        let bits = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |bits, (index, byte)| bits | u32::from(*byte) << (16 - 8 * index));
         for index in 0..4 {
             if index <= chunk.len() {
                 encoded.push(char::from(ALPHABET[(bits >> (18 - 6 * index) & 63) as usize]));
@@ -215,7 +244,8 @@ mod tests {
 
     #[test]
     fn base64_matches_the_rfc_4648_examples() {
-        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")];
+        let cases =
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")];
         for (plain, encoded) in cases {
             assert_eq!(base64(plain.as_bytes()), encoded);
         }

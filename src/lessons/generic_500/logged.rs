@@ -10,7 +10,9 @@ pub(super) async fn diagnostics(learner: &Learner, plan: &Plan) -> Option<Failur
     let mut missing = Vec::new();
     for instance in &plan.failing {
         let needle = &instance.secrets.query_id;
-        if !wait_for_line(learner, |line| !is_panic_report(line) && line.contains(needle.as_str())).await {
+        if !wait_for_line(learner, |line| !is_panic_report(line) && line.contains(needle.as_str()))
+            .await
+        {
             missing.push(format!("{} (query {needle})", instance.name));
         }
     }
@@ -54,13 +56,21 @@ pub(super) async fn panics(learner: &Learner, plan: &Plan) -> Option<Failure> {
 /// No bearer token, of any run, anywhere in the log.
 pub(super) async fn no_credential(learner: &Learner, plan: &Plan) -> Option<Failure> {
     let text = learner.log().text();
-    let tokens: Vec<&str> =
-        plan.failing.iter().chain([&plan.healthy]).map(|instance| instance.token.as_str()).collect();
+    let tokens: Vec<&str> = plan
+        .failing
+        .iter()
+        .chain([&plan.healthy])
+        .map(|instance| instance.token.as_str())
+        .collect();
     let lines: Vec<String> = text
         .lines()
         .filter(|line| tokens.iter().any(|token| line.contains(token)))
         .take(3)
-        .map(|line| tokens.iter().fold(log::shortened(line), |line, token| line.replace(token, "«the bearer token»")))
+        .map(|line| {
+            tokens
+                .iter()
+                .fold(log::shortened(line), |line, token| line.replace(token, "«the bearer token»"))
+        })
         .collect();
     if lines.is_empty() {
         return None;
@@ -86,5 +96,8 @@ fn with_log(learner: &Learner, mut failure: Failure) -> Failure {
             captured.total()
         ));
     }
-    failure.with(Evidence::Text { title: "server log, last lines".into(), body: log::tail(&captured.text(), 12) })
+    failure.with(Evidence::Text {
+        title: "server log, last lines".into(),
+        body: log::tail(&captured.text(), 12),
+    })
 }

@@ -124,11 +124,15 @@ mod tests {
     fn the_two_failing_runs_differ_in_every_detail_and_a_seed_replays() {
         let plan = draw(7);
         let [a, b] = &plan.failing;
-        let (a_failure, b_failure) = (a.setup.failure.as_ref().unwrap(), b.setup.failure.as_ref().unwrap());
+        let (a_failure, b_failure) =
+            (a.setup.failure.as_ref().unwrap(), b.setup.failure.as_ref().unwrap());
         assert_ne!(a_failure.error.split(": ").last(), b_failure.error.split(": ").last());
         assert_ne!(a_failure.panic.split(' ').next(), b_failure.panic.split(' ').next());
         assert_ne!(a.token, b.token);
-        assert!(a_failure.error.contains(&a.secrets.query_id) && a_failure.panic.contains(&a.secrets.panic_key));
+        assert!(
+            a_failure.error.contains(&a.secrets.query_id)
+                && a_failure.panic.contains(&a.secrets.panic_key)
+        );
         let missing = &plan.missing_ids;
         assert!(plan.healthy.setup.orders.iter().all(|order| !missing.contains(&order.id)));
         assert_eq!(format!("{:?}", draw(7)), format!("{plan:?}"));

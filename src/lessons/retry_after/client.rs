@@ -42,23 +42,51 @@ fn cases(rng: &mut Rng) -> Vec<Case> {
     let (first, second) = (rng.u64(1..600), rng.u64(600..1200));
     let ahead = rng.u64(30..3600);
     let mut cases = vec![
-        value(format!("Retry-After: {seconds}"), seconds.to_string().as_bytes(), Expect::seconds(seconds)),
+        value(
+            format!("Retry-After: {seconds}"),
+            seconds.to_string().as_bytes(),
+            Expect::seconds(seconds),
+        ),
         value("Retry-After: 0", b"0", Expect::seconds(0)),
-        value("Retry-After: a date an hour ago", dates::format(DateForm::ImfFixdate, SystemTime::now() - Duration::from_secs(3600)).as_bytes(), Expect::seconds(0)),
+        value(
+            "Retry-After: a date an hour ago",
+            dates::format(DateForm::ImfFixdate, SystemTime::now() - Duration::from_secs(3600))
+                .as_bytes(),
+            Expect::seconds(0),
+        ),
         value("Retry-After: soon", b"soon", Expect::Is(None)),
         value("Retry-After: 30s", b"30s", Expect::Is(None)),
         value("Retry-After: -1", b"-1", Expect::Is(None)),
-        value(format!("Retry-After: +{seconds}"), format!("+{seconds}").as_bytes(), Expect::Is(None)),
+        value(
+            format!("Retry-After: +{seconds}"),
+            format!("+{seconds}").as_bytes(),
+            Expect::Is(None),
+        ),
         value("Retry-After: inf", b"inf", Expect::Is(None)),
         value("Retry-After: 1e30", b"1e30", Expect::Is(None)),
         value("Retry-After: 3\\xff0 (not ASCII)", b"3\xff0", Expect::Is(None)),
         value("Retry-After: ٣٠ (Arabic-Indic digits)", "٣٠".as_bytes(), Expect::Is(None)),
-        value("Retry-After: 99999999999999999999999", b"99999999999999999999999", Expect::AtLeast(Duration::from_secs(u64::MAX))),
-        Case { shown: "no Retry-After at all".into(), sent: Sent::Values(Vec::new()), expect: Expect::Is(None) },
+        value(
+            "Retry-After: 99999999999999999999999",
+            b"99999999999999999999999",
+            Expect::AtLeast(Duration::from_secs(u64::MAX)),
+        ),
+        Case {
+            shown: "no Retry-After at all".into(),
+            sent: Sent::Values(Vec::new()),
+            expect: Expect::Is(None),
+        },
         Case {
             shown: format!("two: Retry-After: {first} and Retry-After: {second}"),
-            sent: Sent::Values(vec![first.to_string().into_bytes(), second.to_string().into_bytes()]),
-            expect: Expect::OneOf(vec![None, Some(Duration::from_secs(first)), Some(Duration::from_secs(second))]),
+            sent: Sent::Values(vec![
+                first.to_string().into_bytes(),
+                second.to_string().into_bytes(),
+            ]),
+            expect: Expect::OneOf(vec![
+                None,
+                Some(Duration::from_secs(first)),
+                Some(Duration::from_secs(second)),
+            ]),
         },
     ];
     for form in DateForm::ALL {
@@ -81,10 +109,14 @@ pub(super) async fn judge(learner: &Learner, rng: &mut Rng) -> Result<Option<Fai
         let call = Call::RetryAfter { url: format!("{base}/{prefix}/{index}") };
         let (ok, got) = match learner.call("retry_after(&response)", &call, DEADLINE).await? {
             Returned::Value(Reply::Read(Ok(got))) => (case.expect.accepts(got), shown(got)),
-            Returned::Value(Reply::Read(Err(problem))) => (false, format!("(no response: {problem})")),
+            Returned::Value(Reply::Read(Err(problem))) => {
+                (false, format!("(no response: {problem})"))
+            }
             Returned::Value(_) => (false, "(an unexpected reply)".into()),
             Returned::Panicked(message) => (false, format!("panicked: {message}")),
-            Returned::TimedOut(limit) => (false, format!("still running after {} s", limit.as_secs())),
+            Returned::TimedOut(limit) => {
+                (false, format!("still running after {} s", limit.as_secs()))
+            }
         };
         rows.push(Row { cells: vec![case.shown.clone(), case.expect.shown(), got], ok });
     }
@@ -93,22 +125,34 @@ pub(super) async fn judge(learner: &Learner, rng: &mut Rng) -> Result<Option<Fai
         return Ok(None);
     }
     let columns = ["the 503 carried", "expected", "got"].map(String::from).to_vec();
-    Ok(Some(
-        Failure::new(
-            format!("{wrong} of {} responses read wrongly", rows.len()),
-            "Header values are bytes from the network: a client must read every legal form and \
-             survive every illegal one without panicking, because a panic here takes your client \
-             down exactly when the server is already in trouble.",
-        )
-        .with(Evidence::Table { columns, rows }),
-    ))
+    let mut failure = Failure::new(
+        format!("{wrong} of {} responses read wrongly", rows.len()),
+        "Header values are bytes from the network: a client must read every legal form and \
+         survive every illegal one without panicking, because a panic here takes your client \
+         down exactly when the server is already in trouble.",
+    );
+    // A table cell is short: the first panic is shown whole, with where it happened.
+    if let Some(panic) = rows.iter().find_map(|row| {
+        Some(format!(
+            "with {}: retry_after panicked: {}",
+            row.cells[0],
+            row.cells[2].strip_prefix("panicked: ")?
+        ))
+    }) {
+        failure = failure.with(Evidence::Text { title: "the first panic".into(), body: panic });
+    }
+    Ok(Some(failure.with(Evidence::Table { columns, rows })))
 }
 
 /// Serves the cases on the judge's side, at `/{prefix}/{index}`.
 async fn serve(cases: Vec<Case>, prefix: &str) -> String {
-    let router = Router::new().route(&format!("/{prefix}/{{index}}"), get(answer)).with_state(cases);
-    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await.expect("a loopback port for the judge");
-    let base = format!("http://{}", listener.local_addr().expect("a bound listener has an address"));
+    let router =
+        Router::new().route(&format!("/{prefix}/{{index}}"), get(answer)).with_state(cases);
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("a loopback port for the judge");
+    let base =
+        format!("http://{}", listener.local_addr().expect("a bound listener has an address"));
     tokio::spawn(async move { axum::serve(listener, router).await });
     base
 }
@@ -118,7 +162,10 @@ async fn answer(State(cases): State<Vec<Case>>, Path(index): Path<usize>) -> Res
     let values = match cases.get(index).map(|case| &case.sent) {
         Some(Sent::Values(values)) => values.clone(),
         Some(Sent::DateAhead(form, seconds)) => {
-            vec![dates::format(*form, SystemTime::now() + Duration::from_secs(*seconds)).into_bytes()]
+            vec![
+                dates::format(*form, SystemTime::now() + Duration::from_secs(*seconds))
+                    .into_bytes(),
+            ]
         }
         None => Vec::new(),
     };

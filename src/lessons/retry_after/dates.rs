@@ -13,7 +13,8 @@ pub(super) enum DateForm {
 }
 
 impl DateForm {
-    pub(super) const ALL: [DateForm; 3] = [DateForm::ImfFixdate, DateForm::Rfc850, DateForm::Asctime];
+    pub(super) const ALL: [DateForm; 3] =
+        [DateForm::ImfFixdate, DateForm::Rfc850, DateForm::Asctime];
 
     pub(super) fn name(self) -> &'static str {
         match self {
@@ -33,8 +34,12 @@ pub(super) fn format(form: DateForm, at: SystemTime) -> String {
     };
     match form {
         DateForm::ImfFixdate => imf.clone(),
-        DateForm::Rfc850 => format!("{}, {day}-{month}-{} {time} GMT", full_weekday(weekday), &year[2..]),
-        DateForm::Asctime => format!("{weekday} {month} {:>2} {time} {year}", day.trim_start_matches('0')),
+        DateForm::Rfc850 => {
+            format!("{}, {day}-{month}-{} {time} GMT", full_weekday(weekday), &year[2..])
+        }
+        DateForm::Asctime => {
+            format!("{weekday} {month} {:>2} {time} {year}", day.trim_start_matches('0'))
+        }
     }
 }
 
@@ -48,7 +53,8 @@ pub(super) fn seconds(seconds: u64) -> SystemTime {
 }
 
 fn full_weekday(short: &str) -> &'static str {
-    const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    const DAYS: [&str; 7] =
+        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
     DAYS.iter().find(|day| day.starts_with(short)).copied().unwrap_or("Sunday")
 }
 

@@ -33,14 +33,18 @@ impl Expect {
             Expect::Is(wanted) => got == *wanted,
             Expect::OneOf(wanted) => wanted.contains(&got),
             Expect::AtLeast(least) => got.is_some_and(|got| got >= *least),
-            Expect::About(wanted) => got.is_some_and(|got| got <= *wanted && got + CLOCK_SLACK >= *wanted),
+            Expect::About(wanted) => {
+                got.is_some_and(|got| got <= *wanted && got + CLOCK_SLACK >= *wanted)
+            }
         }
     }
 
     pub(super) fn shown(&self) -> String {
         match self {
             Expect::Is(wanted) => shown(*wanted),
-            Expect::OneOf(wanted) => wanted.iter().map(|wanted| shown(*wanted)).collect::<Vec<_>>().join(" or "),
+            Expect::OneOf(wanted) => {
+                wanted.iter().map(|wanted| shown(*wanted)).collect::<Vec<_>>().join(" or ")
+            }
             Expect::AtLeast(least) => format!("≥ {}", shown(Some(*least))),
             Expect::About(wanted) => format!("about {}", shown(Some(*wanted))),
         }

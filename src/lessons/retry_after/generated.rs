@@ -67,9 +67,12 @@ fn moment(rng: &mut Rng, now: SystemTime) -> (SystemTime, Duration) {
 /// 2060 (the RFC's 50-year rule and httpdate's fixed 1970–2069 window): elsewhere, another form.
 fn form_for(rng: &mut Rng, at: SystemTime) -> DateForm {
     let form = DateForm::ALL[rng.usize(..3)];
-    let year = httpdate::fmt_http_date(at).split(' ').nth(3).and_then(|year| year.parse::<u32>().ok());
+    let year =
+        httpdate::fmt_http_date(at).split(' ').nth(3).and_then(|year| year.parse::<u32>().ok());
     match (form, year) {
-        (DateForm::Rfc850, Some(1990..=2060)) | (DateForm::ImfFixdate | DateForm::Asctime, _) => form,
+        (DateForm::Rfc850, Some(1990..=2060)) | (DateForm::ImfFixdate | DateForm::Asctime, _) => {
+            form
+        }
         (DateForm::Rfc850, _) => DateForm::ImfFixdate,
     }
 }
@@ -101,9 +104,15 @@ fn mangled_date(rng: &mut Rng, now: SystemTime) -> Case {
         0 => (imf.to_lowercase(), Expect::OneOf(vec![Some(wait), None])),
         1 => (imf.to_uppercase(), Expect::OneOf(vec![Some(wait), None])),
         2 => (with_wrong_weekday(&imf), Expect::OneOf(vec![Some(wait), None])),
-        3 => (imf.replacen(" GMT", [" PST", " +0100", " EST", ""][rng.usize(..4)], 1), Expect::Is(None)),
+        3 => (
+            imf.replacen(" GMT", [" PST", " +0100", " EST", ""][rng.usize(..4)], 1),
+            Expect::Is(None),
+        ),
         // "Sun, 06 Nov 1994 08:49:37 GMT": the hour is bytes 17 and 18.
-        4 => (format!("{}{}{}", &imf[..17], ["24", "25", "99"][rng.usize(..3)], &imf[19..]), Expect::Is(None)),
+        4 => (
+            format!("{}{}{}", &imf[..17], ["24", "25", "99"][rng.usize(..3)], &imf[19..]),
+            Expect::Is(None),
+        ),
         5 => {
             // Drop the day, the month, the year or the time.
             let mut fields: Vec<&str> = imf.split(' ').collect();
@@ -129,7 +138,11 @@ fn with_foreign_byte(rng: &mut Rng, text: &str) -> String {
     }
     let at = rng.usize(1..chars.len() - 1);
     let foreign = ['é', 'ß', '٣', '€', 'ı'][rng.usize(..5)];
-    chars.iter().enumerate().map(|(index, char)| if index == at { foreign } else { *char }).collect()
+    chars
+        .iter()
+        .enumerate()
+        .map(|(index, char)| if index == at { foreign } else { *char })
+        .collect()
 }
 
 /// An IMF-fixdate whose weekday does not match its date.

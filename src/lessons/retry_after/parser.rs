@@ -15,7 +15,11 @@ const DEADLINE: Duration = Duration::from_secs(2);
 const SHOWN_RIGHT: usize = 8;
 
 /// What the learner's parser made of each case of one group.
-pub(super) async fn judge(learner: &Learner, cases: &[Case], group: Group) -> Result<Option<Failure>, Lost> {
+pub(super) async fn judge(
+    learner: &Learner,
+    cases: &[Case],
+    group: Group,
+) -> Result<Option<Failure>, Lost> {
     let mut rows = Vec::new();
     for case in cases.iter().filter(|case| case.group == group) {
         let now = case.now.duration_since(UNIX_EPOCH).expect("every now is after 1970");
@@ -25,7 +29,9 @@ pub(super) async fn judge(learner: &Learner, cases: &[Case], group: Group) -> Re
             Returned::Value(Reply::Parsed(got)) => (case.expect.accepts(got), shown(got)),
             Returned::Value(_) => (false, "(an unexpected reply)".into()),
             Returned::Panicked(message) => (false, format!("panicked: {message}")),
-            Returned::TimedOut(limit) => (false, format!("still running after {} s", limit.as_secs())),
+            Returned::TimedOut(limit) => {
+                (false, format!("still running after {} s", limit.as_secs()))
+            }
         };
         let input = format!("{:?}", case.input);
         let now = if case.now == table::now() { String::new() } else { shown_now(case.now) };
@@ -36,9 +42,21 @@ pub(super) async fn judge(learner: &Learner, cases: &[Case], group: Group) -> Re
         return Ok(None);
     }
     let total = rows.len();
+    // A table cell is short: the first panic is shown whole, with where it happened.
+    let panic = rows.iter().find_map(|row| {
+        Some(format!(
+            "parse_retry_after({}) panicked: {}",
+            row.cells[0],
+            row.cells[3].strip_prefix("panicked: ")?
+        ))
+    });
     let columns = ["input", "now", "expected", "got"].map(String::from).to_vec();
+    let mut failure = Failure::new(format!("{wrong} of {total} inputs parsed wrongly"), why(group));
+    if let Some(panic) = panic {
+        failure = failure.with(Evidence::Text { title: "the first panic".into(), body: panic });
+    }
     Ok(Some(
-        Failure::new(format!("{wrong} of {total} inputs parsed wrongly"), why(group))
+        failure
             .with(Evidence::Text {
                 title: "now".into(),
                 body: format!(

@@ -25,10 +25,20 @@ pub(super) struct Asked {
 /// Every answer while down is a 503 whose body says "service unavailable" in JSON: the course's
 /// error object (extra fields welcome) or an RFC 9457 problem with `"status": 503`.
 pub(super) fn unavailable(asked: &[Asked]) -> Option<Failure> {
-    let (request, problem) = asked.iter().filter(|asked| asked.down).find_map(|asked| Some((asked, unavailable_problem(&asked.answer)?)))?;
-    let message = request.answer.as_ref().ok().and_then(Answer::json).and_then(|body| body["error"]["message"].as_str().map(String::from));
+    let (request, problem) = asked
+        .iter()
+        .filter(|asked| asked.down)
+        .find_map(|asked| Some((asked, unavailable_problem(&asked.answer)?)))?;
+    let message = request
+        .answer
+        .as_ref()
+        .ok()
+        .and_then(Answer::json)
+        .and_then(|body| body["error"]["message"].as_str().map(String::from));
     let body = json!({"error": {"code": "SERVICE_UNAVAILABLE", "message": message.as_deref().unwrap_or("<any text>")}});
-    let expected = Shown::status(StatusCode::SERVICE_UNAVAILABLE).header("content-type", "application/json").json(&body);
+    let expected = Shown::status(StatusCode::SERVICE_UNAVAILABLE)
+        .header("content-type", "application/json")
+        .json(&body);
     let actual = match &request.answer {
         Ok(answer) => Shown::of(answer, &["content-type"]).media_type_shown_as("application/json"),
         Err(what_happened) => Shown::missing(what_happened),
@@ -56,8 +66,10 @@ fn unavailable_problem(answer: &Result<Answer, String>) -> Option<String> {
     match answer.media_type().as_deref() {
         Some("application/json") => {
             let error = &body["error"];
-            (error["code"] != "SERVICE_UNAVAILABLE" || !error["message"].is_string())
-                .then(|| "the body is not {\"error\":{\"code\":\"SERVICE_UNAVAILABLE\",\"message\":…}}".into())
+            (error["code"] != "SERVICE_UNAVAILABLE" || !error["message"].is_string()).then(|| {
+                "the body is not {\"error\":{\"code\":\"SERVICE_UNAVAILABLE\",\"message\":…}}"
+                    .into()
+            })
         }
         Some("application/problem+json") => {
             (body["status"] != 503).then(|| "the problem details lack \"status\": 503".into())
@@ -71,10 +83,19 @@ fn unavailable_problem(answer: &Result<Answer, String>) -> Option<String> {
 pub(super) fn retry_after(asked: &[Asked]) -> Option<Failure> {
     let (request, problem, sent) = asked.iter().filter(|asked| asked.down).find_map(|asked| {
         let answer = asked.answer.as_ref().ok()?;
-        let sent: Vec<String> = answer.headers.get_all("retry-after").iter().map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()).collect();
+        let sent: Vec<String> = answer
+            .headers
+            .get_all("retry-after")
+            .iter()
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect();
         Some((asked, retry_after_problem(&sent, asked.sent)?, sent))
     })?;
-    let actual = if sent.is_empty() { "retry-after: (not sent)\n".to_string() } else { sent.iter().map(|value| format!("retry-after: {value}\n")).collect() };
+    let actual = if sent.is_empty() {
+        "retry-after: (not sent)\n".to_string()
+    } else {
+        sent.iter().map(|value| format!("retry-after: {value}\n")).collect()
+    };
     Some(
         Failure::new(
             format!("GET {}: {problem}", request.path),
@@ -90,7 +111,9 @@ fn retry_after_problem(values: &[String], sent: SystemTime) -> Option<String> {
     let [value] = values else {
         return Some(match values.len() {
             0 => "the 503 has no Retry-After".into(),
-            count => format!("the 503 has {count} Retry-After headers: one, or none, is all HTTP allows"),
+            count => {
+                format!("the 503 has {count} Retry-After headers: one, or none, is all HTTP allows")
+            }
         });
     };
     let value = value.trim_matches([' ', '\t']);
@@ -108,34 +131,45 @@ fn retry_after_problem(values: &[String], sent: SystemTime) -> Option<String> {
             .then(|| format!("Retry-After: {value} is not in the future"));
     }
     if httpdate::parse_http_date(value).is_ok() {
-        return Some(format!("Retry-After: {value} is an obsolete date form: a sender must write an IMF-fixdate"));
+        return Some(format!(
+            "Retry-After: {value} is an obsolete date form: a sender must write an IMF-fixdate"
+        ));
     }
     Some(format!("Retry-After: {value} is neither delay-seconds nor an HTTP-date"))
 }
 
 /// Every answer while up is what it was before the outage: the order as JSON, or a 404.
 pub(super) fn back_up(asked: &[Asked]) -> Option<Failure> {
-    let request = asked.iter().filter(|asked| !asked.down).find(|asked| match (&asked.order, &asked.answer) {
-        (Some(order), Ok(answer)) => {
-            answer.status != StatusCode::OK
-                || answer.media_type().as_deref() != Some("application/json")
-                || answer.json() != Some(json!(order))
+    let request = asked.iter().filter(|asked| !asked.down).find(|asked| {
+        match (&asked.order, &asked.answer) {
+            (Some(order), Ok(answer)) => {
+                answer.status != StatusCode::OK
+                    || answer.media_type().as_deref() != Some("application/json")
+                    || answer.json() != Some(json!(order))
+            }
+            (None, Ok(answer)) => answer.status != StatusCode::NOT_FOUND,
+            (_, Err(_)) => true,
         }
-        (None, Ok(answer)) => answer.status != StatusCode::NOT_FOUND,
-        (_, Err(_)) => true,
     })?;
     let expected = match &request.order {
-        Some(order) => Shown::status(StatusCode::OK).header("content-type", "application/json").json(&json!(order)),
+        Some(order) => Shown::status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .json(&json!(order)),
         None => Shown::status(StatusCode::NOT_FOUND),
     };
     let actual = match (&request.answer, &request.order) {
-        (Ok(answer), Some(_)) => Shown::of(answer, &["content-type"]).media_type_shown_as("application/json"),
+        (Ok(answer), Some(_)) => {
+            Shown::of(answer, &["content-type"]).media_type_shown_as("application/json")
+        }
         (Ok(answer), None) => Shown::of(answer, &[]).without_body(),
         (Err(what_happened), _) => Shown::missing(what_happened),
     };
     Some(
         Failure::new(
-            format!("GET {} after the database came back did not answer as before the outage", request.path),
+            format!(
+                "GET {} after the database came back did not answer as before the outage",
+                request.path
+            ),
             "503 is for while the dependency is down: once it is back, answer normally. A server \
              that keeps saying 503 (or remembers the outage) turns a short outage into a long one.",
         )

@@ -53,7 +53,11 @@ pub(super) fn cases() -> Vec<Case> {
         secs("\t5\t", 5),
         secs("86400", 86_400),
         secs("18446744073709551615", u64::MAX),
-        Case::new("18446744073709551616", Expect::AtLeast(Duration::from_secs(u64::MAX)), Group::Seconds),
+        Case::new(
+            "18446744073709551616",
+            Expect::AtLeast(Duration::from_secs(u64::MAX)),
+            Group::Seconds,
+        ),
         date("Sun, 06 Nov 1994 08:49:37 GMT", 30),
         date("Sunday, 06-Nov-94 08:49:37 GMT", 30),
         date("Sun Nov  6 08:49:37 1994", 30),

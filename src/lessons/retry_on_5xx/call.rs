@@ -22,7 +22,11 @@ pub(super) struct Call {
 
 impl Call {
     pub(super) fn policy(&self) -> RetryPolicy {
-        RetryPolicy { max_attempts: self.max_attempts, base_delay: self.base_delay, max_delay: self.max_delay }
+        RetryPolicy {
+            max_attempts: self.max_attempts,
+            base_delay: self.base_delay,
+            max_delay: self.max_delay,
+        }
     }
 }
 
@@ -100,7 +104,8 @@ impl CountingResolver {
 impl reqwest::dns::Resolve for CountingResolver {
     fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
         self.0.fetch_add(1, Ordering::SeqCst);
-        let loopback: reqwest::dns::Addrs = Box::new(std::iter::once(std::net::SocketAddr::from(([127, 0, 0, 1], 0))));
+        let loopback: reqwest::dns::Addrs =
+            Box::new(std::iter::once(std::net::SocketAddr::from(([127, 0, 0, 1], 0))));
         Box::pin(std::future::ready(Ok(loopback)))
     }
 }

@@ -54,7 +54,11 @@ pub(super) fn expect(call: &PlannedCall) -> Expected {
     if matches!(call.target, Target::Unsendable(_)) {
         return Expected { requests: Vec::new(), returns: Returns::Error };
     }
-    let policy = RetryPolicy { max_attempts: call.max_attempts, base_delay: call.base_delay, max_delay: call.max_delay };
+    let policy = RetryPolicy {
+        max_attempts: call.max_attempts,
+        base_delay: call.base_delay,
+        max_delay: call.max_delay,
+    };
     let attempts = policy.max_attempts.max(1);
     let mut requests = Vec::new();
     let mut wait = None;
@@ -64,15 +68,23 @@ pub(super) fn expect(call: &PlannedCall) -> Expected {
         let last = attempt == attempts;
         let (status, asked) = match (&step, &call.target) {
             (_, Target::Refused) | (Step::Reset | Step::Hang, _) => (None, None),
-            (Step::Reply { status, retry_after }, _) => (Some(*status), retry_after.as_deref().and_then(delay_seconds)),
+            (Step::Reply { status, retry_after }, _) => {
+                (Some(*status), retry_after.as_deref().and_then(delay_seconds))
+            }
         };
         match status {
-            Some(status) if status < 500 || last => return Expected { requests, returns: Returns::LastResponse },
+            Some(status) if status < 500 || last => {
+                return Expected { requests, returns: Returns::LastResponse };
+            }
             None if last => return Expected { requests, returns: Returns::Error },
             Some(_) if asked.is_some_and(|asked| asked > policy.max_delay) => {
                 return Expected { requests, returns: Returns::LastResponse };
             }
-            _ => wait = Some(asked.map_or_else(|| Wait::Backoff(backoff(&policy, attempt)), Wait::Asked)),
+            _ => {
+                wait = Some(
+                    asked.map_or_else(|| Wait::Backoff(backoff(&policy, attempt)), Wait::Asked),
+                )
+            }
         }
     }
     unreachable!("the last attempt always returns")
@@ -95,10 +107,18 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_stops_at_the_cap() {
-        let policy = RetryPolicy { max_attempts: 10, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(40) };
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(40),
+        };
         let waits: Vec<_> = (1..=5).map(|retry| backoff(&policy, retry).as_millis()).collect();
         assert_eq!(waits, [10, 20, 40, 40, 40]);
-        assert_eq!(backoff(&policy, 200), Duration::from_millis(40), "no overflow for late retries");
+        assert_eq!(
+            backoff(&policy, 200),
+            Duration::from_millis(40),
+            "no overflow for late retries"
+        );
     }
 
     #[test]
@@ -112,15 +132,20 @@ mod tests {
 
     #[test]
     fn a_long_retry_after_ends_the_call_and_an_unreadable_one_is_ignored() {
-        let expected = expect(&planned(vec![Step::asking(502, "5"), Step::status(200)], 4, 10, 2_000));
+        let expected =
+            expect(&planned(vec![Step::asking(502, "5"), Step::status(200)], 4, 10, 2_000));
         assert_eq!((expected.requests.len(), expected.returns), (1, Returns::LastResponse));
-        let expected = expect(&planned(vec![Step::asking(502, "+1"), Step::status(200)], 4, 10, 2_000));
+        let expected =
+            expect(&planned(vec![Step::asking(502, "+1"), Step::status(200)], 4, 10, 2_000));
         assert_eq!(expected.requests[1].wait, Some(Wait::Backoff(Duration::from_millis(10))));
     }
 
     #[test]
     fn refused_connections_end_in_an_error() {
-        let expected = expect(&PlannedCall { target: Target::Refused, ..planned(vec![Step::Reset], 3, 10, 100) });
+        let expected = expect(&PlannedCall {
+            target: Target::Refused,
+            ..planned(vec![Step::Reset], 3, 10, 100)
+        });
         assert_eq!((expected.requests.len(), expected.returns), (3, Returns::Error));
     }
 }

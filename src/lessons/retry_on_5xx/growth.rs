@@ -10,7 +10,8 @@ use super::verdict::Sample;
 use crate::judge::{Evidence, Failure};
 
 /// The least share of the nominal total a client may wait. Full jitter averages 0.5; over the
-/// forty-odd waits of a run its spread is about 0.05, so 0.28 is more than four spreads away.
+/// sixty waits of a run its standard deviation is about 0.042, so 0.28 is more than five of
+/// them away. A client that does not grow waits about 0.12 of it.
 const LEAST: f64 = 0.28;
 
 /// The most: all of it, plus what a loaded machine adds to each wait.
@@ -49,7 +50,12 @@ pub(super) fn judge(samples: &[Sample], why: &str) -> Option<Failure> {
     let rows: Vec<String> = samples
         .iter()
         .take(24)
-        .map(|sample| format!("{:>5} ms of ≤ {:>5} ms", sample.waited.as_millis(), sample.nominal.as_millis()))
+        .map(|sample| {
+            format!("{:>5} ms of ≤ {:>5} ms", sample.waited.as_millis(), sample.nominal.as_millis())
+        })
         .collect();
-    Some(Failure::new(summary, why).with(Evidence::Text { title: "waits (measured, of nominal d)".into(), body: rows.join("\n") }))
+    Some(Failure::new(summary, why).with(Evidence::Text {
+        title: "waits (measured, of nominal d)".into(),
+        body: rows.join("\n"),
+    }))
 }

@@ -55,7 +55,8 @@ pub(super) const TWO_XX: &str = "a 2xx is returned at once, after one request";
 pub(super) const THREE_XX: &str = "a 3xx is returned at once, after one request";
 pub(super) const NEVER_4XX: &str = "a 4xx is never retried";
 pub(super) const FLAKY: &str = "5xx, then success: retried until it succeeds";
-pub(super) const BROKEN: &str = "5xx every time: max_attempts requests, then the last response as it came";
+pub(super) const BROKEN: &str =
+    "5xx every time: max_attempts requests, then the last response as it came";
 pub(super) const DOUBLES: &str = "no wait is longer than base_delay × 2^(n−1)";
 pub(super) const CAPPED: &str = "no wait is longer than max_delay";
 pub(super) const ASKED: &str = "a Retry-After on a 5xx is waited out";
@@ -104,61 +105,115 @@ pub(super) fn all(rng: &mut Rng) -> Vec<Scenario> {
     rng.shuffle(&mut four_xx);
     let flaky_failures = rng.usize(1..=3);
     let broken_attempts = rng.u32(3..=5);
-    let unreadable = ["+1", "1.5", "soon", "-1", "1s"][rng.usize(..5)];
+    let mut unreadable = ["+1", "1.5", "soon", "-1", "1s", "1e0", " 1 1"];
+    rng.shuffle(&mut unreadable);
     let too_long = ["3", "5", "7", "3600"][rng.usize(..4)];
     let mut scenarios = vec![
-        one(TWO_XX, "Success needs no second try: every extra request costs the server and the user's time.",
-            call(vec![Step::status([200, 201, 202, 203][rng.usize(..4)])], 4, 50, 1_000)),
-        one(THREE_XX, "A 3xx is an answer, not a failure: the caller decides whether to follow it.",
-            call(vec![Step::status([301, 302, 304, 307, 308][rng.usize(..5)])], 4, 50, 1_000)),
+        one(
+            TWO_XX,
+            "Success needs no second try: every extra request costs the server and the user's time.",
+            call(vec![Step::status([200, 201, 202, 203][rng.usize(..4)])], 4, 50, 1_000),
+        ),
+        one(
+            THREE_XX,
+            "A 3xx is an answer, not a failure: the caller decides whether to follow it.",
+            call(vec![Step::status([301, 302, 304, 307, 308][rng.usize(..5)])], 4, 50, 1_000),
+        ),
         Scenario {
             check: NEVER_4XX,
             why: "A 4xx says the request itself is wrong. Sending it again changes nothing, and only adds load.",
-            calls: four_xx[..5].iter().map(|status| call(vec![Step::status(*status)], 4, 50, 1_000)).collect(),
+            calls: four_xx[..5]
+                .iter()
+                .map(|status| call(vec![Step::status(*status)], 4, 50, 1_000))
+                .collect(),
             counts_for_growth: false,
         },
-        one(FLAKY, "5xx errors are often passing: a deploy, a blip, a busy moment. Waiting a little and trying again turns them into successes.",
-            call(failures(rng, flaky_failures).into_iter().chain([ok()]).collect(), 5, 50, 1_000)),
-        one(BROKEN, "A bound on attempts keeps a retrying client from hammering a server that is down. When attempts run out, the caller gets the last answer as it came (status, headers and body), and decides.",
-            call(failures(rng, broken_attempts as usize + 1), broken_attempts, 60, 1_000)),
-        Scenario {
-            counts_for_growth: true,
-            ..one(DOUBLES, "Doubling the wait after each failure gives a short blip a quick second chance without hammering a long outage.",
-                call(failures(rng, 4).into_iter().chain([ok()]).collect(), 5, 50, 2_000))
-        },
-        Scenario {
-            counts_for_growth: true,
-            ..one(CAPPED, "Without a ceiling, exponential waits soon reach minutes: max_delay keeps a client responsive.",
-                call(failures(rng, 4).into_iter().chain([ok()]).collect(), 5, 100, 250))
-        },
+        one(
+            FLAKY,
+            "5xx errors are often passing: a deploy, a blip, a busy moment. Waiting a little and trying again turns them into successes.",
+            call(failures(rng, flaky_failures).into_iter().chain([ok()]).collect(), 5, 50, 1_000),
+        ),
+        one(
+            BROKEN,
+            "A bound on attempts keeps a retrying client from hammering a server that is down. When attempts run out, the caller gets the last answer as it came (status, headers and body), and decides.",
+            call(failures(rng, broken_attempts as usize + 1), broken_attempts, 60, 1_000),
+        ),
+        one(
+            DOUBLES,
+            "Doubling the wait after each failure gives a short blip a quick second chance without hammering a long outage.",
+            call(failures(rng, 4).into_iter().chain([ok()]).collect(), 5, 50, 2_000),
+        ),
+        one(
+            CAPPED,
+            "Without a ceiling, exponential waits soon reach minutes: max_delay keeps a client responsive.",
+            call(failures(rng, 4).into_iter().chain([ok()]).collect(), 5, 100, 250),
+        ),
         // One call per 5xx, each asked to wait a second; max_delay is exactly the wait asked
         // for: "longer than max_delay" it is not.
         Scenario {
             check: ASKED,
             why: "The server knows best when it will be ready; Retry-After is worth obeying on any 5xx, not only 503. Coming back sooner only adds load to a server that asked for a break.",
-            calls: FIVE_XX.iter().map(|status| call(vec![Step::asking(*status, "1"), ok()], 4, 20, 1_000)).collect(),
+            calls: FIVE_XX
+                .iter()
+                .map(|status| call(vec![Step::asking(*status, "1"), ok()], 4, 20, 1_000))
+                .collect(),
             counts_for_growth: false,
         },
-        one(TOO_LONG, "When the server asks for a longer wait than you are willing to spend, give up now and let the caller decide, rather than sleeping past your own deadline or ignoring the request.",
-            call(vec![Step::asking(five_xx(rng), too_long), ok()], 4, 20, 2_000)),
-        one(UNREADABLE, "delay-seconds is digits only. A hint you cannot read is no hint: fall back to your own backoff rather than guess what the server meant.",
-            call(vec![Step::asking(five_xx(rng), unreadable), ok()], 4, 50, 1_000)),
-        one(RESET, "A reset connection is a network failure: the server may be restarting. Like a 5xx, it is worth another try.",
-            call(vec![Step::Reset, ok()], 4, 50, 1_000)),
-        one(TIMEOUT, "A timeout is a network failure too. (For requests that change things, a timeout means the server may have acted: retry only idempotent ones.)",
-            PlannedCall { deadline: Duration::from_secs(8), ..call(vec![Step::Hang, ok()], 4, 100, 1_000) }),
-        one(REFUSED, "Connection refused usually means the server is restarting. Retry with backoff, and when attempts run out, return the error itself so the caller can see what happened.",
-            PlannedCall { target: Target::Refused, ..call(vec![Step::Reset], 3, 100, 1_000) }),
-        one(LONG_HAUL, "Long-lived clients can reach high retry counts: 2^32 does not fit in a u32, and Duration * u32 panics on overflow. Saturate the arithmetic, then cap it.",
-            call(failures(rng, 35).into_iter().chain([ok()]).collect(), 36, 1, 4)),
-        one(ONCE, "max_attempts counts every request, the first included: 1 means one request and no retry.",
-            call(failures(rng, 1), 1, 50, 1_000)),
+        Scenario {
+            check: TOO_LONG,
+            why: "When the server asks for a longer wait than you are willing to spend, give up now and let the caller decide, rather than sleeping past your own deadline or ignoring the request.",
+            calls: FIVE_XX
+                .iter()
+                .map(|status| call(vec![Step::asking(*status, too_long), ok()], 4, 20, 2_000))
+                .collect(),
+            counts_for_growth: false,
+        },
+        Scenario {
+            check: UNREADABLE,
+            why: "delay-seconds is digits only. A hint you cannot read is no hint: fall back to your own backoff rather than guess what the server meant.",
+            calls: unreadable
+                .iter()
+                .map(|value| call(vec![Step::asking(five_xx(rng), value), ok()], 4, 50, 1_000))
+                .collect(),
+            counts_for_growth: false,
+        },
+        one(
+            RESET,
+            "A reset connection is a network failure: the server may be restarting. Like a 5xx, it is worth another try.",
+            call(vec![Step::Reset, ok()], 4, 50, 1_000),
+        ),
+        one(
+            TIMEOUT,
+            "A timeout is a network failure too. (For requests that change things, a timeout means the server may have acted: retry only idempotent ones.)",
+            PlannedCall {
+                deadline: Duration::from_secs(8),
+                ..call(vec![Step::Hang, ok()], 4, 100, 1_000)
+            },
+        ),
+        one(
+            REFUSED,
+            "Connection refused usually means the server is restarting. Retry with backoff, and when attempts run out, return the error itself so the caller can see what happened.",
+            PlannedCall { target: Target::Refused, ..call(vec![Step::Reset], 3, 100, 1_000) },
+        ),
+        one(
+            LONG_HAUL,
+            "Long-lived clients can reach high retry counts: 2^32 does not fit in a u32, and Duration * u32 panics on overflow. Saturate the arithmetic, then cap it.",
+            call(failures(rng, 35).into_iter().chain([ok()]).collect(), 36, 1, 4),
+        ),
+        one(
+            ONCE,
+            "max_attempts counts every request, the first included: 1 means one request and no retry.",
+            call(failures(rng, 1), 1, 50, 1_000),
+        ),
         Scenario {
             check: UNSENDABLE,
             why: "A URL that does not parse, or a scheme the client cannot speak, fails the same way every time: only errors that may heal (a refused or reset connection, a timeout) are worth a retry.",
             calls: ["http://[::1", "ftp://127.0.0.1/file"]
                 .into_iter()
-                .map(|url| PlannedCall { target: Target::Unsendable(url), ..call(vec![Step::Reset], 5, 300, 2_000) })
+                .map(|url| PlannedCall {
+                    target: Target::Unsendable(url),
+                    ..call(vec![Step::Reset], 5, 300, 2_000)
+                })
                 .collect(),
             counts_for_growth: false,
         },
@@ -173,7 +228,7 @@ pub(super) fn all(rng: &mut Rng) -> Vec<Scenario> {
         counts_for_growth: true,
     });
     let growth = scenarios.last_mut().expect("just pushed");
-    for _ in 0..3 {
+    for _ in 0..6 {
         growth.calls.push(call(failures(rng, 10).into_iter().chain([ok()]).collect(), 11, 10, 120));
     }
     scenarios

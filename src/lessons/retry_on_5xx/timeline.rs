@@ -10,12 +10,14 @@ use crate::judge::Evidence;
 /// Columns in a timeline.
 const WIDTH: usize = 48;
 
-pub(super) const LEGEND: &str = "● a request · 2–9 that many requests in one column · + ten or more";
+pub(super) const LEGEND: &str =
+    "● a request · 2–9 that many requests in one column · + ten or more";
 
 pub(super) fn render(expected: &Expected, seen: &[&Arrival], started: Instant) -> Evidence {
     // Time runs from the first request, so both rows start together.
     let origin = seen.first().map_or(started, |first| first.at);
-    let yours: Vec<Duration> = seen.iter().map(|arrival| arrival.at.saturating_duration_since(origin)).collect();
+    let yours: Vec<Duration> =
+        seen.iter().map(|arrival| arrival.at.saturating_duration_since(origin)).collect();
     let mut nominal = Vec::new();
     let mut at = Duration::ZERO;
     for request in &expected.requests {
@@ -25,7 +27,13 @@ pub(super) fn render(expected: &Expected, seen: &[&Arrival], started: Instant) -
         };
         nominal.push(at);
     }
-    let span = yours.iter().chain(&nominal).max().copied().unwrap_or_default().max(Duration::from_millis(1));
+    let span = yours
+        .iter()
+        .chain(&nominal)
+        .max()
+        .copied()
+        .unwrap_or_default()
+        .max(Duration::from_millis(1));
     let axis = format!("0 ms{:>width$}", format!("{} ms", span.as_millis()), width = WIDTH - 4);
     let body = format!(
         "           {axis}\nyours      {}\nnominal    {}\n(nominal: every wait at its longest, d = base_delay × 2^(n−1) capped, or as asked)\n{LEGEND}",
@@ -39,7 +47,8 @@ pub(super) fn render(expected: &Expected, seen: &[&Arrival], started: Instant) -
 fn track(moments: &[Duration], span: Duration) -> String {
     let mut counts = [0usize; WIDTH];
     for moment in moments {
-        let column = (moment.as_secs_f64() / span.as_secs_f64() * (WIDTH - 1) as f64).round() as usize;
+        let column =
+            (moment.as_secs_f64() / span.as_secs_f64() * (WIDTH - 1) as f64).round() as usize;
         counts[column.min(WIDTH - 1)] += 1;
     }
     let row: String = counts

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::call::{Came, SeenResponse};
 use super::expect::{Expected, Returns, Wait, expect};
 use super::scenario::{PlannedCall, Scenario, Target};
-use super::server::{Arrival, REQUEST_CAP, Step};
+use super::server::{Arrival, Step};
 use super::timeline;
 use crate::judge::{Evidence, Failure};
 
@@ -18,8 +18,8 @@ pub(super) enum CallOutcome {
     Panicked(String),
     /// Still running at its deadline, and stopped.
     TimedOut(Duration),
-    /// Given up on when the server had seen [`REQUEST_CAP`] requests.
-    Capped,
+    /// Given up on when the server had seen this many requests.
+    Capped(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -64,13 +64,18 @@ impl Problems {
     }
 }
 
-pub(super) fn judge(scenario: &Scenario, calls: &[CallRecord], arrivals: &[Arrival]) -> (Option<Failure>, Vec<Sample>) {
+pub(super) fn judge(
+    scenario: &Scenario,
+    calls: &[CallRecord],
+    arrivals: &[Arrival],
+) -> (Option<Failure>, Vec<Sample>) {
     let mut problems = Problems::default();
     let (mut expected_log, mut actual_log, mut samples) = (Vec::new(), Vec::new(), Vec::new());
     for call in calls {
         let expected = expect(&call.planned);
         let path = call.target.split('?').next().unwrap_or_default();
-        let seen: Vec<&Arrival> = arrivals.iter().filter(|arrival| arrival.path() == path).collect();
+        let seen: Vec<&Arrival> =
+            arrivals.iter().filter(|arrival| arrival.path() == path).collect();
         let (expected_lines, actual_lines) = match call.planned.target {
             Target::Scripted => requests(call, &expected, &seen, &mut problems, &mut samples),
             Target::Refused => refused(call, &expected, &mut problems),
@@ -78,7 +83,8 @@ pub(super) fn judge(scenario: &Scenario, calls: &[CallRecord], arrivals: &[Arriv
         };
         expected_log.extend(expected_lines);
         actual_log.extend(actual_lines);
-        let (expected_line, actual_line) = returns(call, &expected, seen.last().copied(), &mut problems);
+        let (expected_line, actual_line) =
+            returns(call, &expected, seen.last().copied(), &mut problems);
         expected_log.push(expected_line);
         actual_log.push(actual_line);
     }
@@ -92,7 +98,8 @@ pub(super) fn judge(scenario: &Scenario, calls: &[CallRecord], arrivals: &[Arriv
         && call.planned.target == Target::Scripted
     {
         let path = call.target.split('?').next().unwrap_or_default();
-        let seen: Vec<&Arrival> = arrivals.iter().filter(|arrival| arrival.path() == path).collect();
+        let seen: Vec<&Arrival> =
+            arrivals.iter().filter(|arrival| arrival.path() == path).collect();
         failure = failure.with(timeline::render(&expect(&call.planned), &seen, call.started));
     }
     (Some(failure), samples)
@@ -111,16 +118,23 @@ fn requests(
         .requests
         .iter()
         .enumerate()
-        .map(|(index, request)| request_line(index + 1, "GET", &call.target, &request.step) + &wait_text(request.wait))
+        .map(|(index, request)| {
+            request_line(index + 1, "GET", &call.target, &request.step) + &wait_text(request.wait)
+        })
         .collect();
     let mut actual_lines = Vec::new();
     for (index, arrival) in seen.iter().enumerate() {
         let number = index + 1;
         let mut line = request_line(number, &arrival.method, &arrival.target, &arrival.step);
         if arrival.method != "GET" {
-            problems.requests.push(format!("request #{number} was a {}, not a GET", arrival.method));
+            problems
+                .requests
+                .push(format!("request #{number} was a {}, not a GET", arrival.method));
         } else if arrival.target != call.target {
-            problems.requests.push(format!("request #{number} asked for {}, not the URL it was given ({})", arrival.target, call.target));
+            problems.requests.push(format!(
+                "request #{number} asked for {}, not the URL it was given ({})",
+                arrival.target, call.target
+            ));
         }
         if index > 0 {
             let waited = arrival.at.saturating_duration_since(seen[index - 1].ended);
@@ -132,7 +146,10 @@ fn requests(
         }
         actual_lines.push(line);
     }
-    let runaway = matches!(call.outcome, CallOutcome::Capped | CallOutcome::Panicked(_) | CallOutcome::TimedOut(_));
+    let runaway = matches!(
+        call.outcome,
+        CallOutcome::Capped(_) | CallOutcome::Panicked(_) | CallOutcome::TimedOut(_)
+    );
     if seen.len() != expected.requests.len() && !runaway {
         problems.requests.push(count_problem(expected, seen.len()));
     }
@@ -151,7 +168,9 @@ fn requests(
 fn request_line(number: usize, method: &str, target: &str, step: &Step) -> String {
     let answer = match step {
         Step::Reply { status, retry_after: None } => status.to_string(),
-        Step::Reply { status, retry_after: Some(value) } => format!("{status}, Retry-After: {value}"),
+        Step::Reply { status, retry_after: Some(value) } => {
+            format!("{status}, Retry-After: {value}")
+        }
         Step::Reset => "connection reset".into(),
         Step::Hang => "no answer (the client times out)".into(),
     };
@@ -181,7 +200,12 @@ fn ceiling(wait: Wait) -> Duration {
 
 /// A wait within bounds reads exactly as expected, so the diff stays quiet about it; one
 /// outside them shows the measured gap.
-fn judge_wait(number: usize, waited: Duration, wait: Option<Wait>, problems: &mut Vec<String>) -> String {
+fn judge_wait(
+    number: usize,
+    waited: Duration,
+    wait: Option<Wait>,
+    problems: &mut Vec<String>,
+) -> String {
     let Some(wait) = wait else {
         return format!(" · after {} ms", waited.as_millis());
     };
@@ -198,7 +222,10 @@ fn judge_wait(number: usize, waited: Duration, wait: Option<Wait>, problems: &mu
                  (base_delay × 2^(n−1), capped at max_delay; jitter goes below it, not above)",
                 nominal.as_millis()
             ),
-            Wait::Asked(asked) => format!("waited {millis} ms before request #{number}: the server asked for {} s", asked.as_secs()),
+            Wait::Asked(asked) => format!(
+                "waited {millis} ms before request #{number}: the server asked for {} s",
+                asked.as_secs()
+            ),
         }),
         _ => return wait_text(Some(wait)),
     }
@@ -210,9 +237,12 @@ fn count_problem(expected: &Expected, made: usize) -> String {
     let last = expected.requests.last().map(|request| request.step.clone());
     if made > wanted {
         let reason = match last {
-            Some(Step::Reply { status, .. }) if status < 500 => format!("a {status} must not be retried"),
+            Some(Step::Reply { status, .. }) if status < 500 => {
+                format!("a {status} must not be retried")
+            }
             Some(Step::Reply { retry_after: Some(_), .. }) if wanted == 1 => {
-                "Retry-After asked for more than max_delay, so the client should give up at once".into()
+                "Retry-After asked for more than max_delay, so the client should give up at once"
+                    .into()
             }
             _ => format!("max_attempts allows {wanted} in all, the first included"),
         };
@@ -228,12 +258,22 @@ fn count_problem(expected: &Expected, made: usize) -> String {
 
 /// Nothing listens, so no server sees the attempts: the client's host lookups count them, one
 /// per connection it tries to open, and the time spent bounds the waits.
-fn refused(call: &CallRecord, expected: &Expected, problems: &mut Problems) -> (Vec<String>, Vec<String>) {
+fn refused(
+    call: &CallRecord,
+    expected: &Expected,
+    problems: &mut Problems,
+) -> (Vec<String>, Vec<String>) {
     let attempts = expected.requests.len();
-    let most: Duration = expected.requests.iter().filter_map(|request| request.wait).map(ceiling).sum();
-    let expected_line = format!("{attempts} connection attempts, refused, with ≤ {} ms of waiting in all", most.as_millis());
+    let most: Duration =
+        expected.requests.iter().filter_map(|request| request.wait).map(ceiling).sum();
+    let expected_line = format!(
+        "{attempts} connection attempts, refused, with ≤ {} ms of waiting in all",
+        most.as_millis()
+    );
     let spent = call.ended.saturating_duration_since(call.started);
-    let CallOutcome::Came(came) = &call.outcome else { return (vec![expected_line.clone()], vec![expected_line]) };
+    let CallOutcome::Came(came) = &call.outcome else {
+        return (vec![expected_line.clone()], vec![expected_line]);
+    };
     let made = came.lookups as usize;
     let actual_line = format!("{made} connection attempts, refused, in {} ms", spent.as_millis());
     if made == 0 {
@@ -248,7 +288,11 @@ fn refused(call: &CallRecord, expected: &Expected, problems: &mut Problems) -> (
              in all, and a refused connection is worth retrying"
         ));
     } else if spent > most + SLACK {
-        problems.waits.push(format!("took {} ms; the backoff allows at most {} ms", spent.as_millis(), most.as_millis()));
+        problems.waits.push(format!(
+            "took {} ms; the backoff allows at most {} ms",
+            spent.as_millis(),
+            most.as_millis()
+        ));
     } else {
         return (vec![expected_line.clone()], vec![expected_line]);
     }
@@ -264,15 +308,25 @@ fn unsendable(call: &CallRecord, url: &str, problems: &mut Problems) -> (Vec<Str
             "took {} ms to give up on {url:?}: a request that cannot be built (is_builder()) was retried",
             spent.as_millis()
         ));
-        return (vec![expected_line], vec![format!("get_with_retry({url:?}) → an error after {} ms", spent.as_millis())]);
+        return (
+            vec![expected_line],
+            vec![format!("get_with_retry({url:?}) → an error after {} ms", spent.as_millis())],
+        );
     }
     (vec![expected_line.clone()], vec![expected_line])
 }
 
 /// What the call should have returned, and what it did; a problem when they differ.
-fn returns(call: &CallRecord, expected: &Expected, last: Option<&Arrival>, problems: &mut Problems) -> (String, String) {
+fn returns(
+    call: &CallRecord,
+    expected: &Expected,
+    last: Option<&Arrival>,
+    problems: &mut Problems,
+) -> (String, String) {
     let expected_line = match (expected.returns, last) {
-        (Returns::LastResponse, Some(Arrival { step: Step::Reply { status, .. }, .. })) => format!("returns Ok({status}), the last response as it came"),
+        (Returns::LastResponse, Some(Arrival { step: Step::Reply { status, .. }, .. })) => {
+            format!("returns Ok({status}), the last response as it came")
+        }
         (Returns::LastResponse, _) => "returns Ok(the last response, as it came)".into(),
         (Returns::Error, _) => "returns Err(the last error)".into(),
     };
@@ -283,19 +337,25 @@ fn returns(call: &CallRecord, expected: &Expected, last: Option<&Arrival>, probl
             return (expected_line, format!("panicked: {message}"));
         }
         CallOutcome::TimedOut(limit) => {
-            let problem = format!("get_with_retry was still running after {} s and was stopped", limit.as_secs());
+            let problem = format!(
+                "get_with_retry was still running after {} s and was stopped",
+                limit.as_secs()
+            );
             problems.runaway.push(problem.clone());
             return (expected_line, problem);
         }
-        CallOutcome::Capped => {
-            let problem = format!("stopped after {REQUEST_CAP} requests: the client does not stop retrying");
+        CallOutcome::Capped(cap) => {
+            let problem =
+                format!("stopped after {cap} requests: the client does not stop retrying");
             problems.runaway.push(problem.clone());
             return (expected_line, problem);
         }
     };
     let problem = match (expected.returns, &came.returned) {
         (Returns::Error, Err(_)) => return (expected_line.clone(), expected_line),
-        (Returns::Error, Ok(response)) => format!("returned a {} where the last error was expected", response.status),
+        (Returns::Error, Ok(response)) => {
+            format!("returned a {} where the last error was expected", response.status)
+        }
         (Returns::LastResponse, Err(error)) => match last {
             Some(Arrival { step: Step::Reply { status, .. }, .. }) if *status >= 500 => format!(
                 "returned {} where the last response ({status}) should come back as it is: \
@@ -304,11 +364,13 @@ fn returns(call: &CallRecord, expected: &Expected, last: Option<&Arrival>, probl
             ),
             _ => format!("returned {} instead of the response", error.short()),
         },
-        (Returns::LastResponse, Ok(response)) => match last.map(|last| response_problem(response, last)) {
-            None => format!("returned a {} but the server sent nothing", response.status),
-            Some(None) => return (expected_line.clone(), expected_line),
-            Some(Some(problem)) => problem,
-        },
+        (Returns::LastResponse, Ok(response)) => {
+            match last.map(|last| response_problem(response, last)) {
+                None => format!("returned a {} but the server sent nothing", response.status),
+                Some(None) => return (expected_line.clone(), expected_line),
+                Some(Some(problem)) => problem,
+            }
+        }
     };
     let actual_line = match &came.returned {
         Ok(response) => format!("returns Ok({})", response.status),
@@ -321,12 +383,19 @@ fn returns(call: &CallRecord, expected: &Expected, last: Option<&Arrival>, probl
 /// Whether `response` is the reply the server sent for `last`, intact.
 fn response_problem(response: &SeenResponse, last: &Arrival) -> Option<String> {
     let Step::Reply { status, .. } = last.step else {
-        return Some(format!("returned a {}, but the last attempt got no response", response.status));
+        return Some(format!(
+            "returned a {}, but the last attempt got no response",
+            response.status
+        ));
     };
     if response.status != status {
         return Some(format!("returned a {} instead of the {status}", response.status));
     }
-    let tag = response.headers.iter().find(|(name, _)| name == "x-response-id").map(|(_, value)| value.as_str());
+    let tag = response
+        .headers
+        .iter()
+        .find(|(name, _)| name == "x-response-id")
+        .map(|(_, value)| value.as_str());
     if tag != last.tag.as_deref() {
         return Some(format!(
             "returned a {status}, but not the last response the server sent (its x-response-id is {}, the last one's {})",
@@ -336,8 +405,12 @@ fn response_problem(response: &SeenResponse, last: &Arrival) -> Option<String> {
     }
     match &response.body {
         Ok(body) if *body == last.body => None,
-        Ok(_) => Some(format!("returned the last {status}, but with another body: return the response as it came")),
-        Err(problem) => Some(format!("returned the last {status}, but its body could not be read ({problem})")),
+        Ok(_) => Some(format!(
+            "returned the last {status}, but with another body: return the response as it came"
+        )),
+        Err(problem) => {
+            Some(format!("returned the last {status}, but its body could not be read ({problem})"))
+        }
     }
 }
 
