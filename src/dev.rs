@@ -131,3 +131,62 @@ fn starter_fails(lesson: &Lesson, outcome: &Checked) -> (bool, String) {
     };
     (holds, format!("lesson {}: the starter {fact}", lesson.number))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn the_course_agrees_with_itself() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let disagreements: Vec<String> =
+            agreement(root).into_iter().filter(|(holds, _)| !holds).map(|(_, fact)| fact).collect();
+        assert!(disagreements.is_empty(), "{disagreements:?}");
+    }
+
+    #[test]
+    fn a_missing_part_or_a_stray_target_is_named() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let copy = tempfile::tempdir().unwrap();
+        for lesson in LESSONS.iter() {
+            let mut files = vec![
+                lesson.lesson_file(),
+                lesson.info_file(),
+                lesson.file(Side::Exercise),
+                lesson.file(Side::Solution),
+                lesson.starter_file(),
+                judge_file(lesson),
+            ];
+            files.extend(
+                [Side::Exercise, Side::Solution, Side::Starter]
+                    .map(|side| lesson.check_target_file(side)),
+            );
+            for file in files {
+                fs::create_dir_all(copy.path().join(&file).parent().unwrap()).unwrap();
+                fs::copy(repo.join(&file), copy.path().join(&file)).unwrap();
+            }
+        }
+        fs::copy(repo.join("Cargo.toml"), copy.path().join("Cargo.toml")).unwrap();
+        assert!(agreement(copy.path()).iter().all(|(holds, _)| *holds));
+
+        fs::remove_file(copy.path().join("lessons/02_retry_after.toml")).unwrap();
+        fs::write(copy.path().join("src/bin/exercise_09.rs"), "").unwrap();
+        let manifest = fs::read_to_string(copy.path().join("Cargo.toml")).unwrap();
+        fs::write(
+            copy.path().join("Cargo.toml"),
+            manifest.replace("name = \"starter-03\"", "name = \"starter-3\""),
+        )
+        .unwrap();
+        let failed: Vec<String> = agreement(copy.path())
+            .into_iter()
+            .filter(|(holds, _)| !holds)
+            .map(|(_, fact)| fact)
+            .collect();
+        assert_eq!(failed.len(), 3, "{failed:?}");
+        assert!(failed[0].contains("lessons/02_retry_after.toml"), "{failed:?}");
+        assert!(failed[1].contains("starter-03"), "{failed:?}");
+        assert!(failed[2].contains("src/bin/exercise_09.rs"), "{failed:?}");
+    }
+}

@@ -133,6 +133,9 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
 
 const SERVER_CHECKS: [&str; 3] = [DOWN_503, RETRY_HEADER, BACK_UP];
 
+/// An order id to ask for, and the order it names when there is one.
+type Asking = (u32, Option<Order>);
+
 async fn judge_server(
     learner: &Learner,
     recorder: &mut Recorder,
@@ -169,7 +172,7 @@ async fn judge_server(
     let client = answer::client();
     let order = |index: usize| Some(orders[index].clone());
     // Down, up, down again, up again: a route that remembers the outage shows.
-    let rounds: [(bool, Vec<(u32, Option<Order>)>); 4] = [
+    let rounds: [(bool, Vec<Asking>); 4] = [
         (true, vec![(ids[0], order(0)), (ids[3], None), (ids[1], order(1))]),
         (false, vec![(ids[0], order(0)), (ids[4], None)]),
         (true, vec![(ids[2], order(2))]),

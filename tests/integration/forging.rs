@@ -13,9 +13,7 @@ const FORGE: &str = include_str!("../fixtures/forging/forge.rs");
 /// on a thread of its own, which is all that `restrict_self` restricts.
 fn landlock_works() -> bool {
     std::thread::spawn(|| {
-        use landlock::{
-            ABI, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus,
-        };
+        use landlock::{ABI, AccessFs, Ruleset, RulesetAttr, RulesetStatus};
         let restricted = Ruleset::default()
             .handle_access(AccessFs::from_write(ABI::V1))
             .and_then(|ruleset| ruleset.create())

@@ -5,8 +5,10 @@
 mod support;
 
 mod cli;
+mod dev;
 mod forging;
 mod generic_500;
 mod hostile;
+mod learner_loop;
 mod retry_after;
 mod retry_on_5xx;

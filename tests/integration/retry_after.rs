@@ -353,7 +353,6 @@ fn lenient_parser(value: &str, now: SystemTime) -> Option<Duration> {
         };
         normal = normal.replace(word, &proper);
     }
-    let normal = normal.replace("Monday", "Monday").replace("Sunday", "Sunday");
     Some(httpdate::parse_http_date(&normal).ok()?.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
@@ -424,7 +423,7 @@ fn client_defaulting_to_zero(response: &reqwest::Response) -> Option<Duration> {
 
 // Right, in another style: of two Retry-After headers, the last one.
 fn client_reading_the_last_header(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get_all(RETRY_AFTER).iter().last()?;
+    let value = response.headers().get_all(RETRY_AFTER).iter().next_back()?;
     solution::parse_retry_after(value.to_str().ok()?, SystemTime::now())
 }
 

@@ -101,6 +101,19 @@ impl Scratch {
         fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).expect("copying the lock file");
         Self { root, _turn: turn }
     }
+    /// A copy of the whole repository (for what edits the course's code, like `dev new`), as a
+    /// package of its own name, so that it never shares a build with the repository itself.
+    pub fn full(name: &str) -> Self {
+        let scratch = Self::new(name);
+        let repo = Path::new(ROOT);
+        copy_dir(&repo.join("src"), &scratch.root.join("src"));
+        let manifest = fs::read_to_string(repo.join("Cargo.toml")).expect("the manifest");
+        let renamed =
+            manifest.replacen("name = \"httplings\"", &format!("name = \"scratch-{name}\""), 1);
+        fs::write(scratch.root.join("Cargo.toml"), renamed).expect("writing the manifest");
+        scratch
+    }
+
     /// Replaces a file of the copy, e.g. `exercises/01_generic_500.rs`.
     pub fn write(&self, relative: &str, content: &str) -> &Self {
         let path = self.root.join(relative);
@@ -128,6 +141,34 @@ impl Scratch {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("the runner starts")
+    }
+
+    /// Runs `httplings ARGS` in the copy, with `input` on its standard input.
+    pub fn httplings_with_input(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_httplings"))
+            .current_dir(&self.root)
+            .args(args)
+            .env_remove("NO_COLOR")
+            .env("CARGO_TARGET_DIR", scratch_target())
+            .env("CARGO_BUILD_BUILD_DIR", build_dir())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the runner starts");
+        child
+            .stdin
+            .take()
+            .expect("a piped stdin")
+            .write_all(input.as_bytes())
+            .expect("writing the input");
+        let output = child.wait_with_output().expect("the runner ends");
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 
     /// Runs `httplings ARGS` in the copy.

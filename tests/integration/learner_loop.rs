@@ -1,0 +1,328 @@
+//! The learner's loop around the checks: watch mode, progress, hints, reset, solutions, the
+//! quiz and machine-readable results, driven through the real binary.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{ROOT, Scratch, build_dir, scratch_target};
+
+const ESCAPE: char = '\u{1b}';
+
+fn solution(file: &str) -> String {
+    std::fs::read_to_string(Path::new(ROOT).join("solutions").join(file)).unwrap()
+}
+
+#[test]
+fn reset_asks_first_keeps_a_backup_and_restores_the_starter() {
+    let scratch = Scratch::new("reset");
+    let mine = solution("01_generic_500.rs");
+    scratch.write("exercises/01_generic_500.rs", &mine);
+
+    let unasked = scratch.httplings(&["reset", "1"]);
+    assert_eq!(unasked.code, Some(2), "no terminal to ask: it refuses");
+    assert!(unasked.stderr.contains("--yes"), "{}", unasked.stderr);
+    assert_eq!(scratch.read("exercises/01_generic_500.rs"), mine, "nothing changed without a yes");
+
+    let run = scratch.httplings(&["reset", "1", "--yes"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        scratch.read("exercises/01_generic_500.rs"),
+        scratch.read("exercises/.starters/01_generic_500.rs")
+    );
+    let backup =
+        run.stdout.split("saved as ").nth(1).and_then(|rest| rest.strip_suffix(".\n")).unwrap();
+    assert_eq!(scratch.read(backup), mine, "the learner's file is kept whole");
+}
+
+#[test]
+fn hints_come_one_more_each_time_and_survive_a_corrupt_progress_file() {
+    let scratch = Scratch::new("hints");
+    scratch.write(".httplings/progress.json", "{ this is not json");
+    let first = scratch.httplings(&["hint", "3"]);
+    assert_eq!(first.code, Some(0));
+    assert_eq!(
+        first.stderr.lines().count(),
+        1,
+        "one line says the file was rebuilt: {}",
+        first.stderr
+    );
+    assert!(first.stdout.starts_with("Hint 1/3 for lesson 3"), "{}", first.stdout);
+
+    let second = scratch.httplings(&["hint", "3"]);
+    assert!(second.stderr.is_empty(), "the rebuilt file reads back: {}", second.stderr);
+    assert!(second.stdout.starts_with("Hint 2/3"), "{}", second.stdout);
+    assert!(scratch.httplings(&["hint", "3"]).stdout.starts_with("Hint 3/3"));
+    assert!(
+        scratch.httplings(&["hint", "3"]).stdout.starts_with("Hint 1/3"),
+        "then round again, from the first"
+    );
+}
+
+#[test]
+fn hints_follow_the_first_check_that_failed() {
+    let scratch = Scratch::new("hints-follow");
+    // The starter's first failing check is the 503: its hint comes before the lesson's first.
+    assert_eq!(scratch.httplings(&["check", "2"]).code, Some(1));
+    let hint = scratch.httplings(&["hint", "2"]);
+    assert!(hint.stdout.contains("while the database is down"), "{}", hint.stdout);
+    assert!(hint.stdout.starts_with("Hint 2/5 for lesson 2"), "{}", hint.stdout);
+}
+
+#[test]
+fn check_json_follows_the_exercism_spec_for_pass_fail_and_error() {
+    let scratch = Scratch::new("json");
+    let parse = |args: &[&str]| -> (Option<i32>, Value) {
+        let run = scratch.httplings(args);
+        let json = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|error| panic!("{error}: {}", run.stdout));
+        (run.code, json)
+    };
+
+    let (code, passing) = parse(&["check", "2", "--solution", "--json"]);
+    assert_eq!(
+        (code, passing["version"].as_u64(), passing["status"].as_str()),
+        (Some(0), Some(3), Some("pass"))
+    );
+    assert_spec_fields(&passing);
+    let tests = passing["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 7);
+    assert!(tests.iter().all(|test| test["status"] == "pass" && test.get("message").is_none()));
+
+    let (code, failing) = parse(&["check", "1", "--json"]);
+    assert_eq!((code, failing["status"].as_str()), (Some(1), Some("fail")));
+    assert_spec_fields(&failing);
+    let failed =
+        failing["tests"].as_array().unwrap().iter().find(|test| test["status"] == "fail").unwrap();
+    // The whole failure is in the message: what, the evidence, and why.
+    let message = failed["message"].as_str().unwrap();
+    assert!(
+        message.contains("- expected  + got") && message.contains("Why it matters:"),
+        "{message}"
+    );
+    // What the learner's code printed is the output: the starter's panic reports, here.
+    let printed: Vec<&str> = failing["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|test| test["output"].as_str())
+        .collect();
+    assert!(printed.iter().any(|output| output.contains("learner code panicked")), "{failing}");
+    assert!(
+        printed.iter().all(|output| output.chars().count() <= 500 + 60),
+        "truncated as the spec says"
+    );
+
+    scratch.write("exercises/02_retry_after.rs", "this is not rust");
+    let (code, error) = parse(&["check", "2", "--json"]);
+    assert_eq!((code, error["status"].as_str()), (Some(1), Some("error")));
+    assert!(error["message"].as_str().unwrap().contains("error"), "{error}");
+    assert_eq!(error["tests"].as_array().map(Vec::len), Some(0));
+}
+
+/// The fields of exercism's test-runner interface, version 3: nothing missing, nothing else.
+#[track_caller]
+fn assert_spec_fields(results: &Value) {
+    let top: Vec<&str> = results.as_object().unwrap().keys().map(String::as_str).collect();
+    assert!(
+        top.iter().all(|key| ["version", "status", "message", "tests"].contains(key)),
+        "{top:?}"
+    );
+    assert!(["pass", "fail", "error"].contains(&results["status"].as_str().unwrap()));
+    assert_eq!(
+        results["status"] == "error",
+        results.get("message").is_some(),
+        "a message exactly when the status is error"
+    );
+    for test in results["tests"].as_array().unwrap() {
+        let keys: Vec<&str> = test.as_object().unwrap().keys().map(String::as_str).collect();
+        assert!(
+            keys.iter()
+                .all(|key| ["name", "status", "message", "output", "test_code", "task_id"]
+                    .contains(key)),
+            "{keys:?}"
+        );
+        assert!(test["name"].is_string());
+        assert!(["pass", "fail", "error"].contains(&test["status"].as_str().unwrap()));
+        assert_eq!(test["status"] != "pass", test["message"].is_string(), "{test}");
+    }
+}
+
+#[test]
+fn piped_output_has_no_escape_codes_and_list_shows_progress() {
+    let scratch = Scratch::new("piped");
+    let check = scratch.httplings(&["check", "1"]);
+    assert_eq!(check.code, Some(1));
+    assert!(!check.stdout.contains(ESCAPE) && !check.stderr.contains(ESCAPE));
+
+    scratch.write("exercises/02_retry_after.rs", &solution("02_retry_after.rs"));
+    assert_eq!(scratch.httplings(&["check", "2"]).code, Some(0));
+    let list = scratch.httplings(&["list"]);
+    // Each line: an arrow at the current lesson, then number, status, title and file.
+    let status = |number: &str| {
+        let words = |line: &str| -> Vec<String> {
+            line.split_whitespace().filter(|word| *word != "→").map(String::from).collect()
+        };
+        let line = list.stdout.lines().map(words).find(|words| words[0] == number);
+        line.unwrap_or_else(|| panic!("no lesson {number} in:\n{}", list.stdout))[1].clone()
+    };
+    assert_eq!(
+        [status("1"), status("2"), status("3")],
+        ["failing", "done", "pending"],
+        "{}",
+        list.stdout
+    );
+}
+
+#[test]
+fn the_quiz_takes_answers_on_standard_input_and_records_them() {
+    let scratch = Scratch::new("quiz");
+    let run = scratch.httplings(&["quiz", "3"]);
+    assert_eq!(run.code, Some(0));
+    assert!(run.stdout.contains("Should a client retry a 500"), "{}", run.stdout);
+    for option in ["a)", "b)", "c)", "d)"] {
+        assert!(run.stdout.contains(option), "{}", run.stdout);
+    }
+    assert!(run.stdout.contains("questions answered"), "no input, no answer: {}", run.stdout);
+    let answered = scratch.httplings_with_input(&["quiz", "3"], "a\nb\nc\nd\na\nb\n");
+    assert_eq!(answered.code, Some(0), "{}", answered.stderr);
+    assert!(answered.stdout.contains("right."), "{}", answered.stdout);
+    let list = scratch.httplings(&["list"]);
+    assert!(list.stdout.contains("quiz "), "{}", list.stdout);
+}
+
+#[test]
+fn reset_all_backs_up_every_changed_exercise() {
+    let scratch = Scratch::new("reset-all");
+    scratch.write("exercises/01_generic_500.rs", "// mine, lesson 1");
+    scratch.write("exercises/03_retry_on_5xx.rs", "// mine, lesson 3");
+    let refused = scratch.httplings(&["reset", "--all"]);
+    assert_eq!(refused.code, Some(2), "no terminal to ask: {}", refused.stderr);
+    assert_eq!(scratch.read("exercises/01_generic_500.rs"), "// mine, lesson 1");
+    let run = scratch.httplings(&["reset", "--all", "--yes"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout.matches("saved as").count(), 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("exercises/02_retry_after.rs is already the starter"),
+        "{}",
+        run.stdout
+    );
+    let backups = std::fs::read_dir(scratch.root().join("exercises/.backup")).unwrap().count();
+    assert_eq!(backups, 2);
+}
+
+#[test]
+fn watch_mode_without_a_terminal_says_what_to_do_instead() {
+    let run = Scratch::new("watch-no-tty").httplings(&[]);
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("cargo run -- check N"), "{}", run.stderr);
+}
+
+/// A tmux server of the test's own, so nothing of the user's is touched.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn command(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.command(&["capture-pane", "-p", "-t", "watch"]).stdout)
+            .into_owned()
+    }
+
+    fn wait_for(&self, text: &str, limit: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "no {text:?} within {limit:?}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.command(&["kill-server"]);
+    }
+}
+
+#[test]
+fn watch_mode_rechecks_on_save_keeps_progress_made_elsewhere_and_quits_cleanly() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: watch mode is not exercised here (.ci/run installs it)");
+        return;
+    }
+    let scratch = Scratch::new("watch");
+    let tmux = Tmux { socket: format!("httplings-test-{}", std::process::id()) };
+    let shell = format!(
+        "cd '{}' && CARGO_TARGET_DIR='{}' CARGO_BUILD_BUILD_DIR='{}' '{}'; echo AFTER-QUIT; sleep 60",
+        scratch.root().display(),
+        scratch_target().display(),
+        build_dir().display(),
+        env!("CARGO_BIN_EXE_httplings")
+    );
+    let started =
+        tmux.command(&["new-session", "-d", "-s", "watch", "-x", "90", "-y", "60", &shell]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+
+    let screen = tmux.wait_for("5 of 9 checks pass", Duration::from_secs(120));
+    // The summary is longer than the terminal is wide: wrapped between words, never inside one.
+    for word in ["again.", "Stuck?", "hint", "`cargo"] {
+        assert!(
+            screen
+                .split_whitespace()
+                .any(|token| token.trim_matches('`') == word.trim_matches('`')),
+            "{word:?} split:\n{screen}"
+        );
+    }
+
+    // Another terminal checks lessons 2 and 3: watch mode shows it, and keeps it.
+    scratch.write("exercises/02_retry_after.rs", &solution("02_retry_after.rs"));
+    scratch.write("exercises/03_retry_on_5xx.rs", &solution("03_retry_on_5xx.rs"));
+    assert_eq!(scratch.httplings(&["check", "2"]).code, Some(0));
+    assert_eq!(scratch.httplings(&["check", "3"]).code, Some(0));
+    tmux.wait_for("2/3 exercises", Duration::from_secs(20));
+    scratch.write("exercises/01_generic_500.rs", &solution("01_generic_500.rs"));
+    let screen = tmux.wait_for("All 9 checks pass", Duration::from_secs(60));
+    assert!(screen.contains("3/3 exercises"), "{screen}");
+    assert!(screen.contains("every exercise passes"), "{screen}");
+    let progress: Value = serde_json::from_str(&scratch.read(".httplings/progress.json")).unwrap();
+    for lesson in ["1", "2", "3"] {
+        assert_eq!(
+            progress["lessons"][lesson]["checked"][0], "done",
+            "lesson {lesson} lost: {progress}"
+        );
+    }
+
+    // A re-check that fails redraws everything: no word left of the course being done.
+    scratch.write(
+        "exercises/01_generic_500.rs",
+        &scratch.read("exercises/.starters/01_generic_500.rs"),
+    );
+    let screen = tmux.wait_for("5 of 9 checks pass", Duration::from_secs(60));
+    assert!(
+        !screen.contains("every exercise passes") && !screen.contains("course is done"),
+        "{screen}"
+    );
+    assert!(screen.contains("2/3 exercises"), "{screen}");
+
+    tmux.command(&["send-keys", "-t", "watch", "h"]);
+    tmux.wait_for("Hint", Duration::from_secs(10));
+    tmux.command(&["send-keys", "-t", "watch", "q"]);
+    let screen = tmux.wait_for("AFTER-QUIT", Duration::from_secs(10));
+    assert!(
+        screen.lines().any(|line| line.starts_with("AFTER-QUIT")),
+        "the shell's next line is its own:\n{screen}"
+    );
+}
