@@ -37,14 +37,14 @@ echo "== edit -> verdict (lesson 1), against a bare cargo build after the same e
 hyperfine --warmup 2 --runs 10 --export-json "$out/edit-to-verdict.json" \
   --prepare "$edit" -n 'cargo run -- check 1' 'cargo run --quiet -- check 1' \
   --prepare "$edit" -n 'httplings check 1 (as watch mode)' "$CARGO_TARGET_DIR/debug/httplings check 1" \
-  --prepare "$edit" -n 'cargo build (the floor)' 'cargo build --quiet --features check-targets --bin exercise-01' \
+  --prepare "$edit" -n 'cargo build (the floor)' 'cargo build --quiet --all-features --bins' \
   --prepare 'true' -n 'cargo run -- list (no build)' 'cargo run --quiet -- list'
 
-echo "== each check run alone, once built (the check process itself)"
+echo "== each check run, once built: the runner judging the learner's process (cargo's no-op build included)"
 hyperfine --warmup 1 --runs 10 --export-json "$out/check-runs.json" \
-  -n 'lesson 1 checks' "$CARGO_TARGET_DIR/debug/solution-01" \
-  -n 'lesson 2 checks' "$CARGO_TARGET_DIR/debug/solution-02" \
-  -n 'lesson 3 checks' "$CARGO_TARGET_DIR/debug/solution-03"
+  -n 'lesson 1 checks' "$CARGO_TARGET_DIR/debug/httplings check 1 --solution" \
+  -n 'lesson 2 checks' "$CARGO_TARGET_DIR/debug/httplings check 2 --solution" \
+  -n 'lesson 3 checks' "$CARGO_TARGET_DIR/debug/httplings check 3 --solution"
 
 if [ "$quick" != "--quick" ]; then
   echo "== fresh clone -> first verdict (every dependency compiled; crates already downloaded)"

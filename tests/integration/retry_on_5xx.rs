@@ -208,13 +208,15 @@ async fn the_solution_the_starter_and_every_jitter_the_lesson_allows() {
     ];
     assert_failed(&starter, seed, CHECKS, &never_retries);
     assert_rejected(&starter, seed, FLAKY, "never retried");
-    // Equal jitter, no jitter, and a timeout of the client's own on each request.
-    let own_timeout =
-        |client: &Client, url: &str| client.get(url).timeout(Duration::from_millis(250));
+    // Equal jitter, no jitter, and a timeout of the client's own on each request, shorter or
+    // longer than the caller's: waits count from when the server saw an attempt end.
+    let shorter = |client: &Client, url: &str| client.get(url).timeout(Duration::from_millis(250));
+    let longer = |client: &Client, url: &str| client.get(url).timeout(Duration::from_millis(1_500));
     for (judged, seed) in judged(vec![
         with!(jitter: equal_jitter),
         with!(jitter: |longest| longest),
-        with!(request: own_timeout),
+        with!(request: shorter),
+        with!(request: longer),
     ])
     .await
     {
