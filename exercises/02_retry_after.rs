@@ -32,8 +32,9 @@ async fn order(State(db): State<Database>, Path(id): Path<u32>) -> Response {
 
 /// Reads a `Retry-After` value as a wait from `now`.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    // TODO: this accepts some values that are not delay-seconds, trips over whitespace, and
-    //       knows nothing of HTTP-dates (three forms of them, measured from `now`).
+    // TODO: this accepts some values that are not delay-seconds, trips over whitespace, gives
+    //       up on numbers too large for a u64, and knows nothing of HTTP-dates (three forms of
+    //       them, measured from `now`).
     let _ = now;
     value.parse::<u64>().ok().map(Duration::from_secs)
 }

@@ -12,9 +12,9 @@ pub async fn get_with_retry(
     policy: &RetryPolicy,
 ) -> Result<Response, Error> {
     // TODO: this sends one request and gives up whatever happens. Retry what may pass (a 5xx,
-    //       a transport error) up to `policy.max_attempts` attempts in all, never a 4xx, and
-    //       wait before each retry as the lesson describes: exponential backoff, capped at
-    //       `policy.max_delay`, or the server's Retry-After when it sends one.
+    //       a transport error that may heal) up to `policy.max_attempts` attempts in all, never
+    //       a 4xx, and wait before each retry as the lesson describes: exponential backoff with
+    //       jitter, capped at `policy.max_delay`, or the server's Retry-After when it sends one.
     let _ = policy;
     client.get(url).send().await
 }

@@ -90,8 +90,7 @@ impl Reporter {
                 answer.trim_end()
             )?;
         }
-        write!(self.out, "{}", markdown::render(&question.explanation, self.width))?;
-        writeln!(self.out)
+        write!(self.out, "{}", markdown::render(&question.explanation, self.width))
     }
 
     /// The quiz is over, or input ran out before it was.
