@@ -42,20 +42,8 @@ pub fn agreement(root: &Path) -> Vec<(bool, String)> {
     let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
     let mut facts = Vec::new();
     for lesson in LESSONS.iter() {
-        let mut files = vec![
-            lesson.lesson_file(),
-            lesson.info_file(),
-            lesson.file(Side::Exercise),
-            lesson.file(Side::Solution),
-            lesson.starter_file(),
-            judge_file(lesson),
-        ];
-        files.extend(
-            [Side::Exercise, Side::Solution, Side::Starter]
-                .map(|side| lesson.check_target_file(side)),
-        );
         let mut missing: Vec<String> =
-            files.into_iter().filter(|file| !root.join(file).is_file()).collect();
+            files(lesson).into_iter().filter(|file| !root.join(file).is_file()).collect();
         for side in [Side::Exercise, Side::Solution, Side::Starter] {
             let entry = format!(
                 "name = \"{}\"\npath = \"{}\"",
@@ -95,6 +83,22 @@ pub fn agreement(root: &Path) -> Vec<(bool, String)> {
         },
     ));
     facts
+}
+
+/// Every file a lesson is made of.
+pub fn files(lesson: &Lesson) -> Vec<String> {
+    let mut files = vec![
+        lesson.lesson_file(),
+        lesson.info_file(),
+        lesson.file(Side::Exercise),
+        lesson.file(Side::Solution),
+        lesson.starter_file(),
+        judge_file(lesson),
+    ];
+    files.extend(
+        [Side::Exercise, Side::Solution, Side::Starter].map(|side| lesson.check_target_file(side)),
+    );
+    files
 }
 
 /// `src/lessons/<name>.rs`, where `<name>` is the slug without its number.
@@ -151,19 +155,7 @@ mod tests {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let copy = tempfile::tempdir().unwrap();
         for lesson in LESSONS.iter() {
-            let mut files = vec![
-                lesson.lesson_file(),
-                lesson.info_file(),
-                lesson.file(Side::Exercise),
-                lesson.file(Side::Solution),
-                lesson.starter_file(),
-                judge_file(lesson),
-            ];
-            files.extend(
-                [Side::Exercise, Side::Solution, Side::Starter]
-                    .map(|side| lesson.check_target_file(side)),
-            );
-            for file in files {
+            for file in files(lesson) {
                 fs::create_dir_all(copy.path().join(&file).parent().unwrap()).unwrap();
                 fs::copy(repo.join(&file), copy.path().join(&file)).unwrap();
             }

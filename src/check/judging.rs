@@ -123,16 +123,8 @@ async fn judge_process(
     let verdicts = recorder.into_verdicts();
     let judged = match end {
         End::Judged(Ok(())) => Judged { verdicts, ..Judged::default() },
-        End::Judged(Err(Lost::Unresponsive { call, waited })) => {
-            let cause = Lost::Unresponsive { call, waited }.to_string();
-            Judged {
-                verdicts,
-                interruption: Some(Interruption {
-                    cause,
-                    log_tail: log::tail(&process.output().snapshot().text(), 12),
-                }),
-                ..Judged::default()
-            }
+        End::Judged(Err(lost @ Lost::Unresponsive { .. })) => {
+            stopped(verdicts, process, lost.to_string())
         }
         // The connection closed: the process is ending. Its exit status tells how.
         End::Judged(Err(Lost::Gone)) => {
@@ -146,14 +138,7 @@ async fn judge_process(
                  loop, a blocking sleep, or an await that never completes.",
                 limit.as_secs()
             );
-            Judged {
-                verdicts,
-                interruption: Some(Interruption {
-                    cause,
-                    log_tail: log::tail(&process.output().snapshot().text(), 12),
-                }),
-                ..Judged::default()
-            }
+            stopped(verdicts, process, cause)
         }
     };
     if let Some(interruption) = &judged.interruption {
@@ -204,19 +189,20 @@ async fn accept(listener: &tokio::net::TcpListener, token: &str) -> Option<tokio
 /// from its exit status once it is stopped, if it is not known yet.
 fn interrupted(
     verdicts: Vec<Verdict>,
-    process: &mut LearnerProcess,
+    process: &LearnerProcess,
     status: Option<ExitStatus>,
 ) -> Judged {
-    let text = process.output().snapshot().text();
     let cause = match status {
-        Some(status) => exit_cause(status, &text),
+        Some(status) => exit_cause(status, &process.output().snapshot().text()),
         None => String::new(),
     };
-    Judged {
-        verdicts,
-        interruption: Some(Interruption { cause, log_tail: log::tail(&text, 12) }),
-        ..Judged::default()
-    }
+    stopped(verdicts, process, cause)
+}
+
+/// Judging stopped, for `cause` (empty while the exit status is still to come).
+fn stopped(verdicts: Vec<Verdict>, process: &LearnerProcess, cause: String) -> Judged {
+    let log_tail = log::tail(&process.output().snapshot().text(), 12);
+    Judged { verdicts, interruption: Some(Interruption { cause, log_tail }), ..Judged::default() }
 }
 
 fn ended_early(status: Option<ExitStatus>) -> String {

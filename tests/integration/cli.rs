@@ -184,3 +184,49 @@ fn a_check_without_a_number_checks_the_current_exercise() {
     let hint = scratch.httplings(&["hint"]);
     assert!(hint.stdout.contains("for lesson 2"), "the last checked is current: {}", hint.stdout);
 }
+
+#[test]
+fn compiler_warnings_are_shown_when_a_check_passes_too() {
+    let scratch = Scratch::new("warnings");
+    let solution = std::fs::read_to_string(
+        std::path::Path::new(crate::support::ROOT).join("solutions/02_retry_after.rs"),
+    )
+    .unwrap();
+    let with_warning = solution.replace(
+        "pub fn app(db: Database) -> Router {",
+        "pub fn app(db: Database) -> Router {\n    let unused = 1;",
+    );
+    scratch.write("exercises/02_retry_after.rs", &with_warning);
+    let run = scratch.httplings(&["check", "2"]);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let warning =
+        run.stdout.lines().find(|line| line.starts_with("warning: unused variable: `unused`"));
+    assert!(
+        warning.is_some_and(|line| line.contains("(exercises/02_retry_after.rs:")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_readme_documents_every_command_and_flag_that_help_shows() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(crate::support::ROOT).join("README.md"))
+            .unwrap();
+    let commands = ["watch", "lesson", "check", "hint", "solution", "reset", "quiz", "list"];
+    for command in commands {
+        assert!(
+            readme.contains(&format!("cargo run -- {command}")),
+            "the README lacks `{command}`"
+        );
+        let help = httplings(&[command, "--help"]);
+        for flag in help
+            .stdout
+            .split_whitespace()
+            .filter(|word| word.starts_with("--") && *word != "--help")
+        {
+            let flag = flag.trim_end_matches([',', '.']).split('=').next().unwrap();
+            assert!(readme.contains(flag), "the README lacks `{command} {flag}`:\n{}", help.stdout);
+        }
+    }
+}

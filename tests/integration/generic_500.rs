@@ -136,36 +136,31 @@ async fn a_request_id_header_is_noise_not_a_leak() {
     judged_failing(with!(extra: request_id), &[]).await;
 }
 
+/// The right handling, logging every request's headers with `Debug` on the way in.
+fn logging_headers(db: Database) -> Router {
+    let log_headers = axum::middleware::from_fn(
+        |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            tracing::info!(headers = ?request.headers(), "request");
+            next.run(request).await
+        },
+    );
+    serve_with(db, RIGHT).layer(log_headers)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logging_headers_marked_sensitive_passes() {
-    // Logs every request's headers, but with Authorization marked sensitive: it prints as such.
+    // With Authorization marked sensitive first, it prints as "Sensitive".
     fn app(db: Database) -> Router {
-        let log_headers = axum::middleware::from_fn(
-            |request: axum::extract::Request, next: axum::middleware::Next| async move {
-                tracing::info!(headers = ?request.headers(), "request");
-                next.run(request).await
-            },
-        );
-        serve_with(db, RIGHT).layer(log_headers).layer(
-            tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
-                header::AUTHORIZATION,
-            ]),
-        )
+        let sensitive = [header::AUTHORIZATION];
+        logging_headers(db)
+            .layer(tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new(sensitive))
     }
     judged_failing(app, &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logging_whole_requests_with_debug_is_caught() {
-    fn app(db: Database) -> Router {
-        let log_headers = axum::middleware::from_fn(
-            |request: axum::extract::Request, next: axum::middleware::Next| async move {
-                tracing::info!(headers = ?request.headers(), "request");
-                next.run(request).await
-            },
-        );
-        serve_with(db, RIGHT).layer(log_headers)
-    }
+    let app = logging_headers;
     let judged = judged_failing(app, &[NO_CREDENTIAL]).await;
     let failure = judged.failure(NO_CREDENTIAL).unwrap();
     assert!(format!("{:?}", failure.evidence).contains("«the bearer token»"), "{failure:?}");

@@ -251,6 +251,18 @@ impl Tmux {
     }
 }
 
+/// A shell command for tmux: `httplings ARGS` in the copy, then `after`, then a pause that
+/// keeps the pane open to be read.
+fn shell_running(scratch: &Scratch, args: &str, after: &str) -> String {
+    format!(
+        "cd '{}' && CARGO_TARGET_DIR='{}' CARGO_BUILD_BUILD_DIR='{}' '{}' {args}; {after}; sleep 60",
+        scratch.root().display(),
+        scratch_target().display(),
+        build_dir().display(),
+        env!("CARGO_BIN_EXE_httplings")
+    )
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         self.command(&["kill-server"]);
@@ -265,13 +277,7 @@ fn watch_mode_rechecks_on_save_keeps_progress_made_elsewhere_and_quits_cleanly()
     }
     let scratch = Scratch::new("watch");
     let tmux = Tmux { socket: format!("httplings-test-{}", std::process::id()) };
-    let shell = format!(
-        "cd '{}' && CARGO_TARGET_DIR='{}' CARGO_BUILD_BUILD_DIR='{}' '{}'; echo AFTER-QUIT; sleep 60",
-        scratch.root().display(),
-        scratch_target().display(),
-        build_dir().display(),
-        env!("CARGO_BIN_EXE_httplings")
-    );
+    let shell = shell_running(&scratch, "", "echo AFTER-QUIT");
     let started =
         tmux.command(&["new-session", "-d", "-s", "watch", "-x", "90", "-y", "60", &shell]);
     assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
@@ -325,4 +331,28 @@ fn watch_mode_rechecks_on_save_keeps_progress_made_elsewhere_and_quits_cleanly()
         screen.lines().any(|line| line.starts_with("AFTER-QUIT")),
         "the shell's next line is its own:\n{screen}"
     );
+}
+
+#[test]
+fn a_check_that_waits_says_so_in_a_terminal_then_reports() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!(
+            "tmux is not installed: the live line is not exercised here (.ci/run installs it)"
+        );
+        return;
+    }
+    let scratch = Scratch::new("live-line");
+    scratch.write(
+        "exercises/01_generic_500.rs",
+        include_str!("../fixtures/hostile/01_blocking_sleep.rs"),
+    );
+    let tmux = Tmux { socket: format!("httplings-live-{}", std::process::id()) };
+    let shell = shell_running(&scratch, "check 1 --time-limit 4", "true");
+    let started =
+        tmux.command(&["new-session", "-d", "-s", "watch", "-x", "100", "-y", "50", &shell]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    tmux.wait_for("running… 2 s (0 of 9 checks decided)", Duration::from_secs(60));
+    let screen = tmux.wait_for("checks pass.", Duration::from_secs(20));
+    assert!(!screen.contains("running…"), "the live line is gone once the report is in:\n{screen}");
+    assert!(screen.contains("the checks were stopped after 4 s"), "{screen}");
 }
