@@ -99,14 +99,15 @@ pub fn in_process<H: Handler + Send>(handler: H) -> InProcess {
     let log = SharedCapture::default();
     let cpu = CpuClock::threads();
     let (thread_log, thread_cpu) = (log.clone(), cpu.clone());
+    let dispatch = log::subscriber_for(&log);
     let (started, ready) = std::sync::mpsc::channel();
     thread::Builder::new()
         .name("learner".into())
         .spawn(move || {
-            log::capture_this_thread(&thread_log);
+            log::capture_this_thread(&thread_log, &dispatch);
             thread_cpu.count_this_thread();
             let _ = started.send(());
-            let runtime = learner_runtime(Some((thread_log, thread_cpu)))
+            let runtime = learner_runtime(Some((thread_log, thread_cpu, dispatch)))
                 .expect("a runtime for an in-process learner");
             runtime
                 .block_on(LocalSet::new().run_until(control::serve(learner_end, Rc::new(handler))));
@@ -121,13 +122,13 @@ pub fn in_process<H: Handler + Send>(handler: H) -> InProcess {
 
 /// The learner's runtime: two workers for its servers, plus the thread that runs the calls.
 fn learner_runtime(
-    in_process: Option<(SharedCapture, CpuClock)>,
+    in_process: Option<(SharedCapture, CpuClock, tracing::Dispatch)>,
 ) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(2).thread_name("learner-worker").enable_all();
-    if let Some((log, cpu)) = in_process {
+    if let Some((log, cpu, dispatch)) = in_process {
         builder.on_thread_start(move || {
-            log::capture_this_thread(&log);
+            log::capture_this_thread(&log, &dispatch);
             cpu.count_this_thread();
         });
     }

@@ -11,6 +11,7 @@ mod learner;
 pub mod log;
 mod recorder;
 pub mod seed;
+pub mod upstream;
 mod verdict;
 
 use std::future::Future;
@@ -27,6 +28,27 @@ pub type JudgeFn = for<'a> fn(&'a Learner, &'a mut Recorder, u64) -> JudgeFuture
 
 /// What a judge returns: `Err` when the learner's process was lost before every check was decided.
 pub type JudgeFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Lost>> + 'a>>;
+
+/// How long the learner's `app()` may take to build a router.
+pub const APP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Asks the learner's process to build its app for `call` and serve it (the adapter replies
+/// `Result<String, String>`: the base URL, or what went wrong). When that fails, every check not
+/// decided yet fails with the reason, as `failed` words it, and the answer is `None`.
+pub async fn serve<C: serde::Serialize>(
+    learner: &Learner,
+    recorder: &mut Recorder,
+    call: &C,
+    failed: impl Fn(&str) -> Failure,
+) -> Result<Option<String>, Lost> {
+    let problem = match learner.call("app()", call, APP_DEADLINE).await? {
+        Returned::Value(Ok(base)) => return Ok(Some(base)),
+        Returned::Value(Err(problem)) | Returned::Panicked(problem) => problem,
+        Returned::TimedOut(limit) => format!("app() did not return within {} s", limit.as_secs()),
+    };
+    recorder.fail_the_rest(&failed(&problem));
+    Ok(None)
+}
 
 /// How judging went, with the learner's code on a thread of this process (the project's tests).
 #[derive(Debug)]

@@ -1,6 +1,7 @@
 //! Each lesson's judge and adapter, one module per lesson, and [`ALL`]: the registry the runner
 //! and `dev check` read.
 
+pub mod bad_gateway;
 pub mod generic_500;
 pub mod retry_after;
 pub mod retry_on_5xx;
@@ -36,5 +37,6 @@ pub const ALL: &[LessonJudge] = &[
     lesson!(generic_500, "01_generic_500"),
     lesson!(retry_after, "02_retry_after"),
     lesson!(retry_on_5xx, "03_retry_on_5xx"),
+    lesson!(bad_gateway, "04_bad_gateway"),
     // dev new: next lesson
 ];

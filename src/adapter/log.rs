@@ -25,14 +25,21 @@ pub fn ensure_log() {
     }
 }
 
-/// Sends what this thread logs, and its panic reports, to `log`.
-pub(super) fn capture_this_thread(log: &SharedCapture) {
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(log.clone())
-        .with_ansi(false)
-        .with_target(false)
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
+/// One subscriber for an in-process learner, writing to `log`: shared by all its threads, so
+/// that a span opened on one thread is known on the next (tasks move between threads).
+pub(super) fn subscriber_for(log: &SharedCapture) -> tracing::Dispatch {
+    tracing::Dispatch::new(
+        tracing_subscriber::fmt()
+            .with_writer(log.clone())
+            .with_ansi(false)
+            .with_target(false)
+            .finish(),
+    )
+}
+
+/// Sends what this thread logs (through `dispatch`), and its panic reports, to `log`.
+pub(super) fn capture_this_thread(log: &SharedCapture, dispatch: &tracing::Dispatch) {
+    let guard = tracing::dispatcher::set_default(dispatch);
     THREAD_LOG.with(|slot| *slot.borrow_mut() = Some((log.clone(), guard)));
 }
 

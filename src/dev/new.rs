@@ -76,19 +76,31 @@ pub fn new(name: &str, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
         .replace(MARKER, &format!("    lesson!({name}, \"{slug}\"),\n{MARKER}"));
     fs::write(root.join("src/lessons.rs"), registry).context("could not update src/lessons.rs")?;
     reporter.dev_fact(true, "registered the judge in src/lessons.rs")?;
-    let mut manifest =
+    let manifest =
         fs::read_to_string(root.join("Cargo.toml")).context("could not read Cargo.toml")?;
-    for side in ["exercise", "solution", "starter"] {
-        manifest.push_str(&format!(
-            "\n[[bin]]\nname = \"{side}-{number:02}\"\npath = \"src/bin/{side}_{number:02}.rs\"\nrequired-features = [\"check-targets\"]\n"
-        ));
-    }
-    fs::write(root.join("Cargo.toml"), manifest).context("could not update Cargo.toml")?;
+    let entries: String = ["exercise", "solution", "starter"]
+        .map(|side| {
+            format!(
+                "\n[[bin]]\nname = \"{side}-{number:02}\"\npath = \"src/bin/{side}_{number:02}.rs\"\nrequired-features = [\"check-targets\"]\n"
+            )
+        })
+        .concat();
+    fs::write(root.join("Cargo.toml"), with_bins(&manifest, &entries))
+        .context("could not update Cargo.toml")?;
     reporter.dev_fact(true, "added its three check targets to Cargo.toml")?;
     reporter.notice(&format!(
         "lesson {number} is scaffolded: write its judge, text, starter and solution, then run `cargo run -- dev check`"
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `manifest` with `entries` after its last `[[bin]]` table, beside the other check targets.
+fn with_bins(manifest: &str, entries: &str) -> String {
+    let Some(last) = manifest.rfind("[[bin]]") else { return format!("{manifest}{entries}") };
+    // The table ends where the next one starts (or the file does).
+    let end = manifest[last + 1..].find("\n[").map_or(manifest.len(), |at| last + 1 + at);
+    let (before, after) = manifest.split_at(end);
+    format!("{}\n{}\n{after}", before.trim_end_matches('\n'), entries.trim_end_matches('\n'))
 }
 
 /// Writes a file that must not exist yet: a scaffold never overwrites an author's work.
@@ -194,4 +206,20 @@ async fn run(learner: &Learner, recorder: &mut Recorder, _seed: u64) -> Result<(
 }}
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_check_targets_go_after_the_last_one() {
+        let manifest =
+            "[package]\nname = \"x\"\n\n[[bin]]\nname = \"a\"\n\n[profile.dev]\ndebug = 1\n";
+        let with = with_bins(manifest, "\n[[bin]]\nname = \"b\"\n");
+        assert_eq!(
+            with,
+            "[package]\nname = \"x\"\n\n[[bin]]\nname = \"a\"\n\n[[bin]]\nname = \"b\"\n\n[profile.dev]\ndebug = 1\n"
+        );
+    }
 }

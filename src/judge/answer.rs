@@ -65,6 +65,51 @@ impl Answer {
     }
 }
 
+/// What keeps `answer` from being an error of `status` with a JSON body that says `code`: the
+/// course's `{"error":{"code":…,"message":…}}` (more fields welcome), or RFC 9457 problem
+/// details (`application/problem+json`) with that `"status"`. `None` when it is one.
+pub(crate) fn error_problem(
+    answer: &Result<Answer, String>,
+    status: StatusCode,
+    code: &str,
+) -> Option<String> {
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(what_happened) => return Some(what_happened.clone()),
+    };
+    if answer.status != status {
+        return Some(format!("the status is {}, not {}", answer.status.as_u16(), status.as_u16()));
+    }
+    let body = answer.json().unwrap_or(Value::Null);
+    match answer.media_type().as_deref() {
+        Some("application/json") => {
+            let error = &body["error"];
+            (error["code"] != code || !error["message"].is_string()).then(|| {
+                format!("the body is not {{\"error\":{{\"code\":\"{code}\",\"message\":…}}}}")
+            })
+        }
+        Some("application/problem+json") => (body["status"] != status.as_u16())
+            .then(|| format!("the problem details lack \"status\": {}", status.as_u16())),
+        _ => Some("the Content-Type is not application/json (nor application/problem+json)".into()),
+    }
+}
+
+/// The course's error body for `status` and `code`, with `answer`'s own message when it has one,
+/// as a diff shows it.
+pub(crate) fn expected_error(
+    answer: &Result<Answer, String>,
+    status: StatusCode,
+    code: &str,
+) -> Shown {
+    let message = answer
+        .as_ref()
+        .ok()
+        .and_then(Answer::json)
+        .and_then(|body| body["error"]["message"].as_str().map(String::from));
+    let body = serde_json::json!({"error": {"code": code, "message": message.as_deref().unwrap_or("<any text>")}});
+    Shown::status(status).header("content-type", "application/json").json(&body)
+}
+
 /// Says what a client saw when no answer came, in the words a learner would use.
 pub(crate) fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {

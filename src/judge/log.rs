@@ -10,15 +10,16 @@ use crate::adapter::PANIC_LINE_PREFIX;
 /// How long output may take to travel from the learner's process into the capture.
 const ARRIVAL: Duration = Duration::from_millis(600);
 
-/// Waits (briefly) until the log holds a line for which `wanted` is true.
-pub async fn wait_for_line(learner: &Learner, wanted: impl Fn(&str) -> bool) -> bool {
+/// Waits (briefly) until the log holds, for each of `wanted`, a line for which it is true;
+/// returns the places in `wanted` of those still without one.
+pub async fn unlogged(learner: &Learner, wanted: &[impl Fn(&str) -> bool]) -> Vec<usize> {
     let started = Instant::now();
     loop {
-        if learner.log().text().lines().any(&wanted) {
-            return true;
-        }
-        if started.elapsed() >= ARRIVAL {
-            return false;
+        let text = learner.log().text();
+        let missing: Vec<usize> =
+            (0..wanted.len()).filter(|index| !text.lines().any(&wanted[*index])).collect();
+        if missing.is_empty() || started.elapsed() >= ARRIVAL {
+            return missing;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

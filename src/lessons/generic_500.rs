@@ -12,7 +12,6 @@ mod plan;
 
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -22,9 +21,7 @@ use self::asked::{Asked, FailingAnswers, HealthyAnswers};
 use crate::adapter::{self, Handler};
 use crate::fixtures::{Database, DatabaseSetup};
 use crate::judge::answer::{Answer, Shown};
-use crate::judge::{
-    self, Evidence, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned,
-};
+use crate::judge::{self, Evidence, Failure, JudgeFuture, Judged, Learner, Lost, Recorder};
 
 /// The exercise's entry point: builds the server around a database.
 pub type App = fn(Database) -> Router;
@@ -50,9 +47,6 @@ pub const CHECKS: &[&str] = &[
     MISSING_404,
     HEALTHY_200,
 ];
-
-/// How long `app()` may take to build a router.
-const APP_DEADLINE: Duration = Duration::from_secs(5);
 
 /// The one body a client ever sees for a server fault.
 pub fn generic_500_body() -> Value {
@@ -91,17 +85,9 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let plan = plan::draw(seed);
     let mut bases = Vec::new();
     for instance in plan.failing.iter().chain([&plan.healthy]) {
-        match learner.call("app()", &instance.setup, APP_DEADLINE).await? {
-            Returned::Value(Ok(base)) => bases.push(base),
-            Returned::Value(Err(problem)) | Returned::Panicked(problem) => {
-                recorder.fail_the_rest(&app_failed(&problem));
-                return Ok(());
-            }
-            Returned::TimedOut(limit) => {
-                let problem = format!("app() did not return within {} s", limit.as_secs());
-                recorder.fail_the_rest(&app_failed(&problem));
-                return Ok(());
-            }
+        match judge::serve(learner, recorder, &instance.setup, app_failed).await? {
+            Some(base) => bases.push(base),
+            None => return Ok(()),
         }
     }
     let asked = Asked::ask(&plan, &bases).await;

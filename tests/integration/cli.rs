@@ -13,7 +13,7 @@ fn a_bad_lesson_number_is_one_line_naming_the_range_and_exit_2() {
         let run = httplings(&args);
         assert_eq!(run.code, Some(2), "{args:?}");
         assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
-        assert!(run.stderr.contains("from 1 to 3"), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("from 1 to 4"), "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty(), "{args:?}");
     }
 }
@@ -39,6 +39,7 @@ fn list_names_every_lesson_and_its_exercise_file() {
         "exercises/01_generic_500.rs",
         "exercises/02_retry_after.rs",
         "exercises/03_retry_on_5xx.rs",
+        "exercises/04_bad_gateway.rs",
     ] {
         assert!(run.stdout.contains(file), "{}", run.stdout);
     }
@@ -46,7 +47,7 @@ fn list_names_every_lesson_and_its_exercise_file() {
 
 #[test]
 fn a_lesson_reads_as_plain_text_when_piped() {
-    for number in ["1", "2", "3"] {
+    for number in ["1", "2", "3", "4"] {
         let run = httplings(&["lesson", number]);
         assert_eq!(run.code, Some(0));
         assert!(!run.stdout.contains(ESCAPE), "escape codes in lesson {number}");
@@ -64,12 +65,12 @@ fn colour_can_be_forced() {
 #[test]
 fn every_solution_passes_and_every_starter_fails_with_the_right_checks() {
     let scratch = Scratch::new("solutions-and-starters");
-    for number in ["1", "2", "3"] {
+    for number in ["1", "2", "3", "4"] {
         let run = scratch.httplings(&["check", number, "--solution"]);
         assert_eq!(run.code, Some(0), "solution {number}:\n{}\n{}", run.stdout, run.stderr);
         assert!(run.failed().is_empty());
     }
-    let expected_failures = [("1", 4, 5), ("2", 6, 1), ("3", 11, 7)];
+    let expected_failures = [("1", 4, 5), ("2", 6, 1), ("3", 11, 7), ("4", 7, 2)];
     for (number, failing, passing) in expected_failures {
         let run = scratch.httplings(&["check", number]);
         assert_eq!(run.code, Some(1), "starter {number}:\n{}", run.stdout);

@@ -3,55 +3,43 @@
 
 use std::process::Command;
 
-use crate::support::{Scratch, build_dir, scratch_target};
+use crate::support::Scratch;
 
 #[test]
 fn dev_new_scaffolds_a_lesson_that_builds_and_refuses_to_overwrite() {
     let copy = Scratch::full("dev-new");
-    let run = copy.httplings(&["dev", "new", "bad_gateway"]);
+    let run = copy.httplings(&["dev", "new", "smoke_signals"]);
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let n = httplings::lessons::ALL.len() + 1;
     for file in [
-        "lessons/04_bad_gateway.md",
-        "lessons/04_bad_gateway.toml",
-        "exercises/04_bad_gateway.rs",
-        "exercises/.starters/04_bad_gateway.rs",
-        "solutions/04_bad_gateway.rs",
-        "src/lessons/bad_gateway.rs",
-        "src/bin/exercise_04.rs",
-        "src/bin/solution_04.rs",
-        "src/bin/starter_04.rs",
+        format!("lessons/{n:02}_smoke_signals.md"),
+        format!("lessons/{n:02}_smoke_signals.toml"),
+        format!("exercises/{n:02}_smoke_signals.rs"),
+        format!("exercises/.starters/{n:02}_smoke_signals.rs"),
+        format!("solutions/{n:02}_smoke_signals.rs"),
+        "src/lessons/smoke_signals.rs".to_string(),
+        format!("src/bin/exercise_{n:02}.rs"),
+        format!("src/bin/solution_{n:02}.rs"),
+        format!("src/bin/starter_{n:02}.rs"),
     ] {
-        assert!(copy.root().join(file).is_file(), "{file} was not created:\n{}", run.stdout);
+        assert!(copy.root().join(&file).is_file(), "{file} was not created:\n{}", run.stdout);
     }
     let registry = copy.read("src/lessons.rs");
-    assert!(
-        registry.contains("pub mod bad_gateway;")
-            && registry.contains("lesson!(bad_gateway, \"04_bad_gateway\"),"),
-        "{registry}"
-    );
+    let entry = format!("lesson!(smoke_signals, \"{n:02}_smoke_signals\"),");
+    assert!(registry.contains("pub mod smoke_signals;") && registry.contains(&entry), "{registry}");
 
     // Every part compiles: the library with the new judge, and the three check targets.
+    let targets = ["exercise", "solution", "starter"].map(|side| format!("{side}-{n:02}"));
     let built = Command::new(env!("CARGO"))
         .current_dir(copy.root())
-        .env("CARGO_TARGET_DIR", scratch_target())
-        .env("CARGO_BUILD_BUILD_DIR", build_dir())
-        .args([
-            "build",
-            "--quiet",
-            "--features",
-            "check-targets",
-            "--bin",
-            "exercise-04",
-            "--bin",
-            "solution-04",
-            "--bin",
-            "starter-04",
-        ])
+        .envs(copy.cargo_env())
+        .args(["build", "--quiet", "--features", "check-targets"])
+        .args(targets.iter().flat_map(|target| ["--bin", target.as_str()]))
         .output()
         .expect("cargo starts");
     assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
 
-    let again = copy.httplings(&["dev", "new", "bad_gateway"]);
+    let again = copy.httplings(&["dev", "new", "smoke_signals"]);
     assert_eq!(again.code, Some(2), "{}", again.stderr);
     assert_eq!(again.stderr.lines().count(), 1, "{}", again.stderr);
     let bad = copy.httplings(&["dev", "new", "Bad-Gateway"]);

@@ -29,21 +29,34 @@ fn assert_forgery_fails(number: &str, exercise: &str, fixture: &str, starter_fai
     let scratch = Scratch::new(&format!("forging-{number}"));
     scratch.write("forge.rs", FORGE);
     scratch.write(exercise, fixture);
-    for run in 1..=2 {
-        let report = scratch.httplings(&["check", number]);
-        assert_eq!(report.code, Some(1), "run {run}:\n{}\n{}", report.stdout, report.stderr);
-        assert!(
-            report.stdout.starts_with("Checking your exercise"),
-            "run {run}: not the runner's report:\n{}",
-            report.stdout
-        );
-        assert_eq!(report.failed().len(), starter_failures, "run {run}:\n{}", report.stdout);
-        assert!(report.not_judged().is_empty(), "run {run}:\n{}", report.stdout);
-    }
+    let report = scratch.httplings(&["check", number]);
+    assert_eq!(report.code, Some(1), "{}\n{}", report.stdout, report.stderr);
+    assert!(
+        report.stdout.starts_with("Checking your exercise"),
+        "not the runner's report:\n{}",
+        report.stdout
+    );
+    // At least what the starter fails: the forgery's own doings (blocking connects, busy
+    // printing) may cost it more checks, never fewer.
+    assert!(
+        report.failed().len() + report.not_judged().len() >= starter_failures,
+        "{}",
+        report.stdout
+    );
+    assert!(
+        !report.stdout.contains("checks pass. Compare with the reference"),
+        "{}",
+        report.stdout
+    );
+    // The next run, as a grader would make it, is judged by the real runner too.
     let json = scratch.httplings(&["check", number, "--json"]);
     let results: serde_json::Value =
         serde_json::from_str(&json.stdout).expect("JSON on stdout alone");
     assert_eq!(results["status"], "fail", "{}", json.stdout);
+    let failed = results["tests"]
+        .as_array()
+        .map_or(0, |tests| tests.iter().filter(|test| test["status"] == "fail").count());
+    assert_eq!(failed, starter_failures, "{}", json.stdout);
     if landlock_works() {
         let root = scratch.root();
         for forged in [
@@ -85,5 +98,15 @@ fn forging_does_not_pass_lesson_3() {
         "exercises/03_retry_on_5xx.rs",
         include_str!("../fixtures/forging/03_retry_on_5xx.rs"),
         11,
+    );
+}
+
+#[test]
+fn forging_does_not_pass_lesson_4() {
+    assert_forgery_fails(
+        "4",
+        "exercises/04_bad_gateway.rs",
+        include_str!("../fixtures/forging/04_bad_gateway.rs"),
+        7,
     );
 }

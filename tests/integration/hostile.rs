@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::{Run, Scratch, build_dir, scratch_target};
+use crate::support::{Run, Scratch};
 
 const EXERCISE_1: &str = "exercises/01_generic_500.rs";
 const EXERCISE_2: &str = "exercises/02_retry_after.rs";
@@ -78,8 +78,7 @@ impl Arena {
         let started = Instant::now();
         let output = Command::new(env!("CARGO"))
             .current_dir(self.root())
-            .env("CARGO_TARGET_DIR", scratch_target())
-            .env("CARGO_BUILD_BUILD_DIR", build_dir())
+            .envs(self.scratch.cargo_env())
             .args(["build", "--quiet", "--bin", &target])
             .args(["--features", "check-targets"])
             .output()
@@ -121,7 +120,7 @@ impl Arena {
         for (exercise, content) in &self.written {
             assert_eq!(&self.scratch.read(exercise), content, "{exercise} was changed by the run");
         }
-        let left = check_processes();
+        let left = check_processes(self.scratch.target());
         assert!(left.is_empty(), "check processes left running: {left:?}");
         let (next, _) = self.httplings(&["check", "2", "--solution"]);
         assert_eq!(next.code, Some(0), "the next check failed:\n{}\n{}", next.stdout, next.stderr);
@@ -157,10 +156,11 @@ fn interruption(run: &Run) -> Option<&str> {
     })
 }
 
-/// The check processes built in the scratch target directory that are still running, as
-/// (pid, executable). Only this directory: the learner's own builds are none of our business.
-fn check_processes() -> Vec<(u32, PathBuf)> {
-    let built = scratch_target().join("debug");
+/// The learner processes built in `target` (a scratch copy's) that are still running, as
+/// (pid, executable). Only this directory: other tests' and the learner's own builds are none
+/// of our business.
+fn check_processes(target: &Path) -> Vec<(u32, PathBuf)> {
+    let built = target.join("debug");
     processes()
         .filter(|(_, exe)| exe.parent() == Some(built.as_path()))
         .filter(|(_, exe)| {
@@ -423,7 +423,7 @@ fn the_learners_process_never_outlives_the_runner() {
     for signal in ["KILL", "HUP"] {
         let mut runner = arena.spawn(&["check", "1"]);
         let started = Instant::now();
-        while check_processes().is_empty() {
+        while check_processes(arena.scratch.target()).is_empty() {
             assert!(
                 started.elapsed() < Duration::from_secs(20),
                 "the learner's process never started"
@@ -435,7 +435,7 @@ fn the_learners_process_never_outlives_the_runner() {
         assert!(status.is_ok_and(|status| status.success()), "kill -{signal}");
         let _ = runner.wait();
         let killed = Instant::now();
-        while !check_processes().is_empty() {
+        while !check_processes(arena.scratch.target()).is_empty() {
             assert!(
                 killed.elapsed() < Duration::from_secs(1),
                 "SIGKILL: the learner's process outlived the runner by a second"

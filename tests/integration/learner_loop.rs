@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{ROOT, Scratch, build_dir, scratch_target};
+use crate::support::{ROOT, Scratch, build_dir};
 
 const ESCAPE: char = '\u{1b}';
 
@@ -257,7 +257,7 @@ fn shell_running(scratch: &Scratch, args: &str, after: &str) -> String {
     format!(
         "cd '{}' && CARGO_TARGET_DIR='{}' CARGO_BUILD_BUILD_DIR='{}' '{}' {args}; {after}; sleep 60",
         scratch.root().display(),
-        scratch_target().display(),
+        scratch.target().display(),
         build_dir().display(),
         env!("CARGO_BIN_EXE_httplings")
     )
@@ -293,18 +293,20 @@ fn watch_mode_rechecks_on_save_keeps_progress_made_elsewhere_and_quits_cleanly()
         );
     }
 
-    // Another terminal checks lessons 2 and 3: watch mode shows it, and keeps it.
-    scratch.write("exercises/02_retry_after.rs", &solution("02_retry_after.rs"));
-    scratch.write("exercises/03_retry_on_5xx.rs", &solution("03_retry_on_5xx.rs"));
-    assert_eq!(scratch.httplings(&["check", "2"]).code, Some(0));
-    assert_eq!(scratch.httplings(&["check", "3"]).code, Some(0));
-    tmux.wait_for("2/3 exercises", Duration::from_secs(20));
+    // Another terminal checks every other lesson: watch mode shows it, and keeps it.
+    let others =
+        [("2", "02_retry_after.rs"), ("3", "03_retry_on_5xx.rs"), ("4", "04_bad_gateway.rs")];
+    for (number, file) in others {
+        scratch.write(&format!("exercises/{file}"), &solution(file));
+        assert_eq!(scratch.httplings(&["check", number]).code, Some(0));
+    }
+    tmux.wait_for("3/4 exercises", Duration::from_secs(20));
     scratch.write("exercises/01_generic_500.rs", &solution("01_generic_500.rs"));
     let screen = tmux.wait_for("All 9 checks pass", Duration::from_secs(60));
-    assert!(screen.contains("3/3 exercises"), "{screen}");
+    assert!(screen.contains("4/4 exercises"), "{screen}");
     assert!(screen.contains("every exercise passes"), "{screen}");
     let progress: Value = serde_json::from_str(&scratch.read(".httplings/progress.json")).unwrap();
-    for lesson in ["1", "2", "3"] {
+    for lesson in ["1", "2", "3", "4"] {
         assert_eq!(
             progress["lessons"][lesson]["checked"][0], "done",
             "lesson {lesson} lost: {progress}"
@@ -321,7 +323,7 @@ fn watch_mode_rechecks_on_save_keeps_progress_made_elsewhere_and_quits_cleanly()
         !screen.contains("every exercise passes") && !screen.contains("course is done"),
         "{screen}"
     );
-    assert!(screen.contains("2/3 exercises"), "{screen}");
+    assert!(screen.contains("3/4 exercises"), "{screen}");
 
     tmux.command(&["send-keys", "-t", "watch", "h"]);
     tmux.wait_for("Hint", Duration::from_secs(10));

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod bad_gateway;
 mod cli;
 mod dev;
 mod forging;

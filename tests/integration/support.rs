@@ -2,7 +2,7 @@
 //! the course whose exercises a test may rewrite; and, for the judges run in process, the
 //! run's seed and readable assertions on what they decided.
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -73,21 +73,20 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
 /// learner's own exercises are in. It is a package of its own, named after the test, that
 /// depends on this repository's library by path: the copy holds only what a learner edits
 /// (lessons, exercises, solutions) and the check targets, so building one compiles nothing but
-/// its exercise. Copies' executables go to a target directory of their own (so the learner's
-/// are never replaced); what they are built from goes to the repository's (cargo's
-/// `build-dir`), where the dependencies are compiled already. Copies take turns through a file
-/// lock, so that one copy's build never replaces another's executable before it runs.
+/// its exercise. Each copy's executables go to a target directory of its own (so that copies
+/// never replace each other's, nor the learner's); what they are built from goes to the
+/// repository's (cargo's `build-dir`), where the dependencies are compiled already. Copies are
+/// independent: tests that use them run side by side.
 pub struct Scratch {
     root: PathBuf,
-    _turn: File,
+    target: PathBuf,
 }
 
 impl Scratch {
     pub fn new(name: &str) -> Self {
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let turn = File::create(tmp.join("scratch.lock")).expect("the scratch lock file");
-        turn.lock().expect("a turn at the scratch target directory");
         let root = tmp.join("scratch").join(name);
+        let target = tmp.join("scratch-targets").join(name);
         let _ = fs::remove_dir_all(&root);
         let repo = Path::new(ROOT);
         for dir in ["lessons", "solutions", "src/bin"] {
@@ -99,8 +98,19 @@ impl Scratch {
         fs::write(root.join("Cargo.toml"), scratch_manifest(name))
             .expect("writing the scratch manifest");
         fs::copy(repo.join("Cargo.lock"), root.join("Cargo.lock")).expect("copying the lock file");
-        Self { root, _turn: turn }
+        Self { root, target }
     }
+
+    /// Where this copy's executables go.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// The environment that builds this copy: its own target directory, the shared build one.
+    pub fn cargo_env(&self) -> [(&'static str, PathBuf); 2] {
+        [("CARGO_TARGET_DIR", self.target.clone()), ("CARGO_BUILD_BUILD_DIR", build_dir())]
+    }
+
     /// A copy of the whole repository (for what edits the course's code, like `dev new`), as a
     /// package of its own name, so that it never shares a build with the repository itself.
     pub fn full(name: &str) -> Self {
@@ -135,8 +145,7 @@ impl Scratch {
         Command::new(env!("CARGO_BIN_EXE_httplings"))
             .current_dir(&self.root)
             .args(args)
-            .env("CARGO_TARGET_DIR", scratch_target())
-            .env("CARGO_BUILD_BUILD_DIR", build_dir())
+            .envs(self.cargo_env())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -150,8 +159,7 @@ impl Scratch {
             .current_dir(&self.root)
             .args(args)
             .env_remove("NO_COLOR")
-            .env("CARGO_TARGET_DIR", scratch_target())
-            .env("CARGO_BUILD_BUILD_DIR", build_dir())
+            .envs(self.cargo_env())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -173,17 +181,9 @@ impl Scratch {
 
     /// Runs `httplings ARGS` in the copy.
     pub fn httplings(&self, args: &[&str]) -> Run {
-        run(
-            &self.root,
-            args,
-            &[("CARGO_TARGET_DIR", &scratch_target()), ("CARGO_BUILD_BUILD_DIR", &build_dir())],
-        )
+        let [(target, target_dir), (build, build_dir)] = self.cargo_env();
+        run(&self.root, args, &[(target, &target_dir), (build, &build_dir)])
     }
-}
-
-/// Where scratch copies' executables go.
-pub fn scratch_target() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("scratch-target")
 }
 
 /// The repository's target directory, which holds what `cargo test` itself built.
@@ -257,7 +257,14 @@ pub fn report(judged: &Judged, seed: u64) -> String {
         match &verdict.outcome {
             Outcome::Pass => text.push_str(&format!("✓ {}\n", verdict.check)),
             Outcome::Fail(failure) => {
-                text.push_str(&format!("✗ {}: {}\n", verdict.check, failure.summary))
+                text.push_str(&format!("✗ {}: {}\n", verdict.check, failure.summary));
+                // What came back too, for a failure seen once under load.
+                for evidence in &failure.evidence {
+                    if let httplings::judge::Evidence::Diff { actual, .. } = evidence {
+                        let actual = actual.trim_end().replace('\n', "\n         ");
+                        text.push_str(&format!("    got: {actual}\n"));
+                    }
+                }
             }
         }
     }

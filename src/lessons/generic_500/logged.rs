@@ -2,20 +2,25 @@
 //! The log is everything the learner's process wrote, stdout and stderr alike.
 
 use super::plan::Plan;
-use crate::judge::log::{self, is_panic_report, wait_for_line};
+use crate::judge::log::{self, is_panic_report, unlogged};
 use crate::judge::{Evidence, Failure, Learner};
 
 /// Each failing run's query id, written by the learner (a panic report does not count).
 pub(super) async fn diagnostics(learner: &Learner, plan: &Plan) -> Option<Failure> {
-    let mut missing = Vec::new();
-    for instance in &plan.failing {
-        let needle = &instance.secrets.query_id;
-        if !wait_for_line(learner, |line| !is_panic_report(line) && line.contains(needle.as_str()))
-            .await
-        {
-            missing.push(format!("{} (query {needle})", instance.name));
-        }
-    }
+    let wanted: Vec<_> = plan
+        .failing
+        .iter()
+        .map(|instance| {
+            move |line: &str| !is_panic_report(line) && line.contains(&instance.secrets.query_id)
+        })
+        .collect();
+    let missing: Vec<String> = unlogged(learner, &wanted)
+        .await
+        .into_iter()
+        .map(|index| {
+            format!("{} (query {})", plan.failing[index].name, plan.failing[index].secrets.query_id)
+        })
+        .collect();
     if missing.is_empty() {
         return None;
     }
@@ -32,13 +37,16 @@ pub(super) async fn diagnostics(learner: &Learner, plan: &Plan) -> Option<Failur
 
 /// Each failing run's panic message: the panic report counts, as does the learner's own line.
 pub(super) async fn panics(learner: &Learner, plan: &Plan) -> Option<Failure> {
-    let mut missing = Vec::new();
-    for instance in &plan.failing {
-        let needle = &instance.secrets.panic_key;
-        if !wait_for_line(learner, |line| line.contains(needle.as_str())).await {
-            missing.push(instance.name);
-        }
-    }
+    let wanted: Vec<_> = plan
+        .failing
+        .iter()
+        .map(|instance| move |line: &str| line.contains(&instance.secrets.panic_key))
+        .collect();
+    let missing: Vec<&str> = unlogged(learner, &wanted)
+        .await
+        .into_iter()
+        .map(|index| plan.failing[index].name)
+        .collect();
     if missing.is_empty() {
         return None;
     }

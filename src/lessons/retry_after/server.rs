@@ -4,11 +4,11 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::dates;
 use crate::fixtures::Order;
-use crate::judge::answer::{Answer, Shown};
+use crate::judge::answer::{Answer, Shown, error_problem, expected_error};
 use crate::judge::{Evidence, Failure};
 
 /// One request, with when it was sent and whether the database was down at the time.
@@ -25,20 +25,14 @@ pub(super) struct Asked {
 /// Every answer while down is a 503 whose body says "service unavailable" in JSON: the course's
 /// error object (extra fields welcome) or an RFC 9457 problem with `"status": 503`.
 pub(super) fn unavailable(asked: &[Asked]) -> Option<Failure> {
+    let unavailable =
+        |answer| error_problem(answer, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
     let (request, problem) = asked
         .iter()
         .filter(|asked| asked.down)
-        .find_map(|asked| Some((asked, unavailable_problem(&asked.answer)?)))?;
-    let message = request
-        .answer
-        .as_ref()
-        .ok()
-        .and_then(Answer::json)
-        .and_then(|body| body["error"]["message"].as_str().map(String::from));
-    let body = json!({"error": {"code": "SERVICE_UNAVAILABLE", "message": message.as_deref().unwrap_or("<any text>")}});
-    let expected = Shown::status(StatusCode::SERVICE_UNAVAILABLE)
-        .header("content-type", "application/json")
-        .json(&body);
+        .find_map(|asked| Some((asked, unavailable(&asked.answer)?)))?;
+    let expected =
+        expected_error(&request.answer, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
     let actual = match &request.answer {
         Ok(answer) => Shown::of(answer, &["content-type"]).media_type_shown_as("application/json"),
         Err(what_happened) => Shown::missing(what_happened),
@@ -52,30 +46,6 @@ pub(super) fn unavailable(asked: &[Asked]) -> Option<Failure> {
         )
         .with(Evidence::Diff { expected: expected.render(), actual: actual.render() }),
     )
-}
-
-fn unavailable_problem(answer: &Result<Answer, String>) -> Option<String> {
-    let answer = match answer {
-        Ok(answer) => answer,
-        Err(what_happened) => return Some(what_happened.clone()),
-    };
-    if answer.status != StatusCode::SERVICE_UNAVAILABLE {
-        return Some(format!("the status is {}, not 503", answer.status.as_u16()));
-    }
-    let body = answer.json().unwrap_or(Value::Null);
-    match answer.media_type().as_deref() {
-        Some("application/json") => {
-            let error = &body["error"];
-            (error["code"] != "SERVICE_UNAVAILABLE" || !error["message"].is_string()).then(|| {
-                "the body is not {\"error\":{\"code\":\"SERVICE_UNAVAILABLE\",\"message\":…}}"
-                    .into()
-            })
-        }
-        Some("application/problem+json") => {
-            (body["status"] != 503).then(|| "the problem details lack \"status\": 503".into())
-        }
-        _ => Some("the Content-Type is not application/json (nor application/problem+json)".into()),
-    }
 }
 
 /// Every 503 carries exactly one `Retry-After`: whole seconds, at least 1, or an IMF-fixdate

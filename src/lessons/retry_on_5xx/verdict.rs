@@ -275,7 +275,12 @@ fn refused(
         return (vec![expected_line.clone()], vec![expected_line]);
     };
     let made = came.lookups as usize;
-    let actual_line = format!("{made} connection attempts, refused, in {} ms", spent.as_millis());
+    let ended = match &came.returned {
+        Ok(response) => format!("a {} response", response.status),
+        Err(error) => format!("Err({})", error.text),
+    };
+    let actual_line =
+        format!("{made} connection attempts, refused, in {} ms, then {ended}", spent.as_millis());
     if made == 0 {
         problems.requests.push(
             "made no connection attempt through the client it was given: use the `client` \

@@ -1,0 +1,138 @@
+//! Lesson 4, 502 and 504: the learner's service is the gateway. It asks a pricing service of
+//! the judge's, and must turn each of its failures into the right 5xx of its own, in time,
+//! without passing on anything of the pricing service's, and asking it once per request.
+//!
+//! The judge builds the learner's app four times: over two pricing services that behave the
+//! same but differ in address and secrets (for the comparison), over one that is down, and over
+//! one that never completes a connection.
+
+mod asked;
+mod plan;
+mod verdicts;
+
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use axum::Router;
+
+use self::asked::Asked;
+use self::plan::Plan;
+use crate::adapter::{self, Handler};
+use crate::fixtures::{Upstream, UpstreamSetup};
+use crate::judge::upstream::{self, ScriptedUpstream};
+use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder};
+
+/// The exercise's entry point: builds the gateway around the pricing service it asks.
+pub type App = fn(Upstream) -> Router;
+
+const PRICE: &str = "a price from the pricing service comes through: 200 with its symbol and price";
+const NOT_FOUND: &str = "an unknown symbol is a 404";
+const REFUSED: &str = "a pricing service that is down is a 502 BAD_GATEWAY";
+const UNUSABLE: &str = "an answer that cannot be used is a 502: a 5xx, a body that is not a price, broken HTTP, a cut-off answer";
+const TIMEOUT: &str =
+    "no answer in time is a 504 GATEWAY_TIMEOUT, sent once upstream.timeout() is up";
+const UNAVAILABLE: &str = "a 503 from the pricing service is a 503, with its Retry-After passed on";
+const NO_LEAK: &str =
+    "nothing of the pricing service reaches the client: its address, bodies, headers";
+const ONCE: &str = "each request asks the pricing service once";
+const LOGGED: &str = "what went wrong upstream reaches the log";
+
+pub const CHECKS: &[&str] =
+    &[PRICE, NOT_FOUND, REFUSED, UNUSABLE, TIMEOUT, UNAVAILABLE, NO_LEAK, ONCE, LOGGED];
+
+/// The `main` of lesson 4's check targets.
+pub fn main(app: App) -> ExitCode {
+    adapter::main(Adapter { app })
+}
+
+/// Judges `app` on a thread of this process (the project's tests).
+pub async fn judge_in_process(app: App, seed: u64) -> Judged {
+    judge::in_process(Adapter { app }, CHECKS, judge, seed).await
+}
+
+pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
+    Box::pin(run(learner, recorder, seed))
+}
+
+struct Adapter {
+    app: App,
+}
+
+impl Handler for Adapter {
+    type Call = UpstreamSetup;
+    type Reply = Result<String, String>;
+
+    async fn handle(self: Rc<Self>, setup: UpstreamSetup) -> Result<String, String> {
+        let upstream = Upstream::new(setup);
+        adapter::serve_app(|| (self.app)(upstream)).await
+    }
+}
+
+/// The gateways of a run, by what stands behind each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gateway {
+    /// Over pricing service 0 (A) or 1 (B): they differ only in address and secrets.
+    Priced(usize),
+    Down,
+    Unreachable,
+}
+
+async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
+    let plan = Arc::new(Plan::draw(seed));
+    let mut services = Vec::new();
+    for service in 0..2 {
+        let plan = Arc::clone(&plan);
+        services.push(
+            ScriptedUpstream::start(move |seen| plan.reply(service, symbol_of(&seen.target))).await,
+        );
+    }
+    let down = upstream::refused().await;
+    let (unreachable, _unreachable) = upstream::unreachable().await;
+    let upstreams = [
+        services[0].base.clone(),
+        services[1].base.clone(),
+        format!("http://{down}"),
+        format!("http://{unreachable}"),
+    ];
+    let mut bases = Vec::new();
+    for base in upstreams {
+        let setup = UpstreamSetup { base, timeout: plan.timeout };
+        match judge::serve(learner, recorder, &setup, app_failed).await? {
+            Some(gateway) => bases.push(gateway),
+            None => return Ok(()),
+        }
+    }
+    let asked = Asked::ask(&plan, &bases).await;
+    let seen = [services[0].seen(), services[1].seen()];
+    recorder.decide(PRICE, verdicts::prices(&plan, &asked));
+    recorder.decide(NOT_FOUND, verdicts::unknown(&plan, &asked));
+    recorder.decide(REFUSED, verdicts::down(&asked));
+    recorder.decide(UNUSABLE, verdicts::unusable(&plan, &asked));
+    recorder.decide(TIMEOUT, verdicts::timeouts(&plan, &asked));
+    recorder.decide(UNAVAILABLE, verdicts::unavailable(&plan, &asked));
+    recorder.decide(
+        NO_LEAK,
+        verdicts::leaks(
+            &plan,
+            &asked,
+            &[services[0].address, services[1].address, down, unreachable],
+        ),
+    );
+    recorder.decide(ONCE, verdicts::once(&asked, &seen));
+    recorder.decide(LOGGED, verdicts::logged(learner, &plan, &asked).await);
+    Ok(())
+}
+
+/// The symbol a request to the pricing service asks for: `/prices/{symbol}`.
+pub(crate) fn symbol_of(target: &str) -> &str {
+    target.split('?').next().and_then(|path| path.strip_prefix("/prices/")).unwrap_or_default()
+}
+
+fn app_failed(problem: &str) -> Failure {
+    Failure::new(
+        problem.to_string(),
+        "No request can be answered until the router builds. In axum 0.8, path parameters are \
+         written /quotes/{symbol}.",
+    )
+}
