@@ -4,9 +4,11 @@
 //! description.
 
 mod database;
+mod lifecycle;
 mod upstream;
 
 pub use self::database::{Database, DbError, Order};
 pub(crate) use self::database::{DatabaseFailure, DatabaseSetup};
+pub use self::lifecycle::Lifecycle;
 pub use self::upstream::Upstream;
 pub(crate) use self::upstream::UpstreamSetup;

@@ -2,6 +2,7 @@
 //! and `dev check` read.
 
 pub mod bad_gateway;
+pub mod circuit_breaker;
 pub mod generic_500;
 pub mod retry_after;
 pub mod retry_on_5xx;
@@ -38,5 +39,6 @@ pub const ALL: &[LessonJudge] = &[
     lesson!(retry_after, "02_retry_after"),
     lesson!(retry_on_5xx, "03_retry_on_5xx"),
     lesson!(bad_gateway, "04_bad_gateway"),
+    lesson!(circuit_breaker, "05_circuit_breaker"),
     // dev new: next lesson
 ];

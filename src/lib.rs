@@ -11,4 +11,4 @@ pub mod lessons;
 mod policy;
 pub mod protocol;
 
-pub use policy::RetryPolicy;
+pub use policy::{BreakerPolicy, RetryPolicy};

@@ -1,6 +1,7 @@
 //! The learner's process, walled in where the kernel allows it (Landlock, Linux 5.13 and later):
-//! it may read anything, but write only to the temporary folder and devices, and signal only
-//! processes it started. So learner code cannot rewrite the course, the runner or `target/`
+//! it may read anything, but write only to its temporary folder (the runner makes one for each
+//! run, so it holds nothing of the course's even when the course lives under /tmp) and to
+//! devices, and signal only processes it started. So learner code cannot rewrite the course, the runner or `target/`
 //! (to forge the next run's verdict), nor stop or kill the runner that judges it. Where the
 //! kernel has no Landlock, the checks run as before: the judge is out of reach either way.
 
@@ -13,7 +14,7 @@ pub(super) fn enter() {
             ABI, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, path_beneath_rules,
         };
         let abi = ABI::V6;
-        let writable = [std::env::temp_dir(), "/tmp".into(), "/dev".into()];
+        let writable = [std::env::temp_dir(), "/dev".into()];
         // Best effort: an older kernel enforces what it knows, or nothing.
         let _ = Ruleset::default()
             .handle_access(AccessFs::from_write(abi))

@@ -1,6 +1,8 @@
 //! [`LearnerProcess`]: the learner's check target, running. It gets the judge's address and a
 //! token on its command line, a pipe for standard input that is its lifeline (it ends when the
 //! pipe closes), and pipes for its output, which are drained into one bounded capture: its log.
+//! Its environment is a few variables a program needs and a temporary folder of its own, the
+//! one place its sandbox lets it write.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -22,7 +24,15 @@ pub struct LearnerProcess {
     output: SharedCapture,
     drains: Vec<JoinHandle<()>>,
     _stopper: group::Stopper,
+    /// Its `TMPDIR`, removed once it has stopped.
+    _scratch: tempfile::TempDir,
 }
+
+/// The runner's variables the learner's process inherits: what a program and its log need.
+/// Nothing else: cargo's (the manifest's path, the target folder) would point it at files to
+/// tamper with.
+const INHERITED: &[&str] =
+    &["PATH", "HOME", "LANG", "LC_ALL", "RUST_BACKTRACE", "RUST_LOG", "NO_COLOR", "SYSTEMROOT"];
 
 impl LearnerProcess {
     /// Starts `executable` from the course folder. Call it from a thread that outlives the
@@ -33,8 +43,15 @@ impl LearnerProcess {
         control: SocketAddr,
         token: &str,
     ) -> anyhow::Result<Self> {
+        let scratch = tempfile::Builder::new()
+            .prefix("httplings-learner-")
+            .tempdir()
+            .context("could not create a temporary folder for the check")?;
         let mut command = Command::new(executable);
         command
+            .env_clear()
+            .envs(INHERITED.iter().filter_map(|name| Some((name, std::env::var_os(name)?))))
+            .env("TMPDIR", scratch.path())
             .current_dir(root)
             .arg(CONTROL_FLAG)
             .arg(control.to_string())
@@ -56,7 +73,7 @@ impl LearnerProcess {
             drains.push(drain(stderr, output.clone()));
         }
         let lifeline = child.stdin.take();
-        Ok(Self { child, lifeline, output, drains, _stopper: stopper })
+        Ok(Self { child, lifeline, output, drains, _stopper: stopper, _scratch: scratch })
     }
 
     pub fn pid(&self) -> u32 {

@@ -47,6 +47,8 @@ pub enum Reply {
     },
     /// Nothing, until the client hangs up.
     Silence,
+    /// Another reply, after a while.
+    Delayed(Duration, Box<Reply>),
 }
 
 impl Reply {
@@ -108,8 +110,12 @@ impl ScriptedUpstream {
 
 async fn answer(mut stream: TcpStream, script: Arc<Script>, seen: Arc<Mutex<Vec<Seen>>>) {
     let Some(request) = read_request(&mut stream).await else { return };
-    let reply = script(&request);
+    let mut reply = script(&request);
     seen.lock().unwrap_or_else(PoisonError::into_inner).push(request);
+    while let Reply::Delayed(delay, later) = reply {
+        tokio::time::sleep(delay).await;
+        reply = *later;
+    }
     // The client may have given up already: nothing to do about that here.
     match reply {
         Reply::Respond { status, headers, body } => {
@@ -138,6 +144,7 @@ async fn answer(mut stream: TcpStream, script: Arc<Script>, seen: Arc<Mutex<Vec<
             tokio::time::sleep(Duration::from_millis(20)).await;
             let _ = stream.set_zero_linger();
         }
+        Reply::Delayed(..) => unreachable!("waited out above"),
         Reply::Silence => {
             let mut rest = [0; 256];
             let _ = tokio::time::timeout(Duration::from_secs(30), async {

@@ -57,6 +57,10 @@ fn assert_forgery_fails(number: &str, exercise: &str, fixture: &str, starter_fai
         .as_array()
         .map_or(0, |tests| tests.iter().filter(|test| test["status"] == "fail").count());
     assert_eq!(failed, starter_failures, "{}", json.stdout);
+    // The runner's own environment names this repository's manifest: the learner's process
+    // must never see it, wherever the repository lives (under /tmp, in CI).
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+    assert!(!manifest.unwrap().contains("All checks pass"), "learner code wrote Cargo.toml");
     if landlock_works() {
         let root = scratch.root();
         for forged in [
@@ -107,6 +111,16 @@ fn forging_does_not_pass_lesson_4() {
         "4",
         "exercises/04_bad_gateway.rs",
         include_str!("../fixtures/forging/04_bad_gateway.rs"),
+        7,
+    );
+}
+
+#[test]
+fn forging_does_not_pass_lesson_5() {
+    assert_forgery_fails(
+        "5",
+        "exercises/05_circuit_breaker.rs",
+        include_str!("../fixtures/forging/05_circuit_breaker.rs"),
         7,
     );
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_gateway;
+mod circuit_breaker;
 mod cli;
 mod dev;
 mod forging;
