@@ -1,6 +1,9 @@
-//! `quiz N`: the lesson's questions, one after another, each with its options in a fresh order.
-//! Answers come from the terminal or, one letter per line, from standard input.
+//! `quiz N`: the lesson's questions, one after another. Answers come from the terminal, each
+//! question's options in a fresh order (so that a letter remembered is no answer), or, one
+//! letter per line, piped into standard input, the options then in the lesson's own order (so
+//! that a script's letters mean the same every time).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::catalog::Lesson;
@@ -11,10 +14,13 @@ use crate::reporter::Reporter;
 pub fn run(lesson: &Lesson, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
     let root = project::root()?;
     let mut rng = httplings::judge::seed::rng(httplings::judge::seed::fresh());
+    let shuffled = std::io::stdin().is_terminal();
     let (mut right, mut answered) = (0, 0);
     for (number, question) in lesson.quiz.iter().enumerate() {
         let mut order: Vec<usize> = (0..question.options.len()).collect();
-        rng.shuffle(&mut order);
+        if shuffled {
+            rng.shuffle(&mut order);
+        }
         let Some(choice) = reporter.ask(question, &order, number + 1, lesson.quiz.len())? else {
             break;
         };
@@ -27,5 +33,6 @@ pub fn run(lesson: &Lesson, reporter: &mut Reporter) -> anyhow::Result<ExitCode>
         right += usize::from(correct);
     }
     reporter.quiz_done(right, answered, lesson.quiz.len(), lesson.number)?;
-    Ok(ExitCode::SUCCESS)
+    // Like `check`: 0 when every question was answered right, 1 otherwise.
+    Ok(if right == lesson.quiz.len() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

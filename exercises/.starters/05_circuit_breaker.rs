@@ -54,8 +54,10 @@ async fn item(State(service): State<Service>, Path(id): Path<u32>) -> Response {
 async fn fetch(service: &Service, id: u32) -> Result<Item, Failure> {
     let url = service.inventory.url(&format!("/items/{id}"));
     let response = service.client.get(url).send().await?;
-    if response.status() != StatusCode::OK {
-        return Err(Failure::Unusable(format!("the inventory answered {}", response.status())));
+    match response.status() {
+        StatusCode::OK => {}
+        StatusCode::NOT_FOUND => return Err(Failure::NoSuchItem),
+        status => return Err(Failure::Unusable(format!("the inventory answered {status}"))),
     }
     let item: Item = response.json().await?;
     if item.id != id {
@@ -75,6 +77,7 @@ async fn ready() -> &'static str {
 
 /// Why the inventory gave no item.
 enum Failure {
+    NoSuchItem,
     Unusable(String),
     TimedOut(reqwest::Error),
 }
@@ -88,6 +91,7 @@ impl From<reqwest::Error> for Failure {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let (status, code, message) = match self {
+            Self::NoSuchItem => (StatusCode::NOT_FOUND, "NOT_FOUND", "No such item"),
             Self::Unusable(cause) => {
                 tracing::error!(%cause, "the inventory gave no usable answer");
                 (StatusCode::BAD_GATEWAY, "BAD_GATEWAY", "The inventory is not answering properly")

@@ -1,10 +1,14 @@
 //! Lesson 5, 503 on purpose: a circuit breaker in front of a failing dependency, and readiness
 //! that drains an instance without failing a request.
 //!
-//! The judge builds the learner's app three times, each over an inventory of its own whose mood
+//! The judge builds the learner's app five times, each over an inventory of its own whose mood
 //! it changes as it goes: instance X is opened by failures, and closed again by a trial that
-//! succeeds; on Y the trial fails; Z is drained while a request is in flight. All three at once.
+//! succeeds; Y opens on a timeout, and its trial fails; Z is drained while a request is in
+//! flight; W's trial is abandoned by its client; V has a threshold and a long cooldown of its
+//! own. All five at once.
 
+mod evidence;
+mod exchange;
 mod inventory;
 mod plan;
 mod timelines;
@@ -16,11 +20,12 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use axum::Router;
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 
+use self::exchange::Client;
 use self::inventory::Inventory;
 use self::plan::Plan;
-use self::timelines::Client;
 use crate::BreakerPolicy;
 use crate::adapter::{self, Handler};
 use crate::fixtures::{Lifecycle, Upstream, UpstreamSetup};
@@ -33,12 +38,14 @@ const CLOSED: &str =
     "while the breaker is closed, items come through and a failure is a 502 or 504";
 const OPENS: &str = "after failure_threshold failures in a row it opens: a 503 at once, and the inventory left alone";
 const COUNTS: &str = "only failures in a row count: a success in between starts the count again";
+const NOT_FOUND: &str = "a 404 from the inventory is passed on, and never counts as a failure";
 const RETRY_AFTER: &str =
     "an open breaker's 503 says when to come back: the cooldown left, rounded up to whole seconds";
 const ONE_TRIAL: &str =
     "after the cooldown, one trial request reaches the inventory, however many arrive";
 const CLOSES: &str = "a trial that succeeds closes the breaker";
 const REOPENS: &str = "a trial that fails opens the breaker for a whole cooldown again";
+const ABANDONED: &str = "a trial whose client hangs up does not leave the breaker stuck";
 const LIVE: &str = "/health/live answers 2xx, whatever the breaker or the lifecycle";
 const READY: &str =
     "/health/ready answers 2xx whatever the breaker, and 503 with Retry-After while draining";
@@ -51,10 +58,12 @@ pub const CHECKS: &[&str] = &[
     CLOSED,
     OPENS,
     COUNTS,
+    NOT_FOUND,
     RETRY_AFTER,
     ONE_TRIAL,
     CLOSES,
     REOPENS,
+    ABANDONED,
     LIVE,
     READY,
     DRAINING,
@@ -117,14 +126,15 @@ impl Handler for Adapter {
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let plan = Plan::draw(seed);
-    let inventories =
-        [Inventory::start().await, Inventory::start().await, Inventory::start().await];
+    // X, Y, Z and W share a policy; V has one of its own.
+    let policies = [plan.policy(), plan.policy(), plan.policy(), plan.policy(), plan.v_policy()];
+    let inventories = join_all(policies.iter().map(|_| Inventory::start())).await;
     let mut clients = Vec::new();
-    for inventory in &inventories {
+    for (inventory, policy) in inventories.iter().zip(policies) {
         let call = Call::Serve {
             inventory: UpstreamSetup { base: inventory.server.base.clone(), timeout: plan.timeout },
-            failure_threshold: plan.threshold,
-            cooldown: plan.cooldown,
+            failure_threshold: policy.failure_threshold,
+            cooldown: policy.cooldown,
         };
         match judge::serve(learner, recorder, &call, app_failed).await? {
             Some(base) => clients.push(Client::new(base)),
@@ -137,23 +147,38 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             .call("Lifecycle draining", &Call::Drain { instance: 2 }, Duration::from_secs(2))
             .await;
     };
-    let (closing, reopening, draining) = tokio::join!(
+    let (x, y, z, w, v) = tokio::join!(
         timelines::closing(&plan, &clients[0], &inventories[0]),
         timelines::reopening(&plan, &clients[1], &inventories[1]),
         timelines::draining(&plan, &clients[2], &inventories[2], drain),
+        timelines::abandoning(&plan, &clients[3], &inventories[3]),
+        timelines::counting_down(&plan, &clients[4], &inventories[4]),
     );
-    recorder.decide(CLOSED, verdicts::closed(&plan, &closing));
-    recorder.decide(OPENS, verdicts::opens(&plan, &closing));
-    recorder.decide(COUNTS, verdicts::counts(&plan, &closing));
-    recorder.decide(RETRY_AFTER, verdicts::retry_after(&plan, &closing, &reopening));
-    recorder.decide(ONE_TRIAL, verdicts::one_trial(&plan, &closing));
-    recorder.decide(CLOSES, verdicts::closes(&plan, &closing));
-    recorder.decide(REOPENS, verdicts::reopens(&plan, &closing, &reopening));
-    recorder.decide(LIVE, verdicts::live(&plan, &closing, &draining));
-    recorder.decide(READY, verdicts::ready(&plan, &closing, &draining));
-    recorder.decide(DRAINING, verdicts::draining(&draining));
-    recorder.decide(NO_QUEUE, verdicts::no_queue(&plan, &closing));
+    let seen = Seen { plan: &plan, x: &x, y: &y, z: &z, w: &w, v: &v };
+    recorder.decide(CLOSED, verdicts::closed(&seen));
+    recorder.decide(OPENS, verdicts::opens(&seen));
+    recorder.decide(COUNTS, verdicts::counts(&seen));
+    recorder.decide(NOT_FOUND, verdicts::not_found(&seen));
+    recorder.decide(RETRY_AFTER, verdicts::retry_after(&seen));
+    recorder.decide(ONE_TRIAL, verdicts::one_trial(&seen));
+    recorder.decide(CLOSES, verdicts::closes(&seen));
+    recorder.decide(REOPENS, verdicts::reopens(&seen));
+    recorder.decide(ABANDONED, verdicts::abandoned(&seen));
+    recorder.decide(LIVE, verdicts::live(&seen));
+    recorder.decide(READY, verdicts::ready(&seen));
+    recorder.decide(DRAINING, verdicts::draining(&seen));
+    recorder.decide(NO_QUEUE, verdicts::no_queue(&seen));
     Ok(())
+}
+
+/// Everything the five instances saw, for the verdicts.
+struct Seen<'a> {
+    plan: &'a Plan,
+    x: &'a timelines::Closing,
+    y: &'a timelines::Reopening,
+    z: &'a timelines::Draining,
+    w: &'a timelines::Abandoning,
+    v: &'a timelines::CountingDown,
 }
 
 fn app_failed(problem: &str) -> Failure {

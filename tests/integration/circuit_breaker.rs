@@ -28,13 +28,16 @@ mod starter;
 
 const OPENS: &str = CHECKS[1];
 const COUNTS: &str = CHECKS[2];
-const RETRY_AFTER: &str = CHECKS[3];
-const ONE_TRIAL: &str = CHECKS[4];
-const CLOSES: &str = CHECKS[5];
-const REOPENS: &str = CHECKS[6];
-const READY: &str = CHECKS[8];
-const DRAINING: &str = CHECKS[9];
-const NO_QUEUE: &str = CHECKS[10];
+const NOT_FOUND: &str = CHECKS[3];
+const RETRY_AFTER: &str = CHECKS[4];
+const ONE_TRIAL: &str = CHECKS[5];
+const CLOSES: &str = CHECKS[6];
+const REOPENS: &str = CHECKS[7];
+const ABANDONED: &str = CHECKS[8];
+const LIVE: &str = CHECKS[9];
+const READY: &str = CHECKS[10];
+const DRAINING: &str = CHECKS[11];
+const NO_QUEUE: &str = CHECKS[12];
 
 /// Judges every app at once (the judge mostly waits for cooldowns), each against the checks it
 /// must fail.
@@ -56,7 +59,8 @@ async fn judged_failing(cases: &[(App, &[&str])]) -> Vec<(Judged, u64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_solution_passes_and_the_starter_fails_usefully() {
-    let starter_fails: &[&str] = &[COUNTS, OPENS, RETRY_AFTER, ONE_TRIAL, CLOSES, REOPENS, READY];
+    let starter_fails: &[&str] =
+        &[COUNTS, OPENS, RETRY_AFTER, ONE_TRIAL, CLOSES, REOPENS, ABANDONED, READY];
     let judged = judged_failing(&[(solution::app, &[]), (starter::app, starter_fails)]).await;
     let (starter, seed) = &judged[1];
     assert_rejected(starter, *seed, OPENS, "still reached the inventory");
@@ -68,6 +72,8 @@ async fn the_solution_passes_and_the_starter_fails_usefully() {
 struct Behaviour {
     /// Whether a success starts the count of failures again.
     success_resets: bool,
+    /// Whether the inventory's 404 counts as a failure.
+    counts_404: bool,
     /// Whether an open breaker still calls the inventory (and answers 503 all the same).
     calls_when_open: bool,
     /// The Retry-After of an open breaker, given the cooldown left and the whole cooldown.
@@ -76,8 +82,14 @@ struct Behaviour {
     lets_the_crowd_through: bool,
     /// Whether a trial that succeeds closes the breaker.
     trial_closes: bool,
+    /// Whether it closes with the count of failures where it was, one short of opening.
+    closes_with_count: bool,
     /// Whether a trial that fails starts a new cooldown (or leaves the old, spent one).
     trial_reopens: bool,
+    /// Whether a trial whose request was cancelled is forgotten, leaving the breaker half-open.
+    forgets_abandoned_trial: bool,
+    /// Whether /health/live asks the inventory whether it is up.
+    live_asks_inventory: bool,
     /// Whether /health/ready answers 503 while the breaker is open.
     ready_follows_breaker: bool,
     /// Whether /health/ready answers 503 while draining.
@@ -90,11 +102,15 @@ struct Behaviour {
 
 const RIGHT: Behaviour = Behaviour {
     success_resets: true,
+    counts_404: false,
     calls_when_open: false,
     retry_after: |left, _| Some(left.as_millis().div_ceil(1000).max(1) as u64),
     lets_the_crowd_through: false,
     trial_closes: true,
+    closes_with_count: false,
     trial_reopens: true,
+    forgets_abandoned_trial: false,
+    live_asks_inventory: false,
     ready_follows_breaker: false,
     ready_drains: true,
     items_refuse_while_draining: false,
@@ -140,9 +156,22 @@ fn knobbed(
     };
     Router::new()
         .route("/items/{id}", get(knobbed_item))
-        .route("/health/live", get(|| async { "ok" }))
+        .route("/health/live", get(knobbed_live))
         .route("/health/ready", get(knobbed_ready))
         .with_state(state)
+}
+
+/// Frees the breaker for another trial when a trial's request is dropped before it finished.
+struct TrialGuard {
+    circuit: Option<Arc<Mutex<Circuit>>>,
+}
+
+impl Drop for TrialGuard {
+    fn drop(&mut self) {
+        if let Some(circuit) = &self.circuit {
+            circuit.lock().unwrap().trial_under_way = false;
+        }
+    }
 }
 
 enum Admitted {
@@ -175,27 +204,40 @@ async fn knobbed_item(State(service): State<Knobbed>, Path(id): Path<u32>) -> Re
             return unavailable((behaviour.retry_after)(left, service.policy.cooldown));
         }
     };
+    let guarded = trial && !behaviour.forgets_abandoned_trial;
+    let mut guard = TrialGuard { circuit: guarded.then(|| Arc::clone(&service.circuit)) };
     let result = fetch(&service, id).await;
+    guard.circuit = None;
+    // A 404 is the inventory working, unless this breaker is wrong about it.
+    let failed = match result {
+        Err(StatusCode::NOT_FOUND) => behaviour.counts_404,
+        _ => result.is_err(),
+    };
     {
         let mut circuit = service.circuit.lock().unwrap();
-        match (&result, trial) {
-            (Ok(_), true) => {
+        match (!failed, trial) {
+            (true, true) => {
                 circuit.trial_under_way = false;
                 if behaviour.trial_closes {
-                    *circuit = Circuit::default();
+                    let failures = if behaviour.closes_with_count {
+                        service.policy.failure_threshold - 1
+                    } else {
+                        0
+                    };
+                    *circuit = Circuit { failures, ..Circuit::default() };
                 } else {
                     circuit.open_until = Some(Instant::now() + service.policy.cooldown);
                 }
             }
-            (Err(_), true) => {
+            (false, true) => {
                 circuit.trial_under_way = false;
                 if behaviour.trial_reopens {
                     circuit.open_until = Some(Instant::now() + service.policy.cooldown);
                 }
             }
-            (Ok(_), false) if behaviour.success_resets => circuit.failures = 0,
-            (Ok(_), false) => {}
-            (Err(_), false) => {
+            (true, false) if behaviour.success_resets => circuit.failures = 0,
+            (true, false) => {}
+            (false, false) => {
                 circuit.failures += 1;
                 if circuit.failures >= service.policy.failure_threshold {
                     circuit.open_until = Some(Instant::now() + service.policy.cooldown);
@@ -224,12 +266,20 @@ async fn fetch(service: &Knobbed, id: u32) -> Result<Value, StatusCode> {
         })?;
     let body: Value = match response.status() {
         StatusCode::OK => response.json().await.map_err(|_| StatusCode::BAD_GATEWAY)?,
+        StatusCode::NOT_FOUND => return Err(StatusCode::NOT_FOUND),
         _ => return Err(StatusCode::BAD_GATEWAY),
     };
     if body["id"] != id {
         return Err(StatusCode::BAD_GATEWAY);
     }
     Ok(body)
+}
+
+async fn knobbed_live(State(service): State<Knobbed>) -> StatusCode {
+    if service.behaviour.live_asks_inventory && fetch(&service, 1).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    StatusCode::OK
 }
 
 async fn knobbed_ready(State(service): State<Knobbed>) -> Response {
@@ -270,9 +320,13 @@ async fn right_breakers_in_other_styles_pass() {
 async fn each_known_wrong_breaker_is_caught_by_the_check_for_its_rule() {
     let judged = judged_failing(&[
         (with!(success_resets: false), &[COUNTS]),
+        (with!(counts_404: true), &[NOT_FOUND, COUNTS]),
+        (with!(forgets_abandoned_trial: true), &[ABANDONED]),
         (with!(calls_when_open: true), &[OPENS, ONE_TRIAL, REOPENS]),
         (with!(lets_the_crowd_through: true), &[ONE_TRIAL]),
         (with!(trial_closes: false), &[CLOSES]),
+        (with!(closes_with_count: true), &[CLOSES]),
+        (with!(live_asks_inventory: true), &[LIVE]),
         (with!(trial_reopens: false), &[REOPENS]),
         (with!(ready_follows_breaker: true), &[READY]),
         (with!(ready_drains: false), &[READY]),
@@ -280,7 +334,9 @@ async fn each_known_wrong_breaker_is_caught_by_the_check_for_its_rule() {
         (with!(lock_across_call: true), &[NO_QUEUE, ONE_TRIAL]),
     ])
     .await;
-    let [counts, _, crowd, _, _, follows, _, _, queue] = &judged[..] else { unreachable!() };
+    let [counts, _, _, _, crowd, _, _, _, _, follows, _, _, queue] = &judged[..] else {
+        unreachable!()
+    };
     assert_rejected(&counts.0, counts.1, COUNTS, "failures in a row (the threshold is");
     assert_rejected(&crowd.0, crowd.1, ONE_TRIAL, "reached the inventory");
     assert_rejected(&follows.0, follows.1, READY, "with the breaker open");
@@ -391,6 +447,17 @@ mod atomic {
         }
     }
 
+    /// A trial dropped before it finished counts as a failed one: open for a cooldown again.
+    struct Abandoned<'a>(Option<&'a Breaker>);
+
+    impl Drop for Abandoned<'_> {
+        fn drop(&mut self) {
+            if let Some(breaker) = self.0 {
+                breaker.failed(true);
+            }
+        }
+    }
+
     async fn item(State(service): State<Service>, Path(id): Path<u32>) -> Response {
         let trial = match service.breaker.admit() {
             Ok(trial) => trial,
@@ -401,15 +468,20 @@ mod atomic {
                 return response;
             }
         };
+        let mut abandoned = Abandoned(trial.then_some(&*service.breaker));
         let url = service.inventory.url(&format!("/items/{id}"));
         let answer = match service.client.get(url).send().await {
             Ok(response) if response.status() == StatusCode::OK => {
                 response.json::<Value>().await.map_err(|_| StatusCode::BAD_GATEWAY)
             }
+            Ok(response) if response.status() == StatusCode::NOT_FOUND => {
+                Err(StatusCode::NOT_FOUND)
+            }
             Ok(_) => Err(StatusCode::BAD_GATEWAY),
             Err(error) if error.is_timeout() => Err(StatusCode::GATEWAY_TIMEOUT),
             Err(_) => Err(StatusCode::BAD_GATEWAY),
         };
+        abandoned.0 = None;
         match answer {
             Ok(item) if item["id"] == id => {
                 service.breaker.succeeded(trial);
@@ -418,6 +490,10 @@ mod atomic {
             Ok(_) => {
                 service.breaker.failed(trial);
                 problem(StatusCode::BAD_GATEWAY)
+            }
+            Err(StatusCode::NOT_FOUND) => {
+                service.breaker.succeeded(trial);
+                problem(StatusCode::NOT_FOUND)
             }
             Err(status) => {
                 service.breaker.failed(trial);

@@ -121,6 +121,6 @@ fn forging_does_not_pass_lesson_5() {
         "5",
         "exercises/05_circuit_breaker.rs",
         include_str!("../fixtures/forging/05_circuit_breaker.rs"),
-        7,
+        8,
     );
 }

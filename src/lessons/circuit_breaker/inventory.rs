@@ -16,6 +16,8 @@ pub(super) enum Mood {
     Healthy(Duration),
     /// A failure of this kind.
     Failing(Fault),
+    /// 404: no such item. An answer, not a failure.
+    Missing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +59,8 @@ impl Inventory {
         Self { server, moods }
     }
 
-    /// Every item answers so from now on (but those given a mood of their own).
+    /// Every item answers so from now on (but those given a mood of their own), and so does
+    /// any other path.
     pub(super) fn set(&self, mood: Mood) {
         self.moods.lock().unwrap_or_else(PoisonError::into_inner).default = Some(mood);
     }
@@ -93,6 +96,7 @@ fn reply(item: u32, mood: Mood) -> Reply {
             body: b"<html>maintenance</html>".to_vec(),
         },
         Mood::Failing(Fault::Silence) => Reply::Silence,
+        Mood::Missing => Reply::json(404, &json!({"error": "no such item"})),
     }
 }
 
