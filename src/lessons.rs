@@ -4,6 +4,7 @@
 pub mod bad_gateway;
 pub mod circuit_breaker;
 pub mod generic_500;
+pub mod idempotency_key;
 pub mod retry_after;
 pub mod retry_on_5xx;
 
@@ -40,5 +41,6 @@ pub const ALL: &[LessonJudge] = &[
     lesson!(retry_on_5xx, "03_retry_on_5xx"),
     lesson!(bad_gateway, "04_bad_gateway"),
     lesson!(circuit_breaker, "05_circuit_breaker"),
+    lesson!(idempotency_key, "06_idempotency_key"),
     // dev new: next lesson
 ];

@@ -3,8 +3,8 @@
 //! the seed. The judge sees every request arrive; the learner's process only reports what each
 //! call returned, and that is checked against what the judge's server sent.
 
-mod call;
-mod expect;
+pub(crate) mod call;
+pub(crate) mod expect;
 mod growth;
 mod scenario;
 mod server;
@@ -87,7 +87,7 @@ impl<F: GetWithRetry> Handler for Adapter<F> {
 }
 
 /// A response, read whole for the judge to compare with what its server sent.
-async fn seen(response: reqwest::Response) -> SeenResponse {
+pub(crate) async fn seen(response: reqwest::Response) -> SeenResponse {
     let status = response.status().as_u16();
     let headers = response
         .headers()

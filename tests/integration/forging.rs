@@ -124,3 +124,13 @@ fn forging_does_not_pass_lesson_5() {
         8,
     );
 }
+
+#[test]
+fn forging_does_not_pass_lesson_6() {
+    assert_forgery_fails(
+        "6",
+        "exercises/06_idempotency_key.rs",
+        include_str!("../fixtures/forging/06_idempotency_key.rs"),
+        12,
+    );
+}

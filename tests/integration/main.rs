@@ -11,6 +11,7 @@ mod dev;
 mod forging;
 mod generic_500;
 mod hostile;
+mod idempotency_key;
 mod learner_loop;
 mod retry_after;
 mod retry_on_5xx;

@@ -88,6 +88,9 @@ fn timeline<'a>(name: &str, start: Instant, lines: impl IntoIterator<Item = Line
     Evidence::Text { title: format!("instance {name}, times from its first request"), body }
 }
 
+/// One of the functions below: an instance's timeline, for the failures about it.
+pub(super) type Timeline = fn(&Seen) -> Evidence;
+
 pub(super) fn x_timeline(seen: &Seen) -> Evidence {
     let (plan, x) = (seen.plan, seen.x);
     let opened = format!(

@@ -262,10 +262,8 @@ pub(super) struct Abandoning {
     pub(super) abandoned: Exchange,
     /// Whether it reached the inventory, as the first request after the cooldown should.
     pub(super) trial_reached: bool,
-    /// Asked every little while after it, until one reached the inventory.
+    /// Asked every little while after it, until one was served.
     pub(super) probes: Vec<Exchange>,
-    /// Whether the last probe reached the inventory.
-    pub(super) reached: bool,
 }
 
 /// How long the client of an abandoned trial waits before it hangs up.
@@ -275,8 +273,8 @@ const IMPATIENCE: Duration = Duration::from_millis(60);
 const PROBE_EVERY: Duration = Duration::from_millis(150);
 
 /// Opens instance W's breaker, lets its trial be abandoned by its client, then asks every
-/// [`PROBE_EVERY`] until a request reaches the inventory again, or a cooldown and a margin have
-/// passed since the abandoned trial: by then, a breaker that is not stuck has let one through.
+/// [`PROBE_EVERY`] until a request is served again, or a cooldown and a margin have passed
+/// since the abandoned trial: by then, a breaker that is not stuck has let one through.
 pub(super) async fn abandoning(plan: &Plan, client: &Client, inventory: &Inventory) -> Abandoning {
     let start = Instant::now();
     let threshold = plan.threshold as usize;
@@ -291,17 +289,16 @@ pub(super) async fn abandoning(plan: &Plan, client: &Client, inventory: &Invento
     let trial_reached = inventory.asked() > asked;
     let deadline = abandoned.sent + plan.cooldown + PROBE_EVERY + PAST_COOLDOWN * 4;
     let mut probes = Vec::new();
-    let mut reached = false;
     for path in items.take(20) {
-        let asked = inventory.asked();
-        probes.push(client.get(&path).await);
-        reached = inventory.asked() > asked;
-        if reached || Instant::now() >= deadline {
+        let probe = client.get(&path).await;
+        let served = probe.answer.as_ref().is_ok_and(|answer| answer.status.is_success());
+        probes.push(probe);
+        if served || Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(PROBE_EVERY).await;
     }
-    Abandoning { start, opening: opening.exchanges, abandoned, trial_reached, probes, reached }
+    Abandoning { start, opening: opening.exchanges, abandoned, trial_reached, probes }
 }
 
 /// What instance V saw: its own threshold of failures, then its long cooldown counted down.

@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 
 use super::Seen;
 use super::evidence::{
-    did, diff, fast_503_problem, is_503, is_item, is_status, item_diff, millis, not_healthy,
-    ordinal, status_problem, unavailable_diff, v_timeline, w_timeline, x_timeline, y_timeline,
-    z_timeline,
+    Timeline, did, diff, fast_503_problem, is_503, is_item, is_status, item_diff, millis,
+    not_healthy, ordinal, status_problem, unavailable_diff, v_timeline, w_timeline, x_timeline,
+    y_timeline, z_timeline,
 };
 use super::exchange::{Burst, Exchange, PAST_COOLDOWN};
 use super::inventory::{Fault, Mood};
@@ -101,7 +101,7 @@ fn never_opened(seen: &Seen, needed: &str) -> Failure {
 pub(super) fn opens(seen: &Seen) -> Option<Failure> {
     let why = "Once the breaker is open, the inventory gets a rest and your clients get an answer at once, instead of each waiting for a timeout: a 503, which says the trouble is temporary. A timeout is a failure like any other, and the costliest.";
     let (plan, x, y, v) = (seen.plan, seen.x, seen.y, seen.v);
-    let bursts: [(&Burst, String, fn(&Seen) -> Evidence); 5] = [
+    let bursts: [(&Burst, String, Timeline); 5] = [
         (&x.open, format!("after {} failures in a row", plan.threshold), x_timeline),
         (&x.later, format!("after {} failures in a row", plan.threshold), x_timeline),
         (
@@ -151,7 +151,7 @@ pub(super) fn counts(seen: &Seen) -> Option<Failure> {
     }
     let (plan, x, v) = (seen.plan, seen.x, seen.v);
     let v_early = &v.opening.exchanges[..v.opening.exchanges.len() - 1];
-    let runs: [(&[Exchange], usize, u32, fn(&Seen) -> Evidence); 2] = [
+    let runs: [(&[Exchange], usize, u32, Timeline); 2] = [
         (&x.counting.exchanges, x.counting.reached, plan.threshold, x_timeline),
         (v_early, v.opening.reached.min(v_early.len()), plan.v_threshold, v_timeline),
     ];
@@ -469,7 +469,7 @@ pub(super) fn abandoned(seen: &Seen) -> Option<Failure> {
         return Some(never_opened(seen, "it judges what an abandoned trial leaves behind"));
     }
     let w = seen.w;
-    if w.reached && w.probes.last().is_some_and(is_item) {
+    if w.probes.last().is_some_and(is_item) {
         return None;
     }
     let waited = w
@@ -479,7 +479,7 @@ pub(super) fn abandoned(seen: &Seen) -> Option<Failure> {
     Some(
         Failure::new(
             format!(
-                "the trial's client hung up; for {waited} ms after that (the cooldown is {} ms), no request reached the inventory again",
+                "the trial's client hung up; for {waited} ms after that (the cooldown is {} ms), no request got its item again",
                 millis(seen.plan.cooldown)
             ),
             "When a client hangs up, axum drops its handler's future: the code after the .await never runs, and a breaker waiting for the trial's outcome waits forever, refusing everyone. Notice the permit being dropped (impl Drop) and let another request be the trial, or open again for a cooldown.",
@@ -490,7 +490,7 @@ pub(super) fn abandoned(seen: &Seen) -> Option<Failure> {
 
 pub(super) fn live(seen: &Seen) -> Option<Failure> {
     let (x, y, z) = (seen.x, seen.y, seen.z);
-    let asked: [(&Exchange, &str, fn(&Seen) -> Evidence); 5] = [
+    let asked: [(&Exchange, &str, Timeline); 5] = [
         (&x.live_while_open, "with the breaker open", x_timeline),
         (
             &y.live_while_failing,
@@ -516,7 +516,7 @@ pub(super) fn live(seen: &Seen) -> Option<Failure> {
 pub(super) fn ready(seen: &Seen) -> Option<Failure> {
     let (x, y, z) = (seen.x, seen.y, seen.z);
     let shared = "Readiness must not follow the inventory or the breaker. The inventory is shared: every replica's breaker opens together, every replica goes unready, and the load balancer has nowhere to send anyone. Your clients get its bare error, without your JSON or your Retry-After.";
-    let asked: [(&Exchange, &str, &str, fn(&Seen) -> Evidence); 4] = [
+    let asked: [(&Exchange, &str, &str, Timeline); 4] = [
         (&x.ready_while_open, "with the breaker open", shared, x_timeline),
         (&x.ready_while_half_open, "with the breaker half-open", shared, x_timeline),
         (
@@ -591,7 +591,7 @@ pub(super) fn no_queue(seen: &Seen) -> Option<Failure> {
         (problem, diff(&expected_error(&y.quick.answer, status, code), &y.quick, &["content-type"]))
     });
     let pairs = [
-        (&x.quick, &x.slow, x_wrong, plan.slow, x_timeline as fn(&Seen) -> Evidence),
+        (&x.quick, &x.slow, x_wrong, plan.slow, x_timeline as Timeline),
         (&y.quick, &y.silent, y_wrong, plan.timeout, y_timeline),
     ];
     for (quick, slow, wrong, held, timeline) in pairs {

@@ -38,27 +38,27 @@ pub(super) struct Came {
     pub(super) lookups: u32,
 }
 
-/// A response `get_with_retry` returned, read whole.
+/// A response a learner's client function returned, read whole (lessons 3 and 6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct SeenResponse {
-    pub(super) status: u16,
-    pub(super) headers: Vec<(String, String)>,
+pub(crate) struct SeenResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
     /// The body, or what kept it from being read.
-    pub(super) body: Result<String, String>,
+    pub(crate) body: Result<String, String>,
 }
 
-/// An error `get_with_retry` returned, with reqwest's own classification.
+/// An error a learner's client function returned, with reqwest's own classification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct SeenError {
-    pub(super) text: String,
-    pub(super) builder: bool,
-    pub(super) connect: bool,
-    pub(super) timeout: bool,
-    pub(super) status: Option<u16>,
+pub(crate) struct SeenError {
+    pub(crate) text: String,
+    pub(crate) builder: bool,
+    pub(crate) connect: bool,
+    pub(crate) timeout: bool,
+    pub(crate) status: Option<u16>,
 }
 
 impl SeenError {
-    pub(super) fn of(error: &reqwest::Error) -> Self {
+    pub(crate) fn of(error: &reqwest::Error) -> Self {
         let mut text = error.to_string();
         let mut source = std::error::Error::source(error);
         while let Some(cause) = source {
@@ -75,7 +75,7 @@ impl SeenError {
     }
 
     /// In a few words, for a request log.
-    pub(super) fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         if let Some(status) = self.status {
             format!("Err(an error made from the {status} response)")
         } else if self.builder {

@@ -38,7 +38,7 @@ pub(super) enum Wait {
 }
 
 /// The wait before retry `retry` (1 for the first): base × 2^(retry−1), capped.
-pub(super) fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
+pub(crate) fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
     let factor = 2u32.checked_pow(retry.saturating_sub(1)).unwrap_or(u32::MAX);
     policy.base_delay.saturating_mul(factor).min(policy.max_delay)
 }

@@ -1,0 +1,254 @@
+//! Lesson 6, retrying a POST safely: idempotency keys, from both ends. The learner's server
+//! takes payments under keys and charges through a processor of the judge's, which counts
+//! every charge; the learner's client pays a payments server of the judge's, which notes every
+//! attempt's key. Both halves run at once, with payments, keys and failures drawn from the seed.
+
+mod client_side;
+mod plan;
+mod processor;
+mod server_side;
+
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+
+use self::client_side::{Paid, PaymentsServer, Played};
+use self::plan::Payments;
+use self::processor::Processor;
+use crate::RetryPolicy;
+use crate::adapter::{self, Handler};
+use crate::fixtures::{Payment, Upstream, UpstreamSetup};
+use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned, seed};
+use crate::lessons::retry_on_5xx::call::SeenError;
+
+/// What the exercise exports: `app` and `pay`.
+pub trait Pay:
+    AsyncFn(
+        &reqwest::Client,
+        &str,
+        &Payment,
+        &RetryPolicy,
+    ) -> Result<reqwest::Response, reqwest::Error>
+    + 'static
+{
+}
+
+impl<F> Pay for F where
+    F: AsyncFn(
+            &reqwest::Client,
+            &str,
+            &Payment,
+            &RetryPolicy,
+        ) -> Result<reqwest::Response, reqwest::Error>
+        + 'static
+{
+}
+
+pub type App = fn(Upstream) -> Router;
+
+const NO_KEY: &str =
+    "a payment without an Idempotency-Key is refused with 400, and nothing charged";
+const CHARGES: &str = "a new key charges once, passes a key on to the processor, and answers 201";
+const REPLAYS: &str =
+    "the same key and payment again: the stored answer, and the processor left alone";
+const CHANGED: &str = "the same key with another payment: 422, and nothing charged";
+const IN_FLIGHT: &str = "the same key while its first request is in flight: 409 at once";
+const RACES: &str = "two first requests with one key at the same moment: one charge";
+const NOT_STORED: &str = "a processor failure is not stored: the retry charges exactly once";
+const KEYED: &str = "pay sends the payment with an Idempotency-Key, the same on every attempt";
+const FRESH: &str = "every call of pay makes a key of its own, and an unguessable one";
+const RETRIES: &str =
+    "a 5xx, a 409, a dropped connection or a timeout is retried until the payment is made";
+const NEVER: &str = "a 400 or a 422 is returned at once, never retried";
+const GIVES_UP: &str = "after max_attempts attempts, the last response as it came";
+const WAITS: &str = "between attempts pay backs off within max_delay, and waits out Retry-After";
+
+pub const CHECKS: &[&str] = &[
+    NO_KEY, CHARGES, REPLAYS, CHANGED, IN_FLIGHT, RACES, NOT_STORED, KEYED, FRESH, RETRIES, NEVER,
+    GIVES_UP, WAITS,
+];
+
+/// The `main` of lesson 6's check targets.
+pub fn main(app: App, pay: impl Pay) -> ExitCode {
+    adapter::main(Adapter { app, pay })
+}
+
+/// Judges `app` and `pay` on a thread of this process (the project's tests).
+pub async fn judge_in_process(app: App, pay: impl Pay + Send, seed: u64) -> Judged {
+    judge::in_process(Adapter { app, pay }, CHECKS, judge, seed).await
+}
+
+pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
+    Box::pin(run(learner, recorder, seed))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Call {
+    Serve { processor: UpstreamSetup },
+    Pay { url: String, payment: Payment, policy: Policy, client_timeout: Duration },
+}
+
+/// A [`RetryPolicy`] on the wire.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Policy {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+}
+
+impl From<RetryPolicy> for Policy {
+    fn from(policy: RetryPolicy) -> Self {
+        Self {
+            max_attempts: policy.max_attempts,
+            base_delay: policy.base_delay,
+            max_delay: policy.max_delay,
+        }
+    }
+}
+
+impl From<Policy> for RetryPolicy {
+    fn from(policy: Policy) -> Self {
+        Self {
+            max_attempts: policy.max_attempts,
+            base_delay: policy.base_delay,
+            max_delay: policy.max_delay,
+        }
+    }
+}
+
+/// Each call's reply, as the judge reads it: the base URL of a served app, or what `pay` did.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Reply {
+    Served(Result<String, String>),
+    Paid(Paid),
+}
+
+struct Adapter<P> {
+    app: App,
+    pay: P,
+}
+
+impl<P: Pay> Handler for Adapter<P> {
+    type Call = Call;
+    type Reply = Reply;
+
+    async fn handle(self: Rc<Self>, call: Call) -> Reply {
+        match call {
+            Call::Serve { processor } => {
+                Reply::Served(adapter::serve_app(|| (self.app)(Upstream::new(processor))).await)
+            }
+            Call::Pay { url, payment, policy, client_timeout } => {
+                adapter::ensure_log();
+                let client = reqwest::Client::builder()
+                    .no_proxy()
+                    .timeout(client_timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .expect("a client without TLS always builds");
+                let paid = match (self.pay)(&client, &url, &payment, &policy.into()).await {
+                    Ok(response) => Ok(crate::lessons::retry_on_5xx::seen(response).await),
+                    Err(error) => Err(SeenError::of(&error)),
+                };
+                Reply::Paid(paid)
+            }
+        }
+    }
+}
+
+/// How long the learner's service may wait for the processor.
+const PROCESSOR_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// How long one call of `pay` may take.
+const PAY_DEADLINE: Duration = Duration::from_secs(8);
+
+async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
+    let mut payments = Payments::new(seed);
+    let server_plan = server_side::Plan::draw(&mut payments);
+    let client_plan = client_side::Plan::draw(&mut payments);
+    let tag = seed::token(payments.rng(), 8);
+    let processor = Processor::start(server_plan.fates(), server_plan.charge_ids.clone()).await;
+    let payments_server = PaymentsServer::start(&client_plan, tag.clone()).await;
+
+    let call = Call::Serve {
+        processor: UpstreamSetup {
+            base: processor.server.base.clone(),
+            timeout: PROCESSOR_TIMEOUT,
+        },
+    };
+    let Some(base) = judge::serve(learner, recorder, &call, app_failed).await? else {
+        return Ok(());
+    };
+    let client = server_side::Client::new(&base, Instant::now());
+    let url = format!("{}/payments", payments_server.server.base);
+    let paying = join_all(client_plan.calls().into_iter().map(|planned| {
+        let call = Call::Pay {
+            url: url.clone(),
+            payment: planned.payment.clone(),
+            policy: planned.policy.into(),
+            client_timeout: planned.client_timeout,
+        };
+        async move {
+            let paid: Result<Paid, String> = match learner.call("pay()", &call, PAY_DEADLINE).await
+            {
+                Ok(Returned::Value(paid)) => Ok(paid),
+                Ok(Returned::Panicked(panic)) => Err(format!("it panicked: {panic}")),
+                Ok(Returned::TimedOut(limit)) => {
+                    Err(format!("it did not return within {} s", limit.as_secs()))
+                }
+                Err(lost) => return Err(lost),
+            };
+            Ok((planned, paid))
+        }
+    }));
+    let (seen, paid) = tokio::join!(server_side::play(&server_plan, &client), paying);
+    let paid = paid.into_iter().collect::<Result<Vec<_>, Lost>>()?;
+
+    recorder.decide(NO_KEY, server_side::no_key(&server_plan, &seen, &processor));
+    recorder.decide(CHARGES, server_side::charges(&server_plan, &seen, &processor));
+    recorder.decide(REPLAYS, server_side::replays(&server_plan, &seen, &processor));
+    recorder.decide(CHANGED, server_side::changed(&server_plan, &seen, &processor));
+    recorder.decide(IN_FLIGHT, server_side::in_flight(&server_plan, &seen, &processor));
+    recorder.decide(RACES, server_side::races(&server_plan, &seen, &processor));
+    recorder.decide(NOT_STORED, server_side::not_stored(&server_plan, &seen, &processor));
+
+    let plays: Vec<Played> = paid
+        .into_iter()
+        .map(|(call, paid)| Played {
+            call,
+            paid,
+            requests: payments_server.requests_for(&call.payment),
+        })
+        .collect();
+    let played = |planned: &client_side::PlannedCall| {
+        plays
+            .iter()
+            .find(|played| std::ptr::eq(played.call, planned))
+            .expect("every call was played")
+    };
+    let cp = &client_plan;
+    // The twins pay one payment six times: each of the server's requests for it is one call.
+    let twins = &played(&cp.twins[0]).requests;
+    let singles: Vec<&Played> =
+        plays.iter().filter(|played| played.call.payment != cp.twins[0].payment).collect();
+    recorder.decide(KEYED, client_side::keyed(&singles));
+    recorder.decide(FRESH, client_side::fresh(&singles, twins));
+    let succeeding = [&cp.created, &cp.flaky, &cp.conflict, &cp.dropped, &cp.hanging].map(played);
+    recorder.decide(RETRIES, client_side::retries(&succeeding, &tag));
+    recorder.decide(NEVER, client_side::never(&cp.refused.each_ref().map(played), &tag));
+    recorder.decide(GIVES_UP, client_side::gives_up(played(&cp.broken), &tag));
+    let backing_off = [&cp.flaky, &cp.conflict, &cp.broken].map(played);
+    recorder.decide(WAITS, client_side::waits_well(&backing_off, played(&cp.asked)));
+    Ok(())
+}
+
+fn app_failed(problem: &str) -> Failure {
+    Failure::new(
+        problem.to_string(),
+        "No payment can be taken until the router builds. In axum 0.8, routes are written /payments, and a handler that takes the body takes it last.",
+    )
+}

@@ -1,0 +1,479 @@
+//! The server half of lesson 6: the judge pays through the learner's `POST /payments`, as clients
+//! would (fresh keys, replays, changed payments, a second request while the first is on its way,
+//! two at the same moment, a retry after the processor failed) and counts the charges its
+//! processor made.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use futures_util::future::join_all;
+use serde_json::Value;
+
+use super::plan::{Payments, respelled};
+use super::processor::{Fate, Processor};
+use crate::fixtures::Payment;
+use crate::judge::answer::{Answer, Shown};
+use crate::judge::{Evidence, Failure};
+
+/// A payment sent under a key, as the judge plans it.
+#[derive(Debug, Clone)]
+pub(super) struct Keyed {
+    pub(super) key: String,
+    pub(super) payment: Payment,
+}
+
+/// What the judge will send the learner's server.
+#[derive(Debug)]
+pub(super) struct Plan {
+    pub(super) no_key: Payment,
+    /// Three keys; the last two pay the same.
+    pub(super) fresh: [Keyed; 3],
+    /// The first key with another amount; the third with another currency.
+    pub(super) changed: [Keyed; 2],
+    pub(super) in_flight: Keyed,
+    pub(super) races: Vec<Keyed>,
+    /// Each with the way the processor fails it first.
+    pub(super) failing: Vec<(Keyed, Fate)>,
+    pub(super) charge_ids: Vec<String>,
+}
+
+/// How long the processor takes to charge while a second request comes.
+pub(super) const SLOW_CHARGE: Duration = Duration::from_millis(300);
+
+/// How long it takes when two requests come at the same moment.
+const RACE_CHARGE: Duration = Duration::from_millis(150);
+
+impl Plan {
+    pub(super) fn draw(payments: &mut Payments) -> Self {
+        let keyed =
+            |payment: Payment, payments: &mut Payments| Keyed { key: payments.key(), payment };
+        let first = payments.next();
+        let shared = payments.next();
+        let fresh = [
+            keyed(first.clone(), payments),
+            keyed(shared.clone(), payments),
+            keyed(shared.clone(), payments),
+        ];
+        let changed = [
+            Keyed { key: fresh[0].key.clone(), payment: payments.next() },
+            Keyed { key: fresh[2].key.clone(), payment: payments.in_another_currency(&shared) },
+        ];
+        let no_key = payments.next();
+        let next = payments.next();
+        let in_flight = keyed(next, payments);
+        let races = (0..3)
+            .map(|_| {
+                let next = payments.next();
+                keyed(next, payments)
+            })
+            .collect();
+        let status = [500, 502, 503][payments.rng().usize(..3)];
+        let failing = [Fate::Fail(status), Fate::ChargeThenDrop, Fate::ChargeThenHang]
+            .into_iter()
+            .map(|fate| {
+                let next = payments.next();
+                (keyed(next, payments), fate)
+            })
+            .collect();
+        Plan {
+            no_key,
+            fresh,
+            changed,
+            in_flight,
+            races,
+            failing,
+            charge_ids: payments.charge_ids(24),
+        }
+    }
+
+    /// How the processor treats each amount.
+    pub(super) fn fates(&self) -> HashMap<u64, Vec<Fate>> {
+        let mut fates = HashMap::new();
+        fates.insert(self.in_flight.payment.amount, vec![Fate::ChargeSlowly(SLOW_CHARGE)]);
+        for race in &self.races {
+            fates.insert(race.payment.amount, vec![Fate::ChargeSlowly(RACE_CHARGE)]);
+        }
+        for (keyed, fate) in &self.failing {
+            fates.insert(keyed.payment.amount, vec![*fate]);
+        }
+        fates
+    }
+}
+
+/// One request to the learner's server, timed.
+#[derive(Debug)]
+pub(super) struct Exchange {
+    pub(super) key: Option<String>,
+    pub(super) body: String,
+    pub(super) sent: Instant,
+    pub(super) received: Instant,
+    pub(super) answer: Result<Answer, String>,
+}
+
+impl Exchange {
+    pub(super) fn status(&self) -> Option<StatusCode> {
+        self.answer.as_ref().ok().map(|answer| answer.status)
+    }
+
+    fn json(&self) -> Option<Value> {
+        self.answer.as_ref().ok().and_then(Answer::json)
+    }
+
+    /// The request and its answer, as a request log shows them.
+    pub(super) fn logged(&self, start: Instant) -> String {
+        let at = self.sent.saturating_duration_since(start).as_millis();
+        let key = self
+            .key
+            .as_deref()
+            .map_or("(no key)".to_string(), |key| format!("Idempotency-Key: {key}"));
+        let answer = match &self.answer {
+            Ok(answer) => format!(
+                "{} {}",
+                answer.status.as_u16(),
+                answer.text().chars().take(120).collect::<String>()
+            ),
+            Err(what_happened) => what_happened.clone(),
+        };
+        let took = self.received.saturating_duration_since(self.sent).as_millis();
+        format!(
+            "{at:>5} ms  POST /payments  {key}\n          {}\n          → {answer} (in {took} ms)\n",
+            self.body.replace('\n', " ")
+        )
+    }
+}
+
+pub(super) struct Client {
+    http: reqwest::Client,
+    url: String,
+    start: Instant,
+}
+
+impl Client {
+    pub(super) fn new(base: &str, start: Instant) -> Self {
+        Self { http: crate::judge::answer::client(), url: format!("{base}/payments"), start }
+    }
+
+    async fn post(&self, key: Option<&str>, body: String) -> Exchange {
+        let mut request =
+            self.http.post(&self.url).header("content-type", "application/json").body(body.clone());
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let sent = Instant::now();
+        let answer = Answer::send(request).await;
+        Exchange { key: key.map(str::to_string), body, sent, received: Instant::now(), answer }
+    }
+
+    async fn pay(&self, keyed: &Keyed) -> Exchange {
+        self.post(
+            Some(&keyed.key),
+            serde_json::to_string(&keyed.payment).expect("a payment serialises"),
+        )
+        .await
+    }
+
+    async fn pay_respelled(&self, keyed: &Keyed) -> Exchange {
+        self.post(Some(&keyed.key), respelled(&keyed.payment)).await
+    }
+}
+
+/// Everything the learner's server answered.
+#[derive(Debug)]
+pub(super) struct Seen {
+    pub(super) start: Instant,
+    pub(super) no_key: Exchange,
+    pub(super) fresh: Vec<Exchange>,
+    /// The first two fresh keys again, after they completed.
+    pub(super) replays: Vec<Exchange>,
+    pub(super) changed: Vec<Exchange>,
+    /// The first request, the second while the first was on its way, and a third once it was
+    /// done.
+    pub(super) in_flight: [Exchange; 3],
+    /// Two requests at once, per key.
+    pub(super) races: Vec<[Exchange; 2]>,
+    /// The first request, which the processor failed, and the retry.
+    pub(super) failing: Vec<[Exchange; 2]>,
+}
+
+pub(super) async fn play(plan: &Plan, client: &Client) -> Seen {
+    let no_key =
+        client.post(None, serde_json::to_string(&plan.no_key).expect("a payment serialises"));
+    let fresh = async {
+        let fresh = join_all(plan.fresh.iter().map(|keyed| client.pay(keyed))).await;
+        let replays =
+            join_all([&plan.fresh[0], &plan.fresh[1]].map(|keyed| client.pay_respelled(keyed)))
+                .await;
+        let changed = join_all(plan.changed.iter().map(|keyed| client.pay(keyed))).await;
+        (fresh, replays, changed)
+    };
+    let in_flight = async {
+        let second = async {
+            tokio::time::sleep(SLOW_CHARGE / 3).await;
+            client.pay(&plan.in_flight).await
+        };
+        let (first, second) = tokio::join!(client.pay(&plan.in_flight), second);
+        [first, second, client.pay_respelled(&plan.in_flight).await]
+    };
+    let races = join_all(plan.races.iter().map(|keyed| async {
+        let (one, other) = tokio::join!(client.pay(keyed), client.pay(keyed));
+        [one, other]
+    }));
+    let failing = join_all(plan.failing.iter().map(|(keyed, _)| async {
+        let first = client.pay(keyed).await;
+        [first, client.pay(keyed).await]
+    }));
+    let (no_key, (fresh, replays, changed), in_flight, races, failing) =
+        tokio::join!(no_key, fresh, in_flight, races, failing);
+    Seen { start: client.start, no_key, fresh, replays, changed, in_flight, races, failing }
+}
+
+fn log(title: &str, start: Instant, exchanges: &[&Exchange]) -> Evidence {
+    Evidence::Text {
+        title: title.to_string(),
+        body: exchanges.iter().map(|exchange| exchange.logged(start)).collect(),
+    }
+}
+
+/// What is wrong with a 201 for `keyed`, given the charge ids the processor made for it.
+fn created_problem(
+    exchange: &Exchange,
+    payment: &Payment,
+    charge_ids: &[String],
+) -> Option<String> {
+    let Ok(answer) = &exchange.answer else { return exchange.answer.as_ref().err().cloned() };
+    if answer.status != StatusCode::CREATED {
+        return Some(format!("the status is {}, not 201", answer.status.as_u16()));
+    }
+    let body = answer.json().unwrap_or(Value::Null);
+    if answer.media_type().as_deref() != Some("application/json") {
+        return Some("the Content-Type is not application/json".into());
+    }
+    if body["amount"] != payment.amount || body["currency"] != payment.currency.as_str() {
+        return Some("the body does not repeat the payment's amount and currency".into());
+    }
+    let id = body["payment_id"].as_str();
+    (!id.is_some_and(|id| charge_ids.iter().any(|charge| charge == id)))
+        .then(|| "its payment_id is not the charge_id the processor gave".into())
+}
+
+fn created_shown(payment: &Payment) -> Shown {
+    Shown::status(StatusCode::CREATED).header("content-type", "application/json").json(
+        &serde_json::json!({"payment_id": "<the processor's charge_id>", "amount": payment.amount, "currency": payment.currency}),
+    )
+}
+
+fn diff(expected: &Shown, exchange: &Exchange) -> Evidence {
+    Evidence::Diff {
+        expected: expected.render(),
+        actual: Shown::of_result(&exchange.answer, &["content-type"])
+            .media_type_shown_as("application/json")
+            .render(),
+    }
+}
+
+fn ids(processor: &Processor, payment: &Payment) -> Vec<String> {
+    processor.charges_of(payment.amount).into_iter().map(|charge| charge.id).collect()
+}
+
+pub(super) fn no_key(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
+    let asked = processor.asked(&plan.no_key);
+    let problem = match seen.no_key.status() {
+        Some(StatusCode::BAD_REQUEST) if asked == 0 => return None,
+        Some(StatusCode::BAD_REQUEST) => {
+            "it answered 400, and asked the processor to charge all the same".to_string()
+        }
+        Some(status) => format!("it answered {}, not 400", status.as_u16()),
+        None => seen.no_key.answer.as_ref().err().cloned().unwrap_or_default(),
+    };
+    Some(
+        Failure::new(
+            format!("a payment without an Idempotency-Key: {problem}"),
+            "Without a key, a retry cannot be told from a second payment: the server cannot make the request safe to repeat. The draft says: refuse it, 400 Bad Request, and charge nothing.",
+        )
+        .with(log("your server was asked", seen.start, &[&seen.no_key])),
+    )
+}
+
+pub(super) fn charges(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
+    let why = "A new key is a new payment: charge it once, through the processor, and give the processor a key of its own for it too, so that a retry of yours can never charge twice. Two keys are two payments, even for the same amount.";
+    for (keyed, exchange) in plan.fresh.iter().zip(&seen.fresh) {
+        let charge_ids = ids(processor, &keyed.payment);
+        if let Some(problem) = created_problem(exchange, &keyed.payment, &charge_ids) {
+            return Some(
+                Failure::new(format!("a first payment under a new key: {problem}"), why)
+                    .with(diff(&created_shown(&keyed.payment), exchange)),
+            );
+        }
+        let keys = processor.keys_for(keyed.payment.amount);
+        if keys.iter().any(|key| key.as_deref().is_none_or(|key| key.trim().is_empty())) {
+            return Some(Failure::new(
+                "the processor was asked to charge without an Idempotency-Key: if its answer is lost, a retry charges again",
+                why,
+            ).with(log("your server was asked", seen.start, &[exchange])));
+        }
+    }
+    let shared = &plan.fresh[1].payment;
+    let made = processor.charges_of(shared.amount).len();
+    (made != 2).then(|| {
+        Failure::new(
+            format!(
+                "two keys paid the same amount, and the processor made {made} charge(s), not 2"
+            ),
+            why,
+        )
+        .with(log("your server was asked", seen.start, &[&seen.fresh[1], &seen.fresh[2]]))
+    })
+}
+
+pub(super) fn replays(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
+    let why = "The key's first answer is the answer: store it, and send it again, status and body, to every request that repeats the key and the payment. Running the handler again would ask the processor again; the client retried because it did not get the answer, not to pay twice.";
+    let pairs = [
+        (&plan.fresh[0], &seen.fresh[0], &seen.replays[0]),
+        (&plan.fresh[1], &seen.fresh[1], &seen.replays[1]),
+        (&plan.in_flight, &seen.in_flight[0], &seen.in_flight[2]),
+    ];
+    for (keyed, first, replay) in pairs {
+        let same = first.status() == replay.status()
+            && first.json().is_some()
+            && first.json() == replay.json();
+        if !same {
+            return Some(
+                Failure::new("the same key and payment again (its JSON spelled differently): not the answer the key first got", why)
+                    .with(Evidence::Diff {
+                        expected: Shown::of_result(&first.answer, &[]).render(),
+                        actual: Shown::of_result(&replay.answer, &[]).render(),
+                    })
+                    .with(log("your server was asked", seen.start, &[first, replay])),
+            );
+        }
+        let asked = processor.asked_since(&keyed.payment, Some(replay.sent));
+        if asked > 0 {
+            return Some(
+                Failure::new(format!("the same key and payment again: the processor was asked {asked} more time(s)"), why)
+                    .with(log("your server was asked", seen.start, &[first, replay])),
+            );
+        }
+    }
+    None
+}
+
+pub(super) fn changed(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
+    let why = "A key stands for one payment. The same key with another payment is a client bug (a key reused by mistake); neither replaying the first answer nor charging the new payment is right. The draft says 422 Unprocessable Content.";
+    let asked = [(&seen.fresh[0], "another amount"), (&seen.fresh[2], "another currency")];
+    for ((keyed, exchange), (before, what)) in plan.changed.iter().zip(&seen.changed).zip(asked) {
+        let charged = processor.asked(&keyed.payment);
+        let problem = match exchange.status() {
+            Some(StatusCode::UNPROCESSABLE_ENTITY) if charged == 0 => continue,
+            Some(StatusCode::UNPROCESSABLE_ENTITY) => {
+                "422, and the processor was asked to charge it all the same".to_string()
+            }
+            Some(status) => format!("{}, not 422", status.as_u16()),
+            None => exchange.answer.as_ref().err().cloned().unwrap_or_default(),
+        };
+        return Some(
+            Failure::new(format!("a key used before, with {what}: {problem}"), why).with(log(
+                "your server was asked",
+                seen.start,
+                &[before, exchange],
+            )),
+        );
+    }
+    None
+}
+
+pub(super) fn in_flight(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
+    let [first, second, _] = &seen.in_flight;
+    let why = "While the first request with a key is still being processed, there is no answer to replay yet, and starting a second charge is the very thing keys prevent. The draft says 409 Conflict: the client tries again a moment later, and gets the stored answer.";
+    let charged = processor.charges_of(plan.in_flight.payment.amount).len();
+    let problem = if second.status() != Some(StatusCode::CONFLICT) {
+        Some(format!(
+            "the second request, sent {} ms after the first while it was still being processed, got {}, not 409",
+            second.sent.saturating_duration_since(first.sent).as_millis(),
+            second.status().map_or("no answer".into(), |status| status.as_u16().to_string())
+        ))
+    } else if second.received > first.received {
+        Some("the 409 came only after the first request was done: it waited for it".into())
+    } else if charged != 1 {
+        Some(format!("the processor made {charged} charges for it"))
+    } else {
+        created_problem(first, &plan.in_flight.payment, &ids(processor, &plan.in_flight.payment))
+            .map(|problem| format!("the first request's answer: {problem}"))
+    }?;
+    Some(
+        Failure::new(format!("the same key while its first request was in flight: {problem}"), why)
+            .with(log("your server was asked", seen.start, &[first, second])),
+    )
+}
+
+pub(super) fn races(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
+    let why = "Two requests with a new key can arrive at the same moment (a client that retried too early, a double click). Checking for the key and recording it must be one step, under one lock: check, then insert, with an .await between, lets both through.";
+    for (keyed, [one, other]) in plan.races.iter().zip(&seen.races) {
+        let charged = processor.charges_of(keyed.payment.amount).len();
+        let statuses = [one.status(), other.status()];
+        let one_created = statuses.contains(&Some(StatusCode::CREATED));
+        let loser_ok = statuses.contains(&Some(StatusCode::CONFLICT))
+            || (statuses == [Some(StatusCode::CREATED); 2] && one.json() == other.json());
+        let problem = if charged != 1 {
+            format!("the processor made {charged} charges")
+        } else if !one_created || !loser_ok {
+            let shown: Vec<String> = statuses
+                .iter()
+                .map(|status| {
+                    status.map_or("no answer".into(), |status| status.as_u16().to_string())
+                })
+                .collect();
+            format!(
+                "the answers were {} and {}: one 201, and a 409 (or the same 201) for the other",
+                shown[0], shown[1]
+            )
+        } else {
+            continue;
+        };
+        return Some(
+            Failure::new(
+                format!("two requests with one new key at the same moment: {problem}"),
+                why,
+            )
+            .with(log(
+                "your server was asked, both at once",
+                seen.start,
+                &[one, other],
+            )),
+        );
+    }
+    None
+}
+
+pub(super) fn not_stored(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
+    let why = "A failure of the processor is not the key's answer: the payment may or may not have happened, and the client will retry with the same key. Store nothing (or forget the attempt), and pass the processor the same key of its own on the retry: then it charges at most once, even when it charged the first time and its answer was lost.";
+    for ((keyed, fate), [first, retry]) in plan.failing.iter().zip(&seen.failing) {
+        let what = match fate {
+            Fate::Fail(status) => format!("the processor answered {status} and charged nothing"),
+            Fate::ChargeThenDrop => {
+                "the processor charged, then dropped the connection before answering".into()
+            }
+            _ => "the processor charged, then never answered".into(),
+        };
+        let charged = ids(processor, &keyed.payment);
+        let first_ok = first.status().is_some_and(|status| status.is_server_error())
+            || created_problem(first, &keyed.payment, &charged).is_none();
+        let log = log("your server was asked, one after the other", seen.start, &[first, retry]);
+        let failure = if !first_ok {
+            let status = first.status().map_or("none".into(), |status| status.as_u16().to_string());
+            Failure::new(format!("{what}: the first answer was {status}, not a 5xx"), why)
+        } else if charged.len() != 1 {
+            Failure::new(
+                format!("{what}: the processor made {} charges for the one payment", charged.len()),
+                why,
+            )
+        } else if let Some(problem) = created_problem(retry, &keyed.payment, &charged) {
+            Failure::new(format!("{what}: the retry with the same key: {problem}"), why)
+                .with(diff(&created_shown(&keyed.payment), retry))
+        } else {
+            continue;
+        };
+        return Some(failure.with(log));
+    }
+    None
+}
