@@ -24,9 +24,8 @@ copy="$work/course"
 git -C "$repo" clone --quiet "$repo" "$copy"
 cp "$repo/solutions/01_generic_500.rs" "$copy/exercises/01_generic_500.rs"
 export CARGO_TARGET_DIR="$work/target"
-(cd "$copy" && cargo build --quiet && for n in 01 02 03; do
-  cargo build --quiet --features check-targets --bin "exercise-$n" --bin "solution-$n"
-done)
+lessons=$(ls "$copy"/lessons/*.toml | wc -l)
+(cd "$copy" && cargo build --quiet && cargo build --quiet --all-features --bins)
 
 cd "$copy"
 edit='echo "// an edit at $(date +%s%N)" >> exercises/01_generic_500.rs'
@@ -41,10 +40,11 @@ hyperfine --warmup 2 --runs 10 --export-json "$out/edit-to-verdict.json" \
   --prepare 'true' -n 'cargo run -- list (no build)' 'cargo run --quiet -- list'
 
 echo "== each check run, once built: the runner judging the learner's process (cargo's no-op build included)"
-hyperfine --warmup 1 --runs 10 --export-json "$out/check-runs.json" \
-  -n 'lesson 1 checks' "$CARGO_TARGET_DIR/debug/httplings check 1 --solution" \
-  -n 'lesson 2 checks' "$CARGO_TARGET_DIR/debug/httplings check 2 --solution" \
-  -n 'lesson 3 checks' "$CARGO_TARGET_DIR/debug/httplings check 3 --solution"
+runs=()
+for n in $(seq 1 "$lessons"); do
+  runs+=(-n "lesson $n checks" "$CARGO_TARGET_DIR/debug/httplings check $n --solution")
+done
+hyperfine --warmup 1 --runs 10 --export-json "$out/check-runs.json" "${runs[@]}"
 
 if [ "$quick" != "--quick" ]; then
   echo "== fresh clone -> first verdict (every dependency compiled; crates already downloaded)"

@@ -57,6 +57,7 @@ const REPLAYS: &str =
     "the same key and payment again: the stored answer, and the processor left alone";
 const CHANGED: &str = "the same key with another payment: 422, and nothing charged";
 const IN_FLIGHT: &str = "the same key while its first request is in flight: 409 at once";
+const ABANDONED: &str = "a request whose client hangs up does not leave its key in progress";
 const RACES: &str = "two first requests with one key at the same moment: one charge";
 const NOT_STORED: &str = "a processor failure is not stored: the retry charges exactly once";
 const KEYED: &str = "pay sends the payment with an Idempotency-Key, the same on every attempt";
@@ -65,11 +66,12 @@ const RETRIES: &str =
     "a 5xx, a 409, a dropped connection or a timeout is retried until the payment is made";
 const NEVER: &str = "a 400 or a 422 is returned at once, never retried";
 const GIVES_UP: &str = "after max_attempts attempts, the last response as it came";
-const WAITS: &str = "between attempts pay backs off within max_delay, and waits out Retry-After";
+const WAITS: &str =
+    "between attempts pay backs off, never past max_delay, and waits out Retry-After";
 
 pub const CHECKS: &[&str] = &[
-    NO_KEY, CHARGES, REPLAYS, CHANGED, IN_FLIGHT, RACES, NOT_STORED, KEYED, FRESH, RETRIES, NEVER,
-    GIVES_UP, WAITS,
+    NO_KEY, CHARGES, REPLAYS, CHANGED, IN_FLIGHT, ABANDONED, RACES, NOT_STORED, KEYED, FRESH,
+    RETRIES, NEVER, GIVES_UP, WAITS,
 ];
 
 /// The `main` of lesson 6's check targets.
@@ -213,6 +215,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     recorder.decide(REPLAYS, server_side::replays(&server_plan, &seen, &processor));
     recorder.decide(CHANGED, server_side::changed(&server_plan, &seen, &processor));
     recorder.decide(IN_FLIGHT, server_side::in_flight(&server_plan, &seen, &processor));
+    recorder.decide(ABANDONED, server_side::abandoned(&server_plan, &seen, &processor));
     recorder.decide(RACES, server_side::races(&server_plan, &seen, &processor));
     recorder.decide(NOT_STORED, server_side::not_stored(&server_plan, &seen, &processor));
 

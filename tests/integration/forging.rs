@@ -131,6 +131,6 @@ fn forging_does_not_pass_lesson_6() {
         "6",
         "exercises/06_idempotency_key.rs",
         include_str!("../fixtures/forging/06_idempotency_key.rs"),
-        12,
+        13,
     );
 }

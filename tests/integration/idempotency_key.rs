@@ -33,14 +33,15 @@ const CHARGES: &str = CHECKS[1];
 const REPLAYS: &str = CHECKS[2];
 const CHANGED: &str = CHECKS[3];
 const IN_FLIGHT: &str = CHECKS[4];
-const RACES: &str = CHECKS[5];
-const NOT_STORED: &str = CHECKS[6];
-const KEYED: &str = CHECKS[7];
-const FRESH: &str = CHECKS[8];
-const RETRIES: &str = CHECKS[9];
-const NEVER: &str = CHECKS[10];
-const GIVES_UP: &str = CHECKS[11];
-const WAITS: &str = CHECKS[12];
+const ABANDONED: &str = CHECKS[5];
+const RACES: &str = CHECKS[6];
+const NOT_STORED: &str = CHECKS[7];
+const KEYED: &str = CHECKS[8];
+const FRESH: &str = CHECKS[9];
+const RETRIES: &str = CHECKS[10];
+const NEVER: &str = CHECKS[11];
+const GIVES_UP: &str = CHECKS[12];
+const WAITS: &str = CHECKS[13];
 
 /// One app and one `pay` to judge, and the checks they must fail.
 struct Case {
@@ -78,8 +79,8 @@ async fn judged_failing(cases: Vec<Case>) -> Vec<(Judged, u64)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_solution_passes_and_the_starter_fails_usefully() {
     let starter_fails: &[&str] = &[
-        NO_KEY, CHARGES, REPLAYS, CHANGED, IN_FLIGHT, RACES, NOT_STORED, KEYED, FRESH, RETRIES,
-        GIVES_UP, WAITS,
+        NO_KEY, CHARGES, REPLAYS, CHANGED, IN_FLIGHT, ABANDONED, RACES, NOT_STORED, KEYED, FRESH,
+        RETRIES, GIVES_UP, WAITS,
     ];
     let judged = judged_failing(vec![
         case!(solution::app, solution::pay, &[]),
@@ -103,6 +104,8 @@ struct Behaviour {
     knows_in_flight: bool,
     /// Whether a processor failure is forgotten, or stored as the key's answer.
     forgets_failures: bool,
+    /// Whether a claim whose request was cancelled (its client hung up) is released.
+    releases_abandoned: bool,
     /// Whether the key is claimed under the same lock as it is looked up (or only after an
     /// `.await`, with a fresh processor key each time).
     claims_atomically: bool,
@@ -129,6 +132,7 @@ const RIGHT: Behaviour = Behaviour {
     compares_payments: true,
     knows_in_flight: true,
     forgets_failures: true,
+    releases_abandoned: true,
     claims_atomically: true,
     key: random_key,
     new_key_each_attempt: false,
@@ -197,6 +201,10 @@ async fn knobbed_payment(
         tokio::task::yield_now().await;
     }
     service.keys.lock().unwrap().insert(key.clone(), Entry::InFlight(payment.clone()));
+    let mut release = Release { keys: Arc::clone(&service.keys), key: Some(key.clone()) };
+    if !behaviour.releases_abandoned {
+        release.key = None;
+    }
     let downstream =
         if behaviour.claims_atomically { format!("payments:{key}") } else { random_key(0) };
     let charged = service
@@ -214,6 +222,7 @@ async fn knobbed_payment(
             .and_then(|body| body["charge_id"].as_str().map(str::to_string)),
         _ => None,
     };
+    release.key = None;
     let Some(charge_id) = charge_id else {
         let mut keys = service.keys.lock().unwrap();
         if behaviour.forgets_failures {
@@ -230,6 +239,20 @@ async fn knobbed_payment(
         .unwrap()
         .insert(key, Entry::Done(payment, StatusCode::CREATED, body.clone()));
     (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// Removes a claim when its request is dropped before it settled.
+struct Release {
+    keys: Arc<Mutex<HashMap<String, Entry>>>,
+    key: Option<String>,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        if let Some(key) = &self.key {
+            self.keys.lock().unwrap().remove(key);
+        }
+    }
 }
 
 // ---- A client in another style: equal jitter, a `match` on the status ----
@@ -309,7 +332,8 @@ async fn each_known_wrong_server_is_caught_by_the_check_for_its_rule() {
         knobbed!(&[CHANGED], compares_payments: false),
         knobbed!(&[IN_FLIGHT], knows_in_flight: false),
         knobbed!(&[NOT_STORED], forgets_failures: false),
-        knobbed!(&[RACES, NOT_STORED], claims_atomically: false),
+        knobbed!(&[ABANDONED], releases_abandoned: false),
+        knobbed!(&[ABANDONED, RACES, NOT_STORED], claims_atomically: false),
     ])
     .await;
     let (replays, seed) = &judged[0];

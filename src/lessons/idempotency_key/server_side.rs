@@ -32,6 +32,8 @@ pub(super) struct Plan {
     /// The first key with another amount; the third with another currency.
     pub(super) changed: [Keyed; 2],
     pub(super) in_flight: Keyed,
+    /// Sent by a client that hangs up while the processor takes its time, then retried.
+    pub(super) abandoned: Keyed,
     pub(super) races: Vec<Keyed>,
     /// Each with the way the processor fails it first.
     pub(super) failing: Vec<(Keyed, Fate)>,
@@ -40,6 +42,13 @@ pub(super) struct Plan {
 
 /// How long the processor takes to charge while a second request comes.
 pub(super) const SLOW_CHARGE: Duration = Duration::from_millis(300);
+
+/// How long the client that hangs up waits.
+const IMPATIENCE: Duration = Duration::from_millis(80);
+
+/// How long after hanging up the client retries before it concludes the key is stuck: the
+/// processor's charge is long over by then.
+const ABANDONED_DEADLINE: Duration = Duration::from_millis(1_200);
 
 /// How long it takes when two requests come at the same moment.
 const RACE_CHARGE: Duration = Duration::from_millis(150);
@@ -62,6 +71,8 @@ impl Plan {
         let no_key = payments.next();
         let next = payments.next();
         let in_flight = keyed(next, payments);
+        let next = payments.next();
+        let abandoned = keyed(next, payments);
         let races = (0..3)
             .map(|_| {
                 let next = payments.next();
@@ -81,6 +92,7 @@ impl Plan {
             fresh,
             changed,
             in_flight,
+            abandoned,
             races,
             failing,
             charge_ids: payments.charge_ids(24),
@@ -91,6 +103,7 @@ impl Plan {
     pub(super) fn fates(&self) -> HashMap<u64, Vec<Fate>> {
         let mut fates = HashMap::new();
         fates.insert(self.in_flight.payment.amount, vec![Fate::ChargeSlowly(SLOW_CHARGE)]);
+        fates.insert(self.abandoned.payment.amount, vec![Fate::ChargeSlowly(SLOW_CHARGE)]);
         for race in &self.races {
             fates.insert(race.payment.amount, vec![Fate::ChargeSlowly(RACE_CHARGE)]);
         }
@@ -173,6 +186,21 @@ impl Client {
         .await
     }
 
+    /// Pays, and hangs up after a moment, long before the processor has answered.
+    async fn pay_impatiently(&self, keyed: &Keyed) -> Exchange {
+        let body = serde_json::to_string(&keyed.payment).expect("a payment serialises");
+        let request = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("idempotency-key", &keyed.key)
+            .timeout(IMPATIENCE)
+            .body(body.clone());
+        let sent = Instant::now();
+        let answer = Answer::send(request).await;
+        Exchange { key: Some(keyed.key.clone()), body, sent, received: Instant::now(), answer }
+    }
+
     async fn pay_respelled(&self, keyed: &Keyed) -> Exchange {
         self.post(Some(&keyed.key), respelled(&keyed.payment)).await
     }
@@ -190,6 +218,8 @@ pub(super) struct Seen {
     /// The first request, the second while the first was on its way, and a third once it was
     /// done.
     pub(super) in_flight: [Exchange; 3],
+    /// The request whose client hung up, then its retries until one was answered 201.
+    pub(super) abandoned: Vec<Exchange>,
     /// Two requests at once, per key.
     pub(super) races: Vec<[Exchange; 2]>,
     /// The first request, which the processor failed, and the retry.
@@ -223,9 +253,32 @@ pub(super) async fn play(plan: &Plan, client: &Client) -> Seen {
         let first = client.pay(keyed).await;
         [first, client.pay(keyed).await]
     }));
-    let (no_key, (fresh, replays, changed), in_flight, races, failing) =
-        tokio::join!(no_key, fresh, in_flight, races, failing);
-    Seen { start: client.start, no_key, fresh, replays, changed, in_flight, races, failing }
+    let abandoned = async {
+        let mut exchanges = vec![client.pay_impatiently(&plan.abandoned).await];
+        let deadline = exchanges[0].sent + ABANDONED_DEADLINE;
+        loop {
+            tokio::time::sleep(SLOW_CHARGE / 3).await;
+            let retry = client.pay(&plan.abandoned).await;
+            let done = retry.status() != Some(StatusCode::CONFLICT);
+            exchanges.push(retry);
+            if done || Instant::now() >= deadline {
+                break exchanges;
+            }
+        }
+    };
+    let (no_key, (fresh, replays, changed), in_flight, abandoned, races, failing) =
+        tokio::join!(no_key, fresh, in_flight, abandoned, races, failing);
+    Seen {
+        start: client.start,
+        no_key,
+        fresh,
+        replays,
+        changed,
+        in_flight,
+        abandoned,
+        races,
+        failing,
+    }
 }
 
 fn log(title: &str, start: Instant, exchanges: &[&Exchange]) -> Evidence {
@@ -404,6 +457,32 @@ pub(super) fn in_flight(plan: &Plan, seen: &Seen, processor: &Processor) -> Opti
         Failure::new(format!("the same key while its first request was in flight: {problem}"), why)
             .with(log("your server was asked", seen.start, &[first, second])),
     )
+}
+
+pub(super) fn abandoned(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
+    let why = "When a client hangs up, axum drops the handler's future at its .await, and the code after it never runs. A key claimed as in progress must be released then (a guard with impl Drop), or every retry with that key gets 409, forever, and the payment can never be completed.";
+    let last = seen.abandoned.last().expect("the first request at least");
+    let charged = ids(processor, &plan.abandoned.payment);
+    let problem = if last.status() == Some(StatusCode::CONFLICT) {
+        format!(
+            "the client hung up while the processor was charging; its retries with the same key got 409 for {} ms after that",
+            last.received.saturating_duration_since(seen.abandoned[0].received).as_millis()
+        )
+    } else if charged.len() != 1 {
+        format!(
+            "the client hung up, retried with the same key, and the processor made {} charges",
+            charged.len()
+        )
+    } else {
+        created_problem(last, &plan.abandoned.payment, &charged)
+            .map(|problem| format!("the client hung up and retried with the same key: {problem}"))?
+    };
+    let asked: Vec<&Exchange> = seen.abandoned.iter().collect();
+    Some(Failure::new(problem, why).with(log(
+        "your server was asked, the first time by a client that hung up",
+        seen.start,
+        &asked,
+    )))
 }
 
 pub(super) fn races(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
