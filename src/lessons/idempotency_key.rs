@@ -57,6 +57,7 @@ const REPLAYS: &str =
     "the same key and payment again: the stored answer, and the processor left alone";
 const CHANGED: &str = "the same key with another payment: 422, and nothing charged";
 const IN_FLIGHT: &str = "the same key while its first request is in flight: 409 at once";
+const NO_QUEUE: &str = "payments under different keys never wait for each other";
 const ABANDONED: &str = "a request whose client hangs up does not leave its key in progress";
 const RACES: &str = "two first requests with one key at the same moment: one charge";
 const NOT_STORED: &str = "a processor failure is not stored: the retry charges exactly once";
@@ -70,8 +71,8 @@ const WAITS: &str =
     "between attempts pay backs off, never past max_delay, and waits out Retry-After";
 
 pub const CHECKS: &[&str] = &[
-    NO_KEY, CHARGES, REPLAYS, CHANGED, IN_FLIGHT, ABANDONED, RACES, NOT_STORED, KEYED, FRESH,
-    RETRIES, NEVER, GIVES_UP, WAITS,
+    NO_KEY, CHARGES, REPLAYS, CHANGED, IN_FLIGHT, NO_QUEUE, ABANDONED, RACES, NOT_STORED, KEYED,
+    FRESH, RETRIES, NEVER, GIVES_UP, WAITS,
 ];
 
 /// The `main` of lesson 6's check targets.
@@ -195,8 +196,9 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             client_timeout: planned.client_timeout,
         };
         async move {
-            let paid: Result<Paid, String> = match learner.call("pay()", &call, PAY_DEADLINE).await
-            {
+            let reply = learner.call("pay()", &call, PAY_DEADLINE).await;
+            let returned = Instant::now();
+            let paid: Result<Paid, String> = match reply {
                 Ok(Returned::Value(paid)) => Ok(paid),
                 Ok(Returned::Panicked(panic)) => Err(format!("it panicked: {panic}")),
                 Ok(Returned::TimedOut(limit)) => {
@@ -204,10 +206,10 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
                 }
                 Err(lost) => return Err(lost),
             };
-            Ok((planned, paid))
+            Ok((planned, paid, returned))
         }
     }));
-    let (seen, paid) = tokio::join!(server_side::play(&server_plan, &client), paying);
+    let (seen, paid) = tokio::join!(server_side::play(&server_plan, &client, &processor), paying);
     let paid = paid.into_iter().collect::<Result<Vec<_>, Lost>>()?;
 
     recorder.decide(NO_KEY, server_side::no_key(&server_plan, &seen, &processor));
@@ -215,15 +217,17 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     recorder.decide(REPLAYS, server_side::replays(&server_plan, &seen, &processor));
     recorder.decide(CHANGED, server_side::changed(&server_plan, &seen, &processor));
     recorder.decide(IN_FLIGHT, server_side::in_flight(&server_plan, &seen, &processor));
+    recorder.decide(NO_QUEUE, server_side::no_queue(&server_plan, &seen, &processor));
     recorder.decide(ABANDONED, server_side::abandoned(&server_plan, &seen, &processor));
     recorder.decide(RACES, server_side::races(&server_plan, &seen, &processor));
     recorder.decide(NOT_STORED, server_side::not_stored(&server_plan, &seen, &processor));
 
     let plays: Vec<Played> = paid
         .into_iter()
-        .map(|(call, paid)| Played {
+        .map(|(call, paid, returned)| Played {
             call,
             paid,
+            returned,
             requests: payments_server.requests_for(&call.payment),
         })
         .collect();
@@ -243,9 +247,13 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let succeeding = [&cp.created, &cp.flaky, &cp.conflict, &cp.dropped, &cp.hanging].map(played);
     recorder.decide(RETRIES, client_side::retries(&succeeding, &tag));
     recorder.decide(NEVER, client_side::never(&cp.refused.each_ref().map(played), &tag));
-    recorder.decide(GIVES_UP, client_side::gives_up(played(&cp.broken), &tag));
-    let backing_off = [&cp.flaky, &cp.conflict, &cp.broken].map(played);
-    recorder.decide(WAITS, client_side::waits_well(&backing_off, played(&cp.asked)));
+    recorder.decide(GIVES_UP, client_side::gives_up(&cp.broken.each_ref().map(played), &tag));
+    let backing_off = [&cp.flaky, &cp.conflict, &cp.broken[0], &cp.broken[1]].map(played);
+    let long_outages: Vec<&Played> = cp.long_outages.iter().map(played).collect();
+    let long_conflicts: Vec<&Played> = cp.long_conflicts.iter().map(played).collect();
+    let long = [long_outages.as_slice(), long_conflicts.as_slice()];
+    let (asked, too_long) = (played(&cp.asked), played(&cp.too_long));
+    recorder.decide(WAITS, client_side::waits_well(&backing_off, long, asked, too_long));
     Ok(())
 }
 

@@ -5,11 +5,11 @@
 
 pub(crate) mod call;
 pub(crate) mod expect;
-mod growth;
+pub(crate) mod growth;
 mod scenario;
 mod server;
 mod timeline;
-mod verdict;
+pub(crate) mod verdict;
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;

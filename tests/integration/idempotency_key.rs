@@ -33,15 +33,16 @@ const CHARGES: &str = CHECKS[1];
 const REPLAYS: &str = CHECKS[2];
 const CHANGED: &str = CHECKS[3];
 const IN_FLIGHT: &str = CHECKS[4];
-const ABANDONED: &str = CHECKS[5];
-const RACES: &str = CHECKS[6];
-const NOT_STORED: &str = CHECKS[7];
-const KEYED: &str = CHECKS[8];
-const FRESH: &str = CHECKS[9];
-const RETRIES: &str = CHECKS[10];
-const NEVER: &str = CHECKS[11];
-const GIVES_UP: &str = CHECKS[12];
-const WAITS: &str = CHECKS[13];
+const NO_QUEUE: &str = CHECKS[5];
+const ABANDONED: &str = CHECKS[6];
+const RACES: &str = CHECKS[7];
+const NOT_STORED: &str = CHECKS[8];
+const KEYED: &str = CHECKS[9];
+const FRESH: &str = CHECKS[10];
+const RETRIES: &str = CHECKS[11];
+const NEVER: &str = CHECKS[12];
+const GIVES_UP: &str = CHECKS[13];
+const WAITS: &str = CHECKS[14];
 
 /// One app and one `pay` to judge, and the checks they must fail.
 struct Case {
@@ -106,6 +107,8 @@ struct Behaviour {
     forgets_failures: bool,
     /// Whether a claim whose request was cancelled (its client hung up) is released.
     releases_abandoned: bool,
+    /// Whether one lock is held around the whole call to the processor.
+    locks_across_charge: bool,
     /// Whether the key is claimed under the same lock as it is looked up (or only after an
     /// `.await`, with a fresh processor key each time).
     claims_atomically: bool,
@@ -115,6 +118,8 @@ struct Behaviour {
     new_key_each_attempt: bool,
     /// Whether the client retries a 409.
     retries_409: bool,
+    /// Whether it waits before retrying a 409.
+    waits_after_409: bool,
     /// Whether the client retries a 422.
     retries_422: bool,
     /// Whether the client waits out a Retry-After.
@@ -133,10 +138,12 @@ const RIGHT: Behaviour = Behaviour {
     knows_in_flight: true,
     forgets_failures: true,
     releases_abandoned: true,
+    locks_across_charge: false,
     claims_atomically: true,
     key: random_key,
     new_key_each_attempt: false,
     retries_409: true,
+    waits_after_409: true,
     retries_422: false,
     honours_retry_after: true,
 };
@@ -157,12 +164,15 @@ struct Knobbed {
     processor: Upstream,
     client: reqwest::Client,
     keys: Arc<Mutex<HashMap<String, Entry>>>,
+    /// Held across the call to the processor, when the behaviour says so.
+    charging: Arc<tokio::sync::Mutex<()>>,
     behaviour: Behaviour,
 }
 
 fn knobbed_app(processor: Upstream, behaviour: Behaviour) -> Router {
     let client = reqwest::Client::builder().timeout(processor.timeout()).build().unwrap();
-    let service = Knobbed { processor, client, keys: Arc::default(), behaviour };
+    let service =
+        Knobbed { processor, client, keys: Arc::default(), charging: Arc::default(), behaviour };
     Router::new().route("/payments", post(knobbed_payment)).with_state(service)
 }
 
@@ -177,8 +187,8 @@ async fn knobbed_payment(
     Json(payment): Json<Value>,
 ) -> Response {
     let behaviour = service.behaviour;
-    let Some(key) =
-        headers.get("idempotency-key").and_then(|key| key.to_str().ok()).map(str::to_string)
+    let key = headers.get("idempotency-key").and_then(|key| key.to_str().ok());
+    let Some(key) = key.map(|key| key.trim_matches('"').to_string()).filter(|key| !key.is_empty())
     else {
         return problem(StatusCode::BAD_REQUEST);
     };
@@ -207,6 +217,8 @@ async fn knobbed_payment(
     }
     let downstream =
         if behaviour.claims_atomically { format!("payments:{key}") } else { random_key(0) };
+    let _charging =
+        if behaviour.locks_across_charge { Some(service.charging.lock().await) } else { None };
     let charged = service
         .client
         .post(service.processor.url("/charges"))
@@ -287,7 +299,11 @@ async fn knobbed_pay(
         });
         let longest =
             policy.base_delay.saturating_mul(1 << (attempt - 1).min(20)).min(policy.max_delay);
+        let rushes = !behaviour.waits_after_409
+            && outcome.as_ref().is_ok_and(|response| response.status() == StatusCode::CONFLICT);
         let wait = match asked {
+            _ if rushes => Duration::ZERO,
+            Some(seconds) if Duration::from_secs(seconds) > policy.max_delay => return outcome,
             Some(seconds) if behaviour.honours_retry_after => Duration::from_secs(seconds),
             // Equal jitter: half the backoff, plus up to as much again.
             _ => {
@@ -330,9 +346,10 @@ async fn each_known_wrong_server_is_caught_by_the_check_for_its_rule() {
     let judged = judged_failing(vec![
         knobbed!(&[REPLAYS], stores_answers: false),
         knobbed!(&[CHANGED], compares_payments: false),
-        knobbed!(&[IN_FLIGHT], knows_in_flight: false),
+        knobbed!(&[IN_FLIGHT, RACES], knows_in_flight: false),
         knobbed!(&[NOT_STORED], forgets_failures: false),
         knobbed!(&[ABANDONED], releases_abandoned: false),
+        knobbed!(&[NO_QUEUE], locks_across_charge: true),
         knobbed!(&[ABANDONED, RACES, NOT_STORED], claims_atomically: false),
     ])
     .await;
@@ -346,9 +363,10 @@ async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
         knobbed!(&[KEYED], new_key_each_attempt: true),
         knobbed!(&[FRESH], key: |_| "2f6d8c1e-5b3a-4c7d-9e8f-0a1b2c3d4e5f".into()),
         knobbed!(&[FRESH], key: |call| format!("payment-{call:012}")),
-        knobbed!(&[RETRIES], retries_409: false),
+        knobbed!(&[RETRIES, GIVES_UP], retries_409: false),
         knobbed!(&[NEVER], retries_422: true),
         knobbed!(&[WAITS], honours_retry_after: false),
+        knobbed!(&[WAITS], waits_after_409: false),
     ])
     .await;
     let (keyed, seed) = &judged[0];

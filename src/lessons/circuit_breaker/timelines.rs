@@ -267,7 +267,7 @@ pub(super) struct Abandoning {
 }
 
 /// How long the client of an abandoned trial waits before it hangs up.
-const IMPATIENCE: Duration = Duration::from_millis(60);
+const IMPATIENCE: Duration = Duration::from_millis(200);
 
 /// How often instance W is asked once its trial was abandoned.
 const PROBE_EVERY: Duration = Duration::from_millis(150);
@@ -283,9 +283,26 @@ pub(super) async fn abandoning(plan: &Plan, client: &Client, inventory: &Invento
     let opening = one_by_one(client, inventory, &items.take(threshold), &failures).await;
     let opened = opening.exchanges.last().expect("a threshold of at least one").received;
     until(opened + plan.cooldown + PAST_COOLDOWN).await;
-    let impatient = Client::with_timeout(client.base.clone(), IMPATIENCE);
     let asked = inventory.asked();
-    let abandoned = impatient.get_while(inventory, &items.one(), Mood::Healthy(plan.slow)).await;
+    // Hang up once the trial has reached the inventory: the breaker is then certainly waiting
+    // for its answer. (Had it not reached it by IMPATIENCE, the trial check says so.)
+    let reached = async {
+        while inventory.asked() == asked {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let impatient = Client::with_timeout(client.base.clone(), IMPATIENCE);
+    let (path, sent, mood) = (items.one(), Instant::now(), Mood::Healthy(plan.slow));
+    let abandoned = tokio::select! {
+        exchange = impatient.get_while(inventory, &path, mood) => exchange,
+        () = reached => Exchange {
+            path: path.clone(),
+            sent,
+            received: Instant::now(),
+            answer: Err("(the judge hung up while the trial waited for the inventory)".into()),
+            inventory: Some(mood),
+        },
+    };
     let trial_reached = inventory.asked() > asked;
     let deadline = abandoned.sent + plan.cooldown + PROBE_EVERY + PAST_COOLDOWN * 4;
     let mut probes = Vec::new();

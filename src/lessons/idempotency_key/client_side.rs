@@ -15,14 +15,16 @@ use crate::judge::upstream::{Reply, ScriptedUpstream, Seen};
 use crate::judge::{Evidence, Failure};
 use crate::lessons::retry_on_5xx::call::{SeenError, SeenResponse};
 use crate::lessons::retry_on_5xx::expect::backoff;
+use crate::lessons::retry_on_5xx::growth;
+use crate::lessons::retry_on_5xx::verdict::Sample;
 
 /// How the payments server answers one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Step {
     Created,
     Status(u16),
-    /// 503 with `Retry-After: 1`.
-    AskingOneSecond,
+    /// 503 with `Retry-After` of this many seconds.
+    Asking(u64),
     /// The request read, the connection closed without a word.
     Drop,
     /// No answer until the client gives up.
@@ -47,8 +49,16 @@ pub(super) struct Plan {
     pub(super) dropped: PlannedCall,
     pub(super) hanging: PlannedCall,
     pub(super) refused: [PlannedCall; 2],
-    pub(super) broken: PlannedCall,
+    /// A 503, a 409, a dropped connection: every time, more times than `max_attempts`.
+    pub(super) broken: [PlannedCall; 3],
+    /// `Retry-After: 1`, within `max_delay`.
     pub(super) asked: PlannedCall,
+    /// `Retry-After: 3`, beyond `max_delay`.
+    pub(super) too_long: PlannedCall,
+    /// Ten 503s each, for the growth of the waits, judged over all of them.
+    pub(super) long_outages: Vec<PlannedCall>,
+    /// Ten 409s each: a first attempt that takes its time deserves the same patience.
+    pub(super) long_conflicts: Vec<PlannedCall>,
     /// The same payment, paid six times over.
     pub(super) twins: Vec<PlannedCall>,
 }
@@ -72,24 +82,47 @@ impl Plan {
             policy,
             client_timeout: CLIENT_TIMEOUT,
         };
-        let created = call(vec![Step::Created], policy(4, 40, 300));
+        let usual = policy(4, 40, 300);
+        let created = call(vec![Step::Created], usual);
         let flaky = call(
             vec![Step::Status(flaky_statuses[0]), Step::Status(flaky_statuses[1]), Step::Created],
             policy(5, 40, 300),
         );
         let conflict =
             call(vec![Step::Status(409), Step::Status(409), Step::Created], policy(5, 40, 300));
-        let dropped = call(vec![Step::Drop, Step::Created], policy(4, 40, 300));
-        let hanging = call(vec![Step::Hang, Step::Created], policy(4, 40, 300));
-        let refused = [
-            call(vec![Step::Status(400)], policy(4, 40, 300)),
-            call(vec![Step::Status(422)], policy(4, 40, 300)),
+        let dropped = call(vec![Step::Drop, Step::Created], usual);
+        let hanging = call(vec![Step::Hang, Step::Created], usual);
+        let refused = [call(vec![Step::Status(400)], usual), call(vec![Step::Status(422)], usual)];
+        let broken = [
+            call(vec![Step::Status(503); 5], policy(4, 30, 200)),
+            call(vec![Step::Status(409); 5], policy(3, 30, 200)),
+            call(vec![Step::Drop; 5], policy(3, 30, 200)),
         ];
-        let broken = call(vec![Step::Status(503); 5], policy(4, 30, 200));
-        let asked = call(vec![Step::AskingOneSecond, Step::Created], policy(4, 40, 2_000));
-        let twin = call(vec![Step::Created], policy(4, 40, 300));
+        let asked = call(vec![Step::Asking(1), Step::Created], policy(4, 40, 2_000));
+        let too_long = call(vec![Step::Asking(3), Step::Created], policy(4, 40, 1_000));
+        let mut long = |status| {
+            let mut steps = vec![Step::Status(status); 10];
+            steps.push(Step::Created);
+            (0..6).map(|_| call(steps.clone(), policy(11, 10, 120))).collect::<Vec<_>>()
+        };
+        let long_outages = long(503);
+        let long_conflicts = long(409);
+        let twin = call(vec![Step::Created], usual);
         let twins = vec![twin; 6];
-        Plan { created, flaky, conflict, dropped, hanging, refused, broken, asked, twins }
+        Plan {
+            created,
+            flaky,
+            conflict,
+            dropped,
+            hanging,
+            refused,
+            broken,
+            asked,
+            too_long,
+            long_outages,
+            long_conflicts,
+            twins,
+        }
     }
 
     /// Every call, each once.
@@ -100,11 +133,13 @@ impl Plan {
             &self.conflict,
             &self.dropped,
             &self.hanging,
-            &self.refused[0],
-            &self.refused[1],
-            &self.broken,
             &self.asked,
+            &self.too_long,
         ];
+        calls.extend(&self.refused);
+        calls.extend(&self.broken);
+        calls.extend(&self.long_outages);
+        calls.extend(&self.long_conflicts);
         calls.extend(&self.twins);
         calls
     }
@@ -170,11 +205,11 @@ fn answer(step: Step, payment: &Payment, attempt: usize, tag: &str) -> Reply {
     match step {
         Step::Created => Reply::json(201, &body),
         Step::Status(status) => Reply::json(status, &body),
-        Step::AskingOneSecond => {
+        Step::Asking(seconds) => {
             let Reply::Respond { status, mut headers, body } = Reply::json(503, &body) else {
                 unreachable!("a JSON reply")
             };
-            headers.push(("retry-after".into(), "1".into()));
+            headers.push(("retry-after".into(), seconds.to_string()));
             Reply::Respond { status, headers, body }
         }
         Step::Drop => Reply::Raw(Vec::new()),
@@ -189,6 +224,8 @@ pub(super) type Paid = Result<SeenResponse, SeenError>;
 pub(super) struct Played<'a> {
     pub(super) call: &'a PlannedCall,
     pub(super) paid: Result<Paid, String>,
+    /// When the judge heard what `pay` returned.
+    pub(super) returned: std::time::Instant,
     pub(super) requests: Vec<Seen>,
 }
 
@@ -206,7 +243,7 @@ fn request_log(played: &Played) -> Evidence {
         let answered = match step {
             Step::Created => "201 Created".to_string(),
             Step::Status(status) => format!("{status}"),
-            Step::AskingOneSecond => "503, Retry-After: 1".into(),
+            Step::Asking(seconds) => format!("503, Retry-After: {seconds}"),
             Step::Drop => "(connection closed, no answer)".into(),
             Step::Hang => "(no answer)".into(),
         };
@@ -337,9 +374,18 @@ fn returned_problem(played: &Played, tag: &str) -> Option<String> {
     let expected_status = match step {
         Step::Created => 201,
         Step::Status(status) => status,
-        Step::AskingOneSecond => 503,
+        Step::Asking(_) => 503,
+        // No answer to hand back: the error that came instead, whatever reqwest calls it.
         Step::Drop | Step::Hang => {
-            return Some("it was not answered: no response to return".into());
+            return match &played.paid {
+                Ok(Err(error)) if !error.builder => None,
+                Ok(Err(error)) => Some(format!("pay returned {}", error.short())),
+                Ok(Ok(response)) => Some(format!(
+                    "pay returned a {} response, when the last attempt got no answer at all",
+                    response.status
+                )),
+                Err(problem) => Some(format!("pay did not return: {problem}")),
+            };
         }
     };
     let expected_body = body_of(step, &played.call.payment, attempts, tag);
@@ -411,26 +457,32 @@ impl Step {
         match self {
             Step::Created => 201,
             Step::Status(status) => status,
-            Step::AskingOneSecond => 503,
+            Step::Asking(_) => 503,
             Step::Drop | Step::Hang => 0,
         }
     }
 }
 
-pub(super) fn gives_up(played: &Played, tag: &str) -> Option<Failure> {
-    let why = "max_attempts bounds the damage of an outage: after that many requests, hand the last response back as it came (status and body), and let the caller decide. The key stays valid: a later call may try again with it.";
-    let max = played.call.policy.max_attempts as usize;
-    if played.requests.len() != max {
-        return about(
-            played,
-            format!(
-                "the server answered 503 every time, and {} requests came; max_attempts is {max}",
+pub(super) fn gives_up(plays: &[&Played], tag: &str) -> Option<Failure> {
+    let why = "max_attempts bounds the damage of an outage, whatever the failure: after that many requests, hand back the last response as it came (status and body), or the last error, and let the caller decide. The key stays valid: a later call may try again with it.";
+    for played in plays.iter().copied() {
+        let max = played.call.policy.max_attempts as usize;
+        if played.requests.len() != max {
+            let failure = match played.call.steps[0] {
+                Step::Drop => "dropped the connection".to_string(),
+                step => format!("answered {}", step.status()),
+            };
+            let summary = format!(
+                "the server {failure} every time, and {} requests came; max_attempts is {max}",
                 played.requests.len()
-            ),
-            why,
-        );
+            );
+            return about(played, summary, why);
+        }
+        if let Some(problem) = returned_problem(played, tag) {
+            return about(played, problem, why);
+        }
     }
-    returned_problem(played, tag).and_then(|problem| about(played, problem, why))
+    None
 }
 
 /// How much longer than max_delay a wait may be: the time to notice and send again, on a busy
@@ -447,7 +499,7 @@ fn waits(played: &Played) -> Vec<(Duration, Duration)> {
         .filter(|(_, retry)| {
             !matches!(
                 played.call.steps.get(*retry as usize - 1),
-                Some(Step::Hang | Step::AskingOneSecond)
+                Some(Step::Hang | Step::Asking(_))
             )
         })
         .map(|(pair, retry)| {
@@ -456,12 +508,25 @@ fn waits(played: &Played) -> Vec<(Duration, Duration)> {
         .collect()
 }
 
-pub(super) fn waits_well(backing_off: &[&Played], asked: &Played) -> Option<Failure> {
-    let why = "Retrying a payment at once hammers a processor that is struggling, and backoff without a ceiling leaves the customer waiting: wait base_delay × 2^(n−1) (with jitter, never more than max_delay), and a Retry-After when the server sends one.";
-    let mut spent = Duration::ZERO;
-    let mut allowed = Duration::ZERO;
-    for played in backing_off.iter().copied() {
-        for (wait, most) in waits(played) {
+/// The waits judged in aggregate: each wait of the long outages against the longest backoff
+/// allows there.
+fn samples(long_outages: &[&Played]) -> Vec<Sample> {
+    long_outages
+        .iter()
+        .flat_map(|played| waits(played))
+        .map(|(waited, nominal)| Sample { waited, nominal })
+        .collect()
+}
+
+pub(super) fn waits_well(
+    backing_off: &[&Played],
+    long: [&[&Played]; 2],
+    asked: &Played,
+    too_long: &Played,
+) -> Option<Failure> {
+    let why = "Retrying a payment at once hammers a processor that is struggling, and backoff without a ceiling leaves the customer waiting: wait up to base_delay × 2^(n−1) (with jitter, never more than max_delay), and a Retry-After when the server sends one, unless it asks for more than max_delay: then return at once.";
+    for played in backing_off.iter().chain(long[0]).chain(long[1]).copied() {
+        for (wait, _) in waits(played) {
             let max_delay = played.call.policy.max_delay;
             if wait > max_delay + SLACK {
                 let summary = format!(
@@ -471,40 +536,44 @@ pub(super) fn waits_well(backing_off: &[&Played], asked: &Played) -> Option<Fail
                 );
                 return about(played, summary, why);
             }
-            spent += wait;
-            allowed += most;
         }
     }
-    if spent < allowed / 10 {
-        let summary = format!(
-            "the retries came {} ms apart in all, where backoff allows up to {} ms: it retries without waiting",
-            spent.as_millis(),
-            allowed.as_millis()
-        );
-        return Some(Failure::new(summary, why));
+    // Each kind on its own: a client patient after a 503 may rush after a 409.
+    for (outages, kind) in long.into_iter().zip(["503", "409"]) {
+        if let Some(mut failure) = growth::judge(&samples(outages), why) {
+            failure.summary = format!("after a {kind}, {}", failure.summary);
+            return Some(failure);
+        }
     }
     let [first, second] = &asked.requests[..] else {
-        return about(
-            asked,
-            format!(
-                "a 503 asked for Retry-After: 1, then {} request(s) came in all, not 2",
-                asked.requests.len()
-            ),
-            why,
+        let summary = format!(
+            "a 503 asked for Retry-After: 1, then {} request(s) came in all, not 2",
+            asked.requests.len()
         );
+        return about(asked, summary, why);
     };
     let gap = second.at.saturating_duration_since(first.at);
     let asked_for = Duration::from_secs(1);
-    (gap + Duration::from_millis(20) < asked_for || gap > asked_for * 3 / 2 + SLACK).then(|| {
-        Failure::new(
-            format!(
-                "a 503 asked for Retry-After: 1, and the retry came {} ms later",
-                gap.as_millis()
-            ),
-            why,
-        )
-        .with(request_log(asked))
-    })
+    if gap + Duration::from_millis(20) < asked_for || gap > asked_for * 3 / 2 + SLACK {
+        let summary = format!(
+            "a 503 asked for Retry-After: 1, and the retry came {} ms later",
+            gap.as_millis()
+        );
+        return about(asked, summary, why);
+    }
+    let took = too_long
+        .requests
+        .first()
+        .map_or(Duration::ZERO, |first| too_long.returned.saturating_duration_since(first.at));
+    if too_long.requests.len() != 1 || took > Duration::from_millis(500) {
+        let summary = format!(
+            "a 503 asked for Retry-After: 3, beyond max_delay (1 s): {} request(s) came, and pay returned {} ms after the first",
+            too_long.requests.len(),
+            took.as_millis()
+        );
+        return about(too_long, summary, why);
+    }
+    None
 }
 
 #[cfg(test)]

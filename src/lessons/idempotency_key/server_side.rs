@@ -27,11 +27,17 @@ pub(super) struct Keyed {
 #[derive(Debug)]
 pub(super) struct Plan {
     pub(super) no_key: Payment,
+    /// Sent with an empty key, `""`.
+    pub(super) empty_key: Payment,
     /// Three keys; the last two pay the same.
     pub(super) fresh: [Keyed; 3],
     /// The first key with another amount; the third with another currency.
     pub(super) changed: [Keyed; 2],
     pub(super) in_flight: Keyed,
+    /// The in-flight key with another payment, sent while its first request is on its way.
+    pub(super) in_flight_changed: Keyed,
+    /// Another key, sent while the in-flight one is on its way.
+    pub(super) meanwhile: Keyed,
     /// Sent by a client that hangs up while the processor takes its time, then retried.
     pub(super) abandoned: Keyed,
     pub(super) races: Vec<Keyed>,
@@ -43,8 +49,8 @@ pub(super) struct Plan {
 /// How long the processor takes to charge while a second request comes.
 pub(super) const SLOW_CHARGE: Duration = Duration::from_millis(300);
 
-/// How long the client that hangs up waits.
-const IMPATIENCE: Duration = Duration::from_millis(80);
+/// How long the client that hangs up waits at most for its server to ask the processor.
+const IMPATIENCE: Duration = Duration::from_millis(250);
 
 /// How long after hanging up the client retries before it concludes the key is stuck: the
 /// processor's charge is long over by then.
@@ -69,8 +75,12 @@ impl Plan {
             Keyed { key: fresh[2].key.clone(), payment: payments.in_another_currency(&shared) },
         ];
         let no_key = payments.next();
+        let empty_key = payments.next();
         let next = payments.next();
         let in_flight = keyed(next, payments);
+        let in_flight_changed = Keyed { key: in_flight.key.clone(), payment: payments.next() };
+        let next = payments.next();
+        let meanwhile = keyed(next, payments);
         let next = payments.next();
         let abandoned = keyed(next, payments);
         let races = (0..3)
@@ -79,8 +89,14 @@ impl Plan {
                 keyed(next, payments)
             })
             .collect();
-        let status = [500, 502, 503][payments.rng().usize(..3)];
-        let failing = [Fate::Fail(status), Fate::ChargeThenDrop, Fate::ChargeThenHang]
+        let fates = [
+            Fate::ChargeThenDrop,
+            Fate::ChargeThenHang,
+            Fate::Fail(500),
+            Fate::Fail(502),
+            Fate::Fail(503),
+        ];
+        let failing = fates
             .into_iter()
             .map(|fate| {
                 let next = payments.next();
@@ -89,9 +105,12 @@ impl Plan {
             .collect();
         Plan {
             no_key,
+            empty_key,
             fresh,
             changed,
             in_flight,
+            in_flight_changed,
+            meanwhile,
             abandoned,
             races,
             failing,
@@ -186,18 +205,27 @@ impl Client {
         .await
     }
 
-    /// Pays, and hangs up after a moment, long before the processor has answered.
-    async fn pay_impatiently(&self, keyed: &Keyed) -> Exchange {
+    /// Pays, and hangs up as soon as the processor has been asked to charge, long before it
+    /// answers: the learner's server is then certainly waiting for it.
+    async fn pay_impatiently(&self, keyed: &Keyed, processor: &Processor) -> Exchange {
         let body = serde_json::to_string(&keyed.payment).expect("a payment serialises");
         let request = self
             .http
             .post(&self.url)
             .header("content-type", "application/json")
             .header("idempotency-key", &keyed.key)
-            .timeout(IMPATIENCE)
             .body(body.clone());
         let sent = Instant::now();
-        let answer = Answer::send(request).await;
+        let charging = async {
+            while processor.asked(&keyed.payment) == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        let answer = tokio::select! {
+            answer = Answer::send(request) => answer,
+            () = charging => Err("(the judge hung up while the processor was charging)".into()),
+            () = tokio::time::sleep(IMPATIENCE) => Err("(the judge hung up: the processor was never asked)".into()),
+        };
         Exchange { key: Some(keyed.key.clone()), body, sent, received: Instant::now(), answer }
     }
 
@@ -206,18 +234,31 @@ impl Client {
     }
 }
 
+/// The requests around one slow charge.
+#[derive(Debug)]
+pub(super) struct InFlight {
+    pub(super) first: Exchange,
+    /// The same key and payment, while the first was on its way.
+    pub(super) second: Exchange,
+    /// The same key with another payment, meanwhile.
+    pub(super) changed: Exchange,
+    /// Another key altogether, meanwhile.
+    pub(super) other_key: Exchange,
+    /// The same key and payment once the first was done.
+    pub(super) replay: Exchange,
+}
+
 /// Everything the learner's server answered.
 #[derive(Debug)]
 pub(super) struct Seen {
     pub(super) start: Instant,
-    pub(super) no_key: Exchange,
+    /// Without a key, and with an empty one.
+    pub(super) no_key: [Exchange; 2],
     pub(super) fresh: Vec<Exchange>,
     /// The first two fresh keys again, after they completed.
     pub(super) replays: Vec<Exchange>,
     pub(super) changed: Vec<Exchange>,
-    /// The first request, the second while the first was on its way, and a third once it was
-    /// done.
-    pub(super) in_flight: [Exchange; 3],
+    pub(super) in_flight: InFlight,
     /// The request whose client hung up, then its retries until one was answered 201.
     pub(super) abandoned: Vec<Exchange>,
     /// Two requests at once, per key.
@@ -226,9 +267,14 @@ pub(super) struct Seen {
     pub(super) failing: Vec<[Exchange; 2]>,
 }
 
-pub(super) async fn play(plan: &Plan, client: &Client) -> Seen {
-    let no_key =
-        client.post(None, serde_json::to_string(&plan.no_key).expect("a payment serialises"));
+pub(super) async fn play(plan: &Plan, client: &Client, processor: &Processor) -> Seen {
+    let no_key = async {
+        let json = |payment| serde_json::to_string(payment).expect("a payment serialises");
+        tokio::join!(
+            client.post(None, json(&plan.no_key)),
+            client.post(Some("\"\""), json(&plan.empty_key))
+        )
+    };
     let fresh = async {
         let fresh = join_all(plan.fresh.iter().map(|keyed| client.pay(keyed))).await;
         let replays =
@@ -238,12 +284,18 @@ pub(super) async fn play(plan: &Plan, client: &Client) -> Seen {
         (fresh, replays, changed)
     };
     let in_flight = async {
-        let second = async {
+        let meanwhile = async {
             tokio::time::sleep(SLOW_CHARGE / 3).await;
-            client.pay(&plan.in_flight).await
+            tokio::join!(
+                client.pay(&plan.in_flight),
+                client.pay(&plan.in_flight_changed),
+                client.pay(&plan.meanwhile)
+            )
         };
-        let (first, second) = tokio::join!(client.pay(&plan.in_flight), second);
-        [first, second, client.pay_respelled(&plan.in_flight).await]
+        let (first, (second, changed, other_key)) =
+            tokio::join!(client.pay(&plan.in_flight), meanwhile);
+        let replay = client.pay_respelled(&plan.in_flight).await;
+        InFlight { first, second, changed, other_key, replay }
     };
     let races = join_all(plan.races.iter().map(|keyed| async {
         let (one, other) = tokio::join!(client.pay(keyed), client.pay(keyed));
@@ -254,7 +306,7 @@ pub(super) async fn play(plan: &Plan, client: &Client) -> Seen {
         [first, client.pay(keyed).await]
     }));
     let abandoned = async {
-        let mut exchanges = vec![client.pay_impatiently(&plan.abandoned).await];
+        let mut exchanges = vec![client.pay_impatiently(&plan.abandoned, processor).await];
         let deadline = exchanges[0].sent + ABANDONED_DEADLINE;
         loop {
             tokio::time::sleep(SLOW_CHARGE / 3).await;
@@ -266,8 +318,9 @@ pub(super) async fn play(plan: &Plan, client: &Client) -> Seen {
             }
         }
     };
-    let (no_key, (fresh, replays, changed), in_flight, abandoned, races, failing) =
+    let ((none, empty), (fresh, replays, changed), in_flight, abandoned, races, failing) =
         tokio::join!(no_key, fresh, in_flight, abandoned, races, failing);
+    let no_key = [none, empty];
     Seen {
         start: client.start,
         no_key,
@@ -325,31 +378,50 @@ fn diff(expected: &Shown, exchange: &Exchange) -> Evidence {
     }
 }
 
+/// What is wrong with the keys the processor got for one payment, if anything: each request
+/// must carry one, and the same.
+fn key_problem(keys: &[Option<String>]) -> Option<&'static str> {
+    if keys.iter().any(Option::is_none) {
+        Some("the processor got no key, so a retry after a lost answer would charge again")
+    } else if keys.windows(2).any(|pair| pair[0] != pair[1]) {
+        Some(
+            "the processor got different keys for the first request and the retry, so a retry after a lost answer would charge again",
+        )
+    } else {
+        None
+    }
+}
+
 fn ids(processor: &Processor, payment: &Payment) -> Vec<String> {
     processor.charges_of(payment.amount).into_iter().map(|charge| charge.id).collect()
 }
 
 pub(super) fn no_key(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
-    let asked = processor.asked(&plan.no_key);
-    let problem = match seen.no_key.status() {
-        Some(StatusCode::BAD_REQUEST) if asked == 0 => return None,
-        Some(StatusCode::BAD_REQUEST) => {
-            "it answered 400, and asked the processor to charge all the same".to_string()
-        }
-        Some(status) => format!("it answered {}, not 400", status.as_u16()),
-        None => seen.no_key.answer.as_ref().err().cloned().unwrap_or_default(),
-    };
-    Some(
-        Failure::new(
-            format!("a payment without an Idempotency-Key: {problem}"),
-            "Without a key, a retry cannot be told from a second payment: the server cannot make the request safe to repeat. The draft says: refuse it, 400 Bad Request, and charge nothing.",
-        )
-        .with(log("your server was asked", seen.start, &[&seen.no_key])),
-    )
+    let why = "Without a key, a retry cannot be told from a second payment: the server cannot make the request safe to repeat. The draft says: refuse it, 400 Bad Request, and charge nothing. An empty key is no key.";
+    let asked = [
+        (&plan.no_key, &seen.no_key[0], "without an Idempotency-Key"),
+        (&plan.empty_key, &seen.no_key[1], "with an empty Idempotency-Key, \"\""),
+    ];
+    for (payment, exchange, what) in asked {
+        let problem = match exchange.status() {
+            Some(StatusCode::BAD_REQUEST) if processor.asked(payment) == 0 => continue,
+            Some(StatusCode::BAD_REQUEST) => {
+                "it answered 400, and asked the processor to charge all the same".to_string()
+            }
+            Some(status) => format!("it answered {}, not 400", status.as_u16()),
+            None => exchange.answer.as_ref().err().cloned().unwrap_or_default(),
+        };
+        return Some(Failure::new(format!("a payment {what}: {problem}"), why).with(log(
+            "your server was asked",
+            seen.start,
+            &[exchange],
+        )));
+    }
+    None
 }
 
 pub(super) fn charges(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
-    let why = "A new key is a new payment: charge it once, through the processor, and give the processor a key of its own for it too, so that a retry of yours can never charge twice. Two keys are two payments, even for the same amount.";
+    let why = "A new key is a new payment: charge it once, through the processor, and give the processor a key for it too (the client's, or one made from it), so that a retry of yours can never charge twice. Two keys are two payments, even for the same amount, and get two keys at the processor.";
     for (keyed, exchange) in plan.fresh.iter().zip(&seen.fresh) {
         let charge_ids = ids(processor, &keyed.payment);
         if let Some(problem) = created_problem(exchange, &keyed.payment, &charge_ids) {
@@ -368,15 +440,20 @@ pub(super) fn charges(plan: &Plan, seen: &Seen, processor: &Processor) -> Option
     }
     let shared = &plan.fresh[1].payment;
     let made = processor.charges_of(shared.amount).len();
-    (made != 2).then(|| {
-        Failure::new(
-            format!(
-                "two keys paid the same amount, and the processor made {made} charge(s), not 2"
-            ),
-            why,
-        )
-        .with(log("your server was asked", seen.start, &[&seen.fresh[1], &seen.fresh[2]]))
-    })
+    let keys: std::collections::BTreeSet<Option<String>> =
+        processor.keys_for(shared.amount).into_iter().collect();
+    let problem = if made != 2 {
+        format!("two keys paid the same amount, and the processor made {made} charge(s), not 2")
+    } else if keys.len() != 2 {
+        "two keys paid the same amount, and the processor got the same key for both".to_string()
+    } else {
+        return None;
+    };
+    Some(Failure::new(problem, why).with(log(
+        "your server was asked",
+        seen.start,
+        &[&seen.fresh[1], &seen.fresh[2]],
+    )))
 }
 
 pub(super) fn replays(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
@@ -384,7 +461,7 @@ pub(super) fn replays(plan: &Plan, seen: &Seen, processor: &Processor) -> Option
     let pairs = [
         (&plan.fresh[0], &seen.fresh[0], &seen.replays[0]),
         (&plan.fresh[1], &seen.fresh[1], &seen.replays[1]),
-        (&plan.in_flight, &seen.in_flight[0], &seen.in_flight[2]),
+        (&plan.in_flight, &seen.in_flight.first, &seen.in_flight.replay),
     ];
     for (keyed, first, replay) in pairs {
         let same = first.status() == replay.status()
@@ -412,12 +489,22 @@ pub(super) fn replays(plan: &Plan, seen: &Seen, processor: &Processor) -> Option
 }
 
 pub(super) fn changed(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
-    let why = "A key stands for one payment. The same key with another payment is a client bug (a key reused by mistake); neither replaying the first answer nor charging the new payment is right. The draft says 422 Unprocessable Content.";
-    let asked = [(&seen.fresh[0], "another amount"), (&seen.fresh[2], "another currency")];
-    for ((keyed, exchange), (before, what)) in plan.changed.iter().zip(&seen.changed).zip(asked) {
-        let charged = processor.asked(&keyed.payment);
+    let why = "A key stands for one payment. The same key with another payment is a client bug (a key reused by mistake); neither replaying the first answer nor charging the new payment is right, whether the first is done or still in flight. The draft says 422 Unprocessable Content.";
+    let asked = [
+        (&plan.changed[0], &seen.changed[0], &seen.fresh[0], "another amount"),
+        (&plan.changed[1], &seen.changed[1], &seen.fresh[2], "another currency"),
+        (
+            &plan.in_flight_changed,
+            &seen.in_flight.changed,
+            &seen.in_flight.first,
+            "another amount, while its first request was in flight",
+        ),
+    ];
+    for (keyed, exchange, before, what) in asked {
         let problem = match exchange.status() {
-            Some(StatusCode::UNPROCESSABLE_ENTITY) if charged == 0 => continue,
+            Some(StatusCode::UNPROCESSABLE_ENTITY) if processor.asked(&keyed.payment) == 0 => {
+                continue;
+            }
             Some(StatusCode::UNPROCESSABLE_ENTITY) => {
                 "422, and the processor was asked to charge it all the same".to_string()
             }
@@ -436,9 +523,9 @@ pub(super) fn changed(plan: &Plan, seen: &Seen, processor: &Processor) -> Option
 }
 
 pub(super) fn in_flight(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
-    let [first, second, _] = &seen.in_flight;
+    let InFlight { first, second, replay, .. } = &seen.in_flight;
     let why = "While the first request with a key is still being processed, there is no answer to replay yet, and starting a second charge is the very thing keys prevent. The draft says 409 Conflict: the client tries again a moment later, and gets the stored answer.";
-    let charged = processor.charges_of(plan.in_flight.payment.amount).len();
+    let payment = &plan.in_flight.payment;
     let problem = if second.status() != Some(StatusCode::CONFLICT) {
         Some(format!(
             "the second request, sent {} ms after the first while it was still being processed, got {}, not 409",
@@ -447,15 +534,42 @@ pub(super) fn in_flight(plan: &Plan, seen: &Seen, processor: &Processor) -> Opti
         ))
     } else if second.received > first.received {
         Some("the 409 came only after the first request was done: it waited for it".into())
-    } else if charged != 1 {
-        Some(format!("the processor made {charged} charges for it"))
+    } else if let asked @ 2.. =
+        processor.asked(payment) - processor.asked_since(payment, Some(replay.sent))
+    {
+        // The replay afterwards is the check of replays'.
+        Some(format!("the processor was asked {asked} times for it"))
     } else {
-        created_problem(first, &plan.in_flight.payment, &ids(processor, &plan.in_flight.payment))
+        created_problem(first, payment, &ids(processor, payment))
             .map(|problem| format!("the first request's answer: {problem}"))
     }?;
     Some(
         Failure::new(format!("the same key while its first request was in flight: {problem}"), why)
             .with(log("your server was asked", seen.start, &[first, second])),
+    )
+}
+
+pub(super) fn no_queue(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<Failure> {
+    let InFlight { first, other_key, .. } = &seen.in_flight;
+    let why = "The store of keys is shared, but a request holds its lock only to look up and claim, and to store: never across the call to the processor. Held across it, every payment waits for the one before, and one slow charge makes every customer wait.";
+    let payment = &plan.meanwhile.payment;
+    let problem = match created_problem(other_key, payment, &ids(processor, payment)) {
+        Some(problem) => problem,
+        None if other_key.received < first.received => return None,
+        None => format!(
+            "it came back {} ms after the slow one, which the processor held for {} ms",
+            other_key.received.saturating_duration_since(first.received).as_millis(),
+            SLOW_CHARGE.as_millis()
+        ),
+    };
+    Some(
+        Failure::new(
+            format!(
+                "a payment under another key, sent while a slow charge was on its way: {problem}"
+            ),
+            why,
+        )
+        .with(log("your server was asked", seen.start, &[first, other_key])),
     )
 }
 
@@ -489,12 +603,17 @@ pub(super) fn races(plan: &Plan, seen: &Seen, processor: &Processor) -> Option<F
     let why = "Two requests with a new key can arrive at the same moment (a client that retried too early, a double click). Checking for the key and recording it must be one step, under one lock: check, then insert, with an .await between, lets both through.";
     for (keyed, [one, other]) in plan.races.iter().zip(&seen.races) {
         let charged = processor.charges_of(keyed.payment.amount).len();
+        let asked = processor.asked(&keyed.payment);
         let statuses = [one.status(), other.status()];
         let one_created = statuses.contains(&Some(StatusCode::CREATED));
         let loser_ok = statuses.contains(&Some(StatusCode::CONFLICT))
             || (statuses == [Some(StatusCode::CREATED); 2] && one.json() == other.json());
         let problem = if charged != 1 {
             format!("the processor made {charged} charges")
+        } else if asked != 1 {
+            format!(
+                "the processor was asked {asked} times (its own key saved the day; a server must not count on that)"
+            )
         } else if !one_created || !loser_ok {
             let shown: Vec<String> = statuses
                 .iter()
@@ -546,6 +665,8 @@ pub(super) fn not_stored(plan: &Plan, seen: &Seen, processor: &Processor) -> Opt
                 format!("{what}: the processor made {} charges for the one payment", charged.len()),
                 why,
             )
+        } else if let Some(problem) = key_problem(&processor.keys_for(keyed.payment.amount)) {
+            Failure::new(format!("{what}: {problem}"), why)
         } else if let Some(problem) = created_problem(retry, &keyed.payment, &charged) {
             Failure::new(format!("{what}: the retry with the same key: {problem}"), why)
                 .with(diff(&created_shown(&keyed.payment), retry))

@@ -19,7 +19,7 @@ const LEAST: f64 = 0.28;
 const MOST: f64 = 1.0;
 const NOISE_PER_WAIT: Duration = Duration::from_millis(20);
 
-pub(super) fn judge(samples: &[Sample], why: &str) -> Option<Failure> {
+pub(crate) fn judge(samples: &[Sample], why: &str) -> Option<Failure> {
     let waited: Duration = samples.iter().map(|sample| sample.waited).sum();
     let nominal: Duration = samples.iter().map(|sample| sample.nominal).sum();
     if samples.is_empty() || nominal.is_zero() {

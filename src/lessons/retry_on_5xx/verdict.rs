@@ -34,9 +34,9 @@ pub(super) struct CallRecord {
 
 /// A backoff wait as measured, beside the nominal wait it stood for.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Sample {
-    pub(super) waited: Duration,
-    pub(super) nominal: Duration,
+pub(crate) struct Sample {
+    pub(crate) waited: Duration,
+    pub(crate) nominal: Duration,
 }
 
 /// The noise a loaded machine adds to a measured wait: scheduling, connecting, the request.
