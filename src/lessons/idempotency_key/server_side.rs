@@ -285,7 +285,15 @@ pub(super) async fn play(plan: &Plan, client: &Client, processor: &Processor) ->
     };
     let in_flight = async {
         let meanwhile = async {
-            tokio::time::sleep(SLOW_CHARGE / 3).await;
+            // Once the processor has the first request: it is then certainly in flight,
+            // however busy the machine.
+            let asked = async {
+                while processor.asked(&plan.in_flight.payment) == 0 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            };
+            let _ = tokio::time::timeout(SLOW_CHARGE, asked).await;
+            tokio::time::sleep(SLOW_CHARGE / 6).await;
             tokio::join!(
                 client.pay(&plan.in_flight),
                 client.pay(&plan.in_flight_changed),
