@@ -11,6 +11,7 @@ mod learner;
 pub mod log;
 mod recorder;
 pub mod seed;
+pub(crate) mod together;
 pub mod upstream;
 mod verdict;
 

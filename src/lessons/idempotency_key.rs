@@ -196,6 +196,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             client_timeout: planned.client_timeout,
         };
         async move {
+            tokio::time::sleep(planned.starts_after).await;
             let reply = learner.call("pay()", &call, PAY_DEADLINE).await;
             let returned = Instant::now();
             let paid: Result<Paid, String> = match reply {

@@ -124,6 +124,12 @@ struct Behaviour {
     retries_422: bool,
     /// Whether the client waits out a Retry-After.
     honours_retry_after: bool,
+    /// The longest wait before retry `n`, before jitter.
+    backoff: fn(&RetryPolicy, u32) -> Duration,
+}
+
+fn exponential(policy: &RetryPolicy, retry: u32) -> Duration {
+    policy.base_delay.saturating_mul(1 << (retry - 1).min(20)).min(policy.max_delay)
 }
 
 fn random_key(call: u64) -> String {
@@ -146,6 +152,7 @@ const RIGHT: Behaviour = Behaviour {
     waits_after_409: true,
     retries_422: false,
     honours_retry_after: true,
+    backoff: exponential,
 };
 
 /// Numbers calls in the order they are made, for a client that makes keys from a counter.
@@ -192,25 +199,35 @@ async fn knobbed_payment(
     else {
         return problem(StatusCode::BAD_REQUEST);
     };
-    let known = service.keys.lock().unwrap().get(&key).cloned();
-    match known {
-        Some(Entry::Done(first, ..) | Entry::InFlight(first))
-            if behaviour.compares_payments && first != payment =>
-        {
-            return problem(StatusCode::UNPROCESSABLE_ENTITY);
+    // Looking the key up and claiming it: one step under one lock, or (the mistake) two.
+    let refused = {
+        let mut keys = service.keys.lock().unwrap();
+        let refused = match keys.get(&key) {
+            Some(Entry::Done(first, ..) | Entry::InFlight(first))
+                if behaviour.compares_payments && *first != payment =>
+            {
+                Some(problem(StatusCode::UNPROCESSABLE_ENTITY))
+            }
+            Some(Entry::Done(_, status, body)) if behaviour.stores_answers => {
+                Some((*status, Json(body.clone())).into_response())
+            }
+            Some(Entry::InFlight(_)) if behaviour.knows_in_flight => {
+                Some(problem(StatusCode::CONFLICT))
+            }
+            _ => None,
+        };
+        if refused.is_none() && behaviour.claims_atomically {
+            keys.insert(key.clone(), Entry::InFlight(payment.clone()));
         }
-        Some(Entry::Done(_, status, body)) if behaviour.stores_answers => {
-            return (status, Json(body)).into_response();
-        }
-        Some(Entry::InFlight(_)) if behaviour.knows_in_flight => {
-            return problem(StatusCode::CONFLICT);
-        }
-        _ => {}
+        refused
+    };
+    if let Some(refused) = refused {
+        return refused;
     }
     if !behaviour.claims_atomically {
         tokio::task::yield_now().await;
+        service.keys.lock().unwrap().insert(key.clone(), Entry::InFlight(payment.clone()));
     }
-    service.keys.lock().unwrap().insert(key.clone(), Entry::InFlight(payment.clone()));
     let mut release = Release { keys: Arc::clone(&service.keys), key: Some(key.clone()) };
     if !behaviour.releases_abandoned {
         release.key = None;
@@ -297,8 +314,7 @@ async fn knobbed_pay(
         let asked = outcome.as_ref().ok().and_then(|response| {
             response.headers().get("retry-after")?.to_str().ok()?.parse::<u64>().ok()
         });
-        let longest =
-            policy.base_delay.saturating_mul(1 << (attempt - 1).min(20)).min(policy.max_delay);
+        let longest = (behaviour.backoff)(policy, attempt);
         let rushes = !behaviour.waits_after_409
             && outcome.as_ref().is_ok_and(|response| response.status() == StatusCode::CONFLICT);
         let wait = match asked {
@@ -367,8 +383,12 @@ async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
         knobbed!(&[NEVER], retries_422: true),
         knobbed!(&[WAITS], honours_retry_after: false),
         knobbed!(&[WAITS], waits_after_409: false),
+        // One wait, whatever the retry: about what the bounds allow on average, but no backoff.
+        knobbed!(&[WAITS], backoff: |_, _| Duration::from_millis(100)),
     ])
     .await;
     let (keyed, seed) = &judged[0];
     assert_rejected(keyed, *seed, KEYED, "different keys");
+    let (flat, seed) = judged.last().expect("cases");
+    assert_rejected(flat, *seed, WAITS, "the waits do not grow");
 }

@@ -231,15 +231,18 @@ async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
         with!(backoff: |policy, retry| policy.base_delay.saturating_mul(2u32.saturating_pow(retry - 1)).min(policy.max_delay * 2), jitter: |longest| longest),
         // One doubling ahead: base × 2^n.
         with!(backoff: |policy, retry| backoff(policy, retry + 1), jitter: |longest| longest),
+        // One wait whatever the retry, about what backoff averages: it must still grow.
+        with!(backoff: |_, _| Duration::from_millis(90), jitter: |longest| longest),
     ])
     .await;
-    let [(on_top, a), (flat, b), (double_cap, c), (ahead, d)] = &answers[..] else {
+    let [(on_top, a), (flat, b), (double_cap, c), (ahead, d), (fixed, e)] = &answers[..] else {
         unreachable!()
     };
     assert_rejected(on_top, *a, GROWTH, "jitter goes below it, not on top");
     assert_rejected(flat, *b, GROWTH, "the waits do not grow");
     assert_rejected(double_cap, *c, CAPPED, "backoff allows at most 250 ms");
     assert_rejected(ahead, *d, DOUBLES, "backoff allows at most");
+    assert_rejected(fixed, *e, GROWTH, "the waits do not grow");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ use super::plan::{Payments, respelled};
 use super::processor::{Fate, Processor};
 use crate::fixtures::Payment;
 use crate::judge::answer::{Answer, Shown};
+use crate::judge::together::{self, Post, Sent};
 use crate::judge::{Evidence, Failure};
 
 /// A payment sent under a key, as the judge plans it.
@@ -83,7 +84,7 @@ impl Plan {
         let meanwhile = keyed(next, payments);
         let next = payments.next();
         let abandoned = keyed(next, payments);
-        let races = (0..3)
+        let races = (0..8)
             .map(|_| {
                 let next = payments.next();
                 keyed(next, payments)
@@ -229,6 +230,28 @@ impl Client {
         Exchange { key: Some(keyed.key.clone()), body, sent, received: Instant::now(), answer }
     }
 
+    /// Pays twice with one key, the two requests completing at the same moment.
+    async fn pay_twice_at_once(&self, keyed: &Keyed) -> [Exchange; 2] {
+        let body = serde_json::to_string(&keyed.payment).expect("a payment serialises");
+        let post = || Post {
+            headers: vec![
+                ("content-type", "application/json".into()),
+                ("idempotency-key", keyed.key.clone()),
+            ],
+            body: body.clone(),
+        };
+        let sent = together::post_at_once(&self.url, vec![post(), post()]).await;
+        let exchange = |sent: Sent| Exchange {
+            key: Some(keyed.key.clone()),
+            body: body.clone(),
+            sent: sent.sent,
+            received: sent.received,
+            answer: sent.answer,
+        };
+        let [one, other] = <[Sent; 2]>::try_from(sent).ok().expect("one answer per post");
+        [exchange(one), exchange(other)]
+    }
+
     async fn pay_respelled(&self, keyed: &Keyed) -> Exchange {
         self.post(Some(&keyed.key), respelled(&keyed.payment)).await
     }
@@ -305,10 +328,7 @@ pub(super) async fn play(plan: &Plan, client: &Client, processor: &Processor) ->
         let replay = client.pay_respelled(&plan.in_flight).await;
         InFlight { first, second, changed, other_key, replay }
     };
-    let races = join_all(plan.races.iter().map(|keyed| async {
-        let (one, other) = tokio::join!(client.pay(keyed), client.pay(keyed));
-        [one, other]
-    }));
+    let races = join_all(plan.races.iter().map(|keyed| client.pay_twice_at_once(keyed)));
     let failing = join_all(plan.failing.iter().map(|(keyed, _)| async {
         let first = client.pay(keyed).await;
         [first, client.pay(keyed).await]

@@ -2,7 +2,8 @@
 //! time backoff allows. Jitter makes single waits anything from nothing to `d`, so growth is
 //! judged in aggregate, where it averages out: full jitter waits half of `d` on average, equal
 //! jitter three quarters, none all of it. A client that does not grow, or grows past the cap,
-//! or adds jitter on top of `d`, lands outside.
+//! or adds jitter on top of `d`, lands outside; so does one whose waits keep one length that
+//! happens to average out (the waits at the cap must be well above the first ones).
 
 use std::time::Duration;
 
@@ -18,6 +19,28 @@ const LEAST: f64 = 0.28;
 /// average with both cores busy; "jitter on top" would add about half of the whole).
 const MOST: f64 = 1.0;
 const NOISE_PER_WAIT: Duration = Duration::from_millis(20);
+
+/// How much longer the waits at the cap must be than the first ones (retries 1 and 2, where
+/// the bound is at most twice `base_delay`), median against median. With the long scenarios'
+/// 10 ms base and 120 ms cap, full jitter gives about 9×, and still 3× when a busy machine adds
+/// 20 ms to every wait; a wait that never grows gives 1× whatever its length.
+const GROWTH: f64 = 2.0;
+
+/// The median first and capped waits, when the capped ones are not `GROWTH` times longer.
+fn flat(samples: &[Sample]) -> Option<(Duration, Duration)> {
+    let least = samples.iter().map(|sample| sample.nominal).min()?;
+    let most = samples.iter().map(|sample| sample.nominal).max()?;
+    let median = |keep: &dyn Fn(Duration) -> bool| {
+        let mut kept: Vec<Duration> =
+            samples.iter().filter(|sample| keep(sample.nominal)).map(|s| s.waited).collect();
+        kept.sort();
+        kept.get(kept.len() / 2).copied()
+    };
+    let first = median(&|nominal| nominal <= least * 2)?;
+    let capped = median(&|nominal| nominal == most)?;
+    (most >= least * 4 && capped.as_secs_f64() < first.as_secs_f64() * GROWTH)
+        .then_some((first, capped))
+}
 
 pub(crate) fn judge(samples: &[Sample], why: &str) -> Option<Failure> {
     let waited: Duration = samples.iter().map(|sample| sample.waited).sum();
@@ -45,6 +68,13 @@ pub(crate) fn judge(samples: &[Sample], why: &str) -> Option<Failure> {
             share * 100.0,
             nominal.as_millis()
         )
+    } else if let Some((first, capped)) = flat(samples) {
+        format!(
+            "the waits do not grow: the first retries waited {} ms (median), those where backoff \
+             reaches max_delay {} ms (backoff doubles the bound each time)",
+            first.as_millis(),
+            capped.as_millis()
+        )
     } else {
         return None;
     };
@@ -59,4 +89,39 @@ pub(crate) fn judge(samples: &[Sample], why: &str) -> Option<Failure> {
         title: "waits (measured, of nominal d)".into(),
         body: rows.join("\n"),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The long scenarios' bounds: base 10 ms, cap 120 ms, ten retries.
+    fn nominal() -> impl Iterator<Item = Duration> {
+        (0..10).map(|retry| Duration::from_millis((10u64 << retry).min(120)))
+    }
+
+    fn samples(wait: impl Fn(Duration, usize) -> Duration) -> Vec<Sample> {
+        (0..12)
+            .flat_map(|_| nominal().enumerate())
+            .map(|(index, nominal)| Sample { waited: wait(nominal, index), nominal })
+            .collect()
+    }
+
+    #[test]
+    fn backoff_with_any_jitter_passes_even_with_a_busy_machine_on_top() {
+        let busy = Duration::from_millis(20);
+        // Full jitter at its mean, equal jitter at its mean, none.
+        for share in [0.5, 0.75, 1.0] {
+            assert!(judge(&samples(|nominal, _| nominal.mul_f64(share) + busy), "").is_none());
+        }
+    }
+
+    #[test]
+    fn a_wait_that_never_grows_fails_whatever_its_length() {
+        for millis in [10, 40, 60, 100] {
+            let failure = judge(&samples(|_, _| Duration::from_millis(millis)), "")
+                .unwrap_or_else(|| panic!("a flat {millis} ms passed"));
+            assert!(failure.summary.contains("do not grow"), "{}", failure.summary);
+        }
+    }
 }
