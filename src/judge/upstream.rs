@@ -208,10 +208,14 @@ async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
     Some(Seen { method, target, headers, body, at })
 }
 
-/// A loopback address on which nothing listens: connecting to it is refused.
-pub async fn refused() -> SocketAddr {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("a loopback port");
-    listener.local_addr().expect("a bound listener has an address")
+/// A loopback address on which nothing listens: connecting to it is refused. The port stays
+/// bound (never listening) until the guard is dropped, so that no other server, of another
+/// check or test running at the same time, can take it meanwhile and answer.
+pub fn refused() -> (SocketAddr, impl Sized) {
+    let socket = TcpSocket::new_v4().expect("a socket");
+    socket.bind((Ipv4Addr::LOCALHOST, 0).into()).expect("a loopback port");
+    let address = socket.local_addr().expect("a bound socket has an address");
+    (address, socket)
 }
 
 /// A loopback address whose connections are never completed: its listener's queue is full and

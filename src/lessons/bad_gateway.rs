@@ -87,7 +87,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             ScriptedUpstream::start(move |seen| plan.reply(service, symbol_of(&seen.target))).await,
         );
     }
-    let down = upstream::refused().await;
+    let (down, _down) = upstream::refused();
     let (unreachable, _unreachable) = upstream::unreachable().await;
     let upstreams = [
         services[0].base.clone(),

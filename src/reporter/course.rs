@@ -7,7 +7,7 @@ use std::path::Path;
 use colored::Colorize;
 
 use super::{Reporter, evidence, markdown};
-use crate::catalog::{Hint, Lesson, Side};
+use crate::catalog::{Hint, LESSONS, Lesson, Side};
 use crate::progress::{Progress, Status};
 
 impl Reporter {
@@ -49,11 +49,18 @@ impl Reporter {
             Some((right, total)) => format!("quiz {right}/{total}").yellow(),
             None => "".normal(),
         };
+        // Every title padded to the longest, so that the file names line up; in a narrow
+        // terminal the file names go rather than wrap.
+        let title_width =
+            LESSONS.iter().map(|lesson| lesson.title.chars().count()).max().unwrap_or(0);
+        let file = lesson.file(Side::Exercise);
+        let file_width = LESSONS.iter().map(|lesson| lesson.file(Side::Exercise).len()).max();
+        let fits = 2 + 2 + 2 + 7 + 2 + title_width + 2 + file_width.unwrap_or(0) <= self.width;
+        let file = if fits { file.dimmed() } else { "".normal() };
         let line = format!(
-            "{arrow} {:>2}  {status}  {:<30} {}  {quiz}",
+            "{arrow} {:>2}  {status}  {:<title_width$}  {file}  {quiz}",
             lesson.number.to_string().bold(),
             lesson.title,
-            lesson.file(Side::Exercise).dimmed()
         );
         line.trim_end().to_string()
     }

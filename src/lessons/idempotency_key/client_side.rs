@@ -429,7 +429,7 @@ pub(super) fn retries(plays: &[&Played], tag: &str) -> Option<Failure> {
         if played.requests.len() != needed {
             return about(
                 played,
-                format!("{} request(s) came; the payment needed {needed}", played.requests.len()),
+                format!("{} came; the payment needed {needed}", requests(played.requests.len())),
                 why,
             );
         }
@@ -447,9 +447,9 @@ pub(super) fn never(plays: &[&Played], tag: &str) -> Option<Failure> {
             return about(
                 played,
                 format!(
-                    "a {} was retried: {} requests came",
+                    "a {} was retried: {} came",
                     played.call.steps[0].status(),
-                    played.requests.len()
+                    requests(played.requests.len())
                 ),
                 why,
             );
@@ -482,8 +482,8 @@ pub(super) fn gives_up(plays: &[&Played], tag: &str) -> Option<Failure> {
                 step => format!("answered {}", step.status()),
             };
             let summary = format!(
-                "the server {failure} every time, and {} requests came; max_attempts is {max}",
-                played.requests.len()
+                "the server {failure} every time, and {} came; max_attempts is {max}",
+                requests(played.requests.len())
             );
             return about(played, summary, why);
         }
@@ -492,6 +492,11 @@ pub(super) fn gives_up(plays: &[&Played], tag: &str) -> Option<Failure> {
         }
     }
     None
+}
+
+/// "1 request", "3 requests".
+fn requests(count: usize) -> String {
+    if count == 1 { "1 request".into() } else { format!("{count} requests") }
 }
 
 /// How much longer than max_delay a wait may be: the time to notice and send again, on a busy
@@ -556,8 +561,8 @@ pub(super) fn waits_well(
     }
     let [first, second] = &asked.requests[..] else {
         let summary = format!(
-            "a 503 asked for Retry-After: 1, then {} request(s) came in all, not 2",
-            asked.requests.len()
+            "a 503 asked for Retry-After: 1, then {} came in all, not 2",
+            requests(asked.requests.len())
         );
         return about(asked, summary, why);
     };
@@ -576,8 +581,8 @@ pub(super) fn waits_well(
         .map_or(Duration::ZERO, |first| too_long.returned.saturating_duration_since(first.at));
     if too_long.requests.len() != 1 || took > Duration::from_millis(500) {
         let summary = format!(
-            "a 503 asked for Retry-After: 3, beyond max_delay (1 s): {} request(s) came, and pay returned {} ms after the first",
-            too_long.requests.len(),
+            "a 503 asked for Retry-After: 3, beyond max_delay (1 s): {} came, and pay returned {} ms after the first",
+            requests(too_long.requests.len()),
             took.as_millis()
         );
         return about(too_long, summary, why);

@@ -161,11 +161,7 @@ impl Exchange {
             .as_deref()
             .map_or("(no key)".to_string(), |key| format!("Idempotency-Key: {key}"));
         let answer = match &self.answer {
-            Ok(answer) => format!(
-                "{} {}",
-                answer.status.as_u16(),
-                answer.text().chars().take(120).collect::<String>()
-            ),
+            Ok(answer) => format!("{} {}", answer.status.as_u16(), shortened(&answer.text(), 120)),
             Err(what_happened) => what_happened.clone(),
         };
         let took = self.received.saturating_duration_since(self.sent).as_millis();
@@ -174,6 +170,16 @@ impl Exchange {
             self.body.replace('\n', " ")
         )
     }
+}
+
+/// `text`, cut to `most` characters with an ellipsis when it is longer: a cut JSON body must
+/// not look like a malformed one.
+fn shortened(text: &str, most: usize) -> String {
+    if text.chars().count() <= most {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(most - 1).collect();
+    format!("{kept}…")
 }
 
 pub(super) struct Client {
@@ -362,11 +368,31 @@ pub(super) async fn play(plan: &Plan, client: &Client, processor: &Processor) ->
     }
 }
 
+/// The exchanges as a request log. A run of requests that got the same answer (a retry loop
+/// meeting one 409 after another) shows its first two and its last, and counts the rest.
 fn log(title: &str, start: Instant, exchanges: &[&Exchange]) -> Evidence {
-    Evidence::Text {
-        title: title.to_string(),
-        body: exchanges.iter().map(|exchange| exchange.logged(start)).collect(),
+    let answered = |exchange: &Exchange| match &exchange.answer {
+        Ok(answer) => (Some(answer.status), answer.body.clone()),
+        Err(_) => (None, Vec::new()),
+    };
+    let mut body = String::new();
+    let mut index = 0;
+    while index < exchanges.len() {
+        let same = exchanges[index..]
+            .iter()
+            .take_while(|exchange| answered(exchange) == answered(exchanges[index]))
+            .count();
+        if same <= 4 {
+            exchanges[index..index + same].iter().for_each(|e| body += &e.logged(start));
+        } else {
+            body += &exchanges[index].logged(start);
+            body += &exchanges[index + 1].logged(start);
+            body += &format!("          … {} more with the same answer …\n", same - 3);
+            body += &exchanges[index + same - 1].logged(start);
+        }
+        index += same;
     }
+    Evidence::Text { title: title.to_string(), body }
 }
 
 /// What is wrong with a 201 for `keyed`, given the charge ids the processor made for it.
@@ -611,8 +637,10 @@ pub(super) fn abandoned(plan: &Plan, seen: &Seen, processor: &Processor) -> Opti
             last.received.saturating_duration_since(seen.abandoned[0].received).as_millis()
         )
     } else if charged.len() != 1 {
+        let why_twice = key_problem(&processor.keys_for(plan.abandoned.payment.amount))
+            .map_or_else(String::new, |problem| format!(" ({problem})"));
         format!(
-            "the client hung up, retried with the same key, and the processor made {} charges",
+            "the client hung up, retried with the same key, and the processor made {} charges{why_twice}",
             charged.len()
         )
     } else {
@@ -689,8 +717,13 @@ pub(super) fn not_stored(plan: &Plan, seen: &Seen, processor: &Processor) -> Opt
             let status = first.status().map_or("none".into(), |status| status.as_u16().to_string());
             Failure::new(format!("{what}: the first answer was {status}, not a 5xx"), why)
         } else if charged.len() != 1 {
+            let why_twice = key_problem(&processor.keys_for(keyed.payment.amount))
+                .map_or_else(String::new, |problem| format!(" ({problem})"));
             Failure::new(
-                format!("{what}: the processor made {} charges for the one payment", charged.len()),
+                format!(
+                    "{what}: the processor made {} charges for the one payment{why_twice}",
+                    charged.len()
+                ),
                 why,
             )
         } else if let Some(problem) = key_problem(&processor.keys_for(keyed.payment.amount)) {
