@@ -49,18 +49,22 @@ impl Reporter {
             Some((right, total)) => format!("quiz {right}/{total}").yellow(),
             None => "".normal(),
         };
-        // Every title padded to the longest, so that the file names line up; in a narrow
-        // terminal the file names go rather than wrap.
-        let title_width =
-            LESSONS.iter().map(|lesson| lesson.title.chars().count()).max().unwrap_or(0);
-        let file = lesson.file(Side::Exercise);
+        // Titles padded to the longest, so that the file names line up; in a narrow terminal
+        // the longest titles are cut short rather than the line wrapped.
+        let longest = LESSONS.iter().map(|lesson| lesson.title.chars().count()).max();
         let file_width = LESSONS.iter().map(|lesson| lesson.file(Side::Exercise).len()).max();
-        let fits = 2 + 2 + 2 + 7 + 2 + title_width + 2 + file_width.unwrap_or(0) <= self.width;
-        let file = if fits { file.dimmed() } else { "".normal() };
+        let room = self.width.saturating_sub(2 + 2 + 2 + 7 + 2 + 2 + file_width.unwrap_or(0));
+        let title_width = longest.unwrap_or(0).min(room.max(16));
+        let title = if lesson.title.chars().count() > title_width {
+            let kept: String = lesson.title.chars().take(title_width - 1).collect();
+            format!("{kept}…")
+        } else {
+            lesson.title.clone()
+        };
         let line = format!(
-            "{arrow} {:>2}  {status}  {:<title_width$}  {file}  {quiz}",
+            "{arrow} {:>2}  {status}  {title:<title_width$}  {}  {quiz}",
             lesson.number.to_string().bold(),
-            lesson.title,
+            lesson.file(Side::Exercise).dimmed()
         );
         line.trim_end().to_string()
     }
