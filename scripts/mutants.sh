@@ -17,6 +17,7 @@ command -v cargo-mutants >/dev/null || { echo "install it first: cargo install c
 # judged by its own lesson's tests only.
 for lesson in 01_generic_500 02_retry_after 03_retry_on_5xx 04_bad_gateway 05_circuit_breaker 06_idempotency_key; do
   module=${lesson#*_}
+  mkdir -p "target/mutants/$lesson"
   cargo mutants \
     --file "src/bin/../../solutions/$lesson.rs" \
     --jobs 1 \
@@ -24,6 +25,7 @@ for lesson in 01_generic_500 02_retry_after 03_retry_on_5xx 04_bad_gateway 05_ci
     -- --test integration -- "$module::" || true
 done
 # cargo-mutants exits non-zero when a mutant is missed; the summary is what matters.
+shopt -s nullglob
 for outcomes in target/mutants/*/mutants.out/outcomes.json; do
   python3 - "$outcomes" <<'PY'
 import json, sys

@@ -22,7 +22,9 @@ pub fn show(lesson: &Lesson, reporter: &mut Reporter) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// The hint to show next (its place in the lesson's list), and whether another is left.
+/// The hint to show next (its place in the lesson's list), and whether another is left to see
+/// for the first time. Once every hint has been seen, they come round again in the same order,
+/// each after the one shown last.
 pub fn next(lesson: &Lesson, progress: &Progress) -> (usize, bool) {
     let failed = progress.first_failed(lesson);
     let for_the_failure =
@@ -33,7 +35,10 @@ pub fn next(lesson: &Lesson, progress: &Progress) -> (usize, bool) {
     let seen = progress.hints_seen(lesson);
     let unseen: Vec<usize> = order.iter().copied().filter(|index| !seen.contains(index)).collect();
     match unseen.as_slice() {
-        [] => (*order.first().expect("every lesson has hints"), false),
+        [] => {
+            let last = seen.last().and_then(|last| order.iter().position(|index| index == last));
+            (order[last.map_or(0, |place| (place + 1) % order.len())], false)
+        }
         [next, rest @ ..] => (*next, !rest.is_empty()),
     }
 }

@@ -154,11 +154,12 @@ impl Progress {
         self.lessons.get(&lesson.number).map_or(&[], |progress| &progress.hints_seen)
     }
 
+    /// Notes that hint `index` was shown: last in the list, which round by round keeps the
+    /// most recent at the end.
     pub fn record_hint(&mut self, lesson: &Lesson, index: usize) {
         let seen = &mut self.entry(lesson).hints_seen;
-        if !seen.contains(&index) {
-            seen.push(index);
-        }
+        seen.retain(|shown| *shown != index);
+        seen.push(index);
     }
 
     pub fn record_answer(&mut self, lesson: &Lesson, question: &str, right: bool) {

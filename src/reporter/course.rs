@@ -94,7 +94,7 @@ impl Reporter {
             "(run the same command again for the next hint)".to_string()
         } else {
             format!(
-                "(that was the last hint: `cargo run -- solution {} --force` shows the answer)",
+                "(you have seen every hint; the same command shows them again, and `cargo run -- solution {} --force` shows the answer)",
                 lesson.number
             )
         };

@@ -162,7 +162,14 @@ pub(super) fn timeouts(plan: &Plan, asked: &Asked) -> Option<Failure> {
                     }
                 },
             );
-        if let Some(problem) = problem {
+        if let Some(mut problem) = problem {
+            if request.answer.is_err() {
+                problem = format!(
+                    "{problem}: the gateway had not answered after {} ms, and upstream.timeout() is {} ms (is there a deadline on the whole exchange, not only on connecting?)",
+                    request.took.as_millis(),
+                    plan.timeout.as_millis()
+                );
+            }
             return Some(
                 Failure::new(
                     format!("GET /quotes/{}: the pricing service {what}: {problem}", request.symbol),
@@ -349,25 +356,45 @@ pub(super) async fn logged(learner: &Learner, plan: &Plan, asked: &Asked) -> Opt
         Gateway::Priced(_) => false,
         Gateway::Down | Gateway::Unreachable => true,
     });
-    let mut symbols: Vec<&str> = failing.map(|request| request.symbol.as_str()).collect();
-    symbols.sort_unstable();
-    symbols.dedup();
+    // Each symbol with what its pricing service did, so that a learner sees which cases go
+    // unlogged.
+    let what = |request: &Request| match request.gateway {
+        Gateway::Down => "refused the connection".to_string(),
+        Gateway::Unreachable => "never completed a connection".to_string(),
+        Gateway::Priced(_) => plan
+            .cases
+            .iter()
+            .find(|case| case.symbol == request.symbol)
+            .map_or_else(String::new, |case| did(case.behaviour)),
+    };
+    let mut cases: Vec<(&str, String)> =
+        failing.map(|request| (request.symbol.as_str(), what(request))).collect();
+    cases.sort_unstable();
+    cases.dedup_by(|one, other| one.0 == other.0);
+    let symbols: Vec<&str> = cases.iter().map(|(symbol, _)| *symbol).collect();
     let wanted: Vec<_> = symbols
         .iter()
         .map(|symbol| move |line: &str| !is_panic_report(line) && line.contains(symbol))
         .collect();
-    let mut unlogged: Vec<&str> =
-        unlogged(learner, &wanted).await.into_iter().map(|index| symbols[index]).collect();
+    let mut unlogged: Vec<usize> = unlogged(learner, &wanted).await;
     unlogged.dedup();
     if unlogged.is_empty() {
         return None;
     }
+    let symbols: Vec<&str> = unlogged.iter().map(|&index| cases[index].0).collect();
+    let rows: Vec<String> = unlogged
+        .iter()
+        .map(|&index| {
+            format!("GET /quotes/{:<6}  its pricing service {}", cases[index].0, cases[index].1)
+        })
+        .collect();
     let log = learner.log();
     Some(
         Failure::new(
-            format!("no line of the log names the request for {}", unlogged.join(", ")),
+            format!("no line of the log names the request for {}", symbols.join(", ")),
             "The client gets your own short answer; the log is where your team finds out what the pricing service actually did: its status, the error, which request. (A request span, such as tower-http's TraceLayer, puts the path, and so the symbol, on every line.)",
         )
+        .with(Evidence::Text { title: "the requests no log line names".into(), body: rows.join("\n") })
         .with(Evidence::Text { title: "server log, last lines".into(), body: crate::judge::log::tail(&log.text(), 12) }),
     )
 }
