@@ -3,7 +3,7 @@
 # in-process lesson tests against each mutant: a mutant that every check lets through is a
 # gap in the checks (or an equivalent mutant, explained in docs/benchmarks.md).
 #
-#   scripts/mutants.sh            # all solutions, about an hour on 2 cores
+#   scripts/mutants.sh            # all six solutions, about half an hour on 2 cores
 #
 # Needs cargo-mutants: `cargo install cargo-mutants --locked`.
 set -euo pipefail

@@ -126,6 +126,8 @@ struct Behaviour {
     honours_retry_after: bool,
     /// The longest wait before retry `n`, before jitter.
     backoff: fn(&RetryPolicy, u32) -> Duration,
+    /// Whether a Retry-After of exactly max_delay is given up on, as if it asked for more.
+    gives_up_at_max_delay: bool,
 }
 
 fn exponential(policy: &RetryPolicy, retry: u32) -> Duration {
@@ -153,6 +155,7 @@ const RIGHT: Behaviour = Behaviour {
     retries_422: false,
     honours_retry_after: true,
     backoff: exponential,
+    gives_up_at_max_delay: false,
 };
 
 /// Numbers calls in the order they are made, for a client that makes keys from a counter.
@@ -320,6 +323,12 @@ async fn knobbed_pay(
         let wait = match asked {
             _ if rushes => Duration::ZERO,
             Some(seconds) if Duration::from_secs(seconds) > policy.max_delay => return outcome,
+            Some(seconds)
+                if behaviour.gives_up_at_max_delay
+                    && Duration::from_secs(seconds) == policy.max_delay =>
+            {
+                return outcome;
+            }
             Some(seconds) if behaviour.honours_retry_after => Duration::from_secs(seconds),
             // Equal jitter: half the backoff, plus up to as much again.
             _ => {
@@ -384,6 +393,7 @@ async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
         knobbed!(&[WAITS], honours_retry_after: false),
         knobbed!(&[WAITS], waits_after_409: false),
         // One wait, whatever the retry: about what the bounds allow on average, but no backoff.
+        knobbed!(&[WAITS], gives_up_at_max_delay: true),
         knobbed!(&[WAITS], backoff: |_, _| Duration::from_millis(100)),
     ])
     .await;

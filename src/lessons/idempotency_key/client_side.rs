@@ -54,7 +54,7 @@ pub(super) struct Plan {
     pub(super) refused: [PlannedCall; 2],
     /// A 503, a 409, a dropped connection: every time, more times than `max_attempts`.
     pub(super) broken: [PlannedCall; 3],
-    /// `Retry-After: 1`, within `max_delay`.
+    /// `Retry-After: 1`, exactly `max_delay`.
     pub(super) asked: PlannedCall,
     /// `Retry-After: 3`, beyond `max_delay`.
     pub(super) too_long: PlannedCall,
@@ -102,7 +102,8 @@ impl Plan {
             call(vec![Step::Status(409); 5], policy(3, 30, 200)),
             call(vec![Step::Drop; 5], policy(3, 30, 200)),
         ];
-        let asked = call(vec![Step::Asking(1), Step::Created], policy(4, 40, 2_000));
+        // Exactly max_delay: "more than max_delay" it is not, so it is waited out.
+        let asked = call(vec![Step::Asking(1), Step::Created], policy(4, 40, 1_000));
         let too_long = call(vec![Step::Asking(3), Step::Created], policy(4, 40, 1_000));
         let mut long = |status| {
             let mut steps = vec![Step::Status(status); 10];
