@@ -197,11 +197,16 @@ async fn each_known_wrong_gateway_is_caught_by_the_check_for_its_rule() {
     judged_failing(with!(on_timeout: StatusCode::BAD_GATEWAY), &[TIMEOUT]).await;
     let everything_500 = with!(on_timeout: StatusCode::INTERNAL_SERVER_ERROR, on_failure: StatusCode::INTERNAL_SERVER_ERROR);
     judged_failing(everything_500, &[REFUSED, UNUSABLE, TIMEOUT]).await;
-    let (judged, seed) = judged_failing(with!(attempts: 2), &[ONCE]).await;
+    // Asking again after a timeout also keeps the client waiting twice the timeout.
+    let (judged, seed) = judged_failing(with!(attempts: 2), &[ONCE, TIMEOUT]).await;
     assert_rejected(&judged, seed, ONCE, "and the pricing service");
     let (judged, seed) = judged_failing(with!(names_the_upstream: true), &[NO_LEAK]).await;
     assert_rejected(&judged, seed, NO_LEAK, "the pricing service's address");
     judged_failing(with!(passes_retry_after: false), &[UNAVAILABLE]).await;
+    // Twice the timeout is not the timeout: two-sided bounds tell them apart.
+    let (judged, seed) =
+        judged_failing(with!(deadline: Some(|timeout| timeout * 2)), &[TIMEOUT]).await;
+    assert_rejected(&judged, seed, TIMEOUT, "more than upstream.timeout()");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

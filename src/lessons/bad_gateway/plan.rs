@@ -34,6 +34,8 @@ pub(super) enum Garbage {
     Text,
     NoPrice,
     NullPrice,
+    /// A price that is a string, not a number.
+    TextPrice,
 }
 
 /// One symbol of the run.
@@ -60,7 +62,7 @@ impl Plan {
     pub(super) fn draw(seed: u64) -> Self {
         let mut rng = seed::rng(seed);
         let mut symbols: Vec<String> = Vec::new();
-        while symbols.len() < 16 {
+        while symbols.len() < 18 {
             let symbol = symbol(&mut rng);
             if !symbols.contains(&symbol) {
                 symbols.push(symbol);
@@ -72,10 +74,13 @@ impl Plan {
             Behaviour::Price(price(&mut rng)),
             Behaviour::Price(price(&mut rng)),
             Behaviour::Unknown,
-            Behaviour::Fails([500, 502, 503, 504][rng.usize(..4)]).not_unavailable(),
+            Behaviour::Fails(500),
+            Behaviour::Fails(502),
+            Behaviour::Fails(504),
             Behaviour::NotAPrice(Garbage::Text),
             Behaviour::NotAPrice(Garbage::NoPrice),
             Behaviour::NotAPrice(Garbage::NullPrice),
+            Behaviour::NotAPrice(Garbage::TextPrice),
             Behaviour::Broken,
             Behaviour::CutOff,
             Behaviour::Silent,
@@ -91,8 +96,8 @@ impl Plan {
             cases,
             timeout: Duration::from_millis(rng.u64(250..=450)),
             secrets: [seed::token(&mut rng, 16), seed::token(&mut rng, 16)],
-            down_symbol: symbols[14].clone(),
-            unreachable_symbol: symbols[15].clone(),
+            down_symbol: symbols[16].clone(),
+            unreachable_symbol: symbols[17].clone(),
         }
     }
 
@@ -111,8 +116,16 @@ impl Plan {
             reply
         };
         match case.behaviour {
+            // A good answer carries the service's secret too, in a header and a field of its
+            // own: a gateway passes on what it means to say, not whatever came.
             Behaviour::Price(price) => {
-                Reply::json(200, &json!({"symbol": symbol, "price": price, "currency": "EUR"}))
+                let body =
+                    json!({"symbol": symbol, "price": price, "currency": "EUR", "node": secret});
+                let mut reply = Reply::json(200, &body);
+                if let Reply::Respond { headers, .. } = &mut reply {
+                    headers.push(("x-pricing-trace".into(), secret.clone()));
+                }
+                reply
             }
             Behaviour::Unknown => {
                 failure(404, json!({"error": format!("unknown symbol {symbol}"), "trace": secret}))
@@ -131,6 +144,9 @@ impl Plan {
             Behaviour::NotAPrice(Garbage::NullPrice) => {
                 Reply::json(200, &json!({"symbol": symbol, "price": null, "trace": secret}))
             }
+            Behaviour::NotAPrice(Garbage::TextPrice) => {
+                Reply::json(200, &json!({"symbol": symbol, "price": "12.50", "trace": secret}))
+            }
             Behaviour::Broken => {
                 Reply::Raw(format!("PRICE {symbol} ERR {secret}\r\n\r\n").into_bytes())
             }
@@ -148,16 +164,6 @@ impl Plan {
                 }
                 reply
             }
-        }
-    }
-}
-
-impl Behaviour {
-    /// A 5xx that is not 503: 503 has a case of its own.
-    fn not_unavailable(self) -> Self {
-        match self {
-            Behaviour::Fails(503) => Behaviour::Fails(500),
-            other => other,
         }
     }
 }
