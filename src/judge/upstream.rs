@@ -45,6 +45,13 @@ pub enum Reply {
         promised: usize,
         sent: Vec<u8>,
     },
+    /// A head that promises more body than comes, part of it, and then nothing, until the
+    /// client hangs up: an answer that stalls half-way.
+    Stalled {
+        status: u16,
+        promised: usize,
+        sent: Vec<u8>,
+    },
     /// Nothing, until the client hangs up.
     Silence,
     /// Another reply, after a while.
@@ -144,14 +151,18 @@ async fn answer(mut stream: TcpStream, script: Arc<Script>, seen: Arc<Mutex<Vec<
             tokio::time::sleep(Duration::from_millis(20)).await;
             let _ = stream.set_zero_linger();
         }
-        Reply::Delayed(..) => unreachable!("waited out above"),
-        Reply::Silence => {
-            let mut rest = [0; 256];
-            let _ = tokio::time::timeout(Duration::from_secs(30), async {
-                while let Ok(1..) = stream.read(&mut rest).await {}
-            })
-            .await;
+        Reply::Stalled { status, promised, sent } => {
+            let head = format!(
+                "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {promised}\r\n\r\n",
+                reason(status)
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(&sent).await;
+            let _ = stream.flush().await;
+            wait_for_hang_up(&mut stream).await;
         }
+        Reply::Delayed(..) => unreachable!("waited out above"),
+        Reply::Silence => wait_for_hang_up(&mut stream).await,
     }
 }
 
@@ -236,4 +247,13 @@ pub async fn unreachable() -> (SocketAddr, impl Sized) {
         }
     }
     (address, (listener, filling))
+}
+
+/// Reads (and drops) whatever comes until the client closes the connection, for at most 30 s.
+async fn wait_for_hang_up(stream: &mut TcpStream) {
+    let mut rest = [0; 256];
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(1..) = stream.read(&mut rest).await {}
+    })
+    .await;
 }

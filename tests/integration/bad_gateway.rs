@@ -54,6 +54,8 @@ async fn the_solution_passes_and_the_starter_fails_usefully() {
 struct Behaviour {
     /// When it gives up on the upstream, given `upstream.timeout()`; `None`: never.
     deadline: Option<fn(Duration) -> Duration>,
+    /// Whether the deadline covers reading the body too, or only `send()`.
+    deadline_covers_body: bool,
     /// Its status when the deadline passes.
     on_timeout: StatusCode,
     /// Its status for every other failure.
@@ -70,6 +72,7 @@ struct Behaviour {
 
 const RIGHT: Behaviour = Behaviour {
     deadline: Some(|timeout| timeout),
+    deadline_covers_body: true,
     on_timeout: StatusCode::GATEWAY_TIMEOUT,
     on_failure: StatusCode::BAD_GATEWAY,
     attempts: 1,
@@ -151,8 +154,21 @@ enum Failed {
 
 /// One call of the upstream: its status, its delay-seconds Retry-After, its body.
 async fn ask(gateway: &Gateway, url: &str) -> Result<(u16, Option<u64>, Vec<u8>), Failed> {
+    let sending = async {
+        let Some(deadline) =
+            gateway.behaviour.deadline.filter(|_| !gateway.behaviour.deadline_covers_body)
+        else {
+            return gateway.client.get(url).send().await.map_err(Failed::Other);
+        };
+        let sent = tokio::time::timeout(
+            deadline(gateway.upstream.timeout()),
+            gateway.client.get(url).send(),
+        )
+        .await;
+        sent.map_err(|_| Failed::TimedOut)?.map_err(Failed::Other)
+    };
     let call = async {
-        let response = gateway.client.get(url).send().await.map_err(Failed::Other)?;
+        let response = sending.await?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -161,7 +177,11 @@ async fn ask(gateway: &Gateway, url: &str) -> Result<(u16, Option<u64>, Vec<u8>)
         let body = response.bytes().await.map_err(Failed::Other)?.to_vec();
         Ok((status, retry_after, body))
     };
-    let Some(deadline) = gateway.behaviour.deadline else { return call.await };
+    let Some(deadline) =
+        gateway.behaviour.deadline.filter(|_| gateway.behaviour.deadline_covers_body)
+    else {
+        return call.await;
+    };
     tokio::time::timeout(deadline(gateway.upstream.timeout()), call)
         .await
         .unwrap_or(Err(Failed::TimedOut))
@@ -207,6 +227,10 @@ async fn each_known_wrong_gateway_is_caught_by_the_check_for_its_rule() {
     let (judged, seed) =
         judged_failing(with!(deadline: Some(|timeout| timeout * 2)), &[TIMEOUT]).await;
     assert_rejected(&judged, seed, TIMEOUT, "more than upstream.timeout()");
+    // A deadline on the head alone: an answer that stalls half-way hangs the gateway.
+    let (judged, seed) =
+        judged_failing(with!(deadline_covers_body: false), &[TIMEOUT, LOGGED]).await;
+    assert_rejected(&judged, seed, TIMEOUT, "stalled half-way through its answer");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

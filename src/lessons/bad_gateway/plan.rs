@@ -23,6 +23,8 @@ pub(super) enum Behaviour {
     Broken,
     /// A head promising a body that never comes whole: the connection is reset mid-answer.
     CutOff,
+    /// A head and the start of a price, then nothing more, ever.
+    Stalls,
     /// No answer, ever.
     Silent,
     /// 503 with `Retry-After` of this many seconds.
@@ -83,6 +85,7 @@ impl Plan {
             Behaviour::NotAPrice(Garbage::TextPrice),
             Behaviour::Broken,
             Behaviour::CutOff,
+            Behaviour::Stalls,
             Behaviour::Silent,
             Behaviour::Unavailable(rng.u32(5..300)),
         ];
@@ -151,6 +154,11 @@ impl Plan {
                 Reply::Raw(format!("PRICE {symbol} ERR {secret}\r\n\r\n").into_bytes())
             }
             Behaviour::CutOff => Reply::CutOff {
+                status: 200,
+                promised: 400,
+                sent: format!("{{\"symbol\":\"{symbol}\",\"pri").into_bytes(),
+            },
+            Behaviour::Stalls => Reply::Stalled {
                 status: 200,
                 promised: 400,
                 sent: format!("{{\"symbol\":\"{symbol}\",\"pri").into_bytes(),

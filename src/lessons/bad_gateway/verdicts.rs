@@ -38,6 +38,7 @@ fn did(behaviour: Behaviour) -> String {
         }
         Behaviour::Broken => "answered with bytes that are not HTTP".into(),
         Behaviour::CutOff => "broke off its answer mid-body".into(),
+        Behaviour::Stalls => "sent the start of an answer, then nothing more".into(),
         Behaviour::Silent => "never answered".into(),
         Behaviour::Unavailable(seconds) => format!("answered 503 with Retry-After: {seconds}"),
     }
@@ -140,33 +141,48 @@ pub(super) fn timeouts(plan: &Plan, asked: &Asked) -> Option<Failure> {
     let silent: Vec<&Request> = of_a(plan, asked, |behaviour| behaviour == Behaviour::Silent)
         .map(|(_, request)| request)
         .collect();
+    let stalled: Vec<&Request> = of_a(plan, asked, |behaviour| behaviour == Behaviour::Stalls)
+        .map(|(_, request)| request)
+        .collect();
     let unreachable =
         asked.requests.iter().filter(|request| request.gateway == Gateway::Unreachable);
     for (request, what) in silent
         .into_iter()
         .map(|request| (request, "never answered"))
+        .chain(stalled.into_iter().map(|request| (request, "stalled half-way through its answer")))
         .chain(unreachable.map(|request| (request, "never let a connection complete")))
     {
-        let problem =
-            error_problem(&request.answer, StatusCode::GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT").or_else(
-                || {
-                    if request.took + EARLY < plan.timeout {
-                        Some(format!(
-                            "it answered after {} ms, before upstream.timeout() ({} ms) was up",
-                            request.took.as_millis(),
-                            plan.timeout.as_millis()
-                        ))
-                    } else if request.took > plan.timeout + plan.timeout / LATE {
-                        Some(format!(
-                            "it took {} ms, more than upstream.timeout() ({} ms) allows",
-                            request.took.as_millis(),
-                            plan.timeout.as_millis()
-                        ))
-                    } else {
-                        None
-                    }
-                },
-            );
+        // An answer that stalls half-way is no answer in time (504); that it was started and
+        // never finished makes a 502 defensible too. Either way, once the timeout is up.
+        let status_problem = || {
+            let timeout =
+                error_problem(&request.answer, StatusCode::GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT");
+            let stalled = what.starts_with("stalled");
+            if stalled
+                && error_problem(&request.answer, StatusCode::BAD_GATEWAY, "BAD_GATEWAY").is_none()
+            {
+                None
+            } else {
+                timeout
+            }
+        };
+        let problem = status_problem().or_else(|| {
+            if request.took + EARLY < plan.timeout {
+                Some(format!(
+                    "it answered after {} ms, before upstream.timeout() ({} ms) was up",
+                    request.took.as_millis(),
+                    plan.timeout.as_millis()
+                ))
+            } else if request.took > plan.timeout + plan.timeout / LATE {
+                Some(format!(
+                    "it took {} ms, more than upstream.timeout() ({} ms) allows",
+                    request.took.as_millis(),
+                    plan.timeout.as_millis()
+                ))
+            } else {
+                None
+            }
+        });
         if let Some(mut problem) = problem {
             if request.answer.is_err() {
                 problem = format!(
