@@ -140,25 +140,13 @@ async fn answer(mut stream: TcpStream, script: Arc<Script>, seen: Arc<Mutex<Vec<
             let _ = stream.shutdown().await;
         }
         Reply::CutOff { status, promised, sent } => {
-            let head = format!(
-                "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {promised}\r\n\r\n",
-                reason(status)
-            );
-            let _ = stream.write_all(head.as_bytes()).await;
-            let _ = stream.write_all(&sent).await;
-            let _ = stream.flush().await;
+            write_part(&mut stream, status, promised, &sent).await;
             // Give the client the head and the start of the body, then reset.
             tokio::time::sleep(Duration::from_millis(20)).await;
             let _ = stream.set_zero_linger();
         }
         Reply::Stalled { status, promised, sent } => {
-            let head = format!(
-                "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {promised}\r\n\r\n",
-                reason(status)
-            );
-            let _ = stream.write_all(head.as_bytes()).await;
-            let _ = stream.write_all(&sent).await;
-            let _ = stream.flush().await;
+            write_part(&mut stream, status, promised, &sent).await;
             wait_for_hang_up(&mut stream).await;
         }
         Reply::Delayed(..) => unreachable!("waited out above"),
@@ -247,6 +235,17 @@ pub async fn unreachable() -> (SocketAddr, impl Sized) {
         }
     }
     (address, (listener, filling))
+}
+
+/// A head that promises `promised` bytes of JSON, and the first of them.
+async fn write_part(stream: &mut TcpStream, status: u16, promised: usize, sent: &[u8]) {
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {promised}\r\n\r\n",
+        reason(status)
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(sent).await;
+    let _ = stream.flush().await;
 }
 
 /// Reads (and drops) whatever comes until the client closes the connection, for at most 30 s.
