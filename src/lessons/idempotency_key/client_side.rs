@@ -38,8 +38,7 @@ pub(super) struct PlannedCall {
     pub(super) steps: Vec<Step>,
     pub(super) policy: RetryPolicy,
     pub(super) client_timeout: Duration,
-    /// How long after the others the call starts: the long calls wait for the rush of the
-    /// first requests to pass, so that their first, shortest waits are not measured in it.
+    /// How long after the others the call starts (see the long calls).
     pub(super) starts_after: Duration,
 }
 
@@ -105,18 +104,20 @@ impl Plan {
         // Exactly max_delay: "more than max_delay" it is not, so it is waited out.
         let asked = call(vec![Step::Asking(1), Step::Created], policy(4, 40, 1_000));
         let too_long = call(vec![Step::Asking(3), Step::Created], policy(4, 40, 1_000));
-        let mut long = |status| {
+        // The long calls start after the first rush, one every 30 ms, so that their first,
+        // shortest waits do not make a rush of their own.
+        let mut long = |status, offset: u64| {
             let mut steps = vec![Step::Status(status); 10];
             steps.push(Step::Created);
             (0..6)
-                .map(|_| PlannedCall {
-                    starts_after: Duration::from_millis(700),
+                .map(|index| PlannedCall {
+                    starts_after: Duration::from_millis(700 + offset + index * 60),
                     ..call(steps.clone(), policy(11, 10, 120))
                 })
                 .collect::<Vec<_>>()
         };
-        let long_outages = long(503);
-        let long_conflicts = long(409);
+        let long_outages = long(503, 0);
+        let long_conflicts = long(409, 30);
         let twin = call(vec![Step::Created], usual);
         let twins = vec![twin; 6];
         Plan {
