@@ -25,7 +25,7 @@ git -C "$repo" clone --quiet "$repo" "$copy"
 cp "$repo/solutions/01_generic_500.rs" "$copy/exercises/01_generic_500.rs"
 export CARGO_TARGET_DIR="$work/target"
 lessons=$(ls "$copy"/lessons/*.toml | wc -l)
-(cd "$copy" && cargo build --quiet && cargo build --quiet --all-features --bins)
+(cd "$copy" && cargo build --quiet && cargo build --quiet --workspace --bins)
 
 cd "$copy"
 edit='echo "// an edit at $(date +%s%N)" >> exercises/01_generic_500.rs'
@@ -36,7 +36,7 @@ echo "== edit -> verdict (lesson 1), against a bare cargo build after the same e
 hyperfine --warmup 2 --runs 10 --export-json "$out/edit-to-verdict.json" \
   --prepare "$edit" -n 'cargo run -- check 1' 'cargo run --quiet -- check 1' \
   --prepare "$edit" -n 'httplings check 1 (as watch mode)' "$CARGO_TARGET_DIR/debug/httplings check 1" \
-  --prepare "$edit" -n 'cargo build (the floor)' 'cargo build --quiet --all-features --bins' \
+  --prepare "$edit" -n 'cargo build (the floor)' 'cargo build --quiet --workspace --bin exercise_01' \
   --prepare 'true' -n 'cargo run -- list (no build)' 'cargo run --quiet -- list'
 
 echo "== each check run, once built: the runner judging the learner's process (cargo's no-op build included)"

@@ -12,14 +12,14 @@ cd "$(dirname "$0")/.."
 command -v cargo-mutants >/dev/null || { echo "install it first: cargo install cargo-mutants --locked" >&2; exit 2; }
 
 # The solutions are modules of the check targets (pulled in with #[path]), so cargo-mutants
-# names them through src/bin/. The integration tests compile them in too, and those are the
+# names them through kit/src/bin/. The integration tests compile them in too, and those are the
 # tests that judge each mutant: the solution must keep passing every check. Each solution is
 # judged by its own lesson's tests only.
 for lesson in 01_generic_500 02_retry_after 03_retry_on_5xx 04_bad_gateway 05_circuit_breaker 06_idempotency_key; do
   module=${lesson#*_}
   mkdir -p "target/mutants/$lesson"
   cargo mutants \
-    --file "src/bin/../../solutions/$lesson.rs" \
+    --file "kit/src/bin/../../../solutions/$lesson.rs" \
     --jobs 1 \
     --output "target/mutants/$lesson" \
     -- --test integration -- "$module::" || true

@@ -1,15 +1,15 @@
 //! The lesson catalog: every lesson's number, title, files, hints and quiz. The judges come from
-//! the library's registry ([`httplings::lessons::ALL`]); the words from each lesson's
+//! the library's registry ([`httplings_judge::lessons::ALL`]); the words from each lesson's
 //! `lessons/NN_slug.toml`, kept beside its text.
 //!
 //! A lesson's files all share its slug: `lessons/{slug}.md`, `lessons/{slug}.toml`,
-//! `exercises/{slug}.rs` and `solutions/{slug}.rs`; its check targets are `exercise-NN`,
-//! `solution-NN` and `starter-NN`.
+//! `exercises/{slug}.rs` and `solutions/{slug}.rs`; its check targets, in the kit, are
+//! `exercise_NN`, `solution_NN` and `starter_NN`.
 
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use httplings::lessons::{ALL, LessonJudge};
+use httplings_judge::lessons::{ALL, LessonJudge};
 use serde::Deserialize;
 
 /// One lesson of the course.
@@ -157,15 +157,15 @@ impl Lesson {
     /// The name of the binary target that checks one side of this lesson.
     pub fn check_target(&self, side: Side) -> String {
         match side {
-            Side::Exercise => format!("exercise-{:02}", self.number),
-            Side::Solution => format!("solution-{:02}", self.number),
-            Side::Starter => format!("starter-{:02}", self.number),
+            Side::Exercise => format!("exercise_{:02}", self.number),
+            Side::Solution => format!("solution_{:02}", self.number),
+            Side::Starter => format!("starter_{:02}", self.number),
         }
     }
 
-    /// The source file of a check target in `src/bin/`.
+    /// The source file of a check target, in the kit's `src/bin/`.
     pub fn check_target_file(&self, side: Side) -> String {
-        format!("src/bin/{}.rs", self.check_target(side).replace('-', "_"))
+        format!("kit/src/bin/{}.rs", self.check_target(side))
     }
 }
 

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use httplings::judge::{Failure, Verdict};
+use httplings_judge::judge::{Failure, Verdict};
 
 use self::build::Build;
 use crate::catalog::{Lesson, Side};
@@ -158,7 +158,7 @@ pub fn perform(
             Build::Failed(diagnostics) => return Ok(Checked::CompileFailed(diagnostics)),
         };
     on_event(Event::Started);
-    let seed = options.seed.unwrap_or_else(httplings::judge::seed::fresh);
+    let seed = options.seed.unwrap_or_else(httplings_judge::judge::seed::fresh);
     let limit = options.time_limit.unwrap_or(lesson.time_limit);
     let judged = judging::judge(root, &executable, lesson.judge, seed, limit, on_event)?;
     let checks = lesson
@@ -168,12 +168,12 @@ pub fn perform(
         .map(|name| CheckResult {
             name: name.to_string(),
             state: match judged.verdicts.iter().find(|verdict| verdict.check == *name) {
-                Some(Verdict { outcome: httplings::judge::Outcome::Pass, .. }) => {
+                Some(Verdict { outcome: httplings_judge::judge::Outcome::Pass, .. }) => {
                     CheckState::Passed
                 }
-                Some(Verdict { outcome: httplings::judge::Outcome::Fail(failure), .. }) => {
-                    CheckState::Failed(failure.clone())
-                }
+                Some(Verdict {
+                    outcome: httplings_judge::judge::Outcome::Fail(failure), ..
+                }) => CheckState::Failed(failure.clone()),
                 None => CheckState::NotJudged,
             },
             output: judged.outputs.get(*name).cloned().unwrap_or_default(),

@@ -22,7 +22,7 @@ pub use self::learner::{Learner, Lost, Returned};
 pub use self::recorder::Recorder;
 pub use self::verdict::{Evidence, Failure, Outcome, Row, Verdict};
 
-use crate::adapter::{self, Handler};
+use httplings::adapter::{self, Handler};
 
 /// A lesson's judge, as the runner and the tests call it.
 pub type JudgeFn = for<'a> fn(&'a Learner, &'a mut Recorder, u64) -> JudgeFuture<'a>;

@@ -1,14 +1,6 @@
-//! The httplings library: what the exercises program against ([`fixtures`], [`RetryPolicy`]),
-//! the [`adapter`] that runs a learner's module in a process of its own, and the [`judge`] that
-//! decides every verdict from outside it, with each lesson's checks in [`lessons`].
+//! httplings' judge: everything that decides a verdict, in the runner's process, never in the
+//! learner's. [`judge`] holds the shared machinery; [`lessons`] each lesson's checks. What the
+//! learner's process links lives in the kit crate (`httplings`), which knows nothing of this one.
 
-pub mod adapter;
-pub mod capture;
-pub mod cpu;
-pub mod fixtures;
 pub mod judge;
 pub mod lessons;
-mod policy;
-pub mod protocol;
-
-pub use policy::{BreakerPolicy, RetryPolicy};

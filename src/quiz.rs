@@ -13,7 +13,7 @@ use crate::reporter::Reporter;
 
 pub fn run(lesson: &Lesson, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
     let root = project::root()?;
-    let mut rng = httplings::judge::seed::rng(httplings::judge::seed::fresh());
+    let mut rng = httplings_judge::judge::seed::rng(httplings_judge::judge::seed::fresh());
     let shuffled = std::io::stdin().is_terminal();
     let (mut right, mut answered) = (0, 0);
     for (number, question) in lesson.quiz.iter().enumerate() {

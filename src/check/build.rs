@@ -25,7 +25,9 @@ pub fn build(root: &Path, target: &str, colored: bool) -> anyhow::Result<Build> 
     let format = if colored { "json-diagnostic-rendered-ansi" } else { "json" };
     let output = Command::new(&cargo)
         .current_dir(root)
-        .args(["build", "--bin", target, "--features", "check-targets"])
+        // The whole workspace is named so that features resolve as for `cargo run`: the
+        // dependencies built for the runner are the ones the exercise links.
+        .args(["build", "--workspace", "--bin", target])
         .args(["--message-format", format])
         .args(["--color", if colored { "always" } else { "never" }])
         .stdin(Stdio::null())
@@ -106,20 +108,20 @@ mod tests {
     fn finds_the_executable_of_the_named_target_only() {
         let messages = parsed(&[
             r#"{"reason":"compiler-artifact","target":{"name":"httplings"},"executable":null}"#,
-            r#"{"reason":"compiler-artifact","target":{"name":"exercise-01"},"executable":"/t/exercise-01"}"#,
+            r#"{"reason":"compiler-artifact","target":{"name":"exercise_01"},"executable":"/t/exercise_01"}"#,
             r#"{"reason":"build-finished","success":true}"#,
         ]);
         assert_eq!(
-            executable_named(&messages, "exercise-01"),
-            Some(PathBuf::from("/t/exercise-01"))
+            executable_named(&messages, "exercise_01"),
+            Some(PathBuf::from("/t/exercise_01"))
         );
-        assert_eq!(executable_named(&messages, "exercise-02"), None);
+        assert_eq!(executable_named(&messages, "exercise_02"), None);
     }
 
     #[test]
     fn keeps_warnings_about_course_files_only_one_line_each() {
         let messages = parsed(&[
-            r#"{"reason":"compiler-message","message":{"level":"warning","message":"unused variable: `x`","spans":[{"is_primary":true,"file_name":"src/bin/../../exercises/01_generic_500.rs","line_start":12,"column_start":9}]}}"#,
+            r#"{"reason":"compiler-message","message":{"level":"warning","message":"unused variable: `x`","spans":[{"is_primary":true,"file_name":"src/bin/../../../exercises/01_generic_500.rs","line_start":12,"column_start":9}]}}"#,
             r#"{"reason":"compiler-message","message":{"level":"warning","message":"something in the library","spans":[{"is_primary":true,"file_name":"src/judge.rs","line_start":1,"column_start":1}]}}"#,
         ]);
         assert_eq!(

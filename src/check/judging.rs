@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use httplings::adapter::PANIC_LINE_PREFIX;
 use httplings::cpu::CpuClock;
-use httplings::judge::{Learner, Lost, Recorder, Verdict, log, seed};
-use httplings::lessons::LessonJudge;
 use httplings::protocol::Hello;
+use httplings_judge::judge::{Learner, Lost, Recorder, Verdict, log, seed};
+use httplings_judge::lessons::LessonJudge;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 

@@ -1,6 +1,6 @@
 //! `dev new NAME`: scaffolds lesson N+1 with every part a lesson has: its text and data, a
 //! starter (and its pristine copy), a solution, a judge module registered in the library, and
-//! its three check targets in `src/bin/` and `Cargo.toml`. Each part starts as a stub that
+//! its half in the kit, and its three check targets in `kit/src/bin/`. Each part starts as a stub that
 //! compiles, whose one check fails, so `dev check` shows what is left to write.
 
 use std::fs;
@@ -53,15 +53,16 @@ pub fn new(name: &str, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
             exercise(number, "TODO: build the exercise's starter."),
         ),
         (format!("solutions/{slug}.rs"), exercise(number, "The reference solution.")),
+        (format!("kit/src/lessons/{name}.rs"), kit_half(number, name)),
         (format!("src/lessons/{name}.rs"), judge(number, name)),
     ];
     let targets = ["exercise", "solution", "starter"].map(|side| {
-        let folder = match side {
+        let file = match side {
             "exercise" => format!("exercises/{slug}.rs"),
             "solution" => format!("solutions/{slug}.rs"),
             _ => format!("exercises/.starters/{slug}.rs"),
         };
-        (format!("src/bin/{side}_{number:02}.rs"), check_target(side, &folder, name))
+        (format!("kit/src/bin/{side}_{number:02}.rs"), check_target(side, &file, name))
     });
     for (file, content) in files.iter().chain(&targets) {
         write_new(&root, file, content)?;
@@ -76,31 +77,15 @@ pub fn new(name: &str, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
         .replace(MARKER, &format!("    lesson!({name}, \"{slug}\"),\n{MARKER}"));
     fs::write(root.join("src/lessons.rs"), registry).context("could not update src/lessons.rs")?;
     reporter.dev_fact(true, "registered the judge in src/lessons.rs")?;
-    let manifest =
-        fs::read_to_string(root.join("Cargo.toml")).context("could not read Cargo.toml")?;
-    let entries: String = ["exercise", "solution", "starter"]
-        .map(|side| {
-            format!(
-                "\n[[bin]]\nname = \"{side}-{number:02}\"\npath = \"src/bin/{side}_{number:02}.rs\"\nrequired-features = [\"check-targets\"]\n"
-            )
-        })
-        .concat();
-    fs::write(root.join("Cargo.toml"), with_bins(&manifest, &entries))
-        .context("could not update Cargo.toml")?;
-    reporter.dev_fact(true, "added its three check targets to Cargo.toml")?;
+    let kit_registry = root.join("kit/src/lessons.rs");
+    let modules = fs::read_to_string(&kit_registry).context("could not read kit/src/lessons.rs")?;
+    fs::write(&kit_registry, format!("{}pub mod {name};\n", modules))
+        .context("could not update kit/src/lessons.rs")?;
+    reporter.dev_fact(true, "registered its half in kit/src/lessons.rs")?;
     reporter.notice(&format!(
         "lesson {number} is scaffolded: write its judge, text, starter and solution, then run `cargo run -- dev check`"
     ));
     Ok(ExitCode::SUCCESS)
-}
-
-/// `manifest` with `entries` after its last `[[bin]]` table, beside the other check targets.
-fn with_bins(manifest: &str, entries: &str) -> String {
-    let Some(last) = manifest.rfind("[[bin]]") else { return format!("{manifest}{entries}") };
-    // The table ends where the next one starts (or the file does).
-    let end = manifest[last + 1..].find("\n[").map_or(manifest.len(), |at| last + 1 + at);
-    let (before, after) = manifest.split_at(end);
-    format!("{}\n{}\n{after}", before.trim_end_matches('\n'), entries.trim_end_matches('\n'))
 }
 
 /// Writes a file that must not exist yet: a scaffold never overwrites an author's work.
@@ -140,47 +125,34 @@ fn exercise(number: usize, purpose: &str) -> String {
 fn check_target(side: &str, file: &str, name: &str) -> String {
     format!(
         "//! Check target: the {side} of `{file}`, handed to its lesson's adapter.\n\n\
-         #[path = \"../../{file}\"]\nmod learner;\n\n\
+         #[path = \"../../../{file}\"]\nmod learner;\n\n\
          fn main() -> std::process::ExitCode {{\n    httplings::lessons::{name}::main(learner::app)\n}}\n"
     )
 }
 
-fn judge(number: usize, name: &str) -> String {
+fn kit_half(number: usize, name: &str) -> String {
     format!(
-        r#"//! Lesson {number}, {name}: TODO say what the judge serves, sends and compares.
+        r#"//! Lesson {number}, {name}: TODO say what the judge has the learner's code do.
 
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::time::Duration;
 
 use axum::Router;
 
 use crate::adapter::{{self, Handler}};
-use crate::judge::{{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned}};
 
 /// The exercise's entry point.
 pub type App = fn() -> Router;
-
-const FIRST: &str = "TODO: the first check";
-
-pub const CHECKS: &[&str] = &[FIRST];
 
 /// The `main` of the lesson's check targets.
 pub fn main(app: App) -> ExitCode {{
     adapter::main(Adapter {{ app }})
 }}
 
-/// Judges `app` on a thread of this process (the project's tests).
-pub async fn judge_in_process(app: App, seed: u64) -> Judged {{
-    judge::in_process(Adapter {{ app }}, CHECKS, judge, seed).await
-}}
-
-pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {{
-    Box::pin(run(learner, recorder, seed))
-}}
-
-struct Adapter {{
-    app: App,
+/// Serves `app` when the judge asks.
+#[derive(Debug)]
+pub struct Adapter {{
+    pub app: App,
 }}
 
 impl Handler for Adapter {{
@@ -190,6 +162,32 @@ impl Handler for Adapter {{
     async fn handle(self: Rc<Self>, (): ()) -> Result<String, String> {{
         adapter::serve_app(|| (self.app)()).await
     }}
+}}
+"#
+    )
+}
+
+fn judge(number: usize, name: &str) -> String {
+    format!(
+        r#"//! Lesson {number}, {name}: TODO say what the judge serves, sends and compares.
+
+use std::time::Duration;
+
+use httplings::lessons::{name}::{{Adapter, App}};
+
+use crate::judge::{{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned}};
+
+const FIRST: &str = "TODO: the first check";
+
+pub const CHECKS: &[&str] = &[FIRST];
+
+/// Judges `app` on a thread of this process (the project's tests).
+pub async fn judge_in_process(app: App, seed: u64) -> Judged {{
+    judge::in_process(Adapter {{ app }}, CHECKS, judge, seed).await
+}}
+
+pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {{
+    Box::pin(run(learner, recorder, seed))
 }}
 
 async fn run(learner: &Learner, recorder: &mut Recorder, _seed: u64) -> Result<(), Lost> {{
@@ -206,20 +204,4 @@ async fn run(learner: &Learner, recorder: &mut Recorder, _seed: u64) -> Result<(
 }}
 "#
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn new_check_targets_go_after_the_last_one() {
-        let manifest =
-            "[package]\nname = \"x\"\n\n[[bin]]\nname = \"a\"\n\n[profile.dev]\ndebug = 1\n";
-        let with = with_bins(manifest, "\n[[bin]]\nname = \"b\"\n");
-        assert_eq!(
-            with,
-            "[package]\nname = \"x\"\n\n[[bin]]\nname = \"a\"\n\n[[bin]]\nname = \"b\"\n\n[profile.dev]\ndebug = 1\n"
-        );
-    }
 }

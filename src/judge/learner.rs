@@ -12,9 +12,9 @@ use serde::de::DeserializeOwned;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::oneshot;
 
-use crate::capture::{Captured, SharedCapture};
-use crate::cpu::CpuClock;
-use crate::protocol::{Request, RequestBody, Response, ResponseBody};
+use httplings::capture::{Captured, SharedCapture};
+use httplings::cpu::CpuClock;
+use httplings::protocol::{Request, RequestBody, Response, ResponseBody};
 
 /// How long past a call's deadline the judge waits for the adapter's own "timed out": if even
 /// that does not come, learner code is holding the adapter's thread.

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::Learner;
-use crate::adapter::PANIC_LINE_PREFIX;
+use httplings::adapter::PANIC_LINE_PREFIX;
 
 /// How long output may take to travel from the learner's process into the capture.
 const ARRIVAL: Duration = Duration::from_millis(600);

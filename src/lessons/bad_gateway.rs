@@ -10,21 +10,15 @@ mod asked;
 mod plan;
 mod verdicts;
 
-use std::process::ExitCode;
-use std::rc::Rc;
 use std::sync::Arc;
 
-use axum::Router;
+use httplings::fixtures::UpstreamSetup;
+use httplings::lessons::bad_gateway::{Adapter, App};
 
 use self::asked::Asked;
 use self::plan::Plan;
-use crate::adapter::{self, Handler};
-use crate::fixtures::{Upstream, UpstreamSetup};
 use crate::judge::upstream::{self, ScriptedUpstream};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder};
-
-/// The exercise's entry point: builds the gateway around the pricing service it asks.
-pub type App = fn(Upstream) -> Router;
 
 const PRICE: &str = "a price from the pricing service comes through: 200 with its symbol and price";
 const NOT_FOUND: &str = "an unknown symbol is a 404";
@@ -41,11 +35,6 @@ const LOGGED: &str = "what went wrong upstream reaches the log";
 pub const CHECKS: &[&str] =
     &[PRICE, NOT_FOUND, REFUSED, UNUSABLE, TIMEOUT, UNAVAILABLE, NO_LEAK, ONCE, LOGGED];
 
-/// The `main` of lesson 4's check targets.
-pub fn main(app: App) -> ExitCode {
-    adapter::main(Adapter { app })
-}
-
 /// Judges `app` on a thread of this process (the project's tests).
 pub async fn judge_in_process(app: App, seed: u64) -> Judged {
     judge::in_process(Adapter { app }, CHECKS, judge, seed).await
@@ -53,20 +42,6 @@ pub async fn judge_in_process(app: App, seed: u64) -> Judged {
 
 pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
     Box::pin(run(learner, recorder, seed))
-}
-
-struct Adapter {
-    app: App,
-}
-
-impl Handler for Adapter {
-    type Call = UpstreamSetup;
-    type Reply = Result<String, String>;
-
-    async fn handle(self: Rc<Self>, setup: UpstreamSetup) -> Result<String, String> {
-        let upstream = Upstream::new(setup);
-        adapter::serve_app(|| (self.app)(upstream)).await
-    }
 }
 
 /// The gateways of a run, by what stands behind each.

@@ -14,25 +14,16 @@ mod plan;
 mod timelines;
 mod verdicts;
 
-use std::cell::RefCell;
-use std::process::ExitCode;
-use std::rc::Rc;
 use std::time::Duration;
 
-use axum::Router;
 use futures_util::future::join_all;
-use serde::{Deserialize, Serialize};
+use httplings::fixtures::UpstreamSetup;
+use httplings::lessons::circuit_breaker::{Adapter, App, Call};
 
 use self::exchange::Client;
 use self::inventory::Inventory;
 use self::plan::Plan;
-use crate::BreakerPolicy;
-use crate::adapter::{self, Handler};
-use crate::fixtures::{Lifecycle, Upstream, UpstreamSetup};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned};
-
-/// The exercise's entry point.
-pub type App = fn(Upstream, BreakerPolicy, Lifecycle) -> Router;
 
 const CLOSED: &str =
     "while the breaker is closed, items come through and a failure is a 502 or 504";
@@ -70,58 +61,13 @@ pub const CHECKS: &[&str] = &[
     NO_QUEUE,
 ];
 
-/// The `main` of lesson 5's check targets.
-pub fn main(app: App) -> ExitCode {
-    adapter::main(Adapter { app, lifecycles: RefCell::default() })
-}
-
 /// Judges `app` on a thread of this process (the project's tests).
 pub async fn judge_in_process(app: App, seed: u64) -> Judged {
-    judge::in_process(Adapter { app, lifecycles: RefCell::default() }, CHECKS, judge, seed).await
+    judge::in_process(Adapter::new(app), CHECKS, judge, seed).await
 }
 
 pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
     Box::pin(run(learner, recorder, seed))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-enum Call {
-    Serve {
-        inventory: UpstreamSetup,
-        failure_threshold: u32,
-        cooldown: Duration,
-    },
-    /// Starts draining the instance served `instance`-th.
-    Drain {
-        instance: usize,
-    },
-}
-
-struct Adapter {
-    app: App,
-    lifecycles: RefCell<Vec<Lifecycle>>,
-}
-
-impl Handler for Adapter {
-    type Call = Call;
-    type Reply = Result<String, String>;
-
-    async fn handle(self: Rc<Self>, call: Call) -> Result<String, String> {
-        match call {
-            Call::Serve { inventory, failure_threshold, cooldown } => {
-                let lifecycle = Lifecycle::default();
-                self.lifecycles.borrow_mut().push(lifecycle.clone());
-                let policy = BreakerPolicy { failure_threshold, cooldown };
-                adapter::serve_app(|| (self.app)(Upstream::new(inventory), policy, lifecycle)).await
-            }
-            Call::Drain { instance } => {
-                let lifecycles = self.lifecycles.borrow();
-                let lifecycle = lifecycles.get(instance).ok_or("no such instance")?;
-                lifecycle.set_draining(true);
-                Ok("draining".into())
-            }
-        }
-    }
 }
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {

@@ -10,21 +10,13 @@ mod leaks;
 mod logged;
 mod plan;
 
-use std::process::ExitCode;
-use std::rc::Rc;
-
-use axum::Router;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use self::asked::{Asked, FailingAnswers, HealthyAnswers};
-use crate::adapter::{self, Handler};
-use crate::fixtures::{Database, DatabaseSetup};
 use crate::judge::answer::{Answer, Shown};
 use crate::judge::{self, Evidence, Failure, JudgeFuture, Judged, Learner, Lost, Recorder};
-
-/// The exercise's entry point: builds the server around a database.
-pub type App = fn(Database) -> Router;
+use httplings::lessons::generic_500::{Adapter, App};
 
 const GENERIC_500: &str = "a failing GET /orders/{id} answers the generic 500";
 const PANIC_500: &str = "a panicking GET /reports/{id} answers the same generic 500";
@@ -53,11 +45,6 @@ pub fn generic_500_body() -> Value {
     json!({"error": {"code": "INTERNAL_ERROR", "message": "An unexpected error occurred"}})
 }
 
-/// The `main` of lesson 1's check targets.
-pub fn main(app: App) -> ExitCode {
-    adapter::main(Adapter { app })
-}
-
 /// Judges `app` on a thread of this process (the project's tests).
 pub async fn judge_in_process(app: App, seed: u64) -> Judged {
     judge::in_process(Adapter { app }, CHECKS, judge, seed).await
@@ -65,20 +52,6 @@ pub async fn judge_in_process(app: App, seed: u64) -> Judged {
 
 pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
     Box::pin(run(learner, recorder, seed))
-}
-
-struct Adapter {
-    app: App,
-}
-
-impl Handler for Adapter {
-    type Call = DatabaseSetup;
-    type Reply = Result<String, String>;
-
-    async fn handle(self: Rc<Self>, setup: DatabaseSetup) -> Result<String, String> {
-        let db = Database::new(setup);
-        adapter::serve_app(|| (self.app)(db)).await
-    }
 }
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {

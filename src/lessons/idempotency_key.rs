@@ -8,47 +8,16 @@ mod plan;
 mod processor;
 mod server_side;
 
-use std::process::ExitCode;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use futures_util::future::join_all;
-use serde::{Deserialize, Serialize};
+use httplings::fixtures::UpstreamSetup;
+use httplings::lessons::idempotency_key::{Adapter, App, Call, Pay};
 
 use self::client_side::{Paid, PaymentsServer, Played};
 use self::plan::Payments;
 use self::processor::Processor;
-use crate::RetryPolicy;
-use crate::adapter::{self, Handler};
-use crate::fixtures::{Payment, Upstream, UpstreamSetup};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned, seed};
-use crate::lessons::retry_on_5xx::call::SeenError;
-
-/// What the exercise exports: `app` and `pay`.
-pub trait Pay:
-    AsyncFn(
-        &reqwest::Client,
-        &str,
-        &Payment,
-        &RetryPolicy,
-    ) -> Result<reqwest::Response, reqwest::Error>
-    + 'static
-{
-}
-
-impl<F> Pay for F where
-    F: AsyncFn(
-            &reqwest::Client,
-            &str,
-            &Payment,
-            &RetryPolicy,
-        ) -> Result<reqwest::Response, reqwest::Error>
-        + 'static
-{
-}
-
-pub type App = fn(Upstream) -> Router;
 
 const NO_KEY: &str =
     "a payment without an Idempotency-Key is refused with 400, and nothing charged";
@@ -75,11 +44,6 @@ pub const CHECKS: &[&str] = &[
     FRESH, RETRIES, NEVER, GIVES_UP, WAITS,
 ];
 
-/// The `main` of lesson 6's check targets.
-pub fn main(app: App, pay: impl Pay) -> ExitCode {
-    adapter::main(Adapter { app, pay })
-}
-
 /// Judges `app` and `pay` on a thread of this process (the project's tests).
 pub async fn judge_in_process(app: App, pay: impl Pay + Send, seed: u64) -> Judged {
     judge::in_process(Adapter { app, pay }, CHECKS, judge, seed).await
@@ -87,80 +51,6 @@ pub async fn judge_in_process(app: App, pay: impl Pay + Send, seed: u64) -> Judg
 
 pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
     Box::pin(run(learner, recorder, seed))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-enum Call {
-    Serve { processor: UpstreamSetup },
-    Pay { url: String, payment: Payment, policy: Policy, client_timeout: Duration },
-}
-
-/// A [`RetryPolicy`] on the wire.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct Policy {
-    max_attempts: u32,
-    base_delay: Duration,
-    max_delay: Duration,
-}
-
-impl From<RetryPolicy> for Policy {
-    fn from(policy: RetryPolicy) -> Self {
-        Self {
-            max_attempts: policy.max_attempts,
-            base_delay: policy.base_delay,
-            max_delay: policy.max_delay,
-        }
-    }
-}
-
-impl From<Policy> for RetryPolicy {
-    fn from(policy: Policy) -> Self {
-        Self {
-            max_attempts: policy.max_attempts,
-            base_delay: policy.base_delay,
-            max_delay: policy.max_delay,
-        }
-    }
-}
-
-/// Each call's reply, as the judge reads it: the base URL of a served app, or what `pay` did.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-enum Reply {
-    Served(Result<String, String>),
-    Paid(Paid),
-}
-
-struct Adapter<P> {
-    app: App,
-    pay: P,
-}
-
-impl<P: Pay> Handler for Adapter<P> {
-    type Call = Call;
-    type Reply = Reply;
-
-    async fn handle(self: Rc<Self>, call: Call) -> Reply {
-        match call {
-            Call::Serve { processor } => {
-                Reply::Served(adapter::serve_app(|| (self.app)(Upstream::new(processor))).await)
-            }
-            Call::Pay { url, payment, policy, client_timeout } => {
-                adapter::ensure_log();
-                let client = reqwest::Client::builder()
-                    .no_proxy()
-                    .timeout(client_timeout)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .expect("a client without TLS always builds");
-                let paid = match (self.pay)(&client, &url, &payment, &policy.into()).await {
-                    Ok(response) => Ok(crate::lessons::retry_on_5xx::seen(response).await),
-                    Err(error) => Err(SeenError::of(&error)),
-                };
-                Reply::Paid(paid)
-            }
-        }
-    }
 }
 
 /// How long the learner's service may wait for the processor.

@@ -13,29 +13,16 @@ mod parser;
 mod server;
 mod table;
 
-use std::cell::RefCell;
-use std::process::ExitCode;
-use std::rc::Rc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use axum::Router;
-use serde::{Deserialize, Serialize};
+use httplings::fixtures::{DatabaseSetup, Order};
+use httplings::lessons::retry_after::{Adapter, Call, Exercise, Reply};
 
 use self::server::Asked;
 use self::table::Group;
-use crate::adapter::{self, Handler};
-use crate::fixtures::{Database, DatabaseSetup, Order};
 use crate::judge::answer::{self, Answer};
 use crate::judge::seed::{self, Rng};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned};
-
-/// The three functions the exercise exports.
-#[derive(Debug, Clone, Copy)]
-pub struct Exercise {
-    pub app: fn(Database) -> Router,
-    pub parse_retry_after: fn(&str, SystemTime) -> Option<Duration>,
-    pub retry_after: fn(&reqwest::Response) -> Option<Duration>,
-}
 
 const DOWN_503: &str = "while the database is down, GET /orders/{id} answers 503 with a JSON error";
 const RETRY_HEADER: &str = "the 503 says when to come back, in one valid Retry-After";
@@ -47,74 +34,13 @@ const CLIENT: &str = "retry_after reads Retry-After from real responses";
 
 pub const CHECKS: &[&str] = &[DOWN_503, RETRY_HEADER, BACK_UP, SECONDS, DATES, INVALID, CLIENT];
 
-/// The `main` of lesson 2's check targets.
-pub fn main(exercise: Exercise) -> ExitCode {
-    adapter::main(Adapter { exercise, databases: RefCell::default() })
-}
-
 /// Judges `exercise` on a thread of this process (the project's tests).
 pub async fn judge_in_process(exercise: Exercise, seed: u64) -> Judged {
-    judge::in_process(Adapter { exercise, databases: RefCell::default() }, CHECKS, judge, seed)
-        .await
+    judge::in_process(Adapter::new(exercise), CHECKS, judge, seed).await
 }
 
 pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
     Box::pin(run(learner, recorder, seed))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-enum Call {
-    Serve(DatabaseSetup),
-    SetDown(bool),
-    Parse { value: String, now: Duration },
-    RetryAfter { url: String },
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-enum Reply {
-    Served(Result<String, String>),
-    Done,
-    Parsed(Option<Duration>),
-    /// What `retry_after` read, or why there was no response to read.
-    Read(Result<Option<Duration>, String>),
-}
-
-struct Adapter {
-    exercise: Exercise,
-    databases: RefCell<Vec<Database>>,
-}
-
-impl Handler for Adapter {
-    type Call = Call;
-    type Reply = Reply;
-
-    async fn handle(self: Rc<Self>, call: Call) -> Reply {
-        match call {
-            Call::Serve(setup) => {
-                let db = Database::new(setup);
-                self.databases.borrow_mut().push(db.clone());
-                Reply::Served(adapter::serve_app(|| (self.exercise.app)(db)).await)
-            }
-            Call::SetDown(down) => {
-                self.databases.borrow().iter().for_each(|db| db.set_down(down));
-                Reply::Done
-            }
-            Call::Parse { value, now } => {
-                Reply::Parsed((self.exercise.parse_retry_after)(&value, UNIX_EPOCH + now))
-            }
-            Call::RetryAfter { url } => {
-                let client = reqwest::Client::builder()
-                    .no_proxy()
-                    .build()
-                    .expect("a client without TLS always builds");
-                let response = match client.get(url).send().await {
-                    Ok(response) => response,
-                    Err(error) => return Reply::Read(Err(error.to_string())),
-                };
-                Reply::Read(Ok((self.exercise.retry_after)(&response)))
-            }
-        }
-    }
 }
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {

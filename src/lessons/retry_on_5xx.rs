@@ -12,40 +12,18 @@ mod timeline;
 pub(crate) mod verdict;
 
 use std::collections::HashMap;
-use std::process::ExitCode;
-use std::rc::Rc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
-use self::call::{Call, Came, CountingResolver, SeenError, SeenResponse};
 use self::scenario::{CLIENT_TIMEOUT, GROWTH, SLEEPS, Scenario, Target};
 use self::server::ScriptedServer;
 use self::verdict::{CallOutcome, CallRecord, Sample};
-use crate::RetryPolicy;
-use crate::adapter::{self, Handler};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned};
 use crate::judge::{seed, upstream};
+use httplings::lessons::retry_on_5xx::{Adapter, Call, GetWithRetry};
 
 pub use self::scenario::CHECKS;
-
-/// What the exercise exports: `get_with_retry`, as any async function of its shape.
-pub trait GetWithRetry:
-    AsyncFn(&reqwest::Client, &str, &RetryPolicy) -> Result<reqwest::Response, reqwest::Error> + 'static
-{
-}
-
-impl<F> GetWithRetry for F where
-    F: AsyncFn(&reqwest::Client, &str, &RetryPolicy) -> Result<reqwest::Response, reqwest::Error>
-        + 'static
-{
-}
-
-/// The `main` of lesson 3's check targets.
-pub fn main(get_with_retry: impl GetWithRetry) -> ExitCode {
-    adapter::main(Adapter { get_with_retry })
-}
 
 /// Judges `get_with_retry` on a thread of this process (the project's tests).
 pub async fn judge_in_process(get_with_retry: impl GetWithRetry + Send, seed: u64) -> Judged {
@@ -54,51 +32,6 @@ pub async fn judge_in_process(get_with_retry: impl GetWithRetry + Send, seed: u6
 
 pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
     Box::pin(run(learner, recorder, seed))
-}
-
-/// The longest body read from a returned response.
-const BODY_LIMIT: usize = 64 * 1024;
-
-struct Adapter<F> {
-    get_with_retry: F,
-}
-
-impl<F: GetWithRetry> Handler for Adapter<F> {
-    type Call = Call;
-    type Reply = Came;
-
-    async fn handle(self: Rc<Self>, call: Call) -> Came {
-        adapter::ensure_log();
-        let resolver = CountingResolver::default();
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(call.client_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(resolver.clone()))
-            .build()
-            .expect("a client without TLS always builds");
-        let returned = match (self.get_with_retry)(&client, &call.url, &call.policy()).await {
-            Ok(response) => Ok(seen(response).await),
-            Err(error) => Err(SeenError::of(&error)),
-        };
-        Came { returned, lookups: resolver.lookups() }
-    }
-}
-
-/// A response, read whole for the judge to compare with what its server sent.
-pub(crate) async fn seen(response: reqwest::Response) -> SeenResponse {
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())
-        })
-        .collect();
-    let body = adapter::read_body(response, BODY_LIMIT, Duration::from_secs(2))
-        .await
-        .map(|body| String::from_utf8_lossy(&body).into_owned());
-    SeenResponse { status, headers, body }
 }
 
 /// A stall of the learner's thread longer than this means its code blocked it.

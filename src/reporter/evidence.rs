@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use colored::Colorize;
-use httplings::judge::{Evidence, Failure, Row};
+use httplings_judge::judge::{Evidence, Failure, Row};
 use similar::{ChangeTag, TextDiff};
 
 const INDENT: &str = "    ";

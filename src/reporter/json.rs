@@ -3,7 +3,7 @@
 //! errors, and one entry per check whose `message` holds the whole failure (what, the evidence
 //! as plain text, why) and whose `output` holds what the learner's code printed meanwhile.
 
-use httplings::judge::Failure;
+use httplings_judge::judge::Failure;
 use serde_json::{Value, json};
 
 use super::evidence;

@@ -37,8 +37,10 @@ impl<'a> Live<'a> {
                 self.clear();
                 self.decided += 1;
                 let state = match &verdict.outcome {
-                    httplings::judge::Outcome::Pass => CheckState::Passed,
-                    httplings::judge::Outcome::Fail(failure) => CheckState::Failed(failure.clone()),
+                    httplings_judge::judge::Outcome::Pass => CheckState::Passed,
+                    httplings_judge::judge::Outcome::Fail(failure) => {
+                        CheckState::Failed(failure.clone())
+                    }
                 };
                 self.reporter.verdict_line(&CheckResult {
                     name: verdict.check.clone(),

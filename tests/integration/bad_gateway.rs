@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use httplings::fixtures::Upstream;
-use httplings::judge::Judged;
-use httplings::lessons::bad_gateway::{self, App, CHECKS};
+use httplings::lessons::bad_gateway::App;
+use httplings_judge::judge::Judged;
+use httplings_judge::lessons::bad_gateway::{self, CHECKS};
 use serde_json::{Value, json};
 
 use crate::support::{assert_failed, assert_rejected, seed};

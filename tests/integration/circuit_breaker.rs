@@ -14,8 +14,9 @@ use axum::{Json, Router};
 use futures_util::future::join_all;
 use httplings::BreakerPolicy;
 use httplings::fixtures::{Lifecycle, Upstream};
-use httplings::judge::Judged;
-use httplings::lessons::circuit_breaker::{self, App, CHECKS};
+use httplings::lessons::circuit_breaker::App;
+use httplings_judge::judge::Judged;
+use httplings_judge::lessons::circuit_breaker::{self, CHECKS};
 use serde_json::{Value, json};
 
 use crate::support::{assert_failed, assert_rejected, seed};

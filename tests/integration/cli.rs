@@ -1,7 +1,7 @@
 //! The runner as a learner uses it: the real binary, in the repository (read-only commands)
 //! or in a scratch copy of the course (anything that builds an exercise).
 
-use httplings::lessons::ALL;
+use httplings_judge::lessons::ALL;
 
 use crate::support::{Scratch, httplings};
 

@@ -10,7 +10,7 @@ fn dev_new_scaffolds_a_lesson_that_builds_and_refuses_to_overwrite() {
     let copy = Scratch::full("dev-new");
     let run = copy.httplings(&["dev", "new", "smoke_signals"]);
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
-    let n = httplings::lessons::ALL.len() + 1;
+    let n = httplings_judge::lessons::ALL.len() + 1;
     for file in [
         format!("lessons/{n:02}_smoke_signals.md"),
         format!("lessons/{n:02}_smoke_signals.toml"),
@@ -18,9 +18,10 @@ fn dev_new_scaffolds_a_lesson_that_builds_and_refuses_to_overwrite() {
         format!("exercises/.starters/{n:02}_smoke_signals.rs"),
         format!("solutions/{n:02}_smoke_signals.rs"),
         "src/lessons/smoke_signals.rs".to_string(),
-        format!("src/bin/exercise_{n:02}.rs"),
-        format!("src/bin/solution_{n:02}.rs"),
-        format!("src/bin/starter_{n:02}.rs"),
+        "kit/src/lessons/smoke_signals.rs".to_string(),
+        format!("kit/src/bin/exercise_{n:02}.rs"),
+        format!("kit/src/bin/solution_{n:02}.rs"),
+        format!("kit/src/bin/starter_{n:02}.rs"),
     ] {
         assert!(copy.root().join(&file).is_file(), "{file} was not created:\n{}", run.stdout);
     }
@@ -29,11 +30,11 @@ fn dev_new_scaffolds_a_lesson_that_builds_and_refuses_to_overwrite() {
     assert!(registry.contains("pub mod smoke_signals;") && registry.contains(&entry), "{registry}");
 
     // Every part compiles: the library with the new judge, and the three check targets.
-    let targets = ["exercise", "solution", "starter"].map(|side| format!("{side}-{n:02}"));
+    let targets = ["exercise", "solution", "starter"].map(|side| format!("{side}_{n:02}"));
     let built = Command::new(env!("CARGO"))
         .current_dir(copy.root())
         .envs(copy.cargo_env())
-        .args(["build", "--quiet", "--features", "check-targets"])
+        .args(["build", "--quiet", "--workspace"])
         .args(targets.iter().flat_map(|target| ["--bin", target.as_str()]))
         .output()
         .expect("cargo starts");

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use httplings::fixtures::{Database, DbError};
-use httplings::lessons::generic_500::{self, App, CHECKS, generic_500_body};
+use httplings::lessons::generic_500::App;
+use httplings_judge::lessons::generic_500::{self, CHECKS, generic_500_body};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -29,7 +30,7 @@ const NO_CREDENTIAL: &str = CHECKS[5];
 const MISSING_404: &str = CHECKS[7];
 
 /// Judges `app` and asserts that exactly `expected` fail.
-async fn judged_failing(app: App, expected: &[&str]) -> httplings::judge::Judged {
+async fn judged_failing(app: App, expected: &[&str]) -> httplings_judge::judge::Judged {
     let seed = seed();
     let judged = generic_500::judge_in_process(app, seed).await;
     assert_failed(&judged, seed, CHECKS, expected);
@@ -130,7 +131,7 @@ async fn the_right_handling_passes() {
 async fn a_request_id_header_is_noise_not_a_leak() {
     // Many services tag each answer with a fresh id: it changes between identical requests.
     fn request_id(_: &HeaderMap, response: &mut Response) {
-        let id = httplings::judge::seed::fresh().to_string();
+        let id = httplings_judge::judge::seed::fresh().to_string();
         response.headers_mut().insert("x-request-id", HeaderValue::from_str(&id).unwrap());
     }
     judged_failing(with!(extra: request_id), &[]).await;

@@ -74,13 +74,12 @@ impl Arena {
         self.scratch.write(exercise, content);
         self.written.retain(|(written, _)| *written != exercise);
         self.written.push((exercise, content));
-        let target = format!("exercise-{lesson:02}");
+        let target = format!("exercise_{lesson:02}");
         let started = Instant::now();
         let output = Command::new(env!("CARGO"))
             .current_dir(self.root())
             .envs(self.scratch.cargo_env())
             .args(["build", "--quiet", "--bin", &target])
-            .args(["--features", "check-targets"])
             .output()
             .expect("cargo starts");
         assert!(
@@ -166,7 +165,7 @@ fn check_processes(target: &Path) -> Vec<(u32, PathBuf)> {
         .filter(|(_, exe)| {
             exe.file_name()
                 .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with("exercise-") || name.starts_with("solution-"))
+                .is_some_and(|name| name.starts_with("exercise_") || name.starts_with("solution_"))
         })
         .collect()
 }

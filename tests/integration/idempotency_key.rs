@@ -16,8 +16,9 @@ use axum::{Json, Router};
 use futures_util::future::join_all;
 use httplings::RetryPolicy;
 use httplings::fixtures::{Payment, Upstream};
-use httplings::judge::Judged;
-use httplings::lessons::idempotency_key::{self, App, CHECKS};
+use httplings::lessons::idempotency_key::App;
+use httplings_judge::judge::Judged;
+use httplings_judge::lessons::idempotency_key::{self, CHECKS};
 use serde_json::{Value, json};
 
 use crate::support::{assert_failed, assert_rejected, seed};

@@ -207,7 +207,7 @@ fn the_quiz_takes_answers_on_standard_input_and_records_them() {
 
 /// The right letters of lesson `number`'s quiz, one per line, read from its data file.
 fn answers_of(number: usize) -> String {
-    let lesson = httplings::lessons::ALL[number - 1];
+    let lesson = httplings_judge::lessons::ALL[number - 1];
     let data: toml::Table = lesson.info.parse().unwrap();
     let quiz = data["quiz"].as_array().unwrap();
     quiz.iter().map(|question| format!("{}\n", question["answer"].as_str().unwrap())).collect()
@@ -314,8 +314,8 @@ fn watch_mode_rechecks_on_save_keeps_progress_made_elsewhere_and_quits_cleanly()
     }
 
     // Another terminal checks every other lesson: watch mode shows it, and keeps it.
-    let count = httplings::lessons::ALL.len();
-    for (number, lesson) in httplings::lessons::ALL.iter().enumerate().skip(1) {
+    let count = httplings_judge::lessons::ALL.len();
+    for (number, lesson) in httplings_judge::lessons::ALL.iter().enumerate().skip(1) {
         let file = format!("{}.rs", lesson.slug);
         scratch.write(&format!("exercises/{file}"), &solution(&file));
         assert_eq!(scratch.httplings(&["check", &(number + 1).to_string()]).code, Some(0));

@@ -11,8 +11,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use httplings::fixtures::Database;
-use httplings::judge::{Evidence, Judged};
-use httplings::lessons::retry_after::{self, CHECKS, Exercise};
+use httplings::lessons::retry_after::Exercise;
+use httplings_judge::judge::{Evidence, Judged};
+use httplings_judge::lessons::retry_after::{self, CHECKS};
 use serde_json::json;
 
 use crate::support::{assert_failed, report, seed};

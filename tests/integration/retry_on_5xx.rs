@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
 use httplings::RetryPolicy;
-use httplings::judge::Judged;
-use httplings::lessons::retry_on_5xx::{self, CHECKS};
+use httplings_judge::judge::Judged;
+use httplings_judge::lessons::retry_on_5xx::{self, CHECKS};
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Client, Error, RequestBuilder, Response};
 

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use httplings::judge::{Judged, Outcome};
+use httplings_judge::judge::{Judged, Outcome};
 
 /// The repository: read-only for tests, which must not depend on the learner's exercises.
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -71,12 +71,12 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
 
 /// A copy of the course in which `exercises/` holds the pristine starters, whatever state the
 /// learner's own exercises are in. It is a package of its own, named after the test, that
-/// depends on this repository's library by path: the copy holds only what a learner edits
-/// (lessons, exercises, solutions) and the check targets, so building one compiles nothing but
-/// its exercise. Each copy's executables go to a target directory of its own (so that copies
-/// never replace each other's, nor the learner's); what they are built from goes to the
-/// repository's (cargo's `build-dir`), where the dependencies are compiled already. Copies are
-/// independent: tests that use them run side by side.
+/// depends on this repository's kit by path: the copy holds only what a learner edits (lessons,
+/// exercises, solutions) and the check targets, so building one compiles nothing but its
+/// exercise. Each copy's executables go to a target directory of its own (so that copies never
+/// replace each other's, nor the learner's); what they are built from goes to the repository's
+/// (cargo's `build-dir`), where the dependencies are compiled already. Copies are independent:
+/// tests that use them run side by side.
 pub struct Scratch {
     root: PathBuf,
     target: PathBuf,
@@ -89,7 +89,7 @@ impl Scratch {
         let target = tmp.join("scratch-targets").join(name);
         let _ = fs::remove_dir_all(&root);
         let repo = Path::new(ROOT);
-        for dir in ["lessons", "solutions", "src/bin"] {
+        for dir in ["lessons", "solutions", "kit/src/bin"] {
             copy_dir(&repo.join(dir), &root.join(dir));
         }
         let starters = repo.join("exercises/.starters");
@@ -111,15 +111,21 @@ impl Scratch {
         [("CARGO_TARGET_DIR", self.target.clone()), ("CARGO_BUILD_BUILD_DIR", build_dir())]
     }
 
-    /// A copy of the whole repository (for what edits the course's code, like `dev new`), as a
-    /// package of its own name, so that it never shares a build with the repository itself.
+    /// A copy of the whole repository (for what edits the course's code, like `dev new`), its
+    /// runner package renamed, so that it never shares a build with the repository itself.
     pub fn full(name: &str) -> Self {
         let scratch = Self::new(name);
         let repo = Path::new(ROOT);
+        let _ = fs::remove_dir_all(scratch.root.join("kit"));
         copy_dir(&repo.join("src"), &scratch.root.join("src"));
+        copy_dir(&repo.join("kit"), &scratch.root.join("kit"));
         let manifest = fs::read_to_string(repo.join("Cargo.toml")).expect("the manifest");
-        let renamed =
-            manifest.replacen("name = \"httplings\"", &format!("name = \"scratch-{name}\""), 1);
+        let renamed = manifest.replacen(
+            "\n[package]\nname = \"httplings\"",
+            &format!("\n[package]\nname = \"scratch-{name}\""),
+            1,
+        );
+        assert_ne!(renamed, manifest, "the runner package's name was not found");
         fs::write(scratch.root.join("Cargo.toml"), renamed).expect("writing the manifest");
         scratch
     }
@@ -209,25 +215,39 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The manifest of a scratch copy: the repository's dependencies and check targets, its library
-/// by path, and its profiles (so that the dependencies already built are the ones reused).
+/// The manifest of a scratch copy: the runner's dependencies (so that they resolve as they do
+/// for the repository, and the ones already built are reused), the kit by path, every check
+/// target of the kit, and the repository's profiles.
 fn scratch_manifest(name: &str) -> String {
     let repo: toml::Table =
         fs::read_to_string(Path::new(ROOT).join("Cargo.toml")).unwrap().parse().unwrap();
-    let mut dependencies = repo["dependencies"].as_table().unwrap().clone();
-    let mut library = toml::Table::new();
-    library.insert("path".into(), ROOT.into());
-    dependencies.insert("httplings".into(), library.into());
-    let bins: Vec<toml::Value> = repo["bin"]
-        .as_array()
+    let shared = repo["workspace"]["dependencies"].as_table().unwrap();
+    let mut dependencies = toml::Table::new();
+    for (crate_name, spec) in repo["dependencies"].as_table().unwrap() {
+        let inherited = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
+        let spec = if inherited { shared[crate_name].clone() } else { spec.clone() };
+        dependencies.insert(crate_name.clone(), spec);
+    }
+    let mut kit = toml::Table::new();
+    kit.insert("package".into(), "httplings-kit".into());
+    kit.insert("path".into(), format!("{ROOT}/kit").into());
+    dependencies.insert("httplings".into(), kit.into());
+    let mut bins: Vec<String> = fs::read_dir(Path::new(ROOT).join("kit/src/bin"))
         .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    bins.sort();
+    let bins: Vec<toml::Value> = bins
         .iter()
-        .filter(|bin| bin["name"].as_str() != Some("httplings"))
-        .cloned()
+        .map(|file| {
+            let mut bin = toml::Table::new();
+            bin.insert("name".into(), file.trim_end_matches(".rs").into());
+            bin.insert("path".into(), format!("kit/src/bin/{file}").into());
+            bin.into()
+        })
         .collect();
     let mut manifest: toml::Table = format!(
-        "[package]\nname = \"scratch-{}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\nautobins = false\n\n\
-         [features]\ncheck-targets = []\n",
+        "[workspace]\n\n[package]\nname = \"scratch-{}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\nautobins = false\n",
         name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
     )
     .parse()
@@ -235,6 +255,7 @@ fn scratch_manifest(name: &str) -> String {
     manifest.insert("dependencies".into(), dependencies.into());
     manifest.insert("bin".into(), bins.into());
     manifest.insert("profile".into(), repo["profile"].clone());
+    manifest.insert("lints".into(), repo["workspace"]["lints"].clone());
     manifest.to_string()
 }
 
@@ -244,7 +265,7 @@ pub fn seed() -> u64 {
     std::env::var("HTTPLINGS_TEST_SEED")
         .ok()
         .and_then(|seed| seed.parse().ok())
-        .unwrap_or_else(httplings::judge::seed::fresh)
+        .unwrap_or_else(httplings_judge::judge::seed::fresh)
 }
 
 /// Every verdict on a line, with the seed, so that a failed assertion shows what was decided.
@@ -260,7 +281,7 @@ pub fn report(judged: &Judged, seed: u64) -> String {
                 text.push_str(&format!("✗ {}: {}\n", verdict.check, failure.summary));
                 // What came back too, for a failure seen once under load.
                 for evidence in &failure.evidence {
-                    if let httplings::judge::Evidence::Diff { actual, .. } = evidence {
+                    if let httplings_judge::judge::Evidence::Diff { actual, .. } = evidence {
                         let actual = actual.trim_end().replace('\n', "\n         ");
                         text.push_str(&format!("    got: {actual}\n"));
                     }

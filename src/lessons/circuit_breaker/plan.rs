@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::inventory::Fault;
-use crate::BreakerPolicy;
 use crate::judge::seed;
+use httplings::BreakerPolicy;
 
 #[derive(Debug)]
 pub(super) struct Plan {

@@ -1,8 +1,8 @@
 //! Every request of a lesson 1 run, and the answers that came back.
 
 use super::plan::{Instance, Plan};
-use crate::fixtures::Order;
 use crate::judge::answer::{self, Answer};
+use httplings::fixtures::Order;
 
 /// One failing server's answers.
 #[derive(Debug)]

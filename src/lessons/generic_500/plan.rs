@@ -2,8 +2,8 @@
 //! differ in every detail, a healthy one with orders of its own, the ids to ask for, and a
 //! bearer token per server.
 
-use crate::fixtures::{DatabaseFailure, DatabaseSetup, Order};
 use crate::judge::seed::{self, Rng};
+use httplings::fixtures::{DatabaseFailure, DatabaseSetup, Order};
 
 /// One server of the learner's app, over one database.
 #[derive(Debug, Clone)]

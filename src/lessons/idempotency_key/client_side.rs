@@ -9,14 +9,15 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::plan::Payments;
-use crate::RetryPolicy;
-use crate::fixtures::Payment;
 use crate::judge::upstream::{Reply, ScriptedUpstream, Seen};
 use crate::judge::{Evidence, Failure};
-use crate::lessons::retry_on_5xx::call::{SeenError, SeenResponse};
+use crate::lessons::retry_on_5xx::call::short;
 use crate::lessons::retry_on_5xx::expect::backoff;
 use crate::lessons::retry_on_5xx::growth;
 use crate::lessons::retry_on_5xx::verdict::Sample;
+use httplings::RetryPolicy;
+use httplings::adapter::{SeenError, SeenResponse};
+use httplings::fixtures::Payment;
 
 /// How the payments server answers one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,7 +269,7 @@ fn request_log(played: &Played) -> Evidence {
     }
     let returned = match &played.paid {
         Ok(Ok(response)) => format!("pay returned Ok(a {} response)", response.status),
-        Ok(Err(error)) => format!("pay returned {}", error.short()),
+        Ok(Err(error)) => format!("pay returned {}", short(error)),
         Err(problem) => format!("pay did not return: {problem}"),
     };
     body.push_str(&format!("          {returned}\n"));
@@ -390,7 +391,7 @@ fn returned_problem(played: &Played, tag: &str) -> Option<String> {
         Step::Drop | Step::Hang => {
             return match &played.paid {
                 Ok(Err(error)) if !error.builder => None,
-                Ok(Err(error)) => Some(format!("pay returned {}", error.short())),
+                Ok(Err(error)) => Some(format!("pay returned {}", short(error))),
                 Ok(Ok(response)) => Some(format!(
                     "pay returned a {} response, when the last attempt got no answer at all",
                     response.status
@@ -417,7 +418,7 @@ fn returned_problem(played: &Played, tag: &str) -> Option<String> {
             response.status
         )),
         Ok(Err(error)) => {
-            Some(format!("pay returned {}, not the {expected_status} response", error.short()))
+            Some(format!("pay returned {}, not the {expected_status} response", short(error)))
         }
         Err(problem) => Some(format!("pay did not return: {problem}")),
     }

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::fixtures::Payment;
 use crate::judge::seed::{self, Rng};
+use httplings::fixtures::Payment;
 
 const CURRENCIES: [&str; 6] = ["EUR", "USD", "GBP", "JPY", "CHF", "SEK"];
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::fixtures::Payment;
 use crate::judge::upstream::{Reply, ScriptedUpstream};
+use httplings::fixtures::Payment;
 
 /// How one request for an amount fares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

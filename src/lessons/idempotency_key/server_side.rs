@@ -12,10 +12,10 @@ use serde_json::Value;
 
 use super::plan::{Payments, respelled};
 use super::processor::{Fate, Processor};
-use crate::fixtures::Payment;
 use crate::judge::answer::{Answer, Shown};
 use crate::judge::together::{self, Post, Sent};
 use crate::judge::{Evidence, Failure};
+use httplings::fixtures::Payment;
 
 /// A payment sent under a key, as the judge plans it.
 #[derive(Debug, Clone)]

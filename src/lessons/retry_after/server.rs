@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::dates;
-use crate::fixtures::Order;
 use crate::judge::answer::{Answer, Shown, error_problem, expected_error};
 use crate::judge::{Evidence, Failure};
+use httplings::fixtures::Order;
 
 /// One request, with when it was sent and whether the database was down at the time.
 #[derive(Debug)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::scenario::{PlannedCall, Target};
 use super::server::Step;
-use crate::RetryPolicy;
+use httplings::RetryPolicy;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Expected {

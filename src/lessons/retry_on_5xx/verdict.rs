@@ -4,7 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::call::{Came, SeenResponse};
+use httplings::adapter::SeenResponse;
+use httplings::lessons::retry_on_5xx::Came;
+
+use super::call;
 use super::expect::{Expected, Returns, Wait, expect};
 use super::scenario::{PlannedCall, Scenario, Target};
 use super::server::{Arrival, Step};
@@ -365,9 +368,9 @@ fn returns(
             Some(Arrival { step: Step::Reply { status, .. }, .. }) if *status >= 500 => format!(
                 "returned {} where the last response ({status}) should come back as it is: \
                  attempts ran out, which is not an error of the client's",
-                error.short()
+                call::short(error)
             ),
-            _ => format!("returned {} instead of the response", error.short()),
+            _ => format!("returned {} instead of the response", call::short(error)),
         },
         (Returns::LastResponse, Ok(response)) => {
             match last.map(|last| response_problem(response, last)) {
@@ -379,7 +382,7 @@ fn returns(
     };
     let actual_line = match &came.returned {
         Ok(response) => format!("returns Ok({})", response.status),
-        Err(error) => format!("returns {}", error.short()),
+        Err(error) => format!("returns {}", call::short(error)),
     };
     problems.returns.push(problem);
     (expected_line, actual_line)

@@ -1,0 +1,12 @@
+//! Check target for exercise 2: the learner's module, handed to lesson 2's checks.
+
+#[path = "../../../exercises/02_retry_after.rs"]
+mod exercise;
+
+fn main() -> std::process::ExitCode {
+    httplings::lessons::retry_after::main(httplings::lessons::retry_after::Exercise {
+        app: exercise::app,
+        parse_retry_after: exercise::parse_retry_after,
+        retry_after: exercise::retry_after,
+    })
+}

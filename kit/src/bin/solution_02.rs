@@ -1,0 +1,12 @@
+//! Check target for solution 2: the reference answer, handed to lesson 2's checks.
+
+#[path = "../../../solutions/02_retry_after.rs"]
+mod solution;
+
+fn main() -> std::process::ExitCode {
+    httplings::lessons::retry_after::main(httplings::lessons::retry_after::Exercise {
+        app: solution::app,
+        parse_retry_after: solution::parse_retry_after,
+        retry_after: solution::retry_after,
+    })
+}

@@ -1,0 +1,12 @@
+//! Check target for starter 2: the pristine starter (for `dev check`), handed to lesson 2's checks.
+
+#[path = "../../../exercises/.starters/02_retry_after.rs"]
+mod starter;
+
+fn main() -> std::process::ExitCode {
+    httplings::lessons::retry_after::main(httplings::lessons::retry_after::Exercise {
+        app: starter::app,
+        parse_retry_after: starter::parse_retry_after,
+        retry_after: starter::retry_after,
+    })
+}

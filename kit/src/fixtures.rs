@@ -1,0 +1,18 @@
+//! The pretend dependencies that exercises program against. The judge decides their state (a
+//! healthy, failing or down [`Database`] with this run's ids and secrets; an [`Upstream`] it
+//! runs and scripts; a [`Lifecycle`] it flips; a [`Payment`] to make) and the adapter builds
+//! them in the learner's process from that description.
+
+mod database;
+mod lifecycle;
+mod payment;
+mod upstream;
+
+pub use self::database::{Database, DbError, Order};
+#[doc(hidden)]
+pub use self::database::{DatabaseFailure, DatabaseSetup};
+pub use self::lifecycle::Lifecycle;
+pub use self::payment::Payment;
+pub use self::upstream::Upstream;
+#[doc(hidden)]
+pub use self::upstream::UpstreamSetup;

@@ -1,0 +1,70 @@
+//! Lesson 5, circuit breakers and readiness: the judge has `app` served over inventories it
+//! runs, with policies it draws, and flips instances to draining.
+
+use std::cell::RefCell;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::Duration;
+
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use crate::BreakerPolicy;
+use crate::adapter::{self, Handler};
+use crate::fixtures::{Lifecycle, Upstream, UpstreamSetup};
+
+/// The exercise's entry point.
+pub type App = fn(Upstream, BreakerPolicy, Lifecycle) -> Router;
+
+/// The `main` of lesson 5's check targets.
+pub fn main(app: App) -> ExitCode {
+    adapter::main(Adapter::new(app))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Call {
+    Serve {
+        inventory: UpstreamSetup,
+        failure_threshold: u32,
+        cooldown: Duration,
+    },
+    /// Starts draining the instance served `instance`-th.
+    Drain {
+        instance: usize,
+    },
+}
+
+/// Serves `app` once per `Serve`, and drains instances on request.
+#[derive(Debug)]
+pub struct Adapter {
+    app: App,
+    lifecycles: RefCell<Vec<Lifecycle>>,
+}
+
+impl Adapter {
+    pub fn new(app: App) -> Self {
+        Self { app, lifecycles: RefCell::default() }
+    }
+}
+
+impl Handler for Adapter {
+    type Call = Call;
+    type Reply = Result<String, String>;
+
+    async fn handle(self: Rc<Self>, call: Call) -> Result<String, String> {
+        match call {
+            Call::Serve { inventory, failure_threshold, cooldown } => {
+                let lifecycle = Lifecycle::default();
+                self.lifecycles.borrow_mut().push(lifecycle.clone());
+                let policy = BreakerPolicy { failure_threshold, cooldown };
+                adapter::serve_app(|| (self.app)(Upstream::new(inventory), policy, lifecycle)).await
+            }
+            Call::Drain { instance } => {
+                let lifecycles = self.lifecycles.borrow();
+                let lifecycle = lifecycles.get(instance).ok_or("no such instance")?;
+                lifecycle.set_draining(true);
+                Ok("draining".into())
+            }
+        }
+    }
+}

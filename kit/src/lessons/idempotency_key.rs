@@ -1,0 +1,116 @@
+//! Lesson 6, idempotency keys: the judge has `app` served in front of a payment processor it
+//! runs, and `pay` call a payments server of its own.
+
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::Duration;
+
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use crate::RetryPolicy;
+use crate::adapter::{self, Handler, SeenError, SeenResponse};
+use crate::fixtures::{Payment, Upstream, UpstreamSetup};
+
+/// What the exercise exports besides `app`: `pay`, as any async function of its shape.
+pub trait Pay:
+    AsyncFn(
+        &reqwest::Client,
+        &str,
+        &Payment,
+        &RetryPolicy,
+    ) -> Result<reqwest::Response, reqwest::Error>
+    + 'static
+{
+}
+
+impl<F> Pay for F where
+    F: AsyncFn(
+            &reqwest::Client,
+            &str,
+            &Payment,
+            &RetryPolicy,
+        ) -> Result<reqwest::Response, reqwest::Error>
+        + 'static
+{
+}
+
+pub type App = fn(Upstream) -> Router;
+
+/// The `main` of lesson 6's check targets.
+pub fn main(app: App, pay: impl Pay) -> ExitCode {
+    adapter::main(Adapter { app, pay })
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Call {
+    Serve { processor: UpstreamSetup },
+    Pay { url: String, payment: Payment, policy: Policy, client_timeout: Duration },
+}
+
+/// A [`RetryPolicy`] on the wire.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Policy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl From<RetryPolicy> for Policy {
+    fn from(policy: RetryPolicy) -> Self {
+        Self {
+            max_attempts: policy.max_attempts,
+            base_delay: policy.base_delay,
+            max_delay: policy.max_delay,
+        }
+    }
+}
+
+impl From<Policy> for RetryPolicy {
+    fn from(policy: Policy) -> Self {
+        Self {
+            max_attempts: policy.max_attempts,
+            base_delay: policy.base_delay,
+            max_delay: policy.max_delay,
+        }
+    }
+}
+
+/// Each call's reply: the base URL of a served app, or what `pay` did.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Reply {
+    Served(Result<String, String>),
+    Paid(Result<SeenResponse, SeenError>),
+}
+
+#[derive(Debug)]
+pub struct Adapter<P> {
+    pub app: App,
+    pub pay: P,
+}
+
+impl<P: Pay> Handler for Adapter<P> {
+    type Call = Call;
+    type Reply = Reply;
+
+    async fn handle(self: Rc<Self>, call: Call) -> Reply {
+        match call {
+            Call::Serve { processor } => {
+                Reply::Served(adapter::serve_app(|| (self.app)(Upstream::new(processor))).await)
+            }
+            Call::Pay { url, payment, policy, client_timeout } => {
+                adapter::ensure_log();
+                let client = reqwest::Client::builder()
+                    .no_proxy()
+                    .timeout(client_timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .expect("a client without TLS always builds");
+                Reply::Paid(
+                    adapter::seen((self.pay)(&client, &url, &payment, &policy.into()).await).await,
+                )
+            }
+        }
+    }
+}

@@ -1,8 +1,0 @@
-//! Check target: the starter of `exercises/.starters/05_circuit_breaker.rs`, handed to its lesson's adapter.
-
-#[path = "../../exercises/.starters/05_circuit_breaker.rs"]
-mod learner;
-
-fn main() -> std::process::ExitCode {
-    httplings::lessons::circuit_breaker::main(learner::app)
-}

@@ -1,8 +1,0 @@
-//! Check target: the starter of `exercises/.starters/06_idempotency_key.rs`, handed to its lesson's adapter.
-
-#[path = "../../exercises/.starters/06_idempotency_key.rs"]
-mod learner;
-
-fn main() -> std::process::ExitCode {
-    httplings::lessons::idempotency_key::main(learner::app, learner::pay)
-}
