@@ -6,8 +6,11 @@
 //! what only it can: the process crashing, exiting or running out of time.
 
 mod build;
+#[cfg(unix)]
 mod group;
+#[cfg(unix)]
 mod judging;
+#[cfg(unix)]
 mod process;
 
 use std::path::Path;
@@ -33,6 +36,10 @@ pub struct Report {
     pub seed: u64,
     /// The compiler's warnings about the learner's file.
     pub warnings: Vec<String>,
+    /// What walled the learner's process in; `None` when it never said hello.
+    pub sandbox: Option<httplings::protocol::Sandbox>,
+    /// Some process the learner's code started could not be ended.
+    pub left_running: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +68,7 @@ pub enum CheckState {
 impl Report {
     pub fn passed(&self) -> bool {
         self.interruption.is_none()
+            && !self.left_running
             && self.checks.iter().all(|check| matches!(check.state, CheckState::Passed))
     }
 
@@ -88,6 +96,8 @@ impl Checked {
 pub enum Event<'a> {
     /// The exercise compiled; judging starts.
     Started,
+    /// The learner's process said hello: what walls it in.
+    Greeted(&'a httplings::protocol::Sandbox),
     Decided(&'a Verdict),
     /// Judging stopped early, for this reason.
     Interrupted(&'a Interruption),
@@ -132,13 +142,16 @@ pub fn run(
     }
     if side == Side::Exercise {
         let first_failed = crate::watch::first_failed(&outcome);
-        let (_, notice) = Progress::update(&root, |progress| {
+        let recorded = Progress::update(&root, |progress| {
             progress.record_check(lesson, first_failed.as_deref());
             // The lesson being worked on is the one checked last; watch mode starts there.
             progress.set_current(lesson);
-        })?;
-        if let Some(notice) = notice {
-            reporter.notice(&notice);
+        });
+        // Progress is a convenience: failing to record it never changes the verdict.
+        match recorded {
+            Ok((_, Some(notice))) => reporter.notice(&notice),
+            Ok((_, None)) => {}
+            Err(error) => reporter.notice(&format!("{error:#}")),
         }
     }
     Ok(if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -152,15 +165,24 @@ pub fn perform(
     options: &Options,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> anyhow::Result<Checked> {
+    let source = build::source_hash(&root.join(lesson.file(side)))?;
     let (executable, warnings) =
-        match build::build(root, &lesson.check_target(side), options.colored)? {
+        match build::build(root, &lesson.check_target(side), &source, options.colored)? {
             Build::Ready { executable, warnings } => (executable, warnings),
             Build::Failed(diagnostics) => return Ok(Checked::CompileFailed(diagnostics)),
         };
     on_event(Event::Started);
     let seed = options.seed.unwrap_or_else(httplings_judge::judge::seed::fresh);
     let limit = options.time_limit.unwrap_or(lesson.time_limit);
-    let judged = judging::judge(root, &executable, lesson.judge, seed, limit, on_event)?;
+    let (judged, built_from) =
+        judging::judge(root, &executable, lesson.judge, seed, limit, on_event)?;
+    if let Some(other) = built_from.0.filter(|built| *built != source) {
+        anyhow::bail!(
+            "the program that ran was built from another version of {} (SHA-256 {other}, not \
+             {source}): run the check again",
+            lesson.file(side)
+        );
+    }
     let checks = lesson
         .judge
         .checks
@@ -179,5 +201,12 @@ pub fn perform(
             output: judged.outputs.get(*name).cloned().unwrap_or_default(),
         })
         .collect();
-    Ok(Checked::Ran(Report { checks, interruption: judged.interruption, seed, warnings }))
+    Ok(Checked::Ran(Report {
+        checks,
+        interruption: judged.interruption,
+        seed,
+        warnings,
+        sandbox: judged.sandbox,
+        left_running: judged.left_running,
+    }))
 }

@@ -46,14 +46,6 @@ fn main() -> ExitCode {
     let mut reporter = Reporter::stdout(cli.color);
     match run(cli.command, &mut reporter) {
         Ok(code) => code,
-        // Output piped into `head` and closed: nothing more to say, as with any Unix tool.
-        Err(error)
-            if error
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::SUCCESS
-        }
         Err(error) if error.is::<UsageError>() => {
             reporter.usage_error(&error.to_string());
             ExitCode::from(2)

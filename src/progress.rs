@@ -7,9 +7,10 @@
 //! records is lost to another.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs::{self, File, TryLockError};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,31 @@ use crate::catalog::{LESSONS, Lesson, Side, lesson};
 const FILE: &str = ".httplings/progress.json";
 const LOCK: &str = ".httplings/progress.lock";
 const VERSION: u32 = 2;
+
+/// How long a change of progress waits for another httplings to finish its own.
+const LOCK_PATIENCE: Duration = Duration::from_secs(3);
+
+/// Takes the progress lock, waiting at most [`LOCK_PATIENCE`]: an httplings records its
+/// progress in milliseconds, so a lock held longer is held by something else.
+fn take(lock: &File) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) if started.elapsed() < LOCK_PATIENCE => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(TryLockError::WouldBlock) => anyhow::bail!(
+                "{LOCK} has been locked for {} s by another process: progress was not recorded \
+                 (is another httplings stuck? end it, or delete the file)",
+                LOCK_PATIENCE.as_secs()
+            ),
+            Err(TryLockError::Error(error)) => {
+                return Err(error).context("could not lock the progress file");
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,7 +113,7 @@ impl Progress {
         fs::create_dir_all(&folder)
             .with_context(|| format!("could not create {}", folder.display()))?;
         let lock = File::create(root.join(LOCK)).context("could not open the progress lock")?;
-        lock.lock().context("could not lock the progress file")?;
+        take(&lock)?;
         let (mut progress, notice) = Self::load(root);
         change(&mut progress);
         progress.save()?;

@@ -3,6 +3,7 @@
 
 mod course;
 mod evidence;
+mod inert;
 mod json;
 mod live;
 mod markdown;
@@ -15,6 +16,8 @@ pub use screen::Screen;
 use std::io::{self, IsTerminal, Write};
 
 use colored::Colorize;
+
+use httplings::protocol::{Confinement, Sandbox};
 
 use crate::catalog::{LESSONS, Lesson, Side};
 use crate::check::{CheckResult, CheckState, Checked, Interruption, Report};
@@ -33,6 +36,23 @@ pub struct Reporter {
     width: usize,
 }
 
+/// A terminal stream whose failures (a closed pipe, a reader that died, a full disk) are not
+/// the report's to stop on: what a command exits with is decided by what it did, never by
+/// whether anyone was still reading.
+struct Unbreakable<W>(W);
+
+impl<W: Write> Write for Unbreakable<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let _ = self.0.write_all(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
+    }
+}
+
 impl Reporter {
     /// Writes to stdout (stderr for errors), in colour when `choice` and the terminal allow.
     pub fn stdout(choice: ColorChoice) -> Self {
@@ -47,8 +67,8 @@ impl Reporter {
         colored::control::set_override(colored);
         let width = terminal_size::terminal_size().map_or(80, |(width, _)| usize::from(width.0));
         Self {
-            out: Box::new(io::stdout()),
-            err: Box::new(io::stderr()),
+            out: Box::new(Unbreakable(io::stdout())),
+            err: Box::new(Unbreakable(io::stderr())),
             colored,
             interactive,
             width: width.clamp(40, MAX_WIDTH),
@@ -129,7 +149,7 @@ impl Reporter {
     }
 
     fn compile_failed(&mut self, lesson: &Lesson, side: Side, diagnostics: &str) -> io::Result<()> {
-        writeln!(self.out, "{}\n", diagnostics.trim_end())?;
+        writeln!(self.out, "{}\n", inert::inert_but_colours(diagnostics.trim_end()))?;
         writeln!(
             self.out,
             "{} {} does not compile: fix the first error above, then run `cargo run -- check {}` again.",
@@ -160,6 +180,18 @@ impl Reporter {
                 self.verdict_line(check)?;
             }
         }
+        if report.left_running {
+            writeln!(
+                self.out,
+                "{} {}",
+                "✗".red().bold(),
+                "a process your code started could not be ended: it left its process group, \
+                 which only a machine without the sandbox allows. Nothing your code starts may \
+                 outlive its check."
+                    .red()
+                    .bold()
+            )?;
+        }
         if let Some(interruption) = &report.interruption {
             writeln!(self.out)?;
             evidence::titled(
@@ -177,7 +209,7 @@ impl Reporter {
         writeln!(self.out)?;
         self.summary(lesson, side, report)?;
         for warning in &report.warnings {
-            writeln!(self.out, "{}", warning.yellow())?;
+            writeln!(self.out, "{}", inert::inert(warning).yellow())?;
         }
         Ok(())
     }
@@ -199,9 +231,25 @@ impl Reporter {
         }
     }
 
+    /// Where the learner's process is not walled in, one line says so, first.
+    pub(crate) fn sandbox(&mut self, sandbox: &Sandbox) -> io::Result<()> {
+        let Some(missing) = missing_parts(sandbox) else { return Ok(()) };
+        writeln!(
+            self.out,
+            "{} {}",
+            "!".yellow().bold(),
+            format!(
+                "your code runs without {missing} here: it is judged the same, from outside, but \
+                 is not walled in"
+            )
+            .yellow()
+        )
+    }
+
     /// Why judging stopped early, said once, before the checks it spoiled.
     pub(crate) fn interruption(&mut self, interruption: &Interruption) -> io::Result<()> {
-        let mut lines = evidence::wrap(&interruption.cause, self.width - 2).into_iter();
+        let mut lines =
+            evidence::wrap(&inert::inert(&interruption.cause), self.width - 2).into_iter();
         writeln!(
             self.out,
             "{} {}",
@@ -247,5 +295,20 @@ impl Reporter {
             )?;
         }
         writeln!(self.out, "{}", replay.dimmed())
+    }
+}
+
+/// What of the sandbox this machine lacks, in words; `None` when nothing is.
+fn missing_parts(sandbox: &Sandbox) -> Option<String> {
+    let landlock = match sandbox.landlock {
+        Confinement::Full => None,
+        Confinement::Partial => Some("part of its Landlock rules (an older kernel)"),
+        Confinement::Missing => Some("Landlock"),
+    };
+    let seccomp = (!sandbox.seccomp).then_some("its seccomp filter");
+    match (landlock, seccomp) {
+        (None, None) => None,
+        (Some(one), None) | (None, Some(one)) => Some(one.to_string()),
+        (Some(one), Some(other)) => Some(format!("{one} and {other}")),
     }
 }

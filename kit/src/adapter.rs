@@ -1,11 +1,12 @@
 //! The adapter: the thin layer around the learner's module that runs in the learner's own
-//! process (or, for the project's tests, on a thread of its own). It judges nothing. It opens a
-//! connection to the judge, then answers each [`Request`](crate::protocol::Request) by calling
+//! process (or, for the project's tests, on a thread of its own). It judges nothing. It walls
+//! the process in, takes the connection to the judge that the runner handed it, then answers each [`Request`](crate::protocol::Request) by calling
 //! the learner's code through a lesson's [`Handler`] and sending back what that code returned.
 //!
 //! [`main`] is the `main` of every check target; [`in_process`] runs the same adapter on a
 //! thread, so that the judge can be tested against many answers without building binaries.
 
+mod channel;
 mod control;
 mod lifeline;
 mod log;
@@ -24,12 +25,11 @@ use axum::Router;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncWriteExt, DuplexStream};
-use tokio::net::TcpStream;
 use tokio::task::LocalSet;
 
 use crate::capture::SharedCapture;
 use crate::cpu::CpuClock;
-use crate::protocol::{CONTROL_FLAG, Hello, TOKEN_FLAG};
+use crate::protocol::{CONTROL_ON_STDIN, Hello};
 
 pub use self::log::ensure_log;
 pub use self::panics::{PANIC_LINE_PREFIX, catch, describe as describe_panic};
@@ -46,18 +46,29 @@ pub trait Handler: 'static {
     fn handle(self: Rc<Self>, call: Self::Call) -> impl Future<Output = Self::Reply>;
 }
 
-/// The `main` of a check target: connects to the judge named on the command line and answers
-/// its calls until it hangs up. Run by hand, it explains itself and exits.
-pub fn main<H: Handler>(handler: H) -> ExitCode {
-    let Some((address, token)) = control_arguments() else {
+/// The `main` of a check target: walls the process in, takes the control connection the runner
+/// handed it, says hello, and answers the judge's calls until it hangs up. Run by hand, it
+/// explains itself and exits. `built_from` is what the runner asked cargo to build this binary
+/// from (see [`Hello::built_from`]).
+pub fn main<H: Handler>(built_from: Option<&str>, handler: H) -> ExitCode {
+    if !std::env::args().skip(1).any(|argument| argument == CONTROL_ON_STDIN) {
         eprintln!(
             "This program runs your exercise for httplings' checks and decides nothing by itself. \
              Run `cargo run -- check` instead."
         );
         return ExitCode::from(2);
+    }
+    // First, before any learner code can run (there is none before `main`: the check targets
+    // forbid `unsafe`, and with it every way to run code earlier).
+    let sandbox = sandbox::enter();
+    let control = match channel::take() {
+        Ok(control) => control,
+        Err(problem) => {
+            eprintln!("httplings: {problem}");
+            return ExitCode::from(3);
+        }
     };
-    sandbox::enter();
-    lifeline::hold();
+    lifeline::hold(&control);
     panics::install_reporting_to_stderr();
     let runtime = match learner_runtime(None) {
         Ok(runtime) => runtime,
@@ -66,17 +77,16 @@ pub fn main<H: Handler>(handler: H) -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    let target = address.clone();
+    let hello = Hello { sandbox, built_from: built_from.map(String::from) };
     let connected = runtime.block_on(LocalSet::new().run_until(async move {
-        let mut stream = TcpStream::connect(&target).await?;
-        stream.set_nodelay(true)?;
-        let hello = serde_json::to_string(&Hello { token }).expect("a hello always serialises");
+        let mut stream = channel::into_async(control)?;
+        let hello = serde_json::to_string(&hello).expect("a hello always serialises");
         stream.write_all(format!("{hello}\n").as_bytes()).await?;
         control::serve(stream, Rc::new(handler)).await;
         Ok::<(), std::io::Error>(())
     }));
     if let Err(error) = connected {
-        eprintln!("httplings: cannot reach the checks at {address}: {error}");
+        eprintln!("httplings: cannot reach the checks: {error}");
         return ExitCode::from(3);
     }
     // The judge hung up: the checks are over. Learner code may still be running on other threads;
@@ -135,15 +145,6 @@ fn learner_runtime(
         });
     }
     builder.build()
-}
-
-/// `--control ADDRESS --token TOKEN`, as the runner starts a check target.
-fn control_arguments() -> Option<(String, String)> {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let value = |flag: &str| {
-        arguments.iter().position(|argument| argument == flag).and_then(|at| arguments.get(at + 1))
-    };
-    Some((value(CONTROL_FLAG)?.clone(), value(TOKEN_FLAG)?.clone()))
 }
 
 /// Serves `router` on a fresh loopback port, on the learner's runtime, and returns its base URL.

@@ -1,5 +1,5 @@
-//! What crosses between the judge and the learner's process: JSON lines on one loopback
-//! connection that the learner's process opens to the judge at start-up.
+//! What crosses between the judge and the learner's process: JSON lines on one connection, a
+//! socket the runner hands the learner's process as its standard input.
 //!
 //! The learner's process (the [`adapter`](crate::adapter)) only ever *answers*: the judge sends a
 //! [`Request`] ("call `parse_retry_after` with this", "serve `app` over this database") and the
@@ -9,17 +9,44 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The command-line flag that names the judge's address for the control connection.
-pub const CONTROL_FLAG: &str = "--control";
+/// The command-line flag with which the runner starts a check target: the control connection
+/// is then the process's standard input (a socket the runner holds the other end of), which the
+/// adapter takes for itself before any learner code runs, leaving `/dev/null` in its place.
+/// Nothing secret is on the command line or in the environment: the connection is the secret.
+pub const CONTROL_ON_STDIN: &str = "--control-on-stdin";
 
-/// The command-line flag that carries the token the adapter greets the judge with, so that
-/// the judge talks only to the process it started.
-pub const TOKEN_FLAG: &str = "--token";
-
-/// The first line the adapter sends.
+/// The first line the adapter sends, before any learner code has run: what it could not have
+/// been told by learner code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
-    pub token: String,
+    pub sandbox: Sandbox,
+    /// The SHA-256 of the learner's file as the runner saw it when it asked cargo for this
+    /// binary (cargo rebuilds the binary when this changes); `None` when built by other means.
+    pub built_from: Option<String>,
+}
+
+/// What the learner's process is walled in by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sandbox {
+    pub landlock: Confinement,
+    pub seccomp: bool,
+}
+
+impl Sandbox {
+    /// Everything this sandbox is made of is in force.
+    pub fn complete(&self) -> bool {
+        self.landlock == Confinement::Full && self.seccomp
+    }
+}
+
+/// How much of a Landlock policy the kernel enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confinement {
+    Full,
+    /// An older kernel: the parts it knows of.
+    Partial,
+    Missing,
 }
 
 /// One request from the judge.

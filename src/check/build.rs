@@ -20,11 +20,25 @@ pub enum Build {
     Failed(String),
 }
 
-pub fn build(root: &Path, target: &str, colored: bool) -> anyhow::Result<Build> {
+/// The variable a check target reads with `option_env!`: cargo rebuilds a binary whenever the
+/// value it was built with changes, so the binary that runs is always built from the file's
+/// current content, whatever its modification time says.
+pub const SOURCE_HASH: &str = "HTTPLINGS_SOURCE_SHA256";
+
+/// The SHA-256 of `file`, in hex: what the binary must have been built from.
+pub fn source_hash(file: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let content =
+        std::fs::read(file).with_context(|| format!("could not read {}", file.display()))?;
+    Ok(sha2::Sha256::digest(&content).iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+pub fn build(root: &Path, target: &str, source_hash: &str, colored: bool) -> anyhow::Result<Build> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let format = if colored { "json-diagnostic-rendered-ansi" } else { "json" };
     let output = Command::new(&cargo)
         .current_dir(root)
+        .env(SOURCE_HASH, source_hash)
         // The whole workspace is named so that features resolve as for `cargo run`: the
         // dependencies built for the runner are the ones the exercise links.
         .args(["build", "--workspace", "--bin", target])

@@ -1,75 +1,95 @@
-//! The check process runs in a process group of its own: when the check ends, or the learner
-//! presses Ctrl-C, the whole group is stopped, so nothing the learner's code started (a
-//! `sleep` it spawned, say) outlives the check or holds its output pipes open.
+//! The learner's process and everything it starts are one process group, led by it (the
+//! adapter makes a session of its own first thing, and the sandbox forbids leaving the group).
+//! When the check ends, or the learner presses Ctrl-C, the whole group is killed; on Linux the
+//! runner is also the "subreaper" of everything the learner's process starts, so that it can
+//! wait until every last one has been reaped: nothing outlives the check, nothing holds its
+//! output pipes, locks or ports.
 
-#[cfg(unix)]
-mod unix {
-    use std::os::unix::process::CommandExt;
-    use std::process::{Child, Command};
-    use std::sync::Once;
-    use std::sync::atomic::{AtomicI32, Ordering};
+use std::process::Child;
+use std::sync::Once;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
 
-    use rustix::process::{Pid, Signal, kill_process_group};
+use rustix::process::{Pid, Signal, kill_process, kill_process_group};
 
-    /// The group of the check process now running, for the Ctrl-C handler; 0 when none is.
-    static RUNNING: AtomicI32 = AtomicI32::new(0);
+/// Whether every process of the group was reaped after the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaped {
+    All,
+    /// Some still ran after the time allowed for it (a process the kernel keeps in an
+    /// uninterruptible wait, or one that left the group where no sandbox forbade it).
+    SomeLeft,
+}
 
-    pub fn own_group(command: &mut Command) {
-        command.process_group(0);
+/// The group of the check process now running, for the Ctrl-C handler; 0 when none is.
+static RUNNING: AtomicI32 = AtomicI32::new(0);
+
+/// Orphans of the learner's processes become the runner's to reap (Linux; elsewhere the group
+/// is killed, and init reaps them).
+pub fn adopt_orphans(adopt: bool) {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = rustix::process::set_child_subreaper(adopt.then(rustix::process::getpid));
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = adopt;
+}
 
-    pub fn stop(child: &Child) {
-        // Already gone is fine: there is nothing left to stop.
-        let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
+/// SIGKILL to the group led by `leader`, and to the leader itself (which may not have made its
+/// group yet). Already gone is fine.
+pub fn kill(leader: u32) {
+    if let Some(pid) = Pid::from_raw(leader as i32) {
+        let _ = kill_process_group(pid, Signal::KILL);
+        let _ = kill_process(pid, Signal::KILL);
     }
+}
 
-    /// While it lives, Ctrl-C stops the check process's group before the runner exits.
-    pub struct Stopper;
+/// Waits until no process of the group led by `leader` is left, reaping those that became the
+/// runner's; kills any that still run. Never longer than two seconds.
+pub fn reap(leader: u32) -> Reaped {
+    let Some(group) = Pid::from_raw(leader as i32) else { return Reaped::All };
+    let started = Instant::now();
+    loop {
+        let _ = kill_process_group(group, Signal::KILL);
+        #[cfg(target_os = "linux")]
+        while let Ok(Some(_)) =
+            rustix::process::waitpgid(group, rustix::process::WaitOptions::NOHANG)
+        {}
+        // No process of the group is left, not even one waiting to be reaped.
+        if rustix::process::test_kill_process_group(group).is_err() {
+            return Reaped::All;
+        }
+        if started.elapsed() > Duration::from_secs(2) {
+            return Reaped::SomeLeft;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
 
-    impl Stopper {
-        pub fn watch(child: &Child) -> Self {
-            static HANDLER: Once = Once::new();
-            HANDLER.call_once(|| {
-                // Without a handler (one is already set) Ctrl-C still ends the runner; only the
-                // group would outlive it, until its own time limit.
-                let _ = ctrlc::set_handler(|| {
-                    if let Some(group) = Pid::from_raw(RUNNING.load(Ordering::SeqCst)) {
-                        let _ = kill_process_group(group, Signal::KILL);
-                    }
-                    std::process::exit(130);
-                });
+/// While it lives, Ctrl-C stops the check process's group before the runner exits.
+pub struct Stopper;
+
+impl Stopper {
+    pub fn watch(child: &Child) -> Self {
+        static HANDLER: Once = Once::new();
+        HANDLER.call_once(|| {
+            // Without a handler (one is already set) Ctrl-C still ends the runner; the group
+            // then ends by its parent-death signal and its lifeline.
+            let _ = ctrlc::set_handler(|| {
+                let leader = RUNNING.load(Ordering::SeqCst);
+                if leader != 0 {
+                    kill(leader as u32);
+                }
+                std::process::exit(130);
             });
-            RUNNING.store(Pid::as_raw(Some(Pid::from_child(child))), Ordering::SeqCst);
-            Stopper
-        }
-    }
-
-    impl Drop for Stopper {
-        fn drop(&mut self) {
-            RUNNING.store(0, Ordering::SeqCst);
-        }
+        });
+        RUNNING.store(child.id() as i32, Ordering::SeqCst);
+        Stopper
     }
 }
 
-#[cfg(unix)]
-pub use unix::{Stopper, own_group, stop};
-
-#[cfg(not(unix))]
-mod elsewhere {
-    use std::process::{Child, Command};
-
-    pub fn own_group(_: &mut Command) {}
-
-    pub fn stop(_: &Child) {}
-
-    pub struct Stopper;
-
-    impl Stopper {
-        pub fn watch(_: &Child) -> Self {
-            Stopper
-        }
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        RUNNING.store(0, Ordering::SeqCst);
     }
 }
-
-#[cfg(not(unix))]
-pub use elsewhere::{Stopper, own_group, stop};

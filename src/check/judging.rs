@@ -3,7 +3,6 @@
 //! limit passing. Whatever happens, the process is stopped before this returns.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::Path;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
@@ -11,12 +10,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use httplings::adapter::PANIC_LINE_PREFIX;
 use httplings::cpu::CpuClock;
-use httplings::protocol::Hello;
-use httplings_judge::judge::{Learner, Lost, Recorder, Verdict, log, seed};
+use httplings::protocol::{Hello, Sandbox};
+use httplings_judge::judge::{Learner, Lost, Recorder, Verdict, log};
 use httplings_judge::lessons::LessonJudge;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
+use super::group::Reaped;
 use super::process::LearnerProcess;
 use super::{Event, Interruption};
 
@@ -33,7 +34,16 @@ pub struct Judged {
     /// What the learner's code printed while each check was being judged: from the previous
     /// decision to this one (the first check's share starts with the process).
     pub outputs: HashMap<String, String>,
+    /// What walled the learner's process in, as it said before any learner code ran, and as
+    /// `/proc` confirms; `None` when it never said hello.
+    pub sandbox: Option<Sandbox>,
+    /// Some process the learner's code started could not be ended and reaped.
+    pub left_running: bool,
 }
+
+/// What the binary that ran was built from, as it said (see `Hello::built_from`).
+#[derive(Debug)]
+pub struct BuiltFrom(pub Option<String>);
 
 pub fn judge(
     root: &Path,
@@ -42,55 +52,52 @@ pub fn judge(
     seed: u64,
     limit: Duration,
     on_event: &mut dyn FnMut(Event<'_>),
-) -> anyhow::Result<Judged> {
+) -> anyhow::Result<(Judged, BuiltFrom)> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("could not start the judge's async runtime")?;
-    let listener =
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("could not open a loopback port")?;
-    listener.set_nonblocking(true).context("could not configure a loopback port")?;
-    let token = seed::token(&mut seed::rng(seed::fresh()), 32);
     // Started here, on the main thread, which outlives the check.
-    let mut process = LearnerProcess::spawn(executable, root, listener.local_addr()?, &token)?;
-    let judged = runtime.block_on(judge_process(
-        &mut process,
-        listener,
-        &token,
-        lesson,
-        seed,
-        limit,
-        on_event,
-    ));
-    let ended = process.stop();
+    let mut process = LearnerProcess::spawn(executable, root)?;
+    let judged = runtime.block_on(judge_process(&mut process, lesson, seed, limit, on_event));
+    let (ended, reaped) = process.stop();
     runtime.shutdown_timeout(Duration::from_millis(100));
-    let mut judged = judged?;
+    let (mut judged, built_from) = judged?;
     if let Some(interruption) = &mut judged.interruption
         && interruption.cause.is_empty()
     {
         interruption.cause = ended_early(ended);
     }
-    Ok(judged)
+    judged.left_running = reaped == Reaped::SomeLeft;
+    Ok((judged, built_from))
 }
 
 async fn judge_process(
     process: &mut LearnerProcess,
-    listener: TcpListener,
-    token: &str,
     lesson: &LessonJudge,
     seed: u64,
     limit: Duration,
     on_event: &mut dyn FnMut(Event<'_>),
-) -> anyhow::Result<Judged> {
+) -> anyhow::Result<(Judged, BuiltFrom)> {
     let started = Instant::now();
-    let listener = tokio::net::TcpListener::from_std(listener)?;
-    let stream = tokio::select! {
-        accepted = accept(&listener, token) => accepted,
-        status = process.exit() => return Ok(interrupted(Vec::new(), process, Some(status))),
-        () = tokio::time::sleep(STARTUP) => return Ok(interrupted(Vec::new(), process, None)),
+    let control = process.control().context("the control connection was taken already")?;
+    control.set_nonblocking(true).context("could not set up the control connection")?;
+    let control =
+        UnixStream::from_std(control).context("could not set up the control connection")?;
+    let greeted = tokio::select! {
+        greeted = hello(control) => greeted,
+        status = process.exit() => {
+            return Ok((interrupted(Vec::new(), process, Some(status)), BuiltFrom(None)));
+        }
+        () = tokio::time::sleep(STARTUP) => None,
     };
-    let Some(stream) = stream else { return Ok(interrupted(Vec::new(), process, None)) };
+    let Some((stream, hello)) = greeted else {
+        return Ok((interrupted(Vec::new(), process, None), BuiltFrom(None)));
+    };
+    let sandbox = confirmed(hello.sandbox, process.pid());
+    on_event(Event::Greeted(&sandbox));
+    let built_from = BuiltFrom(hello.built_from);
     let learner = Learner::connect(stream, process.output(), CpuClock::process(process.pid()));
     let (decided, mut decisions) = mpsc::unbounded_channel();
     let mut recorder = Recorder::new(lesson.checks, Some(decided));
@@ -144,7 +151,26 @@ async fn judge_process(
     if let Some(interruption) = &judged.interruption {
         on_event(Event::Interrupted(interruption));
     }
-    Ok(Judged { outputs: outputs.by_check, ..judged })
+    Ok((Judged { outputs: outputs.by_check, sandbox: Some(sandbox), ..judged }, built_from))
+}
+
+/// The hello, the first line on the control connection: written by the adapter before any
+/// learner code ran.
+async fn hello(stream: UnixStream) -> Option<(UnixStream, Hello)> {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).await.ok()?;
+    let hello = serde_json::from_str(line.trim_end()).ok()?;
+    Some((reader.into_inner(), hello))
+}
+
+/// The sandbox as the adapter reported it, with seccomp confirmed by the kernel's own word.
+fn confirmed(reported: Sandbox, pid: u32) -> Sandbox {
+    let filtered = std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+        status.lines().any(|line| line.split_whitespace().eq(["Seccomp:", "2"]))
+    });
+    // Where there is no /proc (macOS), there is no seccomp either.
+    Sandbox { seccomp: reported.seccomp && filtered, ..reported }
 }
 
 /// Splits the learner's output between the checks, by when each was decided.
@@ -167,22 +193,6 @@ enum End {
     Judged(Result<(), Lost>),
     Exited(ExitStatus),
     TimedOut,
-}
-
-/// The first connection that greets with the right token.
-async fn accept(listener: &tokio::net::TcpListener, token: &str) -> Option<tokio::net::TcpStream> {
-    loop {
-        let (stream, _) = listener.accept().await.ok()?;
-        let _ = stream.set_nodelay(true);
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        let greeted =
-            tokio::time::timeout(Duration::from_secs(2), reader.read_line(&mut line)).await;
-        let hello: Option<Hello> = serde_json::from_str(line.trim_end()).ok();
-        if matches!(greeted, Ok(Ok(_))) && hello.is_some_and(|hello| hello.token == token) {
-            return Some(reader.into_inner());
-        }
-    }
 }
 
 /// The process ended (or never called back) before judging was done. The cause is worked out

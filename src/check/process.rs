@@ -1,26 +1,25 @@
-//! [`LearnerProcess`]: the learner's check target, running. It gets the judge's address and a
-//! token on its command line, a pipe for standard input that is its lifeline (it ends when the
-//! pipe closes), and pipes for its output, which are drained into one bounded capture: its log.
-//! Its environment is a few variables a program needs and a temporary folder of its own, the
-//! one place its sandbox lets it write.
+//! [`LearnerProcess`]: the learner's check target, running. Its standard input is one end of a
+//! socket pair, the control connection (the adapter swaps it for `/dev/null` before any learner
+//! code runs); its output goes to pipes, drained into one bounded capture: its log. Its
+//! environment is a few variables a program needs and a temporary folder of its own, the one
+//! place its sandbox lets it write. Nothing secret is on its command line or in its environment.
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use httplings::capture::SharedCapture;
-use httplings::protocol::{CONTROL_FLAG, TOKEN_FLAG};
+use httplings::protocol::CONTROL_ON_STDIN;
 
-use super::group;
+use super::group::{self, Reaped};
 
 pub struct LearnerProcess {
     child: Child,
-    /// Held, never written: when the runner drops it, or dies, the learner's process ends.
-    lifeline: Option<ChildStdin>,
+    /// The runner's end of the control connection, until the judge takes it.
+    control: Option<std::os::unix::net::UnixStream>,
     output: SharedCapture,
     drains: Vec<JoinHandle<()>>,
     _stopper: group::Stopper,
@@ -32,35 +31,30 @@ pub struct LearnerProcess {
 /// Nothing else: cargo's (the manifest's path, the target folder) would point it at files to
 /// tamper with.
 const INHERITED: &[&str] =
-    &["PATH", "HOME", "LANG", "LC_ALL", "RUST_BACKTRACE", "RUST_LOG", "NO_COLOR", "SYSTEMROOT"];
+    &["PATH", "HOME", "LANG", "LC_ALL", "RUST_BACKTRACE", "RUST_LOG", "NO_COLOR"];
 
 impl LearnerProcess {
     /// Starts `executable` from the course folder. Call it from a thread that outlives the
     /// check (the main thread): on Linux the process is tied to the thread that started it.
-    pub fn spawn(
-        executable: &Path,
-        root: &Path,
-        control: SocketAddr,
-        token: &str,
-    ) -> anyhow::Result<Self> {
+    pub fn spawn(executable: &Path, root: &Path) -> anyhow::Result<Self> {
         let scratch = tempfile::Builder::new()
             .prefix("httplings-learner-")
             .tempdir()
             .context("could not create a temporary folder for the check")?;
+        let (control, theirs) = std::os::unix::net::UnixStream::pair()
+            .context("could not open the control connection for the check")?;
         let mut command = Command::new(executable);
         command
             .env_clear()
             .envs(INHERITED.iter().filter_map(|name| Some((name, std::env::var_os(name)?))))
             .env("TMPDIR", scratch.path())
             .current_dir(root)
-            .arg(CONTROL_FLAG)
-            .arg(control.to_string())
-            .arg(TOKEN_FLAG)
-            .arg(token)
-            .stdin(Stdio::piped())
+            .arg(CONTROL_ON_STDIN)
+            .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        group::own_group(&mut command);
+        // Everything it starts is reaped by the runner, whatever it does to its parents.
+        group::adopt_orphans(true);
         let mut child =
             command.spawn().with_context(|| format!("could not start {}", executable.display()))?;
         let stopper = group::Stopper::watch(&child);
@@ -72,8 +66,19 @@ impl LearnerProcess {
         if let Some(stderr) = child.stderr.take() {
             drains.push(drain(stderr, output.clone()));
         }
-        let lifeline = child.stdin.take();
-        Ok(Self { child, lifeline, output, drains, _stopper: stopper, _scratch: scratch })
+        Ok(Self {
+            child,
+            control: Some(control),
+            output,
+            drains,
+            _stopper: stopper,
+            _scratch: scratch,
+        })
+    }
+
+    /// The runner's end of the control connection (once).
+    pub fn control(&mut self) -> Option<std::os::unix::net::UnixStream> {
+        self.control.take()
     }
 
     pub fn pid(&self) -> u32 {
@@ -100,22 +105,25 @@ impl LearnerProcess {
         }
     }
 
-    /// Ends the process and everything it started, and waits for its output to be drained:
-    /// never long, even if something escaped its group and holds the pipes open. Returns how
-    /// it had ended, if it ended by itself.
-    pub fn stop(mut self) -> Option<ExitStatus> {
-        self.lifeline.take();
+    /// Ends the process and everything it started, reaps them all, and waits for its output to
+    /// be drained. Returns how it had ended, if it ended by itself, and whether anything it
+    /// started could not be reaped.
+    pub fn stop(mut self) -> (Option<ExitStatus>, Reaped) {
+        self.control.take();
         let exited = self.exited();
-        group::stop(&self.child);
+        let group = self.child.id();
+        group::kill(group);
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let reaped = group::reap(group);
+        group::adopt_orphans(false);
         let grace = Instant::now();
         while self.drains.iter().any(|drain| !drain.is_finished())
             && grace.elapsed() < Duration::from_secs(1)
         {
             thread::sleep(Duration::from_millis(5));
         }
-        exited
+        (exited, reaped)
     }
 }
 

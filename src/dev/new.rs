@@ -126,7 +126,10 @@ fn check_target(side: &str, file: &str, name: &str) -> String {
     format!(
         "//! Check target: the {side} of `{file}`, handed to its lesson's adapter.\n\n\
          #[path = \"../../../{file}\"]\nmod learner;\n\n\
-         fn main() -> std::process::ExitCode {{\n    httplings::lessons::{name}::main(learner::app)\n}}\n"
+         fn main() -> std::process::ExitCode {{\n    \
+         // What the runner asked cargo to build this from: cargo rebuilds it when that changes.\n    \
+         let built_from = option_env!(\"HTTPLINGS_SOURCE_SHA256\");\n    \
+         httplings::lessons::{name}::main(built_from, learner::app)\n}}\n"
     )
 }
 
@@ -145,8 +148,8 @@ use crate::adapter::{{self, Handler}};
 pub type App = fn() -> Router;
 
 /// The `main` of the lesson's check targets.
-pub fn main(app: App) -> ExitCode {{
-    adapter::main(Adapter {{ app }})
+pub fn main(built_from: Option<&str>, app: App) -> ExitCode {{
+    adapter::main(built_from, Adapter {{ app }})
 }}
 
 /// Serves `app` when the judge asks.

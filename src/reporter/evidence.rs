@@ -6,12 +6,14 @@ use colored::Colorize;
 use httplings_judge::judge::{Evidence, Failure, Row};
 use similar::{ChangeTag, TextDiff};
 
+use super::inert::inert;
+
 const INDENT: &str = "    ";
 /// Table cells are cut here so that one long input cannot push the table off the screen.
 const MAX_CELL: usize = 44;
 
 pub fn failure(out: &mut dyn Write, failure: &Failure, width: usize) -> io::Result<()> {
-    writeln!(out, "{INDENT}{}", failure.summary.red())?;
+    writeln!(out, "{INDENT}{}", inert(&failure.summary).red())?;
     evidence(out, &failure.evidence)?;
     writeln!(out)?;
     for line in wrap(&format!("Why it matters: {}", failure.why), width - INDENT.len()) {
@@ -38,7 +40,7 @@ pub fn evidence(out: &mut dyn Write, evidence: &[Evidence]) -> io::Result<()> {
 fn diff(out: &mut dyn Write, expected: &str, actual: &str) -> io::Result<()> {
     writeln!(out, "{INDENT}{}  {}", "- expected".red(), "+ got".green())?;
     for change in TextDiff::from_lines(expected, actual).iter_all_changes() {
-        let line = change.value().trim_end_matches('\n');
+        let line = inert(change.value().trim_end_matches('\n'));
         match change.tag() {
             ChangeTag::Equal => writeln!(out, "{INDENT}  {line}")?,
             ChangeTag::Delete => writeln!(out, "{INDENT}{}", format!("- {line}").red())?,
@@ -50,6 +52,7 @@ fn diff(out: &mut dyn Write, expected: &str, actual: &str) -> io::Result<()> {
 
 fn table(out: &mut dyn Write, columns: &[String], rows: &[Row]) -> io::Result<()> {
     let cut = |cell: &str| -> String {
+        let cell = inert(cell);
         match cell.char_indices().nth(MAX_CELL) {
             Some((end, _)) => format!("{}…", &cell[..end]),
             None => cell.to_string(),
@@ -85,7 +88,7 @@ fn table(out: &mut dyn Write, columns: &[String], rows: &[Row]) -> io::Result<()
 
 pub fn titled(out: &mut dyn Write, title: &str, body: &str) -> io::Result<()> {
     writeln!(out, "{INDENT}{}", format!("{title}:").bold())?;
-    for line in body.lines() {
+    for line in inert(body).lines() {
         writeln!(out, "{INDENT}  {line}")?;
     }
     Ok(())
@@ -99,7 +102,7 @@ pub fn file_diff(out: &mut dyn Write, old: &str, new: &str, names: (&str, &str))
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
         writeln!(out, "{}", hunk.header().to_string().cyan())?;
         for change in hunk.iter_changes() {
-            let line = change.value().trim_end_matches('\n');
+            let line = inert(change.value().trim_end_matches('\n'));
             match change.tag() {
                 ChangeTag::Equal => writeln!(out, " {line}")?,
                 ChangeTag::Delete => writeln!(out, "{}", format!("-{line}").red())?,

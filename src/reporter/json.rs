@@ -49,6 +49,10 @@ pub fn results(outcome: &Checked, width: usize) -> Value {
         (None, false) => "fail",
     };
     let mut results = json!({"version": 3, "status": status, "tests": tests});
+    // Not part of the exercism format: whether the learner's code was walled in.
+    if let Some(sandbox) = &report.sandbox {
+        results["sandbox"] = json!(sandbox);
+    }
     if let Some(cause) = interruption {
         results["message"] = Value::String(cause);
     }

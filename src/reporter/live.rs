@@ -31,6 +31,7 @@ impl<'a> Live<'a> {
         let _ = match event {
             Event::Started | Event::Waiting(_) if !self.reporter.interactive => Ok(()),
             Event::Started => Ok(()),
+            Event::Greeted(sandbox) => self.reporter.sandbox(sandbox),
             Event::Waiting(elapsed) if *elapsed < SHOW_AFTER => Ok(()),
             Event::Waiting(elapsed) => self.waiting_line(*elapsed),
             Event::Decided(verdict) => {

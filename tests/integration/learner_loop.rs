@@ -3,11 +3,11 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{ROOT, Scratch, build_dir};
+use crate::support::{ROOT, Scratch, Tmux, shell_running};
 
 const ESCAPE: char = '\u{1b}';
 
@@ -130,8 +130,9 @@ fn check_json_follows_the_exercism_spec_for_pass_fail_and_error() {
 #[track_caller]
 fn assert_spec_fields(results: &Value) {
     let top: Vec<&str> = results.as_object().unwrap().keys().map(String::as_str).collect();
+    // The spec's, and ours beside them: what walled the learner's code in.
     assert!(
-        top.iter().all(|key| ["version", "status", "message", "tests"].contains(key)),
+        top.iter().all(|key| ["version", "status", "message", "tests", "sandbox"].contains(key)),
         "{top:?}"
     );
     assert!(["pass", "fail", "error"].contains(&results["status"].as_str().unwrap()));
@@ -238,55 +239,6 @@ fn watch_mode_without_a_terminal_says_what_to_do_instead() {
     let run = Scratch::new("watch-no-tty").httplings(&[]);
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("cargo run -- check N"), "{}", run.stderr);
-}
-
-/// A tmux server of the test's own, so nothing of the user's is touched.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn command(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.command(&["capture-pane", "-p", "-t", "watch"]).stdout)
-            .into_owned()
-    }
-
-    fn wait_for(&self, text: &str, limit: Duration) -> String {
-        let started = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                started.elapsed() < limit,
-                "no {text:?} within {limit:?}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-/// A shell command for tmux: `httplings ARGS` in the copy, then `after`, then a pause that
-/// keeps the pane open to be read.
-fn shell_running(scratch: &Scratch, args: &str, after: &str) -> String {
-    format!(
-        "cd '{}' && CARGO_TARGET_DIR='{}' CARGO_BUILD_BUILD_DIR='{}' '{}' {args}; {after}; sleep 60",
-        scratch.root().display(),
-        scratch.target().display(),
-        build_dir().display(),
-        env!("CARGO_BIN_EXE_httplings")
-    )
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.command(&["kill-server"]);
-    }
 }
 
 #[test]

@@ -15,3 +15,5 @@ mod idempotency_key;
 mod learner_loop;
 mod retry_after;
 mod retry_on_5xx;
+#[cfg(target_os = "linux")]
+mod sandbox;

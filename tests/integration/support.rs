@@ -5,6 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use httplings_judge::judge::{Judged, Outcome};
 
@@ -185,6 +186,13 @@ impl Scratch {
         }
     }
 
+    /// `httplings ARGS` in the copy, to be started as the test likes.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_httplings"));
+        command.current_dir(&self.root).args(args).env_remove("NO_COLOR").envs(self.cargo_env());
+        command
+    }
+
     /// Runs `httplings ARGS` in the copy.
     pub fn httplings(&self, args: &[&str]) -> Run {
         let [(target, target_dir), (build, build_dir)] = self.cargo_env();
@@ -222,11 +230,33 @@ fn scratch_manifest(name: &str) -> String {
     let repo: toml::Table =
         fs::read_to_string(Path::new(ROOT).join("Cargo.toml")).unwrap().parse().unwrap();
     let shared = repo["workspace"]["dependencies"].as_table().unwrap();
-    let mut dependencies = toml::Table::new();
-    for (crate_name, spec) in repo["dependencies"].as_table().unwrap() {
-        let inherited = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
-        let spec = if inherited { shared[crate_name].clone() } else { spec.clone() };
-        dependencies.insert(crate_name.clone(), spec);
+    let resolved = |table: &toml::Table| -> toml::Table {
+        table
+            .iter()
+            .map(|(crate_name, spec)| {
+                let inherited = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
+                (
+                    crate_name.clone(),
+                    if inherited { shared[crate_name].clone() } else { spec.clone() },
+                )
+            })
+            .collect()
+    };
+    let mut dependencies = resolved(repo["dependencies"].as_table().unwrap());
+    // The kit's own, by platform (what an exercise may use beside the runner's).
+    let kit: toml::Table =
+        fs::read_to_string(Path::new(ROOT).join("kit/Cargo.toml")).unwrap().parse().unwrap();
+    let mut targets = toml::Table::new();
+    for (platform, tables) in kit["target"].as_table().unwrap() {
+        let mut platform_table = toml::Table::new();
+        platform_table.insert(
+            "dependencies".into(),
+            resolved(tables["dependencies"].as_table().unwrap()).into(),
+        );
+        targets.insert(platform.clone(), platform_table.into());
+    }
+    for (crate_name, spec) in resolved(kit["dependencies"].as_table().unwrap()) {
+        dependencies.entry(crate_name).or_insert(spec);
     }
     let mut kit = toml::Table::new();
     kit.insert("package".into(), "httplings-kit".into());
@@ -253,6 +283,7 @@ fn scratch_manifest(name: &str) -> String {
     .parse()
     .unwrap();
     manifest.insert("dependencies".into(), dependencies.into());
+    manifest.insert("target".into(), targets.into());
     manifest.insert("bin".into(), bins.into());
     manifest.insert("profile".into(), repo["profile"].clone());
     manifest.insert("lints".into(), repo["workspace"]["lints"].clone());
@@ -314,4 +345,53 @@ pub fn assert_rejected(judged: &Judged, seed: u64, check: &str, reason: &str) {
         "{check:?} should fail saying {reason:?}; it said {summary:?}\n{}",
         report(judged, seed)
     );
+}
+
+/// A tmux server of the test's own, so nothing of the user's is touched.
+pub struct Tmux {
+    pub socket: String,
+}
+
+impl Tmux {
+    pub fn command(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
+    }
+
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.command(&["capture-pane", "-p", "-t", "watch"]).stdout)
+            .into_owned()
+    }
+
+    pub fn wait_for(&self, text: &str, limit: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "no {text:?} within {limit:?}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// A shell command for tmux: `httplings ARGS` in the copy, then `after`, then a pause that
+/// keeps the pane open to be read.
+pub fn shell_running(scratch: &Scratch, args: &str, after: &str) -> String {
+    format!(
+        "cd '{}' && CARGO_TARGET_DIR='{}' CARGO_BUILD_BUILD_DIR='{}' '{}' {args}; {after}; sleep 60",
+        scratch.root().display(),
+        scratch.target().display(),
+        build_dir().display(),
+        env!("CARGO_BIN_EXE_httplings")
+    )
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.command(&["kill-server"]);
+    }
 }

@@ -1,30 +1,33 @@
-//! The learner's process never outlives the runner. Two ties, either enough: on Linux the kernel
-//! kills it when the runner dies, and a watchdog thread ends it, with everything it started,
-//! as soon as its standard input (a pipe from the runner) closes, however the runner ended.
+//! The learner's process never outlives the runner. Two ties, either enough on Linux: the
+//! kernel kills it when the runner dies (the parent-death signal), and a watchdog thread ends
+//! it, with everything it started, as soon as the runner's end of the control connection
+//! closes, however the runner ended, even while learner code holds the thread that reads it.
 
-use std::io::Read;
-use std::thread;
+use super::channel::Control;
 
 /// Ties this process's life to the runner's.
-pub(super) fn hold() {
+pub(super) fn hold(control: &Control) {
     #[cfg(target_os = "linux")]
     {
         // Fires when the runner's thread that started us dies; the watchdog covers the rest.
         let _ =
             rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+        if let Ok(watched) = control.try_clone() {
+            let _ = std::thread::Builder::new().name("lifeline".into()).spawn(move || {
+                use rustix::event::{PollFd, PollFlags, poll};
+                // Wakes on the peer's hang-up only, never on data (which the control loop reads).
+                let mut fds = [PollFd::new(&watched, PollFlags::RDHUP)];
+                while poll(&mut fds, None).is_err() {}
+                end_everything()
+            });
+        }
     }
-    thread::Builder::new()
-        .name("lifeline".into())
-        .spawn(|| {
-            let mut ignored = [0; 64];
-            while let Ok(1..) = std::io::stdin().read(&mut ignored) {}
-            end_everything()
-        })
-        .expect("a thread to watch the runner");
+    #[cfg(not(target_os = "linux"))]
+    let _ = control;
 }
 
-/// Ends this process and, when it leads a process group of its own (as the runner starts it),
-/// everything learner code started in it.
+/// Ends this process and everything learner code started in its process group (the one the
+/// runner ends too; the sandbox keeps every descendant in it).
 pub(super) fn end_everything() -> ! {
     #[cfg(unix)]
     {

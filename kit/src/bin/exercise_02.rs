@@ -4,9 +4,14 @@
 mod exercise;
 
 fn main() -> std::process::ExitCode {
-    httplings::lessons::retry_after::main(httplings::lessons::retry_after::Exercise {
-        app: exercise::app,
-        parse_retry_after: exercise::parse_retry_after,
-        retry_after: exercise::retry_after,
-    })
+    // What the runner asked cargo to build this from: cargo rebuilds it when that changes.
+    let built_from = option_env!("HTTPLINGS_SOURCE_SHA256");
+    httplings::lessons::retry_after::main(
+        built_from,
+        httplings::lessons::retry_after::Exercise {
+            app: exercise::app,
+            parse_retry_after: exercise::parse_retry_after,
+            retry_after: exercise::retry_after,
+        },
+    )
 }

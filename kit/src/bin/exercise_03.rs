@@ -4,5 +4,7 @@
 mod exercise;
 
 fn main() -> std::process::ExitCode {
-    httplings::lessons::retry_on_5xx::main(exercise::get_with_retry)
+    // What the runner asked cargo to build this from: cargo rebuilds it when that changes.
+    let built_from = option_env!("HTTPLINGS_SOURCE_SHA256");
+    httplings::lessons::retry_on_5xx::main(built_from, exercise::get_with_retry)
 }

@@ -4,9 +4,14 @@
 mod solution;
 
 fn main() -> std::process::ExitCode {
-    httplings::lessons::retry_after::main(httplings::lessons::retry_after::Exercise {
-        app: solution::app,
-        parse_retry_after: solution::parse_retry_after,
-        retry_after: solution::retry_after,
-    })
+    // What the runner asked cargo to build this from: cargo rebuilds it when that changes.
+    let built_from = option_env!("HTTPLINGS_SOURCE_SHA256");
+    httplings::lessons::retry_after::main(
+        built_from,
+        httplings::lessons::retry_after::Exercise {
+            app: solution::app,
+            parse_retry_after: solution::parse_retry_after,
+            retry_after: solution::retry_after,
+        },
+    )
 }

@@ -4,5 +4,7 @@
 mod starter;
 
 fn main() -> std::process::ExitCode {
-    httplings::lessons::generic_500::main(starter::app)
+    // What the runner asked cargo to build this from: cargo rebuilds it when that changes.
+    let built_from = option_env!("HTTPLINGS_SOURCE_SHA256");
+    httplings::lessons::generic_500::main(built_from, starter::app)
 }

@@ -4,5 +4,7 @@
 mod learner;
 
 fn main() -> std::process::ExitCode {
-    httplings::lessons::circuit_breaker::main(learner::app)
+    // What the runner asked cargo to build this from: cargo rebuilds it when that changes.
+    let built_from = option_env!("HTTPLINGS_SOURCE_SHA256");
+    httplings::lessons::circuit_breaker::main(built_from, learner::app)
 }

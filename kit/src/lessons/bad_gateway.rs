@@ -12,8 +12,8 @@ use crate::fixtures::{Upstream, UpstreamSetup};
 pub type App = fn(Upstream) -> Router;
 
 /// The `main` of lesson 4's check targets.
-pub fn main(app: App) -> ExitCode {
-    adapter::main(Adapter { app })
+pub fn main(built_from: Option<&str>, app: App) -> ExitCode {
+    adapter::main(built_from, Adapter { app })
 }
 
 /// Serves `app` in front of each upstream the judge describes; replies with its base URL.

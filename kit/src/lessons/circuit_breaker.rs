@@ -17,8 +17,8 @@ use crate::fixtures::{Lifecycle, Upstream, UpstreamSetup};
 pub type App = fn(Upstream, BreakerPolicy, Lifecycle) -> Router;
 
 /// The `main` of lesson 5's check targets.
-pub fn main(app: App) -> ExitCode {
-    adapter::main(Adapter::new(app))
+pub fn main(built_from: Option<&str>, app: App) -> ExitCode {
+    adapter::main(built_from, Adapter::new(app))
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -12,8 +12,8 @@ use crate::fixtures::{Database, DatabaseSetup};
 pub type App = fn(Database) -> Router;
 
 /// The `main` of lesson 1's check targets.
-pub fn main(app: App) -> ExitCode {
-    adapter::main(Adapter { app })
+pub fn main(built_from: Option<&str>, app: App) -> ExitCode {
+    adapter::main(built_from, Adapter { app })
 }
 
 /// Serves `app` over each database the judge describes; replies with its base URL.

@@ -38,8 +38,8 @@ impl<F> Pay for F where
 pub type App = fn(Upstream) -> Router;
 
 /// The `main` of lesson 6's check targets.
-pub fn main(app: App, pay: impl Pay) -> ExitCode {
-    adapter::main(Adapter { app, pay })
+pub fn main(built_from: Option<&str>, app: App, pay: impl Pay) -> ExitCode {
+    adapter::main(built_from, Adapter { app, pay })
 }
 
 #[derive(Debug, Serialize, Deserialize)]

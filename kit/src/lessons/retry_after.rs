@@ -22,8 +22,8 @@ pub struct Exercise {
 }
 
 /// The `main` of lesson 2's check targets.
-pub fn main(exercise: Exercise) -> ExitCode {
-    adapter::main(Adapter::new(exercise))
+pub fn main(built_from: Option<&str>, exercise: Exercise) -> ExitCode {
+    adapter::main(built_from, Adapter::new(exercise))
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -25,8 +25,8 @@ impl<F> GetWithRetry for F where
 }
 
 /// The `main` of lesson 3's check targets.
-pub fn main(get_with_retry: impl GetWithRetry) -> ExitCode {
-    adapter::main(Adapter { get_with_retry })
+pub fn main(built_from: Option<&str>, get_with_retry: impl GetWithRetry) -> ExitCode {
+    adapter::main(built_from, Adapter { get_with_retry })
 }
 
 /// One call of `get_with_retry`.
