@@ -18,6 +18,8 @@ pub struct Lesson {
     pub number: u8,
     pub slug: &'static str,
     pub title: String,
+    /// Every check, in the order the report lists them.
+    pub checks: Vec<Check>,
     /// Shown one at a time; each may name the check it helps with.
     pub hints: Vec<Hint>,
     /// How long judging may run before it is stopped.
@@ -26,10 +28,26 @@ pub struct Lesson {
     pub judge: &'static LessonJudge,
 }
 
+/// One check, as the report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// Short and stable: what hints and the learner's progress name it by.
+    pub id: String,
+    /// The sentence the report shows.
+    pub name: String,
+    /// Why the rule matters, shown under a failure (unless the failure says why itself).
+    #[serde(default)]
+    pub why: Option<String>,
+    /// Sentences it was shown as before, so that progress recorded under them carries over.
+    #[serde(default)]
+    pub formerly: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hint {
-    /// The check this hint helps with, by its name; `None` for a general one.
+    /// The check this hint helps with, by its id; `None` for a general one.
     pub check: Option<String>,
     pub text: String,
 }
@@ -58,6 +76,7 @@ impl Question {
 struct Info {
     title: String,
     time_limit_seconds: u64,
+    checks: Vec<Check>,
     hints: Vec<Hint>,
     quiz: Vec<Question>,
 }
@@ -96,6 +115,7 @@ impl Lesson {
             number: u8::try_from(number).map_err(|_| "too many lessons")?,
             slug: judge.slug,
             title: info.title,
+            checks: info.checks,
             hints: info.hints,
             time_limit: Duration::from_secs(info.time_limit_seconds),
             quiz: info.quiz,
@@ -107,12 +127,19 @@ impl Lesson {
     /// What is wrong with the lesson's data, if anything.
     fn problems(&self) -> Option<String> {
         let mut problems = Vec::new();
+        let ids: Vec<&str> = self.checks.iter().map(|check| check.id.as_str()).collect();
+        if ids != self.judge.checks {
+            problems.push(format!(
+                "its [[checks]] are {ids:?}, but its judge decides {:?}",
+                self.judge.checks
+            ));
+        }
         if self.hints.is_empty() {
             problems.push("no hints".to_string());
         }
         for hint in &self.hints {
             if let Some(check) = &hint.check
-                && !self.judge.checks.contains(&check.as_str())
+                && !ids.contains(&check.as_str())
             {
                 problems.push(format!("a hint names a check that does not exist: {check:?}"));
             }
@@ -131,6 +158,18 @@ impl Lesson {
             }
         }
         (!problems.is_empty()).then(|| problems.join("; "))
+    }
+
+    /// The check whose id is `id`.
+    pub fn check(&self, id: &str) -> Option<&Check> {
+        self.checks.iter().find(|check| check.id == id)
+    }
+
+    /// The id of the check that `text` names: its id, its sentence, or a sentence it had before.
+    pub fn check_named(&self, text: &str) -> Option<&Check> {
+        self.checks.iter().find(|check| {
+            check.id == text || check.name == text || check.formerly.iter().any(|name| name == text)
+        })
     }
 
     pub fn lesson_file(&self) -> String {
@@ -191,5 +230,23 @@ mod tests {
         let mut lesson = Lesson::new(1, &ALL[0]).unwrap();
         lesson.hints.push(Hint { check: Some("no such check".into()), text: "…".into() });
         assert!(lesson.problems().unwrap().contains("no such check"));
+    }
+
+    #[test]
+    fn checks_the_judge_does_not_decide_are_refused() {
+        let mut lesson = Lesson::new(1, &ALL[0]).unwrap();
+        lesson.checks.pop();
+        assert!(lesson.problems().unwrap().contains("its judge decides"));
+    }
+
+    #[test]
+    fn a_check_is_found_by_its_id_and_by_every_sentence_it_had() {
+        let mut lesson = Lesson::new(1, &ALL[0]).unwrap();
+        lesson.checks[0].formerly.push("an old sentence".into());
+        let name = lesson.checks[0].name.clone();
+        for text in ["generic-500", name.as_str(), "an old sentence"] {
+            assert_eq!(lesson.check_named(text).map(|check| check.id.as_str()), Some("generic-500"));
+        }
+        assert!(lesson.check_named("no such check").is_none());
     }
 }

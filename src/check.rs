@@ -51,7 +51,12 @@ pub struct Interruption {
 
 #[derive(Debug, Clone)]
 pub struct CheckResult {
+    /// The check's id, as progress and hints name it.
+    pub id: String,
+    /// Its sentence, as the report shows it.
     pub name: String,
+    /// Why it matters, when the lesson's data says.
+    pub why: Option<String>,
     pub state: CheckState,
     /// What the learner's code printed while this check was being judged.
     pub output: String,
@@ -157,6 +162,24 @@ pub fn run(
     Ok(if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// A check's result, from its verdict (`None`: not judged): the one place a verdict becomes
+/// what the report shows.
+pub fn result(lesson: &Lesson, id: &str, verdict: Option<&Verdict>, output: String) -> CheckResult {
+    let check = lesson.check(id);
+    let state = match verdict.map(|verdict| &verdict.outcome) {
+        Some(httplings_judge::judge::Outcome::Pass) => CheckState::Passed,
+        Some(httplings_judge::judge::Outcome::Fail(failure)) => CheckState::Failed(failure.clone()),
+        None => CheckState::NotJudged,
+    };
+    CheckResult {
+        id: id.to_string(),
+        name: check.map_or_else(|| id.to_string(), |check| check.name.clone()),
+        why: check.and_then(|check| check.why.clone()),
+        state,
+        output,
+    }
+}
+
 /// Builds one side of a lesson and judges it; tells `on_event` what happens as it happens.
 pub fn perform(
     root: &Path,
@@ -184,21 +207,12 @@ pub fn perform(
         );
     }
     let checks = lesson
-        .judge
         .checks
         .iter()
-        .map(|name| CheckResult {
-            name: name.to_string(),
-            state: match judged.verdicts.iter().find(|verdict| verdict.check == *name) {
-                Some(Verdict { outcome: httplings_judge::judge::Outcome::Pass, .. }) => {
-                    CheckState::Passed
-                }
-                Some(Verdict {
-                    outcome: httplings_judge::judge::Outcome::Fail(failure), ..
-                }) => CheckState::Failed(failure.clone()),
-                None => CheckState::NotJudged,
-            },
-            output: judged.outputs.get(*name).cloned().unwrap_or_default(),
+        .map(|check| {
+            let verdict = judged.verdicts.iter().find(|verdict| verdict.check == check.id);
+            let output = judged.outputs.get(&check.id).cloned().unwrap_or_default();
+            result(lesson, &check.id, verdict, output)
         })
         .collect();
     Ok(Checked::Ran(Report {

@@ -172,8 +172,10 @@ impl Progress {
     }
 
     /// The first check that failed in the last run of `lesson`, if the last run failed.
-    pub fn first_failed(&self, lesson: &Lesson) -> Option<&str> {
-        self.lessons.get(&lesson.number)?.first_failed.as_deref()
+    pub fn first_failed<'a>(&'a self, lesson: &'a Lesson) -> Option<&'a str> {
+        let recorded = self.lessons.get(&lesson.number)?.first_failed.as_deref()?;
+        // Progress written before checks had ids names the check by its sentence then.
+        Some(lesson.check_named(recorded).map_or(recorded, |check| check.id.as_str()))
     }
 
     pub fn hints_seen(&self, lesson: &Lesson) -> &[usize] {

@@ -111,8 +111,8 @@ impl Reporter {
     }
 
     /// Streams a check's events as they happen (see [`Live`]).
-    pub fn live<'a>(&'a mut self, lesson: &Lesson) -> Live<'a> {
-        Live::new(self, lesson.judge.checks.len())
+    pub fn live<'a>(&'a mut self, lesson: &'a Lesson) -> Live<'a> {
+        Live::new(self, lesson)
     }
 
     /// The report of a check. With `streamed`, each check's line was printed as it was decided
@@ -203,7 +203,7 @@ impl Reporter {
         for check in &report.checks {
             if let CheckState::Failed(failure) = &check.state {
                 writeln!(self.out, "\n{} {}", "✗".red().bold(), check.name.bold())?;
-                evidence::failure(&mut self.out, failure, self.width)?;
+                evidence::failure(&mut self.out, failure, check.why.as_deref(), self.width)?;
             }
         }
         writeln!(self.out)?;

@@ -312,7 +312,7 @@ pub fn first_failed(outcome: &Checked) -> Option<String> {
                 .checks
                 .iter()
                 .find(|check| !matches!(check.state, check::CheckState::Passed))
-                .map_or_else(String::new, |check| check.name.clone()),
+                .map_or_else(String::new, |check| check.id.clone()),
         ),
     }
 }

@@ -35,14 +35,20 @@ pub enum Outcome {
 pub struct Failure {
     /// What went wrong, in one line.
     pub summary: String,
-    /// Why it matters, in a sentence or two.
-    pub why: String,
+    /// Why it matters, in a sentence or two, when this failure needs its own words; otherwise
+    /// the report shows the check's, from the lesson's data.
+    pub why: Option<String>,
     pub evidence: Vec<Evidence>,
 }
 
 impl Failure {
     pub fn new(summary: impl Into<String>, why: impl Into<String>) -> Self {
-        Self { summary: summary.into(), why: why.into(), evidence: Vec::new() }
+        Self { summary: summary.into(), why: Some(why.into()), evidence: Vec::new() }
+    }
+
+    /// A failure whose reason is the check's own (the lesson's data says why it matters).
+    pub fn of(summary: impl Into<String>) -> Self {
+        Self { summary: summary.into(), why: None, evidence: Vec::new() }
     }
 
     pub fn with(mut self, evidence: Evidence) -> Self {

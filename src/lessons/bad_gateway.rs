@@ -20,17 +20,17 @@ use self::plan::Plan;
 use crate::judge::upstream::{self, ScriptedUpstream};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder};
 
-const PRICE: &str = "a price from the pricing service comes through: 200 with its symbol and price";
-const NOT_FOUND: &str = "an unknown symbol is a 404";
-const REFUSED: &str = "a pricing service that is down is a 502 BAD_GATEWAY";
-const UNUSABLE: &str = "an answer that cannot be used is a 502: a 5xx, a body that is not a price, broken HTTP, a cut-off answer";
+const PRICE: &str = "price";
+const NOT_FOUND: &str = "not-found";
+const REFUSED: &str = "refused";
+const UNUSABLE: &str = "unusable";
 const TIMEOUT: &str =
-    "no answer in time is a 504 GATEWAY_TIMEOUT, sent once upstream.timeout() is up";
-const UNAVAILABLE: &str = "a 503 from the pricing service is a 503, with its Retry-After passed on";
+    "timeout";
+const UNAVAILABLE: &str = "unavailable";
 const NO_LEAK: &str =
-    "nothing of the pricing service reaches the client: its address, bodies, headers";
-const ONCE: &str = "each request asks the pricing service once";
-const LOGGED: &str = "what went wrong upstream reaches the log";
+    "no-leak";
+const ONCE: &str = "once";
+const LOGGED: &str = "logged";
 
 pub const CHECKS: &[&str] =
     &[PRICE, NOT_FOUND, REFUSED, UNUSABLE, TIMEOUT, UNAVAILABLE, NO_LEAK, ONCE, LOGGED];

@@ -26,24 +26,24 @@ use self::plan::Plan;
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned};
 
 const CLOSED: &str =
-    "while the breaker is closed, items come through and a failure is a 502 or 504";
-const OPENS: &str = "after failure_threshold failures in a row it opens: a 503 at once, and the inventory left alone";
-const COUNTS: &str = "only failures in a row count: a success in between starts the count again";
-const NOT_FOUND: &str = "a 404 from the inventory is passed on, and never counts as a failure";
+    "closed";
+const OPENS: &str = "opens";
+const COUNTS: &str = "counts";
+const NOT_FOUND: &str = "not-found";
 const RETRY_AFTER: &str =
-    "an open breaker's 503 says when to come back: the cooldown left, rounded up to whole seconds";
+    "retry-after";
 const ONE_TRIAL: &str =
-    "after the cooldown, one trial request reaches the inventory, however many arrive";
-const CLOSES: &str = "a trial that succeeds closes the breaker";
-const REOPENS: &str = "a trial that fails opens the breaker for a whole cooldown again";
-const ABANDONED: &str = "a trial whose client hangs up does not leave the breaker stuck";
-const LIVE: &str = "/health/live answers 2xx, whatever the breaker or the lifecycle";
+    "one-trial";
+const CLOSES: &str = "closes";
+const REOPENS: &str = "reopens";
+const ABANDONED: &str = "abandoned";
+const LIVE: &str = "live";
 const READY: &str =
-    "/health/ready answers 2xx whatever the breaker, and 503 with Retry-After while draining";
+    "ready";
 const DRAINING: &str =
-    "while draining, /items still serves what it gets, and a request in flight completes";
+    "draining";
 const NO_QUEUE: &str =
-    "requests never wait for each other: no lock is held across the inventory call";
+    "no-queue";
 
 pub const CHECKS: &[&str] = &[
     CLOSED,

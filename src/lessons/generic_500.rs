@@ -18,15 +18,15 @@ use crate::judge::answer::{Answer, Shown};
 use crate::judge::{self, Evidence, Failure, JudgeFuture, Judged, Learner, Lost, Recorder};
 use httplings::lessons::generic_500::{Adapter, App};
 
-const GENERIC_500: &str = "a failing GET /orders/{id} answers the generic 500";
-const PANIC_500: &str = "a panicking GET /reports/{id} answers the same generic 500";
-const NO_LEAK: &str = "nothing about the failure reaches the client";
-const LOGGED: &str = "the database error's details reach the server log";
-const PANIC_LOGGED: &str = "the panic's message reaches the server log";
-const NO_CREDENTIAL: &str = "the request's bearer token never reaches the server log";
-const ALIVE: &str = "GET /health still answers 200 after the panics";
-const MISSING_404: &str = "a missing order is still a 404, not a 500";
-const HEALTHY_200: &str = "existing orders still answer 200 with their JSON";
+const GENERIC_500: &str = "generic-500";
+const PANIC_500: &str = "panic-500";
+const NO_LEAK: &str = "no-leak";
+const LOGGED: &str = "logged";
+const PANIC_LOGGED: &str = "panic-logged";
+const NO_CREDENTIAL: &str = "no-credential";
+const ALIVE: &str = "alive";
+const MISSING_404: &str = "missing-404";
+const HEALTHY_200: &str = "healthy-200";
 
 pub const CHECKS: &[&str] = &[
     GENERIC_500,

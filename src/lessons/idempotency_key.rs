@@ -20,24 +20,24 @@ use self::processor::Processor;
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned, seed};
 
 const NO_KEY: &str =
-    "a payment without an Idempotency-Key is refused with 400, and nothing charged";
-const CHARGES: &str = "a new key charges once, passes a key on to the processor, and answers 201";
+    "no-key";
+const CHARGES: &str = "charges";
 const REPLAYS: &str =
-    "the same key and payment again: the stored answer, and the processor left alone";
-const CHANGED: &str = "the same key with another payment: 422, and nothing charged";
-const IN_FLIGHT: &str = "the same key while its first request is in flight: 409 at once";
-const NO_QUEUE: &str = "payments under different keys never wait for each other";
-const ABANDONED: &str = "a request whose client hangs up does not leave its key in progress";
-const RACES: &str = "two first requests with one key at the same moment: one charge";
-const NOT_STORED: &str = "a processor failure is not stored: the retry charges exactly once";
-const KEYED: &str = "pay sends the payment with an Idempotency-Key, the same on every attempt";
-const FRESH: &str = "every call of pay makes a key of its own, and an unguessable one";
+    "replays";
+const CHANGED: &str = "changed";
+const IN_FLIGHT: &str = "in-flight";
+const NO_QUEUE: &str = "no-queue";
+const ABANDONED: &str = "abandoned";
+const RACES: &str = "races";
+const NOT_STORED: &str = "not-stored";
+const KEYED: &str = "keyed";
+const FRESH: &str = "fresh";
 const RETRIES: &str =
-    "a 5xx, a 409, a dropped connection or a timeout is retried until the payment is made";
-const NEVER: &str = "a 400 or a 422 is returned at once, never retried";
-const GIVES_UP: &str = "after max_attempts attempts, the last response as it came";
+    "retries";
+const NEVER: &str = "never";
+const GIVES_UP: &str = "gives-up";
 const WAITS: &str =
-    "between attempts pay backs off, never past max_delay, and waits out Retry-After";
+    "waits";
 
 pub const CHECKS: &[&str] = &[
     NO_KEY, CHARGES, REPLAYS, CHANGED, IN_FLIGHT, NO_QUEUE, ABANDONED, RACES, NOT_STORED, KEYED,

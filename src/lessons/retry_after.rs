@@ -24,13 +24,13 @@ use crate::judge::answer::{self, Answer};
 use crate::judge::seed::{self, Rng};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned};
 
-const DOWN_503: &str = "while the database is down, GET /orders/{id} answers 503 with a JSON error";
-const RETRY_HEADER: &str = "the 503 says when to come back, in one valid Retry-After";
-const BACK_UP: &str = "once the database is back, orders answer 200 and 404 again";
-const SECONDS: &str = "parse_retry_after reads delay-seconds";
-const DATES: &str = "parse_retry_after reads all three HTTP-date forms";
-const INVALID: &str = "parse_retry_after rejects everything else";
-const CLIENT: &str = "retry_after reads Retry-After from real responses";
+const DOWN_503: &str = "down-503";
+const RETRY_HEADER: &str = "retry-header";
+const BACK_UP: &str = "back-up";
+const SECONDS: &str = "seconds";
+const DATES: &str = "dates";
+const INVALID: &str = "invalid";
+const CLIENT: &str = "client";
 
 pub const CHECKS: &[&str] = &[DOWN_503, RETRY_HEADER, BACK_UP, SECONDS, DATES, INVALID, CLIENT];
 

@@ -80,7 +80,8 @@ impl Reporter {
         let about = hint
             .check
             .as_deref()
-            .map_or_else(String::new, |check| format!(" ({})", check.dimmed()));
+            .and_then(|id| lesson.check(id))
+            .map_or_else(String::new, |check| format!(" ({})", check.name.dimmed()));
         writeln!(
             self.out,
             "{} {}/{} for lesson {}{about}:",

@@ -12,12 +12,21 @@ const INDENT: &str = "    ";
 /// Table cells are cut here so that one long input cannot push the table off the screen.
 const MAX_CELL: usize = 44;
 
-pub fn failure(out: &mut dyn Write, failure: &Failure, width: usize) -> io::Result<()> {
+/// A failed check in full: what went wrong, the evidence, and why it matters (the failure's own
+/// reason, or else `why`, the check's).
+pub fn failure(
+    out: &mut dyn Write,
+    failure: &Failure,
+    why: Option<&str>,
+    width: usize,
+) -> io::Result<()> {
     writeln!(out, "{INDENT}{}", inert(&failure.summary).red())?;
     evidence(out, &failure.evidence)?;
-    writeln!(out)?;
-    for line in wrap(&format!("Why it matters: {}", failure.why), width - INDENT.len()) {
-        writeln!(out, "{INDENT}{}", line.dimmed())?;
+    if let Some(why) = failure.why.as_deref().or(why) {
+        writeln!(out)?;
+        for line in wrap(&format!("Why it matters: {why}"), width - INDENT.len()) {
+            writeln!(out, "{INDENT}{}", line.dimmed())?;
+        }
     }
     Ok(())
 }

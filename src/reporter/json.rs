@@ -31,7 +31,7 @@ pub fn results(outcome: &Checked, width: usize) -> Value {
                 CheckState::Failed(failure) => json!({
                     "name": check.name,
                     "status": "fail",
-                    "message": message(failure, width),
+                    "message": message(failure, check.why.as_deref(), width),
                     "output": output,
                 }),
                 CheckState::NotJudged => json!({
@@ -61,14 +61,18 @@ pub fn results(outcome: &Checked, width: usize) -> Value {
 
 /// The whole failure as plain text: the summary, the evidence as the terminal shows it
 /// (without colour or indentation), and why it matters.
-fn message(failure: &Failure, width: usize) -> String {
+fn message(failure: &Failure, why: Option<&str>, width: usize) -> String {
     let mut text = Vec::new();
     evidence::evidence(&mut text, &failure.evidence).expect("writing to memory cannot fail");
     let text = String::from_utf8_lossy(&text);
     let evidence: Vec<&str> =
         text.lines().map(|line| line.strip_prefix("    ").unwrap_or(line)).collect();
-    let why = evidence::wrap(&format!("Why it matters: {}", failure.why), width).join("\n");
-    format!("{}\n\n{}\n\n{why}", failure.summary, evidence.join("\n").trim_matches('\n'))
+    let mut parts = vec![failure.summary.clone(), evidence.join("\n").trim_matches('\n').to_string()];
+    if let Some(why) = failure.why.as_deref().or(why) {
+        parts.push(evidence::wrap(&format!("Why it matters: {why}"), width).join("\n"));
+    }
+    parts.retain(|part| !part.is_empty());
+    parts.join("\n\n")
 }
 
 fn truncated(output: &str) -> String {

@@ -8,13 +8,15 @@ use std::time::Duration;
 use colored::Colorize;
 
 use super::Reporter;
-use crate::check::{CheckResult, CheckState, Event};
+use crate::catalog::Lesson;
+use crate::check::Event;
 
 /// Waiting shorter than this is not worth a line.
 const SHOW_AFTER: Duration = Duration::from_millis(750);
 
 pub struct Live<'a> {
     reporter: &'a mut Reporter,
+    lesson: &'a Lesson,
     decided: usize,
     total: usize,
     /// Whether the waiting line is on screen now.
@@ -22,8 +24,8 @@ pub struct Live<'a> {
 }
 
 impl<'a> Live<'a> {
-    pub(super) fn new(reporter: &'a mut Reporter, total: usize) -> Self {
-        Self { reporter, decided: 0, total, waiting: false }
+    pub(super) fn new(reporter: &'a mut Reporter, lesson: &'a Lesson) -> Self {
+        Self { reporter, lesson, decided: 0, total: lesson.checks.len(), waiting: false }
     }
 
     pub fn event(&mut self, event: &Event<'_>) {
@@ -37,17 +39,8 @@ impl<'a> Live<'a> {
             Event::Decided(verdict) => {
                 self.clear();
                 self.decided += 1;
-                let state = match &verdict.outcome {
-                    httplings_judge::judge::Outcome::Pass => CheckState::Passed,
-                    httplings_judge::judge::Outcome::Fail(failure) => {
-                        CheckState::Failed(failure.clone())
-                    }
-                };
-                self.reporter.verdict_line(&CheckResult {
-                    name: verdict.check.clone(),
-                    state,
-                    output: String::new(),
-                })
+                let result = crate::check::result(self.lesson, &verdict.check, Some(verdict), String::new());
+                self.reporter.verdict_line(&result)
             }
             Event::Interrupted(interruption) => {
                 self.clear();

@@ -51,25 +51,25 @@ pub(super) enum Target {
     Unsendable(&'static str),
 }
 
-pub(super) const TWO_XX: &str = "a 2xx is returned at once, after one request";
-pub(super) const THREE_XX: &str = "a 3xx is returned at once, after one request";
-pub(super) const NEVER_4XX: &str = "a 4xx is never retried";
-pub(super) const FLAKY: &str = "5xx, then success: retried until it succeeds";
+pub(super) const TWO_XX: &str = "two-xx";
+pub(super) const THREE_XX: &str = "three-xx";
+pub(super) const NEVER_4XX: &str = "never-4xx";
+pub(super) const FLAKY: &str = "flaky";
 pub(super) const BROKEN: &str =
-    "5xx every time: max_attempts requests, then the last response as it came";
-pub(super) const DOUBLES: &str = "no wait is longer than base_delay × 2^(n−1)";
-pub(super) const CAPPED: &str = "no wait is longer than max_delay";
-pub(super) const ASKED: &str = "a Retry-After on a 5xx is waited out";
-pub(super) const TOO_LONG: &str = "a Retry-After beyond max_delay: the response returned at once";
-pub(super) const UNREADABLE: &str = "an unreadable Retry-After means the usual backoff";
-pub(super) const RESET: &str = "a reset connection is retried";
-pub(super) const TIMEOUT: &str = "no answer (a timeout) is retried";
-pub(super) const REFUSED: &str = "nothing listening: retried, then the connection error returned";
-pub(super) const LONG_HAUL: &str = "thirty-five retries neither overflow nor panic";
-pub(super) const ONCE: &str = "max_attempts: 1 means no retry at all";
-pub(super) const UNSENDABLE: &str = "a request that cannot be built is returned at once";
-pub(super) const GROWTH: &str = "over long outages, the waits grow as backoff says";
-pub(super) const SLEEPS: &str = "waiting sleeps: the client does not spin while it waits";
+    "broken";
+pub(super) const DOUBLES: &str = "doubles";
+pub(super) const CAPPED: &str = "capped";
+pub(super) const ASKED: &str = "asked";
+pub(super) const TOO_LONG: &str = "too-long";
+pub(super) const UNREADABLE: &str = "unreadable";
+pub(super) const RESET: &str = "reset";
+pub(super) const TIMEOUT: &str = "timeout";
+pub(super) const REFUSED: &str = "refused";
+pub(super) const LONG_HAUL: &str = "long-haul";
+pub(super) const ONCE: &str = "once";
+pub(super) const UNSENDABLE: &str = "unsendable";
+pub(super) const GROWTH: &str = "growth";
+pub(super) const SLEEPS: &str = "sleeps";
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
