@@ -245,7 +245,10 @@ mod tests {
         lesson.checks[0].formerly.push("an old sentence".into());
         let name = lesson.checks[0].name.clone();
         for text in ["generic-500", name.as_str(), "an old sentence"] {
-            assert_eq!(lesson.check_named(text).map(|check| check.id.as_str()), Some("generic-500"));
+            assert_eq!(
+                lesson.check_named(text).map(|check| check.id.as_str()),
+                Some("generic-500")
+            );
         }
         assert!(lesson.check_named("no such check").is_none());
     }

@@ -7,12 +7,16 @@
 //! about itself.
 
 pub mod answer;
+pub mod bounds;
+pub mod confirm;
+pub mod exchange;
 mod learner;
 pub mod log;
 mod recorder;
 pub mod seed;
 pub(crate) mod together;
 pub mod upstream;
+pub mod upstream_old;
 mod verdict;
 
 use std::future::Future;
@@ -23,6 +27,21 @@ pub use self::recorder::Recorder;
 pub use self::verdict::{Evidence, Failure, Outcome, Row, Verdict};
 
 use httplings::adapter::{self, Handler};
+
+/// A lesson's judge: its checks, and how it decides them. One type per lesson implements it;
+/// the runner, `dev check` and the tests drive every lesson through it alike.
+pub trait Lesson: 'static {
+    /// `01_generic_500`: the name the lesson's files share.
+    const SLUG: &'static str;
+    /// Every check's id, in the order the report lists them (as `lessons/{SLUG}.toml` has them).
+    const CHECKS: &'static [&'static str];
+    /// How many processes run the learner's code at once: more than one when a check must tell
+    /// what is made once per process (a generator seeded with a constant) from what is fresh.
+    const PROCESSES: usize = 1;
+
+    /// Decides every check of [`Self::CHECKS`] from what the learner's code does.
+    fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a>;
+}
 
 /// A lesson's judge, as the runner and the tests call it.
 pub type JudgeFn = for<'a> fn(&'a Learner, &'a mut Recorder, u64) -> JudgeFuture<'a>;
@@ -82,16 +101,25 @@ impl Judged {
     }
 }
 
-/// Runs `judge` against `handler` on a thread of this process, with the checks named `checks`.
-pub async fn in_process<H: Handler + Send>(
-    handler: H,
-    checks: &'static [&'static str],
-    judge: JudgeFn,
+/// Judges `L` against the learner's code on threads of this process (the project's tests):
+/// `handler` makes the adapter of each of the lesson's processes (one fresh handler each, as a
+/// fresh process would have).
+pub async fn in_process<L: Lesson, H: Handler + Send>(
+    handler: impl Fn() -> H,
     seed: u64,
 ) -> Judged {
-    let adapter = adapter::in_process(handler);
-    let learner = Learner::connect(adapter.stream, adapter.log.clone(), adapter.cpu);
-    let mut recorder = Recorder::new(checks, None);
-    let lost = judge(&learner, &mut recorder, seed).await.err();
-    Judged { verdicts: recorder.into_verdicts(), lost, log: adapter.log.snapshot().text() }
+    let mut adapters = Vec::new();
+    let mut learners = Vec::new();
+    for _ in 0..L::PROCESSES {
+        let adapter = adapter::in_process(handler());
+        learners.push(Learner::connect(adapter.stream, adapter.log.clone(), adapter.cpu, 1));
+        adapters.push(adapter.log);
+    }
+    let mut learners = learners.into_iter();
+    let learner = learners.next().expect("a lesson runs at least one process");
+    let learner = learner.with_others(learners.collect());
+    let mut recorder = Recorder::new(L::CHECKS, None);
+    let lost = L::judge(&learner, &mut recorder, seed).await.err();
+    let log = adapters.iter().map(|log| log::without_flushes(&log.snapshot().text())).collect();
+    Judged { verdicts: recorder.into_verdicts(), lost, log }
 }

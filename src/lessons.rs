@@ -8,7 +8,7 @@ pub mod idempotency_key;
 pub mod retry_after;
 pub mod retry_on_5xx;
 
-use crate::judge::JudgeFn;
+use crate::judge::{JudgeFn, Lesson};
 
 /// What the runner needs to judge one lesson.
 #[derive(Debug, Clone, Copy)]
@@ -17,21 +17,25 @@ pub struct LessonJudge {
     pub slug: &'static str,
     /// Every check's name, in the order the report lists them.
     pub checks: &'static [&'static str],
+    /// How many processes run the learner's code at once.
+    pub processes: usize,
     pub judge: JudgeFn,
     /// `lessons/{slug}.toml`: title, time limit, hints and quiz.
     pub info: &'static str,
 }
 
-/// One registry entry: the lesson's judge module and its slug.
+/// One registry entry: the lesson's judge, and its data from `lessons/{slug}.toml`.
 macro_rules! lesson {
     ($module:ident, $slug:literal) => {
-        LessonJudge {
-            slug: $slug,
-            checks: $module::CHECKS,
-            judge: $module::judge,
-            info: include_str!(concat!("../lessons/", $slug, ".toml")),
-        }
+        LessonJudge::of::<$module::Judge>(include_str!(concat!("../lessons/", $slug, ".toml")))
     };
+}
+
+impl LessonJudge {
+    /// The entry for `L`, whose data is `info`.
+    pub const fn of<L: Lesson>(info: &'static str) -> Self {
+        Self { slug: L::SLUG, checks: L::CHECKS, processes: L::PROCESSES, judge: L::judge, info }
+    }
 }
 
 /// Every lesson, in course order. (`cargo run -- dev new` adds to it, before the marker.)

@@ -49,6 +49,9 @@ pub enum Confinement {
     Missing,
 }
 
+/// How the adapter's flush lines start; the judge leaves them out of what it shows of the log.
+pub const FLUSH_LINE_PREFIX: &str = "httplings: flush ";
+
 /// One request from the judge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
@@ -65,6 +68,10 @@ pub enum RequestBody {
     /// Answered by the adapter's control loop itself: a late pong means learner code is
     /// blocking the thread that runs it.
     Ping,
+    /// The adapter writes a line starting with [`FLUSH_LINE_PREFIX`] and `marker` on stdout and
+    /// on stderr, after what learner code wrote there so far, and answers: once the judge reads
+    /// both lines, it knows the log up to now.
+    Flush { marker: String },
     /// A lesson-specific call, in that lesson's own types.
     Call(Value),
 }
@@ -80,6 +87,7 @@ pub struct Response {
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum ResponseBody {
     Pong,
+    Flushed,
     /// The call returned; the value is in the lesson's reply type.
     Returned(Value),
     /// Learner code panicked during the call: the message, and where when known.

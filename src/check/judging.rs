@@ -39,6 +39,8 @@ pub struct Judged {
     pub sandbox: Option<Sandbox>,
     /// Some process the learner's code started could not be ended and reaped.
     pub left_running: bool,
+    /// Which of the learner's processes ended judging, when one did (0: the first).
+    pub lost_process: usize,
 }
 
 /// What the binary that ran was built from, as it said (see `Hello::built_from`).
@@ -59,9 +61,19 @@ pub fn judge(
         .build()
         .context("could not start the judge's async runtime")?;
     // Started here, on the main thread, which outlives the check.
-    let mut process = LearnerProcess::spawn(executable, root)?;
-    let judged = runtime.block_on(judge_process(&mut process, lesson, seed, limit, on_event));
-    let (ended, reaped) = process.stop();
+    let mut processes = (0..lesson.processes.max(1))
+        .map(|_| LearnerProcess::spawn(executable, root))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let judged = runtime.block_on(judge_processes(&mut processes, lesson, seed, limit, on_event));
+    let mut ended = None;
+    let mut left_running = false;
+    for (index, process) in processes.into_iter().enumerate() {
+        let (exited, reaped) = process.stop();
+        if index == judged.as_ref().map_or(0, |(judged, _)| judged.lost_process) {
+            ended = exited;
+        }
+        left_running |= reaped == Reaped::SomeLeft;
+    }
     runtime.shutdown_timeout(Duration::from_millis(100));
     let (mut judged, built_from) = judged?;
     if let Some(interruption) = &mut judged.interruption
@@ -69,40 +81,81 @@ pub fn judge(
     {
         interruption.cause = ended_early(ended);
     }
-    judged.left_running = reaped == Reaped::SomeLeft;
+    judged.left_running = left_running;
     Ok((judged, built_from))
 }
 
-async fn judge_process(
-    process: &mut LearnerProcess,
+/// Says hello to every process; `Err` with the judging that is all there is to say when one
+/// never does (its exit, or its silence).
+async fn greet(
+    processes: &mut [LearnerProcess],
+) -> anyhow::Result<Result<Vec<(UnixStream, Hello)>, Judged>> {
+    let mut greeted = Vec::new();
+    for (index, process) in processes.iter_mut().enumerate() {
+        let control = process.control().context("the control connection was taken already")?;
+        control.set_nonblocking(true).context("could not set up the control connection")?;
+        let control =
+            UnixStream::from_std(control).context("could not set up the control connection")?;
+        let said = tokio::select! {
+            said = hello(control) => said,
+            status = process.exit() => {
+                let mut judged = interrupted(Vec::new(), process, Some(status));
+                judged.lost_process = index;
+                return Ok(Err(judged));
+            }
+            () = tokio::time::sleep(STARTUP) => None,
+        };
+        match said {
+            Some(said) => greeted.push(said),
+            None => {
+                let mut judged = interrupted(Vec::new(), process, None);
+                judged.lost_process = index;
+                return Ok(Err(judged));
+            }
+        }
+    }
+    Ok(Ok(greeted))
+}
+
+/// The first of `processes` to exit, and how it did.
+async fn first_exit(processes: &mut [LearnerProcess]) -> (usize, ExitStatus) {
+    loop {
+        for (index, process) in processes.iter_mut().enumerate() {
+            if let Some(status) = process.exited() {
+                return (index, status);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn judge_processes(
+    processes: &mut [LearnerProcess],
     lesson: &LessonJudge,
     seed: u64,
     limit: Duration,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> anyhow::Result<(Judged, BuiltFrom)> {
     let started = Instant::now();
-    let control = process.control().context("the control connection was taken already")?;
-    control.set_nonblocking(true).context("could not set up the control connection")?;
-    let control =
-        UnixStream::from_std(control).context("could not set up the control connection")?;
-    let greeted = tokio::select! {
-        greeted = hello(control) => greeted,
-        status = process.exit() => {
-            return Ok((interrupted(Vec::new(), process, Some(status)), BuiltFrom(None)));
-        }
-        () = tokio::time::sleep(STARTUP) => None,
+    let greeted = match greet(processes).await? {
+        Ok(greeted) => greeted,
+        Err(judged) => return Ok((judged, BuiltFrom(None))),
     };
-    let Some((stream, hello)) = greeted else {
-        return Ok((interrupted(Vec::new(), process, None), BuiltFrom(None)));
-    };
-    let sandbox = confirmed(hello.sandbox, process.pid());
+    let sandbox = confirmed(greeted[0].1.sandbox, processes[0].pid());
     on_event(Event::Greeted(&sandbox));
-    let built_from = BuiltFrom(hello.built_from);
-    let learner = Learner::connect(stream, process.output(), CpuClock::process(process.pid()));
+    let built_from = BuiltFrom(greeted[0].1.built_from.clone());
+    let mut learners: Vec<Learner> = greeted
+        .into_iter()
+        .zip(processes.iter())
+        .map(|((stream, _), process)| {
+            Learner::connect(stream, process.output(), CpuClock::process(process.pid()), 2)
+        })
+        .collect();
+    let learner = learners.remove(0).with_others(learners);
     let (decided, mut decisions) = mpsc::unbounded_channel();
     let mut recorder = Recorder::new(lesson.checks, Some(decided));
     let mut ticks = tokio::time::interval(TICK);
-    let output = process.output();
+    let output = processes[0].output();
     let mut outputs = Outputs::default();
     let deadline = tokio::time::sleep(limit.saturating_sub(started.elapsed()));
     tokio::pin!(deadline);
@@ -117,7 +170,7 @@ async fn judge_process(
                     on_event(Event::Decided(&verdict));
                 }
                 result = &mut judging => break End::Judged(result),
-                status = process.exit() => break End::Exited(status),
+                exited = first_exit(processes) => break End::Exited(exited),
                 () = &mut deadline => break End::TimedOut,
                 _ = ticks.tick() => on_event(Event::Waiting(started.elapsed())),
             }
@@ -131,21 +184,25 @@ async fn judge_process(
     let judged = match end {
         End::Judged(Ok(())) => Judged { verdicts, ..Judged::default() },
         End::Judged(Err(lost @ Lost::Unresponsive { .. })) => {
-            stopped(verdicts, process, lost.to_string())
+            stopped(verdicts, &processes[0], lost.to_string())
         }
-        // The connection closed: the process is ending. Its exit status tells how.
+        // A connection closed: its process is ending. Its exit status tells how.
         End::Judged(Err(Lost::Gone)) => {
-            let status = tokio::time::timeout(Duration::from_secs(1), process.exit()).await.ok();
-            interrupted(verdicts, process, status)
+            let exited =
+                tokio::time::timeout(Duration::from_secs(1), first_exit(processes)).await.ok();
+            let (index, status) = exited.map_or((0, None), |(index, status)| (index, Some(status)));
+            Judged { lost_process: index, ..interrupted(verdicts, &processes[index], status) }
         }
-        End::Exited(status) => interrupted(verdicts, process, Some(status)),
+        End::Exited((index, status)) => {
+            Judged { lost_process: index, ..interrupted(verdicts, &processes[index], Some(status)) }
+        }
         End::TimedOut => {
             let cause = format!(
                 "the checks were stopped after {} s. Something in your code never finishes: a \
                  loop, a blocking sleep, or an await that never completes.",
                 limit.as_secs()
             );
-            stopped(verdicts, process, cause)
+            stopped(verdicts, &processes[0], cause)
         }
     };
     if let Some(interruption) = &judged.interruption {
@@ -191,7 +248,8 @@ impl Outputs {
 
 enum End {
     Judged(Result<(), Lost>),
-    Exited(ExitStatus),
+    /// One of the processes exited: which, and how.
+    Exited((usize, ExitStatus)),
     TimedOut,
 }
 

@@ -68,24 +68,27 @@ pub fn new(name: &str, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
         write_new(&root, file, content)?;
         reporter.dev_fact(true, &format!("created {file}"))?;
     }
-    let registry = registry
-        .replacen(
-            "\nuse crate::judge::JudgeFn;",
-            &format!("pub mod {name};\n\nuse crate::judge::JudgeFn;"),
-            1,
-        )
+    let registry = with_module(&registry, name)
         .replace(MARKER, &format!("    lesson!({name}, \"{slug}\"),\n{MARKER}"));
     fs::write(root.join("src/lessons.rs"), registry).context("could not update src/lessons.rs")?;
     reporter.dev_fact(true, "registered the judge in src/lessons.rs")?;
     let kit_registry = root.join("kit/src/lessons.rs");
     let modules = fs::read_to_string(&kit_registry).context("could not read kit/src/lessons.rs")?;
-    fs::write(&kit_registry, format!("{}pub mod {name};\n", modules))
+    fs::write(&kit_registry, with_module(&modules, name))
         .context("could not update kit/src/lessons.rs")?;
     reporter.dev_fact(true, "registered its half in kit/src/lessons.rs")?;
     reporter.notice(&format!(
         "lesson {number} is scaffolded: write its judge, text, starter and solution, then run `cargo run -- dev check`"
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `source` with `pub mod name;` after its last `pub mod` line.
+fn with_module(source: &str, name: &str) -> String {
+    let last = source.match_indices("\npub mod ").last().map(|(at, _)| at + 1);
+    let Some(line) = last else { return format!("{source}pub mod {name};\n") };
+    let end = source[line..].find('\n').map_or(source.len(), |at| line + at + 1);
+    format!("{}pub mod {name};\n{}", &source[..end], &source[end..])
 }
 
 /// Writes a file that must not exist yet: a scaffold never overwrites an author's work.
@@ -109,7 +112,7 @@ fn lesson_text(number: usize) -> String {
 }
 
 fn lesson_data() -> String {
-    "title = \"TODO: the title\"\ntime_limit_seconds = 30\n\n[[hints]]\ntext = \"TODO: a first hint.\"\n\n\
+    "title = \"TODO: the title\"\ntime_limit_seconds = 30\n\n[[checks]]\nid = \"first\"\nname = \"TODO: the first check\"\nwhy = \"TODO: why it matters.\"\n\n[[hints]]\ntext = \"TODO: a first hint.\"\n\n\
      [[quiz]]\nquestion = \"TODO: a question?\"\noptions = [\"TODO: the answer\", \"TODO: a plausible distractor\"]\n\
      answer = \"a\"\nexplanation = \"TODO: why.\"\n"
         .to_string()
@@ -178,19 +181,28 @@ use std::time::Duration;
 
 use httplings::lessons::{name}::{{Adapter, App}};
 
-use crate::judge::{{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned}};
+use crate::judge::{{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned}};
 
-const FIRST: &str = "TODO: the first check";
+const FIRST: &str = "first";
 
 pub const CHECKS: &[&str] = &[FIRST];
 
-/// Judges `app` on a thread of this process (the project's tests).
-pub async fn judge_in_process(app: App, seed: u64) -> Judged {{
-    judge::in_process(Adapter {{ app }}, CHECKS, judge, seed).await
+/// Lesson {number}'s judge.
+#[derive(Debug)]
+pub struct Judge;
+
+impl Lesson for Judge {{
+    const SLUG: &'static str = "{number:02}_{name}";
+    const CHECKS: &'static [&'static str] = CHECKS;
+
+    fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {{
+        Box::pin(run(learner, recorder, seed))
+    }}
 }}
 
-pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {{
-    Box::pin(run(learner, recorder, seed))
+/// Judges `app` on a thread of this process (the project's tests).
+pub async fn judge_in_process(app: App, seed: u64) -> Judged {{
+    judge::in_process::<Judge, _>(|| Adapter {{ app }}, seed).await
 }}
 
 async fn run(learner: &Learner, recorder: &mut Recorder, _seed: u64) -> Result<(), Lost> {{

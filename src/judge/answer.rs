@@ -12,18 +12,18 @@ const SHOWN_BODY_LIMIT: usize = 2_000;
 
 /// A complete HTTP answer.
 #[derive(Debug, Clone)]
-pub(crate) struct Answer {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Vec<u8>,
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
 }
 
 /// How long the judge waits for one answer from a learner's server.
-pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The client the judge asks learners' servers with: no proxy, no redirects, and a deadline on
 /// every answer.
-pub(crate) fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -34,12 +34,12 @@ pub(crate) fn client() -> reqwest::Client {
 
 impl Answer {
     /// GETs `url`. When no answer comes, says what the client saw instead.
-    pub(crate) async fn get(client: &reqwest::Client, url: &str) -> Result<Answer, String> {
+    pub async fn get(client: &reqwest::Client, url: &str) -> Result<Answer, String> {
         Self::send(client.get(url)).await
     }
 
     /// Sends `request`. When no answer comes, says what the client saw instead.
-    pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, String> {
+    pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, String> {
         let response = request.send().await.map_err(|error| describe(&error))?;
         let status = response.status();
         let headers = response.headers().clone();
@@ -47,20 +47,20 @@ impl Answer {
         Ok(Answer { status, headers, body })
     }
 
-    pub(crate) fn header(&self, name: &str) -> Option<&HeaderValue> {
+    pub fn header(&self, name: &str) -> Option<&HeaderValue> {
         self.headers.get(name)
     }
 
     /// The media type of `Content-Type`, lower-cased, without parameters such as `charset`.
-    pub(crate) fn media_type(&self) -> Option<String> {
+    pub fn media_type(&self) -> Option<String> {
         Some(media_type_of(self.header("content-type")?.to_str().ok()?))
     }
 
-    pub(crate) fn json(&self) -> Option<Value> {
+    pub fn json(&self) -> Option<Value> {
         serde_json::from_slice(&self.body).ok()
     }
 
-    pub(crate) fn text(&self) -> String {
+    pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
@@ -68,7 +68,7 @@ impl Answer {
 /// What keeps `answer` from being an error of `status` with a JSON body that says `code`: the
 /// course's `{"error":{"code":…,"message":…}}` (more fields welcome), or RFC 9457 problem
 /// details (`application/problem+json`) with that `"status"`. `None` when it is one.
-pub(crate) fn error_problem(
+pub fn error_problem(
     answer: &Result<Answer, String>,
     status: StatusCode,
     code: &str,
@@ -96,11 +96,7 @@ pub(crate) fn error_problem(
 
 /// The course's error body for `status` and `code`, with `answer`'s own message when it has one,
 /// as a diff shows it.
-pub(crate) fn expected_error(
-    answer: &Result<Answer, String>,
-    status: StatusCode,
-    code: &str,
-) -> Shown {
+pub fn expected_error(answer: &Result<Answer, String>, status: StatusCode, code: &str) -> Shown {
     let message = answer
         .as_ref()
         .ok()
@@ -111,7 +107,7 @@ pub(crate) fn expected_error(
 }
 
 /// Says what a client saw when no answer came, in the words a learner would use.
-pub(crate) fn describe(error: &reqwest::Error) -> String {
+pub fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         return "no answer: the request timed out".into();
     }
@@ -128,29 +124,29 @@ pub(crate) fn describe(error: &reqwest::Error) -> String {
 /// An HTTP answer as a diff shows it: the status line, the headers that matter, the body
 /// (JSON pretty-printed so that it diffs line by line).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Shown {
+pub struct Shown {
     status_line: String,
     headers: Vec<(String, String)>,
     body: String,
 }
 
 impl Shown {
-    pub(crate) fn status(status: StatusCode) -> Self {
+    pub fn status(status: StatusCode) -> Self {
         Self { status_line: status_line(status), headers: Vec::new(), body: String::new() }
     }
 
-    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self
     }
 
-    pub(crate) fn json(mut self, body: &Value) -> Self {
+    pub fn json(mut self, body: &Value) -> Self {
         self.body = pretty(body);
         self
     }
 
     /// Shows `answer` with the named headers as sent (or as missing) and its body.
-    pub(crate) fn of(answer: &Answer, header_names: &[&str]) -> Self {
+    pub fn of(answer: &Answer, header_names: &[&str]) -> Self {
         let mut shown = Self::status(answer.status);
         for name in header_names {
             let values: Vec<_> = answer.headers.get_all(*name).iter().map(shown_value).collect();
@@ -169,11 +165,11 @@ impl Shown {
     }
 
     /// Shows an answer that never came.
-    pub(crate) fn missing(what_happened: &str) -> Self {
+    pub fn missing(what_happened: &str) -> Self {
         Self { status_line: format!("({what_happened})"), headers: Vec::new(), body: String::new() }
     }
 
-    pub(crate) fn of_result(answer: &Result<Answer, String>, header_names: &[&str]) -> Self {
+    pub fn of_result(answer: &Result<Answer, String>, header_names: &[&str]) -> Self {
         match answer {
             Ok(answer) => Self::of(answer, header_names),
             Err(what_happened) => Self::missing(what_happened),
@@ -182,7 +178,7 @@ impl Shown {
 
     /// Shows a Content-Type whose media type is `media_type` as exactly that, hiding
     /// parameters such as `charset` that the checks accept.
-    pub(crate) fn media_type_shown_as(mut self, media_type: &str) -> Self {
+    pub fn media_type_shown_as(mut self, media_type: &str) -> Self {
         for (name, value) in &mut self.headers {
             if name == "content-type" && media_type_of(value) == media_type {
                 *value = media_type.to_string();
@@ -192,12 +188,12 @@ impl Shown {
     }
 
     /// Only the status line and headers, for checks that do not judge the body.
-    pub(crate) fn without_body(mut self) -> Self {
+    pub fn without_body(mut self) -> Self {
         self.body.clear();
         self
     }
 
-    pub(crate) fn render(&self) -> String {
+    pub fn render(&self) -> String {
         let mut text = self.status_line.clone();
         text.push('\n');
         for (name, value) in &self.headers {

@@ -14,7 +14,11 @@ use tokio::sync::oneshot;
 
 use httplings::capture::{Captured, SharedCapture};
 use httplings::cpu::CpuClock;
-use httplings::protocol::{Request, RequestBody, Response, ResponseBody};
+use httplings::protocol::{FLUSH_LINE_PREFIX, Request, RequestBody, Response, ResponseBody};
+
+/// How long the adapter may take to answer a flush: it answers at once, unless learner code
+/// holds its thread.
+const FLUSH_DEADLINE: Duration = Duration::from_secs(2);
 
 /// How long past a call's deadline the judge waits for the adapter's own "timed out": if even
 /// that does not come, learner code is holding the adapter's thread.
@@ -27,6 +31,12 @@ pub struct Learner {
     connection: Arc<Connection>,
     log: SharedCapture,
     cpu: CpuClock,
+    /// How many flush lines one flush writes into `log`: two for a process (stdout and
+    /// stderr), one for a learner on a thread of the judge's process.
+    streams: usize,
+    /// Further processes (or threads) running the same code, for lessons that must tell what is
+    /// made once per process from what is made fresh each time.
+    others: Vec<Learner>,
 }
 
 impl fmt::Debug for Learner {
@@ -82,7 +92,7 @@ impl fmt::Display for Lost {
 impl Learner {
     /// Talks to an adapter at the other end of `stream`; `log` fills with what the learner's
     /// code writes, and `cpu` tells the CPU time it used.
-    pub fn connect<S>(stream: S, log: SharedCapture, cpu: CpuClock) -> Self
+    pub fn connect<S>(stream: S, log: SharedCapture, cpu: CpuClock, streams: usize) -> Self
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
@@ -107,7 +117,18 @@ impl Learner {
             // Every call still waiting, and every call from now on, learns that the process is gone.
             reading.waiting().take();
         });
-        Self { connection, log, cpu }
+        Self { connection, log, cpu, streams, others: Vec::new() }
+    }
+
+    /// This learner, with further processes running the same code beside it.
+    pub fn with_others(self, others: Vec<Learner>) -> Self {
+        Self { others, ..self }
+    }
+
+    /// Another process running the same code (the `n`-th, from 0), where the lesson asked for
+    /// more than one.
+    pub fn other(&self, n: usize) -> Option<&Learner> {
+        self.others.get(n)
     }
 
     /// Calls the learner's code; `what` names the call for the learner ("app()").
@@ -130,7 +151,9 @@ impl Learner {
             },
             ResponseBody::Panicked(message) => Ok(Returned::Panicked(message)),
             ResponseBody::TimedOut => Ok(Returned::TimedOut(deadline)),
-            ResponseBody::Pong => Ok(Returned::Panicked("an unexpected reply".into())),
+            ResponseBody::Pong | ResponseBody::Flushed => {
+                Ok(Returned::Panicked("an unexpected reply".into()))
+            }
         }
     }
 
@@ -172,6 +195,27 @@ impl Learner {
     /// Everything the learner's code has written so far (its log).
     pub fn log(&self) -> Captured {
         self.log.snapshot()
+    }
+
+    /// The log as text, without the adapter's flush lines.
+    pub fn log_text(&self) -> String {
+        super::log::without_flushes(&self.log.snapshot().text())
+    }
+
+    /// Waits until everything the learner's code wrote before now is in the log: the adapter
+    /// writes a fresh marker after it on each of its streams, and the judge reads them back.
+    /// Never longer than a second once the adapter answered.
+    pub async fn flush(&self) -> Result<(), Lost> {
+        let marker = format!("{:016x}", fastrand::u64(..));
+        self.send(RequestBody::Flush { marker: marker.clone() }, FLUSH_DEADLINE, "a flush").await?;
+        let line = format!("{FLUSH_LINE_PREFIX}{marker}");
+        let started = Instant::now();
+        while self.log.snapshot().text().matches(&line).count() < self.streams
+            && started.elapsed() < Duration::from_secs(1)
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(())
     }
 
     /// The CPU time the learner's code has used so far, where it can be read.

@@ -2,27 +2,51 @@
 //! are marked by the adapter, so a check can tell a line the learner chose to log from a panic
 //! report that merely repeats an error's text.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::Learner;
 use httplings::adapter::PANIC_LINE_PREFIX;
+use httplings::protocol::FLUSH_LINE_PREFIX;
 
-/// How long output may take to travel from the learner's process into the capture.
-const ARRIVAL: Duration = Duration::from_millis(600);
+use super::{Learner, Lost};
 
-/// Waits (briefly) until the log holds, for each of `wanted`, a line for which it is true;
-/// returns the places in `wanted` of those still without one.
-pub async fn unlogged(learner: &Learner, wanted: &[impl Fn(&str) -> bool]) -> Vec<usize> {
-    let started = Instant::now();
-    loop {
-        let text = learner.log().text();
-        let missing: Vec<usize> =
-            (0..wanted.len()).filter(|index| !text.lines().any(&wanted[*index])).collect();
-        if missing.is_empty() || started.elapsed() >= ARRIVAL {
-            return missing;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+/// How long a line may take to be written after the request it is about is answered (a logging
+/// layer that writes once the response is sent, an appender with a thread of its own).
+const STRAGGLER: Duration = Duration::from_millis(50);
+
+/// Which of `wanted` the log holds no line for (their places in `wanted`): decided as soon as
+/// the log is known to be complete up to now, never by waiting a fixed time for lines that will
+/// not come. A line missing after a flush gets one more flush, a moment later.
+pub async fn unlogged(
+    learner: &Learner,
+    wanted: &[impl Fn(&str) -> bool],
+) -> Result<Vec<usize>, Lost> {
+    let missing = |text: String| -> Vec<usize> {
+        (0..wanted.len()).filter(|index| !text.lines().any(&wanted[*index])).collect()
+    };
+    if missing(learner.log_text()).is_empty() {
+        return Ok(Vec::new());
     }
+    learner.flush().await?;
+    if missing(learner.log_text()).is_empty() {
+        return Ok(Vec::new());
+    }
+    tokio::time::sleep(STRAGGLER).await;
+    learner.flush().await?;
+    Ok(missing(learner.log_text()))
+}
+
+/// `text` without the adapter's flush lines.
+pub fn without_flushes(text: &str) -> String {
+    if !text.contains(FLUSH_LINE_PREFIX) {
+        return text.to_string();
+    }
+    let mut kept = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if !line.starts_with(FLUSH_LINE_PREFIX) {
+            kept.push_str(line);
+        }
+    }
+    kept
 }
 
 /// Whether `line` is a panic report rather than something the learner logged.
@@ -32,7 +56,10 @@ pub fn is_panic_report(line: &str) -> bool {
 
 /// The last `count` non-blank lines of `text`, each cut to a readable length.
 pub fn tail(text: &str, count: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with(FLUSH_LINE_PREFIX))
+        .collect();
     let shown: Vec<String> =
         lines[lines.len().saturating_sub(count)..].iter().map(|line| shortened(line)).collect();
     if shown.is_empty() { "(nothing was written)".into() } else { shown.join("\n") }

@@ -1,258 +1,229 @@
-//! [`ScriptedUpstream`]: a bare-bones HTTP/1.1 server of the judge's that stands behind a
-//! learner's service. A script decides each reply from the request: a response, bytes that are
-//! not HTTP, an answer cut off mid-body, or silence. It notes every request it sees.
-//! Also [`refused`] and [`unreachable`]: upstreams that refuse a connection, or never finish one.
+//! [`Upstream`]: the judge's scripted HTTP/1.1 server, the one every lesson puts behind a
+//! learner's service or in front of a learner's client. A script decides each reply from the
+//! request (and whatever state the script keeps): a response, a reset, broken HTTP, an answer
+//! cut off or stalled half-way, one trickled byte by byte, silence, or any of these after a
+//! delay. The upstream notes every connection and every request: when it arrived, what was
+//! decided for it (before it is sent, so that a client quick to report it never finds it
+//! missing), and when the exchange ended (the reply written, the connection reset, or the client
+//! hanging up).
+//!
+//! Each upstream listens on a loopback address of its own (`127.x.y.z`, where the system allows
+//! it), so an answer that names "which upstream" shows it. [`refused`] and [`unreachable`] are
+//! addresses where nothing answers: a refused connection, and one never completed.
 
-use std::net::{Ipv4Addr, SocketAddr};
+mod address;
+mod read;
+mod reply;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-/// A request as the upstream saw it.
+pub use self::address::{Refused, Unreachable, loopback, refused, unreachable};
+pub use self::reply::Reply;
+
+/// A request as the upstream saw it, and what became of it.
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub method: String,
-    /// Path and query.
+    /// Path and query, as sent.
     pub target: String,
-    /// Header names in lower case, with their values.
+    /// Header names in lower case, with their values, in the order sent.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When its head was read whole.
     pub at: Instant,
+    /// Which of the upstream's connections it came on (counted from 0).
+    pub connection: usize,
+    /// What the script decided to send back.
+    pub reply: Reply,
+    /// When the exchange was over: the reply written, the connection reset, or (for a reply
+    /// that waits) the client hanging up. `None` while it goes on.
+    pub ended: Option<Instant>,
+    /// Whether the client hung up before the reply was written whole.
+    pub abandoned: bool,
 }
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(known, _)| known == name).map(|(_, value)| value.as_str())
     }
-}
 
-/// What the upstream does with one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    Respond {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    },
-    /// These bytes, as they are (not HTTP, say), then the connection closed.
-    Raw(Vec<u8>),
-    /// A head that promises more body than comes, part of it, and a reset connection.
-    CutOff {
-        status: u16,
-        promised: usize,
-        sent: Vec<u8>,
-    },
-    /// A head that promises more body than comes, part of it, and then nothing, until the
-    /// client hangs up: an answer that stalls half-way.
-    Stalled {
-        status: u16,
-        promised: usize,
-        sent: Vec<u8>,
-    },
-    /// Nothing, until the client hangs up.
-    Silence,
-    /// Another reply, after a while.
-    Delayed(Duration, Box<Reply>),
-}
-
-impl Reply {
-    pub fn json(status: u16, body: &serde_json::Value) -> Self {
-        let headers = vec![("content-type".into(), "application/json".into())];
-        Reply::Respond { status, headers, body: body.to_string().into_bytes() }
+    /// The target without its query.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or_default()
     }
 }
 
 type Script = dyn Fn(&Seen) -> Reply + Send + Sync;
 
-pub struct ScriptedUpstream {
-    pub base: String,
-    pub address: SocketAddr,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    accepting: JoinHandle<()>,
+/// How an upstream behaves beyond its script.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// After this many requests, every further one is held silent (a runaway client slows down,
+    /// and the judge sees it ran away). `usize::MAX`: no cap.
+    pub cap: usize,
+    /// Whether a connection stays open for another request after a complete response (what the
+    /// response's own `connection` header says otherwise).
+    pub keep_alive: bool,
 }
 
-impl std::fmt::Debug for ScriptedUpstream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScriptedUpstream").field("base", &self.base).finish_non_exhaustive()
+impl Default for Options {
+    fn default() -> Self {
+        Self { cap: usize::MAX, keep_alive: false }
     }
 }
 
-impl Drop for ScriptedUpstream {
+pub struct Upstream {
+    /// `http://127.x.y.z:port`.
+    pub base: String,
+    pub address: std::net::SocketAddr,
+    state: Arc<State>,
+    accepting: JoinHandle<()>,
+}
+
+struct State {
+    script: Box<Script>,
+    options: Options,
+    seen: Mutex<Vec<Seen>>,
+    connections: AtomicUsize,
+    /// Woken at every arrival and every end of an exchange.
+    changed: Notify,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Upstream {
     fn drop(&mut self) {
         self.accepting.abort();
     }
 }
 
-impl ScriptedUpstream {
-    /// Serves on a fresh loopback port, answering each request as `script` says.
+impl Upstream {
+    /// Serves on a fresh loopback address, answering each request as `script` says.
     pub async fn start(script: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .expect("a loopback port for the judge");
+        Self::with(Options::default(), script).await
+    }
+
+    pub async fn with(
+        options: Options,
+        script: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        let listener: TcpListener = address::listener().await;
         let address = listener.local_addr().expect("a bound listener has an address");
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let script: Arc<Script> = Arc::new(script);
-        let noted = Arc::clone(&seen);
+        let state = Arc::new(State {
+            script: Box::new(script),
+            options,
+            seen: Mutex::default(),
+            connections: AtomicUsize::new(0),
+            changed: Notify::new(),
+        });
+        let serving = Arc::clone(&state);
         let accepting = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(answer(stream, Arc::clone(&script), Arc::clone(&noted)));
+                let _ = stream.set_nodelay(true);
+                let connection = serving.connections.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(serve(stream, connection, Arc::clone(&serving)));
             }
         });
-        Self { base: format!("http://{address}"), address, seen, accepting }
+        Self { base: format!("http://{address}"), address, state, accepting }
     }
 
     /// Every request seen so far, in order of arrival.
     pub fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.state.seen().clone()
+    }
+
+    /// How many requests have arrived.
+    pub fn asked(&self) -> usize {
+        self.state.seen().len()
     }
 
     /// How many requests asked for `path` (the target without its query).
-    pub fn count(&self, path: &str) -> usize {
-        self.seen().iter().filter(|seen| seen.target.split('?').next() == Some(path)).count()
+    pub fn asked_for(&self, path: &str) -> usize {
+        self.state.seen().iter().filter(|seen| seen.path() == path).count()
     }
-}
 
-async fn answer(mut stream: TcpStream, script: Arc<Script>, seen: Arc<Mutex<Vec<Seen>>>) {
-    let Some(request) = read_request(&mut stream).await else { return };
-    let mut reply = script(&request);
-    seen.lock().unwrap_or_else(PoisonError::into_inner).push(request);
-    while let Reply::Delayed(delay, later) = reply {
-        tokio::time::sleep(delay).await;
-        reply = *later;
+    /// How many connections were opened to it, whether or not a request came on them.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
     }
-    // The client may have given up already: nothing to do about that here.
-    match reply {
-        Reply::Respond { status, headers, body } => {
-            let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-            for (name, value) in headers {
-                head.push_str(&format!("{name}: {value}\r\n"));
+
+    /// Whether the cap was reached: the client would not stop.
+    pub fn capped(&self) -> bool {
+        self.asked() >= self.state.options.cap
+    }
+
+    /// Waits until `until` holds of what was seen, or `limit` passes; returns whether it held.
+    pub async fn wait_until(&self, limit: Duration, until: impl Fn(&[Seen]) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            let changed = self.state.changed.notified();
+            if until(&self.state.seen()) {
+                return true;
             }
-            head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()));
-            let _ = stream.write_all(head.as_bytes()).await;
-            let _ = stream.write_all(&body).await;
-            let _ = stream.shutdown().await;
+            if tokio::time::timeout_at(deadline.into(), changed).await.is_err() {
+                return until(&self.state.seen());
+            }
         }
-        Reply::Raw(bytes) => {
-            let _ = stream.write_all(&bytes).await;
-            let _ = stream.shutdown().await;
-        }
-        Reply::CutOff { status, promised, sent } => {
-            write_part(&mut stream, status, promised, &sent).await;
-            // Give the client the head and the start of the body, then reset.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let _ = stream.set_zero_linger();
-        }
-        Reply::Stalled { status, promised, sent } => {
-            write_part(&mut stream, status, promised, &sent).await;
-            wait_for_hang_up(&mut stream).await;
-        }
-        Reply::Delayed(..) => unreachable!("waited out above"),
-        Reply::Silence => wait_for_hang_up(&mut stream).await,
     }
 }
 
-fn reason(status: u16) -> &'static str {
-    axum::http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|status| status.canonical_reason())
-        .unwrap_or("")
-}
+impl State {
+    fn seen(&self) -> std::sync::MutexGuard<'_, Vec<Seen>> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 
-/// Reads a request: its head, and a body as long as its `content-length`.
-async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
-    let mut bytes = Vec::new();
-    let mut chunk = [0; 4096];
-    let head_end = loop {
-        if let Some(at) = bytes.windows(4).position(|window| window == b"\r\n\r\n") {
-            break at + 4;
-        }
-        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
-            .await
-            .ok()?
-            .ok()?;
-        if read == 0 || bytes.len() > 64 * 1024 {
+    /// Notes a request and decides its reply; `None` past the cap.
+    fn arrive(&self, mut request: Seen) -> Option<(usize, Reply)> {
+        let mut seen = self.seen();
+        if seen.len() >= self.options.cap {
             return None;
         }
-        bytes.extend_from_slice(&chunk[..read]);
-    };
-    let at = Instant::now();
-    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
-    let mut lines = head.lines();
-    let mut request_line = lines.next()?.split(' ');
-    let (method, target) = (request_line.next()?.to_string(), request_line.next()?.to_string());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(name, _)| name == "content-length")
-        .and_then(|(_, value)| value.parse().ok())
-        .unwrap_or(0)
-        .min(1 << 20);
-    let mut body = bytes[head_end..].to_vec();
-    while body.len() < length {
-        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
-            .await
-            .ok()?
-            .ok()?;
-        if read == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..read]);
+        request.reply = (self.script)(&request);
+        let reply = request.reply.clone();
+        let index = seen.len();
+        seen.push(request);
+        drop(seen);
+        self.changed.notify_waiters();
+        Some((index, reply))
     }
-    Some(Seen { method, target, headers, body, at })
+
+    fn end(&self, index: usize, abandoned: bool) {
+        if let Some(seen) = self.seen().get_mut(index) {
+            seen.ended = Some(Instant::now());
+            seen.abandoned = abandoned;
+        }
+        self.changed.notify_waiters();
+    }
 }
 
-/// A loopback address on which nothing listens: connecting to it is refused. The port stays
-/// bound (never listening) until the guard is dropped, so that no other server, of another
-/// check or test running at the same time, can take it meanwhile and answer.
-pub fn refused() -> (SocketAddr, impl Sized) {
-    let socket = TcpSocket::new_v4().expect("a socket");
-    socket.bind((Ipv4Addr::LOCALHOST, 0).into()).expect("a loopback port");
-    let address = socket.local_addr().expect("a bound socket has an address");
-    (address, socket)
-}
-
-/// A loopback address whose connections are never completed: its listener's queue is full and
-/// never drained, so the kernel drops every new handshake and a client waits until its own
-/// connect timeout. Dropping the guard closes it.
-pub async fn unreachable() -> (SocketAddr, impl Sized) {
-    let socket = TcpSocket::new_v4().expect("a socket");
-    socket.bind((Ipv4Addr::LOCALHOST, 0).into()).expect("a loopback port");
-    let listener = socket.listen(0).expect("a listener");
-    let address = listener.local_addr().expect("a bound listener has an address");
-    // Fill the accept queue: the connections that fit stay open, the rest are given up on.
-    let mut filling = Vec::new();
-    for _ in 0..4 {
-        if let Ok(Ok(stream)) =
-            tokio::time::timeout(Duration::from_millis(50), TcpStream::connect(address)).await
-        {
-            filling.push(stream);
+/// Serves one connection: requests one after another, for as long as replies keep it open.
+async fn serve(mut stream: TcpStream, connection: usize, state: Arc<State>) {
+    let mut buffered = Vec::new();
+    loop {
+        let Some(request) = read::request(&mut stream, &mut buffered, connection).await else {
+            return;
+        };
+        let Some((index, reply)) = state.arrive(request) else {
+            reply::hold(&mut stream).await;
+            return;
+        };
+        let ended = reply::send(&mut stream, &reply, state.options.keep_alive).await;
+        state.end(index, ended == reply::Ended::HungUp);
+        if ended != reply::Ended::KeptOpen {
+            return;
         }
     }
-    (address, (listener, filling))
 }
 
-/// A head that promises `promised` bytes of JSON, and the first of them.
-async fn write_part(stream: &mut TcpStream, status: u16, promised: usize, sent: &[u8]) {
-    let head = format!(
-        "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {promised}\r\n\r\n",
-        reason(status)
-    );
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(sent).await;
-    let _ = stream.flush().await;
-}
-
-/// Reads (and drops) whatever comes until the client closes the connection, for at most 30 s.
-async fn wait_for_hang_up(stream: &mut TcpStream) {
-    let mut rest = [0; 256];
-    let _ = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(1..) = stream.read(&mut rest).await {}
-    })
-    .await;
-}
+#[cfg(test)]
+mod tests;

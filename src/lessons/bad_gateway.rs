@@ -17,18 +17,16 @@ use httplings::lessons::bad_gateway::{Adapter, App};
 
 use self::asked::Asked;
 use self::plan::Plan;
-use crate::judge::upstream::{self, ScriptedUpstream};
-use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder};
+use crate::judge::upstream_old::{self as upstream, ScriptedUpstream};
+use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder};
 
 const PRICE: &str = "price";
 const NOT_FOUND: &str = "not-found";
 const REFUSED: &str = "refused";
 const UNUSABLE: &str = "unusable";
-const TIMEOUT: &str =
-    "timeout";
+const TIMEOUT: &str = "timeout";
 const UNAVAILABLE: &str = "unavailable";
-const NO_LEAK: &str =
-    "no-leak";
+const NO_LEAK: &str = "no-leak";
 const ONCE: &str = "once";
 const LOGGED: &str = "logged";
 
@@ -37,11 +35,20 @@ pub const CHECKS: &[&str] =
 
 /// Judges `app` on a thread of this process (the project's tests).
 pub async fn judge_in_process(app: App, seed: u64) -> Judged {
-    judge::in_process(Adapter { app }, CHECKS, judge, seed).await
+    judge::in_process::<Judge, _>(|| Adapter { app }, seed).await
 }
 
-pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
-    Box::pin(run(learner, recorder, seed))
+/// Lesson 4's judge.
+#[derive(Debug)]
+pub struct Judge;
+
+impl Lesson for Judge {
+    const SLUG: &'static str = "04_bad_gateway";
+    const CHECKS: &'static [&'static str] = CHECKS;
+
+    fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
+        Box::pin(run(learner, recorder, seed))
+    }
 }
 
 /// The gateways of a run, by what stands behind each.
@@ -95,7 +102,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         ),
     );
     recorder.decide(ONCE, verdicts::once(&asked, &seen));
-    recorder.decide(LOGGED, verdicts::logged(learner, &plan, &asked).await);
+    recorder.decide(LOGGED, verdicts::logged(learner, &plan, &asked).await?);
     Ok(())
 }
 

@@ -23,27 +23,21 @@ use httplings::lessons::circuit_breaker::{Adapter, App, Call};
 use self::exchange::Client;
 use self::inventory::Inventory;
 use self::plan::Plan;
-use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned};
+use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned};
 
-const CLOSED: &str =
-    "closed";
+const CLOSED: &str = "closed";
 const OPENS: &str = "opens";
 const COUNTS: &str = "counts";
 const NOT_FOUND: &str = "not-found";
-const RETRY_AFTER: &str =
-    "retry-after";
-const ONE_TRIAL: &str =
-    "one-trial";
+const RETRY_AFTER: &str = "retry-after";
+const ONE_TRIAL: &str = "one-trial";
 const CLOSES: &str = "closes";
 const REOPENS: &str = "reopens";
 const ABANDONED: &str = "abandoned";
 const LIVE: &str = "live";
-const READY: &str =
-    "ready";
-const DRAINING: &str =
-    "draining";
-const NO_QUEUE: &str =
-    "no-queue";
+const READY: &str = "ready";
+const DRAINING: &str = "draining";
+const NO_QUEUE: &str = "no-queue";
 
 pub const CHECKS: &[&str] = &[
     CLOSED,
@@ -63,11 +57,20 @@ pub const CHECKS: &[&str] = &[
 
 /// Judges `app` on a thread of this process (the project's tests).
 pub async fn judge_in_process(app: App, seed: u64) -> Judged {
-    judge::in_process(Adapter::new(app), CHECKS, judge, seed).await
+    judge::in_process::<Judge, _>(|| Adapter::new(app), seed).await
 }
 
-pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
-    Box::pin(run(learner, recorder, seed))
+/// Lesson 5's judge.
+#[derive(Debug)]
+pub struct Judge;
+
+impl Lesson for Judge {
+    const SLUG: &'static str = "05_circuit_breaker";
+    const CHECKS: &'static [&'static str] = CHECKS;
+
+    fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
+        Box::pin(run(learner, recorder, seed))
+    }
 }
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {

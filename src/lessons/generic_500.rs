@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use self::asked::{Asked, FailingAnswers, HealthyAnswers};
 use crate::judge::answer::{Answer, Shown};
-use crate::judge::{self, Evidence, Failure, JudgeFuture, Judged, Learner, Lost, Recorder};
+use crate::judge::{self, Evidence, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder};
 use httplings::lessons::generic_500::{Adapter, App};
 
 const GENERIC_500: &str = "generic-500";
@@ -47,11 +47,20 @@ pub fn generic_500_body() -> Value {
 
 /// Judges `app` on a thread of this process (the project's tests).
 pub async fn judge_in_process(app: App, seed: u64) -> Judged {
-    judge::in_process(Adapter { app }, CHECKS, judge, seed).await
+    judge::in_process::<Judge, _>(|| Adapter { app }, seed).await
 }
 
-pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
-    Box::pin(run(learner, recorder, seed))
+/// Lesson 1's judge.
+#[derive(Debug)]
+pub struct Judge;
+
+impl Lesson for Judge {
+    const SLUG: &'static str = "01_generic_500";
+    const CHECKS: &'static [&'static str] = CHECKS;
+
+    fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
+        Box::pin(run(learner, recorder, seed))
+    }
 }
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
@@ -68,8 +77,8 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     recorder.decide(GENERIC_500, generic(&asked.failing, |answers| &answers.orders, WHY_GENERIC));
     recorder.decide(PANIC_500, generic(&asked.failing, |answers| &answers.reports, WHY_PANIC));
     recorder.decide(NO_LEAK, leaks::find(&plan, &asked));
-    recorder.decide(LOGGED, logged::diagnostics(learner, &plan).await);
-    recorder.decide(PANIC_LOGGED, logged::panics(learner, &plan).await);
+    recorder.decide(LOGGED, logged::diagnostics(learner, &plan).await?);
+    recorder.decide(PANIC_LOGGED, logged::panics(learner, &plan).await?);
     recorder.decide(NO_CREDENTIAL, logged::no_credential(learner, &plan).await);
     recorder.decide(ALIVE, alive(&asked.failing, &asked.healthy));
     recorder.decide(MISSING_404, missing(&asked.healthy));

@@ -17,13 +17,13 @@ use httplings::lessons::idempotency_key::{Adapter, App, Call, Pay};
 use self::client_side::{Paid, PaymentsServer, Played};
 use self::plan::Payments;
 use self::processor::Processor;
-use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned, seed};
+use crate::judge::{
+    self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned, seed,
+};
 
-const NO_KEY: &str =
-    "no-key";
+const NO_KEY: &str = "no-key";
 const CHARGES: &str = "charges";
-const REPLAYS: &str =
-    "replays";
+const REPLAYS: &str = "replays";
 const CHANGED: &str = "changed";
 const IN_FLIGHT: &str = "in-flight";
 const NO_QUEUE: &str = "no-queue";
@@ -32,12 +32,10 @@ const RACES: &str = "races";
 const NOT_STORED: &str = "not-stored";
 const KEYED: &str = "keyed";
 const FRESH: &str = "fresh";
-const RETRIES: &str =
-    "retries";
+const RETRIES: &str = "retries";
 const NEVER: &str = "never";
 const GIVES_UP: &str = "gives-up";
-const WAITS: &str =
-    "waits";
+const WAITS: &str = "waits";
 
 pub const CHECKS: &[&str] = &[
     NO_KEY, CHARGES, REPLAYS, CHANGED, IN_FLIGHT, NO_QUEUE, ABANDONED, RACES, NOT_STORED, KEYED,
@@ -45,12 +43,21 @@ pub const CHECKS: &[&str] = &[
 ];
 
 /// Judges `app` and `pay` on a thread of this process (the project's tests).
-pub async fn judge_in_process(app: App, pay: impl Pay + Send, seed: u64) -> Judged {
-    judge::in_process(Adapter { app, pay }, CHECKS, judge, seed).await
+pub async fn judge_in_process(app: App, pay: impl Pay + Send + Clone, seed: u64) -> Judged {
+    judge::in_process::<Judge, _>(|| Adapter { app, pay: pay.clone() }, seed).await
 }
 
-pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
-    Box::pin(run(learner, recorder, seed))
+/// Lesson 6's judge.
+#[derive(Debug)]
+pub struct Judge;
+
+impl Lesson for Judge {
+    const SLUG: &'static str = "06_idempotency_key";
+    const CHECKS: &'static [&'static str] = CHECKS;
+
+    fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
+        Box::pin(run(learner, recorder, seed))
+    }
 }
 
 /// How long the learner's service may wait for the processor.

@@ -22,7 +22,7 @@ use self::server::Asked;
 use self::table::Group;
 use crate::judge::answer::{self, Answer};
 use crate::judge::seed::{self, Rng};
-use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned};
+use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned};
 
 const DOWN_503: &str = "down-503";
 const RETRY_HEADER: &str = "retry-header";
@@ -36,11 +36,20 @@ pub const CHECKS: &[&str] = &[DOWN_503, RETRY_HEADER, BACK_UP, SECONDS, DATES, I
 
 /// Judges `exercise` on a thread of this process (the project's tests).
 pub async fn judge_in_process(exercise: Exercise, seed: u64) -> Judged {
-    judge::in_process(Adapter::new(exercise), CHECKS, judge, seed).await
+    judge::in_process::<Judge, _>(|| Adapter::new(exercise), seed).await
 }
 
-pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
-    Box::pin(run(learner, recorder, seed))
+/// Lesson 2's judge.
+#[derive(Debug)]
+pub struct Judge;
+
+impl Lesson for Judge {
+    const SLUG: &'static str = "02_retry_after";
+    const CHECKS: &'static [&'static str] = CHECKS;
+
+    fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
+        Box::pin(run(learner, recorder, seed))
+    }
 }
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {

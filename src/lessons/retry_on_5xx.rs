@@ -19,19 +19,31 @@ use futures_util::future::join_all;
 use self::scenario::{CLIENT_TIMEOUT, GROWTH, SLEEPS, Scenario, Target};
 use self::server::ScriptedServer;
 use self::verdict::{CallOutcome, CallRecord, Sample};
-use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lost, Recorder, Returned};
-use crate::judge::{seed, upstream};
+use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned};
+use crate::judge::{seed, upstream_old as upstream};
 use httplings::lessons::retry_on_5xx::{Adapter, Call, GetWithRetry};
 
 pub use self::scenario::CHECKS;
 
 /// Judges `get_with_retry` on a thread of this process (the project's tests).
-pub async fn judge_in_process(get_with_retry: impl GetWithRetry + Send, seed: u64) -> Judged {
-    judge::in_process(Adapter { get_with_retry }, CHECKS, judge, seed).await
+pub async fn judge_in_process(
+    get_with_retry: impl GetWithRetry + Send + Clone,
+    seed: u64,
+) -> Judged {
+    judge::in_process::<Judge, _>(|| Adapter { get_with_retry: get_with_retry.clone() }, seed).await
 }
 
-pub fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
-    Box::pin(run(learner, recorder, seed))
+/// Lesson 3's judge.
+#[derive(Debug)]
+pub struct Judge;
+
+impl Lesson for Judge {
+    const SLUG: &'static str = "03_retry_on_5xx";
+    const CHECKS: &'static [&'static str] = CHECKS;
+
+    fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
+        Box::pin(run(learner, recorder, seed))
+    }
 }
 
 /// A stall of the learner's thread longer than this means its code blocked it.

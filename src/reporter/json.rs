@@ -67,7 +67,8 @@ fn message(failure: &Failure, why: Option<&str>, width: usize) -> String {
     let text = String::from_utf8_lossy(&text);
     let evidence: Vec<&str> =
         text.lines().map(|line| line.strip_prefix("    ").unwrap_or(line)).collect();
-    let mut parts = vec![failure.summary.clone(), evidence.join("\n").trim_matches('\n').to_string()];
+    let mut parts =
+        vec![failure.summary.clone(), evidence.join("\n").trim_matches('\n').to_string()];
     if let Some(why) = failure.why.as_deref().or(why) {
         parts.push(evidence::wrap(&format!("Why it matters: {why}"), width).join("\n"));
     }

@@ -39,7 +39,8 @@ impl<'a> Live<'a> {
             Event::Decided(verdict) => {
                 self.clear();
                 self.decided += 1;
-                let result = crate::check::result(self.lesson, &verdict.check, Some(verdict), String::new());
+                let result =
+                    crate::check::result(self.lesson, &verdict.check, Some(verdict), String::new());
                 self.reporter.verdict_line(&result)
             }
             Event::Interrupted(interruption) => {

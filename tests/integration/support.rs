@@ -120,14 +120,24 @@ impl Scratch {
         let _ = fs::remove_dir_all(scratch.root.join("kit"));
         copy_dir(&repo.join("src"), &scratch.root.join("src"));
         copy_dir(&repo.join("kit"), &scratch.root.join("kit"));
+        // Both packages get names of their own: cargo keys what it builds by a package's name
+        // and its path relative to the workspace, which the copy shares with the repository.
+        let kit = format!("scratch-{name}-kit");
         let manifest = fs::read_to_string(repo.join("Cargo.toml")).expect("the manifest");
-        let renamed = manifest.replacen(
-            "\n[package]\nname = \"httplings\"",
-            &format!("\n[package]\nname = \"scratch-{name}\""),
-            1,
-        );
+        let renamed = manifest
+            .replacen(
+                "\n[package]\nname = \"httplings\"",
+                &format!("\n[package]\nname = \"scratch-{name}\""),
+                1,
+            )
+            .replace("package = \"httplings-kit\"", &format!("package = \"{kit}\""));
         assert_ne!(renamed, manifest, "the runner package's name was not found");
         fs::write(scratch.root.join("Cargo.toml"), renamed).expect("writing the manifest");
+        let kit_manifest = scratch.read("kit/Cargo.toml");
+        scratch.write(
+            "kit/Cargo.toml",
+            &kit_manifest.replacen("name = \"httplings-kit\"", &format!("name = \"{kit}\""), 1),
+        );
         scratch
     }
 

@@ -39,6 +39,10 @@ where
             RequestBody::Ping => {
                 let _ = replies.send(Response { id: request.id, body: ResponseBody::Pong });
             }
+            RequestBody::Flush { marker } => {
+                super::log::flush(&marker);
+                let _ = replies.send(Response { id: request.id, body: ResponseBody::Flushed });
+            }
             RequestBody::Call(call) => {
                 let handler = Rc::clone(&handler);
                 let deadline = Duration::from_millis(request.deadline_ms);

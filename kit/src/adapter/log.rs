@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 
 use crate::capture::SharedCapture;
+use crate::protocol::FLUSH_LINE_PREFIX;
 
 thread_local! {
     /// The in-process learner's log, on the threads that run its code.
@@ -52,4 +53,18 @@ pub(super) fn write_line(line: &str) -> bool {
         }
         None => false,
     })
+}
+
+/// Writes a flush line after what was logged so far: into the in-process log, or on stdout and
+/// on stderr (stdout's buffer first) for the runner to read.
+pub(super) fn flush(marker: &str) {
+    let line = format!("{FLUSH_LINE_PREFIX}{marker}");
+    if write_line(&line) {
+        return;
+    }
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

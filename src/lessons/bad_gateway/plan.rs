@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::judge::seed::{self, Rng};
-use crate::judge::upstream::Reply;
+use crate::judge::upstream_old::Reply;
 
 /// What the pricing service does for one symbol.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -13,8 +13,8 @@ use super::asked::{Asked, Request};
 use super::plan::{Behaviour, Garbage, Plan};
 use crate::judge::answer::{Answer, Shown, error_problem, expected_error};
 use crate::judge::log::{is_panic_report, unlogged};
-use crate::judge::upstream::Seen;
-use crate::judge::{Evidence, Failure, Learner};
+use crate::judge::upstream_old::Seen;
+use crate::judge::{Evidence, Failure, Learner, Lost};
 
 /// How much later than the timeout a 504 may come, as a share of it: the time it takes to
 /// notice and answer, on a busy machine (125 to 225 ms for the timeouts drawn); a gateway that
@@ -447,7 +447,11 @@ pub(super) fn once(asked: &Asked, seen: &[Vec<Seen>; 2]) -> Option<Failure> {
 
 const WHY_ONCE: &str = "Retries belong to one layer. A gateway that retries on its own multiplies the load on a service that is already failing (its clients retry too), and keeps them waiting longer: answer once, and let the client decide.";
 
-pub(super) async fn logged(learner: &Learner, plan: &Plan, asked: &Asked) -> Option<Failure> {
+pub(super) async fn logged(
+    learner: &Learner,
+    plan: &Plan,
+    asked: &Asked,
+) -> Result<Option<Failure>, Lost> {
     let failing = asked.requests.iter().filter(|request| match request.gateway {
         Gateway::Priced(0) => plan.cases.iter().any(|case| {
             case.symbol == request.symbol
@@ -476,10 +480,10 @@ pub(super) async fn logged(learner: &Learner, plan: &Plan, asked: &Asked) -> Opt
         .iter()
         .map(|symbol| move |line: &str| !is_panic_report(line) && line.contains(symbol))
         .collect();
-    let mut unlogged: Vec<usize> = unlogged(learner, &wanted).await;
+    let mut unlogged: Vec<usize> = unlogged(learner, &wanted).await?;
     unlogged.dedup();
     if unlogged.is_empty() {
-        return None;
+        return Ok(None);
     }
     let symbols: Vec<&str> = unlogged.iter().map(|&index| cases[index].0).collect();
     let rows: Vec<String> = unlogged
@@ -489,12 +493,12 @@ pub(super) async fn logged(learner: &Learner, plan: &Plan, asked: &Asked) -> Opt
         })
         .collect();
     let log = learner.log();
-    Some(
+    Ok(Some(
         Failure::new(
             format!("no line of the log names the request for {}", symbols.join(", ")),
             "The client gets your own short answer; the log is where your team finds out what the pricing service actually did: its status, the error, which request. (A request span, such as tower-http's TraceLayer, puts the path, and so the symbol, on every line.)",
         )
         .with(Evidence::Text { title: "the requests no log line names".into(), body: rows.join("\n") })
         .with(Evidence::Text { title: "server log, last lines".into(), body: crate::judge::log::tail(&log.text(), 12) }),
-    )
+    ))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::judge::upstream::{Reply, ScriptedUpstream};
+use crate::judge::upstream_old::{Reply, ScriptedUpstream};
 
 /// How the inventory answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

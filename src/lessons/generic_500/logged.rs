@@ -3,10 +3,10 @@
 
 use super::plan::Plan;
 use crate::judge::log::{self, is_panic_report, unlogged};
-use crate::judge::{Evidence, Failure, Learner};
+use crate::judge::{Evidence, Failure, Learner, Lost};
 
 /// Each failing run's query id, written by the learner (a panic report does not count).
-pub(super) async fn diagnostics(learner: &Learner, plan: &Plan) -> Option<Failure> {
+pub(super) async fn diagnostics(learner: &Learner, plan: &Plan) -> Result<Option<Failure>, Lost> {
     let wanted: Vec<_> = plan
         .failing
         .iter()
@@ -15,16 +15,16 @@ pub(super) async fn diagnostics(learner: &Learner, plan: &Plan) -> Option<Failur
         })
         .collect();
     let missing: Vec<String> = unlogged(learner, &wanted)
-        .await
+        .await?
         .into_iter()
         .map(|index| {
             format!("{} (query {})", plan.failing[index].name, plan.failing[index].secrets.query_id)
         })
         .collect();
     if missing.is_empty() {
-        return None;
+        return Ok(None);
     }
-    Some(with_log(
+    Ok(Some(with_log(
         learner,
         Failure::new(
             format!("the log never mentions the database error of {}", missing.join(" or ")),
@@ -32,25 +32,25 @@ pub(super) async fn diagnostics(learner: &Learner, plan: &Plan) -> Option<Failur
              team can find it: which query failed, on which host. Log the error itself, e.g. \
              tracing::error!(%error, \"...\"), once, where it becomes a 500.",
         ),
-    ))
+    )))
 }
 
 /// Each failing run's panic message: the panic report counts, as does the learner's own line.
-pub(super) async fn panics(learner: &Learner, plan: &Plan) -> Option<Failure> {
+pub(super) async fn panics(learner: &Learner, plan: &Plan) -> Result<Option<Failure>, Lost> {
     let wanted: Vec<_> = plan
         .failing
         .iter()
         .map(|instance| move |line: &str| line.contains(&instance.secrets.panic_key))
         .collect();
     let missing: Vec<&str> = unlogged(learner, &wanted)
-        .await
+        .await?
         .into_iter()
         .map(|index| plan.failing[index].name)
         .collect();
     if missing.is_empty() {
-        return None;
+        return Ok(None);
     }
-    Some(with_log(
+    Ok(Some(with_log(
         learner,
         Failure::new(
             format!("the log never mentions the panic of {}", missing.join(" or ")),
@@ -58,7 +58,7 @@ pub(super) async fn panics(learner: &Learner, plan: &Plan) -> Option<Failure> {
              500s leaves nothing to debug. The default panic hook writes it to stderr; a custom \
              hook or a CatchPanicLayer function that swallows it must log the message itself.",
         ),
-    ))
+    )))
 }
 
 /// No bearer token, of any run, anywhere in the log.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::plan::Payments;
-use crate::judge::upstream::{Reply, ScriptedUpstream, Seen};
+use crate::judge::upstream_old::{Reply, ScriptedUpstream, Seen};
 use crate::judge::{Evidence, Failure};
 use crate::lessons::retry_on_5xx::call::short;
 use crate::lessons::retry_on_5xx::expect::backoff;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::judge::upstream::{Reply, ScriptedUpstream};
+use crate::judge::upstream_old::{Reply, ScriptedUpstream};
 use httplings::fixtures::Payment;
 
 /// How one request for an amount fares.

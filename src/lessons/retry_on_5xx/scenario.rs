@@ -55,8 +55,7 @@ pub(super) const TWO_XX: &str = "two-xx";
 pub(super) const THREE_XX: &str = "three-xx";
 pub(super) const NEVER_4XX: &str = "never-4xx";
 pub(super) const FLAKY: &str = "flaky";
-pub(super) const BROKEN: &str =
-    "broken";
+pub(super) const BROKEN: &str = "broken";
 pub(super) const DOUBLES: &str = "doubles";
 pub(super) const CAPPED: &str = "capped";
 pub(super) const ASKED: &str = "asked";

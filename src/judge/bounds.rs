@@ -1,0 +1,119 @@
+//! Every timing slack the checks allow, in one place, each under a name that says what it
+//! bounds. A check compares what it measured with a [`Bound`], never with a bare number.
+//!
+//! Two sides, tight enough to tell 1.2× from 1× and loose enough for a busy machine:
+//! - **lower bounds are exact**: a wait the rules ask for is never cut short, whatever the load
+//!   (a busy machine makes waits longer, never shorter), so only the clock's grain is allowed;
+//! - **upper bounds are proportional**: `expected × (1 + RATE) + FLOOR`, where the rate is small
+//!   (a wait 20 % too long is caught once it is long enough to measure) and the floor covers what
+//!   a loopback round trip and a timer cost. A timing verdict that fails is replayed before it is
+//!   shown ([`super::confirm`]), so a load spike that stretches one wait is not a ✗.
+
+use std::fmt;
+use std::time::Duration;
+
+/// How much earlier than asked a timer may seem to fire: the clocks' grain (tokio's timer
+/// wheel has 1 ms slots, and two clocks are read).
+pub const CLOCK_GRAIN: Duration = Duration::from_millis(2);
+
+/// The part of an upper bound that grows with what is bounded.
+pub const LATE_RATE: f64 = 0.05;
+
+/// What every upper bound allows on top: a loopback round trip, a timer firing late, a task
+/// scheduled late on a busy machine.
+pub const LATE_FLOOR: Duration = Duration::from_millis(30);
+
+/// How long an answer the rules want "at once" may take: no wait, no upstream call, just a
+/// loopback round trip through the learner's server on a busy machine.
+pub const AT_ONCE: Duration = Duration::from_millis(150);
+
+/// How long the judge's own servers and clients wait for anything before calling it silence.
+pub const PATIENCE: Duration = Duration::from_secs(3);
+
+/// A range a measured duration must fall in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    pub at_least: Duration,
+    pub at_most: Duration,
+}
+
+impl Bound {
+    /// Around a duration the rules fix: never shorter (but for the clock's grain), and at most
+    /// proportionally longer.
+    pub fn around(expected: Duration) -> Self {
+        Self { at_least: expected.saturating_sub(CLOCK_GRAIN), at_most: late(expected) }
+    }
+
+    /// Between two durations the rules allow (jitter: anywhere from `low` to `high`).
+    pub fn between(low: Duration, high: Duration) -> Self {
+        Self { at_least: low.saturating_sub(CLOCK_GRAIN), at_most: late(high) }
+    }
+
+    /// "At once": no more than [`AT_ONCE`].
+    pub fn at_once() -> Self {
+        Self { at_least: Duration::ZERO, at_most: AT_ONCE }
+    }
+
+    pub fn holds(&self, measured: Duration) -> bool {
+        self.at_least <= measured && measured <= self.at_most
+    }
+
+    /// Whether `measured` came too early, too late, or in time.
+    pub fn judge(&self, measured: Duration) -> Timing {
+        if measured < self.at_least {
+            Timing::Early
+        } else if measured > self.at_most {
+            Timing::Late
+        } else {
+            Timing::InTime
+        }
+    }
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}–{}", millis(self.at_least), millis(self.at_most))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    Early,
+    InTime,
+    Late,
+}
+
+/// The latest a duration of `expected` may seem to take: proportional, plus the floor.
+pub fn late(expected: Duration) -> Duration {
+    expected.mul_f64(1.0 + LATE_RATE) + LATE_FLOOR
+}
+
+/// A duration as a report shows it: `1 234 ms`, or `12.3 s` once it is long.
+pub fn millis(duration: Duration) -> String {
+    if duration >= Duration::from_secs(10) {
+        format!("{:.1} s", duration.as_secs_f64())
+    } else {
+        format!("{} ms", duration.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_twenty_percent_too_long_is_late_once_it_is_long_enough_to_measure() {
+        let expected = Duration::from_millis(400);
+        assert!(Bound::around(expected).holds(Duration::from_millis(430)));
+        assert_eq!(Bound::around(expected).judge(Duration::from_millis(480)), Timing::Late);
+        assert_eq!(Bound::around(expected).judge(Duration::from_millis(390)), Timing::Early);
+    }
+
+    #[test]
+    fn jitter_bounds_span_the_range_and_a_little_past_its_top() {
+        let bound = Bound::between(Duration::ZERO, Duration::from_millis(100));
+        assert!(bound.holds(Duration::ZERO) && bound.holds(Duration::from_millis(130)));
+        assert!(!bound.holds(Duration::from_millis(200)));
+        assert_eq!(bound.to_string(), "0 ms–135 ms");
+    }
+}

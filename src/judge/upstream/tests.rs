@@ -1,0 +1,93 @@
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::*;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(3)).build().unwrap()
+}
+
+#[tokio::test]
+async fn each_upstream_has_an_address_of_its_own_and_notes_what_it_decided() {
+    let calls = AtomicU32::new(0);
+    let upstream = Upstream::start(move |seen| {
+        let n = calls.fetch_add(1, Ordering::SeqCst);
+        Reply::json(200, &serde_json::json!({"n": n, "path": seen.path()}))
+    })
+    .await;
+    let other = Upstream::start(|_| Reply::status(204)).await;
+    assert_ne!(upstream.address.ip(), other.address.ip());
+    let answer = client().get(format!("{}/a?x=1", upstream.base)).send().await.unwrap();
+    assert_eq!(answer.text().await.unwrap(), r#"{"n":0,"path":"/a"}"#);
+    let seen = upstream.seen();
+    assert_eq!((seen.len(), seen[0].target.as_str()), (1, "/a?x=1"));
+    assert_eq!(seen[0].reply.status_code(), Some(200));
+    assert!(upstream.wait_until(Duration::from_secs(1), |seen| seen[0].ended.is_some()).await);
+    assert!(!upstream.seen()[0].abandoned);
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_on_a_slow_reply_is_noticed_when_it_does() {
+    let upstream =
+        Upstream::start(|_| Reply::Delayed(Duration::from_secs(5), Box::new(Reply::status(200))))
+            .await;
+    let quick = reqwest::Client::builder().timeout(Duration::from_millis(100)).build().unwrap();
+    let started = Instant::now();
+    assert!(quick.get(&upstream.base).send().await.is_err());
+    assert!(upstream.wait_until(Duration::from_secs(2), |seen| seen[0].ended.is_some()).await);
+    let seen = &upstream.seen()[0];
+    assert!(seen.abandoned);
+    assert!(seen.ended.unwrap().duration_since(started) < Duration::from_millis(500));
+}
+
+#[tokio::test]
+async fn resets_trickles_and_keep_alive_behave_as_scripted() {
+    let reset = Upstream::start(|_| Reply::Reset).await;
+    assert!(client().get(&reset.base).send().await.is_err());
+    let trickle = Upstream::start(|_| Reply::Trickle {
+        response: Box::new(Reply::json(200, &serde_json::json!({"ok": true}))),
+        chunk: 16,
+        every: Duration::from_millis(20),
+    })
+    .await;
+    let started = Instant::now();
+    let body = client().get(&trickle.base).send().await.unwrap().text().await.unwrap();
+    assert_eq!(body, r#"{"ok":true}"#);
+    assert!(started.elapsed() >= Duration::from_millis(100), "{:?}", started.elapsed());
+    let kept =
+        Upstream::with(Options { keep_alive: true, ..Options::default() }, |_| Reply::status(200))
+            .await;
+    for _ in 0..3 {
+        client().get(&kept.base).send().await.unwrap();
+    }
+    let pooled = client();
+    for _ in 0..3 {
+        pooled.get(&kept.base).send().await.unwrap().bytes().await.unwrap();
+    }
+    assert_eq!(kept.asked(), 6);
+    assert_eq!(kept.connections(), 4, "three clients of one request, one of three");
+}
+
+#[tokio::test]
+async fn past_its_cap_an_upstream_holds_its_tongue() {
+    let capped =
+        Upstream::with(Options { cap: 2, ..Options::default() }, |_| Reply::status(500)).await;
+    let quick = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
+    for _ in 0..2 {
+        assert_eq!(quick.get(&capped.base).send().await.unwrap().status(), 500);
+    }
+    assert!(quick.get(&capped.base).send().await.is_err());
+    assert!(capped.capped());
+}
+
+#[tokio::test]
+async fn refused_and_unreachable_addresses_answer_nothing() {
+    let refused = refused();
+    let error = client().get(format!("http://{}", refused.address)).send().await.unwrap_err();
+    assert!(error.is_connect(), "{error:?}");
+    let unreachable = unreachable().await;
+    let quick =
+        reqwest::Client::builder().connect_timeout(Duration::from_millis(150)).build().unwrap();
+    let started = Instant::now();
+    assert!(quick.get(format!("http://{}", unreachable.address)).send().await.is_err());
+    assert!(started.elapsed() >= Duration::from_millis(140));
+}
