@@ -1,18 +1,33 @@
 //! The judge: everything that decides a verdict, in a process the learner's code never runs in
 //! (the runner), or, for the project's tests, beside an adapter running on a thread.
 //!
-//! A lesson's judge gets a [`Learner`] (the learner's module, reached through its adapter), a
-//! [`Recorder`] for verdicts and a seed. It decides each check from what crossed the wire, what
-//! its own servers saw, the learner's log and the clock, and nothing the learner's code says
-//! about itself.
+//! A lesson's judge ([`Lesson`]) gets a [`Learner`] (the learner's module, reached through its
+//! adapter), a [`Recorder`] for verdicts and a seed. It decides each check from what crossed the
+//! wire, what its own servers saw, the learner's log and the clock, and nothing the learner's
+//! code says about itself.
+//!
+//! The toolkit every lesson's judge is built from:
+//! - [`seed`]: every value a run draws, from one printed seed, across the whole range;
+//! - [`upstream`]: the scripted server behind a learner's service or in front of its client;
+//! - [`exchange`]: requests to a learner's server, timed, one by one or released together;
+//! - [`answer`]: what came back, and how a diff shows it;
+//! - [`bounds`]: every timing slack, named; [`confirm`]: a timing failure replayed before it
+//!   is believed;
+//! - [`compare`]: "must not depend on X", asked twice with X changed; secrets in any encoding;
+//! - [`schedule`]: backoff, `Retry-After`, growth and jitter, for every retrying client;
+//! - [`model`]: the rules of a state machine, checked against a recorded history;
+//! - [`log`]: what the learner's code logged, known complete by a flush.
 
 pub mod answer;
 pub mod bounds;
+pub mod compare;
 pub mod confirm;
 pub mod exchange;
 mod learner;
 pub mod log;
+pub mod model;
 mod recorder;
+pub mod schedule;
 pub mod seed;
 pub(crate) mod together;
 pub mod upstream;

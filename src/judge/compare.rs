@@ -1,0 +1,295 @@
+//! Differential comparison: "the answer must not depend on X", asked twice with X changed.
+//!
+//! An answer is cut into its leaves (each header, each JSON value by its path), and the same
+//! request's answers are compared across:
+//! - two asks of one instance (what differs there is **noise**: a request id, a timestamp);
+//! - another instance of the learner's service in front of the same dependency (what differs
+//!   there as well is **per-instance**: an instance id drawn at start-up);
+//! - an instance in front of a dependency that differs in X (its address, its secrets, its
+//!   failure's text).
+//!
+//! A leaf that keeps one value for a given X but changes with X is a **leak**: it carries X.
+//! Noise is compared by **shape** instead (its length and the kinds of characters in it): a
+//! request id whose shape changes with X carries X as well. And whatever the comparison, no
+//! secret of the dependency may appear anywhere, raw or encoded ([`secrets_in`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::answer::Answer;
+
+/// An answer's leaves: `header x-request-id` → its value(s), `body /error/message` → the value.
+pub fn leaves(answer: &Answer) -> BTreeMap<String, String> {
+    let mut leaves = BTreeMap::new();
+    for name in answer.headers.keys() {
+        let values: Vec<String> = answer
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect();
+        leaves.insert(format!("header {name}"), values.join(", "));
+    }
+    match answer.json() {
+        Some(json) => json_leaves(&json, String::new(), &mut leaves),
+        None => {
+            leaves.insert("body".into(), answer.text());
+        }
+    }
+    leaves
+}
+
+fn json_leaves(value: &Value, path: String, leaves: &mut BTreeMap<String, String>) {
+    match value {
+        Value::Object(fields) => {
+            for (key, field) in fields {
+                json_leaves(field, format!("{path}/{key}"), leaves);
+            }
+            if fields.is_empty() {
+                leaves.insert(format!("body {path}"), "{}".into());
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                json_leaves(item, format!("{path}/{index}"), leaves);
+            }
+            leaves.insert(format!("body {path}/length"), items.len().to_string());
+        }
+        Value::String(text) => {
+            leaves.insert(format!("body {path}"), text.clone());
+        }
+        other => {
+            leaves.insert(format!("body {path}"), other.to_string());
+        }
+    }
+}
+
+/// The shape of a value: its length and the kinds of characters it has, so that two request
+/// ids compare equal and a request id and an upstream's host name do not.
+pub fn shape(value: &str) -> String {
+    let kinds: BTreeSet<&str> = value
+        .chars()
+        .map(|character| match character {
+            '0'..='9' => "digit",
+            'a'..='f' | 'A'..='F' => "hex",
+            'a'..='z' | 'A'..='Z' => "letter",
+            '-' | '_' | '.' | ':' | '/' | '+' | '=' => "punctuation",
+            ' ' => "space",
+            _ => "other",
+        })
+        .collect();
+    format!(
+        "{} chars of {}",
+        value.chars().count(),
+        kinds.into_iter().collect::<Vec<_>>().join("/")
+    )
+}
+
+/// One answer to one request, with what it was asked under.
+#[derive(Debug, Clone)]
+pub struct Observed<'a> {
+    /// Which X it was asked under (the dependency's address and secrets, the failure's cause).
+    pub cause: usize,
+    /// Which instance of the learner's service answered.
+    pub instance: usize,
+    pub answer: &'a Answer,
+}
+
+/// A leaf that depends on X.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leak {
+    /// `header x-upstream`, `body /error/detail`.
+    pub place: String,
+    /// Its value under each cause, as seen (or its shape, for noise).
+    pub values: Vec<String>,
+    /// Whether it was compared by shape (it changes from ask to ask).
+    pub by_shape: bool,
+}
+
+/// The leaves of the answers that change with the cause (see the module's comment). Answers of
+/// other statuses than the first's are compared too: a status that depends on X is a leak.
+pub fn leaks(observed: &[Observed<'_>]) -> Vec<Leak> {
+    let cut: Vec<(usize, usize, BTreeMap<String, String>)> = observed
+        .iter()
+        .map(|seen| {
+            let mut leaves = leaves(seen.answer);
+            leaves.insert("status".into(), seen.answer.status.as_u16().to_string());
+            (seen.cause, seen.instance, leaves)
+        })
+        .collect();
+    let places: BTreeSet<&String> = cut.iter().flat_map(|(_, _, leaves)| leaves.keys()).collect();
+    let mut found = Vec::new();
+    for place in places {
+        let value =
+            |leaves: &BTreeMap<String, String>| leaves.get(place).cloned().unwrap_or_default();
+        // Noise: the value differs between two asks of one instance under one cause.
+        let noisy = cut.iter().any(|(cause, instance, leaves)| {
+            cut.iter().any(|(other_cause, other_instance, other)| {
+                cause == other_cause && instance == other_instance && value(leaves) != value(other)
+            })
+        });
+        // Per instance: the value differs between instances under one cause.
+        let per_instance = cut.iter().any(|(cause, instance, leaves)| {
+            cut.iter().any(|(other_cause, other_instance, other)| {
+                cause == other_cause && instance != other_instance && value(leaves) != value(other)
+            })
+        });
+        let seen_as = |leaves: &BTreeMap<String, String>| {
+            if noisy || per_instance { shape(&value(leaves)) } else { value(leaves) }
+        };
+        let mut by_cause: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+        for (cause, _, leaves) in &cut {
+            by_cause.entry(*cause).or_default().insert(seen_as(leaves));
+        }
+        let distinct: BTreeSet<&BTreeSet<String>> = by_cause.values().collect();
+        if distinct.len() > 1 {
+            found.push(Leak {
+                place: place.clone(),
+                values: by_cause
+                    .values()
+                    .map(|values| values.iter().cloned().collect::<Vec<_>>().join(" | "))
+                    .collect(),
+                by_shape: noisy || per_instance,
+            });
+        }
+    }
+    found
+}
+
+/// The secrets among `secrets` that `text` holds: as they are, in either case, or encoded as
+/// base64, hex, percent-encoding or JSON escapes would write them.
+pub fn secrets_in<'s>(text: &str, secrets: &'s [String]) -> Vec<&'s str> {
+    let lower = text.to_ascii_lowercase();
+    secrets
+        .iter()
+        .filter(|secret| !secret.is_empty())
+        .filter(|secret| {
+            encodings(secret).iter().any(|form| lower.contains(&form.to_ascii_lowercase()))
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+/// The forms a secret may take in an answer.
+fn encodings(secret: &str) -> Vec<String> {
+    let hex: String = secret.bytes().map(|byte| format!("{byte:02x}")).collect();
+    let percent: String = secret
+        .bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() {
+                (byte as char).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect();
+    let mut forms = vec![secret.to_string(), hex, percent];
+    // Base64 at each of its three alignments, minus the edge characters that depend on the
+    // bytes around the secret.
+    for offset in 0..3 {
+        let padded: Vec<u8> = std::iter::repeat_n(b'\0', offset).chain(secret.bytes()).collect();
+        for engine in
+            [&base64::engine::general_purpose::STANDARD, &base64::engine::general_purpose::URL_SAFE]
+        {
+            let encoded = engine.encode(&padded);
+            let core = encoded.trim_end_matches('=');
+            let skip = (offset * 4).div_ceil(3);
+            if core.len() > skip + 2 {
+                forms.push(core[skip..core.len() - 2].to_string());
+            }
+        }
+    }
+    forms.retain(|form| form.len() >= 6);
+    forms
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, StatusCode};
+
+    use super::*;
+
+    fn answer(headers: &[(&'static str, &str)], body: &str) -> Answer {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        Answer { status: StatusCode::BAD_GATEWAY, headers: map, body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn noise_and_instance_ids_pass_and_what_follows_the_cause_is_a_leak() {
+        let a1 = answer(
+            &[("x-request-id", "3f2a9c"), ("x-instance", "i-7")],
+            r#"{"error":{"id":"aa11bb22"}}"#,
+        );
+        let a2 = answer(
+            &[("x-request-id", "91bd07"), ("x-instance", "i-7")],
+            r#"{"error":{"id":"cc33dd44"}}"#,
+        );
+        let a3 = answer(
+            &[("x-request-id", "07e611"), ("x-instance", "i-2")],
+            r#"{"error":{"id":"ee55ff66"}}"#,
+        );
+        let b = answer(
+            &[("x-request-id", "c0ffee"), ("x-instance", "i-5")],
+            r#"{"error":{"id":"1234abcd"}}"#,
+        );
+        let observed = [
+            Observed { cause: 0, instance: 0, answer: &a1 },
+            Observed { cause: 0, instance: 0, answer: &a2 },
+            Observed { cause: 0, instance: 1, answer: &a3 },
+            Observed { cause: 1, instance: 2, answer: &b },
+        ];
+        assert_eq!(leaks(&observed), []);
+        let leaky = answer(
+            &[("x-request-id", "c0ffee"), ("x-instance", "i-5"), ("server", "pricing-b")],
+            r#"{"error":{"id":"1234abcd"}}"#,
+        );
+        let leaked = leaks(&[
+            observed[0].clone(),
+            observed[1].clone(),
+            observed[2].clone(),
+            Observed { cause: 1, instance: 2, answer: &leaky },
+        ]);
+        assert_eq!(
+            leaked.iter().map(|leak| leak.place.as_str()).collect::<Vec<_>>(),
+            ["header server"]
+        );
+    }
+
+    #[test]
+    fn a_request_id_whose_shape_follows_the_cause_is_a_leak() {
+        let a1 = answer(&[("x-request-id", "req-3f2a9c")], "{}");
+        let a2 = answer(&[("x-request-id", "req-91bd07")], "{}");
+        let b1 = answer(&[("x-request-id", "req-91bd07-pricing-b.internal")], "{}");
+        let b2 = answer(&[("x-request-id", "req-3f2a9c-pricing-b.internal")], "{}");
+        let leaked = leaks(&[
+            Observed { cause: 0, instance: 0, answer: &a1 },
+            Observed { cause: 0, instance: 0, answer: &a2 },
+            Observed { cause: 1, instance: 1, answer: &b1 },
+            Observed { cause: 1, instance: 1, answer: &b2 },
+        ]);
+        assert_eq!(leaked.len(), 1);
+        assert!(leaked[0].by_shape);
+    }
+
+    #[test]
+    fn secrets_are_found_raw_and_encoded() {
+        let secrets = vec!["pricing-7f3a.internal".to_string(), "s3cr3t-token-99".to_string()];
+        assert_eq!(
+            secrets_in("upstream PRICING-7F3A.INTERNAL said no", &secrets),
+            ["pricing-7f3a.internal"]
+        );
+        let hex: String = "s3cr3t-token-99".bytes().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(secrets_in(&format!("id={hex}"), &secrets), ["s3cr3t-token-99"]);
+        for prefix in ["", "x", "xy"] {
+            let encoded = base64::engine::general_purpose::STANDARD
+                .encode(format!("{prefix}s3cr3t-token-99 trailing"));
+            assert_eq!(secrets_in(&encoded, &secrets), ["s3cr3t-token-99"], "{prefix:?}");
+        }
+        assert!(secrets_in("nothing here", &secrets).is_empty());
+    }
+}

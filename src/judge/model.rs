@@ -1,0 +1,144 @@
+//! The rules as a model: where behaviour is a state machine (a circuit breaker, an idempotency
+//! key's life, a retry budget), the lesson writes the rules once, as a small machine that says,
+//! for each step of a scenario, whether what the learner's code did is acceptable now, and what
+//! state that leads to. The judge drives the learner's code through generated scenarios,
+//! records what happened, and checks the history against the model (as Jepsen's checkers do):
+//! the first step the model does not accept is the failure, shown with the steps that led to it
+//! since the model was last at rest, and no further back.
+
+use std::fmt::Display;
+
+/// The rules of a state machine.
+pub trait Model: Clone {
+    /// What the judge did at a step (a request, with what the dependency was told to do).
+    type Step: Display;
+    /// What came back, as the judge saw it (a status, a time, whether the dependency was asked).
+    type Observed: Display;
+
+    /// Whether `observed` is acceptable for `step` in this state: `Err` says why not.
+    fn check(&self, step: &Self::Step, observed: &Self::Observed) -> Result<(), String>;
+
+    /// The state after `step`, answered with the acceptable `observed`.
+    fn advance(&mut self, step: &Self::Step, observed: &Self::Observed);
+
+    /// Whether the machine is at rest (a closed breaker with no failure counted): a history is
+    /// shown from the last step at rest before a divergence.
+    fn at_rest(&self) -> bool;
+
+    /// The state, in words, for a report.
+    fn describe(&self) -> String;
+}
+
+/// The first step of a history that the model does not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    /// Its place in the history (from 0).
+    pub at: usize,
+    /// Why the model refuses it.
+    pub why: String,
+    /// The model's state just before it, in words.
+    pub state: String,
+    /// The steps from the last one at rest up to it, as `step → observed`, numbered.
+    pub history: Vec<String>,
+}
+
+/// Checks `history` against `model`, from its initial state.
+pub fn first_divergence<M: Model>(
+    mut model: M,
+    history: &[(M::Step, M::Observed)],
+) -> Option<Divergence> {
+    let mut rested_at = 0;
+    for (at, (step, observed)) in history.iter().enumerate() {
+        if model.at_rest() {
+            rested_at = at;
+        }
+        if let Err(why) = model.check(step, observed) {
+            let shown = history[rested_at..=at]
+                .iter()
+                .enumerate()
+                .map(|(offset, (step, observed))| {
+                    format!("{:>3}. {step} → {observed}", rested_at + offset + 1)
+                })
+                .collect();
+            return Some(Divergence { at, why, state: model.describe(), history: shown });
+        }
+        model.advance(step, observed);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+
+    use super::*;
+
+    /// A toy rule: after two failures in a row, answers are refused until a success is allowed.
+    #[derive(Clone, Default)]
+    struct TwoStrikes {
+        failures: u32,
+    }
+
+    struct Asked(bool);
+    struct Answered(&'static str);
+
+    impl fmt::Display for Asked {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(if self.0 { "a failing request" } else { "a good request" })
+        }
+    }
+
+    impl fmt::Display for Answered {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl Model for TwoStrikes {
+        type Step = Asked;
+        type Observed = Answered;
+
+        fn check(&self, _: &Asked, observed: &Answered) -> Result<(), String> {
+            match (self.failures >= 2, observed.0) {
+                (true, "refused") | (false, "ok" | "failed") => Ok(()),
+                (true, _) => Err("after two failures every request is refused".into()),
+                (false, _) => Err("nothing is refused before two failures".into()),
+            }
+        }
+
+        fn advance(&mut self, step: &Asked, _: &Answered) {
+            self.failures = if step.0 { self.failures + 1 } else { 0 };
+        }
+
+        fn at_rest(&self) -> bool {
+            self.failures == 0
+        }
+
+        fn describe(&self) -> String {
+            format!("{} failures in a row", self.failures)
+        }
+    }
+
+    #[test]
+    fn the_first_divergence_is_shown_from_the_last_rest() {
+        let history = vec![
+            (Asked(true), Answered("failed")),
+            (Asked(false), Answered("ok")),
+            (Asked(true), Answered("failed")),
+            (Asked(true), Answered("failed")),
+            (Asked(false), Answered("ok")),
+        ];
+        let divergence = first_divergence(TwoStrikes::default(), &history).unwrap();
+        assert_eq!(divergence.at, 4);
+        assert_eq!(divergence.state, "2 failures in a row");
+        assert_eq!(
+            divergence.history,
+            [
+                "  3. a failing request → failed",
+                "  4. a failing request → failed",
+                "  5. a good request → ok"
+            ]
+        );
+        assert_eq!(first_divergence(TwoStrikes::default(), &history[..4]), None);
+    }
+}

@@ -1,0 +1,233 @@
+//! Retry schedules, for every lesson whose client retries (3, 6, 7, 9): what backoff allows
+//! before each retry, what a server's `Retry-After` asks for, and how a client's waits are
+//! judged, one by one and together.
+//!
+//! The rules the course teaches: before retry `n` (1 for the first) the client waits a jittered
+//! share of `d = min(base_delay × 2^(n−1), max_delay)`: full jitter anywhere in `[0, d]`, equal
+//! jitter in `[d/2, d]`. A `Retry-After` is waited out instead, unless it asks for more than
+//! `max_delay`, which ends the call. Jitter is required: clients that failed together must not
+//! retry together.
+
+use std::time::Duration;
+
+use httplings::RetryPolicy;
+
+use super::bounds::{Bound, late};
+
+/// The longest wait backoff allows before retry `retry` (1 for the first): base × 2^(retry−1),
+/// capped at max_delay, without overflow however late the retry.
+pub fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
+    let factor = 2u32.checked_pow(retry.saturating_sub(1)).unwrap_or(u32::MAX);
+    policy.base_delay.saturating_mul(factor).min(policy.max_delay)
+}
+
+/// A wait the rules ask for before a retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Backoff: anything from nothing (full jitter) up to this.
+    Backoff(Duration),
+    /// The server's `Retry-After`: at least this.
+    Asked(Duration),
+}
+
+impl Wait {
+    /// What a measured wait must fall in. Backoff's bound is proportional at the top (a wait of
+    /// `d × 1.2` fails once `d` is long enough to tell); a `Retry-After` is never cut short, and
+    /// may run over by no more than any wait may.
+    pub fn bound(&self) -> Bound {
+        match *self {
+            Wait::Backoff(longest) => Bound::between(Duration::ZERO, longest),
+            Wait::Asked(asked) => Bound::around(asked),
+        }
+    }
+
+    /// The longest the rules allow.
+    pub fn nominal(&self) -> Duration {
+        match *self {
+            Wait::Backoff(longest) | Wait::Asked(longest) => longest,
+        }
+    }
+}
+
+/// One backoff wait as measured, with the bound it had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    pub waited: Duration,
+    pub nominal: Duration,
+}
+
+/// The least share of the nominal total a client may wait. Full jitter averages 0.5; over sixty
+/// waits its standard deviation is about 0.042, so 0.28 is more than five of them away. A client
+/// that does not grow waits about 0.12 of it.
+const LEAST_SHARE: f64 = 0.28;
+
+/// How much longer the waits at the cap must be than the first ones: their median against the
+/// first ones' lower quartile. A busy machine makes waits longer, never shorter, and hits the
+/// first retries hardest (every call starts at once); the lower quartile is the least touched.
+const GROWTH: f64 = 2.0;
+
+/// Judges the waits of long outages together: jitter makes single waits anything from nothing to
+/// `d`, but over many they must add up to what backoff says, and those at the cap must be well
+/// above the first ones. Returns what is wrong, in a sentence.
+pub fn growth(samples: &[Sample]) -> Option<String> {
+    let waited: Duration = samples.iter().map(|sample| sample.waited).sum();
+    let nominal: Duration = samples.iter().map(|sample| sample.nominal).sum();
+    if samples.is_empty() || nominal.is_zero() {
+        return None;
+    }
+    let share = waited.as_secs_f64() / nominal.as_secs_f64();
+    let allowed: Duration = samples.iter().map(|sample| late(sample.nominal)).sum();
+    if share < LEAST_SHARE {
+        return Some(format!(
+            "over {} backoff waits the client waited {} ms in all, {:.0} % of the {} ms backoff \
+             allows: the waits do not grow (even full jitter averages 50 %)",
+            samples.len(),
+            waited.as_millis(),
+            share * 100.0,
+            nominal.as_millis()
+        ));
+    }
+    if waited > allowed {
+        return Some(format!(
+            "over {} backoff waits the client waited {} ms in all, {:.0} % of the {} ms backoff \
+             allows: no wait may be longer than d (jitter goes below it, not on top)",
+            samples.len(),
+            waited.as_millis(),
+            share * 100.0,
+            nominal.as_millis()
+        ));
+    }
+    let (first, capped) = flat(samples)?;
+    Some(format!(
+        "the waits do not grow: a quarter of the first retries waited {} ms or less, half of those \
+         where backoff reaches max_delay {} ms or less (backoff doubles the bound each time)",
+        first.as_millis(),
+        capped.as_millis()
+    ))
+}
+
+/// The first waits' lower quartile and the capped waits' median, when the capped ones are not
+/// [`GROWTH`] times longer.
+fn flat(samples: &[Sample]) -> Option<(Duration, Duration)> {
+    let least = samples.iter().map(|sample| sample.nominal).min()?;
+    let most = samples.iter().map(|sample| sample.nominal).max()?;
+    let quantile = |keep: &dyn Fn(Duration) -> bool, share: f64| {
+        let mut kept: Vec<Duration> =
+            samples.iter().filter(|sample| keep(sample.nominal)).map(|s| s.waited).collect();
+        kept.sort();
+        kept.get((kept.len() as f64 * share) as usize).copied()
+    };
+    let first = quantile(&|nominal| nominal <= least * 2, 0.25)?;
+    let capped = quantile(&|nominal| nominal == most, 0.5)?;
+    (most >= least * 4 && capped.as_secs_f64() < first.as_secs_f64() * GROWTH)
+        .then_some((first, capped))
+}
+
+/// The least spread (max − min, as a share of `d`) among parallel calls' waits for the same
+/// `d` that still counts as jitter. Full jitter over six calls spreads about 0.7 of `d`, equal
+/// jitter about 0.35; waits without jitter differ by what the scheduler adds, a few ms.
+const LEAST_SPREAD: f64 = 0.12;
+
+/// Judges waits for one and the same `d`, made by calls that failed at the same moment: with
+/// jitter they differ; without it (or with a generator every call seeds alike) they are the same.
+/// `d` must be long enough for the spread to show (a hundred milliseconds or more).
+pub fn jittered(d: Duration, waits: &[Duration]) -> Option<String> {
+    let (Some(least), Some(most)) = (waits.iter().min(), waits.iter().max()) else { return None };
+    let spread = *most - *least;
+    (waits.len() >= 3 && spread.as_secs_f64() < d.as_secs_f64() * LEAST_SPREAD).then(|| {
+        format!(
+            "{} calls that failed together waited {}–{} ms before their retry (d = {} ms): \
+             without jitter, clients that failed together retry together",
+            waits.len(),
+            least.as_millis(),
+            most.as_millis(),
+            d.as_millis()
+        )
+    })
+}
+
+/// Judges two processes' waits for the same scenarios: a generator seeded with a constant makes
+/// every process wait the same, to the millisecond, however random each wait looks.
+pub fn differ_between_processes(first: &[Duration], second: &[Duration]) -> Option<String> {
+    let (mut first, mut second) = (first.to_vec(), second.to_vec());
+    first.sort();
+    second.sort();
+    let alike = first.len() >= 4
+        && first.len() == second.len()
+        && first.iter().zip(&second).all(|(a, b)| a.abs_diff(*b) <= Duration::from_millis(2));
+    alike.then(|| {
+        format!(
+            "two processes running your code waited the same {} times to the millisecond: the \
+             random numbers come from a generator seeded with a constant, so every instance of \
+             the client retries in step with every other",
+            first.len()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(base: u64, max: u64) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 40,
+            base_delay: Duration::from_millis(base),
+            max_delay: Duration::from_millis(max),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_stops_at_the_cap_and_never_overflows() {
+        let waits: Vec<_> =
+            (1..=5).map(|retry| backoff(&policy(10, 40), retry).as_millis()).collect();
+        assert_eq!(waits, [10, 20, 40, 40, 40]);
+        assert_eq!(backoff(&policy(10, 40), 200), Duration::from_millis(40));
+    }
+
+    /// The long outages: base 10 ms, cap 120 ms, ten retries, twelve calls.
+    fn samples(wait: impl Fn(Duration, usize, u32) -> Duration) -> Vec<Sample> {
+        (0..12)
+            .flat_map(|call| {
+                (0..10).map(move |index| {
+                    (call, index, Duration::from_millis((10u64 << index).min(120)))
+                })
+            })
+            .map(|(call, index, nominal)| Sample { waited: wait(nominal, index, call), nominal })
+            .collect()
+    }
+
+    #[test]
+    fn growth_accepts_any_jitter_on_a_busy_machine_and_catches_flat_or_padded_waits() {
+        for share in [0.5, 0.75, 1.0] {
+            let busy = samples(|nominal, _, _| nominal.mul_f64(share) + Duration::from_millis(20));
+            assert_eq!(growth(&busy), None, "share {share}");
+        }
+        for millis in [10, 40, 60, 100] {
+            let flat = growth(&samples(|_, _, _| Duration::from_millis(millis)));
+            assert!(flat.is_some_and(|problem| problem.contains("do not grow")), "{millis} ms");
+        }
+        let padded = growth(&samples(|nominal, _, _| nominal.mul_f64(1.5)));
+        assert!(padded.is_some_and(|problem| problem.contains("on top")));
+    }
+
+    #[test]
+    fn parallel_waits_without_jitter_are_caught_and_jittered_ones_pass() {
+        let d = Duration::from_millis(200);
+        let same: Vec<_> = [201, 203, 200, 207, 202].map(Duration::from_millis).to_vec();
+        assert!(jittered(d, &same).is_some());
+        let full: Vec<_> = [15, 160, 90, 47, 133].map(Duration::from_millis).to_vec();
+        assert_eq!(jittered(d, &full), None);
+        let equal: Vec<_> = [110, 190, 150, 130].map(Duration::from_millis).to_vec();
+        assert_eq!(jittered(d, &equal), None);
+    }
+
+    #[test]
+    fn two_processes_in_step_are_caught() {
+        let first: Vec<_> = [12, 80, 33, 140].map(Duration::from_millis).to_vec();
+        let second: Vec<_> = [81, 13, 141, 32].map(Duration::from_millis).to_vec();
+        assert!(differ_between_processes(&first, &second).is_some());
+        let other: Vec<_> = [50, 9, 120, 71].map(Duration::from_millis).to_vec();
+        assert_eq!(differ_between_processes(&first, &other), None);
+    }
+}
