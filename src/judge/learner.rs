@@ -202,6 +202,17 @@ impl Learner {
         super::log::without_flushes(&self.log.snapshot().text())
     }
 
+    /// A mark in the log: what is written from now on is [`Learner::log_text_since`] it.
+    pub fn log_mark(&self) -> usize {
+        self.log_text().len()
+    }
+
+    /// The log written since `mark` (all of it, when a flood made the log lose its middle).
+    pub fn log_text_since(&self, mark: usize) -> String {
+        let text = self.log_text();
+        text.get(text.floor_char_boundary(mark.min(text.len()))..).unwrap_or_default().to_string()
+    }
+
     /// Waits until everything the learner's code wrote before now is in the log: the adapter
     /// writes a fresh marker after it on each of its streams, and the judge reads them back.
     /// Never longer than a second once the adapter answered.
