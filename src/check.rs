@@ -17,98 +17,12 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use httplings_judge::judge::{Failure, Verdict};
-
 use self::build::Build;
 use crate::catalog::{Lesson, Side};
+use crate::outcome::{Checked, Event, Report, first_failed, result};
 use crate::progress::Progress;
 use crate::project;
 use crate::reporter::Reporter;
-
-/// Everything the reporter needs to show how a check went.
-#[derive(Debug)]
-pub struct Report {
-    /// In the order the lesson lists them.
-    pub checks: Vec<CheckResult>,
-    /// Why judging stopped before every check was decided: the one cause, said once.
-    pub interruption: Option<Interruption>,
-    /// The seed this run's randomness came from: `--seed` replays it.
-    pub seed: u64,
-    /// The compiler's warnings about the learner's file.
-    pub warnings: Vec<String>,
-    /// What walled the learner's process in; `None` when it never said hello.
-    pub sandbox: Option<httplings::protocol::Sandbox>,
-    /// Some process the learner's code started could not be ended.
-    pub left_running: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Interruption {
-    pub cause: String,
-    /// The last lines the learner's process wrote, for context.
-    pub log_tail: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct CheckResult {
-    /// The check's id, as progress and hints name it.
-    pub id: String,
-    /// Its sentence, as the report shows it.
-    pub name: String,
-    /// Why it matters, when the lesson's data says.
-    pub why: Option<String>,
-    pub state: CheckState,
-    /// What the learner's code printed while this check was being judged.
-    pub output: String,
-}
-
-#[derive(Debug, Clone)]
-pub enum CheckState {
-    Passed,
-    Failed(Failure),
-    /// Judging stopped before this check was decided (see the interruption).
-    NotJudged,
-}
-
-impl Report {
-    pub fn passed(&self) -> bool {
-        self.interruption.is_none()
-            && !self.left_running
-            && self.checks.iter().all(|check| matches!(check.state, CheckState::Passed))
-    }
-
-    pub fn passed_count(&self) -> usize {
-        self.checks.iter().filter(|check| matches!(check.state, CheckState::Passed)).count()
-    }
-}
-
-/// What checking an exercise came to.
-#[derive(Debug)]
-pub enum Checked {
-    /// It does not compile: cargo's rendered diagnostics.
-    CompileFailed(String),
-    Ran(Report),
-}
-
-impl Checked {
-    pub fn passed(&self) -> bool {
-        matches!(self, Checked::Ran(report) if report.passed())
-    }
-}
-
-/// What happens during a check, as it happens.
-#[derive(Debug)]
-pub enum Event<'a> {
-    /// The exercise compiled; judging starts.
-    Started,
-    /// The learner's process said hello: what walls it in.
-    Greeted(&'a httplings::protocol::Sandbox),
-    Decided(&'a Verdict),
-    /// Judging stopped early, for this reason.
-    Interrupted(&'a Interruption),
-    /// Still running, this long after judging started.
-    Waiting(Duration),
-}
 
 /// How to run a check.
 #[derive(Debug, Clone, Copy, Default)]
@@ -146,7 +60,7 @@ pub fn run(
         reporter.outcome(lesson, side, &outcome, true)?;
     }
     if side == Side::Exercise {
-        let first_failed = crate::watch::first_failed(&outcome);
+        let first_failed = first_failed(&outcome);
         let recorded = Progress::update(&root, |progress| {
             progress.record_check(lesson, first_failed.as_deref());
             // The lesson being worked on is the one checked last; watch mode starts there.
@@ -160,24 +74,6 @@ pub fn run(
         }
     }
     Ok(if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// A check's result, from its verdict (`None`: not judged): the one place a verdict becomes
-/// what the report shows.
-pub fn result(lesson: &Lesson, id: &str, verdict: Option<&Verdict>, output: String) -> CheckResult {
-    let check = lesson.check(id);
-    let state = match verdict.map(|verdict| &verdict.outcome) {
-        Some(httplings_judge::judge::Outcome::Pass) => CheckState::Passed,
-        Some(httplings_judge::judge::Outcome::Fail(failure)) => CheckState::Failed(failure.clone()),
-        None => CheckState::NotJudged,
-    };
-    CheckResult {
-        id: id.to_string(),
-        name: check.map_or_else(|| id.to_string(), |check| check.name.clone()),
-        why: check.and_then(|check| check.why.clone()),
-        state,
-        output,
-    }
 }
 
 /// Builds one side of a lesson and judges it; tells `on_event` what happens as it happens.

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::catalog::{LESSONS, Lesson, Side};
-use crate::check::{self, Checked, Options};
+use crate::check::{self, Options};
+use crate::outcome::Checked;
 use crate::project;
 use crate::reporter::Reporter;
 

@@ -8,6 +8,7 @@ mod dev;
 mod hint;
 mod lesson;
 mod list;
+mod outcome;
 mod progress;
 mod project;
 mod quiz;

@@ -20,8 +20,8 @@ use colored::Colorize;
 use httplings::protocol::{Confinement, Sandbox};
 
 use crate::catalog::{LESSONS, Lesson, Side};
-use crate::check::{CheckResult, CheckState, Checked, Interruption, Report};
 use crate::cli::ColorChoice;
+use crate::outcome::{CheckResult, CheckState, Checked, Interruption, Report};
 
 /// Lines are wrapped at the terminal's width, but never wider than this: long lines are
 /// hard to read.

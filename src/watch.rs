@@ -17,8 +17,9 @@ use crossterm::terminal;
 
 use crate::UsageError;
 use crate::catalog::{LESSONS, Lesson, Side};
-use crate::check::{self, Checked, Options};
+use crate::check::{self, Options};
 use crate::hint;
+use crate::outcome::{self, first_failed};
 use crate::progress::{Progress, Status};
 use crate::project;
 use crate::reporter::{Reporter, Screen};
@@ -235,13 +236,13 @@ impl Session {
         let (total, mut decided) = (self.lesson.judge.checks.len(), 0);
         let (root, lesson) = (self.root.clone(), self.lesson);
         let outcome = {
-            let mut on_event = |event: check::Event<'_>| {
+            let mut on_event = |event: outcome::Event<'_>| {
                 let seconds = match event {
-                    check::Event::Decided(_) => {
+                    outcome::Event::Decided(_) => {
                         decided += 1;
                         None
                     }
-                    check::Event::Waiting(elapsed) => Some(elapsed.as_secs()),
+                    outcome::Event::Waiting(elapsed) => Some(elapsed.as_secs()),
                     _ => None,
                 };
                 self.report = match seconds {
@@ -299,21 +300,6 @@ impl Session {
         };
         reporter.watch_screen(&screen)?;
         Ok(())
-    }
-}
-
-/// The first check that failed, for the hint that helps with it; `None` when all passed.
-pub fn first_failed(outcome: &Checked) -> Option<String> {
-    match outcome {
-        Checked::CompileFailed(_) => Some(String::new()),
-        Checked::Ran(report) if report.passed() => None,
-        Checked::Ran(report) => Some(
-            report
-                .checks
-                .iter()
-                .find(|check| !matches!(check.state, check::CheckState::Passed))
-                .map_or_else(String::new, |check| check.id.clone()),
-        ),
     }
 }
 

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::group::Reaped;
 use super::process::LearnerProcess;
-use super::{Event, Interruption};
+use crate::outcome::{Event, Interruption};
 
 /// How long a freshly started process may take to call back.
 const STARTUP: Duration = Duration::from_secs(10);

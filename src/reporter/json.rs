@@ -7,7 +7,7 @@ use httplings_judge::judge::Failure;
 use serde_json::{Value, json};
 
 use super::evidence;
-use crate::check::{CheckState, Checked};
+use crate::outcome::{CheckState, Checked};
 
 /// The spec's limit on a test's `output`, and the words it asks for when it is cut.
 const OUTPUT_LIMIT: usize = 500;

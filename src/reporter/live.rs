@@ -9,7 +9,7 @@ use colored::Colorize;
 
 use super::Reporter;
 use crate::catalog::Lesson;
-use crate::check::Event;
+use crate::outcome::Event;
 
 /// Waiting shorter than this is not worth a line.
 const SHOW_AFTER: Duration = Duration::from_millis(750);
@@ -39,8 +39,12 @@ impl<'a> Live<'a> {
             Event::Decided(verdict) => {
                 self.clear();
                 self.decided += 1;
-                let result =
-                    crate::check::result(self.lesson, &verdict.check, Some(verdict), String::new());
+                let result = crate::outcome::result(
+                    self.lesson,
+                    &verdict.check,
+                    Some(verdict),
+                    String::new(),
+                );
                 self.reporter.verdict_line(&result)
             }
             Event::Interrupted(interruption) => {

@@ -8,7 +8,7 @@ use colored::Colorize;
 
 use super::{Reporter, evidence};
 use crate::catalog::{LESSONS, Lesson, Side};
-use crate::check::Checked;
+use crate::outcome::Checked;
 use crate::progress::{Progress, Status};
 
 /// What watch mode shows.
