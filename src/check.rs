@@ -85,11 +85,30 @@ pub fn perform(
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> anyhow::Result<Checked> {
     let source = build::source_hash(&root.join(lesson.file(side)))?;
-    let (executable, warnings) =
-        match build::build(root, &lesson.check_target(side), &source, options.colored)? {
-            Build::Ready { executable, warnings } => (executable, warnings),
-            Build::Failed(diagnostics) => return Ok(Checked::CompileFailed(diagnostics)),
-        };
+    let target = lesson.check_target(side);
+    // Built on a thread of its own, so that a long build (the first one, on a busy machine)
+    // shows it is under way.
+    let built = std::thread::scope(|scope| {
+        let (done, finished) = std::sync::mpsc::channel();
+        let (target, source) = (&target, &source);
+        scope.spawn(move || done.send(build::build(root, target, source, options.colored)));
+        let started = std::time::Instant::now();
+        loop {
+            match finished.recv_timeout(Duration::from_millis(250)) {
+                Ok(built) => return built,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    on_event(Event::Building(started.elapsed()));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    anyhow::bail!("building {target} stopped without a word")
+                }
+            }
+        }
+    })?;
+    let (executable, warnings) = match built {
+        Build::Ready { executable, warnings } => (executable, warnings),
+        Build::Failed(diagnostics) => return Ok(Checked::CompileFailed(diagnostics)),
+    };
     on_event(Event::Started);
     let seed = options.seed.unwrap_or_else(httplings_judge::judge::seed::fresh);
     let limit = options.time_limit.unwrap_or(lesson.time_limit);

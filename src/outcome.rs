@@ -82,6 +82,8 @@ impl Checked {
 /// What happens during a check, as it happens.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// Cargo is still building the exercise, this long after it started.
+    Building(Duration),
     /// The exercise compiled; judging starts.
     Started,
     /// The learner's process said hello: what walls it in.

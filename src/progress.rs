@@ -49,9 +49,12 @@ fn take(lock: &File) -> anyhow::Result<()> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Never checked.
     Pending,
     Failing,
     Done,
+    /// Checked before (and passed, when [`Progress::passed_before`] says so), and changed since.
+    Changed,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -150,8 +153,14 @@ impl Progress {
         match progress.checked {
             Some((status, checked)) if Some(checked) == now => status,
             _ if progress.passed.is_some() && progress.passed == now => Status::Done,
-            _ => Status::Pending,
+            Some(_) => Status::Changed,
+            None => Status::Pending,
         }
+    }
+
+    /// Whether some version of the exercise passed before.
+    pub fn passed_before(&self, lesson: &Lesson) -> bool {
+        self.lessons.get(&lesson.number).is_some_and(|progress| progress.passed.is_some())
     }
 
     /// Records a check of the exercise as it is on disk now.

@@ -23,9 +23,10 @@ use crate::catalog::{LESSONS, Lesson, Side};
 use crate::cli::ColorChoice;
 use crate::outcome::{CheckResult, CheckState, Checked, Interruption, Report};
 
-/// Lines are wrapped at the terminal's width, but never wider than this: long lines are
-/// hard to read.
-const MAX_WIDTH: usize = 100;
+/// Prose (a lesson, a hint, why a rule matters) is wrapped at the terminal's width, but never
+/// wider than this: long lines of prose are hard to read. Lists, tables and status lines use the
+/// whole width.
+const PROSE_WIDTH: usize = 100;
 
 pub struct Reporter {
     out: Box<dyn Write>,
@@ -33,7 +34,21 @@ pub struct Reporter {
     colored: bool,
     /// Whether stdout is a terminal: live lines are drawn only there.
     interactive: bool,
+    /// The terminal's width (80 when it cannot be told).
     width: usize,
+    /// Where the output is read: what the learner does next is said in its terms.
+    surface: Surface,
+    /// Which report watch mode's screen showed last (see `watch_screen`).
+    painted: Option<u64>,
+}
+
+/// Where a report is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// After a command: the next step is another command.
+    Command,
+    /// In watch mode: the next step is a save, or a key.
+    Watch,
 }
 
 /// A terminal stream whose failures (a closed pipe, a reader that died, a full disk) are not
@@ -71,7 +86,9 @@ impl Reporter {
             err: Box::new(Unbreakable(io::stderr())),
             colored,
             interactive,
-            width: width.clamp(40, MAX_WIDTH),
+            width: width.max(40),
+            surface: Surface::Command,
+            painted: None,
         }
     }
 
@@ -134,7 +151,7 @@ impl Reporter {
     /// The outcome as exercism's test-runner JSON (version 3), alone on stdout.
     pub fn json(&mut self, outcome: &Checked) -> io::Result<()> {
         colored::control::set_override(false);
-        let json = json::results(outcome, self.width);
+        let json = json::results(outcome, self.prose_width());
         writeln!(
             self.out,
             "{}",
@@ -148,14 +165,23 @@ impl Reporter {
         writeln!(self.out, "{mark} {fact}")
     }
 
+    /// The width prose is wrapped at.
+    fn prose_width(&self) -> usize {
+        self.width.min(PROSE_WIDTH)
+    }
+
     fn compile_failed(&mut self, lesson: &Lesson, side: Side, diagnostics: &str) -> io::Result<()> {
-        writeln!(self.out, "{}\n", inert::inert_but_colours(diagnostics.trim_end()))?;
+        let diagnostics = inert::inert_but_colours(diagnostics.trim_end());
+        writeln!(self.out, "{}\n", as_opened(&diagnostics))?;
+        let then = match self.surface {
+            Surface::Command => format!("then run `cargo run -- check {}` again", lesson.number),
+            Surface::Watch => "and save: the check runs again".to_string(),
+        };
         writeln!(
             self.out,
-            "{} {} does not compile: fix the first error above, then run `cargo run -- check {}` again.",
+            "{} {} does not compile: fix the first error above, {then}.",
             "✗".red().bold(),
             lesson.file(side),
-            lesson.number
         )
     }
 
@@ -203,7 +229,8 @@ impl Reporter {
         for check in &report.checks {
             if let CheckState::Failed(failure) = &check.state {
                 writeln!(self.out, "\n{} {}", "✗".red().bold(), check.name.bold())?;
-                evidence::failure(&mut self.out, failure, check.why.as_deref(), self.width)?;
+                let width = self.prose_width();
+                evidence::failure(&mut self.out, failure, check.why.as_deref(), width)?;
             }
         }
         writeln!(self.out)?;
@@ -249,7 +276,7 @@ impl Reporter {
     /// Why judging stopped early, said once, before the checks it spoiled.
     pub(crate) fn interruption(&mut self, interruption: &Interruption) -> io::Result<()> {
         let mut lines =
-            evidence::wrap(&inert::inert(&interruption.cause), self.width - 2).into_iter();
+            evidence::wrap(&inert::inert(&interruption.cause), self.prose_width() - 2).into_iter();
         writeln!(
             self.out,
             "{} {}",
@@ -276,6 +303,13 @@ impl Reporter {
                      lesson: the course is done. The quizzes wait at `cargo run -- quiz N`.",
                     lesson.number
                 ),
+                Side::Exercise if self.surface == Surface::Watch => format!(
+                    "Compare with the reference: `cargo run -- solution {}`, try `cargo run -- \
+                     quiz {}`, then press n for lesson {}.",
+                    lesson.number,
+                    lesson.number,
+                    lesson.number + 1
+                ),
                 Side::Exercise => format!(
                     "Compare with the reference: `cargo run -- solution {}`, try `cargo run -- quiz {}`, then on to lesson {}.",
                     lesson.number,
@@ -287,11 +321,19 @@ impl Reporter {
             };
             writeln!(self.out, "{} {}", format!("All {total} checks pass.").green().bold(), next)?;
         } else {
+            let next = match self.surface {
+                Surface::Command => format!(
+                    "Fix the first ✗, then run `cargo run -- check {n}` again. Stuck? `cargo run -- hint {n}`.",
+                    n = lesson.number
+                ),
+                Surface::Watch => {
+                    "Fix the first ✗ and save: the check runs again. Stuck? Press h.".into()
+                }
+            };
             writeln!(
                 self.out,
-                "{} Fix the first ✗, then run `cargo run -- check {n}` again. Stuck? `cargo run -- hint {n}`.",
+                "{} {next}",
                 format!("{} of {total} checks pass.", report.passed_count()).red().bold(),
-                n = lesson.number
             )?;
         }
         writeln!(self.out, "{}", replay.dimmed())
@@ -310,5 +352,18 @@ fn missing_parts(sandbox: &Sandbox) -> Option<String> {
         (None, None) => None,
         (Some(one), None) | (None, Some(one)) => Some(one.to_string()),
         (Some(one), Some(other)) => Some(format!("{one} and {other}")),
+    }
+}
+
+/// Cargo names an exercise by the way its check target reaches it
+/// (`kit/src/bin/../../../exercises/04_bad_gateway.rs:117:14`): show the path the learner
+/// opened (`exercises/04_bad_gateway.rs:117:14`), which terminals and editors can jump to.
+pub fn as_opened(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains("src/bin/../") {
+        std::borrow::Cow::Owned(
+            text.replace("kit/src/bin/../../../", "").replace("src/bin/../../", ""),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }

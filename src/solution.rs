@@ -14,18 +14,23 @@ use crate::reporter::Reporter;
 pub fn show(lesson: &Lesson, force: bool, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
     let root = project::root()?;
     let (progress, _) = Progress::load(&root);
-    if !force && progress.status(lesson) != Status::Done {
-        let question = format!(
-            "Your exercise {} has not passed a check as it is now. Look at the solution anyway?",
-            lesson.number
-        );
+    let status = progress.status(lesson);
+    if !force && status != Status::Done {
+        let state = match status {
+            Status::Changed if progress.passed_before(lesson) => "passed, but has changed since",
+            Status::Changed => "has changed since its last check, which it failed",
+            Status::Failing => "does not pass yet",
+            _ => "has not been checked yet",
+        };
+        let question =
+            format!("Your exercise {} {state}. Look at the solution anyway?", lesson.number);
         match reporter.confirm(&question)? {
             Some(true) => {}
             Some(false) => return Ok(ExitCode::SUCCESS),
             None => {
                 return Err(UsageError(format!(
-                    "exercise {n} has not passed a check as it is now: run `cargo run -- check {n}`, \
-                     or `cargo run -- solution {n} --force` to see the solution anyway",
+                    "exercise {n} {state}: run `cargo run -- check {n}`, or `cargo run -- \
+                     solution {n} --force` to see the solution anyway",
                     n = lesson.number
                 ))
                 .into());

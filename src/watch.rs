@@ -53,7 +53,7 @@ pub fn run(
         panel: None,
         choosing: None,
         message: notice,
-        confirming_reset: false,
+        confirming: None,
         edit_cmd: edit_cmd
             .or_else(|| std::env::var("VISUAL").ok())
             .or_else(|| std::env::var("EDITOR").ok()),
@@ -108,8 +108,18 @@ struct Session {
     /// The lesson list is open, with this line selected.
     choosing: Option<usize>,
     message: Option<String>,
-    confirming_reset: bool,
+    /// A key asked for confirmation: the next key says yes or no.
+    confirming: Option<Confirm>,
     edit_cmd: Option<String>,
+}
+
+/// What a key asked to be confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Confirm {
+    /// `x`: the starter back in place of the exercise.
+    Reset,
+    /// `n` on a lesson that does not pass yet.
+    Skip,
 }
 
 impl Session {
@@ -125,18 +135,26 @@ impl Session {
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             return Ok(Flow::Quit);
         }
-        if std::mem::take(&mut self.confirming_reset) {
-            self.message = Some(match key.code {
-                KeyCode::Char('y') => match reset::reset(&self.root, self.lesson)? {
-                    Some(backup) => {
-                        format!("reset to the starter; your file is saved as {}", backup.display())
-                    }
-                    None => "the exercise is already the starter".into(),
-                },
-                _ => "reset cancelled".into(),
-            });
-            self.show(reporter)?;
-            return Ok(Flow::Continue);
+        match self.confirming.take() {
+            Some(Confirm::Reset) => {
+                self.message = Some(match key.code {
+                    KeyCode::Char('y') => match reset::reset(&self.root, self.lesson)? {
+                        Some(backup) => format!(
+                            "reset to the starter; your file is saved as {}",
+                            backup.display()
+                        ),
+                        None => "the exercise is already the starter".into(),
+                    },
+                    _ => "reset cancelled".into(),
+                });
+                self.show(reporter)?;
+                return Ok(Flow::Continue);
+            }
+            Some(Confirm::Skip) if key.code == KeyCode::Char('n') => {
+                self.message = None;
+                return self.step(1, reporter).map(|()| Flow::Continue);
+            }
+            Some(Confirm::Skip) | None => {}
         }
         if let Some(selected) = self.choosing {
             return self.choose(key, selected, reporter).map(|()| Flow::Continue);
@@ -159,7 +177,7 @@ impl Session {
             }
             KeyCode::Char('l') => self.choosing = Some(usize::from(self.lesson.number - 1)),
             KeyCode::Char('x') => {
-                self.confirming_reset = true;
+                self.confirming = Some(Confirm::Reset);
                 self.message = Some(format!(
                     "Reset {} to the starter (your file is kept as a backup)? y to confirm, any other key to cancel",
                     self.lesson.file(Side::Exercise)
@@ -196,14 +214,21 @@ impl Session {
         self.show(reporter)
     }
 
+    /// `n` or `p`: the next or previous lesson; moving on from one that does not pass yet asks
+    /// first.
     fn move_by(&mut self, step: isize, reporter: &mut Reporter) -> anyhow::Result<()> {
         if step > 0 && self.progress().status(self.lesson) != Status::Done {
+            self.confirming = Some(Confirm::Skip);
             self.message = Some(format!(
-                "lesson {} does not pass yet: n moves on once it does (l lists them all)",
+                "lesson {} does not pass yet: press n again to move on anyway, any other key to stay",
                 self.lesson.number
             ));
             return self.show(reporter);
         }
+        self.step(step, reporter)
+    }
+
+    fn step(&mut self, step: isize, reporter: &mut Reporter) -> anyhow::Result<()> {
         let index = usize::from(self.lesson.number - 1).saturating_add_signed(step);
         match LESSONS.get(index) {
             Some(next) => self.open(next, reporter),
@@ -242,6 +267,12 @@ impl Session {
                         decided += 1;
                         None
                     }
+                    outcome::Event::Building(elapsed) if elapsed.as_secs() > 0 => {
+                        self.report = format!("Compiling {file}… {} s", elapsed.as_secs());
+                        let _ = self.show(reporter);
+                        return;
+                    }
+                    outcome::Event::Building(_) => return,
                     outcome::Event::Waiting(elapsed) => Some(elapsed.as_secs()),
                     _ => None,
                 };

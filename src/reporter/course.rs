@@ -13,7 +13,7 @@ use crate::progress::{Progress, Status};
 impl Reporter {
     /// Renders a lesson's markdown for the terminal (plain text without colour).
     pub fn lesson(&mut self, markdown: &str) -> io::Result<()> {
-        let rendered = markdown::render(markdown, self.width);
+        let rendered = markdown::render(markdown, self.prose_width());
         write!(self.out, "{rendered}")
     }
 
@@ -36,35 +36,38 @@ impl Reporter {
         )
     }
 
-    /// One lesson's line of the list: an arrow at the current one, number, status, title, file.
+    /// One lesson's line of the list: an arrow at the current one, number, status, title, file,
+    /// quiz. Always one line: in a narrow terminal the title is cut short, never the line wrapped.
     pub(super) fn list_line(&self, lesson: &Lesson, progress: &Progress, current: bool) -> String {
         let arrow = if current { "→" } else { " " };
         let status = match progress.status(lesson) {
             Status::Done => "done   ".green(),
             Status::Failing => "failing".red(),
             Status::Pending => "pending".dimmed(),
+            Status::Changed => "changed".yellow(),
         };
         let quiz = match progress.quiz_score(lesson) {
             Some((right, total)) if right == total => format!("quiz {right}/{total}").green(),
             Some((right, total)) => format!("quiz {right}/{total}").yellow(),
             None => "".normal(),
         };
-        // Titles padded to the longest, so that the file names line up; in a narrow terminal
-        // the longest titles are cut short rather than the line wrapped.
-        let longest = LESSONS.iter().map(|lesson| lesson.title.chars().count()).max();
-        let file_width = LESSONS.iter().map(|lesson| lesson.file(Side::Exercise).len()).max();
-        let room = self.width.saturating_sub(2 + 2 + 2 + 7 + 2 + 2 + file_width.unwrap_or(0));
-        let title_width = longest.unwrap_or(0).min(room.max(16));
+        let longest = LESSONS.iter().map(|lesson| lesson.title.chars().count()).max().unwrap_or(0);
+        let file_width =
+            LESSONS.iter().map(|lesson| lesson.file(Side::Exercise).len()).max().unwrap_or(0);
+        // "→ 10  changed  " + title + "  " + file + "  quiz 5/5"
+        let fixed = 2 + 2 + 2 + 7 + 2 + 2 + file_width + 2 + "quiz 10/10".len();
+        let title_width = longest.min(self.width.saturating_sub(fixed)).max(8);
         let title = if lesson.title.chars().count() > title_width {
             let kept: String = lesson.title.chars().take(title_width - 1).collect();
             format!("{kept}…")
         } else {
             lesson.title.clone()
         };
+        let file = format!("{:<file_width$}", lesson.file(Side::Exercise));
         let line = format!(
             "{arrow} {:>2}  {status}  {title:<title_width$}  {}  {quiz}",
             lesson.number.to_string().bold(),
-            lesson.file(Side::Exercise).dimmed()
+            file.dimmed()
         );
         line.trim_end().to_string()
     }
@@ -90,12 +93,16 @@ impl Reporter {
             lesson.hints.len(),
             lesson.number
         )?;
-        write!(self.out, "{}", markdown::render(&hint.text, self.width))?;
+        write!(self.out, "{}", markdown::render(&hint.text, self.prose_width()))?;
+        let again = match self.surface {
+            super::Surface::Command => "run the same command again",
+            super::Surface::Watch => "press h again",
+        };
         let next = if more {
-            "(run the same command again for the next hint)".to_string()
+            format!("({again} for the next hint)")
         } else {
             format!(
-                "(you have seen every hint; the same command shows them again, and `cargo run -- solution {} --force` shows the answer)",
+                "(you have seen every hint; {again} to see them again, and `cargo run -- solution {} --force` shows the answer)",
                 lesson.number
             )
         };

@@ -16,7 +16,8 @@ const TRUNCATED: &str = "Output was truncated. Please limit to 500 chars.";
 pub fn results(outcome: &Checked, width: usize) -> Value {
     let report = match outcome {
         Checked::CompileFailed(diagnostics) => {
-            return json!({"version": 3, "status": "error", "message": diagnostics, "tests": []});
+            let message = super::as_opened(diagnostics);
+            return json!({"version": 3, "status": "error", "message": message, "tests": []});
         }
         Checked::Ran(report) => report,
     };

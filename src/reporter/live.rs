@@ -31,8 +31,17 @@ impl<'a> Live<'a> {
     pub fn event(&mut self, event: &Event<'_>) {
         // Output that cannot be written (a closed pipe) is the caller's to notice at the end.
         let _ = match event {
-            Event::Started | Event::Waiting(_) if !self.reporter.interactive => Ok(()),
-            Event::Started => Ok(()),
+            Event::Started | Event::Waiting(_) | Event::Building(_)
+                if !self.reporter.interactive =>
+            {
+                Ok(())
+            }
+            Event::Building(elapsed) if *elapsed < SHOW_AFTER => Ok(()),
+            Event::Building(elapsed) => self.building_line(*elapsed),
+            Event::Started => {
+                self.clear();
+                Ok(())
+            }
             Event::Greeted(sandbox) => self.reporter.sandbox(sandbox),
             Event::Waiting(elapsed) if *elapsed < SHOW_AFTER => Ok(()),
             Event::Waiting(elapsed) => self.waiting_line(*elapsed),
@@ -61,6 +70,17 @@ impl<'a> Live<'a> {
             elapsed.as_secs(),
             self.decided,
             self.total
+        );
+        write!(self.reporter.out, "\r\x1b[2K{}", line.dimmed())?;
+        self.waiting = true;
+        Ok(())
+    }
+
+    fn building_line(&mut self, elapsed: Duration) -> std::io::Result<()> {
+        let line = format!(
+            "  compiling {}… {} s (the first build of an exercise takes longest)",
+            self.lesson.file(crate::catalog::Side::Exercise),
+            elapsed.as_secs()
         );
         write!(self.reporter.out, "\r\x1b[2K{}", line.dimmed())?;
         self.waiting = true;

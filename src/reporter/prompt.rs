@@ -36,10 +36,10 @@ impl Reporter {
         write!(
             self.out,
             "{}",
-            markdown::render(&format!("**{}**", question.question), self.width)
+            markdown::render(&format!("**{}**", question.question), self.prose_width())
         )?;
         for (shown, option) in order.iter().enumerate() {
-            let text = markdown::render(&question.options[*option], self.width - 5);
+            let text = markdown::render(&question.options[*option], self.prose_width() - 5);
             for (line_number, line) in text.lines().filter(|line| !line.is_empty()).enumerate() {
                 let label =
                     if line_number == 0 { format!("  {})", letter(shown)) } else { "    ".into() };
@@ -81,7 +81,8 @@ impl Reporter {
                 .iter()
                 .position(|option| *option == question.answer_index())
                 .unwrap_or_default();
-            let answer = markdown::render(&question.options[question.answer_index()], self.width);
+            let answer =
+                markdown::render(&question.options[question.answer_index()], self.prose_width());
             writeln!(
                 self.out,
                 "{} The answer is {}) {}",
@@ -90,7 +91,7 @@ impl Reporter {
                 answer.trim_end()
             )?;
         }
-        write!(self.out, "{}", markdown::render(&question.explanation, self.width))
+        write!(self.out, "{}", markdown::render(&question.explanation, self.prose_width()))
     }
 
     /// The quiz is over, or input ran out before it was.

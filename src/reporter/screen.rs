@@ -48,6 +48,8 @@ impl Reporter {
             colored: self.colored,
             interactive: false,
             width: self.width,
+            surface: super::Surface::Watch,
+            painted: None,
         };
         render(&mut inner).expect("writing to memory cannot fail");
         String::from_utf8_lossy(&capture.0.borrow()).into_owned()
@@ -97,6 +99,10 @@ impl Reporter {
             Status::Done => "passes".green().bold(),
             Status::Failing => "does not pass yet".red(),
             Status::Pending => "not checked yet".dimmed(),
+            Status::Changed if screen.progress.passed_before(screen.lesson) => {
+                "passed before; changed since".yellow()
+            }
+            Status::Changed => "changed since its last check".yellow(),
         };
         let rule = "─".repeat(self.width).dimmed().to_string();
         // The report first and the status last: the end of the screen is what stays in view.
@@ -118,8 +124,44 @@ impl Reporter {
         }
         let keys = "n next · p previous · h hint · l list · r re-check · e edit · x reset · q quit";
         text.push_str(&keys.dimmed().to_string());
-        write!(self.out, "\x1b[2J\x1b[H{}", text.replace('\n', "\r\n"))?;
+        let lines: Vec<String> = text.lines().map(|line| self.fitted(line)).collect();
+        let height = crossterm::terminal::size().map_or(24, |(_, rows)| usize::from(rows)).max(5);
+        let report = hash(screen.report);
+        let shown = if lines.len() > height && self.painted == Some(report) {
+            // The same tall report as last time: its top is in the scrollback already; redraw
+            // only what the screen holds.
+            &lines[lines.len() - height..]
+        } else {
+            &lines[..]
+        };
+        self.painted = Some(report);
+        // Drawn over the last frame from the top, line by line, never cleared as a whole: a
+        // terminal multiplexer keeps a copy of a cleared screen in its scrollback. A report
+        // taller than the screen scrolls its top into the scrollback once, when it is new.
+        let body =
+            shown.iter().map(|line| format!("{line}\x1b[K")).collect::<Vec<_>>().join("\r\n");
+        write!(self.out, "\x1b[H{body}\x1b[J")?;
         self.out.flush()
+    }
+
+    /// `line`, cut at the terminal's width (escape sequences take no room, and are kept): every
+    /// line of the screen must take exactly one row, or redrawing in place would miscount.
+    fn fitted(&self, line: &str) -> String {
+        if visible_width(line) <= self.width {
+            return line.to_string();
+        }
+        let mut kept = String::new();
+        let mut width = 0;
+        for (piece, visible) in pieces(line) {
+            if !visible {
+                kept.push_str(piece);
+            } else if width + 1 < self.width {
+                kept.push_str(piece);
+                width += 1;
+            }
+        }
+        kept.push('…');
+        kept
     }
 
     /// Leaves watch mode's screen: the prompt goes on a line of its own.
@@ -148,36 +190,35 @@ impl Reporter {
     }
 }
 
+fn hash(text: &str) -> u64 {
+    use std::hash::BuildHasher;
+    std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(text)
+}
+
+/// `line` cut into characters that take room (`true`) and escape sequences that take none
+/// (colour and style `ESC [ … letter`, links `ESC ] … ESC \\`).
+fn pieces(line: &str) -> Vec<(&str, bool)> {
+    let mut pieces = Vec::new();
+    let mut rest = line;
+    while let Some(first) = rest.chars().next() {
+        let length = if first != '\x1b' {
+            first.len_utf8()
+        } else if let Some(body) = rest.strip_prefix("\x1b[") {
+            2 + body.find(|char: char| char.is_ascii_alphabetic()).map_or(body.len(), |at| at + 1)
+        } else if let Some(body) = rest.strip_prefix("\x1b]") {
+            2 + body.find("\x1b\\").map_or(body.len(), |at| at + 2)
+        } else {
+            1
+        };
+        pieces.push((&rest[..length], first != '\x1b'));
+        rest = &rest[length..];
+    }
+    pieces
+}
+
 /// The width of `line` on screen: escape sequences (colour, links) take no room.
 fn visible_width(line: &str) -> usize {
-    let mut width = 0;
-    let mut chars = line.chars().peekable();
-    while let Some(char) = chars.next() {
-        if char == '\x1b' {
-            match chars.peek() {
-                Some('[') => {
-                    for char in chars.by_ref() {
-                        if char.is_ascii_alphabetic() {
-                            break;
-                        }
-                    }
-                }
-                Some(']') => {
-                    // OSC: up to the string terminator ESC \.
-                    while let Some(char) = chars.next() {
-                        if char == '\x1b' && chars.peek() == Some(&'\\') {
-                            chars.next();
-                            break;
-                        }
-                    }
-                }
-                _ => {}
-            }
-        } else {
-            width += 1;
-        }
-    }
-    width
+    pieces(line).iter().filter(|(_, visible)| *visible).count()
 }
 
 #[cfg(test)]
@@ -188,5 +229,14 @@ mod tests {
     fn escape_sequences_take_no_room() {
         assert_eq!(visible_width("\x1b[1;32m✓\x1b[0m ok"), 4);
         assert_eq!(visible_width("\x1b]8;;file:///x\x1b\\path\x1b]8;;\x1b\\"), 4);
+    }
+
+    #[test]
+    fn long_lines_are_cut_to_the_width_and_keep_their_colours() {
+        let mut reporter = Reporter::stdout(crate::cli::ColorChoice::Never);
+        reporter.width = 10;
+        let cut = reporter.fitted("\x1b[31mabcdefghijklmnop\x1b[0m");
+        assert_eq!(visible_width(&cut), 10);
+        assert!(cut.starts_with("\x1b[31mabcdefghi") && cut.contains("\x1b[0m"), "{cut:?}");
     }
 }

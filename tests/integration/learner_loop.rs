@@ -164,21 +164,27 @@ fn piped_output_has_no_escape_codes_and_list_shows_progress() {
 
     scratch.write("exercises/02_retry_after.rs", &solution("02_retry_after.rs"));
     assert_eq!(scratch.httplings(&["check", "2"]).code, Some(0));
-    let list = scratch.httplings(&["list"]);
     // Each line: an arrow at the current lesson, then number, status, title and file.
-    let status = |number: &str| {
-        let words = |line: &str| -> Vec<String> {
-            line.split_whitespace().filter(|word| *word != "→").map(String::from).collect()
+    let statuses = || {
+        let list = scratch.httplings(&["list"]).stdout;
+        let status = |number: &str| {
+            let words = |line: &str| -> Vec<String> {
+                line.split_whitespace().filter(|word| *word != "→").map(String::from).collect()
+            };
+            let line = list.lines().map(words).find(|words| words[0] == number);
+            line.unwrap_or_else(|| panic!("no lesson {number} in:\n{list}"))[1].clone()
         };
-        let line = list.stdout.lines().map(words).find(|words| words[0] == number);
-        line.unwrap_or_else(|| panic!("no lesson {number} in:\n{}", list.stdout))[1].clone()
+        [status("1"), status("2"), status("3")]
     };
-    assert_eq!(
-        [status("1"), status("2"), status("3")],
-        ["failing", "done", "pending"],
-        "{}",
-        list.stdout
+    assert_eq!(statuses(), ["failing", "done", "pending"]);
+    // Changed since it passed: not "pending", the word for a lesson never checked.
+    scratch.write(
+        "exercises/02_retry_after.rs",
+        &format!("{}\n// an edit\n", solution("02_retry_after.rs")),
     );
+    assert_eq!(statuses(), ["failing", "changed", "pending"]);
+    let asked = scratch.httplings_with_input(&["solution", "2"], "");
+    assert!(asked.stderr.contains("passed, but has changed since"), "{}", asked.stderr);
 }
 
 #[test]
@@ -256,7 +262,8 @@ fn watch_mode_rechecks_on_save_keeps_progress_made_elsewhere_and_quits_cleanly()
 
     let screen = tmux.wait_for("5 of 9 checks pass", Duration::from_secs(120));
     // The summary is longer than the terminal is wide: wrapped between words, never inside one.
-    for word in ["again.", "Stuck?", "hint", "`cargo"] {
+    // And in watch mode it speaks of saving and keys, not commands.
+    for word in ["again.", "Stuck?", "Press", "h."] {
         assert!(
             screen
                 .split_whitespace()
@@ -299,7 +306,41 @@ fn watch_mode_rechecks_on_save_keeps_progress_made_elsewhere_and_quits_cleanly()
     assert!(screen.contains(&all_but_one), "{screen}");
 
     tmux.command(&["send-keys", "-t", "watch", "h"]);
-    tmux.wait_for("Hint", Duration::from_secs(10));
+    tmux.wait_for("press h again", Duration::from_secs(10));
+
+    // A compile error names the file as the learner opened it, and says to save.
+    scratch.write("exercises/01_generic_500.rs", "pub fn app( {");
+    let screen = tmux.wait_for("does not compile", Duration::from_secs(60));
+    assert!(screen.contains("exercises/01_generic_500.rs:1:"), "{screen}");
+    assert!(!screen.contains("src/bin/"), "{screen}");
+    let words = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("and save: the check runs again"), "{screen}");
+    scratch.write(
+        "exercises/01_generic_500.rs",
+        &scratch.read("exercises/.starters/01_generic_500.rs"),
+    );
+    tmux.wait_for("5 of 9 checks pass", Duration::from_secs(60));
+
+    // Moving on from a failing lesson asks first; another key stays, n again moves on.
+    tmux.command(&["send-keys", "-t", "watch", "n"]);
+    tmux.wait_for("press n again to move on anyway", Duration::from_secs(10));
+    tmux.command(&["send-keys", "-t", "watch", "l"]);
+    let screen = tmux.wait_for("Choose a lesson", Duration::from_secs(10));
+    assert!(screen.contains("lesson 1/"), "{screen}");
+    tmux.command(&["send-keys", "-t", "watch", "Escape"]);
+    tmux.command(&["send-keys", "-t", "watch", "n"]);
+    tmux.wait_for("press n again", Duration::from_secs(10));
+    tmux.command(&["send-keys", "-t", "watch", "n"]);
+    tmux.wait_for("lesson 2/", Duration::from_secs(60));
+
+    // Every redraw was in place: the scrollback holds no copy of a live line, and each report's
+    // first line once at most (reports taller than the screen scroll their top there once).
+    let history = tmux.history();
+    assert!(!history.contains("checks decided"), "live lines in the scrollback:\n{history}");
+    let copies = history.matches("✗ ").count();
+    let reports = 5;
+    assert!(copies <= reports * 9, "{copies} ✗ lines in the scrollback for {reports} reports");
+
     tmux.command(&["send-keys", "-t", "watch", "q"]);
     let screen = tmux.wait_for("AFTER-QUIT", Duration::from_secs(10));
     assert!(
@@ -330,4 +371,35 @@ fn a_check_that_waits_says_so_in_a_terminal_then_reports() {
     let screen = tmux.wait_for("checks pass.", Duration::from_secs(20));
     assert!(!screen.contains("running…"), "the live line is gone once the report is in:\n{screen}");
     assert!(screen.contains("the checks were stopped after 4 s"), "{screen}");
+}
+
+/// `list` in terminals 80, 120 and 200 columns wide: one row per lesson, never wrapped, titles
+/// cut short only where they must be.
+#[test]
+fn list_rows_are_one_line_each_at_every_width() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: the list's widths are not exercised here");
+        return;
+    }
+    let scratch = Scratch::new("list-widths");
+    for width in [80, 120, 200] {
+        let tmux = Tmux { socket: format!("httplings-list-{width}-{}", std::process::id()) };
+        let shell = shell_running(&scratch, "list < /dev/null", "echo LISTED-$((40 + 2))");
+        let size = width.to_string();
+        tmux.command(&["new-session", "-d", "-s", "watch", "-x", &size, "-y", "30", &shell]);
+        let screen = tmux.wait_for("LISTED-42", Duration::from_secs(30));
+        let rows: Vec<&str> = screen.lines().filter(|line| line.contains("exercises/")).collect();
+        assert_eq!(rows.len(), httplings_judge::lessons::ALL.len(), "at {width}:\n{screen}");
+        for row in rows {
+            let lesson = row.trim_start_matches(['→', ' ']).split_whitespace().next();
+            assert!(
+                lesson.is_some_and(|n| n.parse::<u8>().is_ok()),
+                "at {width}, wrapped: {row:?}"
+            );
+            assert!(row.chars().count() <= width, "at {width}: {row:?}");
+        }
+        if width >= 120 {
+            assert!(!screen.contains('…'), "at {width}, a title was cut:\n{screen}");
+        }
+    }
 }

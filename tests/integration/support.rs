@@ -367,6 +367,12 @@ impl Tmux {
         Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
     }
 
+    /// The lines that scrolled off the top of the pane, oldest first.
+    pub fn history(&self) -> String {
+        let output = self.command(&["capture-pane", "-p", "-S", "-", "-E", "-1", "-t", "watch"]);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     pub fn screen(&self) -> String {
         String::from_utf8_lossy(&self.command(&["capture-pane", "-p", "-t", "watch"]).stdout)
             .into_owned()
