@@ -41,9 +41,26 @@ pub fn check(reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
 /// `src/bin/` holds check targets for the catalog's lessons only.
 pub fn agreement(root: &Path) -> Vec<(bool, String)> {
     let mut facts = Vec::new();
+    let read = |file: &str| fs::read_to_string(root.join(file)).unwrap_or_default();
+    let (readme, tests, forging) = (
+        read("README.md"),
+        read("tests/integration/main.rs"),
+        read("tests/integration/forging.rs"),
+    );
     for lesson in LESSONS.iter() {
-        let missing: Vec<String> =
+        let mut missing: Vec<String> =
             files(lesson).into_iter().filter(|file| !root.join(file).is_file()).collect();
+        let name = &lesson.slug[3..];
+        let places = [
+            (readme.contains(&format!("\n| {} | ", lesson.number)), "its row in README.md"),
+            (tests.contains(&format!("\nmod {name};")), "its module in tests/integration/main.rs"),
+            (
+                forging.contains(&format!("\"{}\"", lesson.slug)),
+                "its test in tests/integration/forging.rs",
+            ),
+        ];
+        missing
+            .extend(places.iter().filter(|(found, _)| !found).map(|(_, place)| place.to_string()));
         let fact = if missing.is_empty() {
             format!("lesson {}: every part present", lesson.number)
         } else {
@@ -88,6 +105,8 @@ pub fn files(lesson: &Lesson) -> Vec<String> {
         lesson.starter_file(),
         judge_file(lesson),
         kit_file(lesson),
+        format!("tests/integration/{}.rs", &lesson.slug[3..]),
+        format!("tests/fixtures/forging/{}.rs", lesson.slug),
     ];
     files.extend(
         [Side::Exercise, Side::Solution, Side::Starter].map(|side| lesson.check_target_file(side)),
@@ -158,6 +177,9 @@ mod tests {
                 fs::create_dir_all(copy.path().join(&file).parent().unwrap()).unwrap();
                 fs::copy(repo.join(&file), copy.path().join(&file)).unwrap();
             }
+        }
+        for file in ["README.md", "tests/integration/main.rs", "tests/integration/forging.rs"] {
+            fs::copy(repo.join(file), copy.path().join(file)).unwrap();
         }
         assert!(agreement(copy.path()).iter().all(|(holds, _)| *holds));
 

@@ -22,6 +22,8 @@ fn dev_new_scaffolds_a_lesson_that_builds_and_refuses_to_overwrite() {
         format!("kit/src/bin/exercise_{n:02}.rs"),
         format!("kit/src/bin/solution_{n:02}.rs"),
         format!("kit/src/bin/starter_{n:02}.rs"),
+        "tests/integration/smoke_signals.rs".to_string(),
+        format!("tests/fixtures/forging/{n:02}_smoke_signals.rs"),
     ] {
         assert!(copy.root().join(&file).is_file(), "{file} was not created:\n{}", run.stdout);
     }
@@ -29,7 +31,12 @@ fn dev_new_scaffolds_a_lesson_that_builds_and_refuses_to_overwrite() {
     let entry = format!("lesson!(smoke_signals, \"{n:02}_smoke_signals\"),");
     assert!(registry.contains("pub mod smoke_signals;") && registry.contains(&entry), "{registry}");
 
-    // Every part compiles: the library with the new judge, and the three check targets.
+    assert!(copy.read("tests/integration/main.rs").contains("\nmod smoke_signals;"));
+    assert!(
+        copy.read("tests/integration/forging.rs").contains(&format!("\"{n:02}_smoke_signals\""))
+    );
+    assert!(copy.read("README.md").contains(&format!("\n| {n} | TODO")));
+    // Every part compiles: the library with the new judge, its tests, and the three check targets.
     let targets = ["exercise", "solution", "starter"].map(|side| format!("{side}_{n:02}"));
     let built = Command::new(env!("CARGO"))
         .current_dir(copy.root())
@@ -39,6 +46,13 @@ fn dev_new_scaffolds_a_lesson_that_builds_and_refuses_to_overwrite() {
         .output()
         .expect("cargo starts");
     assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let tests = Command::new(env!("CARGO"))
+        .current_dir(copy.root())
+        .envs(copy.cargo_env())
+        .args(["check", "--quiet", "--tests"])
+        .output()
+        .expect("cargo starts");
+    assert!(tests.status.success(), "{}", String::from_utf8_lossy(&tests.stderr));
 
     let again = copy.httplings(&["dev", "new", "smoke_signals"]);
     assert_eq!(again.code, Some(2), "{}", again.stderr);

@@ -120,6 +120,8 @@ impl Scratch {
         let _ = fs::remove_dir_all(scratch.root.join("kit"));
         copy_dir(&repo.join("src"), &scratch.root.join("src"));
         copy_dir(&repo.join("kit"), &scratch.root.join("kit"));
+        copy_dir(&repo.join("tests"), &scratch.root.join("tests"));
+        fs::copy(repo.join("README.md"), scratch.root.join("README.md")).expect("the README");
         // Both packages get names of their own: cargo keys what it builds by a package's name
         // and its path relative to the workspace, which the copy shares with the repository.
         let kit = format!("scratch-{name}-kit");
