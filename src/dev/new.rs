@@ -128,8 +128,11 @@ const STARTER: &str = "TODO: build the exercise's starter.";
 /// find where the change goes.
 struct Edit<'a> {
     file: &'static str,
-    apply: Box<dyn Fn(&str) -> Option<String> + 'a>,
+    apply: Box<Change<'a>>,
 }
+
+/// A file's text, changed: `None` when the place for the change is not there.
+type Change<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
 impl<'a> Edit<'a> {
     fn new(file: &'static str, apply: impl Fn(&str) -> Option<String> + 'a) -> Self {
