@@ -5,7 +5,9 @@
 //! judge, from what crossed the wire and what the judge's own servers saw. The runner also sees
 //! what only it can: the process crashing, exiting or running out of time.
 
+pub mod all;
 mod build;
+pub mod course_hash;
 #[cfg(unix)]
 mod group;
 #[cfg(unix)]
@@ -60,18 +62,7 @@ pub fn run(
         reporter.outcome(lesson, side, &outcome, true)?;
     }
     if side == Side::Exercise {
-        let first_failed = first_failed(&outcome);
-        let recorded = Progress::update(&root, |progress| {
-            progress.record_check(lesson, first_failed.as_deref());
-            // The lesson being worked on is the one checked last; watch mode starts there.
-            progress.set_current(lesson);
-        });
-        // Progress is a convenience: failing to record it never changes the verdict.
-        match recorded {
-            Ok((_, Some(notice))) => reporter.notice(&notice),
-            Ok((_, None)) => {}
-            Err(error) => reporter.notice(&format!("{error:#}")),
-        }
+        record(&root, lesson, &outcome, reporter);
     }
     Ok(if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -105,6 +96,19 @@ pub fn perform(
             }
         }
     })?;
+    judge_built(root, lesson, side, built, &source, options, on_event)
+}
+
+/// Judges a lesson's side that cargo built (or could not), from the file whose hash is `source`.
+fn judge_built(
+    root: &Path,
+    lesson: &Lesson,
+    side: Side,
+    built: Build,
+    source: &str,
+    options: &Options,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> anyhow::Result<Checked> {
     let (executable, warnings) = match built {
         Build::Ready { executable, warnings } => (executable, warnings),
         Build::Failed(diagnostics) => return Ok(Checked::CompileFailed(diagnostics)),
@@ -114,7 +118,7 @@ pub fn perform(
     let limit = options.time_limit.unwrap_or(lesson.time_limit);
     let (judged, built_from) =
         judging::judge(root, &executable, lesson.judge, seed, limit, on_event)?;
-    if let Some(other) = built_from.0.filter(|built| *built != source) {
+    if let Some(other) = built_from.0.filter(|built| built != source) {
         anyhow::bail!(
             "the program that ran was built from another version of {} (SHA-256 {other}, not \
              {source}): run the check again",
@@ -138,4 +142,20 @@ pub fn perform(
         sandbox: judged.sandbox,
         left_running: judged.left_running,
     }))
+}
+
+/// Records a check of the learner's exercise in their progress. Progress is a convenience:
+/// failing to record it never changes the verdict, so a problem is only said.
+fn record(root: &Path, lesson: &Lesson, outcome: &Checked, reporter: &mut Reporter) {
+    let first_failed = first_failed(outcome);
+    let recorded = Progress::update(root, |progress| {
+        progress.record_check(lesson, first_failed.as_deref());
+        // The lesson being worked on is the one checked last; watch mode starts there.
+        progress.set_current(lesson);
+    });
+    match recorded {
+        Ok((_, Some(notice))) => reporter.notice(&notice),
+        Ok((_, None)) => {}
+        Err(error) => reporter.notice(&format!("{error:#}")),
+    }
 }

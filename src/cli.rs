@@ -41,8 +41,15 @@ pub enum Command {
     },
     /// Compile an exercise, run it against local servers and clients, and report each check.
     Check {
-        #[arg(value_parser = lesson_number, value_name = "N")]
+        #[arg(value_parser = lesson_number, value_name = "N", conflicts_with = "all")]
         lesson: Option<&'static Lesson>,
+        /// Check every lesson in one run (one build, then each lesson in turn): a row per lesson,
+        /// or with --json one document for a grader.
+        #[arg(long)]
+        all: bool,
+        /// With --all, only these lessons: `--only 1,2,4`.
+        #[arg(long, value_name = "N,N,…", value_delimiter = ',', requires = "all")]
+        only: Option<Vec<u8>>,
         /// Check the reference solution instead of your exercise.
         #[arg(long)]
         solution: bool,
@@ -89,6 +96,19 @@ pub enum Command {
     /// List the lessons, their exercise files and your progress; in a terminal, pick one to
     /// work on.
     List,
+    /// For teachers: one table of many students' `check --all --json` results.
+    Grade {
+        /// The students' result files (a folder per student works: artifacts/alice/results.json).
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Write the table as CSV.
+        #[arg(long)]
+        csv: bool,
+        /// The course's own fingerprint (`course_hash` of `check --all --json` on the course as
+        /// published); without it, the one most students have.
+        #[arg(long, value_name = "SHA256")]
+        course_hash: Option<String>,
+    },
     /// Tools for course authors.
     #[command(subcommand)]
     Dev(DevCommand),

@@ -5,6 +5,7 @@ mod catalog;
 mod check;
 mod cli;
 mod dev;
+mod grade;
 mod hint;
 mod lesson;
 mod list;
@@ -62,7 +63,12 @@ fn run(command: Option<Command>, reporter: &mut Reporter) -> anyhow::Result<Exit
     match command.unwrap_or(Command::Watch { edit_cmd: None, from: None }) {
         Command::Watch { edit_cmd, from } => watch::run(edit_cmd, from, reporter),
         Command::Lesson { lesson } => lesson::show(chosen(lesson)?, reporter),
-        Command::Check { lesson, solution, json, seed, time_limit } => {
+        Command::Check { all: true, only, solution, json, seed, time_limit, .. } => {
+            let options = check::Options { seed, time_limit, colored: false };
+            let lessons = check::all::chosen(only.as_deref())?;
+            check::all::run(&lessons, solution.into(), json, options, reporter)
+        }
+        Command::Check { lesson, solution, json, seed, time_limit, .. } => {
             let options = check::Options { seed, time_limit, colored: false };
             check::run(chosen(lesson)?, solution.into(), json, options, reporter)
         }
@@ -72,6 +78,9 @@ fn run(command: Option<Command>, reporter: &mut Reporter) -> anyhow::Result<Exit
         Command::Reset { lesson, all: false, yes } => reset::run(chosen(lesson)?, yes, reporter),
         Command::Quiz { lesson } => quiz::run(chosen(lesson)?, reporter),
         Command::List => list::show(reporter),
+        Command::Grade { files, csv, course_hash } => {
+            grade::run(&files, csv, course_hash, reporter)
+        }
         Command::Dev(DevCommand::Check) => dev::check(reporter),
         Command::Dev(DevCommand::New { name }) => dev::new(&name, reporter),
     }

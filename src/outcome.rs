@@ -128,3 +128,27 @@ pub fn first_failed(outcome: &Checked) -> Option<String> {
         ),
     }
 }
+
+/// One lesson of a `check --all` run: what checking it came to.
+#[derive(Debug)]
+pub struct Graded {
+    pub lesson: &'static Lesson,
+    pub outcome: Checked,
+}
+
+impl Graded {
+    /// Its checks that passed, and all its checks.
+    pub fn counts(&self) -> (usize, usize) {
+        self.outcome.counts(self.lesson)
+    }
+}
+
+impl Checked {
+    /// The checks that passed, and all of `lesson`'s (none passed when it did not compile).
+    pub fn counts(&self, lesson: &Lesson) -> (usize, usize) {
+        match self {
+            Checked::Ran(report) => (report.passed_count(), report.checks.len()),
+            Checked::CompileFailed(_) => (0, lesson.checks.len()),
+        }
+    }
+}

@@ -1,10 +1,11 @@
 //! [`Reporter`]: the one owner of terminal output. Commands hand it results and events; it
 //! decides colour once and turns them into text, diffs and tables.
 
+mod class;
 mod course;
 mod evidence;
 mod inert;
-mod json;
+pub(crate) mod json;
 mod live;
 mod markdown;
 mod prompt;

@@ -20,10 +20,13 @@ pub enum Build {
     Failed(String),
 }
 
-/// The variable a check target reads with `option_env!`: cargo rebuilds a binary whenever the
-/// value it was built with changes, so the binary that runs is always built from the file's
-/// current content, whatever its modification time says.
-pub const SOURCE_HASH: &str = "HTTPLINGS_SOURCE_SHA256";
+/// The variable check target `target` reads with `option_env!` (one per target, so that one
+/// cargo build can give each its own): cargo rebuilds a binary whenever the value it was built
+/// with changes, so the binary that runs is always built from its file's current content,
+/// whatever the file's modification time says.
+pub fn source_variable(target: &str) -> String {
+    format!("HTTPLINGS_SOURCE_SHA256_{}", target.to_ascii_uppercase())
+}
 
 /// The SHA-256 of `file`, in hex: what the binary must have been built from.
 pub fn source_hash(file: &Path) -> anyhow::Result<String> {
@@ -33,52 +36,85 @@ pub fn source_hash(file: &Path) -> anyhow::Result<String> {
     Ok(sha2::Sha256::digest(&content).iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
+/// Builds one check target from the file whose hash is `source_hash`.
 pub fn build(root: &Path, target: &str, source_hash: &str, colored: bool) -> anyhow::Result<Build> {
+    let mut built = build_all(root, &[(target.to_string(), source_hash.to_string())], colored)?;
+    built.pop().map(|(_, build)| build).context("cargo said nothing of the build")
+}
+
+/// Builds every `(target, source hash)` in one cargo run, going on past a target that does not
+/// compile: each gets its own outcome, in the order given.
+pub fn build_all(
+    root: &Path,
+    targets: &[(String, String)],
+    colored: bool,
+) -> anyhow::Result<Vec<(String, Build)>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let format = if colored { "json-diagnostic-rendered-ansi" } else { "json" };
-    let output = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    command
         .current_dir(root)
-        .env(SOURCE_HASH, source_hash)
         // The whole workspace is named so that features resolve as for `cargo run`: the
         // dependencies built for the runner are the ones the exercise links.
-        .args(["build", "--workspace", "--bin", target])
+        .args(["build", "--workspace", "--keep-going"])
         .args(["--message-format", format])
         .args(["--color", if colored { "always" } else { "never" }])
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| {
-            format!("could not run {}: is Rust installed?", cargo.to_string_lossy())
-        })?;
+        .stdin(Stdio::null());
+    for (target, source_hash) in targets {
+        command.args(["--bin", target]).env(source_variable(target), source_hash);
+    }
+    let output = command.output().with_context(|| {
+        format!("could not run {}: is Rust installed?", cargo.to_string_lossy())
+    })?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let messages: Vec<Value> =
         stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
-    if !output.status.success() {
-        let rendered: Vec<&str> = compiler_messages(&messages)
-            .filter_map(|message| message["rendered"].as_str())
+    let mut built = Vec::new();
+    for (target, _) in targets {
+        let about: Vec<&Value> = messages
+            .iter()
+            .filter(|message| message["target"]["name"] == target.as_str())
             .collect();
-        let diagnostics = if rendered.is_empty() {
-            String::from_utf8_lossy(&output.stderr).into_owned()
-        } else {
-            rendered.concat()
+        let build = match executable_named(&messages, target) {
+            Some(executable) => Build::Ready { executable, warnings: learner_warnings(&about) },
+            None => {
+                let rendered: Vec<&str> = compiler_messages(&about)
+                    .filter(|message| message["level"] == "error")
+                    .filter_map(|message| message["rendered"].as_str())
+                    .collect();
+                let diagnostics = if rendered.is_empty() {
+                    // Cargo failed before the compiler said anything: its own words.
+                    String::from_utf8_lossy(&output.stderr).into_owned()
+                } else {
+                    compiler_messages(&about)
+                        .filter_map(|message| message["rendered"].as_str())
+                        .collect::<Vec<_>>()
+                        .concat()
+                };
+                Build::Failed(diagnostics)
+            }
         };
-        return Ok(Build::Failed(diagnostics));
+        built.push((target.clone(), build));
     }
-    let Some(executable) = executable_named(&messages, target) else {
-        bail!("cargo built {target} but did not say where the executable is")
-    };
-    Ok(Build::Ready { executable, warnings: learner_warnings(&messages) })
+    if !output.status.success()
+        && built.iter().all(|(_, build)| matches!(build, Build::Ready { .. }))
+    {
+        bail!("cargo failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(built)
 }
 
-fn compiler_messages(messages: &[Value]) -> impl Iterator<Item = &Value> {
+fn compiler_messages<'a>(messages: &[&'a Value]) -> impl Iterator<Item = &'a Value> {
     messages
         .iter()
+        .copied()
         .filter(|message| message["reason"] == "compiler-message")
         .map(|message| &message["message"])
 }
 
 /// Warnings whose place is a file of the course (an exercise or solution), as one line each:
 /// `warning: unused variable: `x` (exercises/01_generic_500.rs:12:9)`.
-fn learner_warnings(messages: &[Value]) -> Vec<String> {
+fn learner_warnings(messages: &[&Value]) -> Vec<String> {
     let mut warnings: Vec<String> = compiler_messages(messages)
         .filter(|message| message["level"] == "warning")
         .filter_map(|message| {
@@ -139,7 +175,7 @@ mod tests {
             r#"{"reason":"compiler-message","message":{"level":"warning","message":"something in the library","spans":[{"is_primary":true,"file_name":"src/judge.rs","line_start":1,"column_start":1}]}}"#,
         ]);
         assert_eq!(
-            learner_warnings(&messages),
+            learner_warnings(&messages.iter().collect::<Vec<_>>()),
             ["warning: unused variable: `x` (exercises/01_generic_500.rs:12:9)"]
         );
     }

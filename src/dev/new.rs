@@ -55,7 +55,10 @@ pub fn new(name: &str, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
             "solution" => format!("solutions/{slug}.rs"),
             _ => format!("exercises/.starters/{slug}.rs"),
         };
-        (format!("kit/src/bin/{side}_{number:02}.rs"), templates::check_target(side, &file, name))
+        (
+            format!("kit/src/bin/{side}_{number:02}.rs"),
+            templates::check_target(side, number, &file, name),
+        )
     });
     let edits = [
         Edit::new("src/lessons.rs", |text| {

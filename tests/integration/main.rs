@@ -6,6 +6,7 @@ mod support;
 
 mod bad_gateway;
 mod circuit_breaker;
+mod class;
 mod cli;
 mod dev;
 mod forging;

@@ -5,6 +5,6 @@ mod solution;
 
 fn main() -> std::process::ExitCode {
     // What the runner asked cargo to build this from: cargo rebuilds it when that changes.
-    let built_from = option_env!("HTTPLINGS_SOURCE_SHA256");
+    let built_from = option_env!("HTTPLINGS_SOURCE_SHA256_SOLUTION_01");
     httplings::lessons::generic_500::main(built_from, solution::app)
 }

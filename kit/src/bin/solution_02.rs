@@ -5,7 +5,7 @@ mod solution;
 
 fn main() -> std::process::ExitCode {
     // What the runner asked cargo to build this from: cargo rebuilds it when that changes.
-    let built_from = option_env!("HTTPLINGS_SOURCE_SHA256");
+    let built_from = option_env!("HTTPLINGS_SOURCE_SHA256_SOLUTION_02");
     httplings::lessons::retry_after::main(
         built_from,
         httplings::lessons::retry_after::Exercise {

@@ -22,13 +22,14 @@ pub(super) fn exercise(number: usize, purpose: &str) -> String {
     )
 }
 
-pub(super) fn check_target(side: &str, file: &str, name: &str) -> String {
+pub(super) fn check_target(side: &str, number: usize, file: &str, name: &str) -> String {
+    let variable = format!("{}_{number:02}", side.to_ascii_uppercase());
     format!(
         "//! Check target: the {side} of `{file}`, handed to its lesson's adapter.\n\n\
          #[path = \"../../../{file}\"]\nmod learner;\n\n\
          fn main() -> std::process::ExitCode {{\n    \
          // What the runner asked cargo to build this from: cargo rebuilds it when that changes.\n    \
-         let built_from = option_env!(\"HTTPLINGS_SOURCE_SHA256\");\n    \
+         let built_from = option_env!(\"HTTPLINGS_SOURCE_SHA256_{variable}\");\n    \
          httplings::lessons::{name}::main(built_from, learner::app)\n}}\n"
     )
 }
