@@ -251,7 +251,10 @@ mod tests {
         let (progress, _) = Progress::load(root.path());
         assert_eq!(progress.status(&LESSONS[0]), Status::Done);
         fs::write(root.path().join(LESSONS[0].file(Side::Exercise)), "edited").unwrap();
-        assert_eq!(progress.status(&LESSONS[0]), Status::Pending);
+        // Checked before, changed since: not "pending", which is for what was never checked.
+        assert_eq!(progress.status(&LESSONS[0]), Status::Changed);
+        assert!(progress.passed_before(&LESSONS[0]));
+        assert_eq!(progress.status(&LESSONS[1]), Status::Pending);
     }
 
     #[test]
