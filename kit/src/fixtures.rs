@@ -4,11 +4,13 @@
 //! them in the learner's process from that description.
 
 mod database;
+mod gave_up;
 mod lifecycle;
 mod payment;
 mod upstream;
 
 pub use self::database::{Database, DbError, Order};
+pub use self::gave_up::GaveUp;
 #[doc(hidden)]
 pub use self::database::{DatabaseFailure, DatabaseSetup};
 pub use self::lifecycle::Lifecycle;

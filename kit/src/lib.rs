@@ -16,4 +16,4 @@ pub mod lessons;
 mod policy;
 pub mod protocol;
 
-pub use policy::{BreakerPolicy, RetryPolicy};
+pub use policy::{BreakerPolicy, Limits, RetryBudget, RetryPolicy};
