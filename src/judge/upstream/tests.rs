@@ -53,6 +53,18 @@ async fn resets_trickles_and_keep_alive_behave_as_scripted() {
     let body = client().get(&trickle.base).send().await.unwrap().text().await.unwrap();
     assert_eq!(body, r#"{"ok":true}"#);
     assert!(started.elapsed() >= Duration::from_millis(100), "{:?}", started.elapsed());
+    let body_late = Upstream::start(|_| Reply::TrickleBody {
+        response: Box::new(Reply::json(200, &serde_json::json!({"ok": true, "pad": "xxxxxxxx"}))),
+        chunk: 4,
+        every: Duration::from_millis(20),
+    })
+    .await;
+    let started = Instant::now();
+    let response = client().get(&body_late.base).send().await.unwrap();
+    let head_took = started.elapsed();
+    assert_eq!(response.text().await.unwrap(), r#"{"ok":true,"pad":"xxxxxxxx"}"#);
+    assert!(head_took < Duration::from_millis(60), "the head took {head_took:?}");
+    assert!(started.elapsed() >= Duration::from_millis(140), "{:?}", started.elapsed());
     let kept =
         Upstream::with(Options { keep_alive: true, ..Options::default() }, |_| Reply::status(200))
             .await;
