@@ -54,6 +54,14 @@ impl Bound {
         Self { at_least: Duration::ZERO, at_most: AT_ONCE }
     }
 
+    /// The same bound, its upper side later by `latency`: what a control request sent when the
+    /// answer was due took, on the same machine at the same moment. On an idle machine that is
+    /// a few milliseconds and the bound stays tight; on a busy one every answer is late by
+    /// about as much, right or wrong.
+    pub fn later_by(self, latency: Duration) -> Self {
+        Self { at_most: self.at_most + latency, ..self }
+    }
+
     pub fn holds(&self, measured: Duration) -> bool {
         self.at_least <= measured && measured <= self.at_most
     }
@@ -107,6 +115,15 @@ mod tests {
         assert!(Bound::around(expected).holds(Duration::from_millis(430)));
         assert_eq!(Bound::around(expected).judge(Duration::from_millis(480)), Timing::Late);
         assert_eq!(Bound::around(expected).judge(Duration::from_millis(390)), Timing::Early);
+    }
+
+    #[test]
+    fn a_control_latency_widens_the_upper_side_alone() {
+        let bound = Bound::around(Duration::from_millis(400)).later_by(Duration::from_millis(60));
+        assert_eq!(bound.at_least, Duration::from_millis(398));
+        assert!(
+            bound.holds(Duration::from_millis(490)) && !bound.holds(Duration::from_millis(520))
+        );
     }
 
     #[test]

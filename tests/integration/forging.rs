@@ -111,7 +111,7 @@ fn forging_does_not_pass_lesson_4() {
         "4",
         "exercises/04_bad_gateway.rs",
         include_str!("../fixtures/forging/04_bad_gateway.rs"),
-        7,
+        9,
     );
 }
 

@@ -160,10 +160,9 @@ async fn quote(
     {
         return answer.problem(StatusCode::BAD_REQUEST, None);
     }
-    if let Some(price) = b.caches.then(|| gateway.cache.lock().unwrap().get(&symbol).cloned()) {
-        if let Some(price) = price {
-            return Json(price).into_response();
-        }
+    let cached = b.caches.then(|| gateway.cache.lock().unwrap().get(&symbol).cloned()).flatten();
+    if let Some(price) = cached {
+        return Json(price).into_response();
     }
     let url = gateway.upstream.url(&format!("/prices/{symbol}"));
     let (status, said_headers, body) = match ask(&gateway, &url).await {
