@@ -133,11 +133,13 @@ impl Plan {
             rounds: [behaviour.clone(), behaviour.clone()],
         }));
         rng.shuffle(&mut cases);
-        // The timeouts of the gateways over A and B (one draw: they are compared), over the two
-        // other services and over the one never reached, each from a quarter of the range.
+        // The timeouts of the gateways over A and B (one draw: they are compared; from the upper
+        // half, for the many quick requests they get), over the two other services and over the
+        // one never reached, each from a quarter of the range.
         let mut spread: Vec<Duration> =
             (0..4).map(|quarter| quarter_of_range(rng, quarter)).collect();
-        rng.shuffle(&mut spread);
+        spread.swap(0, rng.usize(2..4));
+        rng.shuffle(&mut spread[1..]);
         let escapes = spread[0];
         let refused =
             seed::duration_spread(rng, Duration::from_millis(500), Duration::from_millis(1_200));
