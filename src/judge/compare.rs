@@ -184,6 +184,23 @@ fn leaks_compared_by(observed: &[Observed<'_>], shape: fn(&str) -> String) -> Ve
     found
 }
 
+/// Text only an HTTP client's errors hold (reqwest's, hyper's, the system's), never words a
+/// person writes in an error message: any of it in an answer is the client's error passed on,
+/// with or without its URL.
+pub const CLIENT_ERROR_TEXT: &[&str] = &[
+    "error sending request",
+    "error decoding response body",
+    "request or response body error",
+    "error reading a body from connection",
+    "connection closed before message completed",
+    "tcp connect error",
+    "invalid HTTP version parsed",
+    "os error",
+    "reqwest::",
+    "hyper::",
+    "hyper_util",
+];
+
 /// The secrets among `secrets` that `text` holds: as they are, in either case, or encoded as
 /// base64, hex, percent-encoding or JSON escapes would write them.
 pub fn secrets_in<'s>(text: &str, secrets: &'s [String]) -> Vec<&'s str> {

@@ -79,8 +79,9 @@ async fn right_gateways_in_another_style_pass() {
     judged_failing(with!(), &[]).await;
     // Per-instance values are not leaks: an instance id drawn in app(), sent as a header (a
     // random number, so of varying length), and RFC 9457's `instance` as an absolute URI
-    // built from Host (the gateway's own port in it).
-    judged_failing(with!(instance_id: true, problem_instance: true), &[]).await;
+    // built from Host (the gateway's own port in it). Retry-After may be passed on as a date.
+    let per_instance = with!(instance_id: true, problem_instance: true, dates_retry_after: true);
+    judged_failing(per_instance, &[]).await;
 }
 
 /// A known-wrong gateway: what it gets wrong, the checks that catch it (the first saying

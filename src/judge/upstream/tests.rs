@@ -103,3 +103,25 @@ async fn refused_and_unreachable_addresses_answer_nothing() {
     assert!(quick.get(format!("http://{}", unreachable.address)).send().await.is_err());
     assert!(started.elapsed() >= Duration::from_millis(140));
 }
+
+#[test]
+fn paths_are_read_segment_by_segment_and_decoded_strictly() {
+    let seen = |target: &str| Seen {
+        method: "GET".into(),
+        target: target.into(),
+        headers: Vec::new(),
+        body: Vec::new(),
+        at: Instant::now(),
+        connection: 0,
+        reply: Reply::Silence,
+        ended: None,
+        abandoned: false,
+    };
+    let segments = |target: &str| seen(target).segments();
+    assert_eq!(segments("/prices/BRK%2FB?x=1").unwrap(), ["prices", "BRK/B"]);
+    assert_eq!(segments("/prices/..%2Fadmin").unwrap(), ["prices", "../admin"]);
+    assert_eq!(segments("/prices/A/B").unwrap(), ["prices", "A", "B"]);
+    assert_eq!(segments("/prices/%zz"), None);
+    assert_eq!(segments("/prices/%96"), None, "not UTF-8");
+    assert_eq!(percent_decoded("%2541").as_deref(), Some("%41"));
+}

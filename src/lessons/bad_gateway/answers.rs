@@ -10,7 +10,7 @@ use serde_json::json;
 use super::asking::{Asked, Escaped};
 use super::plan::{Behaviour, Plan, priced_symbol};
 use super::{CLIENT_ERRORS, DOWN, NOT_FOUND, PRICE, REFUSED, TIMEOUT, UNAVAILABLE, UNUSABLE};
-use crate::judge::answer::{Shown, error_problem, expected_error};
+use crate::judge::answer::{Answer, Shown, error_problem, expected_error};
 use crate::judge::bounds::{Bound, Timing, millis};
 use crate::judge::{Evidence, Failure, Row};
 
@@ -70,16 +70,7 @@ pub(super) fn check_of(plan: &Plan, asked: &Asked) -> &'static str {
 pub(super) fn wrong(plan: &Plan, asked: &Asked) -> Option<Failure> {
     let want = wanted(plan, asked).1;
     let problem = problem(&want, asked, plan.timeouts[asked.gateway])?;
-    let did = plan.behaviour(&asked.symbol, asked.round).map_or_else(
-        || {
-            if asked.gateway == DOWN {
-                "refused the connection".into()
-            } else {
-                "never let a connection complete".into()
-            }
-        },
-        Behaviour::did,
-    );
+    let did = asked.did(plan);
     let summary = format!("GET /quotes/{}: the pricing service {did}, and {problem}", asked.symbol);
     let retry_after = matches!(want, Want::Error(_, Some(_), _));
     let headers: &[&str] =
@@ -137,18 +128,12 @@ fn problem(want: &Want, asked: &Asked, timeout: Duration) -> Option<String> {
     }
 }
 
-/// A 503 passes on the `Retry-After` it was given: the same number of seconds, or a little
-/// more (up to twice as many, a margin of its own), never a number of its own choosing.
-fn retry_after_problem(
-    answer: &crate::judge::answer::Answer,
-    seconds: Option<u64>,
-) -> Option<String> {
+/// A 503 passes on the `Retry-After` it was given: the same wait, or a little more (up to
+/// twice as long, a margin of its own), as delay-seconds or an HTTP-date; never its own choice.
+fn retry_after_problem(answer: &Answer, seconds: Option<u64>) -> Option<String> {
     let seconds = seconds?;
-    let values: Vec<&[u8]> =
-        answer.headers.get_all("retry-after").iter().map(|value| value.as_bytes()).collect();
-    let passed = |value: &[u8]| std::str::from_utf8(value).ok()?.trim().parse::<u64>().ok();
-    let within = matches!(values.as_slice(), [value] if passed(value).is_some_and(|passed| (seconds..=seconds * 2 + 1).contains(&passed)));
-    (!within).then(|| {
+    let passed = answer.retry_after_seconds();
+    (!passed.is_some_and(|passed| (seconds..=seconds * 2 + 1).contains(&passed))).then(|| {
         format!(
             "its answer does not pass Retry-After: {seconds} on (as {seconds} to {} seconds)",
             seconds * 2 + 1
@@ -212,7 +197,8 @@ pub(super) fn escapes(escaped: &[Escaped]) -> Option<Failure> {
             0 => matches!(status, Some(400 | 404 | 422)),
             _ => asked_right && status == Some(404),
         };
-        let targets = if escaped.targets.is_empty() { "(nothing)".to_string() } else { escaped.targets.join(", ") };
+        let targets: Vec<&str> = escaped.targets.iter().map(|seen| seen.target.as_str()).collect();
+        let targets = if targets.is_empty() { "(nothing)".to_string() } else { targets.join(", ") };
         let answered = status.map_or_else(|| "(no answer)".to_string(), |status| status.to_string());
         Row { cells: vec![escaped.symbol.clone(), format!("/quotes/{}", escaped.segment), targets, answered], ok }
     }).collect();

@@ -14,7 +14,7 @@ use super::{A, B, DOWN, ESCAPES, UNREACHABLE, answers};
 use crate::judge::Failure;
 use crate::judge::bounds::late;
 use crate::judge::exchange::{Client, Exchange, Request};
-use crate::judge::upstream::Upstream;
+use crate::judge::upstream::{Seen, Upstream};
 
 /// One request of the judge's to one gateway.
 #[derive(Debug)]
@@ -30,6 +30,17 @@ pub(super) struct Asked {
     pub(super) latency: Duration,
 }
 
+impl Asked {
+    /// What the pricing service behind the gateway did, for a report.
+    pub(super) fn did(&self, plan: &Plan) -> String {
+        match (plan.behaviour(&self.symbol, self.round), self.gateway) {
+            (Some(behaviour), _) => behaviour.did(),
+            (None, DOWN) => "refused the connection".into(),
+            (None, _) => "never let a connection complete".into(),
+        }
+    }
+}
+
 /// A request to make: of which gateway, for which symbol, in which round.
 type Wanted = (usize, String, usize);
 
@@ -39,7 +50,7 @@ type Wanted = (usize, String, usize);
 pub(super) struct Escaped {
     pub(super) symbol: String,
     pub(super) segment: String,
-    pub(super) targets: Vec<String>,
+    pub(super) targets: Vec<Seen>,
     pub(super) exchange: Exchange,
 }
 
@@ -127,7 +138,7 @@ impl<'a> Record<'a> {
             let request = Request::get(format!("/quotes/{segment}"));
             // Sent as it is: a client that parses URLs would resolve `%2E%2E`.
             let exchange = self.gateways[ESCAPES].burst(vec![request]).await.remove(0);
-            let targets = service.seen()[before..].iter().map(|seen| seen.target.clone()).collect();
+            let targets = service.seen().split_off(before);
             escaped.push(Escaped {
                 symbol: symbol.clone(),
                 segment: segment.clone(),

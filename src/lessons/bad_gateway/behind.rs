@@ -8,27 +8,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::asking::{Asked, Record};
 use super::plan::{Behaviour, Plan, priced_symbol};
-use super::{B, BEHIND, Behind, DOWN, UNREACHABLE};
+use super::{B, BEHIND, Behind};
 use crate::judge::answer::Shown;
-use crate::judge::compare::{Leak, Observed, leaks_by_outline, secrets_in};
-use crate::judge::log::{is_panic_report, tail, unlogged};
+use crate::judge::compare::{CLIENT_ERROR_TEXT, Leak, Observed, leaks_by_outline, secrets_in};
+use crate::judge::log::{is_panic_report, names, tail, unlogged};
 use crate::judge::upstream::Upstream;
 use crate::judge::{Evidence, Failure, Learner, Lost, Row};
-
-/// Text only an HTTP client's (reqwest's, hyper's, the system's) errors hold.
-const CLIENT_ERROR_TEXT: &[&str] = &[
-    "error sending request",
-    "error decoding response body",
-    "request or response body error",
-    "error reading a body from connection",
-    "connection closed before message completed",
-    "tcp connect error",
-    "invalid HTTP version parsed",
-    "os error",
-    "reqwest::",
-    "hyper::",
-    "hyper_util",
-];
 
 pub(super) async fn leaks(record: &Record<'_>, addresses: &[SocketAddr]) -> Option<Failure> {
     let plan = record.plan;
@@ -125,7 +110,7 @@ pub(super) fn once(asked: &[Asked], services: &[Upstream]) -> Option<Failure> {
         }
         let seen = upstream.seen();
         for seen in &seen {
-            let symbol = priced_symbol(&seen.target).filter(|symbol| counts.contains_key(symbol));
+            let symbol = priced_symbol(seen).filter(|symbol| counts.contains_key(symbol));
             counts.entry(symbol.unwrap_or_else(|| seen.target.clone())).or_default().1 += 1;
         }
         let rows: Vec<Row> = counts
@@ -164,13 +149,13 @@ struct Failed {
     symbol: String,
     did: String,
     /// Words that say what went wrong (one of them, or `status` by number, must be on the line).
-    words: Vec<&'static str>,
+    words: &'static [&'static str],
     status: Option<u16>,
 }
 
 impl Failed {
     fn told_by(&self, line: &str) -> bool {
-        !is_panic_report(line) && names(line, &self.symbol) && says(line, &self.words, self.status)
+        !is_panic_report(line) && names(line, &self.symbol) && says(line, self.words, self.status)
     }
 }
 
@@ -179,20 +164,21 @@ fn failures(plan: &Plan, asked: &[Asked]) -> Vec<Failed> {
     let mut failed: Vec<Failed> = Vec::new();
     for asked in asked {
         let behaviour = plan.behaviour(&asked.symbol, asked.round);
-        let (did, words) = match (asked.gateway, behaviour) {
-            (DOWN, _) => ("refused the connection".to_string(), vec!["refused", "connect"]),
-            (UNREACHABLE, _) => {
-                ("never let a connection complete".to_string(), [TIMING, &["connect"]].concat())
-            }
-            (_, Some(Behaviour::Price(_) | Behaviour::Status(404 | 410, _)) | None) => continue,
-            (_, Some(behaviour)) => (behaviour.did(), words(behaviour)),
-        };
+        if matches!(behaviour, Some(Behaviour::Price(_) | Behaviour::Status(404 | 410, _))) {
+            continue;
+        }
+        let did = asked.did(plan);
         let status = match behaviour {
             Some(Behaviour::Status(status, _)) => Some(*status),
             _ => None,
         };
         if !failed.iter().any(|known| known.symbol == asked.symbol && known.did == did) {
-            failed.push(Failed { symbol: asked.symbol.clone(), did, words, status });
+            failed.push(Failed {
+                symbol: asked.symbol.clone(),
+                did,
+                words: words(behaviour),
+                status,
+            });
         }
     }
     failed
@@ -232,70 +218,73 @@ pub(super) async fn logged(
     ))
 }
 
-const TIMING: &[&str] =
-    &["timedout", "timeout", "deadline", "elapsed", "intime", "toolong", "tooslow"];
+/// Words that say what went wrong when no status came: whichever way it went wrong, a line
+/// with none of them says only that something did.
+const CAUSES: &[&str] = &[
+    "timedout",
+    "timeout",
+    "deadline",
+    "elapsed",
+    "intime",
+    "toolong",
+    "slow",
+    "refused",
+    "connect",
+    "reset",
+    "closed",
+    "incomplete",
+    "eof",
+    "hungup",
+    "abort",
+    "cancel",
+    "body",
+    "decod",
+    "pars",
+    "json",
+    "serde",
+    "invalid",
+    "expected",
+    "missing",
+    "malformed",
+    "protocol",
+    "garbage",
+    "version",
+    "nothttp",
+    "price",
+    "number",
+    "null",
+    "field",
+    "truncat",
+    "stall",
+];
 
-/// Words that say what went wrong, one of which a line must hold (after the URL and the
-/// gateway's own status are taken out of it).
-fn words(behaviour: &Behaviour) -> Vec<&'static str> {
-    let reset: &[&str] =
-        &["reset", "closed", "connection", "incomplete", "eof", "hungup", "abort", "cancel"];
+/// Words that say what went wrong: for a status, its reason (its number will do too).
+fn words(behaviour: Option<&Behaviour>) -> &'static [&'static str] {
     match behaviour {
-        Behaviour::Status(429, _) => vec!["toomany", "ratelimit", "limit"],
-        Behaviour::Status(401, _) => vec!["unauthori", "credential"],
-        Behaviour::Status(403, _) => vec!["forbidden", "denied"],
-        Behaviour::Status(503, _) => vec!["unavailable", "retryafter"],
-        Behaviour::Status(..) => vec![],
-        Behaviour::NotAPrice(_) => vec![
-            "decod",
-            "pars",
-            "json",
-            "serde",
-            "invalid",
-            "expected",
-            "missing",
-            "malformed",
-            "price",
-            "number",
-            "null",
-            "field",
-        ],
-        Behaviour::Broken => {
-            vec!["pars", "invalid", "malformed", "protocol", "garbage", "version", "nothttp"]
-        }
-        Behaviour::CutOff => [reset, &["body", "decod", "truncat", "short"]].concat(),
-        Behaviour::Reset => reset.to_vec(),
-        Behaviour::Stalls | Behaviour::TrickleBody => {
-            [TIMING, &["body", "decod", "stall", "incomplete"]].concat()
-        }
-        _ => TIMING.to_vec(),
+        Some(Behaviour::Status(400, _)) => &["badrequest"],
+        Some(Behaviour::Status(401, _)) => &["unauthori", "credential"],
+        Some(Behaviour::Status(403, _)) => &["forbidden", "denied"],
+        Some(Behaviour::Status(409, _)) => &["conflict"],
+        Some(Behaviour::Status(429, _)) => &["toomany", "limit"],
+        Some(Behaviour::Status(503, _)) => &["unavailable", "retryafter"],
+        Some(Behaviour::Status(..)) => &[],
+        _ => CAUSES,
     }
 }
 
-/// Whether `line` names `symbol`: not as part of a longer word.
-fn names(line: &str, symbol: &str) -> bool {
-    line.match_indices(symbol).any(|(at, _)| {
-        let before = line[..at].chars().next_back();
-        let after = line[at + symbol.len()..].chars().next();
-        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-    })
-}
-
 /// Whether `line` says what went wrong: one of `words`, or the upstream's `status` by number,
-/// once URLs are taken out (a path names the symbol, not the cause) and, where the gateway
-/// answered with another status, that status too (an access log says what was answered).
+/// once URLs are taken out (a path names the symbol, not the cause) and so are the phrases of
+/// the gateway's own statuses (an access log says what was answered: `504 Gateway Timeout`).
 fn says(line: &str, words: &[&str], status: Option<u16>) -> bool {
     let line: String =
         line.split_whitespace().filter(|word| !word.contains("://")).collect::<Vec<_>>().join(" ");
-    let numbers = || {
-        line.split(|c: char| !c.is_ascii_digit()).filter_map(|number| number.parse::<u16>().ok())
-    };
-    if status.is_some_and(|status| numbers().any(|number| number == status)) {
+    let mut numbers = line.split(|c: char| !c.is_ascii_digit());
+    if status.is_some_and(|status| numbers.any(|number| number == status.to_string())) {
         return true;
     }
     let mut flat: String =
         line.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
-    for answered in ["badgateway", "gatewaytimeout", "serviceunavailable", "internalservererror"] {
+    for answered in ["badgateway", "gatewaytimeout", "serviceunavailable"] {
         flat = flat.replace(answered, "");
     }
     words.iter().any(|word| flat.contains(word))

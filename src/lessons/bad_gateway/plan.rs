@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{BEHIND, Behind, GATEWAYS, SERVICES};
+use crate::judge::exchange::segment;
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen};
 
@@ -159,7 +160,7 @@ impl Plan {
         let lengths = seed::distinct(rng, 10..25, SERVICES);
         Plan {
             cases,
-            escaped: escaped.into_iter().map(|symbol| (symbol.clone(), escape(&symbol))).collect(),
+            escaped: escaped.into_iter().map(|symbol| (symbol.clone(), segment(&symbol))).collect(),
             refused: symbols[symbols.len() - 2].clone(),
             unreachable: symbols[symbols.len() - 1].clone(),
             secrets: lengths
@@ -185,7 +186,7 @@ impl Plan {
     /// The reply of the service numbered `service` to `seen`, in `round`.
     pub(super) fn reply(&self, service: usize, round: usize, seen: &Seen) -> Reply {
         let s = &self.secrets[service];
-        let symbol = priced_symbol(&seen.target).unwrap_or_default();
+        let symbol = priced_symbol(seen).unwrap_or_default();
         let headers = [
             ("server".to_string(), format!("pricing/4.2 ({})", s.node)),
             ("set-cookie".into(), format!("route={}; Path=/; HttpOnly", s.cookie)),
@@ -346,40 +347,10 @@ fn letters(rng: &mut Rng, count: std::ops::RangeInclusive<usize>) -> String {
     (0..rng.usize(count)).map(|_| char::from(b'A' + rng.u8(0..26))).collect()
 }
 
-/// `symbol` as one path segment: every byte but letters, digits, `-`, `.`, `_` and `~`
-/// percent-encoded, and the dots too when it is all dots (else a client resolves it).
-fn escape(symbol: &str) -> String {
-    let dots = symbol.bytes().all(|byte| byte == b'.');
-    symbol
-        .bytes()
-        .map(|byte| match byte {
-            b'.' if !dots => ".".to_string(),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'~' => {
-                char::from(byte).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
-}
-
-/// The symbol a request to the pricing service asks for: the one segment after `/prices/`,
-/// percent-decoded (strictly: a `%` not followed by two hex digits is no symbol).
-pub(super) fn priced_symbol(target: &str) -> Option<String> {
-    let segment = target.split('?').next()?.strip_prefix("/prices/")?;
-    let mut bytes = Vec::new();
-    let mut rest = segment.as_bytes();
-    while let Some((&byte, tail)) = rest.split_first() {
-        if byte == b'/' {
-            return None;
-        }
-        if byte == b'%' {
-            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
-            bytes.push(u8::from_str_radix(hex, 16).ok()?);
-            rest = &tail[2..];
-        } else {
-            bytes.push(byte);
-            rest = tail;
-        }
+/// The symbol a request to a pricing service asks for: `/prices/` and one segment.
+pub(super) fn priced_symbol(seen: &Seen) -> Option<String> {
+    match seen.segments()?.as_slice() {
+        [prices, symbol] if prices == "prices" => Some(symbol.clone()),
+        _ => None,
     }
-    String::from_utf8(bytes).ok()
 }

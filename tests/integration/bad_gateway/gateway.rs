@@ -79,6 +79,8 @@ pub struct Behaviour {
     pub instance_id: bool,
     /// RFC 9457 `instance`: the request's absolute URI, built from `Host`.
     pub problem_instance: bool,
+    /// Whether a `Retry-After` passed on is an HTTP-date rather than delay-seconds.
+    pub dates_retry_after: bool,
     /// Whether its log lines say what went wrong, or only what it answered.
     pub logs_causes: bool,
     pub price: Price,
@@ -105,6 +107,7 @@ pub const RIGHT: Behaviour = Behaviour {
     leak: None,
     instance_id: false,
     problem_instance: false,
+    dates_retry_after: false,
     logs_causes: true,
     price: Price::AsItCame,
     caches: false,
@@ -324,9 +327,12 @@ impl Answering<'_> {
                     .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
                 if let Some(seconds) = seconds.filter(|_| b.passes_retry_after) {
                     // A little more than asked, to spread the clients out.
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from(seconds + 1));
+                    let wait = Duration::from_secs(seconds + 1);
+                    let value = match b.dates_retry_after {
+                        true => httpdate::fmt_http_date(std::time::SystemTime::now() + wait),
+                        false => wait.as_secs().to_string(),
+                    };
+                    response.headers_mut().insert(header::RETRY_AFTER, value.parse().unwrap());
                 }
                 response
             }
