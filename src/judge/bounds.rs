@@ -96,6 +96,13 @@ pub fn late(expected: Duration) -> Duration {
     expected.mul_f64(1.0 + LATE_RATE) + LATE_FLOOR
 }
 
+/// How long the judge waits for an answer due after `expected` before it hangs up: past the
+/// latest the answer may come by half as much again (and a little), so that a late answer is
+/// seen and shown with how late it came, and an answer that never comes costs a bounded wait.
+pub fn patience_for(expected: Duration) -> Duration {
+    late(expected) + expected / 2 + Duration::from_millis(100)
+}
+
 /// A duration as a report shows it: `1 234 ms`, or `12.3 s` once it is long.
 pub fn millis(duration: Duration) -> String {
     if duration >= Duration::from_secs(10) {
@@ -124,6 +131,12 @@ mod tests {
         assert!(
             bound.holds(Duration::from_millis(490)) && !bound.holds(Duration::from_millis(520))
         );
+    }
+
+    #[test]
+    fn the_judge_waits_well_past_the_latest_an_answer_may_come() {
+        let expected = Duration::from_millis(400);
+        assert!(patience_for(expected) > Bound::around(expected).at_most + expected / 2);
     }
 
     #[test]

@@ -121,7 +121,7 @@ fn problem(want: &Want, asked: &Asked, timeout: Duration) -> Option<String> {
                 allowed.iter().find(|(known, _)| *known == status).unwrap_or(&allowed[0]);
             let expected = StatusCode::from_u16(*expected).expect("a status");
             error_problem(answer, expected, code)
-                .map(|problem| format!("{problem}, for the gateway's answer"))
+                .map(|problem| format!("the gateway's answer is wrong: {problem}"))
                 .or_else(|| retry_after_problem(got, *seconds).filter(|_| status == 503))
                 .or_else(|| bound.and_then(|bound| timing_problem(bound, asked)))
         }

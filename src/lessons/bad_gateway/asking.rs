@@ -12,7 +12,7 @@ use futures_util::{StreamExt, stream};
 use super::plan::{Behaviour, Plan};
 use super::{A, B, DOWN, ESCAPES, UNREACHABLE, answers};
 use crate::judge::Failure;
-use crate::judge::bounds::late;
+use crate::judge::bounds::patience_for;
 use crate::judge::exchange::{Client, Exchange, Request};
 use crate::judge::upstream::{Seen, Upstream};
 
@@ -178,9 +178,7 @@ impl<'a> Record<'a> {
     }
 
     async fn ask(&self, (gateway, symbol, round): Wanted, play: u32) -> Asked {
-        let timeout = self.plan.timeouts[gateway];
-        // Past the latest a 504 may come, by enough to show how late it came.
-        let patience = late(timeout) + timeout / 2 + Duration::from_millis(100);
+        let patience = patience_for(self.plan.timeouts[gateway]);
         let request = Request::get(format!("/quotes/{symbol}"));
         let exchange = self.gateways[gateway].hang_up_after(request, patience).await;
         Asked { gateway, symbol, round, play, exchange, latency: Duration::ZERO }
