@@ -19,17 +19,19 @@ struct Gateway {
 
 pub fn app(upstream: Upstream) -> Router {
     // TODO: this client waits for the pricing service as long as it takes. A gateway must give
-    //       up when `upstream.timeout()` is up, connecting included.
+    //       up when `upstream.timeout()` is up: connecting, the head and the body included.
     let client = reqwest::Client::new();
     Router::new().route("/quotes/{symbol}", get(quote)).with_state(Gateway { upstream, client })
 }
 
 async fn quote(State(gateway): State<Gateway>, Path(symbol): Path<String>) -> Response {
+    // TODO: the symbol comes from the client, decoded, and goes into the URL as it is: a
+    //       client who sends `..%2Fadmin` chooses what the pricing service is asked.
     let url = gateway.upstream.url(&format!("/prices/{symbol}"));
     // TODO: this passes on whatever the pricing service says, its status and its body, and
-    //       turns any failure to get an answer into a 500. Answer with your own responses
-    //       instead: the price (checked), a 404, a 502, a 504 or a 503 (with its Retry-After),
-    //       as the lesson describes, and log what went wrong.
+    //       turns any failure to get an answer into a 500 with the error's text. Answer with
+    //       your own responses instead (the price, a 404, a 502, a 504 or a 503 with its
+    //       Retry-After, as the lesson's table says), and log what went wrong.
     match gateway.client.get(url).send().await {
         Ok(response) => {
             let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::OK);

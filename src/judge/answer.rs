@@ -63,6 +63,23 @@ impl Answer {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// The wait the answer's one `Retry-After` asks for, in whole seconds: its delay-seconds, or
+    /// its HTTP-date counted from the answer's own `Date` (from now, without one). `None` unless
+    /// exactly one value is sent, in either form.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        let mut values = self.headers.get_all("retry-after").iter();
+        let value = values.next().filter(|_| values.next().is_none())?.to_str().ok()?.trim();
+        if value.bytes().all(|byte| byte.is_ascii_digit()) {
+            return value.parse().ok();
+        }
+        let at = httpdate::parse_http_date(value).ok()?;
+        let date = self
+            .header("date")
+            .and_then(|date| httpdate::parse_http_date(date.to_str().ok()?).ok());
+        let from = date.unwrap_or_else(std::time::SystemTime::now);
+        Some(at.duration_since(from).map_or(0, |wait| wait.as_secs()))
+    }
 }
 
 /// What keeps `answer` from being an error of `status` with a JSON body that says `code`: the
@@ -251,6 +268,22 @@ mod tests {
             "HTTP/1.1 500 Internal Server Error\ncontent-type: application/json\n\n\
              {\n  \"error\": {\n    \"code\": \"X\"\n  }\n}\n"
         );
+    }
+
+    #[test]
+    fn retry_after_is_read_in_either_form_and_only_alone() {
+        let answer = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            headers.insert("date", HeaderValue::from_static("Tue, 03 Dec 2024 12:00:00 GMT"));
+            for value in values {
+                headers.append("retry-after", HeaderValue::from_str(value).unwrap());
+            }
+            Answer { status: StatusCode::SERVICE_UNAVAILABLE, headers, body: Vec::new() }
+        };
+        assert_eq!(answer(&["120"]).retry_after_seconds(), Some(120));
+        assert_eq!(answer(&["Tue, 03 Dec 2024 12:02:00 GMT"]).retry_after_seconds(), Some(120));
+        assert_eq!(answer(&["120", "120"]).retry_after_seconds(), None);
+        assert_eq!(answer(&["soon"]).retry_after_seconds(), None);
     }
 
     #[test]

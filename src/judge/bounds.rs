@@ -54,6 +54,14 @@ impl Bound {
         Self { at_least: Duration::ZERO, at_most: AT_ONCE }
     }
 
+    /// The same bound, its upper side later by `latency`: what a control request sent when the
+    /// answer was due took, on the same machine at the same moment. On an idle machine that is
+    /// a few milliseconds and the bound stays tight; on a busy one every answer is late by
+    /// about as much, right or wrong.
+    pub fn later_by(self, latency: Duration) -> Self {
+        Self { at_most: self.at_most + latency, ..self }
+    }
+
     pub fn holds(&self, measured: Duration) -> bool {
         self.at_least <= measured && measured <= self.at_most
     }
@@ -88,6 +96,13 @@ pub fn late(expected: Duration) -> Duration {
     expected.mul_f64(1.0 + LATE_RATE) + LATE_FLOOR
 }
 
+/// How long the judge waits for an answer due after `expected` before it hangs up: past the
+/// latest the answer may come by half as much again (and a little), so that a late answer is
+/// seen and shown with how late it came, and an answer that never comes costs a bounded wait.
+pub fn patience_for(expected: Duration) -> Duration {
+    late(expected) + expected / 2 + Duration::from_millis(100)
+}
+
 /// A duration as a report shows it: `1 234 ms`, or `12.3 s` once it is long.
 pub fn millis(duration: Duration) -> String {
     if duration >= Duration::from_secs(10) {
@@ -107,6 +122,21 @@ mod tests {
         assert!(Bound::around(expected).holds(Duration::from_millis(430)));
         assert_eq!(Bound::around(expected).judge(Duration::from_millis(480)), Timing::Late);
         assert_eq!(Bound::around(expected).judge(Duration::from_millis(390)), Timing::Early);
+    }
+
+    #[test]
+    fn a_control_latency_widens_the_upper_side_alone() {
+        let bound = Bound::around(Duration::from_millis(400)).later_by(Duration::from_millis(60));
+        assert_eq!(bound.at_least, Duration::from_millis(398));
+        assert!(
+            bound.holds(Duration::from_millis(490)) && !bound.holds(Duration::from_millis(520))
+        );
+    }
+
+    #[test]
+    fn the_judge_waits_well_past_the_latest_an_answer_may_come() {
+        let expected = Duration::from_millis(400);
+        assert!(patience_for(expected) > Bound::around(expected).at_most + expected / 2);
     }
 
     #[test]

@@ -87,6 +87,21 @@ pub fn shape(value: &str) -> String {
     )
 }
 
+/// The outline of a value: every run of letters and digits as one `x`, whatever its length and
+/// its characters, the rest as it is. A request id, a UUID, a number or a date keeps its outline
+/// from one answer to the next; a value with a host name or a secret appended does not.
+pub fn outline(value: &str) -> String {
+    let mut outlined = String::new();
+    for character in value.chars() {
+        if !character.is_alphanumeric() {
+            outlined.push(character);
+        } else if !outlined.ends_with('x') {
+            outlined.push('x');
+        }
+    }
+    outlined
+}
+
 /// One answer to one request, with what it was asked under.
 #[derive(Debug, Clone)]
 pub struct Observed<'a> {
@@ -111,6 +126,17 @@ pub struct Leak {
 /// The leaves of the answers that change with the cause (see the module's comment). Answers of
 /// other statuses than the first's are compared too: a status that depends on X is a leak.
 pub fn leaks(observed: &[Observed<'_>]) -> Vec<Leak> {
+    leaks_compared_by(observed, shape)
+}
+
+/// [`leaks`], with noise and per-instance values compared by their [`outline`]: for answers
+/// whose ids may vary in length (a random number written in decimal, a hex number without its
+/// leading zeros), which [`shape`] would tell apart by chance.
+pub fn leaks_by_outline(observed: &[Observed<'_>]) -> Vec<Leak> {
+    leaks_compared_by(observed, outline)
+}
+
+fn leaks_compared_by(observed: &[Observed<'_>], shape: fn(&str) -> String) -> Vec<Leak> {
     let cut: Vec<(usize, usize, BTreeMap<String, String>)> = observed
         .iter()
         .map(|seen| {
@@ -157,6 +183,23 @@ pub fn leaks(observed: &[Observed<'_>]) -> Vec<Leak> {
     }
     found
 }
+
+/// Text only an HTTP client's errors hold (reqwest's, hyper's, the system's), never words a
+/// person writes in an error message: any of it in an answer is the client's error passed on,
+/// with or without its URL.
+pub const CLIENT_ERROR_TEXT: &[&str] = &[
+    "error sending request",
+    "error decoding response body",
+    "request or response body error",
+    "error reading a body from connection",
+    "connection closed before message completed",
+    "tcp connect error",
+    "invalid HTTP version parsed",
+    "os error",
+    "reqwest::",
+    "hyper::",
+    "hyper_util",
+];
 
 /// The secrets among `secrets` that `text` holds: as they are, in either case, or encoded as
 /// base64, hex, percent-encoding or JSON escapes would write them.
@@ -274,6 +317,36 @@ mod tests {
         ]);
         assert_eq!(leaked.len(), 1);
         assert!(leaked[0].by_shape);
+    }
+
+    #[test]
+    fn ids_of_varying_length_pass_by_outline_and_what_follows_the_cause_does_not() {
+        let ids = ["7", "18446744073709551615", "904", "1234567890123456789"];
+        let answers: Vec<Answer> =
+            ids.iter().map(|id| answer(&[("x-instance-id", id)], "{}")).collect();
+        let observed = |last: &Answer| {
+            let mut observed: Vec<Observed<'_>> = answers[..3]
+                .iter()
+                .enumerate()
+                .map(|(n, answer)| Observed { cause: 0, instance: n.min(1), answer })
+                .collect();
+            observed.push(Observed { cause: 1, instance: 2, answer: last });
+            leaks_by_outline(&observed)
+        };
+        assert_eq!(observed(&answers[3]), []);
+        assert_eq!(
+            leaks(&[
+                Observed { cause: 0, instance: 0, answer: &answers[0] },
+                Observed { cause: 0, instance: 1, answer: &answers[1] },
+                Observed { cause: 1, instance: 2, answer: &answers[3] },
+            ])
+            .len(),
+            1,
+            "by shape, lengths tell them apart"
+        );
+        let appended = answer(&[("x-instance-id", "1234-127.4.0.9")], "{}");
+        assert_eq!(observed(&appended).len(), 1);
+        assert_eq!(outline("Tue, 03 Dec 2024 12:36:01 GMT"), "x, x x x x:x:x x");
     }
 
     #[test]

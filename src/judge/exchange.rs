@@ -135,7 +135,34 @@ impl Client {
     }
 }
 
+/// `text` as one path segment of a request: every byte but letters, digits, `-`, `.`, `_` and
+/// `~` percent-encoded, and the dots too when it is nothing but dots. Sent by [`Client::burst`],
+/// which puts a path on the wire as it is, `%2E%2E` reaches a server unresolved; a client that
+/// parses URLs (reqwest) resolves it as `..`.
+pub fn segment(text: &str) -> String {
+    let dots = text.bytes().all(|byte| byte == b'.');
+    let kept = |byte: u8| {
+        byte.is_ascii_alphanumeric() || b"-_~".contains(&byte) || (byte == b'.' && !dots)
+    };
+    text.bytes()
+        .map(|byte| if kept(byte) { char::from(byte).to_string() } else { format!("%{byte:02X}") })
+        .collect()
+}
+
 /// Says what a client saw when no answer came (re-exported for the lessons' own clients).
 pub fn no_answer(error: &reqwest::Error) -> String {
     describe(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment;
+
+    #[test]
+    fn a_segment_escapes_what_would_end_or_split_it_and_dots_alone() {
+        assert_eq!(segment("BRK.B"), "BRK.B");
+        assert_eq!(segment("../admin"), "..%2Fadmin");
+        assert_eq!(segment("A?b=1#c d%"), "A%3Fb%3D1%23c%20d%25");
+        assert_eq!(segment(".."), "%2E%2E");
+    }
 }

@@ -49,6 +49,16 @@ pub fn without_flushes(text: &str) -> String {
     kept
 }
 
+/// Whether `line` names `word` as a word of its own, not inside a longer one: `ACME` is named
+/// by `uri=/quotes/ACME}` and `ACME failed`, not by `ACMEX`.
+pub fn names(line: &str, word: &str) -> bool {
+    line.match_indices(word).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
 /// Whether `line` is a panic report rather than something the learner logged.
 pub fn is_panic_report(line: &str) -> bool {
     line.starts_with(PANIC_LINE_PREFIX)
@@ -79,5 +89,19 @@ pub fn shortened(line: &str) -> String {
     match line.char_indices().nth(SHOWN_LINE) {
         Some((cut, _)) => format!("{}… ({} more bytes)", &line[..cut], line.len() - cut),
         None => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names;
+
+    #[test]
+    fn a_word_is_named_alone_not_inside_another() {
+        assert!(names("INFO request{uri=/quotes/BRK.B}: failed", "BRK.B"));
+        assert!(names("BRK.B: timed out.", "BRK.B"));
+        assert!(!names("ACMEX failed", "ACME"));
+        assert!(!names("XACME failed", "ACME"));
+        assert!(!names("ERROR failed", "ERR"));
     }
 }

@@ -57,6 +57,30 @@ impl Seen {
     pub fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or_default()
     }
+
+    /// The path's segments, each percent-decoded: `/prices/BRK%2FB` is `["prices", "BRK/B"]`.
+    /// `None` when one is not a segment a server could read (see [`percent_decoded`]).
+    pub fn segments(&self) -> Option<Vec<String>> {
+        self.path().strip_prefix('/')?.split('/').map(percent_decoded).collect()
+    }
+}
+
+/// `text` percent-decoded, strictly: `None` when a `%` is not followed by two hex digits, or
+/// the bytes are not UTF-8.
+pub fn percent_decoded(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 type Script = dyn Fn(&Seen) -> Reply + Send + Sync;

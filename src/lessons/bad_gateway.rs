@@ -1,37 +1,90 @@
-//! Lesson 4, 502 and 504: the learner's service is the gateway. It asks a pricing service of
-//! the judge's, and must turn each of its failures into the right 5xx of its own, in time,
-//! without passing on anything of the pricing service's, and asking it once per request.
+//! Lesson 4, 502 and 504: the learner's service is the gateway. It asks pricing services of
+//! the judge's, and must turn each of their failures into the right answer of its own, in
+//! time, without passing on anything of theirs, asking once per request, and logging what went
+//! wrong.
 //!
-//! The judge builds the learner's app four times: over two pricing services that behave the
-//! same but differ in address and secrets (for the comparison), over one that is down, and over
-//! one that never completes a connection.
+//! The judge builds the learner's app eight times ([`BEHIND`]): twice over pricing service A
+//! and once over B (they differ only in address and secrets, so that what changes with them is
+//! a leak and what changes with the instance is not), over two more with timeouts of their own,
+//! over one that is asked symbols that need escaping, over one that is down and over one that
+//! never completes a connection. Every symbol is asked in two rounds, its answer changed between.
 
-mod asked;
+mod answers;
+mod asking;
+mod behind;
 mod plan;
-mod verdicts;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use futures_util::future::join;
 use httplings::fixtures::UpstreamSetup;
 use httplings::lessons::bad_gateway::{Adapter, App};
 
-use self::asked::Asked;
+use self::asking::{Asked, Record};
 use self::plan::Plan;
-use crate::judge::upstream_old::{self as upstream, ScriptedUpstream};
+use crate::judge::confirm::confirmed;
+use crate::judge::exchange::Client;
+use crate::judge::upstream::{self, Upstream};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder};
 
 const PRICE: &str = "price";
 const NOT_FOUND: &str = "not-found";
+const CLIENT_ERRORS: &str = "client-errors";
 const REFUSED: &str = "refused";
 const UNUSABLE: &str = "unusable";
 const TIMEOUT: &str = "timeout";
 const UNAVAILABLE: &str = "unavailable";
+const PATH: &str = "path";
 const NO_LEAK: &str = "no-leak";
 const ONCE: &str = "once";
 const LOGGED: &str = "logged";
 
-pub const CHECKS: &[&str] =
-    &[PRICE, NOT_FOUND, REFUSED, UNUSABLE, TIMEOUT, UNAVAILABLE, NO_LEAK, ONCE, LOGGED];
+pub const CHECKS: &[&str] = &[
+    PRICE,
+    NOT_FOUND,
+    CLIENT_ERRORS,
+    REFUSED,
+    UNUSABLE,
+    TIMEOUT,
+    UNAVAILABLE,
+    PATH,
+    NO_LEAK,
+    ONCE,
+    LOGGED,
+];
+
+/// What stands behind one of the gateways the judge builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Behind {
+    /// A pricing service of the judge's, by number.
+    Service(usize),
+    Refused,
+    Unreachable,
+}
+
+/// The gateways, by number: what stands behind each.
+const BEHIND: [Behind; GATEWAYS] = [
+    Behind::Service(0),
+    Behind::Service(0),
+    Behind::Service(1),
+    Behind::Service(2),
+    Behind::Service(3),
+    Behind::Service(ESCAPING),
+    Behind::Refused,
+    Behind::Unreachable,
+];
+const GATEWAYS: usize = 8;
+const SERVICES: usize = 5;
+/// The service asked for symbols that need escaping.
+const ESCAPING: usize = 4;
+/// Gateways with a role of their own: the first over A, the one over B, the one asked symbols
+/// that need escaping, the one over a service that is down, the one never reached.
+const A: usize = 0;
+const B: usize = 2;
+const ESCAPES: usize = 5;
+const DOWN: usize = 6;
+const UNREACHABLE: usize = 7;
 
 /// Judges `app` on a thread of this process (the project's tests).
 pub async fn judge_in_process(app: App, seed: u64) -> Judged {
@@ -51,64 +104,44 @@ impl Lesson for Judge {
     }
 }
 
-/// The gateways of a run, by what stands behind each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Gateway {
-    /// Over pricing service 0 (A) or 1 (B): they differ only in address and secrets.
-    Priced(usize),
-    Down,
-    Unreachable,
-}
-
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let plan = Arc::new(Plan::draw(seed));
-    let mut services = Vec::new();
-    for service in 0..2 {
-        let plan = Arc::clone(&plan);
-        services.push(
-            ScriptedUpstream::start(move |seen| plan.reply(service, symbol_of(&seen.target))).await,
-        );
+    let round = Arc::new(AtomicUsize::new(0));
+    let mut services: Vec<Upstream> = Vec::new();
+    for service in 0..SERVICES {
+        let (plan, round) = (Arc::clone(&plan), Arc::clone(&round));
+        let script = move |seen: &_| plan.reply(service, round.load(Ordering::SeqCst), seen);
+        services.push(Upstream::start(script).await);
     }
-    let (down, _down) = upstream::refused();
-    let (unreachable, _unreachable) = upstream::unreachable().await;
-    let upstreams = [
-        services[0].base.clone(),
-        services[1].base.clone(),
-        format!("http://{down}"),
-        format!("http://{unreachable}"),
-    ];
-    let mut bases = Vec::new();
-    for base in upstreams {
-        let setup = UpstreamSetup { base, timeout: plan.timeout };
+    let (refused, unreachable) = (upstream::refused(), upstream::unreachable().await);
+    let mut gateways = Vec::new();
+    for (gateway, behind) in BEHIND.iter().enumerate() {
+        let base = match behind {
+            Behind::Service(service) => services[*service].base.clone(),
+            Behind::Refused => format!("http://{}", refused.address),
+            Behind::Unreachable => format!("http://{}", unreachable.address),
+        };
+        let setup = UpstreamSetup { base, timeout: plan.timeouts[gateway] };
         match judge::serve(learner, recorder, &setup, app_failed).await? {
-            Some(gateway) => bases.push(gateway),
+            Some(base) => gateways.push(Client::new(base)),
             None => return Ok(()),
         }
     }
-    let asked = Asked::ask(&plan, &bases).await;
-    let seen = [services[0].seen(), services[1].seen()];
-    recorder.decide(PRICE, verdicts::prices(&plan, &asked));
-    recorder.decide(NOT_FOUND, verdicts::unknown(&plan, &asked));
-    recorder.decide(REFUSED, verdicts::down(&asked));
-    recorder.decide(UNUSABLE, verdicts::unusable(&plan, &asked));
-    recorder.decide(TIMEOUT, verdicts::timeouts(&plan, &asked));
-    recorder.decide(UNAVAILABLE, verdicts::unavailable(&plan, &asked));
-    recorder.decide(
-        NO_LEAK,
-        verdicts::leaks(
-            &plan,
-            &asked,
-            &[services[0].address, services[1].address, down, unreachable],
-        ),
-    );
-    recorder.decide(ONCE, verdicts::once(&asked, &seen));
-    recorder.decide(LOGGED, verdicts::logged(learner, &plan, &asked).await?);
+    let record = Record::new(&plan, &gateways, &round);
+    let (_, escapes) = join(record.round_one(), record.escapes(&services[ESCAPING])).await;
+    record.round_two().await;
+    // Every verdict on answers is confirmed: a request answered wrong is asked again, twice.
+    for check in [PRICE, NOT_FOUND, CLIENT_ERRORS, REFUSED, UNUSABLE, TIMEOUT, UNAVAILABLE] {
+        let judged_by = |asked: &Asked| answers::check_of(&plan, asked) == check;
+        recorder.decide(check, confirmed(|play| record.replayed(play, judged_by)).await);
+    }
+    recorder.decide(PATH, answers::escapes(&escapes));
+    let mut addresses: Vec<_> = services.iter().map(|service| service.address).collect();
+    addresses.extend([refused.address, unreachable.address]);
+    recorder.decide(NO_LEAK, behind::leaks(&record, &addresses).await);
+    recorder.decide(ONCE, behind::once(&record.asked(), &services));
+    recorder.decide(LOGGED, behind::logged(learner, &record).await?);
     Ok(())
-}
-
-/// The symbol a request to the pricing service asks for: `/prices/{symbol}`.
-pub(crate) fn symbol_of(target: &str) -> &str {
-    target.split('?').next().and_then(|path| path.strip_prefix("/prices/")).unwrap_or_default()
 }
 
 fn app_failed(problem: &str) -> Failure {

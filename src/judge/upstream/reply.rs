@@ -22,6 +22,9 @@ pub enum Reply {
     /// A whole response, written `chunk` bytes at a time, `every` apart: a head that trickles,
     /// or a head in time and a body that trickles, as the chunk size makes it.
     Trickle { response: Box<Reply>, chunk: usize, every: Duration },
+    /// A whole response whose head goes at once and whose body follows `chunk` bytes at a time,
+    /// `every` apart: an answer that starts in time and takes long to finish.
+    TrickleBody { response: Box<Reply>, chunk: usize, every: Duration },
     /// Nothing, until the client hangs up.
     Silence,
     /// Another reply, after a while.
@@ -54,7 +57,9 @@ impl Reply {
             Reply::Respond { status, .. }
             | Reply::CutOff { status, .. }
             | Reply::Stalled { status, .. } => Some(*status),
-            Reply::Trickle { response, .. } | Reply::Delayed(_, response) => response.status_code(),
+            Reply::Trickle { response, .. }
+            | Reply::TrickleBody { response, .. }
+            | Reply::Delayed(_, response) => response.status_code(),
             Reply::Raw(_) | Reply::Reset | Reply::Silence => None,
         }
     }
@@ -124,20 +129,37 @@ pub(super) async fn send(stream: &mut TcpStream, reply: &Reply, keep_alive: bool
                 return Box::pin(send(stream, response, keep_alive)).await;
             };
             let bytes = whole(*status, headers, body, false);
-            for piece in bytes.chunks((*chunk).max(1)) {
-                if stream.write_all(piece).await.is_err() || stream.flush().await.is_err() {
-                    return Ended::HungUp;
-                }
-                tokio::time::sleep(*every).await;
-            }
-            let _ = stream.shutdown().await;
-            Ended::Closed
+            trickle(stream, bytes.chunks((*chunk).max(1)), *every).await
+        }
+        Reply::TrickleBody { response, chunk, every } => {
+            let Reply::Respond { status, headers, body } = response.as_ref() else {
+                return Box::pin(send(stream, response, keep_alive)).await;
+            };
+            let bytes = whole(*status, headers, body, false);
+            let (head, body) = bytes.split_at(bytes.len() - body.len());
+            trickle(stream, std::iter::once(head).chain(body.chunks((*chunk).max(1))), *every).await
         }
         Reply::Silence => {
             hang_up(stream).await;
             Ended::HungUp
         }
     }
+}
+
+/// Writes `pieces` one at a time, `every` apart, then closes.
+async fn trickle<'a>(
+    stream: &mut TcpStream,
+    pieces: impl Iterator<Item = &'a [u8]>,
+    every: Duration,
+) -> Ended {
+    for piece in pieces {
+        if stream.write_all(piece).await.is_err() || stream.flush().await.is_err() {
+            return Ended::HungUp;
+        }
+        tokio::time::sleep(every).await;
+    }
+    let _ = stream.shutdown().await;
+    Ended::Closed
 }
 
 /// Holds a connection silent until the client hangs up (past an upstream's cap).

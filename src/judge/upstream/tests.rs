@@ -53,6 +53,18 @@ async fn resets_trickles_and_keep_alive_behave_as_scripted() {
     let body = client().get(&trickle.base).send().await.unwrap().text().await.unwrap();
     assert_eq!(body, r#"{"ok":true}"#);
     assert!(started.elapsed() >= Duration::from_millis(100), "{:?}", started.elapsed());
+    let body_late = Upstream::start(|_| Reply::TrickleBody {
+        response: Box::new(Reply::json(200, &serde_json::json!({"ok": true, "pad": "xxxxxxxx"}))),
+        chunk: 4,
+        every: Duration::from_millis(20),
+    })
+    .await;
+    let started = Instant::now();
+    let response = client().get(&body_late.base).send().await.unwrap();
+    let head_took = started.elapsed();
+    assert_eq!(response.text().await.unwrap(), r#"{"ok":true,"pad":"xxxxxxxx"}"#);
+    assert!(head_took < Duration::from_millis(60), "the head took {head_took:?}");
+    assert!(started.elapsed() >= Duration::from_millis(140), "{:?}", started.elapsed());
     let kept =
         Upstream::with(Options { keep_alive: true, ..Options::default() }, |_| Reply::status(200))
             .await;
@@ -90,4 +102,26 @@ async fn refused_and_unreachable_addresses_answer_nothing() {
     let started = Instant::now();
     assert!(quick.get(format!("http://{}", unreachable.address)).send().await.is_err());
     assert!(started.elapsed() >= Duration::from_millis(140));
+}
+
+#[test]
+fn paths_are_read_segment_by_segment_and_decoded_strictly() {
+    let seen = |target: &str| Seen {
+        method: "GET".into(),
+        target: target.into(),
+        headers: Vec::new(),
+        body: Vec::new(),
+        at: Instant::now(),
+        connection: 0,
+        reply: Reply::Silence,
+        ended: None,
+        abandoned: false,
+    };
+    let segments = |target: &str| seen(target).segments();
+    assert_eq!(segments("/prices/BRK%2FB?x=1").unwrap(), ["prices", "BRK/B"]);
+    assert_eq!(segments("/prices/..%2Fadmin").unwrap(), ["prices", "../admin"]);
+    assert_eq!(segments("/prices/A/B").unwrap(), ["prices", "A", "B"]);
+    assert_eq!(segments("/prices/%zz"), None);
+    assert_eq!(segments("/prices/%96"), None, "not UTF-8");
+    assert_eq!(percent_decoded("%2541").as_deref(), Some("%41"));
 }

@@ -1,34 +1,38 @@
-//! What one run of lesson 4 asks, drawn from the seed: the symbols and what the pricing service
-//! does for each, the secrets its failures carry, and how long the gateway may wait.
+//! What one run of lesson 4 asks, drawn from the seed: each gateway's timeout (spread over a
+//! wide range), the symbols (of real shapes) and what the pricing services do for each in each
+//! round, the symbols that need escaping, and the secrets the services' answers carry.
 
 use std::time::Duration;
 
 use serde_json::json;
 
+use super::{BEHIND, Behind, GATEWAYS, SERVICES};
+use crate::judge::exchange::segment;
 use crate::judge::seed::{self, Rng};
-use crate::judge::upstream_old::Reply;
+use crate::judge::upstream::{Reply, Seen};
 
-/// What the pricing service does for one symbol.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What a pricing service does for one symbol.
+#[derive(Debug, Clone, PartialEq)]
 pub(super) enum Behaviour {
-    /// 200 with the symbol and this price.
-    Price(f64),
-    /// 404: no such symbol.
-    Unknown,
-    /// A 5xx of its own.
-    Fails(u16),
-    /// 200, but the body is not a price.
+    /// 200 with the symbol and this price, as its JSON text.
+    Price(String),
+    /// This status with an error body, and a `Retry-After` of so many seconds when given.
+    Status(u16, Option<u64>),
+    /// 200, with a body that is not a price.
     NotAPrice(Garbage),
     /// Bytes that are not HTTP.
     Broken,
-    /// A head promising a body that never comes whole: the connection is reset mid-answer.
+    /// The head and part of the body, then a reset.
     CutOff,
-    /// A head and the start of a price, then nothing more, ever.
-    Stalls,
-    /// No answer, ever.
+    /// The request read, then a reset.
+    Reset,
     Silent,
-    /// 503 with `Retry-After` of this many seconds.
-    Unavailable(u32),
+    /// The head and part of the body, then nothing.
+    Stalls,
+    /// A price whose head trickles in over three timeouts.
+    TrickleHead,
+    /// A price whose head comes after half the timeout and whose body takes three more.
+    TrickleBody,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,147 +40,317 @@ pub(super) enum Garbage {
     Text,
     NoPrice,
     NullPrice,
-    /// A price that is a string, not a number.
     TextPrice,
 }
 
-/// One symbol of the run.
+impl Behaviour {
+    pub(super) fn is_timing(&self) -> bool {
+        matches!(self, Self::Silent | Self::Stalls | Self::TrickleHead | Self::TrickleBody)
+    }
+
+    /// What the pricing service did, for a report.
+    pub(super) fn did(&self) -> String {
+        match self {
+            Self::Price(price) => format!("answered 200 with a price of {price}"),
+            Self::Status(status, Some(seconds)) => {
+                format!("answered {status} with Retry-After: {seconds}")
+            }
+            Self::Status(status, None) => format!("answered {status}"),
+            Self::NotAPrice(Garbage::Text) => "answered 200 with a text page, not a price".into(),
+            Self::NotAPrice(Garbage::NoPrice) => "answered 200 with JSON that has no price".into(),
+            Self::NotAPrice(Garbage::NullPrice) => "answered 200 with a price of null".into(),
+            Self::NotAPrice(Garbage::TextPrice) => "answered 200 with a price that is text".into(),
+            Self::Broken => "answered with bytes that are not HTTP".into(),
+            Self::CutOff => "broke its answer off mid-body".into(),
+            Self::Reset => "reset the connection".into(),
+            Self::Silent => "never answered".into(),
+            Self::Stalls => "stalled half-way through its answer".into(),
+            Self::TrickleHead => "sent its head a few bytes at a time".into(),
+            Self::TrickleBody => "sent its head late, then its body a few bytes at a time".into(),
+        }
+    }
+}
+
+/// A symbol, and what the pricing services do for it in rounds 1 and 2.
 #[derive(Debug, Clone)]
 pub(super) struct Case {
     pub(super) symbol: String,
-    pub(super) behaviour: Behaviour,
+    pub(super) rounds: [Behaviour; 2],
+}
+
+/// What a pricing service's answers carry that must never reach a client.
+#[derive(Debug, Clone)]
+pub(super) struct Secrets {
+    pub(super) node: String,
+    pub(super) cookie: String,
+    pub(super) trace: String,
 }
 
 #[derive(Debug)]
 pub(super) struct Plan {
     pub(super) cases: Vec<Case>,
-    /// How long the gateway may wait for the pricing service.
-    pub(super) timeout: Duration,
-    /// Per-run secrets the pricing service's failures carry: one per pricing service.
-    pub(super) secrets: [String; 2],
-    /// Symbols asked of the gateway whose pricing service is down, and of the one that cannot
-    /// be reached in time.
-    pub(super) down_symbol: String,
-    pub(super) unreachable_symbol: String,
+    /// Symbols that need escaping: each, and the path segment the judge sends it as.
+    pub(super) escaped: Vec<(String, String)>,
+    /// Asked of the gateway over the service that is down, and of the one never reached.
+    pub(super) refused: String,
+    pub(super) unreachable: String,
+    pub(super) secrets: Vec<Secrets>,
+    /// The names of the header and the field the services' secrets travel in.
+    pub(super) header: String,
+    pub(super) field: String,
+    /// Each gateway's `upstream.timeout()`.
+    pub(super) timeouts: [Duration; GATEWAYS],
 }
 
 impl Plan {
     pub(super) fn draw(seed: u64) -> Self {
         let mut rng = seed::rng(seed);
-        let mut symbols: Vec<String> = Vec::new();
-        while symbols.len() < 18 {
-            let symbol = symbol(&mut rng);
-            if !symbols.contains(&symbol) {
-                symbols.push(symbol);
-            }
-        }
-        let price = |rng: &mut Rng| f64::from(rng.u32(100..1_000_000)) / 100.0;
-        let behaviours = [
-            Behaviour::Price(price(&mut rng)),
-            Behaviour::Price(price(&mut rng)),
-            Behaviour::Price(price(&mut rng)),
-            Behaviour::Unknown,
-            Behaviour::Fails(500),
-            Behaviour::Fails(502),
-            Behaviour::Fails(504),
-            Behaviour::NotAPrice(Garbage::Text),
-            Behaviour::NotAPrice(Garbage::NoPrice),
-            Behaviour::NotAPrice(Garbage::NullPrice),
-            Behaviour::NotAPrice(Garbage::TextPrice),
-            Behaviour::Broken,
-            Behaviour::CutOff,
-            Behaviour::Stalls,
-            Behaviour::Silent,
-            Behaviour::Unavailable(rng.u32(5..300)),
-        ];
-        let mut cases: Vec<Case> = behaviours
-            .into_iter()
-            .zip(&symbols)
-            .map(|(behaviour, symbol)| Case { symbol: symbol.clone(), behaviour })
+        let rng = &mut rng;
+        let mut quick = vec![Behaviour::Price(String::new()); 5];
+        quick.extend(
+            [404, 410, 400, 401, 403, 409, 429, 500, 503].map(|s| Behaviour::Status(s, None)),
+        );
+        quick.push(Behaviour::Status(*seed::pick(rng, &[501, 502, 504, 507]), None));
+        quick.extend(
+            [Garbage::Text, Garbage::NoPrice, Garbage::NullPrice, Garbage::TextPrice]
+                .map(Behaviour::NotAPrice),
+        );
+        quick.extend([Behaviour::Broken, Behaviour::CutOff, Behaviour::Reset]);
+        rng.shuffle(&mut quick[5..]);
+        let timing =
+            [Behaviour::Silent, Behaviour::Stalls, Behaviour::TrickleHead, Behaviour::TrickleBody];
+        let symbols = symbols(rng, quick.len() + timing.len() + 2);
+        // Round 2 moves every quick behaviour five symbols on: the five priced in round 1 (one
+        // of each shape) fail, five others (again one of each shape) are priced.
+        let mut cases: Vec<Case> = (0..quick.len())
+            .map(|n| Case {
+                symbol: symbols[n].clone(),
+                rounds: [fresh(rng, &quick[n], n), fresh(rng, &quick[(n + 5) % quick.len()], n)],
+            })
             .collect();
+        let shift = quick.len();
+        cases.extend(timing.iter().enumerate().map(|(n, behaviour)| Case {
+            symbol: symbols[shift + n].clone(),
+            rounds: [behaviour.clone(), behaviour.clone()],
+        }));
         rng.shuffle(&mut cases);
+        // The timeouts of the gateways over A and B (one draw: they are compared; from the upper
+        // half, for the many quick requests they get), over the two other services and over the
+        // one never reached, each from a quarter of the range.
+        let mut spread: Vec<Duration> =
+            (0..4).map(|quarter| quarter_of_range(rng, quarter)).collect();
+        spread.swap(0, rng.usize(2..4));
+        rng.shuffle(&mut spread[1..]);
+        let escapes = spread[0];
+        let refused =
+            seed::duration_spread(rng, Duration::from_millis(500), Duration::from_millis(1_200));
+        let timeouts =
+            [spread[0], spread[0], spread[0], spread[1], spread[2], escapes, refused, spread[3]];
+        let word = *seed::pick(rng, &["admin", "internal", "debug", "config", "metrics"]);
+        let base = letters(rng, 3..=3);
+        let hex = seed::token(rng, 2).to_uppercase();
+        let escaped = [
+            "..".to_string(),
+            format!("../{word}"),
+            format!("{base}?{word}=1"),
+            format!("{base}/{word}"),
+            format!("{base}#{word}"),
+            format!("%{hex}{base}"),
+        ];
+        let lengths = seed::distinct(rng, 10..25, SERVICES);
         Plan {
             cases,
-            timeout: Duration::from_millis(rng.u64(250..=450)),
-            secrets: [seed::token(&mut rng, 16), seed::token(&mut rng, 16)],
-            down_symbol: symbols[16].clone(),
-            unreachable_symbol: symbols[17].clone(),
+            escaped: escaped.into_iter().map(|symbol| (symbol.clone(), segment(&symbol))).collect(),
+            refused: symbols[symbols.len() - 2].clone(),
+            unreachable: symbols[symbols.len() - 1].clone(),
+            secrets: lengths
+                .into_iter()
+                .map(|length| Secrets {
+                    node: format!("px-{}.prices.internal", seed::token(rng, length as usize)),
+                    cookie: seed::token(rng, length as usize + 3),
+                    trace: seed::token(rng, 32 - length as usize),
+                })
+                .collect(),
+            header: format!("x-{word}-{}", seed::token(rng, 4)),
+            field: format!("{word}_{}", seed::token(rng, 4)),
+            timeouts,
         }
     }
 
-    /// What the pricing service numbered `service` (0 or 1) sends for `symbol`.
-    pub(super) fn reply(&self, service: usize, symbol: &str) -> Reply {
-        let secret = &self.secrets[service];
-        let Some(case) = self.cases.iter().find(|case| case.symbol == symbol) else {
-            return Reply::json(404, &json!({"error": "no such route"}));
+    /// What the service numbered `service` does in `round` for `symbol`.
+    pub(super) fn behaviour(&self, symbol: &str, round: usize) -> Option<&Behaviour> {
+        let case = self.cases.iter().find(|case| case.symbol == symbol)?;
+        Some(&case.rounds[round.min(1)])
+    }
+
+    /// The reply of the service numbered `service` to `seen`, in `round`.
+    pub(super) fn reply(&self, service: usize, round: usize, seen: &Seen) -> Reply {
+        let s = &self.secrets[service];
+        let symbol = priced_symbol(seen).unwrap_or_default();
+        let headers = [
+            ("server".to_string(), format!("pricing/4.2 ({})", s.node)),
+            ("set-cookie".into(), format!("route={}; Path=/; HttpOnly", s.cookie)),
+            (self.header.clone(), s.trace.clone()),
+        ];
+        let respond = |status: u16, body: String| Reply::Respond {
+            status,
+            headers: [("content-type".into(), "application/json".into())]
+                .into_iter()
+                .chain(headers.clone())
+                .collect(),
+            body: body.into_bytes(),
         };
-        // Every failure carries the service's secret, in its body and in a header.
-        let failure = |status: u16, body: serde_json::Value| {
-            let mut reply = Reply::json(status, &body);
-            if let Reply::Respond { headers, .. } = &mut reply {
-                headers.push(("x-pricing-trace".into(), secret.clone()));
-            }
-            reply
+        let quoted = json!(symbol);
+        let (field, trace, node) = (&self.field, &s.trace, &s.node);
+        let price = |price: &str| {
+            respond(
+                200,
+                format!(
+                    r#"{{"symbol":{quoted},"price":{price},"currency":"EUR","{field}":"{trace}","meta":{{"node":"{node}","hops":["{}"]}}}}"#,
+                    s.cookie
+                ),
+            )
         };
-        match case.behaviour {
-            // A good answer carries the service's secret too, in a header and a field of its
-            // own: a gateway passes on what it means to say, not whatever came.
-            Behaviour::Price(price) => {
+        let start = format!(r#"{{"symbol":{quoted},"{field}":"{trace}","pri"#);
+        let gateway = BEHIND.iter().position(|behind| *behind == Behind::Service(service));
+        let timeout = self.timeouts[gateway.expect("every service has a gateway")];
+        let Some(behaviour) = self.behaviour(&symbol, round) else {
+            return respond(
+                404,
+                json!({"error": {"message": format!("no such symbol at {node}"), "trace": trace}})
+                    .to_string(),
+            );
+        };
+        match behaviour {
+            Behaviour::Price(text) => price(text),
+            Behaviour::Status(status, retry_after) => {
                 let body =
-                    json!({"symbol": symbol, "price": price, "currency": "EUR", "node": secret});
-                let mut reply = Reply::json(200, &body);
-                if let Reply::Respond { headers, .. } = &mut reply {
-                    headers.push(("x-pricing-trace".into(), secret.clone()));
+                    json!({"error": {"message": format!("{status} from {node}"), "trace": trace}});
+                let reply = respond(*status, body.to_string());
+                match retry_after {
+                    Some(seconds) => reply.with_header("retry-after", &seconds.to_string()),
+                    None => reply,
                 }
-                reply
-            }
-            Behaviour::Unknown => {
-                failure(404, json!({"error": format!("unknown symbol {symbol}"), "trace": secret}))
-            }
-            Behaviour::Fails(status) => {
-                failure(status, json!({"error": format!("pricing engine crashed: trace {secret}")}))
             }
             Behaviour::NotAPrice(Garbage::Text) => Reply::Respond {
                 status: 200,
-                headers: vec![("content-type".into(), "text/plain".into())],
-                body: format!("pricing-service 2.3.1 at {secret}: maintenance page").into_bytes(),
+                headers: [("content-type".into(), "text/plain".into())]
+                    .into_iter()
+                    .chain(headers)
+                    .collect(),
+                body: format!("pricing-service 4.2 at {node}: down for maintenance").into_bytes(),
             },
             Behaviour::NotAPrice(Garbage::NoPrice) => {
-                Reply::json(200, &json!({"symbol": symbol, "note": secret}))
+                respond(200, format!(r#"{{"symbol":{quoted},"{field}":"{trace}"}}"#))
             }
             Behaviour::NotAPrice(Garbage::NullPrice) => {
-                Reply::json(200, &json!({"symbol": symbol, "price": null, "trace": secret}))
+                respond(200, format!(r#"{start}ce":null}}"#))
             }
             Behaviour::NotAPrice(Garbage::TextPrice) => {
-                Reply::json(200, &json!({"symbol": symbol, "price": "12.50", "trace": secret}))
+                respond(200, format!(r#"{start}ce":"12.50 EUR"}}"#))
             }
             Behaviour::Broken => {
-                Reply::Raw(format!("PRICE {symbol} ERR {secret}\r\n\r\n").into_bytes())
+                Reply::Raw(format!("PRICE {symbol} ERR {node}\r\n\r\n").into_bytes())
             }
-            Behaviour::CutOff => Reply::CutOff {
-                status: 200,
-                promised: 400,
-                sent: format!("{{\"symbol\":\"{symbol}\",\"pri").into_bytes(),
-            },
-            Behaviour::Stalls => Reply::Stalled {
-                status: 200,
-                promised: 400,
-                sent: format!("{{\"symbol\":\"{symbol}\",\"pri").into_bytes(),
-            },
+            Behaviour::CutOff => {
+                Reply::CutOff { status: 200, promised: 400, sent: start.into_bytes() }
+            }
+            Behaviour::Reset => Reply::Reset,
             Behaviour::Silent => Reply::Silence,
-            Behaviour::Unavailable(seconds) => {
-                let mut reply =
-                    failure(503, json!({"error": format!("pricing paused: trace {secret}")}));
-                if let Reply::Respond { headers, .. } = &mut reply {
-                    headers.push(("retry-after".into(), seconds.to_string()));
-                }
-                reply
+            Behaviour::Stalls => {
+                Reply::Stalled { status: 200, promised: 400, sent: start.into_bytes() }
+            }
+            Behaviour::TrickleHead => {
+                let whole = price("12.5");
+                Reply::Trickle { response: Box::new(whole), chunk: 16, every: timeout / 8 }
+            }
+            Behaviour::TrickleBody => {
+                let body = Box::new(price(&format!("12.5{}", " ".repeat(100))));
+                Reply::Delayed(
+                    timeout / 2,
+                    Box::new(Reply::TrickleBody { response: body, chunk: 12, every: timeout / 8 }),
+                )
             }
         }
     }
 }
 
-/// A ticker-like symbol: three to five capital letters.
-fn symbol(rng: &mut Rng) -> String {
-    (0..rng.usize(3..=5)).map(|_| char::from(b'A' + rng.u8(0..26))).collect()
+/// A fresh draw of `behaviour`: a new price (the `n`-th of the round's forms), a new
+/// `Retry-After`.
+fn fresh(rng: &mut Rng, behaviour: &Behaviour, n: usize) -> Behaviour {
+    let seconds =
+        seed::duration_spread(rng, Duration::from_secs(1), Duration::from_secs(86_400)).as_secs();
+    match behaviour {
+        Behaviour::Price(_) => Behaviour::Price(price(rng, n % 5)),
+        Behaviour::Status(503, _) => Behaviour::Status(503, Some(seconds)),
+        Behaviour::Status(429, _) => {
+            Behaviour::Status(429, seed::chance(rng, 0.5).then_some(seconds))
+        }
+        other => other.clone(),
+    }
+}
+
+/// A price as JSON writes it, in one of five forms: a whole number, a tiny one (up to seven
+/// decimals), a large one of eight or nine significant digits, one with an exponent, one with a
+/// trailing zero. Each round has one of each.
+fn price(rng: &mut Rng, form: usize) -> String {
+    let digits = if form == 2 { rng.u32(8..=9) } else { rng.u32(1..=6) };
+    let mantissa = rng.u64(10u64.pow(digits - 1)..10u64.pow(digits));
+    let decimals = match form {
+        0 => 0,
+        1 => digits as usize + rng.usize(1..=2),
+        _ => rng.usize(1..=digits as usize),
+    };
+    let text = format!("{mantissa:0>width$}", width = decimals + 1);
+    let (whole, fraction) = text.split_at(text.len() - decimals);
+    match form {
+        0 => whole.to_string(),
+        3 => format!("{mantissa}e-{decimals}"),
+        4 => format!("{whole}.{fraction}0"),
+        _ => format!("{whole}.{fraction}"),
+    }
+}
+
+/// A timeout from one quarter (0 to 3) of 150 ms to 1.2 s, log-uniform.
+fn quarter_of_range(rng: &mut Rng, quarter: u32) -> Duration {
+    let at = |quarter: u32| Duration::from_millis(150).mul_f64(8f64.powf(f64::from(quarter) / 4.0));
+    seed::duration_spread(rng, at(quarter), at(quarter + 1))
+}
+
+/// `count` symbols of the shapes real ones have, taken in turn (`ACME`, `BRK.B`, `7203.T`,
+/// `VOD.L`, `RDS-A`), none inside another.
+fn symbols(rng: &mut Rng, count: usize) -> Vec<String> {
+    let mut symbols: Vec<String> = Vec::new();
+    while symbols.len() < count {
+        let symbol = match symbols.len() % 5 {
+            0 => letters(rng, 3..=5),
+            1 => format!("{}.{}", letters(rng, 2..=4), letters(rng, 1..=1)),
+            2 => format!("{}.{}", rng.u32(1000..10_000), seed::pick(rng, &["T", "HK", "KS", "SS"])),
+            3 => format!(
+                "{}.{}",
+                letters(rng, 2..=4),
+                seed::pick(rng, &["L", "DE", "PA", "SW", "TO"])
+            ),
+            _ => format!("{}-{}", letters(rng, 2..=4), letters(rng, 1..=1)),
+        };
+        // Words of log lines are no symbols: a line would seem to name them.
+        let word = ["GET", "HTTP", "URI", "INFO", "WARN", "ERROR", "DEBUG", "TRACE", "JSON", "EUR"];
+        let inside = |known: &String| known.contains(&symbol) || symbol.contains(known.as_str());
+        if !symbols.iter().any(inside) && !word.iter().any(|word| word.contains(&symbol)) {
+            symbols.push(symbol);
+        }
+    }
+    symbols
+}
+
+fn letters(rng: &mut Rng, count: std::ops::RangeInclusive<usize>) -> String {
+    (0..rng.usize(count)).map(|_| char::from(b'A' + rng.u8(0..26))).collect()
+}
+
+/// The symbol a request to a pricing service asks for: `/prices/` and one segment.
+pub(super) fn priced_symbol(seen: &Seen) -> Option<String> {
+    match seen.segments()?.as_slice() {
+        [prices, symbol] if prices == "prices" => Some(symbol.clone()),
+        _ => None,
+    }
 }

@@ -1,0 +1,291 @@
+//! Verdicts on what stays behind the gateway: nothing of the pricing services reaches a client
+//! (their secrets in any encoding, their addresses, the HTTP client's error text, anything that
+//! changes with which service stood behind), each request reaches a service once (every request
+//! and every connection counted), and each failure leaves a log line that says what went wrong.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use super::asking::{Asked, Record};
+use super::plan::{Behaviour, Plan, priced_symbol};
+use super::{B, BEHIND, Behind};
+use crate::judge::answer::Shown;
+use crate::judge::compare::{CLIENT_ERROR_TEXT, Leak, Observed, leaks_by_outline, secrets_in};
+use crate::judge::log::{is_panic_report, names, tail, unlogged};
+use crate::judge::upstream::Upstream;
+use crate::judge::{Evidence, Failure, Learner, Lost, Row};
+
+pub(super) async fn leaks(record: &Record<'_>, addresses: &[SocketAddr]) -> Option<Failure> {
+    let plan = record.plan;
+    let mut secrets: Vec<(String, String)> = Vec::new();
+    for s in &plan.secrets {
+        secrets.push((s.node.clone(), "the name of a pricing service's node".into()));
+        secrets.push((s.cookie.clone(), "a pricing service's cookie".into()));
+        secrets.push((s.trace.clone(), "a pricing service's trace id".into()));
+    }
+    secrets.push((plan.header.clone(), "a header name of the pricing services'".into()));
+    secrets.push((plan.field.clone(), "a field name of the pricing services'".into()));
+    for address in addresses {
+        secrets.push((address.to_string(), format!("a pricing service's address ({address})")));
+        if address.ip() != IpAddr::V4(Ipv4Addr::LOCALHOST) {
+            secrets.push((
+                address.ip().to_string(),
+                format!("a pricing service's host ({})", address.ip()),
+            ));
+        }
+    }
+    for text in CLIENT_ERROR_TEXT {
+        secrets.push((text.to_string(), format!("the HTTP client's error text ({text}…)")));
+    }
+    let strings: Vec<String> = secrets.iter().map(|(secret, _)| secret.clone()).collect();
+    for asked in record.asked().iter() {
+        let Some(answer) = asked.exchange.answer() else { continue };
+        let headers = answer.headers.iter().map(|(name, value)| {
+            format!("{name}: {}\n", String::from_utf8_lossy(value.as_bytes()))
+        });
+        let found = secrets_in(&headers.chain([answer.text()]).collect::<String>(), &strings);
+        if let Some(secret) = found.first() {
+            let meaning = &secrets.iter().find(|(known, _)| known == secret)?.1;
+            let names: Vec<&str> = answer.headers.keys().map(|name| name.as_str()).collect();
+            return Some(
+                Failure::of(format!("GET /quotes/{}: the answer carries {meaning}", asked.symbol))
+                    .with(Evidence::Text {
+                        title: "the answer".into(),
+                        body: Shown::of(answer, &names).render(),
+                    }),
+            );
+        }
+    }
+    for case in &plan.cases {
+        if changes_with_the_service(&record.asked(), &case.symbol).is_none() {
+            continue;
+        }
+        record.again(&case.symbol).await;
+        let Some(leak) = changes_with_the_service(&record.asked(), &case.symbol) else { continue };
+        let rows = ["A", "B"]
+            .iter()
+            .zip(&leak.values)
+            .map(|(service, value)| Row {
+                cells: vec![service.to_string(), value.clone()],
+                ok: false,
+            })
+            .collect();
+        let compared = if leak.by_shape {
+            " (it changes from one request to the next too: compared by its outline)"
+        } else {
+            ""
+        };
+        return Some(Failure::of(format!("GET /quotes/{}: the pricing service {}, and the answer's {} changes with which of two services stood behind the gateway, services that differ only in their address and secrets{compared}", case.symbol, case.rounds[0].did(), leak.place))
+            .with(Evidence::Table { columns: vec!["pricing service".into(), leak.place.clone()], rows }));
+    }
+    None
+}
+
+/// The first leaf of the answers for `symbol` that changes with the service behind the gateway
+/// (in round one: A asked twice, for noise, and through another instance, for per-instance
+/// values, and B).
+fn changes_with_the_service(asked: &[Asked], symbol: &str) -> Option<Leak> {
+    let observed: Vec<Observed<'_>> = asked
+        .iter()
+        .filter(|asked| asked.round == 0 && asked.symbol == symbol && asked.gateway <= B)
+        .filter_map(|asked| {
+            Some(Observed {
+                cause: usize::from(asked.gateway == B),
+                instance: asked.gateway,
+                answer: asked.exchange.answer()?,
+            })
+        })
+        .collect();
+    leaks_by_outline(&observed).into_iter().next()
+}
+
+/// Each request reached the service behind its gateway once, on a connection of its own (the
+/// services close every connection after an answer); nothing else reached it.
+pub(super) fn once(asked: &[Asked], services: &[Upstream]) -> Option<Failure> {
+    for (service, upstream) in services.iter().enumerate().take(4) {
+        let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for asked in asked.iter().filter(|asked| BEHIND[asked.gateway] == Behind::Service(service))
+        {
+            counts.entry(asked.symbol.clone()).or_default().0 += 1;
+        }
+        let seen = upstream.seen();
+        for seen in &seen {
+            let symbol = priced_symbol(seen).filter(|symbol| counts.contains_key(symbol));
+            counts.entry(symbol.unwrap_or_else(|| seen.target.clone())).or_default().1 += 1;
+        }
+        let rows: Vec<Row> = counts
+            .iter()
+            .filter(|(_, (asked, seen))| asked != seen)
+            .map(|(symbol, (asked, seen))| Row {
+                cells: vec![symbol.clone(), asked.to_string(), seen.to_string()],
+                ok: false,
+            })
+            .collect();
+        let columns = vec![
+            "symbol".into(),
+            "asked of the gateway".into(),
+            "asked of the pricing service".into(),
+        ];
+        if let Some(row) = rows.first() {
+            let summary = format!(
+                "{} was asked of the gateway {} time(s), and of the pricing service {}",
+                row.cells[0], row.cells[1], row.cells[2]
+            );
+            return Some(Failure::of(summary).with(Evidence::Table { columns, rows }));
+        }
+        if upstream.connections() > seen.len() {
+            return Some(Failure::of(format!(
+                "the gateway opened {} connections to the pricing service for {} requests",
+                upstream.connections(),
+                seen.len()
+            )));
+        }
+    }
+    None
+}
+
+/// A failure a log line must tell of: a request, and what the pricing service did.
+struct Failed {
+    symbol: String,
+    did: String,
+    /// Words that say what went wrong (one of them, or `status` by number, must be on the line).
+    words: &'static [&'static str],
+    status: Option<u16>,
+}
+
+impl Failed {
+    fn told_by(&self, line: &str) -> bool {
+        !is_panic_report(line) && names(line, &self.symbol) && says(line, self.words, self.status)
+    }
+}
+
+/// The failed requests, each symbol once for each thing the pricing service did.
+fn failures(plan: &Plan, asked: &[Asked]) -> Vec<Failed> {
+    let mut failed: Vec<Failed> = Vec::new();
+    for asked in asked {
+        let behaviour = plan.behaviour(&asked.symbol, asked.round);
+        if matches!(behaviour, Some(Behaviour::Price(_) | Behaviour::Status(404 | 410, _))) {
+            continue;
+        }
+        let did = asked.did(plan);
+        let status = match behaviour {
+            Some(Behaviour::Status(status, _)) => Some(*status),
+            _ => None,
+        };
+        if !failed.iter().any(|known| known.symbol == asked.symbol && known.did == did) {
+            failed.push(Failed {
+                symbol: asked.symbol.clone(),
+                did,
+                words: words(behaviour),
+                status,
+            });
+        }
+    }
+    failed
+}
+
+/// Every failed request has a log line that names it and says what went wrong: not only what
+/// the gateway answered, as an access log does.
+pub(super) async fn logged(
+    learner: &Learner,
+    record: &Record<'_>,
+) -> Result<Option<Failure>, Lost> {
+    let failed = failures(record.plan, &record.asked());
+    let wanted: Vec<_> = failed.iter().map(|failed| |line: &str| failed.told_by(line)).collect();
+    let missing = unlogged(learner, &wanted).await?;
+    let Some(&first) = missing.first() else { return Ok(None) };
+    let log = learner.log_text();
+    // The first dozen: the rest are more of the same.
+    let rows = missing.iter().take(12).map(|&index| {
+        let Failed { symbol, did, .. } = &failed[index];
+        let named = log.lines().any(|line| !is_panic_report(line) && names(line, symbol));
+        let verdict = if named { "named, but not what went wrong" } else { "named by no line" };
+        Row { cells: vec![format!("GET /quotes/{symbol}"), did.clone(), verdict.into()], ok: false }
+    });
+    let Failed { symbol, did, .. } = &failed[first];
+    let more = match missing.len() {
+        1 => String::new(),
+        more => format!(" (and for {} more failed requests)", more - 1),
+    };
+    let summary = format!(
+        "no log line says what went wrong for GET /quotes/{symbol}, when the pricing service {did}{more}"
+    );
+    let columns = ["request", "the pricing service", "the log"].map(String::from).to_vec();
+    Ok(Some(
+        Failure::of(summary)
+            .with(Evidence::Table { columns, rows: rows.collect() })
+            .with(Evidence::Text { title: "server log, last lines".into(), body: tail(&log, 12) }),
+    ))
+}
+
+/// Words that say what went wrong when no status came: whichever way it went wrong, a line
+/// with none of them says only that something did.
+const CAUSES: &[&str] = &[
+    "timedout",
+    "timeout",
+    "deadline",
+    "elapsed",
+    "intime",
+    "toolong",
+    "slow",
+    "refused",
+    "connect",
+    "reset",
+    "closed",
+    "incomplete",
+    "eof",
+    "hungup",
+    "abort",
+    "cancel",
+    "body",
+    "decod",
+    "pars",
+    "json",
+    "serde",
+    "invalid",
+    "expected",
+    "missing",
+    "malformed",
+    "protocol",
+    "garbage",
+    "version",
+    "nothttp",
+    "price",
+    "number",
+    "null",
+    "field",
+    "truncat",
+    "stall",
+];
+
+/// Words that say what went wrong: for a status, its reason (its number will do too).
+fn words(behaviour: Option<&Behaviour>) -> &'static [&'static str] {
+    match behaviour {
+        Some(Behaviour::Status(400, _)) => &["badrequest"],
+        Some(Behaviour::Status(401, _)) => &["unauthori", "credential"],
+        Some(Behaviour::Status(403, _)) => &["forbidden", "denied"],
+        Some(Behaviour::Status(409, _)) => &["conflict"],
+        Some(Behaviour::Status(429, _)) => &["toomany", "limit"],
+        Some(Behaviour::Status(503, _)) => &["unavailable", "retryafter"],
+        Some(Behaviour::Status(..)) => &[],
+        _ => CAUSES,
+    }
+}
+
+/// Whether `line` says what went wrong: one of `words`, or the upstream's `status` by number,
+/// once URLs are taken out (a path names the symbol, not the cause) and so are the phrases of
+/// the gateway's own statuses (an access log says what was answered: `504 Gateway Timeout`).
+fn says(line: &str, words: &[&str], status: Option<u16>) -> bool {
+    let line: String =
+        line.split_whitespace().filter(|word| !word.contains("://")).collect::<Vec<_>>().join(" ");
+    let mut numbers = line.split(|c: char| !c.is_ascii_digit());
+    if status.is_some_and(|status| numbers.any(|number| number == status.to_string())) {
+        return true;
+    }
+    let mut flat: String =
+        line.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
+    for answered in ["badgateway", "gatewaytimeout", "serviceunavailable"] {
+        flat = flat.replace(answered, "");
+    }
+    words.iter().any(|word| flat.contains(word))
+}

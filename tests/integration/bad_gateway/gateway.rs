@@ -1,0 +1,425 @@
+//! A gateway written in another style than the reference, built from knobs: right as [`RIGHT`]
+//! sets them, and wrong in exactly one way per known-wrong answer. Its style: a
+//! `tokio::time::timeout` around the whole call instead of reqwest's timeouts, the price as a
+//! `serde_json::Value`, symbols checked against a character set instead of encoded, RFC 9457
+//! problem details, and `Debug` of the error in its log lines.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use httplings::fixtures::Upstream;
+use serde_json::{Value, json};
+
+/// What a deadline covers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Covers {
+    /// The whole exchange: connecting, the head and the body.
+    Whole,
+    /// `send()` alone: the body takes as long as it takes.
+    Head,
+    /// The head, then the body, each with a fresh deadline of its own.
+    EachPhase,
+    /// Each read from the socket (reqwest's `read_timeout`), and connecting.
+    EachRead,
+}
+
+/// What of the pricing service's a leaky gateway passes on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Leak {
+    /// The body of a failure, as it came.
+    Bodies,
+    /// Its URL, in a header.
+    Url,
+    /// Its bare host, in a header.
+    Host,
+    /// The HTTP client's error, the URL cut out, as the message.
+    ErrorText,
+    /// Its `x-…` header, hex-encoded, beside a fresh request id.
+    EncodedBesideRandom,
+    /// Its headers, but for a blocklist.
+    HeadersButSome,
+    /// Its price JSON, but for a blocklist of fields.
+    FieldsButSome,
+}
+
+/// How the gateway passes a price on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Price {
+    AsItCame,
+    /// Rounded to cents.
+    Cents,
+    /// Through an `f32`.
+    Single,
+}
+
+/// How a gateway behaves, piece by piece.
+#[derive(Clone, Copy)]
+pub struct Behaviour {
+    /// When it gives up on the pricing service, given `upstream.timeout()`; `None`: never.
+    pub deadline: Option<fn(Duration) -> Duration>,
+    pub covers: Covers,
+    /// Its status when the deadline passes, and for every other failure.
+    pub on_timeout: StatusCode,
+    pub on_failure: StatusCode,
+    /// How many times it asks before it gives up, whatever went wrong.
+    pub attempts: u32,
+    /// Whether it connects again and again to a pricing service that refuses, until its deadline.
+    pub reconnects: bool,
+    pub passes_retry_after: bool,
+    /// Whether a 4xx other than 404 is passed on as it came (with a body of its own).
+    pub passes_4xx: bool,
+    pub leak: Option<Leak>,
+    /// An id drawn in `app()`, sent as `x-instance-id` (a random number, in decimal).
+    pub instance_id: bool,
+    /// RFC 9457 `instance`: the request's absolute URI, built from `Host`.
+    pub problem_instance: bool,
+    /// Whether a `Retry-After` passed on is an HTTP-date rather than delay-seconds.
+    pub dates_retry_after: bool,
+    /// Whether its log lines say what went wrong, or only what it answered.
+    pub logs_causes: bool,
+    pub price: Price,
+    /// Whether it keeps every price it was given, and answers from it ever after.
+    pub caches: bool,
+    /// Whether it refuses symbols that are not capital letters alone.
+    pub letters_only: bool,
+    /// Whether it takes only prices with a fraction (`is_f64`), not whole numbers.
+    pub floats_only: bool,
+    /// Whether it refuses symbols with characters outside `A-Z a-z 0-9 . -`, or puts them
+    /// into the URL as they are.
+    pub checks_symbols: bool,
+}
+
+pub const RIGHT: Behaviour = Behaviour {
+    deadline: Some(|timeout| timeout),
+    covers: Covers::Whole,
+    on_timeout: StatusCode::GATEWAY_TIMEOUT,
+    on_failure: StatusCode::BAD_GATEWAY,
+    attempts: 1,
+    reconnects: false,
+    passes_retry_after: true,
+    passes_4xx: false,
+    leak: None,
+    instance_id: false,
+    problem_instance: false,
+    dates_retry_after: false,
+    logs_causes: true,
+    price: Price::AsItCame,
+    caches: false,
+    letters_only: false,
+    floats_only: false,
+    checks_symbols: true,
+};
+
+#[derive(Clone)]
+struct Gateway {
+    upstream: Upstream,
+    client: reqwest::Client,
+    behaviour: Behaviour,
+    instance: String,
+    cache: Arc<Mutex<HashMap<String, Value>>>,
+}
+
+pub fn app(upstream: Upstream, behaviour: Behaviour) -> Router {
+    let mut client = reqwest::Client::builder();
+    if let (Covers::EachRead, Some(deadline)) = (behaviour.covers, behaviour.deadline) {
+        let deadline = deadline(upstream.timeout());
+        client = client.read_timeout(deadline).connect_timeout(deadline);
+    }
+    let gateway = Gateway {
+        upstream,
+        client: client.build().unwrap(),
+        behaviour,
+        instance: fastrand::u64(..).to_string(),
+        cache: Arc::default(),
+    };
+    Router::new().route("/quotes/{symbol}", get(quote)).with_state(gateway)
+}
+
+/// What the pricing service said: its status, its headers, its body.
+type Said = (u16, HeaderMap, Vec<u8>);
+
+enum Failed {
+    TimedOut,
+    Refused(String),
+    Other(String),
+}
+
+async fn quote(
+    State(gateway): State<Gateway>,
+    Path(symbol): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let b = gateway.behaviour;
+    let answer = Answering { gateway: &gateway, symbol: &symbol, host: host(&headers) };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
+    if (b.checks_symbols && (!symbol.chars().all(allowed) || symbol.chars().all(|c| c == '.')))
+        || (b.letters_only && !symbol.chars().all(|c| c.is_ascii_uppercase()))
+    {
+        return answer.problem(StatusCode::BAD_REQUEST, None);
+    }
+    let cached = b.caches.then(|| gateway.cache.lock().unwrap().get(&symbol).cloned()).flatten();
+    if let Some(price) = cached {
+        return Json(price).into_response();
+    }
+    let url = gateway.upstream.url(&format!("/prices/{symbol}"));
+    let (status, said_headers, body) = match ask(&gateway, &url).await {
+        Ok(said) => said,
+        Err(Failed::TimedOut) => {
+            answer.log(format_args!("the pricing service timed out"), b.on_timeout);
+            return answer.problem(b.on_timeout, None);
+        }
+        Err(Failed::Refused(cause) | Failed::Other(cause)) => {
+            answer.log(
+                format_args!("no usable answer from the pricing service: {cause}"),
+                b.on_failure,
+            );
+            let mut response = answer.problem(b.on_failure, None);
+            if b.leak == Some(Leak::ErrorText) {
+                let body = json!({"type": "about:blank", "status": b.on_failure.as_u16(), "detail": cause});
+                *response.body_mut() = body.to_string().into();
+            }
+            return response;
+        }
+    };
+    let said = (status, said_headers, body);
+    let mut response = answer.translate(&said);
+    if b.leak == Some(Leak::HeadersButSome) {
+        for (name, value) in &said.1 {
+            if !BLOCKED.contains(&name.as_str()) {
+                response.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+    }
+    if b.leak == Some(Leak::EncodedBesideRandom) {
+        let extra = said.1.iter().find(|(name, _)| name.as_str().starts_with("x-"));
+        if let Some((_, value)) = extra {
+            let hex: String = value.as_bytes().iter().map(|byte| format!("{byte:02x}")).collect();
+            let id = format!("{}.{hex}", uuid::Uuid::new_v4());
+            response.headers_mut().insert("x-request-id", HeaderValue::from_str(&id).unwrap());
+        }
+    }
+    response
+}
+
+/// The headers a leaky gateway knows not to copy.
+const BLOCKED: &[&str] = &[
+    "content-type",
+    "content-length",
+    "date",
+    "connection",
+    "retry-after",
+    "x-pricing-trace",
+    "x-request-id",
+];
+
+/// Asks the pricing service, as many times as the behaviour says.
+async fn ask(gateway: &Gateway, url: &str) -> Result<Said, Failed> {
+    let b = gateway.behaviour;
+    let started = Instant::now();
+    let deadline = b.deadline.map(|deadline| deadline(gateway.upstream.timeout()));
+    let mut attempt = 1;
+    loop {
+        let outcome = ask_once(gateway, url, deadline).await;
+        let reconnect = matches!(outcome, Err(Failed::Refused(_)))
+            && b.reconnects
+            && deadline.is_some_and(|deadline| started.elapsed() < deadline);
+        if reconnect {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        } else if attempt < b.attempts && !matches!(&outcome, Ok((200, ..))) {
+            attempt += 1;
+        } else {
+            return outcome;
+        }
+    }
+}
+
+async fn ask_once(
+    gateway: &Gateway,
+    url: &str,
+    deadline: Option<Duration>,
+) -> Result<Said, Failed> {
+    let failed = |error: reqwest::Error| {
+        let (timeout, connect) = (error.is_timeout(), error.is_connect());
+        let cause = match gateway.behaviour.leak {
+            Some(Leak::ErrorText) => chain(&error.without_url()),
+            _ => format!("{error:?}"),
+        };
+        if timeout {
+            Failed::TimedOut
+        } else if connect {
+            Failed::Refused(cause)
+        } else {
+            Failed::Other(cause)
+        }
+    };
+    let covers = gateway.behaviour.covers;
+    let whole = deadline.filter(|_| covers == Covers::Whole);
+    let head = deadline.filter(|_| matches!(covers, Covers::Head | Covers::EachPhase));
+    let body = deadline.filter(|_| covers == Covers::EachPhase);
+    within(whole, async {
+        let response =
+            within(head, async { gateway.client.get(url).send().await.map_err(failed) }).await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = within(body, async { response.bytes().await.map_err(failed) }).await?;
+        Ok((status, headers, bytes.to_vec()))
+    })
+    .await
+}
+
+/// `future`, given up on (as a timeout) after `limit`, if there is one.
+async fn within<T>(
+    limit: Option<Duration>,
+    future: impl Future<Output = Result<T, Failed>>,
+) -> Result<T, Failed> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, future).await.unwrap_or(Err(Failed::TimedOut)),
+        None => future.await,
+    }
+}
+
+/// One request's answer being made.
+struct Answering<'a> {
+    gateway: &'a Gateway,
+    symbol: &'a str,
+    host: String,
+}
+
+impl Answering<'_> {
+    fn translate(&self, (status, headers, body): &Said) -> Response {
+        let b = self.gateway.behaviour;
+        match status {
+            200 => match self.price(body) {
+                Some(quote) => {
+                    if b.caches {
+                        self.gateway
+                            .cache
+                            .lock()
+                            .unwrap()
+                            .insert(self.symbol.into(), quote.clone());
+                    }
+                    Json(quote).into_response()
+                }
+                None => {
+                    self.log(
+                        format_args!("invalid price in the pricing service's answer"),
+                        b.on_failure,
+                    );
+                    self.problem(b.on_failure, Some(body))
+                }
+            },
+            404 | 410 => self.problem(StatusCode::NOT_FOUND, None),
+            429 if b.passes_4xx => self.problem(StatusCode::TOO_MANY_REQUESTS, None),
+            429 | 503 => {
+                self.log(
+                    format_args!("the pricing service answered {status}"),
+                    StatusCode::SERVICE_UNAVAILABLE,
+                );
+                let mut response = self.problem(StatusCode::SERVICE_UNAVAILABLE, None);
+                let seconds = headers
+                    .get(header::RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+                if let Some(seconds) = seconds.filter(|_| b.passes_retry_after) {
+                    // A little more than asked, to spread the clients out.
+                    let wait = Duration::from_secs(seconds + 1);
+                    let value = match b.dates_retry_after {
+                        true => httpdate::fmt_http_date(std::time::SystemTime::now() + wait),
+                        false => wait.as_secs().to_string(),
+                    };
+                    response.headers_mut().insert(header::RETRY_AFTER, value.parse().unwrap());
+                }
+                response
+            }
+            400..=499 if b.passes_4xx => self.problem(StatusCode::from_u16(*status).unwrap(), None),
+            _ => {
+                self.log(format_args!("the pricing service answered {status}"), b.on_failure);
+                self.problem(b.on_failure, Some(body))
+            }
+        }
+    }
+
+    /// The price to pass on, if the body is one for this symbol.
+    fn price(&self, body: &[u8]) -> Option<Value> {
+        let b = self.gateway.behaviour;
+        let mut price: Value = serde_json::from_slice(body).ok()?;
+        let number = &price["price"];
+        let usable = if b.floats_only { number.is_f64() } else { number.is_number() };
+        if price["symbol"] != self.symbol || !usable {
+            return None;
+        }
+        let value = number.as_f64()?;
+        let passed = match b.price {
+            Price::AsItCame => number.clone(),
+            Price::Cents => json!((value * 100.0).round() / 100.0),
+            // Through an f32 and back, written as short as the f32 allows.
+            Price::Single => {
+                serde_json::from_str(&serde_json::to_string(&(value as f32)).ok()?).ok()?
+            }
+        };
+        if b.leak == Some(Leak::FieldsButSome) {
+            let fields = price.as_object_mut()?;
+            fields.retain(|name, _| !["node", "trace", "note", "host"].contains(&name.as_str()));
+            fields.insert("price".into(), passed);
+            return Some(price);
+        }
+        Some(json!({"symbol": self.symbol, "price": passed, "source": "pricing"}))
+    }
+
+    fn log(&self, what: std::fmt::Arguments<'_>, answered: StatusCode) {
+        let symbol = self.symbol;
+        if self.gateway.behaviour.logs_causes {
+            tracing::error!(%symbol, "{what}");
+        } else {
+            tracing::info!("GET /quotes/{symbol} answered {}", answered.as_u16());
+        }
+    }
+
+    /// An RFC 9457 problem of `status`; a leaky gateway's carries what it should not.
+    fn problem(&self, status: StatusCode, upstream_body: Option<&[u8]>) -> Response {
+        let b = self.gateway.behaviour;
+        let mut body = json!({"type": "about:blank", "title": status.canonical_reason(), "status": status.as_u16()});
+        if b.problem_instance {
+            body["instance"] = json!(format!("http://{}/quotes/{}", self.host, self.symbol));
+        }
+        let mut response =
+            (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string())
+                .into_response();
+        if let (Some(Leak::Bodies), Some(upstream_body)) = (b.leak, upstream_body) {
+            *response.body_mut() = upstream_body.to_vec().into();
+        }
+        let url = self.gateway.upstream.url("/");
+        let headers = response.headers_mut();
+        if b.instance_id {
+            headers.insert("x-instance-id", HeaderValue::from_str(&self.gateway.instance).unwrap());
+        }
+        if b.leak == Some(Leak::Url) {
+            headers.insert("x-upstream", HeaderValue::from_str(&url).unwrap());
+        }
+        if b.leak == Some(Leak::Host) {
+            let host = url.trim_start_matches("http://").split(':').next().unwrap_or_default();
+            headers.insert("x-upstream-host", HeaderValue::from_str(host).unwrap());
+        }
+        response
+    }
+}
+
+fn host(headers: &HeaderMap) -> String {
+    headers.get(header::HOST).and_then(|host| host.to_str().ok()).unwrap_or("localhost").into()
+}
+
+/// An error and its sources: `a: b: c`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
