@@ -1,29 +1,37 @@
 //! Lesson 5, 503 on purpose: a circuit breaker in front of a failing dependency, and readiness
-//! that drains an instance without failing a request.
+//! that drains an instance.
 //!
-//! The judge builds the learner's app five times, each over an inventory of its own whose mood
-//! it changes as it goes: instance X is opened by failures, and closed again by a trial that
-//! succeeds; Y opens on a timeout, and its trial fails; Z is drained while a request is in
-//! flight; W's trial is abandoned by its client; V has a threshold and a long cooldown of its
-//! own. All five at once.
+//! The judge serves the learner's app four times, each over an inventory of its own, and walks
+//! every instance through the breaker's whole cycle, all four at once ([`plan`], [`walk`]): open;
+//! half-open with a trial that fails (timed out, slow, at once, or abandoned by its client); open
+//! again; a trial that succeeds; closed, the count started again; open again. Every request of
+//! every walk is checked against the rules, written once as a model ([`rules::Breaker`]); the
+//! first step they do not accept fails the check of its rule, shown from the breaker's last
+//! rest. A walk that fails is walked again on a fresh instance before it is believed.
 
-mod evidence;
-mod exchange;
 mod inventory;
 mod plan;
-mod timelines;
-mod verdicts;
+mod rules;
+mod walk;
 
-use std::time::Duration;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use httplings::fixtures::UpstreamSetup;
 use httplings::lessons::circuit_breaker::{Adapter, App, Call};
 
-use self::exchange::Client;
 use self::inventory::Inventory;
-use self::plan::Plan;
-use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned};
+use self::plan::{Instance, Plan};
+use self::rules::{Breaker, Rule};
+use crate::judge::bounds::millis;
+use crate::judge::confirm::confirmed;
+use crate::judge::model::replay;
+use crate::judge::{
+    self, APP_DEADLINE, Evidence, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder,
+    Returned,
+};
 
 const CLOSED: &str = "closed";
 const OPENS: &str = "opens";
@@ -38,6 +46,23 @@ const LIVE: &str = "live";
 const READY: &str = "ready";
 const DRAINING: &str = "draining";
 const NO_QUEUE: &str = "no-queue";
+
+/// Each check, and the rule it judges.
+const RULES: [(&str, Rule); 13] = [
+    (CLOSED, Rule::Closed),
+    (OPENS, Rule::Opens),
+    (COUNTS, Rule::Counts),
+    (NOT_FOUND, Rule::NotFound),
+    (RETRY_AFTER, Rule::RetryAfter),
+    (ONE_TRIAL, Rule::OneTrial),
+    (CLOSES, Rule::Closes),
+    (REOPENS, Rule::Reopens),
+    (ABANDONED, Rule::Abandoned),
+    (LIVE, Rule::Live),
+    (READY, Rule::Ready),
+    (DRAINING, Rule::Draining),
+    (NO_QUEUE, Rule::NoQueue),
+];
 
 pub const CHECKS: &[&str] = &[
     CLOSED,
@@ -73,61 +98,158 @@ impl Lesson for Judge {
     }
 }
 
+/// How one instance's walks went.
+#[derive(Debug, Default)]
+struct Walked {
+    /// The rule broken in every walk, with how the first walk broke it.
+    broken: Option<(Rule, Failure)>,
+    /// The rules seen to hold.
+    held: BTreeSet<Rule>,
+    lost: Option<Lost>,
+}
+
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let plan = Plan::draw(seed);
-    // X, Y, Z and W share a policy; V has one of its own.
-    let policies = [plan.policy(), plan.policy(), plan.policy(), plan.policy(), plan.v_policy()];
-    let inventories = join_all(policies.iter().map(|_| Inventory::start())).await;
-    let mut clients = Vec::new();
-    for (inventory, policy) in inventories.iter().zip(policies) {
-        let call = Call::Serve {
-            inventory: UpstreamSetup { base: inventory.server.base.clone(), timeout: plan.timeout },
-            failure_threshold: policy.failure_threshold,
-            cooldown: policy.cooldown,
-        };
+    let mut served = Vec::new();
+    for instance in &plan.instances {
+        let inventory = Inventory::start(&instance.items()).await;
+        let call = serve_call(instance, &inventory);
         match judge::serve(learner, recorder, &call, app_failed).await? {
-            Some(base) => clients.push(Client::new(base)),
+            Some(base) => served.push((inventory, base)),
             None => return Ok(()),
         }
     }
-    let drain = async || {
-        // A lost process shows in the answers that follow; the judge goes on to decide.
-        let _: Result<Returned<Result<String, String>>, Lost> = learner
-            .call("Lifecycle draining", &Call::Drain { instance: 2 }, Duration::from_secs(2))
-            .await;
-    };
-    let (x, y, z, w, v) = tokio::join!(
-        timelines::closing(&plan, &clients[0], &inventories[0]),
-        timelines::reopening(&plan, &clients[1], &inventories[1]),
-        timelines::draining(&plan, &clients[2], &inventories[2], drain),
-        timelines::abandoning(&plan, &clients[3], &inventories[3]),
-        timelines::counting_down(&plan, &clients[4], &inventories[4]),
-    );
-    let seen = Seen { plan: &plan, x: &x, y: &y, z: &z, w: &w, v: &v };
-    recorder.decide(CLOSED, verdicts::closed(&seen));
-    recorder.decide(OPENS, verdicts::opens(&seen));
-    recorder.decide(COUNTS, verdicts::counts(&seen));
-    recorder.decide(NOT_FOUND, verdicts::not_found(&seen));
-    recorder.decide(RETRY_AFTER, verdicts::retry_after(&seen));
-    recorder.decide(ONE_TRIAL, verdicts::one_trial(&seen));
-    recorder.decide(CLOSES, verdicts::closes(&seen));
-    recorder.decide(REOPENS, verdicts::reopens(&seen));
-    recorder.decide(ABANDONED, verdicts::abandoned(&seen));
-    recorder.decide(LIVE, verdicts::live(&seen));
-    recorder.decide(READY, verdicts::ready(&seen));
-    recorder.decide(DRAINING, verdicts::draining(&seen));
-    recorder.decide(NO_QUEUE, verdicts::no_queue(&seen));
+    let walked = join_all(
+        plan.instances.iter().zip(served).map(|(instance, first)| judged(learner, instance, first)),
+    )
+    .await;
+    if let Some(lost) = walked.iter().find_map(|walked| walked.lost.clone()) {
+        return Err(lost);
+    }
+    for (check, rule) in RULES {
+        recorder.decide(check, verdict(rule, &walked));
+    }
     Ok(())
 }
 
-/// Everything the five instances saw, for the verdicts.
-struct Seen<'a> {
-    plan: &'a Plan,
-    x: &'a timelines::Closing,
-    y: &'a timelines::Reopening,
-    z: &'a timelines::Draining,
-    w: &'a timelines::Abandoning,
-    v: &'a timelines::CountingDown,
+fn serve_call(instance: &Instance, inventory: &Inventory) -> Call {
+    Call::Serve {
+        inventory: UpstreamSetup {
+            base: inventory.upstream.base.clone(),
+            timeout: instance.timeout,
+        },
+        failure_threshold: instance.policy.failure_threshold,
+        cooldown: instance.policy.cooldown,
+    }
+}
+
+/// Walks `instance` (first on the instance already served), again while it fails.
+async fn judged(learner: &Learner, instance: &Instance, first: (Inventory, String)) -> Walked {
+    let first = RefCell::new(Some(first));
+    let plays: RefCell<Vec<Walked>> = RefCell::default();
+    let failure = confirmed(|_| async {
+        let played = play(learner, instance, first.borrow_mut().take()).await;
+        let failure = played.broken.as_ref().map(|(_, failure)| failure.clone());
+        plays.borrow_mut().push(played);
+        failure
+    })
+    .await;
+    let mut plays = plays.into_inner();
+    let last = plays.pop().unwrap_or_default();
+    match failure {
+        Some(failure) => {
+            let first = plays.into_iter().next().unwrap_or(last);
+            let rule = first.broken.map_or(Rule::Closed, |(rule, _)| rule);
+            Walked { broken: Some((rule, failure)), ..first }
+        }
+        None => last,
+    }
+}
+
+/// One walk of `instance`, on `served` or on a fresh instance.
+async fn play(
+    learner: &Learner,
+    instance: &Instance,
+    served: Option<(Inventory, String)>,
+) -> Walked {
+    let (inventory, base) = match served {
+        Some(served) => served,
+        None => {
+            let inventory = Inventory::start(&instance.items()).await;
+            let call = serve_call(instance, &inventory);
+            match learner.call::<_, Result<String, String>>("app()", &call, APP_DEADLINE).await {
+                Ok(Returned::Value(Ok(base))) => (inventory, base),
+                Ok(_) => {
+                    return Walked {
+                        broken: Some((
+                            Rule::Closed,
+                            app_failed("app() failed on a fresh instance"),
+                        )),
+                        ..Walked::default()
+                    };
+                }
+                Err(lost) => {
+                    return Walked {
+                        lost: Some(lost.clone()),
+                        broken: Some((Rule::Closed, Failure::of(lost.to_string()))),
+                        ..Walked::default()
+                    };
+                }
+            }
+        }
+    };
+    let drain = async || {
+        // A lost process shows in the answers that follow; the judge goes on to decide.
+        let call = Call::Drain { base: base.clone() };
+        let _: Result<Returned<Result<String, String>>, Lost> =
+            learner.call("Lifecycle draining", &call, Duration::from_secs(2)).await;
+    };
+    let start = Instant::now();
+    let history = walk::walk(instance, &base, &inventory, drain).await;
+    let replayed = replay(Breaker::new(instance.policy, instance.timeout, start), &history);
+    let broken = replayed.divergence.map(|divergence| {
+        let (step, observed) = &history[divergence.at];
+        let broken = replayed.model.broken(step, observed).expect("the step the model refused");
+        let policy = &instance.policy;
+        let summary = format!(
+            "instance {} (threshold {}, cooldown {}, timeout {}), step {}: {}",
+            instance.name,
+            policy.failure_threshold,
+            millis(policy.cooldown),
+            millis(instance.timeout),
+            divergence.at + 1,
+            broken.why
+        );
+        let title = format!(
+            "instance {}, from its breaker's last rest (times from its first request); before step {}, by the rules: {}",
+            instance.name,
+            divergence.at + 1,
+            divergence.state
+        );
+        let timeline = Evidence::Text { title, body: divergence.history.join("\n") };
+        let failure = Failure::of(summary).with(timeline);
+        (broken.rule, broken.evidence.into_iter().fold(failure, Failure::with))
+    });
+    Walked { broken, held: replayed.model.judged, lost: None }
+}
+
+/// A check's verdict: failed where its rule broke, passed where it was seen to hold, and failed
+/// as not judged where every walk went wrong before it could be seen.
+fn verdict(rule: Rule, walked: &[Walked]) -> Option<Failure> {
+    if let Some((_, failure)) = walked
+        .iter()
+        .filter_map(|walked| walked.broken.as_ref())
+        .find(|(broken, _)| *broken == rule)
+    {
+        return Some(failure.clone());
+    }
+    if walked.iter().any(|walked| walked.held.contains(&rule)) {
+        return None;
+    }
+    Some(Failure::new(
+        "not judged: every instance went wrong before its breaker got this far",
+        "Each instance walks the breaker's whole cycle, and this rule shows only once its breaker gets that far. Fix the first ✗ above: it stops the walks.",
+    ))
 }
 
 fn app_failed(problem: &str) -> Failure {
