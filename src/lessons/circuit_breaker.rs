@@ -112,7 +112,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let plan = Plan::draw(seed);
     let mut served = Vec::new();
     for instance in &plan.instances {
-        let inventory = Inventory::start(&instance.items()).await;
+        let inventory = Inventory::start(&plan.items).await;
         let call = serve_call(instance, &inventory);
         match judge::serve(learner, recorder, &call, app_failed).await? {
             Some(base) => served.push((inventory, base)),
@@ -120,7 +120,10 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         }
     }
     let walked = join_all(
-        plan.instances.iter().zip(served).map(|(instance, first)| judged(learner, instance, first)),
+        plan.instances
+            .iter()
+            .zip(served)
+            .map(|(instance, first)| judged(learner, &plan, instance, first)),
     )
     .await;
     if let Some(lost) = walked.iter().find_map(|walked| walked.lost.clone()) {
@@ -144,11 +147,16 @@ fn serve_call(instance: &Instance, inventory: &Inventory) -> Call {
 }
 
 /// Walks `instance` (first on the instance already served), again while it fails.
-async fn judged(learner: &Learner, instance: &Instance, first: (Inventory, String)) -> Walked {
+async fn judged(
+    learner: &Learner,
+    plan: &Plan,
+    instance: &Instance,
+    first: (Inventory, String),
+) -> Walked {
     let first = RefCell::new(Some(first));
     let plays: RefCell<Vec<Walked>> = RefCell::default();
     let failure = confirmed(|_| async {
-        let played = play(learner, instance, first.borrow_mut().take()).await;
+        let played = play(learner, plan, instance, first.borrow_mut().take()).await;
         let failure = played.broken.as_ref().map(|(_, failure)| failure.clone());
         plays.borrow_mut().push(played);
         failure
@@ -169,13 +177,14 @@ async fn judged(learner: &Learner, instance: &Instance, first: (Inventory, Strin
 /// One walk of `instance`, on `served` or on a fresh instance.
 async fn play(
     learner: &Learner,
+    plan: &Plan,
     instance: &Instance,
     served: Option<(Inventory, String)>,
 ) -> Walked {
     let (inventory, base) = match served {
         Some(served) => served,
         None => {
-            let inventory = Inventory::start(&instance.items()).await;
+            let inventory = Inventory::start(&plan.items).await;
             let call = serve_call(instance, &inventory);
             match learner.call::<_, Result<String, String>>("app()", &call, APP_DEADLINE).await {
                 Ok(Returned::Value(Ok(base))) => (inventory, base),

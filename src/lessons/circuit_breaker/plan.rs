@@ -26,7 +26,6 @@ pub(super) enum Fault {
     Html,
     /// 200 with another item.
     OtherItem,
-    /// The connection reset.
     Reset,
     /// No answer at all.
     Silence,
@@ -78,12 +77,13 @@ impl Item {
 pub(super) enum Phase {
     /// One request after the other. `trips`: the last makes `threshold` failures in a row.
     Run { items: Vec<Item>, trips: bool },
-    /// threshold − 1 failures one after the other; then `slow`, held by the inventory; while it
-    /// waits, `trip` fails at once and opens the breaker, so that `slow` comes back after.
+    /// threshold − 1 failures; then `slow`, held by the inventory; while it waits, `trip`
+    /// fails at once and opens the breaker, so that `slow` comes back after it opened.
     Trip { run: Vec<Item>, slow: Item, trip: Item },
-    /// Just opened: a burst at once (items asked before among them), the health endpoints,
-    /// and `late` shortly before the cooldown ends; then a wait until it has.
-    Open { burst: Vec<Item>, late: Option<Item> },
+    /// Just opened: a burst at once, the health endpoints, `then` once every answer still to
+    /// come is back (a late success among them), and `late` shortly before the cooldown ends;
+    /// then (unless it is the last phase) a wait until it has.
+    Open { burst: Vec<Item>, then: Item, late: Option<Item> },
     /// The cooldown is over: `crowd` released together (or one request alone), then bursts of
     /// stragglers, each at its time after the inventory got the trial, while it holds it.
     Trial { crowd: Vec<Item>, stragglers: Vec<(Duration, Vec<Item>)> },
@@ -107,139 +107,123 @@ pub(super) struct Instance {
     pub(super) phases: Vec<Phase>,
 }
 
-impl Instance {
-    /// Every item its walk asks for.
-    pub(super) fn items(&self) -> Vec<Item> {
-        self.phases.iter().flat_map(Phase::items).collect()
-    }
-}
-
-impl Phase {
-    fn items(&self) -> Vec<Item> {
-        match self {
-            Phase::Run { items, .. } => items.clone(),
-            Phase::Trip { run, slow, trip } => run.iter().chain([slow, trip]).copied().collect(),
-            Phase::Open { burst, late } => burst.iter().chain(late).copied().collect(),
-            Phase::Trial { crowd, stragglers } => crowd
-                .iter()
-                .chain(stragglers.iter().flat_map(|(_, burst)| burst))
-                .copied()
-                .collect(),
-            Phase::Reopened { now, halfway } => [*now].into_iter().chain(*halfway).collect(),
-            Phase::HangUp { trial, burst, after } => {
-                [*trial, *after].into_iter().chain(burst.iter().copied()).collect()
-            }
-            Phase::Drain { slow } => vec![*slow],
-        }
-    }
-
-    /// The items of its runs of failures that open the breaker: where counting a kind of
-    /// failure, or not, shows.
-    fn counted(&mut self) -> Vec<&mut Item> {
-        match self {
-            Phase::Run { items, trips: true } => items.iter_mut().collect(),
-            Phase::Trip { run, trip, .. } => run.iter_mut().chain([trip]).collect(),
-            _ => Vec::new(),
-        }
-    }
-}
-
-/// Every instance of one run.
+/// Every instance of one run, and every item they ask for.
 #[derive(Debug)]
 pub(super) struct Plan {
     pub(super) instances: Vec<Instance>,
-}
-
-/// Hands out items, each with an id of its own.
-struct Items {
-    rng: Rng,
-    ids: Vec<u32>,
-}
-
-impl Items {
-    fn new(rng: &mut Rng) -> Self {
-        Self { ids: seed::distinct(rng, 1..u32::MAX, 400), rng: rng.fork() }
-    }
-
-    fn make(&mut self, script: Script) -> Item {
-        let id = self.ids.pop().expect("enough ids for a run");
-        Item { id, stock: self.rng.u32(..100_000), script }
-    }
-
-    fn quick_failures(&mut self, count: usize) -> Vec<Item> {
-        (0..count)
-            .map(|_| {
-                let fault = *seed::pick(&mut self.rng, &QUICK);
-                self.make(Script::Fault(fault, Duration::ZERO))
-            })
-            .collect()
-    }
-
-    fn healthy(&mut self, count: usize) -> Vec<Item> {
-        (0..count).map(|_| self.make(Script::Item(Duration::ZERO))).collect()
-    }
-
-    /// Twice threshold − 1 failures, each time one short of opening: after the first, a
-    /// success, which starts the count again; after the second, a 404, which would open a
-    /// breaker that counted it, then a success, so that ignoring the 404 is as fine as a reset.
-    fn one_short(&mut self, threshold: u32) -> Phase {
-        let mut items = self.quick_failures(threshold as usize - 1);
-        items.push(self.make(Script::Item(Duration::ZERO)));
-        items.extend(self.quick_failures(threshold as usize - 1));
-        items.push(self.make(Script::Missing));
-        items.push(self.make(Script::Item(Duration::ZERO)));
-        Phase::Run { items, trips: false }
-    }
-
-    /// threshold − 1 failures, then a slow success overtaken by the failure that opens.
-    fn late_trip(&mut self, threshold: u32, slow: Duration) -> Phase {
-        let run = self.quick_failures(threshold as usize - 1);
-        let trip = self.quick_failures(1)[0];
-        Phase::Trip { run, slow: self.make(Script::Item(slow)), trip }
-    }
-
-    /// A burst of `count` requests as the breaker opens: fresh items and, where it has some, one
-    /// asked before with success (an answer from a cache would show).
-    fn open_burst(&mut self, count: usize, asked: &[Item]) -> Vec<Item> {
-        let mut burst = self.healthy(count);
-        let served: Vec<&Item> =
-            asked.iter().filter(|item| item.script == Script::Item(Duration::ZERO)).collect();
-        if !served.is_empty() {
-            burst[0] = *served[self.rng.usize(..served.len())];
-        }
-        burst
-    }
-
-    /// Straggler bursts while the inventory holds a trial for `held`: early, in the middle and
-    /// late, and at `also` (just past a cooldown) when that falls within it.
-    fn stragglers(&mut self, held: Duration, also: Option<Duration>) -> Vec<(Duration, Vec<Item>)> {
-        let mut times: Vec<Duration> =
-            [0.15, 0.5, 0.85].iter().map(|&share| held.mul_f64(share)).collect();
-        times.extend(also.filter(|at| *at < held.mul_f64(0.85)));
-        times.sort();
-        times
-            .into_iter()
-            .map(|at| {
-                let count = self.rng.usize(2..=3);
-                (at, self.healthy(count))
-            })
-            .collect()
-    }
+    pub(super) items: Vec<Item>,
 }
 
 impl Plan {
     pub(super) fn draw(seed: u64) -> Self {
         let mut rng = seed::rng(seed);
         let mut items = Items::new(&mut rng);
-        let thresholds = thresholds(&mut rng);
-        let mut instances = vec![
-            timed_out(&mut rng, &mut items, thresholds[0]),
-            drained(&mut rng, &mut items, thresholds[1]),
-            abandoned(&mut rng, &mut items, thresholds[2]),
-            counting_down(&mut rng, &mut items, thresholds[3]),
+        let [a, b, w, v] = thresholds(&mut rng);
+        let instances = vec![
+            timed_out(&mut rng, &mut items, a),
+            drained(&mut rng, &mut items, b),
+            abandoned(&mut rng, &mut items, w),
+            counting_down(&mut rng, &mut items, v),
         ];
-        place_every_fault(&mut rng, &mut instances);
-        Plan { instances }
+        Plan { instances, items: items.made }
+    }
+}
+
+/// Hands out items, each with an id of its own.
+struct Items {
+    rng: Rng,
+    ids: Vec<u32>,
+    made: Vec<Item>,
+    /// The failures still to deal to runs that open a breaker: every kind, shuffled, then
+    /// every kind again, so that each is counted where counting it shows, in every run.
+    deck: Vec<Fault>,
+    /// Items served at once so far, for an open breaker to be asked again.
+    served: Vec<Item>,
+}
+
+impl Items {
+    fn new(rng: &mut Rng) -> Self {
+        let ids = seed::distinct(rng, 1..u32::MAX, 400);
+        Self { rng: rng.fork(), ids, made: Vec::new(), deck: Vec::new(), served: Vec::new() }
+    }
+
+    fn make(&mut self, script: Script) -> Item {
+        let id = self.ids.pop().expect("enough ids for a run");
+        let item = Item { id, stock: self.rng.u32(..100_000), script };
+        self.made.push(item);
+        item
+    }
+
+    fn healthy(&mut self, count: usize) -> Vec<Item> {
+        (0..count).map(|_| self.make(Script::Item(Duration::ZERO))).collect()
+    }
+
+    fn failures(&mut self, count: usize) -> Vec<Item> {
+        let faults: Vec<Fault> = (0..count).map(|_| *seed::pick(&mut self.rng, &QUICK)).collect();
+        faults.into_iter().map(|fault| self.make(Script::Fault(fault, Duration::ZERO))).collect()
+    }
+
+    /// `count` failures from the deck, for a run that opens a breaker.
+    fn counted(&mut self, count: usize) -> Vec<Item> {
+        (0..count)
+            .map(|_| {
+                if self.deck.is_empty() {
+                    self.deck = QUICK.to_vec();
+                    self.rng.shuffle(&mut self.deck);
+                }
+                let fault = self.deck.pop().expect("a full deck");
+                self.make(Script::Fault(fault, Duration::ZERO))
+            })
+            .collect()
+    }
+
+    /// Twice threshold − 1 failures, each time one short of opening: after the first, a
+    /// success, which starts the count again; after the second, a 404, which would open a
+    /// breaker that counted it, then a success, so that ignoring the 404 is as fine as a reset.
+    fn one_short(&mut self, threshold: u32) -> Phase {
+        let (first, second) = (self.healthy(1)[0], self.healthy(1)[0]);
+        self.served.extend([first, second]);
+        let mut items = self.failures(threshold as usize - 1);
+        items.push(first);
+        items.extend(self.failures(threshold as usize - 1));
+        items.extend([self.make(Script::Missing), second]);
+        Phase::Run { items, trips: false }
+    }
+
+    /// threshold − 1 failures, then a slow success overtaken by the failure that opens.
+    fn late_trip(&mut self, threshold: u32, timeout: Duration) -> Phase {
+        let mut run = self.counted(threshold as usize);
+        let trip = run.pop().expect("a threshold of at least one");
+        Phase::Trip { run, slow: self.make(Script::Item(slow(timeout))), trip }
+    }
+
+    /// The burst as a breaker opens: fresh items and one this instance served before (an
+    /// answer from a cache would show).
+    fn open_burst(&mut self) -> Vec<Item> {
+        let again = self.served.get(self.rng.usize(..self.served.len().max(1))).copied();
+        let count = self.rng.usize(2..=4);
+        let mut burst = self.healthy(count);
+        burst.splice(..again.is_some() as usize, again);
+        burst
+    }
+
+    fn open(&mut self, late: Option<Item>) -> Phase {
+        Phase::Open { burst: self.open_burst(), then: self.healthy(1)[0], late }
+    }
+
+    /// Straggler bursts while the inventory holds a trial for `held`: early, in the middle and
+    /// late, and at `also` (just past a cooldown) when that falls within.
+    fn stragglers(&mut self, held: Duration, also: Option<Duration>) -> Vec<(Duration, Vec<Item>)> {
+        let mut times: Vec<Duration> = [0.15, 0.5, 0.85].map(|share| held.mul_f64(share)).to_vec();
+        times.extend(also.filter(|at| *at < held.mul_f64(0.85)));
+        times.sort();
+        let sizes: Vec<usize> = times.iter().map(|_| self.rng.usize(2..=3)).collect();
+        times.into_iter().zip(sizes).map(|(at, size)| (at, self.healthy(size))).collect()
+    }
+
+    fn slow_trial(&mut self, held: Duration, crowd: usize, also: Option<Duration>) -> Phase {
+        let crowd = (0..crowd).map(|_| self.make(Script::Item(held))).collect();
+        Phase::Trial { crowd, stragglers: self.stragglers(held, also) }
     }
 }
 
@@ -253,122 +237,108 @@ fn drawn(rng: &mut Rng, low_ms: u64, high_ms: u64) -> Duration {
     seed::duration_spread(rng, Duration::from_millis(low_ms), Duration::from_millis(high_ms))
 }
 
-fn policy(threshold: u32, cooldown: Duration) -> BreakerPolicy {
-    BreakerPolicy { failure_threshold: threshold, cooldown }
-}
-
 /// How long a slow success takes: long enough to see who waits for it, short of the timeout.
 fn slow(timeout: Duration) -> Duration {
     timeout.mul_f64(0.6)
 }
 
-/// A: the counting subtleties first, a trial that times out, a crowd when the cooldown is over.
-fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
-    let (cooldown, timeout) = (drawn(rng, 350, 550), drawn(rng, 300, 450));
-    let mut phases = vec![items.one_short(threshold)];
-    phases.push(items.late_trip(threshold, slow(timeout)));
-    let asked: Vec<Item> = phases.iter().flat_map(Phase::items).collect();
-    phases.push(Phase::Open { burst: items.open_burst(rng.usize(3..=5), &asked), late: None });
-    let silent = items.make(Script::Fault(Fault::Silence, Duration::ZERO));
-    phases.push(Phase::Trial { crowd: vec![silent], stragglers: items.stragglers(timeout, None) });
-    // Half a cooldown after a trial of `timeout`: only telling when the trial outlasts it enough.
-    let halfway = (timeout > cooldown / 2 + Duration::from_millis(80)).then(|| items.healthy(1)[0]);
-    phases.push(Phase::Reopened { now: items.healthy(1)[0], halfway });
-    let held = timeout.mul_f64(0.7);
-    let crowd = (0..rng.usize(4..=8)).map(|_| items.make(Script::Item(held))).collect();
-    phases.push(Phase::Trial { crowd, stragglers: items.stragglers(held, None) });
-    phases.push(Phase::Run { items: items.quick_failures(threshold as usize), trips: true });
-    phases.push(Phase::Open { burst: items.healthy(rng.usize(2..=4)), late: None });
-    Instance { name: "A", policy: policy(threshold, cooldown), timeout, phases }
+fn instance(
+    name: &'static str,
+    threshold: u32,
+    cooldown: Duration,
+    timeout: Duration,
+    phases: Vec<Phase>,
+) -> Instance {
+    let policy = BreakerPolicy { failure_threshold: threshold, cooldown };
+    Instance { name, policy, timeout, phases }
 }
 
-/// B: drained from the start with a request in flight; trials that outlast the cooldown; a
-/// trial that fails slowly, so that a cooldown counted from its start shows.
+/// A: the counting subtleties first, a trial that times out, then a crowd when the cooldown
+/// is over.
+fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
+    let (cooldown, timeout) = (drawn(rng, 350, 550), drawn(rng, 300, 450));
+    let silent = items.make(Script::Fault(Fault::Silence, Duration::ZERO));
+    // Half a cooldown after a trial of `timeout` tells a cooldown counted from the trial's
+    // start from one counted from its end, once the trial outlasts it enough.
+    let halfway = (timeout > cooldown / 2 + Duration::from_millis(80)).then(|| items.healthy(1)[0]);
+    let phases = vec![
+        items.one_short(threshold),
+        items.late_trip(threshold, timeout),
+        items.open(None),
+        Phase::Trial { crowd: vec![silent], stragglers: items.stragglers(timeout, None) },
+        Phase::Reopened { now: items.healthy(1)[0], halfway },
+        items.slow_trial(timeout.mul_f64(0.7), rng.usize(4..=8), None),
+        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        items.open(None),
+    ];
+    instance("A", threshold, cooldown, timeout, phases)
+}
+
+/// B: drained from the start, a request in flight; trials that outlast the cooldown; a trial
+/// that fails slowly, so that a cooldown counted from its start shows; a timeout counted.
 fn drained(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
     let timeout = drawn(rng, 400, 480);
     let held = timeout.mul_f64(0.7);
-    let cooldown = held.mul_f64(rng.f64() * 0.15 + 0.5);
-    let mut phases = vec![
-        Phase::Drain { slow: items.make(Script::Item(slow(timeout))) },
-        Phase::Run { items: items.quick_failures(threshold as usize), trips: true },
-        Phase::Open { burst: items.healthy(rng.usize(2..=4)), late: None },
-    ];
-    let status = *seed::pick(rng, &[500, 502, 503, 504]);
-    let failing = items.make(Script::Fault(Fault::Status(status), held));
+    let cooldown = held.mul_f64(0.5 + rng.f64() * 0.15);
     let lease = Some(cooldown + Duration::from_millis(40));
-    phases.push(Phase::Trial { crowd: vec![failing], stragglers: items.stragglers(held, lease) });
-    phases.push(Phase::Reopened { now: items.healthy(1)[0], halfway: Some(items.healthy(1)[0]) });
-    let succeeding = items.make(Script::Item(held));
-    phases
-        .push(Phase::Trial { crowd: vec![succeeding], stragglers: items.stragglers(held, lease) });
-    phases.push(items.one_short(threshold));
-    phases.push(items.late_trip(threshold, slow(timeout)));
-    phases.push(Phase::Open { burst: items.healthy(rng.usize(2..=4)), late: None });
-    Instance { name: "B", policy: policy(threshold, cooldown), timeout, phases }
+    let mut first = items.counted(threshold as usize);
+    first[rng.usize(..threshold as usize - 1)] =
+        items.make(Script::Fault(Fault::Silence, Duration::ZERO));
+    let failing = Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503, 504])), held);
+    let phases = vec![
+        Phase::Drain { slow: items.make(Script::Item(slow(timeout))) },
+        Phase::Run { items: first, trips: true },
+        items.open(None),
+        Phase::Trial {
+            crowd: vec![items.make(failing)],
+            stragglers: items.stragglers(held, lease),
+        },
+        Phase::Reopened { now: items.healthy(1)[0], halfway: Some(items.healthy(1)[0]) },
+        items.slow_trial(held, 1, lease),
+        items.one_short(threshold),
+        items.late_trip(threshold, timeout),
+        items.open(None),
+    ];
+    instance("B", threshold, cooldown, timeout, phases)
 }
 
-/// W: a trial that fails at once, then one whose client hangs up.
+/// W: a crowd when the cooldown is over, whose trial fails at once; then a trial whose client
+/// hangs up.
 fn abandoned(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
     let (cooldown, timeout) = (drawn(rng, 300, 450), drawn(rng, 250, 400));
-    let mut phases = vec![
-        Phase::Run { items: items.quick_failures(threshold as usize), trips: true },
-        Phase::Open { burst: items.healthy(rng.usize(2..=4)), late: None },
-        Phase::Trial { crowd: items.quick_failures(1), stragglers: Vec::new() },
+    // Slow, so that a burst that all gets through once the trial is abandoned shows.
+    let held = Script::Item(timeout.mul_f64(0.7));
+    let (trial, burst) = (items.make(held), (0..3).map(|_| items.make(held)).collect());
+    let phases = vec![
+        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        items.open(None),
+        Phase::Trial { crowd: items.failures(rng.usize(3..=5)), stragglers: Vec::new() },
         Phase::Reopened { now: items.healthy(1)[0], halfway: None },
-        Phase::HangUp {
-            trial: items.make(Script::Item(timeout.mul_f64(0.7))),
-            burst: items.healthy(3),
-            after: items.healthy(1)[0],
-        },
+        Phase::HangUp { trial, burst, after: items.healthy(1)[0] },
         items.one_short(threshold),
+        items.late_trip(threshold, timeout),
+        items.open(None),
     ];
-    phases.push(items.late_trip(threshold, slow(timeout)));
-    phases.push(Phase::Open { burst: items.healthy(rng.usize(2..=4)), late: None });
-    Instance { name: "W", policy: policy(threshold, cooldown), timeout, phases }
+    instance("W", threshold, cooldown, timeout, phases)
 }
 
 /// V: a cooldown over a second long, so that Retry-After counts down through whole seconds.
 fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
     let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 250, 350));
-    let held = timeout.mul_f64(0.7);
-    let crowd = (0..rng.usize(4..=8)).map(|_| items.make(Script::Item(held))).collect();
-    let mut phases = vec![
-        Phase::Run { items: items.quick_failures(threshold as usize), trips: true },
-        Phase::Open { burst: items.healthy(rng.usize(2..=4)), late: Some(items.healthy(1)[0]) },
-        Phase::Trial { crowd, stragglers: items.stragglers(held, None) },
+    let late = items.healthy(1)[0];
+    let phases = vec![
+        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        items.open(Some(late)),
+        items.slow_trial(timeout.mul_f64(0.7), rng.usize(4..=8), None),
         items.one_short(threshold),
+        items.late_trip(threshold, timeout),
+        items.open(None),
     ];
-    phases.push(items.late_trip(threshold, slow(timeout)));
-    phases.push(Phase::Open { burst: items.healthy(rng.usize(2..=4)), late: None });
-    Instance { name: "V", policy: policy(threshold, cooldown), timeout, phases }
-}
-
-/// Spreads the kinds of failure over the runs that open a breaker, so that every kind is
-/// counted where counting it shows, in every run; and one silence among them (B's first run),
-/// where a timeout must count like any failure.
-fn place_every_fault(rng: &mut Rng, instances: &mut [Instance]) {
-    let drained_run = instances[1].phases.iter_mut().find_map(|phase| match phase {
-        Phase::Run { items, trips: true } => Some(items),
-        _ => None,
-    });
-    if let Some(run) = drained_run {
-        let at = rng.usize(..run.len() - 1);
-        run[at].script = Script::Fault(Fault::Silence, Duration::ZERO);
-    }
-    let mut slots: Vec<&mut Item> = instances
-        .iter_mut()
-        .flat_map(|instance| instance.phases.iter_mut())
-        .flat_map(Phase::counted)
-        .filter(|item| item.script.delay().is_some())
-        .collect();
-    let mut kinds: Vec<Fault> = QUICK.to_vec();
-    while kinds.len() < slots.len() {
-        kinds.push(*seed::pick(rng, &QUICK));
-    }
-    rng.shuffle(&mut kinds);
-    for (slot, kind) in slots.iter_mut().zip(kinds) {
-        slot.script = Script::Fault(kind, Duration::ZERO);
-    }
+    instance("V", threshold, cooldown, timeout, phases)
 }
 
 #[cfg(test)]
@@ -378,20 +348,22 @@ mod tests {
     #[test]
     fn every_kind_of_failure_is_counted_where_it_shows_in_every_run() {
         for seed in 0..300 {
-            let mut plan = Plan::draw(seed);
-            let counted: Vec<Script> = plan
+            let plan = Plan::draw(seed);
+            let counted: Vec<Script> = (plan
                 .instances
-                .iter_mut()
-                .flat_map(|instance| instance.phases.iter_mut())
-                .flat_map(|phase| {
-                    phase.counted().into_iter().map(|item| item.script).collect::<Vec<_>>()
-                })
-                .collect();
+                .iter()
+                .flat_map(|instance| &instance.phases))
+            .flat_map(|phase| match phase {
+                Phase::Run { items, trips: true } => items.clone(),
+                Phase::Trip { run, trip, .. } => run.iter().chain([trip]).copied().collect(),
+                _ => Vec::new(),
+            })
+            .map(|item| item.script)
+            .collect();
             for kind in QUICK.iter().chain([&Fault::Silence]) {
-                assert!(
-                    counted.iter().any(|script| matches!(script, Script::Fault(k, _) if k == kind)),
-                    "seed {seed}: {kind:?} never counted"
-                );
+                let found =
+                    counted.iter().any(|script| matches!(script, Script::Fault(k, _) if k == kind));
+                assert!(found, "seed {seed}: {kind:?} never counted");
             }
             let thresholds: Vec<u32> =
                 plan.instances.iter().map(|instance| instance.policy.failure_threshold).collect();

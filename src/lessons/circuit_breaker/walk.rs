@@ -132,10 +132,11 @@ impl Walk<'_> {
                 let exchange = self.ask(trip).await;
                 self.opened = self.span(trip, &exchange);
             }
-            Phase::Open { burst, late } => {
+            Phase::Open { burst, then, late } => {
                 self.burst(burst).await;
                 self.health().await;
                 self.settle().await;
+                self.ask(then).await;
                 if let (Some(item), Some(opened)) = (late, self.opened) {
                     // Shortly before the end: the cooldown left is a fraction of a second.
                     sleep_until((opened.earliest + cooldown - cooldown / 6).into()).await;
