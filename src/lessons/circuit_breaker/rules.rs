@@ -17,7 +17,7 @@ use crate::judge::answer::{RetryAfter, Shown, error_problem, expected_error};
 use crate::judge::bounds::{AT_ONCE, CLOCK_GRAIN, millis};
 use crate::judge::model::Model;
 
-/// Each rule is one check of the lesson.
+/// Each rule is one check of the lesson, in the order of its checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Rule {
     Closed,
@@ -35,7 +35,7 @@ pub(super) enum Rule {
     NoQueue,
 }
 
-/// A step the rules do not accept: which rule, why, and what was expected where it helps.
+/// A step the rules do not accept: which rule, what happened, and a diff where it helps.
 #[derive(Debug, Clone)]
 pub(super) struct Broken {
     pub(super) rule: Rule,
@@ -50,8 +50,7 @@ fn broken(rule: Rule, why: impl Into<String>) -> Broken {
 impl Broken {
     fn showing(mut self, expected: &Shown, got: &Got) -> Self {
         let retry_after = expected.render().contains("\nretry-after:");
-        let names: &[&str] =
-            if retry_after { &["content-type", "retry-after"] } else { &["content-type"] };
+        let names: &[&str] = if retry_after { &["content-type", "retry-after"] } else { &[] };
         let actual = Shown::of_result(&got.exchange.answer, names);
         let actual = actual.media_type_shown_as("application/json").render();
         self.evidence = Some(Evidence::Diff { expected: expected.render(), actual });
@@ -134,7 +133,7 @@ pub(super) struct Breaker {
     draining: bool,
     flying: Vec<(u32, Flight)>,
     epoch: u32,
-    /// What the closed run before the coming opening showed: rules its first 503 proves.
+    /// The rules the closed run before the coming opening showed, proved by its first 503.
     shown: Vec<Rule>,
     /// A request let through before the breaker opened, back with a success after.
     late_success: Option<u32>,
@@ -144,8 +143,8 @@ pub(super) struct Breaker {
 
 impl Breaker {
     pub(super) fn new(policy: BreakerPolicy, timeout: Duration, start: Instant) -> Self {
-        let (state, draining, flying, epoch, shown, late_success, judged) =
-            (CLOSED, false, Vec::new(), 0, Vec::new(), None, BTreeSet::new());
+        let (state, flying, shown, judged) = (CLOSED, Vec::new(), Vec::new(), BTreeSet::new());
+        let (draining, epoch, late_success) = (false, 0, None);
         Self { policy, timeout, start, state, draining, flying, epoch, shown, late_success, judged }
     }
 
@@ -178,7 +177,7 @@ impl Breaker {
                 // them may be the trial.
                 let mut order: Vec<usize> = (0..items.len()).collect();
                 order.sort_by_key(|&at| {
-                    (gots[at].asked.is_empty(), gots[at].asked.first().map(|seen| seen.at))
+                    (gots[at].asked.is_empty(), gots[at].asked.first().map(|s| s.at))
                 });
                 order.into_iter().try_for_each(|at| self.send(&items[at], &gots[at]))
             }
@@ -194,23 +193,19 @@ impl Breaker {
 
     /// Whether the request could call the inventory, and did as it could: the call it became.
     fn admit(&mut self, item: &Item, got: &Got) -> Result<Option<Flight>, Broken> {
-        // A request was decided by the time it came back, or reached the inventory.
-        let (sent, received) = (got.exchange.sent, got.exchange.received);
-        let decided = got.asked.first().map_or(received, |seen| seen.at.min(received));
-        let cooldown = self.policy.cooldown;
+        let (sent, cooldown) = (got.exchange.sent, self.policy.cooldown);
+        // Decided by the time it reached the inventory, or else came back.
+        let decided = got.asked.first().map_or(got.exchange.received, |seen| seen.at);
+        let (reached, loose) = (got.asked.len() == 1, self.loose_range());
         if got.asked.len() > 1 {
-            let why = format!(
-                "the inventory was asked {} times for one request: a breaker's gateway asks once (retries behind it multiply the load it holds off)",
-                got.asked.len()
-            );
+            let why = format!("the inventory was asked {} times for one request", got.asked.len());
             return Err(broken(Rule::Closed, why));
         }
-        let reached = got.asked.len() == 1;
         match self.state {
             State::Closed { .. } if !reached => Err(self.refused_while_closed(got)),
             State::Closed { .. } => {
                 if got.busy && item.script.delay() == Some(Duration::ZERO) {
-                    self.at_once(got, Rule::NoQueue, "the inventory answered it at once")?;
+                    self.at_once(got, Rule::NoQueue)?;
                     self.judged.insert(Rule::NoQueue);
                 }
                 Ok(Some(Flight::Closed(self.epoch)))
@@ -218,13 +213,17 @@ impl Breaker {
             State::Open { from, cause } if decided < from.earliest + cooldown => {
                 let rule = rule_of(cause);
                 if reached {
-                    let left = (from.earliest + cooldown).saturating_duration_since(received);
-                    let late = self.late_success.map_or_else(String::new, |id| format!(" (GET /items/{id}, let through before it opened, came back with its item after: a late outcome changes nothing)"));
-                    let why = format!(
-                        "it reached the inventory with {} of the cooldown left: an open breaker leaves it alone{late}",
-                        millis(left)
-                    );
-                    return Err(broken(rule, why));
+                    let left =
+                        millis((from.earliest + cooldown).saturating_duration_since(decided));
+                    let late = self.late_success.map_or_else(String::new, |id| {
+                        format!(" (a late success, GET /items/{id}, let through before it opened)")
+                    });
+                    return Err(broken(
+                        rule,
+                        format!(
+                            "it reached the inventory, {left} before the cooldown was over{late}"
+                        ),
+                    ));
                 }
                 self.refuse(got, rule, self.open_range(from, got))?;
                 self.judged.insert(rule);
@@ -233,66 +232,48 @@ impl Breaker {
                 Ok(None)
             }
             State::Open { from, cause } if sent > from.latest + cooldown && !reached => {
-                let past = sent.saturating_duration_since(from.latest + cooldown);
-                let why = format!(
-                    "the cooldown of {} had been over for {} and this request did not reach the inventory: after the cooldown, the next request is the trial",
-                    millis(cooldown),
-                    millis(past)
-                );
+                let past = millis(sent.saturating_duration_since(from.latest + cooldown));
+                let rule = if cause == Cause::Threshold { Rule::OneTrial } else { rule_of(cause) };
                 Err(broken(
-                    if cause == Cause::Threshold { Rule::OneTrial } else { rule_of(cause) },
-                    why,
+                    rule,
+                    format!("it did not reach the inventory, {past} after the cooldown was over"),
                 ))
             }
             State::Open { .. } | State::HungUp { .. } if reached => {
                 Ok(Some(self.start_trial(item, got)))
             }
-            State::Open { .. } => {
-                self.refuse(got, Rule::OneTrial, self.loose_range()).map(|()| None)
-            }
+            State::Open { .. } => self.refuse(got, Rule::OneTrial, loose).map(|()| None),
+            State::Trial { ends, .. } if decided >= ends && reached => Ok(Some(Flight::Tentative)),
             State::Trial { ends, .. } if decided >= ends => {
-                if reached {
-                    return Ok(Some(Flight::Tentative));
-                }
-                self.refuse(got, Rule::OneTrial, self.loose_range()).map(|()| None)
+                self.refuse(got, Rule::OneTrial, loose).map(|()| None)
             }
-            State::Trial { id, after, .. } if reached => Err(if after == Cause::HungUp {
-                broken(
-                    Rule::Abandoned,
-                    format!(
-                        "it reached the inventory after GET /items/{id} had, both right after a trial whose client hung up: that trial decided nothing, so the breaker is not closed"
-                    ),
-                )
-            } else {
-                broken(
-                    Rule::OneTrial,
-                    format!(
-                        "it reached the inventory while the trial, GET /items/{id}, was under way: half-open lets one request through"
-                    ),
-                )
-            }),
+            State::Trial { id, after: Cause::HungUp, .. } if reached => Err(broken(
+                Rule::Abandoned,
+                format!(
+                    "it reached the inventory after GET /items/{id} had, once a trial was abandoned"
+                ),
+            )),
+            State::Trial { id, .. } if reached => Err(broken(
+                Rule::OneTrial,
+                format!("it reached the inventory while the trial, GET /items/{id}, was under way"),
+            )),
             State::Trial { .. } => {
-                self.refuse(got, Rule::OneTrial, self.loose_range())?;
+                self.refuse(got, Rule::OneTrial, loose)?;
                 self.judged.insert(Rule::OneTrial);
                 Ok(None)
             }
             State::HungUp { at, sent } => {
-                self.refuse(got, Rule::Abandoned, self.loose_range())?;
+                self.refuse(got, Rule::Abandoned, loose)?;
                 // A new cooldown, counted from the trial or from its end: both are fair.
-                self.state = State::Open {
-                    from: Span { earliest: sent, latest: at.latest },
-                    cause: Cause::HungUp,
-                };
+                let from = Span { earliest: sent, latest: at.latest };
+                self.state = State::Open { from, cause: Cause::HungUp };
                 Ok(None)
             }
         }
     }
 
     fn start_trial(&mut self, item: &Item, got: &Got) -> Flight {
-        let after = match self.state {
-            State::Open { cause, .. } => cause,
-            _ => Cause::HungUp,
-        };
+        let after = if let State::Open { cause, .. } = self.state { cause } else { Cause::HungUp };
         if after == Cause::HungUp {
             self.judged.insert(Rule::Abandoned);
         }
@@ -305,39 +286,35 @@ impl Breaker {
     fn refused_while_closed(&self, got: &Got) -> Broken {
         let State::Closed { failures, with_404, ever } = self.state else { unreachable!() };
         let (threshold, answer) = (self.policy.failure_threshold, shown_answer(got));
-        if got.exchange.status() != Some(503) {
-            let why = format!(
-                "{answer} without asking the inventory: a closed breaker lets every request through"
-            );
-            return broken(Rule::Closed, why);
-        }
-        let (rule, why) = if with_404 >= threshold {
+        let (rule, why) = if got.exchange.status() != Some(503) {
+            (Rule::Closed, String::new())
+        } else if with_404 >= threshold {
             (
                 Rule::NotFound,
                 format!(
-                    "{failures} failures in a row since the last 404 (threshold {threshold}): a 404 is the inventory working, not a failure"
+                    ", {failures} failures in a row since the last 404 (threshold {threshold})"
                 ),
             )
         } else if ever >= threshold {
             (
                 Rule::Counts,
                 format!(
-                    "{failures} failures in a row since the last success (threshold {threshold}): a success starts the count again"
+                    ", {failures} failures in a row since the last success (threshold {threshold})"
                 ),
             )
         } else if self.shown.contains(&Rule::Closes) {
             (
                 Rule::Closes,
                 format!(
-                    "only {ever} failures since a trial succeeded and closed the breaker: the count starts again from 0"
+                    ", {ever} failures since a trial closed the breaker (threshold {threshold})"
                 ),
             )
         } else if self.draining {
-            (Rule::Draining, "draining: /items serves what reaches it as ever".to_string())
+            (Rule::Draining, ", while draining".to_string())
         } else {
-            (Rule::Counts, format!("only {failures} failures in a row (threshold {threshold})"))
+            (Rule::Counts, format!(", {failures} failures in a row (threshold {threshold})"))
         };
-        broken(rule, format!("{answer} without asking the inventory, with {why}"))
+        broken(rule, format!("{answer} without asking the inventory{why}"))
     }
 
     /// The answer to a call that reached the inventory, and what its outcome does.
@@ -348,18 +325,12 @@ impl Breaker {
             && matches!(self.state, State::Closed { failures, .. } if failures + 1 >= threshold);
         if let Some((problem, expected)) = answer_problem(item, got, self.timeout) {
             let (rule, why) = match (trips, flight, item.script) {
-                (true, ..) => (
-                    Rule::Opens,
-                    format!(
-                        "{problem}: the request that opens the breaker asked the inventory, so it gets its own answer; only later ones get 503"
-                    ),
-                ),
-                (_, Flight::Trial, Script::Fault(..)) => (
-                    Rule::Reopens,
-                    format!(
-                        "{problem}: a trial that fails asked the inventory, so it gets its own answer"
-                    ),
-                ),
+                (true, ..) => {
+                    (Rule::Opens, format!("{problem}, for the request that opened the breaker"))
+                }
+                (_, Flight::Trial, Script::Fault(..)) => {
+                    (Rule::Reopens, format!("{problem}, for the failed trial"))
+                }
                 (_, _, Script::Missing) => (Rule::NotFound, problem),
                 _ if self.draining => (Rule::Draining, format!("{problem}, while draining")),
                 _ => (Rule::Closed, problem),
@@ -407,8 +378,7 @@ impl Breaker {
             }
             (Flight::Trial, _) if item.script.fails() => self.open(recorded, Cause::FailedTrial),
             (Flight::Trial, _) => {
-                self.state = CLOSED;
-                self.shown = vec![Rule::Closes];
+                (self.state, self.shown) = (CLOSED, vec![Rule::Closes]);
                 self.epoch += 1;
             }
             (Flight::Tentative, State::Closed { .. }) => self.state = CLOSED,
@@ -427,18 +397,16 @@ impl Breaker {
     }
 
     fn open(&mut self, from: Span, cause: Cause) {
-        self.state = State::Open { from, cause };
-        self.late_success = None;
+        (self.state, self.late_success) = (State::Open { from, cause }, None);
         self.epoch += 1;
     }
 
     fn hang_up(&mut self, item: &Item, got: &Got) -> Result<(), Broken> {
         let Some(flight) = self.admit(item, got)? else { return Ok(()) };
+        let seen = &got.asked[0];
         if got.exchange.answer.is_ok() {
             return self.outcome(item, got, flight);
-        }
-        let seen = &got.asked[0];
-        if !seen.abandoned {
+        } else if !seen.abandoned {
             // The service saw the call through although its client had gone: fine too.
             self.judged.insert(Rule::Abandoned);
             self.settle(item, got, flight);
@@ -453,59 +421,44 @@ impl Breaker {
 
     /// A 503 from the breaker itself: at once, in the course's shape, with a fair Retry-After.
     fn refuse(&mut self, got: &Got, rule: Rule, (least, most): (u64, u64)) -> Result<(), Broken> {
-        let unavailable = (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
+        let (status, code) = (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
         let range = if least == most { least.to_string() } else { format!("{least} to {most}") };
-        let expected = expected_error(&got.exchange.answer, unavailable.0, unavailable.1);
-        let expected = expected.header("retry-after", range.as_str());
-        if let Some(problem) = error_problem(&got.exchange.answer, unavailable.0, unavailable.1) {
-            let answer = shown_answer(got);
-            let why = format!(
-                "{answer} without asking the inventory ({problem}): a breaker that does not call answers 503 itself"
-            );
+        let expected =
+            expected_error(&got.exchange.answer, status, code).header("retry-after", &range);
+        if let Some(problem) = error_problem(&got.exchange.answer, status, code) {
+            let why = format!("{} without asking the inventory ({problem})", shown_answer(got));
             return Err(broken(rule, why).showing(&expected, got));
         }
-        self.at_once(got, if got.busy { Rule::NoQueue } else { rule }, "the breaker asks nobody")?;
-        let asked = got.exchange.answer().map(|answer| answer.retry_after(SystemTime::now()));
-        match asked {
+        self.at_once(got, if got.busy { Rule::NoQueue } else { rule })?;
+        let sent = match got.exchange.answer().map(|answer| answer.retry_after(SystemTime::now())) {
             Some(Ok(RetryAfter::Seconds(seconds))) if (least..=most).contains(&seconds) => {
                 self.judged.insert(Rule::RetryAfter);
-                Ok(())
+                return Ok(());
             }
-            asked => {
-                let sent = match asked {
-                    Some(Ok(RetryAfter::Seconds(seconds))) => format!("Retry-After: {seconds}"),
-                    Some(Ok(RetryAfter::Date(_))) => {
-                        "a Retry-After date (a breaker's clock counts seconds, not dates)".into()
-                    }
-                    Some(Err(problem)) => problem,
-                    None => "no answer".into(),
-                };
-                let why = format!(
-                    "{sent}, where {range} is right: the cooldown left ({}), in whole seconds rounded up, at least 1, plus at most half a cooldown of jitter",
-                    self.left_shown(got)
-                );
-                Err(broken(Rule::RetryAfter, why).showing(&expected, got))
-            }
-        }
+            Some(Ok(RetryAfter::Seconds(seconds))) => format!("Retry-After: {seconds}"),
+            Some(Ok(RetryAfter::Date(_))) => "Retry-After as a date".into(),
+            Some(Err(problem)) => problem,
+            None => "no answer".into(),
+        };
+        let why =
+            format!("{sent}, with {} of the cooldown left: {range} expected", self.left_shown(got));
+        Err(broken(Rule::RetryAfter, why).showing(&expected, got))
     }
 
-    fn at_once(&self, got: &Got, rule: Rule, reason: &str) -> Result<(), Broken> {
+    fn at_once(&self, got: &Got, rule: Rule) -> Result<(), Broken> {
         let took = got.exchange.took();
         let waiting = if got.busy { ", while another request waited on the inventory" } else { "" };
-        let why = format!(
-            "it took {}{waiting}: {reason}, so it comes back at once (within {})",
-            millis(took),
-            millis(AT_ONCE)
-        );
+        let why =
+            format!("it took {}{waiting} (at once is within {})", millis(took), millis(AT_ONCE));
         if took <= AT_ONCE { Ok(()) } else { Err(broken(rule, why)) }
     }
 
     /// The cooldown left when a 503 was decided, at least and at most.
     fn left(&self, from: Span, got: &Got) -> (Duration, Duration) {
-        let cooldown = self.policy.cooldown;
-        let since = |at: Instant, from: Instant| at.saturating_duration_since(from);
-        let least = cooldown.saturating_sub(since(got.exchange.received, from.earliest));
-        (least, cooldown.saturating_sub(since(got.exchange.sent, from.latest)))
+        let (cooldown, exchange) = (self.policy.cooldown, &got.exchange);
+        let least =
+            cooldown.saturating_sub(exchange.received.saturating_duration_since(from.earliest));
+        (least, cooldown.saturating_sub(exchange.sent.saturating_duration_since(from.latest)))
     }
 
     /// The right Retry-After for a 503 while open: the cooldown left, rounded up, at least 1;
@@ -521,18 +474,16 @@ impl Breaker {
     }
 
     fn left_shown(&self, got: &Got) -> String {
-        let State::Open { from, .. } = self.state else {
-            return "none: the cooldown is over, a trial under way or due".into();
-        };
+        let State::Open { from, .. } = self.state else { return "none".into() };
         let (least, most) = self.left(from, got);
         format!("{}–{} of {}", millis(least), millis(most), millis(self.policy.cooldown))
     }
 
     fn live(&mut self, got: &Got) -> Result<(), Broken> {
-        let problem = not_a_quick_yes(got).map(|problem| format!("/health/live: {problem}"));
-        problem.map_or(Ok(()), |why| Err(broken(Rule::Live, why)))?;
-        self.judged.insert(Rule::Live);
-        Ok(())
+        if let Some(problem) = not_a_quick_yes(got) {
+            return Err(broken(Rule::Live, format!("/health/live: {problem}")));
+        }
+        Ok(self.judged.extend([Rule::Live]))
     }
 
     fn ready(&mut self, got: &Got) -> Result<(), Broken> {
@@ -543,27 +494,26 @@ impl Breaker {
         }
         let problem = match &got.exchange.answer {
             Ok(answer) if answer.status != StatusCode::SERVICE_UNAVAILABLE => {
-                Some(format!("{}, not 503", answer.status.as_u16()))
+                Some(format!("{}, not 503", answer.status))
             }
             Ok(answer) => match answer.retry_after(SystemTime::now()) {
                 Ok(RetryAfter::Seconds(0) | RetryAfter::Date(0)) => {
-                    Some("a Retry-After that asks for no wait at all: at least 1".into())
+                    Some("Retry-After: 0, where at least 1 is right".into())
                 }
                 Ok(_) => None,
                 Err(problem) => Some(problem),
             },
             Err(what) => Some(what.clone()),
         };
-        let problem = problem
-            .or_else(|| self.at_once(got, Rule::Ready, "a probe asks nobody").err().map(|b| b.why));
-        if let Some(problem) = problem {
-            let expected = Shown::status(StatusCode::SERVICE_UNAVAILABLE)
-                .header("retry-after", "<1 or more seconds>");
-            return Err(broken(Rule::Ready, format!("/health/ready while draining: {problem}"))
-                .showing(&expected, got));
+        if let Some(problem) =
+            problem.or_else(|| self.at_once(got, Rule::Ready).err().map(|b| b.why))
+        {
+            let expected =
+                Shown::status(StatusCode::SERVICE_UNAVAILABLE).header("retry-after", "<1 or more>");
+            let why = format!("/health/ready while draining: {problem}");
+            return Err(broken(Rule::Ready, why).showing(&expected, got));
         }
-        self.judged.insert(Rule::Ready);
-        Ok(())
+        Ok(self.judged.extend([Rule::Ready]))
     }
 }
 
@@ -587,23 +537,16 @@ impl Model for Breaker {
     fn describe(&self) -> String {
         let at = |instant: Instant| millis(instant.saturating_duration_since(self.start));
         let state = match self.state {
-            State::Closed { failures, .. } => format!(
-                "closed, {failures} failure(s) in a row counted (threshold {})",
-                self.policy.failure_threshold
-            ),
-            State::Open { from, .. } => format!(
-                "open since {}–{}, for a cooldown of {}",
-                at(from.earliest),
-                at(from.latest),
-                millis(self.policy.cooldown)
-            ),
-            State::Trial { id, .. } => format!("half-open: the trial, GET /items/{id}, under way"),
-            State::HungUp { at: span, .. } => format!(
-                "the trial's client hung up at {}: the next request may be the trial, or a new cooldown runs",
-                at(span.earliest)
-            ),
+            State::Closed { failures, .. } => format!("closed, {failures} failure(s) in a row"),
+            State::Open { from, .. } => {
+                format!("open since {}–{}", at(from.earliest), at(from.latest))
+            }
+            State::Trial { id, .. } => format!("half-open, the trial GET /items/{id} under way"),
+            State::HungUp { at: span, .. } => {
+                format!("the trial's client hung up at {}", at(span.earliest))
+            }
         };
-        if self.draining { format!("{state}; draining") } else { state }
+        if self.draining { format!("{state}, draining") } else { state }
     }
 }
 
@@ -623,46 +566,48 @@ fn whole_seconds(duration: Duration) -> u64 {
 fn answer_problem(item: &Item, got: &Got, timeout: Duration) -> Option<(String, Shown)> {
     let answer = &got.exchange.answer;
     let error = |status, code| {
-        let problem = error_problem(answer, status, code)?;
-        Some((problem, expected_error(answer, status, code)))
+        Some((error_problem(answer, status, code)?, expected_error(answer, status, code)))
     };
+    let (gateway, bad) = (
+        (StatusCode::GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT"),
+        (StatusCode::BAD_GATEWAY, "BAD_GATEWAY"),
+    );
     match item.script {
         Script::Item(_) => {
             let served = serde_json::json!({"id": item.id, "stock": item.stock});
-            let expected = Shown::status(StatusCode::OK).header("content-type", "application/json");
             let right = got.exchange.answer().is_some_and(|answer| {
                 let body = answer.json().unwrap_or_default();
-                let fields = body["id"] == served["id"] && body["stock"] == served["stock"];
+                let json = answer.media_type().as_deref() == Some("application/json");
                 answer.status == StatusCode::OK
-                    && answer.media_type().as_deref() == Some("application/json")
-                    && fields
+                    && json
+                    && body["id"] == served["id"]
+                    && body["stock"] == served["stock"]
             });
-            let why = format!(
-                "{}: the item, as the inventory served it, did not come through",
-                shown_answer(got)
-            );
+            let expected = Shown::status(StatusCode::OK).header("content-type", "application/json");
+            let why = format!("{}, not the item as the inventory served it", shown_answer(got));
             (!right).then(|| (why, expected.json(&served)))
         }
         Script::Missing => (got.exchange.status() != Some(404)).then(|| {
-            let why = format!("the inventory answered 404, and the service {}", shown_answer(got));
-            (why, Shown::status(StatusCode::NOT_FOUND))
+            (
+                format!("{}, where the inventory answered 404", shown_answer(got)),
+                Shown::status(StatusCode::NOT_FOUND),
+            )
         }),
-        Script::Fault(Fault::Silence, _) => error(StatusCode::GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT")
-            .or_else(|| {
-                let took = got.exchange.took();
-                let why = format!(
-                    "a 504 after {}, before the timeout of {} was up",
-                    millis(took),
-                    millis(timeout)
-                );
-                let expected =
-                    expected_error(answer, StatusCode::GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT");
-                (took + CLOCK_GRAIN < timeout).then_some((why, expected))
-            }),
+        Script::Fault(Fault::Silence, _) => error(gateway.0, gateway.1).or_else(|| {
+            let took = got.exchange.took();
+            let why = format!(
+                "a 504 after {}, before the timeout of {} was up",
+                millis(took),
+                millis(timeout)
+            );
+            (took + CLOCK_GRAIN < timeout)
+                .then(|| (why, expected_error(answer, gateway.0, gateway.1)))
+        }),
         // The inventory's own 504 is an answer (a 502), but passing it on is common, and fine.
-        Script::Fault(Fault::Status(504), _) => error(StatusCode::BAD_GATEWAY, "BAD_GATEWAY")
-            .filter(|_| error(StatusCode::GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT").is_some()),
-        Script::Fault(..) => error(StatusCode::BAD_GATEWAY, "BAD_GATEWAY"),
+        Script::Fault(Fault::Status(504), _) => {
+            error(bad.0, bad.1).filter(|_| error(gateway.0, gateway.1).is_some())
+        }
+        Script::Fault(..) => error(bad.0, bad.1),
     }
 }
 
@@ -671,13 +616,11 @@ fn not_a_quick_yes(got: &Got) -> Option<String> {
     let took = got.exchange.took();
     match &got.exchange.answer {
         Ok(answer) if !answer.status.is_success() => {
-            Some(format!("{}, not a 2xx such as 200", answer.status.as_u16()))
+            Some(format!("{}, not a 2xx", answer.status.as_u16()))
         }
-        Ok(_) if took > AT_ONCE => Some(format!(
-            "it took {}: a probe answers at once, asking nobody (within {})",
-            millis(took),
-            millis(AT_ONCE)
-        )),
+        Ok(_) if took > AT_ONCE => {
+            Some(format!("it took {} (at once is within {})", millis(took), millis(AT_ONCE)))
+        }
         Ok(_) => None,
         Err(what) => Some(what.clone()),
     }
@@ -685,10 +628,7 @@ fn not_a_quick_yes(got: &Got) -> Option<String> {
 
 /// An answer in a few words: `503 Retry-After: 1`, `200 {"id":1,"stock":3}`, `no answer: …`.
 pub(super) fn shown_answer(got: &Got) -> String {
-    let answer = match &got.exchange.answer {
-        Ok(answer) => answer,
-        Err(what) => return what.clone(),
-    };
+    let Ok(answer) = &got.exchange.answer else { return got.exchange.answer.clone().unwrap_err() };
     let mut shown = answer.status.as_u16().to_string();
     if let Some(value) = answer.header("retry-after") {
         shown.push_str(&format!(" Retry-After: {}", String::from_utf8_lossy(value.as_bytes())));
