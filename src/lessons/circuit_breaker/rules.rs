@@ -97,11 +97,13 @@ enum State {
         from: Span,
         cause: Cause,
     },
-    /// Half-open: the trial for `id` under way, its outcome not known before `ends`.
+    /// Half-open: the trial for `id` under way, its outcome not known before `ends`; `rival`:
+    /// another request reached the inventory as it ended.
     Trial {
         id: u32,
         ends: Instant,
         after: Cause,
+        rival: bool,
     },
     /// The trial (sent at `sent`) lost its client: the next request may be the trial, or a
     /// new cooldown runs.
@@ -133,8 +135,8 @@ pub(super) struct Breaker {
     draining: bool,
     flying: Vec<(u32, Flight)>,
     epoch: u32,
-    /// The rules the closed run before the coming opening showed, proved by its first 503.
-    shown: Vec<Rule>,
+    /// Whether a trial closed the breaker, and it has not opened since.
+    trial_closed: bool,
     /// A request let through before the breaker opened, back with a success after.
     late_success: Option<u32>,
     /// Every rule seen to hold at least once.
@@ -143,9 +145,20 @@ pub(super) struct Breaker {
 
 impl Breaker {
     pub(super) fn new(policy: BreakerPolicy, timeout: Duration, start: Instant) -> Self {
-        let (state, flying, shown, judged) = (CLOSED, Vec::new(), Vec::new(), BTreeSet::new());
+        let (state, flying, trial_closed, judged) = (CLOSED, Vec::new(), false, BTreeSet::new());
         let (draining, epoch, late_success) = (false, 0, None);
-        Self { policy, timeout, start, state, draining, flying, epoch, shown, late_success, judged }
+        Self {
+            policy,
+            timeout,
+            start,
+            state,
+            draining,
+            flying,
+            epoch,
+            trial_closed,
+            late_success,
+            judged,
+        }
     }
 
     /// Which rule `step` breaks, if any.
@@ -203,11 +216,20 @@ impl Breaker {
         }
         match self.state {
             State::Closed { .. } if !reached => Err(self.refused_while_closed(got)),
-            State::Closed { .. } => {
+            State::Closed { with_404, ever, .. } => {
                 if got.busy && item.script.delay() == Some(Duration::ZERO) {
                     self.at_once(got, Rule::NoQueue)?;
                     self.judged.insert(Rule::NoQueue);
                 }
+                // Let through where the breaker would have been open, had it counted wrong.
+                let threshold = self.policy.failure_threshold;
+                let proved = [
+                    (ever >= threshold, Rule::Counts),
+                    (with_404 >= threshold, Rule::NotFound),
+                    (ever >= 1 && self.trial_closed, Rule::Closes),
+                ];
+                self.judged
+                    .extend(proved.into_iter().filter(|(held, _)| *held).map(|(_, rule)| rule));
                 Ok(Some(Flight::Closed(self.epoch)))
             }
             State::Open { from, cause } if decided < from.earliest + cooldown => {
@@ -227,8 +249,6 @@ impl Breaker {
                 }
                 self.refuse(got, rule, self.open_range(from, got))?;
                 self.judged.insert(rule);
-                let shown = std::mem::take(&mut self.shown);
-                self.judged.extend(shown.into_iter().filter(|_| cause == Cause::Threshold));
                 Ok(None)
             }
             State::Open { from, cause } if sent > from.latest + cooldown && !reached => {
@@ -243,7 +263,10 @@ impl Breaker {
                 Ok(Some(self.start_trial(item, got)))
             }
             State::Open { .. } => self.refuse(got, Rule::OneTrial, loose).map(|()| None),
-            State::Trial { ends, .. } if decided >= ends && reached => Ok(Some(Flight::Tentative)),
+            State::Trial { ends, ref mut rival, .. } if decided >= ends && reached => {
+                *rival = true;
+                Ok(Some(Flight::Tentative))
+            }
             State::Trial { ends, .. } if decided >= ends => {
                 self.refuse(got, Rule::OneTrial, loose).map(|()| None)
             }
@@ -278,7 +301,7 @@ impl Breaker {
             self.judged.insert(Rule::Abandoned);
         }
         let ends = recorded(item, got, self.timeout).earliest;
-        self.state = State::Trial { id: item.id, ends, after };
+        self.state = State::Trial { id: item.id, ends, after, rival: false };
         Flight::Trial
     }
 
@@ -289,31 +312,21 @@ impl Breaker {
         let (rule, why) = if got.exchange.status() != Some(503) {
             (Rule::Closed, String::new())
         } else if with_404 >= threshold {
-            (
-                Rule::NotFound,
-                format!(
-                    ", {failures} failures in a row since the last 404 (threshold {threshold})"
-                ),
-            )
+            (Rule::NotFound, format!("{with_404} answers in a row that were failures or 404s"))
         } else if ever >= threshold {
             (
                 Rule::Counts,
-                format!(
-                    ", {failures} failures in a row since the last success (threshold {threshold})"
-                ),
+                format!("{failures} failures since the last success, {ever} since it closed"),
             )
-        } else if self.shown.contains(&Rule::Closes) {
-            (
-                Rule::Closes,
-                format!(
-                    ", {ever} failures since a trial closed the breaker (threshold {threshold})"
-                ),
-            )
+        } else if self.trial_closed {
+            (Rule::Closes, format!("{ever} failures since a trial closed the breaker"))
         } else if self.draining {
-            (Rule::Draining, ", while draining".to_string())
+            (Rule::Draining, "nothing to open it: it is draining".into())
         } else {
-            (Rule::Counts, format!(", {failures} failures in a row (threshold {threshold})"))
+            (Rule::Counts, format!("{failures} failures in a row"))
         };
+        let why =
+            if why.is_empty() { why } else { format!(", after {why} (threshold {threshold})") };
         broken(rule, format!("{answer} without asking the inventory{why}"))
     }
 
@@ -338,8 +351,8 @@ impl Breaker {
             return Err(broken(rule, why).showing(&expected, got));
         }
         self.judged.insert(if self.draining { Rule::Draining } else { Rule::Closed });
-        let tentative = self.flying.iter().any(|(_, flight)| *flight == Flight::Tentative);
-        if flight == Flight::Trial && item.script.fails() && tentative {
+        let rival = matches!(self.state, State::Trial { rival: true, .. });
+        if flight == Flight::Trial && item.script.fails() && rival {
             let why =
                 "the trial failed, and a request that came as it ended reached the inventory too";
             return Err(broken(Rule::OneTrial, why));
@@ -364,21 +377,13 @@ impl Breaker {
                         with_404: with_404 + 1,
                         ever: ever + 1,
                     },
-                    Script::Missing => {
-                        self.show(Rule::NotFound);
-                        State::Closed { failures: 0, with_404: with_404 + 1, ever }
-                    }
-                    Script::Item(_) => {
-                        if failures > 0 {
-                            self.show(Rule::Counts);
-                        }
-                        State::Closed { failures: 0, with_404: 0, ever }
-                    }
+                    Script::Missing => State::Closed { failures: 0, with_404: with_404 + 1, ever },
+                    Script::Item(_) => State::Closed { failures: 0, with_404: 0, ever },
                 };
             }
             (Flight::Trial, _) if item.script.fails() => self.open(recorded, Cause::FailedTrial),
             (Flight::Trial, _) => {
-                (self.state, self.shown) = (CLOSED, vec![Rule::Closes]);
+                (self.state, self.trial_closed) = (CLOSED, true);
                 self.epoch += 1;
             }
             (Flight::Tentative, State::Closed { .. }) => self.state = CLOSED,
@@ -390,14 +395,9 @@ impl Breaker {
         }
     }
 
-    fn show(&mut self, rule: Rule) {
-        if !self.shown.contains(&rule) {
-            self.shown.push(rule);
-        }
-    }
-
     fn open(&mut self, from: Span, cause: Cause) {
-        (self.state, self.late_success) = (State::Open { from, cause }, None);
+        (self.state, self.late_success, self.trial_closed) =
+            (State::Open { from, cause }, None, false);
         self.epoch += 1;
     }
 
