@@ -22,6 +22,7 @@ use httplings::lessons::circuit_breaker::App;
 use httplings_judge::judge::Judged;
 use httplings_judge::lessons::circuit_breaker::{self, CHECKS};
 use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 
 use crate::support::{assert_failed, assert_rejected, report, seed};
 
@@ -52,18 +53,20 @@ macro_rules! with {
     };
 }
 
-/// How many apps are judged at once: each walk mostly waits, but a wrong one is walked three
-/// times, and the whole suite shares two cores.
-const AT_ONCE: usize = 3;
+/// How many apps this file's tests judge at once, all tests together: each walk mostly waits,
+/// but its bursts are timed, a wrong app is walked three times, and the whole suite shares two
+/// cores.
+static AT_ONCE: Semaphore = Semaphore::const_new(4);
 
 /// Judges every app, a few at a time, each with a fresh seed.
 async fn judged(apps: Vec<App>) -> Vec<(Judged, u64)> {
     stream::iter(apps)
         .map(|app| async move {
+            let _turn = AT_ONCE.acquire().await.expect("the gate is never closed");
             let seed = seed();
             (circuit_breaker::judge_in_process(app, seed).await, seed)
         })
-        .buffered(AT_ONCE)
+        .buffered(usize::MAX)
         .collect()
         .await
 }

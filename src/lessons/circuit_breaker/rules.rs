@@ -221,15 +221,17 @@ impl Breaker {
                     self.at_once(got, Rule::NoQueue)?;
                     self.judged.insert(Rule::NoQueue);
                 }
-                // Let through where the breaker would have been open, had it counted wrong.
+                // Let through where the breaker would have been open, had it counted wrong (once
+                // it has been seen to open at all: a breaker that never opens proves nothing).
                 let threshold = self.policy.failure_threshold;
+                let opened = self.judged.contains(&Rule::Opens);
                 let proved = [
                     (ever >= threshold, Rule::Counts),
                     (with_404 >= threshold, Rule::NotFound),
                     (ever >= 1 && self.trial_closed, Rule::Closes),
                 ];
-                self.judged
-                    .extend(proved.into_iter().filter(|(held, _)| *held).map(|(_, rule)| rule));
+                let proved = proved.into_iter().filter(|(held, _)| *held && opened);
+                self.judged.extend(proved.map(|(_, rule)| rule));
                 Ok(Some(Flight::Closed(self.epoch)))
             }
             State::Open { from, cause } if decided < from.earliest + cooldown => {
