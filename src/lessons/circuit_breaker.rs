@@ -1,8 +1,8 @@
 //! Lesson 5, 503 on purpose: a circuit breaker in front of a failing dependency, and readiness
 //! that drains an instance.
 //!
-//! The judge serves the learner's app four times, each over an inventory of its own, and walks
-//! every instance through the breaker's whole cycle, all four at once ([`plan`], [`walk`]): open;
+//! The judge serves the learner's app five times, each over an inventory of its own, and walks
+//! the instances through the breaker's whole cycle, all at once ([`plan`], [`walk`]): open;
 //! half-open with a trial that fails (timed out, slow, at once, or abandoned by its client); open
 //! again; a trial that succeeds; closed, the count started again; open again. Every request of
 //! every walk is checked against the rules, written once as a model ([`rules::Breaker`]); the

@@ -158,6 +158,7 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             also: &[],
         },
         Wrong { app: with!(serves_from_cache: true), caught_by: OPENS, saying: "200", also: &[] },
+        Wrong { app: with!(cache_first: true), caught_by: CLOSED, saying: "200", also: &[] },
         Wrong {
             app: with!(lock_across_call: true),
             caught_by: NO_QUEUE,
@@ -182,6 +183,8 @@ async fn each_wrong_retry_after_is_caught() {
         // Rounded down: too early, and then 0.
         Wrong { app: with!(retry_after: |left, _| Some(left.as_secs())), caught_by: RETRY_AFTER, saying: "Retry-After: ", also: &[] },
         Wrong { app: with!(retry_after: |_, _| None), caught_by: RETRY_AFTER, saying: "no Retry-After", also: &[] },
+        // Counted down to the end of the first cooldown, after a failed trial opened it again.
+        Wrong { app: with!(retry_after_from_first_opening: true), caught_by: RETRY_AFTER, saying: "Retry-After: 1", also: &[] },
         // Jitter past half a cooldown: clients sent away for much longer than the breaker waits.
         Wrong { app: with!(retry_after: |left, cooldown| Some((left + cooldown * 2).as_millis().div_ceil(1000) as u64)), caught_by: RETRY_AFTER, saying: "expected", also: &[] },
     ])
@@ -338,6 +341,10 @@ struct Behaviour {
     late_outcomes_decide: bool,
     /// Whether an open breaker answers items it has served before from a cache.
     serves_from_cache: bool,
+    /// Whether a closed breaker answers items it has served before from a cache, unasked.
+    cache_first: bool,
+    /// Whether Retry-After counts down to the end of the first cooldown, whatever opened since.
+    retry_after_from_first_opening: bool,
     /// Whether /health/live asks the inventory whether it is up.
     live_asks_inventory: bool,
     /// Whether /health/ready answers 503 while the breaker is open.
@@ -373,6 +380,8 @@ const RIGHT: Behaviour = Behaviour {
     abandoned_closes: false,
     late_outcomes_decide: false,
     serves_from_cache: false,
+    cache_first: false,
+    retry_after_from_first_opening: false,
     live_asks_inventory: false,
     ready_follows_breaker: false,
     ready_drains: true,
@@ -395,6 +404,8 @@ struct Circuit {
     /// When the trial under way started.
     trial: Option<Instant>,
     opened: u32,
+    /// When the first cooldown ended.
+    first_until: Option<Instant>,
     /// Counts changes of state: an outcome from an older epoch is late.
     epoch: u32,
     cache: HashMap<u32, Value>,
@@ -471,6 +482,9 @@ fn admit(service: &Knobbed) -> Admitted {
     let lease_over = circuit.trial.zip(lease).is_some_and(|(since, lease)| now >= since + lease);
     match circuit.open_until {
         None => Admitted::Call { trial: None, epoch },
+        Some(until) if now < until && behaviour.retry_after_from_first_opening => {
+            Admitted::Refused(circuit.first_until.unwrap_or(until).saturating_duration_since(now))
+        }
         Some(until) if now < until => Admitted::Refused(until - now),
         Some(_) if behaviour.lets_the_crowd_through => Admitted::Call { trial: Some(now), epoch },
         Some(_) if circuit.trial.is_some() && !lease_over => Admitted::Refused(Duration::ZERO),
@@ -483,6 +497,10 @@ fn admit(service: &Knobbed) -> Admitted {
 
 async fn knobbed_item(State(service): State<Knobbed>, Path(id): Path<u32>) -> Response {
     let behaviour = service.behaviour;
+    let cached = service.circuit.lock().unwrap().cache.get(&id).cloned();
+    if let Some(item) = cached.filter(|_| behaviour.cache_first) {
+        return Json(item).into_response();
+    }
     let _queue = if behaviour.lock_across_call { Some(service.queue.lock().await) } else { None };
     let (trial, epoch) = match admit(&service) {
         Admitted::Call { trial, epoch } => (trial, epoch),
@@ -579,6 +597,7 @@ fn record(
                 && may_open
             {
                 circuit.open_until = Some(now + policy.cooldown);
+                circuit.first_until = circuit.first_until.or(circuit.open_until);
                 circuit.opened += 1;
                 circuit.epoch += 1;
                 return true;

@@ -119,11 +119,13 @@ impl Plan {
         let mut rng = seed::rng(seed);
         let mut items = Items::new(&mut rng);
         let [a, b, w, v] = thresholds(&mut rng);
+        let u = rng.u32(3..=5);
         let instances = vec![
             timed_out(&mut rng, &mut items, a),
             drained(&mut rng, &mut items, b),
             abandoned(&mut rng, &mut items, w),
             counting_down(&mut rng, &mut items, v),
+            reopened(&mut rng, &mut items, u),
         ];
         Plan { instances, items: items.made }
     }
@@ -179,14 +181,15 @@ impl Items {
 
     /// Twice threshold − 1 failures, each time one short of opening: after the first, a
     /// success, which starts the count again; after the second, a 404, which would open a
-    /// breaker that counted it, then a success, so that ignoring the 404 is as fine as a reset.
+    /// breaker that counted it, then the same success again (asked again, not answered from a
+    /// cache), so that ignoring the 404 is as fine as a reset.
     fn one_short(&mut self, threshold: u32) -> Phase {
-        let (first, second) = (self.healthy(1)[0], self.healthy(1)[0]);
-        self.served.extend([first, second]);
+        let success = self.healthy(1)[0];
+        self.served.push(success);
         let mut items = self.failures(threshold as usize - 1);
-        items.push(first);
+        items.push(success);
         items.extend(self.failures(threshold as usize - 1));
-        items.extend([self.make(Script::Missing), second]);
+        items.extend([self.make(Script::Missing), success]);
         Phase::Run { items, trips: false }
     }
 
@@ -339,6 +342,20 @@ fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
         items.open(None),
     ];
     instance("V", threshold, cooldown, timeout, phases)
+}
+
+/// U: a cooldown over a second long again, opened again by a trial that fails at once: the
+/// Retry-After right after counts from the new opening. (A cycle of two such cooldowns would
+/// not fit in the time a check takes; A, B, W and V walk the whole cycle.)
+fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 250, 350));
+    let phases = vec![
+        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        items.open(None),
+        Phase::Trial { crowd: items.failures(1), stragglers: Vec::new() },
+        Phase::Reopened { now: items.healthy(1)[0], halfway: None },
+    ];
+    instance("U", threshold, cooldown, timeout, phases)
 }
 
 #[cfg(test)]
