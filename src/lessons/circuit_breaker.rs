@@ -28,56 +28,24 @@ use self::rules::{Breaker, Rule};
 use crate::judge::bounds::millis;
 use crate::judge::confirm::confirmed;
 use crate::judge::model::replay;
-use crate::judge::{
-    self, APP_DEADLINE, Evidence, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder,
-    Returned,
-};
+use crate::judge::{self, APP_DEADLINE, Evidence, Failure, JudgeFuture, Judged, Learner};
+use crate::judge::{Lesson, Lost, Recorder, Returned};
 
-const CLOSED: &str = "closed";
-const OPENS: &str = "opens";
-const COUNTS: &str = "counts";
-const NOT_FOUND: &str = "not-found";
-const RETRY_AFTER: &str = "retry-after";
-const ONE_TRIAL: &str = "one-trial";
-const CLOSES: &str = "closes";
-const REOPENS: &str = "reopens";
-const ABANDONED: &str = "abandoned";
-const LIVE: &str = "live";
-const READY: &str = "ready";
-const DRAINING: &str = "draining";
-const NO_QUEUE: &str = "no-queue";
-
-/// Each check, and the rule it judges.
-const RULES: [(&str, Rule); 13] = [
-    (CLOSED, Rule::Closed),
-    (OPENS, Rule::Opens),
-    (COUNTS, Rule::Counts),
-    (NOT_FOUND, Rule::NotFound),
-    (RETRY_AFTER, Rule::RetryAfter),
-    (ONE_TRIAL, Rule::OneTrial),
-    (CLOSES, Rule::Closes),
-    (REOPENS, Rule::Reopens),
-    (ABANDONED, Rule::Abandoned),
-    (LIVE, Rule::Live),
-    (READY, Rule::Ready),
-    (DRAINING, Rule::Draining),
-    (NO_QUEUE, Rule::NoQueue),
-];
-
+/// Each check's id, in the order of [`Rule`]: the rule a check judges is the one in its place.
 pub const CHECKS: &[&str] = &[
-    CLOSED,
-    OPENS,
-    COUNTS,
-    NOT_FOUND,
-    RETRY_AFTER,
-    ONE_TRIAL,
-    CLOSES,
-    REOPENS,
-    ABANDONED,
-    LIVE,
-    READY,
-    DRAINING,
-    NO_QUEUE,
+    "closed",
+    "opens",
+    "counts",
+    "not-found",
+    "retry-after",
+    "one-trial",
+    "closes",
+    "reopens",
+    "abandoned",
+    "live",
+    "ready",
+    "draining",
+    "no-queue",
 ];
 
 /// Judges `app` on a thread of this process (the project's tests).
@@ -98,114 +66,74 @@ impl Lesson for Judge {
     }
 }
 
-/// How one instance's walks went.
+/// How an instance's walks went.
 #[derive(Debug, Default)]
 struct Walked {
     /// The rule broken in every walk, with how the first walk broke it.
     broken: Option<(Rule, Failure)>,
     /// The rules seen to hold.
     held: BTreeSet<Rule>,
+    /// Why `app()` gave no router, when it did not.
+    unserved: Option<String>,
     lost: Option<Lost>,
 }
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let plan = Plan::draw(seed);
-    let mut served = Vec::new();
-    for instance in &plan.instances {
-        let inventory = Inventory::start(&plan.items).await;
-        let call = serve_call(instance, &inventory);
-        match judge::serve(learner, recorder, &call, app_failed).await? {
-            Some(base) => served.push((inventory, base)),
-            None => return Ok(()),
-        }
-    }
-    let walked = join_all(
-        plan.instances
-            .iter()
-            .zip(served)
-            .map(|(instance, first)| judged(learner, &plan, instance, first)),
-    )
-    .await;
+    let walked = join_all(plan.instances.iter().map(|instance| judged(learner, &plan, instance)));
+    let walked = walked.await;
     if let Some(lost) = walked.iter().find_map(|walked| walked.lost.clone()) {
         return Err(lost);
     }
-    for (check, rule) in RULES {
-        recorder.decide(check, verdict(rule, &walked));
+    if let Some(problem) = walked.iter().find_map(|walked| walked.unserved.as_deref()) {
+        recorder.fail_the_rest(&Failure::new(
+            problem,
+            "No request can be answered until the router builds. In axum 0.8, path parameters \
+             are written /items/{id}.",
+        ));
+        return Ok(());
+    }
+    for (at, check) in CHECKS.iter().enumerate() {
+        recorder.decide(check, verdict(at, &walked));
     }
     Ok(())
 }
 
-fn serve_call(instance: &Instance, inventory: &Inventory) -> Call {
-    Call::Serve {
-        inventory: UpstreamSetup {
-            base: inventory.upstream.base.clone(),
-            timeout: instance.timeout,
-        },
-        failure_threshold: instance.policy.failure_threshold,
-        cooldown: instance.policy.cooldown,
-    }
-}
-
-/// Walks `instance` (first on the instance already served), again while it fails.
-async fn judged(
-    learner: &Learner,
-    plan: &Plan,
-    instance: &Instance,
-    first: (Inventory, String),
-) -> Walked {
-    let first = RefCell::new(Some(first));
+/// Walks `instance`, and again while it fails.
+async fn judged(learner: &Learner, plan: &Plan, instance: &Instance) -> Walked {
     let plays: RefCell<Vec<Walked>> = RefCell::default();
     let failure = confirmed(|_| async {
-        let played = play(learner, plan, instance, first.borrow_mut().take()).await;
+        let played = play(learner, plan, instance).await;
         let failure = played.broken.as_ref().map(|(_, failure)| failure.clone());
         plays.borrow_mut().push(played);
         failure
     })
     .await;
-    let mut plays = plays.into_inner();
-    let last = plays.pop().unwrap_or_default();
+    let mut plays = plays.into_inner().into_iter();
+    let first = plays.next().unwrap_or_default();
     match failure {
-        Some(failure) => {
-            let first = plays.into_iter().next().unwrap_or(last);
-            let rule = first.broken.map_or(Rule::Closed, |(rule, _)| rule);
-            Walked { broken: Some((rule, failure)), ..first }
-        }
-        None => last,
+        Some(failure) => Walked { broken: first.broken.map(|(rule, _)| (rule, failure)), ..first },
+        None => plays.last().unwrap_or(first),
     }
 }
 
-/// One walk of `instance`, on `served` or on a fresh instance.
-async fn play(
-    learner: &Learner,
-    plan: &Plan,
-    instance: &Instance,
-    served: Option<(Inventory, String)>,
-) -> Walked {
-    let (inventory, base) = match served {
-        Some(served) => served,
-        None => {
-            let inventory = Inventory::start(&plan.items).await;
-            let call = serve_call(instance, &inventory);
-            match learner.call::<_, Result<String, String>>("app()", &call, APP_DEADLINE).await {
-                Ok(Returned::Value(Ok(base))) => (inventory, base),
-                Ok(_) => {
-                    return Walked {
-                        broken: Some((
-                            Rule::Closed,
-                            app_failed("app() failed on a fresh instance"),
-                        )),
-                        ..Walked::default()
-                    };
-                }
-                Err(lost) => {
-                    return Walked {
-                        lost: Some(lost.clone()),
-                        broken: Some((Rule::Closed, Failure::of(lost.to_string()))),
-                        ..Walked::default()
-                    };
-                }
-            }
+/// One walk of `instance`, on an instance of its own.
+async fn play(learner: &Learner, plan: &Plan, instance: &Instance) -> Walked {
+    let inventory = Inventory::start(&plan.items).await;
+    let (policy, timeout) = (instance.policy, instance.timeout);
+    let setup = UpstreamSetup { base: inventory.upstream.base.clone(), timeout };
+    let (failure_threshold, cooldown) = (policy.failure_threshold, policy.cooldown);
+    let call = Call::Serve { inventory: setup, failure_threshold, cooldown };
+    let unserved = |problem: String| Walked { unserved: Some(problem), ..Walked::default() };
+    let base = match learner.call::<_, Result<String, String>>("app()", &call, APP_DEADLINE).await {
+        Ok(Returned::Value(Ok(base))) => base,
+        Ok(Returned::Value(Err(problem)) | Returned::Panicked(problem)) => {
+            return unserved(problem);
         }
+        Ok(Returned::TimedOut(limit)) => {
+            return unserved(format!("app() did not return within {} s", limit.as_secs()));
+        }
+        Err(lost) => return Walked { lost: Some(lost), ..Walked::default() },
     };
     let drain = async || {
         // A lost process shows in the answers that follow; the judge goes on to decide.
@@ -215,56 +143,41 @@ async fn play(
     };
     let start = Instant::now();
     let history = walk::walk(instance, &base, &inventory, drain).await;
-    let replayed = replay(Breaker::new(instance.policy, instance.timeout, start), &history);
+    let replayed = replay(Breaker::new(policy, timeout, start), &history);
     let broken = replayed.divergence.map(|divergence| {
         let (step, observed) = &history[divergence.at];
         let broken = replayed.model.broken(step, observed).expect("the step the model refused");
-        let policy = &instance.policy;
+        let (name, number) = (instance.name, divergence.at + 1);
         let summary = format!(
-            "instance {} (threshold {}, cooldown {}, timeout {}), step {}: {}",
-            instance.name,
-            policy.failure_threshold,
-            millis(policy.cooldown),
-            millis(instance.timeout),
-            divergence.at + 1,
+            "instance {name} (threshold {failure_threshold}, cooldown {}, timeout {}), step {number}: {}",
+            millis(cooldown),
+            millis(timeout),
             broken.why
         );
         let title = format!(
-            "instance {}, from its breaker's last rest (times from its first request); before step {}, by the rules: {}",
-            instance.name,
-            divergence.at + 1,
+            "instance {name} since its breaker last rested (times from its first request); before step {number}, by the rules: {}",
             divergence.state
         );
         let timeline = Evidence::Text { title, body: divergence.history.join("\n") };
         let failure = Failure::of(summary).with(timeline);
         (broken.rule, broken.evidence.into_iter().fold(failure, Failure::with))
     });
-    Walked { broken, held: replayed.model.judged, lost: None }
+    Walked { broken, held: replayed.model.judged, ..Walked::default() }
 }
 
-/// A check's verdict: failed where its rule broke, passed where it was seen to hold, and failed
-/// as not judged where every walk went wrong before it could be seen.
-fn verdict(rule: Rule, walked: &[Walked]) -> Option<Failure> {
-    if let Some((_, failure)) = walked
-        .iter()
-        .filter_map(|walked| walked.broken.as_ref())
-        .find(|(broken, _)| *broken == rule)
-    {
+/// The verdict of the check in place `at`: failed where its rule broke, passed where it was
+/// seen to hold, and failed as not judged where every walk went wrong before it could be seen.
+fn verdict(at: usize, walked: &[Walked]) -> Option<Failure> {
+    let broken = walked.iter().filter_map(|walked| walked.broken.as_ref());
+    if let Some((_, failure)) = broken.clone().find(|(rule, _)| *rule as usize == at) {
         return Some(failure.clone());
     }
-    if walked.iter().any(|walked| walked.held.contains(&rule)) {
+    if walked.iter().any(|walked| walked.held.iter().any(|rule| *rule as usize == at)) {
         return None;
     }
     Some(Failure::new(
         "not judged: every instance went wrong before its breaker got this far",
-        "Each instance walks the breaker's whole cycle, and this rule shows only once its breaker gets that far. Fix the first ✗ above: it stops the walks.",
+        "Each instance walks the breaker's whole cycle, and this rule shows only once its \
+         breaker gets that far. Fix the first ✗ above: it stops the walks.",
     ))
-}
-
-fn app_failed(problem: &str) -> Failure {
-    Failure::new(
-        problem.to_string(),
-        "No request can be answered until the router builds. In axum 0.8, path parameters are \
-         written /items/{id}.",
-    )
 }

@@ -18,10 +18,9 @@ impl Inventory {
     pub(super) async fn start(items: &[Item]) -> Self {
         let scripted: HashMap<String, Item> =
             items.iter().map(|item| (item.path(), *item)).collect();
-        let upstream = Upstream::start(move |seen| {
-            scripted.get(seen.path()).map_or(Reply::Silence, |item| reply(item))
-        })
-        .await;
+        let upstream =
+            Upstream::start(move |seen| scripted.get(seen.path()).map_or(Reply::Silence, reply))
+                .await;
         Self { upstream }
     }
 

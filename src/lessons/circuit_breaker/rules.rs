@@ -13,7 +13,7 @@ use httplings::BreakerPolicy;
 use super::plan::{Fault, Item, Script};
 use super::walk::{Act, Got, Observed, Step};
 use crate::judge::Evidence;
-use crate::judge::answer::{RetryAfter, Shown, error_problem, expected_error};
+use crate::judge::answer::{RetryAfter, Shown, brief, error_problem, expected_error};
 use crate::judge::bounds::{AT_ONCE, CLOCK_GRAIN, millis};
 use crate::judge::model::Model;
 
@@ -171,7 +171,10 @@ impl Breaker {
         match &step.act {
             Act::Warm(_) | Act::Live => gots.iter().try_for_each(|got| self.live(got)),
             Act::Ready => self.ready(&gots[0]),
-            Act::Drain => Ok(self.draining = true),
+            Act::Drain => {
+                self.draining = true;
+                Ok(())
+            }
             Act::Ask(item) => match self.admit(item, &gots[0])? {
                 Some(flight) => self.outcome(item, &gots[0], flight),
                 None => Ok(()),
@@ -310,7 +313,7 @@ impl Breaker {
     /// A refusal (or a made-up answer) while closed: which rule, by the likeliest mistake.
     fn refused_while_closed(&self, got: &Got) -> Broken {
         let State::Closed { failures, with_404, ever } = self.state else { unreachable!() };
-        let (threshold, answer) = (self.policy.failure_threshold, shown_answer(got));
+        let (threshold, answer) = (self.policy.failure_threshold, brief(&got.exchange.answer));
         let (rule, why) = if got.exchange.status() != Some(503) {
             (Rule::Closed, String::new())
         } else if with_404 >= threshold {
@@ -428,7 +431,8 @@ impl Breaker {
         let expected =
             expected_error(&got.exchange.answer, status, code).header("retry-after", &range);
         if let Some(problem) = error_problem(&got.exchange.answer, status, code) {
-            let why = format!("{} without asking the inventory ({problem})", shown_answer(got));
+            let why =
+                format!("{} without asking the inventory ({problem})", brief(&got.exchange.answer));
             return Err(broken(rule, why).showing(&expected, got));
         }
         self.at_once(got, if got.busy { Rule::NoQueue } else { rule })?;
@@ -485,7 +489,8 @@ impl Breaker {
         if let Some(problem) = not_a_quick_yes(got) {
             return Err(broken(Rule::Live, format!("/health/live: {problem}")));
         }
-        Ok(self.judged.extend([Rule::Live]))
+        self.judged.insert(Rule::Live);
+        Ok(())
     }
 
     fn ready(&mut self, got: &Got) -> Result<(), Broken> {
@@ -515,7 +520,8 @@ impl Breaker {
             let why = format!("/health/ready while draining: {problem}");
             return Err(broken(Rule::Ready, why).showing(&expected, got));
         }
-        Ok(self.judged.extend([Rule::Ready]))
+        self.judged.insert(Rule::Ready);
+        Ok(())
     }
 }
 
@@ -586,12 +592,13 @@ fn answer_problem(item: &Item, got: &Got, timeout: Duration) -> Option<(String, 
                     && body["stock"] == served["stock"]
             });
             let expected = Shown::status(StatusCode::OK).header("content-type", "application/json");
-            let why = format!("{}, not the item as the inventory served it", shown_answer(got));
+            let why =
+                format!("{}, not the item as the inventory served it", brief(&got.exchange.answer));
             (!right).then(|| (why, expected.json(&served)))
         }
         Script::Missing => (got.exchange.status() != Some(404)).then(|| {
             (
-                format!("{}, where the inventory answered 404", shown_answer(got)),
+                format!("{}, where the inventory answered 404", brief(&got.exchange.answer)),
                 Shown::status(StatusCode::NOT_FOUND),
             )
         }),
@@ -626,19 +633,4 @@ fn not_a_quick_yes(got: &Got) -> Option<String> {
         Ok(_) => None,
         Err(what) => Some(what.clone()),
     }
-}
-
-/// An answer in a few words: `503 Retry-After: 1`, `200 {"id":1,"stock":3}`, `no answer: …`.
-pub(super) fn shown_answer(got: &Got) -> String {
-    let Ok(answer) = &got.exchange.answer else { return got.exchange.answer.clone().unwrap_err() };
-    let mut shown = answer.status.as_u16().to_string();
-    if let Some(value) = answer.header("retry-after") {
-        shown.push_str(&format!(" Retry-After: {}", String::from_utf8_lossy(value.as_bytes())));
-    }
-    if answer.status == StatusCode::OK {
-        let text = answer.text();
-        let cut: String = text.chars().take(48).collect();
-        shown.push_str(&format!(" {cut}{}", if cut.len() < text.len() { "…" } else { "" }));
-    }
-    shown
 }

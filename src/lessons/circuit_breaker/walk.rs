@@ -11,7 +11,8 @@ use tokio::time::sleep_until;
 
 use super::inventory::Inventory;
 use super::plan::{Instance, Item, Phase};
-use super::rules::{Span, recorded, shown_answer};
+use super::rules::{Span, recorded};
+use crate::judge::answer::brief;
 use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, PATIENCE, millis};
 use crate::judge::exchange::{Client, Exchange, KeptAlive, Request};
 use crate::judge::upstream::{Reply, Seen};
@@ -424,7 +425,7 @@ impl Got {
             [seen] => format!("(the inventory {})", did(seen)),
             many => format!("(the inventory asked {} times)", many.len()),
         };
-        format!("{} in {{took}} {asked}", shown_answer(self))
+        format!("{} in {{took}} {asked}", brief(&self.exchange.answer))
     }
 }
 
