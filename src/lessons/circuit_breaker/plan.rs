@@ -93,8 +93,8 @@ pub(super) enum Phase {
     /// A trial whose client hangs up once the inventory has it; `burst` right after; `after`
     /// once a cooldown has passed since.
     HangUp { trial: Item, burst: Vec<Item>, after: Item },
-    /// Draining starts while `slow` is on its way.
-    Drain { slow: Item },
+    /// Draining starts while `slow` is on its way; `quick`, asked meanwhile, comes back at once.
+    Drain { slow: Item, quick: Item },
 }
 
 /// One instance of the learner's service and its walk.
@@ -279,20 +279,17 @@ fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 }
 
 /// B: drained from the start, a request in flight; trials that outlast the cooldown; a trial
-/// that fails slowly, so that a cooldown counted from its start shows; a timeout counted.
+/// that fails slowly, so that a cooldown counted from its start shows.
 fn drained(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
     let timeout = drawn(rng, 400, 480);
     let held = timeout.mul_f64(0.7);
     let cooldown = held.mul_f64(0.5 + rng.f64() * 0.15);
     let lease = Some(cooldown + Duration::from_millis(40));
-    let mut first = items.counted(threshold as usize);
-    first[rng.usize(..threshold as usize - 1)] =
-        items.make(Script::Fault(Fault::Silence, Duration::ZERO));
     let failing = Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503, 504])), held);
     let phases = vec![
-        Phase::Drain { slow: items.make(Script::Item(slow(timeout))) },
-        Phase::Run { items: first, trips: true },
+        Phase::Drain { slow: items.make(Script::Item(slow(timeout))), quick: items.healthy(1)[0] },
+        Phase::Run { items: items.counted(threshold as usize), trips: true },
         items.open(None),
         Phase::Trial {
             crowd: vec![items.make(failing)],
@@ -344,13 +341,17 @@ fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     instance("V", threshold, cooldown, timeout, phases)
 }
 
-/// U: a cooldown over a second long again, opened again by a trial that fails at once: the
-/// Retry-After right after counts from the new opening. (A cycle of two such cooldowns would
+/// U: a timeout among the failures that open it; a cooldown over a second long again, opened
+/// again by a trial that fails at once: the Retry-After right after counts from the new opening. (A cycle of two such cooldowns would
 /// not fit in the time a check takes; A, B, W and V walk the whole cycle.)
 fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 250, 350));
+    // A timeout among the failures that open it: it counts like any other.
+    let mut first = items.counted(threshold as usize);
+    first[rng.usize(..threshold as usize - 1)] =
+        items.make(Script::Fault(Fault::Silence, Duration::ZERO));
     let phases = vec![
-        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        Phase::Run { items: first, trips: true },
         items.open(None),
         Phase::Trial { crowd: items.failures(1), stragglers: Vec::new() },
         Phase::Reopened { now: items.healthy(1)[0], halfway: None },

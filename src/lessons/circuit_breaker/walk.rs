@@ -178,17 +178,16 @@ impl Walk<'_> {
                 sleep_until((over + cooldown + LATE_FLOOR).into()).await;
                 self.ask(after).await;
             }
-            Phase::Drain { slow } => {
+            Phase::Drain { slow, quick } => {
                 self.probe(Act::Ready, "/health/ready").await;
                 self.send(std::slice::from_ref(slow));
                 self.inventory.asked_for(std::slice::from_ref(slow), AT_ONCE).await;
                 drain().await;
-                self.records.push(Record {
-                    key: Instant::now(),
-                    act: Act::Drain,
-                    exchanges: Vec::new(),
-                });
+                let drained =
+                    Record { key: Instant::now(), act: Act::Drain, exchanges: Vec::new() };
+                self.records.push(drained);
                 self.probe(Act::Live, "/health/live").await;
+                self.ask(quick).await;
                 self.settle().await;
                 self.probe(Act::Ready, "/health/ready").await;
             }
