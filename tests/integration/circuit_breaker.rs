@@ -56,7 +56,7 @@ macro_rules! with {
 /// How many apps this file's tests judge at once, all tests together: each walk mostly waits,
 /// but its bursts are timed, a wrong app is walked three times, and the whole suite shares two
 /// cores.
-static AT_ONCE: Semaphore = Semaphore::const_new(4);
+static AT_ONCE: Semaphore = Semaphore::const_new(3);
 
 /// Judges every app, a few at a time, each with a fresh seed.
 async fn judged(apps: Vec<App>) -> Vec<(Judged, u64)> {

@@ -240,9 +240,11 @@ fn drawn(rng: &mut Rng, low_ms: u64, high_ms: u64) -> Duration {
     seed::duration_spread(rng, Duration::from_millis(low_ms), Duration::from_millis(high_ms))
 }
 
-/// How long a slow success takes: long enough to see who waits for it, short of the timeout.
+/// How long the inventory holds a slow request (a trial, or one in flight): long enough that a
+/// request made to wait for it shows (the timeouts drawn make it 245 ms at least), and short
+/// enough of the timeout that a busy machine does not turn it into one.
 fn slow(timeout: Duration) -> Duration {
-    timeout.mul_f64(0.6)
+    timeout.mul_f64(0.7)
 }
 
 fn instance(
@@ -260,7 +262,7 @@ fn instance(
 /// is over.
 fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
-    let (cooldown, timeout) = (drawn(rng, 350, 550), drawn(rng, 300, 450));
+    let (cooldown, timeout) = (drawn(rng, 350, 550), drawn(rng, 350, 450));
     let silent = items.make(Script::Fault(Fault::Silence, Duration::ZERO));
     // Half a cooldown after a trial of `timeout` tells a cooldown counted from the trial's
     // start from one counted from its end, once the trial outlasts it enough.
@@ -271,7 +273,7 @@ fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
         items.open(None),
         Phase::Trial { crowd: vec![silent], stragglers: items.stragglers(timeout, None) },
         Phase::Reopened { now: items.healthy(1)[0], halfway },
-        items.slow_trial(timeout.mul_f64(0.7), rng.usize(4..=8), None),
+        items.slow_trial(slow(timeout), rng.usize(4..=8), None),
         Phase::Run { items: items.counted(threshold as usize), trips: true },
         items.open(None),
     ];
@@ -283,7 +285,7 @@ fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 fn drained(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
     let timeout = drawn(rng, 400, 480);
-    let held = timeout.mul_f64(0.7);
+    let held = slow(timeout);
     let cooldown = held.mul_f64(0.5 + rng.f64() * 0.15);
     let lease = Some(cooldown + Duration::from_millis(40));
     let failing = Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503, 504])), held);
@@ -308,9 +310,9 @@ fn drained(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 /// hangs up.
 fn abandoned(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
-    let (cooldown, timeout) = (drawn(rng, 300, 450), drawn(rng, 250, 400));
+    let (cooldown, timeout) = (drawn(rng, 300, 450), drawn(rng, 350, 450));
     // Slow, so that a burst that all gets through once the trial is abandoned shows.
-    let held = Script::Item(timeout.mul_f64(0.7));
+    let held = Script::Item(slow(timeout));
     let (trial, burst) = (items.make(held), (0..3).map(|_| items.make(held)).collect());
     let phases = vec![
         Phase::Run { items: items.counted(threshold as usize), trips: true },
@@ -328,12 +330,12 @@ fn abandoned(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 /// V: a cooldown over a second long, so that Retry-After counts down through whole seconds.
 fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
-    let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 250, 350));
+    let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 350, 450));
     let late = items.healthy(1)[0];
     let phases = vec![
         Phase::Run { items: items.counted(threshold as usize), trips: true },
         items.open(Some(late)),
-        items.slow_trial(timeout.mul_f64(0.7), rng.usize(4..=8), None),
+        items.slow_trial(slow(timeout), rng.usize(4..=8), None),
         items.one_short(threshold),
         items.late_trip(threshold, timeout),
         items.open(None),
@@ -345,7 +347,7 @@ fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 /// again by a trial that fails at once: the Retry-After right after counts from the new opening. (A cycle of two such cooldowns would
 /// not fit in the time a check takes; A, B, W and V walk the whole cycle.)
 fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
-    let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 250, 350));
+    let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 350, 450));
     // A timeout among the failures that open it: it counts like any other.
     let mut first = items.counted(threshold as usize);
     first[rng.usize(..threshold as usize - 1)] =
