@@ -403,7 +403,7 @@ impl fmt::Display for Observed {
                 let times = if least == most {
                     millis(least)
                 } else {
-                    format!("{}–{}", millis(least), millis(most))
+                    format!("{}–{} ms", least.as_millis(), most.as_millis())
                 };
                 let many = if count > 1 { format!("{count} × ") } else { String::new() };
                 format!("{many}{text}", text = text.replace("{took}", &times))
