@@ -5,7 +5,7 @@
 //! possible is accepted either way.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use httplings::BreakerPolicy;
@@ -13,7 +13,7 @@ use httplings::BreakerPolicy;
 use super::plan::{Fault, Item, Script};
 use super::walk::{Act, Got, Observed, Step};
 use crate::judge::Evidence;
-use crate::judge::answer::{RetryAfter, Shown, brief, error_problem, expected_error};
+use crate::judge::answer::{Answer, Shown, brief, error_problem, expected_error};
 use crate::judge::bounds::{AT_ONCE, CLOCK_GRAIN, millis};
 use crate::judge::model::Model;
 
@@ -436,13 +436,13 @@ impl Breaker {
             return Err(broken(rule, why).showing(&expected, got));
         }
         self.at_once(got, if got.busy { Rule::NoQueue } else { rule })?;
-        let sent = match got.exchange.answer().map(|answer| answer.retry_after(SystemTime::now())) {
-            Some(Ok(RetryAfter::Seconds(seconds))) if (least..=most).contains(&seconds) => {
+        // Whole seconds: the breaker's clock is a monotonic one, and the lesson asks for them.
+        let sent = match got.exchange.answer().map(delay_seconds) {
+            Some(Ok(seconds)) if (least..=most).contains(&seconds) => {
                 self.judged.insert(Rule::RetryAfter);
                 return Ok(());
             }
-            Some(Ok(RetryAfter::Seconds(seconds))) => format!("Retry-After: {seconds}"),
-            Some(Ok(RetryAfter::Date(_))) => "Retry-After as a date".into(),
+            Some(Ok(seconds)) => format!("Retry-After: {seconds}"),
             Some(Err(problem)) => problem,
             None => "no answer".into(),
         };
@@ -503,12 +503,12 @@ impl Breaker {
             Ok(answer) if answer.status != StatusCode::SERVICE_UNAVAILABLE => {
                 Some(format!("{}, not 503", answer.status))
             }
-            Ok(answer) => match answer.retry_after(SystemTime::now()) {
-                Ok(RetryAfter::Seconds(0) | RetryAfter::Date(0)) => {
-                    Some("Retry-After: 0, where at least 1 is right".into())
+            Ok(answer) => match answer.retry_after_seconds() {
+                Some(0) => {
+                    Some("a Retry-After of no wait at all, where at least 1 is right".into())
                 }
-                Ok(_) => None,
-                Err(problem) => Some(problem),
+                Some(_) => None,
+                None => Some("no Retry-After that a client can read".into()),
             },
             Err(what) => Some(what.clone()),
         };
@@ -556,6 +556,19 @@ impl Model for Breaker {
         };
         if self.draining { format!("{state}, draining") } else { state }
     }
+}
+
+/// The one `Retry-After` of `answer` as delay-seconds, or what it is instead.
+fn delay_seconds(answer: &Answer) -> Result<u64, String> {
+    let values: Vec<_> = answer.headers.get_all("retry-after").iter().collect();
+    let value = match values.as_slice() {
+        [] => return Err("no Retry-After".into()),
+        [value] => String::from_utf8_lossy(value.as_bytes()).trim().to_string(),
+        _ => return Err(format!("{} Retry-After headers", values.len())),
+    };
+    let digits = !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit());
+    let seconds = value.parse().ok().filter(|_| digits);
+    seconds.ok_or(format!("Retry-After: {value} (not whole seconds)"))
 }
 
 fn rule_of(cause: Cause) -> Rule {
