@@ -1,15 +1,18 @@
 //! Lesson 5, 503 on purpose: reference solution.
 //!
 //! Every request for an item asks the breaker first. Closed, it calls the inventory and tells
-//! the breaker how that went; open, it answers 503 at once, with the cooldown left as
-//! Retry-After. The breaker's state is one small `Copy` enum behind a mutex, held only to read
-//! or change it: never while the inventory is being asked.
+//! the breaker how that went; open, it answers 503 at once, with the cooldown left (and a little
+//! jitter) as Retry-After. The breaker's state is one small `Copy` enum behind a mutex, held only
+//! to read or change it: never while the inventory is being asked. While draining, every answer
+//! says `Connection: close`, so that clients open their next connection to another instance.
 
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -43,6 +46,7 @@ pub fn app(inventory: Upstream, policy: BreakerPolicy, lifecycle: Lifecycle) -> 
         .route("/items/{id}", get(item))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
+        .layer(middleware::from_fn_with_state(service.clone(), close_while_draining))
         .with_state(service)
         .layer(
             TraceLayer::new_for_http()
@@ -62,7 +66,8 @@ async fn item(
     State(service): State<Service>,
     Path(id): Path<u32>,
 ) -> Result<Json<Item>, ItemError> {
-    let permit = service.breaker.permit().map_err(ItemError::Open)?;
+    let cooldown = service.breaker.policy.cooldown;
+    let permit = service.breaker.permit().map_err(|left| ItemError::Open { left, cooldown })?;
     let result = fetch(&service, id).await;
     // A missing item is an answer, and a healthy inventory gives it: not a failure.
     permit.finish(!matches!(result, Err(ItemError::Unusable(_) | ItemError::TimedOut(_))));
@@ -89,6 +94,20 @@ async fn live() -> &'static str {
     "alive"
 }
 
+/// While draining, each answer closes its connection: a client (or load balancer) that kept it
+/// open would otherwise send its next request down a connection about to be cut.
+async fn close_while_draining(
+    State(service): State<Service>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if service.lifecycle.is_draining() {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
 /// Ready unless draining. Not the breaker's business: the inventory is shared by every replica,
 /// and all of them going unready at once would leave the load balancer nowhere to send anyone.
 async fn ready(State(service): State<Service>) -> Response {
@@ -104,8 +123,12 @@ enum ItemError {
     NoSuchItem,
     Unusable(String),
     TimedOut(reqwest::Error),
-    /// The breaker is open, for this much longer.
-    Open(Duration),
+    /// The breaker is open, for this much longer (nothing left: a trial is under way); and
+    /// the whole cooldown.
+    Open {
+        left: Duration,
+        cooldown: Duration,
+    },
 }
 
 impl From<reqwest::Error> for ItemError {
@@ -134,15 +157,18 @@ impl IntoResponse for ItemError {
                     "The inventory did not answer in time",
                 )
             }
-            Self::Open(left) => {
+            Self::Open { left, cooldown } => {
                 let mut response = error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "SERVICE_UNAVAILABLE",
                     "Items are temporarily unavailable; try again later",
                 );
+                // Never before the breaker tries again, and spread over half a cooldown after
+                // it, so that the clients turned away together do not all come back together.
+                let wait = left + jitter(cooldown / 2);
                 // Whole seconds, rounded up so a client that waits as told never comes early;
                 // at least 1, since 0 would bring it straight back.
-                let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
@@ -150,6 +176,13 @@ impl IntoResponse for ItemError {
             }
         }
     }
+}
+
+/// Anywhere from nothing to `most`. `RandomState` is keyed afresh each time: random enough to
+/// spread clients out.
+fn jitter(most: Duration) -> Duration {
+    let random = RandomState::new().hash_one(Instant::now());
+    most.mul_f64(random as f64 / u64::MAX as f64)
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

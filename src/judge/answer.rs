@@ -82,6 +82,29 @@ impl Answer {
     }
 }
 
+/// An answer in a few words, for a timeline: its status, its `Retry-After` if any, and the start
+/// of a 200's body (`503 Retry-After: 1`, `200 {"id":7}`); or what the client saw instead.
+pub fn brief(answer: &Result<Answer, String>) -> String {
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(what_happened) => return what_happened.clone(),
+    };
+    let mut brief = answer.status.as_u16().to_string();
+    if let Some(value) = answer.header("retry-after") {
+        let _ = write!(brief, " Retry-After: {}", String::from_utf8_lossy(value.as_bytes()));
+    }
+    if answer.status == StatusCode::OK {
+        let text = answer.text();
+        let start: String = text.chars().take(BRIEF_BODY_LIMIT).collect();
+        let cut = if start.len() < text.len() { "…" } else { "" };
+        let _ = write!(brief, " {start}{cut}");
+    }
+    brief
+}
+
+/// How much of a 200's body [`brief`] shows.
+const BRIEF_BODY_LIMIT: usize = 48;
+
 /// What keeps `answer` from being an error of `status` with a JSON body that says `code`: the
 /// course's `{"error":{"code":…,"message":…}}` (more fields welcome), or RFC 9457 problem
 /// details (`application/problem+json`) with that `"status"`. `None` when it is one.
@@ -284,6 +307,19 @@ mod tests {
         assert_eq!(answer(&["Tue, 03 Dec 2024 12:02:00 GMT"]).retry_after_seconds(), Some(120));
         assert_eq!(answer(&["120", "120"]).retry_after_seconds(), None);
         assert_eq!(answer(&["soon"]).retry_after_seconds(), None);
+    }
+
+    #[test]
+    fn a_brief_answer_names_its_status_retry_after_and_the_start_of_a_200() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("2"));
+        let refused =
+            Answer { status: StatusCode::SERVICE_UNAVAILABLE, headers, body: b"{}".to_vec() };
+        assert_eq!(brief(&Ok(refused)), "503 Retry-After: 2");
+        let long =
+            Answer { status: StatusCode::OK, headers: HeaderMap::new(), body: vec![b'x'; 60] };
+        assert_eq!(brief(&Ok(long)), format!("200 {}…", "x".repeat(48)));
+        assert_eq!(brief(&Err("no answer".into())), "no answer");
     }
 
     #[test]

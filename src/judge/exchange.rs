@@ -1,8 +1,11 @@
 //! [`Exchange`]: one request to a learner's server and what came back, timed by the judge;
 //! [`Client`]: the judge's client for one server, which sends requests one at a time, all at
-//! once ([`Client::burst`]: released together, down to the last byte), or hangs up on them.
+//! once ([`Client::burst`]: released together, down to the last byte), or hangs up on them;
+//! [`KeptAlive`]: connections kept open between requests, for bursts on connections that carried
+//! requests before.
 
 mod burst;
+mod kept;
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +13,8 @@ use axum::http::Method;
 
 use super::answer::{Answer, describe};
 use super::bounds::PATIENCE;
+
+pub use self::kept::KeptAlive;
 
 /// A request the judge sends.
 #[derive(Debug, Clone, PartialEq, Eq)]

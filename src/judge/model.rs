@@ -44,9 +44,23 @@ pub struct Divergence {
 
 /// Checks `history` against `model`, from its initial state.
 pub fn first_divergence<M: Model>(
-    mut model: M,
+    model: M,
     history: &[(M::Step, M::Observed)],
 ) -> Option<Divergence> {
+    replay(model, history).divergence
+}
+
+/// A history checked against a model: the first divergence, and the model as it stood then.
+#[derive(Debug, Clone)]
+pub struct Replayed<M> {
+    /// The model's state just before the first divergence, or after the whole history: a
+    /// lesson asks it more (which rule was broken, which rules were seen to hold).
+    pub model: M,
+    pub divergence: Option<Divergence>,
+}
+
+/// Checks `history` against `model`, from its initial state, up to the first divergence.
+pub fn replay<M: Model>(mut model: M, history: &[(M::Step, M::Observed)]) -> Replayed<M> {
     let mut rested_at = 0;
     for (at, (step, observed)) in history.iter().enumerate() {
         if model.at_rest() {
@@ -60,11 +74,15 @@ pub fn first_divergence<M: Model>(
                     format!("{:>3}. {step} → {observed}", rested_at + offset + 1)
                 })
                 .collect();
-            return Some(Divergence { at, why, state: model.describe(), history: shown });
+            let state = model.describe();
+            return Replayed {
+                model,
+                divergence: Some(Divergence { at, why, state, history: shown }),
+            };
         }
         model.advance(step, observed);
     }
-    None
+    Replayed { model, divergence: None }
 }
 
 #[cfg(test)]
@@ -140,5 +158,19 @@ mod tests {
             ]
         );
         assert_eq!(first_divergence(TwoStrikes::default(), &history[..4]), None);
+    }
+
+    #[test]
+    fn a_replay_keeps_the_model_as_it_stood_at_the_divergence() {
+        let history = vec![
+            (Asked(true), Answered("failed")),
+            (Asked(true), Answered("failed")),
+            (Asked(true), Answered("ok")),
+        ];
+        let replayed = replay(TwoStrikes::default(), &history);
+        assert_eq!(replayed.divergence.map(|divergence| divergence.at), Some(2));
+        assert_eq!(replayed.model.failures, 2);
+        let whole = replay(TwoStrikes::default(), &history[..2]);
+        assert_eq!((whole.divergence, whole.model.failures), (None, 2));
     }
 }

@@ -1,58 +1,51 @@
 //! Lesson 5, 503 on purpose: a circuit breaker in front of a failing dependency, and readiness
-//! that drains an instance without failing a request.
+//! that drains an instance.
 //!
-//! The judge builds the learner's app five times, each over an inventory of its own whose mood
-//! it changes as it goes: instance X is opened by failures, and closed again by a trial that
-//! succeeds; Y opens on a timeout, and its trial fails; Z is drained while a request is in
-//! flight; W's trial is abandoned by its client; V has a threshold and a long cooldown of its
-//! own. All five at once.
+//! The judge serves the learner's app five times, each over an inventory of its own, and walks
+//! the instances through the breaker's whole cycle, all at once ([`plan`], [`walk`]): open;
+//! half-open with a trial that fails (timed out, slow, at once, or abandoned by its client); open
+//! again; a trial that succeeds; closed, the count started again; open again. Every request of
+//! every walk is checked against the rules, written once as a model ([`rules::Breaker`]); the
+//! first step they do not accept fails the check of its rule, shown from the breaker's last
+//! rest. A walk that fails is walked again on a fresh instance before it is believed.
 
-mod evidence;
-mod exchange;
 mod inventory;
 mod plan;
-mod timelines;
-mod verdicts;
+mod rules;
+mod walk;
 
-use std::time::Duration;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use httplings::fixtures::UpstreamSetup;
 use httplings::lessons::circuit_breaker::{Adapter, App, Call};
 
-use self::exchange::Client;
 use self::inventory::Inventory;
-use self::plan::Plan;
-use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned};
+use self::plan::{Instance, Plan};
+use self::rules::{Breaker, Rule};
+use crate::judge::bounds::millis;
+use crate::judge::confirm::confirmed;
+use crate::judge::model::replay;
+use crate::judge::{self, APP_DEADLINE, Evidence, Failure, JudgeFuture, Judged, Learner};
+use crate::judge::{Lesson, Lost, Recorder, Returned};
 
-const CLOSED: &str = "closed";
-const OPENS: &str = "opens";
-const COUNTS: &str = "counts";
-const NOT_FOUND: &str = "not-found";
-const RETRY_AFTER: &str = "retry-after";
-const ONE_TRIAL: &str = "one-trial";
-const CLOSES: &str = "closes";
-const REOPENS: &str = "reopens";
-const ABANDONED: &str = "abandoned";
-const LIVE: &str = "live";
-const READY: &str = "ready";
-const DRAINING: &str = "draining";
-const NO_QUEUE: &str = "no-queue";
-
+/// Each check's id, in the order of [`Rule`]: the rule a check judges is the one in its place.
 pub const CHECKS: &[&str] = &[
-    CLOSED,
-    OPENS,
-    COUNTS,
-    NOT_FOUND,
-    RETRY_AFTER,
-    ONE_TRIAL,
-    CLOSES,
-    REOPENS,
-    ABANDONED,
-    LIVE,
-    READY,
-    DRAINING,
-    NO_QUEUE,
+    "closed",
+    "opens",
+    "counts",
+    "not-found",
+    "retry-after",
+    "one-trial",
+    "closes",
+    "reopens",
+    "abandoned",
+    "live",
+    "ready",
+    "draining",
+    "no-queue",
 ];
 
 /// Judges `app` on a thread of this process (the project's tests).
@@ -73,67 +66,118 @@ impl Lesson for Judge {
     }
 }
 
+/// How an instance's walks went.
+#[derive(Debug, Default)]
+struct Walked {
+    /// The rule broken in every walk, with how the first walk broke it.
+    broken: Option<(Rule, Failure)>,
+    /// The rules seen to hold.
+    held: BTreeSet<Rule>,
+    /// Why `app()` gave no router, when it did not.
+    unserved: Option<String>,
+    lost: Option<Lost>,
+}
+
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let plan = Plan::draw(seed);
-    // X, Y, Z and W share a policy; V has one of its own.
-    let policies = [plan.policy(), plan.policy(), plan.policy(), plan.policy(), plan.v_policy()];
-    let inventories = join_all(policies.iter().map(|_| Inventory::start())).await;
-    let mut clients = Vec::new();
-    for (inventory, policy) in inventories.iter().zip(policies) {
-        let call = Call::Serve {
-            inventory: UpstreamSetup { base: inventory.server.base.clone(), timeout: plan.timeout },
-            failure_threshold: policy.failure_threshold,
-            cooldown: policy.cooldown,
-        };
-        match judge::serve(learner, recorder, &call, app_failed).await? {
-            Some(base) => clients.push(Client::new(base)),
-            None => return Ok(()),
-        }
+    let walked = join_all(plan.instances.iter().map(|instance| judged(learner, &plan, instance)));
+    let walked = walked.await;
+    if let Some(lost) = walked.iter().find_map(|walked| walked.lost.clone()) {
+        return Err(lost);
     }
-    let drain = async || {
-        // A lost process shows in the answers that follow; the judge goes on to decide.
-        let _: Result<Returned<Result<String, String>>, Lost> = learner
-            .call("Lifecycle draining", &Call::Drain { instance: 2 }, Duration::from_secs(2))
-            .await;
-    };
-    let (x, y, z, w, v) = tokio::join!(
-        timelines::closing(&plan, &clients[0], &inventories[0]),
-        timelines::reopening(&plan, &clients[1], &inventories[1]),
-        timelines::draining(&plan, &clients[2], &inventories[2], drain),
-        timelines::abandoning(&plan, &clients[3], &inventories[3]),
-        timelines::counting_down(&plan, &clients[4], &inventories[4]),
-    );
-    let seen = Seen { plan: &plan, x: &x, y: &y, z: &z, w: &w, v: &v };
-    recorder.decide(CLOSED, verdicts::closed(&seen));
-    recorder.decide(OPENS, verdicts::opens(&seen));
-    recorder.decide(COUNTS, verdicts::counts(&seen));
-    recorder.decide(NOT_FOUND, verdicts::not_found(&seen));
-    recorder.decide(RETRY_AFTER, verdicts::retry_after(&seen));
-    recorder.decide(ONE_TRIAL, verdicts::one_trial(&seen));
-    recorder.decide(CLOSES, verdicts::closes(&seen));
-    recorder.decide(REOPENS, verdicts::reopens(&seen));
-    recorder.decide(ABANDONED, verdicts::abandoned(&seen));
-    recorder.decide(LIVE, verdicts::live(&seen));
-    recorder.decide(READY, verdicts::ready(&seen));
-    recorder.decide(DRAINING, verdicts::draining(&seen));
-    recorder.decide(NO_QUEUE, verdicts::no_queue(&seen));
+    if let Some(problem) = walked.iter().find_map(|walked| walked.unserved.as_deref()) {
+        recorder.fail_the_rest(&Failure::new(
+            problem,
+            "No request can be answered until the router builds. In axum 0.8, path parameters \
+             are written /items/{id}.",
+        ));
+        return Ok(());
+    }
+    for (at, check) in CHECKS.iter().enumerate() {
+        recorder.decide(check, verdict(at, &walked));
+    }
     Ok(())
 }
 
-/// Everything the five instances saw, for the verdicts.
-struct Seen<'a> {
-    plan: &'a Plan,
-    x: &'a timelines::Closing,
-    y: &'a timelines::Reopening,
-    z: &'a timelines::Draining,
-    w: &'a timelines::Abandoning,
-    v: &'a timelines::CountingDown,
+/// Walks `instance`, and again while it fails.
+async fn judged(learner: &Learner, plan: &Plan, instance: &Instance) -> Walked {
+    let plays: RefCell<Vec<Walked>> = RefCell::default();
+    let failure = confirmed(|_| async {
+        let played = play(learner, plan, instance).await;
+        let failure = played.broken.as_ref().map(|(_, failure)| failure.clone());
+        plays.borrow_mut().push(played);
+        failure
+    })
+    .await;
+    let mut plays = plays.into_inner().into_iter();
+    let first = plays.next().unwrap_or_default();
+    match failure {
+        Some(failure) => Walked { broken: first.broken.map(|(rule, _)| (rule, failure)), ..first },
+        None => plays.last().unwrap_or(first),
+    }
 }
 
-fn app_failed(problem: &str) -> Failure {
-    Failure::new(
-        problem.to_string(),
-        "No request can be answered until the router builds. In axum 0.8, path parameters are \
-         written /items/{id}.",
-    )
+/// One walk of `instance`, on an instance of its own.
+async fn play(learner: &Learner, plan: &Plan, instance: &Instance) -> Walked {
+    let inventory = Inventory::start(&plan.items).await;
+    let (policy, timeout) = (instance.policy, instance.timeout);
+    let setup = UpstreamSetup { base: inventory.upstream.base.clone(), timeout };
+    let (failure_threshold, cooldown) = (policy.failure_threshold, policy.cooldown);
+    let call = Call::Serve { inventory: setup, failure_threshold, cooldown };
+    let unserved = |problem: String| Walked { unserved: Some(problem), ..Walked::default() };
+    let base = match learner.call::<_, Result<String, String>>("app()", &call, APP_DEADLINE).await {
+        Ok(Returned::Value(Ok(base))) => base,
+        Ok(Returned::Value(Err(problem)) | Returned::Panicked(problem)) => {
+            return unserved(problem);
+        }
+        Ok(Returned::TimedOut(limit)) => {
+            return unserved(format!("app() did not return within {} s", limit.as_secs()));
+        }
+        Err(lost) => return Walked { lost: Some(lost), ..Walked::default() },
+    };
+    let drain = async || {
+        // A lost process shows in the answers that follow; the judge goes on to decide.
+        let call = Call::Drain { base: base.clone() };
+        let _: Result<Returned<Result<String, String>>, Lost> =
+            learner.call("Lifecycle draining", &call, Duration::from_secs(2)).await;
+    };
+    let start = Instant::now();
+    let history = walk::walk(instance, &base, &inventory, drain).await;
+    let replayed = replay(Breaker::new(policy, timeout, start), &history);
+    let broken = replayed.divergence.map(|divergence| {
+        let (step, observed) = &history[divergence.at];
+        let broken = replayed.model.broken(step, observed).expect("the step the model refused");
+        let (name, number) = (instance.name, divergence.at + 1);
+        let summary = format!(
+            "instance {name} (threshold {failure_threshold}, cooldown {}, timeout {}), step {number}: {}",
+            millis(cooldown),
+            millis(timeout),
+            broken.why
+        );
+        let title = format!(
+            "instance {name} since its breaker last rested (times from its first request); before step {number}, by the rules: {}",
+            divergence.state
+        );
+        let timeline = Evidence::Text { title, body: divergence.history.join("\n") };
+        let failure = Failure::of(summary).with(timeline);
+        (broken.rule, broken.evidence.into_iter().fold(failure, Failure::with))
+    });
+    Walked { broken, held: replayed.model.judged, ..Walked::default() }
+}
+
+/// The verdict of the check in place `at`: failed where its rule broke, passed where it was
+/// seen to hold, and failed as not judged where every walk went wrong before it could be seen.
+fn verdict(at: usize, walked: &[Walked]) -> Option<Failure> {
+    let broken = walked.iter().filter_map(|walked| walked.broken.as_ref());
+    if let Some((_, failure)) = broken.clone().find(|(rule, _)| *rule as usize == at) {
+        return Some(failure.clone());
+    }
+    if walked.iter().any(|walked| walked.held.iter().any(|rule| *rule as usize == at)) {
+        return None;
+    }
+    Some(Failure::new(
+        "not judged: every instance went wrong before its breaker got this far",
+        "Each instance walks the breaker's whole cycle, and this rule shows only once its \
+         breaker gets that far. Fix the first ✗ above: it stops the walks.",
+    ))
 }

@@ -28,9 +28,9 @@ pub enum Call {
         failure_threshold: u32,
         cooldown: Duration,
     },
-    /// Starts draining the instance served `instance`-th.
+    /// Starts draining the instance served at `base` (what `Serve` replied).
     Drain {
-        instance: usize,
+        base: String,
     },
 }
 
@@ -38,7 +38,8 @@ pub enum Call {
 #[derive(Debug)]
 pub struct Adapter {
     app: App,
-    lifecycles: RefCell<Vec<Lifecycle>>,
+    /// Each instance's base URL, and its lifecycle.
+    lifecycles: RefCell<Vec<(String, Lifecycle)>>,
 }
 
 impl Adapter {
@@ -55,13 +56,19 @@ impl Handler for Adapter {
         match call {
             Call::Serve { inventory, failure_threshold, cooldown } => {
                 let lifecycle = Lifecycle::default();
-                self.lifecycles.borrow_mut().push(lifecycle.clone());
                 let policy = BreakerPolicy { failure_threshold, cooldown };
-                adapter::serve_app(|| (self.app)(Upstream::new(inventory), policy, lifecycle)).await
+                let served = Upstream::new(inventory);
+                let base =
+                    adapter::serve_app(|| (self.app)(served, policy, lifecycle.clone())).await?;
+                self.lifecycles.borrow_mut().push((base.clone(), lifecycle));
+                Ok(base)
             }
-            Call::Drain { instance } => {
+            Call::Drain { base } => {
                 let lifecycles = self.lifecycles.borrow();
-                let lifecycle = lifecycles.get(instance).ok_or("no such instance")?;
+                let (_, lifecycle) = lifecycles
+                    .iter()
+                    .find(|(known, _)| *known == base)
+                    .ok_or("no such instance")?;
                 lifecycle.set_draining(true);
                 Ok("draining".into())
             }

@@ -16,7 +16,7 @@ use crate::judge::answer::Answer;
 
 /// How long the connections have to send all but their last byte. Loopback takes microseconds;
 /// the rest is for a busy machine.
-const SETTLE: Duration = Duration::from_millis(30);
+pub(super) const SETTLE: Duration = Duration::from_millis(30);
 
 pub(super) async fn send(base: &str, requests: Vec<Request>, timeout: Duration) -> Vec<Exchange> {
     let authority = base.trim_start_matches("http://").trim_end_matches('/').to_string();
@@ -24,7 +24,7 @@ pub(super) async fn send(base: &str, requests: Vec<Request>, timeout: Duration) 
     let connections = join_all(requests.iter().map(|_| TcpStream::connect(&authority))).await;
     let mut held = Vec::new();
     for (request, connection) in requests.into_iter().zip(connections) {
-        let bytes = wire(&request, &authority);
+        let bytes = wire(&request, &authority, false);
         let connection = match connection {
             Ok(mut stream) => {
                 let _ = stream.set_nodelay(true);
@@ -59,20 +59,24 @@ pub(super) async fn send(base: &str, requests: Vec<Request>, timeout: Duration) 
     .await
 }
 
-/// The request as bytes, closing its connection after the answer.
-fn wire(request: &Request, authority: &str) -> Vec<u8> {
+/// The request as bytes, asking to close its connection after the answer unless `keep_alive`.
+pub(super) fn wire(request: &Request, authority: &str, keep_alive: bool) -> Vec<u8> {
     let mut head = format!("{} {} HTTP/1.1\r\nhost: {authority}\r\n", request.method, request.path);
     for (name, value) in &request.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", request.body.len()));
+    let connection = if keep_alive { "keep-alive" } else { "close" };
+    head.push_str(&format!(
+        "content-length: {}\r\nconnection: {connection}\r\n\r\n",
+        request.body.len()
+    ));
     let mut bytes = head.into_bytes();
     bytes.extend_from_slice(&request.body);
     bytes
 }
 
 /// Reads a whole response: its head, and a body by `content-length`, chunks, or to the close.
-async fn read_answer(stream: &mut TcpStream) -> Result<Answer, String> {
+pub(super) async fn read_answer(stream: &mut TcpStream) -> Result<Answer, String> {
     let mut bytes = Vec::new();
     let mut chunk = [0; 8192];
     loop {

@@ -1,69 +1,364 @@
-//! What one run of lesson 5 uses, drawn from the seed: each instance's breaker policy, the
-//! inventory's timeout, the items asked for, and the order in which the inventory fails.
+//! What one run of lesson 5 does, drawn from the seed: four instances of the learner's service,
+//! each with its own policy and timeout, and the walk each goes through: the phases of the
+//! breaker's cycle, the items asked for in each, and what the inventory does with each one.
 
 use std::time::Duration;
 
-use super::inventory::Fault;
-use crate::judge::seed;
 use httplings::BreakerPolicy;
 
+use crate::judge::seed::{self, Rng};
+
+/// What the inventory does with a request for an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Script {
+    /// 200 with the item, after this long.
+    Item(Duration),
+    /// 404: no such item. An answer: the inventory works.
+    Missing,
+    /// A failure, after this long.
+    Fault(Fault, Duration),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fault {
+    Status(u16),
+    /// 200 with an HTML page.
+    Html,
+    /// 200 with another item.
+    OtherItem,
+    Reset,
+    /// No answer at all.
+    Silence,
+}
+
+/// The failures that answer at once.
+const QUICK: [Fault; 7] = [
+    Fault::Status(500),
+    Fault::Status(502),
+    Fault::Status(504),
+    Fault::Status(507),
+    Fault::Html,
+    Fault::OtherItem,
+    Fault::Reset,
+];
+
+impl Script {
+    pub(super) fn fails(self) -> bool {
+        matches!(self, Script::Fault(..))
+    }
+
+    /// How long the inventory holds it (a silence: until the caller gives up).
+    pub(super) fn delay(self) -> Option<Duration> {
+        match self {
+            Script::Fault(Fault::Silence, _) => None,
+            Script::Item(delay) | Script::Fault(_, delay) => Some(delay),
+            Script::Missing => Some(Duration::ZERO),
+        }
+    }
+}
+
+/// One item, asked for once (or again, to see that nothing answers from a cache).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Item {
+    pub(super) id: u32,
+    /// Drawn: no answer can make it up.
+    pub(super) stock: u32,
+    pub(super) script: Script,
+}
+
+impl Item {
+    pub(super) fn path(&self) -> String {
+        format!("/items/{}", self.id)
+    }
+}
+
+/// A stretch of an instance's walk.
+#[derive(Debug, Clone)]
+pub(super) enum Phase {
+    /// One request after the other. `trips`: the last makes `threshold` failures in a row.
+    Run { items: Vec<Item>, trips: bool },
+    /// threshold − 1 failures; then `slow`, held by the inventory; while it waits, `trip`
+    /// fails at once and opens the breaker, so that `slow` comes back after it opened.
+    Trip { run: Vec<Item>, slow: Item, trip: Item },
+    /// Just opened: a burst at once, the health endpoints, `then` once every answer still to
+    /// come is back (a late success among them), and `late` shortly before the cooldown ends;
+    /// then (unless it is the last phase) a wait until it has.
+    Open { burst: Vec<Item>, then: Item, late: Option<Item> },
+    /// The cooldown is over: `crowd` released together (or one request alone), then bursts of
+    /// stragglers, each at its time after the inventory got the trial, while it holds it.
+    Trial { crowd: Vec<Item>, stragglers: Vec<(Duration, Vec<Item>)> },
+    /// A failed trial has just opened the breaker again: `now` at once, `halfway` half a
+    /// cooldown after the trial ended; then a wait until the new cooldown is over.
+    Reopened { now: Item, halfway: Option<Item> },
+    /// A trial whose client hangs up once the inventory has it; `burst` right after; `after`
+    /// once a cooldown has passed since.
+    HangUp { trial: Item, burst: Vec<Item>, after: Item },
+    /// Draining starts while `slow` is on its way; `quick`, asked meanwhile, comes back at once.
+    Drain { slow: Item, quick: Item },
+}
+
+/// One instance of the learner's service and its walk.
+#[derive(Debug, Clone)]
+pub(super) struct Instance {
+    pub(super) name: &'static str,
+    pub(super) policy: BreakerPolicy,
+    /// How long the service may wait for the inventory.
+    pub(super) timeout: Duration,
+    pub(super) phases: Vec<Phase>,
+}
+
+/// Every instance of one run, and every item they ask for.
 #[derive(Debug)]
 pub(super) struct Plan {
-    /// The policy of instances X, Y, Z and W.
-    pub(super) threshold: u32,
-    pub(super) cooldown: Duration,
-    /// Instance V's: another threshold, and a cooldown of several seconds, so that neither can
-    /// be hard-coded and every Retry-After from 1 to 4 can be asked for.
-    pub(super) v_threshold: u32,
-    pub(super) v_cooldown: Duration,
-    /// How long the learner's service may wait for the inventory.
-    pub(super) timeout: Duration,
-    /// How long a slow but healthy inventory takes: well within the timeout.
-    pub(super) slow: Duration,
-    /// Distinct item ids from all of `u32`, used in order.
-    pub(super) items: Vec<u32>,
-    /// Failures that answer at once (statuses and garbage), in the order timelines meet them.
-    pub(super) faults: Vec<Fault>,
-    /// Where, among instance X's first threshold − 1 failures, the inventory is silent instead.
-    pub(super) silent_at: usize,
+    pub(super) instances: Vec<Instance>,
+    pub(super) items: Vec<Item>,
 }
 
 impl Plan {
     pub(super) fn draw(seed: u64) -> Self {
         let mut rng = seed::rng(seed);
-        let threshold = rng.u32(3..=5);
-        let faults = (0..4 * threshold as usize)
-            .map(|_| match rng.u8(..6) {
-                0 => Fault::Status(500),
-                1 => Fault::Status(501),
-                2 => Fault::Status(502),
-                3 => Fault::Status(504),
-                4 => Fault::Status(507),
-                _ => Fault::Garbage,
+        let mut items = Items::new(&mut rng);
+        let [a, b, w, v] = thresholds(&mut rng);
+        let u = rng.u32(3..=5);
+        let instances = vec![
+            timed_out(&mut rng, &mut items, a),
+            drained(&mut rng, &mut items, b),
+            abandoned(&mut rng, &mut items, w),
+            counting_down(&mut rng, &mut items, v),
+            reopened(&mut rng, &mut items, u),
+        ];
+        Plan { instances, items: items.made }
+    }
+}
+
+/// Hands out items, each with an id of its own.
+struct Items {
+    rng: Rng,
+    ids: Vec<u32>,
+    made: Vec<Item>,
+    /// The failures still to deal to runs that open a breaker: every kind, shuffled, then
+    /// every kind again, so that each is counted where counting it shows, in every run.
+    deck: Vec<Fault>,
+    /// Items served at once so far, for an open breaker to be asked again.
+    served: Vec<Item>,
+}
+
+impl Items {
+    fn new(rng: &mut Rng) -> Self {
+        let ids = seed::distinct(rng, 1..u32::MAX, 400);
+        Self { rng: rng.fork(), ids, made: Vec::new(), deck: Vec::new(), served: Vec::new() }
+    }
+
+    fn make(&mut self, script: Script) -> Item {
+        let id = self.ids.pop().expect("enough ids for a run");
+        let item = Item { id, stock: self.rng.u32(..100_000), script };
+        self.made.push(item);
+        item
+    }
+
+    fn healthy(&mut self, count: usize) -> Vec<Item> {
+        (0..count).map(|_| self.make(Script::Item(Duration::ZERO))).collect()
+    }
+
+    fn failures(&mut self, count: usize) -> Vec<Item> {
+        let faults: Vec<Fault> = (0..count).map(|_| *seed::pick(&mut self.rng, &QUICK)).collect();
+        faults.into_iter().map(|fault| self.make(Script::Fault(fault, Duration::ZERO))).collect()
+    }
+
+    /// `count` failures from the deck, for a run that opens a breaker.
+    fn counted(&mut self, count: usize) -> Vec<Item> {
+        (0..count)
+            .map(|_| {
+                if self.deck.is_empty() {
+                    self.deck = QUICK.to_vec();
+                    self.rng.shuffle(&mut self.deck);
+                }
+                let fault = self.deck.pop().expect("a full deck");
+                self.make(Script::Fault(fault, Duration::ZERO))
             })
-            .collect();
-        Plan {
-            threshold,
-            // Between one and two seconds: right after opening the Retry-After is 2, in the
-            // cooldown's second half it is 1, so rounding down and never counting down both show.
-            cooldown: Duration::from_millis(rng.u64(1_100..=1_300)),
-            v_threshold: 3 + (threshold - 3 + rng.u32(1..=2)) % 3,
-            v_cooldown: Duration::from_millis(rng.u64(2_100..=3_900)),
-            timeout: Duration::from_millis(400),
-            slow: Duration::from_millis(250),
-            items: seed::distinct(&mut rng, 1..u32::MAX, 60),
-            faults,
-            silent_at: rng.usize(..threshold as usize - 1),
-        }
+            .collect()
     }
 
-    pub(super) fn policy(&self) -> BreakerPolicy {
-        BreakerPolicy { failure_threshold: self.threshold, cooldown: self.cooldown }
+    /// Twice threshold − 1 failures, each time one short of opening: after the first, a
+    /// success, which starts the count again; after the second, a 404, which would open a
+    /// breaker that counted it, then the same success again (asked again, not answered from a
+    /// cache), so that ignoring the 404 is as fine as a reset.
+    fn one_short(&mut self, threshold: u32) -> Phase {
+        let success = self.healthy(1)[0];
+        self.served.push(success);
+        let mut items = self.failures(threshold as usize - 1);
+        items.push(success);
+        items.extend(self.failures(threshold as usize - 1));
+        items.extend([self.make(Script::Missing), success]);
+        Phase::Run { items, trips: false }
     }
 
-    pub(super) fn v_policy(&self) -> BreakerPolicy {
-        BreakerPolicy { failure_threshold: self.v_threshold, cooldown: self.v_cooldown }
+    /// threshold − 1 failures, then a slow success overtaken by the failure that opens.
+    fn late_trip(&mut self, threshold: u32, timeout: Duration) -> Phase {
+        let mut run = self.counted(threshold as usize);
+        let trip = run.pop().expect("a threshold of at least one");
+        Phase::Trip { run, slow: self.make(Script::Item(slow(timeout))), trip }
     }
+
+    /// The burst as a breaker opens: fresh items and one this instance served before (an
+    /// answer from a cache would show).
+    fn open_burst(&mut self) -> Vec<Item> {
+        let again = self.served.get(self.rng.usize(..self.served.len().max(1))).copied();
+        let count = self.rng.usize(2..=4);
+        let mut burst = self.healthy(count);
+        burst.splice(..again.is_some() as usize, again);
+        burst
+    }
+
+    fn open(&mut self, late: Option<Item>) -> Phase {
+        Phase::Open { burst: self.open_burst(), then: self.healthy(1)[0], late }
+    }
+
+    /// Straggler bursts while the inventory holds a trial for `held`: early, in the middle and
+    /// late, and at `also` (just past a cooldown) when that falls within.
+    fn stragglers(&mut self, held: Duration, also: Option<Duration>) -> Vec<(Duration, Vec<Item>)> {
+        let mut times: Vec<Duration> = [0.15, 0.5, 0.85].map(|share| held.mul_f64(share)).to_vec();
+        times.extend(also.filter(|at| *at < held.mul_f64(0.85)));
+        times.sort();
+        let sizes: Vec<usize> = times.iter().map(|_| self.rng.usize(2..=3)).collect();
+        times.into_iter().zip(sizes).map(|(at, size)| (at, self.healthy(size))).collect()
+    }
+
+    fn slow_trial(&mut self, held: Duration, crowd: usize, also: Option<Duration>) -> Phase {
+        let crowd = (0..crowd).map(|_| self.make(Script::Item(held))).collect();
+        Phase::Trial { crowd, stragglers: self.stragglers(held, also) }
+    }
+}
+
+/// Four thresholds from 3 to 5, never all the same: none can be written into an answer.
+fn thresholds(rng: &mut Rng) -> [u32; 4] {
+    let first = rng.u32(3..=5);
+    [first, rng.u32(3..=5), rng.u32(3..=5), 3 + (first - 3 + rng.u32(1..=2)) % 3]
+}
+
+fn drawn(rng: &mut Rng, low_ms: u64, high_ms: u64) -> Duration {
+    seed::duration_spread(rng, Duration::from_millis(low_ms), Duration::from_millis(high_ms))
+}
+
+/// How long the inventory holds a slow request (a trial, or one in flight): long enough that a
+/// request made to wait for it shows (the timeouts drawn make it 245 ms at least), and short
+/// enough of the timeout that a busy machine does not turn it into one.
+fn slow(timeout: Duration) -> Duration {
+    timeout.mul_f64(0.7)
+}
+
+fn instance(
+    name: &'static str,
+    threshold: u32,
+    cooldown: Duration,
+    timeout: Duration,
+    phases: Vec<Phase>,
+) -> Instance {
+    let policy = BreakerPolicy { failure_threshold: threshold, cooldown };
+    Instance { name, policy, timeout, phases }
+}
+
+/// A: the counting subtleties first, a trial that times out, then a crowd when the cooldown
+/// is over.
+fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
+    let (cooldown, timeout) = (drawn(rng, 350, 550), drawn(rng, 350, 450));
+    let silent = items.make(Script::Fault(Fault::Silence, Duration::ZERO));
+    // Half a cooldown after a trial of `timeout` tells a cooldown counted from the trial's
+    // start from one counted from its end, once the trial outlasts it enough.
+    let halfway = (timeout > cooldown / 2 + Duration::from_millis(80)).then(|| items.healthy(1)[0]);
+    let phases = vec![
+        items.one_short(threshold),
+        items.late_trip(threshold, timeout),
+        items.open(None),
+        Phase::Trial { crowd: vec![silent], stragglers: items.stragglers(timeout, None) },
+        Phase::Reopened { now: items.healthy(1)[0], halfway },
+        items.slow_trial(slow(timeout), rng.usize(4..=8), None),
+        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        items.open(None),
+    ];
+    instance("A", threshold, cooldown, timeout, phases)
+}
+
+/// B: drained from the start, a request in flight; trials that outlast the cooldown; a trial
+/// that fails slowly, so that a cooldown counted from its start shows.
+fn drained(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
+    let timeout = drawn(rng, 400, 480);
+    let held = slow(timeout);
+    let cooldown = held.mul_f64(0.5 + rng.f64() * 0.15);
+    let lease = Some(cooldown + Duration::from_millis(40));
+    let failing = Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503, 504])), held);
+    let phases = vec![
+        Phase::Drain { slow: items.make(Script::Item(slow(timeout))), quick: items.healthy(1)[0] },
+        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        items.open(None),
+        Phase::Trial {
+            crowd: vec![items.make(failing)],
+            stragglers: items.stragglers(held, lease),
+        },
+        Phase::Reopened { now: items.healthy(1)[0], halfway: Some(items.healthy(1)[0]) },
+        items.slow_trial(held, 1, lease),
+        items.one_short(threshold),
+        items.late_trip(threshold, timeout),
+        items.open(None),
+    ];
+    instance("B", threshold, cooldown, timeout, phases)
+}
+
+/// W: a crowd when the cooldown is over, whose trial fails at once; then a trial whose client
+/// hangs up.
+fn abandoned(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
+    let (cooldown, timeout) = (drawn(rng, 300, 450), drawn(rng, 350, 450));
+    // Slow, so that a burst that all gets through once the trial is abandoned shows.
+    let held = Script::Item(slow(timeout));
+    let (trial, burst) = (items.make(held), (0..3).map(|_| items.make(held)).collect());
+    let phases = vec![
+        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        items.open(None),
+        Phase::Trial { crowd: items.failures(rng.usize(3..=5)), stragglers: Vec::new() },
+        Phase::Reopened { now: items.healthy(1)[0], halfway: None },
+        Phase::HangUp { trial, burst, after: items.healthy(1)[0] },
+        items.one_short(threshold),
+        items.late_trip(threshold, timeout),
+        items.open(None),
+    ];
+    instance("W", threshold, cooldown, timeout, phases)
+}
+
+/// V: a cooldown over a second long, so that Retry-After counts down through whole seconds.
+fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
+    let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 350, 450));
+    let late = items.healthy(1)[0];
+    let phases = vec![
+        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        items.open(Some(late)),
+        items.slow_trial(slow(timeout), rng.usize(4..=8), None),
+        items.one_short(threshold),
+        items.late_trip(threshold, timeout),
+        items.open(None),
+    ];
+    instance("V", threshold, cooldown, timeout, phases)
+}
+
+/// U: a timeout among the failures that open it; a cooldown over a second long again, opened
+/// again by a trial that fails at once: the Retry-After right after counts from the new opening. (A cycle of two such cooldowns would
+/// not fit in the time a check takes; A, B, W and V walk the whole cycle.)
+fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 350, 450));
+    // A timeout among the failures that open it: it counts like any other.
+    let mut first = items.counted(threshold as usize);
+    first[rng.usize(..threshold as usize - 1)] =
+        items.make(Script::Fault(Fault::Silence, Duration::ZERO));
+    let phases = vec![
+        Phase::Run { items: first, trips: true },
+        items.open(None),
+        Phase::Trial { crowd: items.failures(1), stragglers: Vec::new() },
+        Phase::Reopened { now: items.healthy(1)[0], halfway: None },
+    ];
+    instance("U", threshold, cooldown, timeout, phases)
 }
 
 #[cfg(test)]
@@ -71,11 +366,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn instance_v_never_shares_the_threshold() {
-        for seed in 0..200 {
+    fn every_kind_of_failure_is_counted_where_it_shows_in_every_run() {
+        for seed in 0..300 {
             let plan = Plan::draw(seed);
-            assert_ne!(plan.threshold, plan.v_threshold, "seed {seed}");
-            assert!((3..=5).contains(&plan.v_threshold), "seed {seed}");
+            let counted: Vec<Script> = (plan
+                .instances
+                .iter()
+                .flat_map(|instance| &instance.phases))
+            .flat_map(|phase| match phase {
+                Phase::Run { items, trips: true } => items.clone(),
+                Phase::Trip { run, trip, .. } => run.iter().chain([trip]).copied().collect(),
+                _ => Vec::new(),
+            })
+            .map(|item| item.script)
+            .collect();
+            for kind in QUICK.iter().chain([&Fault::Silence]) {
+                let found =
+                    counted.iter().any(|script| matches!(script, Script::Fault(k, _) if k == kind));
+                assert!(found, "seed {seed}: {kind:?} never counted");
+            }
+            let thresholds: Vec<u32> =
+                plan.instances.iter().map(|instance| instance.policy.failure_threshold).collect();
+            assert!(thresholds.iter().any(|t| *t != thresholds[0]), "seed {seed}");
         }
     }
 }

@@ -1,0 +1,454 @@
+//! Walking one instance of the learner's service through its plan, and what that showed: every
+//! request a [`Step`], with what came back and whether (and how) the inventory was asked
+//! ([`Observed`]), in the order the service met them. The walk times each step from when the
+//! breaker should have opened, by the rules; whether it did is the model's to say.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+use tokio::time::sleep_until;
+
+use super::inventory::Inventory;
+use super::plan::{Instance, Item, Phase};
+use super::rules::{Span, recorded};
+use crate::judge::answer::brief;
+use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, PATIENCE, millis};
+use crate::judge::exchange::{Client, Exchange, KeptAlive, Request};
+use crate::judge::upstream::{Reply, Seen};
+
+/// What the judge did at one step.
+#[derive(Debug, Clone)]
+pub(super) enum Act {
+    /// Keep-alive connections opened, each with `GET /health/live`.
+    Warm(usize),
+    /// A request, answered before the next step.
+    Ask(Item),
+    /// A request whose answer comes at a later step ([`Act::Answer`]).
+    Send(Item),
+    Answer(Item),
+    /// A request the judge hung up on once the inventory had it.
+    HangUp(Item),
+    /// Requests released together; those that reached the inventory are answered later.
+    Burst(Vec<Item>),
+    Live,
+    Ready,
+    Drain,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Step {
+    /// Since the instance's first request.
+    pub(super) at: Duration,
+    pub(super) act: Act,
+}
+
+/// One request's exchange, and what the inventory saw of it.
+#[derive(Debug, Clone)]
+pub(super) struct Got {
+    pub(super) exchange: Exchange,
+    /// The inventory's requests for its item while it was on its way.
+    pub(super) asked: Vec<Seen>,
+    /// Whether the inventory held another request meanwhile.
+    pub(super) busy: bool,
+    /// Whether its answer is shown (and judged) at a later step.
+    pub(super) later: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Observed {
+    pub(super) gots: Vec<Got>,
+}
+
+pub(super) type History = Vec<(Step, Observed)>;
+
+/// Walks `instance`, served at `base` in front of `inventory`; `drain` starts its draining.
+pub(super) async fn walk(
+    instance: &Instance,
+    base: &str,
+    inventory: &Inventory,
+    drain: impl AsyncFn(),
+) -> History {
+    let client = Client::new(base);
+    let start = Instant::now();
+    let (kept, warm) = client.keep_alive(5, &Request::get("/health/live")).await;
+    let warm = Record { key: start, act: Act::Warm(warm.len()), exchanges: warm };
+    let mut walk = Walk {
+        instance,
+        client,
+        kept,
+        inventory,
+        records: vec![warm],
+        flying: Vec::new(),
+        opened: None,
+    };
+    for (at, phase) in instance.phases.iter().enumerate() {
+        walk.phase(phase, &drain).await;
+        // Nothing follows the last phase: no need to wait for its cooldown.
+        if at + 1 < instance.phases.len()
+            && matches!(phase, Phase::Open { .. } | Phase::Reopened { .. })
+        {
+            walk.until_cooled().await;
+        }
+    }
+    walk.settle().await;
+    walk.into_history(start)
+}
+
+struct Record {
+    key: Instant,
+    act: Act,
+    exchanges: Vec<Exchange>,
+}
+
+struct Walk<'a> {
+    instance: &'a Instance,
+    client: Client,
+    kept: KeptAlive,
+    inventory: &'a Inventory,
+    records: Vec<Record>,
+    flying: Vec<(Act, JoinHandle<Vec<Exchange>>)>,
+    /// When the breaker opened last, by the rules.
+    opened: Option<Span>,
+}
+
+impl Walk<'_> {
+    async fn phase(&mut self, phase: &Phase, drain: &impl AsyncFn()) {
+        let cooldown = self.instance.policy.cooldown;
+        match phase {
+            Phase::Run { items, trips } => {
+                for item in items {
+                    let exchange = self.ask(item).await;
+                    if *trips && item == items.last().expect("a run has items") {
+                        self.opened = self.span(item, &exchange);
+                    }
+                }
+            }
+            Phase::Trip { run, slow, trip } => {
+                for item in run {
+                    self.ask(item).await;
+                }
+                self.send(std::slice::from_ref(slow));
+                self.inventory.asked_for(std::slice::from_ref(slow), AT_ONCE).await;
+                let exchange = self.ask(trip).await;
+                self.opened = self.span(trip, &exchange);
+            }
+            Phase::Open { burst, then, late } => {
+                self.burst(burst).await;
+                self.health().await;
+                self.settle().await;
+                self.ask(then).await;
+                if let (Some(item), Some(opened)) = (late, self.opened) {
+                    // Shortly before the end: the cooldown left is a fraction of a second.
+                    sleep_until((opened.earliest + cooldown - cooldown / 6).into()).await;
+                    self.ask(item).await;
+                }
+            }
+            Phase::Trial { crowd, stragglers } => {
+                self.send(crowd);
+                self.inventory.asked_for(crowd, AT_ONCE).await;
+                let arrived = self.arrival(crowd).unwrap_or_else(Instant::now);
+                for (after, burst) in stragglers {
+                    sleep_until((arrived + *after).into()).await;
+                    self.burst(burst).await;
+                }
+                let answered = self.settle().await;
+                let trial =
+                    crowd.iter().zip(answered.into_iter().flat_map(|(_, exchanges)| exchanges));
+                let reached = trial
+                    .into_iter()
+                    .find(|(item, _)| self.arrival(std::slice::from_ref(item)).is_some());
+                if let Some((item, exchange)) = reached.filter(|(item, _)| item.script.fails()) {
+                    self.opened = self.span(item, &exchange);
+                }
+            }
+            Phase::Reopened { now, halfway } => {
+                self.ask(now).await;
+                if let (Some(item), Some(opened)) = (halfway, self.opened) {
+                    sleep_until((opened.latest + cooldown / 2).into()).await;
+                    self.ask(item).await;
+                }
+            }
+            Phase::HangUp { trial, burst, after } => {
+                self.hang_up(trial).await;
+                let held = trial.script.delay().unwrap_or(PATIENCE) + AT_ONCE;
+                let seen = self.inventory.ended(trial, held).await;
+                let over = seen.and_then(|seen| seen.ended).unwrap_or_else(Instant::now);
+                self.burst(burst).await;
+                sleep_until((over + cooldown + LATE_FLOOR).into()).await;
+                self.ask(after).await;
+            }
+            Phase::Drain { slow, quick } => {
+                self.probe(Act::Ready, "/health/ready").await;
+                self.send(std::slice::from_ref(slow));
+                self.inventory.asked_for(std::slice::from_ref(slow), AT_ONCE).await;
+                drain().await;
+                let drained =
+                    Record { key: Instant::now(), act: Act::Drain, exchanges: Vec::new() };
+                self.records.push(drained);
+                self.probe(Act::Live, "/health/live").await;
+                self.ask(quick).await;
+                self.settle().await;
+                self.probe(Act::Ready, "/health/ready").await;
+            }
+        }
+    }
+
+    async fn ask(&mut self, item: &Item) -> Exchange {
+        let exchange = self.client.get(&item.path()).await;
+        self.records.push(Record {
+            key: exchange.sent,
+            act: Act::Ask(*item),
+            exchanges: vec![exchange.clone()],
+        });
+        exchange
+    }
+
+    /// Sends one request, or several released together, leaving their answers to come.
+    fn send(&mut self, items: &[Item]) {
+        let client = self.client.clone();
+        let requests: Vec<Request> = items.iter().map(|item| Request::get(item.path())).collect();
+        let act = match items {
+            [item] => Act::Send(*item),
+            _ => Act::Burst(items.to_vec()),
+        };
+        let sending = tokio::spawn(async move {
+            match requests.len() {
+                1 => vec![client.send(requests[0].clone()).await],
+                _ => client.burst(requests).await,
+            }
+        });
+        self.flying.push((act, sending));
+    }
+
+    /// Requests released together on the kept-alive connections.
+    async fn burst(&mut self, items: &[Item]) {
+        let exchanges =
+            self.kept.burst(items.iter().map(|item| Request::get(item.path())).collect()).await;
+        let key = exchanges.first().map_or_else(Instant::now, |exchange| exchange.sent);
+        self.records.push(Record { key, act: Act::Burst(items.to_vec()), exchanges });
+    }
+
+    async fn health(&mut self) {
+        self.probe(Act::Ready, "/health/ready").await;
+        self.probe(Act::Live, "/health/live").await;
+    }
+
+    async fn probe(&mut self, act: Act, path: &str) {
+        let exchange = self.client.get(path).await;
+        self.records.push(Record { key: exchange.sent, act, exchanges: vec![exchange] });
+    }
+
+    /// Asks for `trial` and hangs up once the inventory has it (a client of its own, so that
+    /// hanging up closes the connection).
+    async fn hang_up(&mut self, trial: &Item) {
+        let (impatient, sent, path) =
+            (Client::new(self.client.base.clone()), Instant::now(), trial.path());
+        let asked = self.inventory.asked_for(std::slice::from_ref(trial), PATIENCE);
+        let exchange = tokio::select! {
+            exchange = impatient.get(&path) => exchange,
+            true = asked => Exchange {
+                request: Request::get(trial.path()),
+                sent,
+                received: Instant::now(),
+                answer: Err("(the judge hung up once the inventory had it)".into()),
+            },
+        };
+        self.records.push(Record {
+            key: sent,
+            act: Act::HangUp(*trial),
+            exchanges: vec![exchange],
+        });
+    }
+
+    /// Waits for every answer still to come, and records them.
+    async fn settle(&mut self) -> Vec<(Act, Vec<Exchange>)> {
+        let mut answered = Vec::new();
+        for (act, sending) in std::mem::take(&mut self.flying) {
+            let exchanges = sending.await.unwrap_or_default();
+            let key = exchanges.first().map_or_else(Instant::now, |exchange| exchange.sent);
+            self.records.push(Record { key, act: act.clone(), exchanges: exchanges.clone() });
+            answered.push((act, exchanges));
+        }
+        answered
+    }
+
+    async fn until_cooled(&self) {
+        if let Some(opened) = self.opened {
+            sleep_until((opened.latest + self.instance.policy.cooldown + LATE_FLOOR).into()).await;
+        }
+    }
+
+    /// When the inventory got the first of `items`, if it did.
+    fn arrival(&self, items: &[Item]) -> Option<Instant> {
+        let paths: Vec<String> = items.iter().map(Item::path).collect();
+        self.inventory
+            .upstream
+            .seen()
+            .iter()
+            .filter(|seen| paths.iter().any(|p| p == seen.path()))
+            .map(|seen| seen.at)
+            .min()
+    }
+
+    /// When the breaker learnt how `item`'s call went, had it made it.
+    fn span(&self, item: &Item, exchange: &Exchange) -> Option<Span> {
+        let got = got(&self.inventory.upstream.seen(), Some(item), exchange.clone(), false);
+        Some(recorded(item, &got, self.instance.timeout))
+    }
+
+    fn into_history(self, start: Instant) -> History {
+        let seen = self.inventory.upstream.seen();
+        let since = |key: Instant| key.saturating_duration_since(start);
+        let mut steps = Vec::new();
+        for Record { key, act, exchanges } in self.records {
+            let items = act.items();
+            let later = matches!(act, Act::Send(_) | Act::Burst(_));
+            let gots: Vec<Got> = exchanges
+                .into_iter()
+                .enumerate()
+                .map(|(at, exchange)| got(&seen, items.get(at), exchange, later))
+                .collect();
+            for (item, got) in items.iter().zip(&gots).filter(|(_, got)| got.later) {
+                let answer = Observed { gots: vec![Got { later: false, ..got.clone() }] };
+                let received = got.exchange.received;
+                steps.push((
+                    received,
+                    Step { at: since(received), act: Act::Answer(*item) },
+                    answer,
+                ));
+            }
+            steps.push((key, Step { at: since(key), act }, Observed { gots }));
+        }
+        steps.sort_by_key(|(key, ..)| *key);
+        steps.into_iter().map(|(_, step, observed)| (step, observed)).collect()
+    }
+}
+
+/// `exchange`, for `item`, with what the inventory saw meanwhile.
+fn got(seen: &[Seen], item: Option<&Item>, exchange: Exchange, later: bool) -> Got {
+    let path = item.map(Item::path);
+    let during = |s: &&Seen| s.at >= exchange.sent && s.at <= exchange.received;
+    let asked: Vec<Seen> =
+        seen.iter().filter(|s| Some(s.path()) == path.as_deref()).filter(during).cloned().collect();
+    let held = |s: &&Seen| matches!(s.reply, Reply::Delayed(..) | Reply::Silence);
+    let busy = seen
+        .iter()
+        .filter(|s| Some(s.path()) != path.as_deref())
+        .filter(held)
+        .any(|s| s.at < exchange.received && s.ended.is_none_or(|ended| ended > exchange.sent));
+    Got { later: later && !asked.is_empty(), exchange, asked, busy }
+}
+
+impl Act {
+    fn items(&self) -> Vec<Item> {
+        match self {
+            Act::Ask(item) | Act::Send(item) | Act::Answer(item) | Act::HangUp(item) => vec![*item],
+            Act::Burst(items) => items.clone(),
+            Act::Warm(_) | Act::Live | Act::Ready | Act::Drain => Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:>8}  ", millis(self.at))?;
+        match &self.act {
+            Act::Warm(count) => {
+                write!(f, "{count} keep-alive connections, each opened with GET /health/live")
+            }
+            Act::Ask(item) | Act::Send(item) => write!(f, "GET {}", item.path()),
+            Act::Answer(item) => write!(f, "  the answer to GET {}", item.path()),
+            Act::HangUp(item) => {
+                write!(f, "GET {}, hung up on once the inventory has it", item.path())
+            }
+            Act::Burst(items) => {
+                let ids: Vec<String> = items.iter().map(|item| item.id.to_string()).collect();
+                write!(
+                    f,
+                    "{} requests released together, GET /items/ {}",
+                    items.len(),
+                    ids.join(", ")
+                )
+            }
+            Act::Live => f.write_str("GET /health/live"),
+            Act::Ready => f.write_str("GET /health/ready"),
+            Act::Drain => f.write_str("draining starts: lifecycle.is_draining() is true from here"),
+        }
+    }
+}
+
+impl fmt::Display for Observed {
+    /// Each answer once, with how many came so and how long they took.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.gots.is_empty() {
+            return f.write_str("done");
+        }
+        let mut shown: Vec<(String, usize, Duration, Duration)> = Vec::new();
+        for got in &self.gots {
+            let took = got.exchange.took();
+            let text = got.summary();
+            match shown.iter_mut().find(|(known, ..)| *known == text) {
+                Some((_, count, least, most)) => {
+                    *count += 1;
+                    *least = (*least).min(took);
+                    *most = (*most).max(took);
+                }
+                None => shown.push((text, 1, took, took)),
+            }
+        }
+        let parts: Vec<String> = shown
+            .into_iter()
+            .map(|(text, count, least, most)| {
+                let times = if least == most {
+                    millis(least)
+                } else {
+                    format!("{}–{} ms", least.as_millis(), most.as_millis())
+                };
+                let many = if count > 1 { format!("{count} × ") } else { String::new() };
+                format!("{many}{text}", text = text.replace("{took}", &times))
+            })
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl Got {
+    /// `503 Retry-After: 1 in {took} (not asked)`, with `{took}` to fill in.
+    fn summary(&self) -> String {
+        if self.later {
+            return "asked the inventory (the answer below)".into();
+        }
+        let asked = match self.asked.as_slice() {
+            [] => "(not asked)".to_string(),
+            [seen] => format!("(the inventory {})", did(seen)),
+            many => format!("(the inventory asked {} times)", many.len()),
+        };
+        format!("{} in {{took}} {asked}", brief(&self.exchange.answer))
+    }
+}
+
+/// What the inventory did with a request, in a few words.
+fn did(seen: &Seen) -> String {
+    let mut text = reply_text(&seen.reply);
+    if seen.abandoned {
+        text.push_str(", the service hanging up first");
+    }
+    text
+}
+
+fn reply_text(reply: &Reply) -> String {
+    match reply {
+        Reply::Delayed(delay, reply) => format!("{} after {}", reply_text(reply), millis(*delay)),
+        Reply::Respond { headers, .. } if headers.iter().any(|(_, value)| value == "text/html") => {
+            "answered 200 with an HTML page".into()
+        }
+        Reply::Respond { status: 200, body, .. } => {
+            format!("answered 200 {}", String::from_utf8_lossy(body))
+        }
+        Reply::Respond { status, .. } => format!("answered {status}"),
+        Reply::Reset => "reset the connection".into(),
+        Reply::Silence => "never answered".into(),
+        _ => "answered in pieces".into(),
+    }
+}
