@@ -2,37 +2,37 @@
 //! in every form the standard allows.
 //!
 //! The judge serves the learner's `app` and takes its database down and up again; it calls
-//! `parse_retry_after` on a fixed table and on inputs generated from the seed; and it has the
-//! learner's process fetch 503s from a server of the judge's, for `retry_after` to read.
+//! `parse_retry_after` on a fixed table and on inputs generated from the seed, each with a
+//! "now" of its own; and it has the learner's process fetch 503s from the judge's upstream, for
+//! `retry_after` to read.
 
+mod cases;
 mod client;
 mod dates;
-mod expect;
-mod generated;
-mod parser;
 mod server;
-mod table;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use httplings::fixtures::{DatabaseSetup, Order};
-use httplings::lessons::retry_after::{Adapter, Call, Exercise, Reply};
+use httplings::lessons::retry_after::{Adapter, Call, Exercise};
 
-use self::server::Asked;
-use self::table::Group;
-use crate::judge::answer::{self, Answer};
-use crate::judge::seed::{self, Rng};
-use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned};
+use self::cases::{Case, Group, TABLE_NOW, shown};
+use self::dates::{Civil, DateForm};
+use crate::judge::seed;
+use crate::judge::{
+    self, Evidence, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned, Row,
+};
 
 const DOWN_503: &str = "down-503";
 const RETRY_HEADER: &str = "retry-header";
 const BACK_UP: &str = "back-up";
+const FAULT_500: &str = "fault-500";
 const SECONDS: &str = "seconds";
 const DATES: &str = "dates";
 const INVALID: &str = "invalid";
 const CLIENT: &str = "client";
 
-pub const CHECKS: &[&str] = &[DOWN_503, RETRY_HEADER, BACK_UP, SECONDS, DATES, INVALID, CLIENT];
+pub const CHECKS: &[&str] =
+    &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, SECONDS, DATES, INVALID, CLIENT];
 
 /// Judges `exercise` on a thread of this process (the project's tests).
 pub async fn judge_in_process(exercise: Exercise, seed: u64) -> Judged {
@@ -54,79 +54,104 @@ impl Lesson for Judge {
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let mut rng = seed::rng(seed);
-    judge_server(learner, recorder, &mut rng).await?;
-    let mut cases = table::cases();
-    cases.extend(generated::cases(&mut rng));
+    if let Some(asked) = server::ask(learner, recorder, &mut rng).await? {
+        recorder.decide(DOWN_503, server::unavailable(&asked));
+        recorder.decide(RETRY_HEADER, server::retry_after(&asked));
+        recorder.decide(BACK_UP, server::back_up(&asked));
+        recorder.decide(FAULT_500, server::query_failure(&asked));
+    }
+    let cases = cases::all(&mut rng);
     for (check, group) in
         [(SECONDS, Group::Seconds), (DATES, Group::Dates), (INVALID, Group::Invalid)]
     {
-        recorder.decide(check, parser::judge(learner, &cases, group).await?);
+        let failure = parsed(learner, cases.iter().filter(|case| case.group == group)).await?;
+        recorder.decide(check, failure);
     }
     recorder.decide(CLIENT, client::judge(learner, &mut rng).await?);
     Ok(())
 }
 
-const SERVER_CHECKS: [&str; 3] = [DOWN_503, RETRY_HEADER, BACK_UP];
-
-/// An order id to ask for, and the order it names when there is one.
-type Asking = (u32, Option<Order>);
-
-async fn judge_server(
+/// What the learner's parser made of each case, one call each, so that a panic or a hang is
+/// pinned on the input that caused it.
+async fn parsed(
     learner: &Learner,
-    recorder: &mut Recorder,
-    rng: &mut Rng,
-) -> Result<(), Lost> {
-    let ids = seed::distinct(rng, 1..1_000_000, 5);
-    let orders: Vec<Order> = ids[..3]
-        .iter()
-        .map(|id| Order {
-            id: *id,
-            customer: "Grace Hopper".into(),
-            total_cents: rng.u64(100..100_000),
-            status: "paid".into(),
+    cases: impl Iterator<Item = &Case>,
+) -> Result<Option<Failure>, Lost> {
+    let mut rows = Vec::new();
+    for case in cases {
+        let call = Call::Parse {
+            value: case.input.clone(),
+            now: Duration::from_secs(case.now.unsigned_abs()),
+        };
+        let what = format!("parse_retry_after({:?})", case.input);
+        let (ok, got) = match learner.call(&what, &call, Duration::from_secs(2)).await? {
+            Returned::Value(got) => (case.expect.accepts(got), shown(got)),
+            Returned::Panicked(message) => (false, format!("panicked: {message}")),
+            Returned::TimedOut(limit) => {
+                (false, format!("still running after {} s", limit.as_secs()))
+            }
+        };
+        let now = Civil::of(case.now);
+        let now = if case.now == TABLE_NOW {
+            String::new()
+        } else {
+            now.format(DateForm::ImfFixdate, now.weekday())
+        };
+        rows.push(Row {
+            cells: vec![format!("{:?}", case.input), now, case.expect.shown(), got],
+            ok,
+        });
+    }
+    let columns = ["input", "now", "expected", "got"];
+    let note = "rows without a \"now\" are read at Sun, 06 Nov 1994 08:49:07 GMT (the RFC's \
+                example date less 30 s)";
+    Ok(rows_failure(
+        rows,
+        &columns,
+        "inputs parsed wrongly",
+        "parse_retry_after panicked",
+        Some(note),
+    ))
+}
+
+/// At most this many right rows are shown around the wrong ones.
+const SHOWN_RIGHT: usize = 8;
+
+/// A failure that shows every wrong row (and a few right ones), with the first panic whole: a
+/// table cell is short, and a panic's place matters.
+pub(super) fn rows_failure(
+    rows: Vec<Row>,
+    columns: &[&str],
+    wrongly: &str,
+    panicked: &str,
+    note: Option<&str>,
+) -> Option<Failure> {
+    let wrong = rows.iter().filter(|row| !row.ok).count();
+    if wrong == 0 {
+        return None;
+    }
+    let mut failure = Failure::of(format!("{wrong} of {} {wrongly}", rows.len()));
+    let last = columns.len() - 1;
+    if let Some(panic) = rows.iter().find_map(|row| {
+        Some(format!(
+            "with {}: {panicked}: {}",
+            row.cells[0],
+            row.cells[last].strip_prefix("panicked: ")?
+        ))
+    }) {
+        failure = failure.with(Evidence::Text { title: "the first panic".into(), body: panic });
+    }
+    if let Some(note) = note {
+        failure = failure.with(Evidence::Text { title: "now".into(), body: note.into() });
+    }
+    let mut right = 0;
+    let rows = rows
+        .into_iter()
+        .filter(|row| {
+            right += usize::from(row.ok);
+            !row.ok || right <= SHOWN_RIGHT
         })
         .collect();
-    let setup = DatabaseSetup { orders: orders.clone(), failure: None, down: false };
-    let base = match learner.call("app()", &Call::Serve(setup), Duration::from_secs(5)).await? {
-        Returned::Value(Reply::Served(Ok(base))) => base,
-        Returned::Value(Reply::Served(Err(problem))) | Returned::Panicked(problem) => {
-            let failure =
-                Failure::new(problem, "No request can be answered until the router builds.");
-            SERVER_CHECKS.iter().for_each(|check| recorder.fail(check, failure.clone()));
-            return Ok(());
-        }
-        _ => {
-            let failure = Failure::new(
-                "app() did not return",
-                "No request can be answered until the router builds.",
-            );
-            SERVER_CHECKS.iter().for_each(|check| recorder.fail(check, failure.clone()));
-            return Ok(());
-        }
-    };
-    let client = answer::client();
-    let order = |index: usize| Some(orders[index].clone());
-    // Down, up, down again, up again: a route that remembers the outage shows.
-    let rounds: [(bool, Vec<Asking>); 4] = [
-        (true, vec![(ids[0], order(0)), (ids[3], None), (ids[1], order(1))]),
-        (false, vec![(ids[0], order(0)), (ids[4], None)]),
-        (true, vec![(ids[2], order(2))]),
-        (false, vec![(ids[2], order(2)), (ids[1], order(1)), (ids[3], None)]),
-    ];
-    let mut asked = Vec::new();
-    for (down, requests) in rounds {
-        learner
-            .call::<_, Reply>("Database::set_down", &Call::SetDown(down), Duration::from_secs(2))
-            .await?;
-        for (id, order) in requests {
-            let path = format!("/orders/{id}");
-            let sent = SystemTime::now();
-            let answer = Answer::get(&client, &format!("{base}{path}")).await;
-            asked.push(Asked { path, sent, down, order, answer });
-        }
-    }
-    recorder.decide(DOWN_503, server::unavailable(&asked));
-    recorder.decide(RETRY_HEADER, server::retry_after(&asked));
-    recorder.decide(BACK_UP, server::back_up(&asked));
-    Ok(())
+    let columns = columns.iter().map(ToString::to_string).collect();
+    Some(failure.with(Evidence::Table { columns, rows }))
 }

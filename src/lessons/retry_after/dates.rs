@@ -1,6 +1,16 @@
-//! HTTP-dates in the three forms RFC 9110 §5.6.7 has recipients accept, written for any moment.
+//! HTTP-dates in the three forms RFC 9110 §5.6.7 has recipients accept, written for any day of
+//! years 1 to 9999 (the proleptic Gregorian calendar, as HTTP uses), days that do not exist
+//! included; and what a recipient may make of RFC 850's two-digit years.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+const DAY: i64 = 86_400;
+/// The mean Gregorian year, in seconds.
+const YEAR: f64 = 31_556_952.0;
+const WEEKDAYS: [&str; 7] =
+    ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum DateForm {
@@ -15,32 +25,130 @@ pub(super) enum DateForm {
 impl DateForm {
     pub(super) const ALL: [DateForm; 3] =
         [DateForm::ImfFixdate, DateForm::Rfc850, DateForm::Asctime];
+}
 
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            DateForm::ImfFixdate => "IMF-fixdate",
-            DateForm::Rfc850 => "RFC 850",
-            DateForm::Asctime => "asctime",
+/// A day of the calendar, which may not exist (29 February 2100), and a time of that day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Civil {
+    pub(super) year: i64,
+    pub(super) month: u32,
+    pub(super) day: u32,
+    /// Seconds into the day.
+    pub(super) time: i64,
+}
+
+impl Civil {
+    pub(super) fn new(year: i64, month: u32, day: u32, hms: (i64, i64, i64)) -> Self {
+        Self { year, month, day, time: hms.0 * 3600 + hms.1 * 60 + hms.2 }
+    }
+
+    /// The moment `at` (seconds since 1970, before it too).
+    pub(super) fn of(at: i64) -> Self {
+        // Howard Hinnant's civil_from_days: years counted from March put the leap day last.
+        let days = at.div_euclid(DAY) + 719_468;
+        let era = days.div_euclid(146_097);
+        let of_era = days - era * 146_097;
+        let year_of_era = (of_era - of_era / 1460 + of_era / 36_524 - of_era / 146_096) / 365;
+        let of_year = of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let month_from_march = (5 * of_year + 2) / 153;
+        let day = (of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
+        let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        Self { year, month: month as u32, day, time: at.rem_euclid(DAY) }
+    }
+
+    /// Seconds since 1970 (a day that does not exist counts as the next one).
+    pub(super) fn at(&self) -> i64 {
+        let year = self.year - i64::from(self.month <= 2);
+        let era = year.div_euclid(400);
+        let year_of_era = year - era * 400;
+        let month_from_march = (i64::from(self.month) + 9) % 12;
+        let of_year = (153 * month_from_march + 2) / 5 + i64::from(self.day) - 1;
+        let of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + of_year;
+        (era * 146_097 + of_era - 719_468) * DAY + self.time
+    }
+
+    pub(super) fn exists(&self) -> bool {
+        let leap = self.year % 4 == 0 && (self.year % 100 != 0 || self.year % 400 == 0);
+        let days = match self.month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        (1..=9999).contains(&self.year) && (1..=days).contains(&self.day)
+    }
+
+    /// 0 for Monday (1970-01-01 was a Thursday).
+    pub(super) fn weekday(&self) -> usize {
+        (self.at().div_euclid(DAY) + 3).rem_euclid(7) as usize
+    }
+
+    /// This date in `form`, under `weekday` (its own, or a wrong one on purpose).
+    pub(super) fn format(&self, form: DateForm, weekday: usize) -> String {
+        let (long, month) = (WEEKDAYS[weekday], MONTHS[self.month as usize - 1]);
+        let (day, year, short) = (self.day, self.year, &long[..3]);
+        let time =
+            format!("{:02}:{:02}:{:02}", self.time / 3600, self.time / 60 % 60, self.time % 60);
+        match form {
+            DateForm::ImfFixdate => format!("{short}, {day:02} {month} {year:04} {time} GMT"),
+            DateForm::Rfc850 => format!("{long}, {day:02}-{month}-{:02} {time} GMT", year % 100),
+            DateForm::Asctime => format!("{short} {month} {day:>2} {time} {year:04}"),
         }
+    }
+
+    /// What a recipient may read this date as at `now`, written in `form` under `weekday`:
+    /// the wait until it (zero once past), or no wait at all where a date does not exist, or
+    /// where it may refuse a date (a weekday that does not match, a year before 1970, which
+    /// many date libraries cannot hold: long past, either way).
+    pub(super) fn read_at(
+        &self,
+        now: i64,
+        form: DateForm,
+        weekday: usize,
+    ) -> Vec<Option<Duration>> {
+        let years =
+            if form == DateForm::Rfc850 { rfc850_years(now, *self) } else { vec![self.year] };
+        let mut readings = Vec::new();
+        for year in years {
+            let date = Civil { year, ..*self };
+            if !date.exists() {
+                readings.push(None);
+                continue;
+            }
+            readings.push(Some(Duration::from_secs((date.at() - now).max(0).unsigned_abs())));
+            if date.weekday() != weekday || year < 1970 {
+                readings.push(None);
+            }
+        }
+        readings.sort();
+        readings.dedup();
+        readings
     }
 }
 
-/// `at` (whole seconds) in `form`, by rearranging its IMF-fixdate.
-pub(super) fn format(form: DateForm, at: SystemTime) -> String {
-    let imf = httpdate::fmt_http_date(at);
-    let parts: Vec<&str> = imf.split([' ', ',']).filter(|part| !part.is_empty()).collect();
-    let [weekday, day, month, year, time, _zone] = parts[..] else {
-        unreachable!("httpdate writes six fields: {imf}")
-    };
-    match form {
-        DateForm::ImfFixdate => imf.clone(),
-        DateForm::Rfc850 => {
-            format!("{}, {day}-{month}-{} {time} GMT", full_weekday(weekday), &year[2..])
-        }
-        DateForm::Asctime => {
-            format!("{weekday} {month} {:>2} {time} {year}", day.trim_start_matches('0'))
-        }
+/// The years RFC 850's two-digit year of `date` may be read as at `now`. RFC 9110 §5.6.7 moves
+/// a year that "appears to be more than 50 years in the future" back to the last past year with
+/// those digits. It leaves open what a year appears to be (this century's, or the nearest with
+/// those digits) and whether a day or a year decides the boundary: every such reading is
+/// accepted, within two years of slack around the boundary. Only fixed windows are not.
+pub(super) fn rfc850_years(now: i64, date: Civil) -> Vec<i64> {
+    let now_year = Civil::of(now).year;
+    let this_century = now_year - now_year.rem_euclid(100) + date.year.rem_euclid(100);
+    let ahead = |year: i64| (Civil { year, ..date }.at() - now) as f64 / YEAR;
+    let mut years = Vec::new();
+    if ahead(this_century) <= 52.0 {
+        years.push(this_century);
     }
+    if ahead(this_century) > 48.0 {
+        years.push(this_century - 100);
+    }
+    years.extend(
+        [this_century - 100, this_century + 100].iter().filter(|y| ahead(**y).abs() <= 52.0),
+    );
+    years.sort_unstable();
+    years.dedup();
+    years
 }
 
 /// Whether `value` is an IMF-fixdate, the only form a sender may generate.
@@ -48,27 +156,39 @@ pub(super) fn is_imf_fixdate(value: &str) -> bool {
     httpdate::parse_http_date(value).is_ok_and(|at| httpdate::fmt_http_date(at) == value)
 }
 
-pub(super) fn seconds(seconds: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(seconds)
-}
-
-fn full_weekday(short: &str) -> &'static str {
-    const DAYS: [&str; 7] =
-        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-    DAYS.iter().find(|day| day.starts_with(short)).copied().unwrap_or("Sunday")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn writes_the_three_forms_of_one_moment() {
-        let at = seconds(784_111_777);
-        assert_eq!(format(DateForm::ImfFixdate, at), "Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(format(DateForm::Rfc850, at), "Sunday, 06-Nov-94 08:49:37 GMT");
-        assert_eq!(format(DateForm::Asctime, at), "Sun Nov  6 08:49:37 1994");
-        assert!(is_imf_fixdate("Sun, 06 Nov 1994 08:49:37 GMT"));
-        assert!(!is_imf_fixdate("Sun Nov  6 08:49:37 1994"));
+    fn the_calendar_agrees_with_httpdate_and_knows_its_leap_years() {
+        for at in [0, 784_111_777, 951_782_400, 4_107_542_400, 253_402_300_799] {
+            let date = Civil::of(at);
+            assert_eq!(date.at(), at);
+            let imf = date.format(DateForm::ImfFixdate, date.weekday());
+            assert_eq!(
+                imf,
+                httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_secs(at as u64))
+            );
+        }
+        let day = |year, month, day| Civil::new(year, month, day, (0, 0, 0));
+        assert!(day(2000, 2, 29).exists() && day(2400, 2, 29).exists());
+        assert!(!day(1900, 2, 29).exists() && !day(2100, 2, 29).exists());
+        assert_eq!(day(1900, 3, 1).at() - day(1900, 2, 28).at(), DAY);
+        assert_eq!(Civil::of(day(1969, 12, 31).at()), day(1969, 12, 31));
+        let nov_6 = Civil::new(1994, 11, 6, (8, 49, 37));
+        assert_eq!(nov_6.format(DateForm::Rfc850, 6), "Sunday, 06-Nov-94 08:49:37 GMT");
+        assert_eq!(nov_6.format(DateForm::Asctime, 6), "Sun Nov  6 08:49:37 1994");
+    }
+
+    #[test]
+    fn rfc_850_years_follow_the_50_year_rule_and_accept_each_reading_of_it() {
+        let now = Civil::new(2025, 6, 1, (0, 0, 0)).at();
+        let year = |yy| Civil::new(yy, 1, 1, (0, 0, 0));
+        assert_eq!(rfc850_years(now, year(70)), [2070], "45 years ahead");
+        assert_eq!(rfc850_years(now, year(99)), [1999], "74 years ahead: the century before");
+        assert_eq!(rfc850_years(now, year(76)), [1976, 2076], "on the boundary");
+        let now = Civil::new(2090, 1, 1, (0, 0, 0)).at();
+        assert_eq!(rfc850_years(now, year(30)), [2030, 2130], "this century, or the nearest");
     }
 }

@@ -1,89 +1,177 @@
-//! Judges lesson 2's route: 503 with a JSON error and one readable `Retry-After` while the
-//! database is down, back to normal the moment it is up, across down–up–down–up.
+//! Judges lesson 2's route across down–up–down–up: while the database is down, a 503 with a
+//! JSON error and one readable `Retry-After`; while it is up, the order or a 404, and lesson 1's
+//! generic 500 for a query that fails for another reason. The route learns which from the
+//! error the query returns, as with a real driver: each error while down gives another reason
+//! (refused, the pool timed out, shutting down…), so only its kind tells.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::dates;
-use crate::judge::answer::{Answer, Shown, error_problem, expected_error};
-use crate::judge::{Evidence, Failure};
-use httplings::fixtures::Order;
+use super::Call;
+use super::dates::is_imf_fixdate;
+use crate::judge::answer::{Shown, error_problem, expected_error};
+use crate::judge::exchange::{Client, Exchange};
+use crate::judge::seed::{self, Rng};
+use crate::judge::{self, Evidence, Failure, Learner, Lost, Recorder};
+use httplings::fixtures::{DatabaseSetup, Order, QueryFailure};
 
-/// One request, with when it was sent and whether the database was down at the time.
+/// One request, with whether the database was down when it went.
 #[derive(Debug)]
 pub(super) struct Asked {
-    pub(super) path: String,
-    pub(super) sent: SystemTime,
     pub(super) down: bool,
-    /// The order the request names, when it exists.
-    pub(super) order: Option<Order>,
-    pub(super) answer: Result<Answer, String>,
+    /// What the database holds for it: an order, nothing, or a failing query.
+    pub(super) holds: Holds,
+    pub(super) sent_at: SystemTime,
+    pub(super) exchange: Exchange,
 }
 
-/// Every answer while down is a 503 whose body says "service unavailable" in JSON: the course's
-/// error object (extra fields welcome) or an RFC 9457 problem with `"status": 503`.
-pub(super) fn unavailable(asked: &[Asked]) -> Option<Failure> {
-    let unavailable =
-        |answer| error_problem(answer, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
-    let (request, problem) = asked
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Holds {
+    Order(Order),
+    Nothing,
+    Failure,
+}
+
+const UNAVAILABLE: [&str; 6] = [
+    "connection refused",
+    "pool timed out while waiting for an open connection",
+    "the database system is shutting down",
+    "server closed the connection unexpectedly",
+    "could not translate host name to address: Temporary failure in name resolution",
+    "sorry, too many clients already",
+];
+
+const QUERY_FAILURES: [&str; 4] = [
+    "column \"total_cents\" does not exist",
+    "permission denied for table orders",
+    "syntax error at or near \"FORM\"",
+    "relation \"orders_archive\" does not exist",
+];
+
+/// Serves the learner's app, asks it across two outages and judges the server's checks; `None`
+/// when `app()` could not be served (its checks are failed then).
+pub(super) async fn ask(
+    learner: &Learner,
+    recorder: &mut Recorder,
+    rng: &mut Rng,
+) -> Result<Option<Vec<Asked>>, Lost> {
+    let ids = seed::distinct(rng, 100_000..1_000_000, 6);
+    let orders: Vec<Order> = ids[..3]
         .iter()
-        .filter(|asked| asked.down)
-        .find_map(|asked| Some((asked, unavailable(&asked.answer)?)))?;
-    let expected =
-        expected_error(&request.answer, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
-    let actual = match &request.answer {
-        Ok(answer) => Shown::of(answer, &["content-type"]).media_type_shown_as("application/json"),
-        Err(what_happened) => Shown::missing(what_happened),
+        .map(|id| Order {
+            id: *id,
+            customer: "Grace Hopper".into(),
+            total_cents: rng.u64(100..100_000),
+            status: "paid".into(),
+        })
+        .collect();
+    let setup = DatabaseSetup {
+        orders: orders.clone(),
+        host: format!("orders-db-{}.internal:5432", seed::token(rng, 6)),
+        password: seed::token(rng, 20),
+        secret: rng.u64(..),
+        failure: Some(QueryFailure {
+            reasons: QUERY_FAILURES.map(String::from).to_vec(),
+            only: Some(ids[4..].to_vec()),
+        }),
+        panic: None,
+        unavailable: UNAVAILABLE.map(String::from).to_vec(),
+        down: false,
     };
+    let failed = |problem: &str| {
+        Failure::new(problem, "No request can be answered until the router builds.")
+    };
+    let Some(base) = judge::serve(learner, recorder, &Call::Serve(setup), failed).await? else {
+        return Ok(None);
+    };
+    let client = Client::new(base);
+    let holds = |index: usize| match index {
+        0..3 => Holds::Order(orders[index].clone()),
+        3 => Holds::Nothing,
+        _ => Holds::Failure,
+    };
+    // Down, up, down again, up again: a route that remembers the outage shows.
+    let rounds: [(bool, &[usize]); 4] =
+        [(true, &[0, 3, 4, 1, 5]), (false, &[0, 4, 3]), (true, &[2, 5]), (false, &[2, 1, 5, 3])];
+    let mut asked = Vec::new();
+    for (down, indexes) in rounds {
+        learner.call::<_, ()>("set_down", &Call::SetDown(down), Duration::from_secs(2)).await?;
+        for index in indexes {
+            let sent_at = SystemTime::now();
+            let exchange = client.get(&format!("/orders/{}", ids[*index])).await;
+            asked.push(Asked { down, holds: holds(*index), sent_at, exchange });
+        }
+    }
+    Ok(Some(asked))
+}
+
+/// Every answer while down is a 503 whose body says "service unavailable" in JSON: the
+/// course's error object (more fields welcome) or RFC 9457 problem details with `"status": 503`.
+pub(super) fn unavailable(asked: &[Asked]) -> Option<Failure> {
+    first_error(
+        asked.iter().filter(|asked| asked.down),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
+    )
+}
+
+/// Every query that fails while the database is up is lesson 1's generic 500.
+pub(super) fn query_failure(asked: &[Asked]) -> Option<Failure> {
+    let failing = asked.iter().filter(|asked| !asked.down && asked.holds == Holds::Failure);
+    first_error(failing, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+}
+
+fn first_error<'a>(
+    mut asked: impl Iterator<Item = &'a Asked>,
+    status: StatusCode,
+    code: &str,
+) -> Option<Failure> {
+    let (asked, problem) = asked
+        .find_map(|asked| Some((asked, error_problem(&asked.exchange.answer, status, code)?)))?;
+    let answer = &asked.exchange.answer;
+    let expected = expected_error(answer, status, code);
+    let actual = Shown::of_result(answer, &["content-type", "retry-after"])
+        .media_type_shown_as("application/json");
     Some(
-        Failure::new(
-            format!("GET {} while the database is down: {problem}", request.path),
-            "A 503 tells clients the server is alive but cannot serve right now, so they should \
-             come back later. A 500 says \"bug\", and a client cannot tell when that will be fixed. \
-             (An RFC 9457 application/problem+json body with \"status\": 503 is fine too.)",
-        )
-        .with(Evidence::Diff { expected: expected.render(), actual: actual.render() }),
+        Failure::of(format!("{}: {problem}", asked.exchange.request.line()))
+            .with(Evidence::Diff { expected: expected.render(), actual: actual.render() }),
     )
 }
 
 /// Every 503 carries exactly one `Retry-After`: whole seconds, at least 1, or an IMF-fixdate
-/// still to come.
+/// still to come. (An answer of another status is the 503 check's to judge.)
 pub(super) fn retry_after(asked: &[Asked]) -> Option<Failure> {
-    let (request, problem, sent) = asked.iter().filter(|asked| asked.down).find_map(|asked| {
-        let answer = asked.answer.as_ref().ok()?;
-        let sent: Vec<String> = answer
+    // The 503s; if none came, whatever did.
+    let any_503 = asked.iter().any(|asked| asked.down && asked.exchange.status() == Some(503));
+    let judged = |asked: &&Asked| asked.down && (!any_503 || asked.exchange.status() == Some(503));
+    let (asked, problem, values) = asked.iter().filter(judged).find_map(|asked| {
+        let answer = asked.exchange.answer()?;
+        let values: Vec<String> = answer
             .headers
             .get_all("retry-after")
             .iter()
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
             .collect();
-        Some((asked, retry_after_problem(&sent, asked.sent)?, sent))
+        Some((asked, retry_after_problem(&values, asked.sent_at)?, values))
     })?;
-    let actual = if sent.is_empty() {
+    let actual = if values.is_empty() {
         "retry-after: (not sent)\n".to_string()
     } else {
-        sent.iter().map(|value| format!("retry-after: {value}\n")).collect()
+        values.iter().map(|value| format!("retry-after: {value}\n")).collect()
     };
     Some(
-        Failure::new(
-            format!("GET {}: {problem}", request.path),
-            "Without Retry-After every client guesses when to come back, and many guess \"right \
-             now\". Send delay-seconds, digits only (`30`, not `30s`), and at least 1: a 0 \
-             invites the instant retry storm a 503 is meant to prevent.",
-        )
-        .with(Evidence::Diff { expected: "retry-after: <seconds, e.g. 30>\n".into(), actual }),
+        Failure::of(format!("{}: {problem}", asked.exchange.request.line()))
+            .with(Evidence::Diff { expected: "retry-after: <seconds, e.g. 30>\n".into(), actual }),
     )
 }
 
-fn retry_after_problem(values: &[String], sent: SystemTime) -> Option<String> {
+fn retry_after_problem(values: &[String], sent_at: SystemTime) -> Option<String> {
     let [value] = values else {
         return Some(match values.len() {
-            0 => "the 503 has no Retry-After".into(),
-            count => {
-                format!("the 503 has {count} Retry-After headers: one, or none, is all HTTP allows")
-            }
+            0 => "no Retry-After".into(),
+            count => format!("{count} Retry-After headers: one, or none, is all HTTP allows"),
         });
     };
     let value = value.trim_matches([' ', '\t']);
@@ -94,10 +182,10 @@ fn retry_after_problem(values: &[String], sent: SystemTime) -> Option<String> {
             Err(_) => Some(format!("Retry-After: {value} is more seconds than any clock holds")),
         };
     }
-    if dates::is_imf_fixdate(value) {
+    if is_imf_fixdate(value) {
         let at = httpdate::parse_http_date(value).ok()?;
-        let sent_second = sent.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
-        return (at < dates::seconds(sent_second) + Duration::from_secs(1))
+        let sent_second = sent_at.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
+        return (at < UNIX_EPOCH + Duration::from_secs(sent_second + 1))
             .then(|| format!("Retry-After: {value} is not in the future"));
     }
     if httpdate::parse_http_date(value).is_ok() {
@@ -110,39 +198,26 @@ fn retry_after_problem(values: &[String], sent: SystemTime) -> Option<String> {
 
 /// Every answer while up is what it was before the outage: the order as JSON, or a 404.
 pub(super) fn back_up(asked: &[Asked]) -> Option<Failure> {
-    let request = asked.iter().filter(|asked| !asked.down).find(|asked| {
-        match (&asked.order, &asked.answer) {
-            (Some(order), Ok(answer)) => {
-                answer.status != StatusCode::OK
-                    || answer.media_type().as_deref() != Some("application/json")
-                    || answer.json() != Some(json!(order))
-            }
-            (None, Ok(answer)) => answer.status != StatusCode::NOT_FOUND,
-            (_, Err(_)) => true,
-        }
-    })?;
-    let expected = match &request.order {
-        Some(order) => Shown::status(StatusCode::OK)
-            .header("content-type", "application/json")
-            .json(&json!(order)),
-        None => Shown::status(StatusCode::NOT_FOUND),
-    };
-    let actual = match (&request.answer, &request.order) {
-        (Ok(answer), Some(_)) => {
-            Shown::of(answer, &["content-type"]).media_type_shown_as("application/json")
-        }
-        (Ok(answer), None) => Shown::of(answer, &[]).without_body(),
-        (Err(what_happened), _) => Shown::missing(what_happened),
-    };
-    Some(
-        Failure::new(
-            format!(
-                "GET {} after the database came back did not answer as before the outage",
-                request.path
+    asked.iter().filter(|asked| !asked.down).find_map(|asked| {
+        let answer = &asked.exchange.answer;
+        let (expected, actual) = match &asked.holds {
+            Holds::Order(order) => (
+                Shown::status(StatusCode::OK)
+                    .header("content-type", "application/json")
+                    .json(&json!(order)),
+                Shown::of_result(answer, &["content-type"]).media_type_shown_as("application/json"),
             ),
-            "503 is for while the dependency is down: once it is back, answer normally. A server \
-             that keeps saying 503 (or remembers the outage) turns a short outage into a long one.",
-        )
-        .with(Evidence::Diff { expected: expected.render(), actual: actual.render() }),
-    )
+            Holds::Nothing => {
+                (Shown::status(StatusCode::NOT_FOUND), Shown::of_result(answer, &[]).without_body())
+            }
+            Holds::Failure => return None,
+        };
+        (expected != actual).then(|| {
+            Failure::of(format!(
+                "{} with the database back up did not answer as before the outage",
+                asked.exchange.request.line()
+            ))
+            .with(Evidence::Diff { expected: expected.render(), actual: actual.render() })
+        })
+    })
 }
