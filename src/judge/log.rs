@@ -26,16 +26,20 @@ pub async fn unlogged(
 }
 
 /// Like [`unlogged`], for lines that must come after a mark each ([`Learner::log_mark`], taken
-/// before the request the line is about): a line written earlier does not count.
+/// before the request the line is about): a line written earlier does not count. Once a flood
+/// has made the log lose its middle, a mark no longer says where a line was: the whole log kept
+/// is searched then.
 pub async fn unlogged_since(
     learner: &Learner,
     wanted: &[(usize, impl Fn(&str) -> bool)],
 ) -> Result<Vec<usize>, Lost> {
     let missing = || -> Vec<usize> {
+        let whole = learner.log().truncated().then(|| learner.log_text());
         (0..wanted.len())
             .filter(|index| {
                 let (mark, wanted) = &wanted[*index];
-                !learner.log_text_since(*mark).lines().any(wanted)
+                let since = whole.clone().unwrap_or_else(|| learner.log_text_since(*mark));
+                !since.lines().any(wanted)
             })
             .collect()
     };
