@@ -11,6 +11,7 @@
 //! - [`upstream`]: the scripted server behind a learner's service or in front of its client;
 //! - [`exchange`]: requests to a learner's server, timed, one by one or released together;
 //! - [`answer`]: what came back, and how a diff shows it;
+//! - [`http_date`]: HTTP-dates in the three forms, for any day of years 1 to 9999;
 //! - [`bounds`]: every timing slack, named; [`confirm`]: a timing failure replayed before it
 //!   is believed;
 //! - [`compare`]: "must not depend on X", asked twice with X changed; secrets in any encoding;
@@ -23,6 +24,7 @@ pub mod bounds;
 pub mod compare;
 pub mod confirm;
 pub mod exchange;
+pub mod http_date;
 mod learner;
 pub mod log;
 pub mod model;
@@ -39,7 +41,7 @@ use std::pin::Pin;
 
 pub use self::learner::{Learner, Lost, Returned};
 pub use self::recorder::Recorder;
-pub use self::verdict::{Evidence, Failure, Outcome, Row, Verdict};
+pub use self::verdict::{Evidence, Failure, Outcome, Row, SHOWN_RIGHT, Verdict};
 
 use httplings::adapter::{self, Handler};
 

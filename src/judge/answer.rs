@@ -7,6 +7,8 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::Value;
 
+use super::Evidence;
+
 /// Bodies longer than this are cut in diffs: enough to see what went wrong.
 const SHOWN_BODY_LIMIT: usize = 2_000;
 
@@ -106,6 +108,39 @@ pub fn expected_error(answer: &Result<Answer, String>, status: StatusCode, code:
     Shown::status(status).header("content-type", "application/json").json(&body)
 }
 
+/// How `answer` differs from one of `status` with `body` as its JSON (judged by status alone,
+/// when `body` is `None`): the diff that shows it, or `None` when it does not differ.
+pub fn mismatch(
+    answer: &Result<Answer, String>,
+    status: StatusCode,
+    body: Option<&Value>,
+) -> Option<Evidence> {
+    let (expected, actual) = match body {
+        Some(body) => (
+            Shown::status(status).header("content-type", "application/json").json(body),
+            Shown::of_result(answer, &["content-type"]).media_type_shown_as("application/json"),
+        ),
+        None => (Shown::status(status), Shown::of_result(answer, &[]).without_body()),
+    };
+    (expected != actual).then(|| Shown::diff(&expected, &actual))
+}
+
+/// What keeps `answer` from being an error of `status` that says `code` ([`error_problem`]),
+/// and the diff that shows it: the course's error body against the answer, with its
+/// `Content-Type` and the headers named in `shown`.
+pub fn error_mismatch(
+    answer: &Result<Answer, String>,
+    status: StatusCode,
+    code: &str,
+    shown: &[&str],
+) -> Option<(String, Evidence)> {
+    let problem = error_problem(answer, status, code)?;
+    let expected = expected_error(answer, status, code);
+    let headers: Vec<&str> = ["content-type"].iter().chain(shown).copied().collect();
+    let actual = Shown::of_result(answer, &headers).media_type_shown_as("application/json");
+    Some((problem, Shown::diff(&expected, &actual)))
+}
+
 /// Says what a client saw when no answer came, in the words a learner would use.
 pub fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
@@ -193,6 +228,11 @@ impl Shown {
         self
     }
 
+    /// Two answers, as a diff between them shows.
+    pub fn diff(expected: &Shown, actual: &Shown) -> Evidence {
+        Evidence::Diff { expected: expected.render(), actual: actual.render() }
+    }
+
     pub fn render(&self) -> String {
         let mut text = self.status_line.clone();
         text.push('\n');
@@ -251,6 +291,27 @@ mod tests {
             "HTTP/1.1 500 Internal Server Error\ncontent-type: application/json\n\n\
              {\n  \"error\": {\n    \"code\": \"X\"\n  }\n}\n"
         );
+    }
+
+    #[test]
+    fn a_mismatch_shows_what_differs_and_nothing_when_alike() {
+        let answer = Ok(Answer {
+            status: StatusCode::NOT_FOUND,
+            headers: HeaderMap::new(),
+            body: b"gone".to_vec(),
+        });
+        assert_eq!(mismatch(&answer, StatusCode::NOT_FOUND, None), None);
+        let Some(Evidence::Diff { expected, actual }) = mismatch(&answer, StatusCode::OK, None)
+        else {
+            panic!("a 404 is not a 200")
+        };
+        assert_eq!(
+            (expected.as_str(), actual.as_str()),
+            ("HTTP/1.1 200 OK\n", "HTTP/1.1 404 Not Found\n")
+        );
+        let (problem, _) =
+            error_mismatch(&answer, StatusCode::NOT_FOUND, "NOT_FOUND", &[]).unwrap();
+        assert!(problem.contains("Content-Type"), "{problem}");
     }
 
     #[test]

@@ -20,8 +20,7 @@ pub async fn unlogged(
     learner: &Learner,
     wanted: &[impl Fn(&str) -> bool],
 ) -> Result<Vec<usize>, Lost> {
-    let since_start: Vec<(usize, &dyn Fn(&str) -> bool)> =
-        wanted.iter().map(|wanted| (0, wanted as &dyn Fn(&str) -> bool)).collect();
+    let since_start: Vec<_> = wanted.iter().map(|wanted| (0, wanted)).collect();
     unlogged_since(learner, &since_start).await
 }
 

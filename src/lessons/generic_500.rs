@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 
 use self::asked::{Asked, Kind};
 use self::plan::HEALTHY;
-use crate::judge::answer::{Shown, error_problem, expected_error};
-use crate::judge::{self, Evidence, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder};
+use crate::judge::answer::{error_mismatch, mismatch};
+use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder};
 use httplings::lessons::generic_500::{Adapter, App};
 
 const GENERIC_500: &str = "generic-500";
@@ -74,23 +74,19 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         }
     }
     let asked = asked::ask(learner, &plan, &bases).await;
-    recorder.decide(GENERIC_500, generic(asked::of(&asked, Kind::Failed)));
-    recorder.decide(PANIC_500, generic(asked::of(&asked, Kind::Panicked)));
+    let of = |kind| asked::of(&asked, kind);
+    recorder.decide(GENERIC_500, generic(of(Kind::Failed)));
+    recorder.decide(PANIC_500, generic(of(Kind::Panicked)));
     recorder.decide(NO_LEAK, leaks::find(&plan, &asked));
     recorder.decide(LOGGED, logged::details(learner, &plan, &asked).await?);
     recorder.decide(PANIC_LOGGED, logged::panics(learner, &plan, &asked).await?);
     recorder.decide(NO_CREDENTIAL, logged::no_credential(learner, &plan).await?);
-    let health = asked::of(&asked, Kind::Health);
-    recorder.decide(ALIVE, first_unlike(health, StatusCode::OK, |_| None, "after the panics"));
-    let missing = asked::of(&asked, Kind::Missing);
-    recorder.decide(
-        MISSING_404,
-        first_unlike(missing, StatusCode::NOT_FOUND, |_| None, "(no such order)"),
-    );
     let orders = &plan.served[HEALTHY].setup.orders;
     let order = |id| orders.iter().find(|order| order.id == id).map(|order| json!(order));
-    let found = asked::of(&asked, Kind::Found);
-    recorder.decide(HEALTHY_200, first_unlike(found, StatusCode::OK, order, "(an order)"));
+    recorder.decide(ALIVE, unlike(of(Kind::Health), StatusCode::OK, |_| None, "after the panics"));
+    let missing = unlike(of(Kind::Missing), StatusCode::NOT_FOUND, |_| None, "(no such order)");
+    recorder.decide(MISSING_404, missing);
+    recorder.decide(HEALTHY_200, unlike(of(Kind::Found), StatusCode::OK, order, "(an order)"));
     Ok(())
 }
 
@@ -119,59 +115,33 @@ fn app_failed(problem: &str) -> Failure {
 /// `"status": 500`.
 fn generic<'a>(answers: impl Iterator<Item = &'a Asked>) -> Option<Failure> {
     let status = StatusCode::INTERNAL_SERVER_ERROR;
-    let wrong: Vec<(&Asked, String)> = answers
-        .filter_map(|asked| {
-            let answer = &asked.exchange.answer;
-            let problem = match answer {
-                // A dropped connection is what an uncaught panic looks like from outside.
-                Err(seen) if seen.contains("closed") => format!(
-                    "{seen}: nothing caught the panic (a layer only wraps the routes added \
-                     before it)"
-                ),
-                _ => error_problem(answer, status, INTERNAL_ERROR)?,
-            };
-            Some((asked, problem))
-        })
-        .collect();
-    let (asked, problem) = wrong.first()?;
-    let others = match wrong.len() - 1 {
+    let mut wrong = answers.filter_map(|asked| {
+        let (problem, diff) = error_mismatch(&asked.exchange.answer, status, INTERNAL_ERROR, &[])?;
+        Some((asked, problem, diff))
+    });
+    let (asked, mut problem, diff) = wrong.next()?;
+    // A dropped connection is what an uncaught panic looks like from outside.
+    if asked.exchange.answer.as_ref().is_err_and(|seen| seen.contains("closed")) {
+        problem
+            .push_str(": nothing caught the panic (a layer wraps only the routes added before it)");
+    }
+    let more = match wrong.count() {
         0 => String::new(),
         more => format!(" (and {more} more answer(s) like it)"),
     };
-    let answer = &asked.exchange.answer;
-    let expected = expected_error(answer, status, INTERNAL_ERROR);
-    let actual =
-        Shown::of_result(answer, &["content-type"]).media_type_shown_as("application/json");
-    Some(
-        Failure::of(format!("{}: {problem}{others}", asked.exchange.request.line()))
-            .with(diff(&expected, &actual)),
-    )
+    Some(Failure::of(format!("{}: {problem}{more}", asked.exchange.request.line())).with(diff))
 }
 
 /// The first answer without `status` (and, where `body` gives one for its id, that JSON body).
-fn first_unlike<'a>(
+fn unlike<'a>(
     mut answers: impl Iterator<Item = &'a Asked>,
     status: StatusCode,
     body: impl Fn(u32) -> Option<Value>,
     what: &str,
 ) -> Option<Failure> {
     answers.find_map(|asked| {
-        let answer = &asked.exchange.answer;
-        let (expected, actual) = match body(asked.id) {
-            Some(body) => (
-                Shown::status(status).header("content-type", "application/json").json(&body),
-                Shown::of_result(answer, &["content-type"]).media_type_shown_as("application/json"),
-            ),
-            None => (Shown::status(status), Shown::of_result(answer, &[]).without_body()),
-        };
-        (actual != expected).then(|| {
-            let line = asked.exchange.request.line();
-            Failure::of(format!("{line} {what} did not answer {}", status.as_u16()))
-                .with(diff(&expected, &actual))
-        })
+        let diff = mismatch(&asked.exchange.answer, status, body(asked.id).as_ref())?;
+        let line = asked.exchange.request.line();
+        Some(Failure::of(format!("{line} {what} did not answer {}", status.as_u16())).with(diff))
     })
-}
-
-fn diff(expected: &Shown, actual: &Shown) -> Evidence {
-    Evidence::Diff { expected: expected.render(), actual: actual.render() }
 }

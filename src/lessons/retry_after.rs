@@ -16,7 +16,7 @@ use std::time::Duration;
 use httplings::lessons::retry_after::{Adapter, Call, Exercise};
 
 use self::cases::{Case, Group, TABLE_NOW, shown};
-use self::dates::{Civil, DateForm};
+use crate::judge::http_date::{Civil, DateForm};
 use crate::judge::seed;
 use crate::judge::{
     self, Evidence, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned, Row,
@@ -79,79 +79,37 @@ async fn parsed(
 ) -> Result<Option<Failure>, Lost> {
     let mut rows = Vec::new();
     for case in cases {
-        let call = Call::Parse {
-            value: case.input.clone(),
-            now: Duration::from_secs(case.now.unsigned_abs()),
-        };
+        let now = Duration::from_secs(case.now.unsigned_abs());
+        let call = Call::Parse { value: case.input.clone(), now };
         let what = format!("parse_retry_after({:?})", case.input);
-        let (ok, got) = match learner.call(&what, &call, Duration::from_secs(2)).await? {
-            Returned::Value(got) => (case.expect.accepts(got), shown(got)),
-            Returned::Panicked(message) => (false, format!("panicked: {message}")),
-            Returned::TimedOut(limit) => {
-                (false, format!("still running after {} s", limit.as_secs()))
-            }
-        };
+        let got = returned(learner.call(&what, &call, Duration::from_secs(2)).await?);
+        let ok = got.as_ref().is_ok_and(|got| case.expect.accepts(*got));
         let now = Civil::of(case.now);
-        let now = if case.now == TABLE_NOW {
-            String::new()
-        } else {
-            now.format(DateForm::ImfFixdate, now.weekday())
+        let now = match case.now {
+            TABLE_NOW => String::new(),
+            _ => now.format(DateForm::ImfFixdate, now.weekday()),
         };
+        let got = got.map_or_else(|problem| problem, shown);
         rows.push(Row {
             cells: vec![format!("{:?}", case.input), now, case.expect.shown(), got],
             ok,
         });
     }
-    let columns = ["input", "now", "expected", "got"];
-    let note = "rows without a \"now\" are read at Sun, 06 Nov 1994 08:49:07 GMT (the RFC's \
-                example date less 30 s)";
-    Ok(rows_failure(
-        rows,
-        &columns,
-        "inputs parsed wrongly",
-        "parse_retry_after panicked",
-        Some(note),
-    ))
+    let wrong = rows.iter().filter(|row| !row.ok).count();
+    Ok((wrong > 0).then(|| {
+        let note = "rows without one are read at Sun, 06 Nov 1994 08:49:07 GMT (the RFC's \
+                    example date less 30 s)";
+        Failure::of(format!("{wrong} of {} inputs parsed wrongly", rows.len()))
+            .with(Evidence::Text { title: "now".into(), body: note.into() })
+            .with_rows(&["input", "now", "expected", "got"], rows)
+    }))
 }
 
-/// At most this many right rows are shown around the wrong ones.
-const SHOWN_RIGHT: usize = 8;
-
-/// A failure that shows every wrong row (and a few right ones), with the first panic whole: a
-/// table cell is short, and a panic's place matters.
-pub(super) fn rows_failure(
-    rows: Vec<Row>,
-    columns: &[&str],
-    wrongly: &str,
-    panicked: &str,
-    note: Option<&str>,
-) -> Option<Failure> {
-    let wrong = rows.iter().filter(|row| !row.ok).count();
-    if wrong == 0 {
-        return None;
+/// What a call of the learner's code returned, or what happened instead, as a table cell.
+fn returned<T>(returned: Returned<T>) -> Result<T, String> {
+    match returned {
+        Returned::Value(value) => Ok(value),
+        Returned::Panicked(message) => Err(format!("panicked: {message}")),
+        Returned::TimedOut(limit) => Err(format!("still running after {} s", limit.as_secs())),
     }
-    let mut failure = Failure::of(format!("{wrong} of {} {wrongly}", rows.len()));
-    let last = columns.len() - 1;
-    if let Some(panic) = rows.iter().find_map(|row| {
-        Some(format!(
-            "with {}: {panicked}: {}",
-            row.cells[0],
-            row.cells[last].strip_prefix("panicked: ")?
-        ))
-    }) {
-        failure = failure.with(Evidence::Text { title: "the first panic".into(), body: panic });
-    }
-    if let Some(note) = note {
-        failure = failure.with(Evidence::Text { title: "now".into(), body: note.into() });
-    }
-    let mut right = 0;
-    let rows = rows
-        .into_iter()
-        .filter(|row| {
-            right += usize::from(row.ok);
-            !row.ok || right <= SHOWN_RIGHT
-        })
-        .collect();
-    let columns = columns.iter().map(ToString::to_string).collect();
-    Some(failure.with(Evidence::Table { columns, rows }))
 }

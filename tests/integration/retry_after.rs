@@ -48,7 +48,10 @@ fn with_app(app: fn(Database) -> Router) -> Exercise {
     Exercise { app, ..reference() }
 }
 
-fn with_parser(parse_retry_after: fn(&str, SystemTime) -> Option<Duration>) -> Exercise {
+/// A `parse_retry_after`.
+type Parser = fn(&str, SystemTime) -> Option<Duration>;
+
+fn with_parser(parse_retry_after: Parser) -> Exercise {
     Exercise { parse_retry_after, ..reference() }
 }
 
@@ -455,7 +458,7 @@ async fn each_parser_mistake_is_caught_by_the_check_for_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_calendar_mistake_is_caught_on_the_row_written_for_it() {
-    let cases: [(fn(&str, SystemTime) -> Option<Duration>, &str); 6] = [
+    let cases: [(Parser, &str); 6] = [
         (parser_with_httpdate_window, "Wednesday, 01-Jan-70 00:00:00 GMT"),
         (parser_with_a_pivot_at_50, "Wednesday, 01-Jan-70 00:00:00 GMT"),
         (parser_without_the_50_year_rule, "Friday, 01-Jan-99 00:00:00 GMT"),
@@ -538,13 +541,9 @@ async fn client_mistakes_are_caught_and_the_run_goes_on() {
     let (judged, seed) =
         judged_failing(with_client(client_panicking_on_non_ascii), &[CLIENT]).await;
     let wrong = wrong_rows(&judged, CLIENT);
-    assert!(
-        wrong.contains(&"Retry-After: 3\\xff0 (not ASCII)"),
-        "{wrong:?}\n{}",
-        report(&judged, seed)
-    );
+    assert!(wrong.contains(&"Retry-After: 3\\xff0"), "{wrong:?}\n{}", report(&judged, seed));
     let (judged, _) = judged_failing(with_client(client_defaulting_to_zero), &[CLIENT]).await;
-    assert_eq!(wrong_rows(&judged, CLIENT), ["no Retry-After at all"]);
+    assert_eq!(wrong_rows(&judged, CLIENT), ["no Retry-After"]);
     judged_failing(with_client(client_reading_the_last_header), &[]).await;
 }
 

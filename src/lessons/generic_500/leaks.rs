@@ -10,7 +10,7 @@ use axum::http::HeaderValue;
 use super::asked::{Asked, Kind};
 use super::plan::{FAILING, Plan};
 use crate::judge::answer::Answer;
-use crate::judge::compare::{Leak, Observed, leaks, secrets_in};
+use crate::judge::compare::{Leak, Observed, given_away, leaks};
 use crate::judge::{Evidence, Failure};
 
 pub(super) fn find(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
@@ -18,7 +18,7 @@ pub(super) fn find(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
 }
 
 /// Every secret of the run, with what it would give away.
-fn secrets(plan: &Plan, asked: &[Asked]) -> Vec<(String, &'static str)> {
+fn secrets(plan: &Plan) -> Vec<(String, &'static str)> {
     let mut secrets = vec![("panicked".to_string(), "a panic report")];
     for served in &plan.served {
         let setup = &served.setup;
@@ -27,42 +27,29 @@ fn secrets(plan: &Plan, asked: &[Asked]) -> Vec<(String, &'static str)> {
         secrets.push((setup.host.clone(), "the database host"));
         let reasons = setup.failure.iter().flat_map(|failure| &failure.reasons);
         secrets.extend(reasons.map(|reason| (reason.clone(), "the database's own words")));
-        for asked in asked.iter().filter(|asked| FAILING.contains(&asked.served)) {
-            secrets.push((setup.query_id(asked.id), "a failed query's id"));
-            secrets.push((setup.panic_key(asked.id), "a panic's message"));
+        for id in plan.order_ids.iter().chain(&plan.report_ids) {
+            secrets.push((setup.query_id(*id), "a failed query's id"));
+            secrets.push((setup.panic_key(*id), "a panic's message"));
         }
     }
     secrets
 }
 
 fn secrets_found(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
-    let secrets = secrets(plan, asked);
-    let values: Vec<String> = secrets.iter().map(|(value, _)| value.clone()).collect();
-    // Each kind of leak once, with the first answer that had it and how many more did.
-    let mut found: Vec<(&str, String, usize)> = Vec::new();
-    for asked in asked {
-        let Some(answer) = asked.exchange.answer() else { continue };
-        let mut text = answer.text();
-        for (name, value) in &answer.headers {
-            text.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
-        }
-        for secret in secrets_in(&text, &values) {
-            let meaning = secrets.iter().find(|(value, _)| value == secret).map_or("", |s| s.1);
-            match found.iter_mut().find(|(known, _, _)| *known == meaning) {
-                Some((_, _, more)) => *more += 1,
-                None => found.push((meaning, named(plan, asked), 0)),
-            }
-        }
-    }
+    let answers: Vec<(String, &Answer)> = asked
+        .iter()
+        .filter_map(|asked| Some((named(plan, asked), asked.exchange.answer()?)))
+        .collect();
+    let found = given_away(&answers, &secrets(plan));
     if found.is_empty() {
         return None;
     }
-    let kinds: Vec<&str> = found.iter().map(|(meaning, _, _)| *meaning).collect();
+    let kinds: Vec<&str> = found.iter().map(|(kind, _, _)| *kind).collect();
     let shown: Vec<String> = found
         .iter()
-        .map(|(meaning, first, more)| match more {
-            0 => format!("{meaning}: in {first}"),
-            more => format!("{meaning}: in {first}, and {more} more answer(s)"),
+        .map(|(kind, first, more)| match more {
+            0 => format!("{kind}: in {first}"),
+            more => format!("{kind}: in {first}, and {more} more answer(s)"),
         })
         .collect();
     Some(

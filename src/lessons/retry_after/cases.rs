@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use super::dates::{Civil, DateForm};
+use super::dates::{read_at, rfc850_years};
+use crate::judge::http_date::{Civil, DateForm};
 use crate::judge::seed::{self, Rng};
 
 /// Which check a value belongs to.
@@ -97,10 +98,10 @@ pub(super) fn all(rng: &mut Rng) -> Vec<Case> {
         expect: Expect::AtLeast(Duration::from_secs(u64::MAX)),
         group: Group::Seconds,
     });
-    let boundaries = boundaries();
-    let mut scenes: Vec<(i64, Civil)> = (0..6).map(|_| scene(rng)).collect();
-    scenes.extend((0..5).map(|_| *seed::pick(rng, &boundaries)));
-    for (now, date) in scenes {
+    let mut boundaries = boundaries();
+    rng.shuffle(&mut boundaries);
+    let scenes = (0..6).map(|_| scene(rng)).collect::<Vec<_>>();
+    for (now, date) in scenes.into_iter().chain(boundaries.into_iter().take(5)) {
         for form in DateForm::ALL {
             cases.push(date_case(rng, now, date, form));
         }
@@ -108,86 +109,60 @@ pub(super) fn all(rng: &mut Rng) -> Vec<Case> {
     cases
 }
 
+/// The fixed table: the RFC's examples and their neighbours, at [`TABLE_NOW`]; then rows with
+/// a "now" of their own: RFC 850's 50-year rule, leap days, the end of the range.
+#[rustfmt::skip]
 fn table() -> Vec<Case> {
-    let case = |input: &str, now: i64, expect: Expect, group| Case {
-        input: input.into(),
-        now,
-        expect,
-        group,
-    };
-    let secs =
-        |input: &str, seconds| case(input, TABLE_NOW, Expect::seconds(seconds), Group::Seconds);
-    let date =
-        |input: &str, seconds| case(input, TABLE_NOW, Expect::seconds(seconds), Group::Dates);
-    let lenient = |input: &str, seconds| {
-        let either = Expect::OneOf(vec![Some(Duration::from_secs(seconds)), None]);
-        case(input, TABLE_NOW, either, Group::Dates)
-    };
-    let invalid = |input: &str| case(input, TABLE_NOW, Expect::is(None), Group::Invalid);
-    // Rows with a "now" of their own: RFC 850's 50-year rule, and leap days.
-    let june_2025 = Civil::new(2025, 6, 1, (0, 0, 0)).at();
-    let at = |year, month, day| Civil::new(year, month, day, (0, 0, 0)).at();
-    let dated = |input: &str, now: i64, then: Option<i64>| {
+    use Group::{Dates, Invalid, Seconds};
+    let wait = Expect::seconds;
+    let either = |seconds| Expect::OneOf(vec![Some(Duration::from_secs(seconds)), None]);
+    let mut rows = vec![
+        ("120", wait(120), Seconds), ("0", wait(0), Seconds), ("007", wait(7), Seconds),
+        (" 30", wait(30), Seconds), ("30  ", wait(30), Seconds), ("\t5\t", wait(5), Seconds),
+        ("86400", wait(86_400), Seconds), ("18446744073709551615", wait(u64::MAX), Seconds),
+        ("18446744073709551616", Expect::AtLeast(Duration::from_secs(u64::MAX)), Seconds),
+        ("Sun, 06 Nov 1994 08:49:37 GMT", wait(30), Dates),
+        ("Sunday, 06-Nov-94 08:49:37 GMT", wait(30), Dates),
+        ("Sun Nov  6 08:49:37 1994", wait(30), Dates),
+        ("Mon, 07 Nov 1994 08:49:07 GMT", wait(86_400), Dates),
+        ("  Sun, 06 Nov 1994 08:49:37 GMT ", wait(30), Dates),
+        ("Sun, 06 Nov 1994 08:49:07 GMT", wait(0), Dates),
+        ("Sun, 06 Nov 1994 08:48:07 GMT", wait(0), Dates),
+        ("Saturday, 05-Nov-94 08:49:37 GMT", wait(0), Dates),
+        ("Sat Nov  5 08:49:37 1994", wait(0), Dates),
+        ("sun, 06 nov 1994 08:49:37 gmt", either(30), Dates),
+        ("Sun, 06 NOV 1994 08:49:37 GMT", either(30), Dates),
+    ];
+    rows.extend([
+        "-1", "+5", "1.5", "", "   ", "soon", "120, 60", "30s", "0x1E", "1e3", "1 20", "١٢٠",
+        "Sun, 06 Nov 1994 08:49:37 PST", "Sun, 06 Nov 1994 08:49:37", "1994-11-06T08:49:37Z",
+        "Sun, 06 Nov 1994 25:49:37 GMT",
+    ].map(|input| (input, Expect::is(None), Invalid)));
+    let mut cases: Vec<Case> = rows.into_iter()
+        .map(|(input, expect, group)| Case { input: input.into(), now: TABLE_NOW, expect, group })
+        .collect();
+    let day = |year, month, day| Civil::new(year, month, day, (0, 0, 0)).at();
+    for (input, now, then) in [
+        ("Wednesday, 01-Jan-70 00:00:00 GMT", day(2025, 6, 1), Some(day(2070, 1, 1))),
+        ("Friday, 01-Jan-99 00:00:00 GMT", day(2025, 6, 1), Some(day(1999, 1, 1))),
+        ("Tue, 29 Feb 2000 00:00:00 GMT", day(2000, 2, 28), Some(day(2000, 2, 29))),
+        ("Wed, 01 Mar 2000 00:00:00 GMT", day(2000, 2, 28), Some(day(2000, 3, 1))),
+        ("Mon, 29 Feb 2100 00:00:00 GMT", day(2100, 2, 28), None),
+        ("Mon Mar  1 00:00:00 2100", day(2100, 2, 28), Some(day(2100, 3, 1))),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 0, Some(day(10_000, 1, 1) - 1)),
+    ] {
         let wait = then.map(|then| Duration::from_secs((then - now).max(0).unsigned_abs()));
-        case(input, now, Expect::is(wait), Group::Dates)
-    };
-    vec![
-        secs("120", 120),
-        secs("0", 0),
-        secs("007", 7),
-        secs(" 30", 30),
-        secs("30  ", 30),
-        secs("\t5\t", 5),
-        secs("86400", 86_400),
-        secs("18446744073709551615", u64::MAX),
-        case(
-            "18446744073709551616",
-            TABLE_NOW,
-            Expect::AtLeast(Duration::from_secs(u64::MAX)),
-            Group::Seconds,
-        ),
-        date("Sun, 06 Nov 1994 08:49:37 GMT", 30),
-        date("Sunday, 06-Nov-94 08:49:37 GMT", 30),
-        date("Sun Nov  6 08:49:37 1994", 30),
-        date("Mon, 07 Nov 1994 08:49:07 GMT", 86_400),
-        date("  Sun, 06 Nov 1994 08:49:37 GMT ", 30),
-        date("Sun, 06 Nov 1994 08:49:07 GMT", 0),
-        date("Sun, 06 Nov 1994 08:48:07 GMT", 0),
-        date("Saturday, 05-Nov-94 08:49:37 GMT", 0),
-        date("Sat Nov  5 08:49:37 1994", 0),
-        lenient("sun, 06 nov 1994 08:49:37 gmt", 30),
-        lenient("Sun, 06 NOV 1994 08:49:37 GMT", 30),
-        dated("Wednesday, 01-Jan-70 00:00:00 GMT", june_2025, Some(at(2070, 1, 1))),
-        dated("Friday, 01-Jan-99 00:00:00 GMT", june_2025, Some(at(1999, 1, 1))),
-        dated("Tue, 29 Feb 2000 00:00:00 GMT", at(2000, 2, 28), Some(at(2000, 2, 29))),
-        dated("Wed, 01 Mar 2000 00:00:00 GMT", at(2000, 2, 28), Some(at(2000, 3, 1))),
-        dated("Mon, 29 Feb 2100 00:00:00 GMT", at(2100, 2, 28), None),
-        dated("Mon Mar  1 00:00:00 2100", at(2100, 2, 28), Some(at(2100, 3, 1))),
-        dated("Fri, 31 Dec 9999 23:59:59 GMT", 0, Some(at(10_000, 1, 1) - 1)),
-        invalid("-1"),
-        invalid("+5"),
-        invalid("1.5"),
-        invalid(""),
-        invalid("   "),
-        invalid("soon"),
-        invalid("120, 60"),
-        invalid("30s"),
-        invalid("0x1E"),
-        invalid("1e3"),
-        invalid("1 20"),
-        invalid("١٢٠"),
-        invalid("Sun, 06 Nov 1994 08:49:37 PST"),
-        invalid("Sun, 06 Nov 1994 08:49:37"),
-        invalid("1994-11-06T08:49:37Z"),
-        invalid("Sun, 06 Nov 1994 25:49:37 GMT"),
-    ]
+        cases.push(Case { input: input.into(), now, expect: Expect::is(wait), group: Dates });
+    }
+    cases
 }
 
 /// Moments where calendars go wrong, each with a "now" shortly before (or, for 1900, long
 /// after): the turn of a century, leap days that are (2000, 2400) and are not (1900, 2100),
 /// both ends of the range.
+#[rustfmt::skip]
 fn boundaries() -> Vec<(i64, Civil)> {
-    let at = |year, month, day, hms| Civil::new(year, month, day, hms);
+    let at = Civil::new;
     let noon = (12, 0, 0);
     vec![
         (at(1999, 12, 31, (23, 59, 30)).at(), at(2000, 1, 1, (0, 0, 30))),
@@ -227,17 +202,18 @@ fn scene(rng: &mut Rng) -> (i64, Civil) {
 /// rule reads it as), maybe with whitespace around.
 fn date_case(rng: &mut Rng, now: i64, date: Civil, form: DateForm) -> Case {
     let read_as = match form {
-        DateForm::Rfc850 => super::dates::rfc850_years(now, date)[0],
+        DateForm::Rfc850 => rfc850_years(now, date)[0],
         _ => date.year,
     };
     let weekday = Civil { year: read_as, ..date }.weekday();
     let input = format!("{}{}{}", whitespace(rng), date.format(form, weekday), whitespace(rng));
-    let expect = Expect::OneOf(date.read_at(now, form, weekday));
+    let expect = Expect::OneOf(read_at(date, now, form, weekday));
     Case { input, now, expect, group: Group::Dates }
 }
 
 fn whitespace(rng: &mut Rng) -> &'static str {
-    *seed::pick(rng, &["", "", "", " ", "\t", " \t"])
+    const AROUND: [&str; 6] = ["", "", "", " ", "\t", " \t"];
+    AROUND[rng.usize(..AROUND.len())]
 }
 
 /// A number of seconds of some magnitude, maybe with leading zeros and whitespace around.
@@ -282,7 +258,7 @@ fn mangled_date(rng: &mut Rng) -> Case {
     let weekday = date.weekday();
     let imf = date.format(DateForm::ImfFixdate, weekday);
     let forgiven = |input: String| {
-        let mut readings = date.read_at(now, DateForm::ImfFixdate, weekday);
+        let mut readings = read_at(date, now, DateForm::ImfFixdate, weekday);
         readings.push(None);
         (input, Expect::OneOf(readings))
     };
@@ -291,7 +267,7 @@ fn mangled_date(rng: &mut Rng) -> Case {
         1 => forgiven(imf.to_uppercase()),
         2 => forgiven(date.format(DateForm::ImfFixdate, (weekday + 3) % 7)),
         3 => (
-            imf.replacen(" GMT", *seed::pick(rng, &[" PST", " +0100", " EST", ""]), 1),
+            imf.replacen(" GMT", [" PST", " +0100", " EST", ""][rng.usize(..4)], 1),
             Expect::is(None),
         ),
         // "Sun, 06 Nov 1994 08:49:37 GMT": the hour is bytes 17 and 18.

@@ -3,99 +3,77 @@
 //! sent (or none); the learner's process fetches each, and its `retry_after` reads the response.
 //! A date may be measured from that `Date` or from the learner's clock: both are right.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::cases::{Expect, shown};
-use super::dates::{Civil, DateForm};
-use super::{Call, rows_failure};
+use super::{Call, returned};
+use crate::judge::http_date::{Civil, DateForm};
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen, Upstream};
-use crate::judge::{Failure, Learner, Lost, Returned, Row};
+use crate::judge::{Failure, Learner, Lost, Row};
 
 /// How long one fetch and read may take.
 const DEADLINE: Duration = Duration::from_secs(3);
 
-/// What a case's 503 carries.
+/// One `Retry-After` a case's 503 carries: these bytes, or a date this many seconds from the
+/// moment sent, in a form.
 #[derive(Debug, Clone)]
-enum Sent {
-    Values(Vec<Vec<u8>>),
-    /// A date this many seconds from the moment sent, in a form.
+enum Value {
+    Bytes(Vec<u8>),
     At(DateForm, i64),
 }
 
 #[derive(Debug, Clone)]
 struct Case {
-    shown: String,
-    sent: Sent,
+    values: Vec<Value>,
     /// Whether the response says when it was sent (`Date`).
     dated: bool,
     expect: Expect,
 }
 
-fn cases(rng: &mut Rng) -> Vec<Case> {
-    let value = |shown: &str, bytes: &[u8], expect| Case {
-        shown: format!("Retry-After: {shown}"),
-        sent: Sent::Values(vec![bytes.to_vec()]),
-        dated: true,
-        expect,
-    };
-    let seconds = rng.u64(1..100_000);
-    let (first, second) = (rng.u64(1..600), rng.u64(600..1200));
-    let mut cases = vec![
-        value(&seconds.to_string(), seconds.to_string().as_bytes(), Expect::seconds(seconds)),
-        value("0", b"0", Expect::seconds(0)),
-        value("soon", b"soon", Expect::is(None)),
-        value("30s", b"30s", Expect::is(None)),
-        value("-1", b"-1", Expect::is(None)),
-        value(&format!("+{seconds}"), format!("+{seconds}").as_bytes(), Expect::is(None)),
-        value("1e30", b"1e30", Expect::is(None)),
-        value("3\\xff0 (not ASCII)", b"3\xff0", Expect::is(None)),
-        value("٣٠ (Arabic-Indic digits)", "٣٠".as_bytes(), Expect::is(None)),
-        value(
-            "99999999999999999999999",
-            b"99999999999999999999999",
-            Expect::AtLeast(Duration::from_secs(u64::MAX)),
-        ),
-        Case {
-            shown: "no Retry-After at all".into(),
-            sent: Sent::Values(Vec::new()),
-            dated: true,
-            expect: Expect::is(None),
-        },
-        Case {
-            shown: format!("two: Retry-After: {first} and Retry-After: {second}"),
-            sent: Sent::Values(vec![
-                first.to_string().into_bytes(),
-                second.to_string().into_bytes(),
-            ]),
-            dated: true,
-            expect: Expect::OneOf(vec![
-                None,
-                Some(Duration::from_secs(first)),
-                Some(Duration::from_secs(second)),
-            ]),
-        },
-    ];
-    let ahead = rng.i64(30..3600);
-    for (form, name) in
-        DateForm::ALL.into_iter().zip(["an IMF-fixdate", "an RFC 850 date", "an asctime date"])
-    {
-        for dated in [true, false] {
-            let without = if dated { "" } else { ", no Date" };
-            cases.push(Case {
-                shown: format!("Retry-After: {name} {ahead} s ahead{without}"),
-                sent: Sent::At(form, ahead),
-                dated,
-                expect: Expect::About(Duration::from_secs(ahead.unsigned_abs())),
-            });
-        }
+impl Case {
+    /// `Retry-After: 3\xff0`, `Retry-After: Rfc850 +120 s, no Date`.
+    fn shown(&self) -> String {
+        let values: Vec<String> = self
+            .values
+            .iter()
+            .map(|value| match value {
+                Value::Bytes(bytes) => format!("Retry-After: {}", bytes.escape_ascii()),
+                Value::At(form, offset) => format!("Retry-After: {form:?} {offset:+} s"),
+            })
+            .collect();
+        let shown = if values.is_empty() { "no Retry-After".into() } else { values.join(" and ") };
+        if self.dated { shown } else { format!("{shown}, no Date") }
     }
-    cases.push(Case {
-        shown: "Retry-After: an IMF-fixdate an hour ago".into(),
-        sent: Sent::At(DateForm::ImfFixdate, -3600),
-        dated: true,
-        expect: Expect::seconds(0),
-    });
+}
+
+#[rustfmt::skip]
+fn cases(rng: &mut Rng) -> Vec<Case> {
+    let text = |text: &str| Value::Bytes(text.as_bytes().to_vec());
+    let none = Expect::is(None);
+    let (seconds, first, second) = (rng.u64(1..100_000), rng.u64(1..600), rng.u64(600..1200));
+    let ahead = rng.i64(30..3600);
+    let mut cases: Vec<(Vec<Value>, Expect)> = vec![
+        (vec![text(&seconds.to_string())], Expect::seconds(seconds)),
+        (vec![text("0")], Expect::seconds(0)),
+        (vec![text("soon")], none.clone()), (vec![text("30s")], none.clone()),
+        (vec![text("-1")], none.clone()), (vec![text(&format!("+{seconds}"))], none.clone()),
+        (vec![text("1e30")], none.clone()), (vec![text("٣٠")], none.clone()),
+        (vec![Value::Bytes(b"3\xff0".to_vec())], none.clone()),
+        (vec![text("99999999999999999999999")], Expect::AtLeast(Duration::from_secs(u64::MAX))),
+        (vec![], none),
+        (vec![text(&first.to_string()), text(&second.to_string())],
+            Expect::OneOf(vec![None, Some(Duration::from_secs(first)), Some(Duration::from_secs(second))])),
+        (vec![Value::At(DateForm::ImfFixdate, -3600)], Expect::seconds(0)),
+    ];
+    let about = Expect::About(Duration::from_secs(ahead.unsigned_abs()));
+    cases.extend(DateForm::ALL.map(|form| (vec![Value::At(form, ahead)], about.clone())));
+    let mut cases: Vec<Case> =
+        cases.into_iter().map(|(values, expect)| Case { values, dated: true, expect }).collect();
+    // The dates ahead again, without a Date: measured from the learner's clock, then.
+    let undated: Vec<Case> = cases.iter().filter(|case| matches!(case.values[..], [Value::At(_, 1..)]))
+        .map(|case| Case { dated: false, ..case.clone() }).collect();
+    cases.extend(undated);
     rng.shuffle(&mut cases);
     cases
 }
@@ -108,48 +86,41 @@ pub(super) async fn judge(learner: &Learner, rng: &mut Rng) -> Result<Option<Fai
     let mut rows = Vec::new();
     for (index, case) in cases.iter().enumerate() {
         let call = Call::RetryAfter { url: format!("{}/{prefix}/{index}", upstream.base) };
-        let returned: Returned<Result<Option<Duration>, String>> =
-            learner.call("retry_after(&response)", &call, DEADLINE).await?;
-        let (ok, got) = match returned {
-            Returned::Value(Ok(got)) => (case.expect.accepts(got), shown(got)),
-            Returned::Value(Err(problem)) => (false, format!("(no response: {problem})")),
-            Returned::Panicked(message) => (false, format!("panicked: {message}")),
-            Returned::TimedOut(limit) => {
-                (false, format!("still running after {} s", limit.as_secs()))
-            }
-        };
-        rows.push(Row { cells: vec![case.shown.clone(), case.expect.shown(), got], ok });
+        let read: Result<Result<_, String>, String> =
+            returned(learner.call("retry_after(&response)", &call, DEADLINE).await?);
+        let got = read.and_then(|read| read.map_err(|problem| format!("(no response: {problem})")));
+        let ok = got.as_ref().is_ok_and(|got| case.expect.accepts(*got));
+        let got = got.map_or_else(|problem| problem, shown);
+        rows.push(Row { cells: vec![case.shown(), case.expect.shown(), got], ok });
     }
-    let columns = ["the 503 carried", "expected", "got"];
-    Ok(rows_failure(rows, &columns, "responses read wrongly", "retry_after panicked", None))
+    let wrong = rows.iter().filter(|row| !row.ok).count();
+    Ok((wrong > 0).then(|| {
+        Failure::of(format!("{wrong} of {} responses read wrongly", rows.len()))
+            .with_rows(&["the 503 carried", "expected", "got"], rows)
+    }))
 }
 
 /// The 503 of the case the path names, written as it is (bytes that are not ASCII included).
 fn answer(cases: &[Case], seen: &Seen) -> Reply {
     let index = seen.path().rsplit('/').next().and_then(|index| index.parse::<usize>().ok());
     let Some(case) = index.and_then(|index| cases.get(index)) else { return Reply::status(404) };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
-    let now = i64::try_from(now).unwrap_or(i64::MAX);
-    let values = match &case.sent {
-        Sent::Values(values) => values.clone(),
-        Sent::At(form, offset) => {
-            let at = Civil::of(now + offset);
-            vec![at.format(*form, at.weekday()).into_bytes()]
-        }
-    };
-    let mut head =
-        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n".to_vec();
+    let now = Civil::now();
+    let mut head = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n".to_vec();
     if case.dated {
-        let date = Civil::of(now);
         head.extend(
-            format!("date: {}\r\n", date.format(DateForm::ImfFixdate, date.weekday())).bytes(),
+            format!("date: {}\r\n", now.format(DateForm::ImfFixdate, now.weekday())).bytes(),
         );
     }
-    for value in values {
-        head.extend(b"retry-after: ");
-        head.extend(value);
-        head.extend(b"\r\n");
+    for value in &case.values {
+        let value = match value {
+            Value::Bytes(bytes) => bytes.clone(),
+            Value::At(form, offset) => {
+                let at = Civil::of(now.at() + offset);
+                at.format(*form, at.weekday()).into_bytes()
+            }
+        };
+        head.extend([b"retry-after: ".as_slice(), &value, b"\r\n"].concat());
     }
-    head.extend(b"\r\n");
+    head.extend(b"connection: close\r\n\r\n");
     Reply::Raw(head)
 }

@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::Call;
-use super::dates::is_imf_fixdate;
-use crate::judge::answer::{Shown, error_problem, expected_error};
+use crate::judge::answer::{error_mismatch, mismatch};
 use crate::judge::exchange::{Client, Exchange};
+use crate::judge::http_date::is_imf_fixdate;
 use crate::judge::seed::{self, Rng};
 use crate::judge::{self, Evidence, Failure, Learner, Lost, Recorder};
 use httplings::fixtures::{DatabaseSetup, Order, QueryFailure};
@@ -21,17 +21,12 @@ use httplings::fixtures::{DatabaseSetup, Order, QueryFailure};
 #[derive(Debug)]
 pub(super) struct Asked {
     pub(super) down: bool,
-    /// What the database holds for it: an order, nothing, or a failing query.
-    pub(super) holds: Holds,
+    /// The order asked for, when there is one.
+    pub(super) order: Option<Order>,
+    /// Whether its query fails while the database is up.
+    pub(super) failing: bool,
     pub(super) sent_at: SystemTime,
     pub(super) exchange: Exchange,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Holds {
-    Order(Order),
-    Nothing,
-    Failure,
 }
 
 const UNAVAILABLE: [&str; 6] = [
@@ -50,13 +45,14 @@ const QUERY_FAILURES: [&str; 4] = [
     "relation \"orders_archive\" does not exist",
 ];
 
-/// Serves the learner's app, asks it across two outages and judges the server's checks; `None`
-/// when `app()` could not be served (its checks are failed then).
+/// Serves the learner's app and asks it across two outages; `None` when `app()` could not be
+/// served (every server check is failed then).
 pub(super) async fn ask(
     learner: &Learner,
     recorder: &mut Recorder,
     rng: &mut Rng,
 ) -> Result<Option<Vec<Asked>>, Lost> {
+    // Three orders, one id with none, two whose queries fail while the database is up.
     let ids = seed::distinct(rng, 100_000..1_000_000, 6);
     let orders: Vec<Order> = ids[..3]
         .iter()
@@ -67,17 +63,18 @@ pub(super) async fn ask(
             status: "paid".into(),
         })
         .collect();
+    let reasons = |reasons: &[&str]| reasons.iter().map(ToString::to_string).collect();
     let setup = DatabaseSetup {
         orders: orders.clone(),
         host: format!("orders-db-{}.internal:5432", seed::token(rng, 6)),
         password: seed::token(rng, 20),
         secret: rng.u64(..),
         failure: Some(QueryFailure {
-            reasons: QUERY_FAILURES.map(String::from).to_vec(),
+            reasons: reasons(&QUERY_FAILURES),
             only: Some(ids[4..].to_vec()),
         }),
         panic: None,
-        unavailable: UNAVAILABLE.map(String::from).to_vec(),
+        unavailable: reasons(&UNAVAILABLE),
         down: false,
     };
     let failed = |problem: &str| {
@@ -87,11 +84,6 @@ pub(super) async fn ask(
         return Ok(None);
     };
     let client = Client::new(base);
-    let holds = |index: usize| match index {
-        0..3 => Holds::Order(orders[index].clone()),
-        3 => Holds::Nothing,
-        _ => Holds::Failure,
-    };
     // Down, up, down again, up again: a route that remembers the outage shows.
     let rounds: [(bool, &[usize]); 4] =
         [(true, &[0, 3, 4, 1, 5]), (false, &[0, 4, 3]), (true, &[2, 5]), (false, &[2, 1, 5, 3])];
@@ -101,7 +93,8 @@ pub(super) async fn ask(
         for index in indexes {
             let sent_at = SystemTime::now();
             let exchange = client.get(&format!("/orders/{}", ids[*index])).await;
-            asked.push(Asked { down, holds: holds(*index), sent_at, exchange });
+            let (order, failing) = (orders.get(*index).cloned(), *index > 3);
+            asked.push(Asked { down, order, failing, sent_at, exchange });
         }
     }
     Ok(Some(asked))
@@ -110,16 +103,13 @@ pub(super) async fn ask(
 /// Every answer while down is a 503 whose body says "service unavailable" in JSON: the
 /// course's error object (more fields welcome) or RFC 9457 problem details with `"status": 503`.
 pub(super) fn unavailable(asked: &[Asked]) -> Option<Failure> {
-    first_error(
-        asked.iter().filter(|asked| asked.down),
-        StatusCode::SERVICE_UNAVAILABLE,
-        "SERVICE_UNAVAILABLE",
-    )
+    let down = asked.iter().filter(|asked| asked.down);
+    first_error(down, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
 }
 
 /// Every query that fails while the database is up is lesson 1's generic 500.
 pub(super) fn query_failure(asked: &[Asked]) -> Option<Failure> {
-    let failing = asked.iter().filter(|asked| !asked.down && asked.holds == Holds::Failure);
+    let failing = asked.iter().filter(|asked| !asked.down && asked.failing);
     first_error(failing, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
 }
 
@@ -128,25 +118,20 @@ fn first_error<'a>(
     status: StatusCode,
     code: &str,
 ) -> Option<Failure> {
-    let (asked, problem) = asked
-        .find_map(|asked| Some((asked, error_problem(&asked.exchange.answer, status, code)?)))?;
-    let answer = &asked.exchange.answer;
-    let expected = expected_error(answer, status, code);
-    let actual = Shown::of_result(answer, &["content-type", "retry-after"])
-        .media_type_shown_as("application/json");
-    Some(
-        Failure::of(format!("{}: {problem}", asked.exchange.request.line()))
-            .with(Evidence::Diff { expected: expected.render(), actual: actual.render() }),
-    )
+    asked.find_map(|asked| {
+        let answer = &asked.exchange.answer;
+        let (problem, diff) = error_mismatch(answer, status, code, &["retry-after"])?;
+        Some(Failure::of(format!("{}: {problem}", asked.exchange.request.line())).with(diff))
+    })
 }
 
 /// Every 503 carries exactly one `Retry-After`: whole seconds, at least 1, or an IMF-fixdate
-/// still to come. (An answer of another status is the 503 check's to judge.)
+/// still to come. (A wrong status is the 503 check's to judge: when no 503 came at all, the
+/// answers that came are judged instead.)
 pub(super) fn retry_after(asked: &[Asked]) -> Option<Failure> {
-    // The 503s; if none came, whatever did.
     let any_503 = asked.iter().any(|asked| asked.down && asked.exchange.status() == Some(503));
     let judged = |asked: &&Asked| asked.down && (!any_503 || asked.exchange.status() == Some(503));
-    let (asked, problem, values) = asked.iter().filter(judged).find_map(|asked| {
+    asked.iter().filter(judged).find_map(|asked| {
         let answer = asked.exchange.answer()?;
         let values: Vec<String> = answer
             .headers
@@ -154,17 +139,17 @@ pub(super) fn retry_after(asked: &[Asked]) -> Option<Failure> {
             .iter()
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
             .collect();
-        Some((asked, retry_after_problem(&values, asked.sent_at)?, values))
-    })?;
-    let actual = if values.is_empty() {
-        "retry-after: (not sent)\n".to_string()
-    } else {
-        values.iter().map(|value| format!("retry-after: {value}\n")).collect()
-    };
-    Some(
-        Failure::of(format!("{}: {problem}", asked.exchange.request.line()))
-            .with(Evidence::Diff { expected: "retry-after: <seconds, e.g. 30>\n".into(), actual }),
-    )
+        let problem = retry_after_problem(&values, asked.sent_at)?;
+        let sent = match &values[..] {
+            [] => "retry-after: (not sent)\n".to_string(),
+            values => values.iter().map(|value| format!("retry-after: {value}\n")).collect(),
+        };
+        let expected = "retry-after: <seconds, e.g. 30>\n".into();
+        Some(
+            Failure::of(format!("{}: {problem}", asked.exchange.request.line()))
+                .with(Evidence::Diff { expected, actual: sent }),
+        )
+    })
 }
 
 fn retry_after_problem(values: &[String], sent_at: SystemTime) -> Option<String> {
@@ -198,26 +183,18 @@ fn retry_after_problem(values: &[String], sent_at: SystemTime) -> Option<String>
 
 /// Every answer while up is what it was before the outage: the order as JSON, or a 404.
 pub(super) fn back_up(asked: &[Asked]) -> Option<Failure> {
-    asked.iter().filter(|asked| !asked.down).find_map(|asked| {
-        let answer = &asked.exchange.answer;
-        let (expected, actual) = match &asked.holds {
-            Holds::Order(order) => (
-                Shown::status(StatusCode::OK)
-                    .header("content-type", "application/json")
-                    .json(&json!(order)),
-                Shown::of_result(answer, &["content-type"]).media_type_shown_as("application/json"),
-            ),
-            Holds::Nothing => {
-                (Shown::status(StatusCode::NOT_FOUND), Shown::of_result(answer, &[]).without_body())
-            }
-            Holds::Failure => return None,
+    asked.iter().filter(|asked| !asked.down && !asked.failing).find_map(|asked| {
+        let (status, body) = match &asked.order {
+            Some(order) => (StatusCode::OK, Some(json!(order))),
+            None => (StatusCode::NOT_FOUND, None),
         };
-        (expected != actual).then(|| {
+        let diff = mismatch(&asked.exchange.answer, status, body.as_ref())?;
+        let line = asked.exchange.request.line();
+        Some(
             Failure::of(format!(
-                "{} with the database back up did not answer as before the outage",
-                asked.exchange.request.line()
+                "{line} with the database back up did not answer as before the outage"
             ))
-            .with(Evidence::Diff { expected: expected.render(), actual: actual.render() })
-        })
+            .with(diff),
+        )
     })
 }
