@@ -332,6 +332,14 @@ async fn leaks_in_a_header_plain_encoded_or_in_part_are_caught() {
     let reversed = with!(db_error: |error, _| leaking(&error, |text| text.chars().rev().collect()));
     // A fragment: its last word, which is no secret of the run.
     let fragment = with!(db_error: |error, _| leaking(&error, |text| text.rsplit(' ').next().unwrap().to_string()));
+    // Spaces after the body, as many as the reason has letters: the JSON is the same.
+    fn padded(error: DbError, _: u32) -> Response {
+        log_fields(&error);
+        let body = format!("{}{}", generic_500_body(), " ".repeat(error.reason().len()));
+        (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], body)
+            .into_response()
+    }
+    judged_failing(with!(db_error: padded), &[NO_LEAK]).await;
     // A request id whose length gives the failure away.
     let shaped = with!(db_error: |error, _| leaking(&error, |text| format!("{}-{}", uuid::Uuid::new_v4(), text.len())));
     for app in [plain, hex, reversed, fragment, shaped] {

@@ -63,8 +63,9 @@ fn named(plan: &Plan, asked: &Asked) -> String {
     format!("{} ({})", asked.exchange.request.line(), plan.served[asked.served].name)
 }
 
-/// An answer as compared: without `Date` (the server's clock) and `Content-Length` (the body
-/// is compared itself), its request's own path and id written as `{path}` and `{id}`.
+/// An answer as compared: without `Date` (the server's clock), its request's own path and id
+/// written as `{path}` and `{id}`, and `Content-Length` the length of the body so written (the
+/// body's JSON is compared by value: its length still shows what its layout hides).
 fn normalised(asked: &Asked) -> Option<Answer> {
     let mut answer = asked.exchange.answer()?.clone();
     let path = &asked.exchange.request.path;
@@ -74,12 +75,12 @@ fn normalised(asked: &Asked) -> Option<Answer> {
         if asked.id == 0 { text } else { replace_number(&text, &id, "{id}") }
     };
     answer.headers.remove("date");
-    answer.headers.remove("content-length");
     for value in answer.headers.values_mut() {
         let replaced = own(&String::from_utf8_lossy(value.as_bytes()));
         *value = HeaderValue::from_str(&replaced).unwrap_or_else(|_| value.clone());
     }
     answer.body = own(&answer.text()).into_bytes();
+    answer.headers.insert("content-length", HeaderValue::from(answer.body.len()));
     Some(answer)
 }
 
