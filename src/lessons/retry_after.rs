@@ -34,6 +34,9 @@ const CLIENT: &str = "client";
 pub const CHECKS: &[&str] =
     &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, SECONDS, DATES, INVALID, CLIENT];
 
+/// The checks that need the app served; the parser's and the client's do not.
+const SERVER_CHECKS: &[&str] = &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500];
+
 /// Judges `exercise` on a thread of this process (the project's tests).
 pub async fn judge_in_process(exercise: Exercise, seed: u64) -> Judged {
     judge::in_process::<Judge, _>(|| Adapter::new(exercise), seed).await

@@ -158,6 +158,12 @@ fn unavailable(retry_after: &'static [&'static str]) -> Response {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_that_panics_while_building_fails_the_server_checks_only() {
+    let app = |_| Router::new().route("/orders/:id", get(|| async { "old syntax" }));
+    judged_failing(with_app(app), &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_unreadable_or_unwise_retry_after_fails_retry_header_only() {
     let apps: [fn(Database) -> Router; 5] = [
         |db| answering_down_with(db, || unavailable(&[])),

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::Call;
+use super::{Call, SERVER_CHECKS};
 use crate::judge::answer::{error_mismatch, mismatch};
 use crate::judge::exchange::{Client, Exchange};
 use crate::judge::http_date::is_imf_fixdate;
@@ -80,7 +80,9 @@ pub(super) async fn ask(
     let failed = |problem: &str| {
         Failure::new(problem, "No request can be answered until the router builds.")
     };
-    let Some(base) = judge::serve(learner, recorder, &Call::Serve(setup), failed).await? else {
+    let call = Call::Serve(setup);
+    let Some(base) = judge::serve_for(learner, recorder, &call, SERVER_CHECKS, failed).await?
+    else {
         return Ok(None);
     };
     let client = Client::new(base);
