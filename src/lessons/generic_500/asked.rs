@@ -1,6 +1,8 @@
 //! Every request of a lesson 1 run, with the mark the log stood at when it went out, so that a
 //! log line can be tied to the request it follows.
 
+use futures_util::future::join_all;
+
 use super::plan::{FAILING, HEALTHY, Plan};
 use crate::judge::Learner;
 use crate::judge::exchange::{Client, Exchange, Request};
@@ -36,15 +38,14 @@ pub(super) struct Asked {
 /// shape does not take a counter's new digit for a leak.
 const WARM_UP: usize = 10;
 
-/// Asks the servers at `bases` everything: each request of the failing servers in lockstep (the
-/// same request of each, one after the other), then the healthy server's.
+/// Asks the servers at `bases` everything: each request of the failing servers at once on the
+/// three (in steps, so that the health check comes after the panics), then the healthy
+/// server's, all at once.
 pub(super) async fn ask(learner: &Learner, plan: &Plan, bases: &[String]) -> Vec<Asked> {
     let clients: Vec<Client> = bases.iter().map(Client::new).collect();
-    for _ in 0..WARM_UP {
-        for served in FAILING {
-            clients[served].get("/health").await;
-        }
-    }
+    let warm_up =
+        FAILING.iter().flat_map(|served| (0..WARM_UP).map(|_| clients[*served].get("/health")));
+    join_all(warm_up).await;
     let mut steps = Vec::new();
     for (index, order) in plan.order_ids.iter().enumerate() {
         steps.push((Kind::Failed, *order));
@@ -53,16 +54,17 @@ pub(super) async fn ask(learner: &Learner, plan: &Plan, bases: &[String]) -> Vec
     steps.extend([(Kind::Unknown, 0), (Kind::Health, 0)]);
     let mut asked = Vec::new();
     for (kind, id) in steps {
-        for served in FAILING {
-            asked.push(one(learner, plan, &clients[served], served, kind, id).await);
-        }
+        let step = FAILING.map(|served| one(learner, plan, &clients[served], served, kind, id));
+        asked.extend(join_all(step).await);
     }
     let healthy = &plan.served[HEALTHY].setup;
     let found = healthy.orders.iter().map(|order| (Kind::Found, order.id));
     let missing = plan.missing_ids.iter().map(|id| (Kind::Missing, *id));
-    for (kind, id) in found.chain(missing).chain([(Kind::Health, 0)]) {
-        asked.push(one(learner, plan, &clients[HEALTHY], HEALTHY, kind, id).await);
-    }
+    let last = found.chain(missing).chain([(Kind::Health, 0)]);
+    asked.extend(
+        join_all(last.map(|(kind, id)| one(learner, plan, &clients[HEALTHY], HEALTHY, kind, id)))
+            .await,
+    );
     asked
 }
 
