@@ -4,15 +4,14 @@
 //! error the query returns, as with a real driver: each error while down gives another reason
 //! (refused, the pool timed out, shutting down…), so only its kind tells.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use axum::http::StatusCode;
 use serde_json::json;
 
 use super::{Call, SERVER_CHECKS};
-use crate::judge::answer::{error_mismatch, mismatch};
+use crate::judge::answer::{error_mismatch, mismatch, sent_retry_after_problem};
 use crate::judge::exchange::{Client, Exchange};
-use crate::judge::http_date::is_imf_fixdate;
 use crate::judge::seed::{self, Rng};
 use crate::judge::{self, Evidence, Failure, Learner, Lost, Recorder};
 use httplings::fixtures::{DatabaseSetup, Order, QueryFailure};
@@ -141,7 +140,7 @@ pub(super) fn retry_after(asked: &[Asked]) -> Option<Failure> {
             .iter()
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
             .collect();
-        let problem = retry_after_problem(&values, asked.sent_at)?;
+        let problem = sent_retry_after_problem(&values, asked.sent_at)?;
         let sent = match &values[..] {
             [] => "retry-after: (not sent)\n".to_string(),
             values => values.iter().map(|value| format!("retry-after: {value}\n")).collect(),
@@ -152,35 +151,6 @@ pub(super) fn retry_after(asked: &[Asked]) -> Option<Failure> {
                 .with(Evidence::Diff { expected, actual: sent }),
         )
     })
-}
-
-fn retry_after_problem(values: &[String], sent_at: SystemTime) -> Option<String> {
-    let [value] = values else {
-        return Some(match values.len() {
-            0 => "no Retry-After".into(),
-            count => format!("{count} Retry-After headers: one, or none, is all HTTP allows"),
-        });
-    };
-    let value = value.trim_matches([' ', '\t']);
-    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
-        return match value.parse::<u64>() {
-            Ok(0) => Some("Retry-After: 0 asks every client to come back at once".into()),
-            Ok(_) => None,
-            Err(_) => Some(format!("Retry-After: {value} is more seconds than any clock holds")),
-        };
-    }
-    if is_imf_fixdate(value) {
-        let at = httpdate::parse_http_date(value).ok()?;
-        let sent_second = sent_at.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
-        return (at < UNIX_EPOCH + Duration::from_secs(sent_second + 1))
-            .then(|| format!("Retry-After: {value} is not in the future"));
-    }
-    if httpdate::parse_http_date(value).is_ok() {
-        return Some(format!(
-            "Retry-After: {value} is an obsolete date form: a sender must write an IMF-fixdate"
-        ));
-    }
-    Some(format!("Retry-After: {value} is neither delay-seconds nor an HTTP-date"))
 }
 
 /// Every answer while up is what it was before the outage: the order as JSON, or a 404.
