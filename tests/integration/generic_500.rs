@@ -171,6 +171,20 @@ async fn request_ids_counted_or_random_and_instance_ids_are_not_leaks() {
         response
     }
     judged_failing(|db| around_every_answer(db, RIGHT, counted), &[]).await;
+    // A counter of each instance, from 0.
+    fn counted_per_instance(db: Database) -> Router {
+        let next = std::sync::Arc::new(AtomicU64::new(0));
+        serve_with(db, RIGHT).layer(axum::middleware::map_response(
+            move |mut response: Response| {
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    response.headers_mut().insert("x-request-id", HeaderValue::from(id));
+                    response
+                }
+            },
+        ))
+    }
+    judged_failing(counted_per_instance, &[]).await;
     // A random one in the body.
     fn in_body() -> Response {
         let mut body = generic_500_body();
