@@ -50,7 +50,8 @@ impl IntoResponse for AppError {
         match self {
             Self::NotFound => (StatusCode::NOT_FOUND, "no such order").into_response(),
             // TODO: this sends the database's own error text to the client. Answer with the
-            //       generic 500 instead, and make sure the error still reaches the server log.
+            //       generic 500 instead, and make sure the error's details still reach the
+            //       server log: all of them but the password that its text quotes.
             Self::Database(error) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
             }

@@ -1,21 +1,22 @@
 //! Lesson 2, 503 and Retry-After: reference solution.
 //!
-//! The server says "not now, come back in 30 s" while its database is down; the client reads
-//! that hint in every form HTTP allows, and refuses to guess when it cannot read it.
+//! The server says "not now, come back in 30 s" while its database cannot be reached, and tells
+//! that apart from a bug by the error the query returns; the client reads the hint in every
+//! form HTTP allows, and refuses to guess when it cannot read it.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::http::header::RETRY_AFTER;
+use axum::http::header::{DATE, RETRY_AFTER};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use httplings::fixtures::Database;
+use httplings::fixtures::{Database, DbErrorKind};
 use serde_json::json;
 
-/// How long clients should stay away while the database is down: long enough for a restart
-/// or a failover, short enough that nobody waits long once it is back.
+/// How long clients should stay away while the database is unreachable: long enough for a
+/// restart or a failover, short enough that nobody waits long once it is back.
 const RETRY_AFTER_SECONDS: &str = "30";
 
 pub fn app(db: Database) -> Router {
@@ -23,24 +24,32 @@ pub fn app(db: Database) -> Router {
 }
 
 async fn order(State(db): State<Database>, Path(id): Path<u32>) -> Response {
-    // Alive but unable to serve: say so before trying, instead of failing the query.
-    if db.is_down() {
-        let body = json!({"error": {
-            "code": "SERVICE_UNAVAILABLE",
-            "message": "The order database is unavailable; try again later"
-        }});
-        return (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, RETRY_AFTER_SECONDS)], Json(body))
-            .into_response();
-    }
-    match db.find_order(id) {
-        Ok(Some(order)) => Json(order).into_response(),
+    // The query's own error says what happened; a health flag read beforehand could be stale by
+    // the time the query runs.
+    let error = match db.find_order(id) {
+        Ok(Some(order)) => return Json(order).into_response(),
         Ok(None) => {
             let body = json!({"error": {"code": "NOT_FOUND", "message": "No such order"}});
-            (StatusCode::NOT_FOUND, Json(body)).into_response()
+            return (StatusCode::NOT_FOUND, Json(body)).into_response();
         }
-        // A failure we did not foresee is still lesson 1's generic 500.
-        Err(error) => {
-            tracing::error!(%error, "order lookup failed");
+        Err(error) => error,
+    };
+    // Its fields, not its text: the text quotes the connection string, password included.
+    let (query, host, reason) = (error.query_id(), error.host(), error.reason());
+    match error.kind() {
+        // Nothing ran, and the database may be back soon: alive but unable to serve.
+        DbErrorKind::Unavailable => {
+            tracing::warn!(query, host, reason, "order database unavailable");
+            let body = json!({"error": {
+                "code": "SERVICE_UNAVAILABLE",
+                "message": "The order database is unavailable; try again later"
+            }});
+            (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, RETRY_AFTER_SECONDS)], Json(body))
+                .into_response()
+        }
+        // The query ran and failed: a fault we did not foresee, so lesson 1's generic 500.
+        DbErrorKind::Query => {
+            tracing::error!(query, host, reason, "order lookup failed");
             let body = json!({"error": {
                 "code": "INTERNAL_ERROR",
                 "message": "An unexpected error occurred"
@@ -60,17 +69,56 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
         // send the client back at once (RFC 9111 §1.2.2 saturates delta-seconds the same way).
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
-    // Otherwise an HTTP-date, in any of its three forms. `httpdate` checks the names, the
-    // ranges and the weekday, and rejects zones other than GMT. It also rejects lower case,
-    // which RFC 9110 lets a recipient accept: stricter than it must be, and still correct.
-    let date = httpdate::parse_http_date(value).ok()?;
+    // Otherwise an HTTP-date. Of its three forms, only RFC 850's has dashes. `httpdate` checks
+    // the names, the ranges, leap days and the weekday, and rejects zones other than GMT. It
+    // rejects lower case too, which RFC 9110 lets a recipient accept: stricter than it must be,
+    // and still correct; and years before 1970, long past anyway.
+    let date = if value.contains('-') {
+        rfc850_date(value, now)?
+    } else {
+        httpdate::parse_http_date(value).ok()?
+    };
     // A date already past means "now".
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// `Sunday, 06-Nov-94 08:49:37 GMT`. `httpdate` reads this form too, but puts every two-digit
+/// year in 1970–2069, a window that matched RFC 9110 §5.6.7 in 2019 only: the RFC reads the
+/// year from now, and one that would be more than 50 years ahead is the last past year with
+/// those digits. So the century is chosen here, and `httpdate` checks the rest, as the
+/// IMF-fixdate the value stands for.
+fn rfc850_date(value: &str, now: SystemTime) -> Option<SystemTime> {
+    const WEEKDAYS: [&str; 7] =
+        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    let (weekday, rest) = value.split_once(", ")?;
+    let (date, time) = rest.split_once(' ')?;
+    let [day, month, year] = date.split('-').collect::<Vec<_>>()[..] else { return None };
+    if !WEEKDAYS.contains(&weekday) || year.len() != 2 || !year.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let year = year_ending_in(year.parse().ok()?, now)?;
+    httpdate::parse_http_date(&format!("{}, {day} {month} {year} {time}", &weekday[..3])).ok()
+}
+
+/// The latest year ending in `two_digits` that is at most 50 years after `now`'s.
+fn year_ending_in(two_digits: u64, now: SystemTime) -> Option<u64> {
+    // The year to within a day is all the rule needs: it only chooses between centuries.
+    const MEAN_GREGORIAN_YEAR: u64 = 31_556_952;
+    let this_year = 1970 + now.duration_since(UNIX_EPOCH).ok()?.as_secs() / MEAN_GREGORIAN_YEAR;
+    let latest = this_year + 50;
+    Some(latest - (latest - two_digits) % 100)
+}
+
 /// The wait a response asks for, if it asks for one we can read.
 pub fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
+    let headers = response.headers();
     // `to_str` fails on bytes that are not visible ASCII: an unreadable hint is no hint.
-    parse_retry_after(value.to_str().ok()?, SystemTime::now())
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    // A date is measured from the moment the server says it sent the response (`Date`), by its
+    // own clock: how far our clock is off from the server's then cancels out. Without a Date we
+    // can read, from our own clock.
+    let sent =
+        headers.get(DATE).and_then(|date| httpdate::parse_http_date(date.to_str().ok()?).ok());
+    parse_retry_after(value, sent.unwrap_or_else(SystemTime::now))
 }

@@ -11,6 +11,7 @@
 //! - [`upstream`]: the scripted server behind a learner's service or in front of its client;
 //! - [`exchange`]: requests to a learner's server, timed, one by one or released together;
 //! - [`answer`]: what came back, and how a diff shows it;
+//! - [`http_date`]: HTTP-dates in the three forms, for any day of years 1 to 9999;
 //! - [`bounds`]: every timing slack, named; [`confirm`]: a timing failure replayed before it
 //!   is believed;
 //! - [`compare`]: "must not depend on X", asked twice with X changed; secrets in any encoding;
@@ -23,6 +24,7 @@ pub mod bounds;
 pub mod compare;
 pub mod confirm;
 pub mod exchange;
+pub mod http_date;
 mod learner;
 pub mod log;
 pub mod model;
@@ -39,7 +41,7 @@ use std::pin::Pin;
 
 pub use self::learner::{Learner, Lost, Returned};
 pub use self::recorder::Recorder;
-pub use self::verdict::{Evidence, Failure, Outcome, Row, Verdict};
+pub use self::verdict::{Evidence, Failure, Outcome, Row, SHOWN_RIGHT, Verdict};
 
 use httplings::adapter::{self, Handler};
 
@@ -76,13 +78,43 @@ pub async fn serve<C: serde::Serialize>(
     call: &C,
     failed: impl Fn(&str) -> Failure,
 ) -> Result<Option<String>, Lost> {
-    let problem = match learner.call("app()", call, APP_DEADLINE).await? {
-        Returned::Value(Ok(base)) => return Ok(Some(base)),
-        Returned::Value(Err(problem)) | Returned::Panicked(problem) => problem,
-        Returned::TimedOut(limit) => format!("app() did not return within {} s", limit.as_secs()),
+    let problem = match served(learner, call).await? {
+        Ok(base) => return Ok(Some(base)),
+        Err(problem) => problem,
     };
     recorder.fail_the_rest(&failed(&problem));
     Ok(None)
+}
+
+/// Like [`serve`], for a lesson whose other checks do not need the app: when it cannot be
+/// served, only `checks` fail.
+pub async fn serve_for<C: serde::Serialize>(
+    learner: &Learner,
+    recorder: &mut Recorder,
+    call: &C,
+    checks: &[&str],
+    failed: impl Fn(&str) -> Failure,
+) -> Result<Option<String>, Lost> {
+    let problem = match served(learner, call).await? {
+        Ok(base) => return Ok(Some(base)),
+        Err(problem) => problem,
+    };
+    checks.iter().for_each(|check| recorder.fail(check, failed(&problem)));
+    Ok(None)
+}
+
+/// The base URL the learner's app is served on, or what kept it from being served.
+async fn served<C: serde::Serialize>(
+    learner: &Learner,
+    call: &C,
+) -> Result<Result<String, String>, Lost> {
+    Ok(match learner.call("app()", call, APP_DEADLINE).await? {
+        Returned::Value(Ok(base)) => Ok(base),
+        Returned::Value(Err(problem)) | Returned::Panicked(problem) => Err(problem),
+        Returned::TimedOut(limit) => {
+            Err(format!("app() did not return within {} s", limit.as_secs()))
+        }
+    })
 }
 
 /// How judging went, with the learner's code on a thread of this process (the project's tests).

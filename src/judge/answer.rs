@@ -2,10 +2,13 @@
 //! [`client`]: the judge's own HTTP client.
 
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::Value;
+
+use super::Evidence;
+use super::http_date::is_imf_fixdate;
 
 /// Bodies longer than this are cut in diffs: enough to see what went wrong.
 const SHOWN_BODY_LIMIT: usize = 2_000;
@@ -146,6 +149,71 @@ pub fn expected_error(answer: &Result<Answer, String>, status: StatusCode, code:
     Shown::status(status).header("content-type", "application/json").json(&body)
 }
 
+/// How `answer` differs from one of `status` with `body` as its JSON (judged by status alone,
+/// when `body` is `None`): the diff that shows it, or `None` when it does not differ.
+pub fn mismatch(
+    answer: &Result<Answer, String>,
+    status: StatusCode,
+    body: Option<&Value>,
+) -> Option<Evidence> {
+    let (expected, actual) = match body {
+        Some(body) => (
+            Shown::status(status).header("content-type", "application/json").json(body),
+            Shown::of_result(answer, &["content-type"]).media_type_shown_as("application/json"),
+        ),
+        None => (Shown::status(status), Shown::of_result(answer, &[]).without_body()),
+    };
+    (expected != actual).then(|| Shown::diff(&expected, &actual))
+}
+
+/// What keeps `answer` from being an error of `status` that says `code` ([`error_problem`]),
+/// and the diff that shows it: the course's error body against the answer, with its
+/// `Content-Type` and the headers named in `shown`.
+pub fn error_mismatch(
+    answer: &Result<Answer, String>,
+    status: StatusCode,
+    code: &str,
+    shown: &[&str],
+) -> Option<(String, Evidence)> {
+    let problem = error_problem(answer, status, code)?;
+    let expected = expected_error(answer, status, code);
+    let headers: Vec<&str> = ["content-type"].iter().chain(shown).copied().collect();
+    let actual = Shown::of_result(answer, &headers).media_type_shown_as("application/json");
+    Some((problem, Shown::diff(&expected, &actual)))
+}
+
+/// What is wrong with the `Retry-After` values an answer sent at `sent_at` carried, as a sender
+/// must write them (RFC 9110 §10.2.3, §5.6.7): exactly one, delay-seconds of at least 1 (a 0
+/// calls every client back at once), or an IMF-fixdate still to come. `None` when it is right.
+pub fn sent_retry_after_problem(values: &[String], sent_at: SystemTime) -> Option<String> {
+    let [value] = values else {
+        return Some(match values.len() {
+            0 => "no Retry-After".into(),
+            count => format!("{count} Retry-After headers: one, or none, is all HTTP allows"),
+        });
+    };
+    let value = value.trim_matches([' ', '\t']);
+    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        return match value.parse::<u64>() {
+            Ok(0) => Some("Retry-After: 0 asks every client to come back at once".into()),
+            Ok(_) => None,
+            Err(_) => Some(format!("Retry-After: {value} is more seconds than any clock holds")),
+        };
+    }
+    if is_imf_fixdate(value) {
+        let at = httpdate::parse_http_date(value).ok()?;
+        let sent_second = sent_at.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
+        return (at < UNIX_EPOCH + Duration::from_secs(sent_second + 1))
+            .then(|| format!("Retry-After: {value} is not in the future"));
+    }
+    if httpdate::parse_http_date(value).is_ok() {
+        return Some(format!(
+            "Retry-After: {value} is an obsolete date form: a sender must write an IMF-fixdate"
+        ));
+    }
+    Some(format!("Retry-After: {value} is neither delay-seconds nor an HTTP-date"))
+}
+
 /// Says what a client saw when no answer came, in the words a learner would use.
 pub fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
@@ -231,6 +299,11 @@ impl Shown {
     pub fn without_body(mut self) -> Self {
         self.body.clear();
         self
+    }
+
+    /// Two answers, as a diff between them shows.
+    pub fn diff(expected: &Shown, actual: &Shown) -> Evidence {
+        Evidence::Diff { expected: expected.render(), actual: actual.render() }
     }
 
     pub fn render(&self) -> String {
@@ -320,6 +393,43 @@ mod tests {
             Answer { status: StatusCode::OK, headers: HeaderMap::new(), body: vec![b'x'; 60] };
         assert_eq!(brief(&Ok(long)), format!("200 {}…", "x".repeat(48)));
         assert_eq!(brief(&Err("no answer".into())), "no answer");
+    }
+
+    #[test]
+    fn a_mismatch_shows_what_differs_and_nothing_when_alike() {
+        let answer = Ok(Answer {
+            status: StatusCode::NOT_FOUND,
+            headers: HeaderMap::new(),
+            body: b"gone".to_vec(),
+        });
+        assert_eq!(mismatch(&answer, StatusCode::NOT_FOUND, None), None);
+        let Some(Evidence::Diff { expected, actual }) = mismatch(&answer, StatusCode::OK, None)
+        else {
+            panic!("a 404 is not a 200")
+        };
+        assert_eq!(
+            (expected.as_str(), actual.as_str()),
+            ("HTTP/1.1 200 OK\n", "HTTP/1.1 404 Not Found\n")
+        );
+        let (problem, _) =
+            error_mismatch(&answer, StatusCode::NOT_FOUND, "NOT_FOUND", &[]).unwrap();
+        assert!(problem.contains("Content-Type"), "{problem}");
+    }
+
+    #[test]
+    fn a_sent_retry_after_is_one_value_of_whole_seconds_or_a_date_to_come() {
+        let now = SystemTime::now();
+        let problem = |values: &[&str]| {
+            let values: Vec<String> = values.iter().map(ToString::to_string).collect();
+            sent_retry_after_problem(&values, now)
+        };
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(60));
+        assert_eq!(problem(&["30"]), None);
+        assert_eq!(problem(&[later.as_str()]), None);
+        for wrong in [&[][..], &["0"], &["30s"], &["30", "60"], &["Sunday, 06-Nov-94 08:49:37 GMT"]]
+        {
+            assert!(problem(wrong).is_some(), "{wrong:?}");
+        }
     }
 
     #[test]

@@ -215,6 +215,42 @@ pub fn secrets_in<'s>(text: &str, secrets: &'s [String]) -> Vec<&'s str> {
         .collect()
 }
 
+/// Which kinds of secret `answers` give away (headers and body searched, raw or encoded as
+/// [`secrets_in`] finds them): each kind once, with the label of the first answer that had one
+/// and how many more answers did. `secrets` pairs each value with what it would give away.
+pub fn given_away<'s>(
+    answers: &[(String, &Answer)],
+    secrets: &[(String, &'s str)],
+) -> Vec<(&'s str, String, usize)> {
+    let texts: Vec<String> = answers.iter().map(|(_, answer)| whole(answer)).collect();
+    // Looked for in every answer at once, then, for what was found, answer by answer.
+    let values: Vec<String> = secrets.iter().map(|(value, _)| value.clone()).collect();
+    let leaked: Vec<String> =
+        secrets_in(&texts.join("\n"), &values).into_iter().map(String::from).collect();
+    let mut found: Vec<(&str, String, usize)> = Vec::new();
+    for ((label, _), text) in answers.iter().zip(&texts) {
+        for secret in secrets_in(text, &leaked) {
+            let Some((_, kind)) = secrets.iter().find(|(value, _)| value == secret) else {
+                continue;
+            };
+            match found.iter_mut().find(|(known, _, _)| known == kind) {
+                Some((_, _, more)) => *more += 1,
+                None => found.push((kind, label.clone(), 0)),
+            }
+        }
+    }
+    found
+}
+
+/// An answer's headers and body, as one text.
+fn whole(answer: &Answer) -> String {
+    let mut text = answer.text();
+    for (name, value) in &answer.headers {
+        text.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
+    }
+    text
+}
+
 /// The forms a secret may take in an answer.
 fn encodings(secret: &str) -> Vec<String> {
     let hex: String = secret.bytes().map(|byte| format!("{byte:02x}")).collect();
@@ -347,6 +383,19 @@ mod tests {
         let appended = answer(&[("x-instance-id", "1234-127.4.0.9")], "{}");
         assert_eq!(observed(&appended).len(), 1);
         assert_eq!(outline("Tue, 03 Dec 2024 12:36:01 GMT"), "x, x x x x:x:x x");
+    }
+
+    #[test]
+    fn each_kind_of_secret_given_away_is_named_once_with_its_first_answer() {
+        let leaky = answer(&[("x-debug", "host=pricing-7f3a.internal")], "{}");
+        let clean = answer(&[], r#"{"error":{"code":"BAD_GATEWAY"}}"#);
+        let answers =
+            [("first".to_string(), &clean), ("second".into(), &leaky), ("third".into(), &leaky)];
+        let secrets = [("pricing-7f3a.internal".to_string(), "the upstream's host")];
+        assert_eq!(
+            given_away(&answers, &secrets),
+            [("the upstream's host", "second".to_string(), 1)]
+        );
     }
 
     #[test]

@@ -20,19 +20,38 @@ pub async fn unlogged(
     learner: &Learner,
     wanted: &[impl Fn(&str) -> bool],
 ) -> Result<Vec<usize>, Lost> {
-    let missing = |text: String| -> Vec<usize> {
-        (0..wanted.len()).filter(|index| !text.lines().any(&wanted[*index])).collect()
+    let since_start: Vec<_> = wanted.iter().map(|wanted| (0, wanted)).collect();
+    unlogged_since(learner, &since_start).await
+}
+
+/// Like [`unlogged`], for lines that must come after a mark each ([`Learner::log_mark`], taken
+/// before the request the line is about): a line written earlier does not count. Once a flood
+/// has made the log lose its middle, a mark no longer says where a line was: the whole log kept
+/// is searched then.
+pub async fn unlogged_since(
+    learner: &Learner,
+    wanted: &[(usize, impl Fn(&str) -> bool)],
+) -> Result<Vec<usize>, Lost> {
+    let missing = || -> Vec<usize> {
+        let whole = learner.log().truncated().then(|| learner.log_text());
+        (0..wanted.len())
+            .filter(|index| {
+                let (mark, wanted) = &wanted[*index];
+                let since = whole.clone().unwrap_or_else(|| learner.log_text_since(*mark));
+                !since.lines().any(wanted)
+            })
+            .collect()
     };
-    if missing(learner.log_text()).is_empty() {
+    if missing().is_empty() {
         return Ok(Vec::new());
     }
     learner.flush().await?;
-    if missing(learner.log_text()).is_empty() {
+    if missing().is_empty() {
         return Ok(Vec::new());
     }
     tokio::time::sleep(STRAGGLER).await;
     learner.flush().await?;
-    Ok(missing(learner.log_text()))
+    Ok(missing())
 }
 
 /// `text` without the adapter's flush lines.
@@ -103,5 +122,46 @@ mod tests {
         assert!(!names("ACMEX failed", "ACME"));
         assert!(!names("XACME failed", "ACME"));
         assert!(!names("ERROR failed", "ERR"));
+    }
+
+    use std::rc::Rc;
+
+    use httplings::adapter::{self, Handler};
+
+    use super::*;
+    use crate::judge::Returned;
+
+    /// Logs each line it is handed.
+    struct Logs;
+
+    impl Handler for Logs {
+        type Call = String;
+        type Reply = ();
+
+        async fn handle(self: Rc<Self>, line: String) {
+            tracing::info!("{line}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_line_written_before_its_mark_does_not_count() {
+        let adapter = adapter::in_process(Logs);
+        let learner = Learner::connect(adapter.stream, adapter.log.clone(), adapter.cpu, 1);
+        let log = |line: &'static str| {
+            let learner = &learner;
+            async move {
+                let done = learner.call::<_, ()>("log", &line, Duration::from_secs(2)).await;
+                assert_eq!(done, Ok(Returned::Value(())));
+            }
+        };
+        log("query q-1 failed").await;
+        let mark = learner.log_mark();
+        log("query q-2 failed").await;
+        let wanted = [
+            (mark, Box::new(|line: &str| line.contains("q-1")) as Box<dyn Fn(&str) -> bool>),
+            (0, Box::new(|line: &str| line.contains("q-1"))),
+            (mark, Box::new(|line: &str| line.contains("q-2"))),
+        ];
+        assert_eq!(unlogged_since(&learner, &wanted).await, Ok(vec![0]));
     }
 }

@@ -55,7 +55,31 @@ impl Failure {
         self.evidence.push(evidence);
         self
     }
+
+    /// Adds `rows` as a table under `columns`: every wrong row, and the first [`SHOWN_RIGHT`]
+    /// right ones for contrast. When a row's last cell says its call panicked (`panicked: …`),
+    /// the first such panic is shown whole before the table, named by the row's first cell: a
+    /// cell is cut short, and where a panic happened matters.
+    pub fn with_rows(mut self, columns: &[&str], mut rows: Vec<Row>) -> Self {
+        let panic = rows.iter().find_map(|row| {
+            let message = row.cells.last()?.strip_prefix("panicked: ")?;
+            Some(format!("with {}: panicked: {message}", row.cells.first()?))
+        });
+        if let Some(panic) = panic {
+            self = self.with(Evidence::Text { title: "the first panic".into(), body: panic });
+        }
+        let mut right = 0;
+        rows.retain(|row| {
+            right += usize::from(row.ok);
+            !row.ok || right <= SHOWN_RIGHT
+        });
+        let columns = columns.iter().map(ToString::to_string).collect();
+        self.with(Evidence::Table { columns, rows })
+    }
 }
+
+/// At most this many right rows are shown around the wrong ones of a table.
+pub const SHOWN_RIGHT: usize = 8;
 
 /// A piece of evidence, rendered by the runner's reporter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,4 +97,25 @@ pub enum Evidence {
 pub struct Row {
     pub cells: Vec<String>,
     pub ok: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_keeps_every_wrong_row_a_few_right_ones_and_the_first_panic_whole() {
+        let row = |input: &str, got: &str, ok| Row { cells: vec![input.into(), got.into()], ok };
+        let mut rows: Vec<Row> = (0..20).map(|n| row(&n.to_string(), "ok", true)).collect();
+        rows.push(row("\"x\"", "panicked: index out of bounds (at src/lib.rs:3:9)", false));
+        rows.push(row("\"y\"", "None", false));
+        let failure = Failure::of("2 of 22 wrong").with_rows(&["input", "got"], rows);
+        let [Evidence::Text { body, .. }, Evidence::Table { rows, .. }] = &failure.evidence[..]
+        else {
+            panic!("{failure:?}")
+        };
+        assert_eq!(body, "with \"x\": panicked: index out of bounds (at src/lib.rs:3:9)");
+        assert_eq!(rows.len(), SHOWN_RIGHT + 2);
+        assert_eq!(rows.iter().filter(|row| !row.ok).count(), 2);
+    }
 }

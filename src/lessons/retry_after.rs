@@ -2,37 +2,40 @@
 //! in every form the standard allows.
 //!
 //! The judge serves the learner's `app` and takes its database down and up again; it calls
-//! `parse_retry_after` on a fixed table and on inputs generated from the seed; and it has the
-//! learner's process fetch 503s from a server of the judge's, for `retry_after` to read.
+//! `parse_retry_after` on a fixed table and on inputs generated from the seed, each with a
+//! "now" of its own; and it has the learner's process fetch 503s from the judge's upstream, for
+//! `retry_after` to read.
 
+mod cases;
 mod client;
 mod dates;
-mod expect;
-mod generated;
-mod parser;
 mod server;
-mod table;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use httplings::fixtures::{DatabaseSetup, Order};
-use httplings::lessons::retry_after::{Adapter, Call, Exercise, Reply};
+use httplings::lessons::retry_after::{Adapter, Call, Exercise};
 
-use self::server::Asked;
-use self::table::Group;
-use crate::judge::answer::{self, Answer};
-use crate::judge::seed::{self, Rng};
-use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned};
+use self::cases::{Case, Group, TABLE_NOW, shown};
+use crate::judge::http_date::{Civil, DateForm};
+use crate::judge::seed;
+use crate::judge::{
+    self, Evidence, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned, Row,
+};
 
 const DOWN_503: &str = "down-503";
 const RETRY_HEADER: &str = "retry-header";
 const BACK_UP: &str = "back-up";
+const FAULT_500: &str = "fault-500";
 const SECONDS: &str = "seconds";
 const DATES: &str = "dates";
 const INVALID: &str = "invalid";
 const CLIENT: &str = "client";
 
-pub const CHECKS: &[&str] = &[DOWN_503, RETRY_HEADER, BACK_UP, SECONDS, DATES, INVALID, CLIENT];
+pub const CHECKS: &[&str] =
+    &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, SECONDS, DATES, INVALID, CLIENT];
+
+/// The checks that need the app served; the parser's and the client's do not.
+const SERVER_CHECKS: &[&str] = &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500];
 
 /// Judges `exercise` on a thread of this process (the project's tests).
 pub async fn judge_in_process(exercise: Exercise, seed: u64) -> Judged {
@@ -54,79 +57,62 @@ impl Lesson for Judge {
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let mut rng = seed::rng(seed);
-    judge_server(learner, recorder, &mut rng).await?;
-    let mut cases = table::cases();
-    cases.extend(generated::cases(&mut rng));
+    if let Some(asked) = server::ask(learner, recorder, &mut rng).await? {
+        recorder.decide(DOWN_503, server::unavailable(&asked));
+        recorder.decide(RETRY_HEADER, server::retry_after(&asked));
+        recorder.decide(BACK_UP, server::back_up(&asked));
+        recorder.decide(FAULT_500, server::query_failure(&asked));
+    }
+    let cases = cases::all(&mut rng);
     for (check, group) in
         [(SECONDS, Group::Seconds), (DATES, Group::Dates), (INVALID, Group::Invalid)]
     {
-        recorder.decide(check, parser::judge(learner, &cases, group).await?);
+        let failure = parsed(learner, cases.iter().filter(|case| case.group == group)).await?;
+        recorder.decide(check, failure);
     }
     recorder.decide(CLIENT, client::judge(learner, &mut rng).await?);
     Ok(())
 }
 
-const SERVER_CHECKS: [&str; 3] = [DOWN_503, RETRY_HEADER, BACK_UP];
-
-/// An order id to ask for, and the order it names when there is one.
-type Asking = (u32, Option<Order>);
-
-async fn judge_server(
+/// What the learner's parser made of each case, one call each, so that a panic or a hang is
+/// pinned on the input that caused it.
+async fn parsed(
     learner: &Learner,
-    recorder: &mut Recorder,
-    rng: &mut Rng,
-) -> Result<(), Lost> {
-    let ids = seed::distinct(rng, 1..1_000_000, 5);
-    let orders: Vec<Order> = ids[..3]
-        .iter()
-        .map(|id| Order {
-            id: *id,
-            customer: "Grace Hopper".into(),
-            total_cents: rng.u64(100..100_000),
-            status: "paid".into(),
-        })
-        .collect();
-    let setup = DatabaseSetup { orders: orders.clone(), failure: None, down: false };
-    let base = match learner.call("app()", &Call::Serve(setup), Duration::from_secs(5)).await? {
-        Returned::Value(Reply::Served(Ok(base))) => base,
-        Returned::Value(Reply::Served(Err(problem))) | Returned::Panicked(problem) => {
-            let failure =
-                Failure::new(problem, "No request can be answered until the router builds.");
-            SERVER_CHECKS.iter().for_each(|check| recorder.fail(check, failure.clone()));
-            return Ok(());
-        }
-        _ => {
-            let failure = Failure::new(
-                "app() did not return",
-                "No request can be answered until the router builds.",
-            );
-            SERVER_CHECKS.iter().for_each(|check| recorder.fail(check, failure.clone()));
-            return Ok(());
-        }
-    };
-    let client = answer::client();
-    let order = |index: usize| Some(orders[index].clone());
-    // Down, up, down again, up again: a route that remembers the outage shows.
-    let rounds: [(bool, Vec<Asking>); 4] = [
-        (true, vec![(ids[0], order(0)), (ids[3], None), (ids[1], order(1))]),
-        (false, vec![(ids[0], order(0)), (ids[4], None)]),
-        (true, vec![(ids[2], order(2))]),
-        (false, vec![(ids[2], order(2)), (ids[1], order(1)), (ids[3], None)]),
-    ];
-    let mut asked = Vec::new();
-    for (down, requests) in rounds {
-        learner
-            .call::<_, Reply>("Database::set_down", &Call::SetDown(down), Duration::from_secs(2))
-            .await?;
-        for (id, order) in requests {
-            let path = format!("/orders/{id}");
-            let sent = SystemTime::now();
-            let answer = Answer::get(&client, &format!("{base}{path}")).await;
-            asked.push(Asked { path, sent, down, order, answer });
-        }
+    cases: impl Iterator<Item = &Case>,
+) -> Result<Option<Failure>, Lost> {
+    let mut rows = Vec::new();
+    for case in cases {
+        let now = Duration::from_secs(case.now.unsigned_abs());
+        let call = Call::Parse { value: case.input.clone(), now };
+        let what = format!("parse_retry_after({:?})", case.input);
+        let got = returned(learner.call(&what, &call, Duration::from_secs(2)).await?);
+        let ok = got.as_ref().is_ok_and(|got| case.expect.accepts(*got));
+        let now = Civil::of(case.now);
+        let now = match case.now {
+            TABLE_NOW => String::new(),
+            _ => now.format(DateForm::ImfFixdate, now.weekday()),
+        };
+        let got = got.map_or_else(|problem| problem, shown);
+        rows.push(Row {
+            cells: vec![format!("{:?}", case.input), now, case.expect.shown(), got],
+            ok,
+        });
     }
-    recorder.decide(DOWN_503, server::unavailable(&asked));
-    recorder.decide(RETRY_HEADER, server::retry_after(&asked));
-    recorder.decide(BACK_UP, server::back_up(&asked));
-    Ok(())
+    let wrong = rows.iter().filter(|row| !row.ok).count();
+    Ok((wrong > 0).then(|| {
+        let note = "rows without one are read at Sun, 06 Nov 1994 08:49:07 GMT (the RFC's \
+                    example date less 30 s)";
+        Failure::of(format!("{wrong} of {} inputs parsed wrongly", rows.len()))
+            .with(Evidence::Text { title: "now".into(), body: note.into() })
+            .with_rows(&["input", "now", "expected", "got"], rows)
+    }))
+}
+
+/// What a call of the learner's code returned, or what happened instead, as a table cell.
+fn returned<T>(returned: Returned<T>) -> Result<T, String> {
+    match returned {
+        Returned::Value(value) => Ok(value),
+        Returned::Panicked(message) => Err(format!("panicked: {message}")),
+        Returned::TimedOut(limit) => Err(format!("still running after {} s", limit.as_secs())),
+    }
 }

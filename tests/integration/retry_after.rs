@@ -2,15 +2,18 @@
 //! styles, and known-wrong answers. Each wrong answer is the reference with one mistake
 //! swapped in, so a check that fails can only be reacting to that mistake.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::{Json, Router};
-use httplings::fixtures::Database;
+use httplings::fixtures::{Database, DbError, DbErrorKind};
 use httplings::lessons::retry_after::Exercise;
 use httplings_judge::judge::{Evidence, Judged};
 use httplings_judge::lessons::retry_after::{self, CHECKS};
@@ -27,10 +30,11 @@ mod starter;
 const DOWN_503: &str = CHECKS[0];
 const RETRY_HEADER: &str = CHECKS[1];
 const BACK_UP: &str = CHECKS[2];
-const SECONDS: &str = CHECKS[3];
-const DATES: &str = CHECKS[4];
-const INVALID: &str = CHECKS[5];
-const CLIENT: &str = CHECKS[6];
+const FAULT_500: &str = CHECKS[3];
+const SECONDS: &str = CHECKS[4];
+const DATES: &str = CHECKS[5];
+const INVALID: &str = CHECKS[6];
+const CLIENT: &str = CHECKS[7];
 
 fn reference() -> Exercise {
     Exercise {
@@ -44,7 +48,10 @@ fn with_app(app: fn(Database) -> Router) -> Exercise {
     Exercise { app, ..reference() }
 }
 
-fn with_parser(parse_retry_after: fn(&str, SystemTime) -> Option<Duration>) -> Exercise {
+/// A `parse_retry_after`.
+type Parser = fn(&str, SystemTime) -> Option<Duration>;
+
+fn with_parser(parse_retry_after: Parser) -> Exercise {
     Exercise { parse_retry_after, ..reference() }
 }
 
@@ -96,24 +103,44 @@ async fn the_reference_solution_passes_every_check() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_starter_fails_everything_but_back_up() {
+async fn the_starter_fails_everything_but_what_it_already_does_right() {
     let starter = Exercise {
         app: starter::app,
         parse_retry_after: starter::parse_retry_after,
         retry_after: starter::retry_after,
     };
-    // Only BACK_UP passes: the starter already answers 200 and 404 while the database is up.
+    // The starter answers 200, 404 and the generic 500 already; only the outage is wrong.
     judged_failing(starter, &[DOWN_503, RETRY_HEADER, SECONDS, DATES, INVALID, CLIENT]).await;
 }
 
 // ---- The server ----
 
-/// The reference app, except that `down` answers every request while the database is down.
-fn answering_down_with(db: Database, down: fn() -> Response) -> Router {
-    let down_first = move |State(db): State<Database>, request: Request, next: Next| async move {
-        if db.is_down() { down() } else { next.run(request).await }
+/// The reference route, except that an unreachable database is answered by `down` (and
+/// `unreachable` decides which errors count as that).
+fn route(db: Database, unreachable: fn(&DbError) -> bool, down: fn() -> Response) -> Router {
+    let order = move |State(db): State<Database>, Path(id): Path<u32>| async move {
+        match db.find_order(id) {
+            Ok(Some(order)) => Json(order).into_response(),
+            Ok(None) => StatusCode::NOT_FOUND.into_response(),
+            Err(error) if unreachable(&error) => down(),
+            Err(_) => generic_500(),
+        }
     };
-    solution::app(db.clone()).layer(middleware::from_fn_with_state(db, down_first))
+    Router::new().route("/orders/{id}", get(order)).with_state(db)
+}
+
+fn by_kind(error: &DbError) -> bool {
+    error.kind() == DbErrorKind::Unavailable
+}
+
+fn answering_down_with(db: Database, down: fn() -> Response) -> Router {
+    route(db, by_kind, down)
+}
+
+fn generic_500() -> Response {
+    let body =
+        json!({"error": {"code": "INTERNAL_ERROR", "message": "An unexpected error occurred"}});
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 
 fn unavailable_body() -> Json<serde_json::Value> {
@@ -128,6 +155,12 @@ fn unavailable(retry_after: &'static [&'static str]) -> Response {
         response.headers_mut().append(RETRY_AFTER, HeaderValue::from_static(value));
     }
     response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_that_panics_while_building_fails_the_server_checks_only() {
+    let app = |_| Router::new().route("/orders/:id", get(|| async { "old syntax" }));
+    judged_failing(with_app(app), &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,23 +223,43 @@ async fn a_500_or_a_text_503_while_down_fails_down_503() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_classified_by_its_text_or_not_at_all_is_caught() {
+    // Every failure a 503: a bug in the SQL is not going to be fixed in 30 seconds.
+    judged_failing(with_app(|db| route(db, |_| true, || unavailable(&["30"]))), &[FAULT_500]).await;
+    // The words of one driver's message: the next outage says something else.
+    fn refused(error: &DbError) -> bool {
+        error.to_string().contains("refused")
+    }
+    let seed = seed();
+    let app = with_app(|db| route(db, refused, || unavailable(&["30"])));
+    let judged = retry_after::judge_in_process(app, seed).await;
+    // When no outage happened to say "refused", no 503 came at all, nor a Retry-After.
+    let failed = judged.failed();
+    let expected: &[&str] =
+        if failed.contains(&RETRY_HEADER) { &[DOWN_503, RETRY_HEADER] } else { &[DOWN_503] };
+    assert_failed(&judged, seed, CHECKS, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_remembers_the_outage_or_changes_its_type_fails_back_up() {
     fn remembers(db: Database) -> Router {
-        let seen_down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let sticky = move |State(db): State<Database>, request: Request, next: Next| {
-            let seen_down = seen_down.clone();
+        let seen_down = Arc::new(AtomicBool::new(false));
+        let order = move |State(db): State<Database>, Path(id): Path<u32>| {
+            let seen_down = Arc::clone(&seen_down);
             async move {
-                if db.is_down() {
-                    seen_down.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
-                if seen_down.load(std::sync::atomic::Ordering::SeqCst) {
-                    unavailable(&["30"])
-                } else {
-                    next.run(request).await
+                match db.find_order(id) {
+                    _ if seen_down.load(Ordering::SeqCst) => unavailable(&["30"]),
+                    Err(error) if by_kind(&error) => {
+                        seen_down.store(true, Ordering::SeqCst);
+                        unavailable(&["30"])
+                    }
+                    Ok(Some(order)) => Json(order).into_response(),
+                    Ok(None) => StatusCode::NOT_FOUND.into_response(),
+                    Err(_) => generic_500(),
                 }
             }
         };
-        solution::app(db.clone()).layer(middleware::from_fn_with_state(db, sticky))
+        Router::new().route("/orders/{id}", get(order)).with_state(db)
     }
     fn as_text(db: Database) -> Router {
         let retype = |request: Request, next: Next| async move {
@@ -216,9 +269,10 @@ async fn a_server_that_remembers_the_outage_or_changes_its_type_fails_back_up() 
         };
         answering_down_with(db, || unavailable(&["30"])).layer(middleware::from_fn(retype))
     }
-    judged_failing(with_app(remembers), &[BACK_UP]).await;
-    // The 503 is text/plain too, so DOWN_503 fails with it.
-    judged_failing(with_app(as_text), &[DOWN_503, BACK_UP]).await;
+    // A query that fails while up is answered with the 503 too.
+    judged_failing(with_app(remembers), &[BACK_UP, FAULT_500]).await;
+    // Every answer is text/plain, the 503 and the 500 with the rest.
+    judged_failing(with_app(as_text), &[DOWN_503, BACK_UP, FAULT_500]).await;
 }
 
 // ---- The parser ----
@@ -229,18 +283,22 @@ fn delay_seconds(value: &str) -> Option<Option<Duration>> {
     is_digits.then(|| Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX))))
 }
 
+fn is_delay_seconds(value: &str) -> bool {
+    delay_seconds(value.trim_matches([' ', '\t'])).is_some()
+}
+
 // Mistake: delay-seconds only; every HTTP-date is unreadable.
 fn parser_without_dates(value: &str, _now: SystemTime) -> Option<Duration> {
     delay_seconds(value.trim_matches([' ', '\t'])).flatten()
 }
 
-// Mistake: of the three date forms, only IMF-fixdate (read by hand, below), the one servers send.
+// Mistake: of the three date forms, only IMF-fixdate, the one servers send.
 fn parser_with_imf_fixdate_only(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim_matches([' ', '\t']);
     if let Some(seconds) = delay_seconds(value) {
         return seconds;
     }
-    Some(imf_fixdate(value)?.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(GREGORIAN.imf_fixdate(value)?.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 // Mistake: a negative delay is read as "retry now" instead of being rejected.
@@ -270,29 +328,23 @@ fn parser_accepting_plus(value: &str, now: SystemTime) -> Option<Duration> {
 
 // Mistake: a date already past gives no wait at all, instead of "now".
 fn parser_without_past_dates(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim_matches([' ', '\t']);
-    if let Some(seconds) = delay_seconds(value) {
-        return seconds;
-    }
-    httpdate::parse_http_date(value).ok()?.duration_since(now).ok()
+    let wait = solution::parse_retry_after(value, now);
+    if is_delay_seconds(value) { wait } else { wait.filter(|wait| !wait.is_zero()) }
 }
 
 // Mistake: whitespace around the value is taken as part of it (dates are read by hand, below).
 fn parser_without_trimming(value: &str, now: SystemTime) -> Option<Duration> {
-    if let Some(seconds) = delay_seconds(value) {
-        return seconds;
-    }
-    let at =
-        imf_fixdate(value).or_else(|| rfc850_date(value, now)).or_else(|| asctime_date(value))?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    GREGORIAN.untrimmed(value, now)
 }
 
-// Mistake: the same, but `httpdate` trims a date itself, so only delay-seconds suffers.
-fn parser_without_trimming_over_httpdate(value: &str, now: SystemTime) -> Option<Duration> {
-    if let Some(seconds) = delay_seconds(value) {
-        return seconds;
+// Mistake: the same, but dates are read by the reference, which trims them itself: only
+// delay-seconds suffers.
+fn parser_without_trimming_digits(value: &str, now: SystemTime) -> Option<Duration> {
+    match delay_seconds(value) {
+        Some(seconds) => seconds,
+        None if value.trim_matches([' ', '\t']).bytes().all(|b| b.is_ascii_digit()) => None,
+        None => solution::parse_retry_after(value, now),
     }
-    Some(httpdate::parse_http_date(value).ok()?.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 // Mistake: digits too many for a u64 read as "no hint", which would mean "retry now".
@@ -308,6 +360,37 @@ fn parser_without_saturation(value: &str, now: SystemTime) -> Option<Duration> {
 fn parser_panicking_on_non_ascii(value: &str, now: SystemTime) -> Option<Duration> {
     let _first = &value[..value.len().min(1)];
     solution::parse_retry_after(value, now)
+}
+
+// Mistake: `httpdate` for every date, RFC 850 too: it puts two-digit years in 1970–2069.
+fn parser_with_httpdate_window(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim_matches([' ', '\t']);
+    if let Some(seconds) = delay_seconds(value) {
+        return seconds;
+    }
+    Some(httpdate::parse_http_date(value).ok()?.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+// Mistakes in the calendar, each one field of the hand-written reader changed.
+fn parser_with_a_pivot_at_50(value: &str, now: SystemTime) -> Option<Duration> {
+    Reader { century: |yy, _| if yy < 50 { 2000 + yy } else { 1900 + yy }, ..GREGORIAN }
+        .parse(value, now)
+}
+
+fn parser_without_the_50_year_rule(value: &str, now: SystemTime) -> Option<Duration> {
+    Reader { century: |yy, now| year_of(now) / 100 * 100 + yy, ..GREGORIAN }.parse(value, now)
+}
+
+fn parser_with_every_fourth_year_leap(value: &str, now: SystemTime) -> Option<Duration> {
+    Reader { leap: |year| year % 4 == 0, ..GREGORIAN }.parse(value, now)
+}
+
+fn parser_with_no_leap_centuries(value: &str, now: SystemTime) -> Option<Duration> {
+    Reader { leap: |year| year % 4 == 0 && year % 100 != 0, ..GREGORIAN }.parse(value, now)
+}
+
+fn parser_in_32_bits(value: &str, now: SystemTime) -> Option<Duration> {
+    Reader { in_32_bits: true, ..GREGORIAN }.parse(value, now)
 }
 
 // Mistake: the lesson's examples learned by heart.
@@ -338,11 +421,7 @@ fn parser_knowing_the_table_only(value: &str, _: SystemTime) -> Option<Duration>
 
 // Right, in another style: lenient about case, as RFC 9110 §5.6.7 allows, and `trim()`.
 fn lenient_parser(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Some(seconds) = delay_seconds(value) {
-        return seconds;
-    }
-    let mut normal = value.to_ascii_lowercase();
+    let mut normal = value.trim().to_ascii_lowercase();
     for word in [
         "gmt", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "may",
         "jun", "jul", "aug", "sep", "oct", "nov", "dec",
@@ -354,7 +433,17 @@ fn lenient_parser(value: &str, now: SystemTime) -> Option<Duration> {
         };
         normal = normal.replace(word, &proper);
     }
-    Some(httpdate::parse_http_date(&normal).ok()?.duration_since(now).unwrap_or(Duration::ZERO))
+    solution::parse_retry_after(&normal, now)
+}
+
+// Right, in another style: RFC 850's year read as this century's, unless that is more than
+// 50 years ahead (the RFC's words taken literally), by the hand-written reader.
+fn parser_reading_this_century_first(value: &str, now: SystemTime) -> Option<Duration> {
+    let century = |yy, now| {
+        let this_century = year_of(now) / 100 * 100 + yy;
+        if this_century > year_of(now) + 50 { this_century - 100 } else { this_century }
+    };
+    Reader { century, ..GREGORIAN }.parse(value, now)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,10 +463,31 @@ async fn each_parser_mistake_is_caught_by_the_check_for_it() {
         judged_failing(with_parser(parser_without_trimming), &[SECONDS, DATES]).await;
     assert_row_caught(&judged, seed, SECONDS, "\t5\t");
     let (judged, seed) =
-        judged_failing(with_parser(parser_without_trimming_over_httpdate), &[SECONDS]).await;
+        judged_failing(with_parser(parser_without_trimming_digits), &[SECONDS]).await;
     assert_row_caught(&judged, seed, SECONDS, " 30");
     let (judged, seed) = judged_failing(with_parser(parser_without_saturation), &[SECONDS]).await;
     assert_row_caught(&judged, seed, SECONDS, "18446744073709551616");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_calendar_mistake_is_caught_on_the_row_written_for_it() {
+    let cases: [(Parser, &str); 6] = [
+        (parser_with_httpdate_window, "Wednesday, 01-Jan-70 00:00:00 GMT"),
+        (parser_with_a_pivot_at_50, "Wednesday, 01-Jan-70 00:00:00 GMT"),
+        (parser_without_the_50_year_rule, "Friday, 01-Jan-99 00:00:00 GMT"),
+        (parser_with_every_fourth_year_leap, "Mon Mar  1 00:00:00 2100"),
+        (parser_with_no_leap_centuries, "Tue, 29 Feb 2000 00:00:00 GMT"),
+        (parser_in_32_bits, "Fri, 31 Dec 9999 23:59:59 GMT"),
+    ];
+    for (parser, row) in cases {
+        let seed = seed();
+        let judged = retry_after::judge_in_process(with_parser(parser), seed).await;
+        assert_row_caught(&judged, seed, DATES, row);
+        // A wrong calendar also misreads the mangled dates a lenient reader may forgive.
+        let others: Vec<&str> =
+            judged.failed().into_iter().filter(|check| ![DATES, INVALID].contains(check)).collect();
+        assert!(others.is_empty(), "{}", report(&judged, seed));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -402,8 +512,19 @@ async fn a_panic_on_some_input_fails_and_names_that_input() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lenient_parser_passes() {
+async fn lenient_and_hand_written_parsers_and_either_reading_of_the_50_year_rule_pass() {
     judged_failing(with_parser(lenient_parser), &[]).await;
+    judged_failing(with_parser(parser_reading_this_century_first), &[]).await;
+    // Through the client too: its dates are of today, not of the table's 1994.
+    let exercise = Exercise {
+        parse_retry_after: hand_written_parser,
+        retry_after: |response| {
+            let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
+            hand_written_parser(value, SystemTime::now())
+        },
+        ..reference()
+    };
+    judged_failing(exercise, &[]).await;
 }
 
 // ---- The client ----
@@ -422,7 +543,7 @@ fn client_defaulting_to_zero(response: &reqwest::Response) -> Option<Duration> {
     solution::parse_retry_after(value.to_str().ok()?, SystemTime::now())
 }
 
-// Right, in another style: of two Retry-After headers, the last one.
+// Right, in another style: of two Retry-After headers, the last one, measured from our clock.
 fn client_reading_the_last_header(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get_all(RETRY_AFTER).iter().next_back()?;
     solution::parse_retry_after(value.to_str().ok()?, SystemTime::now())
@@ -433,17 +554,13 @@ async fn client_mistakes_are_caught_and_the_run_goes_on() {
     let (judged, seed) =
         judged_failing(with_client(client_panicking_on_non_ascii), &[CLIENT]).await;
     let wrong = wrong_rows(&judged, CLIENT);
-    assert!(
-        wrong.contains(&"Retry-After: 3\\xff0 (not ASCII)"),
-        "{wrong:?}\n{}",
-        report(&judged, seed)
-    );
+    assert!(wrong.contains(&"Retry-After: 3\\xff0"), "{wrong:?}\n{}", report(&judged, seed));
     let (judged, _) = judged_failing(with_client(client_defaulting_to_zero), &[CLIENT]).await;
-    assert_eq!(wrong_rows(&judged, CLIENT), ["no Retry-After at all"]);
+    assert_eq!(wrong_rows(&judged, CLIENT), ["no Retry-After"]);
     judged_failing(with_client(client_reading_the_last_header), &[]).await;
 }
 
-// ---- A correct parser without the httpdate crate ----
+// ---- A date reader without the httpdate crate ----
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const LONG_WEEKDAYS: [&str; 7] =
@@ -451,113 +568,151 @@ const LONG_WEEKDAYS: [&str; 7] =
 const MONTHS: [&str; 12] =
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/// RFC 9110 §10.2.3 by hand: proves the checks test behaviour, not the use of a crate.
+/// RFC 9110 §10.2.3 by hand, any year from 1 to 9999: proves the checks test behaviour, not
+/// the use of a crate. The known-wrong calendars are this reader with one field changed.
+#[derive(Clone, Copy)]
+struct Reader {
+    /// Whether a year has a 29 February.
+    leap: fn(i64) -> bool,
+    /// The full year of RFC 850's two digits, at `now`.
+    century: fn(i64, SystemTime) -> i64,
+    /// Seconds since 1970 kept in 32 bits, which run out in 2106.
+    in_32_bits: bool,
+}
+
+const GREGORIAN: Reader = Reader {
+    leap: |year| year % 4 == 0 && (year % 100 != 0 || year % 400 == 0),
+    // §5.6.7: the latest year with those digits not more than 50 years ahead.
+    century: |yy, now| {
+        let latest = year_of(now) + 50;
+        latest - (latest - yy).rem_euclid(100)
+    },
+    in_32_bits: false,
+};
+
 fn hand_written_parser(value: &str, now: SystemTime) -> Option<Duration> {
-    parser_without_trimming(value.trim_matches([' ', '\t']), now)
+    GREGORIAN.parse(value, now)
 }
 
-/// `Sun, 06 Nov 1994 08:49:37 GMT`
-fn imf_fixdate(value: &str) -> Option<SystemTime> {
-    let (weekday, rest) = value.split_once(", ")?;
-    let [day, month, year, time, "GMT"] = rest.split(' ').collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let weekday = WEEKDAYS.iter().position(|name| *name == weekday)?;
-    moment(weekday, number(year, 4)?, month, number(day, 2)?, time)
+/// The year of `now`, to within a day: the mean Gregorian year is 31,556,952 s.
+fn year_of(now: SystemTime) -> i64 {
+    1970 + i64::try_from(
+        now.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs() / 31_556_952),
+    )
+    .unwrap_or(0)
 }
 
-/// `Sunday, 06-Nov-94 08:49:37 GMT`
-fn rfc850_date(value: &str, now: SystemTime) -> Option<SystemTime> {
-    let (weekday, rest) = value.split_once(", ")?;
-    let [date, time, "GMT"] = rest.split(' ').collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let [day, month, year] = date.split('-').collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let weekday = LONG_WEEKDAYS.iter().position(|name| *name == weekday)?;
-    // §5.6.7: a two-digit year more than 50 years ahead belongs to the century before.
-    // A year to the day is close enough here: the mean Gregorian year is 31,556,952 s.
-    let since_epoch = now.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
-    let latest = 1970 + i64::try_from(since_epoch / 31_556_952).ok()? + 50;
-    let year = latest - (latest - number(year, 2)?).rem_euclid(100);
-    moment(weekday, year, month, number(day, 2)?, time)
-}
+impl Reader {
+    fn parse(self, value: &str, now: SystemTime) -> Option<Duration> {
+        self.untrimmed(value.trim_matches([' ', '\t']), now)
+    }
 
-/// `Sun Nov  6 08:49:37 1994`: the day is two digits, or a space and one digit.
-fn asctime_date(value: &str) -> Option<SystemTime> {
-    let (weekday, rest) = value.split_once(' ')?;
-    let (month, rest) = rest.split_once(' ')?;
-    let (day, rest) = (rest.get(..2)?, rest.get(2..)?);
-    let day = match day.strip_prefix(' ') {
-        Some(digit) => number(digit, 1)?,
-        None => number(day, 2)?,
-    };
-    let [time, year] = rest.strip_prefix(' ')?.split(' ').collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let weekday = WEEKDAYS.iter().position(|name| *name == weekday)?;
-    moment(weekday, number(year, 4)?, month, day, time)
+    fn untrimmed(self, value: &str, now: SystemTime) -> Option<Duration> {
+        if let Some(seconds) = delay_seconds(value) {
+            return seconds;
+        }
+        let at = self
+            .imf_fixdate(value)
+            .or_else(|| self.rfc850_date(value, now))
+            .or_else(|| self.asctime_date(value))?;
+        Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    }
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`
+    fn imf_fixdate(self, value: &str) -> Option<SystemTime> {
+        let (weekday, rest) = value.split_once(", ")?;
+        let [day, month, year, time, "GMT"] = rest.split(' ').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let weekday = WEEKDAYS.iter().position(|name| *name == weekday)?;
+        self.moment(weekday, number(year, 4)?, month, number(day, 2)?, time)
+    }
+
+    /// `Sunday, 06-Nov-94 08:49:37 GMT`
+    fn rfc850_date(self, value: &str, now: SystemTime) -> Option<SystemTime> {
+        let (weekday, rest) = value.split_once(", ")?;
+        let [date, time, "GMT"] = rest.split(' ').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let [day, month, year] = date.split('-').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let weekday = LONG_WEEKDAYS.iter().position(|name| *name == weekday)?;
+        let year = (self.century)(number(year, 2)?, now);
+        self.moment(weekday, year, month, number(day, 2)?, time)
+    }
+
+    /// `Sun Nov  6 08:49:37 1994`: the day is two digits, or a space and one digit.
+    fn asctime_date(self, value: &str) -> Option<SystemTime> {
+        let (weekday, rest) = value.split_once(' ')?;
+        let (month, rest) = rest.split_once(' ')?;
+        let (day, rest) = (rest.get(..2)?, rest.get(2..)?);
+        let day = match day.strip_prefix(' ') {
+            Some(digit) => number(digit, 1)?,
+            None => number(day, 2)?,
+        };
+        let [time, year] = rest.strip_prefix(' ')?.split(' ').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let weekday = WEEKDAYS.iter().position(|name| *name == weekday)?;
+        self.moment(weekday, number(year, 4)?, month, day, time)
+    }
+
+    /// A valid calendar date and `hh:mm:ss` on the weekday it names, as a point in time.
+    fn moment(
+        self,
+        weekday: usize,
+        year: i64,
+        month: &str,
+        day: i64,
+        time: &str,
+    ) -> Option<SystemTime> {
+        let month = MONTHS.iter().position(|name| *name == month)? as i64 + 1;
+        let month_days = match month {
+            2 if (self.leap)(year) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        if day < 1 || day > month_days {
+            return None;
+        }
+        let [hour, minute, second] = time.split(':').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let (hour, minute, second) = (number(hour, 2)?, number(minute, 2)?, number(second, 2)?);
+        if hour > 23 || minute > 59 || second > 59 {
+            return None;
+        }
+        let days = self.days_from_civil(year, month, day);
+        // 1970-01-01 was a Thursday, index 3 of WEEKDAYS.
+        if (days + 3).rem_euclid(7) != weekday as i64 {
+            return None;
+        }
+        let mut seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+        if self.in_32_bits {
+            seconds = i64::from(seconds as u32);
+        }
+        let offset = Duration::from_secs(seconds.unsigned_abs());
+        if seconds >= 0 { UNIX_EPOCH.checked_add(offset) } else { UNIX_EPOCH.checked_sub(offset) }
+    }
+
+    /// Days since 1970-01-01, counted year by year with this reader's leap years.
+    fn days_from_civil(self, year: i64, month: i64, day: i64) -> i64 {
+        let before_month =
+            [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334][month as usize - 1];
+        let leap_day = i64::from(month > 2 && (self.leap)(year));
+        let years: i64 = if year >= 1970 {
+            (1970..year).map(|y| 365 + i64::from((self.leap)(y))).sum()
+        } else {
+            -(year..1970).map(|y| 365 + i64::from((self.leap)(y))).sum::<i64>()
+        };
+        years + before_month + leap_day + day - 1
+    }
 }
 
 /// Exactly `width` ASCII digits.
 fn number(text: &str, width: usize) -> Option<i64> {
     let digits = text.len() == width && text.bytes().all(|byte| byte.is_ascii_digit());
     digits.then(|| text.parse().ok()).flatten()
-}
-
-/// A valid calendar date and `hh:mm:ss` on the weekday it names, as a point in time.
-fn moment(weekday: usize, year: i64, month: &str, day: i64, time: &str) -> Option<SystemTime> {
-    let month = MONTHS.iter().position(|name| *name == month)? as i64 + 1;
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    if day < 1 || day > month_days {
-        return None;
-    }
-    let [hour, minute, second] = time.split(':').collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let (hour, minute, second) = (number(hour, 2)?, number(minute, 2)?, number(second, 2)?);
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    // 1970-01-01 was a Thursday, index 3 of WEEKDAYS.
-    if (days + 3).rem_euclid(7) != weekday as i64 {
-        return None;
-    }
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    let offset = Duration::from_secs(seconds.unsigned_abs());
-    if seconds >= 0 { UNIX_EPOCH.checked_add(offset) } else { UNIX_EPOCH.checked_sub(offset) }
-}
-
-/// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's algorithm):
-/// counting years from March puts the leap day last, where it cannot shift the months.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-fn hand_written_client(response: &reqwest::Response) -> Option<Duration> {
-    hand_written_parser(response.headers().get(RETRY_AFTER)?.to_str().ok()?, SystemTime::now())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hand_written_parser_passes_every_check() {
-    // Through the client too: its dates are of today, not of the table's 1994.
-    let exercise = Exercise {
-        parse_retry_after: hand_written_parser,
-        retry_after: hand_written_client,
-        ..reference()
-    };
-    judged_failing(exercise, &[]).await;
 }

@@ -324,9 +324,18 @@ pub fn report(judged: &Judged, seed: u64) -> String {
                 text.push_str(&format!("✗ {}: {}\n", verdict.check, failure.summary));
                 // What came back too, for a failure seen once under load.
                 for evidence in &failure.evidence {
-                    if let httplings_judge::judge::Evidence::Diff { actual, .. } = evidence {
-                        let actual = actual.trim_end().replace('\n', "\n         ");
-                        text.push_str(&format!("    got: {actual}\n"));
+                    match evidence {
+                        httplings_judge::judge::Evidence::Diff { actual, .. } => {
+                            let actual = actual.trim_end().replace('\n', "\n         ");
+                            text.push_str(&format!("    got: {actual}\n"));
+                        }
+                        // The rows marked wrong, a few of them.
+                        httplings_judge::judge::Evidence::Table { rows, .. } => {
+                            for row in rows.iter().filter(|row| !row.ok).take(10) {
+                                text.push_str(&format!("    wrong: {}\n", row.cells.join(" | ")));
+                            }
+                        }
+                        httplings_judge::judge::Evidence::Text { .. } => {}
                     }
                 }
             }

@@ -40,7 +40,10 @@ pub enum Call {
     },
 }
 
+/// What a call returned, as the judge reads it: the value alone (`Served` as the
+/// `Result<String, String>` every lesson's `app()` replies with).
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
 pub enum Reply {
     Served(Result<String, String>),
     Done,

@@ -1,91 +1,95 @@
-//! Every request of a lesson 1 run, and the answers that came back.
+//! Every request of a lesson 1 run, with the mark the log stood at when it went out, so that a
+//! log line can be tied to the request it follows.
 
-use super::plan::{Instance, Plan};
-use crate::judge::answer::{self, Answer};
-use httplings::fixtures::Order;
+use futures_util::future::join_all;
 
-/// One failing server's answers.
-#[derive(Debug)]
-pub(super) struct FailingAnswers {
-    pub(super) name: &'static str,
-    /// `GET /orders/{id}` for each id, then the first one again (to tell noise from leaks).
-    pub(super) orders: Vec<(String, Result<Answer, String>)>,
-    pub(super) repeated: Result<Answer, String>,
-    pub(super) reports: Vec<(String, Result<Answer, String>)>,
-    /// Asked after the panics.
-    pub(super) health: Result<Answer, String>,
-    pub(super) unknown: (String, Result<Answer, String>),
-}
+use super::plan::{FAILING, HEALTHY, Plan};
+use crate::judge::Learner;
+use crate::judge::exchange::{Client, Exchange, Request};
 
-#[derive(Debug)]
-pub(super) struct HealthyAnswers {
-    pub(super) found: Vec<(Order, Result<Answer, String>)>,
-    pub(super) missing: Vec<(u32, Result<Answer, String>)>,
-    pub(super) health: Result<Answer, String>,
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// `GET /orders/{id}` of a failing database: a database error.
+    Failed,
+    /// `GET /reports/{id}`: a panic.
+    Panicked,
+    Unknown,
+    Health,
+    Found,
+    Missing,
 }
 
 #[derive(Debug)]
 pub(super) struct Asked {
-    pub(super) failing: [FailingAnswers; 2],
-    pub(super) healthy: HealthyAnswers,
+    /// Which server, by its place in [`Plan::served`].
+    pub(super) served: usize,
+    pub(super) kind: Kind,
+    /// The order id in the path (0 for none).
+    pub(super) id: u32,
+    /// Where the log stood just before the request went out.
+    pub(super) mark: usize,
+    pub(super) exchange: Exchange,
 }
 
-impl Asked {
-    /// Asks the servers at `bases` (the failing two, then the healthy one) everything.
-    pub(super) async fn ask(plan: &Plan, bases: &[String]) -> Self {
-        let client = answer::client();
-        let a = ask_failing(&client, plan, &plan.failing[0], &bases[0]).await;
-        let b = ask_failing(&client, plan, &plan.failing[1], &bases[1]).await;
-        let healthy = ask_healthy(&client, plan, &bases[2]).await;
-        Self { failing: [a, b], healthy }
+/// How many times each failing server is asked for `/health` before the failures. A request
+/// id may be a counter (tower-http's own example counts from 0), of the process or of each
+/// instance. Once past twelve requests in all, a process's counter keeps two digits for the rest
+/// of the run; an instance's counter is the same on each at every step, since each step asks
+/// all three: either way, comparing answers by shape does not take a new digit for a leak.
+const WARM_UP: usize = 4;
+
+/// Asks the servers at `bases` everything: each request of the failing servers at once on the
+/// three (in steps, so that the health check comes after the panics), then the healthy
+/// server's, all at once.
+pub(super) async fn ask(learner: &Learner, plan: &Plan, bases: &[String]) -> Vec<Asked> {
+    let clients: Vec<Client> = bases.iter().map(Client::new).collect();
+    let warm_up =
+        FAILING.iter().flat_map(|served| (0..WARM_UP).map(|_| clients[*served].get("/health")));
+    join_all(warm_up).await;
+    let mut steps = Vec::new();
+    for (index, order) in plan.order_ids.iter().enumerate() {
+        steps.push((Kind::Failed, *order));
+        steps.extend(plan.report_ids.get(index).map(|report| (Kind::Panicked, *report)));
     }
+    steps.extend([(Kind::Unknown, 0), (Kind::Health, 0)]);
+    let mut asked = Vec::new();
+    for (kind, id) in steps {
+        let step = FAILING.map(|served| one(learner, plan, &clients[served], served, kind, id));
+        asked.extend(join_all(step).await);
+    }
+    let healthy = &plan.served[HEALTHY].setup;
+    let found = healthy.orders.iter().map(|order| (Kind::Found, order.id));
+    let missing = plan.missing_ids.iter().map(|id| (Kind::Missing, *id));
+    let last = found.chain(missing).chain([(Kind::Health, 0)]);
+    asked.extend(
+        join_all(last.map(|(kind, id)| one(learner, plan, &clients[HEALTHY], HEALTHY, kind, id)))
+            .await,
+    );
+    asked
 }
 
-async fn get(
-    client: &reqwest::Client,
-    base: &str,
-    path: &str,
-    instance: &Instance,
-) -> Result<Answer, String> {
-    Answer::send(client.get(format!("{base}{path}")).bearer_auth(&instance.token)).await
-}
-
-async fn ask_failing(
-    client: &reqwest::Client,
+async fn one(
+    learner: &Learner,
     plan: &Plan,
-    instance: &Instance,
-    base: &str,
-) -> FailingAnswers {
-    let mut orders = Vec::new();
-    for id in &plan.order_ids {
-        let path = format!("/orders/{id}");
-        orders.push((path.clone(), get(client, base, &path, instance).await));
-    }
-    let repeated = get(client, base, &orders[0].0, instance).await;
-    let mut reports = Vec::new();
-    for id in &plan.report_ids {
-        let path = format!("/reports/{id}");
-        reports.push((path.clone(), get(client, base, &path, instance).await));
-    }
-    let health = get(client, base, "/health", instance).await;
-    let unknown =
-        (plan.unknown_path.clone(), get(client, base, &plan.unknown_path, instance).await);
-    FailingAnswers { name: instance.name, orders, repeated, reports, health, unknown }
+    client: &Client,
+    served: usize,
+    kind: Kind,
+    id: u32,
+) -> Asked {
+    let path = match kind {
+        Kind::Failed | Kind::Found | Kind::Missing => format!("/orders/{id}"),
+        Kind::Panicked => format!("/reports/{id}"),
+        Kind::Unknown => plan.unknown_path.clone(),
+        Kind::Health => "/health".into(),
+    };
+    let token = &plan.served[served].token;
+    let request = Request::get(path).header("authorization", format!("Bearer {token}"));
+    let mark = learner.log_mark();
+    Asked { served, kind, id, mark, exchange: client.send(request).await }
 }
 
-async fn ask_healthy(client: &reqwest::Client, plan: &Plan, base: &str) -> HealthyAnswers {
-    let instance = &plan.healthy;
-    let mut found = Vec::new();
-    for order in &instance.setup.orders {
-        found.push((
-            order.clone(),
-            get(client, base, &format!("/orders/{}", order.id), instance).await,
-        ));
-    }
-    let mut missing = Vec::new();
-    for id in &plan.missing_ids {
-        missing.push((*id, get(client, base, &format!("/orders/{id}"), instance).await));
-    }
-    let health = get(client, base, "/health", instance).await;
-    HealthyAnswers { found, missing, health }
+/// The answers of `kind`, in the order asked.
+pub(super) fn of(asked: &[Asked], kind: Kind) -> impl Iterator<Item = &Asked> {
+    asked.iter().filter(move |asked| asked.kind == kind)
 }

@@ -1,253 +1,166 @@
-//! Does anything of a failure reach the client? Two ways to find out, the first readable and
-//! the second thorough: look for this run's secrets in every answer, and compare answers that
-//! must not depend on the failure (two runs whose failures differ in every detail; a database
-//! error and a panic; one id and another). Encoded, partial and header-borne leaks all show up
-//! as a difference, without a list of encodings to try.
+//! Does anything of a failure reach the client? First this run's secrets, looked for in every
+//! answer, raw or encoded; then differential comparison (`compare`): one request answered over
+//! run A (two instances) and run B, whose failures differ in every detail; and a database error
+//! against a panic. A request id or an instance id changes too, but not with the failure: it is
+//! compared by shape, not taken for a leak. The request's own path and id may come back (RFC
+//! 9457's `instance`): they are the client's, and are set aside before comparing.
 
-use std::collections::BTreeSet;
+use axum::http::HeaderValue;
 
-use super::asked::{Asked, FailingAnswers};
-use super::plan::Plan;
+use super::asked::{Asked, Kind};
+use super::plan::{FAILING, Plan};
 use crate::judge::answer::Answer;
+use crate::judge::compare::{Leak, Observed, given_away, leaks};
 use crate::judge::{Evidence, Failure};
 
-const WHY: &str = "Anything in an answer that depends on the failure tells an outsider about \
-    your internals, one probe at a time: hosts, queries, code paths. Encoded (base64, hex) or \
-    tucked in a header, it is still a leak. The generic 500 is the same bytes whatever failed.";
-
-pub(super) fn find(plan: &Plan, asked: &Asked) -> Option<Failure> {
-    secrets_found(plan, asked).or_else(|| first_difference(asked))
+pub(super) fn find(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
+    secrets_found(plan, asked).or_else(|| compared(plan, asked))
 }
 
 /// Every secret of the run, with what it would give away.
 fn secrets(plan: &Plan) -> Vec<(String, &'static str)> {
-    let mut secrets = Vec::new();
-    for instance in &plan.failing {
-        secrets.push((instance.secrets.query_id.clone(), "the failed query's id"));
-        secrets.push((instance.secrets.host.clone(), "the database host"));
-        secrets.push((instance.secrets.panic_key.clone(), "the panic message"));
-        if let Some(failure) = &instance.setup.failure {
-            secrets.push((base64(failure.error.as_bytes()), "the database error, in base64"));
+    let mut secrets = vec![("panicked".to_string(), "a panic report")];
+    for served in &plan.served {
+        let setup = &served.setup;
+        secrets.push((served.token.clone(), "the request's bearer token"));
+        secrets.push((setup.password.clone(), "the database password"));
+        secrets.push((setup.host.clone(), "the database host"));
+        let reasons = setup.failure.iter().flat_map(|failure| &failure.reasons);
+        secrets.extend(reasons.map(|reason| (reason.clone(), "the database's own words")));
+        for id in plan.order_ids.iter().chain(&plan.report_ids) {
+            secrets.push((setup.query_id(*id), "a failed query's id"));
+            secrets.push((setup.panic_key(*id), "a panic's message"));
         }
     }
-    for instance in plan.failing.iter().chain([&plan.healthy]) {
-        secrets.push((instance.token.clone(), "the request's bearer token"));
-    }
-    secrets.extend([
-        ("panicked".to_string(), "a panic report"),
-        (".rs:".to_string(), "a source code location"),
-    ]);
     secrets
 }
 
-fn secrets_found(plan: &Plan, asked: &Asked) -> Option<Failure> {
-    let secrets = secrets(plan);
-    // Each kind of leak once, with the first answer that had it and how many more did.
-    let mut found: Vec<(String, String, usize)> = Vec::new();
-    for (request, answer) in every_answer(asked) {
-        let Ok(answer) = answer else { continue };
-        let mut places: Vec<(String, String)> = answer
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                (format!("header {name}"), String::from_utf8_lossy(value.as_bytes()).into())
-            })
-            .collect();
-        places.push(("body".into(), answer.text()));
-        for (place, text) in &places {
-            let lowered = text.to_lowercase();
-            for (secret, meaning) in &secrets {
-                let Some(at) = lowered.find(&secret.to_lowercase()) else { continue };
-                let kind = format!("{place}: {meaning}");
-                match found.iter_mut().find(|(known, _, _)| *known == kind) {
-                    Some((_, _, more)) => *more += 1,
-                    None => found.push((
-                        kind,
-                        format!("{request}\n    {}", excerpt(text, at, secret.len())),
-                        0,
-                    )),
-                }
-            }
-        }
-    }
+fn secrets_found(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
+    let answers: Vec<(String, &Answer)> = asked
+        .iter()
+        .filter_map(|asked| Some((named(plan, asked), asked.exchange.answer()?)))
+        .collect();
+    let found = given_away(&answers, &secrets(plan));
     if found.is_empty() {
         return None;
     }
+    let kinds: Vec<&str> = found.iter().map(|(kind, _, _)| *kind).collect();
     let shown: Vec<String> = found
         .iter()
         .map(|(kind, first, more)| match more {
-            0 => format!("{kind}, in {first}"),
-            more => format!("{kind}, in {first}\n    (and in {more} more answer(s))"),
+            0 => format!("{kind}: in {first}"),
+            more => format!("{kind}: in {first}, and {more} more answer(s)"),
         })
         .collect();
-    let kinds: Vec<&str> = found.iter().map(|(kind, _, _)| kind.as_str()).collect();
     Some(
-        Failure::new(format!("what the client received gives away {}", kinds.join("; ")), WHY)
-            .with(Evidence::Text { title: "leaks".into(), body: shown.join("\n") }),
+        Failure::of(format!("what the client received gives away {}", kinds.join("; ")))
+            .with(Evidence::Text { title: "found, raw or encoded".into(), body: shown.join("\n") }),
     )
 }
 
-/// Each answer with a label that says which request of which run it was.
-fn every_answer(asked: &Asked) -> Vec<(String, &Result<Answer, String>)> {
-    let mut all = Vec::new();
-    for run in &asked.failing {
-        for (path, answer) in run.orders.iter().chain(&run.reports).chain([&run.unknown]) {
-            all.push((format!("GET {path} ({})", run.name), answer));
-        }
-        all.push((format!("GET /health ({})", run.name), &run.health));
-    }
-    let healthy = &asked.healthy;
-    for (order, answer) in &healthy.found {
-        all.push((format!("GET /orders/{} (healthy)", order.id), answer));
-    }
-    for (id, answer) in &healthy.missing {
-        all.push((format!("GET /orders/{id} (healthy)"), answer));
-    }
-    all.push(("GET /health (healthy)".into(), &healthy.health));
-    all
+/// `GET /orders/123 (run B)`.
+fn named(plan: &Plan, asked: &Asked) -> String {
+    format!("{} ({})", asked.exchange.request.line(), plan.served[asked.served].name)
 }
 
-/// The first pair of answers that should be the same bytes and are not.
-fn first_difference(asked: &Asked) -> Option<Failure> {
-    let [a, b] = &asked.failing;
-    let noise = noise(a).union(&noise(b)).cloned().collect::<BTreeSet<String>>();
-    let view = |answer: &Result<Answer, String>| {
-        answer.as_ref().ok().map(|answer| stable_view(answer, &noise))
+/// An answer as compared: without `Date` (the server's clock), its request's own path and id
+/// written as `{path}` and `{id}`, and `Content-Length` the length of the body so written (the
+/// body's JSON is compared by value: its length still shows what its layout hides).
+fn normalised(asked: &Asked) -> Option<Answer> {
+    let mut answer = asked.exchange.answer()?.clone();
+    let path = &asked.exchange.request.path;
+    let id = asked.id.to_string();
+    let own = |text: &str| -> String {
+        let text = text.replace(path.as_str(), "{path}");
+        if asked.id == 0 { text } else { replace_number(&text, &id, "{id}") }
     };
-    // Across runs: the same request, failures that differ in every detail.
-    let across_runs = a
-        .orders
+    answer.headers.remove("date");
+    for value in answer.headers.values_mut() {
+        let replaced = own(&String::from_utf8_lossy(value.as_bytes()));
+        *value = HeaderValue::from_str(&replaced).unwrap_or_else(|_| value.clone());
+    }
+    answer.body = own(&answer.text()).into_bytes();
+    answer.headers.insert("content-length", HeaderValue::from(answer.body.len()));
+    Some(answer)
+}
+
+/// `text` with each `number` that stands alone (no letter or digit on either side) replaced.
+fn replace_number(text: &str, number: &str, by: &str) -> String {
+    let mut replaced = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(number) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + number.len()..].chars().next();
+        let alone =
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric);
+        replaced.push_str(&rest[..at]);
+        replaced.push_str(if alone { by } else { number });
+        rest = &rest[at + number.len()..];
+    }
+    replaced + rest
+}
+
+fn path(asked: &Asked) -> &str {
+    &asked.exchange.request.path
+}
+
+fn compared(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
+    let failing: Vec<(&Asked, Answer)> = asked
         .iter()
-        .zip(&b.orders)
-        .chain(a.reports.iter().zip(&b.reports))
-        .chain([(&a.unknown, &b.unknown)])
-        .map(|((path, first), (_, second))| (path.clone(), first, second))
-        .chain([("/health".to_string(), &a.health, &b.health)]);
-    for (path, first, second) in across_runs {
-        if let (Some(first), Some(second)) = (view(first), view(second))
-            && first != second
-        {
-            return Some(differs(
-                format!(
-                    "GET {path} answers differently in two runs whose failures differ only in their details"
-                ),
-                ("run A", first),
-                ("run B", second),
-            ));
-        }
-    }
-    // Within a run: one id and another, a database error and a panic.
-    for run in [a, b] {
-        let Some((first_path, first)) = run.orders.first() else { continue };
-        let Some(first) = view(first) else { continue };
-        for (path, answer) in run.orders.iter().skip(1).chain(&run.reports) {
-            let Some(other) = view(answer) else { continue };
-            if other != first {
-                let cause = if path.starts_with("/reports") { "a panic" } else { "another id" };
-                return Some(differs(
-                    format!(
-                        "GET {first_path} (a database error) and GET {path} ({cause}) answer \
-                         differently ({}): a client can tell failures apart",
-                        run.name
-                    ),
-                    (first_path, first),
-                    (path, other),
-                ));
-            }
-        }
-    }
-    None
-}
-
-fn differs(
-    summary: String,
-    (first_name, first): (&str, String),
-    (second_name, second): (&str, String),
-) -> Failure {
-    Failure::new(summary, WHY)
-        .with(Evidence::Text {
-            title: "compared".into(),
-            body: format!("- {first_name}\n+ {second_name}\n(the Date header, and headers that change between identical requests, are left out)"),
-        })
-        .with(Evidence::Diff { expected: first, actual: second })
-}
-
-/// Headers that differ between two identical requests (a request id, say): noise, not leaks.
-fn noise(run: &FailingAnswers) -> BTreeSet<String> {
-    let mut noise = BTreeSet::from(["date".to_string()]);
-    if let (Some((_, Ok(first))), Ok(again)) = (run.orders.first(), &run.repeated) {
-        for name in first.headers.keys().chain(again.headers.keys()) {
-            let values = |answer: &Answer| {
-                answer
-                    .headers
-                    .get_all(name)
-                    .iter()
-                    .map(|value| value.as_bytes().to_vec())
-                    .collect::<Vec<_>>()
-            };
-            if values(first) != values(again) {
-                noise.insert(name.as_str().to_string());
-            }
-        }
-    }
-    noise
-}
-
-/// An answer as bytes a client could compare: status, headers but the noisy ones, body.
-fn stable_view(answer: &Answer, noise: &BTreeSet<String>) -> String {
-    let mut headers: Vec<String> = answer
-        .headers
-        .iter()
-        .filter(|(name, _)| !noise.contains(name.as_str()))
-        .map(|(name, value)| format!("{name}: {}", String::from_utf8_lossy(value.as_bytes())))
+        .filter(|asked| FAILING.contains(&asked.served))
+        .filter_map(|asked| Some((asked, normalised(asked)?)))
         .collect();
-    headers.sort();
-    let body = String::from_utf8_lossy(&answer.body);
-    format!(
-        "HTTP/1.1 {}\n{}\n\n{}\n",
-        answer.status.as_u16(),
-        headers.join("\n"),
-        crate::judge::log::shortened(&body)
-    )
-}
-
-/// A short window of `text` around the `length` bytes at `at`, so a leak can be seen in context.
-fn excerpt(text: &str, at: usize, length: usize) -> String {
-    let start = text.floor_char_boundary(at.saturating_sub(40));
-    let end = text.ceil_char_boundary((at + length + 40).min(text.len()));
-    format!("…{}…", &text[start..end])
-}
-
-/// Standard base64, with padding.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut encoded = String::new();
-    for chunk in bytes.chunks(3) {
-        let bits = chunk
+    // One request at a time, over run A (twice) and run B: the cause is the failure's details.
+    let mut paths: Vec<&str> = failing.iter().map(|(asked, _)| path(asked)).collect();
+    paths.dedup();
+    for line in paths {
+        let observed: Vec<Observed<'_>> = failing
             .iter()
-            .enumerate()
-            .fold(0u32, |bits, (index, byte)| bits | u32::from(*byte) << (16 - 8 * index));
-        for index in 0..4 {
-            if index <= chunk.len() {
-                encoded.push(char::from(ALPHABET[(bits >> (18 - 6 * index) & 63) as usize]));
-            } else {
-                encoded.push('=');
-            }
+            .filter(|(asked, _)| path(asked) == line)
+            .map(|(asked, answer)| Observed {
+                cause: plan.served[asked.served].database,
+                instance: asked.served,
+                answer,
+            })
+            .collect();
+        if let Some(leak) = leaks(&observed).into_iter().next() {
+            let summary = format!(
+                "GET {line} answers differently over run A and run B, whose failures differ \
+                 only in their details"
+            );
+            return Some(differs(summary, &leak, ["run A", "run B"]));
         }
     }
-    encoded
+    // A database error against a panic, on every failing server.
+    let observed: Vec<Observed<'_>> = failing
+        .iter()
+        .filter(|(asked, _)| matches!(asked.kind, Kind::Failed | Kind::Panicked))
+        .map(|(asked, answer)| Observed {
+            cause: usize::from(asked.kind == Kind::Panicked),
+            instance: asked.served,
+            answer,
+        })
+        .collect();
+    let leak = leaks(&observed).into_iter().next()?;
+    Some(differs(
+        "a database error (GET /orders/{id}) and a panic (GET /reports/{id}) answer differently: \
+         a client can tell one failure from another"
+            .into(),
+        &leak,
+        ["database error", "panic"],
+    ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_the_rfc_4648_examples() {
-        let cases =
-            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")];
-        for (plain, encoded) in cases {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-        }
-    }
+fn differs(summary: String, leak: &Leak, causes: [&str; 2]) -> Failure {
+    let compared =
+        if leak.by_shape { " (by shape: it changes from request to request)" } else { "" };
+    let rows: Vec<String> =
+        causes.iter().zip(&leak.values).map(|(cause, value)| format!("{cause}: {value}")).collect();
+    Failure::of(summary).with(Evidence::Text {
+        title: format!("{}{compared}", leak.place),
+        body: format!(
+            "{}\n(the Date header is left out; the request's own path and id show as {{path}} and {{id}})",
+            rows.join("\n")
+        ),
+    })
 }

@@ -1,98 +1,114 @@
-//! What lesson 1's server log must hold (the failures' details) and must not (a credential).
-//! The log is everything the learner's process wrote, stdout and stderr alike.
+//! What lesson 1's server log must hold (each failure's details, in a line written after the
+//! request that caused it) and must not (a credential, in any encoding). The log is everything
+//! the learner's process wrote, stdout and stderr alike.
 
+use super::asked::{self, Asked, Kind};
 use super::plan::Plan;
-use crate::judge::log::{self, is_panic_report, unlogged};
+use crate::judge::compare::secrets_in;
+use crate::judge::log::{self, is_panic_report, unlogged_since};
 use crate::judge::{Evidence, Failure, Learner, Lost};
 
-/// Each failing run's query id, written by the learner (a panic report does not count).
-pub(super) async fn diagnostics(learner: &Learner, plan: &Plan) -> Result<Option<Failure>, Lost> {
-    let wanted: Vec<_> = plan
-        .failing
-        .iter()
-        .map(|instance| {
-            move |line: &str| !is_panic_report(line) && line.contains(&instance.secrets.query_id)
+/// Each failed query's id and the database's reason, in one line of the learner's own (a panic
+/// report does not count) written after the request.
+pub(super) async fn details(
+    learner: &Learner,
+    plan: &Plan,
+    asked: &[Asked],
+) -> Result<Option<Failure>, Lost> {
+    let failed: Vec<(&Asked, String, String)> = asked::of(asked, Kind::Failed)
+        .map(|asked| {
+            let setup = &plan.served[asked.served].setup;
+            let reason = setup.failure.as_ref().map_or(String::new(), |f| f.reasons[0].clone());
+            (asked, setup.query_id(asked.id), reason)
         })
         .collect();
-    let missing: Vec<String> = unlogged(learner, &wanted)
-        .await?
-        .into_iter()
+    let wanted: Vec<_> = failed
+        .iter()
+        .map(|(asked, query, reason)| {
+            let line = move |line: &str| {
+                !is_panic_report(line) && line.contains(query.as_str()) && line.contains(reason)
+            };
+            (asked.mark, line)
+        })
+        .collect();
+    let missing = unlogged_since(learner, &wanted).await?;
+    let Some(first) = missing.first() else { return Ok(None) };
+    let shown: Vec<String> = missing
+        .iter()
         .map(|index| {
-            format!("{} (query {})", plan.failing[index].name, plan.failing[index].secrets.query_id)
+            let (asked, query, reason) = &failed[*index];
+            let name = &plan.served[asked.served].name;
+            format!("{} ({name}): query {query}, \"{reason}\"", asked.exchange.request.line())
         })
         .collect();
-    if missing.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(with_log(
-        learner,
-        Failure::new(
-            format!("the log never mentions the database error of {}", missing.join(" or ")),
-            "The generic 500 hides the cause from the client, so the log is the only place your \
-             team can find it: which query failed, on which host. Log the error itself, e.g. \
-             tracing::error!(%error, \"...\"), once, where it becomes a 500.",
-        ),
-    )))
+    let (asked, query, _) = &failed[*first];
+    let failure = Failure::of(format!(
+        "{} of {} failed requests left no line of their own in the log: none written after {} \
+         names query {query} with the database's reason",
+        missing.len(),
+        failed.len(),
+        asked.exchange.request.line(),
+    ))
+    .with(Evidence::Text { title: "failures without a log line".into(), body: shown.join("\n") });
+    Ok(Some(with_log(learner, failure)))
 }
 
-/// Each failing run's panic message: the panic report counts, as does the learner's own line.
-pub(super) async fn panics(learner: &Learner, plan: &Plan) -> Result<Option<Failure>, Lost> {
-    let wanted: Vec<_> = plan
-        .failing
+/// Each panic's message (its key is made for the report asked), in a line written after the
+/// request: the panic report counts, as does the learner's own line.
+pub(super) async fn panics(
+    learner: &Learner,
+    plan: &Plan,
+    asked: &[Asked],
+) -> Result<Option<Failure>, Lost> {
+    let panicked: Vec<(&Asked, String)> = asked::of(asked, Kind::Panicked)
+        .map(|asked| (asked, plan.served[asked.served].setup.panic_key(asked.id)))
+        .collect();
+    let wanted: Vec<_> = panicked
         .iter()
-        .map(|instance| move |line: &str| line.contains(&instance.secrets.panic_key))
+        .map(|(asked, key)| (asked.mark, move |line: &str| line.contains(key.as_str())))
         .collect();
-    let missing: Vec<&str> = unlogged(learner, &wanted)
-        .await?
-        .into_iter()
-        .map(|index| plan.failing[index].name)
-        .collect();
-    if missing.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(with_log(
-        learner,
-        Failure::new(
-            format!("the log never mentions the panic of {}", missing.join(" or ")),
-            "A caught panic still needs a trace: without one, a bug that turns requests into \
-             500s leaves nothing to debug. The default panic hook writes it to stderr; a custom \
-             hook or a CatchPanicLayer function that swallows it must log the message itself.",
-        ),
-    )))
+    let missing = unlogged_since(learner, &wanted).await?;
+    let Some(first) = missing.first() else { return Ok(None) };
+    let (asked, _) = &panicked[*first];
+    let failure = Failure::of(format!(
+        "no line of the log written after {} ({}) holds its panic's message",
+        asked.exchange.request.line(),
+        plan.served[asked.served].name
+    ));
+    Ok(Some(with_log(learner, failure)))
 }
 
-/// No bearer token, of any run, anywhere in the log.
-pub(super) async fn no_credential(learner: &Learner, plan: &Plan) -> Option<Failure> {
-    let text = learner.log().text();
-    let tokens: Vec<&str> = plan
-        .failing
-        .iter()
-        .chain([&plan.healthy])
-        .map(|instance| instance.token.as_str())
-        .collect();
-    let lines: Vec<String> = text
-        .lines()
-        .filter(|line| tokens.iter().any(|token| line.contains(token)))
-        .take(3)
-        .map(|line| {
-            tokens
-                .iter()
-                .fold(log::shortened(line), |line, token| line.replace(token, "«the bearer token»"))
-        })
-        .collect();
+/// No credential of the run anywhere in the log: the bearer tokens, the database passwords.
+pub(super) async fn no_credential(learner: &Learner, plan: &Plan) -> Result<Option<Failure>, Lost> {
+    learner.flush().await?;
+    let mut secrets: Vec<(String, &str)> = Vec::new();
+    for served in &plan.served {
+        secrets.push((served.token.clone(), "«the bearer token»"));
+        secrets.push((served.setup.password.clone(), "«the database password»"));
+    }
+    let values: Vec<String> = secrets.iter().map(|(value, _)| value.clone()).collect();
+    let text = learner.log_text();
+    let mut named = Vec::new();
+    let mut lines = Vec::new();
+    for line in text.lines().filter(|line| !secrets_in(line, &values).is_empty()) {
+        let mut shown = log::shortened(line);
+        for (secret, name) in &secrets {
+            if !secrets_in(line, std::slice::from_ref(secret)).is_empty() {
+                named.push(name.trim_matches(['«', '»']));
+                shown = shown.replace(secret.as_str(), name);
+            }
+        }
+        lines.push(shown);
+    }
     if lines.is_empty() {
-        return None;
+        return Ok(None);
     }
-    Some(
-        Failure::new(
-            "the server log holds the bearer token sent in the request's Authorization header",
-            "Logs are shipped to vendors, kept for years and read by many people: a credential \
-             in a log is an incident. Log the error, not the whole request; if you log headers, \
-             mark Authorization as sensitive (tower-http's SetSensitiveRequestHeadersLayer) so \
-             it prints as \"Sensitive\".",
-        )
-        .with(Evidence::Text { title: "log lines with the token".into(), body: lines.join("\n") }),
-    )
+    named.sort_unstable();
+    named.dedup();
+    lines.truncate(3);
+    Ok(Some(Failure::of(format!("the server log holds {}", named.join(" and "))).with(
+        Evidence::Text { title: "log lines with a credential".into(), body: lines.join("\n") },
+    )))
 }
 
 /// Adds the end of the log, and says so when only part of a flood of output was searched.

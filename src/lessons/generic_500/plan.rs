@@ -1,34 +1,29 @@
 //! What one run of lesson 1 asks, drawn from the seed: two failing databases whose failures
-//! differ in every detail, a healthy one with orders of its own, the ids to ask for, and a
-//! bearer token per server.
+//! differ in every detail (host, password, reason, panic, the secret their query ids are made
+//! from), a healthy one with orders of its own, the ids to ask for, and a bearer token for
+//! each server.
 
 use crate::judge::seed::{self, Rng};
-use httplings::fixtures::{DatabaseFailure, DatabaseSetup, Order};
+use httplings::fixtures::{DatabaseSetup, Order, QueryFailure};
 
 /// One server of the learner's app, over one database.
 #[derive(Debug, Clone)]
-pub(super) struct Instance {
-    /// "run A", "run B", "healthy": how a report names it.
+pub(super) struct Served {
+    /// "run A, instance 1", "run B", "healthy": how a report names it.
     pub(super) name: &'static str,
+    /// Which database it serves: 0 for run A, 1 for run B, 2 for the healthy one.
+    pub(super) database: usize,
     pub(super) setup: DatabaseSetup,
     /// Sent in `Authorization: Bearer …` with every request: a credential.
     pub(super) token: String,
-    pub(super) secrets: Secrets,
-}
-
-/// What a failing database's errors carry that must reach the log and never the client.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Secrets {
-    pub(super) query_id: String,
-    pub(super) host: String,
-    pub(super) panic_key: String,
 }
 
 #[derive(Debug)]
 pub(super) struct Plan {
-    pub(super) failing: [Instance; 2],
-    pub(super) healthy: Instance,
-    /// Asked of both failing servers.
+    /// Run A twice (two instances of one service, to tell what is the instance's own from
+    /// what comes from the failure), run B, and the healthy one.
+    pub(super) served: [Served; 4],
+    /// Asked of every failing server.
     pub(super) order_ids: Vec<u32>,
     pub(super) report_ids: Vec<u32>,
     /// Asked of the healthy server: none of these is an order.
@@ -37,11 +32,15 @@ pub(super) struct Plan {
     pub(super) unknown_path: String,
 }
 
-const ERRORS: [&str; 4] = [
+/// The failing servers' places in [`Plan::served`].
+pub(super) const FAILING: [usize; 3] = [0, 1, 2];
+pub(super) const HEALTHY: usize = 3;
+
+const REASONS: [&str; 4] = [
     "canceling statement due to statement timeout",
     "could not serialize access due to concurrent update",
-    "server closed the connection unexpectedly",
     "deadlock detected while waiting for ShareLock on transaction",
+    "could not extend file: No space left on device",
 ];
 
 const PANICS: [&str; 3] = [
@@ -50,16 +49,12 @@ const PANICS: [&str; 3] = [
     "font cache entry {key} is poisoned: cannot render",
 ];
 
-const CUSTOMERS: [&str; 10] = [
+const CUSTOMERS: [&str; 6] = [
     "Ada Lovelace",
     "Grace Hopper",
     "Alan Turing",
-    "Katherine Johnson",
-    "Edsger Dijkstra",
     "Barbara Liskov",
-    "Donald Knuth",
     "Frances Allen",
-    "Ken Thompson",
     "Radia Perlman",
 ];
 
@@ -67,39 +62,35 @@ const STATUSES: [&str; 4] = ["pending", "paid", "shipped", "refunded"];
 
 pub(super) fn draw(seed: u64) -> Plan {
     let mut rng = seed::rng(seed);
-    let errors = seed::distinct(&mut rng, 0..ERRORS.len() as u32, 2);
+    let reasons = seed::distinct(&mut rng, 0..REASONS.len() as u32, 2);
     let panics = seed::distinct(&mut rng, 0..PANICS.len() as u32, 2);
-    let ids = seed::distinct(&mut rng, 1..1_000_000, 12);
-    let orders: Vec<Order> = ids[..4].iter().map(|id| order(&mut rng, *id)).collect();
+    // Six digits each, so that an id in an answer is told from other numbers around it.
+    let ids = seed::distinct(&mut rng, 100_000..1_000_000, 11);
     let failing = [0, 1].map(|run| {
-        let secrets = Secrets {
-            query_id: format!("q-{}", seed::token(&mut rng, 12)),
-            host: format!("orders-db-{}.internal", seed::token(&mut rng, 6)),
-            panic_key: seed::token(&mut rng, 16),
-        };
-        let failure = DatabaseFailure {
-            error: format!(
-                "query {} failed on {}:5432: {}",
-                secrets.query_id, secrets.host, ERRORS[errors[run] as usize]
-            ),
-            panic: PANICS[panics[run] as usize].replace("{key}", &secrets.panic_key),
-        };
-        Instance {
-            name: ["run A", "run B"][run],
-            setup: DatabaseSetup { orders: Vec::new(), failure: Some(failure), down: false },
-            token: seed::token(&mut rng, 32),
-            secrets,
-        }
+        let mut setup = database(&mut rng);
+        setup.failure = Some(QueryFailure {
+            reasons: vec![REASONS[reasons[run] as usize].to_string()],
+            only: None,
+        });
+        setup.panic = Some(PANICS[panics[run] as usize].to_string());
+        setup
     });
-    let healthy = Instance {
-        name: "healthy",
-        setup: DatabaseSetup { orders, failure: None, down: false },
+    let mut healthy = database(&mut rng);
+    healthy.orders = ids[..4].iter().map(|id| order(&mut rng, *id)).collect();
+    let mut served = |name, database: usize, setup: &DatabaseSetup| Served {
+        name,
+        database,
+        setup: setup.clone(),
         token: seed::token(&mut rng, 32),
-        secrets: Secrets::default(),
     };
+    let served = [
+        served("run A, instance 1", 0, &failing[0]),
+        served("run A, instance 2", 0, &failing[0]),
+        served("run B", 1, &failing[1]),
+        served("healthy", 2, &healthy),
+    ];
     Plan {
-        failing,
-        healthy,
+        served,
         order_ids: ids[4..7].to_vec(),
         report_ids: ids[7..9].to_vec(),
         missing_ids: ids[9..11].to_vec(),
@@ -107,12 +98,26 @@ pub(super) fn draw(seed: u64) -> Plan {
     }
 }
 
+/// A database of its own: host, password and secret.
+fn database(rng: &mut Rng) -> DatabaseSetup {
+    DatabaseSetup {
+        orders: Vec::new(),
+        host: format!("orders-db-{}.internal:5432", seed::token(rng, 6)),
+        password: (0..18).map(|_| rng.alphanumeric()).collect(),
+        secret: rng.u64(..),
+        failure: None,
+        panic: None,
+        unavailable: Vec::new(),
+        down: false,
+    }
+}
+
 fn order(rng: &mut Rng, id: u32) -> Order {
     Order {
         id,
-        customer: CUSTOMERS[rng.usize(..CUSTOMERS.len())].to_string(),
+        customer: seed::pick(rng, &CUSTOMERS).to_string(),
         total_cents: rng.u64(100..1_000_000),
-        status: STATUSES[rng.usize(..STATUSES.len())].to_string(),
+        status: seed::pick(rng, &STATUSES).to_string(),
     }
 }
 
@@ -123,18 +128,20 @@ mod tests {
     #[test]
     fn the_two_failing_runs_differ_in_every_detail_and_a_seed_replays() {
         let plan = draw(7);
-        let [a, b] = &plan.failing;
-        let (a_failure, b_failure) =
-            (a.setup.failure.as_ref().unwrap(), b.setup.failure.as_ref().unwrap());
-        assert_ne!(a_failure.error.split(": ").last(), b_failure.error.split(": ").last());
-        assert_ne!(a_failure.panic.split(' ').next(), b_failure.panic.split(' ').next());
-        assert_ne!(a.token, b.token);
-        assert!(
-            a_failure.error.contains(&a.secrets.query_id)
-                && a_failure.panic.contains(&a.secrets.panic_key)
-        );
+        let [a, a_again, b, healthy] = &plan.served;
+        assert_eq!(a.setup, a_again.setup);
+        assert_ne!(a.token, a_again.token);
+        for differs in [
+            a.setup.host != b.setup.host,
+            a.setup.password != b.setup.password,
+            a.setup.failure != b.setup.failure,
+            a.setup.panic != b.setup.panic,
+            a.setup.query_id(7) != b.setup.query_id(7),
+        ] {
+            assert!(differs, "{plan:?}");
+        }
         let missing = &plan.missing_ids;
-        assert!(plan.healthy.setup.orders.iter().all(|order| !missing.contains(&order.id)));
+        assert!(healthy.setup.orders.iter().all(|order| !missing.contains(&order.id)));
         assert_eq!(format!("{:?}", draw(7)), format!("{plan:?}"));
     }
 }

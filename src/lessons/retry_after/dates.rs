@@ -1,61 +1,63 @@
-//! HTTP-dates in the three forms RFC 9110 §5.6.7 has recipients accept, written for any moment.
+//! What a recipient may make of an HTTP-date written at some "now": the wait until it, or
+//! none; and, for RFC 850's two-digit years, which years it may read.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum DateForm {
-    /// `Sun, 06 Nov 1994 08:49:37 GMT`: the one senders must use.
-    ImfFixdate,
-    /// `Sunday, 06-Nov-94 08:49:37 GMT`: obsolete, with a two-digit year.
-    Rfc850,
-    /// `Sun Nov  6 08:49:37 1994`: obsolete, C's asctime.
-    Asctime,
-}
+use crate::judge::http_date::{Civil, DateForm};
 
-impl DateForm {
-    pub(super) const ALL: [DateForm; 3] =
-        [DateForm::ImfFixdate, DateForm::Rfc850, DateForm::Asctime];
+/// The mean Gregorian year, in seconds.
+const YEAR: f64 = 31_556_952.0;
 
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            DateForm::ImfFixdate => "IMF-fixdate",
-            DateForm::Rfc850 => "RFC 850",
-            DateForm::Asctime => "asctime",
+/// What a recipient may read `date` as at `now`, written in `form` under `weekday`: the wait
+/// until it (zero once past), or no wait at all where the date does not exist, or where it may
+/// refuse one (a weekday that does not match, a year before 1970, which many date libraries
+/// cannot hold: long past, either way).
+pub(super) fn read_at(
+    date: Civil,
+    now: i64,
+    form: DateForm,
+    weekday: usize,
+) -> Vec<Option<Duration>> {
+    let years = if form == DateForm::Rfc850 { rfc850_years(now, date) } else { vec![date.year] };
+    let mut readings = Vec::new();
+    for year in years {
+        let date = Civil { year, ..date };
+        if !date.exists() {
+            readings.push(None);
+            continue;
+        }
+        readings.push(Some(Duration::from_secs((date.at() - now).max(0).unsigned_abs())));
+        if date.weekday() != weekday || year < 1970 {
+            readings.push(None);
         }
     }
+    readings.sort();
+    readings.dedup();
+    readings
 }
 
-/// `at` (whole seconds) in `form`, by rearranging its IMF-fixdate.
-pub(super) fn format(form: DateForm, at: SystemTime) -> String {
-    let imf = httpdate::fmt_http_date(at);
-    let parts: Vec<&str> = imf.split([' ', ',']).filter(|part| !part.is_empty()).collect();
-    let [weekday, day, month, year, time, _zone] = parts[..] else {
-        unreachable!("httpdate writes six fields: {imf}")
-    };
-    match form {
-        DateForm::ImfFixdate => imf.clone(),
-        DateForm::Rfc850 => {
-            format!("{}, {day}-{month}-{} {time} GMT", full_weekday(weekday), &year[2..])
-        }
-        DateForm::Asctime => {
-            format!("{weekday} {month} {:>2} {time} {year}", day.trim_start_matches('0'))
-        }
+/// The years RFC 850's two-digit year of `date` may be read as at `now`. RFC 9110 §5.6.7 moves
+/// a year that "appears to be more than 50 years in the future" back to the last past year with
+/// those digits. It leaves open what a year appears to be (this century's, or the nearest with
+/// those digits) and whether a day or a year decides the boundary: every such reading is
+/// accepted, within two years of slack around the boundary. Only fixed windows are not.
+pub(super) fn rfc850_years(now: i64, date: Civil) -> Vec<i64> {
+    let now_year = Civil::of(now).year;
+    let this_century = now_year - now_year.rem_euclid(100) + date.year.rem_euclid(100);
+    let ahead = |year: i64| (Civil { year, ..date }.at() - now) as f64 / YEAR;
+    let mut years = Vec::new();
+    if ahead(this_century) <= 52.0 {
+        years.push(this_century);
     }
-}
-
-/// Whether `value` is an IMF-fixdate, the only form a sender may generate.
-pub(super) fn is_imf_fixdate(value: &str) -> bool {
-    httpdate::parse_http_date(value).is_ok_and(|at| httpdate::fmt_http_date(at) == value)
-}
-
-pub(super) fn seconds(seconds: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(seconds)
-}
-
-fn full_weekday(short: &str) -> &'static str {
-    const DAYS: [&str; 7] =
-        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-    DAYS.iter().find(|day| day.starts_with(short)).copied().unwrap_or("Sunday")
+    if ahead(this_century) > 48.0 {
+        years.push(this_century - 100);
+    }
+    years.extend(
+        [this_century - 100, this_century + 100].iter().filter(|y| ahead(**y).abs() <= 52.0),
+    );
+    years.sort_unstable();
+    years.dedup();
+    years
 }
 
 #[cfg(test)]
@@ -63,12 +65,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn writes_the_three_forms_of_one_moment() {
-        let at = seconds(784_111_777);
-        assert_eq!(format(DateForm::ImfFixdate, at), "Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(format(DateForm::Rfc850, at), "Sunday, 06-Nov-94 08:49:37 GMT");
-        assert_eq!(format(DateForm::Asctime, at), "Sun Nov  6 08:49:37 1994");
-        assert!(is_imf_fixdate("Sun, 06 Nov 1994 08:49:37 GMT"));
-        assert!(!is_imf_fixdate("Sun Nov  6 08:49:37 1994"));
+    fn rfc_850_years_follow_the_50_year_rule_and_accept_each_reading_of_it() {
+        let now = Civil::new(2025, 6, 1, (0, 0, 0)).at();
+        let year = |yy| Civil::new(yy, 1, 1, (0, 0, 0));
+        assert_eq!(rfc850_years(now, year(70)), [2070], "45 years ahead");
+        assert_eq!(rfc850_years(now, year(99)), [1999], "74 years ahead: the century before");
+        assert_eq!(rfc850_years(now, year(76)), [1976, 2076], "on the boundary");
+        let now = Civil::new(2090, 1, 1, (0, 0, 0)).at();
+        assert_eq!(rfc850_years(now, year(30)), [2030, 2130], "this century, or the nearest");
     }
 }

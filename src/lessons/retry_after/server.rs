@@ -1,148 +1,172 @@
-//! Judges lesson 2's route: 503 with a JSON error and one readable `Retry-After` while the
-//! database is down, back to normal the moment it is up, across down–up–down–up.
+//! Judges lesson 2's route across down–up–down–up: while the database is down, a 503 with a
+//! JSON error and one readable `Retry-After`; while it is up, the order or a 404, and lesson 1's
+//! generic 500 for a query that fails for another reason. The route learns which from the
+//! error the query returns, as with a real driver: each error while down gives another reason
+//! (refused, the pool timed out, shutting down…), so only its kind tells.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::dates;
-use crate::judge::answer::{Answer, Shown, error_problem, expected_error};
-use crate::judge::{Evidence, Failure};
-use httplings::fixtures::Order;
+use super::{Call, SERVER_CHECKS};
+use crate::judge::answer::{error_mismatch, mismatch, sent_retry_after_problem};
+use crate::judge::exchange::{Client, Exchange};
+use crate::judge::seed::{self, Rng};
+use crate::judge::{self, Evidence, Failure, Learner, Lost, Recorder};
+use httplings::fixtures::{DatabaseSetup, Order, QueryFailure};
 
-/// One request, with when it was sent and whether the database was down at the time.
+/// One request, with whether the database was down when it went.
 #[derive(Debug)]
 pub(super) struct Asked {
-    pub(super) path: String,
-    pub(super) sent: SystemTime,
     pub(super) down: bool,
-    /// The order the request names, when it exists.
+    /// The order asked for, when there is one.
     pub(super) order: Option<Order>,
-    pub(super) answer: Result<Answer, String>,
+    /// Whether its query fails while the database is up.
+    pub(super) failing: bool,
+    pub(super) sent_at: SystemTime,
+    pub(super) exchange: Exchange,
 }
 
-/// Every answer while down is a 503 whose body says "service unavailable" in JSON: the course's
-/// error object (extra fields welcome) or an RFC 9457 problem with `"status": 503`.
-pub(super) fn unavailable(asked: &[Asked]) -> Option<Failure> {
-    let unavailable =
-        |answer| error_problem(answer, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
-    let (request, problem) = asked
+const UNAVAILABLE: [&str; 6] = [
+    "connection refused",
+    "pool timed out while waiting for an open connection",
+    "the database system is shutting down",
+    "server closed the connection unexpectedly",
+    "could not translate host name to address: Temporary failure in name resolution",
+    "sorry, too many clients already",
+];
+
+const QUERY_FAILURES: [&str; 4] = [
+    "column \"total_cents\" does not exist",
+    "permission denied for table orders",
+    "syntax error at or near \"FORM\"",
+    "relation \"orders_archive\" does not exist",
+];
+
+/// Serves the learner's app and asks it across two outages; `None` when `app()` could not be
+/// served (every server check is failed then).
+pub(super) async fn ask(
+    learner: &Learner,
+    recorder: &mut Recorder,
+    rng: &mut Rng,
+) -> Result<Option<Vec<Asked>>, Lost> {
+    // Three orders, one id with none, two whose queries fail while the database is up.
+    let ids = seed::distinct(rng, 100_000..1_000_000, 6);
+    let orders: Vec<Order> = ids[..3]
         .iter()
-        .filter(|asked| asked.down)
-        .find_map(|asked| Some((asked, unavailable(&asked.answer)?)))?;
-    let expected =
-        expected_error(&request.answer, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE");
-    let actual = match &request.answer {
-        Ok(answer) => Shown::of(answer, &["content-type"]).media_type_shown_as("application/json"),
-        Err(what_happened) => Shown::missing(what_happened),
+        .map(|id| Order {
+            id: *id,
+            customer: "Grace Hopper".into(),
+            total_cents: rng.u64(100..100_000),
+            status: "paid".into(),
+        })
+        .collect();
+    let reasons = |reasons: &[&str]| reasons.iter().map(ToString::to_string).collect();
+    let setup = DatabaseSetup {
+        orders: orders.clone(),
+        host: format!("orders-db-{}.internal:5432", seed::token(rng, 6)),
+        password: seed::token(rng, 20),
+        secret: rng.u64(..),
+        failure: Some(QueryFailure {
+            reasons: reasons(&QUERY_FAILURES),
+            only: Some(ids[4..].to_vec()),
+        }),
+        panic: None,
+        unavailable: reasons(&UNAVAILABLE),
+        down: false,
     };
-    Some(
-        Failure::new(
-            format!("GET {} while the database is down: {problem}", request.path),
-            "A 503 tells clients the server is alive but cannot serve right now, so they should \
-             come back later. A 500 says \"bug\", and a client cannot tell when that will be fixed. \
-             (An RFC 9457 application/problem+json body with \"status\": 503 is fine too.)",
-        )
-        .with(Evidence::Diff { expected: expected.render(), actual: actual.render() }),
-    )
+    let failed = |problem: &str| {
+        Failure::new(problem, "No request can be answered until the router builds.")
+    };
+    let call = Call::Serve(setup);
+    let Some(base) = judge::serve_for(learner, recorder, &call, SERVER_CHECKS, failed).await?
+    else {
+        return Ok(None);
+    };
+    let client = Client::new(base);
+    // Down, up, down again, up again: a route that remembers the outage shows.
+    let rounds: [(bool, &[usize]); 4] =
+        [(true, &[0, 3, 4, 1, 5]), (false, &[0, 4, 3]), (true, &[2, 5]), (false, &[2, 1, 5, 3])];
+    let mut asked = Vec::new();
+    for (down, indexes) in rounds {
+        learner.call::<_, ()>("set_down", &Call::SetDown(down), Duration::from_secs(2)).await?;
+        for index in indexes {
+            let sent_at = SystemTime::now();
+            let exchange = client.get(&format!("/orders/{}", ids[*index])).await;
+            let (order, failing) = (orders.get(*index).cloned(), *index > 3);
+            asked.push(Asked { down, order, failing, sent_at, exchange });
+        }
+    }
+    Ok(Some(asked))
+}
+
+/// Every answer while down is a 503 whose body says "service unavailable" in JSON: the
+/// course's error object (more fields welcome) or RFC 9457 problem details with `"status": 503`.
+pub(super) fn unavailable(asked: &[Asked]) -> Option<Failure> {
+    let down = asked.iter().filter(|asked| asked.down);
+    first_error(down, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+}
+
+/// Every query that fails while the database is up is lesson 1's generic 500.
+pub(super) fn query_failure(asked: &[Asked]) -> Option<Failure> {
+    let failing = asked.iter().filter(|asked| !asked.down && asked.failing);
+    first_error(failing, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+}
+
+fn first_error<'a>(
+    mut asked: impl Iterator<Item = &'a Asked>,
+    status: StatusCode,
+    code: &str,
+) -> Option<Failure> {
+    asked.find_map(|asked| {
+        let answer = &asked.exchange.answer;
+        let (problem, diff) = error_mismatch(answer, status, code, &["retry-after"])?;
+        Some(Failure::of(format!("{}: {problem}", asked.exchange.request.line())).with(diff))
+    })
 }
 
 /// Every 503 carries exactly one `Retry-After`: whole seconds, at least 1, or an IMF-fixdate
-/// still to come.
+/// still to come. (A wrong status is the 503 check's to judge: when no 503 came at all, the
+/// answers that came are judged instead.)
 pub(super) fn retry_after(asked: &[Asked]) -> Option<Failure> {
-    let (request, problem, sent) = asked.iter().filter(|asked| asked.down).find_map(|asked| {
-        let answer = asked.answer.as_ref().ok()?;
-        let sent: Vec<String> = answer
+    let any_503 = asked.iter().any(|asked| asked.down && asked.exchange.status() == Some(503));
+    let judged = |asked: &&Asked| asked.down && (!any_503 || asked.exchange.status() == Some(503));
+    asked.iter().filter(judged).find_map(|asked| {
+        let answer = asked.exchange.answer()?;
+        let values: Vec<String> = answer
             .headers
             .get_all("retry-after")
             .iter()
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
             .collect();
-        Some((asked, retry_after_problem(&sent, asked.sent)?, sent))
-    })?;
-    let actual = if sent.is_empty() {
-        "retry-after: (not sent)\n".to_string()
-    } else {
-        sent.iter().map(|value| format!("retry-after: {value}\n")).collect()
-    };
-    Some(
-        Failure::new(
-            format!("GET {}: {problem}", request.path),
-            "Without Retry-After every client guesses when to come back, and many guess \"right \
-             now\". Send delay-seconds, digits only (`30`, not `30s`), and at least 1: a 0 \
-             invites the instant retry storm a 503 is meant to prevent.",
-        )
-        .with(Evidence::Diff { expected: "retry-after: <seconds, e.g. 30>\n".into(), actual }),
-    )
-}
-
-fn retry_after_problem(values: &[String], sent: SystemTime) -> Option<String> {
-    let [value] = values else {
-        return Some(match values.len() {
-            0 => "the 503 has no Retry-After".into(),
-            count => {
-                format!("the 503 has {count} Retry-After headers: one, or none, is all HTTP allows")
-            }
-        });
-    };
-    let value = value.trim_matches([' ', '\t']);
-    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
-        return match value.parse::<u64>() {
-            Ok(0) => Some("Retry-After: 0 asks every client to come back at once".into()),
-            Ok(_) => None,
-            Err(_) => Some(format!("Retry-After: {value} is more seconds than any clock holds")),
+        let problem = sent_retry_after_problem(&values, asked.sent_at)?;
+        let sent = match &values[..] {
+            [] => "retry-after: (not sent)\n".to_string(),
+            values => values.iter().map(|value| format!("retry-after: {value}\n")).collect(),
         };
-    }
-    if dates::is_imf_fixdate(value) {
-        let at = httpdate::parse_http_date(value).ok()?;
-        let sent_second = sent.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
-        return (at < dates::seconds(sent_second) + Duration::from_secs(1))
-            .then(|| format!("Retry-After: {value} is not in the future"));
-    }
-    if httpdate::parse_http_date(value).is_ok() {
-        return Some(format!(
-            "Retry-After: {value} is an obsolete date form: a sender must write an IMF-fixdate"
-        ));
-    }
-    Some(format!("Retry-After: {value} is neither delay-seconds nor an HTTP-date"))
+        let expected = "retry-after: <seconds, e.g. 30>\n".into();
+        Some(
+            Failure::of(format!("{}: {problem}", asked.exchange.request.line()))
+                .with(Evidence::Diff { expected, actual: sent }),
+        )
+    })
 }
 
 /// Every answer while up is what it was before the outage: the order as JSON, or a 404.
 pub(super) fn back_up(asked: &[Asked]) -> Option<Failure> {
-    let request = asked.iter().filter(|asked| !asked.down).find(|asked| {
-        match (&asked.order, &asked.answer) {
-            (Some(order), Ok(answer)) => {
-                answer.status != StatusCode::OK
-                    || answer.media_type().as_deref() != Some("application/json")
-                    || answer.json() != Some(json!(order))
-            }
-            (None, Ok(answer)) => answer.status != StatusCode::NOT_FOUND,
-            (_, Err(_)) => true,
-        }
-    })?;
-    let expected = match &request.order {
-        Some(order) => Shown::status(StatusCode::OK)
-            .header("content-type", "application/json")
-            .json(&json!(order)),
-        None => Shown::status(StatusCode::NOT_FOUND),
-    };
-    let actual = match (&request.answer, &request.order) {
-        (Ok(answer), Some(_)) => {
-            Shown::of(answer, &["content-type"]).media_type_shown_as("application/json")
-        }
-        (Ok(answer), None) => Shown::of(answer, &[]).without_body(),
-        (Err(what_happened), _) => Shown::missing(what_happened),
-    };
-    Some(
-        Failure::new(
-            format!(
-                "GET {} after the database came back did not answer as before the outage",
-                request.path
-            ),
-            "503 is for while the dependency is down: once it is back, answer normally. A server \
-             that keeps saying 503 (or remembers the outage) turns a short outage into a long one.",
+    asked.iter().filter(|asked| !asked.down && !asked.failing).find_map(|asked| {
+        let (status, body) = match &asked.order {
+            Some(order) => (StatusCode::OK, Some(json!(order))),
+            None => (StatusCode::NOT_FOUND, None),
+        };
+        let diff = mismatch(&asked.exchange.answer, status, body.as_ref())?;
+        let line = asked.exchange.request.line();
+        Some(
+            Failure::of(format!(
+                "{line} with the database back up did not answer as before the outage"
+            ))
+            .with(diff),
         )
-        .with(Evidence::Diff { expected: expected.render(), actual: actual.render() }),
-    )
+    })
 }

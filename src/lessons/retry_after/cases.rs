@@ -1,0 +1,335 @@
+//! What `parse_retry_after` is asked, and what it may answer: a fixed table a reader of the
+//! lesson will recognise (read at the RFC's example date less 30 s, unless a row says
+//! otherwise), then inputs generated from the seed. Delay-seconds of every size; dates in all
+//! three forms around a "now" anywhere from 1970 to 9999, near and far from it, across century
+//! and leap-day boundaries; and mangled values of both that no reader may accept (or, where
+//! RFC 9110 lets a recipient be lenient, may read either way).
+
+use std::time::Duration;
+
+use super::dates::{read_at, rfc850_years};
+use crate::judge::http_date::{Civil, DateForm};
+use crate::judge::seed::{self, Rng};
+
+/// Which check a value belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Group {
+    Seconds,
+    Dates,
+    Invalid,
+}
+
+/// What a check accepts as the wait read from a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Expect {
+    /// Any of these (most often, one).
+    OneOf(Vec<Option<Duration>>),
+    /// A wait at least this long (saturated arithmetic).
+    AtLeast(Duration),
+    /// A wait up to two seconds short of this (a date read a moment after it was written).
+    About(Duration),
+}
+
+/// How much a wait measured against the clock may fall short.
+const CLOCK_SLACK: Duration = Duration::from_secs(2);
+
+impl Expect {
+    pub(super) fn is(wait: Option<Duration>) -> Self {
+        Expect::OneOf(vec![wait])
+    }
+
+    pub(super) fn seconds(seconds: u64) -> Self {
+        Self::is(Some(Duration::from_secs(seconds)))
+    }
+
+    pub(super) fn accepts(&self, got: Option<Duration>) -> bool {
+        match self {
+            Expect::OneOf(wanted) => wanted.contains(&got),
+            Expect::AtLeast(least) => got.is_some_and(|got| got >= *least),
+            Expect::About(wanted) => {
+                got.is_some_and(|got| got <= *wanted && got + CLOCK_SLACK >= *wanted)
+            }
+        }
+    }
+
+    pub(super) fn shown(&self) -> String {
+        match self {
+            Expect::OneOf(wanted) => {
+                wanted.iter().map(|wait| shown(*wait)).collect::<Vec<_>>().join(" or ")
+            }
+            Expect::AtLeast(least) => format!("≥ {}", shown(Some(*least))),
+            Expect::About(wanted) => format!("about {}", shown(Some(*wanted))),
+        }
+    }
+}
+
+/// `Some(30 s)` as `30 s`, `None` as `None`.
+pub(super) fn shown(duration: Option<Duration>) -> String {
+    match duration {
+        None => "None".into(),
+        Some(duration) if duration.subsec_nanos() == 0 => format!("{} s", duration.as_secs()),
+        Some(duration) => format!("{:.3} s", duration.as_secs_f64()),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Case {
+    pub(super) input: String,
+    /// The moment `parse_retry_after` is told it is, in seconds since 1970.
+    pub(super) now: i64,
+    pub(super) expect: Expect,
+    pub(super) group: Group,
+}
+
+/// `Sun, 06 Nov 1994 08:49:07 GMT`, the table's "now": whole seconds, so every answer is exact.
+pub(super) const TABLE_NOW: i64 = 784_111_777 - 30;
+
+/// Every case of a run: the table, then the generated ones.
+pub(super) fn all(rng: &mut Rng) -> Vec<Case> {
+    let mut cases = table();
+    for _ in 0..12 {
+        cases.push(seconds(rng));
+        cases.push(mangled_seconds(rng));
+        cases.push(mangled_date(rng));
+    }
+    cases.push(Case {
+        input: format!("{}{}", rng.u64(1..10), "0".repeat(rng.usize(20..30))),
+        now: TABLE_NOW,
+        expect: Expect::AtLeast(Duration::from_secs(u64::MAX)),
+        group: Group::Seconds,
+    });
+    let mut boundaries = boundaries();
+    rng.shuffle(&mut boundaries);
+    let scenes = (0..6).map(|_| scene(rng)).collect::<Vec<_>>();
+    for (now, date) in scenes.into_iter().chain(boundaries.into_iter().take(5)) {
+        for form in DateForm::ALL {
+            cases.push(date_case(rng, now, date, form));
+        }
+    }
+    cases
+}
+
+/// The fixed table: the RFC's examples and their neighbours, at [`TABLE_NOW`]; then rows with
+/// a "now" of their own: RFC 850's 50-year rule, leap days, the end of the range.
+#[rustfmt::skip]
+fn table() -> Vec<Case> {
+    use Group::{Dates, Invalid, Seconds};
+    let wait = Expect::seconds;
+    let either = |seconds| Expect::OneOf(vec![Some(Duration::from_secs(seconds)), None]);
+    let mut rows = vec![
+        ("120", wait(120), Seconds), ("0", wait(0), Seconds), ("007", wait(7), Seconds),
+        (" 30", wait(30), Seconds), ("30  ", wait(30), Seconds), ("\t5\t", wait(5), Seconds),
+        ("86400", wait(86_400), Seconds), ("18446744073709551615", wait(u64::MAX), Seconds),
+        ("18446744073709551616", Expect::AtLeast(Duration::from_secs(u64::MAX)), Seconds),
+        ("Sun, 06 Nov 1994 08:49:37 GMT", wait(30), Dates),
+        ("Sunday, 06-Nov-94 08:49:37 GMT", wait(30), Dates),
+        ("Sun Nov  6 08:49:37 1994", wait(30), Dates),
+        ("Mon, 07 Nov 1994 08:49:07 GMT", wait(86_400), Dates),
+        ("  Sun, 06 Nov 1994 08:49:37 GMT ", wait(30), Dates),
+        ("Sun, 06 Nov 1994 08:49:07 GMT", wait(0), Dates),
+        ("Sun, 06 Nov 1994 08:48:07 GMT", wait(0), Dates),
+        ("Saturday, 05-Nov-94 08:49:37 GMT", wait(0), Dates),
+        ("Sat Nov  5 08:49:37 1994", wait(0), Dates),
+        ("sun, 06 nov 1994 08:49:37 gmt", either(30), Dates),
+        ("Sun, 06 NOV 1994 08:49:37 GMT", either(30), Dates),
+    ];
+    rows.extend([
+        "-1", "+5", "1.5", "", "   ", "soon", "120, 60", "30s", "0x1E", "1e3", "1 20", "١٢٠",
+        "Sun, 06 Nov 1994 08:49:37 PST", "Sun, 06 Nov 1994 08:49:37", "1994-11-06T08:49:37Z",
+        "Sun, 06 Nov 1994 25:49:37 GMT",
+    ].map(|input| (input, Expect::is(None), Invalid)));
+    let mut cases: Vec<Case> = rows.into_iter()
+        .map(|(input, expect, group)| Case { input: input.into(), now: TABLE_NOW, expect, group })
+        .collect();
+    let day = |year, month, day| Civil::new(year, month, day, (0, 0, 0)).at();
+    for (input, now, then) in [
+        ("Wednesday, 01-Jan-70 00:00:00 GMT", day(2025, 6, 1), Some(day(2070, 1, 1))),
+        ("Friday, 01-Jan-99 00:00:00 GMT", day(2025, 6, 1), Some(day(1999, 1, 1))),
+        ("Tue, 29 Feb 2000 00:00:00 GMT", day(2000, 2, 28), Some(day(2000, 2, 29))),
+        ("Wed, 01 Mar 2000 00:00:00 GMT", day(2000, 2, 28), Some(day(2000, 3, 1))),
+        ("Mon, 29 Feb 2100 00:00:00 GMT", day(2100, 2, 28), None),
+        ("Mon Mar  1 00:00:00 2100", day(2100, 2, 28), Some(day(2100, 3, 1))),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 0, Some(day(10_000, 1, 1) - 1)),
+    ] {
+        let wait = then.map(|then| Duration::from_secs((then - now).max(0).unsigned_abs()));
+        cases.push(Case { input: input.into(), now, expect: Expect::is(wait), group: Dates });
+    }
+    cases
+}
+
+/// Moments where calendars go wrong, each with a "now" shortly before (or, for 1900, long
+/// after): the turn of a century, leap days that are (2000, 2400) and are not (1900, 2100),
+/// both ends of the range.
+#[rustfmt::skip]
+fn boundaries() -> Vec<(i64, Civil)> {
+    let at = Civil::new;
+    let noon = (12, 0, 0);
+    vec![
+        (at(1999, 12, 31, (23, 59, 30)).at(), at(2000, 1, 1, (0, 0, 30))),
+        (at(2099, 12, 31, (23, 59, 0)).at(), at(2100, 1, 1, (0, 1, 0))),
+        (at(2000, 2, 28, noon).at(), at(2000, 2, 29, noon)),
+        (at(2000, 2, 28, noon).at(), at(2000, 3, 1, noon)),
+        (at(2100, 2, 28, noon).at(), at(2100, 2, 29, noon)),
+        (at(2100, 2, 28, noon).at(), at(2100, 3, 1, noon)),
+        (at(2400, 2, 28, noon).at(), at(2400, 2, 29, noon)),
+        (at(2300, 2, 27, noon).at(), at(2300, 3, 1, noon)),
+        (at(1970, 1, 1, (0, 0, 0)).at(), at(1900, 2, 29, noon)),
+        (at(1975, 6, 1, noon).at(), at(1969, 7, 20, (20, 17, 40))),
+        (at(1970, 1, 1, (0, 0, 0)).at(), at(9999, 12, 31, (23, 59, 59))),
+        (at(9999, 12, 31, (23, 0, 0)).at(), at(9999, 12, 31, (23, 59, 59))),
+    ]
+}
+
+/// A "now" anywhere from 1970 to 9999 (a third of them in this century or the next), and a
+/// moment before or after it, from a second to millennia away (log-uniform).
+fn scene(rng: &mut Rng) -> (i64, Civil) {
+    let first = Civil::new(1970, 1, 1, (0, 0, 0)).at();
+    let last = Civil::new(9999, 12, 31, (23, 59, 59)).at();
+    let now = match rng.u8(..3) {
+        0 => {
+            rng.i64(Civil::new(2000, 1, 1, (0, 0, 0)).at()..Civil::new(2200, 1, 1, (0, 0, 0)).at())
+        }
+        _ => rng.i64(first..last),
+    };
+    let away =
+        seed::duration_spread(rng, Duration::from_secs(1), Duration::from_secs(250_000_000_000));
+    let away = i64::try_from(away.as_secs()).unwrap_or(i64::MAX);
+    let at = if rng.bool() { now.saturating_add(away) } else { now.saturating_sub(away) };
+    (now, Civil::of(at.clamp(Civil::new(1900, 1, 1, (0, 0, 0)).at(), last)))
+}
+
+/// `date` in `form`, at `now`, with the weekday it has (for RFC 850, in the year the 50-year
+/// rule reads it as), maybe with whitespace around.
+fn date_case(rng: &mut Rng, now: i64, date: Civil, form: DateForm) -> Case {
+    let read_as = match form {
+        DateForm::Rfc850 => rfc850_years(now, date)[0],
+        _ => date.year,
+    };
+    let weekday = Civil { year: read_as, ..date }.weekday();
+    let input = format!("{}{}{}", whitespace(rng), date.format(form, weekday), whitespace(rng));
+    let expect = Expect::OneOf(read_at(date, now, form, weekday));
+    Case { input, now, expect, group: Group::Dates }
+}
+
+fn whitespace(rng: &mut Rng) -> &'static str {
+    const AROUND: [&str; 6] = ["", "", "", " ", "\t", " \t"];
+    AROUND[rng.usize(..AROUND.len())]
+}
+
+/// A number of seconds of some magnitude, maybe with leading zeros and whitespace around.
+fn seconds(rng: &mut Rng) -> Case {
+    let value = match rng.u8(..4) {
+        0 => rng.u64(0..10),
+        1 => rng.u64(10..100_000),
+        2 => rng.u64(100_000..10_000_000_000),
+        _ => rng.u64(10_000_000_000..=u64::MAX),
+    };
+    let zeros = "0".repeat(rng.usize(0..3));
+    let input = format!("{}{zeros}{value}{}", whitespace(rng), whitespace(rng));
+    Case { input, now: TABLE_NOW, expect: Expect::seconds(value), group: Group::Seconds }
+}
+
+/// Seconds with something no delay-seconds may have: a sign, a fraction, a unit, an exponent…
+fn mangled_seconds(rng: &mut Rng) -> Case {
+    let value = rng.u64(1..100_000);
+    let input = match rng.u8(..10) {
+        0 => format!("+{value}"),
+        1 => format!("-{value}"),
+        2 => format!("{value}.{}", rng.u8(0..10)),
+        3 => format!("{value}{}", *seed::pick(rng, &["s", "sec", " seconds", "ms", "m"])),
+        4 => format!("{}e{}", rng.u8(1..10), rng.u8(1..5)),
+        5 => format!("0x{value:x}"),
+        6 => format!("{value}, {}", rng.u64(1..1000)),
+        7 => format!("{} {}", value / 10, value % 10),
+        8 => value
+            .to_string()
+            .chars()
+            .map(|digit| char::from_u32(u32::from(digit) + 0xFF10 - 0x30).unwrap_or(digit))
+            .collect(),
+        _ => with_foreign_letter(rng, &value.to_string()),
+    };
+    Case { input, now: TABLE_NOW, expect: Expect::is(None), group: Group::Invalid }
+}
+
+/// A date broken beyond reading (a field lost, out of range, another zone, a foreign letter), or
+/// bent in ways a lenient reader may forgive (case, a wrong weekday).
+fn mangled_date(rng: &mut Rng) -> Case {
+    let (now, date) = scene(rng);
+    let weekday = date.weekday();
+    let imf = date.format(DateForm::ImfFixdate, weekday);
+    let forgiven = |input: String| {
+        let mut readings = read_at(date, now, DateForm::ImfFixdate, weekday);
+        readings.push(None);
+        (input, Expect::OneOf(readings))
+    };
+    let (input, expect) = match rng.u8(..8) {
+        0 => forgiven(imf.to_lowercase()),
+        1 => forgiven(imf.to_uppercase()),
+        2 => forgiven(date.format(DateForm::ImfFixdate, (weekday + 3) % 7)),
+        3 => (
+            imf.replacen(" GMT", [" PST", " +0100", " EST", ""][rng.usize(..4)], 1),
+            Expect::is(None),
+        ),
+        // "Sun, 06 Nov 1994 08:49:37 GMT": the hour is bytes 17 and 18.
+        4 => (
+            format!("{}{}{}", &imf[..17], *seed::pick(rng, &["24", "25", "99"]), &imf[19..]),
+            Expect::is(None),
+        ),
+        5 => {
+            // Drop the day, the month, the year or the time.
+            let mut fields: Vec<&str> = imf.split(' ').collect();
+            fields.remove(rng.usize(1..5));
+            (fields.join(" "), Expect::is(None))
+        }
+        6 => (format!("{imf} {}", *seed::pick(rng, &["1994", "x", "GMT"])), Expect::is(None)),
+        _ => (with_foreign_letter(rng, &imf), Expect::is(None)),
+    };
+    Case { input, now, expect, group: Group::Invalid }
+}
+
+/// `text` with one character replaced by a letter outside ASCII, away from the edges (where a
+/// reader that trims Unicode whitespace would be judged on something else entirely).
+fn with_foreign_letter(rng: &mut Rng, text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() < 3 {
+        return format!("{text}é1");
+    }
+    let at = rng.usize(1..chars.len() - 1);
+    let foreign = *seed::pick(rng, &['é', 'ß', '٣', '€', 'ı']);
+    chars
+        .iter()
+        .enumerate()
+        .map(|(index, char)| if index == at { foreign } else { *char })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    /// The expected waits come from the judge's own calendar: where httpdate can read a date
+    /// (from 1970, and RFC 850 within its fixed window), it must agree.
+    #[test]
+    fn httpdate_agrees_with_every_date_it_can_read_and_rejects_every_invalid_value() {
+        for seed in 0..20 {
+            for case in all(&mut seed::rng(seed)) {
+                let parsed = httpdate::parse_http_date(case.input.trim_matches([' ', '\t']));
+                let read = parsed.ok().map(|at| {
+                    let now = UNIX_EPOCH + Duration::from_secs(case.now.unsigned_abs());
+                    at.duration_since(now).unwrap_or(Duration::ZERO)
+                });
+                match (case.group, &case.expect) {
+                    (Group::Invalid, Expect::OneOf(wanted)) if wanted == &[None] => {
+                        assert_eq!(read, None, "{case:?}");
+                    }
+                    (Group::Dates, _) if read.is_some() && !case.input.contains('-') => {
+                        assert!(case.expect.accepts(read), "{case:?} read as {read:?}");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
