@@ -6,7 +6,7 @@ use httplings_judge::lessons::ALL;
 use crate::support::{Scratch, httplings};
 
 const ESCAPE: char = '\u{1b}';
-const LOGGED: &str = "the database error's details reach the server log";
+const LOGGED: &str = "each database error's details reach the server log, after its request";
 const PANIC_LOGGED: &str = "the panic's message reaches the server log";
 
 #[test]
