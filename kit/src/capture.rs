@@ -40,6 +40,22 @@ impl Captured {
         text
     }
 
+    /// The text of what was written after the first `mark` bytes (a [`Captured::total`] read
+    /// earlier): exactly those bytes while they are all kept, or all that is kept once a flood
+    /// has dropped some of them.
+    pub fn since(&self, mark: u64) -> String {
+        let kept_from = self.total - self.tail.len() as u64;
+        if mark <= self.head.len() as u64 && !self.truncated() {
+            return String::from_utf8_lossy(&self.head[mark as usize..]).into_owned();
+        }
+        if self.truncated() && mark >= kept_from {
+            let tail: Vec<u8> =
+                self.tail.iter().skip((mark - kept_from) as usize).copied().collect();
+            return String::from_utf8_lossy(&tail).into_owned();
+        }
+        self.text()
+    }
+
     /// Whether bytes were dropped from the middle.
     pub fn truncated(&self) -> bool {
         self.total > (self.head.len() + self.tail.len()) as u64
@@ -100,5 +116,20 @@ mod tests {
         let text = captured.text();
         assert!(text.starts_with('a') && text.ends_with("the end"));
         assert!(text.contains("bytes not kept"));
+    }
+
+    #[test]
+    fn what_came_since_a_mark_is_all_of_it_once_a_flood_dropped_some() {
+        let mut captured = Captured::default();
+        captured.push(b"before\n");
+        let mark = captured.total();
+        captured.push(b"after\n");
+        assert_eq!(captured.since(mark), "after\n");
+        captured.push(&vec![b'x'; 3 * KEPT_BYTES]);
+        let since = captured.since(mark);
+        assert!(since.starts_with("before\n") && since.contains("bytes not kept"), "all kept");
+        let late = captured.total();
+        captured.push(b"late\n");
+        assert_eq!(captured.since(late), "late\n");
     }
 }

@@ -203,14 +203,14 @@ impl Learner {
     }
 
     /// A mark in the log: what is written from now on is [`Learner::log_text_since`] it.
-    pub fn log_mark(&self) -> usize {
-        self.log_text().len()
+    pub fn log_mark(&self) -> u64 {
+        self.log.snapshot().total()
     }
 
-    /// The log written since `mark` (all of it, when a flood made the log lose its middle).
-    pub fn log_text_since(&self, mark: usize) -> String {
-        let text = self.log_text();
-        text.get(text.floor_char_boundary(mark.min(text.len()))..).unwrap_or_default().to_string()
+    /// The log written since `mark` (all that is kept of it, when a flood made the log lose its
+    /// middle), without the adapter's flush lines.
+    pub fn log_text_since(&self, mark: u64) -> String {
+        super::log::without_flushes(&self.log.snapshot().since(mark))
     }
 
     /// Waits until everything the learner's code wrote before now is in the log: the adapter

@@ -26,19 +26,17 @@ pub async fn unlogged(
 
 /// Like [`unlogged`], for lines that must come after a mark each ([`Learner::log_mark`], taken
 /// before the request the line is about): a line written earlier does not count. Once a flood
-/// has made the log lose its middle, a mark no longer says where a line was: the whole log kept
-/// is searched then.
+/// has made the log lose what came after a mark, all that is kept is searched
+/// ([`Learner::log_text_since`]).
 pub async fn unlogged_since(
     learner: &Learner,
-    wanted: &[(usize, impl Fn(&str) -> bool)],
+    wanted: &[(u64, impl Fn(&str) -> bool)],
 ) -> Result<Vec<usize>, Lost> {
     let missing = || -> Vec<usize> {
-        let whole = learner.log().truncated().then(|| learner.log_text());
         (0..wanted.len())
             .filter(|index| {
                 let (mark, wanted) = &wanted[*index];
-                let since = whole.clone().unwrap_or_else(|| learner.log_text_since(*mark));
-                !since.lines().any(wanted)
+                !learner.log_text_since(*mark).lines().any(wanted)
             })
             .collect()
     };

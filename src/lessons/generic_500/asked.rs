@@ -28,7 +28,7 @@ pub(super) struct Asked {
     /// The order id in the path (0 for none).
     pub(super) id: u32,
     /// Where the log stood just before the request went out.
-    pub(super) mark: usize,
+    pub(super) mark: u64,
     pub(super) exchange: Exchange,
 }
 
