@@ -7,6 +7,7 @@ pub mod generic_500;
 pub mod idempotency_key;
 pub mod retry_after;
 pub mod retry_on_5xx;
+pub mod deadlines;
 
 use crate::judge::{JudgeFn, Lesson};
 
@@ -46,5 +47,6 @@ pub const ALL: &[LessonJudge] = &[
     lesson!(bad_gateway, "04_bad_gateway"),
     lesson!(circuit_breaker, "05_circuit_breaker"),
     lesson!(idempotency_key, "06_idempotency_key"),
+    lesson!(deadlines, "07_deadlines"),
     // dev new: next lesson
 ];

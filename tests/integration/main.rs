@@ -18,3 +18,4 @@ mod retry_after;
 mod retry_on_5xx;
 #[cfg(target_os = "linux")]
 mod sandbox;
+mod deadlines;
