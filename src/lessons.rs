@@ -8,6 +8,7 @@ pub mod idempotency_key;
 pub mod retry_after;
 pub mod retry_on_5xx;
 pub mod deadlines;
+pub mod retry_budget;
 
 use crate::judge::{JudgeFn, Lesson};
 
@@ -48,5 +49,6 @@ pub const ALL: &[LessonJudge] = &[
     lesson!(circuit_breaker, "05_circuit_breaker"),
     lesson!(idempotency_key, "06_idempotency_key"),
     lesson!(deadlines, "07_deadlines"),
+    lesson!(retry_budget, "08_retry_budget"),
     // dev new: next lesson
 ];

@@ -9,3 +9,4 @@ pub mod idempotency_key;
 pub mod retry_after;
 pub mod retry_on_5xx;
 pub mod deadlines;
+pub mod retry_budget;

@@ -19,3 +19,4 @@ mod retry_on_5xx;
 #[cfg(target_os = "linux")]
 mod sandbox;
 mod deadlines;
+mod retry_budget;
