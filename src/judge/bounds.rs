@@ -30,6 +30,14 @@ pub const AT_ONCE: Duration = Duration::from_millis(150);
 /// How long the judge's own servers and clients wait for anything before calling it silence.
 pub const PATIENCE: Duration = Duration::from_secs(3);
 
+/// The share of a deadline that an answer the deadline ends may come before it: a service may
+/// keep a little of its caller's budget for the answer's own way back (lesson 7).
+pub const DEADLINE_HEADROOM: f64 = 0.1;
+
+/// How much time a retry the rules require must still leave before the deadline, once its
+/// longest wait is over: a client may skip an attempt that would have less (lesson 7).
+pub const ROOM_TO_RETRY: Duration = Duration::from_millis(150);
+
 /// A range a measured duration must fall in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bound {
@@ -47,6 +55,15 @@ impl Bound {
     /// Between two durations the rules allow (jitter: anywhere from `low` to `high`).
     pub fn between(low: Duration, high: Duration) -> Self {
         Self { at_least: low.saturating_sub(CLOCK_GRAIN), at_most: late(high) }
+    }
+
+    /// When a deadline `deadline` away ends the wait: not after it (but for the usual slack),
+    /// and not long before it ([`DEADLINE_HEADROOM`]).
+    pub fn by_deadline(deadline: Duration) -> Self {
+        Self {
+            at_least: deadline.mul_f64(1.0 - DEADLINE_HEADROOM).saturating_sub(CLOCK_GRAIN),
+            at_most: late(deadline),
+        }
     }
 
     /// "At once": no more than [`AT_ONCE`].
@@ -107,6 +124,14 @@ mod tests {
         assert!(Bound::around(expected).holds(Duration::from_millis(430)));
         assert_eq!(Bound::around(expected).judge(Duration::from_millis(480)), Timing::Late);
         assert_eq!(Bound::around(expected).judge(Duration::from_millis(390)), Timing::Early);
+    }
+
+    #[test]
+    fn an_answer_ended_by_a_deadline_may_come_a_little_before_it_never_much_after() {
+        let bound = Bound::by_deadline(Duration::from_millis(500));
+        assert!(bound.holds(Duration::from_millis(460)) && bound.holds(Duration::from_millis(550)));
+        assert_eq!(bound.judge(Duration::from_millis(400)), Timing::Early);
+        assert_eq!(bound.judge(Duration::from_millis(600)), Timing::Late);
     }
 
     #[test]

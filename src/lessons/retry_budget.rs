@@ -29,11 +29,15 @@ pub async fn judge_in_process(app: App, seed: u64) -> Judged {
 }
 
 async fn run(learner: &Learner, recorder: &mut Recorder, _seed: u64) -> Result<(), Lost> {
-    let served: Returned<Result<String, String>> = learner.call("app()", &(), Duration::from_secs(5)).await?;
+    let served: Returned<Result<String, String>> =
+        learner.call("app()", &(), Duration::from_secs(5)).await?;
     let _base = match served {
         Returned::Value(Ok(base)) => base,
         _ => {
-            recorder.fail_the_rest(&Failure::new("app() did not serve", "No request can be answered until the router builds."));
+            recorder.fail_the_rest(&Failure::new(
+                "app() did not serve",
+                "No request can be answered until the router builds.",
+            ));
             return Ok(());
         }
     };
