@@ -76,7 +76,8 @@ impl Client {
         let mut attempt = 1;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() && !(self.sends_when_passed && attempt == 1) {
+            let looks = attempt == 1 || self.wait != WaitCheck::BeforeSleepOnly;
+            if left.is_zero() && looks && !(self.sends_when_passed && attempt == 1) {
                 return Err(GaveUp::DeadlineExceeded);
             }
             let outcome =
