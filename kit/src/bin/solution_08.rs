@@ -6,5 +6,9 @@ mod learner;
 fn main() -> std::process::ExitCode {
     // What the runner asked cargo to build this from: cargo rebuilds it when that changes.
     let built_from = option_env!("HTTPLINGS_SOURCE_SHA256_SOLUTION_08");
-    httplings::lessons::retry_budget::main(built_from, learner::app)
+    httplings::lessons::retry_budget::main(
+        built_from,
+        learner::BudgetedClient::new,
+        async |client: &learner::BudgetedClient, url: &str| client.get(url).await,
+    )
 }

@@ -1,0 +1,212 @@
+//! Each check's verdict, from the calls of a round as played.
+
+use std::time::Duration;
+
+use super::round::{Attempt, Client, Made, Script};
+use crate::judge::bounds::{AT_ONCE, millis};
+use crate::judge::schedule::{Wait, backoff};
+use crate::judge::upstream::Reply;
+use crate::judge::{Evidence, Failure, Row};
+
+/// How many of the calls that fail once must end with a 200.
+const RECOVERED: f64 = 0.8;
+
+/// How many of the calls made together must be in flight at once at the server.
+const TOGETHER: f64 = 0.75;
+
+fn table(columns: &[&str], rows: Vec<Row>) -> Evidence {
+    Evidence::Table { columns: columns.iter().map(|column| column.to_string()).collect(), rows }
+}
+
+fn got(made: &Made) -> String {
+    match &made.got {
+        Ok(Ok(response)) => response.status.to_string(),
+        Ok(Err(error)) => format!("Err({})", error.text),
+        Err(problem) => problem.clone(),
+    }
+}
+
+fn status(made: &Made) -> Option<u16> {
+    made.got.as_ref().ok()?.as_ref().ok().map(|response| response.status)
+}
+
+/// `first`: every call's first attempt reaches the server, whatever the budget holds.
+pub fn first(clients: &[(&str, &[Made])]) -> Option<Failure> {
+    let rows: Vec<Row> = clients
+        .iter()
+        .flat_map(|(name, calls)| {
+            calls.iter().enumerate().filter(|(_, made)| made.attempts.is_empty()).map(move |(call, made)| Row {
+                cells: vec![format!("{name}, call {call}"), "at least 1 request".into(), format!("none; it returned {}", got(made))],
+                ok: false,
+            })
+        })
+        .take(10)
+        .collect();
+    (!rows.is_empty()).then(|| {
+        Failure::of("calls whose first attempt never reached the server").with(table(&["call", "expected", "got"], rows))
+    })
+}
+
+/// `at-once`: in an outage, every call returns at once after its last attempt: a refused retry
+/// waits for nothing.
+pub fn at_once(calls: &[Made]) -> Option<Failure> {
+    let late: Vec<Row> = calls
+        .iter()
+        .enumerate()
+        .filter_map(|(call, made)| {
+            let ended = made.attempts.last()?.ended?;
+            let waited = made.returned.saturating_sub(ended);
+            (waited > AT_ONCE).then(|| Row {
+                cells: vec![
+                    format!("call {call}"),
+                    format!("{} attempt(s), the last over at +{}", made.attempts.len(), millis(ended)),
+                    format!("returned at +{} ({} later)", millis(made.returned), millis(waited)),
+                ],
+                ok: false,
+            })
+        })
+        .collect();
+    let count = late.len();
+    (count > 0).then(|| {
+        Failure::of(format!(
+            "{count} of {} calls in an outage returned more than {} after their last attempt: a \
+             retry the budget refuses ends the call at once",
+            calls.len(),
+            millis(AT_ONCE)
+        ))
+        .with(table(&["call", "attempts", "returned"], late.into_iter().take(10).collect()))
+    })
+}
+
+/// `partial`: one call in ten fails once; nearly all of them are retried and succeed.
+pub fn partial(client: &Client, calls: &[Made]) -> Option<Failure> {
+    let failing: Vec<(usize, &Made)> = calls
+        .iter()
+        .enumerate()
+        .filter(|(call, _)| matches!(client.script[*call], Script::FailsOnce(..)))
+        .collect();
+    let recovered = failing.iter().filter(|(_, made)| status(made) == Some(200)).count();
+    let healthy_wrong: Vec<Row> = calls
+        .iter()
+        .enumerate()
+        .filter(|(call, made)| client.script[*call] == Script::Fine && status(made) != Some(200))
+        .map(|(call, made)| Row { cells: vec![format!("call {call} (never fails)"), "200".into(), got(made)], ok: false })
+        .collect();
+    let needed = (failing.len() as f64 * RECOVERED).ceil() as usize;
+    if recovered >= needed && healthy_wrong.is_empty() {
+        return None;
+    }
+    let mut rows: Vec<Row> = failing
+        .iter()
+        .map(|(call, made)| Row {
+            cells: vec![format!("call {call} (fails once)"), "200 after a retry".into(), format!("{} after {} attempt(s)", got(made), made.attempts.len())],
+            ok: status(made) == Some(200),
+        })
+        .collect();
+    rows.extend(healthy_wrong);
+    Some(
+        Failure::of(format!(
+            "with {} calls and one in ten failing once, {recovered} of the {} failing calls were \
+             retried to a 200 (at least {needed} should be: ratio {:.2} leaves room for them all)",
+            calls.len(),
+            failing.len(),
+            client.budget.ratio
+        ))
+        .with(table(&["call", "expected", "got"], rows)),
+    )
+}
+
+/// `lesson-3`: a 4xx is never retried, no call makes more than `max_attempts`, and each wait is
+/// what backoff or `Retry-After` asks.
+pub fn lesson_3(clients: &[(&str, &Client, &[Made])]) -> Option<Failure> {
+    let mut rows = Vec::new();
+    for (name, client, calls) in clients {
+        for (call, made) in calls.iter().enumerate() {
+            if let Some(problem) = broken(client, made) {
+                rows.push(Row { cells: vec![format!("{name}, call {call}"), problem], ok: false });
+            }
+        }
+    }
+    (!rows.is_empty()).then(|| {
+        Failure::of(format!("{} call(s) broke lesson 3's rules", rows.len()))
+            .with(table(&["call", "what happened"], rows.into_iter().take(10).collect()))
+    })
+}
+
+fn broken(client: &Client, made: &Made) -> Option<String> {
+    let policy = &client.policy;
+    if made.attempts.len() > policy.max_attempts as usize {
+        return Some(format!("{} attempts; max_attempts is {}", made.attempts.len(), policy.max_attempts));
+    }
+    made.attempts.windows(2).enumerate().find_map(|(index, pair)| {
+        let [before, after]: &[Attempt; 2] = pair.try_into().ok()?;
+        let n = index as u32 + 1;
+        let status = before.reply.status_code();
+        if status.is_some_and(|status| status < 500) {
+            return Some(format!("attempt {n} was answered {}, and retried", status.unwrap_or_default()));
+        }
+        let wait = match retry_after(&before.reply) {
+            Some(seconds) => Wait::Asked(Duration::from_secs(seconds)),
+            None => Wait::Backoff(backoff(policy, n)),
+        };
+        let waited = after.at.saturating_sub(before.ended?);
+        (!wait.bound().holds(waited)).then(|| {
+            format!("waited {} before retry {n}; lesson 3 allows {}", millis(waited), wait.bound())
+        })
+    })
+}
+
+fn retry_after(reply: &Reply) -> Option<u64> {
+    let Reply::Respond { headers, .. } = reply else { return None };
+    headers.iter().find(|(name, _)| name == "retry-after").and_then(|(_, value)| value.parse().ok())
+}
+
+/// `shared`: calls made together are in flight together at the server.
+pub fn shared(calls: &[Made]) -> Option<Failure> {
+    let spans: Vec<(Duration, Duration)> = calls
+        .iter()
+        .filter_map(|made| made.attempts.first().map(|first| (first.at, first.ended.unwrap_or(Duration::MAX))))
+        .collect();
+    let most = spans
+        .iter()
+        .map(|(start, _)| spans.iter().filter(|(from, to)| from <= start && start < to).count())
+        .max()
+        .unwrap_or(0);
+    let needed = (calls.len() as f64 * TOGETHER).ceil() as usize;
+    (most < needed).then(|| {
+        let rows = calls
+            .iter()
+            .enumerate()
+            .map(|(call, made)| Row {
+                cells: vec![
+                    format!("call {call}"),
+                    made.attempts.first().map_or("never arrived".into(), |first| {
+                        format!("+{} → +{}", millis(first.at), first.ended.map_or("still open".into(), millis))
+                    }),
+                ],
+                ok: true,
+            })
+            .collect();
+        Failure::of(format!(
+            "{} calls made at the same moment, each answered after 150 ms: at most {most} were in \
+             flight at once at the server (at least {needed} should be)",
+            calls.len()
+        ))
+        .with(table(&["call", "at the server"], rows))
+    })
+}
+
+/// `fresh`: a client made while others have spent their budgets has its own: its one failing
+/// call is retried.
+pub fn fresh(calls: &[Made]) -> Option<Failure> {
+    let made = calls.first()?;
+    (made.attempts.len() < 2 || status(made) != Some(200)).then(|| {
+        Failure::of(format!(
+            "a BudgetedClient made a moment ago, whose first call failed once while other \
+             clients' outages had spent their budgets, sent {} attempt(s) and returned {}: a new \
+             client starts with a budget of its own",
+            made.attempts.len(),
+            got(made)
+        ))
+    })
+}
