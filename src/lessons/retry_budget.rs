@@ -70,8 +70,13 @@ fn verdict(check: &str, plan: &Plan, played: &[Played]) -> Option<Failure> {
         Err(failure) => return Some(failure),
     };
     match check {
-        FIRST => verdicts::first(&[("outage A", outage), ("outage B", typical), ("partial outage", partial)]),
-        OUTAGE => ledger::judge(plan.outages[0].budget, outage).or_else(|| ledger::judge(plan.outages[1].budget, typical)),
+        FIRST => verdicts::first(&[
+            ("outage A", outage),
+            ("outage B", typical),
+            ("partial outage", partial),
+        ]),
+        OUTAGE => ledger::judge(plan.outages[0].budget, outage)
+            .or_else(|| ledger::judge(plan.outages[1].budget, typical)),
         AT_ONCE => verdicts::at_once(outage).or_else(|| verdicts::at_once(typical)),
         PARTIAL => verdicts::partial(&plan.partial, partial),
         LESSON_3 => verdicts::lesson_3(&[

@@ -20,7 +20,10 @@ pub type New<C> = fn(reqwest::Client, RetryPolicy, RetryBudget) -> C;
 /// How the exercise makes a call: `BudgetedClient::get`, as any async function of its shape.
 pub trait Get<C>: AsyncFn(&C, &str) -> Result<reqwest::Response, reqwest::Error> + 'static {}
 
-impl<C, F> Get<C> for F where F: AsyncFn(&C, &str) -> Result<reqwest::Response, reqwest::Error> + 'static {}
+impl<C, F> Get<C> for F where
+    F: AsyncFn(&C, &str) -> Result<reqwest::Response, reqwest::Error> + 'static
+{
+}
 
 /// The `main` of lesson 9's check targets.
 pub fn main<C: 'static>(built_from: Option<&str>, new: New<C>, get: impl Get<C>) -> ExitCode {

@@ -60,7 +60,9 @@ impl Ledger {
 
     fn allowed(&self, at: Duration) -> f64 {
         let seconds = at.as_secs_f64() + self.budget.window.as_secs_f64() * SLOTS;
-        self.budget.ratio * f64::from(self.first) + f64::from(self.budget.min_per_second) * seconds + SPARE
+        self.budget.ratio * f64::from(self.first)
+            + f64::from(self.budget.min_per_second) * seconds
+            + SPARE
     }
 }
 
@@ -110,7 +112,11 @@ pub fn history(calls: &[Made]) -> Vec<(Sent, Counted)> {
         .iter()
         .enumerate()
         .flat_map(|(call, made)| {
-            made.attempts.iter().enumerate().map(move |(n, attempt)| Sent { at: attempt.at, call, retry: n > 0 })
+            made.attempts.iter().enumerate().map(move |(n, attempt)| Sent {
+                at: attempt.at,
+                call,
+                retry: n > 0,
+            })
         })
         .collect();
     sent.sort_by_key(|sent| sent.at);
@@ -123,7 +129,8 @@ pub fn judge(budget: Budget, calls: &[Made]) -> Option<Failure> {
     let divergence = first_divergence(Ledger::new(budget), &history)?;
     let first = history.iter().filter(|(sent, _)| !sent.retry).count();
     let retries = history.len() - first;
-    let shown: Vec<&str> = divergence.history.iter().rev().take(10).rev().map(String::as_str).collect();
+    let shown: Vec<&str> =
+        divergence.history.iter().rev().take(10).rev().map(String::as_str).collect();
     Some(
         Failure::of(format!(
             "{} callers in a total outage: the server saw {first} first attempts and {retries} \

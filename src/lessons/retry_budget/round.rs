@@ -13,10 +13,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
+use httplings::RetryPolicy;
 use httplings::adapter::{SeenError, SeenResponse};
 use httplings::lessons::deadlines::Policy;
 use httplings::lessons::retry_budget::{Budget, Call, Reply as Came};
-use httplings::RetryPolicy;
 
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen, Upstream};
@@ -58,7 +58,11 @@ pub struct Plan {
 fn policy(rng: &mut Rng, base: (u64, u64)) -> RetryPolicy {
     RetryPolicy {
         max_attempts: rng.u32(3..=4),
-        base_delay: seed::duration_spread(rng, Duration::from_millis(base.0), Duration::from_millis(base.1)),
+        base_delay: seed::duration_spread(
+            rng,
+            Duration::from_millis(base.0),
+            Duration::from_millis(base.1),
+        ),
         max_delay: Duration::from_millis(1200),
     }
 }
@@ -74,7 +78,10 @@ impl Plan {
     pub fn draw(rng: &mut Rng) -> Self {
         let outage = |rng: &mut Rng, ratio: f64| {
             let calls = waves(rng, 6, 10, Duration::from_millis(180));
-            let script = calls.iter().map(|_| Script::Down(*seed::pick(rng, &[500, 502, 503, 503, 504, 0]))).collect();
+            let script = calls
+                .iter()
+                .map(|_| Script::Down(*seed::pick(rng, &[500, 502, 503, 503, 504, 0])))
+                .collect();
             Client {
                 // Long waits: a refused retry that sleeps anyway shows.
                 policy: policy(rng, (250, 400)),
@@ -151,9 +158,12 @@ pub type Played = Result<Vec<Made>, String>;
 
 /// Plays every client of `plan` at once.
 pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Vec<Played>, Lost> {
-    let played = join_all(plan.clients().into_iter().enumerate().map(|(index, client)| {
-        play_client(learner, client, round * 10 + index as u32)
-    }))
+    let played = join_all(
+        plan.clients()
+            .into_iter()
+            .enumerate()
+            .map(|(index, client)| play_client(learner, client, round * 10 + index as u32)),
+    )
     .await;
     played.into_iter().collect()
 }
@@ -163,7 +173,8 @@ async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<Play
     let counts = Mutex::new(HashMap::<usize, usize>::new());
     let upstream = Arc::new(
         Upstream::start(move |seen: &Seen| {
-            let call: usize = seen.path().rsplit('/').next().and_then(|n| n.parse().ok()).unwrap_or(usize::MAX);
+            let call: usize =
+                seen.path().rsplit('/').next().and_then(|n| n.parse().ok()).unwrap_or(usize::MAX);
             let mut counts = counts.lock().unwrap_or_else(PoisonError::into_inner);
             let attempt = counts.entry(call).or_default();
             *attempt += 1;
@@ -175,8 +186,12 @@ async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<Play
     let made_at = Instant::now();
     match learner.call("BudgetedClient::new()", &new, Duration::from_secs(5)).await? {
         Returned::Value(Came::Made(Ok(()))) => {}
-        Returned::Value(Came::Made(Err(problem)) | Came::Got(Err(SeenError { text: problem, .. })))
-        | Returned::Panicked(problem) => return Ok(Err(format!("BudgetedClient::new() failed: {problem}"))),
+        Returned::Value(
+            Came::Made(Err(problem)) | Came::Got(Err(SeenError { text: problem, .. })),
+        )
+        | Returned::Panicked(problem) => {
+            return Ok(Err(format!("BudgetedClient::new() failed: {problem}")));
+        }
         Returned::Value(Came::Got(Ok(_))) => return Ok(Err("an unexpected reply".into())),
         Returned::TimedOut(_) => return Ok(Err("BudgetedClient::new() did not return".into())),
     }
@@ -184,19 +199,26 @@ async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<Play
         let url = format!("{}/c{id}/{call}", upstream.base);
         async move {
             tokio::time::sleep_until((made_at + *at).into()).await;
-            let came = learner.call("get()", &Call::Get { id, url }, Duration::from_secs(6)).await?;
+            let came =
+                learner.call("get()", &Call::Get { id, url }, Duration::from_secs(6)).await?;
             let returned = made_at.elapsed();
             let got = match came {
                 Returned::Value(Came::Got(got)) => Ok(got),
-                Returned::Value(Came::Made(Err(problem))) | Returned::Panicked(problem) => Err(format!("it panicked: {problem}")),
+                Returned::Value(Came::Made(Err(problem))) | Returned::Panicked(problem) => {
+                    Err(format!("it panicked: {problem}"))
+                }
                 Returned::Value(Came::Made(Ok(()))) => Err("an unexpected reply".into()),
-                Returned::TimedOut(limit) => Err(format!("it had not returned after {} s", limit.as_secs())),
+                Returned::TimedOut(limit) => {
+                    Err(format!("it had not returned after {} s", limit.as_secs()))
+                }
             };
             Ok::<_, Lost>((returned, got))
         }
     }))
     .await;
-    upstream.wait_until(Duration::from_millis(300), |seen| seen.iter().all(|seen| seen.ended.is_some())).await;
+    upstream
+        .wait_until(Duration::from_millis(300), |seen| seen.iter().all(|seen| seen.ended.is_some()))
+        .await;
     let seen = upstream.seen();
     let mut made = Vec::new();
     for (call, outcome) in calls.into_iter().enumerate() {
@@ -220,7 +242,9 @@ fn reply(script: Script, attempt: usize) -> Reply {
     match (script, attempt) {
         (Script::Down(0), _) | (Script::FailsOnce(_, true), 1) => Reply::Reset,
         (Script::Down(status), _) => Reply::status(status),
-        (Script::FailsOnce(Some(seconds), _), 1) => Reply::status(503).with_header("retry-after", &seconds.to_string()),
+        (Script::FailsOnce(Some(seconds), _), 1) => {
+            Reply::status(503).with_header("retry-after", &seconds.to_string())
+        }
         (Script::FailsOnce(..), 1) => Reply::status(503),
         (Script::NotFound, _) => Reply::status(404),
         (Script::Slow(after), _) => Reply::Delayed(after, Box::new(Reply::status(200))),

@@ -35,15 +35,22 @@ pub fn first(clients: &[(&str, &[Made])]) -> Option<Failure> {
     let rows: Vec<Row> = clients
         .iter()
         .flat_map(|(name, calls)| {
-            calls.iter().enumerate().filter(|(_, made)| made.attempts.is_empty()).map(move |(call, made)| Row {
-                cells: vec![format!("{name}, call {call}"), "at least 1 request".into(), format!("none; it returned {}", got(made))],
-                ok: false,
-            })
+            calls.iter().enumerate().filter(|(_, made)| made.attempts.is_empty()).map(
+                move |(call, made)| Row {
+                    cells: vec![
+                        format!("{name}, call {call}"),
+                        "at least 1 request".into(),
+                        format!("none; it returned {}", got(made)),
+                    ],
+                    ok: false,
+                },
+            )
         })
         .take(10)
         .collect();
     (!rows.is_empty()).then(|| {
-        Failure::of("calls whose first attempt never reached the server").with(table(&["call", "expected", "got"], rows))
+        Failure::of("calls whose first attempt never reached the server")
+            .with(table(&["call", "expected", "got"], rows))
     })
 }
 
@@ -59,7 +66,11 @@ pub fn at_once(calls: &[Made]) -> Option<Failure> {
             (waited > AT_ONCE).then(|| Row {
                 cells: vec![
                     format!("call {call}"),
-                    format!("{} attempt(s), the last over at +{}", made.attempts.len(), millis(ended)),
+                    format!(
+                        "{} attempt(s), the last over at +{}",
+                        made.attempts.len(),
+                        millis(ended)
+                    ),
                     format!("returned at +{} ({} later)", millis(made.returned), millis(waited)),
                 ],
                 ok: false,
@@ -90,7 +101,10 @@ pub fn partial(client: &Client, calls: &[Made]) -> Option<Failure> {
         .iter()
         .enumerate()
         .filter(|(call, made)| client.script[*call] == Script::Fine && status(made) != Some(200))
-        .map(|(call, made)| Row { cells: vec![format!("call {call} (never fails)"), "200".into(), got(made)], ok: false })
+        .map(|(call, made)| Row {
+            cells: vec![format!("call {call} (never fails)"), "200".into(), got(made)],
+            ok: false,
+        })
         .collect();
     let needed = (failing.len() as f64 * RECOVERED).ceil() as usize;
     if recovered >= needed && healthy_wrong.is_empty() {
@@ -99,7 +113,11 @@ pub fn partial(client: &Client, calls: &[Made]) -> Option<Failure> {
     let mut rows: Vec<Row> = failing
         .iter()
         .map(|(call, made)| Row {
-            cells: vec![format!("call {call} (fails once)"), "200 after a retry".into(), format!("{} after {} attempt(s)", got(made), made.attempts.len())],
+            cells: vec![
+                format!("call {call} (fails once)"),
+                "200 after a retry".into(),
+                format!("{} after {} attempt(s)", got(made), made.attempts.len()),
+            ],
             ok: status(made) == Some(200),
         })
         .collect();
@@ -136,14 +154,21 @@ pub fn lesson_3(clients: &[(&str, &Client, &[Made])]) -> Option<Failure> {
 fn broken(client: &Client, made: &Made) -> Option<String> {
     let policy = &client.policy;
     if made.attempts.len() > policy.max_attempts as usize {
-        return Some(format!("{} attempts; max_attempts is {}", made.attempts.len(), policy.max_attempts));
+        return Some(format!(
+            "{} attempts; max_attempts is {}",
+            made.attempts.len(),
+            policy.max_attempts
+        ));
     }
     made.attempts.windows(2).enumerate().find_map(|(index, pair)| {
         let [before, after]: &[Attempt; 2] = pair.try_into().ok()?;
         let n = index as u32 + 1;
         let status = before.reply.status_code();
         if status.is_some_and(|status| status < 500) {
-            return Some(format!("attempt {n} was answered {}, and retried", status.unwrap_or_default()));
+            return Some(format!(
+                "attempt {n} was answered {}, and retried",
+                status.unwrap_or_default()
+            ));
         }
         let wait = match retry_after(&before.reply) {
             Some(seconds) => Wait::Asked(Duration::from_secs(seconds)),
@@ -165,7 +190,9 @@ fn retry_after(reply: &Reply) -> Option<u64> {
 pub fn shared(calls: &[Made]) -> Option<Failure> {
     let spans: Vec<(Duration, Duration)> = calls
         .iter()
-        .filter_map(|made| made.attempts.first().map(|first| (first.at, first.ended.unwrap_or(Duration::MAX))))
+        .filter_map(|made| {
+            made.attempts.first().map(|first| (first.at, first.ended.unwrap_or(Duration::MAX)))
+        })
         .collect();
     let most = spans
         .iter()
@@ -181,7 +208,11 @@ pub fn shared(calls: &[Made]) -> Option<Failure> {
                 cells: vec![
                     format!("call {call}"),
                     made.attempts.first().map_or("never arrived".into(), |first| {
-                        format!("+{} → +{}", millis(first.at), first.ended.map_or("still open".into(), millis))
+                        format!(
+                            "+{} → +{}",
+                            millis(first.at),
+                            first.ended.map_or("still open".into(), millis)
+                        )
                     }),
                 ],
                 ok: true,
