@@ -4,7 +4,7 @@
 //! total outage, the server gets `max_attempts` times its usual load. Cap the retries of all the
 //! calls together.
 //!
-//! Read the lesson with `cargo run -- lesson 8`, then check with `cargo run -- check 8`.
+//! Read the lesson with `cargo run -- lesson`, then check with `cargo run -- check`.
 
 use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, Instant};
