@@ -73,6 +73,9 @@ pub async fn judge_in_process(
     judge::in_process::<Judge, _>(|| Adapter { app, get_before: get_before.clone() }, seed).await
 }
 
+/// A check of the gateway half, from the plan and the requests as played.
+type GatewayVerdict = fn(&Plan, &[Asked]) -> Option<Failure>;
+
 /// One round: every client scenario and every gateway request, played at once.
 struct Round {
     clients: Vec<Played>,
@@ -137,7 +140,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         recorder.fail_the_rest(failure);
         return lost.into_inner().map_or(Ok(()), Err);
     }
-    let gateway_checks: [(&str, fn(&Plan, &[Asked]) -> Option<Failure>); 6] = [
+    let gateway_checks: [(&str, GatewayVerdict); 6] = [
         (QUOTES, gateway::quotes),
         (PASSED_ON, gateway::passes_on),
         (BUDGET_READ, gateway::reads),

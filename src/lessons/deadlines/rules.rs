@@ -284,20 +284,20 @@ impl<'a> Rules<'a> {
         let Returned::Value { at, got } = returned else { return Vec::new() };
         let (budget, policy) = (self.budget(), self.scenario.policy);
         let mut broken = Vec::new();
-        if let Some(ended) = attempt.ended.filter(|ended| *ended <= budget) {
-            if at.saturating_sub(ended) > AT_ONCE {
-                broken.push((
-                    Rule::AtOnce,
-                    format!(
-                        "attempt {} was over at +{}, but the client returned only at +{}: a client \
+        let idle =
+            attempt.ended.filter(|ended| *ended <= budget && at.saturating_sub(*ended) > AT_ONCE);
+        if let Some(ended) = idle {
+            broken.push((
+                Rule::AtOnce,
+                format!(
+                    "attempt {} was over at +{}, but the client returned only at +{}: a client \
                      that will not try again returns at once (it starts no wait that would end \
                      after the deadline)",
-                        attempt.n,
-                        millis(ended),
-                        millis(*at)
-                    ),
-                ));
-            }
+                    attempt.n,
+                    millis(ended),
+                    millis(*at)
+                ),
+            ));
         }
         let value = match (&attempt.outcome, got) {
             (Outcome::Answered { id, .. }, Ok(response)) if attempt_of(response) == Some(id) => {

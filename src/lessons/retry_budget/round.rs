@@ -101,7 +101,7 @@ impl Plan {
         let script = (0..calls.len() as u32)
             .map(|call| match failing.iter().position(|failing| *failing == call) {
                 Some(0 | 1) => Script::FailsOnce(Some(1), false),
-                Some(2 | 3 | 4) => Script::NotFound,
+                Some(2..=4) => Script::NotFound,
                 Some(place) => Script::FailsOnce(None, place % 4 == 0),
                 None => Script::Fine,
             })
