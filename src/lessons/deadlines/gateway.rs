@@ -218,8 +218,13 @@ fn table(columns: &[&str], rows: Vec<Row>) -> Evidence {
     Evidence::Table { columns: columns.iter().map(|column| column.to_string()).collect(), rows }
 }
 
+/// How many rows a table shows: the wrong ones first.
+const SHOWN: usize = 10;
+
 /// A failure from the rows that are wrong, or `None` when every row is right.
-fn failed(summary: String, columns: &[&str], rows: Vec<Row>) -> Option<Failure> {
+fn failed(summary: String, columns: &[&str], mut rows: Vec<Row>) -> Option<Failure> {
+    rows.sort_by_key(|row| row.ok);
+    rows.truncate(SHOWN);
     rows.iter().any(|row| !row.ok).then(|| Failure::of(summary).with(table(columns, rows)))
 }
 
@@ -264,6 +269,7 @@ pub fn quotes(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
 pub fn passes_on(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
     let rows: Vec<Row> = asked
         .iter()
+        .filter(|asked| !matches!(asked.ask, Ask::Spent { .. }))
         .flat_map(|asked| asked.seen.iter().map(move |seen| (asked, seen)))
         .map(|(asked, seen)| {
             let received = match &asked.ask {
@@ -278,17 +284,13 @@ pub fn passes_on(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
                 *forwarded <= most && received.is_none_or(|received| *forwarded < received)
             });
             let expected = match received {
-                Some(received) => {
-                    format!("less than {}, at most {}", millis(received), millis(most))
-                }
-                None => format!("at most {} (the gateway's own timeout)", millis(plan.own)),
+                Some(received) if received <= most => format!("under {}", millis(received)),
+                Some(_) | None => format!("at most {} (own timeout)", millis(most)),
             };
             let got = match forwarded {
-                Ok(forwarded) => format!(
-                    "{HEADER}: {} ({})",
-                    seen.header(HEADER).unwrap_or_default(),
-                    millis(forwarded)
-                ),
+                Ok(forwarded) => {
+                    format!("{} ({})", seen.header(HEADER).unwrap_or_default(), millis(forwarded))
+                }
                 Err(problem) => problem,
             };
             Row {
@@ -322,9 +324,9 @@ pub fn reads(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
                 Some(Row {
                     cells: vec![
                         sent(&asked.ask),
-                        format!("read as {}; the upstream gets {}–{}", millis(form.meant), millis(left / 2), millis(left)),
+                        format!("{}–{} passed on", millis(left / 2), millis(left)),
                         match forwarded {
-                            Some(Ok(forwarded)) => format!("the upstream got {}", millis(forwarded)),
+                            Some(Ok(forwarded)) => format!("{} passed on", millis(forwarded)),
                             Some(Err(problem)) => problem,
                             None => format!("no call; {}", answered(&asked.exchange)),
                         },
@@ -340,7 +342,7 @@ pub fn reads(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
                 Some(Row {
                     cells: vec![
                         sent(&asked.ask),
-                        "400 at once, no call; or ignored: 200, the gateway's own timeout passed on".into(),
+                        "400, no call; or 200 as if absent".into(),
                         format!("{}, {} call(s){}", answered(&asked.exchange), asked.seen.len(),
                             asked.seen.first().map(|seen| format!(", {}", passed_on(seen).map_or_else(|problem| problem, millis))).unwrap_or_default()),
                     ],
@@ -377,14 +379,14 @@ pub fn shortest(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
             Some(Row {
                 cells: vec![
                     sent(&asked.ask),
-                    format!("504 after {bound}, the upstream call closed by then"),
+                    format!("504 in {bound}, call closed"),
                     format!(
-                        "{}; {}",
+                        "{}, {}",
                         answered(&asked.exchange),
                         match hung_up {
-                            Some(at) => format!("the upstream call closed after {}", millis(at)),
-                            None if asked.seen.is_empty() => "the upstream was never called".into(),
-                            None => "the upstream call was still open".into(),
+                            Some(at) => format!("call closed at {}", millis(at)),
+                            None if asked.seen.is_empty() => "never called".into(),
+                            None => "call still open".into(),
                         }
                     ),
                 ],

@@ -112,6 +112,8 @@ pub enum Next {
 pub struct Rules<'a> {
     rule: Rule,
     scenario: &'a Scenario,
+    /// Whether the call has been made (the history is shown from it).
+    called: bool,
     /// The attempts so far.
     tried: u32,
     /// The ids of the responses the client got.
@@ -120,7 +122,7 @@ pub struct Rules<'a> {
 
 impl<'a> Rules<'a> {
     pub fn new(rule: Rule, scenario: &'a Scenario) -> Self {
-        Self { rule, scenario, tried: 0, got: Vec::new() }
+        Self { rule, scenario, called: false, tried: 0, got: Vec::new() }
     }
 
     fn budget(&self) -> Duration {
@@ -413,7 +415,7 @@ impl fmt::Display for Step {
 impl fmt::Display for Next {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Next::Attempt { at } => write!(f, "another attempt at +{}", millis(*at)),
+            Next::Attempt { at } => write!(f, "an attempt at +{}", millis(*at)),
             Next::Returned(Returned::Value { at, got }) => {
                 write!(f, "returned at +{}: {}", millis(*at), shown(got))
             }
@@ -434,6 +436,7 @@ impl Model for Rules<'_> {
     }
 
     fn advance(&mut self, step: &Step, _: &Next) {
+        self.called = true;
         if let Step::Tried(attempt) = step {
             self.tried = attempt.n;
             if let Outcome::Answered { id, .. } = &attempt.outcome {
@@ -443,7 +446,7 @@ impl Model for Rules<'_> {
     }
 
     fn at_rest(&self) -> bool {
-        self.tried == 0
+        !self.called
     }
 
     fn describe(&self) -> String {

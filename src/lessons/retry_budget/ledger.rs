@@ -36,13 +36,16 @@ impl fmt::Display for Sent {
     }
 }
 
-/// What the model says after a request: the count so far.
+/// The counts once a request is sent: first attempts and retries so far.
 #[derive(Debug, Clone)]
-pub struct Counted;
+pub struct Counted {
+    pub first: usize,
+    pub retries: usize,
+}
 
 impl fmt::Display for Counted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("sent")
+        write!(f, "{} first attempts, {} retries", self.first, self.retries)
     }
 }
 
@@ -120,7 +123,17 @@ pub fn history(calls: &[Made]) -> Vec<(Sent, Counted)> {
         })
         .collect();
     sent.sort_by_key(|sent| sent.at);
-    sent.into_iter().map(|sent| (sent, Counted)).collect()
+    let (mut first, mut retries) = (0, 0);
+    sent.into_iter()
+        .map(|sent| {
+            if sent.retry {
+                retries += 1;
+            } else {
+                first += 1;
+            }
+            (sent, Counted { first, retries })
+        })
+        .collect()
 }
 
 /// The first retry the budget did not allow, as a failure.
