@@ -77,7 +77,10 @@ wrong! {
     a_budget_that_counts_retries_as_deposits: Knobs { kind: Kind::RetriesDeposit, ..Knobs::RIGHT } => "outage",
     a_refused_retry_that_still_sleeps: Knobs { sleeps_when_refused: true, ..Knobs::RIGHT } => "at-once",
     a_budget_behind_a_lock_held_across_await: Knobs { lock_across_await: true, ..Knobs::RIGHT } => "shared",
-    one_budget_for_every_client: Knobs { kind: Kind::Global, ..Knobs::RIGHT } => "fresh",
+    // Other clients' first attempts fund this one's retries.
+    one_budget_for_every_client: Knobs { kind: Kind::Global, ..Knobs::RIGHT } => "outage",
+    a_client_that_retries_a_4xx: Knobs { retries_4xx: true, ..Knobs::RIGHT } => "lesson-3",
+    a_client_whose_jitter_goes_on_top: Knobs { jitter_on_top: true, ..Knobs::RIGHT } => "lesson-3",
 }
 
 /// Right answers in other styles pass every check.

@@ -40,11 +40,20 @@ pub struct Knobs {
     pub kind: Kind,
     pub sleeps_when_refused: bool,
     pub lock_across_await: bool,
+    /// Retries a 4xx as if it were a 5xx.
+    pub retries_4xx: bool,
+    /// Puts the jitter on top of the backoff instead of below it.
+    pub jitter_on_top: bool,
 }
 
 impl Knobs {
-    pub const RIGHT: Knobs =
-        Knobs { kind: Kind::Window, sleeps_when_refused: false, lock_across_await: false };
+    pub const RIGHT: Knobs = Knobs {
+        kind: Kind::Window,
+        sleeps_when_refused: false,
+        lock_across_await: false,
+        retries_4xx: false,
+        jitter_on_top: false,
+    };
 }
 
 #[derive(Debug, Default)]
@@ -191,7 +200,10 @@ impl Client {
         loop {
             let outcome = self.client.get(url).send().await;
             let retryable = match &outcome {
-                Ok(response) => response.status().is_server_error(),
+                Ok(response) => {
+                    response.status().is_server_error()
+                        || (self.knobs.retries_4xx && response.status().is_client_error())
+                }
                 Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
             };
             if attempt >= self.policy.max_attempts || !retryable {
@@ -210,7 +222,9 @@ impl Client {
                         .base_delay
                         .saturating_mul(1 << (attempt - 1))
                         .min(self.policy.max_delay);
-                    d.mul_f64(RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64)
+                    let random =
+                        RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
+                    if self.knobs.jitter_on_top { d + d.mul_f64(random) } else { d.mul_f64(random) }
                 }
             };
             if !self.withdraw(&mut own) {
