@@ -89,7 +89,8 @@ mod tests {
     #[test]
     fn every_unit_reads_and_nothing_else_does() {
         assert_eq!(parse("1H"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse("00000250m"), None, "nine digits");
+        assert_eq!(parse("000000250m"), None, "nine digits");
+        assert_eq!(parse("00000250m"), Some(Duration::from_millis(250)), "eight digits");
         assert_eq!(parse("0250m"), Some(Duration::from_millis(250)));
         assert_eq!(parse("99999999n"), Some(Duration::from_nanos(99_999_999)));
         for bad in ["250", "-5m", "1.5S", "5 m", "m", "250ms", "", "٣m"] {
