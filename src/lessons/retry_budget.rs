@@ -1,10 +1,10 @@
 //! Lesson 9, retry budgets: a client that many tasks share, whose retries stay within a share
 //! of its first attempts however long an outage lasts.
 //!
-//! One round makes five clients of the learner's and calls them from many tasks at once (see
-//! [`round`]): two through total outages, judged against the budget's rules written as a model
-//! ([`ledger`]); one through a partial outage; one made fresh while the others are spent; one
-//! called by many tasks at once against a slow server. A check that fails is decided again on
+//! One round makes six clients of the learner's and calls them from many tasks at once (see
+//! [`round`]): two through total outages and one through a flapping one, judged against the
+//! budget's rules written as a model ([`ledger`]); one through a partial outage; one made fresh
+//! while the others are spent; one called by many tasks at once against a slow server. A check that fails is decided again on
 //! a fresh round before it is believed.
 
 mod ledger;
@@ -53,7 +53,7 @@ pub async fn judge_in_process<C: 'static>(
 }
 
 /// A round's clients, by role, or why one could not be made.
-fn clients(played: &[Played]) -> Result<[&[round::Made]; 5], Failure> {
+fn clients(played: &[Played]) -> Result<[&[round::Made]; 6], Failure> {
     let mut made = Vec::new();
     for client in played {
         match client {
@@ -65,7 +65,7 @@ fn clients(played: &[Played]) -> Result<[&[round::Made]; 5], Failure> {
 }
 
 fn verdict(check: &str, plan: &Plan, played: &[Played]) -> Option<Failure> {
-    let [outage, typical, partial, fresh, together] = match clients(played) {
+    let [outage, typical, partial, fresh, together, flapping] = match clients(played) {
         Ok(clients) => clients,
         Err(failure) => return Some(failure),
     };
@@ -74,15 +74,26 @@ fn verdict(check: &str, plan: &Plan, played: &[Played]) -> Option<Failure> {
             ("outage A", outage),
             ("outage B", typical),
             ("partial outage", partial),
+            ("flapping", flapping),
         ]),
-        OUTAGE => ledger::judge(plan.outages[0].budget, outage)
-            .or_else(|| ledger::judge(plan.outages[1].budget, typical)),
-        AT_ONCE => verdicts::at_once(outage).or_else(|| verdicts::at_once(typical)),
+        OUTAGE => ledger::judge("in a total outage", plan.outages[0].budget, outage)
+            .or_else(|| ledger::judge("in a total outage", plan.outages[1].budget, typical))
+            .or_else(|| {
+                ledger::judge(
+                    "one after another, while the server flaps",
+                    plan.flapping.budget,
+                    flapping,
+                )
+            }),
+        AT_ONCE => verdicts::at_once(outage)
+            .or_else(|| verdicts::at_once(typical))
+            .or_else(|| verdicts::at_once(flapping)),
         PARTIAL => verdicts::partial(&plan.partial, partial),
         LESSON_3 => verdicts::lesson_3(&[
             ("outage A", &plan.outages[0], outage),
             ("outage B", &plan.outages[1], typical),
             ("partial outage", &plan.partial, partial),
+            ("flapping", &plan.flapping, flapping),
         ]),
         SHARED => verdicts::shared(together),
         _ => verdicts::fresh(fresh),

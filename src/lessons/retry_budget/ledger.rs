@@ -137,7 +137,7 @@ pub fn history(calls: &[Made]) -> Vec<(Sent, Counted)> {
 }
 
 /// The first retry the budget did not allow, as a failure.
-pub fn judge(budget: Budget, calls: &[Made]) -> Option<Failure> {
+pub fn judge(how: &str, budget: Budget, calls: &[Made]) -> Option<Failure> {
     let history = history(calls);
     let divergence = first_divergence(Ledger::new(budget), &history)?;
     let first = history.iter().filter(|(sent, _)| !sent.retry).count();
@@ -146,8 +146,7 @@ pub fn judge(budget: Budget, calls: &[Made]) -> Option<Failure> {
         divergence.history.iter().rev().take(10).rev().map(String::as_str).collect();
     Some(
         Failure::of(format!(
-            "{} callers in a total outage: the server saw {first} first attempts and {retries} \
-             retries; {}",
+            "{} calls {how}: the server saw {first} first attempts and {retries} retries; {}",
             calls.len(),
             divergence.why
         ))

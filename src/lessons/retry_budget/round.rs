@@ -6,7 +6,8 @@
 //! - one client through a partial outage: one call in ten fails once (some with a
 //!   `Retry-After`), a few get a 404;
 //! - one client made while the others burn their budgets, called once with a failure;
-//! - one client called by many tasks at once, against a slow upstream.
+//! - one client called by many tasks at once, against a slow upstream;
+//! - one client called by one task after another, while its upstream flaps.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -44,6 +45,8 @@ pub enum Script {
     Fine,
     /// A 200, slowly.
     Slow(Duration),
+    /// Down (a 503) and up (a 200) in turns of this long, from the upstream's start.
+    Flapping(Duration),
 }
 
 /// The clients of a run, by role.
@@ -53,6 +56,8 @@ pub struct Plan {
     pub partial: Client,
     pub fresh: Client,
     pub together: Client,
+    /// Called by one task after another, while its upstream flaps.
+    pub flapping: Client,
 }
 
 fn policy(rng: &mut Rng, base: (u64, u64)) -> RetryPolicy {
@@ -131,11 +136,32 @@ impl Plan {
             calls: vec![Duration::ZERO; size],
             script: vec![Script::Slow(Duration::from_millis(150)); size],
         };
-        Self { outages, partial, fresh, together }
+        let period =
+            seed::duration_spread(rng, Duration::from_millis(120), Duration::from_millis(300));
+        let calls: Vec<Duration> =
+            (0..50u32).map(|call| Duration::from_millis(30) * call).collect();
+        let flapping = Client {
+            policy: policy(rng, (30, 80)),
+            budget: Budget {
+                ratio: *seed::pick(rng, &[0.1, 0.2, 0.25]),
+                min_per_second: rng.u32(1..=2),
+                window: Duration::from_millis(rng.u64(1000..=2000)),
+            },
+            script: vec![Script::Flapping(period); calls.len()],
+            calls,
+        };
+        Self { outages, partial, fresh, together, flapping }
     }
 
-    pub fn clients(&self) -> [&Client; 5] {
-        [&self.outages[0], &self.outages[1], &self.partial, &self.fresh, &self.together]
+    pub fn clients(&self) -> [&Client; 6] {
+        [
+            &self.outages[0],
+            &self.outages[1],
+            &self.partial,
+            &self.fresh,
+            &self.together,
+            &self.flapping,
+        ]
     }
 }
 
@@ -173,6 +199,7 @@ pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Vec<Play
 async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<Played, Lost> {
     let script = client.script.clone();
     let counts = Mutex::new(HashMap::<usize, usize>::new());
+    let started = Instant::now();
     let upstream = Arc::new(
         Upstream::start(move |seen: &Seen| {
             let call: usize =
@@ -180,7 +207,8 @@ async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<Play
             let mut counts = counts.lock().unwrap_or_else(PoisonError::into_inner);
             let attempt = counts.entry(call).or_default();
             *attempt += 1;
-            reply(script.get(call).copied().unwrap_or(Script::NotFound), *attempt)
+            let script = script.get(call).copied().unwrap_or(Script::NotFound);
+            reply(script, *attempt, started.elapsed())
         })
         .await,
     );
@@ -240,8 +268,12 @@ async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<Play
     Ok(Ok(made))
 }
 
-fn reply(script: Script, attempt: usize) -> Reply {
+fn reply(script: Script, attempt: usize, since_start: Duration) -> Reply {
     match (script, attempt) {
+        (Script::Flapping(period), _) => {
+            let turn = since_start.as_nanos() / period.as_nanos().max(1);
+            Reply::status(if turn % 2 == 0 { 503 } else { 200 })
+        }
         (Script::Down(0), _) | (Script::FailsOnce(_, true), 1) => Reply::Reset,
         (Script::Down(status), _) => Reply::status(status),
         (Script::FailsOnce(Some(seconds), _), 1) => {

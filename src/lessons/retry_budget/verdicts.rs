@@ -80,8 +80,8 @@ pub fn at_once(calls: &[Made]) -> Option<Failure> {
     let count = late.len();
     (count > 0).then(|| {
         Failure::of(format!(
-            "{count} of {} calls in an outage returned more than {} after their last attempt: a \
-             retry the budget refuses ends the call at once",
+            "{count} of {} calls returned more than {} after their last attempt: a retry the \
+             budget refuses ends the call at once",
             calls.len(),
             millis(AT_ONCE)
         ))
