@@ -272,7 +272,7 @@ fn reply(script: Script, attempt: usize, since_start: Duration) -> Reply {
     match (script, attempt) {
         (Script::Flapping(period), _) => {
             let turn = since_start.as_nanos() / period.as_nanos().max(1);
-            Reply::status(if turn % 2 == 0 { 503 } else { 200 })
+            Reply::status(if turn.is_multiple_of(2) { 503 } else { 200 })
         }
         (Script::Down(0), _) | (Script::FailsOnce(_, true), 1) => Reply::Reset,
         (Script::Down(status), _) => Reply::status(status),
