@@ -141,7 +141,8 @@ fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
             (policy, Deadline::In(millis(rng, 300, 1300)), replies)
         }
         Kind::RetryAfterBeyond => {
-            let mut replies = vec![Planned::RetryAfter(1)];
+            // 1 s ends after the deadline; 2 s is beyond max_delay too.
+            let mut replies = vec![Planned::RetryAfter(rng.u64(1..=2))];
             if seed::chance(rng, 0.5) {
                 replies.insert(0, failure(rng));
             }

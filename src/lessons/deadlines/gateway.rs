@@ -61,9 +61,11 @@ impl Plan {
             Ask::HangUp { after: seed::duration_spread(rng, Duration::from_millis(60), own / 2) },
         ];
         // Every unit, each for a budget it can write in eight digits.
-        let huge = Duration::from_secs(u64::from(rng.u32(1..=99_999)) * 3600);
-        asks.push(Ask::Healthy { budget: Some(budget::written(rng, huge, 'H')) });
-        asks.push(Ask::Healthy { budget: Some(budget::written(rng, huge / 60, 'M')) });
+        // Few hours and minutes: read as milliseconds (`M` taken for `m`), they would be spent.
+        let hours = Duration::from_secs(u64::from(rng.u32(1..=3)) * 3600);
+        asks.push(Ask::Healthy { budget: Some(budget::written(rng, hours, 'H')) });
+        let minutes = Duration::from_secs(u64::from(rng.u32(1..=9)) * 60);
+        asks.push(Ask::Healthy { budget: Some(budget::written(rng, minutes, 'M')) });
         let seconds = Duration::from_secs(u64::from(rng.u32(1..=3)));
         asks.push(Ask::Healthy { budget: Some(budget::written(rng, seconds, 'S')) });
         for unit in ['m', 'u'] {

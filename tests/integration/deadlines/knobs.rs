@@ -216,6 +216,8 @@ pub struct Gateway {
     pub reads_budget: bool,
     /// Reads the digits as milliseconds, whatever the unit.
     pub millis_only: bool,
+    /// Reads the unit without its case: `M` (minutes) as `m` (milliseconds).
+    pub case_blind: bool,
     pub zero_is_absent: bool,
     pub malformed: Malformed,
     /// The upstream call runs on a task of its own.
@@ -229,6 +231,7 @@ impl Gateway {
         forward: Forward::Left,
         reads_budget: true,
         millis_only: false,
+        case_blind: false,
         zero_is_absent: false,
         malformed: Malformed::BadRequest,
         spawned: false,
@@ -323,6 +326,7 @@ impl Gateway {
         if self.millis_only {
             return Some(Duration::from_millis(amount));
         }
+        let unit = if self.case_blind { unit.to_ascii_lowercase() } else { unit };
         Some(match unit {
             b'H' => Duration::from_secs(amount * 3600),
             b'M' => Duration::from_secs(amount * 60),
