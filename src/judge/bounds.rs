@@ -9,8 +9,12 @@
 //!   a loopback round trip and a timer cost. A timing verdict that fails is replayed before it is
 //!   shown ([`super::confirm`]), so a load spike that stretches one wait is not a ✗.
 
+mod lag;
+
 use std::fmt;
 use std::time::Duration;
+
+pub use self::lag::Lag;
 
 /// How much earlier than asked a timer may seem to fire: the clocks' grain (tokio's timer
 /// wheel has 1 ms slots, and two clocks are read).
@@ -64,6 +68,13 @@ impl Bound {
             at_least: deadline.mul_f64(1.0 - DEADLINE_HEADROOM).saturating_sub(CLOCK_GRAIN),
             at_most: late(deadline),
         }
+    }
+
+    /// The same bound, with `lag` more allowed at the top: how late the machine's timers were
+    /// running while the measured thing happened ([`Lag`]). A busy machine makes waits longer,
+    /// never shorter, so the lower side stays as it is.
+    pub fn allowing(self, lag: Duration) -> Self {
+        Self { at_most: self.at_most + lag, ..self }
     }
 
     /// "At once": no more than [`AT_ONCE`].

@@ -15,6 +15,7 @@ mod rules;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use httplings::lessons::deadlines::{Adapter, App, GetBefore};
@@ -22,6 +23,7 @@ use httplings::lessons::deadlines::{Adapter, App, GetBefore};
 use self::client::{Played, Scenario};
 use self::gateway::{Asked, Plan};
 use self::rules::Rule;
+use crate::judge::bounds::Lag;
 use crate::judge::confirm::confirmed;
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, seed};
 
@@ -74,13 +76,15 @@ pub async fn judge_in_process(
 }
 
 /// A check of the gateway half, from the plan and the requests as played.
-type GatewayVerdict = fn(&Plan, &[Asked]) -> Option<Failure>;
+type GatewayVerdict = fn(&Plan, &[Asked], Duration) -> Option<Failure>;
 
 /// One round: every client scenario and every gateway request, played at once.
 struct Round {
     clients: Vec<Played>,
     /// `Err` when `app()` did not serve.
     gateway: Result<Vec<Asked>, Failure>,
+    /// How late the machine's timers ran meanwhile.
+    lag: Duration,
 }
 
 async fn play(
@@ -93,8 +97,10 @@ async fn play(
     let clients = join_all(
         scenarios.iter().zip(&tags).map(|(scenario, tag)| client::play(learner, scenario, tag)),
     );
+    let lag = Lag::start();
     let (clients, gateway) = tokio::join!(clients, gateway::play(learner, plan));
-    Ok(Round { clients: clients.into_iter().collect::<Result<_, _>>()?, gateway: gateway? })
+    let lag = lag.worst();
+    Ok(Round { clients: clients.into_iter().collect::<Result<_, _>>()?, gateway: gateway?, lag })
 }
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
@@ -131,7 +137,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     for (check, rule) in client_checks {
         let failure = confirmed(|n| async move {
             let round = round(n).await?;
-            rules::judge(rule, scenarios, &round.clients)
+            rules::judge(rule, scenarios, &round.clients, round.lag)
         })
         .await;
         recorder.decide(check, failure);
@@ -145,14 +151,14 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         (PASSED_ON, gateway::passes_on),
         (BUDGET_READ, gateway::reads),
         (SHORTEST, gateway::shortest),
-        (SPENT, |_, asked| gateway::spent(asked)),
-        (HANG_UP, |_, asked| gateway::hang_up(asked)),
+        (SPENT, gateway::spent),
+        (HANG_UP, gateway::hang_up),
     ];
     for (check, verdict) in gateway_checks {
         let failure = confirmed(|n| async move {
             let round = round(n).await?;
             match &round.gateway {
-                Ok(asked) => verdict(plan, asked),
+                Ok(asked) => verdict(plan, asked, round.lag),
                 Err(failure) => Some(failure.clone()),
             }
         })

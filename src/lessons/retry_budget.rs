@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use httplings::lessons::retry_budget::{Adapter, Get, New};
 
-use self::round::{Plan, Played};
+use self::round::{Plan, Played, Round};
 use crate::judge::confirm::confirmed;
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, seed};
 
@@ -64,8 +64,9 @@ fn clients(played: &[Played]) -> Result<[&[round::Made]; 6], Failure> {
     made.try_into().map_err(|_| Failure::of("a client is missing"))
 }
 
-fn verdict(check: &str, plan: &Plan, played: &[Played]) -> Option<Failure> {
-    let [outage, typical, partial, fresh, together, flapping] = match clients(played) {
+fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
+    let lag = round.lag;
+    let [outage, typical, partial, fresh, together, flapping] = match clients(&round.clients) {
         Ok(clients) => clients,
         Err(failure) => return Some(failure),
     };
@@ -85,9 +86,9 @@ fn verdict(check: &str, plan: &Plan, played: &[Played]) -> Option<Failure> {
                     flapping,
                 )
             }),
-        AT_ONCE => verdicts::at_once(outage)
-            .or_else(|| verdicts::at_once(typical))
-            .or_else(|| verdicts::at_once(flapping)),
+        AT_ONCE => verdicts::at_once(outage, lag)
+            .or_else(|| verdicts::at_once(typical, lag))
+            .or_else(|| verdicts::at_once(flapping, lag)),
         PARTIAL => verdicts::partial(&plan.partial, partial),
         LESSON_3 => verdicts::lesson_3(&[
             ("outage A", &plan.outages[0], outage),
@@ -104,7 +105,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let plan = &Plan::draw(&mut seed::rng(seed));
     let rounds = RefCell::new(vec![Rc::new(round::play(learner, plan, 0).await?)]);
     let lost = RefCell::new(None);
-    let round = &async |n: u32| -> Option<Rc<Vec<Played>>> {
+    let round = &async |n: u32| -> Option<Rc<Round>> {
         let known = rounds.borrow().get(n as usize).cloned();
         if known.is_some() {
             return known;
@@ -122,7 +123,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         }
     };
     for check in CHECKS {
-        let failure = confirmed(|n| async move { verdict(check, plan, &round(n).await?) }).await;
+        let failure = confirmed(|n| async move { verdict(check, plan, &*round(n).await?) }).await;
         recorder.decide(check, failure);
     }
     lost.into_inner().map_or(Ok(()), Err)

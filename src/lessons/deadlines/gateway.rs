@@ -48,7 +48,7 @@ impl Plan {
         let own =
             seed::duration_spread(rng, Duration::from_millis(250), Duration::from_millis(600));
         let below = |rng: &mut Rng, low: u64| {
-            seed::duration_spread(rng, Duration::from_millis(low), own.mul_f64(0.8))
+            seed::duration_spread(rng, Duration::from_millis(low), own.mul_f64(0.6))
         };
         let short = below(rng, 80);
         let long = own + below(rng, 60);
@@ -58,7 +58,7 @@ impl Plan {
             Ask::Silent { budget: Some(budget::written(rng, short, 'm')) },
             Ask::Silent { budget: Some(budget::written(rng, long, 'u')) },
             Ask::Silent { budget: None },
-            Ask::HangUp { after: seed::duration_spread(rng, Duration::from_millis(60), own / 2) },
+            Ask::HangUp { after: seed::duration_spread(rng, Duration::from_millis(60), own / 3) },
         ];
         // Every unit, each for a budget it can write in eight digits.
         // Few hours and minutes: read as milliseconds (`M` taken for `m`), they would be spent.
@@ -231,7 +231,7 @@ fn failed(summary: String, columns: &[&str], mut rows: Vec<Row>) -> Option<Failu
 }
 
 /// `quotes`: with an answering upstream, the price comes back, asked for once.
-pub fn quotes(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
+pub fn quotes(plan: &Plan, asked: &[Asked], _: Duration) -> Option<Failure> {
     let mut wrong = 0;
     let rows = asked
         .iter()
@@ -268,7 +268,7 @@ pub fn quotes(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
 
 /// `passed-on`: every call to the upstream carries what is left: never the caller's budget as
 /// it came, never more than the gateway's own timeout.
-pub fn passes_on(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
+pub fn passes_on(plan: &Plan, asked: &[Asked], _: Duration) -> Option<Failure> {
     let rows: Vec<Row> = asked
         .iter()
         .filter(|asked| !matches!(asked.ask, Ask::Spent { .. }))
@@ -315,7 +315,7 @@ pub fn passes_on(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
 
 /// `budget-read`: each unit read as meant (the budget passed on reflects it), and values that
 /// are not budgets refused (400, no call) or ignored (the gateway's own timeout).
-pub fn reads(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
+pub fn reads(plan: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
     let rows = asked
         .iter()
         .filter_map(|asked| match &asked.ask {
@@ -337,7 +337,7 @@ pub fn reads(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
                 })
             }
             Ask::Garbage { .. } => {
-                let refused = asked.exchange.status() == Some(400) && asked.seen.is_empty() && asked.exchange.took() <= AT_ONCE;
+                let refused = asked.exchange.status() == Some(400) && asked.seen.is_empty() && asked.exchange.took() <= AT_ONCE + lag;
                 let ignored = asked.exchange.status() == Some(200)
                     && asked.seen.len() == 1
                     && passed_on(&asked.seen[0]).is_ok_and(|forwarded| forwarded <= plan.own + CLOCK_GRAIN && forwarded >= plan.own / 2);
@@ -363,13 +363,13 @@ pub fn reads(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
 
 /// `shortest`: an upstream that never answers gets the smaller of the two deadlines, and the
 /// 504 comes then, not after.
-pub fn shortest(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
+pub fn shortest(plan: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
     let rows = asked
         .iter()
         .filter_map(|asked| {
             let Ask::Silent { budget } = &asked.ask else { return None };
             let deadline = budget.as_ref().map_or(plan.own, |form| form.meant.min(plan.own));
-            let bound = Bound::by_deadline(deadline);
+            let bound = Bound::by_deadline(deadline).allowing(lag);
             let hung_up = asked
                 .seen
                 .first()
@@ -377,7 +377,7 @@ pub fn shortest(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
                 .map(|ended| ended.saturating_duration_since(asked.exchange.sent));
             let ok = asked.exchange.status() == Some(504)
                 && bound.holds(asked.exchange.took())
-                && hung_up.is_some_and(|hung_up| hung_up <= late(deadline));
+                && hung_up.is_some_and(|hung_up| hung_up <= late(deadline) + lag);
             Some(Row {
                 cells: vec![
                     sent(&asked.ask),
@@ -408,19 +408,19 @@ pub fn shortest(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
 }
 
 /// `spent`: nothing worth trying left: a 504 at once, and no call.
-pub fn spent(asked: &[Asked]) -> Option<Failure> {
+pub fn spent(_: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
     let rows = asked
         .iter()
         .filter(|asked| matches!(asked.ask, Ask::Spent { .. }))
         .map(|asked| Row {
             cells: vec![
                 sent(&asked.ask),
-                format!("504 within {}, no call", millis(AT_ONCE)),
+                format!("504 within {}, no call", millis(AT_ONCE + lag)),
                 format!("{}, {} call(s)", answered(&asked.exchange), asked.seen.len()),
             ],
             ok: asked.exchange.status() == Some(504)
                 && asked.seen.is_empty()
-                && asked.exchange.took() <= AT_ONCE,
+                && asked.exchange.took() <= AT_ONCE + lag,
         })
         .collect();
     failed(
@@ -431,7 +431,7 @@ pub fn spent(asked: &[Asked]) -> Option<Failure> {
 }
 
 /// `hang-up`: when the caller hangs up, the upstream call ends with it.
-pub fn hang_up(asked: &[Asked]) -> Option<Failure> {
+pub fn hang_up(_: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
     let rows = asked
         .iter()
         .filter_map(|asked| {
@@ -441,11 +441,11 @@ pub fn hang_up(asked: &[Asked]) -> Option<Failure> {
                 .first()
                 .and_then(|seen| seen.ended)
                 .map(|ended| ended.saturating_duration_since(asked.exchange.sent));
-            let ok = closed.is_some_and(|closed| closed <= late(*after));
+            let ok = closed.is_some_and(|closed| closed <= late(*after) + lag);
             Some(Row {
                 cells: vec![
                     format!("the caller hung up after {}", millis(*after)),
-                    format!("the upstream call closed by {}", millis(late(*after))),
+                    format!("the upstream call closed by {}", millis(late(*after) + lag)),
                     match closed {
                         Some(closed) => format!("closed after {}", millis(closed)),
                         None if asked.seen.is_empty() => "the upstream was never called".into(),

@@ -118,11 +118,24 @@ pub struct Rules<'a> {
     tried: u32,
     /// The ids of the responses the client got.
     got: Vec<String>,
+    /// How late the machine's timers ran while the scenario played: allowed on top of every
+    /// upper bound.
+    lag: Duration,
 }
 
 impl<'a> Rules<'a> {
-    pub fn new(rule: Rule, scenario: &'a Scenario) -> Self {
-        Self { rule, scenario, called: false, tried: 0, got: Vec::new() }
+    pub fn new(rule: Rule, scenario: &'a Scenario, lag: Duration) -> Self {
+        Self { rule, scenario, called: false, tried: 0, got: Vec::new(), lag }
+    }
+
+    /// The latest anything may happen: the deadline, with the usual slack and the lag.
+    fn limit(&self) -> Duration {
+        late(self.budget()) + self.lag
+    }
+
+    /// How long "at once" may take, with the lag.
+    fn at_once(&self) -> Duration {
+        AT_ONCE + self.lag
     }
 
     fn budget(&self) -> Duration {
@@ -133,7 +146,7 @@ impl<'a> Rules<'a> {
     fn broken(&self, step: &Step, next: &Next) -> Vec<(Rule, String)> {
         let mut broken = Vec::new();
         let budget = self.budget();
-        let limit = late(budget);
+        let limit = self.limit();
         match (step, next) {
             (Step::Called(Deadline::Passed(_)), next) => broken.extend(self.after_passed(next)),
             (Step::Called(_), Next::Attempt { at }) => {
@@ -147,7 +160,7 @@ impl<'a> Rules<'a> {
                         ),
                     ));
                 }
-                if *at > AT_ONCE {
+                if *at > self.at_once() {
                     broken.push((Rule::Retries, format!(
                         "the first attempt started only at +{}: nothing asked the client to wait",
                         millis(*at))));
@@ -198,7 +211,7 @@ impl<'a> Rules<'a> {
                 millis(*at)
             ),
             Next::Returned(Returned::Broken(why)) => why.clone(),
-            Next::Returned(Returned::Value { at, .. }) if *at > AT_ONCE => format!(
+            Next::Returned(Returned::Value { at, .. }) if *at > self.at_once() => format!(
                 "it returned only at +{}: with the deadline passed there is nothing to wait for",
                 millis(*at)
             ),
@@ -216,7 +229,7 @@ impl<'a> Rules<'a> {
         let budget = self.budget();
         match returned {
             Returned::Broken(why) => vec![(Rule::InTime, why.clone()), (Rule::AtOnce, why.clone())],
-            Returned::Value { at, .. } if *at > late(budget) => vec![(
+            Returned::Value { at, .. } if *at > self.limit() => vec![(
                 Rule::InTime,
                 format!(
                     "it returned at +{}, after the deadline at +{}",
@@ -232,7 +245,7 @@ impl<'a> Rules<'a> {
     fn retried(&self, attempt: &Attempt, at: Duration) -> Vec<(Rule, String)> {
         let (budget, policy) = (self.budget(), self.scenario.policy);
         let mut broken = Vec::new();
-        if at > late(budget) {
+        if at > self.limit() {
             broken.push((
                 Rule::NoLateAttempt,
                 format!(
@@ -266,13 +279,13 @@ impl<'a> Rules<'a> {
             _ => attempt.ended.and_then(|ended| {
                 let wait = wait_after(attempt, &policy);
                 let waited = at.saturating_sub(ended);
-                (!wait.bound().holds(waited)).then(|| {
+                (!wait.bound().allowing(self.lag).holds(waited)).then(|| {
                     format!(
                         "it waited {} after attempt {} ({}); lesson 3's rules allow {}",
                         millis(waited),
                         attempt.n,
                         outcome(&attempt.outcome),
-                        wait.bound()
+                        wait.bound().allowing(self.lag)
                     )
                 })
             }),
@@ -286,8 +299,9 @@ impl<'a> Rules<'a> {
         let Returned::Value { at, got } = returned else { return Vec::new() };
         let (budget, policy) = (self.budget(), self.scenario.policy);
         let mut broken = Vec::new();
-        let idle =
-            attempt.ended.filter(|ended| *ended <= budget && at.saturating_sub(*ended) > AT_ONCE);
+        let idle = attempt
+            .ended
+            .filter(|ended| *ended <= budget && at.saturating_sub(*ended) > self.at_once());
         if let Some(ended) = idle {
             broken.push((
                 Rule::AtOnce,
@@ -462,10 +476,15 @@ impl Model for Rules<'_> {
 }
 
 /// The first scenario whose history `rule` refuses, as a failure.
-pub fn judge(rule: Rule, scenarios: &[Scenario], played: &[Played]) -> Option<Failure> {
+pub fn judge(
+    rule: Rule,
+    scenarios: &[Scenario],
+    played: &[Played],
+    lag: Duration,
+) -> Option<Failure> {
     scenarios.iter().zip(played).find_map(|(scenario, played)| {
         let history = played.history(scenario.deadline);
-        let divergence = first_divergence(Rules::new(rule, scenario), &history)?;
+        let divergence = first_divergence(Rules::new(rule, scenario, lag), &history)?;
         let body = format!(
             "{}\n\n({}; times from the call)",
             divergence.history.join("\n"),

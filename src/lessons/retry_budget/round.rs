@@ -19,6 +19,7 @@ use httplings::adapter::{SeenError, SeenResponse};
 use httplings::lessons::deadlines::Policy;
 use httplings::lessons::retry_budget::{Budget, Call, Reply as Came};
 
+use crate::judge::bounds::Lag;
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen, Upstream};
 use crate::judge::{Learner, Lost, Returned};
@@ -184,8 +185,16 @@ pub struct Attempt {
 /// A client as played: its calls, in the plan's order. `Err` when `new` panicked.
 pub type Played = Result<Vec<Made>, String>;
 
+/// A round as played: each client, and how late the machine's timers ran meanwhile.
+#[derive(Debug)]
+pub struct Round {
+    pub clients: Vec<Played>,
+    pub lag: Duration,
+}
+
 /// Plays every client of `plan` at once.
-pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Vec<Played>, Lost> {
+pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Round, Lost> {
+    let lag = Lag::start();
     let played = join_all(
         plan.clients()
             .into_iter()
@@ -193,7 +202,7 @@ pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Vec<Play
             .map(|(index, client)| play_client(learner, client, round * 10 + index as u32)),
     )
     .await;
-    played.into_iter().collect()
+    Ok(Round { clients: played.into_iter().collect::<Result<_, _>>()?, lag: lag.worst() })
 }
 
 async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<Played, Lost> {
