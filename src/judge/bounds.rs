@@ -61,25 +61,17 @@ impl Bound {
         Self { at_least: low.saturating_sub(CLOCK_GRAIN), at_most: late(high) }
     }
 
-    /// When a deadline `deadline` away ends the wait: not after it (but for the usual slack),
-    /// and not long before it ([`DEADLINE_HEADROOM`]).
-    pub fn by_deadline(deadline: Duration) -> Self {
-        Self {
-            at_least: deadline.mul_f64(1.0 - DEADLINE_HEADROOM).saturating_sub(CLOCK_GRAIN),
-            at_most: late(deadline),
-        }
-    }
-
-    /// The same bound, with `lag` more allowed at the top: how late the machine's timers were
-    /// running while the measured thing happened ([`Lag`]). A busy machine makes waits longer,
-    /// never shorter, so the lower side stays as it is.
-    pub fn allowing(self, lag: Duration) -> Self {
-        Self { at_most: self.at_most + lag, ..self }
-    }
-
     /// "At once": no more than [`AT_ONCE`].
     pub fn at_once() -> Self {
         Self { at_least: Duration::ZERO, at_most: AT_ONCE }
+    }
+
+    /// The same bound, its upper side later by `latency`: what a control request sent when the
+    /// answer was due took, on the same machine at the same moment. On an idle machine that is
+    /// a few milliseconds and the bound stays tight; on a busy one every answer is late by
+    /// about as much, right or wrong.
+    pub fn later_by(self, latency: Duration) -> Self {
+        Self { at_most: self.at_most + latency, ..self }
     }
 
     pub fn holds(&self, measured: Duration) -> bool {
@@ -94,6 +86,15 @@ impl Bound {
             Timing::Late
         } else {
             Timing::InTime
+        }
+    }
+
+    /// When a deadline `deadline` away ends the wait: not after it (but for the usual slack),
+    /// and not long before it ([`DEADLINE_HEADROOM`]).
+    pub fn by_deadline(deadline: Duration) -> Self {
+        Self {
+            at_least: deadline.mul_f64(1.0 - DEADLINE_HEADROOM).saturating_sub(CLOCK_GRAIN),
+            at_most: late(deadline),
         }
     }
 }
@@ -114,6 +115,13 @@ pub enum Timing {
 /// The latest a duration of `expected` may seem to take: proportional, plus the floor.
 pub fn late(expected: Duration) -> Duration {
     expected.mul_f64(1.0 + LATE_RATE) + LATE_FLOOR
+}
+
+/// How long the judge waits for an answer due after `expected` before it hangs up: past the
+/// latest the answer may come by half as much again (and a little), so that a late answer is
+/// seen and shown with how late it came, and an answer that never comes costs a bounded wait.
+pub fn patience_for(expected: Duration) -> Duration {
+    late(expected) + expected / 2 + Duration::from_millis(100)
 }
 
 /// A duration as a report shows it: `1 234 ms`, or `12.3 s` once it is long.
@@ -138,11 +146,18 @@ mod tests {
     }
 
     #[test]
-    fn an_answer_ended_by_a_deadline_may_come_a_little_before_it_never_much_after() {
-        let bound = Bound::by_deadline(Duration::from_millis(500));
-        assert!(bound.holds(Duration::from_millis(460)) && bound.holds(Duration::from_millis(550)));
-        assert_eq!(bound.judge(Duration::from_millis(400)), Timing::Early);
-        assert_eq!(bound.judge(Duration::from_millis(600)), Timing::Late);
+    fn a_control_latency_widens_the_upper_side_alone() {
+        let bound = Bound::around(Duration::from_millis(400)).later_by(Duration::from_millis(60));
+        assert_eq!(bound.at_least, Duration::from_millis(398));
+        assert!(
+            bound.holds(Duration::from_millis(490)) && !bound.holds(Duration::from_millis(520))
+        );
+    }
+
+    #[test]
+    fn the_judge_waits_well_past_the_latest_an_answer_may_come() {
+        let expected = Duration::from_millis(400);
+        assert!(patience_for(expected) > Bound::around(expected).at_most + expected / 2);
     }
 
     #[test]
@@ -151,5 +166,13 @@ mod tests {
         assert!(bound.holds(Duration::ZERO) && bound.holds(Duration::from_millis(130)));
         assert!(!bound.holds(Duration::from_millis(200)));
         assert_eq!(bound.to_string(), "0 ms–135 ms");
+    }
+
+    #[test]
+    fn an_answer_ended_by_a_deadline_may_come_a_little_before_it_never_much_after() {
+        let bound = Bound::by_deadline(Duration::from_millis(500));
+        assert!(bound.holds(Duration::from_millis(460)) && bound.holds(Duration::from_millis(550)));
+        assert_eq!(bound.judge(Duration::from_millis(400)), Timing::Early);
+        assert_eq!(bound.judge(Duration::from_millis(600)), Timing::Late);
     }
 }

@@ -2,7 +2,7 @@
 //! sleeps a few milliseconds again and again and notes how much longer each sleep took than it
 //! asked for. A check whose upper bounds must hold on a machine that others load (an IDE, a
 //! test suite, CPU hogs) adds the worst lateness seen during its own scenario to them
-//! ([`super::Bound::allowing`]), instead of a larger fixed slack for every run: a quiet machine
+//! ([`super::Bound::later_by`]), instead of a larger fixed slack for every run: a quiet machine
 //! keeps tight bounds, a busy one gets exactly the slack it had.
 
 use std::sync::Arc;

@@ -369,7 +369,7 @@ pub fn shortest(plan: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> 
         .filter_map(|asked| {
             let Ask::Silent { budget } = &asked.ask else { return None };
             let deadline = budget.as_ref().map_or(plan.own, |form| form.meant.min(plan.own));
-            let bound = Bound::by_deadline(deadline).allowing(lag);
+            let bound = Bound::by_deadline(deadline).later_by(lag);
             let hung_up = asked
                 .seen
                 .first()

@@ -279,13 +279,13 @@ impl<'a> Rules<'a> {
             _ => attempt.ended.and_then(|ended| {
                 let wait = wait_after(attempt, &policy);
                 let waited = at.saturating_sub(ended);
-                (!wait.bound().allowing(self.lag).holds(waited)).then(|| {
+                (!wait.bound().later_by(self.lag).holds(waited)).then(|| {
                     format!(
                         "it waited {} after attempt {} ({}); lesson 3's rules allow {}",
                         millis(waited),
                         attempt.n,
                         outcome(&attempt.outcome),
-                        wait.bound().allowing(self.lag)
+                        wait.bound().later_by(self.lag)
                     )
                 })
             }),
