@@ -94,11 +94,21 @@ pub fn draw(rng: &mut Rng) -> Vec<Scenario> {
         (Kind::Unreachable, 1),
         (Kind::AttemptsRunOut, 1),
     ];
-    kinds
+    let mut scenarios: Vec<Scenario> = kinds
         .into_iter()
         .flat_map(|(kind, count)| std::iter::repeat_n(kind, count))
         .map(|kind| scenario(rng, kind))
-        .collect()
+        .collect();
+    // One Retry-After at least that max_delay allows: a wait the deadline alone rules out.
+    let asked = scenarios
+        .iter_mut()
+        .filter(|scenario| scenario.kind == Kind::RetryAfterBeyond)
+        .flat_map(|scenario| scenario.replies.iter_mut())
+        .find(|reply| matches!(reply, Planned::RetryAfter(_)));
+    if let Some(asked) = asked {
+        *asked = Planned::RetryAfter(1);
+    }
+    scenarios
 }
 
 fn millis(rng: &mut Rng, low: u64, high: u64) -> Duration {
@@ -141,12 +151,14 @@ fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
             (policy, Deadline::In(millis(rng, 300, 1300)), replies)
         }
         Kind::RetryAfterBeyond => {
-            // 1 s ends after the deadline; 2 s is beyond max_delay too.
+            // 1 s ends after the deadline; 2 s is beyond max_delay too. The deadline leaves the
+            // client long enough idle, if it waits, and comes well before the second attempt,
+            // if it tries one, for either to show on a busy machine.
             let mut replies = vec![Planned::RetryAfter(rng.u64(1..=2))];
             if seed::chance(rng, 0.5) {
                 replies.insert(0, failure(rng));
             }
-            (policy(rng, 3..=5, base), Deadline::In(millis(rng, 300, 850)), replies)
+            (policy(rng, 3..=5, base), Deadline::In(millis(rng, 450, 700)), replies)
         }
         Kind::RetryAfterFits => (
             policy(rng, 2..=4, base),

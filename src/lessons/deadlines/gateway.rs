@@ -45,10 +45,12 @@ pub struct Plan {
 
 impl Plan {
     pub fn draw(rng: &mut Rng) -> Self {
+        // Long enough that every wrong deadline (the gateway's own where the caller's is shorter,
+        // a call left running after a hang-up) shows past the lag a busy machine is allowed.
         let own =
-            seed::duration_spread(rng, Duration::from_millis(250), Duration::from_millis(600));
+            seed::duration_spread(rng, Duration::from_millis(400), Duration::from_millis(700));
         let below = |rng: &mut Rng, low: u64| {
-            seed::duration_spread(rng, Duration::from_millis(low), own.mul_f64(0.6))
+            seed::duration_spread(rng, Duration::from_millis(low), own.mul_f64(0.4))
         };
         let short = below(rng, 80);
         let long = own + below(rng, 60);
