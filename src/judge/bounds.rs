@@ -34,6 +34,10 @@ pub const AT_ONCE: Duration = Duration::from_millis(150);
 /// How long the judge's own servers and clients wait for anything before calling it silence.
 pub const PATIENCE: Duration = Duration::from_secs(3);
 
+/// How long answers the rules want "at once" may take on average, over many of them: a busy
+/// machine stretches some, never all (lesson 9).
+pub const AT_ONCE_ON_AVERAGE: Duration = Duration::from_millis(75);
+
 /// The share of a deadline that an answer the deadline ends may come before it: a service may
 /// keep a little of its caller's budget for the answer's own way back (lesson 7).
 pub const DEADLINE_HEADROOM: f64 = 0.1;
