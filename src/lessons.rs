@@ -49,6 +49,6 @@ pub const ALL: &[LessonJudge] = &[
     lesson!(circuit_breaker, "05_circuit_breaker"),
     lesson!(idempotency_key, "06_idempotency_key"),
     lesson!(deadlines, "07_deadlines"),
-    lesson!(retry_budget, "08_retry_budget"),
+    lesson!(retry_budget, "09_retry_budget"),
     // dev new: next lesson
 ];

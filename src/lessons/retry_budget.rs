@@ -35,7 +35,7 @@ pub const CHECKS: &[&str] = &[FIRST, OUTAGE, AT_ONCE, PARTIAL, LESSON_3, SHARED,
 pub struct Judge;
 
 impl Lesson for Judge {
-    const SLUG: &'static str = "08_retry_budget";
+    const SLUG: &'static str = "09_retry_budget";
     const CHECKS: &'static [&'static str] = CHECKS;
 
     fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {

@@ -1,4 +1,4 @@
-//! Lesson 9's judge (lesson 8 in this branch's numbering), proven in process: the solution
+//! Lesson 9's judge (lesson 9 in this branch's numbering), proven in process: the solution
 //! passes, the starter fails, each known-wrong answer is caught by the check written for it,
 //! and right answers in other styles pass.
 
@@ -9,10 +9,10 @@ use httplings_judge::lessons::retry_budget::{self, CHECKS};
 use self::knobs::{Kind, Knobs};
 use crate::support::{assert_failed, report, seed};
 
-#[path = "../../solutions/08_retry_budget.rs"]
+#[path = "../../solutions/09_retry_budget.rs"]
 mod solution;
 
-#[path = "../../exercises/.starters/08_retry_budget.rs"]
+#[path = "../../exercises/.starters/09_retry_budget.rs"]
 mod starter;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
