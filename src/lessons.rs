@@ -3,9 +3,11 @@
 
 pub mod bad_gateway;
 pub mod circuit_breaker;
+pub mod deadlines;
 pub mod generic_500;
 pub mod idempotency_key;
 pub mod retry_after;
+pub mod retry_budget;
 pub mod retry_on_5xx;
 
 use crate::judge::{JudgeFn, Lesson};
@@ -46,5 +48,7 @@ pub const ALL: &[LessonJudge] = &[
     lesson!(bad_gateway, "04_bad_gateway"),
     lesson!(circuit_breaker, "05_circuit_breaker"),
     lesson!(idempotency_key, "06_idempotency_key"),
+    lesson!(deadlines, "07_deadlines"),
+    lesson!(retry_budget, "09_retry_budget"),
     // dev new: next lesson
 ];

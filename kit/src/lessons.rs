@@ -4,7 +4,9 @@
 
 pub mod bad_gateway;
 pub mod circuit_breaker;
+pub mod deadlines;
 pub mod generic_500;
 pub mod idempotency_key;
 pub mod retry_after;
+pub mod retry_budget;
 pub mod retry_on_5xx;

@@ -9,8 +9,12 @@
 //!   a loopback round trip and a timer cost. A timing verdict that fails is replayed before it is
 //!   shown ([`super::confirm`]), so a load spike that stretches one wait is not a ✗.
 
+mod lag;
+
 use std::fmt;
 use std::time::Duration;
+
+pub use self::lag::Lag;
 
 /// How much earlier than asked a timer may seem to fire: the clocks' grain (tokio's timer
 /// wheel has 1 ms slots, and two clocks are read).
@@ -29,6 +33,18 @@ pub const AT_ONCE: Duration = Duration::from_millis(150);
 
 /// How long the judge's own servers and clients wait for anything before calling it silence.
 pub const PATIENCE: Duration = Duration::from_secs(3);
+
+/// How long answers the rules want "at once" may take on average, over many of them: a busy
+/// machine stretches some, never all (lesson 9).
+pub const AT_ONCE_ON_AVERAGE: Duration = Duration::from_millis(75);
+
+/// The share of a deadline that an answer the deadline ends may come before it: a service may
+/// keep a little of its caller's budget for the answer's own way back (lesson 7).
+pub const DEADLINE_HEADROOM: f64 = 0.1;
+
+/// How much time a retry the rules require must still leave before the deadline, once its
+/// longest wait is over: a client may skip an attempt that would have less (lesson 7).
+pub const ROOM_TO_RETRY: Duration = Duration::from_millis(150);
 
 /// A range a measured duration must fall in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +90,15 @@ impl Bound {
             Timing::Late
         } else {
             Timing::InTime
+        }
+    }
+
+    /// When a deadline `deadline` away ends the wait: not after it (but for the usual slack),
+    /// and not long before it ([`DEADLINE_HEADROOM`]).
+    pub fn by_deadline(deadline: Duration) -> Self {
+        Self {
+            at_least: deadline.mul_f64(1.0 - DEADLINE_HEADROOM).saturating_sub(CLOCK_GRAIN),
+            at_most: late(deadline),
         }
     }
 }
@@ -145,5 +170,13 @@ mod tests {
         assert!(bound.holds(Duration::ZERO) && bound.holds(Duration::from_millis(130)));
         assert!(!bound.holds(Duration::from_millis(200)));
         assert_eq!(bound.to_string(), "0 ms–135 ms");
+    }
+
+    #[test]
+    fn an_answer_ended_by_a_deadline_may_come_a_little_before_it_never_much_after() {
+        let bound = Bound::by_deadline(Duration::from_millis(500));
+        assert!(bound.holds(Duration::from_millis(460)) && bound.holds(Duration::from_millis(550)));
+        assert_eq!(bound.judge(Duration::from_millis(400)), Timing::Early);
+        assert_eq!(bound.judge(Duration::from_millis(600)), Timing::Late);
     }
 }

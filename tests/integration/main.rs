@@ -8,6 +8,7 @@ mod bad_gateway;
 mod circuit_breaker;
 mod class;
 mod cli;
+mod deadlines;
 mod dev;
 mod forging;
 mod generic_500;
@@ -15,6 +16,7 @@ mod hostile;
 mod idempotency_key;
 mod learner_loop;
 mod retry_after;
+mod retry_budget;
 mod retry_on_5xx;
 #[cfg(target_os = "linux")]
 mod sandbox;

@@ -1,0 +1,292 @@
+//! The client half: scenarios drawn from the seed over the whole space (deadlines already
+//! passed, shorter than one attempt, falling mid-backoff; a `Retry-After` beyond the deadline or
+//! within it; later attempts that hang; an upstream that never completes a connection), each
+//! played against an upstream of its own, and what happened recorded as a history for the
+//! rules ([`super::rules`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use httplings::RetryPolicy;
+use httplings::lessons::deadlines::{Call, Deadline, Reply as Came};
+
+use super::rules::{Attempt, Next, Returned, Step};
+use crate::judge::bounds::{PATIENCE, late};
+use crate::judge::seed::{self, Rng};
+use crate::judge::upstream::{self, Reply, Seen, Upstream};
+use crate::judge::{Learner, Lost, Returned as Called};
+
+/// The kinds of scenario, each drawn with values of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Passed,
+    ShorterThanOneAttempt,
+    MidBackoff,
+    RetryAfterBeyond,
+    RetryAfterFits,
+    Recovers,
+    LaterAttemptHangs,
+    ClientError,
+    Unreachable,
+    AttemptsRunOut,
+}
+
+impl Kind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Passed => "a deadline that had passed already",
+            Kind::ShorterThanOneAttempt => "a deadline shorter than one attempt",
+            Kind::MidBackoff => "5xx after 5xx, until the deadline falls during a wait",
+            Kind::RetryAfterBeyond => "a 503 whose Retry-After ends after the deadline",
+            Kind::RetryAfterFits => "a 503 whose Retry-After ends before the deadline",
+            Kind::Recovers => "failures, then a 200, with time to spare",
+            Kind::LaterAttemptHangs => "a 5xx, then an attempt that never answers",
+            Kind::ClientError => "a 4xx",
+            Kind::Unreachable => "an upstream whose connections never complete",
+            Kind::AttemptsRunOut => "5xx until max_attempts runs out, with time to spare",
+        }
+    }
+}
+
+/// What the upstream does at one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Planned {
+    Status(u16),
+    /// A 503 with `Retry-After: seconds`.
+    RetryAfter(u64),
+    Reset,
+    Silence,
+    /// A 200, after this long.
+    Slow(Duration),
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub kind: Kind,
+    pub policy: RetryPolicy,
+    pub deadline: Deadline,
+    /// One per attempt; the last one again for any attempt past the end.
+    pub replies: Vec<Planned>,
+}
+
+impl Scenario {
+    /// The time the client has: nothing for a deadline already passed.
+    pub fn budget(&self) -> Duration {
+        match self.deadline {
+            Deadline::In(budget) => budget,
+            Deadline::Passed(_) => Duration::ZERO,
+        }
+    }
+}
+
+/// Every scenario of a run.
+pub fn draw(rng: &mut Rng) -> Vec<Scenario> {
+    let kinds = [
+        (Kind::Passed, 2),
+        (Kind::ShorterThanOneAttempt, 2),
+        (Kind::MidBackoff, 3),
+        (Kind::RetryAfterBeyond, 2),
+        (Kind::RetryAfterFits, 1),
+        (Kind::Recovers, 2),
+        (Kind::LaterAttemptHangs, 2),
+        (Kind::ClientError, 1),
+        (Kind::Unreachable, 1),
+        (Kind::AttemptsRunOut, 1),
+    ];
+    let mut scenarios: Vec<Scenario> = kinds
+        .into_iter()
+        .flat_map(|(kind, count)| std::iter::repeat_n(kind, count))
+        .map(|kind| scenario(rng, kind))
+        .collect();
+    // One Retry-After at least that max_delay allows: a wait the deadline alone rules out.
+    let asked = scenarios
+        .iter_mut()
+        .filter(|scenario| scenario.kind == Kind::RetryAfterBeyond)
+        .flat_map(|scenario| scenario.replies.iter_mut())
+        .find(|reply| matches!(reply, Planned::RetryAfter(_)));
+    if let Some(asked) = asked {
+        *asked = Planned::RetryAfter(1);
+    }
+    scenarios
+}
+
+fn millis(rng: &mut Rng, low: u64, high: u64) -> Duration {
+    seed::duration_spread(rng, Duration::from_millis(low), Duration::from_millis(high))
+}
+
+fn policy(rng: &mut Rng, attempts: std::ops::RangeInclusive<u32>, base: Duration) -> RetryPolicy {
+    let max_delay = base.mul_f64(2f64.powi(rng.i32(2..=5))).max(Duration::from_millis(1100));
+    RetryPolicy { max_attempts: rng.u32(attempts), base_delay: base, max_delay }
+}
+
+fn failure(rng: &mut Rng) -> Planned {
+    if seed::chance(rng, 0.2) {
+        Planned::Reset
+    } else {
+        Planned::Status(*seed::pick(rng, &[500, 502, 503, 504]))
+    }
+}
+
+fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
+    let base = millis(rng, 10, 60);
+    let (policy, deadline, replies) = match kind {
+        Kind::Passed => {
+            let ago = if seed::chance(rng, 0.3) { Duration::ZERO } else { millis(rng, 1, 400) };
+            (policy(rng, 2..=5, base), Deadline::Passed(ago), vec![Planned::Status(200)])
+        }
+        Kind::ShorterThanOneAttempt => {
+            let budget = millis(rng, 60, 400);
+            let first = if seed::chance(rng, 0.5) {
+                Planned::Silence
+            } else {
+                Planned::Slow(budget.mul_f64(1.5 + rng.f64()))
+            };
+            (policy(rng, 2..=5, base), Deadline::In(budget), vec![first])
+        }
+        Kind::MidBackoff => {
+            let base = millis(rng, 40, 150);
+            let policy = policy(rng, 8..=12, base);
+            let replies = (0..12).map(|_| failure(rng)).collect();
+            (policy, Deadline::In(millis(rng, 300, 1300)), replies)
+        }
+        Kind::RetryAfterBeyond => {
+            // 1 s ends after the deadline; 2 s is beyond max_delay too. The deadline leaves the
+            // client long enough idle, if it waits, and comes well before the second attempt,
+            // if it tries one, for either to show on a busy machine.
+            let mut replies = vec![Planned::RetryAfter(rng.u64(1..=2))];
+            if seed::chance(rng, 0.5) {
+                replies.insert(0, failure(rng));
+            }
+            (policy(rng, 3..=5, base), Deadline::In(millis(rng, 450, 700)), replies)
+        }
+        Kind::RetryAfterFits => (
+            policy(rng, 2..=4, base),
+            Deadline::In(millis(rng, 1250, 1450)),
+            vec![Planned::RetryAfter(1), Planned::Status(200)],
+        ),
+        Kind::Recovers => {
+            let policy = policy(rng, 4..=6, base);
+            let failures = rng.u32(1..=3).min(policy.max_attempts - 1);
+            let mut replies: Vec<Planned> = (0..failures).map(|_| failure(rng)).collect();
+            replies.push(Planned::Status(200));
+            (policy, Deadline::In(millis(rng, 650, 1400)), replies)
+        }
+        Kind::LaterAttemptHangs => {
+            let budget = millis(rng, 250, 900);
+            let last = if seed::chance(rng, 0.5) {
+                Planned::Silence
+            } else {
+                Planned::Slow(budget + millis(rng, 200, 600))
+            };
+            (policy(rng, 3..=5, base), Deadline::In(budget), vec![failure(rng), last])
+        }
+        Kind::ClientError => {
+            let status = *seed::pick(rng, &[400, 404, 409, 422]);
+            (
+                policy(rng, 2..=5, base),
+                Deadline::In(millis(rng, 300, 1000)),
+                vec![Planned::Status(status)],
+            )
+        }
+        Kind::Unreachable => {
+            (policy(rng, 2..=5, base), Deadline::In(millis(rng, 100, 500)), vec![Planned::Silence])
+        }
+        Kind::AttemptsRunOut => {
+            let policy = policy(rng, 2..=3, base);
+            let replies =
+                (0..3).map(|_| Planned::Status(*seed::pick(rng, &[500, 502, 503]))).collect();
+            (policy, Deadline::In(millis(rng, 900, 1400)), replies)
+        }
+    };
+    Scenario { kind, policy, deadline, replies }
+}
+
+/// One scenario as played: what the upstream saw and what `get_before` came back with, in the
+/// judge's times counted from the call.
+#[derive(Debug, Clone)]
+pub struct Played {
+    pub attempts: Vec<Attempt>,
+    pub returned: Returned,
+}
+
+impl Played {
+    /// The history the rules read: the call, then each attempt, each with what followed it.
+    pub fn history(&self, deadline: Deadline) -> Vec<(Step, Next)> {
+        let mut steps = Vec::new();
+        let mut before = Step::Called(deadline);
+        for attempt in &self.attempts {
+            steps.push((before, Next::Attempt { at: attempt.at }));
+            before = Step::Tried(attempt.clone());
+        }
+        steps.push((before, Next::Returned(self.returned.clone())));
+        steps
+    }
+}
+
+/// Plays one scenario; `tag` makes this play's response ids its own.
+pub async fn play(learner: &Learner, scenario: &Scenario, tag: &str) -> Result<Played, Lost> {
+    let budget = scenario.budget();
+    let counter = Arc::new(AtomicUsize::new(0));
+    let (replies, tag_owned) = (scenario.replies.clone(), tag.to_string());
+    let script = move |_: &Seen| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        let planned = replies.get(n).or(replies.last()).copied().unwrap_or(Planned::Silence);
+        reply(planned, &format!("{tag_owned}-{}", n + 1))
+    };
+    let server = Upstream::start(script).await;
+    // Held until the call is over: its connections must stay uncompleted meanwhile.
+    let unreachable = match scenario.kind {
+        Kind::Unreachable => Some(upstream::unreachable().await),
+        _ => None,
+    };
+    let url = match &unreachable {
+        Some(nowhere) => format!("http://{}/prices", nowhere.address),
+        None => format!("{}/prices", server.base),
+    };
+    let call = Call::GetBefore {
+        url,
+        deadline: scenario.deadline,
+        policy: scenario.policy.into(),
+        client_timeout: PATIENCE * 3,
+    };
+    let sent = Instant::now();
+    let came = learner.call("get_before()", &call, budget + PATIENCE).await?;
+    let returned_at = sent.elapsed();
+    // An attempt left running is given until the deadline (and the usual slack) to be dropped.
+    let settle = (sent + late(budget)).saturating_duration_since(Instant::now());
+    server.wait_until(settle, |seen| seen.iter().all(|seen| seen.ended.is_some())).await;
+    let attempts = server
+        .seen()
+        .iter()
+        .enumerate()
+        .map(|(index, seen)| Attempt::of(index as u32 + 1, seen, sent))
+        .collect();
+    let returned = match came {
+        Called::Value(Came::Got(got)) => Returned::Value { at: returned_at, got },
+        Called::Value(Came::Served(_)) => Returned::Broken("an unexpected reply".into()),
+        Called::Panicked(panic) => Returned::Broken(format!("it panicked: {panic}")),
+        Called::TimedOut(limit) => Returned::Broken(format!(
+            "it had not returned {} ms after the call, when the judge stopped waiting",
+            limit.as_millis()
+        )),
+    };
+    drop(unreachable);
+    Ok(Played { attempts, returned })
+}
+
+/// The reply for one attempt, carrying its id.
+fn reply(planned: Planned, id: &str) -> Reply {
+    let respond = |status: u16| {
+        Reply::json(status, &serde_json::json!({"id": id})).with_header("x-attempt", id)
+    };
+    match planned {
+        Planned::Status(status) => respond(status),
+        Planned::RetryAfter(seconds) => {
+            respond(503).with_header("retry-after", &seconds.to_string())
+        }
+        Planned::Reset => Reply::Reset,
+        Planned::Silence => Reply::Silence,
+        Planned::Slow(after) => Reply::Delayed(after, Box::new(respond(200))),
+    }
+}

@@ -1,0 +1,466 @@
+//! The gateway half: requests to the learner's `GET /quotes/{symbol}` carrying budgets in every
+//! form `grpc-timeout` allows (and some it does not), spent ones, none at all, in front of an
+//! upstream that answers, or never does; a caller that hangs up. Each request asks for a symbol
+//! of its own, so what the upstream saw for it is known.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use httplings::fixtures::UpstreamSetup;
+use httplings::lessons::deadlines::{Call, Reply as Served};
+
+use super::budget::{self, Form, HEADER};
+use crate::judge::bounds::{AT_ONCE, Bound, CLOCK_GRAIN, late, millis};
+use crate::judge::exchange::{Client, Exchange, Request};
+use crate::judge::seed::{self, Rng};
+use crate::judge::upstream::{Reply, Seen, Upstream};
+use crate::judge::{self, Evidence, Failure, Learner, Lost, Returned, Row};
+
+/// What one request is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// The upstream answers; the caller's budget, if any, is ample or is read in some unit.
+    Healthy { budget: Option<Form> },
+    /// The upstream never answers.
+    Silent { budget: Option<Form> },
+    /// Nothing worth trying is left.
+    Spent { budget: Form },
+    /// The caller hangs up after this long (the upstream never answers).
+    HangUp { after: Duration },
+    /// A value `grpc-timeout` does not allow (the upstream answers).
+    Garbage { value: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The gateway's own timeout.
+    pub own: Duration,
+    /// Each request: its symbol, and what it is for.
+    pub asks: Vec<(String, Ask)>,
+    /// The price of each symbol the upstream knows.
+    pub prices: HashMap<String, String>,
+}
+
+impl Plan {
+    pub fn draw(rng: &mut Rng) -> Self {
+        // Long enough that every wrong deadline (the gateway's own where the caller's is shorter,
+        // a call left running after a hang-up) shows past the lag a busy machine is allowed.
+        let own =
+            seed::duration_spread(rng, Duration::from_millis(400), Duration::from_millis(700));
+        let below = |rng: &mut Rng, low: u64| {
+            seed::duration_spread(rng, Duration::from_millis(low), own.mul_f64(0.4))
+        };
+        let short = below(rng, 80);
+        let long = own + below(rng, 60);
+        let mut asks = vec![
+            Ask::Healthy { budget: None },
+            Ask::Healthy { budget: Some(budget::written(rng, own * 4, 'm')) },
+            Ask::Silent { budget: Some(budget::written(rng, short, 'm')) },
+            Ask::Silent { budget: Some(budget::written(rng, long, 'u')) },
+            Ask::Silent { budget: None },
+            Ask::HangUp { after: seed::duration_spread(rng, Duration::from_millis(60), own / 3) },
+        ];
+        // Every unit, each for a budget it can write in eight digits.
+        // Few hours and minutes: read as milliseconds (`M` taken for `m`), they would be spent.
+        let hours = Duration::from_secs(u64::from(rng.u32(1..=3)) * 3600);
+        asks.push(Ask::Healthy { budget: Some(budget::written(rng, hours, 'H')) });
+        let minutes = Duration::from_secs(u64::from(rng.u32(1..=9)) * 60);
+        asks.push(Ask::Healthy { budget: Some(budget::written(rng, minutes, 'M')) });
+        let seconds = Duration::from_secs(u64::from(rng.u32(1..=3)));
+        asks.push(Ask::Healthy { budget: Some(budget::written(rng, seconds, 'S')) });
+        for unit in ['m', 'u'] {
+            let meant = below(rng, 60);
+            asks.push(Ask::Healthy { budget: Some(budget::written(rng, meant, unit)) });
+        }
+        let nanos =
+            seed::duration_spread(rng, Duration::from_millis(40), Duration::from_millis(99));
+        asks.push(Ask::Healthy { budget: Some(budget::written(rng, nanos, 'n')) });
+        for _ in 0..3 {
+            asks.push(Ask::Spent { budget: budget::spent(rng) });
+        }
+        for value in budget::garbage(rng, 3) {
+            asks.push(Ask::Garbage { value });
+        }
+        let asks: Vec<(String, Ask)> =
+            asks.into_iter().map(|ask| (seed::token(rng, 8).to_uppercase(), ask)).collect();
+        let prices = asks
+            .iter()
+            .map(|(symbol, _)| {
+                (symbol.clone(), format!("{}.{:02}", rng.u32(1..5000), rng.u32(0..100)))
+            })
+            .collect();
+        Self { own, asks, prices }
+    }
+
+    /// What the upstream does for `symbol`.
+    fn reply(&self, symbol: &str) -> Reply {
+        let ask = self.asks.iter().find(|(known, _)| known == symbol).map(|(_, ask)| ask);
+        match (ask, self.prices.get(symbol)) {
+            (Some(Ask::Healthy { .. } | Ask::Garbage { .. }), Some(price)) => Reply::Delayed(
+                Duration::from_millis(5),
+                Box::new(Reply::json(200, &serde_json::json!({"symbol": symbol, "price": price}))),
+            ),
+            (Some(_), _) => Reply::Silence,
+            (None, _) => Reply::status(404),
+        }
+    }
+}
+
+/// One request as played: what came back, and what the upstream saw for its symbol.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    pub symbol: String,
+    pub ask: Ask,
+    pub exchange: Exchange,
+    pub seen: Vec<Seen>,
+}
+
+/// Serves the learner's gateway in front of a fresh upstream and sends every request at once.
+/// `None` when the app did not serve (every check is then failed).
+pub async fn play(
+    learner: &Learner,
+    plan: &Arc<Plan>,
+) -> Result<Result<Vec<Asked>, Failure>, Lost> {
+    let script = Arc::clone(plan);
+    let upstream = Upstream::start(move |seen| {
+        let symbol = seen.path().strip_prefix("/prices/").unwrap_or_default();
+        script.reply(symbol)
+    })
+    .await;
+    let call =
+        Call::Serve { upstream: UpstreamSetup { base: upstream.base.clone(), timeout: plan.own } };
+    let base = match learner.call("app()", &call, judge::APP_DEADLINE).await? {
+        Returned::Value(Served::Served(Ok(base))) => base,
+        Returned::Value(Served::Served(Err(problem))) | Returned::Panicked(problem) => {
+            return Ok(Err(app_failed(&problem)));
+        }
+        Returned::Value(Served::Got(_)) => return Ok(Err(app_failed("an unexpected reply"))),
+        Returned::TimedOut(limit) => {
+            return Ok(Err(app_failed(&format!(
+                "app() did not return within {} s",
+                limit.as_secs()
+            ))));
+        }
+    };
+    let client = Client::new(base);
+    let exchanges = join_all(plan.asks.iter().map(|(symbol, ask)| {
+        let client = client.clone();
+        async move {
+            let mut request = Request::get(format!("/quotes/{symbol}"));
+            match ask {
+                Ask::Healthy { budget: Some(form) }
+                | Ask::Silent { budget: Some(form) }
+                | Ask::Spent { budget: form } => {
+                    request = request.header(HEADER, form.text.clone())
+                }
+                Ask::Garbage { value } => request = request.header(HEADER, value.clone()),
+                _ => {}
+            }
+            match ask {
+                Ask::HangUp { after } => client.hang_up_after(request, *after).await,
+                _ => client.send(request).await,
+            }
+        }
+    }))
+    .await;
+    // A call the gateway left running is given the usual slack to be dropped.
+    let settle = late(plan.own) + Duration::from_millis(100);
+    upstream.wait_until(settle, |seen| seen.iter().all(|seen| seen.ended.is_some())).await;
+    let seen = upstream.seen();
+    Ok(Ok(plan
+        .asks
+        .iter()
+        .zip(exchanges)
+        .map(|((symbol, ask), exchange)| Asked {
+            symbol: symbol.clone(),
+            ask: ask.clone(),
+            exchange,
+            seen: seen
+                .iter()
+                .filter(|seen| seen.path() == format!("/prices/{symbol}"))
+                .cloned()
+                .collect(),
+        })
+        .collect()))
+}
+
+fn app_failed(problem: &str) -> Failure {
+    Failure::new(
+        problem.to_string(),
+        "No request can be answered until the router builds. In axum 0.8, path parameters are \
+         written /quotes/{symbol}.",
+    )
+}
+
+/// What the caller sent, as a report shows it.
+fn sent(ask: &Ask) -> String {
+    match ask {
+        Ask::Healthy { budget: Some(form) }
+        | Ask::Silent { budget: Some(form) }
+        | Ask::Spent { budget: form } => format!("{HEADER}: {}", form.text),
+        Ask::Garbage { value } => format!("{HEADER}: {value}"),
+        _ => "(no budget)".into(),
+    }
+}
+
+fn answered(exchange: &Exchange) -> String {
+    match exchange.status() {
+        Some(status) => format!("{status} after {}", millis(exchange.took())),
+        None => format!("no answer after {}", millis(exchange.took())),
+    }
+}
+
+/// The budget the gateway passed on, read strictly.
+fn passed_on(seen: &Seen) -> Result<Duration, String> {
+    let value = seen.header(HEADER).ok_or_else(|| format!("no {HEADER}"))?;
+    budget::parse(value).ok_or_else(|| format!("{HEADER}: {value} (not a budget)"))
+}
+
+fn table(columns: &[&str], rows: Vec<Row>) -> Evidence {
+    Evidence::Table { columns: columns.iter().map(|column| column.to_string()).collect(), rows }
+}
+
+/// How many rows a table shows: the wrong ones first.
+const SHOWN: usize = 10;
+
+/// A failure from the rows that are wrong, or `None` when every row is right.
+fn failed(summary: String, columns: &[&str], mut rows: Vec<Row>) -> Option<Failure> {
+    rows.sort_by_key(|row| row.ok);
+    rows.truncate(SHOWN);
+    rows.iter().any(|row| !row.ok).then(|| Failure::of(summary).with(table(columns, rows)))
+}
+
+/// `quotes`: with an answering upstream, the price comes back, asked for once.
+pub fn quotes(plan: &Plan, asked: &[Asked], _: Duration) -> Option<Failure> {
+    let mut wrong = 0;
+    let rows = asked
+        .iter()
+        .filter(|asked| matches!(asked.ask, Ask::Healthy { .. }))
+        .map(|asked| {
+            let price = &plan.prices[&asked.symbol];
+            let body = asked.exchange.answer().and_then(|answer| answer.json());
+            let ok = asked.exchange.status() == Some(200)
+                && body.as_ref().is_some_and(|body| body["price"] == price.as_str())
+                && asked.seen.len() == 1;
+            wrong += usize::from(!ok);
+            Row {
+                cells: vec![
+                    format!("GET /quotes/{}", asked.symbol),
+                    sent(&asked.ask),
+                    format!("200 with price {price}, 1 call"),
+                    format!(
+                        "{} {}, {} call(s)",
+                        answered(&asked.exchange),
+                        body.map(|body| body["price"].to_string()).unwrap_or_default(),
+                        asked.seen.len()
+                    ),
+                ],
+                ok,
+            }
+        })
+        .collect();
+    failed(
+        format!("{wrong} request(s) with an answering upstream got no price"),
+        &["request", "caller sent", "expected", "got"],
+        rows,
+    )
+}
+
+/// `passed-on`: every call to the upstream carries what is left: never the caller's budget as
+/// it came, never more than the gateway's own timeout.
+pub fn passes_on(plan: &Plan, asked: &[Asked], _: Duration) -> Option<Failure> {
+    let rows: Vec<Row> = asked
+        .iter()
+        .filter(|asked| !matches!(asked.ask, Ask::Spent { .. }))
+        .flat_map(|asked| asked.seen.iter().map(move |seen| (asked, seen)))
+        .map(|(asked, seen)| {
+            let received = match &asked.ask {
+                Ask::Healthy { budget: Some(form) } | Ask::Silent { budget: Some(form) } => {
+                    Some(form.meant)
+                }
+                _ => None,
+            };
+            let forwarded = passed_on(seen);
+            let most = received.map_or(plan.own, |received| received.min(plan.own)) + CLOCK_GRAIN;
+            let ok = forwarded.as_ref().is_ok_and(|forwarded| {
+                *forwarded <= most && received.is_none_or(|received| *forwarded < received)
+            });
+            let expected = match received {
+                Some(received) if received <= most => format!("under {}", millis(received)),
+                Some(_) | None => format!("at most {} (own timeout)", millis(most)),
+            };
+            let got = match forwarded {
+                Ok(forwarded) => {
+                    format!("{} ({})", seen.header(HEADER).unwrap_or_default(), millis(forwarded))
+                }
+                Err(problem) => problem,
+            };
+            Row {
+                cells: vec![
+                    format!("GET /quotes/{}", asked.symbol),
+                    sent(&asked.ask),
+                    expected,
+                    got,
+                ],
+                ok,
+            }
+        })
+        .collect();
+    failed(
+        "the upstream was not told the budget that was left".into(),
+        &["request", "caller sent", "the upstream should get", "it got"],
+        rows,
+    )
+}
+
+/// `budget-read`: each unit read as meant (the budget passed on reflects it), and values that
+/// are not budgets refused (400, no call) or ignored (the gateway's own timeout).
+pub fn reads(plan: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
+    let rows = asked
+        .iter()
+        .filter_map(|asked| match &asked.ask {
+            Ask::Healthy { budget: Some(form) } => {
+                let left = form.meant.min(plan.own);
+                let forwarded = asked.seen.first().map(passed_on);
+                let ok = matches!(forwarded, Some(Ok(forwarded)) if forwarded >= left / 2 && forwarded <= left + CLOCK_GRAIN);
+                Some(Row {
+                    cells: vec![
+                        sent(&asked.ask),
+                        format!("{}–{} passed on", millis(left / 2), millis(left)),
+                        match forwarded {
+                            Some(Ok(forwarded)) => format!("{} passed on", millis(forwarded)),
+                            Some(Err(problem)) => problem,
+                            None => format!("no call; {}", answered(&asked.exchange)),
+                        },
+                    ],
+                    ok,
+                })
+            }
+            Ask::Garbage { .. } => {
+                let refused = asked.exchange.status() == Some(400) && asked.seen.is_empty() && asked.exchange.took() <= AT_ONCE + lag;
+                let ignored = asked.exchange.status() == Some(200)
+                    && asked.seen.len() == 1
+                    && passed_on(&asked.seen[0]).is_ok_and(|forwarded| forwarded <= plan.own + CLOCK_GRAIN && forwarded >= plan.own / 2);
+                Some(Row {
+                    cells: vec![
+                        sent(&asked.ask),
+                        "400, no call; or 200 as if absent".into(),
+                        format!("{}, {} call(s){}", answered(&asked.exchange), asked.seen.len(),
+                            asked.seen.first().map(|seen| format!(", {}", passed_on(seen).map_or_else(|problem| problem, millis))).unwrap_or_default()),
+                    ],
+                    ok: refused || ignored,
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    failed(
+        format!("the budget in {HEADER} was not read as its format says"),
+        &["caller sent", "expected", "got"],
+        rows,
+    )
+}
+
+/// `shortest`: an upstream that never answers gets the smaller of the two deadlines, and the
+/// 504 comes then, not after.
+pub fn shortest(plan: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
+    let rows = asked
+        .iter()
+        .filter_map(|asked| {
+            let Ask::Silent { budget } = &asked.ask else { return None };
+            let deadline = budget.as_ref().map_or(plan.own, |form| form.meant.min(plan.own));
+            let bound = Bound::by_deadline(deadline).later_by(lag);
+            let hung_up = asked
+                .seen
+                .first()
+                .and_then(|seen| seen.ended)
+                .map(|ended| ended.saturating_duration_since(asked.exchange.sent));
+            let ok = asked.exchange.status() == Some(504)
+                && bound.holds(asked.exchange.took())
+                && hung_up.is_some_and(|hung_up| hung_up <= late(deadline) + lag);
+            Some(Row {
+                cells: vec![
+                    sent(&asked.ask),
+                    format!("504 in {bound}, call closed"),
+                    format!(
+                        "{}, {}",
+                        answered(&asked.exchange),
+                        match hung_up {
+                            Some(at) => format!("call closed at {}", millis(at)),
+                            None if asked.seen.is_empty() => "never called".into(),
+                            None => "call still open".into(),
+                        }
+                    ),
+                ],
+                ok,
+            })
+        })
+        .collect();
+    failed(
+        format!(
+            "an upstream that never answers was not given the smaller of the caller's budget and the \
+         gateway's own {}",
+            millis(plan.own)
+        ),
+        &["caller sent", "expected", "got"],
+        rows,
+    )
+}
+
+/// `spent`: nothing worth trying left: a 504 at once, and no call.
+pub fn spent(_: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
+    let rows = asked
+        .iter()
+        .filter(|asked| matches!(asked.ask, Ask::Spent { .. }))
+        .map(|asked| Row {
+            cells: vec![
+                sent(&asked.ask),
+                format!("504 within {}, no call", millis(AT_ONCE + lag)),
+                format!("{}, {} call(s)", answered(&asked.exchange), asked.seen.len()),
+            ],
+            ok: asked.exchange.status() == Some(504)
+                && asked.seen.is_empty()
+                && asked.exchange.took() <= AT_ONCE + lag,
+        })
+        .collect();
+    failed(
+        "a budget already spent was still spent on the upstream".into(),
+        &["caller sent", "expected", "got"],
+        rows,
+    )
+}
+
+/// `hang-up`: when the caller hangs up, the upstream call ends with it.
+pub fn hang_up(_: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
+    let rows = asked
+        .iter()
+        .filter_map(|asked| {
+            let Ask::HangUp { after } = &asked.ask else { return None };
+            let closed = asked
+                .seen
+                .first()
+                .and_then(|seen| seen.ended)
+                .map(|ended| ended.saturating_duration_since(asked.exchange.sent));
+            let ok = closed.is_some_and(|closed| closed <= late(*after) + lag);
+            Some(Row {
+                cells: vec![
+                    format!("the caller hung up after {}", millis(*after)),
+                    format!("the upstream call closed by {}", millis(late(*after) + lag)),
+                    match closed {
+                        Some(closed) => format!("closed after {}", millis(closed)),
+                        None if asked.seen.is_empty() => "the upstream was never called".into(),
+                        None => "still open when the judge stopped looking".into(),
+                    },
+                ],
+                ok,
+            })
+        })
+        .collect();
+    failed(
+        "the upstream call went on after the caller had left".into(),
+        &["what happened", "expected", "got"],
+        rows,
+    )
+}

@@ -1,0 +1,130 @@
+//! Lesson 9, retry budgets: a client that many tasks share, whose retries stay within a share
+//! of its first attempts however long an outage lasts.
+//!
+//! One round makes six clients of the learner's and calls them from many tasks at once (see
+//! [`round`]): two through total outages and one through a flapping one, judged against the
+//! budget's rules written as a model ([`ledger`]); one through a partial outage; one made fresh
+//! while the others are spent; one called by many tasks at once against a slow server. A check that fails is decided again on
+//! a fresh round before it is believed.
+
+mod ledger;
+mod round;
+mod verdicts;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use httplings::lessons::retry_budget::{Adapter, Get, New};
+
+use self::round::{Plan, Played, Round};
+use crate::judge::confirm::confirmed;
+use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, seed};
+
+const FIRST: &str = "first";
+const OUTAGE: &str = "outage";
+const AT_ONCE: &str = "at-once";
+const PARTIAL: &str = "partial";
+const LESSON_3: &str = "lesson-3";
+const SHARED: &str = "shared";
+const FRESH: &str = "fresh";
+
+pub const CHECKS: &[&str] = &[FIRST, OUTAGE, AT_ONCE, PARTIAL, LESSON_3, SHARED, FRESH];
+
+/// Lesson 9's judge.
+#[derive(Debug)]
+pub struct Judge;
+
+impl Lesson for Judge {
+    const SLUG: &'static str = "09_retry_budget";
+    const CHECKS: &'static [&'static str] = CHECKS;
+
+    fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
+        Box::pin(run(learner, recorder, seed))
+    }
+}
+
+/// Judges a `BudgetedClient` on a thread of this process (the project's tests).
+pub async fn judge_in_process<C: 'static>(
+    new: New<C>,
+    get: impl Get<C> + Send + Clone,
+    seed: u64,
+) -> Judged {
+    judge::in_process::<Judge, _>(|| Adapter { new, get: get.clone() }, seed).await
+}
+
+/// A round's clients, by role, or why one could not be made.
+fn clients(played: &[Played]) -> Result<[&[round::Made]; 6], Failure> {
+    let mut made = Vec::new();
+    for client in played {
+        match client {
+            Ok(calls) => made.push(calls.as_slice()),
+            Err(problem) => return Err(Failure::of(problem.clone())),
+        }
+    }
+    made.try_into().map_err(|_| Failure::of("a client is missing"))
+}
+
+fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
+    let lag = round.lag;
+    let [outage, typical, partial, fresh, together, flapping] = match clients(&round.clients) {
+        Ok(clients) => clients,
+        Err(failure) => return Some(failure),
+    };
+    match check {
+        FIRST => verdicts::first(&[
+            ("outage A", outage),
+            ("outage B", typical),
+            ("partial outage", partial),
+            ("flapping", flapping),
+        ]),
+        OUTAGE => ledger::judge("in a total outage", plan.outages[0].budget, outage)
+            .or_else(|| ledger::judge("in a total outage", plan.outages[1].budget, typical))
+            .or_else(|| {
+                ledger::judge(
+                    "one after another, while the server flaps",
+                    plan.flapping.budget,
+                    flapping,
+                )
+            }),
+        AT_ONCE => verdicts::at_once(outage, lag)
+            .or_else(|| verdicts::at_once(typical, lag))
+            .or_else(|| verdicts::at_once(flapping, lag)),
+        PARTIAL => verdicts::partial(&plan.partial, partial),
+        LESSON_3 => verdicts::lesson_3(&[
+            ("outage A", &plan.outages[0], outage),
+            ("outage B", &plan.outages[1], typical),
+            ("partial outage", &plan.partial, partial),
+            ("flapping", &plan.flapping, flapping),
+        ]),
+        SHARED => verdicts::shared(together),
+        _ => verdicts::fresh(fresh),
+    }
+}
+
+async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
+    let plan = &Plan::draw(&mut seed::rng(seed));
+    let rounds = RefCell::new(vec![Rc::new(round::play(learner, plan, 0).await?)]);
+    let lost = RefCell::new(None);
+    let round = &async |n: u32| -> Option<Rc<Round>> {
+        let known = rounds.borrow().get(n as usize).cloned();
+        if known.is_some() {
+            return known;
+        }
+        match round::play(learner, plan, n).await {
+            Ok(played) => {
+                let played = Rc::new(played);
+                rounds.borrow_mut().push(Rc::clone(&played));
+                Some(played)
+            }
+            Err(gone) => {
+                lost.borrow_mut().replace(gone);
+                None
+            }
+        }
+    };
+    for check in CHECKS {
+        let failure = confirmed(|n| async move { verdict(check, plan, &*round(n).await?) }).await;
+        recorder.decide(check, failure);
+    }
+    lost.into_inner().map_or(Ok(()), Err)
+}

@@ -1,0 +1,296 @@
+//! One round: the clients a run makes, the calls each gets and when, drawn from the seed; then
+//! all of it played at once against upstreams of the judge's, and what each call came to.
+//!
+//! - two clients through total outages (every answer a 5xx), called in waves by many tasks,
+//!   one with a budget generous enough that miscounting it shows, one with a typical 10 %;
+//! - one client through a partial outage: one call in ten fails once (some with a
+//!   `Retry-After`), a few get a 404;
+//! - one client made while the others burn their budgets, called once with a failure;
+//! - one client called by many tasks at once, against a slow upstream;
+//! - one client called by one task after another, while its upstream flaps.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use httplings::RetryPolicy;
+use httplings::adapter::{SeenError, SeenResponse};
+use httplings::lessons::deadlines::Policy;
+use httplings::lessons::retry_budget::{Budget, Call, Reply as Came};
+
+use crate::judge::bounds::Lag;
+use crate::judge::seed::{self, Rng};
+use crate::judge::upstream::{Reply, Seen, Upstream};
+use crate::judge::{Learner, Lost, Returned};
+
+/// A client the judge makes, and what its upstream does.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub policy: RetryPolicy,
+    pub budget: Budget,
+    /// When each call is made, from the round's start.
+    pub calls: Vec<Duration>,
+    /// What the upstream does with each call's attempts (by the call's number).
+    pub script: Vec<Script>,
+}
+
+/// What the upstream does with one call's attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Script {
+    /// A 5xx (or a reset) every time.
+    Down(u16),
+    /// Fails once (a 503, with `Retry-After` when it has seconds; or a reset), then a 200.
+    FailsOnce(Option<u64>, bool),
+    NotFound,
+    Fine,
+    /// A 200, slowly.
+    Slow(Duration),
+    /// Down (a 503) and up (a 200) in turns of this long, from the upstream's start.
+    Flapping(Duration),
+}
+
+/// The clients of a run, by role.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub outages: [Client; 2],
+    pub partial: Client,
+    pub fresh: Client,
+    pub together: Client,
+    /// Called by one task after another, while its upstream flaps.
+    pub flapping: Client,
+}
+
+fn policy(rng: &mut Rng, base: (u64, u64)) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: rng.u32(3..=4),
+        base_delay: seed::duration_spread(
+            rng,
+            Duration::from_millis(base.0),
+            Duration::from_millis(base.1),
+        ),
+        max_delay: Duration::from_millis(1200),
+    }
+}
+
+fn waves(rng: &mut Rng, waves: u32, size: u32, every: Duration) -> Vec<Duration> {
+    (0..waves)
+        .flat_map(|wave| (0..size).map(move |_| every * wave))
+        .map(|at| at + Duration::from_millis(rng.u64(0..20)))
+        .collect()
+}
+
+impl Plan {
+    pub fn draw(rng: &mut Rng) -> Self {
+        let outage = |rng: &mut Rng, ratio: f64| {
+            let calls = waves(rng, 6, 10, Duration::from_millis(180));
+            let script = calls
+                .iter()
+                .map(|_| Script::Down(*seed::pick(rng, &[500, 502, 503, 503, 504, 0])))
+                .collect();
+            Client {
+                // Long waits: a refused retry that sleeps anyway shows.
+                policy: policy(rng, (250, 400)),
+                budget: Budget {
+                    ratio,
+                    min_per_second: rng.u32(1..=2),
+                    window: Duration::from_millis(rng.u64(1000..=2000)),
+                },
+                calls,
+                script,
+            }
+        };
+        // Ratios whose inverse is whole: budgets that count in whole retries (tower's does) keep
+        // them exactly, and one that miscounts overshoots by far.
+        let generous = *seed::pick(rng, &[0.5, 1.0]);
+        let outages = [outage(rng, generous), outage(rng, 0.1)];
+        let calls = waves(rng, 10, 10, Duration::from_millis(90));
+        let failing = seed::distinct(rng, 0..calls.len() as u32, calls.len() / 10 + 3);
+        let script = (0..calls.len() as u32)
+            .map(|call| match failing.iter().position(|failing| *failing == call) {
+                Some(0 | 1) => Script::FailsOnce(Some(1), false),
+                Some(2..=4) => Script::NotFound,
+                Some(place) => Script::FailsOnce(None, place % 4 == 0),
+                None => Script::Fine,
+            })
+            .collect();
+        let partial = Client {
+            policy: policy(rng, (60, 150)),
+            budget: Budget {
+                ratio: 0.2 + rng.f64() * 0.1,
+                min_per_second: rng.u32(1..=2),
+                window: Duration::from_millis(rng.u64(1000..=2000)),
+            },
+            calls,
+            script,
+        };
+        let fresh = Client {
+            policy: outages[0].policy,
+            budget: outages[0].budget,
+            calls: vec![Duration::from_millis(1050)],
+            script: vec![Script::FailsOnce(None, false)],
+        };
+        let size = rng.usize(8..=16);
+        let together = Client {
+            policy: policy(rng, (20, 80)),
+            budget: outages[1].budget,
+            calls: vec![Duration::ZERO; size],
+            script: vec![Script::Slow(Duration::from_millis(150)); size],
+        };
+        let period =
+            seed::duration_spread(rng, Duration::from_millis(120), Duration::from_millis(300));
+        let calls: Vec<Duration> =
+            (0..50u32).map(|call| Duration::from_millis(30) * call).collect();
+        let flapping = Client {
+            policy: policy(rng, (30, 80)),
+            budget: Budget {
+                ratio: *seed::pick(rng, &[0.1, 0.2, 0.25]),
+                min_per_second: rng.u32(1..=2),
+                window: Duration::from_millis(rng.u64(1000..=2000)),
+            },
+            script: vec![Script::Flapping(period); calls.len()],
+            calls,
+        };
+        Self { outages, partial, fresh, together, flapping }
+    }
+
+    pub fn clients(&self) -> [&Client; 6] {
+        [
+            &self.outages[0],
+            &self.outages[1],
+            &self.partial,
+            &self.fresh,
+            &self.together,
+            &self.flapping,
+        ]
+    }
+}
+
+/// One call as played, its times from the moment its client was made.
+#[derive(Debug, Clone)]
+pub struct Made {
+    pub returned: Duration,
+    pub got: Result<Result<SeenResponse, SeenError>, String>,
+    /// Its attempts, as the upstream saw them.
+    pub attempts: Vec<Attempt>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub at: Duration,
+    pub ended: Option<Duration>,
+    pub reply: Reply,
+}
+
+/// A client as played: its calls, in the plan's order. `Err` when `new` panicked.
+pub type Played = Result<Vec<Made>, String>;
+
+/// A round as played: each client, and how late the machine's timers ran meanwhile.
+#[derive(Debug)]
+pub struct Round {
+    pub clients: Vec<Played>,
+    pub lag: Duration,
+}
+
+/// Plays every client of `plan` at once.
+pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Round, Lost> {
+    let lag = Lag::start();
+    let played = join_all(
+        plan.clients()
+            .into_iter()
+            .enumerate()
+            .map(|(index, client)| play_client(learner, client, round * 10 + index as u32)),
+    )
+    .await;
+    Ok(Round { clients: played.into_iter().collect::<Result<_, _>>()?, lag: lag.worst() })
+}
+
+async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<Played, Lost> {
+    let script = client.script.clone();
+    let counts = Mutex::new(HashMap::<usize, usize>::new());
+    let started = Instant::now();
+    let upstream = Arc::new(
+        Upstream::start(move |seen: &Seen| {
+            let call: usize =
+                seen.path().rsplit('/').next().and_then(|n| n.parse().ok()).unwrap_or(usize::MAX);
+            let mut counts = counts.lock().unwrap_or_else(PoisonError::into_inner);
+            let attempt = counts.entry(call).or_default();
+            *attempt += 1;
+            let script = script.get(call).copied().unwrap_or(Script::NotFound);
+            reply(script, *attempt, started.elapsed())
+        })
+        .await,
+    );
+    let new = Call::New { id, policy: Policy::from(client.policy), budget: client.budget };
+    let made_at = Instant::now();
+    match learner.call("BudgetedClient::new()", &new, Duration::from_secs(5)).await? {
+        Returned::Value(Came::Made(Ok(()))) => {}
+        Returned::Value(
+            Came::Made(Err(problem)) | Came::Got(Err(SeenError { text: problem, .. })),
+        )
+        | Returned::Panicked(problem) => {
+            return Ok(Err(format!("BudgetedClient::new() failed: {problem}")));
+        }
+        Returned::Value(Came::Got(Ok(_))) => return Ok(Err("an unexpected reply".into())),
+        Returned::TimedOut(_) => return Ok(Err("BudgetedClient::new() did not return".into())),
+    }
+    let calls = join_all(client.calls.iter().enumerate().map(|(call, at)| {
+        let url = format!("{}/c{id}/{call}", upstream.base);
+        async move {
+            tokio::time::sleep_until((made_at + *at).into()).await;
+            let came =
+                learner.call("get()", &Call::Get { id, url }, Duration::from_secs(6)).await?;
+            let returned = made_at.elapsed();
+            let got = match came {
+                Returned::Value(Came::Got(got)) => Ok(got),
+                Returned::Value(Came::Made(Err(problem))) | Returned::Panicked(problem) => {
+                    Err(format!("it panicked: {problem}"))
+                }
+                Returned::Value(Came::Made(Ok(()))) => Err("an unexpected reply".into()),
+                Returned::TimedOut(limit) => {
+                    Err(format!("it had not returned after {} s", limit.as_secs()))
+                }
+            };
+            Ok::<_, Lost>((returned, got))
+        }
+    }))
+    .await;
+    upstream
+        .wait_until(Duration::from_millis(300), |seen| seen.iter().all(|seen| seen.ended.is_some()))
+        .await;
+    let seen = upstream.seen();
+    let mut made = Vec::new();
+    for (call, outcome) in calls.into_iter().enumerate() {
+        let (returned, got) = outcome?;
+        let path = format!("/c{id}/{call}");
+        let attempts = seen
+            .iter()
+            .filter(|seen| seen.path() == path)
+            .map(|seen| Attempt {
+                at: seen.at.saturating_duration_since(made_at),
+                ended: seen.ended.map(|ended| ended.saturating_duration_since(made_at)),
+                reply: seen.reply.clone(),
+            })
+            .collect();
+        made.push(Made { returned, got, attempts });
+    }
+    Ok(Ok(made))
+}
+
+fn reply(script: Script, attempt: usize, since_start: Duration) -> Reply {
+    match (script, attempt) {
+        (Script::Flapping(period), _) => {
+            let turn = since_start.as_nanos() / period.as_nanos().max(1);
+            Reply::status(if turn.is_multiple_of(2) { 503 } else { 200 })
+        }
+        (Script::Down(0), _) | (Script::FailsOnce(_, true), 1) => Reply::Reset,
+        (Script::Down(status), _) => Reply::status(status),
+        (Script::FailsOnce(Some(seconds), _), 1) => {
+            Reply::status(503).with_header("retry-after", &seconds.to_string())
+        }
+        (Script::FailsOnce(..), 1) => Reply::status(503),
+        (Script::NotFound, _) => Reply::status(404),
+        (Script::Slow(after), _) => Reply::Delayed(after, Box::new(Reply::status(200))),
+        (Script::FailsOnce(..) | Script::Fine, _) => Reply::status(200),
+    }
+}

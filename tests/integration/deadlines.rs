@@ -1,0 +1,132 @@
+//! Lesson 7's judge, proven in process: the solution passes, the starter fails, each
+//! known-wrong answer is caught by the check written for it, and right answers in other styles
+//! pass.
+
+mod knobs;
+
+use httplings::fixtures::Upstream;
+use httplings_judge::lessons::deadlines::{self, CHECKS};
+
+use self::knobs::{AttemptTimeout, Client, Forward, Gateway, Malformed, WaitCheck};
+use crate::support::{assert_failed, report, seed};
+
+#[path = "../../solutions/07_deadlines.rs"]
+mod solution;
+
+#[path = "../../exercises/.starters/07_deadlines.rs"]
+mod starter;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_solution_passes() {
+    let seed = seed();
+    let judged = deadlines::judge_in_process(solution::app, solution::get_before, seed).await;
+    assert_failed(&judged, seed, CHECKS, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_starter_fails() {
+    let seed = seed();
+    let judged = deadlines::judge_in_process(starter::app, starter::get_before, seed).await;
+    let expected = ["past", "in-time", "no-late-attempt", "at-once", "passed-on", "budget-read"];
+    let failed = judged.failed();
+    assert!(expected.iter().all(|check| failed.contains(check)), "{}", report(&judged, seed));
+}
+
+/// Judges a client and a gateway built from knobs; the failed checks.
+async fn judged(client: Client, app: fn(Upstream) -> axum::Router) -> (Vec<String>, String) {
+    let seed = seed();
+    let get_before = async move |http: &reqwest::Client,
+                                 url: &str,
+                                 deadline: std::time::Instant,
+                                 policy: httplings::RetryPolicy| {
+        client.get_before(http, url, deadline, policy).await
+    };
+    let judged = deadlines::judge_in_process(app, get_before, seed).await;
+    let failed = judged.failed().into_iter().map(String::from).collect();
+    (failed, report(&judged, seed))
+}
+
+macro_rules! gateways {
+    ($($name:ident: $knobs:expr,)*) => {
+        $(fn $name(upstream: Upstream) -> axum::Router { $knobs.app(upstream) })*
+    };
+}
+
+gateways! {
+    right: Gateway::RIGHT,
+    forwards_unchanged: Gateway { forward: Forward::Unchanged, ..Gateway::RIGHT },
+    forwards_nothing: Gateway { forward: Forward::Nothing, ..Gateway::RIGHT },
+    rounds_up: Gateway { forward: Forward::CeilSeconds, ..Gateway::RIGHT },
+    ignores_budget: Gateway { reads_budget: false, ..Gateway::RIGHT },
+    millis_only: Gateway { millis_only: true, ..Gateway::RIGHT },
+    case_blind: Gateway { case_blind: true, ..Gateway::RIGHT },
+    zero_is_absent: Gateway { zero_is_absent: true, ..Gateway::RIGHT },
+    malformed_is_504: Gateway { malformed: Malformed::GatewayTimeout, ..Gateway::RIGHT },
+    spawned: Gateway { spawned: true, ..Gateway::RIGHT },
+    ignores_malformed_in_millis_with_timeout_at: Gateway {
+        malformed: Malformed::Ignored,
+        forward: Forward::LeftMillis,
+        timeout_at: true,
+        ..Gateway::RIGHT
+    },
+}
+
+/// Wrong answers, each caught by the check written for it (others may fail too).
+macro_rules! wrong {
+    ($($name:ident: $client:expr, $app:expr => $check:literal,)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let (failed, report) = judged($client, $app).await;
+            assert!(failed.iter().any(|check| check == $check), "{} should fail {}\n{report}", stringify!($name), $check);
+        }
+    )*};
+}
+
+wrong! {
+    a_client_that_sends_when_the_deadline_has_passed:
+        Client { sends_when_passed: true, ..Client::RIGHT }, right => "past",
+    a_client_that_ignores_the_deadline:
+        Client { attempt: AttemptTimeout::ClientOwn, wait: WaitCheck::Never, ..Client::RIGHT }, right => "in-time",
+    a_client_whose_attempts_get_the_whole_budget:
+        Client { attempt: AttemptTimeout::WholeBudget, ..Client::RIGHT }, right => "in-time",
+    a_client_that_leaves_its_attempt_running:
+        Client { attempt: AttemptTimeout::Spawned, ..Client::RIGHT }, right => "in-time",
+    a_client_that_sleeps_past_the_deadline:
+        Client { wait: WaitCheck::AfterSleep, ..Client::RIGHT }, right => "at-once",
+    a_client_that_sleeps_until_the_deadline:
+        Client { wait: WaitCheck::SleepToDeadline, ..Client::RIGHT }, right => "at-once",
+    a_client_that_tries_once_more_after_the_deadline:
+        Client { wait: WaitCheck::BeforeSleepOnly, attempt: AttemptTimeout::ClientOwn, ..Client::RIGHT }, right => "no-late-attempt",
+    a_client_that_drops_the_last_response:
+        Client { deadline_instead_of_last: true, ..Client::RIGHT }, right => "at-once",
+    a_client_that_never_retries:
+        Client { never_retries: true, ..Client::RIGHT }, right => "retries",
+    a_gateway_that_forwards_the_budget_unchanged: Client::RIGHT, forwards_unchanged => "passed-on",
+    a_gateway_that_forwards_no_budget: Client::RIGHT, forwards_nothing => "passed-on",
+    a_gateway_that_rounds_the_budget_up: Client::RIGHT, rounds_up => "passed-on",
+    a_gateway_that_ignores_its_callers_budget: Client::RIGHT, ignores_budget => "shortest",
+    a_gateway_that_reads_every_unit_as_milliseconds: Client::RIGHT, millis_only => "budget-read",
+    a_gateway_that_reads_minutes_as_milliseconds: Client::RIGHT, case_blind => "budget-read",
+    a_gateway_that_calls_with_a_spent_budget: Client::RIGHT, zero_is_absent => "spent",
+    a_gateway_that_answers_a_malformed_budget_with_504: Client::RIGHT, malformed_is_504 => "budget-read",
+    a_gateway_that_keeps_calling_after_its_caller_left: Client::RIGHT, spawned => "hang-up",
+}
+
+/// Right answers in other styles pass every check.
+macro_rules! right {
+    ($($name:ident: $client:expr, $app:expr,)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let (failed, report) = judged($client, $app).await;
+            assert!(failed.is_empty(), "{} should pass\n{report}", stringify!($name));
+        }
+    )*};
+}
+
+right! {
+    knobs_set_right_pass: Client::RIGHT, right,
+    a_client_with_timeout_at_and_equal_jitter:
+        Client { attempt: AttemptTimeout::TimeoutAt, equal_jitter: true, ..Client::RIGHT }, right,
+    a_client_with_select_and_a_gateway_that_ignores_malformed_budgets:
+        Client { attempt: AttemptTimeout::Select, ..Client::RIGHT }, ignores_malformed_in_millis_with_timeout_at,
+}

@@ -1,0 +1,340 @@
+//! A client and a gateway built from knobs: each knob one way to get lesson 7 right or wrong,
+//! so that the tests can name a known-wrong answer (or a right one in another style) by the
+//! knob it turns.
+
+use std::hash::{BuildHasher, RandomState};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use httplings::RetryPolicy;
+use httplings::fixtures::{GaveUp, Upstream};
+use serde_json::{Value, json};
+
+/// How long an attempt may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptTimeout {
+    /// `RequestBuilder::timeout(left)`.
+    Left,
+    /// `tokio::time::timeout_at(deadline, send)`.
+    TimeoutAt,
+    /// `select!` against `sleep_until(deadline)`.
+    Select,
+    /// The whole budget, whatever is left.
+    WholeBudget,
+    /// The client's own timeout.
+    ClientOwn,
+    /// The attempt runs on a task of its own; the call stops waiting for it at the deadline.
+    Spawned,
+}
+
+/// How the client weighs a wait against the deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCheck {
+    /// A wait that would end after the deadline is not started.
+    Before,
+    /// Sleeps, then returns if the deadline passed meanwhile.
+    AfterSleep,
+    /// Checks the deadline before sleeping, and tries again after.
+    BeforeSleepOnly,
+    /// Sleeps until the wait or the deadline ends, whichever comes first.
+    SleepToDeadline,
+    /// Never weighs it: lesson 3 as it was.
+    Never,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Client {
+    pub sends_when_passed: bool,
+    pub attempt: AttemptTimeout,
+    pub wait: WaitCheck,
+    pub deadline_instead_of_last: bool,
+    pub never_retries: bool,
+    pub equal_jitter: bool,
+}
+
+impl Client {
+    pub const RIGHT: Client = Client {
+        sends_when_passed: false,
+        attempt: AttemptTimeout::Left,
+        wait: WaitCheck::Before,
+        deadline_instead_of_last: false,
+        never_retries: false,
+        equal_jitter: false,
+    };
+
+    pub async fn get_before(
+        self,
+        client: &reqwest::Client,
+        url: &str,
+        deadline: Instant,
+        policy: RetryPolicy,
+    ) -> Result<reqwest::Response, GaveUp> {
+        let mut attempt = 1;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let looks = attempt == 1 || self.wait != WaitCheck::BeforeSleepOnly;
+            if left.is_zero() && looks && !(self.sends_when_passed && attempt == 1) {
+                return Err(GaveUp::DeadlineExceeded);
+            }
+            let outcome =
+                self.attempt(client, url, deadline, left.max(Duration::from_millis(1))).await;
+            let outcome = match outcome {
+                Some(outcome) => outcome,
+                None => return Err(GaveUp::DeadlineExceeded),
+            };
+            let give_up = |outcome: Result<reqwest::Response, reqwest::Error>| {
+                if self.deadline_instead_of_last {
+                    Err(GaveUp::DeadlineExceeded)
+                } else {
+                    outcome.map_err(GaveUp::Transport)
+                }
+            };
+            if attempt >= policy.max_attempts || !worth_retrying(&outcome) || self.never_retries {
+                return outcome.map_err(GaveUp::Transport);
+            }
+            let wait = match outcome.as_ref().ok().and_then(retry_after) {
+                Some(asked) if asked > policy.max_delay => {
+                    return outcome.map_err(GaveUp::Transport);
+                }
+                Some(asked) => asked,
+                None => self.jitter(backoff(&policy, attempt)),
+            };
+            match self.wait {
+                WaitCheck::Before if Instant::now() + wait >= deadline => return give_up(outcome),
+                WaitCheck::BeforeSleepOnly if Instant::now() >= deadline => {
+                    return give_up(outcome);
+                }
+                _ => {}
+            }
+            let ends = Instant::now() + wait;
+            if self.wait == WaitCheck::SleepToDeadline {
+                tokio::time::sleep_until(ends.min(deadline).into()).await;
+            } else {
+                tokio::time::sleep_until(ends.into()).await;
+            }
+            if matches!(self.wait, WaitCheck::AfterSleep | WaitCheck::SleepToDeadline)
+                && Instant::now() >= deadline
+            {
+                return give_up(outcome);
+            }
+            drop(outcome);
+            attempt += 1;
+        }
+    }
+
+    /// One attempt; `None` when the deadline cut it short.
+    async fn attempt(
+        self,
+        client: &reqwest::Client,
+        url: &str,
+        deadline: Instant,
+        left: Duration,
+    ) -> Option<Result<reqwest::Response, reqwest::Error>> {
+        match self.attempt {
+            AttemptTimeout::Left => Some(client.get(url).timeout(left).send().await),
+            AttemptTimeout::TimeoutAt => {
+                tokio::time::timeout_at(deadline.into(), client.get(url).send()).await.ok()
+            }
+            AttemptTimeout::Select => tokio::select! {
+                outcome = client.get(url).send() => Some(outcome),
+                () = tokio::time::sleep_until(deadline.into()) => None,
+            },
+            AttemptTimeout::WholeBudget => {
+                // The budget as it was at the start: kept in the first attempt's `left`.
+                Some(client.get(url).timeout(left.max(Duration::from_millis(600))).send().await)
+            }
+            AttemptTimeout::ClientOwn => Some(client.get(url).send().await),
+            AttemptTimeout::Spawned => {
+                let request = client.get(url).send();
+                let task = tokio::spawn(request);
+                tokio::time::timeout_at(deadline.into(), task).await.ok().and_then(Result::ok)
+            }
+        }
+    }
+
+    fn jitter(self, longest: Duration) -> Duration {
+        let random = RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
+        if self.equal_jitter {
+            longest / 2 + longest.mul_f64(random / 2.0)
+        } else {
+            longest.mul_f64(random)
+        }
+    }
+}
+
+fn worth_retrying(outcome: &Result<reqwest::Response, reqwest::Error>) -> bool {
+    match outcome {
+        Ok(response) => response.status().is_server_error(),
+        Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
+    }
+}
+
+fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
+    policy.base_delay.saturating_mul(2u32.saturating_pow(retry - 1)).min(policy.max_delay)
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let seconds = response.headers().get("retry-after")?.to_str().ok()?.trim();
+    seconds
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| seconds.parse().ok())
+        .flatten()
+        .map(Duration::from_secs)
+}
+
+/// What the gateway tells the upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forward {
+    /// What is left, in microseconds.
+    Left,
+    /// What is left, in whole milliseconds.
+    LeftMillis,
+    /// The caller's value, as it came.
+    Unchanged,
+    /// What is left, rounded up to whole seconds.
+    CeilSeconds,
+    /// Nothing.
+    Nothing,
+}
+
+/// What a malformed budget gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    BadRequest,
+    Ignored,
+    GatewayTimeout,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Gateway {
+    pub forward: Forward,
+    pub reads_budget: bool,
+    /// Reads the digits as milliseconds, whatever the unit.
+    pub millis_only: bool,
+    /// Reads the unit without its case: `M` (minutes) as `m` (milliseconds).
+    pub case_blind: bool,
+    pub zero_is_absent: bool,
+    pub malformed: Malformed,
+    /// The upstream call runs on a task of its own.
+    pub spawned: bool,
+    /// `tokio::time::timeout_at` around the call instead of a per-request timeout.
+    pub timeout_at: bool,
+}
+
+impl Gateway {
+    pub const RIGHT: Gateway = Gateway {
+        forward: Forward::Left,
+        reads_budget: true,
+        millis_only: false,
+        case_blind: false,
+        zero_is_absent: false,
+        malformed: Malformed::BadRequest,
+        spawned: false,
+        timeout_at: false,
+    };
+
+    pub fn app(self, upstream: Upstream) -> Router {
+        Router::new()
+            .route(
+                "/quotes/{symbol}",
+                get(
+                    move |State(upstream): State<Upstream>,
+                          Path(symbol): Path<String>,
+                          headers: HeaderMap| {
+                        self.quote(upstream, symbol, headers)
+                    },
+                ),
+            )
+            .with_state(upstream)
+    }
+
+    async fn quote(self, upstream: Upstream, symbol: String, headers: HeaderMap) -> Response {
+        let started = Instant::now();
+        let value = headers.get("grpc-timeout").filter(|_| self.reads_budget);
+        let budget = match value.map(|value| self.parse(value.as_bytes())) {
+            None => None,
+            Some(Some(budget)) if budget.is_zero() && self.zero_is_absent => None,
+            Some(Some(budget)) => Some(budget),
+            Some(None) => match self.malformed {
+                Malformed::BadRequest => {
+                    return (StatusCode::BAD_REQUEST, "bad grpc-timeout").into_response();
+                }
+                Malformed::GatewayTimeout => {
+                    return (StatusCode::GATEWAY_TIMEOUT, "bad grpc-timeout").into_response();
+                }
+                Malformed::Ignored => None,
+            },
+        };
+        let allowed = budget.map_or(upstream.timeout(), |budget| budget.min(upstream.timeout()));
+        if budget.is_some() && allowed < Duration::from_millis(1) {
+            return (StatusCode::GATEWAY_TIMEOUT, "no time left").into_response();
+        }
+        let deadline = started + allowed;
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_micros(1));
+        let mut request = reqwest::Client::new().get(upstream.url(&format!("/prices/{symbol}")));
+        if !self.timeout_at {
+            request = request.timeout(left);
+        }
+        let forwarded = match self.forward {
+            Forward::Left => Some(format!("{}u", left.as_micros())),
+            Forward::LeftMillis => Some(format!("{}m", left.as_millis())),
+            Forward::Unchanged => value.and_then(|value| value.to_str().ok()).map(String::from),
+            Forward::CeilSeconds => Some(format!("{}S", left.as_secs() + 1)),
+            Forward::Nothing => None,
+        };
+        if let Some(forwarded) = forwarded {
+            request = request.header("grpc-timeout", forwarded);
+        }
+        let sent = if self.spawned {
+            match tokio::time::timeout_at(deadline.into(), tokio::spawn(request.send())).await {
+                Ok(Ok(sent)) => sent.map_err(|error| error.is_timeout()),
+                _ => Err(true),
+            }
+        } else if self.timeout_at {
+            match tokio::time::timeout_at(deadline.into(), request.send()).await {
+                Ok(sent) => sent.map_err(|error| error.is_timeout()),
+                Err(_) => Err(true),
+            }
+        } else {
+            request.send().await.map_err(|error| error.is_timeout())
+        };
+        match sent {
+            Ok(response) if response.status() == StatusCode::OK => {
+                match response.json::<Value>().await {
+                    Ok(price) => {
+                        Json(json!({"symbol": symbol, "price": price["price"]})).into_response()
+                    }
+                    Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+                }
+            }
+            Ok(_) | Err(false) => StatusCode::BAD_GATEWAY.into_response(),
+            Err(true) => StatusCode::GATEWAY_TIMEOUT.into_response(),
+        }
+    }
+
+    fn parse(self, value: &[u8]) -> Option<Duration> {
+        let (&unit, digits) = value.split_last()?;
+        if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let amount: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+        if self.millis_only {
+            return Some(Duration::from_millis(amount));
+        }
+        let unit = if self.case_blind { unit.to_ascii_lowercase() } else { unit };
+        Some(match unit {
+            b'H' => Duration::from_secs(amount * 3600),
+            b'M' => Duration::from_secs(amount * 60),
+            b'S' => Duration::from_secs(amount),
+            b'm' => Duration::from_millis(amount),
+            b'u' => Duration::from_micros(amount),
+            b'n' => Duration::from_nanos(amount),
+            _ => return None,
+        })
+    }
+}

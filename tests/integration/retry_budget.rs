@@ -1,0 +1,104 @@
+//! Lesson 9's judge (lesson 9 in this branch's numbering), proven in process: the solution
+//! passes, the starter fails, each known-wrong answer is caught by the check written for it,
+//! and right answers in other styles pass.
+
+mod knobs;
+
+use httplings_judge::lessons::retry_budget::{self, CHECKS};
+
+use self::knobs::{Kind, Knobs};
+use crate::support::{assert_failed, report, seed};
+
+#[path = "../../solutions/09_retry_budget.rs"]
+mod solution;
+
+#[path = "../../exercises/.starters/09_retry_budget.rs"]
+mod starter;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_solution_passes() {
+    let seed = seed();
+    let judged = retry_budget::judge_in_process(
+        solution::BudgetedClient::new,
+        async |client: &solution::BudgetedClient, url: &str| client.get(url).await,
+        seed,
+    )
+    .await;
+    assert_failed(&judged, seed, CHECKS, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_starter_fails() {
+    let seed = seed();
+    let judged = retry_budget::judge_in_process(
+        starter::BudgetedClient::new,
+        async |client: &starter::BudgetedClient, url: &str| client.get(url).await,
+        seed,
+    )
+    .await;
+    let failed = judged.failed();
+    assert!(failed.contains(&"outage"), "{}", report(&judged, seed));
+}
+
+/// Judges the client `new` makes; the failed checks and the report.
+async fn judged(
+    new: fn(reqwest::Client, httplings::RetryPolicy, httplings::RetryBudget) -> knobs::Client,
+) -> (Vec<String>, String) {
+    let seed = seed();
+    let judged = retry_budget::judge_in_process(
+        new,
+        async |client: &knobs::Client, url: &str| client.get(url).await,
+        seed,
+    )
+    .await;
+    let failed = judged.failed().into_iter().map(String::from).collect();
+    (failed, report(&judged, seed))
+}
+
+/// Wrong answers, each caught by the check written for it (others may fail too).
+macro_rules! wrong {
+    ($($name:ident: $knobs:expr => $check:literal,)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            fn new(client: reqwest::Client, policy: httplings::RetryPolicy, budget: httplings::RetryBudget) -> knobs::Client {
+                knobs::Client::new($knobs, client, policy, budget)
+            }
+            let (failed, report) = judged(new).await;
+            assert!(failed.iter().any(|check| check == $check), "{} should fail {}\n{report}", stringify!($name), $check);
+        }
+    )*};
+}
+
+wrong! {
+    a_client_without_a_budget: Knobs { kind: Kind::None, ..Knobs::RIGHT } => "outage",
+    a_budget_per_call: Knobs { kind: Kind::PerCall, ..Knobs::RIGHT } => "outage",
+    a_budget_that_never_refills: Knobs { kind: Kind::NeverRefills, ..Knobs::RIGHT } => "partial",
+    a_budget_that_refills_with_time_alone: Knobs { kind: Kind::TimeOnly, ..Knobs::RIGHT } => "partial",
+    a_budget_that_counts_retries_as_deposits: Knobs { kind: Kind::RetriesDeposit, ..Knobs::RIGHT } => "outage",
+    a_refused_retry_that_still_sleeps: Knobs { sleeps_when_refused: true, ..Knobs::RIGHT } => "at-once",
+    a_budget_behind_a_lock_held_across_await: Knobs { lock_across_await: true, ..Knobs::RIGHT } => "shared",
+    // Other clients' first attempts fund this one's retries.
+    one_budget_for_every_client: Knobs { kind: Kind::Global, ..Knobs::RIGHT } => "outage",
+    a_client_that_retries_a_4xx: Knobs { retries_4xx: true, ..Knobs::RIGHT } => "lesson-3",
+    a_client_whose_jitter_goes_on_top: Knobs { jitter_on_top: true, ..Knobs::RIGHT } => "lesson-3",
+}
+
+/// Right answers in other styles pass every check.
+macro_rules! right {
+    ($($name:ident: $knobs:expr,)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            fn new(client: reqwest::Client, policy: httplings::RetryPolicy, budget: httplings::RetryBudget) -> knobs::Client {
+                knobs::Client::new($knobs, client, policy, budget)
+            }
+            let (failed, report) = judged(new).await;
+            assert!(failed.is_empty(), "{} should pass\n{report}", stringify!($name));
+        }
+    )*};
+}
+
+right! {
+    a_mutex_over_a_sliding_window: Knobs::RIGHT,
+    a_token_bucket_in_atomics: Knobs { kind: Kind::Atomic, ..Knobs::RIGHT },
+    towers_tps_budget: Knobs { kind: Kind::Tower, ..Knobs::RIGHT },
+}
