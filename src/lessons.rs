@@ -7,6 +7,8 @@ pub mod generic_500;
 pub mod idempotency_key;
 pub mod retry_after;
 pub mod retry_on_5xx;
+pub mod overload;
+pub mod request_ids;
 
 use crate::judge::{JudgeFn, Lesson};
 
@@ -46,5 +48,7 @@ pub const ALL: &[LessonJudge] = &[
     lesson!(bad_gateway, "04_bad_gateway"),
     lesson!(circuit_breaker, "05_circuit_breaker"),
     lesson!(idempotency_key, "06_idempotency_key"),
+    lesson!(overload, "07_overload"),
+    lesson!(request_ids, "08_request_ids"),
     // dev new: next lesson
 ];

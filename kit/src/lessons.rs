@@ -8,3 +8,5 @@ pub mod generic_500;
 pub mod idempotency_key;
 pub mod retry_after;
 pub mod retry_on_5xx;
+pub mod overload;
+pub mod request_ids;

@@ -18,3 +18,5 @@ mod retry_after;
 mod retry_on_5xx;
 #[cfg(target_os = "linux")]
 mod sandbox;
+mod overload;
+mod request_ids;

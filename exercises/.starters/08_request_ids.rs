@@ -1,0 +1,10 @@
+//! Lesson 8. TODO: build the exercise's starter.
+//!
+//! Check it with `cargo run -- check 8`.
+
+use axum::Router;
+
+// TODO: the exercise's contract.
+pub fn app() -> Router {
+    Router::new()
+}
