@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 
-use super::floods::table;
+use super::floods::{healthy, table};
 use super::plan::{Ask, Plan, QuotaPlan, UNREACHED_CONCURRENCY};
 use super::shown::{self, ms, row, served};
 use super::{ANONYMOUS, Failures, HEALTH, PER_CLIENT, QUOTA, RETRY_AFTER, Stop, backend, note, serve};
 use crate::judge::{Failure, Learner};
-use crate::judge::bounds::AT_ONCE;
 use crate::judge::exchange::{Client, Exchange, Request};
 
 /// How much before the time a `Retry-After` allows the noisy client comes back (it must still
@@ -77,7 +76,7 @@ pub(super) async fn spend(learner: &Learner, plan: &Arc<Plan>, which: usize) -> 
             .with(table("the client within its quota (marked: not served)", rows)),
         );
     }
-    let slow: Vec<&Exchange> = health.iter().filter(|one| one.status() != Some(200) || one.took() > AT_ONCE).collect();
+    let slow: Vec<&Exchange> = health.iter().filter(|one| !healthy(one)).collect();
     if let Some(first) = slow.first() {
         note(
             &mut failures,
@@ -88,7 +87,7 @@ pub(super) async fn spend(learner: &Learner, plan: &Arc<Plan>, which: usize) -> 
                 first.status().map_or("nothing".to_string(), |status| status.to_string()),
                 ms(first.took())
             ))
-            .with(table("the health probes", health.iter().map(|one| row(one, start, one.status() == Some(200))).collect())),
+            .with(table("the health probes", health.iter().map(|one| row(one, start, healthy(one))).collect())),
         );
     }
 
