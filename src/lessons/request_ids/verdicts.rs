@@ -24,6 +24,14 @@ fn id_of(asked: &Asked<'_>) -> Option<String> {
     }
 }
 
+/// The id to join on: the header's, or else the one the body carries.
+fn joined_id(asked: &Asked<'_>) -> Option<String> {
+    id_of(asked).or_else(|| {
+        let body = asked.exchange.answer()?.json()?;
+        body["request_id"].as_str().filter(|id| !id.is_empty()).map(String::from)
+    })
+}
+
 fn instance_name(instance: Instance) -> &'static str {
     match instance {
         Instance::Healthy => "A",
@@ -210,11 +218,13 @@ fn not_problem(asked: &Asked<'_>, id: &str, ids: &HashMap<String, String>) -> Op
         return Some(format!("\"status\": {} for a {}", body["status"], answer.status.as_u16()));
     }
     let in_instance = body["instance"].as_str().is_some_and(|instance| instance.contains(id));
-    if body["request_id"] == id || in_instance {
+    if !id.is_empty() && (body["request_id"] == id || in_instance) {
         return None;
     }
     let carried = body["request_id"].as_str().or(body["instance"].as_str()).unwrap_or_default();
     Some(match ids.get(carried) {
+        _ if id.is_empty() && !carried.is_empty() => return None,
+        _ if id.is_empty() => "no id: neither an x-request-id nor a \"request_id\"".into(),
         Some(other) => format!("the body carries {}, the id of another request ({other})", shown(carried)),
         None if carried.is_empty() => "no \"request_id\" (nor the id in \"instance\")".into(),
         None => format!("the body carries {}, not the header's {}", shown(carried), shown(id)),
@@ -236,7 +246,7 @@ pub(super) fn problem(run: &Run<'_>) -> Option<Failure> {
         if asked.exchange.status().is_none_or(|status| status < 400) {
             continue;
         }
-        let Some(id) = id_of(asked) else { continue };
+        let id = id_of(asked).unwrap_or_default();
         let problem = not_problem(asked, &id, &ids);
         rows.push(row(asked, problem.clone().unwrap_or_else(|| "problem details".into()), problem.is_none()));
     }
@@ -282,7 +292,10 @@ pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
 pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
     let mut rows = Vec::new();
     for asked in run.asked.iter().filter(|asked| asked.ask.fails()) {
-        let Some(id) = id_of(asked) else { continue };
+        let Some(id) = joined_id(asked) else {
+            rows.push(row(asked, "the answer carries no id to look for".into(), false));
+            continue;
+        };
         let log = if asked.ask.instance == Instance::Elsewhere { &run.other_log } else { &run.log };
         let (marker, cause) = if asked.ask.instance == Instance::Failing {
             (run.plan.query_token.as_str(), "the database error")
@@ -347,7 +360,10 @@ pub(super) fn upstream(run: &Run<'_>) -> Option<Failure> {
         {
             continue;
         }
-        let Some(id) = id_of(asked) else { continue };
+        let Some(id) = joined_id(asked) else {
+            rows.push(row(asked, "the answer carries no id to compare with".into(), false));
+            continue;
+        };
         let Some(seen) = &asked.upstream else {
             rows.push(row(asked, "the shipping service was not asked".into(), false));
             continue;
