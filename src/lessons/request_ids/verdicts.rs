@@ -24,6 +24,39 @@ fn id_of(asked: &Asked<'_>) -> Option<String> {
     }
 }
 
+/// Whether `c` may be part of an id.
+fn id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+/// The places where `id` stands in `text` as a whole word (no id character on either side): a
+/// short id such as `5` is in every timestamp, but as a word only where it was written.
+fn as_word(text: &str, id: &str) -> Vec<usize> {
+    if id.is_empty() {
+        return Vec::new();
+    }
+    text.match_indices(id)
+        .filter(|(at, _)| {
+            let before = text[..*at].chars().next_back();
+            let after = text[at + id.len()..].chars().next();
+            !before.is_some_and(id_char) && !after.is_some_and(id_char)
+        })
+        .map(|(at, _)| at)
+        .collect()
+}
+
+/// `text` without the words `id`.
+fn without_word(text: &str, id: &str) -> String {
+    let mut kept = String::with_capacity(text.len());
+    let mut from = 0;
+    for at in as_word(text, id) {
+        kept.push_str(&text[from..at]);
+        from = at + id.len();
+    }
+    kept.push_str(&text[from..]);
+    kept
+}
+
 /// The id to join on: the header's, or else the one the body carries.
 fn joined_id(asked: &Asked<'_>) -> Option<String> {
     id_of(asked).or_else(|| {
@@ -81,7 +114,9 @@ fn table(rows: Vec<Row>, last: &str) -> Evidence {
 /// A failure whose table shows only the wrong rows (and says how many were right).
 fn failed(summary: String, rows: Vec<Row>, last: &str) -> Option<Failure> {
     let wrong: Vec<Row> = rows.into_iter().filter(|row| !row.ok).collect();
-    (!wrong.is_empty()).then(|| Failure::of(summary).with(table(wrong, last)))
+    let first = wrong.first()?;
+    let summary = format!("{summary}; first, {}: {}", first.cells[0], first.cells[3]);
+    Some(Failure::of(summary).with(table(wrong, last)))
 }
 
 /// The status each request should get, and for a 200 that it carries the order and its shipping.
@@ -217,7 +252,7 @@ fn not_problem(asked: &Asked<'_>, id: &str, ids: &HashMap<String, String>) -> Op
     if body["status"] != answer.status.as_u16() {
         return Some(format!("\"status\": {} for a {}", body["status"], answer.status.as_u16()));
     }
-    let in_instance = body["instance"].as_str().is_some_and(|instance| instance.contains(id));
+    let in_instance = body["instance"].as_str().is_some_and(|instance| !as_word(instance, id).is_empty());
     if !id.is_empty() && (body["request_id"] == id || in_instance) {
         return None;
     }
@@ -290,12 +325,20 @@ pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
 }
 
 pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
+    // An id on more than one answer cannot lead to one line: `unique` says so.
+    let mut answers_of: HashMap<String, usize> = HashMap::new();
+    for id in run.asked.iter().filter_map(joined_id) {
+        *answers_of.entry(id).or_default() += 1;
+    }
     let mut rows = Vec::new();
     for asked in run.asked.iter().filter(|asked| asked.ask.fails()) {
         let Some(id) = joined_id(asked) else {
             rows.push(row(asked, "the answer carries no id to look for".into(), false));
             continue;
         };
+        if answers_of.get(&id).is_some_and(|count| *count > 1) {
+            continue;
+        }
         let log = if asked.ask.instance == Instance::Elsewhere { &run.other_log } else { &run.log };
         let (marker, cause) = if asked.ask.instance == Instance::Failing {
             (run.plan.query_token.as_str(), "the database error")
@@ -305,12 +348,8 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
         let order = asked.ask.order().map(|order| order.to_string()).unwrap_or_default();
         let lines = log
             .lines()
-            .filter(|line| !is_panic_report(line) && line.contains(id.as_str()))
-            .filter(|line| {
-                let rest = line.replace(id.as_str(), "");
-                let rest = if order.is_empty() { rest } else { rest.replace(order.as_str(), "") };
-                rest.contains(marker)
-            })
+            .filter(|line| !is_panic_report(line) && !as_word(line, &id).is_empty())
+            .filter(|line| without_word(&without_word(line, &id), &order).contains(marker))
             .count();
         let what = match lines {
             1 => "one line".to_string(),
@@ -448,4 +487,18 @@ pub(super) fn unique(run: &Run<'_>) -> Option<Failure> {
         ))
         .with(Evidence::Text { title: "the fresh ids, sorted".into(), body: sorted.join("\n") })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_is_found_as_a_word_only() {
+        let line = "2026-12-03T13:24:41.5Z ERROR request{request_id=5 path=/orders/1500}: status=500";
+        assert_eq!(as_word(line, "5").len(), 1);
+        assert_eq!(without_word(line, "5"), line.replacen("request_id=5", "request_id=", 1));
+        assert!(as_word("id=abc-5", "5").is_empty());
+        assert_eq!(as_word("urn:request:5", "5").len(), 1);
+    }
 }
