@@ -176,6 +176,8 @@ fn asks(
     let mut failing = orders.iter().filter(|order| shipping[&order.id].is_none()).map(|order| order.id);
     let mut missing = missing.iter().copied();
     let mut any_order = orders.iter().map(|order| order.id).cycle().skip(rng.usize(0..orders.len()));
+    // Two orders kept for the requests that come with a traceparent.
+    let traced: Vec<Target> = shipped.by_ref().take(2).map(Target::Shipped).collect();
     let mut targets = |rng: &mut Rng| -> Target {
         match rng.u32(0..10) {
             0..=3 => shipped.next().map_or(Target::NoRoute, Target::Shipped),
@@ -189,9 +191,15 @@ fn asks(
         asks.push(Ask { instance, target, incoming, traceparent });
     };
     // Good ids across the charset and the lengths, the two ends included.
-    for length in [1, MAX_LENGTH, rng.usize(2..20), rng.usize(20..MAX_LENGTH), rng.usize(8..40)] {
-        let target = targets(rng);
-        let traceparent = seed::chance(rng, 0.5).then(|| (seed::token(rng, 32), seed::token(rng, 16)));
+    // The first two with a traceparent, for orders the shipping service is asked about.
+    let lengths = [rng.usize(8..40), rng.usize(8..40), 1, MAX_LENGTH, rng.usize(2..20), rng.usize(20..MAX_LENGTH)];
+    for (n, length) in lengths.into_iter().enumerate() {
+        let (target, traceparent) = if n < 2 {
+            let trace = (seed::token(rng, 32), seed::token(rng, 16));
+            (traced.get(n).copied().unwrap_or(Target::NoRoute), Some(trace))
+        } else {
+            (targets(rng), None)
+        };
         ask(Instance::Healthy, target, Incoming::Good(good_id(rng, length)), traceparent);
     }
     // Bad ones, each in a way of its own.
