@@ -93,7 +93,11 @@ impl IntoResponse for Failed {
             }
             Self::GatewayTimeout(cause) => {
                 tracing::error!(%cause, "the backend did not answer in time");
-                (StatusCode::GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT", "The backend did not answer in time")
+                (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "GATEWAY_TIMEOUT",
+                    "The backend did not answer in time",
+                )
             }
         };
         (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()

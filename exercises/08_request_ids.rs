@@ -28,9 +28,7 @@ pub fn app(db: Database, shipping: Upstream) -> Router {
         .timeout(shipping.timeout())
         .build()
         .expect("a client without TLS always builds");
-    Router::new()
-        .route("/orders/{id}", get(order))
-        .with_state(Service { db, shipping, client })
+    Router::new().route("/orders/{id}", get(order)).with_state(Service { db, shipping, client })
     // TODO: every answer carries an x-request-id: the caller's when it is 1 to 128 of
     //       A-Z a-z 0-9 . _ -, a fresh unguessable one otherwise. The router's own 404 too.
 }
@@ -40,7 +38,10 @@ struct Shipping {
     status: String,
 }
 
-async fn order(State(service): State<Service>, Path(order_id): Path<u32>) -> Result<Response, Failed> {
+async fn order(
+    State(service): State<Service>,
+    Path(order_id): Path<u32>,
+) -> Result<Response, Failed> {
     let order = match service.db.find_order(order_id) {
         Ok(Some(order)) => order,
         Ok(None) => return Err(Failed::NotFound),

@@ -145,7 +145,8 @@ impl IntoResponse for Refusal {
         match self {
             Self::OverQuota(room_in) => {
                 let message = "This API key is over its quota; try again after Retry-After";
-                let mut response = error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", message);
+                let mut response =
+                    error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", message);
                 // Whole seconds, rounded up: a client that waits exactly this long has room.
                 let seconds = room_in.as_millis().div_ceil(1000).max(1) as u64;
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -164,7 +165,11 @@ impl IntoResponse for Refusal {
             Self::NoSuchReport => error(StatusCode::NOT_FOUND, "NOT_FOUND", "No such report"),
             Self::BadGateway(cause) => {
                 tracing::error!(%cause, "the backend gave no usable answer");
-                error(StatusCode::BAD_GATEWAY, "BAD_GATEWAY", "The backend failed; try again shortly")
+                error(
+                    StatusCode::BAD_GATEWAY,
+                    "BAD_GATEWAY",
+                    "The backend failed; try again shortly",
+                )
             }
             Self::GatewayTimeout(cause) => {
                 tracing::error!(%cause, "the backend did not answer in time");

@@ -5,10 +5,10 @@ pub mod bad_gateway;
 pub mod circuit_breaker;
 pub mod generic_500;
 pub mod idempotency_key;
-pub mod retry_after;
-pub mod retry_on_5xx;
 pub mod overload;
 pub mod request_ids;
+pub mod retry_after;
+pub mod retry_on_5xx;
 
 use crate::judge::{JudgeFn, Lesson};
 

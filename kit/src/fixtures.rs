@@ -10,9 +10,9 @@ mod payment;
 mod upstream;
 
 pub use self::database::{Database, DbError, Order};
-pub use self::gave_up::GaveUp;
 #[doc(hidden)]
 pub use self::database::{DatabaseFailure, DatabaseSetup};
+pub use self::gave_up::GaveUp;
 pub use self::lifecycle::Lifecycle;
 pub use self::payment::Payment;
 pub use self::upstream::Upstream;

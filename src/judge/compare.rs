@@ -233,7 +233,8 @@ mod varying_tests {
         assert!(varying_bits(&random) > 100.0, "{}", varying_bits(&random));
         let counted: Vec<String> = (1..=40).map(|n| format!("req-{n:08}")).collect();
         assert!(varying_bits(&counted) < 10.0, "{}", varying_bits(&counted));
-        let clock: Vec<String> = (0..40).map(|n| (1_764_000_000_123_456_789u64 + n * 2_345_678).to_string()).collect();
+        let clock: Vec<String> =
+            (0..40).map(|n| (1_764_000_000_123_456_789u64 + n * 2_345_678).to_string()).collect();
         assert!(varying_bits(&clock) < 40.0, "{}", varying_bits(&clock));
         let word: Vec<String> = (0..40).map(|_| format!("{:016x}", rng.u64(..))).collect();
         assert!(varying_bits(&word) > 55.0, "{}", varying_bits(&word));

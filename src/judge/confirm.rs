@@ -33,7 +33,9 @@ where
 /// limit, its refusals and its latency): it returns the failures it saw, by check, and is played
 /// again while any remains, up to [`PLAYS`] times. A check fails only when it failed in every
 /// play, with its first play's failure; `Err` (a learner gone) ends the plays.
-pub async fn confirmed_each<F, Play, E>(mut scenario: F) -> Result<BTreeMap<&'static str, Failure>, E>
+pub async fn confirmed_each<F, Play, E>(
+    mut scenario: F,
+) -> Result<BTreeMap<&'static str, Failure>, E>
 where
     F: FnMut(u32) -> Play,
     Play: Future<Output = Result<BTreeMap<&'static str, Failure>, E>>,

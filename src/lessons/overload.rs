@@ -38,7 +38,16 @@ const FAILURES: &str = "failures";
 const NO_LEAK: &str = "no-leak";
 
 pub const CHECKS: &[&str] = &[
-    LIMIT, FULL, REFUSED, GOODPUT, QUOTA, PER_CLIENT, RETRY_AFTER, ANONYMOUS, HEALTH, FAILURES,
+    LIMIT,
+    FULL,
+    REFUSED,
+    GOODPUT,
+    QUOTA,
+    PER_CLIENT,
+    RETRY_AFTER,
+    ANONYMOUS,
+    HEALTH,
+    FAILURES,
     NO_LEAK,
 ];
 

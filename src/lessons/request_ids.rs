@@ -93,7 +93,10 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     for (instance, process, failing) in instances {
         let call = Serve {
             database: plan.database(failing),
-            upstream: UpstreamSetup { base: shipping.base.clone(), timeout: Duration::from_secs(2) },
+            upstream: UpstreamSetup {
+                base: shipping.base.clone(),
+                timeout: Duration::from_secs(2),
+            },
         };
         let returned: Returned<Result<String, String>> =
             process.call("app()", &call, judge::APP_DEADLINE).await?;
@@ -103,7 +106,9 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
                 continue;
             }
             Returned::Value(Err(problem)) | Returned::Panicked(problem) => problem,
-            Returned::TimedOut(limit) => format!("app() did not return within {} s", limit.as_secs()),
+            Returned::TimedOut(limit) => {
+                format!("app() did not return within {} s", limit.as_secs())
+            }
         };
         recorder.fail_the_rest(&Failure::new(
             problem,
@@ -136,7 +141,11 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         asked,
         shipping: &shipping,
         log: learner.log_text_since(mark),
-        other_log: if std::ptr::eq(other, learner) { String::new() } else { other.log_text_since(other_mark) },
+        other_log: if std::ptr::eq(other, learner) {
+            String::new()
+        } else {
+            other.log_text_since(other_mark)
+        },
     };
     recorder.decide(SERVED, verdicts::served(&run));
     recorder.decide(HEADER, verdicts::header(&run));

@@ -14,9 +14,9 @@ mod generic_500;
 mod hostile;
 mod idempotency_key;
 mod learner_loop;
+mod overload;
+mod request_ids;
 mod retry_after;
 mod retry_on_5xx;
 #[cfg(target_os = "linux")]
 mod sandbox;
-mod overload;
-mod request_ids;

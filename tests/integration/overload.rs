@@ -48,11 +48,12 @@ const AT_ONCE: usize = 3;
 async fn judged_failing(cases: &[(App, &[&str])]) -> Vec<(Judged, u64)> {
     let mut judged = Vec::new();
     for batch in cases.chunks(AT_ONCE) {
-        let results = futures_util::future::join_all(batch.iter().map(|(app, expected)| async move {
-            let seed = seed();
-            (overload::judge_in_process(*app, seed).await, seed, *expected)
-        }))
-        .await;
+        let results =
+            futures_util::future::join_all(batch.iter().map(|(app, expected)| async move {
+                let seed = seed();
+                (overload::judge_in_process(*app, seed).await, seed, *expected)
+            }))
+            .await;
         for (one, seed, expected) in results {
             assert_failed(&one, seed, CHECKS, expected);
             judged.push((one, seed));
@@ -148,9 +149,12 @@ async fn a_limit_kept_per_client_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quota_shared_by_every_client_is_caught() {
-    let (global, seed) =
-        judged_failing_among(with!(quota: Quota::Global), &[PER_CLIENT, QUOTA], &[ANONYMOUS, RETRY_AFTER])
-            .await;
+    let (global, seed) = judged_failing_among(
+        with!(quota: Quota::Global),
+        &[PER_CLIENT, QUOTA],
+        &[ANONYMOUS, RETRY_AFTER],
+    )
+    .await;
     assert_rejected(&global, seed, PER_CLIENT, "in the same instant another client");
 }
 
@@ -261,6 +265,9 @@ macro_rules! with {
 }
 use with;
 
+/// A client's key, `None` for the requests without one.
+type Key = Option<Vec<u8>>;
+
 #[derive(Clone)]
 struct Knobbed {
     backend: Upstream,
@@ -268,10 +275,10 @@ struct Knobbed {
     limits: Limits,
     behaviour: Behaviour,
     slots: Arc<Semaphore>,
-    per_client_slots: Arc<Mutex<HashMap<Option<Vec<u8>>, Arc<Semaphore>>>>,
+    per_client_slots: Arc<Mutex<HashMap<Key, Arc<Semaphore>>>>,
     /// When each client was let in, oldest first; `None` is the anonymous clients' key, and
     /// `Some(b"*")` the one a global quota uses.
-    admitted: Arc<Mutex<HashMap<Option<Vec<u8>>, Vec<Instant>>>>,
+    admitted: Arc<Mutex<HashMap<Key, Vec<Instant>>>>,
     /// For `Limit::Rate`: when requests were let in.
     rate: Arc<Mutex<Vec<Instant>>>,
 }
@@ -300,7 +307,7 @@ fn knobbed(backend: Upstream, limits: Limits, behaviour: Behaviour) -> Router {
 async fn knobbed_health(State(service): State<Knobbed>) -> Response {
     if service.behaviour.health_behind_limits {
         if let Err(refused) = admit(&service, &HeaderMap::new()) {
-            return refused;
+            return *refused;
         }
         if service.slots.available_permits() == 0 {
             return error(StatusCode::SERVICE_UNAVAILABLE, Some(1));
@@ -310,12 +317,14 @@ async fn knobbed_health(State(service): State<Knobbed>) -> Response {
 }
 
 /// The quota's verdict for the client of `headers`.
-fn admit(service: &Knobbed, headers: &HeaderMap) -> Result<(), Response> {
+fn admit(service: &Knobbed, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let behaviour = service.behaviour;
     let key = headers.get("x-api-key").map(|key| key.as_bytes().to_vec());
     let key = match (key, behaviour.anonymous) {
         (None, Anonymous::Unlimited) => return Ok(()),
-        (None, Anonymous::Unauthorized) => return Err(error(StatusCode::UNAUTHORIZED, None)),
+        (None, Anonymous::Unauthorized) => {
+            return Err(Box::new(error(StatusCode::UNAUTHORIZED, None)));
+        }
         (key, _) if behaviour.quota == Quota::Global => key.map(|_| b"*".to_vec()),
         (key, _) => key,
     };
@@ -334,7 +343,7 @@ fn admit(service: &Knobbed, headers: &HeaderMap) -> Result<(), Response> {
             log.push(now);
         }
         let retry_after = (behaviour.quota_retry_after)(room, window);
-        return Err(error(behaviour.quota_status, retry_after));
+        return Err(Box::new(error(behaviour.quota_status, retry_after)));
     }
     log.push(now);
     Ok(())
@@ -352,44 +361,43 @@ async fn knobbed_report(
 ) -> Response {
     let behaviour = service.behaviour;
     if let Err(refused) = admit(&service, &headers) {
-        return refused;
+        return *refused;
     }
     let overloaded = || error(behaviour.overload_status, behaviour.overload_retry_after);
-    let slot = match behaviour.limit {
-        Limit::Shared(_) => match Arc::clone(&service.slots).try_acquire_owned() {
-            Ok(permit) => Slot::Permit(permit),
-            Err(_) => return overloaded(),
-        },
-        Limit::PerRequest => Slot::Permit(
-            Arc::new(Semaphore::new(service.limits.max_in_flight)).try_acquire_owned().unwrap(),
-        ),
-        Limit::PerClient => {
-            let key = headers.get("x-api-key").map(|key| key.as_bytes().to_vec());
-            let semaphore = Arc::clone(
-                service
-                    .per_client_slots
-                    .lock()
-                    .unwrap()
-                    .entry(key)
-                    .or_insert_with(|| Arc::new(Semaphore::new(service.limits.max_in_flight))),
-            );
-            match semaphore.try_acquire_owned() {
+    let slot =
+        match behaviour.limit {
+            Limit::Shared(_) => match Arc::clone(&service.slots).try_acquire_owned() {
                 Ok(permit) => Slot::Permit(permit),
                 Err(_) => return overloaded(),
+            },
+            Limit::PerRequest => Slot::Permit(
+                Arc::new(Semaphore::new(service.limits.max_in_flight)).try_acquire_owned().unwrap(),
+            ),
+            Limit::PerClient => {
+                let key = headers.get("x-api-key").map(|key| key.as_bytes().to_vec());
+                let semaphore =
+                    Arc::clone(
+                        service.per_client_slots.lock().unwrap().entry(key).or_insert_with(|| {
+                            Arc::new(Semaphore::new(service.limits.max_in_flight))
+                        }),
+                    );
+                match semaphore.try_acquire_owned() {
+                    Ok(permit) => Slot::Permit(permit),
+                    Err(_) => return overloaded(),
+                }
             }
-        }
-        Limit::Waits => Slot::Permit(Arc::clone(&service.slots).acquire_owned().await.unwrap()),
-        Limit::Rate => {
-            let now = Instant::now();
-            let mut rate = service.rate.lock().unwrap();
-            rate.retain(|at| now - *at < Duration::from_millis(200));
-            if rate.len() >= service.limits.max_in_flight {
-                return overloaded();
+            Limit::Waits => Slot::Permit(Arc::clone(&service.slots).acquire_owned().await.unwrap()),
+            Limit::Rate => {
+                let now = Instant::now();
+                let mut rate = service.rate.lock().unwrap();
+                rate.retain(|at| now - *at < Duration::from_millis(200));
+                if rate.len() >= service.limits.max_in_flight {
+                    return overloaded();
+                }
+                rate.push(now);
+                Slot::Free
             }
-            rate.push(now);
-            Slot::Free
-        }
-    };
+        };
     let url = service.backend.url(&format!("/reports/{id}"));
     let (status, text) = match service.client.get(&url).send().await {
         Ok(response) if response.status() == StatusCode::OK => {
@@ -407,7 +415,8 @@ async fn knobbed_report(
     let status = behaviour.failures_as.unwrap_or(status);
     let mut response = error(status, None);
     if behaviour.passes_backend_error {
-        let code = status.canonical_reason().unwrap_or("ERROR").to_ascii_uppercase().replace(' ', "_");
+        let code =
+            status.canonical_reason().unwrap_or("ERROR").to_ascii_uppercase().replace(' ', "_");
         let body = json!({"error": {"code": code, "message": text}});
         response = (status, Json(body)).into_response();
     }
@@ -493,7 +502,10 @@ mod layered {
             Err(not_until) => {
                 let wait = not_until.wait_time_from(quotas.limiter.clock().now());
                 let wait = quotas.whole_window.unwrap_or(wait);
-                problem(StatusCode::TOO_MANY_REQUESTS, wait.as_millis().div_ceil(1000).max(1) as u64)
+                problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    wait.as_millis().div_ceil(1000).max(1) as u64,
+                )
             }
         }
     }
@@ -559,13 +571,8 @@ mod counted {
 
     pub fn app(backend: Upstream, limits: Limits) -> Router {
         let client = reqwest::Client::builder().timeout(backend.timeout()).build().unwrap();
-        let state = Counted {
-            backend,
-            client,
-            limits,
-            under_way: Arc::default(),
-            windows: Arc::default(),
-        };
+        let state =
+            Counted { backend, client, limits, under_way: Arc::default(), windows: Arc::default() };
         Router::new()
             .route("/reports/{id}", get(report))
             .route("/health/live", get(|| async { Json(json!({"status": "up"})) }))
@@ -608,4 +615,3 @@ mod counted {
         }
     }
 }
-

@@ -98,7 +98,10 @@ async fn ids_on_the_routes_alone_are_caught_on_the_routers_own_404() {
     let shown = crate::support::report(&judged, seed);
     assert!(failed.contains(&HEADER) && failed.contains(&PROBLEM), "{shown}");
     // Whether an id was sent to an unknown path, good or bad, is the seed's to decide.
-    assert!(failed.iter().all(|check| [HEADER, PROBLEM, KEPT, REPLACED].contains(check)), "{shown}");
+    assert!(
+        failed.iter().all(|check| [HEADER, PROBLEM, KEPT, REPLACED].contains(check)),
+        "{shown}"
+    );
     assert_rejected(&judged, seed, HEADER, "/no-such-route/here");
 }
 
@@ -216,16 +219,19 @@ struct Rid(String);
 fn knobbed(db: Database, shipping: Upstream, behaviour: Behaviour) -> Router {
     let client = reqwest::Client::builder().timeout(shipping.timeout()).build().unwrap();
     let state = Knobbed { db, shipping, client, behaviour, current: Arc::default() };
-    let router = Router::new()
-        .route("/orders/{id}", get(knobbed_order))
-        .fallback(|Extension(Rid(id)): Extension<Rid>| async move {
+    let router = Router::new().route("/orders/{id}", get(knobbed_order)).fallback(
+        |Extension(Rid(id)): Extension<Rid>| async move {
             problem(StatusCode::NOT_FOUND, &id, None, RIGHT)
-        });
+        },
+    );
     let with_ids = middleware::from_fn_with_state(state.clone(), assign_id);
     if behaviour.routes_only {
         // The fallback needs the extension; without the middleware it gets none, so it answers
         // the plain 404 of a router that was never given one.
-        Router::new().route("/orders/{id}", get(knobbed_order)).route_layer(with_ids).with_state(state)
+        Router::new()
+            .route("/orders/{id}", get(knobbed_order))
+            .route_layer(with_ids)
+            .with_state(state)
     } else {
         router.layer(with_ids).with_state(state)
     }
@@ -242,14 +248,17 @@ fn fresh_id(fresh: Fresh) -> String {
     thread_local! {
         // In a process of its own each learner would start from the constant; in process they
         // share statics, so each worker thread starts from it instead, and repeats the other's.
-        static SEEDED: std::cell::RefCell<fastrand::Rng> = std::cell::RefCell::new(fastrand::Rng::with_seed(42));
+        static SEEDED: std::cell::RefCell<fastrand::Rng> =
+            const { std::cell::RefCell::new(fastrand::Rng::with_seed(42)) };
     }
     match fresh {
         Fresh::Uuid => uuid::Uuid::new_v4().to_string(),
         Fresh::PerProcess => ONCE.get_or_init(|| uuid::Uuid::new_v4().to_string()).clone(),
         Fresh::Counter => format!("req-{:08}", COUNTER.fetch_add(1, Ordering::SeqCst) + 1),
         Fresh::ConstantSeed => SEEDED.with(|rng| format!("{:032x}", rng.borrow_mut().u128(..))),
-        Fresh::Clock => SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos().to_string(),
+        Fresh::Clock => {
+            SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos().to_string()
+        }
     }
 }
 
@@ -312,7 +321,12 @@ async fn knobbed_order(
         Err(error) => {
             log(&error.to_string(), &id(&service));
             let detail = error.to_string();
-            return problem(StatusCode::INTERNAL_SERVER_ERROR, &id(&service), Some(&detail), behaviour);
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &id(&service),
+                Some(&detail),
+                behaviour,
+            );
         }
     };
     let mut asking = service.client.get(service.shipping.url(&format!("/shipping/{order_id}")));
@@ -401,7 +415,9 @@ mod spanned {
         let client = reqwest::Client::builder().timeout(shipping.timeout()).build().unwrap();
         Router::new()
             .route("/orders/{id}", get(order))
-            .fallback(|Extension(Rid(id)): Extension<Rid>| async move { urn_problem(StatusCode::NOT_FOUND, &id) })
+            .fallback(|Extension(Rid(id)): Extension<Rid>| async move {
+                urn_problem(StatusCode::NOT_FOUND, &id)
+            })
             .layer(middleware::from_fn(in_a_span))
             .with_state(Service { db, shipping, client })
     }
@@ -478,4 +494,3 @@ mod spanned {
         response
     }
 }
-

@@ -12,8 +12,7 @@ use futures_util::future::join_all;
 use super::plan::{Ask, Backend, Plan, UNREACHED_QUOTA};
 use super::shown::{self, COLUMNS, ms, row, served};
 use super::{
-    FAILURES, FULL, Failures, GOODPUT, HEALTH, LIMIT, NO_LEAK, REFUSED, Stop, backend, note,
-    serve,
+    FAILURES, FULL, Failures, GOODPUT, HEALTH, LIMIT, NO_LEAK, REFUSED, Stop, backend, note, serve,
 };
 use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, UNDER_FLOOD, late};
 use crate::judge::compare::secrets_in;
@@ -95,7 +94,9 @@ pub(super) async fn stream(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
     for exchange in exchanges.iter().filter(|one| one.status() == Some(503)) {
         let under_way = served
             .iter()
-            .filter(|other| other.sent <= exchange.sent + REORDER && other.received >= exchange.sent)
+            .filter(|other| {
+                other.sent <= exchange.sent + REORDER && other.received >= exchange.sent
+            })
             .count();
         let wrong = under_way < setup.max;
         if wrong && first_wrong.is_none() {
@@ -165,10 +166,7 @@ fn judge_flood(
         );
     }
     judge_goodput(plan, &reports, start, context, failures);
-    let slow_or_refused: Vec<&&Exchange> = health
-        .iter()
-        .filter(|one| !healthy(one))
-        .collect();
+    let slow_or_refused: Vec<&&Exchange> = health.iter().filter(|one| !healthy(one)).collect();
     if let Some(first) = slow_or_refused.first() {
         let rows = health.iter().map(|one| row(one, start, healthy(one))).collect();
         note(
@@ -237,7 +235,12 @@ fn waited_for_a_slot(exchange: &Exchange, seen: &[Seen]) -> Option<Duration> {
 pub(super) fn refusal_problem(exchange: &Exchange) -> Option<String> {
     let line = exchange.request.line();
     match exchange.status() {
-        None => return Some(format!("{line} got no answer ({})", exchange.answer.clone().unwrap_err())),
+        None => {
+            return Some(format!(
+                "{line} got no answer ({})",
+                exchange.answer.clone().unwrap_err()
+            ));
+        }
         Some(429) => {
             return Some(format!(
                 "{line} was refused with 429, which tells one client it is over its own quota; \
@@ -245,7 +248,11 @@ pub(super) fn refusal_problem(exchange: &Exchange) -> Option<String> {
             ));
         }
         Some(503) => {}
-        Some(status) => return Some(format!("{line} was answered {status}, not served and not refused with 503")),
+        Some(status) => {
+            return Some(format!(
+                "{line} was answered {status}, not served and not refused with 503"
+            ));
+        }
     }
     if exchange.took() > AT_ONCE {
         return Some(format!(
@@ -331,15 +338,17 @@ fn judge_failing(
                 Some("refused".to_string())
             }
             None => (!served(plan, exchange)).then(|| "not served".to_string()),
-            Some((status, code)) => shown::not_error(
-                exchange,
-                StatusCode::from_u16(status).expect("a status"),
-                code,
-            )
-            .map(|problem| format!("the backend {}: expected {status}, but {problem}", did(plan, id))),
+            Some((status, code)) => {
+                shown::not_error(exchange, StatusCode::from_u16(status).expect("a status"), code)
+                    .map(|problem| {
+                        format!("the backend {}: expected {status}, but {problem}", did(plan, id))
+                    })
+            }
         };
         rows.push(row(exchange, start, problem.is_none()));
-        if let Some(problem) = problem.filter(|problem| problem != "refused" && problem != "not served") {
+        if let Some(problem) =
+            problem.filter(|problem| problem != "refused" && problem != "not served")
+        {
             wrong.get_or_insert(format!("{}: {problem}", exchange.request.line()));
         }
     }
@@ -359,7 +368,10 @@ fn judge_failing(
         note(
             failures,
             FAILURES,
-            Failure::of(wrong).with(table("the requests with failing backend calls among them (marked: wrong)", rows)),
+            Failure::of(wrong).with(table(
+                "the requests with failing backend calls among them (marked: wrong)",
+                rows,
+            )),
         );
     }
 }
@@ -386,7 +398,8 @@ fn judge_limit(backend: &Upstream, max: usize, context: &str, failures: &mut Fai
             cells: vec![
                 format!("{} {}", seen.method, seen.target),
                 format!("+{}", ms(seen.at - first)),
-                seen.ended.map_or("(still under way)".into(), |ended| format!("+{}", ms(ended - first))),
+                seen.ended
+                    .map_or("(still under way)".into(), |ended| format!("+{}", ms(ended - first))),
             ],
             ok: true,
         })
@@ -407,7 +420,8 @@ fn judge_limit(backend: &Upstream, max: usize, context: &str, failures: &mut Fai
 
 /// Nothing of the backend's (its secret, its address) reaches a client.
 fn judge_leaks(plan: &Plan, backend: &Upstream, answers: &[&Exchange], failures: &mut Failures) {
-    let secrets = vec![plan.secret.clone(), backend.address.to_string(), backend.address.ip().to_string()];
+    let secrets =
+        vec![plan.secret.clone(), backend.address.to_string(), backend.address.ip().to_string()];
     for exchange in answers {
         let Some(answer) = exchange.answer() else { continue };
         let mut text = answer.text();
@@ -438,7 +452,8 @@ pub(super) fn table(what: &str, rows: Vec<Row>) -> Evidence {
 
 /// Whether a health probe was answered with success, at once.
 pub(super) fn healthy(exchange: &Exchange) -> bool {
-    exchange.status().is_some_and(|status| (200..300).contains(&status)) && exchange.took() <= AT_ONCE
+    exchange.status().is_some_and(|status| (200..300).contains(&status))
+        && exchange.took() <= AT_ONCE
 }
 
 /// The longest a request the backend takes `latency` to answer may take, served under a flood.

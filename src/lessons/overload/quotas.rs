@@ -11,9 +11,11 @@ use axum::http::StatusCode;
 use super::floods::{healthy, table};
 use super::plan::{Ask, Plan, QuotaPlan, UNREACHED_CONCURRENCY};
 use super::shown::{self, ms, row, served};
-use super::{ANONYMOUS, Failures, HEALTH, PER_CLIENT, QUOTA, RETRY_AFTER, Stop, backend, note, serve};
-use crate::judge::{Failure, Learner};
+use super::{
+    ANONYMOUS, Failures, HEALTH, PER_CLIENT, QUOTA, RETRY_AFTER, Stop, backend, note, serve,
+};
 use crate::judge::exchange::{Client, Exchange, Request};
+use crate::judge::{Failure, Learner};
 
 /// How much before the time a `Retry-After` allows the noisy client comes back (it must still
 /// be refused: the time was rounded up, never down), and how much after (it must be let in).
@@ -24,7 +26,11 @@ const PAST_WINDOW: Duration = Duration::from_millis(100);
 /// Health probes sent once the anonymous quota is spent.
 const HEALTH_PROBES: usize = 3;
 
-pub(super) async fn spend(learner: &Learner, plan: &Arc<Plan>, which: usize) -> Result<Failures, Stop> {
+pub(super) async fn spend(
+    learner: &Learner,
+    plan: &Arc<Plan>,
+    which: usize,
+) -> Result<Failures, Stop> {
     let quota = &plan.quotas[which];
     let backend = backend(plan).await;
     let base =
@@ -40,7 +46,8 @@ pub(super) async fn spend(learner: &Learner, plan: &Arc<Plan>, which: usize) -> 
     .into_iter()
     .flatten()
     .collect();
-    let requests: Vec<Request> = groups.iter().flat_map(|asks| asks.iter().map(shown::request)).collect();
+    let requests: Vec<Request> =
+        groups.iter().flat_map(|asks| asks.iter().map(shown::request)).collect();
     let start = Instant::now();
     let mut answers = client.burst(requests).await.into_iter();
     let mut take = |asks: &[Ask]| -> Vec<Exchange> { answers.by_ref().take(asks.len()).collect() };
@@ -55,10 +62,34 @@ pub(super) async fn spend(learner: &Learner, plan: &Arc<Plan>, which: usize) -> 
 
     let mut failures = Failures::new();
     let described = format!("a quota of {} per {}", quota.per_client, ms(quota.window));
-    judge_spent(plan, quota, &noisy, start, QUOTA, &format!("one client, with {described}"), &mut failures);
-    judge_spent(plan, quota, &anonymous, start, ANONYMOUS, &format!("requests without a key, with {described}"), &mut failures);
+    judge_spent(
+        plan,
+        quota,
+        &noisy,
+        start,
+        QUOTA,
+        &format!("one client, with {described}"),
+        &mut failures,
+    );
+    judge_spent(
+        plan,
+        quota,
+        &anonymous,
+        start,
+        ANONYMOUS,
+        &format!("requests without a key, with {described}"),
+        &mut failures,
+    );
     if let Some(first) = &cycling_first {
-        judge_spent(plan, quota, first, start, QUOTA, &format!("one client, with {described}"), &mut failures);
+        judge_spent(
+            plan,
+            quota,
+            first,
+            start,
+            QUOTA,
+            &format!("one client, with {described}"),
+            &mut failures,
+        );
     }
     let unserved: Vec<&Exchange> = quiet.iter().filter(|one| !served(plan, one)).collect();
     if let Some(first) = unserved.first() {
@@ -87,15 +118,24 @@ pub(super) async fn spend(learner: &Learner, plan: &Arc<Plan>, which: usize) -> 
                 first.status().map_or("nothing".to_string(), |status| status.to_string()),
                 ms(first.took())
             ))
-            .with(table("the health probes", health.iter().map(|one| row(one, start, healthy(one))).collect())),
+            .with(table(
+                "the health probes",
+                health.iter().map(|one| row(one, start, healthy(one))).collect(),
+            )),
         );
     }
 
     // The noisy client comes back as its Retry-After says, and the cycling one a window later.
-    let promised = noisy.iter().filter(|one| one.status() == Some(429)).map(shown::retry_after).max_by_key(|one| one.clone().unwrap_or(0));
+    let promised = noisy
+        .iter()
+        .filter(|one| one.status() == Some(429))
+        .map(shown::retry_after)
+        .max_by_key(|one| one.clone().unwrap_or(0));
     let come_back = async {
         match promised {
-            Some(Ok(seconds)) if (1..=quota.window.as_millis().div_ceil(1000) as u64).contains(&seconds) => {
+            Some(Ok(seconds))
+                if (1..=quota.window.as_millis().div_ceil(1000) as u64).contains(&seconds) =>
+            {
                 Some(return_as_told(plan, quota, &client, seconds, sent, received, start).await)
             }
             Some(Ok(seconds)) => Some(Some(Failure::of(format!(
@@ -117,7 +157,15 @@ pub(super) async fn spend(learner: &Learner, plan: &Arc<Plan>, which: usize) -> 
         tokio::time::sleep_until((start + quota.window + PAST_WINDOW).into()).await;
         let second = client.burst(again.iter().map(shown::request).collect()).await;
         let mut found = Failures::new();
-        judge_spent(plan, quota, &second, start, QUOTA, &format!("one client, a window after it spent {described}"), &mut found);
+        judge_spent(
+            plan,
+            quota,
+            &second,
+            start,
+            QUOTA,
+            &format!("one client, a window after it spent {described}"),
+            &mut found,
+        );
         found.remove(QUOTA)
     };
     let (came_back, cycled) = tokio::join!(come_back, cycle);

@@ -55,7 +55,11 @@ pub(super) enum Incoming {
     /// Well-formed: it must come back.
     Good(String),
     /// Malformed (`why` says how): it must be replaced; `token` is in it, and must reach nothing.
-    Bad { value: String, token: String, why: &'static str },
+    Bad {
+        value: String,
+        token: String,
+        why: &'static str,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -123,19 +127,30 @@ impl Plan {
         let mut shipping = HashMap::new();
         let mut delays = HashMap::new();
         for order in &orders {
-            let status = (!seed::chance(&mut rng, 0.3))
-                .then(|| seed::pick(&mut rng, &["in transit", "delivered", "at the depot"]).to_string());
+            let status = (!seed::chance(&mut rng, 0.3)).then(|| {
+                seed::pick(&mut rng, &["in transit", "delivered", "at the depot"]).to_string()
+            });
             shipping.insert(order.id, status);
             delays.insert(order.id, Duration::from_millis(rng.u64(0..=40)));
         }
         let query_token = format!("q-{}", seed::token(&mut rng, 10));
         let host = format!("orders-db-{}.internal:5432", rng.u32(1..9));
         let failure = DatabaseFailure {
-            error: format!("query {query_token} failed on {host}: canceling statement due to lock timeout"),
+            error: format!(
+                "query {query_token} failed on {host}: canceling statement due to lock timeout"
+            ),
             panic: format!("report renderer failed for {query_token}"),
         };
         let asks = asks(&mut rng, &orders, &shipping, missing);
-        Plan { orders, shipping, delays, failure, query_token, secret: seed::token(&mut rng, 16), asks }
+        Plan {
+            orders,
+            shipping,
+            delays,
+            failure,
+            query_token,
+            secret: seed::token(&mut rng, 16),
+            asks,
+        }
     }
 
     pub(super) fn database(&self, failing: bool) -> DatabaseSetup {
@@ -172,10 +187,13 @@ fn asks(
     shipping: &HashMap<u32, Option<String>>,
     missing: &[u32],
 ) -> Vec<Ask> {
-    let mut shipped = orders.iter().filter(|order| shipping[&order.id].is_some()).map(|order| order.id);
-    let mut failing = orders.iter().filter(|order| shipping[&order.id].is_none()).map(|order| order.id);
+    let mut shipped =
+        orders.iter().filter(|order| shipping[&order.id].is_some()).map(|order| order.id);
+    let mut failing =
+        orders.iter().filter(|order| shipping[&order.id].is_none()).map(|order| order.id);
     let mut missing = missing.iter().copied();
-    let mut any_order = orders.iter().map(|order| order.id).cycle().skip(rng.usize(0..orders.len()));
+    let mut any_order =
+        orders.iter().map(|order| order.id).cycle().skip(rng.usize(0..orders.len()));
     // Two orders kept for the requests that come with a traceparent.
     let traced: Vec<Target> = shipped.by_ref().take(2).map(Target::Shipped).collect();
     let mut targets = |rng: &mut Rng| -> Target {
@@ -192,7 +210,14 @@ fn asks(
     };
     // Good ids across the charset and the lengths, the two ends included.
     // The first two with a traceparent, for orders the shipping service is asked about.
-    let lengths = [rng.usize(8..40), rng.usize(8..40), 1, MAX_LENGTH, rng.usize(2..20), rng.usize(20..MAX_LENGTH)];
+    let lengths = [
+        rng.usize(8..40),
+        rng.usize(8..40),
+        1,
+        MAX_LENGTH,
+        rng.usize(2..20),
+        rng.usize(20..MAX_LENGTH),
+    ];
     for (n, length) in lengths.into_iter().enumerate() {
         let (target, traceparent) = if n < 2 {
             let trace = (seed::token(rng, 32), seed::token(rng, 16));

@@ -135,13 +135,22 @@ pub(super) fn served(run: &Run<'_>) -> Option<Failure> {
             && (expected != 200 || {
                 let order = asked.ask.order().unwrap_or_default();
                 let shipping = run.plan.shipping.get(&order).cloned().flatten();
-                body["id"] == order && Some(body["shipping"].as_str().unwrap_or_default().to_string()) == shipping
+                body["id"] == order
+                    && Some(body["shipping"].as_str().unwrap_or_default().to_string()) == shipping
             });
-        let what = if expected == 200 { "200 with the order and its shipping".into() } else { expected.to_string() };
+        let what = if expected == 200 {
+            "200 with the order and its shipping".into()
+        } else {
+            expected.to_string()
+        };
         rows.push(row(asked, what, ok));
     }
     let wrong = rows.iter().filter(|row| !row.ok).count();
-    failed(format!("{wrong} of {} requests did not get the answer the exercise asks for", rows.len()), rows, "expected")
+    failed(
+        format!("{wrong} of {} requests did not get the answer the exercise asks for", rows.len()),
+        rows,
+        "expected",
+    )
 }
 
 pub(super) fn header(run: &Run<'_>) -> Option<Failure> {
@@ -163,7 +172,8 @@ pub(super) fn header(run: &Run<'_>) -> Option<Failure> {
         rows.push(row(asked, what, ok));
     }
     failed(
-        "an answer without exactly one well-formed x-request-id (1 to 128 of A-Z a-z 0-9 . _ -)".into(),
+        "an answer without exactly one well-formed x-request-id (1 to 128 of A-Z a-z 0-9 . _ -)"
+            .into(),
         rows,
         "x-request-id answered",
     )
@@ -176,7 +186,11 @@ pub(super) fn kept(run: &Run<'_>) -> Option<Failure> {
         .filter_map(|asked| {
             let Incoming::Good(sent) = &asked.ask.incoming else { return None };
             let answered = id_of(asked);
-            Some(row(asked, answered.as_deref().map_or("(none)".into(), shown), answered.as_ref() == Some(sent)))
+            Some(row(
+                asked,
+                answered.as_deref().map_or("(none)".into(), shown),
+                answered.as_ref() == Some(sent),
+            ))
         })
         .collect();
     failed(
@@ -198,24 +212,38 @@ pub(super) fn replaced(run: &Run<'_>) -> Option<Failure> {
         let mut places = Vec::new();
         if !token.is_empty() {
             if let Some(answer) = asked.exchange.answer() {
-                if answer.headers.iter().any(|(_, v)| String::from_utf8_lossy(v.as_bytes()).contains(token.as_str())) {
+                if answer
+                    .headers
+                    .iter()
+                    .any(|(_, v)| String::from_utf8_lossy(v.as_bytes()).contains(token.as_str()))
+                {
                     places.push("a response header");
                 }
                 if answer.text().contains(token.as_str()) {
                     places.push("the body");
                 }
             }
-            if asked.upstream.as_ref().is_some_and(|seen| seen.headers.iter().any(|(_, v)| v.contains(token.as_str()))) {
+            if asked
+                .upstream
+                .as_ref()
+                .is_some_and(|seen| seen.headers.iter().any(|(_, v)| v.contains(token.as_str())))
+            {
                 places.push("the shipping service's request");
             }
             if run.log.contains(token.as_str()) || run.other_log.contains(token.as_str()) {
                 places.push("the log");
-                let line = run.log.lines().chain(run.other_log.lines()).find(|line| line.contains(token.as_str()));
+                let line = run
+                    .log
+                    .lines()
+                    .chain(run.other_log.lines())
+                    .find(|line| line.contains(token.as_str()));
                 reached.get_or_insert_with(|| shortened(line.unwrap_or_default()));
             }
         }
         let what = if !fresh {
-            answered.as_deref().map_or("(none)".into(), |id| format!("{} (not a fresh id)", shown(id)))
+            answered
+                .as_deref()
+                .map_or("(none)".into(), |id| format!("{} (not a fresh id)", shown(id)))
         } else if places.is_empty() {
             shown(answered.as_deref().unwrap_or_default())
         } else {
@@ -231,7 +259,8 @@ pub(super) fn replaced(run: &Run<'_>) -> Option<Failure> {
         "what became of it",
     )?;
     if let Some(line) = reached {
-        failure = failure.with(Evidence::Text { title: "a log line it reached".into(), body: line });
+        failure =
+            failure.with(Evidence::Text { title: "a log line it reached".into(), body: line });
     }
     Some(failure)
 }
@@ -240,7 +269,8 @@ pub(super) fn replaced(run: &Run<'_>) -> Option<Failure> {
 fn not_problem(asked: &Asked<'_>, id: &str, ids: &HashMap<String, String>) -> Option<String> {
     let answer = asked.exchange.answer()?;
     if answer.media_type().as_deref() != Some("application/problem+json") {
-        let content_type = answer.header("content-type").and_then(|value| value.to_str().ok()).unwrap_or("(none)");
+        let content_type =
+            answer.header("content-type").and_then(|value| value.to_str().ok()).unwrap_or("(none)");
         return Some(format!("Content-Type: {content_type}"));
     }
     let body = answer.json().unwrap_or(Value::Null);
@@ -252,7 +282,8 @@ fn not_problem(asked: &Asked<'_>, id: &str, ids: &HashMap<String, String>) -> Op
     if body["status"] != answer.status.as_u16() {
         return Some(format!("\"status\": {} for a {}", body["status"], answer.status.as_u16()));
     }
-    let in_instance = body["instance"].as_str().is_some_and(|instance| !as_word(instance, id).is_empty());
+    let in_instance =
+        body["instance"].as_str().is_some_and(|instance| !as_word(instance, id).is_empty());
     if !id.is_empty() && (body["request_id"] == id || in_instance) {
         return None;
     }
@@ -260,7 +291,9 @@ fn not_problem(asked: &Asked<'_>, id: &str, ids: &HashMap<String, String>) -> Op
     Some(match ids.get(carried) {
         _ if id.is_empty() && !carried.is_empty() => return None,
         _ if id.is_empty() => "no id: neither an x-request-id nor a \"request_id\"".into(),
-        Some(other) => format!("the body carries {}, the id of another request ({other})", shown(carried)),
+        Some(other) => {
+            format!("the body carries {}, the id of another request ({other})", shown(carried))
+        }
         None if carried.is_empty() => "no \"request_id\" (nor the id in \"instance\")".into(),
         None => format!("the body carries {}, not the header's {}", shown(carried), shown(id)),
     })
@@ -283,7 +316,11 @@ pub(super) fn problem(run: &Run<'_>) -> Option<Failure> {
         }
         let id = id_of(asked).unwrap_or_default();
         let problem = not_problem(asked, &id, &ids);
-        rows.push(row(asked, problem.clone().unwrap_or_else(|| "problem details".into()), problem.is_none()));
+        rows.push(row(
+            asked,
+            problem.clone().unwrap_or_else(|| "problem details".into()),
+            problem.is_none(),
+        ));
     }
     failed(
         "an error that is not RFC 9457 problem details (application/problem+json with type, \
@@ -298,13 +335,23 @@ pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
     let address = run.shipping.address;
     let secrets = vec![
         run.plan.query_token.clone(),
-        run.plan.failure.error.split(" on ").nth(1).and_then(|rest| rest.split(':').next()).unwrap_or_default().to_string(),
+        run.plan
+            .failure
+            .error
+            .split(" on ")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .unwrap_or_default()
+            .to_string(),
         run.plan.secret.clone(),
         address.to_string(),
         address.ip().to_string(),
     ];
     for asked in &run.asked {
-        let Some(answer) = asked.exchange.answer().filter(|answer| answer.status.as_u16() >= 400) else { continue };
+        let Some(answer) = asked.exchange.answer().filter(|answer| answer.status.as_u16() >= 400)
+        else {
+            continue;
+        };
         let mut text = answer.text();
         for (name, value) in &answer.headers {
             text.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
@@ -382,7 +429,11 @@ fn traceparent(value: &str) -> Option<(&str, &str)> {
     let parts: Vec<&str> = value.trim().split('-').collect();
     match parts[..] {
         [version, trace, parent, flags]
-            if version.len() == 2 && version != "ff" && hex(trace, 32) && hex(parent, 16) && flags.len() == 2 =>
+            if version.len() == 2
+                && version != "ff"
+                && hex(trace, 32)
+                && hex(parent, 16)
+                && flags.len() == 2 =>
         {
             Some((trace, parent))
         }
@@ -407,7 +458,12 @@ pub(super) fn upstream(run: &Run<'_>) -> Option<Failure> {
             rows.push(row(asked, "the shipping service was not asked".into(), false));
             continue;
         };
-        let sent = seen.headers.iter().filter(|(name, _)| name == REQUEST_ID).map(|(_, value)| value.as_str()).collect::<Vec<_>>();
+        let sent = seen
+            .headers
+            .iter()
+            .filter(|(name, _)| name == REQUEST_ID)
+            .map(|(_, value)| value.as_str())
+            .collect::<Vec<_>>();
         let mut problem = match sent[..] {
             [one] if one == id => None,
             [] => Some("no x-request-id".to_string()),
@@ -425,9 +481,10 @@ pub(super) fn upstream(run: &Run<'_>) -> Option<Failure> {
                 (Some((trace, _)), Some((incoming, _))) if trace != incoming => {
                     Some("a traceparent with another trace id than the caller's".into())
                 }
-                (Some((_, parent)), Some((_, incoming))) if parent == incoming => {
-                    Some("the caller's traceparent as it came: the parent id must be this service's own".into())
-                }
+                (Some((_, parent)), Some((_, incoming))) if parent == incoming => Some(
+                    "the caller's traceparent as it came: the parent id must be this service's own"
+                        .into(),
+                ),
                 _ => None,
             };
         }
@@ -495,7 +552,8 @@ mod tests {
 
     #[test]
     fn an_id_is_found_as_a_word_only() {
-        let line = "2026-12-03T13:24:41.5Z ERROR request{request_id=5 path=/orders/1500}: status=500";
+        let line =
+            "2026-12-03T13:24:41.5Z ERROR request{request_id=5 path=/orders/1500}: status=500";
         assert_eq!(as_word(line, "5").len(), 1);
         assert_eq!(without_word(line, "5"), line.replacen("request_id=5", "request_id=", 1));
         assert!(as_word("id=abc-5", "5").is_empty());
