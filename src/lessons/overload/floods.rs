@@ -113,7 +113,7 @@ pub(super) async fn stream(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
                  {} allowed calls were under way",
                 setup.max
             ))
-            .with(table("the refusals (marked: with a slot free)", rows)),
+            .with(table(rows)),
         );
     }
     judge_limit(&backend, setup.max, context, &mut failures);
@@ -146,7 +146,7 @@ fn judge_flood(
                  max_in_flight {max} and no call under way before them",
                 reports.len()
             ))
-            .with(table("the flood (marked: not served)", rows)),
+            .with(table(rows)),
         );
     }
     // A request that waited for a slot says more than a count: judged first.
@@ -162,7 +162,7 @@ fn judge_flood(
                 reports.len(),
                 served_count - max
             ))
-            .with(table("the flood (marked: served)", rows)),
+            .with(table(rows)),
         );
     }
     judge_goodput(plan, &reports, start, context, failures);
@@ -179,7 +179,7 @@ fn judge_flood(
                 ms(first.took()),
                 ms(AT_ONCE)
             ))
-            .with(table("the health probes", rows)),
+            .with(table(rows)),
         );
     }
 }
@@ -214,12 +214,7 @@ fn judge_refusals(
         problems.extend(problem);
     }
     if let Some(first) = problems.first() {
-        note(
-            failures,
-            REFUSED,
-            Failure::of(format!("{context}: {first}"))
-                .with(table("the requests (marked: not refused at once as it should be)", rows)),
-        );
+        note(failures, REFUSED, Failure::of(format!("{context}: {first}")).with(table(rows)));
     }
 }
 
@@ -361,18 +356,11 @@ fn judge_failing(
                  some of them failing at the backend: {refused} of them were refused, so \
                  {refused} slot(s) were taken by calls that had ended"
             ))
-            .with(table("the requests (marked: wrong)", rows.clone())),
+            .with(table(rows.clone())),
         );
     }
     if let Some(wrong) = wrong {
-        note(
-            failures,
-            FAILURES,
-            Failure::of(wrong).with(table(
-                "the requests with failing backend calls among them (marked: wrong)",
-                rows,
-            )),
-        );
+        note(failures, FAILURES, Failure::of(wrong).with(table(rows)));
     }
 }
 
@@ -444,9 +432,8 @@ fn judge_leaks(plan: &Plan, backend: &Upstream, answers: &[&Exchange], failures:
     }
 }
 
-/// A table of exchanges; `what` says which rows are marked, for the reader of this code.
-pub(super) fn table(what: &str, rows: Vec<Row>) -> Evidence {
-    debug_assert!(!what.is_empty());
+/// A table of exchanges, the rows that break the rule marked.
+pub(super) fn table(rows: Vec<Row>) -> Evidence {
     Evidence::Table { columns: COLUMNS.iter().map(|name| name.to_string()).collect(), rows }
 }
 

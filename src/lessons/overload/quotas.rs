@@ -104,7 +104,7 @@ pub(super) async fn spend(
                 first.status().map_or("no answer".to_string(), |status| status.to_string()),
                 first.request.line()
             ))
-            .with(table("the client within its quota (marked: not served)", rows)),
+            .with(table(rows)),
         );
     }
     let slow: Vec<&Exchange> = health.iter().filter(|one| !healthy(one)).collect();
@@ -118,10 +118,7 @@ pub(super) async fn spend(
                 first.status().map_or("nothing".to_string(), |status| status.to_string()),
                 ms(first.took())
             ))
-            .with(table(
-                "the health probes",
-                health.iter().map(|one| row(one, start, healthy(one))).collect(),
-            )),
+            .with(table(health.iter().map(|one| row(one, start, healthy(one))).collect())),
         );
     }
 
@@ -215,7 +212,7 @@ fn judge_spent(
         (false, None) => return,
     };
     let rows = exchanges.iter().map(|one| row(one, start, true)).collect();
-    note(failures, check, Failure::of(summary).with(table("the requests", rows)));
+    note(failures, check, Failure::of(summary).with(table(rows)));
 }
 
 /// The noisy client, told to come back after `seconds`: a moment before that, when the time
@@ -246,7 +243,7 @@ async fn return_as_told(
                     ms(early.sent - sent),
                     seconds - 1
                 ))
-                .with(table("the client's return", rows)),
+                .with(table(rows)),
             );
         }
     }
@@ -261,6 +258,6 @@ async fn return_as_told(
             ms(late.sent - received),
             late.status().map_or("no answer".to_string(), |status| status.to_string())
         ))
-        .with(table("the client's return", rows))
+        .with(table(rows))
     })
 }
