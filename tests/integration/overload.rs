@@ -101,6 +101,7 @@ async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
         (with!(limit: Limit::Shared(-1)), &[FULL]),
         (with!(limit: Limit::PerRequest), &[LIMIT, REFUSED]),
         (with!(limit: Limit::Waits), &[REFUSED, GOODPUT]),
+        (with!(limit: Limit::Queues(400)), &[REFUSED, GOODPUT]),
         (with!(overload_status: StatusCode::TOO_MANY_REQUESTS), &[REFUSED]),
         (with!(overload_retry_after: None), &[REFUSED]),
         (with!(overload_retry_after: Some(0)), &[REFUSED]),
@@ -108,6 +109,8 @@ async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
     .await;
     let waits = &judged[3];
     assert_rejected(&waits.0, waits.1, REFUSED, "waited for a slot instead of being refused");
+    let queues = &judged[4];
+    assert_rejected(&queues.0, queues.1, GOODPUT, "though the backend takes");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,6 +201,8 @@ enum Limit {
     PerClient,
     /// One semaphore, waited on with `acquire().await`.
     Waits,
+    /// One semaphore, waited on for at most this many milliseconds, then 503: a bounded queue.
+    Queues(u64),
     /// max_in_flight requests per 200 ms, whatever is under way.
     Rate,
 }
@@ -387,6 +392,13 @@ async fn knobbed_report(
                 }
             }
             Limit::Waits => Slot::Permit(Arc::clone(&service.slots).acquire_owned().await.unwrap()),
+            Limit::Queues(millis) => {
+                let waiting = Arc::clone(&service.slots).acquire_owned();
+                match tokio::time::timeout(Duration::from_millis(millis), waiting).await {
+                    Ok(permit) => Slot::Permit(permit.unwrap()),
+                    Err(_) => return overloaded(),
+                }
+            }
             Limit::Rate => {
                 let now = Instant::now();
                 let mut rate = service.rate.lock().unwrap();

@@ -80,6 +80,8 @@ async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
         (with!(fresh: Fresh::Counter), &[UNIQUE]),
         (with!(fresh: Fresh::ConstantSeed), &[UNIQUE]),
         (with!(fresh: Fresh::Clock), &[UNIQUE]),
+        (with!(max_length: 129), &[HEADER, REPLACED]),
+        (with!(max_length: 127), &[KEPT]),
     ])
     .await;
     let (per_process, seed) = &judged[4];
@@ -178,6 +180,8 @@ struct Behaviour {
     shared_current: bool,
     /// The middleware with `route_layer`: the router's own 404 gets no id.
     routes_only: bool,
+    /// The longest incoming id kept.
+    max_length: usize,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -193,6 +197,7 @@ const RIGHT: Behaviour = Behaviour {
     forwards_traceparent: false,
     shared_current: false,
     routes_only: false,
+    max_length: 128,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -238,7 +243,11 @@ fn knobbed(db: Database, shipping: Upstream, behaviour: Behaviour) -> Router {
 }
 
 fn trusted(id: &str) -> bool {
-    (1..=128).contains(&id.len())
+    trusted_up_to(id, 128)
+}
+
+fn trusted_up_to(id: &str, max_length: usize) -> bool {
+    (1..=max_length).contains(&id.len())
         && id.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
 }
 
@@ -275,7 +284,7 @@ async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: N
             .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             .take(128)
             .collect(),
-        (Some(id), Incoming::Checked) if trusted(&id) => id,
+        (Some(id), Incoming::Checked) if trusted_up_to(&id, behaviour.max_length) => id,
         (Some(id), _) => {
             if behaviour.logs_rejected {
                 tracing::warn!(incoming = ?id, "replaced an untrusted request id");
