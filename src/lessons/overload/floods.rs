@@ -14,9 +14,9 @@ use super::shown::{self, COLUMNS, ms, row, served};
 use super::{
     FAILURES, FULL, Failures, GOODPUT, HEALTH, LIMIT, NO_LEAK, REFUSED, Stop, backend, note, serve,
 };
-use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, UNDER_FLOOD, late};
+use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, PATIENCE, UNDER_FLOOD, late};
 use crate::judge::compare::secrets_in;
-use crate::judge::exchange::{Client, Exchange, Request};
+use crate::judge::exchange::{Client, Exchange};
 use crate::judge::upstream::{Seen, Upstream};
 use crate::judge::{Evidence, Failure, Learner, Row};
 
@@ -34,14 +34,10 @@ pub(super) async fn bursts(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
     let backend = backend(plan).await;
     let base = serve(learner, plan, &backend, setup.max, UNREACHED_QUOTA, LONG_WINDOW).await?;
     let client = Client::new(base);
-    let health = || (0..setup.health).map(|_| Request::get("/health/live"));
-    let flood = |asks: &[Ask]| -> Vec<Request> {
-        asks.iter().map(shown::request).chain(health()).collect()
-    };
     let start = Instant::now();
-    let first = client.burst(flood(&setup.first)).await;
+    let first = flood_and_probe(&client, &backend, &setup.first, setup.health).await;
     let failing = client.burst(setup.failing.iter().map(shown::request).collect()).await;
-    let last = client.burst(flood(&setup.last)).await;
+    let last = flood_and_probe(&client, &backend, &setup.last, setup.health).await;
 
     let mut failures = Failures::new();
     let context = format!("{} flooding", setup.shape);
@@ -66,6 +62,30 @@ pub(super) async fn bursts(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
     let answers: Vec<&Exchange> = first.iter().chain(&failing).chain(&last).collect();
     judge_leaks(plan, &backend, &answers, &mut failures);
     Ok(failures)
+}
+
+/// How long after the first backend call of a flood the health probes go: the flood's other
+/// calls have taken their slots by then.
+const PROBE_AFTER: Duration = Duration::from_millis(20);
+
+/// `asks` released together, and `probes` health probes sent in the middle of the flood, while
+/// its backend calls are under way.
+async fn flood_and_probe(
+    client: &Client,
+    backend: &Upstream,
+    asks: &[Ask],
+    probes: usize,
+) -> Vec<Exchange> {
+    let before = backend.asked();
+    let flood = client.burst(asks.iter().map(shown::request).collect());
+    let probing = async {
+        backend.wait_until(PATIENCE, |seen| seen.len() > before).await;
+        tokio::time::sleep(PROBE_AFTER).await;
+        join_all((0..probes).map(|_| client.get("/health/live"))).await
+    };
+    let (mut exchanges, probed) = tokio::join!(flood, probing);
+    exchanges.extend(probed);
+    exchanges
 }
 
 /// A stream of requests, each at its time, three times faster than the backend serves them.
@@ -173,7 +193,7 @@ fn judge_flood(
             failures,
             HEALTH,
             Failure::of(format!(
-                "GET /health/live, sent with a flood of /reports, answered {} after {}: it \
+                "GET /health/live, sent while a flood's backend calls were under way, answered {} after {}: it \
                  should answer 2xx at once (within {}), whatever the load",
                 first.status().map_or_else(|| "nothing".to_string(), |status| status.to_string()),
                 ms(first.took()),

@@ -231,7 +231,9 @@ fn stream_plan(rng: &mut Rng, reports: &mut Reports) -> StreamPlan {
 
 /// An instance whose quotas are judged, with quick reports.
 fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPlan {
-    let window = Duration::from_millis(rng.u64(1_200..=1_800));
+    // Over 1.4 s: a Retry-After a second short is then 0.4 s early at least, which a busy
+    // machine does not blur.
+    let window = Duration::from_millis(rng.u64(1_400..=1_800));
     let mut asks = |count: u32, who: &Option<String>, rng: &mut Rng| -> Vec<Ask> {
         (0..count)
             .map(|_| {
