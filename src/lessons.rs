@@ -48,7 +48,7 @@ pub const ALL: &[LessonJudge] = &[
     lesson!(bad_gateway, "04_bad_gateway"),
     lesson!(circuit_breaker, "05_circuit_breaker"),
     lesson!(idempotency_key, "06_idempotency_key"),
-    lesson!(overload, "07_overload"),
-    lesson!(request_ids, "08_request_ids"),
+    lesson!(overload, "08_overload"),
+    lesson!(request_ids, "10_request_ids"),
     // dev new: next lesson
 ];

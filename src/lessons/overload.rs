@@ -59,7 +59,7 @@ const API_KEY: &str = "x-api-key";
 pub struct Judge;
 
 impl Lesson for Judge {
-    const SLUG: &'static str = "07_overload";
+    const SLUG: &'static str = "08_overload";
     const CHECKS: &'static [&'static str] = CHECKS;
 
     fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {

@@ -45,7 +45,7 @@ const REQUEST_ID: &str = "x-request-id";
 pub struct Judge;
 
 impl Lesson for Judge {
-    const SLUG: &'static str = "08_request_ids";
+    const SLUG: &'static str = "10_request_ids";
     const CHECKS: &'static [&'static str] = CHECKS;
     /// A second process: ids made by a generator seeded with a constant repeat there.
     const PROCESSES: usize = 2;

@@ -110,7 +110,7 @@ forgeries! {
     forging_does_not_pass_lesson_4: "04_bad_gateway",
     forging_does_not_pass_lesson_5: "05_circuit_breaker",
     forging_does_not_pass_lesson_6: "06_idempotency_key",
-    forging_does_not_pass_lesson_7: "07_overload",
-    forging_does_not_pass_lesson_8: "08_request_ids",
+    forging_does_not_pass_lesson_8: "08_overload",
+    forging_does_not_pass_lesson_10: "10_request_ids",
     // dev new: next forgery
 }

@@ -23,10 +23,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::support::{assert_failed, assert_rejected, seed};
 
-#[path = "../../solutions/07_overload.rs"]
+#[path = "../../solutions/08_overload.rs"]
 mod solution;
 
-#[path = "../../exercises/.starters/07_overload.rs"]
+#[path = "../../exercises/.starters/08_overload.rs"]
 mod starter;
 
 const LIMIT: &str = CHECKS[0];

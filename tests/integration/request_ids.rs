@@ -22,10 +22,10 @@ use serde_json::{Value, json};
 
 use crate::support::{assert_failed, assert_rejected, seed};
 
-#[path = "../../solutions/08_request_ids.rs"]
+#[path = "../../solutions/10_request_ids.rs"]
 mod solution;
 
-#[path = "../../exercises/.starters/08_request_ids.rs"]
+#[path = "../../exercises/.starters/10_request_ids.rs"]
 mod starter;
 
 const HEADER: &str = CHECKS[1];

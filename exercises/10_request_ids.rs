@@ -1,6 +1,6 @@
 //! Lesson "request ids": the debuggable 500.
 //!
-//! Read the lesson with `cargo run -- lesson 8`; check your work with `cargo run -- check 8`.
+//! Read the lesson with `cargo run -- lesson 10`; check your work with `cargo run -- check 10`.
 //! Keep the signature of `app`: the checks call it.
 //!
 //! The service reads an order and asks the shipping service where it is. Its errors give

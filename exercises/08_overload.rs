@@ -1,6 +1,6 @@
 //! Lesson "overload": shed load early, and tell 503 from 429.
 //!
-//! Read the lesson with `cargo run -- lesson 7`; check your work with `cargo run -- check 7`.
+//! Read the lesson with `cargo run -- lesson 8`; check your work with `cargo run -- check 8`.
 //! Keep the signature of `app`: the checks call it.
 //!
 //! The service asks a slow backend for reports. Right now it takes on everything: every
