@@ -6,6 +6,8 @@ pub mod circuit_breaker;
 pub mod deadlines;
 pub mod generic_500;
 pub mod idempotency_key;
+pub mod overload;
+pub mod request_ids;
 pub mod retry_after;
 pub mod retry_budget;
 pub mod retry_on_5xx;
@@ -49,6 +51,8 @@ pub const ALL: &[LessonJudge] = &[
     lesson!(circuit_breaker, "05_circuit_breaker"),
     lesson!(idempotency_key, "06_idempotency_key"),
     lesson!(deadlines, "07_deadlines"),
+    lesson!(overload, "08_overload"),
     lesson!(retry_budget, "09_retry_budget"),
+    lesson!(request_ids, "10_request_ids"),
     // dev new: next lesson
 ];

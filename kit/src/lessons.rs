@@ -7,6 +7,8 @@ pub mod circuit_breaker;
 pub mod deadlines;
 pub mod generic_500;
 pub mod idempotency_key;
+pub mod overload;
+pub mod request_ids;
 pub mod retry_after;
 pub mod retry_budget;
 pub mod retry_on_5xx;

@@ -31,6 +31,11 @@ pub const LATE_FLOOR: Duration = Duration::from_millis(30);
 /// loopback round trip through the learner's server on a busy machine.
 pub const AT_ONCE: Duration = Duration::from_millis(150);
 
+/// What a flood adds to the answers a server does give: while it answers dozens of requests
+/// released together (refusing most of them), the ones it serves wait for a worker a little, on
+/// a busy machine. Smaller than a queue adds, which is a whole backend call of 200 ms or more.
+pub const UNDER_FLOOD: Duration = Duration::from_millis(150);
+
 /// How long the judge's own servers and clients wait for anything before calling it silence.
 pub const PATIENCE: Duration = Duration::from_secs(3);
 

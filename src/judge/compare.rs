@@ -102,6 +102,23 @@ pub fn outline(value: &str) -> String {
     outlined
 }
 
+/// About how many bits of `ids` change from one to the next: for each character position, the
+/// logarithm of how many different characters the ids have there, summed. A counter or a clock
+/// changes a few trailing characters (a handful of bits); 128 random bits in hex, about 4 bits
+/// at each of 32 places. No position can show more than `log2(ids.len())` bits, so a few dozen
+/// ids are needed to see 48 bits or more.
+pub fn varying_bits(ids: &[String]) -> f64 {
+    let longest = ids.iter().map(|id| id.chars().count()).max().unwrap_or(0);
+    let columns: Vec<Vec<char>> = ids.iter().map(|id| id.chars().collect()).collect();
+    (0..longest)
+        .map(|at| {
+            let seen: BTreeSet<Option<char>> =
+                columns.iter().map(|chars| chars.get(at).copied()).collect();
+            (seen.len() as f64).log2()
+        })
+        .sum()
+}
+
 /// One answer to one request, with what it was asked under.
 #[derive(Debug, Clone)]
 pub struct Observed<'a> {
@@ -282,6 +299,25 @@ fn encodings(secret: &str) -> Vec<String> {
     }
     forms.retain(|form| form.len() >= 6);
     forms
+}
+
+#[cfg(test)]
+mod varying_tests {
+    use super::*;
+
+    #[test]
+    fn random_ids_vary_in_many_bits_and_counters_and_clocks_in_few() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let random: Vec<String> = (0..40).map(|_| format!("{:032x}", rng.u128(..))).collect();
+        assert!(varying_bits(&random) > 100.0, "{}", varying_bits(&random));
+        let counted: Vec<String> = (1..=40).map(|n| format!("req-{n:08}")).collect();
+        assert!(varying_bits(&counted) < 10.0, "{}", varying_bits(&counted));
+        let clock: Vec<String> =
+            (0..40).map(|n| (1_764_000_000_123_456_789u64 + n * 2_345_678).to_string()).collect();
+        assert!(varying_bits(&clock) < 40.0, "{}", varying_bits(&clock));
+        let word: Vec<String> = (0..40).map(|_| format!("{:016x}", rng.u64(..))).collect();
+        assert!(varying_bits(&word) > 55.0, "{}", varying_bits(&word));
+    }
 }
 
 #[cfg(test)]

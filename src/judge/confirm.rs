@@ -3,6 +3,7 @@
 //! stretched by a load spike must not become a ✗. A failure that repeats is a real one, and is
 //! reported with how often it was seen.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use super::Failure;
@@ -28,6 +29,31 @@ where
     Some(failure)
 }
 
+/// The same for a scenario that decides several checks at once (a flood whose answers judge a
+/// limit, its refusals and its latency): it returns the failures it saw, by check, and is played
+/// again while any remains, up to [`PLAYS`] times. A check fails only when it failed in every
+/// play, with its first play's failure; `Err` (a learner gone) ends the plays.
+pub async fn confirmed_each<F, Play, E>(
+    mut scenario: F,
+) -> Result<BTreeMap<&'static str, Failure>, E>
+where
+    F: FnMut(u32) -> Play,
+    Play: Future<Output = Result<BTreeMap<&'static str, Failure>, E>>,
+{
+    let mut failing = scenario(0).await?;
+    for play in 1..PLAYS {
+        if failing.is_empty() {
+            break;
+        }
+        let again = scenario(play).await?;
+        failing.retain(|check, _| again.contains_key(check));
+    }
+    for failure in failing.values_mut() {
+        failure.summary.push_str(&format!(" (seen in each of {PLAYS} plays)"));
+    }
+    Ok(failing)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +64,28 @@ mod tests {
         assert_eq!(once, None);
         let always = confirmed(|_| async { Some(Failure::of("late")) }).await;
         assert_eq!(always.unwrap().summary, "late (seen in each of 3 plays)");
+    }
+
+    #[tokio::test]
+    async fn of_several_checks_only_those_failing_in_every_play_are_reported() {
+        let plays = std::cell::Cell::new(0);
+        let failing = confirmed_each(|play| {
+            plays.set(plays.get() + 1);
+            async move {
+                let mut failures = BTreeMap::new();
+                failures.insert("always", Failure::of("wrong"));
+                if play == 0 {
+                    failures.insert("once", Failure::of("late"));
+                }
+                Ok::<_, ()>(failures)
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(failing.keys().copied().collect::<Vec<_>>(), ["always"]);
+        assert_eq!(failing["always"].summary, "wrong (seen in each of 3 plays)");
+        assert_eq!(plays.get(), 3);
+        let passing = confirmed_each(|_| async { Ok::<_, ()>(BTreeMap::new()) }).await.unwrap();
+        assert!(passing.is_empty());
     }
 }

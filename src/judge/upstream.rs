@@ -181,6 +181,36 @@ impl Upstream {
         self.state.connections.load(Ordering::SeqCst)
     }
 
+    /// The requests that were in progress together at the busiest moment so far: the most that
+    /// a client had under way at once. A request counts from its arrival until its reply could
+    /// first be read: the end of a [`Reply::Delayed`]'s delay, or else the end of the exchange
+    /// less `tolerance` (the upstream notes an end a moment after it happened, and a client
+    /// quick to send the next request must not be counted twice).
+    pub fn most_at_once(&self, tolerance: Duration) -> Vec<Seen> {
+        let seen = self.seen();
+        let now = Instant::now();
+        let under_way = |request: &Seen, at: Instant| {
+            let ended = request.ended.unwrap_or(now).checked_sub(tolerance);
+            let end = match &request.reply {
+                Reply::Delayed(delay, _) => ended.map(|ended| ended.min(request.at + *delay)),
+                _ => ended,
+            };
+            request.at <= at && end.is_some_and(|end| end > at)
+        };
+        let mut busiest: Vec<Seen> = Vec::new();
+        for arrival in &seen {
+            let together: Vec<Seen> = seen
+                .iter()
+                .filter(|request| std::ptr::eq(*request, arrival) || under_way(request, arrival.at))
+                .cloned()
+                .collect();
+            if together.len() > busiest.len() {
+                busiest = together;
+            }
+        }
+        busiest
+    }
+
     /// Whether the cap was reached: the client would not stop.
     pub fn capped(&self) -> bool {
         self.asked() >= self.state.options.cap

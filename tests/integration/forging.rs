@@ -111,6 +111,8 @@ forgeries! {
     forging_does_not_pass_lesson_5: "05_circuit_breaker",
     forging_does_not_pass_lesson_6: "06_idempotency_key",
     forging_does_not_pass_lesson_7: "07_deadlines",
+    forging_does_not_pass_lesson_8: "08_overload",
     forging_does_not_pass_lesson_9: "09_retry_budget",
+    forging_does_not_pass_lesson_10: "10_request_ids",
     // dev new: next forgery
 }

@@ -15,6 +15,8 @@ mod generic_500;
 mod hostile;
 mod idempotency_key;
 mod learner_loop;
+mod overload;
+mod request_ids;
 mod retry_after;
 mod retry_budget;
 mod retry_on_5xx;

@@ -125,3 +125,30 @@ fn paths_are_read_segment_by_segment_and_decoded_strictly() {
     assert_eq!(segments("/prices/%96"), None, "not UTF-8");
     assert_eq!(percent_decoded("%2541").as_deref(), Some("%41"));
 }
+
+#[tokio::test]
+async fn the_busiest_moment_counts_the_requests_under_way_together() {
+    let upstream = Upstream::start(|seen| {
+        let delay = if seen.path() == "/slow" { 300 } else { 20 };
+        Reply::Delayed(Duration::from_millis(delay), Box::new(Reply::status(200)))
+    })
+    .await;
+    let client = client();
+    let (slow, other_slow) = (format!("{}/slow", upstream.base), format!("{}/slow", upstream.base));
+    let quick = format!("{}/quick", upstream.base);
+    let together = futures_util::future::join3(
+        client.get(&slow).send(),
+        client.get(&other_slow).send(),
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            client.get(&quick).send().await
+        },
+    );
+    let _ = together.await;
+    // One after another: never more than one at once.
+    client.get(&quick).send().await.unwrap();
+    client.get(&quick).send().await.unwrap();
+    let busiest = upstream.most_at_once(Duration::from_millis(5));
+    assert_eq!(busiest.len(), 3, "{busiest:?}");
+    assert_eq!(upstream.asked(), 5);
+}

@@ -1,0 +1,258 @@
+//! What one run of the overload lesson asks, drawn from the seed: the limits of each instance,
+//! what the backend does for every report, who asks for which, and when.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::judge::seed::{self, Rng};
+use crate::judge::upstream::{Reply, Seen};
+
+/// What the backend does for one report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Backend {
+    /// The report, after this long.
+    Report { latency: Duration, title: String },
+    /// A 500 of its own, carrying the run's secret.
+    Fails,
+    /// The connection reset without a word.
+    Resets,
+    /// Nothing, until the caller gives up.
+    Silent,
+}
+
+/// One request for a report, and the client that makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Ask {
+    pub(super) id: u32,
+    /// The `x-api-key`, or none.
+    pub(super) key: Option<String>,
+}
+
+/// Instance "burst": floods released together, and backend failures in between.
+#[derive(Debug)]
+pub(super) struct BurstPlan {
+    pub(super) max: usize,
+    /// Who floods: one client, many, or clients without a key.
+    pub(super) shape: &'static str,
+    /// The first flood, the calls that fail, and the flood after them.
+    pub(super) first: Vec<Ask>,
+    pub(super) failing: Vec<Ask>,
+    pub(super) last: Vec<Ask>,
+    /// Health probes released with each flood.
+    pub(super) health: usize,
+}
+
+/// Instance "stream": requests one after another, faster than the backend can serve them.
+#[derive(Debug)]
+pub(super) struct StreamPlan {
+    pub(super) max: usize,
+    /// Each request, with when it is sent (from the start).
+    pub(super) asks: Vec<(Duration, Ask)>,
+}
+
+/// An instance whose quotas are judged.
+#[derive(Debug)]
+pub(super) struct QuotaPlan {
+    pub(super) per_client: u32,
+    pub(super) window: Duration,
+    /// One client asking more than its quota at once, then coming back as told.
+    pub(super) noisy: Vec<Ask>,
+    pub(super) noisy_early: Ask,
+    pub(super) noisy_late: Ask,
+    /// Another client, within its quota, in the same instant.
+    pub(super) quiet: Vec<Ask>,
+    /// Requests without a key: the anonymous clients' one shared quota.
+    pub(super) anonymous: Vec<Ask>,
+    /// A client that uses its whole quota twice, a window apart (none when the quota is 1).
+    pub(super) cycling: Option<(Vec<Ask>, Vec<Ask>)>,
+}
+
+#[derive(Debug)]
+pub(super) struct Plan {
+    pub(super) reports: HashMap<u32, Backend>,
+    /// In every failure the backend sends: it must reach no client.
+    pub(super) secret: String,
+    /// How long the service may wait for the backend.
+    pub(super) timeout: Duration,
+    pub(super) burst: BurstPlan,
+    pub(super) stream: StreamPlan,
+    pub(super) quotas: [QuotaPlan; 2],
+}
+
+/// No request of the run needs more ids than this.
+const IDS: usize = 400;
+
+/// A quota the judge never reaches, for the instances whose concurrency is judged.
+pub(super) const UNREACHED_QUOTA: u32 = 1_000_000;
+/// A concurrency the judge never reaches, for the instances whose quotas are judged.
+pub(super) const UNREACHED_CONCURRENCY: usize = 256;
+
+/// The reports of a run, each with an id of its own.
+struct Reports {
+    ids: std::vec::IntoIter<u32>,
+    drawn: HashMap<u32, Backend>,
+}
+
+impl Reports {
+    fn add(&mut self, backend: Backend) -> u32 {
+        let id = self.ids.next().expect("enough ids for a run");
+        self.drawn.insert(id, backend);
+        id
+    }
+
+    fn report(&mut self, rng: &mut Rng, latency: Duration) -> u32 {
+        let title = format!("Quarterly report {}", seed::token(rng, 6));
+        self.add(Backend::Report { latency, title })
+    }
+}
+
+fn key(rng: &mut Rng) -> Option<String> {
+    Some(format!("key-{}", seed::token(rng, 10)))
+}
+
+fn slow(rng: &mut Rng) -> Duration {
+    Duration::from_millis(rng.u64(200..=320))
+}
+
+impl Plan {
+    pub(super) fn draw(seed: u64) -> Self {
+        let mut rng = seed::rng(seed);
+        let ids = seed::distinct(&mut rng, 1_000..9_000_000, IDS).into_iter();
+        let mut reports = Reports { ids, drawn: HashMap::new() };
+        let burst = burst_plan(&mut rng, &mut reports);
+        let stream = stream_plan(&mut rng, &mut reports);
+        let single = quota_plan(&mut rng, &mut reports, 1);
+        let per_client = rng.u32(3..=6);
+        let several = quota_plan(&mut rng, &mut reports, per_client);
+        Plan {
+            reports: reports.drawn,
+            secret: seed::token(&mut rng, 16),
+            timeout: Duration::from_millis(rng.u64(450..=550)),
+            burst,
+            stream,
+            quotas: [single, several],
+        }
+    }
+
+    /// What the backend does for `seen`.
+    pub(super) fn reply(&self, seen: &Seen) -> Reply {
+        let id = seen.path().strip_prefix("/reports/").and_then(|id| id.parse::<u32>().ok());
+        let Some(backend) = id.and_then(|id| self.reports.get(&id)) else {
+            return Reply::json(404, &json!({"error": "no such report"}));
+        };
+        match backend {
+            Backend::Report { latency, title } => Reply::Delayed(
+                *latency,
+                Box::new(Reply::json(200, &json!({"id": id, "title": title}))),
+            ),
+            Backend::Fails => Reply::json(
+                500,
+                &json!({"error": format!("renderer crashed on reports-7.internal, trace {}", self.secret)}),
+            )
+            .with_header("x-backend-trace", &self.secret),
+            Backend::Resets => Reply::Reset,
+            Backend::Silent => Reply::Silence,
+        }
+    }
+
+    /// How long the backend takes to answer report `id`, when it answers with a report.
+    pub(super) fn latency(&self, id: u32) -> Option<Duration> {
+        match self.reports.get(&id) {
+            Some(Backend::Report { latency, .. }) => Some(*latency),
+            _ => None,
+        }
+    }
+
+    pub(super) fn title(&self, id: u32) -> Option<&str> {
+        match self.reports.get(&id) {
+            Some(Backend::Report { title, .. }) => Some(title),
+            _ => None,
+        }
+    }
+}
+
+/// The burst instance: slow reports, floods several times the limit.
+fn burst_plan(rng: &mut Rng, reports: &mut Reports) -> BurstPlan {
+    let max = rng.usize(2..=5);
+    let shape = *seed::pick(rng, &["one client", "many clients", "no key"]);
+    let one = key(rng);
+    let flood = |rng: &mut Rng, reports: &mut Reports| -> Vec<Ask> {
+        let count = max * rng.usize(3..=5);
+        (0..count)
+            .map(|_| {
+                let latency = slow(rng);
+                let key = match shape {
+                    "one client" => one.clone(),
+                    "many clients" => key(rng),
+                    _ => None,
+                };
+                Ask { id: reports.report(rng, latency), key }
+            })
+            .collect()
+    };
+    let first = flood(rng, reports);
+    let last = flood(rng, reports);
+    // As many calls as there are slots, failing in one to three of the ways there are.
+    let mut kinds = vec![Backend::Fails, Backend::Resets, Backend::Silent];
+    rng.shuffle(&mut kinds);
+    kinds.truncate(rng.usize(1..=max.min(3)));
+    let mut failing = Vec::new();
+    while failing.len() < max {
+        let id = match kinds.pop() {
+            Some(kind) => reports.add(kind),
+            None => {
+                let latency = slow(rng);
+                reports.report(rng, latency)
+            }
+        };
+        failing.push(Ask { id, key: key(rng) });
+    }
+    rng.shuffle(&mut failing);
+    BurstPlan { max, shape, first, failing, last, health: 2 }
+}
+
+/// The stream instance: latencies that differ widely from report to report, so that a limit on
+/// the rate of requests does not pass for a limit on calls at once.
+fn stream_plan(rng: &mut Rng, reports: &mut Reports) -> StreamPlan {
+    let max = rng.usize(2..=4);
+    // Three times what the backend can serve, on average, for a second.
+    let every = Duration::from_secs_f64(0.2 / (3.0 * max as f64));
+    let count = (1.0 / every.as_secs_f64()) as u32;
+    let asks = (0..count)
+        .map(|n| {
+            let latency = Duration::from_millis(rng.u64(80..=320));
+            (every * n, Ask { id: reports.report(rng, latency), key: key(rng) })
+        })
+        .collect();
+    StreamPlan { max, asks }
+}
+
+/// An instance whose quotas are judged, with quick reports.
+fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPlan {
+    // Over 1.4 s: a Retry-After a second short is then 0.4 s early at least, which a busy
+    // machine does not blur.
+    let window = Duration::from_millis(rng.u64(1_400..=1_800));
+    let mut asks = |count: u32, who: &Option<String>, rng: &mut Rng| -> Vec<Ask> {
+        (0..count)
+            .map(|_| {
+                let latency = Duration::from_millis(rng.u64(10..=40));
+                Ask { id: reports.report(rng, latency), key: who.clone() }
+            })
+            .collect()
+    };
+    let noisy_key = key(rng);
+    let extra = rng.u32(2..=4);
+    let noisy = asks(per_client + extra, &noisy_key, rng);
+    let noisy_early = asks(1, &noisy_key, rng).remove(0);
+    let noisy_late = asks(1, &noisy_key, rng).remove(0);
+    let quiet_key = key(rng);
+    let quiet = asks(per_client, &quiet_key, rng);
+    let anonymous = asks(per_client + 2, &None, rng);
+    let cycling = (per_client > 1).then(|| {
+        let who = key(rng);
+        (asks(per_client + 1, &who, rng), asks(per_client + 1, &who, rng))
+    });
+    QuotaPlan { per_client, window, noisy, noisy_early, noisy_late, quiet, anonymous, cycling }
+}

@@ -1,0 +1,263 @@
+//! The quota scenarios: on an instance whose backend is never the bottleneck, one client asks
+//! more than its quota at once while another stays within its own and clients without a key
+//! share theirs; the noisy client then comes back a moment before and a moment after the time
+//! its `Retry-After` gave; and a client uses its whole quota twice, a window apart.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+
+use super::floods::{healthy, table};
+use super::plan::{Ask, Plan, QuotaPlan, UNREACHED_CONCURRENCY};
+use super::shown::{self, ms, row, served};
+use super::{
+    ANONYMOUS, Failures, HEALTH, PER_CLIENT, QUOTA, RETRY_AFTER, Stop, backend, note, serve,
+};
+use crate::judge::exchange::{Client, Exchange, Request};
+use crate::judge::{Failure, Learner};
+
+/// How much before the time a `Retry-After` allows the noisy client comes back (it must still
+/// be refused: the time was rounded up, never down), and how much after (it must be let in).
+const EARLY: Duration = Duration::from_millis(100);
+const LATE: Duration = Duration::from_millis(60);
+/// How long past a window the cycling client comes back.
+const PAST_WINDOW: Duration = Duration::from_millis(100);
+/// Health probes sent once the anonymous quota is spent.
+const HEALTH_PROBES: usize = 3;
+
+pub(super) async fn spend(
+    learner: &Learner,
+    plan: &Arc<Plan>,
+    which: usize,
+) -> Result<Failures, Stop> {
+    let quota = &plan.quotas[which];
+    let backend = backend(plan).await;
+    let base =
+        serve(learner, plan, &backend, UNREACHED_CONCURRENCY, quota.per_client, quota.window)
+            .await?;
+    let client = Client::new(base);
+    let groups: Vec<&[Ask]> = [
+        Some(&quota.noisy[..]),
+        Some(&quota.quiet[..]),
+        Some(&quota.anonymous[..]),
+        quota.cycling.as_ref().map(|(first, _)| &first[..]),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let requests: Vec<Request> =
+        groups.iter().flat_map(|asks| asks.iter().map(shown::request)).collect();
+    let start = Instant::now();
+    let mut answers = client.burst(requests).await.into_iter();
+    let mut take = |asks: &[Ask]| -> Vec<Exchange> { answers.by_ref().take(asks.len()).collect() };
+    let noisy = take(&quota.noisy);
+    let quiet = take(&quota.quiet);
+    let anonymous = take(&quota.anonymous);
+    let cycling_first = quota.cycling.as_ref().map(|(first, _)| take(first));
+    let sent = noisy.first().map_or(start, |one| one.sent);
+    let received = noisy.iter().map(|one| one.received).max().unwrap_or(start);
+    let health =
+        client.burst((0..HEALTH_PROBES).map(|_| Request::get("/health/live")).collect()).await;
+
+    let mut failures = Failures::new();
+    let described = format!("a quota of {} per {}", quota.per_client, ms(quota.window));
+    judge_spent(
+        plan,
+        quota,
+        &noisy,
+        start,
+        QUOTA,
+        &format!("one client, with {described}"),
+        &mut failures,
+    );
+    judge_spent(
+        plan,
+        quota,
+        &anonymous,
+        start,
+        ANONYMOUS,
+        &format!("requests without a key, with {described}"),
+        &mut failures,
+    );
+    if let Some(first) = &cycling_first {
+        judge_spent(
+            plan,
+            quota,
+            first,
+            start,
+            QUOTA,
+            &format!("one client, with {described}"),
+            &mut failures,
+        );
+    }
+    let unserved: Vec<&Exchange> = quiet.iter().filter(|one| !served(plan, one)).collect();
+    if let Some(first) = unserved.first() {
+        let rows = quiet.iter().map(|one| row(one, start, served(plan, one))).collect();
+        note(
+            &mut failures,
+            PER_CLIENT,
+            Failure::of(format!(
+                "a client within its quota ({} requests, {described}) got {} for {}, in the \
+                 same instant another client went over its own",
+                quota.quiet.len(),
+                first.status().map_or("no answer".to_string(), |status| status.to_string()),
+                first.request.line()
+            ))
+            .with(table(rows)),
+        );
+    }
+    let slow: Vec<&Exchange> = health.iter().filter(|one| !healthy(one)).collect();
+    if let Some(first) = slow.first() {
+        note(
+            &mut failures,
+            HEALTH,
+            Failure::of(format!(
+                "GET /health/live, once the clients without a key had spent their quota, \
+                 answered {} after {}: a health endpoint stands outside every quota",
+                first.status().map_or("nothing".to_string(), |status| status.to_string()),
+                ms(first.took())
+            ))
+            .with(table(health.iter().map(|one| row(one, start, healthy(one))).collect())),
+        );
+    }
+
+    // The noisy client comes back as its Retry-After says, and the cycling one a window later.
+    let promised = noisy
+        .iter()
+        .filter(|one| one.status() == Some(429))
+        .map(shown::retry_after)
+        .max_by_key(|one| one.clone().unwrap_or(0));
+    let come_back = async {
+        match promised {
+            Some(Ok(seconds))
+                if (1..=quota.window.as_millis().div_ceil(1000) as u64).contains(&seconds) =>
+            {
+                Some(return_as_told(plan, quota, &client, seconds, sent, received, start).await)
+            }
+            Some(Ok(seconds)) => Some(Some(Failure::of(format!(
+                "one client over {described} was told Retry-After: {seconds}; its quota has \
+                 room again within a window, so that is 1 to {} seconds",
+                quota.window.as_millis().div_ceil(1000)
+            )))),
+            Some(Err(problem)) => Some(Some(Failure::of(format!(
+                "one client over {described} was refused with {problem}: it must say, in \
+                 seconds, when the quota has room again"
+            )))),
+            None => Some(Some(Failure::of(format!(
+                "one client over {described} got no 429, so no Retry-After to come back by"
+            )))),
+        }
+    };
+    let cycle = async {
+        let (_, again) = quota.cycling.as_ref()?;
+        tokio::time::sleep_until((start + quota.window + PAST_WINDOW).into()).await;
+        let second = client.burst(again.iter().map(shown::request).collect()).await;
+        let mut found = Failures::new();
+        judge_spent(
+            plan,
+            quota,
+            &second,
+            start,
+            QUOTA,
+            &format!("one client, a window after it spent {described}"),
+            &mut found,
+        );
+        found.remove(QUOTA)
+    };
+    let (came_back, cycled) = tokio::join!(come_back, cycle);
+    if let Some(Some(failure)) = came_back {
+        note(&mut failures, RETRY_AFTER, failure);
+    }
+    if let Some(failure) = cycled {
+        note(&mut failures, QUOTA, failure);
+    }
+    Ok(failures)
+}
+
+/// `asks` from one client (or none) released together: exactly the quota served, the rest 429
+/// with a JSON error.
+fn judge_spent(
+    plan: &Plan,
+    quota: &QuotaPlan,
+    exchanges: &[Exchange],
+    start: Instant,
+    check: &'static str,
+    context: &str,
+    failures: &mut Failures,
+) {
+    let served_count = exchanges.iter().filter(|one| served(plan, one)).count();
+    let problem = exchanges.iter().filter(|one| !served(plan, one)).find_map(|one| {
+        let line = one.request.line();
+        match one.status() {
+            Some(503) => Some(format!(
+                "{line} was refused with 503, which says the whole service is over capacity; a \
+                 client over its own quota gets 429"
+            )),
+            Some(429) => shown::not_error(one, StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS")
+                .map(|problem| format!("{line} was refused with 429, but {problem}")),
+            Some(status) => Some(format!("{line} was answered {status}")),
+            None => Some(format!("{line} got no answer")),
+        }
+    });
+    let wrong_count = served_count != quota.per_client as usize;
+    let summary = match (wrong_count, problem) {
+        (true, _) => format!(
+            "{context}: {served_count} of {} requests released together were served; the quota \
+             lets in exactly {}",
+            exchanges.len(),
+            quota.per_client
+        ),
+        (false, Some(problem)) => format!("{context}: {problem}"),
+        (false, None) => return,
+    };
+    let rows = exchanges.iter().map(|one| row(one, start, true)).collect();
+    note(failures, check, Failure::of(summary).with(table(rows)));
+}
+
+/// The noisy client, told to come back after `seconds`: a moment before that, when the time
+/// left was more than `seconds - 1` (it was rounded up), it is still refused; a moment after, it
+/// is let in.
+async fn return_as_told(
+    plan: &Plan,
+    quota: &QuotaPlan,
+    client: &Client,
+    seconds: u64,
+    sent: Instant,
+    received: Instant,
+    start: Instant,
+) -> Option<Failure> {
+    let told = Duration::from_secs(seconds);
+    let mut rows = Vec::new();
+    if seconds >= 2 {
+        tokio::time::sleep_until((sent + told - Duration::from_secs(1) - EARLY).into()).await;
+        let early = client.send(shown::request(&quota.noisy_early)).await;
+        let let_in = served(plan, &early);
+        rows.push(row(&early, start, !let_in));
+        if let_in {
+            return Some(
+                Failure::of(format!(
+                    "told Retry-After: {seconds}, the client came back {} after it was refused, \
+                     more than a second early, and was let in: the time until the quota has room \
+                     is rounded up to whole seconds, so it should have said {} or less",
+                    ms(early.sent - sent),
+                    seconds - 1
+                ))
+                .with(table(rows)),
+            );
+        }
+    }
+    tokio::time::sleep_until((received + told + LATE).into()).await;
+    let late = client.send(shown::request(&quota.noisy_late)).await;
+    let let_in = served(plan, &late);
+    rows.push(row(&late, start, let_in));
+    (!let_in).then(|| {
+        Failure::of(format!(
+            "told Retry-After: {seconds}, the client came back {} after the answer, and was \
+             refused again ({}): a Retry-After must give the time until the quota has room",
+            ms(late.sent - received),
+            late.status().map_or("no answer".to_string(), |status| status.to_string())
+        ))
+        .with(table(rows))
+    })
+}

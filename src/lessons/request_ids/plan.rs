@@ -1,0 +1,307 @@
+//! What one run of the request-ids lesson asks, drawn from the seed: the orders and what the
+//! shipping service does for each, the database failure and its text, the incoming ids (good
+//! ones across the whole charset and length, bad ones in every way a header allows), and who
+//! asks what of which instance.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use httplings::fixtures::{DatabaseSetup, Order, QueryFailure};
+use serde_json::json;
+
+use crate::judge::seed::{self, Rng};
+use crate::judge::upstream::{Reply, Seen};
+
+/// The characters a kept id may have, besides letters and digits.
+pub(super) const PUNCTUATION: &[char] = &['.', '_', '-'];
+pub(super) const MAX_LENGTH: usize = 128;
+
+/// Whether `id` is one the lesson keeps: 1 to 128 letters, digits, `.`, `_` or `-`.
+pub(super) fn well_formed(id: &str) -> bool {
+    (1..=MAX_LENGTH).contains(&id.len())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || PUNCTUATION.contains(&c))
+}
+
+/// Which instance a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Instance {
+    /// Over the healthy database, in the first process.
+    Healthy,
+    /// Over the failing database, in the first process.
+    Failing,
+    /// Another healthy one, in the first process.
+    Twin,
+    /// A healthy one in the second process.
+    Elsewhere,
+}
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Target {
+    /// An order whose shipping service answers.
+    Shipped(u32),
+    /// An order whose shipping service fails with 500.
+    ShippingFails(u32),
+    /// An order that does not exist.
+    Missing(u32),
+    /// A path the router does not know.
+    NoRoute,
+}
+
+/// The request id a request comes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Incoming {
+    None,
+    /// Well-formed: it must come back.
+    Good(String),
+    /// Malformed (`why` says how): it must be replaced; `token` is in it, and must reach nothing.
+    Bad {
+        value: String,
+        token: String,
+        why: &'static str,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Ask {
+    pub(super) instance: Instance,
+    pub(super) target: Target,
+    pub(super) incoming: Incoming,
+    /// A `traceparent` sent with it: (trace id, parent id).
+    pub(super) traceparent: Option<(String, String)>,
+}
+
+impl Ask {
+    pub(super) fn path(&self) -> String {
+        match self.target {
+            Target::Shipped(id) | Target::ShippingFails(id) | Target::Missing(id) => {
+                format!("/orders/{id}")
+            }
+            Target::NoRoute => "/no-such-route/here".into(),
+        }
+    }
+
+    /// The order asked for, if any.
+    pub(super) fn order(&self) -> Option<u32> {
+        match self.target {
+            Target::Shipped(id) | Target::ShippingFails(id) | Target::Missing(id) => Some(id),
+            Target::NoRoute => None,
+        }
+    }
+
+    /// Whether it fails on the server's side (a 5xx), with a cause to log.
+    pub(super) fn fails(&self) -> bool {
+        self.instance == Instance::Failing && self.target != Target::NoRoute
+            || matches!(self.target, Target::ShippingFails(_))
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Plan {
+    /// What the shipping service answers for each order: its status, or `None` for a 500.
+    pub(super) shipping: HashMap<u32, Option<String>>,
+    pub(super) delays: HashMap<u32, Duration>,
+    /// The failing database: every query fails, each with a query id of its own (made from a
+    /// secret of the judge's and the order id), which the line that logs it must carry.
+    pub(super) database: DatabaseSetup,
+    /// In the shipping service's failures: it must reach no client.
+    pub(super) secret: String,
+    pub(super) asks: Vec<Ask>,
+}
+
+impl Plan {
+    pub(super) fn draw(seed: u64) -> Self {
+        let mut rng = seed::rng(seed);
+        let ids = seed::distinct(&mut rng, 100_000..1_000_000, 80);
+        let (known, missing) = ids.split_at(60);
+        let orders: Vec<Order> = known
+            .iter()
+            .map(|&id| Order {
+                id,
+                customer: format!("customer-{}", seed::token(&mut rng, 6)),
+                total_cents: rng.u64(100..1_000_000),
+                status: seed::pick(&mut rng, &["paid", "packed", "shipped"]).to_string(),
+            })
+            .collect();
+        let mut shipping = HashMap::new();
+        let mut delays = HashMap::new();
+        for order in &orders {
+            let status = (!seed::chance(&mut rng, 0.3)).then(|| {
+                seed::pick(&mut rng, &["in transit", "delivered", "at the depot"]).to_string()
+            });
+            shipping.insert(order.id, status);
+            delays.insert(order.id, Duration::from_millis(rng.u64(0..=40)));
+        }
+        let host = format!("orders-db-{}.internal:5432", rng.u32(1..9));
+        let database = DatabaseSetup {
+            orders: orders.clone(),
+            host,
+            password: seed::token(&mut rng, 20),
+            secret: rng.u64(..),
+            failure: Some(QueryFailure {
+                reasons: vec!["canceling statement due to lock timeout".into()],
+                only: None,
+            }),
+            panic: None,
+            unavailable: Vec::new(),
+            down: false,
+        };
+        let asks = asks(&mut rng, &orders, &shipping, missing);
+        Plan { shipping, delays, database, secret: seed::token(&mut rng, 16), asks }
+    }
+
+    pub(super) fn database(&self, failing: bool) -> DatabaseSetup {
+        let failure = if failing { self.database.failure.clone() } else { None };
+        DatabaseSetup { failure, ..self.database.clone() }
+    }
+
+    /// The id the failing database gives the query for `order`.
+    pub(super) fn query_id(&self, order: u32) -> String {
+        self.database.query_id(order)
+    }
+
+    /// What the shipping service does for `seen`.
+    pub(super) fn reply(&self, seen: &Seen) -> Reply {
+        let order = seen.path().strip_prefix("/shipping/").and_then(|id| id.parse::<u32>().ok());
+        let Some((order, status)) = order.and_then(|id| Some((id, self.shipping.get(&id)?))) else {
+            return Reply::json(404, &json!({"error": "no such shipment"}));
+        };
+        let delay = self.delays.get(&order).copied().unwrap_or_default();
+        let reply = match status {
+            Some(status) => Reply::json(200, &json!({"order": order, "status": status})),
+            None => Reply::json(
+                500,
+                &json!({"error": format!("carrier API down, trace {}", self.secret)}),
+            )
+            .with_header("x-carrier-trace", &self.secret),
+        };
+        Reply::Delayed(delay, Box::new(reply))
+    }
+}
+
+/// Every request of the run.
+fn asks(
+    rng: &mut Rng,
+    orders: &[Order],
+    shipping: &HashMap<u32, Option<String>>,
+    missing: &[u32],
+) -> Vec<Ask> {
+    let mut shipped =
+        orders.iter().filter(|order| shipping[&order.id].is_some()).map(|order| order.id);
+    let mut failing =
+        orders.iter().filter(|order| shipping[&order.id].is_none()).map(|order| order.id);
+    let mut missing = missing.iter().copied();
+    let mut any_order =
+        orders.iter().map(|order| order.id).cycle().skip(rng.usize(0..orders.len()));
+    // Two orders kept for the requests that come with a traceparent.
+    let traced: Vec<Target> = shipped.by_ref().take(2).map(Target::Shipped).collect();
+    let mut targets = |rng: &mut Rng| -> Target {
+        match rng.u32(0..10) {
+            0..=3 => shipped.next().map_or(Target::NoRoute, Target::Shipped),
+            4..=6 => failing.next().map_or(Target::NoRoute, Target::ShippingFails),
+            7..=8 => missing.next().map_or(Target::NoRoute, Target::Missing),
+            _ => Target::NoRoute,
+        }
+    };
+    let mut asks = Vec::new();
+    let mut ask = |instance, target, incoming, traceparent| {
+        asks.push(Ask { instance, target, incoming, traceparent });
+    };
+    // Good ids across the charset and the lengths, the two ends included.
+    // The first two with a traceparent, for orders the shipping service is asked about.
+    let lengths = [
+        rng.usize(8..40),
+        rng.usize(8..40),
+        1,
+        MAX_LENGTH,
+        rng.usize(2..20),
+        rng.usize(20..MAX_LENGTH),
+    ];
+    for (n, length) in lengths.into_iter().enumerate() {
+        let (target, traceparent) = if n < 2 {
+            let trace = (seed::token(rng, 32), seed::token(rng, 16));
+            (traced.get(n).copied().unwrap_or(Target::NoRoute), Some(trace))
+        } else {
+            (targets(rng), None)
+        };
+        ask(Instance::Healthy, target, Incoming::Good(good_id(rng, length)), traceparent);
+    }
+    // Bad ones, each in a way of its own.
+    for (value, token, why) in bad_ids(rng) {
+        let target = targets(rng);
+        ask(Instance::Healthy, target, Incoming::Bad { value, token, why }, None);
+    }
+    let target = targets(rng);
+    let empty = Incoming::Bad { value: String::new(), token: String::new(), why: "empty" };
+    ask(Instance::Healthy, target, empty, None);
+    for _ in 0..8 {
+        let target = targets(rng);
+        ask(Instance::Healthy, target, Incoming::None, None);
+    }
+    // The failing database: every request to an order fails there.
+    for n in 0..6 {
+        let order = any_order.next().expect("orders cycle");
+        let target = if n == 5 { Target::NoRoute } else { Target::Shipped(order) };
+        let incoming = match n {
+            0 | 1 => {
+                let length = rng.usize(4..40);
+                Incoming::Good(good_id(rng, length))
+            }
+            2 => bad_ids(rng).swap_remove(0).into_incoming(),
+            _ => Incoming::None,
+        };
+        ask(Instance::Failing, target, incoming, None);
+    }
+    for _ in 0..6 {
+        let target = targets(rng);
+        ask(Instance::Twin, target, Incoming::None, None);
+    }
+    for _ in 0..8 {
+        let target = targets(rng);
+        ask(Instance::Elsewhere, target, Incoming::None, None);
+    }
+    rng.shuffle(&mut asks);
+    asks
+}
+
+trait IntoIncoming {
+    fn into_incoming(self) -> Incoming;
+}
+
+impl IntoIncoming for (String, String, &'static str) {
+    fn into_incoming(self) -> Incoming {
+        Incoming::Bad { value: self.0, token: self.1, why: self.2 }
+    }
+}
+
+/// A well-formed id of `length`, with every kind of character it may have.
+fn good_id(rng: &mut Rng, length: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+    (0..length).map(|_| char::from(*seed::pick(rng, ALPHABET))).collect()
+}
+
+/// Malformed ids, each with a token of its own to look for, and why it is malformed.
+fn bad_ids(rng: &mut Rng) -> Vec<(String, String, &'static str)> {
+    let mut token = || seed::token(rng, 12);
+    let forms: Vec<(String, &'static str)> = vec![
+        ("{t}\"}, \"admin\": true, \"x\": {\"".into(), "a JSON string's end and more"),
+        ("{t} ERROR payment failed for user=admin".into(), "spaces: a second log line's words"),
+        ("{t}\twith\ttabs".into(), "tabs"),
+        ("{t}\u{2028}forged line".into(), "a Unicode line separator"),
+        ("{t}\u{202e}desrever".into(), "a right-to-left override"),
+        ("{t}-café".into(), "non-ASCII letters"),
+        ("{t}%0d%0aSet-Cookie:%20x=1".into(), "an encoded CR LF and header"),
+        ("{t}\\r\\nforged: yes".into(), "an escaped CR LF"),
+        ("<script>{t}</script>".into(), "markup"),
+        ("{t};x=1,y=2".into(), "separators"),
+        (format!("{{t}}{}", "a".repeat(MAX_LENGTH + 1 - 12)), "129 characters"),
+        (format!("{{t}}{}", "0123456789abcdef".repeat(640)), "10 KB"),
+    ];
+    forms
+        .into_iter()
+        .map(|(form, why)| {
+            let token = token();
+            (form.replace("{t}", &token), token, why)
+        })
+        .collect()
+}

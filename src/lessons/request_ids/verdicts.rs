@@ -1,0 +1,563 @@
+//! Each check of the request-ids lesson, decided from one run: the answers, the shipping
+//! service's requests and the logs, joined on the id each answer carries.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::plan::{Incoming, Instance, Target, well_formed};
+use super::{Asked, REQUEST_ID, Run};
+use crate::judge::compare::{secrets_in, varying_bits};
+use crate::judge::log::{is_panic_report, shortened};
+use crate::judge::{Evidence, Failure, Row};
+
+/// An id that varies in fewer bits than this from request to request can be guessed.
+const UNGUESSABLE_BITS: f64 = 48.0;
+
+/// The one `x-request-id` an answer carries, if it carries exactly one.
+fn id_of(asked: &Asked<'_>) -> Option<String> {
+    let answer = asked.exchange.answer()?;
+    let values: Vec<_> = answer.headers.get_all(REQUEST_ID).iter().collect();
+    match values[..] {
+        [value] => Some(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+        _ => None,
+    }
+}
+
+/// Whether `c` may be part of an id.
+fn id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+/// The places where `id` stands in `text` as a whole word (no id character on either side): a
+/// short id such as `5` is in every timestamp, but as a word only where it was written.
+fn as_word(text: &str, id: &str) -> Vec<usize> {
+    if id.is_empty() {
+        return Vec::new();
+    }
+    text.match_indices(id)
+        .filter(|(at, _)| {
+            let before = text[..*at].chars().next_back();
+            let after = text[at + id.len()..].chars().next();
+            !before.is_some_and(id_char) && !after.is_some_and(id_char)
+        })
+        .map(|(at, _)| at)
+        .collect()
+}
+
+/// `text` without the words `id`.
+fn without_word(text: &str, id: &str) -> String {
+    let mut kept = String::with_capacity(text.len());
+    let mut from = 0;
+    for at in as_word(text, id) {
+        kept.push_str(&text[from..at]);
+        from = at + id.len();
+    }
+    kept.push_str(&text[from..]);
+    kept
+}
+
+/// The id to join on: the header's, or else the one the body carries.
+fn joined_id(asked: &Asked<'_>) -> Option<String> {
+    id_of(asked).or_else(|| {
+        let body = asked.exchange.answer()?.json()?;
+        body["request_id"].as_str().filter(|id| !id.is_empty()).map(String::from)
+    })
+}
+
+fn instance_name(instance: Instance) -> &'static str {
+    match instance {
+        Instance::Healthy => "A",
+        Instance::Failing => "A, failing database",
+        Instance::Twin => "B, same process",
+        Instance::Elsewhere => "C, another process",
+    }
+}
+
+/// How a report shows a value that may be long or hold control characters.
+fn shown(value: &str) -> String {
+    if value.is_empty() {
+        return "(empty)".into();
+    }
+    let escaped = value.escape_debug().to_string();
+    match escaped.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &escaped[..cut], value.len()),
+        None => escaped,
+    }
+}
+
+fn incoming(asked: &Asked<'_>) -> String {
+    match &asked.ask.incoming {
+        Incoming::None => "(none)".into(),
+        Incoming::Good(value) => shown(value),
+        Incoming::Bad { value, why, .. } => format!("{} ({why})", shown(value)),
+    }
+}
+
+fn row(asked: &Asked<'_>, what: String, ok: bool) -> Row {
+    Row {
+        cells: vec![
+            format!("GET {} on {}", asked.ask.path(), instance_name(asked.ask.instance)),
+            incoming(asked),
+            asked.exchange.status().map_or_else(|| "no answer".into(), |status| status.to_string()),
+            what,
+        ],
+        ok,
+    }
+}
+
+fn table(rows: Vec<Row>, last: &str) -> Evidence {
+    let columns = ["request", "x-request-id sent", "status", last];
+    Evidence::Table { columns: columns.iter().map(|name| name.to_string()).collect(), rows }
+}
+
+/// A failure whose table shows only the wrong rows (and says how many were right).
+fn failed(summary: String, rows: Vec<Row>, last: &str) -> Option<Failure> {
+    let wrong: Vec<Row> = rows.into_iter().filter(|row| !row.ok).collect();
+    let first = wrong.first()?;
+    let summary = format!("{summary}; first, {}: {}", first.cells[0], first.cells[3]);
+    Some(Failure::of(summary).with(table(wrong, last)))
+}
+
+/// The status each request should get, and for a 200 that it carries the order and its shipping.
+pub(super) fn served(run: &Run<'_>) -> Option<Failure> {
+    let mut rows = Vec::new();
+    for asked in &run.asked {
+        let expected: u16 = match (asked.ask.instance, asked.ask.target) {
+            (_, Target::NoRoute) | (_, Target::Missing(_)) => 404,
+            (Instance::Failing, _) => 500,
+            (_, Target::ShippingFails(_)) => 502,
+            (_, Target::Shipped(_)) => 200,
+        };
+        let status = asked.exchange.status();
+        let body = asked.exchange.answer().and_then(|answer| answer.json()).unwrap_or_default();
+        let ok = status == Some(expected)
+            && (expected != 200 || {
+                let order = asked.ask.order().unwrap_or_default();
+                let shipping = run.plan.shipping.get(&order).cloned().flatten();
+                body["id"] == order
+                    && Some(body["shipping"].as_str().unwrap_or_default().to_string()) == shipping
+            });
+        let what = if expected == 200 {
+            "200 with the order and its shipping".into()
+        } else {
+            expected.to_string()
+        };
+        rows.push(row(asked, what, ok));
+    }
+    let wrong = rows.iter().filter(|row| !row.ok).count();
+    failed(
+        format!("{wrong} of {} requests did not get the answer the exercise asks for", rows.len()),
+        rows,
+        "expected",
+    )
+}
+
+pub(super) fn header(run: &Run<'_>) -> Option<Failure> {
+    let mut rows = Vec::new();
+    for asked in &run.asked {
+        let Some(answer) = asked.exchange.answer() else { continue };
+        let values: Vec<String> = answer
+            .headers
+            .get_all(REQUEST_ID)
+            .iter()
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect();
+        let ok = matches!(&values[..], [one] if well_formed(one));
+        let what = match &values[..] {
+            [] => "(none)".to_string(),
+            [one] => shown(one),
+            many => format!("{} of them", many.len()),
+        };
+        rows.push(row(asked, what, ok));
+    }
+    failed(
+        "an answer without exactly one well-formed x-request-id (1 to 128 of A-Z a-z 0-9 . _ -)"
+            .into(),
+        rows,
+        "x-request-id answered",
+    )
+}
+
+pub(super) fn kept(run: &Run<'_>) -> Option<Failure> {
+    let rows: Vec<Row> = run
+        .asked
+        .iter()
+        .filter_map(|asked| {
+            let Incoming::Good(sent) = &asked.ask.incoming else { return None };
+            let answered = id_of(asked);
+            Some(row(
+                asked,
+                answered.as_deref().map_or("(none)".into(), shown),
+                answered.as_ref() == Some(sent),
+            ))
+        })
+        .collect();
+    failed(
+        "a well-formed incoming x-request-id did not come back unchanged: the caller's id is \
+         the one its own logs know"
+            .into(),
+        rows,
+        "x-request-id answered",
+    )
+}
+
+pub(super) fn replaced(run: &Run<'_>) -> Option<Failure> {
+    let mut rows = Vec::new();
+    let mut reached: Option<String> = None;
+    for asked in &run.asked {
+        let Incoming::Bad { value, token, .. } = &asked.ask.incoming else { continue };
+        let answered = id_of(asked);
+        let fresh = answered.as_ref().is_some_and(|id| well_formed(id) && id != value);
+        let mut places = Vec::new();
+        if !token.is_empty() {
+            if let Some(answer) = asked.exchange.answer() {
+                if answer
+                    .headers
+                    .iter()
+                    .any(|(_, v)| String::from_utf8_lossy(v.as_bytes()).contains(token.as_str()))
+                {
+                    places.push("a response header");
+                }
+                if answer.text().contains(token.as_str()) {
+                    places.push("the body");
+                }
+            }
+            if asked
+                .upstream
+                .as_ref()
+                .is_some_and(|seen| seen.headers.iter().any(|(_, v)| v.contains(token.as_str())))
+            {
+                places.push("the shipping service's request");
+            }
+            if run.log.contains(token.as_str()) || run.other_log.contains(token.as_str()) {
+                places.push("the log");
+                let line = run
+                    .log
+                    .lines()
+                    .chain(run.other_log.lines())
+                    .find(|line| line.contains(token.as_str()));
+                reached.get_or_insert_with(|| shortened(line.unwrap_or_default()));
+            }
+        }
+        let what = if !fresh {
+            answered
+                .as_deref()
+                .map_or("(none)".into(), |id| format!("{} (not a fresh id)", shown(id)))
+        } else if places.is_empty() {
+            shown(answered.as_deref().unwrap_or_default())
+        } else {
+            format!("reached {}", places.join(", "))
+        };
+        rows.push(row(asked, what, fresh && places.is_empty()));
+    }
+    let mut failure = failed(
+        "a malformed incoming x-request-id was not replaced by a fresh one, or reached a header, \
+         a body, the shipping service or a log line"
+            .into(),
+        rows,
+        "what became of it",
+    )?;
+    if let Some(line) = reached {
+        failure =
+            failure.with(Evidence::Text { title: "a log line it reached".into(), body: line });
+    }
+    Some(failure)
+}
+
+/// What keeps an error answer from being problem details carrying `id`.
+fn not_problem(asked: &Asked<'_>, id: &str, ids: &HashMap<String, String>) -> Option<String> {
+    let answer = asked.exchange.answer()?;
+    if answer.media_type().as_deref() != Some("application/problem+json") {
+        let content_type =
+            answer.header("content-type").and_then(|value| value.to_str().ok()).unwrap_or("(none)");
+        return Some(format!("Content-Type: {content_type}"));
+    }
+    let body = answer.json().unwrap_or(Value::Null);
+    for member in ["type", "title"] {
+        if !body[member].is_string() {
+            return Some(format!("no \"{member}\" string"));
+        }
+    }
+    if body["status"] != answer.status.as_u16() {
+        return Some(format!("\"status\": {} for a {}", body["status"], answer.status.as_u16()));
+    }
+    let in_instance =
+        body["instance"].as_str().is_some_and(|instance| !as_word(instance, id).is_empty());
+    if !id.is_empty() && (body["request_id"] == id || in_instance) {
+        return None;
+    }
+    let carried = body["request_id"].as_str().or(body["instance"].as_str()).unwrap_or_default();
+    Some(match ids.get(carried) {
+        _ if id.is_empty() && !carried.is_empty() => return None,
+        _ if id.is_empty() => "no id: neither an x-request-id nor a \"request_id\"".into(),
+        Some(other) => {
+            format!("the body carries {}, the id of another request ({other})", shown(carried))
+        }
+        None if carried.is_empty() => "no \"request_id\" (nor the id in \"instance\")".into(),
+        None => format!("the body carries {}, not the header's {}", shown(carried), shown(id)),
+    })
+}
+
+/// Every answer's id, and the request it belongs to.
+fn ids(run: &Run<'_>) -> HashMap<String, String> {
+    run.asked
+        .iter()
+        .filter_map(|asked| Some((id_of(asked)?, format!("GET {}", asked.ask.path()))))
+        .collect()
+}
+
+pub(super) fn problem(run: &Run<'_>) -> Option<Failure> {
+    let ids = ids(run);
+    let mut rows = Vec::new();
+    for asked in &run.asked {
+        if asked.exchange.status().is_none_or(|status| status < 400) {
+            continue;
+        }
+        let id = id_of(asked).unwrap_or_default();
+        let problem = not_problem(asked, &id, &ids);
+        rows.push(row(
+            asked,
+            problem.clone().unwrap_or_else(|| "problem details".into()),
+            problem.is_none(),
+        ));
+    }
+    failed(
+        "an error that is not RFC 9457 problem details (application/problem+json with type, \
+         title, status) carrying the header's id in \"request_id\" or \"instance\""
+            .into(),
+        rows,
+        "what is wrong",
+    )
+}
+
+pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
+    let address = run.shipping.address;
+    let database = &run.plan.database;
+    let mut secrets = vec![
+        database.host.split(':').next().unwrap_or_default().to_string(),
+        database.password.clone(),
+        run.plan.secret.clone(),
+        address.to_string(),
+        address.ip().to_string(),
+    ];
+    secrets.extend(
+        run.asked
+            .iter()
+            .filter_map(|asked| asked.ask.order())
+            .map(|order| run.plan.query_id(order)),
+    );
+    for asked in &run.asked {
+        let Some(answer) = asked.exchange.answer().filter(|answer| answer.status.as_u16() >= 400)
+        else {
+            continue;
+        };
+        let mut text = answer.text();
+        for (name, value) in &answer.headers {
+            text.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
+        }
+        if let Some(found) = secrets_in(&text, &secrets).first() {
+            return Some(
+                Failure::of(format!(
+                    "the {} answer to GET {} carries {found}: the cause belongs on the log line \
+                     with the id, not in the answer",
+                    answer.status.as_u16(),
+                    asked.ask.path()
+                ))
+                .with(Evidence::Text { title: "the answer".into(), body: text }),
+            );
+        }
+    }
+    None
+}
+
+pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
+    // An id on more than one answer cannot lead to one line: `unique` says so.
+    let mut answers_of: HashMap<String, usize> = HashMap::new();
+    for id in run.asked.iter().filter_map(joined_id) {
+        *answers_of.entry(id).or_default() += 1;
+    }
+    let mut rows = Vec::new();
+    for asked in run.asked.iter().filter(|asked| asked.ask.fails()) {
+        let Some(id) = joined_id(asked) else {
+            rows.push(row(asked, "the answer carries no id to look for".into(), false));
+            continue;
+        };
+        if answers_of.get(&id).is_some_and(|count| *count > 1) {
+            continue;
+        }
+        let log = if asked.ask.instance == Instance::Elsewhere { &run.other_log } else { &run.log };
+        let query_id = asked.ask.order().map(|order| run.plan.query_id(order)).unwrap_or_default();
+        let (marker, cause) = if asked.ask.instance == Instance::Failing {
+            (query_id.as_str(), "the database error")
+        } else {
+            ("500", "the shipping service's 500")
+        };
+        let order = asked.ask.order().map(|order| order.to_string()).unwrap_or_default();
+        let lines = log
+            .lines()
+            .filter(|line| !is_panic_report(line) && !as_word(line, &id).is_empty())
+            .filter(|line| without_word(&without_word(line, &id), &order).contains(marker))
+            .count();
+        let what = match lines {
+            1 => "one line".to_string(),
+            0 => format!("no line has the id and {cause}"),
+            many => format!("{many} lines have the id and {cause}"),
+        };
+        rows.push(row(asked, what, lines == 1));
+    }
+    let mut failure = failed(
+        "a failed request without exactly one log line carrying its id and its cause (the \
+         database error's text, or the status the shipping service answered)"
+            .into(),
+        rows,
+        "its log lines",
+    )?;
+    failure = failure.with(Evidence::Text {
+        title: "server log, last lines".into(),
+        body: crate::judge::log::tail(&run.log, 10),
+    });
+    Some(failure)
+}
+
+/// `traceparent` as `(trace id, parent id)`, when it is well-formed.
+fn traceparent(value: &str) -> Option<(&str, &str)> {
+    let hex = |part: &str, length: usize| {
+        part.len() == length
+            && part.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+            && part.bytes().any(|byte| byte != b'0')
+    };
+    let parts: Vec<&str> = value.trim().split('-').collect();
+    match parts[..] {
+        [version, trace, parent, flags]
+            if version.len() == 2
+                && version != "ff"
+                && hex(trace, 32)
+                && hex(parent, 16)
+                && flags.len() == 2 =>
+        {
+            Some((trace, parent))
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn upstream(run: &Run<'_>) -> Option<Failure> {
+    let ids = ids(run);
+    let mut rows = Vec::new();
+    for asked in &run.asked {
+        if asked.ask.instance == Instance::Failing
+            || !matches!(asked.ask.target, Target::Shipped(_) | Target::ShippingFails(_))
+        {
+            continue;
+        }
+        let Some(id) = joined_id(asked) else {
+            rows.push(row(asked, "the answer carries no id to compare with".into(), false));
+            continue;
+        };
+        let Some(seen) = &asked.upstream else {
+            rows.push(row(asked, "the shipping service was not asked".into(), false));
+            continue;
+        };
+        let sent = seen
+            .headers
+            .iter()
+            .filter(|(name, _)| name == REQUEST_ID)
+            .map(|(_, value)| value.as_str())
+            .collect::<Vec<_>>();
+        let mut problem = match sent[..] {
+            [one] if one == id => None,
+            [] => Some("no x-request-id".to_string()),
+            [one] => Some(match ids.get(one) {
+                Some(other) => format!("{}, the id of another request ({other})", shown(one)),
+                None => format!("{}, not the answer's {}", shown(one), shown(&id)),
+            }),
+            _ => Some("more than one x-request-id".into()),
+        };
+        if problem.is_none()
+            && let Some(value) = seen.header("traceparent")
+        {
+            problem = match (traceparent(value), &asked.ask.traceparent) {
+                (None, _) => Some(format!("traceparent: {} is not well-formed", shown(value))),
+                (Some((trace, _)), Some((incoming, _))) if trace != incoming => {
+                    Some("a traceparent with another trace id than the caller's".into())
+                }
+                (Some((_, parent)), Some((_, incoming))) if parent == incoming => Some(
+                    "the caller's traceparent as it came: the parent id must be this service's own"
+                        .into(),
+                ),
+                _ => None,
+            };
+        }
+        rows.push(row(asked, problem.clone().unwrap_or_else(|| shown(&id)), problem.is_none()));
+    }
+    failed(
+        "the shipping service was not asked with the request's own id in x-request-id".into(),
+        rows,
+        "what the shipping service got",
+    )
+}
+
+pub(super) fn unique(run: &Run<'_>) -> Option<Failure> {
+    let fresh: Vec<(&Asked<'_>, String)> = run
+        .asked
+        .iter()
+        .filter(|asked| !matches!(asked.ask.incoming, Incoming::Good(_)))
+        .filter_map(|asked| Some((asked, id_of(asked).filter(|id| well_formed(id))?)))
+        .collect();
+    if fresh.len() < 10 {
+        return Some(Failure::of(format!(
+            "only {} of the requests without a usable id got a fresh one, too few to tell \
+             whether they are unique",
+            fresh.len()
+        )));
+    }
+    let mut first_of: HashMap<&str, &Asked<'_>> = HashMap::new();
+    let mut rows = Vec::new();
+    for (asked, id) in &fresh {
+        if let Some(first) = first_of.get(id.as_str()) {
+            rows.push(row(first, shown(id), false));
+            rows.push(row(asked, shown(id), false));
+        } else {
+            first_of.insert(id, asked);
+        }
+    }
+    if !rows.is_empty() {
+        return Some(
+            Failure::of(format!(
+                "two requests got the same fresh id ({} repeats among {} fresh ids, across \
+                 two instances in one process and one in another)",
+                rows.len() / 2,
+                fresh.len()
+            ))
+            .with(table(rows, "fresh id")),
+        );
+    }
+    let ids: Vec<String> = fresh.iter().map(|(_, id)| id.clone()).collect();
+    let bits = varying_bits(&ids);
+    (bits < UNGUESSABLE_BITS).then(|| {
+        let mut sorted = ids.clone();
+        sorted.sort();
+        Failure::of(format!(
+            "the fresh ids vary in about {bits:.0} bits from one to the next, fewer than \
+             {UNGUESSABLE_BITS:.0}: they can be guessed (a counter, a clock), so one user's id \
+             leads to another's"
+        ))
+        .with(Evidence::Text { title: "the fresh ids, sorted".into(), body: sorted.join("\n") })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_is_found_as_a_word_only() {
+        let line =
+            "2026-12-03T13:24:41.5Z ERROR request{request_id=5 path=/orders/1500}: status=500";
+        assert_eq!(as_word(line, "5").len(), 1);
+        assert_eq!(without_word(line, "5"), line.replacen("request_id=5", "request_id=", 1));
+        assert!(as_word("id=abc-5", "5").is_empty());
+        assert_eq!(as_word("urn:request:5", "5").len(), 1);
+    }
+}

@@ -1,0 +1,656 @@
+//! Lesson "overload"'s judge, run in process against its solution, its starter, right answers in
+//! other styles (tower's layers with governor's quotas and problem details; atomics with fixed
+//! windows), and one known-wrong service per mistake, each caught by the check written for it.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use httplings::Limits;
+use httplings::fixtures::Upstream;
+use httplings::lessons::overload::App;
+use httplings_judge::judge::Judged;
+use httplings_judge::lessons::overload::{self, CHECKS};
+use serde_json::{Value, json};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::support::{assert_failed, assert_rejected, seed};
+
+#[path = "../../solutions/08_overload.rs"]
+mod solution;
+
+#[path = "../../exercises/.starters/08_overload.rs"]
+mod starter;
+
+const LIMIT: &str = CHECKS[0];
+const FULL: &str = CHECKS[1];
+const REFUSED: &str = CHECKS[2];
+const GOODPUT: &str = CHECKS[3];
+const QUOTA: &str = CHECKS[4];
+const PER_CLIENT: &str = CHECKS[5];
+const RETRY_AFTER: &str = CHECKS[6];
+const ANONYMOUS: &str = CHECKS[7];
+const HEALTH: &str = CHECKS[8];
+const FAILURES: &str = CHECKS[9];
+const NO_LEAK: &str = CHECKS[10];
+
+/// How many judges run at once: each floods its instances, and timing checks need some CPU.
+const AT_ONCE: usize = 2;
+
+/// Judges every app, a few at a time, each against the checks it must fail.
+async fn judged_failing(cases: &[(App, &[&str])]) -> Vec<(Judged, u64)> {
+    judged_failing_by(cases, AT_ONCE).await
+}
+
+/// The same, `at_once` at a time: one, for answers whose mistake shows in a time measured to
+/// tens of milliseconds (a Retry-After one second short), which a test run busy with other
+/// judges' floods could blur.
+async fn judged_failing_by(cases: &[(App, &[&str])], at_once: usize) -> Vec<(Judged, u64)> {
+    let mut judged = Vec::new();
+    for batch in cases.chunks(at_once) {
+        let results =
+            futures_util::future::join_all(batch.iter().map(|(app, expected)| async move {
+                let seed = seed();
+                (overload::judge_in_process(*app, seed).await, seed, *expected)
+            }))
+            .await;
+        for (one, seed, expected) in results {
+            assert_failed(&one, seed, CHECKS, expected);
+            judged.push((one, seed));
+        }
+    }
+    judged
+}
+
+/// Judges `app`, which must fail every check of `must`, at least one of `any` (when given), and
+/// may fail those of `may` too (which requests of a burst a global quota lets in is the race's
+/// to decide), and no other.
+async fn judged_failing_among(
+    app: App,
+    must: &[&str],
+    any: &[&str],
+    may: &[&str],
+) -> (Judged, u64) {
+    let seed = seed();
+    let judged = overload::judge_in_process(app, seed).await;
+    let failed = judged.failed();
+    let shown = crate::support::report(&judged, seed);
+    assert!(judged.lost.is_none(), "{shown}");
+    assert!(must.iter().all(|check| failed.contains(check)), "{must:?} must fail\n{shown}");
+    assert!(
+        any.is_empty() || any.iter().any(|check| failed.contains(check)),
+        "one of {any:?} must fail\n{shown}"
+    );
+    assert!(
+        failed
+            .iter()
+            .all(|check| must.contains(check) || any.contains(check) || may.contains(check)),
+        "only {must:?}, {any:?} and {may:?} may fail\n{shown}"
+    );
+    (judged, seed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_solution_passes_and_the_starter_fails_usefully() {
+    let judged = judged_failing(&[
+        (solution::app, &[]),
+        (starter::app, &[LIMIT, REFUSED, QUOTA, RETRY_AFTER, ANONYMOUS]),
+    ])
+    .await;
+    let (starter, seed) = &judged[1];
+    assert_rejected(starter, *seed, LIMIT, "calls under way at once; max_in_flight is");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_answers_in_other_styles_pass() {
+    judged_failing(&[(with!(), &[]), (layered::app, &[]), (counted::app, &[])]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
+    let judged = judged_failing(&[
+        (with!(limit: Limit::Shared(1)), &[LIMIT, REFUSED]),
+        (with!(limit: Limit::Shared(-1)), &[FULL]),
+        (with!(limit: Limit::PerRequest), &[LIMIT, REFUSED]),
+        (with!(limit: Limit::Waits), &[REFUSED, GOODPUT]),
+        (with!(limit: Limit::Queues(400)), &[REFUSED, GOODPUT]),
+        (with!(overload_status: StatusCode::TOO_MANY_REQUESTS), &[REFUSED]),
+        (with!(overload_retry_after: None), &[REFUSED]),
+        (with!(overload_retry_after: Some(0)), &[REFUSED]),
+    ])
+    .await;
+    let waits = &judged[3];
+    assert_rejected(&waits.0, waits.1, REFUSED, "waited for a slot instead of being refused");
+    let queues = &judged[4];
+    assert_rejected(&queues.0, queues.1, GOODPUT, "though the backend takes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_wrong_quota_is_caught_by_the_check_for_its_rule() {
+    let judged = judged_failing_by(
+        &[
+            (with!(quota: Quota::OffByOne), &[QUOTA, ANONYMOUS]),
+            (
+                with!(quota_status: StatusCode::SERVICE_UNAVAILABLE),
+                &[QUOTA, ANONYMOUS, RETRY_AFTER],
+            ),
+            (with!(quota_retry_after: |_, _| None), &[RETRY_AFTER]),
+            (with!(quota_retry_after: |_, _| Some(0)), &[RETRY_AFTER]),
+            (with!(quota_retry_after: |_, _| Some(60)), &[RETRY_AFTER]),
+            (with!(quota_retry_after: |_, _| Some(1)), &[RETRY_AFTER]),
+            (with!(quota_retry_after: |room, _| Some(room.as_secs())), &[RETRY_AFTER]),
+            (with!(counts_refusals: true), &[RETRY_AFTER]),
+            (with!(anonymous: Anonymous::Unlimited), &[ANONYMOUS]),
+        ],
+        1,
+    )
+    .await;
+    let one = &judged[5];
+    assert_rejected(&one.0, one.1, RETRY_AFTER, "and was refused again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limit_on_the_rate_of_requests_is_caught() {
+    // max_in_flight requests per 200 ms: with latencies that differ, it refuses with slots free,
+    // and lets more through than there are slots.
+    judged_failing_among(
+        with!(limit: Limit::Rate),
+        &[],
+        &[FULL, LIMIT],
+        &[REFUSED, GOODPUT, FAILURES],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limit_kept_per_client_is_caught() {
+    // A flood from one client meets the limit; the stream, from many, goes past it.
+    judged_failing_among(with!(limit: Limit::PerClient), &[LIMIT], &[], &[REFUSED]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_shared_by_every_client_is_caught() {
+    let (global, seed) = judged_failing_among(
+        with!(quota: Quota::Global),
+        &[PER_CLIENT, QUOTA],
+        &[],
+        &[ANONYMOUS, RETRY_AFTER],
+    )
+    .await;
+    assert_rejected(&global, seed, PER_CLIENT, "in the same instant another client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_for_requests_without_a_key_is_caught() {
+    // The lesson's decision is one shared quota; a flood without a key meets the 401 too.
+    let (refused, seed) = judged_failing_among(
+        with!(anonymous: Anonymous::Unauthorized),
+        &[ANONYMOUS],
+        &[],
+        &[FULL, REFUSED, GOODPUT, FAILURES],
+    )
+    .await;
+    assert_rejected(&refused, seed, ANONYMOUS, "0 of");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_that_promises_a_whole_window_is_caught_coming_back_early() {
+    // Governor's quota, whose room comes back one request at a time, told as the whole window.
+    judged_failing(&[(layered::whole_window, &[RETRY_AFTER])]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_failures_are_judged_apart_from_the_limits() {
+    judged_failing(&[
+        (with!(health_behind_limits: true), &[HEALTH]),
+        (with!(failure_keeps_slot: true), &[FAILURES]),
+        (with!(failures_as: Some(StatusCode::SERVICE_UNAVAILABLE)), &[FAILURES]),
+        (with!(passes_backend_error: true), &[NO_LEAK]),
+    ])
+    .await;
+}
+
+/// How the service limits its backend calls.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    /// One semaphore for all, with this many permits more than max_in_flight.
+    Shared(isize),
+    /// A fresh semaphore per request.
+    PerRequest,
+    /// A semaphore per API key.
+    PerClient,
+    /// One semaphore, waited on with `acquire().await`.
+    Waits,
+    /// One semaphore, waited on for at most this many milliseconds, then 503: a bounded queue.
+    Queues(u64),
+    /// max_in_flight requests per 200 ms, whatever is under way.
+    Rate,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quota {
+    PerClient,
+    /// One quota shared by every client.
+    Global,
+    /// One request more than the quota.
+    OffByOne,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Anonymous {
+    Shared,
+    /// No key, no quota.
+    Unlimited,
+    /// No key: 401.
+    Unauthorized,
+}
+
+/// A service, piece by piece: [`RIGHT`], then one mistake per known-wrong answer.
+#[derive(Clone, Copy)]
+struct Behaviour {
+    limit: Limit,
+    overload_status: StatusCode,
+    overload_retry_after: Option<u64>,
+    quota: Quota,
+    quota_status: StatusCode,
+    /// The Retry-After of a 429, from the time until the quota has room and the window.
+    quota_retry_after: fn(Duration, Duration) -> Option<u64>,
+    /// Whether a refused request is logged as if it had been let in.
+    counts_refusals: bool,
+    anonymous: Anonymous,
+    health_behind_limits: bool,
+    /// Whether a failed backend call keeps its permit for ever.
+    failure_keeps_slot: bool,
+    /// What a backend failure is answered with, when not lesson 4's 502 or 504.
+    failures_as: Option<StatusCode>,
+    /// Whether a 502 carries the backend's own error text.
+    passes_backend_error: bool,
+}
+
+const RIGHT: Behaviour = Behaviour {
+    limit: Limit::Shared(0),
+    overload_status: StatusCode::SERVICE_UNAVAILABLE,
+    overload_retry_after: Some(1),
+    quota: Quota::PerClient,
+    quota_status: StatusCode::TOO_MANY_REQUESTS,
+    quota_retry_after: |room, _| Some(room.as_millis().div_ceil(1000).max(1) as u64),
+    counts_refusals: false,
+    anonymous: Anonymous::Shared,
+    health_behind_limits: false,
+    failure_keeps_slot: false,
+    failures_as: None,
+    passes_backend_error: false,
+};
+
+/// A known-wrong service: `RIGHT` with some fields changed.
+macro_rules! with {
+    ($($field:ident: $value:expr),*) => {
+        |backend, limits| knobbed(backend, limits, Behaviour { $($field: $value,)* ..RIGHT })
+    };
+}
+use with;
+
+/// A client's key, `None` for the requests without one.
+type Key = Option<Vec<u8>>;
+
+#[derive(Clone)]
+struct Knobbed {
+    backend: Upstream,
+    client: reqwest::Client,
+    limits: Limits,
+    behaviour: Behaviour,
+    slots: Arc<Semaphore>,
+    per_client_slots: Arc<Mutex<HashMap<Key, Arc<Semaphore>>>>,
+    /// When each client was let in, oldest first; `None` is the anonymous clients' key, and
+    /// `Some(b"*")` the one a global quota uses.
+    admitted: Arc<Mutex<HashMap<Key, Vec<Instant>>>>,
+    /// For `Limit::Rate`: when requests were let in.
+    rate: Arc<Mutex<Vec<Instant>>>,
+}
+
+fn knobbed(backend: Upstream, limits: Limits, behaviour: Behaviour) -> Router {
+    let permits = match behaviour.limit {
+        Limit::Shared(delta) => limits.max_in_flight.saturating_add_signed(delta),
+        _ => limits.max_in_flight,
+    };
+    let state = Knobbed {
+        client: reqwest::Client::builder().timeout(backend.timeout()).build().unwrap(),
+        backend,
+        limits,
+        behaviour,
+        slots: Arc::new(Semaphore::new(permits)),
+        per_client_slots: Arc::default(),
+        admitted: Arc::default(),
+        rate: Arc::default(),
+    };
+    Router::new()
+        .route("/reports/{id}", get(knobbed_report))
+        .route("/health/live", get(knobbed_health))
+        .with_state(state)
+}
+
+async fn knobbed_health(State(service): State<Knobbed>) -> Response {
+    if service.behaviour.health_behind_limits {
+        if let Err(refused) = admit(&service, &HeaderMap::new()) {
+            return *refused;
+        }
+        if service.slots.available_permits() == 0 {
+            return error(StatusCode::SERVICE_UNAVAILABLE, Some(1));
+        }
+    }
+    "ok".into_response()
+}
+
+/// The quota's verdict for the client of `headers`.
+fn admit(service: &Knobbed, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let behaviour = service.behaviour;
+    let key = headers.get("x-api-key").map(|key| key.as_bytes().to_vec());
+    let key = match (key, behaviour.anonymous) {
+        (None, Anonymous::Unlimited) => return Ok(()),
+        (None, Anonymous::Unauthorized) => {
+            return Err(Box::new(error(StatusCode::UNAUTHORIZED, None)));
+        }
+        (key, _) if behaviour.quota == Quota::Global => key.map(|_| b"*".to_vec()),
+        (key, _) => key,
+    };
+    let allowed = match behaviour.quota {
+        Quota::OffByOne => service.limits.per_client as usize + 1,
+        _ => service.limits.per_client as usize,
+    };
+    let now = Instant::now();
+    let window = service.limits.window;
+    let mut admitted = service.admitted.lock().unwrap();
+    let log = admitted.entry(key).or_default();
+    log.retain(|at| now - *at < window);
+    if log.len() >= allowed {
+        let room = log[log.len() - allowed] + window - now;
+        if behaviour.counts_refusals {
+            log.push(now);
+        }
+        let retry_after = (behaviour.quota_retry_after)(room, window);
+        return Err(Box::new(error(behaviour.quota_status, retry_after)));
+    }
+    log.push(now);
+    Ok(())
+}
+
+enum Slot {
+    Permit(OwnedSemaphorePermit),
+    Free,
+}
+
+async fn knobbed_report(
+    State(service): State<Knobbed>,
+    Path(id): Path<u32>,
+    headers: HeaderMap,
+) -> Response {
+    let behaviour = service.behaviour;
+    if let Err(refused) = admit(&service, &headers) {
+        return *refused;
+    }
+    let overloaded = || error(behaviour.overload_status, behaviour.overload_retry_after);
+    let slot =
+        match behaviour.limit {
+            Limit::Shared(_) => match Arc::clone(&service.slots).try_acquire_owned() {
+                Ok(permit) => Slot::Permit(permit),
+                Err(_) => return overloaded(),
+            },
+            Limit::PerRequest => Slot::Permit(
+                Arc::new(Semaphore::new(service.limits.max_in_flight)).try_acquire_owned().unwrap(),
+            ),
+            Limit::PerClient => {
+                let key = headers.get("x-api-key").map(|key| key.as_bytes().to_vec());
+                let semaphore =
+                    Arc::clone(
+                        service.per_client_slots.lock().unwrap().entry(key).or_insert_with(|| {
+                            Arc::new(Semaphore::new(service.limits.max_in_flight))
+                        }),
+                    );
+                match semaphore.try_acquire_owned() {
+                    Ok(permit) => Slot::Permit(permit),
+                    Err(_) => return overloaded(),
+                }
+            }
+            Limit::Waits => Slot::Permit(Arc::clone(&service.slots).acquire_owned().await.unwrap()),
+            Limit::Queues(millis) => {
+                let waiting = Arc::clone(&service.slots).acquire_owned();
+                match tokio::time::timeout(Duration::from_millis(millis), waiting).await {
+                    Ok(permit) => Slot::Permit(permit.unwrap()),
+                    Err(_) => return overloaded(),
+                }
+            }
+            Limit::Rate => {
+                let now = Instant::now();
+                let mut rate = service.rate.lock().unwrap();
+                rate.retain(|at| now - *at < Duration::from_millis(200));
+                if rate.len() >= service.limits.max_in_flight {
+                    return overloaded();
+                }
+                rate.push(now);
+                Slot::Free
+            }
+        };
+    let url = service.backend.url(&format!("/reports/{id}"));
+    let (status, text) = match service.client.get(&url).send().await {
+        Ok(response) if response.status() == StatusCode::OK => {
+            return Json(response.json::<Value>().await.unwrap_or_default()).into_response();
+        }
+        Ok(response) => (StatusCode::BAD_GATEWAY, response.text().await.unwrap_or_default()),
+        Err(failed) if failed.is_timeout() => (StatusCode::GATEWAY_TIMEOUT, failed.to_string()),
+        Err(failed) => (StatusCode::BAD_GATEWAY, failed.to_string()),
+    };
+    if behaviour.failure_keeps_slot
+        && let Slot::Permit(permit) = slot
+    {
+        permit.forget();
+    }
+    let status = behaviour.failures_as.unwrap_or(status);
+    let mut response = error(status, None);
+    if behaviour.passes_backend_error {
+        let code =
+            status.canonical_reason().unwrap_or("ERROR").to_ascii_uppercase().replace(' ', "_");
+        let body = json!({"error": {"code": code, "message": text}});
+        response = (status, Json(body)).into_response();
+    }
+    response
+}
+
+/// The course's JSON error for `status`, with a Retry-After when given.
+fn error(status: StatusCode, retry_after: Option<u64>) -> Response {
+    let code = status.canonical_reason().unwrap_or("ERROR").to_ascii_uppercase().replace(' ', "_");
+    let body = json!({"error": {"code": code, "message": "not this time"}});
+    let mut response = (status, Json(body)).into_response();
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// A right answer in another style: tower's concurrency limit under its load shedder, governor's
+/// keyed quotas in a middleware, and RFC 9457 problem details.
+mod layered {
+    use axum::BoxError;
+    use axum::error_handling::HandleErrorLayer;
+    use axum::extract::Request;
+    use axum::middleware::{self, Next};
+    use governor::clock::{Clock, DefaultClock};
+    use governor::state::keyed::HashMapStateStore;
+    use governor::{Quota as GovernorQuota, RateLimiter};
+    use tower::ServiceBuilder;
+    use tower::limit::ConcurrencyLimitLayer;
+    use tower::load_shed::LoadShedLayer;
+
+    use super::*;
+
+    type Limiter = RateLimiter<Option<String>, HashMapStateStore<Option<String>>, DefaultClock>;
+
+    #[derive(Clone)]
+    struct Quotas {
+        limiter: Arc<Limiter>,
+        /// Whether Retry-After says the whole window (wrong) instead of the wait governor knows.
+        whole_window: Option<Duration>,
+    }
+
+    pub fn app(backend: Upstream, limits: Limits) -> Router {
+        build(backend, limits, false)
+    }
+
+    pub fn whole_window(backend: Upstream, limits: Limits) -> Router {
+        build(backend, limits, true)
+    }
+
+    fn build(backend: Upstream, limits: Limits, whole_window: bool) -> Router {
+        let burst = NonZeroU32::new(limits.per_client).unwrap();
+        let quota = GovernorQuota::with_period(limits.window / limits.per_client)
+            .unwrap()
+            .allow_burst(burst);
+        let quotas = Quotas {
+            limiter: Arc::new(RateLimiter::hashmap(quota)),
+            whole_window: whole_window.then_some(limits.window),
+        };
+        let client = reqwest::Client::builder().timeout(backend.timeout()).build().unwrap();
+        Router::new()
+            .route("/reports/{id}", get(report))
+            .with_state((backend, client))
+            .route_layer(
+                ServiceBuilder::new()
+                    .layer(HandleErrorLayer::new(|_: BoxError| async {
+                        problem(StatusCode::SERVICE_UNAVAILABLE, 2)
+                    }))
+                    .layer(LoadShedLayer::new())
+                    .layer(ConcurrencyLimitLayer::new(limits.max_in_flight)),
+            )
+            .route_layer(middleware::from_fn_with_state(quotas, quota_first))
+            .route("/health/live", get(|| async { StatusCode::NO_CONTENT }))
+    }
+
+    async fn quota_first(State(quotas): State<Quotas>, request: Request, next: Next) -> Response {
+        let key = request
+            .headers()
+            .get("x-api-key")
+            .map(|key| String::from_utf8_lossy(key.as_bytes()).into_owned());
+        match quotas.limiter.check_key(&key) {
+            Ok(()) => next.run(request).await,
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(quotas.limiter.clock().now());
+                let wait = quotas.whole_window.unwrap_or(wait);
+                problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    wait.as_millis().div_ceil(1000).max(1) as u64,
+                )
+            }
+        }
+    }
+
+    async fn report(
+        State((backend, client)): State<(Upstream, reqwest::Client)>,
+        Path(id): Path<u32>,
+    ) -> Response {
+        match client.get(backend.url(&format!("/reports/{id}"))).send().await {
+            Ok(response) if response.status().is_success() => {
+                let body: Value = response.json().await.unwrap_or_default();
+                Json(json!({"id": body["id"], "title": body["title"]})).into_response()
+            }
+            Err(failed) if failed.is_timeout() => problem(StatusCode::GATEWAY_TIMEOUT, 0),
+            _ => problem(StatusCode::BAD_GATEWAY, 0),
+        }
+    }
+
+    /// Problem details for `status`, with a Retry-After unless `seconds` is 0.
+    fn problem(status: StatusCode, seconds: u64) -> Response {
+        let body = json!({
+            "type": "about:blank",
+            "title": status.canonical_reason(),
+            "status": status.as_u16(),
+        });
+        let mut response = (status, body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if seconds > 0 {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// A right answer in another style: an atomic count of the calls under way with a guard that
+/// gives the slot back, and a fixed window per client that starts at its first request.
+mod counted {
+    use super::*;
+
+    struct Window {
+        started: Instant,
+        count: u32,
+    }
+
+    #[derive(Clone)]
+    struct Counted {
+        backend: Upstream,
+        client: reqwest::Client,
+        limits: Limits,
+        under_way: Arc<AtomicUsize>,
+        windows: Arc<Mutex<HashMap<Option<String>, Window>>>,
+    }
+
+    /// Gives its slot back when dropped, whatever path the handler took.
+    struct Taken(Arc<AtomicUsize>);
+
+    impl Drop for Taken {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    pub fn app(backend: Upstream, limits: Limits) -> Router {
+        let client = reqwest::Client::builder().timeout(backend.timeout()).build().unwrap();
+        let state =
+            Counted { backend, client, limits, under_way: Arc::default(), windows: Arc::default() };
+        Router::new()
+            .route("/reports/{id}", get(report))
+            .route("/health/live", get(|| async { Json(json!({"status": "up"})) }))
+            .with_state(state)
+    }
+
+    async fn report(
+        State(service): State<Counted>,
+        Path(id): Path<u32>,
+        headers: HeaderMap,
+    ) -> Response {
+        let key = headers.get("x-api-key").and_then(|key| key.to_str().ok()).map(String::from);
+        {
+            let now = Instant::now();
+            let mut windows = service.windows.lock().unwrap();
+            let window = windows.entry(key).or_insert(Window { started: now, count: 0 });
+            if now - window.started >= service.limits.window {
+                *window = Window { started: now, count: 0 };
+            }
+            if window.count >= service.limits.per_client {
+                let room = window.started + service.limits.window - now;
+                return error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some(room.as_millis().div_ceil(1000).max(1) as u64),
+                );
+            }
+            window.count += 1;
+        }
+        let before = service.under_way.fetch_add(1, Ordering::SeqCst);
+        let _taken = Taken(Arc::clone(&service.under_way));
+        if before >= service.limits.max_in_flight {
+            return error(StatusCode::SERVICE_UNAVAILABLE, Some(2));
+        }
+        match service.client.get(service.backend.url(&format!("/reports/{id}"))).send().await {
+            Ok(response) if response.status() == StatusCode::OK => {
+                Json(response.json::<Value>().await.unwrap_or_default()).into_response()
+            }
+            Err(failed) if failed.is_timeout() => error(StatusCode::GATEWAY_TIMEOUT, None),
+            _ => error(StatusCode::BAD_GATEWAY, None),
+        }
+    }
+}

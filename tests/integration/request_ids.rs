@@ -1,0 +1,509 @@
+//! Lesson "request ids"' judge, run in process against its solution, its starter, right answers
+//! in other styles (a hand-written middleware with the id on each event; a span with the id as
+//! a field, the id in `instance`, time-ordered ids), and one known-wrong service per mistake,
+//! each caught by the check written for it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use futures_util::future::join_all;
+use httplings::fixtures::{Database, Upstream};
+use httplings::lessons::request_ids::App;
+use httplings_judge::judge::Judged;
+use httplings_judge::lessons::request_ids::{self, CHECKS};
+use serde_json::{Value, json};
+
+use crate::support::{assert_failed, assert_rejected, seed};
+
+#[path = "../../solutions/10_request_ids.rs"]
+mod solution;
+
+#[path = "../../exercises/.starters/10_request_ids.rs"]
+mod starter;
+
+const HEADER: &str = CHECKS[1];
+const KEPT: &str = CHECKS[2];
+const REPLACED: &str = CHECKS[3];
+const PROBLEM: &str = CHECKS[4];
+const NO_LEAK: &str = CHECKS[5];
+const LOGGED: &str = CHECKS[6];
+const UPSTREAM: &str = CHECKS[7];
+const UNIQUE: &str = CHECKS[8];
+
+/// Judges every app at once, each against the checks it must fail.
+async fn judged_failing(cases: &[(App, &[&str])]) -> Vec<(Judged, u64)> {
+    let judged = join_all(cases.iter().map(|(app, expected)| async move {
+        let seed = seed();
+        (request_ids::judge_in_process(*app, seed).await, seed, *expected)
+    }))
+    .await;
+    judged
+        .into_iter()
+        .map(|(judged, seed, expected)| {
+            assert_failed(&judged, seed, CHECKS, expected);
+            (judged, seed)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_solution_passes_and_the_starter_fails_usefully() {
+    let judged = judged_failing(&[
+        (solution::app, &[]),
+        (starter::app, &[HEADER, KEPT, REPLACED, PROBLEM, LOGGED, UPSTREAM, UNIQUE]),
+    ])
+    .await;
+    let (starter, seed) = &judged[1];
+    assert_rejected(starter, *seed, PROBLEM, "not RFC 9457 problem details");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_answers_in_other_styles_pass() {
+    judged_failing(&[(with!(), &[]), (spanned::app, &[])]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
+    let judged = judged_failing(&[
+        (with!(incoming: Incoming::EchoAny), &[HEADER, REPLACED]),
+        (with!(incoming: Incoming::Sanitised), &[REPLACED]),
+        (with!(incoming: Incoming::Ignored), &[KEPT]),
+        (with!(logs_rejected: true), &[REPLACED]),
+        (with!(fresh: Fresh::PerProcess), &[UNIQUE]),
+        (with!(fresh: Fresh::Counter), &[UNIQUE]),
+        (with!(fresh: Fresh::ConstantSeed), &[UNIQUE]),
+        (with!(fresh: Fresh::Clock), &[UNIQUE]),
+        (with!(max_length: 129), &[HEADER, REPLACED]),
+        (with!(max_length: 127), &[KEPT]),
+    ])
+    .await;
+    let (per_process, seed) = &judged[4];
+    assert_rejected(per_process, *seed, UNIQUE, "the same fresh id");
+    let (counter, seed) = &judged[5];
+    assert_rejected(counter, *seed, UNIQUE, "they can be guessed");
+    let (clock, seed) = &judged[7];
+    assert_rejected(clock, *seed, UNIQUE, "they can be guessed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_on_the_routes_alone_are_caught_on_the_routers_own_404() {
+    let seed = seed();
+    let judged = request_ids::judge_in_process(with!(routes_only: true), seed).await;
+    let failed = judged.failed();
+    let shown = crate::support::report(&judged, seed);
+    assert!(failed.contains(&HEADER) && failed.contains(&PROBLEM), "{shown}");
+    // Whether an id was sent to an unknown path, good or bad, is the seed's to decide.
+    assert!(
+        failed.iter().all(|check| [HEADER, PROBLEM, KEPT, REPLACED].contains(check)),
+        "{shown}"
+    );
+    assert_rejected(&judged, seed, HEADER, "/no-such-route/here");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
+    let judged = judged_failing(&[
+        (with!(body_id: BodyId::Fresh), &[PROBLEM]),
+        (with!(body_id: BodyId::Missing), &[PROBLEM]),
+        (with!(course_json: true), &[PROBLEM]),
+        (with!(leaks_cause: true), &[NO_LEAK]),
+        (with!(logs_id: false), &[LOGGED]),
+        (with!(logs_twice: true), &[LOGGED]),
+        (with!(upstream_id: false), &[UPSTREAM]),
+        (with!(forwards_traceparent: true), &[UPSTREAM]),
+        (with!(shared_current: true), &[PROBLEM, LOGGED, UPSTREAM]),
+    ])
+    .await;
+    let (shared, seed) = &judged[8];
+    assert_rejected(shared, *seed, UPSTREAM, "the id of another request");
+}
+
+/// What a service does with an incoming id.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Incoming {
+    /// Kept when 1 to 128 of A-Z a-z 0-9 . _ -, replaced otherwise.
+    Checked,
+    /// Kept, whatever it is.
+    EchoAny,
+    /// Its bad characters removed, the rest kept.
+    Sanitised,
+    /// Never kept: always a fresh one.
+    Ignored,
+}
+
+/// How a service makes a fresh id.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fresh {
+    Uuid,
+    /// One id, made once per process.
+    PerProcess,
+    /// 1, 2, 3… per process.
+    Counter,
+    /// From a generator seeded with a constant.
+    ConstantSeed,
+    /// The clock, in nanoseconds.
+    Clock,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyId {
+    Same,
+    /// Another fresh id than the header's.
+    Fresh,
+    Missing,
+}
+
+/// A service, piece by piece: [`RIGHT`], then one mistake per known-wrong answer.
+#[derive(Clone, Copy)]
+struct Behaviour {
+    incoming: Incoming,
+    fresh: Fresh,
+    body_id: BodyId,
+    /// The course's JSON error instead of problem details.
+    course_json: bool,
+    /// The cause in the problem's `detail`.
+    leaks_cause: bool,
+    logs_id: bool,
+    logs_twice: bool,
+    /// Whether a rejected incoming id is logged (escaped) as a warning.
+    logs_rejected: bool,
+    upstream_id: bool,
+    forwards_traceparent: bool,
+    /// The id kept in one place for the whole service, read back after the shipping call.
+    shared_current: bool,
+    /// The middleware with `route_layer`: the router's own 404 gets no id.
+    routes_only: bool,
+    /// The longest incoming id kept.
+    max_length: usize,
+}
+
+const RIGHT: Behaviour = Behaviour {
+    incoming: Incoming::Checked,
+    fresh: Fresh::Uuid,
+    body_id: BodyId::Same,
+    course_json: false,
+    leaks_cause: false,
+    logs_id: true,
+    logs_twice: false,
+    logs_rejected: false,
+    upstream_id: true,
+    forwards_traceparent: false,
+    shared_current: false,
+    routes_only: false,
+    max_length: 128,
+};
+
+/// A known-wrong service: `RIGHT` with some fields changed.
+macro_rules! with {
+    ($($field:ident: $value:expr),*) => {
+        |db, shipping| knobbed(db, shipping, Behaviour { $($field: $value,)* ..RIGHT })
+    };
+}
+use with;
+
+#[derive(Clone)]
+struct Knobbed {
+    db: Database,
+    shipping: Upstream,
+    client: reqwest::Client,
+    behaviour: Behaviour,
+    current: Arc<Mutex<String>>,
+}
+
+/// This request's id, as the middleware chose it.
+#[derive(Clone)]
+struct Rid(String);
+
+fn knobbed(db: Database, shipping: Upstream, behaviour: Behaviour) -> Router {
+    let client = reqwest::Client::builder().timeout(shipping.timeout()).build().unwrap();
+    let state = Knobbed { db, shipping, client, behaviour, current: Arc::default() };
+    let router = Router::new().route("/orders/{id}", get(knobbed_order)).fallback(
+        |Extension(Rid(id)): Extension<Rid>| async move {
+            problem(StatusCode::NOT_FOUND, &id, None, RIGHT)
+        },
+    );
+    let with_ids = middleware::from_fn_with_state(state.clone(), assign_id);
+    if behaviour.routes_only {
+        // The fallback needs the extension; without the middleware it gets none, so it answers
+        // the plain 404 of a router that was never given one.
+        Router::new()
+            .route("/orders/{id}", get(knobbed_order))
+            .route_layer(with_ids)
+            .with_state(state)
+    } else {
+        router.layer(with_ids).with_state(state)
+    }
+}
+
+fn trusted(id: &str) -> bool {
+    trusted_up_to(id, 128)
+}
+
+fn trusted_up_to(id: &str, max_length: usize) -> bool {
+    (1..=max_length).contains(&id.len())
+        && id.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
+}
+
+fn fresh_id(fresh: Fresh) -> String {
+    static ONCE: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        // In a process of its own each learner would start from the constant; in process they
+        // share statics, so each worker thread starts from it instead, and repeats the other's.
+        static SEEDED: std::cell::RefCell<fastrand::Rng> =
+            const { std::cell::RefCell::new(fastrand::Rng::with_seed(42)) };
+    }
+    match fresh {
+        Fresh::Uuid => uuid::Uuid::new_v4().to_string(),
+        Fresh::PerProcess => ONCE.get_or_init(|| uuid::Uuid::new_v4().to_string()).clone(),
+        Fresh::Counter => format!("req-{:08}", COUNTER.fetch_add(1, Ordering::SeqCst) + 1),
+        Fresh::ConstantSeed => SEEDED.with(|rng| format!("{:032x}", rng.borrow_mut().u128(..))),
+        Fresh::Clock => {
+            SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos().to_string()
+        }
+    }
+}
+
+async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: Next) -> Response {
+    let behaviour = service.behaviour;
+    let incoming = request
+        .headers()
+        .get("x-request-id")
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let id = match (incoming, behaviour.incoming) {
+        (Some(id), Incoming::EchoAny) => id,
+        (Some(id), Incoming::Sanitised) => id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            .take(128)
+            .collect(),
+        (Some(id), Incoming::Checked) if trusted_up_to(&id, behaviour.max_length) => id,
+        (Some(id), _) => {
+            if behaviour.logs_rejected {
+                tracing::warn!(incoming = ?id, "replaced an untrusted request id");
+            }
+            fresh_id(behaviour.fresh)
+        }
+        (None, _) => fresh_id(behaviour.fresh),
+    };
+    let id = if id.is_empty() { fresh_id(behaviour.fresh) } else { id };
+    *service.current.lock().unwrap() = id.clone();
+    request.extensions_mut().insert(Rid(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_bytes(id.as_bytes()) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+async fn knobbed_order(
+    State(service): State<Knobbed>,
+    Extension(Rid(own)): Extension<Rid>,
+    Path(order_id): Path<u32>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let behaviour = service.behaviour;
+    // The id as this service reads it when it needs it: its own, or the shared "current" one.
+    let id = |service: &Knobbed| {
+        if behaviour.shared_current { service.current.lock().unwrap().clone() } else { own.clone() }
+    };
+    let log = |cause: &str, id: &str| {
+        if behaviour.logs_id {
+            tracing::error!(request_id = %id, %cause, "request failed");
+        } else {
+            tracing::error!(%cause, "request failed");
+        }
+        if behaviour.logs_twice {
+            tracing::error!(request_id = %id, %cause, "answering with an error");
+        }
+    };
+    let order = match service.db.find_order(order_id) {
+        Ok(Some(order)) => order,
+        Ok(None) => return problem(StatusCode::NOT_FOUND, &id(&service), None, behaviour),
+        Err(error) => {
+            log(&error.to_string(), &id(&service));
+            let detail = error.to_string();
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &id(&service),
+                Some(&detail),
+                behaviour,
+            );
+        }
+    };
+    let mut asking = service.client.get(service.shipping.url(&format!("/shipping/{order_id}")));
+    if behaviour.forwards_traceparent
+        && let Some(traceparent) = headers.get("traceparent")
+    {
+        asking = asking.header("traceparent", traceparent.clone());
+    }
+    // Other requests run while this one waits: a shared "current" id is theirs by now.
+    tokio::task::yield_now().await;
+    if behaviour.upstream_id {
+        asking = asking.header("x-request-id", id(&service));
+    }
+    match asking.send().await {
+        Ok(response) if response.status().is_success() => {
+            let shipping: Value = response.json().await.unwrap_or_default();
+            let body = json!({
+                "id": order.id,
+                "customer": order.customer,
+                "total_cents": order.total_cents,
+                "status": order.status,
+                "shipping": shipping["status"],
+            });
+            Json(body).into_response()
+        }
+        Ok(response) => {
+            let cause = format!("the shipping service answered {}", response.status());
+            let detail = response.text().await.unwrap_or_default();
+            log(&cause, &id(&service));
+            problem(StatusCode::BAD_GATEWAY, &id(&service), Some(&detail), behaviour)
+        }
+        Err(error) => {
+            log(&error.to_string(), &id(&service));
+            problem(StatusCode::BAD_GATEWAY, &id(&service), None, behaviour)
+        }
+    }
+}
+
+fn problem(status: StatusCode, id: &str, detail: Option<&str>, behaviour: Behaviour) -> Response {
+    if behaviour.course_json {
+        let body = json!({"error": {"code": "ERROR", "message": "failed", "request_id": id}});
+        return (status, Json(body)).into_response();
+    }
+    let mut body = json!({
+        "type": "about:blank",
+        "title": status.canonical_reason(),
+        "status": status.as_u16(),
+    });
+    match behaviour.body_id {
+        BodyId::Same => body["request_id"] = json!(id),
+        BodyId::Fresh => body["request_id"] = json!(fresh_id(Fresh::Uuid)),
+        BodyId::Missing => {}
+    }
+    if let (true, Some(detail)) = (behaviour.leaks_cause, detail) {
+        body["detail"] = json!(detail);
+    }
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response
+}
+
+/// A right answer in another style: a span per request with the id as a field (every event in
+/// it carries the id), the id in `instance` as a URN, time-ordered ids (a millisecond clock
+/// then 80 random bits, as ULIDs and UUID v7 are), and a new traceparent parent passed on.
+mod spanned {
+    use tracing::Instrument;
+
+    use super::*;
+
+    #[derive(Clone)]
+    struct Service {
+        db: Database,
+        shipping: Upstream,
+        client: reqwest::Client,
+    }
+
+    fn time_ordered() -> String {
+        let millis = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        format!("{millis:012x}{}", &random[..20])
+    }
+
+    pub fn app(db: Database, shipping: Upstream) -> Router {
+        let client = reqwest::Client::builder().timeout(shipping.timeout()).build().unwrap();
+        Router::new()
+            .route("/orders/{id}", get(order))
+            .fallback(|Extension(Rid(id)): Extension<Rid>| async move {
+                urn_problem(StatusCode::NOT_FOUND, &id)
+            })
+            .layer(middleware::from_fn(in_a_span))
+            .with_state(Service { db, shipping, client })
+    }
+
+    async fn in_a_span(mut request: Request, next: Next) -> Response {
+        let id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok())
+            .filter(|id| trusted(id))
+            .map_or_else(time_ordered, String::from);
+        request.extensions_mut().insert(Rid(id.clone()));
+        let span = tracing::info_span!("request", request_id = %id, path = %request.uri().path());
+        let mut response = next.run(request).instrument(span).await;
+        response.headers_mut().insert("x-request-id", HeaderValue::from_str(&id).unwrap());
+        response
+    }
+
+    async fn order(
+        State(service): State<Service>,
+        Extension(Rid(id)): Extension<Rid>,
+        Path(order_id): Path<u32>,
+        headers: axum::http::HeaderMap,
+    ) -> Response {
+        let order = match service.db.find_order(order_id) {
+            Ok(Some(order)) => order,
+            Ok(None) => return urn_problem(StatusCode::NOT_FOUND, &id),
+            Err(error) => {
+                tracing::error!(
+                    query = error.query_id(),
+                    reason = error.reason(),
+                    "reading the order"
+                );
+                return urn_problem(StatusCode::INTERNAL_SERVER_ERROR, &id);
+            }
+        };
+        let mut asking = service
+            .client
+            .get(service.shipping.url(&format!("/shipping/{order_id}")))
+            .header("x-request-id", &id);
+        // The caller's trace goes on, with this service as the new parent.
+        let trace = headers
+            .get("traceparent")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split('-').nth(1))
+            .map(String::from);
+        if let Some(trace) = trace {
+            let parent = &uuid::Uuid::new_v4().simple().to_string()[..16];
+            asking = asking.header("traceparent", format!("00-{trace}-{parent}-01"));
+        }
+        match asking.send().await {
+            Ok(response) if response.status() == StatusCode::OK => {
+                let shipping: Value = response.json().await.unwrap_or_default();
+                Json(json!({"id": order.id, "shipping": shipping["status"]})).into_response()
+            }
+            Ok(response) => {
+                tracing::error!(status = response.status().as_u16(), "the shipping service failed");
+                urn_problem(StatusCode::BAD_GATEWAY, &id)
+            }
+            Err(error) => {
+                tracing::error!(%error, "asking the shipping service");
+                urn_problem(StatusCode::BAD_GATEWAY, &id)
+            }
+        }
+    }
+
+    fn urn_problem(status: StatusCode, id: &str) -> Response {
+        let body = json!({
+            "type": "https://example.com/problems/request-failed",
+            "title": "The request failed",
+            "status": status.as_u16(),
+            "instance": format!("urn:request:{id}"),
+        });
+        let mut response = (status, body.to_string()).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}
