@@ -368,3 +368,31 @@ pub fn as_opened(text: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Borrowed(text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_sandbox_is_said_in_one_line_naming_what_is_missing() {
+        let full = Sandbox { landlock: Confinement::Full, seccomp: true };
+        assert_eq!(missing_parts(&full), None);
+        let old = Sandbox { landlock: Confinement::Partial, seccomp: true };
+        assert_eq!(
+            missing_parts(&old).as_deref(),
+            Some("part of its Landlock rules (an older kernel)")
+        );
+        let none = Sandbox { landlock: Confinement::Missing, seccomp: false };
+        assert_eq!(missing_parts(&none).as_deref(), Some("Landlock and its seccomp filter"));
+        let said =
+            Reporter::stdout(ColorChoice::Never).rendered(|reporter| reporter.sandbox(&none));
+        assert_eq!(said.lines().count(), 1, "{said}");
+        assert!(said.contains("without Landlock and its seccomp filter"), "{said}");
+    }
+
+    #[test]
+    fn compile_errors_name_the_file_as_the_learner_opened_it() {
+        let cargo = " --> kit/src/bin/../../../exercises/04_bad_gateway.rs:117:14";
+        assert_eq!(as_opened(cargo), " --> exercises/04_bad_gateway.rs:117:14");
+    }
+}

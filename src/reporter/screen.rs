@@ -40,7 +40,7 @@ impl Write for Capture {
 
 impl Reporter {
     /// Renders into a string what `render` would print.
-    fn rendered(&self, render: impl FnOnce(&mut Reporter) -> io::Result<()>) -> String {
+    pub(super) fn rendered(&self, render: impl FnOnce(&mut Reporter) -> io::Result<()>) -> String {
         let capture = Capture::default();
         let mut inner = Reporter {
             out: Box::new(capture.clone()),
