@@ -10,7 +10,7 @@
 //!   shown ([`super::confirm`]), so a load spike that stretches one wait is not a ✗.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How much earlier than asked a timer may seem to fire: the clocks' grain (tokio's timer
 /// wheel has 1 ms slots, and two clocks are read).
@@ -29,6 +29,11 @@ pub const AT_ONCE: Duration = Duration::from_millis(150);
 
 /// How long the judge's own servers and clients wait for anything before calling it silence.
 pub const PATIENCE: Duration = Duration::from_secs(3);
+
+/// How long the thread that runs the learner's calls may be held before the judge concludes
+/// that its code blocks it (`std::thread::sleep`, a loop that never awaits): a busy machine
+/// delays a task by tens of milliseconds, not by a quarter of a second.
+pub const STALL: Duration = Duration::from_millis(250);
 
 /// A range a measured duration must fall in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +57,12 @@ impl Bound {
     /// "At once": no more than [`AT_ONCE`].
     pub fn at_once() -> Self {
         Self { at_least: Duration::ZERO, at_most: AT_ONCE }
+    }
+
+    /// The same bound, its top raised by `extra`: what the machine was measured to be running
+    /// late by meanwhile (see [`Lateness`]).
+    pub fn later_by(self, extra: Duration) -> Self {
+        Self { at_most: self.at_most + extra, ..self }
     }
 
     pub fn holds(&self, measured: Duration) -> bool {
@@ -83,6 +94,38 @@ pub enum Timing {
     Late,
 }
 
+/// How late the machine ran, moment by moment: the round trips of a probe the judge keeps
+/// sending while it measures (a ping to the learner's process, answered on the thread that runs
+/// its code). A load that holds the probe up for 80 ms holds a retry up as much: a wait measured
+/// across that moment may be that much longer with nobody's code at fault. Only upper bounds
+/// are raised by it; a wait cut short is never the machine's doing.
+#[derive(Debug, Clone, Default)]
+pub struct Lateness {
+    probes: Vec<(Instant, Duration)>,
+}
+
+impl Lateness {
+    /// Notes a probe sent at `sent` that took `took` to come back.
+    pub fn note(&mut self, sent: Instant, took: Duration) {
+        self.probes.push((sent, took));
+    }
+
+    /// The longest a probe was held up while it overlapped `from..to` (nothing, when none did).
+    pub fn during(&self, from: Instant, to: Instant) -> Duration {
+        self.probes
+            .iter()
+            .filter(|(sent, took)| *sent <= to && *sent + *took >= from)
+            .map(|(_, took)| *took)
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// The longest a probe was held up at all.
+    pub fn longest(&self) -> Duration {
+        self.probes.iter().map(|(_, took)| *took).max().unwrap_or_default()
+    }
+}
+
 /// The latest a duration of `expected` may seem to take: proportional, plus the floor.
 pub fn late(expected: Duration) -> Duration {
     expected.mul_f64(1.0 + LATE_RATE) + LATE_FLOOR
@@ -107,6 +150,20 @@ mod tests {
         assert!(Bound::around(expected).holds(Duration::from_millis(430)));
         assert_eq!(Bound::around(expected).judge(Duration::from_millis(480)), Timing::Late);
         assert_eq!(Bound::around(expected).judge(Duration::from_millis(390)), Timing::Early);
+    }
+
+    #[test]
+    fn lateness_raises_a_bound_by_the_probes_held_up_meanwhile() {
+        let start = Instant::now();
+        let at = |millis| start + Duration::from_millis(millis);
+        let mut lateness = Lateness::default();
+        lateness.note(at(0), Duration::from_millis(1));
+        lateness.note(at(20), Duration::from_millis(60));
+        lateness.note(at(200), Duration::from_millis(2));
+        assert_eq!(lateness.during(at(50), at(150)), Duration::from_millis(60));
+        assert_eq!(lateness.during(at(100), at(150)), Duration::ZERO);
+        let bound = Bound::around(Duration::from_millis(100)).later_by(lateness.longest());
+        assert!(bound.holds(Duration::from_millis(190)) && !bound.holds(Duration::from_millis(98)));
     }
 
     #[test]

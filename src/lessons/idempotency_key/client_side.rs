@@ -11,10 +11,7 @@ use serde_json::{Value, json};
 use super::plan::Payments;
 use crate::judge::upstream_old::{Reply, ScriptedUpstream, Seen};
 use crate::judge::{Evidence, Failure};
-use crate::lessons::retry_on_5xx::call::short;
-use crate::lessons::retry_on_5xx::expect::backoff;
-use crate::lessons::retry_on_5xx::growth;
-use crate::lessons::retry_on_5xx::verdict::Sample;
+use crate::judge::schedule::{self, Sample, backoff};
 use httplings::RetryPolicy;
 use httplings::adapter::{SeenError, SeenResponse};
 use httplings::fixtures::Payment;
@@ -269,7 +266,7 @@ fn request_log(played: &Played) -> Evidence {
     }
     let returned = match &played.paid {
         Ok(Ok(response)) => format!("pay returned Ok(a {} response)", response.status),
-        Ok(Err(error)) => format!("pay returned {}", short(error)),
+        Ok(Err(error)) => format!("pay returned {}", schedule::returned(&Err(error.clone()))),
         Err(problem) => format!("pay did not return: {problem}"),
     };
     body.push_str(&format!("          {returned}\n"));
@@ -391,7 +388,7 @@ fn returned_problem(played: &Played, tag: &str) -> Option<String> {
         Step::Drop | Step::Hang => {
             return match &played.paid {
                 Ok(Err(error)) if !error.builder => None,
-                Ok(Err(error)) => Some(format!("pay returned {}", short(error))),
+                Ok(Err(error)) => Some(format!("pay returned {}", schedule::returned(&Err(error.clone())))),
                 Ok(Ok(response)) => Some(format!(
                     "pay returned a {} response, when the last attempt got no answer at all",
                     response.status
@@ -418,7 +415,7 @@ fn returned_problem(played: &Played, tag: &str) -> Option<String> {
             response.status
         )),
         Ok(Err(error)) => {
-            Some(format!("pay returned {}, not the {expected_status} response", short(error)))
+            Some(format!("pay returned {}, not the {expected_status} response", schedule::returned(&Err(error.clone()))))
         }
         Err(problem) => Some(format!("pay did not return: {problem}")),
     }
@@ -557,9 +554,8 @@ pub(super) fn waits_well(
     }
     // Each kind on its own: a client patient after a 503 may rush after a 409.
     for (outages, kind) in long.into_iter().zip(["503", "409"]) {
-        if let Some(mut failure) = growth::judge(&samples(outages), why) {
-            failure.summary = format!("after a {kind}, {}", failure.summary);
-            return Some(failure);
+        if let Some(problem) = schedule::growth(&samples(outages)) {
+            return Some(Failure::new(format!("after a {kind}, {problem}"), why));
         }
     }
     let [first, second] = &asked.requests[..] else {
