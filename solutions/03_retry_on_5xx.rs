@@ -41,14 +41,15 @@ pub async fn get_with_retry(
 }
 
 /// A 5xx, or a failure on the way that may heal: refused (restarting), reset, timed out.
-/// reqwest's `is_request()` covers nearly every failure of `send()`, these among them; what it
-/// leaves out is what cannot heal by itself: a request that could not be built (a URL that
-/// does not parse, a scheme the client cannot speak), a redirect loop. A 2xx, 3xx or 4xx will
-/// not change on retry either: those come back as they are.
+/// reqwest's `is_request()` is its general "sending failed", and covers all of these (its
+/// `is_connect()` and `is_timeout()` are finer views of the same errors); what it leaves out
+/// cannot heal by itself: a request that could not be built (a URL that does not parse, a
+/// scheme the client cannot speak), a redirect loop. A 2xx, 3xx or 4xx will not change on
+/// retry either: those come back as they are.
 fn worth_retrying(outcome: &Result<Response, Error>) -> bool {
     match outcome {
         Ok(response) => response.status().is_server_error(),
-        Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
+        Err(error) => error.is_request(),
     }
 }
 

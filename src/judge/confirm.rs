@@ -28,6 +28,34 @@ where
     Some(failure)
 }
 
+/// [`confirmed`] for a scenario that decides several checks at once: it is played again while
+/// any of them fails, up to [`PLAYS`] times, and a check is reported failed only if it failed
+/// in every play (with its first play's failure); one that passed once passes.
+pub async fn confirmed_each<F, Play>(mut scenario: F) -> Vec<(&'static str, Option<Failure>)>
+where
+    F: FnMut(u32) -> Play,
+    Play: Future<Output = Vec<(&'static str, Option<Failure>)>>,
+{
+    let mut decided = scenario(0).await;
+    let mut plays = 1;
+    while plays < PLAYS && decided.iter().any(|(_, failure)| failure.is_some()) {
+        let again = scenario(plays).await;
+        for (check, failure) in &mut decided {
+            let failed_again = again.iter().any(|(other, again)| other == check && again.is_some());
+            if !failed_again {
+                *failure = None;
+            }
+        }
+        plays += 1;
+    }
+    for (_, failure) in &mut decided {
+        if let Some(failure) = failure {
+            failure.summary.push_str(&format!(" (seen in each of {plays} plays)"));
+        }
+    }
+    decided
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +66,19 @@ mod tests {
         assert_eq!(once, None);
         let always = confirmed(|_| async { Some(Failure::of("late")) }).await;
         assert_eq!(always.unwrap().summary, "late (seen in each of 3 plays)");
+    }
+
+    #[tokio::test]
+    async fn each_check_of_a_scenario_fails_only_if_it_failed_in_every_play() {
+        let decided = confirmed_each(|play| async move {
+            vec![
+                ("steady", Some(Failure::of("wrong"))),
+                ("flaky", (play == 0).then(|| Failure::of("late"))),
+                ("fine", None),
+            ]
+        })
+        .await;
+        assert_eq!(decided[0].1.as_ref().unwrap().summary, "wrong (seen in each of 3 plays)");
+        assert_eq!((decided[1].1.as_ref(), decided[2].1.as_ref()), (None, None));
     }
 }

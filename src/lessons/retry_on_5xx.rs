@@ -118,7 +118,9 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             let (one, two): (Vec<Duration>, Vec<Duration>) = herd_one
                 .iter()
                 .zip(&herd_two)
-                .filter_map(|(one, two)| Some((verdict::first_wait(one)?, verdict::first_wait(two)?)))
+                .filter_map(|(one, two)| {
+                    Some((verdict::first_wait(one)?, verdict::first_wait(two)?))
+                })
                 .unzip();
             let d = herd.calls.first().map(|call| call.policy.base_delay).unwrap_or_default();
             schedule::differ_between_processes_in_order(d, &one, &two).map(Failure::of)
@@ -127,7 +129,8 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let cpu = cpu_before.zip(cpu_after).map(|(before, after)| after.saturating_sub(before));
     verdicts.push((SLEEPS, spinning(cpu, wall)));
     for check in CHECKS {
-        let failure = verdicts.iter().find(|(decided, _)| decided == check).and_then(|(_, f)| f.clone());
+        let failure =
+            verdicts.iter().find(|(decided, _)| decided == check).and_then(|(_, f)| f.clone());
         recorder.decide(check, failure.map(|failure| blamed_on_blocking(failure, longest_stall)));
     }
     Ok(())

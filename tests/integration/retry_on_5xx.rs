@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::{StreamExt, stream};
 use httplings::RetryPolicy;
-use httplings_judge::judge::Judged;
 use httplings::lessons::retry_on_5xx::GetWithRetry;
+use httplings_judge::judge::Judged;
 use httplings_judge::lessons::retry_on_5xx::{self, CHECKS};
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Client, Error, RequestBuilder, Response};
@@ -126,7 +126,9 @@ impl Behaviour {
                 Some(asked) if asked > policy.max_delay && self.gives_up_beyond_max_delay => {
                     return outcome;
                 }
-                Some(asked) if !asked.is_zero() || self.zero_waits_nothing => asked.min(policy.max_delay),
+                Some(asked) if !asked.is_zero() || self.zero_waits_nothing => {
+                    asked.min(policy.max_delay)
+                }
                 _ => (self.jitter)((self.backoff)(policy, attempt), url, attempt),
             };
             if self.returns_the_first && attempt == 1 {
@@ -258,7 +260,11 @@ const BACKING_OFF: &[&str] = &[
 fn caught_by(judged: &Judged, seed: u64, check: &str, allowed: &[&str]) {
     assert!(judged.failed().contains(&check), "{check} should fail\n{}", report(judged, seed));
     for failed in judged.failed() {
-        assert!(allowed.contains(&failed) || failed == check, "{failed} failed too\n{}", report(judged, seed));
+        assert!(
+            allowed.contains(&failed) || failed == check,
+            "{failed} failed too\n{}",
+            report(judged, seed)
+        );
     }
 }
 
@@ -311,7 +317,8 @@ async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
         with!(backoff: |policy, retry| 2u32.checked_pow(retry - 1).map_or(policy.base_delay, |factor| policy.base_delay.saturating_mul(factor).min(policy.max_delay))),
     ])
     .await;
-    let [(on_top, a), (flat, b), (double_cap, c), (ahead, d), (around, e), (restarts, f)] = &answers[..]
+    let [(on_top, a), (flat, b), (double_cap, c), (ahead, d), (around, e), (restarts, f)] =
+        &answers[..]
     else {
         unreachable!()
     };
@@ -348,7 +355,12 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
         unreachable!()
     };
     assert_failed(none, *a, CHECKS, &[JITTER, ZERO]);
-    assert_rejected(none, *a, JITTER, "without jitter, clients that failed together retry together");
+    assert_rejected(
+        none,
+        *a,
+        JITTER,
+        "without jitter, clients that failed together retry together",
+    );
     assert_failed(per_call, *b, CHECKS, &[JITTER, ZERO]);
     assert_failed(per_process, *c, CHECKS, &[JITTER]);
     assert_rejected(per_process, *c, JITTER, "seeded with a constant");
@@ -397,8 +409,15 @@ async fn mistakes_about_retry_after_are_caught() {
         with!(zero_waits_nothing: true),
     ])
     .await;
-    let [(ignored, a), (only_503, b), (waits_anyway, c), (plus, d), (seconds_only, e), (uncounted, f), (zero, g)] =
-        &answers[..]
+    let [
+        (ignored, a),
+        (only_503, b),
+        (waits_anyway, c),
+        (plus, d),
+        (seconds_only, e),
+        (uncounted, f),
+        (zero, g),
+    ] = &answers[..]
     else {
         unreachable!()
     };
@@ -482,5 +501,3 @@ async fn an_overflowing_backoff_is_caught_by_the_long_haul() {
         "get_with_retry panicked: attempt to multiply with overflow",
     );
 }
-
-

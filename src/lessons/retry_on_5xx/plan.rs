@@ -192,9 +192,8 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     scenarios.push(scenario(BROKEN, broken));
     // Waits of hundreds of milliseconds, so that a bound 20 % too high shows.
     let base = seed::duration_spread(rng, ms(50), ms(150));
-    let doubles = (0..6)
-        .map(|_| scripted(then_ok(failures(rng, 3)), policy(4, base, ms(2_000))))
-        .collect();
+    let doubles =
+        (0..6).map(|_| scripted(then_ok(failures(rng, 3)), policy(4, base, ms(2_000)))).collect();
     scenarios.push(scenario(DOUBLES, doubles));
     let cap = seed::duration_spread(rng, ms(150), ms(250));
     let capped = (0..8)
@@ -203,7 +202,12 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     scenarios.push(scenario(CAPPED, capped));
     let too_long_cap = ms(1_000) * rng.u32(1..=2);
     // A date among them, every run: a client that reads only seconds must not pass by luck.
-    let mut too_long_values = [Asked::DateFar, *seed::pick(rng, &[Asked::Seconds(3), Asked::Seconds(7)]), Asked::Seconds(3_600), Asked::Seconds(u64::MAX)];
+    let mut too_long_values = [
+        Asked::DateFar,
+        *seed::pick(rng, &[Asked::Seconds(3), Asked::Seconds(7)]),
+        Asked::Seconds(3_600),
+        Asked::Seconds(u64::MAX),
+    ];
     rng.shuffle(&mut too_long_values);
     let too_long = FIVE_XX
         .iter()
@@ -238,29 +242,38 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         }),
         together: Together::Spread,
     });
-    scenarios.push(scenario(RESET, (0..2).map(|_| scripted(vec![Step::Reset, Step::Status(200)], usual)).collect()));
+    scenarios.push(scenario(
+        RESET,
+        (0..2).map(|_| scripted(vec![Step::Reset, Step::Status(200)], usual)).collect(),
+    ));
     scenarios.push(scenario(
         TIMEOUT,
         vec![scripted(vec![Step::Silence, Step::Status(200)], policy(4, ms(100), ms(1_000)))],
     ));
     scenarios.push(scenario(
         REFUSED,
-        vec![Planned { target: Target::Refused, script: Vec::new(), policy: policy(3, ms(100), ms(1_000)) }],
+        vec![Planned {
+            target: Target::Refused,
+            script: Vec::new(),
+            policy: policy(3, ms(100), ms(1_000)),
+        }],
     ));
     // Past retry 32, 2^(n−1) no longer fits in a u32: the waits must stay at the cap.
-    let long_haul = (0..3)
-        .map(|_| scripted(then_ok(failures(rng, 35)), policy(36, ms(1), ms(24))))
-        .collect();
+    let long_haul =
+        (0..3).map(|_| scripted(then_ok(failures(rng, 35)), policy(36, ms(1), ms(24)))).collect();
     scenarios.push(Scenario { check: LONG_HAUL, calls: long_haul, together: Together::StaysAtCap });
     scenarios.push(scenario(ONCE, vec![scripted(failures(rng, 1), policy(1, ms(50), ms(1_000)))]));
     let unsendable = ["http://[::1", "ftp://127.0.0.1/file"]
         .into_iter()
-        .map(|url| Planned { target: Target::Unsendable(url), script: Vec::new(), policy: policy(5, ms(300), ms(2_000)) })
+        .map(|url| Planned {
+            target: Target::Unsendable(url),
+            script: Vec::new(),
+            policy: policy(5, ms(300), ms(2_000)),
+        })
         .collect();
     scenarios.push(scenario(UNSENDABLE, unsendable));
-    let growth = (0..6)
-        .map(|_| scripted(then_ok(failures(rng, 10)), policy(11, ms(10), ms(100))))
-        .collect();
+    let growth =
+        (0..6).map(|_| scripted(then_ok(failures(rng, 10)), policy(11, ms(10), ms(100)))).collect();
     scenarios.push(Scenario { check: GROWTH, calls: growth, together: Together::Growth });
     scenarios
 }
@@ -280,7 +293,11 @@ pub(super) fn draw_second(rng: &mut Rng) -> Vec<Scenario> {
     let counts = vec![
         scripted(vec![Step::Asking(503, Asked::Seconds(1))], policy(2, ms(20), ms(1_000))),
         scripted(
-            vec![Step::Asking(503, now), Step::Asking(500, Asked::Seconds(0)), Step::Asking(502, Asked::DatePast)],
+            vec![
+                Step::Asking(503, now),
+                Step::Asking(500, Asked::Seconds(0)),
+                Step::Asking(502, Asked::DatePast),
+            ],
             policy(rng.u32(3..=4), ms(30), ms(1_000)),
         ),
     ];
@@ -291,7 +308,11 @@ pub(super) fn draw_second(rng: &mut Rng) -> Vec<Scenario> {
 /// that a generator seeded with a constant draws the same numbers in both.
 pub(super) fn herd(rng: &mut Rng) -> Scenario {
     let five_xx = *seed::pick(rng, &FIVE_XX);
-    Scenario { check: JITTER, calls: spread_calls(rng, |_| Step::Status(five_xx)), together: Together::Spread }
+    Scenario {
+        check: JITTER,
+        calls: spread_calls(rng, |_| Step::Status(five_xx)),
+        together: Together::Spread,
+    }
 }
 
 /// Ten calls that fail together, then succeed, with one backoff bound of about half a second:
@@ -299,7 +320,9 @@ pub(super) fn herd(rng: &mut Rng) -> Scenario {
 /// jitter never draws ten waits in a narrow band by chance.
 fn spread_calls(rng: &mut Rng, failure: impl Fn(&mut Rng) -> Step) -> Vec<Planned> {
     let d = seed::duration_spread(rng, ms(400), ms(600));
-    (0..10).map(|_| scripted(vec![failure(rng), Step::Status(200)], policy(3, d, ms(2_000)))).collect()
+    (0..10)
+        .map(|_| scripted(vec![failure(rng), Step::Status(200)], policy(3, d, ms(2_000))))
+        .collect()
 }
 
 #[cfg(test)]

@@ -63,15 +63,16 @@ pub(super) async fn play(
     let targets: Vec<String> = (0..scenario.calls.len())
         .map(|index| if shared { first_path.clone() } else { path(index, rng) })
         .collect();
-    let tags: Vec<Option<String>> = (0..scenario.calls.len())
-        .map(|index| shared.then(|| format!("{token}-{index}")))
-        .collect();
+    let tags: Vec<Option<String>> =
+        (0..scenario.calls.len()).map(|index| shared.then(|| format!("{token}-{index}"))).collect();
     let upstreams: Vec<Upstream> = if shared {
         vec![serve(&scenario.calls, &tags, &token).await]
     } else {
         let mut upstreams = Vec::new();
         for (planned, tag) in scenario.calls.iter().zip(&tags) {
-            upstreams.push(serve(std::slice::from_ref(planned), std::slice::from_ref(tag), &token).await);
+            upstreams.push(
+                serve(std::slice::from_ref(planned), std::slice::from_ref(tag), &token).await,
+            );
         }
         upstreams
     };
@@ -116,7 +117,14 @@ pub(super) async fn play(
                 Target::Scripted => upstream.seen().into_iter().filter(|seen| mine(seen)).collect(),
                 Target::Refused | Target::Unsendable(_) => Vec::new(),
             };
-            Ok(PlayedCall { planned: planned.clone(), target: target.clone(), seen, started, ended, outcome })
+            Ok(PlayedCall {
+                planned: planned.clone(),
+                target: target.clone(),
+                seen,
+                started,
+                ended,
+                outcome,
+            })
         }
     });
     let first_answered = async {
@@ -224,7 +232,9 @@ fn retry_after(asked: Asked) -> String {
     match asked {
         Asked::Seconds(seconds) => seconds.to_string(),
         Asked::Unreadable(value) => value.to_string(),
-        Asked::DateAhead => httpdate::fmt_http_date(whole_second_after(now + Duration::from_millis(250))),
+        Asked::DateAhead => {
+            httpdate::fmt_http_date(whole_second_after(now + Duration::from_millis(250)))
+        }
         Asked::DatePast => httpdate::fmt_http_date(now - Duration::from_secs(30)),
         Asked::DateFar => httpdate::fmt_http_date(now + Duration::from_secs(3_600)),
     }

@@ -48,7 +48,11 @@ impl Logs {
 
 /// Judges `calls`; `lateness` says how late the machine ran meanwhile (a wait may run over its
 /// bound by as much).
-pub(super) fn judge(scenario: &Scenario, calls: &[PlayedCall], lateness: &Lateness) -> Option<Failure> {
+pub(super) fn judge(
+    scenario: &Scenario,
+    calls: &[PlayedCall],
+    lateness: &Lateness,
+) -> Option<Failure> {
     let (mut problems, mut logs, mut samples) = (Problems::default(), Logs::default(), Vec::new());
     // A herd is judged on the spread of its waits alone: it is played once, never replayed, so
     // nothing in it may depend on how busy the machine is.
@@ -56,12 +60,21 @@ pub(super) fn judge(scenario: &Scenario, calls: &[PlayedCall], lateness: &Latene
     // Long outages are judged in aggregate; only a wait cut short is judged one by one there.
     let each_wait_bounded = scenario.together == Together::Alone;
     for call in calls {
-        let (expected, before, mut log) = (expected(&call.planned), problems.count(), Logs::default());
+        let (expected, before, mut log) =
+            (expected(&call.planned), problems.count(), Logs::default());
         match call.planned.target {
             Target::Scripted => {
                 let waits = if timed { Some(&mut problems.waits) } else { None };
                 let lateness = each_wait_bounded.then_some(lateness);
-                requests(call, &expected, &mut problems.requests, waits, &mut log, &mut samples, lateness);
+                requests(
+                    call,
+                    &expected,
+                    &mut problems.requests,
+                    waits,
+                    &mut log,
+                    &mut samples,
+                    lateness,
+                );
             }
             Target::Refused => refused(call, &expected, &mut problems, &mut log, lateness),
             Target::Unsendable(url) => unsendable(call, url, &mut problems, &mut log, lateness),
@@ -80,10 +93,8 @@ pub(super) fn judge(scenario: &Scenario, calls: &[PlayedCall], lateness: &Latene
     let Some(summary) = problems.most_telling() else {
         return together(scenario, calls, &samples);
     };
-    let failure = Failure::of(summary).with(Evidence::Diff {
-        expected: lines(&logs.expected),
-        actual: lines(&logs.actual),
-    });
+    let failure = Failure::of(summary)
+        .with(Evidence::Diff { expected: lines(&logs.expected), actual: lines(&logs.actual) });
     Some(match single {
         Some(call) => failure.with(timeline(call)),
         None => failure,
@@ -98,7 +109,9 @@ fn together(scenario: &Scenario, calls: &[PlayedCall], samples: &[Sample]) -> Op
             let rows: Vec<String> = samples
                 .iter()
                 .take(30)
-                .map(|sample| format!("{:>5} of ≤ {}", millis(sample.waited), millis(sample.nominal)))
+                .map(|sample| {
+                    format!("{:>5} of ≤ {}", millis(sample.waited), millis(sample.nominal))
+                })
                 .collect();
             Failure::of(problem).with(Evidence::Text {
                 title: "the first waits (measured, of the bound d)".into(),
@@ -145,7 +158,8 @@ fn stays_at_cap(calls: &[PlayedCall]) -> Option<String> {
     }
     let mean = |waits: &[Duration]| waits.iter().sum::<Duration>() / waits.len().max(1) as u32;
     let (before_mean, after_mean) = (mean(&before), mean(&after));
-    (!after.is_empty() && after_mean.as_secs_f64() < before_mean.as_secs_f64() * PAST_OVERFLOW_SHARE)
+    (!after.is_empty()
+        && after_mean.as_secs_f64() < before_mean.as_secs_f64() * PAST_OVERFLOW_SHARE)
         .then(|| {
             format!(
                 "past retry 32 the waits fell to {} on average, from {} at the cap before: \
@@ -212,7 +226,8 @@ fn requests(
             let Some(last) = call.seen.last() else { return };
             let answered = last.ended.unwrap_or(last.at);
             let lingered = call.ended.saturating_duration_since(answered);
-            let late = lateness.map_or(Duration::MAX, |lateness| lateness.during(answered, call.ended));
+            let late =
+                lateness.map_or(Duration::MAX, |lateness| lateness.during(answered, call.ended));
             if lingered > AT_ONCE.saturating_add(late) {
                 timing.push(format!(
                     "returned {} after the last response: there is no point waiting after the final attempt",
@@ -242,7 +257,11 @@ fn judged_wait(
     let problem = match (timing, wait) {
         (Timing::InTime, _) => return wanted(wait),
         (Timing::Early, Wait::Asked(asked)) => {
-            format!("waited only {} before request #{number}: the server asked for {}", millis(waited), millis(asked))
+            format!(
+                "waited only {} before request #{number}: the server asked for {}",
+                millis(waited),
+                millis(asked)
+            )
         }
         (Timing::Late, Wait::Asked(asked)) => format!(
             "waited {} before request #{number}: the server asked for {} (a little more is fine, not {})",
@@ -271,11 +290,17 @@ fn wanted(wait: Wait) -> String {
 fn answered(step: Step) -> String {
     match step {
         Step::Status(status) => status.to_string(),
-        Step::Asking(status, Asked::Seconds(seconds)) => format!("{status}, Retry-After: {seconds}"),
-        Step::Asking(status, Asked::Unreadable(value)) => format!("{status}, Retry-After: {value:?}"),
+        Step::Asking(status, Asked::Seconds(seconds)) => {
+            format!("{status}, Retry-After: {seconds}")
+        }
+        Step::Asking(status, Asked::Unreadable(value)) => {
+            format!("{status}, Retry-After: {value:?}")
+        }
         Step::Asking(status, Asked::DateAhead) => format!("{status}, Retry-After: <a date soon>"),
         Step::Asking(status, Asked::DatePast) => format!("{status}, Retry-After: <a date past>"),
-        Step::Asking(status, Asked::DateFar) => format!("{status}, Retry-After: <a date an hour ahead>"),
+        Step::Asking(status, Asked::DateFar) => {
+            format!("{status}, Retry-After: <a date an hour ahead>")
+        }
         Step::Reset => "connection reset".into(),
         Step::Silence => "no answer (the client times out)".into(),
     }
@@ -316,8 +341,10 @@ fn refused(
     let attempts = expected.attempts;
     let most: Duration =
         (1..attempts).map(|retry| backoff(&call.planned.policy, retry as u32)).sum();
-    let expected_line =
-        format!("{attempts} connection attempts, refused, with 0–{} of waiting in all", millis(most));
+    let expected_line = format!(
+        "{attempts} connection attempts, refused, with 0–{} of waiting in all",
+        millis(most)
+    );
     let spent = call.ended.saturating_duration_since(call.started);
     let Outcome::Came(came) = &call.outcome else { return logs.both(expected_line) };
     let made = came.lookups as usize;
@@ -333,7 +360,11 @@ fn refused(
              in all, and a refused connection is worth retrying"
         ));
     } else if spent > late(most) + AT_ONCE + lateness.during(call.started, call.ended) {
-        problems.waits.push(format!("took {}; the backoff allows at most {}", millis(spent), millis(most)));
+        problems.waits.push(format!(
+            "took {}; the backoff allows at most {}",
+            millis(spent),
+            millis(most)
+        ));
     } else {
         return logs.both(expected_line);
     }
@@ -381,7 +412,10 @@ fn returned(call: &PlayedCall, expected: &Expected, problems: &mut Problems, log
             return logs.actual.push(format!("panicked: {message}"));
         }
         Outcome::TimedOut(limit) => {
-            let problem = format!("get_with_retry was still running after {} and was stopped", millis(*limit));
+            let problem = format!(
+                "get_with_retry was still running after {} and was stopped",
+                millis(*limit)
+            );
             if !matches!(call.planned.target, Target::Unsendable(_)) {
                 problems.runaway.push(problem.clone());
             }
@@ -398,14 +432,19 @@ fn returned(call: &PlayedCall, expected: &Expected, problems: &mut Problems, log
         (Returns::Error, Ok(response)) => {
             Some(format!("returned a {} where the last error was expected", response.status))
         }
-        (Returns::Response, Err(error)) => Some(match last.and_then(|seen| seen.reply.status_code()) {
-            Some(status) if status >= 500 => format!(
-                "returned {} where the last response ({status}) should come back as it is: \
+        (Returns::Response, Err(error)) => {
+            Some(match last.and_then(|seen| seen.reply.status_code()) {
+                Some(status) if status >= 500 => format!(
+                    "returned {} where the last response ({status}) should come back as it is: \
                  attempts ran out, which is not an error of the client's",
-                schedule::returned(&Err(error.clone()))
-            ),
-            _ => format!("returned {} instead of the response", schedule::returned(&Err(error.clone()))),
-        }),
+                    schedule::returned(&Err(error.clone()))
+                ),
+                _ => format!(
+                    "returned {} instead of the response",
+                    schedule::returned(&Err(error.clone()))
+                ),
+            })
+        }
         (Returns::Response, Ok(response)) => match last {
             None => Some(format!("returned a {} but the server sent nothing", response.status)),
             Some(last) => response_problem(response, last),
@@ -424,7 +463,10 @@ fn returned(call: &PlayedCall, expected: &Expected, problems: &mut Problems, log
 /// Whether `response` is the reply the server sent to `last`, intact.
 fn response_problem(response: &SeenResponse, last: &Seen) -> Option<String> {
     let Reply::Respond { status, headers, body } = &last.reply else {
-        return Some(format!("returned a {}, but the last attempt got no response", response.status));
+        return Some(format!(
+            "returned a {}, but the last attempt got no response",
+            response.status
+        ));
     };
     if response.status != *status {
         return Some(format!("returned a {} instead of the {status}", response.status));
@@ -443,8 +485,12 @@ fn response_problem(response: &SeenResponse, last: &Seen) -> Option<String> {
     }
     match &response.body {
         Ok(text) if text.as_bytes() == body.as_slice() => None,
-        Ok(_) => Some(format!("returned the last {status}, but with another body: return the response as it came")),
-        Err(problem) => Some(format!("returned the last {status}, but its body could not be read ({problem})")),
+        Ok(_) => Some(format!(
+            "returned the last {status}, but with another body: return the response as it came"
+        )),
+        Err(problem) => {
+            Some(format!("returned the last {status}, but its body could not be read ({problem})"))
+        }
     }
 }
 
@@ -459,15 +505,24 @@ const WIDTH: usize = 48;
 /// "retried at once" and "never retried" show at a glance.
 fn timeline(call: &PlayedCall) -> Evidence {
     let origin = call.seen.first().map_or(call.started, |first| first.at);
-    let yours: Vec<Duration> = call.seen.iter().map(|seen| seen.at.saturating_duration_since(origin)).collect();
+    let yours: Vec<Duration> =
+        call.seen.iter().map(|seen| seen.at.saturating_duration_since(origin)).collect();
     let mut nominal = vec![Duration::ZERO];
     for retry in 1..expected(&call.planned).attempts {
         let wait = step(&call.planned, retry)
-            .and_then(|before| wait_before(retry, before, call.seen.get(retry - 1), &call.planned.policy))
+            .and_then(|before| {
+                wait_before(retry, before, call.seen.get(retry - 1), &call.planned.policy)
+            })
             .unwrap_or(Wait::Backoff(backoff(&call.planned.policy, retry as u32)));
         nominal.push(nominal[retry - 1] + wait.nominal());
     }
-    let span = yours.iter().chain(&nominal).max().copied().unwrap_or_default().max(Duration::from_millis(1));
+    let span = yours
+        .iter()
+        .chain(&nominal)
+        .max()
+        .copied()
+        .unwrap_or_default()
+        .max(Duration::from_millis(1));
     let axis = format!("0 ms{:>width$}", millis(span), width = WIDTH - 4);
     let body = format!(
         "           {axis}\nyours      {}\nnominal    {}\n(nominal: every wait at its longest, \
@@ -482,7 +537,8 @@ fn timeline(call: &PlayedCall) -> Evidence {
 fn track(moments: &[Duration], span: Duration) -> String {
     let mut counts = [0usize; WIDTH];
     for moment in moments {
-        let column = (moment.as_secs_f64() / span.as_secs_f64() * (WIDTH - 1) as f64).round() as usize;
+        let column =
+            (moment.as_secs_f64() / span.as_secs_f64() * (WIDTH - 1) as f64).round() as usize;
         counts[column.min(WIDTH - 1)] += 1;
     }
     let row: String = counts
