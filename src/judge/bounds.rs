@@ -104,20 +104,34 @@ pub struct Lateness {
     probes: Vec<(Instant, Duration)>,
 }
 
+/// How many times a probe's delay what is measured may run late by: the probe meets the
+/// machine's scheduler twice (there and back); a retry or an answer meets it at more points (a
+/// timer, the learner's runtime, a connection accepted, the judge's runtime), each as late.
+pub const LATE_PER_PROBE: u32 = 2;
+
+/// How far before and after a measured interval a probe still tells how busy the machine was:
+/// what is measured ends with a few hops that a probe sent just after meets as well.
+pub const PROBE_REACH: Duration = Duration::from_millis(50);
+
 impl Lateness {
     /// Notes a probe sent at `sent` that took `took` to come back.
     pub fn note(&mut self, sent: Instant, took: Duration) {
         self.probes.push((sent, took));
     }
 
-    /// The longest a probe was held up while it overlapped `from..to` (nothing, when none did).
+    /// How much later than its bound a duration measured from `from` to `to` may end: the
+    /// longest a probe was held up around that interval ([`PROBE_REACH`] either side),
+    /// [`LATE_PER_PROBE`] times (nothing, when no probe was).
     pub fn during(&self, from: Instant, to: Instant) -> Duration {
-        self.probes
+        let (from, to) = (from.checked_sub(PROBE_REACH).unwrap_or(from), to + PROBE_REACH);
+        let longest = self
+            .probes
             .iter()
             .filter(|(sent, took)| *sent <= to && *sent + *took >= from)
             .map(|(_, took)| *took)
             .max()
-            .unwrap_or_default()
+            .unwrap_or_default();
+        longest * LATE_PER_PROBE
     }
 
     /// The longest a probe was held up at all.
@@ -160,10 +174,11 @@ mod tests {
         lateness.note(at(0), Duration::from_millis(1));
         lateness.note(at(20), Duration::from_millis(60));
         lateness.note(at(200), Duration::from_millis(2));
-        assert_eq!(lateness.during(at(50), at(150)), Duration::from_millis(60));
-        assert_eq!(lateness.during(at(100), at(150)), Duration::ZERO);
+        assert_eq!(lateness.during(at(50), at(150)), Duration::from_millis(120));
+        assert_eq!(lateness.during(at(140), at(150)), Duration::from_millis(4));
+        assert_eq!(lateness.during(at(400), at(450)), Duration::ZERO);
         let bound = Bound::around(Duration::from_millis(100)).later_by(lateness.longest());
-        assert!(bound.holds(Duration::from_millis(190)) && !bound.holds(Duration::from_millis(98)));
+        assert!(bound.holds(Duration::from_millis(190)) && !bound.holds(Duration::from_millis(97)));
     }
 
     #[test]

@@ -75,14 +75,19 @@ pub(super) struct Plan {
     calls: Vec<Planned>,
 }
 
-/// How long a request may hang before the client handed to `pay` times out.
-const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
+/// How long a request may hang before the client handed to `pay` times out: long enough that
+/// an answer never misses it on a busy machine.
+const CLIENT_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// How long one call of `pay` may take.
 const PAY_DEADLINE: Duration = Duration::from_secs(6);
 
 /// How long the herd's first requests are held, so that every call hears its failure at once.
 const HERD_HELD: Duration = Duration::from_millis(60);
+
+/// The failures of the long outages, judged each on its own: a client patient after a 503 may
+/// rush after a 409 or a dropped connection.
+const LONG_FAILURES: [Step; 3] = [Step::Status(503), Step::Status(409), Step::Drop];
 
 /// How many keys the second process makes.
 const SECOND_KEYS: usize = 8;
@@ -121,7 +126,8 @@ impl Plan {
             let policy = drawn(payments, 4);
             call(payments, Kind::Refused, vec![Step::Status(status)], policy);
         }
-        let policy = drawn(payments, 4);
+        // Waits long enough that a client retrying what can never be sent shows it.
+        let policy = RetryPolicy { max_attempts: 4, base_delay: ms(300), max_delay: ms(2_000) };
         call(payments, Kind::Unbuildable, Vec::new(), policy);
         for (step, attempts) in [(Step::Status(503), 4), (Step::Status(409), 3), (Step::Drop, 3)] {
             let policy = drawn(payments, attempts);
@@ -133,12 +139,12 @@ impl Plan {
         call(payments, Kind::TooLong, vec![Step::Asking(3), Step::Created], one_second);
         // Long outages, each on a policy of its own: the waits' growth is judged over them all,
         // measured against each policy's own base.
-        for status in [503, 409] {
+        for failure in LONG_FAILURES {
             for _ in 0..6 {
                 let base = seed::duration_spread(payments.rng(), ms(5), ms(15));
                 let policy =
                     RetryPolicy { max_attempts: 11, base_delay: base, max_delay: base * 12 };
-                let mut steps = vec![Step::Status(status); 10];
+                let mut steps = vec![failure; 10];
                 steps.push(Step::Created);
                 call(payments, Kind::Long, steps, policy);
             }
@@ -624,14 +630,12 @@ fn waits(plays: &[Played], tag: &str, lateness: &Lateness) -> Option<Failure> {
     if let Some(problem) = returned_problem(too_long, tag) {
         return Some(about(too_long, problem));
     }
-    // Growth, after each kind of failure on its own (a client patient after a 503 may rush after
-    // a 409), on every policy drawn: each wait measured against its own policy's base.
-    for status in [503, 409] {
+    // Growth, after each kind of failure on its own, on every policy drawn: each wait measured
+    // against its own policy's base.
+    for failure in LONG_FAILURES {
         let long: Vec<&Played> = plays
             .iter()
-            .filter(|played| {
-                played.planned.kind == Kind::Long && step_of(played, 1) == Step::Status(status)
-            })
+            .filter(|played| played.planned.kind == Kind::Long && step_of(played, 1) == failure)
             .collect();
         let samples: Vec<Sample> = long
             .iter()
@@ -644,7 +648,12 @@ fn waits(plays: &[Played], tag: &str, lateness: &Lateness) -> Option<Failure> {
             })
             .collect();
         if let Some(problem) = schedule::growth(&samples) {
-            let failure = Failure::of(format!("after a {status}, {problem}"));
+            let after = match failure {
+                Step::Drop => "a dropped connection".to_string(),
+                Step::Status(status) => format!("a {status}"),
+                _ => "a failure".into(),
+            };
+            let failure = Failure::of(format!("after {after}, {problem}"));
             return Some(match long.first() {
                 Some(played) => {
                     let mut failure = failure;

@@ -45,8 +45,9 @@ struct KeyLife {
     key: String,
     payment: Payment,
     acts: Vec<Act>,
-    /// The check its first payment belongs to (a second client's, the check of scopes).
-    first_check: &'static str,
+    /// The check its first payment belongs to, when not its act's own (a second client's
+    /// first payment under a key another client used: the check of scopes).
+    first_check: Option<&'static str>,
 }
 
 /// Lives played one after the other (they share an amount, or a key).
@@ -70,7 +71,7 @@ impl Plan {
             key: payments.key(),
             payment: payments.next(),
             acts,
-            first_check: CHARGES,
+            first_check: None,
         };
         let charge = |check| Act::Pay { fate: Fate::Charge, respelled: false, check };
         let replay = |respelled| Act::Pay { fate: Fate::Charge, respelled, check: REPLAYS };
@@ -111,14 +112,16 @@ impl Plan {
             scenarios.push(vec![life(payments, acts)]);
         }
         scenarios.push(vec![life(payments, vec![Act::HangUp, replay(false)])]);
-        for _ in 0..4 {
-            let count = payments.rng().usize(3..=6);
+        // Bursts released down to the last byte: a check and a claim with an .await between
+        // let several through.
+        for _ in 0..5 {
+            let count = payments.rng().usize(3..=8);
             scenarios.push(vec![life(payments, vec![Act::Burst(count), replay(false)])]);
         }
         // Two clients, one key: two payments. The second pays the same, or something else.
         let first = life(payments, vec![charge(CHARGES), replay(false)]);
         let mut second =
-            KeyLife { api_key: payments.api_key(), first_check: SCOPED, ..first.clone() };
+            KeyLife { api_key: payments.api_key(), first_check: Some(SCOPED), ..first.clone() };
         if seed::chance(payments.rng(), 0.5) {
             second.payment = payments.in_another_currency(&first.payment);
         }
@@ -328,7 +331,7 @@ impl Player<'_> {
                 Act::Pay { fate, respelled, check } => {
                     self.processor.set(payment.amount, *fate);
                     let (_, seen) = self.pay(life, payment, *respelled, &mut log).await;
-                    let check = if first { life.first_check } else { check };
+                    let check = life.first_check.filter(|_| first).unwrap_or(check);
                     history.push((
                         Step::Pay { payment: payment.clone(), fate: *fate, respelled: *respelled },
                         seen,
@@ -378,7 +381,7 @@ impl Player<'_> {
         log: &mut Log,
     ) {
         let payment = &life.payment;
-        let held = self.timeout / 2;
+        let held = self.timeout * 2 / 5;
         self.processor.set(payment.amount, Fate::Slow(held));
         let sent = Instant::now();
         let first = self.client.send(self.request(life, payment, false));
@@ -389,6 +392,9 @@ impl Player<'_> {
         };
         let claimed = self.observe(payment, &early.iter().collect::<Vec<_>>(), sent, None);
         history.push((Step::Claimed { payment: payment.clone() }, claimed, CHARGES));
+        // What the processor did for the first request is what it did until now: whatever it is
+        // asked from here on, the requests sent meanwhile asked.
+        let meanwhile = Instant::now();
         let another = KeyLife { key: format!("{}-b", life.key.trim_matches('"')), ..life.clone() };
         let ((same, changed_answer, elsewhere), first) = tokio::join!(
             async {
@@ -412,7 +418,8 @@ impl Player<'_> {
             let check = if paid == payment { IN_FLIGHT } else { CHANGED };
             history.push((Step::Meanwhile { payment: paid.clone() }, seen, check));
         }
-        let seen = self.observe(payment, &[&first], first.sent, Some(first.received));
+        let mut seen = self.observe(payment, &[&first], first.sent, Some(meanwhile));
+        seen.late = self.lateness.borrow().during(first.sent, first.received);
         history.push((Step::Finished { payment: payment.clone() }, seen, CHARGES));
         let waited = elsewhere.status() != Some(201) || elsewhere.received > first.received;
         if waited && self.queued.borrow().is_none() {
@@ -441,7 +448,7 @@ impl Player<'_> {
     /// apart, until the key is free (or long after the processor answered).
     async fn hang_up(&self, life: &KeyLife, history: &mut History, log: &mut Log) {
         let payment = &life.payment;
-        let held = self.timeout / 2;
+        let held = self.timeout * 2 / 5;
         self.processor.set(payment.amount, Fate::Slow(held));
         let sent = Instant::now();
         tokio::select! {
