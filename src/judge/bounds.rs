@@ -111,7 +111,7 @@ pub const LATE_PER_PROBE: u32 = 2;
 
 /// How far before and after a measured interval a probe still tells how busy the machine was:
 /// what is measured ends with a few hops that a probe sent just after meets as well.
-pub const PROBE_REACH: Duration = Duration::from_millis(50);
+pub const PROBE_REACH: Duration = Duration::from_millis(100);
 
 impl Lateness {
     /// Notes a probe sent at `sent` that took `took` to come back.
@@ -175,8 +175,8 @@ mod tests {
         lateness.note(at(20), Duration::from_millis(60));
         lateness.note(at(200), Duration::from_millis(2));
         assert_eq!(lateness.during(at(50), at(150)), Duration::from_millis(120));
-        assert_eq!(lateness.during(at(140), at(150)), Duration::from_millis(4));
-        assert_eq!(lateness.during(at(400), at(450)), Duration::ZERO);
+        assert_eq!(lateness.during(at(300), at(350)), Duration::from_millis(4));
+        assert_eq!(lateness.during(at(500), at(550)), Duration::ZERO);
         let bound = Bound::around(Duration::from_millis(100)).later_by(lateness.longest());
         assert!(bound.holds(Duration::from_millis(190)) && !bound.holds(Duration::from_millis(97)));
     }

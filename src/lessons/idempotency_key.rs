@@ -75,7 +75,7 @@ impl Lesson for Judge {
 }
 
 /// How often the judge probes how late the machine runs.
-const PROBE_EVERY: Duration = Duration::from_millis(10);
+const PROBE_EVERY: Duration = Duration::from_millis(5);
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let mut payments = Payments::new(seed);

@@ -97,7 +97,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         tokio::join!(first, second_played)
     };
     let ((herd_one, herd_two), (failures, (second_decided, cpu_after, wall))) = gauged(
-        [(learner, &lateness, PROBE_EVERY), (second, &second_lateness, PROBE_EVERY * 2)],
+        [(learner, &lateness, PROBE_EVERY), (second, &second_lateness, PROBE_EVERY * 4)],
         async { tokio::join!(herds, rest) },
     )
     .await?;
@@ -159,7 +159,7 @@ async fn decide(
 }
 
 /// How often the judge probes how late the machine runs, while the learner's calls go on.
-const PROBE_EVERY: Duration = Duration::from_millis(10);
+const PROBE_EVERY: Duration = Duration::from_millis(5);
 
 /// Runs `playing` while pinging each learner's thread every so often, noting how long each ping
 /// took in its gauge: how late the machine ran, and whether learner code held its thread.

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::plan::Payments;
 use super::{FRESH, GIVES_UP, JITTER, KEYED, NEVER, RETRIES, WAITS};
-use crate::judge::bounds::{Bound, Lateness, millis};
+use crate::judge::bounds::{Bound, Lateness, Timing, millis};
 use crate::judge::schedule::{self, Sample, Wait, backoff};
 use crate::judge::upstream::{Options, Reply, Seen, Upstream};
 use crate::judge::{Evidence, Failure, Learner, Lost, Returned, seed};
@@ -575,6 +575,9 @@ fn judged_waits(played: &Played) -> Vec<(Duration, Wait)> {
 }
 
 fn waits(plays: &[Played], tag: &str, lateness: &Lateness) -> Option<Failure> {
+    // A wait cut short is never the machine's doing, and is said first; a wait too long (which a
+    // busy moment can make of a right one) is said last, when nothing else is wrong.
+    let mut too_late = None;
     for played in plays
         .iter()
         .filter(|played| matches!(played.planned.kind, Kind::Succeeds | Kind::Broken | Kind::Asked))
@@ -582,8 +585,8 @@ fn waits(plays: &[Played], tag: &str, lateness: &Lateness) -> Option<Failure> {
         for (index, (waited, wait)) in judged_waits(played).into_iter().enumerate() {
             let late =
                 lateness.during(played.seen[index + 1].at - waited, played.seen[index + 1].at);
-            let bound = wait.bound().later_by(late);
-            if bound.holds(waited) {
+            let timing = wait.bound().later_by(late).judge(waited);
+            if timing == Timing::InTime || (timing == Timing::Late && too_late.is_some()) {
                 continue;
             }
             let after = match step_of(played, index + 1) {
@@ -601,14 +604,18 @@ fn waits(plays: &[Played], tag: &str, lateness: &Lateness) -> Option<Failure> {
                 ),
                 Wait::Asked(asked) => format!("the server asked for {}", millis(asked)),
             };
-            return Some(about(
+            let failure = about(
                 played,
                 format!(
                     "after {after}, pay waited {} before retry {}: {rule}",
                     millis(waited),
                     index + 1
                 ),
-            ));
+            );
+            if timing == Timing::Early {
+                return Some(failure);
+            }
+            too_late = Some(failure);
         }
     }
     // Handed back at once, then paid again with one request.
@@ -664,7 +671,7 @@ fn waits(plays: &[Played], tag: &str, lateness: &Lateness) -> Option<Failure> {
             });
         }
     }
-    None
+    too_late
 }
 
 /// Calls that failed together must not retry together.
