@@ -101,7 +101,7 @@ fn forging_does_not_pass_lesson_3() {
         "3",
         "exercises/03_retry_on_5xx.rs",
         include_str!("../fixtures/forging/03_retry_on_5xx.rs"),
-        11,
+        15,
     );
 }
 
