@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use httplings::RetryPolicy;
 use httplings::adapter::{SeenError, SeenResponse};
 
-use super::bounds::{Bound, late};
+use super::Evidence;
+use super::bounds::{Bound, late, millis};
 use super::upstream::{Reply, Seen};
 
 /// The longest wait backoff allows before retry `retry` (1 for the first): base × 2^(retry−1),
@@ -227,6 +228,90 @@ fn failed_at(seen: &Seen) -> Instant {
     }
 }
 
+/// What is wrong with `response`, which a client function returned as the answer the upstream
+/// sent to `last`: `None` when it is that answer as it came (its status, every header the
+/// upstream sent, with its value, and its body to the byte), else what differs, as "returned
+/// …". An id the upstream put in a header or the body tells the last answer from the ones before.
+pub fn returned_as_sent(response: &SeenResponse, last: &Seen) -> Option<String> {
+    let mut sent = &last.reply;
+    while let Reply::Delayed(_, inner) | Reply::Trickle { response: inner, .. } = sent {
+        sent = inner;
+    }
+    let Reply::Respond { status, headers, body } = sent else {
+        return Some(format!(
+            "returned a {}, but the last attempt got no response",
+            response.status
+        ));
+    };
+    if response.status != *status {
+        return Some(format!("returned a {} instead of the {status}", response.status));
+    }
+    let got = |name: &str| {
+        response.headers.iter().find(|(known, _)| known == name).map(|(_, value)| value.as_str())
+    };
+    if let Some((name, value)) =
+        headers.iter().find(|(name, value)| got(&name.to_ascii_lowercase()) != Some(value.as_str()))
+    {
+        return Some(format!(
+            "returned a {status}, but not the last response the server sent (its {name} is {}, the last one's {value})",
+            got(&name.to_ascii_lowercase()).unwrap_or("missing")
+        ));
+    }
+    match &response.body {
+        Ok(text) if text.as_bytes() == body.as_slice() => None,
+        Ok(_) => Some(format!(
+            "returned the last {status}, but with another body: return the response as it came"
+        )),
+        Err(problem) => {
+            Some(format!("returned the last {status}, but its body could not be read ({problem})"))
+        }
+    }
+}
+
+/// Columns in a timeline.
+const TIMELINE_WIDTH: usize = 48;
+
+/// A client's requests on a time axis (`yours`, from its first), beside the schedule the rules
+/// describe with every wait at its longest (`nominal`): "retried at once" and "never retried"
+/// show at a glance.
+pub fn timeline(yours: &[Duration], nominal: &[Duration]) -> Evidence {
+    let span = yours
+        .iter()
+        .chain(nominal)
+        .max()
+        .copied()
+        .unwrap_or_default()
+        .max(Duration::from_millis(1));
+    let axis = format!("0 ms{:>width$}", millis(span), width = TIMELINE_WIDTH - 4);
+    let body = format!(
+        "           {axis}\nyours      {}\nnominal    {}\n(nominal: every wait at its longest, \
+         d = base_delay × 2^(n−1) capped, or as asked)\n● a request · 2–9 that many in one column · + ten or more",
+        track(yours, span),
+        track(nominal, span)
+    );
+    Evidence::Text { title: "timeline".into(), body }
+}
+
+/// One row of dots; a digit where several requests fall in one column.
+fn track(moments: &[Duration], span: Duration) -> String {
+    let mut counts = [0usize; TIMELINE_WIDTH];
+    for moment in moments {
+        let column = (moment.as_secs_f64() / span.as_secs_f64() * (TIMELINE_WIDTH - 1) as f64)
+            .round() as usize;
+        counts[column.min(TIMELINE_WIDTH - 1)] += 1;
+    }
+    let row: String = counts
+        .iter()
+        .map(|count| match count {
+            0 => '·',
+            1 => '●',
+            2..=9 => char::from_digit(*count as u32, 10).unwrap_or('+'),
+            _ => '+',
+        })
+        .collect();
+    row.trim_end_matches('·').to_string()
+}
+
 /// What a retrying client's function returned, in a few words for a request log: `Ok(503)`,
 /// `Err(timed out)`.
 pub fn returned(returned: &Result<SeenResponse, SeenError>) -> String {
@@ -344,5 +429,42 @@ mod tests {
             seen(ms(450), Reply::status(200), ms(451)),
         ];
         assert_eq!(waits(&seen), [Duration::from_millis(100), Duration::from_millis(50)]);
+    }
+
+    #[test]
+    fn a_returned_response_must_be_the_last_one_sent_headers_and_body_included() {
+        let now = Instant::now();
+        let sent =
+            Reply::json(503, &serde_json::json!({"n": 2})).with_header("x-response-id", "r-2");
+        let last = seen(now, sent, now);
+        let response = |status, id: &str, body: &str| SeenResponse {
+            status,
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("x-response-id".into(), id.into()),
+            ],
+            body: Ok(body.into()),
+        };
+        assert_eq!(returned_as_sent(&response(503, "r-2", r#"{"n":2}"#), &last), None);
+        assert!(
+            returned_as_sent(&response(503, "r-1", r#"{"n":2}"#), &last)
+                .unwrap()
+                .contains("x-response-id is r-1")
+        );
+        assert!(
+            returned_as_sent(&response(503, "r-2", "{}"), &last).unwrap().contains("another body")
+        );
+        assert!(
+            returned_as_sent(&response(500, "r-2", r#"{"n":2}"#), &last)
+                .unwrap()
+                .contains("instead of the 503")
+        );
+    }
+
+    #[test]
+    fn a_track_counts_requests_that_share_a_column() {
+        let span = Duration::from_millis(470);
+        let moments = [0, 1, 2, 470].map(Duration::from_millis);
+        assert_eq!(track(&moments, span), format!("3{}●", "·".repeat(TIMELINE_WIDTH - 2)));
     }
 }

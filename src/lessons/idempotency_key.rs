@@ -13,14 +13,14 @@ mod processor;
 mod server;
 
 use std::cell::RefCell;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use httplings::fixtures::UpstreamSetup;
 use httplings::lessons::idempotency_key::{Adapter, App, Call, NewKey, Pay};
 
 use self::plan::Payments;
 use self::processor::Processor;
-use crate::judge::bounds::{Lateness, PATIENCE};
+use crate::judge::bounds::Lateness;
 use crate::judge::confirm::confirmed_each;
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, seed};
 
@@ -120,8 +120,9 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             }
         }
     });
-    let (server_decided, client_decided) =
-        gauged(learner, &lateness, async { tokio::join!(server_half, client_half) }).await?;
+    let (server_decided, client_decided) = learner
+        .gauged(PROBE_EVERY, &lateness, async { tokio::join!(server_half, client_half) })
+        .await?;
     if let Some(gone) = lost.into_inner() {
         return Err(gone);
     }
@@ -132,27 +133,6 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         recorder.decide(check, failure);
     }
     Ok(())
-}
-
-/// Runs `playing` while pinging the learner's thread every so often, noting how long each ping
-/// took: how late the machine ran meanwhile.
-async fn gauged<T>(
-    learner: &Learner,
-    lateness: &RefCell<Lateness>,
-    playing: impl Future<Output = T>,
-) -> Result<T, Lost> {
-    let probing = async {
-        loop {
-            let sent = Instant::now();
-            let took = learner.ping(PATIENCE).await?;
-            lateness.borrow_mut().note(sent, took);
-            tokio::time::sleep(PROBE_EVERY).await;
-        }
-    };
-    tokio::select! {
-        played = playing => Ok(played),
-        lost = probing => lost,
-    }
 }
 
 fn app_failed(problem: &str) -> Failure {

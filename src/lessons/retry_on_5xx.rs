@@ -96,11 +96,11 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         };
         tokio::join!(first, second_played)
     };
-    let ((herd_one, herd_two), (failures, (second_decided, cpu_after, wall))) = gauged(
-        [(learner, &lateness, PROBE_EVERY), (second, &second_lateness, PROBE_EVERY * 4)],
-        async { tokio::join!(herds, rest) },
-    )
-    .await?;
+    // The second process is probed less often: its CPU time is what the spin check measures.
+    let playing =
+        second.gauged(PROBE_EVERY * 4, &second_lateness, async { tokio::join!(herds, rest) });
+    let ((herd_one, herd_two), (failures, (second_decided, cpu_after, wall))) =
+        learner.gauged(PROBE_EVERY, &lateness, playing).await??;
     let longest_stall = lateness.borrow().longest().max(second_lateness.borrow().longest());
     let (herd_one, herd_two) = (herd_one?, herd_two?);
     if let Some(gone) = lost.into_inner() {
@@ -160,26 +160,6 @@ async fn decide(
 
 /// How often the judge probes how late the machine runs, while the learner's calls go on.
 const PROBE_EVERY: Duration = Duration::from_millis(5);
-
-/// Runs `playing` while pinging each learner's thread every so often, noting how long each ping
-/// took in its gauge: how late the machine ran, and whether learner code held its thread.
-async fn gauged<T>(
-    gauges: [(&Learner, &RefCell<Lateness>, Duration); 2],
-    playing: impl Future<Output = T>,
-) -> Result<T, Lost> {
-    let probing = join_all(gauges.map(|(learner, lateness, every)| async move {
-        loop {
-            let sent = Instant::now();
-            let took = learner.ping(Duration::from_secs(1)).await?;
-            lateness.borrow_mut().note(sent, took);
-            tokio::time::sleep(every).await;
-        }
-    }));
-    tokio::select! {
-        played = playing => Ok(played),
-        lost = probing => lost.into_iter().find_map(Result::<(), Lost>::err).map_or(Err(Lost::Gone), Err),
-    }
-}
 
 /// A failure of a run in which learner code blocked its thread says so first: every timing
 /// in it is off.

@@ -206,19 +206,19 @@ pub(super) async fn play(
     Ok(vec![
         (KEYED, keyed(&played)),
         (FRESH, fresh(&keys, &second_keys)),
-        (RETRIES, each(&played, Kind::Succeeds, &tag, |played| count(played, created_at(played)))),
+        (RETRIES, each(&played, Kind::Succeeds, |played| count(played, created_at(played)))),
         (
             NEVER,
-            each(&played, Kind::Refused, &tag, |played| count(played, 1))
+            each(&played, Kind::Refused, |played| count(played, 1))
                 .or_else(|| unbuildable(&played, &lateness)),
         ),
         (
             GIVES_UP,
-            each(&played, Kind::Broken, &tag, |played| {
+            each(&played, Kind::Broken, |played| {
                 count(played, played.planned.policy.max_attempts as usize)
             }),
         ),
-        (WAITS, waits(&played, &tag, &lateness)),
+        (WAITS, waits(&played, &lateness)),
         (JITTER, herd(&played)),
     ])
 }
@@ -471,11 +471,10 @@ fn unguessable(keys: &[&str]) -> Result<(), String> {
 fn each(
     plays: &[Played],
     kind: Kind,
-    tag: &str,
     requests: impl Fn(&Played) -> Option<String>,
 ) -> Option<Failure> {
     plays.iter().filter(|played| played.planned.kind == kind).find_map(|played| {
-        let problem = requests(played).or_else(|| returned_problem(played, tag))?;
+        let problem = requests(played).or_else(|| returned_problem(played))?;
         Some(about(played, problem))
     })
 }
@@ -502,44 +501,23 @@ fn count(played: &Played, wanted: usize) -> Option<String> {
     })
 }
 
-/// What is wrong with what `pay` returned, given the response it should have handed back.
-fn returned_problem(played: &Played, tag: &str) -> Option<String> {
-    let attempts = played.seen.len();
-    let step = step_of(played, attempts);
-    let expected = match step {
-        Step::Created => 201,
-        Step::Status(status) => status,
-        Step::Asking(_) => 503,
-        Step::Drop | Step::Hang => {
-            return match &played.paid {
-                Ok(Err(error)) if !error.builder => None,
-                Ok(returned) => Some(format!(
-                    "pay returned {}, when the last attempt got no answer at all",
-                    schedule::returned(returned)
-                )),
-                Err(problem) => Some(format!("pay did not return: {problem}")),
-            };
+/// What is wrong with what `pay` returned: the last response as it came, or, when the last
+/// attempt got no answer, an error.
+fn returned_problem(played: &Played) -> Option<String> {
+    let answered = played.seen.last().filter(|seen| seen.reply.status_code().is_some());
+    let problem = match (&played.paid, answered) {
+        (Err(problem), _) => return Some(format!("pay did not return: {problem}")),
+        (Ok(Ok(response)), Some(last)) => schedule::returned_as_sent(response, last)?,
+        (Ok(Err(error)), None) if !error.builder => return None,
+        (Ok(returned), Some(_)) => {
+            format!("returned {}, not the last response", schedule::returned(returned))
         }
-    };
-    let body = body_of(step, &played.planned.payment, attempts, tag);
-    match &played.paid {
-        Ok(Ok(response))
-            if response.status == expected
-                && response
-                    .body
-                    .as_ref()
-                    .ok()
-                    .and_then(|body| serde_json::from_str::<Value>(body).ok())
-                    == Some(body) =>
-        {
-            None
-        }
-        Ok(returned) => Some(format!(
-            "pay returned {}, not the {expected} of the last attempt as it came",
+        (Ok(returned), None) => format!(
+            "returned {}, when the last attempt got no answer at all",
             schedule::returned(returned)
-        )),
-        Err(problem) => Some(format!("pay did not return: {problem}")),
-    }
+        ),
+    };
+    Some(format!("pay {problem}"))
 }
 
 /// A URL that cannot be built: an error at once, nothing sent.
@@ -574,7 +552,7 @@ fn judged_waits(played: &Played) -> Vec<(Duration, Wait)> {
         .collect()
 }
 
-fn waits(plays: &[Played], tag: &str, lateness: &Lateness) -> Option<Failure> {
+fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
     // A wait cut short is never the machine's doing, and is said first; a wait too long (which a
     // busy moment can make of a right one) is said last, when nothing else is wrong.
     let mut too_late = None;
@@ -634,7 +612,7 @@ fn waits(plays: &[Played], tag: &str, lateness: &Lateness) -> Option<Failure> {
             ),
         ));
     }
-    if let Some(problem) = returned_problem(too_long, tag) {
+    if let Some(problem) = returned_problem(too_long) {
         return Some(about(too_long, problem));
     }
     // Growth, after each kind of failure on its own, on every policy drawn: each wait measured

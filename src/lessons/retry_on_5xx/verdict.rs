@@ -9,9 +9,7 @@ use super::play::{Outcome, PlayedCall};
 use super::rules::{Expected, Returns, expected, step, wait_before};
 use crate::judge::bounds::{AT_ONCE, Bound, Lateness, Timing, late, millis};
 use crate::judge::schedule::{self, Sample, Wait, backoff};
-use crate::judge::upstream::{Reply, Seen};
 use crate::judge::{Evidence, Failure};
-use httplings::adapter::SeenResponse;
 
 /// What is wrong with a scenario, most telling first.
 #[derive(Debug, Default)]
@@ -447,7 +445,7 @@ fn returned(call: &PlayedCall, expected: &Expected, problems: &mut Problems, log
         }
         (Returns::Response, Ok(response)) => match last {
             None => Some(format!("returned a {} but the server sent nothing", response.status)),
-            Some(last) => response_problem(response, last),
+            Some(last) => schedule::returned_as_sent(response, last),
         },
     };
     match problem {
@@ -460,49 +458,11 @@ fn returned(call: &PlayedCall, expected: &Expected, problems: &mut Problems, log
     }
 }
 
-/// Whether `response` is the reply the server sent to `last`, intact.
-fn response_problem(response: &SeenResponse, last: &Seen) -> Option<String> {
-    let Reply::Respond { status, headers, body } = &last.reply else {
-        return Some(format!(
-            "returned a {}, but the last attempt got no response",
-            response.status
-        ));
-    };
-    if response.status != *status {
-        return Some(format!("returned a {} instead of the {status}", response.status));
-    }
-    let id = |headers: &[(String, String)]| {
-        headers.iter().find(|(name, _)| name == "x-response-id").map(|(_, value)| value.clone())
-    };
-    let (got, sent) = (id(&response.headers), id(headers));
-    if got != sent {
-        return Some(format!(
-            "returned a {status}, but not the last response the server sent (its x-response-id is \
-             {}, the last one's {})",
-            got.as_deref().unwrap_or("missing"),
-            sent.as_deref().unwrap_or("missing")
-        ));
-    }
-    match &response.body {
-        Ok(text) if text.as_bytes() == body.as_slice() => None,
-        Ok(_) => Some(format!(
-            "returned the last {status}, but with another body: return the response as it came"
-        )),
-        Err(problem) => {
-            Some(format!("returned the last {status}, but its body could not be read ({problem})"))
-        }
-    }
-}
-
 fn lines(lines: &[String]) -> String {
     lines.iter().map(|line| format!("{line}\n")).collect()
 }
 
-/// Columns in a timeline.
-const WIDTH: usize = 48;
-
-/// A call's requests on a time axis, beside the schedule the rules describe at its longest:
-/// "retried at once" and "never retried" show at a glance.
+/// A call's requests on a time axis, beside the schedule the rules describe at its longest.
 fn timeline(call: &PlayedCall) -> Evidence {
     let origin = call.seen.first().map_or(call.started, |first| first.at);
     let yours: Vec<Duration> =
@@ -516,51 +476,5 @@ fn timeline(call: &PlayedCall) -> Evidence {
             .unwrap_or(Wait::Backoff(backoff(&call.planned.policy, retry as u32)));
         nominal.push(nominal[retry - 1] + wait.nominal());
     }
-    let span = yours
-        .iter()
-        .chain(&nominal)
-        .max()
-        .copied()
-        .unwrap_or_default()
-        .max(Duration::from_millis(1));
-    let axis = format!("0 ms{:>width$}", millis(span), width = WIDTH - 4);
-    let body = format!(
-        "           {axis}\nyours      {}\nnominal    {}\n(nominal: every wait at its longest, \
-         d = base_delay × 2^(n−1) capped, or as asked)\n● a request · 2–9 that many in one column · + ten or more",
-        track(&yours, span),
-        track(&nominal, span)
-    );
-    Evidence::Text { title: "timeline".into(), body }
-}
-
-/// One row of dots; a digit where several requests fall in one column.
-fn track(moments: &[Duration], span: Duration) -> String {
-    let mut counts = [0usize; WIDTH];
-    for moment in moments {
-        let column =
-            (moment.as_secs_f64() / span.as_secs_f64() * (WIDTH - 1) as f64).round() as usize;
-        counts[column.min(WIDTH - 1)] += 1;
-    }
-    let row: String = counts
-        .iter()
-        .map(|count| match count {
-            0 => '·',
-            1 => '●',
-            2..=9 => char::from_digit(*count as u32, 10).unwrap_or('+'),
-            _ => '+',
-        })
-        .collect();
-    row.trim_end_matches('·').to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_track_counts_requests_that_share_a_column() {
-        let span = Duration::from_millis(470);
-        let moments = [0, 1, 2, 470].map(Duration::from_millis);
-        assert_eq!(track(&moments, span), format!("3{}●", "·".repeat(WIDTH - 2)));
-    }
+    schedule::timeline(&yours, &nominal)
 }
