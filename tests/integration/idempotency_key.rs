@@ -333,9 +333,7 @@ fn problem(status: StatusCode) -> Response {
 }
 
 fn key_of(headers: &HeaderMap, behaviour: Behaviour) -> Option<String> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return None;
-    };
+    let value = headers.get("idempotency-key")?;
     let Ok(text) = value.to_str() else {
         return behaviour
             .accepts_long_keys
@@ -526,10 +524,11 @@ macro_rules! knobbed {
     }};
 }
 
+/// A judgement to make: an answer, judged alone, with its seed.
+type Case = std::pin::Pin<Box<dyn Future<Output = (Judged, u64)>>>;
+
 /// Judges the cases one after the other.
-async fn judged(
-    cases: Vec<std::pin::Pin<Box<dyn Future<Output = (Judged, u64)>>>>,
-) -> Vec<(Judged, u64)> {
+async fn judged(cases: Vec<Case>) -> Vec<(Judged, u64)> {
     stream::iter(cases).buffered(1).collect().await
 }
 
@@ -617,7 +616,7 @@ async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
         Box::pin(knobbed!(new_key: || "2f6d8c1e-5b3a-4c7d-9e8f-0a1b2c3d4e5f".into())),
         Box::pin(knobbed!(new_key: || format!("payment-{:012}", MADE.fetch_add(1, Ordering::Relaxed)))),
         Box::pin(knobbed!(new_key: || {
-            thread_local!(static SEEDED: std::cell::RefCell<fastrand::Rng> = std::cell::RefCell::new(fastrand::Rng::with_seed(9)));
+            thread_local!(static SEEDED: std::cell::RefCell<fastrand::Rng> = const { std::cell::RefCell::new(fastrand::Rng::with_seed(9)) });
             SEEDED.with_borrow_mut(|rng| format!("{:016x}{:016x}", rng.u64(..), rng.u64(..)))
         })),
         Box::pin(knobbed!(retries: |status| status >= 500)),

@@ -199,7 +199,7 @@ thread_local! {
     /// sharing it between calls only makes the draws more random).
     static PREVIOUS: RefCell<Duration> = const { RefCell::new(Duration::ZERO) };
     /// A generator seeded with a constant, once per process (the learner's thread stands for one).
-    static SEEDED: RefCell<fastrand::Rng> = RefCell::new(fastrand::Rng::with_seed(42));
+    static SEEDED: RefCell<fastrand::Rng> = const { RefCell::new(fastrand::Rng::with_seed(42)) };
 }
 
 /// Decorrelated jitter, kept below the backoff's bound: each wait random between half the first

@@ -186,9 +186,10 @@ fn requests(
     };
     for attempt in 1..=expected.attempts {
         let answer = step(&call.planned, attempt).map_or_else(String::new, answered);
-        let wait = (attempt > 1)
-            .then(|| rule(attempt - 1).map_or_else(|| " · after the date it gave".into(), wanted))
-            .unwrap_or_default();
+        let wait = match attempt {
+            1 => String::new(),
+            _ => rule(attempt - 1).map_or_else(|| " · after the date it gave".into(), wanted),
+        };
         logs.expected.push(format!("#{attempt} GET {} → {answer}{wait}", call.target));
     }
     for (index, seen) in call.seen.iter().enumerate() {
