@@ -64,15 +64,33 @@ const HERD_SETTLES: Duration = Duration::from_millis(20);
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let mut rng = seed::rng(seed);
     let herd = plan::herd(&mut rng);
+    let opening = plan::opening(&mut rng);
     let scenarios = plan::draw(&mut rng);
     let second_scenarios = plan::draw_second(&mut rng);
-    let seeds: Vec<u64> = (0..4).map(|_| rng.u64(..)).collect();
+    let seeds: Vec<u64> = (0..5).map(|_| rng.u64(..)).collect();
     let second = learner.other(0).unwrap_or(learner);
     let lost = RefCell::new(None);
     let (lateness, second_lateness) = (RefCell::default(), RefCell::default());
     let answered = [Notify::new(), Notify::new()];
     let (cpu_before, started) = (second.cpu_time(), Instant::now());
 
+    // Both processes play the opening and the herd at once; the first is judged on its opening.
+    let opened = join_all(opening.iter().enumerate().map(|(at, scenario)| {
+        decide(learner, scenario, seeds[3] ^ at as u64, &lost, &lateness)
+    }));
+    let opened_second = async {
+        let mut rng = seed::rng(seeds[4]);
+        for played in join_all(opening.iter().map(|scenario| {
+            let mut rng = seed::rng(rng.u64(..));
+            async move { play::play(second, scenario, &mut rng, None).await }
+        }))
+        .await
+        {
+            if let Err(gone) = played {
+                lost.borrow_mut().get_or_insert(gone);
+            }
+        }
+    };
     let herds = async {
         let (mut one, mut two) = (seed::rng(seeds[0]), seed::rng(seeds[0] ^ 1));
         tokio::join!(
@@ -87,30 +105,32 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         let first = join_all(scenarios.iter().enumerate().map(|(at, scenario)| {
             decide(learner, scenario, seeds[1] ^ at as u64, &lost, &lateness)
         }));
-        let second_played = async {
-            let decided = join_all(second_scenarios.iter().enumerate().map(|(at, scenario)| {
-                decide(second, scenario, seeds[2] ^ at as u64, &lost, &second_lateness)
-            }))
-            .await;
-            (decided, second.cpu_time(), started.elapsed())
-        };
+        let second_played = join_all(second_scenarios.iter().enumerate().map(|(at, scenario)| {
+            decide(second, scenario, seeds[2] ^ at as u64, &lost, &second_lateness)
+        }));
         tokio::join!(first, second_played)
     };
+    let second_done = async {
+        let (_, (herds, rest)) = tokio::join!(opened_second, async { tokio::join!(herds, rest) });
+        (herds, rest, second.cpu_time(), started.elapsed())
+    };
     // The second process is probed less often: its CPU time is what the spin check measures.
-    let playing =
-        second.gauged(PROBE_EVERY * 4, &second_lateness, async { tokio::join!(herds, rest) });
-    let ((herd_one, herd_two), (failures, (second_decided, cpu_after, wall))) =
+    let playing = second.gauged(PROBE_EVERY * 4, &second_lateness, async {
+        tokio::join!(opened, second_done)
+    });
+    let (opened, ((herd_one, herd_two), (failures, second_decided), cpu_after, wall)) =
         learner.gauged(PROBE_EVERY, &lateness, playing).await??;
     let longest_stall = lateness.borrow().longest().max(second_lateness.borrow().longest());
     let (herd_one, herd_two) = (herd_one?, herd_two?);
     if let Some(gone) = lost.into_inner() {
         return Err(gone);
     }
-    let mut verdicts: Vec<(&str, Option<Failure>)> = scenarios
+    let mut verdicts: Vec<(&str, Option<Failure>)> = opening
         .iter()
+        .chain(&scenarios)
         .chain(&second_scenarios)
         .map(|scenario| scenario.check)
-        .zip(failures.into_iter().chain(second_decided))
+        .zip(opened.into_iter().chain(failures).chain(second_decided))
         .collect();
     let herd_failure = verdict::judge(&herd, &herd_one, &lateness.borrow())
         .or_else(|| verdict::judge(&herd, &herd_two, &second_lateness.borrow()))

@@ -225,13 +225,6 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         })
         .collect();
     scenarios.push(scenario(UNREADABLE, unreadable));
-    let date = (0..3)
-        .map(|_| {
-            let step = Step::Asking(five_xx(rng), Asked::DateAhead);
-            scripted(then_ok(vec![step]), policy(4, ms(20), ms(2_000)))
-        })
-        .collect();
-    scenarios.push(scenario(DATE, date));
     scenarios.push(Scenario {
         check: ZERO,
         calls: spread_calls(rng, |rng| {
@@ -278,9 +271,11 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     scenarios
 }
 
-/// The scenarios the second process plays (beside the herd): the long waits asked by
-/// `Retry-After: 1`, during which a client that sleeps uses next to no CPU.
-pub(super) fn draw_second(rng: &mut Rng) -> Vec<Scenario> {
+/// What both processes play first, at once, beside the herd (whose failures are held back a
+/// moment): the long waits a server asks for, one second and a date a second or so ahead, which
+/// set how long the whole check takes. A client draws nothing for them, or draws alike in both
+/// processes, before the herd draws.
+pub(super) fn opening(rng: &mut Rng) -> Vec<Scenario> {
     let asked = FIVE_XX
         .iter()
         .map(|status| {
@@ -289,6 +284,18 @@ pub(super) fn draw_second(rng: &mut Rng) -> Vec<Scenario> {
             scripted(steps, policy(4, ms(20), ms(1_000)))
         })
         .collect();
+    let date = (0..3)
+        .map(|_| {
+            let step = Step::Asking(*seed::pick(rng, &FIVE_XX), Asked::DateAhead);
+            scripted(vec![step, Step::Status(200)], policy(4, ms(20), ms(2_000)))
+        })
+        .collect();
+    vec![scenario(ASKED, asked), scenario(DATE, date)]
+}
+
+/// What the second process plays once the herd has drawn: `Retry-After` every time, during
+/// which a client that sleeps uses next to no CPU.
+pub(super) fn draw_second(rng: &mut Rng) -> Vec<Scenario> {
     let now = if seed::chance(rng, 0.5) { Asked::Seconds(0) } else { Asked::DatePast };
     let counts = vec![
         scripted(vec![Step::Asking(503, Asked::Seconds(1))], policy(2, ms(20), ms(1_000))),
@@ -301,7 +308,7 @@ pub(super) fn draw_second(rng: &mut Rng) -> Vec<Scenario> {
             policy(rng.u32(3..=4), ms(30), ms(1_000)),
         ),
     ];
-    vec![scenario(ASKED, asked), scenario(COUNTS, counts)]
+    vec![scenario(COUNTS, counts)]
 }
 
 /// The herd of the jitter check, played in both processes at once before anything else, so
@@ -333,6 +340,7 @@ mod tests {
     fn every_check_but_sleeps_has_a_scenario_and_each_draw_differs() {
         let mut rng = seed::rng(7);
         let mut checks: Vec<&str> = draw(&mut rng).iter().map(|scenario| scenario.check).collect();
+        checks.extend(opening(&mut rng).iter().map(|scenario| scenario.check));
         checks.extend(draw_second(&mut rng).iter().map(|scenario| scenario.check));
         checks.push(herd(&mut rng).check);
         checks.push(SLEEPS);
