@@ -75,9 +75,10 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let (cpu_before, started) = (second.cpu_time(), Instant::now());
 
     // Both processes play the opening and the herd at once; the first is judged on its opening.
-    let opened = join_all(opening.iter().enumerate().map(|(at, scenario)| {
-        decide(learner, scenario, seeds[3] ^ at as u64, &lost, &lateness)
-    }));
+    let opened =
+        join_all(opening.iter().enumerate().map(|(at, scenario)| {
+            decide(learner, scenario, seeds[3] ^ at as u64, &lost, &lateness)
+        }));
     let opened_second = async {
         let mut rng = seed::rng(seeds[4]);
         for played in join_all(opening.iter().map(|scenario| {
@@ -115,9 +116,8 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         (herds, rest, second.cpu_time(), started.elapsed())
     };
     // The second process is probed less often: its CPU time is what the spin check measures.
-    let playing = second.gauged(PROBE_EVERY * 4, &second_lateness, async {
-        tokio::join!(opened, second_done)
-    });
+    let playing = second
+        .gauged(PROBE_EVERY * 4, &second_lateness, async { tokio::join!(opened, second_done) });
     let (opened, ((herd_one, herd_two), (failures, second_decided), cpu_after, wall)) =
         learner.gauged(PROBE_EVERY, &lateness, playing).await??;
     let longest_stall = lateness.borrow().longest().max(second_lateness.borrow().longest());

@@ -82,6 +82,10 @@ const CLIENT_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long one call of `pay` may take.
 const PAY_DEADLINE: Duration = Duration::from_secs(6);
 
+/// When the long outages start, and how far apart.
+const LONG_STARTS_AFTER: Duration = Duration::from_millis(300);
+const LONG_APART: Duration = Duration::from_millis(15);
+
 /// How long the herd's first requests are held, so that every call hears its failure at once.
 const HERD_HELD: Duration = Duration::from_millis(60);
 
@@ -173,10 +177,22 @@ pub(super) async fn play(
         tokio::join!(new_keys(learner, plan.calls.len()), new_keys(second, SECOND_KEYS));
     let (keys, second_keys) = (keys?, second_keys?);
     let url = format!("{}/payments", server.base);
+    let mut long = 0;
     let calls = plan.calls.iter().zip(keys.iter().cycle()).map(|(planned, key)| {
         let url =
             if planned.kind == Kind::Unbuildable { "http://[::1".to_string() } else { url.clone() };
-        async move { pay(learner, planned, url, key.clone()).await }
+        // The long outages start once the first rush of every call at once is over, one after
+        // the other: their first, shortest waits must not be measured in a crowd.
+        let starts_after = if planned.kind == Kind::Long {
+            long += 1;
+            LONG_STARTS_AFTER + LONG_APART * long
+        } else {
+            Duration::ZERO
+        };
+        async move {
+            tokio::time::sleep(starts_after).await;
+            pay(learner, planned, url, key.clone()).await
+        }
     });
     let mut played = join_all(calls).await.into_iter().collect::<Result<Vec<_>, Lost>>()?;
     // The intent that was handed back at once, paid again: the same key, a fresh call.
