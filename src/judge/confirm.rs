@@ -28,6 +28,34 @@ where
     Some(failure)
 }
 
+/// What made a scenario fail: a rule broken in a way no busy machine can cause (a panic, a call
+/// still running long after its deadline), or something that might be a matter of timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Rule,
+    Timing,
+}
+
+/// [`confirmed`], for a scenario that says what caused its failure: one of [`Cause::Rule`] is
+/// believed at once (playing it again would only take time, however long the calls waited), one
+/// of [`Cause::Timing`] is played again as [`confirmed`] does.
+pub async fn confirmed_by_cause<F, Play>(mut scenario: F) -> Option<Failure>
+where
+    F: FnMut(u32) -> Play,
+    Play: Future<Output = Option<(Failure, Cause)>>,
+{
+    let (first, cause) = scenario(0).await?;
+    if cause == Cause::Rule {
+        return Some(first);
+    }
+    for play in 1..PLAYS {
+        scenario(play).await?;
+    }
+    let mut failure = first;
+    failure.summary.push_str(&format!(" (seen in each of {PLAYS} plays)"));
+    Some(failure)
+}
+
 /// [`confirmed`] for a scenario that decides several checks at once: it is played again while
 /// any of them fails, up to [`PLAYS`] times, and a check is reported failed only if it failed
 /// in every play (with its first play's failure); one that passed once passes. A check a replay
@@ -68,6 +96,22 @@ mod tests {
         assert_eq!(once, None);
         let always = confirmed(|_| async { Some(Failure::of("late")) }).await;
         assert_eq!(always.unwrap().summary, "late (seen in each of 3 plays)");
+    }
+
+    #[tokio::test]
+    async fn a_broken_rule_is_believed_at_once_and_a_timing_only_when_it_repeats() {
+        let mut plays = 0;
+        let rule = confirmed_by_cause(|_| {
+            plays += 1;
+            async { Some((Failure::of("panicked"), Cause::Rule)) }
+        })
+        .await;
+        assert_eq!((rule.unwrap().summary.as_str(), plays), ("panicked", 1));
+        let timing = confirmed_by_cause(|play| async move {
+            (play == 0).then(|| (Failure::of("late"), Cause::Timing))
+        })
+        .await;
+        assert_eq!(timing, None);
     }
 
     #[tokio::test]

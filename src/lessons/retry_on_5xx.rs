@@ -134,6 +134,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         .collect();
     let herd_failure = verdict::judge(&herd, &herd_one, &lateness.borrow())
         .or_else(|| verdict::judge(&herd, &herd_two, &second_lateness.borrow()))
+        .map(|(failure, _)| failure)
         .or_else(|| {
             let (one, two): (Vec<Duration>, Vec<Duration>) = herd_one
                 .iter()
@@ -157,7 +158,8 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
 }
 
 /// Plays `scenario` until it passes, three times at most: a rule that held once under the
-/// judge's eyes holds, and a wait stretched by a busy moment must not become a ✗.
+/// judge's eyes holds, and a wait stretched by a busy moment must not become a ✗. A call that
+/// panicked or never returned is believed at once.
 async fn decide(
     learner: &Learner,
     scenario: &Scenario,
@@ -165,13 +167,13 @@ async fn decide(
     lost: &RefCell<Option<Lost>>,
     lateness: &RefCell<Lateness>,
 ) -> Option<Failure> {
-    confirm::confirmed(|play| async move {
+    confirm::confirmed_by_cause(|play| async move {
         let mut rng = seed::rng(seed ^ u64::from(play) << 32);
         match play::play(learner, scenario, &mut rng, None).await {
             Ok(calls) => verdict::judge(scenario, &calls, &lateness.borrow()),
             Err(gone) => {
                 lost.borrow_mut().get_or_insert(gone);
-                Some(Failure::of("the learner's process was lost"))
+                Some((Failure::of("the learner's process was lost"), confirm::Cause::Rule))
             }
         }
     })

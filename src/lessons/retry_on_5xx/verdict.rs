@@ -8,6 +8,7 @@ use super::plan::{Asked, Scenario, Step, Target, Together};
 use super::play::{Outcome, PlayedCall};
 use super::rules::{Expected, Returns, expected, step, wait_before};
 use crate::judge::bounds::{AT_ONCE, Bound, Lateness, Timing, late, millis};
+use crate::judge::confirm::Cause;
 use crate::judge::schedule::{self, Sample, Wait, backoff};
 use crate::judge::{Evidence, Failure};
 
@@ -45,12 +46,13 @@ impl Logs {
 }
 
 /// Judges `calls`; `lateness` says how late the machine ran meanwhile (a wait may run over its
-/// bound by as much).
+/// bound by as much). A failure comes with its cause: a call that panicked or never returned
+/// is a broken rule; anything else might be a busy moment's doing, and is played again.
 pub(super) fn judge(
     scenario: &Scenario,
     calls: &[PlayedCall],
     lateness: &Lateness,
-) -> Option<Failure> {
+) -> Option<(Failure, Cause)> {
     let (mut problems, mut logs, mut samples) = (Problems::default(), Logs::default(), Vec::new());
     // A herd is judged on the spread of its waits alone: it is played once, never replayed, so
     // nothing in it may depend on how busy the machine is.
@@ -88,15 +90,19 @@ pub(super) fn judge(
         [call] if call.planned.target == Target::Scripted => Some(call),
         _ => None,
     };
+    let cause = if problems.runaway.is_empty() { Cause::Timing } else { Cause::Rule };
     let Some(summary) = problems.most_telling() else {
-        return together(scenario, calls, &samples);
+        return together(scenario, calls, &samples).map(|failure| (failure, Cause::Timing));
     };
     let failure = Failure::of(summary)
         .with(Evidence::Diff { expected: lines(&logs.expected), actual: lines(&logs.actual) });
-    Some(match single {
-        Some(call) => failure.with(timeline(call)),
-        None => failure,
-    })
+    Some((
+        match single {
+            Some(call) => failure.with(timeline(call)),
+            None => failure,
+        },
+        cause,
+    ))
 }
 
 /// The calls judged together, once each passed on its own.
