@@ -223,12 +223,6 @@ struct Player<'a> {
     queued: RefCell<Option<Failure>>,
 }
 
-impl std::fmt::Debug for Player<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Player").finish_non_exhaustive()
-    }
-}
-
 /// The requests of one key, as a report shows them.
 #[derive(Debug, Default)]
 struct Log {
