@@ -216,15 +216,9 @@ fn decorrelated_bounded(longest: Duration, _: &str, retry: u32) -> Duration {
     })
 }
 
-/// One judge of this lesson at a time, across its tests: each plays some sixty calls in two
-/// processes and judges their waits to a few per cent, and the tests prove that it does so
-/// without a false ✗, not that it survives a machine made busy by its own tests (the reference
-/// is proven beside two CPU hogs).
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Judges `get_with_retry` with a fresh seed, alone.
+/// Judges `get_with_retry` with a fresh seed. A test judges its answers one after the other:
+/// each plays some sixty calls in two processes, with waits judged to a few per cent.
 async fn judge(get_with_retry: impl GetWithRetry + Send + Clone) -> (Judged, u64) {
-    let _alone = ONE_AT_A_TIME.lock().await;
     let seed = seed();
     (retry_on_5xx::judge_in_process(get_with_retry, seed).await, seed)
 }

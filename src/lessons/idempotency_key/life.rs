@@ -136,6 +136,18 @@ impl Model for Life {
                      client hung up ({} since)",
                     millis(seen.took)
                 )),
+                // A server that finished the first request's work after its client left (a
+                // task of its own) stored its answer: the retry gets it, the processor left alone.
+                _ if seen.asked == 0 => {
+                    let known = Observed {
+                        charge: charged.clone(),
+                        asked: 1,
+                        keyed: vec![true],
+                        charged: Vec::new(),
+                        ..seen.clone()
+                    };
+                    created(&known, payment, charged.as_deref())
+                }
                 _ => created(seen, payment, charged.as_deref()),
             },
             (State::Fresh { charged: None }, Step::Burst { payment, count }) => {
