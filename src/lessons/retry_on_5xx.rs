@@ -56,6 +56,9 @@ impl Lesson for Judge {
 /// uses all of one (and still a half with both cores busy elsewhere).
 const BUSY: f64 = 0.25;
 
+/// How far apart the scenarios after the herd set out.
+const SCENARIOS_APART: Duration = Duration::from_millis(6);
+
 /// How long after the herd's first failures were answered the rest starts (and then only once
 /// both processes answer a ping, behind whatever their calls had to do): time for every call of
 /// the herd to draw its wait before anything else draws.
@@ -103,11 +106,15 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         tokio::join!(answered[0].notified(), answered[1].notified());
         tokio::time::sleep(HERD_SETTLES).await;
         let _ = tokio::join!(learner.ping(STALL), second.ping(STALL));
-        let first = join_all(scenarios.iter().enumerate().map(|(at, scenario)| {
-            decide(learner, scenario, seeds[1] ^ at as u64, &lost, &lateness)
+        // One scenario after the other, a few milliseconds apart: sixty calls setting out in
+        // the same instant would make a crowd that every first wait is measured in.
+        let (lost, lateness, seed) = (&lost, &lateness, seeds[1]);
+        let first = join_all(scenarios.iter().enumerate().map(|(at, scenario)| async move {
+            tokio::time::sleep(SCENARIOS_APART * at as u32).await;
+            decide(learner, scenario, seed ^ at as u64, lost, lateness).await
         }));
         let second_played = join_all(second_scenarios.iter().enumerate().map(|(at, scenario)| {
-            decide(second, scenario, seeds[2] ^ at as u64, &lost, &second_lateness)
+            decide(second, scenario, seeds[2] ^ at as u64, lost, &second_lateness)
         }));
         tokio::join!(first, second_played)
     };

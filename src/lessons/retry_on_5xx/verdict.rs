@@ -17,17 +17,26 @@ use crate::judge::{Evidence, Failure};
 struct Problems {
     runaway: Vec<String>,
     requests: Vec<String>,
+    /// Waits cut short: never a busy machine's doing.
     waits: Vec<String>,
     returns: Vec<String>,
+    /// Waits too long: told last, since a busy moment can make them of a right answer too.
+    late: Vec<String>,
 }
 
 impl Problems {
     fn count(&self) -> usize {
-        self.runaway.len() + self.requests.len() + self.waits.len() + self.returns.len()
+        [&self.runaway, &self.requests, &self.waits, &self.returns, &self.late]
+            .iter()
+            .map(|problems| problems.len())
+            .sum()
     }
 
     fn most_telling(self) -> Option<String> {
-        [self.runaway, self.requests, self.waits, self.returns].into_iter().flatten().next()
+        [self.runaway, self.requests, self.waits, self.returns, self.late]
+            .into_iter()
+            .flatten()
+            .next()
     }
 }
 
@@ -64,7 +73,8 @@ pub(super) fn judge(
             (expected(&call.planned), problems.count(), Logs::default());
         match call.planned.target {
             Target::Scripted => {
-                let waits = if timed { Some(&mut problems.waits) } else { None };
+                let waits =
+                    if timed { Some((&mut problems.waits, &mut problems.late)) } else { None };
                 let lateness = each_wait_bounded.then_some(lateness);
                 requests(
                     call,
@@ -180,7 +190,7 @@ fn requests(
     call: &PlayedCall,
     expected: &Expected,
     problems: &mut Vec<String>,
-    mut timing: Option<&mut Vec<String>>,
+    mut timing: Option<(&mut Vec<String>, &mut Vec<String>)>,
     logs: &mut Logs,
     samples: &mut Vec<Sample>,
     lateness: Option<&Lateness>,
@@ -212,11 +222,14 @@ fn requests(
         }
         let before = index.checked_sub(1).map(|at| waits[at]);
         if let Some((waited, wait)) = before.zip(if index > 0 { rule(index) } else { None }) {
-            let mut unjudged = Vec::new();
+            let (mut early, mut too_late) = (Vec::new(), Vec::new());
             let from = seen.at.checked_sub(waited).unwrap_or(seen.at);
             let late = lateness.map(|lateness| lateness.during(from, seen.at));
-            let problems = timing.as_deref_mut().unwrap_or(&mut unjudged);
-            line.push_str(&judged_wait(number, waited, wait, late, problems));
+            let (early, too_late) = match timing.as_mut() {
+                Some((early, too_late)) => (&mut **early, &mut **too_late),
+                None => (&mut early, &mut too_late),
+            };
+            line.push_str(&judged_wait(number, waited, wait, late, early, too_late));
             if let Wait::Backoff(nominal) = wait {
                 samples.push(Sample { waited, nominal });
             }
@@ -227,14 +240,14 @@ fn requests(
         Outcome::Panicked(_) | Outcome::TimedOut(_) => {}
         _ if call.seen.len() != expected.attempts => problems.push(count_problem(call, expected)),
         Outcome::Came(_) => {
-            let Some(timing) = timing else { return };
+            let Some((_, too_late)) = timing else { return };
             let Some(last) = call.seen.last() else { return };
             let answered = last.ended.unwrap_or(last.at);
             let lingered = call.ended.saturating_duration_since(answered);
             let late =
                 lateness.map_or(Duration::MAX, |lateness| lateness.during(answered, call.ended));
             if lingered > AT_ONCE.saturating_add(late) {
-                timing.push(format!(
+                too_late.push(format!(
                     "returned {} after the last response: there is no point waiting after the final attempt",
                     millis(lingered)
                 ));
@@ -252,7 +265,8 @@ fn judged_wait(
     waited: Duration,
     wait: Wait,
     late: Option<Duration>,
-    problems: &mut Vec<String>,
+    early: &mut Vec<String>,
+    too_late: &mut Vec<String>,
 ) -> String {
     let bound = match late {
         Some(late) => wait.bound().later_by(late),
@@ -281,7 +295,10 @@ fn judged_wait(
             millis(nominal)
         ),
     };
-    problems.push(problem);
+    match timing {
+        Timing::Late => too_late.push(problem),
+        _ => early.push(problem),
+    }
     format!(" · after {} (want {})", millis(waited), wanted(wait).trim_start_matches(" · after "))
 }
 
@@ -365,7 +382,7 @@ fn refused(
              in all, and a refused connection is worth retrying"
         ));
     } else if spent > late(most) + AT_ONCE + lateness.during(call.started, call.ended) {
-        problems.waits.push(format!(
+        problems.late.push(format!(
             "took {}; the backoff allows at most {}",
             millis(spent),
             millis(most)
