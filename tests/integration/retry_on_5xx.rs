@@ -457,7 +457,15 @@ async fn mistakes_about_what_comes_back_and_when_are_caught() {
     assert_rejected(one_more, *c, BROKEN, "max_attempts allows");
     assert_rejected(one_more, *c, ONCE, "max_attempts allows 1");
     assert_rejected(one_more, *c, REFUSED, "connection attempt(s), 3 expected");
-    assert_rejected(lingers, *d, DOUBLES, "no point waiting after the final attempt");
+    // A sleep after the last attempt: the call returns late, and (past the client's timeout,
+    // which covers reading the body too) with a body that can no longer be read.
+    let said = lingers.failure(DOUBLES).map(|failure| failure.summary.clone()).unwrap_or_default();
+    assert!(
+        said.contains("no point waiting after the final attempt")
+            || said.contains("could not be read"),
+        "{}",
+        report(lingers, *d)
+    );
     assert_rejected(post, *e, TWO_XX, "was a POST, not a GET");
 }
 
