@@ -59,10 +59,12 @@ impl Bound {
         Self { at_least: Duration::ZERO, at_most: AT_ONCE }
     }
 
-    /// The same bound, its top raised by `extra`: what the machine was measured to be running
-    /// late by meanwhile (see [`Lateness`]).
-    pub fn later_by(self, extra: Duration) -> Self {
-        Self { at_most: self.at_most + extra, ..self }
+    /// The same bound, its upper side later by `latency`: what a control request sent when the
+    /// answer was due took, on the same machine at the same moment. On an idle machine that is
+    /// a few milliseconds and the bound stays tight; on a busy one every answer is late by
+    /// about as much, right or wrong.
+    pub fn later_by(self, latency: Duration) -> Self {
+        Self { at_most: self.at_most + latency, ..self }
     }
 
     pub fn holds(&self, measured: Duration) -> bool {
@@ -113,6 +115,10 @@ pub const LATE_PER_PROBE: u32 = 2;
 /// what is measured ends with a few hops that a probe sent just after meets as well.
 pub const PROBE_REACH: Duration = Duration::from_millis(100);
 
+/// The most [`Lateness::during`] allows, however busy the machine: past this, the machine is
+/// too busy to judge time by, and a wait too long is too long (confirm plays it again anyway).
+pub const MOST_LATE: Duration = Duration::from_millis(200);
+
 impl Lateness {
     /// Notes a probe sent at `sent` that took `took` to come back.
     pub fn note(&mut self, sent: Instant, took: Duration) {
@@ -121,7 +127,7 @@ impl Lateness {
 
     /// How much later than its bound a duration measured from `from` to `to` may end: the
     /// longest a probe was held up around that interval ([`PROBE_REACH`] either side),
-    /// [`LATE_PER_PROBE`] times (nothing, when no probe was).
+    /// [`LATE_PER_PROBE`] times (nothing, when no probe was), and [`MOST_LATE`] at most.
     pub fn during(&self, from: Instant, to: Instant) -> Duration {
         let (from, to) = (from.checked_sub(PROBE_REACH).unwrap_or(from), to + PROBE_REACH);
         let longest = self
@@ -131,7 +137,7 @@ impl Lateness {
             .map(|(_, took)| *took)
             .max()
             .unwrap_or_default();
-        longest * LATE_PER_PROBE
+        (longest * LATE_PER_PROBE).min(MOST_LATE)
     }
 
     /// The longest a probe was held up at all.
@@ -175,6 +181,8 @@ mod tests {
         lateness.note(at(20), Duration::from_millis(60));
         lateness.note(at(200), Duration::from_millis(2));
         assert_eq!(lateness.during(at(50), at(150)), Duration::from_millis(120));
+        lateness.note(at(700), Duration::from_secs(1));
+        assert_eq!(lateness.during(at(700), at(800)), MOST_LATE);
         assert_eq!(lateness.during(at(300), at(350)), Duration::from_millis(4));
         assert_eq!(lateness.during(at(500), at(550)), Duration::ZERO);
         let bound = Bound::around(Duration::from_millis(100)).later_by(lateness.longest());

@@ -61,7 +61,7 @@ where
 /// in every play (with its first play's failure); one that passed once passes. A check a replay
 /// leaves out (one that is not about timing, and that a replay could not judge the same way)
 /// keeps its first verdict.
-pub async fn confirmed_each<F, Play>(mut scenario: F) -> Vec<(&'static str, Option<Failure>)>
+pub async fn confirmed_checks<F, Play>(mut scenario: F) -> Vec<(&'static str, Option<Failure>)>
 where
     F: FnMut(u32) -> Play,
     Play: Future<Output = Vec<(&'static str, Option<Failure>)>>,
@@ -116,7 +116,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_check_of_a_scenario_fails_only_if_it_failed_in_every_play() {
-        let decided = confirmed_each(|play| async move {
+        let decided = confirmed_checks(|play| async move {
             let mut decided = vec![
                 ("steady", Some(Failure::of("wrong"))),
                 ("flaky", (play == 0).then(|| Failure::of("late"))),

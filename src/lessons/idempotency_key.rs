@@ -21,7 +21,7 @@ use httplings::lessons::idempotency_key::{Adapter, App, Call, NewKey, Pay};
 use self::plan::Payments;
 use self::processor::Processor;
 use crate::judge::bounds::Lateness;
-use crate::judge::confirm::confirmed_each;
+use crate::judge::confirm::confirmed_checks;
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, seed};
 
 const NO_KEY: &str = "no-key";
@@ -91,13 +91,13 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     };
     let second = learner.other(0).unwrap_or(learner);
     let (lateness, lost) = (RefCell::new(Lateness::default()), RefCell::new(None));
-    let server_half = confirmed_each(|play| {
+    let server_half = confirmed_checks(|play| {
         let plan =
             server::Plan::draw(&mut Payments::new(seed ^ 0x5e ^ u64::from(play) << 40), timeout);
         let (processor, base, lateness) = (&processor, &base, &lateness);
         async move { server::play(&plan, base, processor, lateness, NO_KEY, NO_QUEUE).await }
     });
-    let client_half = confirmed_each(|play| {
+    let client_half = confirmed_checks(|play| {
         let mut payments = Payments::new(seed ^ 0xc1 ^ u64::from(play) << 40);
         let plan = client::Plan::draw(&mut payments);
         let (lateness, lost) = (&lateness, &lost);
