@@ -157,8 +157,11 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let cpu = cpu_before.zip(cpu_after).map(|(before, after)| after.saturating_sub(before));
     verdicts.push((SLEEPS, spinning(cpu, wall)));
     for check in CHECKS {
-        let failure =
-            verdicts.iter().find(|(decided, _)| decided == check).and_then(|(_, f)| f.clone());
+        // A check may have scenarios in both processes: the first failure among them.
+        let failure = verdicts
+            .iter()
+            .filter(|(decided, _)| decided == check)
+            .find_map(|(_, failure)| failure.clone());
         recorder.decide(check, failure.map(|failure| blamed_on_blocking(failure, longest_stall)));
     }
     Ok(())

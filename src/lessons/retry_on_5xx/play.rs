@@ -226,15 +226,17 @@ fn respond(status: u16, id: &str, retry_after: Option<String>) -> Reply {
     Reply::Respond { status, headers, body }
 }
 
+/// How far ahead a date sent as `Retry-After` is at least: ten times what the date scenarios'
+/// backoff allows, so that a client that does not read dates is seen coming back too soon.
+const DATE_AHEAD_AT_LEAST: Duration = Duration::from_millis(200);
+
 /// A `Retry-After` value, dates chosen now.
 fn retry_after(asked: Asked) -> String {
     let now = SystemTime::now();
     match asked {
         Asked::Seconds(seconds) => seconds.to_string(),
         Asked::Unreadable(value) => value.to_string(),
-        Asked::DateAhead => {
-            httpdate::fmt_http_date(whole_second_after(now + Duration::from_millis(250)))
-        }
+        Asked::DateAhead => httpdate::fmt_http_date(whole_second_after(now + DATE_AHEAD_AT_LEAST)),
         Asked::DatePast => httpdate::fmt_http_date(now - Duration::from_secs(30)),
         Asked::DateFar => httpdate::fmt_http_date(now + Duration::from_secs(3_600)),
     }
