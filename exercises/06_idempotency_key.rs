@@ -1,7 +1,7 @@
 //! Lesson 6, retrying a POST safely: idempotency keys, from both ends.
 //!
 //! Read the lesson with `cargo run -- lesson 6`; check your work with `cargo run -- check 6`.
-//! Keep the signatures of `app` and `pay`: the checks call them.
+//! Keep the signatures of `app`, `new_idempotency_key` and `pay`: the checks call them.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -31,8 +31,9 @@ pub fn app(processor: Upstream) -> Router {
 }
 
 async fn create_payment(State(service): State<Service>, Json(payment): Json<Payment>) -> Response {
-    // TODO: every request charges, whatever its Idempotency-Key (or whether it has one). Keep
-    //       what each key's first request got, and answer repeats as the lesson describes.
+    // TODO: every request charges, whatever its Idempotency-Key (or whether it has one), and
+    //       whichever client sent it (`Authorization: Bearer …`). Keep what each client's key
+    //       got the first time, and answer repeats as the lesson describes.
     match charge(&service, &payment).await {
         Ok(charge_id) => {
             let paid = json!({"payment_id": charge_id, "amount": payment.amount, "currency": payment.currency});
@@ -49,7 +50,8 @@ struct Charged {
 
 /// Charges `payment` through the processor.
 async fn charge(service: &Service, payment: &Payment) -> Result<String, Failure> {
-    // TODO: the processor gets no key, so when its answer is lost, a retry charges again.
+    // TODO: the processor gets no key, so when its answer is lost, a retry charges again. Give
+    //       it one of your own for this payment, the same on every attempt.
     let response =
         service.client.post(service.processor.url("/charges")).json(payment).send().await?;
     if response.status() != StatusCode::CREATED {
@@ -89,14 +91,21 @@ impl IntoResponse for Failure {
 
 // ---- The client ----
 
+/// A key for one payment intent.
+pub fn new_idempotency_key() -> String {
+    // TODO: the same key every time, so every payment shares it. Make a fresh, unguessable one.
+    "my-payment".to_string()
+}
+
 pub async fn pay(
     client: &reqwest::Client,
     url: &str,
     payment: &Payment,
+    key: &str,
     policy: &RetryPolicy,
 ) -> Result<reqwest::Response, reqwest::Error> {
-    // TODO: one attempt, without a key. Give the payment a key of its own, send it with every
-    //       attempt, and retry as lesson 3 did (a 409 too), never after a 400 or a 422.
-    let _ = policy;
+    // TODO: one attempt, without the key. Send the key you are given with every attempt, and
+    //       retry as lesson 3 did (a 409 too), never after another 4xx.
+    let _ = (key, policy);
     client.post(url).json(payment).send().await
 }

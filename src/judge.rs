@@ -31,9 +31,7 @@ pub mod model;
 mod recorder;
 pub mod schedule;
 pub mod seed;
-pub(crate) mod together;
 pub mod upstream;
-pub mod upstream_old;
 mod verdict;
 
 use std::future::Future;

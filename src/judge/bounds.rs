@@ -12,7 +12,7 @@
 mod lag;
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use self::lag::Lag;
 
@@ -50,6 +50,11 @@ pub const DEADLINE_HEADROOM: f64 = 0.1;
 /// How much time a retry the rules require must still leave before the deadline, once its
 /// longest wait is over: a client may skip an attempt that would have less (lesson 7).
 pub const ROOM_TO_RETRY: Duration = Duration::from_millis(150);
+
+/// How long the thread that runs the learner's calls may be held before the judge concludes
+/// that its code blocks it (`std::thread::sleep`, a loop that never awaits): a busy machine
+/// delays a task by tens of milliseconds, not by a quarter of a second.
+pub const STALL: Duration = Duration::from_millis(250);
 
 /// A range a measured duration must fall in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +126,56 @@ pub enum Timing {
     Late,
 }
 
+/// How late the machine ran, moment by moment: the round trips of a probe the judge keeps
+/// sending while it measures (a ping to the learner's process, answered on the thread that runs
+/// its code). A load that holds the probe up for 80 ms holds a retry up as much: a wait measured
+/// across that moment may be that much longer with nobody's code at fault. Only upper bounds
+/// are raised by it; a wait cut short is never the machine's doing.
+#[derive(Debug, Clone, Default)]
+pub struct Lateness {
+    probes: Vec<(Instant, Duration)>,
+}
+
+/// How many times a probe's delay what is measured may run late by: the probe meets the
+/// machine's scheduler twice (there and back); a retry or an answer meets it at more points (a
+/// timer, the learner's runtime, a connection accepted, the judge's runtime), each as late.
+pub const LATE_PER_PROBE: u32 = 2;
+
+/// How far before and after a measured interval a probe still tells how busy the machine was:
+/// what is measured ends with a few hops that a probe sent just after meets as well.
+pub const PROBE_REACH: Duration = Duration::from_millis(100);
+
+/// The most [`Lateness::during`] allows, however busy the machine: past this, the machine is
+/// too busy to judge time by, and a wait too long is too long (confirm plays it again anyway).
+pub const MOST_LATE: Duration = Duration::from_millis(200);
+
+impl Lateness {
+    /// Notes a probe sent at `sent` that took `took` to come back.
+    pub fn note(&mut self, sent: Instant, took: Duration) {
+        self.probes.push((sent, took));
+    }
+
+    /// How much later than its bound a duration measured from `from` to `to` may end: the
+    /// longest a probe was held up around that interval ([`PROBE_REACH`] either side),
+    /// [`LATE_PER_PROBE`] times (nothing, when no probe was), and [`MOST_LATE`] at most.
+    pub fn during(&self, from: Instant, to: Instant) -> Duration {
+        let (from, to) = (from.checked_sub(PROBE_REACH).unwrap_or(from), to + PROBE_REACH);
+        let longest = self
+            .probes
+            .iter()
+            .filter(|(sent, took)| *sent <= to && *sent + *took >= from)
+            .map(|(_, took)| *took)
+            .max()
+            .unwrap_or_default();
+        (longest * LATE_PER_PROBE).min(MOST_LATE)
+    }
+
+    /// The longest a probe was held up at all.
+    pub fn longest(&self) -> Duration {
+        self.probes.iter().map(|(_, took)| *took).max().unwrap_or_default()
+    }
+}
+
 /// The latest a duration of `expected` may seem to take: proportional, plus the floor.
 pub fn late(expected: Duration) -> Duration {
     expected.mul_f64(1.0 + LATE_RATE) + LATE_FLOOR
@@ -167,6 +222,23 @@ mod tests {
     fn the_judge_waits_well_past_the_latest_an_answer_may_come() {
         let expected = Duration::from_millis(400);
         assert!(patience_for(expected) > Bound::around(expected).at_most + expected / 2);
+    }
+
+    #[test]
+    fn lateness_raises_a_bound_by_the_probes_held_up_meanwhile() {
+        let start = Instant::now();
+        let at = |millis| start + Duration::from_millis(millis);
+        let mut lateness = Lateness::default();
+        lateness.note(at(0), Duration::from_millis(1));
+        lateness.note(at(20), Duration::from_millis(60));
+        lateness.note(at(200), Duration::from_millis(2));
+        assert_eq!(lateness.during(at(50), at(150)), Duration::from_millis(120));
+        lateness.note(at(700), Duration::from_secs(1));
+        assert_eq!(lateness.during(at(700), at(800)), MOST_LATE);
+        assert_eq!(lateness.during(at(300), at(350)), Duration::from_millis(4));
+        assert_eq!(lateness.during(at(500), at(550)), Duration::ZERO);
+        let bound = Bound::around(Duration::from_millis(100)).later_by(lateness.longest());
+        assert!(bound.holds(Duration::from_millis(190)) && !bound.holds(Duration::from_millis(97)));
     }
 
     #[test]

@@ -54,6 +54,64 @@ where
     Ok(failing)
 }
 
+/// What made a scenario fail: a rule broken in a way no busy machine can cause (a panic, a call
+/// still running long after its deadline), or something that might be a matter of timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Rule,
+    Timing,
+}
+
+/// [`confirmed`], for a scenario that says what caused its failure: one of [`Cause::Rule`] is
+/// believed at once (playing it again would only take time, however long the calls waited), one
+/// of [`Cause::Timing`] is played again as [`confirmed`] does.
+pub async fn confirmed_by_cause<F, Play>(mut scenario: F) -> Option<Failure>
+where
+    F: FnMut(u32) -> Play,
+    Play: Future<Output = Option<(Failure, Cause)>>,
+{
+    let (first, cause) = scenario(0).await?;
+    if cause == Cause::Rule {
+        return Some(first);
+    }
+    for play in 1..PLAYS {
+        scenario(play).await?;
+    }
+    let mut failure = first;
+    failure.summary.push_str(&format!(" (seen in each of {PLAYS} plays)"));
+    Some(failure)
+}
+
+/// [`confirmed`] for a scenario that decides several checks at once: it is played again while
+/// any of them fails, up to [`PLAYS`] times, and a check is reported failed only if it failed
+/// in every play (with its first play's failure); one that passed once passes. A check a replay
+/// leaves out (one that is not about timing, and that a replay could not judge the same way)
+/// keeps its first verdict.
+pub async fn confirmed_checks<F, Play>(mut scenario: F) -> Vec<(&'static str, Option<Failure>)>
+where
+    F: FnMut(u32) -> Play,
+    Play: Future<Output = Vec<(&'static str, Option<Failure>)>>,
+{
+    let mut decided = scenario(0).await;
+    let mut plays = 1;
+    while plays < PLAYS && decided.iter().any(|(_, failure)| failure.is_some()) {
+        let again = scenario(plays).await;
+        for (check, failure) in &mut decided {
+            let judged_again = again.iter().find(|(other, _)| other == check);
+            if judged_again.is_some_and(|(_, again)| again.is_none()) {
+                *failure = None;
+            }
+        }
+        plays += 1;
+    }
+    for (_, failure) in &mut decided {
+        if let Some(failure) = failure {
+            failure.summary.push_str(&format!(" (seen in each of {plays} plays)"));
+        }
+    }
+    decided
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +145,40 @@ mod tests {
         assert_eq!(plays.get(), 3);
         let passing = confirmed_each(|_| async { Ok::<_, ()>(BTreeMap::new()) }).await.unwrap();
         assert!(passing.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_broken_rule_is_believed_at_once_and_a_timing_only_when_it_repeats() {
+        let mut plays = 0;
+        let rule = confirmed_by_cause(|_| {
+            plays += 1;
+            async { Some((Failure::of("panicked"), Cause::Rule)) }
+        })
+        .await;
+        assert_eq!((rule.unwrap().summary.as_str(), plays), ("panicked", 1));
+        let timing = confirmed_by_cause(|play| async move {
+            (play == 0).then(|| (Failure::of("late"), Cause::Timing))
+        })
+        .await;
+        assert_eq!(timing, None);
+    }
+
+    #[tokio::test]
+    async fn each_check_of_a_scenario_fails_only_if_it_failed_in_every_play() {
+        let decided = confirmed_checks(|play| async move {
+            let mut decided = vec![
+                ("steady", Some(Failure::of("wrong"))),
+                ("flaky", (play == 0).then(|| Failure::of("late"))),
+                ("fine", None),
+            ];
+            if play == 0 {
+                decided.push(("once", Some(Failure::of("judged once"))));
+            }
+            decided
+        })
+        .await;
+        assert_eq!(decided[0].1.as_ref().unwrap().summary, "wrong (seen in each of 3 plays)");
+        assert_eq!((decided[1].1.as_ref(), decided[2].1.as_ref()), (None, None));
+        assert!(decided[3].1.is_some());
     }
 }

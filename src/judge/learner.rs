@@ -229,6 +229,29 @@ impl Learner {
         Ok(())
     }
 
+    /// Runs `playing` while pinging this learner every `every`, noting in `lateness` how long
+    /// each ping took: how late the machine ran meanwhile, and (a ping held for long) whether
+    /// learner code held the thread that runs it. `Err` when the learner was lost meanwhile.
+    pub async fn gauged<T>(
+        &self,
+        every: Duration,
+        lateness: &std::cell::RefCell<super::bounds::Lateness>,
+        playing: impl std::future::Future<Output = T>,
+    ) -> Result<T, Lost> {
+        let probing = async {
+            loop {
+                let sent = Instant::now();
+                let took = self.ping(super::bounds::PATIENCE).await?;
+                lateness.borrow_mut().note(sent, took);
+                tokio::time::sleep(every).await;
+            }
+        };
+        tokio::select! {
+            played = playing => Ok(played),
+            lost = probing => lost,
+        }
+    }
+
     /// The CPU time the learner's code has used so far, where it can be read.
     pub fn cpu_time(&self) -> Option<Duration> {
         self.cpu.used()

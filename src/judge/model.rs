@@ -85,6 +85,38 @@ pub fn replay<M: Model>(mut model: M, history: &[(M::Step, M::Observed)]) -> Rep
     Replayed { model, divergence: None }
 }
 
+/// The first divergence of each kind in `history` (`kind_of` gives a step's kind: the check it
+/// belongs to, say), checked from the model's initial state. A step the model does not accept is
+/// noted, and the model goes on from what was observed: one broken rule does not hide another.
+pub fn divergences_by<M: Model, K: PartialEq>(
+    mut model: M,
+    history: &[(M::Step, M::Observed)],
+    kind_of: impl Fn(usize) -> K,
+) -> Vec<(K, Divergence)> {
+    let mut found: Vec<(K, Divergence)> = Vec::new();
+    let mut rested_at = 0;
+    for (at, (step, observed)) in history.iter().enumerate() {
+        if model.at_rest() {
+            rested_at = at;
+        }
+        if let Err(why) = model.check(step, observed) {
+            let kind = kind_of(at);
+            if !found.iter().any(|(known, _)| *known == kind) {
+                let shown = history[rested_at..=at]
+                    .iter()
+                    .enumerate()
+                    .map(|(offset, (step, observed))| {
+                        format!("{:>3}. {step} → {observed}", rested_at + offset + 1)
+                    })
+                    .collect();
+                found.push((kind, Divergence { at, why, state: model.describe(), history: shown }));
+            }
+        }
+        model.advance(step, observed);
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use std::fmt;
@@ -172,5 +204,23 @@ mod tests {
         assert_eq!(replayed.model.failures, 2);
         let whole = replay(TwoStrikes::default(), &history[..2]);
         assert_eq!((whole.divergence, whole.model.failures), (None, 2));
+    }
+
+    #[test]
+    fn each_kind_of_divergence_is_found_past_the_first() {
+        let history = vec![
+            (Asked(true), Answered("failed")),
+            (Asked(true), Answered("ok")),
+            (Asked(true), Answered("failed")),
+            (Asked(false), Answered("failed")),
+            (Asked(false), Answered("ok")),
+        ];
+        // Steps 1 and 2 (from 0) are of kind "second", the rest of kind "first".
+        let found = divergences_by(TwoStrikes::default(), &history, |at| {
+            if (1..=2).contains(&at) { "second" } else { "first" }
+        });
+        let kinds: Vec<(&str, usize)> =
+            found.iter().map(|(kind, divergence)| (*kind, divergence.at)).collect();
+        assert_eq!(kinds, [("second", 2), ("first", 3)]);
     }
 }

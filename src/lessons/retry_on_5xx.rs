@@ -1,31 +1,33 @@
-//! Lesson 3, retry on 5xx, never on 4xx: the learner's client meets scripted servers of the
-//! judge's in a score of scenarios, all at once, with statuses, values and policies drawn from
-//! the seed. The judge sees every request arrive; the learner's process only reports what each
-//! call returned, and that is checked against what the judge's server sent.
+//! Lesson 3, retry on 5xx, never on 4xx: the learner's client meets scripted upstreams of the
+//! judge's in a score of scenarios at once, with statuses, `Retry-After` values, dates and
+//! policies drawn from the seed. The judge sees every request arrive; the learner's process
+//! only reports what each call returned, which must be what the judge's server last sent.
+//!
+//! Two processes run the learner's code: both first play a herd of calls that fail together
+//! (with jitter their waits differ, call from call and process from process), then the first
+//! plays everything else while the second sleeps through long `Retry-After`s, its CPU time
+//! measured.
 
-pub(crate) mod call;
-pub(crate) mod expect;
-pub(crate) mod growth;
-mod scenario;
-mod server;
-mod timeline;
-pub(crate) mod verdict;
+mod plan;
+mod play;
+mod rules;
+mod verdict;
 
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
+use tokio::sync::Notify;
 
-use self::scenario::{CLIENT_TIMEOUT, GROWTH, SLEEPS, Scenario, Target};
-use self::server::ScriptedServer;
-use self::verdict::{CallOutcome, CallRecord, Sample};
-use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned};
-use crate::judge::{seed, upstream_old as upstream};
-use httplings::lessons::retry_on_5xx::{Adapter, Call, GetWithRetry};
+use self::plan::{JITTER, SLEEPS, Scenario};
+use crate::judge::bounds::{Lateness, STALL, millis};
+use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder};
+use crate::judge::{confirm, schedule, seed};
+use httplings::lessons::retry_on_5xx::{Adapter, GetWithRetry};
 
-pub use self::scenario::CHECKS;
+pub use self::plan::CHECKS;
 
-/// Judges `get_with_retry` on a thread of this process (the project's tests).
+/// Judges `get_with_retry` on threads of this process (the project's tests).
 pub async fn judge_in_process(
     get_with_retry: impl GetWithRetry + Send + Clone,
     seed: u64,
@@ -40,83 +42,165 @@ pub struct Judge;
 impl Lesson for Judge {
     const SLUG: &'static str = "03_retry_on_5xx";
     const CHECKS: &'static [&'static str] = CHECKS;
+    /// A second process: a generator seeded with a constant draws the same waits in both.
+    const PROCESSES: usize = 2;
 
     fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
         Box::pin(run(learner, recorder, seed))
     }
 }
 
-/// A stall of the learner's thread longer than this means its code blocked it.
-const STALL: Duration = Duration::from_millis(250);
-
 /// Using more CPU than this share of the time that passed means the client spins as it waits.
-/// A client that sleeps uses 5 to 10 % of a core here (reqwest and the adapter at work); one that
-/// spins, or yields in a loop, uses all of one, and still 45 % with both cores busy elsewhere.
+/// The second process sleeps through a second of `Retry-After` with a dozen requests around it:
+/// a client that sleeps uses a few per cent of a core; one that spins, or yields in a loop,
+/// uses all of one (and still a half with both cores busy elsewhere).
 const BUSY: f64 = 0.25;
+
+/// How far apart the scenarios after the herd set out.
+const SCENARIOS_APART: Duration = Duration::from_millis(6);
+
+/// How long after the herd's first failures were answered the rest starts (and then only once
+/// both processes answer a ping, behind whatever their calls had to do): time for every call of
+/// the herd to draw its wait before anything else draws.
+const HERD_SETTLES: Duration = Duration::from_millis(20);
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let mut rng = seed::rng(seed);
-    let scenarios = scenario::all(&mut rng);
-    let tokens: Vec<String> = scenarios.iter().map(|_| seed::token(&mut rng, 10)).collect();
-    let query_seeds: Vec<u64> = scenarios.iter().map(|_| rng.u64(..)).collect();
-    let cpu_before = learner.cpu_time();
-    let started = Instant::now();
-    let playing = join_all(
-        scenarios
-            .iter()
-            .zip(&tokens)
-            .zip(query_seeds)
-            .map(|((scenario, token), query_seed)| play(learner, scenario, token, query_seed)),
-    );
-    let (played, longest_stall) = with_stalls_measured(learner, playing).await?;
-    let wall = started.elapsed();
-    let cpu =
-        cpu_before.zip(learner.cpu_time()).map(|(before, after)| after.saturating_sub(before));
+    let herd = plan::herd(&mut rng);
+    let opening = plan::opening(&mut rng);
+    let scenarios = plan::draw(&mut rng);
+    let second_scenarios = plan::draw_second(&mut rng);
+    let seeds: Vec<u64> = (0..5).map(|_| rng.u64(..)).collect();
+    let second = learner.other(0).unwrap_or(learner);
+    let lost = RefCell::new(None);
+    let (lateness, second_lateness) = (RefCell::default(), RefCell::default());
+    let answered = [Notify::new(), Notify::new()];
+    let (cpu_before, started) = (second.cpu_time(), Instant::now());
 
-    let mut samples = Vec::new();
-    let mut verdicts = Vec::new();
-    for (scenario, played) in scenarios.iter().zip(played) {
-        let (failure, scenario_samples) = played?;
-        samples.extend(scenario_samples);
-        if scenario.check != GROWTH {
-            verdicts.push((scenario.check, failure));
-        } else {
-            verdicts.push((GROWTH, failure.or_else(|| growth::judge(&samples, scenario.why))));
+    // Both processes play the opening and the herd at once; the first is judged on its opening.
+    let opened =
+        join_all(opening.iter().enumerate().map(|(at, scenario)| {
+            decide(learner, scenario, seeds[3] ^ at as u64, &lost, &lateness)
+        }));
+    let opened_second = async {
+        let mut rng = seed::rng(seeds[4]);
+        for played in join_all(opening.iter().map(|scenario| {
+            let mut rng = seed::rng(rng.u64(..));
+            async move { play::play(second, scenario, &mut rng, None).await }
+        }))
+        .await
+        {
+            if let Err(gone) = played {
+                lost.borrow_mut().get_or_insert(gone);
+            }
         }
+    };
+    let herds = async {
+        let (mut one, mut two) = (seed::rng(seeds[0]), seed::rng(seeds[0] ^ 1));
+        tokio::join!(
+            play::play(learner, &herd, &mut one, Some(&answered[0])),
+            play::play(second, &herd, &mut two, Some(&answered[1])),
+        )
+    };
+    let rest = async {
+        tokio::join!(answered[0].notified(), answered[1].notified());
+        tokio::time::sleep(HERD_SETTLES).await;
+        let _ = tokio::join!(learner.ping(STALL), second.ping(STALL));
+        // One scenario after the other, a few milliseconds apart: sixty calls setting out in
+        // the same instant would make a crowd that every first wait is measured in.
+        let (lost, lateness, seed) = (&lost, &lateness, seeds[1]);
+        let first = join_all(scenarios.iter().enumerate().map(|(at, scenario)| async move {
+            tokio::time::sleep(SCENARIOS_APART * at as u32).await;
+            decide(learner, scenario, seed ^ at as u64, lost, lateness).await
+        }));
+        let second_played = join_all(second_scenarios.iter().enumerate().map(|(at, scenario)| {
+            decide(second, scenario, seeds[2] ^ at as u64, lost, &second_lateness)
+        }));
+        tokio::join!(first, second_played)
+    };
+    let second_done = async {
+        let (_, (herds, rest)) = tokio::join!(opened_second, async { tokio::join!(herds, rest) });
+        (herds, rest, second.cpu_time(), started.elapsed())
+    };
+    // The second process is probed less often: its CPU time is what the spin check measures.
+    let playing = second
+        .gauged(PROBE_EVERY * 4, &second_lateness, async { tokio::join!(opened, second_done) });
+    let (opened, ((herd_one, herd_two), (failures, second_decided), cpu_after, wall)) =
+        learner.gauged(PROBE_EVERY, &lateness, playing).await??;
+    let longest_stall = lateness.borrow().longest().max(second_lateness.borrow().longest());
+    let (herd_one, herd_two) = (herd_one?, herd_two?);
+    if let Some(gone) = lost.into_inner() {
+        return Err(gone);
     }
+    let mut verdicts: Vec<(&str, Option<Failure>)> = opening
+        .iter()
+        .chain(&scenarios)
+        .chain(&second_scenarios)
+        .map(|scenario| scenario.check)
+        .zip(opened.into_iter().chain(failures).chain(second_decided))
+        .collect();
+    let herd_failure = verdict::judge(&herd, &herd_one, &lateness.borrow())
+        .or_else(|| verdict::judge(&herd, &herd_two, &second_lateness.borrow()))
+        .map(|(failure, _)| failure)
+        .or_else(|| {
+            let (one, two): (Vec<Duration>, Vec<Duration>) = herd_one
+                .iter()
+                .zip(&herd_two)
+                .filter_map(|(one, two)| {
+                    Some((verdict::first_wait(one)?, verdict::first_wait(two)?))
+                })
+                .unzip();
+            let d = herd.calls.first().map(|call| call.policy.base_delay).unwrap_or_default();
+            schedule::differ_between_processes_in_order(d, &one, &two).map(Failure::of)
+        });
+    verdicts.push((JITTER, herd_failure));
+    let cpu = cpu_before.zip(cpu_after).map(|(before, after)| after.saturating_sub(before));
     verdicts.push((SLEEPS, spinning(cpu, wall)));
-    for (check, failure) in verdicts {
+    for check in CHECKS {
+        // A check may have scenarios in both processes: the first failure among them.
+        let failure = verdicts
+            .iter()
+            .filter(|(decided, _)| decided == check)
+            .find_map(|(_, failure)| failure.clone());
         recorder.decide(check, failure.map(|failure| blamed_on_blocking(failure, longest_stall)));
     }
     Ok(())
 }
 
-/// Runs `playing` while pinging the learner's thread, and returns the longest a ping waited.
-async fn with_stalls_measured<T>(
+/// Plays `scenario` until it passes, three times at most: a rule that held once under the
+/// judge's eyes holds, and a wait stretched by a busy moment must not become a ✗. A call that
+/// panicked or never returned is believed at once.
+async fn decide(
     learner: &Learner,
-    playing: impl Future<Output = T>,
-) -> Result<(T, Duration), Lost> {
-    let mut longest = Duration::ZERO;
-    let measuring = async {
-        loop {
-            longest = longest.max(learner.ping(Duration::from_secs(1)).await?);
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    scenario: &Scenario,
+    seed: u64,
+    lost: &RefCell<Option<Lost>>,
+    lateness: &RefCell<Lateness>,
+) -> Option<Failure> {
+    confirm::confirmed_by_cause(|play| async move {
+        let mut rng = seed::rng(seed ^ u64::from(play) << 32);
+        match play::play(learner, scenario, &mut rng, None).await {
+            Ok(calls) => verdict::judge(scenario, &calls, &lateness.borrow()),
+            Err(gone) => {
+                lost.borrow_mut().get_or_insert(gone);
+                Some((Failure::of("the learner's process was lost"), confirm::Cause::Rule))
+            }
         }
-    };
-    tokio::select! {
-        played = playing => Ok((played, longest)),
-        lost = measuring => lost,
-    }
+    })
+    .await
 }
+
+/// How often the judge probes how late the machine runs, while the learner's calls go on.
+const PROBE_EVERY: Duration = Duration::from_millis(5);
 
 /// A failure of a run in which learner code blocked its thread says so first: every timing
 /// in it is off.
 fn blamed_on_blocking(mut failure: Failure, longest_stall: Duration) -> Failure {
     if longest_stall > STALL {
         failure.summary = format!(
-            "your code blocked its thread for {} ms at a time (std::thread::sleep? a loop that \
+            "your code blocked its thread for {} at a time (std::thread::sleep? a loop that \
              never awaits?), so every timing here is off: wait with tokio::time::sleep. {}",
-            longest_stall.as_millis(),
+            millis(longest_stall),
             failure.summary
         );
     }
@@ -127,87 +211,12 @@ fn spinning(cpu: Option<Duration>, wall: Duration) -> Option<Failure> {
     let cpu = cpu?;
     let share = cpu.as_secs_f64() / wall.as_secs_f64().max(0.001);
     (share > BUSY).then(|| {
-        Failure::new(
-            format!(
-                "your code used {} ms of CPU in the {} ms the scenarios took ({:.0} % of a core): \
-                 it spins while it waits",
-                cpu.as_millis(),
-                wall.as_millis(),
-                share * 100.0
-            ),
-            "A busy loop (or yield_now in a loop) \"waits\" by burning a core that the rest of \
-             the program, and the server's other clients, need. tokio::time::sleep costs nothing \
-             while it waits.",
-        )
+        Failure::of(format!(
+            "your code used {} of CPU in the {} its calls took, most of it waiting ({:.0} % of a \
+             core): it spins while it waits",
+            millis(cpu),
+            millis(wall),
+            share * 100.0
+        ))
     })
-}
-
-/// How long after the others the long outages of the growth check start.
-const GROWTH_STARTS_AFTER: Duration = Duration::from_millis(400);
-
-/// Plays one scenario: its own server, every call at once.
-async fn play(
-    learner: &Learner,
-    scenario: &Scenario,
-    token: &str,
-    query_seed: u64,
-) -> Result<(Option<Failure>, Vec<Sample>), Lost> {
-    if scenario.counts_for_growth {
-        // The first rush of every scenario at once is over by then: the growth check's first,
-        // shortest waits are not measured in it. The other scenarios take longer anyway.
-        tokio::time::sleep(GROWTH_STARTS_AFTER).await;
-    }
-    let mut rng = seed::rng(query_seed);
-    let targets: Vec<String> = (0..scenario.calls.len())
-        .map(|index| format!("/{token}/{index}?k={}", seed::token(&mut rng, 6)))
-        .collect();
-    let scripts: HashMap<String, Vec<server::Step>> = scenario
-        .calls
-        .iter()
-        .zip(&targets)
-        .map(|(planned, target)| {
-            (target.split('?').next().unwrap_or_default().to_string(), planned.script.clone())
-        })
-        .collect();
-    let allowed = scenario.calls.iter().map(|planned| expect::expect(planned).requests.len()).sum();
-    let server = ScriptedServer::start(scripts, token.to_string(), allowed).await;
-    let (refused, _refused) = upstream::refused();
-    let refused_port = refused.port();
-    let calls = scenario.calls.iter().zip(&targets).map(|(planned, target)| {
-        let url = match planned.target {
-            Target::Scripted => format!("{}{target}", server.base),
-            Target::Refused => format!("http://refused-{token}.test:{refused_port}{target}"),
-            Target::Unsendable(url) => url.to_string(),
-        };
-        let call = Call {
-            url,
-            max_attempts: planned.max_attempts,
-            base_delay: planned.base_delay,
-            max_delay: planned.max_delay,
-            client_timeout: CLIENT_TIMEOUT,
-        };
-        let server = &server;
-        async move {
-            let started = Instant::now();
-            let came = tokio::select! {
-                came = learner.call("get_with_retry", &call, planned.deadline) => Some(came?),
-                () = server.cap_reached() => None,
-            };
-            let outcome = match came {
-                Some(Returned::Value(came)) => CallOutcome::Came(came),
-                Some(Returned::Panicked(message)) => CallOutcome::Panicked(message),
-                Some(Returned::TimedOut(limit)) => CallOutcome::TimedOut(limit),
-                None => CallOutcome::Capped(server.cap),
-            };
-            Ok(CallRecord {
-                planned: planned.clone(),
-                target: target.clone(),
-                started,
-                ended: Instant::now(),
-                outcome,
-            })
-        }
-    });
-    let records = join_all(calls).await.into_iter().collect::<Result<Vec<_>, Lost>>()?;
-    Ok(verdict::judge(scenario, &records, &server.arrivals()))
 }

@@ -251,7 +251,8 @@ fn an_async_sleep_of_an_hour_fails_each_call_at_its_deadline() {
     assert!(took < LIMIT_3 - Duration::from_secs(5), "took {took:?}");
     assert_eq!(interruption(&run), None, "{}", run.stdout);
     assert!(
-        run.stdout.contains("get_with_retry was still running after 5 s and was stopped"),
+        run.stdout.contains("get_with_retry was still running after")
+            && run.stdout.contains("and was stopped"),
         "{}",
         run.stdout
     );
@@ -272,7 +273,7 @@ fn a_client_flooding_the_server_is_stopped_at_the_cap() {
     // It floods the servers until the caps stop it, and spins on the request that cannot be
     // built (its error comes back at once, so the loop never waits): either way the report
     // says what went wrong, first.
-    let capped = run.stdout.contains("requests: the client does not stop retrying");
+    let capped = run.stdout.contains("requests or more, ");
     let spinning = interruption(&run)
         .is_some_and(|line| line.starts_with("your code stopped answering"))
         && run.stdout.contains("a busy loop");
@@ -317,10 +318,10 @@ fn a_process_that_aborts_or_exits_early_never_passes() {
     let (run, _) = arena.httplings(&["check", "3"]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(interruption(&run).is_some_and(|line| line.contains("aborted")), "{}", run.stdout);
-    // Lesson 3 decides when every scenario is over, so the abort spoils all eighteen.
-    assert_eq!(run.not_judged().len(), 18, "{}", run.stdout);
+    // Lesson 3 decides when every scenario is over, so the abort spoils all twenty-two.
+    assert_eq!(run.not_judged().len(), 22, "{}", run.stdout);
     assert_eq!(run.stdout.matches("aborted").count(), 1, "said once:\n{}", run.stdout);
-    assert!(summary(&run).starts_with("0 of 18 checks pass."));
+    assert!(summary(&run).starts_with("0 of 22 checks pass."));
 
     arena.write(EXERCISE_2, include_str!("../fixtures/hostile/02_exit_in_parser.rs"), 2);
     let (run, _) = arena.httplings(&["check", "2"]);

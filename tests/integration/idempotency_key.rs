@@ -3,7 +3,7 @@
 //! for it.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,15 +13,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 use httplings::RetryPolicy;
 use httplings::fixtures::{Payment, Upstream};
-use httplings::lessons::idempotency_key::App;
+use httplings::lessons::idempotency_key::{App, NewKey, Pay};
 use httplings_judge::judge::Judged;
 use httplings_judge::lessons::idempotency_key::{self, CHECKS};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
 
-use crate::support::{assert_failed, assert_rejected, seed};
+use crate::support::{assert_failed, assert_rejected, report, seed};
 
 #[path = "../../solutions/06_idempotency_key.rs"]
 mod solution;
@@ -37,153 +39,291 @@ const IN_FLIGHT: &str = CHECKS[4];
 const NO_QUEUE: &str = CHECKS[5];
 const ABANDONED: &str = CHECKS[6];
 const RACES: &str = CHECKS[7];
-const NOT_STORED: &str = CHECKS[8];
-const KEYED: &str = CHECKS[9];
-const FRESH: &str = CHECKS[10];
-const RETRIES: &str = CHECKS[11];
-const NEVER: &str = CHECKS[12];
-const GIVES_UP: &str = CHECKS[13];
-const WAITS: &str = CHECKS[14];
+const GATEWAY: &str = CHECKS[8];
+const NOT_STORED: &str = CHECKS[9];
+const SCOPED: &str = CHECKS[10];
+const KEYED: &str = CHECKS[11];
+const FRESH: &str = CHECKS[12];
+const RETRIES: &str = CHECKS[13];
+const NEVER: &str = CHECKS[14];
+const GIVES_UP: &str = CHECKS[15];
+const WAITS: &str = CHECKS[16];
+const JITTER: &str = CHECKS[17];
 
-/// One app and one `pay` to judge, and the checks they must fail.
-struct Case {
-    judged: std::pin::Pin<Box<dyn Future<Output = Judged>>>,
-    seed: u64,
-    expected: &'static [&'static str],
+/// Judges an answer with a fresh seed. A test judges its answers one after the other: each
+/// serves a payments app and plays some sixty payments in two processes.
+async fn judge(app: App, new_key: NewKey, pay: impl Pay + Send + Clone) -> (Judged, u64) {
+    let seed = seed();
+    (idempotency_key::judge_in_process(app, new_key, pay, seed).await, seed)
 }
 
-macro_rules! case {
-    ($app:expr, $pay:expr, $expected:expr) => {{
-        let seed = seed();
-        Case {
-            judged: Box::pin(idempotency_key::judge_in_process($app, $pay, seed)),
-            seed,
-            expected: $expected,
-        }
-    }};
-}
-
-/// Judges every case at once (the judge mostly waits), each against the checks it must fail.
-async fn judged_failing(cases: Vec<Case>) -> Vec<(Judged, u64)> {
-    let expected: Vec<(u64, &[&str])> =
-        cases.iter().map(|case| (case.seed, case.expected)).collect();
-    let judged = join_all(cases.into_iter().map(|case| case.judged)).await;
-    judged
-        .into_iter()
-        .zip(expected)
-        .map(|(judged, (seed, expected))| {
-            assert_failed(&judged, seed, CHECKS, expected);
-            (judged, seed)
-        })
-        .collect()
+/// `check` failed, and every check that failed is one of `allowed` (a mistake whose effect
+/// depends on what else happens at the same moment may break a neighbouring rule too).
+#[track_caller]
+fn caught_by(judged: &Judged, seed: u64, check: &str, allowed: &[&str]) {
+    assert!(judged.failed().contains(&check), "{check} should fail\n{}", report(judged, seed));
+    for failed in judged.failed() {
+        assert!(
+            allowed.contains(&failed) || failed == check,
+            "{failed} failed too\n{}",
+            report(judged, seed)
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_solution_passes_and_the_starter_fails_usefully() {
-    let starter_fails: &[&str] = &[
-        NO_KEY, CHARGES, REPLAYS, CHANGED, IN_FLIGHT, ABANDONED, RACES, NOT_STORED, KEYED, FRESH,
-        RETRIES, GIVES_UP, WAITS,
+    let (solution, seed) = judge(solution::app, solution::new_idempotency_key, solution::pay).await;
+    assert_failed(&solution, seed, CHECKS, &[]);
+    let (starter, seed) = judge(starter::app, starter::new_idempotency_key, starter::pay).await;
+    let starter_fails = [
+        NO_KEY, CHARGES, REPLAYS, CHANGED, IN_FLIGHT, ABANDONED, RACES, NOT_STORED, SCOPED, KEYED,
+        FRESH, RETRIES, GIVES_UP,
     ];
-    let judged = judged_failing(vec![
-        case!(solution::app, solution::pay, &[]),
-        case!(starter::app, starter::pay, starter_fails),
-    ])
-    .await;
-    let (starter, seed) = &judged[1];
-    assert_rejected(starter, *seed, NOT_STORED, "2 charges");
-    assert_rejected(starter, *seed, KEYED, "without an Idempotency-Key");
+    assert_failed(&starter, seed, CHECKS, &starter_fails);
+    assert_rejected(&starter, seed, KEYED, "without an Idempotency-Key");
+}
+
+/// How the knobbed server keeps its keys.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Store {
+    /// One map behind one lock.
+    Locked,
+    /// Sixteen maps, each behind its own lock, by the key's hash.
+    Sharded,
+    /// A task that owns the map, asked over a channel.
+    Actor,
+}
+
+/// The key the knobbed server gives the processor.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Downstream {
+    /// A digest of the client and its key.
+    Derived,
+    /// A random key made when the key is claimed, kept across failures (the attempt is
+    /// remembered, its answer not stored).
+    RandomKept,
+    /// The client's key as it came.
+    Raw,
+    /// The client's credentials and its key, joined.
+    WithCredentials,
+    /// A random key for every request.
+    Fresh,
 }
 
 /// How a server and a client behave, piece by piece: [`RIGHT`], then one mistake per
 /// known-wrong answer.
 #[derive(Clone, Copy)]
 struct Behaviour {
-    /// Whether a repeat gets the stored answer, or is charged again.
+    store: Store,
+    downstream: Downstream,
+    /// Whether stored keys are scoped by client.
+    scoped: bool,
     stores_answers: bool,
-    /// Whether a repeat with another payment is refused.
+    /// Whether the charge runs in a task of its own, to its end whatever the client does.
+    spawns_work: bool,
+    /// The Content-Type of a replayed answer.
+    replay_content_type: &'static str,
     compares_payments: bool,
-    /// Whether a key whose first request is on its way answers 409.
     knows_in_flight: bool,
-    /// Whether a processor failure is forgotten, or stored as the key's answer.
     forgets_failures: bool,
-    /// Whether a claim whose request was cancelled (its client hung up) is released.
     releases_abandoned: bool,
-    /// Whether one lock is held around the whole call to the processor.
     locks_across_charge: bool,
-    /// Whether the key is claimed under the same lock as it is looked up (or only after an
-    /// `.await`, with a fresh processor key each time).
+    /// Whether the key is looked up and claimed under one lock (or in two steps).
     claims_atomically: bool,
-    /// The client's key for a call, given a number that is the call's own.
-    key: fn(call: u64) -> String,
-    /// Whether the client makes a new key for every attempt, not every call.
+    /// The status answered for a processor failure.
+    failure_status: StatusCode,
+    /// The timeout used with the processor, as a share of processor.timeout().
+    timeout_share: f64,
+    accepts_empty_keys: bool,
+    accepts_long_keys: bool,
+    /// The client's keys.
+    new_key: NewKey,
+    /// Whether `pay` uses the key it is given (or one of its own, per call).
+    uses_given_key: bool,
     new_key_each_attempt: bool,
-    /// Whether the client retries a 409.
-    retries_409: bool,
-    /// Whether it waits before retrying a 409.
-    waits_after_409: bool,
-    /// Whether the client retries a 422.
-    retries_422: bool,
-    /// Whether the client waits out a Retry-After.
+    /// Which statuses the client retries.
+    retries: fn(u16) -> bool,
+    /// Whether it retries an error that cannot heal (a request that cannot be built).
+    retries_unbuildable: bool,
     honours_retry_after: bool,
-    /// The longest wait before retry `n`, before jitter.
+    /// Whether it waits before retrying after a failure with no response.
+    waits_after_no_answer: bool,
     backoff: fn(&RetryPolicy, u32) -> Duration,
-    /// Whether a Retry-After of exactly max_delay is given up on, as if it asked for more.
-    gives_up_at_max_delay: bool,
+    /// The wait taken, given the longest backoff allows.
+    jitter: fn(Duration) -> Duration,
 }
 
 fn exponential(policy: &RetryPolicy, retry: u32) -> Duration {
-    policy.base_delay.saturating_mul(1 << (retry - 1).min(20)).min(policy.max_delay)
+    policy.base_delay.saturating_mul(2u32.saturating_pow(retry - 1)).min(policy.max_delay)
 }
 
-fn random_key(call: u64) -> String {
-    // Two hashes keyed afresh: 128 bits, in the style of a random token rather than a UUID.
-    let hash = |salt: u64| RandomState::new().hash_one((call, salt));
-    format!("key_{:016x}{:016x}", hash(1), hash(2))
+fn random() -> f64 {
+    RandomState::new().hash_one(std::time::Instant::now()) as f64 / u64::MAX as f64
+}
+
+/// Equal jitter: half the bound, and up to as much again.
+fn equal_jitter(longest: Duration) -> Duration {
+    longest / 2 + (longest / 2).mul_f64(random())
+}
+
+/// 128 random bits, as hex: a key in the style of a token rather than a UUID.
+fn random_key() -> String {
+    let hash = |salt: u64| RandomState::new().hash_one((salt, std::time::Instant::now()));
+    format!("{:016x}{:016x}", hash(1), hash(2))
 }
 
 const RIGHT: Behaviour = Behaviour {
+    store: Store::Locked,
+    downstream: Downstream::Derived,
+    scoped: true,
     stores_answers: true,
+    spawns_work: false,
+    replay_content_type: "application/json",
     compares_payments: true,
     knows_in_flight: true,
     forgets_failures: true,
     releases_abandoned: true,
     locks_across_charge: false,
     claims_atomically: true,
-    key: random_key,
+    failure_status: StatusCode::BAD_GATEWAY,
+    timeout_share: 1.0,
+    accepts_empty_keys: false,
+    accepts_long_keys: false,
+    new_key: random_key,
+    uses_given_key: true,
     new_key_each_attempt: false,
-    retries_409: true,
-    waits_after_409: true,
-    retries_422: false,
+    retries: |status| status >= 500 || status == 409,
+    retries_unbuildable: false,
     honours_retry_after: true,
+    waits_after_no_answer: true,
     backoff: exponential,
-    gives_up_at_max_delay: false,
+    jitter: equal_jitter,
 };
 
-/// Numbers calls in the order they are made, for a client that makes keys from a counter.
-static CALLS: AtomicU64 = AtomicU64::new(0);
-
-// ---- A server in another style: problem details, the key passed on with a prefix ----
+// ---- A server in another style: problem details, and a store of three kinds ----
 
 #[derive(Clone)]
 enum Entry {
     InFlight(Value),
+    /// A failure of the processor, remembered with the key it was given (no answer stored).
+    Failed(String),
     Done(Value, StatusCode, Value),
+}
+
+type Scope = (String, String);
+
+enum Command {
+    /// Looks the key up and, unless it is taken, claims it with this payment: the entry found.
+    Claim(Scope, Value, oneshot::Sender<Option<Entry>>),
+    Put(Scope, Entry),
+    Remove(Scope),
+}
+
+#[derive(Clone)]
+struct Keys {
+    shards: Arc<Vec<Mutex<HashMap<Scope, Entry>>>>,
+    actor: Option<mpsc::UnboundedSender<Command>>,
+}
+
+impl Keys {
+    fn new(store: Store) -> Self {
+        let shards = if store == Store::Sharded { 16 } else { 1 };
+        let shards = Arc::new((0..shards).map(|_| Mutex::default()).collect::<Vec<_>>());
+        let actor = (store == Store::Actor).then(|| {
+            let (send, mut commands) = mpsc::unbounded_channel();
+            let mut map: HashMap<Scope, Entry> = HashMap::new();
+            tokio::spawn(async move {
+                while let Some(command) = commands.recv().await {
+                    match command {
+                        Command::Claim(scope, payment, found) => {
+                            let entry = map.get(&scope).cloned();
+                            if matches!(entry, None | Some(Entry::Failed(_))) {
+                                map.insert(scope, Entry::InFlight(payment));
+                            }
+                            let _ = found.send(entry);
+                        }
+                        Command::Put(scope, entry) => {
+                            map.insert(scope, entry);
+                        }
+                        Command::Remove(scope) => {
+                            map.remove(&scope);
+                        }
+                    }
+                }
+            });
+            send
+        });
+        Self { shards, actor }
+    }
+
+    fn shard(&self, scope: &Scope) -> std::sync::MutexGuard<'_, HashMap<Scope, Entry>> {
+        let mut hasher = std::hash::DefaultHasher::new();
+        scope.hash(&mut hasher);
+        self.shards[hasher.finish() as usize % self.shards.len()].lock().unwrap()
+    }
+
+    /// The entry found, and the key claimed when it was free (or held by a failure).
+    async fn claim(&self, scope: &Scope, payment: &Value, atomically: bool) -> Option<Entry> {
+        if let Some(actor) = &self.actor {
+            let (found, entry) = oneshot::channel();
+            actor.send(Command::Claim(scope.clone(), payment.clone(), found)).unwrap();
+            return entry.await.unwrap();
+        }
+        if atomically {
+            // Under the one lock: found and claimed in one step.
+            let mut shard = self.shard(scope);
+            let found = shard.get(scope).cloned();
+            if matches!(found, None | Some(Entry::Failed(_))) {
+                shard.insert(scope.clone(), Entry::InFlight(payment.clone()));
+            }
+            return found;
+        }
+        // The mistake: looked up, then claimed under a second acquisition of the lock, with an
+        // .await in between (a body read, a log written, an async lock taken: any will do).
+        let found = self.shard(scope).get(scope).cloned();
+        if !matches!(found, None | Some(Entry::Failed(_))) {
+            return found;
+        }
+        tokio::task::yield_now().await;
+        self.shard(scope).insert(scope.clone(), Entry::InFlight(payment.clone()));
+        found
+    }
+
+    fn put(&self, scope: &Scope, entry: Entry) {
+        match &self.actor {
+            Some(actor) => actor.send(Command::Put(scope.clone(), entry)).unwrap(),
+            None => {
+                self.shard(scope).insert(scope.clone(), entry);
+            }
+        }
+    }
+
+    fn remove(&self, scope: &Scope) {
+        match &self.actor {
+            Some(actor) => actor.send(Command::Remove(scope.clone())).unwrap(),
+            None => {
+                self.shard(scope).remove(scope);
+            }
+        }
+    }
 }
 
 #[derive(Clone)]
 struct Knobbed {
     processor: Upstream,
     client: reqwest::Client,
-    keys: Arc<Mutex<HashMap<String, Entry>>>,
+    keys: Keys,
     /// Held across the call to the processor, when the behaviour says so.
     charging: Arc<tokio::sync::Mutex<()>>,
     behaviour: Behaviour,
 }
 
 fn knobbed_app(processor: Upstream, behaviour: Behaviour) -> Router {
-    let client = reqwest::Client::builder().timeout(processor.timeout()).build().unwrap();
-    let service =
-        Knobbed { processor, client, keys: Arc::default(), charging: Arc::default(), behaviour };
+    let timeout = processor.timeout().mul_f64(behaviour.timeout_share);
+    let client = reqwest::Client::builder().timeout(timeout).build().unwrap();
+    let keys = Keys::new(behaviour.store);
+    let service = Knobbed { processor, client, keys, charging: Arc::default(), behaviour };
     Router::new().route("/payments", post(knobbed_payment)).with_state(service)
 }
 
@@ -192,98 +332,153 @@ fn problem(status: StatusCode) -> Response {
     (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
 }
 
+fn key_of(headers: &HeaderMap, behaviour: Behaviour) -> Option<String> {
+    let value = headers.get("idempotency-key")?;
+    let Ok(text) = value.to_str() else {
+        return behaviour
+            .accepts_long_keys
+            .then(|| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    };
+    let key = text.trim().trim_matches('"').to_string();
+    let empty_ok = behaviour.accepts_empty_keys || !key.is_empty();
+    let length_ok = behaviour.accepts_long_keys || key.len() <= 255;
+    (empty_ok && length_ok).then_some(key)
+}
+
 async fn knobbed_payment(
     State(service): State<Knobbed>,
     headers: HeaderMap,
     Json(payment): Json<Value>,
 ) -> Response {
     let behaviour = service.behaviour;
-    let key = headers.get("idempotency-key").and_then(|key| key.to_str().ok());
-    let Some(key) = key.map(|key| key.trim_matches('"').to_string()).filter(|key| !key.is_empty())
-    else {
+    let client = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_string();
+    let Some(key) = key_of(&headers, behaviour) else {
         return problem(StatusCode::BAD_REQUEST);
     };
-    // Looking the key up and claiming it: one step under one lock, or (the mistake) two.
-    let refused = {
-        let mut keys = service.keys.lock().unwrap();
-        let refused = match keys.get(&key) {
-            Some(Entry::Done(first, ..) | Entry::InFlight(first))
-                if behaviour.compares_payments && *first != payment =>
-            {
-                Some(problem(StatusCode::UNPROCESSABLE_ENTITY))
-            }
-            Some(Entry::Done(_, status, body)) if behaviour.stores_answers => {
-                Some((*status, Json(body.clone())).into_response())
-            }
-            Some(Entry::InFlight(_)) if behaviour.knows_in_flight => {
-                Some(problem(StatusCode::CONFLICT))
-            }
-            _ => None,
-        };
-        if refused.is_none() && behaviour.claims_atomically {
-            keys.insert(key.clone(), Entry::InFlight(payment.clone()));
+    let scope = (if behaviour.scoped { client.clone() } else { String::new() }, key.clone());
+    let found = service.keys.claim(&scope, &payment, behaviour.claims_atomically).await;
+    let refused = match &found {
+        Some(Entry::Done(first, ..) | Entry::InFlight(first))
+            if behaviour.compares_payments && *first != payment =>
+        {
+            Some(problem(StatusCode::UNPROCESSABLE_ENTITY))
         }
-        refused
+        Some(Entry::Done(_, status, body)) if behaviour.stores_answers => {
+            let replayed = (
+                *status,
+                [(header::CONTENT_TYPE, behaviour.replay_content_type)],
+                body.to_string(),
+            );
+            Some(replayed.into_response())
+        }
+        Some(Entry::InFlight(..)) if behaviour.knows_in_flight => {
+            Some(problem(StatusCode::CONFLICT))
+        }
+        _ => None,
     };
     if let Some(refused) = refused {
         return refused;
     }
-    if !behaviour.claims_atomically {
-        tokio::task::yield_now().await;
-        service.keys.lock().unwrap().insert(key.clone(), Entry::InFlight(payment.clone()));
+    let remembered = match found {
+        Some(Entry::Failed(downstream)) => Some(downstream),
+        _ => None,
+    };
+    let downstream = match behaviour.downstream {
+        Downstream::Derived => {
+            let digest =
+                Sha256::new().chain_update(&client).chain_update([0]).chain_update(&key).finalize();
+            digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        }
+        Downstream::RandomKept => remembered.unwrap_or_else(random_key),
+        Downstream::Raw => key.clone(),
+        Downstream::WithCredentials => format!("{client}:{key}"),
+        Downstream::Fresh => random_key(),
+    };
+    let work = charge_and_store(service, scope, payment, downstream);
+    if behaviour.spawns_work {
+        // The work goes on, and its answer is stored, even when the client hangs up.
+        return tokio::spawn(work).await.unwrap_or_else(|_| problem(StatusCode::BAD_GATEWAY));
     }
-    let mut release = Release { keys: Arc::clone(&service.keys), key: Some(key.clone()) };
+    work.await
+}
+
+/// Charges through the processor under `downstream`, and stores what came of it.
+async fn charge_and_store(
+    service: Knobbed,
+    scope: Scope,
+    payment: Value,
+    downstream: String,
+) -> Response {
+    let behaviour = service.behaviour;
+    // A claim dropped before it settled (the client hung up) frees the key; the design that
+    // remembers its attempts remembers the processor's key then too.
+    let kept = (behaviour.downstream == Downstream::RandomKept).then(|| downstream.clone());
+    let mut release = Release { keys: service.keys.clone(), scope: Some(scope.clone()), kept };
     if !behaviour.releases_abandoned {
-        release.key = None;
+        release.scope = None;
     }
-    let downstream =
-        if behaviour.claims_atomically { format!("payments:{key}") } else { random_key(0) };
     let _charging =
         if behaviour.locks_across_charge { Some(service.charging.lock().await) } else { None };
     let charged = service
         .client
         .post(service.processor.url("/charges"))
-        .header("idempotency-key", downstream)
+        .header("idempotency-key", &downstream)
         .json(&payment)
         .send()
         .await;
-    let charge_id = match charged {
-        Ok(response) if response.status() == StatusCode::CREATED => response
+    let charge = match charged {
+        Ok(response) if response.status() == StatusCode::CREATED => Ok(response
             .json::<Value>()
             .await
             .ok()
-            .and_then(|body| body["charge_id"].as_str().map(str::to_string)),
-        _ => None,
+            .and_then(|body| body["charge_id"].as_str().map(str::to_string))),
+        Ok(_) => Ok(None),
+        Err(error) => Err(error),
     };
-    release.key = None;
-    let Some(charge_id) = charge_id else {
-        let mut keys = service.keys.lock().unwrap();
-        if behaviour.forgets_failures {
-            keys.remove(&key);
-        } else {
-            keys.insert(key, Entry::Done(payment, StatusCode::BAD_GATEWAY, json!({"status": 502})));
+    release.scope = None;
+    let charge_id = match charge {
+        Ok(Some(charge_id)) => charge_id,
+        failed => {
+            let status = match failed {
+                Err(error) if error.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
+                _ => behaviour.failure_status,
+            };
+            if !behaviour.forgets_failures {
+                service
+                    .keys
+                    .put(&scope, Entry::Done(payment, status, json!({"status": status.as_u16()})));
+            } else if behaviour.downstream == Downstream::RandomKept {
+                service.keys.put(&scope, Entry::Failed(downstream));
+            } else {
+                service.keys.remove(&scope);
+            }
+            return problem(status);
         }
-        return problem(StatusCode::BAD_GATEWAY);
     };
     let body = json!({"payment_id": charge_id, "amount": payment["amount"], "currency": payment["currency"], "status": "paid"});
-    service
-        .keys
-        .lock()
-        .unwrap()
-        .insert(key, Entry::Done(payment, StatusCode::CREATED, body.clone()));
+    service.keys.put(&scope, Entry::Done(payment, StatusCode::CREATED, body.clone()));
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
-/// Removes a claim when its request is dropped before it settled.
+/// Removes a claim when its request is dropped before it settled (or, when `kept`, leaves the
+/// processor's key for the retry).
 struct Release {
-    keys: Arc<Mutex<HashMap<String, Entry>>>,
-    key: Option<String>,
+    keys: Keys,
+    scope: Option<Scope>,
+    kept: Option<String>,
 }
 
 impl Drop for Release {
     fn drop(&mut self) {
-        if let Some(key) = &self.key {
-            self.keys.lock().unwrap().remove(key);
+        match (&self.scope, self.kept.take()) {
+            (Some(scope), Some(kept)) => self.keys.put(scope, Entry::Failed(kept)),
+            (Some(scope), None) => self.keys.remove(scope),
+            (None, _) => {}
         }
     }
 }
@@ -294,23 +489,24 @@ async fn knobbed_pay(
     client: &reqwest::Client,
     url: &str,
     payment: &Payment,
+    given: &str,
     policy: &RetryPolicy,
     behaviour: Behaviour,
 ) -> Result<reqwest::Response, reqwest::Error> {
-    let call = CALLS.fetch_add(1, Ordering::Relaxed);
-    let mut key = (behaviour.key)(call);
+    let mut key = if behaviour.uses_given_key { given.to_string() } else { (behaviour.new_key)() };
     for attempt in 1.. {
         if behaviour.new_key_each_attempt && attempt > 1 {
-            key = (behaviour.key)(call);
+            key = (behaviour.new_key)();
         }
-        let outcome = client.post(url).header("Idempotency-Key", &key).json(payment).send().await;
+        let outcome = client
+            .post(url)
+            .header("Idempotency-Key", format!("\"{key}\""))
+            .json(payment)
+            .send()
+            .await;
         let retry = match &outcome {
-            Ok(response) => match response.status().as_u16() {
-                409 => behaviour.retries_409,
-                422 => behaviour.retries_422,
-                status => status >= 500,
-            },
-            Err(error) => !error.is_builder(),
+            Ok(response) => (behaviour.retries)(response.status().as_u16()),
+            Err(error) => !error.is_builder() || behaviour.retries_unbuildable,
         };
         if !retry || attempt >= policy.max_attempts {
             return outcome;
@@ -318,24 +514,13 @@ async fn knobbed_pay(
         let asked = outcome.as_ref().ok().and_then(|response| {
             response.headers().get("retry-after")?.to_str().ok()?.parse::<u64>().ok()
         });
-        let longest = (behaviour.backoff)(policy, attempt);
-        let rushes = !behaviour.waits_after_409
-            && outcome.as_ref().is_ok_and(|response| response.status() == StatusCode::CONFLICT);
-        let wait = match asked {
-            _ if rushes => Duration::ZERO,
-            Some(seconds) if Duration::from_secs(seconds) > policy.max_delay => return outcome,
-            Some(seconds)
-                if behaviour.gives_up_at_max_delay
-                    && Duration::from_secs(seconds) == policy.max_delay =>
-            {
+        let wait = match (asked, &outcome) {
+            (Some(seconds), _) if Duration::from_secs(seconds) > policy.max_delay => {
                 return outcome;
             }
-            Some(seconds) if behaviour.honours_retry_after => Duration::from_secs(seconds),
-            // Equal jitter: half the backoff, plus up to as much again.
-            _ => {
-                longest / 2
-                    + longest.mul_f64((RandomState::new().hash_one(attempt) % 1000) as f64 / 2000.0)
-            }
+            (Some(seconds), _) if behaviour.honours_retry_after => Duration::from_secs(seconds),
+            (_, Err(_)) if !behaviour.waits_after_no_answer => Duration::ZERO,
+            _ => (behaviour.jitter)((behaviour.backoff)(policy, attempt)),
         };
         drop(outcome);
         tokio::time::sleep(wait).await;
@@ -343,63 +528,159 @@ async fn knobbed_pay(
     unreachable!("the loop returns")
 }
 
-/// A server and client of `RIGHT` with some fields changed.
-macro_rules! with {
-    ($($field:ident: $value:expr),*) => {
-        (
-            (|processor| knobbed_app(processor, Behaviour { $($field: $value,)* ..RIGHT })) as App,
-            async |client: &reqwest::Client, url: &str, payment: &Payment, policy: &RetryPolicy| {
-                knobbed_pay(client, url, payment, policy, Behaviour { $($field: $value,)* ..RIGHT }).await
-            },
-        )
-    };
-}
-
+/// The knobbed server and client of `RIGHT` with some fields changed, judged alone.
 macro_rules! knobbed {
-    ($expected:expr $(, $field:ident: $value:expr)*) => {{
-        let (app, pay) = with!($($field: $value),*);
-        case!(app, pay, $expected)
+    ($($field:ident: $value:expr),*) => {{
+        let app = (|processor| knobbed_app(processor, Behaviour { $($field: $value,)* ..RIGHT })) as App;
+        let new_key: NewKey = Behaviour { $($field: $value,)* ..RIGHT }.new_key;
+        let pay = async |client: &reqwest::Client, url: &str, payment: &Payment, key: &str, policy: &RetryPolicy| {
+            knobbed_pay(client, url, payment, key, policy, Behaviour { $($field: $value,)* ..RIGHT }).await
+        };
+        judge(app, new_key, pay)
     }};
 }
 
+/// A judgement to make: an answer, judged alone, with its seed.
+type Case = std::pin::Pin<Box<dyn Future<Output = (Judged, u64)>>>;
+
+/// Judges the cases one after the other.
+async fn judged(cases: Vec<Case>) -> Vec<(Judged, u64)> {
+    stream::iter(cases).buffered(1).collect().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_right_server_and_client_in_another_style_pass() {
-    judged_failing(vec![knobbed!(&[])]).await;
+async fn right_servers_and_clients_in_other_styles_pass() {
+    for (judged, seed) in judged(vec![
+        Box::pin(knobbed!()),
+        Box::pin(knobbed!(store: Store::Actor, downstream: Downstream::RandomKept)),
+        Box::pin(knobbed!(store: Store::Sharded, spawns_work: true)),
+    ])
+    .await
+    {
+        assert_failed(&judged, seed, CHECKS, &[]);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_known_wrong_server_is_caught_by_the_check_for_its_rule() {
-    let judged = judged_failing(vec![
-        knobbed!(&[REPLAYS], stores_answers: false),
-        knobbed!(&[CHANGED], compares_payments: false),
-        knobbed!(&[IN_FLIGHT, RACES], knows_in_flight: false),
-        knobbed!(&[NOT_STORED], forgets_failures: false),
-        knobbed!(&[ABANDONED], releases_abandoned: false),
-        knobbed!(&[NO_QUEUE], locks_across_charge: true),
-        knobbed!(&[ABANDONED, RACES, NOT_STORED], claims_atomically: false),
+    let cases = judged(vec![
+        Box::pin(knobbed!(stores_answers: false)),
+        Box::pin(knobbed!(replay_content_type: "text/plain")),
+        Box::pin(knobbed!(compares_payments: false)),
+        Box::pin(knobbed!(knows_in_flight: false)),
+        Box::pin(knobbed!(forgets_failures: false)),
+        Box::pin(knobbed!(releases_abandoned: false)),
+        Box::pin(knobbed!(locks_across_charge: true)),
+        Box::pin(knobbed!(claims_atomically: false)),
+        Box::pin(knobbed!(downstream: Downstream::Fresh)),
     ])
     .await;
-    let (replays, seed) = &judged[0];
-    assert_rejected(replays, *seed, REPLAYS, "the processor was asked");
+    let expected: [&[&str]; 9] = [
+        &[REPLAYS],
+        &[REPLAYS],
+        &[CHANGED],
+        &[IN_FLIGHT, RACES],
+        &[NOT_STORED],
+        &[ABANDONED],
+        &[NO_QUEUE],
+        &[RACES],
+        &[ABANDONED, NOT_STORED],
+    ];
+    for (index, ((judged, seed), expected)) in cases.iter().zip(expected).enumerate() {
+        if index == 6 {
+            // One lock across every charge: payments queue, and a 504 that waited for the lock
+            // comes late too, when another charge held it.
+            caught_by(judged, *seed, NO_QUEUE, &[GATEWAY]);
+        } else {
+            assert_failed(judged, *seed, CHECKS, expected);
+        }
+    }
+    assert_rejected(&cases[0].0, cases[0].1, REPLAYS, "the processor was asked");
+    assert_rejected(&cases[8].0, cases[8].1, NOT_STORED, "the processor charged again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
-    let judged = judged_failing(vec![
-        knobbed!(&[KEYED], new_key_each_attempt: true),
-        knobbed!(&[FRESH], key: |_| "2f6d8c1e-5b3a-4c7d-9e8f-0a1b2c3d4e5f".into()),
-        knobbed!(&[FRESH], key: |call| format!("payment-{call:012}")),
-        knobbed!(&[RETRIES, GIVES_UP], retries_409: false),
-        knobbed!(&[NEVER], retries_422: true),
-        knobbed!(&[WAITS], honours_retry_after: false),
-        knobbed!(&[WAITS], waits_after_409: false),
-        // One wait, whatever the retry: about what the bounds allow on average, but no backoff.
-        knobbed!(&[WAITS], gives_up_at_max_delay: true),
-        knobbed!(&[WAITS], backoff: |_, _| Duration::from_millis(100)),
+async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
+    let cases = judged(vec![
+        Box::pin(knobbed!(failure_status: StatusCode::INTERNAL_SERVER_ERROR)),
+        Box::pin(knobbed!(timeout_share: 2.0)),
+        Box::pin(knobbed!(accepts_empty_keys: true)),
+        Box::pin(knobbed!(accepts_long_keys: true)),
+        Box::pin(knobbed!(scoped: false)),
+        Box::pin(knobbed!(downstream: Downstream::Raw)),
+        Box::pin(knobbed!(downstream: Downstream::WithCredentials)),
     ])
     .await;
-    let (keyed, seed) = &judged[0];
-    assert_rejected(keyed, *seed, KEYED, "different keys");
-    let (flat, seed) = judged.last().expect("cases");
-    assert_rejected(flat, *seed, WAITS, "the waits do not grow");
+    let expected: [&[&str]; 7] =
+        [&[GATEWAY], &[GATEWAY], &[NO_KEY], &[NO_KEY], &[SCOPED], &[SCOPED], &[SCOPED]];
+    for ((judged, seed), expected) in cases.iter().zip(expected) {
+        assert_failed(judged, *seed, CHECKS, expected);
+    }
+    assert_rejected(&cases[1].0, cases[1].1, GATEWAY, "the processor's timeout is");
+    assert_rejected(&cases[5].0, cases[5].1, SCOPED, "the processor made no new charge");
+    assert_rejected(&cases[6].0, cases[6].1, SCOPED, "a client's API key");
+}
+
+/// Numbers keys in the order they are made, for a client that makes them from a counter.
+static MADE: AtomicU64 = AtomicU64::new(0);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
+    let cases = judged(vec![
+        Box::pin(knobbed!(new_key_each_attempt: true)),
+        Box::pin(knobbed!(uses_given_key: false)),
+        Box::pin(knobbed!(new_key: || "2f6d8c1e-5b3a-4c7d-9e8f-0a1b2c3d4e5f".into())),
+        Box::pin(knobbed!(new_key: || format!("payment-{:012}", MADE.fetch_add(1, Ordering::Relaxed)))),
+        Box::pin(knobbed!(new_key: || {
+            thread_local!(static SEEDED: std::cell::RefCell<fastrand::Rng> = const { std::cell::RefCell::new(fastrand::Rng::with_seed(9)) });
+            SEEDED.with_borrow_mut(|rng| format!("{:016x}{:016x}", rng.u64(..), rng.u64(..)))
+        })),
+        Box::pin(knobbed!(retries: |status| status >= 500)),
+        Box::pin(knobbed!(retries: |status| status >= 500 || status == 409 || status == 422)),
+        Box::pin(knobbed!(retries: |status| status >= 500 || !matches!(status, 200..=299 | 400 | 422))),
+        Box::pin(knobbed!(retries_unbuildable: true)),
+    ])
+    .await;
+    let expected: [&[&str]; 9] = [
+        &[KEYED],
+        &[KEYED],
+        &[FRESH],
+        &[FRESH],
+        &[FRESH],
+        &[RETRIES, GIVES_UP],
+        &[NEVER],
+        &[NEVER],
+        &[NEVER],
+    ];
+    for ((judged, seed), expected) in cases.iter().zip(expected) {
+        assert_failed(judged, *seed, CHECKS, expected);
+    }
+    assert_rejected(&cases[0].0, cases[0].1, KEYED, "pay was given the key");
+    assert_rejected(&cases[4].0, cases[4].1, FRESH, "two processes made the same keys");
+    assert_rejected(&cases[8].0, cases[8].1, NEVER, "cannot be built");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_wait_wrongly_are_caught() {
+    let cases = judged(vec![
+        Box::pin(knobbed!(honours_retry_after: false)),
+        Box::pin(knobbed!(waits_after_no_answer: false)),
+        Box::pin(knobbed!(backoff: |_, _| Duration::from_millis(40))),
+        Box::pin(knobbed!(jitter: |longest| longest + longest.mul_f64(random()))),
+        Box::pin(knobbed!(jitter: |longest| longest)),
+    ])
+    .await;
+    // A flat wait (jittered) is a narrow one too: the herd retries together.
+    let expected: [&[&str]; 5] = [&[WAITS], &[WAITS], &[WAITS, JITTER], &[WAITS], &[JITTER]];
+    for ((judged, seed), expected) in cases.iter().zip(expected) {
+        assert_failed(judged, *seed, CHECKS, expected);
+    }
+    assert_rejected(&cases[0].0, cases[0].1, WAITS, "the server asked for");
+    assert_rejected(&cases[2].0, cases[2].1, WAITS, "do not grow");
+    let said = cases[1].0.failure(WAITS).map(|failure| failure.summary.clone()).unwrap_or_default();
+    assert!(
+        said.contains("a dropped connection") || said.contains("a timeout"),
+        "{}",
+        report(&cases[1].0, cases[1].1)
+    );
 }

@@ -49,17 +49,17 @@ fn hints_come_one_more_each_time_and_survive_a_corrupt_progress_file() {
         "one line says the file was rebuilt: {}",
         first.stderr
     );
-    assert!(first.stdout.starts_with("Hint 1/5 for lesson 3"), "{}", first.stdout);
+    assert!(first.stdout.starts_with("Hint 1/9 for lesson 3"), "{}", first.stdout);
 
     let second = scratch.httplings(&["hint", "3"]);
     assert!(second.stderr.is_empty(), "the rebuilt file reads back: {}", second.stderr);
-    assert!(second.stdout.starts_with("Hint 2/5"), "{}", second.stdout);
-    for next in ["Hint 3/5", "Hint 4/5"] {
+    assert!(second.stdout.starts_with("Hint 2/9"), "{}", second.stdout);
+    for next in ["Hint 3/9", "Hint 4/9", "Hint 5/9", "Hint 6/9", "Hint 7/9", "Hint 8/9"] {
         assert!(scratch.httplings(&["hint", "3"]).stdout.starts_with(next));
     }
     let last = scratch.httplings(&["hint", "3"]).stdout;
-    assert!(last.starts_with("Hint 5/5") && last.contains("you have seen every hint"), "{last}");
-    for next in ["Hint 1/5", "Hint 2/5"] {
+    assert!(last.starts_with("Hint 9/9") && last.contains("you have seen every hint"), "{last}");
+    for next in ["Hint 1/9", "Hint 2/9"] {
         let again = scratch.httplings(&["hint", "3"]).stdout;
         assert!(again.starts_with(next), "then round again, in order: {again}");
     }
@@ -202,12 +202,12 @@ fn the_quiz_takes_answers_on_standard_input_and_records_them() {
     for _ in 0..3 {
         let answered = scratch.httplings_with_input(&["quiz", "3"], &right);
         assert_eq!(answered.code, Some(0), "{}{}", answered.stdout, answered.stderr);
-        assert!(answered.stdout.contains("4 of 4 right."), "{}", answered.stdout);
+        assert!(answered.stdout.contains("5 of 5 right."), "{}", answered.stdout);
     }
     let wrong = right.replacen('c', "a", 1);
     let answered = scratch.httplings_with_input(&["quiz", "3"], &wrong);
     assert_eq!(answered.code, Some(1), "{}", answered.stdout);
-    assert!(answered.stdout.contains("3 of 4 right."), "{}", answered.stdout);
+    assert!(answered.stdout.contains("4 of 5 right."), "{}", answered.stdout);
     let list = scratch.httplings(&["list"]);
     assert!(list.stdout.contains("quiz "), "{}", list.stdout);
 }

@@ -1,6 +1,7 @@
 //! Lesson 3, retry on 5xx, never on 4xx: the judge has `get_with_retry` call its scripted
 //! servers, with a client and a policy it describes, and hears back what the call returned.
 
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -38,6 +39,12 @@ pub struct Call {
     pub max_delay: Duration,
     /// The timeout of the client handed to the learner's code.
     pub client_timeout: Duration,
+    /// Where the client's host name lookups lead (a URL may name a host, so that each
+    /// connection attempt starts with a lookup the adapter counts).
+    pub resolves_to: IpAddr,
+    /// A header the client sends with every request, so that calls sharing one URL (as a
+    /// herd of clients of one service does) can be told apart by the judge's server.
+    pub tag: Option<(String, String)>,
 }
 
 impl Call {
@@ -69,11 +76,19 @@ impl<F: GetWithRetry> Handler for Adapter<F> {
 
     async fn handle(self: Rc<Self>, call: Call) -> Came {
         adapter::ensure_log();
-        let resolver = CountingResolver::default();
+        let resolver = CountingResolver { to: call.resolves_to, lookups: Arc::default() };
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some((name, value)) = &call.tag
+            && let (Ok(name), Ok(value)) =
+                (name.parse::<reqwest::header::HeaderName>(), value.parse())
+        {
+            headers.insert(name, value);
+        }
         let client = reqwest::Client::builder()
             .no_proxy()
             .timeout(call.client_timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
             .dns_resolver(Arc::new(resolver.clone()))
             .build()
             .expect("a client without TLS always builds");
@@ -83,22 +98,24 @@ impl<F: GetWithRetry> Handler for Adapter<F> {
     }
 }
 
-/// Resolves every host name to the loopback address, counting each lookup: a refused connection
-/// leaves no trace at any server, but each attempt to open one starts with a lookup.
-#[derive(Debug, Default, Clone)]
-struct CountingResolver(Arc<AtomicU32>);
+/// Resolves every host name to the address the judge chose, counting each lookup: a refused
+/// connection leaves no trace at any server, but each attempt to open one starts with a lookup.
+#[derive(Debug, Clone)]
+struct CountingResolver {
+    to: IpAddr,
+    lookups: Arc<AtomicU32>,
+}
 
 impl CountingResolver {
     fn lookups(&self) -> u32 {
-        self.0.load(Ordering::SeqCst)
+        self.lookups.load(Ordering::SeqCst)
     }
 }
 
 impl reqwest::dns::Resolve for CountingResolver {
     fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        let loopback: reqwest::dns::Addrs =
-            Box::new(std::iter::once(std::net::SocketAddr::from(([127, 0, 0, 1], 0))));
-        Box::pin(std::future::ready(Ok(loopback)))
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        let address: reqwest::dns::Addrs = Box::new(std::iter::once(SocketAddr::new(self.to, 0)));
+        Box::pin(std::future::ready(Ok(address)))
     }
 }

@@ -1,15 +1,17 @@
-//! What one run of lesson 6 uses, drawn from the seed: payments (each scenario an amount of its
+//! What one run of lesson 6 uses, drawn from the seed: payments (each key's life an amount of its
 //! own, so that the processor and the payments server know which scenario a request is for),
-//! idempotency keys as a client would make them, and the charge ids the processor hands out.
+//! idempotency keys in the shapes clients make them, API keys, and the processor's charge ids.
 
 use std::collections::BTreeSet;
 
-use crate::judge::seed::{self, Rng};
 use httplings::fixtures::Payment;
+
+use crate::judge::seed::{self, Rng};
 
 const CURRENCIES: [&str; 6] = ["EUR", "USD", "GBP", "JPY", "CHF", "SEK"];
 
 /// Hands out payments whose amounts are all different.
+#[derive(Debug)]
 pub(super) struct Payments {
     rng: Rng,
     used: BTreeSet<u64>,
@@ -27,7 +29,7 @@ impl Payments {
                 break amount;
             }
         };
-        let currency = CURRENCIES[self.rng.usize(..CURRENCIES.len())].to_string();
+        let currency = seed::pick(&mut self.rng, &CURRENCIES).to_string();
         Payment { amount, currency }
     }
 
@@ -35,22 +37,27 @@ impl Payments {
     pub(super) fn in_another_currency(&mut self, payment: &Payment) -> Payment {
         let others: Vec<&str> =
             CURRENCIES.iter().copied().filter(|currency| *currency != payment.currency).collect();
-        Payment { amount: payment.amount, currency: others[self.rng.usize(..others.len())].into() }
+        Payment { amount: payment.amount, currency: seed::pick(&mut self.rng, &others).to_string() }
     }
 
-    /// A key as a client makes one: a v4 UUID's shape, sent bare (as most payment APIs take
-    /// it) or as the quoted string of the IETF draft.
+    /// A key as clients make them, 64 characters at most: a v4 UUID (bare, as most payment APIs
+    /// take it, or the quoted string of the IETF draft), a hex digest, a short random token, or
+    /// an order reference with a random part.
     pub(super) fn key(&mut self) -> String {
-        let hex = seed::token(&mut self.rng, 32);
-        let uuid = format!(
-            "{}-{}-4{}-a{}-{}",
-            &hex[..8],
-            &hex[8..12],
-            &hex[13..16],
-            &hex[17..20],
-            &hex[20..]
-        );
-        if self.rng.bool() { format!("\"{uuid}\"") } else { uuid }
+        let rng = &mut self.rng;
+        let hex = seed::token(rng, 64);
+        match rng.u8(0..5) {
+            0 => format!("\"{}\"", uuid_shaped(&hex)),
+            1 => uuid_shaped(&hex),
+            2 => hex,
+            3 => (0..22).map(|_| *seed::pick(rng, BASE62)).map(char::from).collect(),
+            _ => format!("order-{}-{}", rng.u32(1_000..100_000), &hex[..20]),
+        }
+    }
+
+    /// An API key, for `Authorization: Bearer …`.
+    pub(super) fn api_key(&mut self) -> String {
+        format!("sk_test_{}", seed::token(&mut self.rng, 24))
     }
 
     /// Charge ids for the processor to hand out.
@@ -61,6 +68,12 @@ impl Payments {
     pub(super) fn rng(&mut self) -> &mut Rng {
         &mut self.rng
     }
+}
+
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+fn uuid_shaped(hex: &str) -> String {
+    format!("{}-{}-4{}-a{}-{}", &hex[..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
 }
 
 /// A payment as JSON with its fields in another order and spaced out: the same payment, to
@@ -74,14 +87,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn amounts_never_repeat_and_respelled_payments_read_the_same() {
+    fn amounts_never_repeat_keys_stay_short_and_respelled_payments_read_the_same() {
         let mut payments = Payments::new(7);
         let drawn: Vec<Payment> = (0..500).map(|_| payments.next()).collect();
         let amounts: BTreeSet<u64> = drawn.iter().map(|payment| payment.amount).collect();
         assert_eq!(amounts.len(), drawn.len());
         let read: Payment = serde_json::from_str(&respelled(&drawn[0])).unwrap();
         assert_eq!(read, drawn[0]);
-        let key = payments.key();
-        assert!(key.trim_matches('"').len() == 36, "{key}");
+        for _ in 0..50 {
+            let key = payments.key();
+            assert!(
+                (16..=66).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()),
+                "{key}"
+            );
+        }
     }
 }

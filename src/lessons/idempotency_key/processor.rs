@@ -1,7 +1,8 @@
-//! The payment processor behind the learner's server: `POST /charges` with a payment and an
-//! `Idempotency-Key` answers `201 {"charge_id":…}`, charges once per key, and counts every
-//! charge. Per amount, the judge scripts how each request fares: charged at once or slowly, a
-//! failure before charging, or a charge whose answer never arrives (dropped, or hanging).
+//! The payment processor behind the learner's server, on the judge's [`Upstream`]: `POST
+//! /charges` with a payment and an `Idempotency-Key` answers `201 {"charge_id":…}`, and charges
+//! once per key, as real processors do. The judge says, per amount, how the next request fares
+//! (charged at once or slowly, failed, or charged and its answer lost), and reads back every
+//! request: when it came, its key, and whether it made a new charge.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,131 +10,149 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::judge::upstream_old::{Reply, ScriptedUpstream};
-use httplings::fixtures::Payment;
+use crate::judge::upstream::{Options, Reply, Upstream};
 
-/// How one request for an amount fares.
+/// How a request for an amount fares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Fate {
     Charge,
-    ChargeSlowly(Duration),
+    /// Charged, with the answer held this long.
+    Slow(Duration),
     /// This status, and no charge.
     Fail(u16),
-    /// Charged, then the connection closes before a word of the answer.
-    ChargeThenDrop,
+    /// Charged, then the connection closed before a word of the answer.
+    Drop,
     /// Charged, then no answer until the caller gives up.
-    ChargeThenHang,
+    Hang,
 }
 
-/// One charge the processor made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Charge {
-    pub(super) id: String,
-    pub(super) amount: u64,
-    /// The key it was made under, if the request had one.
+/// One request the processor got.
+#[derive(Debug, Clone)]
+pub(super) struct Asked {
+    pub(super) at: Instant,
+    pub(super) amount: Option<u64>,
+    /// The idempotency key it carried.
     pub(super) key: Option<String>,
+    /// The charge it was answered with (a new one, or the one its key made before).
+    pub(super) charge: Option<String>,
+    pub(super) new_charge: bool,
+    /// Its head and body, as text: what the processor learnt from it.
+    pub(super) text: String,
 }
 
 #[derive(Debug, Default)]
 struct Ledger {
-    fates: HashMap<u64, Vec<Fate>>,
-    asked: HashMap<u64, usize>,
-    charges: Vec<Charge>,
-    /// Random enough to be nobody's guess, fixed by the seed.
+    fates: HashMap<u64, Fate>,
+    /// Charges by the key they were made under (a request without a key always charges anew).
+    charges: Vec<(Option<String>, String)>,
+    /// Charge ids to hand out: random enough to be nobody's guess, fixed by the seed.
     ids: Vec<String>,
+    asked: Vec<Asked>,
 }
 
+#[derive(Debug, Clone)]
 pub(super) struct Processor {
-    pub(super) server: ScriptedUpstream,
+    pub(super) base: String,
     ledger: Arc<Mutex<Ledger>>,
+    upstream: Arc<Upstream>,
 }
 
 impl Processor {
-    /// A processor whose requests for each amount fare as `fates` says, in order (and are
-    /// charged at once after that), and whose charges take their ids from `ids`.
-    pub(super) async fn start(fates: HashMap<u64, Vec<Fate>>, ids: Vec<String>) -> Self {
-        let ledger = Arc::new(Mutex::new(Ledger { fates, ids, ..Ledger::default() }));
+    pub(super) async fn start(ids: Vec<String>) -> Self {
+        let ledger = Arc::new(Mutex::new(Ledger { ids, ..Ledger::default() }));
         let books = Arc::clone(&ledger);
-        let server = ScriptedUpstream::start(move |seen| {
+        let upstream = Upstream::with(Options { cap: 2_000, keep_alive: true }, move |seen| {
             let body: Value = serde_json::from_slice(&seen.body).unwrap_or(Value::Null);
-            let Some(amount) = body["amount"].as_u64().filter(|_| body["currency"].is_string())
-            else {
-                return Reply::json(400, &json!({"error": "not a payment"}));
-            };
+            let amount = body["amount"].as_u64().filter(|_| body["currency"].is_string());
             let key = seen.header("idempotency-key").map(str::to_string);
-            books.lock().unwrap_or_else(PoisonError::into_inner).answer(amount, key)
+            let mut text = format!("{} {}\n", seen.method, seen.target);
+            for (name, value) in &seen.headers {
+                text.push_str(&format!("{name}: {value}\n"));
+            }
+            text.push_str(&String::from_utf8_lossy(&seen.body));
+            let mut ledger = books.lock().unwrap_or_else(PoisonError::into_inner);
+            ledger.answer(Asked {
+                at: Instant::now(),
+                amount,
+                key,
+                charge: None,
+                new_charge: false,
+                text,
+            })
         })
         .await;
-        Self { server, ledger }
+        Self { base: upstream.base.clone(), ledger, upstream: Arc::new(upstream) }
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
         self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The charges made for `amount`.
-    pub(super) fn charges_of(&self, amount: u64) -> Vec<Charge> {
-        self.ledger().charges.iter().filter(|charge| charge.amount == amount).cloned().collect()
+    /// How the next requests for `amount` fare.
+    pub(super) fn set(&self, amount: u64, fate: Fate) {
+        self.ledger().fates.insert(amount, fate);
     }
 
-    /// How many requests asked to charge `payment`.
-    pub(super) fn asked(&self, payment: &Payment) -> usize {
-        self.asked_since(payment, None)
-    }
-
-    /// How many requests asked to charge `payment`, from `since` on.
-    pub(super) fn asked_since(&self, payment: &Payment, since: Option<Instant>) -> usize {
-        self.server
-            .seen()
+    /// The requests for `amount` that came from `from` on (up to `to`, when given).
+    pub(super) fn asked(&self, amount: u64, from: Instant, to: Option<Instant>) -> Vec<Asked> {
+        self.ledger()
+            .asked
             .iter()
-            .filter(|seen| since.is_none_or(|since| seen.at >= since))
-            .filter(|seen| {
-                serde_json::from_slice::<Payment>(&seen.body).is_ok_and(|paid| paid == *payment)
-            })
-            .count()
-    }
-
-    /// The idempotency keys the requests for `amount` carried (`None` for one without).
-    pub(super) fn keys_for(&self, amount: u64) -> Vec<Option<String>> {
-        self.server
-            .seen()
-            .iter()
-            .filter(|seen| {
-                serde_json::from_slice::<Value>(&seen.body)
-                    .is_ok_and(|body| body["amount"].as_u64() == Some(amount))
-            })
-            .map(|seen| seen.header("idempotency-key").map(str::to_string))
+            .filter(|asked| asked.amount == Some(amount) && asked.at >= from)
+            .filter(|asked| to.is_none_or(|to| asked.at <= to))
+            .cloned()
             .collect()
+    }
+
+    /// Every request, whatever it was for.
+    pub(super) fn all_asked(&self) -> Vec<Asked> {
+        self.ledger().asked.clone()
+    }
+
+    /// Waits until a request for `amount` came from `from` on, or `limit` passes.
+    pub(super) async fn wait_for(&self, amount: u64, from: Instant, limit: Duration) -> bool {
+        let ledger = Arc::clone(&self.ledger);
+        self.upstream
+            .wait_until(limit, move |_| {
+                let ledger = ledger.lock().unwrap_or_else(PoisonError::into_inner);
+                ledger.asked.iter().any(|asked| asked.amount == Some(amount) && asked.at >= from)
+            })
+            .await
     }
 }
 
 impl Ledger {
-    fn answer(&mut self, amount: u64, key: Option<String>) -> Reply {
-        let attempt = self.asked.entry(amount).or_default();
-        let fate = self.fates.get(&amount).and_then(|fates| fates.get(*attempt)).copied();
-        *attempt += 1;
-        let fate = fate.unwrap_or(Fate::Charge);
+    fn answer(&mut self, mut asked: Asked) -> Reply {
+        let Some(amount) = asked.amount else {
+            self.asked.push(asked);
+            return Reply::json(400, &json!({"error": "not a payment"}));
+        };
+        let fate = self.fates.get(&amount).copied().unwrap_or(Fate::Charge);
         if let Fate::Fail(status) = fate {
+            self.asked.push(asked);
             return Reply::json(status, &json!({"error": "the processor failed"}));
         }
         // A key seen before is the same charge again, whatever happened to its first answer.
-        let known = key
-            .as_ref()
-            .and_then(|key| self.charges.iter().find(|charge| charge.key.as_ref() == Some(key)));
-        let id = match known {
-            Some(charge) => charge.id.clone(),
-            None => {
-                let id = self.ids.pop().unwrap_or_else(|| format!("ch_{}", self.charges.len()));
-                self.charges.push(Charge { id: id.clone(), amount, key });
-                id
-            }
-        };
+        let known = asked.key.as_ref().and_then(|key| {
+            self.charges
+                .iter()
+                .find(|(known, _)| known.as_ref() == Some(key))
+                .map(|(_, id)| id.clone())
+        });
+        let id = known.clone().unwrap_or_else(|| {
+            let id = self.ids.pop().unwrap_or_else(|| format!("ch_{}", self.charges.len()));
+            self.charges.push((asked.key.clone(), id.clone()));
+            id
+        });
+        asked.new_charge = known.is_none();
+        asked.charge = Some(id.clone());
+        self.asked.push(asked);
         let created = Reply::json(201, &json!({"charge_id": id}));
         match fate {
             Fate::Charge | Fate::Fail(_) => created,
-            Fate::ChargeSlowly(delay) => Reply::Delayed(delay, Box::new(created)),
-            Fate::ChargeThenDrop => Reply::Raw(Vec::new()),
-            Fate::ChargeThenHang => Reply::Silence,
+            Fate::Slow(delay) => Reply::Delayed(delay, Box::new(created)),
+            Fate::Drop => Reply::Raw(Vec::new()),
+            Fate::Hang => Reply::Silence,
         }
     }
 }

@@ -1,255 +1,347 @@
-//! Judges a scenario from what the judge's own server saw (every request, when it came, what it
-//! was answered) and what the call came to, against what the rules expect. A failure shows both
-//! request logs as a diff, and a timeline.
+//! Judges a played scenario: each call's requests, waits and result against what the rules
+//! demand (a failure shows both request logs as a diff, and a timeline), then the calls
+//! together (growth over long outages, waits past 2^32, the spread of a herd's waits).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use httplings::adapter::SeenResponse;
-use httplings::lessons::retry_on_5xx::Came;
-
-use super::call;
-use super::expect::{Expected, Returns, Wait, expect};
-use super::scenario::{PlannedCall, Scenario, Target};
-use super::server::{Arrival, Step};
-use super::timeline;
+use super::plan::{Asked, Scenario, Step, Target, Together};
+use super::play::{Outcome, PlayedCall};
+use super::rules::{Expected, Returns, expected, step, wait_before};
+use crate::judge::bounds::{AT_ONCE, Bound, Lateness, Timing, late, millis};
+use crate::judge::confirm::Cause;
+use crate::judge::schedule::{self, Sample, Wait, backoff};
 use crate::judge::{Evidence, Failure};
 
-/// How one call of the learner's function ended.
-#[derive(Debug, Clone)]
-pub(super) enum CallOutcome {
-    Came(Came),
-    Panicked(String),
-    /// Still running at its deadline, and stopped.
-    TimedOut(Duration),
-    /// Given up on when the server had seen this many requests.
-    Capped(usize),
-}
-
-#[derive(Debug, Clone)]
-pub(super) struct CallRecord {
-    pub(super) planned: PlannedCall,
-    /// The path (and query) it was sent to on the scripted server.
-    pub(super) target: String,
-    pub(super) started: Instant,
-    pub(super) ended: Instant,
-    pub(super) outcome: CallOutcome,
-}
-
-/// A backoff wait as measured, beside the nominal wait it stood for.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Sample {
-    pub(crate) waited: Duration,
-    pub(crate) nominal: Duration,
-}
-
-/// The noise a loaded machine adds to a measured wait: scheduling, connecting, the request.
-pub(super) const SLACK: Duration = Duration::from_millis(150);
-
-/// Returning this long after the last exchange means the client slept after its final attempt.
-const LINGER: Duration = Duration::from_millis(300);
-
-/// A request that cannot be built fails at once; taking longer than this means it was retried.
-const AT_ONCE: Duration = Duration::from_millis(150);
-
-/// What is wrong with a scenario, most telling first: a call that ran away, then the requests
-/// made, then the waits between them, then what came back.
+/// What is wrong with a scenario, most telling first.
 #[derive(Debug, Default)]
 struct Problems {
     runaway: Vec<String>,
     requests: Vec<String>,
+    /// Waits cut short: never a busy machine's doing.
     waits: Vec<String>,
     returns: Vec<String>,
+    /// Waits too long: told last, since a busy moment can make them of a right answer too.
+    late: Vec<String>,
 }
 
 impl Problems {
+    fn count(&self) -> usize {
+        [&self.runaway, &self.requests, &self.waits, &self.returns, &self.late]
+            .iter()
+            .map(|problems| problems.len())
+            .sum()
+    }
+
     fn most_telling(self) -> Option<String> {
-        [self.runaway, self.requests, self.waits, self.returns].into_iter().flatten().next()
+        [self.runaway, self.requests, self.waits, self.returns, self.late]
+            .into_iter()
+            .flatten()
+            .next()
     }
 }
 
+/// The judge's and the client's request logs, line by line.
+#[derive(Debug, Default)]
+struct Logs {
+    expected: Vec<String>,
+    actual: Vec<String>,
+}
+
+impl Logs {
+    fn both(&mut self, line: String) {
+        self.expected.push(line.clone());
+        self.actual.push(line);
+    }
+}
+
+/// Judges `calls`; `lateness` says how late the machine ran meanwhile (a wait may run over its
+/// bound by as much). A failure comes with its cause: a call that panicked or never returned
+/// is a broken rule; anything else might be a busy moment's doing, and is played again.
 pub(super) fn judge(
     scenario: &Scenario,
-    calls: &[CallRecord],
-    arrivals: &[Arrival],
-) -> (Option<Failure>, Vec<Sample>) {
-    let mut problems = Problems::default();
-    let (mut expected_log, mut actual_log, mut samples) = (Vec::new(), Vec::new(), Vec::new());
+    calls: &[PlayedCall],
+    lateness: &Lateness,
+) -> Option<(Failure, Cause)> {
+    let (mut problems, mut logs, mut samples) = (Problems::default(), Logs::default(), Vec::new());
+    // A herd is judged on the spread of its waits alone: it is played once, never replayed, so
+    // nothing in it may depend on how busy the machine is.
+    let timed = scenario.together != Together::Spread;
+    // Long outages are judged in aggregate; only a wait cut short is judged one by one there.
+    let each_wait_bounded = scenario.together == Together::Alone;
     for call in calls {
-        let expected = expect(&call.planned);
-        let path = call.target.split('?').next().unwrap_or_default();
-        let seen: Vec<&Arrival> =
-            arrivals.iter().filter(|arrival| arrival.path() == path).collect();
-        let (expected_lines, actual_lines) = match call.planned.target {
-            Target::Scripted => requests(call, &expected, &seen, &mut problems, &mut samples),
-            Target::Refused => refused(call, &expected, &mut problems),
-            Target::Unsendable(url) => unsendable(call, url, &mut problems),
-        };
-        expected_log.extend(expected_lines);
-        actual_log.extend(actual_lines);
-        let (expected_line, actual_line) =
-            returns(call, &expected, seen.last().copied(), &mut problems);
-        expected_log.push(expected_line);
-        actual_log.push(actual_line);
+        let (expected, before, mut log) =
+            (expected(&call.planned), problems.count(), Logs::default());
+        match call.planned.target {
+            Target::Scripted => {
+                let waits =
+                    if timed { Some((&mut problems.waits, &mut problems.late)) } else { None };
+                let lateness = each_wait_bounded.then_some(lateness);
+                requests(
+                    call,
+                    &expected,
+                    &mut problems.requests,
+                    waits,
+                    &mut log,
+                    &mut samples,
+                    lateness,
+                );
+            }
+            Target::Refused => refused(call, &expected, &mut problems, &mut log, lateness),
+            Target::Unsendable(url) => unsendable(call, url, &mut problems, &mut log, lateness),
+        }
+        returned(call, &expected, &mut problems, &mut log);
+        // Only the calls that went wrong are shown: a diff of a dozen right ones says nothing.
+        if problems.count() > before {
+            logs.expected.append(&mut log.expected);
+            logs.actual.append(&mut log.actual);
+        }
     }
-    if !scenario.counts_for_growth {
-        samples.clear();
-    }
-    let Some(summary) = problems.most_telling() else { return (None, samples) };
-    let mut failure = Failure::new(summary, scenario.why)
-        .with(Evidence::Diff { expected: lines(&expected_log), actual: lines(&actual_log) });
-    if let [call] = calls
-        && call.planned.target == Target::Scripted
-    {
-        let path = call.target.split('?').next().unwrap_or_default();
-        let seen: Vec<&Arrival> =
-            arrivals.iter().filter(|arrival| arrival.path() == path).collect();
-        failure = failure.with(timeline::render(&expect(&call.planned), &seen, call.started));
-    }
-    (Some(failure), samples)
+    let single = match calls {
+        [call] if call.planned.target == Target::Scripted => Some(call),
+        _ => None,
+    };
+    let cause = if problems.runaway.is_empty() { Cause::Timing } else { Cause::Rule };
+    let Some(summary) = problems.most_telling() else {
+        return together(scenario, calls, &samples).map(|failure| (failure, Cause::Timing));
+    };
+    let failure = Failure::of(summary)
+        .with(Evidence::Diff { expected: lines(&logs.expected), actual: lines(&logs.actual) });
+    Some((
+        match single {
+            Some(call) => failure.with(timeline(call)),
+            None => failure,
+        },
+        cause,
+    ))
 }
 
-/// The expected and actual request logs of one call on the scripted server; a problem for
-/// each difference that matters.
-fn requests(
-    call: &CallRecord,
-    expected: &Expected,
-    seen: &[&Arrival],
-    problems: &mut Problems,
-    samples: &mut Vec<Sample>,
-) -> (Vec<String>, Vec<String>) {
-    let expected_lines: Vec<String> = expected
-        .requests
-        .iter()
-        .enumerate()
-        .map(|(index, request)| {
-            request_line(index + 1, "GET", &call.target, &request.step) + &wait_text(request.wait)
+/// The calls judged together, once each passed on its own.
+fn together(scenario: &Scenario, calls: &[PlayedCall], samples: &[Sample]) -> Option<Failure> {
+    match scenario.together {
+        Together::Alone => None,
+        Together::Growth => schedule::growth(samples).map(|problem| {
+            let rows: Vec<String> = samples
+                .iter()
+                .take(30)
+                .map(|sample| {
+                    format!("{:>5} of ≤ {}", millis(sample.waited), millis(sample.nominal))
+                })
+                .collect();
+            Failure::of(problem).with(Evidence::Text {
+                title: "the first waits (measured, of the bound d)".into(),
+                body: rows.join("\n"),
+            })
+        }),
+        Together::StaysAtCap => stays_at_cap(calls).map(Failure::of),
+        Together::Spread => {
+            let d = calls.first()?.planned.policy.base_delay;
+            schedule::jittered(d, &first_waits(calls)).map(Failure::of)
+        }
+    }
+}
+
+/// The first wait of each call that retried (for a herd, all the same bound `d`).
+fn first_waits(calls: &[PlayedCall]) -> Vec<Duration> {
+    calls.iter().filter_map(first_wait).collect()
+}
+
+pub(super) fn first_wait(call: &PlayedCall) -> Option<Duration> {
+    schedule::waits(&call.seen).first().copied()
+}
+
+/// The retry from which 2^(n−1) no longer fits in a u32.
+const OVERFLOW: usize = 33;
+
+/// Past [`OVERFLOW`], the waits must stay near the cap: their mean at least this share of the
+/// mean of the capped waits before it. Full jitter makes both about d/2; a client that falls
+/// back to base_delay (or to nothing) once the exponent overflows waits a tenth of that or less.
+const PAST_OVERFLOW_SHARE: f64 = 0.4;
+
+fn stays_at_cap(calls: &[PlayedCall]) -> Option<String> {
+    let cap = calls.first()?.planned.policy.max_delay;
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for call in calls {
+        for (index, waited) in schedule::waits(&call.seen).into_iter().enumerate() {
+            let retry = index + 1;
+            if retry >= OVERFLOW {
+                after.push(waited);
+            } else if backoff(&call.planned.policy, retry as u32) == cap {
+                before.push(waited);
+            }
+        }
+    }
+    let mean = |waits: &[Duration]| waits.iter().sum::<Duration>() / waits.len().max(1) as u32;
+    let (before_mean, after_mean) = (mean(&before), mean(&after));
+    (!after.is_empty()
+        && after_mean.as_secs_f64() < before_mean.as_secs_f64() * PAST_OVERFLOW_SHARE)
+        .then(|| {
+            format!(
+                "past retry 32 the waits fell to {} on average, from {} at the cap before: \
+                 2^(n−1) overflowed, and the wait must stay at max_delay ({}), not start again",
+                millis(after_mean),
+                millis(before_mean),
+                millis(cap)
+            )
         })
-        .collect();
-    let mut actual_lines = Vec::new();
-    for (index, arrival) in seen.iter().enumerate() {
+}
+
+/// The call's requests at its scripted server against the rules: count, method, URL, waits.
+fn requests(
+    call: &PlayedCall,
+    expected: &Expected,
+    problems: &mut Vec<String>,
+    mut timing: Option<(&mut Vec<String>, &mut Vec<String>)>,
+    logs: &mut Logs,
+    samples: &mut Vec<Sample>,
+    lateness: Option<&Lateness>,
+) {
+    let policy = &call.planned.policy;
+    let waits = schedule::waits(&call.seen);
+    let rule = |retry: usize| -> Option<Wait> {
+        wait_before(retry, step(&call.planned, retry)?, call.seen.get(retry - 1), policy)
+    };
+    for attempt in 1..=expected.attempts {
+        let answer = step(&call.planned, attempt).map_or_else(String::new, answered);
+        let wait = match attempt {
+            1 => String::new(),
+            _ => rule(attempt - 1).map_or_else(|| " · after the date it gave".into(), wanted),
+        };
+        logs.expected.push(format!("#{attempt} GET {} → {answer}{wait}", call.target));
+    }
+    for (index, seen) in call.seen.iter().enumerate() {
         let number = index + 1;
-        let mut line = request_line(number, &arrival.method, &arrival.target, &arrival.step);
-        if arrival.method != "GET" {
-            problems
-                .requests
-                .push(format!("request #{number} was a {}, not a GET", arrival.method));
-        } else if arrival.target != call.target {
-            problems.requests.push(format!(
+        let answer = step(&call.planned, number).map_or_else(String::new, answered);
+        let mut line = format!("#{number} {} {} → {answer}", seen.method, seen.target);
+        if seen.method != "GET" {
+            problems.push(format!("request #{number} was a {}, not a GET", seen.method));
+        } else if seen.target != call.target {
+            problems.push(format!(
                 "request #{number} asked for {}, not the URL it was given ({})",
-                arrival.target, call.target
+                seen.target, call.target
             ));
         }
-        if index > 0 {
-            let waited = arrival.at.saturating_duration_since(seen[index - 1].ended);
-            let wanted = expected.requests.get(index).and_then(|request| request.wait);
-            line.push_str(&judge_wait(number, waited, wanted, &mut problems.waits));
-            if let Some(Wait::Backoff(nominal)) = wanted {
+        let before = index.checked_sub(1).map(|at| waits[at]);
+        if let Some((waited, wait)) = before.zip(if index > 0 { rule(index) } else { None }) {
+            let (mut early, mut too_late) = (Vec::new(), Vec::new());
+            let from = seen.at.checked_sub(waited).unwrap_or(seen.at);
+            let late = lateness.map(|lateness| lateness.during(from, seen.at));
+            let (early, too_late) = match timing.as_mut() {
+                Some((early, too_late)) => (&mut **early, &mut **too_late),
+                None => (&mut early, &mut too_late),
+            };
+            line.push_str(&judged_wait(number, waited, wait, late, early, too_late));
+            if let Wait::Backoff(nominal) = wait {
                 samples.push(Sample { waited, nominal });
             }
         }
-        actual_lines.push(line);
+        logs.actual.push(line);
     }
-    let runaway = matches!(
-        call.outcome,
-        CallOutcome::Capped(_) | CallOutcome::Panicked(_) | CallOutcome::TimedOut(_)
-    );
-    if seen.len() != expected.requests.len() && !runaway {
-        problems.requests.push(count_problem(expected, seen.len()));
-    }
-    if let (CallOutcome::Came(_), Some(last)) = (&call.outcome, seen.last()) {
-        let lingered = call.ended.saturating_duration_since(last.ended);
-        if lingered > LINGER {
-            problems.waits.push(format!(
-                "returned {} ms after the last response: there is no point waiting after the final attempt",
-                lingered.as_millis()
-            ));
+    match &call.outcome {
+        Outcome::Panicked(_) | Outcome::TimedOut(_) => {}
+        _ if call.seen.len() != expected.attempts => problems.push(count_problem(call, expected)),
+        Outcome::Came(_) => {
+            let Some((_, too_late)) = timing else { return };
+            let Some(last) = call.seen.last() else { return };
+            let answered = last.ended.unwrap_or(last.at);
+            let lingered = call.ended.saturating_duration_since(answered);
+            let late =
+                lateness.map_or(Duration::MAX, |lateness| lateness.during(answered, call.ended));
+            if lingered > AT_ONCE.saturating_add(late) {
+                too_late.push(format!(
+                    "returned {} after the last response: there is no point waiting after the final attempt",
+                    millis(lingered)
+                ));
+            }
         }
+        Outcome::RanAway => {}
     }
-    (expected_lines, actual_lines)
 }
 
-fn request_line(number: usize, method: &str, target: &str, step: &Step) -> String {
-    let answer = match step {
-        Step::Reply { status, retry_after: None } => status.to_string(),
-        Step::Reply { status, retry_after: Some(value) } => {
-            format!("{status}, Retry-After: {value}")
-        }
-        Step::Reset => "connection reset".into(),
-        Step::Hang => "no answer (the client times out)".into(),
+/// A wait in its bound reads exactly as the expected log has it, so the diff stays quiet about
+/// it; one outside shows what was measured. `late` is how late the machine ran meanwhile, or
+/// `None` when only a wait cut short is judged.
+fn judged_wait(
+    number: usize,
+    waited: Duration,
+    wait: Wait,
+    late: Option<Duration>,
+    early: &mut Vec<String>,
+    too_late: &mut Vec<String>,
+) -> String {
+    let bound = match late {
+        Some(late) => wait.bound().later_by(late),
+        None => Bound { at_most: Duration::MAX, ..wait.bound() },
     };
-    format!("#{number} {method} {target} → {answer}")
-}
-
-fn wait_text(wait: Option<Wait>) -> String {
-    wait.map_or_else(String::new, |wait| format!(" · after {}", wanted(wait)))
+    let timing = bound.judge(waited);
+    let problem = match (timing, wait) {
+        (Timing::InTime, _) => return wanted(wait),
+        (Timing::Early, Wait::Asked(asked)) => {
+            format!(
+                "waited only {} before request #{number}: the server asked for {}",
+                millis(waited),
+                millis(asked)
+            )
+        }
+        (Timing::Late, Wait::Asked(asked)) => format!(
+            "waited {} before request #{number}: the server asked for {} (a little more is fine, not {})",
+            millis(waited),
+            millis(asked),
+            millis(waited.saturating_sub(asked))
+        ),
+        (_, Wait::Backoff(nominal)) => format!(
+            "waited {} before request #{number}: backoff allows at most {} there (base_delay × \
+             2^(n−1), capped at max_delay; jitter goes below it, not above)",
+            millis(waited),
+            millis(nominal)
+        ),
+    };
+    match timing {
+        Timing::Late => too_late.push(problem),
+        _ => early.push(problem),
+    }
+    format!(" · after {} (want {})", millis(waited), wanted(wait).trim_start_matches(" · after "))
 }
 
 fn wanted(wait: Wait) -> String {
     match wait {
-        Wait::Backoff(nominal) => format!("≤ {} ms", nominal.as_millis()),
-        Wait::Asked(asked) => format!("≥ {} ms, as asked", asked.as_millis()),
+        Wait::Backoff(nominal) => format!(" · after 0–{}", millis(nominal)),
+        Wait::Asked(asked) => format!(" · after ≥ {}, as asked", millis(asked)),
     }
 }
 
-/// The longest wait accepted for `wait`: a busy machine can oversleep, never undersleep, so
-/// there is slack above, and none below.
-fn ceiling(wait: Wait) -> Duration {
-    match wait {
-        Wait::Backoff(nominal) => nominal + SLACK,
-        // A little random delay on top of Retry-After is fine (it spreads a herd); twice is not.
-        Wait::Asked(asked) => asked + asked / 2 + SLACK,
+fn answered(step: Step) -> String {
+    match step {
+        Step::Status(status) => status.to_string(),
+        Step::Asking(status, Asked::Seconds(seconds)) => {
+            format!("{status}, Retry-After: {seconds}")
+        }
+        Step::Asking(status, Asked::Unreadable(value)) => {
+            format!("{status}, Retry-After: {value:?}")
+        }
+        Step::Asking(status, Asked::DateAhead) => format!("{status}, Retry-After: <a date soon>"),
+        Step::Asking(status, Asked::DatePast) => format!("{status}, Retry-After: <a date past>"),
+        Step::Asking(status, Asked::DateFar) => {
+            format!("{status}, Retry-After: <a date an hour ahead>")
+        }
+        Step::Reset => "connection reset".into(),
+        Step::Silence => "no answer (the client times out)".into(),
     }
 }
 
-/// A wait within bounds reads exactly as expected, so the diff stays quiet about it; one
-/// outside them shows the measured gap.
-fn judge_wait(
-    number: usize,
-    waited: Duration,
-    wait: Option<Wait>,
-    problems: &mut Vec<String>,
-) -> String {
-    let Some(wait) = wait else {
-        return format!(" · after {} ms", waited.as_millis());
-    };
-    let millis = waited.as_millis();
-    match wait {
-        // The client hears the reply a moment after the server sent it: a few ms of grace.
-        Wait::Asked(asked) if waited + Duration::from_millis(15) < asked => problems.push(format!(
-            "waited only {millis} ms before request #{number}: the server asked for {} s",
-            asked.as_secs()
-        )),
-        _ if waited > ceiling(wait) => problems.push(match wait {
-            Wait::Backoff(nominal) => format!(
-                "waited {millis} ms before request #{number}: backoff allows at most {} ms there \
-                 (base_delay × 2^(n−1), capped at max_delay; jitter goes below it, not above)",
-                nominal.as_millis()
-            ),
-            Wait::Asked(asked) => format!(
-                "waited {millis} ms before request #{number}: the server asked for {} s",
-                asked.as_secs()
-            ),
-        }),
-        _ => return wait_text(Some(wait)),
-    }
-    format!(" · after {millis} ms (want {})", wanted(wait))
-}
-
-fn count_problem(expected: &Expected, made: usize) -> String {
-    let wanted = expected.requests.len();
-    let last = expected.requests.last().map(|request| request.step.clone());
+fn count_problem(call: &PlayedCall, expected: &Expected) -> String {
+    let (made, wanted) = (call.seen.len(), expected.attempts);
     if made > wanted {
-        let reason = match last {
-            Some(Step::Reply { status, .. }) if status < 500 => {
-                format!("a {status} must not be retried")
+        let reason = match step(&call.planned, wanted) {
+            Some(Step::Status(status)) if status < 500 => format!("a {status} must not be retried"),
+            Some(Step::Asking(_, asked)) if asked.beyond(call.planned.policy.max_delay) => {
+                "the Retry-After asked for more than max_delay, so the client should give up at once".into()
             }
-            Some(Step::Reply { retry_after: Some(_), .. }) if wanted == 1 => {
-                "Retry-After asked for more than max_delay, so the client should give up at once"
-                    .into()
-            }
+            Some(Step::Asking(..)) => format!(
+                "a Retry-After is waited out, and the retry after it counts as an attempt: max_attempts allows {wanted} in all"
+            ),
             _ => format!("max_attempts allows {wanted} in all, the first included"),
         };
-        format!("made {made} requests, {wanted} expected: {reason}")
+        format!("made {made} requests or more, {wanted} expected: {reason}")
     } else if made == 0 {
         format!("made no request at all, {wanted} expected")
     } else if made == 1 {
@@ -262,28 +354,22 @@ fn count_problem(expected: &Expected, made: usize) -> String {
 /// Nothing listens, so no server sees the attempts: the client's host lookups count them, one
 /// per connection it tries to open, and the time spent bounds the waits.
 fn refused(
-    call: &CallRecord,
+    call: &PlayedCall,
     expected: &Expected,
     problems: &mut Problems,
-) -> (Vec<String>, Vec<String>) {
-    let attempts = expected.requests.len();
+    logs: &mut Logs,
+    lateness: &Lateness,
+) {
+    let attempts = expected.attempts;
     let most: Duration =
-        expected.requests.iter().filter_map(|request| request.wait).map(ceiling).sum();
+        (1..attempts).map(|retry| backoff(&call.planned.policy, retry as u32)).sum();
     let expected_line = format!(
-        "{attempts} connection attempts, refused, with ≤ {} ms of waiting in all",
-        most.as_millis()
+        "{attempts} connection attempts, refused, with 0–{} of waiting in all",
+        millis(most)
     );
     let spent = call.ended.saturating_duration_since(call.started);
-    let CallOutcome::Came(came) = &call.outcome else {
-        return (vec![expected_line.clone()], vec![expected_line]);
-    };
+    let Outcome::Came(came) = &call.outcome else { return logs.both(expected_line) };
     let made = came.lookups as usize;
-    let ended = match &came.returned {
-        Ok(response) => format!("a {} response", response.status),
-        Err(error) => format!("Err({})", error.text),
-    };
-    let actual_line =
-        format!("{made} connection attempts, refused, in {} ms, then {ended}", spent.as_millis());
     if made == 0 {
         problems.requests.push(
             "made no connection attempt through the client it was given: use the `client` \
@@ -295,133 +381,124 @@ fn refused(
             "made {made} connection attempt(s), {attempts} expected: max_attempts allows {attempts} \
              in all, and a refused connection is worth retrying"
         ));
-    } else if spent > most + SLACK {
-        problems.waits.push(format!(
-            "took {} ms; the backoff allows at most {} ms",
-            spent.as_millis(),
-            most.as_millis()
+    } else if spent > late(most) + AT_ONCE + lateness.during(call.started, call.ended) {
+        problems.late.push(format!(
+            "took {}; the backoff allows at most {}",
+            millis(spent),
+            millis(most)
         ));
     } else {
-        return (vec![expected_line.clone()], vec![expected_line]);
+        return logs.both(expected_line);
     }
-    (vec![expected_line], vec![actual_line])
+    logs.expected.push(expected_line);
+    logs.actual.push(format!("{made} connection attempts, refused, in {}", millis(spent)));
 }
 
 /// A URL no client can send must come back at once: retrying it cannot help.
-fn unsendable(call: &CallRecord, url: &str, problems: &mut Problems) -> (Vec<String>, Vec<String>) {
+fn unsendable(
+    call: &PlayedCall,
+    url: &str,
+    problems: &mut Problems,
+    logs: &mut Logs,
+    lateness: &Lateness,
+) {
     let expected_line = format!("get_with_retry({url:?}) → an error at once, no retry");
     let spent = call.ended.saturating_duration_since(call.started);
-    if matches!(call.outcome, CallOutcome::Came(_)) && spent > AT_ONCE {
-        problems.waits.push(format!(
-            "took {} ms to give up on {url:?}: a request that cannot be built (is_builder()) was retried",
-            spent.as_millis()
-        ));
-        return (
-            vec![expected_line],
-            vec![format!("get_with_retry({url:?}) → an error after {} ms", spent.as_millis())],
-        );
+    let at_once = AT_ONCE + lateness.during(call.started, call.ended);
+    if matches!(call.outcome, Outcome::Panicked(_)) || spent <= at_once {
+        return logs.both(expected_line);
     }
-    (vec![expected_line.clone()], vec![expected_line])
+    problems.runaway.push(format!(
+        "took {} to give up on {url:?}: a request that cannot be built (is_builder()) was retried",
+        millis(spent)
+    ));
+    logs.expected.push(expected_line);
+    logs.actual.push(format!("get_with_retry({url:?}) → an error after {}", millis(spent)));
 }
 
-/// What the call should have returned, and what it did; a problem when they differ.
-fn returns(
-    call: &CallRecord,
-    expected: &Expected,
-    last: Option<&Arrival>,
-    problems: &mut Problems,
-) -> (String, String) {
-    let expected_line = match (expected.returns, last) {
-        (Returns::LastResponse, Some(Arrival { step: Step::Reply { status, .. }, .. })) => {
+/// What the call should have returned, and what it did.
+fn returned(call: &PlayedCall, expected: &Expected, problems: &mut Problems, logs: &mut Logs) {
+    let last = call.seen.last();
+    let expected_line = match (expected.returns, step(&call.planned, expected.attempts)) {
+        (Returns::Response, Some(Step::Status(status) | Step::Asking(status, _))) => {
             format!("returns Ok({status}), the last response as it came")
         }
-        (Returns::LastResponse, _) => "returns Ok(the last response, as it came)".into(),
+        (Returns::Response, _) => "returns Ok(the last response, as it came)".into(),
         (Returns::Error, _) => "returns Err(the last error)".into(),
     };
     let came = match &call.outcome {
-        CallOutcome::Came(came) => came,
-        CallOutcome::Panicked(message) => {
+        Outcome::Came(came) => came,
+        Outcome::Panicked(message) => {
             problems.runaway.push(format!("get_with_retry panicked: {message}"));
-            return (expected_line, format!("panicked: {message}"));
+            logs.expected.push(expected_line);
+            return logs.actual.push(format!("panicked: {message}"));
         }
-        CallOutcome::TimedOut(limit) => {
+        Outcome::TimedOut(limit) => {
             let problem = format!(
-                "get_with_retry was still running after {} s and was stopped",
-                limit.as_secs()
+                "get_with_retry was still running after {} and was stopped",
+                millis(*limit)
             );
-            problems.runaway.push(problem.clone());
-            return (expected_line, problem);
+            if !matches!(call.planned.target, Target::Unsendable(_)) {
+                problems.runaway.push(problem.clone());
+            }
+            logs.expected.push(expected_line);
+            return logs.actual.push(problem);
         }
-        CallOutcome::Capped(cap) => {
-            let problem =
-                format!("stopped after {cap} requests: the client does not stop retrying");
-            problems.runaway.push(problem.clone());
-            return (expected_line, problem);
+        Outcome::RanAway => {
+            logs.expected.push(expected_line);
+            return logs.actual.push("(still retrying: the judge stopped waiting)".into());
         }
     };
     let problem = match (expected.returns, &came.returned) {
-        (Returns::Error, Err(_)) => return (expected_line.clone(), expected_line),
+        (Returns::Error, Err(_)) => None,
         (Returns::Error, Ok(response)) => {
-            format!("returned a {} where the last error was expected", response.status)
+            Some(format!("returned a {} where the last error was expected", response.status))
         }
-        (Returns::LastResponse, Err(error)) => match last {
-            Some(Arrival { step: Step::Reply { status, .. }, .. }) if *status >= 500 => format!(
-                "returned {} where the last response ({status}) should come back as it is: \
+        (Returns::Response, Err(error)) => {
+            Some(match last.and_then(|seen| seen.reply.status_code()) {
+                Some(status) if status >= 500 => format!(
+                    "returned {} where the last response ({status}) should come back as it is: \
                  attempts ran out, which is not an error of the client's",
-                call::short(error)
-            ),
-            _ => format!("returned {} instead of the response", call::short(error)),
-        },
-        (Returns::LastResponse, Ok(response)) => {
-            match last.map(|last| response_problem(response, last)) {
-                None => format!("returned a {} but the server sent nothing", response.status),
-                Some(None) => return (expected_line.clone(), expected_line),
-                Some(Some(problem)) => problem,
-            }
+                    schedule::returned(&Err(error.clone()))
+                ),
+                _ => format!(
+                    "returned {} instead of the response",
+                    schedule::returned(&Err(error.clone()))
+                ),
+            })
         }
+        (Returns::Response, Ok(response)) => match last {
+            None => Some(format!("returned a {} but the server sent nothing", response.status)),
+            Some(last) => schedule::returned_as_sent(response, last),
+        },
     };
-    let actual_line = match &came.returned {
-        Ok(response) => format!("returns Ok({})", response.status),
-        Err(error) => format!("returns {}", call::short(error)),
-    };
-    problems.returns.push(problem);
-    (expected_line, actual_line)
-}
-
-/// Whether `response` is the reply the server sent for `last`, intact.
-fn response_problem(response: &SeenResponse, last: &Arrival) -> Option<String> {
-    let Step::Reply { status, .. } = last.step else {
-        return Some(format!(
-            "returned a {}, but the last attempt got no response",
-            response.status
-        ));
-    };
-    if response.status != status {
-        return Some(format!("returned a {} instead of the {status}", response.status));
-    }
-    let tag = response
-        .headers
-        .iter()
-        .find(|(name, _)| name == "x-response-id")
-        .map(|(_, value)| value.as_str());
-    if tag != last.tag.as_deref() {
-        return Some(format!(
-            "returned a {status}, but not the last response the server sent (its x-response-id is {}, the last one's {})",
-            tag.unwrap_or("missing"),
-            last.tag.as_deref().unwrap_or("missing")
-        ));
-    }
-    match &response.body {
-        Ok(body) if *body == last.body => None,
-        Ok(_) => Some(format!(
-            "returned the last {status}, but with another body: return the response as it came"
-        )),
-        Err(problem) => {
-            Some(format!("returned the last {status}, but its body could not be read ({problem})"))
+    match problem {
+        None => logs.both(expected_line),
+        Some(problem) => {
+            problems.returns.push(problem);
+            logs.expected.push(expected_line);
+            logs.actual.push(format!("returns {}", schedule::returned(&came.returned)));
         }
     }
 }
 
 fn lines(lines: &[String]) -> String {
     lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
+/// A call's requests on a time axis, beside the schedule the rules describe at its longest.
+fn timeline(call: &PlayedCall) -> Evidence {
+    let origin = call.seen.first().map_or(call.started, |first| first.at);
+    let yours: Vec<Duration> =
+        call.seen.iter().map(|seen| seen.at.saturating_duration_since(origin)).collect();
+    let mut nominal = vec![Duration::ZERO];
+    for retry in 1..expected(&call.planned).attempts {
+        let wait = step(&call.planned, retry)
+            .and_then(|before| {
+                wait_before(retry, before, call.seen.get(retry - 1), &call.planned.policy)
+            })
+            .unwrap_or(Wait::Backoff(backoff(&call.planned.policy, retry as u32)));
+        nominal.push(nominal[retry - 1] + wait.nominal());
+    }
+    schedule::timeline(&yours, &nominal)
 }

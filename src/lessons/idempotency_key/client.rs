@@ -1,0 +1,679 @@
+//! The client half of lesson 6: `new_idempotency_key` makes keys in two processes, and `pay`
+//! meets a payments server of the judge's that answers each call's attempts as scripted
+//! (created, a 5xx, a 409, a 4xx, a dropped connection, silence, `Retry-After`), and notes every
+//! request: its key, its body, when it came. Each call pays with a key the judge got from
+//! `new_idempotency_key`; one intent is paid twice, its key kept.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use httplings::RetryPolicy;
+use httplings::adapter::{SeenError, SeenResponse};
+use httplings::fixtures::Payment;
+use httplings::lessons::idempotency_key::Call as LearnerCall;
+use serde_json::{Value, json};
+
+use super::plan::Payments;
+use super::{FRESH, GIVES_UP, JITTER, KEYED, NEVER, RETRIES, WAITS};
+use crate::judge::bounds::{Bound, Lateness, Timing, millis};
+use crate::judge::schedule::{self, Sample, Wait, backoff};
+use crate::judge::upstream::{Options, Reply, Seen, Upstream};
+use crate::judge::{Evidence, Failure, Learner, Lost, Returned, seed};
+
+/// How the payments server answers one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Created,
+    Status(u16),
+    /// 503 with `Retry-After` of this many seconds.
+    Asking(u64),
+    /// The request read, the connection closed without a word.
+    Drop,
+    /// No answer until the client gives up.
+    Hang,
+}
+
+/// What a call is for: the check its outcome belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Succeeds,
+    Refused,
+    Unbuildable,
+    Broken,
+    Asked,
+    /// Asked for more than max_delay: returned at once, then paid again (`Again`).
+    TooLong,
+    Again,
+    Long,
+    Herd,
+}
+
+#[derive(Debug, Clone)]
+struct Planned {
+    kind: Kind,
+    payment: Payment,
+    steps: Vec<Step>,
+    policy: RetryPolicy,
+}
+
+/// A call, what it was given and what came of it.
+#[derive(Debug)]
+struct Played<'a> {
+    planned: &'a Planned,
+    key: String,
+    paid: Result<Result<SeenResponse, SeenError>, String>,
+    started: Instant,
+    returned: Instant,
+    seen: Vec<Seen>,
+}
+
+#[derive(Debug)]
+pub(super) struct Plan {
+    calls: Vec<Planned>,
+}
+
+/// How long a request may hang before the client handed to `pay` times out: long enough that
+/// an answer never misses it on a busy machine.
+const CLIENT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// How long one call of `pay` may take.
+const PAY_DEADLINE: Duration = Duration::from_secs(6);
+
+/// When the long outages start, and how far apart.
+const LONG_STARTS_AFTER: Duration = Duration::from_millis(300);
+const LONG_APART: Duration = Duration::from_millis(15);
+
+/// How long the herd's first requests are held, so that every call hears its failure at once.
+const HERD_HELD: Duration = Duration::from_millis(60);
+
+/// The failures of the long outages, judged each on its own: a client patient after a 503 may
+/// rush after a 409 or a dropped connection.
+const LONG_FAILURES: [Step; 3] = [Step::Status(503), Step::Status(409), Step::Drop];
+
+/// How many keys the second process makes.
+const SECOND_KEYS: usize = 8;
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+impl Plan {
+    pub(super) fn draw(payments: &mut Payments) -> Self {
+        let mut calls = Vec::new();
+        let mut call = |payments: &mut Payments, kind, steps, policy| {
+            calls.push(Planned { kind, payment: payments.next(), steps, policy });
+        };
+        let drawn = |payments: &mut Payments, attempts| RetryPolicy {
+            max_attempts: attempts,
+            base_delay: seed::duration_spread(payments.rng(), ms(20), ms(60)),
+            max_delay: seed::duration_spread(payments.rng(), ms(150), ms(300)),
+        };
+        let five_xx = |payments: &mut Payments| {
+            Step::Status(*seed::pick(payments.rng(), &[500, 502, 503, 504]))
+        };
+        for steps in [
+            vec![Step::Created],
+            vec![five_xx(payments), five_xx(payments), Step::Created],
+            vec![Step::Status(409), Step::Status(409), Step::Created],
+            vec![Step::Drop, Step::Created],
+            vec![Step::Hang, Step::Created],
+        ] {
+            let policy = drawn(payments, 5);
+            call(payments, Kind::Succeeds, steps, policy);
+        }
+        let mut refusals = vec![401, 403, 404, 410];
+        payments.rng().shuffle(&mut refusals);
+        for status in [400, 422, refusals[0], refusals[1]] {
+            let policy = drawn(payments, 4);
+            call(payments, Kind::Refused, vec![Step::Status(status)], policy);
+        }
+        // Waits long enough that a client retrying what can never be sent shows it.
+        let policy = RetryPolicy { max_attempts: 4, base_delay: ms(300), max_delay: ms(2_000) };
+        call(payments, Kind::Unbuildable, Vec::new(), policy);
+        for (step, attempts) in [(Step::Status(503), 4), (Step::Status(409), 3), (Step::Drop, 3)] {
+            let policy = drawn(payments, attempts);
+            call(payments, Kind::Broken, vec![step; 6], policy);
+        }
+        let one_second = RetryPolicy { max_attempts: 4, base_delay: ms(40), max_delay: ms(1_000) };
+        // Exactly max_delay: "more than max_delay" it is not, so it is waited out.
+        call(payments, Kind::Asked, vec![Step::Asking(1), Step::Created], one_second);
+        call(payments, Kind::TooLong, vec![Step::Asking(3), Step::Created], one_second);
+        // Long outages, each on a policy of its own: the waits' growth is judged over them all,
+        // measured against each policy's own base.
+        for failure in LONG_FAILURES {
+            for _ in 0..6 {
+                let base = seed::duration_spread(payments.rng(), ms(5), ms(15));
+                let policy =
+                    RetryPolicy { max_attempts: 11, base_delay: base, max_delay: base * 12 };
+                let mut steps = vec![failure; 10];
+                steps.push(Step::Created);
+                call(payments, Kind::Long, steps, policy);
+            }
+        }
+        let d = seed::duration_spread(payments.rng(), ms(300), ms(500));
+        for _ in 0..8 {
+            let policy = RetryPolicy { max_attempts: 3, base_delay: d, max_delay: ms(2_000) };
+            call(payments, Kind::Herd, vec![Step::Status(503), Step::Created], policy);
+        }
+        Self { calls }
+    }
+}
+
+/// Plays every call (and the intent paid again), on a payments server of its own; the second
+/// process makes keys meanwhile. Returns what each check decided.
+pub(super) async fn play(
+    plan: &Plan,
+    learner: &Learner,
+    second: &Learner,
+    lateness: &RefCell<Lateness>,
+    rng: &mut seed::Rng,
+) -> Result<Vec<(&'static str, Option<Failure>)>, Lost> {
+    let tag = seed::token(rng, 8);
+    let server = payments_server(plan, &tag).await;
+    let (keys, second_keys) =
+        tokio::join!(new_keys(learner, plan.calls.len()), new_keys(second, SECOND_KEYS));
+    let (keys, second_keys) = (keys?, second_keys?);
+    let url = format!("{}/payments", server.base);
+    let mut long = 0;
+    let calls = plan.calls.iter().zip(keys.iter().cycle()).map(|(planned, key)| {
+        let url =
+            if planned.kind == Kind::Unbuildable { "http://[::1".to_string() } else { url.clone() };
+        // The long outages start once the first rush of every call at once is over, one after
+        // the other: their first, shortest waits must not be measured in a crowd.
+        let starts_after = if planned.kind == Kind::Long {
+            long += 1;
+            LONG_STARTS_AFTER + LONG_APART * long
+        } else {
+            Duration::ZERO
+        };
+        async move {
+            tokio::time::sleep(starts_after).await;
+            pay(learner, planned, url, key.clone()).await
+        }
+    });
+    let mut played = join_all(calls).await.into_iter().collect::<Result<Vec<_>, Lost>>()?;
+    // The intent that was handed back at once, paid again: the same key, a fresh call.
+    let too_long =
+        plan.calls.iter().position(|planned| planned.kind == Kind::TooLong).expect("a call");
+    let again = Planned { kind: Kind::Again, ..plan.calls[too_long].clone() };
+    let paid_again = pay(learner, &again, url.clone(), played[too_long].key.clone()).await?;
+    for played in &mut played {
+        played.seen = server
+            .seen()
+            .into_iter()
+            .filter(|seen| amount_of(seen) == Some(played.planned.payment.amount))
+            .collect();
+    }
+    let mut paid_again = Played { planned: &again, ..paid_again };
+    // The requests after the first call's, for the same amount.
+    paid_again.seen = server
+        .seen()
+        .into_iter()
+        .filter(|seen| {
+            amount_of(seen) == Some(again.payment.amount) && seen.at >= paid_again.started
+        })
+        .collect();
+    played[too_long].seen.retain(|seen| seen.at < paid_again.started);
+    played.push(paid_again);
+    let lateness = lateness.borrow();
+    Ok(vec![
+        (KEYED, keyed(&played)),
+        (FRESH, fresh(&keys, &second_keys)),
+        (RETRIES, each(&played, Kind::Succeeds, |played| count(played, created_at(played)))),
+        (
+            NEVER,
+            each(&played, Kind::Refused, |played| count(played, 1))
+                .or_else(|| unbuildable(&played, &lateness)),
+        ),
+        (
+            GIVES_UP,
+            each(&played, Kind::Broken, |played| {
+                count(played, played.planned.policy.max_attempts as usize)
+            }),
+        ),
+        (WAITS, waits(&played, &lateness)),
+        (JITTER, herd(&played)),
+    ])
+}
+
+async fn new_keys(learner: &Learner, count: usize) -> Result<Vec<String>, Lost> {
+    Ok(
+        match learner
+            .call("new_idempotency_key()", &LearnerCall::NewKeys { count }, PAY_DEADLINE)
+            .await?
+        {
+            Returned::Value(keys) => keys,
+            Returned::Panicked(_) | Returned::TimedOut(_) => Vec::new(),
+        },
+    )
+}
+
+async fn pay<'a>(
+    learner: &Learner,
+    planned: &'a Planned,
+    url: String,
+    key: String,
+) -> Result<Played<'a>, Lost> {
+    let call = LearnerCall::Pay {
+        url,
+        payment: planned.payment.clone(),
+        key: key.clone(),
+        policy: planned.policy.into(),
+        client_timeout: CLIENT_TIMEOUT,
+    };
+    let started = Instant::now();
+    let paid = match learner.call("pay()", &call, PAY_DEADLINE).await? {
+        Returned::Value(paid) => Ok(paid),
+        Returned::Panicked(panic) => Err(format!("it panicked: {panic}")),
+        Returned::TimedOut(limit) => Err(format!("it did not return within {}", millis(limit))),
+    };
+    Ok(Played { planned, key, paid, started, returned: Instant::now(), seen: Vec::new() })
+}
+
+/// The judge's payments server: every call's attempts answered as its script says, by amount.
+async fn payments_server(plan: &Plan, tag: &str) -> Upstream {
+    let scripts: HashMap<u64, Vec<Step>> =
+        plan.calls.iter().map(|planned| (planned.payment.amount, planned.steps.clone())).collect();
+    let herd: Vec<u64> = plan
+        .calls
+        .iter()
+        .filter(|planned| planned.kind == Kind::Herd)
+        .map(|planned| planned.payment.amount)
+        .collect();
+    let attempts = Mutex::new(HashMap::<u64, usize>::new());
+    let herd_failed = Mutex::new(None::<Instant>);
+    let tag = tag.to_string();
+    Upstream::with(Options { cap: 2_000, keep_alive: true }, move |seen| {
+        let Ok(payment) = serde_json::from_slice::<Payment>(&seen.body) else {
+            return Reply::json(
+                400,
+                &json!({"error": {"code": "NOT_A_PAYMENT", "message": "send the payment as JSON"}}),
+            );
+        };
+        let attempt = {
+            let mut attempts = attempts.lock().unwrap_or_else(PoisonError::into_inner);
+            let attempt = attempts.entry(payment.amount).or_default();
+            *attempt += 1;
+            *attempt
+        };
+        let steps = scripts.get(&payment.amount).map_or(&[Step::Created][..], Vec::as_slice);
+        let step = steps[(attempt - 1).min(steps.len() - 1)];
+        let body = body_of(step, &payment, attempt, &tag);
+        // The herd's first failures go out together, however long each call took to set out.
+        if herd.contains(&payment.amount) && attempt == 1 {
+            let first =
+                *herd_failed.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(seen.at);
+            let held = (first + HERD_HELD).saturating_duration_since(seen.at);
+            return Reply::Delayed(held, Box::new(Reply::json(503, &body)));
+        }
+        match step {
+            Step::Created => Reply::json(201, &body),
+            Step::Status(status) => Reply::json(status, &body),
+            Step::Asking(seconds) => {
+                Reply::json(503, &body).with_header("retry-after", &seconds.to_string())
+            }
+            Step::Drop => Reply::Raw(Vec::new()),
+            Step::Hang => Reply::Silence,
+        }
+    })
+    .await
+}
+
+/// The body the payments server sends for `attempt`: what `pay` must hand back.
+fn body_of(step: Step, payment: &Payment, attempt: usize, tag: &str) -> Value {
+    match step {
+        Step::Created => {
+            json!({"payment_id": format!("pay_{tag}_{}_{attempt}", payment.amount), "amount": payment.amount, "currency": payment.currency})
+        }
+        _ => {
+            json!({"error": {"code": "FAILED", "message": format!("attempt {attempt} failed"), "tag": tag}})
+        }
+    }
+}
+
+fn amount_of(seen: &Seen) -> Option<u64> {
+    serde_json::from_slice::<Value>(&seen.body).ok()?["amount"].as_u64()
+}
+
+/// The key a request carried, quotes and all trimmed.
+fn key_of(seen: &Seen) -> Option<&str> {
+    seen.header("idempotency-key")
+        .map(|key| key.trim().trim_matches('"'))
+        .filter(|key| !key.is_empty())
+}
+
+fn step_of(played: &Played, attempt: usize) -> Step {
+    let steps = &played.planned.steps;
+    steps[(attempt.max(1) - 1).min(steps.len().saturating_sub(1))]
+}
+
+/// How many requests a call that ends in a 201 needs.
+fn created_at(played: &Played) -> usize {
+    played.planned.steps.iter().position(|step| *step == Step::Created).map_or(0, |at| at + 1)
+}
+
+/// A failure about one call, with its request log.
+fn about(played: &Played, summary: String) -> Failure {
+    let first = played.seen.first().map(|seen| seen.at);
+    let mut body = String::new();
+    for (index, seen) in played.seen.iter().enumerate() {
+        let at = first.map_or(0, |first| seen.at.saturating_duration_since(first).as_millis());
+        let answered = match step_of(played, index + 1) {
+            Step::Created => "201 Created".to_string(),
+            Step::Status(status) => status.to_string(),
+            Step::Asking(seconds) => format!("503, Retry-After: {seconds}"),
+            Step::Drop => "(connection closed, no answer)".into(),
+            Step::Hang => "(no answer)".into(),
+        };
+        let key = seen.header("idempotency-key").unwrap_or("(no Idempotency-Key)");
+        body.push_str(&format!(
+            "{at:>5} ms  POST {}  Idempotency-Key: {key}\n          {}\n          → {answered}\n",
+            seen.target,
+            String::from_utf8_lossy(&seen.body)
+        ));
+    }
+    let returned = match &played.paid {
+        Ok(returned) => format!("pay returned {}", schedule::returned(returned)),
+        Err(problem) => format!("pay did not return: {problem}"),
+    };
+    body.push_str(&format!("          {returned}\n"));
+    Failure::of(summary).with(Evidence::Text {
+        title: format!(
+            "the payments server saw, for {} {} (pay was given the key {})",
+            played.planned.payment.amount, played.planned.payment.currency, played.key
+        ),
+        body,
+    })
+}
+
+fn keyed(plays: &[Played]) -> Option<Failure> {
+    for played in plays.iter().filter(|played| played.planned.kind != Kind::Unbuildable) {
+        for seen in &played.seen {
+            if key_of(seen) != Some(played.key.as_str()) {
+                let summary = match (key_of(seen), played.planned.kind) {
+                    (None, _) => "a request came without an Idempotency-Key".to_string(),
+                    (Some(_), Kind::Again) => "paying the same intent again, pay sent another key than the one it was given: the key belongs to the payment, not to the call".into(),
+                    (Some(other), _) => format!("pay was given the key {}, and sent {other}: send the key you are given, on every attempt", played.key),
+                };
+                return Some(about(played, summary));
+            }
+            let json_body = seen
+                .header("content-type")
+                .is_some_and(|value| value.starts_with("application/json"));
+            let body: Option<Payment> = serde_json::from_slice(&seen.body).ok();
+            if !json_body || body.as_ref() != Some(&played.planned.payment) {
+                return Some(about(
+                    played,
+                    "a request did not carry the payment as JSON (Content-Type: application/json)"
+                        .into(),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Keys must be unique (across both processes, and across calls), unguessable, and within what
+/// servers take: 1 to 255 visible ASCII characters.
+fn fresh(first: &[String], second: &[String]) -> Option<Failure> {
+    let keys: Vec<&str> = first.iter().chain(second).map(String::as_str).collect();
+    let shown = Evidence::Text {
+        title: "keys made by new_idempotency_key() (the last few in a second process)".into(),
+        body: first
+            .iter()
+            .take(12)
+            .chain(second.iter().take(4))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    let problem = if first.is_empty() || second.is_empty() {
+        Some("new_idempotency_key() did not return keys".to_string())
+    } else if let Some(bad) = keys
+        .iter()
+        .find(|key| !(1..=255).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        Some(format!("the key {bad:?} is not 1 to 255 visible ASCII characters: servers refuse it"))
+    } else {
+        let mut distinct = keys.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() < keys.len() {
+            let across = first.iter().any(|key| second.contains(key));
+            Some(if across {
+                format!(
+                    "two processes made the same keys ({} distinct of {}): a generator seeded with a constant gives every instance of the service the same keys, and their payments collide",
+                    distinct.len(),
+                    keys.len()
+                )
+            } else {
+                format!(
+                    "{} keys, {} distinct: a key was made twice, and two payments would share it",
+                    keys.len(),
+                    distinct.len()
+                )
+            })
+        } else {
+            unguessable(&keys).err()
+        }
+    };
+    problem.map(|problem| Failure::of(problem).with(shown))
+}
+
+/// Whether `keys` look random: long enough, and any two of a length differing in most places.
+fn unguessable(keys: &[&str]) -> Result<(), String> {
+    if let Some(short) = keys.iter().find(|key| key.len() < 16) {
+        return Err(format!(
+            "the key {short:?} is too short to be unguessable (use 16 characters or more: a v4 UUID has 36)"
+        ));
+    }
+    for (at, one) in keys.iter().enumerate() {
+        for other in keys[at + 1..].iter().filter(|other| other.len() == one.len()) {
+            let differing = one.bytes().zip(other.bytes()).filter(|(a, b)| a != b).count();
+            if differing < 8 {
+                return Err(format!(
+                    "the keys {one:?} and {other:?} differ in {differing} places: keys that follow a pattern can be guessed, and collide"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Judges the calls of `kind`: `requests` says what is wrong with how many came.
+fn each(
+    plays: &[Played],
+    kind: Kind,
+    requests: impl Fn(&Played) -> Option<String>,
+) -> Option<Failure> {
+    plays.iter().filter(|played| played.planned.kind == kind).find_map(|played| {
+        let problem = requests(played).or_else(|| returned_problem(played))?;
+        Some(about(played, problem))
+    })
+}
+
+fn count(played: &Played, wanted: usize) -> Option<String> {
+    let made = played.seen.len();
+    if made == wanted {
+        return None;
+    }
+    let first = step_of(played, 1);
+    Some(match (played.planned.kind, first) {
+        (Kind::Refused, Step::Status(status)) => {
+            format!("a {status} was retried: {made} requests came")
+        }
+        (Kind::Broken, _) => format!(
+            "the server {} every time, and {made} requests came; max_attempts is {wanted}",
+            match first {
+                Step::Drop => "dropped the connection".to_string(),
+                Step::Status(status) => format!("answered {status}"),
+                _ => "failed".into(),
+            }
+        ),
+        _ => format!("{made} requests came; the payment needed {wanted}"),
+    })
+}
+
+/// What is wrong with what `pay` returned: the last response as it came, or, when the last
+/// attempt got no answer, an error.
+fn returned_problem(played: &Played) -> Option<String> {
+    let answered = played.seen.last().filter(|seen| seen.reply.status_code().is_some());
+    let problem = match (&played.paid, answered) {
+        (Err(problem), _) => return Some(format!("pay did not return: {problem}")),
+        (Ok(Ok(response)), Some(last)) => schedule::returned_as_sent(response, last)?,
+        (Ok(Err(error)), None) if !error.builder => return None,
+        (Ok(returned), Some(_)) => {
+            format!("returned {}, not the last response", schedule::returned(returned))
+        }
+        (Ok(returned), None) => format!(
+            "returned {}, when the last attempt got no answer at all",
+            schedule::returned(returned)
+        ),
+    };
+    Some(format!("pay {problem}"))
+}
+
+/// A URL that cannot be built: an error at once, nothing sent.
+fn unbuildable(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
+    let played = plays.iter().find(|played| played.planned.kind == Kind::Unbuildable)?;
+    let took = played.returned.saturating_duration_since(played.started);
+    let at_once = Bound::at_once().later_by(lateness.during(played.started, played.returned));
+    match &played.paid {
+        Ok(Err(error)) if error.builder && at_once.holds(took) => None,
+        Ok(Err(error)) if error.builder => Some(format!(
+            "pay took {} to give up on a URL that cannot be built (is_builder()): it was retried, and can never be sent",
+            millis(took)
+        )),
+        Ok(returned) => Some(format!("pay was given a URL that cannot be built, and returned {}", schedule::returned(returned))),
+        Err(problem) => Some(format!("pay was given a URL that cannot be built, and did not return: {problem}")),
+    }
+    .map(|problem| about(played, problem))
+}
+
+/// The waits between one call's requests, each with the rule it had.
+fn judged_waits(played: &Played) -> Vec<(Duration, Wait)> {
+    schedule::waits(&played.seen)
+        .into_iter()
+        .enumerate()
+        .map(|(index, waited)| {
+            let wait = match step_of(played, index + 1) {
+                Step::Asking(seconds) => Wait::Asked(Duration::from_secs(seconds)),
+                _ => Wait::Backoff(backoff(&played.planned.policy, index as u32 + 1)),
+            };
+            (waited, wait)
+        })
+        .collect()
+}
+
+fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
+    // A wait cut short is never the machine's doing, and is said first; a wait too long (which a
+    // busy moment can make of a right one) is said last, when nothing else is wrong.
+    let mut too_late = None;
+    for played in plays
+        .iter()
+        .filter(|played| matches!(played.planned.kind, Kind::Succeeds | Kind::Broken | Kind::Asked))
+    {
+        for (index, (waited, wait)) in judged_waits(played).into_iter().enumerate() {
+            let late =
+                lateness.during(played.seen[index + 1].at - waited, played.seen[index + 1].at);
+            let timing = wait.bound().later_by(late).judge(waited);
+            if timing == Timing::InTime || (timing == Timing::Late && too_late.is_some()) {
+                continue;
+            }
+            let after = match step_of(played, index + 1) {
+                Step::Status(409) => "a 409".to_string(),
+                Step::Status(status) => format!("a {status}"),
+                Step::Asking(seconds) => format!("a 503 with Retry-After: {seconds}"),
+                Step::Drop => "a dropped connection".into(),
+                Step::Hang => "a timeout".into(),
+                Step::Created => "a 201".into(),
+            };
+            let rule = match wait {
+                Wait::Backoff(d) => format!(
+                    "backoff allows 0–{} there (base_delay × 2^(n−1), capped at max_delay, jitter below it)",
+                    millis(d)
+                ),
+                Wait::Asked(asked) => format!("the server asked for {}", millis(asked)),
+            };
+            let failure = about(
+                played,
+                format!(
+                    "after {after}, pay waited {} before retry {}: {rule}",
+                    millis(waited),
+                    index + 1
+                ),
+            );
+            if timing == Timing::Early {
+                return Some(failure);
+            }
+            too_late = Some(failure);
+        }
+    }
+    // Handed back at once, then paid again with one request.
+    let too_long = plays.iter().find(|played| played.planned.kind == Kind::TooLong)?;
+    let took = too_long
+        .returned
+        .saturating_duration_since(too_long.seen.first().map_or(too_long.started, |seen| seen.at));
+    let at_once = Bound::at_once().later_by(lateness.during(too_long.started, too_long.returned));
+    if too_long.seen.len() != 1 || !at_once.holds(took) {
+        return Some(about(
+            too_long,
+            format!(
+                "a 503 asked for Retry-After: 3, beyond max_delay (1 s): {} request(s) came, and pay returned {} after the first; it should hand the 503 back at once",
+                too_long.seen.len(),
+                millis(took)
+            ),
+        ));
+    }
+    if let Some(problem) = returned_problem(too_long) {
+        return Some(about(too_long, problem));
+    }
+    // Growth, after each kind of failure on its own, on every policy drawn: each wait measured
+    // against its own policy's base.
+    for failure in LONG_FAILURES {
+        let long: Vec<&Played> = plays
+            .iter()
+            .filter(|played| played.planned.kind == Kind::Long && step_of(played, 1) == failure)
+            .collect();
+        let samples: Vec<Sample> = long
+            .iter()
+            .flat_map(|played| {
+                let scale = 10.0 / played.planned.policy.base_delay.as_secs_f64() / 1_000.0;
+                judged_waits(played).into_iter().map(move |(waited, wait)| Sample {
+                    waited: waited.mul_f64(scale),
+                    nominal: wait.nominal().mul_f64(scale),
+                })
+            })
+            .collect();
+        if let Some(problem) = schedule::growth(&samples) {
+            let after = match failure {
+                Step::Drop => "a dropped connection".to_string(),
+                Step::Status(status) => format!("a {status}"),
+                _ => "a failure".into(),
+            };
+            let failure = Failure::of(format!("after {after}, {problem}"));
+            return Some(match long.first() {
+                Some(played) => {
+                    let mut failure = failure;
+                    failure.evidence = about(played, String::new()).evidence;
+                    failure
+                }
+                None => failure,
+            });
+        }
+    }
+    too_late
+}
+
+/// Calls that failed together must not retry together.
+fn herd(plays: &[Played]) -> Option<Failure> {
+    let herd: Vec<&Played> =
+        plays.iter().filter(|played| played.planned.kind == Kind::Herd).collect();
+    let d = herd.first()?.planned.policy.base_delay;
+    let firsts: Vec<Duration> =
+        herd.iter().filter_map(|played| schedule::waits(&played.seen).first().copied()).collect();
+    schedule::jittered(d, &firsts).map(Failure::of)
+}

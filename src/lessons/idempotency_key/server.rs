@@ -1,0 +1,501 @@
+//! The server half of lesson 6: key lives drawn from the seed (first payments, replays, changed
+//! payments, requests while the first is with the processor, bursts, clients that hang up,
+//! every way the processor can fail, two clients with one key), played against the learner's
+//! `POST /payments` as clients would, each key's history checked against the rules ([`Life`]);
+//! and what lies outside one key's life: unusable keys, and keys that must not queue.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use futures_util::future::join_all;
+use httplings::fixtures::Payment;
+
+use super::life::{Life, Observed, Step};
+use super::plan::{Payments, respelled};
+use super::processor::{Fate, Processor};
+use super::{ABANDONED, CHANGED, CHARGES, GATEWAY, IN_FLIGHT, NOT_STORED, RACES, REPLAYS, SCOPED};
+use crate::judge::bounds::{AT_ONCE, Lateness, PATIENCE, millis};
+use crate::judge::compare::secrets_in;
+use crate::judge::exchange::{Client, Exchange, Request};
+use crate::judge::model::divergences_by;
+use crate::judge::{Evidence, Failure, seed};
+
+/// What the judge does with one key.
+#[derive(Debug, Clone)]
+enum Act {
+    /// Pay, the processor doing `fate` if asked; the step belongs to `check`.
+    Pay { fate: Fate, respelled: bool, check: &'static str },
+    /// Pay another payment under the key.
+    Changed(Payment),
+    /// Pay with the processor holding the charge; meanwhile, the same payment, `changed`, and
+    /// `other` under a key of its own.
+    Held { changed: Payment, other: Payment },
+    /// Pay, hang up once the processor has it, then retry until the key is free.
+    HangUp,
+    /// First requests, released together.
+    Burst(usize),
+}
+
+/// One key's life, as the judge plays it.
+#[derive(Debug, Clone)]
+struct KeyLife {
+    api_key: String,
+    key: String,
+    payment: Payment,
+    acts: Vec<Act>,
+    /// The check its first payment belongs to, when not its act's own (a second client's
+    /// first payment under a key another client used: the check of scopes).
+    first_check: Option<&'static str>,
+}
+
+/// Lives played one after the other (they share an amount, or a key).
+type Scenario = Vec<KeyLife>;
+
+#[derive(Debug)]
+pub(super) struct Plan {
+    scenarios: Vec<Scenario>,
+    /// Requests whose key no server may take: a header value (none: no header), and a payment.
+    unusable: Vec<(Option<String>, Payment, &'static str)>,
+    api_key: String,
+    timeout: Duration,
+}
+
+impl Plan {
+    /// Draws a server play, for a processor whose timeout is `timeout`.
+    pub(super) fn draw(payments: &mut Payments, timeout: Duration) -> Self {
+        let api_key = payments.api_key();
+        let life = |payments: &mut Payments, acts: Vec<Act>| KeyLife {
+            api_key: api_key.clone(),
+            key: payments.key(),
+            payment: payments.next(),
+            acts,
+            first_check: None,
+        };
+        let charge = |check| Act::Pay { fate: Fate::Charge, respelled: false, check };
+        let replay = |respelled| Act::Pay { fate: Fate::Charge, respelled, check: REPLAYS };
+        let mut scenarios = Vec::new();
+        // First payments, then replays and changed payments in a random order; two keys of
+        // one scenario pay the same amount, and must be charged twice.
+        let mut shared = Vec::new();
+        for _ in 0..3 {
+            // Another amount, and (filled in below, once the payment is known) another currency.
+            let currency = Act::Changed(Payment { amount: 0, currency: String::new() });
+            let mut after =
+                vec![replay(false), replay(true), Act::Changed(payments.next()), currency];
+            payments.rng().shuffle(&mut after);
+            after.truncate(payments.rng().usize(2..=4));
+            let mut acts = vec![charge(CHARGES)];
+            acts.extend(after);
+            let mut drawn = life(payments, acts);
+            for act in &mut drawn.acts {
+                if let Act::Changed(payment) = act
+                    && payment.currency.is_empty()
+                {
+                    *payment = payments.in_another_currency(&drawn.payment);
+                }
+            }
+            shared.push(drawn);
+        }
+        shared[1].payment = shared[0].payment.clone();
+        scenarios.push(shared[..2].to_vec());
+        scenarios.push(shared[2..].to_vec());
+        let (changed, other) = (payments.next(), payments.next());
+        scenarios.push(vec![life(payments, vec![Act::Held { changed, other }, replay(true)])]);
+        for fate in [Fate::Fail(500), Fate::Fail(502), Fate::Fail(503), Fate::Drop, Fate::Hang] {
+            let acts = vec![
+                Act::Pay { fate, respelled: false, check: GATEWAY },
+                Act::Pay { fate: Fate::Charge, respelled: false, check: NOT_STORED },
+                replay(seed::chance(payments.rng(), 0.5)),
+            ];
+            scenarios.push(vec![life(payments, acts)]);
+        }
+        scenarios.push(vec![life(payments, vec![Act::HangUp, replay(false)])]);
+        // Bursts released down to the last byte: a check and a claim with an .await between
+        // let several through.
+        for _ in 0..5 {
+            let count = payments.rng().usize(3..=8);
+            scenarios.push(vec![life(payments, vec![Act::Burst(count), replay(false)])]);
+        }
+        // Two clients, one key: two payments. The second pays the same, or something else.
+        let first = life(payments, vec![charge(CHARGES), replay(false)]);
+        let mut second =
+            KeyLife { api_key: payments.api_key(), first_check: Some(SCOPED), ..first.clone() };
+        if seed::chance(payments.rng(), 0.5) {
+            second.payment = payments.in_another_currency(&first.payment);
+        }
+        scenarios.push(vec![first, second]);
+        let long: String = (0..payments.rng().usize(1_024..=16_384)).map(|_| 'k').collect();
+        let unusable = vec![
+            (None, payments.next(), "without an Idempotency-Key"),
+            (Some(String::new()), payments.next(), "with an empty Idempotency-Key"),
+            (Some("\"\"".into()), payments.next(), "with an empty Idempotency-Key, \"\""),
+            (Some(long), payments.next(), "with a key of thousands of characters"),
+            (
+                Some(format!("clé-{}", seed::token(payments.rng(), 12))),
+                payments.next(),
+                "with a key that is not ASCII",
+            ),
+        ];
+        Self { scenarios, unusable, api_key, timeout }
+    }
+}
+
+/// What one play of the server half decided: a failure per check, or none.
+pub(super) type Decided = Vec<(&'static str, Option<Failure>)>;
+
+/// Plays every scenario at once against the learner's server at `base`.
+pub(super) async fn play(
+    plan: &Plan,
+    base: &str,
+    processor: &Processor,
+    lateness: &RefCell<Lateness>,
+    no_key: &'static str,
+    no_queue: &'static str,
+) -> Decided {
+    let player = Player {
+        client: Client::new(base),
+        processor,
+        lateness,
+        timeout: plan.timeout,
+        queued: RefCell::new(None),
+    };
+    let player = &player;
+    let histories = join_all(plan.scenarios.iter().map(|scenario| async move {
+        let mut histories = Vec::new();
+        for life in scenario {
+            histories.push(player.live(life).await);
+        }
+        histories
+    }));
+    let (histories, unusable) = tokio::join!(histories, player.unusable(plan));
+    let mut decided: HashMap<&'static str, Failure> = HashMap::new();
+    for (history, log) in histories.into_iter().flatten() {
+        let steps: Vec<(Step, Observed)> =
+            history.iter().map(|(step, seen, _)| (step.clone(), seen.clone())).collect();
+        for (check, divergence) in
+            divergences_by(Life::new(plan.timeout), &steps, |at| history[at].2)
+        {
+            let step = divergence.history.last().map_or("", |line| line.trim());
+            let failure = Failure::of(format!("{step}: {}", divergence.why))
+                .with(Evidence::Text {
+                    title: format!("the key's life ({} before this step)", divergence.state),
+                    body: divergence.history.join("\n"),
+                })
+                .with(log.evidence());
+            decided.entry(check).or_insert(failure);
+        }
+    }
+    if let Some(failure) = leaked(plan, processor) {
+        decided.entry(SCOPED).or_insert(failure);
+    }
+    let mut all = vec![(no_key, unusable), (no_queue, player.queued.take())];
+    for check in
+        [CHARGES, REPLAYS, CHANGED, IN_FLIGHT, ABANDONED, RACES, GATEWAY, NOT_STORED, SCOPED]
+    {
+        all.push((check, decided.remove(check)));
+    }
+    all
+}
+
+/// The processor must never learn a client's API key: its key for a payment is derived, not
+/// copied.
+fn leaked(plan: &Plan, processor: &Processor) -> Option<Failure> {
+    let secrets: Vec<String> =
+        plan.scenarios.iter().flatten().map(|life| life.api_key.clone()).collect();
+    let asked = processor
+        .all_asked()
+        .into_iter()
+        .find(|asked| !secrets_in(&asked.text, &secrets).is_empty())?;
+    Some(
+        Failure::of("the processor was sent a client's API key: derive its key from the client and the key, do not pass either on as it is")
+            .with(Evidence::Text { title: "the processor was asked".into(), body: asked.text }),
+    )
+}
+
+struct Player<'a> {
+    client: Client,
+    processor: &'a Processor,
+    lateness: &'a RefCell<Lateness>,
+    timeout: Duration,
+    /// The no-queue check's failure, if a payment under another key waited.
+    queued: RefCell<Option<Failure>>,
+}
+
+/// The requests of one key, as a report shows them.
+#[derive(Debug, Default)]
+struct Log {
+    start: Option<Instant>,
+    lines: Vec<String>,
+}
+
+impl Log {
+    fn note(&mut self, exchange: &Exchange) {
+        let start = *self.start.get_or_insert(exchange.sent);
+        let key = exchange.request.headers.iter().find(|(name, _)| name == "idempotency-key");
+        let answer = match &exchange.answer {
+            Ok(answer) => format!("{} {}", answer.status.as_u16(), shortened(&answer.text())),
+            Err(what) => what.clone(),
+        };
+        self.lines.push(format!(
+            "{:>5} ms  POST /payments  Idempotency-Key: {}\n          {}\n          → {answer} (in {})",
+            exchange.sent.saturating_duration_since(start).as_millis(),
+            key.map_or("(none)", |(_, key)| key.as_str()),
+            String::from_utf8_lossy(&exchange.request.body).replace('\n', " "),
+            millis(exchange.took())
+        ));
+    }
+
+    fn evidence(&self) -> Evidence {
+        Evidence::Text { title: "your server was asked".into(), body: self.lines.join("\n") }
+    }
+}
+
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+type History = Vec<(Step, Observed, &'static str)>;
+
+impl Player<'_> {
+    fn request(&self, life: &KeyLife, payment: &Payment, respelled_body: bool) -> Request {
+        let body = if respelled_body {
+            respelled(payment)
+        } else {
+            serde_json::to_string(payment).expect("a payment")
+        };
+        let mut request = Request::post_json("/payments", &serde_json::Value::Null)
+            .header("authorization", format!("Bearer {}", life.api_key))
+            .header("idempotency-key", life.key.clone());
+        request.body = body.into_bytes();
+        request
+    }
+
+    /// What came of `exchanges` for `payment`, with what the processor did from `from` to `to`.
+    fn observe(
+        &self,
+        payment: &Payment,
+        exchanges: &[&Exchange],
+        from: Instant,
+        to: Option<Instant>,
+    ) -> Observed {
+        let asked = self.processor.asked(payment.amount, from, to);
+        let end = to.unwrap_or_else(Instant::now);
+        Observed {
+            answers: exchanges.iter().map(|exchange| exchange.answer.clone()).collect(),
+            took: exchanges.iter().map(|exchange| exchange.took()).max().unwrap_or_default(),
+            late: self.lateness.borrow().during(from, end),
+            asked: asked.len(),
+            keyed: asked
+                .iter()
+                .map(|asked| asked.key.as_deref().is_some_and(|key| !key.trim().is_empty()))
+                .collect(),
+            charged: asked
+                .iter()
+                .filter(|asked| asked.new_charge)
+                .filter_map(|asked| asked.charge.clone())
+                .collect(),
+            charge: asked.iter().rev().find_map(|asked| asked.charge.clone()),
+        }
+    }
+
+    async fn pay(
+        &self,
+        life: &KeyLife,
+        payment: &Payment,
+        respelled: bool,
+        log: &mut Log,
+    ) -> (Exchange, Observed) {
+        let exchange = self.client.send(self.request(life, payment, respelled)).await;
+        log.note(&exchange);
+        let seen = self.observe(payment, &[&exchange], exchange.sent, Some(exchange.received));
+        (exchange, seen)
+    }
+
+    async fn live(&self, life: &KeyLife) -> (History, Log) {
+        let (mut history, mut log): (History, Log) = (Vec::new(), Log::default());
+        let payment = &life.payment;
+        for (at, act) in life.acts.iter().enumerate() {
+            let first = at == 0;
+            match act {
+                Act::Pay { fate, respelled, check } => {
+                    self.processor.set(payment.amount, *fate);
+                    let (_, seen) = self.pay(life, payment, *respelled, &mut log).await;
+                    let check = life.first_check.filter(|_| first).unwrap_or(check);
+                    history.push((
+                        Step::Pay { payment: payment.clone(), fate: *fate, respelled: *respelled },
+                        seen,
+                        check,
+                    ));
+                }
+                Act::Changed(other) => {
+                    let (_, seen) = self.pay(life, other, false, &mut log).await;
+                    history.push((
+                        Step::Pay { payment: other.clone(), fate: Fate::Charge, respelled: false },
+                        seen,
+                        CHANGED,
+                    ));
+                }
+                Act::Held { changed, other } => {
+                    self.held(life, changed, other, &mut history, &mut log).await
+                }
+                Act::HangUp => self.hang_up(life, &mut history, &mut log).await,
+                Act::Burst(count) => {
+                    self.processor.set(payment.amount, Fate::Slow(self.timeout / 4));
+                    let requests =
+                        (0..*count).map(|_| self.request(life, payment, false)).collect();
+                    let exchanges = self.client.burst(requests).await;
+                    exchanges.iter().for_each(|exchange| log.note(exchange));
+                    let all: Vec<&Exchange> = exchanges.iter().collect();
+                    let to = exchanges.iter().map(|exchange| exchange.received).max();
+                    let seen = self.observe(payment, &all, exchanges[0].sent, to);
+                    history.push((
+                        Step::Burst { payment: payment.clone(), count: *count },
+                        seen,
+                        RACES,
+                    ));
+                }
+            }
+        }
+        (history, log)
+    }
+
+    /// The first request held by the processor; meanwhile the same payment, another one, and a
+    /// payment under another key, which must not wait for it.
+    async fn held(
+        &self,
+        life: &KeyLife,
+        changed: &Payment,
+        other: &Payment,
+        history: &mut History,
+        log: &mut Log,
+    ) {
+        let payment = &life.payment;
+        let held = self.timeout * 2 / 5;
+        self.processor.set(payment.amount, Fate::Slow(held));
+        let sent = Instant::now();
+        let first = self.client.send(self.request(life, payment, false));
+        tokio::pin!(first);
+        let early = tokio::select! {
+            exchange = &mut first => Some(exchange),
+            _ = self.processor.wait_for(payment.amount, sent, PATIENCE) => None,
+        };
+        let claimed = self.observe(payment, &early.iter().collect::<Vec<_>>(), sent, None);
+        history.push((Step::Claimed { payment: payment.clone() }, claimed, CHARGES));
+        // What the processor did for the first request is what it did until now: whatever it is
+        // asked from here on, the requests sent meanwhile asked.
+        let meanwhile = Instant::now();
+        let another = KeyLife { key: format!("{}-b", life.key.trim_matches('"')), ..life.clone() };
+        let ((same, changed_answer, elsewhere), first) = tokio::join!(
+            async {
+                tokio::join!(
+                    self.client.send(self.request(life, payment, true)),
+                    self.client.send(self.request(life, changed, false)),
+                    self.client.send(self.request(&another, other, false)),
+                )
+            },
+            async {
+                match early {
+                    Some(exchange) => exchange,
+                    None => first.await,
+                }
+            }
+        );
+        log.note(&first);
+        for (exchange, paid) in [(&same, payment), (&changed_answer, changed)] {
+            log.note(exchange);
+            let seen = self.observe(paid, &[exchange], exchange.sent, Some(exchange.received));
+            let check = if paid == payment { IN_FLIGHT } else { CHANGED };
+            history.push((Step::Meanwhile { payment: paid.clone() }, seen, check));
+        }
+        let mut seen = self.observe(payment, &[&first], first.sent, Some(meanwhile));
+        seen.late = self.lateness.borrow().during(first.sent, first.received);
+        history.push((Step::Finished { payment: payment.clone() }, seen, CHARGES));
+        let waited = elsewhere.status() != Some(201) || elsewhere.received > first.received;
+        if waited && self.queued.borrow().is_none() {
+            let summary = match elsewhere.status() {
+                Some(201) => format!(
+                    "a payment under another key, sent while a slow charge was on its way, came back \
+                     {} after it: it waited for a charge it had nothing to do with",
+                    millis(elsewhere.received.saturating_duration_since(first.received))
+                ),
+                _ => format!(
+                    "a payment under another key, sent while a slow charge was on its way: {}",
+                    elsewhere.status().map_or_else(
+                        || "no answer".to_string(),
+                        |status| format!("{status}, not 201")
+                    )
+                ),
+            };
+            let mut both = Log::default();
+            both.note(&first);
+            both.note(&elsewhere);
+            *self.queued.borrow_mut() = Some(Failure::of(summary).with(both.evidence()));
+        }
+    }
+
+    /// The first request, hung up on once the processor has it; then the same again, a moment
+    /// apart, until the key is free (or long after the processor answered).
+    async fn hang_up(&self, life: &KeyLife, history: &mut History, log: &mut Log) {
+        let payment = &life.payment;
+        let held = self.timeout * 2 / 5;
+        self.processor.set(payment.amount, Fate::Slow(held));
+        let sent = Instant::now();
+        tokio::select! {
+            exchange = self.client.send(self.request(life, payment, false)) => log.note(&exchange),
+            _ = self.processor.wait_for(payment.amount, sent, PATIENCE) => {}
+        }
+        let seen = self.observe(payment, &[], sent, None);
+        let answered =
+            self.processor.asked(payment.amount, sent, None).first().map_or(sent, |asked| asked.at)
+                + held;
+        history.push((Step::HungUp { payment: payment.clone() }, seen, ABANDONED));
+        self.processor.set(payment.amount, Fate::Charge);
+        loop {
+            tokio::time::sleep(held / 3).await;
+            let (exchange, mut seen) = self.pay(life, payment, false, log).await;
+            let due = exchange.sent
+                > answered + AT_ONCE + self.lateness.borrow().during(answered, exchange.sent);
+            seen.took = exchange.sent.saturating_duration_since(answered);
+            let conflict = exchange.status() == Some(StatusCode::CONFLICT.as_u16());
+            history.push((Step::Retried { payment: payment.clone(), due }, seen, ABANDONED));
+            if !conflict || due {
+                break;
+            }
+        }
+    }
+
+    /// Requests whose key no server may take: each a 400, and nothing charged.
+    async fn unusable(&self, plan: &Plan) -> Option<Failure> {
+        let sent = Instant::now();
+        let exchanges = join_all(plan.unusable.iter().map(|(key, payment, _)| {
+            let mut request =
+                Request::post_json("/payments", &serde_json::to_value(payment).expect("a payment"))
+                    .header("authorization", format!("Bearer {}", plan.api_key));
+            if let Some(key) = key {
+                request = request.header("idempotency-key", key.clone());
+            }
+            self.client.send(request)
+        }))
+        .await;
+        for ((_, payment, what), exchange) in plan.unusable.iter().zip(&exchanges) {
+            let asked = self.processor.asked(payment.amount, sent, None).len();
+            let problem = match exchange.status() {
+                Some(400) if asked == 0 => continue,
+                Some(400) => {
+                    "it answered 400, and asked the processor to charge all the same".to_string()
+                }
+                Some(status) => format!("it answered {status}, not 400"),
+                None => exchange.answer.as_ref().err().cloned().unwrap_or_default(),
+            };
+            let mut log = Log::default();
+            log.note(exchange);
+            return Some(Failure::of(format!("a payment {what}: {problem}")).with(log.evidence()));
+        }
+        None
+    }
+}

@@ -1,0 +1,354 @@
+//! Lesson 3's scenarios, drawn from the run's seed: for each check, the calls of
+//! `get_with_retry` it makes at once, each with the script its server follows (statuses,
+//! `Retry-After` in every form, resets, silence) and the policy the client is given.
+
+use std::time::Duration;
+
+use httplings::RetryPolicy;
+
+use crate::judge::seed::{self, Rng};
+
+/// One reply of a script; past its end, a script repeats its last step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    Status(u16),
+    /// A 5xx with a `Retry-After`.
+    Asking(u16, Asked),
+    /// The connection reset without a word.
+    Reset,
+    /// No answer, until the client's own timeout gives up.
+    Silence,
+}
+
+/// What a `Retry-After` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Asked {
+    Seconds(u64),
+    /// Not a value a client can read: no hint at all.
+    Unreadable(&'static str),
+    /// An HTTP-date a fifth of a second to a second and a fifth ahead (the date is a whole
+    /// second, chosen when the request arrives).
+    DateAhead,
+    /// An HTTP-date already past: "now", like `0`.
+    DatePast,
+    /// An HTTP-date an hour ahead or more.
+    DateFar,
+}
+
+impl Asked {
+    /// Asks for more than `max_delay`: the response goes back to the caller at once.
+    pub(super) fn beyond(self, max_delay: Duration) -> bool {
+        match self {
+            Asked::Seconds(seconds) => Duration::from_secs(seconds) > max_delay,
+            Asked::DateFar => true,
+            Asked::Unreadable(_) | Asked::DateAhead | Asked::DatePast => false,
+        }
+    }
+}
+
+/// Where a call is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Target {
+    /// A scripted server of the judge's.
+    Scripted,
+    /// A port where nothing listens, under a host name (so each attempt starts with a lookup).
+    Refused,
+    /// A URL no client can send: it must come back at once.
+    Unsendable(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Planned {
+    pub(super) target: Target,
+    pub(super) script: Vec<Step>,
+    pub(super) policy: RetryPolicy,
+}
+
+/// How a scenario's calls are judged together, beyond each call on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Together {
+    Alone,
+    /// Over many waits, they grow as backoff says. Their bounds are small and many, so each is
+    /// left to the aggregate (a scenario of a hundred 20 ms waits meets every hiccup of a busy
+    /// machine): the checks of `doubles` and `capped` bound waits one by one.
+    Growth,
+    /// Past 2^32, the waits stay at the cap (judged in aggregate too, for the same reason).
+    StaysAtCap,
+    /// Calls that failed together do not retry together: one URL for all, told apart by a
+    /// header; only the spread of their waits is judged (a busy machine widens a spread, it
+    /// never narrows one, so this needs no replay).
+    Spread,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Scenario {
+    pub(super) check: &'static str,
+    pub(super) calls: Vec<Planned>,
+    pub(super) together: Together,
+}
+
+pub(super) const TWO_XX: &str = "two-xx";
+pub(super) const THREE_XX: &str = "three-xx";
+pub(super) const NEVER_4XX: &str = "never-4xx";
+pub(super) const FLAKY: &str = "flaky";
+pub(super) const BROKEN: &str = "broken";
+pub(super) const DOUBLES: &str = "doubles";
+pub(super) const CAPPED: &str = "capped";
+pub(super) const ASKED: &str = "asked";
+pub(super) const COUNTS: &str = "counts";
+pub(super) const TOO_LONG: &str = "too-long";
+pub(super) const UNREADABLE: &str = "unreadable";
+pub(super) const DATE: &str = "date";
+pub(super) const ZERO: &str = "zero";
+pub(super) const RESET: &str = "reset";
+pub(super) const TIMEOUT: &str = "timeout";
+pub(super) const REFUSED: &str = "refused";
+pub(super) const LONG_HAUL: &str = "long-haul";
+pub(super) const ONCE: &str = "once";
+pub(super) const UNSENDABLE: &str = "unsendable";
+pub(super) const GROWTH: &str = "growth";
+pub(super) const JITTER: &str = "jitter";
+pub(super) const SLEEPS: &str = "sleeps";
+
+/// Every check lesson 3 reports, in the order it reports them.
+pub const CHECKS: &[&str] = &[
+    TWO_XX, THREE_XX, NEVER_4XX, FLAKY, BROKEN, DOUBLES, CAPPED, ASKED, COUNTS, TOO_LONG,
+    UNREADABLE, DATE, ZERO, RESET, TIMEOUT, REFUSED, LONG_HAUL, ONCE, UNSENDABLE, GROWTH, JITTER,
+    SLEEPS,
+];
+
+/// The timeout of the client handed to `get_with_retry`: a silent server becomes an error then.
+pub(super) const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Client errors every client agrees are not worth a retry (408 and 429 are grey: many clients
+/// retry them, and the lesson says so; they are never sent).
+const FOUR_XX: [u16; 11] = [400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 451];
+
+const FIVE_XX: [u16; 4] = [500, 502, 503, 504];
+
+const UNREADABLE_VALUES: [&str; 8] = ["+1", "1.5", "soon", "-1", "1s", "1e0", " 1 1", "0x1"];
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+fn policy(max_attempts: u32, base: Duration, max: Duration) -> RetryPolicy {
+    RetryPolicy { max_attempts, base_delay: base, max_delay: max }
+}
+
+fn scripted(script: Vec<Step>, policy: RetryPolicy) -> Planned {
+    Planned { target: Target::Scripted, script, policy }
+}
+
+fn scenario(check: &'static str, calls: Vec<Planned>) -> Scenario {
+    Scenario { check, calls, together: Together::Alone }
+}
+
+/// Draws every scenario but the herd's (see [`herd`]).
+pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
+    let five_xx = |rng: &mut Rng| *seed::pick(rng, &FIVE_XX);
+    let failures = |rng: &mut Rng, count: usize| -> Vec<Step> {
+        (0..count).map(|_| Step::Status(five_xx(rng))).collect()
+    };
+    let then_ok = |mut steps: Vec<Step>| {
+        steps.push(Step::Status(200));
+        steps
+    };
+    let usual = policy(4, ms(50), ms(1_000));
+    let each = |statuses: Vec<u16>| -> Vec<Planned> {
+        statuses.into_iter().map(|status| scripted(vec![Step::Status(status)], usual)).collect()
+    };
+    let pick_distinct = |rng: &mut Rng, from: &[u16], count: usize| -> Vec<u16> {
+        let mut statuses = from.to_vec();
+        rng.shuffle(&mut statuses);
+        statuses.truncate(count);
+        statuses
+    };
+    let mut scenarios = vec![
+        scenario(TWO_XX, each(pick_distinct(rng, &[200, 201, 202, 203, 204, 206], 2))),
+        scenario(THREE_XX, each(pick_distinct(rng, &[301, 302, 303, 304, 307, 308], 2))),
+        scenario(NEVER_4XX, each(pick_distinct(rng, &FOUR_XX, 5))),
+    ];
+    // 5xx and resets mixed, a reset in every run.
+    let flaky = (0..3)
+        .map(|call| {
+            let count = rng.usize(1..=3);
+            let steps = (0..count)
+                .map(|at| {
+                    let reset = (call, at) == (0, 0) || seed::chance(rng, 0.3);
+                    if reset { Step::Reset } else { Step::Status(five_xx(rng)) }
+                })
+                .collect();
+            scripted(then_ok(steps), policy(5, ms(30), ms(1_000)))
+        })
+        .collect();
+    scenarios.push(scenario(FLAKY, flaky));
+    let broken = (0..2)
+        .map(|_| {
+            let attempts = rng.u32(3..=5);
+            scripted(failures(rng, attempts as usize + 1), policy(attempts, ms(30), ms(200)))
+        })
+        .collect();
+    scenarios.push(scenario(BROKEN, broken));
+    // Waits of hundreds of milliseconds, so that a bound 20 % too high shows.
+    let base = seed::duration_spread(rng, ms(50), ms(150));
+    let doubles =
+        (0..6).map(|_| scripted(then_ok(failures(rng, 3)), policy(4, base, ms(2_000)))).collect();
+    scenarios.push(scenario(DOUBLES, doubles));
+    let cap = seed::duration_spread(rng, ms(150), ms(250));
+    let capped = (0..8)
+        .map(|_| scripted(then_ok(failures(rng, 5)), policy(6, cap.mul_f64(0.4), cap)))
+        .collect();
+    scenarios.push(scenario(CAPPED, capped));
+    let too_long_cap = ms(1_000) * rng.u32(1..=2);
+    // A date among them, every run: a client that reads only seconds must not pass by luck.
+    let mut too_long_values = [
+        Asked::DateFar,
+        *seed::pick(rng, &[Asked::Seconds(3), Asked::Seconds(7)]),
+        Asked::Seconds(3_600),
+        Asked::Seconds(u64::MAX),
+    ];
+    rng.shuffle(&mut too_long_values);
+    let too_long = FIVE_XX
+        .iter()
+        .zip(too_long_values)
+        .map(|(status, asked)| {
+            scripted(then_ok(vec![Step::Asking(*status, asked)]), policy(4, ms(20), too_long_cap))
+        })
+        .collect();
+    scenarios.push(scenario(TOO_LONG, too_long));
+    let unreadable = UNREADABLE_VALUES
+        .iter()
+        .map(|value| {
+            let step = Step::Asking(five_xx(rng), Asked::Unreadable(value));
+            scripted(then_ok(vec![step]), usual)
+        })
+        .collect();
+    scenarios.push(scenario(UNREADABLE, unreadable));
+    scenarios.push(Scenario {
+        check: ZERO,
+        calls: spread_calls(rng, |rng| {
+            let asked = if seed::chance(rng, 0.5) { Asked::Seconds(0) } else { Asked::DatePast };
+            Step::Asking(503, asked)
+        }),
+        together: Together::Spread,
+    });
+    scenarios.push(scenario(
+        RESET,
+        (0..2).map(|_| scripted(vec![Step::Reset, Step::Status(200)], usual)).collect(),
+    ));
+    scenarios.push(scenario(
+        TIMEOUT,
+        vec![scripted(vec![Step::Silence, Step::Status(200)], policy(4, ms(100), ms(1_000)))],
+    ));
+    scenarios.push(scenario(
+        REFUSED,
+        vec![Planned {
+            target: Target::Refused,
+            script: Vec::new(),
+            policy: policy(3, ms(100), ms(1_000)),
+        }],
+    ));
+    // Past retry 32, 2^(n−1) no longer fits in a u32: the waits must stay at the cap.
+    let long_haul =
+        (0..3).map(|_| scripted(then_ok(failures(rng, 35)), policy(36, ms(1), ms(24)))).collect();
+    scenarios.push(Scenario { check: LONG_HAUL, calls: long_haul, together: Together::StaysAtCap });
+    scenarios.push(scenario(ONCE, vec![scripted(failures(rng, 1), policy(1, ms(50), ms(1_000)))]));
+    let unsendable = ["http://[::1", "ftp://127.0.0.1/file"]
+        .into_iter()
+        .map(|url| Planned {
+            target: Target::Unsendable(url),
+            script: Vec::new(),
+            policy: policy(5, ms(300), ms(2_000)),
+        })
+        .collect();
+    scenarios.push(scenario(UNSENDABLE, unsendable));
+    // Waits from tens to a hundred and more milliseconds: well above what a busy machine adds
+    // to every one of them, so that a client that never grows cannot hide in that noise.
+    let growth =
+        (0..6).map(|_| scripted(then_ok(failures(rng, 7)), policy(8, ms(20), ms(160)))).collect();
+    scenarios.push(Scenario { check: GROWTH, calls: growth, together: Together::Growth });
+    scenarios
+}
+
+/// What both processes play first, at once, beside the herd (whose failures are held back a
+/// moment): the long waits a server asks for, one second and a date a second or so ahead, which
+/// set how long the whole check takes. A client draws nothing for them, or draws alike in both
+/// processes, before the herd draws.
+pub(super) fn opening(rng: &mut Rng) -> Vec<Scenario> {
+    let asked = FIVE_XX
+        .iter()
+        .map(|status| {
+            let steps = vec![Step::Asking(*status, Asked::Seconds(1)), Step::Status(200)];
+            // max_delay is exactly the wait asked for: "longer than max_delay" it is not.
+            scripted(steps, policy(4, ms(20), ms(1_000)))
+        })
+        .collect();
+    let date = (0..3)
+        .map(|_| {
+            let step = Step::Asking(*seed::pick(rng, &FIVE_XX), Asked::DateAhead);
+            scripted(vec![step, Step::Status(200)], policy(4, ms(20), ms(2_000)))
+        })
+        .collect();
+    // Retry-After: 1 every time: still max_attempts requests.
+    let counted =
+        vec![scripted(vec![Step::Asking(503, Asked::Seconds(1))], policy(2, ms(20), ms(1_000)))];
+    vec![scenario(ASKED, asked), scenario(DATE, date), scenario(COUNTS, counted)]
+}
+
+/// What the second process plays once the herd has drawn: `Retry-After: 0` and dates past
+/// every time, which send a client to its backoff (and its generator).
+pub(super) fn draw_second(rng: &mut Rng) -> Vec<Scenario> {
+    let now = if seed::chance(rng, 0.5) { Asked::Seconds(0) } else { Asked::DatePast };
+    let counts = vec![scripted(
+        vec![
+            Step::Asking(503, now),
+            Step::Asking(500, Asked::Seconds(0)),
+            Step::Asking(502, Asked::DatePast),
+        ],
+        policy(rng.u32(3..=4), ms(30), ms(1_000)),
+    )];
+    vec![scenario(COUNTS, counts)]
+}
+
+/// The herd of the jitter check, played in both processes at once before anything else, so
+/// that a generator seeded with a constant draws the same numbers in both.
+pub(super) fn herd(rng: &mut Rng) -> Scenario {
+    let five_xx = *seed::pick(rng, &FIVE_XX);
+    Scenario {
+        check: JITTER,
+        calls: spread_calls(rng, |_| Step::Status(five_xx)),
+        together: Together::Spread,
+    }
+}
+
+/// Ten calls that fail together, then succeed, with one backoff bound of about half a second:
+/// long enough for a spread to show above what scheduling adds, and enough calls that equal
+/// jitter never draws ten waits in a narrow band by chance.
+fn spread_calls(rng: &mut Rng, failure: impl Fn(&mut Rng) -> Step) -> Vec<Planned> {
+    let d = seed::duration_spread(rng, ms(400), ms(600));
+    (0..10)
+        .map(|_| scripted(vec![failure(rng), Step::Status(200)], policy(3, d, ms(2_000))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_but_sleeps_has_a_scenario_and_each_draw_differs() {
+        let mut rng = seed::rng(7);
+        let mut checks: Vec<&str> = draw(&mut rng).iter().map(|scenario| scenario.check).collect();
+        checks.extend(opening(&mut rng).iter().map(|scenario| scenario.check));
+        checks.extend(draw_second(&mut rng).iter().map(|scenario| scenario.check));
+        checks.push(herd(&mut rng).check);
+        checks.push(SLEEPS);
+        checks.sort_unstable();
+        checks.dedup();
+        let mut all = CHECKS.to_vec();
+        all.sort_unstable();
+        assert_eq!(checks, all);
+        assert!(Asked::DateFar.beyond(ms(2_000)) && !Asked::Seconds(1).beyond(ms(1_000)));
+    }
+}
