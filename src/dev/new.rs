@@ -1,7 +1,7 @@
 //! `dev new NAME`: scaffolds lesson N+1 with every part a lesson has: its text and data, a
 //! starter (and its pristine copy), a solution, its judge (registered in `src/lessons.rs`), its
 //! half in the kit, its three check targets in `kit/src/bin/`, its integration-test module, its
-//! forging fixture and test, and its row in the README. Each part starts as a stub that compiles
+//! forging fixture (the forging test finds it), and its row in the README. Each part starts as a stub that compiles
 //! and whose one check fails ([`templates`]), so `dev check` shows what is left to write.
 
 mod templates;
@@ -74,14 +74,6 @@ pub fn new(name: &str, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
         Edit::new("tests/integration/main.rs", |text| {
             with_line(text, "\nmod ", &format!("mod {name};"))
         }),
-        Edit::new("tests/integration/forging.rs", |text| {
-            text.contains(FORGERY).then(|| {
-                text.replace(
-                    FORGERY,
-                    &format!("    forging_does_not_pass_lesson_{number}: \"{slug}\",\n{FORGERY}"),
-                )
-            })
-        }),
         Edit::new("README.md", |text| {
             let row = format!("| {number} | TODO: the title | TODO: what the learner writes |");
             with_line(text, &format!("\n| {} | ", number - 1), &row)
@@ -120,9 +112,6 @@ pub fn new(name: &str, reporter: &mut Reporter) -> anyhow::Result<ExitCode> {
     ));
     Ok(ExitCode::SUCCESS)
 }
-
-/// The line that precedes the next forgery in `tests/integration/forging.rs`.
-const FORGERY: &str = "    // dev new: next forgery";
 
 /// What a starter's comment says until it is written.
 const STARTER: &str = "TODO: build the exercise's starter.";

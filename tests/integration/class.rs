@@ -13,7 +13,8 @@ fn lessons() -> Vec<&'static str> {
     httplings_judge::lessons::ALL.iter().map(|lesson| lesson.slug).collect()
 }
 
-/// Every solution passes, and a lesson that does not compile fails alone, in its own row.
+/// Every solution passes, and a lesson that does not compile fails alone, in its own row: one
+/// run of the whole course, every solution in but lesson 2's, which is broken.
 #[test]
 fn check_all_builds_once_and_a_broken_lesson_fails_alone() {
     let scratch = Scratch::new("class-solved");
@@ -22,32 +23,30 @@ fn check_all_builds_once_and_a_broken_lesson_fails_alone() {
             std::fs::read_to_string(Path::new(ROOT).join(format!("solutions/{slug}.rs"))).unwrap();
         scratch.write(&format!("exercises/{slug}.rs"), &solution);
     }
-    let solved = scratch.httplings(&["check", "--all"]);
-    assert_eq!(solved.code, Some(0), "{}\n{}", solved.stdout, solved.stderr);
-    let count = lessons().len();
-    assert!(
-        solved.stdout.contains(&format!("{count} of {count} lessons pass")),
-        "{}",
-        solved.stdout
-    );
-
     scratch.write("exercises/02_retry_after.rs", "pub fn app( {");
-    let broken = scratch.httplings(&["check", "--all"]);
-    assert_eq!(broken.code, Some(1), "{}", broken.stdout);
-    let rows: Vec<&str> = broken
+    let run = scratch.httplings(&["--color", "never", "check", "--all"]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    let count = lessons().len();
+    let rows: Vec<&str> = run
         .stdout
         .lines()
-        .filter(|line| line.ends_with("pass") || line.ends_with("compile"))
+        .filter(|line| {
+            line.ends_with("pass") || line.ends_with("fail") || line.ends_with("compile")
+        })
         .collect();
-    assert_eq!(rows.len(), count, "a row per lesson:\n{}", broken.stdout);
+    assert_eq!(rows.len(), count, "a row per lesson:\n{}", run.stdout);
     for row in rows {
         let broken_row = row.trim_start().starts_with("2 ");
-        assert_eq!(row.ends_with("does not compile"), broken_row, "{row}");
+        let expected = if broken_row { "does not compile" } else { "pass" };
+        assert!(row.ends_with(expected), "{row}\n{}", run.stdout);
     }
+    let summary = format!("{} of {count} lessons pass", count - 1);
+    assert!(run.stdout.contains(&summary), "{}", run.stdout);
 }
 
-/// With the starters, every lesson fails, and the document says so lesson by lesson; its
-/// fingerprint is the course's (the exercises are not part of it).
+/// With the starters, every lesson fails usefully (each judged whole, some checks passing, some
+/// failing), and the document says so lesson by lesson; its fingerprint is the course's (the
+/// exercises are not part of it).
 #[test]
 fn check_all_json_with_the_starters_fails_every_lesson() {
     let scratch = Scratch::new("class-starters");
@@ -56,9 +55,13 @@ fn check_all_json_with_the_starters_fails_every_lesson() {
     let document: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
     let lessons = document["lessons"].as_array().unwrap();
     assert_eq!(lessons.len(), self::lessons().len());
-    for lesson in lessons {
+    for (lesson, known) in lessons.iter().zip(httplings_judge::lessons::ALL) {
         assert_eq!(lesson["results"]["status"], "fail", "{lesson}");
-        assert!(lesson["checks_passed"].as_u64() < lesson["checks"].as_u64(), "{lesson}");
+        let (passed, checks) = (lesson["checks_passed"].as_u64(), lesson["checks"].as_u64());
+        assert!(passed > Some(0) && passed < checks, "{lesson}");
+        let tests = lesson["results"]["tests"].as_array().unwrap();
+        assert_eq!(tests.len(), known.checks.len(), "{lesson}");
+        assert!(tests.iter().all(|test| test["status"] != "error"), "judged whole: {lesson}");
     }
     let summary = &document["summary"];
     assert_eq!(summary["lessons_passed"], 0);

@@ -61,24 +61,13 @@ fn colour_can_be_forced() {
     assert!(run.stdout.contains(ESCAPE));
 }
 
+/// `--solution` judges the reference instead of the exercise (every lesson's is judged by
+/// `check --all` in the class tests, and in process by each lesson's own).
 #[test]
-fn every_solution_passes_and_every_starter_fails_with_the_right_checks() {
-    let scratch = Scratch::new("solutions-and-starters");
-    for number in (1..=ALL.len()).map(|number| number.to_string()) {
-        let run = scratch.httplings(&["check", &number, "--solution"]);
-        assert_eq!(run.code, Some(0), "solution {number}:\n{}\n{}", run.stdout, run.stderr);
-        assert!(run.failed().is_empty());
-    }
-    // Each starter, judged whole (nothing stopped early), fails some checks and passes others:
-    // it fails usefully. Which ones is each lesson's own test's business.
-    for (index, lesson) in ALL.iter().enumerate() {
-        let number = (index + 1).to_string();
-        let run = scratch.httplings(&["check", &number]);
-        assert_eq!(run.code, Some(1), "starter {number}:\n{}", run.stdout);
-        let (failing, passing) = (run.failed().len(), run.passed().len());
-        assert!(failing > 0 && run.not_judged().is_empty(), "starter {number}:\n{}", run.stdout);
-        assert_eq!(failing + passing, lesson.checks.len(), "starter {number}:\n{}", run.stdout);
-    }
+fn check_solution_judges_the_reference() {
+    let run = Scratch::new("solution-2").httplings(&["check", "2", "--solution"]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.failed().is_empty() && run.passed().len() > 1, "{}", run.stdout);
 }
 
 #[test]
