@@ -252,4 +252,44 @@ mod tests {
         }
         assert!(lesson.check_named("no such check").is_none());
     }
+
+    /// Quizzes that cannot be guessed: in every lesson no letter is right more than 40 % of the
+    /// time (in file order; the terminal shuffles, a pipe does not), and across the course the
+    /// longest option is the right one in at most a third of the questions, and in at least a
+    /// sixth (never is as much a tell as always).
+    #[test]
+    fn quizzes_cannot_be_guessed_by_position_or_length() {
+        let mut longest_right = 0;
+        let mut questions = 0;
+        for lesson in LESSONS.iter() {
+            assert!(
+                (4..=5).contains(&lesson.quiz.len()),
+                "lesson {}: {} questions",
+                lesson.number,
+                lesson.quiz.len()
+            );
+            let mut by_letter = [0usize; 4];
+            for question in &lesson.quiz {
+                by_letter[question.answer_index().min(3)] += 1;
+                let lengths: Vec<usize> =
+                    question.options.iter().map(|option| option.chars().count()).collect();
+                let longest = lengths.iter().max().copied().unwrap_or(0);
+                if lengths[question.answer_index()] == longest {
+                    longest_right += 1;
+                }
+                questions += 1;
+            }
+            let most = by_letter.iter().max().copied().unwrap_or(0);
+            assert!(
+                most * 5 <= lesson.quiz.len() * 2,
+                "lesson {}: one letter is right in {most} of {} questions ({by_letter:?})",
+                lesson.number,
+                lesson.quiz.len()
+            );
+        }
+        assert!(
+            longest_right * 3 <= questions && longest_right * 6 >= questions,
+            "the longest option is right in {longest_right} of {questions} questions"
+        );
+    }
 }
