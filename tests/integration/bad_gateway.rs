@@ -145,6 +145,7 @@ const fn wrong_and_more(
 const TOO_LATE_TO_LOG: &[&str] = &[LOGGED];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn wrong_gateways_the_judge_caught_before_are_still_caught() {
     assert_caught(&[
         wrong("the upstream's bodies", with!(leak: Some(Leak::Bodies)), &[NO_LEAK, UNUSABLE, CLIENT_ERRORS], "a pricing service's"),
@@ -162,6 +163,7 @@ async fn wrong_gateways_the_judge_caught_before_are_still_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
     assert_caught(&[
         wrong_and_more(
@@ -209,6 +211,7 @@ async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn leaks_raw_encoded_and_between_the_lines_are_caught() {
     assert_caught(&[
         wrong(
@@ -252,6 +255,7 @@ async fn leaks_raw_encoded_and_between_the_lines_are_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn mangled_data_and_injected_paths_are_caught() {
     let everything =
         &[NOT_FOUND, CLIENT_ERRORS, REFUSED, UNUSABLE, TIMEOUT, UNAVAILABLE, PATH, ONCE, LOGGED];

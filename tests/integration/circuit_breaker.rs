@@ -119,6 +119,7 @@ async fn right_breakers_in_other_styles_pass() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn each_mistake_in_counting_and_opening_is_caught() {
     each_is_caught(vec![
         Wrong {
@@ -176,6 +177,7 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn each_wrong_retry_after_is_caught() {
     each_is_caught(vec![
         // The whole cooldown, every time: right only at first.
@@ -192,6 +194,7 @@ async fn each_wrong_retry_after_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn each_mistake_in_half_open_is_caught() {
     each_is_caught(vec![
         Wrong {
@@ -265,6 +268,7 @@ async fn each_mistake_in_half_open_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn each_mistake_in_health_and_draining_is_caught() {
     each_is_caught(vec![
         Wrong {

@@ -75,6 +75,7 @@ gateways! {
 macro_rules! wrong {
     ($($name:ident: $client:expr, $app:expr => $check:literal,)*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
         async fn $name() {
             let (failed, report) = judged($client, $app).await;
             assert!(failed.iter().any(|check| check == $check), "{} should fail {}\n{report}", stringify!($name), $check);

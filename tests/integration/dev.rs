@@ -6,6 +6,7 @@ use std::process::Command;
 use crate::support::Scratch;
 
 #[test]
+#[ignore = "slow: a renamed copy of the project type-checked, which .ci/run runs"]
 fn dev_new_scaffolds_a_lesson_that_builds_and_refuses_to_overwrite() {
     let copy = Scratch::full("dev-new");
     let run = copy.httplings(&["dev", "new", "smoke_signals"]);

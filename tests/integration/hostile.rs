@@ -221,6 +221,7 @@ fn high_water_kib(pid: u32) -> Option<u64> {
 /// A handler that blocks its worker thread for an hour: every request to it goes unanswered,
 /// and the runner stops the check at its time limit, saying so once, first.
 #[test]
+#[ignore = "slow: hostile learner code built and run, which .ci/run runs"]
 fn a_handler_blocking_its_thread_is_stopped_at_the_time_limit() {
     let mut arena = Arena::new("hostile-blocking-sleep");
     arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_blocking_sleep.rs"), 1);
@@ -242,6 +243,7 @@ fn a_handler_blocking_its_thread_is_stopped_at_the_time_limit() {
 /// An hour-long `tokio::time::sleep` before each retry. Each call is stopped at its scenario's
 /// deadline, so every check is decided and the runner never has to step in.
 #[test]
+#[ignore = "slow: hostile learner code built and run, which .ci/run runs"]
 fn an_async_sleep_of_an_hour_fails_each_call_at_its_deadline() {
     let mut arena = Arena::new("hostile-async-sleep");
     arena.write(EXERCISE_3, include_str!("../fixtures/hostile/03_async_sleep.rs"), 3);
@@ -263,6 +265,7 @@ fn an_async_sleep_of_an_hour_fails_each_call_at_its_deadline() {
 /// A client that retries every 5xx and error at once, forever: the scripted servers cut it
 /// off, and the report says so.
 #[test]
+#[ignore = "slow: hostile learner code built and run, which .ci/run runs"]
 fn a_client_flooding_the_server_is_stopped_at_the_cap() {
     let mut arena = Arena::new("hostile-flood");
     arena.write(EXERCISE_3, include_str!("../fixtures/hostile/03_flood.rs"), 3);
@@ -285,6 +288,7 @@ fn a_client_flooding_the_server_is_stopped_at_the_cap() {
 /// Panics in learner code that is not a handler: each is caught where it happens, fails its own
 /// check with the panic's message and place, and every other check is still decided.
 #[test]
+#[ignore = "slow: hostile learner code built and run, which .ci/run runs"]
 fn a_panic_outside_the_server_fails_its_check_and_the_others_still_report() {
     let mut arena = Arena::new("hostile-panic");
     arena.write(EXERCISE_2, include_str!("../fixtures/hostile/02_panic_in_parser.rs"), 2);
@@ -312,6 +316,7 @@ fn a_panic_outside_the_server_fails_its_check_and_the_others_still_report() {
 /// Learner code that ends its whole process: an abort (a signal) and an `exit(0)` (a success
 /// code). Neither can pass; the report says which it was, once, and marks what it spoiled.
 #[test]
+#[ignore = "slow: hostile learner code built and run, which .ci/run runs"]
 fn a_process_that_aborts_or_exits_early_never_passes() {
     let mut arena = Arena::new("hostile-abort-exit");
     arena.write(EXERCISE_3, include_str!("../fixtures/hostile/03_abort.rs"), 3);
@@ -348,6 +353,7 @@ fn a_process_that_aborts_or_exits_early_never_passes() {
 /// 100 MB printed by each `app()` call, on stdout and then on stderr. The runner keeps a bounded
 /// part of it, stays small, and reports as usual.
 #[test]
+#[ignore = "slow: hostile learner code built and run, which .ci/run runs"]
 fn a_hundred_megabytes_of_output_are_survived_in_bounded_memory() {
     let mut arena = Arena::new("hostile-output-flood");
     arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_stdout_flood.rs"), 1);
@@ -373,6 +379,7 @@ fn a_hundred_megabytes_of_output_are_survived_in_bounded_memory() {
 
 /// Two `check`s at once in the same copy; cargo's lock and separate connections keep them apart.
 #[test]
+#[ignore = "slow: hostile learner code built and run, which .ci/run runs"]
 fn two_checks_at_once_both_pass() {
     let arena = Arena::new("hostile-concurrent");
     let runs: Vec<(Run, Duration)> = thread::scope(|scope| {
@@ -390,6 +397,7 @@ fn two_checks_at_once_both_pass() {
 /// keeps (and searches) the first and the last MiB, and when the log check fails on output that
 /// long, it says that it could not read all of it.
 #[test]
+#[ignore = "slow: hostile learner code built and run, which .ci/run runs"]
 fn a_log_line_buried_in_a_flood_fails_with_the_reason_given() {
     let mut arena = Arena::new("hostile-flood-hides-log");
     arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_buried_log.rs"), 1);
@@ -403,6 +411,7 @@ fn a_log_line_buried_in_a_flood_fails_with_the_reason_given() {
 /// Output without line breaks: the runner keeps 1 MiB of it and prints a short piece of that
 /// as one "line" of the log into the report.
 #[test]
+#[ignore = "slow: hostile learner code built and run, which .ci/run runs"]
 fn a_flood_without_line_breaks_keeps_the_report_short() {
     let mut arena = Arena::new("hostile-one-line-flood");
     arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_stderr_flood_one_line.rs"), 1);
@@ -417,6 +426,7 @@ fn a_flood_without_line_breaks_keeps_the_report_short() {
 /// However the runner ends (killed outright, or its terminal closed), the learner's process
 /// ends with it, at once, even when its code spins in `app()` and never returns.
 #[test]
+#[ignore = "slow: hostile learner code built and run, which .ci/run runs"]
 fn the_learners_process_never_outlives_the_runner() {
     let mut arena = Arena::new("hostile-orphan");
     arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_spin.rs"), 1);
@@ -457,6 +467,7 @@ const LEFT_BEHIND: &[u8] = b"HTTPLINGS_HOSTILE=left-behind";
 /// A check process that starts a process of its own and exits. The process left behind
 /// holds the check process's stdout and stderr, and the runner waits for those to close.
 #[test]
+#[ignore = "slow: hostile learner code built and run, which .ci/run runs"]
 fn a_process_left_behind_neither_hangs_the_runner_nor_outlives_it() {
     let mut arena = Arena::new("hostile-left-behind");
     arena.write(EXERCISE_1, include_str!("../fixtures/hostile/01_left_behind.rs"), 1);

@@ -562,6 +562,7 @@ async fn right_servers_and_clients_in_other_styles_pass() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn each_known_wrong_server_is_caught_by_the_check_for_its_rule() {
     let cases = judged(vec![
         Box::pin(knobbed!(stores_answers: false)),
@@ -600,6 +601,7 @@ async fn each_known_wrong_server_is_caught_by_the_check_for_its_rule() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
     let cases = judged(vec![
         Box::pin(knobbed!(failure_status: StatusCode::INTERNAL_SERVER_ERROR)),
@@ -625,6 +627,7 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
 static MADE: AtomicU64 = AtomicU64::new(0);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
     let cases = judged(vec![
         Box::pin(knobbed!(new_key_each_attempt: true)),
@@ -661,6 +664,7 @@ async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn clients_that_wait_wrongly_are_caught() {
     let cases = judged(vec![
         Box::pin(knobbed!(honours_retry_after: false)),

@@ -114,6 +114,7 @@ async fn right_answers_in_other_styles_pass() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
     let judged = judged_failing(&[
         (with!(limit: Limit::Shared(1)), &[LIMIT, REFUSED]),
@@ -133,6 +134,7 @@ async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn each_wrong_quota_is_caught_by_the_check_for_its_rule() {
     let judged = judged_failing_by(
         &[
@@ -157,6 +159,7 @@ async fn each_wrong_quota_is_caught_by_the_check_for_its_rule() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn a_limit_on_the_rate_of_requests_is_caught() {
     // max_in_flight requests per 200 ms: with latencies that differ, it refuses with slots free,
     // and lets more through than there are slots.
@@ -170,12 +173,14 @@ async fn a_limit_on_the_rate_of_requests_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn a_limit_kept_per_client_is_caught() {
     // A flood from one client meets the limit; the stream, from many, goes past it.
     judged_failing_among(with!(limit: Limit::PerClient), &[LIMIT], &[], &[REFUSED]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn a_quota_shared_by_every_client_is_caught() {
     let (global, seed) = judged_failing_among(
         with!(quota: Quota::Global),
@@ -188,6 +193,7 @@ async fn a_quota_shared_by_every_client_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn a_401_for_requests_without_a_key_is_caught() {
     // The lesson's decision is one shared quota; a flood without a key meets the 401 too.
     let (refused, seed) = judged_failing_among(
@@ -201,12 +207,14 @@ async fn a_401_for_requests_without_a_key_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn a_bucket_that_promises_a_whole_window_is_caught_coming_back_early() {
     // Governor's quota, whose room comes back one request at a time, told as the whole window.
     judged_failing(&[(layered::whole_window, &[RETRY_AFTER])]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn health_and_failures_are_judged_apart_from_the_limits() {
     judged_failing(&[
         (with!(health_behind_limits: true), &[HEALTH]),

@@ -59,6 +59,7 @@ async fn judged(
 macro_rules! wrong {
     ($($name:ident: $knobs:expr => $check:literal,)*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
         async fn $name() {
             fn new(client: reqwest::Client, policy: httplings::RetryPolicy, budget: httplings::RetryBudget) -> knobs::Client {
                 knobs::Client::new($knobs, client, policy, budget)

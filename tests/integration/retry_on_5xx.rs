@@ -295,6 +295,7 @@ async fn right_answers_in_other_styles_pass() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
     let answers = judged(vec![
         // Jitter added on top of the backoff instead of below it.
@@ -329,6 +330,7 @@ async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
     let answers = judged(vec![
         // No jitter at all.
@@ -362,6 +364,7 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn mistakes_about_what_to_retry_are_caught() {
     let answers = judged(vec![
         // Every failure retried: 4xx too.
@@ -382,6 +385,7 @@ async fn mistakes_about_what_to_retry_are_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn mistakes_about_retry_after_are_caught() {
     let answers = judged(vec![
         // Retry-After ignored.
@@ -429,6 +433,7 @@ async fn mistakes_about_retry_after_are_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn mistakes_about_what_comes_back_and_when_are_caught() {
     let answers = judged(vec![
         // The last 5xx turned into an error.
@@ -470,6 +475,7 @@ async fn mistakes_about_what_comes_back_and_when_are_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn waiting_that_is_not_sleeping_is_caught() {
     let answers = judged(vec![with!(wait: Wait::Yield), with!(wait: Wait::BlockThread)]).await;
     let [(yields, a), (blocks, b)] = &answers[..] else { unreachable!() };
@@ -489,6 +495,7 @@ async fn waiting_that_is_not_sleeping_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn an_overflowing_backoff_is_caught_by_the_long_haul() {
     let overflowing = |policy: &RetryPolicy, retry: u32| {
         (policy.base_delay * 2u32.pow(retry - 1)).min(policy.max_delay)
