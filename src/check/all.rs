@@ -71,3 +71,19 @@ pub fn chosen(only: Option<&[u8]>) -> Result<Vec<&'static Lesson>, crate::UsageE
     }
     Ok(all.filter(|lesson| numbers.contains(&lesson.number)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::chosen;
+
+    #[test]
+    fn without_only_every_lesson_in_order_and_with_it_those_named_in_order() {
+        let every: Vec<u8> = chosen(None).unwrap().iter().map(|lesson| lesson.number).collect();
+        let count = crate::catalog::LESSONS.len() as u8;
+        assert_eq!(every, (1..=count).collect::<Vec<_>>());
+        let some: Vec<u8> =
+            chosen(Some(&[10, 2, 1])).unwrap().iter().map(|lesson| lesson.number).collect();
+        assert_eq!(some, [1, 2, 10]);
+        assert!(chosen(Some(&[1, count + 1])).is_err());
+    }
+}
