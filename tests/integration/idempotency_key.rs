@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::support::{assert_failed, assert_rejected, report, seed};
+use crate::support::{assert_failed, assert_rejected, caught_by, report, seed};
 
 #[path = "../../solutions/06_idempotency_key.rs"]
 mod solution;
@@ -55,20 +55,6 @@ const JITTER: &str = CHECKS[17];
 async fn judge(app: App, new_key: NewKey, pay: impl Pay + Send + Clone) -> (Judged, u64) {
     let seed = seed();
     (idempotency_key::judge_in_process(app, new_key, pay, seed).await, seed)
-}
-
-/// `check` failed, and every check that failed is one of `allowed` (a mistake whose effect
-/// depends on what else happens at the same moment may break a neighbouring rule too).
-#[track_caller]
-fn caught_by(judged: &Judged, seed: u64, check: &str, allowed: &[&str]) {
-    assert!(judged.failed().contains(&check), "{check} should fail\n{}", report(judged, seed));
-    for failed in judged.failed() {
-        assert!(
-            allowed.contains(&failed) || failed == check,
-            "{failed} failed too\n{}",
-            report(judged, seed)
-        );
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,7 +23,7 @@ use httplings_judge::lessons::retry_on_5xx::{self, CHECKS};
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Client, Error, RequestBuilder, Response};
 
-use crate::support::{assert_failed, assert_rejected, report, seed};
+use crate::support::{assert_failed, assert_rejected, caught_by, report, seed};
 
 const TWO_XX: &str = CHECKS[0];
 const THREE_XX: &str = CHECKS[1];
@@ -247,20 +247,6 @@ macro_rules! with {
 const BACKING_OFF: &[&str] = &[
     FLAKY, BROKEN, DOUBLES, CAPPED, COUNTS, UNREADABLE, RESET, TIMEOUT, REFUSED, LONG_HAUL, GROWTH,
 ];
-
-/// `check` failed, and every check that failed is one of `allowed` (a wrong answer whose waits
-/// are random may break more than one bound in a run).
-#[track_caller]
-fn caught_by(judged: &Judged, seed: u64, check: &str, allowed: &[&str]) {
-    assert!(judged.failed().contains(&check), "{check} should fail\n{}", report(judged, seed));
-    for failed in judged.failed() {
-        assert!(
-            allowed.contains(&failed) || failed == check,
-            "{failed} failed too\n{}",
-            report(judged, seed)
-        );
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_solution_and_the_starter() {

@@ -357,6 +357,21 @@ pub fn assert_failed(judged: &Judged, seed: u64, checks: &[&str], expected: &[&s
     assert_eq!(failed, expected, "\n{shown}");
 }
 
+/// `check` failed, and every check that failed is one of `allowed` (a mistake whose effect
+/// depends on timing or on what else happens at the same moment may break a neighbouring rule
+/// too).
+#[track_caller]
+pub fn caught_by(judged: &Judged, seed: u64, check: &str, allowed: &[&str]) {
+    assert!(judged.failed().contains(&check), "{check} should fail\n{}", report(judged, seed));
+    for failed in judged.failed() {
+        assert!(
+            allowed.contains(&failed) || failed == check,
+            "{failed} failed too\n{}",
+            report(judged, seed)
+        );
+    }
+}
+
 /// `check` failed, saying `reason`: rejected for the mistake it was written for.
 #[track_caller]
 pub fn assert_rejected(judged: &Judged, seed: u64, check: &str, reason: &str) {
