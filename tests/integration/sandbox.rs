@@ -98,9 +98,23 @@ fn escaping_the_check_fails_and_leaves_nothing_behind() {
     assert!(UnixStream::connect_addr(&address).is_ok());
     assert_eq!(sockets.reached(), (1, 1), "the listeners count who reaches them");
     let control = format!("{MARK}1");
-    Command::new("setsid").args(["-f", "sleep", &control]).status().expect("setsid runs");
-    assert_eq!(processes_marked(&control).len(), 1, "a left-behind process is seen");
+    Command::new("setsid")
+        .args(["-f", "sleep", &control])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("setsid runs");
+    // `setsid -f` returns once it has forked: the child may still be on its way to `sleep`
+    // (its cmdline empty while it execs), so it is looked for a little while, and ended
+    // before any verdict.
+    let started = Instant::now();
+    while processes_marked(&control).is_empty() && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let seen = processes_marked(&control).len();
     Command::new("pkill").args(["-f", &control]).status().expect("pkill runs");
+    assert_eq!(seen, 1, "a left-behind process is seen");
 
     let exercises: Vec<_> = fs::read_dir(scratch.root().join("exercises"))
         .unwrap()
