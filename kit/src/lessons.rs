@@ -12,3 +12,4 @@ pub mod request_ids;
 pub mod retry_after;
 pub mod retry_budget;
 pub mod retry_on_5xx;
+mod wire;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::RetryPolicy;
 use crate::adapter::{self, Handler, SeenError, SeenResponse};
 use crate::fixtures::{GaveUp, Upstream, UpstreamSetup};
+pub use crate::lessons::wire::Policy;
 
 /// What the exercise exports besides `app`: `get_before`, as any async function of its shape.
 pub trait GetBefore:
@@ -49,34 +50,6 @@ impl Deadline {
         match self {
             Deadline::In(left) => now + left,
             Deadline::Passed(ago) => now.checked_sub(ago).unwrap_or(now),
-        }
-    }
-}
-
-/// A [`RetryPolicy`] on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Policy {
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl From<RetryPolicy> for Policy {
-    fn from(policy: RetryPolicy) -> Self {
-        Self {
-            max_attempts: policy.max_attempts,
-            base_delay: policy.base_delay,
-            max_delay: policy.max_delay,
-        }
-    }
-}
-
-impl From<Policy> for RetryPolicy {
-    fn from(policy: Policy) -> Self {
-        Self {
-            max_attempts: policy.max_attempts,
-            base_delay: policy.base_delay,
-            max_delay: policy.max_delay,
         }
     }
 }

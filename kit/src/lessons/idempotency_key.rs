@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::RetryPolicy;
 use crate::adapter::{self, Handler, SeenError, SeenResponse};
 use crate::fixtures::{Payment, Upstream, UpstreamSetup};
+pub use crate::lessons::wire::Policy;
 
 /// What the exercise exports besides `app` and `new_idempotency_key`: `pay`, as any async
 /// function of its shape.
@@ -64,34 +65,6 @@ pub enum Call {
         policy: Policy,
         client_timeout: Duration,
     },
-}
-
-/// A [`RetryPolicy`] on the wire.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct Policy {
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl From<RetryPolicy> for Policy {
-    fn from(policy: RetryPolicy) -> Self {
-        Self {
-            max_attempts: policy.max_attempts,
-            base_delay: policy.base_delay,
-            max_delay: policy.max_delay,
-        }
-    }
-}
-
-impl From<Policy> for RetryPolicy {
-    fn from(policy: Policy) -> Self {
-        Self {
-            max_attempts: policy.max_attempts,
-            base_delay: policy.base_delay,
-            max_delay: policy.max_delay,
-        }
-    }
 }
 
 /// Each call's reply: the base URL of a served app, the keys made, or what `pay` did.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::deadlines::Policy;
+use super::wire::Policy;
 use crate::adapter::{self, Handler, SeenError, SeenResponse};
 use crate::{RetryBudget, RetryPolicy};
 
