@@ -37,17 +37,50 @@ impl CpuClock {
     /// User plus system time so far; `None` where it cannot be read.
     pub fn used(&self) -> Option<Duration> {
         match &self.0 {
+            // The process's own line counts the threads that have ended too.
             Source::Process(pid) => stat_time(&format!("/proc/{pid}/stat")),
-            Source::Threads(threads) => {
-                let threads = threads.lock().unwrap_or_else(PoisonError::into_inner);
-                let times: Vec<Duration> = threads
-                    .iter()
-                    .filter_map(|tid| stat_time(&format!("/proc/self/task/{tid}/stat")))
-                    .collect();
-                (!times.is_empty()).then(|| times.iter().sum())
-            }
+            Source::Threads(_) => self.summed("stat", stat_time),
         }
     }
+
+    /// How long the learner's threads have wanted a core so far: on one, or waiting in the run
+    /// queue for one. On a busy machine a thread that spins (or yields in a loop) gets little
+    /// of a core, yet it is runnable all along; one that sleeps is runnable only as it wakes.
+    pub fn runnable(&self) -> Option<Duration> {
+        self.summed("schedstat", schedstat_time)
+    }
+
+    /// `read` of each living thread's `file` in /proc, summed.
+    fn summed(&self, file: &str, read: fn(&str) -> Option<Duration>) -> Option<Duration> {
+        let threads: Vec<String> = match &self.0 {
+            Source::Process(pid) => std::fs::read_dir(format!("/proc/{pid}/task"))
+                .ok()?
+                .flatten()
+                .map(|task| task.path().display().to_string())
+                .collect(),
+            Source::Threads(tids) => {
+                let tids = tids.lock().unwrap_or_else(PoisonError::into_inner);
+                tids.iter().map(|tid| format!("/proc/self/task/{tid}")).collect()
+            }
+        };
+        let times: Vec<Duration> =
+            threads.iter().filter_map(|thread| read(&format!("{thread}/{file}"))).collect();
+        (!times.is_empty()).then(|| times.iter().sum())
+    }
+}
+
+/// Time on a core plus time waiting in the run queue, from a `schedstat` file of /proc.
+#[cfg(target_os = "linux")]
+fn schedstat_time(path: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let mut nanos = stat.split_whitespace().map(str::parse::<u64>);
+    let (on_core, queued) = (nanos.next()?.ok()?, nanos.next()?.ok()?);
+    Some(Duration::from_nanos(on_core + queued))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn schedstat_time(_: &str) -> Option<Duration> {
+    None
 }
 
 /// utime + stime from a `stat` file of /proc.
@@ -85,6 +118,33 @@ mod tests {
         .unwrap();
         // The thread is gone, and with it its /proc entry: a clock reads the living only.
         assert_eq!(clock.used(), None);
-        assert!(CpuClock::process(std::process::id()).used().is_some());
+        assert_eq!(clock.runnable(), None);
+        let this_process = CpuClock::process(std::process::id());
+        assert!(this_process.used().is_some() && this_process.runnable().is_some());
+    }
+
+    /// A thread that yields in a loop wants a core all along, however little of one it gets;
+    /// a thread that sleeps hardly wants one.
+    #[test]
+    fn a_yielding_thread_is_runnable_all_along_and_a_sleeping_one_is_not() {
+        let (yielding, sleeping) = (CpuClock::threads(), CpuClock::threads());
+        let wall = Duration::from_millis(200);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                yielding.count_this_thread();
+                let started = std::time::Instant::now();
+                while started.elapsed() < wall {
+                    std::thread::yield_now();
+                }
+                let runnable = yielding.runnable().unwrap();
+                assert!(runnable > wall * 9 / 10, "{runnable:?} runnable in {wall:?}");
+            });
+            scope.spawn(|| {
+                sleeping.count_this_thread();
+                std::thread::sleep(wall);
+                let runnable = sleeping.runnable().unwrap();
+                assert!(runnable < wall / 4, "{runnable:?} runnable in {wall:?}");
+            });
+        });
     }
 }

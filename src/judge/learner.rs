@@ -256,6 +256,11 @@ impl Learner {
     pub fn cpu_time(&self) -> Option<Duration> {
         self.cpu.used()
     }
+
+    /// How long the learner's threads have wanted a core so far (on one or queued for one).
+    pub fn runnable_time(&self) -> Option<Duration> {
+        self.cpu.runnable()
+    }
 }
 
 impl Connection {

@@ -56,6 +56,15 @@ impl Lesson for Judge {
 /// uses all of one (and still a half with both cores busy elsewhere).
 const BUSY: f64 = 0.25;
 
+/// Wanting a core (on one, or queued for one) this share of the time, while getting more than
+/// [`BUSY_ON_A_BUSY_MACHINE`] of one, means spinning too. On a machine busy elsewhere a client
+/// that yields in a loop gets little of a core but stays runnable (seen: 93 % wanted, 31 % got,
+/// beside two CPU hogs); one that sleeps is runnable only as it wakes, and its few milliseconds
+/// of work are a share that shrinks as the machine slows it (seen: 43 % wanted, 2 % got, on a
+/// machine so loaded that other checks failed).
+const WANTS_A_CORE: f64 = 0.7;
+const BUSY_ON_A_BUSY_MACHINE: f64 = 0.08;
+
 /// How far apart the scenarios after the herd set out.
 const SCENARIOS_APART: Duration = Duration::from_millis(6);
 
@@ -75,7 +84,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let lost = RefCell::new(None);
     let (lateness, second_lateness) = (RefCell::default(), RefCell::default());
     let answered = [Notify::new(), Notify::new()];
-    let (cpu_before, started) = (second.cpu_time(), Instant::now());
+    let (cpu_before, started) = (Cpu::of(second), Instant::now());
 
     // Both processes play the opening and the herd at once; the first is judged on its opening.
     let opened =
@@ -120,7 +129,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     };
     let second_done = async {
         let (_, (herds, rest)) = tokio::join!(opened_second, async { tokio::join!(herds, rest) });
-        (herds, rest, second.cpu_time(), started.elapsed())
+        (herds, rest, Cpu::of(second), started.elapsed())
     };
     // The second process is probed less often: its CPU time is what the spin check measures.
     let playing = second
@@ -154,8 +163,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             schedule::differ_between_processes_in_order(d, &one, &two).map(Failure::of)
         });
     verdicts.push((JITTER, herd_failure));
-    let cpu = cpu_before.zip(cpu_after).map(|(before, after)| after.saturating_sub(before));
-    verdicts.push((SLEEPS, spinning(cpu, wall)));
+    verdicts.push((SLEEPS, cpu_after.since(cpu_before).spinning(wall)));
     for check in CHECKS {
         // A check may have scenarios in both processes: the first failure among them.
         let failure = verdicts
@@ -207,16 +215,67 @@ fn blamed_on_blocking(mut failure: Failure, longest_stall: Duration) -> Failure 
     failure
 }
 
-fn spinning(cpu: Option<Duration>, wall: Duration) -> Option<Failure> {
-    let cpu = cpu?;
-    let share = cpu.as_secs_f64() / wall.as_secs_f64().max(0.001);
-    (share > BUSY).then(|| {
-        Failure::of(format!(
-            "your code used {} of CPU in the {} its calls took, most of it waiting ({:.0} % of a \
-             core): it spins while it waits",
-            millis(cpu),
-            millis(wall),
-            share * 100.0
-        ))
-    })
+/// What the second process's threads used of the CPU, and how long they wanted it.
+#[derive(Debug, Clone, Copy)]
+struct Cpu {
+    used: Option<Duration>,
+    runnable: Option<Duration>,
+}
+
+impl Cpu {
+    fn of(learner: &Learner) -> Self {
+        Self { used: learner.cpu_time(), runnable: learner.runnable_time() }
+    }
+
+    fn since(self, before: Self) -> Self {
+        let between = |after: Option<Duration>, before: Option<Duration>| {
+            after.zip(before).map(|(after, before)| after.saturating_sub(before))
+        };
+        Self {
+            used: between(self.used, before.used),
+            runnable: between(self.runnable, before.runnable),
+        }
+    }
+
+    /// A client that used a fair share of a core as it waited spins; so does one that got
+    /// little of a core on a busy machine but wanted one nearly all along.
+    fn spinning(self, wall: Duration) -> Option<Failure> {
+        let share = |time: Option<Duration>| {
+            time.map_or(0.0, |time| time.as_secs_f64() / wall.as_secs_f64().max(0.001))
+        };
+        let (used, wanted) = (share(self.used), share(self.runnable));
+        let spins = used > BUSY || (wanted > WANTS_A_CORE && used > BUSY_ON_A_BUSY_MACHINE);
+        spins.then(|| {
+            Failure::of(format!(
+                "your code used {} of CPU in the {} its calls took, most of it waiting ({:.0} % \
+                 of a core, and it wanted a core {:.0} % of that time): it spins while it waits",
+                millis(self.used.unwrap_or_default()),
+                millis(wall),
+                used * 100.0,
+                wanted * 100.0,
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn over_a_second(used_ms: u64, runnable_ms: u64) -> Option<Failure> {
+        let ms = |ms| Some(Duration::from_millis(ms));
+        Cpu { used: ms(used_ms), runnable: ms(runnable_ms) }.spinning(Duration::from_secs(1))
+    }
+
+    #[test]
+    fn a_spinner_is_told_by_what_it_got_or_by_what_it_wanted_on_a_busy_machine() {
+        // Figures seen: a quiet machine, two CPU hogs beside the check, and a machine so loaded
+        // that other checks failed.
+        assert!(over_a_second(646, 1041).is_some(), "yields in a loop, quiet machine");
+        assert!(over_a_second(308, 933).is_some(), "yields in a loop, beside two hogs");
+        assert!(over_a_second(120, 900).is_some(), "yields in a loop, little of a core");
+        assert!(over_a_second(8, 60).is_none(), "sleeps, quiet machine");
+        assert!(over_a_second(19, 428).is_none(), "sleeps, overloaded machine");
+        assert!(over_a_second(30, 750).is_none(), "sleeps, through many wake-ups on a crowded core");
+    }
 }
