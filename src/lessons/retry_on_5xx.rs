@@ -276,6 +276,9 @@ mod tests {
         assert!(over_a_second(120, 900).is_some(), "yields in a loop, little of a core");
         assert!(over_a_second(8, 60).is_none(), "sleeps, quiet machine");
         assert!(over_a_second(19, 428).is_none(), "sleeps, overloaded machine");
-        assert!(over_a_second(30, 750).is_none(), "sleeps, through many wake-ups on a crowded core");
+        assert!(
+            over_a_second(30, 750).is_none(),
+            "sleeps, through many wake-ups on a crowded core"
+        );
     }
 }
