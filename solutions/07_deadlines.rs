@@ -44,8 +44,9 @@ pub async fn get_before(
             Some(asked) => asked,
             None => full_jitter(backoff(&policy, attempt)),
         };
-        // A wait that ends after the deadline buys nothing: give up now, with what we have.
-        if Instant::now() + wait >= deadline {
+        // A wait that ends after the deadline buys nothing, nor one that leaves the next attempt
+        // less than a round trip: give up now, with what we have.
+        if wait + WORTH_TRYING >= deadline.saturating_duration_since(Instant::now()) {
             return finish(outcome, deadline);
         }
         drop(outcome);
@@ -103,7 +104,8 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
 /// The header a caller's budget comes in, and the one the upstream's goes out in: gRPC's.
 const BUDGET: &str = "grpc-timeout";
 
-/// Less than this is not worth a call: a loopback round trip alone takes a good part of it.
+/// Less than this is not worth a call: a loopback round trip alone takes a good part of it. The
+/// client keeps the same floor for the attempt after a wait.
 const WORTH_TRYING: Duration = Duration::from_millis(2);
 
 #[derive(Clone)]

@@ -68,11 +68,15 @@ async fn report(
 ) -> Result<Json<Report>, Refusal> {
     // The cheapest question first: is this client within its quota? Clients without a key share
     // one quota, so that leaving the key out is no way around it.
-    let client = headers.get(API_KEY).map(|key| key.as_bytes().to_vec());
-    service.quotas.admit(client)?;
+    let admitted = service.quotas.admit(headers.get(API_KEY).map(HeaderValue::as_bytes))?;
     // Then: is there room at the backend? `try_acquire` answers now; `acquire().await` would
     // queue the request behind every other, and under a flood every answer would come late.
-    let _slot = service.slots.try_acquire().map_err(|_| Refusal::Overloaded)?;
+    let Ok(_slot) = service.slots.try_acquire() else {
+        // A request shed with 503 was not served, so it does not count against the quota: a
+        // client that politely retries its 503s must not run into 429s for it.
+        service.quotas.give_back(admitted);
+        return Err(Refusal::Overloaded);
+    };
     let url = service.backend.url(&format!("/reports/{id}"));
     let response = service.client.get(&url).send().await?;
     match response.status() {
@@ -88,22 +92,56 @@ async fn report(
 struct Quotas {
     per_client: usize,
     window: Duration,
-    clients: Mutex<HashMap<Option<Vec<u8>>, VecDeque<Instant>>>,
+    /// Keys are hashed with a seed of this process's own: any key costs eight bytes, however long
+    /// it is, and nobody outside can make two keys collide on purpose.
+    hasher: RandomState,
+    ledger: Mutex<Ledger>,
 }
+
+struct Ledger {
+    /// By the hash of the client's key; `None` is every request without one.
+    clients: HashMap<Option<u64>, VecDeque<Instant>>,
+    /// When quiet clients were last forgotten.
+    swept: Instant,
+}
+
+/// A request counted against its client's quota, at `at`.
+struct Admitted {
+    client: Option<u64>,
+    at: Instant,
+}
+
+/// How many clients are remembered before the quiet ones are forgotten.
+const CLIENTS_BEFORE_SWEEP: usize = 10_000;
 
 impl Quotas {
     fn new(per_client: u32, window: Duration) -> Self {
-        Self { per_client: per_client as usize, window, clients: Mutex::default() }
+        let ledger = Ledger { clients: HashMap::new(), swept: Instant::now() };
+        Self {
+            per_client: per_client as usize,
+            window,
+            hasher: RandomState::new(),
+            ledger: Mutex::new(ledger),
+        }
     }
 
-    /// Lets `client` in and counts it, or says how long until it has room again. A refusal is
-    /// not counted: a client that comes back when told is let in.
-    fn admit(&self, client: Option<Vec<u8>>) -> Result<(), Refusal> {
+    /// Lets `key`'s client in and counts it, or says how long until it has room again. A refusal
+    /// is not counted: a client that comes back when told is let in.
+    fn admit(&self, key: Option<&[u8]>) -> Result<Admitted, Refusal> {
+        let client = key.map(|key| self.hasher.hash_one(key));
+        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        // Read under the lock, so that each client's log is in order.
         let now = Instant::now();
-        let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
-        if clients.len() >= 10_000 && !clients.contains_key(&client) {
-            // Keys are free to invent: forget the clients that have been quiet for a window.
+        let Ledger { clients, swept } = &mut *ledger;
+        if clients.len() >= CLIENTS_BEFORE_SWEEP
+            && !clients.contains_key(&client)
+            && now - *swept >= self.window
+        {
+            // Keys are free to invent: forget the clients that have been quiet for a window. At
+            // most once a window, so that a stream of new keys cannot make every request pay
+            // for a walk through the whole map.
             clients.retain(|_, admitted| admitted.back().is_some_and(|at| now - *at < self.window));
+            *swept = now;
         }
         let admitted = clients.entry(client).or_default();
         while admitted.front().is_some_and(|at| now - *at >= self.window) {
@@ -111,18 +149,39 @@ impl Quotas {
         }
         if admitted.len() >= self.per_client {
             let oldest = *admitted.front().expect("a full log has a first entry");
-            return Err(Refusal::OverQuota(oldest + self.window - now));
+            return Err(Refusal::OverQuota {
+                room_in: oldest + self.window - now,
+                per_client: self.per_client,
+                window: self.window,
+                anonymous: client.is_none(),
+            });
         }
         admitted.push_back(now);
-        Ok(())
+        Ok(Admitted { client, at: now })
+    }
+
+    /// Uncounts a request that was let in but then not served.
+    fn give_back(&self, admitted: Admitted) {
+        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(log) = ledger.clients.get_mut(&admitted.client)
+            && let Some(place) = log.iter().rposition(|at| *at == admitted.at)
+        {
+            log.remove(place);
+        }
     }
 }
 
 /// Every answer other than a report, and the one place that decides what a client sees of it.
 #[derive(Debug)]
 enum Refusal {
-    /// This client is over its quota; it has room again after this long.
-    OverQuota(Duration),
+    /// This client is over its quota of `per_client` requests per `window`; it has room again
+    /// after `room_in`.
+    OverQuota {
+        room_in: Duration,
+        per_client: usize,
+        window: Duration,
+        anonymous: bool,
+    },
     /// Every backend slot is taken.
     Overloaded,
     NoSuchReport,
@@ -143,12 +202,20 @@ impl From<reqwest::Error> for Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         match self {
-            Self::OverQuota(room_in) => {
-                let message = "This API key is over its quota; try again after Retry-After";
-                let mut response =
-                    error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", message);
+            Self::OverQuota { room_in, per_client, window, anonymous } => {
                 // Whole seconds, rounded up: a client that waits exactly this long has room.
                 let seconds = room_in.as_millis().div_ceil(1000).max(1) as u64;
+                // Which limit it hit is the client's own business, and what it can act on.
+                let whose = if anonymous {
+                    "the quota shared by requests without an API key"
+                } else {
+                    "your quota"
+                };
+                let message = format!(
+                    "Over {whose}: {per_client} requests per {window:?}; try again in {seconds} s"
+                );
+                let mut response =
+                    error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", &message);
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
                 response
             }

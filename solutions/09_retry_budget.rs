@@ -52,6 +52,10 @@ impl BudgetedClient {
 }
 
 /// First attempts and retries over the last `window`, shared by every call of one client.
+///
+/// One `Instant` per call in the window is exact, and plain to read, but its memory grows with
+/// the traffic. Production ledgers count in time slots instead: tower's `TpsBudget` keeps ten
+/// counters per window, and forgets a slot's worth at a time.
 struct Budget {
     limits: RetryBudget,
     ledger: Mutex<Ledger>,

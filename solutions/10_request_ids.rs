@@ -6,6 +6,7 @@
 //! (through its span), and on to the shipping service. A user who quotes it leads the team
 //! straight to the line that says what went wrong, here and upstream.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -20,7 +21,6 @@ use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
-use tracing::Level;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -38,6 +38,9 @@ pub fn app(db: Database, shipping: Upstream) -> Router {
         .expect("a client without TLS always builds");
     Router::new()
         .route("/orders/{id}", get(order))
+        // axum's own answers to a wrong method (an empty 405) and to an unknown path (a 404)
+        // would carry no id in their bodies: ours do.
+        .method_not_allowed_fallback(wrong_method)
         .fallback(no_such_route)
         .with_state(Service { db, shipping, client })
         // Outermost first. An incoming id we cannot trust is dropped before SetRequestId
@@ -52,7 +55,10 @@ pub fn app(db: Database, shipping: Upstream) -> Router {
                     TraceLayer::new_for_http()
                         .make_span_with(|request: &Request| {
                             let id = request_id_of(request.extensions().get::<RequestId>());
-                            tracing::span!(Level::INFO, "request", request_id = %id, method = %request.method(), uri = %request.uri())
+                            // At ERROR level: a span the subscriber filters out takes its fields
+                            // with it, and a service that logs at `warn` would print its error
+                            // lines without the id.
+                            tracing::error_span!("request", request_id = %id, method = %request.method(), uri = %request.uri())
                         })
                         // Each failure is logged once, where its cause is known.
                         .on_failure(()),
@@ -93,9 +99,11 @@ struct Shipping {
 async fn order(
     State(service): State<Service>,
     Extension(id): Extension<RequestId>,
-    Path(order_id): Path<u32>,
+    order_id: Result<Path<u32>, PathRejection>,
 ) -> Result<Response, Problem> {
     let problem = |status| Problem { status, request_id: request_id_of(Some(&id)) };
+    // axum's own rejection is text/plain and quotes the input back: keep its status, in our body.
+    let Path(order_id) = order_id.map_err(|rejection| problem(rejection.status()))?;
     let order: Order = match service.db.find_order(order_id) {
         Ok(Some(order)) => order,
         Ok(None) => return Err(problem(StatusCode::NOT_FOUND)),
@@ -148,6 +156,11 @@ async fn order(
 
 async fn no_such_route(Extension(id): Extension<RequestId>) -> Problem {
     Problem { status: StatusCode::NOT_FOUND, request_id: request_id_of(Some(&id)) }
+}
+
+/// axum adds the `Allow` header to this answer itself.
+async fn wrong_method(Extension(id): Extension<RequestId>) -> Problem {
+    Problem { status: StatusCode::METHOD_NOT_ALLOWED, request_id: request_id_of(Some(&id)) }
 }
 
 /// An RFC 9457 problem: the status and its standard title, and the id to quote to support.
