@@ -213,3 +213,11 @@ mk('right_503_http_date', 'the 503\'s Retry-After is an HTTP-date two seconds ah
         };
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }'''))
+
+mk('wrong_18b_health_shares_the_slots', 'the liveness probe takes one of the backend slots (503 when they are all taken)',
+   ('.route("/health/live", get(|| async { StatusCode::NO_CONTENT }))', '''.route("/health/live", get(|State(service): State<Service>| async move {
+            match service.slots.try_acquire() {
+                Ok(_slot) => StatusCode::NO_CONTENT.into_response(),
+                Err(_) => overloaded(),
+            }
+        }))'''), src=sem)
