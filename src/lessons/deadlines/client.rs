@@ -261,9 +261,11 @@ fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
             // The 503 comes after `slow`; its wait of 1 s would end `short` after the deadline:
             // too little to see as lateness, all of it a wait that buys nothing. A client that
             // weighs the wait from when the attempt began (not from now), or allows itself a
-            // grace of some tens of milliseconds, starts it.
+            // grace of some tens of milliseconds, starts it. At least 20 ms: the client's
+            // deadline, set when the call reaches its process, is a little later than the
+            // judge's, and a right client must still see the wait end after it.
             let slow = millis(rng, 120, 300);
-            let short = millis(rng, 15, 45);
+            let short = millis(rng, 20, 50);
             let deadline = slow + Duration::from_secs(1) - short;
             let policy = policy(rng, 2..=4, base);
             (
