@@ -9,7 +9,7 @@ use httplings::adapter::SeenResponse;
 use httplings::lessons::deadlines::{Deadline, Gave};
 
 use super::client::{Kind, Played, Scenario};
-use crate::judge::bounds::{AT_ONCE, ROOM_TO_RETRY, late, millis};
+use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, ROOM_TO_RETRY, late, millis};
 use crate::judge::model::{Model, first_divergence};
 use crate::judge::schedule::{Wait, backoff, jittered};
 use crate::judge::upstream::{Reply, Seen};
@@ -317,6 +317,13 @@ impl<'a> Rules<'a> {
         }
         let value = match (&attempt.outcome, got) {
             (Outcome::Answered { id, .. }, Ok(response)) if attempt_of(response) == Some(id) => {
+                None
+            }
+            // An answer written at the deadline may reach a client whose attempt the deadline
+            // has just cut (its deadline and the judge's differ by the call's way there).
+            (Outcome::Answered { .. }, Err(_))
+                if attempt.ended.is_some_and(|ended| ended + LATE_FLOOR >= budget) =>
+            {
                 None
             }
             (Outcome::Answered { status, .. }, got) => Some(format!(
