@@ -221,3 +221,15 @@ mk('wrong_18b_health_shares_the_slots', 'the liveness probe takes one of the bac
                 Err(_) => overloaded(),
             }
         }))'''), src=sem)
+
+mk('wrong_30_static_semaphore', 'the semaphore is a static, made by the first app() of the process and shared by every instance after it',
+   ('    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight));\n',
+    '''    static SLOTS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    let slots = Arc::clone(SLOTS.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight))));
+'''), src=sem)
+mk('wrong_31_static_quota_log', 'the quota log is a static shared by every instance of the process (each instance applies its own limits to it)',
+   ('''        let mut log = self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());''',
+    '''        static LOG: std::sync::LazyLock<Mutex<HashMap<Option<Vec<u8>>, VecDeque<Instant>>>> =
+            std::sync::LazyLock::new(Mutex::default);
+        let _ = &self.log;
+        let mut log = LOG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());'''))

@@ -232,12 +232,8 @@ fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
             // The failure takes a third to a half of the budget, so that the attempt that hangs
             // starts well into it: given the whole budget instead of what is left, it runs on
             // past the deadline by that much.
-            let first = match failure(rng) {
-                Planned::Status(status) => {
-                    Planned::SlowStatus(status, budget.mul_f64(0.3 + 0.2 * rng.f64()))
-                }
-                reset => reset,
-            };
+            let status = *seed::pick(rng, &[500, 502, 503, 504]);
+            let first = Planned::SlowStatus(status, budget.mul_f64(0.3 + 0.2 * rng.f64()));
             (policy(rng, 3..=5, base), Deadline::In(budget), vec![first, last])
         }
         Kind::ClientError => {
@@ -261,9 +257,9 @@ fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
             // The 503 comes after `slow`; its wait of 1 s would end `short` after the deadline:
             // too little to see as lateness, all of it a wait that buys nothing. A client that
             // weighs the wait from when the attempt began (not from now), or allows itself a
-            // grace of some tens of milliseconds, starts it. At least 20 ms: the client's
-            // deadline, set when the call reaches its process, is a little later than the
-            // judge's, and a right client must still see the wait end after it.
+            // grace of some tens of milliseconds, starts it. More than `CALL_SKEW`: the
+            // client's deadline, set when the call reaches its process, is a little later than
+            // the judge's, and a right client must still see the wait end after it.
             let slow = millis(rng, 120, 300);
             let short = millis(rng, 20, 50);
             let deadline = slow + Duration::from_secs(1) - short;

@@ -9,7 +9,7 @@ use httplings::adapter::SeenResponse;
 use httplings::lessons::deadlines::{Deadline, Gave};
 
 use super::client::{Kind, Played, Scenario};
-use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, ROOM_TO_RETRY, late, millis};
+use crate::judge::bounds::{AT_ONCE, CALL_SKEW, LATE_FLOOR, ROOM_TO_RETRY, late, millis};
 use crate::judge::model::{Model, first_divergence};
 use crate::judge::schedule::{Wait, backoff, jittered};
 use crate::judge::upstream::{Reply, Seen};
@@ -255,6 +255,28 @@ impl<'a> Rules<'a> {
                     millis(budget)
                 ),
             ));
+        }
+        // A Retry-After is a wait known to the millisecond: one that ends past the deadline
+        // (past the learner's too) is never to be started, however little it overruns.
+        if let (Outcome::Answered { retry_after: Some(seconds), .. }, Some(ended)) =
+            (&attempt.outcome, attempt.ended)
+        {
+            let wake = ended + Duration::from_secs(*seconds);
+            if wake >= budget + CALL_SKEW && at >= budget && at <= self.limit() {
+                broken.push((
+                    Rule::NoLateAttempt,
+                    format!(
+                        "attempt {} asked for Retry-After: {seconds}, a wait that would end at \
+                         +{}, after the deadline at +{}; the client waited it out and started \
+                         attempt {} at +{}",
+                        attempt.n,
+                        millis(wake),
+                        millis(budget),
+                        attempt.n + 1,
+                        millis(at)
+                    ),
+                ));
+            }
         }
         let retry = match &attempt.outcome {
             Outcome::Answered { status, .. } if *status < 500 => Some(format!(
