@@ -167,3 +167,21 @@ mkr('right_malformed_400_finest_unit', 'a malformed budget is a 400; the budget 
 }
 
 fn timed_out() -> Response {'''))
+
+mk('wrong_17_backoff_doubled_from_the_start', 'backoff counts from 2^n instead of 2^(n-1): every wait up to twice d',
+   ('let factor = 2u32.saturating_pow(retry - 1);', 'let factor = 2u32.saturating_pow(retry);'))
+mk('wrong_18_retry_after_plus_jitter', 'a Retry-After gets backoff jitter added on top',
+   ('            Some(asked) => asked,\n', '            Some(asked) => asked + full_jitter(backoff(&policy, attempt)),\n'))
+mk('wrong_19_resets_not_retried', 'a transport failure (reset, refused) is never retried',
+   ('Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),', 'Err(_) => false,'))
+mk('wrong_20_first_response_kept', 'the response of the first failed attempt is the one returned on giving up',
+   ('        held = Some(outcome);\n', '        held = Some(match held {\n            Some(Ok(first)) => Ok(first),\n            _ => outcome,\n        });\n'),
+   ('        drop(held.take());\n', ''),
+   ('''        if wake >= deadline {
+            return outcome.map_err(GaveUp::Transport);
+        }''', '''        if wake >= deadline {
+            return match held {
+                Some(Ok(first)) => Ok(first),
+                _ => outcome.map_err(GaveUp::Transport),
+            };
+        }'''))

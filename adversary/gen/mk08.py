@@ -233,3 +233,7 @@ mk('wrong_31_static_quota_log', 'the quota log is a static shared by every insta
             std::sync::LazyLock::new(Mutex::default);
         let _ = &self.log;
         let mut log = LOG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());'''))
+
+mk('wrong_32_retry_after_from_newest', 'the 429 Retry-After counts from the newest request let in, not the oldest',
+   ('        let oldest = *entries.front().expect("a full log is not empty");\n        Err((oldest + self.window).saturating_duration_since(now))',
+    '        let newest = *entries.back().expect("a full log is not empty");\n        Err((newest + self.window).saturating_duration_since(now))'))
