@@ -9,8 +9,6 @@ cp "$file" "$ex"
 out=$(cargo run -q -- --color never check "$n" ${3:+--seed $3} 2>&1); rc=$?
 git checkout -q -- "$ex"
 echo "== $(basename "$file") exit $rc"
-# the first block of ✓/✗ lines (one per check), then the summary
-awk '/^[✓✗–] /{c[$0]++} END{}' <<<"$out" >/dev/null
 grep -E '^(✗|–) ' <<<"$out" | awk '!seen[$0]++'
 grep -E 'checks pass|All|error\[|error:' <<<"$out" | head -5
 grep -o 'seed [0-9]*' <<<"$out" | tail -1

@@ -66,7 +66,6 @@ pub(super) async fn spend(
         client.burst((0..HEALTH_PROBES).map(|_| Request::get("/health/live")).collect()).await;
 
     let mut failures = Failures::new();
-    let client_ref = &client;
     let described = format!("a quota of {} per {}", quota.per_client, ms(quota.window));
     for (exchanges, who) in [
         (&noisy[..], "one client"),
@@ -154,7 +153,7 @@ pub(super) async fn spend(
             {
                 let told = Told { seconds, sent, received };
                 let probes = (&quota.noisy_early, &quota.noisy_late);
-                Some(return_as_told(plan, client_ref, told, probes, start).await)
+                Some(return_as_told(plan, &client, told, probes, start).await)
             }
             Some(Ok(seconds)) => Some(Some(Failure::of(format!(
                 "one client over {described} was told Retry-After: {seconds}; its quota has \
@@ -200,7 +199,7 @@ pub(super) async fn spend(
         let seconds = shown::retry_after(refused).ok()?;
         let told = Told { seconds, sent: refused.sent, received: refused.received };
         let probes = (&quota.spread_early, &quota.spread_late);
-        return_as_told(plan, client_ref, told, probes, start).await.map(|failure| {
+        return_as_told(plan, &client, told, probes, start).await.map(|failure| {
             let summary = format!("{context}: {}", failure.summary);
             Failure { summary, ..failure }
         })
