@@ -1,8 +1,9 @@
 //! The client half: scenarios drawn from the seed over the whole space (deadlines already
-//! passed, shorter than one attempt, falling mid-backoff; a `Retry-After` beyond the deadline or
-//! within it; later attempts that hang; an upstream that never completes a connection), each
-//! played against an upstream of its own, and what happened recorded as a history for the
-//! rules ([`super::rules`]).
+//! passed, shorter than one attempt, falling mid-backoff; a `Retry-After` beyond the deadline,
+//! just beyond it after a slow answer, within it, or beyond `max_delay`; later attempts that
+//! hang, well into the budget; resets until no wait fits; an upstream that never completes a
+//! connection; calls failing together, for jitter), each played against an upstream of its
+//! own, and what happened recorded as a history for the rules ([`super::rules`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
