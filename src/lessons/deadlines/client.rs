@@ -262,7 +262,7 @@ fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
             // client's deadline, set when the call reaches its process, is a little later than
             // the judge's, and a right client must still see the wait end after it.
             let slow = millis(rng, 120, 300);
-            let short = millis(rng, 20, 50);
+            let short = millis(rng, 20, 40);
             let deadline = slow + Duration::from_secs(1) - short;
             let policy = policy(rng, 2..=4, base);
             (
