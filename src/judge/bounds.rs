@@ -51,6 +51,11 @@ pub const DEADLINE_HEADROOM: f64 = 0.1;
 /// longest wait is over: a client may skip an attempt that would have less (lesson 7).
 pub const ROOM_TO_RETRY: Duration = Duration::from_millis(150);
 
+/// How much later than the judge's a deadline the judge describes may start in the learner's
+/// process: the call's way there, on a busy machine (lesson 7). A wait the judge sees ending
+/// this much past its own deadline ends past the learner's too.
+pub const CALL_SKEW: Duration = Duration::from_millis(15);
+
 /// How long the thread that runs the learner's calls may be held before the judge concludes
 /// that its code blocks it (`std::thread::sleep`, a loop that never awaits): a busy machine
 /// delays a task by tens of milliseconds, not by a quarter of a second.

@@ -3,6 +3,7 @@
 //! pass.
 
 mod knobs;
+mod timeout_at;
 
 use httplings::fixtures::Upstream;
 use httplings_judge::lessons::deadlines::{self, CHECKS};
@@ -63,6 +64,9 @@ gateways! {
     zero_is_absent: Gateway { zero_is_absent: true, ..Gateway::RIGHT },
     malformed_is_504: Gateway { malformed: Malformed::GatewayTimeout, ..Gateway::RIGHT },
     spawned: Gateway { spawned: true, ..Gateway::RIGHT },
+    calls_for_any_budget_above_zero: Gateway { no_floor: true, ..Gateway::RIGHT },
+    reads_nine_digits: Gateway { digits_unlimited: true, ..Gateway::RIGHT },
+    reads_fractions: Gateway { decimals: true, ..Gateway::RIGHT },
     ignores_malformed_in_millis_with_timeout_at: Gateway {
         malformed: Malformed::Ignored,
         forward: Forward::LeftMillis,
@@ -102,6 +106,16 @@ wrong! {
         Client { deadline_instead_of_last: true, ..Client::RIGHT }, right => "at-once",
     a_client_that_never_retries:
         Client { never_retries: true, ..Client::RIGHT }, right => "retries",
+    a_client_that_polls_an_attempt_once_when_the_deadline_has_passed:
+        Client { sends_when_passed: true, attempt: AttemptTimeout::TimeoutAt, ..Client::RIGHT }, right => "past",
+    a_client_that_weighs_the_wait_from_the_attempts_start:
+        Client { wait: WaitCheck::FromAttemptStart, ..Client::RIGHT }, right => "at-once",
+    a_client_that_caps_a_long_retry_after_and_waits:
+        Client { caps_retry_after: true, ..Client::RIGHT }, right => "retries",
+    a_client_that_drops_the_error_it_got:
+        Client { deadline_instead_of_error: true, ..Client::RIGHT }, right => "at-once",
+    a_client_without_jitter:
+        Client { no_jitter: true, ..Client::RIGHT }, right => "retries",
     a_gateway_that_forwards_the_budget_unchanged: Client::RIGHT, forwards_unchanged => "passed-on",
     a_gateway_that_forwards_no_budget: Client::RIGHT, forwards_nothing => "passed-on",
     a_gateway_that_rounds_the_budget_up: Client::RIGHT, rounds_up => "passed-on",
@@ -111,6 +125,25 @@ wrong! {
     a_gateway_that_calls_with_a_spent_budget: Client::RIGHT, zero_is_absent => "spent",
     a_gateway_that_answers_a_malformed_budget_with_504: Client::RIGHT, malformed_is_504 => "budget-read",
     a_gateway_that_keeps_calling_after_its_caller_left: Client::RIGHT, spawned => "hang-up",
+    a_gateway_that_calls_for_a_budget_under_a_millisecond: Client::RIGHT, calls_for_any_budget_above_zero => "spent",
+    a_gateway_that_reads_nine_digits: Client::RIGHT, reads_nine_digits => "budget-read",
+    a_gateway_that_reads_fractions: Client::RIGHT, reads_fractions => "budget-read",
+}
+
+/// A wait that ends a little past the deadline, started all the same: the attempt after it is
+/// late (when its request goes out on the connection kept from the first) or the call returns
+/// late (when the attempt, polled once past the deadline, only connects). Either check may be
+/// the one to see it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
+async fn a_client_that_allows_itself_a_grace_of_100_ms() {
+    let client =
+        Client { wait: WaitCheck::Grace, attempt: AttemptTimeout::TimeoutAt, ..Client::RIGHT };
+    let (failed, report) = judged(client, right).await;
+    assert!(
+        failed.iter().any(|check| check == "no-late-attempt" || check == "at-once"),
+        "a grace of 100 ms should fail no-late-attempt or at-once\n{report}"
+    );
 }
 
 /// Right answers in other styles pass every check.
@@ -130,4 +163,14 @@ right! {
         Client { attempt: AttemptTimeout::TimeoutAt, equal_jitter: true, ..Client::RIGHT }, right,
     a_client_with_select_and_a_gateway_that_ignores_malformed_budgets:
         Client { attempt: AttemptTimeout::Select, ..Client::RIGHT }, ignores_malformed_in_millis_with_timeout_at,
+}
+
+/// A right answer in another style, written without the knobs: `timeout_at` around each
+/// attempt, the last outcome held over the wait, a malformed budget ignored, the rest passed on
+/// in milliseconds, one `timeout` around the whole upstream exchange.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_right_answer_with_timeout_at_and_budgets_in_milliseconds_passes() {
+    let seed = seed();
+    let judged = deadlines::judge_in_process(timeout_at::app, timeout_at::get_before, seed).await;
+    assert_failed(&judged, seed, CHECKS, &[]);
 }

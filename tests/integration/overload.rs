@@ -23,6 +23,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::support::{assert_failed, assert_rejected, seed};
 
+mod tower_sliding_log;
+
 #[path = "../../solutions/08_overload.rs"]
 mod solution;
 
@@ -114,6 +116,14 @@ async fn right_answers_in_other_styles_pass() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_right_answers_in_other_styles_pass() {
+    // tower's layers with a sliding log and problem details; a 503 whose Retry-After is an
+    // HTTP-date (RFC 9110 allows either form).
+    judged_failing(&[(tower_sliding_log::app, &[]), (with!(overload_retry_after_date: true), &[])])
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
     let judged = judged_failing(&[
@@ -122,6 +132,7 @@ async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
         (with!(limit: Limit::PerRequest), &[LIMIT, REFUSED]),
         (with!(limit: Limit::Waits), &[REFUSED, GOODPUT]),
         (with!(limit: Limit::Queues(400)), &[REFUSED, GOODPUT]),
+        (with!(limit: Limit::Queues(100)), &[REFUSED]),
         (with!(overload_status: StatusCode::TOO_MANY_REQUESTS), &[REFUSED]),
         (with!(overload_retry_after: None), &[REFUSED]),
         (with!(overload_retry_after: Some(0)), &[REFUSED]),
@@ -150,6 +161,11 @@ async fn each_wrong_quota_is_caught_by_the_check_for_its_rule() {
             (with!(quota_retry_after: |room, _| Some(room.as_secs())), &[RETRY_AFTER]),
             (with!(counts_refusals: true), &[RETRY_AFTER]),
             (with!(anonymous: Anonymous::Unlimited), &[ANONYMOUS]),
+            (
+                with!(quota_retry_after: |_, window| Some(window.as_millis().div_ceil(1000) as u64)),
+                &[RETRY_AFTER],
+            ),
+            (with!(anonymous_retry_after: false), &[RETRY_AFTER]),
         ],
         1,
     )
@@ -194,6 +210,21 @@ async fn a_quota_shared_by_every_client_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
+async fn keys_compared_without_their_case_are_caught() {
+    // The quiet client's key is the noisy one's in the other case: folded, the two share one
+    // quota, and which of their requests released together get in is the race's to decide.
+    let (folded, seed) = judged_failing_among(
+        with!(folds_key_case: true),
+        &[PER_CLIENT],
+        &[],
+        &[QUOTA, RETRY_AFTER],
+    )
+    .await;
+    assert_rejected(&folded, seed, PER_CLIENT, "in the same instant another client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn a_401_for_requests_without_a_key_is_caught() {
     // The lesson's decision is one shared quota; a flood without a key meets the 401 too.
     let (refused, seed) = judged_failing_among(
@@ -220,6 +251,8 @@ async fn health_and_failures_are_judged_apart_from_the_limits() {
         (with!(health_behind_limits: true), &[HEALTH]),
         (with!(failure_keeps_slot: true), &[FAILURES]),
         (with!(failures_as: Some(StatusCode::SERVICE_UNAVAILABLE)), &[FAILURES]),
+        (with!(backend_5xx_as_503: true), &[FAILURES]),
+        (with!(timeout_as_502: true), &[FAILURES]),
         (with!(passes_backend_error: true), &[NO_LEAK]),
     ])
     .await;
@@ -280,6 +313,16 @@ struct Behaviour {
     failures_as: Option<StatusCode>,
     /// Whether a 502 carries the backend's own error text.
     passes_backend_error: bool,
+    /// Whether the 503's Retry-After is an HTTP-date as many seconds ahead.
+    overload_retry_after_date: bool,
+    /// Whether a 429 to a client without a key carries a Retry-After.
+    anonymous_retry_after: bool,
+    /// Whether API keys are compared without their case.
+    folds_key_case: bool,
+    /// Whether a backend 5xx is answered 503 (its other failures as lesson 4 says).
+    backend_5xx_as_503: bool,
+    /// Whether a backend that does not answer in time is answered 502.
+    timeout_as_502: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -295,6 +338,11 @@ const RIGHT: Behaviour = Behaviour {
     failure_keeps_slot: false,
     failures_as: None,
     passes_backend_error: false,
+    overload_retry_after_date: false,
+    anonymous_retry_after: true,
+    folds_key_case: false,
+    backend_5xx_as_503: false,
+    timeout_as_502: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -360,6 +408,8 @@ async fn knobbed_health(State(service): State<Knobbed>) -> Response {
 fn admit(service: &Knobbed, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let behaviour = service.behaviour;
     let key = headers.get("x-api-key").map(|key| key.as_bytes().to_vec());
+    let anonymous = key.is_none();
+    let key = key.map(|key| if behaviour.folds_key_case { key.to_ascii_lowercase() } else { key });
     let key = match (key, behaviour.anonymous) {
         (None, Anonymous::Unlimited) => return Ok(()),
         (None, Anonymous::Unauthorized) => {
@@ -382,7 +432,8 @@ fn admit(service: &Knobbed, headers: &HeaderMap) -> Result<(), Box<Response>> {
         if behaviour.counts_refusals {
             log.push(now);
         }
-        let retry_after = (behaviour.quota_retry_after)(room, window);
+        let retry_after = (behaviour.quota_retry_after)(room, window)
+            .filter(|_| behaviour.anonymous_retry_after || !anonymous);
         return Err(Box::new(error(behaviour.quota_status, retry_after)));
     }
     log.push(now);
@@ -403,7 +454,17 @@ async fn knobbed_report(
     if let Err(refused) = admit(&service, &headers) {
         return *refused;
     }
-    let overloaded = || error(behaviour.overload_status, behaviour.overload_retry_after);
+    let overloaded = || {
+        let mut refused = error(behaviour.overload_status, behaviour.overload_retry_after);
+        if let Some(seconds) =
+            behaviour.overload_retry_after.filter(|_| behaviour.overload_retry_after_date)
+        {
+            let at = std::time::SystemTime::now() + Duration::from_secs(seconds + 1);
+            let date = HeaderValue::from_str(&httpdate::fmt_http_date(at)).unwrap();
+            refused.headers_mut().insert(header::RETRY_AFTER, date);
+        }
+        refused
+    };
     let slot =
         match behaviour.limit {
             Limit::Shared(_) => match Arc::clone(&service.slots).try_acquire_owned() {
@@ -450,8 +511,13 @@ async fn knobbed_report(
         Ok(response) if response.status() == StatusCode::OK => {
             return Json(response.json::<Value>().await.unwrap_or_default()).into_response();
         }
+        Ok(response) if behaviour.backend_5xx_as_503 && response.status().is_server_error() => {
+            (StatusCode::SERVICE_UNAVAILABLE, response.text().await.unwrap_or_default())
+        }
         Ok(response) => (StatusCode::BAD_GATEWAY, response.text().await.unwrap_or_default()),
-        Err(failed) if failed.is_timeout() => (StatusCode::GATEWAY_TIMEOUT, failed.to_string()),
+        Err(failed) if failed.is_timeout() && !behaviour.timeout_as_502 => {
+            (StatusCode::GATEWAY_TIMEOUT, failed.to_string())
+        }
         Err(failed) => (StatusCode::BAD_GATEWAY, failed.to_string()),
     };
     if behaviour.failure_keeps_slot

@@ -1,8 +1,9 @@
 //! The client half: scenarios drawn from the seed over the whole space (deadlines already
-//! passed, shorter than one attempt, falling mid-backoff; a `Retry-After` beyond the deadline or
-//! within it; later attempts that hang; an upstream that never completes a connection), each
-//! played against an upstream of its own, and what happened recorded as a history for the
-//! rules ([`super::rules`]).
+//! passed, shorter than one attempt, falling mid-backoff; a `Retry-After` beyond the deadline,
+//! just beyond it after a slow answer, within it, or beyond `max_delay`; later attempts that
+//! hang, well into the budget; resets until no wait fits; an upstream that never completes a
+//! connection; calls failing together, for jitter), each played against an upstream of its
+//! own, and what happened recorded as a history for the rules ([`super::rules`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +31,14 @@ pub enum Kind {
     ClientError,
     Unreachable,
     AttemptsRunOut,
+    /// A slow 503 whose `Retry-After: 1` ends a few tens of milliseconds after the deadline.
+    RetryAfterJustBeyond,
+    /// A `Retry-After` above `max_delay`, with time enough left to wait `max_delay`.
+    RetryAfterOverMax,
+    /// Resets, until a wait no longer fits before the deadline.
+    ResetsUntilDeadline,
+    /// One of several calls made together, each failing once with the same backoff ahead.
+    Jitter,
 }
 
 impl Kind {
@@ -45,6 +54,16 @@ impl Kind {
             Kind::ClientError => "a 4xx",
             Kind::Unreachable => "an upstream whose connections never complete",
             Kind::AttemptsRunOut => "5xx until max_attempts runs out, with time to spare",
+            Kind::RetryAfterJustBeyond => {
+                "a slow 503 whose Retry-After ends a moment after the deadline"
+            }
+            Kind::RetryAfterOverMax => {
+                "a 503 whose Retry-After is beyond max_delay, with time to wait max_delay"
+            }
+            Kind::ResetsUntilDeadline => {
+                "connection resets, until no wait fits before the deadline"
+            }
+            Kind::Jitter => "calls made together, each failing once, with the same backoff ahead",
         }
     }
 }
@@ -59,6 +78,10 @@ pub enum Planned {
     Silence,
     /// A 200, after this long.
     Slow(Duration),
+    /// This status, after this long.
+    SlowStatus(u16, Duration),
+    /// A 503 with `Retry-After: seconds`, after this long.
+    SlowRetryAfter(u64, Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +116,9 @@ pub fn draw(rng: &mut Rng) -> Vec<Scenario> {
         (Kind::ClientError, 1),
         (Kind::Unreachable, 1),
         (Kind::AttemptsRunOut, 1),
+        (Kind::RetryAfterJustBeyond, 2),
+        (Kind::RetryAfterOverMax, 1),
+        (Kind::ResetsUntilDeadline, 2),
     ];
     let mut scenarios: Vec<Scenario> = kinds
         .into_iter()
@@ -108,7 +134,32 @@ pub fn draw(rng: &mut Rng) -> Vec<Scenario> {
     if let Some(asked) = asked {
         *asked = Planned::RetryAfter(1);
     }
+    scenarios.extend(jitter(rng));
     scenarios
+}
+
+/// How many calls judge jitter together: enough that equal jitter (waits spread over half of
+/// `d`) never looks bunched in every play, few enough to cost nothing.
+pub const JITTERED_CALLS: usize = 5;
+
+/// Calls made together, one policy for all: a 5xx, then a 200 after the backoff. Without jitter
+/// their waits are one and the same; with it they spread over the backoff (`d` of 150 ms or
+/// more, so that a spread shows past what a busy scheduler adds).
+fn jitter(rng: &mut Rng) -> Vec<Scenario> {
+    let base = millis(rng, 150, 250);
+    let policy =
+        RetryPolicy { max_attempts: 3, base_delay: base, max_delay: Duration::from_secs(2) };
+    (0..JITTERED_CALLS)
+        .map(|_| Scenario {
+            kind: Kind::Jitter,
+            policy,
+            deadline: Deadline::In(millis(rng, 900, 1100)),
+            replies: vec![
+                Planned::Status(*seed::pick(rng, &[500, 502, 503, 504])),
+                Planned::Status(200),
+            ],
+        })
+        .collect()
 }
 
 fn millis(rng: &mut Rng, low: u64, high: u64) -> Duration {
@@ -179,7 +230,12 @@ fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
             } else {
                 Planned::Slow(budget + millis(rng, 200, 600))
             };
-            (policy(rng, 3..=5, base), Deadline::In(budget), vec![failure(rng), last])
+            // The failure takes a third to a half of the budget, so that the attempt that hangs
+            // starts well into it: given the whole budget instead of what is left, it runs on
+            // past the deadline by that much.
+            let status = *seed::pick(rng, &[500, 502, 503, 504]);
+            let first = Planned::SlowStatus(status, budget.mul_f64(0.3 + 0.2 * rng.f64()));
+            (policy(rng, 3..=5, base), Deadline::In(budget), vec![first, last])
         }
         Kind::ClientError => {
             let status = *seed::pick(rng, &[400, 404, 409, 422]);
@@ -198,6 +254,41 @@ fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
                 (0..3).map(|_| Planned::Status(*seed::pick(rng, &[500, 502, 503]))).collect();
             (policy, Deadline::In(millis(rng, 900, 1400)), replies)
         }
+        Kind::RetryAfterJustBeyond => {
+            // The 503 comes after `slow`; its wait of 1 s would end `short` after the deadline:
+            // too little to see as lateness, all of it a wait that buys nothing. A client that
+            // weighs the wait from when the attempt began (not from now), or allows itself a
+            // grace of some tens of milliseconds, starts it. More than `CALL_SKEW`: the
+            // client's deadline, set when the call reaches its process, is a little later than
+            // the judge's, and a right client must still see the wait end after it.
+            let slow = millis(rng, 120, 300);
+            let short = millis(rng, 20, 40);
+            let deadline = slow + Duration::from_secs(1) - short;
+            let policy = policy(rng, 2..=4, base);
+            (
+                policy,
+                Deadline::In(deadline),
+                vec![Planned::SlowRetryAfter(1, slow), Planned::Status(200)],
+            )
+        }
+        Kind::RetryAfterOverMax => {
+            // The deadline would allow a wait of max_delay: a client that caps the Retry-After
+            // at max_delay and waits shows it, where lesson 3 returns the response at once.
+            let max_delay = millis(rng, 1100, 1300);
+            let policy = RetryPolicy { max_attempts: rng.u32(3..=5), base_delay: base, max_delay };
+            let asked = *seed::pick(rng, &[2, 3, 30, 120, 3600]);
+            let mut replies = vec![Planned::RetryAfter(asked), Planned::Status(200)];
+            if seed::chance(rng, 0.5) {
+                replies.insert(0, failure(rng));
+            }
+            (policy, Deadline::In(max_delay + millis(rng, 250, 450)), replies)
+        }
+        Kind::ResetsUntilDeadline => {
+            // Backoff doubles until a wait does not fit: the client gives up holding a reset.
+            let base = millis(rng, 60, 120);
+            (policy(rng, 10..=12, base), Deadline::In(millis(rng, 250, 500)), vec![Planned::Reset])
+        }
+        Kind::Jitter => unreachable!("jittered calls are drawn together"),
     };
     Scenario { kind, policy, deadline, replies }
 }
@@ -208,6 +299,9 @@ fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
 pub struct Played {
     pub attempts: Vec<Attempt>,
     pub returned: Returned,
+    /// How many connections the client opened to the upstream, whether or not it sent a
+    /// request on them.
+    pub connections: usize,
 }
 
 impl Played {
@@ -271,8 +365,9 @@ pub async fn play(learner: &Learner, scenario: &Scenario, tag: &str) -> Result<P
             limit.as_millis()
         )),
     };
+    let connections = server.connections();
     drop(unreachable);
-    Ok(Played { attempts, returned })
+    Ok(Played { attempts, returned, connections })
 }
 
 /// The reply for one attempt, carrying its id.
@@ -288,5 +383,10 @@ fn reply(planned: Planned, id: &str) -> Reply {
         Planned::Reset => Reply::Reset,
         Planned::Silence => Reply::Silence,
         Planned::Slow(after) => Reply::Delayed(after, Box::new(respond(200))),
+        Planned::SlowStatus(status, after) => Reply::Delayed(after, Box::new(respond(status))),
+        Planned::SlowRetryAfter(seconds, after) => Reply::Delayed(
+            after,
+            Box::new(respond(503).with_header("retry-after", &seconds.to_string())),
+        ),
     }
 }

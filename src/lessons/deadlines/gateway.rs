@@ -1,7 +1,9 @@
 //! The gateway half: requests to the learner's `GET /quotes/{symbol}` carrying budgets in every
-//! form `grpc-timeout` allows (and some it does not), spent ones, none at all, in front of an
-//! upstream that answers, or never does; a caller that hangs up. Each request asks for a symbol
-//! of its own, so what the upstream saw for it is known.
+//! form `grpc-timeout` allows (and every malformed form, each read leniently as a short
+//! budget), none at all, in front of an upstream that answers, or never does; spent ones (zero,
+//! and under a millisecond) on an instance of their own whose upstream must see no connection;
+//! a caller that hangs up. Each request asks for a symbol of its own, so what the upstream saw
+//! for it is known.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -77,10 +79,14 @@ impl Plan {
         let nanos =
             seed::duration_spread(rng, Duration::from_millis(40), Duration::from_millis(99));
         asks.push(Ask::Healthy { budget: Some(budget::written(rng, nanos, 'n')) });
-        for _ in 0..3 {
-            asks.push(Ask::Spent { budget: budget::spent(rng) });
+        for budget in budget::all_spent(rng) {
+            asks.push(Ask::Spent { budget });
         }
-        for value in budget::garbage(rng, 3) {
+        // Every malformed form, each run: a parser lenient on one of them reads it as `near`,
+        // well under half the gateway's own timeout, and passes that on instead of its own.
+        let near = seed::duration_spread(rng, own / 10, own * 3 / 10);
+        let malformed = budget::lenient(near).into_iter().chain(budget::garbage(rng, 3));
+        for value in malformed {
             asks.push(Ask::Garbage { value });
         }
         let asks: Vec<(String, Ask)> =
@@ -115,10 +121,34 @@ pub struct Asked {
     pub ask: Ask,
     pub exchange: Exchange,
     pub seen: Vec<Seen>,
+    /// For a spent budget: how many connections the upstream of the spent budgets saw (a
+    /// gateway of its own, so that a call started and dropped at once still shows).
+    pub connections: usize,
 }
 
-/// Serves the learner's gateway in front of a fresh upstream and sends every request at once.
-/// `None` when the app did not serve (every check is then failed).
+/// Has the learner's gateway served in front of `upstream`; its base URL, or why not.
+async fn serve(
+    learner: &Learner,
+    plan: &Plan,
+    upstream: &Upstream,
+) -> Result<Result<String, Failure>, Lost> {
+    let call =
+        Call::Serve { upstream: UpstreamSetup { base: upstream.base.clone(), timeout: plan.own } };
+    Ok(match learner.call("app()", &call, judge::APP_DEADLINE).await? {
+        Returned::Value(Served::Served(Ok(base))) => Ok(base),
+        Returned::Value(Served::Served(Err(problem))) | Returned::Panicked(problem) => {
+            Err(app_failed(&problem))
+        }
+        Returned::Value(Served::Got(_)) => Err(app_failed("an unexpected reply")),
+        Returned::TimedOut(limit) => {
+            Err(app_failed(&format!("app() did not return within {} s", limit.as_secs())))
+        }
+    })
+}
+
+/// Serves the learner's gateway in front of a fresh upstream and sends every request at once;
+/// the spent budgets go to a second instance, whose upstream must see no connection at all.
+/// `Err` when the app did not serve (every check is then failed).
 pub async fn play(
     learner: &Learner,
     plan: &Arc<Plan>,
@@ -129,24 +159,21 @@ pub async fn play(
         script.reply(symbol)
     })
     .await;
-    let call =
-        Call::Serve { upstream: UpstreamSetup { base: upstream.base.clone(), timeout: plan.own } };
-    let base = match learner.call("app()", &call, judge::APP_DEADLINE).await? {
-        Returned::Value(Served::Served(Ok(base))) => base,
-        Returned::Value(Served::Served(Err(problem))) | Returned::Panicked(problem) => {
-            return Ok(Err(app_failed(&problem)));
-        }
-        Returned::Value(Served::Got(_)) => return Ok(Err(app_failed("an unexpected reply"))),
-        Returned::TimedOut(limit) => {
-            return Ok(Err(app_failed(&format!(
-                "app() did not return within {} s",
-                limit.as_secs()
-            ))));
-        }
+    let for_spent = Upstream::start(|_| Reply::Silence).await;
+    let base = match serve(learner, plan, &upstream).await? {
+        Ok(base) => base,
+        Err(failure) => return Ok(Err(failure)),
     };
-    let client = Client::new(base);
+    let spent_base = match serve(learner, plan, &for_spent).await? {
+        Ok(base) => base,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let (client, spent_client) = (Client::new(base), Client::new(spent_base));
     let exchanges = join_all(plan.asks.iter().map(|(symbol, ask)| {
-        let client = client.clone();
+        let client = match ask {
+            Ask::Spent { .. } => spent_client.clone(),
+            _ => client.clone(),
+        };
         async move {
             let mut request = Request::get(format!("/quotes/{symbol}"));
             match ask {
@@ -168,7 +195,8 @@ pub async fn play(
     // A call the gateway left running is given the usual slack to be dropped.
     let settle = late(plan.own) + Duration::from_millis(100);
     upstream.wait_until(settle, |seen| seen.iter().all(|seen| seen.ended.is_some())).await;
-    let seen = upstream.seen();
+    let seen: Vec<Seen> = upstream.seen().into_iter().chain(for_spent.seen()).collect();
+    let spent_connections = for_spent.connections();
     Ok(Ok(plan
         .asks
         .iter()
@@ -182,6 +210,10 @@ pub async fn play(
                 .filter(|seen| seen.path() == format!("/prices/{symbol}"))
                 .cloned()
                 .collect(),
+            connections: match ask {
+                Ask::Spent { .. } => spent_connections,
+                _ => 0,
+            },
         })
         .collect()))
 }
@@ -417,11 +449,22 @@ pub fn spent(_: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
         .map(|asked| Row {
             cells: vec![
                 sent(&asked.ask),
-                format!("504 within {}, no call", millis(AT_ONCE + lag)),
-                format!("{}, {} call(s)", answered(&asked.exchange), asked.seen.len()),
+                format!("504 within {}, no call, no connection", millis(AT_ONCE + lag)),
+                format!(
+                    "{}, {} call(s){}",
+                    answered(&asked.exchange),
+                    asked.seen.len(),
+                    match asked.connections {
+                        0 => String::new(),
+                        opened => format!(
+                            "; the upstream of the spent budgets saw {opened} connection(s)"
+                        ),
+                    }
+                ),
             ],
             ok: asked.exchange.status() == Some(504)
                 && asked.seen.is_empty()
+                && asked.connections == 0
                 && asked.exchange.took() <= AT_ONCE + lag,
         })
         .collect();

@@ -9,9 +9,9 @@ use httplings::adapter::SeenResponse;
 use httplings::lessons::deadlines::{Deadline, Gave};
 
 use super::client::{Kind, Played, Scenario};
-use crate::judge::bounds::{AT_ONCE, ROOM_TO_RETRY, late, millis};
+use crate::judge::bounds::{AT_ONCE, CALL_SKEW, LATE_FLOOR, ROOM_TO_RETRY, late, millis};
 use crate::judge::model::{Model, first_divergence};
-use crate::judge::schedule::{Wait, backoff};
+use crate::judge::schedule::{Wait, backoff, jittered};
 use crate::judge::upstream::{Reply, Seen};
 use crate::judge::{Evidence, Failure};
 
@@ -256,6 +256,28 @@ impl<'a> Rules<'a> {
                 ),
             ));
         }
+        // A Retry-After is a wait known to the millisecond: one that ends past the deadline
+        // (past the learner's too) is never to be started, however little it overruns.
+        if let (Outcome::Answered { retry_after: Some(seconds), .. }, Some(ended)) =
+            (&attempt.outcome, attempt.ended)
+        {
+            let wake = ended + Duration::from_secs(*seconds);
+            if wake >= budget + CALL_SKEW && at >= budget && at <= self.limit() {
+                broken.push((
+                    Rule::NoLateAttempt,
+                    format!(
+                        "attempt {} asked for Retry-After: {seconds}, a wait that would end at \
+                         +{}, after the deadline at +{}; the client waited it out and started \
+                         attempt {} at +{}",
+                        attempt.n,
+                        millis(wake),
+                        millis(budget),
+                        attempt.n + 1,
+                        millis(at)
+                    ),
+                ));
+            }
+        }
         let retry = match &attempt.outcome {
             Outcome::Answered { status, .. } if *status < 500 => Some(format!(
                 "attempt {} was answered {status}, which is final, yet the client tried again",
@@ -319,6 +341,13 @@ impl<'a> Rules<'a> {
             (Outcome::Answered { id, .. }, Ok(response)) if attempt_of(response) == Some(id) => {
                 None
             }
+            // An answer written at the deadline may reach a client whose attempt the deadline
+            // has just cut (its deadline and the judge's differ by the call's way there).
+            (Outcome::Answered { .. }, Err(_))
+                if attempt.ended.is_some_and(|ended| ended + LATE_FLOOR >= budget) =>
+            {
+                None
+            }
             (Outcome::Answered { status, .. }, got) => Some(format!(
                 "it returned {} instead of the {status} attempt {} got (the last response)",
                 shown(got),
@@ -328,6 +357,17 @@ impl<'a> Rules<'a> {
                 None
             }
             (_, Ok(_)) => Some("it returned a response the upstream never sent".to_string()),
+            // Before the deadline (by the judge's clock, which starts before the client's), a
+            // client that gives up after a reset holds that error: DeadlineExceeded says a
+            // deadline came that had not, and drops what went wrong.
+            (Outcome::Reset, Err(Gave::DeadlineExceeded)) if *at < budget => Some(format!(
+                "it returned Err(GaveUp::DeadlineExceeded) at +{}, before the deadline at +{}, \
+                 though what it had was attempt {}'s connection reset: \
+                 GaveUp::Transport carries that error to the caller",
+                millis(*at),
+                millis(budget),
+                attempt.n
+            )),
             (_, Err(_)) => None,
         };
         broken.extend(value.map(|problem| (Rule::AtOnce, problem)));
@@ -477,6 +517,64 @@ impl Model for Rules<'_> {
 
 /// The first scenario whose history `rule` refuses, as a failure.
 pub fn judge(
+    rule: Rule,
+    scenarios: &[Scenario],
+    played: &[Played],
+    lag: Duration,
+) -> Option<Failure> {
+    let broken = match rule {
+        Rule::Past => connected_when_passed(scenarios, played),
+        Rule::Retries => unjittered(scenarios, played),
+        _ => None,
+    };
+    broken.or_else(|| diverged(rule, scenarios, played, lag))
+}
+
+/// A deadline already passed, and a connection opened all the same (no request on it: the
+/// attempt was polled once, then dropped).
+fn connected_when_passed(scenarios: &[Scenario], played: &[Played]) -> Option<Failure> {
+    scenarios.iter().zip(played).find_map(|(scenario, played)| {
+        let Deadline::Passed(ago) = scenario.deadline else { return None };
+        (played.attempts.is_empty() && played.connections > 0).then(|| {
+            Failure::of(format!(
+                "{}: it opened {} connection(s) to the upstream although the deadline had passed \
+                 {} before the call: an attempt was started (and dropped) instead of none",
+                scenario.kind.describe(),
+                played.connections,
+                millis(ago)
+            ))
+        })
+    })
+}
+
+/// The calls made together with the same backoff ahead, whose waits did not spread.
+fn unjittered(scenarios: &[Scenario], played: &[Played]) -> Option<Failure> {
+    let together: Vec<(&Scenario, &Played)> = scenarios
+        .iter()
+        .zip(played)
+        .filter(|(scenario, _)| scenario.kind == Kind::Jitter)
+        .collect();
+    let (first, _) = together.first()?;
+    let d = backoff(&first.policy, 1);
+    let waits: Vec<Duration> = together
+        .iter()
+        .filter_map(|(_, played)| match &played.attempts[..] {
+            [failed, retry, ..] => failed.ended.map(|ended| retry.at.saturating_sub(ended)),
+            _ => None,
+        })
+        .collect();
+    if waits.len() < together.len() {
+        return None;
+    }
+    let problem = jittered(d, &waits)?;
+    Some(Failure::of(format!("{}: {problem}", Kind::Jitter.describe())).with(Evidence::Text {
+        title: "the waits, in milliseconds".into(),
+        body: waits.iter().map(|wait| wait.as_millis().to_string()).collect::<Vec<_>>().join(", "),
+    }))
+}
+
+/// The first scenario whose history, read through the model, `rule` refuses.
+fn diverged(
     rule: Rule,
     scenarios: &[Scenario],
     played: &[Played],

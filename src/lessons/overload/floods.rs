@@ -14,7 +14,7 @@ use super::shown::{self, COLUMNS, ms, row, served};
 use super::{
     FAILURES, FULL, Failures, GOODPUT, HEALTH, LIMIT, NO_LEAK, REFUSED, Stop, backend, note, serve,
 };
-use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, PATIENCE, UNDER_FLOOD, late};
+use crate::judge::bounds::{AT_ONCE, AT_ONCE_ON_AVERAGE, LATE_FLOOR, PATIENCE, UNDER_FLOOD, late};
 use crate::judge::compare::secrets_in;
 use crate::judge::exchange::{Client, Exchange};
 use crate::judge::upstream::{Seen, Upstream};
@@ -235,8 +235,35 @@ fn judge_refusals(
     }
     if let Some(first) = problems.first() {
         note(failures, REFUSED, Failure::of(format!("{context}: {first}")).with(table(rows)));
+        return;
+    }
+    // One refusal may be slow on a busy machine; all of them slow is a wait for a slot, however
+    // short the wait (a queue bounded to 100 ms passes the bound on each).
+    let refusals: Vec<&Exchange> =
+        exchanges.iter().filter(|one| one.status() == Some(503)).collect();
+    if refusals.len() >= REFUSALS_AVERAGED {
+        let average =
+            refusals.iter().map(|one| one.took()).sum::<Duration>() / refusals.len() as u32;
+        if average > AT_ONCE_ON_AVERAGE {
+            note(
+                failures,
+                REFUSED,
+                Failure::of(format!(
+                    "{context}: the {} refusals took {} on average: refused at once, they take a \
+                     round trip (at most {} on average, on a busy machine); this long, each \
+                     waited for a slot first",
+                    refusals.len(),
+                    ms(average),
+                    ms(AT_ONCE_ON_AVERAGE)
+                ))
+                .with(table(rows)),
+            );
+        }
     }
 }
+
+/// How many refusals the average time of a refusal is judged over, at least.
+const REFUSALS_AVERAGED: usize = 4;
 
 /// How long after it was sent a served request's backend call began, when that is longer than
 /// an answer at once takes.
@@ -276,7 +303,7 @@ pub(super) fn refusal_problem(exchange: &Exchange) -> Option<String> {
             ms(AT_ONCE)
         ));
     }
-    match shown::retry_after(exchange) {
+    match shown::retry_after_in_either_form(exchange) {
         Ok(1..=60) => {}
         Ok(seconds) => {
             return Some(format!(

@@ -61,8 +61,14 @@ pub(super) struct QuotaPlan {
     pub(super) noisy: Vec<Ask>,
     pub(super) noisy_early: Ask,
     pub(super) noisy_late: Ask,
-    /// Another client, within its quota, in the same instant.
+    /// Another client, within its quota, in the same instant; its key differs from the noisy
+    /// one's only in case (keys are opaque: two keys, two clients).
     pub(super) quiet: Vec<Ask>,
+    /// A client that asks once, then, a little before a window has passed since, asks for more
+    /// than its quota: its quota has room again well before a whole window from the refusal.
+    pub(super) spread: (Ask, Vec<Ask>),
+    pub(super) spread_early: Ask,
+    pub(super) spread_late: Ask,
     /// Requests without a key: the anonymous clients' one shared quota.
     pub(super) anonymous: Vec<Ask>,
     /// A client that uses its whole quota twice, a window apart (none when the quota is 1).
@@ -175,7 +181,9 @@ impl Plan {
 
 /// The burst instance: slow reports, floods several times the limit.
 fn burst_plan(rng: &mut Rng, reports: &mut Reports) -> BurstPlan {
-    let max = rng.usize(2..=5);
+    // Three slots at least, so that every way a backend fails fits in one release (the stream
+    // instance judges a limit of two).
+    let max = rng.usize(3..=5);
     let shape = *seed::pick(rng, &["one client", "many clients", "no key"]);
     let one = key(rng);
     let flood = |rng: &mut Rng, reports: &mut Reports| -> Vec<Ask> {
@@ -194,10 +202,9 @@ fn burst_plan(rng: &mut Rng, reports: &mut Reports) -> BurstPlan {
     };
     let first = flood(rng, reports);
     let last = flood(rng, reports);
-    // As many calls as there are slots, failing in one to three of the ways there are.
+    // As many calls as there are slots, failing in each of the three ways there are: a service
+    // that gets one of them wrong is caught every run, not in the runs that drew it.
     let mut kinds = vec![Backend::Fails, Backend::Resets, Backend::Silent];
-    rng.shuffle(&mut kinds);
-    kinds.truncate(rng.usize(1..=max.min(3)));
     let mut failing = Vec::new();
     while failing.len() < max {
         let id = match kinds.pop() {
@@ -247,12 +254,39 @@ fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPla
     let noisy = asks(per_client + extra, &noisy_key, rng);
     let noisy_early = asks(1, &noisy_key, rng).remove(0);
     let noisy_late = asks(1, &noisy_key, rng).remove(0);
-    let quiet_key = key(rng);
+    let quiet_key = noisy_key.as_deref().map(swap_case);
     let quiet = asks(per_client, &quiet_key, rng);
+    let spread_key = key(rng);
+    let spread = (asks(1, &spread_key, rng).remove(0), asks(per_client + 1, &spread_key, rng));
+    let spread_early = asks(1, &spread_key, rng).remove(0);
+    let spread_late = asks(1, &spread_key, rng).remove(0);
     let anonymous = asks(per_client + 2, &None, rng);
     let cycling = (per_client > 1).then(|| {
         let who = key(rng);
         (asks(per_client + 1, &who, rng), asks(per_client + 1, &who, rng))
     });
-    QuotaPlan { per_client, window, noisy, noisy_early, noisy_late, quiet, anonymous, cycling }
+    QuotaPlan {
+        per_client,
+        window,
+        noisy,
+        noisy_early,
+        noisy_late,
+        quiet,
+        spread,
+        spread_early,
+        spread_late,
+        anonymous,
+        cycling,
+    }
+}
+
+/// `key` with the case of every letter swapped, and at least one letter upper case.
+fn swap_case(key: &str) -> String {
+    let swapped: String =
+        key.chars()
+            .map(|c| {
+                if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }
+            })
+            .collect();
+    if swapped == key { format!("{key}Q") } else { swapped }
 }

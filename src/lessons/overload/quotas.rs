@@ -1,7 +1,10 @@
 //! The quota scenarios: on an instance whose backend is never the bottleneck, one client asks
-//! more than its quota at once while another stays within its own and clients without a key
-//! share theirs; the noisy client then comes back a moment before and a moment after the time
-//! its `Retry-After` gave; and a client uses its whole quota twice, a window apart.
+//! more than its quota at once while another (its key the same but for case) stays within its
+//! own and clients without a key share theirs; the noisy client then comes back a moment before
+//! and a moment after the time its `Retry-After` gave; a client that asked once asks for more
+//! than its quota a little before a window later, and comes back as told too (its room comes
+//! well before a whole window); and a client uses its whole quota twice, a window apart. Every
+//! 429 is to say when to come back.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +26,10 @@ const EARLY: Duration = Duration::from_millis(100);
 const LATE: Duration = Duration::from_millis(60);
 /// How long past a window the cycling client comes back.
 const PAST_WINDOW: Duration = Duration::from_millis(100);
+/// How long before a window has passed since its first request the spread client asks again:
+/// its quota then has room again this long after its refusal (or sooner), well under the
+/// window, so that a Retry-After of the whole window shows coming back early.
+const SPREAD_ROOM: Duration = Duration::from_millis(700);
 /// Health probes sent once the anonymous quota is spent.
 const HEALTH_PROBES: usize = 3;
 
@@ -42,6 +49,7 @@ pub(super) async fn spend(
         Some(&quota.quiet[..]),
         Some(&quota.anonymous[..]),
         quota.cycling.as_ref().map(|(first, _)| &first[..]),
+        Some(std::slice::from_ref(&quota.spread.0)),
     ]
     .into_iter()
     .flatten()
@@ -62,6 +70,19 @@ pub(super) async fn spend(
 
     let mut failures = Failures::new();
     let described = format!("a quota of {} per {}", quota.per_client, ms(quota.window));
+    for (exchanges, who) in [
+        (&noisy[..], "one client"),
+        (&anonymous[..], "requests without a key"),
+        (cycling_first.as_deref().unwrap_or_default(), "one client"),
+    ] {
+        judge_retry_afters(
+            quota,
+            exchanges,
+            start,
+            &format!("{who}, with {described}"),
+            &mut failures,
+        );
+    }
     judge_spent(
         plan,
         quota,
@@ -133,7 +154,9 @@ pub(super) async fn spend(
             Some(Ok(seconds))
                 if (1..=quota.window.as_millis().div_ceil(1000) as u64).contains(&seconds) =>
             {
-                Some(return_as_told(plan, quota, &client, seconds, sent, received, start).await)
+                let told = Told { seconds, sent, received };
+                let probes = (&quota.noisy_early, &quota.noisy_late);
+                Some(return_as_told(plan, &client, told, probes, start).await)
             }
             Some(Ok(seconds)) => Some(Some(Failure::of(format!(
                 "one client over {described} was told Retry-After: {seconds}; its quota has \
@@ -165,8 +188,30 @@ pub(super) async fn spend(
         );
         found.remove(QUOTA)
     };
-    let (came_back, cycled) = tokio::join!(come_back, cycle);
+    let spread = async {
+        tokio::time::sleep_until((start + quota.window - SPREAD_ROOM).into()).await;
+        let again = client.burst(quota.spread.1.iter().map(shown::request).collect()).await;
+        let context =
+            format!("one client that asked once, then {} later", ms(quota.window - SPREAD_ROOM));
+        let mut found = Failures::new();
+        judge_retry_afters(quota, &again, start, &context, &mut found);
+        if let Some(failure) = found.remove(RETRY_AFTER) {
+            return Some(failure);
+        }
+        let refused = again.iter().find(|one| one.status() == Some(429))?;
+        let seconds = shown::retry_after(refused).ok()?;
+        let told = Told { seconds, sent: refused.sent, received: refused.received };
+        let probes = (&quota.spread_early, &quota.spread_late);
+        return_as_told(plan, &client, told, probes, start).await.map(|failure| {
+            let summary = format!("{context}: {}", failure.summary);
+            Failure { summary, ..failure }
+        })
+    };
+    let (came_back, cycled, spread) = tokio::join!(come_back, cycle, spread);
     if let Some(Some(failure)) = came_back {
+        note(&mut failures, RETRY_AFTER, failure);
+    }
+    if let Some(failure) = spread {
         note(&mut failures, RETRY_AFTER, failure);
     }
     if let Some(failure) = cycled {
@@ -215,23 +260,58 @@ fn judge_spent(
     note(failures, check, Failure::of(summary).with(table(rows)));
 }
 
-/// The noisy client, told to come back after `seconds`: a moment before that, when the time
-/// left was more than `seconds - 1` (it was rounded up), it is still refused; a moment after, it
-/// is let in.
-async fn return_as_told(
-    plan: &Plan,
+/// Every 429 says when to come back: one Retry-After, in seconds, 1 to the window rounded up
+/// (whichever way a quota counts, it has room again within a window).
+fn judge_retry_afters(
     quota: &QuotaPlan,
-    client: &Client,
+    exchanges: &[Exchange],
+    start: Instant,
+    context: &str,
+    failures: &mut Failures,
+) {
+    let most = quota.window.as_millis().div_ceil(1000) as u64;
+    let problem = exchanges.iter().filter(|one| one.status() == Some(429)).find_map(|one| {
+        let line = one.request.line();
+        match shown::retry_after(one) {
+            Ok(seconds) if (1..=most).contains(&seconds) => None,
+            Ok(seconds) => Some(format!(
+                "{line} was refused with Retry-After: {seconds}; the quota has room again within \
+                 a window, so that is 1 to {most} seconds"
+            )),
+            Err(problem) => Some(format!(
+                "{line} was refused with 429 and {problem}: every 429 says, in seconds, when the \
+                 client's quota has room again"
+            )),
+        }
+    });
+    if let Some(problem) = problem {
+        let rows = exchanges.iter().map(|one| row(one, start, true)).collect();
+        note(failures, RETRY_AFTER, Failure::of(format!("{context}: {problem}")).with(table(rows)));
+    }
+}
+
+/// A refusal's `Retry-After`, and when the refused request went and came back.
+struct Told {
     seconds: u64,
     sent: Instant,
     received: Instant,
+}
+
+/// A client told to come back after `seconds`: a moment before that, when the time left was
+/// more than `seconds - 1` (it was rounded up), it is still refused (the first of `probes`); a
+/// moment after, it is let in (the second).
+async fn return_as_told(
+    plan: &Plan,
+    client: &Client,
+    Told { seconds, sent, received }: Told,
+    (early_ask, late_ask): (&Ask, &Ask),
     start: Instant,
 ) -> Option<Failure> {
     let told = Duration::from_secs(seconds);
     let mut rows = Vec::new();
     if seconds >= 2 {
         tokio::time::sleep_until((sent + told - Duration::from_secs(1) - EARLY).into()).await;
-        let early = client.send(shown::request(&quota.noisy_early)).await;
+        let early = client.send(shown::request(early_ask)).await;
         let let_in = served(plan, &early);
         rows.push(row(&early, start, !let_in));
         if let_in {
@@ -248,7 +328,7 @@ async fn return_as_told(
         }
     }
     tokio::time::sleep_until((received + told + LATE).into()).await;
-    let late = client.send(shown::request(&quota.noisy_late)).await;
+    let late = client.send(shown::request(late_ask)).await;
     let let_in = served(plan, &late);
     rows.push(row(&late, start, let_in));
     (!let_in).then(|| {

@@ -53,6 +53,18 @@ pub(super) fn retry_after(exchange: &Exchange) -> Result<u64, String> {
     Ok(text.parse().unwrap_or(u64::MAX))
 }
 
+/// `Retry-After` in either form RFC 9110 allows: delay-seconds, or an HTTP-date, counted in
+/// whole seconds from the answer's own `Date`. `Err` says what it is instead.
+pub(super) fn retry_after_in_either_form(exchange: &Exchange) -> Result<u64, String> {
+    let seconds = retry_after(exchange);
+    if seconds.is_ok() {
+        return seconds;
+    }
+    exchange.answer().and_then(|answer| answer.retry_after_seconds()).ok_or_else(|| {
+        seconds.unwrap_err().replace("not a number of seconds", "neither seconds nor an HTTP-date")
+    })
+}
+
 /// What keeps `exchange` from being the error `status` with a JSON body of `code` (or problem
 /// details), if anything.
 pub(super) fn not_error(exchange: &Exchange, status: StatusCode, code: &str) -> Option<String> {

@@ -23,7 +23,7 @@ pub enum AttemptTimeout {
     TimeoutAt,
     /// `select!` against `sleep_until(deadline)`.
     Select,
-    /// The whole budget, whatever is left.
+    /// The whole budget measured when the call began, whatever is left.
     WholeBudget,
     /// The client's own timeout.
     ClientOwn,
@@ -44,6 +44,10 @@ pub enum WaitCheck {
     SleepToDeadline,
     /// Never weighs it: lesson 3 as it was.
     Never,
+    /// Starts a wait that ends up to 100 ms after the deadline ("close enough"), then tries again.
+    Grace,
+    /// Weighs the wait from when the attempt began, not from now.
+    FromAttemptStart,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +58,12 @@ pub struct Client {
     pub deadline_instead_of_last: bool,
     pub never_retries: bool,
     pub equal_jitter: bool,
+    /// Waits the whole backoff, without jitter.
+    pub no_jitter: bool,
+    /// Caps a Retry-After beyond max_delay at max_delay, and waits, instead of returning.
+    pub caps_retry_after: bool,
+    /// Gives up before a wait with `DeadlineExceeded` when the attempt failed on the way.
+    pub deadline_instead_of_error: bool,
 }
 
 impl Client {
@@ -64,6 +74,9 @@ impl Client {
         deadline_instead_of_last: false,
         never_retries: false,
         equal_jitter: false,
+        no_jitter: false,
+        caps_retry_after: false,
+        deadline_instead_of_error: false,
     };
 
     pub async fn get_before(
@@ -74,29 +87,37 @@ impl Client {
         policy: RetryPolicy,
     ) -> Result<reqwest::Response, GaveUp> {
         let mut attempt = 1;
+        let budget = deadline.saturating_duration_since(Instant::now());
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let looks = attempt == 1 || self.wait != WaitCheck::BeforeSleepOnly;
+            let began = Instant::now();
+            let left = deadline.saturating_duration_since(began);
+            let looks =
+                attempt == 1 || !matches!(self.wait, WaitCheck::BeforeSleepOnly | WaitCheck::Grace);
             if left.is_zero() && looks && !(self.sends_when_passed && attempt == 1) {
                 return Err(GaveUp::DeadlineExceeded);
             }
+            let left = match self.attempt {
+                AttemptTimeout::WholeBudget => budget,
+                _ => left,
+            };
             let outcome =
                 self.attempt(client, url, deadline, left.max(Duration::from_millis(1))).await;
             let outcome = match outcome {
                 Some(outcome) => outcome,
                 None => return Err(GaveUp::DeadlineExceeded),
             };
-            let give_up = |outcome: Result<reqwest::Response, reqwest::Error>| {
-                if self.deadline_instead_of_last {
-                    Err(GaveUp::DeadlineExceeded)
-                } else {
-                    outcome.map_err(GaveUp::Transport)
-                }
+            let give_up = |outcome: Result<reqwest::Response, reqwest::Error>| match outcome {
+                Ok(_) if self.deadline_instead_of_last => Err(GaveUp::DeadlineExceeded),
+                Err(_) if self.deadline_instead_of_error => Err(GaveUp::DeadlineExceeded),
+                outcome => outcome.map_err(GaveUp::Transport),
             };
             if attempt >= policy.max_attempts || !worth_retrying(&outcome) || self.never_retries {
                 return outcome.map_err(GaveUp::Transport);
             }
             let wait = match outcome.as_ref().ok().and_then(retry_after) {
+                Some(asked) if self.caps_retry_after && asked > policy.max_delay => {
+                    policy.max_delay
+                }
                 Some(asked) if asked > policy.max_delay => {
                     return outcome.map_err(GaveUp::Transport);
                 }
@@ -108,6 +129,12 @@ impl Client {
                 WaitCheck::BeforeSleepOnly if Instant::now() >= deadline => {
                     return give_up(outcome);
                 }
+                WaitCheck::Grace
+                    if Instant::now() + wait >= deadline + Duration::from_millis(100) =>
+                {
+                    return give_up(outcome);
+                }
+                WaitCheck::FromAttemptStart if began + wait >= deadline => return give_up(outcome),
                 _ => {}
             }
             let ends = Instant::now() + wait;
@@ -143,10 +170,7 @@ impl Client {
                 outcome = client.get(url).send() => Some(outcome),
                 () = tokio::time::sleep_until(deadline.into()) => None,
             },
-            AttemptTimeout::WholeBudget => {
-                // The budget as it was at the start: kept in the first attempt's `left`.
-                Some(client.get(url).timeout(left.max(Duration::from_millis(600))).send().await)
-            }
+            AttemptTimeout::WholeBudget => Some(client.get(url).timeout(left).send().await),
             AttemptTimeout::ClientOwn => Some(client.get(url).send().await),
             AttemptTimeout::Spawned => {
                 let request = client.get(url).send();
@@ -157,6 +181,9 @@ impl Client {
     }
 
     fn jitter(self, longest: Duration) -> Duration {
+        if self.no_jitter {
+            return longest;
+        }
         let random = RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
         if self.equal_jitter {
             longest / 2 + longest.mul_f64(random / 2.0)
@@ -224,6 +251,12 @@ pub struct Gateway {
     pub spawned: bool,
     /// `tokio::time::timeout_at` around the call instead of a per-request timeout.
     pub timeout_at: bool,
+    /// Calls for any budget above zero, however small.
+    pub no_floor: bool,
+    /// Reads any number of digits (nine is malformed).
+    pub digits_unlimited: bool,
+    /// Reads a fraction (`0.2S`).
+    pub decimals: bool,
 }
 
 impl Gateway {
@@ -236,6 +269,9 @@ impl Gateway {
         malformed: Malformed::BadRequest,
         spawned: false,
         timeout_at: false,
+        no_floor: false,
+        digits_unlimited: false,
+        decimals: false,
     };
 
     pub fn app(self, upstream: Upstream) -> Router {
@@ -271,7 +307,8 @@ impl Gateway {
             },
         };
         let allowed = budget.map_or(upstream.timeout(), |budget| budget.min(upstream.timeout()));
-        if budget.is_some() && allowed < Duration::from_millis(1) {
+        let floor = if self.no_floor { Duration::from_nanos(1) } else { Duration::from_millis(1) };
+        if budget.is_some() && allowed < floor {
             return (StatusCode::GATEWAY_TIMEOUT, "no time left").into_response();
         }
         let deadline = started + allowed;
@@ -319,7 +356,20 @@ impl Gateway {
 
     fn parse(self, value: &[u8]) -> Option<Duration> {
         let (&unit, digits) = value.split_last()?;
-        if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
+        let most = if self.digits_unlimited { 20 } else { 8 };
+        if self.decimals
+            && let Ok(amount) = std::str::from_utf8(digits).ok()?.parse::<f64>()
+            && amount.fract() != 0.0
+            && amount > 0.0
+        {
+            let scale = match unit {
+                b'S' => 1.0,
+                b'm' => 1e-3,
+                _ => return None,
+            };
+            return Some(Duration::from_secs_f64(amount * scale));
+        }
+        if digits.is_empty() || digits.len() > most || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
         let amount: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
