@@ -75,8 +75,8 @@ fn equal_jitter(cap: Duration) -> Duration {
 }
 
 fn random_unit() -> f64 {
-    let bits = uuid::Uuid::new_v4().as_u128() as u64;
-    (bits >> 11) as f64 / (1u64 << 53) as f64
+    // The top 53 bits: a v4 UUID's low 64 start with its fixed variant bits.
+    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
 }
 
 fn asked_wait(response: &Response) -> Option<Duration> {

@@ -1,11 +1,12 @@
 //! Lesson 9, retry budgets: a client that many tasks share, whose retries stay within a share
 //! of its first attempts however long an outage lasts.
 //!
-//! One round makes six clients of the learner's and calls them from many tasks at once (see
+//! One round makes seven clients of the learner's and calls them from many tasks at once (see
 //! [`round`]): two through total outages and one through a flapping one, judged against the
 //! budget's rules written as a model ([`ledger`]); one through a partial outage; one made fresh
-//! while the others are spent; one called by many tasks at once against a slow server. A check that fails is decided again on
-//! a fresh round before it is believed.
+//! while the others are spent; one called by many tasks at once against a slow server; one seen
+//! across windows, whose later outage must find the budget as the window says, no fuller and
+//! no emptier. A check that fails is decided again on a fresh round before it is believed.
 
 mod ledger;
 mod round;
@@ -24,11 +25,12 @@ const FIRST: &str = "first";
 const OUTAGE: &str = "outage";
 const AT_ONCE: &str = "at-once";
 const PARTIAL: &str = "partial";
+const WINDOW: &str = "window";
 const LESSON_3: &str = "lesson-3";
 const SHARED: &str = "shared";
 const FRESH: &str = "fresh";
 
-pub const CHECKS: &[&str] = &[FIRST, OUTAGE, AT_ONCE, PARTIAL, LESSON_3, SHARED, FRESH];
+pub const CHECKS: &[&str] = &[FIRST, OUTAGE, AT_ONCE, PARTIAL, WINDOW, LESSON_3, SHARED, FRESH];
 
 /// Lesson 9's judge.
 #[derive(Debug)]
@@ -53,7 +55,7 @@ pub async fn judge_in_process<C: 'static>(
 }
 
 /// A round's clients, by role, or why one could not be made.
-fn clients(played: &[Played]) -> Result<[&[round::Made]; 6], Failure> {
+fn clients(played: &[Played]) -> Result<[&[round::Made]; 7], Failure> {
     let mut made = Vec::new();
     for client in played {
         match client {
@@ -66,16 +68,18 @@ fn clients(played: &[Played]) -> Result<[&[round::Made]; 6], Failure> {
 
 fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
     let lag = round.lag;
-    let [outage, typical, partial, fresh, together, flapping] = match clients(&round.clients) {
-        Ok(clients) => clients,
-        Err(failure) => return Some(failure),
-    };
+    let [outage, typical, partial, fresh, together, flapping, windows] =
+        match clients(&round.clients) {
+            Ok(clients) => clients,
+            Err(failure) => return Some(failure),
+        };
     match check {
         FIRST => verdicts::first(&[
             ("outage A", outage),
             ("outage B", typical),
             ("partial outage", partial),
             ("flapping", flapping),
+            ("windows", windows),
         ]),
         OUTAGE => ledger::judge("in a total outage", plan.outages[0].budget, outage)
             .or_else(|| ledger::judge("in a total outage", plan.outages[1].budget, typical))
@@ -85,17 +89,24 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
                     plan.flapping.budget,
                     flapping,
                 )
-            }),
+            })
+            .or_else(|| ledger::judge("healthy, then failing", plan.windows.budget, windows)),
         AT_ONCE => verdicts::at_once(outage, lag)
             .or_else(|| verdicts::at_once(typical, lag))
-            .or_else(|| verdicts::at_once(flapping, lag)),
+            .or_else(|| verdicts::at_once(flapping, lag))
+            .or_else(|| verdicts::at_once(windows, lag)),
         PARTIAL => verdicts::partial(&plan.partial, partial),
-        LESSON_3 => verdicts::lesson_3(&[
-            ("outage A", &plan.outages[0], outage),
-            ("outage B", &plan.outages[1], typical),
-            ("partial outage", &plan.partial, partial),
-            ("flapping", &plan.flapping, flapping),
-        ]),
+        WINDOW => verdicts::window(&plan.windows, plan.phases, windows),
+        LESSON_3 => verdicts::lesson_3(
+            &[
+                ("outage A", &plan.outages[0], outage),
+                ("outage B", &plan.outages[1], typical),
+                ("partial outage", &plan.partial, partial),
+                ("flapping", &plan.flapping, flapping),
+                ("windows", &plan.windows, windows),
+            ],
+            lag,
+        ),
         SHARED => verdicts::shared(together),
         _ => verdicts::fresh(fresh),
     }
