@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -65,8 +65,7 @@ async fn name_request(mut request: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|kind| kind.as_bytes().starts_with(b"application/problem+json"));
-    if (response.status().is_client_error() || response.status().is_server_error()) && !is_problem
-    {
+    if (response.status().is_client_error() || response.status().is_server_error()) && !is_problem {
         // axum's own rejections (405, 400 for a bad path) become problem details too.
         let status = response.status();
         response = problem(status, &RequestId(id.clone()));

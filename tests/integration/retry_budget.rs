@@ -40,6 +40,34 @@ async fn the_starter_fails() {
     assert!(failed.contains(&"outage"), "{}", report(&judged, seed));
 }
 
+/// The adversary round's right answers (adversary/09): tower's `TpsBudget` behind an `Arc` with
+/// equal jitter, and a ring of time slots in thousandths of a retry with full jitter.
+#[path = "../../adversary/09/right_a_tps.rs"]
+mod tps;
+
+#[path = "../../adversary/09/right_b_slots.rs"]
+mod slots;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adversarys_right_answers_pass() {
+    let seed = seed();
+    let judged = retry_budget::judge_in_process(
+        tps::BudgetedClient::new,
+        async |client: &tps::BudgetedClient, url: &str| client.get(url).await,
+        seed,
+    )
+    .await;
+    assert_failed(&judged, seed, CHECKS, &[]);
+    let seed = crate::support::seed();
+    let judged = retry_budget::judge_in_process(
+        slots::BudgetedClient::new,
+        async |client: &slots::BudgetedClient, url: &str| client.get(url).await,
+        seed,
+    )
+    .await;
+    assert_failed(&judged, seed, CHECKS, &[]);
+}
+
 /// Judges the client `new` makes; the failed checks and the report.
 async fn judged(
     new: fn(reqwest::Client, httplings::RetryPolicy, httplings::RetryBudget) -> knobs::Client,
