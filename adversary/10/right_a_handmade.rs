@@ -46,7 +46,7 @@ fn fresh_id() -> String {
     const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u128);
+        .map_or(0, |since| since.as_millis());
     let random = uuid::Uuid::new_v4().as_u128() & ((1u128 << 80) - 1);
     let value = (millis & ((1 << 48) - 1)) << 80 | random;
     (0..26).rev().map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char).collect()
