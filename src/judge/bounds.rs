@@ -36,6 +36,11 @@ pub const AT_ONCE: Duration = Duration::from_millis(150);
 /// a busy machine. Smaller than a queue adds, which is a whole backend call of 200 ms or more.
 pub const UNDER_FLOOD: Duration = Duration::from_millis(150);
 
+/// What a busy machine may add to one measured backoff wait of a learner's client, beyond the
+/// lag the judge's own timers saw: the learner's process is scheduled apart from the judge's,
+/// and two CPU hogs delayed single waits by 100–200 ms where the judge saw 15 ms (lesson 9).
+pub const WAIT_UNDER_LOAD: Duration = Duration::from_millis(150);
+
 /// How long the judge's own servers and clients wait for anything before calling it silence.
 pub const PATIENCE: Duration = Duration::from_secs(3);
 

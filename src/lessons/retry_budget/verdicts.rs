@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::round::{Client, Made, Script, Windows};
-use crate::judge::bounds::{AT_ONCE, AT_ONCE_ON_AVERAGE, late, millis};
+use crate::judge::bounds::{AT_ONCE, AT_ONCE_ON_AVERAGE, WAIT_UNDER_LOAD, late, millis};
 use crate::judge::schedule::{Sample, Wait, backoff, growth, jittered};
 use crate::judge::upstream::Reply;
 use crate::judge::{Evidence, Failure, Row};
@@ -18,9 +18,11 @@ const TOGETHER: f64 = 0.75;
 /// moment apart from when the judge's server sees it.
 const WINDOW_SPARE: f64 = 2.0;
 
-/// The share of backoff waits that may run past `late(d)` (beyond the lag the machine had)
-/// before the waits are too long: one or two on a busy machine, not one in twenty.
-const TOO_LONG_SHARE: f64 = 0.05;
+/// The share of backoff waits that may run past `late(d)` (beyond the lag the machine had and
+/// what a busy machine adds) before the waits are too long: one on a busy machine, not one in
+/// ten. Only waits whose `d` is long enough to tell (`TOO_LONG_FROM`) are counted.
+const TOO_LONG_SHARE: f64 = 0.1;
+const TOO_LONG_FROM: Duration = Duration::from_millis(200);
 
 /// How many waits for one and the same `d` show whether a client jitters.
 const JITTER_SAMPLES: usize = 6;
@@ -219,7 +221,9 @@ pub fn window(client: &Client, phases: Windows, calls: &[Made]) -> Option<Failur
     if got as f64 > most {
         return Some(
             Failure::of(format!(
-                "{} calls failing together, a window after forty healthy calls, got {got}                  retries; the budget holds at most {} ({rule}): deposits older than the window                  still paid for retries",
+                "{} calls failing together, a window after forty healthy calls, got {got} \
+                 retries; the budget holds at most {} ({rule}): deposits older than the window \
+                 still paid for retries",
                 later.len(),
                 most.floor()
             ))
@@ -229,11 +233,15 @@ pub fn window(client: &Client, phases: Windows, calls: &[Made]) -> Option<Failur
     ((got as f64) < least).then(|| {
         Failure::new(
             format!(
-                "{} calls failing together, a window after an earlier outage, got {got} retries;                  the budget had room for at least {} ({rule}): what the earlier calls spent,                  and the floor, must come back as they leave the window",
+                "{} calls failing together, a window after an earlier outage, got {got} retries; \
+                 the budget had room for at least {} ({rule}): what the earlier calls spent, \
+                 and the floor, must come back as they leave the window",
                 later.len(),
                 least
             ),
-            "A budget that only drains (a floor spent once, retries that never leave the              window) stops a client from retrying for good after its first outage, though              nothing is amplifying anything.",
+            "A budget that only drains (a floor spent once, retries that never leave the \
+             window) stops a client from retrying for good after its first outage, though \
+             nothing is amplifying anything.",
         )
         .with(evidence)
     })
@@ -280,9 +288,15 @@ pub fn lesson_3(clients: &[(&str, &Client, &[Made])], lag: Duration) -> Option<F
     if let Some(why) = unjittered.first() {
         return Some(Failure::of(why.clone()));
     }
-    let over: Vec<&Sample> =
-        samples.iter().filter(|sample| sample.waited > late(sample.nominal) + lag).collect();
-    if over.len() >= 2 && over.len() as f64 >= samples.len() as f64 * TOO_LONG_SHARE {
+    let long: Vec<&Sample> =
+        samples.iter().filter(|sample| sample.nominal >= TOO_LONG_FROM).collect();
+    let slack = lag + WAIT_UNDER_LOAD;
+    let over: Vec<&Sample> = long
+        .iter()
+        .copied()
+        .filter(|sample| sample.waited > late(sample.nominal) + slack)
+        .collect();
+    if over.len() >= 2 && over.len() as f64 >= long.len() as f64 * TOO_LONG_SHARE {
         let rows = over
             .iter()
             .take(10)
@@ -296,10 +310,14 @@ pub fn lesson_3(clients: &[(&str, &Client, &[Made])], lag: Duration) -> Option<F
             .collect();
         return Some(
             Failure::of(format!(
-                "{} of {} backoff waits were longer than d (by more than {} and the {} the                  machine's timers ran late): no wait may be longer than d = min(max_delay,                  base_delay × 2^(n−1)); jitter goes below it",
+                "{} of {} backoff waits of {} or more were longer than d (by more than {}, \
+                 the {} a busy machine adds and the {} its timers ran late): no wait may be \
+                 longer than d = min(max_delay, base_delay × 2^(n−1)); jitter goes below it",
                 over.len(),
-                samples.len(),
+                long.len(),
+                millis(TOO_LONG_FROM),
                 millis(late(Duration::ZERO)),
+                millis(WAIT_UNDER_LOAD),
                 millis(lag)
             ))
             .with(table(&["backoff allows", "the client"], rows)),
@@ -330,7 +348,8 @@ fn broken(client: &Client, made: &Made) -> Result<Vec<Sample>, String> {
         match retry_after(&before.reply) {
             Some(seconds) if Duration::from_secs(seconds) > policy.max_delay => {
                 return Err(format!(
-                    "attempt {n} was a {} asking Retry-After: {seconds} s, more than max_delay                      ({}), and it was retried: such an answer is returned at once",
+                    "attempt {n} was a {} asking Retry-After: {seconds} s, more than max_delay \
+                     ({}), and it was retried: such an answer is returned at once",
                     before.reply.status_code().unwrap_or_default(),
                     millis(policy.max_delay)
                 ));
