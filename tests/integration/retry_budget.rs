@@ -122,6 +122,7 @@ wrong! {
     one_attempt_more_than_max_attempts: Knobs { one_attempt_more: true, ..Knobs::RIGHT } => "lesson-3",
     a_backoff_without_jitter: Knobs { no_jitter: true, ..Knobs::RIGHT } => "lesson-3",
     a_retry_after_that_skips_the_budget: Knobs { retry_after_free: true, ..Knobs::RIGHT } => "outage",
+    jitter_from_a_constant_seed: Knobs { constant_seed: true, ..Knobs::RIGHT } => "lesson-3",
 }
 
 /// Right answers in other styles pass every check.

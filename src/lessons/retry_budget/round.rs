@@ -233,6 +233,38 @@ fn windows(rng: &mut Rng) -> (Client, Windows) {
     (client, phases)
 }
 
+/// The twin client: made in each of two processes before anything else runs there, twenty calls
+/// failing once together, with room in the budget to retry them all after a long backoff. Two
+/// processes whose jitter comes from a generator seeded with a constant wait the same twenty times.
+pub fn twin(rng: &mut Rng) -> Client {
+    let base = seed::duration_spread(rng, Duration::from_millis(300), Duration::from_millis(400));
+    Client {
+        policy: RetryPolicy { max_attempts: 2, base_delay: base, max_delay: base },
+        budget: Budget { ratio: 1.0, min_per_second: 20, window: Duration::from_secs(1) },
+        calls: vec![Duration::ZERO; 20],
+        script: vec![Script::FailsOnce(None, false); 20],
+    }
+}
+
+/// The twin client's backoff waits, as played in `learner` (client `id`): from each call's
+/// failed attempt's end to its retry, sorted; `None` when `new` failed.
+pub async fn twin_waits(
+    learner: &Learner,
+    client: &Client,
+    id: u32,
+) -> Result<Option<Vec<Duration>>, Lost> {
+    let Ok(calls) = play_client(learner, client, id).await? else { return Ok(None) };
+    let mut waits: Vec<Duration> = calls
+        .iter()
+        .filter_map(|made| match &made.attempts[..] {
+            [first, retry, ..] => Some(retry.at.saturating_sub(first.ended?)),
+            _ => None,
+        })
+        .collect();
+    waits.sort();
+    Ok(Some(waits))
+}
+
 /// One call as played, its times from the moment its client was made.
 #[derive(Debug, Clone)]
 pub struct Made {

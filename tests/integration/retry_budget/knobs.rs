@@ -67,6 +67,9 @@ pub struct Knobs {
     pub retry_after_free: bool,
     /// The backoff's exponent counts attempts, not retries: every wait doubled.
     pub doubled_backoff: bool,
+    /// Jitter from a generator seeded with a constant (per thread: in process, each learner
+    /// runs its calls on a thread of its own, as each process would start from the constant).
+    pub constant_seed: bool,
 }
 
 impl Knobs {
@@ -82,6 +85,7 @@ impl Knobs {
         no_jitter: false,
         retry_after_free: false,
         doubled_backoff: false,
+        constant_seed: false,
     };
 }
 
@@ -184,6 +188,8 @@ impl Slots {
 thread_local! {
     /// Every client's budget, where a client wrongly keeps it in one place for all.
     static GLOBAL: RefCell<Window> = RefCell::new(Window::default());
+    /// A generator's state, seeded with a constant.
+    static SEEDED: std::cell::Cell<u64> = const { std::cell::Cell::new(0x2545_f491_4f6c_dd1d) };
 }
 
 pub struct Client {
@@ -338,8 +344,18 @@ impl Client {
                         .base_delay
                         .saturating_mul(1 << exponent)
                         .min(self.policy.max_delay);
-                    let random =
-                        RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
+                    let random = if self.knobs.constant_seed {
+                        SEEDED.with(|state| {
+                            let mut x = state.get();
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            state.set(x);
+                            (x >> 11) as f64 / (1u64 << 53) as f64
+                        })
+                    } else {
+                        RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64
+                    };
                     if self.knobs.no_jitter {
                         d
                     } else if self.knobs.jitter_on_top {
