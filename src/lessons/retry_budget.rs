@@ -21,7 +21,7 @@ use self::round::{Plan, Played, Round};
 use crate::judge::confirm::confirmed;
 use std::time::Duration;
 
-use crate::judge::bounds::{ALIKE_BETWEEN_PROCESSES, millis};
+use crate::judge::bounds::{ALIKE_BETWEEN_PROCESSES, Lag, WAIT_UNDER_LOAD, late, millis};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, seed};
 
 const FIRST: &str = "first";
@@ -124,12 +124,16 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
 async fn twins(learner: &Learner, seed: u64) -> Result<Option<Failure>, Lost> {
     let Some(other) = learner.other(0) else { return Ok(None) };
     let twin = round::twin(&mut seed::rng(seed ^ 0x7457_1a5e));
+    let lag = Lag::start();
     let (first, second) = futures_util::future::join(
         round::twin_waits(learner, &twin, 900),
         round::twin_waits(other, &twin, 901),
     )
     .await;
     let (Some(first), Some(second)) = (first?, second?) else { return Ok(None) };
+    if let Some(too_long) = too_long(twin.policy.base_delay, lag.worst(), &first, &second) {
+        return Ok(Some(too_long));
+    }
     // Four in five alike: a call or two may hear its failure late on a busy machine.
     let close =
         first.iter().zip(&second).filter(|(a, b)| a.abs_diff(**b) <= ALIKE_BETWEEN_PROCESSES);
@@ -150,6 +154,33 @@ async fn twins(learner: &Learner, seed: u64) -> Result<Option<Failure>, Lost> {
             shown(&second)
         ))
     }))
+}
+
+/// The twin's waits, one retry each after a backoff of `d`, too long in both processes: two or
+/// more in each past `late(d)`, the lag and what a busy machine adds (each process a play of
+/// its own, so a busy moment in one is not believed alone).
+fn too_long(
+    d: Duration,
+    lag: Duration,
+    first: &[Duration],
+    second: &[Duration],
+) -> Option<Failure> {
+    let most = late(d) + lag + WAIT_UNDER_LOAD;
+    let over = |waits: &[Duration]| waits.iter().filter(|wait| **wait > most).count();
+    (over(first) >= 2 && over(second) >= 2).then(|| {
+        let longest = first.iter().chain(second).max().copied().unwrap_or_default();
+        Failure::of(format!(
+            "twenty calls in each of two processes, retried once after a backoff of at most d = \
+             {} (base_delay; max_delay is four times that): {} and {} of them waited more than \
+             {} (d, and what a busy machine adds), the longest {}. The wait before retry n is at \
+             most min(max_delay, base_delay × 2^(n−1)), jitter below it",
+            millis(d),
+            over(first),
+            over(second),
+            millis(most),
+            millis(longest)
+        ))
+    })
 }
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {

@@ -236,10 +236,11 @@ fn windows(rng: &mut Rng) -> (Client, Windows) {
 /// The twin client: made in each of two processes before anything else runs there, twenty calls
 /// failing once together, with room in the budget to retry them all after a long backoff. Two
 /// processes whose jitter comes from a generator seeded with a constant wait the same twenty times.
+/// Its `max_delay` is well above `base_delay`: a backoff one doubling ahead waits up to twice d.
 pub fn twin(rng: &mut Rng) -> Client {
     let base = seed::duration_spread(rng, Duration::from_millis(300), Duration::from_millis(400));
     Client {
-        policy: RetryPolicy { max_attempts: 2, base_delay: base, max_delay: base },
+        policy: RetryPolicy { max_attempts: 2, base_delay: base, max_delay: base * 4 },
         budget: Budget { ratio: 1.0, min_per_second: 20, window: Duration::from_secs(1) },
         calls: vec![Duration::ZERO; 20],
         script: vec![Script::FailsOnce(None, false); 20],
