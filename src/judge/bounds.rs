@@ -36,6 +36,18 @@ pub const AT_ONCE: Duration = Duration::from_millis(150);
 /// a busy machine. Smaller than a queue adds, which is a whole backend call of 200 ms or more.
 pub const UNDER_FLOOD: Duration = Duration::from_millis(150);
 
+/// What a busy machine may add to one measured backoff wait of a learner's client, beyond the
+/// lag the judge's own timers saw: the learner's process is scheduled apart from the judge's,
+/// and two CPU hogs delayed single waits by 100–200 ms where the judge saw 15 ms (lesson 9).
+pub const WAIT_UNDER_LOAD: Duration = Duration::from_millis(150);
+
+/// How far apart two processes' sorted waits for the same scenario may be and still count as
+/// drawn alike (a generator seeded with a constant): what scheduling adds to each, a millisecond
+/// to four, two learners in one test process included. Twenty waits drawn apart, even by the
+/// narrowest jitter a check accepts (0.12 of a 300 ms d), are four in five alike within it
+/// about once in 10⁴ runs; equal or full jitter, never in practice.
+pub const ALIKE_BETWEEN_PROCESSES: Duration = Duration::from_millis(4);
+
 /// How long the judge's own servers and clients wait for anything before calling it silence.
 pub const PATIENCE: Duration = Duration::from_secs(3);
 

@@ -163,8 +163,12 @@ fn request(ask: &Ask) -> Request {
     let mut request = Request::get(ask.path());
     match &ask.incoming {
         Incoming::None => {}
-        Incoming::Good(value) | Incoming::Bad { value, .. } => {
-            request = request.header(REQUEST_ID, value.clone());
+        Incoming::Good(value) => request = request.header(REQUEST_ID, value.clone()),
+        // A line break in a bad id's value stands for a second header line.
+        Incoming::Bad { value, .. } => {
+            for line in value.split('\n') {
+                request = request.header(REQUEST_ID, line);
+            }
         }
     }
     if let Some((trace, parent)) = &ask.traceparent {

@@ -1,11 +1,12 @@
 //! Lesson 9, retry budgets: a client that many tasks share, whose retries stay within a share
 //! of its first attempts however long an outage lasts.
 //!
-//! One round makes six clients of the learner's and calls them from many tasks at once (see
+//! One round makes seven clients of the learner's and calls them from many tasks at once (see
 //! [`round`]): two through total outages and one through a flapping one, judged against the
 //! budget's rules written as a model ([`ledger`]); one through a partial outage; one made fresh
-//! while the others are spent; one called by many tasks at once against a slow server. A check that fails is decided again on
-//! a fresh round before it is believed.
+//! while the others are spent; one called by many tasks at once against a slow server; one seen
+//! across windows, whose later outage must find the budget as the window says, no fuller and
+//! no emptier. A check that fails is decided again on a fresh round before it is believed.
 
 mod ledger;
 mod round;
@@ -18,17 +19,21 @@ use httplings::lessons::retry_budget::{Adapter, Get, New};
 
 use self::round::{Plan, Played, Round};
 use crate::judge::confirm::confirmed;
+use std::time::Duration;
+
+use crate::judge::bounds::{ALIKE_BETWEEN_PROCESSES, Lag, WAIT_UNDER_LOAD, late, millis};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, seed};
 
 const FIRST: &str = "first";
 const OUTAGE: &str = "outage";
 const AT_ONCE: &str = "at-once";
 const PARTIAL: &str = "partial";
+const WINDOW: &str = "window";
 const LESSON_3: &str = "lesson-3";
 const SHARED: &str = "shared";
 const FRESH: &str = "fresh";
 
-pub const CHECKS: &[&str] = &[FIRST, OUTAGE, AT_ONCE, PARTIAL, LESSON_3, SHARED, FRESH];
+pub const CHECKS: &[&str] = &[FIRST, OUTAGE, AT_ONCE, PARTIAL, WINDOW, LESSON_3, SHARED, FRESH];
 
 /// Lesson 9's judge.
 #[derive(Debug)]
@@ -37,6 +42,9 @@ pub struct Judge;
 impl Lesson for Judge {
     const SLUG: &'static str = "09_retry_budget";
     const CHECKS: &'static [&'static str] = CHECKS;
+    /// A second process plays the twin client: jitter drawn from a generator seeded with a
+    /// constant is the same in both.
+    const PROCESSES: usize = 2;
 
     fn judge<'a>(learner: &'a Learner, recorder: &'a mut Recorder, seed: u64) -> JudgeFuture<'a> {
         Box::pin(run(learner, recorder, seed))
@@ -53,7 +61,7 @@ pub async fn judge_in_process<C: 'static>(
 }
 
 /// A round's clients, by role, or why one could not be made.
-fn clients(played: &[Played]) -> Result<[&[round::Made]; 6], Failure> {
+fn clients(played: &[Played]) -> Result<[&[round::Made]; 7], Failure> {
     let mut made = Vec::new();
     for client in played {
         match client {
@@ -66,16 +74,18 @@ fn clients(played: &[Played]) -> Result<[&[round::Made]; 6], Failure> {
 
 fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
     let lag = round.lag;
-    let [outage, typical, partial, fresh, together, flapping] = match clients(&round.clients) {
-        Ok(clients) => clients,
-        Err(failure) => return Some(failure),
-    };
+    let [outage, typical, partial, fresh, together, flapping, windows] =
+        match clients(&round.clients) {
+            Ok(clients) => clients,
+            Err(failure) => return Some(failure),
+        };
     match check {
         FIRST => verdicts::first(&[
             ("outage A", outage),
             ("outage B", typical),
             ("partial outage", partial),
             ("flapping", flapping),
+            ("windows", windows),
         ]),
         OUTAGE => ledger::judge("in a total outage", plan.outages[0].budget, outage)
             .or_else(|| ledger::judge("in a total outage", plan.outages[1].budget, typical))
@@ -85,24 +95,97 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
                     plan.flapping.budget,
                     flapping,
                 )
-            }),
+            })
+            .or_else(|| ledger::judge("healthy, then failing", plan.windows.budget, windows)),
         AT_ONCE => verdicts::at_once(outage, lag)
             .or_else(|| verdicts::at_once(typical, lag))
-            .or_else(|| verdicts::at_once(flapping, lag)),
+            .or_else(|| verdicts::at_once(flapping, lag))
+            .or_else(|| verdicts::at_once(windows, lag)),
         PARTIAL => verdicts::partial(&plan.partial, partial),
-        LESSON_3 => verdicts::lesson_3(&[
-            ("outage A", &plan.outages[0], outage),
-            ("outage B", &plan.outages[1], typical),
-            ("partial outage", &plan.partial, partial),
-            ("flapping", &plan.flapping, flapping),
-        ]),
+        WINDOW => verdicts::window(&plan.windows, plan.phases, windows),
+        LESSON_3 => verdicts::lesson_3(
+            &[
+                ("outage A", &plan.outages[0], outage),
+                ("outage B", &plan.outages[1], typical),
+                ("partial outage", &plan.partial, partial),
+                ("flapping", &plan.flapping, flapping),
+                ("windows", &plan.windows, windows),
+            ],
+            lag,
+        ),
         SHARED => verdicts::shared(together),
         _ => verdicts::fresh(fresh),
     }
 }
 
+/// The twin client played in both processes at once, before anything else uses their random
+/// numbers; a failure when both waited the same, to the millisecond. Not replayed: two
+/// processes that draw their own jitter never wait ten times alike.
+async fn twins(learner: &Learner, seed: u64) -> Result<Option<Failure>, Lost> {
+    let Some(other) = learner.other(0) else { return Ok(None) };
+    let twin = round::twin(&mut seed::rng(seed ^ 0x7457_1a5e));
+    let lag = Lag::start();
+    let (first, second) = futures_util::future::join(
+        round::twin_waits(learner, &twin, 900),
+        round::twin_waits(other, &twin, 901),
+    )
+    .await;
+    let (Some(first), Some(second)) = (first?, second?) else { return Ok(None) };
+    if let Some(too_long) = too_long(twin.policy.base_delay, lag.worst(), &first, &second) {
+        return Ok(Some(too_long));
+    }
+    // Four in five alike: a call or two may hear its failure late on a busy machine.
+    let close =
+        first.iter().zip(&second).filter(|(a, b)| a.abs_diff(**b) <= ALIKE_BETWEEN_PROCESSES);
+    let alike =
+        first.len() >= 16 && first.len() == second.len() && close.count() * 5 >= first.len() * 4;
+    Ok(alike.then(|| {
+        let shown = |waits: &[Duration]| {
+            waits.iter().map(|wait| wait.as_millis().to_string()).collect::<Vec<_>>().join(", ")
+        };
+        Failure::of(format!(
+            "two processes running your code, each making the same client and calls first \
+             thing, waited the same {} times (four in five within {}): {} ms in one, {} ms in the other. The \
+             jitter comes from a generator seeded with a constant, so every instance of the \
+             client retries in step with every other",
+            first.len(),
+            millis(ALIKE_BETWEEN_PROCESSES),
+            shown(&first),
+            shown(&second)
+        ))
+    }))
+}
+
+/// The twin's waits, one retry each after a backoff of `d`, too long in both processes: two or
+/// more in each past `late(d)`, the lag and what a busy machine adds (each process a play of
+/// its own, so a busy moment in one is not believed alone).
+fn too_long(
+    d: Duration,
+    lag: Duration,
+    first: &[Duration],
+    second: &[Duration],
+) -> Option<Failure> {
+    let most = late(d) + lag + WAIT_UNDER_LOAD;
+    let over = |waits: &[Duration]| waits.iter().filter(|wait| **wait > most).count();
+    (over(first) >= 2 && over(second) >= 2).then(|| {
+        let longest = first.iter().chain(second).max().copied().unwrap_or_default();
+        Failure::of(format!(
+            "twenty calls in each of two processes, retried once after a backoff of at most d = \
+             {} (base_delay; max_delay is four times that): {} and {} of them waited more than \
+             {} (d, and what a busy machine adds), the longest {}. The wait before retry n is at \
+             most min(max_delay, base_delay × 2^(n−1)), jitter below it",
+            millis(d),
+            over(first),
+            over(second),
+            millis(most),
+            millis(longest)
+        ))
+    })
+}
+
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let plan = &Plan::draw(&mut seed::rng(seed));
+    let in_step = twins(learner, seed).await?;
     let rounds = RefCell::new(vec![Rc::new(round::play(learner, plan, 0).await?)]);
     let lost = RefCell::new(None);
     let round = &async |n: u32| -> Option<Rc<Round>> {
@@ -123,7 +206,10 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         }
     };
     for check in CHECKS {
-        let failure = confirmed(|n| async move { verdict(check, plan, &*round(n).await?) }).await;
+        let failure = match (*check, &in_step) {
+            (LESSON_3, Some(in_step)) => Some(in_step.clone()),
+            _ => confirmed(|n| async move { verdict(check, plan, &*round(n).await?) }).await,
+        };
         recorder.decide(check, failure);
     }
     lost.into_inner().map_or(Ok(()), Err)

@@ -64,9 +64,25 @@ async fn the_solution_passes_and_the_starter_fails_usefully() {
     assert_rejected(starter, *seed, PROBLEM, "not RFC 9457 problem details");
 }
 
+/// The adversary round's right answers: a hand-written middleware with ULID-like ids, the id in
+/// `instance`, problem types of its own and every error (405 and 400 too) as problem details;
+/// and tower-http's request-id layers with 32-hex ids, a task-local id for the error type, the
+/// cause logged in TraceLayer's span and `traceparent` passed on with a parent of its own.
+#[path = "../../adversary/10/right_a_handmade.rs"]
+mod handmade;
+
+#[path = "../../adversary/10/right_b_layers.rs"]
+mod layers;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn right_answers_in_other_styles_pass() {
-    judged_failing(&[(with!(), &[]), (spanned::app, &[])]).await;
+    judged_failing(&[
+        (with!(), &[]),
+        (spanned::app, &[]),
+        (handmade::app, &[]),
+        (layers::app, &[]),
+    ])
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,6 +98,10 @@ async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
         (with!(fresh: Fresh::Clock), &[UNIQUE]),
         (with!(max_length: 129), &[HEADER, REPLACED]),
         (with!(max_length: 127), &[KEPT]),
+        // Found by the adversary round (adversary/10/RESULTS.md): each passed every check before.
+        (with!(also_trusts: b':'), &[HEADER, REPLACED]),
+        (with!(also_trusts: b'+'), &[HEADER, REPLACED]),
+        (with!(first_of_many: true), &[REPLACED]),
     ])
     .await;
     let (per_process, seed) = &judged[4];
@@ -119,6 +139,10 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         (with!(upstream_id: false), &[UPSTREAM]),
         (with!(forwards_traceparent: true), &[UPSTREAM]),
         (with!(shared_current: true), &[PROBLEM, LOGGED, UPSTREAM]),
+        // Found by the adversary round (adversary/10/RESULTS.md): each passed every check before.
+        (with!(leaks_reason: true), &[NO_LEAK]),
+        (with!(layer_error_line: true), &[LOGGED]),
+        (with!(logs_error_text: true), &[LOGGED]),
     ])
     .await;
     let (shared, seed) = &judged[8];
@@ -182,6 +206,16 @@ struct Behaviour {
     routes_only: bool,
     /// The longest incoming id kept.
     max_length: usize,
+    /// A character outside the charset also trusted in incoming ids (0 for none).
+    also_trusts: u8,
+    /// The first of several x-request-id lines kept.
+    first_of_many: bool,
+    /// The database's reason (and nothing else of its error) in the 500's `detail`.
+    leaks_reason: bool,
+    /// An ERROR line of the middleware's for every 5xx, besides the handler's with the cause.
+    layer_error_line: bool,
+    /// The database error logged as its text, connection string and password included.
+    logs_error_text: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -198,6 +232,11 @@ const RIGHT: Behaviour = Behaviour {
     shared_current: false,
     routes_only: false,
     max_length: 128,
+    also_trusts: 0,
+    first_of_many: false,
+    leaks_reason: false,
+    layer_error_line: false,
+    logs_error_text: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -242,6 +281,15 @@ fn knobbed(db: Database, shipping: Upstream, behaviour: Behaviour) -> Router {
     }
 }
 
+/// The request's one `x-request-id`: none when it has two lines or more.
+fn only_one(headers: &axum::http::HeaderMap) -> Option<&HeaderValue> {
+    let mut lines = headers.get_all("x-request-id").iter();
+    match (lines.next(), lines.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
 fn trusted(id: &str) -> bool {
     trusted_up_to(id, 128)
 }
@@ -273,10 +321,10 @@ fn fresh_id(fresh: Fresh) -> String {
 
 async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: Next) -> Response {
     let behaviour = service.behaviour;
-    let incoming = request
-        .headers()
-        .get("x-request-id")
+    let first = request.headers().get("x-request-id");
+    let incoming = if behaviour.first_of_many { first } else { only_one(request.headers()) }
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let more_lines = request.headers().get_all("x-request-id").iter().count() > 1;
     let id = match (incoming, behaviour.incoming) {
         (Some(id), Incoming::EchoAny) => id,
         (Some(id), Incoming::Sanitised) => id
@@ -285,10 +333,20 @@ async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: N
             .take(128)
             .collect(),
         (Some(id), Incoming::Checked) if trusted_up_to(&id, behaviour.max_length) => id,
+        (Some(id), Incoming::Checked)
+            if behaviour.also_trusts != 0
+                && trusted(&id.replace(char::from(behaviour.also_trusts), "-")) =>
+        {
+            id
+        }
         (Some(id), _) => {
             if behaviour.logs_rejected {
                 tracing::warn!(incoming = ?id, "replaced an untrusted request id");
             }
+            fresh_id(behaviour.fresh)
+        }
+        (None, _) if more_lines && behaviour.logs_rejected => {
+            tracing::warn!("replaced untrusted request ids");
             fresh_id(behaviour.fresh)
         }
         (None, _) => fresh_id(behaviour.fresh),
@@ -296,7 +354,11 @@ async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: N
     let id = if id.is_empty() { fresh_id(behaviour.fresh) } else { id };
     *service.current.lock().unwrap() = id.clone();
     request.extensions_mut().insert(Rid(id.clone()));
-    let mut response = next.run(request).await;
+    let response = next.run(request).await;
+    if behaviour.layer_error_line && response.status().is_server_error() {
+        tracing::error!(request_id = %id, status = %response.status(), "response failed");
+    }
+    let mut response = response;
     if let Ok(value) = HeaderValue::from_bytes(id.as_bytes()) {
         response.headers_mut().insert("x-request-id", value);
     }
@@ -328,8 +390,14 @@ async fn knobbed_order(
         Ok(Some(order)) => order,
         Ok(None) => return problem(StatusCode::NOT_FOUND, &id(&service), None, behaviour),
         Err(error) => {
-            log(&error.to_string(), &id(&service));
-            let detail = error.to_string();
+            let cause = if behaviour.logs_error_text {
+                error.to_string()
+            } else {
+                format!("query {} on {}: {}", error.query_id(), error.host(), error.reason())
+            };
+            log(&cause, &id(&service));
+            let detail =
+                if behaviour.leaks_reason { error.reason().to_string() } else { error.to_string() };
             return problem(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &id(&service),
@@ -389,7 +457,7 @@ fn problem(status: StatusCode, id: &str, detail: Option<&str>, behaviour: Behavi
         BodyId::Fresh => body["request_id"] = json!(fresh_id(Fresh::Uuid)),
         BodyId::Missing => {}
     }
-    if let (true, Some(detail)) = (behaviour.leaks_cause, detail) {
+    if let (true, Some(detail)) = (behaviour.leaks_cause || behaviour.leaks_reason, detail) {
         body["detail"] = json!(detail);
     }
     let mut response = (status, body.to_string()).into_response();
@@ -432,9 +500,7 @@ mod spanned {
     }
 
     async fn in_a_span(mut request: Request, next: Next) -> Response {
-        let id = request
-            .headers()
-            .get("x-request-id")
+        let id = only_one(request.headers())
             .and_then(|value| value.to_str().ok())
             .filter(|id| trusted(id))
             .map_or_else(time_ordered, String::from);

@@ -40,6 +40,34 @@ async fn the_starter_fails() {
     assert!(failed.contains(&"outage"), "{}", report(&judged, seed));
 }
 
+/// The adversary round's right answers (adversary/09): tower's `TpsBudget` behind an `Arc` with
+/// equal jitter, and a ring of time slots in thousandths of a retry with full jitter.
+#[path = "../../adversary/09/right_a_tps.rs"]
+mod tps;
+
+#[path = "../../adversary/09/right_b_slots.rs"]
+mod slots;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adversarys_right_answers_pass() {
+    let seed = seed();
+    let judged = retry_budget::judge_in_process(
+        tps::BudgetedClient::new,
+        async |client: &tps::BudgetedClient, url: &str| client.get(url).await,
+        seed,
+    )
+    .await;
+    assert_failed(&judged, seed, CHECKS, &[]);
+    let seed = crate::support::seed();
+    let judged = retry_budget::judge_in_process(
+        slots::BudgetedClient::new,
+        async |client: &slots::BudgetedClient, url: &str| client.get(url).await,
+        seed,
+    )
+    .await;
+    assert_failed(&judged, seed, CHECKS, &[]);
+}
+
 /// Judges the client `new` makes; the failed checks and the report.
 async fn judged(
     new: fn(reqwest::Client, httplings::RetryPolicy, httplings::RetryBudget) -> knobs::Client,
@@ -82,6 +110,20 @@ wrong! {
     one_budget_for_every_client: Knobs { kind: Kind::Global, ..Knobs::RIGHT } => "outage",
     a_client_that_retries_a_4xx: Knobs { retries_4xx: true, ..Knobs::RIGHT } => "lesson-3",
     a_client_whose_jitter_goes_on_top: Knobs { jitter_on_top: true, ..Knobs::RIGHT } => "lesson-3",
+    // Found by the adversary round of lessons 9 and 10 (adversary/09/RESULTS.md): each passed
+    // every check before the windows client, the floorless ratio and the per-wait bounds.
+    a_token_count_that_nothing_clears: Knobs { kind: Kind::Atomic, ..Knobs::RIGHT } => "window",
+    a_window_that_keeps_its_deposits: Knobs { kind: Kind::DepositsStay, ..Knobs::RIGHT } => "window",
+    a_window_that_keeps_its_retries: Knobs { kind: Kind::RetriesStay, ..Knobs::RIGHT } => "window",
+    a_budget_without_its_floor: Knobs { kind: Kind::NoFloor, ..Knobs::RIGHT } => "window",
+    a_floor_spent_once: Knobs { kind: Kind::FloorOnce, ..Knobs::RIGHT } => "window",
+    a_ratio_rounded_up_to_a_tenth: Knobs { ratio_to_tenths: true, ..Knobs::RIGHT } => "outage",
+    a_long_retry_after_cut_to_max_delay: Knobs { caps_long_retry_after: true, ..Knobs::RIGHT } => "lesson-3",
+    one_attempt_more_than_max_attempts: Knobs { one_attempt_more: true, ..Knobs::RIGHT } => "lesson-3",
+    a_backoff_without_jitter: Knobs { no_jitter: true, ..Knobs::RIGHT } => "lesson-3",
+    a_retry_after_that_skips_the_budget: Knobs { retry_after_free: true, ..Knobs::RIGHT } => "outage",
+    jitter_from_a_constant_seed: Knobs { constant_seed: true, ..Knobs::RIGHT } => "lesson-3",
+    a_backoff_one_doubling_ahead: Knobs { doubled_backoff: true, ..Knobs::RIGHT } => "lesson-3",
 }
 
 /// Right answers in other styles pass every check.
@@ -100,6 +142,6 @@ macro_rules! right {
 
 right! {
     a_mutex_over_a_sliding_window: Knobs::RIGHT,
-    a_token_bucket_in_atomics: Knobs { kind: Kind::Atomic, ..Knobs::RIGHT },
+    a_ring_of_slots_in_thousandths: Knobs { kind: Kind::Slots, ..Knobs::RIGHT },
     towers_tps_budget: Knobs { kind: Kind::Tower, ..Knobs::RIGHT },
 }

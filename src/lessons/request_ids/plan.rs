@@ -106,6 +106,9 @@ pub(super) struct Plan {
     pub(super) database: DatabaseSetup,
     /// In the shipping service's failures: it must reach no client.
     pub(super) secret: String,
+    /// In the failing database's reason (the relation or file it names): it must reach no
+    /// client either.
+    pub(super) reason_token: String,
     pub(super) asks: Vec<Ask>,
 }
 
@@ -133,21 +136,30 @@ impl Plan {
             delays.insert(order.id, Duration::from_millis(rng.u64(0..=40)));
         }
         let host = format!("orders-db-{}.internal:5432", rng.u32(1..9));
+        let reason_token = seed::token(&mut rng, 10);
+        let reason = match rng.u32(0..3) {
+            0 => format!(
+                "canceling statement due to lock timeout on relation \"orders_{reason_token}\""
+            ),
+            1 => format!(
+                "deadlock detected while locking a tuple in relation \"orders_{reason_token}\""
+            ),
+            _ => format!(
+                "could not read block 7 in file \"base/16384/{reason_token}\": read only 0 of 8192 bytes"
+            ),
+        };
         let database = DatabaseSetup {
             orders: orders.clone(),
             host,
             password: seed::token(&mut rng, 20),
             secret: rng.u64(..),
-            failure: Some(QueryFailure {
-                reasons: vec!["canceling statement due to lock timeout".into()],
-                only: None,
-            }),
+            failure: Some(QueryFailure { reasons: vec![reason], only: None }),
             panic: None,
             unavailable: Vec::new(),
             down: false,
         };
         let asks = asks(&mut rng, &orders, &shipping, missing);
-        Plan { shipping, delays, database, secret: seed::token(&mut rng, 16), asks }
+        Plan { shipping, delays, database, secret: seed::token(&mut rng, 16), reason_token, asks }
     }
 
     pub(super) fn database(&self, failing: bool) -> DatabaseSetup {
@@ -231,6 +243,12 @@ fn asks(
         let target = targets(rng);
         ask(Instance::Healthy, target, Incoming::Bad { value, token, why }, None);
     }
+    // Every printable character outside the charset, each in an id of its own: a charset a
+    // character too wide shows whichever character it is.
+    for (value, token) in forbidden_characters(rng) {
+        let why = "a character outside A-Z a-z 0-9 . _ -";
+        ask(Instance::Healthy, Target::NoRoute, Incoming::Bad { value, token, why }, None);
+    }
     let target = targets(rng);
     let empty = Incoming::Bad { value: String::new(), token: String::new(), why: "empty" };
     ask(Instance::Healthy, target, empty, None);
@@ -280,7 +298,21 @@ fn good_id(rng: &mut Rng, length: usize) -> String {
     (0..length).map(|_| char::from(*seed::pick(rng, ALPHABET))).collect()
 }
 
-/// Malformed ids, each with a token of its own to look for, and why it is malformed.
+/// An id around each printable ASCII character an id may not have (the space included).
+fn forbidden_characters(rng: &mut Rng) -> Vec<(String, String)> {
+    (b' '..=b'~')
+        .map(char::from)
+        .filter(|c| !c.is_ascii_alphanumeric() && !PUNCTUATION.contains(c))
+        .map(|c| {
+            let token = seed::token(rng, 12);
+            (format!("{token}{c}{}", seed::token(rng, 4)), token)
+        })
+        .collect()
+}
+
+/// Malformed ids, each with a token of its own to look for, and why it is malformed. Two
+/// x-request-id lines (sent as two, from a value with a line break) are malformed too: the
+/// header is not a list, and either line kept is a guess.
 fn bad_ids(rng: &mut Rng) -> Vec<(String, String, &'static str)> {
     let mut token = || seed::token(rng, 12);
     let forms: Vec<(String, &'static str)> = vec![
@@ -296,6 +328,7 @@ fn bad_ids(rng: &mut Rng) -> Vec<(String, String, &'static str)> {
         ("{t};x=1,y=2".into(), "separators"),
         (format!("{{t}}{}", "a".repeat(MAX_LENGTH + 1 - 12)), "129 characters"),
         (format!("{{t}}{}", "0123456789abcdef".repeat(640)), "10 KB"),
+        ("{t}\n{t}-b".into(), "two x-request-id lines"),
     ];
     forms
         .into_iter()

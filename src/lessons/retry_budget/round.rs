@@ -7,7 +7,9 @@
 //!   `Retry-After`), a few get a 404;
 //! - one client made while the others burn their budgets, called once with a failure;
 //! - one client called by many tasks at once, against a slow upstream;
-//! - one client called by one task after another, while its upstream flaps.
+//! - one client called by one task after another, while its upstream flaps;
+//! - one client whose budget is seen across windows: healthy calls and an outage, then, once
+//!   all of that has left the window, an outage again (see [`Windows`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -40,6 +42,8 @@ pub struct Client {
 pub enum Script {
     /// A 5xx (or a reset) every time.
     Down(u16),
+    /// A 503 every time, the first with `Retry-After` in these seconds.
+    DownAsking(u64),
     /// Fails once (a 503, with `Retry-After` when it has seconds; or a reset), then a 200.
     FailsOnce(Option<u64>, bool),
     NotFound,
@@ -59,6 +63,19 @@ pub struct Plan {
     pub together: Client,
     /// Called by one task after another, while its upstream flaps.
     pub flapping: Client,
+    /// Seen across windows.
+    pub windows: Client,
+    pub phases: Windows,
+}
+
+/// The windows client's calls: first `healthy` calls that succeed and `failing` that fail
+/// (made together at the start), then, from call `later` on, calls that fail, all made at the
+/// same moment, once everything before has left the window.
+#[derive(Debug, Clone, Copy)]
+pub struct Windows {
+    pub healthy: usize,
+    pub failing: usize,
+    pub later: usize,
 }
 
 fn policy(rng: &mut Rng, base: (u64, u64)) -> RetryPolicy {
@@ -82,18 +99,24 @@ fn waves(rng: &mut Rng, waves: u32, size: u32, every: Duration) -> Vec<Duration>
 
 impl Plan {
     pub fn draw(rng: &mut Rng) -> Self {
-        let outage = |rng: &mut Rng, ratio: f64| {
+        // `asking`: in the first two waves, one call in three is a 503 with this Retry-After.
+        let outage = |rng: &mut Rng, ratio: f64, min_per_second: u32, asking: u64| {
             let calls = waves(rng, 6, 10, Duration::from_millis(180));
-            let script = calls
-                .iter()
-                .map(|_| Script::Down(*seed::pick(rng, &[500, 502, 503, 503, 504, 0])))
+            let script = (0..calls.len())
+                .map(|call| {
+                    if call < 20 && seed::chance(rng, 1.0 / 3.0) {
+                        Script::DownAsking(asking)
+                    } else {
+                        Script::Down(*seed::pick(rng, &[500, 502, 503, 503, 504, 0]))
+                    }
+                })
                 .collect();
             Client {
                 // Long waits: a refused retry that sleeps anyway shows.
                 policy: policy(rng, (250, 400)),
                 budget: Budget {
                     ratio,
-                    min_per_second: rng.u32(1..=2),
+                    min_per_second,
                     window: Duration::from_millis(rng.u64(1000..=2000)),
                 },
                 calls,
@@ -101,9 +124,15 @@ impl Plan {
             }
         };
         // Ratios whose inverse is whole: budgets that count in whole retries (tower's does) keep
-        // them exactly, and one that miscounts overshoots by far.
-        let generous = *seed::pick(rng, &[0.5, 1.0]);
-        let outages = [outage(rng, generous), outage(rng, 0.1)];
+        // them exactly. The first outage has no floor, so that its ratio is judged to the retry:
+        // 0.25 rounded up to 0.3, or retries that deposit too, overshoot; its max_delay is
+        // reached by the second retry (a backoff left uncapped shows) and below the one-second
+        // Retry-After its server sends (which must end the call, not be cut to max_delay).
+        let mut generous = outage(rng, 0.25, 0, 1);
+        let base = generous.policy.base_delay;
+        generous.policy.max_delay = base.mul_f64(1.3 + 0.4 * rng.f64());
+        let floor = rng.u32(1..=2);
+        let outages = [generous, outage(rng, 0.1, floor, 1)];
         let calls = waves(rng, 10, 10, Duration::from_millis(90));
         let failing = seed::distinct(rng, 0..calls.len() as u32, calls.len() / 10 + 3);
         let script = (0..calls.len() as u32)
@@ -125,8 +154,8 @@ impl Plan {
             script,
         };
         let fresh = Client {
-            policy: outages[0].policy,
-            budget: outages[0].budget,
+            policy: outages[1].policy,
+            budget: outages[1].budget,
             calls: vec![Duration::from_millis(1050)],
             script: vec![Script::FailsOnce(None, false)],
         };
@@ -151,10 +180,11 @@ impl Plan {
             script: vec![Script::Flapping(period); calls.len()],
             calls,
         };
-        Self { outages, partial, fresh, together, flapping }
+        let (windows, phases) = windows(rng);
+        Self { outages, partial, fresh, together, flapping, windows, phases }
     }
 
-    pub fn clients(&self) -> [&Client; 6] {
+    pub fn clients(&self) -> [&Client; 7] {
         [
             &self.outages[0],
             &self.outages[1],
@@ -162,8 +192,78 @@ impl Plan {
             &self.fresh,
             &self.together,
             &self.flapping,
+            &self.windows,
         ]
     }
+}
+
+/// When the later calls of the windows client start: once the first calls' deposits and
+/// retries (all over by half a second) are older than the window, with a tenth of a window to
+/// spare for a budget that counts in slots.
+pub fn later_at(window: Duration) -> Duration {
+    Duration::from_millis(500) + window.mul_f64(1.1)
+}
+
+/// The windows client. At the start, forty healthy calls bank deposits that four failing ones
+/// cannot spend: a budget without a window (or with a longer one) still holds them later. Later,
+/// ten calls fail together, each wanting three retries: more than the budget holds, which is
+/// then only theirs and the floor, whole again (a floor spent once, or retries that never
+/// leave the window, show as too few retries).
+fn windows(rng: &mut Rng) -> (Client, Windows) {
+    let phases = Windows { healthy: 40, failing: 4, later: 44 };
+    let window = Duration::from_millis(rng.u64(1000..=1150));
+    let at = later_at(window);
+    let mut calls = Vec::new();
+    let mut script = Vec::new();
+    for call in 0..phases.later + 10 {
+        if call < phases.later {
+            calls.push(Duration::from_millis(rng.u64(0..10)));
+        } else {
+            calls.push(at);
+        }
+        script.push(if call < phases.healthy { Script::Fine } else { Script::Down(503) });
+    }
+    let base = seed::duration_spread(rng, Duration::from_millis(30), Duration::from_millis(50));
+    let client = Client {
+        policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
+        budget: Budget { ratio: 0.5, min_per_second: rng.u32(3..=4), window },
+        calls,
+        script,
+    };
+    (client, phases)
+}
+
+/// The twin client: made in each of two processes before anything else runs there, twenty calls
+/// failing once together, with room in the budget to retry them all after a long backoff. Two
+/// processes whose jitter comes from a generator seeded with a constant wait the same twenty times.
+/// Its `max_delay` is well above `base_delay`: a backoff one doubling ahead waits up to twice d.
+pub fn twin(rng: &mut Rng) -> Client {
+    let base = seed::duration_spread(rng, Duration::from_millis(300), Duration::from_millis(400));
+    Client {
+        policy: RetryPolicy { max_attempts: 2, base_delay: base, max_delay: base * 4 },
+        budget: Budget { ratio: 1.0, min_per_second: 20, window: Duration::from_secs(1) },
+        calls: vec![Duration::ZERO; 20],
+        script: vec![Script::FailsOnce(None, false); 20],
+    }
+}
+
+/// The twin client's backoff waits, as played in `learner` (client `id`): from each call's
+/// failed attempt's end to its retry, sorted; `None` when `new` failed.
+pub async fn twin_waits(
+    learner: &Learner,
+    client: &Client,
+    id: u32,
+) -> Result<Option<Vec<Duration>>, Lost> {
+    let Ok(calls) = play_client(learner, client, id).await? else { return Ok(None) };
+    let mut waits: Vec<Duration> = calls
+        .iter()
+        .filter_map(|made| match &made.attempts[..] {
+            [first, retry, ..] => Some(retry.at.saturating_sub(first.ended?)),
+            _ => None,
+        })
+        .collect();
+    waits.sort();
+    Ok(Some(waits))
 }
 
 /// One call as played, its times from the moment its client was made.
@@ -284,6 +384,10 @@ fn reply(script: Script, attempt: usize, since_start: Duration) -> Reply {
             Reply::status(if turn.is_multiple_of(2) { 503 } else { 200 })
         }
         (Script::Down(0), _) | (Script::FailsOnce(_, true), 1) => Reply::Reset,
+        (Script::DownAsking(seconds), 1) => {
+            Reply::status(503).with_header("retry-after", &seconds.to_string())
+        }
+        (Script::DownAsking(_), _) => Reply::status(503),
         (Script::Down(status), _) => Reply::status(status),
         (Script::FailsOnce(Some(seconds), _), 1) => {
             Reply::status(503).with_header("retry-after", &seconds.to_string())

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use super::round::{Client, Made, Script};
-use crate::judge::bounds::{AT_ONCE, AT_ONCE_ON_AVERAGE, millis};
-use crate::judge::schedule::{Sample, Wait, backoff, growth};
+use super::round::{Client, Made, Script, Windows};
+use crate::judge::bounds::{AT_ONCE, AT_ONCE_ON_AVERAGE, WAIT_UNDER_LOAD, late, millis};
+use crate::judge::schedule::{Sample, Wait, backoff, growth, jittered};
 use crate::judge::upstream::Reply;
 use crate::judge::{Evidence, Failure, Row};
 
@@ -13,6 +13,19 @@ const RECOVERED: f64 = 0.8;
 
 /// How many of the calls made together must be in flight at once at the server.
 const TOGETHER: f64 = 0.75;
+
+/// Retries a window's count may be off by: a budget that rounds, or one that counts a request a
+/// moment apart from when the judge's server sees it.
+const WINDOW_SPARE: f64 = 2.0;
+
+/// The share of backoff waits that may run past `late(d)` (beyond the lag the machine had and
+/// what a busy machine adds) before the waits are too long: one on a busy machine, not one in
+/// ten. Only waits whose `d` is long enough to tell (`TOO_LONG_FROM`) are counted.
+const TOO_LONG_SHARE: f64 = 0.1;
+const TOO_LONG_FROM: Duration = Duration::from_millis(200);
+
+/// How many waits for one and the same `d` show whether a client jitters.
+const JITTER_SAMPLES: usize = 6;
 
 fn table(columns: &[&str], rows: Vec<Row>) -> Evidence {
     Evidence::Table { columns: columns.iter().map(|column| column.to_string()).collect(), rows }
@@ -152,26 +165,162 @@ pub fn partial(client: &Client, calls: &[Made]) -> Option<Failure> {
     )
 }
 
+/// `window`: the windows client's later calls find the budget as the window says: what the
+/// first calls paid in has left it (no more retries than these calls' own deposits and the
+/// floor), and so have the first calls' retries (no fewer: the floor is whole again).
+pub fn window(client: &Client, phases: Windows, calls: &[Made]) -> Option<Failure> {
+    let retries = |calls: &[Made]| -> usize {
+        calls.iter().map(|made| made.attempts.len().saturating_sub(1)).sum()
+    };
+    let later = calls.get(phases.later..)?;
+    let (budget, policy) = (client.budget, client.policy);
+    let n = later.len() as f64;
+    let wanted = later.len() * (policy.max_attempts as usize - 1);
+    let seconds = budget.window.as_secs_f64();
+    let floor = f64::from(budget.min_per_second);
+    // Counted per window (m × window) or per second (a second more); tower counts whole seconds.
+    let most = budget.ratio * n + floor * (seconds + 1.0) + WINDOW_SPARE;
+    let least =
+        (wanted as f64).min((budget.ratio * n + floor * seconds.floor().max(1.0)).floor()) - 1.0;
+    let got = retries(later);
+    let earlier = &calls[..phases.later];
+    let rows = vec![
+        Row {
+            cells: vec![
+                format!("+0: {} healthy calls, {} failing", phases.healthy, phases.failing),
+                format!(
+                    "{} first attempts, {} retries",
+                    earlier.iter().filter(|made| !made.attempts.is_empty()).count(),
+                    retries(earlier)
+                ),
+                "(left the window)".into(),
+            ],
+            ok: true,
+        },
+        Row {
+            cells: vec![
+                format!(
+                    "+{}: {} calls failing together",
+                    millis(super::round::later_at(budget.window)),
+                    later.len()
+                ),
+                format!("{got} retries"),
+                format!("{} to {}", least.max(0.0), most.floor()),
+            ],
+            ok: false,
+        },
+    ];
+    let evidence = table(&["calls", "the server saw", "the budget allows"], rows);
+    let rule = format!(
+        "ratio {:.2} × {} first attempts + {}/s over a {} window",
+        budget.ratio,
+        later.len(),
+        budget.min_per_second,
+        millis(budget.window)
+    );
+    if got as f64 > most {
+        return Some(
+            Failure::of(format!(
+                "{} calls failing together, a window after forty healthy calls, got {got} \
+                 retries; the budget holds at most {} ({rule}): deposits older than the window \
+                 still paid for retries",
+                later.len(),
+                most.floor()
+            ))
+            .with(evidence),
+        );
+    }
+    ((got as f64) < least).then(|| {
+        Failure::new(
+            format!(
+                "{} calls failing together, a window after an earlier outage, got {got} retries; \
+                 the budget had room for at least {} ({rule}): what the earlier calls spent, \
+                 and the floor, must come back as they leave the window",
+                later.len(),
+                least
+            ),
+            "A budget that only drains (a floor spent once, retries that never leave the \
+             window) stops a client from retrying for good after its first outage, though \
+             nothing is amplifying anything.",
+        )
+        .with(evidence)
+    })
+}
+
 /// `lesson-3`: a 4xx is never retried, no call makes more than `max_attempts`, a `Retry-After`
-/// is never cut short, and the backoff waits, taken together, are what backoff allows. Single
-/// backoff waits are judged together ([`growth`]): with two hundred calls in flight on a busy
-/// machine, any one wait may run late, but not all of them.
-pub fn lesson_3(clients: &[(&str, &Client, &[Made])]) -> Option<Failure> {
+/// is never cut short (nor retried when it asks for more than `max_delay`), and the backoff
+/// waits, taken together, are what backoff allows. Single backoff waits are judged together
+/// ([`growth`]): with two hundred calls in flight on a busy machine, any one wait may run late,
+/// but not all of them, nor one in twenty past `late(d)` and the lag the machine had.
+pub fn lesson_3(clients: &[(&str, &Client, &[Made])], lag: Duration) -> Option<Failure> {
     let mut rows = Vec::new();
     let mut samples = Vec::new();
+    let mut unjittered = Vec::new();
     for (name, client, calls) in clients {
+        let mut own = Vec::new();
         for (call, made) in calls.iter().enumerate() {
             match broken(client, made) {
                 Err(problem) => rows
                     .push(Row { cells: vec![format!("{name}, call {call}"), problem], ok: false }),
-                Ok(waits) => samples.extend(waits),
+                Ok(waits) => own.extend(waits),
             }
         }
+        let mut nominals: Vec<Duration> = own.iter().map(|sample| sample.nominal).collect();
+        nominals.sort();
+        nominals.dedup();
+        for d in nominals {
+            let waits: Vec<Duration> =
+                own.iter().filter(|sample| sample.nominal == d).map(|s| s.waited).collect();
+            if waits.len() >= JITTER_SAMPLES
+                && let Some(why) = jittered(d, &waits)
+            {
+                unjittered.push(format!("{name}: {why}"));
+            }
+        }
+        samples.extend(own);
     }
     if !rows.is_empty() {
         return Some(
             Failure::of(format!("{} call(s) broke lesson 3's rules", rows.len()))
                 .with(table(&["call", "what happened"], rows.into_iter().take(10).collect())),
+        );
+    }
+    if let Some(why) = unjittered.first() {
+        return Some(Failure::of(why.clone()));
+    }
+    let long: Vec<&Sample> =
+        samples.iter().filter(|sample| sample.nominal >= TOO_LONG_FROM).collect();
+    let slack = lag + WAIT_UNDER_LOAD;
+    let over: Vec<&Sample> = long
+        .iter()
+        .copied()
+        .filter(|sample| sample.waited > late(sample.nominal) + slack)
+        .collect();
+    if over.len() >= 2 && over.len() as f64 >= long.len() as f64 * TOO_LONG_SHARE {
+        let rows = over
+            .iter()
+            .take(10)
+            .map(|sample| Row {
+                cells: vec![
+                    format!("at most {} (d)", millis(sample.nominal)),
+                    format!("waited {}", millis(sample.waited)),
+                ],
+                ok: false,
+            })
+            .collect();
+        return Some(
+            Failure::of(format!(
+                "{} of {} backoff waits of {} or more were longer than d (by more than {}, \
+                 the {} a busy machine adds and the {} its timers ran late): no wait may be \
+                 longer than d = min(max_delay, base_delay × 2^(n−1)); jitter goes below it",
+                over.len(),
+                long.len(),
+                millis(TOO_LONG_FROM),
+                millis(late(Duration::ZERO)),
+                millis(WAIT_UNDER_LOAD),
+                millis(lag)
+            ))
+            .with(table(&["backoff allows", "the client"], rows)),
         );
     }
     growth(&samples).map(Failure::of)
@@ -197,6 +346,14 @@ fn broken(client: &Client, made: &Made) -> Result<Vec<Sample>, String> {
         let Some(ended) = before.ended else { continue };
         let waited = after.at.saturating_sub(ended);
         match retry_after(&before.reply) {
+            Some(seconds) if Duration::from_secs(seconds) > policy.max_delay => {
+                return Err(format!(
+                    "attempt {n} was a {} asking Retry-After: {seconds} s, more than max_delay \
+                     ({}), and it was retried: such an answer is returned at once",
+                    before.reply.status_code().unwrap_or_default(),
+                    millis(policy.max_delay)
+                ));
+            }
             Some(seconds) => {
                 let asked = Wait::Asked(Duration::from_secs(seconds));
                 if waited < asked.bound().at_least {

@@ -17,8 +17,19 @@ use tower::retry::budget::{Budget as _, TpsBudget};
 pub enum Kind {
     /// A `Mutex` over a sliding window of deposits and withdrawals.
     Window,
-    /// A token bucket in atomics: deposits add `ratio`, time adds `min_per_second`.
+    /// A token count in atomics that nothing clears: deposits add `ratio`, time adds
+    /// `min_per_second`. No window: healthy traffic banks retries for the next outage.
     Atomic,
+    /// A ring of slots, each a window's twentieth, under a `Mutex`, in thousandths of a retry.
+    Slots,
+    /// A window that forgets withdrawals but never deposits.
+    DepositsStay,
+    /// A window that forgets deposits but never withdrawals: after one outage, no retry again.
+    RetriesStay,
+    /// The ratio alone, no floor.
+    NoFloor,
+    /// The floor as a reserve spent once (first), never refilled by the window.
+    FloorOnce,
     /// tower's `TpsBudget`.
     Tower,
     /// No budget at all.
@@ -44,6 +55,21 @@ pub struct Knobs {
     pub retries_4xx: bool,
     /// Puts the jitter on top of the backoff instead of below it.
     pub jitter_on_top: bool,
+    /// The ratio rounded up to a tenth (0.25 works as 0.3).
+    pub ratio_to_tenths: bool,
+    /// A `Retry-After` above `max_delay` waited as `max_delay` and retried.
+    pub caps_long_retry_after: bool,
+    /// One attempt more than `max_attempts`.
+    pub one_attempt_more: bool,
+    /// The whole backoff every time.
+    pub no_jitter: bool,
+    /// Retries a server asked for with `Retry-After` skip the budget.
+    pub retry_after_free: bool,
+    /// The backoff's exponent counts attempts, not retries: every wait doubled.
+    pub doubled_backoff: bool,
+    /// Jitter from a generator seeded with a constant (per thread: in process, each learner
+    /// runs its calls on a thread of its own, as each process would start from the constant).
+    pub constant_seed: bool,
 }
 
 impl Knobs {
@@ -53,6 +79,13 @@ impl Knobs {
         lock_across_await: false,
         retries_4xx: false,
         jitter_on_top: false,
+        ratio_to_tenths: false,
+        caps_long_retry_after: false,
+        one_attempt_more: false,
+        no_jitter: false,
+        retry_after_free: false,
+        doubled_backoff: false,
+        constant_seed: false,
     };
 }
 
@@ -60,9 +93,17 @@ impl Knobs {
 struct Window {
     deposits: VecDeque<Instant>,
     withdrawals: VecDeque<Instant>,
+    /// What keeps some of it from being forgotten, or the floor from being counted as usual.
+    kind: Option<Kind>,
+    /// The floor's reserve spent so far, where it is a reserve spent once.
+    reserve_spent: f64,
 }
 
 impl Window {
+    fn of(kind: Kind) -> Self {
+        Self { kind: Some(kind), ..Self::default() }
+    }
+
     fn deposit(&mut self, limits: &RetryBudget) {
         self.forget(limits);
         self.deposits.push_back(Instant::now());
@@ -70,9 +111,17 @@ impl Window {
 
     fn withdraw(&mut self, limits: &RetryBudget, ratio: f64) -> bool {
         self.forget(limits);
-        let allowed = ratio * self.deposits.len() as f64
-            + f64::from(limits.min_per_second) * limits.window.as_secs_f64();
-        let ok = self.withdrawals.len() as f64 + 1.0 <= allowed;
+        let floor = f64::from(limits.min_per_second) * limits.window.as_secs_f64();
+        let from_ratio = ratio * self.deposits.len() as f64;
+        let ok = match self.kind {
+            Some(Kind::NoFloor) => self.withdrawals.len() as f64 + 1.0 <= from_ratio,
+            Some(Kind::FloorOnce) if self.reserve_spent + 1.0 <= floor => {
+                self.reserve_spent += 1.0;
+                return true;
+            }
+            Some(Kind::FloorOnce) => self.withdrawals.len() as f64 + 1.0 <= from_ratio,
+            _ => self.withdrawals.len() as f64 + 1.0 <= from_ratio + floor,
+        };
         if ok {
             self.withdrawals.push_back(Instant::now());
         }
@@ -81,17 +130,66 @@ impl Window {
 
     fn forget(&mut self, limits: &RetryBudget) {
         let Some(start) = Instant::now().checked_sub(limits.window) else { return };
-        for times in [&mut self.deposits, &mut self.withdrawals] {
-            while times.front().is_some_and(|time| *time < start) {
+        let (deposits, withdrawals) = match self.kind {
+            Some(Kind::DepositsStay) => (false, true),
+            Some(Kind::RetriesStay) => (true, false),
+            _ => (true, true),
+        };
+        for (times, forgets) in
+            [(&mut self.deposits, deposits), (&mut self.withdrawals, withdrawals)]
+        {
+            while forgets && times.front().is_some_and(|time| *time < start) {
                 times.pop_front();
             }
         }
     }
 }
 
+/// A ring of slots, each a twentieth of the window, in thousandths of a retry: (slot number,
+/// earned, spent).
+#[derive(Debug)]
+struct Slots {
+    started: Instant,
+    slot: Duration,
+    ring: [(u64, i64, i64); 20],
+}
+
+impl Slots {
+    fn new(window: Duration) -> Self {
+        let slot = (window / 20).max(Duration::from_millis(1));
+        Self { started: Instant::now(), slot, ring: [(u64::MAX, 0, 0); 20] }
+    }
+
+    fn now(&self) -> u64 {
+        (self.started.elapsed().as_nanos() / self.slot.as_nanos()) as u64
+    }
+
+    fn cell(&mut self) -> &mut (u64, i64, i64) {
+        let now = self.now();
+        let cell = &mut self.ring[(now % 20) as usize];
+        if cell.0 != now {
+            *cell = (now, 0, 0);
+        }
+        cell
+    }
+
+    fn take(&mut self, limits: &RetryBudget) -> bool {
+        let now = self.now();
+        let live = self.ring.iter().filter(|(slot, ..)| *slot != u64::MAX && slot + 20 > now);
+        let balance: i64 = live.map(|(_, earned, spent)| earned - spent).sum::<i64>()
+            + (f64::from(limits.min_per_second) * limits.window.as_secs_f64() * 1000.0) as i64;
+        if balance >= 1000 {
+            self.cell().2 += 1000;
+        }
+        balance >= 1000
+    }
+}
+
 thread_local! {
     /// Every client's budget, where a client wrongly keeps it in one place for all.
     static GLOBAL: RefCell<Window> = RefCell::new(Window::default());
+    /// A generator's state, seeded with a constant.
+    static SEEDED: std::cell::Cell<u64> = const { std::cell::Cell::new(0x2545_f491_4f6c_dd1d) };
 }
 
 pub struct Client {
@@ -100,6 +198,7 @@ pub struct Client {
     policy: RetryPolicy,
     limits: RetryBudget,
     window: Mutex<Window>,
+    slots: Mutex<Slots>,
     /// Thousandths of a retry.
     tokens: AtomicI64,
     /// When the bucket was last refilled by time, in µs since `born`.
@@ -123,12 +222,17 @@ impl Client {
         limits: RetryBudget,
     ) -> Self {
         let floor = f64::from(limits.min_per_second) * limits.window.as_secs_f64();
+        let mut limits = limits;
+        if knobs.ratio_to_tenths {
+            limits.ratio = (limits.ratio * 10.0).ceil() / 10.0;
+        }
         Self {
             knobs,
             client,
             policy,
             limits,
-            window: Mutex::default(),
+            window: Mutex::new(Window::of(knobs.kind)),
+            slots: Mutex::new(Slots::new(limits.window)),
             tokens: AtomicI64::new((floor * 1000.0) as i64),
             refilled: AtomicU64::new(0),
             born: Instant::now(),
@@ -139,8 +243,14 @@ impl Client {
 
     fn deposit(&self, own: &mut Window) {
         match self.knobs.kind {
-            Kind::Window | Kind::RetriesDeposit => {
-                self.window.lock().unwrap().deposit(&self.limits)
+            Kind::Window
+            | Kind::RetriesDeposit
+            | Kind::DepositsStay
+            | Kind::RetriesStay
+            | Kind::NoFloor
+            | Kind::FloorOnce => self.window.lock().unwrap().deposit(&self.limits),
+            Kind::Slots => {
+                self.slots.lock().unwrap().cell().1 += (self.limits.ratio * 1000.0) as i64;
             }
             Kind::PerCall => own.deposit(&self.limits),
             Kind::Global => GLOBAL.with(|global| global.borrow_mut().deposit(&self.limits)),
@@ -155,7 +265,12 @@ impl Client {
     fn withdraw(&self, own: &mut Window) -> bool {
         let limits = &self.limits;
         match self.knobs.kind {
-            Kind::Window => self.window.lock().unwrap().withdraw(limits, limits.ratio),
+            Kind::Window
+            | Kind::DepositsStay
+            | Kind::RetriesStay
+            | Kind::NoFloor
+            | Kind::FloorOnce => self.window.lock().unwrap().withdraw(limits, limits.ratio),
+            Kind::Slots => self.slots.lock().unwrap().take(limits),
             Kind::TimeOnly => self.window.lock().unwrap().withdraw(limits, 0.0),
             Kind::RetriesDeposit => {
                 let mut window = self.window.lock().unwrap();
@@ -206,7 +321,8 @@ impl Client {
                 }
                 Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
             };
-            if attempt >= self.policy.max_attempts || !retryable {
+            let most = self.policy.max_attempts + u32::from(self.knobs.one_attempt_more);
+            if attempt >= most || !retryable {
                 return outcome;
             }
             let asked = outcome.as_ref().ok().and_then(|response| {
@@ -214,20 +330,43 @@ impl Client {
                 value.parse().ok().map(Duration::from_secs)
             });
             let wait = match asked {
+                Some(asked)
+                    if asked > self.policy.max_delay && self.knobs.caps_long_retry_after =>
+                {
+                    self.policy.max_delay
+                }
                 Some(asked) if asked > self.policy.max_delay => return outcome,
                 Some(asked) => asked,
                 None => {
+                    let exponent = if self.knobs.doubled_backoff { attempt } else { attempt - 1 };
                     let d = self
                         .policy
                         .base_delay
-                        .saturating_mul(1 << (attempt - 1))
+                        .saturating_mul(1 << exponent)
                         .min(self.policy.max_delay);
-                    let random =
-                        RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
-                    if self.knobs.jitter_on_top { d + d.mul_f64(random) } else { d.mul_f64(random) }
+                    let random = if self.knobs.constant_seed {
+                        SEEDED.with(|state| {
+                            let mut x = state.get();
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            state.set(x);
+                            (x >> 11) as f64 / (1u64 << 53) as f64
+                        })
+                    } else {
+                        RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64
+                    };
+                    if self.knobs.no_jitter {
+                        d
+                    } else if self.knobs.jitter_on_top {
+                        d + d.mul_f64(random)
+                    } else {
+                        d.mul_f64(random)
+                    }
                 }
             };
-            if !self.withdraw(&mut own) {
+            let free = self.knobs.retry_after_free && asked.is_some();
+            if !free && !self.withdraw(&mut own) {
                 if self.knobs.sleeps_when_refused {
                     tokio::time::sleep(wait).await;
                 }
