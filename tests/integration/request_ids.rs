@@ -68,10 +68,10 @@ async fn the_solution_passes_and_the_starter_fails_usefully() {
 /// `instance`, problem types of its own and every error (405 and 400 too) as problem details;
 /// and tower-http's request-id layers with 32-hex ids, a task-local id for the error type, the
 /// cause logged in TraceLayer's span and `traceparent` passed on with a parent of its own.
-#[path = "../../adversary/10/right_a_handmade.rs"]
+#[path = "request_ids/handmade.rs"]
 mod handmade;
 
-#[path = "../../adversary/10/right_b_layers.rs"]
+#[path = "request_ids/tower_layers.rs"]
 mod layers;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +98,7 @@ async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
         (with!(fresh: Fresh::Clock), &[UNIQUE]),
         (with!(max_length: 129), &[HEADER, REPLACED]),
         (with!(max_length: 127), &[KEPT]),
-        // Found by the adversary round (adversary/10/RESULTS.md): each passed every check before.
+        // Found by the adversary round: each passed every check before.
         (with!(also_trusts: b':'), &[HEADER, REPLACED]),
         (with!(also_trusts: b'+'), &[HEADER, REPLACED]),
         (with!(first_of_many: true), &[REPLACED]),
@@ -139,7 +139,7 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         (with!(upstream_id: false), &[UPSTREAM]),
         (with!(forwards_traceparent: true), &[UPSTREAM]),
         (with!(shared_current: true), &[PROBLEM, LOGGED, UPSTREAM]),
-        // Found by the adversary round (adversary/10/RESULTS.md): each passed every check before.
+        // Found by the adversary round: each passed every check before.
         (with!(leaks_reason: true), &[NO_LEAK]),
         (with!(layer_error_line: true), &[LOGGED]),
         (with!(logs_error_text: true), &[LOGGED]),

@@ -40,12 +40,12 @@ async fn the_starter_fails() {
     assert!(failed.contains(&"outage"), "{}", report(&judged, seed));
 }
 
-/// The adversary round's right answers (adversary/09): tower's `TpsBudget` behind an `Arc` with
+/// The adversary round's right answers: tower's `TpsBudget` behind an `Arc` with
 /// equal jitter, and a ring of time slots in thousandths of a retry with full jitter.
-#[path = "../../adversary/09/right_a_tps.rs"]
+#[path = "retry_budget/tps_budget.rs"]
 mod tps;
 
-#[path = "../../adversary/09/right_b_slots.rs"]
+#[path = "retry_budget/time_slots.rs"]
 mod slots;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +110,7 @@ wrong! {
     one_budget_for_every_client: Knobs { kind: Kind::Global, ..Knobs::RIGHT } => "outage",
     a_client_that_retries_a_4xx: Knobs { retries_4xx: true, ..Knobs::RIGHT } => "lesson-3",
     a_client_whose_jitter_goes_on_top: Knobs { jitter_on_top: true, ..Knobs::RIGHT } => "lesson-3",
-    // Found by the adversary round of lessons 9 and 10 (adversary/09/RESULTS.md): each passed
+    // Found by the adversary round of lessons 9 and 10: each passed
     // every check before the windows client, the floorless ratio and the per-wait bounds.
     a_token_count_that_nothing_clears: Knobs { kind: Kind::Atomic, ..Knobs::RIGHT } => "window",
     a_window_that_keeps_its_deposits: Knobs { kind: Kind::DepositsStay, ..Knobs::RIGHT } => "window",
