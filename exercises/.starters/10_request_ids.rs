@@ -31,6 +31,8 @@ pub fn app(db: Database, shipping: Upstream) -> Router {
     Router::new().route("/orders/{id}", get(order)).with_state(Service { db, shipping, client })
     // TODO: every answer carries an x-request-id: the caller's when it is 1 to 128 of
     //       A-Z a-z 0-9 . _ -, a fresh unguessable one otherwise. The router's own 404 too.
+    // TODO: axum's own 405 (wrong method) and 400 (an id that is not a number) are errors
+    //       too: problem details with the id, like the rest.
 }
 
 #[derive(Deserialize)]

@@ -161,6 +161,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
 
 fn request(ask: &Ask) -> Request {
     let mut request = Request::get(ask.path());
+    request.method = ask.method();
     match &ask.incoming {
         Incoming::None => {}
         Incoming::Good(value) => request = request.header(REQUEST_ID, value.clone()),

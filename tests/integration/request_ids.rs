@@ -143,10 +143,13 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         (with!(leaks_reason: true), &[NO_LEAK]),
         (with!(layer_error_line: true), &[LOGGED]),
         (with!(logs_error_text: true), &[LOGGED]),
+        (with!(plain_rejections: true), &[PROBLEM]),
     ])
     .await;
     let (shared, seed) = &judged[8];
     assert_rejected(shared, *seed, UPSTREAM, "the id of another request");
+    let (plain, seed) = &judged[12];
+    assert_rejected(plain, *seed, PROBLEM, "Content-Type: ");
 }
 
 /// What a service does with an incoming id.
@@ -216,6 +219,8 @@ struct Behaviour {
     layer_error_line: bool,
     /// The database error logged as its text, connection string and password included.
     logs_error_text: bool,
+    /// axum's own 405 and 400 left as they come: plain text, no id in the body.
+    plain_rejections: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -237,6 +242,7 @@ const RIGHT: Behaviour = Behaviour {
     leaks_reason: false,
     layer_error_line: false,
     logs_error_text: false,
+    plain_rejections: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -358,7 +364,16 @@ async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: N
     if behaviour.layer_error_line && response.status().is_server_error() {
         tracing::error!(request_id = %id, status = %response.status(), "response failed");
     }
-    let mut response = response;
+    // axum's own rejections (a 405, a 400 from `Path`) come as plain text: made problem
+    // details here, once for every route.
+    let plain = response.headers().get(header::CONTENT_TYPE)
+        != Some(&HeaderValue::from_static("application/problem+json"));
+    let mut response =
+        if response.status().is_client_error() && plain && !behaviour.plain_rejections {
+            problem(response.status(), &id, None, behaviour)
+        } else {
+            response
+        };
     if let Ok(value) = HeaderValue::from_bytes(id.as_bytes()) {
         response.headers_mut().insert("x-request-id", value);
     }
@@ -471,6 +486,7 @@ fn problem(status: StatusCode, id: &str, detail: Option<&str>, behaviour: Behavi
 /// it carries the id), the id in `instance` as a URN, time-ordered ids (a millisecond clock
 /// then 80 random bits, as ULIDs and UUID v7 are), and a new traceparent parent passed on.
 mod spanned {
+    use axum::extract::rejection::PathRejection;
     use tracing::Instrument;
 
     use super::*;
@@ -495,6 +511,9 @@ mod spanned {
             .fallback(|Extension(Rid(id)): Extension<Rid>| async move {
                 urn_problem(StatusCode::NOT_FOUND, &id)
             })
+            .method_not_allowed_fallback(|Extension(Rid(id)): Extension<Rid>| async move {
+                urn_problem(StatusCode::METHOD_NOT_ALLOWED, &id)
+            })
             .layer(middleware::from_fn(in_a_span))
             .with_state(Service { db, shipping, client })
     }
@@ -514,9 +533,13 @@ mod spanned {
     async fn order(
         State(service): State<Service>,
         Extension(Rid(id)): Extension<Rid>,
-        Path(order_id): Path<u32>,
+        order_id: Result<Path<u32>, PathRejection>,
         headers: axum::http::HeaderMap,
     ) -> Response {
+        let order_id = match order_id {
+            Ok(Path(order_id)) => order_id,
+            Err(rejection) => return urn_problem(rejection.status(), &id),
+        };
         let order = match service.db.find_order(order_id) {
             Ok(Some(order)) => order,
             Ok(None) => return urn_problem(StatusCode::NOT_FOUND, &id),

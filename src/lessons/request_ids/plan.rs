@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use axum::http::Method;
 use httplings::fixtures::{DatabaseSetup, Order, QueryFailure};
 use serde_json::json;
 
@@ -15,6 +16,10 @@ use crate::judge::upstream::{Reply, Seen};
 /// The characters a kept id may have, besides letters and digits.
 pub(super) const PUNCTUATION: &[char] = &['.', '_', '-'];
 pub(super) const MAX_LENGTH: usize = 128;
+
+/// The shortest incoming id a failing request comes with: one a log line shows only where the
+/// id was put, not by chance in its words.
+const JOINABLE: usize = 4;
 
 /// Whether `id` is one the lesson keeps: 1 to 128 letters, digits, `.`, `_` or `-`.
 pub(super) fn well_formed(id: &str) -> bool {
@@ -46,6 +51,10 @@ pub(super) enum Target {
     Missing(u32),
     /// A path the router does not know.
     NoRoute,
+    /// An order's path with letters for its number: axum's own rejection (400), or a 404.
+    NotANumber,
+    /// An order's path with a method the route does not take: axum's own 405, or a 404.
+    WrongMethod(u32),
 }
 
 /// The request id a request comes with.
@@ -78,6 +87,29 @@ impl Ask {
                 format!("/orders/{id}")
             }
             Target::NoRoute => "/no-such-route/here".into(),
+            Target::NotANumber => "/orders/seven".into(),
+            Target::WrongMethod(id) => format!("/orders/{id}"),
+        }
+    }
+
+    pub(super) fn method(&self) -> Method {
+        if let Target::WrongMethod(_) = self.target { Method::DELETE } else { Method::GET }
+    }
+
+    /// Its request line, as a report shows it.
+    pub(super) fn line(&self) -> String {
+        format!("{} {}", self.method(), self.path())
+    }
+
+    /// The statuses the exercise allows for it.
+    pub(super) fn expected(&self) -> &'static [u16] {
+        match (self.instance, self.target) {
+            (_, Target::NoRoute | Target::Missing(_)) => &[404],
+            (_, Target::NotANumber) => &[400, 404],
+            (_, Target::WrongMethod(_)) => &[405, 404],
+            (Instance::Failing, _) => &[500],
+            (_, Target::ShippingFails(_)) => &[502],
+            (_, Target::Shipped(_)) => &[200],
         }
     }
 
@@ -85,13 +117,13 @@ impl Ask {
     pub(super) fn order(&self) -> Option<u32> {
         match self.target {
             Target::Shipped(id) | Target::ShippingFails(id) | Target::Missing(id) => Some(id),
-            Target::NoRoute => None,
+            Target::NoRoute | Target::NotANumber | Target::WrongMethod(_) => None,
         }
     }
 
     /// Whether it fails on the server's side (a 5xx), with a cause to log.
     pub(super) fn fails(&self) -> bool {
-        self.instance == Instance::Failing && self.target != Target::NoRoute
+        self.instance == Instance::Failing && self.order().is_some()
             || matches!(self.target, Target::ShippingFails(_))
     }
 }
@@ -233,6 +265,12 @@ fn asks(
         let (target, traceparent) = if n < 2 {
             let trace = (seed::token(rng, 32), seed::token(rng, 16));
             (traced.get(n).copied().unwrap_or(Target::NoRoute), Some(trace))
+        } else if length < JOINABLE {
+            // Too short to find in a log line ("a" is a word of many): kept, never logged.
+            let target = std::iter::repeat_with(|| targets(rng))
+                .find(|target| !matches!(target, Target::ShippingFails(_)))
+                .expect("an endless supply");
+            (target, None)
         } else {
             (targets(rng), None)
         };
@@ -249,6 +287,11 @@ fn asks(
         let why = "a character outside A-Z a-z 0-9 . _ -";
         ask(Instance::Healthy, Target::NoRoute, Incoming::Bad { value, token, why }, None);
     }
+    // axum's own rejections: errors too, each with the id it came with.
+    let order = any_order.next().expect("orders cycle");
+    let length = rng.usize(4..40);
+    ask(Instance::Healthy, Target::WrongMethod(order), Incoming::Good(good_id(rng, length)), None);
+    ask(Instance::Healthy, Target::NotANumber, Incoming::None, None);
     let target = targets(rng);
     let empty = Incoming::Bad { value: String::new(), token: String::new(), why: "empty" };
     ask(Instance::Healthy, target, empty, None);
@@ -256,10 +299,16 @@ fn asks(
         let target = targets(rng);
         ask(Instance::Healthy, target, Incoming::None, None);
     }
-    // The failing database: every request to an order fails there.
-    for n in 0..6 {
+    // The failing database: every request to an order fails there; a bad path or method is
+    // still the client's mistake, answered before the database is asked.
+    for n in 0..8 {
         let order = any_order.next().expect("orders cycle");
-        let target = if n == 5 { Target::NoRoute } else { Target::Shipped(order) };
+        let target = match n {
+            5 => Target::NoRoute,
+            6 => Target::NotANumber,
+            7 => Target::WrongMethod(order),
+            _ => Target::Shipped(order),
+        };
         let incoming = match n {
             0 | 1 => {
                 let length = rng.usize(4..40);

@@ -97,7 +97,7 @@ fn incoming(asked: &Asked<'_>) -> String {
 fn row(asked: &Asked<'_>, what: String, ok: bool) -> Row {
     Row {
         cells: vec![
-            format!("GET {} on {}", asked.ask.path(), instance_name(asked.ask.instance)),
+            format!("{} on {}", asked.ask.line(), instance_name(asked.ask.instance)),
             incoming(asked),
             asked.exchange.status().map_or_else(|| "no answer".into(), |status| status.to_string()),
             what,
@@ -123,25 +123,20 @@ fn failed(summary: String, rows: Vec<Row>, last: &str) -> Option<Failure> {
 pub(super) fn served(run: &Run<'_>) -> Option<Failure> {
     let mut rows = Vec::new();
     for asked in &run.asked {
-        let expected: u16 = match (asked.ask.instance, asked.ask.target) {
-            (_, Target::NoRoute) | (_, Target::Missing(_)) => 404,
-            (Instance::Failing, _) => 500,
-            (_, Target::ShippingFails(_)) => 502,
-            (_, Target::Shipped(_)) => 200,
-        };
+        let expected = asked.ask.expected();
         let status = asked.exchange.status();
         let body = asked.exchange.answer().and_then(|answer| answer.json()).unwrap_or_default();
-        let ok = status == Some(expected)
-            && (expected != 200 || {
+        let ok = status.is_some_and(|status| expected.contains(&status))
+            && (expected != [200] || {
                 let order = asked.ask.order().unwrap_or_default();
                 let shipping = run.plan.shipping.get(&order).cloned().flatten();
                 body["id"] == order
                     && Some(body["shipping"].as_str().unwrap_or_default().to_string()) == shipping
             });
-        let what = if expected == 200 {
+        let what = if expected == [200] {
             "200 with the order and its shipping".into()
         } else {
-            expected.to_string()
+            expected.iter().map(u16::to_string).collect::<Vec<_>>().join(" or ")
         };
         rows.push(row(asked, what, ok));
     }
@@ -301,10 +296,7 @@ fn not_problem(asked: &Asked<'_>, id: &str, ids: &HashMap<String, String>) -> Op
 
 /// Every answer's id, and the request it belongs to.
 fn ids(run: &Run<'_>) -> HashMap<String, String> {
-    run.asked
-        .iter()
-        .filter_map(|asked| Some((id_of(asked)?, format!("GET {}", asked.ask.path()))))
-        .collect()
+    run.asked.iter().filter_map(|asked| Some((id_of(asked)?, asked.ask.line()))).collect()
 }
 
 pub(super) fn problem(run: &Run<'_>) -> Option<Failure> {
@@ -360,10 +352,10 @@ pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
         if let Some(found) = secrets_in(&text, &secrets).first() {
             return Some(
                 Failure::of(format!(
-                    "the {} answer to GET {} carries {found}: the cause belongs on the log line \
+                    "the {} answer to {} carries {found}: the cause belongs on the log line \
                      with the id, not in the answer",
                     answer.status.as_u16(),
-                    asked.ask.path()
+                    asked.ask.line()
                 ))
                 .with(Evidence::Text { title: "the answer".into(), body: text }),
             );

@@ -1,6 +1,7 @@
 //! A right answer in another style: tower-http's request-id layers with a 32-hex id maker, a task-local id for
 //! the error type, the cause logged inside TraceLayer's span, traceparent passed on with a parent of its own.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -58,6 +59,7 @@ pub fn app(db: Database, shipping: Upstream) -> Router {
     Router::new()
         .route("/orders/{id}", get(order))
         .fallback(async || Failed::NotFound)
+        .method_not_allowed_fallback(async || Failed::Rejected(StatusCode::METHOD_NOT_ALLOWED))
         .with_state(Service { db, shipping, client })
         .layer(ids)
 }
@@ -113,8 +115,9 @@ struct Shipping {
 async fn order(
     State(service): State<Service>,
     headers: HeaderMap,
-    Path(order_id): Path<u32>,
+    order_id: Result<Path<u32>, PathRejection>,
 ) -> Result<Json<serde_json::Value>, Failed> {
+    let Path(order_id) = order_id?;
     let order = match service.db.find_order(order_id) {
         Ok(Some(order)) => order,
         Ok(None) => return Err(Failed::NotFound),
@@ -162,6 +165,14 @@ enum Failed {
     NotFound,
     Internal,
     BadGateway,
+    /// axum's own: a method the route does not take, a path parameter that does not parse.
+    Rejected(StatusCode),
+}
+
+impl From<PathRejection> for Failed {
+    fn from(rejection: PathRejection) -> Self {
+        Self::Rejected(rejection.status())
+    }
 }
 
 impl IntoResponse for Failed {
@@ -170,6 +181,7 @@ impl IntoResponse for Failed {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
+            Self::Rejected(status) => status,
         };
         let id = CURRENT_ID.try_with(Clone::clone).unwrap_or_default();
         let body = json!({
