@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
@@ -210,6 +210,14 @@ async fn a_quota_shared_by_every_client_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
+async fn a_quota_log_shared_by_every_instance_is_caught() {
+    // Keys are the instances' own; the keyless requests of the two quota instances (and of a
+    // flood without keys) meet in the one log.
+    judged_failing_among(with!(quota: Quota::Static), &[ANONYMOUS], &[], &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn keys_compared_without_their_case_are_caught() {
     // The quiet client's key is the noisy one's in the other case: folded, the two share one
     // quota, and which of their requests released together get in is the race's to decide.
@@ -282,6 +290,8 @@ enum Quota {
     Global,
     /// One request more than the quota.
     OffByOne,
+    /// One quota log for every instance in the process (a static), each with its own limits.
+    Static,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -356,6 +366,9 @@ use with;
 /// A client's key, `None` for the requests without one.
 type Key = Option<Vec<u8>>;
 
+/// When each client was let in.
+type Admitted = Arc<Mutex<HashMap<Key, Vec<Instant>>>>;
+
 #[derive(Clone)]
 struct Knobbed {
     backend: Upstream,
@@ -366,7 +379,7 @@ struct Knobbed {
     per_client_slots: Arc<Mutex<HashMap<Key, Arc<Semaphore>>>>,
     /// When each client was let in, oldest first; `None` is the anonymous clients' key, and
     /// `Some(b"*")` the one a global quota uses.
-    admitted: Arc<Mutex<HashMap<Key, Vec<Instant>>>>,
+    admitted: Admitted,
     /// For `Limit::Rate`: when requests were let in.
     rate: Arc<Mutex<Vec<Instant>>>,
 }
@@ -383,7 +396,12 @@ fn knobbed(backend: Upstream, limits: Limits, behaviour: Behaviour) -> Router {
         behaviour,
         slots: Arc::new(Semaphore::new(permits)),
         per_client_slots: Arc::default(),
-        admitted: Arc::default(),
+        admitted: if behaviour.quota == Quota::Static {
+            static EVERY_INSTANCE: LazyLock<Admitted> = LazyLock::new(Arc::default);
+            Arc::clone(&EVERY_INSTANCE)
+        } else {
+            Arc::default()
+        },
         rate: Arc::default(),
     };
     Router::new()
