@@ -36,16 +36,11 @@ pub const AT_ONCE: Duration = Duration::from_millis(150);
 /// a busy machine. Smaller than a queue adds, which is a whole backend call of 200 ms or more.
 pub const UNDER_FLOOD: Duration = Duration::from_millis(150);
 
-/// What a busy machine may add to one measured backoff wait of a learner's client, beyond the
-/// lag the judge's own timers saw: the learner's process is scheduled apart from the judge's,
-/// and two CPU hogs delayed single waits by 100–200 ms where the judge saw 15 ms (lesson 9).
-pub const WAIT_UNDER_LOAD: Duration = Duration::from_millis(150);
-
 /// How far apart two processes' waits for the same call of the same scenario may be and still
 /// count as drawn alike (a generator seeded with a constant): what scheduling adds to each, a
 /// millisecond or two, 7 at worst beside two CPU hogs. Two processes that draw apart, even with
-/// equal jitter (spread over d/2 of a 300 ms d, the narrowest the course allows), wait alike
-/// within it for one call in ten; for half of twenty calls, about once in 10⁵ runs.
+/// equal jitter (spread over d/2 of a 200 ms d, the narrowest the course allows), wait alike
+/// within it about one time in seven; half of forty waits alike, about once in 10⁷ runs.
 pub const ALIKE_BETWEEN_PROCESSES: Duration = Duration::from_millis(8);
 
 /// How long the judge's own servers and clients wait for anything before calling it silence.

@@ -10,6 +10,7 @@
 
 mod ledger;
 mod round;
+mod twin;
 mod verdicts;
 
 use std::cell::RefCell;
@@ -18,13 +19,9 @@ use std::rc::Rc;
 use httplings::lessons::retry_budget::{Adapter, Get, New};
 
 use self::round::{Plan, Played, Round};
+use crate::judge::bounds::Lag;
 use crate::judge::confirm::confirmed;
-use std::time::Duration;
-
-use crate::judge::bounds::{ALIKE_BETWEEN_PROCESSES, Lag, WAIT_UNDER_LOAD, late, millis};
-use crate::judge::{
-    self, Evidence, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Row, seed,
-};
+use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, seed};
 
 const FIRST: &str = "first";
 const OUTAGE: &str = "outage";
@@ -121,79 +118,19 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
 }
 
 /// The twin client played in both processes at once, before anything else uses their random
-/// numbers; a failure when half its calls or more waited the same in both, within
-/// [`ALIKE_BETWEEN_PROCESSES`]. Not replayed: two processes that draw their own jitter almost
-/// never wait alike that often.
+/// numbers. Not replayed: two processes that draw their own jitter almost never wait alike that
+/// often, and a wait too long must show in both.
 async fn twins(learner: &Learner, seed: u64) -> Result<Option<Failure>, Lost> {
     let Some(other) = learner.other(0) else { return Ok(None) };
-    let twin = round::twin(&mut seed::rng(seed ^ 0x7457_1a5e));
+    let client = twin::draw(&mut seed::rng(seed ^ 0x7457_1a5e));
     let lag = Lag::start();
     let (first, second) = futures_util::future::join(
-        round::twin_waits(learner, &twin, 900),
-        round::twin_waits(other, &twin, 901),
+        twin::waits(learner, &client, 900),
+        twin::waits(other, &client, 901),
     )
     .await;
     let (Some(first), Some(second)) = (first?, second?) else { return Ok(None) };
-    let retried = |waits: &[Option<Duration>]| waits.iter().flatten().copied().collect::<Vec<_>>();
-    if let Some(too_long) =
-        too_long(twin.policy.base_delay, lag.worst(), &retried(&first), &retried(&second))
-    {
-        return Ok(Some(too_long));
-    }
-    let pairs: Vec<(Duration, Duration)> =
-        first.iter().zip(&second).filter_map(|(one, other)| Some(((*one)?, (*other)?))).collect();
-    let alike =
-        pairs.iter().filter(|(one, other)| one.abs_diff(*other) <= ALIKE_BETWEEN_PROCESSES).count();
-    Ok((pairs.len() >= first.len() * 4 / 5 && alike * 2 >= first.len()).then(|| {
-        let rows = pairs
-            .iter()
-            .enumerate()
-            .take(10)
-            .map(|(call, (one, other))| Row {
-                cells: vec![format!("call {call}"), millis(*one), millis(*other)],
-                ok: false,
-            })
-            .collect();
-        Failure::of(format!(
-            "two processes running your code each made the same client first thing and made \
-             the same {} calls, one after another; {alike} of the calls waited the same before \
-             their retry in both (within {}). The jitter comes from a generator seeded with a \
-             constant, so every instance of the client retries in step with every other",
-            first.len(),
-            millis(ALIKE_BETWEEN_PROCESSES),
-        ))
-        .with(Evidence::Table {
-            columns: ["call", "waited in one", "in the other"].map(String::from).to_vec(),
-            rows,
-        })
-    }))
-}
-
-/// The twin's waits, one retry each after a backoff of `d`, too long in both processes: two or
-/// more in each past `late(d)`, the lag and what a busy machine adds (each process a play of
-/// its own, so a busy moment in one is not believed alone).
-fn too_long(
-    d: Duration,
-    lag: Duration,
-    first: &[Duration],
-    second: &[Duration],
-) -> Option<Failure> {
-    let most = late(d) + lag + WAIT_UNDER_LOAD;
-    let over = |waits: &[Duration]| waits.iter().filter(|wait| **wait > most).count();
-    (over(first) >= 2 && over(second) >= 2).then(|| {
-        let longest = first.iter().chain(second).max().copied().unwrap_or_default();
-        Failure::of(format!(
-            "twenty calls in each of two processes, retried once after a backoff of at most d = \
-             {} (base_delay; max_delay is four times that): {} and {} of them waited more than \
-             {} (d, and what a busy machine adds), the longest {}. The wait before retry n is at \
-             most min(max_delay, base_delay × 2^(n−1)), jitter below it",
-            millis(d),
-            over(first),
-            over(second),
-            millis(most),
-            millis(longest)
-        ))
-    })
+    Ok(twin::judge(&client.policy, lag.worst(), &first, &second))
 }
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {

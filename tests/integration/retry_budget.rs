@@ -124,6 +124,7 @@ wrong! {
     a_retry_after_that_skips_the_budget: Knobs { retry_after_free: true, ..Knobs::RIGHT } => "outage",
     jitter_from_a_constant_seed: Knobs { constant_seed: true, ..Knobs::RIGHT } => "lesson-3",
     a_backoff_one_doubling_ahead: Knobs { doubled_backoff: true, ..Knobs::RIGHT } => "lesson-3",
+    a_backoff_never_capped: Knobs { uncapped: true, ..Knobs::RIGHT } => "lesson-3",
 }
 
 /// Right answers in other styles pass every check.

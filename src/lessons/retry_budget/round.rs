@@ -236,45 +236,6 @@ fn windows(rng: &mut Rng) -> (Client, Windows) {
     (client, phases)
 }
 
-/// The twin client: made in each of two processes before anything else runs there, twenty calls
-/// made one after another [`TWIN_GAP`] apart, each failing once, with room in the budget to
-/// retry them all after a long backoff. Each process draws its jitter for the calls in the
-/// order they fail, the same in both: a generator seeded with a constant gives each call the
-/// same wait in both processes. Its `max_delay` is well above `base_delay`: a backoff one
-/// doubling ahead waits up to twice d.
-pub fn twin(rng: &mut Rng) -> Client {
-    let base = seed::duration_spread(rng, Duration::from_millis(300), Duration::from_millis(400));
-    Client {
-        policy: RetryPolicy { max_attempts: 2, base_delay: base, max_delay: base * 4 },
-        budget: Budget { ratio: 1.0, min_per_second: 20, window: Duration::from_secs(1) },
-        calls: (0..20).map(|call| TWIN_GAP * call).collect(),
-        script: vec![Script::FailsOnce(None, false); 20],
-    }
-}
-
-/// How far apart the twin's calls start: more than a busy machine reorders two failures by, so
-/// that the calls draw their jitter in the same order in both processes.
-const TWIN_GAP: Duration = Duration::from_millis(10);
-
-/// The twin client's backoff waits, as played in `learner` (client `id`): from each call's
-/// failed attempt's end to its retry, by call (`None` for a call not retried); `None` when `new`
-/// failed.
-pub async fn twin_waits(
-    learner: &Learner,
-    client: &Client,
-    id: u32,
-) -> Result<Option<Vec<Option<Duration>>>, Lost> {
-    let Ok(calls) = play_client(learner, client, id).await? else { return Ok(None) };
-    let waits = calls
-        .iter()
-        .map(|made| match &made.attempts[..] {
-            [first, retry, ..] => Some(retry.at.saturating_sub(first.ended?)),
-            _ => None,
-        })
-        .collect();
-    Ok(Some(waits))
-}
-
 /// One call as played, its times from the moment its client was made.
 #[derive(Debug, Clone)]
 pub struct Made {
@@ -314,7 +275,7 @@ pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Round, L
     Ok(Round { clients: played.into_iter().collect::<Result<_, _>>()?, lag: lag.worst() })
 }
 
-async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<Played, Lost> {
+pub async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<Played, Lost> {
     let script = client.script.clone();
     let counts = Mutex::new(HashMap::<usize, usize>::new());
     let started = Instant::now();

@@ -67,6 +67,8 @@ pub struct Knobs {
     pub retry_after_free: bool,
     /// The backoff's exponent counts attempts, not retries: every wait doubled.
     pub doubled_backoff: bool,
+    /// The backoff never capped at `max_delay`.
+    pub uncapped: bool,
     /// Jitter from a generator seeded with a constant (per thread: in process, each learner
     /// runs its calls on a thread of its own, as each process would start from the constant).
     pub constant_seed: bool,
@@ -85,6 +87,7 @@ impl Knobs {
         no_jitter: false,
         retry_after_free: false,
         doubled_backoff: false,
+        uncapped: false,
         constant_seed: false,
     };
 }
@@ -339,11 +342,8 @@ impl Client {
                 Some(asked) => asked,
                 None => {
                     let exponent = if self.knobs.doubled_backoff { attempt } else { attempt - 1 };
-                    let d = self
-                        .policy
-                        .base_delay
-                        .saturating_mul(1 << exponent)
-                        .min(self.policy.max_delay);
+                    let d = self.policy.base_delay.saturating_mul(1 << exponent);
+                    let d = if self.knobs.uncapped { d } else { d.min(self.policy.max_delay) };
                     let random = if self.knobs.constant_seed {
                         SEEDED.with(|state| {
                             let mut x = state.get();
