@@ -176,3 +176,59 @@ fn alike(first: &[Waited], second: &[Waited]) -> Option<Failure> {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        let base = Duration::from_millis(200);
+        RetryPolicy { max_attempts: 3, base_delay: base, max_delay: base.mul_f64(1.1) }
+    }
+
+    /// Forty waits, call by call, from `wait(call, retry)` in milliseconds.
+    fn waits(wait: impl Fn(usize, u32) -> u64) -> Vec<Waited> {
+        (0..CALLS as usize)
+            .flat_map(|call| (1..3).map(move |retry| (call, retry)))
+            .map(|(call, retry)| Waited {
+                call,
+                retry,
+                waited: Some(Duration::from_millis(wait(call, retry))),
+            })
+            .collect()
+    }
+
+    /// A deterministic spread in [0, 1): the same for the same inputs.
+    fn spread(call: usize, retry: u32, salt: u64) -> f64 {
+        let x = (call as u64 * 7919 + u64::from(retry) * 104_729 + salt * 1_299_709) % 1000;
+        x as f64 / 1000.0
+    }
+
+    #[test]
+    fn the_same_draws_in_both_processes_are_alike_and_other_draws_are_not() {
+        let d = |retry: u32| backoff(&policy(), retry).as_millis() as f64;
+        let drawn = |salt: u64, noise: u64| {
+            waits(move |call, retry| (d(retry) * spread(call, retry, salt)) as u64 + noise)
+        };
+        assert!(alike(&drawn(1, 0), &drawn(1, 3)).is_some());
+        assert!(alike(&drawn(1, 0), &drawn(2, 0)).is_none());
+        assert_eq!(judge(&policy(), Duration::ZERO, &drawn(1, 0), &drawn(2, 0)), None);
+    }
+
+    #[test]
+    fn waits_past_the_cap_in_both_processes_are_too_long() {
+        let uncapped = |salt: u64| {
+            waits(move |call, retry| {
+                let d = 200.0 * f64::from(1 << (retry - 1));
+                (d * spread(call, retry, salt)) as u64
+            })
+        };
+        let failure = too_long(&policy(), Duration::ZERO, &uncapped(1), &uncapped(2));
+        assert!(failure.is_some_and(|failure| failure.summary.contains("longer than d")));
+        // Past the cap in one process only: a busy moment there, not believed.
+        let capped = waits(|call, retry| {
+            (backoff(&policy(), retry).as_millis() as f64 * spread(call, retry, 3)) as u64
+        });
+        assert_eq!(too_long(&policy(), Duration::ZERO, &uncapped(1), &capped), None);
+    }
+}
