@@ -1,12 +1,13 @@
 //! Lesson 9, retry budgets: a client that many tasks share, whose retries stay within a share
 //! of its first attempts however long an outage lasts.
 //!
-//! One round makes seven clients of the learner's and calls them from many tasks at once (see
+//! One round makes eight clients of the learner's and calls them from many tasks at once (see
 //! [`round`]): two through total outages and one through a flapping one, judged against the
 //! budget's rules written as a model ([`ledger`]); one through a partial outage; one made fresh
 //! while the others are spent; one called by many tasks at once against a slow server; one seen
 //! across windows, whose later outage must find the budget as the window says, no fuller and
-//! no emptier. A check that fails is decided again on a fresh round before it is believed.
+//! no emptier; one whose calls use every attempt, which must not pay for a retry never made.
+//! A check that fails is decided again on a fresh round before it is believed.
 
 mod ledger;
 mod round;
@@ -60,7 +61,7 @@ pub async fn judge_in_process<C: 'static>(
 }
 
 /// A round's clients, by role, or why one could not be made.
-fn clients(played: &[Played]) -> Result<[&[round::Made]; 7], Failure> {
+fn clients(played: &[Played]) -> Result<[&[round::Made]; 8], Failure> {
     let mut made = Vec::new();
     for client in played {
         match client {
@@ -73,7 +74,7 @@ fn clients(played: &[Played]) -> Result<[&[round::Made]; 7], Failure> {
 
 fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
     let lag = round.lag;
-    let [outage, typical, partial, fresh, together, flapping, windows] =
+    let [outage, typical, partial, fresh, together, flapping, windows, ends] =
         match clients(&round.clients) {
             Ok(clients) => clients,
             Err(failure) => return Some(failure),
@@ -85,6 +86,7 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
             ("partial outage", partial),
             ("flapping", flapping),
             ("windows", windows),
+            ("ends", ends),
         ]),
         OUTAGE => ledger::judge("in a total outage", plan.outages[0].budget, outage)
             .or_else(|| ledger::judge("in a total outage", plan.outages[1].budget, typical))
@@ -101,7 +103,8 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
             .or_else(|| verdicts::at_once(flapping, lag))
             .or_else(|| verdicts::at_once(windows, lag)),
         PARTIAL => verdicts::partial(&plan.partial, partial),
-        WINDOW => verdicts::window(&plan.windows, plan.phases, windows),
+        WINDOW => verdicts::window(&plan.windows, plan.phases, windows)
+            .or_else(|| verdicts::ends(&plan.ends, ends)),
         LESSON_3 => verdicts::lesson_3(
             &[
                 ("outage A", &plan.outages[0], outage),

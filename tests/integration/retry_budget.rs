@@ -125,6 +125,7 @@ wrong! {
     jitter_from_a_constant_seed: Knobs { constant_seed: true, ..Knobs::RIGHT } => "lesson-3",
     a_backoff_one_doubling_ahead: Knobs { doubled_backoff: true, ..Knobs::RIGHT } => "lesson-3",
     a_backoff_never_capped: Knobs { uncapped: true, ..Knobs::RIGHT } => "lesson-3",
+    a_last_attempt_that_pays_for_a_retry: Knobs { pays_past_the_last: true, ..Knobs::RIGHT } => "window",
 }
 
 /// Right answers in other styles pass every check.

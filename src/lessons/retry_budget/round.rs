@@ -9,7 +9,9 @@
 //! - one client called by many tasks at once, against a slow upstream;
 //! - one client called by one task after another, while its upstream flaps;
 //! - one client whose budget is seen across windows: healthy calls and an outage, then, once
-//!   all of that has left the window, an outage again (see [`Windows`]).
+//!   all of that has left the window, an outage again (see [`Windows`]);
+//! - one client whose first wave of calls uses every attempt, and whose second must still find
+//!   the budget those attempts did not spend.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -66,6 +68,8 @@ pub struct Plan {
     /// Seen across windows.
     pub windows: Client,
     pub phases: Windows,
+    /// A wave of calls that use every attempt, then one that needs the budget left.
+    pub ends: Client,
 }
 
 /// The windows client's calls: first `healthy` calls that succeed and `failing` that fail
@@ -184,10 +188,11 @@ impl Plan {
             calls,
         };
         let (windows, phases) = windows(rng);
-        Self { outages, partial, fresh, together, flapping, windows, phases }
+        let ends = ends(rng);
+        Self { outages, partial, fresh, together, flapping, windows, phases, ends }
     }
 
-    pub fn clients(&self) -> [&Client; 7] {
+    pub fn clients(&self) -> [&Client; 8] {
         [
             &self.outages[0],
             &self.outages[1],
@@ -196,6 +201,7 @@ impl Plan {
             &self.together,
             &self.flapping,
             &self.windows,
+            &self.ends,
         ]
     }
 }
@@ -234,6 +240,40 @@ fn windows(rng: &mut Rng) -> (Client, Windows) {
         script,
     };
     (client, phases)
+}
+
+/// How many calls each wave of the ends client makes.
+pub const ENDS_WAVE: usize = 8;
+
+/// The ends client. First a wave of calls that fail every time and use both their attempts
+/// (one retry each), then, a quarter of a second later, a wave that fails once: the budget's
+/// floor holds about twice a wave, so the second wave still finds a retry for every call. A
+/// client that asks the budget for a retry `max_attempts` then forbids spends a second one per
+/// call of the first wave, for nothing, and the second wave finds it empty.
+fn ends(rng: &mut Rng) -> Client {
+    let second = Duration::from_millis(250);
+    let calls = (0..ENDS_WAVE * 2)
+        .map(|call| if call < ENDS_WAVE { Duration::ZERO } else { second })
+        .map(|at| at + Duration::from_millis(rng.u64(0..10)))
+        .collect();
+    let script = (0..ENDS_WAVE * 2)
+        .map(
+            |call| {
+                if call < ENDS_WAVE { Script::Down(503) } else { Script::FailsOnce(None, false) }
+            },
+        )
+        .collect();
+    let base = seed::duration_spread(rng, Duration::from_millis(20), Duration::from_millis(40));
+    Client {
+        policy: RetryPolicy { max_attempts: 2, base_delay: base, max_delay: base * 4 },
+        budget: Budget {
+            ratio: 0.1,
+            min_per_second: 2 * ENDS_WAVE as u32 + rng.u32(0..=2),
+            window: Duration::from_millis(rng.u64(1000..=1150)),
+        },
+        calls,
+        script,
+    }
 }
 
 /// One call as played, its times from the moment its client was made.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::round::{Client, Made, Script, Windows};
+use super::round::{Client, ENDS_WAVE, Made, Script, Windows};
 use crate::judge::bounds::{AT_ONCE, AT_ONCE_ON_AVERAGE, LATE_RATE, late, millis};
 use crate::judge::schedule::{Sample, Wait, backoff, growth, jittered};
 use crate::judge::upstream::Reply;
@@ -248,6 +248,53 @@ pub fn window(client: &Client, phases: Windows, calls: &[Made]) -> Option<Failur
              nothing is amplifying anything.",
         )
         .with(evidence)
+    })
+}
+
+/// `window`, at the other end: a retry `max_attempts` forbids is never paid for. The ends
+/// client's first wave has used all its attempts; the second, made while the budget still holds
+/// about a wave, must find a retry for nearly every call that fails once.
+pub fn ends(client: &Client, calls: &[Made]) -> Option<Failure> {
+    let (first, second) = calls.split_at(ENDS_WAVE.min(calls.len()));
+    let retried = second.iter().filter(|made| made.attempts.len() >= 2).count();
+    let needed = second.len().saturating_sub(1);
+    (retried < needed).then(|| {
+        let spent: usize = first.iter().map(|made| made.attempts.len().saturating_sub(1)).sum();
+        let rows = vec![
+            Row {
+                cells: vec![
+                    format!("+0: {} calls failing every time (max_attempts 2)", first.len()),
+                    format!("{spent} retries"),
+                    "one each, then nothing".into(),
+                ],
+                ok: true,
+            },
+            Row {
+                cells: vec![
+                    format!("+250 ms: {} calls failing once", second.len()),
+                    format!("{retried} retried"),
+                    format!("at least {needed}"),
+                ],
+                ok: false,
+            },
+        ];
+        Failure::new(
+            format!(
+                "{} calls failing once, a quarter of a second after {} calls had used all their \
+                 attempts, got {retried} retries; the budget (floor {}/s over a {} window, so \
+                 about {} retries) had room for at least {needed}: a retry that max_attempts \
+                 forbids was paid for anyway",
+                second.len(),
+                first.len(),
+                client.budget.min_per_second,
+                millis(client.budget.window),
+                client.budget.min_per_second
+            ),
+            "Ask the budget only for a retry you will make: check max_attempts (and whether the \
+             answer is retryable) first. A withdrawal for a retry that never happens drains the \
+             budget as a real retry would, and the calls after it go without.",
+        )
+        .with(table(&["calls", "the server saw", "the budget allows"], rows))
     })
 }
 

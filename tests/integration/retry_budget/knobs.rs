@@ -69,6 +69,9 @@ pub struct Knobs {
     pub doubled_backoff: bool,
     /// The backoff never capped at `max_delay`.
     pub uncapped: bool,
+    /// Asks the budget for a retry before checking `max_attempts`: the last attempt pays for a
+    /// retry that never happens.
+    pub pays_past_the_last: bool,
     /// Jitter from a generator seeded with a constant (per thread: in process, each learner
     /// runs its calls on a thread of its own, as each process would start from the constant).
     pub constant_seed: bool,
@@ -88,6 +91,7 @@ impl Knobs {
         retry_after_free: false,
         doubled_backoff: false,
         uncapped: false,
+        pays_past_the_last: false,
         constant_seed: false,
     };
 }
@@ -325,6 +329,9 @@ impl Client {
                 Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
             };
             let most = self.policy.max_attempts + u32::from(self.knobs.one_attempt_more);
+            if self.knobs.pays_past_the_last && retryable && attempt >= most {
+                self.withdraw(&mut own);
+            }
             if attempt >= most || !retryable {
                 return outcome;
             }
