@@ -289,7 +289,7 @@ fn asks(
     }
     // axum's own rejections: errors too, each with the id it came with.
     let order = any_order.next().expect("orders cycle");
-    let length = rng.usize(4..40);
+    let length = rng.usize(JOINABLE..40);
     ask(Instance::Healthy, Target::WrongMethod(order), Incoming::Good(good_id(rng, length)), None);
     ask(Instance::Healthy, Target::NotANumber, Incoming::None, None);
     let target = targets(rng);
@@ -311,7 +311,7 @@ fn asks(
         };
         let incoming = match n {
             0 | 1 => {
-                let length = rng.usize(4..40);
+                let length = rng.usize(JOINABLE..40);
                 Incoming::Good(good_id(rng, length))
             }
             2 => bad_ids(rng).swap_remove(0).into_incoming(),
