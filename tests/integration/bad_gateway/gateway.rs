@@ -74,6 +74,9 @@ pub struct Behaviour {
     pub passes_retry_after: bool,
     /// Whether a 4xx other than 404 is passed on as it came (with a body of its own).
     pub passes_4xx: bool,
+    /// Whether a status beyond those the lesson names (405, 422, 505, 511...) is passed on as
+    /// it came, the named ones (400, 401, 403, 409; 500) becoming its own error.
+    pub passes_unnamed: bool,
     pub leak: Option<Leak>,
     /// An id drawn in `app()`, sent as `x-instance-id` (a random number, in decimal).
     pub instance_id: bool,
@@ -104,6 +107,7 @@ pub const RIGHT: Behaviour = Behaviour {
     reconnects: false,
     passes_retry_after: true,
     passes_4xx: false,
+    passes_unnamed: false,
     leak: None,
     instance_id: false,
     problem_instance: false,
@@ -337,6 +341,9 @@ impl Answering<'_> {
                 response
             }
             400..=499 if b.passes_4xx => self.problem(StatusCode::from_u16(*status).unwrap(), None),
+            400..=599 if b.passes_unnamed && ![400, 401, 403, 409, 500].contains(status) => {
+                self.problem(StatusCode::from_u16(*status).unwrap(), None)
+            }
             _ => {
                 self.log(format_args!("the pricing service answered {status}"), b.on_failure);
                 self.problem(b.on_failure, Some(body))
