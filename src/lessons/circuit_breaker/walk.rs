@@ -80,6 +80,7 @@ pub(super) async fn walk(
         inventory,
         records: vec![warm],
         flying: Vec::new(),
+        lingering: Vec::new(),
         opened: None,
     };
     for (at, phase) in instance.phases.iter().enumerate() {
@@ -91,6 +92,7 @@ pub(super) async fn walk(
             walk.until_cooled().await;
         }
     }
+    walk.flying.append(&mut walk.lingering);
     walk.settle().await;
     walk.into_history(start)
 }
@@ -108,6 +110,8 @@ struct Walk<'a> {
     inventory: &'a Inventory,
     records: Vec<Record>,
     flying: Vec<(Act, JoinHandle<Vec<Exchange>>)>,
+    /// Requests whose answers the next trial awaits (they come back while it is under way).
+    lingering: Vec<(Act, JoinHandle<Vec<Exchange>>)>,
     /// When the breaker opened last, by the rules.
     opened: Option<Span>,
 }
@@ -124,11 +128,14 @@ impl Walk<'_> {
                     }
                 }
             }
-            Phase::Trip { run, slow, trip } => {
+            Phase::Trip { run, slow, trip, lingers } => {
                 for item in run {
                     self.ask(item).await;
                 }
                 self.send(std::slice::from_ref(slow));
+                if *lingers {
+                    self.lingering.extend(self.flying.pop());
+                }
                 self.inventory.asked_for(std::slice::from_ref(slow), AT_ONCE).await;
                 let exchange = self.ask(trip).await;
                 self.opened = self.span(trip, &exchange);
@@ -152,6 +159,8 @@ impl Walk<'_> {
                     sleep_until((arrived + *after).into()).await;
                     self.burst(burst).await;
                 }
+                // After the crowd's: the first answers settled are the crowd's.
+                self.flying.append(&mut self.lingering);
                 let answered = self.settle().await;
                 let trial =
                     crowd.iter().zip(answered.into_iter().flat_map(|(_, exchanges)| exchanges));
