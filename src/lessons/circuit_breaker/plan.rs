@@ -83,9 +83,10 @@ pub(super) enum Phase {
     /// `lingers`, its answer is awaited only in the next trial, which it comes back during.
     Trip { run: Vec<Item>, slow: Item, trip: Item, lingers: bool },
     /// Just opened: a burst at once, the health endpoints, `then` once every answer still to
-    /// come is back (a late success among them), and `late` shortly before the cooldown ends;
-    /// then (unless it is the last phase) a wait until it has.
-    Open { burst: Vec<Item>, then: Item, late: Option<Item> },
+    /// come is back (a late success among them), `edge` (a cooldown over a second) released
+    /// together just before less than a whole second is left, and `late` shortly before the
+    /// cooldown ends; then (unless it is the last phase) a wait until it has.
+    Open { burst: Vec<Item>, then: Item, edge: Vec<Item>, late: Option<Item> },
     /// The cooldown is over: `crowd` released together (or one request alone), then bursts of
     /// stragglers, each at its time after the inventory got the trial, while it holds it.
     Trial { crowd: Vec<Item>, stragglers: Vec<(Duration, Vec<Item>)> },
@@ -219,7 +220,15 @@ impl Items {
     }
 
     fn open(&mut self, late: Option<Item>) -> Phase {
-        Phase::Open { burst: self.open_burst(), then: self.healthy(1)[0], late }
+        Phase::Open { burst: self.open_burst(), then: self.healthy(1)[0], edge: Vec::new(), late }
+    }
+
+    /// Open, with a cooldown over a second: six requests together when a little more than a
+    /// second is left, where a Retry-After that may fall short of it (jitter both ways, rounding
+    /// down) shows as 1 instead of 2 in one answer of two or three, whatever the jitter drawn.
+    fn open_edge(&mut self, late: Option<Item>) -> Phase {
+        let edge = self.healthy(6);
+        Phase::Open { burst: self.open_burst(), then: self.healthy(1)[0], edge, late }
     }
 
     /// Straggler bursts while the inventory holds a trial for `held`: early, in the middle and
@@ -347,13 +356,13 @@ fn abandoned(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 /// V: a cooldown over a second long, so that Retry-After counts down through whole seconds.
 fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
-    let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 350, 450));
+    let (cooldown, timeout) = (drawn(rng, 1_150, 1_300), drawn(rng, 350, 450));
     let late = items.healthy(1)[0];
     // A trial the inventory answers 404: it works, so the breaker closes.
     let missing = (0..rng.usize(4..=8)).map(|_| items.make(Script::Missing)).collect();
     let phases = vec![
         Phase::Run { items: items.counted(threshold as usize), trips: true },
-        items.open(Some(late)),
+        items.open_edge(Some(late)),
         Phase::Trial { crowd: missing, stragglers: Vec::new() },
         items.one_short(threshold),
         items.late_trip(threshold, timeout),
@@ -366,7 +375,7 @@ fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 /// again by a trial that fails at once: the Retry-After right after counts from the new opening. (A cycle of two such cooldowns would
 /// not fit in the time a check takes; A, B, W and V walk the whole cycle.)
 fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
-    let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 350, 450));
+    let (cooldown, timeout) = (drawn(rng, 1_150, 1_300), drawn(rng, 350, 450));
     // A timeout among the failures that open it: it counts like any other. Never the first,
     // so that the run takes a timeout from its first failure to the one that opens: a cooldown
     // counted from the first shows in the request shortly before the cooldown ends.
@@ -376,7 +385,7 @@ fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     let late = items.healthy(1)[0];
     let phases = vec![
         Phase::Run { items: first, trips: true },
-        items.open(Some(late)),
+        items.open_edge(Some(late)),
         Phase::Trial { crowd: items.failures(1), stragglers: Vec::new() },
         Phase::Reopened { now: items.healthy(1)[0], halfway: None },
     ];

@@ -14,7 +14,7 @@ use super::plan::{Instance, Item, Phase};
 use super::rules::{Span, recorded};
 use crate::judge::answer::brief;
 use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, PATIENCE, millis};
-use crate::judge::exchange::{Client, Exchange, KeptAlive, Request};
+use crate::judge::exchange::{BURST_SETTLE, Client, Exchange, KeptAlive, Request};
 use crate::judge::upstream::{Reply, Seen};
 
 /// What the judge did at one step.
@@ -140,11 +140,21 @@ impl Walk<'_> {
                 let exchange = self.ask(trip).await;
                 self.opened = self.span(trip, &exchange);
             }
-            Phase::Open { burst, then, late } => {
+            Phase::Open { burst, then, edge, late } => {
                 self.burst(burst).await;
                 self.health().await;
                 self.settle().await;
                 self.ask(then).await;
+                // Released with a second and a little more left, even a little late (a burst
+                // is released BURST_SETTLE after it starts): the rules judge it by when it came
+                // back, so a late one is only judged looser, never wrongly.
+                let lead = Duration::from_secs(1) + LATE_FLOOR + BURST_SETTLE;
+                let edge_at =
+                    self.opened.and_then(|opened| (opened.earliest + cooldown).checked_sub(lead));
+                if let Some(at) = edge_at.filter(|at| !edge.is_empty() && *at > Instant::now()) {
+                    sleep_until(at.into()).await;
+                    self.burst(edge).await;
+                }
                 if let (Some(item), Some(opened)) = (late, self.opened) {
                     // Shortly before the end: the cooldown left is a fraction of a second.
                     sleep_until((opened.earliest + cooldown - cooldown / 6).into()).await;

@@ -149,8 +149,9 @@ fn problem(status: StatusCode, title: &str) -> Response {
 }
 
 fn jitter_fraction() -> f64 {
-    let bits = uuid::Uuid::new_v4().as_u128() as u64;
-    (bits >> 11) as f64 / (1u64 << 53) as f64
+    // The first 48 bits of a v4 uuid are all random (its version and variant come later).
+    let bits = (uuid::Uuid::new_v4().as_u128() >> 80) as u64;
+    bits as f64 / (1u64 << 48) as f64
 }
 
 async fn item(State(svc): State<Svc>, Path(id): Path<u32>) -> Response {
