@@ -222,6 +222,15 @@ async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
         ),
         // The adversary round (lessons 4-5 review): a 5xx outside the usual few passed 1 run in
         // 4 (one drawn of 501, 502, 504, 507), a 4xx beyond the named four always.
+        // The adversary round: a 429 carried a Retry-After on a coin toss, and one run in four
+        // neither did; now one of each in every round.
+        wrong_and_more(
+            "a 429's Retry-After dropped",
+            with!(drops_429_retry_after: true),
+            &[CLIENT_ERRORS],
+            "Retry-After",
+            &[],
+        ),
         wrong_and_more(
             "the unnamed 4xx and 5xx passed on",
             with!(passes_unnamed: true),

@@ -118,6 +118,9 @@ impl Plan {
         // that lists the usual ones (500, 502; 400, 401) and passes the rest on fails whatever
         // the seed, not one run in four.
         quick.extend(OTHER_STATUSES.map(|s| Behaviour::Status(s, None)));
+        // A 429 with a Retry-After as well as one without, in each round: not a coin toss that
+        // left both without one run in four (and a 429's Retry-After dropped unseen).
+        quick.push(Behaviour::Status(429, Some(1)));
         quick.extend(
             [Garbage::Text, Garbage::NoPrice, Garbage::NullPrice, Garbage::TextPrice]
                 .map(Behaviour::NotAPrice),
@@ -290,9 +293,7 @@ fn fresh(rng: &mut Rng, behaviour: &Behaviour, n: usize) -> Behaviour {
     match behaviour {
         Behaviour::Price(_) => Behaviour::Price(price(rng, n % 5)),
         Behaviour::Status(503, _) => Behaviour::Status(503, Some(seconds)),
-        Behaviour::Status(429, _) => {
-            Behaviour::Status(429, seed::chance(rng, 0.5).then_some(seconds))
-        }
+        Behaviour::Status(429, asks) => Behaviour::Status(429, asks.map(|_| seconds)),
         other => other.clone(),
     }
 }

@@ -77,6 +77,8 @@ pub struct Behaviour {
     /// Whether a status beyond those the lesson names (405, 422, 505, 511...) is passed on as
     /// it came, the named ones (400, 401, 403, 409; 500) becoming its own error.
     pub passes_unnamed: bool,
+    /// Whether a 429's Retry-After is dropped (a 503's still passed on).
+    pub drops_429_retry_after: bool,
     pub leak: Option<Leak>,
     /// An id drawn in `app()`, sent as `x-instance-id` (a random number, in decimal).
     pub instance_id: bool,
@@ -108,6 +110,7 @@ pub const RIGHT: Behaviour = Behaviour {
     passes_retry_after: true,
     passes_4xx: false,
     passes_unnamed: false,
+    drops_429_retry_after: false,
     leak: None,
     instance_id: false,
     problem_instance: false,
@@ -329,7 +332,8 @@ impl Answering<'_> {
                 let seconds = headers
                     .get(header::RETRY_AFTER)
                     .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-                if let Some(seconds) = seconds.filter(|_| b.passes_retry_after) {
+                let dropped = b.drops_429_retry_after && *status == 429;
+                if let Some(seconds) = seconds.filter(|_| b.passes_retry_after && !dropped) {
                     // A little more than asked, to spread the clients out.
                     let wait = Duration::from_secs(seconds + 1);
                     let value = match b.dates_retry_after {
