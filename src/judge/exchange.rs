@@ -14,6 +14,9 @@ use axum::http::Method;
 use super::answer::{Answer, describe};
 use super::bounds::PATIENCE;
 
+/// How long after it is asked for a burst's requests are released together: a walk that wants
+/// a burst to land at a moment starts it this much earlier.
+pub use self::burst::SETTLE as BURST_SETTLE;
 pub use self::kept::KeptAlive;
 
 /// A request the judge sends.

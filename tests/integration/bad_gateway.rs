@@ -74,6 +74,20 @@ async fn the_solution_passes_and_the_starter_fails_usefully() {
     assert_rejected(&starter, seed, PATH, "the pricing service was asked for /");
 }
 
+/// The adversary round's right answers (lessons 4-5 review): a validating gateway with one tokio
+/// deadline, and an encoding one that takes every alternative the lesson allows.
+#[path = "bad_gateway/validating.rs"]
+mod validating;
+
+#[path = "bad_gateway/encoding.rs"]
+mod encoding;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adversarys_right_answers_pass() {
+    judged_failing(validating::app, &[]).await;
+    judged_failing(encoding::app, &[]).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn right_gateways_in_another_style_pass() {
     judged_failing(with!(), &[]).await;
@@ -203,6 +217,24 @@ async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
             "every 4xx passed on",
             with!(passes_4xx: true),
             &[CLIENT_ERRORS],
+            "the status is 4",
+            &[LOGGED],
+        ),
+        // The adversary round (lessons 4-5 review): a 5xx outside the usual few passed 1 run in
+        // 4 (one drawn of 501, 502, 504, 507), a 4xx beyond the named four always.
+        // The adversary round: a 429 carried a Retry-After on a coin toss, and one run in four
+        // neither did; now one of each in every round.
+        wrong_and_more(
+            "a 429's Retry-After dropped",
+            with!(drops_429_retry_after: true),
+            &[CLIENT_ERRORS],
+            "Retry-After",
+            &[],
+        ),
+        wrong_and_more(
+            "the unnamed 4xx and 5xx passed on",
+            with!(passes_unnamed: true),
+            &[CLIENT_ERRORS, UNUSABLE],
             "the status is 4",
             &[LOGGED],
         ),

@@ -109,6 +109,21 @@ async fn the_solution_passes_and_the_starter_fails_usefully() {
     }
 }
 
+/// The adversary round's right answers (lessons 4-5 review): the call in a spawned task with
+/// epochs and jitter, and a Drop guard as the permit, without jitter.
+#[path = "circuit_breaker/spawned.rs"]
+mod spawned;
+
+#[path = "circuit_breaker/drop_guard.rs"]
+mod drop_guard;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adversarys_right_answers_pass() {
+    for (judged, seed) in judged(vec![spawned::app, drop_guard::app]).await {
+        assert_failed(&judged, seed, CHECKS, &[]);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn right_breakers_in_other_styles_pass() {
     let right: Vec<App> =
@@ -128,11 +143,12 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             saying: "since the last success",
             also: &[],
         },
+        // V's first trial is answered 404: counted as a failure, it reopens the breaker too.
         Wrong {
             app: with!(counts_404: true),
             caught_by: NOT_FOUND,
             saying: "failures or 404s",
-            also: &[],
+            also: &[CLOSES],
         },
         Wrong {
             app: with!(calls_when_open: true),
@@ -158,13 +174,31 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             saying: "a late success",
             also: &[],
         },
+        // The adversary round (lessons 4-5 review): each passed every run before.
+        // U's run that opens spans a timeout: the 503 right after it says a second too few (a
+        // breaker with jitter may hide that, and then lets the request before the end through).
+        Wrong {
+            app: with!(cooldown_from_first_failure: true),
+            caught_by: RETRY_AFTER,
+            saying: "expected",
+            also: &[OPENS],
+        },
+        Wrong {
+            app: with!(late_failure_restarts_cooldown: true),
+            caught_by: ONE_TRIAL,
+            saying: "did not reach the inventory",
+            also: &[],
+        },
         Wrong { app: with!(serves_from_cache: true), caught_by: OPENS, saying: "200", also: &[] },
         Wrong { app: with!(cache_first: true), caught_by: CLOSED, saying: "200", also: &[] },
+        // Held across the call, the lock makes A's request that opens wait for the slow failure
+        // before it: that failure opens the breaker, and the request gets a 503 where the rules,
+        // the failure still in flight, have one short of the threshold.
         Wrong {
             app: with!(lock_across_call: true),
             caught_by: NO_QUEUE,
             saying: "while another request waited on the inventory",
-            also: &[],
+            also: &[COUNTS],
         },
         Wrong {
             app: with!(pads_every_call: Duration::from_millis(170)),
@@ -187,6 +221,9 @@ async fn each_wrong_retry_after_is_caught() {
         Wrong { app: with!(retry_after: |_, _| None), caught_by: RETRY_AFTER, saying: "no Retry-After", also: &[] },
         // Counted down to the end of the first cooldown, after a failed trial opened it again.
         Wrong { app: with!(retry_after_from_first_opening: true), caught_by: RETRY_AFTER, saying: "Retry-After: 1", also: &[] },
+        // The adversary round (lessons 4-5 review): jitter both ways, up to an eighth of a
+        // cooldown short of what is left, passed 2 runs in 3 before V and U's edge bursts.
+        Wrong { app: with!(retry_after: jittered_both_ways), caught_by: RETRY_AFTER, saying: "expected", also: &[] },
         // Jitter past half a cooldown: clients sent away for much longer than the breaker waits.
         Wrong { app: with!(retry_after: |left, cooldown| Some((left + cooldown * 2).as_millis().div_ceil(1000) as u64)), caught_by: RETRY_AFTER, saying: "expected", also: &[] },
     ])
@@ -223,6 +260,22 @@ async fn each_mistake_in_half_open_is_caught() {
         },
         Wrong {
             app: with!(closes_with_count: true),
+            caught_by: CLOSES,
+            saying: "since a trial closed the breaker",
+            also: &[],
+        },
+        // The adversary round (lessons 4-5 review): B's lingering failure, back halfway through
+        // its first trial, reopens the breaker from then; the trial's own failure, stale, is
+        // ignored, and the request half a cooldown after the trial reaches the inventory.
+        Wrong {
+            app: with!(late_failure_fails_trial: true),
+            caught_by: REOPENS,
+            saying: "before the cooldown was over",
+            also: &[],
+        },
+        // The adversary round (lessons 4-5 review): no trial was ever answered 404 before.
+        Wrong {
+            app: with!(trial_404_fails: true),
             caught_by: CLOSES,
             saying: "since a trial closed the breaker",
             also: &[],
@@ -363,6 +416,14 @@ struct Behaviour {
     lock_across_call: bool,
     /// How long every request let through waits before it calls the inventory.
     pads_every_call: Duration,
+    /// Whether the cooldown counts from the first failure of the run that opened it.
+    cooldown_from_first_failure: bool,
+    /// Whether a trial the inventory answers 404 counts as a failed one (only an item closes).
+    trial_404_fails: bool,
+    /// Whether a late failure, let through before the breaker opened, starts its cooldown again.
+    late_failure_restarts_cooldown: bool,
+    /// Whether a late failure that comes back while a trial is under way fails the trial.
+    late_failure_fails_trial: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -393,12 +454,23 @@ const RIGHT: Behaviour = Behaviour {
     items_refuse_while_draining: false,
     lock_across_call: false,
     pads_every_call: Duration::ZERO,
+    cooldown_from_first_failure: false,
+    trial_404_fails: false,
+    late_failure_restarts_cooldown: false,
+    late_failure_fails_trial: false,
 };
 
 /// The cooldown left, plus anything up to half a cooldown, rounded up: the lesson's jitter.
 fn jittered(left: Duration, cooldown: Duration) -> Option<u64> {
     let share = RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
     Some((left + (cooldown / 2).mul_f64(share)).as_millis().div_ceil(1000).max(1) as u64)
+}
+
+/// What is left, give or take an eighth of a cooldown, rounded up: short of it half the time.
+fn jittered_both_ways(left: Duration, cooldown: Duration) -> Option<u64> {
+    let share = RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
+    let jittered = (left + (cooldown / 4).mul_f64(share)).saturating_sub(cooldown / 8);
+    Some(jittered.as_millis().div_ceil(1000).max(1) as u64)
 }
 
 #[derive(Default)]
@@ -410,6 +482,8 @@ struct Circuit {
     opened: u32,
     /// When the first cooldown ended.
     first_until: Option<Instant>,
+    /// When the first failure of the current run in a row was recorded.
+    first_failure: Option<Instant>,
     /// Counts changes of state: an outcome from an older epoch is late.
     epoch: u32,
     cache: HashMap<u32, Value>,
@@ -524,7 +598,9 @@ async fn knobbed_item(State(service): State<Knobbed>, Path(id): Path<u32>) -> Re
     let result = fetch(&service, id).await;
     guard.circuit = None;
     let failed = match result {
-        Err(StatusCode::NOT_FOUND) => behaviour.counts_404,
+        Err(StatusCode::NOT_FOUND) => {
+            behaviour.counts_404 || (trial.is_some() && behaviour.trial_404_fails)
+        }
         _ => result.is_err(),
     };
     let tripped =
@@ -556,6 +632,15 @@ fn record(
     let mut circuit = service.circuit.lock().unwrap();
     let now = Instant::now();
     if circuit.epoch != epoch && !behaviour.late_outcomes_decide {
+        let open = circuit.open_until.is_some() && circuit.trial.is_none();
+        if failed && open && behaviour.late_failure_restarts_cooldown {
+            circuit.open_until = Some(now + policy.cooldown);
+        }
+        if failed && circuit.trial.is_some() && behaviour.late_failure_fails_trial {
+            circuit.trial = None;
+            circuit.open_until = Some(now + policy.cooldown);
+            circuit.epoch += 1;
+        }
         return false;
     }
     match (failed, trial) {
@@ -591,16 +676,22 @@ fn record(
             circuit.failures = 0;
             circuit.epoch += 1;
         }
-        (false, None) if behaviour.success_resets => circuit.failures = 0,
+        (false, None) if behaviour.success_resets => {
+            circuit.failures = 0;
+            circuit.first_failure = None;
+        }
         (false, None) => {}
         (true, None) => {
             circuit.failures += 1;
+            let first_failure = *circuit.first_failure.get_or_insert(now);
             let may_open = circuit.opened == 0 || !behaviour.opens_once;
             if circuit.failures >= policy.failure_threshold
                 && circuit.open_until.is_none()
                 && may_open
             {
-                circuit.open_until = Some(now + policy.cooldown);
+                let from = if behaviour.cooldown_from_first_failure { first_failure } else { now };
+                circuit.open_until = Some(from + policy.cooldown);
+                circuit.first_failure = None;
                 circuit.first_until = circuit.first_until.or(circuit.open_until);
                 circuit.opened += 1;
                 circuit.epoch += 1;

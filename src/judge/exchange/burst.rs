@@ -16,7 +16,7 @@ use crate::judge::answer::Answer;
 
 /// How long the connections have to send all but their last byte. Loopback takes microseconds;
 /// the rest is for a busy machine.
-pub(super) const SETTLE: Duration = Duration::from_millis(30);
+pub const SETTLE: Duration = Duration::from_millis(30);
 
 pub(super) async fn send(base: &str, requests: Vec<Request>, timeout: Duration) -> Vec<Exchange> {
     let authority = base.trim_start_matches("http://").trim_end_matches('/').to_string();

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use httplings::BreakerPolicy;
 
+use crate::judge::bounds::LATE_FLOOR;
 use crate::judge::seed::{self, Rng};
 
 /// What the inventory does with a request for an item.
@@ -78,12 +79,14 @@ pub(super) enum Phase {
     /// One request after the other. `trips`: the last makes `threshold` failures in a row.
     Run { items: Vec<Item>, trips: bool },
     /// threshold − 1 failures; then `slow`, held by the inventory; while it waits, `trip`
-    /// fails at once and opens the breaker, so that `slow` comes back after it opened.
-    Trip { run: Vec<Item>, slow: Item, trip: Item },
+    /// fails at once and opens the breaker, so that `slow` comes back after it opened. When it
+    /// `lingers`, its answer is awaited only in the next trial, which it comes back during.
+    Trip { run: Vec<Item>, slow: Item, trip: Item, lingers: bool },
     /// Just opened: a burst at once, the health endpoints, `then` once every answer still to
-    /// come is back (a late success among them), and `late` shortly before the cooldown ends;
-    /// then (unless it is the last phase) a wait until it has.
-    Open { burst: Vec<Item>, then: Item, late: Option<Item> },
+    /// come is back (a late success among them), `edge` (a cooldown over a second) released
+    /// together just before less than a whole second is left, and `late` shortly before the
+    /// cooldown ends; then (unless it is the last phase) a wait until it has.
+    Open { burst: Vec<Item>, then: Item, edge: Vec<Item>, late: Option<Item> },
     /// The cooldown is over: `crowd` released together (or one request alone), then bursts of
     /// stragglers, each at its time after the inventory got the trial, while it holds it.
     Trial { crowd: Vec<Item>, stragglers: Vec<(Duration, Vec<Item>)> },
@@ -195,9 +198,15 @@ impl Items {
 
     /// threshold − 1 failures, then a slow success overtaken by the failure that opens.
     fn late_trip(&mut self, threshold: u32, timeout: Duration) -> Phase {
+        self.late(threshold, Script::Item(slow(timeout)), false)
+    }
+
+    /// threshold − 1 failures, then `slow` overtaken by the failure that opens: its outcome
+    /// comes back while the breaker is open, and decides nothing.
+    fn late(&mut self, threshold: u32, slow: Script, lingers: bool) -> Phase {
         let mut run = self.counted(threshold as usize);
         let trip = run.pop().expect("a threshold of at least one");
-        Phase::Trip { run, slow: self.make(Script::Item(slow(timeout))), trip }
+        Phase::Trip { run, slow: self.make(slow), trip, lingers }
     }
 
     /// The burst as a breaker opens: fresh items and one this instance served before (an
@@ -211,7 +220,15 @@ impl Items {
     }
 
     fn open(&mut self, late: Option<Item>) -> Phase {
-        Phase::Open { burst: self.open_burst(), then: self.healthy(1)[0], late }
+        Phase::Open { burst: self.open_burst(), then: self.healthy(1)[0], edge: Vec::new(), late }
+    }
+
+    /// Open, with a cooldown over a second: six requests together when a little more than a
+    /// second is left, where a Retry-After that may fall short of it (jitter both ways, rounding
+    /// down) shows as 1 instead of 2 in one answer of two or three, whatever the jitter drawn.
+    fn open_edge(&mut self, late: Option<Item>) -> Phase {
+        let edge = self.healthy(6);
+        Phase::Open { burst: self.open_burst(), then: self.healthy(1)[0], edge, late }
     }
 
     /// Straggler bursts while the inventory holds a trial for `held`: early, in the middle and
@@ -267,9 +284,13 @@ fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     // Half a cooldown after a trial of `timeout` tells a cooldown counted from the trial's
     // start from one counted from its end, once the trial outlasts it enough.
     let halfway = (timeout > cooldown / 2 + Duration::from_millis(80)).then(|| items.healthy(1)[0]);
+    // A failure let through while closed, back once the breaker is open: late, it must not
+    // start the cooldown again (the trial would come late), as a late success must not close it.
+    let late_failure =
+        Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503])), slow(timeout));
     let phases = vec![
         items.one_short(threshold),
-        items.late_trip(threshold, timeout),
+        items.late(threshold, late_failure, false),
         items.open(None),
         Phase::Trial { crowd: vec![silent], stragglers: items.stragglers(timeout, None) },
         Phase::Reopened { now: items.healthy(1)[0], halfway },
@@ -289,9 +310,14 @@ fn drained(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     let cooldown = held.mul_f64(0.5 + rng.f64() * 0.15);
     let lease = Some(cooldown + Duration::from_millis(40));
     let failing = Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503, 504])), held);
+    // Let through before the breaker opened, this failure comes back halfway through the first
+    // trial: late, it decides nothing, and the trial's own failure reopens the breaker. (A 504,
+    // which may be passed on: should a busy machine stretch it past the timeout, a 504 is
+    // right either way.)
+    let lingering = Script::Fault(Fault::Status(504), cooldown + LATE_FLOOR + held / 2);
     let phases = vec![
         Phase::Drain { slow: items.make(Script::Item(slow(timeout))), quick: items.healthy(1)[0] },
-        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        items.late(threshold, lingering, true),
         items.open(None),
         Phase::Trial {
             crowd: vec![items.make(failing)],
@@ -330,12 +356,14 @@ fn abandoned(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 /// V: a cooldown over a second long, so that Retry-After counts down through whole seconds.
 fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
-    let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 350, 450));
+    let (cooldown, timeout) = (drawn(rng, 1_150, 1_300), drawn(rng, 350, 450));
     let late = items.healthy(1)[0];
+    // A trial the inventory answers 404: it works, so the breaker closes.
+    let missing = (0..rng.usize(4..=8)).map(|_| items.make(Script::Missing)).collect();
     let phases = vec![
         Phase::Run { items: items.counted(threshold as usize), trips: true },
-        items.open(Some(late)),
-        items.slow_trial(slow(timeout), rng.usize(4..=8), None),
+        items.open_edge(Some(late)),
+        Phase::Trial { crowd: missing, stragglers: Vec::new() },
         items.one_short(threshold),
         items.late_trip(threshold, timeout),
         items.open(None),
@@ -347,14 +375,17 @@ fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 /// again by a trial that fails at once: the Retry-After right after counts from the new opening. (A cycle of two such cooldowns would
 /// not fit in the time a check takes; A, B, W and V walk the whole cycle.)
 fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
-    let (cooldown, timeout) = (drawn(rng, 1_050, 1_250), drawn(rng, 350, 450));
-    // A timeout among the failures that open it: it counts like any other.
+    let (cooldown, timeout) = (drawn(rng, 1_150, 1_300), drawn(rng, 350, 450));
+    // A timeout among the failures that open it: it counts like any other. Never the first,
+    // so that the run takes a timeout from its first failure to the one that opens: a cooldown
+    // counted from the first shows in the request shortly before the cooldown ends.
     let mut first = items.counted(threshold as usize);
-    first[rng.usize(..threshold as usize - 1)] =
+    first[rng.usize(1..threshold as usize - 1)] =
         items.make(Script::Fault(Fault::Silence, Duration::ZERO));
+    let late = items.healthy(1)[0];
     let phases = vec![
         Phase::Run { items: first, trips: true },
-        items.open(None),
+        items.open_edge(Some(late)),
         Phase::Trial { crowd: items.failures(1), stragglers: Vec::new() },
         Phase::Reopened { now: items.healthy(1)[0], halfway: None },
     ];

@@ -14,7 +14,7 @@ use super::plan::{Instance, Item, Phase};
 use super::rules::{Span, recorded};
 use crate::judge::answer::brief;
 use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, PATIENCE, millis};
-use crate::judge::exchange::{Client, Exchange, KeptAlive, Request};
+use crate::judge::exchange::{BURST_SETTLE, Client, Exchange, KeptAlive, Request};
 use crate::judge::upstream::{Reply, Seen};
 
 /// What the judge did at one step.
@@ -80,6 +80,7 @@ pub(super) async fn walk(
         inventory,
         records: vec![warm],
         flying: Vec::new(),
+        lingering: Vec::new(),
         opened: None,
     };
     for (at, phase) in instance.phases.iter().enumerate() {
@@ -91,6 +92,7 @@ pub(super) async fn walk(
             walk.until_cooled().await;
         }
     }
+    walk.flying.append(&mut walk.lingering);
     walk.settle().await;
     walk.into_history(start)
 }
@@ -108,6 +110,8 @@ struct Walk<'a> {
     inventory: &'a Inventory,
     records: Vec<Record>,
     flying: Vec<(Act, JoinHandle<Vec<Exchange>>)>,
+    /// Requests whose answers the next trial awaits (they come back while it is under way).
+    lingering: Vec<(Act, JoinHandle<Vec<Exchange>>)>,
     /// When the breaker opened last, by the rules.
     opened: Option<Span>,
 }
@@ -124,20 +128,33 @@ impl Walk<'_> {
                     }
                 }
             }
-            Phase::Trip { run, slow, trip } => {
+            Phase::Trip { run, slow, trip, lingers } => {
                 for item in run {
                     self.ask(item).await;
                 }
                 self.send(std::slice::from_ref(slow));
+                if *lingers {
+                    self.lingering.extend(self.flying.pop());
+                }
                 self.inventory.asked_for(std::slice::from_ref(slow), AT_ONCE).await;
                 let exchange = self.ask(trip).await;
                 self.opened = self.span(trip, &exchange);
             }
-            Phase::Open { burst, then, late } => {
+            Phase::Open { burst, then, edge, late } => {
                 self.burst(burst).await;
                 self.health().await;
                 self.settle().await;
                 self.ask(then).await;
+                // Released with a second and a little more left, even a little late (a burst
+                // is released BURST_SETTLE after it starts): the rules judge it by when it came
+                // back, so a late one is only judged looser, never wrongly.
+                let lead = Duration::from_secs(1) + LATE_FLOOR + BURST_SETTLE;
+                let edge_at =
+                    self.opened.and_then(|opened| (opened.earliest + cooldown).checked_sub(lead));
+                if let Some(at) = edge_at.filter(|at| !edge.is_empty() && *at > Instant::now()) {
+                    sleep_until(at.into()).await;
+                    self.burst(edge).await;
+                }
                 if let (Some(item), Some(opened)) = (late, self.opened) {
                     // Shortly before the end: the cooldown left is a fraction of a second.
                     sleep_until((opened.earliest + cooldown - cooldown / 6).into()).await;
@@ -152,6 +169,8 @@ impl Walk<'_> {
                     sleep_until((arrived + *after).into()).await;
                     self.burst(burst).await;
                 }
+                // After the crowd's: the first answers settled are the crowd's.
+                self.flying.append(&mut self.lingering);
                 let answered = self.settle().await;
                 let trial =
                     crowd.iter().zip(answered.into_iter().flat_map(|(_, exchanges)| exchanges));

@@ -74,6 +74,11 @@ pub struct Behaviour {
     pub passes_retry_after: bool,
     /// Whether a 4xx other than 404 is passed on as it came (with a body of its own).
     pub passes_4xx: bool,
+    /// Whether a status beyond those the lesson names (405, 422, 505, 511...) is passed on as
+    /// it came, the named ones (400, 401, 403, 409; 500) becoming its own error.
+    pub passes_unnamed: bool,
+    /// Whether a 429's Retry-After is dropped (a 503's still passed on).
+    pub drops_429_retry_after: bool,
     pub leak: Option<Leak>,
     /// An id drawn in `app()`, sent as `x-instance-id` (a random number, in decimal).
     pub instance_id: bool,
@@ -104,6 +109,8 @@ pub const RIGHT: Behaviour = Behaviour {
     reconnects: false,
     passes_retry_after: true,
     passes_4xx: false,
+    passes_unnamed: false,
+    drops_429_retry_after: false,
     leak: None,
     instance_id: false,
     problem_instance: false,
@@ -325,7 +332,8 @@ impl Answering<'_> {
                 let seconds = headers
                     .get(header::RETRY_AFTER)
                     .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-                if let Some(seconds) = seconds.filter(|_| b.passes_retry_after) {
+                let dropped = b.drops_429_retry_after && *status == 429;
+                if let Some(seconds) = seconds.filter(|_| b.passes_retry_after && !dropped) {
                     // A little more than asked, to spread the clients out.
                     let wait = Duration::from_secs(seconds + 1);
                     let value = match b.dates_retry_after {
@@ -337,6 +345,9 @@ impl Answering<'_> {
                 response
             }
             400..=499 if b.passes_4xx => self.problem(StatusCode::from_u16(*status).unwrap(), None),
+            400..=599 if b.passes_unnamed && ![400, 401, 403, 409, 500].contains(status) => {
+                self.problem(StatusCode::from_u16(*status).unwrap(), None)
+            }
             _ => {
                 self.log(format_args!("the pricing service answered {status}"), b.on_failure);
                 self.problem(b.on_failure, Some(body))
