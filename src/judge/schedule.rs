@@ -149,6 +149,59 @@ pub fn jittered(d: Duration, waits: &[Duration]) -> Option<String> {
     })
 }
 
+/// The least bound a wait must have to tell what share of it the client took: below it, what
+/// scheduling adds (a few ms) is a sizeable share.
+const AFRESH_LEAST_BOUND: Duration = Duration::from_millis(100);
+
+/// Within how wide a band (as a share of each bound) a call's waits took the same share of their
+/// bounds. Equal jitter draws three shares within it for one call in ten, full jitter for one in
+/// thirty-five; a share drawn once and reused lands within it, give or take a few ms.
+const SAME_SHARE_BAND: f64 = 0.1;
+
+/// The share of calls whose waits must all take the same share of their bounds for the draws to
+/// count as made once per call: three in four, of calls that each drew it with a chance of one
+/// in ten at most, happens about once in a hundred million runs of sixteen calls.
+const SAME_SHARE_CALLS: f64 = 0.75;
+
+/// Judges the backoff waits of calls that each retried several times: jitter drawn afresh for
+/// every wait takes a different share of each bound; a share drawn once per call (or per client)
+/// and reused makes every wait of that call the same share of its bound. `calls` holds each
+/// call's samples; only bounds of [`AFRESH_LEAST_BOUND`] or more count, and only calls with three
+/// of them.
+pub fn drawn_afresh(calls: &[Vec<Sample>]) -> Option<String> {
+    let shares: Vec<Vec<f64>> = calls
+        .iter()
+        .map(|samples| {
+            samples
+                .iter()
+                .filter(|sample| sample.nominal >= AFRESH_LEAST_BOUND)
+                .map(|sample| sample.waited.as_secs_f64() / sample.nominal.as_secs_f64())
+                .collect::<Vec<f64>>()
+        })
+        .filter(|shares| shares.len() >= 3)
+        .collect();
+    let band = |shares: &Vec<f64>| {
+        let most = shares.iter().copied().fold(f64::MIN, f64::max);
+        let least = shares.iter().copied().fold(f64::MAX, f64::min);
+        most - least
+    };
+    let same = shares.iter().filter(|shares| band(shares) < SAME_SHARE_BAND).count();
+    (shares.len() >= 4 && same as f64 >= shares.len() as f64 * SAME_SHARE_CALLS).then(|| {
+        let example = shares
+            .iter()
+            .find(|shares| band(shares) < SAME_SHARE_BAND)
+            .map(|shares| {
+                shares.iter().map(|share| format!("{:.0} %", share * 100.0)).collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        format!(
+            "in {same} of {} calls every wait took the same share of its backoff bound (one call:              {}): the random share is drawn once per call and reused. Draw it afresh for every              wait, or each client keeps its place in the herd from one retry to the next",
+            shares.len(),
+            example.join(", ")
+        )
+    })
+}
+
 /// Judges two processes' waits for the same scenarios: a generator seeded with a constant makes
 /// every process wait the same, to the millisecond, however random each wait looks.
 pub fn differ_between_processes(first: &[Duration], second: &[Duration]) -> Option<String> {
@@ -471,5 +524,42 @@ mod tests {
         let span = Duration::from_millis(470);
         let moments = [0, 1, 2, 470].map(Duration::from_millis);
         assert_eq!(track(&moments, span), format!("3{}●", "·".repeat(TIMELINE_WIDTH - 2)));
+    }
+
+    #[test]
+    fn a_share_drawn_once_per_call_is_told_from_shares_drawn_afresh() {
+        let call = |shares: &[f64]| -> Vec<Sample> {
+            shares
+                .iter()
+                .enumerate()
+                .map(|(at, share)| {
+                    let nominal = Duration::from_millis(150 << at);
+                    Sample { waited: nominal.mul_f64(*share), nominal }
+                })
+                .collect()
+        };
+        let once: Vec<Vec<Sample>> =
+            [0.62, 0.81, 0.55, 0.93, 0.7].iter().map(|share| call(&[*share; 3])).collect();
+        assert!(drawn_afresh(&once).is_some_and(|problem| problem.contains("5 of 5 calls")));
+        let afresh: Vec<Vec<Sample>> = [[0.6, 0.9, 0.7], [0.55, 0.58, 0.99], [0.8, 0.5, 0.62]]
+            .iter()
+            .chain(&[[0.71, 0.74, 0.76], [0.9, 0.52, 0.66]])
+            .map(|shares| call(shares))
+            .collect();
+        assert_eq!(drawn_afresh(&afresh), None);
+        // Bounds too short to measure a share by are left out: then nothing is judged.
+        let short: Vec<Vec<Sample>> =
+            (0..5)
+                .map(|_| {
+                    vec![
+                        Sample {
+                            waited: Duration::from_millis(40),
+                            nominal: Duration::from_millis(50)
+                        };
+                        3
+                    ]
+                })
+                .collect();
+        assert_eq!(drawn_afresh(&short), None);
     }
 }
