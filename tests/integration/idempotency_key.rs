@@ -93,6 +93,9 @@ enum Downstream {
     Raw,
     /// The client's credentials and its key, joined.
     WithCredentials,
+    /// A digest of the client and its key glued end to end, with nothing between: `ab` + `c`
+    /// and `a` + `bc` meet.
+    Glued,
     /// A random key for every request.
     Fresh,
 }
@@ -123,6 +126,10 @@ struct Behaviour {
     timeout_share: f64,
     accepts_empty_keys: bool,
     accepts_long_keys: bool,
+    /// The longest key taken, in characters.
+    key_limit: usize,
+    /// Whether a key must be visible characters only (or spaces and tabs may sit inside).
+    visible_only: bool,
     /// The client's keys.
     new_key: NewKey,
     /// Whether `pay` uses the key it is given (or one of its own, per call).
@@ -176,6 +183,8 @@ const RIGHT: Behaviour = Behaviour {
     timeout_share: 1.0,
     accepts_empty_keys: false,
     accepts_long_keys: false,
+    key_limit: 255,
+    visible_only: true,
     new_key: random_key,
     uses_given_key: true,
     new_key_each_attempt: false,
@@ -327,8 +336,9 @@ fn key_of(headers: &HeaderMap, behaviour: Behaviour) -> Option<String> {
     };
     let key = text.trim().trim_matches('"').to_string();
     let empty_ok = behaviour.accepts_empty_keys || !key.is_empty();
-    let length_ok = behaviour.accepts_long_keys || key.len() <= 255;
-    (empty_ok && length_ok).then_some(key)
+    let length_ok = behaviour.accepts_long_keys || key.len() <= behaviour.key_limit;
+    let visible = !behaviour.visible_only || key.bytes().all(|byte| byte.is_ascii_graphic());
+    (empty_ok && length_ok && visible).then_some(key)
 }
 
 async fn knobbed_payment(
@@ -383,6 +393,10 @@ async fn knobbed_payment(
         Downstream::RandomKept => remembered.unwrap_or_else(random_key),
         Downstream::Raw => key.clone(),
         Downstream::WithCredentials => format!("{client}:{key}"),
+        Downstream::Glued => {
+            let digest = Sha256::new().chain_update(&client).chain_update(&key).finalize();
+            digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        }
         Downstream::Fresh => random_key(),
     };
     let work = charge_and_store(service, scope, payment, downstream);
@@ -597,16 +611,34 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         Box::pin(knobbed!(scoped: false)),
         Box::pin(knobbed!(downstream: Downstream::Raw)),
         Box::pin(knobbed!(downstream: Downstream::WithCredentials)),
+        Box::pin(knobbed!(downstream: Downstream::Glued)),
+        // One too many, one too few, and spaces or tabs inside a key.
+        Box::pin(knobbed!(key_limit: 256)),
+        Box::pin(knobbed!(key_limit: 254)),
+        Box::pin(knobbed!(visible_only: false)),
     ])
     .await;
-    let expected: [&[&str]; 7] =
-        [&[GATEWAY], &[GATEWAY], &[NO_KEY], &[NO_KEY], &[SCOPED], &[SCOPED], &[SCOPED]];
+    let expected: [&[&str]; 11] = [
+        &[GATEWAY],
+        &[GATEWAY],
+        &[NO_KEY],
+        &[NO_KEY],
+        &[SCOPED],
+        &[SCOPED],
+        &[SCOPED],
+        &[SCOPED],
+        &[NO_KEY],
+        &[CHARGES],
+        &[NO_KEY],
+    ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
     assert_rejected(&cases[1].0, cases[1].1, GATEWAY, "the processor's timeout is");
     assert_rejected(&cases[5].0, cases[5].1, SCOPED, "the processor made no new charge");
     assert_rejected(&cases[6].0, cases[6].1, SCOPED, "a client's API key");
+    assert_rejected(&cases[8].0, cases[8].1, NO_KEY, "with a key of 256 characters");
+    assert_rejected(&cases[10].0, cases[10].1, NO_KEY, "in its key");
 }
 
 /// Numbers keys in the order they are made, for a client that makes them from a counter.
