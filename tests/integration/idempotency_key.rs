@@ -140,8 +140,13 @@ struct Behaviour {
     /// Whether it retries an error that cannot heal (a request that cannot be built).
     retries_unbuildable: bool,
     honours_retry_after: bool,
+    /// Which statuses' Retry-After it reads.
+    reads_retry_after_on: fn(u16) -> bool,
     /// Whether it waits before retrying after a failure with no response.
     waits_after_no_answer: bool,
+    /// Whether its backoff counts only the failures of one kind in a row (starting again at
+    /// base_delay whenever the kind changes) instead of every attempt.
+    backoff_by_kind: bool,
     backoff: fn(&RetryPolicy, u32) -> Duration,
     /// The wait taken, given the longest backoff allows.
     jitter: fn(Duration) -> Duration,
@@ -191,7 +196,9 @@ const RIGHT: Behaviour = Behaviour {
     retries: |status| status >= 500 || status == 409,
     retries_unbuildable: false,
     honours_retry_after: true,
+    reads_retry_after_on: |_| true,
     waits_after_no_answer: true,
+    backoff_by_kind: false,
     backoff: exponential,
     jitter: equal_jitter,
 };
@@ -494,6 +501,7 @@ async fn knobbed_pay(
     behaviour: Behaviour,
 ) -> Result<reqwest::Response, reqwest::Error> {
     let mut key = if behaviour.uses_given_key { given.to_string() } else { (behaviour.new_key)() };
+    let (mut streak, mut last_kind) = (0, None);
     for attempt in 1.. {
         if behaviour.new_key_each_attempt && attempt > 1 {
             key = (behaviour.new_key)();
@@ -511,7 +519,14 @@ async fn knobbed_pay(
         if !retry || attempt >= policy.max_attempts {
             return outcome;
         }
+        let kind = outcome.as_ref().map(|response| response.status().as_u16()).ok();
+        streak = if last_kind == Some(kind) { streak + 1 } else { 1 };
+        last_kind = Some(kind);
+        let counted = if behaviour.backoff_by_kind { streak } else { attempt };
         let asked = outcome.as_ref().ok().and_then(|response| {
+            if !(behaviour.reads_retry_after_on)(response.status().as_u16()) {
+                return None;
+            }
             response.headers().get("retry-after")?.to_str().ok()?.parse::<u64>().ok()
         });
         let wait = match (asked, &outcome) {
@@ -520,7 +535,7 @@ async fn knobbed_pay(
             }
             (Some(seconds), _) if behaviour.honours_retry_after => Duration::from_secs(seconds),
             (_, Err(_)) if !behaviour.waits_after_no_answer => Duration::ZERO,
-            _ => (behaviour.jitter)((behaviour.backoff)(policy, attempt)),
+            _ => (behaviour.jitter)((behaviour.backoff)(policy, counted)),
         };
         drop(outcome);
         tokio::time::sleep(wait).await;
@@ -690,15 +705,20 @@ async fn clients_that_wait_wrongly_are_caught() {
         Box::pin(knobbed!(backoff: |_, _| Duration::from_millis(40))),
         Box::pin(knobbed!(jitter: |longest| longest + longest.mul_f64(random()))),
         Box::pin(knobbed!(jitter: |longest| longest)),
+        Box::pin(knobbed!(backoff_by_kind: true)),
+        Box::pin(knobbed!(reads_retry_after_on: |status| status >= 500)),
     ])
     .await;
     // A flat wait (jittered) is a narrow one too: the herd retries together.
-    let expected: [&[&str]; 5] = [&[WAITS], &[WAITS], &[WAITS, JITTER], &[WAITS], &[JITTER]];
+    let expected: [&[&str]; 7] =
+        [&[WAITS], &[WAITS], &[WAITS, JITTER], &[WAITS], &[JITTER], &[WAITS], &[WAITS]];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
     assert_rejected(&cases[0].0, cases[0].1, WAITS, "the server asked for");
     assert_rejected(&cases[2].0, cases[2].1, WAITS, "do not grow");
+    assert_rejected(&cases[5].0, cases[5].1, WAITS, "change kind at every attempt");
+    assert_rejected(&cases[6].0, cases[6].1, WAITS, "after a 409 with Retry-After: 1");
     let said = cases[1].0.failure(WAITS).map(|failure| failure.summary.clone()).unwrap_or_default();
     assert!(
         said.contains("a dropped connection") || said.contains("a timeout"),
