@@ -147,6 +147,11 @@ struct Behaviour {
     /// Whether its backoff counts only the failures of one kind in a row (starting again at
     /// base_delay whenever the kind changes) instead of every attempt.
     backoff_by_kind: bool,
+    /// Whether it jitters the uncapped bound and caps the draw (instead of jittering below the
+    /// capped bound).
+    caps_after_jitter: bool,
+    /// Whether it jitters the first retry's wait only, and waits the bound itself after that.
+    jitters_first_only: bool,
     backoff: fn(&RetryPolicy, u32) -> Duration,
     /// The wait taken, given the longest backoff allows.
     jitter: fn(Duration) -> Duration,
@@ -199,6 +204,8 @@ const RIGHT: Behaviour = Behaviour {
     reads_retry_after_on: |_| true,
     waits_after_no_answer: true,
     backoff_by_kind: false,
+    caps_after_jitter: false,
+    jitters_first_only: false,
     backoff: exponential,
     jitter: equal_jitter,
 };
@@ -535,6 +542,13 @@ async fn knobbed_pay(
             }
             (Some(seconds), _) if behaviour.honours_retry_after => Duration::from_secs(seconds),
             (_, Err(_)) if !behaviour.waits_after_no_answer => Duration::ZERO,
+            _ if behaviour.caps_after_jitter => {
+                let uncapped = RetryPolicy { max_delay: Duration::MAX, ..*policy };
+                (behaviour.jitter)((behaviour.backoff)(&uncapped, counted)).min(policy.max_delay)
+            }
+            _ if behaviour.jitters_first_only && attempt > 1 => {
+                (behaviour.backoff)(policy, counted)
+            }
             _ => (behaviour.jitter)((behaviour.backoff)(policy, counted)),
         };
         drop(outcome);
@@ -707,11 +721,22 @@ async fn clients_that_wait_wrongly_are_caught() {
         Box::pin(knobbed!(jitter: |longest| longest)),
         Box::pin(knobbed!(backoff_by_kind: true)),
         Box::pin(knobbed!(reads_retry_after_on: |status| status >= 500)),
+        Box::pin(knobbed!(caps_after_jitter: true)),
+        Box::pin(knobbed!(jitters_first_only: true)),
     ])
     .await;
     // A flat wait (jittered) is a narrow one too: the herd retries together.
-    let expected: [&[&str]; 7] =
-        [&[WAITS], &[WAITS], &[WAITS, JITTER], &[WAITS], &[JITTER], &[WAITS], &[WAITS]];
+    let expected: [&[&str]; 9] = [
+        &[WAITS],
+        &[WAITS],
+        &[WAITS, JITTER],
+        &[WAITS],
+        &[JITTER],
+        &[WAITS],
+        &[WAITS],
+        &[JITTER],
+        &[JITTER],
+    ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
@@ -719,6 +744,8 @@ async fn clients_that_wait_wrongly_are_caught() {
     assert_rejected(&cases[2].0, cases[2].1, WAITS, "do not grow");
     assert_rejected(&cases[5].0, cases[5].1, WAITS, "change kind at every attempt");
     assert_rejected(&cases[6].0, cases[6].1, WAITS, "after a 409 with Retry-After: 1");
+    assert_rejected(&cases[7].0, cases[7].1, JITTER, "those waits are not jittered");
+    assert_rejected(&cases[8].0, cases[8].1, JITTER, "those waits are not jittered");
     let said = cases[1].0.failure(WAITS).map(|failure| failure.summary.clone()).unwrap_or_default();
     assert!(
         said.contains("a dropped connection") || said.contains("a timeout"),

@@ -84,6 +84,9 @@ struct Behaviour {
     /// Whether it draws one random share per call and takes it of every bound (instead of
     /// `jitter`'s draw afresh for every wait).
     one_share_per_call: bool,
+    /// Whether it jitters the uncapped bound and caps the draw (instead of jittering below the
+    /// capped bound).
+    caps_after_jitter: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -110,6 +113,7 @@ const RIGHT: Behaviour = Behaviour {
     returns_the_first: false,
     lingers: false,
     one_share_per_call: false,
+    caps_after_jitter: false,
 };
 
 impl Behaviour {
@@ -135,6 +139,11 @@ impl Behaviour {
                     asked.min(policy.max_delay)
                 }
                 _ if self.one_share_per_call => (self.backoff)(policy, attempt).mul_f64(share),
+                _ if self.caps_after_jitter => {
+                    let uncapped = RetryPolicy { max_delay: Duration::MAX, ..*policy };
+                    let drawn = (self.jitter)((self.backoff)(&uncapped, attempt), url, attempt);
+                    drawn.min(policy.max_delay)
+                }
                 _ => (self.jitter)((self.backoff)(policy, attempt), url, attempt),
             };
             if self.returns_the_first && attempt == 1 {
@@ -355,6 +364,11 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
         // One random share per call, taken of every bound: calls differ, each call's waits
         // keep their place in the herd.
         with!(one_share_per_call: true),
+        // Equal jitter drawn below the uncapped bound, then capped: past the cap, every wait is
+        // max_delay to the millisecond.
+        with!(caps_after_jitter: true, jitter: |longest, _, _| equal_jitter(longest)),
+        // Jitter on the first retry only: every later wait is d to the millisecond.
+        with!(jitter: |longest, _, retry| if retry == 1 { full_jitter(longest) } else { longest }),
         // A hash of the URL and the retry: every instance of a service calls the same URLs.
         with!(jitter: |longest, url, retry| {
             let mut hasher = DefaultHasher::new();
@@ -363,11 +377,22 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
         }),
     ])
     .await;
-    let [(none, a), (per_call, b), (per_process, c), (share_per_call, e), (by_url, d)] =
-        &answers[..]
+    let [
+        (none, a),
+        (per_call, b),
+        (per_process, c),
+        (share_per_call, e),
+        (capped_after, f),
+        (first_only, g),
+        (by_url, d),
+    ] = &answers[..]
     else {
         unreachable!()
     };
+    assert_failed(capped_after, *f, CHECKS, &[JITTER]);
+    assert_rejected(capped_after, *f, JITTER, "those waits are not jittered");
+    assert_failed(first_only, *g, CHECKS, &[JITTER]);
+    assert_rejected(first_only, *g, JITTER, "those waits are not jittered");
     assert_failed(share_per_call, *e, CHECKS, &[JITTER]);
     assert_rejected(share_per_call, *e, JITTER, "drawn once per call and reused");
     assert_failed(none, *a, CHECKS, &[JITTER, ZERO]);

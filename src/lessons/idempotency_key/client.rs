@@ -172,10 +172,15 @@ impl Plan {
             steps.push(Step::Created);
             call(payments, Kind::Mixed, steps, policy);
         }
-        let d = seed::duration_spread(payments.rng(), ms(300), ms(500));
+        // The herd fails four times, its bound at the cap from the second retry on (uncapped:
+        // 2, 4 and 8 times d): a wait drawn and then capped, or one left unjittered after the
+        // first retry, piles up there.
+        let d = seed::duration_spread(payments.rng(), ms(250), ms(400));
         for _ in 0..8 {
-            let policy = RetryPolicy { max_attempts: 3, base_delay: d, max_delay: ms(2_000) };
-            call(payments, Kind::Herd, vec![Step::Status(503), Step::Created], policy);
+            let policy = RetryPolicy { max_attempts: 5, base_delay: d, max_delay: d };
+            let mut steps = vec![Step::Status(503); 4];
+            steps.push(Step::Created);
+            call(payments, Kind::Herd, steps, policy);
         }
         Self { calls }
     }
@@ -701,5 +706,10 @@ fn herd(plays: &[Played]) -> Option<Failure> {
     let d = herd.first()?.planned.policy.base_delay;
     let firsts: Vec<Duration> =
         herd.iter().filter_map(|played| schedule::waits(&played.seen).first().copied()).collect();
-    schedule::jittered(d, &firsts).map(Failure::of)
+    let samples: Vec<Sample> = herd
+        .iter()
+        .flat_map(|played| judged_waits(played))
+        .map(|(waited, wait)| Sample { waited, nominal: wait.nominal() })
+        .collect();
+    schedule::jittered(d, &firsts).or_else(|| schedule::piled_up(&samples)).map(Failure::of)
 }

@@ -77,7 +77,8 @@ pub(super) enum Together {
     /// Past 2^32, the waits stay at the cap (judged in aggregate too, for the same reason).
     StaysAtCap,
     /// Each call's waits are drawn afresh: over a few long bounds, the share of its bound each
-    /// wait takes varies (only that is judged: the checks of `doubles` bound waits one by one).
+    /// wait takes varies, and the waits at the cap do not pile up at one length (only that is
+    /// judged: the checks of `doubles` and `capped` bound waits one by one).
     Afresh,
     /// Calls that failed together do not retry together: one URL for all, told apart by a
     /// header; only the spread of their waits is judged (a busy machine widens a spread, it
@@ -274,11 +275,13 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     let growth =
         (0..6).map(|_| scripted(then_ok(failures(rng, 7)), policy(8, ms(20), ms(160)))).collect();
     scenarios.push(Scenario { check: GROWTH, calls: growth, together: Together::Growth });
-    // Bounds from 120 ms to 600 ms: each wait's share of its bound shows above scheduling noise,
-    // so that a share drawn once per call and reused for every wait of it is seen.
+    // Bounds of 120 to 300 ms: each wait's share of its bound shows above scheduling noise, so
+    // that a share drawn once per call and reused for every wait of it is seen. The last three
+    // retries are at the cap (their bounds uncapped: 2, 4 and 8 times base), so that a wait
+    // drawn and then capped, or one left unjittered after the first retry, piles up there.
     let base = seed::duration_spread(rng, ms(120), ms(150));
     let afresh =
-        (0..16).map(|_| scripted(then_ok(failures(rng, 3)), policy(4, base, ms(2_000)))).collect();
+        (0..16).map(|_| scripted(then_ok(failures(rng, 4)), policy(5, base, base * 2))).collect();
     scenarios.push(Scenario { check: JITTER, calls: afresh, together: Together::Afresh });
     scenarios
 }

@@ -147,7 +147,9 @@ fn together(scenario: &Scenario, calls: &[PlayedCall], samples: &[Sample]) -> Op
                         .collect()
                 })
                 .collect();
-            schedule::drawn_afresh(&per_call).map(Failure::of)
+            schedule::piled_up(&per_call.concat())
+                .or_else(|| schedule::drawn_afresh(&per_call))
+                .map(Failure::of)
         }
         // Calls that failed alike are a herd of their own: a scenario may hold herds that
         // failed in different ways (Retry-After: 0 and a date past), each to be spread.
