@@ -31,6 +31,8 @@ mod solution;
 #[path = "../../exercises/.starters/06_idempotency_key.rs"]
 mod starter;
 
+mod random_kept;
+
 const NO_KEY: &str = CHECKS[0];
 const CHARGES: &str = CHECKS[1];
 const REPLAYS: &str = CHECKS[2];
@@ -583,6 +585,7 @@ async fn right_servers_and_clients_in_other_styles_pass() {
         Box::pin(knobbed!()),
         Box::pin(knobbed!(store: Store::Actor, downstream: Downstream::RandomKept)),
         Box::pin(knobbed!(store: Store::Sharded, spawns_work: true)),
+        Box::pin(judge(random_kept::app, random_kept::new_idempotency_key, random_kept::pay)),
     ])
     .await
     {

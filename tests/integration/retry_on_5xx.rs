@@ -11,6 +11,8 @@ mod solution;
 #[path = "../../exercises/.starters/03_retry_on_5xx.rs"]
 mod starter;
 
+mod uuid_equal_jitter;
+
 use std::cell::RefCell;
 use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
 use std::time::{Duration, Instant, SystemTime};
@@ -293,6 +295,8 @@ async fn right_answers_in_other_styles_pass() {
     {
         assert_failed(&judged, seed, CHECKS, &[]);
     }
+    let (judged, seed) = judge(uuid_equal_jitter::get_with_retry).await;
+    assert_failed(&judged, seed, CHECKS, &[]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -301,10 +301,14 @@ pub(super) fn opening(rng: &mut Rng) -> Vec<Scenario> {
         .collect();
     // One date in each form a recipient must read, every run: IMF-fixdate, and the obsolete
     // RFC 850 and asctime forms.
+    // Three statuses of four, so that a client reading Retry-After on one status only is seen.
+    let mut statuses = FIVE_XX;
+    rng.shuffle(&mut statuses);
     let date = DateForm::ALL
         .into_iter()
-        .map(|form| {
-            let step = Step::Asking(*seed::pick(rng, &FIVE_XX), Asked::DateAhead(form));
+        .zip(statuses)
+        .map(|(form, status)| {
+            let step = Step::Asking(status, Asked::DateAhead(form));
             scripted(vec![step, Step::Status(200)], policy(4, ms(20), ms(2_000)))
         })
         .collect();
