@@ -726,10 +726,12 @@ async fn clients_that_wait_wrongly_are_caught() {
         Box::pin(knobbed!(reads_retry_after_on: |status| status >= 500)),
         Box::pin(knobbed!(caps_after_jitter: true)),
         Box::pin(knobbed!(jitters_first_only: true)),
+        // Equal jitter 20 % too long: every wait in [0.6 d, 1.2 d].
+        Box::pin(knobbed!(jitter: |longest| equal_jitter(longest).mul_f64(1.2))),
     ])
     .await;
     // A flat wait (jittered) is a narrow one too: the herd retries together.
-    let expected: [&[&str]; 9] = [
+    let expected: [&[&str]; 10] = [
         &[WAITS],
         &[WAITS],
         &[WAITS, JITTER],
@@ -739,6 +741,7 @@ async fn clients_that_wait_wrongly_are_caught() {
         &[WAITS],
         &[JITTER],
         &[JITTER],
+        &[WAITS],
     ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
@@ -749,6 +752,7 @@ async fn clients_that_wait_wrongly_are_caught() {
     assert_rejected(&cases[6].0, cases[6].1, WAITS, "after a 409 with Retry-After: 1");
     assert_rejected(&cases[7].0, cases[7].1, JITTER, "those waits are not jittered");
     assert_rejected(&cases[8].0, cases[8].1, JITTER, "those waits are not jittered");
+    assert_rejected(&cases[9].0, cases[9].1, WAITS, "jitter below it");
     let said = cases[1].0.failure(WAITS).map(|failure| failure.summary.clone()).unwrap_or_default();
     assert!(
         said.contains("a dropped connection") || said.contains("a timeout"),

@@ -127,6 +127,16 @@ impl Plan {
             let policy = drawn(payments, 5);
             call(payments, Kind::Succeeds, steps, policy);
         }
+        // Bounds of hundreds of milliseconds, so that a wait 20 % too long shows: where the last
+        // bound is 400 to 640 ms, a wait of 1.2 × d breaks late(d) about one time in six to
+        // thirteen (equal or full jitter), so thirty-two calls at once show it in every play.
+        let base = seed::duration_spread(payments.rng(), ms(100), ms(160));
+        for _ in 0..32 {
+            let policy = RetryPolicy { max_attempts: 5, base_delay: base, max_delay: ms(2_000) };
+            let steps =
+                vec![five_xx(payments), five_xx(payments), five_xx(payments), Step::Created];
+            call(payments, Kind::Succeeds, steps, policy);
+        }
         let mut refusals = vec![401, 403, 404, 410];
         payments.rng().shuffle(&mut refusals);
         for status in [400, 422, refusals[0], refusals[1]] {
