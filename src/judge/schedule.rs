@@ -149,6 +149,118 @@ pub fn jittered(d: Duration, waits: &[Duration]) -> Option<String> {
     })
 }
 
+/// The least bound a wait must have to tell what share of it the client took: below it, what
+/// scheduling adds (a few ms, tens on a busy machine) is a sizeable share.
+const AFRESH_LEAST_BOUND: Duration = Duration::from_millis(200);
+
+/// Within how wide a band (as a share of each bound) a call's waits took the same share of their
+/// bounds. Equal jitter draws three shares within it for one call in ten, full jitter for one in
+/// thirty-five; a share drawn once and reused lands within it, give or take a few ms.
+const SAME_SHARE_BAND: f64 = 0.1;
+
+/// The share of calls whose waits must all take the same share of their bounds for the draws to
+/// count as made once per call: three in four, of calls that each drew it with a chance of one
+/// in ten at most, happens about once in a hundred million runs of sixteen calls.
+const SAME_SHARE_CALLS: f64 = 0.75;
+
+/// Judges the backoff waits of calls that each retried several times: jitter drawn afresh for
+/// every wait takes a different share of each bound; a share drawn once per call (or per client)
+/// and reused makes every wait of that call the same share of its bound. `calls` holds each
+/// call's samples; only bounds of [`AFRESH_LEAST_BOUND`] or more count, and only calls with three
+/// of them.
+pub fn drawn_afresh(calls: &[Vec<Sample>]) -> Option<String> {
+    let shares: Vec<Vec<f64>> = calls
+        .iter()
+        .map(|samples| {
+            samples
+                .iter()
+                .filter(|sample| sample.nominal >= AFRESH_LEAST_BOUND)
+                .map(|sample| sample.waited.as_secs_f64() / sample.nominal.as_secs_f64())
+                .collect::<Vec<f64>>()
+        })
+        .filter(|shares| shares.len() >= 3)
+        .collect();
+    let band = |shares: &Vec<f64>| {
+        let most = shares.iter().copied().fold(f64::MIN, f64::max);
+        let least = shares.iter().copied().fold(f64::MAX, f64::min);
+        most - least
+    };
+    let same = shares.iter().filter(|shares| band(shares) < SAME_SHARE_BAND).count();
+    (shares.len() >= 4 && same as f64 >= shares.len() as f64 * SAME_SHARE_CALLS).then(|| {
+        let example = shares
+            .iter()
+            .find(|shares| band(shares) < SAME_SHARE_BAND)
+            .map(|shares| {
+                shares.iter().map(|share| format!("{:.0} %", share * 100.0)).collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        format!(
+            "in {same} of {} calls every wait took the same share of its backoff bound (one \
+             call: {}): the random share is drawn once per call and reused. Draw it afresh for \
+             every wait, or each client keeps its place in the herd from one retry to the next",
+            shares.len(),
+            example.join(", ")
+        )
+    })
+}
+
+/// The least bound whose waits are looked at for a pile-up: below it, what scheduling adds to a
+/// wait is a sizeable share of it.
+const PILE_LEAST_BOUND: Duration = Duration::from_millis(200);
+
+/// How close waits for one bound must be to count as one value drawn again: 1.5 % of the bound,
+/// and never less than what a timer and a loopback round trip add to a wait, a few ms.
+const PILE_WIDTH_SHARE: f64 = 0.015;
+const PILE_WIDTH_LEAST: Duration = Duration::from_millis(3);
+
+/// How many of the waits for one bound may take the same time before they count as one value:
+/// a quarter of them, and eight at least. Equal jitter puts about 3 % of its waits in any such
+/// band; a dozen of forty-eight in one happens about once in a million runs.
+const PILE_SHARE: f64 = 0.25;
+const PILE_LEAST: usize = 8;
+
+/// Judges backoff waits of many calls, grouped by their bound `d`: jittered waits take every
+/// length below `d`; a pile of them taking one and the same time is a wait that was not jittered
+/// (capped after the jitter was drawn, so that every draw above the cap is the cap; or jitter on
+/// the first retry only), and every client that reaches it retries in step. Only bounds of
+/// [`PILE_LEAST_BOUND`] or more are judged.
+pub fn piled_up(samples: &[Sample]) -> Option<String> {
+    let mut bounds: Vec<Duration> = samples.iter().map(|sample| sample.nominal).collect();
+    bounds.sort();
+    bounds.dedup();
+    bounds.into_iter().filter(|d| *d >= PILE_LEAST_BOUND).find_map(|d| {
+        let mut waits: Vec<Duration> = samples
+            .iter()
+            .filter(|sample| sample.nominal == d)
+            .map(|sample| sample.waited)
+            .collect();
+        waits.sort();
+        let width = d.mul_f64(PILE_WIDTH_SHARE).max(PILE_WIDTH_LEAST);
+        let (mut most, mut from, mut start) = (0, 0, 0);
+        for end in 0..waits.len() {
+            while waits[end] - waits[start] > width {
+                start += 1;
+            }
+            if end + 1 - start > most {
+                (most, from) = (end + 1 - start, start);
+            }
+        }
+        let enough = (waits.len() as f64 * PILE_SHARE).ceil().max(PILE_LEAST as f64) as usize;
+        (most >= enough).then(|| {
+            format!(
+                "{most} of {} waits where backoff allows up to {} took the same time, {}–{} ms: \
+                 those waits are not jittered (drawn, then capped at max_delay, so that every \
+                 draw above it is max_delay; or jitter on the first retry only), and clients \
+                 that reach that retry together retry in step",
+                waits.len(),
+                millis(d),
+                waits[from].as_millis(),
+                waits[from + most - 1].as_millis()
+            )
+        })
+    })
+}
+
 /// Judges two processes' waits for the same scenarios: a generator seeded with a constant makes
 /// every process wait the same, to the millisecond, however random each wait looks.
 pub fn differ_between_processes(first: &[Duration], second: &[Duration]) -> Option<String> {
@@ -471,5 +583,64 @@ mod tests {
         let span = Duration::from_millis(470);
         let moments = [0, 1, 2, 470].map(Duration::from_millis);
         assert_eq!(track(&moments, span), format!("3{}●", "·".repeat(TIMELINE_WIDTH - 2)));
+    }
+
+    #[test]
+    fn a_share_drawn_once_per_call_is_told_from_shares_drawn_afresh() {
+        let call = |shares: &[f64]| -> Vec<Sample> {
+            shares
+                .iter()
+                .enumerate()
+                .map(|(at, share)| {
+                    let nominal = Duration::from_millis(200 << at);
+                    Sample { waited: nominal.mul_f64(*share), nominal }
+                })
+                .collect()
+        };
+        let once: Vec<Vec<Sample>> =
+            [0.62, 0.81, 0.55, 0.93, 0.7].iter().map(|share| call(&[*share; 3])).collect();
+        assert!(drawn_afresh(&once).is_some_and(|problem| problem.contains("5 of 5 calls")));
+        let afresh: Vec<Vec<Sample>> = [[0.6, 0.9, 0.7], [0.55, 0.58, 0.99], [0.8, 0.5, 0.62]]
+            .iter()
+            .chain(&[[0.71, 0.74, 0.76], [0.9, 0.52, 0.66]])
+            .map(|shares| call(shares))
+            .collect();
+        assert_eq!(drawn_afresh(&afresh), None);
+        // Bounds too short to measure a share by are left out: then nothing is judged.
+        let short: Vec<Vec<Sample>> =
+            (0..5)
+                .map(|_| {
+                    vec![
+                        Sample {
+                            waited: Duration::from_millis(40),
+                            nominal: Duration::from_millis(50)
+                        };
+                        3
+                    ]
+                })
+                .collect();
+        assert_eq!(drawn_afresh(&short), None);
+    }
+
+    #[test]
+    fn waits_piled_up_at_one_length_are_told_from_jittered_ones() {
+        let d = Duration::from_millis(300);
+        let sample = |millis: u64| Sample { waited: Duration::from_millis(millis), nominal: d };
+        // Forty-eight waits spread over [d/2, d], and then a dozen of them at d, give or take.
+        let spread: Vec<Sample> = (0..48).map(|at| sample(150 + at * 3)).collect();
+        assert_eq!(piled_up(&spread), None);
+        let mut capped = spread.clone();
+        for (at, wait) in capped.iter_mut().take(12).enumerate() {
+            wait.waited = Duration::from_millis(300 + at as u64 % 3);
+        }
+        assert!(piled_up(&capped).is_some_and(|problem| problem.starts_with("12 of 48 waits")));
+        // Bounds too short to tell a pile-up from scheduling are left alone.
+        let short: Vec<Sample> = (0..20)
+            .map(|_| Sample {
+                waited: Duration::from_millis(90),
+                nominal: Duration::from_millis(100),
+            })
+            .collect();
+        assert_eq!(piled_up(&short), None);
     }
 }

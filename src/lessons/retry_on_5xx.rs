@@ -162,7 +162,8 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             let d = herd.calls.first().map(|call| call.policy.base_delay).unwrap_or_default();
             schedule::differ_between_processes_in_order(d, &one, &two).map(Failure::of)
         });
-    verdicts.push((JITTER, herd_failure));
+    // The herd says it first: calls that fail together and retry together is the whole story.
+    verdicts.insert(0, (JITTER, herd_failure));
     verdicts.push((SLEEPS, cpu_after.since(cpu_before).spinning(wall)));
     for check in CHECKS {
         // A check may have scenarios in both processes: the first failure among them.

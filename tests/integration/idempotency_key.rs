@@ -31,6 +31,8 @@ mod solution;
 #[path = "../../exercises/.starters/06_idempotency_key.rs"]
 mod starter;
 
+mod random_kept;
+
 const NO_KEY: &str = CHECKS[0];
 const CHARGES: &str = CHECKS[1];
 const REPLAYS: &str = CHECKS[2];
@@ -93,6 +95,9 @@ enum Downstream {
     Raw,
     /// The client's credentials and its key, joined.
     WithCredentials,
+    /// A digest of the client and its key glued end to end, with nothing between: `ab` + `c`
+    /// and `a` + `bc` meet.
+    Glued,
     /// A random key for every request.
     Fresh,
 }
@@ -123,6 +128,10 @@ struct Behaviour {
     timeout_share: f64,
     accepts_empty_keys: bool,
     accepts_long_keys: bool,
+    /// The longest key taken, in characters.
+    key_limit: usize,
+    /// Whether a key must be visible characters only (or spaces and tabs may sit inside).
+    visible_only: bool,
     /// The client's keys.
     new_key: NewKey,
     /// Whether `pay` uses the key it is given (or one of its own, per call).
@@ -133,8 +142,18 @@ struct Behaviour {
     /// Whether it retries an error that cannot heal (a request that cannot be built).
     retries_unbuildable: bool,
     honours_retry_after: bool,
+    /// Which statuses' Retry-After it reads.
+    reads_retry_after_on: fn(u16) -> bool,
     /// Whether it waits before retrying after a failure with no response.
     waits_after_no_answer: bool,
+    /// Whether its backoff counts only the failures of one kind in a row (starting again at
+    /// base_delay whenever the kind changes) instead of every attempt.
+    backoff_by_kind: bool,
+    /// Whether it jitters the uncapped bound and caps the draw (instead of jittering below the
+    /// capped bound).
+    caps_after_jitter: bool,
+    /// Whether it jitters the first retry's wait only, and waits the bound itself after that.
+    jitters_first_only: bool,
     backoff: fn(&RetryPolicy, u32) -> Duration,
     /// The wait taken, given the longest backoff allows.
     jitter: fn(Duration) -> Duration,
@@ -176,13 +195,19 @@ const RIGHT: Behaviour = Behaviour {
     timeout_share: 1.0,
     accepts_empty_keys: false,
     accepts_long_keys: false,
+    key_limit: 255,
+    visible_only: true,
     new_key: random_key,
     uses_given_key: true,
     new_key_each_attempt: false,
     retries: |status| status >= 500 || status == 409,
     retries_unbuildable: false,
     honours_retry_after: true,
+    reads_retry_after_on: |_| true,
     waits_after_no_answer: true,
+    backoff_by_kind: false,
+    caps_after_jitter: false,
+    jitters_first_only: false,
     backoff: exponential,
     jitter: equal_jitter,
 };
@@ -327,8 +352,9 @@ fn key_of(headers: &HeaderMap, behaviour: Behaviour) -> Option<String> {
     };
     let key = text.trim().trim_matches('"').to_string();
     let empty_ok = behaviour.accepts_empty_keys || !key.is_empty();
-    let length_ok = behaviour.accepts_long_keys || key.len() <= 255;
-    (empty_ok && length_ok).then_some(key)
+    let length_ok = behaviour.accepts_long_keys || key.len() <= behaviour.key_limit;
+    let visible = !behaviour.visible_only || key.bytes().all(|byte| byte.is_ascii_graphic());
+    (empty_ok && length_ok && visible).then_some(key)
 }
 
 async fn knobbed_payment(
@@ -383,6 +409,10 @@ async fn knobbed_payment(
         Downstream::RandomKept => remembered.unwrap_or_else(random_key),
         Downstream::Raw => key.clone(),
         Downstream::WithCredentials => format!("{client}:{key}"),
+        Downstream::Glued => {
+            let digest = Sha256::new().chain_update(&client).chain_update(&key).finalize();
+            digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        }
         Downstream::Fresh => random_key(),
     };
     let work = charge_and_store(service, scope, payment, downstream);
@@ -480,6 +510,7 @@ async fn knobbed_pay(
     behaviour: Behaviour,
 ) -> Result<reqwest::Response, reqwest::Error> {
     let mut key = if behaviour.uses_given_key { given.to_string() } else { (behaviour.new_key)() };
+    let (mut streak, mut last_kind) = (0, None);
     for attempt in 1.. {
         if behaviour.new_key_each_attempt && attempt > 1 {
             key = (behaviour.new_key)();
@@ -497,7 +528,14 @@ async fn knobbed_pay(
         if !retry || attempt >= policy.max_attempts {
             return outcome;
         }
+        let kind = outcome.as_ref().map(|response| response.status().as_u16()).ok();
+        streak = if last_kind == Some(kind) { streak + 1 } else { 1 };
+        last_kind = Some(kind);
+        let counted = if behaviour.backoff_by_kind { streak } else { attempt };
         let asked = outcome.as_ref().ok().and_then(|response| {
+            if !(behaviour.reads_retry_after_on)(response.status().as_u16()) {
+                return None;
+            }
             response.headers().get("retry-after")?.to_str().ok()?.parse::<u64>().ok()
         });
         let wait = match (asked, &outcome) {
@@ -506,7 +544,14 @@ async fn knobbed_pay(
             }
             (Some(seconds), _) if behaviour.honours_retry_after => Duration::from_secs(seconds),
             (_, Err(_)) if !behaviour.waits_after_no_answer => Duration::ZERO,
-            _ => (behaviour.jitter)((behaviour.backoff)(policy, attempt)),
+            _ if behaviour.caps_after_jitter => {
+                let uncapped = RetryPolicy { max_delay: Duration::MAX, ..*policy };
+                (behaviour.jitter)((behaviour.backoff)(&uncapped, counted)).min(policy.max_delay)
+            }
+            _ if behaviour.jitters_first_only && attempt > 1 => {
+                (behaviour.backoff)(policy, counted)
+            }
+            _ => (behaviour.jitter)((behaviour.backoff)(policy, counted)),
         };
         drop(outcome);
         tokio::time::sleep(wait).await;
@@ -540,6 +585,7 @@ async fn right_servers_and_clients_in_other_styles_pass() {
         Box::pin(knobbed!()),
         Box::pin(knobbed!(store: Store::Actor, downstream: Downstream::RandomKept)),
         Box::pin(knobbed!(store: Store::Sharded, spawns_work: true)),
+        Box::pin(judge(random_kept::app, random_kept::new_idempotency_key, random_kept::pay)),
     ])
     .await
     {
@@ -597,16 +643,34 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         Box::pin(knobbed!(scoped: false)),
         Box::pin(knobbed!(downstream: Downstream::Raw)),
         Box::pin(knobbed!(downstream: Downstream::WithCredentials)),
+        Box::pin(knobbed!(downstream: Downstream::Glued)),
+        // One too many, one too few, and spaces or tabs inside a key.
+        Box::pin(knobbed!(key_limit: 256)),
+        Box::pin(knobbed!(key_limit: 254)),
+        Box::pin(knobbed!(visible_only: false)),
     ])
     .await;
-    let expected: [&[&str]; 7] =
-        [&[GATEWAY], &[GATEWAY], &[NO_KEY], &[NO_KEY], &[SCOPED], &[SCOPED], &[SCOPED]];
+    let expected: [&[&str]; 11] = [
+        &[GATEWAY],
+        &[GATEWAY],
+        &[NO_KEY],
+        &[NO_KEY],
+        &[SCOPED],
+        &[SCOPED],
+        &[SCOPED],
+        &[SCOPED],
+        &[NO_KEY],
+        &[CHARGES],
+        &[NO_KEY],
+    ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
     assert_rejected(&cases[1].0, cases[1].1, GATEWAY, "the processor's timeout is");
     assert_rejected(&cases[5].0, cases[5].1, SCOPED, "the processor made no new charge");
     assert_rejected(&cases[6].0, cases[6].1, SCOPED, "a client's API key");
+    assert_rejected(&cases[8].0, cases[8].1, NO_KEY, "with a key of 256 characters");
+    assert_rejected(&cases[10].0, cases[10].1, NO_KEY, "in its key");
 }
 
 /// Numbers keys in the order they are made, for a client that makes them from a counter.
@@ -658,15 +722,37 @@ async fn clients_that_wait_wrongly_are_caught() {
         Box::pin(knobbed!(backoff: |_, _| Duration::from_millis(40))),
         Box::pin(knobbed!(jitter: |longest| longest + longest.mul_f64(random()))),
         Box::pin(knobbed!(jitter: |longest| longest)),
+        Box::pin(knobbed!(backoff_by_kind: true)),
+        Box::pin(knobbed!(reads_retry_after_on: |status| status >= 500)),
+        Box::pin(knobbed!(caps_after_jitter: true)),
+        Box::pin(knobbed!(jitters_first_only: true)),
+        // Equal jitter 20 % too long: every wait in [0.6 d, 1.2 d].
+        Box::pin(knobbed!(jitter: |longest| equal_jitter(longest).mul_f64(1.2))),
     ])
     .await;
     // A flat wait (jittered) is a narrow one too: the herd retries together.
-    let expected: [&[&str]; 5] = [&[WAITS], &[WAITS], &[WAITS, JITTER], &[WAITS], &[JITTER]];
+    let expected: [&[&str]; 10] = [
+        &[WAITS],
+        &[WAITS],
+        &[WAITS, JITTER],
+        &[WAITS],
+        &[JITTER],
+        &[WAITS],
+        &[WAITS],
+        &[JITTER],
+        &[JITTER],
+        &[WAITS],
+    ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
     assert_rejected(&cases[0].0, cases[0].1, WAITS, "the server asked for");
     assert_rejected(&cases[2].0, cases[2].1, WAITS, "do not grow");
+    assert_rejected(&cases[5].0, cases[5].1, WAITS, "change kind at every attempt");
+    assert_rejected(&cases[6].0, cases[6].1, WAITS, "after a 409 with Retry-After: 1");
+    assert_rejected(&cases[7].0, cases[7].1, JITTER, "those waits are not jittered");
+    assert_rejected(&cases[8].0, cases[8].1, JITTER, "those waits are not jittered");
+    assert_rejected(&cases[9].0, cases[9].1, WAITS, "jitter below it");
     let said = cases[1].0.failure(WAITS).map(|failure| failure.summary.clone()).unwrap_or_default();
     assert!(
         said.contains("a dropped connection") || said.contains("a timeout"),

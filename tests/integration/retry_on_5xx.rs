@@ -11,6 +11,8 @@ mod solution;
 #[path = "../../exercises/.starters/03_retry_on_5xx.rs"]
 mod starter;
 
+mod uuid_equal_jitter;
+
 use std::cell::RefCell;
 use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
 use std::time::{Duration, Instant, SystemTime};
@@ -81,6 +83,12 @@ struct Behaviour {
     returns_the_first: bool,
     /// Whether it sleeps once more after the last attempt.
     lingers: bool,
+    /// Whether it draws one random share per call and takes it of every bound (instead of
+    /// `jitter`'s draw afresh for every wait).
+    one_share_per_call: bool,
+    /// Whether it jitters the uncapped bound and caps the draw (instead of jittering below the
+    /// capped bound).
+    caps_after_jitter: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -106,6 +114,8 @@ const RIGHT: Behaviour = Behaviour {
     last_response: Ok,
     returns_the_first: false,
     lingers: false,
+    one_share_per_call: false,
+    caps_after_jitter: false,
 };
 
 impl Behaviour {
@@ -113,6 +123,7 @@ impl Behaviour {
     async fn get(self, client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
         let mut attempt = 1;
         let mut kept = None;
+        let share = random();
         loop {
             let outcome = (self.request)(client, url).send().await;
             if !(self.worth_retrying)(&outcome) || (self.exhausted)(attempt, policy.max_attempts) {
@@ -128,6 +139,12 @@ impl Behaviour {
                 }
                 Some(asked) if !asked.is_zero() || self.zero_waits_nothing => {
                     asked.min(policy.max_delay)
+                }
+                _ if self.one_share_per_call => (self.backoff)(policy, attempt).mul_f64(share),
+                _ if self.caps_after_jitter => {
+                    let uncapped = RetryPolicy { max_delay: Duration::MAX, ..*policy };
+                    let drawn = (self.jitter)((self.backoff)(&uncapped, attempt), url, attempt);
+                    drawn.min(policy.max_delay)
                 }
                 _ => (self.jitter)((self.backoff)(policy, attempt), url, attempt),
             };
@@ -278,6 +295,8 @@ async fn right_answers_in_other_styles_pass() {
     {
         assert_failed(&judged, seed, CHECKS, &[]);
     }
+    let (judged, seed) = judge(uuid_equal_jitter::get_with_retry).await;
+    assert_failed(&judged, seed, CHECKS, &[]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,13 +315,25 @@ async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
         with!(jitter: |longest, _, _| longest.mul_f64(0.5 + random())),
         // Back to base_delay once 2^(n−1) overflows.
         with!(backoff: |policy, retry| 2u32.checked_pow(retry - 1).map_or(policy.base_delay, |factor| policy.base_delay.saturating_mul(factor).min(policy.max_delay))),
+        // Equal jitter 20 % too long: every wait in [0.6 d, 1.2 d].
+        with!(jitter: |longest, _, _| equal_jitter(longest).mul_f64(1.2)),
     ])
     .await;
-    let [(on_top, a), (flat, b), (double_cap, c), (ahead, d), (around, e), (restarts, f)] =
-        &answers[..]
+    let [
+        (on_top, a),
+        (flat, b),
+        (double_cap, c),
+        (ahead, d),
+        (around, e),
+        (restarts, f),
+        (fifth_over, g),
+    ] = &answers[..]
     else {
         unreachable!()
     };
+    // Over thirty-two calls' longest bounds, some wait breaks late(d) in every play.
+    caught_by(fifth_over, *g, DOUBLES, BACKING_OFF);
+    assert_rejected(fifth_over, *g, DOUBLES, "jitter goes below it, not above");
     caught_by(on_top, *a, DOUBLES, BACKING_OFF);
     assert_rejected(on_top, *a, DOUBLES, "jitter goes below it, not above");
     caught_by(flat, *b, GROWTH, &[]);
@@ -334,6 +365,14 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
         with!(jitter: |longest, _, _| longest.mul_f64(fastrand::Rng::with_seed(7).f64())),
         // A generator seeded with a constant once per process.
         with!(jitter: |longest, _, _| longest.mul_f64(SEEDED.with_borrow_mut(fastrand::Rng::f64))),
+        // One random share per call, taken of every bound: calls differ, each call's waits
+        // keep their place in the herd.
+        with!(one_share_per_call: true),
+        // Equal jitter drawn below the uncapped bound, then capped: past the cap, every wait is
+        // max_delay to the millisecond.
+        with!(caps_after_jitter: true, jitter: |longest, _, _| equal_jitter(longest)),
+        // Jitter on the first retry only: every later wait is d to the millisecond.
+        with!(jitter: |longest, _, retry| if retry == 1 { full_jitter(longest) } else { longest }),
         // A hash of the URL and the retry: every instance of a service calls the same URLs.
         with!(jitter: |longest, url, retry| {
             let mut hasher = DefaultHasher::new();
@@ -342,9 +381,24 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
         }),
     ])
     .await;
-    let [(none, a), (per_call, b), (per_process, c), (by_url, d)] = &answers[..] else {
+    let [
+        (none, a),
+        (per_call, b),
+        (per_process, c),
+        (share_per_call, e),
+        (capped_after, f),
+        (first_only, g),
+        (by_url, d),
+    ] = &answers[..]
+    else {
         unreachable!()
     };
+    assert_failed(capped_after, *f, CHECKS, &[JITTER]);
+    assert_rejected(capped_after, *f, JITTER, "those waits are not jittered");
+    assert_failed(first_only, *g, CHECKS, &[JITTER]);
+    assert_rejected(first_only, *g, JITTER, "those waits are not jittered");
+    assert_failed(share_per_call, *e, CHECKS, &[JITTER]);
+    assert_rejected(share_per_call, *e, JITTER, "drawn once per call and reused");
     assert_failed(none, *a, CHECKS, &[JITTER, ZERO]);
     assert_rejected(
         none,
@@ -400,6 +454,30 @@ async fn mistakes_about_retry_after_are_caught() {
         with!(counts_asked: false),
         // "0" (or a date past) taken at its word: everybody back at once.
         with!(zero_waits_nothing: true),
+        // A date past taken at its word, "0" not: back at once after one form only.
+        with!(retry_after: |response| {
+            let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim();
+            delay_seconds(value).or_else(|| {
+                let date = httpdate::parse_http_date(value).ok()?;
+                Some(date.duration_since(SystemTime::now()).unwrap_or(Duration::from_nanos(1)))
+            })
+        }),
+        // "0" taken at its word, a date past not.
+        with!(retry_after: |response| {
+            let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim();
+            match delay_seconds(value) {
+                Some(Duration::ZERO) => Some(Duration::from_nanos(1)),
+                _ => retry_after(response),
+            }
+        }),
+        // Only IMF-fixdate read: the obsolete RFC 850 and asctime dates, which a recipient must
+        // accept, are no hint.
+        with!(retry_after: |response| {
+            let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim();
+            (delay_seconds(value).is_some() || (value.len() == 29 && value.ends_with(" GMT")))
+                .then(|| retry_after(response))
+                .flatten()
+        }),
     ])
     .await;
     let [
@@ -410,10 +488,21 @@ async fn mistakes_about_retry_after_are_caught() {
         (seconds_only, e),
         (uncounted, f),
         (zero, g),
+        (past_at_once, h),
+        (zero_at_once, i),
+        (fixdate_only, j),
     ] = &answers[..]
     else {
         unreachable!()
     };
+    // Each form of "now" is a herd of its own, every run.
+    assert_failed(past_at_once, *h, CHECKS, &[ZERO]);
+    assert_rejected(past_at_once, *h, ZERO, "<a date past");
+    assert_failed(zero_at_once, *i, CHECKS, &[ZERO]);
+    assert_rejected(zero_at_once, *i, ZERO, "Retry-After: 0)");
+    // Every run sends a date soon in each form; a date an hour ahead, in any, is not read.
+    caught_by(fixdate_only, *j, DATE, &[TOO_LONG]);
+    assert_rejected(fixdate_only, *j, DATE, "waited only");
     // Ignoring Retry-After also retries one that asks for more than max_delay.
     assert_failed(ignored, *a, CHECKS, &[ASKED, COUNTS, TOO_LONG, DATE]);
     assert_rejected(ignored, *a, ASKED, "the server asked for 1000 ms");

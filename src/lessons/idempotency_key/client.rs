@@ -28,8 +28,8 @@ use crate::judge::{Evidence, Failure, Learner, Lost, Returned, seed};
 enum Step {
     Created,
     Status(u16),
-    /// 503 with `Retry-After` of this many seconds.
-    Asking(u64),
+    /// A 503 (or a 409) with `Retry-After` of this many seconds.
+    Asking(u16, u64),
     /// The request read, the connection closed without a word.
     Drop,
     /// No answer until the client gives up.
@@ -48,6 +48,9 @@ enum Kind {
     TooLong,
     Again,
     Long,
+    /// A long outage whose failure changes kind at every attempt (a 503, a 409, a dropped
+    /// connection): backoff counts attempts, not failures of one kind.
+    Mixed,
     Herd,
 }
 
@@ -124,6 +127,16 @@ impl Plan {
             let policy = drawn(payments, 5);
             call(payments, Kind::Succeeds, steps, policy);
         }
+        // Bounds of hundreds of milliseconds, so that a wait 20 % too long shows: where the last
+        // bound is 400 to 640 ms, a wait of 1.2 × d breaks late(d) about one time in six to
+        // thirteen (equal or full jitter), so thirty-two calls at once show it in every play.
+        let base = seed::duration_spread(payments.rng(), ms(100), ms(160));
+        for _ in 0..32 {
+            let policy = RetryPolicy { max_attempts: 5, base_delay: base, max_delay: ms(2_000) };
+            let steps =
+                vec![five_xx(payments), five_xx(payments), five_xx(payments), Step::Created];
+            call(payments, Kind::Succeeds, steps, policy);
+        }
         let mut refusals = vec![401, 403, 404, 410];
         payments.rng().shuffle(&mut refusals);
         for status in [400, 422, refusals[0], refusals[1]] {
@@ -139,8 +152,11 @@ impl Plan {
         }
         let one_second = RetryPolicy { max_attempts: 4, base_delay: ms(40), max_delay: ms(1_000) };
         // Exactly max_delay: "more than max_delay" it is not, so it is waited out.
-        call(payments, Kind::Asked, vec![Step::Asking(1), Step::Created], one_second);
-        call(payments, Kind::TooLong, vec![Step::Asking(3), Step::Created], one_second);
+        // A 409 may ask for a wait too: the first attempt is still being processed.
+        for status in [503, 409] {
+            call(payments, Kind::Asked, vec![Step::Asking(status, 1), Step::Created], one_second);
+        }
+        call(payments, Kind::TooLong, vec![Step::Asking(503, 3), Step::Created], one_second);
         // Long outages, each on a policy of its own: the waits' growth is judged over them all,
         // measured against each policy's own base.
         for failure in LONG_FAILURES {
@@ -153,10 +169,28 @@ impl Plan {
                 call(payments, Kind::Long, steps, policy);
             }
         }
-        let d = seed::duration_spread(payments.rng(), ms(300), ms(500));
+        for _ in 0..6 {
+            let base = seed::duration_spread(payments.rng(), ms(5), ms(15));
+            let policy = RetryPolicy { max_attempts: 11, base_delay: base, max_delay: base * 12 };
+            let mut steps: Vec<Step> = Vec::new();
+            while steps.len() < 10 {
+                let failure = *seed::pick(payments.rng(), &LONG_FAILURES);
+                if steps.last() != Some(&failure) {
+                    steps.push(failure);
+                }
+            }
+            steps.push(Step::Created);
+            call(payments, Kind::Mixed, steps, policy);
+        }
+        // The herd fails four times, its bound at the cap from the second retry on (uncapped:
+        // 2, 4 and 8 times d): a wait drawn and then capped, or one left unjittered after the
+        // first retry, piles up there.
+        let d = seed::duration_spread(payments.rng(), ms(250), ms(400));
         for _ in 0..8 {
-            let policy = RetryPolicy { max_attempts: 3, base_delay: d, max_delay: ms(2_000) };
-            call(payments, Kind::Herd, vec![Step::Status(503), Step::Created], policy);
+            let policy = RetryPolicy { max_attempts: 5, base_delay: d, max_delay: d };
+            let mut steps = vec![Step::Status(503); 4];
+            steps.push(Step::Created);
+            call(payments, Kind::Herd, steps, policy);
         }
         Self { calls }
     }
@@ -183,7 +217,7 @@ pub(super) async fn play(
             if planned.kind == Kind::Unbuildable { "http://[::1".to_string() } else { url.clone() };
         // The long outages start once the first rush of every call at once is over, one after
         // the other: their first, shortest waits must not be measured in a crowd.
-        let starts_after = if planned.kind == Kind::Long {
+        let starts_after = if matches!(planned.kind, Kind::Long | Kind::Mixed) {
             long += 1;
             LONG_STARTS_AFTER + LONG_APART * long
         } else {
@@ -312,8 +346,8 @@ async fn payments_server(plan: &Plan, tag: &str) -> Upstream {
         match step {
             Step::Created => Reply::json(201, &body),
             Step::Status(status) => Reply::json(status, &body),
-            Step::Asking(seconds) => {
-                Reply::json(503, &body).with_header("retry-after", &seconds.to_string())
+            Step::Asking(status, seconds) => {
+                Reply::json(status, &body).with_header("retry-after", &seconds.to_string())
             }
             Step::Drop => Reply::Raw(Vec::new()),
             Step::Hang => Reply::Silence,
@@ -364,7 +398,7 @@ fn about(played: &Played, summary: String) -> Failure {
         let answered = match step_of(played, index + 1) {
             Step::Created => "201 Created".to_string(),
             Step::Status(status) => status.to_string(),
-            Step::Asking(seconds) => format!("503, Retry-After: {seconds}"),
+            Step::Asking(status, seconds) => format!("{status}, Retry-After: {seconds}"),
             Step::Drop => "(connection closed, no answer)".into(),
             Step::Hang => "(no answer)".into(),
         };
@@ -560,7 +594,7 @@ fn judged_waits(played: &Played) -> Vec<(Duration, Wait)> {
         .enumerate()
         .map(|(index, waited)| {
             let wait = match step_of(played, index + 1) {
-                Step::Asking(seconds) => Wait::Asked(Duration::from_secs(seconds)),
+                Step::Asking(_, seconds) => Wait::Asked(Duration::from_secs(seconds)),
                 _ => Wait::Backoff(backoff(&played.planned.policy, index as u32 + 1)),
             };
             (waited, wait)
@@ -586,7 +620,7 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
             let after = match step_of(played, index + 1) {
                 Step::Status(409) => "a 409".to_string(),
                 Step::Status(status) => format!("a {status}"),
-                Step::Asking(seconds) => format!("a 503 with Retry-After: {seconds}"),
+                Step::Asking(status, seconds) => format!("a {status} with Retry-After: {seconds}"),
                 Step::Drop => "a dropped connection".into(),
                 Step::Hang => "a timeout".into(),
                 Step::Created => "a 201".into(),
@@ -631,12 +665,16 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
     if let Some(problem) = returned_problem(too_long) {
         return Some(about(too_long, problem));
     }
-    // Growth, after each kind of failure on its own, on every policy drawn: each wait measured
-    // against its own policy's base.
-    for failure in LONG_FAILURES {
+    // Growth, after each kind of failure on its own, then after failures that change kind at
+    // every attempt, on every policy drawn: each wait measured against its own policy's base.
+    let groups = LONG_FAILURES.map(Some).into_iter().chain([None]);
+    for failure in groups {
         let long: Vec<&Played> = plays
             .iter()
-            .filter(|played| played.planned.kind == Kind::Long && step_of(played, 1) == failure)
+            .filter(|played| match failure {
+                Some(failure) => played.planned.kind == Kind::Long && step_of(played, 1) == failure,
+                None => played.planned.kind == Kind::Mixed,
+            })
             .collect();
         let samples: Vec<Sample> = long
             .iter()
@@ -650,9 +688,12 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
             .collect();
         if let Some(problem) = schedule::growth(&samples) {
             let after = match failure {
-                Step::Drop => "a dropped connection".to_string(),
-                Step::Status(status) => format!("a {status}"),
-                _ => "a failure".into(),
+                Some(Step::Drop) => "a dropped connection".to_string(),
+                Some(Step::Status(status)) => format!("a {status}"),
+                Some(_) => "a failure".into(),
+                None => "failures that change kind at every attempt (a 503, a 409, a dropped \
+                         connection, in turn)"
+                    .into(),
             };
             let failure = Failure::of(format!("after {after}, {problem}"));
             return Some(match long.first() {
@@ -675,5 +716,10 @@ fn herd(plays: &[Played]) -> Option<Failure> {
     let d = herd.first()?.planned.policy.base_delay;
     let firsts: Vec<Duration> =
         herd.iter().filter_map(|played| schedule::waits(&played.seen).first().copied()).collect();
-    schedule::jittered(d, &firsts).map(Failure::of)
+    let samples: Vec<Sample> = herd
+        .iter()
+        .flat_map(|played| judged_waits(played))
+        .map(|(waited, wait)| Sample { waited, nominal: wait.nominal() })
+        .collect();
+    schedule::jittered(d, &firsts).or_else(|| schedule::piled_up(&samples)).map(Failure::of)
 }

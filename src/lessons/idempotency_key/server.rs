@@ -99,6 +99,8 @@ impl Plan {
             shared.push(drawn);
         }
         shared[1].payment = shared[0].payment.clone();
+        // A key at the limit, 255 visible characters, is a key like any other.
+        shared[2].key = payments.visible_key(255);
         scenarios.push(shared[..2].to_vec());
         scenarios.push(shared[2..].to_vec());
         let (changed, other) = (payments.next(), payments.next());
@@ -126,12 +128,38 @@ impl Plan {
             second.payment = payments.in_another_currency(&first.payment);
         }
         scenarios.push(vec![first, second]);
+        // Two clients whose API key and key run together alike (sk_…ab + cd, sk_…abc + d): two
+        // payments, which a processor key made of the two strings glued end to end would merge.
+        let (joint, tail) = (seed::token(payments.rng(), 4), seed::token(payments.rng(), 32));
+        let first = KeyLife {
+            key: format!("{joint}{tail}"),
+            ..life(payments, vec![charge(CHARGES), replay(false)])
+        };
+        let second = KeyLife {
+            api_key: format!("{}{joint}", first.api_key),
+            key: tail,
+            first_check: Some(SCOPED),
+            payment: payments.next(),
+            ..first.clone()
+        };
+        scenarios.push(vec![first, second]);
         let long: String = (0..payments.rng().usize(1_024..=16_384)).map(|_| 'k').collect();
         let unusable = vec![
             (None, payments.next(), "without an Idempotency-Key"),
             (Some(String::new()), payments.next(), "with an empty Idempotency-Key"),
             (Some("\"\"".into()), payments.next(), "with an empty Idempotency-Key, \"\""),
             (Some(long), payments.next(), "with a key of thousands of characters"),
+            (Some(payments.visible_key(256)), payments.next(), "with a key of 256 characters"),
+            (
+                Some(format!("order {}", seed::token(payments.rng(), 12))),
+                payments.next(),
+                "with a space in its key",
+            ),
+            (
+                Some(format!("order\t{}", seed::token(payments.rng(), 12))),
+                payments.next(),
+                "with a tab in its key",
+            ),
             (
                 Some(format!("clé-{}", seed::token(payments.rng(), 12))),
                 payments.next(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use httplings::RetryPolicy;
 
+use crate::judge::http_date::DateForm;
 use crate::judge::seed::{self, Rng};
 
 /// One reply of a script; past its end, a script repeats its last step.
@@ -27,12 +28,13 @@ pub(super) enum Asked {
     /// Not a value a client can read: no hint at all.
     Unreadable(&'static str),
     /// An HTTP-date a fifth of a second to a second and a fifth ahead (the date is a whole
-    /// second, chosen when the request arrives).
-    DateAhead,
+    /// second, chosen when the request arrives), in one of the three forms a recipient must
+    /// read (RFC 9110 §5.6.7), as every date here.
+    DateAhead(DateForm),
     /// An HTTP-date already past: "now", like `0`.
-    DatePast,
+    DatePast(DateForm),
     /// An HTTP-date an hour ahead or more.
-    DateFar,
+    DateFar(DateForm),
 }
 
 impl Asked {
@@ -40,8 +42,8 @@ impl Asked {
     pub(super) fn beyond(self, max_delay: Duration) -> bool {
         match self {
             Asked::Seconds(seconds) => Duration::from_secs(seconds) > max_delay,
-            Asked::DateFar => true,
-            Asked::Unreadable(_) | Asked::DateAhead | Asked::DatePast => false,
+            Asked::DateFar(_) => true,
+            Asked::Unreadable(_) | Asked::DateAhead(_) | Asked::DatePast(_) => false,
         }
     }
 }
@@ -74,6 +76,10 @@ pub(super) enum Together {
     Growth,
     /// Past 2^32, the waits stay at the cap (judged in aggregate too, for the same reason).
     StaysAtCap,
+    /// Each call's waits are drawn afresh: over a few long bounds, the share of its bound each
+    /// wait takes varies, and the waits at the cap do not pile up at one length (only that is
+    /// judged: the checks of `doubles` and `capped` bound waits one by one).
+    Afresh,
     /// Calls that failed together do not retry together: one URL for all, told apart by a
     /// header; only the spread of their waits is judged (a busy machine widens a spread, it
     /// never narrows one, so this needs no replay).
@@ -190,10 +196,12 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         })
         .collect();
     scenarios.push(scenario(BROKEN, broken));
-    // Waits of hundreds of milliseconds, so that a bound 20 % too high shows.
-    let base = seed::duration_spread(rng, ms(50), ms(150));
+    // Waits of hundreds of milliseconds, so that a bound 20 % too high shows: where the last
+    // bound is 400 to 640 ms, a wait 1.2 × d breaks late(d) about one time in six to thirteen
+    // (equal or full jitter), so thirty-two calls at once show it in every play.
+    let base = seed::duration_spread(rng, ms(100), ms(160));
     let doubles =
-        (0..6).map(|_| scripted(then_ok(failures(rng, 3)), policy(4, base, ms(2_000)))).collect();
+        (0..32).map(|_| scripted(then_ok(failures(rng, 3)), policy(4, base, ms(2_000)))).collect();
     scenarios.push(scenario(DOUBLES, doubles));
     let cap = seed::duration_spread(rng, ms(150), ms(250));
     let capped = (0..8)
@@ -203,7 +211,7 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     let too_long_cap = ms(1_000) * rng.u32(1..=2);
     // A date among them, every run: a client that reads only seconds must not pass by luck.
     let mut too_long_values = [
-        Asked::DateFar,
+        Asked::DateFar(date_form(rng)),
         *seed::pick(rng, &[Asked::Seconds(3), Asked::Seconds(7)]),
         Asked::Seconds(3_600),
         Asked::Seconds(u64::MAX),
@@ -225,14 +233,13 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         })
         .collect();
     scenarios.push(scenario(UNREADABLE, unreadable));
-    scenarios.push(Scenario {
-        check: ZERO,
-        calls: spread_calls(rng, |rng| {
-            let asked = if seed::chance(rng, 0.5) { Asked::Seconds(0) } else { Asked::DatePast };
-            Step::Asking(503, asked)
-        }),
-        together: Together::Spread,
-    });
+    // Both forms of "now" every run, each judged as a herd of its own: a client that waits its
+    // backoff after one form but comes straight back after the other must not hide in the mix.
+    let past = Asked::DatePast(date_form(rng));
+    let d = seed::duration_spread(rng, ms(400), ms(600));
+    let mut zero = herd_of(d, Step::Asking(503, Asked::Seconds(0)));
+    zero.extend(herd_of(d, Step::Asking(503, past)));
+    scenarios.push(Scenario { check: ZERO, calls: zero, together: Together::Spread });
     scenarios.push(scenario(
         RESET,
         (0..2).map(|_| scripted(vec![Step::Reset, Step::Status(200)], usual)).collect(),
@@ -268,6 +275,14 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     let growth =
         (0..6).map(|_| scripted(then_ok(failures(rng, 7)), policy(8, ms(20), ms(160)))).collect();
     scenarios.push(Scenario { check: GROWTH, calls: growth, together: Together::Growth });
+    // Bounds of 120 to 300 ms: each wait's share of its bound shows above scheduling noise, so
+    // that a share drawn once per call and reused for every wait of it is seen. The last three
+    // retries are at the cap (their bounds uncapped: 2, 4 and 8 times base), so that a wait
+    // drawn and then capped, or one left unjittered after the first retry, piles up there.
+    let base = seed::duration_spread(rng, ms(120), ms(150));
+    let afresh =
+        (0..16).map(|_| scripted(then_ok(failures(rng, 4)), policy(5, base, base * 2))).collect();
+    scenarios.push(Scenario { check: JITTER, calls: afresh, together: Together::Afresh });
     scenarios
 }
 
@@ -284,9 +299,16 @@ pub(super) fn opening(rng: &mut Rng) -> Vec<Scenario> {
             scripted(steps, policy(4, ms(20), ms(1_000)))
         })
         .collect();
-    let date = (0..3)
-        .map(|_| {
-            let step = Step::Asking(*seed::pick(rng, &FIVE_XX), Asked::DateAhead);
+    // One date in each form a recipient must read, every run: IMF-fixdate, and the obsolete
+    // RFC 850 and asctime forms.
+    // Three statuses of four, so that a client reading Retry-After on one status only is seen.
+    let mut statuses = FIVE_XX;
+    rng.shuffle(&mut statuses);
+    let date = DateForm::ALL
+        .into_iter()
+        .zip(statuses)
+        .map(|(form, status)| {
+            let step = Step::Asking(status, Asked::DateAhead(form));
             scripted(vec![step, Step::Status(200)], policy(4, ms(20), ms(2_000)))
         })
         .collect();
@@ -299,12 +321,13 @@ pub(super) fn opening(rng: &mut Rng) -> Vec<Scenario> {
 /// What the second process plays once the herd has drawn: `Retry-After: 0` and dates past
 /// every time, which send a client to its backoff (and its generator).
 pub(super) fn draw_second(rng: &mut Rng) -> Vec<Scenario> {
-    let now = if seed::chance(rng, 0.5) { Asked::Seconds(0) } else { Asked::DatePast };
+    let now =
+        if seed::chance(rng, 0.5) { Asked::Seconds(0) } else { Asked::DatePast(date_form(rng)) };
     let counts = vec![scripted(
         vec![
             Step::Asking(503, now),
             Step::Asking(500, Asked::Seconds(0)),
-            Step::Asking(502, Asked::DatePast),
+            Step::Asking(502, Asked::DatePast(date_form(rng))),
         ],
         policy(rng.u32(3..=4), ms(30), ms(1_000)),
     )];
@@ -322,12 +345,26 @@ pub(super) fn herd(rng: &mut Rng) -> Scenario {
     }
 }
 
+/// The form of an HTTP-date a server sends: any of the three a recipient must read.
+fn date_form(rng: &mut Rng) -> DateForm {
+    *seed::pick(rng, &DateForm::ALL)
+}
+
+/// [`HERD`] calls that fail together with `failure`, then succeed, with one backoff bound `d`.
+fn herd_of(d: Duration, failure: Step) -> Vec<Planned> {
+    (0..HERD).map(|_| scripted(vec![failure, Step::Status(200)], policy(3, d, ms(2_000)))).collect()
+}
+
+/// How many calls fail together in a herd: enough that equal jitter never draws all their
+/// waits in a narrow band by chance (ten in [d/2, d] within 0.12 d: about once in 40 000).
+const HERD: usize = 10;
+
 /// Ten calls that fail together, then succeed, with one backoff bound of about half a second:
 /// long enough for a spread to show above what scheduling adds, and enough calls that equal
 /// jitter never draws ten waits in a narrow band by chance.
 fn spread_calls(rng: &mut Rng, failure: impl Fn(&mut Rng) -> Step) -> Vec<Planned> {
     let d = seed::duration_spread(rng, ms(400), ms(600));
-    (0..10)
+    (0..HERD)
         .map(|_| scripted(vec![failure(rng), Step::Status(200)], policy(3, d, ms(2_000))))
         .collect()
 }
@@ -349,6 +386,7 @@ mod tests {
         let mut all = CHECKS.to_vec();
         all.sort_unstable();
         assert_eq!(checks, all);
-        assert!(Asked::DateFar.beyond(ms(2_000)) && !Asked::Seconds(1).beyond(ms(1_000)));
+        let far = Asked::DateFar(DateForm::Asctime);
+        assert!(far.beyond(ms(2_000)) && !Asked::Seconds(1).beyond(ms(1_000)));
     }
 }

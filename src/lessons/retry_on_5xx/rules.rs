@@ -70,7 +70,7 @@ pub(super) fn wait_before(
         Step::Asking(_, Asked::Seconds(seconds)) if seconds > 0 => {
             Wait::Asked(Duration::from_secs(seconds))
         }
-        Step::Asking(_, Asked::DateAhead) => Wait::Asked(date_asked(seen?)?),
+        Step::Asking(_, Asked::DateAhead(_)) => Wait::Asked(date_asked(seen?)?),
         // 0, a date past, a value nobody can read, or no Retry-After at all: the usual backoff.
         _ => Wait::Backoff(backoff(policy, retry as u32)),
     })
@@ -114,7 +114,8 @@ mod tests {
     fn a_5xx_is_retried_until_attempts_run_out_and_a_long_retry_after_ends_the_call() {
         let broken = expected(&planned(vec![Step::Status(500)], 3, 1_000));
         assert_eq!(broken, Expected { attempts: 3, returns: Returns::Response });
-        let far = planned(vec![Step::Asking(503, Asked::DateFar), Step::Status(200)], 4, 2_000);
+        let far = Asked::DateFar(crate::judge::http_date::DateForm::Rfc850);
+        let far = planned(vec![Step::Asking(503, far), Step::Status(200)], 4, 2_000);
         assert_eq!(expected(&far).attempts, 1);
         let reset = expected(&planned(vec![Step::Reset], 2, 1_000));
         assert_eq!(reset, Expected { attempts: 2, returns: Returns::Error });

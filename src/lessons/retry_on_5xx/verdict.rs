@@ -9,6 +9,7 @@ use super::play::{Outcome, PlayedCall};
 use super::rules::{Expected, Returns, expected, step, wait_before};
 use crate::judge::bounds::{AT_ONCE, Bound, Lateness, Timing, late, millis};
 use crate::judge::confirm::Cause;
+use crate::judge::http_date::DateForm;
 use crate::judge::schedule::{self, Sample, Wait, backoff};
 use crate::judge::{Evidence, Failure};
 
@@ -65,7 +66,7 @@ pub(super) fn judge(
     let (mut problems, mut logs, mut samples) = (Problems::default(), Logs::default(), Vec::new());
     // A herd is judged on the spread of its waits alone: it is played once, never replayed, so
     // nothing in it may depend on how busy the machine is.
-    let timed = scenario.together != Together::Spread;
+    let timed = !matches!(scenario.together, Together::Spread | Together::Afresh);
     // Long outages are judged in aggregate; only a wait cut short is judged one by one there.
     let each_wait_bounded = scenario.together == Together::Alone;
     for call in calls {
@@ -133,16 +134,47 @@ fn together(scenario: &Scenario, calls: &[PlayedCall], samples: &[Sample]) -> Op
             })
         }),
         Together::StaysAtCap => stays_at_cap(calls).map(Failure::of),
+        Together::Afresh => {
+            let per_call: Vec<Vec<Sample>> = calls
+                .iter()
+                .map(|call| {
+                    let waits = schedule::waits(&call.seen).into_iter().enumerate();
+                    waits
+                        .map(|(at, waited)| {
+                            let nominal = backoff(&call.planned.policy, at as u32 + 1);
+                            Sample { waited, nominal }
+                        })
+                        .collect()
+                })
+                .collect();
+            schedule::piled_up(&per_call.concat())
+                .or_else(|| schedule::drawn_afresh(&per_call))
+                .map(Failure::of)
+        }
+        // Calls that failed alike are a herd of their own: a scenario may hold herds that
+        // failed in different ways (Retry-After: 0 and a date past), each to be spread.
         Together::Spread => {
             let d = calls.first()?.planned.policy.base_delay;
-            schedule::jittered(d, &first_waits(calls)).map(Failure::of)
+            let mut herds: Vec<(Option<Step>, Vec<Duration>)> = Vec::new();
+            for call in calls {
+                let failed = call.planned.script.first().copied();
+                let Some(waited) = first_wait(call) else { continue };
+                match herds.iter_mut().find(|(step, _)| *step == failed) {
+                    Some((_, waits)) => waits.push(waited),
+                    None => herds.push((failed, vec![waited])),
+                }
+            }
+            herds.iter().find_map(|(failed, waits)| {
+                let problem = schedule::jittered(d, waits)?;
+                Some(Failure::of(match failed {
+                    Some(step) if herds.len() > 1 => {
+                        format!("{problem} (each answered {})", answered(*step))
+                    }
+                    _ => problem,
+                }))
+            })
         }
     }
-}
-
-/// The first wait of each call that retried (for a herd, all the same bound `d`).
-fn first_waits(calls: &[PlayedCall]) -> Vec<Duration> {
-    calls.iter().filter_map(first_wait).collect()
 }
 
 pub(super) fn first_wait(call: &PlayedCall) -> Option<Duration> {
@@ -318,13 +350,26 @@ fn answered(step: Step) -> String {
         Step::Asking(status, Asked::Unreadable(value)) => {
             format!("{status}, Retry-After: {value:?}")
         }
-        Step::Asking(status, Asked::DateAhead) => format!("{status}, Retry-After: <a date soon>"),
-        Step::Asking(status, Asked::DatePast) => format!("{status}, Retry-After: <a date past>"),
-        Step::Asking(status, Asked::DateFar) => {
-            format!("{status}, Retry-After: <a date an hour ahead>")
+        Step::Asking(status, Asked::DateAhead(form)) => {
+            format!("{status}, Retry-After: <a date soon, {}>", form_name(form))
+        }
+        Step::Asking(status, Asked::DatePast(form)) => {
+            format!("{status}, Retry-After: <a date past, {}>", form_name(form))
+        }
+        Step::Asking(status, Asked::DateFar(form)) => {
+            format!("{status}, Retry-After: <a date an hour ahead, {}>", form_name(form))
         }
         Step::Reset => "connection reset".into(),
         Step::Silence => "no answer (the client times out)".into(),
+    }
+}
+
+/// How a report names an HTTP-date's form.
+fn form_name(form: DateForm) -> &'static str {
+    match form {
+        DateForm::ImfFixdate => "IMF-fixdate",
+        DateForm::Rfc850 => "RFC 850 form",
+        DateForm::Asctime => "asctime form",
     }
 }
 
