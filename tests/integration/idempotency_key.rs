@@ -728,10 +728,12 @@ async fn clients_that_wait_wrongly_are_caught() {
         Box::pin(knobbed!(jitters_first_only: true)),
         // Equal jitter 20 % too long: every wait in [0.6 d, 1.2 d].
         Box::pin(knobbed!(jitter: |longest| equal_jitter(longest).mul_f64(1.2))),
+        // Full jitter 20 % too long: every wait in [0, 1.2 d].
+        Box::pin(knobbed!(jitter: |longest| longest.mul_f64(1.2 * random()))),
     ])
     .await;
     // A flat wait (jittered) is a narrow one too: the herd retries together.
-    let expected: [&[&str]; 10] = [
+    let expected: [&[&str]; 11] = [
         &[WAITS],
         &[WAITS],
         &[WAITS, JITTER],
@@ -741,6 +743,7 @@ async fn clients_that_wait_wrongly_are_caught() {
         &[WAITS],
         &[JITTER],
         &[JITTER],
+        &[WAITS],
         &[WAITS],
     ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
@@ -753,6 +756,7 @@ async fn clients_that_wait_wrongly_are_caught() {
     assert_rejected(&cases[7].0, cases[7].1, JITTER, "those waits are not jittered");
     assert_rejected(&cases[8].0, cases[8].1, JITTER, "those waits are not jittered");
     assert_rejected(&cases[9].0, cases[9].1, WAITS, "jitter below it");
+    assert_rejected(&cases[10].0, cases[10].1, WAITS, "jitter below it");
     let said = cases[1].0.failure(WAITS).map(|failure| failure.summary.clone()).unwrap_or_default();
     assert!(
         said.contains("a dropped connection") || said.contains("a timeout"),

@@ -317,6 +317,8 @@ async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
         with!(backoff: |policy, retry| 2u32.checked_pow(retry - 1).map_or(policy.base_delay, |factor| policy.base_delay.saturating_mul(factor).min(policy.max_delay))),
         // Equal jitter 20 % too long: every wait in [0.6 d, 1.2 d].
         with!(jitter: |longest, _, _| equal_jitter(longest).mul_f64(1.2)),
+        // Full jitter 20 % too long: every wait in [0, 1.2 d].
+        with!(jitter: |longest, _, _| full_jitter(longest).mul_f64(1.2)),
     ])
     .await;
     let [
@@ -327,12 +329,14 @@ async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
         (around, e),
         (restarts, f),
         (fifth_over, g),
+        (fifth_over_full, h),
     ] = &answers[..]
     else {
         unreachable!()
     };
-    // Over thirty-two calls' longest bounds, some wait breaks late(d) in every play.
+    // Over sixty-four calls' longest bounds, some wait breaks late(d) in every play.
     caught_by(fifth_over, *g, DOUBLES, BACKING_OFF);
+    caught_by(fifth_over_full, *h, DOUBLES, BACKING_OFF);
     assert_rejected(fifth_over, *g, DOUBLES, "jitter goes below it, not above");
     caught_by(on_top, *a, DOUBLES, BACKING_OFF);
     assert_rejected(on_top, *a, DOUBLES, "jitter goes below it, not above");

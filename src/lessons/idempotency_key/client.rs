@@ -127,11 +127,12 @@ impl Plan {
             let policy = drawn(payments, 5);
             call(payments, Kind::Succeeds, steps, policy);
         }
-        // Bounds of hundreds of milliseconds, so that a wait 20 % too long shows: where the last
-        // bound is 400 to 640 ms, a wait of 1.2 × d breaks late(d) about one time in six to
-        // thirteen (equal or full jitter), so thirty-two calls at once show it in every play.
-        let base = seed::duration_spread(payments.rng(), ms(100), ms(160));
-        for _ in 0..32 {
+        // Bounds of hundreds of milliseconds, so that a wait 20 % too long shows: full jitter
+        // stretched 1.2× breaks late(d) on about 8 % of the last waits (d of 600 to 800 ms) and
+        // 4 % of the second ones, so sixty-four calls at once show about eight (none at all,
+        // about once in 3,000 plays); equal jitter stretched alike, twice as many.
+        let base = seed::duration_spread(payments.rng(), ms(150), ms(200));
+        for _ in 0..64 {
             let policy = RetryPolicy { max_attempts: 5, base_delay: base, max_delay: ms(2_000) };
             let steps =
                 vec![five_xx(payments), five_xx(payments), five_xx(payments), Step::Created];

@@ -196,12 +196,13 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         })
         .collect();
     scenarios.push(scenario(BROKEN, broken));
-    // Waits of hundreds of milliseconds, so that a bound 20 % too high shows: where the last
-    // bound is 400 to 640 ms, a wait 1.2 × d breaks late(d) about one time in six to thirteen
-    // (equal or full jitter), so thirty-two calls at once show it in every play.
-    let base = seed::duration_spread(rng, ms(100), ms(160));
+    // Waits of hundreds of milliseconds, so that a bound 20 % too high shows. Full jitter
+    // stretched 1.2× breaks late(d) on about 8 % of the last waits (d of 600 to 800 ms) and 4 %
+    // of the second ones: over sixty-four calls at once, about eight waits; none at all, about
+    // once in 3,000 plays (equal jitter stretched alike breaks it twice as often).
+    let base = seed::duration_spread(rng, ms(150), ms(200));
     let doubles =
-        (0..32).map(|_| scripted(then_ok(failures(rng, 3)), policy(4, base, ms(2_000)))).collect();
+        (0..64).map(|_| scripted(then_ok(failures(rng, 3)), policy(4, base, ms(2_000)))).collect();
     scenarios.push(scenario(DOUBLES, doubles));
     let cap = seed::duration_spread(rng, ms(150), ms(250));
     let capped = (0..8)
