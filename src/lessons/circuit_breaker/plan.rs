@@ -98,6 +98,10 @@ pub(super) enum Phase {
     HangUp { trial: Item, burst: Vec<Item>, after: Item },
     /// Draining starts while `slow` is on its way; `quick`, asked meanwhile, comes back at once.
     Drain { slow: Item, quick: Item },
+    /// `threshold` failures released together, each held by the inventory a moment so that all
+    /// are in flight at once: they open the breaker as surely as a run of them does (a count read
+    /// before the call and written after it loses all but one).
+    Volley { items: Vec<Item> },
 }
 
 /// One instance of the learner's service and its walk.
@@ -170,6 +174,11 @@ impl Items {
 
     /// `count` failures from the deck, for a run that opens a breaker.
     fn counted(&mut self, count: usize) -> Vec<Item> {
+        self.counted_after(count, Duration::ZERO)
+    }
+
+    /// `count` failures from the deck, each answered after `delay`.
+    fn counted_after(&mut self, count: usize, delay: Duration) -> Vec<Item> {
         (0..count)
             .map(|_| {
                 if self.deck.is_empty() {
@@ -177,7 +186,7 @@ impl Items {
                     self.rng.shuffle(&mut self.deck);
                 }
                 let fault = self.deck.pop().expect("a full deck");
-                self.make(Script::Fault(fault, Duration::ZERO))
+                self.make(Script::Fault(fault, delay))
             })
             .collect()
     }
@@ -247,6 +256,10 @@ impl Items {
     }
 }
 
+/// How long the inventory holds each failure of a volley: long enough that all are in flight
+/// together even on a busy machine, short of any timeout.
+const VOLLEY_HELD: Duration = Duration::from_millis(80);
+
 /// Four thresholds from 3 to 5, never all the same: none can be written into an answer.
 fn thresholds(rng: &mut Rng) -> [u32; 4] {
     let first = rng.u32(3..=5);
@@ -276,7 +289,7 @@ fn instance(
 }
 
 /// A: the counting subtleties first, a trial that times out, then a crowd when the cooldown
-/// is over.
+/// is over; last, a volley of failures opens it.
 fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
     let (cooldown, timeout) = (drawn(rng, 350, 550), drawn(rng, 350, 450));
@@ -295,7 +308,7 @@ fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
         Phase::Trial { crowd: vec![silent], stragglers: items.stragglers(timeout, None) },
         Phase::Reopened { now: items.healthy(1)[0], halfway },
         items.slow_trial(slow(timeout), rng.usize(4..=8), None),
-        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        Phase::Volley { items: items.counted_after(threshold as usize, VOLLEY_HELD) },
         items.open(None),
     ];
     instance("A", threshold, cooldown, timeout, phases)
@@ -405,7 +418,7 @@ mod tests {
                 .iter()
                 .flat_map(|instance| &instance.phases))
             .flat_map(|phase| match phase {
-                Phase::Run { items, trips: true } => items.clone(),
+                Phase::Run { items, trips: true } | Phase::Volley { items } => items.clone(),
                 Phase::Trip { run, trip, .. } => run.iter().chain([trip]).copied().collect(),
                 _ => Vec::new(),
             })

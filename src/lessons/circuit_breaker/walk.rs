@@ -197,6 +197,12 @@ impl Walk<'_> {
                 sleep_until((over + cooldown + LATE_FLOOR).into()).await;
                 self.ask(after).await;
             }
+            Phase::Volley { items } => {
+                let exchanges = self.burst(items).await;
+                // The last failure back is the one that opens it.
+                let last = items.iter().zip(&exchanges).max_by_key(|(_, e)| e.received);
+                self.opened = last.and_then(|(item, exchange)| self.span(item, exchange));
+            }
             Phase::Drain { slow, quick } => {
                 self.probe(Act::Ready, "/health/ready").await;
                 self.send(std::slice::from_ref(slow));
@@ -240,12 +246,17 @@ impl Walk<'_> {
         self.flying.push((act, sending));
     }
 
-    /// Requests released together on the kept-alive connections.
-    async fn burst(&mut self, items: &[Item]) {
+    /// Requests released together on the kept-alive connections; their exchanges.
+    async fn burst(&mut self, items: &[Item]) -> Vec<Exchange> {
         let exchanges =
             self.kept.burst(items.iter().map(|item| Request::get(item.path())).collect()).await;
         let key = exchanges.first().map_or_else(Instant::now, |exchange| exchange.sent);
-        self.records.push(Record { key, act: Act::Burst(items.to_vec()), exchanges });
+        self.records.push(Record {
+            key,
+            act: Act::Burst(items.to_vec()),
+            exchanges: exchanges.clone(),
+        });
+        exchanges
     }
 
     async fn health(&mut self) {
