@@ -1,7 +1,9 @@
 //! The twin client: the same client made in each of two learner processes before anything else
 //! runs there, and called the same way in both. A generator seeded with a constant makes both
 //! wait alike, call by call; and with `max_delay` just above `base_delay`, an uncapped backoff
-//! shows in every second retry.
+//! shows in every second retry. Last come two calls whose 503 asks for more than `max_delay`:
+//! with the twin's budget ample, a client that retries them cannot hide behind a budget empty
+//! at that moment.
 
 use std::time::Duration;
 
@@ -16,6 +18,9 @@ use crate::judge::{Evidence, Failure, Learner, Lost, Row};
 
 /// How many calls the twin makes in each process.
 const CALLS: u32 = 20;
+
+/// How many calls after those whose 503 asks, in `Retry-After`, for more than `max_delay`.
+const ASKING: u32 = 2;
 
 /// How far apart the twin's calls start: more than a busy machine reorders two failures by, so
 /// that the calls draw their jitter in the same order in both processes.
@@ -36,52 +41,75 @@ pub fn draw(rng: &mut Rng) -> Client {
     Client {
         policy: RetryPolicy { max_attempts: 3, base_delay: base, max_delay: base.mul_f64(1.1) },
         budget: Budget { ratio: 1.0, min_per_second: 40, window: Duration::from_secs(1) },
-        calls: (0..CALLS).map(|call| GAP * call).collect(),
-        script: vec![Script::Down(503); CALLS as usize],
+        calls: (0..CALLS + ASKING).map(|call| GAP * call).collect(),
+        script: (0..CALLS + ASKING)
+            .map(|call| if call < CALLS { Script::Down(503) } else { Script::DownAsking(1) })
+            .collect(),
     }
 }
 
-/// One wait of the twin's: before retry `retry` of call `call`, if that retry came.
+/// The twin as one process played it.
+#[derive(Debug, Clone)]
+pub struct Played {
+    /// The backoff waits of the calls that fail every time, call by call, retry by retry.
+    pub waits: Vec<Waited>,
+    /// How many attempts each call asked for more than `max_delay` made.
+    pub asked_too_long: Vec<usize>,
+}
+
+/// One wait of the twin's: before retry `retry` of call `call`, if that retry came, and when
+/// the failure before it ended (about when the client drew its jitter).
 #[derive(Debug, Clone, Copy)]
 pub struct Waited {
     pub call: usize,
     pub retry: u32,
     pub waited: Option<Duration>,
+    pub failed: Option<Duration>,
 }
 
-/// The twin's backoff waits as played in `learner` (client `id`), call by call and retry by
-/// retry; `None` when `new` failed.
-pub async fn waits(
-    learner: &Learner,
-    client: &Client,
-    id: u32,
-) -> Result<Option<Vec<Waited>>, Lost> {
+/// The twin as played in `learner` (client `id`); `None` when `new` failed.
+pub async fn play(learner: &Learner, client: &Client, id: u32) -> Result<Option<Played>, Lost> {
     let Ok(calls) = round::play_client(learner, client, id).await? else { return Ok(None) };
-    let waits = calls
+    let asked_too_long = calls[CALLS as usize..].iter().map(|made| made.attempts.len()).collect();
+    let waits = calls[..CALLS as usize]
         .iter()
         .enumerate()
         .flat_map(|(call, made)| {
             (1..client.policy.max_attempts).map(move |retry| {
                 let before = made.attempts.get(retry as usize - 1);
                 let after = made.attempts.get(retry as usize);
-                let waited = before
-                    .zip(after)
-                    .and_then(|(before, after)| Some(after.at.saturating_sub(before.ended?)));
-                Waited { call, retry, waited }
+                let failed = before.and_then(|before| before.ended);
+                let waited =
+                    after.zip(failed).map(|(after, failed)| after.at.saturating_sub(failed));
+                Waited { call, retry, waited, failed }
             })
         })
         .collect();
-    Ok(Some(waits))
+    Ok(Some(Played { waits, asked_too_long }))
 }
 
-/// The twin's verdict from both processes' waits: too long, or drawn alike.
+/// The twin's verdict from both processes: a `Retry-After` over `max_delay` retried, waits too
+/// long, or drawn alike.
 pub fn judge(
     policy: &RetryPolicy,
     lag: Duration,
-    first: &[Waited],
-    second: &[Waited],
+    first: &Played,
+    second: &Played,
 ) -> Option<Failure> {
-    too_long(policy, lag, first, second).or_else(|| alike(first, second))
+    asked_too_long(policy, first)
+        .or_else(|| asked_too_long(policy, second))
+        .or_else(|| too_long(policy, lag, &first.waits, &second.waits))
+        .or_else(|| alike(policy, &first.waits, &second.waits))
+}
+
+/// A call whose 503 asked for more than `max_delay`, retried all the same.
+fn asked_too_long(policy: &RetryPolicy, played: &Played) -> Option<Failure> {
+    let attempts = played.asked_too_long.iter().copied().find(|attempts| *attempts > 1)?;
+    Some(Failure::of(format!(
+        "a call whose first attempt was a 503 asking Retry-After: 1 s, more than max_delay ({}), \
+         made {attempts} attempts, with room in the budget: such an answer is returned at once",
+        millis(policy.max_delay)
+    )))
 }
 
 /// Waits longer than `d = min(max_delay, base_delay × 2^(n−1))` allows, in both processes.
@@ -138,40 +166,51 @@ fn too_long(
     )
 }
 
-/// Half the waits or more the same, call by call and retry by retry, in both processes.
-fn alike(first: &[Waited], second: &[Waited]) -> Option<Failure> {
-    let pairs: Vec<(Waited, Duration, Duration)> = first
-        .iter()
-        .zip(second)
-        .filter_map(|(one, other)| Some((*one, one.waited?, other.waited?)))
-        .collect();
-    let alike = pairs
-        .iter()
-        .filter(|(_, one, other)| one.abs_diff(*other) <= ALIKE_BETWEEN_PROCESSES)
-        .count();
+/// Half the waits or more drawn alike in both processes. Waits are paired in the order the
+/// failures before them ended, the order a client draws its jitter in: a generator seeded with
+/// a constant gives the n-th draw the same value in both, whichever call a busy moment made
+/// fail n-th. Each is compared as the share of its `d` it took.
+fn alike(policy: &RetryPolicy, first: &[Waited], second: &[Waited]) -> Option<Failure> {
+    let drawn = |waits: &[Waited]| -> Vec<(Waited, Duration)> {
+        let mut drawn: Vec<(Waited, Duration)> =
+            waits.iter().filter_map(|one| Some((*one, one.waited?))).collect();
+        drawn.sort_by_key(|(one, _)| one.failed);
+        drawn
+    };
+    let share = |one: &Waited, waited: Duration| {
+        waited.as_secs_f64() / backoff(policy, one.retry).as_secs_f64()
+    };
+    let pairs: Vec<((Waited, Duration), (Waited, Duration))> =
+        drawn(first).into_iter().zip(drawn(second)).collect();
+    let within = |((one, a), (other, b)): &((Waited, Duration), (Waited, Duration))| {
+        let d = backoff(policy, one.retry).min(backoff(policy, other.retry));
+        (share(one, *a) - share(other, *b)).abs() * d.as_secs_f64()
+            <= ALIKE_BETWEEN_PROCESSES.as_secs_f64()
+    };
+    let alike = pairs.iter().filter(|pair| within(pair)).count();
     (pairs.len() >= first.len() * 4 / 5 && alike * 2 >= first.len()).then(|| {
         let rows = pairs
             .iter()
             .take(10)
-            .map(|(waited, one, other)| Row {
+            .map(|((one, a), (other, b))| Row {
                 cells: vec![
-                    format!("call {}, retry {}", waited.call, waited.retry),
-                    millis(*one),
-                    millis(*other),
+                    format!("call {}, retry {}: {}", one.call, one.retry, millis(*a)),
+                    format!("call {}, retry {}: {}", other.call, other.retry, millis(*b)),
                 ],
                 ok: false,
             })
             .collect();
         Failure::of(format!(
             "two processes running your code each made the same client first thing and made the \
-             same {CALLS} calls, one after another; {alike} of their {} waits were the same in \
-             both (within {}). The jitter comes from a generator seeded with a constant, so every \
-             instance of the client retries in step with every other",
+             same {CALLS} calls, one after another; {alike} of their {} waits, taken in the order \
+             the failures came, were the same share of their bound in both (within {}). The \
+             jitter comes from a generator seeded with a constant, so every instance of the \
+             client retries in step with every other",
             first.len(),
             millis(ALIKE_BETWEEN_PROCESSES),
         ))
         .with(Evidence::Table {
-            columns: ["wait", "in one", "in the other"].map(String::from).to_vec(),
+            columns: ["in one", "in the other"].map(String::from).to_vec(),
             rows,
         })
     })
@@ -194,8 +233,14 @@ mod tests {
                 call,
                 retry,
                 waited: Some(Duration::from_millis(wait(call, retry))),
+                failed: Some(failed(call, retry)),
             })
             .collect()
+    }
+
+    /// When the failure before a wait ended: calls 10 ms apart, second retries after the first.
+    fn failed(call: usize, retry: u32) -> Duration {
+        Duration::from_millis(call as u64 * 10 + u64::from(retry - 1) * 1_000)
     }
 
     /// A deterministic spread in [0, 1): the same for the same inputs.
@@ -210,9 +255,29 @@ mod tests {
         let drawn = |salt: u64, noise: u64| {
             waits(move |call, retry| (d(retry) * spread(call, retry, salt)) as u64 + noise)
         };
-        assert!(alike(&drawn(1, 0), &drawn(1, 3)).is_some());
-        assert!(alike(&drawn(1, 0), &drawn(2, 0)).is_none());
-        assert_eq!(judge(&policy(), Duration::ZERO, &drawn(1, 0), &drawn(2, 0)), None);
+        assert!(alike(&policy(), &drawn(1, 0), &drawn(1, 3)).is_some());
+        assert!(alike(&policy(), &drawn(1, 0), &drawn(2, 0)).is_none());
+        let played = |waits| Played { waits, asked_too_long: vec![1; ASKING as usize] };
+        let (one, other) = (played(drawn(1, 0)), played(drawn(2, 0)));
+        assert_eq!(judge(&policy(), Duration::ZERO, &one, &other), None);
+        let retried = Played { asked_too_long: vec![1, 3], ..other.clone() };
+        let failure = judge(&policy(), Duration::ZERO, &one, &retried);
+        assert!(failure.is_some_and(|failure| failure.summary.contains("made 3 attempts")));
+    }
+
+    #[test]
+    fn draws_alike_stay_alike_however_a_busy_moment_reorders_the_failures() {
+        // The n-th draw is the same in both; in the second process the calls failed in the
+        // reverse order, so each took the draw of the call at the mirror place.
+        let d = |retry: u32| backoff(&policy(), retry).as_millis() as f64;
+        let nth = |call: usize, retry: u32| spread(call, retry, 1);
+        let mirror = |call: usize| CALLS as usize - 1 - call;
+        let one = waits(|call, retry| (d(retry) * nth(call, retry)) as u64);
+        let mut other = waits(|call, retry| (d(retry) * nth(mirror(call), retry)) as u64);
+        for wait in &mut other {
+            wait.failed = Some(failed(mirror(wait.call), wait.retry));
+        }
+        assert!(alike(&policy(), &one, &other).is_some());
     }
 
     #[test]
