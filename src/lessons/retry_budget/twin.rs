@@ -1,6 +1,6 @@
 //! The twin client: the same client made in each of two learner processes before anything else
 //! runs there, and called the same way in both. A generator seeded with a constant makes both
-//! wait alike, call by call; and with `max_delay` just above `base_delay`, an uncapped backoff
+//! wait alike, draw by draw; and with `max_delay` just above `base_delay`, an uncapped backoff
 //! shows in every second retry. Last come two calls whose 503 asks for more than `max_delay`:
 //! with the twin's budget ample, a client that retries them cannot hide behind a budget empty
 //! at that moment.
@@ -19,11 +19,12 @@ use crate::judge::{Evidence, Failure, Learner, Lost, Row};
 /// How many calls the twin makes in each process.
 const CALLS: u32 = 20;
 
-/// How many calls after those whose 503 asks, in `Retry-After`, for more than `max_delay`.
+/// Calls made after the twenty, whose 503 asks in `Retry-After` for more than `max_delay`.
 const ASKING: u32 = 2;
 
-/// How far apart the twin's calls start: more than a busy machine reorders two failures by, so
-/// that the calls draw their jitter in the same order in both processes.
+/// How far apart the twin's calls start: more than a busy machine usually reorders two failures
+/// by, so that the calls draw their jitter in much the same order in both processes (waits are
+/// paired in the order their failures came, which survives a reordering too).
 const GAP: Duration = Duration::from_millis(10);
 
 /// Waits past `late(d)` and the lag, over both processes, that make the backoff too long (and
