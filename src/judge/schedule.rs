@@ -14,7 +14,7 @@ use httplings::RetryPolicy;
 use httplings::adapter::{SeenError, SeenResponse};
 
 use super::Evidence;
-use super::bounds::{Bound, late, millis};
+use super::bounds::{Bound, Timing, late, millis};
 use super::upstream::{Reply, Seen};
 
 /// The longest wait backoff allows before retry `retry` (1 for the first): base × 2^(retry−1),
@@ -50,6 +50,13 @@ impl Wait {
             Wait::Backoff(longest) | Wait::Asked(longest) => longest,
         }
     }
+}
+
+/// Whether a backoff wait for `d` ran past what the rules allow, once `lag` (how late the
+/// machine's timers ran meanwhile) is allowed for: the rule of every check that judges backoff
+/// waits one by one.
+pub fn past_backoff(waited: Duration, d: Duration, lag: Duration) -> bool {
+    Wait::Backoff(d).bound().later_by(lag).judge(waited) == Timing::Late
 }
 
 /// One backoff wait as measured, with the bound it had.

@@ -12,7 +12,7 @@ use httplings::lessons::retry_budget::Budget;
 
 use super::round::{self, Client, Script};
 use crate::judge::bounds::{ALIKE_BETWEEN_PROCESSES, LATE_RATE, late, millis};
-use crate::judge::schedule::backoff;
+use crate::judge::schedule::{backoff, past_backoff};
 use crate::judge::seed::{self, Rng};
 use crate::judge::{Evidence, Failure, Learner, Lost, Row};
 
@@ -125,7 +125,7 @@ fn too_long(
             .iter()
             .filter_map(|one| {
                 let d = backoff(policy, one.retry);
-                one.waited.filter(|waited| *waited > late(d) + lag).map(|_| (*one, d))
+                one.waited.filter(|waited| past_backoff(*waited, d, lag)).map(|_| (*one, d))
             })
             .collect()
     };

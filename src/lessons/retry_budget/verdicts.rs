@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::round::{Client, ENDS_WAVE, Made, Script, Windows};
 use crate::judge::bounds::{AT_ONCE, AT_ONCE_ON_AVERAGE, LATE_RATE, late, millis};
-use crate::judge::schedule::{Sample, Wait, backoff, growth, jittered};
+use crate::judge::schedule::{Sample, Wait, backoff, growth, jittered, past_backoff};
 use crate::judge::upstream::Reply;
 use crate::judge::{Evidence, Failure, Row};
 
@@ -342,7 +342,7 @@ pub fn lesson_3(clients: &[(&str, &Client, &[Made])], lag: Duration) -> Option<F
     let long: Vec<&Sample> =
         samples.iter().filter(|sample| sample.nominal >= TOO_LONG_FROM).collect();
     let over: Vec<&Sample> =
-        long.iter().copied().filter(|sample| sample.waited > late(sample.nominal) + lag).collect();
+        long.iter().copied().filter(|s| past_backoff(s.waited, s.nominal, lag)).collect();
     if over.len() >= TOO_LONG_LEAST && over.len() as f64 >= long.len() as f64 * TOO_LONG_SHARE {
         let rows = over
             .iter()
