@@ -55,6 +55,9 @@ impl Logs {
     }
 }
 
+/// How many of a scenario's calls that went wrong its diff shows.
+const SHOWN_CALLS: usize = 4;
+
 /// Judges `calls`; `lateness` says how late the machine ran meanwhile (a wait may run over its
 /// bound by as much). A failure comes with its cause: a call that panicked or never returned
 /// is a broken rule; anything else might be a busy moment's doing, and is played again.
@@ -64,6 +67,7 @@ pub(super) fn judge(
     lateness: &Lateness,
 ) -> Option<(Failure, Cause)> {
     let (mut problems, mut logs, mut samples) = (Problems::default(), Logs::default(), Vec::new());
+    let mut wrong = 0;
     // A herd is judged on the spread of its waits alone: it is played once, never replayed, so
     // nothing in it may depend on how busy the machine is.
     let timed = !matches!(scenario.together, Together::Spread | Together::Afresh);
@@ -91,11 +95,18 @@ pub(super) fn judge(
             Target::Unsendable(url) => unsendable(call, url, &mut problems, &mut log, lateness),
         }
         returned(call, &expected, &mut problems, &mut log);
-        // Only the calls that went wrong are shown: a diff of a dozen right ones says nothing.
+        // Only the calls that went wrong are shown, and only the first few: a diff of a dozen
+        // right ones, or of sixty-four that went wrong alike, says nothing more.
         if problems.count() > before {
-            logs.expected.append(&mut log.expected);
-            logs.actual.append(&mut log.actual);
+            if wrong < SHOWN_CALLS {
+                logs.expected.append(&mut log.expected);
+                logs.actual.append(&mut log.actual);
+            }
+            wrong += 1;
         }
+    }
+    if wrong > SHOWN_CALLS {
+        logs.both(format!("… and {} more calls that went wrong", wrong - SHOWN_CALLS));
     }
     let single = match calls {
         [call] if call.planned.target == Target::Scripted => Some(call),
