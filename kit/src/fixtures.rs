@@ -9,9 +9,9 @@ mod lifecycle;
 mod payment;
 mod upstream;
 
-pub use self::database::{Database, DbError, DbErrorKind, Order};
 #[doc(hidden)]
-pub use self::database::{DatabaseSetup, QueryFailure};
+pub use self::database::{DB_USER, DatabaseSetup, QueryFailure};
+pub use self::database::{Database, DbError, DbErrorKind, Order};
 pub use self::gave_up::GaveUp;
 pub use self::lifecycle::Lifecycle;
 pub use self::payment::Payment;

@@ -7,11 +7,45 @@ use std::time::Duration;
 use httplings::adapter::PANIC_LINE_PREFIX;
 use httplings::protocol::FLUSH_LINE_PREFIX;
 
-use super::{Learner, Lost};
+use super::compare::secrets_in;
+use super::{Evidence, Failure, Learner, Lost};
 
 /// How long a line may take to be written after the request it is about is answered (a logging
 /// layer that writes once the response is sent, an appender with a thread of its own).
 const STRAGGLER: Duration = Duration::from_millis(50);
+
+/// A failure naming the credentials among `secrets` (each a value and what it is) that the log
+/// holds, raw or encoded, with the first few lines that hold one (the secret shown by its
+/// name); `None` when it holds none. Flushes the log first, so that nothing written is missed.
+pub async fn credentials(
+    learner: &Learner,
+    secrets: &[(String, &str)],
+) -> Result<Option<Failure>, Lost> {
+    learner.flush().await?;
+    let values: Vec<String> = secrets.iter().map(|(value, _)| value.clone()).collect();
+    let text = learner.log_text();
+    let mut named = Vec::new();
+    let mut lines = Vec::new();
+    for line in text.lines().filter(|line| !secrets_in(line, &values).is_empty()) {
+        let mut shown = shortened(line);
+        for (secret, name) in secrets {
+            if !secrets_in(line, std::slice::from_ref(secret)).is_empty() {
+                named.push(*name);
+                shown = shown.replace(secret.as_str(), &format!("«{name}»"));
+            }
+        }
+        lines.push(shown);
+    }
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    named.sort_unstable();
+    named.dedup();
+    lines.truncate(3);
+    Ok(Some(Failure::of(format!("the server log holds {}", named.join(" and "))).with(
+        Evidence::Text { title: "log lines with a credential".into(), body: lines.join("\n") },
+    )))
+}
 
 /// Which of `wanted` the log holds no line for (their places in `wanted`): decided as soon as
 /// the log is known to be complete up to now, never by waiting a fixed time for lines that will

@@ -17,25 +17,26 @@ use httplings::lessons::retry_after::{Adapter, Call, Exercise};
 
 use self::cases::{Case, Group, TABLE_NOW, shown};
 use crate::judge::http_date::{Civil, DateForm};
-use crate::judge::seed;
 use crate::judge::{
     self, Evidence, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned, Row,
 };
+use crate::judge::{log, seed};
 
 const DOWN_503: &str = "down-503";
 const RETRY_HEADER: &str = "retry-header";
 const BACK_UP: &str = "back-up";
 const FAULT_500: &str = "fault-500";
+const NO_CREDENTIAL: &str = "no-credential";
 const SECONDS: &str = "seconds";
 const DATES: &str = "dates";
 const INVALID: &str = "invalid";
 const CLIENT: &str = "client";
 
 pub const CHECKS: &[&str] =
-    &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, SECONDS, DATES, INVALID, CLIENT];
+    &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, SECONDS, DATES, INVALID, CLIENT, NO_CREDENTIAL];
 
 /// The checks that need the app served; the parser's and the client's do not.
-const SERVER_CHECKS: &[&str] = &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500];
+const SERVER_CHECKS: &[&str] = &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, NO_CREDENTIAL];
 
 /// Judges `exercise` on a thread of this process (the project's tests).
 pub async fn judge_in_process(exercise: Exercise, seed: u64) -> Judged {
@@ -57,11 +58,12 @@ impl Lesson for Judge {
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let mut rng = seed::rng(seed);
-    if let Some(asked) = server::ask(learner, recorder, &mut rng).await? {
-        recorder.decide(DOWN_503, server::unavailable(&asked));
-        recorder.decide(RETRY_HEADER, server::retry_after(&asked));
-        recorder.decide(BACK_UP, server::back_up(&asked));
-        recorder.decide(FAULT_500, server::query_failure(&asked));
+    let served = server::ask(learner, recorder, &mut rng).await?;
+    if let Some(served) = &served {
+        recorder.decide(DOWN_503, server::unavailable(served));
+        recorder.decide(RETRY_HEADER, server::retry_after(served));
+        recorder.decide(BACK_UP, server::back_up(served));
+        recorder.decide(FAULT_500, server::query_failure(served));
     }
     let cases = cases::all(&mut rng);
     for (check, group) in
@@ -71,6 +73,10 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         recorder.decide(check, failure);
     }
     recorder.decide(CLIENT, client::judge(learner, &mut rng).await?);
+    // Last, so that whatever the parser and the client logged is searched too.
+    if let Some(served) = &served {
+        recorder.decide(NO_CREDENTIAL, log::credentials(learner, &served.credentials()).await?);
+    }
     Ok(())
 }
 

@@ -297,6 +297,24 @@ async fn a_credential_in_the_log_is_caught_whoever_wrote_it() {
         let failure = judged.failure(NO_CREDENTIAL).unwrap();
         assert!(failure.summary.contains("the database password"), "{failure:?}");
     }
+    // A mask that keeps the password's first and last characters: "s****t".
+    fn half_masked(error: DbError, _: u32) -> Response {
+        let text = error.to_string();
+        let shown = match (text.find("orders_app:"), text.find('@')) {
+            (Some(user), Some(at)) => {
+                let start = user + "orders_app:".len();
+                let password = &text[start..at];
+                let (first, last) = (&password[..1], &password[password.len() - 1..]);
+                format!("{}{first}****{last}{}", &text[..start], &text[at..])
+            }
+            _ => text,
+        };
+        tracing::error!(error = %shown, "order lookup failed");
+        generic_500()
+    }
+    let judged = judged_failing(with!(db_error: half_masked), &[NO_CREDENTIAL]).await;
+    let failure = judged.failure(NO_CREDENTIAL).unwrap();
+    assert!(failure.summary.contains("keeps part of the password"), "{failure:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,7 +19,7 @@ use httplings_judge::judge::{Evidence, Judged};
 use httplings_judge::lessons::retry_after::{self, CHECKS};
 use serde_json::json;
 
-use crate::support::{assert_failed, report, seed};
+use crate::support::{assert_failed, assert_rejected, report, seed};
 
 #[path = "../../solutions/02_retry_after.rs"]
 mod solution;
@@ -35,6 +35,7 @@ const SECONDS: &str = CHECKS[4];
 const DATES: &str = CHECKS[5];
 const INVALID: &str = CHECKS[6];
 const CLIENT: &str = CHECKS[7];
+const NO_CREDENTIAL: &str = CHECKS[8];
 
 fn reference() -> Exercise {
     Exercise {
@@ -160,7 +161,8 @@ fn unavailable(retry_after: &'static [&'static str]) -> Response {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_router_that_panics_while_building_fails_the_server_checks_only() {
     let app = |_| Router::new().route("/orders/:id", get(|| async { "old syntax" }));
-    judged_failing(with_app(app), &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500]).await;
+    judged_failing(with_app(app), &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, NO_CREDENTIAL])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,6 +209,57 @@ async fn rfc_9457_problem_details_pass() {
             .into_response()
     }
     judged_failing(with_app(|db| answering_down_with(db, problem)), &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_given_away_or_a_500_that_asks_for_a_wait_is_caught() {
+    // The reference, but the 503 names the database's reason, or its text is logged, or the
+    // generic 500 asks for a wait.
+    fn telling(db: Database, tells: fn(&DbError) -> Response) -> Router {
+        let order = move |State(db): State<Database>, Path(id): Path<u32>| async move {
+            match db.find_order(id) {
+                Ok(Some(order)) => Json(order).into_response(),
+                Ok(None) => StatusCode::NOT_FOUND.into_response(),
+                Err(error) => tells(&error),
+            }
+        };
+        Router::new().route("/orders/{id}", get(order)).with_state(db)
+    }
+    fn reason_in_detail(db: Database) -> Router {
+        telling(db, |error| match error.kind() {
+            DbErrorKind::Unavailable => {
+                let body = json!({"type": "about:blank", "title": "Service Unavailable",
+                    "status": 503, "detail": error.reason()});
+                let headers = [(CONTENT_TYPE, "application/problem+json"), (RETRY_AFTER, "30")];
+                (StatusCode::SERVICE_UNAVAILABLE, headers, Json(body)).into_response()
+            }
+            _ => generic_500(),
+        })
+    }
+    fn logs_its_text(db: Database) -> Router {
+        telling(db, |error| match error.kind() {
+            DbErrorKind::Unavailable => {
+                tracing::warn!("database unavailable: {error}");
+                unavailable(&["30"])
+            }
+            _ => generic_500(),
+        })
+    }
+    fn waits_out_a_bug(db: Database) -> Router {
+        telling(db, |error| match error.kind() {
+            DbErrorKind::Unavailable => unavailable(&["30"]),
+            _ => {
+                let mut response = generic_500();
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("30"));
+                response
+            }
+        })
+    }
+    let (judged, seed) = judged_failing(with_app(reason_in_detail), &[DOWN_503]).await;
+    assert_rejected(&judged, seed, DOWN_503, "the database's own words");
+    judged_failing(with_app(logs_its_text), &[NO_CREDENTIAL]).await;
+    let (judged, seed) = judged_failing(with_app(waits_out_a_bug), &[FAULT_500]).await;
+    assert_rejected(&judged, seed, FAULT_500, "waiting does not mend a bug");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,6 +415,16 @@ fn parser_panicking_on_non_ascii(value: &str, now: SystemTime) -> Option<Duratio
     solution::parse_retry_after(value, now)
 }
 
+// Mistake: rewrites RFC 850 dates by byte offsets before it knows the value is ASCII (its
+// weekday cut to three bytes), which panics on a character of several bytes there.
+fn parser_slicing_dates_by_bytes(value: &str, now: SystemTime) -> Option<Duration> {
+    let trimmed = value.trim_matches([' ', '\t']);
+    if trimmed.contains('-') && trimmed.len() > 3 {
+        let _weekday = &trimmed[..3];
+    }
+    solution::parse_retry_after(value, now)
+}
+
 // Mistake: `httpdate` for every date, RFC 850 too: it puts two-digit years in 1970–2069.
 fn parser_with_httpdate_window(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim_matches([' ', '\t']);
@@ -509,6 +572,11 @@ async fn a_panic_on_some_input_fails_and_names_that_input() {
             && shown.contains("(at tests/integration/retry_after.rs:"),
         "{shown}"
     );
+    // Inside a date, every run: a letter of several bytes is put at every place of one date
+    // in each form.
+    let (judged, seed) =
+        judged_failing(with_parser(parser_slicing_dates_by_bytes), &[INVALID]).await;
+    assert_rejected(&judged, seed, INVALID, "parsed wrongly");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

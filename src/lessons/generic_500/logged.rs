@@ -3,8 +3,9 @@
 //! the learner's process wrote, stdout and stderr alike.
 
 use super::asked::{self, Asked, Kind};
+use httplings::fixtures::DB_USER;
+
 use super::plan::Plan;
-use crate::judge::compare::secrets_in;
 use crate::judge::log::{self, is_panic_report, unlogged_since};
 use crate::judge::{Evidence, Failure, Learner, Lost};
 
@@ -80,35 +81,38 @@ pub(super) async fn panics(
 
 /// No credential of the run anywhere in the log: the bearer tokens, the database passwords.
 pub(super) async fn no_credential(learner: &Learner, plan: &Plan) -> Result<Option<Failure>, Lost> {
-    learner.flush().await?;
     let mut secrets: Vec<(String, &str)> = Vec::new();
     for served in &plan.served {
-        secrets.push((served.token.clone(), "«the bearer token»"));
-        secrets.push((served.setup.password.clone(), "«the database password»"));
+        secrets.push((served.token.clone(), "the bearer token"));
+        secrets.push((served.setup.password.clone(), "the database password"));
     }
-    let values: Vec<String> = secrets.iter().map(|(value, _)| value.clone()).collect();
-    let text = learner.log_text();
-    let mut named = Vec::new();
-    let mut lines = Vec::new();
-    for line in text.lines().filter(|line| !secrets_in(line, &values).is_empty()) {
-        let mut shown = log::shortened(line);
-        for (secret, name) in &secrets {
-            if !secrets_in(line, std::slice::from_ref(secret)).is_empty() {
-                named.push(name.trim_matches(['«', '»']));
-                shown = shown.replace(secret.as_str(), name);
-            }
-        }
-        lines.push(shown);
+    if let Some(failure) = log::credentials(learner, &secrets).await? {
+        return Ok(Some(failure));
     }
-    if lines.is_empty() {
-        return Ok(None);
-    }
-    named.sort_unstable();
-    named.dedup();
-    lines.truncate(3);
-    Ok(Some(Failure::of(format!("the server log holds {}", named.join(" and "))).with(
-        Evidence::Text { title: "log lines with a credential".into(), body: lines.join("\n") },
-    )))
+    Ok(partly_masked(&learner.log_text()))
+}
+
+/// A mask that keeps part of the password: the databases' passwords differ, so where the log
+/// shows what stands between the user and the host, a mask that hides all of it reads the same
+/// for each of them, and one that keeps a letter or two does not.
+fn partly_masked(text: &str) -> Option<Failure> {
+    let mut masks: Vec<&str> = text
+        .split(&format!("{DB_USER}:"))
+        .skip(1)
+        .filter_map(|rest| rest.split_once('@').map(|(mask, _)| mask))
+        .filter(|mask| mask.len() <= 64)
+        .collect();
+    masks.sort_unstable();
+    masks.dedup();
+    (masks.len() > 1).then(|| {
+        let shown: Vec<String> =
+            masks.iter().take(3).map(|mask| format!("{DB_USER}:{mask}@…")).collect();
+        Failure::of(format!(
+            "the server log masks the database password so that what is left differs from one \
+             database to another ({}): the mask keeps part of the password. Mask all of it",
+            shown.join(", ")
+        ))
+    })
 }
 
 /// Adds the end of the log, and says so when only part of a flood of output was searched.

@@ -98,6 +98,16 @@ pub(super) fn all(rng: &mut Rng) -> Vec<Case> {
         expect: Expect::AtLeast(Duration::from_secs(u64::MAX)),
         group: Group::Seconds,
     });
+    // A letter outside ASCII in each date form, at every place but the edges, each run: a
+    // reader that slices by bytes panics at some place, in whichever form it rewrites.
+    for form in DateForm::ALL {
+        let (now, date) = scene(rng);
+        let text = date.format(form, date.weekday());
+        for at in 1..text.chars().count() - 1 {
+            let input = with_foreign_letter_at(rng, &text, at);
+            cases.push(Case { input, now, expect: Expect::is(None), group: Group::Invalid });
+        }
+    }
     let mut boundaries = boundaries();
     rng.shuffle(&mut boundaries);
     let scenes = (0..6).map(|_| scene(rng)).collect::<Vec<_>>();
@@ -290,17 +300,18 @@ fn mangled_date(rng: &mut Rng) -> Case {
 /// `text` with one character replaced by a letter outside ASCII, away from the edges (where a
 /// reader that trims Unicode whitespace would be judged on something else entirely).
 fn with_foreign_letter(rng: &mut Rng, text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() < 3 {
+    let count = text.chars().count();
+    if count < 3 {
         return format!("{text}é1");
     }
-    let at = rng.usize(1..chars.len() - 1);
+    let at = rng.usize(1..count - 1);
+    with_foreign_letter_at(rng, text, at)
+}
+
+/// `text` with its character at `at` replaced by a letter outside ASCII, of two to four bytes.
+fn with_foreign_letter_at(rng: &mut Rng, text: &str, at: usize) -> String {
     let foreign = *seed::pick(rng, &['é', 'ß', '٣', '€', 'ı']);
-    chars
-        .iter()
-        .enumerate()
-        .map(|(index, char)| if index == at { foreign } else { *char })
-        .collect()
+    text.chars().enumerate().map(|(index, char)| if index == at { foreign } else { char }).collect()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::{Call, SERVER_CHECKS};
 use crate::judge::answer::{error_mismatch, mismatch, sent_retry_after_problem};
+use crate::judge::compare::given_away;
 use crate::judge::exchange::{Client, Exchange};
 use crate::judge::seed::{self, Rng};
 use crate::judge::{self, Evidence, Failure, Learner, Lost, Recorder};
@@ -44,13 +45,28 @@ const QUERY_FAILURES: [&str; 4] = [
     "relation \"orders_archive\" does not exist",
 ];
 
+/// What the app was asked across two outages, and what its database's errors hold that no
+/// answer may give away: each with what it would give away.
+pub(super) struct Served {
+    pub(super) asked: Vec<Asked>,
+    pub(super) secrets: Vec<(String, &'static str)>,
+    password: String,
+}
+
+impl Served {
+    /// What the log may not hold: the database password.
+    pub(super) fn credentials(&self) -> Vec<(String, &'static str)> {
+        vec![(self.password.clone(), "the database password")]
+    }
+}
+
 /// Serves the learner's app and asks it across two outages; `None` when `app()` could not be
 /// served (every server check is failed then).
 pub(super) async fn ask(
     learner: &Learner,
     recorder: &mut Recorder,
     rng: &mut Rng,
-) -> Result<Option<Vec<Asked>>, Lost> {
+) -> Result<Option<Served>, Lost> {
     // Three orders, one id with none, two whose queries fail while the database is up.
     let ids = seed::distinct(rng, 100_000..1_000_000, 6);
     let orders: Vec<Order> = ids[..3]
@@ -79,6 +95,16 @@ pub(super) async fn ask(
     let failed = |problem: &str| {
         Failure::new(problem, "No request can be answered until the router builds.")
     };
+    // "connection refused" alone is left out: a generic message may say as much by itself.
+    let reasons = UNAVAILABLE.iter().skip(1).chain(&QUERY_FAILURES);
+    let secrets = [
+        (setup.password.clone(), "the database password"),
+        (setup.host.clone(), "the database host"),
+    ]
+    .into_iter()
+    .chain(reasons.map(|reason| (reason.to_string(), "the database's own words")))
+    .collect();
+    let password = setup.password.clone();
     let call = Call::Serve(setup);
     let Some(base) = judge::serve_for(learner, recorder, &call, SERVER_CHECKS, failed).await?
     else {
@@ -98,20 +124,54 @@ pub(super) async fn ask(
             asked.push(Asked { down, order, failing, sent_at, exchange });
         }
     }
-    Ok(Some(asked))
+    Ok(Some(Served { asked, secrets, password }))
 }
 
 /// Every answer while down is a 503 whose body says "service unavailable" in JSON: the
-/// course's error object (more fields welcome) or RFC 9457 problem details with `"status": 503`.
-pub(super) fn unavailable(asked: &[Asked]) -> Option<Failure> {
-    let down = asked.iter().filter(|asked| asked.down);
-    first_error(down, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+/// course's error object (more fields welcome) or RFC 9457 problem details with `"status": 503`;
+/// like lesson 1's 500, it gives nothing of the error away.
+pub(super) fn unavailable(served: &Served) -> Option<Failure> {
+    let down = || served.asked.iter().filter(|asked| asked.down);
+    first_error(down(), StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+        .or_else(|| gives_away(down(), &served.secrets))
 }
 
-/// Every query that fails while the database is up is lesson 1's generic 500.
-pub(super) fn query_failure(asked: &[Asked]) -> Option<Failure> {
-    let failing = asked.iter().filter(|asked| !asked.down && asked.failing);
-    first_error(failing, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+/// Every query that fails while the database is up is lesson 1's generic 500: nothing of the
+/// error given away, and no `Retry-After` (waiting does not mend a bug).
+pub(super) fn query_failure(served: &Served) -> Option<Failure> {
+    let failing = || served.asked.iter().filter(|asked| !asked.down && asked.failing);
+    first_error(failing(), StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+        .or_else(|| gives_away(failing(), &served.secrets))
+        .or_else(|| {
+            let asked = failing().find(|asked| {
+                asked
+                    .exchange
+                    .answer()
+                    .is_some_and(|answer| answer.headers.contains_key("retry-after"))
+            })?;
+            Some(Failure::of(format!(
+                "{}: a failed query is a bug, and its 500 carried a Retry-After: waiting does not \
+                 mend a bug, so the header invites retries that cannot help (a 503 promises \
+                 that waiting helps; a 500 promises nothing)",
+                asked.exchange.request.line()
+            )))
+        })
+}
+
+/// The first kind of secret the answers give away, in headers or body, raw or encoded.
+fn gives_away<'a>(
+    asked: impl Iterator<Item = &'a Asked>,
+    secrets: &[(String, &'static str)],
+) -> Option<Failure> {
+    let answers: Vec<(String, &crate::judge::answer::Answer)> = asked
+        .filter_map(|asked| Some((asked.exchange.request.line(), asked.exchange.answer()?)))
+        .collect();
+    let (kind, line, more) = given_away(&answers, secrets).into_iter().next()?;
+    let others = if more > 0 { format!(" (and {more} more answers)") } else { String::new() };
+    Some(Failure::of(format!(
+        "{line}: the answer gives away {kind}{others}: as in lesson 1, nothing of the error \
+         reaches the client, in the body or a header"
+    )))
 }
 
 fn first_error<'a>(
@@ -129,7 +189,8 @@ fn first_error<'a>(
 /// Every 503 carries exactly one `Retry-After`: whole seconds, at least 1, or an IMF-fixdate
 /// still to come. (A wrong status is the 503 check's to judge: when no 503 came at all, the
 /// answers that came are judged instead.)
-pub(super) fn retry_after(asked: &[Asked]) -> Option<Failure> {
+pub(super) fn retry_after(served: &Served) -> Option<Failure> {
+    let asked = &served.asked;
     let any_503 = asked.iter().any(|asked| asked.down && asked.exchange.status() == Some(503));
     let judged = |asked: &&Asked| asked.down && (!any_503 || asked.exchange.status() == Some(503));
     asked.iter().filter(judged).find_map(|asked| {
@@ -154,8 +215,8 @@ pub(super) fn retry_after(asked: &[Asked]) -> Option<Failure> {
 }
 
 /// Every answer while up is what it was before the outage: the order as JSON, or a 404.
-pub(super) fn back_up(asked: &[Asked]) -> Option<Failure> {
-    asked.iter().filter(|asked| !asked.down && !asked.failing).find_map(|asked| {
+pub(super) fn back_up(served: &Served) -> Option<Failure> {
+    served.asked.iter().filter(|asked| !asked.down && !asked.failing).find_map(|asked| {
         let (status, body) = match &asked.order {
             Some(order) => (StatusCode::OK, Some(json!(order))),
             None => (StatusCode::NOT_FOUND, None),
