@@ -231,6 +231,22 @@ async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
             "Retry-After",
             &[],
         ),
+        // The second attack (text only): a price sent as "412.5" read as a number; a
+        // Retry-After capped at an hour, which only a draw above an hour showed (1 run in 7).
+        wrong_and_more(
+            "a price in a JSON string read as a number",
+            with!(reads_quoted_prices: true),
+            &[UNUSABLE],
+            "a price in a JSON string",
+            &[LOGGED],
+        ),
+        wrong_and_more(
+            "a Retry-After capped at an hour",
+            with!(caps_retry_after: Some(3_600)),
+            &[UNAVAILABLE, CLIENT_ERRORS],
+            "Retry-After",
+            &[],
+        ),
         wrong_and_more(
             "the unnamed 4xx and 5xx passed on",
             with!(passes_unnamed: true),

@@ -41,6 +41,8 @@ pub(super) enum Garbage {
     NoPrice,
     NullPrice,
     TextPrice,
+    /// A number written as a JSON string: `"412.5"` is text, not a number.
+    QuotedPrice,
 }
 
 impl Behaviour {
@@ -60,6 +62,9 @@ impl Behaviour {
             Self::NotAPrice(Garbage::NoPrice) => "answered 200 with JSON that has no price".into(),
             Self::NotAPrice(Garbage::NullPrice) => "answered 200 with a price of null".into(),
             Self::NotAPrice(Garbage::TextPrice) => "answered 200 with a price that is text".into(),
+            Self::NotAPrice(Garbage::QuotedPrice) => {
+                "answered 200 with a price in a JSON string".into()
+            }
             Self::Broken => "answered with bytes that are not HTTP".into(),
             Self::CutOff => "broke its answer off mid-body".into(),
             Self::Reset => "reset the connection".into(),
@@ -122,8 +127,14 @@ impl Plan {
         // left both without one run in four (and a 429's Retry-After dropped unseen).
         quick.push(Behaviour::Status(429, Some(1)));
         quick.extend(
-            [Garbage::Text, Garbage::NoPrice, Garbage::NullPrice, Garbage::TextPrice]
-                .map(Behaviour::NotAPrice),
+            [
+                Garbage::Text,
+                Garbage::NoPrice,
+                Garbage::NullPrice,
+                Garbage::TextPrice,
+                Garbage::QuotedPrice,
+            ]
+            .map(Behaviour::NotAPrice),
         );
         quick.extend([Behaviour::Broken, Behaviour::CutOff, Behaviour::Reset]);
         rng.shuffle(&mut quick[5..]);
@@ -135,7 +146,10 @@ impl Plan {
         let mut cases: Vec<Case> = (0..quick.len())
             .map(|n| Case {
                 symbol: symbols[n].clone(),
-                rounds: [fresh(rng, &quick[n], n), fresh(rng, &quick[(n + 5) % quick.len()], n)],
+                rounds: [
+                    fresh(rng, &quick[n], n, 0),
+                    fresh(rng, &quick[(n + 5) % quick.len()], n, 1),
+                ],
             })
             .collect();
         let shift = quick.len();
@@ -259,6 +273,9 @@ impl Plan {
             Behaviour::NotAPrice(Garbage::TextPrice) => {
                 respond(200, format!(r#"{start}ce":"12.50 EUR"}}"#))
             }
+            Behaviour::NotAPrice(Garbage::QuotedPrice) => {
+                respond(200, format!(r#"{start}ce":"412.5"}}"#))
+            }
             Behaviour::Broken => {
                 Reply::Raw(format!("PRICE {symbol} ERR {node}\r\n\r\n").into_bytes())
             }
@@ -286,10 +303,12 @@ impl Plan {
 }
 
 /// A fresh draw of `behaviour`: a new price (the `n`-th of the round's forms), a new
-/// `Retry-After`.
-fn fresh(rng: &mut Rng, behaviour: &Behaviour, n: usize) -> Behaviour {
+/// `Retry-After`: up to an hour in round 0, from an hour to a day in round 1, so that every run
+/// has both (a gateway that caps what it passes on at an hour shows each time).
+fn fresh(rng: &mut Rng, behaviour: &Behaviour, n: usize, round: usize) -> Behaviour {
+    let (low, high) = if round == 0 { (1, 3_600) } else { (3_601, 86_400) };
     let seconds =
-        seed::duration_spread(rng, Duration::from_secs(1), Duration::from_secs(86_400)).as_secs();
+        seed::duration_spread(rng, Duration::from_secs(low), Duration::from_secs(high)).as_secs();
     match behaviour {
         Behaviour::Price(_) => Behaviour::Price(price(rng, n % 5)),
         Behaviour::Status(503, _) => Behaviour::Status(503, Some(seconds)),

@@ -98,6 +98,10 @@ pub struct Behaviour {
     /// Whether it refuses symbols with characters outside `A-Z a-z 0-9 . -`, or puts them
     /// into the URL as they are.
     pub checks_symbols: bool,
+    /// Whether a price written as a JSON string of digits is read as the number it spells.
+    pub reads_quoted_prices: bool,
+    /// The longest `Retry-After` it passes on, if it caps them.
+    pub caps_retry_after: Option<u64>,
 }
 
 pub const RIGHT: Behaviour = Behaviour {
@@ -121,6 +125,8 @@ pub const RIGHT: Behaviour = Behaviour {
     letters_only: false,
     floats_only: false,
     checks_symbols: true,
+    reads_quoted_prices: false,
+    caps_retry_after: None,
 };
 
 #[derive(Clone)]
@@ -335,6 +341,7 @@ impl Answering<'_> {
                 let dropped = b.drops_429_retry_after && *status == 429;
                 if let Some(seconds) = seconds.filter(|_| b.passes_retry_after && !dropped) {
                     // A little more than asked, to spread the clients out.
+                    let seconds = b.caps_retry_after.map_or(seconds, |cap| seconds.min(cap));
                     let wait = Duration::from_secs(seconds + 1);
                     let value = match b.dates_retry_after {
                         true => httpdate::fmt_http_date(std::time::SystemTime::now() + wait),
@@ -359,6 +366,10 @@ impl Answering<'_> {
     fn price(&self, body: &[u8]) -> Option<Value> {
         let b = self.gateway.behaviour;
         let mut price: Value = serde_json::from_slice(body).ok()?;
+        let quoted = price["price"].as_str().and_then(|text| text.parse::<f64>().ok());
+        if let Some(value) = quoted.filter(|_| b.reads_quoted_prices) {
+            price["price"] = json!(value);
+        }
         let number = &price["price"];
         let usable = if b.floats_only { number.is_f64() } else { number.is_number() };
         if price["symbol"] != self.symbol || !usable {
