@@ -142,6 +142,8 @@ struct Behaviour {
     /// Whether it retries an error that cannot heal (a request that cannot be built).
     retries_unbuildable: bool,
     honours_retry_after: bool,
+    /// Whether a Retry-After of exactly max_delay ends the call (only more than it should).
+    gives_up_at_max_delay: bool,
     /// Which statuses' Retry-After it reads.
     reads_retry_after_on: fn(u16) -> bool,
     /// Whether it waits before retrying after a failure with no response.
@@ -203,6 +205,7 @@ const RIGHT: Behaviour = Behaviour {
     retries: |status| status >= 500 || status == 409,
     retries_unbuildable: false,
     honours_retry_after: true,
+    gives_up_at_max_delay: false,
     reads_retry_after_on: |_| true,
     waits_after_no_answer: true,
     backoff_by_kind: false,
@@ -539,7 +542,11 @@ async fn knobbed_pay(
             response.headers().get("retry-after")?.to_str().ok()?.parse::<u64>().ok()
         });
         let wait = match (asked, &outcome) {
-            (Some(seconds), _) if Duration::from_secs(seconds) > policy.max_delay => {
+            (Some(seconds), _)
+                if Duration::from_secs(seconds) > policy.max_delay
+                    || (behaviour.gives_up_at_max_delay
+                        && Duration::from_secs(seconds) == policy.max_delay) =>
+            {
                 return outcome;
             }
             (Some(seconds), _) if behaviour.honours_retry_after => Duration::from_secs(seconds),
@@ -692,9 +699,11 @@ async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
         Box::pin(knobbed!(retries: |status| status >= 500 || status == 409 || status == 422)),
         Box::pin(knobbed!(retries: |status| status >= 500 || !matches!(status, 200..=299 | 400 | 422))),
         Box::pin(knobbed!(retries_unbuildable: true)),
+        // The second attack (text only): a Retry-After of exactly max_delay ends the call.
+        Box::pin(knobbed!(gives_up_at_max_delay: true)),
     ])
     .await;
-    let expected: [&[&str]; 9] = [
+    let expected: [&[&str]; 10] = [
         &[KEYED],
         &[KEYED],
         &[FRESH],
@@ -704,10 +713,12 @@ async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
         &[NEVER],
         &[NEVER],
         &[NEVER],
+        &[RETRIES],
     ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
+    assert_rejected(&cases[9].0, cases[9].1, RETRIES, "no more than max_delay");
     assert_rejected(&cases[0].0, cases[0].1, KEYED, "pay was given the key");
     assert_rejected(&cases[4].0, cases[4].1, FRESH, "two processes made the same keys");
     assert_rejected(&cases[8].0, cases[8].1, NEVER, "cannot be built");

@@ -257,7 +257,11 @@ pub(super) async fn play(
     Ok(vec![
         (KEYED, keyed(&played)),
         (FRESH, fresh(&keys, &second_keys)),
-        (RETRIES, each(&played, Kind::Succeeds, |played| count(played, created_at(played)))),
+        (
+            RETRIES,
+            each(&played, Kind::Succeeds, |played| count(played, created_at(played)))
+                .or_else(|| each(&played, Kind::Asked, |played| count(played, created_at(played)))),
+        ),
         (
             NEVER,
             each(&played, Kind::Refused, |played| count(played, 1))
@@ -540,6 +544,11 @@ fn count(played: &Played, wanted: usize) -> Option<String> {
         (Kind::Refused, Step::Status(status)) => {
             format!("a {status} was retried: {made} requests came")
         }
+        (Kind::Asked, Step::Asking(status, seconds)) => format!(
+            "a {status} asked for Retry-After: {seconds}, no more than max_delay ({}), and {made} \
+             requests came: such a wait is waited out, then the payment retried",
+            millis(played.planned.policy.max_delay)
+        ),
         (Kind::Broken, _) => format!(
             "the server {} every time, and {made} requests came; max_attempts is {wanted}",
             match first {
