@@ -105,8 +105,11 @@ impl Scenario {
 
 /// Every scenario of a run.
 pub fn draw(rng: &mut Rng) -> Vec<Scenario> {
+    // Six deadlines already passed: a client that polls an attempt once before it looks at the
+    // clock opens a connection in most of them, not always in one (a busy moment can leave the
+    // first poll short of the connect; CI saw two escape together once).
     let kinds = [
-        (Kind::Passed, 2),
+        (Kind::Passed, 6),
         (Kind::ShorterThanOneAttempt, 2),
         (Kind::MidBackoff, 3),
         (Kind::RetryAfterBeyond, 2),
