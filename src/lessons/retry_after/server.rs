@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::{Call, SERVER_CHECKS};
-use crate::judge::answer::{error_mismatch, mismatch, sent_retry_after_problem};
+use crate::judge::answer::{Answer, error_mismatch, mismatch, sent_retry_after_problem};
 use crate::judge::compare::given_away;
 use crate::judge::exchange::{Client, Exchange};
 use crate::judge::seed::{self, Rng};
@@ -45,18 +45,30 @@ const QUERY_FAILURES: [&str; 4] = [
     "relation \"orders_archive\" does not exist",
 ];
 
-/// What the app was asked across two outages, and what its database's errors hold that no
-/// answer may give away: each with what it would give away.
+/// What the app was asked across two outages, and the database's password and host, which,
+/// with its reasons, no answer may give away.
 pub(super) struct Served {
     pub(super) asked: Vec<Asked>,
-    pub(super) secrets: Vec<(String, &'static str)>,
     password: String,
+    host: String,
 }
 
 impl Served {
     /// What the log may not hold: the database password.
     pub(super) fn credentials(&self) -> Vec<(String, &'static str)> {
         vec![(self.password.clone(), "the database password")]
+    }
+
+    /// What no answer may hold, each with what it would give away. "connection refused" alone
+    /// is left out: a generic message may say as much by itself.
+    fn secrets(&self) -> Vec<(String, &'static str)> {
+        let reasons = UNAVAILABLE.iter().skip(1).chain(&QUERY_FAILURES);
+        let words = reasons.map(|reason| (reason.to_string(), "the database's own words"));
+        self.credentials()
+            .into_iter()
+            .chain([(self.host.clone(), "the database host")])
+            .chain(words)
+            .collect()
     }
 }
 
@@ -95,16 +107,7 @@ pub(super) async fn ask(
     let failed = |problem: &str| {
         Failure::new(problem, "No request can be answered until the router builds.")
     };
-    // "connection refused" alone is left out: a generic message may say as much by itself.
-    let reasons = UNAVAILABLE.iter().skip(1).chain(&QUERY_FAILURES);
-    let secrets = [
-        (setup.password.clone(), "the database password"),
-        (setup.host.clone(), "the database host"),
-    ]
-    .into_iter()
-    .chain(reasons.map(|reason| (reason.to_string(), "the database's own words")))
-    .collect();
-    let password = setup.password.clone();
+    let (password, host) = (setup.password.clone(), setup.host.clone());
     let call = Call::Serve(setup);
     let Some(base) = judge::serve_for(learner, recorder, &call, SERVER_CHECKS, failed).await?
     else {
@@ -124,7 +127,7 @@ pub(super) async fn ask(
             asked.push(Asked { down, order, failing, sent_at, exchange });
         }
     }
-    Ok(Some(Served { asked, secrets, password }))
+    Ok(Some(Served { asked, password, host }))
 }
 
 /// Every answer while down is a 503 whose body says "service unavailable" in JSON: the
@@ -133,7 +136,7 @@ pub(super) async fn ask(
 pub(super) fn unavailable(served: &Served) -> Option<Failure> {
     let down = || served.asked.iter().filter(|asked| asked.down);
     first_error(down(), StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
-        .or_else(|| gives_away(down(), &served.secrets))
+        .or_else(|| gives_away(down(), &served.secrets()))
 }
 
 /// Every query that fails while the database is up is lesson 1's generic 500: nothing of the
@@ -141,7 +144,7 @@ pub(super) fn unavailable(served: &Served) -> Option<Failure> {
 pub(super) fn query_failure(served: &Served) -> Option<Failure> {
     let failing = || served.asked.iter().filter(|asked| !asked.down && asked.failing);
     first_error(failing(), StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
-        .or_else(|| gives_away(failing(), &served.secrets))
+        .or_else(|| gives_away(failing(), &served.secrets()))
         .or_else(|| {
             let asked = failing().find(|asked| {
                 asked
@@ -163,7 +166,7 @@ fn gives_away<'a>(
     asked: impl Iterator<Item = &'a Asked>,
     secrets: &[(String, &'static str)],
 ) -> Option<Failure> {
-    let answers: Vec<(String, &crate::judge::answer::Answer)> = asked
+    let answers: Vec<(String, &Answer)> = asked
         .filter_map(|asked| Some((asked.exchange.request.line(), asked.exchange.answer()?)))
         .collect();
     let (kind, line, more) = given_away(&answers, secrets).into_iter().next()?;
