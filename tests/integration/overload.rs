@@ -177,13 +177,27 @@ async fn each_wrong_quota_is_caught_by_the_check_for_its_rule() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn a_limit_on_the_rate_of_requests_is_caught() {
-    // max_in_flight requests per 200 ms: with latencies that differ, it refuses with slots free,
-    // and lets more through than there are slots.
+    // max_in_flight requests per 200 ms: it refuses quick reports with slots free (and a rate
+    // generous enough for those lets slow ones pile up past the limit).
     judged_failing_among(
-        with!(limit: Limit::Rate),
+        with!(limit: Limit::Rate(1)),
+        &[FULL],
         &[],
-        &[FULL, LIMIT],
-        &[REFUSED, GOODPUT, FAILURES],
+        &[LIMIT, REFUSED, GOODPUT, FAILURES],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
+async fn a_rate_limit_generous_enough_for_quick_reports_is_caught() {
+    // Four times max_in_flight per 200 ms refuses none of the quick reports, and lets floods
+    // and slow reports pile up past the limit.
+    judged_failing_among(
+        with!(limit: Limit::Rate(4)),
+        &[LIMIT, REFUSED],
+        &[],
+        &[FULL, GOODPUT, FAILURES],
     )
     .await;
 }
@@ -279,8 +293,8 @@ enum Limit {
     Waits,
     /// One semaphore, waited on for at most this many milliseconds, then 503: a bounded queue.
     Queues(u64),
-    /// max_in_flight requests per 200 ms, whatever is under way.
-    Rate,
+    /// This many times max_in_flight requests per 200 ms, whatever is under way.
+    Rate(usize),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -513,11 +527,11 @@ async fn knobbed_report(
                     Err(_) => return overloaded(),
                 }
             }
-            Limit::Rate => {
+            Limit::Rate(times) => {
                 let now = Instant::now();
                 let mut rate = service.rate.lock().unwrap();
                 rate.retain(|at| now - *at < Duration::from_millis(200));
-                if rate.len() >= service.limits.max_in_flight {
+                if rate.len() >= times * service.limits.max_in_flight {
                     return overloaded();
                 }
                 rate.push(now);

@@ -220,16 +220,20 @@ fn burst_plan(rng: &mut Rng, reports: &mut Reports) -> BurstPlan {
     BurstPlan { max, shape, first, failing, last, health: 2 }
 }
 
-/// The stream instance: latencies that differ widely from report to report, so that a limit on
-/// the rate of requests does not pass for a limit on calls at once.
+/// The stream instance: quick reports, then slow ones, so that no limit on the rate of requests
+/// passes for a limit on calls at once. Whatever its rate, a rate limit either refuses quick
+/// reports with slots free, or lets slow ones pile up past the limit.
 fn stream_plan(rng: &mut Rng, reports: &mut Reports) -> StreamPlan {
     let max = rng.usize(2..=4);
     // Three times what the backend can serve, on average, for a second.
     let every = Duration::from_secs_f64(0.2 / (3.0 * max as f64));
     let count = (1.0 / every.as_secs_f64()) as u32;
+    // Each phase lasts longer than any latency of the run, so that either shows in full.
+    let quick = count * 2 / 5;
     let asks = (0..count)
         .map(|n| {
-            let latency = Duration::from_millis(rng.u64(80..=320));
+            let latency = if n < quick { 10..=30 } else { 250..=350 };
+            let latency = Duration::from_millis(rng.u64(latency));
             (every * n, Ask { id: reports.report(rng, latency), key: key(rng) })
         })
         .collect();
