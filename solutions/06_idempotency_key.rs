@@ -151,12 +151,13 @@ fn replayed(answer: &Paid) -> Response {
     response
 }
 
-/// Who is paying: the API key of `Authorization: Bearer …`. A real service would look up the
-/// account it belongs to, and scope keys by that.
+/// Who is paying: the API key of `Authorization: Bearer …`, the scheme in any case (RFC 9110
+/// §11.1). A real service would look up the account it belongs to, and scope keys by that.
 fn client_of(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let token = value.strip_prefix("Bearer ")?.trim();
-    (!token.is_empty()).then(|| token.to_string())
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
 
 /// The key, as the IETF draft sends it (a quoted string) or as most APIs take it (bare): 1 to

@@ -110,6 +110,8 @@ struct Behaviour {
     downstream: Downstream,
     /// Whether stored keys are scoped by client.
     scoped: bool,
+    /// Whether the client is taken only from `Bearer` spelled so (not `bearer`, `BEARER`).
+    scheme_case_sensitive: bool,
     stores_answers: bool,
     /// Whether the charge runs in a task of its own, to its end whatever the client does.
     spawns_work: bool,
@@ -184,6 +186,7 @@ const RIGHT: Behaviour = Behaviour {
     store: Store::Locked,
     downstream: Downstream::Derived,
     scoped: true,
+    scheme_case_sensitive: false,
     stores_answers: true,
     spawns_work: false,
     replay_content_type: "application/json",
@@ -369,9 +372,13 @@ async fn knobbed_payment(
     let client = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .to_string();
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| match behaviour.scheme_case_sensitive {
+            true => *scheme == "Bearer",
+            false => scheme.eq_ignore_ascii_case("bearer"),
+        })
+        .map(|(_, token)| token.to_string())
+        .unwrap_or_default();
     let Some(key) = key_of(&headers, behaviour) else {
         return problem(StatusCode::BAD_REQUEST);
     };
@@ -655,9 +662,10 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         Box::pin(knobbed!(key_limit: 256)),
         Box::pin(knobbed!(key_limit: 254)),
         Box::pin(knobbed!(visible_only: false)),
+        Box::pin(knobbed!(scheme_case_sensitive: true)),
     ])
     .await;
-    let expected: [&[&str]; 11] = [
+    let expected: [&[&str]; 12] = [
         &[GATEWAY],
         &[GATEWAY],
         &[NO_KEY],
@@ -669,10 +677,12 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         &[NO_KEY],
         &[CHARGES],
         &[NO_KEY],
+        &[REPLAYS, IN_FLIGHT],
     ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
+    assert_rejected(&cases[11].0, cases[11].1, REPLAYS, "`Bearer` spelled otherwise");
     assert_rejected(&cases[1].0, cases[1].1, GATEWAY, "the processor's timeout is");
     assert_rejected(&cases[5].0, cases[5].1, SCOPED, "the processor made no new charge");
     assert_rejected(&cases[6].0, cases[6].1, SCOPED, "a client's API key");

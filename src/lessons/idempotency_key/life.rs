@@ -399,7 +399,8 @@ impl fmt::Display for Step {
         let paid = |payment: &Payment| format!("{} {}", payment.amount, payment.currency);
         match self {
             Step::Pay { payment, fate, respelled } => {
-                let spelled = if *respelled { ", its JSON spelled otherwise" } else { "" };
+                let spelled =
+                    if *respelled { ", its JSON and `Bearer` spelled otherwise" } else { "" };
                 let fate = match fate {
                     Fate::Charge | Fate::Slow(_) => "charges".to_string(),
                     Fate::Fail(status) => format!("answers {status}"),

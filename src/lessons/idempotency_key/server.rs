@@ -13,7 +13,7 @@ use futures_util::future::join_all;
 use httplings::fixtures::Payment;
 
 use super::life::{Life, Observed, Step};
-use super::plan::{Payments, respelled};
+use super::plan::{Payments, respelled as respelled_body};
 use super::processor::{Fate, Processor};
 use super::{ABANDONED, CHANGED, CHARGES, GATEWAY, IN_FLIGHT, NOT_STORED, RACES, REPLAYS, SCOPED};
 use crate::judge::bounds::{AT_ONCE, Lateness, PATIENCE, millis};
@@ -266,8 +266,18 @@ impl Log {
             Ok(answer) => format!("{} {}", answer.status.as_u16(), shortened(&answer.text())),
             Err(what) => what.clone(),
         };
+        // The scheme only, when spelled other than `Bearer`: the API key is a credential.
+        let scheme = exchange
+            .request
+            .headers
+            .iter()
+            .find(|(name, _)| name == "authorization")
+            .and_then(|(_, value)| value.split_once(' '))
+            .map(|(scheme, _)| scheme)
+            .filter(|scheme| *scheme != "Bearer")
+            .map_or_else(String::new, |scheme| format!("  Authorization: {scheme} …"));
         self.lines.push(format!(
-            "{:>5} ms  POST /payments  Idempotency-Key: {}\n          {}\n          → {answer} (in {})",
+            "{:>5} ms  POST /payments  Idempotency-Key: {}{scheme}\n          {}\n          → {answer} (in {})",
             exchange.sent.saturating_duration_since(start).as_millis(),
             key.map_or("(none)", |(_, key)| key.as_str()),
             String::from_utf8_lossy(&exchange.request.body).replace('\n', " "),
@@ -289,15 +299,21 @@ fn shortened(text: &str) -> String {
 
 type History = Vec<(Step, Observed, &'static str)>;
 
+/// `Bearer` as clients may spell it too.
+const RESPELLED_SCHEMES: [&str; 3] = ["bearer", "BEARER", "bEaReR"];
+
 impl Player<'_> {
-    fn request(&self, life: &KeyLife, payment: &Payment, respelled_body: bool) -> Request {
-        let body = if respelled_body {
-            respelled(payment)
+    /// A request for `payment` under `life`'s key; `respelled`, the same payment spelled another
+    /// way: the JSON rewritten, and the scheme `Bearer` in another case (RFC 9110 §11.1: auth
+    /// schemes are case-insensitive, so it is the same client).
+    fn request(&self, life: &KeyLife, payment: &Payment, respelled: bool) -> Request {
+        let (body, scheme) = if respelled {
+            (respelled_body(payment), RESPELLED_SCHEMES[payment.amount as usize % 3])
         } else {
-            serde_json::to_string(payment).expect("a payment")
+            (serde_json::to_string(payment).expect("a payment"), "Bearer")
         };
         let mut request = Request::post_json("/payments", &serde_json::Value::Null)
-            .header("authorization", format!("Bearer {}", life.api_key))
+            .header("authorization", format!("{scheme} {}", life.api_key))
             .header("idempotency-key", life.key.clone());
         request.body = body.into_bytes();
         request

@@ -78,9 +78,9 @@ fn client_of(headers: &HeaderMap) -> String {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("")
-        .to_string()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or_else(String::new, |(_, token)| token.to_string())
 }
 
 /// The claim on a slot; dropped without `settle`, it frees the slot for a retry, keeping the
