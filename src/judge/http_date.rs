@@ -103,6 +103,29 @@ impl Civil {
     }
 }
 
+/// `time`, to the second, as an HTTP-date in `form`.
+pub fn format_time(time: SystemTime, form: DateForm) -> String {
+    let seconds = time.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let civil = Civil::of(i64::try_from(seconds).unwrap_or(i64::MAX));
+    civil.format(form, civil.weekday())
+}
+
+/// The first whole second at or after `time`: an HTTP-date has no fraction.
+pub fn whole_second_after(time: SystemTime) -> SystemTime {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = since.as_secs() + u64::from(since.subsec_nanos() > 0);
+    UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+/// The wall-clock time of an instant of this run (close enough: within the clocks' grain).
+pub fn system_time(at: std::time::Instant) -> SystemTime {
+    let (now, system_now) = (std::time::Instant::now(), SystemTime::now());
+    match now.checked_duration_since(at) {
+        Some(ago) => system_now - ago,
+        None => system_now + at.duration_since(now),
+    }
+}
+
 /// Whether `value` is an IMF-fixdate, the only form a sender may generate.
 pub fn is_imf_fixdate(value: &str) -> bool {
     httpdate::parse_http_date(value).is_ok_and(|at| httpdate::fmt_http_date(at) == value)

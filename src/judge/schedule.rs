@@ -15,7 +15,18 @@ use httplings::adapter::{SeenError, SeenResponse};
 
 use super::Evidence;
 use super::bounds::{Bound, Timing, late, millis};
+use super::http_date::system_time;
 use super::upstream::{Reply, Seen};
+
+/// How long the HTTP-date the judge's server sent as `Retry-After` in `seen`'s reply was ahead of
+/// the moment the request arrived: the client can only hear it later, so that is the least it
+/// may wait.
+pub fn date_asked(seen: &Seen) -> Option<Duration> {
+    let Reply::Respond { headers, .. } = &seen.reply else { return None };
+    let (_, value) = headers.iter().find(|(name, _)| name == "retry-after")?;
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(system_time(seen.at)).unwrap_or_default())
+}
 
 /// The longest wait backoff allows before retry `retry` (1 for the first): base × 2^(retry−1),
 /// capped at max_delay, without overflow however late the retry.

@@ -79,10 +79,11 @@ const PROBE_EVERY: Duration = Duration::from_millis(5);
 
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let mut payments = Payments::new(seed);
+    // Long enough that a deadline a fifth too long is late by more than a busy machine blurs.
     let timeout = seed::duration_spread(
         payments.rng(),
-        Duration::from_millis(300),
-        Duration::from_millis(600),
+        Duration::from_millis(400),
+        Duration::from_millis(700),
     );
     let processor = Processor::start(payments.charge_ids(400)).await;
     let call = Call::Serve { processor: UpstreamSetup { base: processor.base.clone(), timeout } };

@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::future::join_all;
 use httplings::RetryPolicy;
@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use super::plan::Payments;
 use super::{FRESH, GIVES_UP, JITTER, KEYED, NEVER, RETRIES, WAITS};
 use crate::judge::bounds::{Bound, Lateness, Timing, millis};
-use crate::judge::schedule::{self, Sample, Wait, backoff};
+use crate::judge::http_date::{DateForm, format_time, whole_second_after};
+use crate::judge::schedule::{self, Sample, Wait, backoff, date_asked};
 use crate::judge::upstream::{Options, Reply, Seen, Upstream};
 use crate::judge::{Evidence, Failure, Learner, Lost, Returned, seed};
 
@@ -28,8 +29,10 @@ use crate::judge::{Evidence, Failure, Learner, Lost, Returned, seed};
 enum Step {
     Created,
     Status(u16),
-    /// A 503 (or a 409) with `Retry-After` of this many seconds.
+    /// A 503 (or a 409) with `Retry-After` of this many seconds (0: the usual backoff).
     Asking(u16, u64),
+    /// A 503 with `Retry-After` as an HTTP-date, a little more than `DATE_AHEAD` ahead.
+    AskingDate,
     /// The request read, the connection closed without a word.
     Drop,
     /// No answer until the client gives up.
@@ -52,6 +55,8 @@ enum Kind {
     /// connection): backoff counts attempts, not failures of one kind.
     Mixed,
     Herd,
+    /// Calls that time out together: each backs off after it, as after any failure.
+    TimedOut,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +163,9 @@ impl Plan {
             call(payments, Kind::Asked, vec![Step::Asking(status, 1), Step::Created], one_second);
         }
         call(payments, Kind::TooLong, vec![Step::Asking(503, 3), Step::Created], one_second);
+        // A date, which a client that reads seconds only does not wait for.
+        let two_seconds = RetryPolicy { max_delay: ms(2_000), ..one_second };
+        call(payments, Kind::Asked, vec![Step::AskingDate, Step::Created], two_seconds);
         // Long outages, each on a policy of its own: the waits' growth is judged over them all,
         // measured against each policy's own base.
         for failure in LONG_FAILURES {
@@ -185,17 +193,32 @@ impl Plan {
         }
         // The herd fails four times, its bound at the cap from the second retry on (uncapped:
         // 2, 4 and 8 times d): a wait drawn and then capped, or one left unjittered after the
-        // first retry, piles up there.
+        // first retry, piles up there. Its first 503 says `Retry-After: 0`, which is the usual
+        // backoff, jitter and all: taken as "at once", the herd comes back together.
         let d = seed::duration_spread(payments.rng(), ms(250), ms(400));
         for _ in 0..8 {
             let policy = RetryPolicy { max_attempts: 5, base_delay: d, max_delay: d };
-            let mut steps = vec![Step::Status(503); 4];
+            let mut steps = vec![Step::Asking(503, 0)];
+            steps.extend([Step::Status(503); 3]);
             steps.push(Step::Created);
             call(payments, Kind::Herd, steps, policy);
+        }
+        // Timeouts together, on a bound long enough that coming back at once shows.
+        let d = seed::duration_spread(payments.rng(), ms(250), ms(400));
+        for _ in 0..TIMED_OUT_CALLS {
+            let policy = RetryPolicy { max_attempts: 3, base_delay: d, max_delay: d };
+            call(payments, Kind::TimedOut, vec![Step::Hang, Step::Created], policy);
         }
         Self { calls }
     }
 }
+
+/// How many calls time out together.
+const TIMED_OUT_CALLS: usize = 8;
+/// Below what share of `d` a wait after a timeout counts as none: full jitter draws one there
+/// with a chance of 15 %, six of eight about once in four thousand plays.
+const NO_WAIT_SHARE: f64 = 0.15;
+const NO_WAIT_CALLS: usize = 6;
 
 /// Plays every call (and the intent paid again), on a payments server of its own; the second
 /// process makes keys meanwhile. Returns what each check decided.
@@ -346,19 +369,32 @@ async fn payments_server(plan: &Plan, tag: &str) -> Upstream {
             let first =
                 *herd_failed.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(seen.at);
             let held = (first + HERD_HELD).saturating_duration_since(seen.at);
-            return Reply::Delayed(held, Box::new(Reply::json(503, &body)));
+            return Reply::Delayed(held, Box::new(reply(step, &body)));
         }
-        match step {
-            Step::Created => Reply::json(201, &body),
-            Step::Status(status) => Reply::json(status, &body),
-            Step::Asking(status, seconds) => {
-                Reply::json(status, &body).with_header("retry-after", &seconds.to_string())
-            }
-            Step::Drop => Reply::Raw(Vec::new()),
-            Step::Hang => Reply::Silence,
-        }
+        reply(step, &body)
     })
     .await
+}
+
+/// How far ahead a `Retry-After` date is at least: five times the backoff of its call, so that
+/// a client that reads only seconds is seen coming back too soon.
+const DATE_AHEAD: Duration = Duration::from_millis(200);
+
+fn reply(step: Step, body: &Value) -> Reply {
+    match step {
+        Step::Created => Reply::json(201, body),
+        Step::Status(status) => Reply::json(status, body),
+        Step::Asking(status, seconds) => {
+            Reply::json(status, body).with_header("retry-after", &seconds.to_string())
+        }
+        Step::AskingDate => {
+            let date = whole_second_after(SystemTime::now() + DATE_AHEAD);
+            Reply::json(503, body)
+                .with_header("retry-after", &format_time(date, DateForm::ImfFixdate))
+        }
+        Step::Drop => Reply::Raw(Vec::new()),
+        Step::Hang => Reply::Silence,
+    }
 }
 
 /// The body the payments server sends for `attempt`: what `pay` must hand back.
@@ -384,6 +420,17 @@ fn key_of(seen: &Seen) -> Option<&str> {
         .filter(|key| !key.is_empty())
 }
 
+/// The `Retry-After` the payments server sent in answer to `seen`.
+fn date_sent(seen: &Seen) -> String {
+    match &seen.reply {
+        Reply::Respond { headers, .. } => headers
+            .iter()
+            .find(|(name, _)| name == "retry-after")
+            .map_or_else(String::new, |(_, value)| value.clone()),
+        _ => String::new(),
+    }
+}
+
 fn step_of(played: &Played, attempt: usize) -> Step {
     let steps = &played.planned.steps;
     steps[(attempt.max(1) - 1).min(steps.len().saturating_sub(1))]
@@ -404,6 +451,7 @@ fn about(played: &Played, summary: String) -> Failure {
             Step::Created => "201 Created".to_string(),
             Step::Status(status) => status.to_string(),
             Step::Asking(status, seconds) => format!("{status}, Retry-After: {seconds}"),
+            Step::AskingDate => format!("503, Retry-After: {}", date_sent(seen)),
             Step::Drop => "(connection closed, no answer)".into(),
             Step::Hang => "(no answer)".into(),
         };
@@ -549,6 +597,12 @@ fn count(played: &Played, wanted: usize) -> Option<String> {
              requests came: such a wait is waited out, then the payment retried",
             millis(played.planned.policy.max_delay)
         ),
+        (Kind::Asked, Step::AskingDate) => format!(
+            "a 503 asked for Retry-After: {}, less than max_delay ({}) ahead, and {made} \
+             requests came: such a wait is waited out, then the payment retried",
+            played.seen.first().map_or_else(String::new, date_sent),
+            millis(played.planned.policy.max_delay)
+        ),
         (Kind::Broken, _) => format!(
             "the server {} every time, and {made} requests came; max_attempts is {wanted}",
             match first {
@@ -603,9 +657,15 @@ fn judged_waits(played: &Played) -> Vec<(Duration, Wait)> {
         .into_iter()
         .enumerate()
         .map(|(index, waited)| {
+            let backoff = Wait::Backoff(backoff(&played.planned.policy, index as u32 + 1));
             let wait = match step_of(played, index + 1) {
-                Step::Asking(_, seconds) => Wait::Asked(Duration::from_secs(seconds)),
-                _ => Wait::Backoff(backoff(&played.planned.policy, index as u32 + 1)),
+                Step::Asking(_, seconds) if seconds > 0 => {
+                    Wait::Asked(Duration::from_secs(seconds))
+                }
+                Step::AskingDate => {
+                    played.seen.get(index).and_then(date_asked).map_or(backoff, Wait::Asked)
+                }
+                _ => backoff,
             };
             (waited, wait)
         })
@@ -616,10 +676,9 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
     // A wait cut short is never the machine's doing, and is said first; a wait too long (which a
     // busy moment can make of a right one) is said last, when nothing else is wrong.
     let mut too_late = None;
-    for played in plays
-        .iter()
-        .filter(|played| matches!(played.planned.kind, Kind::Succeeds | Kind::Broken | Kind::Asked))
-    {
+    for played in plays.iter().filter(|played| {
+        matches!(played.planned.kind, Kind::Succeeds | Kind::Broken | Kind::Asked | Kind::TimedOut)
+    }) {
         for (index, (waited, wait)) in judged_waits(played).into_iter().enumerate() {
             let late =
                 lateness.during(played.seen[index + 1].at - waited, played.seen[index + 1].at);
@@ -631,6 +690,9 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
                 Step::Status(409) => "a 409".to_string(),
                 Step::Status(status) => format!("a {status}"),
                 Step::Asking(status, seconds) => format!("a {status} with Retry-After: {seconds}"),
+                Step::AskingDate => {
+                    format!("a 503 with Retry-After: {}", date_sent(&played.seen[index]))
+                }
                 Step::Drop => "a dropped connection".into(),
                 Step::Hang => "a timeout".into(),
                 Step::Created => "a 201".into(),
@@ -716,7 +778,35 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
             });
         }
     }
-    too_late
+    no_wait_after_timeouts(plays).or(too_late)
+}
+
+/// After a timeout, pay backs off as after any failure: waiting for the answer was no backoff.
+fn no_wait_after_timeouts(plays: &[Played]) -> Option<Failure> {
+    let timed_out: Vec<&Played> =
+        plays.iter().filter(|played| played.planned.kind == Kind::TimedOut).collect();
+    let d = timed_out.first()?.planned.policy.base_delay;
+    let firsts: Vec<Duration> = timed_out
+        .iter()
+        .filter_map(|played| schedule::waits(&played.seen).first().copied())
+        .collect();
+    let none = d.mul_f64(NO_WAIT_SHARE);
+    let at_once = firsts.iter().filter(|waited| **waited < none).count();
+    (at_once >= NO_WAIT_CALLS).then(|| {
+        let shown: Vec<String> = firsts.iter().map(|waited| millis(*waited)).collect();
+        about(
+            timed_out[0],
+            format!(
+                "after a timeout, {at_once} of {} calls retried less than {} after giving up \
+                 (waits: {}; backoff allows 0–{}): back off after a timeout as after any other \
+                 failure; the time spent waiting for an answer is no backoff",
+                firsts.len(),
+                millis(none),
+                shown.join(", "),
+                millis(d)
+            ),
+        )
+    })
 }
 
 /// Calls that failed together must not retry together.
@@ -731,5 +821,10 @@ fn herd(plays: &[Played]) -> Option<Failure> {
         .flat_map(|played| judged_waits(played))
         .map(|(waited, wait)| Sample { waited, nominal: wait.nominal() })
         .collect();
-    schedule::jittered(d, &firsts).or_else(|| schedule::piled_up(&samples)).map(Failure::of)
+    schedule::jittered(d, &firsts)
+        .map(|why| {
+            format!("after a 503 with Retry-After: 0, which asks for the usual backoff: {why}")
+        })
+        .or_else(|| schedule::piled_up(&samples))
+        .map(Failure::of)
 }

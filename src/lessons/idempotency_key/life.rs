@@ -25,8 +25,9 @@ pub(super) enum Step {
     Meanwhile { payment: Payment },
     /// The held first request's answer, once the processor let it go.
     Finished { payment: Payment },
-    /// A first request whose client hung up once the processor had it.
-    HungUp { payment: Payment },
+    /// A first request whose client hung up once the processor had it; `fails`: the processor
+    /// then answers 503, charging nothing.
+    HungUp { payment: Payment, fails: bool },
     /// A retry after that; `due`: the processor answered the first long before.
     Retried { payment: Payment, due: bool },
     /// First requests released together, down to the last byte.
@@ -98,6 +99,7 @@ impl Model for Life {
             (State::Fresh { charged }, Step::Pay { payment, fate, .. }) => match fate {
                 Fate::Charge | Fate::Slow(_) => created(seen, payment, charged.as_deref()),
                 Fate::Fail(status) => failed(seen, *status),
+                Fate::FailLate(_) => failed(seen, 503),
                 Fate::Drop => failed(seen, 0),
                 Fate::Hang => timed_out(seen, self.timeout),
             },
@@ -404,6 +406,7 @@ impl fmt::Display for Step {
                 let fate = match fate {
                     Fate::Charge | Fate::Slow(_) => "charges".to_string(),
                     Fate::Fail(status) => format!("answers {status}"),
+                    Fate::FailLate(_) => "answers 503, late".into(),
                     Fate::Drop => "charges, then closes the connection without a word".into(),
                     Fate::Hang => "charges, then never answers".into(),
                 };
@@ -418,8 +421,13 @@ impl fmt::Display for Step {
             Step::Finished { .. } => {
                 write!(f, "  the first request's answer, once the processor let it go")
             }
-            Step::HungUp { payment } => {
-                write!(f, "POST {} (the client hangs up once the processor has it)", paid(payment))
+            Step::HungUp { payment, fails } => {
+                let then = if *fails { ", and the processor then answers 503" } else { "" };
+                write!(
+                    f,
+                    "POST {} (the client hangs up once the processor has it{then})",
+                    paid(payment)
+                )
             }
             Step::Retried { payment, .. } => {
                 write!(f, "POST {} again, the same key", paid(payment))

@@ -20,6 +20,8 @@ pub(super) enum Fate {
     Slow(Duration),
     /// This status, and no charge.
     Fail(u16),
+    /// A 503 after this long, and no charge.
+    FailLate(Duration),
     /// Charged, then the connection closed before a word of the answer.
     Drop,
     /// Charged, then no answer until the caller gives up.
@@ -128,9 +130,17 @@ impl Ledger {
             return Reply::json(400, &json!({"error": "not a payment"}));
         };
         let fate = self.fates.get(&amount).copied().unwrap_or(Fate::Charge);
-        if let Fate::Fail(status) = fate {
-            self.asked.push(asked);
-            return Reply::json(status, &json!({"error": "the processor failed"}));
+        let failed = |status| Reply::json(status, &json!({"error": "the processor failed"}));
+        match fate {
+            Fate::Fail(status) => {
+                self.asked.push(asked);
+                return failed(status);
+            }
+            Fate::FailLate(delay) => {
+                self.asked.push(asked);
+                return Reply::Delayed(delay, Box::new(failed(503)));
+            }
+            _ => {}
         }
         // A key seen before is the same charge again, whatever happened to its first answer.
         let known = asked.key.as_ref().and_then(|key| {
@@ -149,7 +159,7 @@ impl Ledger {
         self.asked.push(asked);
         let created = Reply::json(201, &json!({"charge_id": id}));
         match fate {
-            Fate::Charge | Fate::Fail(_) => created,
+            Fate::Charge | Fate::Fail(_) | Fate::FailLate(_) => created,
             Fate::Slow(delay) => Reply::Delayed(delay, Box::new(created)),
             Fate::Drop => Reply::Raw(Vec::new()),
             Fate::Hang => Reply::Silence,

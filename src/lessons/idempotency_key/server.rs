@@ -27,13 +27,18 @@ use crate::judge::{Evidence, Failure, seed};
 enum Act {
     /// Pay, the processor doing `fate` if asked; the step belongs to `check`.
     Pay { fate: Fate, respelled: bool, check: &'static str },
+    /// Pay, the processor silent; when the 504 is due, a control request that any server
+    /// refuses at once (no key), paying `control`: how long it takes is how late the machine
+    /// runs then.
+    Silent { control: Payment },
     /// Pay another payment under the key.
     Changed(Payment),
     /// Pay with the processor holding the charge; meanwhile, the same payment, `changed`, and
     /// `other` under a key of its own.
     Held { changed: Payment, other: Payment },
-    /// Pay, hang up once the processor has it, then retry until the key is free.
-    HangUp,
+    /// Pay, hang up once the processor has it, then retry until the key is free; `fails`: the
+    /// processor answers the first request 503.
+    HangUp { fails: bool },
     /// First requests, released together.
     Burst(usize),
 }
@@ -99,21 +104,33 @@ impl Plan {
             shared.push(drawn);
         }
         shared[1].payment = shared[0].payment.clone();
-        // A key at the limit, 255 visible characters, is a key like any other.
-        shared[2].key = payments.visible_key(255);
+        // A key at the limit, 255 visible characters, is a key like any other; sent quoted, as
+        // the draft sends it (257 bytes in all), it is still 255 characters.
+        shared[2].key = format!("\"{}\"", payments.visible_key(255));
         scenarios.push(shared[..2].to_vec());
         scenarios.push(shared[2..].to_vec());
         let (changed, other) = (payments.next(), payments.next());
         scenarios.push(vec![life(payments, vec![Act::Held { changed, other }, replay(true)])]);
-        for fate in [Fate::Fail(500), Fate::Fail(502), Fate::Fail(503), Fate::Drop, Fate::Hang] {
+        // Silence three times: a deadline a fifth too long shows on each, and a busy moment
+        // hides it on one at most.
+        let fates = [500, 502, 503].map(Fate::Fail).into_iter().chain([Fate::Drop]);
+        for fate in fates.chain([Fate::Hang; 3]) {
+            let first = match fate {
+                Fate::Hang => Act::Silent { control: payments.next() },
+                _ => Act::Pay { fate, respelled: false, check: GATEWAY },
+            };
             let acts = vec![
-                Act::Pay { fate, respelled: false, check: GATEWAY },
+                first,
                 Act::Pay { fate: Fate::Charge, respelled: false, check: NOT_STORED },
                 replay(seed::chance(payments.rng(), 0.5)),
             ];
             scenarios.push(vec![life(payments, acts)]);
         }
-        scenarios.push(vec![life(payments, vec![Act::HangUp, replay(false)])]);
+        // A hang-up, with the charge made, and with the processor failing after it: a charge run
+        // to its end after the client left must free the key either way.
+        for fails in [false, true] {
+            scenarios.push(vec![life(payments, vec![Act::HangUp { fails }, replay(false)])]);
+        }
         // Bursts released down to the last byte: a check and a claim with an .await between
         // let several through.
         for _ in 0..5 {
@@ -360,6 +377,16 @@ impl Player<'_> {
         (exchange, seen)
     }
 
+    /// How long a request without a key, sent once the processor's timeout is up, took to be
+    /// refused.
+    async fn control(&self, payment: &Payment) -> Duration {
+        tokio::time::sleep(self.timeout).await;
+        let request =
+            Request::post_json("/payments", &serde_json::to_value(payment).expect("a payment"))
+                .header("authorization", "Bearer sk_test_control");
+        self.client.send(request).await.took()
+    }
+
     async fn live(&self, life: &KeyLife) -> (History, Log) {
         let (mut history, mut log): (History, Log) = (Vec::new(), Log::default());
         let payment = &life.payment;
@@ -376,6 +403,18 @@ impl Player<'_> {
                         check,
                     ));
                 }
+                Act::Silent { control } => {
+                    self.processor.set(payment.amount, Fate::Hang);
+                    let (paid, control) = tokio::join!(
+                        self.pay(life, payment, false, &mut log),
+                        self.control(control)
+                    );
+                    let (_, mut seen) = paid;
+                    seen.late = control;
+                    let step =
+                        Step::Pay { payment: payment.clone(), fate: Fate::Hang, respelled: false };
+                    history.push((step, seen, GATEWAY));
+                }
                 Act::Changed(other) => {
                     let (_, seen) = self.pay(life, other, false, &mut log).await;
                     history.push((
@@ -387,7 +426,7 @@ impl Player<'_> {
                 Act::Held { changed, other } => {
                     self.held(life, changed, other, &mut history, &mut log).await
                 }
-                Act::HangUp => self.hang_up(life, &mut history, &mut log).await,
+                Act::HangUp { fails } => self.hang_up(life, *fails, &mut history, &mut log).await,
                 Act::Burst(count) => {
                     self.processor.set(payment.amount, Fate::Slow(self.timeout / 4));
                     let requests =
@@ -484,10 +523,11 @@ impl Player<'_> {
 
     /// The first request, hung up on once the processor has it; then the same again, a moment
     /// apart, until the key is free (or long after the processor answered).
-    async fn hang_up(&self, life: &KeyLife, history: &mut History, log: &mut Log) {
+    async fn hang_up(&self, life: &KeyLife, fails: bool, history: &mut History, log: &mut Log) {
         let payment = &life.payment;
         let held = self.timeout * 2 / 5;
-        self.processor.set(payment.amount, Fate::Slow(held));
+        self.processor
+            .set(payment.amount, if fails { Fate::FailLate(held) } else { Fate::Slow(held) });
         let sent = Instant::now();
         tokio::select! {
             exchange = self.client.send(self.request(life, payment, false)) => log.note(&exchange),
@@ -497,7 +537,7 @@ impl Player<'_> {
         let answered =
             self.processor.asked(payment.amount, sent, None).first().map_or(sent, |asked| asked.at)
                 + held;
-        history.push((Step::HungUp { payment: payment.clone() }, seen, ABANDONED));
+        history.push((Step::HungUp { payment: payment.clone(), fails }, seen, ABANDONED));
         self.processor.set(payment.amount, Fate::Charge);
         loop {
             tokio::time::sleep(held / 3).await;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::future::join_all;
 use serde_json::json;
@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use super::plan::{Asked, CLIENT_TIMEOUT, Planned, Scenario, Step, Target, Together};
 use super::rules::{expected, step};
 use crate::judge::bounds::PATIENCE;
-use crate::judge::http_date::{Civil, DateForm};
+use crate::judge::http_date::{format_time, whole_second_after};
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{self, Options, Reply, Seen, Upstream};
 use crate::judge::{Learner, Lost, Returned};
@@ -237,22 +237,8 @@ fn retry_after(asked: Asked) -> String {
     match asked {
         Asked::Seconds(seconds) => seconds.to_string(),
         Asked::Unreadable(value) => value.to_string(),
-        Asked::DateAhead(form) => date(whole_second_after(now + DATE_AHEAD_AT_LEAST), form),
-        Asked::DatePast(form) => date(now - Duration::from_secs(30), form),
-        Asked::DateFar(form) => date(now + Duration::from_secs(3_600), form),
+        Asked::DateAhead(form) => format_time(whole_second_after(now + DATE_AHEAD_AT_LEAST), form),
+        Asked::DatePast(form) => format_time(now - Duration::from_secs(30), form),
+        Asked::DateFar(form) => format_time(now + Duration::from_secs(3_600), form),
     }
-}
-
-/// `time`, to the second, as an HTTP-date in `form`.
-fn date(time: SystemTime, form: DateForm) -> String {
-    let seconds = time.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    let civil = Civil::of(i64::try_from(seconds).unwrap_or(i64::MAX));
-    civil.format(form, civil.weekday())
-}
-
-/// The first whole second at or after `time`: an HTTP-date has no fraction.
-fn whole_second_after(time: SystemTime) -> SystemTime {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let seconds = since.as_secs() + u64::from(since.subsec_nanos() > 0);
-    UNIX_EPOCH + Duration::from_secs(seconds)
 }

@@ -1,12 +1,12 @@
 //! What lesson 3's rules demand of one call: how many attempts, what it returns, and the wait
 //! before each retry (the backoff's bound, or what the server's `Retry-After` asked).
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use httplings::RetryPolicy;
 
 use super::plan::{Asked, Planned, Step, Target};
-use crate::judge::schedule::{Wait, backoff};
+use crate::judge::schedule::{Wait, backoff, date_asked};
 use crate::judge::upstream::Seen;
 
 /// What a call must come to.
@@ -74,24 +74,6 @@ pub(super) fn wait_before(
         // 0, a date past, a value nobody can read, or no Retry-After at all: the usual backoff.
         _ => Wait::Backoff(backoff(policy, retry as u32)),
     })
-}
-
-/// How long the HTTP-date the judge's server sent in `seen`'s reply was ahead of the moment the
-/// request arrived: the client can only hear it later, so that is the least it may wait.
-fn date_asked(seen: &Seen) -> Option<Duration> {
-    let crate::judge::upstream::Reply::Respond { headers, .. } = &seen.reply else { return None };
-    let (_, value) = headers.iter().find(|(name, _)| name == "retry-after")?;
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(system_time(seen.at)).unwrap_or_default())
-}
-
-/// The wall-clock time of an instant of this run (close enough: within the clocks' grain).
-pub(super) fn system_time(at: Instant) -> SystemTime {
-    let (now, system_now) = (Instant::now(), SystemTime::now());
-    match now.checked_duration_since(at) {
-        Some(ago) => system_now - ago,
-        None => system_now + at.duration_since(now),
-    }
 }
 
 #[cfg(test)]
