@@ -241,6 +241,13 @@ async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
             &[LOGGED],
         ),
         wrong_and_more(
+            "a body read whole, however large",
+            with!(body_limit: None),
+            &[UNUSABLE],
+            "in a body of 4 MiB",
+            &[LOGGED],
+        ),
+        wrong_and_more(
             "a Retry-After capped at an hour",
             with!(caps_retry_after: Some(3_600)),
             &[UNAVAILABLE, CLIENT_ERRORS],

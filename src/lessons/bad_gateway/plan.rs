@@ -43,7 +43,13 @@ pub(super) enum Garbage {
     TextPrice,
     /// A number written as a JSON string: `"412.5"` is text, not a number.
     QuotedPrice,
+    /// A price, in a body of [`HUGE`] bytes: no gateway should read that much for one.
+    Huge,
 }
+
+/// The size of a body no gateway should read in full for a price: four mebibytes, where a price
+/// takes a few hundred bytes and a limit of 64 KiB (or a mebibyte) is plenty.
+pub(super) const HUGE: usize = 4 << 20;
 
 impl Behaviour {
     pub(super) fn is_timing(&self) -> bool {
@@ -64,6 +70,9 @@ impl Behaviour {
             Self::NotAPrice(Garbage::TextPrice) => "answered 200 with a price that is text".into(),
             Self::NotAPrice(Garbage::QuotedPrice) => {
                 "answered 200 with a price in a JSON string".into()
+            }
+            Self::NotAPrice(Garbage::Huge) => {
+                format!("answered 200 with a price, in a body of {} MiB", HUGE >> 20)
             }
             Self::Broken => "answered with bytes that are not HTTP".into(),
             Self::CutOff => "broke its answer off mid-body".into(),
@@ -133,6 +142,7 @@ impl Plan {
                 Garbage::NullPrice,
                 Garbage::TextPrice,
                 Garbage::QuotedPrice,
+                Garbage::Huge,
             ]
             .map(Behaviour::NotAPrice),
         );
@@ -275,6 +285,12 @@ impl Plan {
             }
             Behaviour::NotAPrice(Garbage::QuotedPrice) => {
                 respond(200, format!(r#"{start}ce":"412.5"}}"#))
+            }
+            Behaviour::NotAPrice(Garbage::Huge) => {
+                // Whitespace is JSON too: a gateway that reads it all finds a good price.
+                let mut body = format!(r#"{{"symbol":{quoted},"price":12.5}}"#);
+                body.push_str(&" ".repeat(HUGE.saturating_sub(body.len())));
+                respond(200, body)
             }
             Behaviour::Broken => {
                 Reply::Raw(format!("PRICE {symbol} ERR {node}\r\n\r\n").into_bytes())

@@ -77,8 +77,18 @@ async fn quote(State(gw): State<Gateway>, Path(symbol): Path<String>) -> Respons
     };
     let status = response.status();
     match status.as_u16() {
-        200 => match response.json::<Quote>().await {
-            Ok(q) => Json(q).into_response(),
+        200 => match read_at_most(response, 1 << 20).await {
+            Ok(Some(body)) => match serde_json::from_slice::<Quote>(&body) {
+                Ok(q) => Json(q).into_response(),
+                Err(e) => {
+                    tracing::error!(symbol, cause = %e, "pricing: unusable body");
+                    error(StatusCode::BAD_GATEWAY, "BAD_GATEWAY", "Prices failed")
+                }
+            },
+            Ok(None) => {
+                tracing::error!(symbol, "pricing: body over 1 MiB");
+                error(StatusCode::BAD_GATEWAY, "BAD_GATEWAY", "Prices failed")
+            }
             Err(e) if e.is_timeout() => {
                 tracing::error!(symbol, cause = cause_of(&e), "pricing: body timed out");
                 error(StatusCode::GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT", "Prices timed out")
@@ -108,4 +118,19 @@ async fn quote(State(gw): State<Gateway>, Path(symbol): Path<String>) -> Respons
             error(StatusCode::BAD_GATEWAY, "BAD_GATEWAY", "Prices failed")
         }
     }
+}
+
+/// The body, or `None` once it grows past `limit` bytes.
+async fn read_at_most(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
 }

@@ -100,6 +100,8 @@ pub struct Behaviour {
     pub checks_symbols: bool,
     /// Whether a price written as a JSON string of digits is read as the number it spells.
     pub reads_quoted_prices: bool,
+    /// The most of a body it reads; `None`: all of it, however large.
+    pub body_limit: Option<usize>,
     /// The longest `Retry-After` it passes on, if it caps them.
     pub caps_retry_after: Option<u64>,
 }
@@ -127,6 +129,7 @@ pub const RIGHT: Behaviour = Behaviour {
     checks_symbols: true,
     reads_quoted_prices: false,
     caps_retry_after: None,
+    body_limit: Some(64 << 10),
 };
 
 #[derive(Clone)]
@@ -280,8 +283,20 @@ async fn ask_once(
             within(head, async { gateway.client.get(url).send().await.map_err(failed) }).await?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = within(body, async { response.bytes().await.map_err(failed) }).await?;
-        Ok((status, headers, bytes.to_vec()))
+        let limit = gateway.behaviour.body_limit;
+        let bytes = within(body, async {
+            let mut response = response;
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(failed)? {
+                bytes.extend_from_slice(&chunk);
+                if limit.is_some_and(|limit| bytes.len() > limit) {
+                    return Err(Failed::Other("a body past the limit".into()));
+                }
+            }
+            Ok(bytes)
+        })
+        .await?;
+        Ok((status, headers, bytes))
     })
     .await
 }
