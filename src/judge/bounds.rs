@@ -92,6 +92,13 @@ impl Bound {
         Self { at_least: Duration::ZERO, at_most: AT_ONCE }
     }
 
+    /// No wait at all, where a control request sent beside it says how long a round trip takes
+    /// now (add it with [`Bound::later_by`]): no more than [`LATE_FLOOR`] on top. A pause of a
+    /// tenth of a second, which [`Bound::at_once`] lets through, shows.
+    pub fn no_wait() -> Self {
+        Self { at_least: Duration::ZERO, at_most: LATE_FLOOR }
+    }
+
     /// The same bound, its upper side later by `latency`: what a control request sent when the
     /// answer was due took, on the same machine at the same moment. On an idle machine that is
     /// a few milliseconds and the bound stays tight; on a busy one every answer is late by

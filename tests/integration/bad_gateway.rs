@@ -93,8 +93,14 @@ async fn right_gateways_in_another_style_pass() {
     judged_failing(with!(), &[]).await;
     // Per-instance values are not leaks: an instance id drawn in app(), sent as a header (a
     // random number, so of varying length), and RFC 9457's `instance` as an absolute URI
-    // built from Host (the gateway's own port in it). Retry-After may be passed on as a date.
-    let per_instance = with!(instance_id: true, problem_instance: true, dates_retry_after: true);
+    // built from Host (the gateway's own port in it). Retry-After may be passed on as a date,
+    // and a refused connection tried once more, at once.
+    let per_instance = with!(
+        instance_id: true,
+        problem_instance: true,
+        dates_retry_after: true,
+        refused_retry_after: Some(Duration::ZERO)
+    );
     judged_failing(per_instance, &[]).await;
 }
 
@@ -210,6 +216,12 @@ async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
         wrong(
             "a reconnect loop while refused",
             with!(reconnects: true),
+            &[REFUSED],
+            "known at once",
+        ),
+        wrong(
+            "a tenth of a second's pause before trying a refused connection again",
+            with!(refused_retry_after: Some(Duration::from_millis(100))),
             &[REFUSED],
             "known at once",
         ),

@@ -40,7 +40,7 @@ fn wanted(plan: &Plan, asked: &Asked) -> (&'static str, Want) {
     let Some(behaviour) = plan.behaviour(&asked.symbol, asked.round) else {
         return match asked.gateway {
             DOWN => {
-                (REFUSED, Want::Error(GONE, None, Some(Bound::at_once().later_by(asked.latency))))
+                (REFUSED, Want::Error(GONE, None, Some(Bound::no_wait().later_by(asked.latency))))
             }
             _ => (TIMEOUT, Want::Error(LATE, None, in_time)),
         };

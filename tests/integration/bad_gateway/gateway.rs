@@ -100,6 +100,8 @@ pub struct Behaviour {
     pub checks_symbols: bool,
     /// Whether a price written as a JSON string of digits is read as the number it spells.
     pub reads_quoted_prices: bool,
+    /// Whether it tries a refused connection once more, after this pause.
+    pub refused_retry_after: Option<Duration>,
     /// The most of a body it reads; `None`: all of it, however large.
     pub body_limit: Option<usize>,
     /// The longest `Retry-After` it passes on, if it caps them.
@@ -130,6 +132,7 @@ pub const RIGHT: Behaviour = Behaviour {
     reads_quoted_prices: false,
     caps_retry_after: None,
     body_limit: Some(64 << 10),
+    refused_retry_after: None,
 };
 
 #[derive(Clone)]
@@ -245,8 +248,12 @@ async fn ask(gateway: &Gateway, url: &str) -> Result<Said, Failed> {
         let reconnect = matches!(outcome, Err(Failed::Refused(_)))
             && b.reconnects
             && deadline.is_some_and(|deadline| started.elapsed() < deadline);
+        let refused = matches!(outcome, Err(Failed::Refused(_)));
         if reconnect {
             tokio::time::sleep(Duration::from_millis(5)).await;
+        } else if let Some(pause) = b.refused_retry_after.filter(|_| refused && attempt == 1) {
+            tokio::time::sleep(pause).await;
+            attempt += 1;
         } else if attempt < b.attempts && !matches!(&outcome, Ok((200, ..))) {
             attempt += 1;
         } else {
