@@ -111,7 +111,10 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     for service in 0..SERVICES {
         let (plan, round) = (Arc::clone(&plan), Arc::clone(&round));
         let script = move |seen: &_| plan.reply(service, round.load(Ordering::SeqCst), seen);
-        services.push(Upstream::start(script).await);
+        // Connections kept open after a complete answer: a gateway with one client (and its
+        // pool) comes back on them; one that builds a client per request never does.
+        let options = upstream::Options { cap: usize::MAX, keep_alive: true };
+        services.push(Upstream::with(options, script).await);
     }
     let (refused, unreachable) = (upstream::refused(), upstream::unreachable().await);
     let mut gateways = Vec::new();

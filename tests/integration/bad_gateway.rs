@@ -220,6 +220,12 @@ async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
             "known at once",
         ),
         wrong(
+            "a client built per request",
+            with!(client_per_request: true),
+            &[ONCE],
+            "a connection of its own",
+        ),
+        wrong(
             "a tenth of a second's pause before trying a refused connection again",
             with!(refused_retry_after: Some(Duration::from_millis(100))),
             &[REFUSED],

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use super::asking::{Asked, Record};
 use super::plan::{Behaviour, Plan, priced_symbol};
@@ -12,7 +13,7 @@ use super::{B, BEHIND, Behind};
 use crate::judge::answer::Shown;
 use crate::judge::compare::{CLIENT_ERROR_TEXT, Leak, Observed, leaks_by_outline, secrets_in};
 use crate::judge::log::{is_panic_report, names, tail, unlogged};
-use crate::judge::upstream::Upstream;
+use crate::judge::upstream::{Reply, Seen, Upstream};
 use crate::judge::{Evidence, Failure, Learner, Lost, Row};
 
 pub(super) async fn leaks(record: &Record<'_>, addresses: &[SocketAddr]) -> Option<Failure> {
@@ -99,8 +100,9 @@ fn changes_with_the_service(asked: &[Asked], symbol: &str) -> Option<Leak> {
     leaks_by_outline(&observed).into_iter().next()
 }
 
-/// Each request reached the service behind its gateway once, on a connection of its own (the
-/// services close every connection after an answer); nothing else reached it.
+/// Each request reached the service behind its gateway once, and nothing else reached it; no
+/// more connections were opened than requests were sent, and some were used again (the services
+/// keep a connection open after a complete answer, for the gateway's pool).
 pub(super) fn once(asked: &[Asked], services: &[Upstream]) -> Option<Failure> {
     for (service, upstream) in services.iter().enumerate().take(4) {
         let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -140,8 +142,34 @@ pub(super) fn once(asked: &[Asked], services: &[Upstream]) -> Option<Failure> {
                 seen.len()
             )));
         }
+        let reused = seen
+            .iter()
+            .enumerate()
+            .any(|(at, one)| seen[..at].iter().any(|before| before.connection == one.connection));
+        // The first short 200 (which every gateway reads to its end), and the requests that
+        // came a while after it: each could have come on its connection, idle in a pool.
+        let kept = seen.iter().filter(|one| short_200(one)).filter_map(|one| one.ended).min();
+        let after = kept.map_or(0, |kept| seen.iter().filter(|one| one.at > kept + IDLE).count());
+        if !reused && after > 0 {
+            return Some(Failure::of(format!(
+                "each of the {} requests to a pricing service came on a connection of its own, \
+                 though it kept one open after a complete 200 and {after} came later: a client \
+                 built per request throws its pool away; build it once, in app",
+                seen.len()
+            )));
+        }
     }
     None
+}
+
+/// How long after a connection was left open a request may come and find it idle in the
+/// gateway's pool: the gateway has read the answer and answered its own client by then.
+const IDLE: Duration = Duration::from_millis(100);
+
+/// Whether `seen` was answered with a whole 200 of a few bytes, which leaves its connection
+/// open for the next request.
+fn short_200(seen: &Seen) -> bool {
+    matches!(&seen.reply, Reply::Respond { status: 200, body, .. } if body.len() < 4_096)
 }
 
 /// A failure a log line must tell of: a request, and what the pricing service did.

@@ -100,6 +100,8 @@ pub struct Behaviour {
     pub checks_symbols: bool,
     /// Whether a price written as a JSON string of digits is read as the number it spells.
     pub reads_quoted_prices: bool,
+    /// Whether it builds a client for every request (and so never keeps a connection).
+    pub client_per_request: bool,
     /// Whether it tries a refused connection once more, after this pause.
     pub refused_retry_after: Option<Duration>,
     /// The most of a body it reads; `None`: all of it, however large.
@@ -133,6 +135,7 @@ pub const RIGHT: Behaviour = Behaviour {
     caps_retry_after: None,
     body_limit: Some(64 << 10),
     refused_retry_after: None,
+    client_per_request: false,
 };
 
 #[derive(Clone)]
@@ -286,8 +289,13 @@ async fn ask_once(
     let head = deadline.filter(|_| matches!(covers, Covers::Head | Covers::EachPhase));
     let body = deadline.filter(|_| covers == Covers::EachPhase);
     within(whole, async {
-        let response =
-            within(head, async { gateway.client.get(url).send().await.map_err(failed) }).await?;
+        // A client per request has no pool to keep a connection in.
+        let client = if gateway.behaviour.client_per_request {
+            reqwest::Client::new()
+        } else {
+            gateway.client.clone()
+        };
+        let response = within(head, async { client.get(url).send().await.map_err(failed) }).await?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let limit = gateway.behaviour.body_limit;
