@@ -280,16 +280,11 @@ async fn the_solution_and_the_starter() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn right_answers_in_other_styles_pass() {
-    // Equal jitter; decorrelated jitter kept below d; a timeout of the client's own on each
-    // request, shorter or longer than the caller's (waits count from when the server saw an
-    // attempt end); the server's wait taken whenever it is the longer of the two.
-    let shorter = |client: &Client, url: &str| client.get(url).timeout(Duration::from_millis(250));
-    let longer = |client: &Client, url: &str| client.get(url).timeout(Duration::from_millis(1_500));
+    // Equal jitter; decorrelated jitter kept below d; the server's wait taken whenever it is
+    // the longer of the two.
     for (judged, seed) in judged(vec![
         with!(jitter: |longest, _, _| equal_jitter(longest)),
         with!(jitter: decorrelated_bounded),
-        with!(request: shorter),
-        with!(request: longer),
     ])
     .await
     {
@@ -534,11 +529,26 @@ async fn mistakes_about_what_comes_back_and_when_are_caught() {
         with!(lingers: true),
         // POST instead of GET.
         with!(request: |client, url| client.post(url)),
+        // A timeout of its own on each request, in place of the caller's (300 ms): shorter or
+        // longer, it is not the caller's choice.
+        with!(request: |client, url| client.get(url).timeout(Duration::from_millis(100))),
+        with!(request: |client, url| client.get(url).timeout(Duration::from_millis(1_500))),
     ])
     .await;
-    let [(as_error, a), (first, b), (one_more, c), (lingers, d), (post, e)] = &answers[..] else {
+    let [
+        (as_error, a),
+        (first, b),
+        (one_more, c),
+        (lingers, d),
+        (post, e),
+        (shorter, f),
+        (longer, g),
+    ] = &answers[..]
+    else {
         unreachable!()
     };
+    assert_rejected(shorter, *f, TIMEOUT, "before the 300 ms timeout of the client it was handed");
+    assert_rejected(longer, *g, TIMEOUT, "though the client it was handed times out after 300 ms");
     assert_rejected(as_error, *a, BROKEN, "should come back as it is");
     // Statuses vary, so the first response differs from the last by its status, or by its id.
     let said = first.failure(BROKEN).map(|failure| failure.summary.clone()).unwrap_or_default();

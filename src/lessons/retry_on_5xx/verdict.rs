@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::plan::{Asked, Scenario, Step, Target, Together};
+use super::plan::{Asked, CLIENT_TIMEOUT, Scenario, Step, Target, Together};
 use super::play::{Outcome, PlayedCall};
 use super::rules::{Expected, Returns, expected, step, wait_before};
 use crate::judge::bounds::{AT_ONCE, Bound, Lateness, Timing, late, millis};
@@ -277,6 +277,20 @@ fn requests(
                 samples.push(Sample { waited, nominal });
             }
         }
+        if let (Some(Step::Silence), Some(ended), Some((early, too_late))) =
+            (step(&call.planned, number), seen.ended, timing.as_mut())
+        {
+            let late = lateness.map_or(Duration::MAX, |lateness| lateness.during(seen.at, ended));
+            if let Some((timing, problem)) =
+                gave_up(number, ended.saturating_duration_since(seen.at), late)
+            {
+                line.push_str(&format!(" · {problem}"));
+                match timing {
+                    Timing::Early => early.push(problem),
+                    _ => too_late.push(problem),
+                }
+            }
+        }
         logs.actual.push(line);
     }
     match &call.outcome {
@@ -298,6 +312,35 @@ fn requests(
         }
         Outcome::RanAway => {}
     }
+}
+
+/// What is wrong with when the client gave up on request `number`, which the server never
+/// answered, `held` after it arrived: at the timeout of the client it was handed (the
+/// caller's choice), or somewhat less (the request took a moment to arrive), never a fifth
+/// sooner, and no later than the machine's lateness allows.
+fn gave_up(number: usize, held: Duration, lateness: Duration) -> Option<(Timing, String)> {
+    let caller = millis(CLIENT_TIMEOUT);
+    if held < CLIENT_TIMEOUT.mul_f64(0.8) {
+        return Some((
+            Timing::Early,
+            format!(
+                "request #{number} was given up {} after it arrived, before the {caller} timeout of \
+             the client it was handed: use that client as it is, its timeout is the caller's",
+                millis(held)
+            ),
+        ));
+    }
+    (held > late(CLIENT_TIMEOUT).saturating_add(lateness)).then(|| {
+        (
+            Timing::Late,
+            format!(
+                "request #{number} was given up {} after it arrived, though the client it was \
+             handed times out after {caller}: use that client as it is, its timeout is the \
+             caller's",
+                millis(held)
+            ),
+        )
+    })
 }
 
 /// A wait in its bound reads exactly as the expected log has it, so the diff stays quiet about
