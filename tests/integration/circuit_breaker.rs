@@ -179,7 +179,21 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             app: with!(late_outcomes_decide: true),
             caught_by: OPENS,
             saying: "a late success",
+            // And the late success that comes back during B's first trial closes it.
+            also: &[ONE_TRIAL],
+        },
+        // The third text-only attack: each passed 3 runs of 3 before.
+        Wrong {
+            app: with!(late_success_ends_trial: true),
+            caught_by: ONE_TRIAL,
+            saying: "while the trial",
             also: &[],
+        },
+        Wrong {
+            app: with!(cooldown_from_admission: true),
+            caught_by: RETRY_AFTER,
+            saying: "Retry-After",
+            also: &[OPENS],
         },
         // The adversary round (lessons 4-5 review): each passed every run before.
         // U's run that opens spans a timeout: the 503 right after it says a second too few (a
@@ -403,6 +417,10 @@ struct Behaviour {
     /// Whether an outcome that comes back after the breaker opened still counts (a late
     /// success closes it).
     late_outcomes_decide: bool,
+    /// Whether a late success that comes back during a trial closes the breaker.
+    late_success_ends_trial: bool,
+    /// Whether the cooldown counts from when the failure that opens was let through.
+    cooldown_from_admission: bool,
     /// Whether an open breaker answers items it has served before from a cache.
     serves_from_cache: bool,
     /// Whether a closed breaker answers items it has served before from a cache, unasked.
@@ -454,6 +472,8 @@ const RIGHT: Behaviour = Behaviour {
     forgets_abandoned_trial: false,
     abandoned_closes: false,
     late_outcomes_decide: false,
+    late_success_ends_trial: false,
+    cooldown_from_admission: false,
     serves_from_cache: false,
     cache_first: false,
     retry_after_from_first_opening: false,
@@ -606,6 +626,7 @@ async fn knobbed_item(State(service): State<Knobbed>, Path(id): Path<u32>) -> Re
     };
     let mut guard = TrialGuard { circuit: trial.map(|_| Arc::clone(&service.circuit)), behaviour };
     let before = service.circuit.lock().unwrap().failures;
+    let let_through = Instant::now();
     tokio::time::sleep(behaviour.pads_every_call).await;
     let result = fetch(&service, id).await;
     guard.circuit = None;
@@ -616,7 +637,7 @@ async fn knobbed_item(State(service): State<Knobbed>, Path(id): Path<u32>) -> Re
         _ => result.is_err(),
     };
     let timed_out = result == Err(StatusCode::GATEWAY_TIMEOUT);
-    let tripped = record(&service, (trial, epoch, before), failed, timed_out);
+    let tripped = record(&service, (trial, epoch, before, let_through), failed, timed_out);
     if let Ok(item) = &result {
         service.circuit.lock().unwrap().cache.insert(id, item.clone());
     }
@@ -634,14 +655,14 @@ async fn knobbed_item(State(service): State<Knobbed>, Path(id): Path<u32>) -> Re
 
 /// Records how a call went; whether it opened the breaker.
 /// `admitted`: the trial's start (if it was one), the epoch and the count of failures when the
-/// call was let through.
+/// call was let through, and when.
 fn record(
     service: &Knobbed,
-    admitted: (Option<Instant>, u32, u32),
+    admitted: (Option<Instant>, u32, u32, Instant),
     failed: bool,
     timed_out: bool,
 ) -> bool {
-    let (trial, epoch, before) = admitted;
+    let (trial, epoch, before, let_through) = admitted;
     let (behaviour, policy) = (service.behaviour, service.policy);
     let mut circuit = service.circuit.lock().unwrap();
     let now = Instant::now();
@@ -653,6 +674,12 @@ fn record(
         if failed && circuit.trial.is_some() && behaviour.late_failure_fails_trial {
             circuit.trial = None;
             circuit.open_until = Some(now + policy.cooldown);
+            circuit.epoch += 1;
+        }
+        if !failed && circuit.trial.is_some() && behaviour.late_success_ends_trial {
+            circuit.trial = None;
+            circuit.open_until = None;
+            circuit.failures = 0;
             circuit.epoch += 1;
         }
         return false;
@@ -704,7 +731,11 @@ fn record(
                 && circuit.open_until.is_none()
                 && may_open
             {
-                let from = if behaviour.cooldown_from_first_failure { first_failure } else { now };
+                let from = match behaviour {
+                    _ if behaviour.cooldown_from_first_failure => first_failure,
+                    _ if behaviour.cooldown_from_admission => let_through,
+                    _ => now,
+                };
                 circuit.open_until = Some(from + policy.cooldown);
                 circuit.first_failure = None;
                 circuit.first_until = circuit.first_until.or(circuit.open_until);

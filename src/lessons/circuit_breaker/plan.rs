@@ -78,10 +78,11 @@ impl Item {
 pub(super) enum Phase {
     /// One request after the other. `trips`: the last makes `threshold` failures in a row.
     Run { items: Vec<Item>, trips: bool },
-    /// threshold − 1 failures; then `slow`, held by the inventory; while it waits, `trip`
-    /// fails at once and opens the breaker, so that `slow` comes back after it opened. When it
-    /// `lingers`, its answer is awaited only in the next trial, which it comes back during.
-    Trip { run: Vec<Item>, slow: Item, trip: Item, lingers: bool },
+    /// threshold − 1 failures; then `slow` calls, held by the inventory; while they wait,
+    /// `trip` fails at once and opens the breaker, so that they come back after it opened. When
+    /// they `linger`, their answers are awaited only in the next trial, which they come back
+    /// during.
+    Trip { run: Vec<Item>, slow: Vec<Item>, trip: Item, lingers: bool },
     /// Just opened: a burst at once, the health endpoints, `then` once every answer still to
     /// come is back (a late success among them), `edge` (a cooldown over a second) released
     /// together just before less than a whole second is left, and `late` shortly before the
@@ -207,15 +208,16 @@ impl Items {
 
     /// threshold − 1 failures, then a slow success overtaken by the failure that opens.
     fn late_trip(&mut self, threshold: u32, timeout: Duration) -> Phase {
-        self.late(threshold, Script::Item(slow(timeout)), false)
+        self.late(threshold, &[Script::Item(slow(timeout))], false)
     }
 
-    /// threshold − 1 failures, then `slow` overtaken by the failure that opens: its outcome
-    /// comes back while the breaker is open, and decides nothing.
-    fn late(&mut self, threshold: u32, slow: Script, lingers: bool) -> Phase {
+    /// threshold − 1 failures, then `slow` calls overtaken by the failure that opens: their
+    /// outcomes come back while the breaker is open, and decide nothing.
+    fn late(&mut self, threshold: u32, slow: &[Script], lingers: bool) -> Phase {
         let mut run = self.counted(threshold as usize);
         let trip = run.pop().expect("a threshold of at least one");
-        Phase::Trip { run, slow: self.make(slow), trip, lingers }
+        let slow = slow.iter().map(|script| self.make(*script)).collect();
+        Phase::Trip { run, slow, trip, lingers }
     }
 
     /// The burst as a breaker opens: fresh items and one this instance served before (an
@@ -303,7 +305,7 @@ fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
         Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503])), slow(timeout));
     let phases = vec![
         items.one_short(threshold),
-        items.late(threshold, late_failure, false),
+        items.late(threshold, &[late_failure], false),
         items.open(None),
         Phase::Trial { crowd: vec![silent], stragglers: items.stragglers(timeout, None) },
         Phase::Reopened { now: items.healthy(1)[0], halfway },
@@ -323,14 +325,18 @@ fn drained(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     let cooldown = held.mul_f64(0.5 + rng.f64() * 0.15);
     let lease = Some(cooldown + Duration::from_millis(40));
     let failing = Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503, 504])), held);
-    // Let through before the breaker opened, this failure comes back halfway through the first
-    // trial: late, it decides nothing, and the trial's own failure reopens the breaker. (A 504,
-    // which may be passed on: should a busy machine stretch it past the timeout, a 504 is
-    // right either way.)
-    let lingering = Script::Fault(Fault::Status(504), cooldown + LATE_FLOOR + held / 2);
+    // Let through before the breaker opened, a success comes back a quarter of the way through
+    // the first trial, and a failure halfway: late, they decide nothing (the success does not
+    // close it, the failure does not end the trial), and the trial's own failure reopens the
+    // breaker. (A 504, which may be passed on: should a busy machine stretch it past the
+    // timeout, a 504 is right either way.)
+    let lingering = [
+        Script::Item(cooldown + LATE_FLOOR + held / 4),
+        Script::Fault(Fault::Status(504), cooldown + LATE_FLOOR + held / 2),
+    ];
     let phases = vec![
         Phase::Drain { slow: items.make(Script::Item(slow(timeout))), quick: items.healthy(1)[0] },
-        items.late(threshold, lingering, true),
+        items.late(threshold, &lingering, true),
         items.open(None),
         Phase::Trial {
             crowd: vec![items.make(failing)],
@@ -366,15 +372,21 @@ fn abandoned(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     instance("W", threshold, cooldown, timeout, phases)
 }
 
-/// V: a cooldown over a second long, so that Retry-After counts down through whole seconds.
+/// V: opened by a timeout; a cooldown over a second long, so that Retry-After counts down
+/// through whole seconds.
 fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
     let (cooldown, timeout) = (drawn(rng, 1_150, 1_300), drawn(rng, 350, 450));
     let late = items.healthy(1)[0];
     // A trial the inventory answers 404: it works, so the breaker closes.
     let missing = (0..rng.usize(4..=8)).map(|_| items.make(Script::Missing)).collect();
+    // Opened by a timeout: the cooldown counts from when it failed, a timeout after it was let
+    // through, and a request shortly before the end shows a cooldown counted from the start.
+    let mut opening = items.counted(threshold as usize);
+    *opening.last_mut().expect("a threshold of at least one") =
+        items.make(Script::Fault(Fault::Silence, Duration::ZERO));
     let phases = vec![
-        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        Phase::Run { items: opening, trips: true },
         items.open_edge(Some(late)),
         Phase::Trial { crowd: missing, stragglers: Vec::new() },
         items.one_short(threshold),

@@ -132,11 +132,14 @@ impl Walk<'_> {
                 for item in run {
                     self.ask(item).await;
                 }
-                self.send(std::slice::from_ref(slow));
-                if *lingers {
-                    self.lingering.extend(self.flying.pop());
+                for item in slow {
+                    self.send(std::slice::from_ref(item));
                 }
-                self.inventory.asked_for(std::slice::from_ref(slow), AT_ONCE).await;
+                if *lingers {
+                    let from = self.flying.len() - slow.len();
+                    self.lingering.extend(self.flying.drain(from..));
+                }
+                self.inventory.asked_for(slow, AT_ONCE).await;
                 let exchange = self.ask(trip).await;
                 self.opened = self.span(trip, &exchange);
             }
