@@ -277,7 +277,8 @@ fn watch_mode_rechecks_on_save_keeps_progress_made_elsewhere_and_quits_cleanly()
     for (number, lesson) in httplings_judge::lessons::ALL.iter().enumerate().skip(1) {
         let file = format!("{}.rs", lesson.slug);
         scratch.write(&format!("exercises/{file}"), &solution(&file));
-        assert_eq!(scratch.httplings(&["check", &(number + 1).to_string()]).code, Some(0));
+        let run = scratch.httplings(&["check", &(number + 1).to_string()]);
+        assert_eq!(run.code, Some(0), "lesson {}:\n{}\n{}", number + 1, run.stdout, run.stderr);
     }
     let all_but_one = format!("{}/{count} exercises", count - 1);
     tmux.wait_for(&all_but_one, Duration::from_secs(30));
