@@ -67,6 +67,8 @@ gateways! {
     calls_for_any_budget_above_zero: Gateway { no_floor: true, ..Gateway::RIGHT },
     reads_nine_digits: Gateway { digits_unlimited: true, ..Gateway::RIGHT },
     reads_fractions: Gateway { decimals: true, ..Gateway::RIGHT },
+    reads_a_unit_alone_as_zero: Gateway { unit_alone_is_zero: true, ..Gateway::RIGHT },
+    reads_lower_case_units: Gateway { lower_units: true, ..Gateway::RIGHT },
     ignores_malformed_in_millis_with_timeout_at: Gateway {
         malformed: Malformed::Ignored,
         forward: Forward::LeftMillis,
@@ -127,6 +129,8 @@ wrong! {
     a_gateway_that_keeps_calling_after_its_caller_left: Client::RIGHT, spawned => "hang-up",
     a_gateway_that_calls_for_a_budget_under_a_millisecond: Client::RIGHT, calls_for_any_budget_above_zero => "spent",
     a_gateway_that_reads_nine_digits: Client::RIGHT, reads_nine_digits => "budget-read",
+    a_gateway_that_reads_a_unit_alone_as_zero: Client::RIGHT, reads_a_unit_alone_as_zero => "budget-read",
+    a_gateway_that_reads_lower_case_units: Client::RIGHT, reads_lower_case_units => "budget-read",
     a_gateway_that_reads_fractions: Client::RIGHT, reads_fractions => "budget-read",
 }
 

@@ -85,6 +85,11 @@ pub fn lenient(near: Duration) -> Vec<String> {
         format!("{ms}e0m"),
         format!("{ms}x"),
         format!("{ms}mS"),
+        // A unit alone, and units in the wrong case (`s` and `h` are not units): read as no
+        // time left, each is a spent budget.
+        "S".to_string(),
+        "0s".to_string(),
+        "0h".to_string(),
     ]
 }
 
@@ -117,6 +122,8 @@ mod tests {
     #[test]
     fn every_unit_reads_and_nothing_else_does() {
         assert_eq!(parse("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse("S"), None, "a unit alone");
+        assert_eq!(parse("250s"), None, "a unit in the wrong case");
         assert_eq!(parse("000000250m"), None, "nine digits");
         assert_eq!(parse("00000250m"), Some(Duration::from_millis(250)), "eight digits");
         assert_eq!(parse("0250m"), Some(Duration::from_millis(250)));

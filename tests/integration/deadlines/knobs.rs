@@ -257,6 +257,10 @@ pub struct Gateway {
     pub digits_unlimited: bool,
     /// Reads a fraction (`0.2S`).
     pub decimals: bool,
+    /// Reads a unit without digits (`S`) as no time left.
+    pub unit_alone_is_zero: bool,
+    /// Reads `s` and `h` as `S` and `H`.
+    pub lower_units: bool,
 }
 
 impl Gateway {
@@ -272,6 +276,8 @@ impl Gateway {
         no_floor: false,
         digits_unlimited: false,
         decimals: false,
+        unit_alone_is_zero: false,
+        lower_units: false,
     };
 
     pub fn app(self, upstream: Upstream) -> Router {
@@ -369,6 +375,9 @@ impl Gateway {
             };
             return Some(Duration::from_secs_f64(amount * scale));
         }
+        if digits.is_empty() && self.unit_alone_is_zero {
+            return Some(Duration::ZERO);
+        }
         if digits.is_empty() || digits.len() > most || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
@@ -377,6 +386,10 @@ impl Gateway {
             return Some(Duration::from_millis(amount));
         }
         let unit = if self.case_blind { unit.to_ascii_lowercase() } else { unit };
+        let unit = match unit {
+            b's' | b'h' if self.lower_units => unit.to_ascii_uppercase(),
+            unit => unit,
+        };
         Some(match unit {
             b'H' => Duration::from_secs(amount * 3600),
             b'M' => Duration::from_secs(amount * 60),
