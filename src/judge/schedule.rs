@@ -18,13 +18,17 @@ use super::bounds::{Bound, Timing, late, millis};
 use super::http_date::system_time;
 use super::upstream::{Reply, Seen};
 
+/// The `Retry-After` the judge's server sent in answer to `seen`, if it sent one.
+pub fn retry_after_sent(seen: &Seen) -> Option<&str> {
+    let Reply::Respond { headers, .. } = &seen.reply else { return None };
+    headers.iter().find(|(name, _)| name == "retry-after").map(|(_, value)| value.as_str())
+}
+
 /// How long the HTTP-date the judge's server sent as `Retry-After` in `seen`'s reply was ahead of
 /// the moment the request arrived: the client can only hear it later, so that is the least it
 /// may wait.
 pub fn date_asked(seen: &Seen) -> Option<Duration> {
-    let Reply::Respond { headers, .. } = &seen.reply else { return None };
-    let (_, value) = headers.iter().find(|(name, _)| name == "retry-after")?;
-    let date = httpdate::parse_http_date(value).ok()?;
+    let date = httpdate::parse_http_date(retry_after_sent(seen)?).ok()?;
     Some(date.duration_since(system_time(seen.at)).unwrap_or_default())
 }
 

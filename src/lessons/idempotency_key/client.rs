@@ -422,13 +422,7 @@ fn key_of(seen: &Seen) -> Option<&str> {
 
 /// The `Retry-After` the payments server sent in answer to `seen`.
 fn date_sent(seen: &Seen) -> String {
-    match &seen.reply {
-        Reply::Respond { headers, .. } => headers
-            .iter()
-            .find(|(name, _)| name == "retry-after")
-            .map_or_else(String::new, |(_, value)| value.clone()),
-        _ => String::new(),
-    }
+    schedule::retry_after_sent(seen).unwrap_or_default().to_string()
 }
 
 fn step_of(played: &Played, attempt: usize) -> Step {

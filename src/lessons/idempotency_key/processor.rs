@@ -131,16 +131,14 @@ impl Ledger {
         };
         let fate = self.fates.get(&amount).copied().unwrap_or(Fate::Charge);
         let failed = |status| Reply::json(status, &json!({"error": "the processor failed"}));
-        match fate {
-            Fate::Fail(status) => {
-                self.asked.push(asked);
-                return failed(status);
-            }
-            Fate::FailLate(delay) => {
-                self.asked.push(asked);
-                return Reply::Delayed(delay, Box::new(failed(503)));
-            }
-            _ => {}
+        let failure = match fate {
+            Fate::Fail(status) => Some(failed(status)),
+            Fate::FailLate(delay) => Some(Reply::Delayed(delay, Box::new(failed(503)))),
+            _ => None,
+        };
+        if let Some(failure) = failure {
+            self.asked.push(asked);
+            return failure;
         }
         // A key seen before is the same charge again, whatever happened to its first answer.
         let known = asked.key.as_ref().and_then(|key| {
