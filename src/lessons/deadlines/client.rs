@@ -125,8 +125,8 @@ pub fn draw(rng: &mut Rng) -> Vec<Scenario> {
     ];
     let mut scenarios: Vec<Scenario> = kinds
         .into_iter()
-        .flat_map(|(kind, count)| std::iter::repeat_n(kind, count))
-        .map(|kind| scenario(rng, kind))
+        .flat_map(|(kind, count)| (0..count).map(move |nth| (kind, nth)))
+        .map(|(kind, nth)| scenario(rng, kind, nth))
         .collect();
     // One Retry-After at least that max_delay allows: a wait the deadline alone rules out.
     let asked = scenarios
@@ -182,7 +182,8 @@ fn failure(rng: &mut Rng) -> Planned {
     }
 }
 
-fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
+/// Scenario `nth` of its kind.
+fn scenario(rng: &mut Rng, kind: Kind, nth: usize) -> Scenario {
     let base = millis(rng, 10, 60);
     let (policy, deadline, replies) = match kind {
         Kind::Passed => {
@@ -190,7 +191,9 @@ fn scenario(rng: &mut Rng, kind: Kind) -> Scenario {
             (policy(rng, 2..=5, base), Deadline::Passed(ago), vec![Planned::Status(200)])
         }
         Kind::ShorterThanOneAttempt => {
-            let budget = millis(rng, 60, 400);
+            // One deadline short, one long: an attempt given a little more than is left (a
+            // fifth, say) overruns the long one by far more than the slack on a deadline.
+            let budget = if nth == 0 { millis(rng, 60, 400) } else { millis(rng, 800, 1200) };
             let first = if seed::chance(rng, 0.5) {
                 Planned::Silence
             } else {

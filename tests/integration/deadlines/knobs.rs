@@ -25,6 +25,8 @@ pub enum AttemptTimeout {
     Select,
     /// The whole budget measured when the call began, whatever is left.
     WholeBudget,
+    /// What is left, stretched to this many percent of it ("a little slack").
+    LeftTimes(u32),
     /// The client's own timeout.
     ClientOwn,
     /// The attempt runs on a task of its own; the call stops waiting for it at the deadline.
@@ -98,6 +100,7 @@ impl Client {
             }
             let left = match self.attempt {
                 AttemptTimeout::WholeBudget => budget,
+                AttemptTimeout::LeftTimes(percent) => left * percent / 100,
                 _ => left,
             };
             let outcome =
@@ -170,7 +173,9 @@ impl Client {
                 outcome = client.get(url).send() => Some(outcome),
                 () = tokio::time::sleep_until(deadline.into()) => None,
             },
-            AttemptTimeout::WholeBudget => Some(client.get(url).timeout(left).send().await),
+            AttemptTimeout::WholeBudget | AttemptTimeout::LeftTimes(_) => {
+                Some(client.get(url).timeout(left).send().await)
+            }
             AttemptTimeout::ClientOwn => Some(client.get(url).send().await),
             AttemptTimeout::Spawned => {
                 let request = client.get(url).send();
