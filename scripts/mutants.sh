@@ -15,7 +15,9 @@ command -v cargo-mutants >/dev/null || { echo "install it first: cargo install c
 # The solutions are modules of the kit's check targets (pulled in with #[path]), so cargo-mutants
 # names them through kit/src/bin/. The runner package's integration tests compile them in too,
 # and those are the tests that judge each mutant: the solution must keep passing every check.
-# Each solution is judged by its own lesson's tests only.
+# Each solution is judged by its own lesson's tests only. The baseline is skipped because
+# cargo-mutants 27.1 runs it with the mutated package's tests (the kit, which has none of these),
+# whatever --test-package says; `cargo test` runs the unmutated solutions' tests anyway.
 lessons=$(cd lessons && ls *.toml | sed 's/\.toml$//')
 if [ $# -gt 0 ]; then
   lessons=$(for n in "$@"; do
@@ -29,6 +31,7 @@ for lesson in $lessons; do
   mkdir -p "target/mutants/$lesson"
   cargo mutants \
     --package httplings-kit --test-package httplings \
+    --baseline skip --timeout 300 \
     --file "kit/src/bin/../../../solutions/$lesson.rs" \
     --jobs 1 \
     --output "target/mutants/$lesson" \

@@ -150,6 +150,8 @@ async fn each_wrong_quota_is_caught_by_the_check_for_its_rule() {
     let judged = judged_failing_by(
         &[
             (with!(quota: Quota::OffByOne), &[QUOTA, ANONYMOUS]),
+            (with!(quota: Quota::WholeSeconds), &[QUOTA]),
+            (with!(quota: Quota::SixthShort), &[QUOTA]),
             (
                 with!(quota_status: StatusCode::SERVICE_UNAVAILABLE),
                 &[QUOTA, ANONYMOUS, RETRY_AFTER],
@@ -170,7 +172,7 @@ async fn each_wrong_quota_is_caught_by_the_check_for_its_rule() {
         1,
     )
     .await;
-    let one = &judged[5];
+    let one = &judged[7];
     assert_rejected(&one.0, one.1, RETRY_AFTER, "and was refused again");
 }
 
@@ -306,6 +308,10 @@ enum Quota {
     OffByOne,
     /// One quota log for every instance in the process (a static), each with its own limits.
     Static,
+    /// The window cut to whole seconds (`Duration::as_secs`).
+    WholeSeconds,
+    /// A window a sixth shorter than given (1.2× the rate).
+    SixthShort,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -455,7 +461,11 @@ fn admit(service: &Knobbed, headers: &HeaderMap) -> Result<(), Box<Response>> {
         _ => service.limits.per_client as usize,
     };
     let now = Instant::now();
-    let window = service.limits.window;
+    let window = match behaviour.quota {
+        Quota::WholeSeconds => Duration::from_secs(service.limits.window.as_secs()),
+        Quota::SixthShort => service.limits.window.mul_f64(5.0 / 6.0),
+        _ => service.limits.window,
+    };
     let mut admitted = service.admitted.lock().unwrap();
     let log = admitted.entry(key).or_default();
     log.retain(|at| now - *at < window);

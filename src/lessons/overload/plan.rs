@@ -73,6 +73,9 @@ pub(super) struct QuotaPlan {
     pub(super) anonymous: Vec<Ask>,
     /// A client that uses its whole quota twice, a window apart (none when the quota is 1).
     pub(super) cycling: Option<(Vec<Ask>, Vec<Ask>)>,
+    /// A client that uses its whole quota at once, then asks for all of it again a little
+    /// before a window has passed: whichever way the quota counts, not all of it is back.
+    pub(super) hasty: (Vec<Ask>, Vec<Ask>),
 }
 
 #[derive(Debug)]
@@ -269,6 +272,8 @@ fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPla
         let who = key(rng);
         (asks(per_client + 1, &who, rng), asks(per_client + 1, &who, rng))
     });
+    let hasty_key = key(rng);
+    let hasty = (asks(per_client, &hasty_key, rng), asks(per_client, &hasty_key, rng));
     QuotaPlan {
         per_client,
         window,
@@ -281,6 +286,7 @@ fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPla
         spread_late,
         anonymous,
         cycling,
+        hasty,
     }
 }
 

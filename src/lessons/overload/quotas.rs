@@ -3,8 +3,9 @@
 //! own and clients without a key share theirs; the noisy client then comes back a moment before
 //! and a moment after the time its `Retry-After` gave; a client that asked once asks for more
 //! than its quota a little before a window later, and comes back as told too (its room comes
-//! well before a whole window); and a client uses its whole quota twice, a window apart. Every
-//! 429 is to say when to come back.
+//! well before a whole window); a client uses its whole quota twice, a window apart; and
+//! another asks for its whole quota again a little before a window has passed. Every 429 is to
+//! say when to come back.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +31,10 @@ const PAST_WINDOW: Duration = Duration::from_millis(100);
 /// its quota then has room again this long after its refusal (or sooner), well under the
 /// window, so that a Retry-After of the whole window shows coming back early.
 const SPREAD_ROOM: Duration = Duration::from_millis(700);
+/// How long before a window has passed since it spent its whole quota the hasty client asks
+/// for all of it again: a window cut short by a sixth or more (one cut to whole seconds, one
+/// counted in whole seconds) has let it all back by then; a bucket has let back only part.
+const HASTY_ROOM: Duration = Duration::from_millis(200);
 /// Health probes sent once the anonymous quota is spent.
 const HEALTH_PROBES: usize = 3;
 
@@ -50,6 +55,7 @@ pub(super) async fn spend(
         Some(&quota.anonymous[..]),
         quota.cycling.as_ref().map(|(first, _)| &first[..]),
         Some(std::slice::from_ref(&quota.spread.0)),
+        Some(&quota.hasty.0[..]),
     ]
     .into_iter()
     .flatten()
@@ -63,6 +69,9 @@ pub(super) async fn spend(
     let quiet = take(&quota.quiet);
     let anonymous = take(&quota.anonymous);
     let cycling_first = quota.cycling.as_ref().map(|(first, _)| take(first));
+    // The spread client's first request is judged by what its second burst is told.
+    let _spread_first = take(std::slice::from_ref(&quota.spread.0));
+    let hasty_first = take(&quota.hasty.0);
     let sent = noisy.first().map_or(start, |one| one.sent);
     let received = noisy.iter().map(|one| one.received).max().unwrap_or(start);
     let health =
@@ -101,6 +110,16 @@ pub(super) async fn spend(
         &format!("requests without a key, with {described}"),
         &mut failures,
     );
+    let whole_quota = hasty_first.iter().filter(|one| served(plan, one)).count();
+    if whole_quota != hasty_first.len() {
+        let rows = hasty_first.iter().map(|one| row(one, start, served(plan, one))).collect();
+        let summary = format!(
+            "one client asked for exactly {described}, all at once, and {whole_quota} of its {} \
+             requests were served",
+            hasty_first.len()
+        );
+        note(&mut failures, QUOTA, Failure::of(summary).with(table(rows)));
+    }
     if let Some(first) = &cycling_first {
         judge_spent(
             plan,
@@ -207,7 +226,29 @@ pub(super) async fn spend(
             Failure { summary, ..failure }
         })
     };
-    let (came_back, cycled, spread) = tokio::join!(come_back, cycle, spread);
+    let hasty = async {
+        let again_at = quota.window - HASTY_ROOM;
+        tokio::time::sleep_until((start + again_at).into()).await;
+        let again = client.burst(quota.hasty.1.iter().map(shown::request).collect()).await;
+        let context = format!("one client that spent {described} at once, {} later", ms(again_at));
+        let mut found = Failures::new();
+        judge_retry_afters(quota, &again, start, &context, &mut found);
+        let served_count = again.iter().filter(|one| served(plan, one)).count();
+        if served_count == again.len() {
+            let rows = again.iter().map(|one| row(one, start, !served(plan, one))).collect();
+            let summary = format!(
+                "{context}: all {served_count} of its requests released together were served; \
+                 none of the first ones is a window old yet, so a log or a window counted from \
+                 the first request has no room, and a bucket only part of it"
+            );
+            note(&mut found, QUOTA, Failure::of(summary).with(table(rows)));
+        }
+        found
+    };
+    let (came_back, cycled, spread, hasty) = tokio::join!(come_back, cycle, spread, hasty);
+    for (check, failure) in hasty {
+        note(&mut failures, check, failure);
+    }
     if let Some(Some(failure)) = came_back {
         note(&mut failures, RETRY_AFTER, failure);
     }
