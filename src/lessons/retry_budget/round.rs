@@ -141,7 +141,15 @@ impl Plan {
         let floor = rng.u32(1..=2);
         let outages = [generous, outage(rng, 0.1, floor, 1)];
         let calls = waves(rng, 10, 10, Duration::from_millis(90));
-        let failing = seed::distinct(rng, 0..calls.len() as u32, calls.len() / 10 + 3);
+        // The two calls whose 503 asks for a second come after the first third, when what the
+        // calls before paid in leaves room for both however a budget counts: each must wait as
+        // asked and retry (a client that returns every Retry-After at once passed on 80 %).
+        let count = calls.len() as u32;
+        let asking = seed::distinct(rng, count / 3..count, 2);
+        let others = seed::distinct(rng, 0..count, calls.len() / 10 + 3);
+        let others = others.into_iter().filter(|call| !asking.contains(call));
+        let failing: Vec<u32> =
+            asking.iter().copied().chain(others.take(calls.len() / 10 + 1)).collect();
         let script = (0..calls.len() as u32)
             .map(|call| match failing.iter().position(|failing| *failing == call) {
                 Some(0 | 1) => Script::FailsOnce(Some(1), false),

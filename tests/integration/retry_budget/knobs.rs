@@ -61,6 +61,8 @@ pub struct Knobs {
     pub caps_long_retry_after: bool,
     /// One attempt more than `max_attempts`.
     pub one_attempt_more: bool,
+    /// Every answer with a `Retry-After` returned at once, even one within `max_delay`.
+    pub returns_every_retry_after: bool,
     /// The whole backoff every time.
     pub no_jitter: bool,
     /// Retries a server asked for with `Retry-After` skip the budget.
@@ -87,6 +89,7 @@ impl Knobs {
         ratio_to_tenths: false,
         caps_long_retry_after: false,
         one_attempt_more: false,
+        returns_every_retry_after: false,
         no_jitter: false,
         retry_after_free: false,
         doubled_backoff: false,
@@ -345,7 +348,11 @@ impl Client {
                 {
                     self.policy.max_delay
                 }
-                Some(asked) if asked > self.policy.max_delay => return outcome,
+                Some(asked)
+                    if asked > self.policy.max_delay || self.knobs.returns_every_retry_after =>
+                {
+                    return outcome;
+                }
                 Some(asked) => asked,
                 None => {
                     let exponent = if self.knobs.doubled_backoff { attempt } else { attempt - 1 };
