@@ -120,6 +120,7 @@ wrong! {
     a_ratio_rounded_up_to_a_tenth: Knobs { ratio_to_tenths: true, ..Knobs::RIGHT } => "outage",
     a_long_retry_after_cut_to_max_delay: Knobs { caps_long_retry_after: true, ..Knobs::RIGHT } => "lesson-3",
     a_client_that_returns_every_retry_after_at_once: Knobs { returns_every_retry_after: true, ..Knobs::RIGHT } => "partial",
+    a_client_whose_calls_panic: Knobs { counts_attempts_down: true, ..Knobs::RIGHT } => "lesson-3",
     one_attempt_more_than_max_attempts: Knobs { one_attempt_more: true, ..Knobs::RIGHT } => "lesson-3",
     a_backoff_without_jitter: Knobs { no_jitter: true, ..Knobs::RIGHT } => "lesson-3",
     a_retry_after_that_skips_the_budget: Knobs { retry_after_free: true, ..Knobs::RIGHT } => "outage",

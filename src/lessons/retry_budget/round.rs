@@ -288,9 +288,29 @@ fn ends(rng: &mut Rng) -> Client {
 #[derive(Debug, Clone)]
 pub struct Made {
     pub returned: Duration,
-    pub got: Result<Result<SeenResponse, SeenError>, String>,
+    pub got: Result<Result<SeenResponse, SeenError>, NoOutcome>,
     /// Its attempts, as the upstream saw them.
     pub attempts: Vec<Attempt>,
+}
+
+/// Why a call handed back neither a response nor an error.
+#[derive(Debug, Clone)]
+pub enum NoOutcome {
+    Panicked(String),
+    NotReturned(Duration),
+    Unexpected,
+}
+
+impl std::fmt::Display for NoOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoOutcome::Panicked(problem) => write!(f, "it panicked: {problem}"),
+            NoOutcome::NotReturned(limit) => {
+                write!(f, "it had not returned after {} s", limit.as_secs())
+            }
+            NoOutcome::Unexpected => f.write_str("an unexpected reply"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -362,12 +382,10 @@ pub async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<
             let got = match came {
                 Returned::Value(Came::Got(got)) => Ok(got),
                 Returned::Value(Came::Made(Err(problem))) | Returned::Panicked(problem) => {
-                    Err(format!("it panicked: {problem}"))
+                    Err(NoOutcome::Panicked(problem))
                 }
-                Returned::Value(Came::Made(Ok(()))) => Err("an unexpected reply".into()),
-                Returned::TimedOut(limit) => {
-                    Err(format!("it had not returned after {} s", limit.as_secs()))
-                }
+                Returned::Value(Came::Made(Ok(()))) => Err(NoOutcome::Unexpected),
+                Returned::TimedOut(limit) => Err(NoOutcome::NotReturned(limit)),
             };
             Ok::<_, Lost>((returned, got))
         }

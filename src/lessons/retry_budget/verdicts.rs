@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::round::{Client, ENDS_WAVE, Made, Script, Windows};
+use super::round::{Client, ENDS_WAVE, Made, NoOutcome, Script, Windows};
 use crate::judge::bounds::{AT_ONCE, AT_ONCE_ON_AVERAGE, LATE_RATE, late, millis};
 use crate::judge::schedule::{Sample, Wait, backoff, growth, jittered, past_backoff};
 use crate::judge::upstream::Reply;
@@ -39,7 +39,7 @@ fn got(made: &Made) -> String {
     match &made.got {
         Ok(Ok(response)) => response.status.to_string(),
         Ok(Err(error)) => format!("Err({})", error.text),
-        Err(problem) => problem.clone(),
+        Err(problem) => problem.to_string(),
     }
 }
 
@@ -390,6 +390,12 @@ pub fn lesson_3(clients: &[(&str, &Client, &[Made])], lag: Duration) -> Option<F
 
 /// What is wrong with one call's retries, or its backoff waits, measured.
 fn broken(client: &Client, made: &Made) -> Result<Vec<Sample>, String> {
+    if let Err(NoOutcome::Panicked(problem)) = &made.got {
+        return Err(format!(
+            "it panicked ({problem}): a call hands back the last outcome as it came, a response \
+             or an error"
+        ));
+    }
     let policy = &client.policy;
     if made.attempts.len() > policy.max_attempts as usize {
         return Err(format!(
@@ -505,7 +511,7 @@ mod tests {
         let ended = Duration::from_millis(100);
         Made {
             returned: ended + Duration::from_millis(gap),
-            got: Err("not read".into()),
+            got: Err(NoOutcome::Unexpected),
             attempts: vec![Attempt {
                 at: Duration::ZERO,
                 ended: Some(ended),

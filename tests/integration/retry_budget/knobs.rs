@@ -63,6 +63,8 @@ pub struct Knobs {
     pub one_attempt_more: bool,
     /// Every answer with a `Retry-After` returned at once, even one within `max_delay`.
     pub returns_every_retry_after: bool,
+    /// Counts attempts down instead of up: the second backoff underflows, and the call panics.
+    pub counts_attempts_down: bool,
     /// The whole backoff every time.
     pub no_jitter: bool,
     /// Retries a server asked for with `Retry-After` skip the budget.
@@ -90,6 +92,7 @@ impl Knobs {
         caps_long_retry_after: false,
         one_attempt_more: false,
         returns_every_retry_after: false,
+        counts_attempts_down: false,
         no_jitter: false,
         retry_after_free: false,
         doubled_backoff: false,
@@ -388,7 +391,11 @@ impl Client {
             }
             drop(outcome);
             tokio::time::sleep(wait).await;
-            attempt += 1;
+            if self.knobs.counts_attempts_down {
+                attempt -= 1;
+            } else {
+                attempt += 1;
+            }
         }
     }
 }
