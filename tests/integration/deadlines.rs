@@ -116,6 +116,10 @@ wrong! {
         Client { wait: WaitCheck::FromAttemptStart, ..Client::RIGHT }, right => "at-once",
     a_client_that_caps_a_long_retry_after_and_waits:
         Client { caps_retry_after: true, ..Client::RIGHT }, right => "retries",
+    a_client_that_waits_a_retry_after_beyond_max_delay:
+        Client { waits_long_retry_after: true, ..Client::RIGHT }, right => "retries",
+    a_client_that_returns_a_retry_after_of_exactly_max_delay:
+        Client { max_delay_exclusive: true, ..Client::RIGHT }, right => "retries",
     a_client_that_drops_the_error_it_got:
         Client { deadline_instead_of_error: true, ..Client::RIGHT }, right => "at-once",
     a_client_without_jitter:

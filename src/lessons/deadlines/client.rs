@@ -120,7 +120,7 @@ pub fn draw(rng: &mut Rng) -> Vec<Scenario> {
         (Kind::Unreachable, 1),
         (Kind::AttemptsRunOut, 1),
         (Kind::RetryAfterJustBeyond, 2),
-        (Kind::RetryAfterOverMax, 1),
+        (Kind::RetryAfterOverMax, 2),
         (Kind::ResetsUntilDeadline, 2),
     ];
     let mut scenarios: Vec<Scenario> = kinds
@@ -217,11 +217,16 @@ fn scenario(rng: &mut Rng, kind: Kind, nth: usize) -> Scenario {
             }
             (policy(rng, 3..=5, base), Deadline::In(millis(rng, 450, 700)), replies)
         }
-        Kind::RetryAfterFits => (
-            policy(rng, 2..=4, base),
-            Deadline::In(millis(rng, 1250, 1450)),
-            vec![Planned::RetryAfter(1), Planned::Status(200)],
-        ),
+        Kind::RetryAfterFits => {
+            // A Retry-After of exactly max_delay is waited for: only more than it is not.
+            let policy =
+                RetryPolicy { max_delay: Duration::from_secs(1), ..policy(rng, 2..=4, base) };
+            (
+                policy,
+                Deadline::In(millis(rng, 1250, 1450)),
+                vec![Planned::RetryAfter(1), Planned::Status(200)],
+            )
+        }
         Kind::Recovers => {
             let policy = policy(rng, 4..=6, base);
             let failures = rng.u32(1..=3).min(policy.max_attempts - 1);
@@ -279,15 +284,22 @@ fn scenario(rng: &mut Rng, kind: Kind, nth: usize) -> Scenario {
         }
         Kind::RetryAfterOverMax => {
             // The deadline would allow a wait of max_delay: a client that caps the Retry-After
-            // at max_delay and waits shows it, where lesson 3 returns the response at once.
-            let max_delay = millis(rng, 1100, 1300);
+            // at max_delay and waits shows it, where lesson 3 returns the response at once. In
+            // the second, the deadline would allow the wait asked for too (a second, more than
+            // a max_delay under one): a client that waits it shows that.
+            let (max_delay, asked) = if nth == 0 {
+                (millis(rng, 1100, 1300), *seed::pick(rng, &[2, 3, 30, 120, 3600]))
+            } else {
+                (millis(rng, 500, 800), 1)
+            };
             let policy = RetryPolicy { max_attempts: rng.u32(3..=5), base_delay: base, max_delay };
-            let asked = *seed::pick(rng, &[2, 3, 30, 120, 3600]);
             let mut replies = vec![Planned::RetryAfter(asked), Planned::Status(200)];
             if seed::chance(rng, 0.5) {
                 replies.insert(0, failure(rng));
             }
-            (policy, Deadline::In(max_delay + millis(rng, 250, 450)), replies)
+            let deadline =
+                if nth == 0 { max_delay + millis(rng, 250, 450) } else { millis(rng, 1350, 1550) };
+            (policy, Deadline::In(deadline), replies)
         }
         Kind::ResetsUntilDeadline => {
             // Backoff doubles until a wait does not fit: the client gives up holding a reset.

@@ -64,6 +64,10 @@ pub struct Client {
     pub no_jitter: bool,
     /// Caps a Retry-After beyond max_delay at max_delay, and waits, instead of returning.
     pub caps_retry_after: bool,
+    /// Waits a Retry-After beyond max_delay as asked, when the deadline allows it.
+    pub waits_long_retry_after: bool,
+    /// Returns a Retry-After of exactly max_delay at once, as if it were more.
+    pub max_delay_exclusive: bool,
     /// Gives up before a wait with `DeadlineExceeded` when the attempt failed on the way.
     pub deadline_instead_of_error: bool,
 }
@@ -78,6 +82,8 @@ impl Client {
         equal_jitter: false,
         no_jitter: false,
         caps_retry_after: false,
+        waits_long_retry_after: false,
+        max_delay_exclusive: false,
         deadline_instead_of_error: false,
     };
 
@@ -121,7 +127,11 @@ impl Client {
                 Some(asked) if self.caps_retry_after && asked > policy.max_delay => {
                     policy.max_delay
                 }
-                Some(asked) if asked > policy.max_delay => {
+                Some(asked) if asked > policy.max_delay && self.waits_long_retry_after => asked,
+                Some(asked)
+                    if asked > policy.max_delay
+                        || (self.max_delay_exclusive && asked == policy.max_delay) =>
+                {
                     return outcome.map_err(GaveUp::Transport);
                 }
                 Some(asked) => asked,
