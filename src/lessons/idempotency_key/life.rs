@@ -244,6 +244,16 @@ fn created(seen: &Observed, payment: &Payment, charged: Option<&str>) -> Result<
         Some(answer) => return Err(format!("{}, not 201", shown(answer.as_ref()))),
         None => return Err("no answer".into()),
     };
+    if answer.media_type().as_deref() != Some("application/json") {
+        return Err(format!(
+            "the 201's Content-Type is {}, not application/json: the stored answer, and every \
+             replay of it, would carry that",
+            answer
+                .header("content-type")
+                .and_then(|value| value.to_str().ok())
+                .map_or_else(|| "missing".into(), |value| format!("{value:?}"))
+        ));
+    }
     let body = answer.json().unwrap_or_default();
     let expected = seen.charge.as_deref().unwrap_or_default();
     if body["payment_id"] != expected

@@ -41,7 +41,16 @@ enum Act {
     HangUp { fails: bool },
     /// First requests, released together.
     Burst(usize),
+    /// Nothing until [`LATE_REPLAY`] after the play began: what comes next finds keys that every
+    /// other scenario has long finished with.
+    Pause,
 }
+
+/// When the last replay of every scenario goes out, from the start of the play: a second after
+/// the first keys were stored, and after some thirty others were. The exercise keeps its keys
+/// for the life of the process; a store that forgets them after a while, or keeps only the
+/// last few, answers these as new payments.
+const LATE_REPLAY: Duration = Duration::from_millis(1_300);
 
 /// One key's life, as the judge plays it.
 #[derive(Debug, Clone)]
@@ -147,19 +156,27 @@ impl Plan {
         scenarios.push(vec![first, second]);
         // Two clients whose API key and key run together alike (sk_…ab + cd, sk_…abc + d): two
         // payments, which a processor key made of the two strings glued end to end would merge.
-        let (joint, tail) = (seed::token(payments.rng(), 4), seed::token(payments.rng(), 32));
-        let first = KeyLife {
-            key: format!("{joint}{tail}"),
-            ..life(payments, vec![charge(CHARGES), replay(false)])
-        };
-        let second = KeyLife {
-            api_key: format!("{}{joint}", first.api_key),
-            key: tail,
-            first_check: Some(SCOPED),
-            payment: payments.next(),
-            ..first.clone()
-        };
-        scenarios.push(vec![first, second]);
+        // The same with every character an API key (a token68) may hold between them: a
+        // separator the API key can contain merges them too (sk_…ab with c-d, sk_…ab-c with d).
+        for separator in ["", "-", ".", "_", "~", "+", "/"] {
+            let (joint, tail) = (seed::token(payments.rng(), 4), seed::token(payments.rng(), 32));
+            let first = KeyLife {
+                key: format!("{joint}{separator}{tail}"),
+                ..life(payments, vec![charge(CHARGES), replay(false)])
+            };
+            let second = KeyLife {
+                api_key: format!("{}{separator}{joint}", first.api_key),
+                key: tail,
+                first_check: Some(SCOPED),
+                payment: payments.next(),
+                ..first.clone()
+            };
+            scenarios.push(vec![first, second]);
+        }
+        for scenario in &mut scenarios {
+            let last = scenario.last_mut().expect("a scenario has a life");
+            last.acts.extend([Act::Pause, replay(false)]);
+        }
         let long: String = (0..payments.rng().usize(1_024..=16_384)).map(|_| 'k').collect();
         let unusable = vec![
             (None, payments.next(), "without an Idempotency-Key"),
@@ -200,6 +217,7 @@ pub(super) async fn play(
     no_queue: &'static str,
 ) -> Decided {
     let player = Player {
+        started: Instant::now(),
         client: Client::new(base),
         processor,
         lateness,
@@ -260,6 +278,7 @@ fn leaked(plan: &Plan, processor: &Processor) -> Option<Failure> {
 }
 
 struct Player<'a> {
+    started: Instant,
     client: Client,
     processor: &'a Processor,
     lateness: &'a RefCell<Lateness>,
@@ -427,6 +446,7 @@ impl Player<'_> {
                     self.held(life, changed, other, &mut history, &mut log).await
                 }
                 Act::HangUp { fails } => self.hang_up(life, *fails, &mut history, &mut log).await,
+                Act::Pause => tokio::time::sleep_until((self.started + LATE_REPLAY).into()).await,
                 Act::Burst(count) => {
                     self.processor.set(payment.amount, Fate::Slow(self.timeout / 4));
                     let requests =
