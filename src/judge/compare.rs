@@ -301,6 +301,19 @@ fn encodings(secret: &str) -> Vec<String> {
     forms
 }
 
+/// `text` with the case of every ASCII letter swapped (a text without letters gets a `Q`): the
+/// same name to a reader that folds case, another to one that does not. Keys and credentials are
+/// compared as they are sent.
+pub fn case_swapped(text: &str) -> String {
+    let swapped: String =
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }
+            })
+            .collect();
+    if swapped == text { format!("{text}Q") } else { swapped }
+}
+
 #[cfg(test)]
 mod varying_tests {
     use super::*;

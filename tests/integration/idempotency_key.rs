@@ -110,6 +110,9 @@ struct Behaviour {
     downstream: Downstream,
     /// Whether stored keys are scoped by client.
     scoped: bool,
+    /// Whether API keys, or idempotency keys, are compared without their case.
+    folds_client_case: bool,
+    folds_key_case: bool,
     /// Whether the client is taken only from `Bearer` spelled so (not `bearer`, `BEARER`).
     scheme_case_sensitive: bool,
     stores_answers: bool,
@@ -203,6 +206,8 @@ const RIGHT: Behaviour = Behaviour {
     store: Store::Locked,
     downstream: Downstream::Derived,
     scoped: true,
+    folds_client_case: false,
+    folds_key_case: false,
     scheme_case_sensitive: false,
     stores_answers: true,
     spawns_work: false,
@@ -417,6 +422,10 @@ async fn knobbed_payment(
     let Some(key) = key_of(&headers, behaviour) else {
         return problem(StatusCode::BAD_REQUEST);
     };
+    let fold =
+        |text: &String, folds: bool| if folds { text.to_ascii_lowercase() } else { text.clone() };
+    let client = fold(&client, behaviour.folds_client_case);
+    let key = fold(&key, behaviour.folds_key_case);
     let scope = (if behaviour.scoped { client.clone() } else { String::new() }, key.clone());
     let found = service.keys.claim(&scope, &payment, behaviour.claims_atomically).await;
     let refused = match &found {
@@ -767,6 +776,8 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         Box::pin(knobbed!(downstream: Downstream::Glued(""))),
         Box::pin(knobbed!(downstream: Downstream::Glued("-"))),
         Box::pin(knobbed!(downstream: Downstream::Glued("/"))),
+        Box::pin(knobbed!(folds_client_case: true)),
+        Box::pin(knobbed!(folds_key_case: true)),
         // One too many, one too few, and spaces or tabs inside a key.
         Box::pin(knobbed!(key_limit: 256)),
         Box::pin(knobbed!(key_limit: 254)),
@@ -775,7 +786,7 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         Box::pin(knobbed!(measures_quotes: true)),
     ])
     .await;
-    let expected: [&[&str]; 16] = [
+    let expected: [&[&str]; 18] = [
         &[GATEWAY],
         &[GATEWAY],
         &[GATEWAY],
@@ -787,6 +798,8 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         &[SCOPED],
         &[SCOPED],
         &[SCOPED],
+        &[SCOPED],
+        &[CHARGES],
         &[NO_KEY],
         &[CHARGES],
         &[NO_KEY],
@@ -796,14 +809,14 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
-    assert_rejected(&cases[14].0, cases[14].1, REPLAYS, "`Bearer` spelled otherwise");
+    assert_rejected(&cases[16].0, cases[16].1, REPLAYS, "`Bearer` spelled otherwise");
     assert_rejected(&cases[1].0, cases[1].1, GATEWAY, "the processor's timeout is");
     assert_rejected(&cases[2].0, cases[2].1, GATEWAY, "the processor's timeout is");
     assert_rejected(&cases[6].0, cases[6].1, SCOPED, "the processor made no new charge");
     assert_rejected(&cases[7].0, cases[7].1, SCOPED, "a client's API key");
     assert_rejected(&cases[9].0, cases[9].1, SCOPED, "the processor made no new charge");
-    assert_rejected(&cases[11].0, cases[11].1, NO_KEY, "with a key of 256 characters");
-    assert_rejected(&cases[13].0, cases[13].1, NO_KEY, "in its key");
+    assert_rejected(&cases[13].0, cases[13].1, NO_KEY, "with a key of 256 characters");
+    assert_rejected(&cases[15].0, cases[15].1, NO_KEY, "in its key");
 }
 
 /// Numbers keys in the order they are made, for a client that makes them from a counter.

@@ -17,7 +17,7 @@ use super::plan::{Payments, respelled as respelled_body};
 use super::processor::{Fate, Processor};
 use super::{ABANDONED, CHANGED, CHARGES, GATEWAY, IN_FLIGHT, NOT_STORED, RACES, REPLAYS, SCOPED};
 use crate::judge::bounds::{AT_ONCE, Lateness, PATIENCE, millis};
-use crate::judge::compare::secrets_in;
+use crate::judge::compare::{case_swapped, secrets_in};
 use crate::judge::exchange::{Client, Exchange, Request};
 use crate::judge::model::divergences_by;
 use crate::judge::{Evidence, Failure, seed};
@@ -146,13 +146,23 @@ impl Plan {
             let count = payments.rng().usize(3..=8);
             scenarios.push(vec![life(payments, vec![Act::Burst(count), replay(false)])]);
         }
-        // Two clients, one key: two payments. The second pays the same, or something else.
+        // Two clients, one key: two payments. The second pays the same, or something else. Its
+        // API key is the first's in another case: a credential is compared as it is sent.
         let first = life(payments, vec![charge(CHARGES), replay(false)]);
-        let mut second =
-            KeyLife { api_key: payments.api_key(), first_check: Some(SCOPED), ..first.clone() };
+        let swapped = case_swapped(&first.api_key);
+        let mut second = KeyLife { api_key: swapped, first_check: Some(SCOPED), ..first.clone() };
         if seed::chance(payments.rng(), 0.5) {
             second.payment = payments.in_another_currency(&first.payment);
         }
+        scenarios.push(vec![first, second]);
+        // One client, two keys alike but for case, two payments: keys are compared as sent.
+        let first = life(payments, vec![charge(CHARGES), replay(false)]);
+        let second = KeyLife {
+            key: case_swapped(&first.key),
+            payment: payments.next(),
+            ..life(payments, vec![charge(CHARGES), replay(false)])
+        };
+        let second = KeyLife { api_key: first.api_key.clone(), ..second };
         scenarios.push(vec![first, second]);
         // Two clients whose API key and key run together alike (sk_…ab + cd, sk_…abc + d): two
         // payments, which a processor key made of the two strings glued end to end would merge.

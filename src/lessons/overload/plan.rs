@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::judge::compare::case_swapped;
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen};
 
@@ -261,7 +262,7 @@ fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPla
     let noisy = asks(per_client + extra, &noisy_key, rng);
     let noisy_early = asks(1, &noisy_key, rng).remove(0);
     let noisy_late = asks(1, &noisy_key, rng).remove(0);
-    let quiet_key = noisy_key.as_deref().map(swap_case);
+    let quiet_key = noisy_key.as_deref().map(case_swapped);
     let quiet = asks(per_client, &quiet_key, rng);
     let spread_key = key(rng);
     let spread = (asks(1, &spread_key, rng).remove(0), asks(per_client + 1, &spread_key, rng));
@@ -288,15 +289,4 @@ fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPla
         cycling,
         hasty,
     }
-}
-
-/// `key` with the case of every letter swapped, and at least one letter upper case.
-fn swap_case(key: &str) -> String {
-    let swapped: String =
-        key.chars()
-            .map(|c| {
-                if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }
-            })
-            .collect();
-    if swapped == key { format!("{key}Q") } else { swapped }
 }
