@@ -131,6 +131,8 @@ struct Behaviour {
     keeps_last: Option<usize>,
     compares_payments: bool,
     knows_in_flight: bool,
+    /// How long the 409 for a key in flight waits before it goes out.
+    conflict_after: Duration,
     forgets_failures: bool,
     releases_abandoned: bool,
     locks_across_charge: bool,
@@ -218,6 +220,7 @@ const RIGHT: Behaviour = Behaviour {
     keeps_last: None,
     compares_payments: true,
     knows_in_flight: true,
+    conflict_after: Duration::ZERO,
     forgets_failures: true,
     releases_abandoned: true,
     locks_across_charge: false,
@@ -443,6 +446,7 @@ async fn knobbed_payment(
             Some(replayed.into_response())
         }
         Some(Entry::InFlight(..)) if behaviour.knows_in_flight => {
+            tokio::time::sleep(behaviour.conflict_after).await;
             Some(problem(StatusCode::CONFLICT))
         }
         _ => None,
@@ -712,9 +716,10 @@ async fn each_known_wrong_server_is_caught_by_the_check_for_its_rule() {
         Box::pin(knobbed!(claims_atomically: false)),
         Box::pin(knobbed!(downstream: Downstream::Fresh)),
         Box::pin(knobbed!(spawns_work: true, frees_failures_in_handler: true)),
+        Box::pin(knobbed!(conflict_after: Duration::from_millis(80))),
     ])
     .await;
-    let expected: [&[&str]; 10] = [
+    let expected: [&[&str]; 11] = [
         &[REPLAYS],
         &[REPLAYS],
         &[CHANGED],
@@ -725,6 +730,7 @@ async fn each_known_wrong_server_is_caught_by_the_check_for_its_rule() {
         &[RACES],
         &[ABANDONED, NOT_STORED],
         &[ABANDONED],
+        &[IN_FLIGHT],
     ];
     for (index, ((judged, seed), expected)) in cases.iter().zip(expected).enumerate() {
         if index == 6 {

@@ -119,9 +119,15 @@ impl Model for Life {
                 if payment == first =>
             {
                 refused(seen, StatusCode::CONFLICT)?;
-                let at_once = Bound::at_once().later_by(seen.late);
+                // `late`: what a request any server refuses at once, sent beside it, took.
+                let at_once = Bound::no_wait().later_by(seen.late);
                 (at_once.holds(seen.took)).then_some(()).ok_or_else(|| {
-                    format!("the 409 took {}: it waited for the first request", millis(seen.took))
+                    format!(
+                        "the 409 took {}, more than {at_once} (a request without a key, sent \
+                         beside it, took {}): it waited",
+                        millis(seen.took),
+                        millis(seen.late)
+                    )
                 })
             }
             (State::InFlight { .. }, Step::Meanwhile { .. }) => {

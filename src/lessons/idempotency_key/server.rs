@@ -34,8 +34,9 @@ enum Act {
     /// Pay another payment under the key.
     Changed(Payment),
     /// Pay with the processor holding the charge; meanwhile, the same payment, `changed`, and
-    /// `other` under a key of its own.
-    Held { changed: Payment, other: Payment },
+    /// `other` under a key of its own, and beside them a control request paying `control`
+    /// without a key, which any server refuses at once: the 409 is timed against it.
+    Held { changed: Payment, other: Payment, control: Payment },
     /// Pay, hang up once the processor has it, then retry until the key is free; `fails`: the
     /// processor answers the first request 503.
     HangUp { fails: bool },
@@ -118,8 +119,9 @@ impl Plan {
         shared[2].key = format!("\"{}\"", payments.visible_key(255));
         scenarios.push(shared[..2].to_vec());
         scenarios.push(shared[2..].to_vec());
-        let (changed, other) = (payments.next(), payments.next());
-        scenarios.push(vec![life(payments, vec![Act::Held { changed, other }, replay(true)])]);
+        let (changed, other, control) = (payments.next(), payments.next(), payments.next());
+        let held = Act::Held { changed, other, control };
+        scenarios.push(vec![life(payments, vec![held, replay(true)])]);
         // Silence three times: a deadline a fifth too long shows on each, and a busy moment
         // hides it on one at most.
         let fates = [500, 502, 503].map(Fate::Fail).into_iter().chain([Fate::Drop]);
@@ -410,6 +412,11 @@ impl Player<'_> {
     /// refused.
     async fn control(&self, payment: &Payment) -> Duration {
         tokio::time::sleep(self.timeout).await;
+        self.refused_at_once(payment).await
+    }
+
+    /// How long a request without a key, which any server refuses at once, took to come back.
+    async fn refused_at_once(&self, payment: &Payment) -> Duration {
         let request =
             Request::post_json("/payments", &serde_json::to_value(payment).expect("a payment"))
                 .header("authorization", "Bearer sk_test_control");
@@ -452,8 +459,8 @@ impl Player<'_> {
                         CHANGED,
                     ));
                 }
-                Act::Held { changed, other } => {
-                    self.held(life, changed, other, &mut history, &mut log).await
+                Act::Held { changed, other, control } => {
+                    self.held(life, [changed, other, control], &mut history, &mut log).await
                 }
                 Act::HangUp { fails } => self.hang_up(life, *fails, &mut history, &mut log).await,
                 Act::Pause => tokio::time::sleep_until((self.started + LATE_REPLAY).into()).await,
@@ -482,8 +489,7 @@ impl Player<'_> {
     async fn held(
         &self,
         life: &KeyLife,
-        changed: &Payment,
-        other: &Payment,
+        [changed, other, control]: [&Payment; 3],
         history: &mut History,
         log: &mut Log,
     ) {
@@ -503,12 +509,13 @@ impl Player<'_> {
         // asked from here on, the requests sent meanwhile asked.
         let meanwhile = Instant::now();
         let another = KeyLife { key: format!("{}-b", life.key.trim_matches('"')), ..life.clone() };
-        let ((same, changed_answer, elsewhere), first) = tokio::join!(
+        let ((same, changed_answer, elsewhere, control), first) = tokio::join!(
             async {
                 tokio::join!(
                     self.client.send(self.request(life, payment, true)),
                     self.client.send(self.request(life, changed, false)),
                     self.client.send(self.request(&another, other, false)),
+                    self.refused_at_once(control),
                 )
             },
             async {
@@ -521,7 +528,8 @@ impl Player<'_> {
         log.note(&first);
         for (exchange, paid) in [(&same, payment), (&changed_answer, changed)] {
             log.note(exchange);
-            let seen = self.observe(paid, &[exchange], exchange.sent, Some(exchange.received));
+            let mut seen = self.observe(paid, &[exchange], exchange.sent, Some(exchange.received));
+            seen.late = control;
             let check = if paid == payment { IN_FLIGHT } else { CHANGED };
             history.push((Step::Meanwhile { payment: paid.clone() }, seen, check));
         }
