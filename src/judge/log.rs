@@ -110,6 +110,26 @@ pub fn names(line: &str, word: &str) -> bool {
     })
 }
 
+/// `line` without its terminal colour codes (`ESC [ … letter`), which a formatter of the learner's
+/// own may put around a level's name.
+pub fn without_colours(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // Skip `[`, the parameters, and the final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
 /// Whether `line` is a panic report rather than something the learner logged.
 pub fn is_panic_report(line: &str) -> bool {
     line.starts_with(PANIC_LINE_PREFIX)

@@ -102,6 +102,8 @@ async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
         (with!(also_trusts: b':'), &[HEADER, REPLACED]),
         (with!(also_trusts: b'+'), &[HEADER, REPLACED]),
         (with!(first_of_many: true), &[REPLACED]),
+        // The second adversary round: bytes checked as Latin-1 chars.
+        (with!(bytes_as_latin1: true), &[HEADER, REPLACED]),
     ])
     .await;
     let (per_process, seed) = &judged[4];
@@ -144,12 +146,18 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         (with!(layer_error_line: true), &[LOGGED]),
         (with!(logs_error_text: true), &[LOGGED]),
         (with!(plain_rejections: true), &[PROBLEM]),
+        // The second adversary round: a failure logged at WARN, or without the database's host
+        // and reason.
+        (with!(logs_at_warn: true), &[LOGGED]),
+        (with!(logs_query_only: true), &[LOGGED]),
     ])
     .await;
     let (shared, seed) = &judged[8];
     assert_rejected(shared, *seed, UPSTREAM, "the id of another request");
     let (plain, seed) = &judged[12];
     assert_rejected(plain, *seed, PROBLEM, "Content-Type: ");
+    let (warned, seed) = &judged[13];
+    assert_rejected(warned, *seed, LOGGED, "is at WARN, not ERROR");
 }
 
 /// What a service does with an incoming id.
@@ -213,6 +221,8 @@ struct Behaviour {
     also_trusts: u8,
     /// The first of several x-request-id lines kept.
     first_of_many: bool,
+    /// Each byte of an incoming id read as a Latin-1 char, and trusted when alphanumeric.
+    bytes_as_latin1: bool,
     /// The database's reason (and nothing else of its error) in the 500's `detail`.
     leaks_reason: bool,
     /// An ERROR line of the middleware's for every 5xx, besides the handler's with the cause.
@@ -221,6 +231,10 @@ struct Behaviour {
     logs_error_text: bool,
     /// axum's own 405 and 400 left as they come: plain text, no id in the body.
     plain_rejections: bool,
+    /// The failure's line at WARN, not ERROR.
+    logs_at_warn: bool,
+    /// The database error's query id alone, without its host and reason.
+    logs_query_only: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -239,10 +253,13 @@ const RIGHT: Behaviour = Behaviour {
     max_length: 128,
     also_trusts: 0,
     first_of_many: false,
+    bytes_as_latin1: false,
     leaks_reason: false,
     layer_error_line: false,
     logs_error_text: false,
     plain_rejections: false,
+    logs_at_warn: false,
+    logs_query_only: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -340,6 +357,15 @@ async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: N
             .collect(),
         (Some(id), Incoming::Checked) if trusted_up_to(&id, behaviour.max_length) => id,
         (Some(id), Incoming::Checked)
+            if behaviour.bytes_as_latin1
+                && (1..=128).contains(&id.len())
+                && id.bytes().all(|byte| {
+                    char::from(byte).is_alphanumeric() || matches!(byte, b'.' | b'_' | b'-')
+                }) =>
+        {
+            id
+        }
+        (Some(id), Incoming::Checked)
             if behaviour.also_trusts != 0
                 && trusted(&id.replace(char::from(behaviour.also_trusts), "-")) =>
         {
@@ -392,7 +418,9 @@ async fn knobbed_order(
         if behaviour.shared_current { service.current.lock().unwrap().clone() } else { own.clone() }
     };
     let log = |cause: &str, id: &str| {
-        if behaviour.logs_id {
+        if behaviour.logs_at_warn {
+            tracing::warn!(request_id = %id, %cause, "request failed");
+        } else if behaviour.logs_id {
             tracing::error!(request_id = %id, %cause, "request failed");
         } else {
             tracing::error!(%cause, "request failed");
@@ -407,6 +435,8 @@ async fn knobbed_order(
         Err(error) => {
             let cause = if behaviour.logs_error_text {
                 error.to_string()
+            } else if behaviour.logs_query_only {
+                format!("query {}", error.query_id())
             } else {
                 format!("query {} on {}: {}", error.query_id(), error.host(), error.reason())
             };
@@ -546,6 +576,7 @@ mod spanned {
             Err(error) => {
                 tracing::error!(
                     query = error.query_id(),
+                    host = error.host(),
                     reason = error.reason(),
                     "reading the order"
                 );

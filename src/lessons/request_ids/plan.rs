@@ -371,6 +371,8 @@ fn bad_ids(rng: &mut Rng) -> Vec<(String, String, &'static str)> {
         ("{t}\u{2028}forged line".into(), "a Unicode line separator"),
         ("{t}\u{202e}desrever".into(), "a right-to-left override"),
         ("{t}-café".into(), "non-ASCII letters"),
+        // Each byte of its UTF-8 a Latin-1 letter: read byte by byte as chars, it looks fine.
+        ("{t}ºª".into(), "non-ASCII letters, Latin-1 letters byte by byte"),
         ("{t}%0d%0aSet-Cookie:%20x=1".into(), "an encoded CR LF and header"),
         ("{t}\\r\\nforged: yes".into(), "an escaped CR LF"),
         ("<script>{t}</script>".into(), "markup"),

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::plan::{Incoming, Instance, Target, well_formed};
 use super::{Asked, REQUEST_ID, Run};
 use crate::judge::compare::{secrets_in, varying_bits};
-use crate::judge::log::{is_panic_report, shortened};
+use crate::judge::log::{is_panic_report, shortened, without_colours};
 use crate::judge::{Evidence, Failure, Row};
 
 /// An id that varies in fewer bits than this from request to request can be guessed.
@@ -364,9 +364,18 @@ pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
     None
 }
 
-/// Whether a log line is at ERROR level, as `tracing`'s formatter writes it (after the time).
+/// The level a log line was written at: the first level's name in it, as a word, which is
+/// where every formatter puts it (`tracing`'s text after the time, JSON's `"level":"ERROR"`),
+/// before any message that might name another.
+fn level(line: &str) -> Option<&'static str> {
+    let levels = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"];
+    without_colours(line)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find_map(|word| levels.into_iter().find(|level| *level == word))
+}
+
 fn at_error_level(line: &str) -> bool {
-    line.split_whitespace().take(3).any(|word| word == "ERROR")
+    level(line) == Some("ERROR")
 }
 
 pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
@@ -393,6 +402,8 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
     for id in run.asked.iter().filter_map(joined_id) {
         *answers_of.entry(id).or_default() += 1;
     }
+    let host = run.plan.database.host.split(':').next().unwrap_or_default();
+    let reason = run.plan.reason_token.as_str();
     let mut rows = Vec::new();
     for asked in run.asked.iter().filter(|asked| asked.ask.fails()) {
         let Some(id) = joined_id(asked) else {
@@ -404,32 +415,43 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
         }
         let log = if asked.ask.instance == Instance::Elsewhere { &run.other_log } else { &run.log };
         let query_id = asked.ask.order().map(|order| run.plan.query_id(order)).unwrap_or_default();
-        let (marker, cause) = if asked.ask.instance == Instance::Failing {
-            (query_id.as_str(), "the database error")
+        // The database error is its query id, its host and its reason, each needed to act on it.
+        let (markers, cause) = if asked.ask.instance == Instance::Failing {
+            (
+                vec![query_id.as_str(), host, reason],
+                "the database error's query id, host and reason",
+            )
         } else {
-            ("500", "the shipping service's 500")
+            (vec!["500"], "the shipping service's 500")
         };
         let order = asked.ask.order().map(|order| order.to_string()).unwrap_or_default();
         let with_id: Vec<&str> = log
             .lines()
             .filter(|line| !is_panic_report(line) && !as_word(line, &id).is_empty())
             .collect();
-        let with_cause =
-            |line: &&&str| without_word(&without_word(line, &id), &order).contains(marker);
-        let lines = with_id.iter().filter(with_cause).count();
+        let with_cause = |line: &&&str| {
+            let rest = without_word(&without_word(line, &id), &order);
+            markers.iter().all(|marker| rest.contains(marker))
+        };
+        let lines: Vec<&&str> = with_id.iter().filter(with_cause).collect();
         // Another ERROR line for the same failure (a layer's "response failed") buries the
         // cause as a second line with it would; lines at other levels (an access log) do not.
         let other_errors =
             with_id.iter().filter(|line| !with_cause(line) && at_error_level(line)).count();
-        let what = match (lines, other_errors) {
-            (1, 0) => "one line".to_string(),
-            (0, _) => format!("no line has the id and {cause}"),
-            (1, more) => {
+        let what = match (&lines[..], other_errors) {
+            ([line], 0) if at_error_level(line) => "one line".to_string(),
+            ([line], _) if !at_error_level(line) => format!(
+                "the line with the id and {cause} is at {}, not ERROR",
+                level(line).unwrap_or("no level")
+            ),
+            ([], _) => format!("no line has the id and {cause}"),
+            ([_], more) => {
                 format!("one line has the id and {cause}, and {more} more ERROR line(s) the id")
             }
-            (many, _) => format!("{many} lines have the id and {cause}"),
+            (many, _) => format!("{} lines have the id and {cause}", many.len()),
         };
-        rows.push(row(asked, what, lines == 1 && other_errors == 0));
+        let one = lines.len() == 1 && at_error_level(lines[0]) && other_errors == 0;
+        rows.push(row(asked, what, one));
     }
     let mut failure = failed(
         "a failed request without exactly one log line carrying its id and its cause (the \
@@ -584,5 +606,17 @@ mod tests {
         assert_eq!(without_word(line, "5"), line.replacen("request_id=5", "request_id=", 1));
         assert!(as_word("id=abc-5", "5").is_empty());
         assert_eq!(as_word("urn:request:5", "5").len(), 1);
+    }
+
+    #[test]
+    fn a_lines_level_is_read_in_text_json_and_colour() {
+        let text =
+            "2026-12-03T13:24:41.5Z ERROR request{request_id=5}: the shipping service failed";
+        assert_eq!(level(text), Some("ERROR"));
+        let json = r#"{"timestamp":"2026-12-03T13:24:41Z","level":"WARN","fields":{"message":"ERROR in shipping"}}"#;
+        assert_eq!(level(json), Some("WARN"));
+        let colour = "2026-12-03T13:24:41.5Z \x1b[31mERROR\x1b[0m request{request_id=5}: failed";
+        assert_eq!(level(colour), Some("ERROR"));
+        assert_eq!(level("no level here"), None);
     }
 }
