@@ -227,6 +227,14 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             saying: "it took",
             also: &[],
         },
+        // The adversary round (lesson 5's second review): a 503 a tenth of a second late passed
+        // while "at once" meant within 150 ms; now it is timed against /health/live beside it.
+        Wrong {
+            app: with!(refusal_pause: Duration::from_millis(100)),
+            caught_by: OPENS,
+            saying: "sent beside it",
+            also: &[],
+        },
     ])
     .await;
 }
@@ -335,6 +343,14 @@ async fn each_mistake_in_half_open_is_caught() {
             app: with!(abandoned_closes: true),
             caught_by: ABANDONED,
             saying: "once a trial was abandoned",
+            also: &[],
+        },
+        // The adversary round (lesson 5's second review): refusals that wait 50 ms for the
+        // trial, in case it ends, passed while "at once" meant within 150 ms.
+        Wrong {
+            app: with!(waits_for_trial: Duration::from_millis(50)),
+            caught_by: ONE_TRIAL,
+            saying: "sent beside it",
             also: &[],
         },
     ])
@@ -452,6 +468,10 @@ struct Behaviour {
     /// Whether a failure writes back the count read before its call, plus one (concurrent
     /// failures overwrite each other).
     count_read_before_call: bool,
+    /// How long every refusal waits before it is answered.
+    refusal_pause: Duration,
+    /// How long a request that finds a trial under way waits for it before it asks again.
+    waits_for_trial: Duration,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -489,6 +509,8 @@ const RIGHT: Behaviour = Behaviour {
     late_failure_restarts_cooldown: false,
     late_failure_fails_trial: false,
     count_read_before_call: false,
+    refusal_pause: Duration::ZERO,
+    waits_for_trial: Duration::ZERO,
 };
 
 /// The cooldown left, plus anything up to half a cooldown, rounded up: the lesson's jitter.
@@ -611,9 +633,18 @@ async fn knobbed_item(State(service): State<Knobbed>, Path(id): Path<u32>) -> Re
         return Json(item).into_response();
     }
     let _queue = if behaviour.lock_across_call { Some(service.queue.lock().await) } else { None };
-    let (trial, epoch) = match admit(&service) {
+    let mut admitted = admit(&service);
+    let waits_for_trial = !behaviour.waits_for_trial.is_zero();
+    if waits_for_trial && matches!(admitted, Admitted::Refused(left) if left.is_zero()) {
+        tokio::time::sleep(behaviour.waits_for_trial).await;
+        admitted = admit(&service);
+    }
+    let (trial, epoch) = match admitted {
         Admitted::Call { trial, epoch } => (trial, epoch),
         Admitted::Refused(left) => {
+            if !behaviour.refusal_pause.is_zero() {
+                tokio::time::sleep(behaviour.refusal_pause).await;
+            }
             if behaviour.calls_when_open {
                 let _ = fetch(&service, id).await;
             }
