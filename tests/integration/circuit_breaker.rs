@@ -255,6 +255,10 @@ async fn each_wrong_retry_after_is_caught() {
         Wrong { app: with!(retry_after: jittered_both_ways), caught_by: RETRY_AFTER, saying: "expected", also: &[] },
         // Jitter past half a cooldown: clients sent away for much longer than the breaker waits.
         Wrong { app: with!(retry_after: |left, cooldown| Some((left + cooldown * 2).as_millis().div_ceil(1000) as u64)), caught_by: RETRY_AFTER, saying: "expected", also: &[] },
+        // The adversary round (lesson 5's second review): the whole cooldown while a trial is
+        // under way passed, since no instance with a cooldown over a second was asked during its
+        // trial; U's trial now fails slowly, with stragglers meanwhile.
+        Wrong { app: with!(trial_says_cooldown: true), caught_by: RETRY_AFTER, saying: "Retry-After: 2", also: &[] },
     ])
     .await;
 }
@@ -327,11 +331,13 @@ async fn each_mistake_in_half_open_is_caught() {
             saying: "before the cooldown was over",
             also: &[],
         },
+        // U's trial fails slowly too: right after it, the cooldown left, counted from the
+        // trial's start, is under a second, and its 503 says 1 where 2 is right.
         Wrong {
             app: with!(cooldown_from_trial_start: true),
             caught_by: REOPENS,
             saying: "before the cooldown was over",
-            also: &[],
+            also: &[RETRY_AFTER],
         },
         Wrong {
             app: with!(forgets_abandoned_trial: true),
@@ -472,6 +478,8 @@ struct Behaviour {
     refusal_pause: Duration,
     /// How long a request that finds a trial under way waits for it before it asks again.
     waits_for_trial: Duration,
+    /// Whether a request refused while a trial is under way is told the whole cooldown.
+    trial_says_cooldown: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -511,6 +519,7 @@ const RIGHT: Behaviour = Behaviour {
     count_read_before_call: false,
     refusal_pause: Duration::ZERO,
     waits_for_trial: Duration::ZERO,
+    trial_says_cooldown: false,
 };
 
 /// The cooldown left, plus anything up to half a cooldown, rounded up: the lesson's jitter.
@@ -618,7 +627,10 @@ fn admit(service: &Knobbed) -> Admitted {
         }
         Some(until) if now < until => Admitted::Refused(until - now),
         Some(_) if behaviour.lets_the_crowd_through => Admitted::Call { trial: Some(now), epoch },
-        Some(_) if circuit.trial.is_some() && !lease_over => Admitted::Refused(Duration::ZERO),
+        Some(_) if circuit.trial.is_some() && !lease_over => {
+            let cooldown = service.policy.cooldown;
+            Admitted::Refused(if behaviour.trial_says_cooldown { cooldown } else { Duration::ZERO })
+        }
         Some(_) => {
             circuit.trial = Some(now);
             Admitted::Call { trial: Some(now), epoch }

@@ -397,8 +397,10 @@ fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 }
 
 /// U: a timeout among the failures that open it; a cooldown over a second long again, opened
-/// again by a trial that fails at once: the Retry-After right after counts from the new opening. (A cycle of two such cooldowns would
-/// not fit in the time a check takes; A, B, W and V walk the whole cycle.)
+/// again by a trial that fails slowly: stragglers meanwhile are told 1 (or their jitter), where
+/// the whole cooldown would say 2, and the Retry-After right after counts from the new opening.
+/// (A cycle of two such cooldowns would not fit in the time a check takes; A, B, W and V walk the
+/// whole cycle.)
 fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     let (cooldown, timeout) = (drawn(rng, 1_150, 1_300), drawn(rng, 350, 450));
     // A timeout among the failures that open it: it counts like any other. Never the first,
@@ -408,10 +410,12 @@ fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     first[rng.usize(1..threshold as usize - 1)] =
         items.make(Script::Fault(Fault::Silence, Duration::ZERO));
     let late = items.healthy(1)[0];
+    let held = slow(timeout);
+    let failing = Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503])), held);
     let phases = vec![
         Phase::Run { items: first, trips: true },
         items.open_edge(Some(late)),
-        Phase::Trial { crowd: items.failures(1), stragglers: Vec::new() },
+        Phase::Trial { crowd: vec![items.make(failing)], stragglers: items.stragglers(held, None) },
         Phase::Reopened { now: items.healthy(1)[0], halfway: None },
     ];
     instance("U", threshold, cooldown, timeout, phases)

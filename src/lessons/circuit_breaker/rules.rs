@@ -286,7 +286,7 @@ impl Breaker {
                 format!("it reached the inventory while the trial, GET /items/{id}, was under way"),
             )),
             State::Trial { .. } => {
-                self.refuse(got, Rule::OneTrial, loose)?;
+                self.refuse(got, Rule::OneTrial, self.trial_range())?;
                 self.judged.insert(Rule::OneTrial);
                 Ok(None)
             }
@@ -498,7 +498,15 @@ impl Breaker {
         (whole_seconds(least), whole_seconds(most + self.policy.cooldown / 2))
     }
 
-    /// While a trial is (or may be) under way: from 1 up to a whole cooldown and its jitter.
+    /// While the trial is surely under way: no cooldown is left, so 1, or what its jitter adds
+    /// (up to half a cooldown), rounded up. The whole cooldown, as if the breaker had just opened,
+    /// sends every client away for longer than the breaker waits.
+    fn trial_range(&self) -> (u64, u64) {
+        (1, whole_seconds(self.policy.cooldown / 2))
+    }
+
+    /// While a trial may be under way, or may have failed just now: from 1 up to a whole
+    /// cooldown and its jitter.
     fn loose_range(&self) -> (u64, u64) {
         (1, whole_seconds(self.policy.cooldown.mul_f64(1.5)))
     }
