@@ -235,6 +235,24 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             saying: "sent beside it",
             also: &[],
         },
+        // The adversary round (lesson 5's second review): failures in a row forgotten after a
+        // second of quiet passed; S's last failure before it opens comes 1.3-1.6 s after the
+        // others.
+        Wrong {
+            app: with!(count_forgets_after: Some(Duration::from_secs(1))),
+            caught_by: OPENS,
+            saying: "before the cooldown was over",
+            also: &[],
+        },
+        // The adversary round (lesson 5's second review): a failure let through in one closed
+        // spell and back in the next (across open, half-open, closed) counted there; S's is
+        // back after threshold - 1 fresh failures.
+        Wrong {
+            app: with!(stale_failure_counts_when_closed: true),
+            caught_by: OPENS,
+            saying: "and a late one",
+            also: &[],
+        },
     ])
     .await;
 }
@@ -480,6 +498,10 @@ struct Behaviour {
     waits_for_trial: Duration,
     /// Whether a request refused while a trial is under way is told the whole cooldown.
     trial_says_cooldown: bool,
+    /// How long without a failure makes the count forget the failures before.
+    count_forgets_after: Option<Duration>,
+    /// Whether a failure let through before the breaker opened counts once it has closed again.
+    stale_failure_counts_when_closed: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -520,6 +542,8 @@ const RIGHT: Behaviour = Behaviour {
     refusal_pause: Duration::ZERO,
     waits_for_trial: Duration::ZERO,
     trial_says_cooldown: false,
+    count_forgets_after: None,
+    stale_failure_counts_when_closed: false,
 };
 
 /// The cooldown left, plus anything up to half a cooldown, rounded up: the lesson's jitter.
@@ -546,6 +570,8 @@ struct Circuit {
     first_until: Option<Instant>,
     /// When the first failure of the current run in a row was recorded.
     first_failure: Option<Instant>,
+    /// When the last failure of the current run in a row was recorded.
+    last_failure: Option<Instant>,
     /// Counts changes of state: an outcome from an older epoch is late.
     epoch: u32,
     cache: HashMap<u32, Value>,
@@ -709,7 +735,10 @@ fn record(
     let (behaviour, policy) = (service.behaviour, service.policy);
     let mut circuit = service.circuit.lock().unwrap();
     let now = Instant::now();
-    if circuit.epoch != epoch && !behaviour.late_outcomes_decide {
+    let closed = circuit.open_until.is_none();
+    let counted_anyway =
+        behaviour.stale_failure_counts_when_closed && failed && trial.is_none() && closed;
+    if circuit.epoch != epoch && !behaviour.late_outcomes_decide && !counted_anyway {
         let open = circuit.open_until.is_some() && circuit.trial.is_none();
         if failed && open && behaviour.late_failure_restarts_cooldown {
             circuit.open_until = Some(now + policy.cooldown);
@@ -766,6 +795,11 @@ fn record(
         }
         (false, None) => {}
         (true, None) => {
+            let forgets = behaviour.count_forgets_after.zip(circuit.last_failure);
+            if forgets.is_some_and(|(after, last)| now - last > after) {
+                circuit.failures = 0;
+            }
+            circuit.last_failure = Some(now);
             circuit.failures =
                 if behaviour.count_read_before_call { before + 1 } else { circuit.failures + 1 };
             let first_failure = *circuit.first_failure.get_or_insert(now);
@@ -859,6 +893,15 @@ mod atomic {
         /// Milliseconds since `epoch` when it opened, or [`CLOSED`].
         opened_at: AtomicU64,
         trial: AtomicBool,
+        /// How many times a trial closed it: a call let through before the last time is late.
+        closings: AtomicU32,
+    }
+
+    /// A call let through: the trial, or a call of the `n`th closed spell.
+    #[derive(Clone, Copy)]
+    enum Call {
+        Trial,
+        Closed(u32),
     }
 
     #[derive(Clone)]
@@ -877,6 +920,7 @@ mod atomic {
             failures: AtomicU32::new(0),
             opened_at: AtomicU64::new(CLOSED),
             trial: AtomicBool::new(false),
+            closings: AtomicU32::new(0),
         };
         Router::new()
             .route("/items/{id}", get(item))
@@ -890,11 +934,11 @@ mod atomic {
             self.epoch.elapsed().as_millis() as u64
         }
 
-        /// `Ok(is_trial)`, or the milliseconds left.
-        fn admit(&self) -> Result<bool, u64> {
+        /// The call let through, or the milliseconds left.
+        fn admit(&self) -> Result<Call, u64> {
             let opened_at = self.opened_at.load(Ordering::Acquire);
             if opened_at == CLOSED {
-                return Ok(false);
+                return Ok(Call::Closed(self.closings.load(Ordering::Acquire)));
             }
             let ends = opened_at + self.policy.cooldown.as_millis() as u64 + 1;
             let now = self.now();
@@ -902,26 +946,38 @@ mod atomic {
                 return Err(ends - now);
             }
             match self.trial.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => Ok(true),
+                Ok(_) => Ok(Call::Trial),
                 Err(_) => Err(0),
             }
         }
 
-        fn succeeded(&self, trial: bool) {
-            if trial {
-                self.failures.store(0, Ordering::Release);
-                self.opened_at.store(CLOSED, Ordering::Release);
-                self.trial.store(false, Ordering::Release);
-            } else if self.opened_at.load(Ordering::Acquire) == CLOSED {
-                self.failures.store(0, Ordering::Release);
+        /// Whether a call of closed spell `spell` is of the current one, still closed.
+        fn current(&self, spell: u32) -> bool {
+            self.opened_at.load(Ordering::Acquire) == CLOSED
+                && self.closings.load(Ordering::Acquire) == spell
+        }
+
+        fn succeeded(&self, call: Call) {
+            match call {
+                Call::Trial => {
+                    self.failures.store(0, Ordering::Release);
+                    self.closings.fetch_add(1, Ordering::AcqRel);
+                    self.opened_at.store(CLOSED, Ordering::Release);
+                    self.trial.store(false, Ordering::Release);
+                }
+                Call::Closed(spell) if self.current(spell) => {
+                    self.failures.store(0, Ordering::Release);
+                }
+                Call::Closed(_) => {}
             }
         }
 
-        fn failed(&self, trial: bool) {
-            if trial {
+        fn failed(&self, call: Call) {
+            if let Call::Trial = call {
                 self.opened_at.store(self.now(), Ordering::Release);
                 self.trial.store(false, Ordering::Release);
-            } else if self.opened_at.load(Ordering::Acquire) == CLOSED
+            } else if let Call::Closed(spell) = call
+                && self.current(spell)
                 && self.failures.fetch_add(1, Ordering::AcqRel) + 1 >= self.policy.failure_threshold
             {
                 self.failures.store(0, Ordering::Release);
@@ -941,14 +997,14 @@ mod atomic {
     impl Drop for Abandoned<'_> {
         fn drop(&mut self) {
             if let Some(breaker) = self.0 {
-                breaker.failed(true);
+                breaker.failed(Call::Trial);
             }
         }
     }
 
     async fn item(State(service): State<Service>, Path(id): Path<u32>) -> Response {
-        let trial = match service.breaker.admit() {
-            Ok(trial) => trial,
+        let call = match service.breaker.admit() {
+            Ok(call) => call,
             Err(left_ms) => {
                 let seconds = left_ms.div_ceil(1000).max(1);
                 let mut response = problem(StatusCode::SERVICE_UNAVAILABLE);
@@ -956,6 +1012,7 @@ mod atomic {
                 return response;
             }
         };
+        let trial = matches!(call, Call::Trial);
         let mut abandoned = Abandoned(trial.then_some(&*service.breaker));
         let url = service.inventory.url(&format!("/items/{id}"));
         let answer = match service.client.get(url).send().await {
@@ -972,19 +1029,19 @@ mod atomic {
         abandoned.0 = None;
         match answer {
             Ok(item) if item["id"] == id => {
-                service.breaker.succeeded(trial);
+                service.breaker.succeeded(call);
                 Json(item).into_response()
             }
             Ok(_) => {
-                service.breaker.failed(trial);
+                service.breaker.failed(call);
                 problem(StatusCode::BAD_GATEWAY)
             }
             Err(StatusCode::NOT_FOUND) => {
-                service.breaker.succeeded(trial);
+                service.breaker.succeeded(call);
                 problem(StatusCode::NOT_FOUND)
             }
             Err(status) => {
-                service.breaker.failed(trial);
+                service.breaker.failed(call);
                 problem(status)
             }
         }
@@ -1136,9 +1193,10 @@ mod actor {
 mod layered {
     use super::*;
 
+    /// Closed: the failures in a row, and since when it is closed.
     #[derive(Clone, Copy)]
     enum Circuit {
-        Closed(u32),
+        Closed(u32, Instant),
         Open(Instant),
         HalfOpen,
     }
@@ -1152,14 +1210,21 @@ mod layered {
     struct Permit<'a> {
         breaker: &'a Breaker,
         trial: bool,
+        /// When the breaker that let it through had closed: its outcome counts only while the
+        /// breaker stays closed since then.
+        closed_since: Option<Instant>,
         done: bool,
     }
 
     impl Breaker {
         fn admit(&self) -> Result<Permit<'_>, Duration> {
             let mut circuit = self.circuit.lock().unwrap();
+            let closed_since = match *circuit {
+                Circuit::Closed(_, since) => Some(since),
+                _ => None,
+            };
             let trial = match *circuit {
-                Circuit::Closed(_) => false,
+                Circuit::Closed(..) => false,
                 Circuit::Open(until) if Instant::now() < until => {
                     return Err(until - Instant::now());
                 }
@@ -1169,7 +1234,7 @@ mod layered {
                 }
                 Circuit::HalfOpen => return Err(Duration::ZERO),
             };
-            Ok(Permit { breaker: self, trial, done: false })
+            Ok(Permit { breaker: self, trial, closed_since, done: false })
         }
     }
 
@@ -1180,13 +1245,19 @@ mod layered {
                 (self.breaker.policy.failure_threshold, self.breaker.policy.cooldown);
             let mut circuit = self.breaker.circuit.lock().unwrap();
             *circuit = match (*circuit, self.trial, succeeded) {
-                (_, true, true) => Circuit::Closed(0),
+                (_, true, true) => Circuit::Closed(0, Instant::now()),
                 (_, true, false) => Circuit::Open(Instant::now() + cooldown),
-                (Circuit::Closed(_), false, true) => Circuit::Closed(0),
-                (Circuit::Closed(failures), false, false) if failures + 1 >= threshold => {
-                    Circuit::Open(Instant::now() + cooldown)
+                (Circuit::Closed(failures, since), false, _)
+                    if self.closed_since == Some(since) =>
+                {
+                    match succeeded {
+                        true => Circuit::Closed(0, since),
+                        false if failures + 1 >= threshold => {
+                            Circuit::Open(Instant::now() + cooldown)
+                        }
+                        false => Circuit::Closed(failures + 1, since),
+                    }
                 }
-                (Circuit::Closed(failures), false, false) => Circuit::Closed(failures + 1),
                 (state, false, _) => state,
             };
         }
@@ -1209,7 +1280,8 @@ mod layered {
 
     pub fn app(inventory: Upstream, policy: BreakerPolicy, lifecycle: Lifecycle) -> Router {
         let client = reqwest::Client::builder().timeout(inventory.timeout()).build().unwrap();
-        let breaker = Arc::new(Breaker { policy, circuit: Mutex::new(Circuit::Closed(0)) });
+        let breaker =
+            Arc::new(Breaker { policy, circuit: Mutex::new(Circuit::Closed(0, Instant::now())) });
         let items = Router::new()
             .route("/items/{id}", get(item))
             .with_state(Gateway { inventory, client })

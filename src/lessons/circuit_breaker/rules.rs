@@ -139,6 +139,9 @@ pub(super) struct Breaker {
     trial_closed: bool,
     /// A request let through before the breaker opened, back with a success after.
     late_success: Option<u32>,
+    /// A request let through before the breaker last opened, back failing once it had closed
+    /// again, and no success since.
+    late_failure: Option<u32>,
     /// Every rule seen to hold at least once.
     pub(super) judged: BTreeSet<Rule>,
 }
@@ -146,7 +149,7 @@ pub(super) struct Breaker {
 impl Breaker {
     pub(super) fn new(policy: BreakerPolicy, timeout: Duration, start: Instant) -> Self {
         let (state, flying, trial_closed, judged) = (CLOSED, Vec::new(), false, BTreeSet::new());
-        let (draining, epoch, late_success) = (false, 0, None);
+        let (draining, epoch, late_success, late_failure) = (false, 0, None, None);
         Self {
             policy,
             timeout,
@@ -157,6 +160,7 @@ impl Breaker {
             epoch,
             trial_closed,
             late_success,
+            late_failure,
             judged,
         }
     }
@@ -323,6 +327,9 @@ impl Breaker {
                 Rule::Counts,
                 format!("{failures} failures since the last success, {ever} since it closed"),
             )
+        } else if let Some(id) = self.late_failure.filter(|_| failures + 1 >= threshold) {
+            let late = format!("GET /items/{id}, let through before the breaker last opened");
+            (Rule::Opens, format!("{failures} failures in a row and a late one ({late})"))
         } else if self.trial_closed {
             (Rule::Closes, format!("{ever} failures since a trial closed the breaker"))
         } else if self.draining {
@@ -385,6 +392,9 @@ impl Breaker {
                     Script::Missing => State::Closed { failures: 0, with_404: with_404 + 1, ever },
                     Script::Item(_) => State::Closed { failures: 0, with_404: 0, ever },
                 };
+                if !item.script.fails() {
+                    self.late_failure = None;
+                }
             }
             (Flight::Trial, _) if item.script.fails() => self.open(recorded, Cause::FailedTrial),
             (Flight::Trial, _) => {
@@ -395,14 +405,19 @@ impl Breaker {
             (Flight::Closed(_), State::Open { .. }) if !item.script.fails() => {
                 self.late_success = Some(item.id);
             }
+            // Let through in a closed state before the last opening: it counts for nothing now
+            // (noted for the report, should it seem to).
+            (Flight::Closed(_), State::Closed { .. }) if item.script.fails() => {
+                self.late_failure = Some(item.id);
+            }
             // Late: let through before the breaker moved on, it decides nothing now.
             _ => {}
         }
     }
 
     fn open(&mut self, from: Span, cause: Cause) {
-        (self.state, self.late_success, self.trial_closed) =
-            (State::Open { from, cause }, None, false);
+        (self.state, self.late_success, self.late_failure, self.trial_closed) =
+            (State::Open { from, cause }, None, None, false);
         self.epoch += 1;
     }
 

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
 
 use super::inventory::Inventory;
-use super::plan::{Instance, Item, Phase};
+use super::plan::{Back, Instance, Item, Phase};
 use super::rules::{Span, recorded};
 use crate::judge::answer::brief;
 use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, PATIENCE, millis};
@@ -88,6 +88,7 @@ pub(super) async fn walk(
         records: vec![warm],
         flying: Vec::new(),
         lingering: Vec::new(),
+        held_over: Vec::new(),
         opened: None,
     };
     for (at, phase) in instance.phases.iter().enumerate() {
@@ -100,6 +101,7 @@ pub(super) async fn walk(
         }
     }
     walk.flying.append(&mut walk.lingering);
+    walk.flying.append(&mut walk.held_over);
     walk.settle().await;
     walk.into_history(start)
 }
@@ -123,6 +125,8 @@ struct Walk<'a> {
     flying: Vec<(Act, Flying)>,
     /// Requests whose answers the next trial awaits (they come back while it is under way).
     lingering: Vec<(Act, Flying)>,
+    /// Requests whose answers [`Phase::HeldOver`] awaits, once the breaker has closed again.
+    held_over: Vec<(Act, Flying)>,
     /// When the breaker opened last, by the rules.
     opened: Option<Span>,
 }
@@ -139,16 +143,19 @@ impl Walk<'_> {
                     }
                 }
             }
-            Phase::Trip { run, slow, trip, lingers } => {
+            Phase::Trip { run, quiet, slow, trip, back } => {
                 for item in run {
                     self.ask(item).await;
                 }
+                tokio::time::sleep(*quiet).await;
                 for item in slow {
                     self.send(std::slice::from_ref(item));
                 }
-                if *lingers {
-                    let from = self.flying.len() - slow.len();
-                    self.lingering.extend(self.flying.drain(from..));
+                let from = self.flying.len() - slow.len();
+                match back {
+                    Back::Open => {}
+                    Back::Trial => self.lingering.extend(self.flying.drain(from..)),
+                    Back::Closed => self.held_over.extend(self.flying.drain(from..)),
                 }
                 self.inventory.asked_for(slow, AT_ONCE).await;
                 let exchange = self.ask(trip).await;
@@ -216,6 +223,11 @@ impl Walk<'_> {
                 // The last failure back is the one that opens it.
                 let last = items.iter().zip(&exchanges).max_by_key(|(_, e)| e.received);
                 self.opened = last.and_then(|(item, exchange)| self.span(item, exchange));
+            }
+            Phase::HeldOver { then } => {
+                self.flying.append(&mut self.held_over);
+                self.settle().await;
+                self.ask(then).await;
             }
             Phase::Drain { slow, quick } => {
                 self.probe(Act::Ready, "/health/ready").await;
