@@ -203,8 +203,10 @@ fn chain(error: &dyn std::error::Error) -> String {
 /// The breaker's states, as in the lesson's diagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Circuit {
+    /// `since`: when it closed, which tells this closed spell from earlier ones.
     Closed {
         failures: u32,
+        since: Instant,
     },
     Open {
         until: Instant,
@@ -216,7 +218,10 @@ enum Circuit {
 /// What a request that may call the inventory is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Call {
-    Normal,
+    /// Let through by the breaker closed since `since`.
+    Normal {
+        since: Instant,
+    },
     Trial,
 }
 
@@ -225,7 +230,7 @@ impl Circuit {
     /// is under way).
     fn admit(&mut self, now: Instant) -> Result<Call, Duration> {
         match *self {
-            Circuit::Closed { .. } => Ok(Call::Normal),
+            Circuit::Closed { since, .. } => Ok(Call::Normal { since }),
             Circuit::Open { until } if now >= until => {
                 *self = Circuit::HalfOpen;
                 Ok(Call::Trial)
@@ -236,21 +241,27 @@ impl Circuit {
     }
 
     /// Records how a call went. Only the trial decides a half-open breaker's fate; a call let
-    /// through before the breaker opened changes nothing once it has.
+    /// through before the breaker opened changes nothing once it has, not even once it has
+    /// closed again: only calls of the current closed spell count.
     fn record(&mut self, call: Call, succeeded: bool, now: Instant, policy: &BreakerPolicy) {
         *self = match (*self, call, succeeded) {
-            (Circuit::Closed { .. }, Call::Normal, true) | (_, Call::Trial, true) => {
-                Circuit::Closed { failures: 0 }
+            (_, Call::Trial, true) => Circuit::Closed { failures: 0, since: now },
+            (_, Call::Trial, false) => Circuit::Open { until: now + policy.cooldown },
+            (Circuit::Closed { since, .. }, Call::Normal { since: let_through }, true)
+                if let_through == since =>
+            {
+                Circuit::Closed { failures: 0, since }
             }
-            (Circuit::Closed { failures }, Call::Normal, false) => {
+            (Circuit::Closed { failures, since }, Call::Normal { since: let_through }, false)
+                if let_through == since =>
+            {
                 if failures + 1 >= policy.failure_threshold {
                     Circuit::Open { until: now + policy.cooldown }
                 } else {
-                    Circuit::Closed { failures: failures + 1 }
+                    Circuit::Closed { failures: failures + 1, since }
                 }
             }
-            (_, Call::Trial, false) => Circuit::Open { until: now + policy.cooldown },
-            (state, Call::Normal, _) => state,
+            (state, Call::Normal { .. }, _) => state,
         };
     }
 }
@@ -262,7 +273,8 @@ struct Breaker {
 
 impl Breaker {
     fn new(policy: BreakerPolicy) -> Self {
-        Self { policy, circuit: Mutex::new(Circuit::Closed { failures: 0 }) }
+        let closed = Circuit::Closed { failures: 0, since: Instant::now() };
+        Self { policy, circuit: Mutex::new(closed) }
     }
 
     fn circuit(&self) -> std::sync::MutexGuard<'_, Circuit> {

@@ -107,6 +107,12 @@ impl Bound {
         Self { at_most: self.at_most + latency, ..self }
     }
 
+    /// The same bound, its upper side no later than `most`: a control request slowed by the
+    /// very fault it measures (every answer of a server held up alike) widens it no further.
+    pub fn no_later_than(self, most: Duration) -> Self {
+        Self { at_most: self.at_most.min(most), ..self }
+    }
+
     pub fn holds(&self, measured: Duration) -> bool {
         self.at_least <= measured && measured <= self.at_most
     }

@@ -227,6 +227,32 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             saying: "it took",
             also: &[],
         },
+        // The adversary round (lesson 5's second review): a 503 a tenth of a second late passed
+        // while "at once" meant within 150 ms; now it is timed against /health/live beside it.
+        Wrong {
+            app: with!(refusal_pause: Duration::from_millis(100)),
+            caught_by: OPENS,
+            saying: "sent beside it",
+            also: &[],
+        },
+        // The adversary round (lesson 5's second review): failures in a row forgotten after a
+        // second of quiet passed; S's last failure before it opens comes 1.3-1.6 s after the
+        // others.
+        Wrong {
+            app: with!(count_forgets_after: Some(Duration::from_secs(1))),
+            caught_by: OPENS,
+            saying: "before the cooldown was over",
+            also: &[],
+        },
+        // The adversary round (lesson 5's second review): a failure let through in one closed
+        // spell and back in the next (across open, half-open, closed) counted there; S's is
+        // back after threshold - 1 fresh failures.
+        Wrong {
+            app: with!(stale_failure_counts_when_closed: true),
+            caught_by: OPENS,
+            saying: "and a late one",
+            also: &[],
+        },
     ])
     .await;
 }
@@ -247,6 +273,10 @@ async fn each_wrong_retry_after_is_caught() {
         Wrong { app: with!(retry_after: jittered_both_ways), caught_by: RETRY_AFTER, saying: "expected", also: &[] },
         // Jitter past half a cooldown: clients sent away for much longer than the breaker waits.
         Wrong { app: with!(retry_after: |left, cooldown| Some((left + cooldown * 2).as_millis().div_ceil(1000) as u64)), caught_by: RETRY_AFTER, saying: "expected", also: &[] },
+        // The adversary round (lesson 5's second review): the whole cooldown while a trial is
+        // under way passed, since no instance with a cooldown over a second was asked during its
+        // trial; U's trial now fails slowly, with stragglers meanwhile.
+        Wrong { app: with!(trial_says_cooldown: true), caught_by: RETRY_AFTER, saying: "Retry-After: 2", also: &[] },
     ])
     .await;
 }
@@ -319,11 +349,13 @@ async fn each_mistake_in_half_open_is_caught() {
             saying: "before the cooldown was over",
             also: &[],
         },
+        // U's trial fails slowly too: right after it, the cooldown left, counted from the
+        // trial's start, is under a second, and its 503 says 1 where 2 is right.
         Wrong {
             app: with!(cooldown_from_trial_start: true),
             caught_by: REOPENS,
             saying: "before the cooldown was over",
-            also: &[],
+            also: &[RETRY_AFTER],
         },
         Wrong {
             app: with!(forgets_abandoned_trial: true),
@@ -335,6 +367,14 @@ async fn each_mistake_in_half_open_is_caught() {
             app: with!(abandoned_closes: true),
             caught_by: ABANDONED,
             saying: "once a trial was abandoned",
+            also: &[],
+        },
+        // The adversary round (lesson 5's second review): refusals that wait 50 ms for the
+        // trial, in case it ends, passed while "at once" meant within 150 ms.
+        Wrong {
+            app: with!(waits_for_trial: Duration::from_millis(50)),
+            caught_by: ONE_TRIAL,
+            saying: "sent beside it",
             also: &[],
         },
     ])
@@ -452,6 +492,16 @@ struct Behaviour {
     /// Whether a failure writes back the count read before its call, plus one (concurrent
     /// failures overwrite each other).
     count_read_before_call: bool,
+    /// How long every refusal waits before it is answered.
+    refusal_pause: Duration,
+    /// How long a request that finds a trial under way waits for it before it asks again.
+    waits_for_trial: Duration,
+    /// Whether a request refused while a trial is under way is told the whole cooldown.
+    trial_says_cooldown: bool,
+    /// How long without a failure makes the count forget the failures before.
+    count_forgets_after: Option<Duration>,
+    /// Whether a failure let through before the breaker opened counts once it has closed again.
+    stale_failure_counts_when_closed: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -489,6 +539,11 @@ const RIGHT: Behaviour = Behaviour {
     late_failure_restarts_cooldown: false,
     late_failure_fails_trial: false,
     count_read_before_call: false,
+    refusal_pause: Duration::ZERO,
+    waits_for_trial: Duration::ZERO,
+    trial_says_cooldown: false,
+    count_forgets_after: None,
+    stale_failure_counts_when_closed: false,
 };
 
 /// The cooldown left, plus anything up to half a cooldown, rounded up: the lesson's jitter.
@@ -515,6 +570,8 @@ struct Circuit {
     first_until: Option<Instant>,
     /// When the first failure of the current run in a row was recorded.
     first_failure: Option<Instant>,
+    /// When the last failure of the current run in a row was recorded.
+    last_failure: Option<Instant>,
     /// Counts changes of state: an outcome from an older epoch is late.
     epoch: u32,
     cache: HashMap<u32, Value>,
@@ -596,7 +653,10 @@ fn admit(service: &Knobbed) -> Admitted {
         }
         Some(until) if now < until => Admitted::Refused(until - now),
         Some(_) if behaviour.lets_the_crowd_through => Admitted::Call { trial: Some(now), epoch },
-        Some(_) if circuit.trial.is_some() && !lease_over => Admitted::Refused(Duration::ZERO),
+        Some(_) if circuit.trial.is_some() && !lease_over => {
+            let cooldown = service.policy.cooldown;
+            Admitted::Refused(if behaviour.trial_says_cooldown { cooldown } else { Duration::ZERO })
+        }
         Some(_) => {
             circuit.trial = Some(now);
             Admitted::Call { trial: Some(now), epoch }
@@ -611,9 +671,18 @@ async fn knobbed_item(State(service): State<Knobbed>, Path(id): Path<u32>) -> Re
         return Json(item).into_response();
     }
     let _queue = if behaviour.lock_across_call { Some(service.queue.lock().await) } else { None };
-    let (trial, epoch) = match admit(&service) {
+    let mut admitted = admit(&service);
+    let waits_for_trial = !behaviour.waits_for_trial.is_zero();
+    if waits_for_trial && matches!(admitted, Admitted::Refused(left) if left.is_zero()) {
+        tokio::time::sleep(behaviour.waits_for_trial).await;
+        admitted = admit(&service);
+    }
+    let (trial, epoch) = match admitted {
         Admitted::Call { trial, epoch } => (trial, epoch),
         Admitted::Refused(left) => {
+            if !behaviour.refusal_pause.is_zero() {
+                tokio::time::sleep(behaviour.refusal_pause).await;
+            }
             if behaviour.calls_when_open {
                 let _ = fetch(&service, id).await;
             }
@@ -666,7 +735,10 @@ fn record(
     let (behaviour, policy) = (service.behaviour, service.policy);
     let mut circuit = service.circuit.lock().unwrap();
     let now = Instant::now();
-    if circuit.epoch != epoch && !behaviour.late_outcomes_decide {
+    let closed = circuit.open_until.is_none();
+    let counted_anyway =
+        behaviour.stale_failure_counts_when_closed && failed && trial.is_none() && closed;
+    if circuit.epoch != epoch && !behaviour.late_outcomes_decide && !counted_anyway {
         let open = circuit.open_until.is_some() && circuit.trial.is_none();
         if failed && open && behaviour.late_failure_restarts_cooldown {
             circuit.open_until = Some(now + policy.cooldown);
@@ -723,6 +795,11 @@ fn record(
         }
         (false, None) => {}
         (true, None) => {
+            let forgets = behaviour.count_forgets_after.zip(circuit.last_failure);
+            if forgets.is_some_and(|(after, last)| now - last > after) {
+                circuit.failures = 0;
+            }
+            circuit.last_failure = Some(now);
             circuit.failures =
                 if behaviour.count_read_before_call { before + 1 } else { circuit.failures + 1 };
             let first_failure = *circuit.first_failure.get_or_insert(now);
@@ -816,6 +893,15 @@ mod atomic {
         /// Milliseconds since `epoch` when it opened, or [`CLOSED`].
         opened_at: AtomicU64,
         trial: AtomicBool,
+        /// How many times a trial closed it: a call let through before the last time is late.
+        closings: AtomicU32,
+    }
+
+    /// A call let through: the trial, or a call of the `n`th closed spell.
+    #[derive(Clone, Copy)]
+    enum Call {
+        Trial,
+        Closed(u32),
     }
 
     #[derive(Clone)]
@@ -834,6 +920,7 @@ mod atomic {
             failures: AtomicU32::new(0),
             opened_at: AtomicU64::new(CLOSED),
             trial: AtomicBool::new(false),
+            closings: AtomicU32::new(0),
         };
         Router::new()
             .route("/items/{id}", get(item))
@@ -847,11 +934,11 @@ mod atomic {
             self.epoch.elapsed().as_millis() as u64
         }
 
-        /// `Ok(is_trial)`, or the milliseconds left.
-        fn admit(&self) -> Result<bool, u64> {
+        /// The call let through, or the milliseconds left.
+        fn admit(&self) -> Result<Call, u64> {
             let opened_at = self.opened_at.load(Ordering::Acquire);
             if opened_at == CLOSED {
-                return Ok(false);
+                return Ok(Call::Closed(self.closings.load(Ordering::Acquire)));
             }
             let ends = opened_at + self.policy.cooldown.as_millis() as u64 + 1;
             let now = self.now();
@@ -859,26 +946,38 @@ mod atomic {
                 return Err(ends - now);
             }
             match self.trial.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => Ok(true),
+                Ok(_) => Ok(Call::Trial),
                 Err(_) => Err(0),
             }
         }
 
-        fn succeeded(&self, trial: bool) {
-            if trial {
-                self.failures.store(0, Ordering::Release);
-                self.opened_at.store(CLOSED, Ordering::Release);
-                self.trial.store(false, Ordering::Release);
-            } else if self.opened_at.load(Ordering::Acquire) == CLOSED {
-                self.failures.store(0, Ordering::Release);
+        /// Whether a call of closed spell `spell` is of the current one, still closed.
+        fn current(&self, spell: u32) -> bool {
+            self.opened_at.load(Ordering::Acquire) == CLOSED
+                && self.closings.load(Ordering::Acquire) == spell
+        }
+
+        fn succeeded(&self, call: Call) {
+            match call {
+                Call::Trial => {
+                    self.failures.store(0, Ordering::Release);
+                    self.closings.fetch_add(1, Ordering::AcqRel);
+                    self.opened_at.store(CLOSED, Ordering::Release);
+                    self.trial.store(false, Ordering::Release);
+                }
+                Call::Closed(spell) if self.current(spell) => {
+                    self.failures.store(0, Ordering::Release);
+                }
+                Call::Closed(_) => {}
             }
         }
 
-        fn failed(&self, trial: bool) {
-            if trial {
+        fn failed(&self, call: Call) {
+            if let Call::Trial = call {
                 self.opened_at.store(self.now(), Ordering::Release);
                 self.trial.store(false, Ordering::Release);
-            } else if self.opened_at.load(Ordering::Acquire) == CLOSED
+            } else if let Call::Closed(spell) = call
+                && self.current(spell)
                 && self.failures.fetch_add(1, Ordering::AcqRel) + 1 >= self.policy.failure_threshold
             {
                 self.failures.store(0, Ordering::Release);
@@ -898,14 +997,14 @@ mod atomic {
     impl Drop for Abandoned<'_> {
         fn drop(&mut self) {
             if let Some(breaker) = self.0 {
-                breaker.failed(true);
+                breaker.failed(Call::Trial);
             }
         }
     }
 
     async fn item(State(service): State<Service>, Path(id): Path<u32>) -> Response {
-        let trial = match service.breaker.admit() {
-            Ok(trial) => trial,
+        let call = match service.breaker.admit() {
+            Ok(call) => call,
             Err(left_ms) => {
                 let seconds = left_ms.div_ceil(1000).max(1);
                 let mut response = problem(StatusCode::SERVICE_UNAVAILABLE);
@@ -913,6 +1012,7 @@ mod atomic {
                 return response;
             }
         };
+        let trial = matches!(call, Call::Trial);
         let mut abandoned = Abandoned(trial.then_some(&*service.breaker));
         let url = service.inventory.url(&format!("/items/{id}"));
         let answer = match service.client.get(url).send().await {
@@ -929,19 +1029,19 @@ mod atomic {
         abandoned.0 = None;
         match answer {
             Ok(item) if item["id"] == id => {
-                service.breaker.succeeded(trial);
+                service.breaker.succeeded(call);
                 Json(item).into_response()
             }
             Ok(_) => {
-                service.breaker.failed(trial);
+                service.breaker.failed(call);
                 problem(StatusCode::BAD_GATEWAY)
             }
             Err(StatusCode::NOT_FOUND) => {
-                service.breaker.succeeded(trial);
+                service.breaker.succeeded(call);
                 problem(StatusCode::NOT_FOUND)
             }
             Err(status) => {
-                service.breaker.failed(trial);
+                service.breaker.failed(call);
                 problem(status)
             }
         }
@@ -1093,9 +1193,10 @@ mod actor {
 mod layered {
     use super::*;
 
+    /// Closed: the failures in a row, and since when it is closed.
     #[derive(Clone, Copy)]
     enum Circuit {
-        Closed(u32),
+        Closed(u32, Instant),
         Open(Instant),
         HalfOpen,
     }
@@ -1109,14 +1210,21 @@ mod layered {
     struct Permit<'a> {
         breaker: &'a Breaker,
         trial: bool,
+        /// When the breaker that let it through had closed: its outcome counts only while the
+        /// breaker stays closed since then.
+        closed_since: Option<Instant>,
         done: bool,
     }
 
     impl Breaker {
         fn admit(&self) -> Result<Permit<'_>, Duration> {
             let mut circuit = self.circuit.lock().unwrap();
+            let closed_since = match *circuit {
+                Circuit::Closed(_, since) => Some(since),
+                _ => None,
+            };
             let trial = match *circuit {
-                Circuit::Closed(_) => false,
+                Circuit::Closed(..) => false,
                 Circuit::Open(until) if Instant::now() < until => {
                     return Err(until - Instant::now());
                 }
@@ -1126,7 +1234,7 @@ mod layered {
                 }
                 Circuit::HalfOpen => return Err(Duration::ZERO),
             };
-            Ok(Permit { breaker: self, trial, done: false })
+            Ok(Permit { breaker: self, trial, closed_since, done: false })
         }
     }
 
@@ -1137,13 +1245,19 @@ mod layered {
                 (self.breaker.policy.failure_threshold, self.breaker.policy.cooldown);
             let mut circuit = self.breaker.circuit.lock().unwrap();
             *circuit = match (*circuit, self.trial, succeeded) {
-                (_, true, true) => Circuit::Closed(0),
+                (_, true, true) => Circuit::Closed(0, Instant::now()),
                 (_, true, false) => Circuit::Open(Instant::now() + cooldown),
-                (Circuit::Closed(_), false, true) => Circuit::Closed(0),
-                (Circuit::Closed(failures), false, false) if failures + 1 >= threshold => {
-                    Circuit::Open(Instant::now() + cooldown)
+                (Circuit::Closed(failures, since), false, _)
+                    if self.closed_since == Some(since) =>
+                {
+                    match succeeded {
+                        true => Circuit::Closed(0, since),
+                        false if failures + 1 >= threshold => {
+                            Circuit::Open(Instant::now() + cooldown)
+                        }
+                        false => Circuit::Closed(failures + 1, since),
+                    }
                 }
-                (Circuit::Closed(failures), false, false) => Circuit::Closed(failures + 1),
                 (state, false, _) => state,
             };
         }
@@ -1166,7 +1280,8 @@ mod layered {
 
     pub fn app(inventory: Upstream, policy: BreakerPolicy, lifecycle: Lifecycle) -> Router {
         let client = reqwest::Client::builder().timeout(inventory.timeout()).build().unwrap();
-        let breaker = Arc::new(Breaker { policy, circuit: Mutex::new(Circuit::Closed(0)) });
+        let breaker =
+            Arc::new(Breaker { policy, circuit: Mutex::new(Circuit::Closed(0, Instant::now())) });
         let items = Router::new()
             .route("/items/{id}", get(item))
             .with_state(Gateway { inventory, client })

@@ -1,4 +1,4 @@
-//! What one run of lesson 5 does, drawn from the seed: four instances of the learner's service,
+//! What one run of lesson 5 does, drawn from the seed: six instances of the learner's service,
 //! each with its own policy and timeout, and the walk each goes through: the phases of the
 //! breaker's cycle, the items asked for in each, and what the inventory does with each one.
 
@@ -78,11 +78,10 @@ impl Item {
 pub(super) enum Phase {
     /// One request after the other. `trips`: the last makes `threshold` failures in a row.
     Run { items: Vec<Item>, trips: bool },
-    /// threshold − 1 failures; then `slow` calls, held by the inventory; while they wait,
-    /// `trip` fails at once and opens the breaker, so that they come back after it opened. When
-    /// they `linger`, their answers are awaited only in the next trial, which they come back
-    /// during.
-    Trip { run: Vec<Item>, slow: Vec<Item>, trip: Item, lingers: bool },
+    /// threshold − 1 failures; `quiet`, with nothing asked (however long, the failures are still
+    /// in a row); then `slow` calls, held by the inventory; while they wait, `trip` fails at once
+    /// and opens the breaker, so that they come back after it opened, and are awaited `back`.
+    Trip { run: Vec<Item>, quiet: Duration, slow: Vec<Item>, trip: Item, back: Back },
     /// Just opened: a burst at once, the health endpoints, `then` once every answer still to
     /// come is back (a late success among them), `edge` (a cooldown over a second) released
     /// together just before less than a whole second is left, and `late` shortly before the
@@ -99,10 +98,25 @@ pub(super) enum Phase {
     HangUp { trial: Item, burst: Vec<Item>, after: Item },
     /// Draining starts while `slow` is on its way; `quick`, asked meanwhile, comes back at once.
     Drain { slow: Item, quick: Item },
+    /// The calls of a trip held over to this point come back, failing, while the breaker, closed
+    /// again since, counts threshold − 1 fresh failures: let through before it last opened, they
+    /// count for nothing, and `then` still reaches the inventory.
+    HeldOver { then: Item },
     /// `threshold` failures released together, each held by the inventory a moment so that all
     /// are in flight at once: they open the breaker as surely as a run of them does (a count read
     /// before the call and written after it loses all but one).
     Volley { items: Vec<Item> },
+}
+
+/// When the walk awaits the answers of a trip's slow calls, which come back after it opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Back {
+    /// While the breaker is open.
+    Open,
+    /// During the next trial, which they come back during.
+    Trial,
+    /// Once the breaker has closed again: [`Phase::HeldOver`].
+    Closed,
 }
 
 /// One instance of the learner's service and its walk.
@@ -127,13 +141,14 @@ impl Plan {
         let mut rng = seed::rng(seed);
         let mut items = Items::new(&mut rng);
         let [a, b, w, v] = thresholds(&mut rng);
-        let u = rng.u32(3..=5);
+        let (u, s) = (rng.u32(3..=5), rng.u32(3..=5));
         let instances = vec![
             timed_out(&mut rng, &mut items, a),
             drained(&mut rng, &mut items, b),
             abandoned(&mut rng, &mut items, w),
             counting_down(&mut rng, &mut items, v),
             reopened(&mut rng, &mut items, u),
+            held_over(&mut rng, &mut items, s),
         ];
         Plan { instances, items: items.made }
     }
@@ -208,16 +223,16 @@ impl Items {
 
     /// threshold − 1 failures, then a slow success overtaken by the failure that opens.
     fn late_trip(&mut self, threshold: u32, timeout: Duration) -> Phase {
-        self.late(threshold, &[Script::Item(slow(timeout))], false)
+        self.late(threshold, &[Script::Item(slow(timeout))], Back::Open)
     }
 
     /// threshold − 1 failures, then `slow` calls overtaken by the failure that opens: their
-    /// outcomes come back while the breaker is open, and decide nothing.
-    fn late(&mut self, threshold: u32, slow: &[Script], lingers: bool) -> Phase {
+    /// outcomes come back after it opened, and decide nothing.
+    fn late(&mut self, threshold: u32, slow: &[Script], back: Back) -> Phase {
         let mut run = self.counted(threshold as usize);
         let trip = run.pop().expect("a threshold of at least one");
         let slow = slow.iter().map(|script| self.make(*script)).collect();
-        Phase::Trip { run, slow, trip, lingers }
+        Phase::Trip { run, quiet: Duration::ZERO, slow, trip, back }
     }
 
     /// The burst as a breaker opens: fresh items and one this instance served before (an
@@ -305,7 +320,7 @@ fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
         Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503])), slow(timeout));
     let phases = vec![
         items.one_short(threshold),
-        items.late(threshold, &[late_failure], false),
+        items.late(threshold, &[late_failure], Back::Open),
         items.open(None),
         Phase::Trial { crowd: vec![silent], stragglers: items.stragglers(timeout, None) },
         Phase::Reopened { now: items.healthy(1)[0], halfway },
@@ -336,7 +351,7 @@ fn drained(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     ];
     let phases = vec![
         Phase::Drain { slow: items.make(Script::Item(slow(timeout))), quick: items.healthy(1)[0] },
-        items.late(threshold, &lingering, true),
+        items.late(threshold, &lingering, Back::Trial),
         items.open(None),
         Phase::Trial {
             crowd: vec![items.make(failing)],
@@ -397,8 +412,10 @@ fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 }
 
 /// U: a timeout among the failures that open it; a cooldown over a second long again, opened
-/// again by a trial that fails at once: the Retry-After right after counts from the new opening. (A cycle of two such cooldowns would
-/// not fit in the time a check takes; A, B, W and V walk the whole cycle.)
+/// again by a trial that fails slowly: stragglers meanwhile are told 1 (or their jitter), where
+/// the whole cooldown would say 2, and the Retry-After right after counts from the new opening.
+/// (A cycle of two such cooldowns would not fit in the time a check takes; A, B, W and V walk the
+/// whole cycle.)
 fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     let (cooldown, timeout) = (drawn(rng, 1_150, 1_300), drawn(rng, 350, 450));
     // A timeout among the failures that open it: it counts like any other. Never the first,
@@ -408,13 +425,48 @@ fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     first[rng.usize(1..threshold as usize - 1)] =
         items.make(Script::Fault(Fault::Silence, Duration::ZERO));
     let late = items.healthy(1)[0];
+    let held = slow(timeout);
+    let failing = Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503])), held);
     let phases = vec![
         Phase::Run { items: first, trips: true },
         items.open_edge(Some(late)),
-        Phase::Trial { crowd: items.failures(1), stragglers: Vec::new() },
+        Phase::Trial { crowd: vec![items.make(failing)], stragglers: items.stragglers(held, None) },
         Phase::Reopened { now: items.healthy(1)[0], halfway: None },
     ];
     instance("U", threshold, cooldown, timeout, phases)
+}
+
+/// How long the inventory holds S's call let through before its breaker opened, past the
+/// cooldown: long enough for the trial that closes it again and threshold − 1 fresh failures,
+/// even on a busy machine; short of S's timeout.
+const HELD_OVER: Duration = Duration::from_millis(300);
+
+/// S: failures in a row, the last of them after well over a second of quiet, open it (a count
+/// that forgets failures after a second does not); a failing call let through just before,
+/// held across the whole cycle (open, a trial that succeeds, closed again), comes back once the
+/// breaker has counted threshold − 1 fresh failures: from an earlier state, it decides nothing.
+fn held_over(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
+    let (cooldown, timeout) = (drawn(rng, 200, 300), drawn(rng, 800, 900));
+    let quiet = drawn(rng, 1_300, 1_600);
+    // A 504, which may be passed on: should a busy machine stretch it past the timeout, a 504
+    // is right either way.
+    let straggler = items.make(Script::Fault(Fault::Status(504), cooldown + HELD_OVER));
+    let trip = items.failures(1)[0];
+    let phases = vec![
+        Phase::Trip {
+            run: items.failures(threshold as usize - 1),
+            quiet,
+            slow: vec![straggler],
+            trip,
+            back: Back::Closed,
+        },
+        items.open(None),
+        Phase::Trial { crowd: items.healthy(1), stragglers: Vec::new() },
+        Phase::Run { items: items.failures(threshold as usize - 1), trips: false },
+        Phase::HeldOver { then: items.healthy(1)[0] },
+    ];
+    instance("S", threshold, cooldown, timeout, phases)
 }
 
 #[cfg(test)]

@@ -10,12 +10,17 @@ use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
 
 use super::inventory::Inventory;
-use super::plan::{Instance, Item, Phase};
+use super::plan::{Back, Instance, Item, Phase};
 use super::rules::{Span, recorded};
 use crate::judge::answer::brief;
 use crate::judge::bounds::{AT_ONCE, LATE_FLOOR, PATIENCE, millis};
 use crate::judge::exchange::{BURST_SETTLE, Client, Exchange, KeptAlive, Request};
 use crate::judge::upstream::{Reply, Seen};
+
+/// The control request sent beside every request for an item: `/health/live` must be answered
+/// at once, so how long it takes is how long a round trip through the service takes just then,
+/// on this machine (a refusal is timed against it).
+const CONTROL: &str = "/health/live";
 
 /// What the judge did at one step.
 #[derive(Debug, Clone)]
@@ -53,6 +58,8 @@ pub(super) struct Got {
     pub(super) busy: bool,
     /// Whether its answer is shown (and judged) at a later step.
     pub(super) later: bool,
+    /// How long the [`CONTROL`] request sent beside it took, when it was answered.
+    pub(super) control: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,7 +79,7 @@ pub(super) async fn walk(
     let client = Client::new(base);
     let start = Instant::now();
     let (kept, warm) = client.keep_alive(5, &Request::get("/health/live")).await;
-    let warm = Record { key: start, act: Act::Warm(warm.len()), exchanges: warm };
+    let warm = Record { key: start, act: Act::Warm(warm.len()), exchanges: warm, control: None };
     let mut walk = Walk {
         instance,
         client,
@@ -81,6 +88,7 @@ pub(super) async fn walk(
         records: vec![warm],
         flying: Vec::new(),
         lingering: Vec::new(),
+        held_over: Vec::new(),
         opened: None,
     };
     for (at, phase) in instance.phases.iter().enumerate() {
@@ -93,6 +101,7 @@ pub(super) async fn walk(
         }
     }
     walk.flying.append(&mut walk.lingering);
+    walk.flying.append(&mut walk.held_over);
     walk.settle().await;
     walk.into_history(start)
 }
@@ -101,7 +110,11 @@ struct Record {
     key: Instant,
     act: Act,
     exchanges: Vec<Exchange>,
+    control: Option<Duration>,
 }
+
+/// Requests on their way, with their control's latency, to be awaited at a later step.
+type Flying = JoinHandle<(Vec<Exchange>, Option<Duration>)>;
 
 struct Walk<'a> {
     instance: &'a Instance,
@@ -109,9 +122,11 @@ struct Walk<'a> {
     kept: KeptAlive,
     inventory: &'a Inventory,
     records: Vec<Record>,
-    flying: Vec<(Act, JoinHandle<Vec<Exchange>>)>,
+    flying: Vec<(Act, Flying)>,
     /// Requests whose answers the next trial awaits (they come back while it is under way).
-    lingering: Vec<(Act, JoinHandle<Vec<Exchange>>)>,
+    lingering: Vec<(Act, Flying)>,
+    /// Requests whose answers [`Phase::HeldOver`] awaits, once the breaker has closed again.
+    held_over: Vec<(Act, Flying)>,
     /// When the breaker opened last, by the rules.
     opened: Option<Span>,
 }
@@ -128,16 +143,19 @@ impl Walk<'_> {
                     }
                 }
             }
-            Phase::Trip { run, slow, trip, lingers } => {
+            Phase::Trip { run, quiet, slow, trip, back } => {
                 for item in run {
                     self.ask(item).await;
                 }
+                tokio::time::sleep(*quiet).await;
                 for item in slow {
                     self.send(std::slice::from_ref(item));
                 }
-                if *lingers {
-                    let from = self.flying.len() - slow.len();
-                    self.lingering.extend(self.flying.drain(from..));
+                let from = self.flying.len() - slow.len();
+                match back {
+                    Back::Open => {}
+                    Back::Trial => self.lingering.extend(self.flying.drain(from..)),
+                    Back::Closed => self.held_over.extend(self.flying.drain(from..)),
                 }
                 self.inventory.asked_for(slow, AT_ONCE).await;
                 let exchange = self.ask(trip).await;
@@ -206,13 +224,22 @@ impl Walk<'_> {
                 let last = items.iter().zip(&exchanges).max_by_key(|(_, e)| e.received);
                 self.opened = last.and_then(|(item, exchange)| self.span(item, exchange));
             }
+            Phase::HeldOver { then } => {
+                self.flying.append(&mut self.held_over);
+                self.settle().await;
+                self.ask(then).await;
+            }
             Phase::Drain { slow, quick } => {
                 self.probe(Act::Ready, "/health/ready").await;
                 self.send(std::slice::from_ref(slow));
                 self.inventory.asked_for(std::slice::from_ref(slow), AT_ONCE).await;
                 drain().await;
-                let drained =
-                    Record { key: Instant::now(), act: Act::Drain, exchanges: Vec::new() };
+                let drained = Record {
+                    key: Instant::now(),
+                    act: Act::Drain,
+                    exchanges: Vec::new(),
+                    control: None,
+                };
                 self.records.push(drained);
                 self.probe(Act::Live, "/health/live").await;
                 self.ask(quick).await;
@@ -222,42 +249,54 @@ impl Walk<'_> {
         }
     }
 
+    /// Asks for `item`, a control request beside it.
     async fn ask(&mut self, item: &Item) -> Exchange {
-        let exchange = self.client.get(&item.path()).await;
+        let path = item.path();
+        let (exchange, control) = tokio::join!(self.client.get(&path), self.client.get(CONTROL));
         self.records.push(Record {
             key: exchange.sent,
             act: Act::Ask(*item),
             exchanges: vec![exchange.clone()],
+            control: latency(&control),
         });
         exchange
     }
 
-    /// Sends one request, or several released together, leaving their answers to come.
+    /// Sends one request, or several released together, a control request beside them, leaving
+    /// their answers to come.
     fn send(&mut self, items: &[Item]) {
         let client = self.client.clone();
-        let requests: Vec<Request> = items.iter().map(|item| Request::get(item.path())).collect();
+        let mut requests: Vec<Request> =
+            items.iter().map(|item| Request::get(item.path())).collect();
         let act = match items {
             [item] => Act::Send(*item),
             _ => Act::Burst(items.to_vec()),
         };
         let sending = tokio::spawn(async move {
-            match requests.len() {
-                1 => vec![client.send(requests[0].clone()).await],
-                _ => client.burst(requests).await,
+            if let [request] = &requests[..] {
+                let (exchange, control) =
+                    tokio::join!(client.send(request.clone()), client.get(CONTROL));
+                return (vec![exchange], latency(&control));
             }
+            requests.push(Request::get(CONTROL));
+            split_control(client.burst(requests).await)
         });
         self.flying.push((act, sending));
     }
 
-    /// Requests released together on the kept-alive connections; their exchanges.
+    /// Requests released together on the kept-alive connections, a control request with them;
+    /// their exchanges.
     async fn burst(&mut self, items: &[Item]) -> Vec<Exchange> {
-        let exchanges =
-            self.kept.burst(items.iter().map(|item| Request::get(item.path())).collect()).await;
+        let mut requests: Vec<Request> =
+            items.iter().map(|item| Request::get(item.path())).collect();
+        requests.push(Request::get(CONTROL));
+        let (exchanges, control) = split_control(self.kept.burst(requests).await);
         let key = exchanges.first().map_or_else(Instant::now, |exchange| exchange.sent);
         self.records.push(Record {
             key,
             act: Act::Burst(items.to_vec()),
             exchanges: exchanges.clone(),
+            control,
         });
         exchanges
     }
@@ -269,7 +308,8 @@ impl Walk<'_> {
 
     async fn probe(&mut self, act: Act, path: &str) {
         let exchange = self.client.get(path).await;
-        self.records.push(Record { key: exchange.sent, act, exchanges: vec![exchange] });
+        let record = Record { key: exchange.sent, act, exchanges: vec![exchange], control: None };
+        self.records.push(record);
     }
 
     /// Asks for `trial` and hangs up once the inventory has it (a client of its own, so that
@@ -291,6 +331,7 @@ impl Walk<'_> {
             key: sent,
             act: Act::HangUp(*trial),
             exchanges: vec![exchange],
+            control: None,
         });
     }
 
@@ -298,9 +339,10 @@ impl Walk<'_> {
     async fn settle(&mut self) -> Vec<(Act, Vec<Exchange>)> {
         let mut answered = Vec::new();
         for (act, sending) in std::mem::take(&mut self.flying) {
-            let exchanges = sending.await.unwrap_or_default();
+            let (exchanges, control) = sending.await.unwrap_or_default();
             let key = exchanges.first().map_or_else(Instant::now, |exchange| exchange.sent);
-            self.records.push(Record { key, act: act.clone(), exchanges: exchanges.clone() });
+            let record = Record { key, act: act.clone(), exchanges: exchanges.clone(), control };
+            self.records.push(record);
             answered.push((act, exchanges));
         }
         answered
@@ -326,7 +368,7 @@ impl Walk<'_> {
 
     /// When the breaker learnt how `item`'s call went, had it made it.
     fn span(&self, item: &Item, exchange: &Exchange) -> Option<Span> {
-        let got = got(&self.inventory.upstream.seen(), Some(item), exchange.clone(), false);
+        let got = got(&self.inventory.upstream.seen(), Some(item), exchange.clone(), false, None);
         Some(recorded(item, &got, self.instance.timeout))
     }
 
@@ -334,13 +376,13 @@ impl Walk<'_> {
         let seen = self.inventory.upstream.seen();
         let since = |key: Instant| key.saturating_duration_since(start);
         let mut steps = Vec::new();
-        for Record { key, act, exchanges } in self.records {
+        for Record { key, act, exchanges, control } in self.records {
             let items = act.items();
             let later = matches!(act, Act::Send(_) | Act::Burst(_));
             let gots: Vec<Got> = exchanges
                 .into_iter()
                 .enumerate()
-                .map(|(at, exchange)| got(&seen, items.get(at), exchange, later))
+                .map(|(at, exchange)| got(&seen, items.get(at), exchange, later, control))
                 .collect();
             for (item, got) in items.iter().zip(&gots).filter(|(_, got)| got.later) {
                 let answer = Observed { gots: vec![Got { later: false, ..got.clone() }] };
@@ -358,8 +400,25 @@ impl Walk<'_> {
     }
 }
 
+/// How long a control request took, if it was answered at all.
+fn latency(control: &Exchange) -> Option<Duration> {
+    control.answer.is_ok().then(|| control.took())
+}
+
+/// A burst's exchanges, and its control's latency: the control is its last request.
+fn split_control(mut exchanges: Vec<Exchange>) -> (Vec<Exchange>, Option<Duration>) {
+    let control = exchanges.pop();
+    (exchanges, control.as_ref().and_then(latency))
+}
+
 /// `exchange`, for `item`, with what the inventory saw meanwhile.
-fn got(seen: &[Seen], item: Option<&Item>, exchange: Exchange, later: bool) -> Got {
+fn got(
+    seen: &[Seen],
+    item: Option<&Item>,
+    exchange: Exchange,
+    later: bool,
+    control: Option<Duration>,
+) -> Got {
     let path = item.map(Item::path);
     let during = |s: &&Seen| s.at >= exchange.sent && s.at <= exchange.received;
     let asked: Vec<Seen> =
@@ -370,7 +429,7 @@ fn got(seen: &[Seen], item: Option<&Item>, exchange: Exchange, later: bool) -> G
         .filter(|s| Some(s.path()) != path.as_deref())
         .filter(held)
         .any(|s| s.at < exchange.received && s.ended.is_none_or(|ended| ended > exchange.sent));
-    Got { later: later && !asked.is_empty(), exchange, asked, busy }
+    Got { later: later && !asked.is_empty(), exchange, asked, busy, control }
 }
 
 impl Act {
