@@ -147,6 +147,8 @@ fn table() -> Vec<Case> {
         "-1", "+5", "1.5", "", "   ", "soon", "120, 60", "30s", "0x1E", "1e3", "1 20", "١٢٠",
         "Sun, 06 Nov 1994 08:49:37 PST", "Sun, 06 Nov 1994 08:49:37", "1994-11-06T08:49:37Z",
         "Sun, 06 Nov 1994 25:49:37 GMT",
+        // RFC 850's form with no day's name, or with a four-digit year: neither is that form.
+        "Funday, 06-Nov-94 08:49:37 GMT", "Sunday, 06-Nov-1994 08:49:37 GMT",
     ].map(|input| (input, Expect::is(None), Invalid)));
     let mut cases: Vec<Case> = rows.into_iter()
         .map(|(input, expect, group)| Case { input: input.into(), now: TABLE_NOW, expect, group })
