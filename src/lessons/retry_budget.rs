@@ -64,7 +64,7 @@ pub async fn judge_in_process<C: 'static>(
 }
 
 /// A round's clients, by role, or why one could not be made.
-fn clients(played: &[Played]) -> Result<[&[round::Made]; 8], Failure> {
+fn clients(played: &[Played]) -> Result<[&[round::Made]; 9], Failure> {
     let mut made = Vec::new();
     for client in played {
         match client {
@@ -77,7 +77,7 @@ fn clients(played: &[Played]) -> Result<[&[round::Made]; 8], Failure> {
 
 fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
     let lag = round.lag;
-    let [outage, typical, partial, fresh, together, flapping, windows, ends] =
+    let [outage, typical, partial, fresh, together, flapping, windows, ends, inside] =
         match clients(&round.clients) {
             Ok(clients) => clients,
             Err(failure) => return Some(failure),
@@ -90,6 +90,7 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
             ("flapping", flapping),
             ("windows", windows),
             ("ends", ends),
+            ("inside", inside),
         ]),
         OUTAGE => ledger::judge("in a total outage", plan.outages[0].budget, outage)
             .or_else(|| ledger::judge("in a total outage", plan.outages[1].budget, typical))
@@ -100,13 +101,16 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
                     flapping,
                 )
             })
-            .or_else(|| ledger::judge("healthy, then failing", plan.windows.budget, windows)),
+            .or_else(|| ledger::judge("healthy, then failing", plan.windows.budget, windows))
+            .or_else(|| ledger::judge("healthy, then failing", plan.inside.budget, inside)),
         AT_ONCE => verdicts::at_once(outage, lag)
             .or_else(|| verdicts::at_once(typical, lag))
             .or_else(|| verdicts::at_once(flapping, lag))
-            .or_else(|| verdicts::at_once(windows, lag)),
+            .or_else(|| verdicts::at_once(windows, lag))
+            .or_else(|| verdicts::at_once(inside, lag)),
         PARTIAL => verdicts::partial(&plan.partial, partial),
         WINDOW => verdicts::window(&plan.windows, plan.phases, windows)
+            .or_else(|| verdicts::inside(&plan.inside, inside))
             .or_else(|| verdicts::ends(&plan.ends, ends)),
         LESSON_3 => verdicts::lesson_3(
             &[
@@ -115,6 +119,7 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
                 ("partial outage", &plan.partial, partial),
                 ("flapping", &plan.flapping, flapping),
                 ("windows", &plan.windows, windows),
+                ("inside", &plan.inside, inside),
             ],
             lag,
         ),

@@ -4,6 +4,8 @@
 
 mod knobs;
 
+use std::time::Duration;
+
 use httplings_judge::lessons::retry_budget::{self, CHECKS};
 
 use self::knobs::{Kind, Knobs};
@@ -120,6 +122,11 @@ wrong! {
     a_ratio_rounded_up_to_a_tenth: Knobs { ratio_to_tenths: true, ..Knobs::RIGHT } => "outage",
     a_long_retry_after_cut_to_max_delay: Knobs { caps_long_retry_after: true, ..Knobs::RIGHT } => "lesson-3",
     a_client_that_returns_every_retry_after_at_once: Knobs { returns_every_retry_after: true, ..Knobs::RIGHT } => "partial",
+    a_window_a_fifth_short: Knobs { window_as: |window| window.mul_f64(0.8), ..Knobs::RIGHT } => "window",
+    a_window_cut_to_whole_seconds: Knobs { window_as: |window| Duration::from_secs(window.as_secs()), ..Knobs::RIGHT } => "window",
+    a_window_a_fifth_long: Knobs { window_as: |window| window.mul_f64(1.2), ..Knobs::RIGHT } => "window",
+    a_refused_retry_that_returns_the_first_response: Knobs { returns_first_when_refused: true, ..Knobs::RIGHT } => "lesson-3",
+    a_client_that_never_retries_a_reset: Knobs { no_transport_retries: true, ..Knobs::RIGHT } => "partial",
     a_client_whose_calls_panic: Knobs { counts_attempts_down: true, ..Knobs::RIGHT } => "lesson-3",
     one_attempt_more_than_max_attempts: Knobs { one_attempt_more: true, ..Knobs::RIGHT } => "lesson-3",
     a_backoff_without_jitter: Knobs { no_jitter: true, ..Knobs::RIGHT } => "lesson-3",

@@ -68,6 +68,8 @@ pub struct Plan {
     /// Seen across windows.
     pub windows: Client,
     pub phases: Windows,
+    /// Seen within a window: its healthy calls' deposits must still pay for its outage.
+    pub inside: Client,
     /// A wave of calls that use every attempt, then one that needs the budget left.
     pub ends: Client,
 }
@@ -144,14 +146,18 @@ impl Plan {
         // The two calls whose 503 asks for a second come after the first third, when what the
         // calls before paid in leaves room for both however a budget counts: each must wait as
         // asked and retry (a client that returns every Retry-After at once passed on 80 %).
+        // So do two of the resets: every call that fails once after the first third must be
+        // retried to a 200 (a client that never retried a reset passed on the 80 % as well).
         let count = calls.len() as u32;
-        let asking = seed::distinct(rng, count / 3..count, 2);
-        let others = seed::distinct(rng, 0..count, calls.len() / 10 + 3);
-        let others = others.into_iter().filter(|call| !asking.contains(call));
+        let later = seed::distinct(rng, count / 3..count, 4);
+        let (asking, resets) = (&later[..2], &later[2..]);
+        let others = seed::distinct(rng, 0..count, calls.len() / 10 + 5);
+        let others = others.into_iter().filter(|call| !later.contains(call));
         let failing: Vec<u32> =
             asking.iter().copied().chain(others.take(calls.len() / 10 + 1)).collect();
         let script = (0..calls.len() as u32)
             .map(|call| match failing.iter().position(|failing| *failing == call) {
+                _ if resets.contains(&call) => Script::FailsOnce(None, true),
                 Some(0 | 1) => Script::FailsOnce(Some(1), false),
                 Some(2..=4) => Script::NotFound,
                 Some(place) => Script::FailsOnce(None, place % 4 == 0),
@@ -197,10 +203,11 @@ impl Plan {
         };
         let (windows, phases) = windows(rng);
         let ends = ends(rng);
-        Self { outages, partial, fresh, together, flapping, windows, phases, ends }
+        let inside = inside(rng);
+        Self { outages, partial, fresh, together, flapping, windows, phases, inside, ends }
     }
 
-    pub fn clients(&self) -> [&Client; 8] {
+    pub fn clients(&self) -> [&Client; 9] {
         [
             &self.outages[0],
             &self.outages[1],
@@ -210,16 +217,55 @@ impl Plan {
             &self.flapping,
             &self.windows,
             &self.ends,
+            &self.inside,
         ]
     }
 }
 
 /// When the later calls of the windows client start: once the first calls' deposits and
-/// retries (all over by half a second) are older than the window, with a tenth of a window to
-/// spare for a budget that counts in slots.
+/// retries (all over within 80 ms) are older than the window, with a tenth of a window to spare
+/// for a budget that counts in slots. No more: a window a fifth too long still holds the first
+/// deposits then, by 70 ms or more.
 pub fn later_at(window: Duration) -> Duration {
-    Duration::from_millis(500) + window.mul_f64(1.1)
+    Duration::from_millis(50) + window.mul_f64(1.1)
 }
+
+/// How far into its window the inside client's outage comes, after its healthy calls: their
+/// deposits are still in the window, and a budget whose window is a fifth short or more, or
+/// cut to whole seconds, has let them go.
+pub const INSIDE_AT: f64 = 0.85;
+
+/// The inside client: twenty healthy calls, spread over 40 ms (a burst of its own would make
+/// every client's timers late), then, `INSIDE_AT` of a window (1.3 to 1.5 s) later, ten calls
+/// failing together, each wanting three retries: the healthy calls' deposits pay for most.
+fn inside(rng: &mut Rng) -> Client {
+    let window = Duration::from_millis(rng.u64(1300..=1500));
+    let failing_at = window.mul_f64(INSIDE_AT);
+    let calls =
+        (0..INSIDE_CALLS)
+            .map(|call| {
+                if call < INSIDE_HEALTHY {
+                    Duration::from_millis(rng.u64(0..40))
+                } else {
+                    failing_at
+                }
+            })
+            .collect();
+    let script = (0..INSIDE_CALLS)
+        .map(|call| if call < INSIDE_HEALTHY { Script::Fine } else { Script::Down(503) })
+        .collect();
+    let base = seed::duration_spread(rng, Duration::from_millis(5), Duration::from_millis(10));
+    Client {
+        policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
+        budget: Budget { ratio: 0.5, min_per_second: rng.u32(3..=4), window },
+        calls,
+        script,
+    }
+}
+
+/// The inside client's healthy calls, and all its calls.
+pub const INSIDE_HEALTHY: usize = 20;
+pub const INSIDE_CALLS: usize = 30;
 
 /// The windows client. At the start, forty healthy calls bank deposits that four failing ones
 /// cannot spend: a budget without a window (or with a longer one) still holds them later. Later,
@@ -228,7 +274,7 @@ pub fn later_at(window: Duration) -> Duration {
 /// leave the window, show as too few retries).
 fn windows(rng: &mut Rng) -> (Client, Windows) {
     let phases = Windows { healthy: 40, failing: 4, later: 44 };
-    let window = Duration::from_millis(rng.u64(1000..=1150));
+    let window = Duration::from_millis(rng.u64(1200..=1350));
     let at = later_at(window);
     let mut calls = Vec::new();
     let mut script = Vec::new();
@@ -240,7 +286,8 @@ fn windows(rng: &mut Rng) -> (Client, Windows) {
         }
         script.push(if call < phases.healthy { Script::Fine } else { Script::Down(503) });
     }
-    let base = seed::duration_spread(rng, Duration::from_millis(30), Duration::from_millis(50));
+    // Quick waits: the first outage's retries are over within a tenth of a second.
+    let base = seed::duration_spread(rng, Duration::from_millis(5), Duration::from_millis(10));
     let client = Client {
         policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
         budget: Budget { ratio: 0.5, min_per_second: rng.u32(3..=4), window },
@@ -419,12 +466,19 @@ fn reply(script: Script, attempt: usize, since_start: Duration) -> Reply {
             let turn = since_start.as_nanos() / period.as_nanos().max(1);
             Reply::status(if turn.is_multiple_of(2) { 503 } else { 200 })
         }
-        (Script::Down(0), _) | (Script::FailsOnce(_, true), 1) => Reply::Reset,
+        (Script::FailsOnce(_, true), 1) => Reply::Reset,
         (Script::DownAsking(seconds), 1) => {
             Reply::status(503).with_header("retry-after", &seconds.to_string())
         }
         (Script::DownAsking(_), _) => Reply::status(503),
-        (Script::Down(status), _) => Reply::status(status),
+        // Each attempt fails otherwise than the one before: a call hands back the last.
+        (Script::Down(0), _) => Reply::Reset,
+        // Each attempt a 5xx other than the one before: a call hands back the last.
+        (Script::Down(first), attempt) => {
+            const TURNS: [u16; 4] = [500, 502, 503, 504];
+            let from = TURNS.iter().position(|status| *status == first).unwrap_or(0);
+            Reply::status(TURNS[(from + attempt - 1) % TURNS.len()])
+        }
         (Script::FailsOnce(Some(seconds), _), 1) => {
             Reply::status(503).with_header("retry-after", &seconds.to_string())
         }

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::round::{Client, ENDS_WAVE, Made, NoOutcome, Script, Windows};
+use super::round::{
+    Client, ENDS_WAVE, INSIDE_AT, INSIDE_HEALTHY, Made, NoOutcome, Script, Windows,
+};
 use crate::judge::bounds::{AT_ONCE, AT_ONCE_ON_AVERAGE, LATE_RATE, late, millis};
 use crate::judge::schedule::{Sample, Wait, backoff, growth, jittered, past_backoff};
 use crate::judge::upstream::Reply;
@@ -142,10 +144,17 @@ pub fn partial(client: &Client, calls: &[Made]) -> Option<Failure> {
         })
         .collect();
     let needed = (failing.len() as f64 * RECOVERED).ceil() as usize;
-    let asked_and_lost = failing.iter().any(|(call, made)| {
-        matches!(client.script[*call], Script::FailsOnce(Some(_), _)) && status(made) != Some(200)
-    });
-    if recovered >= needed && healthy_wrong.is_empty() && !asked_and_lost {
+    // After the first third, what the calls before paid in leaves room for every retry: each
+    // call that fails once (a 503, one asking Retry-After: 1, a reset) is retried to a 200.
+    let later_lost = failing
+        .iter()
+        .find(|(call, made)| *call >= calls.len() / 3 && status(made) != Some(200))
+        .map(|(call, _)| match client.script[*call] {
+            Script::FailsOnce(Some(_), _) => "a 503 asking Retry-After: 1 (within max_delay)",
+            Script::FailsOnce(_, true) => "a reset",
+            _ => "a 503",
+        });
+    if recovered >= needed && healthy_wrong.is_empty() && later_lost.is_none() {
         return None;
     }
     let mut rows: Vec<Row> = failing
@@ -161,13 +170,12 @@ pub fn partial(client: &Client, calls: &[Made]) -> Option<Failure> {
         .collect();
     rows.extend(healthy_wrong);
     Some(
-        Failure::of(if asked_and_lost {
+        Failure::of(if let Some(failed) = later_lost {
             format!(
-                "with {} calls and one in ten failing once, a 503 asking Retry-After: 1 (within \
-                 max_delay, {}) was not retried to a 200, with ratio {:.2} leaving room: such a \
-                 503 is waited for as asked, then retried",
+                "with {} calls and one in ten failing once, a call after the first third that \
+                 got {failed} was not retried to a 200, with ratio {:.2} leaving room: a 5xx \
+                 and a failure on the way are retried (after the Retry-After, when one asks)",
                 calls.len(),
-                millis(client.policy.max_delay),
                 client.budget.ratio
             )
         } else {
@@ -182,6 +190,36 @@ pub fn partial(client: &Client, calls: &[Made]) -> Option<Failure> {
         })
         .with(table(&["call", "expected", "got"], rows)),
     )
+}
+
+/// `window`, within one: the inside client's outage, most of a window after its healthy calls,
+/// finds their deposits still paying for retries (no fewer than they and the floor allow).
+pub fn inside(client: &Client, calls: &[Made]) -> Option<Failure> {
+    let failing = calls.get(INSIDE_HEALTHY..)?;
+    let (budget, policy) = (client.budget, client.policy);
+    let wanted = failing.len() * (policy.max_attempts as usize - 1);
+    let deposits = calls.iter().filter(|made| !made.attempts.is_empty()).count() as f64;
+    // The floor counted as tower counts it, in whole seconds of the window: the least of the ways.
+    let floor = f64::from(budget.min_per_second) * budget.window.as_secs_f64().floor().max(1.0);
+    let least = (wanted as f64).min((budget.ratio * deposits + floor).floor()) - 1.0;
+    let got: usize = failing.iter().map(|made| made.attempts.len().saturating_sub(1)).sum();
+    ((got as f64) < least).then(|| {
+        Failure::new(
+            format!(
+                "{} calls failing together, {} after {INSIDE_HEALTHY} healthy calls (within the \
+                 {} window), got {got} retries; the budget had room for at least {least} (ratio \
+                 {:.2} × {deposits} first attempts + {}/s): deposits younger than the window \
+                 still count",
+                failing.len(),
+                millis(budget.window.mul_f64(INSIDE_AT)),
+                millis(budget.window),
+                budget.ratio,
+                budget.min_per_second
+            ),
+            "A window shorter than the one configured (cut to whole seconds, say) forgets the \
+             traffic that earned the retries, and refuses retries the budget was meant to allow.",
+        )
+    })
 }
 
 /// `window`: the windows client's later calls find the budget as the window says: what the
@@ -395,6 +433,22 @@ fn broken(client: &Client, made: &Made) -> Result<Vec<Sample>, String> {
             "it panicked ({problem}): a call hands back the last outcome as it came, a response \
              or an error"
         ));
+    }
+    // However the call ends (out of attempts, refused a retry, a 4xx), what it hands back is
+    // what the last attempt got.
+    if let (Some(last), Ok(got)) = (made.attempts.last(), &made.got) {
+        let got_status = got.as_ref().ok().map(|response| response.status);
+        let last_status = last.reply.status_code();
+        if got_status != last_status {
+            let shown =
+                |status: Option<u16>| status.map_or("no response".into(), |s| s.to_string());
+            return Err(format!(
+                "it returned {}, but its last attempt got {}: a call hands back the last outcome \
+                 as it came",
+                shown(got_status),
+                shown(last_status)
+            ));
+        }
     }
     let policy = &client.policy;
     if made.attempts.len() > policy.max_attempts as usize {

@@ -65,6 +65,12 @@ pub struct Knobs {
     pub returns_every_retry_after: bool,
     /// Counts attempts down instead of up: the second backoff underflows, and the call panics.
     pub counts_attempts_down: bool,
+    /// The window the budget counts over, from the one configured.
+    pub window_as: fn(Duration) -> Duration,
+    /// Refused a retry, hands back the first attempt's response, not the last.
+    pub returns_first_when_refused: bool,
+    /// Never retries a failure on the way (a reset, a refused connection).
+    pub no_transport_retries: bool,
     /// The whole backoff every time.
     pub no_jitter: bool,
     /// Retries a server asked for with `Retry-After` skip the budget.
@@ -93,6 +99,9 @@ impl Knobs {
         one_attempt_more: false,
         returns_every_retry_after: false,
         counts_attempts_down: false,
+        window_as: |window| window,
+        returns_first_when_refused: false,
+        no_transport_retries: false,
         no_jitter: false,
         retry_after_free: false,
         doubled_backoff: false,
@@ -234,8 +243,9 @@ impl Client {
         policy: RetryPolicy,
         limits: RetryBudget,
     ) -> Self {
-        let floor = f64::from(limits.min_per_second) * limits.window.as_secs_f64();
         let mut limits = limits;
+        limits.window = (knobs.window_as)(limits.window);
+        let floor = f64::from(limits.min_per_second) * limits.window.as_secs_f64();
         if knobs.ratio_to_tenths {
             limits.ratio = (limits.ratio * 10.0).ceil() / 10.0;
         }
@@ -325,6 +335,7 @@ impl Client {
         let mut own = Window::default();
         self.deposit(&mut own);
         let mut attempt = 1;
+        let mut first = None;
         loop {
             let outcome = self.client.get(url).send().await;
             let retryable = match &outcome {
@@ -332,6 +343,7 @@ impl Client {
                     response.status().is_server_error()
                         || (self.knobs.retries_4xx && response.status().is_client_error())
                 }
+                Err(_) if self.knobs.no_transport_retries => false,
                 Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
             };
             let most = self.policy.max_attempts + u32::from(self.knobs.one_attempt_more);
@@ -387,9 +399,13 @@ impl Client {
                 if self.knobs.sleeps_when_refused {
                     tokio::time::sleep(wait).await;
                 }
-                return outcome;
+                return first.unwrap_or(outcome);
             }
-            drop(outcome);
+            if self.knobs.returns_first_when_refused && first.is_none() {
+                first = Some(outcome);
+            } else {
+                drop(outcome);
+            }
             tokio::time::sleep(wait).await;
             if self.knobs.counts_attempts_down {
                 attempt -= 1;
