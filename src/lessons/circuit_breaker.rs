@@ -78,10 +78,41 @@ struct Walked {
     lost: Option<Lost>,
 }
 
+impl Walked {
+    /// Whether the rule at `at` of [`CHECKS`] was seen to hold.
+    fn held_at(&self, at: usize) -> bool {
+        self.held.iter().any(|rule| *rule as usize == at)
+    }
+
+    /// Whether the walk could not be made at all: no router, or the learner's process gone.
+    fn stopped(&self) -> bool {
+        self.unserved.is_some() || self.lost.is_some()
+    }
+}
+
+/// How many times every walk is played again when none broke a rule but some rule went
+/// unjudged: on a busy machine an answer can come too late to prove a rule, never too late to
+/// break one, so an unjudged rule is not believed until the walks have had these chances.
+const REPLAYS_FOR_UNJUDGED: usize = 2;
+
 async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<(), Lost> {
     let plan = Plan::draw(seed);
-    let walked = join_all(plan.instances.iter().map(|instance| judged(learner, &plan, instance)));
-    let walked = walked.await;
+    let walk_all =
+        || join_all(plan.instances.iter().map(|instance| judged(learner, &plan, instance)));
+    let mut walked = walk_all().await;
+    for _ in 0..REPLAYS_FOR_UNJUDGED {
+        let nothing_broken = walked.iter().all(|walked| walked.broken.is_none());
+        let unjudged = (0..CHECKS.len()).any(|at| !walked.iter().any(|w| w.held_at(at)));
+        if !nothing_broken || !unjudged || walked.iter().any(Walked::stopped) {
+            break;
+        }
+        for (walked, again) in walked.iter_mut().zip(walk_all().await) {
+            walked.held.extend(again.held);
+            walked.broken = walked.broken.take().or(again.broken);
+            walked.unserved = walked.unserved.take().or(again.unserved);
+            walked.lost = walked.lost.take().or(again.lost);
+        }
+    }
     if let Some(lost) = walked.iter().find_map(|walked| walked.lost.clone()) {
         return Err(lost);
     }
@@ -172,7 +203,7 @@ fn verdict(at: usize, walked: &[Walked]) -> Option<Failure> {
     if let Some((_, failure)) = broken.clone().find(|(rule, _)| *rule as usize == at) {
         return Some(failure.clone());
     }
-    if walked.iter().any(|walked| walked.held.iter().any(|rule| *rule as usize == at)) {
+    if walked.iter().any(|walked| walked.held_at(at)) {
         return None;
     }
     Some(Failure::new(
