@@ -757,8 +757,9 @@ async fn servers_with_a_short_memory_or_a_201_that_is_not_json_are_caught() {
         Box::pin(knobbed!(created_content_type: "text/plain")),
     ])
     .await;
+    // A changed payment that comes after the key was forgotten is taken for a new one too.
     for (judged, seed) in &cases[..2] {
-        assert_failed(judged, *seed, CHECKS, &[REPLAYS]);
+        caught_by(judged, *seed, REPLAYS, &[CHANGED]);
     }
     // The 201 belongs to the check of each scenario's first payment.
     let (judged, seed) = &cases[2];

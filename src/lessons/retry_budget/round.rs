@@ -165,7 +165,8 @@ impl Plan {
             })
             .collect();
         let partial = Client {
-            policy: policy(rng, (60, 150)),
+            // Waits of a tenth of a second or more: a backoff too long shows in them too.
+            policy: policy(rng, (120, 200)),
             budget: Budget {
                 ratio: 0.2 + rng.f64() * 0.1,
                 min_per_second: rng.u32(1..=2),
