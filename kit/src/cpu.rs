@@ -50,8 +50,34 @@ impl CpuClock {
         self.summed("schedstat", schedstat_time)
     }
 
+    /// Whether the learner's threads are still at work: how long they have wanted a core so
+    /// far, and whether one of them wants one now (on a core or in the run queue). A reading
+    /// that repeats, a moment later, with none wanting a core means nothing ran in between.
+    pub fn stirring(&self) -> Option<(Duration, bool)> {
+        let threads = self.thread_folders()?;
+        let readings: Vec<(Duration, bool)> = threads
+            .iter()
+            .filter_map(|thread| {
+                let wanted = schedstat_time(&format!("{thread}/schedstat"))?;
+                Some((wanted, is_runnable(&format!("{thread}/stat"))?))
+            })
+            .collect();
+        (!readings.is_empty()).then(|| {
+            let wanted = readings.iter().map(|(wanted, _)| *wanted).sum();
+            (wanted, readings.iter().any(|(_, now)| *now))
+        })
+    }
+
     /// `read` of each living thread's `file` in /proc, summed.
     fn summed(&self, file: &str, read: fn(&str) -> Option<Duration>) -> Option<Duration> {
+        let threads = self.thread_folders()?;
+        let times: Vec<Duration> =
+            threads.iter().filter_map(|thread| read(&format!("{thread}/{file}"))).collect();
+        (!times.is_empty()).then(|| times.iter().sum())
+    }
+
+    /// The /proc folder of each living thread counted.
+    fn thread_folders(&self) -> Option<Vec<String>> {
         let threads: Vec<String> = match &self.0 {
             Source::Process(pid) => std::fs::read_dir(format!("/proc/{pid}/task"))
                 .ok()?
@@ -63,10 +89,20 @@ impl CpuClock {
                 tids.iter().map(|tid| format!("/proc/self/task/{tid}")).collect()
             }
         };
-        let times: Vec<Duration> =
-            threads.iter().filter_map(|thread| read(&format!("{thread}/{file}"))).collect();
-        (!times.is_empty()).then(|| times.iter().sum())
+        Some(threads)
     }
+}
+
+/// Whether the thread of a `stat` file of /proc is on a core or waiting for one (state `R`).
+#[cfg(target_os = "linux")]
+fn is_runnable(path: &str) -> Option<bool> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    Some(stat.rsplit_once(')')?.1.split_whitespace().next()? == "R")
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_runnable(_: &str) -> Option<bool> {
+    None
 }
 
 /// Time on a core plus time waiting in the run queue, from a `schedstat` file of /proc.
@@ -121,6 +157,35 @@ mod tests {
         assert_eq!(clock.runnable(), None);
         let this_process = CpuClock::process(std::process::id());
         assert!(this_process.used().is_some() && this_process.runnable().is_some());
+    }
+
+    /// A spinning thread is stirring at every reading; a sleeping one reads the same twice.
+    #[test]
+    fn a_sleeping_thread_reads_quiet_and_a_spinning_one_does_not() {
+        let (spinning, sleeping) = (CpuClock::threads(), CpuClock::threads());
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                spinning.count_this_thread();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+            scope.spawn(|| {
+                sleeping.count_this_thread();
+                std::thread::sleep(Duration::from_millis(300));
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            let (first, busy) = spinning.stirring().unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+            let (second, _) = spinning.stirring().unwrap();
+            assert!(busy && second > first, "{first:?} then {second:?}, busy: {busy}");
+            let (first, busy) = sleeping.stirring().unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+            assert_eq!(sleeping.stirring().unwrap(), (first, false));
+            assert!(!busy);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
     }
 
     /// A thread that yields in a loop wants a core all along, however little of one it gets;

@@ -20,6 +20,9 @@ use httplings::protocol::{FLUSH_LINE_PREFIX, Request, RequestBody, Response, Res
 /// holds its thread.
 const FLUSH_DEADLINE: Duration = Duration::from_secs(2);
 
+/// How far apart two readings of the learner's threads are that, alike, say it has gone quiet.
+const QUIET_READINGS_APART: Duration = Duration::from_millis(3);
+
 /// How long past a call's deadline the judge waits for the adapter's own "timed out": if even
 /// that does not come, learner code is holding the adapter's thread.
 const GRACE: Duration = Duration::from_secs(1);
@@ -227,6 +230,25 @@ impl Learner {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         Ok(())
+    }
+
+    /// Waits until the learner's code has gone quiet: none of its threads on a core or waiting
+    /// for one, and none having run since the reading before, a few milliseconds earlier. Never
+    /// longer than `at_most`, which is all it waits where the threads cannot be read.
+    pub async fn quiet(&self, at_most: Duration) {
+        let started = Instant::now();
+        let mut before = None;
+        while started.elapsed() < at_most {
+            let Some((wanted, busy)) = self.cpu.stirring() else {
+                tokio::time::sleep(at_most.saturating_sub(started.elapsed())).await;
+                return;
+            };
+            if !busy && before == Some(wanted) {
+                return;
+            }
+            before = (!busy).then_some(wanted);
+            tokio::time::sleep(QUIET_READINGS_APART).await;
+        }
     }
 
     /// Runs `playing` while pinging this learner every `every`, noting in `lateness` how long

@@ -11,7 +11,8 @@ use super::compare::secrets_in;
 use super::{Evidence, Failure, Learner, Lost};
 
 /// How long a line may take to be written after the request it is about is answered (a logging
-/// layer that writes once the response is sent, an appender with a thread of its own).
+/// layer that writes once the response is sent, an appender with a thread of its own), unless
+/// the learner's code goes quiet sooner.
 const STRAGGLER: Duration = Duration::from_millis(50);
 
 /// A failure naming the credentials among `secrets` (each a value and what it is) that the log
@@ -49,7 +50,8 @@ pub async fn credentials(
 
 /// Which of `wanted` the log holds no line for (their places in `wanted`): decided as soon as
 /// the log is known to be complete up to now, never by waiting a fixed time for lines that will
-/// not come. A line missing after a flush gets one more flush, a moment later.
+/// not come. A line missing after a flush gets one more flush, once the learner's code has gone
+/// quiet.
 pub async fn unlogged(
     learner: &Learner,
     wanted: &[impl Fn(&str) -> bool],
@@ -81,7 +83,7 @@ pub async fn unlogged_since(
     if missing().is_empty() {
         return Ok(Vec::new());
     }
-    tokio::time::sleep(STRAGGLER).await;
+    learner.quiet(STRAGGLER).await;
     learner.flush().await?;
     Ok(missing())
 }

@@ -131,6 +131,46 @@ pub fn growth(samples: &[Sample]) -> Option<String> {
     ))
 }
 
+/// The least bound a wait must have for how far up it reaches to count: below it, what a
+/// busy machine adds to a wait is a sizeable share of it.
+const REACH_LEAST_BOUND: Duration = Duration::from_millis(80);
+
+/// How far up its bound a wait goes to count as reaching.
+const REACH: f64 = 0.6;
+
+/// The least share of the waits that must reach: full jitter takes 40 % of its waits there and
+/// equal jitter 80 %; of thirty full-jitter waits, fewer than three reach about once in twenty
+/// thousand plays. Waits drawn below half of `d` (a share of `d/2`, half the base) never do.
+const LEAST_REACHING: f64 = 0.1;
+
+/// Judges the waits of long outages by their reach: jitter spreads a wait anywhere below `d`,
+/// so over many of them some must come near it. Waits that all stay in the lower part of their
+/// bound are a backoff shorter than the one asked for. Needs twenty bounds of
+/// [`REACH_LEAST_BOUND`] or more; a busy machine only lengthens waits, so it never fails one.
+pub fn reach(samples: &[Sample]) -> Option<String> {
+    let judged: Vec<&Sample> =
+        samples.iter().filter(|sample| sample.nominal >= REACH_LEAST_BOUND).collect();
+    let reaching = judged
+        .iter()
+        .filter(|sample| sample.waited.as_secs_f64() >= sample.nominal.as_secs_f64() * REACH)
+        .count();
+    let longest = judged
+        .iter()
+        .map(|sample| sample.waited.as_secs_f64() / sample.nominal.as_secs_f64())
+        .fold(0.0, f64::max);
+    (judged.len() >= 20 && (reaching as f64) < judged.len() as f64 * LEAST_REACHING).then(|| {
+        format!(
+            "over {} backoff waits of {} ms or more, {reaching} came within {:.0} % of their bound \
+             d, and the longest reached {:.0} % of it: jitter spreads a wait over all of [0, d] \
+             (or [d/2, d]), so waits that stay low are a backoff shorter than the one asked for",
+            judged.len(),
+            REACH_LEAST_BOUND.as_millis(),
+            (1.0 - REACH) * 100.0,
+            longest * 100.0
+        )
+    })
+}
+
 /// The first waits' lower quartile and the capped waits' median, when the capped ones are not
 /// [`GROWTH`] times longer.
 fn flat(samples: &[Sample]) -> Option<(Duration, Duration)> {

@@ -85,6 +85,10 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let (lateness, second_lateness) = (RefCell::default(), RefCell::default());
     let answered = [Notify::new(), Notify::new()];
     let (cpu_before, started) = (Cpu::of(second), Instant::now());
+    // The second process's CPU time and the wall time, as of when its last call came back: the
+    // first process's scenarios may run on after it, and the spin check is about its waits.
+    let second_finished = RefCell::new((cpu_before, Duration::ZERO));
+    let second_came_back = || *second_finished.borrow_mut() = (Cpu::of(second), started.elapsed());
 
     // Both processes play the opening and the herd at once; the first is judged on its opening.
     let opened =
@@ -103,13 +107,15 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
                 lost.borrow_mut().get_or_insert(gone);
             }
         }
+        second_came_back();
     };
     let herds = async {
         let (mut one, mut two) = (seed::rng(seeds[0]), seed::rng(seeds[0] ^ 1));
-        tokio::join!(
-            play::play(learner, &herd, &mut one, Some(&answered[0])),
-            play::play(second, &herd, &mut two, Some(&answered[1])),
-        )
+        tokio::join!(play::play(learner, &herd, &mut one, Some(&answered[0])), async {
+            let played = play::play(second, &herd, &mut two, Some(&answered[1])).await;
+            second_came_back();
+            played
+        },)
     };
     let rest = async {
         tokio::join!(answered[0].notified(), answered[1].notified());
@@ -122,14 +128,20 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             tokio::time::sleep(SCENARIOS_APART * at as u32).await;
             decide(learner, scenario, seed ^ at as u64, lost, lateness).await
         }));
-        let second_played = join_all(second_scenarios.iter().enumerate().map(|(at, scenario)| {
-            decide(second, scenario, seeds[2] ^ at as u64, lost, &second_lateness)
-        }));
+        let second_played = async {
+            let decided = join_all(second_scenarios.iter().enumerate().map(|(at, scenario)| {
+                decide(second, scenario, seeds[2] ^ at as u64, lost, &second_lateness)
+            }))
+            .await;
+            second_came_back();
+            decided
+        };
         tokio::join!(first, second_played)
     };
     let second_done = async {
         let (_, (herds, rest)) = tokio::join!(opened_second, async { tokio::join!(herds, rest) });
-        (herds, rest, Cpu::of(second), started.elapsed())
+        let (cpu, wall) = *second_finished.borrow();
+        (herds, rest, cpu, wall)
     };
     // The second process is probed less often: its CPU time is what the spin check measures.
     let playing = second

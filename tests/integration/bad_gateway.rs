@@ -262,7 +262,14 @@ async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
             "a body read whole, however large",
             with!(body_limit: None),
             &[UNUSABLE],
-            "in a body of 4 MiB",
+            "body of 4 MiB",
+            &[LOGGED],
+        ),
+        wrong_and_more(
+            "a limit on the Content-Length alone",
+            with!(trusts_content_length: true),
+            &[UNUSABLE],
+            "in a chunked body of 4 MiB",
             &[LOGGED],
         ),
         wrong_and_more(

@@ -125,6 +125,22 @@ async fn the_right_handling_passes() {
     judged_failing(with!(), &[]).await;
 }
 
+/// A line written by a task of its own, which may run once the answer is on its way (as an
+/// appender with a thread of its own writes): the log check waits for the learner to go quiet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_logged_after_the_answer_passes() {
+    fn logged_later(error: DbError, _: u32) -> Response {
+        tokio::spawn(async move {
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
+            log_fields(&error);
+        });
+        generic_500()
+    }
+    judged_failing(with!(db_error: logged_later), &[]).await;
+}
+
 /// The right handling, with every answer (a panic's included) passed through `around`, which
 /// sees the request's path.
 fn around_every_answer(

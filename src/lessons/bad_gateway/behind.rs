@@ -105,10 +105,18 @@ fn changes_with_the_service(asked: &[Asked], symbol: &str) -> Option<Leak> {
 /// keep a connection open after a complete answer, for the gateway's pool).
 pub(super) fn once(asked: &[Asked], services: &[Upstream]) -> Option<Failure> {
     for (service, upstream) in services.iter().enumerate().take(4) {
+        // Per symbol: asked of the gateway and answered, asked and given up on by the judge (which
+        // the gateway may have dropped before or after it asked on), asked of the service.
         let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut given_up: BTreeMap<String, usize> = BTreeMap::new();
         for asked in asked.iter().filter(|asked| BEHIND[asked.gateway] == Behind::Service(service))
         {
-            counts.entry(asked.symbol.clone()).or_default().0 += 1;
+            if asked.exchange.answer.is_ok() {
+                counts.entry(asked.symbol.clone()).or_default().0 += 1;
+            } else {
+                counts.entry(asked.symbol.clone()).or_default();
+                *given_up.entry(asked.symbol.clone()).or_default() += 1;
+            }
         }
         let seen = upstream.seen();
         for seen in &seen {
@@ -117,9 +125,15 @@ pub(super) fn once(asked: &[Asked], services: &[Upstream]) -> Option<Failure> {
         }
         let rows: Vec<Row> = counts
             .iter()
-            .filter(|(_, (asked, seen))| asked != seen)
+            .filter(|(symbol, (asked, seen))| {
+                seen < asked || *seen > asked + given_up.get(*symbol).copied().unwrap_or(0)
+            })
             .map(|(symbol, (asked, seen))| Row {
-                cells: vec![symbol.clone(), asked.to_string(), seen.to_string()],
+                cells: vec![
+                    symbol.clone(),
+                    (asked + given_up.get(symbol).copied().unwrap_or(0)).to_string(),
+                    seen.to_string(),
+                ],
                 ok: false,
             })
             .collect();
@@ -284,6 +298,15 @@ const CAUSES: &[&str] = &[
     "field",
     "truncat",
     "stall",
+    // A body past the gateway's limit, however the line puts it.
+    "kib",
+    "mib",
+    "byte",
+    "limit",
+    "exceed",
+    "large",
+    "size",
+    "overflow",
 ];
 
 /// Words that say what went wrong: for a status, its reason (its number will do too).

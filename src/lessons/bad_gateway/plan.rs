@@ -43,13 +43,21 @@ pub(super) enum Garbage {
     TextPrice,
     /// A number written as a JSON string: `"412.5"` is text, not a number.
     QuotedPrice,
+    /// A price, then more: a body that starts with JSON is not JSON.
+    Trailing,
     /// A price, in a body of [`HUGE`] bytes: no gateway should read that much for one.
     Huge,
+    /// The same, sent in chunks with no `Content-Length`: a limit that trusts the length alone
+    /// reads it all.
+    HugeChunked,
 }
 
 /// The size of a body no gateway should read in full for a price: four mebibytes, where a price
 /// takes a few hundred bytes and a limit of 64 KiB (or a mebibyte) is plenty.
 pub(super) const HUGE: usize = 4 << 20;
+
+/// The size of each chunk of a chunked huge body.
+const CHUNK: usize = 16 << 10;
 
 impl Behaviour {
     pub(super) fn is_timing(&self) -> bool {
@@ -71,8 +79,17 @@ impl Behaviour {
             Self::NotAPrice(Garbage::QuotedPrice) => {
                 "answered 200 with a price in a JSON string".into()
             }
+            Self::NotAPrice(Garbage::Trailing) => {
+                "answered 200 with a price followed by more text".into()
+            }
             Self::NotAPrice(Garbage::Huge) => {
                 format!("answered 200 with a price, in a body of {} MiB", HUGE >> 20)
+            }
+            Self::NotAPrice(Garbage::HugeChunked) => {
+                format!(
+                    "answered 200 with a price, in a chunked body of {} MiB (no Content-Length)",
+                    HUGE >> 20
+                )
             }
             Self::Broken => "answered with bytes that are not HTTP".into(),
             Self::CutOff => "broke its answer off mid-body".into(),
@@ -142,7 +159,9 @@ impl Plan {
                 Garbage::NullPrice,
                 Garbage::TextPrice,
                 Garbage::QuotedPrice,
+                Garbage::Trailing,
                 Garbage::Huge,
+                Garbage::HugeChunked,
             ]
             .map(Behaviour::NotAPrice),
         );
@@ -190,6 +209,8 @@ impl Plan {
             format!("{base}/{word}"),
             format!("{base}#{word}"),
             format!("%{hex}{base}"),
+            // A path is not a form: a space is %20 there, and `+` is a plus.
+            format!("{base} {word}"),
         ];
         let lengths = seed::distinct(rng, 10..25, SERVICES);
         Plan {
@@ -286,11 +307,31 @@ impl Plan {
             Behaviour::NotAPrice(Garbage::QuotedPrice) => {
                 respond(200, format!(r#"{start}ce":"412.5"}}"#))
             }
+            Behaviour::NotAPrice(Garbage::Trailing) => {
+                respond(200, format!(r#"{{"symbol":{quoted},"price":12.5}} <- {node}"#))
+            }
             Behaviour::NotAPrice(Garbage::Huge) => {
                 // Whitespace is JSON too: a gateway that reads it all finds a good price.
                 let mut body = format!(r#"{{"symbol":{quoted},"price":12.5}}"#);
                 body.push_str(&" ".repeat(HUGE.saturating_sub(body.len())));
                 respond(200, body)
+            }
+            Behaviour::NotAPrice(Garbage::HugeChunked) => {
+                let mut head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n".to_string();
+                for (name, value) in &headers {
+                    head.push_str(&format!("{name}: {value}\r\n"));
+                }
+                head.push_str("transfer-encoding: chunked\r\n\r\n");
+                let mut bytes = head.into_bytes();
+                let mut body = format!(r#"{{"symbol":{quoted},"price":12.5}}"#);
+                body.push_str(&" ".repeat(HUGE.saturating_sub(body.len())));
+                for chunk in body.as_bytes().chunks(CHUNK) {
+                    bytes.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                    bytes.extend_from_slice(chunk);
+                    bytes.extend_from_slice(b"\r\n");
+                }
+                bytes.extend_from_slice(b"0\r\n\r\n");
+                Reply::Raw(bytes)
             }
             Behaviour::Broken => {
                 Reply::Raw(format!("PRICE {symbol} ERR {node}\r\n\r\n").into_bytes())

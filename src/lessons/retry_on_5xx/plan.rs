@@ -64,12 +64,18 @@ pub(super) struct Planned {
     pub(super) target: Target,
     pub(super) script: Vec<Step>,
     pub(super) policy: RetryPolicy,
+    /// How long the server holds its first answer before it sends it: a wait counts from when
+    /// the answer came, not from when the request went out.
+    pub(super) first_held: Duration,
 }
 
 /// How a scenario's calls are judged together, beyond each call on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Together {
     Alone,
+    /// Each wait judged on its own, and over all of them, the waits reach up near their bounds
+    /// (a backoff drawn below half of each bound, or one doubling behind, never does).
+    Reaching,
     /// Over many waits, they grow as backoff says. Their bounds are small and many, so each is
     /// left to the aggregate (a scenario of a hundred 20 ms waits meets every hiccup of a busy
     /// machine): the checks of `doubles` and `capped` bound waits one by one.
@@ -126,6 +132,10 @@ pub const CHECKS: &[&str] = &[
 /// The timeout of the client handed to `get_with_retry`: a silent server becomes an error then.
 pub(super) const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
 
+/// How long the server holds one answer that asks for a second: a client that counts the
+/// second from when it sent the request comes back this much too soon.
+const ASKED_HELD: Duration = Duration::from_millis(150);
+
 /// Client errors every client agrees are not worth a retry (408 and 429 are grey: many clients
 /// retry them, and the lesson says so; they are never sent).
 const FOUR_XX: [u16; 11] = [400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 451];
@@ -143,7 +153,11 @@ fn policy(max_attempts: u32, base: Duration, max: Duration) -> RetryPolicy {
 }
 
 fn scripted(script: Vec<Step>, policy: RetryPolicy) -> Planned {
-    Planned { target: Target::Scripted, script, policy }
+    Planned { target: Target::Scripted, script, policy, first_held: Duration::ZERO }
+}
+
+fn refused(policy: RetryPolicy) -> Planned {
+    Planned { target: Target::Refused, script: Vec::new(), policy, first_held: Duration::ZERO }
 }
 
 fn scenario(check: &'static str, calls: Vec<Planned>) -> Scenario {
@@ -189,12 +203,17 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         })
         .collect();
     scenarios.push(scenario(FLAKY, flaky));
-    let broken = (0..2)
+    let mut broken: Vec<Planned> = (0..2)
         .map(|_| {
             let attempts = rng.u32(3..=5);
             scripted(failures(rng, attempts as usize + 1), policy(attempts, ms(30), ms(200)))
         })
         .collect();
+    // The backoff a retry after the last attempt would have is 600 ms to 800 ms here: a client
+    // that sleeps it before returning is seen lingering (with full jitter, past the 150 ms
+    // allowed four times in five per call).
+    let long = seed::duration_spread(rng, ms(300), ms(400));
+    broken.extend((0..3).map(|_| scripted(failures(rng, 3), policy(2, long, ms(2_000)))));
     scenarios.push(scenario(BROKEN, broken));
     // Waits of hundreds of milliseconds, so that a bound 20 % too high shows. Full jitter
     // stretched 1.2× breaks late(d) on about 8 % of the last waits (d of 600 to 800 ms) and 4 %
@@ -203,7 +222,7 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     let base = seed::duration_spread(rng, ms(150), ms(200));
     let doubles =
         (0..64).map(|_| scripted(then_ok(failures(rng, 3)), policy(4, base, ms(2_000)))).collect();
-    scenarios.push(scenario(DOUBLES, doubles));
+    scenarios.push(Scenario { check: DOUBLES, calls: doubles, together: Together::Reaching });
     let cap = seed::duration_spread(rng, ms(150), ms(250));
     let capped = (0..8)
         .map(|_| scripted(then_ok(failures(rng, 5)), policy(6, cap.mul_f64(0.4), cap)))
@@ -249,14 +268,34 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         TIMEOUT,
         vec![scripted(vec![Step::Silence, Step::Status(200)], policy(4, ms(100), ms(1_000)))],
     ));
-    scenarios.push(scenario(
-        REFUSED,
-        vec![Planned {
-            target: Target::Refused,
-            script: Vec::new(),
-            policy: policy(3, ms(100), ms(1_000)),
-        }],
-    ));
+    scenarios.push(scenario(REFUSED, vec![refused(policy(3, ms(100), ms(1_000)))]));
+    // Transport failures that hit calls together, each kind a herd of its own: the retries
+    // after them are spread like any other (a client that waits only after a 5xx comes straight
+    // back together). Nothing listening shows no request: the calls' lengths, a wait each, are
+    // spread instead. Their bound is long, for a spread to stand out of what a busy machine
+    // adds to a retry that comes at once; shorter after a timeout, which comes late already.
+    let d = seed::duration_spread(rng, ms(700), ms(900));
+    let after_timeout = seed::duration_spread(rng, ms(400), ms(600));
+    scenarios.push(Scenario {
+        check: RESET,
+        calls: herd_of(d, Step::Reset),
+        together: Together::Spread,
+    });
+    scenarios.push(Scenario {
+        check: TIMEOUT,
+        calls: herd_of(after_timeout, Step::Silence),
+        together: Together::Spread,
+    });
+    scenarios.push(Scenario {
+        check: REFUSED,
+        calls: (0..HERD).map(|_| refused(policy(2, d, ms(2_000)))).collect(),
+        together: Together::Spread,
+    });
+    // Two transport failures of different kinds, attempts run out: the error returned is the
+    // last one (a timeout after a reset, a reset after a timeout), not the first.
+    let mixed = |script| scripted(script, policy(2, ms(50), ms(1_000)));
+    scenarios.push(scenario(TIMEOUT, vec![mixed(vec![Step::Reset, Step::Silence])]));
+    scenarios.push(scenario(RESET, vec![mixed(vec![Step::Silence, Step::Reset])]));
     // Past retry 32, 2^(n−1) no longer fits in a u32: the waits must stay at the cap.
     let long_haul =
         (0..3).map(|_| scripted(then_ok(failures(rng, 35)), policy(36, ms(1), ms(24)))).collect();
@@ -268,6 +307,7 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
             target: Target::Unsendable(url),
             script: Vec::new(),
             policy: policy(5, ms(300), ms(2_000)),
+            first_held: Duration::ZERO,
         })
         .collect();
     scenarios.push(scenario(UNSENDABLE, unsendable));
@@ -299,7 +339,11 @@ pub(super) fn opening(rng: &mut Rng) -> Vec<Scenario> {
             // max_delay is exactly the wait asked for: "longer than max_delay" it is not.
             scripted(steps, policy(4, ms(20), ms(1_000)))
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // One of them is answered 150 ms after its request came: the second counts from then.
+    let mut asked = asked;
+    let held = rng.usize(0..asked.len());
+    asked[held].first_held = ASKED_HELD;
     // One date in each form a recipient must read, every run: IMF-fixdate, and the obsolete
     // RFC 850 and asctime forms.
     // Three statuses of four, so that a client reading Retry-After on one status only is seen.

@@ -190,8 +190,12 @@ async fn serve(calls: &[Planned], tags: &[Option<String>], token: &str) -> Upstr
         let step = step(&scripts[call].1, attempt).unwrap_or(Step::Status(404));
         let reply = reply(step, &format!("{token}-{responses}"));
         let release = *first.get_or_insert(seen.at) + HERD_HELD + HERD_STEP * call as u32;
+        let first_held = scripts[call].1.first_held;
         match release.checked_duration_since(seen.at) {
             Some(held) if herd && attempt == 1 => Reply::Delayed(held, Box::new(reply)),
+            _ if attempt == 1 && !first_held.is_zero() => {
+                Reply::Delayed(first_held, Box::new(reply))
+            }
             _ => reply,
         }
     })

@@ -89,6 +89,7 @@ mod tests {
                 base_delay: Duration::from_millis(10),
                 max_delay: Duration::from_millis(max_delay),
             },
+            first_held: Duration::ZERO,
         }
     }
 

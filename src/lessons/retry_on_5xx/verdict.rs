@@ -72,7 +72,7 @@ pub(super) fn judge(
     // nothing in it may depend on how busy the machine is.
     let timed = !matches!(scenario.together, Together::Spread | Together::Afresh);
     // Long outages are judged in aggregate; only a wait cut short is judged one by one there.
-    let each_wait_bounded = scenario.together == Together::Alone;
+    let each_wait_bounded = matches!(scenario.together, Together::Alone | Together::Reaching);
     for call in calls {
         let (expected, before, mut log) =
             (expected(&call.planned), problems.count(), Logs::default());
@@ -131,6 +131,7 @@ pub(super) fn judge(
 fn together(scenario: &Scenario, calls: &[PlayedCall], samples: &[Sample]) -> Option<Failure> {
     match scenario.together {
         Together::Alone => None,
+        Together::Reaching => schedule::reach(samples).map(Failure::of),
         Together::Growth => schedule::growth(samples).map(|problem| {
             let rows: Vec<String> = samples
                 .iter()
@@ -169,7 +170,12 @@ fn together(scenario: &Scenario, calls: &[PlayedCall], samples: &[Sample]) -> Op
             let mut herds: Vec<(Option<Step>, Vec<Duration>)> = Vec::new();
             for call in calls {
                 let failed = call.planned.script.first().copied();
-                let Some(waited) = first_wait(call) else { continue };
+                // Refused connections reach no server: a call's length is its one wait.
+                let waited = match call.planned.target {
+                    Target::Refused => Some(call.ended.saturating_duration_since(call.started)),
+                    _ => first_wait(call),
+                };
+                let Some(waited) = waited else { continue };
                 match herds.iter_mut().find(|(step, _)| *step == failed) {
                     Some((_, waits)) => waits.push(waited),
                     None => herds.push((failed, vec![waited])),
@@ -274,6 +280,9 @@ fn requests(
             };
             line.push_str(&judged_wait(number, waited, wait, late, early, too_late));
             if let Wait::Backoff(nominal) = wait {
+                // Where the machine's lateness is known, what it added is taken off: a wait
+                // that reached its bound only by running late did not reach it.
+                let waited = waited.saturating_sub(late.unwrap_or_default());
                 samples.push(Sample { waited, nominal });
             }
         }
@@ -299,7 +308,10 @@ fn requests(
         Outcome::Came(_) => {
             let Some((_, too_late)) = timing else { return };
             let Some(last) = call.seen.last() else { return };
-            let answered = last.ended.unwrap_or(last.at);
+            // A request the server never answered ended when the client gave up on it; until
+            // the server has seen that, there is nothing to measure from.
+            let silent = step(&call.planned, call.seen.len()) == Some(Step::Silence);
+            let Some(answered) = last.ended.or((!silent).then_some(last.at)) else { return };
             let lingered = call.ended.saturating_duration_since(answered);
             let late =
                 lateness.map_or(Duration::MAX, |lateness| lateness.during(answered, call.ended));
@@ -549,7 +561,17 @@ fn returned(call: &PlayedCall, expected: &Expected, problems: &mut Problems, log
         }
     };
     let problem = match (expected.returns, &came.returned) {
-        (Returns::Error, Err(_)) => None,
+        (Returns::Error, Err(error)) => match step(&call.planned, expected.attempts) {
+            Some(Step::Silence) if !error.timeout => Some(format!(
+                "returned {}, not the timeout the last attempt ended in: return the last error",
+                schedule::returned(&Err(error.clone()))
+            )),
+            Some(Step::Reset) if error.timeout => Some(
+                "returned a timeout, not the reset the last attempt ended in: return the last error"
+                    .to_string(),
+            ),
+            _ => None,
+        },
         (Returns::Error, Ok(response)) => {
             Some(format!("returned a {} where the last error was expected", response.status))
         }

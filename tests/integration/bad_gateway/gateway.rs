@@ -106,6 +106,8 @@ pub struct Behaviour {
     pub refused_retry_after: Option<Duration>,
     /// The most of a body it reads; `None`: all of it, however large.
     pub body_limit: Option<usize>,
+    /// Whether it enforces `body_limit` on the `Content-Length` alone, then reads what comes.
+    pub trusts_content_length: bool,
     /// The longest `Retry-After` it passes on, if it caps them.
     pub caps_retry_after: Option<u64>,
 }
@@ -134,6 +136,7 @@ pub const RIGHT: Behaviour = Behaviour {
     reads_quoted_prices: false,
     caps_retry_after: None,
     body_limit: Some(64 << 10),
+    trusts_content_length: false,
     refused_retry_after: None,
     client_per_request: false,
 };
@@ -298,14 +301,21 @@ async fn ask_once(
         let response = within(head, async { client.get(url).send().await.map_err(failed) }).await?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let limit = gateway.behaviour.body_limit;
+        let mut limit = gateway.behaviour.body_limit;
+        if gateway.behaviour.trusts_content_length {
+            let length = response.content_length().unwrap_or_default() as usize;
+            if limit.is_some_and(|limit| length > limit) {
+                return Err(Failed::Other("the pricing service sent more than 64 KiB".into()));
+            }
+            limit = None;
+        }
         let bytes = within(body, async {
             let mut response = response;
             let mut bytes = Vec::new();
             while let Some(chunk) = response.chunk().await.map_err(failed)? {
                 bytes.extend_from_slice(&chunk);
                 if limit.is_some_and(|limit| bytes.len() > limit) {
-                    return Err(Failed::Other("a body past the limit".into()));
+                    return Err(Failed::Other("the pricing service sent more than 64 KiB".into()));
                 }
             }
             Ok(bytes)
