@@ -266,6 +266,13 @@ async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
             &[LOGGED],
         ),
         wrong_and_more(
+            "the first JSON value of a body read, the rest ignored",
+            with!(reads_first_value: true),
+            &[UNUSABLE],
+            "a price followed by more text",
+            &[LOGGED],
+        ),
+        wrong_and_more(
             "a limit on the Content-Length alone",
             with!(trusts_content_length: true),
             &[UNUSABLE],

@@ -321,7 +321,8 @@ impl Plan {
                 for (name, value) in &headers {
                     head.push_str(&format!("{name}: {value}\r\n"));
                 }
-                head.push_str("transfer-encoding: chunked\r\n\r\n");
+                // The connection ends with the reply: no client may keep it for another.
+                head.push_str("transfer-encoding: chunked\r\nconnection: close\r\n\r\n");
                 let mut bytes = head.into_bytes();
                 let mut body = format!(r#"{{"symbol":{quoted},"price":12.5}}"#);
                 body.push_str(&" ".repeat(HUGE.saturating_sub(body.len())));

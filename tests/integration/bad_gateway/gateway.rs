@@ -100,6 +100,8 @@ pub struct Behaviour {
     pub checks_symbols: bool,
     /// Whether a price written as a JSON string of digits is read as the number it spells.
     pub reads_quoted_prices: bool,
+    /// Whether it reads the first JSON value of a body and ignores what follows.
+    pub reads_first_value: bool,
     /// Whether it builds a client for every request (and so never keeps a connection).
     pub client_per_request: bool,
     /// Whether it tries a refused connection once more, after this pause.
@@ -134,6 +136,7 @@ pub const RIGHT: Behaviour = Behaviour {
     floats_only: false,
     checks_symbols: true,
     reads_quoted_prices: false,
+    reads_first_value: false,
     caps_retry_after: None,
     body_limit: Some(64 << 10),
     trusts_content_length: false,
@@ -405,7 +408,11 @@ impl Answering<'_> {
     /// The price to pass on, if the body is one for this symbol.
     fn price(&self, body: &[u8]) -> Option<Value> {
         let b = self.gateway.behaviour;
-        let mut price: Value = serde_json::from_slice(body).ok()?;
+        let mut price: Value = if b.reads_first_value {
+            serde_json::Deserializer::from_slice(body).into_iter().next()?.ok()?
+        } else {
+            serde_json::from_slice(body).ok()?
+        };
         let quoted = price["price"].as_str().and_then(|text| text.parse::<f64>().ok());
         if let Some(value) = quoted.filter(|_| b.reads_quoted_prices) {
             price["price"] = json!(value);
