@@ -98,6 +98,8 @@ wrong! {
         Client { attempt: AttemptTimeout::WholeBudget, ..Client::RIGHT }, right => "in-time",
     a_client_whose_attempts_get_a_fifth_more_than_is_left:
         Client { attempt: AttemptTimeout::LeftTimes(120), ..Client::RIGHT }, right => "in-time",
+    a_client_whose_attempts_get_a_fifth_less_than_is_left:
+        Client { attempt: AttemptTimeout::LeftTimes(80), ..Client::RIGHT }, right => "in-time",
     a_client_that_leaves_its_attempt_running:
         Client { attempt: AttemptTimeout::Spawned, ..Client::RIGHT }, right => "in-time",
     a_client_that_sleeps_past_the_deadline:

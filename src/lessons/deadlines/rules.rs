@@ -9,7 +9,9 @@ use httplings::adapter::SeenResponse;
 use httplings::lessons::deadlines::{Deadline, Gave};
 
 use super::client::{Kind, Played, Scenario};
-use crate::judge::bounds::{AT_ONCE, CALL_SKEW, LATE_FLOOR, ROOM_TO_RETRY, late, millis};
+use crate::judge::bounds::{
+    AT_ONCE, CALL_SKEW, DEADLINE_HEADROOM, LATE_FLOOR, ROOM_TO_RETRY, late, millis,
+};
 use crate::judge::model::{Model, first_divergence};
 use crate::judge::schedule::{Wait, backoff, jittered};
 use crate::judge::upstream::{Reply, Seen};
@@ -190,6 +192,19 @@ impl<'a> Rules<'a> {
                         "attempt {} was still open at +{}, past the deadline at +{}: no attempt \
                          may have more time than is left, nor go on after the call returns",
                         attempt.n, millis(limit), millis(budget)))),
+                    // Given up with no answer well before the deadline: the attempt had less
+                    // than the time left (a tenth of the budget may be kept for the way back,
+                    // as a gateway may).
+                    Some(ended)
+                        if attempt.outcome == Outcome::Cut
+                            && ended + budget.mul_f64(DEADLINE_HEADROOM) + LATE_FLOOR
+                                < budget =>
+                    {
+                        broken.push((Rule::InTime, format!(
+                            "attempt {} was given up at +{} with no answer yet, {} before the \
+                             deadline at +{}: an attempt gets all the time that is left",
+                            attempt.n, millis(ended), millis(budget - ended), millis(budget))));
+                    }
                     _ => {}
                 }
                 match next {
