@@ -65,11 +65,13 @@ pub(super) struct QuotaPlan {
     /// Another client, within its quota, in the same instant; its key differs from the noisy
     /// one's only in case (keys are opaque: two keys, two clients).
     pub(super) quiet: Vec<Ask>,
-    /// A client that asks once, then, a little before a window has passed since, asks for more
-    /// than its quota: its quota has room again well before a whole window from the refusal.
-    pub(super) spread: (Ask, Vec<Ask>),
-    pub(super) spread_early: Ask,
-    pub(super) spread_late: Ask,
+    /// A client that asks once, then, `room` before a window has passed since, asks for more
+    /// than its quota: its quota has room again `room` after the refusal, well before a whole
+    /// window.
+    pub(super) spread: AsksAgain,
+    /// The same, with room again 1.15 to 1.4 s after the refusal: a `Retry-After` rounded to
+    /// the nearest second (1) comes too soon; rounded up (2), it does not.
+    pub(super) rounded: AsksAgain,
     /// Requests without a key: the anonymous clients' one shared quota.
     pub(super) anonymous: Vec<Ask>,
     /// A client that uses its whole quota twice, a window apart (none when the quota is 1).
@@ -77,6 +79,17 @@ pub(super) struct QuotaPlan {
     /// A client that uses its whole quota at once, then asks for all of it again a little
     /// before a window has passed: whichever way the quota counts, not all of it is back.
     pub(super) hasty: (Vec<Ask>, Vec<Ask>),
+}
+
+/// A client that asks once, then asks for more than its quota `room` before a window has
+/// passed, and comes back as told: a moment early (`early`) and a moment late (`late`).
+#[derive(Debug)]
+pub(super) struct AsksAgain {
+    pub(super) first: Ask,
+    pub(super) again: Vec<Ask>,
+    pub(super) early: Ask,
+    pub(super) late: Ask,
+    pub(super) room: Duration,
 }
 
 #[derive(Debug)]
@@ -90,6 +103,11 @@ pub(super) struct Plan {
     pub(super) stream: StreamPlan,
     pub(super) quotas: [QuotaPlan; 2],
 }
+
+/// How long before a window has passed since its first request the spread client asks again:
+/// its quota then has room again this long after its refusal (or sooner), well under the
+/// window, so that a Retry-After of the whole window shows coming back early.
+const SPREAD_ROOM: Duration = Duration::from_millis(700);
 
 /// No request of the run needs more ids than this.
 const IDS: usize = 400;
@@ -264,10 +282,22 @@ fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPla
     let noisy_late = asks(1, &noisy_key, rng).remove(0);
     let quiet_key = noisy_key.as_deref().map(case_swapped);
     let quiet = asks(per_client, &quiet_key, rng);
-    let spread_key = key(rng);
-    let spread = (asks(1, &spread_key, rng).remove(0), asks(per_client + 1, &spread_key, rng));
-    let spread_early = asks(1, &spread_key, rng).remove(0);
-    let spread_late = asks(1, &spread_key, rng).remove(0);
+    let mut asks_again = |room: Duration, rng: &mut Rng| {
+        let who = key(rng);
+        AsksAgain {
+            first: asks(1, &who, rng).remove(0),
+            again: asks(per_client + 1, &who, rng),
+            early: asks(1, &who, rng).remove(0),
+            late: asks(1, &who, rng).remove(0),
+            room,
+        }
+    };
+    let spread = asks_again(SPREAD_ROOM, rng);
+    // Soon after the first request (the client comes back 2 s after its refusal), and with a
+    // fraction of a second under a half, so that rounding to the nearest second rounds down.
+    let rounded_room = (window - Duration::from_millis(100)).min(Duration::from_millis(1_400))
+        - Duration::from_millis(rng.u64(0..=150));
+    let rounded = asks_again(rounded_room, rng);
     let anonymous = asks(per_client + 2, &None, rng);
     let cycling = (per_client > 1).then(|| {
         let who = key(rng);
@@ -283,8 +313,7 @@ fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPla
         noisy_late,
         quiet,
         spread,
-        spread_early,
-        spread_late,
+        rounded,
         anonymous,
         cycling,
         hasty,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 
 use super::floods::{healthy, table};
-use super::plan::{Ask, Plan, QuotaPlan, UNREACHED_CONCURRENCY};
+use super::plan::{Ask, AsksAgain, Plan, QuotaPlan, UNREACHED_CONCURRENCY};
 use super::shown::{self, ms, row, served};
 use super::{
     ANONYMOUS, Failures, HEALTH, PER_CLIENT, QUOTA, RETRY_AFTER, Stop, backend, note, serve,
@@ -27,10 +27,6 @@ const EARLY: Duration = Duration::from_millis(100);
 const LATE: Duration = Duration::from_millis(60);
 /// How long past a window the cycling client comes back.
 const PAST_WINDOW: Duration = Duration::from_millis(100);
-/// How long before a window has passed since its first request the spread client asks again:
-/// its quota then has room again this long after its refusal (or sooner), well under the
-/// window, so that a Retry-After of the whole window shows coming back early.
-const SPREAD_ROOM: Duration = Duration::from_millis(700);
 /// How long before a window has passed since it spent its whole quota the hasty client asks
 /// for all of it again: a window cut short by a sixth or more (one cut to whole seconds, one
 /// counted in whole seconds) has let it all back by then; a bucket has let back only part.
@@ -54,7 +50,8 @@ pub(super) async fn spend(
         Some(&quota.quiet[..]),
         Some(&quota.anonymous[..]),
         quota.cycling.as_ref().map(|(first, _)| &first[..]),
-        Some(std::slice::from_ref(&quota.spread.0)),
+        Some(std::slice::from_ref(&quota.spread.first)),
+        Some(std::slice::from_ref(&quota.rounded.first)),
         Some(&quota.hasty.0[..]),
     ]
     .into_iter()
@@ -70,7 +67,8 @@ pub(super) async fn spend(
     let anonymous = take(&quota.anonymous);
     let cycling_first = quota.cycling.as_ref().map(|(first, _)| take(first));
     // The spread client's first request is judged by what its second burst is told.
-    let _spread_first = take(std::slice::from_ref(&quota.spread.0));
+    let _spread_first = take(std::slice::from_ref(&quota.spread.first));
+    let _rounded_first = take(std::slice::from_ref(&quota.rounded.first));
     let hasty_first = take(&quota.hasty.0);
     let sent = noisy.first().map_or(start, |one| one.sent);
     let received = noisy.iter().map(|one| one.received).max().unwrap_or(start);
@@ -207,25 +205,8 @@ pub(super) async fn spend(
         );
         found.remove(QUOTA)
     };
-    let spread = async {
-        tokio::time::sleep_until((start + quota.window - SPREAD_ROOM).into()).await;
-        let again = client.burst(quota.spread.1.iter().map(shown::request).collect()).await;
-        let context =
-            format!("one client that asked once, then {} later", ms(quota.window - SPREAD_ROOM));
-        let mut found = Failures::new();
-        judge_retry_afters(quota, &again, start, &context, &mut found);
-        if let Some(failure) = found.remove(RETRY_AFTER) {
-            return Some(failure);
-        }
-        let refused = again.iter().find(|one| one.status() == Some(429))?;
-        let seconds = shown::retry_after(refused).ok()?;
-        let told = Told { seconds, sent: refused.sent, received: refused.received };
-        let probes = (&quota.spread_early, &quota.spread_late);
-        return_as_told(plan, &client, told, probes, start).await.map(|failure| {
-            let summary = format!("{context}: {}", failure.summary);
-            Failure { summary, ..failure }
-        })
-    };
+    let spread = asks_again(plan, &client, quota, &quota.spread, start);
+    let rounded = asks_again(plan, &client, quota, &quota.rounded, start);
     let hasty = async {
         let again_at = quota.window - HASTY_ROOM;
         tokio::time::sleep_until((start + again_at).into()).await;
@@ -245,20 +226,48 @@ pub(super) async fn spend(
         }
         found
     };
-    let (came_back, cycled, spread, hasty) = tokio::join!(come_back, cycle, spread, hasty);
+    let (came_back, cycled, spread, rounded, hasty) =
+        tokio::join!(come_back, cycle, spread, rounded, hasty);
     for (check, failure) in hasty {
         note(&mut failures, check, failure);
     }
     if let Some(Some(failure)) = came_back {
         note(&mut failures, RETRY_AFTER, failure);
     }
-    if let Some(failure) = spread {
+    for failure in [spread, rounded].into_iter().flatten() {
         note(&mut failures, RETRY_AFTER, failure);
     }
     if let Some(failure) = cycled {
         note(&mut failures, QUOTA, failure);
     }
     Ok(failures)
+}
+
+/// A client that asked once asks for more than its quota `room` before a window has passed
+/// since, and comes back as its `Retry-After` says.
+async fn asks_again(
+    plan: &Plan,
+    client: &Client,
+    quota: &QuotaPlan,
+    asks: &AsksAgain,
+    start: Instant,
+) -> Option<Failure> {
+    tokio::time::sleep_until((start + quota.window - asks.room).into()).await;
+    let again = client.burst(asks.again.iter().map(shown::request).collect()).await;
+    let context =
+        format!("one client that asked once, then {} later", ms(quota.window - asks.room));
+    let mut found = Failures::new();
+    judge_retry_afters(quota, &again, start, &context, &mut found);
+    if let Some(failure) = found.remove(RETRY_AFTER) {
+        return Some(failure);
+    }
+    let refused = again.iter().find(|one| one.status() == Some(429))?;
+    let seconds = shown::retry_after(refused).ok()?;
+    let told = Told { seconds, sent: refused.sent, received: refused.received };
+    return_as_told(plan, client, told, (&asks.early, &asks.late), start).await.map(|failure| {
+        let summary = format!("{context}: {}", failure.summary);
+        Failure { summary, ..failure }
+    })
 }
 
 /// `asks` from one client (or none) released together: exactly the quota served, the rest 429
