@@ -133,6 +133,7 @@ async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
         (with!(limit: Limit::Waits), &[REFUSED, GOODPUT]),
         (with!(limit: Limit::Queues(400)), &[REFUSED, GOODPUT]),
         (with!(limit: Limit::Queues(100)), &[REFUSED]),
+        (with!(limit: Limit::Queues(50)), &[REFUSED]),
         (with!(overload_status: StatusCode::TOO_MANY_REQUESTS), &[REFUSED]),
         (with!(overload_retry_after: None), &[REFUSED]),
         (with!(overload_retry_after: Some(0)), &[REFUSED]),
@@ -142,6 +143,8 @@ async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
     assert_rejected(&waits.0, waits.1, REFUSED, "waited for a slot instead of being refused");
     let queues = &judged[4];
     assert_rejected(&queues.0, queues.1, GOODPUT, "though the backend takes");
+    let short_queue = &judged[6];
+    assert_rejected(&short_queue.0, short_queue.1, REFUSED, "released with them");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::judge::bounds::{AT_ONCE, AT_ONCE_ON_AVERAGE, LATE_FLOOR, PATIENCE, UNDER_FLOOD, late};
 use crate::judge::compare::secrets_in;
-use crate::judge::exchange::{Client, Exchange};
+use crate::judge::exchange::{Client, Exchange, Request};
 use crate::judge::upstream::{Seen, Upstream};
 use crate::judge::{Evidence, Failure, Learner, Row};
 
@@ -35,18 +35,23 @@ pub(super) async fn bursts(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
     let base = serve(learner, plan, &backend, setup.max, UNREACHED_QUOTA, LONG_WINDOW).await?;
     let client = Client::new(base);
     let start = Instant::now();
-    let first = flood_and_probe(&client, &backend, &setup.first, setup.health).await;
+    let (first, first_controls) =
+        flood_and_probe(&client, &backend, &setup.first, setup.health).await;
     let failing = client.burst(setup.failing.iter().map(shown::request).collect()).await;
-    let last = flood_and_probe(&client, &backend, &setup.last, setup.health).await;
+    let (last, last_controls) = flood_and_probe(&client, &backend, &setup.last, setup.health).await;
 
     let mut failures = Failures::new();
     let context = format!("{} flooding", setup.shape);
-    judge_flood(plan, setup.max, &first, &backend, start, &context, &mut failures);
+    let judge_flood = |exchanges: &[Exchange], controls: &[Exchange], failures: &mut Failures| {
+        let flood = Flood { exchanges, controls, backend: &backend, start, context: &context };
+        judge_flood(plan, setup.max, &flood, failures);
+    };
+    judge_flood(&first, &first_controls, &mut failures);
     let first_full = !failures.contains_key(FULL);
     judge_failing(plan, setup.max, &failing, start, first_full, &mut failures);
     // A slot a failed call never gave back shows as a later flood with fewer served.
     let mut after = Failures::new();
-    judge_flood(plan, setup.max, &last, &backend, start, &context, &mut after);
+    judge_flood(&last, &last_controls, &mut after);
     for (check, failure) in after {
         if check == FULL && !failures.contains_key(FULL) {
             let summary = format!(
@@ -68,24 +73,31 @@ pub(super) async fn bursts(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
 /// calls have taken their slots by then.
 const PROBE_AFTER: Duration = Duration::from_millis(20);
 
-/// `asks` released together, and `probes` health probes sent in the middle of the flood, while
-/// its backend calls are under way.
+/// How many `GET /health/live` go out in each flood, released with it: what an answer at once
+/// takes while the server is as busy as the flood makes it, for the refusals to be timed against.
+const CONTROLS: usize = 3;
+
+/// `asks` released together, with [`CONTROLS`] health requests among them (returned apart), and
+/// `probes` health probes sent in the middle of the flood, while its backend calls are under way.
 async fn flood_and_probe(
     client: &Client,
     backend: &Upstream,
     asks: &[Ask],
     probes: usize,
-) -> Vec<Exchange> {
+) -> (Vec<Exchange>, Vec<Exchange>) {
     let before = backend.asked();
-    let flood = client.burst(asks.iter().map(shown::request).collect());
+    let mut requests: Vec<Request> = asks.iter().map(shown::request).collect();
+    requests.extend((0..CONTROLS).map(|_| Request::get("/health/live")));
+    let flood = client.burst(requests);
     let probing = async {
         backend.wait_until(PATIENCE, |seen| seen.len() > before).await;
         tokio::time::sleep(PROBE_AFTER).await;
         join_all((0..probes).map(|_| client.get("/health/live"))).await
     };
     let (mut exchanges, probed) = tokio::join!(flood, probing);
+    let controls = exchanges.split_off(asks.len());
     exchanges.extend(probed);
-    exchanges
+    (exchanges, controls)
 }
 
 /// A stream of requests, each at its time, three times faster than the backend serves them.
@@ -105,7 +117,7 @@ pub(super) async fn stream(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
     .await;
     let mut failures = Failures::new();
     let context = "a stream of requests, three times faster than the backend";
-    judge_refusals(plan, &exchanges, &backend, start, context, &mut failures);
+    judge_refusals(plan, &exchanges, &backend, start, context, None, &mut failures);
     judge_goodput(plan, &exchanges, start, context, &mut failures);
     // A request refused while the judge counts fewer calls under way than the limit.
     let served: Vec<&Exchange> = exchanges.iter().filter(|one| served(plan, one)).collect();
@@ -142,16 +154,19 @@ pub(super) async fn stream(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
     Ok(failures)
 }
 
-/// A flood released together: `max` served, the rest refused at once, health untouched.
-fn judge_flood(
-    plan: &Plan,
-    max: usize,
-    exchanges: &[Exchange],
-    backend: &Upstream,
+/// A flood as played: its exchanges (health probes among them), the health requests released
+/// with it, and where and when it went.
+struct Flood<'a> {
+    exchanges: &'a [Exchange],
+    controls: &'a [Exchange],
+    backend: &'a Upstream,
     start: Instant,
-    context: &str,
-    failures: &mut Failures,
-) {
+    context: &'a str,
+}
+
+/// A flood released together: `max` served, the rest refused at once, health untouched.
+fn judge_flood(plan: &Plan, max: usize, flood: &Flood<'_>, failures: &mut Failures) {
+    let Flood { exchanges, controls, backend, start, context } = *flood;
     let (health, reports): (Vec<&Exchange>, Vec<&Exchange>) =
         exchanges.iter().partition(|one| one.request.path == "/health/live");
     let reports: Vec<Exchange> = reports.into_iter().cloned().collect();
@@ -170,7 +185,8 @@ fn judge_flood(
         );
     }
     // A request that waited for a slot says more than a count: judged first.
-    judge_refusals(plan, &reports, backend, start, context, failures);
+    let control = median(controls.iter().filter(|one| healthy(one)).map(Exchange::took));
+    judge_refusals(plan, &reports, backend, start, context, control, failures);
     if served_count > max {
         let rows = reports.iter().map(|one| row(one, start, !served(plan, one))).collect();
         note(
@@ -205,13 +221,15 @@ fn judge_flood(
 }
 
 /// Every request not served is refused at once, with 503, a Retry-After and a JSON error; and
-/// no request waited for a slot before its backend call.
+/// no request waited for a slot before its backend call. `control`: what a health request
+/// released with them took, when there was one.
 fn judge_refusals(
     plan: &Plan,
     exchanges: &[Exchange],
     backend: &Upstream,
     start: Instant,
     context: &str,
+    control: Option<Duration>,
     failures: &mut Failures,
 ) {
     let seen = backend.seen();
@@ -241,6 +259,26 @@ fn judge_refusals(
     // short the wait (a queue bounded to 100 ms passes the bound on each).
     let refusals: Vec<&Exchange> =
         exchanges.iter().filter(|one| one.status() == Some(503)).collect();
+    let refused_in = median(refusals.iter().map(|one| one.took()));
+    if let (Some(refused_in), Some(control)) = (refused_in, control)
+        && refusals.len() >= REFUSALS_AVERAGED
+        && refused_in > control + BESIDE_CONTROL
+    {
+        note(
+            failures,
+            REFUSED,
+            Failure::of(format!(
+                "{context}: the {} refusals took {} (the median), and GET /health/live released \
+                 with them {}: refused at once, a request takes no longer than a health check; \
+                 this much longer, each waited for a slot first",
+                refusals.len(),
+                ms(refused_in),
+                ms(control)
+            ))
+            .with(table(rows)),
+        );
+        return;
+    }
     if refusals.len() >= REFUSALS_AVERAGED {
         let average =
             refusals.iter().map(|one| one.took()).sum::<Duration>() / refusals.len() as u32;
@@ -264,6 +302,17 @@ fn judge_refusals(
 
 /// How many refusals the average time of a refusal is judged over, at least.
 const REFUSALS_AVERAGED: usize = 4;
+
+/// How much longer than a health request released with them refusals may take (their median):
+/// both are answered without a backend call, by the same busy server.
+const BESIDE_CONTROL: Duration = Duration::from_millis(30);
+
+/// The median of `times`, if there are any.
+fn median(times: impl Iterator<Item = Duration>) -> Option<Duration> {
+    let mut times: Vec<Duration> = times.collect();
+    times.sort_unstable();
+    times.get(times.len() / 2).copied()
+}
 
 /// How long after it was sent a served request's backend call began, when that is longer than
 /// an answer at once takes.
