@@ -31,6 +31,9 @@ const PAST_WINDOW: Duration = Duration::from_millis(100);
 /// for all of it again: a window cut short by a sixth or more (one cut to whole seconds, one
 /// counted in whole seconds) has let it all back by then; a bucket has let back only part.
 const HASTY_ROOM: Duration = Duration::from_millis(200);
+/// How much past the room it knows of the judge allows a `Retry-After` to reach before it
+/// counts as overstated: the way there and back.
+const OVERSTATED: Duration = Duration::from_millis(150);
 /// Health probes sent once the anonymous quota is spent.
 const HEALTH_PROBES: usize = 3;
 
@@ -263,6 +266,15 @@ async fn asks_again(
     }
     let refused = again.iter().find(|one| one.status() == Some(429))?;
     let seconds = shown::retry_after(refused).ok()?;
+    // Whichever way the quota counts (a log, a window from the first request, a bucket), it
+    // has room again `room` after the refusal or sooner: a longer wait wastes the client's room.
+    let most = (asks.room + OVERSTATED).as_millis().div_ceil(1000) as u64;
+    if seconds > most {
+        return Some(Failure::of(format!(
+            "{context}: it was told Retry-After: {seconds}, though its quota has room again {}              after the refusal (its first request is a window old then): {most} at most,              rounded up; a longer wait wastes the room it has",
+            ms(asks.room)
+        )));
+    }
     let told = Told { seconds, sent: refused.sent, received: refused.received };
     return_as_told(plan, client, told, (&asks.early, &asks.late), start).await.map(|failure| {
         let summary = format!("{context}: {}", failure.summary);
