@@ -155,6 +155,7 @@ async fn each_wrong_quota_is_caught_by_the_check_for_its_rule() {
             (with!(quota: Quota::OffByOne), &[QUOTA, ANONYMOUS]),
             (with!(quota: Quota::WholeSeconds), &[QUOTA]),
             (with!(quota: Quota::SixthShort), &[QUOTA]),
+            (with!(quota: Quota::Aligned), &[QUOTA]),
             (
                 with!(quota_status: StatusCode::SERVICE_UNAVAILABLE),
                 &[QUOTA, ANONYMOUS, RETRY_AFTER],
@@ -180,7 +181,7 @@ async fn each_wrong_quota_is_caught_by_the_check_for_its_rule() {
         1,
     )
     .await;
-    let one = &judged[7];
+    let one = &judged[8];
     assert_rejected(&one.0, one.1, RETRY_AFTER, "and was refused again");
 }
 
@@ -324,6 +325,9 @@ enum Quota {
     WholeSeconds,
     /// A window a sixth shorter than given (1.2× the rate).
     SixthShort,
+    /// Fixed windows on a grid that starts when the app is built, not at each client's first
+    /// request.
+    Aligned,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -414,6 +418,8 @@ struct Knobbed {
     admitted: Admitted,
     /// For `Limit::Rate`: when requests were let in.
     rate: Arc<Mutex<Vec<Instant>>>,
+    /// When the app was built (`Quota::Aligned` counts its windows from then).
+    built: Instant,
 }
 
 fn knobbed(backend: Upstream, limits: Limits, behaviour: Behaviour) -> Router {
@@ -435,6 +441,7 @@ fn knobbed(backend: Upstream, limits: Limits, behaviour: Behaviour) -> Router {
             Arc::default()
         },
         rate: Arc::default(),
+        built: Instant::now(),
     };
     Router::new()
         .route("/reports/{id}", get(knobbed_report))
@@ -480,9 +487,16 @@ fn admit(service: &Knobbed, headers: &HeaderMap) -> Result<(), Box<Response>> {
     };
     let mut admitted = service.admitted.lock().unwrap();
     let log = admitted.entry(key).or_default();
-    log.retain(|at| now - *at < window);
+    let grid = |at: Instant| (at - service.built).as_nanos() / window.as_nanos();
+    match behaviour.quota {
+        Quota::Aligned => log.retain(|at| grid(*at) == grid(now)),
+        _ => log.retain(|at| now - *at < window),
+    }
     if log.len() >= allowed {
-        let room = log[log.len() - allowed] + window - now;
+        let room = match behaviour.quota {
+            Quota::Aligned => service.built + window * (grid(now) as u32 + 1) - now,
+            _ => log[log.len() - allowed] + window - now,
+        };
         if behaviour.counts_refusals {
             log.push(now);
         }

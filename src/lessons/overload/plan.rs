@@ -79,6 +79,10 @@ pub(super) struct QuotaPlan {
     /// A client that uses its whole quota at once, then asks for all of it again a little
     /// before a window has passed: whichever way the quota counts, not all of it is back.
     pub(super) hasty: (Vec<Ask>, Vec<Ask>),
+    /// A client that first asks well into the run (0.4 of a window in), for its whole quota,
+    /// then for all of it again a little past a window from the run's start: its own window
+    /// (counted from its first request) is not over, whatever others' are.
+    pub(super) late_comer: (Vec<Ask>, Vec<Ask>),
 }
 
 /// A client that asks once, then asks for more than its quota `room` before a window has
@@ -305,6 +309,8 @@ fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPla
     });
     let hasty_key = key(rng);
     let hasty = (asks(per_client, &hasty_key, rng), asks(per_client, &hasty_key, rng));
+    let late_key = key(rng);
+    let late_comer = (asks(per_client, &late_key, rng), asks(per_client, &late_key, rng));
     QuotaPlan {
         per_client,
         window,
@@ -317,5 +323,6 @@ fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPla
         anonymous,
         cycling,
         hasty,
+        late_comer,
     }
 }

@@ -34,6 +34,8 @@ const HASTY_ROOM: Duration = Duration::from_millis(200);
 /// How much past the room it knows of the judge allows a `Retry-After` to reach before it
 /// counts as overstated: the way there and back.
 const OVERSTATED: Duration = Duration::from_millis(150);
+/// How far into the run, as a share of the window, the late comer first asks.
+const LATE_COMER_AT: f64 = 0.4;
 /// Health probes sent once the anonymous quota is spent.
 const HEALTH_PROBES: usize = 3;
 
@@ -229,9 +231,37 @@ pub(super) async fn spend(
         }
         found
     };
-    let (came_back, cycled, spread, rounded, hasty) =
-        tokio::join!(come_back, cycle, spread, rounded, hasty);
-    for (check, failure) in hasty {
+    let late_comer = async {
+        let (first, again) = &quota.late_comer;
+        let first_at = quota.window.mul_f64(LATE_COMER_AT);
+        tokio::time::sleep_until((start + first_at).into()).await;
+        let first = client.burst(first.iter().map(shown::request).collect()).await;
+        let again_at = quota.window + PAST_WINDOW;
+        tokio::time::sleep_until((start + again_at).into()).await;
+        let again = client.burst(again.iter().map(shown::request).collect()).await;
+        let context = format!(
+            "one client that first asked {} into the run, for {described}, then for all of it \
+             again {} later",
+            ms(first_at),
+            ms(again_at - first_at)
+        );
+        let mut found = Failures::new();
+        judge_spent(plan, quota, &first, start, QUOTA, &context, &mut found);
+        let served_count = again.iter().filter(|one| served(plan, one)).count();
+        if served_count == again.len() && !found.contains_key(QUOTA) {
+            let rows = again.iter().map(|one| row(one, start, !served(plan, one))).collect();
+            let summary = format!(
+                "{context}: all {served_count} of its second requests were served; its window \
+                 counts from its own first request, not from when the service started, so a \
+                 log or its own window has no room yet, and a bucket only part of it"
+            );
+            note(&mut found, QUOTA, Failure::of(summary).with(table(rows)));
+        }
+        found
+    };
+    let (came_back, cycled, spread, rounded, hasty, late_comer) =
+        tokio::join!(come_back, cycle, spread, rounded, hasty, late_comer);
+    for (check, failure) in hasty.into_iter().chain(late_comer) {
         note(&mut failures, check, failure);
     }
     if let Some(Some(failure)) = came_back {
