@@ -289,7 +289,10 @@ fn requests(
         if let (Some(Step::Silence), Some(ended), Some((early, too_late))) =
             (step(&call.planned, number), seen.ended, timing.as_mut())
         {
-            let late = lateness.map_or(Duration::MAX, |lateness| lateness.during(seen.at, ended));
+            // The request may have reached the judge late (so that it seems held for less):
+            // the lateness counted reaches back a client timeout before it arrived.
+            let since = seen.at.checked_sub(CLIENT_TIMEOUT).unwrap_or(seen.at);
+            let late = lateness.map_or(Duration::MAX, |lateness| lateness.during(since, ended));
             if let Some((timing, problem)) =
                 gave_up(number, ended.saturating_duration_since(seen.at), late)
             {
@@ -332,7 +335,7 @@ fn requests(
 /// sooner, and no later than the machine's lateness allows.
 fn gave_up(number: usize, held: Duration, lateness: Duration) -> Option<(Timing, String)> {
     let caller = millis(CLIENT_TIMEOUT);
-    if held < CLIENT_TIMEOUT.mul_f64(0.8) {
+    if held.saturating_add(lateness) < CLIENT_TIMEOUT.mul_f64(0.8) {
         return Some((
             Timing::Early,
             format!(
