@@ -176,8 +176,9 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(300));
             });
             std::thread::sleep(Duration::from_millis(50));
+            // Long enough apart for a spinning thread to have had a core on a busy machine.
             let (first, busy) = spinning.stirring().unwrap();
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(50));
             let (second, _) = spinning.stirring().unwrap();
             assert!(busy && second > first, "{first:?} then {second:?}, busy: {busy}");
             let (first, busy) = sleeping.stirring().unwrap();

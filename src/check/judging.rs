@@ -117,6 +117,10 @@ async fn greet(
     Ok(Ok(greeted))
 }
 
+/// How long a process that ended may take to have what it wrote read to the end, before its
+/// last lines are shown (a process it started may hold its pipes open longer).
+const DRAIN_GRACE: Duration = Duration::from_millis(500);
+
 /// The first of `processes` to exit, and how it did.
 async fn first_exit(processes: &mut [LearnerProcess]) -> (usize, ExitStatus) {
     loop {
@@ -191,9 +195,11 @@ async fn judge_processes(
             let exited =
                 tokio::time::timeout(Duration::from_secs(1), first_exit(processes)).await.ok();
             let (index, status) = exited.map_or((0, None), |(index, status)| (index, Some(status)));
+            processes[index].drained(DRAIN_GRACE).await;
             Judged { lost_process: index, ..interrupted(verdicts, &processes[index], status) }
         }
         End::Exited((index, status)) => {
+            processes[index].drained(DRAIN_GRACE).await;
             Judged { lost_process: index, ..interrupted(verdicts, &processes[index], Some(status)) }
         }
         End::TimedOut => {

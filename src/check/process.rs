@@ -105,6 +105,15 @@ impl LearnerProcess {
         }
     }
 
+    /// Waits until what the process wrote has been read to its end (its pipes closed), for
+    /// `within` at most: a process that has just ended may have left its last lines in them.
+    pub async fn drained(&self, within: Duration) {
+        let started = Instant::now();
+        while self.drains.iter().any(|drain| !drain.is_finished()) && started.elapsed() < within {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Ends the process and everything it started, reaps them all, and waits for its output to
     /// be drained. Returns how it had ended, if it ended by itself, and whether anything it
     /// started could not be reaped.
