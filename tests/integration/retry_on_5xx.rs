@@ -83,8 +83,6 @@ struct Behaviour {
     returns_the_first: bool,
     /// Whether it sleeps once more after the last attempt.
     lingers: bool,
-    /// Whether it waits its backoff after a transport error too (not only after a 5xx).
-    waits_after_errors: bool,
     /// Whether it keeps the first error to return, instead of the last.
     returns_the_first_error: bool,
     /// Whether it counts a Retry-After from when it sent the request, not from the answer.
@@ -120,7 +118,6 @@ const RIGHT: Behaviour = Behaviour {
     last_response: Ok,
     returns_the_first: false,
     lingers: false,
-    waits_after_errors: true,
     returns_the_first_error: false,
     asked_from_sending: false,
     one_share_per_call: false,
@@ -161,9 +158,8 @@ impl Behaviour {
                 }
                 _ => (self.jitter)((self.backoff)(policy, attempt), url, attempt),
             };
-            let wait = match (&outcome, asked) {
-                (Err(_), _) if !self.waits_after_errors => Duration::ZERO,
-                (_, Some(_)) if self.asked_from_sending => wait.saturating_sub(sent.elapsed()),
+            let wait = match asked {
+                Some(_) if self.asked_from_sending => wait.saturating_sub(sent.elapsed()),
                 _ => wait,
             };
             if self.returns_the_first && attempt == 1 {
@@ -419,19 +415,17 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
     assert_rejected(first_only, *g, JITTER, "those waits are not jittered");
     assert_failed(share_per_call, *e, CHECKS, &[JITTER]);
     assert_rejected(share_per_call, *e, JITTER, "drawn once per call and reused");
-    // Herds that fail by a reset, a timeout or a refused connection retry together too.
-    let transport = [RESET, TIMEOUT, REFUSED];
-    assert_failed(none, *a, CHECKS, &[&[JITTER, ZERO][..], &transport].concat());
+    assert_failed(none, *a, CHECKS, &[JITTER, ZERO]);
     assert_rejected(
         none,
         *a,
         JITTER,
         "without jitter, clients that failed together retry together",
     );
-    assert_failed(per_call, *b, CHECKS, &[&[JITTER, ZERO][..], &transport].concat());
+    assert_failed(per_call, *b, CHECKS, &[JITTER, ZERO]);
     assert_failed(per_process, *c, CHECKS, &[JITTER]);
     assert_rejected(per_process, *c, JITTER, "seeded with a constant");
-    assert_failed(by_url, *d, CHECKS, &[&[JITTER, ZERO][..], &transport].concat());
+    assert_failed(by_url, *d, CHECKS, &[JITTER, ZERO]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -542,8 +536,6 @@ async fn mistakes_about_retry_after_are_caught() {
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn short_waits_and_the_wrong_error_are_caught() {
     let answers = judged(vec![
-        // No wait after a reset, a timeout or a refused connection: only a 5xx gets a backoff.
-        with!(waits_after_errors: false),
         // The first error handed back when attempts run out, not the last.
         with!(returns_the_first_error: true),
         // Jitter below half of d only.
@@ -554,13 +546,9 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         with!(asked_from_sending: true),
     ])
     .await;
-    let [(no_wait, a), (first_error, b), (half, c), (behind, d), (from_sending, e)] = &answers[..]
-    else {
+    let [(first_error, b), (half, c), (behind, d), (from_sending, e)] = &answers[..] else {
         unreachable!()
     };
-    for check in [RESET, TIMEOUT, REFUSED] {
-        assert_rejected(no_wait, *a, check, "without jitter, clients that failed together");
-    }
     assert_rejected(first_error, *b, TIMEOUT, "not the timeout the last attempt ended in");
     assert_rejected(first_error, *b, RESET, "not the reset the last attempt ended in");
     assert_rejected(half, *c, DOUBLES, "waits that stay low");

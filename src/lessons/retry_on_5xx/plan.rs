@@ -269,28 +269,6 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         vec![scripted(vec![Step::Silence, Step::Status(200)], policy(4, ms(100), ms(1_000)))],
     ));
     scenarios.push(scenario(REFUSED, vec![refused(policy(3, ms(100), ms(1_000)))]));
-    // Transport failures that hit calls together, each kind a herd of its own: the retries
-    // after them are spread like any other (a client that waits only after a 5xx comes straight
-    // back together). Nothing listening shows no request: the calls' lengths, a wait each, are
-    // spread instead. Their bound is long, for a spread to stand out of what a busy machine
-    // adds to a retry that comes at once; shorter after a timeout, which comes late already.
-    let d = seed::duration_spread(rng, ms(700), ms(900));
-    let after_timeout = seed::duration_spread(rng, ms(400), ms(600));
-    scenarios.push(Scenario {
-        check: RESET,
-        calls: herd_of(d, Step::Reset),
-        together: Together::Spread,
-    });
-    scenarios.push(Scenario {
-        check: TIMEOUT,
-        calls: herd_of(after_timeout, Step::Silence),
-        together: Together::Spread,
-    });
-    scenarios.push(Scenario {
-        check: REFUSED,
-        calls: (0..HERD).map(|_| refused(policy(2, d, ms(2_000)))).collect(),
-        together: Together::Spread,
-    });
     // Two transport failures of different kinds, attempts run out: the error returned is the
     // last one (a timeout after a reset, a reset after a timeout), not the first.
     let mixed = |script| scripted(script, policy(2, ms(50), ms(1_000)));

@@ -170,12 +170,7 @@ fn together(scenario: &Scenario, calls: &[PlayedCall], samples: &[Sample]) -> Op
             let mut herds: Vec<(Option<Step>, Vec<Duration>)> = Vec::new();
             for call in calls {
                 let failed = call.planned.script.first().copied();
-                // Refused connections reach no server: a call's length is its one wait.
-                let waited = match call.planned.target {
-                    Target::Refused => Some(call.ended.saturating_duration_since(call.started)),
-                    _ => first_wait(call),
-                };
-                let Some(waited) = waited else { continue };
+                let Some(waited) = first_wait(call) else { continue };
                 match herds.iter_mut().find(|(step, _)| *step == failed) {
                     Some((_, waits)) => waits.push(waited),
                     None => herds.push((failed, vec![waited])),
