@@ -87,6 +87,8 @@ struct Behaviour {
     returns_the_first_error: bool,
     /// Whether it counts a Retry-After from when it sent the request, not from the answer.
     asked_from_sending: bool,
+    /// Whether it comes straight back after a transport error (backoff after a 5xx only).
+    no_wait_after_errors: bool,
     /// Whether it draws one random share per call and takes it of every bound (instead of
     /// `jitter`'s draw afresh for every wait).
     one_share_per_call: bool,
@@ -120,6 +122,7 @@ const RIGHT: Behaviour = Behaviour {
     lingers: false,
     returns_the_first_error: false,
     asked_from_sending: false,
+    no_wait_after_errors: false,
     one_share_per_call: false,
     caps_after_jitter: false,
 };
@@ -160,6 +163,7 @@ impl Behaviour {
             };
             let wait = match asked {
                 Some(_) if self.asked_from_sending => wait.saturating_sub(sent.elapsed()),
+                _ if self.no_wait_after_errors && outcome.is_err() => Duration::ZERO,
                 _ => wait,
             };
             if self.returns_the_first && attempt == 1 {
@@ -544,11 +548,15 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         with!(backoff: |policy, retry| backoff(policy, retry) / 2),
         // A Retry-After counted from when the request went out, not from the answer.
         with!(asked_from_sending: true),
+        // Backoff after a 5xx, none after a reset, a timeout or a refused connection.
+        with!(no_wait_after_errors: true),
     ])
     .await;
-    let [(first_error, b), (half, c), (behind, d), (from_sending, e)] = &answers[..] else {
+    let [(first_error, b), (half, c), (behind, d), (from_sending, e), (no_wait, f)] = &answers[..]
+    else {
         unreachable!()
     };
+    assert_rejected(no_wait, *f, RESET, "waits that stay low");
     assert_rejected(first_error, *b, TIMEOUT, "not the timeout the last attempt ended in");
     assert_rejected(first_error, *b, RESET, "not the reset the last attempt ended in");
     assert_rejected(half, *c, DOUBLES, "waits that stay low");

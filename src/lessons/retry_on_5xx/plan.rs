@@ -264,6 +264,18 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         RESET,
         (0..2).map(|_| scripted(vec![Step::Reset, Step::Status(200)], usual)).collect(),
     ));
+    // Resets three in a row, waits of hundreds of milliseconds: the backoff is the same after a
+    // transport failure as after a 5xx (a client that comes straight back after a reset
+    // reaches none of its 48 bounds; full jitter reaches at least five, all but once in a
+    // million plays).
+    let base = seed::duration_spread(rng, ms(150), ms(200));
+    let resets = (0..16)
+        .map(|_| {
+            let steps = vec![Step::Reset, Step::Reset, Step::Reset, Step::Status(200)];
+            scripted(steps, policy(4, base, ms(2_000)))
+        })
+        .collect();
+    scenarios.push(Scenario { check: RESET, calls: resets, together: Together::Reaching });
     scenarios.push(scenario(
         TIMEOUT,
         vec![scripted(vec![Step::Silence, Step::Status(200)], policy(4, ms(100), ms(1_000)))],
