@@ -132,6 +132,9 @@ pub const CHECKS: &[&str] = &[
 /// The timeout of the client handed to `get_with_retry`: a silent server becomes an error then.
 pub(super) const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
 
+/// How far apart the first resets of the reset check's calls go out.
+const RESETS_APART: Duration = Duration::from_millis(15);
+
 /// How long the server holds one answer that asks for a second: a client that counts the
 /// second from when it sent the request comes back this much too soon.
 const ASKED_HELD: Duration = Duration::from_millis(150);
@@ -267,12 +270,15 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     // Resets three in a row, waits of hundreds of milliseconds: the backoff is the same after a
     // transport failure as after a 5xx (a client that comes straight back after a reset
     // reaches none of its 48 bounds; full jitter reaches at least five, all but once in a
-    // million plays).
+    // million plays). The calls' first resets go out 15 ms apart: sixteen clients that come
+    // straight back at once would crowd a busy machine until some of their retries seemed
+    // waited for.
     let base = seed::duration_spread(rng, ms(150), ms(200));
     let resets = (0..16)
-        .map(|_| {
+        .map(|call| {
             let steps = vec![Step::Reset, Step::Reset, Step::Reset, Step::Status(200)];
-            scripted(steps, policy(4, base, ms(2_000)))
+            let first_held = RESETS_APART * call;
+            Planned { first_held, ..scripted(steps, policy(4, base, ms(2_000))) }
         })
         .collect();
     scenarios.push(Scenario { check: RESET, calls: resets, together: Together::Reaching });
@@ -286,9 +292,16 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     let mixed = |script| scripted(script, policy(2, ms(50), ms(1_000)));
     scenarios.push(scenario(TIMEOUT, vec![mixed(vec![Step::Reset, Step::Silence])]));
     scenarios.push(scenario(RESET, vec![mixed(vec![Step::Silence, Step::Reset])]));
-    // Past retry 32, 2^(n−1) no longer fits in a u32: the waits must stay at the cap.
-    let long_haul =
-        (0..3).map(|_| scripted(then_ok(failures(rng, 35)), policy(36, ms(1), ms(24)))).collect();
+    // Past retry 32, 2^(n−1) no longer fits in a u32, and past 64 in a u64: the waits must stay
+    // at the cap. Two calls go past 64 by fifteen retries, so that the mean of thirty waits
+    // there tells a cap from a shift that wrapped round (fifteen would fall short by chance
+    // about once in 100 000 plays, five once in 120).
+    let long_haul = [35, 79, 79]
+        .into_iter()
+        .map(|retries| {
+            scripted(then_ok(failures(rng, retries)), policy(retries as u32 + 1, ms(1), ms(24)))
+        })
+        .collect();
     scenarios.push(Scenario { check: LONG_HAUL, calls: long_haul, together: Together::StaysAtCap });
     scenarios.push(scenario(ONCE, vec![scripted(failures(rng, 1), policy(1, ms(50), ms(1_000)))]));
     let unsendable = ["http://[::1", "ftp://127.0.0.1/file"]

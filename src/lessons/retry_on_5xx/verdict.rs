@@ -114,7 +114,7 @@ pub(super) fn judge(
     };
     let cause = if problems.runaway.is_empty() { Cause::Timing } else { Cause::Rule };
     let Some(summary) = problems.most_telling() else {
-        return together(scenario, calls, &samples).map(|failure| (failure, Cause::Timing));
+        return together(scenario, calls, &samples);
     };
     let failure = Failure::of(summary)
         .with(Evidence::Diff { expected: lines(&logs.expected), actual: lines(&logs.actual) });
@@ -127,9 +127,21 @@ pub(super) fn judge(
     ))
 }
 
-/// The calls judged together, once each passed on its own.
-fn together(scenario: &Scenario, calls: &[PlayedCall], samples: &[Sample]) -> Option<Failure> {
-    match scenario.together {
+/// The calls judged together, once each passed on its own, with the failure's cause. A herd
+/// that failed, or waits that took one share of their bounds, did so by a rule: a busy machine
+/// only lengthens waits, by amounts of its own, so it never makes waits alike, and playing them
+/// again would only give a client that never waited, or never drew afresh, another chance to be
+/// spread by one. The other judgements may be a busy moment's doing.
+fn together(
+    scenario: &Scenario,
+    calls: &[PlayedCall],
+    samples: &[Sample],
+) -> Option<(Failure, Cause)> {
+    let cause = match scenario.together {
+        Together::Spread | Together::Afresh => Cause::Rule,
+        _ => Cause::Timing,
+    };
+    let failure = match scenario.together {
         Together::Alone => None,
         Together::Reaching => schedule::reach(samples).map(Failure::of),
         Together::Growth => schedule::growth(samples).map(|problem| {
@@ -177,7 +189,8 @@ fn together(scenario: &Scenario, calls: &[PlayedCall], samples: &[Sample]) -> Op
                 }
             }
             herds.iter().find_map(|(failed, waits)| {
-                let problem = schedule::jittered(d, waits)?;
+                let problem = schedule::jittered(d, waits)
+                    .or_else(|| schedule::came_straight_back(d, waits))?;
                 Some(Failure::of(match failed {
                     Some(step) if herds.len() > 1 => {
                         format!("{problem} (each answered {})", answered(*step))
@@ -186,47 +199,55 @@ fn together(scenario: &Scenario, calls: &[PlayedCall], samples: &[Sample]) -> Op
                 }))
             })
         }
-    }
+    };
+    failure.map(|failure| (failure, cause))
 }
 
 pub(super) fn first_wait(call: &PlayedCall) -> Option<Duration> {
     schedule::waits(&call.seen).first().copied()
 }
 
-/// The retry from which 2^(n−1) no longer fits in a u32.
-const OVERFLOW: usize = 33;
+/// The retries from which 2^(n−1) no longer fits in a u32, then in a u64.
+const OVERFLOWS: [usize; 2] = [33, 65];
 
-/// Past [`OVERFLOW`], the waits must stay near the cap: their mean at least this share of the
-/// mean of the capped waits before it. Full jitter makes both about d/2; a client that falls
-/// back to base_delay (or to nothing) once the exponent overflows waits a tenth of that or less.
+/// Past each of [`OVERFLOWS`], the waits must stay near the cap: their mean at least this share
+/// of the mean of the capped waits before the first. Full jitter makes both about d/2; a client
+/// that falls back to base_delay (or to nothing) once the exponent overflows waits a tenth of
+/// that or less.
 const PAST_OVERFLOW_SHARE: f64 = 0.4;
 
 fn stays_at_cap(calls: &[PlayedCall]) -> Option<String> {
     let cap = calls.first()?.planned.policy.max_delay;
-    let (mut before, mut after) = (Vec::new(), Vec::new());
+    let (mut before, mut after) = (Vec::new(), [Vec::new(), Vec::new()]);
     for call in calls {
         for (index, waited) in schedule::waits(&call.seen).into_iter().enumerate() {
             let retry = index + 1;
-            if retry >= OVERFLOW {
-                after.push(waited);
+            if let Some(past) = OVERFLOWS.iter().rposition(|&from| retry >= from) {
+                after[past].push(waited);
             } else if backoff(&call.planned.policy, retry as u32) == cap {
                 before.push(waited);
             }
         }
     }
     let mean = |waits: &[Duration]| waits.iter().sum::<Duration>() / waits.len().max(1) as u32;
-    let (before_mean, after_mean) = (mean(&before), mean(&after));
-    (!after.is_empty()
-        && after_mean.as_secs_f64() < before_mean.as_secs_f64() * PAST_OVERFLOW_SHARE)
-        .then(|| {
-            format!(
-                "past retry 32 the waits fell to {} on average, from {} at the cap before: \
-                 2^(n−1) overflowed, and the wait must stay at max_delay ({}), not start again",
-                millis(after_mean),
-                millis(before_mean),
-                millis(cap)
-            )
-        })
+    let before_mean = mean(&before);
+    OVERFLOWS.iter().zip(&after).find_map(|(from, after)| {
+        let after_mean = mean(after);
+        (!after.is_empty()
+            && after_mean.as_secs_f64() < before_mean.as_secs_f64() * PAST_OVERFLOW_SHARE)
+            .then(|| {
+                format!(
+                    "past retry {} the waits fell to {} on average, from {} at the cap before: \
+                     2^(n−1) overflowed a u{}, and the wait must stay at max_delay ({}), not \
+                     start again",
+                    from - 1,
+                    millis(after_mean),
+                    millis(before_mean),
+                    from - 1,
+                    millis(cap)
+                )
+            })
+    })
 }
 
 /// The call's requests at its scripted server against the rules: count, method, URL, waits.
