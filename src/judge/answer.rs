@@ -123,6 +123,11 @@ pub fn error_problem(
     if answer.status != status {
         return Some(format!("the status is {}, not {}", answer.status.as_u16(), status.as_u16()));
     }
+    // A field defined as one value (RFC 9110 §8.3): sent twice, each recipient picks its own.
+    let types = answer.headers.get_all("content-type").iter().count();
+    if types > 1 {
+        return Some(format!("the answer has {types} Content-Type headers: one says what it is"));
+    }
     let body = answer.json().unwrap_or(Value::Null);
     match answer.media_type().as_deref() {
         Some("application/json") => {

@@ -30,6 +30,7 @@ const NO_LEAK: &str = CHECKS[2];
 const LOGGED: &str = CHECKS[3];
 const NO_CREDENTIAL: &str = CHECKS[5];
 const MISSING_404: &str = CHECKS[7];
+const HEALTHY_200: &str = CHECKS[8];
 
 /// Judges `app` and asserts that exactly `expected` fail.
 async fn judged_failing(app: App, expected: &[&str]) -> httplings_judge::judge::Judged {
@@ -283,9 +284,9 @@ fn logging_headers(db: Database) -> Router {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logging_headers_marked_sensitive_passes() {
-    // With Authorization marked sensitive first, it prints as "Sensitive".
+    // With Authorization and Cookie marked sensitive first, they print as "Sensitive".
     fn app(db: Database) -> Router {
-        let sensitive = [header::AUTHORIZATION];
+        let sensitive = [header::AUTHORIZATION, header::COOKIE];
         logging_headers(db)
             .layer(tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new(sensitive))
     }
@@ -330,7 +331,62 @@ async fn a_credential_in_the_log_is_caught_whoever_wrote_it() {
     }
     let judged = judged_failing(with!(db_error: half_masked), &[NO_CREDENTIAL]).await;
     let failure = judged.failure(NO_CREDENTIAL).unwrap();
-    assert!(failure.summary.contains("keeps part of the password"), "{failure:?}");
+    assert!(failure.summary.contains("keeps something of the password"), "{failure:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_at_debug_in_part_in_a_cookie_or_by_its_length_is_caught() {
+    let caught = async |app: App, credential: &str| {
+        let judged = judged_failing(app, &[NO_CREDENTIAL]).await;
+        let failure = judged.failure(NO_CREDENTIAL).unwrap();
+        assert!(failure.summary.contains(credential), "{credential}: {failure:?}");
+        failure.summary.clone()
+    };
+    // The error's own text, password and all, at DEBUG: levels get switched on in an incident.
+    fn at_debug(error: DbError, _: u32) -> Response {
+        log_fields(&error);
+        tracing::debug!(%error, "order lookup failed, in full");
+        generic_500()
+    }
+    caught(with!(db_error: at_debug), "the database password").await;
+    // Every header logged, Authorization alone marked sensitive: the cookie goes out as it is.
+    fn authorization_only(db: Database) -> Router {
+        let sensitive = [header::AUTHORIZATION];
+        logging_headers(db)
+            .layer(tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new(sensitive))
+    }
+    caught(authorization_only, "the session cookie").await;
+    // The bearer token's first twelve characters, "to tell clients apart".
+    fn token_prefix(db: Database) -> Router {
+        let log_client = axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                let authorization = request.headers().get(header::AUTHORIZATION);
+                let token = authorization.and_then(|value| value.to_str().ok()).unwrap_or("");
+                let client = token.trim_start_matches("Bearer ").get(..12).unwrap_or("");
+                tracing::info!(client, "request");
+                next.run(request).await
+            },
+        );
+        serve_with(db, RIGHT).layer(log_client)
+    }
+    let said = caught(token_prefix, "the bearer token").await;
+    assert!(said.contains("the bearer token"), "{said}");
+    // A mask with a star for every character of the password: its length shows.
+    fn as_long(error: DbError, _: u32) -> Response {
+        let text = error.to_string();
+        let shown = match (text.find("orders_app:"), text.find('@')) {
+            (Some(user), Some(at)) => {
+                let start = user + "orders_app:".len();
+                format!("{}{}{}", &text[..start], "*".repeat(at - start), &text[at..])
+            }
+            _ => text,
+        };
+        tracing::error!(error = %shown, "order lookup failed");
+        generic_500()
+    }
+    let said = judged_failing(with!(db_error: as_long), &[NO_CREDENTIAL]).await;
+    let said = &said.failure(NO_CREDENTIAL).unwrap().summary;
+    assert!(said.contains("its length"), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,6 +404,46 @@ async fn a_log_written_before_the_failure_or_without_its_details_is_caught() {
     }
     judged_failing(with!(db_error: reason_only), &[LOGGED]).await;
     judged_failing(with!(db_error: |_, _| generic_500()), &[LOGGED]).await;
+    // Every detail, at DEBUG: a service's log keeps INFO and above, so the failure left no trace.
+    fn at_debug(error: DbError, _: u32) -> Response {
+        tracing::debug!(query = error.query_id(), reason = error.reason(), "order lookup failed");
+        generic_500()
+    }
+    judged_failing(with!(db_error: at_debug), &[LOGGED]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_read_as_an_i32_and_a_second_content_type_are_caught() {
+    // Ids past i32::MAX are refused with a 400 before the database is asked.
+    fn signed(db: Database) -> Router {
+        let order = |State(db): State<Database>, Path(id): Path<i32>| async move {
+            match db.find_order(id as u32) {
+                Ok(Some(order)) => Json(order).into_response(),
+                Ok(None) => not_found(),
+                Err(error) => logged_generic_500(error, id as u32),
+            }
+        };
+        let report =
+            |State(db): State<Database>, Path(id): Path<u32>| async move { db.render_report(id) };
+        Router::new()
+            .route("/health", get(|| async { "ok" }))
+            .route("/orders/{id}", get(order))
+            .route("/reports/{id}", get(report))
+            .with_state(db)
+            .layer(CatchPanicLayer::custom(|_| generic_500()))
+    }
+    // Its 400 for a failing order is no 500 a panic gives: no-leak tells them apart.
+    judged_failing(signed, &[GENERIC_500, NO_LEAK, LOGGED, MISSING_404, HEALTHY_200]).await;
+    // Content-Type twice on every 500: which one a client reads is its guess.
+    fn typed_twice(mut response: Response) -> Response {
+        response.headers_mut().append(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        response
+    }
+    fn db_error_typed_twice(error: DbError, id: u32) -> Response {
+        typed_twice(logged_generic_500(error, id))
+    }
+    let app = with!(db_error: db_error_typed_twice, panic: Some(|| typed_twice(generic_500())));
+    judged_failing(app, &[GENERIC_500, PANIC_500]).await;
 }
 
 // ---- Known wrong: what the client sees ----

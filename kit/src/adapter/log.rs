@@ -4,6 +4,10 @@
 
 use std::cell::RefCell;
 
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt;
+use tracing_subscriber::prelude::*;
+
 use crate::capture::SharedCapture;
 use crate::protocol::FLUSH_LINE_PREFIX;
 
@@ -13,15 +17,26 @@ thread_local! {
         const { RefCell::new(None) };
 }
 
+/// The libraries under the learner's code, whose own events below INFO would only flood the log.
+const LIBRARIES: [&str; 8] = ["hyper", "h2", "tokio", "mio", "want", "reqwest", "tower", "axum"];
+
+/// What the course's subscriber writes: the learner's own events at every level (a secret logged
+/// at DEBUG has reached a log all the same: levels are switched on when an incident needs them,
+/// and the checks read every line for credentials), the libraries' at INFO and above.
+fn learners_at_every_level() -> Targets {
+    LIBRARIES.iter().fold(Targets::new().with_default(LevelFilter::TRACE), |targets, library| {
+        targets.with_target(*library, LevelFilter::INFO)
+    })
+}
+
 /// Installs the course's subscriber (plain text on stderr) unless the learner installed one:
 /// a learner who calls `tracing_subscriber::fmt().init()` in `app()` keeps theirs.
 pub fn ensure_log() {
     let in_process = THREAD_LOG.with(|log| log.borrow().is_some());
     if !in_process && !tracing::dispatcher::has_been_set() {
-        let _ = tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_ansi(false)
-            .with_target(false)
+        let layer = fmt::layer().with_writer(std::io::stderr).with_ansi(false).with_target(false);
+        let _ = tracing_subscriber::registry()
+            .with(layer.with_filter(learners_at_every_level()))
             .try_init();
     }
 }
@@ -29,12 +44,9 @@ pub fn ensure_log() {
 /// One subscriber for an in-process learner, writing to `log`: shared by all its threads, so
 /// that a span opened on one thread is known on the next (tasks move between threads).
 pub(super) fn subscriber_for(log: &SharedCapture) -> tracing::Dispatch {
+    let layer = fmt::layer().with_writer(log.clone()).with_ansi(false).with_target(false);
     tracing::Dispatch::new(
-        tracing_subscriber::fmt()
-            .with_writer(log.clone())
-            .with_ansi(false)
-            .with_target(false)
-            .finish(),
+        tracing_subscriber::registry().with(layer.with_filter(learners_at_every_level())),
     )
 }
 

@@ -3,7 +3,7 @@
 
 use futures_util::future::join_all;
 
-use super::plan::{FAILING, HEALTHY, Plan};
+use super::plan::{FAILING, HEALTHY, Plan, Served};
 use crate::judge::Learner;
 use crate::judge::exchange::{Client, Exchange, Request};
 
@@ -83,8 +83,10 @@ async fn one(
         Kind::Unknown => plan.unknown_path.clone(),
         Kind::Health => "/health".into(),
     };
-    let token = &plan.served[served].token;
-    let request = Request::get(path).header("authorization", format!("Bearer {token}"));
+    let Served { token, session, .. } = &plan.served[served];
+    let request = Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("cookie", format!("session={session}"));
     let mark = learner.log_mark();
     Asked { served, kind, id, mark, exchange: client.send(request).await }
 }

@@ -23,6 +23,7 @@ fn secrets(plan: &Plan) -> Vec<(String, &'static str)> {
     for served in &plan.served {
         let setup = &served.setup;
         secrets.push((served.token.clone(), "the request's bearer token"));
+        secrets.push((served.session.clone(), "the request's session cookie"));
         secrets.push((setup.password.clone(), "the database password"));
         secrets.push((setup.host.clone(), "the database host"));
         let reasons = setup.failure.iter().flat_map(|failure| &failure.reasons);

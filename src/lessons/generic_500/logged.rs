@@ -79,11 +79,13 @@ pub(super) async fn panics(
     Ok(Some(with_log(learner, failure)))
 }
 
-/// No credential of the run anywhere in the log: the bearer tokens, the database passwords.
+/// No credential of the run anywhere in the log, at any level, whole or in part: the bearer
+/// tokens, the session cookies, the database passwords.
 pub(super) async fn no_credential(learner: &Learner, plan: &Plan) -> Result<Option<Failure>, Lost> {
     let mut secrets: Vec<(String, &str)> = Vec::new();
     for served in &plan.served {
         secrets.push((served.token.clone(), "the bearer token"));
+        secrets.push((served.session.clone(), "the session cookie"));
         secrets.push((served.setup.password.clone(), "the database password"));
     }
     if let Some(failure) = log::credentials(learner, &secrets).await? {
@@ -92,9 +94,10 @@ pub(super) async fn no_credential(learner: &Learner, plan: &Plan) -> Result<Opti
     Ok(partly_masked(&learner.log_text()))
 }
 
-/// A mask that keeps part of the password: the databases' passwords differ, so where the log
-/// shows what stands between the user and the host, a mask that hides all of it reads the same
-/// for each of them, and one that keeps a letter or two does not.
+/// A mask that keeps something of the password: the databases' passwords differ, in length
+/// too, so where the log shows what stands between the user and the host, a mask that hides all
+/// of it reads the same for each of them, and one that keeps a letter or two, or the length,
+/// does not.
 fn partly_masked(text: &str) -> Option<Failure> {
     let mut masks: Vec<&str> = text
         .split(&format!("{DB_USER}:"))
@@ -109,7 +112,8 @@ fn partly_masked(text: &str) -> Option<Failure> {
             masks.iter().take(3).map(|mask| format!("{DB_USER}:{mask}@…")).collect();
         Failure::of(format!(
             "the server log masks the database password so that what is left differs from one \
-             database to another ({}): the mask keeps part of the password. Mask all of it",
+             database to another ({}): the mask keeps something of the password (a letter, or \
+             its length). Mask all of it, the same whatever the password",
             shown.join(", ")
         ))
     })

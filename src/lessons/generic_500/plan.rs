@@ -16,6 +16,8 @@ pub(super) struct Served {
     pub(super) setup: DatabaseSetup,
     /// Sent in `Authorization: Bearer …` with every request: a credential.
     pub(super) token: String,
+    /// Sent in `Cookie: session=…` with every request: a credential too.
+    pub(super) session: String,
 }
 
 #[derive(Debug)]
@@ -64,10 +66,16 @@ pub(super) fn draw(seed: u64) -> Plan {
     let mut rng = seed::rng(seed);
     let reasons = seed::distinct(&mut rng, 0..REASONS.len() as u32, 2);
     let panics = seed::distinct(&mut rng, 0..PANICS.len() as u32, 2);
-    // Six digits each, so that an id in an answer is told from other numbers around it.
-    let ids = seed::distinct(&mut rng, 100_000..1_000_000, 11);
+    // Six digits or ten (past i32::MAX: an id is a u32), taken in turn so that every kind of
+    // request has both, and so that an id in an answer is told from other numbers around it.
+    let short = seed::distinct(&mut rng, 100_000..1_000_000, 6);
+    let long = seed::distinct(&mut rng, 1 << 31..u32::MAX, 5);
+    let ids: Vec<u32> =
+        (0..11).map(|at| if at % 2 == 0 { short[at / 2] } else { long[at / 2] }).collect();
+    // Passwords of three lengths: a mask as long as the password shows which database it hides.
+    let lengths = seed::distinct(&mut rng, 12..29, 3);
     let failing = [0, 1].map(|run| {
-        let mut setup = database(&mut rng);
+        let mut setup = database(&mut rng, lengths[run]);
         setup.failure = Some(QueryFailure {
             reasons: vec![REASONS[reasons[run] as usize].to_string()],
             only: None,
@@ -75,13 +83,14 @@ pub(super) fn draw(seed: u64) -> Plan {
         setup.panic = Some(PANICS[panics[run] as usize].to_string());
         setup
     });
-    let mut healthy = database(&mut rng);
+    let mut healthy = database(&mut rng, lengths[2]);
     healthy.orders = ids[..4].iter().map(|id| order(&mut rng, *id)).collect();
     let mut served = |name, database: usize, setup: &DatabaseSetup| Served {
         name,
         database,
         setup: setup.clone(),
         token: seed::token(&mut rng, 32),
+        session: seed::token(&mut rng, 24),
     };
     let served = [
         served("run A, instance 1", 0, &failing[0]),
@@ -98,12 +107,12 @@ pub(super) fn draw(seed: u64) -> Plan {
     }
 }
 
-/// A database of its own: host, password and secret.
-fn database(rng: &mut Rng) -> DatabaseSetup {
+/// A database of its own: host, password of `length` characters, and secret.
+fn database(rng: &mut Rng, length: u32) -> DatabaseSetup {
     DatabaseSetup {
         orders: Vec::new(),
         host: format!("orders-db-{}.internal:5432", seed::token(rng, 6)),
-        password: (0..18).map(|_| rng.alphanumeric()).collect(),
+        password: (0..length).map(|_| rng.alphanumeric()).collect(),
         secret: rng.u64(..),
         failure: None,
         panic: None,
@@ -133,7 +142,7 @@ mod tests {
         assert_ne!(a.token, a_again.token);
         for differs in [
             a.setup.host != b.setup.host,
-            a.setup.password != b.setup.password,
+            a.setup.password.len() != b.setup.password.len(),
             a.setup.failure != b.setup.failure,
             a.setup.panic != b.setup.panic,
             a.setup.query_id(7) != b.setup.query_id(7),
