@@ -518,6 +518,14 @@ async fn a_panic_told_apart_from_a_database_error_is_caught() {
     let judged = generic_500::judge_in_process(with!(panic: Some(marked)), seed).await;
     assert_failed(&judged, seed, CHECKS, &[NO_LEAK]);
     assert_rejected(&judged, seed, NO_LEAK, "a panic");
+    // The same JSON value, its members written in another order: another piece of code wrote it.
+    fn reordered() -> Response {
+        let body =
+            r#"{"error":{"message":"An unexpected error occurred","code":"INTERNAL_ERROR"}}"#;
+        let json = [(header::CONTENT_TYPE, "application/json")];
+        (StatusCode::INTERNAL_SERVER_ERROR, json, body).into_response()
+    }
+    judged_failing(with!(panic: Some(reordered)), &[NO_LEAK]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
