@@ -294,6 +294,59 @@ async fn an_error_classified_by_its_text_or_not_at_all_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_that_reads_the_error_s_words_or_an_id_too_small_is_caught() {
+    // A bug in words an outage might use ("connection", "timeout") answered as an outage.
+    fn by_words(error: &DbError) -> bool {
+        by_kind(error) || ["timeout", "connection"].iter().any(|word| error.reason().contains(word))
+    }
+    let app = with_app(|db| route(db, by_words, || unavailable(&["30"])));
+    judged_failing(app, &[FAULT_500]).await;
+    // The 503's message follows the outage's reason: it tells a timeout from a refusal.
+    fn telling_the_kind(db: Database) -> Router {
+        let order = |State(db): State<Database>, Path(id): Path<u32>| async move {
+            match db.find_order(id) {
+                Ok(Some(order)) => Json(order).into_response(),
+                Ok(None) => StatusCode::NOT_FOUND.into_response(),
+                Err(error) if by_kind(&error) => {
+                    let message =
+                        if error.reason().contains("time") { "timed out" } else { "down" };
+                    let body =
+                        json!({"error": {"code": "SERVICE_UNAVAILABLE", "message": message}});
+                    (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, "30")], Json(body))
+                        .into_response()
+                }
+                Err(_) => generic_500(),
+            }
+        };
+        Router::new().route("/orders/{id}", get(order)).with_state(db)
+    }
+    let (judged, seed) = judged_failing(with_app(telling_the_kind), &[DOWN_503]).await;
+    assert_rejected(&judged, seed, DOWN_503, "different bodies");
+    // Ids read as i32: every id above 2^31 - 1 is a 400, whatever the database says.
+    fn as_i32(db: Database) -> Router {
+        let order = |State(db): State<Database>, Path(id): Path<i32>| async move {
+            let id = u32::try_from(id).unwrap_or(0);
+            match db.find_order(id) {
+                Ok(Some(order)) => Json(order).into_response(),
+                Ok(None) => StatusCode::NOT_FOUND.into_response(),
+                Err(error) if by_kind(&error) => unavailable(&["30"]),
+                Err(_) => generic_500(),
+            }
+        };
+        Router::new().route("/orders/{id}", get(order)).with_state(db)
+    }
+    let seed = crate::support::seed();
+    let judged = retry_after::judge_in_process(with_app(as_i32), seed).await;
+    let failed = judged.failed();
+    assert!(
+        !failed.is_empty()
+            && failed.iter().all(|check| [DOWN_503, BACK_UP, FAULT_500].contains(check)),
+        "{}",
+        report(&judged, seed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_remembers_the_outage_or_changes_its_type_fails_back_up() {
     fn remembers(db: Database) -> Router {
         let seen_down = Arc::new(AtomicBool::new(false));
