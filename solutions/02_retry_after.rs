@@ -84,8 +84,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 
 /// `Sunday, 06-Nov-94 08:49:37 GMT`. `httpdate` reads this form too, but puts every two-digit
 /// year in 1970–2069, a window that matched RFC 9110 §5.6.7 in 2019 only: the RFC reads the
-/// year from now, and one that would be more than 50 years ahead is the last past year with
-/// those digits. So the century is chosen here, and `httpdate` checks the rest, as the
+/// year from now, and a moment that would be more than 50 years ahead is in the last past year
+/// with those digits. So the century is chosen here, and `httpdate` checks the rest, as the
 /// IMF-fixdate the value stands for.
 fn rfc850_date(value: &str, now: SystemTime) -> Option<SystemTime> {
     const WEEKDAYS: [&str; 7] =
@@ -97,17 +97,33 @@ fn rfc850_date(value: &str, now: SystemTime) -> Option<SystemTime> {
     {
         return None;
     }
-    let year = year_ending_in(year.parse().ok()?, now)?;
+    let year = year_ending_in(year.parse().ok()?, (month, day, time), now)?;
     httpdate::parse_http_date(&format!("{}, {day} {month} {year} {time}", &weekday[..3])).ok()
 }
 
-/// The latest year ending in `two_digits` that is at most 50 years after `now`'s.
-fn year_ending_in(two_digits: u64, now: SystemTime) -> Option<u64> {
-    // The year to within a day is all the rule needs: it only chooses between centuries.
-    const MEAN_GREGORIAN_YEAR: u64 = 31_556_952;
-    let this_year = 1970 + now.duration_since(UNIX_EPOCH).ok()?.as_secs() / MEAN_GREGORIAN_YEAR;
+/// The latest year ending in `two_digits` in which the moment `(month, day, time)` is not more
+/// than 50 years after `now`, counted in calendar years, to the second.
+fn year_ending_in(
+    two_digits: u16,
+    (month, day, time): (&str, &str, &str),
+    now: SystemTime,
+) -> Option<u16> {
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    // `fmt_http_date` panics from the year 10000 on, where no date can be ahead anyway.
+    if now.duration_since(UNIX_EPOCH).ok()?.as_secs() >= 253_402_300_800 {
+        return None;
+    }
+    // Now's own fields, from its IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
+    let today = httpdate::fmt_http_date(now);
+    let (this_month, this_year) = (&today[8..11], today[12..16].parse::<u16>().ok()?);
+    let month_of = |name| MONTHS.iter().position(|month| *month == name);
     let latest = this_year + 50;
-    Some(latest - (latest - two_digits) % 100)
+    let year = latest - (latest - two_digits) % 100;
+    // Two-digit days and `hh:mm:ss` times compare as text; `httpdate` rejects any other.
+    let later_in_the_year =
+        (month_of(month)?, day, time) > (month_of(this_month)?, &today[5..7], &today[17..25]);
+    Some(if year == latest && later_in_the_year { year - 100 } else { year })
 }
 
 /// The wait a response asks for, if it asks for one we can read.

@@ -88,15 +88,18 @@ async fn parsed(
 ) -> Result<Option<Failure>, Lost> {
     let mut rows = Vec::new();
     for case in cases {
-        let now = Duration::from_secs(case.now.unsigned_abs());
+        let now = Duration::from_secs(case.now.unsigned_abs()) + case.fraction;
         let call = Call::Parse { value: case.input.clone(), now };
         let what = format!("parse_retry_after({:?})", case.input);
         let got = returned(learner.call(&what, &call, Duration::from_secs(2)).await?);
         let ok = got.as_ref().is_ok_and(|got| case.expect.accepts(*got));
         let now = Civil::of(case.now);
-        let now = match case.now {
-            TABLE_NOW => String::new(),
-            _ => now.format(DateForm::ImfFixdate, now.weekday()),
+        let now = match (case.now, case.fraction.as_millis()) {
+            (TABLE_NOW, 0) => String::new(),
+            (_, 0) => now.format(DateForm::ImfFixdate, now.weekday()),
+            (_, millis) => {
+                format!("{} + {millis} ms", now.format(DateForm::ImfFixdate, now.weekday()))
+            }
         };
         let got = got.map_or_else(|problem| problem, shown);
         rows.push(Row {

@@ -294,6 +294,59 @@ async fn an_error_classified_by_its_text_or_not_at_all_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_that_reads_the_error_s_words_or_an_id_too_small_is_caught() {
+    // A bug in words an outage might use ("connection", "timeout") answered as an outage.
+    fn by_words(error: &DbError) -> bool {
+        by_kind(error) || ["timeout", "connection"].iter().any(|word| error.reason().contains(word))
+    }
+    let app = with_app(|db| route(db, by_words, || unavailable(&["30"])));
+    judged_failing(app, &[FAULT_500]).await;
+    // The 503's message follows the outage's reason: it tells a timeout from a refusal.
+    fn telling_the_kind(db: Database) -> Router {
+        let order = |State(db): State<Database>, Path(id): Path<u32>| async move {
+            match db.find_order(id) {
+                Ok(Some(order)) => Json(order).into_response(),
+                Ok(None) => StatusCode::NOT_FOUND.into_response(),
+                Err(error) if by_kind(&error) => {
+                    let message =
+                        if error.reason().contains("time") { "timed out" } else { "down" };
+                    let body =
+                        json!({"error": {"code": "SERVICE_UNAVAILABLE", "message": message}});
+                    (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, "30")], Json(body))
+                        .into_response()
+                }
+                Err(_) => generic_500(),
+            }
+        };
+        Router::new().route("/orders/{id}", get(order)).with_state(db)
+    }
+    let (judged, seed) = judged_failing(with_app(telling_the_kind), &[DOWN_503]).await;
+    assert_rejected(&judged, seed, DOWN_503, "different bodies");
+    // Ids read as i32: every id above 2^31 - 1 is a 400, whatever the database says.
+    fn as_i32(db: Database) -> Router {
+        let order = |State(db): State<Database>, Path(id): Path<i32>| async move {
+            let id = u32::try_from(id).unwrap_or(0);
+            match db.find_order(id) {
+                Ok(Some(order)) => Json(order).into_response(),
+                Ok(None) => StatusCode::NOT_FOUND.into_response(),
+                Err(error) if by_kind(&error) => unavailable(&["30"]),
+                Err(_) => generic_500(),
+            }
+        };
+        Router::new().route("/orders/{id}", get(order)).with_state(db)
+    }
+    let seed = crate::support::seed();
+    let judged = retry_after::judge_in_process(with_app(as_i32), seed).await;
+    let failed = judged.failed();
+    assert!(
+        !failed.is_empty()
+            && failed.iter().all(|check| [DOWN_503, BACK_UP, FAULT_500].contains(check)),
+        "{}",
+        report(&judged, seed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_remembers_the_outage_or_changes_its_type_fails_back_up() {
     fn remembers(db: Database) -> Router {
         let seen_down = Arc::new(AtomicBool::new(false));
@@ -436,16 +489,84 @@ fn parser_with_httpdate_window(value: &str, now: SystemTime) -> Option<Duration>
 
 // Mistakes in the calendar, each one field of the hand-written reader changed.
 fn parser_with_a_pivot_at_50(value: &str, now: SystemTime) -> Option<Duration> {
-    Reader { century: |yy, _| if yy < 50 { 2000 + yy } else { 1900 + yy }, ..GREGORIAN }
-        .parse(value, now)
+    let century = |yy, _| if yy < 50 { 2000 + yy } else { 1900 + yy };
+    Reader { century, beyond_fifty_years: |_, _| false, ..GREGORIAN }.parse(value, now)
 }
 
 fn parser_without_the_50_year_rule(value: &str, now: SystemTime) -> Option<Duration> {
-    Reader { century: |yy, now| year_of(now) / 100 * 100 + yy, ..GREGORIAN }.parse(value, now)
+    let century = |yy, now| year_of(now) / 100 * 100 + yy;
+    Reader { century, beyond_fifty_years: |_, _| false, ..GREGORIAN }.parse(value, now)
 }
 
 fn parser_with_every_fourth_year_leap(value: &str, now: SystemTime) -> Option<Duration> {
     Reader { leap: |year| year % 4 == 0, ..GREGORIAN }.parse(value, now)
+}
+
+// Mistakes at RFC 850's 50-year boundary: years compared alone, so a day of the year 50
+// years on stays there even when it is past now's day…
+fn parser_comparing_years_only(value: &str, now: SystemTime) -> Option<Duration> {
+    let century = |yy: i64, now| {
+        let latest = year_of(now) + 50;
+        latest - (latest - yy).rem_euclid(100)
+    };
+    Reader { century, beyond_fifty_years: |_, _| false, ..GREGORIAN }.parse(value, now)
+}
+
+// … or any day of the year 50 years on moved back, even before now's day…
+fn parser_moving_back_at_50_years(value: &str, now: SystemTime) -> Option<Duration> {
+    let century = |yy: i64, now| {
+        let latest = year_of(now) + 49;
+        latest - (latest - yy).rem_euclid(100)
+    };
+    Reader { century, beyond_fifty_years: |_, _| false, ..GREGORIAN }.parse(value, now)
+}
+
+// … or 50 years counted as 50 × 365 days, 11 to 13 days short.
+fn parser_counting_365_day_years(value: &str, now: SystemTime) -> Option<Duration> {
+    let beyond_fifty_years = |at, now| at - now > 50 * 365 * 86_400;
+    Reader { beyond_fifty_years, ..GREGORIAN }.parse(value, now)
+}
+
+// Mistakes in RFC 850's reader alone (the two others are right): any day up to the 31st…
+fn parser_with_31_days_in_every_rfc850_month(value: &str, now: SystemTime) -> Option<Duration> {
+    let reader = Reader { last_day: |_, _, _| 31, ..GREGORIAN };
+    if value.contains('-') { reader.parse(value, now) } else { GREGORIAN.parse(value, now) }
+}
+
+// … or a 29 February in every fourth year, 2100 included.
+fn parser_with_rfc850_leap_days_every_fourth_year(
+    value: &str,
+    now: SystemTime,
+) -> Option<Duration> {
+    let last_day = |reader: Reader, year, month| match month {
+        2 if year % 4 == 0 => 29,
+        _ => (GREGORIAN.last_day)(reader, year, month),
+    };
+    let reader = Reader { last_day, ..GREGORIAN };
+    if value.contains('-') { reader.parse(value, now) } else { GREGORIAN.parse(value, now) }
+}
+
+// Mistake: `str::trim`, which takes away more than spaces and tabs (a line break, NBSP, U+3000).
+fn parser_trimming_all_whitespace(value: &str, now: SystemTime) -> Option<Duration> {
+    solution::parse_retry_after(value.trim(), now)
+}
+
+// Mistake: `trim_ascii`, which takes away line breaks and form feeds as well.
+fn parser_trimming_ascii_whitespace(value: &str, now: SystemTime) -> Option<Duration> {
+    solution::parse_retry_after(value.trim_ascii(), now)
+}
+
+// Mistake: now's fraction of a second dropped, so a date is waited for up to a second too long.
+fn parser_dropping_now_s_fraction(value: &str, now: SystemTime) -> Option<Duration> {
+    let since = now.duration_since(UNIX_EPOCH).ok()?;
+    solution::parse_retry_after(value, UNIX_EPOCH + Duration::from_secs(since.as_secs()))
+}
+
+// Mistake: now rounded to the second, so a date is waited for up to half a second too little.
+fn parser_rounding_now(value: &str, now: SystemTime) -> Option<Duration> {
+    let since = now.duration_since(UNIX_EPOCH).ok()?;
+    let rounded = since.as_secs() + u64::from(since.subsec_millis() >= 500);
+    solution::parse_retry_after(value, UNIX_EPOCH + Duration::from_secs(rounded))
 }
 
 fn parser_with_no_leap_centuries(value: &str, now: SystemTime) -> Option<Duration> {
@@ -482,9 +603,9 @@ fn parser_knowing_the_table_only(value: &str, _: SystemTime) -> Option<Duration>
     examples.contains(&value).then(|| solution::parse_retry_after(value, table_now)).flatten()
 }
 
-// Right, in another style: lenient about case, as RFC 9110 §5.6.7 allows, and `trim()`.
+// Right, in another style: lenient about case, as RFC 9110 §5.6.7 allows.
 fn lenient_parser(value: &str, now: SystemTime) -> Option<Duration> {
-    let mut normal = value.trim().to_ascii_lowercase();
+    let mut normal = value.trim_matches([' ', '\t']).to_ascii_lowercase();
     for word in [
         "gmt", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "may",
         "jun", "jul", "aug", "sep", "oct", "nov", "dec",
@@ -502,11 +623,7 @@ fn lenient_parser(value: &str, now: SystemTime) -> Option<Duration> {
 // Right, in another style: RFC 850's year read as this century's, unless that is more than
 // 50 years ahead (the RFC's words taken literally), by the hand-written reader.
 fn parser_reading_this_century_first(value: &str, now: SystemTime) -> Option<Duration> {
-    let century = |yy, now| {
-        let this_century = year_of(now) / 100 * 100 + yy;
-        if this_century > year_of(now) + 50 { this_century - 100 } else { this_century }
-    };
-    Reader { century, ..GREGORIAN }.parse(value, now)
+    Reader { century: |yy, now| year_of(now) / 100 * 100 + yy, ..GREGORIAN }.parse(value, now)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -547,6 +664,58 @@ async fn every_calendar_mistake_is_caught_on_the_row_written_for_it() {
         let judged = retry_after::judge_in_process(with_parser(parser), seed).await;
         assert_row_caught(&judged, seed, DATES, row);
         // A wrong calendar also misreads the mangled dates a lenient reader may forgive.
+        let others: Vec<&str> =
+            judged.failed().into_iter().filter(|check| ![DATES, INVALID].contains(check)).collect();
+        assert!(others.is_empty(), "{}", report(&judged, seed));
+    }
+}
+
+/// What a row's first cell should hold.
+type RowPattern = fn(&str) -> bool;
+
+/// Some row `check` marked wrong has its input, as `{:?}` shows it, matching `pattern`.
+#[track_caller]
+fn assert_some_row_caught(judged: &Judged, seed: u64, check: &str, pattern: RowPattern) {
+    let wrong = wrong_rows(judged, check);
+    assert!(
+        wrong.iter().any(|row| pattern(row)),
+        "{check:?} flagged no row of the kind expected; it flagged {wrong:?}\n{}",
+        report(judged, seed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whitespace_other_than_spaces_and_tabs_is_never_trimmed_away() {
+    let (judged, seed) =
+        judged_failing(with_parser(parser_trimming_all_whitespace), &[INVALID]).await;
+    assert_some_row_caught(&judged, seed, INVALID, |row| row.contains("\\u{3000}"));
+    assert_some_row_caught(&judged, seed, INVALID, |row| row.contains("\\u{a0}"));
+    let (judged, seed) =
+        judged_failing(with_parser(parser_trimming_ascii_whitespace), &[INVALID]).await;
+    assert_some_row_caught(&judged, seed, INVALID, |row| row.contains("\\r"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_now_cut_or_rounded_to_the_second_is_caught() {
+    for parser in [parser_dropping_now_s_fraction, parser_rounding_now] {
+        let (judged, seed) = judged_failing(with_parser(parser), &[DATES]).await;
+        assert_rejected(&judged, seed, DATES, "parsed wrongly");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rfc850_mistake_near_a_boundary_is_caught_every_run() {
+    let cases: [(Parser, RowPattern); 5] = [
+        (parser_comparing_years_only, |row| row.contains('-')),
+        (parser_moving_back_at_50_years, |row| row.contains('-')),
+        (parser_counting_365_day_years, |row| row.contains('-')),
+        (parser_with_31_days_in_every_rfc850_month, |row| row.contains('-')),
+        (parser_with_rfc850_leap_days_every_fourth_year, |row| row.contains("-Feb-")),
+    ];
+    for (parser, row) in cases {
+        let seed = seed();
+        let judged = retry_after::judge_in_process(with_parser(parser), seed).await;
+        assert_some_row_caught(&judged, seed, DATES, row);
         let others: Vec<&str> =
             judged.failed().into_iter().filter(|check| ![DATES, INVALID].contains(check)).collect();
         assert!(others.is_empty(), "{}", report(&judged, seed));
@@ -611,10 +780,25 @@ fn client_defaulting_to_zero(response: &reqwest::Response) -> Option<Duration> {
     solution::parse_retry_after(value.to_str().ok()?, SystemTime::now())
 }
 
-// Right, in another style: of two Retry-After headers, the last one, measured from our clock.
+// Mistake: of two Retry-After headers, the last one.
 fn client_reading_the_last_header(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get_all(RETRY_AFTER).iter().next_back()?;
     solution::parse_retry_after(value.to_str().ok()?, SystemTime::now())
+}
+
+// Mistake: of two Retry-After headers, the longest wait.
+fn client_taking_the_longest(response: &reqwest::Response) -> Option<Duration> {
+    let values = response.headers().get_all(RETRY_AFTER).iter();
+    let waits =
+        values.map(|value| solution::parse_retry_after(value.to_str().ok()?, SystemTime::now()));
+    waits.max().flatten()
+}
+
+// Mistake: bytes outside ASCII decoded lossily and trimmed: "30\u{a0}" reads as 30 s.
+fn client_decoding_lossily(response: &reqwest::Response) -> Option<Duration> {
+    let value =
+        String::from_utf8_lossy(response.headers().get(RETRY_AFTER)?.as_bytes()).into_owned();
+    solution::parse_retry_after(value.trim(), SystemTime::now())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -625,7 +809,12 @@ async fn client_mistakes_are_caught_and_the_run_goes_on() {
     assert!(wrong.contains(&"Retry-After: 3\\xff0"), "{wrong:?}\n{}", report(&judged, seed));
     let (judged, _) = judged_failing(with_client(client_defaulting_to_zero), &[CLIENT]).await;
     assert_eq!(wrong_rows(&judged, CLIENT), ["no Retry-After"]);
-    judged_failing(with_client(client_reading_the_last_header), &[]).await;
+    for client in [client_reading_the_last_header, client_taking_the_longest] {
+        let (judged, seed) = judged_failing(with_client(client), &[CLIENT]).await;
+        assert_some_row_caught(&judged, seed, CLIENT, |row| row.contains(" and Retry-After"));
+    }
+    let (judged, seed) = judged_failing(with_client(client_decoding_lossily), &[CLIENT]).await;
+    assert_some_row_caught(&judged, seed, CLIENT, |row| row.contains("\\xc2\\xa0"));
 }
 
 // ---- A date reader without the httpdate crate ----
@@ -642,21 +831,51 @@ const MONTHS: [&str; 12] =
 struct Reader {
     /// Whether a year has a 29 February.
     leap: fn(i64) -> bool,
+    /// The last day of a month of a year, by this reader's leap years.
+    last_day: fn(Reader, i64, i64) -> i64,
     /// The full year of RFC 850's two digits, at `now`.
     century: fn(i64, SystemTime) -> i64,
+    /// Whether a moment is more than 50 years after now (both in seconds since 1970), when
+    /// that year is moved back a century.
+    beyond_fifty_years: fn(i64, i64) -> bool,
     /// Seconds since 1970 kept in 32 bits, which run out in 2106.
     in_32_bits: bool,
 }
 
 const GREGORIAN: Reader = Reader {
     leap: |year| year % 4 == 0 && (year % 100 != 0 || year % 400 == 0),
-    // §5.6.7: the latest year with those digits not more than 50 years ahead.
+    last_day: |reader, year, month| match month {
+        2 if (reader.leap)(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    },
+    // §5.6.7: the latest year with those digits not more than 50 years ahead. The year after
+    // next's 50 years on, to be sure of the year (`year_of` may be a day off); a moment there,
+    // or past now's moment in the year before, is moved back.
     century: |yy, now| {
-        let latest = year_of(now) + 50;
+        let latest = year_of(now) + 51;
         latest - (latest - yy).rem_euclid(100)
     },
+    beyond_fifty_years: |at, now| at > fifty_calendar_years_after(now),
     in_32_bits: false,
 };
+
+/// The same day and time 50 years after `now` (seconds since 1970): 29 February becomes 1 March
+/// in a common year.
+fn fifty_calendar_years_after(now: i64) -> i64 {
+    // Howard Hinnant's civil_from_days.
+    let days = now.div_euclid(86_400) + 719_468;
+    let era = days.div_euclid(146_097);
+    let of_era = days - era * 146_097;
+    let year_of_era = (of_era - of_era / 1460 + of_era / 36_524 - of_era / 146_096) / 365;
+    let of_year = of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let from_march = (5 * of_year + 2) / 153;
+    let day = of_year - (153 * from_march + 2) / 5 + 1;
+    let month = if from_march < 10 { from_march + 3 } else { from_march - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    GREGORIAN.days_from_civil(year + 50, month, day) * 86_400 + now.rem_euclid(86_400)
+}
 
 fn hand_written_parser(value: &str, now: SystemTime) -> Option<Duration> {
     GREGORIAN.parse(value, now)
@@ -706,8 +925,13 @@ impl Reader {
             return None;
         };
         let weekday = LONG_WEEKDAYS.iter().position(|name| *name == weekday)?;
-        let year = (self.century)(number(year, 2)?, now);
-        self.moment(weekday, year, month, number(day, 2)?, time)
+        let (mut year, day) = ((self.century)(number(year, 2)?, now), number(day, 2)?);
+        let now = i64::try_from(now.duration_since(UNIX_EPOCH).ok()?.as_secs()).ok()?;
+        if self.seconds(year, month, day, time).is_some_and(|at| (self.beyond_fifty_years)(at, now))
+        {
+            year -= 100;
+        }
+        self.moment(weekday, year, month, day, time)
     }
 
     /// `Sun Nov  6 08:49:37 1994`: the day is two digits, or a space and one digit.
@@ -735,14 +959,22 @@ impl Reader {
         day: i64,
         time: &str,
     ) -> Option<SystemTime> {
+        let mut seconds = self.seconds(year, month, day, time)?;
+        // 1970-01-01 was a Thursday, index 3 of WEEKDAYS.
+        if (seconds.div_euclid(86_400) + 3).rem_euclid(7) != weekday as i64 {
+            return None;
+        }
+        if self.in_32_bits {
+            seconds = i64::from(seconds as u32);
+        }
+        let offset = Duration::from_secs(seconds.unsigned_abs());
+        if seconds >= 0 { UNIX_EPOCH.checked_add(offset) } else { UNIX_EPOCH.checked_sub(offset) }
+    }
+
+    /// A valid calendar date and `hh:mm:ss`, in seconds since 1970.
+    fn seconds(self, year: i64, month: &str, day: i64, time: &str) -> Option<i64> {
         let month = MONTHS.iter().position(|name| *name == month)? as i64 + 1;
-        let month_days = match month {
-            2 if (self.leap)(year) => 29,
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
-        };
-        if day < 1 || day > month_days {
+        if day < 1 || day > (self.last_day)(self, year, month) {
             return None;
         }
         let [hour, minute, second] = time.split(':').collect::<Vec<_>>()[..] else {
@@ -753,16 +985,7 @@ impl Reader {
             return None;
         }
         let days = self.days_from_civil(year, month, day);
-        // 1970-01-01 was a Thursday, index 3 of WEEKDAYS.
-        if (days + 3).rem_euclid(7) != weekday as i64 {
-            return None;
-        }
-        let mut seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-        if self.in_32_bits {
-            seconds = i64::from(seconds as u32);
-        }
-        let offset = Duration::from_secs(seconds.unsigned_abs());
-        if seconds >= 0 { UNIX_EPOCH.checked_add(offset) } else { UNIX_EPOCH.checked_sub(offset) }
+        Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
     }
 
     /// Days since 1970-01-01, counted year by year with this reader's leap years.

@@ -77,6 +77,9 @@ pub(super) struct Case {
     pub(super) input: String,
     /// The moment `parse_retry_after` is told it is, in seconds since 1970.
     pub(super) now: i64,
+    /// The fraction of a second past `now`: a reader that drops it, or rounds it, waits too
+    /// long or too little.
+    pub(super) fraction: Duration,
     pub(super) expect: Expect,
     pub(super) group: Group,
 }
@@ -95,6 +98,7 @@ pub(super) fn all(rng: &mut Rng) -> Vec<Case> {
     cases.push(Case {
         input: format!("{}{}", rng.u64(1..10), "0".repeat(rng.usize(20..30))),
         now: TABLE_NOW,
+        fraction: Duration::ZERO,
         expect: Expect::AtLeast(Duration::from_secs(u64::MAX)),
         group: Group::Seconds,
     });
@@ -105,7 +109,8 @@ pub(super) fn all(rng: &mut Rng) -> Vec<Case> {
         let text = date.format(form, date.weekday());
         for at in 1..text.chars().count() - 1 {
             let input = with_foreign_letter_at(rng, &text, at);
-            cases.push(Case { input, now, expect: Expect::is(None), group: Group::Invalid });
+            let (fraction, expect, group) = (Duration::ZERO, Expect::is(None), Group::Invalid);
+            cases.push(Case { input, now, fraction, expect, group });
         }
     }
     let mut boundaries = boundaries();
@@ -113,9 +118,13 @@ pub(super) fn all(rng: &mut Rng) -> Vec<Case> {
     let scenes = (0..6).map(|_| scene(rng)).collect::<Vec<_>>();
     for (now, date) in scenes.into_iter().chain(boundaries.into_iter().take(5)) {
         for form in DateForm::ALL {
+            let now = (now, fraction(rng));
             cases.push(date_case(rng, now, date, form));
         }
     }
+    cases.extend(foreign_whitespace(rng));
+    cases.extend(impossible_days(rng));
+    cases.extend(fifty_years_on(rng));
     cases
 }
 
@@ -151,7 +160,13 @@ fn table() -> Vec<Case> {
         "Funday, 06-Nov-94 08:49:37 GMT", "Sunday, 06-Nov-1994 08:49:37 GMT",
     ].map(|input| (input, Expect::is(None), Invalid)));
     let mut cases: Vec<Case> = rows.into_iter()
-        .map(|(input, expect, group)| Case { input: input.into(), now: TABLE_NOW, expect, group })
+        .map(|(input, expect, group)| Case {
+            input: input.into(),
+            now: TABLE_NOW,
+            fraction: Duration::ZERO,
+            expect,
+            group,
+        })
         .collect();
     let day = |year, month, day| Civil::new(year, month, day, (0, 0, 0)).at();
     for (input, now, then) in [
@@ -164,7 +179,8 @@ fn table() -> Vec<Case> {
         ("Fri, 31 Dec 9999 23:59:59 GMT", 0, Some(day(10_000, 1, 1) - 1)),
     ] {
         let wait = then.map(|then| Duration::from_secs((then - now).max(0).unsigned_abs()));
-        cases.push(Case { input: input.into(), now, expect: Expect::is(wait), group: Dates });
+        let (input, fraction, expect) = (input.into(), Duration::ZERO, Expect::is(wait));
+        cases.push(Case { input, now, fraction, expect, group: Dates });
     }
     cases
 }
@@ -212,15 +228,118 @@ fn scene(rng: &mut Rng) -> (i64, Civil) {
 
 /// `date` in `form`, at `now`, with the weekday it has (for RFC 850, in the year the 50-year
 /// rule reads it as), maybe with whitespace around.
-fn date_case(rng: &mut Rng, now: i64, date: Civil, form: DateForm) -> Case {
+fn date_case(rng: &mut Rng, (now, fraction): (i64, Duration), date: Civil, form: DateForm) -> Case {
     let read_as = match form {
         DateForm::Rfc850 => rfc850_years(now, date)[0],
         _ => date.year,
     };
     let weekday = Civil { year: read_as, ..date }.weekday();
     let input = format!("{}{}{}", whitespace(rng), date.format(form, weekday), whitespace(rng));
-    let expect = Expect::OneOf(read_at(date, now, form, weekday));
-    Case { input, now, expect, group: Group::Dates }
+    let expect = Expect::OneOf(read_at(date, (now, fraction), form, weekday));
+    Case { input, now, fraction, expect, group: Group::Dates }
+}
+
+/// A fraction of a second for a "now", a whole number of milliseconds so the table shows it
+/// exactly, far enough from 0 and 1 s that neither dropping it nor rounding it goes unseen.
+fn fraction(rng: &mut Rng) -> Duration {
+    Duration::from_millis(rng.u64(10..990))
+}
+
+/// A time of day, to the second.
+fn time_of_day(rng: &mut Rng) -> (i64, i64, i64) {
+    (rng.i64(0..24), rng.i64(0..60), rng.i64(0..60))
+}
+
+/// Whitespace that is not a space or a tab around delay-seconds, every kind each run, and
+/// around a date the kinds outside ASCII: RFC 9110 §5.5 takes only spaces and tabs away, so
+/// what `str::trim` (or `trim_ascii`, or a lossy decoding) would forgive is no value at all.
+fn foreign_whitespace(rng: &mut Rng) -> Vec<Case> {
+    const FOREIGN: [&str; 8] =
+        ["\r", "\n", "\r\n", "\x0b", "\x0c", "\u{a0}", "\u{3000}", "\u{2009}"];
+    let around = |rng: &mut Rng, space: &str, value: String| match rng.u8(..3) {
+        0 => format!("{space}{value}"),
+        1 => format!("{value}{space}"),
+        _ => format!("{space}{value}{space}"),
+    };
+    let mut inputs: Vec<String> = FOREIGN
+        .iter()
+        .map(|space| {
+            let value = rng.u64(1..100_000).to_string();
+            around(rng, space, value)
+        })
+        .collect();
+    for space in ["\u{a0}", "\u{3000}"] {
+        let date = Civil::of(TABLE_NOW + rng.i64(1..1_000_000));
+        let form = *seed::pick(rng, &DateForm::ALL);
+        let date = around(rng, space, date.format(form, date.weekday()));
+        inputs.push(date);
+    }
+    inputs
+        .into_iter()
+        .map(|input| Case {
+            input,
+            now: TABLE_NOW,
+            fraction: Duration::ZERO,
+            expect: Expect::is(None),
+            group: Group::Invalid,
+        })
+        .collect()
+}
+
+/// Days no calendar has, in each form, each run, a few weeks ahead of a "now" of the same
+/// year (so that RFC 850's year is read one way only): 29 February of a century year that is
+/// not a leap year (2100, not 2000), and a day past its month's end (31 April, 30 February…).
+/// A reader that checks `day <= 31` only, or takes every fourth year as leap, reads them as the
+/// next month's first days. Each is written under the weekday of the day it would become.
+fn impossible_days(rng: &mut Rng) -> Vec<Case> {
+    const PAST_THE_END: [(u32, u32); 7] =
+        [(2, 29), (2, 30), (2, 31), (4, 31), (6, 31), (9, 31), (11, 31)];
+    let mut cases = Vec::new();
+    for form in DateForm::ALL {
+        let century = loop {
+            let year = rng.i64(20..100) * 100;
+            if year % 400 != 0 {
+                break year;
+            }
+        };
+        let (month, day) = *seed::pick(rng, &PAST_THE_END);
+        let year = rng.i64(1971..9999);
+        // 29 February of a common year: the year after a leap year is one.
+        let year = if year % 4 == 0 { year + 1 } else { year };
+        let leap_day = Civil::new(century, 2, 29, time_of_day(rng));
+        let past_the_end = Civil::new(year, month, day, time_of_day(rng));
+        for date in [leap_day, past_the_end] {
+            let now = date.at() - rng.i64(3_600..28 * 86_400);
+            cases.push(Case {
+                input: date.format(form, date.weekday()),
+                now,
+                fraction: Duration::ZERO,
+                expect: Expect::is(None),
+                group: Group::Dates,
+            });
+        }
+    }
+    cases
+}
+
+/// RFC 850 dates a few days inside and a few days past 50 calendar years after a "now" in the
+/// first half of its century (where this century's year and the nearest are the same), each
+/// run: a reader that compares years alone, or moves back a year exactly 50 ahead, or counts
+/// 50 × 365 days (11 to 13 short), reads one of them in the wrong century.
+fn fifty_years_on(rng: &mut Rng) -> Vec<Case> {
+    let year = rng.i64(20..99) * 100 + rng.i64(0..50);
+    // From March to October, so that both dates fall in the year 50 years on.
+    let today = Civil::new(year, rng.u32(3..11), rng.u32(1..29), time_of_day(rng));
+    let boundary = Civil { year: year + 50, ..today }.at();
+    let inside = boundary - rng.i64(3..11) * 86_400 - rng.i64(0..86_400);
+    let past = boundary + rng.i64(3..31) * 86_400 + rng.i64(0..86_400);
+    [inside, past]
+        .into_iter()
+        .map(|at| {
+            let now = (today.at(), fraction(rng));
+            date_case(rng, now, Civil::of(at), DateForm::Rfc850)
+        })
+        .collect()
 }
 
 fn whitespace(rng: &mut Rng) -> &'static str {
@@ -238,7 +357,8 @@ fn seconds(rng: &mut Rng) -> Case {
     };
     let zeros = "0".repeat(rng.usize(0..3));
     let input = format!("{}{zeros}{value}{}", whitespace(rng), whitespace(rng));
-    Case { input, now: TABLE_NOW, expect: Expect::seconds(value), group: Group::Seconds }
+    let (fraction, expect) = (Duration::ZERO, Expect::seconds(value));
+    Case { input, now: TABLE_NOW, fraction, expect, group: Group::Seconds }
 }
 
 /// Seconds with something no delay-seconds may have: a sign, a fraction, a unit, an exponent…
@@ -260,17 +380,19 @@ fn mangled_seconds(rng: &mut Rng) -> Case {
             .collect(),
         _ => with_foreign_letter(rng, &value.to_string()),
     };
-    Case { input, now: TABLE_NOW, expect: Expect::is(None), group: Group::Invalid }
+    let (fraction, expect) = (Duration::ZERO, Expect::is(None));
+    Case { input, now: TABLE_NOW, fraction, expect, group: Group::Invalid }
 }
 
 /// A date broken beyond reading (a field lost, out of range, another zone, a foreign letter), or
 /// bent in ways a lenient reader may forgive (case, a wrong weekday).
 fn mangled_date(rng: &mut Rng) -> Case {
     let (now, date) = scene(rng);
+    let fraction = fraction(rng);
     let weekday = date.weekday();
     let imf = date.format(DateForm::ImfFixdate, weekday);
     let forgiven = |input: String| {
-        let mut readings = read_at(date, now, DateForm::ImfFixdate, weekday);
+        let mut readings = read_at(date, (now, fraction), DateForm::ImfFixdate, weekday);
         readings.push(None);
         (input, Expect::OneOf(readings))
     };
@@ -296,7 +418,7 @@ fn mangled_date(rng: &mut Rng) -> Case {
         6 => (format!("{imf} {}", *seed::pick(rng, &["1994", "x", "GMT"])), Expect::is(None)),
         _ => (with_foreign_letter(rng, &imf), Expect::is(None)),
     };
-    Case { input, now, expect, group: Group::Invalid }
+    Case { input, now, fraction, expect, group: Group::Invalid }
 }
 
 /// `text` with one character replaced by a letter outside ASCII, away from the edges (where a
@@ -331,6 +453,7 @@ mod tests {
                 let parsed = httpdate::parse_http_date(case.input.trim_matches([' ', '\t']));
                 let read = parsed.ok().map(|at| {
                     let now = UNIX_EPOCH + Duration::from_secs(case.now.unsigned_abs());
+                    let now = now + case.fraction;
                     at.duration_since(now).unwrap_or(Duration::ZERO)
                 });
                 match (case.group, &case.expect) {

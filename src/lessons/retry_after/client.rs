@@ -61,9 +61,16 @@ fn cases(rng: &mut Rng) -> Vec<Case> {
         (vec![text("1e30")], none.clone()), (vec![text("٣٠")], none.clone()),
         (vec![Value::Bytes(b"3\xff0".to_vec())], none.clone()),
         (vec![text("99999999999999999999999")], Expect::AtLeast(Duration::from_secs(u64::MAX))),
-        (vec![], none),
+        (vec![], none.clone()),
+        // Two values, the shorter first and then the longer first: the first, or neither (a
+        // reader of the last, the longest or the shortest reads one of them wrongly).
         (vec![text(&first.to_string()), text(&second.to_string())],
-            Expect::OneOf(vec![None, Some(Duration::from_secs(first)), Some(Duration::from_secs(second))])),
+            Expect::OneOf(vec![None, Some(Duration::from_secs(first))])),
+        (vec![text(&second.to_string()), text(&first.to_string())],
+            Expect::OneOf(vec![None, Some(Duration::from_secs(second))])),
+        // Whitespace outside ASCII around digits: not visible ASCII, so no value.
+        (vec![Value::Bytes([seconds.to_string().as_bytes(), "\u{a0}".as_bytes()].concat())], none.clone()),
+        (vec![Value::Bytes(["\u{3000}".as_bytes(), seconds.to_string().as_bytes()].concat())], none),
         (vec![Value::At(DateForm::ImfFixdate, -3600)], Expect::seconds(0)),
     ];
     let about = Expect::About(Duration::from_secs(ahead.unsigned_abs()));

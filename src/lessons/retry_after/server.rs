@@ -4,6 +4,7 @@
 //! error the query returns, as with a real driver: each error while down gives another reason
 //! (refused, the pool timed out, shutting down…), so only its kind tells.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use axum::http::StatusCode;
@@ -11,7 +12,7 @@ use serde_json::json;
 
 use super::{Call, SERVER_CHECKS};
 use crate::judge::answer::{Answer, error_mismatch, mismatch, sent_retry_after_problem};
-use crate::judge::compare::given_away;
+use crate::judge::compare::{given_away, leaves, outline};
 use crate::judge::exchange::{Client, Exchange};
 use crate::judge::seed::{self, Rng};
 use crate::judge::{self, Evidence, Failure, Learner, Lost, Recorder};
@@ -25,6 +26,8 @@ pub(super) struct Asked {
     pub(super) order: Option<Order>,
     /// Whether its query fails while the database is up.
     pub(super) failing: bool,
+    /// What the database said when its query failed, down or up.
+    pub(super) reason: Option<String>,
     pub(super) sent_at: SystemTime,
     pub(super) exchange: Exchange,
 }
@@ -38,12 +41,21 @@ const UNAVAILABLE: [&str; 6] = [
     "sorry, too many clients already",
 ];
 
-const QUERY_FAILURES: [&str; 4] = [
+/// Bugs all, two of them in words an outage might use ("timeout", "connection"): only the
+/// error's kind tells which is which.
+const QUERY_FAILURES: [&str; 6] = [
     "column \"total_cents\" does not exist",
     "permission denied for table orders",
     "syntax error at or near \"FORM\"",
     "relation \"orders_archive\" does not exist",
+    "column \"connection_timeout\" does not exist",
+    "relation \"connection_log\" does not exist",
 ];
+
+/// Whether a reason has a word a route that reads the words would take for an outage.
+fn sounds_like_an_outage(reason: &str) -> bool {
+    ["timeout", "timed out", "connection", "refused"].iter().any(|word| reason.contains(word))
+}
 
 /// What the app was asked across two outages, and the database's password and host, which,
 /// with its reasons, no answer may give away.
@@ -79,8 +91,11 @@ pub(super) async fn ask(
     recorder: &mut Recorder,
     rng: &mut Rng,
 ) -> Result<Option<Served>, Lost> {
-    // Three orders, one id with none, two whose queries fail while the database is up.
-    let ids = seed::distinct(rng, 100_000..1_000_000, 6);
+    // Three orders, one id with none, two whose queries fail while the database is up; ids
+    // from the whole range of a u32, half of them above an i32's.
+    let mut ids = seed::distinct(rng, 100_000..1 << 31, 3);
+    ids.extend(seed::distinct(rng, (1 << 31) + 1..u32::MAX, 3));
+    rng.shuffle(&mut ids);
     let orders: Vec<Order> = ids[..3]
         .iter()
         .map(|id| Order {
@@ -104,6 +119,29 @@ pub(super) async fn ask(
         unavailable: reasons(&UNAVAILABLE),
         down: false,
     };
+    let mut setup = setup;
+    // Outages of both kinds of words while down, and a bug in an outage's words while up,
+    // every run: a route that reads the words shows.
+    let down_reasons = |setup: &DatabaseSetup| -> Vec<String> {
+        ids.iter()
+            .filter_map(|id| Some(setup.reason_for(&setup.unavailable, *id)?.to_string()))
+            .collect()
+    };
+    while !(down_reasons(&setup).iter().any(|reason| reason.contains("timed out"))
+        && down_reasons(&setup).iter().any(|reason| !sounds_like_an_outage(reason))
+        && setup.reason_for(&reasons(&QUERY_FAILURES), ids[4]).is_some_and(sounds_like_an_outage))
+    {
+        setup.secret = rng.u64(..);
+    }
+    let reason_of = |setup: &DatabaseSetup, down: bool, id: u32| {
+        let failures = setup.failure.as_ref().map(|failure| &failure.reasons);
+        let reasons = if down { Some(&setup.unavailable) } else { failures };
+        Some(setup.reason_for(reasons?, id)?.to_string())
+    };
+    let reason_of = {
+        let setup = setup.clone();
+        move |down, id| reason_of(&setup, down, id)
+    };
     let failed = |problem: &str| {
         Failure::new(problem, "No request can be answered until the router builds.")
     };
@@ -124,7 +162,8 @@ pub(super) async fn ask(
             let sent_at = SystemTime::now();
             let exchange = client.get(&format!("/orders/{}", ids[*index])).await;
             let (order, failing) = (orders.get(*index).cloned(), *index > 3);
-            asked.push(Asked { down, order, failing, sent_at, exchange });
+            let reason = (down || failing).then(|| reason_of(down, ids[*index])).flatten();
+            asked.push(Asked { down, order, failing, reason, sent_at, exchange });
         }
     }
     Ok(Some(Served { asked, password, host }))
@@ -137,6 +176,40 @@ pub(super) fn unavailable(served: &Served) -> Option<Failure> {
     let down = || served.asked.iter().filter(|asked| asked.down);
     first_error(down(), StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
         .or_else(|| gives_away(down(), &served.secrets()))
+        .or_else(|| body_follows_the_reason(down()))
+}
+
+/// Two 503s for outages of different reasons whose bodies differ: each JSON value compared by
+/// its outline (a request id, the order's path, a time may change from one answer to the next;
+/// words may not), so that the body does not tell a refused connection from a pool timeout.
+fn body_follows_the_reason<'a>(down: impl Iterator<Item = &'a Asked>) -> Option<Failure> {
+    let bodies: Vec<(&Asked, BTreeMap<String, String>)> = down
+        .filter_map(|asked| {
+            let answer = asked.exchange.answer().filter(|answer| answer.status == 503)?;
+            let body = leaves(answer)
+                .into_iter()
+                .filter(|(place, _)| place.starts_with("body"))
+                .map(|(place, value)| (place, outline(&value)))
+                .collect();
+            Some((asked, body))
+        })
+        .collect();
+    let (one, other) = bodies.iter().find_map(|one| {
+        let other =
+            bodies.iter().find(|other| other.0.reason != one.0.reason && other.1 != one.1)?;
+        Some((one.0, other.0))
+    })?;
+    let body =
+        |asked: &Asked| asked.exchange.answer().map(|answer| answer.text()).unwrap_or_default();
+    Some(
+        Failure::of(format!(
+            "{} and {}: two outages of different reasons got different bodies: as in lesson 1, \
+             nothing of the error reaches the client, not even which kind of outage it was",
+            one.exchange.request.line(),
+            other.exchange.request.line()
+        ))
+        .with(Evidence::Diff { expected: body(one), actual: body(other) }),
+    )
 }
 
 /// Every query that fails while the database is up is lesson 1's generic 500: nothing of the
