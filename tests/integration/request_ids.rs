@@ -89,7 +89,8 @@ async fn right_answers_in_other_styles_pass() {
 async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
     let judged = judged_failing(&[
         (with!(incoming: Incoming::EchoAny), &[HEADER, REPLACED]),
-        (with!(incoming: Incoming::Sanitised), &[REPLACED]),
+        // What is left of a bad id is the same each time it comes.
+        (with!(incoming: Incoming::Sanitised), &[REPLACED, UNIQUE]),
         (with!(incoming: Incoming::Ignored), &[KEPT]),
         (with!(logs_rejected: true), &[REPLACED]),
         (with!(fresh: Fresh::PerProcess), &[UNIQUE]),
@@ -104,6 +105,12 @@ async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
         (with!(first_of_many: true), &[REPLACED]),
         // The second adversary round: bytes checked as Latin-1 chars.
         (with!(bytes_as_latin1: true), &[HEADER, REPLACED]),
+        // The third: the replacement a hash of the rejected id, the check for GETs only, two
+        // equal lines taken for one, and ids with ".." replaced.
+        (with!(hashes_rejected: true), &[UNIQUE]),
+        (with!(checks_gets_only: true), &[HEADER, REPLACED]),
+        (with!(merges_equal_lines: true), &[REPLACED]),
+        (with!(rejects_dot_dot: true), &[KEPT]),
     ])
     .await;
     let (per_process, seed) = &judged[4];
@@ -112,6 +119,12 @@ async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
     assert_rejected(counter, *seed, UNIQUE, "they can be guessed");
     let (clock, seed) = &judged[7];
     assert_rejected(clock, *seed, UNIQUE, "they can be guessed");
+    let (hashed, seed) = &judged[14];
+    assert_rejected(hashed, *seed, UNIQUE, "made from the rejected id");
+    let (gets_only, seed) = &judged[15];
+    assert_rejected(gets_only, *seed, REPLACED, "(not a fresh id)");
+    let (merged, seed) = &judged[16];
+    assert_rejected(merged, *seed, REPLACED, "reached a response header");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,6 +236,14 @@ struct Behaviour {
     first_of_many: bool,
     /// Each byte of an incoming id read as a Latin-1 char, and trusted when alphanumeric.
     bytes_as_latin1: bool,
+    /// A rejected id replaced by a hash of it: the same bad id always gets the same one.
+    hashes_rejected: bool,
+    /// Incoming ids checked on GETs only; other methods keep whatever came.
+    checks_gets_only: bool,
+    /// Two equal x-request-id lines taken for one, and kept.
+    merges_equal_lines: bool,
+    /// A well-formed id holding ".." replaced all the same.
+    rejects_dot_dot: bool,
     /// The database's reason (and nothing else of its error) in the 500's `detail`.
     leaks_reason: bool,
     /// An ERROR line of the middleware's for every 5xx, besides the handler's with the cause.
@@ -254,6 +275,10 @@ const RIGHT: Behaviour = Behaviour {
     also_trusts: 0,
     first_of_many: false,
     bytes_as_latin1: false,
+    hashes_rejected: false,
+    checks_gets_only: false,
+    merges_equal_lines: false,
+    rejects_dot_dot: false,
     leaks_reason: false,
     layer_error_line: false,
     logs_error_text: false,
@@ -342,20 +367,47 @@ fn fresh_id(fresh: Fresh) -> String {
     }
 }
 
+/// 128 bits of a fixed hash of `id`: it looks random, and is the same for the same id.
+fn hashed(id: &str) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let half = |salt: u8| {
+        let mut hasher = DefaultHasher::new();
+        (salt, id).hash(&mut hasher);
+        hasher.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
+}
+
 async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: Next) -> Response {
     let behaviour = service.behaviour;
     let first = request.headers().get("x-request-id");
-    let incoming = if behaviour.first_of_many { first } else { only_one(request.headers()) }
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-    let more_lines = request.headers().get_all("x-request-id").iter().count() > 1;
-    let id = match (incoming, behaviour.incoming) {
+    let lines = request.headers().get_all("x-request-id");
+    let all_equal = lines.iter().all(|line| Some(line) == first);
+    let incoming = if behaviour.first_of_many || behaviour.merges_equal_lines && all_equal {
+        first
+    } else {
+        only_one(request.headers())
+    }
+    .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let more_lines = lines.iter().count() > 1;
+    let checked = if behaviour.checks_gets_only && request.method() != axum::http::Method::GET {
+        Incoming::EchoAny
+    } else {
+        behaviour.incoming
+    };
+    let id = match (incoming, checked) {
         (Some(id), Incoming::EchoAny) => id,
         (Some(id), Incoming::Sanitised) => id
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             .take(128)
             .collect(),
-        (Some(id), Incoming::Checked) if trusted_up_to(&id, behaviour.max_length) => id,
+        (Some(id), Incoming::Checked)
+            if trusted_up_to(&id, behaviour.max_length)
+                && !(behaviour.rejects_dot_dot && id.contains("..")) =>
+        {
+            id
+        }
         (Some(id), Incoming::Checked)
             if behaviour.bytes_as_latin1
                 && (1..=128).contains(&id.len())
@@ -375,7 +427,7 @@ async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: N
             if behaviour.logs_rejected {
                 tracing::warn!(incoming = ?id, "replaced an untrusted request id");
             }
-            fresh_id(behaviour.fresh)
+            if behaviour.hashes_rejected { hashed(&id) } else { fresh_id(behaviour.fresh) }
         }
         (None, _) if more_lines && behaviour.logs_rejected => {
             tracing::warn!("replaced untrusted request ids");

@@ -53,8 +53,9 @@ pub(super) enum Target {
     NoRoute,
     /// An order's path with letters for its number: axum's own rejection (400), or a 404.
     NotANumber,
-    /// An order's path with a method the route does not take: axum's own 405, or a 404.
-    WrongMethod(u32),
+    /// An order's path with a method the route does not take (its name): axum's own 405, or a
+    /// 404.
+    WrongMethod(u32, &'static str),
 }
 
 /// The request id a request comes with.
@@ -88,12 +89,15 @@ impl Ask {
             }
             Target::NoRoute => "/no-such-route/here".into(),
             Target::NotANumber => "/orders/seven".into(),
-            Target::WrongMethod(id) => format!("/orders/{id}"),
+            Target::WrongMethod(id, _) => format!("/orders/{id}"),
         }
     }
 
     pub(super) fn method(&self) -> Method {
-        if let Target::WrongMethod(_) = self.target { Method::DELETE } else { Method::GET }
+        match self.target {
+            Target::WrongMethod(_, name) => Method::from_bytes(name.as_bytes()).unwrap_or_default(),
+            _ => Method::GET,
+        }
     }
 
     /// Its request line, as a report shows it.
@@ -106,7 +110,7 @@ impl Ask {
         match (self.instance, self.target) {
             (_, Target::NoRoute | Target::Missing(_)) => &[404],
             (_, Target::NotANumber) => &[400, 404],
-            (_, Target::WrongMethod(_)) => &[405, 404],
+            (_, Target::WrongMethod(..)) => &[405, 404],
             (Instance::Failing, _) => &[500],
             (_, Target::ShippingFails(_)) => &[502],
             (_, Target::Shipped(_)) => &[200],
@@ -117,7 +121,7 @@ impl Ask {
     pub(super) fn order(&self) -> Option<u32> {
         match self.target {
             Target::Shipped(id) | Target::ShippingFails(id) | Target::Missing(id) => Some(id),
-            Target::NoRoute | Target::NotANumber | Target::WrongMethod(_) => None,
+            Target::NoRoute | Target::NotANumber | Target::WrongMethod(..) => None,
         }
     }
 
@@ -261,6 +265,10 @@ fn asks(
         rng.usize(2..20),
         rng.usize(20..MAX_LENGTH),
     ];
+    let mut shapes = SHAPES.to_vec();
+    rng.shuffle(&mut shapes);
+    // Those of 8 characters or more, each with a shape of its own.
+    let shaped: HashMap<usize, Shape> = [0, 1, 3, 5].into_iter().zip(shapes).collect();
     for (n, length) in lengths.into_iter().enumerate() {
         let (target, traceparent) = if n < 2 {
             let trace = (seed::token(rng, 32), seed::token(rng, 16));
@@ -274,23 +282,49 @@ fn asks(
         } else {
             (targets(rng), None)
         };
-        ask(Instance::Healthy, target, Incoming::Good(good_id(rng, length)), traceparent);
+        let mut id = good_id(rng, length);
+        if let Some(shape) = shaped.get(&n) {
+            id = shape.applied(rng, id);
+        }
+        ask(Instance::Healthy, target, Incoming::Good(id), traceparent);
     }
-    // Bad ones, each in a way of its own.
-    for (value, token, why) in bad_ids(rng) {
+    // Bad ones, each in a way of its own. One of them (of one line) comes twice: a replacement
+    // made from the rejected value (a hash of it, or what is left of it) gives both requests the
+    // same "fresh" id.
+    let bad = bad_ids(rng);
+    let twice = rng.usize(0..bad.len() - TWO_LINES);
+    for (n, (value, token, why)) in bad.into_iter().enumerate() {
+        let incoming = Incoming::Bad { value, token, why };
+        if n == twice {
+            let target = targets(rng);
+            ask(Instance::Healthy, target, incoming.clone(), None);
+        }
         let target = targets(rng);
-        ask(Instance::Healthy, target, Incoming::Bad { value, token, why }, None);
+        ask(Instance::Healthy, target, incoming, None);
     }
     // Every printable character outside the charset, each in an id of its own: a charset a
-    // character too wide shows whichever character it is.
-    for (value, token) in forbidden_characters(rng) {
+    // character too wide shows whichever character it is. They go to an unknown path, a path
+    // that is not a number and every method the route does not take, in turn: a trust check
+    // made for some requests only (GETs, the routes) shows on the others.
+    let turn = rng.usize(0..3);
+    for (n, (value, token)) in forbidden_characters(rng).into_iter().enumerate() {
         let why = "a character outside A-Z a-z 0-9 . _ -";
-        ask(Instance::Healthy, Target::NoRoute, Incoming::Bad { value, token, why }, None);
+        let target = match (n + turn) % 3 {
+            0 => Target::NoRoute,
+            1 => Target::NotANumber,
+            _ => {
+                let order = any_order.next().expect("orders cycle");
+                Target::WrongMethod(order, WRONG_METHODS[n / 3 % WRONG_METHODS.len()])
+            }
+        };
+        ask(Instance::Healthy, target, Incoming::Bad { value, token, why }, None);
     }
     // axum's own rejections: errors too, each with the id it came with.
     let order = any_order.next().expect("orders cycle");
     let length = rng.usize(JOINABLE..40);
-    ask(Instance::Healthy, Target::WrongMethod(order), Incoming::Good(good_id(rng, length)), None);
+    let method = WRONG_METHODS[rng.usize(..WRONG_METHODS.len())];
+    let incoming = Incoming::Good(good_id(rng, length));
+    ask(Instance::Healthy, Target::WrongMethod(order, method), incoming, None);
     ask(Instance::Healthy, Target::NotANumber, Incoming::None, None);
     let target = targets(rng);
     let empty = Incoming::Bad { value: String::new(), token: String::new(), why: "empty" };
@@ -306,7 +340,7 @@ fn asks(
         let target = match n {
             5 => Target::NoRoute,
             6 => Target::NotANumber,
-            7 => Target::WrongMethod(order),
+            7 => Target::WrongMethod(order, WRONG_METHODS[rng.usize(..WRONG_METHODS.len())]),
             _ => Target::Shipped(order),
         };
         let incoming = match n {
@@ -341,6 +375,33 @@ impl IntoIncoming for (String, String, &'static str) {
     }
 }
 
+/// Methods `/orders/{id}` does not take.
+const WRONG_METHODS: &[&str] = &["DELETE", "PUT", "POST", "PATCH"];
+
+/// A place for punctuation in a kept id, one per id: a rule stricter than the lesson's (no
+/// leading `.` or `-`, no `..`) shows on the id that has it.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Leading(char),
+    DoubleDot,
+}
+
+const SHAPES: [Shape; 4] =
+    [Shape::Leading('.'), Shape::Leading('-'), Shape::Leading('_'), Shape::DoubleDot];
+
+impl Shape {
+    /// `id` (of 4 characters or more) with this shape.
+    fn applied(self, rng: &mut Rng, id: String) -> String {
+        match self {
+            Shape::Leading(c) => format!("{c}{}", &id[1..]),
+            Shape::DoubleDot => {
+                let at = rng.usize(1..id.len() - 2);
+                format!("{}..{}", &id[..at], &id[at + 2..])
+            }
+        }
+    }
+}
+
 /// A well-formed id of `length`, with every kind of character it may have.
 fn good_id(rng: &mut Rng, length: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
@@ -358,6 +419,9 @@ fn forbidden_characters(rng: &mut Rng) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// How many of [`bad_ids`], the last, come as two lines.
+const TWO_LINES: usize = 2;
 
 /// Malformed ids, each with a token of its own to look for, and why it is malformed. Two
 /// x-request-id lines (sent as two, from a value with a line break) are malformed too: the
@@ -380,6 +444,7 @@ fn bad_ids(rng: &mut Rng) -> Vec<(String, String, &'static str)> {
         (format!("{{t}}{}", "a".repeat(MAX_LENGTH + 1 - 12)), "129 characters"),
         (format!("{{t}}{}", "0123456789abcdef".repeat(640)), "10 KB"),
         ("{t}\n{t}-b".into(), "two x-request-id lines"),
+        ("{t}\n{t}".into(), "two identical x-request-id lines"),
     ];
     forms
         .into_iter()

@@ -561,19 +561,31 @@ pub(super) fn unique(run: &Run<'_>) -> Option<Failure> {
     }
     let mut first_of: HashMap<&str, &Asked<'_>> = HashMap::new();
     let mut rows = Vec::new();
+    // Whether a repeat came from the same malformed id twice: a replacement made from it.
+    let mut from_the_rejected = false;
     for (asked, id) in &fresh {
         if let Some(first) = first_of.get(id.as_str()) {
             rows.push(row(first, shown(id), false));
             rows.push(row(asked, shown(id), false));
+            from_the_rejected |= matches!(
+                (&first.ask.incoming, &asked.ask.incoming),
+                (Incoming::Bad { value: one, .. }, Incoming::Bad { value: other, .. }) if one == other
+            );
         } else {
             first_of.insert(id, asked);
         }
     }
     if !rows.is_empty() {
+        let made_from = if from_the_rejected {
+            "; the same malformed id, sent twice, got the same one: a replacement made from the \
+             rejected id is no fresh id"
+        } else {
+            ""
+        };
         return Some(
             Failure::of(format!(
                 "two requests got the same fresh id ({} repeats among {} fresh ids, across \
-                 two instances in one process and one in another)",
+                 two instances in one process and one in another){made_from}",
                 rows.len() / 2,
                 fresh.len()
             ))
