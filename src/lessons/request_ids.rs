@@ -3,8 +3,8 @@
 //! error is RFC 9457 problem details with that id, the failure's one log line carries it with
 //! the cause, and the shipping service is asked with it.
 //!
-//! The judge builds the learner's app four times: over a healthy database and over a failing
-//! one, another healthy one in the same process, and one in a second process; all in front of
+//! The judge builds the learner's app five times: over a healthy database, a failing one and
+//! one that is down, another healthy one in the same process, and one in a second process; all in front of
 //! one shipping service of its own. It sends every request at once (ids good across the whole
 //! charset and length, bad in every way a header can carry, none), then joins header, body,
 //! the shipping service's request and the log on the id.
@@ -84,15 +84,16 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let shipping = Upstream::start(move |seen| script.reply(seen)).await;
     let other = learner.other(0).unwrap_or(learner);
     let instances = [
-        (Instance::Healthy, learner, false),
-        (Instance::Failing, learner, true),
-        (Instance::Twin, learner, false),
-        (Instance::Elsewhere, other, false),
+        (Instance::Healthy, learner),
+        (Instance::Failing, learner),
+        (Instance::Down, learner),
+        (Instance::Twin, learner),
+        (Instance::Elsewhere, other),
     ];
     let mut clients = Vec::new();
-    for (instance, process, failing) in instances {
+    for (instance, process) in instances {
         let call = Serve {
-            database: plan.database(failing),
+            database: plan.database(instance),
             upstream: UpstreamSetup {
                 base: shipping.base.clone(),
                 timeout: Duration::from_secs(2),

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use futures_util::future::join_all;
-use httplings::fixtures::{Database, Upstream};
+use httplings::fixtures::{Database, DbErrorKind, Upstream};
 use httplings::lessons::request_ids::App;
 use httplings_judge::judge::Judged;
 use httplings_judge::lessons::request_ids::{self, CHECKS};
@@ -163,6 +163,8 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         // and reason.
         (with!(logs_at_warn: true), &[LOGGED]),
         (with!(logs_query_only: true), &[LOGGED]),
+        // The third: the error's text logged only when the database is down.
+        (with!(logs_text_when_down: true), &[LOGGED]),
     ])
     .await;
     let (shared, seed) = &judged[8];
@@ -171,6 +173,8 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
     assert_rejected(plain, *seed, PROBLEM, "Content-Type: ");
     let (warned, seed) = &judged[13];
     assert_rejected(warned, *seed, LOGGED, "is at WARN, not ERROR");
+    let (down, seed) = &judged[15];
+    assert_rejected(down, *seed, LOGGED, "the database's password");
 }
 
 /// What a service does with an incoming id.
@@ -256,6 +260,8 @@ struct Behaviour {
     logs_at_warn: bool,
     /// The database error's query id alone, without its host and reason.
     logs_query_only: bool,
+    /// The database error's text (password and all) logged when the database is down.
+    logs_text_when_down: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -285,6 +291,7 @@ const RIGHT: Behaviour = Behaviour {
     plain_rejections: false,
     logs_at_warn: false,
     logs_query_only: false,
+    logs_text_when_down: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -485,7 +492,8 @@ async fn knobbed_order(
         Ok(Some(order)) => order,
         Ok(None) => return problem(StatusCode::NOT_FOUND, &id(&service), None, behaviour),
         Err(error) => {
-            let cause = if behaviour.logs_error_text {
+            let down = error.kind() == DbErrorKind::Unavailable;
+            let cause = if behaviour.logs_error_text || behaviour.logs_text_when_down && down {
                 error.to_string()
             } else if behaviour.logs_query_only {
                 format!("query {}", error.query_id())

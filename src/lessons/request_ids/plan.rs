@@ -34,6 +34,8 @@ pub(super) enum Instance {
     Healthy,
     /// Over the failing database, in the first process.
     Failing,
+    /// Over a database that is down (every query fails as unavailable), in the first process.
+    Down,
     /// Another healthy one, in the first process.
     Twin,
     /// A healthy one in the second process.
@@ -112,6 +114,8 @@ impl Ask {
             (_, Target::NotANumber) => &[400, 404],
             (_, Target::WrongMethod(..)) => &[405, 404],
             (Instance::Failing, _) => &[500],
+            // Lesson 2's 503 for a database that is down is as good as this lesson's 500.
+            (Instance::Down, _) => &[500, 503],
             (_, Target::ShippingFails(_)) => &[502],
             (_, Target::Shipped(_)) => &[200],
         }
@@ -125,9 +129,14 @@ impl Ask {
         }
     }
 
+    /// Whether it goes to an instance whose database fails every query.
+    pub(super) fn database_fails(&self) -> bool {
+        matches!(self.instance, Instance::Failing | Instance::Down)
+    }
+
     /// Whether it fails on the server's side (a 5xx), with a cause to log.
     pub(super) fn fails(&self) -> bool {
-        self.instance == Instance::Failing && self.order().is_some()
+        self.database_fails() && self.order().is_some()
             || matches!(self.target, Target::ShippingFails(_))
     }
 }
@@ -138,7 +147,8 @@ pub(super) struct Plan {
     pub(super) shipping: HashMap<u32, Option<String>>,
     pub(super) delays: HashMap<u32, Duration>,
     /// The failing database: every query fails, each with a query id of its own (made from a
-    /// secret of the judge's and the order id), which the line that logs it must carry.
+    /// secret of the judge's and the order id), which the line that logs it must carry. It fails
+    /// as a query that failed; down, the same database fails as unavailable.
     pub(super) database: DatabaseSetup,
     /// In the shipping service's failures: it must reach no client.
     pub(super) secret: String,
@@ -184,6 +194,15 @@ impl Plan {
                 "could not read block 7 in file \"base/16384/{reason_token}\": read only 0 of 8192 bytes"
             ),
         };
+        // Down, it is unreachable or refuses the query; the error's text quotes the connection
+        // string all the same.
+        let unavailable = match rng.u32(0..3) {
+            0 => format!(
+                "pool \"orders_{reason_token}\" timed out after 5 s waiting for a connection"
+            ),
+            1 => format!("the database system is shutting down (backend orders_{reason_token})"),
+            _ => format!("connection refused by pool \"orders_{reason_token}\" (os error 111)"),
+        };
         let database = DatabaseSetup {
             orders: orders.clone(),
             host,
@@ -191,16 +210,18 @@ impl Plan {
             secret: rng.u64(..),
             failure: Some(QueryFailure { reasons: vec![reason], only: None }),
             panic: None,
-            unavailable: Vec::new(),
+            unavailable: vec![unavailable],
             down: false,
         };
         let asks = asks(&mut rng, &orders, &shipping, missing);
         Plan { shipping, delays, database, secret: seed::token(&mut rng, 16), reason_token, asks }
     }
 
-    pub(super) fn database(&self, failing: bool) -> DatabaseSetup {
-        let failure = if failing { self.database.failure.clone() } else { None };
-        DatabaseSetup { failure, ..self.database.clone() }
+    /// The database `instance` is built over.
+    pub(super) fn database(&self, instance: Instance) -> DatabaseSetup {
+        let failure =
+            if instance == Instance::Failing { self.database.failure.clone() } else { None };
+        DatabaseSetup { failure, down: instance == Instance::Down, ..self.database.clone() }
     }
 
     /// The id the failing database gives the query for `order`.
@@ -352,6 +373,17 @@ fn asks(
             _ => Incoming::None,
         };
         ask(Instance::Failing, target, incoming, None);
+    }
+    // The database down: each kind of the error the same way, its password kept out of the log.
+    for n in 0..4 {
+        let order = any_order.next().expect("orders cycle");
+        let incoming = if n == 0 {
+            let length = rng.usize(JOINABLE..40);
+            Incoming::Good(good_id(rng, length))
+        } else {
+            Incoming::None
+        };
+        ask(Instance::Down, Target::Shipped(order), incoming, None);
     }
     for _ in 0..6 {
         let target = targets(rng);

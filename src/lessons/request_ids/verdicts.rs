@@ -69,6 +69,7 @@ fn instance_name(instance: Instance) -> &'static str {
     match instance {
         Instance::Healthy => "A",
         Instance::Failing => "A, failing database",
+        Instance::Down => "A, database down",
         Instance::Twin => "B, same process",
         Instance::Elsewhere => "C, another process",
     }
@@ -416,7 +417,7 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
         let log = if asked.ask.instance == Instance::Elsewhere { &run.other_log } else { &run.log };
         let query_id = asked.ask.order().map(|order| run.plan.query_id(order)).unwrap_or_default();
         // The database error is its query id, its host and its reason, each needed to act on it.
-        let (markers, cause) = if asked.ask.instance == Instance::Failing {
+        let (markers, cause) = if asked.ask.database_fails() {
             (
                 vec![query_id.as_str(), host, reason],
                 "the database error's query id, host and reason",
@@ -493,7 +494,7 @@ pub(super) fn upstream(run: &Run<'_>) -> Option<Failure> {
     let ids = ids(run);
     let mut rows = Vec::new();
     for asked in &run.asked {
-        if asked.ask.instance == Instance::Failing
+        if asked.ask.database_fails()
             || !matches!(asked.ask.target, Target::Shipped(_) | Target::ShippingFails(_))
         {
             continue;
