@@ -20,6 +20,7 @@ use httplings::fixtures::UpstreamSetup;
 use httplings::lessons::request_ids::{Adapter, App, Serve};
 
 use self::plan::{Ask, Incoming, Instance, Plan};
+use crate::judge::bounds::PATIENCE;
 use crate::judge::exchange::{Client, Exchange, Request};
 use crate::judge::upstream::{Seen, Upstream};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned};
@@ -36,6 +37,10 @@ const SERVED: &str = "served";
 
 pub const CHECKS: &[&str] =
     &[SERVED, HEADER, KEPT, REPLACED, PROBLEM, NO_LEAK, LOGGED, UPSTREAM, UNIQUE];
+
+/// How long the app's calls to the shipping service may take: those it never answers take this
+/// long to fail.
+const SHIPPING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The header the id travels in.
 const REQUEST_ID: &str = "x-request-id";
@@ -94,16 +99,15 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     for (instance, process) in instances {
         let call = Serve {
             database: plan.database(instance),
-            upstream: UpstreamSetup {
-                base: shipping.base.clone(),
-                timeout: Duration::from_secs(2),
-            },
+            upstream: UpstreamSetup { base: shipping.base.clone(), timeout: SHIPPING_TIMEOUT },
         };
         let returned: Returned<Result<String, String>> =
             process.call("app()", &call, judge::APP_DEADLINE).await?;
         let problem = match returned {
             Returned::Value(Ok(base)) => {
-                clients.push((instance, Client::new(base)));
+                // Patient enough for the answer to a call to shipping that timed out.
+                let patience = SHIPPING_TIMEOUT + PATIENCE;
+                clients.push((instance, Client::with_timeout(base, patience)));
                 continue;
             }
             Returned::Value(Err(problem)) | Returned::Panicked(problem) => problem,

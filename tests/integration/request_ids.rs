@@ -28,6 +28,7 @@ mod solution;
 #[path = "../../exercises/.starters/10_request_ids.rs"]
 mod starter;
 
+const SERVED: &str = CHECKS[0];
 const HEADER: &str = CHECKS[1];
 const KEPT: &str = CHECKS[2];
 const REPLACED: &str = CHECKS[3];
@@ -165,6 +166,9 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         (with!(logs_query_only: true), &[LOGGED]),
         // The third: the error's text logged only when the database is down.
         (with!(logs_text_when_down: true), &[LOGGED]),
+        // A shipping service that cannot be asked (a reset, a timeout): no line, or a 503.
+        (with!(unanswered_unlogged: true), &[LOGGED]),
+        (with!(unanswered_503: true), &[SERVED]),
     ])
     .await;
     let (shared, seed) = &judged[8];
@@ -175,6 +179,8 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
     assert_rejected(warned, *seed, LOGGED, "is at WARN, not ERROR");
     let (down, seed) = &judged[15];
     assert_rejected(down, *seed, LOGGED, "the database's password");
+    let (unlogged, seed) = &judged[16];
+    assert_rejected(unlogged, *seed, LOGGED, "the shipping service did not answer");
 }
 
 /// What a service does with an incoming id.
@@ -262,6 +268,10 @@ struct Behaviour {
     logs_query_only: bool,
     /// The database error's text (password and all) logged when the database is down.
     logs_text_when_down: bool,
+    /// A shipping service that cannot be asked answered 502 with no line logged.
+    unanswered_unlogged: bool,
+    /// A shipping service that cannot be asked (or times out) answered 503.
+    unanswered_503: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -292,6 +302,8 @@ const RIGHT: Behaviour = Behaviour {
     logs_at_warn: false,
     logs_query_only: false,
     logs_text_when_down: false,
+    unanswered_unlogged: false,
+    unanswered_503: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -541,8 +553,15 @@ async fn knobbed_order(
             problem(StatusCode::BAD_GATEWAY, &id(&service), Some(&detail), behaviour)
         }
         Err(error) => {
-            log(&error.to_string(), &id(&service));
-            problem(StatusCode::BAD_GATEWAY, &id(&service), None, behaviour)
+            if !behaviour.unanswered_unlogged {
+                log(&error.to_string(), &id(&service));
+            }
+            let status = if behaviour.unanswered_503 {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::BAD_GATEWAY
+            };
+            problem(status, &id(&service), None, behaviour)
         }
     }
 }

@@ -49,6 +49,10 @@ pub(super) enum Target {
     Shipped(u32),
     /// An order whose shipping service fails with 500.
     ShippingFails(u32),
+    /// An order whose shipping service resets the connection: it cannot be asked.
+    ShippingResets(u32),
+    /// An order whose shipping service never answers: the app's call to it times out.
+    ShippingSilent(u32),
     /// An order that does not exist.
     Missing(u32),
     /// A path the router does not know.
@@ -86,9 +90,11 @@ pub(super) struct Ask {
 impl Ask {
     pub(super) fn path(&self) -> String {
         match self.target {
-            Target::Shipped(id) | Target::ShippingFails(id) | Target::Missing(id) => {
-                format!("/orders/{id}")
-            }
+            Target::Shipped(id)
+            | Target::ShippingFails(id)
+            | Target::ShippingResets(id)
+            | Target::ShippingSilent(id)
+            | Target::Missing(id) => format!("/orders/{id}"),
             Target::NoRoute => "/no-such-route/here".into(),
             Target::NotANumber => "/orders/seven".into(),
             Target::WrongMethod(id, _) => format!("/orders/{id}"),
@@ -117,6 +123,10 @@ impl Ask {
             // Lesson 2's 503 for a database that is down is as good as this lesson's 500.
             (Instance::Down, _) => &[500, 503],
             (_, Target::ShippingFails(_)) => &[502],
+            // Lesson 4: 502 for a connection that fails (or Envoy's 503), 504 for a timeout
+            // (or this lesson's 502 for any failure of the shipping service).
+            (_, Target::ShippingResets(_)) => &[502, 503],
+            (_, Target::ShippingSilent(_)) => &[504, 502],
             (_, Target::Shipped(_)) => &[200],
         }
     }
@@ -124,9 +134,26 @@ impl Ask {
     /// The order asked for, if any.
     pub(super) fn order(&self) -> Option<u32> {
         match self.target {
-            Target::Shipped(id) | Target::ShippingFails(id) | Target::Missing(id) => Some(id),
+            Target::Shipped(id)
+            | Target::ShippingFails(id)
+            | Target::ShippingResets(id)
+            | Target::ShippingSilent(id)
+            | Target::Missing(id) => Some(id),
             Target::NoRoute | Target::NotANumber | Target::WrongMethod(..) => None,
         }
+    }
+
+    /// Whether the shipping service fails it: with a 500, or without an answer.
+    pub(super) fn shipping_fails(&self) -> bool {
+        matches!(
+            self.target,
+            Target::ShippingFails(_) | Target::ShippingResets(_) | Target::ShippingSilent(_)
+        )
+    }
+
+    /// Whether the shipping service gives it no answer at all.
+    pub(super) fn shipping_unanswered(&self) -> bool {
+        matches!(self.target, Target::ShippingResets(_) | Target::ShippingSilent(_))
     }
 
     /// Whether it goes to an instance whose database fails every query.
@@ -136,8 +163,7 @@ impl Ask {
 
     /// Whether it fails on the server's side (a 5xx), with a cause to log.
     pub(super) fn fails(&self) -> bool {
-        self.database_fails() && self.order().is_some()
-            || matches!(self.target, Target::ShippingFails(_))
+        self.database_fails() && self.order().is_some() || self.shipping_fails()
     }
 }
 
@@ -145,6 +171,8 @@ impl Ask {
 pub(super) struct Plan {
     /// What the shipping service answers for each order: its status, or `None` for a 500.
     pub(super) shipping: HashMap<u32, Option<String>>,
+    /// The orders it gives no answer for: a reset (`true`), or silence.
+    pub(super) unanswered: HashMap<u32, bool>,
     pub(super) delays: HashMap<u32, Duration>,
     /// The failing database: every query fails, each with a query id of its own (made from a
     /// secret of the judge's and the order id), which the line that logs it must carry. It fails
@@ -174,7 +202,13 @@ impl Plan {
             .collect();
         let mut shipping = HashMap::new();
         let mut delays = HashMap::new();
-        for order in &orders {
+        // Four orders the shipping service never answers: two resets, two silences.
+        let unanswered: HashMap<u32, bool> = orders[orders.len() - 4..]
+            .iter()
+            .zip([true, true, false, false])
+            .map(|(order, reset)| (order.id, reset))
+            .collect();
+        for order in orders.iter().filter(|order| !unanswered.contains_key(&order.id)) {
             let status = (!seed::chance(&mut rng, 0.3)).then(|| {
                 seed::pick(&mut rng, &["in transit", "delivered", "at the depot"]).to_string()
             });
@@ -213,8 +247,16 @@ impl Plan {
             unavailable: vec![unavailable],
             down: false,
         };
-        let asks = asks(&mut rng, &orders, &shipping, missing);
-        Plan { shipping, delays, database, secret: seed::token(&mut rng, 16), reason_token, asks }
+        let asks = asks(&mut rng, &orders, &shipping, &unanswered, missing);
+        Plan {
+            shipping,
+            unanswered,
+            delays,
+            database,
+            secret: seed::token(&mut rng, 16),
+            reason_token,
+            asks,
+        }
     }
 
     /// The database `instance` is built over.
@@ -232,6 +274,11 @@ impl Plan {
     /// What the shipping service does for `seen`.
     pub(super) fn reply(&self, seen: &Seen) -> Reply {
         let order = seen.path().strip_prefix("/shipping/").and_then(|id| id.parse::<u32>().ok());
+        match order.and_then(|order| self.unanswered.get(&order)) {
+            Some(true) => return Reply::Reset,
+            Some(false) => return Reply::Silence,
+            None => {}
+        }
         let Some((order, status)) = order.and_then(|id| Some((id, self.shipping.get(&id)?))) else {
             return Reply::json(404, &json!({"error": "no such shipment"}));
         };
@@ -253,12 +300,17 @@ fn asks(
     rng: &mut Rng,
     orders: &[Order],
     shipping: &HashMap<u32, Option<String>>,
+    unanswered: &HashMap<u32, bool>,
     missing: &[u32],
 ) -> Vec<Ask> {
-    let mut shipped =
-        orders.iter().filter(|order| shipping[&order.id].is_some()).map(|order| order.id);
-    let mut failing =
-        orders.iter().filter(|order| shipping[&order.id].is_none()).map(|order| order.id);
+    let mut shipped = orders
+        .iter()
+        .filter(|order| matches!(shipping.get(&order.id), Some(Some(_))))
+        .map(|order| order.id);
+    let mut failing = orders
+        .iter()
+        .filter(|order| matches!(shipping.get(&order.id), Some(None)))
+        .map(|order| order.id);
     let mut missing = missing.iter().copied();
     let mut any_order =
         orders.iter().map(|order| order.id).cycle().skip(rng.usize(0..orders.len()));
@@ -373,6 +425,21 @@ fn asks(
             _ => Incoming::None,
         };
         ask(Instance::Failing, target, incoming, None);
+    }
+    // The shipping service unanswering: a reset, a timeout; each a failure with one line.
+    let mut unanswered: Vec<(u32, bool)> =
+        unanswered.iter().map(|(&order, &reset)| (order, reset)).collect();
+    unanswered.sort_unstable();
+    for (n, (order, reset)) in unanswered.into_iter().enumerate() {
+        let target =
+            if reset { Target::ShippingResets(order) } else { Target::ShippingSilent(order) };
+        let incoming = if n % 2 == 0 {
+            let length = rng.usize(JOINABLE..40);
+            Incoming::Good(good_id(rng, length))
+        } else {
+            Incoming::None
+        };
+        ask(Instance::Healthy, target, incoming, None);
     }
     // The database down: each kind of the error the same way, its password kept out of the log.
     for n in 0..4 {

@@ -422,6 +422,10 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
                 vec![query_id.as_str(), host, reason],
                 "the database error's query id, host and reason",
             )
+        } else if asked.ask.shipping_unanswered() {
+            // Whatever words a transport error comes in (a reset, a timeout), its line is the
+            // one ERROR line with the id.
+            (Vec::new(), "its failure (the shipping service did not answer)")
         } else {
             (vec!["500"], "the shipping service's 500")
         };
@@ -432,7 +436,11 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
             .collect();
         let with_cause = |line: &&&str| {
             let rest = without_word(&without_word(line, &id), &order);
-            markers.iter().all(|marker| rest.contains(marker))
+            if markers.is_empty() {
+                at_error_level(line)
+            } else {
+                markers.iter().all(|marker| rest.contains(marker))
+            }
         };
         let lines: Vec<&&str> = with_id.iter().filter(with_cause).collect();
         // Another ERROR line for the same failure (a layer's "response failed") buries the
@@ -495,7 +503,7 @@ pub(super) fn upstream(run: &Run<'_>) -> Option<Failure> {
     let mut rows = Vec::new();
     for asked in &run.asked {
         if asked.ask.database_fails()
-            || !matches!(asked.ask.target, Target::Shipped(_) | Target::ShippingFails(_))
+            || !(matches!(asked.ask.target, Target::Shipped(_)) || asked.ask.shipping_fails())
         {
             continue;
         }
