@@ -169,6 +169,9 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         // A shipping service that cannot be asked (a reset, a timeout): no line, or a 503.
         (with!(unanswered_unlogged: true), &[LOGGED]),
         (with!(unanswered_503: true), &[SERVED]),
+        // The 502's title another status's phrase; axum's rejection text in the 400's detail.
+        (with!(title_503_on_502: true), &[PROBLEM]),
+        (with!(detail_on_400: true), &[NO_LEAK]),
     ])
     .await;
     let (shared, seed) = &judged[8];
@@ -179,6 +182,10 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
     assert_rejected(warned, *seed, LOGGED, "is at WARN, not ERROR");
     let (down, seed) = &judged[15];
     assert_rejected(down, *seed, LOGGED, "the database's password");
+    let (titled, seed) = &judged[18];
+    assert_rejected(titled, *seed, PROBLEM, "the status's own phrase (Bad Gateway)");
+    let (detailed, seed) = &judged[19];
+    assert_rejected(detailed, *seed, NO_LEAK, "quotes the path in its \"detail\"");
     let (unlogged, seed) = &judged[16];
     assert_rejected(unlogged, *seed, LOGGED, "the shipping service did not answer");
 }
@@ -272,6 +279,10 @@ struct Behaviour {
     unanswered_unlogged: bool,
     /// A shipping service that cannot be asked (or times out) answered 503.
     unanswered_503: bool,
+    /// The 502's about:blank title "Service Unavailable".
+    title_503_on_502: bool,
+    /// axum's rejection text in the 400's `detail`.
+    detail_on_400: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -304,6 +315,8 @@ const RIGHT: Behaviour = Behaviour {
     logs_text_when_down: false,
     unanswered_unlogged: false,
     unanswered_503: false,
+    title_503_on_502: false,
+    detail_on_400: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -571,11 +584,15 @@ fn problem(status: StatusCode, id: &str, detail: Option<&str>, behaviour: Behavi
         let body = json!({"error": {"code": "ERROR", "message": "failed", "request_id": id}});
         return (status, Json(body)).into_response();
     }
-    let mut body = json!({
-        "type": "about:blank",
-        "title": status.canonical_reason(),
-        "status": status.as_u16(),
-    });
+    let title = if behaviour.title_503_on_502 && status == StatusCode::BAD_GATEWAY {
+        StatusCode::SERVICE_UNAVAILABLE.canonical_reason()
+    } else {
+        status.canonical_reason()
+    };
+    let mut body = json!({"type": "about:blank", "title": title, "status": status.as_u16()});
+    if behaviour.detail_on_400 && status == StatusCode::BAD_REQUEST {
+        body["detail"] = json!("Invalid URL: Cannot parse `seven` to a `u32`");
+    }
     match behaviour.body_id {
         BodyId::Same => body["request_id"] = json!(id),
         BodyId::Fresh => body["request_id"] = json!(fresh_id(Fresh::Uuid)),

@@ -13,6 +13,9 @@ use serde_json::json;
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen};
 
+/// The order "id" of a path that is not a number.
+pub(super) const NOT_A_NUMBER: &str = "seven";
+
 /// The characters a kept id may have, besides letters and digits.
 pub(super) const PUNCTUATION: &[char] = &['.', '_', '-'];
 pub(super) const MAX_LENGTH: usize = 128;
@@ -96,7 +99,7 @@ impl Ask {
             | Target::ShippingSilent(id)
             | Target::Missing(id) => format!("/orders/{id}"),
             Target::NoRoute => "/no-such-route/here".into(),
-            Target::NotANumber => "/orders/seven".into(),
+            Target::NotANumber => format!("/orders/{NOT_A_NUMBER}"),
             Target::WrongMethod(id, _) => format!("/orders/{id}"),
         }
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::plan::{Incoming, Instance, Target, well_formed};
+use super::plan::{Incoming, Instance, NOT_A_NUMBER, Target, well_formed};
 use super::{Asked, REQUEST_ID, Run};
 use crate::judge::compare::{secrets_in, varying_bits};
 use crate::judge::log::{is_panic_report, shortened, without_colours};
@@ -278,6 +278,17 @@ fn not_problem(asked: &Asked<'_>, id: &str, ids: &HashMap<String, String>) -> Op
     if body["status"] != answer.status.as_u16() {
         return Some(format!("\"status\": {} for a {}", body["status"], answer.status.as_u16()));
     }
+    // RFC 9457 4.2.1: about:blank means the status alone, so its title is the status's phrase
+    // (localised only on a client's asking, and the checks ask for no language).
+    let phrase = answer.status.canonical_reason().unwrap_or_default();
+    let title = body["title"].as_str().unwrap_or_default();
+    if body["type"] == "about:blank" && !title.trim().eq_ignore_ascii_case(phrase) {
+        return Some(format!(
+            "\"title\": \"{}\" with type about:blank, whose title is the status's own \
+             phrase ({phrase})",
+            shown(title)
+        ));
+    }
     let in_instance =
         body["instance"].as_str().is_some_and(|instance| !as_word(instance, id).is_empty());
     if !id.is_empty() && (body["request_id"] == id || in_instance) {
@@ -346,6 +357,20 @@ pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
         else {
             continue;
         };
+        // axum's rejection quotes what did not parse: in `detail`, the cause of the 400.
+        let detail = answer.json().map(|body| body["detail"].to_string()).unwrap_or_default();
+        if detail.contains(NOT_A_NUMBER) {
+            return Some(
+                Failure::of(format!(
+                    "the {} answer to {} quotes the path in its \"detail\" ({}): the cause \
+                     belongs on the log line with the id, not in the answer",
+                    answer.status.as_u16(),
+                    asked.ask.line(),
+                    shown(&detail)
+                ))
+                .with(Evidence::Text { title: "the answer".into(), body: answer.text() }),
+            );
+        }
         let mut text = answer.text();
         for (name, value) in &answer.headers {
             text.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
@@ -424,7 +449,7 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
             )
         } else if asked.ask.shipping_unanswered() {
             // Whatever words a transport error comes in (a reset, a timeout), its line is the
-            // one ERROR line with the id.
+            // one line with the id at WARN or above (an access line at INFO is no such line).
             (Vec::new(), "its failure (the shipping service did not answer)")
         } else {
             (vec!["500"], "the shipping service's 500")
@@ -437,7 +462,7 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
         let with_cause = |line: &&&str| {
             let rest = without_word(&without_word(line, &id), &order);
             if markers.is_empty() {
-                at_error_level(line)
+                matches!(level(line), Some("WARN" | "ERROR"))
             } else {
                 markers.iter().all(|marker| rest.contains(marker))
             }
@@ -464,7 +489,8 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
     }
     let mut failure = failed(
         "a failed request without exactly one log line carrying its id and its cause (the \
-         database error's text, or the status the shipping service answered)"
+         database error's text, the status the shipping service answered, or that it did not \
+         answer)"
             .into(),
         rows,
         "its log lines",
