@@ -172,6 +172,8 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         // The 502's title another status's phrase; axum's rejection text in the 400's detail.
         (with!(title_503_on_502: true), &[PROBLEM]),
         (with!(detail_on_400: true), &[NO_LEAK]),
+        // One traceparent parent id for every call.
+        (with!(constant_parent: true), &[UPSTREAM]),
     ])
     .await;
     let (shared, seed) = &judged[8];
@@ -186,6 +188,8 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
     assert_rejected(titled, *seed, PROBLEM, "the status's own phrase (Bad Gateway)");
     let (detailed, seed) = &judged[19];
     assert_rejected(detailed, *seed, NO_LEAK, "quotes the path in its \"detail\"");
+    let (constant, seed) = &judged[20];
+    assert_rejected(constant, *seed, UPSTREAM, "another call has too");
     let (unlogged, seed) = &judged[16];
     assert_rejected(unlogged, *seed, LOGGED, "the shipping service did not answer");
 }
@@ -283,6 +287,8 @@ struct Behaviour {
     title_503_on_502: bool,
     /// axum's rejection text in the 400's `detail`.
     detail_on_400: bool,
+    /// The caller's trace passed on with one parent id for every call.
+    constant_parent: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -317,6 +323,7 @@ const RIGHT: Behaviour = Behaviour {
     unanswered_503: false,
     title_503_on_502: false,
     detail_on_400: false,
+    constant_parent: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -541,6 +548,14 @@ async fn knobbed_order(
         && let Some(traceparent) = headers.get("traceparent")
     {
         asking = asking.header("traceparent", traceparent.clone());
+    }
+    if behaviour.constant_parent
+        && let Some(trace) = headers
+            .get("traceparent")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split('-').nth(1))
+    {
+        asking = asking.header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"));
     }
     // Other requests run while this one waits: a shared "current" id is theirs by now.
     tokio::task::yield_now().await;

@@ -526,6 +526,14 @@ fn traceparent(value: &str) -> Option<(&str, &str)> {
 
 pub(super) fn upstream(run: &Run<'_>) -> Option<Failure> {
     let ids = ids(run);
+    // Each call is a span of its own: a parent id made once (per process) claims them all.
+    let mut calls_of_parent: HashMap<&str, usize> = HashMap::new();
+    for asked in &run.asked {
+        let value = asked.upstream.as_ref().and_then(|seen| seen.header("traceparent"));
+        if let Some((_, parent)) = value.and_then(traceparent) {
+            *calls_of_parent.entry(parent).or_default() += 1;
+        }
+    }
     let mut rows = Vec::new();
     for asked in &run.asked {
         if asked.ask.database_fails()
@@ -568,6 +576,12 @@ pub(super) fn upstream(run: &Run<'_>) -> Option<Failure> {
                     "the caller's traceparent as it came: the parent id must be this service's own"
                         .into(),
                 ),
+                (Some((_, parent)), _) if calls_of_parent.get(parent).is_some_and(|n| *n > 1) => {
+                    Some(format!(
+                        "a traceparent whose parent id ({parent}) another call has too: each \
+                         call's parent is a span of its own"
+                    ))
+                }
                 _ => None,
             };
         }
