@@ -3,8 +3,8 @@
 //! error is RFC 9457 problem details with that id, the failure's one log line carries it with
 //! the cause, and the shipping service is asked with it.
 //!
-//! The judge builds the learner's app four times: over a healthy database and over a failing
-//! one, another healthy one in the same process, and one in a second process; all in front of
+//! The judge builds the learner's app five times: over a healthy database, a failing one and
+//! one that is down, another healthy one in the same process, and one in a second process; all in front of
 //! one shipping service of its own. It sends every request at once (ids good across the whole
 //! charset and length, bad in every way a header can carry, none), then joins header, body,
 //! the shipping service's request and the log on the id.
@@ -20,6 +20,7 @@ use httplings::fixtures::UpstreamSetup;
 use httplings::lessons::request_ids::{Adapter, App, Serve};
 
 use self::plan::{Ask, Incoming, Instance, Plan};
+use crate::judge::bounds::PATIENCE;
 use crate::judge::exchange::{Client, Exchange, Request};
 use crate::judge::upstream::{Seen, Upstream};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, Returned};
@@ -36,6 +37,10 @@ const SERVED: &str = "served";
 
 pub const CHECKS: &[&str] =
     &[SERVED, HEADER, KEPT, REPLACED, PROBLEM, NO_LEAK, LOGGED, UPSTREAM, UNIQUE];
+
+/// How long the app's calls to the shipping service may take: those it never answers take this
+/// long to fail.
+const SHIPPING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The header the id travels in.
 const REQUEST_ID: &str = "x-request-id";
@@ -84,25 +89,25 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let shipping = Upstream::start(move |seen| script.reply(seen)).await;
     let other = learner.other(0).unwrap_or(learner);
     let instances = [
-        (Instance::Healthy, learner, false),
-        (Instance::Failing, learner, true),
-        (Instance::Twin, learner, false),
-        (Instance::Elsewhere, other, false),
+        (Instance::Healthy, learner),
+        (Instance::Failing, learner),
+        (Instance::Down, learner),
+        (Instance::Twin, learner),
+        (Instance::Elsewhere, other),
     ];
     let mut clients = Vec::new();
-    for (instance, process, failing) in instances {
+    for (instance, process) in instances {
         let call = Serve {
-            database: plan.database(failing),
-            upstream: UpstreamSetup {
-                base: shipping.base.clone(),
-                timeout: Duration::from_secs(2),
-            },
+            database: plan.database(instance),
+            upstream: UpstreamSetup { base: shipping.base.clone(), timeout: SHIPPING_TIMEOUT },
         };
         let returned: Returned<Result<String, String>> =
             process.call("app()", &call, judge::APP_DEADLINE).await?;
         let problem = match returned {
             Returned::Value(Ok(base)) => {
-                clients.push((instance, Client::new(base)));
+                // Patient enough for the answer to a call to shipping that timed out.
+                let patience = SHIPPING_TIMEOUT + PATIENCE;
+                clients.push((instance, Client::with_timeout(base, patience)));
                 continue;
             }
             Returned::Value(Err(problem)) | Returned::Panicked(problem) => problem,

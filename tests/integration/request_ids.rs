@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use futures_util::future::join_all;
-use httplings::fixtures::{Database, Upstream};
+use httplings::fixtures::{Database, DbErrorKind, Upstream};
 use httplings::lessons::request_ids::App;
 use httplings_judge::judge::Judged;
 use httplings_judge::lessons::request_ids::{self, CHECKS};
@@ -28,6 +28,7 @@ mod solution;
 #[path = "../../exercises/.starters/10_request_ids.rs"]
 mod starter;
 
+const SERVED: &str = CHECKS[0];
 const HEADER: &str = CHECKS[1];
 const KEPT: &str = CHECKS[2];
 const REPLACED: &str = CHECKS[3];
@@ -89,7 +90,8 @@ async fn right_answers_in_other_styles_pass() {
 async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
     let judged = judged_failing(&[
         (with!(incoming: Incoming::EchoAny), &[HEADER, REPLACED]),
-        (with!(incoming: Incoming::Sanitised), &[REPLACED]),
+        // What is left of a bad id is the same each time it comes.
+        (with!(incoming: Incoming::Sanitised), &[REPLACED, UNIQUE]),
         (with!(incoming: Incoming::Ignored), &[KEPT]),
         (with!(logs_rejected: true), &[REPLACED]),
         (with!(fresh: Fresh::PerProcess), &[UNIQUE]),
@@ -104,6 +106,12 @@ async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
         (with!(first_of_many: true), &[REPLACED]),
         // The second adversary round: bytes checked as Latin-1 chars.
         (with!(bytes_as_latin1: true), &[HEADER, REPLACED]),
+        // The third: the replacement a hash of the rejected id, the check for GETs only, two
+        // equal lines taken for one, and ids with ".." replaced.
+        (with!(hashes_rejected: true), &[UNIQUE]),
+        (with!(checks_gets_only: true), &[HEADER, REPLACED]),
+        (with!(merges_equal_lines: true), &[REPLACED]),
+        (with!(rejects_dot_dot: true), &[KEPT]),
     ])
     .await;
     let (per_process, seed) = &judged[4];
@@ -112,6 +120,12 @@ async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
     assert_rejected(counter, *seed, UNIQUE, "they can be guessed");
     let (clock, seed) = &judged[7];
     assert_rejected(clock, *seed, UNIQUE, "they can be guessed");
+    let (hashed, seed) = &judged[14];
+    assert_rejected(hashed, *seed, UNIQUE, "made from the rejected id");
+    let (gets_only, seed) = &judged[15];
+    assert_rejected(gets_only, *seed, REPLACED, "(not a fresh id)");
+    let (merged, seed) = &judged[16];
+    assert_rejected(merged, *seed, REPLACED, "reached a response header");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,6 +164,16 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         // and reason.
         (with!(logs_at_warn: true), &[LOGGED]),
         (with!(logs_query_only: true), &[LOGGED]),
+        // The third: the error's text logged only when the database is down.
+        (with!(logs_text_when_down: true), &[LOGGED]),
+        // A shipping service that cannot be asked (a reset, a timeout): no line, or a 503.
+        (with!(unanswered_unlogged: true), &[LOGGED]),
+        (with!(unanswered_503: true), &[SERVED]),
+        // The 502's title another status's phrase; axum's rejection text in the 400's detail.
+        (with!(title_503_on_502: true), &[PROBLEM]),
+        (with!(detail_on_400: true), &[NO_LEAK]),
+        // One traceparent parent id for every call.
+        (with!(constant_parent: true), &[UPSTREAM]),
     ])
     .await;
     let (shared, seed) = &judged[8];
@@ -158,6 +182,16 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
     assert_rejected(plain, *seed, PROBLEM, "Content-Type: ");
     let (warned, seed) = &judged[13];
     assert_rejected(warned, *seed, LOGGED, "is at WARN, not ERROR");
+    let (down, seed) = &judged[15];
+    assert_rejected(down, *seed, LOGGED, "the database's password");
+    let (titled, seed) = &judged[18];
+    assert_rejected(titled, *seed, PROBLEM, "the status's own phrase (Bad Gateway)");
+    let (detailed, seed) = &judged[19];
+    assert_rejected(detailed, *seed, NO_LEAK, "quotes the path in its \"detail\"");
+    let (constant, seed) = &judged[20];
+    assert_rejected(constant, *seed, UPSTREAM, "another call has too");
+    let (unlogged, seed) = &judged[16];
+    assert_rejected(unlogged, *seed, LOGGED, "the shipping service did not answer");
 }
 
 /// What a service does with an incoming id.
@@ -223,6 +257,14 @@ struct Behaviour {
     first_of_many: bool,
     /// Each byte of an incoming id read as a Latin-1 char, and trusted when alphanumeric.
     bytes_as_latin1: bool,
+    /// A rejected id replaced by a hash of it: the same bad id always gets the same one.
+    hashes_rejected: bool,
+    /// Incoming ids checked on GETs only; other methods keep whatever came.
+    checks_gets_only: bool,
+    /// Two equal x-request-id lines taken for one, and kept.
+    merges_equal_lines: bool,
+    /// A well-formed id holding ".." replaced all the same.
+    rejects_dot_dot: bool,
     /// The database's reason (and nothing else of its error) in the 500's `detail`.
     leaks_reason: bool,
     /// An ERROR line of the middleware's for every 5xx, besides the handler's with the cause.
@@ -235,6 +277,18 @@ struct Behaviour {
     logs_at_warn: bool,
     /// The database error's query id alone, without its host and reason.
     logs_query_only: bool,
+    /// The database error's text (password and all) logged when the database is down.
+    logs_text_when_down: bool,
+    /// A shipping service that cannot be asked answered 502 with no line logged.
+    unanswered_unlogged: bool,
+    /// A shipping service that cannot be asked (or times out) answered 503.
+    unanswered_503: bool,
+    /// The 502's about:blank title "Service Unavailable".
+    title_503_on_502: bool,
+    /// axum's rejection text in the 400's `detail`.
+    detail_on_400: bool,
+    /// The caller's trace passed on with one parent id for every call.
+    constant_parent: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -254,12 +308,22 @@ const RIGHT: Behaviour = Behaviour {
     also_trusts: 0,
     first_of_many: false,
     bytes_as_latin1: false,
+    hashes_rejected: false,
+    checks_gets_only: false,
+    merges_equal_lines: false,
+    rejects_dot_dot: false,
     leaks_reason: false,
     layer_error_line: false,
     logs_error_text: false,
     plain_rejections: false,
     logs_at_warn: false,
     logs_query_only: false,
+    logs_text_when_down: false,
+    unanswered_unlogged: false,
+    unanswered_503: false,
+    title_503_on_502: false,
+    detail_on_400: false,
+    constant_parent: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -342,20 +406,47 @@ fn fresh_id(fresh: Fresh) -> String {
     }
 }
 
+/// 128 bits of a fixed hash of `id`: it looks random, and is the same for the same id.
+fn hashed(id: &str) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let half = |salt: u8| {
+        let mut hasher = DefaultHasher::new();
+        (salt, id).hash(&mut hasher);
+        hasher.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
+}
+
 async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: Next) -> Response {
     let behaviour = service.behaviour;
     let first = request.headers().get("x-request-id");
-    let incoming = if behaviour.first_of_many { first } else { only_one(request.headers()) }
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-    let more_lines = request.headers().get_all("x-request-id").iter().count() > 1;
-    let id = match (incoming, behaviour.incoming) {
+    let lines = request.headers().get_all("x-request-id");
+    let all_equal = lines.iter().all(|line| Some(line) == first);
+    let incoming = if behaviour.first_of_many || behaviour.merges_equal_lines && all_equal {
+        first
+    } else {
+        only_one(request.headers())
+    }
+    .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let more_lines = lines.iter().count() > 1;
+    let checked = if behaviour.checks_gets_only && request.method() != axum::http::Method::GET {
+        Incoming::EchoAny
+    } else {
+        behaviour.incoming
+    };
+    let id = match (incoming, checked) {
         (Some(id), Incoming::EchoAny) => id,
         (Some(id), Incoming::Sanitised) => id
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             .take(128)
             .collect(),
-        (Some(id), Incoming::Checked) if trusted_up_to(&id, behaviour.max_length) => id,
+        (Some(id), Incoming::Checked)
+            if trusted_up_to(&id, behaviour.max_length)
+                && !(behaviour.rejects_dot_dot && id.contains("..")) =>
+        {
+            id
+        }
         (Some(id), Incoming::Checked)
             if behaviour.bytes_as_latin1
                 && (1..=128).contains(&id.len())
@@ -375,7 +466,7 @@ async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: N
             if behaviour.logs_rejected {
                 tracing::warn!(incoming = ?id, "replaced an untrusted request id");
             }
-            fresh_id(behaviour.fresh)
+            if behaviour.hashes_rejected { hashed(&id) } else { fresh_id(behaviour.fresh) }
         }
         (None, _) if more_lines && behaviour.logs_rejected => {
             tracing::warn!("replaced untrusted request ids");
@@ -433,7 +524,8 @@ async fn knobbed_order(
         Ok(Some(order)) => order,
         Ok(None) => return problem(StatusCode::NOT_FOUND, &id(&service), None, behaviour),
         Err(error) => {
-            let cause = if behaviour.logs_error_text {
+            let down = error.kind() == DbErrorKind::Unavailable;
+            let cause = if behaviour.logs_error_text || behaviour.logs_text_when_down && down {
                 error.to_string()
             } else if behaviour.logs_query_only {
                 format!("query {}", error.query_id())
@@ -456,6 +548,14 @@ async fn knobbed_order(
         && let Some(traceparent) = headers.get("traceparent")
     {
         asking = asking.header("traceparent", traceparent.clone());
+    }
+    if behaviour.constant_parent
+        && let Some(trace) = headers
+            .get("traceparent")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split('-').nth(1))
+    {
+        asking = asking.header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"));
     }
     // Other requests run while this one waits: a shared "current" id is theirs by now.
     tokio::task::yield_now().await;
@@ -481,8 +581,15 @@ async fn knobbed_order(
             problem(StatusCode::BAD_GATEWAY, &id(&service), Some(&detail), behaviour)
         }
         Err(error) => {
-            log(&error.to_string(), &id(&service));
-            problem(StatusCode::BAD_GATEWAY, &id(&service), None, behaviour)
+            if !behaviour.unanswered_unlogged {
+                log(&error.to_string(), &id(&service));
+            }
+            let status = if behaviour.unanswered_503 {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::BAD_GATEWAY
+            };
+            problem(status, &id(&service), None, behaviour)
         }
     }
 }
@@ -492,11 +599,15 @@ fn problem(status: StatusCode, id: &str, detail: Option<&str>, behaviour: Behavi
         let body = json!({"error": {"code": "ERROR", "message": "failed", "request_id": id}});
         return (status, Json(body)).into_response();
     }
-    let mut body = json!({
-        "type": "about:blank",
-        "title": status.canonical_reason(),
-        "status": status.as_u16(),
-    });
+    let title = if behaviour.title_503_on_502 && status == StatusCode::BAD_GATEWAY {
+        StatusCode::SERVICE_UNAVAILABLE.canonical_reason()
+    } else {
+        status.canonical_reason()
+    };
+    let mut body = json!({"type": "about:blank", "title": title, "status": status.as_u16()});
+    if behaviour.detail_on_400 && status == StatusCode::BAD_REQUEST {
+        body["detail"] = json!("Invalid URL: Cannot parse `seven` to a `u32`");
+    }
     match behaviour.body_id {
         BodyId::Same => body["request_id"] = json!(id),
         BodyId::Fresh => body["request_id"] = json!(fresh_id(Fresh::Uuid)),

@@ -13,6 +13,9 @@ use serde_json::json;
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen};
 
+/// The order "id" of a path that is not a number.
+pub(super) const NOT_A_NUMBER: &str = "seven";
+
 /// The characters a kept id may have, besides letters and digits.
 pub(super) const PUNCTUATION: &[char] = &['.', '_', '-'];
 pub(super) const MAX_LENGTH: usize = 128;
@@ -34,6 +37,8 @@ pub(super) enum Instance {
     Healthy,
     /// Over the failing database, in the first process.
     Failing,
+    /// Over a database that is down (every query fails as unavailable), in the first process.
+    Down,
     /// Another healthy one, in the first process.
     Twin,
     /// A healthy one in the second process.
@@ -47,14 +52,19 @@ pub(super) enum Target {
     Shipped(u32),
     /// An order whose shipping service fails with 500.
     ShippingFails(u32),
+    /// An order whose shipping service resets the connection: it cannot be asked.
+    ShippingResets(u32),
+    /// An order whose shipping service never answers: the app's call to it times out.
+    ShippingSilent(u32),
     /// An order that does not exist.
     Missing(u32),
     /// A path the router does not know.
     NoRoute,
     /// An order's path with letters for its number: axum's own rejection (400), or a 404.
     NotANumber,
-    /// An order's path with a method the route does not take: axum's own 405, or a 404.
-    WrongMethod(u32),
+    /// An order's path with a method the route does not take (its name): axum's own 405, or a
+    /// 404.
+    WrongMethod(u32, &'static str),
 }
 
 /// The request id a request comes with.
@@ -83,17 +93,22 @@ pub(super) struct Ask {
 impl Ask {
     pub(super) fn path(&self) -> String {
         match self.target {
-            Target::Shipped(id) | Target::ShippingFails(id) | Target::Missing(id) => {
-                format!("/orders/{id}")
-            }
+            Target::Shipped(id)
+            | Target::ShippingFails(id)
+            | Target::ShippingResets(id)
+            | Target::ShippingSilent(id)
+            | Target::Missing(id) => format!("/orders/{id}"),
             Target::NoRoute => "/no-such-route/here".into(),
-            Target::NotANumber => "/orders/seven".into(),
-            Target::WrongMethod(id) => format!("/orders/{id}"),
+            Target::NotANumber => format!("/orders/{NOT_A_NUMBER}"),
+            Target::WrongMethod(id, _) => format!("/orders/{id}"),
         }
     }
 
     pub(super) fn method(&self) -> Method {
-        if let Target::WrongMethod(_) = self.target { Method::DELETE } else { Method::GET }
+        match self.target {
+            Target::WrongMethod(_, name) => Method::from_bytes(name.as_bytes()).unwrap_or_default(),
+            _ => Method::GET,
+        }
     }
 
     /// Its request line, as a report shows it.
@@ -106,9 +121,15 @@ impl Ask {
         match (self.instance, self.target) {
             (_, Target::NoRoute | Target::Missing(_)) => &[404],
             (_, Target::NotANumber) => &[400, 404],
-            (_, Target::WrongMethod(_)) => &[405, 404],
+            (_, Target::WrongMethod(..)) => &[405, 404],
             (Instance::Failing, _) => &[500],
+            // Lesson 2's 503 for a database that is down is as good as this lesson's 500.
+            (Instance::Down, _) => &[500, 503],
             (_, Target::ShippingFails(_)) => &[502],
+            // Lesson 4: 502 for a connection that fails (or Envoy's 503), 504 for a timeout
+            // (or this lesson's 502 for any failure of the shipping service).
+            (_, Target::ShippingResets(_)) => &[502, 503],
+            (_, Target::ShippingSilent(_)) => &[504, 502],
             (_, Target::Shipped(_)) => &[200],
         }
     }
@@ -116,15 +137,36 @@ impl Ask {
     /// The order asked for, if any.
     pub(super) fn order(&self) -> Option<u32> {
         match self.target {
-            Target::Shipped(id) | Target::ShippingFails(id) | Target::Missing(id) => Some(id),
-            Target::NoRoute | Target::NotANumber | Target::WrongMethod(_) => None,
+            Target::Shipped(id)
+            | Target::ShippingFails(id)
+            | Target::ShippingResets(id)
+            | Target::ShippingSilent(id)
+            | Target::Missing(id) => Some(id),
+            Target::NoRoute | Target::NotANumber | Target::WrongMethod(..) => None,
         }
+    }
+
+    /// Whether the shipping service fails it: with a 500, or without an answer.
+    pub(super) fn shipping_fails(&self) -> bool {
+        matches!(
+            self.target,
+            Target::ShippingFails(_) | Target::ShippingResets(_) | Target::ShippingSilent(_)
+        )
+    }
+
+    /// Whether the shipping service gives it no answer at all.
+    pub(super) fn shipping_unanswered(&self) -> bool {
+        matches!(self.target, Target::ShippingResets(_) | Target::ShippingSilent(_))
+    }
+
+    /// Whether it goes to an instance whose database fails every query.
+    pub(super) fn database_fails(&self) -> bool {
+        matches!(self.instance, Instance::Failing | Instance::Down)
     }
 
     /// Whether it fails on the server's side (a 5xx), with a cause to log.
     pub(super) fn fails(&self) -> bool {
-        self.instance == Instance::Failing && self.order().is_some()
-            || matches!(self.target, Target::ShippingFails(_))
+        self.database_fails() && self.order().is_some() || self.shipping_fails()
     }
 }
 
@@ -132,9 +174,12 @@ impl Ask {
 pub(super) struct Plan {
     /// What the shipping service answers for each order: its status, or `None` for a 500.
     pub(super) shipping: HashMap<u32, Option<String>>,
+    /// The orders it gives no answer for: a reset (`true`), or silence.
+    pub(super) unanswered: HashMap<u32, bool>,
     pub(super) delays: HashMap<u32, Duration>,
     /// The failing database: every query fails, each with a query id of its own (made from a
-    /// secret of the judge's and the order id), which the line that logs it must carry.
+    /// secret of the judge's and the order id), which the line that logs it must carry. It fails
+    /// as a query that failed; down, the same database fails as unavailable.
     pub(super) database: DatabaseSetup,
     /// In the shipping service's failures: it must reach no client.
     pub(super) secret: String,
@@ -160,7 +205,13 @@ impl Plan {
             .collect();
         let mut shipping = HashMap::new();
         let mut delays = HashMap::new();
-        for order in &orders {
+        // Four orders the shipping service never answers: two resets, two silences.
+        let unanswered: HashMap<u32, bool> = orders[orders.len() - 4..]
+            .iter()
+            .zip([true, true, false, false])
+            .map(|(order, reset)| (order.id, reset))
+            .collect();
+        for order in orders.iter().filter(|order| !unanswered.contains_key(&order.id)) {
             let status = (!seed::chance(&mut rng, 0.3)).then(|| {
                 seed::pick(&mut rng, &["in transit", "delivered", "at the depot"]).to_string()
             });
@@ -180,6 +231,15 @@ impl Plan {
                 "could not read block 7 in file \"base/16384/{reason_token}\": read only 0 of 8192 bytes"
             ),
         };
+        // Down, it is unreachable or refuses the query; the error's text quotes the connection
+        // string all the same.
+        let unavailable = match rng.u32(0..3) {
+            0 => format!(
+                "pool \"orders_{reason_token}\" timed out after 5 s waiting for a connection"
+            ),
+            1 => format!("the database system is shutting down (backend orders_{reason_token})"),
+            _ => format!("connection refused by pool \"orders_{reason_token}\" (os error 111)"),
+        };
         let database = DatabaseSetup {
             orders: orders.clone(),
             host,
@@ -187,16 +247,26 @@ impl Plan {
             secret: rng.u64(..),
             failure: Some(QueryFailure { reasons: vec![reason], only: None }),
             panic: None,
-            unavailable: Vec::new(),
+            unavailable: vec![unavailable],
             down: false,
         };
-        let asks = asks(&mut rng, &orders, &shipping, missing);
-        Plan { shipping, delays, database, secret: seed::token(&mut rng, 16), reason_token, asks }
+        let asks = asks(&mut rng, &orders, &shipping, &unanswered, missing);
+        Plan {
+            shipping,
+            unanswered,
+            delays,
+            database,
+            secret: seed::token(&mut rng, 16),
+            reason_token,
+            asks,
+        }
     }
 
-    pub(super) fn database(&self, failing: bool) -> DatabaseSetup {
-        let failure = if failing { self.database.failure.clone() } else { None };
-        DatabaseSetup { failure, ..self.database.clone() }
+    /// The database `instance` is built over.
+    pub(super) fn database(&self, instance: Instance) -> DatabaseSetup {
+        let failure =
+            if instance == Instance::Failing { self.database.failure.clone() } else { None };
+        DatabaseSetup { failure, down: instance == Instance::Down, ..self.database.clone() }
     }
 
     /// The id the failing database gives the query for `order`.
@@ -207,6 +277,11 @@ impl Plan {
     /// What the shipping service does for `seen`.
     pub(super) fn reply(&self, seen: &Seen) -> Reply {
         let order = seen.path().strip_prefix("/shipping/").and_then(|id| id.parse::<u32>().ok());
+        match order.and_then(|order| self.unanswered.get(&order)) {
+            Some(true) => return Reply::Reset,
+            Some(false) => return Reply::Silence,
+            None => {}
+        }
         let Some((order, status)) = order.and_then(|id| Some((id, self.shipping.get(&id)?))) else {
             return Reply::json(404, &json!({"error": "no such shipment"}));
         };
@@ -228,12 +303,17 @@ fn asks(
     rng: &mut Rng,
     orders: &[Order],
     shipping: &HashMap<u32, Option<String>>,
+    unanswered: &HashMap<u32, bool>,
     missing: &[u32],
 ) -> Vec<Ask> {
-    let mut shipped =
-        orders.iter().filter(|order| shipping[&order.id].is_some()).map(|order| order.id);
-    let mut failing =
-        orders.iter().filter(|order| shipping[&order.id].is_none()).map(|order| order.id);
+    let mut shipped = orders
+        .iter()
+        .filter(|order| matches!(shipping.get(&order.id), Some(Some(_))))
+        .map(|order| order.id);
+    let mut failing = orders
+        .iter()
+        .filter(|order| matches!(shipping.get(&order.id), Some(None)))
+        .map(|order| order.id);
     let mut missing = missing.iter().copied();
     let mut any_order =
         orders.iter().map(|order| order.id).cycle().skip(rng.usize(0..orders.len()));
@@ -261,6 +341,10 @@ fn asks(
         rng.usize(2..20),
         rng.usize(20..MAX_LENGTH),
     ];
+    let mut shapes = SHAPES.to_vec();
+    rng.shuffle(&mut shapes);
+    // Those of 8 characters or more, each with a shape of its own.
+    let shaped: HashMap<usize, Shape> = [0, 1, 3, 5].into_iter().zip(shapes).collect();
     for (n, length) in lengths.into_iter().enumerate() {
         let (target, traceparent) = if n < 2 {
             let trace = (seed::token(rng, 32), seed::token(rng, 16));
@@ -274,23 +358,49 @@ fn asks(
         } else {
             (targets(rng), None)
         };
-        ask(Instance::Healthy, target, Incoming::Good(good_id(rng, length)), traceparent);
+        let mut id = good_id(rng, length);
+        if let Some(shape) = shaped.get(&n) {
+            id = shape.applied(rng, id);
+        }
+        ask(Instance::Healthy, target, Incoming::Good(id), traceparent);
     }
-    // Bad ones, each in a way of its own.
-    for (value, token, why) in bad_ids(rng) {
+    // Bad ones, each in a way of its own. One of them (of one line) comes twice: a replacement
+    // made from the rejected value (a hash of it, or what is left of it) gives both requests the
+    // same "fresh" id.
+    let bad = bad_ids(rng);
+    let twice = rng.usize(0..bad.len() - TWO_LINES);
+    for (n, (value, token, why)) in bad.into_iter().enumerate() {
+        let incoming = Incoming::Bad { value, token, why };
+        if n == twice {
+            let target = targets(rng);
+            ask(Instance::Healthy, target, incoming.clone(), None);
+        }
         let target = targets(rng);
-        ask(Instance::Healthy, target, Incoming::Bad { value, token, why }, None);
+        ask(Instance::Healthy, target, incoming, None);
     }
     // Every printable character outside the charset, each in an id of its own: a charset a
-    // character too wide shows whichever character it is.
-    for (value, token) in forbidden_characters(rng) {
+    // character too wide shows whichever character it is. They go to an unknown path, a path
+    // that is not a number and every method the route does not take, in turn: a trust check
+    // made for some requests only (GETs, the routes) shows on the others.
+    let turn = rng.usize(0..3);
+    for (n, (value, token)) in forbidden_characters(rng).into_iter().enumerate() {
         let why = "a character outside A-Z a-z 0-9 . _ -";
-        ask(Instance::Healthy, Target::NoRoute, Incoming::Bad { value, token, why }, None);
+        let target = match (n + turn) % 3 {
+            0 => Target::NoRoute,
+            1 => Target::NotANumber,
+            _ => {
+                let order = any_order.next().expect("orders cycle");
+                Target::WrongMethod(order, WRONG_METHODS[n / 3 % WRONG_METHODS.len()])
+            }
+        };
+        ask(Instance::Healthy, target, Incoming::Bad { value, token, why }, None);
     }
     // axum's own rejections: errors too, each with the id it came with.
     let order = any_order.next().expect("orders cycle");
     let length = rng.usize(JOINABLE..40);
-    ask(Instance::Healthy, Target::WrongMethod(order), Incoming::Good(good_id(rng, length)), None);
+    let method = WRONG_METHODS[rng.usize(..WRONG_METHODS.len())];
+    let incoming = Incoming::Good(good_id(rng, length));
+    ask(Instance::Healthy, Target::WrongMethod(order, method), incoming, None);
     ask(Instance::Healthy, Target::NotANumber, Incoming::None, None);
     let target = targets(rng);
     let empty = Incoming::Bad { value: String::new(), token: String::new(), why: "empty" };
@@ -306,7 +416,7 @@ fn asks(
         let target = match n {
             5 => Target::NoRoute,
             6 => Target::NotANumber,
-            7 => Target::WrongMethod(order),
+            7 => Target::WrongMethod(order, WRONG_METHODS[rng.usize(..WRONG_METHODS.len())]),
             _ => Target::Shipped(order),
         };
         let incoming = match n {
@@ -318,6 +428,32 @@ fn asks(
             _ => Incoming::None,
         };
         ask(Instance::Failing, target, incoming, None);
+    }
+    // The shipping service unanswering: a reset, a timeout; each a failure with one line.
+    let mut unanswered: Vec<(u32, bool)> =
+        unanswered.iter().map(|(&order, &reset)| (order, reset)).collect();
+    unanswered.sort_unstable();
+    for (n, (order, reset)) in unanswered.into_iter().enumerate() {
+        let target =
+            if reset { Target::ShippingResets(order) } else { Target::ShippingSilent(order) };
+        let incoming = if n % 2 == 0 {
+            let length = rng.usize(JOINABLE..40);
+            Incoming::Good(good_id(rng, length))
+        } else {
+            Incoming::None
+        };
+        ask(Instance::Healthy, target, incoming, None);
+    }
+    // The database down: each kind of the error the same way, its password kept out of the log.
+    for n in 0..4 {
+        let order = any_order.next().expect("orders cycle");
+        let incoming = if n == 0 {
+            let length = rng.usize(JOINABLE..40);
+            Incoming::Good(good_id(rng, length))
+        } else {
+            Incoming::None
+        };
+        ask(Instance::Down, Target::Shipped(order), incoming, None);
     }
     for _ in 0..6 {
         let target = targets(rng);
@@ -341,6 +477,33 @@ impl IntoIncoming for (String, String, &'static str) {
     }
 }
 
+/// Methods `/orders/{id}` does not take.
+const WRONG_METHODS: &[&str] = &["DELETE", "PUT", "POST", "PATCH"];
+
+/// A place for punctuation in a kept id, one per id: a rule stricter than the lesson's (no
+/// leading `.` or `-`, no `..`) shows on the id that has it.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Leading(char),
+    DoubleDot,
+}
+
+const SHAPES: [Shape; 4] =
+    [Shape::Leading('.'), Shape::Leading('-'), Shape::Leading('_'), Shape::DoubleDot];
+
+impl Shape {
+    /// `id` (of 4 characters or more) with this shape.
+    fn applied(self, rng: &mut Rng, id: String) -> String {
+        match self {
+            Shape::Leading(c) => format!("{c}{}", &id[1..]),
+            Shape::DoubleDot => {
+                let at = rng.usize(1..id.len() - 2);
+                format!("{}..{}", &id[..at], &id[at + 2..])
+            }
+        }
+    }
+}
+
 /// A well-formed id of `length`, with every kind of character it may have.
 fn good_id(rng: &mut Rng, length: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
@@ -358,6 +521,9 @@ fn forbidden_characters(rng: &mut Rng) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// How many of [`bad_ids`], the last, come as two lines.
+const TWO_LINES: usize = 2;
 
 /// Malformed ids, each with a token of its own to look for, and why it is malformed. Two
 /// x-request-id lines (sent as two, from a value with a line break) are malformed too: the
@@ -380,6 +546,7 @@ fn bad_ids(rng: &mut Rng) -> Vec<(String, String, &'static str)> {
         (format!("{{t}}{}", "a".repeat(MAX_LENGTH + 1 - 12)), "129 characters"),
         (format!("{{t}}{}", "0123456789abcdef".repeat(640)), "10 KB"),
         ("{t}\n{t}-b".into(), "two x-request-id lines"),
+        ("{t}\n{t}".into(), "two identical x-request-id lines"),
     ];
     forms
         .into_iter()

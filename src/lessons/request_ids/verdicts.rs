@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::plan::{Incoming, Instance, Target, well_formed};
+use super::plan::{Incoming, Instance, NOT_A_NUMBER, Target, well_formed};
 use super::{Asked, REQUEST_ID, Run};
 use crate::judge::compare::{secrets_in, varying_bits};
 use crate::judge::log::{is_panic_report, shortened, without_colours};
@@ -69,6 +69,7 @@ fn instance_name(instance: Instance) -> &'static str {
     match instance {
         Instance::Healthy => "A",
         Instance::Failing => "A, failing database",
+        Instance::Down => "A, database down",
         Instance::Twin => "B, same process",
         Instance::Elsewhere => "C, another process",
     }
@@ -277,6 +278,17 @@ fn not_problem(asked: &Asked<'_>, id: &str, ids: &HashMap<String, String>) -> Op
     if body["status"] != answer.status.as_u16() {
         return Some(format!("\"status\": {} for a {}", body["status"], answer.status.as_u16()));
     }
+    // RFC 9457 4.2.1: about:blank means the status alone, so its title is the status's phrase
+    // (localised only on a client's asking, and the checks ask for no language).
+    let phrase = answer.status.canonical_reason().unwrap_or_default();
+    let title = body["title"].as_str().unwrap_or_default();
+    if body["type"] == "about:blank" && !title.trim().eq_ignore_ascii_case(phrase) {
+        return Some(format!(
+            "\"title\": \"{}\" with type about:blank, whose title is the status's own \
+             phrase ({phrase})",
+            shown(title)
+        ));
+    }
     let in_instance =
         body["instance"].as_str().is_some_and(|instance| !as_word(instance, id).is_empty());
     if !id.is_empty() && (body["request_id"] == id || in_instance) {
@@ -345,6 +357,20 @@ pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
         else {
             continue;
         };
+        // axum's rejection quotes what did not parse: in `detail`, the cause of the 400.
+        let detail = answer.json().map(|body| body["detail"].to_string()).unwrap_or_default();
+        if detail.contains(NOT_A_NUMBER) {
+            return Some(
+                Failure::of(format!(
+                    "the {} answer to {} quotes the path in its \"detail\" ({}): the cause \
+                     belongs on the log line with the id, not in the answer",
+                    answer.status.as_u16(),
+                    asked.ask.line(),
+                    shown(&detail)
+                ))
+                .with(Evidence::Text { title: "the answer".into(), body: answer.text() }),
+            );
+        }
         let mut text = answer.text();
         for (name, value) in &answer.headers {
             text.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
@@ -416,11 +442,15 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
         let log = if asked.ask.instance == Instance::Elsewhere { &run.other_log } else { &run.log };
         let query_id = asked.ask.order().map(|order| run.plan.query_id(order)).unwrap_or_default();
         // The database error is its query id, its host and its reason, each needed to act on it.
-        let (markers, cause) = if asked.ask.instance == Instance::Failing {
+        let (markers, cause) = if asked.ask.database_fails() {
             (
                 vec![query_id.as_str(), host, reason],
                 "the database error's query id, host and reason",
             )
+        } else if asked.ask.shipping_unanswered() {
+            // Whatever words a transport error comes in (a reset, a timeout), its line is the
+            // one line with the id at WARN or above (an access line at INFO is no such line).
+            (Vec::new(), "its failure (the shipping service did not answer)")
         } else {
             (vec!["500"], "the shipping service's 500")
         };
@@ -431,7 +461,11 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
             .collect();
         let with_cause = |line: &&&str| {
             let rest = without_word(&without_word(line, &id), &order);
-            markers.iter().all(|marker| rest.contains(marker))
+            if markers.is_empty() {
+                matches!(level(line), Some("WARN" | "ERROR"))
+            } else {
+                markers.iter().all(|marker| rest.contains(marker))
+            }
         };
         let lines: Vec<&&str> = with_id.iter().filter(with_cause).collect();
         // Another ERROR line for the same failure (a layer's "response failed") buries the
@@ -455,7 +489,8 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
     }
     let mut failure = failed(
         "a failed request without exactly one log line carrying its id and its cause (the \
-         database error's text, or the status the shipping service answered)"
+         database error's text, the status the shipping service answered, or that it did not \
+         answer)"
             .into(),
         rows,
         "its log lines",
@@ -491,10 +526,18 @@ fn traceparent(value: &str) -> Option<(&str, &str)> {
 
 pub(super) fn upstream(run: &Run<'_>) -> Option<Failure> {
     let ids = ids(run);
+    // Each call is a span of its own: a parent id made once (per process) claims them all.
+    let mut calls_of_parent: HashMap<&str, usize> = HashMap::new();
+    for asked in &run.asked {
+        let value = asked.upstream.as_ref().and_then(|seen| seen.header("traceparent"));
+        if let Some((_, parent)) = value.and_then(traceparent) {
+            *calls_of_parent.entry(parent).or_default() += 1;
+        }
+    }
     let mut rows = Vec::new();
     for asked in &run.asked {
-        if asked.ask.instance == Instance::Failing
-            || !matches!(asked.ask.target, Target::Shipped(_) | Target::ShippingFails(_))
+        if asked.ask.database_fails()
+            || !(matches!(asked.ask.target, Target::Shipped(_)) || asked.ask.shipping_fails())
         {
             continue;
         }
@@ -533,6 +576,12 @@ pub(super) fn upstream(run: &Run<'_>) -> Option<Failure> {
                     "the caller's traceparent as it came: the parent id must be this service's own"
                         .into(),
                 ),
+                (Some((_, parent)), _) if calls_of_parent.get(parent).is_some_and(|n| *n > 1) => {
+                    Some(format!(
+                        "a traceparent whose parent id ({parent}) another call has too: each \
+                         call's parent is a span of its own"
+                    ))
+                }
                 _ => None,
             };
         }
@@ -561,19 +610,31 @@ pub(super) fn unique(run: &Run<'_>) -> Option<Failure> {
     }
     let mut first_of: HashMap<&str, &Asked<'_>> = HashMap::new();
     let mut rows = Vec::new();
+    // Whether a repeat came from the same malformed id twice: a replacement made from it.
+    let mut from_the_rejected = false;
     for (asked, id) in &fresh {
         if let Some(first) = first_of.get(id.as_str()) {
             rows.push(row(first, shown(id), false));
             rows.push(row(asked, shown(id), false));
+            from_the_rejected |= matches!(
+                (&first.ask.incoming, &asked.ask.incoming),
+                (Incoming::Bad { value: one, .. }, Incoming::Bad { value: other, .. }) if one == other
+            );
         } else {
             first_of.insert(id, asked);
         }
     }
     if !rows.is_empty() {
+        let made_from = if from_the_rejected {
+            "; the same malformed id, sent twice, got the same one: a replacement made from the \
+             rejected id is no fresh id"
+        } else {
+            ""
+        };
         return Some(
             Failure::of(format!(
                 "two requests got the same fresh id ({} repeats among {} fresh ids, across \
-                 two instances in one process and one in another)",
+                 two instances in one process and one in another){made_from}",
                 rows.len() / 2,
                 fresh.len()
             ))
