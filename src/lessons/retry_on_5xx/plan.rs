@@ -293,10 +293,9 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     scenarios.push(scenario(TIMEOUT, vec![mixed(vec![Step::Reset, Step::Silence])]));
     scenarios.push(scenario(RESET, vec![mixed(vec![Step::Silence, Step::Reset])]));
     // Past retry 32, 2^(n−1) no longer fits in a u32, and past 64 in a u64: the waits must stay
-    // at the cap. Two calls go past 64 by fifteen retries, so that the mean of thirty waits
-    // there tells a cap from a shift that wrapped round (fifteen would fall short by chance
-    // about once in 100 000 plays, five once in 120).
-    let long_haul = [35, 79, 79]
+    // at the cap. One call goes past 64 by fifteen retries: full jitter's mean over fifteen
+    // falls below a fifth of the cap about once in 100 000 plays (over five, once in 120).
+    let long_haul = [35, 35, 79]
         .into_iter()
         .map(|retries| {
             scripted(then_ok(failures(rng, retries)), policy(retries as u32 + 1, ms(1), ms(24)))
