@@ -527,10 +527,12 @@ fn traceparent(value: &str) -> Option<(&str, &str)> {
 pub(super) fn upstream(run: &Run<'_>) -> Option<Failure> {
     let ids = ids(run);
     // Each call is a span of its own: a parent id made once (per process) claims them all.
+    // Counted over the calls the shipping service saw, once each: two requests for one order
+    // are told apart by nothing but their ids, so an ask's call is found by its path alone.
+    let seen = run.shipping.seen();
     let mut calls_of_parent: HashMap<&str, usize> = HashMap::new();
-    for asked in &run.asked {
-        let value = asked.upstream.as_ref().and_then(|seen| seen.header("traceparent"));
-        if let Some((_, parent)) = value.and_then(traceparent) {
+    for call in &seen {
+        if let Some((_, parent)) = call.header("traceparent").and_then(traceparent) {
             *calls_of_parent.entry(parent).or_default() += 1;
         }
     }
