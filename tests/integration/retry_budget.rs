@@ -70,10 +70,11 @@ async fn the_adversarys_right_answers_pass() {
     assert_failed(&judged, seed, CHECKS, &[]);
 }
 
-/// Judges the client `new` makes; the failed checks and the report.
+/// Judges the client `new` makes; the failed checks, each with its failure (summary and
+/// evidence) as text, and the report.
 async fn judged(
     new: fn(reqwest::Client, httplings::RetryPolicy, httplings::RetryBudget) -> knobs::Client,
-) -> (Vec<String>, String) {
+) -> (Vec<(String, String)>, String) {
     let seed = seed();
     let judged = retry_budget::judge_in_process(
         new,
@@ -81,13 +82,21 @@ async fn judged(
         seed,
     )
     .await;
-    let failed = judged.failed().into_iter().map(String::from).collect();
+    let failed = judged
+        .failed()
+        .into_iter()
+        .map(|check| {
+            let failure = judged.failure(check).map_or(String::new(), |f| format!("{f:?}"));
+            (check.to_string(), failure)
+        })
+        .collect();
     (failed, report(&judged, seed))
 }
 
-/// Wrong answers, each caught by the check written for it (others may fail too).
+/// Wrong answers, each caught by the check written for it (others may fail too), and where
+/// words are given, with them in that check's failure.
 macro_rules! wrong {
-    ($($name:ident: $knobs:expr => $check:literal,)*) => {$(
+    ($($name:ident: $knobs:expr => $check:literal $(($word:literal))?,)*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
         async fn $name() {
@@ -95,7 +104,12 @@ macro_rules! wrong {
                 knobs::Client::new($knobs, client, policy, budget)
             }
             let (failed, report) = judged(new).await;
-            assert!(failed.iter().any(|check| check == $check), "{} should fail {}\n{report}", stringify!($name), $check);
+            let caught = failed.iter().find(|(check, _)| check == $check);
+            assert!(caught.is_some(), "{} should fail {}\n{report}", stringify!($name), $check);
+            $(assert!(
+                caught.is_some_and(|(_, summary)| summary.contains($word)),
+                "{} should fail {} saying {:?}\n{report}", stringify!($name), $check, $word
+            );)?
         }
     )*};
 }
@@ -135,6 +149,15 @@ wrong! {
     a_backoff_one_doubling_ahead: Knobs { doubled_backoff: true, ..Knobs::RIGHT } => "lesson-3",
     a_backoff_never_capped: Knobs { uncapped: true, ..Knobs::RIGHT } => "lesson-3",
     a_last_attempt_that_pays_for_a_retry: Knobs { pays_past_the_last: true, ..Knobs::RIGHT } => "window",
+    // Found by the adversary's second round of lesson 9 (l9_wrong_NN): each passed every check
+    // before the rules client, whose budget always has room.
+    a_client_that_never_retries_a_500: Knobs { retries_500: false, ..Knobs::RIGHT } => "lesson-3" ("500 as much as 503"),
+    a_retry_after_honoured_on_a_503_only: Knobs { retry_after_on_503_only: true, ..Knobs::RIGHT } => "lesson-3" ("on any 5xx replaces the backoff"),
+    a_client_that_never_retries_a_timeout: Knobs { retries_timeouts: false, ..Knobs::RIGHT } => "lesson-3" ("client's 500 ms timeout"),
+    a_reset_that_costs_no_attempt: Knobs { resets_free: true, ..Knobs::RIGHT } => "lesson-3" ("max_attempts is 4"),
+    a_backoff_added_to_retry_after: Knobs { backoff_after_retry_after: true, ..Knobs::RIGHT } => "lesson-3" ("longer than asked"),
+    a_backoff_that_never_grows: Knobs { constant_backoff: true, ..Knobs::RIGHT } => "lesson-3" ("stay low"),
+    a_retry_after_of_max_delay_returned: Knobs { returns_retry_after_of_max_delay: true, ..Knobs::RIGHT } => "lesson-3" ("Retry-After: 1 s (max_delay 1000 ms)"),
 }
 
 /// Right answers in other styles pass every check.

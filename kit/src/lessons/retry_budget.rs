@@ -46,8 +46,9 @@ impl From<Budget> for RetryBudget {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Call {
-    /// Make client `id`.
-    New { id: u32, policy: Policy, budget: Budget },
+    /// Make client `id`, handing it a `reqwest::Client` that gives up on an attempt after
+    /// `timeout`.
+    New { id: u32, policy: Policy, budget: Budget, timeout: Duration },
     /// `get(url)` on client `id`.
     Get { id: u32, url: String },
 }
@@ -77,10 +78,10 @@ impl<C: 'static, G: Get<C>> Handler for Adapter<C, G> {
     async fn handle(self: Rc<Self>, call: Call) -> Reply {
         adapter::ensure_log();
         match call {
-            Call::New { id, policy, budget } => {
+            Call::New { id, policy, budget, timeout } => {
                 let client = reqwest::Client::builder()
                     .no_proxy()
-                    .timeout(Duration::from_secs(3))
+                    .timeout(timeout)
                     .redirect(reqwest::redirect::Policy::none())
                     .build()
                     .expect("a client without TLS always builds");

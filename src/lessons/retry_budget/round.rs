@@ -11,8 +11,11 @@
 //! - one client whose budget is seen across windows: healthy calls and an outage, then, once
 //!   all of that has left the window, an outage again (see [`Windows`]);
 //! - one client whose first wave of calls uses every attempt, and whose second must still find
-//!   the budget those attempts did not spend.
+//!   the budget those attempts did not spend;
+//! - one client with a budget that always has room, whose calls meet every failure lesson 3
+//!   retries (see [`super::rules`]).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -23,7 +26,7 @@ use httplings::adapter::{SeenError, SeenResponse};
 use httplings::lessons::deadlines::Policy;
 use httplings::lessons::retry_budget::{Budget, Call, Reply as Came};
 
-use crate::judge::bounds::Lag;
+use crate::judge::bounds::{Lag, Lateness};
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen, Upstream};
 use crate::judge::{Learner, Lost, Returned};
@@ -33,6 +36,8 @@ use crate::judge::{Learner, Lost, Returned};
 pub struct Client {
     pub policy: RetryPolicy,
     pub budget: Budget,
+    /// When the `reqwest::Client` handed to `new` gives up on an attempt.
+    pub timeout: Duration,
     /// When each call is made, from the round's start.
     pub calls: Vec<Duration>,
     /// What the upstream does with each call's attempts (by the call's number).
@@ -54,7 +59,16 @@ pub enum Script {
     Slow(Duration),
     /// Down (a 503) and up (a 200) in turns of this long, from the upstream's start.
     Flapping(Duration),
+    /// This 5xx, another, this one again asking `Retry-After` in these seconds, then a 200.
+    Asking(u16, u64),
+    /// No answer until the client's timeout gives up, then a 200.
+    TimesOutOnce,
+    /// A reset and a 5xx (starting with this one) in turns, every time; a reset first when set.
+    Mixed(u16, bool),
 }
+
+/// The timeout of the `reqwest::Client` handed to `new`, where no attempt is meant to time out.
+pub const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The clients of a run, by role.
 #[derive(Debug, Clone)]
@@ -72,6 +86,8 @@ pub struct Plan {
     pub inside: Client,
     /// A wave of calls that use every attempt, then one that needs the budget left.
     pub ends: Client,
+    /// Lesson 3's rules, with a budget that always has room (see [`super::rules`]).
+    pub rules: Client,
 }
 
 /// The windows client's calls: first `healthy` calls that succeed and `failing` that fail
@@ -121,6 +137,7 @@ impl Plan {
                 })
                 .collect();
             Client {
+                timeout: TIMEOUT,
                 // Long waits: a refused retry that sleeps anyway shows.
                 policy: policy(rng, (250, 400)),
                 budget: Budget {
@@ -165,6 +182,7 @@ impl Plan {
             })
             .collect();
         let partial = Client {
+            timeout: TIMEOUT,
             // Waits of a tenth of a second or more: a backoff too long shows in them too.
             policy: policy(rng, (120, 200)),
             budget: Budget {
@@ -176,6 +194,7 @@ impl Plan {
             script,
         };
         let fresh = Client {
+            timeout: TIMEOUT,
             policy: outages[1].policy,
             budget: outages[1].budget,
             calls: vec![Duration::from_millis(1050)],
@@ -183,6 +202,7 @@ impl Plan {
         };
         let size = rng.usize(8..=16);
         let together = Client {
+            timeout: TIMEOUT,
             policy: policy(rng, (20, 80)),
             budget: outages[1].budget,
             calls: vec![Duration::ZERO; size],
@@ -193,6 +213,7 @@ impl Plan {
         let calls: Vec<Duration> =
             (0..50u32).map(|call| Duration::from_millis(30) * call).collect();
         let flapping = Client {
+            timeout: TIMEOUT,
             policy: policy(rng, (30, 80)),
             budget: Budget {
                 ratio: *seed::pick(rng, &[0.1, 0.2, 0.25]),
@@ -205,10 +226,11 @@ impl Plan {
         let (windows, phases) = windows(rng);
         let ends = ends(rng);
         let inside = inside(rng);
-        Self { outages, partial, fresh, together, flapping, windows, phases, inside, ends }
+        let rules = super::rules::draw(rng);
+        Self { outages, partial, fresh, together, flapping, windows, phases, inside, ends, rules }
     }
 
-    pub fn clients(&self) -> [&Client; 9] {
+    pub fn clients(&self) -> [&Client; 10] {
         [
             &self.outages[0],
             &self.outages[1],
@@ -219,6 +241,7 @@ impl Plan {
             &self.windows,
             &self.ends,
             &self.inside,
+            &self.rules,
         ]
     }
 }
@@ -228,8 +251,14 @@ impl Plan {
 /// for a budget that counts in slots. No more: a window a fifth too long still holds the first
 /// deposits then, by 70 ms or more.
 pub fn later_at(window: Duration) -> Duration {
-    Duration::from_millis(50) + window.mul_f64(1.1)
+    WINDOWS_FROM + Duration::from_millis(50) + window.mul_f64(1.1)
 }
+
+/// When the windows client's first calls start: once the round's first burst (every other
+/// client starts at once) is over, so that a busy machine makes their retries late less often.
+/// A retry noted late leaves the window late, and the window check cannot count it against
+/// the client then.
+pub const WINDOWS_FROM: Duration = Duration::from_millis(120);
 
 /// How far into its window the inside client's outage comes, after its healthy calls: their
 /// deposits are still in the window, and a budget whose window is a fifth short or more, or
@@ -257,6 +286,7 @@ fn inside(rng: &mut Rng) -> Client {
         .collect();
     let base = seed::duration_spread(rng, Duration::from_millis(5), Duration::from_millis(10));
     Client {
+        timeout: TIMEOUT,
         policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
         budget: Budget { ratio: 0.5, min_per_second: rng.u32(3..=4), window },
         calls,
@@ -281,7 +311,7 @@ fn windows(rng: &mut Rng) -> (Client, Windows) {
     let mut script = Vec::new();
     for call in 0..phases.later + 10 {
         if call < phases.later {
-            calls.push(Duration::from_millis(rng.u64(0..10)));
+            calls.push(WINDOWS_FROM + Duration::from_millis(rng.u64(0..10)));
         } else {
             calls.push(at);
         }
@@ -290,6 +320,7 @@ fn windows(rng: &mut Rng) -> (Client, Windows) {
     // Quick waits: the first outage's retries are over within a tenth of a second.
     let base = seed::duration_spread(rng, Duration::from_millis(5), Duration::from_millis(10));
     let client = Client {
+        timeout: TIMEOUT,
         policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
         budget: Budget { ratio: 0.5, min_per_second: rng.u32(3..=4), window },
         calls,
@@ -321,6 +352,7 @@ fn ends(rng: &mut Rng) -> Client {
         .collect();
     let base = seed::duration_spread(rng, Duration::from_millis(20), Duration::from_millis(40));
     Client {
+        timeout: TIMEOUT,
         policy: RetryPolicy { max_attempts: 2, base_delay: base, max_delay: base * 4 },
         budget: Budget {
             ratio: 0.1,
@@ -335,6 +367,8 @@ fn ends(rng: &mut Rng) -> Client {
 /// One call as played, its times from the moment its client was made.
 #[derive(Debug, Clone)]
 pub struct Made {
+    /// When its client was made: every time below is from then.
+    pub made_at: Instant,
     pub returned: Duration,
     pub got: Result<Result<SeenResponse, SeenError>, NoOutcome>,
     /// Its attempts, as the upstream saw them.
@@ -371,24 +405,34 @@ pub struct Attempt {
 /// A client as played: its calls, in the plan's order. `Err` when `new` panicked.
 pub type Played = Result<Vec<Made>, String>;
 
-/// A round as played: each client, and how late the machine's timers ran meanwhile.
+/// A round as played: each client, how late the machine's timers ran meanwhile, and how long
+/// the learner's code took to answer a ping, moment by moment.
 #[derive(Debug)]
 pub struct Round {
     pub clients: Vec<Played>,
     pub lag: Duration,
+    pub lateness: Lateness,
 }
+
+/// How often the learner is pinged while a round plays.
+const PROBE_EVERY: Duration = Duration::from_millis(20);
 
 /// Plays every client of `plan` at once.
 pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Round, Lost> {
     let lag = Lag::start();
-    let played = join_all(
+    let lateness = RefCell::new(Lateness::default());
+    let playing = join_all(
         plan.clients()
             .into_iter()
             .enumerate()
             .map(|(index, client)| play_client(learner, client, round * 10 + index as u32)),
-    )
-    .await;
-    Ok(Round { clients: played.into_iter().collect::<Result<_, _>>()?, lag: lag.worst() })
+    );
+    let played = learner.gauged(PROBE_EVERY, &lateness, playing).await?;
+    Ok(Round {
+        clients: played.into_iter().collect::<Result<_, _>>()?,
+        lag: lag.worst(),
+        lateness: lateness.into_inner(),
+    })
 }
 
 pub async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<Played, Lost> {
@@ -407,7 +451,12 @@ pub async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<
         })
         .await,
     );
-    let new = Call::New { id, policy: Policy::from(client.policy), budget: client.budget };
+    let new = Call::New {
+        id,
+        policy: Policy::from(client.policy),
+        budget: client.budget,
+        timeout: client.timeout,
+    };
     let made_at = Instant::now();
     match learner.call("BudgetedClient::new()", &new, Duration::from_secs(5)).await? {
         Returned::Value(Came::Made(Ok(()))) => {}
@@ -456,7 +505,7 @@ pub async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<
                 reply: seen.reply.clone(),
             })
             .collect();
-        made.push(Made { returned, got, attempts });
+        made.push(Made { made_at, returned, got, attempts });
     }
     Ok(Ok(made))
 }
@@ -475,10 +524,18 @@ fn reply(script: Script, attempt: usize, since_start: Duration) -> Reply {
         // Each attempt fails otherwise than the one before: a call hands back the last.
         (Script::Down(0), _) => Reply::Reset,
         // Each attempt a 5xx other than the one before: a call hands back the last.
-        (Script::Down(first), attempt) => {
-            const TURNS: [u16; 4] = [500, 502, 503, 504];
-            let from = TURNS.iter().position(|status| *status == first).unwrap_or(0);
-            Reply::status(TURNS[(from + attempt - 1) % TURNS.len()])
+        (Script::Down(first), attempt) => Reply::status(turn(first, attempt)),
+        (Script::Asking(status, seconds), 3) => {
+            Reply::status(status).with_header("retry-after", &seconds.to_string())
+        }
+        (Script::Asking(status, _), 1 | 2) => Reply::status(turn(status, attempt)),
+        (Script::TimesOutOnce, 1) => Reply::Silence,
+        (Script::Mixed(first, reset_first), attempt) => {
+            if attempt % 2 == usize::from(reset_first) {
+                Reply::Reset
+            } else {
+                Reply::status(turn(first, attempt.div_ceil(2)))
+            }
         }
         (Script::FailsOnce(Some(seconds), _), 1) => {
             Reply::status(503).with_header("retry-after", &seconds.to_string())
@@ -486,6 +543,16 @@ fn reply(script: Script, attempt: usize, since_start: Duration) -> Reply {
         (Script::FailsOnce(..), 1) => Reply::status(503),
         (Script::NotFound, _) => Reply::status(404),
         (Script::Slow(after), _) => Reply::Delayed(after, Box::new(Reply::status(200))),
-        (Script::FailsOnce(..) | Script::Fine, _) => Reply::status(200),
+        (Script::FailsOnce(..) | Script::Fine | Script::Asking(..) | Script::TimesOutOnce, _) => {
+            Reply::status(200)
+        }
     }
+}
+
+/// The 5xx of a call's `attempt`-th failure (from 1), starting with `first`: each other than
+/// the one before, so that a call that hands back the wrong one shows.
+fn turn(first: u16, attempt: usize) -> u16 {
+    const TURNS: [u16; 4] = [500, 502, 503, 504];
+    let from = TURNS.iter().position(|status| *status == first).unwrap_or(0);
+    TURNS[(from + attempt - 1) % TURNS.len()]
 }

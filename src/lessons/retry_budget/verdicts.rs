@@ -1,11 +1,13 @@
 //! Each check's verdict, from the calls of a round as played.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::round::{
     Client, ENDS_WAVE, INSIDE_AT, INSIDE_HEALTHY, Made, NoOutcome, Script, Windows,
 };
-use crate::judge::bounds::{AT_ONCE, AT_ONCE_ON_AVERAGE, LATE_RATE, late, millis};
+use crate::judge::bounds::{
+    AT_ONCE, AT_ONCE_ON_AVERAGE, LATE_RATE, Lateness, MOST_LATE, Timing, late, millis,
+};
 use crate::judge::schedule::{Sample, Wait, backoff, growth, jittered, past_backoff};
 use crate::judge::upstream::Reply;
 use crate::judge::{Evidence, Failure, Row};
@@ -30,8 +32,17 @@ const TOO_LONG_SHARE: f64 = 0.1;
 const TOO_LONG_FROM: Duration = Duration::from_millis(100);
 const TOO_LONG_LEAST: usize = 3;
 
+/// The rules client's name in [`lesson_3`]'s list.
+pub const RULES: &str = "rules";
+
 /// How many waits for one and the same `d` show whether a client jitters.
 const JITTER_SAMPLES: usize = 6;
+
+/// How many of the waits a `Retry-After` set may run past `late(asked)` and the lag before they
+/// are too long: two, and a quarter of them. A wait asked for is that long, give or take what
+/// the machine adds; a backoff added on top of it (half a second or so, here) puts most there.
+const ASKED_TOO_LONG_LEAST: usize = 2;
+const ASKED_TOO_LONG_SHARE: f64 = 0.25;
 
 fn table(columns: &[&str], rows: Vec<Row>) -> Evidence {
     Evidence::Table { columns: columns.iter().map(|column| column.to_string()).collect(), rows }
@@ -230,27 +241,38 @@ pub fn window(client: &Client, phases: Windows, calls: &[Made]) -> Option<Failur
         calls.iter().map(|made| made.attempts.len().saturating_sub(1)).sum()
     };
     let later = calls.get(phases.later..)?;
+    let earlier = &calls[..phases.later];
     let (budget, policy) = (client.budget, client.policy);
     let n = later.len() as f64;
     let wanted = later.len() * (policy.max_attempts as usize - 1);
     let seconds = budget.window.as_secs_f64();
     let floor = f64::from(budget.min_per_second);
+    let held = held(budget.window, earlier, later);
     // Counted per window (m × window) or per second (a second more); tower counts whole seconds.
     let most = budget.ratio * n + floor * (seconds + 1.0) + WINDOW_SPARE;
-    let least =
-        (wanted as f64).min((budget.ratio * n + floor * seconds.floor().max(1.0)).floor()) - 1.0;
+    let least = (wanted as f64).min((budget.ratio * n + floor * seconds.floor().max(1.0)).floor())
+        - 1.0
+        - held as f64;
     let got = retries(later);
-    let earlier = &calls[..phases.later];
     let rows = vec![
         Row {
             cells: vec![
-                format!("+0: {} healthy calls, {} failing", phases.healthy, phases.failing),
+                format!(
+                    "+{}: {} healthy calls, {} failing",
+                    millis(super::round::WINDOWS_FROM),
+                    phases.healthy,
+                    phases.failing
+                ),
                 format!(
                     "{} first attempts, {} retries",
                     earlier.iter().filter(|made| !made.attempts.is_empty()).count(),
                     retries(earlier)
                 ),
-                "(left the window)".into(),
+                if held == 0 {
+                    "(left the window)".into()
+                } else {
+                    format!("{held} of its retries came late, and may still count")
+                },
             ],
             ok: true,
         },
@@ -302,6 +324,21 @@ pub fn window(client: &Client, phases: Windows, calls: &[Made]) -> Option<Failur
         )
         .with(evidence)
     })
+}
+
+/// How many of the windows client's first retries a budget may still hold when its later calls
+/// fail: on a busy machine the first calls' retries come late, and what a budget noted late
+/// leaves its window late. A retry the server saw was asked for before; those seen a window or
+/// more before the first later failure have surely left, and on a quiet machine all have.
+fn held(window: Duration, earlier: &[Made], later: &[Made]) -> usize {
+    let Some(failed) = later.iter().filter_map(|made| made.attempts.first()?.ended).min() else {
+        return 0;
+    };
+    earlier
+        .iter()
+        .flat_map(|made| made.attempts.iter().skip(1))
+        .filter(|retry| retry.at + window > failed)
+        .count()
 }
 
 /// `window`, at the other end: a retry `max_attempts` forbids is never paid for. The ends
@@ -356,9 +393,14 @@ pub fn ends(client: &Client, calls: &[Made]) -> Option<Failure> {
 /// waits, taken together, are what backoff allows. Single backoff waits are judged together
 /// ([`growth`]): with two hundred calls in flight on a busy machine, any one wait may run late,
 /// but not all of them, nor one in twenty past `late(d)` and the lag the machine had.
-pub fn lesson_3(clients: &[(&str, &Client, &[Made])], lag: Duration) -> Option<Failure> {
+pub fn lesson_3(
+    clients: &[(&str, &Client, &[Made])],
+    lag: Duration,
+    lateness: &Lateness,
+) -> Option<Failure> {
     let mut rows = Vec::new();
     let mut samples = Vec::new();
+    let mut asked = Vec::new();
     let mut unjittered = Vec::new();
     for (name, client, calls) in clients {
         let mut own = Vec::new();
@@ -366,7 +408,10 @@ pub fn lesson_3(clients: &[(&str, &Client, &[Made])], lag: Duration) -> Option<F
             match broken(client, made) {
                 Err(problem) => rows
                     .push(Row { cells: vec![format!("{name}, call {call}"), problem], ok: false }),
-                Ok(waits) => own.extend(waits),
+                Ok(waits) => {
+                    own.extend(waits.backoff);
+                    asked.extend(waits.asked);
+                }
             }
         }
         let mut nominals: Vec<Duration> = own.iter().map(|sample| sample.nominal).collect();
@@ -381,7 +426,12 @@ pub fn lesson_3(clients: &[(&str, &Client, &[Made])], lag: Duration) -> Option<F
                 unjittered.push(format!("{name}: {why}"));
             }
         }
-        samples.extend(own);
+        // The rules client's waits come while the others' outages keep the machine busiest, and
+        // are judged for their reach alone ([`super::rules`]): pooled here, they would make a
+        // busy machine's late waits count double.
+        if *name != RULES {
+            samples.extend(own);
+        }
     }
     if !rows.is_empty() {
         return Some(
@@ -391,6 +441,9 @@ pub fn lesson_3(clients: &[(&str, &Client, &[Made])], lag: Duration) -> Option<F
     }
     if let Some(why) = unjittered.first() {
         return Some(Failure::of(why.clone()));
+    }
+    if let Some(failure) = asked_too_long(&asked, lag, lateness) {
+        return Some(failure);
     }
     let long: Vec<&Sample> =
         samples.iter().filter(|sample| sample.nominal >= TOO_LONG_FROM).collect();
@@ -426,8 +479,69 @@ pub fn lesson_3(clients: &[(&str, &Client, &[Made])], lag: Duration) -> Option<F
     growth(&samples).map(Failure::of)
 }
 
-/// What is wrong with one call's retries, or its backoff waits, measured.
-fn broken(client: &Client, made: &Made) -> Result<Vec<Sample>, String> {
+/// Waits a `Retry-After` set that ran past `late(asked)`, the lag, and what the learner's code
+/// was held up by meanwhile, when there are enough of them: the asked wait replaces the
+/// backoff, nothing goes on top. A wait during which the learner's code was held up past
+/// [`MOST_LATE`] is not judged: that machine is too busy to tell.
+fn asked_too_long(asked: &[Asked], lag: Duration, lateness: &Lateness) -> Option<Failure> {
+    let judged: Vec<(&Asked, Duration)> = asked
+        .iter()
+        .map(|one| (one, lateness.during(one.from, one.to)))
+        .filter(|(_, held)| *held < MOST_LATE)
+        .collect();
+    let over: Vec<&Sample> = judged
+        .iter()
+        .filter(|(one, held)| {
+            let bound = Wait::Asked(one.sample.nominal).bound().later_by(lag + *held);
+            bound.judge(one.sample.waited) == Timing::Late
+        })
+        .map(|(one, _)| &one.sample)
+        .collect();
+    let enough = (judged.len() as f64 * ASKED_TOO_LONG_SHARE).max(ASKED_TOO_LONG_LEAST as f64);
+    ((over.len() as f64) >= enough).then(|| {
+        let rows = over
+            .iter()
+            .take(10)
+            .map(|sample| Row {
+                cells: vec![
+                    format!("Retry-After: {} s", sample.nominal.as_secs()),
+                    format!("waited {}", millis(sample.waited)),
+                ],
+                ok: false,
+            })
+            .collect();
+        Failure::of(format!(
+            "{} of {} waits a Retry-After asked for were longer than asked (by more than {:.0} % \
+             and {}, and the {} the machine's timers ran late, and what held your code up \
+             meanwhile): a Retry-After replaces the backoff, it is not added to it",
+            over.len(),
+            judged.len(),
+            LATE_RATE * 100.0,
+            millis(late(Duration::ZERO)),
+            millis(lag)
+        ))
+        .with(table(&["the server asked", "the client"], rows))
+    })
+}
+
+/// A wait a `Retry-After` set, as measured (`nominal` is what was asked), and when it was.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked {
+    pub sample: Sample,
+    pub from: Instant,
+    pub to: Instant,
+}
+
+/// A call's waits before its retries, as measured: the backoff ones, and those a `Retry-After`
+/// set (its `nominal` what was asked).
+#[derive(Debug, Default)]
+pub struct Waits {
+    pub backoff: Vec<Sample>,
+    pub asked: Vec<Asked>,
+}
+
+/// What is wrong with one call's retries, or its waits, measured.
+pub fn broken(client: &Client, made: &Made) -> Result<Waits, String> {
     if let Err(NoOutcome::Panicked(problem)) = &made.got {
         return Err(format!(
             "it panicked ({problem}): a call hands back the last outcome as it came, a response \
@@ -458,7 +572,7 @@ fn broken(client: &Client, made: &Made) -> Result<Vec<Sample>, String> {
             policy.max_attempts
         ));
     }
-    let mut samples = Vec::new();
+    let mut waits = Waits::default();
     for (index, pair) in made.attempts.windows(2).enumerate() {
         let [before, after] = pair else { continue };
         let n = index as u32 + 1;
@@ -480,20 +594,28 @@ fn broken(client: &Client, made: &Made) -> Result<Vec<Sample>, String> {
                 let asked = Wait::Asked(Duration::from_secs(seconds));
                 if waited < asked.bound().at_least {
                     return Err(format!(
-                        "waited {} before retry {n}, though Retry-After asked for {seconds} s",
-                        millis(waited)
+                        "waited {} before retry {n}, though the {} asked Retry-After: {seconds} \
+                         s (max_delay {}): a Retry-After on any 5xx replaces the backoff",
+                        millis(waited),
+                        before.reply.status_code().unwrap_or_default(),
+                        millis(policy.max_delay)
                     ));
                 }
+                waits.asked.push(Asked {
+                    sample: Sample { waited, nominal: asked.nominal() },
+                    from: made.made_at + ended,
+                    to: made.made_at + after.at,
+                });
             }
             // Judged together: lateness averages out over many waits, where the worst lag
             // added to each would hide a wait that is always too long.
-            None => samples.push(Sample { waited, nominal: backoff(policy, n) }),
+            None => waits.backoff.push(Sample { waited, nominal: backoff(policy, n) }),
         }
     }
-    Ok(samples)
+    Ok(waits)
 }
 
-fn retry_after(reply: &Reply) -> Option<u64> {
+pub fn retry_after(reply: &Reply) -> Option<u64> {
     let Reply::Respond { headers, .. } = reply else { return None };
     headers.iter().find(|(name, _)| name == "retry-after").and_then(|(_, value)| value.parse().ok())
 }
@@ -564,6 +686,7 @@ mod tests {
     fn call(gap: u64) -> Made {
         let ended = Duration::from_millis(100);
         Made {
+            made_at: Instant::now(),
             returned: ended + Duration::from_millis(gap),
             got: Err(NoOutcome::Unexpected),
             attempts: vec![Attempt {

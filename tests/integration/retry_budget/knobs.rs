@@ -85,6 +85,20 @@ pub struct Knobs {
     /// Jitter from a generator seeded with a constant (per thread: in process, each learner
     /// runs its calls on a thread of its own, as each process would start from the constant).
     pub constant_seed: bool,
+    /// Retries a 500 (unset: only the "transient" 502, 503 and 504).
+    pub retries_500: bool,
+    /// Waits a `Retry-After` only when a 503 asks; other 5xx get the backoff.
+    pub retry_after_on_503_only: bool,
+    /// Retries an attempt that timed out.
+    pub retries_timeouts: bool,
+    /// A transport failure costs no attempt: only answers count towards `max_attempts`.
+    pub resets_free: bool,
+    /// The backoff's jittered wait added on top of a `Retry-After`.
+    pub backoff_after_retry_after: bool,
+    /// Every wait drawn below `base_delay`: no exponential growth.
+    pub constant_backoff: bool,
+    /// A `Retry-After` of `max_delay` or more returned at once (`>=` for "more than").
+    pub returns_retry_after_of_max_delay: bool,
 }
 
 impl Knobs {
@@ -108,6 +122,13 @@ impl Knobs {
         uncapped: false,
         pays_past_the_last: false,
         constant_seed: false,
+        retries_500: true,
+        retry_after_on_503_only: false,
+        retries_timeouts: true,
+        resets_free: false,
+        backoff_after_retry_after: false,
+        constant_backoff: false,
+        returns_retry_after_of_max_delay: false,
     };
 }
 
@@ -214,6 +235,11 @@ thread_local! {
     static SEEDED: std::cell::Cell<u64> = const { std::cell::Cell::new(0x2545_f491_4f6c_dd1d) };
 }
 
+/// A share drawn afresh, in [0, 1].
+fn random() -> f64 {
+    RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64
+}
+
 pub struct Client {
     knobs: Knobs,
     client: reqwest::Client,
@@ -262,6 +288,11 @@ impl Client {
             tower: TpsBudget::new(limits.window, limits.min_per_second, limits.ratio as f32),
             lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The longest backoff before the retry after `attempt`, capped.
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.policy.base_delay.saturating_mul(1 << (attempt - 1)).min(self.policy.max_delay)
     }
 
     fn deposit(&self, own: &mut Window) {
@@ -339,11 +370,13 @@ impl Client {
         loop {
             let outcome = self.client.get(url).send().await;
             let retryable = match &outcome {
+                Ok(response) if response.status() == 500 => self.knobs.retries_500,
                 Ok(response) => {
                     response.status().is_server_error()
                         || (self.knobs.retries_4xx && response.status().is_client_error())
                 }
                 Err(_) if self.knobs.no_transport_retries => false,
+                Err(error) if error.is_timeout() => self.knobs.retries_timeouts,
                 Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
             };
             let most = self.policy.max_attempts + u32::from(self.knobs.one_attempt_more);
@@ -354,6 +387,9 @@ impl Client {
                 return outcome;
             }
             let asked = outcome.as_ref().ok().and_then(|response| {
+                if self.knobs.retry_after_on_503_only && response.status() != 503 {
+                    return None;
+                }
                 let value = response.headers().get("retry-after")?.to_str().ok()?;
                 value.parse().ok().map(Duration::from_secs)
             });
@@ -364,13 +400,23 @@ impl Client {
                     self.policy.max_delay
                 }
                 Some(asked)
-                    if asked > self.policy.max_delay || self.knobs.returns_every_retry_after =>
+                    if asked > self.policy.max_delay
+                        || self.knobs.returns_every_retry_after
+                        || (self.knobs.returns_retry_after_of_max_delay
+                            && asked == self.policy.max_delay) =>
                 {
                     return outcome;
                 }
+                Some(asked) if self.knobs.backoff_after_retry_after => {
+                    asked + self.backoff(attempt).mul_f64(random())
+                }
                 Some(asked) => asked,
                 None => {
-                    let exponent = if self.knobs.doubled_backoff { attempt } else { attempt - 1 };
+                    let exponent = match () {
+                        () if self.knobs.constant_backoff => 0,
+                        () if self.knobs.doubled_backoff => attempt,
+                        () => attempt - 1,
+                    };
                     let d = self.policy.base_delay.saturating_mul(1 << exponent);
                     let d = if self.knobs.uncapped { d } else { d.min(self.policy.max_delay) };
                     let random = if self.knobs.constant_seed {
@@ -383,7 +429,7 @@ impl Client {
                             (x >> 11) as f64 / (1u64 << 53) as f64
                         })
                     } else {
-                        RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64
+                        random()
                     };
                     if self.knobs.no_jitter {
                         d
@@ -401,15 +447,17 @@ impl Client {
                 }
                 return first.unwrap_or(outcome);
             }
+            let outcome_was_answer = outcome.is_ok();
             if self.knobs.returns_first_when_refused && first.is_none() {
                 first = Some(outcome);
             } else {
                 drop(outcome);
             }
+            let answered = outcome_was_answer;
             tokio::time::sleep(wait).await;
             if self.knobs.counts_attempts_down {
                 attempt -= 1;
-            } else {
+            } else if answered || !self.knobs.resets_free {
                 attempt += 1;
             }
         }
