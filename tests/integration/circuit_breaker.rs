@@ -313,10 +313,13 @@ async fn each_mistake_in_half_open_is_caught() {
             saying: "was under way",
             also: &[],
         },
+        // A lease of a cooldown runs out while A's or B's trial is held: the request let through
+        // reaches the inventory while the trial is under way, or, when the lease ran out close to
+        // the trial's end, as it ended (a failed trial with a rival): either is one-trial's.
         Wrong {
             app: with!(trial_lease: Some),
             caught_by: ONE_TRIAL,
-            saying: "was under way",
+            saying: "reached the inventory",
             also: &[],
         },
         Wrong {
