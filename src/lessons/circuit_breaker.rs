@@ -1,7 +1,7 @@
 //! Lesson 5, 503 on purpose: a circuit breaker in front of a failing dependency, and readiness
 //! that drains an instance.
 //!
-//! The judge serves the learner's app six times, each over an inventory of its own, and walks
+//! The judge serves the learner's app seven times, each over an inventory of its own, and walks
 //! the instances through the breaker's whole cycle, all at once ([`plan`], [`walk`]): open;
 //! half-open with a trial that fails (timed out, slow, at once, or abandoned by its client); open
 //! again; a trial that succeeds; closed, the count started again; open again. Every request of

@@ -253,6 +253,22 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             saying: "and a late one",
             also: &[],
         },
+        // The adversary round adv56b: failures forgotten after 2 s of quiet passed; Q's last
+        // failure comes over 2 s after the others.
+        Wrong {
+            app: with!(count_forgets_after: Some(Duration::from_secs(2))),
+            caught_by: OPENS,
+            saying: "before the cooldown was over",
+            also: &[],
+        },
+        // The adversary round adv56b: a trial let through 10-25 ms early passed; two requests
+        // go a few milliseconds before each cooldown is over.
+        Wrong {
+            app: with!(trial_early: Duration::from_millis(25)),
+            caught_by: OPENS,
+            saying: "before the cooldown was over",
+            also: &[REOPENS],
+        },
     ])
     .await;
 }
@@ -297,10 +313,13 @@ async fn each_mistake_in_half_open_is_caught() {
             saying: "was under way",
             also: &[],
         },
+        // A lease of a cooldown runs out while A's or B's trial is held: the request let through
+        // reaches the inventory while the trial is under way, or, when the lease ran out close to
+        // the trial's end, as it ended (a failed trial with a rival): either is one-trial's.
         Wrong {
             app: with!(trial_lease: Some),
             caught_by: ONE_TRIAL,
-            saying: "was under way",
+            saying: "reached the inventory",
             also: &[],
         },
         Wrong {
@@ -350,12 +369,14 @@ async fn each_mistake_in_half_open_is_caught() {
             also: &[],
         },
         // U's trial fails slowly too: right after it, the cooldown left, counted from the
-        // trial's start, is under a second, and its 503 says 1 where 2 is right.
+        // trial's start, is under a second, and its 503 says 1 where 2 is right. B's trial
+        // outlasts its cooldown: the request right after it fails reaches the inventory, which
+        // one-trial may fault as sent as the trial ended (B's trial can now fail by a reset).
         Wrong {
             app: with!(cooldown_from_trial_start: true),
             caught_by: REOPENS,
             saying: "before the cooldown was over",
-            also: &[RETRY_AFTER],
+            also: &[RETRY_AFTER, ONE_TRIAL],
         },
         Wrong {
             app: with!(forgets_abandoned_trial: true),
@@ -377,6 +398,37 @@ async fn each_mistake_in_half_open_is_caught() {
             saying: "sent beside it",
             also: &[],
         },
+        // The adversary round adv56b: each passed every run before.
+        // A failed trial reopening for 0.85 of a cooldown: the early requests before the next
+        // trial reach the inventory. Right after U's failed trial, the cooldown it says is left
+        // is 0.85 of one, under a second when U's is under 1.18 s: 1 where 2 is right.
+        Wrong {
+            app: with!(reopen_share: 0.85),
+            caught_by: REOPENS,
+            saying: "before the cooldown was over",
+            also: &[RETRY_AFTER],
+        },
+        // B's, U's and W's trials fail by a status, a 200 that is no item and a reset, one each.
+        Wrong {
+            app: with!(trial_by_status: true),
+            caught_by: REOPENS,
+            saying: "before the cooldown was over",
+            also: &[],
+        },
+        Wrong {
+            app: with!(reset_frees_trial: true),
+            caught_by: REOPENS,
+            saying: "before the cooldown was over",
+            also: &[],
+        },
+        // W's trial is held a while before its client hangs up, and a request goes just before
+        // a cooldown from the hang-up is over.
+        Wrong {
+            app: with!(abandoned_from_trial_start: true),
+            caught_by: ABANDONED,
+            saying: "before the cooldown was over",
+            also: &[],
+        },
     ])
     .await;
 }
@@ -393,6 +445,13 @@ async fn each_mistake_in_health_and_draining_is_caught() {
         },
         Wrong {
             app: with!(ready_follows_breaker: true),
+            caught_by: READY,
+            saying: "not draining: 503",
+            also: &[],
+        },
+        // The adversary round adv56b: readiness is asked during A's and U's trials.
+        Wrong {
+            app: with!(ready_fails_during_trial: true),
             caught_by: READY,
             saying: "not draining: 503",
             also: &[],
@@ -502,6 +561,19 @@ struct Behaviour {
     count_forgets_after: Option<Duration>,
     /// Whether a failure let through before the breaker opened counts once it has closed again.
     stale_failure_counts_when_closed: bool,
+    /// How long before the cooldown is over the trial is let through.
+    trial_early: Duration,
+    /// The share of a cooldown a failed trial opens the breaker for.
+    reopen_share: f64,
+    /// Whether a trial is judged by the inventory's status alone (a 200 that is no item closes).
+    trial_by_status: bool,
+    /// Whether a trial whose connection is reset frees the breaker for the next request, as if
+    /// abandoned.
+    reset_frees_trial: bool,
+    /// Whether a trial whose client hangs up opens the breaker until a cooldown after its start.
+    abandoned_from_trial_start: bool,
+    /// Whether /health/ready answers 503 while a trial is under way.
+    ready_fails_during_trial: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -544,6 +616,12 @@ const RIGHT: Behaviour = Behaviour {
     trial_says_cooldown: false,
     count_forgets_after: None,
     stale_failure_counts_when_closed: false,
+    trial_early: Duration::ZERO,
+    reopen_share: 1.0,
+    trial_by_status: false,
+    reset_frees_trial: false,
+    abandoned_from_trial_start: false,
+    ready_fails_during_trial: false,
 };
 
 /// The cooldown left, plus anything up to half a cooldown, rounded up: the lesson's jitter.
@@ -618,6 +696,7 @@ fn knobbed(
 struct TrialGuard {
     circuit: Option<Arc<Mutex<Circuit>>>,
     behaviour: Behaviour,
+    cooldown: Duration,
 }
 
 impl Drop for TrialGuard {
@@ -628,6 +707,8 @@ impl Drop for TrialGuard {
             circuit.open_until = None;
             circuit.failures = 0;
             circuit.trial = None;
+        } else if self.behaviour.abandoned_from_trial_start {
+            circuit.open_until = circuit.trial.take().map(|started| started + self.cooldown);
         } else if !self.behaviour.forgets_abandoned_trial {
             circuit.trial = None;
         }
@@ -651,7 +732,7 @@ fn admit(service: &Knobbed) -> Admitted {
         Some(until) if now < until && behaviour.retry_after_from_first_opening => {
             Admitted::Refused(circuit.first_until.unwrap_or(until).saturating_duration_since(now))
         }
-        Some(until) if now < until => Admitted::Refused(until - now),
+        Some(until) if now + behaviour.trial_early < until => Admitted::Refused(until - now),
         Some(_) if behaviour.lets_the_crowd_through => Admitted::Call { trial: Some(now), epoch },
         Some(_) if circuit.trial.is_some() && !lease_over => {
             let cooldown = service.policy.cooldown;
@@ -693,15 +774,26 @@ async fn knobbed_item(State(service): State<Knobbed>, Path(id): Path<u32>) -> Re
             return unavailable((behaviour.retry_after)(left, service.policy.cooldown));
         }
     };
-    let mut guard = TrialGuard { circuit: trial.map(|_| Arc::clone(&service.circuit)), behaviour };
+    let circuit = trial.map(|_| Arc::clone(&service.circuit));
+    let mut guard = TrialGuard { circuit, behaviour, cooldown: service.policy.cooldown };
     let before = service.circuit.lock().unwrap().failures;
     let let_through = Instant::now();
     tokio::time::sleep(behaviour.pads_every_call).await;
-    let result = fetch(&service, id).await;
+    let (result, failure) = match fetch_why(&service, id).await {
+        Ok(item) => (Ok(item), None),
+        Err((status, failure)) => (Err(status), Some(failure)),
+    };
+    if trial.is_some() && behaviour.reset_frees_trial && failure == Some(Failure::Reset) {
+        // Dropped as if its client had hung up: the next request is the trial.
+        return error(StatusCode::BAD_GATEWAY, "Bad Gateway");
+    }
     guard.circuit = None;
     let failed = match result {
         Err(StatusCode::NOT_FOUND) => {
             behaviour.counts_404 || (trial.is_some() && behaviour.trial_404_fails)
+        }
+        _ if trial.is_some() && behaviour.trial_by_status => {
+            result.is_err() && failure != Some(Failure::NoItem)
         }
         _ => result.is_err(),
     };
@@ -779,7 +871,7 @@ fn record(
             }
             let from = if behaviour.cooldown_from_trial_start { started } else { now };
             if behaviour.trial_reopens {
-                circuit.open_until = Some(from + policy.cooldown);
+                circuit.open_until = Some(from + policy.cooldown.mul_f64(behaviour.reopen_share));
             }
             circuit.epoch += 1;
         }
@@ -827,21 +919,42 @@ fn record(
 
 /// The item, or the status that says why not.
 async fn fetch(service: &Knobbed, id: u32) -> Result<Value, StatusCode> {
-    let response = service
-        .client
-        .get(service.inventory.url(&format!("/items/{id}")))
-        .send()
-        .await
-        .map_err(|error| {
-            if error.is_timeout() { StatusCode::GATEWAY_TIMEOUT } else { StatusCode::BAD_GATEWAY }
-        })?;
+    fetch_why(service, id).await.map_err(|(status, _)| status)
+}
+
+/// How a call to the inventory failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// No answer in time.
+    Timeout,
+    /// No answer: refused or reset.
+    Reset,
+    /// A status other than 200.
+    Status,
+    /// A 200 that is not the item asked for.
+    NoItem,
+}
+
+/// The item, or the status that says why not and how it failed.
+async fn fetch_why(service: &Knobbed, id: u32) -> Result<Value, (StatusCode, Failure)> {
+    let response =
+        service.client.get(service.inventory.url(&format!("/items/{id}"))).send().await.map_err(
+            |error| {
+                if error.is_timeout() {
+                    (StatusCode::GATEWAY_TIMEOUT, Failure::Timeout)
+                } else {
+                    (StatusCode::BAD_GATEWAY, Failure::Reset)
+                }
+            },
+        )?;
+    let no_item = (StatusCode::BAD_GATEWAY, Failure::NoItem);
     let body: Value = match response.status() {
-        StatusCode::OK => response.json().await.map_err(|_| StatusCode::BAD_GATEWAY)?,
-        StatusCode::NOT_FOUND => return Err(StatusCode::NOT_FOUND),
-        _ => return Err(StatusCode::BAD_GATEWAY),
+        StatusCode::OK => response.json().await.map_err(|_| no_item)?,
+        StatusCode::NOT_FOUND => return Err((StatusCode::NOT_FOUND, Failure::Status)),
+        _ => return Err((StatusCode::BAD_GATEWAY, Failure::Status)),
     };
     if body["id"] != id {
-        return Err(StatusCode::BAD_GATEWAY);
+        return Err(no_item);
     }
     Ok(body)
 }
@@ -854,10 +967,14 @@ async fn knobbed_live(State(service): State<Knobbed>) -> StatusCode {
 }
 
 async fn knobbed_ready(State(service): State<Knobbed>) -> Response {
-    let open = service.circuit.lock().unwrap().open_until.is_some();
+    let (open, trial) = {
+        let circuit = service.circuit.lock().unwrap();
+        (circuit.open_until.is_some(), circuit.trial.is_some())
+    };
     let behaviour = service.behaviour;
     let draining = behaviour.ready_drains && service.lifecycle.is_draining();
-    if draining || (behaviour.ready_follows_breaker && open) {
+    let testing = behaviour.ready_fails_during_trial && trial;
+    if draining || (behaviour.ready_follows_breaker && open) || testing {
         let retry_after = [(header::RETRY_AFTER, behaviour.draining_retry_after)];
         return (StatusCode::SERVICE_UNAVAILABLE, retry_after).into_response();
     }

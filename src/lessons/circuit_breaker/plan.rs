@@ -1,4 +1,4 @@
-//! What one run of lesson 5 does, drawn from the seed: six instances of the learner's service,
+//! What one run of lesson 5 does, drawn from the seed: seven instances of the learner's service,
 //! each with its own policy and timeout, and the walk each goes through: the phases of the
 //! breaker's cycle, the items asked for in each, and what the inventory does with each one.
 
@@ -88,14 +88,17 @@ pub(super) enum Phase {
     /// cooldown ends; then (unless it is the last phase) a wait until it has.
     Open { burst: Vec<Item>, then: Item, edge: Vec<Item>, late: Option<Item> },
     /// The cooldown is over: `crowd` released together (or one request alone), then bursts of
-    /// stragglers, each at its time after the inventory got the trial, while it holds it.
-    Trial { crowd: Vec<Item>, stragglers: Vec<(Duration, Vec<Item>)> },
+    /// stragglers, each at its time after the inventory got the trial, while it holds it (and
+    /// `/health/ready` asked meanwhile). Before it, `early`, each like the crowd's first, sent
+    /// so long before the cooldown is over: refused, or the trial should the walk's timer be late.
+    Trial { early: Vec<(Item, Duration)>, crowd: Vec<Item>, stragglers: Vec<(Duration, Vec<Item>)> },
     /// A failed trial has just opened the breaker again: `now` at once, `halfway` half a
     /// cooldown after the trial ended; then a wait until the new cooldown is over.
     Reopened { now: Item, halfway: Option<Item> },
-    /// A trial whose client hangs up once the inventory has it; `burst` right after; `after`
-    /// once a cooldown has passed since.
-    HangUp { trial: Item, burst: Vec<Item>, after: Item },
+    /// A trial whose client hangs up once the inventory has held it `hold`; `burst` right after;
+    /// `before` this long before a cooldown has passed since the hang-up (a breaker open for a
+    /// cooldown counted from the lost trial's start lets it through); `after` once it has.
+    HangUp { trial: Item, hold: Duration, burst: Vec<Item>, before: (Item, Duration), after: Item },
     /// Draining starts while `slow` is on its way; `quick`, asked meanwhile, comes back at once.
     Drain { slow: Item, quick: Item },
     /// The calls of a trip held over to this point come back, failing, while the breaker, closed
@@ -141,14 +144,16 @@ impl Plan {
         let mut rng = seed::rng(seed);
         let mut items = Items::new(&mut rng);
         let [a, b, w, v] = thresholds(&mut rng);
-        let (u, s) = (rng.u32(3..=5), rng.u32(3..=5));
+        let (u, s, q) = (rng.u32(3..=5), rng.u32(3..=5), rng.u32(3..=5));
+        let [fails_b, fails_u, fails_w] = trial_faults(&mut rng);
         let instances = vec![
             timed_out(&mut rng, &mut items, a),
-            drained(&mut rng, &mut items, b),
-            abandoned(&mut rng, &mut items, w),
+            drained(&mut rng, &mut items, b, fails_b),
+            abandoned(&mut rng, &mut items, w, fails_w),
             counting_down(&mut rng, &mut items, v),
-            reopened(&mut rng, &mut items, u),
+            reopened(&mut rng, &mut items, u, fails_u),
             held_over(&mut rng, &mut items, s),
+            quiet(&mut rng, &mut items, q),
         ];
         Plan { instances, items: items.made }
     }
@@ -269,8 +274,37 @@ impl Items {
 
     fn slow_trial(&mut self, held: Duration, crowd: usize, also: Option<Duration>) -> Phase {
         let crowd = (0..crowd).map(|_| self.make(Script::Item(held))).collect();
-        Phase::Trial { crowd, stragglers: self.stragglers(held, also) }
+        let stragglers = self.stragglers(held, also);
+        self.trial(crowd, stragglers)
     }
+
+    /// A trial phase for `crowd`, with its early request.
+    fn trial(&mut self, crowd: Vec<Item>, stragglers: Vec<(Duration, Vec<Item>)>) -> Phase {
+        let early =
+            EARLY.map(|(low, high)| (self.make(crowd[0].script), drawn(&mut self.rng, low, high)));
+        Phase::Trial { early: early.to_vec(), crowd, stragglers }
+    }
+
+    /// `count` failures of the same kind: whichever is the trial fails that way.
+    fn alike(&mut self, fault: Fault, count: usize) -> Vec<Item> {
+        (0..count).map(|_| self.make(Script::Fault(fault, Duration::ZERO))).collect()
+    }
+}
+
+/// How long before a cooldown is over the early requests of a trial phase go, at least and at
+/// most, in milliseconds: late enough that a breaker that lets its trial through ten
+/// milliseconds early is seen to, though a request takes a few to arrive, and early enough that
+/// the clock's grain and the walk's own timer leave them before the end.
+const EARLY: [(u64, u64); 2] = [(10, 16), (5, 9)];
+
+/// How trials fail in one run, one of each kind to each of B, U and W: a status, an answer that
+/// is no item, and a reset connection all fail a trial (A's times out).
+fn trial_faults(rng: &mut Rng) -> [Fault; 3] {
+    let status = Fault::Status(*seed::pick(rng, &[500, 502, 503, 504]));
+    let unusable = *seed::pick(rng, &[Fault::Html, Fault::OtherItem]);
+    let mut faults = [status, unusable, Fault::Reset];
+    rng.shuffle(&mut faults);
+    faults
 }
 
 /// How long the inventory holds each failure of a volley: long enough that all are in flight
@@ -322,7 +356,10 @@ fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
         items.one_short(threshold),
         items.late(threshold, &[late_failure], Back::Open),
         items.open(None),
-        Phase::Trial { crowd: vec![silent], stragglers: items.stragglers(timeout, None) },
+        {
+            let stragglers = items.stragglers(timeout, None);
+            items.trial(vec![silent], stragglers)
+        },
         Phase::Reopened { now: items.healthy(1)[0], halfway },
         items.slow_trial(slow(timeout), rng.usize(4..=8), None),
         Phase::Volley { items: items.counted_after(threshold as usize, VOLLEY_HELD) },
@@ -333,13 +370,13 @@ fn timed_out(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 
 /// B: drained from the start, a request in flight; trials that outlast the cooldown; a trial
 /// that fails slowly, so that a cooldown counted from its start shows.
-fn drained(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+fn drained(rng: &mut Rng, items: &mut Items, threshold: u32, fails: Fault) -> Instance {
     items.served.clear();
     let timeout = drawn(rng, 400, 480);
     let held = slow(timeout);
     let cooldown = held.mul_f64(0.5 + rng.f64() * 0.15);
     let lease = Some(cooldown + Duration::from_millis(40));
-    let failing = Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503, 504])), held);
+    let failing = Script::Fault(fails, held);
     // Let through before the breaker opened, a success comes back a quarter of the way through
     // the first trial, and a failure halfway: late, they decide nothing (the success does not
     // close it, the failure does not end the trial), and the trial's own failure reopens the
@@ -353,9 +390,9 @@ fn drained(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
         Phase::Drain { slow: items.make(Script::Item(slow(timeout))), quick: items.healthy(1)[0] },
         items.late(threshold, &lingering, Back::Trial),
         items.open(None),
-        Phase::Trial {
-            crowd: vec![items.make(failing)],
-            stragglers: items.stragglers(held, lease),
+        {
+            let (crowd, stragglers) = (vec![items.make(failing)], items.stragglers(held, lease));
+            items.trial(crowd, stragglers)
         },
         Phase::Reopened { now: items.healthy(1)[0], halfway: Some(items.healthy(1)[0]) },
         items.slow_trial(held, 1, lease),
@@ -366,20 +403,25 @@ fn drained(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     instance("B", threshold, cooldown, timeout, phases)
 }
 
-/// W: a crowd when the cooldown is over, whose trial fails at once; then a trial whose client
-/// hangs up.
-fn abandoned(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+/// W: a crowd when the cooldown is over, whose trial fails at once, all in the same way; then a
+/// trial whose client hangs up while the inventory holds it.
+fn abandoned(rng: &mut Rng, items: &mut Items, threshold: u32, fails: Fault) -> Instance {
     items.served.clear();
     let (cooldown, timeout) = (drawn(rng, 300, 450), drawn(rng, 350, 450));
     // Slow, so that a burst that all gets through once the trial is abandoned shows.
     let held = Script::Item(slow(timeout));
     let (trial, burst) = (items.make(held), (0..3).map(|_| items.make(held)).collect());
+    // Held a while before the hang-up, so that a cooldown counted from the trial's start ends
+    // well before one counted from the hang-up.
+    let hold = drawn(rng, 80, 140);
+    let before = (items.healthy(1)[0], drawn(rng, 20, 40));
+    let crowd = items.alike(fails, rng.usize(3..=5));
     let phases = vec![
         Phase::Run { items: items.counted(threshold as usize), trips: true },
         items.open(None),
-        Phase::Trial { crowd: items.failures(rng.usize(3..=5)), stragglers: Vec::new() },
+        items.trial(crowd, Vec::new()),
         Phase::Reopened { now: items.healthy(1)[0], halfway: None },
-        Phase::HangUp { trial, burst, after: items.healthy(1)[0] },
+        Phase::HangUp { trial, hold, burst, before, after: items.healthy(1)[0] },
         items.one_short(threshold),
         items.late_trip(threshold, timeout),
         items.open(None),
@@ -403,7 +445,7 @@ fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     let phases = vec![
         Phase::Run { items: opening, trips: true },
         items.open_edge(Some(late)),
-        Phase::Trial { crowd: missing, stragglers: Vec::new() },
+        items.trial(missing, Vec::new()),
         items.one_short(threshold),
         items.late_trip(threshold, timeout),
         items.open(None),
@@ -416,7 +458,7 @@ fn counting_down(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 /// the whole cooldown would say 2, and the Retry-After right after counts from the new opening.
 /// (A cycle of two such cooldowns would not fit in the time a check takes; A, B, W and V walk the
 /// whole cycle.)
-fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32, fails: Fault) -> Instance {
     let (cooldown, timeout) = (drawn(rng, 1_150, 1_300), drawn(rng, 350, 450));
     // A timeout among the failures that open it: it counts like any other. Never the first,
     // so that the run takes a timeout from its first failure to the one that opens: a cooldown
@@ -426,11 +468,14 @@ fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
         items.make(Script::Fault(Fault::Silence, Duration::ZERO));
     let late = items.healthy(1)[0];
     let held = slow(timeout);
-    let failing = Script::Fault(Fault::Status(*seed::pick(rng, &[500, 502, 503])), held);
+    let failing = Script::Fault(fails, held);
     let phases = vec![
         Phase::Run { items: first, trips: true },
         items.open_edge(Some(late)),
-        Phase::Trial { crowd: vec![items.make(failing)], stragglers: items.stragglers(held, None) },
+        {
+            let (crowd, stragglers) = (vec![items.make(failing)], items.stragglers(held, None));
+            items.trial(crowd, stragglers)
+        },
         Phase::Reopened { now: items.healthy(1)[0], halfway: None },
     ];
     instance("U", threshold, cooldown, timeout, phases)
@@ -462,11 +507,34 @@ fn held_over(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
             back: Back::Closed,
         },
         items.open(None),
-        Phase::Trial { crowd: items.healthy(1), stragglers: Vec::new() },
+        {
+            let crowd = items.healthy(1);
+            items.trial(crowd, Vec::new())
+        },
         Phase::Run { items: items.failures(threshold as usize - 1), trips: false },
         Phase::HeldOver { then: items.healthy(1)[0] },
     ];
     instance("S", threshold, cooldown, timeout, phases)
+}
+
+/// The longest quiet Q keeps between its failures in a row, at least and at most, in
+/// milliseconds: as long as the other walks take, so that the check takes no longer.
+const LONG_QUIET: (u64, u64) = (2_020, 2_120);
+
+/// Q: threshold − 1 failures, then over two seconds of quiet, then the failure that opens it:
+/// failures in a row count however far apart they come (S's quiet is shorter, and drawn from
+/// another range).
+fn quiet(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
+    let (cooldown, timeout) = (drawn(rng, 300, 450), drawn(rng, 350, 450));
+    let quiet = drawn(rng, LONG_QUIET.0, LONG_QUIET.1);
+    let mut run = items.counted(threshold as usize);
+    let trip = run.pop().expect("a threshold of at least one");
+    let phases = vec![
+        Phase::Trip { run, quiet, slow: Vec::new(), trip, back: Back::Open },
+        items.open(None),
+    ];
+    instance("Q", threshold, cooldown, timeout, phases)
 }
 
 #[cfg(test)]

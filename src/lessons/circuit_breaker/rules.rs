@@ -105,11 +105,9 @@ enum State {
         after: Cause,
         rival: bool,
     },
-    /// The trial (sent at `sent`) lost its client: the next request may be the trial, or a
-    /// new cooldown runs.
+    /// The trial lost its client: the next request may be the trial, or a new cooldown runs.
     HungUp {
         at: Span,
-        sent: Instant,
     },
 }
 
@@ -241,7 +239,9 @@ impl Breaker {
                 self.judged.extend(proved.map(|(_, rule)| rule));
                 Ok(Some(Flight::Closed(self.epoch)))
             }
-            State::Open { from, cause } if decided < from.earliest + cooldown => {
+            // Before the cooldown is over, by the earliest the breaker can have opened (a busy
+            // machine only makes it later), but for the clock's grain.
+            State::Open { from, cause } if decided + CLOCK_GRAIN < from.earliest + cooldown => {
                 let rule = rule_of(cause);
                 if reached {
                     let left =
@@ -294,11 +294,11 @@ impl Breaker {
                 self.judged.insert(Rule::OneTrial);
                 Ok(None)
             }
-            State::HungUp { at, sent } => {
+            State::HungUp { at } => {
                 self.refuse(got, Rule::Abandoned, loose)?;
-                // A new cooldown, counted from the trial or from its end: both are fair.
-                let from = Span { earliest: sent, latest: at.latest };
-                self.state = State::Open { from, cause: Cause::HungUp };
+                // A new cooldown, counted from when the trial was lost, as from a failed one's
+                // end: not from when it started.
+                self.state = State::Open { from: at, cause: Cause::HungUp };
                 Ok(None)
             }
         }
@@ -433,7 +433,7 @@ impl Breaker {
         } else if flight == Flight::Trial {
             let latest = seen.ended.unwrap_or(got.exchange.received) + CLOCK_GRAIN;
             let at = Span { earliest: got.exchange.received, latest };
-            self.state = State::HungUp { at, sent: got.exchange.sent };
+            self.state = State::HungUp { at };
             self.epoch += 1;
         }
         Ok(())

@@ -94,9 +94,13 @@ pub(super) async fn walk(
     for (at, phase) in instance.phases.iter().enumerate() {
         walk.phase(phase, &drain).await;
         // Nothing follows the last phase: no need to wait for its cooldown.
-        if at + 1 < instance.phases.len()
-            && matches!(phase, Phase::Open { .. } | Phase::Reopened { .. })
-        {
+        let next = instance.phases.get(at + 1);
+        if next.is_some() && matches!(phase, Phase::Open { .. } | Phase::Reopened { .. }) {
+            if let Some(Phase::Trial { early, .. }) = next {
+                for (item, lead) in early {
+                    walk.just_before_cooled(item, *lead).await;
+                }
+            }
             walk.until_cooled().await;
         }
     }
@@ -157,7 +161,9 @@ impl Walk<'_> {
                     Back::Trial => self.lingering.extend(self.flying.drain(from..)),
                     Back::Closed => self.held_over.extend(self.flying.drain(from..)),
                 }
-                self.inventory.asked_for(slow, AT_ONCE).await;
+                if !slow.is_empty() {
+                    self.inventory.asked_for(slow, AT_ONCE).await;
+                }
                 let exchange = self.ask(trip).await;
                 self.opened = self.span(trip, &exchange);
             }
@@ -182,24 +188,35 @@ impl Walk<'_> {
                     self.ask(item).await;
                 }
             }
-            Phase::Trial { crowd, stragglers } => {
+            Phase::Trial { early, crowd, stragglers } => {
                 self.send(crowd);
-                self.inventory.asked_for(crowd, AT_ONCE).await;
-                let arrived = self.arrival(crowd).unwrap_or_else(Instant::now);
+                // An early request may have been the trial, should the walk's timer be late.
+                let early = early.iter().map(|(item, _)| *item);
+                let candidates: Vec<Item> = early.chain(crowd.iter().copied()).collect();
+                self.inventory.asked_for(&candidates, AT_ONCE).await;
+                let arrived = self.arrival(&candidates).unwrap_or_else(Instant::now);
+                if !stragglers.is_empty() {
+                    // Readiness is the instance's, whatever the breaker: a trial included.
+                    self.probe(Act::Ready, "/health/ready").await;
+                }
                 for (after, burst) in stragglers {
                     sleep_until((arrived + *after).into()).await;
                     self.burst(burst).await;
                 }
-                // After the crowd's: the first answers settled are the crowd's.
                 self.flying.append(&mut self.lingering);
                 let answered = self.settle().await;
-                let trial =
-                    crowd.iter().zip(answered.into_iter().flat_map(|(_, exchanges)| exchanges));
-                let reached = trial
-                    .into_iter()
-                    .find(|(item, _)| self.arrival(std::slice::from_ref(item)).is_some());
-                if let Some((item, exchange)) = reached.filter(|(item, _)| item.script.fails()) {
-                    self.opened = self.span(item, &exchange);
+                let trial = answered
+                    .iter()
+                    .flat_map(|(act, exchanges)| act.items().into_iter().zip(exchanges))
+                    .filter(|(item, _)| candidates.contains(item))
+                    .filter_map(|(item, exchange)| {
+                        let at = self.arrival(std::slice::from_ref(&item))?;
+                        Some((at, item, exchange.clone()))
+                    })
+                    .min_by_key(|(at, ..)| *at);
+                if let Some((_, item, exchange)) = trial.filter(|(_, item, _)| item.script.fails())
+                {
+                    self.opened = self.span(&item, &exchange);
                 }
             }
             Phase::Reopened { now, halfway } => {
@@ -209,12 +226,16 @@ impl Walk<'_> {
                     self.ask(item).await;
                 }
             }
-            Phase::HangUp { trial, burst, after } => {
-                self.hang_up(trial).await;
+            Phase::HangUp { trial, hold, burst, before: (before, lead), after } => {
+                let hung_up = self.hang_up(trial, *hold).await;
                 let held = trial.script.delay().unwrap_or(PATIENCE) + AT_ONCE;
                 let seen = self.inventory.ended(trial, held).await;
                 let over = seen.and_then(|seen| seen.ended).unwrap_or_else(Instant::now);
                 self.burst(burst).await;
+                if let Some(at) = (hung_up + cooldown).checked_sub(*lead) {
+                    sleep_until(at.into()).await;
+                    self.ask(before).await;
+                }
                 sleep_until((over + cooldown + LATE_FLOOR).into()).await;
                 self.ask(after).await;
             }
@@ -312,12 +333,17 @@ impl Walk<'_> {
         self.records.push(record);
     }
 
-    /// Asks for `trial` and hangs up once the inventory has it (a client of its own, so that
-    /// hanging up closes the connection).
-    async fn hang_up(&mut self, trial: &Item) {
+    /// Asks for `trial` and hangs up once the inventory has held it `hold` (a client of its own,
+    /// so that hanging up closes the connection); when it did (or had its answer).
+    async fn hang_up(&mut self, trial: &Item, hold: Duration) -> Instant {
         let (impatient, sent, path) =
             (Client::new(self.client.base.clone()), Instant::now(), trial.path());
-        let asked = self.inventory.asked_for(std::slice::from_ref(trial), PATIENCE);
+        let inventory = self.inventory;
+        let asked = async {
+            let asked = inventory.asked_for(std::slice::from_ref(trial), PATIENCE).await;
+            tokio::time::sleep(hold).await;
+            asked
+        };
         let exchange = tokio::select! {
             exchange = impatient.get(&path) => exchange,
             true = asked => Exchange {
@@ -327,12 +353,14 @@ impl Walk<'_> {
                 answer: Err("(the judge hung up once the inventory had it)".into()),
             },
         };
+        let hung_up = exchange.received;
         self.records.push(Record {
             key: sent,
             act: Act::HangUp(*trial),
             exchanges: vec![exchange],
             control: None,
         });
+        hung_up
     }
 
     /// Waits for every answer still to come, and records them.
@@ -346,6 +374,17 @@ impl Walk<'_> {
             answered.push((act, exchanges));
         }
         answered
+    }
+
+    /// Sends `item` `lead` before the cooldown is over, by the earliest the breaker can have
+    /// opened: a breaker that lets it through lets its trial through early.
+    async fn just_before_cooled(&mut self, item: &Item, lead: Duration) {
+        let cooldown = self.instance.policy.cooldown;
+        let at = self.opened.and_then(|opened| (opened.earliest + cooldown).checked_sub(lead));
+        if let Some(at) = at.filter(|at| *at > Instant::now()) {
+            sleep_until(at.into()).await;
+            self.send(std::slice::from_ref(item));
+        }
     }
 
     async fn until_cooled(&self) {
