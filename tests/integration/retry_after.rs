@@ -462,6 +462,16 @@ fn parser_without_saturation(value: &str, now: SystemTime) -> Option<Duration> {
     solution::parse_retry_after(value, now)
 }
 
+// Mistake: more digits than u64::MAX has taken for the longest wait without reading them: leading
+// zeros make a long value of a small one.
+fn parser_judging_by_length(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim_matches([' ', '\t']);
+    if value.len() > 20 && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Some(Duration::from_secs(u64::MAX));
+    }
+    solution::parse_retry_after(value, now)
+}
+
 // Mistake: slices the value by bytes, which panics inside a character of more than one byte.
 fn parser_panicking_on_non_ascii(value: &str, now: SystemTime) -> Option<Duration> {
     let _first = &value[..value.len().min(1)];
@@ -647,6 +657,8 @@ async fn each_parser_mistake_is_caught_by_the_check_for_it() {
     assert_row_caught(&judged, seed, SECONDS, " 30");
     let (judged, seed) = judged_failing(with_parser(parser_without_saturation), &[SECONDS]).await;
     assert_row_caught(&judged, seed, SECONDS, "18446744073709551616");
+    let (judged, seed) = judged_failing(with_parser(parser_judging_by_length), &[SECONDS]).await;
+    assert_row_caught(&judged, seed, SECONDS, "0000000000000000000030");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

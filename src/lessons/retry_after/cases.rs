@@ -140,6 +140,9 @@ fn table() -> Vec<Case> {
         (" 30", wait(30), Seconds), ("30  ", wait(30), Seconds), ("\t5\t", wait(5), Seconds),
         ("86400", wait(86_400), Seconds), ("18446744073709551615", wait(u64::MAX), Seconds),
         ("18446744073709551616", Expect::AtLeast(Duration::from_secs(u64::MAX)), Seconds),
+        // Longer than any u64 written out, yet small: the length alone says nothing.
+        ("0000000000000000000030", wait(30), Seconds),
+        ("00018446744073709551615", wait(u64::MAX), Seconds),
         ("Sun, 06 Nov 1994 08:49:37 GMT", wait(30), Dates),
         ("Sunday, 06-Nov-94 08:49:37 GMT", wait(30), Dates),
         ("Sun Nov  6 08:49:37 1994", wait(30), Dates),
