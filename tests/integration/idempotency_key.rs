@@ -197,6 +197,8 @@ struct Behaviour {
     caps_after_jitter: bool,
     /// Whether it jitters the first retry's wait only, and waits the bound itself after that.
     jitters_first_only: bool,
+    /// Whether it waits a backoff after the last attempt too, before it returns it.
+    sleeps_after_last: bool,
     backoff: fn(&RetryPolicy, u32) -> Duration,
     /// The wait taken, given the longest backoff allows.
     jitter: fn(Duration) -> Duration,
@@ -268,6 +270,7 @@ const RIGHT: Behaviour = Behaviour {
     backoff_by_kind: false,
     caps_after_jitter: false,
     jitters_first_only: false,
+    sleeps_after_last: false,
     backoff: exponential,
     jitter: equal_jitter,
 };
@@ -707,6 +710,9 @@ async fn knobbed_pay(
             Ok(response) => (behaviour.retries)(response.status().as_u16()),
             Err(error) => !error.is_builder() || behaviour.retries_unbuildable,
         };
+        if retry && attempt >= policy.max_attempts && behaviour.sleeps_after_last {
+            tokio::time::sleep((behaviour.jitter)((behaviour.backoff)(policy, attempt))).await;
+        }
         if !retry || attempt >= policy.max_attempts {
             return outcome;
         }
@@ -988,9 +994,10 @@ async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
         Box::pin(knobbed!(retries_unbuildable: true)),
         // The second attack (text only): a Retry-After of exactly max_delay ends the call.
         Box::pin(knobbed!(gives_up_at_max_delay: true)),
+        Box::pin(knobbed!(sleeps_after_last: true)),
     ])
     .await;
-    let expected: [&[&str]; 11] = [
+    let expected: [&[&str]; 12] = [
         &[KEYED],
         &[KEYED],
         &[FRESH],
@@ -1002,11 +1009,13 @@ async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
         &[NEVER],
         &[NEVER],
         &[RETRIES],
+        &[GIVES_UP],
     ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
     assert_rejected(&cases[10].0, cases[10].1, RETRIES, "no more than max_delay");
+    assert_rejected(&cases[11].0, cases[11].1, GIVES_UP, "after its last attempt");
     assert_rejected(&cases[0].0, cases[0].1, KEYED, "pay was given the key");
     assert_rejected(&cases[4].0, cases[4].1, FRESH, "two processes made the same keys");
     assert_rejected(&cases[9].0, cases[9].1, NEVER, "cannot be built");
