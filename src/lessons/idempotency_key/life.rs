@@ -43,6 +43,9 @@ pub(super) struct Observed {
     pub(super) took: Duration,
     /// How late the machine ran meanwhile.
     pub(super) late: Duration,
+    /// From when the processor was first asked to the answer (none when it was not asked): a
+    /// timeout starts no later than that, however long the request took to reach it.
+    pub(super) since_asked: Option<Duration>,
     /// The processor's requests for this payment meanwhile.
     pub(super) asked: usize,
     /// Whether each of them carried an idempotency key.
@@ -300,18 +303,25 @@ fn failed(seen: &Observed, status: u16) -> Result<(), String> {
 }
 
 /// The answer to a processor that never answers (or never finishes): 504 (or one of `allowed`),
-/// once its timeout is up, and not much later. `late`: how late a request sent when the 504 was
-/// due came back, the judge's timer and a round trip through the learner's server included.
+/// once its timeout is up, and not much later. Not sooner than the timeout from when the request
+/// was sent; not later than it (and the usual slack) from when the processor was asked, which a
+/// server's timer cannot start after: a server that took long to reach the processor (the play
+/// starts with dozens of requests at once, and a busy machine queues them) is not late for it.
+/// `late`: how late a request sent when the 504 was due came back, from then, the judge's timer
+/// and a round trip through the learner's server included.
 fn timed_out(seen: &Observed, timeout: Duration, allowed: &[u16]) -> Result<(), String> {
     let bound = Bound::around(timeout).later_by(seen.late);
+    let since_asked = seen.since_asked.unwrap_or(seen.took);
+    let in_time = seen.took >= bound.at_least && since_asked <= bound.at_most;
     let allowed = |answer: &Answer| allowed.contains(&answer.status.as_u16());
     match seen.answers.first() {
-        Some(Ok(answer)) if allowed(answer) && bound.holds(seen.took) => untouched_but_once(seen),
+        Some(Ok(answer)) if allowed(answer) && in_time => untouched_but_once(seen),
         Some(Ok(answer)) if allowed(answer) => Err(format!(
-            "{} after {}: the processor's timeout is {} (want {bound}; a request sent when it \
-             was due came back {} after that)",
+            "{} after {} ({} after the processor was asked): the processor's timeout is {} \
+             (want {bound}; a request sent when it was due came back {} after that)",
             answer.status.as_u16(),
             millis(seen.took),
+            millis(since_asked),
             millis(timeout),
             millis(seen.late)
         )),

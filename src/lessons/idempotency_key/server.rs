@@ -461,6 +461,7 @@ impl Player<'_> {
             answers: exchanges.iter().map(|exchange| exchange.answer.clone()).collect(),
             took: exchanges.iter().map(|exchange| exchange.took()).max().unwrap_or_default(),
             late: self.lateness.borrow().during(from, end),
+            since_asked: asked.first().map(|asked| end.saturating_duration_since(asked.at)),
             asked: asked.len(),
             keyed: asked
                 .iter()
