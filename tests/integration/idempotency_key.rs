@@ -965,10 +965,16 @@ async fn servers_that_mix_keys_up_forget_replays_or_time_heads_only_are_caught()
         "{}",
         report(judged, *seed)
     );
-    // A changed payment that comes after the key was forgotten is taken for a new one too.
+    // A changed payment that comes after the key was forgotten is taken for a new one too, and
+    // stored: a replay of the first payment after it is refused (422), not charged again.
     let (judged, seed) = &cases[6];
     caught_by(judged, *seed, REPLAYS, &[CHANGED]);
-    assert_rejected(judged, *seed, REPLAYS, "more time(s)");
+    let said = judged.failure(REPLAYS).map(|failure| failure.summary.clone()).unwrap_or_default();
+    assert!(
+        said.contains("more time(s)") || said.contains("not the stored 201"),
+        "{}",
+        report(judged, *seed)
+    );
     let (judged, seed) = &cases[7];
     assert_failed(judged, *seed, CHECKS, &[GATEWAY]);
     assert_rejected(judged, *seed, GATEWAY, "never finished an answer");
@@ -1075,8 +1081,15 @@ async fn clients_that_wait_wrongly_are_caught() {
         &[WAITS],
         &[WAITS],
     ];
-    for ((judged, seed), expected) in cases.iter().zip(expected) {
-        assert_failed(judged, *seed, CHECKS, expected);
+    for (index, ((judged, seed), expected)) in cases.iter().zip(expected).enumerate() {
+        if index == 2 {
+            // The herd's narrow waits are judged at its first play only, and by their spread: a
+            // busy machine that holds one retry up widens it past the bound now and then. The
+            // flat wait is the growth rule's to catch, every play.
+            caught_by(judged, *seed, WAITS, &[JITTER]);
+        } else {
+            assert_failed(judged, *seed, CHECKS, expected);
+        }
     }
     assert_rejected(&cases[0].0, cases[0].1, WAITS, "the server asked for");
     assert_rejected(&cases[2].0, cases[2].1, WAITS, "do not grow");
