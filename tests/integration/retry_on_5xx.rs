@@ -359,8 +359,9 @@ async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
     assert_rejected(fifth_over, *g, DOUBLES, "jitter goes below it, not above");
     caught_by(on_top, *a, DOUBLES, BACKING_OFF);
     assert_rejected(on_top, *a, DOUBLES, "jitter goes below it, not above");
-    // Waits that never grow stay low against the doubled bounds, too.
-    caught_by(flat, *b, GROWTH, &[DOUBLES, RESET]);
+    // Waits that never grow stay low against the doubled bounds, too, and never reach
+    // max_delay past retry 32.
+    caught_by(flat, *b, GROWTH, &[DOUBLES, RESET, LONG_HAUL]);
     assert_rejected(flat, *b, GROWTH, "the waits do not grow");
     caught_by(double_cap, *c, CAPPED, &[GROWTH, LONG_HAUL]);
     assert_rejected(double_cap, *c, CAPPED, "backoff allows at most");
