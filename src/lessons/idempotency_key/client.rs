@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::plan::Payments;
 use super::{FRESH, GIVES_UP, JITTER, KEYED, NEVER, RETRIES, WAITS};
-use crate::judge::bounds::{Bound, LATE_FLOOR, Lateness, Timing, millis};
+use crate::judge::bounds::{Bound, Lateness, Timing, millis};
 use crate::judge::http_date::{DateForm, format_time, whole_second_after};
 use crate::judge::schedule::{self, Sample, Wait, backoff, date_asked};
 use crate::judge::upstream::{Options, Reply, Seen, Upstream};
@@ -293,7 +293,6 @@ pub(super) async fn play(
             GIVES_UP,
             each(&played, Kind::Broken, |played| {
                 count(played, played.planned.policy.max_attempts as usize)
-                    .or_else(|| returned_at_once(played, &lateness))
             }),
         ),
         (WAITS, waits(&played, &lateness)),
@@ -573,21 +572,6 @@ fn each(
     plays.iter().filter(|played| played.planned.kind == kind).find_map(|played| {
         let problem = requests(played).or_else(|| returned_problem(played))?;
         Some(about(played, problem))
-    })
-}
-
-/// After the last attempt there is nothing left to wait for: pay returns as soon as its answer
-/// is in, within a round trip to the learner's process (and however late the machine ran).
-fn returned_at_once(played: &Played, lateness: &Lateness) -> Option<String> {
-    let last = played.seen.last()?.at;
-    let took = played.returned.saturating_duration_since(last);
-    let bound = Bound::no_wait().later_by(LATE_FLOOR + lateness.during(last, played.returned));
-    (!bound.holds(took)).then(|| {
-        format!(
-            "pay returned {} after its last attempt came, more than {bound}: it waited after \
-             the last attempt, with nothing left to wait for",
-            millis(took)
-        )
     })
 }
 
