@@ -293,6 +293,8 @@ async fn each_wrong_retry_after_is_caught() {
         // under way passed, since no instance with a cooldown over a second was asked during its
         // trial; U's trial now fails slowly, with stragglers meanwhile.
         Wrong { app: with!(trial_says_cooldown: true), caught_by: RETRY_AFTER, saying: "Retry-After: 2", also: &[] },
+        // The adversary round (lesson 5's third review): jitter up to a whole cooldown, not half.
+        Wrong { app: with!(retry_after: jittered_whole_cooldown), caught_by: RETRY_AFTER, saying: "expected", also: &[] },
     ])
     .await;
 }
@@ -628,6 +630,12 @@ const RIGHT: Behaviour = Behaviour {
 fn jittered(left: Duration, cooldown: Duration) -> Option<u64> {
     let share = RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
     Some((left + (cooldown / 2).mul_f64(share)).as_millis().div_ceil(1000).max(1) as u64)
+}
+
+/// The cooldown left, plus anything up to a whole cooldown, rounded up: twice the jitter asked.
+fn jittered_whole_cooldown(left: Duration, cooldown: Duration) -> Option<u64> {
+    let share = RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
+    Some((left + cooldown.mul_f64(share)).as_millis().div_ceil(1000).max(1) as u64)
 }
 
 /// What is left, give or take an eighth of a cooldown, rounded up: short of it half the time.

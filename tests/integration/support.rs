@@ -302,6 +302,16 @@ fn scratch_manifest(name: &str) -> String {
     manifest.to_string()
 }
 
+/// Catalogue tests whose judgements are the most timing-bound (lessons 3 and 6: waits judged to
+/// a few per cent, two processes drawing in step) take turns. In a test, the judge and the
+/// learner's processes share one process; two such judgements side by side on two cores held
+/// each other's retries up by tens of milliseconds (lesson 3's suite failed four runs in five,
+/// each time another entry), where a check on a learner's machine runs alone.
+pub async fn taking_turns() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
 /// The seed for a test's judge: `HTTPLINGS_TEST_SEED` replays one, or else a fresh one. Every
 /// assertion message names it, so that a failure seen once can be replayed.
 pub fn seed() -> u64 {
