@@ -314,6 +314,32 @@ pub fn case_swapped(text: &str) -> String {
     if swapped == text { format!("{text}Q") } else { swapped }
 }
 
+/// The names of a JSON text's object members, in the order they are written: one failure's
+/// body written by another piece of code than the next's shows in it, whatever their values.
+pub fn member_order(json: &str) -> String {
+    let (mut names, mut last) = (Vec::new(), None);
+    let mut chars = json.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                let mut text = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => text.extend(chars.next()),
+                        '"' => break,
+                        c => text.push(c),
+                    }
+                }
+                last = Some(text);
+            }
+            ':' => names.extend(last.take()),
+            c if c.is_whitespace() => {}
+            _ => last = None,
+        }
+    }
+    names.join(",")
+}
+
 #[cfg(test)]
 mod varying_tests {
     use super::*;
@@ -462,5 +488,12 @@ mod tests {
             assert_eq!(secrets_in(&encoded, &secrets), ["s3cr3t-token-99"], "{prefix:?}");
         }
         assert!(secrets_in("nothing here", &secrets).is_empty());
+    }
+
+    #[test]
+    fn member_order_lists_names_as_written_at_every_depth_and_skips_string_values() {
+        let json = r#"{"b": 1, "a": {"d": "x:\"y", "c": [ {"e": null} ]}}"#;
+        assert_eq!(member_order(json), "b,a,d,c,e");
+        assert_ne!(member_order(r#"{"a":1,"b":2}"#), member_order(r#"{"b":2,"a":1}"#));
     }
 }

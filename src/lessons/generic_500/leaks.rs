@@ -10,7 +10,7 @@ use axum::http::HeaderValue;
 use super::asked::{Asked, Kind};
 use super::plan::{FAILING, Plan};
 use crate::judge::answer::Answer;
-use crate::judge::compare::{Leak, Observed, given_away, leaks};
+use crate::judge::compare::{self, Leak, Observed, given_away, leaks};
 use crate::judge::{Evidence, Failure};
 
 pub(super) fn find(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
@@ -83,37 +83,11 @@ fn normalised(asked: &Asked) -> Option<Answer> {
     answer.body = own(&answer.text()).into_bytes();
     answer.headers.insert("content-length", HeaderValue::from(answer.body.len()));
     // The body is compared by value, which knows no order: its members' order is set beside it.
-    let order = member_order(&answer.text());
+    let order = compare::member_order(&answer.text());
     if let Ok(order) = HeaderValue::from_str(&order) {
         answer.headers.insert("json-member-order", order);
     }
     Some(answer)
-}
-
-/// The names of a JSON text's object members, in the order they are written: one failure's
-/// body written by another piece of code than the next's shows in it, whatever their values.
-fn member_order(json: &str) -> String {
-    let (mut names, mut last) = (Vec::new(), None);
-    let mut chars = json.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                let mut text = String::new();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => text.extend(chars.next()),
-                        '"' => break,
-                        c => text.push(c),
-                    }
-                }
-                last = Some(text);
-            }
-            ':' => names.extend(last.take()),
-            c if c.is_whitespace() => {}
-            _ => last = None,
-        }
-    }
-    names.join(",")
 }
 
 /// `text` with each `number` that stands alone (no letter or digit on either side) replaced.
