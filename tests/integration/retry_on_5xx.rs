@@ -14,6 +14,7 @@ mod starter;
 mod uuid_equal_jitter;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -25,7 +26,7 @@ use httplings_judge::lessons::retry_on_5xx::{self, CHECKS};
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Client, Error, RequestBuilder, Response};
 
-use crate::support::{assert_failed, assert_rejected, caught_by, report, seed};
+use crate::support::{assert_failed, assert_rejected, caught_by, report, seed, taking_turns};
 
 const TWO_XX: &str = CHECKS[0];
 const THREE_XX: &str = CHECKS[1];
@@ -232,17 +233,18 @@ fn equal_jitter(longest: Duration) -> Duration {
 }
 
 thread_local! {
-    /// The previous wait, for decorrelated jitter (each call runs on the learner's one thread;
-    /// sharing it between calls only makes the draws more random).
-    static PREVIOUS: RefCell<Duration> = const { RefCell::new(Duration::ZERO) };
+    /// The previous wait of each call (by its URL), for decorrelated jitter. Shared between
+    /// calls, it drew a call's waits at the cap from another call's first ones, which do not grow.
+    static PREVIOUS: RefCell<HashMap<String, Duration>> = RefCell::new(HashMap::new());
     /// A generator seeded with a constant, once per process (the learner's thread stands for one).
     static SEEDED: RefCell<fastrand::Rng> = const { RefCell::new(fastrand::Rng::with_seed(42)) };
 }
 
 /// Decorrelated jitter, kept below the backoff's bound: each wait random between half the first
 /// bound and three times the wait before, never above d.
-fn decorrelated_bounded(longest: Duration, _: &str, retry: u32) -> Duration {
+fn decorrelated_bounded(longest: Duration, url: &str, retry: u32) -> Duration {
     PREVIOUS.with_borrow_mut(|previous| {
+        let previous = previous.entry(url.to_string()).or_default();
         let (floor, ceiling) = if retry == 1 {
             (longest / 2, longest)
         } else {
@@ -317,6 +319,7 @@ async fn right_answers_in_other_styles_pass() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
+    let _turn = taking_turns().await;
     let answers = judged(vec![
         // Jitter added on top of the backoff instead of below it.
         with!(jitter: |longest, _, _| longest + longest.mul_f64(random())),
@@ -385,6 +388,7 @@ async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
+    let _turn = taking_turns().await;
     let answers = judged(vec![
         // No jitter at all.
         with!(jitter: |longest, _, _| longest),
@@ -443,6 +447,7 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn mistakes_about_what_to_retry_are_caught() {
+    let _turn = taking_turns().await;
     let answers = judged(vec![
         // Every failure retried: 4xx too.
         with!(worth_retrying: |outcome| !matches!(outcome, Ok(response) if response.status().is_success())),
@@ -464,6 +469,7 @@ async fn mistakes_about_what_to_retry_are_caught() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn mistakes_about_retry_after_are_caught() {
+    let _turn = taking_turns().await;
     let answers = judged(vec![
         // Retry-After ignored.
         with!(retry_after: |_| None),
@@ -547,6 +553,7 @@ async fn mistakes_about_retry_after_are_caught() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn short_waits_and_the_wrong_error_are_caught() {
+    let _turn = taking_turns().await;
     let answers = judged(vec![
         // The first error handed back when attempts run out, not the last.
         with!(returns_the_first_error: true),
@@ -575,6 +582,7 @@ async fn short_waits_and_the_wrong_error_are_caught() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn mistakes_about_what_comes_back_and_when_are_caught() {
+    let _turn = taking_turns().await;
     let answers = judged(vec![
         // The last 5xx turned into an error.
         with!(last_response: |response| response.error_for_status()),
@@ -632,6 +640,7 @@ async fn mistakes_about_what_comes_back_and_when_are_caught() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn waiting_that_is_not_sleeping_is_caught() {
+    let _turn = taking_turns().await;
     let answers = judged(vec![with!(wait: Wait::Yield), with!(wait: Wait::BlockThread)]).await;
     let [(yields, a), (blocks, b)] = &answers[..] else { unreachable!() };
     // yield_now awaits, so every call goes on, while a core burns.
@@ -652,6 +661,7 @@ async fn waiting_that_is_not_sleeping_is_caught() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn an_overflowing_backoff_is_caught_by_the_long_haul() {
+    let _turn = taking_turns().await;
     let overflowing = |policy: &RetryPolicy, retry: u32| {
         (policy.base_delay * 2u32.pow(retry - 1)).min(policy.max_delay)
     };

@@ -313,10 +313,13 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         })
         .collect();
     scenarios.push(scenario(UNSENDABLE, unsendable));
-    // Waits from tens to a hundred and more milliseconds: well above what a busy machine adds
-    // to every one of them, so that a client that never grows cannot hide in that noise.
+    // Waits from tens to hundreds of milliseconds: well above what a busy machine adds to every
+    // one of them, so that a client that never grows cannot hide in that noise. The first ones
+    // take the most (every call of the check starts at once): with bounds of 20 and 40 ms, two CPU
+    // hogs made them 44 ms at the lower quartile, and a right client's capped waits (160 ms) did
+    // not look twice as long.
     let growth =
-        (0..6).map(|_| scripted(then_ok(failures(rng, 7)), policy(8, ms(20), ms(160)))).collect();
+        (0..6).map(|_| scripted(then_ok(failures(rng, 7)), policy(8, ms(40), ms(320)))).collect();
     scenarios.push(Scenario { check: GROWTH, calls: growth, together: Together::Growth });
     // Bounds of 120 to 300 ms: each wait's share of its bound shows above scheduling noise, so
     // that a share drawn once per call and reused for every wait of it is seen. The last three

@@ -68,8 +68,9 @@ pub(super) fn judge(
 ) -> Option<(Failure, Cause)> {
     let (mut problems, mut logs, mut samples) = (Problems::default(), Logs::default(), Vec::new());
     let mut wrong = 0;
-    // A herd is judged on the spread of its waits alone: it is played once, never replayed, so
-    // nothing in it may depend on how busy the machine is.
+    // A herd is judged on the spread of its waits alone, never on their length: a herd that
+    // fails does so at its first play (a busy machine never makes waits alike), so nothing in it
+    // may depend on how busy the machine is.
     let timed = !matches!(scenario.together, Together::Spread | Together::Afresh);
     // Long outages are judged in aggregate; only a wait cut short is judged one by one there.
     let each_wait_bounded = matches!(scenario.together, Together::Alone | Together::Reaching);
