@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::plan::Payments;
 use super::{FRESH, GIVES_UP, JITTER, KEYED, NEVER, RETRIES, WAITS};
-use crate::judge::bounds::{Bound, Lateness, Timing, millis};
+use crate::judge::bounds::{Bound, LATE_FLOOR, Lateness, Timing, millis};
 use crate::judge::http_date::{DateForm, format_time, whole_second_after};
 use crate::judge::schedule::{self, Sample, Wait, backoff, date_asked};
 use crate::judge::upstream::{Options, Reply, Seen, Upstream};
@@ -155,6 +155,14 @@ impl Plan {
             let policy = drawn(payments, attempts);
             call(payments, Kind::Broken, vec![step; 6], policy);
         }
+        // Outages whose next wait would be 0.8-1 s: a client that waits once more after its
+        // last attempt keeps pay from returning for far longer than the most a busy machine
+        // makes a return late (`MOST_LATE`), so that wait shows on any machine.
+        let base = seed::duration_spread(payments.rng(), ms(200), ms(260));
+        for step in [Step::Status(503), Step::Status(500), Step::Drop] {
+            let policy = RetryPolicy { max_attempts: 3, base_delay: base, max_delay: ms(2_000) };
+            call(payments, Kind::Broken, vec![step; 6], policy);
+        }
         let one_second = RetryPolicy { max_attempts: 4, base_delay: ms(40), max_delay: ms(1_000) };
         // Exactly max_delay: "more than max_delay" it is not, so it is waited out.
         // A 409 may ask for a wait too: the first attempt is still being processed.
@@ -162,8 +170,11 @@ impl Plan {
             call(payments, Kind::Asked, vec![Step::Asking(status, 1), Step::Created], one_second);
         }
         call(payments, Kind::TooLong, vec![Step::Asking(503, 3), Step::Created], one_second);
-        // A date, which a client that reads seconds only does not wait for.
+        // Two seconds asked, on a policy that allows them: a wait a fifth too long runs 400 ms
+        // over, past the most a busy machine makes a wait late (`MOST_LATE`).
         let two_seconds = RetryPolicy { max_delay: ms(2_000), ..one_second };
+        call(payments, Kind::Asked, vec![Step::Asking(503, 2), Step::Created], two_seconds);
+        // A date, which a client that reads seconds only does not wait for.
         call(payments, Kind::Asked, vec![Step::AskingDate, Step::Created], two_seconds);
         // Long outages, each on a policy of its own: the waits' growth is judged over them all,
         // measured against each policy's own base.
@@ -193,13 +204,18 @@ impl Plan {
         // The herd fails four times, its bound at the cap from the second retry on (uncapped:
         // 2, 4 and 8 times d): a wait drawn and then capped, or one left unjittered after the
         // first retry, piles up there. Its first 503 says `Retry-After: 0`, which is the usual
-        // backoff, jitter and all: taken as "at once", the herd comes back together.
+        // backoff, jitter and all: taken as "at once", the herd comes back together. Two of its
+        // failures are dropped connections, so that waits jittered after a 5xx only pile up too.
         let d = seed::duration_spread(payments.rng(), ms(250), ms(400));
         for _ in 0..8 {
             let policy = RetryPolicy { max_attempts: 5, base_delay: d, max_delay: d };
-            let mut steps = vec![Step::Asking(503, 0)];
-            steps.extend([Step::Status(503); 3]);
-            steps.push(Step::Created);
+            let steps = vec![
+                Step::Asking(503, 0),
+                Step::Drop,
+                Step::Status(503),
+                Step::Drop,
+                Step::Created,
+            ];
             call(payments, Kind::Herd, steps, policy);
         }
         // Timeouts together, on a bound long enough that coming back at once shows.
@@ -293,6 +309,7 @@ pub(super) async fn play(
             GIVES_UP,
             each(&played, Kind::Broken, |played| {
                 count(played, played.planned.policy.max_attempts as usize)
+                    .or_else(|| returned_at_once(played, &lateness))
             }),
         ),
         (WAITS, waits(&played, &lateness)),
@@ -575,6 +592,21 @@ fn each(
     })
 }
 
+/// After the last attempt there is nothing left to wait for: pay returns as soon as its answer
+/// is in, within a round trip to the learner's process (and however late the machine ran).
+fn returned_at_once(played: &Played, lateness: &Lateness) -> Option<String> {
+    let last = played.seen.last()?.at;
+    let took = played.returned.saturating_duration_since(last);
+    let bound = Bound::no_wait().later_by(LATE_FLOOR + lateness.during(last, played.returned));
+    (!bound.holds(took)).then(|| {
+        format!(
+            "pay returned {} after its last attempt came, more than {bound}: it waited after \
+             the last attempt, with nothing left to wait for",
+            millis(took)
+        )
+    })
+}
+
 fn count(played: &Played, wanted: usize) -> Option<String> {
     let made = played.seen.len();
     if made == wanted {
@@ -762,16 +794,35 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
             };
             let failure = Failure::of(format!("after {after}, {problem}"));
             return Some(match long.first() {
-                Some(played) => {
-                    let mut failure = failure;
-                    failure.evidence = about(played, String::new()).evidence;
-                    failure
-                }
+                Some(played) => shown_with(failure, played),
                 None => failure,
             });
         }
     }
-    no_wait_after_timeouts(plays).or(too_late)
+    reach(plays).or_else(|| no_wait_after_timeouts(plays)).or(too_late)
+}
+
+/// Over the many backoff waits of the calls that fail a few times, some come near their bound:
+/// waits that all stay low are a backoff shorter than the one asked for.
+fn reach(plays: &[Played]) -> Option<Failure> {
+    let judged = |played: &&Played| matches!(played.planned.kind, Kind::Succeeds | Kind::Herd);
+    let samples: Vec<Sample> = plays
+        .iter()
+        .filter(judged)
+        .flat_map(|played| judged_waits(played))
+        .filter_map(|(waited, wait)| match wait {
+            Wait::Backoff(d) => Some(Sample { waited, nominal: d }),
+            Wait::Asked(_) => None,
+        })
+        .collect();
+    let problem = schedule::reach(&samples)?;
+    Some(shown_with(Failure::of(problem), plays.iter().find(judged)?))
+}
+
+/// A failure judged over many calls, shown with one of them as its example.
+fn shown_with(mut failure: Failure, example: &Played) -> Failure {
+    failure.evidence = about(example, String::new()).evidence;
+    failure
 }
 
 /// After a timeout, pay backs off as after any failure: waiting for the answer was no backoff.

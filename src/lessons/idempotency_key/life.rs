@@ -43,6 +43,9 @@ pub(super) struct Observed {
     pub(super) took: Duration,
     /// How late the machine ran meanwhile.
     pub(super) late: Duration,
+    /// From when the processor was first asked to the answer (none when it was not asked): a
+    /// timeout starts no later than that, however long the request took to reach it.
+    pub(super) since_asked: Option<Duration>,
     /// The processor's requests for this payment meanwhile.
     pub(super) asked: usize,
     /// Whether each of them carried an idempotency key.
@@ -101,7 +104,9 @@ impl Model for Life {
                 Fate::Fail(status) => failed(seen, *status),
                 Fate::FailLate(_) => failed(seen, 503),
                 Fate::Drop => failed(seen, 0),
-                Fate::Hang => timed_out(seen, self.timeout),
+                Fate::Hang => timed_out(seen, self.timeout, &[504]),
+                // Half an answer is no answer: by the timeout, 504 (or 502, "unusable").
+                Fate::Stall => timed_out(seen, self.timeout, &[504, 502]),
             },
             (State::Stored { payment: first, answer: stored }, Step::Pay { payment, .. }) => {
                 if payment != first {
@@ -297,22 +302,31 @@ fn failed(seen: &Observed, status: u16) -> Result<(), String> {
     }
 }
 
-/// The answer to a processor that never answers: 504, once its timeout is up, and not much later.
-fn timed_out(seen: &Observed, timeout: Duration) -> Result<(), String> {
+/// The answer to a processor that never answers (or never finishes): 504 (or one of `allowed`),
+/// once its timeout is up, and not much later. Not sooner than the timeout from when the request
+/// was sent; not later than it (and the usual slack) from when the processor was asked, which a
+/// server's timer cannot start after: a server that took long to reach the processor (the play
+/// starts with dozens of requests at once, and a busy machine queues them) is not late for it.
+/// `late`: how late a request sent when the 504 was due came back, from then, the judge's timer
+/// and a round trip through the learner's server included.
+fn timed_out(seen: &Observed, timeout: Duration, allowed: &[u16]) -> Result<(), String> {
     let bound = Bound::around(timeout).later_by(seen.late);
+    let since_asked = seen.since_asked.unwrap_or(seen.took);
+    let in_time = seen.took >= bound.at_least && since_asked <= bound.at_most;
+    let allowed = |answer: &Answer| allowed.contains(&answer.status.as_u16());
     match seen.answers.first() {
-        Some(Ok(answer))
-            if answer.status == StatusCode::GATEWAY_TIMEOUT && bound.holds(seen.took) =>
-        {
-            untouched_but_once(seen)
-        }
-        Some(Ok(answer)) if answer.status == StatusCode::GATEWAY_TIMEOUT => Err(format!(
-            "504 after {}: the processor's timeout is {} (want {bound})",
+        Some(Ok(answer)) if allowed(answer) && in_time => untouched_but_once(seen),
+        Some(Ok(answer)) if allowed(answer) => Err(format!(
+            "{} after {} ({} after the processor was asked): the processor's timeout is {} \
+             (want {bound}; a request sent when it was due came back {} after that)",
+            answer.status.as_u16(),
             millis(seen.took),
-            millis(timeout)
+            millis(since_asked),
+            millis(timeout),
+            millis(seen.late)
         )),
         Some(answer) => Err(format!(
-            "{} after {}, not 504: the processor never answered, and its timeout is {}",
+            "{} after {}, not 504: the processor never finished an answer, and its timeout is {}",
             shown(answer.as_ref()),
             millis(seen.took),
             millis(timeout)
@@ -417,14 +431,20 @@ impl fmt::Display for Step {
         let paid = |payment: &Payment| format!("{} {}", payment.amount, payment.currency);
         match self {
             Step::Pay { payment, fate, respelled } => {
-                let spelled =
-                    if *respelled { ", its JSON and `Bearer` spelled otherwise" } else { "" };
+                let spelled = if *respelled {
+                    ", its key (quoted or bare), JSON and `Bearer` spelled otherwise"
+                } else {
+                    ""
+                };
                 let fate = match fate {
                     Fate::Charge | Fate::Slow(_) => "charges".to_string(),
                     Fate::Fail(status) => format!("answers {status}"),
                     Fate::FailLate(_) => "answers 503, late".into(),
                     Fate::Drop => "charges, then closes the connection without a word".into(),
                     Fate::Hang => "charges, then never answers".into(),
+                    Fate::Stall => {
+                        "charges, then sends a 201's head and half its body, and stalls".into()
+                    }
                 };
                 write!(f, "POST {}{spelled} (the processor, if asked, {fate})", paid(payment))
             }

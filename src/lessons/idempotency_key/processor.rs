@@ -26,6 +26,8 @@ pub(super) enum Fate {
     Drop,
     /// Charged, then no answer until the caller gives up.
     Hang,
+    /// Charged, then a 201's head and half its body, and nothing more until the caller gives up.
+    Stall,
 }
 
 /// One request the processor got.
@@ -161,6 +163,11 @@ impl Ledger {
             Fate::Slow(delay) => Reply::Delayed(delay, Box::new(created)),
             Fate::Drop => Reply::Raw(Vec::new()),
             Fate::Hang => Reply::Silence,
+            Fate::Stall => {
+                let body = json!({"charge_id": id}).to_string().into_bytes();
+                let sent = body[..body.len() / 2].to_vec();
+                Reply::Stalled { status: 201, promised: body.len(), sent }
+            }
         }
     }
 }

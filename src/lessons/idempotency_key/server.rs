@@ -27,10 +27,13 @@ use crate::judge::{Evidence, Failure, seed};
 enum Act {
     /// Pay, the processor doing `fate` if asked; the step belongs to `check`.
     Pay { fate: Fate, respelled: bool, check: &'static str },
-    /// Pay, the processor silent; when the 504 is due, a control request that any server
-    /// refuses at once (no key), paying `control`: how long it takes is how late the machine
-    /// runs then.
-    Silent { control: Payment },
+    /// Pay, the processor silent (`fate`: not a word, or a head and half a body); when the 504
+    /// is due, a control request that any server refuses at once (no key), paying `control`:
+    /// how late it comes back, from then, is how late the machine runs then.
+    Silent { fate: Fate, control: Payment },
+    /// Nothing until the processor was asked to charge this amount: what comes next overlaps
+    /// another scenario's charge.
+    After(u64),
     /// Pay another payment under the key.
     Changed(Payment),
     /// Pay with the processor holding the charge; meanwhile, the same payment, `changed`, and
@@ -47,11 +50,16 @@ enum Act {
     Pause,
 }
 
-/// When the last replay of every scenario goes out, from the start of the play: a second after
-/// the first keys were stored, and after some thirty others were. The exercise keeps its keys
-/// for the life of the process; a store that forgets them after a while, or keeps only the
-/// last few, answers these as new payments.
-const LATE_REPLAY: Duration = Duration::from_millis(1_300);
+/// When the last replays of every scenario go out, from the start of the play: two seconds after
+/// the first keys were stored, and after some fifty others were, while the client half still
+/// runs (so that the check takes no longer). The exercise keeps its keys for the life of the
+/// process; a store that forgets them after a while, after a few replays, or keeps only the last
+/// few, answers these as new payments.
+const LATE_REPLAY: Duration = Duration::from_millis(2_000);
+
+/// The fewest characters a processor key may have: 64 bits as hex. Fewer, and two payments
+/// among a few hundred (16 bits) or a few hundred thousand (32) meet at the processor.
+const SHORTEST_PROCESSOR_KEY: usize = 16;
 
 /// One key's life, as the judge plays it.
 #[derive(Debug, Clone)]
@@ -63,6 +71,9 @@ struct KeyLife {
     /// The check its first payment belongs to, when not its act's own (a second client's
     /// first payment under a key another client used: the check of scopes).
     first_check: Option<&'static str>,
+    /// Whether its key is one a server may refuse with 400 (an unbalanced quote: no Structured
+    /// Field string), rather than take as a key of its own: its life ends there.
+    refusable: bool,
 }
 
 /// Lives played one after the other (they share an amount, or a key).
@@ -87,6 +98,7 @@ impl Plan {
             payment: payments.next(),
             acts,
             first_check: None,
+            refusable: false,
         };
         let charge = |check| Act::Pay { fate: Fate::Charge, respelled: false, check };
         let replay = |respelled| Act::Pay { fate: Fate::Charge, respelled, check: REPLAYS };
@@ -123,16 +135,19 @@ impl Plan {
         let held = Act::Held { changed, other, control };
         scenarios.push(vec![life(payments, vec![held, replay(true)])]);
         // Silence three times: a deadline a fifth too long shows on each, and a busy moment
-        // hides it on one at most.
+        // hides it on one at most. Then a head in time and a body that stalls: a deadline on the
+        // head alone never ends that one. The retry is spelled the other way (the key quoted or
+        // bare, `Bearer` in another case): after a charge whose answer was lost, the processor
+        // must be given the same key for it all the same.
         let fates = [500, 502, 503].map(Fate::Fail).into_iter().chain([Fate::Drop]);
-        for fate in fates.chain([Fate::Hang; 3]) {
+        for fate in fates.chain([Fate::Hang, Fate::Hang, Fate::Hang, Fate::Stall]) {
             let first = match fate {
-                Fate::Hang => Act::Silent { control: payments.next() },
+                Fate::Hang | Fate::Stall => Act::Silent { fate, control: payments.next() },
                 _ => Act::Pay { fate, respelled: false, check: GATEWAY },
             };
             let acts = vec![
                 first,
-                Act::Pay { fate: Fate::Charge, respelled: false, check: NOT_STORED },
+                Act::Pay { fate: Fate::Charge, respelled: true, check: NOT_STORED },
                 replay(seed::chance(payments.rng(), 0.5)),
             ];
             scenarios.push(vec![life(payments, acts)]);
@@ -157,6 +172,46 @@ impl Plan {
             second.payment = payments.in_another_currency(&first.payment);
         }
         scenarios.push(vec![first, second]);
+        // Two clients, one key, at once: the second client's payment goes out while the
+        // processor holds the first's. Claims belong to a client as much as answers do: a 409
+        // (or a 422) for the second is a claim scoped by the key alone.
+        let held = Act::Pay { fate: Fate::Slow(timeout * 2 / 5), respelled: false, check: CHARGES };
+        let first = life(payments, vec![held, replay(false)]);
+        let second = KeyLife {
+            api_key: payments.api_key(),
+            payment: payments.next(),
+            acts: vec![Act::After(first.payment.amount), charge(SCOPED), replay(true)],
+            ..first.clone()
+        };
+        scenarios.extend([vec![first], vec![second]]);
+        // Two clients, each using the other's API key as its key: two payments, which a
+        // processor key that mixes the two symmetrically (digests XORed, say) would merge.
+        let (one, other) = (payments.api_key(), payments.api_key());
+        let first = KeyLife {
+            api_key: one.clone(),
+            key: other.clone(),
+            ..life(payments, vec![charge(CHARGES), replay(false)])
+        };
+        let second = KeyLife {
+            api_key: other,
+            key: one,
+            first_check: Some(SCOPED),
+            ..life(payments, vec![charge(CHARGES), replay(false)])
+        };
+        scenarios.push(vec![first, second]);
+        // One client, a bare key, then the same with a quote at one end only: other keys (or no
+        // keys at all), never the first. Only a pair of quotes around a key is taken off.
+        let mut bare = life(payments, vec![charge(CHARGES), replay(true)]);
+        bare.key = bare.key.trim_matches('"').to_string();
+        let mut lives = vec![bare.clone()];
+        for unbalanced in [format!("\"{}", bare.key), format!("{}\"", bare.key)] {
+            lives.push(KeyLife {
+                key: unbalanced,
+                refusable: true,
+                ..life(payments, vec![charge(CHARGES), replay(false)])
+            });
+        }
+        scenarios.push(lives);
         // One client, two keys alike but for case, two payments: keys are compared as sent.
         let first = life(payments, vec![charge(CHARGES), replay(false)]);
         let second = KeyLife {
@@ -185,9 +240,11 @@ impl Plan {
             };
             scenarios.push(vec![first, second]);
         }
+        // Replayed three times at the end: a store that forgets an answer after it served it a
+        // couple of times charges again.
         for scenario in &mut scenarios {
             let last = scenario.last_mut().expect("a scenario has a life");
-            last.acts.extend([Act::Pause, replay(false)]);
+            last.acts.extend([Act::Pause, replay(false), replay(true), replay(false)]);
         }
         let long: String = (0..payments.rng().usize(1_024..=16_384)).map(|_| 'k').collect();
         let unusable = vec![
@@ -262,7 +319,7 @@ pub(super) async fn play(
             decided.entry(check).or_insert(failure);
         }
     }
-    if let Some(failure) = leaked(plan, processor) {
+    if let Some(failure) = leaked(plan, processor).or_else(|| weak(processor)) {
         decided.entry(SCOPED).or_insert(failure);
     }
     let mut all = vec![(no_key, unusable), (no_queue, player.queued.take())];
@@ -286,6 +343,24 @@ fn leaked(plan: &Plan, processor: &Processor) -> Option<Failure> {
     Some(
         Failure::of("the processor was sent a client's API key: derive its key from the client and the key, do not pass either on as it is")
             .with(Evidence::Text { title: "the processor was asked".into(), body: asked.text }),
+    )
+}
+
+/// The processor's keys must keep payments apart: a key of a few characters makes two of them
+/// meet there sooner or later.
+fn weak(processor: &Processor) -> Option<Failure> {
+    let asked = processor.all_asked().into_iter().find(|asked| {
+        asked.key.as_deref().is_some_and(|key| key.trim().chars().count() < SHORTEST_PROCESSOR_KEY)
+    })?;
+    let key = asked.key.clone().unwrap_or_default();
+    Some(
+        Failure::of(format!(
+            "the processor was sent the key {key:?}: {} characters, too few to keep every payment \
+             apart (at 4 hex digits, two among a few hundred meet, and the second is never \
+             charged); send it at least {SHORTEST_PROCESSOR_KEY}, a whole digest or a UUID",
+            key.trim().chars().count()
+        ))
+        .with(Evidence::Text { title: "the processor was asked".into(), body: asked.text }),
     )
 }
 
@@ -352,17 +427,22 @@ const RESPELLED_SCHEMES: [&str; 3] = ["bearer", "BEARER", "bEaReR"];
 
 impl Player<'_> {
     /// A request for `payment` under `life`'s key; `respelled`, the same payment spelled another
-    /// way: the JSON rewritten, and the scheme `Bearer` in another case (RFC 9110 §11.1: auth
-    /// schemes are case-insensitive, so it is the same client).
+    /// way: the JSON rewritten, the key quoted if it was bare (bare if it was quoted: the
+    /// draft's Structured Field string), and the scheme `Bearer` in another case (RFC 9110
+    /// §11.1: auth schemes are case-insensitive, so it is the same client).
     fn request(&self, life: &KeyLife, payment: &Payment, respelled: bool) -> Request {
-        let (body, scheme) = if respelled {
-            (respelled_body(payment), RESPELLED_SCHEMES[payment.amount as usize % 3])
+        let (body, scheme, key) = if respelled {
+            let key = match life.key.strip_prefix('"').and_then(|key| key.strip_suffix('"')) {
+                Some(bare) => bare.to_string(),
+                None => format!("\"{}\"", life.key),
+            };
+            (respelled_body(payment), RESPELLED_SCHEMES[payment.amount as usize % 3], key)
         } else {
-            (serde_json::to_string(payment).expect("a payment"), "Bearer")
+            (serde_json::to_string(payment).expect("a payment"), "Bearer", life.key.clone())
         };
         let mut request = Request::post_json("/payments", &serde_json::Value::Null)
             .header("authorization", format!("{scheme} {}", life.api_key))
-            .header("idempotency-key", life.key.clone());
+            .header("idempotency-key", key);
         request.body = body.into_bytes();
         request
     }
@@ -381,6 +461,7 @@ impl Player<'_> {
             answers: exchanges.iter().map(|exchange| exchange.answer.clone()).collect(),
             took: exchanges.iter().map(|exchange| exchange.took()).max().unwrap_or_default(),
             late: self.lateness.borrow().during(from, end),
+            since_asked: asked.first().map(|asked| end.saturating_duration_since(asked.at)),
             asked: asked.len(),
             keyed: asked
                 .iter()
@@ -408,11 +489,14 @@ impl Player<'_> {
         (exchange, seen)
     }
 
-    /// How long a request without a key, sent once the processor's timeout is up, took to be
-    /// refused.
-    async fn control(&self, payment: &Payment) -> Duration {
-        tokio::time::sleep(self.timeout).await;
-        self.refused_at_once(payment).await
+    /// How late a request without a key, sent once the processor's timeout is up (from
+    /// `start`), came back refused, from the moment it was due: the judge's own timer running
+    /// late counts as much as the round trip.
+    async fn control(&self, start: Instant, payment: &Payment) -> Duration {
+        let due = start + self.timeout;
+        tokio::time::sleep_until(due.into()).await;
+        self.refused_at_once(payment).await;
+        due.elapsed()
     }
 
     /// How long a request without a key, which any server refuses at once, took to come back.
@@ -431,7 +515,10 @@ impl Player<'_> {
             match act {
                 Act::Pay { fate, respelled, check } => {
                     self.processor.set(payment.amount, *fate);
-                    let (_, seen) = self.pay(life, payment, *respelled, &mut log).await;
+                    let (exchange, seen) = self.pay(life, payment, *respelled, &mut log).await;
+                    if life.refusable && exchange.status() == Some(400) && seen.asked == 0 {
+                        break;
+                    }
                     let check = life.first_check.filter(|_| first).unwrap_or(check);
                     history.push((
                         Step::Pay { payment: payment.clone(), fate: *fate, respelled: *respelled },
@@ -439,17 +526,21 @@ impl Player<'_> {
                         check,
                     ));
                 }
-                Act::Silent { control } => {
-                    self.processor.set(payment.amount, Fate::Hang);
+                Act::Silent { fate, control } => {
+                    self.processor.set(payment.amount, *fate);
+                    let start = Instant::now();
                     let (paid, control) = tokio::join!(
                         self.pay(life, payment, false, &mut log),
-                        self.control(control)
+                        self.control(start, control)
                     );
                     let (_, mut seen) = paid;
                     seen.late = control;
                     let step =
-                        Step::Pay { payment: payment.clone(), fate: Fate::Hang, respelled: false };
+                        Step::Pay { payment: payment.clone(), fate: *fate, respelled: false };
                     history.push((step, seen, GATEWAY));
+                }
+                Act::After(amount) => {
+                    self.processor.wait_for(*amount, self.started, PATIENCE).await;
                 }
                 Act::Changed(other) => {
                     let (_, seen) = self.pay(life, other, false, &mut log).await;
