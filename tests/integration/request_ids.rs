@@ -11,7 +11,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Extension, Json, Router};
 use futures_util::future::join_all;
 use httplings::fixtures::{Database, DbErrorKind, Upstream};
@@ -174,6 +174,8 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         (with!(detail_on_400: true), &[NO_LEAK]),
         // One traceparent parent id for every call.
         (with!(constant_parent: true), &[UPSTREAM]),
+        // RFC 9110: a 405 must say which methods the resource takes (the adversary round).
+        (with!(drops_allow: true), &[SERVED]),
     ])
     .await;
     let (shared, seed) = &judged[8];
@@ -184,6 +186,8 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
     assert_rejected(warned, *seed, LOGGED, "is at WARN, not ERROR");
     let (down, seed) = &judged[15];
     assert_rejected(down, *seed, LOGGED, "the database's password");
+    let (no_allow, seed) = judged.last().expect("the cases judged");
+    assert_rejected(no_allow, *seed, SERVED, "405 with an Allow header naming GET");
     let (titled, seed) = &judged[18];
     assert_rejected(titled, *seed, PROBLEM, "the status's own phrase (Bad Gateway)");
     let (detailed, seed) = &judged[19];
@@ -289,6 +293,8 @@ struct Behaviour {
     detail_on_400: bool,
     /// The caller's trace passed on with one parent id for every call.
     constant_parent: bool,
+    /// A route that takes every method and answers a 405 by hand, without `Allow`.
+    drops_allow: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -324,6 +330,7 @@ const RIGHT: Behaviour = Behaviour {
     title_503_on_502: false,
     detail_on_400: false,
     constant_parent: false,
+    drops_allow: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -350,7 +357,10 @@ struct Rid(String);
 fn knobbed(db: Database, shipping: Upstream, behaviour: Behaviour) -> Router {
     let client = reqwest::Client::builder().timeout(shipping.timeout()).build().unwrap();
     let state = Knobbed { db, shipping, client, behaviour, current: Arc::default() };
-    let router = Router::new().route("/orders/{id}", get(knobbed_order)).fallback(
+    // Every method taken, and all but GET turned away by hand: a 405 with no `Allow` (the
+    // method router adds one to its own 405s, even through a middleware that remakes them).
+    let orders = if behaviour.drops_allow { any(by_hand) } else { get(knobbed_order) };
+    let router = Router::new().route("/orders/{id}", orders).fallback(
         |Extension(Rid(id)): Extension<Rid>| async move {
             problem(StatusCode::NOT_FOUND, &id, None, RIGHT)
         },
@@ -495,6 +505,20 @@ async fn assign_id(State(service): State<Knobbed>, mut request: Request, next: N
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+async fn by_hand(
+    method: axum::http::Method,
+    service: State<Knobbed>,
+    own: Extension<Rid>,
+    order_id: Path<u32>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if method == axum::http::Method::GET {
+        knobbed_order(service, own, order_id, headers).await
+    } else {
+        StatusCode::METHOD_NOT_ALLOWED.into_response()
+    }
 }
 
 async fn knobbed_order(

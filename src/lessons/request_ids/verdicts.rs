@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use axum::http::header::ALLOW;
 use serde_json::Value;
 
 use super::plan::{Incoming, Instance, NOT_A_NUMBER, Target, well_formed};
@@ -128,6 +129,7 @@ pub(super) fn served(run: &Run<'_>) -> Option<Failure> {
         let status = asked.exchange.status();
         let body = asked.exchange.answer().and_then(|answer| answer.json()).unwrap_or_default();
         let ok = status.is_some_and(|status| expected.contains(&status))
+            && (status != Some(405) || allows_get(asked))
             && (expected != [200] || {
                 let order = asked.ask.order().unwrap_or_default();
                 let shipping = run.plan.shipping.get(&order).cloned().flatten();
@@ -136,6 +138,8 @@ pub(super) fn served(run: &Run<'_>) -> Option<Failure> {
             });
         let what = if expected == [200] {
             "200 with the order and its shipping".into()
+        } else if expected.contains(&405) {
+            "405 with an Allow header naming GET, or 404".into()
         } else {
             expected.iter().map(u16::to_string).collect::<Vec<_>>().join(" or ")
         };
@@ -147,6 +151,18 @@ pub(super) fn served(run: &Run<'_>) -> Option<Failure> {
         rows,
         "expected",
     )
+}
+
+/// Whether the answer names GET in its `Allow` header: RFC 9110 wants the methods a resource
+/// takes in every 405, and a 405 remade as problem details must keep them.
+fn allows_get(asked: &Asked) -> bool {
+    asked.exchange.answer().is_some_and(|answer| {
+        answer.headers.get_all(ALLOW).iter().any(|value| {
+            String::from_utf8_lossy(value.as_bytes())
+                .split(',')
+                .any(|method| method.trim() == "GET")
+        })
+    })
 }
 
 pub(super) fn header(run: &Run<'_>) -> Option<Failure> {
