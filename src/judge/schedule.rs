@@ -463,6 +463,7 @@ fn failed_at(seen: &Seen) -> Instant {
         Reply::Stalled { .. }
         | Reply::Trickle { .. }
         | Reply::TrickleBody { .. }
+        | Reply::Paced { .. }
         | Reply::Silence
         | Reply::Delayed(..) => seen.ended.unwrap_or(seen.at),
     }
@@ -476,7 +477,8 @@ pub fn returned_as_sent(response: &SeenResponse, last: &Seen) -> Option<String> 
     let mut sent = &last.reply;
     while let Reply::Delayed(_, inner)
     | Reply::Trickle { response: inner, .. }
-    | Reply::TrickleBody { response: inner, .. } = sent
+    | Reply::TrickleBody { response: inner, .. }
+    | Reply::Paced { response: inner, .. } = sent
     {
         sent = inner;
     }

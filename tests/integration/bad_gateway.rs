@@ -376,3 +376,52 @@ async fn mangled_data_and_injected_paths_are_caught() {
     ])
     .await;
 }
+
+/// The sixth attack round's escapes (a log line whose only cause is a field's name, a body read
+/// whole and weighed after, a semaphore, a rare status passed on, a floor under Retry-After,
+/// prices rounded past the eighth place), each caught by its check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
+async fn the_sixth_attack_rounds_gateways_are_caught() {
+    assert_caught(&[
+        wrong(
+            "a log of fields and no cause",
+            with!(logs_fields_only: true),
+            &[LOGGED],
+            "no log line says what went wrong",
+        ),
+        wrong(
+            "a body weighed after it was read whole",
+            with!(weighs_after_reading: true),
+            &[UNUSABLE],
+            "1.25 MiB of it at once",
+        ),
+        wrong_and_more(
+            "four calls to the pricing service at a time",
+            with!(permits: Some(4)),
+            &[TIMEOUT],
+            "answered after",
+            TOO_LATE_TO_LOG,
+        ),
+        wrong_and_more(
+            "a 451 passed on",
+            with!(passes_status: Some(451)),
+            &[CLIENT_ERRORS],
+            "the status is 451",
+            &[LOGGED],
+        ),
+        wrong(
+            "a Retry-After of ten seconds at least",
+            with!(retry_after_floor: 10),
+            &[UNAVAILABLE],
+            "Retry-After",
+        ),
+        wrong(
+            "prices rounded to eight places",
+            with!(price: Price::EightPlaces),
+            &[PRICE],
+            "\"price\"",
+        ),
+    ])
+    .await;
+}

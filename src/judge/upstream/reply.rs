@@ -25,6 +25,10 @@ pub enum Reply {
     /// A whole response whose head goes at once and whose body follows `chunk` bytes at a time,
     /// `every` apart: an answer that starts in time and takes long to finish.
     TrickleBody { response: Box<Reply>, chunk: usize, every: Duration },
+    /// A whole response (or raw bytes), the first `at_once` bytes of it at once and the rest
+    /// `chunk` bytes at a time, `every` apart: a body too big to wait for, which a client with
+    /// a limit gives up on at once.
+    Paced { response: Box<Reply>, at_once: usize, chunk: usize, every: Duration },
     /// Nothing, until the client hangs up.
     Silence,
     /// Another reply, after a while.
@@ -59,6 +63,7 @@ impl Reply {
             | Reply::Stalled { status, .. } => Some(*status),
             Reply::Trickle { response, .. }
             | Reply::TrickleBody { response, .. }
+            | Reply::Paced { response, .. }
             | Reply::Delayed(_, response) => response.status_code(),
             Reply::Raw(_) | Reply::Reset | Reply::Silence => None,
         }
@@ -138,6 +143,16 @@ pub(super) async fn send(stream: &mut TcpStream, reply: &Reply, keep_alive: bool
             let bytes = whole(*status, headers, body, false);
             let (head, body) = bytes.split_at(bytes.len() - body.len());
             trickle(stream, std::iter::once(head).chain(body.chunks((*chunk).max(1))), *every).await
+        }
+        Reply::Paced { response, at_once, chunk, every } => {
+            let bytes = match response.as_ref() {
+                Reply::Respond { status, headers, body } => whole(*status, headers, body, false),
+                Reply::Raw(bytes) => bytes.clone(),
+                other => return Box::pin(send(stream, other, keep_alive)).await,
+            };
+            let (first, rest) = bytes.split_at((*at_once).min(bytes.len()));
+            trickle(stream, std::iter::once(first).chain(rest.chunks((*chunk).max(1))), *every)
+                .await
         }
         Reply::Silence => {
             hang_up(stream).await;

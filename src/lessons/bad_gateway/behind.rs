@@ -324,11 +324,17 @@ fn words(behaviour: Option<&Behaviour>) -> &'static [&'static str] {
 }
 
 /// Whether `line` says what went wrong: one of `words`, or the upstream's `status` by number,
-/// once URLs are taken out (a path names the symbol, not the cause) and so are the phrases of
-/// the gateway's own statuses (an access log says what was answered: `504 Gateway Timeout`).
+/// once URLs are taken out (a path names the symbol, not the cause), so are the names of fields
+/// (`elapsed=12ms` says how long, not what went wrong; a field's value may say it), and so are
+/// the phrases of the gateway's own statuses (an access log says what was answered: `504
+/// Gateway Timeout`).
 fn says(line: &str, words: &[&str], status: Option<u16>) -> bool {
-    let line: String =
-        line.split_whitespace().filter(|word| !word.contains("://")).collect::<Vec<_>>().join(" ");
+    let line: String = line
+        .split_whitespace()
+        .filter(|word| !word.contains("://"))
+        .map(field_value)
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut numbers = line.split(|c: char| !c.is_ascii_digit());
     if status.is_some_and(|status| numbers.any(|number| number == status.to_string())) {
         return true;
@@ -339,4 +345,17 @@ fn says(line: &str, words: &[&str], status: Option<u16>) -> bool {
         flat = flat.replace(answered, "");
     }
     words.iter().any(|word| flat.contains(word))
+}
+
+/// A word of a log line without its field name, if it is a field: `elapsed=12ms` is `12ms`.
+fn field_value(word: &str) -> &str {
+    match word.split_once('=') {
+        Some((name, value))
+            if !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.".contains(c)) =>
+        {
+            value
+        }
+        _ => word,
+    }
 }

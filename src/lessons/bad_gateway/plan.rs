@@ -59,6 +59,22 @@ pub(super) const HUGE: usize = 4 << 20;
 /// The size of each chunk of a chunked huge body.
 const CHUNK: usize = 16 << 10;
 
+/// How much of a huge body goes at once: past the largest limit the lesson allows (a mebibyte),
+/// head included.
+const AT_ONCE: usize = 5 << 18;
+
+/// How a huge body is sent, for a report.
+const PACE: &str = ", 1.25 MiB of it at once and the rest over three timeouts";
+
+/// A huge body sent as a slow one: past any allowed limit at once, the rest over three of the
+/// gateway's timeouts. A gateway with a limit gives up at once; one that reads it all (and
+/// weighs it after) is still reading when its timeout is up.
+fn paced(response: Reply, timeout: Duration) -> Reply {
+    let chunks = (HUGE - AT_ONCE) / CHUNK;
+    let every = timeout * 3 / u32::try_from(chunks).expect("a few hundred chunks");
+    Reply::Paced { response: Box::new(response), at_once: AT_ONCE, chunk: CHUNK, every }
+}
+
 impl Behaviour {
     pub(super) fn is_timing(&self) -> bool {
         matches!(self, Self::Silent | Self::Stalls | Self::TrickleHead | Self::TrickleBody)
@@ -83,11 +99,11 @@ impl Behaviour {
                 "answered 200 with a price followed by more text".into()
             }
             Self::NotAPrice(Garbage::Huge) => {
-                format!("answered 200 with a price, in a body of {} MiB", HUGE >> 20)
+                format!("answered 200 with a price, in a body of {} MiB{PACE}", HUGE >> 20)
             }
             Self::NotAPrice(Garbage::HugeChunked) => {
                 format!(
-                    "answered 200 with a price, in a chunked body of {} MiB (no Content-Length)",
+                    "answered 200 with a price, in a chunked body of {} MiB (no Content-Length){PACE}",
                     HUGE >> 20
                 )
             }
@@ -117,9 +133,13 @@ pub(super) struct Secrets {
     pub(super) trace: String,
 }
 
-/// The 4xx and 5xx beyond the named ones (400, 401, 403, 409, 429; 500, 503): each a 502 (or,
-/// for a 4xx, a 500), like the named ones of their class.
-const OTHER_STATUSES: [u16; 12] = [405, 406, 412, 415, 422, 501, 502, 504, 505, 507, 508, 511];
+/// Every registered 4xx and 5xx beyond the named ones (400, 401, 403, 404, 409, 410, 429; 500,
+/// 503): each a 502 (or, for a 4xx, a 500), like the named ones of their class. All of them,
+/// every run: a gateway that passes one rare status on (a 451, a 418) fails whatever the seed.
+const OTHER_STATUSES: [u16; 31] = [
+    402, 405, 406, 407, 408, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 423, 424, 425, 426,
+    428, 431, 451, 501, 502, 504, 505, 506, 507, 508, 510, 511,
+];
 
 #[derive(Debug)]
 pub(super) struct Plan {
@@ -167,8 +187,15 @@ impl Plan {
         );
         quick.extend([Behaviour::Broken, Behaviour::CutOff, Behaviour::Reset]);
         rng.shuffle(&mut quick[5..]);
-        let timing =
-            [Behaviour::Silent, Behaviour::Stalls, Behaviour::TrickleHead, Behaviour::TrickleBody];
+        // Each twice: eight requests at a time wait on each gateway's timeout, so that one
+        // that lets only a few call at once (a semaphore of four) answers the rest late.
+        let timing: Vec<Behaviour> =
+            [Behaviour::Silent, Behaviour::Stalls, Behaviour::TrickleHead, Behaviour::TrickleBody]
+                .iter()
+                .cycle()
+                .take(8)
+                .cloned()
+                .collect();
         let symbols = symbols(rng, quick.len() + timing.len() + 2);
         // Round 2 moves every quick behaviour five symbols on: the five priced in round 1 (one
         // of each shape) fail, five others (again one of each shape) are priced.
@@ -204,7 +231,13 @@ impl Plan {
         let hex = seed::token(rng, 2).to_uppercase();
         let escaped = [
             "..".to_string(),
+            // One dot is a dot segment too: a URL parser drops it, and asks for `/prices/`.
+            ".".to_string(),
             format!("../{word}"),
+            // A URL parser reads a backslash in an http URL's path as a slash.
+            format!("..\\{word}"),
+            // Asked for as it is, the space included: a gateway that trims asks for another.
+            format!(" {base}"),
             format!("{base}?{word}=1"),
             format!("{base}/{word}"),
             format!("{base}#{word}"),
@@ -314,7 +347,7 @@ impl Plan {
                 // Whitespace is JSON too: a gateway that reads it all finds a good price.
                 let mut body = format!(r#"{{"symbol":{quoted},"price":12.5}}"#);
                 body.push_str(&" ".repeat(HUGE.saturating_sub(body.len())));
-                respond(200, body)
+                paced(respond(200, body), timeout)
             }
             Behaviour::NotAPrice(Garbage::HugeChunked) => {
                 let mut head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n".to_string();
@@ -332,7 +365,7 @@ impl Plan {
                     bytes.extend_from_slice(b"\r\n");
                 }
                 bytes.extend_from_slice(b"0\r\n\r\n");
-                Reply::Raw(bytes)
+                paced(Reply::Raw(bytes), timeout)
             }
             Behaviour::Broken => {
                 Reply::Raw(format!("PRICE {symbol} ERR {node}\r\n\r\n").into_bytes())
@@ -361,12 +394,22 @@ impl Plan {
 }
 
 /// A fresh draw of `behaviour`: a new price (the `n`-th of the round's forms), a new
-/// `Retry-After`: up to an hour in round 0, from an hour to a day in round 1, so that every run
-/// has both (a gateway that caps what it passes on at an hour shows each time).
+/// `Retry-After` from a quarter of the whole range, so that every run has each: the 503's under
+/// five seconds (0 included) in round 0 and past what a `u16` holds in round 1, the 429's up to an
+/// hour in round 0 and from an hour to what a `u16` holds in round 1 (a gateway that caps what
+/// it passes on, or raises it to a floor of its own, or drops what does not fit, shows each time).
 fn fresh(rng: &mut Rng, behaviour: &Behaviour, n: usize, round: usize) -> Behaviour {
-    let (low, high) = if round == 0 { (1, 3_600) } else { (3_601, 86_400) };
-    let seconds =
-        seed::duration_spread(rng, Duration::from_secs(low), Duration::from_secs(high)).as_secs();
+    let (low, high) = match (behaviour, round) {
+        (Behaviour::Status(503, _), 0) => (0, 4),
+        (Behaviour::Status(503, _), _) => (65_536, 2_000_000),
+        (_, 0) => (10, 3_600),
+        _ => (3_601, 65_535),
+    };
+    let seconds = match low {
+        0 => rng.u64(low..=high),
+        _ => seed::duration_spread(rng, Duration::from_secs(low), Duration::from_secs(high))
+            .as_secs(),
+    };
     match behaviour {
         Behaviour::Price(_) => Behaviour::Price(price(rng, n % 5)),
         Behaviour::Status(503, _) => Behaviour::Status(503, Some(seconds)),
@@ -375,9 +418,10 @@ fn fresh(rng: &mut Rng, behaviour: &Behaviour, n: usize, round: usize) -> Behavi
     }
 }
 
-/// A price as JSON writes it, in one of five forms: a whole number, a tiny one (up to seven
-/// decimals), a long one of ten or eleven significant digits, one with an exponent, one with a
-/// trailing zero. Each round has one of each.
+/// A price as JSON writes it, in one of five forms: a whole number, a tiny one (9 to 15
+/// decimals, the last not 0, so that rounding to eight places or fewer always shows), a long
+/// one of ten or eleven significant digits, one with an exponent, one with a trailing zero. Each
+/// round has one of each.
 ///
 /// The long one ends in a digit other than 0: an `f32` writes back at most nine significant
 /// digits, so it can never give that price back unchanged, whatever the draw (with eight or
@@ -385,12 +429,12 @@ fn fresh(rng: &mut Rng, behaviour: &Behaviour, n: usize, round: usize) -> Behavi
 fn price(rng: &mut Rng, form: usize) -> String {
     let digits = if form == 2 { rng.u32(10..=11) } else { rng.u32(1..=6) };
     let mut mantissa = rng.u64(10u64.pow(digits - 1)..10u64.pow(digits));
-    if form == 2 && mantissa.is_multiple_of(10) {
+    if matches!(form, 1 | 2) && mantissa.is_multiple_of(10) {
         mantissa += 1;
     }
     let decimals = match form {
         0 => 0,
-        1 => digits as usize + rng.usize(1..=2),
+        1 => rng.usize(9..=15),
         _ => rng.usize(1..=digits as usize),
     };
     let text = format!("{mantissa:0>width$}", width = decimals + 1);
@@ -410,7 +454,7 @@ fn quarter_of_range(rng: &mut Rng, quarter: u32) -> Duration {
 }
 
 /// `count` symbols of the shapes real ones have, taken in turn (`ACME`, `BRK.B`, `7203.T`,
-/// `VOD.L`, `RDS-A`), none inside another.
+/// `RELIANCE.NS`, `RDS-A`), none inside another.
 fn symbols(rng: &mut Rng, count: usize) -> Vec<String> {
     let mut symbols: Vec<String> = Vec::new();
     while symbols.len() < count {
@@ -418,10 +462,12 @@ fn symbols(rng: &mut Rng, count: usize) -> Vec<String> {
             0 => letters(rng, 3..=5),
             1 => format!("{}.{}", letters(rng, 2..=4), letters(rng, 1..=1)),
             2 => format!("{}.{}", rng.u32(1000..10_000), seed::pick(rng, &["T", "HK", "KS", "SS"])),
+            // Up to nine letters and a market (`RELIANCE.NS`): a gateway that refuses symbols
+            // past eight characters refuses real ones in every run.
             3 => format!(
                 "{}.{}",
-                letters(rng, 2..=4),
-                seed::pick(rng, &["L", "DE", "PA", "SW", "TO"])
+                letters(rng, 4..=9),
+                seed::pick(rng, &["L", "DE", "PA", "SW", "TO", "NS", "AX"])
             ),
             _ => format!("{}-{}", letters(rng, 2..=4), letters(rng, 1..=1)),
         };

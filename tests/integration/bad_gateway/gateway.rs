@@ -56,6 +56,8 @@ pub enum Price {
     Cents,
     /// Through an `f32`.
     Single,
+    /// Rounded to eight decimal places.
+    EightPlaces,
 }
 
 /// How a gateway behaves, piece by piece.
@@ -112,6 +114,17 @@ pub struct Behaviour {
     pub trusts_content_length: bool,
     /// The longest `Retry-After` it passes on, if it caps them.
     pub caps_retry_after: Option<u64>,
+    /// The shortest `Retry-After` it passes on: a floor of its own.
+    pub retry_after_floor: u64,
+    /// A status it passes on as it came (a rare one: 451).
+    pub passes_status: Option<u16>,
+    /// Whether it reads the whole body first and weighs it against `body_limit` after.
+    pub weighs_after_reading: bool,
+    /// How many calls to the pricing service it lets run at once, the rest queued.
+    pub permits: Option<usize>,
+    /// Whether its log lines carry the symbol and how long the call took, as fields, and no
+    /// cause: `upstream call failed symbol=… elapsed_ms=…`.
+    pub logs_fields_only: bool,
 }
 
 pub const RIGHT: Behaviour = Behaviour {
@@ -138,6 +151,11 @@ pub const RIGHT: Behaviour = Behaviour {
     reads_quoted_prices: false,
     reads_first_value: false,
     caps_retry_after: None,
+    retry_after_floor: 0,
+    passes_status: None,
+    weighs_after_reading: false,
+    permits: None,
+    logs_fields_only: false,
     body_limit: Some(64 << 10),
     trusts_content_length: false,
     refused_retry_after: None,
@@ -151,6 +169,7 @@ struct Gateway {
     behaviour: Behaviour,
     instance: String,
     cache: Arc<Mutex<HashMap<String, Value>>>,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 pub fn app(upstream: Upstream, behaviour: Behaviour) -> Router {
@@ -165,6 +184,9 @@ pub fn app(upstream: Upstream, behaviour: Behaviour) -> Router {
         behaviour,
         instance: fastrand::u64(..).to_string(),
         cache: Arc::default(),
+        permits: Arc::new(tokio::sync::Semaphore::new(
+            behaviour.permits.unwrap_or(tokio::sync::Semaphore::MAX_PERMITS),
+        )),
     };
     Router::new().route("/quotes/{symbol}", get(quote)).with_state(gateway)
 }
@@ -196,7 +218,10 @@ async fn quote(
         return Json(price).into_response();
     }
     let url = gateway.upstream.url(&format!("/prices/{symbol}"));
-    let (status, said_headers, body) = match ask(&gateway, &url).await {
+    let permit = gateway.permits.acquire().await.expect("the semaphore is never closed");
+    let asked = ask(&gateway, &url).await;
+    drop(permit);
+    let (status, said_headers, body) = match asked {
         Ok(said) => said,
         Err(Failed::TimedOut) => {
             answer.log(format_args!("the pricing service timed out"), b.on_timeout);
@@ -317,9 +342,13 @@ async fn ask_once(
             let mut bytes = Vec::new();
             while let Some(chunk) = response.chunk().await.map_err(failed)? {
                 bytes.extend_from_slice(&chunk);
-                if limit.is_some_and(|limit| bytes.len() > limit) {
+                let weighs = !gateway.behaviour.weighs_after_reading;
+                if weighs && limit.is_some_and(|limit| bytes.len() > limit) {
                     return Err(Failed::Other("the pricing service sent more than 64 KiB".into()));
                 }
+            }
+            if limit.is_some_and(|limit| bytes.len() > limit) {
+                return Err(Failed::Other("the pricing service sent more than 64 KiB".into()));
             }
             Ok(bytes)
         })
@@ -385,6 +414,7 @@ impl Answering<'_> {
                 if let Some(seconds) = seconds.filter(|_| b.passes_retry_after && !dropped) {
                     // A little more than asked, to spread the clients out.
                     let seconds = b.caps_retry_after.map_or(seconds, |cap| seconds.min(cap));
+                    let seconds = seconds.max(b.retry_after_floor);
                     let wait = Duration::from_secs(seconds + 1);
                     let value = match b.dates_retry_after {
                         true => httpdate::fmt_http_date(std::time::SystemTime::now() + wait),
@@ -393,6 +423,9 @@ impl Answering<'_> {
                     response.headers_mut().insert(header::RETRY_AFTER, value.parse().unwrap());
                 }
                 response
+            }
+            status if Some(*status) == b.passes_status => {
+                self.problem(StatusCode::from_u16(*status).unwrap(), None)
             }
             400..=499 if b.passes_4xx => self.problem(StatusCode::from_u16(*status).unwrap(), None),
             400..=599 if b.passes_unnamed && ![400, 401, 403, 409, 500].contains(status) => {
@@ -426,6 +459,7 @@ impl Answering<'_> {
         let passed = match b.price {
             Price::AsItCame => number.clone(),
             Price::Cents => json!((value * 100.0).round() / 100.0),
+            Price::EightPlaces => json!((value * 1e8).round() / 1e8),
             // Through an f32 and back, written as short as the f32 allows.
             Price::Single => {
                 serde_json::from_str(&serde_json::to_string(&(value as f32)).ok()?).ok()?
@@ -442,7 +476,9 @@ impl Answering<'_> {
 
     fn log(&self, what: std::fmt::Arguments<'_>, answered: StatusCode) {
         let symbol = self.symbol;
-        if self.gateway.behaviour.logs_causes {
+        if self.gateway.behaviour.logs_fields_only {
+            tracing::error!(%symbol, elapsed_ms = 12, "upstream call failed");
+        } else if self.gateway.behaviour.logs_causes {
             tracing::error!(%symbol, "{what}");
         } else {
             tracing::info!("GET /quotes/{symbol} answered {}", answered.as_u16());
