@@ -70,6 +70,12 @@ impl Plan {
         asks.push(Ask::Healthy { budget: Some(budget::written(rng, hours, 'H')) });
         let minutes = Duration::from_secs(u64::from(rng.u32(1..=9)) * 60);
         asks.push(Ask::Healthy { budget: Some(budget::written(rng, minutes, 'M')) });
+        // And eight digits of hours and of minutes, the most the format writes: a parser that
+        // multiplies them out in nanoseconds, or in a u32, overflows.
+        for (unit, length) in [('H', 3600), ('M', 60)] {
+            let most = Duration::from_secs(rng.u64(10_000_000..=99_999_999) * length);
+            asks.push(Ask::Healthy { budget: Some(budget::written(rng, most, unit)) });
+        }
         let seconds = Duration::from_secs(u64::from(rng.u32(1..=3)));
         asks.push(Ask::Healthy { budget: Some(budget::written(rng, seconds, 'S')) });
         for unit in ['m', 'u'] {

@@ -27,6 +27,8 @@ pub enum AttemptTimeout {
     WholeBudget,
     /// What is left, stretched to this many percent of it ("a little slack").
     LeftTimes(u32),
+    /// What is left, less a fixed margin of this many milliseconds.
+    LeftLess(u64),
     /// The client's own timeout.
     ClientOwn,
     /// The attempt runs on a task of its own; the call stops waiting for it at the deadline.
@@ -70,6 +72,9 @@ pub struct Client {
     pub max_delay_exclusive: bool,
     /// Gives up before a wait with `DeadlineExceeded` when the attempt failed on the way.
     pub deadline_instead_of_error: bool,
+    /// Waits a Retry-After and the backoff on top (equal jitter, so that it always shows: full
+    /// jitter shows in three calls of four).
+    pub backoff_on_retry_after: bool,
 }
 
 impl Client {
@@ -85,6 +90,7 @@ impl Client {
         waits_long_retry_after: false,
         max_delay_exclusive: false,
         deadline_instead_of_error: false,
+        backoff_on_retry_after: false,
     };
 
     pub async fn get_before(
@@ -107,6 +113,9 @@ impl Client {
             let left = match self.attempt {
                 AttemptTimeout::WholeBudget => budget,
                 AttemptTimeout::LeftTimes(percent) => left * percent / 100,
+                AttemptTimeout::LeftLess(margin) => {
+                    left.saturating_sub(Duration::from_millis(margin))
+                }
                 _ => left,
             };
             let outcome =
@@ -133,6 +142,10 @@ impl Client {
                         || (self.max_delay_exclusive && asked == policy.max_delay) =>
                 {
                     return outcome.map_err(GaveUp::Transport);
+                }
+                Some(asked) if self.backoff_on_retry_after => {
+                    let backoff = backoff(&policy, attempt);
+                    asked + backoff / 2 + self.jitter(backoff / 2)
                 }
                 Some(asked) => asked,
                 None => self.jitter(backoff(&policy, attempt)),
@@ -175,7 +188,9 @@ impl Client {
         left: Duration,
     ) -> Option<Result<reqwest::Response, reqwest::Error>> {
         match self.attempt {
-            AttemptTimeout::Left => Some(client.get(url).timeout(left).send().await),
+            AttemptTimeout::Left | AttemptTimeout::LeftLess(_) => {
+                Some(client.get(url).timeout(left).send().await)
+            }
             AttemptTimeout::TimeoutAt => {
                 tokio::time::timeout_at(deadline.into(), client.get(url).send()).await.ok()
             }
