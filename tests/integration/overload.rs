@@ -220,6 +220,15 @@ async fn a_limit_kept_per_client_is_caught() {
     judged_failing_among(with!(limit: Limit::PerClient), &[LIMIT], &[], &[REFUSED]).await;
 }
 
+/// The sixth attack round: keyless requests let past the limit passed when the run drew a flood
+/// of keyed clients; the last flood now mixes every kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
+async fn a_limit_that_keyless_requests_skip_is_caught() {
+    judged_failing_among(with!(limit: Limit::KeyedOnly), &[LIMIT], &[], &[REFUSED, FULL, GOODPUT])
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn a_quota_shared_by_every_client_is_caught() {
@@ -304,6 +313,8 @@ enum Limit {
     PerRequest,
     /// A semaphore per API key.
     PerClient,
+    /// One semaphore, which requests without an API key skip.
+    KeyedOnly,
     /// One semaphore, waited on with `acquire().await`.
     Waits,
     /// One semaphore, waited on for at most this many milliseconds, then 503: a bounded queue.
@@ -536,6 +547,11 @@ async fn knobbed_report(
     let slot =
         match behaviour.limit {
             Limit::Shared(_) => match Arc::clone(&service.slots).try_acquire_owned() {
+                Ok(permit) => Slot::Permit(permit),
+                Err(_) => return overloaded(),
+            },
+            Limit::KeyedOnly if !headers.contains_key("x-api-key") => Slot::Free,
+            Limit::KeyedOnly => match Arc::clone(&service.slots).try_acquire_owned() {
                 Ok(permit) => Slot::Permit(permit),
                 Err(_) => return overloaded(),
             },

@@ -42,16 +42,18 @@ pub(super) async fn bursts(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
 
     let mut failures = Failures::new();
     let context = format!("{} flooding", setup.shape);
-    let judge_flood = |exchanges: &[Exchange], controls: &[Exchange], failures: &mut Failures| {
-        let flood = Flood { exchanges, controls, backend: &backend, start, context: &context };
-        judge_flood(plan, setup.max, &flood, failures);
-    };
-    judge_flood(&first, &first_controls, &mut failures);
+    let mixed = "one client, many clients and clients without a key flooding together";
+    let judge_flood =
+        |exchanges: &[Exchange], controls: &[Exchange], context: &str, failures: &mut Failures| {
+            let flood = Flood { exchanges, controls, backend: &backend, start, context };
+            judge_flood(plan, setup.max, &flood, failures);
+        };
+    judge_flood(&first, &first_controls, &context, &mut failures);
     let first_full = !failures.contains_key(FULL);
     judge_failing(plan, setup.max, &failing, start, first_full, &mut failures);
     // A slot a failed call never gave back shows as a later flood with fewer served.
     let mut after = Failures::new();
-    judge_flood(&last, &last_controls, &mut after);
+    judge_flood(&last, &last_controls, mixed, &mut after);
     for (check, failure) in after {
         if check == FULL && !failures.contains_key(FULL) {
             let summary = format!(
@@ -63,7 +65,7 @@ pub(super) async fn bursts(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
             note(&mut failures, check, failure);
         }
     }
-    judge_limit(&backend, setup.max, &context, &mut failures);
+    judge_limit(&backend, setup.max, &format!("{context}, then {mixed}"), &mut failures);
     let answers: Vec<&Exchange> = first.iter().chain(&failing).chain(&last).collect();
     judge_leaks(plan, &backend, &answers, &mut failures);
     Ok(failures)
