@@ -43,6 +43,12 @@ pub const UNDER_FLOOD: Duration = Duration::from_millis(150);
 /// within it about one time in seven; half of forty waits alike, about once in 10⁷ runs.
 pub const ALIKE_BETWEEN_PROCESSES: Duration = Duration::from_millis(8);
 
+/// How much longer than a control request sent beside it an answer that asks nobody may take,
+/// in the median over a dozen or more: nothing, but for what scheduling adds to one and not the
+/// other (lesson 5's refusals). A pause of a few tens of milliseconds, under [`LATE_FLOOR`] on
+/// each, shows in the median.
+pub const REFUSAL_LAG: Duration = Duration::from_millis(10);
+
 /// How long the judge's own servers and clients wait for anything before calling it silence.
 pub const PATIENCE: Duration = Duration::from_secs(3);
 

@@ -25,7 +25,7 @@ use httplings::lessons::circuit_breaker::{Adapter, App, Call};
 use self::inventory::Inventory;
 use self::plan::{Instance, Plan};
 use self::rules::{Breaker, Rule};
-use crate::judge::bounds::millis;
+use crate::judge::bounds::{REFUSAL_LAG, millis};
 use crate::judge::confirm::confirmed;
 use crate::judge::model::replay;
 use crate::judge::{self, APP_DEADLINE, Evidence, Failure, JudgeFuture, Judged, Learner};
@@ -76,6 +76,8 @@ struct Walked {
     /// Why `app()` gave no router, when it did not.
     unserved: Option<String>,
     lost: Option<Lost>,
+    /// How much longer each refusal asked alone took than the control request sent beside it.
+    lags: Vec<Duration>,
 }
 
 impl Walked {
@@ -124,10 +126,42 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         ));
         return Ok(());
     }
+    // A refusal that waits a little every time (a pause under the slack any one of them is
+    // allowed) shows in the median of them all, and again in a second play.
+    let mut slow_refusals = refusals_wait(&walked);
+    if slow_refusals.is_some() {
+        slow_refusals = slow_refusals.and(refusals_wait(&walk_all().await));
+    }
     for (at, check) in CHECKS.iter().enumerate() {
-        recorder.decide(check, verdict(at, &walked));
+        let failure = verdict(at, &walked);
+        let failure = match (*check, failure) {
+            ("opens", None) => slow_refusals.take(),
+            (_, failure) => failure,
+        };
+        recorder.decide(check, failure);
     }
     Ok(())
+}
+
+/// A failure when the refusals asked alone took, in their median, more than [`REFUSAL_LAG`]
+/// longer than the control requests sent beside them (a dozen of them at least).
+fn refusals_wait(walked: &[Walked]) -> Option<Failure> {
+    let mut lags: Vec<Duration> = walked.iter().flat_map(|walked| walked.lags.clone()).collect();
+    if lags.len() < 12 {
+        return None;
+    }
+    lags.sort();
+    let median = lags[lags.len() / 2];
+    (median > REFUSAL_LAG).then(|| {
+        Failure::of(format!(
+            "the open breaker's 503s took {} longer than GET /health/live sent beside them, in \
+             the median of {} refusals (at most {} is allowed): a refusal asks nobody, so \
+             nothing should hold it up",
+            millis(median),
+            lags.len(),
+            millis(REFUSAL_LAG)
+        ))
+    })
 }
 
 /// Walks `instance`, and again while it fails.
@@ -193,7 +227,24 @@ async fn play(learner: &Learner, plan: &Plan, instance: &Instance) -> Walked {
         let failure = Failure::of(summary).with(timeline);
         (broken.rule, broken.evidence.into_iter().fold(failure, Failure::with))
     });
-    Walked { broken, held: replayed.model.judged, ..Walked::default() }
+    let lags = refusal_lags(&history);
+    Walked { broken, held: replayed.model.judged, lags, ..Walked::default() }
+}
+
+/// For each refusal (a 503 for an item) asked alone, how much longer it took than its control.
+fn refusal_lags(history: &walk::History) -> Vec<Duration> {
+    history
+        .iter()
+        .filter_map(|(_, observed)| match observed.gots.as_slice() {
+            [got]
+                if got.exchange.status() == Some(503)
+                    && got.exchange.request.path.starts_with("/items/") =>
+            {
+                Some(got.exchange.took().saturating_sub(got.control?))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The verdict of the check in place `at`: failed where its rule broke, passed where it was

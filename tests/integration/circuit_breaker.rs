@@ -253,6 +253,22 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             saying: "and a late one",
             also: &[],
         },
+        // The sixth attack round: the same for a success, which reset the new count; S's late
+        // success comes back beside its late failure, and the failure after them must open it.
+        Wrong {
+            app: with!(stale_success_resets_when_closed: true),
+            caught_by: OPENS,
+            saying: "instance S",
+            also: &[],
+        },
+        // The sixth attack round: a pause of 20 ms on every refusal, under the slack any one
+        // refusal has; the median of a run's refusals shows it.
+        Wrong {
+            app: with!(refusal_pause: Duration::from_millis(20)),
+            caught_by: OPENS,
+            saying: "in the median of",
+            also: &[],
+        },
         // The adversary round adv56b: failures forgotten after 2 s of quiet passed; Q's last
         // failure comes over 2 s after the others.
         Wrong {
@@ -563,6 +579,9 @@ struct Behaviour {
     count_forgets_after: Option<Duration>,
     /// Whether a failure let through before the breaker opened counts once it has closed again.
     stale_failure_counts_when_closed: bool,
+    /// Whether a success let through before the breaker opened resets the count once it has
+    /// closed again.
+    stale_success_resets_when_closed: bool,
     /// How long before the cooldown is over the trial is let through.
     trial_early: Duration,
     /// The share of a cooldown a failed trial opens the breaker for.
@@ -618,6 +637,7 @@ const RIGHT: Behaviour = Behaviour {
     trial_says_cooldown: false,
     count_forgets_after: None,
     stale_failure_counts_when_closed: false,
+    stale_success_resets_when_closed: false,
     trial_early: Duration::ZERO,
     reopen_share: 1.0,
     trial_by_status: false,
@@ -836,8 +856,12 @@ fn record(
     let mut circuit = service.circuit.lock().unwrap();
     let now = Instant::now();
     let closed = circuit.open_until.is_none();
-    let counted_anyway =
-        behaviour.stale_failure_counts_when_closed && failed && trial.is_none() && closed;
+    let stale = if failed {
+        behaviour.stale_failure_counts_when_closed
+    } else {
+        behaviour.stale_success_resets_when_closed
+    };
+    let counted_anyway = stale && trial.is_none() && closed;
     if circuit.epoch != epoch && !behaviour.late_outcomes_decide && !counted_anyway {
         let open = circuit.open_until.is_some() && circuit.trial.is_none();
         if failed && open && behaviour.late_failure_restarts_cooldown {

@@ -101,9 +101,10 @@ pub(super) enum Phase {
     HangUp { trial: Item, hold: Duration, burst: Vec<Item>, before: (Item, Duration), after: Item },
     /// Draining starts while `slow` is on its way; `quick`, asked meanwhile, comes back at once.
     Drain { slow: Item, quick: Item },
-    /// The calls of a trip held over to this point come back, failing, while the breaker, closed
-    /// again since, counts threshold − 1 fresh failures: let through before it last opened, they
-    /// count for nothing, and `then` still reaches the inventory.
+    /// The calls of a trip held over to this point come back, one failing and one succeeding,
+    /// while the breaker, closed again since, counts threshold − 1 fresh failures: let through
+    /// before it last opened, they count for nothing (nor reset the count), and `then`, a
+    /// failure, still reaches the inventory and opens the breaker.
     HeldOver { then: Item },
     /// `threshold` failures released together, each held by the inventory a moment so that all
     /// are in flight at once: they open the breaker as surely as a run of them does (a count read
@@ -487,9 +488,10 @@ fn reopened(rng: &mut Rng, items: &mut Items, threshold: u32, fails: Fault) -> I
 const HELD_OVER: Duration = Duration::from_millis(300);
 
 /// S: failures in a row, the last of them after well over a second of quiet, open it (a count
-/// that forgets failures after a second does not); a failing call let through just before,
-/// held across the whole cycle (open, a trial that succeeds, closed again), comes back once the
-/// breaker has counted threshold − 1 fresh failures: from an earlier state, it decides nothing.
+/// that forgets failures after a second does not); a failing call and a succeeding one let
+/// through just before, held across the whole cycle (open, a trial that succeeds, closed
+/// again), come back once the breaker has counted threshold − 1 fresh failures: from an earlier
+/// state, they decide nothing, so the next failure reaches the inventory and opens it again.
 fn held_over(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
     let (cooldown, timeout) = (drawn(rng, 200, 300), drawn(rng, 800, 900));
@@ -497,12 +499,14 @@ fn held_over(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     // A 504, which may be passed on: should a busy machine stretch it past the timeout, a 504
     // is right either way.
     let straggler = items.make(Script::Fault(Fault::Status(504), cooldown + HELD_OVER));
+    // Back well within the timeout: a success, which must not reset the new count.
+    let late_success = items.make(Script::Item(cooldown + HELD_OVER));
     let trip = items.failures(1)[0];
     let phases = vec![
         Phase::Trip {
             run: items.failures(threshold as usize - 1),
             quiet,
-            slow: vec![straggler],
+            slow: vec![straggler, late_success],
             trip,
             back: Back::Closed,
         },
@@ -512,7 +516,8 @@ fn held_over(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
             items.trial(crowd, Vec::new())
         },
         Phase::Run { items: items.failures(threshold as usize - 1), trips: false },
-        Phase::HeldOver { then: items.healthy(1)[0] },
+        Phase::HeldOver { then: items.failures(1)[0] },
+        items.open(None),
     ];
     instance("S", threshold, cooldown, timeout, phases)
 }

@@ -248,7 +248,10 @@ impl Walk<'_> {
             Phase::HeldOver { then } => {
                 self.flying.append(&mut self.held_over);
                 self.settle().await;
-                self.ask(then).await;
+                let exchange = self.ask(then).await;
+                if then.script.fails() {
+                    self.opened = self.span(then, &exchange);
+                }
             }
             Phase::Drain { slow, quick } => {
                 self.probe(Act::Ready, "/health/ready").await;
