@@ -25,7 +25,7 @@ use httplings::lessons::circuit_breaker::{Adapter, App, Call};
 use self::inventory::Inventory;
 use self::plan::{Instance, Plan};
 use self::rules::{Breaker, Rule};
-use crate::judge::bounds::{REFUSAL_LAG, millis};
+use crate::judge::bounds::{AT_ONCE_ON_AVERAGE, REFUSAL_LAG, millis};
 use crate::judge::confirm::confirmed;
 use crate::judge::model::replay;
 use crate::judge::{self, APP_DEADLINE, Evidence, Failure, JudgeFuture, Judged, Learner};
@@ -78,6 +78,8 @@ struct Walked {
     lost: Option<Lost>,
     /// How much longer each refusal asked alone took than the control request sent beside it.
     lags: Vec<Duration>,
+    /// How long each `GET /health/live` took, the controls' included.
+    lives: Vec<Duration>,
 }
 
 impl Walked {
@@ -127,20 +129,44 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         return Ok(());
     }
     // A refusal that waits a little every time (a pause under the slack any one of them is
-    // allowed) shows in the median of them all, and again in a second play.
-    let mut slow_refusals = refusals_wait(&walked);
-    if slow_refusals.is_some() {
-        slow_refusals = slow_refusals.and(refusals_wait(&walk_all().await));
+    // allowed), or a liveness probe that does, shows in the median of them all, and again in a
+    // second play.
+    let (mut slow_refusals, mut slow_lives) = (refusals_wait(&walked), lives_wait(&walked));
+    if slow_refusals.is_some() || slow_lives.is_some() {
+        let again = walk_all().await;
+        slow_refusals = slow_refusals.and(refusals_wait(&again));
+        slow_lives = slow_lives.and(lives_wait(&again));
     }
     for (at, check) in CHECKS.iter().enumerate() {
         let failure = verdict(at, &walked);
         let failure = match (*check, failure) {
             ("opens", None) => slow_refusals.take(),
+            ("live", None) => slow_lives.take(),
             (_, failure) => failure,
         };
         recorder.decide(check, failure);
     }
     Ok(())
+}
+
+/// A failure when `GET /health/live` took more than [`AT_ONCE_ON_AVERAGE`] in the median of a
+/// run's probes and controls: a busy machine holds some of them up, never most.
+fn lives_wait(walked: &[Walked]) -> Option<Failure> {
+    let mut lives: Vec<Duration> = walked.iter().flat_map(|walked| walked.lives.clone()).collect();
+    if lives.len() < 12 {
+        return None;
+    }
+    lives.sort();
+    let median = lives[lives.len() / 2];
+    (median > AT_ONCE_ON_AVERAGE).then(|| {
+        Failure::of(format!(
+            "GET /health/live took {} in the median of {} asks (at once is within {} in the \
+             median): a liveness probe that waits tells the orchestrator nothing it can act on",
+            millis(median),
+            lives.len(),
+            millis(AT_ONCE_ON_AVERAGE)
+        ))
+    })
 }
 
 /// A failure when the refusals asked alone took, in their median, more than [`REFUSAL_LAG`]
@@ -228,7 +254,19 @@ async fn play(learner: &Learner, plan: &Plan, instance: &Instance) -> Walked {
         (broken.rule, broken.evidence.into_iter().fold(failure, Failure::with))
     });
     let lags = refusal_lags(&history);
-    Walked { broken, held: replayed.model.judged, lags, ..Walked::default() }
+    let lives = live_times(&history);
+    Walked { broken, held: replayed.model.judged, lags, lives, ..Walked::default() }
+}
+
+/// How long each `GET /health/live` took: the probes, and the control beside each ask.
+fn live_times(history: &walk::History) -> Vec<Duration> {
+    let probes = history
+        .iter()
+        .flat_map(|(_, observed)| &observed.gots)
+        .filter(|got| got.exchange.request.path == "/health/live")
+        .map(|got| got.exchange.took());
+    let controls = history.iter().filter_map(|(_, observed)| observed.gots.first()?.control);
+    probes.chain(controls).collect()
 }
 
 /// For each refusal (a 503 for an item) asked alone, how much longer it took than its control.
@@ -258,8 +296,9 @@ fn verdict(at: usize, walked: &[Walked]) -> Option<Failure> {
         return None;
     }
     Some(Failure::new(
-        "not judged: every instance went wrong before its breaker got this far",
+        "not judged: every instance went wrong, or was held up, before its breaker got this far",
         "Each instance walks the breaker's whole cycle, and this rule shows only once its \
-         breaker gets that far. Fix the first ✗ above: it stops the walks.",
+         breaker gets that far. Fix the other ✗ in this list first (a slow answer holds a walk \
+         up as surely as a wrong one stops it); then this rule is judged.",
     ))
 }

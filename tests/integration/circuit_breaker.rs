@@ -225,7 +225,8 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             app: with!(pads_every_call: Duration::from_millis(170)),
             caught_by: NO_QUEUE,
             saying: "it took",
-            also: &[],
+            // A silence's 504 comes the pause late, past the timeout.
+            also: &[CLOSED, OPENS],
         },
         // The adversary round (lesson 5's second review): a 503 a tenth of a second late passed
         // while "at once" meant within 150 ms; now it is timed against /health/live beside it.
@@ -260,6 +261,24 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             caught_by: OPENS,
             saying: "instance S",
             also: &[],
+        },
+        // The sixth attack round: an inventory client that waits three times the timeout; a
+        // silence's 504 is timed on both sides now.
+        Wrong {
+            app: with!(timeout_share: 3.0),
+            caught_by: CLOSED,
+            saying: "was up long before",
+            also: &[
+                OPENS,
+                COUNTS,
+                RETRY_AFTER,
+                ONE_TRIAL,
+                CLOSES,
+                REOPENS,
+                ABANDONED,
+                READY,
+                DRAINING,
+            ],
         },
         // The sixth attack round: a pause of 20 ms on every refusal, under the slack any one
         // refusal has; the median of a run's refusals shows it.
@@ -455,6 +474,14 @@ async fn each_mistake_in_half_open_is_caught() {
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn each_mistake_in_health_and_draining_is_caught() {
     each_is_caught(vec![
+        // The sixth attack round: a liveness probe that waits 100 ms, under the bound on any one
+        // answer "at once"; the median of a run's probes shows it.
+        Wrong {
+            app: with!(live_pause: Duration::from_millis(100)),
+            caught_by: LIVE,
+            saying: "in the median of",
+            also: &[ABANDONED],
+        },
         Wrong {
             app: with!(live_asks_inventory: true),
             caught_by: LIVE,
@@ -582,6 +609,10 @@ struct Behaviour {
     /// Whether a success let through before the breaker opened resets the count once it has
     /// closed again.
     stale_success_resets_when_closed: bool,
+    /// The inventory client's timeout, as a share of `inventory.timeout()`.
+    timeout_share: f64,
+    /// How long `/health/live` waits before it answers.
+    live_pause: Duration,
     /// How long before the cooldown is over the trial is let through.
     trial_early: Duration,
     /// The share of a cooldown a failed trial opens the breaker for.
@@ -638,6 +669,8 @@ const RIGHT: Behaviour = Behaviour {
     count_forgets_after: None,
     stale_failure_counts_when_closed: false,
     stale_success_resets_when_closed: false,
+    timeout_share: 1.0,
+    live_pause: Duration::ZERO,
     trial_early: Duration::ZERO,
     reopen_share: 1.0,
     trial_by_status: false,
@@ -703,7 +736,8 @@ fn knobbed(
     lifecycle: Lifecycle,
     behaviour: Behaviour,
 ) -> Router {
-    let client = reqwest::Client::builder().timeout(inventory.timeout()).build().unwrap();
+    let timeout = inventory.timeout().mul_f64(behaviour.timeout_share);
+    let client = reqwest::Client::builder().timeout(timeout).build().unwrap();
     let state = Knobbed {
         inventory,
         client,
@@ -992,6 +1026,7 @@ async fn fetch_why(service: &Knobbed, id: u32) -> Result<Value, (StatusCode, Fai
 }
 
 async fn knobbed_live(State(service): State<Knobbed>) -> StatusCode {
+    tokio::time::sleep(service.behaviour.live_pause).await;
     if service.behaviour.live_asks_inventory && fetch(&service, 1).await.is_err() {
         return StatusCode::SERVICE_UNAVAILABLE;
     }

@@ -14,7 +14,7 @@ use super::plan::{Fault, Item, Script};
 use super::walk::{Act, Got, Observed, Step};
 use crate::judge::Evidence;
 use crate::judge::answer::{Answer, Shown, brief, error_problem, expected_error};
-use crate::judge::bounds::{AT_ONCE, Bound, CLOCK_GRAIN, LATE_FLOOR, millis};
+use crate::judge::bounds::{AT_ONCE, Bound, CLOCK_GRAIN, LATE_FLOOR, Timing, millis};
 use crate::judge::model::Model;
 
 /// Each rule is one check of the lesson, in the order of its checks.
@@ -664,13 +664,23 @@ fn answer_problem(item: &Item, got: &Got, timeout: Duration) -> Option<(String, 
         }),
         Script::Fault(Fault::Silence, _) => error(gateway.0, gateway.1).or_else(|| {
             let took = got.exchange.took();
-            let why = format!(
-                "a 504 after {}, before the timeout of {} was up",
-                millis(took),
-                millis(timeout)
-            );
-            (took + CLOCK_GRAIN < timeout)
-                .then(|| (why, expected_error(answer, gateway.0, gateway.1)))
+            // Late by more than the slack and what the control beside it took: the client
+            // waited longer than `inventory.timeout()`, the longest it may.
+            let bound = Bound::around(timeout).later_by(got.control.unwrap_or_default());
+            let why = match bound.judge(took) {
+                Timing::InTime => return None,
+                Timing::Early => format!(
+                    "a 504 after {}, before the timeout of {} was up",
+                    millis(took),
+                    millis(timeout)
+                ),
+                Timing::Late => format!(
+                    "a 504 after {}, though the timeout of {} was up long before ({bound})",
+                    millis(took),
+                    millis(timeout)
+                ),
+            };
+            Some((why, expected_error(answer, gateway.0, gateway.1)))
         }),
         // The inventory's own 504 is an answer (a 502), but passing it on is common, and fine.
         Script::Fault(Fault::Status(504), _) => {
