@@ -49,6 +49,12 @@ pub const ALIKE_BETWEEN_PROCESSES: Duration = Duration::from_millis(8);
 /// each, shows in the median.
 pub const REFUSAL_LAG: Duration = Duration::from_millis(10);
 
+/// How much sooner than its timeout a client may seem to hang up on an upstream that never
+/// finished answering, as the upstream sees it (from the request read to the hang-up): the way
+/// there, connecting and writing, which the client's clock counts and the upstream's does not.
+/// A client that gives up 15 ms early shows past it (lesson 4).
+pub const EARLY_HANG_UP: Duration = Duration::from_millis(8);
+
 /// How long the judge's own servers and clients wait for anything before calling it silence.
 pub const PATIENCE: Duration = Duration::from_secs(3);
 

@@ -136,7 +136,11 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     // Every verdict on answers is confirmed: a request answered wrong is asked again, twice.
     for check in [PRICE, NOT_FOUND, CLIENT_ERRORS, REFUSED, UNUSABLE, TIMEOUT, UNAVAILABLE] {
         let judged_by = |asked: &Asked| answers::check_of(&plan, asked) == check;
-        recorder.decide(check, confirmed(|play| record.replayed(play, judged_by)).await);
+        let mut failure = confirmed(|play| record.replayed(play, judged_by)).await;
+        if check == TIMEOUT && failure.is_none() {
+            failure = hung_up_early(&record, &plan, &services).await;
+        }
+        recorder.decide(check, failure);
     }
     recorder.decide(PATH, answers::escapes(&escapes));
     let mut addresses: Vec<_> = services.iter().map(|service| service.address).collect();
@@ -145,6 +149,15 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     recorder.decide(ONCE, behind::once(&record.asked(), &services));
     recorder.decide(LOGGED, behind::logged(learner, &record).await?);
     Ok(())
+}
+
+/// Whether the gateways hung up early on the requests that wait on their timeout, as the
+/// pricing services saw it: in round one, and again in a play of those requests alone.
+async fn hung_up_early(record: &Record<'_>, plan: &Plan, services: &[Upstream]) -> Option<Failure> {
+    behind::hung_up_early(plan, services, &[0; SERVICES])?;
+    let since: Vec<usize> = services.iter().map(Upstream::asked).collect();
+    record.timing_again().await;
+    behind::hung_up_early(plan, services, &since)
 }
 
 fn app_failed(problem: &str) -> Failure {

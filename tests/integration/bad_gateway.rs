@@ -422,6 +422,14 @@ async fn the_sixth_attack_rounds_gateways_are_caught() {
             &[PRICE],
             "\"price\"",
         ),
+        // Fifteen milliseconds short: from the judge's side it looked in time, since its clock
+        // starts before the gateway's handler does; the pricing services see the hang-up.
+        wrong(
+            "a deadline 15 ms short",
+            with!(deadline: Some(|timeout| timeout - Duration::from_millis(15))),
+            &[TIMEOUT],
+            "upstream.timeout()",
+        ),
     ])
     .await;
 }

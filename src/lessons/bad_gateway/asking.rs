@@ -41,6 +41,9 @@ impl Asked {
     }
 }
 
+/// The play of [`Record::timing_again`]'s requests, apart from every confirmed verdict's.
+const TIMING_AGAIN: u32 = u32::MAX;
+
 /// A request to make: of which gateway, for which symbol, in which round.
 type Wanted = (usize, String, usize);
 
@@ -94,6 +97,17 @@ impl<'a> Record<'a> {
     pub(super) async fn round_two(&self) {
         let quick = self.plan.cases.iter().filter(|case| !case.rounds[1].is_timing());
         self.ask_all(quick.map(|case| (A, case.symbol.clone(), 1)).collect(), 0).await;
+    }
+
+    /// The symbols that wait on a timeout asked again of every gateway that had them in round
+    /// one, as a play of their own: a second look at when the gateways hang up.
+    pub(super) async fn timing_again(&self) {
+        let mut wanted = Vec::new();
+        for case in self.plan.cases.iter().filter(|case| case.rounds[0].is_timing()) {
+            let gateways = [A, A, A + 1, B, B + 1, B + 2];
+            wanted.extend(gateways.map(|gateway| (gateway, case.symbol.clone(), 0)));
+        }
+        self.ask_all(wanted, TIMING_AGAIN).await;
     }
 
     /// `symbol` asked of the gateways over A and B again, as in round one: a value that seemed

@@ -11,6 +11,7 @@ use super::asking::{Asked, Record};
 use super::plan::{Behaviour, Plan, priced_symbol};
 use super::{B, BEHIND, Behind};
 use crate::judge::answer::Shown;
+use crate::judge::bounds::{EARLY_HANG_UP, millis};
 use crate::judge::compare::{CLIENT_ERROR_TEXT, Leak, Observed, leaks_by_outline, secrets_in};
 use crate::judge::log::{is_panic_report, names, tail, unlogged};
 use crate::judge::upstream::{Reply, Seen, Upstream};
@@ -358,4 +359,51 @@ fn field_value(word: &str) -> &str {
         }
         _ => word,
     }
+}
+
+/// The first pricing service whose requests that wait on the timeout (silence, a stall, a
+/// trickle) the gateways hung up on early, in the median of those it saw since `since` (its
+/// count of requests then): more than [`EARLY_HANG_UP`] before `upstream.timeout()`, from the
+/// request read to the hang-up. The judge's own clock starts before the gateway's handler does,
+/// and a busy gateway starts late: the services see what the gateway's own timer did.
+pub(super) fn hung_up_early(
+    plan: &Plan,
+    services: &[Upstream],
+    since: &[usize],
+) -> Option<Failure> {
+    let timing: Vec<&str> = plan
+        .cases
+        .iter()
+        .filter(|case| case.rounds[0].is_timing())
+        .map(|case| case.symbol.as_str())
+        .collect();
+    for (service, upstream) in services.iter().enumerate() {
+        let Some(gateway) = BEHIND.iter().position(|behind| *behind == Behind::Service(service))
+        else {
+            continue;
+        };
+        let timeout = plan.timeouts[gateway];
+        let seen = upstream.seen();
+        let mut held: Vec<Duration> = seen[since[service].min(seen.len())..]
+            .iter()
+            .filter(|seen| priced_symbol(seen).is_some_and(|symbol| timing.contains(&&*symbol)))
+            .filter_map(|seen| Some(seen.ended?.saturating_duration_since(seen.at)))
+            .collect();
+        if held.len() < 4 {
+            continue;
+        }
+        held.sort();
+        let median = held[held.len() / 2];
+        if median + EARLY_HANG_UP < timeout {
+            return Some(Failure::of(format!(
+                "the gateway hung up on a pricing service that had not finished answering {} \
+                 after reading the request, in the median of {} such requests, though \
+                 upstream.timeout() is {}: it gives up before its timeout is up",
+                millis(median),
+                held.len(),
+                millis(timeout)
+            )));
+        }
+    }
+    None
 }
