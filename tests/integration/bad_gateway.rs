@@ -422,6 +422,14 @@ async fn the_sixth_attack_rounds_gateways_are_caught() {
             &[PRICE],
             "\"price\"",
         ),
+        // A price answer carries a few hundred bytes of small print now, as real ones do.
+        wrong_and_more(
+            "a body limit of 200 bytes",
+            with!(body_limit: Some(200)),
+            &[PRICE],
+            "answered 502, not 200",
+            &[LOGGED],
+        ),
         // Fifteen milliseconds short: from the judge's side it looked in time, since its clock
         // starts before the gateway's handler does; the pricing services see the hang-up.
         wrong(

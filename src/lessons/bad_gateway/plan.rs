@@ -288,13 +288,16 @@ impl Plan {
                 .collect(),
             body: body.into_bytes(),
         };
+        // A few hundred bytes of the service's own small print, as a real price answer has: a
+        // gateway whose body limit is a few hundred bytes refuses good prices.
+        let terms = "Indicative price, not an offer. ".repeat(12 + symbol.len() % 7);
         let quoted = json!(symbol);
         let (field, trace, node) = (&self.field, &s.trace, &s.node);
         let price = |price: &str| {
             respond(
                 200,
                 format!(
-                    r#"{{"symbol":{quoted},"price":{price},"currency":"EUR","{field}":"{trace}","meta":{{"node":"{node}","hops":["{}"]}}}}"#,
+                    r#"{{"symbol":{quoted},"price":{price},"currency":"EUR","{field}":"{trace}","meta":{{"node":"{node}","hops":["{}"]}},"terms":"{terms}"}}"#,
                     s.cookie
                 ),
             )
