@@ -152,42 +152,39 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
 /// A failure when `GET /health/live` took more than [`AT_ONCE_ON_AVERAGE`] in the median of a
 /// run's probes and controls: a busy machine holds some of them up, never most.
 fn lives_wait(walked: &[Walked]) -> Option<Failure> {
-    let mut lives: Vec<Duration> = walked.iter().flat_map(|walked| walked.lives.clone()).collect();
-    if lives.len() < 12 {
-        return None;
-    }
-    lives.sort();
-    let median = lives[lives.len() / 2];
-    (median > AT_ONCE_ON_AVERAGE).then(|| {
-        Failure::of(format!(
-            "GET /health/live took {} in the median of {} asks (at once is within {} in the \
-             median): a liveness probe that waits tells the orchestrator nothing it can act on",
-            millis(median),
-            lives.len(),
-            millis(AT_ONCE_ON_AVERAGE)
-        ))
-    })
+    let lives = walked.iter().flat_map(|walked| walked.lives.clone()).collect();
+    let (median, count) = median_past(lives, AT_ONCE_ON_AVERAGE)?;
+    Some(Failure::of(format!(
+        "GET /health/live took {} in the median of {count} asks (at once is within {} in the \
+         median): a liveness probe that waits tells the orchestrator nothing it can act on",
+        millis(median),
+        millis(AT_ONCE_ON_AVERAGE)
+    )))
 }
 
 /// A failure when the refusals asked alone took, in their median, more than [`REFUSAL_LAG`]
-/// longer than the control requests sent beside them (a dozen of them at least).
+/// longer than the control requests sent beside them.
 fn refusals_wait(walked: &[Walked]) -> Option<Failure> {
-    let mut lags: Vec<Duration> = walked.iter().flat_map(|walked| walked.lags.clone()).collect();
-    if lags.len() < 12 {
+    let lags = walked.iter().flat_map(|walked| walked.lags.clone()).collect();
+    let (median, count) = median_past(lags, REFUSAL_LAG)?;
+    Some(Failure::of(format!(
+        "the open breaker's 503s took {} longer than GET /health/live sent beside them, in the \
+         median of {count} refusals (at most {} is allowed): a refusal asks nobody, so nothing \
+         should hold it up",
+        millis(median),
+        millis(REFUSAL_LAG)
+    )))
+}
+
+/// The median of `durations` and how many there are, when it is past `limit` (of a dozen at
+/// least: fewer say too little about a pause every answer has).
+fn median_past(mut durations: Vec<Duration>, limit: Duration) -> Option<(Duration, usize)> {
+    if durations.len() < 12 {
         return None;
     }
-    lags.sort();
-    let median = lags[lags.len() / 2];
-    (median > REFUSAL_LAG).then(|| {
-        Failure::of(format!(
-            "the open breaker's 503s took {} longer than GET /health/live sent beside them, in \
-             the median of {} refusals (at most {} is allowed): a refusal asks nobody, so \
-             nothing should hold it up",
-            millis(median),
-            lags.len(),
-            millis(REFUSAL_LAG)
-        ))
-    })
+    durations.sort();
+    let median = durations[durations.len() / 2];
+    (median > limit).then_some((median, durations.len()))
 }
 
 /// Walks `instance`, and again while it fails.
