@@ -128,8 +128,8 @@ wrong! {
         Client { no_jitter: true, ..Client::RIGHT }, right => "retries",
     // The sixth attack round: a fixed margin on every attempt, more than a tenth of a short
     // deadline; the backoff waited on top of a Retry-After.
-    a_client_whose_attempts_keep_a_fixed_50_ms:
-        Client { attempt: AttemptTimeout::LeftLess(50), ..Client::RIGHT }, right => "in-time",
+    a_client_whose_attempts_keep_a_fixed_55_ms:
+        Client { attempt: AttemptTimeout::LeftLess(55), ..Client::RIGHT }, right => "in-time",
     a_client_that_adds_the_backoff_to_a_retry_after:
         Client { backoff_on_retry_after: true, ..Client::RIGHT }, right => "retries",
     a_gateway_that_forwards_the_budget_unchanged: Client::RIGHT, forwards_unchanged => "passed-on",
