@@ -68,9 +68,8 @@ pub(super) fn judge(
 ) -> Option<(Failure, Cause)> {
     let (mut problems, mut logs, mut samples) = (Problems::default(), Logs::default(), Vec::new());
     let mut wrong = 0;
-    // A herd is judged on the spread of its waits alone, never on their length: a herd that
-    // fails does so at its first play (a busy machine never makes waits alike), so nothing in it
-    // may depend on how busy the machine is.
+    // A herd is judged on the spread of its waits alone, never on their length: how busy the
+    // machine is lengthens waits, and a herd must not fail for that.
     let timed = !matches!(scenario.together, Together::Spread | Together::Afresh);
     // Long outages are judged in aggregate; only a wait cut short is judged one by one there.
     let each_wait_bounded = matches!(scenario.together, Together::Alone | Together::Reaching);
@@ -128,20 +127,16 @@ pub(super) fn judge(
     ))
 }
 
-/// The calls judged together, once each passed on its own, with the failure's cause. A herd
-/// that failed, or waits that took one share of their bounds, did so by a rule: a busy machine
-/// only lengthens waits, by amounts of its own, so it never makes waits alike, and playing them
-/// again would only give a client that never waited, or never drew afresh, another chance to be
-/// spread by one. The other judgements may be a busy moment's doing.
+/// The calls judged together, once each passed on its own. Every such failure is played again
+/// before it is believed: a busy machine can stamp waits alike (the judge's server held up
+/// while retries queue, then reading them all in one instant), and a wrong answer fails every
+/// play (a constant seed, a share reused, a wait left unjittered).
 fn together(
     scenario: &Scenario,
     calls: &[PlayedCall],
     samples: &[Sample],
 ) -> Option<(Failure, Cause)> {
-    let cause = match scenario.together {
-        Together::Spread | Together::Afresh => Cause::Rule,
-        _ => Cause::Timing,
-    };
+    let cause = Cause::Timing;
     let failure = match scenario.together {
         Together::Alone => None,
         Together::Reaching => schedule::reach(samples).map(Failure::of),
