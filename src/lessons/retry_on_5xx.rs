@@ -22,8 +22,9 @@ use tokio::sync::Notify;
 use self::plan::{JITTER, SLEEPS, Scenario};
 use self::play::PlayedCall;
 use crate::judge::bounds::{Lateness, STALL, millis};
+use crate::judge::confirm::{self, Cause};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder};
-use crate::judge::{confirm, schedule, seed};
+use crate::judge::{schedule, seed};
 use httplings::lessons::retry_on_5xx::{Adapter, GetWithRetry};
 
 pub use self::plan::CHECKS;
@@ -166,11 +167,12 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     // A busy machine can hold a right client past its timeout on the herd's 200, or stamp its
     // retries alike (the judge's server held up while they queue): a herd that failed in one
     // process is played again, by itself, and believed only if it fails in every play. Two
-    // processes in step are believed at once unless the judge saw a stall: a generator seeded
-    // once per process would be drawn at different places in a replay, and pass it.
+    // processes in step, or a call that panicked or ran past its deadline, are believed at once
+    // unless the judge saw a stall: a generator seeded once per process would be drawn at other
+    // places in a replay, and pass it; a call that sleeps an hour would only be waited for again.
     let replays = match &herd_failure {
         Some((_, Herd::OnItsOwn)) => confirm::PLAYS - 1,
-        Some((_, Herd::InStep)) if longest_stall > STALL => 1,
+        Some((_, Herd::InStep | Herd::Broken)) if longest_stall > STALL => 1,
         _ => 0,
     };
     for play in 1..=replays {
@@ -207,12 +209,14 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     Ok(())
 }
 
-/// How a herd failed: in one process on its own (waits alike, or no wait at all), or with two
-/// processes drawing the same waits.
+/// How a herd failed: in one process on its own (waits alike, or no wait at all), with two
+/// processes drawing the same waits, or by a rule no busy machine breaks (a panic, a call still
+/// running at its deadline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Herd {
     OnItsOwn,
     InStep,
+    Broken,
 }
 
 /// The herd's verdict: each process's calls on their own, then their waits compared between
@@ -224,8 +228,10 @@ fn judge_herd(
 ) -> Option<(Failure, Herd)> {
     let on_its_own =
         verdict::judge(herd, one, late_one).or_else(|| verdict::judge(herd, two, late_two));
-    if let Some((failure, _)) = on_its_own {
-        return Some((failure, Herd::OnItsOwn));
+    match on_its_own {
+        Some((failure, Cause::Timing)) => return Some((failure, Herd::OnItsOwn)),
+        Some((failure, Cause::Rule)) => return Some((failure, Herd::Broken)),
+        None => {}
     }
     let (first, second): (Vec<Duration>, Vec<Duration>) = one
         .iter()
