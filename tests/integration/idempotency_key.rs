@@ -138,6 +138,11 @@ struct Behaviour {
     /// How many stored answers are kept, the oldest forgotten first, when not all of them.
     keeps_last: Option<usize>,
     compares_payments: bool,
+    /// The one field of the payment compared, when not the whole payment.
+    compares_only: Option<&'static str>,
+    /// Whether the processor's timeout is one on each read (reqwest's `read_timeout`), not on
+    /// the whole answer.
+    times_each_read: bool,
     knows_in_flight: bool,
     /// How long the 409 for a key in flight waits before it goes out.
     conflict_after: Duration,
@@ -203,6 +208,14 @@ struct Behaviour {
     unjittered_after_no_answer: bool,
     /// How much of a `Retry-After` it waits (1.0: what was asked).
     retry_after_share: f64,
+    /// A timeout of its own on every attempt, in place of the client's.
+    own_timeout: Option<Duration>,
+    /// Whether it makes two attempts at least, whatever max_attempts says.
+    at_least_two: bool,
+    /// Whether, out of attempts, it returns the first error it met instead of the last.
+    returns_first_error: bool,
+    /// Whether every attempt's body carries the attempt's number beside the payment.
+    numbers_attempts: bool,
     backoff: fn(&RetryPolicy, u32) -> Duration,
     /// The wait taken, given the longest backoff allows.
     jitter: fn(Duration) -> Duration,
@@ -242,6 +255,8 @@ const RIGHT: Behaviour = Behaviour {
     forgets_after: None,
     keeps_last: None,
     compares_payments: true,
+    compares_only: None,
+    times_each_read: false,
     knows_in_flight: true,
     conflict_after: Duration::ZERO,
     forgets_failures: true,
@@ -277,6 +292,10 @@ const RIGHT: Behaviour = Behaviour {
     sleeps_after_last: false,
     unjittered_after_no_answer: false,
     retry_after_share: 1.0,
+    own_timeout: None,
+    at_least_two: false,
+    returns_first_error: false,
+    numbers_attempts: false,
     backoff: exponential,
     jitter: equal_jitter,
 };
@@ -403,11 +422,20 @@ struct Knobbed {
     behaviour: Behaviour,
 }
 
+/// Whether two payments differ, in `only` that field when given.
+fn differ(first: &Value, payment: &Value, only: Option<&str>) -> bool {
+    match only {
+        Some(field) => first[field] != payment[field],
+        None => first != payment,
+    }
+}
+
 fn knobbed_app(processor: Upstream, behaviour: Behaviour) -> Router {
     let timeout = processor.timeout().mul_f64(behaviour.timeout_share);
-    let client = match behaviour.times_head_only {
-        true => reqwest::Client::new(),
-        false => reqwest::Client::builder().timeout(timeout).build().unwrap(),
+    let client = match (behaviour.times_head_only, behaviour.times_each_read) {
+        (true, _) => reqwest::Client::new(),
+        (false, true) => reqwest::Client::builder().read_timeout(timeout).build().unwrap(),
+        (false, false) => reqwest::Client::builder().timeout(timeout).build().unwrap(),
     };
     let keys = Keys::new(behaviour.store);
     let service = Knobbed {
@@ -478,7 +506,7 @@ async fn knobbed_payment(
     let found = service.keys.claim(&scope, &payment, behaviour.claims_atomically).await;
     let refused = match &found {
         Some(Entry::Done(first, ..) | Entry::InFlight(first))
-            if behaviour.compares_payments && *first != payment =>
+            if behaviour.compares_payments && differ(first, &payment, behaviour.compares_only) =>
         {
             Some(problem(StatusCode::UNPROCESSABLE_ENTITY))
         }
@@ -702,26 +730,36 @@ async fn knobbed_pay(
 ) -> Result<reqwest::Response, reqwest::Error> {
     let mut key = if behaviour.uses_given_key { given.to_string() } else { (behaviour.new_key)() };
     let (mut streak, mut last_kind) = (0, None);
+    let max_attempts =
+        if behaviour.at_least_two { policy.max_attempts.max(2) } else { policy.max_attempts };
+    let mut first_error = None;
     for attempt in 1.. {
         if behaviour.new_key_each_attempt && attempt > 1 {
             key = (behaviour.new_key)();
         }
-        let outcome = client
-            .post(url)
-            .header("Idempotency-Key", format!("\"{key}\""))
-            .json(payment)
-            .send()
-            .await;
+        let mut request = client.post(url).header("Idempotency-Key", format!("\"{key}\""));
+        request = match behaviour.numbers_attempts {
+            true => request.json(&json!({"amount": payment.amount, "currency": payment.currency, "attempt": attempt})),
+            false => request.json(payment),
+        };
+        if let Some(timeout) = behaviour.own_timeout {
+            request = request.timeout(timeout);
+        }
+        let mut outcome = request.send().await;
         let retry = match &outcome {
             Ok(response) => (behaviour.retries)(response.status().as_u16()),
             Err(error) => !error.is_builder() || behaviour.retries_unbuildable,
         };
-        if retry && attempt >= policy.max_attempts && behaviour.sleeps_after_last {
+        if retry && attempt >= max_attempts && behaviour.sleeps_after_last {
             tokio::time::sleep((behaviour.jitter)((behaviour.backoff)(policy, attempt))).await;
         }
-        if !retry || attempt >= policy.max_attempts {
+        if !retry || attempt >= max_attempts {
+            if behaviour.returns_first_error && outcome.is_err() {
+                outcome = first_error.take().map_or(outcome, Err);
+            }
             return outcome;
         }
+
         let kind = outcome.as_ref().map(|response| response.status().as_u16()).ok();
         streak = if last_kind == Some(kind) { streak + 1 } else { 1 };
         last_kind = Some(kind);
@@ -767,7 +805,9 @@ async fn knobbed_pay(
             }
             _ => (behaviour.jitter)((behaviour.backoff)(policy, counted)),
         };
-        drop(outcome);
+        if let Err(error) = outcome {
+            first_error.get_or_insert(error);
+        }
         tokio::time::sleep(wait).await;
     }
     unreachable!("the loop returns")
@@ -962,8 +1002,16 @@ async fn servers_that_mix_keys_up_forget_replays_or_time_heads_only_are_caught()
         Box::pin(knobbed!(downstream: Downstream::Short)),
         Box::pin(knobbed!(forgets_after_replays: Some(2))),
         Box::pin(knobbed!(times_head_only: true)),
+        // The seventh attack round: the payment compared by one field, a timeout on each read.
+        Box::pin(knobbed!(compares_only: Some("amount"))),
+        Box::pin(knobbed!(compares_only: Some("currency"))),
+        Box::pin(knobbed!(times_each_read: true)),
     ])
     .await;
+    for (judged, seed) in &cases[8..10] {
+        assert_failed(judged, *seed, CHECKS, &[CHANGED]);
+    }
+    assert_failed(&cases[10].0, cases[10].1, CHECKS, &[GATEWAY]);
     let expected: [&[&str]; 5] = [&[CHARGES], &[SCOPED], &[NOT_STORED], &[NOT_STORED], &[SCOPED]];
     for (index, ((judged, seed), expected)) in cases.iter().zip(expected).enumerate() {
         if index == 1 {
@@ -1053,6 +1101,32 @@ async fn each_known_wrong_client_is_caught_by_the_check_for_its_rule() {
     assert_rejected(&cases[0].0, cases[0].1, KEYED, "pay was given the key");
     assert_rejected(&cases[4].0, cases[4].1, FRESH, "two processes made the same keys");
     assert_rejected(&cases[9].0, cases[9].1, NEVER, "cannot be built");
+}
+
+/// The seventh attack round: a timeout of pay's own (longer and shorter than the client's), two
+/// attempts whatever max_attempts says, the first error returned in place of the last, and a
+/// body that numbers its attempts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
+async fn clients_that_replace_the_timeout_or_miscount_attempts_are_caught() {
+    let _turn = taking_turns().await;
+    let cases = judged(vec![
+        Box::pin(knobbed!(own_timeout: Some(Duration::from_secs(1)))),
+        Box::pin(knobbed!(own_timeout: Some(Duration::from_millis(300)))),
+        Box::pin(knobbed!(at_least_two: true)),
+        Box::pin(knobbed!(returns_first_error: true)),
+        Box::pin(knobbed!(numbers_attempts: true)),
+    ])
+    .await;
+    // A timeout of another length moves every wait after it, and the herd's hang-ups with it.
+    caught_by(&cases[0].0, cases[0].1, RETRIES, &[WAITS, JITTER]);
+    caught_by(&cases[1].0, cases[1].1, RETRIES, &[WAITS, JITTER]);
+    assert_rejected(&cases[0].0, cases[0].1, RETRIES, "the client pay was given times out");
+    assert_rejected(&cases[1].0, cases[1].1, RETRIES, "the client pay was given times out");
+    assert_failed(&cases[2].0, cases[2].1, CHECKS, &[GIVES_UP]);
+    assert_failed(&cases[3].0, cases[3].1, CHECKS, &[GIVES_UP]);
+    assert_rejected(&cases[3].0, cases[3].1, GIVES_UP, "when the last attempt ended in");
+    assert_failed(&cases[4].0, cases[4].1, CHECKS, &[KEYED]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

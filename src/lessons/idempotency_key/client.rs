@@ -151,10 +151,21 @@ impl Plan {
         // Waits long enough that a client retrying what can never be sent shows it.
         let policy = RetryPolicy { max_attempts: 4, base_delay: ms(300), max_delay: ms(2_000) };
         call(payments, Kind::Unbuildable, Vec::new(), policy);
-        for (step, attempts) in [(Step::Status(503), 4), (Step::Status(409), 3), (Step::Drop, 3)] {
+        // One attempt allowed is one request, whatever failed.
+        for (step, attempts) in [
+            (Step::Status(503), 4),
+            (Step::Status(409), 3),
+            (Step::Drop, 3),
+            (Step::Status(503), 1),
+            (Step::Drop, 1),
+        ] {
             let policy = drawn(payments, attempts);
             call(payments, Kind::Broken, vec![step; 6], policy);
         }
+        // A timeout, then dropped connections: the error returned is the last one, not the
+        // first.
+        let policy = drawn(payments, 3);
+        call(payments, Kind::Broken, vec![Step::Hang, Step::Drop, Step::Drop], policy);
         // Outages whose next wait would be 0.8-1 s: a client that waits once more after its
         // last attempt keeps pay from returning for far longer than the most a busy machine
         // makes a return late (`MOST_LATE`), so that wait shows on any machine.
@@ -298,7 +309,8 @@ pub(super) async fn play(
         (
             RETRIES,
             each(&played, Kind::Succeeds, |played| count(played, created_at(played)))
-                .or_else(|| each(&played, Kind::Asked, |played| count(played, created_at(played)))),
+                .or_else(|| each(&played, Kind::Asked, |played| count(played, created_at(played))))
+                .or_else(|| own_timeout(&played, &lateness)),
         ),
         (
             NEVER,
@@ -500,8 +512,11 @@ fn keyed(plays: &[Played]) -> Option<Failure> {
             let json_body = seen
                 .header("content-type")
                 .is_some_and(|value| value.starts_with("application/json"));
-            let body: Option<Payment> = serde_json::from_slice(&seen.body).ok();
-            if !json_body || body.as_ref() != Some(&played.planned.payment) {
+            // The payment's own fields and nothing else: a field added on a retry (an attempt
+            // number) makes it another payment to a server that fingerprints the body.
+            let body: Option<Value> = serde_json::from_slice(&seen.body).ok();
+            let sent = serde_json::to_value(&played.planned.payment).ok();
+            if !json_body || body.is_none() || body != sent {
                 return Some(about(
                     played,
                     "a request did not carry the payment as JSON (Content-Type: application/json)"
@@ -647,7 +662,17 @@ fn returned_problem(played: &Played) -> Option<String> {
     let problem = match (&played.paid, answered) {
         (Err(problem), _) => return Some(format!("pay did not return: {problem}")),
         (Ok(Ok(response)), Some(last)) => schedule::returned_as_sent(response, last)?,
-        (Ok(Err(error)), None) if !error.builder => return None,
+        (Ok(Err(error)), None) if !error.builder => {
+            let hung = step_of(played, played.seen.len()) == Step::Hang;
+            if error.timeout == hung {
+                return None;
+            }
+            let last = if hung { "a timeout" } else { "a dropped connection" };
+            format!(
+                "returned {}, when the last attempt ended in {last}",
+                schedule::returned(&Err(error.clone()))
+            )
+        }
         (Ok(returned), Some(_)) => {
             format!("returned {}, not the last response", schedule::returned(returned))
         }
@@ -823,6 +848,44 @@ fn reach(plays: &[Played]) -> Option<Failure> {
 fn shown_with(mut failure: Failure, example: &Played) -> Failure {
     failure.evidence = about(example, String::new()).evidence;
     failure
+}
+
+/// The fewest attempts that got no answer whose hang-ups are judged together.
+const LEAST_HANGS: usize = 5;
+
+/// An attempt that gets no answer ends when the client it was given times out: in the median,
+/// no sooner than four fifths of [`CLIENT_TIMEOUT`] (the head reaches the server after the
+/// client's clock started) and no later than the usual slack, and however late the machine
+/// ran. A timeout of pay's own, shorter or longer, replaces the caller's choice.
+fn own_timeout(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
+    let mut held: Vec<(Duration, Duration)> = plays
+        .iter()
+        .flat_map(|played| played.seen.iter().enumerate().map(move |(at, seen)| (played, at, seen)))
+        .filter(|(played, at, _)| step_of(played, at + 1) == Step::Hang)
+        .filter_map(|(_, _, seen)| {
+            let ended = seen.ended?;
+            Some((ended.saturating_duration_since(seen.at), lateness.during(seen.at, ended)))
+        })
+        .collect();
+    if held.len() < LEAST_HANGS {
+        return None;
+    }
+    held.sort();
+    let (median, late) = held[held.len() / 2];
+    let bound = Bound {
+        at_least: CLIENT_TIMEOUT.mul_f64(0.8),
+        ..Bound::around(CLIENT_TIMEOUT).later_by(late)
+    };
+    (!bound.holds(median)).then(|| {
+        Failure::of(format!(
+            "requests that got no answer were given up on after {} (the median of {}; due: \
+             {bound}): the client pay was given times out after {}. Use it as it is: its \
+             timeout is the caller's choice",
+            millis(median),
+            held.len(),
+            millis(CLIENT_TIMEOUT),
+        ))
+    })
 }
 
 /// After a timeout, pay backs off as after any failure: waiting for the answer was no backoff.

@@ -106,7 +106,7 @@ impl Model for Life {
                 Fate::Drop => failed(seen, 0),
                 Fate::Hang => timed_out(seen, self.timeout, &[504]),
                 // Half an answer is no answer: by the timeout, 504 (or 502, "unusable").
-                Fate::Stall => timed_out(seen, self.timeout, &[504, 502]),
+                Fate::Stall(_) => timed_out(seen, self.timeout, &[504, 502]),
             },
             (State::Stored { payment: first, answer: stored }, Step::Pay { payment, .. }) => {
                 if payment != first {
@@ -442,9 +442,10 @@ impl fmt::Display for Step {
                     Fate::FailLate(_) => "answers 503, late".into(),
                     Fate::Drop => "charges, then closes the connection without a word".into(),
                     Fate::Hang => "charges, then never answers".into(),
-                    Fate::Stall => {
-                        "charges, then sends a 201's head and half its body, and stalls".into()
-                    }
+                    Fate::Stall(after) => format!(
+                        "charges, then, {} on, sends a 201's head and half its body, and stalls",
+                        millis(*after)
+                    ),
                 };
                 write!(f, "POST {}{spelled} (the processor, if asked, {fate})", paid(payment))
             }

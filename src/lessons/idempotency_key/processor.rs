@@ -26,8 +26,9 @@ pub(super) enum Fate {
     Drop,
     /// Charged, then no answer until the caller gives up.
     Hang,
-    /// Charged, then a 201's head and half its body, and nothing more until the caller gives up.
-    Stall,
+    /// Charged, then, after this long, a 201's head and half its body, and nothing more until
+    /// the caller gives up: a timeout on each read, not on the whole answer, runs past it.
+    Stall(Duration),
 }
 
 /// One request the processor got.
@@ -163,10 +164,11 @@ impl Ledger {
             Fate::Slow(delay) => Reply::Delayed(delay, Box::new(created)),
             Fate::Drop => Reply::Raw(Vec::new()),
             Fate::Hang => Reply::Silence,
-            Fate::Stall => {
+            Fate::Stall(head_after) => {
                 let body = json!({"charge_id": id}).to_string().into_bytes();
                 let sent = body[..body.len() / 2].to_vec();
-                Reply::Stalled { status: 201, promised: body.len(), sent }
+                let stalled = Reply::Stalled { status: 201, promised: body.len(), sent };
+                Reply::Delayed(head_after, Box::new(stalled))
             }
         }
     }
