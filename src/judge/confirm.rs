@@ -25,7 +25,7 @@ where
         scenario(play).await?;
     }
     let mut failure = first;
-    failure.summary.push_str(&format!(" (seen in each of {PLAYS} plays)"));
+    seen_in_each(&mut failure, PLAYS);
     Some(failure)
 }
 
@@ -49,9 +49,14 @@ where
         failing.retain(|check, _| again.contains_key(check));
     }
     for failure in failing.values_mut() {
-        failure.summary.push_str(&format!(" (seen in each of {PLAYS} plays)"));
+        seen_in_each(failure, PLAYS);
     }
     Ok(failing)
+}
+
+/// Says in `failure` that it repeated in each of `plays` plays.
+pub fn seen_in_each(failure: &mut Failure, plays: u32) {
+    failure.summary.push_str(&format!(" (seen in each of {plays} plays)"));
 }
 
 /// What made a scenario fail: a rule broken in a way no busy machine can cause (a panic, a call
@@ -78,7 +83,7 @@ where
         scenario(play).await?;
     }
     let mut failure = first;
-    failure.summary.push_str(&format!(" (seen in each of {PLAYS} plays)"));
+    seen_in_each(&mut failure, PLAYS);
     Some(failure)
 }
 
@@ -106,7 +111,7 @@ where
     }
     for (_, failure) in &mut decided {
         if let Some(failure) = failure {
-            failure.summary.push_str(&format!(" (seen in each of {plays} plays)"));
+            seen_in_each(failure, plays);
         }
     }
     decided

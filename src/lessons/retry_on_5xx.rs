@@ -191,7 +191,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     }
     let herd_failure = herd_failure.map(|(mut failure, _)| {
         if replays > 0 {
-            failure.summary.push_str(&format!(" (seen in each of {} plays)", replays + 1));
+            confirm::seen_in_each(&mut failure, replays + 1);
         }
         failure
     });

@@ -738,9 +738,12 @@ async fn knobbed_pay(
             key = (behaviour.new_key)();
         }
         let mut request = client.post(url).header("Idempotency-Key", format!("\"{key}\""));
-        request = match behaviour.numbers_attempts {
-            true => request.json(&json!({"amount": payment.amount, "currency": payment.currency, "attempt": attempt})),
-            false => request.json(payment),
+        request = if behaviour.numbers_attempts {
+            let numbered =
+                json!({"amount": payment.amount, "currency": payment.currency, "attempt": attempt});
+            request.json(&numbered)
+        } else {
+            request.json(payment)
         };
         if let Some(timeout) = behaviour.own_timeout {
             request = request.timeout(timeout);

@@ -662,7 +662,7 @@ fn returned_problem(played: &Played) -> Option<String> {
     let problem = match (&played.paid, answered) {
         (Err(problem), _) => return Some(format!("pay did not return: {problem}")),
         (Ok(Ok(response)), Some(last)) => schedule::returned_as_sent(response, last)?,
-        (Ok(Err(error)), None) if !error.builder => {
+        (Ok(returned @ Err(error)), None) if !error.builder => {
             let hung = step_of(played, played.seen.len()) == Step::Hang;
             if error.timeout == hung {
                 return None;
@@ -670,7 +670,7 @@ fn returned_problem(played: &Played) -> Option<String> {
             let last = if hung { "a timeout" } else { "a dropped connection" };
             format!(
                 "returned {}, when the last attempt ended in {last}",
-                schedule::returned(&Err(error.clone()))
+                schedule::returned(returned)
             )
         }
         (Ok(returned), Some(_)) => {
