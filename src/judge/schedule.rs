@@ -465,7 +465,8 @@ fn failed_at(seen: &Seen) -> Instant {
         | Reply::TrickleBody { .. }
         | Reply::Paced { .. }
         | Reply::Silence
-        | Reply::Delayed(..) => seen.ended.unwrap_or(seen.at),
+        | Reply::Delayed(..)
+        | Reply::Held { .. } => seen.ended.unwrap_or(seen.at),
     }
 }
 
@@ -476,6 +477,7 @@ fn failed_at(seen: &Seen) -> Instant {
 pub fn returned_as_sent(response: &SeenResponse, last: &Seen) -> Option<String> {
     let mut sent = &last.reply;
     while let Reply::Delayed(_, inner)
+    | Reply::Held { then: inner, .. }
     | Reply::Trickle { response: inner, .. }
     | Reply::TrickleBody { response: inner, .. }
     | Reply::Paced { response: inner, .. } = sent

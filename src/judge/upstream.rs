@@ -24,7 +24,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 pub use self::address::{Refused, Unreachable, loopback, refused, unreachable};
-pub use self::reply::Reply;
+pub use self::reply::{Release, Reply};
 
 /// A request as the upstream saw it, and what became of it.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 /// What the upstream does with one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +34,40 @@ pub enum Reply {
     Silence,
     /// Another reply, after a while.
     Delayed(Duration, Box<Reply>),
+    /// Another reply, once the judge opens `release`, or after `at_most` if it never does: an
+    /// answer held for as long as something else takes, however busy the machine is.
+    Held { release: Release, at_most: Duration, then: Box<Reply> },
 }
+
+/// What lets a [`Reply::Held`] go: opened once, by the judge, for every reply that holds it.
+#[derive(Debug, Clone)]
+pub struct Release(watch::Sender<bool>);
+
+impl Default for Release {
+    fn default() -> Self {
+        Self(watch::channel(false).0)
+    }
+}
+
+impl Release {
+    /// Lets every reply held by it go (and any held by it from now on, at once).
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    async fn opened(&self) {
+        let _ = self.0.subscribe().wait_for(|open| *open).await;
+    }
+}
+
+/// Two releases are the same when they are one switch.
+impl PartialEq for Release {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same_channel(&other.0)
+    }
+}
+
+impl Eq for Release {}
 
 impl Reply {
     /// A JSON response.
@@ -64,7 +98,8 @@ impl Reply {
             Reply::Trickle { response, .. }
             | Reply::TrickleBody { response, .. }
             | Reply::Paced { response, .. }
-            | Reply::Delayed(_, response) => response.status_code(),
+            | Reply::Delayed(_, response)
+            | Reply::Held { then: response, .. } => response.status_code(),
             Reply::Raw(_) | Reply::Reset | Reply::Silence => None,
         }
     }
@@ -94,6 +129,17 @@ pub(super) async fn send(stream: &mut TcpStream, reply: &Reply, keep_alive: bool
                 return Ended::HungUp;
             }
             Box::pin(send(stream, later, keep_alive)).await
+        }
+        Reply::Held { release, at_most, then } => {
+            let hung_up = tokio::select! {
+                () = release.opened() => false,
+                () = tokio::time::sleep(*at_most) => false,
+                () = hang_up(stream) => true,
+            };
+            if hung_up {
+                return Ended::HungUp;
+            }
+            Box::pin(send(stream, then, keep_alive)).await
         }
         Reply::Respond { status, headers, body } => {
             let keep = keep_alive && !closes(headers);

@@ -40,6 +40,36 @@ async fn a_client_that_hangs_up_on_a_slow_reply_is_noticed_when_it_does() {
 }
 
 #[tokio::test]
+async fn a_held_reply_goes_when_released_and_no_later_than_its_limit() {
+    let release = Release::default();
+    let held = release.clone();
+    let upstream = Upstream::start(move |_| Reply::Held {
+        release: held.clone(),
+        at_most: Duration::from_secs(5),
+        then: Box::new(Reply::status(201)),
+    })
+    .await;
+    let started = Instant::now();
+    let asked = tokio::spawn(client().get(&upstream.base).send());
+    assert!(upstream.wait_until(Duration::from_secs(2), |seen| !seen.is_empty()).await);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!asked.is_finished(), "a held reply went before it was released");
+    release.open();
+    assert_eq!(asked.await.unwrap().unwrap().status(), 201);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    // Never released: it goes at its limit.
+    let limited = Upstream::start(|_| Reply::Held {
+        release: Release::default(),
+        at_most: Duration::from_millis(200),
+        then: Box::new(Reply::status(200)),
+    })
+    .await;
+    let started = Instant::now();
+    assert_eq!(client().get(&limited.base).send().await.unwrap().status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(200), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn resets_trickles_and_keep_alive_behave_as_scripted() {
     let reset = Upstream::start(|_| Reply::Reset).await;
     assert!(client().get(&reset.base).send().await.is_err());

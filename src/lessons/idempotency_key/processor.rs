@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::judge::upstream::{Options, Reply, Upstream};
+use crate::judge::upstream::{Options, Release, Reply, Upstream};
 
 /// How a request for an amount fares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Fate {
     Charge,
-    /// Charged, with the answer held this long.
+    /// Charged, with the answer held this long, or until the judge lets it go
+    /// ([`Processor::release`]).
     Slow(Duration),
     /// This status, and no charge.
     Fail(u16),
@@ -53,6 +54,10 @@ struct Ledger {
     /// Charge ids to hand out: random enough to be nobody's guess, fixed by the seed.
     ids: Vec<String>,
     asked: Vec<Asked>,
+    /// What lets the slow answers for an amount go before their time, until it does.
+    releases: HashMap<u64, Release>,
+    /// Amounts whose slow answers go as soon as a request for another amount (the key) comes.
+    released_by: HashMap<u64, u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +103,16 @@ impl Processor {
         self.ledger().fates.insert(amount, fate);
     }
 
+    /// Lets the slow answers to the requests for `amount` that came so far go now.
+    pub(super) fn release(&self, amount: u64) {
+        self.ledger().release(amount);
+    }
+
+    /// Lets the slow answers for `held` go as soon as a request for `by` comes.
+    pub(super) fn release_on(&self, held: u64, by: u64) {
+        self.ledger().released_by.insert(by, held);
+    }
+
     /// The requests for `amount` that came from `from` on (up to `to`, when given).
     pub(super) fn asked(&self, amount: u64, from: Instant, to: Option<Instant>) -> Vec<Asked> {
         self.ledger()
@@ -127,11 +142,21 @@ impl Processor {
 }
 
 impl Ledger {
+    /// Opened once and forgotten: a later request for the amount (another play's) is held anew.
+    fn release(&mut self, amount: u64) {
+        if let Some(release) = self.releases.remove(&amount) {
+            release.open();
+        }
+    }
+
     fn answer(&mut self, mut asked: Asked) -> Reply {
         let Some(amount) = asked.amount else {
             self.asked.push(asked);
             return Reply::json(400, &json!({"error": "not a payment"}));
         };
+        if let Some(held) = self.released_by.remove(&amount) {
+            self.release(held);
+        }
         let fate = self.fates.get(&amount).copied().unwrap_or(Fate::Charge);
         let failed = |status| Reply::json(status, &json!({"error": "the processor failed"}));
         let failure = match fate {
@@ -161,7 +186,11 @@ impl Ledger {
         let created = Reply::json(201, &json!({"charge_id": id}));
         match fate {
             Fate::Charge | Fate::Fail(_) | Fate::FailLate(_) => created,
-            Fate::Slow(delay) => Reply::Delayed(delay, Box::new(created)),
+            Fate::Slow(at_most) => Reply::Held {
+                release: self.releases.entry(amount).or_default().clone(),
+                at_most,
+                then: Box::new(created),
+            },
             Fate::Drop => Reply::Raw(Vec::new()),
             Fate::Hang => Reply::Silence,
             Fate::Stall(head_after) => {

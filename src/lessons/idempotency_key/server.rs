@@ -31,9 +31,10 @@ enum Act {
     /// is due, a control request that any server refuses at once (no key), paying `control`:
     /// how late it comes back, from then, is how late the machine runs then.
     Silent { fate: Fate, control: Payment },
-    /// Nothing until the processor was asked to charge this amount: what comes next overlaps
-    /// another scenario's charge.
-    After(u64),
+    /// Once the processor was asked to charge `held` (another scenario's slow charge), pay, the
+    /// processor charging at once: `held`'s answer is let go when this payment reaches the
+    /// processor or comes back, so the two overlap however late this one goes out.
+    Beside { held: u64, check: &'static str },
     /// Pay another payment under the key.
     Changed(Payment),
     /// Pay with the processor holding the charge; meanwhile, the same payment, `changed`, and
@@ -181,14 +182,16 @@ impl Plan {
         }
         scenarios.push(vec![first, second]);
         // Two clients, one key, at once: the second client's payment goes out while the
-        // processor holds the first's. Claims belong to a client as much as answers do: a 409
-        // (or a 422) for the second is a claim scoped by the key alone.
-        let held = Act::Pay { fate: Fate::Slow(timeout * 2 / 5), respelled: false, check: CHARGES };
+        // processor holds the first's (three fifths of the timeout at most, so that the first
+        // is in time however late the second is). Claims belong to a client as much as answers
+        // do: a 409 (or a 422) for the second is a claim scoped by the key alone.
+        let held = Act::Pay { fate: Fate::Slow(timeout * 3 / 5), respelled: false, check: CHARGES };
         let first = life(payments, vec![held, replay(false)]);
+        let beside = Act::Beside { held: first.payment.amount, check: SCOPED };
         let second = KeyLife {
             api_key: payments.api_key(),
             payment: payments.next(),
-            acts: vec![Act::After(first.payment.amount), charge(SCOPED), replay(true)],
+            acts: vec![beside, replay(true)],
             ..first.clone()
         };
         scenarios.extend([vec![first], vec![second]]);
@@ -547,8 +550,18 @@ impl Player<'_> {
                         Step::Pay { payment: payment.clone(), fate: *fate, respelled: false };
                     history.push((step, seen, GATEWAY));
                 }
-                Act::After(amount) => {
-                    self.processor.wait_for(*amount, self.started, PATIENCE).await;
+                Act::Beside { held, check } => {
+                    self.processor.wait_for(*held, self.started, PATIENCE).await;
+                    self.processor.set(payment.amount, Fate::Charge);
+                    self.processor.release_on(*held, payment.amount);
+                    let (_, seen) = self.pay(life, payment, false, &mut log).await;
+                    self.processor.release(*held);
+                    let step = Step::Pay {
+                        payment: payment.clone(),
+                        fate: Fate::Charge,
+                        respelled: false,
+                    };
+                    history.push((step, seen, check));
                 }
                 Act::Changed(other) => {
                     let (_, seen) = self.pay(life, other, false, &mut log).await;
@@ -593,8 +606,9 @@ impl Player<'_> {
         log: &mut Log,
     ) {
         let payment = &life.payment;
-        let held = self.timeout * 2 / 5;
-        self.processor.set(payment.amount, Fate::Slow(held));
+        // Held until the requests sent meanwhile came back, however late a busy machine sends
+        // them; at most three fifths of the timeout, so that the first answer is in time.
+        self.processor.set(payment.amount, Fate::Slow(self.timeout * 3 / 5));
         let sent = Instant::now();
         let first = self.client.send(self.request(life, payment, false));
         tokio::pin!(first);
@@ -610,12 +624,14 @@ impl Player<'_> {
         let another = KeyLife { key: format!("{}-b", life.key.trim_matches('"')), ..life.clone() };
         let ((same, changed_answer, elsewhere, control), first) = tokio::join!(
             async {
-                tokio::join!(
+                let answers = tokio::join!(
                     self.client.send(self.request(life, payment, true)),
                     self.client.send(self.request(life, changed, false)),
                     self.client.send(self.request(&another, other, false)),
                     self.refused_at_once(control),
-                )
+                );
+                self.processor.release(payment.amount);
+                answers
             },
             async {
                 match early {
