@@ -307,6 +307,47 @@ pub fn drawn_afresh(calls: &[Vec<Sample>]) -> Option<String> {
     })
 }
 
+/// The retries from which 2^(n−1) no longer fits in a u32, then in a u64.
+const OVERFLOWS: [usize; 2] = [33, 65];
+
+/// Past each of [`OVERFLOWS`], the waits must stay near the cap: their mean at least this share
+/// of the cap. Full jitter makes it half the cap, equal jitter three quarters; a client that
+/// falls back to base_delay (or to nothing) once the exponent overflows waits a twentieth of
+/// the cap or less. Measured against the cap, not against the waits before (which a busy start
+/// of the check lengthens while the later ones, seconds on, run calm), a busy machine only
+/// raises the mean.
+const PAST_OVERFLOW_SHARE: f64 = 0.2;
+
+/// Judges the waits (each call's, in order) of calls that retried past [`OVERFLOWS`], their
+/// bound at `cap` long before: once 2^(n−1) overflows, the wait must stay at the cap, not start
+/// again from base_delay (or fall to nothing).
+pub fn stays_at_cap(cap: Duration, calls: &[Vec<Duration>]) -> Option<String> {
+    let mut after = [Vec::new(), Vec::new()];
+    for waits in calls {
+        for (index, waited) in waits.iter().enumerate() {
+            let retry = index + 1;
+            if let Some(past) = OVERFLOWS.iter().rposition(|&from| retry >= from) {
+                after[past].push(*waited);
+            }
+        }
+    }
+    let mean = |waits: &[Duration]| waits.iter().sum::<Duration>() / waits.len().max(1) as u32;
+    OVERFLOWS.iter().zip(&after).find_map(|(from, after)| {
+        let after_mean = mean(after);
+        (!after.is_empty() && after_mean.as_secs_f64() < cap.as_secs_f64() * PAST_OVERFLOW_SHARE)
+            .then(|| {
+                format!(
+                    "past retry {} the waits fell to {} on average, with max_delay {}: 2^(n−1) \
+                     overflowed a u{}, and the wait must stay at max_delay, not start again",
+                    from - 1,
+                    millis(after_mean),
+                    millis(cap),
+                    from - 1,
+                )
+            })
+    })
+}
+
 /// The least bound whose waits are looked at for a pile-up: below it, what scheduling adds to a
 /// wait is a sizeable share of it.
 const PILE_LEAST_BOUND: Duration = Duration::from_millis(200);
@@ -737,6 +778,30 @@ mod tests {
         let span = Duration::from_millis(470);
         let moments = [0, 1, 2, 470].map(Duration::from_millis);
         assert_eq!(track(&moments, span), format!("3{}●", "·".repeat(TIMELINE_WIDTH - 2)));
+    }
+
+    #[test]
+    fn waits_that_start_again_past_the_overflow_are_told_from_waits_at_the_cap() {
+        let cap = Duration::from_millis(24);
+        // Full jitter's mean, half the cap, all the way; then base_delay again past retry 32.
+        let at_cap = vec![vec![cap / 2; 40]; 2];
+        assert_eq!(stays_at_cap(cap, &at_cap), None);
+        let again: Vec<Vec<Duration>> = at_cap
+            .iter()
+            .map(|waits| {
+                let (before, after) = waits.split_at(32);
+                before
+                    .iter()
+                    .copied()
+                    .chain(after.iter().map(|_| Duration::from_millis(1)))
+                    .collect()
+            })
+            .collect();
+        assert!(stays_at_cap(cap, &again).is_some_and(|problem| problem.contains("past retry 32")));
+        // Past 64 only (a u64's overflow): the first band holds, the second does not.
+        let mut late = vec![cap / 2; 64];
+        late.extend([Duration::ZERO; 15]);
+        assert!(stays_at_cap(cap, &[late]).is_some_and(|problem| problem.contains("u64")));
     }
 
     #[test]

@@ -104,8 +104,6 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         let (lateness, lost) = (&lateness, &lost);
         async move {
             match client::play(&plan, learner, second, lateness, payments.rng()).await {
-                // Keys are compared across processes in the first play only: a generator
-                // seeded with a constant is in step with the other process only there.
                 // Keys are compared across processes in the first play only: a generator seeded
                 // with a constant is in step with the other process there, and only there.
                 Ok(decided) if play > 0 => {

@@ -202,6 +202,8 @@ struct Behaviour {
     caps_after_jitter: bool,
     /// Whether it jitters the first retry's wait only, and waits the bound itself after that.
     jitters_first_only: bool,
+    /// Whether it draws its jitter's share of the bound once per call, and reuses it.
+    share_per_call: bool,
     /// Whether it waits a backoff after the last attempt too, before it returns it.
     sleeps_after_last: bool,
     /// Whether it waits the bound itself after a failure with no response (jitter after 5xx only).
@@ -289,6 +291,7 @@ const RIGHT: Behaviour = Behaviour {
     backoff_by_kind: false,
     caps_after_jitter: false,
     jitters_first_only: false,
+    share_per_call: false,
     sleeps_after_last: false,
     unjittered_after_no_answer: false,
     retry_after_share: 1.0,
@@ -733,6 +736,7 @@ async fn knobbed_pay(
     let max_attempts =
         if behaviour.at_least_two { policy.max_attempts.max(2) } else { policy.max_attempts };
     let mut first_error = None;
+    let share = random();
     for attempt in 1.. {
         if behaviour.new_key_each_attempt && attempt > 1 {
             key = (behaviour.new_key)();
@@ -806,6 +810,7 @@ async fn knobbed_pay(
             _ if behaviour.jitters_first_only && attempt > 1 => {
                 (behaviour.backoff)(policy, counted)
             }
+            _ if behaviour.share_per_call => (behaviour.backoff)(policy, counted).mul_f64(share),
             _ => (behaviour.jitter)((behaviour.backoff)(policy, counted)),
         };
         if let Err(error) = outcome {
@@ -1169,11 +1174,18 @@ async fn clients_that_wait_wrongly_are_caught() {
         Box::pin(knobbed!(jitter: |longest| equal_jitter(longest).mul_f64(1.2))),
         // Full jitter 20 % too long: every wait in [0, 1.2 d].
         Box::pin(knobbed!(jitter: |longest| longest.mul_f64(1.2 * random()))),
+        Box::pin(knobbed!(share_per_call: true)),
+        // 2^(n−1) checked, and base_delay again once it no longer fits in a u32.
+        Box::pin(knobbed!(backoff: |policy, retry| {
+            let factor = 2u32.checked_pow(retry - 1);
+            factor.map_or(policy.base_delay, |factor| policy.base_delay.saturating_mul(factor))
+                .min(policy.max_delay)
+        })),
     ])
     .await;
     // A flat wait (jittered) is a narrow one too: the herd retries together.
     // No wait after a dropped connection is no jitter there either: the herd's piles up.
-    let expected: [&[&str]; 11] = [
+    let expected: [&[&str]; 13] = [
         &[WAITS],
         &[WAITS, JITTER],
         &[WAITS, JITTER],
@@ -1184,6 +1196,8 @@ async fn clients_that_wait_wrongly_are_caught() {
         &[JITTER],
         &[JITTER],
         &[WAITS],
+        &[WAITS],
+        &[JITTER],
         &[WAITS],
     ];
     for (index, ((judged, seed), expected)) in cases.iter().zip(expected).enumerate() {
@@ -1204,6 +1218,8 @@ async fn clients_that_wait_wrongly_are_caught() {
     assert_rejected(&cases[8].0, cases[8].1, JITTER, "those waits are not jittered");
     assert_rejected(&cases[9].0, cases[9].1, WAITS, "jitter below it");
     assert_rejected(&cases[10].0, cases[10].1, WAITS, "jitter below it");
+    assert_rejected(&cases[11].0, cases[11].1, JITTER, "drawn once per call");
+    assert_rejected(&cases[12].0, cases[12].1, WAITS, "overflowed a u32");
     let said = cases[1].0.failure(WAITS).map(|failure| failure.summary.clone()).unwrap_or_default();
     assert!(
         said.contains("a dropped connection") || said.contains("a timeout"),

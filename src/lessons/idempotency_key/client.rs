@@ -55,6 +55,8 @@ enum Kind {
     /// connection): backoff counts attempts, not failures of one kind.
     Mixed,
     Herd,
+    /// An outage long enough that 2^(n−1) overflows a u32, or a u64: the waits stay at the cap.
+    LongHaul,
     /// Calls that time out together: each backs off after it, as after any failure.
     TimedOut,
 }
@@ -212,11 +214,25 @@ impl Plan {
             steps.push(Step::Created);
             call(payments, Kind::Mixed, steps, policy);
         }
+        // Past retry 32, 2^(n−1) no longer fits in a u32, and past 64 in a u64: the waits must
+        // stay at the cap (`schedule::stays_at_cap`). A millisecond's base, a cap of 24.
+        for retries in [35, 35, 79] {
+            let failure = *seed::pick(payments.rng(), &LONG_FAILURES);
+            let mut steps = vec![failure; retries];
+            steps.push(Step::Created);
+            let policy = RetryPolicy {
+                max_attempts: retries as u32 + 1,
+                base_delay: ms(1),
+                max_delay: LONG_HAUL_CAP,
+            };
+            call(payments, Kind::LongHaul, steps, policy);
+        }
         // The herd fails four times, its bound at the cap from the second retry on (uncapped:
         // 2, 4 and 8 times d): a wait drawn and then capped, or one left unjittered after the
         // first retry, piles up there. Its first 503 says `Retry-After: 0`, which is the usual
         // backoff, jitter and all: taken as "at once", the herd comes back together. Two of its
         // failures are dropped connections, so that waits jittered after a 5xx only pile up too.
+        // Four waits a call at one bound: a share drawn once per call makes them alike.
         let d = seed::duration_spread(payments.rng(), ms(250), ms(400));
         for _ in 0..8 {
             let policy = RetryPolicy { max_attempts: 5, base_delay: d, max_delay: d };
@@ -238,6 +254,9 @@ impl Plan {
         Self { calls }
     }
 }
+
+/// The cap of the outages that run past the overflow of 2^(n−1).
+const LONG_HAUL_CAP: Duration = Duration::from_millis(24);
 
 /// How many calls time out together.
 const TIMED_OUT_CALLS: usize = 8;
@@ -824,7 +843,17 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
             });
         }
     }
-    reach(plays).or_else(|| no_wait_after_timeouts(plays)).or(too_late)
+    long_haul(plays).or_else(|| reach(plays)).or_else(|| no_wait_after_timeouts(plays)).or(too_late)
+}
+
+/// Past the overflow of 2^(n−1), the waits stay at the cap.
+fn long_haul(plays: &[Played]) -> Option<Failure> {
+    let haul: Vec<&Played> =
+        plays.iter().filter(|played| played.planned.kind == Kind::LongHaul).collect();
+    let waits: Vec<Vec<Duration>> =
+        haul.iter().map(|played| schedule::waits(&played.seen)).collect();
+    let problem = schedule::stays_at_cap(LONG_HAUL_CAP, &waits)?;
+    Some(shown_with(Failure::of(problem), haul.first()?))
 }
 
 /// Over the many backoff waits of the calls that fail a few times, some come near their bound:
@@ -916,22 +945,27 @@ fn no_wait_after_timeouts(plays: &[Played]) -> Option<Failure> {
     })
 }
 
-/// Calls that failed together must not retry together.
+/// Calls that failed together must not retry together: not in one pile, and not each at its own
+/// fixed share of the bound (drawn once per call), which keeps every call's place in the herd.
 fn herd(plays: &[Played]) -> Option<Failure> {
     let herd: Vec<&Played> =
         plays.iter().filter(|played| played.planned.kind == Kind::Herd).collect();
     let d = herd.first()?.planned.policy.base_delay;
     let firsts: Vec<Duration> =
         herd.iter().filter_map(|played| schedule::waits(&played.seen).first().copied()).collect();
-    let samples: Vec<Sample> = herd
+    let per_call: Vec<Vec<Sample>> = herd
         .iter()
-        .flat_map(|played| judged_waits(played))
-        .map(|(waited, wait)| Sample { waited, nominal: wait.nominal() })
+        .map(|played| {
+            let waits = judged_waits(played).into_iter();
+            waits.map(|(waited, wait)| Sample { waited, nominal: wait.nominal() }).collect()
+        })
         .collect();
     schedule::jittered(d, &firsts)
         .map(|why| {
             format!("after a 503 with Retry-After: 0, which asks for the usual backoff: {why}")
         })
-        .or_else(|| schedule::piled_up(&samples))
+        // A share reused makes each call's waits one pile of its own: said as what it is.
+        .or_else(|| schedule::drawn_afresh(&per_call))
+        .or_else(|| schedule::piled_up(&per_call.concat()))
         .map(Failure::of)
 }

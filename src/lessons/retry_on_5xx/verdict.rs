@@ -153,7 +153,12 @@ fn together(
                 body: rows.join("\n"),
             })
         }),
-        Together::StaysAtCap => stays_at_cap(calls).map(Failure::of),
+        Together::StaysAtCap => {
+            let cap = calls.first().map(|call| call.planned.policy.max_delay).unwrap_or_default();
+            let waits: Vec<Vec<Duration>> =
+                calls.iter().map(|call| schedule::waits(&call.seen)).collect();
+            schedule::stays_at_cap(cap, &waits).map(Failure::of)
+        }
         Together::Afresh => {
             let per_call: Vec<Vec<Sample>> = calls
                 .iter()
@@ -201,45 +206,6 @@ fn together(
 
 pub(super) fn first_wait(call: &PlayedCall) -> Option<Duration> {
     schedule::waits(&call.seen).first().copied()
-}
-
-/// The retries from which 2^(n−1) no longer fits in a u32, then in a u64.
-const OVERFLOWS: [usize; 2] = [33, 65];
-
-/// Past each of [`OVERFLOWS`], the waits must stay near the cap: their mean at least this share
-/// of the cap. Full jitter makes it half the cap, equal jitter three quarters; a client that
-/// falls back to base_delay (or to nothing) once the exponent overflows waits a twentieth of
-/// the cap or less. Measured against the cap, not against the waits before (which a busy start
-/// of the check lengthens while the later ones, seconds on, run calm), a busy machine only
-/// raises the mean.
-const PAST_OVERFLOW_SHARE: f64 = 0.2;
-
-fn stays_at_cap(calls: &[PlayedCall]) -> Option<String> {
-    let cap = calls.first()?.planned.policy.max_delay;
-    let mut after = [Vec::new(), Vec::new()];
-    for call in calls {
-        for (index, waited) in schedule::waits(&call.seen).into_iter().enumerate() {
-            let retry = index + 1;
-            if let Some(past) = OVERFLOWS.iter().rposition(|&from| retry >= from) {
-                after[past].push(waited);
-            }
-        }
-    }
-    let mean = |waits: &[Duration]| waits.iter().sum::<Duration>() / waits.len().max(1) as u32;
-    OVERFLOWS.iter().zip(&after).find_map(|(from, after)| {
-        let after_mean = mean(after);
-        (!after.is_empty() && after_mean.as_secs_f64() < cap.as_secs_f64() * PAST_OVERFLOW_SHARE)
-            .then(|| {
-                format!(
-                    "past retry {} the waits fell to {} on average, with max_delay {}: 2^(n−1) \
-                     overflowed a u{}, and the wait must stay at max_delay, not start again",
-                    from - 1,
-                    millis(after_mean),
-                    millis(cap),
-                    from - 1,
-                )
-            })
-    })
 }
 
 /// The call's requests at its scripted server against the rules: count, method, URL, waits.
