@@ -55,8 +55,6 @@ enum Kind {
     /// connection): backoff counts attempts, not failures of one kind.
     Mixed,
     Herd,
-    /// An outage long enough that 2^(n−1) overflows a u32, or a u64: the waits stay at the cap.
-    LongHaul,
     /// Calls that time out together: each backs off after it, as after any failure.
     TimedOut,
 }
@@ -214,19 +212,6 @@ impl Plan {
             steps.push(Step::Created);
             call(payments, Kind::Mixed, steps, policy);
         }
-        // Past retry 32, 2^(n−1) no longer fits in a u32, and past 64 in a u64: the waits must
-        // stay at the cap (`schedule::stays_at_cap`). A millisecond's base, a cap of 24.
-        for retries in [35, 35, 79] {
-            let failure = *seed::pick(payments.rng(), &LONG_FAILURES);
-            let mut steps = vec![failure; retries];
-            steps.push(Step::Created);
-            let policy = RetryPolicy {
-                max_attempts: retries as u32 + 1,
-                base_delay: ms(1),
-                max_delay: LONG_HAUL_CAP,
-            };
-            call(payments, Kind::LongHaul, steps, policy);
-        }
         // The herd fails four times, its bound at the cap from the second retry on (uncapped:
         // 2, 4 and 8 times d): a wait drawn and then capped, or one left unjittered after the
         // first retry, piles up there. Its first 503 says `Retry-After: 0`, which is the usual
@@ -254,9 +239,6 @@ impl Plan {
         Self { calls }
     }
 }
-
-/// The cap of the outages that run past the overflow of 2^(n−1).
-const LONG_HAUL_CAP: Duration = Duration::from_millis(24);
 
 /// How many calls time out together.
 const TIMED_OUT_CALLS: usize = 8;
@@ -843,17 +825,7 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
             });
         }
     }
-    long_haul(plays).or_else(|| reach(plays)).or_else(|| no_wait_after_timeouts(plays)).or(too_late)
-}
-
-/// Past the overflow of 2^(n−1), the waits stay at the cap.
-fn long_haul(plays: &[Played]) -> Option<Failure> {
-    let haul: Vec<&Played> =
-        plays.iter().filter(|played| played.planned.kind == Kind::LongHaul).collect();
-    let waits: Vec<Vec<Duration>> =
-        haul.iter().map(|played| schedule::waits(&played.seen)).collect();
-    let problem = schedule::stays_at_cap(LONG_HAUL_CAP, &waits)?;
-    Some(shown_with(Failure::of(problem), haul.first()?))
+    reach(plays).or_else(|| no_wait_after_timeouts(plays)).or(too_late)
 }
 
 /// Over the many backoff waits of the calls that fail a few times, some come near their bound:
