@@ -326,6 +326,12 @@ async fn leaks_raw_encoded_and_between_the_lines_are_caught() {
             "the answer carries",
         ),
         wrong(
+            "the caching headers passed on",
+            with!(leak: Some(Leak::Validators)),
+            &[NO_LEAK],
+            "a pricing service's ETag",
+        ),
+        wrong(
             "a blocklist of fields",
             with!(leak: Some(Leak::FieldsButSome)),
             &[NO_LEAK],

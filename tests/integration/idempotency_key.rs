@@ -210,6 +210,10 @@ struct Behaviour {
     unjittered_after_no_answer: bool,
     /// How much of a `Retry-After` it waits (1.0: what was asked).
     retry_after_share: f64,
+    /// Whether it waits a backoff on top of a `Retry-After`, not instead of it.
+    backoff_on_top_of_retry_after: bool,
+    /// Whether it waits a backoff before the first attempt too (a loop that sleeps at its top).
+    sleeps_before_first: bool,
     /// A timeout of its own on every attempt, in place of the client's.
     own_timeout: Option<Duration>,
     /// Whether it makes two attempts at least, whatever max_attempts says.
@@ -229,6 +233,11 @@ fn exponential(policy: &RetryPolicy, retry: u32) -> Duration {
 
 fn random() -> f64 {
     RandomState::new().hash_one(std::time::Instant::now()) as f64 / u64::MAX as f64
+}
+
+/// Full jitter: anything from nothing to the bound.
+fn full_jitter(longest: Duration) -> Duration {
+    longest.mul_f64(random())
 }
 
 /// Equal jitter: half the bound, and up to as much again.
@@ -295,6 +304,8 @@ const RIGHT: Behaviour = Behaviour {
     sleeps_after_last: false,
     unjittered_after_no_answer: false,
     retry_after_share: 1.0,
+    backoff_on_top_of_retry_after: false,
+    sleeps_before_first: false,
     own_timeout: None,
     at_least_two: false,
     returns_first_error: false,
@@ -738,6 +749,9 @@ async fn knobbed_pay(
     let mut first_error = None;
     let share = random();
     for attempt in 1.. {
+        if behaviour.sleeps_before_first && attempt == 1 {
+            tokio::time::sleep((behaviour.jitter)((behaviour.backoff)(policy, 1))).await;
+        }
         if behaviour.new_key_each_attempt && attempt > 1 {
             key = (behaviour.new_key)();
         }
@@ -792,6 +806,9 @@ async fn knobbed_pay(
                     || (behaviour.gives_up_at_max_delay && asked == policy.max_delay) =>
             {
                 return outcome;
+            }
+            (Some(asked), _) if behaviour.backoff_on_top_of_retry_after => {
+                asked + (behaviour.jitter)((behaviour.backoff)(policy, counted))
             }
             (Some(asked), _) if behaviour.honours_retry_after => {
                 asked.mul_f64(behaviour.retry_after_share)
@@ -1230,6 +1247,9 @@ async fn clients_that_wait_short_jitter_after_5xx_only_or_stretch_retry_after_ar
         Box::pin(knobbed!(jitter: |longest| longest.mul_f64(random() / 2.0))),
         Box::pin(knobbed!(unjittered_after_no_answer: true)),
         Box::pin(knobbed!(retry_after_share: 1.2)),
+        // Full jitter, so that the wait added is anything from nothing to base_delay.
+        Box::pin(knobbed!(backoff_on_top_of_retry_after: true, jitter: full_jitter)),
+        Box::pin(knobbed!(sleeps_before_first: true, jitter: full_jitter)),
     ])
     .await;
     // Waits that stay low make a narrower herd too, which its spread may or may not show.
@@ -1247,4 +1267,8 @@ async fn clients_that_wait_short_jitter_after_5xx_only_or_stretch_retry_after_ar
     assert_failed(&cases[2].0, cases[2].1, CHECKS, &[WAITS]);
     // Two seconds asked make it 400 ms too long, past any lateness; one second, sometimes.
     assert_rejected(&cases[2].0, cases[2].1, WAITS, "the server asked for");
+    assert_failed(&cases[3].0, cases[3].1, CHECKS, &[WAITS]);
+    assert_rejected(&cases[3].0, cases[3].1, WAITS, "the server asked for");
+    assert_failed(&cases[4].0, cases[4].1, CHECKS, &[WAITS]);
+    assert_rejected(&cases[4].0, cases[4].1, WAITS, "nothing is due before the first attempt");
 }

@@ -88,6 +88,10 @@ struct Behaviour {
     returns_the_first_error: bool,
     /// Whether it counts a Retry-After from when it sent the request, not from the answer.
     asked_from_sending: bool,
+    /// Whether it waits a backoff on top of a Retry-After, not instead of it.
+    backoff_on_top_of_asked: bool,
+    /// Whether it waits a backoff before the first attempt too (a loop that sleeps at its top).
+    sleeps_before_first: bool,
     /// Whether it comes straight back after a transport error (backoff after a 5xx only).
     no_wait_after_errors: bool,
     /// Whether it draws one random share per call and takes it of every bound (instead of
@@ -123,6 +127,8 @@ const RIGHT: Behaviour = Behaviour {
     lingers: false,
     returns_the_first_error: false,
     asked_from_sending: false,
+    backoff_on_top_of_asked: false,
+    sleeps_before_first: false,
     no_wait_after_errors: false,
     one_share_per_call: false,
     caps_after_jitter: false,
@@ -134,6 +140,9 @@ impl Behaviour {
         let mut attempt = 1;
         let (mut kept, mut first_error) = (None, None);
         let share = random();
+        if self.sleeps_before_first {
+            self.pause((self.jitter)((self.backoff)(policy, 1), url, 0)).await;
+        }
         loop {
             let sent = Instant::now();
             let outcome = (self.request)(client, url).send().await;
@@ -150,6 +159,10 @@ impl Behaviour {
             let wait = match asked {
                 Some(asked) if asked > policy.max_delay && self.gives_up_beyond_max_delay => {
                     return outcome;
+                }
+                Some(asked) if !asked.is_zero() && self.backoff_on_top_of_asked => {
+                    asked.min(policy.max_delay)
+                        + (self.jitter)((self.backoff)(policy, attempt), url, attempt)
                 }
                 Some(asked) if !asked.is_zero() || self.zero_waits_nothing => {
                     asked.min(policy.max_delay)
@@ -512,6 +525,8 @@ async fn mistakes_about_retry_after_are_caught() {
                 .then(|| retry_after(response))
                 .flatten()
         }),
+        // A backoff waited on top of what was asked for.
+        with!(backoff_on_top_of_asked: true),
     ])
     .await;
     let [
@@ -525,6 +540,7 @@ async fn mistakes_about_retry_after_are_caught() {
         (past_at_once, h),
         (zero_at_once, i),
         (fixdate_only, j),
+        (on_top, k),
     ] = &answers[..]
     else {
         unreachable!()
@@ -548,6 +564,9 @@ async fn mistakes_about_retry_after_are_caught() {
     assert_failed(uncounted, *f, CHECKS, &[COUNTS]);
     assert_rejected(uncounted, *f, COUNTS, "counts as an attempt");
     assert_failed(zero, *g, CHECKS, &[ZERO]);
+    // The dates' backoff is short (20 ms): added, it may stay within their bounds.
+    caught_by(on_top, *k, ASKED, &[DATE]);
+    assert_rejected(on_top, *k, ASKED, "the server asked for 1000 ms");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -565,12 +584,39 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         with!(asked_from_sending: true),
         // Backoff after a 5xx, none after a reset, a timeout or a refused connection.
         with!(no_wait_after_errors: true),
+        // A backoff before the first attempt too.
+        with!(sleeps_before_first: true),
     ])
     .await;
-    let [(first_error, b), (half, c), (behind, d), (from_sending, e), (no_wait, f)] = &answers[..]
+    let [
+        (first_error, b),
+        (half, c),
+        (behind, d),
+        (from_sending, e),
+        (no_wait, f),
+        (sleeps_first, g),
+    ] = &answers[..]
     else {
         unreachable!()
     };
+    // The calls that make one attempt are where it shows, which of them is chance, and a URL
+    // that cannot be sent comes back late.
+    let alone = [TWO_XX, THREE_XX, NEVER_4XX, UNSENDABLE];
+    assert!(
+        sleeps_first.failed().iter().any(|check| alone.contains(check)),
+        "a wait before the first attempt should fail\n{}",
+        report(sleeps_first, *g)
+    );
+    assert!(
+        sleeps_first.failed().iter().all(|check| alone.contains(check)),
+        "{}",
+        report(sleeps_first, *g)
+    );
+    let said = alone
+        .iter()
+        .filter_map(|check| sleeps_first.failure(check))
+        .any(|failure| failure.summary.contains("nothing is due before the first attempt"));
+    assert!(said, "{}", report(sleeps_first, *g));
     assert_rejected(no_wait, *f, RESET, "waits that stay low");
     assert_rejected(first_error, *b, TIMEOUT, "not the timeout the last attempt ended in");
     assert_rejected(first_error, *b, RESET, "not the reset the last attempt ended in");

@@ -24,6 +24,7 @@ pub(super) async fn leaks(record: &Record<'_>, addresses: &[SocketAddr]) -> Opti
         secrets.push((s.node.clone(), "the name of a pricing service's node".into()));
         secrets.push((s.cookie.clone(), "a pricing service's cookie".into()));
         secrets.push((s.trace.clone(), "a pricing service's trace id".into()));
+        secrets.push((s.etag.clone(), "a pricing service's ETag".into()));
     }
     secrets.push((plan.header.clone(), "a header name of the pricing services'".into()));
     secrets.push((plan.field.clone(), "a field name of the pricing services'".into()));

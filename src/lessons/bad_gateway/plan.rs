@@ -131,6 +131,9 @@ pub(super) struct Secrets {
     pub(super) node: String,
     pub(super) cookie: String,
     pub(super) trace: String,
+    /// The entity tag of its answers: it names the pricing service's representation, not the
+    /// gateway's, so a conditional request built on it would be answered wrongly.
+    pub(super) etag: String,
 }
 
 /// Every registered 4xx and 5xx beyond the named ones (400, 401, 403, 404, 409, 410, 429; 500,
@@ -257,6 +260,7 @@ impl Plan {
                     node: format!("px-{}.prices.internal", seed::token(rng, length as usize)),
                     cookie: seed::token(rng, length as usize + 3),
                     trace: seed::token(rng, 32 - length as usize),
+                    etag: seed::token(rng, 40 - length as usize),
                 })
                 .collect(),
             header: format!("x-{word}-{}", seed::token(rng, 4)),
@@ -279,6 +283,7 @@ impl Plan {
             ("server".to_string(), format!("pricing/4.2 ({})", s.node)),
             ("set-cookie".into(), format!("route={}; Path=/; HttpOnly", s.cookie)),
             (self.header.clone(), s.trace.clone()),
+            ("etag".into(), format!("W/\"{}\"", s.etag)),
         ];
         let respond = |status: u16, body: String| Reply::Respond {
             status,

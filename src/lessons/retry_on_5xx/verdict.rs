@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::plan::{Asked, CLIENT_TIMEOUT, Scenario, Step, Target, Together};
 use super::play::{Outcome, PlayedCall};
 use super::rules::{Expected, Returns, expected, step, wait_before};
-use crate::judge::bounds::{AT_ONCE, Bound, Lateness, Timing, late, millis};
+use crate::judge::bounds::{AT_ONCE, Bound, LATE_FLOOR, Lateness, Timing, late, millis};
 use crate::judge::confirm::Cause;
 use crate::judge::http_date::DateForm;
 use crate::judge::schedule::{self, Sample, Wait, backoff};
@@ -279,6 +279,21 @@ fn requests(
         }
         logs.actual.push(line);
     }
+    // Nothing is due before a first attempt: where it is the only one (on a long base_delay),
+    // it comes within a round trip to the learner's process, however late the machine ran.
+    if let (Some(first), Some((_, too_late)), Some(lateness), 1) =
+        (call.seen.first(), timing.as_mut(), lateness, expected.attempts)
+    {
+        let took = first.at.saturating_duration_since(call.started);
+        let bound = Bound::no_wait().later_by(LATE_FLOOR + lateness.during(call.started, first.at));
+        if !bound.holds(took) {
+            too_late.push(format!(
+                "the first attempt came {} after get_with_retry was called, more than {bound}: \
+                 nothing is due before the first attempt (backoff comes between attempts)",
+                millis(took)
+            ));
+        }
+    }
     match &call.outcome {
         Outcome::Panicked(_) | Outcome::TimedOut(_) => {}
         _ if call.seen.len() != expected.attempts => problems.push(count_problem(call, expected)),
@@ -497,7 +512,8 @@ fn unsendable(
         return logs.both(expected_line);
     }
     problems.runaway.push(format!(
-        "took {} to give up on {url:?}: a request that cannot be built (is_builder()) was retried",
+        "took {} to give up on {url:?}: a request that cannot be built (is_builder()) was \
+         retried, or waited for",
         millis(spent)
     ));
     logs.expected.push(expected_line);

@@ -44,6 +44,9 @@ pub enum Leak {
     EncodedBesideRandom,
     /// Its headers, but for a blocklist.
     HeadersButSome,
+    /// Its caching headers (`ETag`, `Cache-Control`, `Last-Modified`), as if they were the
+    /// gateway's.
+    Validators,
     /// Its price JSON, but for a blocklist of fields.
     FieldsButSome,
 }
@@ -246,6 +249,13 @@ async fn quote(
         for (name, value) in &said.1 {
             if !BLOCKED.contains(&name.as_str()) {
                 response.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+    }
+    if b.leak == Some(Leak::Validators) {
+        for (name, value) in &said.1 {
+            if matches!(name.as_str(), "etag" | "cache-control" | "last-modified") {
+                response.headers_mut().insert(name.clone(), value.clone());
             }
         }
     }
