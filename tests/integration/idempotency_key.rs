@@ -1176,6 +1176,36 @@ async fn clients_that_misread_retry_after_or_a_timeout_are_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
+async fn clients_whose_backoff_overflows_are_caught() {
+    let _turn = taking_turns().await;
+    let cases = judged(vec![
+        // 2^(n−1) as a plain u32 power: it panics at retry 33.
+        Box::pin(knobbed!(backoff: |policy, retry| {
+            (policy.base_delay * 2u32.pow(retry - 1)).min(policy.max_delay)
+        })),
+        // The overflow caught, and the wait started again from base_delay.
+        Box::pin(knobbed!(backoff: |policy, retry| {
+            let factor = 2u32.checked_pow(retry - 1).unwrap_or(1);
+            policy.base_delay.saturating_mul(factor).min(policy.max_delay)
+        })),
+        // In nanoseconds, as a u64 that falls to nothing past retry 64.
+        Box::pin(knobbed!(backoff: |policy, retry| {
+            let nanos = policy.base_delay.as_nanos() as u64;
+            let factor = 2u64.checked_pow(retry - 1).unwrap_or(0);
+            Duration::from_nanos(nanos.saturating_mul(factor)).min(policy.max_delay)
+        })),
+    ])
+    .await;
+    for (judged, seed) in &cases {
+        assert_failed(judged, *seed, CHECKS, &[WAITS]);
+    }
+    assert_rejected(&cases[0].0, cases[0].1, WAITS, "overflows a u32");
+    assert_rejected(&cases[1].0, cases[1].1, WAITS, "past retry 32 the waits fell");
+    assert_rejected(&cases[2].0, cases[2].1, WAITS, "past retry 64 the waits fell");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn clients_that_wait_wrongly_are_caught() {
     let _turn = taking_turns().await;
     let cases = judged(vec![

@@ -57,6 +57,9 @@ enum Kind {
     Herd,
     /// Calls that time out together: each backs off after it, as after any failure.
     TimedOut,
+    /// A 503 at every attempt but the last of eighty, past where 2^(n−1) overflows a u32 (retry
+    /// 33) and a u64 (retry 65): the waits stay at the cap.
+    Overflow,
     /// Paid alone, after every other call, and created at the first attempt, on a long backoff:
     /// nothing is due before a first attempt, so it goes out at once.
     First,
@@ -249,6 +252,14 @@ impl Plan {
             let policy = RetryPolicy { max_attempts: 3, base_delay: d, max_delay: d };
             call(payments, Kind::TimedOut, vec![Step::Hang, Step::Created], policy);
         }
+        // Late in the play, once the server half's timed scenarios are over: eighty requests in
+        // the check's busiest moments would slow the requests that answers are timed against.
+        let cap = seed::duration_spread(payments.rng(), ms(16), ms(20));
+        let policy =
+            RetryPolicy { max_attempts: OVERFLOW_ATTEMPTS, base_delay: ms(1), max_delay: cap };
+        let mut steps = vec![Step::Status(503); OVERFLOW_ATTEMPTS as usize - 1];
+        steps.push(Step::Created);
+        call(payments, Kind::Overflow, steps, policy);
         // Last in the plan, and played last.
         for _ in 0..FIRST_CALLS {
             let base_delay = seed::duration_spread(payments.rng(), ms(1_500), ms(2_000));
@@ -258,6 +269,13 @@ impl Plan {
         Self { calls }
     }
 }
+
+/// How many attempts the outage past the overflows allows: fifteen retries past 64, over which
+/// full jitter's mean falls below a fifth of the cap about once in 100,000 plays.
+const OVERFLOW_ATTEMPTS: u32 = 80;
+
+/// When the outage past the overflows starts.
+const OVERFLOW_STARTS_AFTER: Duration = Duration::from_millis(1_200);
 
 /// How many calls are paid alone at the end, on a `base_delay` of seconds. A wait before the
 /// first attempt, jittered below `base_delay`, runs past a bound 260 ms late (a busy machine's)
@@ -297,11 +315,13 @@ pub(super) async fn play(
             if planned.kind == Kind::Unbuildable { "http://[::1".to_string() } else { url.clone() };
         // The long outages start once the first rush of every call at once is over, one after
         // the other: their first, shortest waits must not be measured in a crowd.
-        let starts_after = if matches!(planned.kind, Kind::Long | Kind::Mixed) {
-            long += 1;
-            LONG_STARTS_AFTER + LONG_APART * long
-        } else {
-            Duration::ZERO
+        let starts_after = match planned.kind {
+            Kind::Long | Kind::Mixed => {
+                long += 1;
+                LONG_STARTS_AFTER + LONG_APART * long
+            }
+            Kind::Overflow => OVERFLOW_STARTS_AFTER,
+            _ => Duration::ZERO,
         };
         async move {
             tokio::time::sleep(starts_after).await;
@@ -351,6 +371,7 @@ pub(super) async fn play(
             [Kind::Succeeds, Kind::Asked, Kind::First]
                 .into_iter()
                 .find_map(|kind| each(&played, kind, |played| count(played, created_at(played))))
+                .or_else(|| overflow_retried(&played))
                 .or_else(|| own_timeout(&played, &lateness)),
         ),
         (
@@ -762,6 +783,37 @@ fn first_at_once(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
     })
 }
 
+/// The outage past the overflows, retried to its end (a panic is the waits check's to say).
+fn overflow_retried(plays: &[Played]) -> Option<Failure> {
+    let played = plays.iter().find(|played| played.planned.kind == Kind::Overflow)?;
+    if played.paid.is_err() {
+        return None;
+    }
+    let problem = count(played, OVERFLOW_ATTEMPTS as usize).or_else(|| returned_problem(played))?;
+    Some(about(played, problem))
+}
+
+/// Past where 2^(n−1) overflows, the waits stay at the cap: a panic, or waits that start again
+/// from base_delay (or fall to nothing), break the rule however the overflow was met.
+fn past_overflow(plays: &[Played]) -> Option<Failure> {
+    let played = plays.iter().find(|played| played.planned.kind == Kind::Overflow)?;
+    let cap = played.planned.policy.max_delay;
+    let problem = match &played.paid {
+        Err(problem) => format!(
+            "in an outage of {OVERFLOW_ATTEMPTS} attempts (max_delay {}), pay did not return \
+             after {} requests: {problem}. Past retry 32, 2^(n−1) overflows a u32, and past 64 a \
+             u64: saturate, and the wait stays at max_delay",
+            millis(cap),
+            played.seen.len()
+        ),
+        // Too few requests, or the wrong one returned, are the retries check's to say.
+        Ok(_) if played.seen.len() != OVERFLOW_ATTEMPTS as usize => return None,
+        Ok(_) => schedule::stays_at_cap(cap, &[schedule::waits(&played.seen)])?,
+    };
+    // Eighty requests make a log nobody reads: the sentence says it.
+    Some(Failure::of(problem))
+}
+
 /// The waits between one call's requests, each with the rule it had.
 fn judged_waits(played: &Played) -> Vec<(Duration, Wait)> {
     schedule::waits(&played.seen)
@@ -829,7 +881,7 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
             too_late = Some(failure);
         }
     }
-    if let Some(failure) = first_at_once(plays, lateness) {
+    if let Some(failure) = first_at_once(plays, lateness).or_else(|| past_overflow(plays)) {
         return Some(failure);
     }
     // Handed back at once, then paid again with one request.
