@@ -46,6 +46,11 @@ pub enum Wait {
     Backoff(Duration),
     /// The server's `Retry-After`: at least this.
     Asked(Duration),
+    /// A `Retry-After` (the first) shorter than the backoff's bound there (the second): at least
+    /// what was asked, and no longer than the longer of the two. Waiting it out is the rule; the
+    /// longer of it and a backoff never comes back sooner than asked, which is what a server's
+    /// `Retry-After` is for.
+    AskedUnderBackoff(Duration, Duration),
 }
 
 impl Wait {
@@ -56,13 +61,16 @@ impl Wait {
         match *self {
             Wait::Backoff(longest) => Bound::between(Duration::ZERO, longest),
             Wait::Asked(asked) => Bound::around(asked),
+            Wait::AskedUnderBackoff(asked, longest) => Bound::between(asked, asked.max(longest)),
         }
     }
 
     /// The longest the rules allow.
     pub fn nominal(&self) -> Duration {
         match *self {
-            Wait::Backoff(longest) | Wait::Asked(longest) => longest,
+            Wait::Backoff(longest) | Wait::Asked(longest) | Wait::AskedUnderBackoff(_, longest) => {
+                longest
+            }
         }
     }
 }

@@ -122,13 +122,36 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let (server_decided, client_decided) = learner
         .gauged(PROBE_EVERY, &lateness, async { tokio::join!(server_half, client_half) })
         .await?;
+    if let Some(gone) = lost.borrow_mut().take() {
+        return Err(gone);
+    }
+    // Alone, once both halves are done: see `client::Plan::overflow`.
+    let overflow = confirmed_checks(|play| {
+        let mut payments = Payments::new(seed ^ 0x0f ^ u64::from(play) << 40);
+        let plan = client::Plan::overflow(&mut payments);
+        let lost = &lost;
+        async move {
+            match client::play_overflow(&plan, learner, payments.rng()).await {
+                Ok(decided) => decided,
+                Err(gone) => {
+                    lost.borrow_mut().get_or_insert(gone);
+                    Vec::new()
+                }
+            }
+        }
+    })
+    .await;
     if let Some(gone) = lost.into_inner() {
         return Err(gone);
     }
-    let decided: Vec<_> = server_decided.into_iter().chain(client_decided).collect();
+    // A check fails with the first failure any part saw.
+    let decided: Vec<_> =
+        server_decided.into_iter().chain(client_decided).chain(overflow).collect();
     for check in CHECKS {
-        let failure =
-            decided.iter().find(|(decided, _)| decided == check).and_then(|(_, f)| f.clone());
+        let failure = decided
+            .iter()
+            .filter(|(decided, _)| decided == check)
+            .find_map(|(_, failure)| failure.clone());
         recorder.decide(check, failure);
     }
     Ok(())

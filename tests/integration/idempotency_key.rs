@@ -1188,11 +1188,10 @@ async fn clients_whose_backoff_overflows_are_caught() {
             let factor = 2u32.checked_pow(retry - 1).unwrap_or(1);
             policy.base_delay.saturating_mul(factor).min(policy.max_delay)
         })),
-        // In nanoseconds, as a u64 that falls to nothing past retry 64.
+        // A power that wraps: 2^32 is 0 in a u32, and so is every wait after it.
         Box::pin(knobbed!(backoff: |policy, retry| {
-            let nanos = policy.base_delay.as_nanos() as u64;
-            let factor = 2u64.checked_pow(retry - 1).unwrap_or(0);
-            Duration::from_nanos(nanos.saturating_mul(factor)).min(policy.max_delay)
+            let factor = 2u32.wrapping_pow(retry - 1);
+            policy.base_delay.saturating_mul(factor).min(policy.max_delay)
         })),
     ])
     .await;
@@ -1201,7 +1200,7 @@ async fn clients_whose_backoff_overflows_are_caught() {
     }
     assert_rejected(&cases[0].0, cases[0].1, WAITS, "overflows a u32");
     assert_rejected(&cases[1].0, cases[1].1, WAITS, "past retry 32 the waits fell");
-    assert_rejected(&cases[2].0, cases[2].1, WAITS, "past retry 64 the waits fell");
+    assert_rejected(&cases[2].0, cases[2].1, WAITS, "past retry 32 the waits fell");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1280,6 +1279,11 @@ async fn clients_that_wait_short_jitter_after_5xx_only_or_stretch_retry_after_ar
         // Full jitter, so that the wait added is anything from nothing to base_delay.
         Box::pin(knobbed!(backoff_on_top_of_retry_after: true, jitter: full_jitter)),
         Box::pin(knobbed!(sleeps_before_first: true, jitter: full_jitter)),
+        // One doubling behind from the second retry on: base_delay × 2^(n−2).
+        Box::pin(knobbed!(backoff: |policy, retry| {
+            let factor = 2u32.saturating_pow(retry.saturating_sub(2));
+            policy.base_delay.saturating_mul(factor).min(policy.max_delay)
+        })),
     ])
     .await;
     // Waits that stay low make a narrower herd too, which its spread may or may not show.
@@ -1301,4 +1305,6 @@ async fn clients_that_wait_short_jitter_after_5xx_only_or_stretch_retry_after_ar
     assert_rejected(&cases[3].0, cases[3].1, WAITS, "the server asked for");
     assert_failed(&cases[4].0, cases[4].1, CHECKS, &[WAITS]);
     assert_rejected(&cases[4].0, cases[4].1, WAITS, "nothing is due before the first attempt");
+    assert_failed(&cases[5].0, cases[5].1, CHECKS, &[WAITS]);
+    assert_rejected(&cases[5].0, cases[5].1, WAITS, "before retry 2,");
 }

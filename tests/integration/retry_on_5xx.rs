@@ -92,6 +92,13 @@ struct Behaviour {
     backoff_on_top_of_asked: bool,
     /// Whether it waits a backoff before the first attempt too (a loop that sleeps at its top).
     sleeps_before_first: bool,
+    /// Whether it waits the longer of a Retry-After and a jittered backoff (a right answer).
+    asked_or_backoff: bool,
+    /// Whether it waits a Retry-After only when it is longer than the backoff's bound, and a
+    /// jittered backoff otherwise.
+    asked_only_above_backoff: bool,
+    /// Whether it sleeps once more after its last attempt when that ended in an error.
+    lingers_after_errors: bool,
     /// Whether it comes straight back after a transport error (backoff after a 5xx only).
     no_wait_after_errors: bool,
     /// Whether it draws one random share per call and takes it of every bound (instead of
@@ -129,6 +136,9 @@ const RIGHT: Behaviour = Behaviour {
     asked_from_sending: false,
     backoff_on_top_of_asked: false,
     sleeps_before_first: false,
+    asked_or_backoff: false,
+    asked_only_above_backoff: false,
+    lingers_after_errors: false,
     no_wait_after_errors: false,
     one_share_per_call: false,
     caps_after_jitter: false,
@@ -147,7 +157,7 @@ impl Behaviour {
             let sent = Instant::now();
             let outcome = (self.request)(client, url).send().await;
             if !(self.worth_retrying)(&outcome) || (self.exhausted)(attempt, policy.max_attempts) {
-                if self.lingers {
+                if self.lingers || (self.lingers_after_errors && outcome.is_err()) {
                     self.pause((self.backoff)(policy, attempt)).await;
                 }
                 if let (Err(_), Some(first)) = (&outcome, first_error) {
@@ -159,6 +169,16 @@ impl Behaviour {
             let wait = match asked {
                 Some(asked) if asked > policy.max_delay && self.gives_up_beyond_max_delay => {
                     return outcome;
+                }
+                Some(asked) if !asked.is_zero() && self.asked_or_backoff => {
+                    asked.max((self.jitter)((self.backoff)(policy, attempt), url, attempt))
+                }
+                Some(asked)
+                    if !asked.is_zero()
+                        && self.asked_only_above_backoff
+                        && asked <= (self.backoff)(policy, attempt) =>
+                {
+                    (self.jitter)((self.backoff)(policy, attempt), url, attempt)
                 }
                 Some(asked) if !asked.is_zero() && self.backoff_on_top_of_asked => {
                     asked.min(policy.max_delay)
@@ -320,6 +340,7 @@ async fn right_answers_in_other_styles_pass() {
     for (judged, seed) in judged(vec![
         with!(jitter: |longest, _, _| equal_jitter(longest)),
         with!(jitter: decorrelated_bounded),
+        with!(asked_or_backoff: true),
     ])
     .await
     {
@@ -527,6 +548,14 @@ async fn mistakes_about_retry_after_are_caught() {
         }),
         // A backoff waited on top of what was asked for.
         with!(backoff_on_top_of_asked: true),
+        // Seconds too many for a u64 taken as unreadable: the usual backoff, and a retry.
+        with!(retry_after: |response| {
+            let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim();
+            if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+                return value.parse().ok().map(Duration::from_secs);
+            }
+            retry_after(response)
+        }),
     ])
     .await;
     let [
@@ -541,6 +570,7 @@ async fn mistakes_about_retry_after_are_caught() {
         (zero_at_once, i),
         (fixdate_only, j),
         (on_top, k),
+        (huge_unreadable, l),
     ] = &answers[..]
     else {
         unreachable!()
@@ -566,6 +596,8 @@ async fn mistakes_about_retry_after_are_caught() {
     assert_failed(zero, *g, CHECKS, &[ZERO]);
     // The dates' backoff is short (20 ms): added, it may stay within their bounds.
     caught_by(on_top, *k, ASKED, &[DATE]);
+    assert_failed(huge_unreadable, *l, CHECKS, &[TOO_LONG]);
+    assert_rejected(huge_unreadable, *l, TOO_LONG, "should give up at once");
     assert_rejected(on_top, *k, ASKED, "the server asked for 1000 ms");
 }
 
@@ -586,6 +618,10 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         with!(no_wait_after_errors: true),
         // A backoff before the first attempt too.
         with!(sleeps_before_first: true),
+        // A Retry-After shorter than the backoff's bound swapped for a backoff.
+        with!(asked_only_above_backoff: true),
+        // One more backoff after a last attempt that ended in an error.
+        with!(lingers_after_errors: true),
     ])
     .await;
     let [
@@ -595,6 +631,8 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         (from_sending, e),
         (no_wait, f),
         (sleeps_first, g),
+        (only_above, h),
+        (lingers_after_errors, i),
     ] = &answers[..]
     else {
         unreachable!()
@@ -617,6 +655,12 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         .filter_map(|check| sleeps_first.failure(check))
         .any(|failure| failure.summary.contains("nothing is due before the first attempt"));
     assert!(said, "{}", report(sleeps_first, *g));
+    assert_failed(only_above, *h, CHECKS, &[ASKED]);
+    assert_rejected(only_above, *h, ASKED, "the server asked for 1000 ms");
+    // The unjittered backoff after a last error: such calls return late (600-800 ms after a
+    // reset; a refused connection's or one that could not be built, by less).
+    caught_by(lingers_after_errors, *i, RESET, &[TIMEOUT, REFUSED, UNSENDABLE]);
+    assert_rejected(lingers_after_errors, *i, RESET, "no point waiting after the final attempt");
     assert_rejected(no_wait, *f, RESET, "waits that stay low");
     assert_rejected(first_error, *b, TIMEOUT, "not the timeout the last attempt ended in");
     assert_rejected(first_error, *b, RESET, "not the reset the last attempt ended in");

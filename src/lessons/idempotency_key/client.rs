@@ -57,8 +57,8 @@ enum Kind {
     Herd,
     /// Calls that time out together: each backs off after it, as after any failure.
     TimedOut,
-    /// A 503 at every attempt but the last of eighty, past where 2^(n−1) overflows a u32 (retry
-    /// 33) and a u64 (retry 65): the waits stay at the cap.
+    /// A 503 at every attempt but the last of forty, past where 2^(n−1) overflows a u32 (retry
+    /// 33): the waits stay at the cap.
     Overflow,
     /// Paid alone, after every other call, and created at the first attempt, on a long backoff:
     /// nothing is due before a first attempt, so it goes out at once.
@@ -252,14 +252,6 @@ impl Plan {
             let policy = RetryPolicy { max_attempts: 3, base_delay: d, max_delay: d };
             call(payments, Kind::TimedOut, vec![Step::Hang, Step::Created], policy);
         }
-        // Late in the play, once the server half's timed scenarios are over: eighty requests in
-        // the check's busiest moments would slow the requests that answers are timed against.
-        let cap = seed::duration_spread(payments.rng(), ms(16), ms(20));
-        let policy =
-            RetryPolicy { max_attempts: OVERFLOW_ATTEMPTS, base_delay: ms(1), max_delay: cap };
-        let mut steps = vec![Step::Status(503); OVERFLOW_ATTEMPTS as usize - 1];
-        steps.push(Step::Created);
-        call(payments, Kind::Overflow, steps, policy);
         // Last in the plan, and played last.
         for _ in 0..FIRST_CALLS {
             let base_delay = seed::duration_spread(payments.rng(), ms(1_500), ms(2_000));
@@ -268,14 +260,27 @@ impl Plan {
         }
         Self { calls }
     }
+
+    /// The outage past the overflow, a plan of its own: it is played once both halves are done,
+    /// since forty requests while either runs would slow the requests their answers are timed
+    /// against (and a busy moment's lateness would let a late answer through).
+    pub(super) fn overflow(payments: &mut Payments) -> Self {
+        let cap = seed::duration_spread(payments.rng(), ms(16), ms(20));
+        let policy =
+            RetryPolicy { max_attempts: OVERFLOW_ATTEMPTS, base_delay: ms(1), max_delay: cap };
+        let mut steps = vec![Step::Status(503); OVERFLOW_ATTEMPTS as usize - 1];
+        steps.push(Step::Created);
+        Self {
+            calls: vec![Planned { kind: Kind::Overflow, payment: payments.next(), steps, policy }],
+        }
+    }
 }
 
-/// How many attempts the outage past the overflows allows: fifteen retries past 64, over which
-/// full jitter's mean falls below a fifth of the cap about once in 100,000 plays.
-const OVERFLOW_ATTEMPTS: u32 = 80;
-
-/// When the outage past the overflows starts.
-const OVERFLOW_STARTS_AFTER: Duration = Duration::from_millis(1_200);
+/// How many attempts the outage past the overflow allows: seven retries past 32, where 2^(n−1)
+/// no longer fits in a u32 (lesson 3 goes past a u64's too). Full jitter's mean over seven
+/// falls below a fifth of the cap about once in 400 plays, and confirm plays a failure twice
+/// more before it is believed.
+const OVERFLOW_ATTEMPTS: u32 = 40;
 
 /// How many calls are paid alone at the end, on a `base_delay` of seconds. A wait before the
 /// first attempt, jittered below `base_delay`, runs past a bound 260 ms late (a busy machine's)
@@ -320,7 +325,6 @@ pub(super) async fn play(
                 long += 1;
                 LONG_STARTS_AFTER + LONG_APART * long
             }
-            Kind::Overflow => OVERFLOW_STARTS_AFTER,
             _ => Duration::ZERO,
         };
         async move {
@@ -371,7 +375,6 @@ pub(super) async fn play(
             [Kind::Succeeds, Kind::Asked, Kind::First]
                 .into_iter()
                 .find_map(|kind| each(&played, kind, |played| count(played, created_at(played))))
-                .or_else(|| overflow_retried(&played))
                 .or_else(|| own_timeout(&played, &lateness)),
         ),
         (
@@ -769,7 +772,7 @@ fn first_at_once(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
     plays.iter().filter(|played| played.planned.kind == Kind::First).find_map(|played| {
         let first = played.seen.first()?.at;
         let took = first.saturating_duration_since(played.started);
-        let bound = Bound::no_wait().later_by(LATE_FLOOR + lateness.during(played.started, first));
+        let bound = Bound::no_wait().later_by(lateness.during(played.started, first));
         (!bound.holds(took)).then(|| {
             about(
                 played,
@@ -781,6 +784,25 @@ fn first_at_once(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
             )
         })
     })
+}
+
+/// Plays the outage past the overflow (`Plan::overflow`) on a payments server of its own, and
+/// says what retries and waits make of it.
+pub(super) async fn play_overflow(
+    plan: &Plan,
+    learner: &Learner,
+    rng: &mut seed::Rng,
+) -> Result<Vec<(&'static str, Option<Failure>)>, Lost> {
+    let server = payments_server(plan, &seed::token(rng, 8)).await;
+    let keys = new_keys(learner, 1).await?;
+    let (Some(planned), Some(key)) = (plan.calls.first(), keys.first()) else {
+        return Ok(Vec::new());
+    };
+    let mut played =
+        pay(learner, planned, format!("{}/payments", server.base), key.clone()).await?;
+    played.seen = server.seen();
+    let played = [played];
+    Ok(vec![(RETRIES, overflow_retried(&played)), (WAITS, past_overflow(&played))])
 }
 
 /// The outage past the overflows, retried to its end (a panic is the waits check's to say).
@@ -801,8 +823,8 @@ fn past_overflow(plays: &[Played]) -> Option<Failure> {
     let problem = match &played.paid {
         Err(problem) => format!(
             "in an outage of {OVERFLOW_ATTEMPTS} attempts (max_delay {}), pay did not return \
-             after {} requests: {problem}. Past retry 32, 2^(n−1) overflows a u32, and past 64 a \
-             u64: saturate, and the wait stays at max_delay",
+             after {} requests: {problem}. Past retry 32, 2^(n−1) overflows a u32: saturate, \
+             and the wait stays at max_delay",
             millis(cap),
             played.seen.len()
         ),
@@ -865,7 +887,9 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
                     "backoff allows 0–{} there (base_delay × 2^(n−1), capped at max_delay, jitter below it)",
                     millis(d)
                 ),
-                Wait::Asked(asked) => format!("the server asked for {}", millis(asked)),
+                Wait::Asked(asked) | Wait::AskedUnderBackoff(asked, _) => {
+                    format!("the server asked for {}", millis(asked))
+                }
             };
             let failure = about(
                 played,
@@ -881,7 +905,7 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
             too_late = Some(failure);
         }
     }
-    if let Some(failure) = first_at_once(plays, lateness).or_else(|| past_overflow(plays)) {
+    if let Some(failure) = first_at_once(plays, lateness) {
         return Some(failure);
     }
     // Handed back at once, then paid again with one request.
@@ -943,20 +967,28 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
     reach(plays).or_else(|| no_wait_after_timeouts(plays)).or(too_late)
 }
 
-/// Over the many backoff waits of the calls that fail a few times, some come near their bound:
-/// waits that all stay low are a backoff shorter than the one asked for.
+/// Over the many backoff waits of the calls that fail a few times, some come near their bound,
+/// and so before each retry on its own (sixty-four calls retry three times on bounds of hundreds
+/// of milliseconds): waits that all stay low are a backoff shorter than the one asked for, and
+/// low before one retry only, an exponent one behind there (the first retries' bound reached,
+/// the later ones' never).
 fn reach(plays: &[Played]) -> Option<Failure> {
     let judged = |played: &&Played| matches!(played.planned.kind, Kind::Succeeds | Kind::Herd);
-    let samples: Vec<Sample> = plays
-        .iter()
-        .filter(judged)
-        .flat_map(|played| judged_waits(played))
-        .filter_map(|(waited, wait)| match wait {
-            Wait::Backoff(d) => Some(Sample { waited, nominal: d }),
-            Wait::Asked(_) => None,
+    let mut by_retry: Vec<Vec<Sample>> = Vec::new();
+    for played in plays.iter().filter(judged) {
+        for (index, (waited, wait)) in judged_waits(played).into_iter().enumerate() {
+            if let Wait::Backoff(d) = wait {
+                by_retry.resize_with(by_retry.len().max(index + 1), Vec::new);
+                by_retry[index].push(Sample { waited, nominal: d });
+            }
+        }
+    }
+    let problem = schedule::reach(&by_retry.concat()).or_else(|| {
+        by_retry.iter().enumerate().find_map(|(index, samples)| {
+            let problem = schedule::reach(samples)?;
+            Some(format!("before retry {}, {problem}", index + 1))
         })
-        .collect();
-    let problem = schedule::reach(&samples)?;
+    })?;
     Some(shown_with(Failure::of(problem), plays.iter().find(judged)?))
 }
 

@@ -242,7 +242,7 @@ fn retry_after(asked: Asked) -> String {
     let now = SystemTime::now();
     match asked {
         Asked::Seconds(seconds) => seconds.to_string(),
-        Asked::Unreadable(value) => value.to_string(),
+        Asked::Unreadable(value) | Asked::Huge(value) => value.to_string(),
         Asked::DateAhead(form) => format_time(whole_second_after(now + DATE_AHEAD_AT_LEAST), form),
         Asked::DatePast(form) => format_time(now - Duration::from_secs(30), form),
         Asked::DateFar(form) => format_time(now + Duration::from_secs(3_600), form),

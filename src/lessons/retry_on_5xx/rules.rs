@@ -68,7 +68,12 @@ pub(super) fn wait_before(
         // No retry is due: whatever came next is judged as one request too many.
         Step::Asking(_, asked) if asked.beyond(policy.max_delay) => return None,
         Step::Asking(_, Asked::Seconds(seconds)) if seconds > 0 => {
-            Wait::Asked(Duration::from_secs(seconds))
+            let (asked, longest) = (Duration::from_secs(seconds), backoff(policy, retry as u32));
+            if asked < longest {
+                Wait::AskedUnderBackoff(asked, longest)
+            } else {
+                Wait::Asked(asked)
+            }
         }
         Step::Asking(_, Asked::DateAhead(_)) => Wait::Asked(date_asked(seen?)?),
         // 0, a date past, a value nobody can read, or no Retry-After at all: the usual backoff.

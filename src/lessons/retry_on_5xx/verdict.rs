@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::plan::{Asked, CLIENT_TIMEOUT, Scenario, Step, Target, Together};
 use super::play::{Outcome, PlayedCall};
 use super::rules::{Expected, Returns, expected, step, wait_before};
-use crate::judge::bounds::{AT_ONCE, Bound, LATE_FLOOR, Lateness, Timing, late, millis};
+use crate::judge::bounds::{AT_ONCE, Bound, Lateness, Timing, late, millis};
 use crate::judge::confirm::Cause;
 use crate::judge::http_date::DateForm;
 use crate::judge::schedule::{self, Sample, Wait, backoff};
@@ -285,7 +285,7 @@ fn requests(
         (call.seen.first(), timing.as_mut(), lateness, expected.attempts)
     {
         let took = first.at.saturating_duration_since(call.started);
-        let bound = Bound::no_wait().later_by(LATE_FLOOR + lateness.during(call.started, first.at));
+        let bound = Bound::no_wait().later_by(lateness.during(call.started, first.at));
         if !bound.holds(took) {
             too_late.push(format!(
                 "the first attempt came {} after get_with_retry was called, more than {bound}: \
@@ -365,14 +365,14 @@ fn judged_wait(
     let timing = bound.judge(waited);
     let problem = match (timing, wait) {
         (Timing::InTime, _) => return wanted(wait),
-        (Timing::Early, Wait::Asked(asked)) => {
+        (Timing::Early, Wait::Asked(asked) | Wait::AskedUnderBackoff(asked, _)) => {
             format!(
                 "waited only {} before request #{number}: the server asked for {}",
                 millis(waited),
                 millis(asked)
             )
         }
-        (Timing::Late, Wait::Asked(asked)) => format!(
+        (Timing::Late, Wait::Asked(asked) | Wait::AskedUnderBackoff(asked, _)) => format!(
             "waited {} before request #{number}: the server asked for {} (a little more is fine, not {})",
             millis(waited),
             millis(asked),
@@ -395,7 +395,9 @@ fn judged_wait(
 fn wanted(wait: Wait) -> String {
     match wait {
         Wait::Backoff(nominal) => format!(" · after 0–{}", millis(nominal)),
-        Wait::Asked(asked) => format!(" · after ≥ {}, as asked", millis(asked)),
+        Wait::Asked(asked) | Wait::AskedUnderBackoff(asked, _) => {
+            format!(" · after ≥ {}, as asked", millis(asked))
+        }
     }
 }
 
@@ -408,6 +410,7 @@ fn answered(step: Step) -> String {
         Step::Asking(status, Asked::Unreadable(value)) => {
             format!("{status}, Retry-After: {value:?}")
         }
+        Step::Asking(status, Asked::Huge(value)) => format!("{status}, Retry-After: {value}"),
         Step::Asking(status, Asked::DateAhead(form)) => {
             format!("{status}, Retry-After: <a date soon, {}>", form_name(form))
         }
