@@ -801,13 +801,11 @@ pub(super) async fn play_overflow(
     let mut played =
         pay(learner, planned, format!("{}/payments", server.base), key.clone()).await?;
     played.seen = server.seen();
-    let played = [played];
     Ok(vec![(RETRIES, overflow_retried(&played)), (WAITS, past_overflow(&played))])
 }
 
 /// The outage past the overflows, retried to its end (a panic is the waits check's to say).
-fn overflow_retried(plays: &[Played]) -> Option<Failure> {
-    let played = plays.iter().find(|played| played.planned.kind == Kind::Overflow)?;
+fn overflow_retried(played: &Played) -> Option<Failure> {
     if played.paid.is_err() {
         return None;
     }
@@ -817,8 +815,7 @@ fn overflow_retried(plays: &[Played]) -> Option<Failure> {
 
 /// Past where 2^(n−1) overflows, the waits stay at the cap: a panic, or waits that start again
 /// from base_delay (or fall to nothing), break the rule however the overflow was met.
-fn past_overflow(plays: &[Played]) -> Option<Failure> {
-    let played = plays.iter().find(|played| played.planned.kind == Kind::Overflow)?;
+fn past_overflow(played: &Played) -> Option<Failure> {
     let cap = played.planned.policy.max_delay;
     let problem = match &played.paid {
         Err(problem) => format!(
@@ -832,7 +829,7 @@ fn past_overflow(plays: &[Played]) -> Option<Failure> {
         Ok(_) if played.seen.len() != OVERFLOW_ATTEMPTS as usize => return None,
         Ok(_) => schedule::stays_at_cap(cap, &[schedule::waits(&played.seen)])?,
     };
-    // Eighty requests make a log nobody reads: the sentence says it.
+    // Forty requests make a log nobody reads: the sentence says it.
     Some(Failure::of(problem))
 }
 
