@@ -179,6 +179,33 @@ pub fn reach(samples: &[Sample]) -> Option<String> {
     })
 }
 
+/// The least bound a wait must have to count towards the reach before its retry alone. The
+/// first retries of a check all come at once, in its busiest moment, and what the machine's
+/// lateness takes off a wait of 80 ms leaves few of sixty-four reaching (CI's test load: two);
+/// the later retries' bounds, of hundreds of milliseconds, are where slow growth shows anyway.
+const EACH_RETRY_LEAST_BOUND: Duration = Duration::from_millis(250);
+
+/// Judges reach over all the waits, then before each retry on its own (`retry` 1 for the
+/// first): a backoff that grows slower than doubling (linear, or one doubling behind) reaches
+/// the first retries' bounds and never the later ones, which pooled waits hide.
+pub fn reach_each_retry(samples: impl IntoIterator<Item = (usize, Sample)>) -> Option<String> {
+    let mut by_retry: Vec<Vec<Sample>> = Vec::new();
+    for (retry, sample) in samples {
+        by_retry.resize_with(by_retry.len().max(retry), Vec::new);
+        by_retry[retry - 1].push(sample);
+    }
+    reach(&by_retry.concat()).or_else(|| {
+        by_retry.iter().enumerate().find_map(|(index, samples)| {
+            let long: Vec<Sample> = samples
+                .iter()
+                .filter(|sample| sample.nominal >= EACH_RETRY_LEAST_BOUND)
+                .copied()
+                .collect();
+            Some(format!("before retry {}, {}", index + 1, reach(&long)?))
+        })
+    })
+}
+
 /// The first waits' lower quartile and the capped waits' median, when the capped ones are not
 /// [`GROWTH`] times longer.
 fn flat(samples: &[Sample]) -> Option<(Duration, Duration)> {
@@ -258,6 +285,35 @@ pub fn came_straight_back(d: Duration, waits: &[Duration]) -> Option<String> {
         d.mul_f64(within).as_millis(),
         d.as_millis()
     ))
+}
+
+/// Below what share of `d` a wait after a timeout counts as none: full jitter draws one there
+/// with a chance of 15 %, six of eight about once in four thousand plays.
+const NO_WAIT_SHARE: f64 = 0.15;
+
+/// The share of calls that timed out together which, each waiting less than [`NO_WAIT_SHARE`]
+/// of `d`, tell a client that took the wait for the answer as its backoff.
+const NO_WAIT_CALLS: f64 = 0.75;
+
+/// Judges the first waits of eight or so calls that timed out together, each on the bound `d`
+/// (shorter than the client's timeout): most of them came back at once, as a client does whose
+/// backoff counts from sending (the time spent waiting for the answer has used it up). A busy
+/// machine only lengthens waits, so this never fails a client that waited.
+pub fn waited_after_timeouts(d: Duration, firsts: &[Duration]) -> Option<String> {
+    let none = d.mul_f64(NO_WAIT_SHARE);
+    let at_once = firsts.iter().filter(|waited| **waited < none).count();
+    (firsts.len() >= 6 && at_once as f64 >= firsts.len() as f64 * NO_WAIT_CALLS).then(|| {
+        let shown: Vec<String> = firsts.iter().map(|waited| millis(*waited)).collect();
+        format!(
+            "after a timeout, {at_once} of {} calls retried less than {} after giving up (waits: \
+             {}; backoff allows 0–{}): back off after a timeout as after any other failure; the \
+             time spent waiting for an answer is no backoff",
+            firsts.len(),
+            millis(none),
+            shown.join(", "),
+            millis(d)
+        )
+    })
 }
 
 /// The least bound a wait must have to tell what share of it the client took: below it, what
@@ -667,6 +723,44 @@ mod tests {
         }
         let padded = growth(&samples(|nominal, _, _| nominal.mul_f64(1.5)));
         assert!(padded.is_some_and(|problem| problem.contains("on top")));
+    }
+
+    /// Sixty-four calls that retry four times from a base of 80 ms, each wait `share` of what
+    /// `bound` allows before its retry (the shares spread evenly over [0, 1)), against the
+    /// doubling bound.
+    fn four_retries(bound: impl Fn(u32) -> u64) -> Vec<(usize, Sample)> {
+        (0..64)
+            .flat_map(|call| (1..=4).map(move |retry| (call, retry)))
+            .map(|(call, retry)| {
+                let nominal = Duration::from_millis(80 << (retry - 1));
+                let share = f64::from(call) / 64.0;
+                let waited = Duration::from_millis(bound(retry)).mul_f64(share);
+                (retry as usize, Sample { waited, nominal })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_backoff_that_grows_slower_than_doubling_falls_short_before_a_later_retry() {
+        assert_eq!(reach_each_retry(four_retries(|retry| 80 << (retry - 1))), None);
+        for (name, bound) in [
+            ("linear", &(|retry| 80 * u64::from(retry)) as &dyn Fn(u32) -> u64),
+            ("one doubling behind", &|retry| 80 << retry.saturating_sub(2)),
+            ("× 1.5", &|retry| (80.0 * 1.5f64.powi(retry as i32 - 1)) as u64),
+        ] {
+            let problem = reach_each_retry(four_retries(bound));
+            assert!(problem.is_some_and(|problem| problem.contains("stay low")), "{name}");
+        }
+    }
+
+    #[test]
+    fn calls_back_at_once_after_a_timeout_are_caught_and_jittered_ones_pass() {
+        let d = Duration::from_millis(240);
+        let at_once: Vec<Duration> = (0..8).map(|call| Duration::from_millis(2 + call)).collect();
+        let said = waited_after_timeouts(d, &at_once);
+        assert!(said.is_some_and(|problem| problem.contains("8 of 8 calls")));
+        let spread: Vec<Duration> = (0..8).map(|call| d.mul_f64(f64::from(call) / 8.0)).collect();
+        assert_eq!(waited_after_timeouts(d, &spread), None);
     }
 
     #[test]

@@ -92,6 +92,8 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     };
     let second = learner.other(0).unwrap_or(learner);
     let (lateness, lost) = (RefCell::new(Lateness::default()), RefCell::new(None));
+    // The twin herd's verdict, from the first play only (see `client::play`).
+    let in_step = RefCell::new(None);
     let server_half = confirmed_checks(|play| {
         let plan =
             server::Plan::draw(&mut Payments::new(seed ^ 0x5e ^ u64::from(play) << 40), timeout);
@@ -101,15 +103,19 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     let client_half = confirmed_checks(|play| {
         let mut payments = Payments::new(seed ^ 0xc1 ^ u64::from(play) << 40);
         let plan = client::Plan::draw(&mut payments);
-        let (lateness, lost) = (&lateness, &lost);
+        let (lateness, lost, in_step) = (&lateness, &lost, &in_step);
         async move {
             match client::play(&plan, learner, second, lateness, payments.rng()).await {
-                // Keys are compared across processes in the first play only: a generator seeded
-                // with a constant is in step with the other process there, and only there.
-                Ok(decided) if play > 0 => {
+                // Keys and waits are compared across processes in the first play only: a
+                // generator seeded with a constant is in step with the other process there, and
+                // only there. Two processes in step are believed at once.
+                Ok((decided, _)) if play > 0 => {
                     decided.into_iter().filter(|(check, _)| *check != FRESH).collect()
                 }
-                Ok(decided) => decided,
+                Ok((decided, twins)) => {
+                    *in_step.borrow_mut() = twins;
+                    decided
+                }
                 Err(gone) => {
                     lost.borrow_mut().get_or_insert(gone);
                     [KEYED, FRESH, RETRIES, NEVER, GIVES_UP, WAITS, JITTER]
@@ -145,8 +151,12 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         return Err(gone);
     }
     // A check fails with the first failure any part saw.
-    let decided: Vec<_> =
-        server_decided.into_iter().chain(client_decided).chain(overflow).collect();
+    let decided: Vec<_> = server_decided
+        .into_iter()
+        .chain([(JITTER, in_step.into_inner())])
+        .chain(client_decided)
+        .chain(overflow)
+        .collect();
     for check in CHECKS {
         let failure = decided
             .iter()

@@ -188,6 +188,8 @@ struct Behaviour {
     reads_retry_after_on: fn(u16) -> bool,
     /// Whether it reads a Retry-After date (or only seconds, taking a date as no Retry-After).
     reads_dates: bool,
+    /// Whether it reads the obsolete date forms too (or IMF-fixdate only).
+    reads_obsolete_dates: bool,
     /// Whether Retry-After: 0 is a retry at once (not the usual backoff).
     zero_is_at_once: bool,
     /// Whether it waits before retrying after a failure with no response.
@@ -225,6 +227,12 @@ struct Behaviour {
     backoff: fn(&RetryPolicy, u32) -> Duration,
     /// The wait taken, given the longest backoff allows.
     jitter: fn(Duration) -> Duration,
+}
+
+/// Whether a Retry-After date is in the form senders must use, IMF-fixdate (29 characters, in
+/// GMT); the obsolete RFC 850 and asctime forms are not.
+fn imf(value: &str) -> bool {
+    value.len() == 29 && value.ends_with(" GMT")
 }
 
 fn exponential(policy: &RetryPolicy, retry: u32) -> Duration {
@@ -294,6 +302,7 @@ const RIGHT: Behaviour = Behaviour {
     gives_up_at_max_delay: false,
     reads_retry_after_on: |_| true,
     reads_dates: true,
+    reads_obsolete_dates: true,
     zero_is_at_once: false,
     waits_after_no_answer: true,
     retries_timeouts_at_once: false,
@@ -792,10 +801,14 @@ async fn knobbed_pay(
             let value = response.headers().get("retry-after")?.to_str().ok()?;
             let asked = match value.parse::<u64>() {
                 Ok(seconds) => Duration::from_secs(seconds),
-                Err(_) if behaviour.reads_dates => httpdate::parse_http_date(value)
-                    .ok()?
-                    .duration_since(SystemTime::now())
-                    .unwrap_or_default(),
+                Err(_)
+                    if behaviour.reads_dates && (behaviour.reads_obsolete_dates || imf(value)) =>
+                {
+                    httpdate::parse_http_date(value)
+                        .ok()?
+                        .duration_since(SystemTime::now())
+                        .unwrap_or_default()
+                }
                 Err(_) => return None,
             };
             (!asked.is_zero() || behaviour.zero_is_at_once).then_some(asked)
@@ -1163,15 +1176,17 @@ async fn clients_that_misread_retry_after_or_a_timeout_are_caught() {
         Box::pin(knobbed!(zero_is_at_once: true)),
         Box::pin(knobbed!(reads_dates: false)),
         Box::pin(knobbed!(retries_timeouts_at_once: true)),
+        Box::pin(knobbed!(reads_obsolete_dates: false)),
     ])
     .await;
-    let expected: [&[&str]; 3] = [&[JITTER], &[WAITS], &[WAITS]];
+    let expected: [&[&str]; 4] = [&[JITTER], &[WAITS], &[WAITS], &[WAITS]];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
     assert_rejected(&cases[0].0, cases[0].1, JITTER, "Retry-After: 0");
     assert_rejected(&cases[1].0, cases[1].1, WAITS, " GMT, pay waited");
     assert_rejected(&cases[2].0, cases[2].1, WAITS, "after a timeout,");
+    assert_rejected(&cases[3].0, cases[3].1, WAITS, " GMT, pay waited");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1284,6 +1299,16 @@ async fn clients_that_wait_short_jitter_after_5xx_only_or_stretch_retry_after_ar
             let factor = 2u32.saturating_pow(retry.saturating_sub(2));
             policy.base_delay.saturating_mul(factor).min(policy.max_delay)
         })),
+        // A bound that grows linearly: base_delay × n.
+        Box::pin(knobbed!(backoff: |policy, retry| {
+            policy.base_delay.saturating_mul(retry).min(policy.max_delay)
+        })),
+        // Jitter from a generator seeded with a constant once per process (the learner's thread
+        // stands for one): every instance draws the same waits.
+        Box::pin(knobbed!(jitter: |longest| {
+            thread_local!(static SEEDED: std::cell::RefCell<fastrand::Rng> = const { std::cell::RefCell::new(fastrand::Rng::with_seed(11)) });
+            longest.mul_f64(SEEDED.with_borrow_mut(fastrand::Rng::f64))
+        })),
     ])
     .await;
     // Waits that stay low make a narrower herd too, which its spread may or may not show.
@@ -1303,8 +1328,15 @@ async fn clients_that_wait_short_jitter_after_5xx_only_or_stretch_retry_after_ar
     assert_rejected(&cases[2].0, cases[2].1, WAITS, "the server asked for");
     assert_failed(&cases[3].0, cases[3].1, CHECKS, &[WAITS]);
     assert_rejected(&cases[3].0, cases[3].1, WAITS, "the server asked for");
-    assert_failed(&cases[4].0, cases[4].1, CHECKS, &[WAITS]);
+    // A URL that cannot be built comes back late too when the wait drawn before it is long.
+    caught_by(&cases[4].0, cases[4].1, WAITS, &[NEVER]);
     assert_rejected(&cases[4].0, cases[4].1, WAITS, "nothing is due before the first attempt");
+    // One doubling behind falls short before every retry but the first (pooled, or before
+    // retry 2); linear growth only before the last ones.
     assert_failed(&cases[5].0, cases[5].1, CHECKS, &[WAITS]);
-    assert_rejected(&cases[5].0, cases[5].1, WAITS, "before retry 2,");
+    assert_rejected(&cases[5].0, cases[5].1, WAITS, "waits that stay low");
+    assert_failed(&cases[6].0, cases[6].1, CHECKS, &[WAITS]);
+    assert_rejected(&cases[6].0, cases[6].1, WAITS, "before retry");
+    assert_failed(&cases[7].0, cases[7].1, CHECKS, &[JITTER]);
+    assert_rejected(&cases[7].0, cases[7].1, JITTER, "seeded with a constant");
 }

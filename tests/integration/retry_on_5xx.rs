@@ -90,6 +90,9 @@ struct Behaviour {
     asked_from_sending: bool,
     /// Whether it waits a backoff on top of a Retry-After, not instead of it.
     backoff_on_top_of_asked: bool,
+    /// Whether it counts a backoff from when it sent the request (so that a timeout has spent
+    /// it), not from the failure.
+    backoff_from_sending: bool,
     /// Whether it waits a backoff before the first attempt too (a loop that sleeps at its top).
     sleeps_before_first: bool,
     /// Whether it waits the longer of a Retry-After and a jittered backoff (a right answer).
@@ -135,6 +138,7 @@ const RIGHT: Behaviour = Behaviour {
     returns_the_first_error: false,
     asked_from_sending: false,
     backoff_on_top_of_asked: false,
+    backoff_from_sending: false,
     sleeps_before_first: false,
     asked_or_backoff: false,
     asked_only_above_backoff: false,
@@ -197,6 +201,7 @@ impl Behaviour {
             };
             let wait = match asked {
                 Some(_) if self.asked_from_sending => wait.saturating_sub(sent.elapsed()),
+                None if self.backoff_from_sending => wait.saturating_sub(sent.elapsed()),
                 _ if self.no_wait_after_errors && outcome.is_err() => Duration::ZERO,
                 _ => wait,
             };
@@ -622,6 +627,10 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         with!(asked_only_above_backoff: true),
         // One more backoff after a last attempt that ended in an error.
         with!(lingers_after_errors: true),
+        // A bound that grows linearly: base_delay × n.
+        with!(backoff: |policy, retry| policy.base_delay.saturating_mul(retry).min(policy.max_delay)),
+        // A backoff counted from sending: after a timeout, it has been spent.
+        with!(backoff_from_sending: true),
     ])
     .await;
     let [
@@ -633,6 +642,8 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         (sleeps_first, g),
         (only_above, h),
         (lingers_after_errors, i),
+        (linear, j),
+        (from_sending_all, k),
     ] = &answers[..]
     else {
         unreachable!()
@@ -666,6 +677,14 @@ async fn short_waits_and_the_wrong_error_are_caught() {
     assert_rejected(first_error, *b, RESET, "not the reset the last attempt ended in");
     assert_rejected(half, *c, DOUBLES, "waits that stay low");
     assert_rejected(behind, *d, DOUBLES, "waits that stay low");
+    // Its first two bounds are right, its third reached a fifth of the time: the fourth's
+    // waits are where it shows.
+    assert_failed(linear, *j, CHECKS, &[DOUBLES]);
+    assert_rejected(linear, *j, DOUBLES, "before retry");
+    // A first answer that comes late in the crowd of the check's first moment shortens the
+    // wait after it too, which the first retries' reach may show.
+    caught_by(from_sending_all, *k, TIMEOUT, &[DOUBLES]);
+    assert_rejected(from_sending_all, *k, TIMEOUT, "after a timeout,");
     assert_rejected(from_sending, *e, ASKED, "the server asked for 1000 ms");
 }
 

@@ -24,6 +24,8 @@ use crate::judge::schedule::{self, Sample, Wait, backoff, date_asked};
 use crate::judge::upstream::{Options, Reply, Seen, Upstream};
 use crate::judge::{Evidence, Failure, Learner, Lost, Returned, seed};
 
+mod twins;
+
 /// How the payments server answers one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
@@ -31,8 +33,9 @@ enum Step {
     Status(u16),
     /// A 503 (or a 409) with `Retry-After` of this many seconds (0: the usual backoff).
     Asking(u16, u64),
-    /// A 503 with `Retry-After` as an HTTP-date, a little more than `DATE_AHEAD` ahead.
-    AskingDate,
+    /// A 503 with `Retry-After` as an HTTP-date in this form, a little more than `DATE_AHEAD`
+    /// ahead.
+    AskingDate(DateForm),
     /// The request read, the connection closed without a word.
     Drop,
     /// No answer until the client gives up.
@@ -60,6 +63,8 @@ enum Kind {
     /// A 503 at every attempt but the last of forty, past where 2^(n−1) overflows a u32 (retry
     /// 33): the waits stay at the cap.
     Overflow,
+    /// Played in both processes at once, before anything else: see [`twins`].
+    Twin,
     /// Paid alone, after every other call, and created at the first attempt, on a long backoff:
     /// nothing is due before a first attempt, so it goes out at once.
     First,
@@ -87,6 +92,8 @@ struct Played<'a> {
 #[derive(Debug)]
 pub(super) struct Plan {
     calls: Vec<Planned>,
+    /// Each process's share of the twin herd.
+    twins: [Vec<Planned>; 2],
 }
 
 /// How long a request may hang before the client handed to `pay` times out: long enough that
@@ -140,13 +147,15 @@ impl Plan {
         }
         // Bounds of hundreds of milliseconds, so that a wait 20 % too long shows: full jitter
         // stretched 1.2× breaks late(d) on about 8 % of the last waits (d of 600 to 800 ms) and
-        // 4 % of the second ones, so sixty-four calls at once show about eight (none at all,
-        // about once in 3,000 plays); equal jitter stretched alike, twice as many.
-        let base = seed::duration_spread(payments.rng(), ms(150), ms(200));
+        // 4 % of the third ones, so sixty-four calls at once show about eight (none at all,
+        // about once in 3,000 plays); equal jitter stretched alike, twice as many. Four retries,
+        // so that the last bound is eight times the first: a backoff that grows linearly
+        // reaches half of it at most.
+        let base = seed::duration_spread(payments.rng(), ms(75), ms(100));
         for _ in 0..64 {
             let policy = RetryPolicy { max_attempts: 5, base_delay: base, max_delay: ms(2_000) };
-            let steps =
-                vec![five_xx(payments), five_xx(payments), five_xx(payments), Step::Created];
+            let mut steps: Vec<Step> = (0..4).map(|_| five_xx(payments)).collect();
+            steps.push(Step::Created);
             call(payments, Kind::Succeeds, steps, policy);
         }
         // Every one, every run: a client that retries one of them passes no run.
@@ -199,10 +208,13 @@ impl Plan {
         // over, past the most a busy machine makes a wait late (`MOST_LATE`).
         let two_seconds = RetryPolicy { max_delay: ms(2_000), base_delay: ms(2_000), ..one_second };
         call(payments, Kind::Asked, vec![Step::Asking(503, 2), Step::Created], two_seconds);
-        // A date, which a client that reads seconds only does not wait for: its backoff is short
-        // beside the date's 200 ms at least.
+        // A date in each of the three forms a recipient must read (RFC 9110, section 5.6.7),
+        // which a client that reads seconds only, or IMF-fixdate only, does not wait for: its
+        // backoff is short beside the date's 200 ms at least.
         let date = RetryPolicy { max_delay: ms(2_000), ..one_second };
-        call(payments, Kind::Asked, vec![Step::AskingDate, Step::Created], date);
+        for form in DateForm::ALL {
+            call(payments, Kind::Asked, vec![Step::AskingDate(form), Step::Created], date);
+        }
         // Long outages, each on a policy of its own: the waits' growth is judged over them all,
         // measured against each policy's own base.
         for failure in LONG_FAILURES {
@@ -258,7 +270,8 @@ impl Plan {
             let policy = RetryPolicy { max_attempts: 3, base_delay, max_delay: base_delay };
             call(payments, Kind::First, vec![Step::Created], policy);
         }
-        Self { calls }
+        let twins = twins::draw(payments);
+        Self { calls, twins }
     }
 
     /// The outage past the overflow, a plan of its own: it is played once both halves are done,
@@ -272,6 +285,7 @@ impl Plan {
         steps.push(Step::Created);
         Self {
             calls: vec![Planned { kind: Kind::Overflow, payment: payments.next(), steps, policy }],
+            twins: Default::default(),
         }
     }
 }
@@ -289,10 +303,6 @@ const FIRST_CALLS: usize = 4;
 
 /// How many calls time out together.
 const TIMED_OUT_CALLS: usize = 8;
-/// Below what share of `d` a wait after a timeout counts as none: full jitter draws one there
-/// with a chance of 15 %, six of eight about once in four thousand plays.
-const NO_WAIT_SHARE: f64 = 0.15;
-const NO_WAIT_CALLS: usize = 6;
 
 /// Plays every call (and the intent paid again), on a payments server of its own; the second
 /// process makes keys meanwhile. Returns what each check decided.
@@ -302,13 +312,20 @@ pub(super) async fn play(
     second: &Learner,
     lateness: &RefCell<Lateness>,
     rng: &mut seed::Rng,
-) -> Result<Vec<(&'static str, Option<Failure>)>, Lost> {
+) -> Result<(Vec<(&'static str, Option<Failure>)>, Option<Failure>), Lost> {
     let tag = seed::token(rng, 8);
     let server = payments_server(plan, &tag).await;
     let (keys, second_keys) =
         tokio::join!(new_keys(learner, plan.calls.len()), new_keys(second, SECOND_KEYS));
     let (keys, second_keys) = (keys?, second_keys?);
     let url = format!("{}/payments", server.base);
+    let twins = async {
+        let (one, two) = tokio::join!(
+            twins::play(learner, &plan.twins[0], &url, &keys),
+            twins::play(second, &plan.twins[1], &url, &second_keys)
+        );
+        Ok::<_, Lost>((one?, two?))
+    };
     let mut long = 0;
     let (alone, together): (Vec<_>, Vec<_>) = plan
         .calls
@@ -328,11 +345,12 @@ pub(super) async fn play(
             _ => Duration::ZERO,
         };
         async move {
-            tokio::time::sleep(starts_after).await;
+            tokio::time::sleep(twins::DRAWN + starts_after).await;
             pay(learner, planned, url, key.clone()).await
         }
     });
-    let mut played = join_all(calls).await.into_iter().collect::<Result<Vec<_>, Lost>>()?;
+    let (twins, played) = tokio::join!(twins, join_all(calls));
+    let ((one, two), mut played) = (twins?, played.into_iter().collect::<Result<Vec<_>, Lost>>()?);
     // The intent that was handed back at once, paid again: the same key, a fresh call.
     let too_long =
         played.iter().position(|played| played.planned.kind == Kind::TooLong).expect("a call");
@@ -367,7 +385,8 @@ pub(super) async fn play(
         played.push(paid);
     }
     let lateness = lateness.borrow();
-    Ok(vec![
+    let in_step = twins::in_step(&one, &two, &server.seen(), &lateness);
+    let decided = vec![
         (KEYED, keyed(&played)),
         (FRESH, fresh(&keys, &second_keys)),
         (
@@ -391,7 +410,8 @@ pub(super) async fn play(
         ),
         (WAITS, waits(&played, &lateness)),
         (JITTER, herd(&played)),
-    ])
+    ];
+    Ok((decided, in_step))
 }
 
 async fn new_keys(learner: &Learner, count: usize) -> Result<Vec<String>, Lost> {
@@ -430,16 +450,26 @@ async fn pay<'a>(
 
 /// The judge's payments server: every call's attempts answered as its script says, by amount.
 async fn payments_server(plan: &Plan, tag: &str) -> Upstream {
-    let scripts: HashMap<u64, Vec<Step>> =
-        plan.calls.iter().map(|planned| (planned.payment.amount, planned.steps.clone())).collect();
+    let scripts: HashMap<u64, Vec<Step>> = plan
+        .calls
+        .iter()
+        .chain(plan.twins.iter().flatten())
+        .map(|planned| (planned.payment.amount, planned.steps.clone()))
+        .collect();
     let herd: Vec<u64> = plan
         .calls
         .iter()
         .filter(|planned| planned.kind == Kind::Herd)
         .map(|planned| planned.payment.amount)
         .collect();
+    let twins: HashMap<u64, usize> = plan
+        .twins
+        .iter()
+        .flat_map(|twins| twins.iter().enumerate())
+        .map(|(index, planned)| (planned.payment.amount, index))
+        .collect();
     let attempts = Mutex::new(HashMap::<u64, usize>::new());
-    let herd_failed = Mutex::new(None::<Instant>);
+    let (herd_failed, twins_failed) = (Mutex::new(None::<Instant>), Mutex::new(None::<Instant>));
     let tag = tag.to_string();
     Upstream::with(Options { cap: 2_000, keep_alive: true }, move |seen| {
         let Ok(payment) = serde_json::from_slice::<Payment>(&seen.body) else {
@@ -464,6 +494,11 @@ async fn payments_server(plan: &Plan, tag: &str) -> Upstream {
             let held = (first + HERD_HELD).saturating_duration_since(seen.at);
             return Reply::Delayed(held, Box::new(reply(step, &body)));
         }
+        if let (Some(index), 1) = (twins.get(&payment.amount), attempt) {
+            let first =
+                *twins_failed.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(seen.at);
+            return twins::held(*index, first, seen, reply(step, &body));
+        }
         reply(step, &body)
     })
     .await
@@ -480,10 +515,9 @@ fn reply(step: Step, body: &Value) -> Reply {
         Step::Asking(status, seconds) => {
             Reply::json(status, body).with_header("retry-after", &seconds.to_string())
         }
-        Step::AskingDate => {
+        Step::AskingDate(form) => {
             let date = whole_second_after(SystemTime::now() + DATE_AHEAD);
-            Reply::json(503, body)
-                .with_header("retry-after", &format_time(date, DateForm::ImfFixdate))
+            Reply::json(503, body).with_header("retry-after", &format_time(date, form))
         }
         Step::Drop => Reply::Raw(Vec::new()),
         Step::Hang => Reply::Silence,
@@ -538,7 +572,7 @@ fn about(played: &Played, summary: String) -> Failure {
             Step::Created => "201 Created".to_string(),
             Step::Status(status) => status.to_string(),
             Step::Asking(status, seconds) => format!("{status}, Retry-After: {seconds}"),
-            Step::AskingDate => format!("503, Retry-After: {}", date_sent(seen)),
+            Step::AskingDate(_) => format!("503, Retry-After: {}", date_sent(seen)),
             Step::Drop => "(connection closed, no answer)".into(),
             Step::Hang => "(no answer)".into(),
         };
@@ -702,7 +736,7 @@ fn count(played: &Played, wanted: usize) -> Option<String> {
              requests came: such a wait is waited out, then the payment retried",
             millis(played.planned.policy.max_delay)
         ),
-        (Kind::Asked, Step::AskingDate) => format!(
+        (Kind::Asked, Step::AskingDate(_)) => format!(
             "a 503 asked for Retry-After: {}, less than max_delay ({}) ahead, and {made} \
              requests came: such a wait is waited out, then the payment retried",
             played.seen.first().map_or_else(String::new, date_sent),
@@ -757,7 +791,7 @@ fn unbuildable(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
     match &played.paid {
         Ok(Err(error)) if error.builder && at_once.holds(took) => None,
         Ok(Err(error)) if error.builder => Some(format!(
-            "pay took {} to give up on a URL that cannot be built (is_builder()): it was retried, and can never be sent",
+            "pay took {} to give up on a URL that cannot be built (is_builder()): it was retried, or waited for, and can never be sent",
             millis(took)
         )),
         Ok(returned) => Some(format!("pay was given a URL that cannot be built, and returned {}", schedule::returned(returned))),
@@ -844,7 +878,7 @@ fn judged_waits(played: &Played) -> Vec<(Duration, Wait)> {
                 Step::Asking(_, seconds) if seconds > 0 => {
                     Wait::Asked(Duration::from_secs(seconds))
                 }
-                Step::AskingDate => {
+                Step::AskingDate(_) => {
                     played.seen.get(index).and_then(date_asked).map_or(backoff, Wait::Asked)
                 }
                 _ => backoff,
@@ -872,7 +906,7 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
                 Step::Status(409) => "a 409".to_string(),
                 Step::Status(status) => format!("a {status}"),
                 Step::Asking(status, seconds) => format!("a {status} with Retry-After: {seconds}"),
-                Step::AskingDate => {
+                Step::AskingDate(_) => {
                     format!("a 503 with Retry-After: {}", date_sent(&played.seen[index]))
                 }
                 Step::Drop => "a dropped connection".into(),
@@ -965,27 +999,21 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
 }
 
 /// Over the many backoff waits of the calls that fail a few times, some come near their bound,
-/// and so before each retry on its own (sixty-four calls retry three times on bounds of hundreds
-/// of milliseconds): waits that all stay low are a backoff shorter than the one asked for, and
-/// low before one retry only, an exponent one behind there (the first retries' bound reached,
-/// the later ones' never).
+/// and so before each retry on its own (sixty-four calls retry four times, their last bound
+/// eight times their first): waits that all stay low are a backoff shorter than the one asked
+/// for, and low before the later retries only, one that grows slower than doubling (linearly,
+/// or an exponent behind).
 fn reach(plays: &[Played]) -> Option<Failure> {
-    let judged = |played: &&Played| matches!(played.planned.kind, Kind::Succeeds | Kind::Herd);
-    let mut by_retry: Vec<Vec<Sample>> = Vec::new();
-    for played in plays.iter().filter(judged) {
-        for (index, (waited, wait)) in judged_waits(played).into_iter().enumerate() {
-            if let Wait::Backoff(d) = wait {
-                by_retry.resize_with(by_retry.len().max(index + 1), Vec::new);
-                by_retry[index].push(Sample { waited, nominal: d });
-            }
-        }
-    }
-    let problem = schedule::reach(&by_retry.concat()).or_else(|| {
-        by_retry.iter().enumerate().find_map(|(index, samples)| {
-            let problem = schedule::reach(samples)?;
-            Some(format!("before retry {}, {problem}", index + 1))
-        })
-    })?;
+    let judged = |played: &&Played| played.planned.kind == Kind::Succeeds;
+    let samples = plays.iter().filter(judged).flat_map(|played| {
+        judged_waits(played).into_iter().enumerate().filter_map(
+            |(index, (waited, wait))| match wait {
+                Wait::Backoff(nominal) => Some((index + 1, Sample { waited, nominal })),
+                _ => None,
+            },
+        )
+    });
+    let problem = schedule::reach_each_retry(samples)?;
     Some(shown_with(Failure::of(problem), plays.iter().find(judged)?))
 }
 
@@ -1042,23 +1070,7 @@ fn no_wait_after_timeouts(plays: &[Played]) -> Option<Failure> {
         .iter()
         .filter_map(|played| schedule::waits(&played.seen).first().copied())
         .collect();
-    let none = d.mul_f64(NO_WAIT_SHARE);
-    let at_once = firsts.iter().filter(|waited| **waited < none).count();
-    (at_once >= NO_WAIT_CALLS).then(|| {
-        let shown: Vec<String> = firsts.iter().map(|waited| millis(*waited)).collect();
-        about(
-            timed_out[0],
-            format!(
-                "after a timeout, {at_once} of {} calls retried less than {} after giving up \
-                 (waits: {}; backoff allows 0–{}): back off after a timeout as after any other \
-                 failure; the time spent waiting for an answer is no backoff",
-                firsts.len(),
-                millis(none),
-                shown.join(", "),
-                millis(d)
-            ),
-        )
-    })
+    schedule::waited_after_timeouts(d, &firsts).map(|problem| about(timed_out[0], problem))
 }
 
 /// Calls that failed together must not retry together: not in one pile, and not each at its own

@@ -77,7 +77,8 @@ pub(super) struct Planned {
 pub(super) enum Together {
     Alone,
     /// Each wait judged on its own, and over all of them, the waits reach up near their bounds
-    /// (a backoff drawn below half of each bound, or one doubling behind, never does).
+    /// (a backoff drawn below half of each bound, or one doubling behind, never does), and so
+    /// before each retry on its own (one that grows linearly falls short before the later ones).
     Reaching,
     /// Over many waits, they grow as backoff says. Their bounds are small and many, so each is
     /// left to the aggregate (a scenario of a hundred 20 ms waits meets every hiccup of a busy
@@ -89,6 +90,9 @@ pub(super) enum Together {
     /// wait takes varies, and the waits at the cap do not pile up at one length (only that is
     /// judged: the checks of `doubles` and `capped` bound waits one by one).
     Afresh,
+    /// Calls that timed out together: each wait judged on its own, and over all of them, they do
+    /// not come straight back (a backoff counted from sending was spent waiting for the answer).
+    TimedOut,
     /// Calls that failed together do not retry together: one URL for all, told apart by a
     /// header; only the spread of their waits is judged (a busy machine widens a spread, it
     /// never narrows one, so this needs no replay).
@@ -131,6 +135,10 @@ pub const CHECKS: &[&str] = &[
     UNREADABLE, DATE, ZERO, RESET, TIMEOUT, REFUSED, LONG_HAUL, ONCE, UNSENDABLE, GROWTH, JITTER,
     SLEEPS,
 ];
+
+/// How many calls time out together: enough that full jitter seldom draws most of their waits
+/// near nothing (see `schedule::waited_after_timeouts`).
+const TIMED_OUT: usize = 8;
 
 /// The timeout of the client handed to `get_with_retry`: a silent server becomes an error then.
 pub(super) const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
@@ -226,11 +234,13 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     scenarios.push(scenario(BROKEN, broken));
     // Waits of hundreds of milliseconds, so that a bound 20 % too high shows. Full jitter
     // stretched 1.2× breaks late(d) on about 8 % of the last waits (d of 600 to 800 ms) and 4 %
-    // of the second ones: over sixty-four calls at once, about eight waits; none at all, about
-    // once in 3,000 plays (equal jitter stretched alike breaks it twice as often).
-    let base = seed::duration_spread(rng, ms(150), ms(200));
+    // of the third ones: over sixty-four calls at once, about eight waits; none at all, about
+    // once in 3,000 plays (equal jitter stretched alike breaks it twice as often). Four retries,
+    // so that the last bound is eight times the first: a backoff that grows linearly reaches
+    // half of it at most, and none of the sixty-four waits before that retry reach its bound.
+    let base = seed::duration_spread(rng, ms(75), ms(100));
     let doubles =
-        (0..64).map(|_| scripted(then_ok(failures(rng, 3)), policy(4, base, ms(2_000)))).collect();
+        (0..64).map(|_| scripted(then_ok(failures(rng, 4)), policy(5, base, ms(2_000)))).collect();
     scenarios.push(Scenario { check: DOUBLES, calls: doubles, together: Together::Reaching });
     let cap = seed::duration_spread(rng, ms(150), ms(250));
     let capped = (0..8)
@@ -290,6 +300,14 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         })
         .collect();
     scenarios.push(Scenario { check: RESET, calls: resets, together: Together::Reaching });
+    // Timeouts together, on a bound long enough that coming back at once shows, and shorter than
+    // the client's timeout: a client that counts its backoff from sending has spent all of it
+    // waiting for the answer, and retries at once.
+    let d = seed::duration_spread(rng, ms(200), ms(280));
+    let timed_out = (0..TIMED_OUT)
+        .map(|_| scripted(vec![Step::Silence, Step::Status(200)], policy(3, d, d)))
+        .collect();
+    scenarios.push(Scenario { check: TIMEOUT, calls: timed_out, together: Together::TimedOut });
     scenarios.push(scenario(
         TIMEOUT,
         vec![scripted(vec![Step::Silence, Step::Status(200)], policy(4, ms(100), ms(1_000)))],

@@ -72,7 +72,8 @@ pub(super) fn judge(
     // machine is lengthens waits, and a herd must not fail for that.
     let timed = !matches!(scenario.together, Together::Spread | Together::Afresh);
     // Long outages are judged in aggregate; only a wait cut short is judged one by one there.
-    let each_wait_bounded = matches!(scenario.together, Together::Alone | Together::Reaching);
+    let each_wait_bounded =
+        matches!(scenario.together, Together::Alone | Together::Reaching | Together::TimedOut);
     for call in calls {
         let (expected, before, mut log) =
             (expected(&call.planned), problems.count(), Logs::default());
@@ -134,25 +135,33 @@ pub(super) fn judge(
 fn together(
     scenario: &Scenario,
     calls: &[PlayedCall],
-    samples: &[Sample],
+    samples: &[(usize, Sample)],
 ) -> Option<(Failure, Cause)> {
     let cause = Cause::Timing;
     let failure = match scenario.together {
         Together::Alone => None,
-        Together::Reaching => schedule::reach(samples).map(Failure::of),
-        Together::Growth => schedule::growth(samples).map(|problem| {
-            let rows: Vec<String> = samples
-                .iter()
-                .take(30)
-                .map(|sample| {
-                    format!("{:>5} of ≤ {}", millis(sample.waited), millis(sample.nominal))
+        Together::Reaching => schedule::reach_each_retry(samples.iter().copied()).map(Failure::of),
+        Together::Growth => {
+            let samples: Vec<Sample> = samples.iter().map(|(_, sample)| *sample).collect();
+            schedule::growth(&samples).map(|problem| {
+                let rows: Vec<String> = samples
+                    .iter()
+                    .take(30)
+                    .map(|sample| {
+                        format!("{:>5} of ≤ {}", millis(sample.waited), millis(sample.nominal))
+                    })
+                    .collect();
+                Failure::of(problem).with(Evidence::Text {
+                    title: "the first waits (measured, of the bound d)".into(),
+                    body: rows.join("\n"),
                 })
-                .collect();
-            Failure::of(problem).with(Evidence::Text {
-                title: "the first waits (measured, of the bound d)".into(),
-                body: rows.join("\n"),
             })
-        }),
+        }
+        Together::TimedOut => {
+            let d = calls.first()?.planned.policy.base_delay;
+            let firsts: Vec<Duration> = calls.iter().filter_map(first_wait).collect();
+            schedule::waited_after_timeouts(d, &firsts).map(Failure::of)
+        }
         Together::StaysAtCap => {
             let cap = calls.first().map(|call| call.planned.policy.max_delay).unwrap_or_default();
             let waits: Vec<Vec<Duration>> =
@@ -215,7 +224,7 @@ fn requests(
     problems: &mut Vec<String>,
     mut timing: Option<(&mut Vec<String>, &mut Vec<String>)>,
     logs: &mut Logs,
-    samples: &mut Vec<Sample>,
+    samples: &mut Vec<(usize, Sample)>,
     lateness: Option<&Lateness>,
 ) {
     let policy = &call.planned.policy;
@@ -257,7 +266,7 @@ fn requests(
                 // Where the machine's lateness is known, what it added is taken off: a wait
                 // that reached its bound only by running late did not reach it.
                 let waited = waited.saturating_sub(late.unwrap_or_default());
-                samples.push(Sample { waited, nominal });
+                samples.push((index, Sample { waited, nominal }));
             }
         }
         if let (Some(Step::Silence), Some(ended), Some((early, too_late))) =
