@@ -66,8 +66,8 @@ pub(super) async fn play<'a>(
 }
 
 /// The two processes' twins judged against each other, call by call, on their requests
-/// (among `seen`). A machine that held the judge up meanwhile can stamp honest retries alike:
-/// then nothing is said.
+/// (among `seen`). A machine that held the judge up meanwhile stamps the retries that came in
+/// the hold alike: past half of `d` (most of the span honest waits cover), nothing is said.
 pub(super) fn in_step(
     one: &[Played],
     two: &[Played],
@@ -77,7 +77,7 @@ pub(super) fn in_step(
     let d = one.first()?.planned.policy.base_delay;
     let from = one.iter().chain(two).map(|played| played.started).min()?;
     let to = one.iter().chain(two).map(|played| played.returned).max()?;
-    if lateness.during(from, to) >= d / 4 {
+    if lateness.during(from, to) >= d / 2 {
         return None;
     }
     let first_waits = |plays: &[Played]| -> Vec<Duration> {
