@@ -487,19 +487,22 @@ async fn payments_server(plan: &Plan, tag: &str) -> Upstream {
         let steps = scripts.get(&payment.amount).map_or(&[Step::Created][..], Vec::as_slice);
         let step = steps[(attempt - 1).min(steps.len() - 1)];
         let body = body_of(step, &payment, attempt, &tag);
-        // The herd's first failures go out together, however long each call took to set out.
-        if herd.contains(&payment.amount) && attempt == 1 {
-            let first =
-                *herd_failed.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(seen.at);
-            let held = (first + HERD_HELD).saturating_duration_since(seen.at);
-            return Reply::Delayed(held, Box::new(reply(step, &body)));
+        // The herd's first failures go out together, however long each call took to set out;
+        // the twins' one after the other (see `twins`).
+        let first_of = |failed: &Mutex<Option<Instant>>| {
+            *failed.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(seen.at)
+        };
+        let released = match (attempt, twins.get(&payment.amount)) {
+            (1, _) if herd.contains(&payment.amount) => Some(first_of(&herd_failed) + HERD_HELD),
+            (1, Some(index)) => Some(twins::released(*index, first_of(&twins_failed))),
+            _ => None,
+        };
+        match released {
+            Some(at) => {
+                Reply::Delayed(at.saturating_duration_since(seen.at), Box::new(reply(step, &body)))
+            }
+            None => reply(step, &body),
         }
-        if let (Some(index), 1) = (twins.get(&payment.amount), attempt) {
-            let first =
-                *twins_failed.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(seen.at);
-            return twins::held(*index, first, seen, reply(step, &body));
-        }
-        reply(step, &body)
     })
     .await
 }

@@ -11,7 +11,7 @@ use httplings::RetryPolicy;
 use super::{Kind, Payments, Planned, Played, Step, amount_of, ms, pay};
 use crate::judge::bounds::Lateness;
 use crate::judge::schedule;
-use crate::judge::upstream::{Reply, Seen};
+use crate::judge::upstream::Seen;
 use crate::judge::{Failure, Learner, Lost, seed};
 
 /// How many calls each process plays: enough for the waits' correlation to say something.
@@ -45,10 +45,9 @@ pub(super) fn draw(payments: &mut Payments) -> [Vec<Planned>; 2] {
     })
 }
 
-/// Where twin `index`'s first failure is held until, given when the first twin arrived.
-pub(super) fn held(index: usize, first: Instant, seen: &Seen, reply: Reply) -> Reply {
-    let release = first + HELD + STEP * index as u32;
-    Reply::Delayed(release.saturating_duration_since(seen.at), Box::new(reply))
+/// When twin `index`'s first failure goes out, given when the first twin arrived.
+pub(super) fn released(index: usize, first: Instant) -> Instant {
+    first + HELD + STEP * index as u32
 }
 
 /// Plays `twins` in `learner`'s process, all at once, each with one of `keys`.
