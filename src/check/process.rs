@@ -136,12 +136,74 @@ impl LearnerProcess {
     }
 }
 
-/// Drains a pipe on its own thread, so a process that floods one stream never blocks.
+/// Drains a pipe on its own thread, so a process that floods one stream never blocks. Whole
+/// lines go into the capture: the other pipe's drain must never put a line of its own in the
+/// middle of one (unbuffered stderr writes a line in pieces, and a log line glued to a panic
+/// report would read as part of it).
 fn drain(mut pipe: impl Read + Send + 'static, output: SharedCapture) -> JoinHandle<()> {
     thread::spawn(move || {
-        let mut chunk = [0; 64 * 1024];
+        let mut chunk = [0; CHUNK];
+        let mut lines = WholeLines::default();
         while let Ok(read @ 1..) = pipe.read(&mut chunk) {
-            output.push(&chunk[..read]);
+            if let Some(whole) = lines.feed(&chunk[..read]) {
+                output.push(&whole);
+            }
         }
+        output.push(&lines.rest());
     })
+}
+
+const CHUNK: usize = 64 * 1024;
+
+/// A stream's bytes cut after their last line break, the rest kept for the next read. A line
+/// longer than a read (a flood without line breaks) goes out in pieces: memory stays bounded.
+#[derive(Default)]
+struct WholeLines {
+    pending: Vec<u8>,
+}
+
+impl WholeLines {
+    /// The complete lines that `bytes` ends, with what was pending before them.
+    fn feed(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
+        self.pending.extend_from_slice(bytes);
+        let cut = match self.pending.iter().rposition(|byte| *byte == b'\n') {
+            Some(at) => at + 1,
+            None if self.pending.len() >= CHUNK => self.pending.len(),
+            None => return None,
+        };
+        let rest = self.pending.split_off(cut);
+        Some(std::mem::replace(&mut self.pending, rest))
+    }
+
+    /// What is left once the stream has ended: a last line without a break.
+    fn rest(self) -> Vec<u8> {
+        self.pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_written_in_pieces_is_kept_whole_beside_another_streams_line() {
+        let output = SharedCapture::default();
+        let mut stderr = WholeLines::default();
+        let mut stdout = WholeLines::default();
+        let push = |whole: Option<Vec<u8>>| output.push(&whole.unwrap_or_default());
+        push(stderr.feed(b"panicked at x.rs"));
+        push(stdout.feed(b"ERROR query q-1 failed\n"));
+        push(stderr.feed(b": cache\nhalf"));
+        output.push(&stderr.rest());
+        let text = output.snapshot().text();
+        assert_eq!(text, "ERROR query q-1 failed\npanicked at x.rs: cache\nhalf");
+    }
+
+    #[test]
+    fn a_flood_without_line_breaks_goes_out_a_read_at_a_time() {
+        let mut lines = WholeLines::default();
+        assert_eq!(lines.feed(&[b'x'; CHUNK - 1]), None);
+        assert_eq!(lines.feed(b"xy").map(|whole| whole.len()), Some(CHUNK + 1));
+        assert!(lines.rest().is_empty());
+    }
 }

@@ -75,8 +75,10 @@ pub(super) fn flush(marker: &str) {
         return;
     }
     use std::io::Write;
+    let line = format!("{line}\n");
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.write_all(line.as_bytes());
     let _ = stdout.flush();
-    let _ = writeln!(std::io::stderr(), "{line}");
+    // One write each: stderr is unbuffered, and `writeln!` writes the line and its break apart.
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }

@@ -20,8 +20,9 @@ thread_local! {
 /// In a check process: every panic report goes to stderr, on one marked line.
 pub(super) fn install_reporting_to_stderr() {
     panic::set_hook(Box::new(|info| {
-        let line = report_line(info);
-        eprintln!("{line}");
+        // One write: stderr is unbuffered, and `eprintln!` writes the line and its break apart.
+        let line = format!("{}\n", report_line(info));
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     }));
 }
 
