@@ -69,6 +69,8 @@ gateways! {
     reads_fractions: Gateway { decimals: true, ..Gateway::RIGHT },
     reads_a_unit_alone_as_zero: Gateway { unit_alone_is_zero: true, ..Gateway::RIGHT },
     reads_lower_case_units: Gateway { lower_units: true, ..Gateway::RIGHT },
+    multiplies_hours_out_in_a_u32: Gateway { hours_in_u32_millis: true, ..Gateway::RIGHT },
+    reads_the_body_past_the_deadline: Gateway { head_only_in_time: true, ..Gateway::RIGHT },
     ignores_malformed_in_millis_with_timeout_at: Gateway {
         malformed: Malformed::Ignored,
         forward: Forward::LeftMillis,
@@ -146,6 +148,10 @@ wrong! {
     a_gateway_that_reads_a_unit_alone_as_zero: Client::RIGHT, reads_a_unit_alone_as_zero => "budget-read",
     a_gateway_that_reads_lower_case_units: Client::RIGHT, reads_lower_case_units => "budget-read",
     a_gateway_that_reads_fractions: Client::RIGHT, reads_fractions => "budget-read",
+    // The ninth attack round: 2²⁵ hours wrapped to nothing; the body of an answer that stalls
+    // half-way read with no deadline.
+    a_gateway_that_multiplies_hours_out_in_a_u32: Client::RIGHT, multiplies_hours_out_in_a_u32 => "budget-read",
+    a_gateway_that_reads_the_body_past_the_deadline: Client::RIGHT, reads_the_body_past_the_deadline => "shortest",
 }
 
 /// A wait that ends a little past the deadline, started all the same: the attempt after it is

@@ -252,6 +252,21 @@ async fn a_quota_log_shared_by_every_instance_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
+async fn keys_read_as_text_are_caught() {
+    // The ninth attack round: `to_str().ok()` takes a key that is not ASCII for none, and puts
+    // its client in with the keyless ones, whose quota the same burst spends.
+    let (judged, seed) = judged_failing_among(
+        with!(keys_as_text: true),
+        &[PER_CLIENT],
+        &[],
+        &[PER_CLIENT, ANONYMOUS],
+    )
+    .await;
+    assert_rejected(&judged, seed, PER_CLIENT, "is not ASCII");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn keys_compared_without_their_case_are_caught() {
     // The quiet client's key is the noisy one's in the other case: folded, the two share one
     // quota, and which of their requests released together get in is the race's to decide: the
@@ -376,6 +391,8 @@ struct Behaviour {
     anonymous_retry_after: bool,
     /// Whether API keys are compared without their case.
     folds_key_case: bool,
+    /// Whether an API key is read as text (`to_str`), one that is not ASCII taken for none.
+    keys_as_text: bool,
     /// Whether a backend 5xx is answered 503 (its other failures as lesson 4 says).
     backend_5xx_as_503: bool,
     /// Whether a backend that does not answer in time is answered 502.
@@ -398,6 +415,7 @@ const RIGHT: Behaviour = Behaviour {
     overload_retry_after_date: false,
     anonymous_retry_after: true,
     folds_key_case: false,
+    keys_as_text: false,
     backend_5xx_as_503: false,
     timeout_as_502: false,
 };
@@ -476,6 +494,7 @@ async fn knobbed_health(State(service): State<Knobbed>) -> Response {
 fn admit(service: &Knobbed, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let behaviour = service.behaviour;
     let key = headers.get("x-api-key").map(|key| key.as_bytes().to_vec());
+    let key = key.filter(|key| !behaviour.keys_as_text || key.is_ascii());
     let anonymous = key.is_none();
     let key = key.map(|key| if behaviour.folds_key_case { key.to_ascii_lowercase() } else { key });
     let key = match (key, behaviour.anonymous) {
@@ -781,7 +800,10 @@ mod counted {
         Path(id): Path<u32>,
         headers: HeaderMap,
     ) -> Response {
-        let key = headers.get("x-api-key").and_then(|key| key.to_str().ok()).map(String::from);
+        // A key that is not ASCII is no reason to refuse; read as text, it is one client still.
+        let key = headers
+            .get("x-api-key")
+            .map(|key| String::from_utf8_lossy(key.as_bytes()).into_owned());
         {
             let now = Instant::now();
             let mut windows = service.windows.lock().unwrap();

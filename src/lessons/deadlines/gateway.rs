@@ -27,6 +27,9 @@ pub enum Ask {
     Healthy { budget: Option<Form> },
     /// The upstream never answers.
     Silent { budget: Option<Form> },
+    /// The upstream sends its head and part of the body, then nothing: the budget covers
+    /// reading the body too.
+    Stalled { budget: Form },
     /// Nothing worth trying is left.
     Spent { budget: Form },
     /// The caller hangs up after this long (the upstream never answers).
@@ -56,12 +59,14 @@ impl Plan {
         };
         let short = below(rng, 80);
         let long = own + below(rng, 60);
+        let stalled = below(rng, 80);
         let mut asks = vec![
             Ask::Healthy { budget: None },
             Ask::Healthy { budget: Some(budget::written(rng, own * 4, 'm')) },
             Ask::Silent { budget: Some(budget::written(rng, short, 'm')) },
             Ask::Silent { budget: Some(budget::written(rng, long, 'u')) },
             Ask::Silent { budget: None },
+            Ask::Stalled { budget: budget::written(rng, stalled, 'u') },
             Ask::HangUp { after: seed::duration_spread(rng, Duration::from_millis(60), own / 3) },
         ];
         // Every unit, each for a budget it can write in eight digits.
@@ -76,6 +81,9 @@ impl Plan {
             let most = Duration::from_secs(rng.u64(10_000_000..=99_999_999) * length);
             asks.push(Ask::Healthy { budget: Some(budget::written(rng, most, unit)) });
         }
+        // 2²⁵ hours are 2³² × 28125 ms: multiplied out in a u32 of milliseconds, nothing is left.
+        let wraps = Duration::from_secs((1 << 25) * 3600);
+        asks.push(Ask::Healthy { budget: Some(budget::written(rng, wraps, 'H')) });
         let seconds = Duration::from_secs(u64::from(rng.u32(1..=3)));
         asks.push(Ask::Healthy { budget: Some(budget::written(rng, seconds, 'S')) });
         for unit in ['m', 'u'] {
@@ -114,6 +122,11 @@ impl Plan {
                 Duration::from_millis(5),
                 Box::new(Reply::json(200, &serde_json::json!({"symbol": symbol, "price": price}))),
             ),
+            (Some(Ask::Stalled { .. }), Some(price)) => {
+                let body = serde_json::json!({"symbol": symbol, "price": price}).to_string();
+                let sent = body.as_bytes()[..body.len() / 2].to_vec();
+                Reply::Stalled { status: 200, promised: body.len(), sent }
+            }
             (Some(_), _) => Reply::Silence,
             (None, _) => Reply::status(404),
         }
@@ -185,6 +198,7 @@ pub async fn play(
             match ask {
                 Ask::Healthy { budget: Some(form) }
                 | Ask::Silent { budget: Some(form) }
+                | Ask::Stalled { budget: form }
                 | Ask::Spent { budget: form } => {
                     request = request.header(HEADER, form.text.clone())
                 }
@@ -237,6 +251,7 @@ fn sent(ask: &Ask) -> String {
     match ask {
         Ask::Healthy { budget: Some(form) }
         | Ask::Silent { budget: Some(form) }
+        | Ask::Stalled { budget: form }
         | Ask::Spent { budget: form } => format!("{HEADER}: {}", form.text),
         Ask::Garbage { value } => format!("{HEADER}: {value}"),
         _ => "(no budget)".into(),
@@ -315,9 +330,9 @@ pub fn passes_on(plan: &Plan, asked: &[Asked], _: Duration) -> Option<Failure> {
         .flat_map(|asked| asked.seen.iter().map(move |seen| (asked, seen)))
         .map(|(asked, seen)| {
             let received = match &asked.ask {
-                Ask::Healthy { budget: Some(form) } | Ask::Silent { budget: Some(form) } => {
-                    Some(form.meant)
-                }
+                Ask::Healthy { budget: Some(form) }
+                | Ask::Silent { budget: Some(form) }
+                | Ask::Stalled { budget: form } => Some(form.meant),
                 _ => None,
             };
             let forwarded = passed_on(seen);
@@ -401,27 +416,38 @@ pub fn reads(plan: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
     )
 }
 
-/// `shortest`: an upstream that never answers gets the smaller of the two deadlines, and the
-/// 504 comes then, not after.
+/// `shortest`: an upstream that never answers, or never finishes its answer, gets the smaller of
+/// the two deadlines, and the 504 comes then, not after (or a 502 for an answer begun and never
+/// finished, as lesson 4 allows).
 pub fn shortest(plan: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
     let rows = asked
         .iter()
         .filter_map(|asked| {
-            let Ask::Silent { budget } = &asked.ask else { return None };
-            let deadline = budget.as_ref().map_or(plan.own, |form| form.meant.min(plan.own));
+            let (budget, statuses) = match &asked.ask {
+                Ask::Silent { budget } => (budget.as_ref(), &[504][..]),
+                Ask::Stalled { budget } => (Some(budget), &[504, 502][..]),
+                _ => return None,
+            };
+            let deadline = budget.map_or(plan.own, |form| form.meant.min(plan.own));
             let bound = Bound::by_deadline(deadline).later_by(lag);
             let hung_up = asked
                 .seen
                 .first()
                 .and_then(|seen| seen.ended)
                 .map(|ended| ended.saturating_duration_since(asked.exchange.sent));
-            let ok = asked.exchange.status() == Some(504)
+            let ok = asked.exchange.status().is_some_and(|status| statuses.contains(&status))
                 && bound.holds(asked.exchange.took())
                 && hung_up.is_some_and(|hung_up| hung_up <= late(deadline) + lag);
             Some(Row {
                 cells: vec![
-                    sent(&asked.ask),
-                    format!("504 in {bound}, call closed"),
+                    match &asked.ask {
+                        Ask::Stalled { .. } => format!("{}; half a body", sent(&asked.ask)),
+                        _ => sent(&asked.ask),
+                    },
+                    match statuses {
+                        [only] => format!("{only} in {bound}, call closed"),
+                        _ => format!("504 (or 502) in {bound}, call closed"),
+                    },
                     format!(
                         "{}, {}",
                         answered(&asked.exchange),

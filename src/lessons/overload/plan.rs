@@ -65,6 +65,10 @@ pub(super) struct QuotaPlan {
     /// Another client, within its quota, in the same instant; its key differs from the noisy
     /// one's only in case (keys are opaque: two keys, two clients).
     pub(super) quiet: Vec<Ask>,
+    /// A third, within its quota, asking once the clients without a key have spent theirs,
+    /// whose key is not ASCII (bytes past 0x7F, which a field value may hold): a client of its
+    /// own, or refused as malformed, never one of the clients without a key.
+    pub(super) opaque: Vec<Ask>,
     /// A client that asks once, then, `room` before a window has passed since, asks for more
     /// than its quota: its quota has room again `room` after the refusal, well before a whole
     /// window.
@@ -291,6 +295,9 @@ fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPla
     let noisy_late = asks(1, &noisy_key, rng).remove(0);
     let quiet_key = noisy_key.as_deref().map(case_swapped);
     let quiet = asks(per_client, &quiet_key, rng);
+    let opaque_key =
+        Some(format!("{}-{}", seed::pick(rng, &["clé", "schlüssel", "ключ"]), seed::token(rng, 8)));
+    let opaque = asks(per_client, &opaque_key, rng);
     let mut asks_again = |room: Duration, rng: &mut Rng| {
         let who = key(rng);
         AsksAgain {
@@ -323,6 +330,7 @@ fn quota_plan(rng: &mut Rng, reports: &mut Reports, per_client: u32) -> QuotaPla
         noisy_early,
         noisy_late,
         quiet,
+        opaque,
         spread,
         rounded,
         anonymous,

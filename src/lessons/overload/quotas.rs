@@ -1,6 +1,7 @@
 //! The quota scenarios: on an instance whose backend is never the bottleneck, one client asks
 //! more than its quota at once while another (its key the same but for case) stays within its
-//! own and clients without a key share theirs; the noisy client then comes back a moment before
+//! own and clients without a key share theirs (then a client whose key is not ASCII asks within
+//! its own); the noisy client then comes back a moment before
 //! and a moment after the time its `Retry-After` gave; a client that asked once asks for more
 //! than its quota a little before a window later, and comes back as told too (its room comes
 //! well before a whole window); a client uses its whole quota twice, a window apart; and
@@ -75,6 +76,9 @@ pub(super) async fn spend(
     let _spread_first = take(std::slice::from_ref(&quota.spread.first));
     let _rounded_first = take(std::slice::from_ref(&quota.rounded.first));
     let hasty_first = take(&quota.hasty.0);
+    // Once the clients without a key have spent their quota: taken for one of them, the client
+    // whose key is not ASCII is refused every time, not by a race's luck.
+    let opaque = client.burst(quota.opaque.iter().map(shown::request).collect()).await;
     let sent = noisy.first().map_or(start, |one| one.sent);
     let received = noisy.iter().map(|one| one.received).max().unwrap_or(start);
     let health =
@@ -144,6 +148,29 @@ pub(super) async fn spend(
                 "a client within its quota ({} requests, {described}) got {} for {}, in the \
                  same instant another client went over its own",
                 quota.quiet.len(),
+                first.status().map_or("no answer".to_string(), |status| status.to_string()),
+                first.request.line()
+            ))
+            .with(table(rows)),
+        );
+    }
+    // Refused as malformed (a 4xx of its own) is a choice; taken for no key at all is not.
+    let own_or_refused = |one: &Exchange| {
+        served(plan, one)
+            || one.status().is_some_and(|status| (400..500).contains(&status) && status != 429)
+    };
+    if let Some(first) = opaque.iter().find(|one| !own_or_refused(one)) {
+        let rows = opaque.iter().map(|one| row(one, start, own_or_refused(one))).collect();
+        let key = quota.opaque[0].key.clone().unwrap_or_default();
+        note(
+            &mut failures,
+            PER_CLIENT,
+            Failure::of(format!(
+                "a client whose x-api-key is not ASCII ({key:?}), asking {} time(s) within \
+                 {described}, got {} for {}, once the clients without a key had spent theirs: a \
+                 key is bytes, opaque, and a client of its own (or refused as malformed, with a \
+                 4xx of its own)",
+                quota.opaque.len(),
                 first.status().map_or("no answer".to_string(), |status| status.to_string()),
                 first.request.line()
             ))

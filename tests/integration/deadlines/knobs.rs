@@ -291,6 +291,10 @@ pub struct Gateway {
     pub unit_alone_is_zero: bool,
     /// Reads `s` and `h` as `S` and `H`.
     pub lower_units: bool,
+    /// Multiplies hours out in a u32 of milliseconds, which wraps.
+    pub hours_in_u32_millis: bool,
+    /// Awaits the head by the deadline, and the body after it with no limit.
+    pub head_only_in_time: bool,
 }
 
 impl Gateway {
@@ -308,6 +312,8 @@ impl Gateway {
         decimals: false,
         unit_alone_is_zero: false,
         lower_units: false,
+        hours_in_u32_millis: false,
+        head_only_in_time: false,
     };
 
     pub fn app(self, upstream: Upstream) -> Router {
@@ -350,7 +356,7 @@ impl Gateway {
         let deadline = started + allowed;
         let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_micros(1));
         let mut request = reqwest::Client::new().get(upstream.url(&format!("/prices/{symbol}")));
-        if !self.timeout_at {
+        if !self.timeout_at && !self.head_only_in_time {
             request = request.timeout(left);
         }
         let forwarded = match self.forward {
@@ -363,29 +369,26 @@ impl Gateway {
         if let Some(forwarded) = forwarded {
             request = request.header("grpc-timeout", forwarded);
         }
-        let sent = if self.spawned {
-            match tokio::time::timeout_at(deadline.into(), tokio::spawn(request.send())).await {
-                Ok(Ok(sent)) => sent.map_err(|error| error.is_timeout()),
+        let got = if self.head_only_in_time {
+            head_then_body(request, deadline).await
+        } else if self.spawned {
+            match tokio::time::timeout_at(deadline.into(), tokio::spawn(price(request))).await {
+                Ok(Ok(got)) => got.map_err(|error| error.is_timeout()),
                 _ => Err(true),
             }
         } else if self.timeout_at {
-            match tokio::time::timeout_at(deadline.into(), request.send()).await {
-                Ok(sent) => sent.map_err(|error| error.is_timeout()),
+            match tokio::time::timeout_at(deadline.into(), price(request)).await {
+                Ok(got) => got.map_err(|error| error.is_timeout()),
                 Err(_) => Err(true),
             }
         } else {
-            request.send().await.map_err(|error| error.is_timeout())
+            price(request).await.map_err(|error| error.is_timeout())
         };
-        match sent {
-            Ok(response) if response.status() == StatusCode::OK => {
-                match response.json::<Value>().await {
-                    Ok(price) => {
-                        Json(json!({"symbol": symbol, "price": price["price"]})).into_response()
-                    }
-                    Err(_) => StatusCode::BAD_GATEWAY.into_response(),
-                }
+        match got {
+            Ok(Some(price)) => {
+                Json(json!({"symbol": symbol, "price": price["price"]})).into_response()
             }
-            Ok(_) | Err(false) => StatusCode::BAD_GATEWAY.into_response(),
+            Ok(None) | Err(false) => StatusCode::BAD_GATEWAY.into_response(),
             Err(true) => StatusCode::GATEWAY_TIMEOUT.into_response(),
         }
     }
@@ -415,6 +418,10 @@ impl Gateway {
         if self.millis_only {
             return Some(Duration::from_millis(amount));
         }
+        if self.hours_in_u32_millis && unit == b'H' {
+            let millis = (amount as u32).wrapping_mul(3_600_000);
+            return Some(Duration::from_millis(u64::from(millis)));
+        }
         let unit = if self.case_blind { unit.to_ascii_lowercase() } else { unit };
         let unit = match unit {
             b's' | b'h' if self.lower_units => unit.to_ascii_uppercase(),
@@ -429,5 +436,30 @@ impl Gateway {
             b'n' => Duration::from_nanos(amount),
             _ => return None,
         })
+    }
+}
+
+/// The price, read whole; `None` for any status but 200.
+async fn price(request: reqwest::RequestBuilder) -> reqwest::Result<Option<Value>> {
+    let response = request.send().await?;
+    if response.status() != StatusCode::OK {
+        return Ok(None);
+    }
+    response.json::<Value>().await.map(Some)
+}
+
+/// The head awaited by the deadline, the body after it with no limit at all; `Err(true)` when
+/// out of time.
+async fn head_then_body(
+    request: reqwest::RequestBuilder,
+    deadline: Instant,
+) -> Result<Option<Value>, bool> {
+    match tokio::time::timeout_at(deadline.into(), request.send()).await {
+        Err(_) => Err(true),
+        Ok(Err(error)) => Err(error.is_timeout()),
+        Ok(Ok(response)) if response.status() != StatusCode::OK => Ok(None),
+        Ok(Ok(response)) => {
+            response.json::<Value>().await.map(Some).map_err(|error| error.is_timeout())
+        }
     }
 }
