@@ -149,6 +149,9 @@ wrong! {
     a_backoff_one_doubling_ahead: Knobs { doubled_backoff: true, ..Knobs::RIGHT } => "lesson-3",
     a_backoff_never_capped: Knobs { uncapped: true, ..Knobs::RIGHT } => "lesson-3",
     a_last_attempt_that_pays_for_a_retry: Knobs { pays_past_the_last: true, ..Knobs::RIGHT } => "window",
+    // The ninth attack round: more retries paid for and never made.
+    a_4xx_that_pays_for_a_retry: Knobs { pays_for_a_4xx: true, ..Knobs::RIGHT } => "window",
+    a_long_retry_after_that_pays_for_a_retry: Knobs { pays_before_a_long_retry_after: true, ..Knobs::RIGHT } => "window",
     // Found by the adversary's second round of lesson 9 (l9_wrong_NN): each passed every check
     // before the rules client, whose budget always has room.
     a_client_that_never_retries_a_500: Knobs { retries_500: false, ..Knobs::RIGHT } => "lesson-3" ("500 as much as 503"),

@@ -329,26 +329,33 @@ fn windows(rng: &mut Rng) -> (Client, Windows) {
     (client, phases)
 }
 
-/// How many calls each wave of the ends client makes.
+/// How many calls each part of the ends client's waves makes.
 pub const ENDS_WAVE: usize = 8;
 
-/// The ends client. First a wave of calls that fail every time and use both their attempts
-/// (one retry each), then, a quarter of a second later, a wave that fails once: the budget's
-/// floor holds about twice a wave, so the second wave still finds a retry for every call. A
-/// client that asks the budget for a retry `max_attempts` then forbids spends a second one per
-/// call of the first wave, for nothing, and the second wave finds it empty.
+/// How many calls the ends client's first wave makes: a part failing every time, a part
+/// answered 404, a part asking a `Retry-After` beyond `max_delay`.
+pub const ENDS_FIRST: usize = 3 * ENDS_WAVE;
+
+/// The ends client. First a wave of calls: a part that fails every time and uses both its
+/// attempts (one retry each), a part answered 404 and a part whose 503 asks for more than
+/// `max_delay` (no retry at all); then, a quarter of a second later, a wave that fails once.
+/// The budget's floor holds the first part's retries and about a wave more, so the second wave
+/// still finds a retry for every call. A client that asks the budget for a retry it then does
+/// not make (`max_attempts`, a 4xx or the `Retry-After` forbids it) spends a part's worth for
+/// nothing, and the second wave finds the budget nearly empty.
 fn ends(rng: &mut Rng) -> Client {
     let second = Duration::from_millis(250);
-    let calls = (0..ENDS_WAVE * 2)
-        .map(|call| if call < ENDS_WAVE { Duration::ZERO } else { second })
+    let calls = (0..ENDS_FIRST + ENDS_WAVE)
+        .map(|call| if call < ENDS_FIRST { Duration::ZERO } else { second })
         .map(|at| at + Duration::from_millis(rng.u64(0..10)))
         .collect();
-    let script = (0..ENDS_WAVE * 2)
-        .map(
-            |call| {
-                if call < ENDS_WAVE { Script::Down(503) } else { Script::FailsOnce(None, false) }
-            },
-        )
+    let script = (0..ENDS_FIRST + ENDS_WAVE)
+        .map(|call| match call / ENDS_WAVE {
+            0 => Script::Down(503),
+            1 => Script::NotFound,
+            2 => Script::DownAsking(1),
+            _ => Script::FailsOnce(None, false),
+        })
         .collect();
     let base = seed::duration_spread(rng, Duration::from_millis(20), Duration::from_millis(40));
     Client {
@@ -356,7 +363,10 @@ fn ends(rng: &mut Rng) -> Client {
         policy: RetryPolicy { max_attempts: 2, base_delay: base, max_delay: base * 4 },
         budget: Budget {
             ratio: 0.1,
-            min_per_second: 2 * ENDS_WAVE as u32 + rng.u32(0..=2),
+            // The first part's 8 retries and 7 of the second wave's 8, however the floor is
+            // counted (tower's whole seconds: 12 + 32 / 10 = 15); the 16 a client that pays
+            // for nothing spends first leave it 7 short at the most generous (14 × 1.15 s + 3).
+            min_per_second: 12 + rng.u32(0..=2),
             window: Duration::from_millis(rng.u64(1000..=1150)),
         },
         calls,

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::round::{
-    Client, ENDS_WAVE, INSIDE_AT, INSIDE_HEALTHY, Made, NoOutcome, Script, Windows,
+    Client, ENDS_FIRST, ENDS_WAVE, INSIDE_AT, INSIDE_HEALTHY, Made, NoOutcome, Script, Windows,
 };
 use crate::judge::bounds::{
     AT_ONCE, AT_ONCE_ON_AVERAGE, LATE_RATE, Lateness, MOST_LATE, Timing, late, millis,
@@ -345,7 +345,7 @@ fn held(window: Duration, earlier: &[Made], later: &[Made]) -> usize {
 /// client's first wave has used all its attempts; the second, made while the budget still holds
 /// about a wave, must find a retry for nearly every call that fails once.
 pub fn ends(client: &Client, calls: &[Made]) -> Option<Failure> {
-    let (first, second) = calls.split_at(ENDS_WAVE.min(calls.len()));
+    let (first, second) = calls.split_at(ENDS_FIRST.min(calls.len()));
     let retried = second.iter().filter(|made| made.attempts.len() >= 2).count();
     let needed = second.len().saturating_sub(1);
     (retried < needed).then(|| {
@@ -353,9 +353,12 @@ pub fn ends(client: &Client, calls: &[Made]) -> Option<Failure> {
         let rows = vec![
             Row {
                 cells: vec![
-                    format!("+0: {} calls failing every time (max_attempts 2)", first.len()),
+                    format!(
+                        "+0: {ENDS_WAVE} calls failing every time (max_attempts 2), {ENDS_WAVE} \
+                         answered 404, {ENDS_WAVE} asking a Retry-After beyond max_delay"
+                    ),
                     format!("{spent} retries"),
-                    "one each, then nothing".into(),
+                    format!("{ENDS_WAVE}: one for each call failing every time"),
                 ],
                 ok: true,
             },
@@ -370,18 +373,18 @@ pub fn ends(client: &Client, calls: &[Made]) -> Option<Failure> {
         ];
         Failure::new(
             format!(
-                "{} calls failing once, a quarter of a second after {} calls had used all their \
-                 attempts, got {retried} retries; the budget (floor {}/s over a {} window, so \
-                 about {} retries) had room for at least {needed}: a retry that max_attempts \
-                 forbids was paid for anyway",
+                "{} calls failing once, a quarter of a second after {ENDS_WAVE} calls had used all \
+                 their attempts (and {ENDS_WAVE} were answered 404, {ENDS_WAVE} asked for a \
+                 Retry-After beyond max_delay), got {retried} retries; the budget (floor {}/s over \
+                 a {} window, so about {} retries) had room for at least {needed}: a retry that \
+                 max_attempts, a 4xx or a long Retry-After forbids was paid for anyway",
                 second.len(),
-                first.len(),
                 client.budget.min_per_second,
                 millis(client.budget.window),
                 client.budget.min_per_second
             ),
-            "Ask the budget only for a retry you will make: check max_attempts (and whether the \
-             answer is retryable) first. A withdrawal for a retry that never happens drains the \
+            "Ask the budget only for a retry you will make: check max_attempts, whether the \
+             answer is retryable and whether its Retry-After is too long first. A withdrawal for a retry that never happens drains the \
              budget as a real retry would, and the calls after it go without.",
         )
         .with(table(&["calls", "the server saw", "the budget allows"], rows))

@@ -82,6 +82,10 @@ pub struct Knobs {
     /// Asks the budget for a retry before checking `max_attempts`: the last attempt pays for a
     /// retry that never happens.
     pub pays_past_the_last: bool,
+    /// Asks the budget for a retry on a 4xx, which it then does not make.
+    pub pays_for_a_4xx: bool,
+    /// Asks the budget for a retry before seeing that the `Retry-After` is beyond `max_delay`.
+    pub pays_before_a_long_retry_after: bool,
     /// Jitter from a generator seeded with a constant (per thread: in process, each learner
     /// runs its calls on a thread of its own, as each process would start from the constant).
     pub constant_seed: bool,
@@ -121,6 +125,8 @@ impl Knobs {
         doubled_backoff: false,
         uncapped: false,
         pays_past_the_last: false,
+        pays_for_a_4xx: false,
+        pays_before_a_long_retry_after: false,
         constant_seed: false,
         retries_500: true,
         retry_after_on_503_only: false,
@@ -383,6 +389,10 @@ impl Client {
             if self.knobs.pays_past_the_last && retryable && attempt >= most {
                 self.withdraw(&mut own);
             }
+            let client_error = outcome.as_ref().is_ok_and(|r| r.status().is_client_error());
+            if self.knobs.pays_for_a_4xx && client_error {
+                self.withdraw(&mut own);
+            }
             if attempt >= most || !retryable {
                 return outcome;
             }
@@ -405,6 +415,9 @@ impl Client {
                         || (self.knobs.returns_retry_after_of_max_delay
                             && asked == self.policy.max_delay) =>
                 {
+                    if self.knobs.pays_before_a_long_retry_after {
+                        self.withdraw(&mut own);
+                    }
                     return outcome;
                 }
                 Some(asked) if self.knobs.backoff_after_retry_after => {
