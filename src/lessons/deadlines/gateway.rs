@@ -1,9 +1,9 @@
 //! The gateway half: requests to the learner's `GET /quotes/{symbol}` carrying budgets in every
 //! form `grpc-timeout` allows (and every malformed form, each read leniently as a short
-//! budget), none at all, in front of an upstream that answers, or never does; spent ones (zero,
-//! and under a millisecond) on an instance of their own whose upstream must see no connection;
-//! a caller that hangs up. Each request asks for a symbol of its own, so what the upstream saw
-//! for it is known.
+//! budget), none at all, in front of an upstream that answers, never does, or stops half-way
+//! through a body; spent ones (zero, and under a millisecond) on an instance of their own whose
+//! upstream must see no connection; a caller that hangs up. Each request asks for a symbol of
+//! its own, so what the upstream saw for it is known.
 
 use std::collections::HashMap;
 use std::sync::Arc;
