@@ -71,6 +71,7 @@ gateways! {
     reads_lower_case_units: Gateway { lower_units: true, ..Gateway::RIGHT },
     multiplies_hours_out_in_a_u32: Gateway { hours_in_u32_millis: true, ..Gateway::RIGHT },
     reads_the_body_past_the_deadline: Gateway { head_only_in_time: true, ..Gateway::RIGHT },
+    gives_the_body_a_budget_afresh: Gateway { body_budget_afresh: true, ..Gateway::RIGHT },
     ignores_malformed_in_millis_with_timeout_at: Gateway {
         malformed: Malformed::Ignored,
         forward: Forward::LeftMillis,
@@ -152,6 +153,7 @@ wrong! {
     // half-way read with no deadline.
     a_gateway_that_multiplies_hours_out_in_a_u32: Client::RIGHT, multiplies_hours_out_in_a_u32 => "budget-read",
     a_gateway_that_reads_the_body_past_the_deadline: Client::RIGHT, reads_the_body_past_the_deadline => "shortest",
+    a_gateway_that_gives_the_body_a_budget_afresh: Client::RIGHT, gives_the_body_a_budget_afresh => "shortest",
 }
 
 /// A wait that ends a little past the deadline, started all the same: the attempt after it is

@@ -27,8 +27,8 @@ pub enum Ask {
     Healthy { budget: Option<Form> },
     /// The upstream never answers.
     Silent { budget: Option<Form> },
-    /// The upstream sends its head and part of the body, then nothing: the budget covers
-    /// reading the body too.
+    /// The upstream sends its head after half the budget and part of the body, then nothing:
+    /// the budget covers reading the body too.
     Stalled { budget: Form },
     /// Nothing worth trying is left.
     Spent { budget: Form },
@@ -122,10 +122,13 @@ impl Plan {
                 Duration::from_millis(5),
                 Box::new(Reply::json(200, &serde_json::json!({"symbol": symbol, "price": price}))),
             ),
-            (Some(Ask::Stalled { .. }), Some(price)) => {
+            // The head after half the budget: a gateway that gives the body a whole budget of
+            // its own, after the head's, answers half a budget late.
+            (Some(Ask::Stalled { budget }), Some(price)) => {
                 let body = serde_json::json!({"symbol": symbol, "price": price}).to_string();
                 let sent = body.as_bytes()[..body.len() / 2].to_vec();
-                Reply::Stalled { status: 200, promised: body.len(), sent }
+                let stalled = Reply::Stalled { status: 200, promised: body.len(), sent };
+                Reply::Delayed(budget.meant / 2, Box::new(stalled))
             }
             (Some(_), _) => Reply::Silence,
             (None, _) => Reply::status(404),

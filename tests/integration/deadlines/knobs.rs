@@ -295,6 +295,8 @@ pub struct Gateway {
     pub hours_in_u32_millis: bool,
     /// Awaits the head by the deadline, and the body after it with no limit.
     pub head_only_in_time: bool,
+    /// Awaits the head by the deadline, and gives the body the whole time allowed afresh.
+    pub body_budget_afresh: bool,
 }
 
 impl Gateway {
@@ -314,6 +316,7 @@ impl Gateway {
         lower_units: false,
         hours_in_u32_millis: false,
         head_only_in_time: false,
+        body_budget_afresh: false,
     };
 
     pub fn app(self, upstream: Upstream) -> Router {
@@ -356,7 +359,8 @@ impl Gateway {
         let deadline = started + allowed;
         let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_micros(1));
         let mut request = reqwest::Client::new().get(upstream.url(&format!("/prices/{symbol}")));
-        if !self.timeout_at && !self.head_only_in_time {
+        let head_only = self.head_only_in_time || self.body_budget_afresh;
+        if !self.timeout_at && !head_only {
             request = request.timeout(left);
         }
         let forwarded = match self.forward {
@@ -369,8 +373,9 @@ impl Gateway {
         if let Some(forwarded) = forwarded {
             request = request.header("grpc-timeout", forwarded);
         }
-        let got = if self.head_only_in_time {
-            head_then_body(request, deadline).await
+        let got = if head_only {
+            let body_within = self.body_budget_afresh.then_some(allowed);
+            head_then_body(request, deadline, body_within).await
         } else if self.spawned {
             match tokio::time::timeout_at(deadline.into(), tokio::spawn(price(request))).await {
                 Ok(Ok(got)) => got.map_err(|error| error.is_timeout()),
@@ -448,18 +453,24 @@ async fn price(request: reqwest::RequestBuilder) -> reqwest::Result<Option<Value
     response.json::<Value>().await.map(Some)
 }
 
-/// The head awaited by the deadline, the body after it with no limit at all; `Err(true)` when
-/// out of time.
+/// The head awaited by the deadline, the body after it within `body_within` afresh (no limit at
+/// all when `None`); `Err(true)` when out of time.
 async fn head_then_body(
     request: reqwest::RequestBuilder,
     deadline: Instant,
+    body_within: Option<Duration>,
 ) -> Result<Option<Value>, bool> {
     match tokio::time::timeout_at(deadline.into(), request.send()).await {
         Err(_) => Err(true),
         Ok(Err(error)) => Err(error.is_timeout()),
         Ok(Ok(response)) if response.status() != StatusCode::OK => Ok(None),
         Ok(Ok(response)) => {
-            response.json::<Value>().await.map(Some).map_err(|error| error.is_timeout())
+            let body = response.json::<Value>();
+            let body = match body_within {
+                Some(within) => tokio::time::timeout(within, body).await.map_err(|_| true)?,
+                None => body.await,
+            };
+            body.map(Some).map_err(|error| error.is_timeout())
         }
     }
 }
