@@ -8,7 +8,7 @@ mod timeout_at;
 use httplings::fixtures::Upstream;
 use httplings_judge::lessons::deadlines::{self, CHECKS};
 
-use self::knobs::{AttemptTimeout, Client, Forward, Gateway, Malformed, WaitCheck};
+use self::knobs::{AttemptTimeout, Body, Client, Forward, Gateway, Malformed, WaitCheck};
 use crate::support::{assert_failed, report, seed};
 
 #[path = "../../solutions/07_deadlines.rs"]
@@ -70,8 +70,8 @@ gateways! {
     reads_a_unit_alone_as_zero: Gateway { unit_alone_is_zero: true, ..Gateway::RIGHT },
     reads_lower_case_units: Gateway { lower_units: true, ..Gateway::RIGHT },
     multiplies_hours_out_in_a_u32: Gateway { hours_in_u32_millis: true, ..Gateway::RIGHT },
-    reads_the_body_past_the_deadline: Gateway { head_only_in_time: true, ..Gateway::RIGHT },
-    gives_the_body_a_budget_afresh: Gateway { body_budget_afresh: true, ..Gateway::RIGHT },
+    reads_the_body_past_the_deadline: Gateway { body: Body::Unbounded, ..Gateway::RIGHT },
+    gives_the_body_a_budget_afresh: Gateway { body: Body::Afresh, ..Gateway::RIGHT },
     ignores_malformed_in_millis_with_timeout_at: Gateway {
         malformed: Malformed::Ignored,
         forward: Forward::LeftMillis,

@@ -1,12 +1,11 @@
-//! The quota scenarios: on an instance whose backend is never the bottleneck, one client asks
-//! more than its quota at once while another (its key the same but for case) stays within its
-//! own and clients without a key share theirs (then a client whose key is not ASCII asks within
-//! its own); the noisy client then comes back a moment before
-//! and a moment after the time its `Retry-After` gave; a client that asked once asks for more
-//! than its quota a little before a window later, and comes back as told too (its room comes
-//! well before a whole window); a client uses its whole quota twice, a window apart; and
-//! another asks for its whole quota again a little before a window has passed. Every 429 is to
-//! say when to come back.
+//! The quota scenarios: on an instance whose backend is never the bottleneck, one client asks more
+//! than its quota at once while another (its key the same but for case) stays within its own and
+//! clients without a key share theirs (then a client whose key is not ASCII asks within its own);
+//! the noisy client then comes back a moment before and a moment after the time its `Retry-After`
+//! gave; a client that asked once asks for more than its quota a little before a window later, and
+//! comes back as told too (its room comes well before a whole window); a client uses its whole
+//! quota twice, a window apart; and another asks for its whole quota again a little before a window
+//! has passed. Every 429 is to say when to come back.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -293,10 +293,19 @@ pub struct Gateway {
     pub lower_units: bool,
     /// Multiplies hours out in a u32 of milliseconds, which wraps.
     pub hours_in_u32_millis: bool,
-    /// Awaits the head by the deadline, and the body after it with no limit.
-    pub head_only_in_time: bool,
-    /// Awaits the head by the deadline, and gives the body the whole time allowed afresh.
-    pub body_budget_afresh: bool,
+    /// How long the body may take once the head has come.
+    pub body: Body,
+}
+
+/// How long a gateway gives the body once the head has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// What is left of the deadline.
+    Left,
+    /// No limit at all.
+    Unbounded,
+    /// The whole time allowed, afresh.
+    Afresh,
 }
 
 impl Gateway {
@@ -315,8 +324,7 @@ impl Gateway {
         unit_alone_is_zero: false,
         lower_units: false,
         hours_in_u32_millis: false,
-        head_only_in_time: false,
-        body_budget_afresh: false,
+        body: Body::Left,
     };
 
     pub fn app(self, upstream: Upstream) -> Router {
@@ -359,8 +367,7 @@ impl Gateway {
         let deadline = started + allowed;
         let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_micros(1));
         let mut request = reqwest::Client::new().get(upstream.url(&format!("/prices/{symbol}")));
-        let head_only = self.head_only_in_time || self.body_budget_afresh;
-        if !self.timeout_at && !head_only {
+        if !self.timeout_at && self.body == Body::Left {
             request = request.timeout(left);
         }
         let forwarded = match self.forward {
@@ -373,8 +380,8 @@ impl Gateway {
         if let Some(forwarded) = forwarded {
             request = request.header("grpc-timeout", forwarded);
         }
-        let got = if head_only {
-            let body_within = self.body_budget_afresh.then_some(allowed);
+        let got = if self.body != Body::Left {
+            let body_within = (self.body == Body::Afresh).then_some(allowed);
             head_then_body(request, deadline, body_within).await
         } else if self.spawned {
             match tokio::time::timeout_at(deadline.into(), tokio::spawn(price(request))).await {
