@@ -391,6 +391,15 @@ pub fn ends(client: &Client, calls: &[Made]) -> Option<Failure> {
     })
 }
 
+/// Waits for one and the same `d` that did not spread, judged only when they come near `d`
+/// (the longest past half of it, as any jitter's longest of six does, and a wait of `d` itself
+/// does): waits that all stay far below `d` spread little against it whatever their jitter, and
+/// are a backoff that never grew, which the rules client's reach says as what it is.
+fn herded(d: Duration, waits: &[Duration]) -> Option<String> {
+    let longest = waits.iter().max()?;
+    (waits.len() >= JITTER_SAMPLES && *longest >= d / 2).then(|| jittered(d, waits)).flatten()
+}
+
 /// `lesson-3`: a 4xx is never retried, no call makes more than `max_attempts`, a `Retry-After`
 /// is never cut short (nor retried when it asks for more than `max_delay`), and the backoff
 /// waits, taken together, are what backoff allows. Single backoff waits are judged together
@@ -423,9 +432,7 @@ pub fn lesson_3(
         for d in nominals {
             let waits: Vec<Duration> =
                 own.iter().filter(|sample| sample.nominal == d).map(|s| s.waited).collect();
-            if waits.len() >= JITTER_SAMPLES
-                && let Some(why) = jittered(d, &waits)
-            {
+            if let Some(why) = herded(d, &waits) {
                 unjittered.push(format!("{name}: {why}"));
             }
         }
@@ -698,6 +705,18 @@ mod tests {
                 reply: Reply::status(503),
             }],
         }
+    }
+
+    #[test]
+    fn waits_that_never_came_near_d_are_not_called_unjittered() {
+        let ms =
+            |waits: &[u64]| waits.iter().copied().map(Duration::from_millis).collect::<Vec<_>>();
+        let d = Duration::from_millis(618);
+        // A backoff that never grew, fully jittered below base_delay: CI's seed 340045796.
+        assert_eq!(herded(d, &ms(&[22, 90, 41, 77, 35, 60, 88, 51, 29, 70])), None);
+        assert!(herded(d, &ms(&[612, 620, 618, 625, 619, 630])).is_some());
+        assert_eq!(herded(d, &ms(&[612, 620, 618, 625, 619])), None, "too few to tell");
+        assert_eq!(herded(d, &ms(&[40, 580, 310, 122, 455, 260])), None);
     }
 
     #[test]
