@@ -182,18 +182,19 @@ impl Upstream {
     }
 
     /// The requests that were in progress together at the busiest moment so far: the most that
-    /// a client had under way at once. A request counts from its arrival until its reply could
-    /// first be read: the end of a [`Reply::Delayed`]'s delay, or else the end of the exchange
-    /// less `tolerance` (the upstream notes an end a moment after it happened, and a client
-    /// quick to send the next request must not be counted twice).
+    /// a client had under way at once. A request counts from its arrival until its reply's last
+    /// byte went out: when its plan says ([`Reply::written_after`]), or else the end of the
+    /// exchange less `tolerance` (the upstream notes an end a moment after it happened, and a
+    /// client quick to send the next request must not be counted twice). A client that lets go
+    /// of a call once its head has come, while the body is still on its way, has not ended it.
     pub fn most_at_once(&self, tolerance: Duration) -> Vec<Seen> {
         let seen = self.seen();
         let now = Instant::now();
         let under_way = |request: &Seen, at: Instant| {
             let ended = request.ended.unwrap_or(now).checked_sub(tolerance);
-            let end = match &request.reply {
-                Reply::Delayed(delay, _) => ended.map(|ended| ended.min(request.at + *delay)),
-                _ => ended,
+            let end = match request.reply.written_after() {
+                Some(written) => ended.map(|ended| ended.min(request.at + written)),
+                None => ended,
             };
             request.at <= at && end.is_some_and(|end| end > at)
         };

@@ -137,6 +137,7 @@ async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
         (with!(overload_status: StatusCode::TOO_MANY_REQUESTS), &[REFUSED]),
         (with!(overload_retry_after: None), &[REFUSED]),
         (with!(overload_retry_after: Some(0)), &[REFUSED]),
+        (with!(releases_before_body: true), &[LIMIT]),
     ])
     .await;
     let waits = &judged[3];
@@ -381,6 +382,8 @@ struct Behaviour {
     health_behind_limits: bool,
     /// Whether a failed backend call keeps its permit for ever.
     failure_keeps_slot: bool,
+    /// Whether the permit is given back once the backend's head has come, before its body.
+    releases_before_body: bool,
     /// What a backend failure is answered with, when not lesson 4's 502 or 504.
     failures_as: Option<StatusCode>,
     /// Whether a 502 carries the backend's own error text.
@@ -410,6 +413,7 @@ const RIGHT: Behaviour = Behaviour {
     anonymous: Anonymous::Shared,
     health_behind_limits: false,
     failure_keeps_slot: false,
+    releases_before_body: false,
     failures_as: None,
     passes_backend_error: false,
     overload_retry_after_date: false,
@@ -610,7 +614,9 @@ async fn knobbed_report(
             }
         };
     let url = service.backend.url(&format!("/reports/{id}"));
-    let (status, text) = match service.client.get(&url).send().await {
+    let sent = service.client.get(&url).send().await;
+    let slot = (!behaviour.releases_before_body).then_some(slot);
+    let (status, text) = match sent {
         Ok(response) if response.status() == StatusCode::OK => {
             return Json(response.json::<Value>().await.unwrap_or_default()).into_response();
         }
@@ -624,7 +630,7 @@ async fn knobbed_report(
         Err(failed) => (StatusCode::BAD_GATEWAY, failed.to_string()),
     };
     if behaviour.failure_keeps_slot
-        && let Slot::Permit(permit) = slot
+        && let Some(Slot::Permit(permit)) = slot
     {
         permit.forget();
     }

@@ -89,6 +89,20 @@ impl Reply {
         self
     }
 
+    /// How long after the exchange began its last byte goes out, as planned: `None` when
+    /// that waits on the client or on the judge, or is not planned to the byte.
+    pub fn written_after(&self) -> Option<Duration> {
+        match self {
+            Reply::Respond { .. } => Some(Duration::ZERO),
+            Reply::Delayed(delay, later) => Some(*delay + later.written_after()?),
+            Reply::TrickleBody { response, chunk, every } => {
+                let Reply::Respond { body, .. } = response.as_ref() else { return None };
+                Some(*every * body.len().div_ceil((*chunk).max(1)) as u32)
+            }
+            _ => None,
+        }
+    }
+
     /// The status it sends, if it sends one.
     pub fn status_code(&self) -> Option<u16> {
         match self {

@@ -182,3 +182,33 @@ async fn the_busiest_moment_counts_the_requests_under_way_together() {
     assert_eq!(busiest.len(), 3, "{busiest:?}");
     assert_eq!(upstream.asked(), 5);
 }
+
+#[tokio::test]
+async fn a_call_whose_body_is_still_coming_is_under_way() {
+    let upstream = Upstream::start(|seen| {
+        let report = Reply::json(200, &serde_json::json!({"title": "Quarterly report"}));
+        match seen.path() {
+            "/slow" => Reply::Delayed(
+                Duration::from_millis(50),
+                Box::new(Reply::TrickleBody {
+                    response: Box::new(report),
+                    chunk: 8,
+                    every: Duration::from_millis(60),
+                }),
+            ),
+            _ => report,
+        }
+    })
+    .await;
+    let client = client();
+    // The head of the slow one, then the quick one while its body trickles.
+    let slow = client.get(format!("{}/slow", upstream.base)).send().await.unwrap();
+    client.get(format!("{}/quick", upstream.base)).send().await.unwrap();
+    slow.bytes().await.unwrap();
+    assert_eq!(upstream.most_at_once(Duration::from_millis(5)).len(), 2);
+    // One after the other, the first read whole: one at a time.
+    let after = Upstream::start(|_| Reply::status(200)).await;
+    client.get(&after.base).send().await.unwrap().bytes().await.unwrap();
+    client.get(&after.base).send().await.unwrap();
+    assert_eq!(after.most_at_once(Duration::from_millis(5)).len(), 1);
+}
