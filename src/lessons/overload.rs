@@ -11,6 +11,7 @@
 mod floods;
 mod plan;
 mod quotas;
+mod said;
 mod shown;
 
 use std::collections::BTreeMap;
@@ -121,11 +122,15 @@ async fn play(learner: &Learner, plan: &Arc<Plan>) -> Result<Failures, Stop> {
         quotas::spend(learner, plan, 0),
         quotas::spend(learner, plan, 1),
     );
+    let ((burst, burst_said), (stream, stream_said)) = (burst?, stream?);
     let mut failures = Failures::new();
-    for found in [burst?, stream?, single?, several?] {
+    for found in [burst, stream, single?, several?] {
         for (check, failure) in found {
             note(&mut failures, check, failure);
         }
+    }
+    if let Some(failure) = said::judge(burst_said.as_ref(), stream_said.as_ref()) {
+        note(&mut failures, NO_LEAK, failure);
     }
     Ok(failures)
 }

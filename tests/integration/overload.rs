@@ -119,8 +119,13 @@ async fn right_answers_in_other_styles_pass() {
 async fn more_right_answers_in_other_styles_pass() {
     // tower's layers with a sliding log and problem details; a 503 whose Retry-After is an
     // HTTP-date (RFC 9110 allows either form).
-    judged_failing(&[(tower_sliding_log::app, &[]), (with!(overload_retry_after_date: true), &[])])
-        .await;
+    // And a 503 whose message quotes the wait it drew (a number, now and then the limit's).
+    judged_failing(&[
+        (tower_sliding_log::app, &[]),
+        (with!(overload_retry_after_date: true), &[]),
+        (with!(overload_says: Says::JitteredWait), &[]),
+    ])
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,6 +143,7 @@ async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
         (with!(overload_retry_after: None), &[REFUSED]),
         (with!(overload_retry_after: Some(0)), &[REFUSED]),
         (with!(releases_before_body: true), &[LIMIT]),
+        (with!(overload_says: Says::UnderWay), &[NO_LEAK]),
     ])
     .await;
     let waits = &judged[3];
@@ -357,6 +363,16 @@ enum Quota {
     Aligned,
 }
 
+/// What a 503's message says besides "at capacity".
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Says {
+    Nothing,
+    /// How many backend calls are under way.
+    UnderWay,
+    /// A wait of 1 to 5 seconds drawn for each refusal, which is also its Retry-After.
+    JitteredWait,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Anonymous {
     Shared,
@@ -390,6 +406,8 @@ struct Behaviour {
     passes_backend_error: bool,
     /// Whether the 503's Retry-After is an HTTP-date as many seconds ahead.
     overload_retry_after_date: bool,
+    /// What the 503's message says besides "at capacity".
+    overload_says: Says,
     /// Whether a 429 to a client without a key carries a Retry-After.
     anonymous_retry_after: bool,
     /// Whether API keys are compared without their case.
@@ -417,6 +435,7 @@ const RIGHT: Behaviour = Behaviour {
     failures_as: None,
     passes_backend_error: false,
     overload_retry_after_date: false,
+    overload_says: Says::Nothing,
     anonymous_retry_after: true,
     folds_key_case: false,
     keys_as_text: false,
@@ -557,7 +576,23 @@ async fn knobbed_report(
         return *refused;
     }
     let overloaded = || {
-        let mut refused = error(behaviour.overload_status, behaviour.overload_retry_after);
+        let mut refused = match behaviour.overload_says {
+            Says::Nothing => error(behaviour.overload_status, behaviour.overload_retry_after),
+            Says::UnderWay => {
+                let message = format!(
+                    "{} backend calls under way; retry shortly",
+                    service.limits.max_in_flight
+                );
+                said(behaviour.overload_status, &message, behaviour.overload_retry_after)
+            }
+            Says::JitteredWait => {
+                let nanos =
+                    std::time::SystemTime::UNIX_EPOCH.elapsed().unwrap_or_default().subsec_nanos();
+                let seconds = fastrand::Rng::with_seed(nanos.into()).u64(1..=5);
+                let message = format!("at capacity; retry in {seconds} s");
+                said(behaviour.overload_status, &message, Some(seconds))
+            }
+        };
         if let Some(seconds) =
             behaviour.overload_retry_after.filter(|_| behaviour.overload_retry_after_date)
         {
@@ -647,8 +682,13 @@ async fn knobbed_report(
 
 /// The course's JSON error for `status`, with a Retry-After when given.
 fn error(status: StatusCode, retry_after: Option<u64>) -> Response {
+    said(status, "not this time", retry_after)
+}
+
+/// An error saying `message`.
+fn said(status: StatusCode, message: &str, retry_after: Option<u64>) -> Response {
     let code = status.canonical_reason().unwrap_or("ERROR").to_ascii_uppercase().replace(' ', "_");
-    let body = json!({"error": {"code": code, "message": "not this time"}});
+    let body = json!({"error": {"code": code, "message": message}});
     let mut response = (status, Json(body)).into_response();
     if let Some(seconds) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use futures_util::future::join_all;
 
 use super::plan::{Ask, Backend, Plan, UNREACHED_QUOTA};
+use super::said::{Said, limit_said};
 use super::shown::{self, COLUMNS, ms, row, served};
 use super::{
     FAILURES, FULL, Failures, GOODPUT, HEALTH, LIMIT, NO_LEAK, REFUSED, Stop, backend, note, serve,
@@ -29,7 +30,10 @@ const REORDER: Duration = LATE_FLOOR;
 
 /// Floods released together: the first, then as many calls as there are slots with backend
 /// failures among them, then another flood.
-pub(super) async fn bursts(learner: &Learner, plan: &Arc<Plan>) -> Result<Failures, Stop> {
+pub(super) async fn bursts(
+    learner: &Learner,
+    plan: &Arc<Plan>,
+) -> Result<(Failures, Option<Said>), Stop> {
     let setup = &plan.burst;
     let backend = backend(plan).await;
     let base = serve(learner, plan, &backend, setup.max, UNREACHED_QUOTA, LONG_WINDOW).await?;
@@ -68,7 +72,8 @@ pub(super) async fn bursts(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
     judge_limit(&backend, setup.max, &format!("{context}, then {mixed}"), &mut failures);
     let answers: Vec<&Exchange> = first.iter().chain(&failing).chain(&last).collect();
     judge_leaks(plan, &backend, &answers, &mut failures);
-    Ok(failures)
+    let floods: Vec<Exchange> = first.into_iter().chain(last).collect();
+    Ok((failures, limit_said(&floods, setup.max)))
 }
 
 /// How long after the first backend call of a flood the health probes go: the flood's other
@@ -103,7 +108,10 @@ async fn flood_and_probe(
 }
 
 /// A stream of requests, each at its time, three times faster than the backend serves them.
-pub(super) async fn stream(learner: &Learner, plan: &Arc<Plan>) -> Result<Failures, Stop> {
+pub(super) async fn stream(
+    learner: &Learner,
+    plan: &Arc<Plan>,
+) -> Result<(Failures, Option<Said>), Stop> {
     let setup = &plan.stream;
     let backend = backend(plan).await;
     let base = serve(learner, plan, &backend, setup.max, UNREACHED_QUOTA, LONG_WINDOW).await?;
@@ -153,7 +161,7 @@ pub(super) async fn stream(learner: &Learner, plan: &Arc<Plan>) -> Result<Failur
     judge_limit(&backend, setup.max, context, &mut failures);
     let answers: Vec<&Exchange> = exchanges.iter().collect();
     judge_leaks(plan, &backend, &answers, &mut failures);
-    Ok(failures)
+    Ok((failures, limit_said(&exchanges, setup.max)))
 }
 
 /// A flood as played: its exchanges (health probes among them), the health requests released

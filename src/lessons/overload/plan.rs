@@ -180,7 +180,7 @@ impl Plan {
         let ids = seed::distinct(&mut rng, 1_000..9_000_000, IDS).into_iter();
         let mut reports = Reports { ids, drawn: HashMap::new() };
         let burst = burst_plan(&mut rng, &mut reports);
-        let stream = stream_plan(&mut rng, &mut reports);
+        let stream = stream_plan(&mut rng, &mut reports, burst.max);
         let single = quota_plan(&mut rng, &mut reports, 1);
         let per_client = rng.u32(3..=6);
         let several = quota_plan(&mut rng, &mut reports, per_client);
@@ -279,8 +279,11 @@ fn burst_plan(rng: &mut Rng, reports: &mut Reports) -> BurstPlan {
 /// The stream instance: quick reports, then slow ones, so that no limit on the rate of requests
 /// passes for a limit on calls at once. Whatever its rate, a rate limit either refuses quick
 /// reports with slots free, or lets slow ones pile up past the limit.
-fn stream_plan(rng: &mut Rng, reports: &mut Reports) -> StreamPlan {
-    let max = rng.usize(2..=4);
+fn stream_plan(rng: &mut Rng, reports: &mut Reports, burst_max: usize) -> StreamPlan {
+    // Never the burst instance's limit: a 503 that says how many calls are under way then says
+    // two numbers, where one that does not says the same in both.
+    let limits: Vec<usize> = (2..=4).filter(|max| *max != burst_max).collect();
+    let max = *seed::pick(rng, &limits);
     // Three times what the backend can serve, on average, for a second.
     let every = Duration::from_secs_f64(0.2 / (3.0 * max as f64));
     let count = (1.0 / every.as_secs_f64()) as u32;
