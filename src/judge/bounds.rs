@@ -14,7 +14,7 @@ mod lag;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-pub use self::lag::Lag;
+pub use self::lag::{Lag, QUIET_LAG};
 
 /// How much earlier than asked a timer may seem to fire: the clocks' grain (tokio's timer
 /// wheel has 1 ms slots, and two clocks are read).

@@ -117,6 +117,48 @@ where
     decided
 }
 
+/// How many passes played on a busy machine a scenario may set aside before one is believed:
+/// the plays a wrong answer gets to show itself on a quieter moment.
+pub const BUSY_PASSES: u32 = 2;
+
+/// [`confirmed`], for a scenario that a busy moment can make pass as well as fail (a wait too
+/// long hides in the lateness a busy moment is allowed). Each play gives its verdict and whether
+/// the machine was too busy meanwhile for a pass to tell. A pass on a quiet play is believed at once; one on a busy play is set aside and the scenario played again,
+/// [`BUSY_PASSES`] times at most, after which a pass is believed however busy. A failure is
+/// reported once it was seen in [`PLAYS`] plays, the busy passes between not counted against
+/// it, with how many plays it took. `None` from a play (nothing could be judged) ends it.
+pub async fn confirmed_quiet<F, Play>(mut scenario: F) -> Option<Failure>
+where
+    F: FnMut(u32) -> Play,
+    Play: Future<Output = Option<(Option<Failure>, bool)>>,
+{
+    let (mut first, mut failed, mut busy_passes) = (None, 0, 0);
+    for play in 0..PLAYS + BUSY_PASSES {
+        match scenario(play).await? {
+            (Some(failure), _) => {
+                first.get_or_insert(failure);
+                failed += 1;
+                if failed == PLAYS {
+                    let mut failure = first?;
+                    if play + 1 == PLAYS {
+                        seen_in_each(&mut failure, PLAYS);
+                    } else {
+                        failure.summary.push_str(&format!(
+                            " (seen in {PLAYS} of {} plays; the others passed on a machine too \
+                             busy to tell)",
+                            play + 1
+                        ));
+                    }
+                    return Some(failure);
+                }
+            }
+            (None, true) if busy_passes < BUSY_PASSES => busy_passes += 1,
+            (None, _) => return None,
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +208,37 @@ mod tests {
         })
         .await;
         assert_eq!(timing, None);
+    }
+
+    #[tokio::test]
+    async fn a_pass_on_a_busy_machine_is_played_again_and_a_quiet_one_is_believed() {
+        let late = || Some(Failure::of("late"));
+        // Busy passes, then failures: the failure shows on the quieter plays.
+        let hidden = confirmed_quiet(|play| async move {
+            Some(if play < 2 { (None, true) } else { (late(), false) })
+        })
+        .await;
+        assert_eq!(
+            hidden.unwrap().summary,
+            "late (seen in 3 of 5 plays; the others passed on a machine too busy to tell)"
+        );
+        let always = confirmed_quiet(|_| async move { Some((late(), true)) }).await;
+        assert_eq!(always.unwrap().summary, "late (seen in each of 3 plays)");
+        // A quiet pass is believed, and so is the third busy one.
+        let mut plays = 0;
+        let quiet = confirmed_quiet(|play| {
+            plays += 1;
+            async move { Some(if play == 0 { (late(), false) } else { (None, false) }) }
+        })
+        .await;
+        assert_eq!((quiet, plays), (None, 2));
+        let mut plays = 0;
+        let busy = confirmed_quiet(|_| {
+            plays += 1;
+            async { Some((None, true)) }
+        })
+        .await;
+        assert_eq!((busy, plays), (None, 3));
     }
 
     #[tokio::test]

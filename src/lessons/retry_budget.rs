@@ -8,7 +8,8 @@
 //! across windows, whose later outage must find the budget as the window says, no fuller and
 //! no emptier; one whose calls use every attempt, which must not pay for a retry never made;
 //! one whose budget always has room, whose calls meet every failure lesson 3 retries.
-//! A check that fails is decided again on a fresh round before it is believed.
+//! A check that fails is decided again on a fresh round before it is believed; lesson 3's rules,
+//! passed on a round that the machine ran late through, are too.
 
 mod ledger;
 mod round;
@@ -22,8 +23,8 @@ use std::rc::Rc;
 use httplings::lessons::retry_budget::{Adapter, Get, New};
 
 use self::round::{Plan, Played, Round};
-use crate::judge::bounds::{ALIKE_BETWEEN_PROCESSES, Lag};
-use crate::judge::confirm::confirmed;
+use crate::judge::bounds::{ALIKE_BETWEEN_PROCESSES, Lag, QUIET_LAG};
+use crate::judge::confirm::{confirmed, confirmed_quiet};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, seed};
 
 const FIRST: &str = "first";
@@ -183,7 +184,17 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         }
     };
     for check in CHECKS {
-        let failure = confirmed(|n| async move { verdict(check, plan, &*round(n).await?) }).await;
+        let failure = if *check == LESSON_3 {
+            // Its waits too long hide in what a busy round allows for lateness: a pass there is
+            // played again.
+            confirmed_quiet(|n| async move {
+                let round = round(n).await?;
+                Some((verdict(check, plan, &round), round.lag > QUIET_LAG))
+            })
+            .await
+        } else {
+            confirmed(|n| async move { verdict(check, plan, &*round(n).await?) }).await
+        };
         // A rule the rounds see broken (a call given up with attempts left, one too many) says
         // more than the twin's waits, and is shown first.
         let failure = match (*check, &in_step) {
