@@ -119,6 +119,24 @@ pub fn varying_bits(ids: &[String]) -> f64 {
         .sum()
 }
 
+/// The two of `ids` (of one length, `least_length` or more) that differ in the fewest
+/// character places, and in how many: an id one step from another (a counter, a generator that
+/// counts up within a millisecond) differs in one or two places, two random ones in most.
+pub fn closest_pair(ids: &[String], least_length: usize) -> Option<(&str, &str, usize)> {
+    let long: Vec<&str> =
+        ids.iter().map(String::as_str).filter(|id| id.len() >= least_length).collect();
+    let mut closest: Option<(&str, &str, usize)> = None;
+    for (n, one) in long.iter().enumerate() {
+        for other in long[n + 1..].iter().filter(|other| other.len() == one.len()) {
+            let apart = one.bytes().zip(other.bytes()).filter(|(a, b)| a != b).count();
+            if apart > 0 && closest.is_none_or(|(_, _, least)| apart < least) {
+                closest = Some((one, other, apart));
+            }
+        }
+    }
+    closest
+}
+
 /// One answer to one request, with what it was asked under.
 #[derive(Debug, Clone)]
 pub struct Observed<'a> {
@@ -364,6 +382,28 @@ mod tests {
     use axum::http::{HeaderMap, HeaderValue, StatusCode};
 
     use super::*;
+
+    #[test]
+    fn ids_one_step_apart_are_the_closest_pair_and_random_ones_are_far_apart() {
+        let ids = |ids: &[&str]| ids.iter().map(|id| id.to_string()).collect::<Vec<_>>();
+        let monotonic = ids(&[
+            "01JEB3K5Y7ZQ4T9V2M8N6P4AD7",
+            "01JEB3K5Y8C1R5W3X0B7F2KJ9Q",
+            "01JEB3K5Y7ZQ4T9V2M8N6P4AD8",
+        ]);
+        assert_eq!(
+            closest_pair(&monotonic, 16),
+            Some(("01JEB3K5Y7ZQ4T9V2M8N6P4AD7", "01JEB3K5Y7ZQ4T9V2M8N6P4AD8", 1))
+        );
+        let random = ids(&[
+            "3f0c2a9e-6d1b-4f57-9a43-0c8d1e2b7a61",
+            "b81e04d2-97c3-4a0e-8f15-6e2d93c0a7b4",
+            "3f0c2a9e-6d1b-4f57-9a43-0c8d1e2b7a61",
+        ]);
+        let (_, _, apart) = closest_pair(&random, 16).unwrap();
+        assert!(apart > 20, "{apart}: equal ids are a repeat, not a pair one step apart");
+        assert_eq!(closest_pair(&ids(&["short-1", "short-2"]), 16), None);
+    }
 
     fn answer(headers: &[(&'static str, &str)], body: &str) -> Answer {
         let mut map = HeaderMap::new();

@@ -98,6 +98,7 @@ async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
         (with!(fresh: Fresh::Counter), &[UNIQUE]),
         (with!(fresh: Fresh::ConstantSeed), &[UNIQUE]),
         (with!(fresh: Fresh::Clock), &[UNIQUE]),
+        (with!(fresh: Fresh::Monotonic), &[UNIQUE]),
         (with!(max_length: 129), &[HEADER, REPLACED]),
         (with!(max_length: 127), &[KEPT]),
         // Found by the adversary round: each passed every check before.
@@ -120,11 +121,13 @@ async fn each_wrong_id_is_caught_by_the_check_for_its_rule() {
     assert_rejected(counter, *seed, UNIQUE, "they can be guessed");
     let (clock, seed) = &judged[7];
     assert_rejected(clock, *seed, UNIQUE, "they can be guessed");
-    let (hashed, seed) = &judged[14];
+    let (monotonic, seed) = &judged[8];
+    assert_rejected(monotonic, *seed, UNIQUE, "the other a step on");
+    let (hashed, seed) = &judged[15];
     assert_rejected(hashed, *seed, UNIQUE, "made from the rejected id");
-    let (gets_only, seed) = &judged[15];
+    let (gets_only, seed) = &judged[16];
     assert_rejected(gets_only, *seed, REPLACED, "(not a fresh id)");
-    let (merged, seed) = &judged[16];
+    let (merged, seed) = &judged[17];
     assert_rejected(merged, *seed, REPLACED, "reached a response header");
 }
 
@@ -176,6 +179,8 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         (with!(constant_parent: true), &[UPSTREAM]),
         // RFC 9110: a 405 must say which methods the resource takes (the adversary round).
         (with!(drops_allow: true), &[SERVED]),
+        // The shipping service's status in the 502 (the fourth adversary round).
+        (with!(details_shipping_status: true), &[NO_LEAK]),
     ])
     .await;
     let (shared, seed) = &judged[8];
@@ -186,7 +191,7 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
     assert_rejected(warned, *seed, LOGGED, "is at WARN, not ERROR");
     let (down, seed) = &judged[15];
     assert_rejected(down, *seed, LOGGED, "the database's password");
-    let (no_allow, seed) = judged.last().expect("the cases judged");
+    let (no_allow, seed) = &judged[judged.len() - 2];
     assert_rejected(no_allow, *seed, SERVED, "405 with an Allow header naming GET");
     let (titled, seed) = &judged[18];
     assert_rejected(titled, *seed, PROBLEM, "the status's own phrase (Bad Gateway)");
@@ -196,6 +201,8 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
     assert_rejected(constant, *seed, UPSTREAM, "another call has too");
     let (unlogged, seed) = &judged[16];
     assert_rejected(unlogged, *seed, LOGGED, "the shipping service did not answer");
+    let (status, seed) = judged.last().expect("the cases judged");
+    assert_rejected(status, *seed, NO_LEAK, "the status the shipping service failed with");
 }
 
 /// What a service does with an incoming id.
@@ -223,6 +230,9 @@ enum Fresh {
     ConstantSeed,
     /// The clock, in nanoseconds.
     Clock,
+    /// A millisecond clock and 80 random bits, counted up within a millisecond (a monotonic
+    /// ULID's way).
+    Monotonic,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -295,6 +305,8 @@ struct Behaviour {
     constant_parent: bool,
     /// A route that takes every method and answers a 405 by hand, without `Allow`.
     drops_allow: bool,
+    /// The 502's `detail` says the status the shipping service answered (and no more).
+    details_shipping_status: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -331,6 +343,7 @@ const RIGHT: Behaviour = Behaviour {
     detail_on_400: false,
     constant_parent: false,
     drops_allow: false,
+    details_shipping_status: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -412,6 +425,15 @@ fn fresh_id(fresh: Fresh) -> String {
         Fresh::ConstantSeed => SEEDED.with(|rng| format!("{:032x}", rng.borrow_mut().u128(..))),
         Fresh::Clock => {
             SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos().to_string()
+        }
+        Fresh::Monotonic => {
+            static LAST: Mutex<(u128, u128)> = Mutex::new((0, 0));
+            let millis = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
+            let mut last = LAST.lock().unwrap();
+            let random =
+                if last.0 == millis { last.1 + 1 } else { uuid::Uuid::new_v4().as_u128() >> 48 };
+            *last = (millis, random);
+            format!("{millis:012x}{random:020x}")
         }
     }
 }
@@ -600,7 +622,8 @@ async fn knobbed_order(
         }
         Ok(response) => {
             let cause = format!("the shipping service answered {}", response.status());
-            let detail = response.text().await.unwrap_or_default();
+            let text = response.text().await.unwrap_or_default();
+            let detail = if behaviour.details_shipping_status { cause.clone() } else { text };
             log(&cause, &id(&service));
             problem(StatusCode::BAD_GATEWAY, &id(&service), Some(&detail), behaviour)
         }
@@ -637,7 +660,9 @@ fn problem(status: StatusCode, id: &str, detail: Option<&str>, behaviour: Behavi
         BodyId::Fresh => body["request_id"] = json!(fresh_id(Fresh::Uuid)),
         BodyId::Missing => {}
     }
-    if let (true, Some(detail)) = (behaviour.leaks_cause || behaviour.leaks_reason, detail) {
+    let leaks =
+        behaviour.leaks_cause || behaviour.leaks_reason || behaviour.details_shipping_status;
+    if let (true, Some(detail)) = (leaks, detail) {
         body["detail"] = json!(detail);
     }
     let mut response = (status, body.to_string()).into_response();

@@ -50,7 +50,7 @@ pub(super) enum Instance {
 pub(super) enum Target {
     /// An order whose shipping service answers.
     Shipped(u32),
-    /// An order whose shipping service fails with 500.
+    /// An order whose shipping service fails with a 5xx (the run's `failure_status`).
     ShippingFails(u32),
     /// An order whose shipping service resets the connection: it cannot be asked.
     ShippingResets(u32),
@@ -146,12 +146,18 @@ impl Ask {
         }
     }
 
-    /// Whether the shipping service fails it: with a 500, or without an answer.
+    /// Whether the shipping service fails it: with a 5xx, or without an answer.
     pub(super) fn shipping_fails(&self) -> bool {
         matches!(
             self.target,
             Target::ShippingFails(_) | Target::ShippingResets(_) | Target::ShippingSilent(_)
         )
+    }
+
+    /// Whether the shipping service answers it with its failure status (the database, working,
+    /// lets the call to it happen).
+    pub(super) fn shipping_fails_with_a_status(&self) -> bool {
+        matches!(self.target, Target::ShippingFails(_)) && !self.database_fails()
     }
 
     /// Whether the shipping service gives it no answer at all.
@@ -170,9 +176,13 @@ impl Ask {
     }
 }
 
+/// The statuses the shipping service fails with: 5xx that ask for a 502 alike, none of them
+/// the 502 or 504 a right answer says (nor a 503, which lesson 4 lets a gateway pass on).
+const FAILURE_STATUSES: [u16; 5] = [500, 501, 507, 508, 511];
+
 #[derive(Debug)]
 pub(super) struct Plan {
-    /// What the shipping service answers for each order: its status, or `None` for a 500.
+    /// What the shipping service answers for each order: its status, or `None` for a failure.
     pub(super) shipping: HashMap<u32, Option<String>>,
     /// The orders it gives no answer for: a reset (`true`), or silence.
     pub(super) unanswered: HashMap<u32, bool>,
@@ -183,6 +193,9 @@ pub(super) struct Plan {
     pub(super) database: DatabaseSetup,
     /// In the shipping service's failures: it must reach no client.
     pub(super) secret: String,
+    /// The status the shipping service fails with: neither it nor its phrase may reach a client
+    /// (the 502 says the shipping service failed, not how).
+    pub(super) failure_status: u16,
     /// In the failing database's reason (the relation or file it names): it must reach no
     /// client either.
     pub(super) reason_token: String,
@@ -258,6 +271,7 @@ impl Plan {
             database,
             secret: seed::token(&mut rng, 16),
             reason_token,
+            failure_status: *seed::pick(&mut rng, &FAILURE_STATUSES),
             asks,
         }
     }
@@ -289,7 +303,7 @@ impl Plan {
         let reply = match status {
             Some(status) => Reply::json(200, &json!({"order": order, "status": status})),
             None => Reply::json(
-                500,
+                self.failure_status,
                 &json!({"error": format!("carrier API down, trace {}", self.secret)}),
             )
             .with_header("x-carrier-trace", &self.secret),

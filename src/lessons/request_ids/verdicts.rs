@@ -3,17 +3,26 @@
 
 use std::collections::HashMap;
 
+use axum::http::StatusCode;
 use axum::http::header::ALLOW;
 use serde_json::Value;
 
 use super::plan::{Incoming, Instance, NOT_A_NUMBER, Target, well_formed};
 use super::{Asked, REQUEST_ID, Run};
-use crate::judge::compare::{secrets_in, varying_bits};
+use crate::judge::compare::{closest_pair, secrets_in, varying_bits};
 use crate::judge::log::{is_panic_report, shortened, without_colours};
 use crate::judge::{Evidence, Failure, Row};
 
 /// An id that varies in fewer bits than this from request to request can be guessed.
 const UNGUESSABLE_BITS: f64 = 48.0;
+
+/// Two fresh ids this long or longer that differ in this many places or fewer are one step
+/// apart: a ULID counted up within a millisecond differs from the one before in its last place
+/// (31 times in 32). Two UUIDs v4 differ in one of their 30 random hex places about once in
+/// 10³⁴ pairs; two v7s of one millisecond, whose 8 random hex places would all have to agree,
+/// once in 4 × 10⁹.
+const NEIGHBOURS_FROM: usize = 16;
+const NEIGHBOURS_APART: usize = 1;
 
 /// The one `x-request-id` an answer carries, if it carries exactly one.
 fn id_of(asked: &Asked<'_>) -> Option<String> {
@@ -391,6 +400,19 @@ pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
         for (name, value) in &answer.headers {
             text.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
         }
+        if asked.ask.shipping_fails_with_a_status()
+            && let Some(found) = upstream_status_in(&text, run.plan.failure_status)
+        {
+            return Some(
+                Failure::of(format!(
+                    "the {} answer to {} carries {found}, the status the shipping service failed \
+                     with: the 502 says that it failed, the log line says how",
+                    answer.status.as_u16(),
+                    asked.ask.line()
+                ))
+                .with(Evidence::Text { title: "the answer".into(), body: text }),
+            );
+        }
         if let Some(found) = secrets_in(&text, &secrets).first() {
             return Some(
                 Failure::of(format!(
@@ -404,6 +426,19 @@ pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
         }
     }
     None
+}
+
+/// `status` as a number of its own in `text` (not a piece of a longer word, as in an id's hex),
+/// or its reason phrase, as found.
+fn upstream_status_in(text: &str, status: u16) -> Option<String> {
+    let code = status.to_string();
+    let alone = text.split(|c: char| !c.is_ascii_alphanumeric()).any(|word| word == code);
+    let phrase = StatusCode::from_u16(status).ok().and_then(|status| status.canonical_reason());
+    let lower = text.to_lowercase();
+    match phrase {
+        Some(phrase) if lower.contains(&phrase.to_lowercase()) => Some(format!("\"{phrase}\"")),
+        _ => alone.then(|| format!("\"{code}\"")),
+    }
 }
 
 /// The level a log line was written at: the first level's name in it, as a word, which is
@@ -446,6 +481,8 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
     }
     let host = run.plan.database.host.split(':').next().unwrap_or_default();
     let reason = run.plan.reason_token.as_str();
+    let failure_status = run.plan.failure_status.to_string();
+    let shipping_cause = format!("the shipping service's {failure_status}");
     let mut rows = Vec::new();
     for asked in run.asked.iter().filter(|asked| asked.ask.fails()) {
         let Some(id) = joined_id(asked) else {
@@ -468,7 +505,7 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
             // one line with the id at WARN or above (an access line at INFO is no such line).
             (Vec::new(), "its failure (the shipping service did not answer)")
         } else {
-            (vec!["500"], "the shipping service's 500")
+            (vec![failure_status.as_str()], shipping_cause.as_str())
         };
         let order = asked.ask.order().map(|order| order.to_string()).unwrap_or_default();
         let with_id: Vec<&str> = log
@@ -660,6 +697,15 @@ pub(super) fn unique(run: &Run<'_>) -> Option<Failure> {
         );
     }
     let ids: Vec<String> = fresh.iter().map(|(_, id)| id.clone()).collect();
+    if let Some((one, other, apart)) =
+        closest_pair(&ids, NEIGHBOURS_FROM).filter(|(_, _, apart)| *apart <= NEIGHBOURS_APART)
+    {
+        return Some(Failure::of(format!(
+            "two fresh ids differ in {apart} place only ({one} and {other}): they can be \
+             guessed, one is the other a step on (a generator that counts up, as monotonic \
+             ULIDs do within a millisecond), so one user's id leads to the next user's"
+        )));
+    }
     let bits = varying_bits(&ids);
     (bits < UNGUESSABLE_BITS).then(|| {
         let mut sorted = ids.clone();
