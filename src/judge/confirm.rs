@@ -123,10 +123,11 @@ pub const BUSY_PASSES: u32 = 2;
 
 /// [`confirmed`], for a scenario that a busy moment can make pass as well as fail (a wait too
 /// long hides in the lateness a busy moment is allowed). Each play gives its verdict and whether
-/// the machine was too busy meanwhile for a pass to tell. A pass on a quiet play is believed at once; one on a busy play is set aside and the scenario played again,
-/// [`BUSY_PASSES`] times at most, after which a pass is believed however busy. A failure is
-/// reported once it was seen in [`PLAYS`] plays, the busy passes between not counted against
-/// it, with how many plays it took. `None` from a play (nothing could be judged) ends it.
+/// the machine was too busy meanwhile for a pass to tell. A pass on a quiet play is believed at
+/// once; one on a busy play is set aside and the scenario played again, [`BUSY_PASSES`] times
+/// at most, after which a pass is believed however busy. A failure is reported once it was seen
+/// in [`PLAYS`] plays, the busy passes between not counted against it, with how many plays it
+/// took. `None` from a play (nothing could be judged) ends it.
 pub async fn confirmed_quiet<F, Play>(mut scenario: F) -> Option<Failure>
 where
     F: FnMut(u32) -> Play,

@@ -155,10 +155,10 @@ const BODY_PIECES: usize = 4;
 /// A 200 carrying `report`, its last byte out `latency` after the request.
 fn written_over(latency: Duration, report: &serde_json::Value) -> Reply {
     let whole = Box::new(Reply::json(200, report));
-    if latency < BODY_TAKES_HALF_FROM {
-        return Reply::Delayed(latency, whole);
-    }
-    let length = report.to_string().len();
+    let length = match whole.as_ref() {
+        Reply::Respond { body, .. } if latency >= BODY_TAKES_HALF_FROM => body.len(),
+        _ => return Reply::Delayed(latency, whole),
+    };
     let chunk = length.div_ceil(BODY_PIECES);
     let pieces = length.div_ceil(chunk) as u32;
     let every = latency / 2 / pieces;

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use axum::http::StatusCode;
-use axum::http::header::ALLOW;
+use axum::http::header::{ALLOW, CONTENT_LENGTH, HeaderName};
 use serde_json::Value;
 
 use super::plan::{Incoming, Instance, NOT_A_NUMBER, Target, well_formed};
 use super::{Asked, REQUEST_ID, Run};
+use crate::judge::answer::Answer;
 use crate::judge::compare::{closest_pair, secrets_in, varying_bits};
 use crate::judge::log::{is_panic_report, shortened, without_colours};
 use crate::judge::{Evidence, Failure, Row};
@@ -396,12 +397,9 @@ pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
                 .with(Evidence::Text { title: "the answer".into(), body: answer.text() }),
             );
         }
-        let mut text = answer.text();
-        for (name, value) in &answer.headers {
-            text.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
-        }
+        let text = whole(answer, |_| true);
         if asked.ask.shipping_fails_with_a_status()
-            && let Some(found) = upstream_status_in(&text, run.plan.failure_status)
+            && let Some(found) = upstream_status_in(answer, run.plan.failure_status)
         {
             return Some(
                 Failure::of(format!(
@@ -428,9 +426,20 @@ pub(super) fn no_leak(run: &Run<'_>) -> Option<Failure> {
     None
 }
 
-/// `status` as a number of its own in `text` (not a piece of a longer word, as in an id's hex),
-/// or its reason phrase, as found.
-fn upstream_status_in(text: &str, status: u16) -> Option<String> {
+/// `answer`'s body, then each of its headers that `keep` keeps, a line each.
+fn whole(answer: &Answer, keep: impl Fn(&HeaderName) -> bool) -> String {
+    let mut text = answer.text();
+    for (name, value) in answer.headers.iter().filter(|(name, _)| keep(name)) {
+        text.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
+    }
+    text
+}
+
+/// `status` as a number of its own in `answer`'s body or headers (not a piece of a longer word,
+/// as in an id's hex, nor its `content-length`, which a body of as many bytes has), or its
+/// reason phrase, as found.
+fn upstream_status_in(answer: &Answer, status: u16) -> Option<String> {
+    let text = whole(answer, |name| name != CONTENT_LENGTH);
     let code = status.to_string();
     let alone = text.split(|c: char| !c.is_ascii_alphanumeric()).any(|word| word == code);
     let phrase = StatusCode::from_u16(status).ok().and_then(|status| status.canonical_reason());

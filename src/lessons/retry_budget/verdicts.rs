@@ -397,7 +397,10 @@ pub fn ends(client: &Client, calls: &[Made]) -> Option<Failure> {
 /// are a backoff that never grew, which the rules client's reach says as what it is.
 fn herded(d: Duration, waits: &[Duration]) -> Option<String> {
     let longest = waits.iter().max()?;
-    (waits.len() >= JITTER_SAMPLES && *longest >= d / 2).then(|| jittered(d, waits)).flatten()
+    if waits.len() < JITTER_SAMPLES || *longest < d / 2 {
+        return None;
+    }
+    jittered(d, waits)
 }
 
 /// `lesson-3`: a 4xx is never retried, no call makes more than `max_attempts`, a `Retry-After`
