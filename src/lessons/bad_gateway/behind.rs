@@ -364,13 +364,15 @@ fn field_value(word: &str) -> &str {
 
 /// The first pricing service whose requests that wait on the timeout (silence, a stall, a
 /// trickle) the gateways hung up on early, in the median of those it saw since `since` (its
-/// count of requests then): more than [`EARLY_HANG_UP`] before `upstream.timeout()`, from the
-/// request read to the hang-up. The judge's own clock starts before the gateway's handler does,
-/// and a busy gateway starts late: the services see what the gateway's own timer did.
+/// count of requests then): more than [`EARLY_HANG_UP`] and `lag` (how late the machine's
+/// timers ran meanwhile) before `upstream.timeout()`, from the request read to the hang-up. The
+/// judge's own clock starts before the gateway's handler does, and a busy gateway starts late:
+/// the services see what the gateway's own timer did.
 pub(super) fn hung_up_early(
     plan: &Plan,
     services: &[Upstream],
     since: &[usize],
+    lag: Duration,
 ) -> Option<Failure> {
     let timing: Vec<&str> = plan
         .cases
@@ -395,7 +397,7 @@ pub(super) fn hung_up_early(
         }
         held.sort();
         let median = held[held.len() / 2];
-        if median + EARLY_HANG_UP < timeout {
+        if median + EARLY_HANG_UP + lag < timeout {
             return Some(Failure::of(format!(
                 "the gateway hung up on a pricing service that had not finished answering {} \
                  after reading the request, in the median of {} such requests, though \
