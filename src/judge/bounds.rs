@@ -178,6 +178,12 @@ pub struct Lateness {
 /// timer, the learner's runtime, a connection accepted, the judge's runtime), each as late.
 pub const LATE_PER_PROBE: u32 = 2;
 
+/// How often a round that lasts seconds pings the learner to see how late its process runs
+/// ([`crate::judge::Learner::gauged`]), and how often where single waits are judged by the
+/// probes around them ([`Lateness::during`]): several fall within [`PROBE_REACH`] of each.
+pub const PROBE_EVERY: Duration = Duration::from_millis(20);
+pub const PROBE_OFTEN: Duration = Duration::from_millis(5);
+
 /// How far before and after a measured interval a probe still tells how busy the machine was:
 /// what is measured ends with a few hops that a probe sent just after meets as well.
 pub const PROBE_REACH: Duration = Duration::from_millis(100);

@@ -97,24 +97,84 @@ where
     F: FnMut(u32) -> Play,
     Play: Future<Output = Vec<(&'static str, Option<Failure>)>>,
 {
-    let mut decided = scenario(0).await;
+    let scenario = |play| {
+        let play = scenario(play);
+        async { (play.await, Vec::new()) }
+    };
+    confirmed_checks_quiet(scenario).await
+}
+
+/// [`confirmed_checks`], for a scenario whose plays also say which checks' passes a busy
+/// machine could have made (as [`confirmed_quiet`] does for one check): such a pass is set
+/// aside and the scenario played again, [`BUSY_PASSES`] times at most for each check.
+pub async fn confirmed_checks_quiet<F, Play>(
+    mut scenario: F,
+) -> Vec<(&'static str, Option<Failure>)>
+where
+    F: FnMut(u32) -> Play,
+    Play: Future<Output = (Vec<(&'static str, Option<Failure>)>, Vec<&'static str>)>,
+{
+    let (decided, busy) = scenario(0).await;
+    let mut tallies: Vec<Tally> =
+        decided.iter().map(|(check, _)| Tally { check, ..Tally::default() }).collect();
+    for tally in &mut tallies {
+        tally.count(&decided, &busy);
+    }
     let mut plays = 1;
-    while plays < PLAYS && decided.iter().any(|(_, failure)| failure.is_some()) {
-        let again = scenario(plays).await;
-        for (check, failure) in &mut decided {
-            let judged_again = again.iter().find(|(other, _)| other == check);
-            if judged_again.is_some_and(|(_, again)| again.is_none()) {
-                *failure = None;
-            }
+    while plays < PLAYS + BUSY_PASSES && tallies.iter().any(|tally| !tally.settled) {
+        let (decided, busy) = scenario(plays).await;
+        for tally in tallies.iter_mut().filter(|tally| !tally.settled) {
+            tally.count(&decided, &busy);
         }
         plays += 1;
     }
-    for (_, failure) in &mut decided {
-        if let Some(failure) = failure {
-            seen_in_each(failure, plays);
+    tallies.into_iter().map(|tally| (tally.check, tally.verdict())).collect()
+}
+
+/// One check's plays so far, for [`confirmed_checks_quiet`].
+#[derive(Default)]
+struct Tally {
+    check: &'static str,
+    first: Option<Failure>,
+    failed: u32,
+    busy_passes: u32,
+    /// Whether its verdict is known: a quiet pass, one busy pass too many, [`PLAYS`] failures,
+    /// or a play that left it out.
+    settled: bool,
+    passed: bool,
+}
+
+impl Tally {
+    fn count(&mut self, decided: &[(&'static str, Option<Failure>)], busy: &[&'static str]) {
+        let Some((_, failure)) = decided.iter().find(|(check, _)| *check == self.check) else {
+            self.settled = true;
+            return;
+        };
+        match failure {
+            Some(failure) => {
+                self.first.get_or_insert_with(|| failure.clone());
+                self.failed += 1;
+                self.settled = self.failed == PLAYS;
+            }
+            None if busy.contains(&self.check) && self.busy_passes < BUSY_PASSES => {
+                self.busy_passes += 1;
+            }
+            None => (self.settled, self.passed) = (true, true),
         }
     }
-    decided
+
+    fn verdict(self) -> Option<Failure> {
+        let mut failure = self.first.filter(|_| !self.passed)?;
+        match (self.failed, self.busy_passes) {
+            (1, _) => {}
+            (failed, 0) => seen_in_each(&mut failure, failed),
+            (failed, busy) => failure.summary.push_str(&format!(
+                " (seen in {failed} of {} plays; the others passed on a machine too busy to tell)",
+                failed + busy
+            )),
+        }
+        Some(failure)
+    }
 }
 
 /// How many passes played on a busy machine a scenario may set aside before one is believed:
@@ -259,5 +319,58 @@ mod tests {
         assert_eq!(decided[0].1.as_ref().unwrap().summary, "wrong (seen in each of 3 plays)");
         assert_eq!((decided[1].1.as_ref(), decided[2].1.as_ref()), (None, None));
         assert!(decided[3].1.is_some());
+    }
+
+    #[tokio::test]
+    async fn of_several_checks_a_busy_pass_is_played_again_and_the_others_keep_their_verdict() {
+        let late = || Some(Failure::of("late"));
+        let mut plays = 0;
+        let decided = confirmed_checks_quiet(|play| {
+            plays += 1;
+            async move {
+                // "gateway" passes on two busy plays, then fails; "quick" passes at once;
+                // "fresh" fails in the first play and is left out of the others.
+                let gateway = if play < 2 { None } else { late() };
+                let mut decided = vec![("gateway", gateway), ("quick", None)];
+                if play == 0 {
+                    decided.push(("fresh", Some(Failure::of("in step"))));
+                }
+                (decided, if play < 2 { vec!["gateway"] } else { Vec::new() })
+            }
+        })
+        .await;
+        let summaries: Vec<(&str, Option<String>)> = decided
+            .into_iter()
+            .map(|(check, failure)| (check, failure.map(|failure| failure.summary)))
+            .collect();
+        assert_eq!(
+            summaries,
+            [
+                (
+                    "gateway",
+                    Some(
+                        "late (seen in 3 of 5 plays; the others passed on a machine too busy to \
+                         tell)"
+                            .to_string()
+                    )
+                ),
+                ("quick", None),
+                ("fresh", Some("in step".to_string())),
+            ]
+        );
+        assert_eq!(plays, 5);
+        // Busy passes alone are believed once they are one too many; a quiet pass at once.
+        let mut plays = 0;
+        let busy = confirmed_checks_quiet(|_| {
+            plays += 1;
+            async { (vec![("gateway", None)], vec!["gateway"]) }
+        })
+        .await;
+        assert_eq!((busy, plays), (vec![("gateway", None)], BUSY_PASSES + 1));
+        let failing_then_quiet = confirmed_checks_quiet(|play| async move {
+            (vec![("gateway", if play == 0 { late() } else { None })], Vec::new())
+        })
+        .await;
+        assert_eq!(failing_then_quiet, vec![("gateway", None)]);
     }
 }

@@ -15,7 +15,7 @@ mod rules;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use httplings::lessons::deadlines::{Adapter, App, GetBefore};
@@ -23,7 +23,7 @@ use httplings::lessons::deadlines::{Adapter, App, GetBefore};
 use self::client::{Played, Scenario};
 use self::gateway::{Asked, Plan};
 use self::rules::Rule;
-use crate::judge::bounds::Lag;
+use crate::judge::bounds::{Lag, Lateness, PROBE_EVERY};
 use crate::judge::confirm::confirmed;
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, seed};
 
@@ -83,7 +83,7 @@ struct Round {
     clients: Vec<Played>,
     /// `Err` when `app()` did not serve.
     gateway: Result<Vec<Asked>, Failure>,
-    /// How late the machine's timers ran meanwhile.
+    /// How late the machine's timers ran meanwhile, the judge's or the learner's.
     lag: Duration,
 }
 
@@ -97,9 +97,13 @@ async fn play(
     let clients = join_all(
         scenarios.iter().zip(&tags).map(|(scenario, tag)| client::play(learner, scenario, tag)),
     );
-    let lag = Lag::start();
-    let (clients, gateway) = tokio::join!(clients, gateway::play(learner, plan));
-    let lag = lag.worst();
+    let (lag, lateness, started) =
+        (Lag::start(), RefCell::new(Lateness::default()), Instant::now());
+    let playing = async { tokio::join!(clients, gateway::play(learner, plan)) };
+    let (clients, gateway) = learner.gauged(PROBE_EVERY, &lateness, playing).await?;
+    // The learner's process may run later than the judge's own timers show (a process of its
+    // own, on a machine others load): what its pings took counts as well.
+    let lag = lag.worst().max(lateness.borrow().during(started, Instant::now()));
     Ok(Round { clients: clients.into_iter().collect::<Result<_, _>>()?, gateway: gateway?, lag })
 }
 

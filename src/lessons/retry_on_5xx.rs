@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 
 use self::plan::{JITTER, SLEEPS, Scenario};
 use self::play::PlayedCall;
-use crate::judge::bounds::{Lateness, STALL, millis};
+use crate::judge::bounds::{Lateness, PROBE_EVERY, PROBE_OFTEN, STALL, millis};
 use crate::judge::confirm::{self, Cause};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder};
 use crate::judge::{schedule, seed};
@@ -146,10 +146,10 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         (herds, rest, cpu, wall)
     };
     // The second process is probed less often: its CPU time is what the spin check measures.
-    let playing = second
-        .gauged(PROBE_EVERY * 4, &second_lateness, async { tokio::join!(opened, second_done) });
+    let playing =
+        second.gauged(PROBE_EVERY, &second_lateness, async { tokio::join!(opened, second_done) });
     let (opened, ((herd_one, herd_two), (failures, second_decided), cpu_after, wall)) =
-        learner.gauged(PROBE_EVERY, &lateness, playing).await??;
+        learner.gauged(PROBE_OFTEN, &lateness, playing).await??;
     let longest_stall = lateness.borrow().longest().max(second_lateness.borrow().longest());
     let (herd_one, herd_two) = (herd_one?, herd_two?);
     if let Some(gone) = lost.into_inner() {
@@ -265,9 +265,6 @@ async fn decide(
     })
     .await
 }
-
-/// How often the judge probes how late the machine runs, while the learner's calls go on.
-const PROBE_EVERY: Duration = Duration::from_millis(5);
 
 /// A failure of a run in which learner code blocked its thread says so first: every timing
 /// in it is off.

@@ -16,7 +16,7 @@ use super::life::{Life, Observed, Step};
 use super::plan::{Payments, respelled as respelled_body};
 use super::processor::{Fate, Processor};
 use super::{ABANDONED, CHANGED, CHARGES, GATEWAY, IN_FLIGHT, NOT_STORED, RACES, REPLAYS, SCOPED};
-use crate::judge::bounds::{AT_ONCE, Lateness, PATIENCE, millis};
+use crate::judge::bounds::{AT_ONCE, Lateness, PATIENCE, late, millis};
 use crate::judge::compare::{case_swapped, secrets_in};
 use crate::judge::exchange::{Client, Exchange, Request};
 use crate::judge::model::divergences_by;
@@ -284,8 +284,15 @@ impl Plan {
     }
 }
 
-/// What one play of the server half decided: a failure per check, or none.
-pub(super) type Decided = Vec<(&'static str, Option<Failure>)>;
+/// What one play of the server half decided: a failure per check, or none; and the checks
+/// whose pass the machine was too busy meanwhile to tell.
+pub(super) type Decided = (Vec<(&'static str, Option<Failure>)>, Vec<&'static str>);
+
+/// How late a request sent when a 504 was due may come back for a `gateway` pass to tell: a
+/// timeout a fifth too long still ends past [`late`] of the right one and that much more.
+fn tells_a_fifth(timeout: Duration) -> Duration {
+    timeout.mul_f64(1.2).saturating_sub(late(timeout))
+}
 
 /// Plays every scenario at once against the learner's server at `base`.
 pub(super) async fn play(
@@ -313,6 +320,15 @@ pub(super) async fn play(
         histories
     }));
     let (histories, unusable) = tokio::join!(histories, player.unusable(plan));
+    // The silent processors are met all at once: a busy moment stretches them alike.
+    let silent_lateness = histories
+        .iter()
+        .flatten()
+        .flat_map(|(history, _)| history)
+        .filter(|(step, ..)| matches!(step, Step::Pay { fate: Fate::Hang | Fate::Stall(_), .. }))
+        .map(|(_, seen, _)| seen.late)
+        .min();
+    let busy_gateway = silent_lateness.is_some_and(|late| late >= tells_a_fifth(plan.timeout));
     let mut decided: HashMap<&'static str, Failure> = HashMap::new();
     for (history, log) in histories.into_iter().flatten() {
         let steps: Vec<(Step, Observed)> =
@@ -339,7 +355,8 @@ pub(super) async fn play(
     {
         all.push((check, decided.remove(check)));
     }
-    all
+    let busy = if busy_gateway { vec![GATEWAY] } else { Vec::new() };
+    (all, busy)
 }
 
 /// The processor must never learn a client's API key: its key for a payment is derived, not

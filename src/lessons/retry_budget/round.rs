@@ -26,7 +26,7 @@ use httplings::adapter::{SeenError, SeenResponse};
 use httplings::lessons::deadlines::Policy;
 use httplings::lessons::retry_budget::{Budget, Call, Reply as Came};
 
-use crate::judge::bounds::{Lag, Lateness};
+use crate::judge::bounds::{Lag, Lateness, PROBE_EVERY};
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen, Upstream};
 use crate::judge::{Learner, Lost, Returned};
@@ -423,9 +423,6 @@ pub struct Round {
     pub lag: Duration,
     pub lateness: Lateness,
 }
-
-/// How often the learner is pinged while a round plays.
-const PROBE_EVERY: Duration = Duration::from_millis(20);
 
 /// Plays every client of `plan` at once.
 pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Round, Lost> {

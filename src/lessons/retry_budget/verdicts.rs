@@ -415,6 +415,7 @@ pub fn lesson_3(
 ) -> Option<Failure> {
     let mut rows = Vec::new();
     let mut samples = Vec::new();
+    let mut rules_samples = Vec::new();
     let mut asked = Vec::new();
     let mut unjittered = Vec::new();
     for (name, client, calls) in clients {
@@ -439,10 +440,12 @@ pub fn lesson_3(
                 unjittered.push(format!("{name}: {why}"));
             }
         }
-        // The rules client's waits come while the others' outages keep the machine busiest, and
-        // are judged for their reach alone ([`super::rules`]): pooled here, they would make a
-        // busy machine's late waits count double.
-        if *name != RULES {
+        // The rules client's waits come while the others' outages keep the machine busiest: they
+        // are judged apart (for their reach in [`super::rules`], and on their own for waits too
+        // long), not pooled with the others' growth.
+        if *name == RULES {
+            rules_samples.extend(own);
+        } else {
             samples.extend(own);
         }
     }
@@ -458,38 +461,50 @@ pub fn lesson_3(
     if let Some(failure) = asked_too_long(&asked, lag, lateness) {
         return Some(failure);
     }
+    // The rules client's waits are a pool of their own: it has the longest `d`s, where a wait
+    // too long shows most, and its calls come while the outages keep the machine busiest.
+    if let Some(failure) = too_long(&samples, lag).or_else(|| too_long(&rules_samples, lag)) {
+        return Some(failure);
+    }
+    growth(&samples).map(Failure::of)
+}
+
+/// Backoff waits longer than `d` allows, when too many of them are (at least `TOO_LONG_LEAST`,
+/// and `TOO_LONG_SHARE` of those whose `d` is long enough to tell): one or two may have met a
+/// busy moment; a backoff one doubling ahead puts a third of its waits there.
+fn too_long(samples: &[Sample], lag: Duration) -> Option<Failure> {
     let long: Vec<&Sample> =
         samples.iter().filter(|sample| sample.nominal >= TOO_LONG_FROM).collect();
     let over: Vec<&Sample> =
         long.iter().copied().filter(|s| past_backoff(s.waited, s.nominal, lag)).collect();
-    if over.len() >= TOO_LONG_LEAST && over.len() as f64 >= long.len() as f64 * TOO_LONG_SHARE {
-        let rows = over
-            .iter()
-            .take(10)
-            .map(|sample| Row {
-                cells: vec![
-                    format!("at most {} (d)", millis(sample.nominal)),
-                    format!("waited {}", millis(sample.waited)),
-                ],
-                ok: false,
-            })
-            .collect();
-        return Some(
-            Failure::of(format!(
-                "{} of {} backoff waits of {} or more were longer than d (by more than {:.0} % \
-                 and {}, and the {} the machine's timers ran late): no wait may be longer than \
-                 d = min(max_delay, base_delay × 2^(n−1)); jitter goes below it",
-                over.len(),
-                long.len(),
-                millis(TOO_LONG_FROM),
-                LATE_RATE * 100.0,
-                millis(late(Duration::ZERO)),
-                millis(lag)
-            ))
-            .with(table(&["backoff allows", "the client"], rows)),
-        );
+    if over.len() < TOO_LONG_LEAST || (over.len() as f64) < long.len() as f64 * TOO_LONG_SHARE {
+        return None;
     }
-    growth(&samples).map(Failure::of)
+    let rows = over
+        .iter()
+        .take(10)
+        .map(|sample| Row {
+            cells: vec![
+                format!("at most {} (d)", millis(sample.nominal)),
+                format!("waited {}", millis(sample.waited)),
+            ],
+            ok: false,
+        })
+        .collect();
+    Some(
+        Failure::of(format!(
+            "{} of {} backoff waits of {} or more were longer than d (by more than {:.0} % and \
+             {}, and the {} the machine's timers ran late): no wait may be longer than d = \
+             min(max_delay, base_delay × 2^(n−1)); jitter goes below it",
+            over.len(),
+            long.len(),
+            millis(TOO_LONG_FROM),
+            LATE_RATE * 100.0,
+            millis(late(Duration::ZERO)),
+            millis(lag)
+        ))
+        .with(table(&["backoff allows", "the client"], rows)),
+    )
 }
 
 /// Waits a `Retry-After` set that ran past `late(asked)`, the lag, and what the learner's code
@@ -693,6 +708,7 @@ pub fn fresh(calls: &[Made]) -> Option<Failure> {
 mod tests {
     use super::super::round::Attempt;
     use super::*;
+    use crate::judge::bounds::QUIET_LAG;
     use crate::judge::upstream::Reply;
 
     /// A call whose one attempt ended at 100 ms and which returned `gap` later.
@@ -731,5 +747,29 @@ mod tests {
         assert_eq!(at_once(&busy, lag), None);
         assert!(at_once(&busy, Duration::ZERO).is_none());
         assert!(at_once(&[call(400)], lag).is_some());
+    }
+
+    /// The rules client's waits (`d` of 140, 280 and 560 ms, thirteen each, a second at most),
+    /// drawn `over` times `d`, and each 3 ms late.
+    fn rules_waits(seed: u64, over: f64) -> Vec<Sample> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        [140, 280, 560]
+            .into_iter()
+            .flat_map(|d| std::iter::repeat_n(Duration::from_millis(d), 13))
+            .map(|d| {
+                let most = d.mul_f64(over).min(Duration::from_secs(1));
+                Sample { waited: most.mul_f64(rng.f64()) + Duration::from_millis(3), nominal: d }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_rules_clients_long_waits_tell_a_backoff_one_doubling_ahead_on_a_busy_round() {
+        let lag = QUIET_LAG;
+        for seed in 0..20 {
+            assert!(too_long(&rules_waits(seed, 2.0), lag).is_some(), "seed {seed}");
+            assert_eq!(too_long(&rules_waits(seed, 1.0), lag), None, "seed {seed}");
+            assert_eq!(too_long(&rules_waits(seed, 1.0), Duration::ZERO), None, "seed {seed}");
+        }
     }
 }
