@@ -3,6 +3,7 @@
 //! judge the limit (counted by the backend), that a request is served whenever a slot is free,
 //! that the rest are refused at once, and that the requests served are not slowed by the flood.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -181,7 +182,16 @@ fn judge_flood(plan: &Plan, max: usize, flood: &Flood<'_>, failures: &mut Failur
         exchanges.iter().partition(|one| one.request.path == "/health/live");
     let reports: Vec<Exchange> = reports.into_iter().cloned().collect();
     let served_count = reports.iter().filter(|one| served(plan, one)).count();
-    if served_count < max {
+    // A request the backend was called for was let in, whatever became of its answer: on a
+    // machine that stalls the learner's process, its own timeout can end a call that the
+    // backend answered in time.
+    let called: HashSet<String> =
+        backend.seen().iter().map(|seen| seen.path().to_string()).collect();
+    let let_in = reports
+        .iter()
+        .filter(|one| served(plan, one) || called.contains(&one.request.path))
+        .count();
+    if let_in < max {
         let rows = reports.iter().map(|one| row(one, start, served(plan, one))).collect();
         note(
             failures,
