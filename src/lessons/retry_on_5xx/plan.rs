@@ -189,8 +189,8 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         steps
     };
     // A long base, so that a wait before the first attempt (a loop that sleeps at its top)
-    // shows on calls that make one: jittered below base_delay, it runs past "at once" on about
-    // two calls in three, and the nine calls here all stay under it once in ten thousand plays.
+    // shows on calls that make one: jittered below base_delay, it runs past the bound on about
+    // six calls in seven.
     let usual = policy(4, seed::duration_spread(rng, ms(400), ms(500)), ms(1_000));
     let each = |statuses: Vec<u16>| -> Vec<Planned> {
         statuses.into_iter().map(|status| scripted(vec![Step::Status(status)], usual)).collect()
