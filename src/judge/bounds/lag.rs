@@ -19,7 +19,7 @@ const TICK: Duration = Duration::from_millis(5);
 pub const MOST_LAG: Duration = Duration::from_millis(200);
 
 /// The most lateness a scenario may have seen for its pass to tell: waits a doubling too long
-/// (drawn over `[0, 2d]`, `d` from 120 ms to a second) still put a sixth of themselves past
+/// (drawn over `[0, 2d]`, `d` from 240 ms to a second) still put a sixth of themselves past
 /// `late(d)` and this much more, where at 100 ms a fifth of lesson 9's rounds saw too few of
 /// them to tell, and at [`MOST_LAG`] they hide (see [`crate::judge::confirm::confirmed_quiet`]).
 pub const QUIET_LAG: Duration = Duration::from_millis(50);

@@ -464,8 +464,7 @@ pub fn lesson_3(
     if let Some(failure) = asked_too_long(&asked, lag, lateness) {
         return Some(failure);
     }
-    // The rules client's waits are a pool of their own: it has the longest `d`s, where a wait
-    // too long shows most, and its calls come while the outages keep the machine busiest.
+    // The rules client's pool has the longest `d`s, where a wait too long shows most.
     if let Some(failure) = too_long(&samples, lag).or_else(|| too_long(&rules_samples, lag)) {
         return Some(failure);
     }
