@@ -144,6 +144,7 @@ async fn each_wrong_concurrency_limit_is_caught_by_the_check_for_its_rule() {
         (with!(overload_retry_after: Some(0)), &[REFUSED]),
         (with!(releases_before_body: true), &[LIMIT]),
         (with!(overload_says: Says::UnderWay), &[NO_LEAK]),
+        (with!(overload_says: Says::UnderWayInAHeader), &[NO_LEAK]),
     ])
     .await;
     let waits = &judged[3];
@@ -369,6 +370,8 @@ enum Says {
     Nothing,
     /// How many backend calls are under way.
     UnderWay,
+    /// The same, in a header of its own beside a message that says nothing.
+    UnderWayInAHeader,
     /// A wait of 1 to 5 seconds drawn for each refusal, which is also its Retry-After.
     JitteredWait,
 }
@@ -584,6 +587,12 @@ async fn knobbed_report(
                     service.limits.max_in_flight
                 );
                 said(behaviour.overload_status, &message, behaviour.overload_retry_after)
+            }
+            Says::UnderWayInAHeader => {
+                let mut refused = error(behaviour.overload_status, behaviour.overload_retry_after);
+                let under_way = HeaderValue::from(service.limits.max_in_flight);
+                refused.headers_mut().insert("x-calls-under-way", under_way);
+                refused
             }
             Says::JitteredWait => {
                 let nanos =

@@ -1,8 +1,9 @@
 //! What a 503 says inside. Neither refusal says why: not the number of calls under way, which
 //! at a refusal is the limit itself. Judged differentially: the two concurrency instances have
 //! limits that differ, and a 503 whose words are the same in both but for a number that is each
-//! instance's own limit says it.
+//! instance's own limit says it, in its body or in a header of its own.
 
+use crate::judge::answer::Answer;
 use crate::judge::exchange::Exchange;
 use crate::judge::{Evidence, Failure};
 
@@ -30,7 +31,7 @@ pub(super) fn limit_said(exchanges: &[Exchange], max: usize) -> Option<Said> {
     let texts: Vec<String> = exchanges
         .iter()
         .filter(|exchange| exchange.status() == Some(503))
-        .filter_map(|exchange| Some(exchange.answer()?.text()))
+        .filter_map(|exchange| Some(said(exchange.answer()?)))
         .collect();
     let named: Vec<(String, &String)> =
         texts.iter().filter_map(|text| Some((with_limit_named(text, max)?, text))).collect();
@@ -65,6 +66,22 @@ pub(super) fn judge(burst: Option<&Said>, stream: Option<&Said>) -> Option<Failu
             ),
         })
     })
+}
+
+/// Headers that differ from answer to answer by themselves: the time, the length (a longer
+/// number lengthens it), and how the connection is kept, which is the server's business.
+const UNSAID: [&str; 5] =
+    ["date", "content-length", "connection", "keep-alive", "transfer-encoding"];
+
+/// A 503's body and its headers, but for the [`UNSAID`].
+fn said(answer: &Answer) -> String {
+    let mut text = answer.text();
+    for (name, value) in &answer.headers {
+        if !UNSAID.contains(&name.as_str()) {
+            text.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
+        }
+    }
+    text
 }
 
 /// `text` with every number in it that is `max` written as [`NAMED`], when there is one.
@@ -103,5 +120,29 @@ mod tests {
             )
         );
         assert_eq!(with_limit_named("status 503, retry in 2 s", 3), None);
+    }
+
+    #[test]
+    fn a_header_that_names_the_limit_says_it_and_the_date_does_not() {
+        let refusal = |max: usize| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert("date", "Sat, 05 Dec 2026 23:03:07 GMT".parse().unwrap());
+            headers.insert("x-calls-under-way", max.into());
+            if max == 3 {
+                headers.insert("connection", "close".parse().unwrap());
+            }
+            let answer = Answer {
+                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                headers,
+                body: br#"{"error":{"code":"SERVICE_UNAVAILABLE","message":"busy"}}"#.to_vec(),
+            };
+            let now = std::time::Instant::now();
+            let request = crate::judge::exchange::Request::get("/reports/1");
+            Exchange { request, sent: now, received: now, answer: Ok(answer) }
+        };
+        let (three, five) = (vec![refusal(3); 4], vec![refusal(5); 4]);
+        let failure = judge(limit_said(&three, 3).as_ref(), limit_said(&five, 5).as_ref());
+        assert!(failure.is_some());
+        assert!(limit_said(&three, 7).is_none(), "a date's 07 is not a limit of 7");
     }
 }
