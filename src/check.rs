@@ -9,6 +9,8 @@ pub mod all;
 mod build;
 pub mod course_hash;
 #[cfg(unix)]
+mod direct;
+#[cfg(unix)]
 mod group;
 #[cfg(unix)]
 mod judging;

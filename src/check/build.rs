@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
+
+#[cfg(unix)]
+use super::direct;
 use serde_json::Value;
 
 /// What `cargo build` made of a check target.
@@ -38,6 +41,12 @@ pub fn source_hash(file: &Path) -> anyhow::Result<String> {
 
 /// Builds one check target from the file whose hash is `source_hash`.
 pub fn build(root: &Path, target: &str, source_hash: &str, colored: bool) -> anyhow::Result<Build> {
+    #[cfg(unix)]
+    if let Some(messages) =
+        direct::build(root, target, (&source_variable(target), source_hash), colored)
+    {
+        return Ok(outcome(&messages, target, String::new));
+    }
     let mut built = build_all(root, &[(target.to_string(), source_hash.to_string())], colored)?;
     built.pop().map(|(_, build)| build).context("cargo said nothing of the build")
 }
@@ -57,6 +66,8 @@ pub fn build_all(
         // The whole workspace is named so that features resolve as for `cargo run`: the
         // dependencies built for the runner are the ones the exercise links.
         .args(["build", "--workspace", "--keep-going"])
+        // `-vv` shows how each check target is compiled, which `direct` replays.
+        .arg("-vv")
         .args(["--message-format", format])
         .args(["--color", if colored { "always" } else { "never" }])
         .stdin(Stdio::null());
@@ -67,41 +78,59 @@ pub fn build_all(
         format!("could not run {}: is Rust installed?", cargo.to_string_lossy())
     })?;
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let names: Vec<String> = targets.iter().map(|(target, _)| target.clone()).collect();
     let messages: Vec<Value> =
         stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
-    let mut built = Vec::new();
-    for (target, _) in targets {
-        let about: Vec<&Value> = messages
-            .iter()
-            .filter(|message| message["target"]["name"] == target.as_str())
-            .collect();
-        let build = match executable_named(&messages, target) {
-            Some(executable) => Build::Ready { executable, warnings: learner_warnings(&about) },
-            None => {
-                let rendered: Vec<&str> = compiler_messages(&about)
-                    .filter(|message| message["level"] == "error")
-                    .filter_map(|message| message["rendered"].as_str())
-                    .collect();
-                let diagnostics = if rendered.is_empty() {
-                    // Cargo failed before the compiler said anything: its own words.
-                    String::from_utf8_lossy(&output.stderr).into_owned()
-                } else {
-                    compiler_messages(&about)
-                        .filter_map(|message| message["rendered"].as_str())
-                        .collect::<Vec<_>>()
-                        .concat()
-                };
-                Build::Failed(diagnostics)
-            }
-        };
-        built.push((target.clone(), build));
-    }
+    #[cfg(unix)]
+    direct::record(root, &names, &stderr, |target| {
+        output.status.success()
+            && messages.iter().any(|message| {
+                message["reason"] == "compiler-artifact"
+                    && message["target"]["name"] == target
+                    && message["fresh"] == true
+            })
+    });
+    let cargo_said = || cargo_words(&stderr);
+    let built: Vec<(String, Build)> = names
+        .into_iter()
+        .map(|target| (target.clone(), outcome(&messages, &target, cargo_said)))
+        .collect();
     if !output.status.success()
         && built.iter().all(|(_, build)| matches!(build, Build::Ready { .. }))
     {
-        bail!("cargo failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        bail!("cargo failed: {}", cargo_words(&stderr).trim());
     }
     Ok(built)
+}
+
+/// What the compiler (cargo's JSON `messages`) made of `target`; `cargo_said` is cargo's own
+/// words, for a build that failed before the compiler said anything.
+fn outcome(messages: &[Value], target: &str, cargo_said: impl Fn() -> String) -> Build {
+    let about: Vec<&Value> =
+        messages.iter().filter(|message| message["target"]["name"] == target).collect();
+    if let Some(executable) = executable_named(messages, target) {
+        return Build::Ready { executable, warnings: learner_warnings(&about) };
+    }
+    let failed = compiler_messages(&about).any(|message| message["level"] == "error");
+    Build::Failed(if failed {
+        compiler_messages(&about)
+            .filter_map(|message| message["rendered"].as_str())
+            .collect::<Vec<_>>()
+            .concat()
+    } else {
+        cargo_said()
+    })
+}
+
+/// Cargo's stderr without what `-vv` adds (the commands it runs, the crates it found fresh,
+/// build scripts' output).
+fn cargo_words(stderr: &str) -> String {
+    let verbose = |line: &&str| {
+        let line = line.trim_start();
+        ["Running `", "Fresh ", "Dirty ", "["].iter().any(|prefix| line.starts_with(prefix))
+    };
+    stderr.lines().filter(|line| !verbose(line)).map(|line| format!("{line}\n")).collect()
 }
 
 fn compiler_messages<'a>(messages: &[&'a Value]) -> impl Iterator<Item = &'a Value> {

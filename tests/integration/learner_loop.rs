@@ -404,3 +404,36 @@ fn list_rows_are_one_line_each_at_every_width() {
         }
     }
 }
+
+/// After an edit, a check compiles the exercise as cargo last did, without cargo; anything else
+/// that changed what the exercise is built from sends it back to cargo.
+#[test]
+fn a_check_compiles_an_edit_without_cargo_until_what_it_links_changes() {
+    let scratch = Scratch::new("direct-build");
+    let without_cargo = |args: &[&str]| {
+        let output = scratch.command(args).env("CARGO", "/bin/false").output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let first = scratch.httplings(&["check", "1"]);
+    assert!(first.stdout.contains("5 of 9 checks pass"), "{}", first.stdout);
+
+    scratch.write("exercises/01_generic_500.rs", &solution("01_generic_500.rs"));
+    let (code, stdout) = without_cargo(&["check", "1"]);
+    assert_eq!(code, Some(0), "the edit compiled and passed without cargo:\n{stdout}");
+
+    scratch.write("exercises/01_generic_500.rs", "pub fn app( {");
+    let (code, stdout) = without_cargo(&["check", "1"]);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("exercises/01_generic_500.rs:1:"), "{stdout}");
+    assert!(!stdout.contains("aborting due to"), "cargo leaves the count out:\n{stdout}");
+
+    // The check target's own file is part of what the command was recorded with.
+    let target = "kit/src/bin/exercise_01.rs";
+    std::thread::sleep(Duration::from_millis(20));
+    scratch.write(target, &scratch.read(target));
+    scratch.write("exercises/01_generic_500.rs", &solution("01_generic_500.rs"));
+    let (code, stdout) = without_cargo(&["check", "1"]);
+    assert_ne!(code, Some(0), "a stale command was replayed:\n{stdout}");
+    let again = scratch.httplings(&["check", "1"]);
+    assert_eq!(again.code, Some(0), "{}", again.stdout);
+}
