@@ -260,6 +260,31 @@ async fn an_error_given_away_or_a_500_that_asks_for_a_wait_is_caught() {
     judged_failing(with_app(logs_its_text), &[NO_CREDENTIAL]).await;
     let (judged, seed) = judged_failing(with_app(waits_out_a_bug), &[FAULT_500]).await;
     assert_rejected(&judged, seed, FAULT_500, "waiting does not mend a bug");
+    // The body the same for every outage, but a wait of its own for each reason.
+    fn waits_by_reason(db: Database) -> Router {
+        telling(db, |error| match error.kind() {
+            DbErrorKind::Unavailable => {
+                let mut response = unavailable(&[]);
+                let seconds = HeaderValue::from(error.reason().len());
+                response.headers_mut().insert(RETRY_AFTER, seconds);
+                response
+            }
+            _ => generic_500(),
+        })
+    }
+    let (judged, seed) = judged_failing(with_app(waits_by_reason), &[DOWN_503]).await;
+    assert_rejected(&judged, seed, DOWN_503, "the Retry-After follows the outage's reason");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jittered_retry_after_passes() {
+    fn jittered() -> Response {
+        let mut response = unavailable(&[]);
+        let seconds = HeaderValue::from(fastrand::u64(25..=35));
+        response.headers_mut().insert(RETRY_AFTER, seconds);
+        response
+    }
+    judged_failing(with_app(|db| answering_down_with(db, jittered)), &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -484,6 +509,17 @@ fn parser_slicing_dates_by_bytes(value: &str, now: SystemTime) -> Option<Duratio
     let trimmed = value.trim_matches([' ', '\t']);
     if trimmed.contains('-') && trimmed.len() > 3 {
         let _weekday = &trimmed[..3];
+    }
+    solution::parse_retry_after(value, now)
+}
+
+// Mistake: cuts an IMF-fixdate into its fields by byte offsets once its length in bytes is
+// right, which panics on a letter of two bytes in place of two characters.
+fn parser_slicing_imf_fixdates_of_their_length(value: &str, now: SystemTime) -> Option<Duration> {
+    let trimmed = value.trim_matches([' ', '\t']);
+    if trimmed.len() == "Sun, 06 Nov 1994 08:49:37 GMT".len() {
+        let _fields = (&trimmed[..3], &trimmed[5..7], &trimmed[8..11], &trimmed[12..16]);
+        let _time = (&trimmed[17..19], &trimmed[20..22], &trimmed[23..25], &trimmed[26..]);
     }
     solution::parse_retry_after(value, now)
 }
@@ -758,6 +794,10 @@ async fn a_panic_on_some_input_fails_and_names_that_input() {
     let (judged, seed) =
         judged_failing(with_parser(parser_slicing_dates_by_bytes), &[INVALID]).await;
     assert_rejected(&judged, seed, INVALID, "parsed wrongly");
+    // Even where the reader checks a date's length in bytes first.
+    let (judged, seed) =
+        judged_failing(with_parser(parser_slicing_imf_fixdates_of_their_length), &[INVALID]).await;
+    assert_rejected(&judged, seed, INVALID, "parsed wrongly");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -827,6 +867,24 @@ async fn client_mistakes_are_caught_and_the_run_goes_on() {
     }
     let (judged, seed) = judged_failing(with_client(client_decoding_lossily), &[CLIENT]).await;
     assert_some_row_caught(&judged, seed, CLIENT, |row| row.contains("\\xc2\\xa0"));
+    let (judged, seed) =
+        judged_failing(with_client(client_measuring_from_an_unreadable_date), &[CLIENT]).await;
+    assert_some_row_caught(&judged, seed, CLIENT, |row| row.contains("Date: not long ago"));
+    assert!(
+        !wrong_rows(&judged, CLIENT).iter().any(|row| !row.contains("Date: not long ago")),
+        "{}",
+        report(&judged, seed)
+    );
+}
+
+// Mistake: measures from the response's `Date`, and from 1970 when it cannot read one.
+fn client_measuring_from_an_unreadable_date(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
+    let now = match response.headers().get(reqwest::header::DATE) {
+        Some(date) => httpdate::parse_http_date(date.to_str().ok()?).unwrap_or(UNIX_EPOCH),
+        None => SystemTime::now(),
+    };
+    solution::parse_retry_after(value, now)
 }
 
 // ---- A date reader without the httpdate crate ----

@@ -103,12 +103,17 @@ pub(super) fn all(rng: &mut Rng) -> Vec<Case> {
         group: Group::Seconds,
     });
     // A letter outside ASCII in each date form, at every place but the edges, each run: a
-    // reader that slices by bytes panics at some place, in whichever form it rewrites.
+    // reader that slices by bytes panics at some place, in whichever form it rewrites. Once in
+    // place of a character, and once in place of two, as a letter of two bytes: the date keeps
+    // its length in bytes, so a reader that checks the length first still meets it.
     for form in DateForm::ALL {
         let (now, date) = scene(rng);
         let text = date.format(form, date.weekday());
-        for at in 1..text.chars().count() - 1 {
-            let input = with_foreign_letter_at(rng, &text, at);
+        let count = text.chars().count();
+        let inputs =
+            (1..count - 1).map(|at| with_foreign_letter_at(rng, &text, at)).collect::<Vec<_>>();
+        let same_length = (1..count - 2).map(|at| with_two_byte_letter_at(rng, &text, at));
+        for input in inputs.into_iter().chain(same_length.collect::<Vec<_>>()) {
             let (fraction, expect, group) = (Duration::ZERO, Expect::is(None), Group::Invalid);
             cases.push(Case { input, now, fraction, expect, group });
         }
@@ -439,6 +444,12 @@ fn with_foreign_letter(rng: &mut Rng, text: &str) -> String {
 fn with_foreign_letter_at(rng: &mut Rng, text: &str, at: usize) -> String {
     let foreign = *seed::pick(rng, &['é', 'ß', '٣', '€', 'ı']);
     text.chars().enumerate().map(|(index, char)| if index == at { foreign } else { char }).collect()
+}
+
+/// `text` (ASCII) with its characters at `at` and the next replaced by one letter of two bytes.
+fn with_two_byte_letter_at(rng: &mut Rng, text: &str, at: usize) -> String {
+    let foreign = *seed::pick(rng, &['é', 'ß', 'ı', 'ñ']);
+    format!("{}{foreign}{}", &text[..at], &text[at + 2..])
 }
 
 #[cfg(test)]

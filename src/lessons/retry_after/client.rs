@@ -12,6 +12,9 @@ use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen, Upstream};
 use crate::judge::{Failure, Learner, Lost, Row};
 
+/// A `Date` no reader can take for a moment.
+const UNREADABLE_DATE: &str = "not long ago";
+
 /// How long one fetch and read may take.
 const DEADLINE: Duration = Duration::from_secs(3);
 
@@ -23,11 +26,20 @@ enum Value {
     At(DateForm, i64),
 }
 
+/// What the response says of when it was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dated {
+    /// A `Date` of the moment sent.
+    Yes,
+    No,
+    /// A `Date` that is no date: a reader that trusts it must fall back on its own clock.
+    Unreadable,
+}
+
 #[derive(Debug, Clone)]
 struct Case {
     values: Vec<Value>,
-    /// Whether the response says when it was sent (`Date`).
-    dated: bool,
+    dated: Dated,
     expect: Expect,
 }
 
@@ -43,7 +55,11 @@ impl Case {
             })
             .collect();
         let shown = if values.is_empty() { "no Retry-After".into() } else { values.join(" and ") };
-        if self.dated { shown } else { format!("{shown}, no Date") }
+        match self.dated {
+            Dated::Yes => shown,
+            Dated::No => format!("{shown}, no Date"),
+            Dated::Unreadable => format!("{shown}, Date: {UNREADABLE_DATE}"),
+        }
     }
 }
 
@@ -76,11 +92,14 @@ fn cases(rng: &mut Rng) -> Vec<Case> {
     let about = Expect::About(Duration::from_secs(ahead.unsigned_abs()));
     cases.extend(DateForm::ALL.map(|form| (vec![Value::At(form, ahead)], about.clone())));
     let mut cases: Vec<Case> =
-        cases.into_iter().map(|(values, expect)| Case { values, dated: true, expect }).collect();
-    // The dates ahead again, without a Date: measured from the learner's clock, then.
-    let undated: Vec<Case> = cases.iter().filter(|case| matches!(case.values[..], [Value::At(_, 1..)]))
-        .map(|case| Case { dated: false, ..case.clone() }).collect();
-    cases.extend(undated);
+        cases.into_iter().map(|(values, expect)| Case { values, dated: Dated::Yes, expect }).collect();
+    // The dates ahead again, without a Date and with one that is no date: measured from the
+    // learner's clock, then.
+    let ahead: Vec<Case> = cases.iter().filter(|case| matches!(case.values[..], [Value::At(_, 1..)]))
+        .cloned().collect();
+    for dated in [Dated::No, Dated::Unreadable] {
+        cases.extend(ahead.iter().map(|case| Case { dated, ..case.clone() }));
+    }
     rng.shuffle(&mut cases);
     cases
 }
@@ -113,10 +132,12 @@ fn answer(cases: &[Case], seen: &Seen) -> Reply {
     let Some(case) = index.and_then(|index| cases.get(index)) else { return Reply::status(404) };
     let now = Civil::now();
     let mut head = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n".to_vec();
-    if case.dated {
-        head.extend(
+    match case.dated {
+        Dated::Yes => head.extend(
             format!("date: {}\r\n", now.format(DateForm::ImfFixdate, now.weekday())).bytes(),
-        );
+        ),
+        Dated::No => {}
+        Dated::Unreadable => head.extend(format!("date: {UNREADABLE_DATE}\r\n").bytes()),
     }
     for value in &case.values {
         let value = match value {

@@ -57,6 +57,9 @@ fn sounds_like_an_outage(reason: &str) -> bool {
     ["timeout", "timed out", "connection", "refused"].iter().any(|word| reason.contains(word))
 }
 
+/// How many times the second outage asks an id of each reason, in turn.
+const TURNS: usize = 4;
+
 /// What the app was asked across two outages, and the database's password and host, which,
 /// with its reasons, no answer may give away.
 pub(super) struct Served {
@@ -152,16 +155,32 @@ pub(super) async fn ask(
         return Ok(None);
     };
     let client = Client::new(base);
-    // Down, up, down again, up again: a route that remembers the outage shows.
-    let rounds: [(bool, &[usize]); 4] =
-        [(true, &[0, 3, 4, 1, 5]), (false, &[0, 4, 3]), (true, &[2, 5]), (false, &[2, 1, 5, 3])];
+    // Down, up, down again, up again: a route that remembers the outage shows. The second
+    // outage also asks, in turn, an id of each reason an outage may give, four times each: a
+    // `Retry-After` that follows the reason is the same for each reason and differs between
+    // some of them.
+    let first_turn = ids.len();
+    for reason in UNAVAILABLE {
+        let id = std::iter::repeat_with(|| rng.u32(100_000..))
+            .find(|id| !ids.contains(id) && reason_of(true, *id).as_deref() == Some(reason))
+            .expect("an id for every reason");
+        ids.push(id);
+    }
+    let turns = (0..TURNS).flat_map(|_| first_turn..ids.len());
+    let second_outage: Vec<usize> = [2, 5].into_iter().chain(turns).collect();
+    let rounds: [(bool, &[usize]); 4] = [
+        (true, &[0, 3, 4, 1, 5]),
+        (false, &[0, 4, 3]),
+        (true, &second_outage),
+        (false, &[2, 1, 5, 3]),
+    ];
     let mut asked = Vec::new();
     for (down, indexes) in rounds {
         learner.call::<_, ()>("set_down", &Call::SetDown(down), Duration::from_secs(2)).await?;
         for index in indexes {
             let sent_at = SystemTime::now();
             let exchange = client.get(&format!("/orders/{}", ids[*index])).await;
-            let (order, failing) = (orders.get(*index).cloned(), *index > 3);
+            let (order, failing) = (orders.get(*index).cloned(), (4..6).contains(index));
             let reason = (down || failing).then(|| reason_of(down, ids[*index])).flatten();
             asked.push(Asked { down, order, failing, reason, sent_at, exchange });
         }
@@ -177,6 +196,50 @@ pub(super) fn unavailable(served: &Served) -> Option<Failure> {
     first_error(down(), StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
         .or_else(|| gives_away(down(), &served.secrets()))
         .or_else(|| body_follows_the_reason(down()))
+        .or_else(|| wait_follows_the_reason(down()))
+}
+
+/// 503s whose `Retry-After` is one wait for every request of a reason, asked at least
+/// [`TURNS`] times, and another for another reason: the wait tells the outages apart. A wait
+/// that is jittered, or counted down on a clock, is not the same for every request of a
+/// reason asked in turn with others, so only a wait that follows the reason fails.
+fn wait_follows_the_reason<'a>(down: impl Iterator<Item = &'a Asked>) -> Option<Failure> {
+    let mut waits: BTreeMap<&str, Vec<(u64, &Asked)>> = BTreeMap::new();
+    for asked in down {
+        let answer = asked.exchange.answer().filter(|answer| answer.status == 503);
+        if let (Some(wait), Some(reason)) =
+            (answer.and_then(Answer::retry_after_seconds), asked.reason.as_deref())
+        {
+            waits.entry(reason).or_default().push((wait, asked));
+        }
+    }
+    let steady: Vec<&Vec<(u64, &Asked)>> =
+        waits.values().filter(|waits| waits.len() >= TURNS).collect();
+    let each_the_same =
+        steady.iter().all(|waits| waits.iter().all(|(wait, _)| *wait == waits[0].0));
+    let (one, other) = (
+        steady.first()?[0],
+        steady.iter().map(|waits| waits[0]).find(|(wait, _)| *wait != steady[0][0].0)?,
+    );
+    each_the_same.then(|| {
+        let said = |(wait, asked): (u64, &Asked)| {
+            format!(
+                "{} ({}): Retry-After {wait} s\n",
+                asked.exchange.request.line(),
+                asked.reason.as_deref().unwrap_or_default()
+            )
+        };
+        Failure::of(format!(
+            "the Retry-After follows the outage's reason: every request of one reason got {} s, \
+             every request of another {} s: as in lesson 1, nothing of the error reaches the \
+             client, not even which kind of outage it was",
+            one.0, other.0
+        ))
+        .with(Evidence::Text {
+            title: "what each outage was told".into(),
+            body: [said(one), said(other)].concat(),
+        })
+    })
 }
 
 /// Two 503s for outages of different reasons whose bodies differ: each JSON value compared by
