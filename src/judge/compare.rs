@@ -219,6 +219,82 @@ fn leaks_compared_by(observed: &[Observed<'_>], shape: fn(&str) -> String) -> Ve
     found
 }
 
+/// The fewest answers each cause needs for [`leaks_in_part`] to judge a place.
+const IN_PART_FEWEST: usize = 4;
+
+/// The fewest characters in a row a cause's answers must keep for [`leaks_in_part`]: an id of
+/// each instance, random, keeps a character on two instances by chance once in 16 (hex), and
+/// on two instances of each of two causes once in 256; three in a row, about once in 16
+/// million, where a place of 32 characters has 30 rows of three.
+const IN_PART_RUN: usize = 3;
+
+/// Leaves that change from answer to answer, but keep some of their characters for a given X
+/// and change those with X: a random id with the cause's hash tucked into it. Judged over
+/// answers to different requests, where every cause has [`IN_PART_FEWEST`] answers or more from
+/// two instances or more (so that an instance's own id is not taken for the cause), asked at the
+/// moments the others were (so that a clock's digits are not), and the place's values are all
+/// of one length; a leak keeps [`IN_PART_RUN`] characters in a row.
+pub fn leaks_in_part(observed: &[Observed<'_>]) -> Vec<Leak> {
+    let cut: Vec<(usize, BTreeMap<String, String>)> =
+        observed.iter().map(|seen| (seen.cause, leaves(seen.answer))).collect();
+    let places: BTreeSet<&String> = cut.iter().flat_map(|(_, leaves)| leaves.keys()).collect();
+    let mut found = Vec::new();
+    for place in places {
+        let mut by_cause: BTreeMap<usize, Vec<Vec<char>>> = BTreeMap::new();
+        for (cause, leaves) in &cut {
+            let value = leaves.get(place).map_or(Vec::new(), |value| value.chars().collect());
+            by_cause.entry(*cause).or_default().push(value);
+        }
+        let length = by_cause.values().flatten().next().map_or(0, Vec::len);
+        let instances: BTreeMap<usize, BTreeSet<usize>> =
+            observed.iter().fold(BTreeMap::new(), |mut instances, seen| {
+                instances.entry(seen.cause).or_default().insert(seen.instance);
+                instances
+            });
+        let judged = by_cause.len() > 1
+            && instances.values().all(|instances| instances.len() > 1)
+            && by_cause.values().all(|values| values.len() >= IN_PART_FEWEST)
+            && by_cause.values().flatten().all(|value| value.len() == length)
+            && by_cause.values().any(|values| values.iter().any(|value| *value != values[0]));
+        if !judged {
+            continue;
+        }
+        // The places where every answer of a cause has one character, which is not the same
+        // for every cause.
+        let kept: Vec<usize> = (0..length)
+            .filter(|at| {
+                let each: Option<BTreeSet<char>> = by_cause
+                    .values()
+                    .map(|values| {
+                        let first = values[0][*at];
+                        values.iter().all(|value| value[*at] == first).then_some(first)
+                    })
+                    .collect();
+                each.is_some_and(|each| each.len() > 1)
+            })
+            .collect();
+        let in_a_row =
+            kept.windows(IN_PART_RUN).any(|run| run[IN_PART_RUN - 1] - run[0] == IN_PART_RUN - 1);
+        if !in_a_row {
+            continue;
+        }
+        let marked = |value: &[char]| -> String {
+            let shown: String = value
+                .iter()
+                .enumerate()
+                .map(|(at, char)| if kept.contains(&at) { *char } else { '·' })
+                .collect();
+            format!("{} (kept: {shown})", value.iter().collect::<String>())
+        };
+        found.push(Leak {
+            place: place.clone(),
+            values: by_cause.values().map(|values| marked(&values[0])).collect(),
+            by_shape: false,
+        });
+    }
+    found
+}
+
 /// Text only an HTTP client's errors hold (reqwest's, hyper's, the system's), never words a
 /// person writes in an error message: any of it in an answer is the client's error passed on,
 /// with or without its URL.

@@ -82,20 +82,32 @@ pub async fn unlogged(
 
 /// Like [`unlogged`], for lines that must come after a mark each ([`Learner::log_mark`], taken
 /// before the request the line is about): a line written earlier does not count, nor one written
-/// below INFO ([`below_info`]). Once a flood
-/// has made the log lose what came after a mark, all that is kept is searched
+/// below INFO ([`below_info`]), nor one that another wanted line already took: two failures alike
+/// need two lines, so a log that says a repeated failure once is missing one. Once a flood has
+/// made the log lose what came after a mark, all that is kept is searched
 /// ([`Learner::log_text_since`]).
 pub async fn unlogged_since(
     learner: &Learner,
     wanted: &[(u64, impl Fn(&str) -> bool)],
 ) -> Result<Vec<usize>, Lost> {
     let missing = || -> Vec<usize> {
-        (0..wanted.len())
-            .filter(|index| {
-                let (mark, wanted) = &wanted[*index];
-                !learner.log_text_since(*mark).lines().any(|line| !below_info(line) && wanted(line))
+        // Each line known by its place counted from the end, the same in every text since a
+        // mark (they are all ends of one log).
+        let eligible: Vec<Vec<usize>> = wanted
+            .iter()
+            .map(|(mark, wanted)| {
+                let since = learner.log_text_since(*mark);
+                let lines: Vec<&str> = since.lines().collect();
+                let count = lines.len();
+                lines
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, line)| !below_info(line) && wanted(line))
+                    .map(|(index, _)| count - 1 - index)
+                    .collect()
             })
-            .collect()
+            .collect();
+        unmatched(&eligible)
     };
     if missing().is_empty() {
         return Ok(Vec::new());
@@ -107,6 +119,38 @@ pub async fn unlogged_since(
     learner.quiet(STRAGGLER).await;
     learner.flush().await?;
     Ok(missing())
+}
+
+/// The wanted lines left without one of their own when each takes one of the lines `eligible`
+/// for it, as many taken as can be (a maximum matching, by augmenting paths).
+fn unmatched(eligible: &[Vec<usize>]) -> Vec<usize> {
+    fn take(
+        wanted: usize,
+        eligible: &[Vec<usize>],
+        taken_by: &mut std::collections::HashMap<usize, usize>,
+        tried: &mut std::collections::HashSet<usize>,
+    ) -> bool {
+        for line in &eligible[wanted] {
+            if !tried.insert(*line) {
+                continue;
+            }
+            let free = match taken_by.get(line) {
+                None => true,
+                Some(other) => take(*other, eligible, taken_by, tried),
+            };
+            if free {
+                taken_by.insert(*line, wanted);
+                return true;
+            }
+        }
+        false
+    }
+    let mut taken_by = std::collections::HashMap::new();
+    (0..eligible.len())
+        .filter(|wanted| {
+            !take(*wanted, eligible, &mut taken_by, &mut std::collections::HashSet::new())
+        })
+        .collect()
 }
 
 /// A line the course's subscriber wrote at DEBUG or TRACE: searched for credentials like any

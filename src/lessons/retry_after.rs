@@ -26,17 +26,28 @@ const DOWN_503: &str = "down-503";
 const RETRY_HEADER: &str = "retry-header";
 const BACK_UP: &str = "back-up";
 const FAULT_500: &str = "fault-500";
+const LOGGED: &str = "logged";
 const NO_CREDENTIAL: &str = "no-credential";
 const SECONDS: &str = "seconds";
 const DATES: &str = "dates";
 const INVALID: &str = "invalid";
 const CLIENT: &str = "client";
 
-pub const CHECKS: &[&str] =
-    &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, SECONDS, DATES, INVALID, CLIENT, NO_CREDENTIAL];
+pub const CHECKS: &[&str] = &[
+    DOWN_503,
+    RETRY_HEADER,
+    BACK_UP,
+    FAULT_500,
+    SECONDS,
+    DATES,
+    INVALID,
+    CLIENT,
+    LOGGED,
+    NO_CREDENTIAL,
+];
 
 /// The checks that need the app served; the parser's and the client's do not.
-const SERVER_CHECKS: &[&str] = &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, NO_CREDENTIAL];
+const SERVER_CHECKS: &[&str] = &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, LOGGED, NO_CREDENTIAL];
 
 /// Judges `exercise` on a thread of this process (the project's tests).
 pub async fn judge_in_process(exercise: Exercise, seed: u64) -> Judged {
@@ -75,6 +86,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     recorder.decide(CLIENT, client::judge(learner, &mut rng).await?);
     // Last, so that whatever the parser and the client logged is searched too.
     if let Some(served) = &served {
+        recorder.decide(LOGGED, server::logged(learner, served).await?);
         recorder.decide(NO_CREDENTIAL, log::credentials(learner, &served.credentials()).await?);
     }
     Ok(())

@@ -227,6 +227,40 @@ async fn request_ids_counted_or_random_and_instance_ids_are_not_leaks() {
         ))
     }
     judged_failing(with_instance, &[]).await;
+    // A request id that starts with one drawn when the app is built, the rest drawn for each
+    // answer: two instances of one database may agree on a character or two by chance.
+    fn instance_then_random(db: Database) -> Router {
+        let instance = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        serve_with(db, RIGHT).layer(axum::middleware::map_response(
+            move |mut response: Response| {
+                let id = format!("{instance}-{}", uuid::Uuid::new_v4().simple());
+                async move {
+                    response.headers_mut().insert("x-request-id", id.parse().unwrap());
+                    response
+                }
+            },
+        ))
+    }
+    judged_failing(instance_then_random, &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_random_id_that_ends_in_the_failure_s_hash_is_caught() {
+    fn tagged(cause: &str) -> Response {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let tag = BuildHasherDefault::<DefaultHasher>::default().hash_one(cause) & 0xffff;
+        let id = format!("{}{tag:04x}", &uuid::Uuid::new_v4().simple().to_string()[..28]);
+        let mut body = generic_500_body();
+        body["error"]["request_id"] = json!(id);
+        (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+    }
+    fn tagged_by_reason(error: DbError, _: u32) -> Response {
+        log_fields(&error);
+        tagged(error.reason())
+    }
+    let judged = judged_failing(with!(db_error: tagged_by_reason), &[NO_LEAK]).await;
+    let said = &judged.failure(NO_LEAK).unwrap().summary;
+    assert!(said.contains("keep a part of their answers in common"), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -410,6 +444,19 @@ async fn a_log_written_before_the_failure_or_without_its_details_is_caught() {
         generic_500()
     }
     judged_failing(with!(db_error: at_debug), &[LOGGED]).await;
+    // Each query's failure once per process: the same failure again leaves no line of its own.
+    fn once_per_query(error: DbError, _: u32) -> Response {
+        static LOGGED_QUERIES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let mut logged = LOGGED_QUERIES.lock().unwrap();
+        if !logged.contains(&error.query_id().to_string()) {
+            logged.push(error.query_id().to_string());
+            log_fields(&error);
+        }
+        generic_500()
+    }
+    let judged = judged_failing(with!(db_error: once_per_query), &[LOGGED]).await;
+    let said = &judged.failure(LOGGED).unwrap().summary;
+    assert!(said.contains("line of their own"), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

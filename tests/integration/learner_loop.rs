@@ -72,7 +72,7 @@ fn hints_follow_the_first_check_that_failed() {
     assert_eq!(scratch.httplings(&["check", "2"]).code, Some(1));
     let hint = scratch.httplings(&["hint", "2"]);
     assert!(hint.stdout.contains("while the database is down"), "{}", hint.stdout);
-    assert!(hint.stdout.starts_with("Hint 2/9 for lesson 2"), "{}", hint.stdout);
+    assert!(hint.stdout.starts_with("Hint 2/10 for lesson 2"), "{}", hint.stdout);
 }
 
 #[test]
@@ -92,7 +92,7 @@ fn check_json_follows_the_exercism_spec_for_pass_fail_and_error() {
     );
     assert_spec_fields(&passing);
     let tests = passing["tests"].as_array().unwrap();
-    assert_eq!(tests.len(), 9);
+    assert_eq!(tests.len(), 10);
     assert!(tests.iter().all(|test| test["status"] == "pass" && test.get("message").is_none()));
 
     let (code, failing) = parse(&["check", "1", "--json"]);

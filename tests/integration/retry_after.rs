@@ -13,7 +13,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use httplings::fixtures::{Database, DbError, DbErrorKind};
+use httplings::fixtures::{Database, DbError, DbErrorKind, Order};
 use httplings::lessons::retry_after::Exercise;
 use httplings_judge::judge::{Evidence, Judged};
 use httplings_judge::lessons::retry_after::{self, CHECKS};
@@ -35,7 +35,8 @@ const SECONDS: &str = CHECKS[4];
 const DATES: &str = CHECKS[5];
 const INVALID: &str = CHECKS[6];
 const CLIENT: &str = CHECKS[7];
-const NO_CREDENTIAL: &str = CHECKS[8];
+const LOGGED: &str = CHECKS[8];
+const NO_CREDENTIAL: &str = CHECKS[9];
 
 fn reference() -> Exercise {
     Exercise {
@@ -120,7 +121,7 @@ async fn the_starter_fails_everything_but_what_it_already_does_right() {
 /// `unreachable` decides which errors count as that).
 fn route(db: Database, unreachable: fn(&DbError) -> bool, down: fn() -> Response) -> Router {
     let order = move |State(db): State<Database>, Path(id): Path<u32>| async move {
-        match db.find_order(id) {
+        match found(&db, id) {
             Ok(Some(order)) => Json(order).into_response(),
             Ok(None) => StatusCode::NOT_FOUND.into_response(),
             Err(error) if unreachable(&error) => down(),
@@ -128,6 +129,14 @@ fn route(db: Database, unreachable: fn(&DbError) -> bool, down: fn() -> Response
         }
     };
     Router::new().route("/orders/{id}", get(order)).with_state(db)
+}
+
+/// The order, as the database finds it; its error's fields logged, as the lesson asks.
+fn found(db: &Database, id: u32) -> Result<Option<Order>, DbError> {
+    db.find_order(id).inspect_err(|error| {
+        let (query, reason) = (error.query_id(), error.reason());
+        tracing::warn!(query, reason, "order lookup failed");
+    })
 }
 
 fn by_kind(error: &DbError) -> bool {
@@ -161,8 +170,8 @@ fn unavailable(retry_after: &'static [&'static str]) -> Response {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_router_that_panics_while_building_fails_the_server_checks_only() {
     let app = |_| Router::new().route("/orders/:id", get(|| async { "old syntax" }));
-    judged_failing(with_app(app), &[DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, NO_CREDENTIAL])
-        .await;
+    let server_checks = [DOWN_503, RETRY_HEADER, BACK_UP, FAULT_500, LOGGED, NO_CREDENTIAL];
+    judged_failing(with_app(app), &server_checks).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,7 +226,7 @@ async fn an_error_given_away_or_a_500_that_asks_for_a_wait_is_caught() {
     // generic 500 asks for a wait.
     fn telling(db: Database, tells: fn(&DbError) -> Response) -> Router {
         let order = move |State(db): State<Database>, Path(id): Path<u32>| async move {
-            match db.find_order(id) {
+            match found(&db, id) {
                 Ok(Some(order)) => Json(order).into_response(),
                 Ok(None) => StatusCode::NOT_FOUND.into_response(),
                 Err(error) => tells(&error),
@@ -277,6 +286,53 @@ async fn an_error_given_away_or_a_500_that_asks_for_a_wait_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_left_out_of_the_log_or_logged_once_is_caught() {
+    fn silent_when_down(db: Database) -> Router {
+        let order = |State(db): State<Database>, Path(id): Path<u32>| async move {
+            match db.find_order(id) {
+                Ok(Some(order)) => Json(order).into_response(),
+                Ok(None) => StatusCode::NOT_FOUND.into_response(),
+                Err(error) if by_kind(&error) => unavailable(&["30"]),
+                Err(error) => {
+                    tracing::error!(query = error.query_id(), reason = error.reason(), "failed");
+                    generic_500()
+                }
+            }
+        };
+        Router::new().route("/orders/{id}", get(order)).with_state(db)
+    }
+    let (judged, seed) = judged_failing(with_app(silent_when_down), &[LOGGED]).await;
+    assert_rejected(&judged, seed, LOGGED, "left no line of their own");
+    // Each outage's reason once: the same outage again leaves no line of its own.
+    fn once_per_reason(db: Database) -> Router {
+        static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let order = |State(db): State<Database>, Path(id): Path<u32>| async move {
+            match db.find_order(id) {
+                Ok(Some(order)) => Json(order).into_response(),
+                Ok(None) => StatusCode::NOT_FOUND.into_response(),
+                Err(error) => {
+                    let mut said = SAID.lock().unwrap();
+                    if !said.contains(&error.query_id().to_string()) {
+                        said.push(error.query_id().to_string());
+                        tracing::error!(
+                            query = error.query_id(),
+                            reason = error.reason(),
+                            "failed"
+                        );
+                    }
+                    match error.kind() {
+                        DbErrorKind::Unavailable => unavailable(&["30"]),
+                        _ => generic_500(),
+                    }
+                }
+            }
+        };
+        Router::new().route("/orders/{id}", get(order)).with_state(db)
+    }
+    judged_failing(with_app(once_per_reason), &[LOGGED]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jittered_retry_after_passes() {
     fn jittered() -> Response {
         let mut response = unavailable(&[]);
@@ -329,7 +385,7 @@ async fn a_route_that_reads_the_error_s_words_or_an_id_too_small_is_caught() {
     // The 503's message follows the outage's reason: it tells a timeout from a refusal.
     fn telling_the_kind(db: Database) -> Router {
         let order = |State(db): State<Database>, Path(id): Path<u32>| async move {
-            match db.find_order(id) {
+            match found(&db, id) {
                 Ok(Some(order)) => Json(order).into_response(),
                 Ok(None) => StatusCode::NOT_FOUND.into_response(),
                 Err(error) if by_kind(&error) => {
@@ -351,7 +407,7 @@ async fn a_route_that_reads_the_error_s_words_or_an_id_too_small_is_caught() {
     fn as_i32(db: Database) -> Router {
         let order = |State(db): State<Database>, Path(id): Path<i32>| async move {
             let id = u32::try_from(id).unwrap_or(0);
-            match db.find_order(id) {
+            match found(&db, id) {
                 Ok(Some(order)) => Json(order).into_response(),
                 Ok(None) => StatusCode::NOT_FOUND.into_response(),
                 Err(error) if by_kind(&error) => unavailable(&["30"]),
@@ -365,7 +421,7 @@ async fn a_route_that_reads_the_error_s_words_or_an_id_too_small_is_caught() {
     let failed = judged.failed();
     assert!(
         !failed.is_empty()
-            && failed.iter().all(|check| [DOWN_503, BACK_UP, FAULT_500].contains(check)),
+            && failed.iter().all(|check| [DOWN_503, BACK_UP, FAULT_500, LOGGED].contains(check)),
         "{}",
         report(&judged, seed)
     );
@@ -378,7 +434,7 @@ async fn a_server_that_remembers_the_outage_or_changes_its_type_fails_back_up() 
         let order = move |State(db): State<Database>, Path(id): Path<u32>| {
             let seen_down = Arc::clone(&seen_down);
             async move {
-                match db.find_order(id) {
+                match found(&db, id) {
                     _ if seen_down.load(Ordering::SeqCst) => unavailable(&["30"]),
                     Err(error) if by_kind(&error) => {
                         seen_down.store(true, Ordering::SeqCst);

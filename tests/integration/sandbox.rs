@@ -145,7 +145,7 @@ fn escaping_the_check_fails_and_leaves_nothing_behind() {
     let report = scratch.read("report.txt");
     assert_eq!(status.code(), Some(1), "the check fails, and says so by its exit status\n{report}");
     assert!(
-        report.contains("3 of 9 checks pass"),
+        report.contains("4 of 10 checks pass"),
         "the report reached its reader whole:\n{report}"
     );
     assert!(!report.contains(&secret), "the runner's environment reached the report:\n{report}");
@@ -213,7 +213,7 @@ fn nothing_is_typed_into_the_learners_terminal() {
     if !control.exists() {
         eprintln!("this kernel refuses TIOCSTI to everyone: the control typed nothing either");
     }
-    assert!(tmux.screen().contains("3 of 9 checks pass"), "{}", tmux.screen());
+    assert!(tmux.screen().contains("4 of 10 checks pass"), "{}", tmux.screen());
 }
 
 /// `check N | head -1`: the reader goes away after one line, and the exit status still says the

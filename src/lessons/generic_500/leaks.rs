@@ -10,7 +10,7 @@ use axum::http::HeaderValue;
 use super::asked::{Asked, Kind};
 use super::plan::{FAILING, Plan};
 use crate::judge::answer::Answer;
-use crate::judge::compare::{self, Leak, Observed, given_away, leaks};
+use crate::judge::compare::{self, Leak, Observed, given_away, leaks, leaks_in_part};
 use crate::judge::{Evidence, Failure};
 
 pub(super) fn find(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
@@ -137,6 +137,23 @@ fn compared(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
             return Some(differs(summary, &leak, ["run A", "run B"]));
         }
     }
+    // Every request's database error together, by run: an id that changes from answer to answer
+    // may still keep a part of its own for each run's failure.
+    let errors: Vec<Observed<'_>> = failing
+        .iter()
+        .filter(|(asked, _)| asked.kind == Kind::Failed)
+        .map(|(asked, answer)| Observed {
+            cause: plan.served[asked.served].database,
+            instance: asked.served,
+            answer,
+        })
+        .collect();
+    if let Some(leak) = leaks_in_part(&errors).into_iter().next() {
+        let summary = "the database errors of run A keep a part of their answers in common, and \
+                       those of run B another, whose failures differ only in their details"
+            .into();
+        return Some(differs(summary, &leak, ["run A", "run B"]));
+    }
     // A database error against a panic, on every failing server.
     let observed: Vec<Observed<'_>> = failing
         .iter()
@@ -147,7 +164,7 @@ fn compared(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
             answer,
         })
         .collect();
-    let leak = leaks(&observed).into_iter().next()?;
+    let leak = leaks(&observed).into_iter().chain(leaks_in_part(&observed)).next()?;
     Some(differs(
         "a database error (GET /orders/{id}) and a panic (GET /reports/{id}) answer differently: \
          a client can tell one failure from another"

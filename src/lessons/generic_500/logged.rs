@@ -44,8 +44,9 @@ pub(super) async fn details(
         .collect();
     let (asked, query, _) = &failed[*first];
     let failure = Failure::of(format!(
-        "{} of {} failed requests left no line of their own in the log: none written after {} \
-         names query {query} with the database's reason",
+        "{} of {} failed requests left no line of their own in the log: each failure needs a \
+         line written after its request, naming its query and the database's reason, and none \
+         is left for {} (query {query}) once every other failure has its own",
         missing.len(),
         failed.len(),
         asked.exchange.request.line(),

@@ -22,9 +22,9 @@ pub(super) struct Served {
 
 #[derive(Debug)]
 pub(super) struct Plan {
-    /// Run A twice (two instances of one service, to tell what is the instance's own from
-    /// what comes from the failure), run B, and the healthy one.
-    pub(super) served: [Served; 4],
+    /// Run A twice and run B twice (two instances of one service each, to tell what is the
+    /// instance's own from what comes from the failure), and the healthy one.
+    pub(super) served: [Served; 5],
     /// Asked of every failing server.
     pub(super) order_ids: Vec<u32>,
     pub(super) report_ids: Vec<u32>,
@@ -35,8 +35,8 @@ pub(super) struct Plan {
 }
 
 /// The failing servers' places in [`Plan::served`].
-pub(super) const FAILING: [usize; 3] = [0, 1, 2];
-pub(super) const HEALTHY: usize = 3;
+pub(super) const FAILING: [usize; 4] = [0, 1, 2, 3];
+pub(super) const HEALTHY: usize = 4;
 
 const REASONS: [&str; 4] = [
     "canceling statement due to statement timeout",
@@ -69,9 +69,9 @@ pub(super) fn draw(seed: u64) -> Plan {
     // Six digits or ten (past i32::MAX: an id is a u32), taken in turn so that every kind of
     // request has both, and so that an id in an answer is told from other numbers around it.
     let short = seed::distinct(&mut rng, 100_000..1_000_000, 6);
-    let long = seed::distinct(&mut rng, 1 << 31..u32::MAX, 5);
+    let long = seed::distinct(&mut rng, 1 << 31..u32::MAX, 6);
     let ids: Vec<u32> =
-        (0..11).map(|at| if at % 2 == 0 { short[at / 2] } else { long[at / 2] }).collect();
+        (0..12).map(|at| if at % 2 == 0 { short[at / 2] } else { long[at / 2] }).collect();
     // Passwords of three lengths: a mask as long as the password shows which database it hides.
     let lengths = seed::distinct(&mut rng, 12..29, 3);
     let failing = [0, 1].map(|run| {
@@ -95,14 +95,16 @@ pub(super) fn draw(seed: u64) -> Plan {
     let served = [
         served("run A, instance 1", 0, &failing[0]),
         served("run A, instance 2", 0, &failing[0]),
-        served("run B", 1, &failing[1]),
+        served("run B, instance 1", 1, &failing[1]),
+        served("run B, instance 2", 1, &failing[1]),
         served("healthy", 2, &healthy),
     ];
     Plan {
         served,
-        order_ids: ids[4..7].to_vec(),
-        report_ids: ids[7..9].to_vec(),
-        missing_ids: ids[9..11].to_vec(),
+        // Four failing orders: what each database's errors keep in common is judged over them.
+        order_ids: ids[4..8].to_vec(),
+        report_ids: ids[8..10].to_vec(),
+        missing_ids: ids[10..12].to_vec(),
         unknown_path: format!("/{}", seed::token(&mut rng, 8)),
     }
 }
@@ -137,9 +139,10 @@ mod tests {
     #[test]
     fn the_two_failing_runs_differ_in_every_detail_and_a_seed_replays() {
         let plan = draw(7);
-        let [a, a_again, b, healthy] = &plan.served;
+        let [a, a_again, b, b_again, healthy] = &plan.served;
         assert_eq!(a.setup, a_again.setup);
         assert_ne!(a.token, a_again.token);
+        assert_eq!(b.setup, b_again.setup);
         for differs in [
             a.setup.host != b.setup.host,
             a.setup.password.len() != b.setup.password.len(),

@@ -15,7 +15,7 @@ use crate::judge::answer::{Answer, error_mismatch, mismatch, sent_retry_after_pr
 use crate::judge::compare::{given_away, leaves, outline};
 use crate::judge::exchange::{Client, Exchange};
 use crate::judge::seed::{self, Rng};
-use crate::judge::{self, Evidence, Failure, Learner, Lost, Recorder};
+use crate::judge::{self, Evidence, Failure, Learner, Lost, Recorder, log};
 use httplings::fixtures::{DatabaseSetup, Order, QueryFailure};
 
 /// One request, with whether the database was down when it went.
@@ -28,6 +28,10 @@ pub(super) struct Asked {
     pub(super) failing: bool,
     /// What the database said when its query failed, down or up.
     pub(super) reason: Option<String>,
+    /// The failed query's id, which its log line names with the reason.
+    pub(super) query: String,
+    /// Where the log stood just before the request went out.
+    pub(super) mark: u64,
     pub(super) sent_at: SystemTime,
     pub(super) exchange: Exchange,
 }
@@ -149,6 +153,7 @@ pub(super) async fn ask(
         Failure::new(problem, "No request can be answered until the router builds.")
     };
     let (password, host) = (setup.password.clone(), setup.host.clone());
+    let queries = setup.clone();
     let call = Call::Serve(setup);
     let Some(base) = judge::serve_for(learner, recorder, &call, SERVER_CHECKS, failed).await?
     else {
@@ -178,11 +183,12 @@ pub(super) async fn ask(
     for (down, indexes) in rounds {
         learner.call::<_, ()>("set_down", &Call::SetDown(down), Duration::from_secs(2)).await?;
         for index in indexes {
-            let sent_at = SystemTime::now();
+            let (mark, sent_at) = (learner.log_mark(), SystemTime::now());
             let exchange = client.get(&format!("/orders/{}", ids[*index])).await;
+            let query = queries.query_id(ids[*index]);
             let (order, failing) = (orders.get(*index).cloned(), (4..6).contains(index));
             let reason = (down || failing).then(|| reason_of(down, ids[*index])).flatten();
-            asked.push(Asked { down, order, failing, reason, sent_at, exchange });
+            asked.push(Asked { down, order, failing, reason, query, mark, sent_at, exchange });
         }
     }
     Ok(Some(Served { asked, password, host }))
@@ -351,6 +357,58 @@ pub(super) fn retry_after(served: &Served) -> Option<Failure> {
                 .with(Evidence::Diff { expected, actual: sent }),
         )
     })
+}
+
+/// Each failure, outage or failed query, in a line of the log of its own written after its
+/// request (at INFO or above), naming its query and the database's reason: the error's fields.
+pub(super) async fn logged(learner: &Learner, served: &Served) -> Result<Option<Failure>, Lost> {
+    let failed: Vec<(&Asked, &str)> =
+        served.asked.iter().filter_map(|asked| Some((asked, asked.reason.as_deref()?))).collect();
+    let wanted: Vec<_> = failed
+        .iter()
+        .map(|(asked, reason)| {
+            // As written, or as a formatter's `Debug` escapes it (`column \"total\"`).
+            let escaped = format!("{reason:?}").trim_matches('"').to_string();
+            let line = move |line: &str| {
+                line.contains(&asked.query) && (line.contains(reason) || line.contains(&escaped))
+            };
+            (asked.mark, line)
+        })
+        .collect();
+    let missing = log::unlogged_since(learner, &wanted).await?;
+    let Some(first) = missing.first() else { return Ok(None) };
+    let shown: Vec<String> = missing
+        .iter()
+        .map(|index| {
+            let (asked, reason) = failed[*index];
+            let state = if asked.down { "database down" } else { "query failed" };
+            format!(
+                "{} ({state}): query {}, \"{reason}\"",
+                asked.exchange.request.line(),
+                asked.query
+            )
+        })
+        .collect();
+    let (asked, _) = failed[*first];
+    Ok(Some(
+        Failure::of(format!(
+            "{} of {} failures left no line of their own in the log: each needs a line written \
+             after its request that names its query and the database's reason, and none is left \
+             for {} (query {})",
+            missing.len(),
+            failed.len(),
+            asked.exchange.request.line(),
+            asked.query
+        ))
+        .with(Evidence::Text {
+            title: "failures without a log line".into(),
+            body: shown.join("\n"),
+        })
+        .with(Evidence::Text {
+            title: "server log, last lines".into(),
+            body: log::tail(&learner.log_text(), 12),
+        }),
+    ))
 }
 
 /// Every answer while up is what it was before the outage: the order as JSON, or a 404.
