@@ -6,8 +6,9 @@
 //! So each time cargo compiles a check target (`-vv` shows how), the command is recorded with
 //! a stamp of everything it depends on besides the learner's file: the libraries it links, the
 //! compiler, the manifests, the kit's sources, the build's environment. The next check runs the
-//! command itself while the stamp still holds; anything else goes through cargo, which records
-//! afresh. The binary still says which source it was built from, and the runner still checks
+//! command itself while the stamp still holds, and nothing at all when the learner's file is the
+//! one it last compiled and the executable is as that build left it (its diagnostics are kept
+//! with the record); anything else goes through cargo, which records afresh. The binary still says which source it was built from, and the runner still checks
 //! that (see `judge_built`): a command out of date shows as an error, never as a verdict.
 //!
 //! Only single checks take this way; `check --all`, which teachers grade with, is cargo's.
@@ -52,6 +53,21 @@ struct Recorded {
     env: Vec<(String, String)>,
     executable: PathBuf,
     stamp: Stamp,
+    /// What the last build here made of the learner's file, so that a check of a file that has
+    /// not changed since compiles nothing, as cargo's would not.
+    #[serde(default)]
+    last: Option<Last>,
+}
+
+/// One build of the command: the SHA-256 of the source, whether it compiled, the compiler's
+/// diagnostics as it wrote them (coloured), and the executable it made as it was then (a build
+/// of cargo's since, of another version of the file, writes the same path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Last {
+    source: String,
+    compiled: bool,
+    diagnostics: Vec<Value>,
+    executable: Option<(u128, u64)>,
 }
 
 /// Every file a command depends on besides the learner's, with its modification time and
@@ -70,44 +86,70 @@ pub fn build(
     variable: (&str, &str),
     colored: bool,
 ) -> Option<Vec<Value>> {
-    let recorded: Recorded =
-        serde_json::from_slice(&std::fs::read(record_file(root, target)).ok()?).ok()?;
+    let file = record_file(root, target);
+    let mut recorded: Recorded = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
     if stamp(root, &recorded.args, &recorded.program) != recorded.stamp {
         return None;
     }
-    // The arguments exactly as cargo gave them (others would throw away the compiler's
-    // incremental state): its diagnostics come coloured, and are made plain here if need be.
-    let output = Command::new(&recorded.program)
-        .args(&recorded.args)
-        .envs(recorded.env.iter().map(|(name, value)| (name, value)))
-        .env(variable.0, variable.1)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    let messages: Vec<Value> = String::from_utf8_lossy(&output.stderr)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|message| message["$message_type"] == "diagnostic")
-        .filter(|message| !summary(message["message"].as_str().unwrap_or_default()))
+    let built = known(&recorded.executable);
+    let last = match &recorded.last {
+        Some(last) if last.source == variable.1 && last.executable == built => last.clone(),
+        _ => {
+            let last = compile(root, &recorded, variable)?;
+            recorded.last = Some(last.clone());
+            write(&file, &recorded);
+            last
+        }
+    };
+    let mut messages: Vec<Value> = last
+        .diagnostics
+        .into_iter()
         .map(|mut message| {
             if let (false, Some(rendered)) = (colored, message["rendered"].as_str()) {
                 message["rendered"] = plain(rendered).into();
             }
-            message
+            json!({"reason": "compiler-message", "target": {"name": target}, "message": message})
         })
-        .map(|message| json!({"reason": "compiler-message", "target": {"name": target}, "message": message}))
         .collect();
-    let failed = |message: &Value| message["message"]["level"] == "error";
-    if output.status.success() && recorded.executable.is_file() {
+    if last.compiled {
+        if !recorded.executable.is_file() {
+            return None;
+        }
         let executable = recorded.executable.to_string_lossy();
-        let artifact = json!({"reason": "compiler-artifact", "target": {"name": target}, "executable": executable});
-        Some(messages.into_iter().chain([artifact]).collect())
-    } else if messages.iter().any(failed) {
-        Some(messages)
-    } else {
-        None
+        messages.push(json!({"reason": "compiler-artifact", "target": {"name": target}, "executable": executable}));
     }
+    Some(messages)
+}
+
+/// Runs the recorded command on the learner's file as it is now: `None` when it failed without
+/// a word from the compiler (it could not start, say), which cargo must then look into.
+fn compile(root: &Path, recorded: &Recorded, (name, source): (&str, &str)) -> Option<Last> {
+    // The arguments exactly as cargo gave them (others would throw away the compiler's
+    // incremental state): its diagnostics come coloured, and are made plain for the reporter
+    // if need be.
+    let output = Command::new(&recorded.program)
+        .args(&recorded.args)
+        .envs(recorded.env.iter().map(|(name, value)| (name, value)))
+        .env(name, source)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let diagnostics: Vec<Value> = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| message["$message_type"] == "diagnostic")
+        .filter(|message| !summary(message["message"].as_str().unwrap_or_default()))
+        .collect();
+    let compiled = output.status.success();
+    let failed = diagnostics.iter().any(|message| message["level"] == "error");
+    let executable = known(&recorded.executable);
+    (compiled || failed).then(|| Last {
+        source: source.to_string(),
+        compiled,
+        diagnostics,
+        executable,
+    })
 }
 
 /// The compiler's closing counts, which cargo leaves out ("aborting due to 1 previous error",
@@ -147,6 +189,7 @@ pub fn record(root: &Path, targets: &[String], cargo_stderr: &str, fresh: impl F
                 .and_then(|bytes| serde_json::from_slice::<Recorded>(&bytes).ok())
                 .map(|recorded| Recorded {
                     stamp: stamp(root, &recorded.args, &recorded.program),
+                    last: None,
                     ..recorded
                 }),
             None => None,
@@ -173,7 +216,7 @@ fn recorded(root: &Path, Invocation { env, program, args }: Invocation) -> Optio
     let executable =
         Path::new(&value("--out-dir")?).join(format!("{name}{}", codegen("extra-filename=")?));
     let stamp = stamp(root, &args, &program);
-    Some(Recorded { program, args, env, executable, stamp })
+    Some(Recorded { program, args, env, executable, stamp, last: None })
 }
 
 /// A command as cargo ran it.
@@ -264,11 +307,7 @@ fn stamp(root: &Path, args: &[String], program: &str) -> Stamp {
     let files = files
         .into_iter()
         .map(|file| {
-            let known = std::fs::metadata(&file).ok().map(|metadata| {
-                let modified =
-                    metadata.modified().ok().and_then(|at| at.duration_since(UNIX_EPOCH).ok());
-                (modified.map_or(0, |at| at.as_nanos()), metadata.len())
-            });
+            let known = known(&file);
             (file, known)
         })
         .collect();
@@ -280,6 +319,13 @@ fn stamp(root: &Path, args: &[String], program: &str) -> Stamp {
         .into_iter()
         .collect();
     Stamp { files, variables }
+}
+
+/// A file's modification time (in nanoseconds) and length, when it is there.
+fn known(file: &Path) -> Option<(u128, u64)> {
+    let metadata = std::fs::metadata(file).ok()?;
+    let modified = metadata.modified().ok().and_then(|at| at.duration_since(UNIX_EPOCH).ok());
+    Some((modified.map_or(0, |at| at.as_nanos()), metadata.len()))
 }
 
 /// Every file under `folder`, sorted.

@@ -156,6 +156,13 @@ struct Behaviour {
     /// Whether every quote at either end of a key is taken off (`"abc`, `abc"` and `abc` one
     /// key), not only a pair around it.
     trims_every_quote: bool,
+    /// Whether pairs of quotes are taken off as long as there are any (`""abc""` is `abc`).
+    trims_quote_pairs_repeatedly: bool,
+    /// How many characters of the API key tell the client, when not all of them.
+    client_prefix: Option<usize>,
+    /// Whether the claim is let go once the processor answered, and the answer stored this
+    /// long after (a gap where the key is free).
+    stores_after_release: Option<Duration>,
     /// How many times a stored answer is replayed before it is forgotten, when not for ever.
     forgets_after_replays: Option<u32>,
     /// Whether the processor's timeout covers only its head (the body read without a limit).
@@ -184,6 +191,9 @@ struct Behaviour {
     honours_retry_after: bool,
     /// Whether a Retry-After of exactly max_delay ends the call (only more than it should).
     gives_up_at_max_delay: bool,
+    /// Whether a Retry-After of more than max_delay is waited for max_delay and retried (instead
+    /// of handed back).
+    caps_long_retry_after: bool,
     /// Which statuses' Retry-After it reads.
     reads_retry_after_on: fn(u16) -> bool,
     /// Whether it reads a Retry-After date (or only seconds, taking a date as no Retry-After).
@@ -284,6 +294,9 @@ const RIGHT: Behaviour = Behaviour {
     claims_atomically: true,
     claims_by_key_only: false,
     trims_every_quote: false,
+    trims_quote_pairs_repeatedly: false,
+    client_prefix: None,
+    stores_after_release: None,
     forgets_after_replays: None,
     times_head_only: false,
     failure_status: StatusCode::BAD_GATEWAY,
@@ -300,6 +313,7 @@ const RIGHT: Behaviour = Behaviour {
     retries_unbuildable: false,
     honours_retry_after: true,
     gives_up_at_max_delay: false,
+    caps_long_retry_after: false,
     reads_retry_after_on: |_| true,
     reads_dates: true,
     reads_obsolete_dates: true,
@@ -486,11 +500,16 @@ fn key_of(headers: &HeaderMap, behaviour: Behaviour) -> Option<String> {
             .then(|| String::from_utf8_lossy(value.as_bytes()).into_owned());
     };
     let text = text.trim();
-    let key = match text.strip_prefix('"').and_then(|key| key.strip_suffix('"')) {
+    let mut key = match text.strip_prefix('"').and_then(|key| key.strip_suffix('"')) {
         _ if behaviour.trims_every_quote => text.trim_matches('"'),
         Some(key) => key,
         None => text,
     };
+    while behaviour.trims_quote_pairs_repeatedly
+        && let Some(bare) = key.strip_prefix('"').and_then(|key| key.strip_suffix('"'))
+    {
+        key = bare;
+    }
     let key = key.to_string();
     let empty_ok = behaviour.accepts_empty_keys || !key.is_empty();
     let measured = if behaviour.measures_quotes { text.trim() } else { key.as_str() };
@@ -513,7 +532,10 @@ async fn knobbed_payment(
             true => *scheme == "Bearer",
             false => scheme.eq_ignore_ascii_case("bearer"),
         })
-        .map(|(_, token)| token.to_string())
+        .map(|(_, token)| match behaviour.client_prefix {
+            Some(chars) => token.chars().take(chars).collect(),
+            None => token.to_string(),
+        })
         .unwrap_or_default();
     let Some(key) = key_of(&headers, behaviour) else {
         return problem(StatusCode::BAD_REQUEST);
@@ -697,6 +719,10 @@ async fn charge_and_store(
         }
     };
     let body = json!({"payment_id": charge_id, "amount": payment["amount"], "currency": payment["currency"], "status": "paid"});
+    if let Some(gap) = behaviour.stores_after_release {
+        service.keys.remove(&scope);
+        tokio::time::sleep(gap).await;
+    }
     service.keys.put(&scope, Entry::Done(payment, StatusCode::CREATED, body.clone()));
     forget_later(&service, scope);
     let content_type = service.behaviour.created_content_type;
@@ -814,6 +840,9 @@ async fn knobbed_pay(
             (!asked.is_zero() || behaviour.zero_is_at_once).then_some(asked)
         });
         let wait = match (asked, &outcome) {
+            (Some(asked), _) if asked > policy.max_delay && behaviour.caps_long_retry_after => {
+                policy.max_delay
+            }
             (Some(asked), _)
                 if asked > policy.max_delay
                     || (behaviour.gives_up_at_max_delay && asked == policy.max_delay) =>
@@ -910,8 +939,10 @@ async fn each_known_wrong_server_is_caught_by_the_check_for_its_rule() {
         Box::pin(knobbed!(conflict_after: Duration::from_millis(500))),
     ])
     .await;
+    // No answer stored: the last request of a handover, sent once the first is answered, asks
+    // the processor again too.
     let expected: [&[&str]; 11] = [
-        &[REPLAYS],
+        &[REPLAYS, RACES],
         &[REPLAYS],
         &[CHANGED],
         &[IN_FLIGHT, RACES],
@@ -989,9 +1020,13 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         Box::pin(knobbed!(visible_only: false)),
         Box::pin(knobbed!(scheme_case_sensitive: true)),
         Box::pin(knobbed!(measures_quotes: true)),
+        // A fresh attack round: `=`, which an API key may end with, between the two; a client
+        // told by the first twelve characters of its API key.
+        Box::pin(knobbed!(downstream: Downstream::Glued("="))),
+        Box::pin(knobbed!(client_prefix: Some(12))),
     ])
     .await;
-    let expected: [&[&str]; 18] = [
+    let expected: [&[&str]; 20] = [
         &[GATEWAY],
         &[GATEWAY],
         &[GATEWAY],
@@ -1012,6 +1047,8 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         // processor key is another, and a lost charge is made again.
         &[REPLAYS, IN_FLIGHT, NOT_STORED],
         &[CHARGES],
+        &[SCOPED],
+        &[SCOPED],
     ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
@@ -1045,8 +1082,14 @@ async fn servers_that_mix_keys_up_forget_replays_or_time_heads_only_are_caught()
         Box::pin(knobbed!(compares_only: Some("amount"))),
         Box::pin(knobbed!(compares_only: Some("currency"))),
         Box::pin(knobbed!(times_each_read: true)),
+        // A fresh attack round: every pair of quotes taken off; the claim let go before the
+        // answer is stored, 20 ms apart.
+        Box::pin(knobbed!(trims_quote_pairs_repeatedly: true)),
+        Box::pin(knobbed!(stores_after_release: Some(Duration::from_millis(20)))),
     ])
     .await;
+    assert_failed(&cases[11].0, cases[11].1, CHECKS, &[CHARGES]);
+    caught_by(&cases[12].0, cases[12].1, RACES, &[CHARGES, IN_FLIGHT, REPLAYS, NOT_STORED]);
     for (judged, seed) in &cases[8..10] {
         assert_failed(judged, *seed, CHECKS, &[CHANGED]);
     }
@@ -1177,9 +1220,10 @@ async fn clients_that_misread_retry_after_or_a_timeout_are_caught() {
         Box::pin(knobbed!(reads_dates: false)),
         Box::pin(knobbed!(retries_timeouts_at_once: true)),
         Box::pin(knobbed!(reads_obsolete_dates: false)),
+        Box::pin(knobbed!(caps_long_retry_after: true)),
     ])
     .await;
-    let expected: [&[&str]; 4] = [&[JITTER], &[WAITS], &[WAITS], &[WAITS]];
+    let expected: [&[&str]; 5] = [&[JITTER], &[WAITS], &[WAITS], &[WAITS], &[WAITS]];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
@@ -1187,6 +1231,7 @@ async fn clients_that_misread_retry_after_or_a_timeout_are_caught() {
     assert_rejected(&cases[1].0, cases[1].1, WAITS, " GMT, pay waited");
     assert_rejected(&cases[2].0, cases[2].1, WAITS, "after a timeout,");
     assert_rejected(&cases[3].0, cases[3].1, WAITS, " GMT, pay waited");
+    assert_rejected(&cases[4].0, cases[4].1, WAITS, "beyond max_delay");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -436,4 +436,24 @@ fn a_check_compiles_an_edit_without_cargo_until_what_it_links_changes() {
     assert_ne!(code, Some(0), "a stale command was replayed:\n{stdout}");
     let again = scratch.httplings(&["check", "1"]);
     assert_eq!(again.code, Some(0), "{}", again.stdout);
+
+    // A file checked again unchanged is not compiled again: with the recorded command made one
+    // that fails, the check still passes; after an edit, it cannot.
+    let (code, _) = without_cargo(&["check", "1"]);
+    assert_eq!(code, Some(0), "the edit compiled without cargo once more");
+    let records = scratch.target().join("httplings");
+    for record in std::fs::read_dir(&records).unwrap() {
+        let path = record.unwrap().path();
+        let mut json: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        json["args"].as_array_mut().unwrap().push("--no-such-option".into());
+        std::fs::write(&path, json.to_string()).unwrap();
+    }
+    let (code, stdout) = without_cargo(&["check", "1"]);
+    assert_eq!(code, Some(0), "an unchanged file was compiled again:\n{stdout}");
+    scratch.write(
+        "exercises/01_generic_500.rs",
+        &format!("{}\n// edited", solution("01_generic_500.rs")),
+    );
+    let (code, stdout) = without_cargo(&["check", "1"]);
+    assert_ne!(code, Some(0), "an edited file was not compiled:\n{stdout}");
 }

@@ -36,6 +36,9 @@ enum Step {
     /// A 503 with `Retry-After` as an HTTP-date in this form, a little more than `DATE_AHEAD`
     /// ahead.
     AskingDate(DateForm),
+    /// This status with `Retry-After` as an HTTP-date in this form, [`LATER`] ahead: past
+    /// max_delay.
+    AskingLater(u16, DateForm),
     /// The request read, the connection closed without a word.
     Drop,
     /// No answer until the client gives up.
@@ -203,7 +206,16 @@ impl Plan {
         for status in [503, 409, 503, 409] {
             call(payments, Kind::Asked, vec![Step::Asking(status, 1), Step::Created], long_backoff);
         }
-        call(payments, Kind::TooLong, vec![Step::Asking(503, 3), Step::Created], one_second);
+        // More than max_delay asked, in seconds or as a date, by a 503 or a 409: handed back.
+        let form = *seed::pick(payments.rng(), &DateForm::ALL);
+        for asking in [
+            Step::Asking(503, 3),
+            Step::Asking(409, 3),
+            Step::AskingLater(503, form),
+            Step::AskingLater(409, form),
+        ] {
+            call(payments, Kind::TooLong, vec![asking, Step::Created], one_second);
+        }
         // Two seconds asked, on a policy that allows them: a wait a fifth too long runs 400 ms
         // over, past the most a busy machine makes a wait late (`MOST_LATE`).
         let two_seconds = RetryPolicy { max_delay: ms(2_000), base_delay: ms(2_000), ..one_second };
@@ -351,11 +363,17 @@ pub(super) async fn play(
     });
     let (twins, played) = tokio::join!(twins, join_all(calls));
     let ((one, two), mut played) = (twins?, played.into_iter().collect::<Result<Vec<_>, Lost>>()?);
-    // The intent that was handed back at once, paid again: the same key, a fresh call.
-    let too_long =
-        played.iter().position(|played| played.planned.kind == Kind::TooLong).expect("a call");
-    let again = Planned { kind: Kind::Again, ..played[too_long].planned.clone() };
-    let paid_again = pay(learner, &again, url.clone(), played[too_long].key.clone()).await?;
+    // The intents that were handed back at once, paid again: the same key, a fresh call.
+    let too_long: Vec<usize> =
+        (0..played.len()).filter(|at| played[*at].planned.kind == Kind::TooLong).collect();
+    let agains: Vec<Planned> = too_long
+        .iter()
+        .map(|at| Planned { kind: Kind::Again, ..played[*at].planned.clone() })
+        .collect();
+    let mut paid_again = Vec::new();
+    for (again, at) in agains.iter().zip(&too_long) {
+        paid_again.push(pay(learner, again, url.clone(), played[*at].key.clone()).await?);
+    }
     for played in &mut played {
         played.seen = server
             .seen()
@@ -363,17 +381,19 @@ pub(super) async fn play(
             .filter(|seen| amount_of(seen) == Some(played.planned.payment.amount))
             .collect();
     }
-    let mut paid_again = Played { planned: &again, ..paid_again };
-    // The requests after the first call's, for the same amount.
-    paid_again.seen = server
-        .seen()
-        .into_iter()
-        .filter(|seen| {
-            amount_of(seen) == Some(again.payment.amount) && seen.at >= paid_again.started
-        })
-        .collect();
-    played[too_long].seen.retain(|seen| seen.at < paid_again.started);
-    played.push(paid_again);
+    for ((again, at), paid_again) in agains.iter().zip(&too_long).zip(paid_again) {
+        let mut paid_again = Played { planned: again, ..paid_again };
+        // The requests after the first call's, for the same amount.
+        paid_again.seen = server
+            .seen()
+            .into_iter()
+            .filter(|seen| {
+                amount_of(seen) == Some(again.payment.amount) && seen.at >= paid_again.started
+            })
+            .collect();
+        played[*at].seen.retain(|seen| seen.at < paid_again.started);
+        played.push(paid_again);
+    }
     // One at a time, in a quiet moment: how soon the first attempt comes is measured on them.
     for (planned, key) in alone {
         let mut paid = pay(learner, planned, url.clone(), key.clone()).await?;
@@ -507,6 +527,10 @@ async fn payments_server(plan: &Plan, tag: &str) -> Upstream {
     .await
 }
 
+/// How far ahead a `Retry-After` date past max_delay is at least: three times the one second
+/// its calls allow.
+const LATER: Duration = Duration::from_secs(3);
+
 /// How far ahead a `Retry-After` date is at least: five times the backoff of its call, so that
 /// a client that reads only seconds is seen coming back too soon.
 const DATE_AHEAD: Duration = Duration::from_millis(200);
@@ -521,6 +545,10 @@ fn reply(step: Step, body: &Value) -> Reply {
         Step::AskingDate(form) => {
             let date = whole_second_after(SystemTime::now() + DATE_AHEAD);
             Reply::json(503, body).with_header("retry-after", &format_time(date, form))
+        }
+        Step::AskingLater(status, form) => {
+            let date = whole_second_after(SystemTime::now() + LATER);
+            Reply::json(status, body).with_header("retry-after", &format_time(date, form))
         }
         Step::Drop => Reply::Raw(Vec::new()),
         Step::Hang => Reply::Silence,
@@ -576,6 +604,7 @@ fn about(played: &Played, summary: String) -> Failure {
             Step::Status(status) => status.to_string(),
             Step::Asking(status, seconds) => format!("{status}, Retry-After: {seconds}"),
             Step::AskingDate(_) => format!("503, Retry-After: {}", date_sent(seen)),
+            Step::AskingLater(status, _) => format!("{status}, Retry-After: {}", date_sent(seen)),
             Step::Drop => "(connection closed, no answer)".into(),
             Step::Hang => "(no answer)".into(),
         };
@@ -912,6 +941,9 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
                 Step::AskingDate(_) => {
                     format!("a 503 with Retry-After: {}", date_sent(&played.seen[index]))
                 }
+                Step::AskingLater(status, _) => {
+                    format!("a {status} with Retry-After: {}", date_sent(&played.seen[index]))
+                }
                 Step::Drop => "a dropped connection".into(),
                 Step::Hang => "a timeout".into(),
                 Step::Created => "a 201".into(),
@@ -943,23 +975,34 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
         return Some(failure);
     }
     // Handed back at once, then paid again with one request.
-    let too_long = plays.iter().find(|played| played.planned.kind == Kind::TooLong)?;
-    let took = too_long
-        .returned
-        .saturating_duration_since(too_long.seen.first().map_or(too_long.started, |seen| seen.at));
-    let at_once = Bound::at_once().later_by(lateness.during(too_long.started, too_long.returned));
-    if too_long.seen.len() != 1 || !at_once.holds(took) {
-        return Some(about(
-            too_long,
-            format!(
-                "a 503 asked for Retry-After: 3, beyond max_delay (1 s): {} request(s) came, and pay returned {} after the first; it should hand the 503 back at once",
-                too_long.seen.len(),
-                millis(took)
-            ),
-        ));
-    }
-    if let Some(problem) = returned_problem(too_long) {
-        return Some(about(too_long, problem));
+    for too_long in plays.iter().filter(|played| played.planned.kind == Kind::TooLong) {
+        let took = too_long.returned.saturating_duration_since(
+            too_long.seen.first().map_or(too_long.started, |seen| seen.at),
+        );
+        let at_once =
+            Bound::at_once().later_by(lateness.during(too_long.started, too_long.returned));
+        if too_long.seen.len() != 1 || !at_once.holds(took) {
+            let asked = match (step_of(too_long, 1), too_long.seen.first()) {
+                (Step::Asking(status, seconds), _) => {
+                    format!("a {status} asked for Retry-After: {seconds}")
+                }
+                (Step::AskingLater(status, _), Some(seen)) => {
+                    format!("a {status} asked for Retry-After: {}", date_sent(seen))
+                }
+                (step, _) => format!("{step:?}"),
+            };
+            return Some(about(
+                too_long,
+                format!(
+                    "{asked}, beyond max_delay (1 s): {} request(s) came, and pay returned {} after the first; it should hand the answer back at once",
+                    too_long.seen.len(),
+                    millis(took)
+                ),
+            ));
+        }
+        if let Some(problem) = returned_problem(too_long) {
+            return Some(about(too_long, problem));
+        }
     }
     // Growth, after each kind of failure on its own, then after failures that change kind at
     // every attempt, on every policy drawn: each wait measured against its own policy's base.

@@ -32,6 +32,9 @@ pub(super) enum Step {
     Retried { payment: Payment, due: bool },
     /// First requests released together, down to the last byte.
     Burst { payment: Payment, count: usize },
+    /// The same payment, one request after another, across the moment the processor answered
+    /// the first.
+    Handover { payment: Payment, count: usize },
 }
 
 /// What came of a step, as the judge saw it.
@@ -163,9 +166,10 @@ impl Model for Life {
                 }
                 _ => created(seen, payment, charged.as_deref()),
             },
-            (State::Fresh { charged: None }, Step::Burst { payment, count }) => {
-                burst(seen, payment, *count)
-            }
+            (
+                State::Fresh { charged: None },
+                Step::Burst { payment, count } | Step::Handover { payment, count },
+            ) => burst(seen, payment, *count),
             // Lost, or a step the scenario meant for another state: not judged.
             _ => Ok(()),
         }
@@ -197,7 +201,8 @@ impl Model for Life {
                 _,
                 Step::Finished { payment }
                 | Step::Retried { payment, .. }
-                | Step::Burst { payment, .. },
+                | Step::Burst { payment, .. }
+                | Step::Handover { payment, .. },
             ) => match answer() {
                 Some(answer) => State::Stored { payment: payment.clone(), answer: answer.clone() },
                 None => State::Lost,
@@ -472,6 +477,12 @@ impl fmt::Display for Step {
             Step::Burst { payment, count } => {
                 write!(f, "{count} × POST {}, all at once", paid(payment))
             }
+            Step::Handover { payment, count } => write!(
+                f,
+                "{count} × POST {}, one after another from just before the processor answered \
+                 the first until its answer came back",
+                paid(payment)
+            ),
         }
     }
 }

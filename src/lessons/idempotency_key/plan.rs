@@ -73,6 +73,19 @@ impl Payments {
         format!("sk_test_{}", seed::token(&mut self.rng, 24))
     }
 
+    /// Another API key that differs from `api_key` in four characters of its middle only: its
+    /// first sixteen and last twelve are the same, so a client told by an end of its key
+    /// takes the two for one.
+    pub(super) fn twin_api_key(&mut self, api_key: &str) -> String {
+        loop {
+            let twin =
+                format!("{}{}{}", &api_key[..16], seed::token(&mut self.rng, 4), &api_key[20..]);
+            if twin != api_key {
+                return twin;
+            }
+        }
+    }
+
     /// Charge ids for the processor to hand out.
     pub(super) fn charge_ids(&mut self, count: usize) -> Vec<String> {
         (0..count).map(|_| format!("ch_{}", seed::token(&mut self.rng, 16))).collect()

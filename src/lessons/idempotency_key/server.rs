@@ -46,6 +46,10 @@ enum Act {
     HangUp { fails: bool },
     /// First requests, released together.
     Burst(usize),
+    /// Pay, the processor slow; from just before its answer is due until the server's answer
+    /// comes back, the same again, one after another: the moment a claim becomes a stored
+    /// answer, which must leave no gap where the key is free.
+    Handover,
     /// Nothing until [`LATE_REPLAY`] after the play began: what comes next finds keys that every
     /// other scenario has long finished with.
     Pause,
@@ -57,6 +61,9 @@ enum Act {
 /// process; a store that forgets them after a while, after a few replays, or keeps only the last
 /// few, answers these as new payments.
 const LATE_REPLAY: Duration = Duration::from_millis(2_000);
+
+/// How long before the processor's answer is due the handover's requests begin.
+const HANDOVER_AHEAD: Duration = Duration::from_millis(5);
 
 /// The fewest characters a processor key may have: 64 bits as hex. Fewer, and two payments
 /// among a few hundred (16 bits) or a few hundred thousand (32) meet at the processor.
@@ -172,6 +179,11 @@ impl Plan {
             let count = payments.rng().usize(3..=8);
             scenarios.push(vec![life(payments, vec![Act::Burst(count), replay(false)])]);
         }
+        // The same, one after another across the moment the processor answers: a claim let go
+        // before the answer is stored lets one through.
+        for _ in 0..3 {
+            scenarios.push(vec![life(payments, vec![Act::Handover, replay(false)])]);
+        }
         // Two clients, one key: two payments. The second pays the same, or something else. Its
         // API key is the first's in another case: a credential is compared as it is sent.
         let first = life(payments, vec![charge(CHARGES), replay(false)]);
@@ -189,7 +201,7 @@ impl Plan {
         let first = life(payments, vec![held, replay(false)]);
         let beside = Act::Beside { held: first.payment.amount, check: SCOPED };
         let second = KeyLife {
-            api_key: payments.api_key(),
+            api_key: payments.twin_api_key(&first.api_key),
             payment: payments.next(),
             acts: vec![beside, replay(true)],
             ..first.clone()
@@ -215,7 +227,10 @@ impl Plan {
         let mut bare = life(payments, vec![charge(CHARGES), replay(true)]);
         bare.key = bare.key.trim_matches('"').to_string();
         let mut lives = vec![bare.clone()];
-        for unbalanced in [format!("\"{}", bare.key), format!("{}\"", bare.key)] {
+        // Two pairs of quotes lose one: `"key"` is left, which is not the bare key (and has no
+        // other spelling, so it is not the last life, whose replays are respelled).
+        let quoted_twice = format!("\"\"{}\"\"", bare.key);
+        for unbalanced in [quoted_twice, format!("\"{}", bare.key), format!("{}\"", bare.key)] {
             lives.push(KeyLife {
                 key: unbalanced,
                 refusable: true,
@@ -236,8 +251,11 @@ impl Plan {
         // payments, which a processor key made of the two strings glued end to end would merge.
         // The same with every character an API key (a token68) may hold between them: a
         // separator the API key can contain merges them too (sk_…ab with c-d, sk_…ab-c with d).
-        for separator in ["", "-", ".", "_", "~", "+", "/"] {
-            let (joint, tail) = (seed::token(payments.rng(), 4), seed::token(payments.rng(), 32));
+        // An API key may end in `=` (a token68's padding): sk_…ab= with c, sk_…ab with =c.
+        for separator in ["", "-", ".", "_", "~", "+", "/", "="] {
+            let tail = seed::token(payments.rng(), 32);
+            let joint =
+                if separator == "=" { String::new() } else { seed::token(payments.rng(), 4) };
             let first = KeyLife {
                 key: format!("{joint}{separator}{tail}"),
                 ..life(payments, vec![charge(CHARGES), replay(false)])
@@ -593,6 +611,7 @@ impl Player<'_> {
                 }
                 Act::HangUp { fails } => self.hang_up(life, *fails, &mut history, &mut log).await,
                 Act::Pause => tokio::time::sleep_until((self.started + LATE_REPLAY).into()).await,
+                Act::Handover => self.handover(life, &mut history, &mut log).await,
                 Act::Burst(count) => {
                     self.processor.set(payment.amount, Fate::Slow(self.timeout / 4));
                     let requests =
@@ -611,6 +630,46 @@ impl Player<'_> {
             }
         }
         (history, log)
+    }
+
+    /// The first request, the processor slow; from just before its answer is due, the same
+    /// payment again, one request at a time, until the first's answer is back and once more.
+    async fn handover(&self, life: &KeyLife, history: &mut History, log: &mut Log) {
+        let payment = &life.payment;
+        let slow = self.timeout / 4;
+        self.processor.set(payment.amount, Fate::Slow(slow));
+        let answered = std::sync::atomic::AtomicBool::new(false);
+        let sent = Instant::now();
+        let (first, mut again) = tokio::join!(
+            async {
+                let exchange = self.client.send(self.request(life, payment, false)).await;
+                answered.store(true, std::sync::atomic::Ordering::SeqCst);
+                exchange
+            },
+            async {
+                let mut again = Vec::new();
+                if !self.processor.wait_for(payment.amount, sent, PATIENCE).await {
+                    return again;
+                }
+                let asked = self.processor.asked(payment.amount, sent, None);
+                let due = asked.first().map_or_else(Instant::now, |asked| asked.at + slow);
+                tokio::time::sleep_until((due - HANDOVER_AHEAD).into()).await;
+                while !answered.load(std::sync::atomic::Ordering::SeqCst) && again.len() < 200 {
+                    again.push(self.client.send(self.request(life, payment, false)).await);
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                again.push(self.client.send(self.request(life, payment, false)).await);
+                again
+            }
+        );
+        let mut all = vec![first];
+        all.append(&mut again);
+        all.iter().for_each(|exchange| log.note(exchange));
+        let exchanges: Vec<&Exchange> = all.iter().collect();
+        let to = all.iter().map(|exchange| exchange.received).max();
+        let seen = self.observe(payment, &exchanges, sent, to);
+        let step = Step::Handover { payment: payment.clone(), count: all.len() };
+        history.push((step, seen, RACES));
     }
 
     /// The first request held by the processor; meanwhile the same payment, another one, and a
