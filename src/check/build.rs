@@ -84,12 +84,14 @@ pub fn build_all(
         stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
     #[cfg(unix)]
     direct::record(root, &names, &stderr, |target| {
-        output.status.success()
+        let executable = executable_named(&messages, target)?;
+        let fresh = output.status.success()
             && messages.iter().any(|message| {
                 message["reason"] == "compiler-artifact"
                     && message["target"]["name"] == target
                     && message["fresh"] == true
-            })
+            });
+        Some((executable, fresh))
     });
     let cargo_said = || cargo_words(&stderr);
     let built: Vec<(String, Build)> = names

@@ -51,6 +51,10 @@ struct Recorded {
     program: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// What the compiler writes (`deps/exercise_01-…`).
+    output: PathBuf,
+    /// What is run: where cargo puts a copy of the output (`debug/exercise_01`, a hard link),
+    /// so that a check's process is the same file whoever built it.
     executable: PathBuf,
     stamp: Stamp,
     /// What the last build here made of the learner's file, so that a check of a file that has
@@ -143,6 +147,13 @@ fn compile(root: &Path, recorded: &Recorded, (name, source): (&str, &str)) -> Op
         .collect();
     let compiled = output.status.success();
     let failed = diagnostics.iter().any(|message| message["level"] == "error");
+    if compiled && recorded.output != recorded.executable {
+        // As cargo does: the old link removed, a new one to the fresh output.
+        let _ = std::fs::remove_file(&recorded.executable);
+        std::fs::hard_link(&recorded.output, &recorded.executable)
+            .or_else(|_| std::fs::copy(&recorded.output, &recorded.executable).map(drop))
+            .ok()?;
+    }
     let executable = known(&recorded.executable);
     (compiled || failed).then(|| Last {
         source: source.to_string(),
@@ -175,16 +186,23 @@ fn plain(text: &str) -> String {
     out
 }
 
-/// Records how cargo compiled each of `targets` that it compiled, from its `-vv` output; keeps
-/// the record of one it found `fresh` up to date.
-pub fn record(root: &Path, targets: &[String], cargo_stderr: &str, fresh: impl Fn(&str) -> bool) {
+/// Records how cargo compiled each of `targets` that it compiled, from its `-vv` output, with
+/// the executable it made (`artifact`: where it put it, and whether it found it fresh); keeps the
+/// record of one it found fresh up to date.
+pub fn record(
+    root: &Path,
+    targets: &[String],
+    cargo_stderr: &str,
+    artifact: impl Fn(&str) -> Option<(PathBuf, bool)>,
+) {
     for target in targets {
         let file = record_file(root, target);
+        let Some((executable, fresh)) = artifact(target) else { continue };
         let recorded = match compiled(cargo_stderr, target) {
-            Some(invocation) => recorded(root, invocation),
+            Some(invocation) => recorded(root, invocation, executable),
             // Cargo found nothing changed since it compiled it, so the command it recorded
             // then still holds.
-            None if fresh(target) => std::fs::read(&file)
+            None if fresh => std::fs::read(&file)
                 .ok()
                 .and_then(|bytes| serde_json::from_slice::<Recorded>(&bytes).ok())
                 .map(|recorded| Recorded {
@@ -200,7 +218,11 @@ pub fn record(root: &Path, targets: &[String], cargo_stderr: &str, fresh: impl F
     }
 }
 
-fn recorded(root: &Path, Invocation { env, program, args }: Invocation) -> Option<Recorded> {
+fn recorded(
+    root: &Path,
+    Invocation { env, program, args }: Invocation,
+    executable: PathBuf,
+) -> Option<Recorded> {
     let value = |flag: &str| {
         let prefix = format!("{flag}=");
         args.iter().find_map(|arg| arg.strip_prefix(&prefix).map(str::to_string)).or_else(|| {
@@ -213,10 +235,10 @@ fn recorded(root: &Path, Invocation { env, program, args }: Invocation) -> Optio
             .map(str::to_string)
     };
     let name = value("--crate-name")?;
-    let executable =
+    let output =
         Path::new(&value("--out-dir")?).join(format!("{name}{}", codegen("extra-filename=")?));
     let stamp = stamp(root, &args, &program);
-    Some(Recorded { program, args, env, executable, stamp, last: None })
+    Some(Recorded { program, args, env, output, executable, stamp, last: None })
 }
 
 /// A command as cargo ran it.
@@ -401,8 +423,9 @@ mod tests {
         assert_eq!(invocation.args[..2], ["--crate-name", "exercise_01"]);
         assert_eq!(compiled(stderr, "exercise_02"), None);
         assert_eq!(compiled(stderr, "httplings"), None, "a library is not a check target");
-        let recorded = recorded(Path::new("/nowhere"), invocation).unwrap();
-        assert_eq!(recorded.executable, Path::new("/t/deps/exercise_01-abc"));
+        let recorded =
+            recorded(Path::new("/nowhere"), invocation, "/t/exercise_01".into()).unwrap();
+        assert_eq!(recorded.output, Path::new("/t/deps/exercise_01-abc"));
     }
 
     #[test]

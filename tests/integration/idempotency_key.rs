@@ -1083,9 +1083,10 @@ async fn servers_that_mix_keys_up_forget_replays_or_time_heads_only_are_caught()
         Box::pin(knobbed!(compares_only: Some("currency"))),
         Box::pin(knobbed!(times_each_read: true)),
         // A fresh attack round: every pair of quotes taken off; the claim let go before the
-        // answer is stored, 20 ms apart.
+        // answer is stored, 50 ms apart (20 ms is caught on a quiet machine; under CI's slow
+        // tier, the judge itself may sleep through so short a gap).
         Box::pin(knobbed!(trims_quote_pairs_repeatedly: true)),
-        Box::pin(knobbed!(stores_after_release: Some(Duration::from_millis(20)))),
+        Box::pin(knobbed!(stores_after_release: Some(Duration::from_millis(50)))),
     ])
     .await;
     assert_failed(&cases[11].0, cases[11].1, CHECKS, &[CHARGES]);
@@ -1120,9 +1121,10 @@ async fn servers_that_mix_keys_up_forget_replays_or_time_heads_only_are_caught()
         report(judged, *seed)
     );
     // A changed payment that comes after the key was forgotten is taken for a new one too, and
-    // stored: a replay of the first payment after it is refused (422), not charged again.
+    // stored: a replay of the first payment after it is refused (422), not charged again. A
+    // handover replays its answer more than twice, and the processor is asked again there too.
     let (judged, seed) = &cases[6];
-    caught_by(judged, *seed, REPLAYS, &[CHANGED]);
+    caught_by(judged, *seed, REPLAYS, &[CHANGED, RACES]);
     let said = judged.failure(REPLAYS).map(|failure| failure.summary.clone()).unwrap_or_default();
     assert!(
         said.contains("more time(s)") || said.contains("not the stored 201"),

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
+use futures_util::StreamExt;
 use futures_util::future::join_all;
 use httplings::fixtures::Payment;
 
@@ -654,15 +655,29 @@ impl Player<'_> {
                 let asked = self.processor.asked(payment.amount, sent, None);
                 let due = asked.first().map_or_else(Instant::now, |asked| asked.at + slow);
                 tokio::time::sleep_until((due - HANDOVER_AHEAD).into()).await;
-                while !answered.load(std::sync::atomic::Ordering::SeqCst) && again.len() < 200 {
-                    again.push(self.client.send(self.request(life, payment, false)).await);
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+                // One every millisecond, each sent without waiting for the one before (a 409
+                // that comes back late on a busy machine must not leave a gap uncovered).
+                let mut flying = futures_util::stream::FuturesUnordered::new();
+                let mut every = tokio::time::interval(Duration::from_millis(1));
+                let mut count = 0;
+                while !answered.load(std::sync::atomic::Ordering::SeqCst) && count < 200 {
+                    tokio::select! {
+                        _ = every.tick() => {
+                            flying.push(self.client.send(self.request(life, payment, false)));
+                            count += 1;
+                        }
+                        Some(exchange) = flying.next(), if !flying.is_empty() => again.push(exchange),
+                    }
                 }
-                again.push(self.client.send(self.request(life, payment, false)).await);
+                flying.push(self.client.send(self.request(life, payment, false)));
+                while let Some(exchange) = flying.next().await {
+                    again.push(exchange);
+                }
                 again
             }
         );
         let mut all = vec![first];
+        again.sort_by_key(|exchange| exchange.sent);
         all.append(&mut again);
         all.iter().for_each(|exchange| log.note(exchange));
         let exchanges: Vec<&Exchange> = all.iter().collect();
