@@ -313,8 +313,9 @@ const OVERFLOW_ATTEMPTS: u32 = 40;
 /// on about seven calls in eight, and on none of four about once in 3,000 plays.
 const FIRST_CALLS: usize = 4;
 
-/// How many calls time out together.
-const TIMED_OUT_CALLS: usize = 8;
+/// How many calls time out together: enough that full jitter seldom draws most of their waits
+/// near nothing (see `schedule::waited_after_timeouts`).
+const TIMED_OUT_CALLS: usize = 12;
 
 /// Plays every call (and the intent paid again), on a payments server of its own; the second
 /// process makes keys meanwhile. Returns what each check decided.

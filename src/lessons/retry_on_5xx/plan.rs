@@ -138,7 +138,7 @@ pub const CHECKS: &[&str] = &[
 
 /// How many calls time out together: enough that full jitter seldom draws most of their waits
 /// near nothing (see `schedule::waited_after_timeouts`).
-const TIMED_OUT: usize = 8;
+const TIMED_OUT: usize = 12;
 
 /// The timeout of the client handed to `get_with_retry`: a silent server becomes an error then.
 pub(super) const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
