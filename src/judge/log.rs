@@ -121,6 +121,77 @@ pub async fn unlogged_since(
     Ok(missing())
 }
 
+/// A failure the learner's log must tell of: in a line of its own written after `mark`, naming
+/// the query and the database's reason.
+#[derive(Debug)]
+pub struct Owed<'a> {
+    pub mark: u64,
+    /// The request that failed, as its request line.
+    pub request: String,
+    /// What became of it, shown beside the request ("database down", the route's name).
+    pub what: &'a str,
+    pub query: &'a str,
+    pub reason: &'a str,
+}
+
+/// The failures among `owed` no line of the learner's own tells of, one line each (a panic
+/// report does not count; a reason may be escaped as `Debug` writes it, `column \"total\"`), as
+/// one failure that lists them beside the log's last lines. `failures` names them in the summary.
+pub async fn untold(
+    learner: &Learner,
+    failures: &str,
+    owed: &[Owed<'_>],
+) -> Result<Option<Failure>, Lost> {
+    let wanted: Vec<_> = owed
+        .iter()
+        .map(|owed| {
+            let escaped = format!("{:?}", owed.reason).trim_matches('"').to_string();
+            let line = move |line: &str| {
+                !is_panic_report(line)
+                    && line.contains(owed.query)
+                    && (line.contains(owed.reason) || line.contains(&escaped))
+            };
+            (owed.mark, line)
+        })
+        .collect();
+    let missing = unlogged_since(learner, &wanted).await?;
+    let Some(first) = missing.first().map(|index| &owed[*index]) else { return Ok(None) };
+    let shown: Vec<String> = missing
+        .iter()
+        .map(|index| &owed[*index])
+        .map(|owed| {
+            format!("{} ({}): query {}, \"{}\"", owed.request, owed.what, owed.query, owed.reason)
+        })
+        .collect();
+    let failure = Failure::of(format!(
+        "{} of {} {failures} left no line of their own in the log: each needs a line written \
+         after its request, naming its query and the database's reason, and none is left for {} \
+         (query {}) once every other one has its own",
+        missing.len(),
+        owed.len(),
+        first.request,
+        first.query,
+    ))
+    .with(Evidence::Text { title: "failures without a log line".into(), body: shown.join("\n") });
+    Ok(Some(with_tail(learner, failure)))
+}
+
+/// Adds the end of the log to `failure`, and says so when only part of a flood of output was
+/// searched.
+pub fn with_tail(learner: &Learner, mut failure: Failure) -> Failure {
+    let captured = learner.log();
+    if captured.truncated() {
+        failure.summary.push_str(&format!(
+            " (your code wrote {} bytes: only the first and last MiB were searched)",
+            captured.total()
+        ));
+    }
+    failure.with(Evidence::Text {
+        title: "server log, last lines".into(),
+        body: tail(&captured.text(), 12),
+    })
+}
+
 /// The wanted lines left without one of their own when each takes one of the lines `eligible`
 /// for it, as many taken as can be (a maximum matching, by augmenting paths).
 fn unmatched(eligible: &[Vec<usize>]) -> Vec<usize> {
@@ -238,7 +309,13 @@ pub fn shortened(line: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::names;
+    use super::{names, without_colours};
+
+    #[test]
+    fn a_line_without_colours_keeps_everything_else() {
+        let coloured = "\x1b[0m\x1b[1m\x1b[38;5;9merror\x1b[0m: x [y]";
+        assert_eq!(without_colours(coloured), "error: x [y]");
+    }
 
     #[test]
     fn a_word_is_named_alone_not_inside_another() {

@@ -6,8 +6,8 @@ use super::asked::{self, Asked, Kind};
 use httplings::fixtures::DB_USER;
 
 use super::plan::Plan;
-use crate::judge::log::{self, is_panic_report, unlogged_since};
-use crate::judge::{Evidence, Failure, Learner, Lost};
+use crate::judge::log::{self, Owed, unlogged_since};
+use crate::judge::{Failure, Learner, Lost};
 
 /// Each failed query's id and the database's reason, in one line of the learner's own (a panic
 /// report does not count) written after the request.
@@ -16,43 +16,24 @@ pub(super) async fn details(
     plan: &Plan,
     asked: &[Asked],
 ) -> Result<Option<Failure>, Lost> {
-    let failed: Vec<(&Asked, String, String)> = asked::of(asked, Kind::Failed)
+    let failed: Vec<(&Asked, String, &str)> = asked::of(asked, Kind::Failed)
         .map(|asked| {
             let setup = &plan.served[asked.served].setup;
-            let reason = setup.failure.as_ref().map_or(String::new(), |f| f.reasons[0].clone());
+            let reason = setup.failure.as_ref().map_or("", |failure| failure.reasons[0].as_str());
             (asked, setup.query_id(asked.id), reason)
         })
         .collect();
-    let wanted: Vec<_> = failed
+    let owed: Vec<Owed> = failed
         .iter()
-        .map(|(asked, query, reason)| {
-            let line = move |line: &str| {
-                !is_panic_report(line) && line.contains(query.as_str()) && line.contains(reason)
-            };
-            (asked.mark, line)
+        .map(|(asked, query, reason)| Owed {
+            mark: asked.mark,
+            request: asked.exchange.request.line(),
+            what: plan.served[asked.served].name,
+            query,
+            reason,
         })
         .collect();
-    let missing = unlogged_since(learner, &wanted).await?;
-    let Some(first) = missing.first() else { return Ok(None) };
-    let shown: Vec<String> = missing
-        .iter()
-        .map(|index| {
-            let (asked, query, reason) = &failed[*index];
-            let name = &plan.served[asked.served].name;
-            format!("{} ({name}): query {query}, \"{reason}\"", asked.exchange.request.line())
-        })
-        .collect();
-    let (asked, query, _) = &failed[*first];
-    let failure = Failure::of(format!(
-        "{} of {} failed requests left no line of their own in the log: each failure needs a \
-         line written after its request, naming its query and the database's reason, and none \
-         is left for {} (query {query}) once every other failure has its own",
-        missing.len(),
-        failed.len(),
-        asked.exchange.request.line(),
-    ))
-    .with(Evidence::Text { title: "failures without a log line".into(), body: shown.join("\n") });
-    Ok(Some(with_log(learner, failure)))
+    log::untold(learner, "failed requests", &owed).await
 }
 
 /// Each panic's message (its key is made for the report asked), in a line written after the
@@ -77,7 +58,7 @@ pub(super) async fn panics(
         asked.exchange.request.line(),
         plan.served[asked.served].name
     ));
-    Ok(Some(with_log(learner, failure)))
+    Ok(Some(log::with_tail(learner, failure)))
 }
 
 /// No credential of the run anywhere in the log, at any level, whole or in part: the bearer
@@ -117,20 +98,5 @@ fn partly_masked(text: &str) -> Option<Failure> {
              its length). Mask all of it, the same whatever the password",
             shown.join(", ")
         ))
-    })
-}
-
-/// Adds the end of the log, and says so when only part of a flood of output was searched.
-fn with_log(learner: &Learner, mut failure: Failure) -> Failure {
-    let captured = learner.log();
-    if captured.truncated() {
-        failure.summary.push_str(&format!(
-            " (your code wrote {} bytes: only the first and last MiB were searched)",
-            captured.total()
-        ));
-    }
-    failure.with(Evidence::Text {
-        title: "server log, last lines".into(),
-        body: log::tail(&captured.text(), 12),
     })
 }

@@ -14,8 +14,9 @@ use super::{Call, SERVER_CHECKS};
 use crate::judge::answer::{Answer, error_mismatch, mismatch, sent_retry_after_problem};
 use crate::judge::compare::{given_away, leaves, outline};
 use crate::judge::exchange::{Client, Exchange};
+use crate::judge::log::{self, Owed};
 use crate::judge::seed::{self, Rng};
-use crate::judge::{self, Evidence, Failure, Learner, Lost, Recorder, log};
+use crate::judge::{self, Evidence, Failure, Learner, Lost, Recorder};
 use httplings::fixtures::{DatabaseSetup, Order, QueryFailure};
 
 /// One request, with whether the database was down when it went.
@@ -362,53 +363,20 @@ pub(super) fn retry_after(served: &Served) -> Option<Failure> {
 /// Each failure, outage or failed query, in a line of the log of its own written after its
 /// request (at INFO or above), naming its query and the database's reason: the error's fields.
 pub(super) async fn logged(learner: &Learner, served: &Served) -> Result<Option<Failure>, Lost> {
-    let failed: Vec<(&Asked, &str)> =
-        served.asked.iter().filter_map(|asked| Some((asked, asked.reason.as_deref()?))).collect();
-    let wanted: Vec<_> = failed
+    let owed: Vec<Owed> = served
+        .asked
         .iter()
-        .map(|(asked, reason)| {
-            // As written, or as a formatter's `Debug` escapes it (`column \"total\"`).
-            let escaped = format!("{reason:?}").trim_matches('"').to_string();
-            let line = move |line: &str| {
-                line.contains(&asked.query) && (line.contains(reason) || line.contains(&escaped))
-            };
-            (asked.mark, line)
+        .filter_map(|asked| {
+            Some(Owed {
+                mark: asked.mark,
+                request: asked.exchange.request.line(),
+                what: if asked.down { "database down" } else { "query failed" },
+                query: &asked.query,
+                reason: asked.reason.as_deref()?,
+            })
         })
         .collect();
-    let missing = log::unlogged_since(learner, &wanted).await?;
-    let Some(first) = missing.first() else { return Ok(None) };
-    let shown: Vec<String> = missing
-        .iter()
-        .map(|index| {
-            let (asked, reason) = failed[*index];
-            let state = if asked.down { "database down" } else { "query failed" };
-            format!(
-                "{} ({state}): query {}, \"{reason}\"",
-                asked.exchange.request.line(),
-                asked.query
-            )
-        })
-        .collect();
-    let (asked, _) = failed[*first];
-    Ok(Some(
-        Failure::of(format!(
-            "{} of {} failures left no line of their own in the log: each needs a line written \
-             after its request that names its query and the database's reason, and none is left \
-             for {} (query {})",
-            missing.len(),
-            failed.len(),
-            asked.exchange.request.line(),
-            asked.query
-        ))
-        .with(Evidence::Text {
-            title: "failures without a log line".into(),
-            body: shown.join("\n"),
-        })
-        .with(Evidence::Text {
-            title: "server log, last lines".into(),
-            body: log::tail(&learner.log_text(), 12),
-        }),
-    ))
+    log::untold(learner, "failures", &owed).await
 }
 
 /// Every answer while up is what it was before the outage: the order as JSON, or a 404.
