@@ -110,25 +110,24 @@ fn path(asked: &Asked) -> &str {
     &asked.exchange.request.path
 }
 
+/// An answer observed under its run (the failure's details), from one server of that run.
+fn by_run<'a>(plan: &Plan, (asked, answer): &'a (&Asked, Answer)) -> Observed<'a> {
+    Observed { cause: plan.served[asked.served].database, instance: asked.served, answer }
+}
+
 fn compared(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
     let failing: Vec<(&Asked, Answer)> = asked
         .iter()
         .filter(|asked| FAILING.contains(&asked.served))
         .filter_map(|asked| Some((asked, normalised(asked)?)))
         .collect();
+    let by_run = |pair| by_run(plan, pair);
     // One request at a time, over run A (twice) and run B: the cause is the failure's details.
     let mut paths: Vec<&str> = failing.iter().map(|(asked, _)| path(asked)).collect();
     paths.dedup();
     for line in paths {
-        let observed: Vec<Observed<'_>> = failing
-            .iter()
-            .filter(|(asked, _)| path(asked) == line)
-            .map(|(asked, answer)| Observed {
-                cause: plan.served[asked.served].database,
-                instance: asked.served,
-                answer,
-            })
-            .collect();
+        let observed: Vec<Observed<'_>> =
+            failing.iter().filter(|(asked, _)| path(asked) == line).map(by_run).collect();
         if let Some(leak) = leaks(&observed).into_iter().next() {
             let summary = format!(
                 "GET {line} answers differently over run A and run B, whose failures differ \
@@ -139,15 +138,8 @@ fn compared(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
     }
     // Every request's database error together, by run: an id that changes from answer to answer
     // may still keep a part of its own for each run's failure.
-    let errors: Vec<Observed<'_>> = failing
-        .iter()
-        .filter(|(asked, _)| asked.kind == Kind::Failed)
-        .map(|(asked, answer)| Observed {
-            cause: plan.served[asked.served].database,
-            instance: asked.served,
-            answer,
-        })
-        .collect();
+    let errors: Vec<Observed<'_>> =
+        failing.iter().filter(|(asked, _)| asked.kind == Kind::Failed).map(by_run).collect();
     if let Some(leak) = leaks_in_part(&errors).into_iter().next() {
         let summary = "the database errors of run A keep a part of their answers in common, and \
                        those of run B another, whose failures differ only in their details"
