@@ -131,6 +131,16 @@ impl Drop for Upstream {
     }
 }
 
+/// Opens a [`Upstream::refusing`]: from then on, it listens.
+#[derive(Debug)]
+pub struct Opener(tokio::sync::oneshot::Sender<()>);
+
+impl Opener {
+    pub fn open(self) {
+        let _ = self.0.send(());
+    }
+}
+
 impl Upstream {
     /// Serves on a fresh loopback address, answering each request as `script` says.
     pub async fn start(script: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Self {
@@ -143,6 +153,34 @@ impl Upstream {
     ) -> Self {
         let listener: TcpListener = address::listener().await;
         let address = listener.local_addr().expect("a bound listener has an address");
+        Self::on(address, async { listener }, options, script)
+    }
+
+    /// Like [`Upstream::with`], on an address that refuses every connection until the
+    /// [`Opener`] opens it: a server that is not up yet. Dropped unopened, it never listens (and
+    /// keeps its port).
+    pub fn refusing(
+        options: Options,
+        script: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+    ) -> (Self, Opener) {
+        let socket = address::bound();
+        let address = socket.local_addr().expect("a bound socket has an address");
+        let (open, opened) = tokio::sync::oneshot::channel();
+        let listening = async move {
+            match opened.await {
+                Ok(()) => socket.listen(1024).expect("a bound socket listens"),
+                Err(_) => std::future::pending().await,
+            }
+        };
+        (Self::on(address, listening, options, script), Opener(open))
+    }
+
+    fn on(
+        address: std::net::SocketAddr,
+        listening: impl Future<Output = TcpListener> + Send + 'static,
+        options: Options,
+        script: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+    ) -> Self {
         let state = Arc::new(State {
             script: Box::new(script),
             options,
@@ -152,6 +190,7 @@ impl Upstream {
         });
         let serving = Arc::clone(&state);
         let accepting = tokio::spawn(async move {
+            let listener = listening.await;
             while let Ok((stream, _)) = listener.accept().await {
                 let _ = stream.set_nodelay(true);
                 let connection = serving.connections.fetch_add(1, Ordering::SeqCst);

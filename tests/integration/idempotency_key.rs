@@ -188,6 +188,8 @@ struct Behaviour {
     retries: fn(u16) -> bool,
     /// Whether it retries an error that cannot heal (a request that cannot be built).
     retries_unbuildable: bool,
+    /// Whether it retries a refused connection (`is_connect()`), or returns it.
+    retries_refused: bool,
     honours_retry_after: bool,
     /// Whether a Retry-After of exactly max_delay ends the call (only more than it should).
     gives_up_at_max_delay: bool,
@@ -202,6 +204,11 @@ struct Behaviour {
     reads_obsolete_dates: bool,
     /// Whether Retry-After: 0 is a retry at once (not the usual backoff).
     zero_is_at_once: bool,
+    /// Whether a Retry-After date already past is a retry at once (not the usual backoff).
+    past_is_at_once: bool,
+    /// Whether its backoff starts again at base_delay after a Retry-After it waited out (instead
+    /// of counting every attempt).
+    backoff_restarts_after_asked: bool,
     /// Whether it waits before retrying after a failure with no response.
     waits_after_no_answer: bool,
     /// Whether it retries a timeout at once ("the timeout was the wait").
@@ -311,6 +318,7 @@ const RIGHT: Behaviour = Behaviour {
     new_key_each_attempt: false,
     retries: |status| status >= 500 || status == 409,
     retries_unbuildable: false,
+    retries_refused: true,
     honours_retry_after: true,
     gives_up_at_max_delay: false,
     caps_long_retry_after: false,
@@ -318,6 +326,8 @@ const RIGHT: Behaviour = Behaviour {
     reads_dates: true,
     reads_obsolete_dates: true,
     zero_is_at_once: false,
+    past_is_at_once: false,
+    backoff_restarts_after_asked: false,
     waits_after_no_answer: true,
     retries_timeouts_at_once: false,
     backoff_by_kind: false,
@@ -779,6 +789,7 @@ async fn knobbed_pay(
 ) -> Result<reqwest::Response, reqwest::Error> {
     let mut key = if behaviour.uses_given_key { given.to_string() } else { (behaviour.new_key)() };
     let (mut streak, mut last_kind) = (0, None);
+    let mut restarted_at = 0;
     let max_attempts =
         if behaviour.at_least_two { policy.max_attempts.max(2) } else { policy.max_attempts };
     let mut first_error = None;
@@ -804,6 +815,7 @@ async fn knobbed_pay(
         let mut outcome = request.send().await;
         let retry = match &outcome {
             Ok(response) => (behaviour.retries)(response.status().as_u16()),
+            Err(error) if error.is_connect() => behaviour.retries_refused,
             Err(error) => !error.is_builder() || behaviour.retries_unbuildable,
         };
         if retry && attempt >= max_attempts && behaviour.sleeps_after_last {
@@ -819,7 +831,8 @@ async fn knobbed_pay(
         let kind = outcome.as_ref().map(|response| response.status().as_u16()).ok();
         streak = if last_kind == Some(kind) { streak + 1 } else { 1 };
         last_kind = Some(kind);
-        let counted = if behaviour.backoff_by_kind { streak } else { attempt };
+        let counted = if behaviour.backoff_by_kind { streak } else { attempt - restarted_at };
+        let mut past = false;
         let asked = outcome.as_ref().ok().and_then(|response| {
             if !(behaviour.reads_retry_after_on)(response.status().as_u16()) {
                 return None;
@@ -830,15 +843,20 @@ async fn knobbed_pay(
                 Err(_)
                     if behaviour.reads_dates && (behaviour.reads_obsolete_dates || imf(value)) =>
                 {
-                    httpdate::parse_http_date(value)
-                        .ok()?
-                        .duration_since(SystemTime::now())
-                        .unwrap_or_default()
+                    let date = httpdate::parse_http_date(value).ok()?;
+                    past = date < SystemTime::now();
+                    date.duration_since(SystemTime::now()).unwrap_or_default()
                 }
                 Err(_) => return None,
             };
-            (!asked.is_zero() || behaviour.zero_is_at_once).then_some(asked)
+            let at_once = behaviour.zero_is_at_once || (past && behaviour.past_is_at_once);
+            (!asked.is_zero() || at_once).then_some(asked)
         });
+        if behaviour.backoff_restarts_after_asked
+            && asked.is_some_and(|asked| !asked.is_zero() && asked <= policy.max_delay)
+        {
+            restarted_at = attempt;
+        }
         let wait = match (asked, &outcome) {
             (Some(asked), _) if asked > policy.max_delay && behaviour.caps_long_retry_after => {
                 policy.max_delay
@@ -1200,6 +1218,7 @@ async fn clients_that_replace_the_timeout_or_miscount_attempts_are_caught() {
         Box::pin(knobbed!(at_least_two: true)),
         Box::pin(knobbed!(returns_first_error: true)),
         Box::pin(knobbed!(numbers_attempts: true)),
+        Box::pin(knobbed!(retries_refused: false)),
     ])
     .await;
     // A timeout of another length moves every wait after it, and the herd's hang-ups with it.
@@ -1211,6 +1230,8 @@ async fn clients_that_replace_the_timeout_or_miscount_attempts_are_caught() {
     assert_failed(&cases[3].0, cases[3].1, CHECKS, &[GIVES_UP]);
     assert_rejected(&cases[3].0, cases[3].1, GIVES_UP, "when the last attempt ended in");
     assert_failed(&cases[4].0, cases[4].1, CHECKS, &[KEYED]);
+    assert_failed(&cases[5].0, cases[5].1, CHECKS, &[RETRIES]);
+    assert_rejected(&cases[5].0, cases[5].1, RETRIES, "A refused connection never reached");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1223,9 +1244,12 @@ async fn clients_that_misread_retry_after_or_a_timeout_are_caught() {
         Box::pin(knobbed!(retries_timeouts_at_once: true)),
         Box::pin(knobbed!(reads_obsolete_dates: false)),
         Box::pin(knobbed!(caps_long_retry_after: true)),
+        Box::pin(knobbed!(past_is_at_once: true)),
+        Box::pin(knobbed!(backoff_restarts_after_asked: true)),
     ])
     .await;
-    let expected: [&[&str]; 5] = [&[JITTER], &[WAITS], &[WAITS], &[WAITS], &[WAITS]];
+    let expected: [&[&str]; 7] =
+        [&[JITTER], &[WAITS], &[WAITS], &[WAITS], &[WAITS], &[JITTER], &[WAITS]];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
@@ -1234,6 +1258,8 @@ async fn clients_that_misread_retry_after_or_a_timeout_are_caught() {
     assert_rejected(&cases[2].0, cases[2].1, WAITS, "after a timeout,");
     assert_rejected(&cases[3].0, cases[3].1, WAITS, " GMT, pay waited");
     assert_rejected(&cases[4].0, cases[4].1, WAITS, "beyond max_delay");
+    assert_rejected(&cases[5].0, cases[5].1, JITTER, "a date already past");
+    assert_rejected(&cases[6].0, cases[6].1, WAITS, "waited out, and then 5xx");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1288,9 +1314,10 @@ async fn clients_that_wait_wrongly_are_caught() {
     .await;
     // A flat wait (jittered) is a narrow one too: the herd retries together.
     // No wait after a dropped connection is no jitter there either: the herd's piles up.
+    // No wait after a refused connection spends every attempt before the server is up.
     let expected: [&[&str]; 12] = [
         &[WAITS],
-        &[WAITS, JITTER],
+        &[WAITS, JITTER, RETRIES],
         &[WAITS, JITTER],
         &[WAITS],
         &[JITTER],

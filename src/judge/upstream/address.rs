@@ -20,7 +20,7 @@ pub fn loopback() -> Ipv4Addr {
 
 /// A socket bound to a fresh loopback address (port 0), or to `127.0.0.1` where only that one
 /// answers.
-fn bound() -> TcpSocket {
+pub(super) fn bound() -> TcpSocket {
     let socket = TcpSocket::new_v4().expect("a socket");
     if socket.bind(SocketAddr::from((loopback(), 0))).is_ok() {
         return socket;

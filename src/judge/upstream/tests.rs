@@ -134,6 +134,26 @@ async fn refused_and_unreachable_addresses_answer_nothing() {
     assert!(started.elapsed() >= Duration::from_millis(140));
 }
 
+#[tokio::test]
+async fn a_refusing_upstream_answers_once_opened() {
+    let (upstream, opener) =
+        Upstream::refusing(Options::default(), |_| Reply::json(201, &serde_json::json!({})));
+    let error = client().get(&upstream.base).send().await.unwrap_err();
+    assert!(error.is_connect(), "{error:?}");
+    assert_eq!(upstream.asked(), 0);
+    opener.open();
+    let mut answered = None;
+    for _ in 0..100 {
+        if let Ok(response) = client().get(&upstream.base).send().await {
+            answered = Some(response.status().as_u16());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(answered, Some(201));
+    assert_eq!(upstream.asked(), 1);
+}
+
 #[test]
 fn paths_are_read_segment_by_segment_and_decoded_strictly() {
     let seen = |target: &str| Seen {

@@ -21,7 +21,7 @@ use super::{FRESH, GIVES_UP, JITTER, KEYED, NEVER, RETRIES, WAITS};
 use crate::judge::bounds::{Bound, LATE_FLOOR, Lateness, Timing, millis};
 use crate::judge::http_date::{DateForm, format_time, whole_second_after};
 use crate::judge::schedule::{self, Sample, Wait, backoff, date_asked};
-use crate::judge::upstream::{Options, Reply, Seen, Upstream};
+use crate::judge::upstream::{Opener, Options, Reply, Seen, Upstream};
 use crate::judge::{Evidence, Failure, Learner, Lost, Returned, seed};
 
 mod twins;
@@ -39,6 +39,8 @@ enum Step {
     /// This status with `Retry-After` as an HTTP-date in this form, [`LATER`] ahead: past
     /// max_delay.
     AskingLater(u16, DateForm),
+    /// A 503 with `Retry-After` as an HTTP-date in this form, [`PAST`] gone: the usual backoff.
+    AskingPast(DateForm),
     /// The request read, the connection closed without a word.
     Drop,
     /// No answer until the client gives up.
@@ -61,6 +63,14 @@ enum Kind {
     /// connection): backoff counts attempts, not failures of one kind.
     Mixed,
     Herd,
+    /// Calls that failed together, told to come back at a date already past: the usual backoff.
+    PastHerd,
+    /// Sent to a payments server that refuses connections for [`REFUSED_FOR`], then listens: a
+    /// refused connection is retried like any failure to send.
+    RefusedFirst,
+    /// A second asked for and waited out, then 5xx: the backoff before the later retries counts
+    /// every attempt, the one that asked too.
+    AfterAsked,
     /// Calls that time out together: each backs off after it, as after any failure.
     TimedOut,
     /// A 503 at every attempt but the last of forty, past where 2^(n−1) overflows a u32 (retry
@@ -166,6 +176,10 @@ impl Plan {
             let policy = drawn(payments, 4);
             call(payments, Kind::Refused, vec![Step::Status(status)], policy);
         }
+        // A server not up yet: a refused connection never reached it, and is retried. Eight
+        // attempts on bounds from 60 ms reach past REFUSED_FOR but for once in millions of plays.
+        let policy = RetryPolicy { max_attempts: 8, base_delay: ms(60), max_delay: ms(1_000) };
+        call(payments, Kind::RefusedFirst, vec![Step::Created], policy);
         // Waits long enough that a client retrying what can never be sent shows it.
         let policy = RetryPolicy { max_attempts: 4, base_delay: ms(300), max_delay: ms(2_000) };
         call(payments, Kind::Unbuildable, Vec::new(), policy);
@@ -270,6 +284,26 @@ impl Plan {
             ];
             call(payments, Kind::Herd, steps, policy);
         }
+        // A herd told to come back at a date already past (one form for all): that is the usual
+        // backoff too, and taken as "at once", the herd comes back together.
+        let d = seed::duration_spread(payments.rng(), ms(250), ms(400));
+        let form = *seed::pick(payments.rng(), &DateForm::ALL);
+        for _ in 0..8 {
+            let policy = RetryPolicy { max_attempts: 2, base_delay: d, max_delay: d };
+            call(payments, Kind::PastHerd, vec![Step::AskingPast(form), Step::Created], policy);
+        }
+        // A second asked for and waited out, then three 5xx: the bounds before retries 2 to 4
+        // are 2, 4 and 8 times base_delay. A backoff that starts again after the wait reaches
+        // half of each at most, and none of its forty-eight waits comes within 40 % of its
+        // bound, where full jitter takes fewer than five about once in a million plays.
+        let base = seed::duration_spread(payments.rng(), ms(45), ms(60));
+        for _ in 0..AFTER_ASKED_CALLS {
+            let policy = RetryPolicy { max_attempts: 5, base_delay: base, max_delay: ms(2_000) };
+            let mut steps = vec![Step::Asking(503, 1)];
+            steps.extend((0..3).map(|_| five_xx(payments)));
+            steps.push(Step::Created);
+            call(payments, Kind::AfterAsked, steps, policy);
+        }
         // Timeouts together, on a bound long enough that coming back at once shows.
         let d = seed::duration_spread(payments.rng(), ms(250), ms(400));
         for _ in 0..TIMED_OUT_CALLS {
@@ -313,6 +347,13 @@ const OVERFLOW_ATTEMPTS: u32 = 40;
 /// on about seven calls in eight, and on none of four about once in 3,000 plays.
 const FIRST_CALLS: usize = 4;
 
+/// How long the payments server of [`Kind::RefusedFirst`] refuses connections once its call has
+/// set out: the first attempt (due at once, and late by tens of ms on a busy machine) is refused.
+const REFUSED_FOR: Duration = Duration::from_millis(150);
+
+/// How many calls retry after a `Retry-After` waited out (see [`Kind::AfterAsked`]).
+const AFTER_ASKED_CALLS: usize = 16;
+
 /// How many calls time out together: enough that full jitter seldom draws most of their waits
 /// near nothing (see `schedule::waited_after_timeouts`).
 const TIMED_OUT_CALLS: usize = 12;
@@ -332,6 +373,8 @@ pub(super) async fn play(
         tokio::join!(new_keys(learner, plan.calls.len()), new_keys(second, SECOND_KEYS));
     let (keys, second_keys) = (keys?, second_keys?);
     let url = format!("{}/payments", server.base);
+    let (not_up, opener) = not_up_yet(&tag);
+    let mut opener = Some(opener);
     let twins = async {
         let (one, two) = tokio::join!(
             twins::play(learner, &plan.twins[0], &url, &keys),
@@ -346,8 +389,12 @@ pub(super) async fn play(
         .zip(keys.iter().cycle())
         .partition(|(planned, _)| planned.kind == Kind::First);
     let calls = together.into_iter().map(|(planned, key)| {
-        let url =
-            if planned.kind == Kind::Unbuildable { "http://[::1".to_string() } else { url.clone() };
+        let url = match planned.kind {
+            Kind::Unbuildable => "http://[::1".to_string(),
+            Kind::RefusedFirst => format!("{}/payments", not_up.base),
+            _ => url.clone(),
+        };
+        let opener = (planned.kind == Kind::RefusedFirst).then(|| opener.take()).flatten();
         // The long outages start once the first rush of every call at once is over, one after
         // the other: their first, shortest waits must not be measured in a crowd.
         let starts_after = match planned.kind {
@@ -359,7 +406,13 @@ pub(super) async fn play(
         };
         async move {
             tokio::time::sleep(twins::DRAWN + starts_after).await;
-            pay(learner, planned, url, key.clone()).await
+            let opening = async {
+                tokio::time::sleep(REFUSED_FOR).await;
+                if let Some(opener) = opener {
+                    opener.open();
+                }
+            };
+            tokio::join!(pay(learner, planned, url, key.clone()), opening).0
         }
     });
     let (twins, played) = tokio::join!(twins, join_all(calls));
@@ -376,6 +429,7 @@ pub(super) async fn play(
         paid_again.push(pay(learner, again, url.clone(), played[*at].key.clone()).await?);
     }
     for played in &mut played {
+        let server = if played.planned.kind == Kind::RefusedFirst { &not_up } else { &server };
         played.seen = server
             .seen()
             .into_iter()
@@ -412,10 +466,17 @@ pub(super) async fn play(
         (FRESH, fresh(&keys, &second_keys)),
         (
             RETRIES,
-            [Kind::Succeeds, Kind::Asked, Kind::First]
-                .into_iter()
-                .find_map(|kind| each(&played, kind, |played| count(played, created_at(played))))
-                .or_else(|| own_timeout(&played, &lateness)),
+            [
+                Kind::Succeeds,
+                Kind::RefusedFirst,
+                Kind::Asked,
+                Kind::AfterAsked,
+                Kind::PastHerd,
+                Kind::First,
+            ]
+            .into_iter()
+            .find_map(|kind| each(&played, kind, |played| count(played, created_at(played))))
+            .or_else(|| own_timeout(&played, &lateness)),
         ),
         (
             NEVER,
@@ -470,6 +531,18 @@ async fn pay<'a>(
 }
 
 /// The judge's payments server: every call's attempts answered as its script says, by amount.
+/// A payments server that refuses every connection until it is opened, then creates whatever
+/// payment comes.
+fn not_up_yet(tag: &str) -> (Upstream, Opener) {
+    let tag = tag.to_string();
+    Upstream::refusing(Options { cap: 100, keep_alive: true }, move |seen| {
+        match serde_json::from_slice::<Payment>(&seen.body) {
+            Ok(payment) => Reply::json(201, &body_of(Step::Created, &payment, 1, &tag)),
+            Err(_) => Reply::json(400, &json!({"error": {"code": "NOT_A_PAYMENT"}})),
+        }
+    })
+}
+
 async fn payments_server(plan: &Plan, tag: &str) -> Upstream {
     let scripts: HashMap<u64, Vec<Step>> = plan
         .calls
@@ -536,6 +609,9 @@ const LATER: Duration = Duration::from_secs(3);
 /// a client that reads only seconds is seen coming back too soon.
 const DATE_AHEAD: Duration = Duration::from_millis(200);
 
+/// How long ago a `Retry-After` date already past is.
+const PAST: Duration = Duration::from_secs(5);
+
 fn reply(step: Step, body: &Value) -> Reply {
     match step {
         Step::Created => Reply::json(201, body),
@@ -550,6 +626,10 @@ fn reply(step: Step, body: &Value) -> Reply {
         Step::AskingLater(status, form) => {
             let date = whole_second_after(SystemTime::now() + LATER);
             Reply::json(status, body).with_header("retry-after", &format_time(date, form))
+        }
+        Step::AskingPast(form) => {
+            let date = SystemTime::now() - PAST;
+            Reply::json(503, body).with_header("retry-after", &format_time(date, form))
         }
         Step::Drop => Reply::Raw(Vec::new()),
         Step::Hang => Reply::Silence,
@@ -604,7 +684,9 @@ fn about(played: &Played, summary: String) -> Failure {
             Step::Created => "201 Created".to_string(),
             Step::Status(status) => status.to_string(),
             Step::Asking(status, seconds) => format!("{status}, Retry-After: {seconds}"),
-            Step::AskingDate(_) => format!("503, Retry-After: {}", date_sent(seen)),
+            Step::AskingDate(_) | Step::AskingPast(_) => {
+                format!("503, Retry-After: {}", date_sent(seen))
+            }
             Step::AskingLater(status, _) => format!("{status}, Retry-After: {}", date_sent(seen)),
             Step::Drop => "(connection closed, no answer)".into(),
             Step::Hang => "(no answer)".into(),
@@ -775,6 +857,13 @@ fn count(played: &Played, wanted: usize) -> Option<String> {
             played.seen.first().map_or_else(String::new, date_sent),
             millis(played.planned.policy.max_delay)
         ),
+        (Kind::RefusedFirst, _) if made == 0 => format!(
+            "the payments server refused connections for the first {} of the call, then \
+             listened, and no request came: pay returned after {}. A refused connection never \
+             reached the server: retry it, after its backoff, like any failure to send",
+            millis(REFUSED_FOR),
+            millis(played.returned.saturating_duration_since(played.started))
+        ),
         (Kind::Broken, _) => format!(
             "the server {} every time, and {made} requests came; max_attempts is {wanted}",
             match first {
@@ -926,7 +1015,15 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
     // busy moment can make of a right one) is said last, when nothing else is wrong.
     let mut too_late = None;
     for played in plays.iter().filter(|played| {
-        matches!(played.planned.kind, Kind::Succeeds | Kind::Broken | Kind::Asked | Kind::TimedOut)
+        matches!(
+            played.planned.kind,
+            Kind::Succeeds
+                | Kind::Broken
+                | Kind::Asked
+                | Kind::TimedOut
+                | Kind::PastHerd
+                | Kind::AfterAsked
+        )
     }) {
         for (index, (waited, wait)) in judged_waits(played).into_iter().enumerate() {
             let late =
@@ -939,7 +1036,7 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
                 Step::Status(409) => "a 409".to_string(),
                 Step::Status(status) => format!("a {status}"),
                 Step::Asking(status, seconds) => format!("a {status} with Retry-After: {seconds}"),
-                Step::AskingDate(_) => {
+                Step::AskingDate(_) | Step::AskingPast(_) => {
                     format!("a 503 with Retry-After: {}", date_sent(&played.seen[index]))
                 }
                 Step::AskingLater(status, _) => {
@@ -1042,7 +1139,10 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
             });
         }
     }
-    reach(plays).or_else(|| no_wait_after_timeouts(plays)).or(too_late)
+    reach(plays)
+        .or_else(|| reach_after_asked(plays))
+        .or_else(|| no_wait_after_timeouts(plays))
+        .or(too_late)
 }
 
 /// Over the many backoff waits of the calls that fail a few times, some come near their bound,
@@ -1062,6 +1162,30 @@ fn reach(plays: &[Played]) -> Option<Failure> {
     });
     let problem = schedule::reach_each_retry(samples)?;
     Some(shown_with(Failure::of(problem), plays.iter().find(judged)?))
+}
+
+/// After a `Retry-After` waited out, the backoff before each later retry counts every attempt
+/// made, the one that asked too: waits drawn as if counting started again stay in the lower half
+/// of their bounds.
+fn reach_after_asked(plays: &[Played]) -> Option<Failure> {
+    let after = |played: &&Played| played.planned.kind == Kind::AfterAsked;
+    let samples: Vec<Sample> = plays
+        .iter()
+        .filter(after)
+        .flat_map(|played| {
+            judged_waits(played).into_iter().filter_map(|(waited, wait)| match wait {
+                Wait::Backoff(nominal) => Some(Sample { waited, nominal }),
+                _ => None,
+            })
+        })
+        .collect();
+    let problem = schedule::reach(&samples)?;
+    let failure = Failure::of(format!(
+        "after a 503 with Retry-After: 1, waited out, and then 5xx: {problem}. Backoff counts \
+         every attempt made, the one answered with Retry-After too: before retry n its bound is \
+         base_delay × 2^(n−1), however the waits before it were decided"
+    ));
+    Some(shown_with(failure, plays.iter().find(after)?))
 }
 
 /// A failure judged over many calls, shown with one of them as its example.
@@ -1110,24 +1234,27 @@ fn own_timeout(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
 
 /// After a timeout, pay backs off as after any failure: waiting for the answer was no backoff.
 fn no_wait_after_timeouts(plays: &[Played]) -> Option<Failure> {
-    let timed_out: Vec<&Played> =
-        plays.iter().filter(|played| played.planned.kind == Kind::TimedOut).collect();
-    let d = timed_out.first()?.planned.policy.base_delay;
-    let firsts: Vec<Duration> = timed_out
-        .iter()
-        .filter_map(|played| schedule::waits(&played.seen).first().copied())
-        .collect();
+    let (timed_out, d, firsts) = together(plays, Kind::TimedOut)?;
     schedule::waited_after_timeouts(d, &firsts).map(|problem| about(timed_out[0], problem))
+}
+
+/// The calls of `kind`, which failed together on one bound `d` (their base_delay), and each
+/// one's first wait.
+fn together<'p, 'a>(
+    plays: &'p [Played<'a>],
+    kind: Kind,
+) -> Option<(Vec<&'p Played<'a>>, Duration, Vec<Duration>)> {
+    let calls: Vec<&Played> = plays.iter().filter(|played| played.planned.kind == kind).collect();
+    let d = calls.first()?.planned.policy.base_delay;
+    let firsts =
+        calls.iter().filter_map(|played| schedule::waits(&played.seen).first().copied()).collect();
+    Some((calls, d, firsts))
 }
 
 /// Calls that failed together must not retry together: not in one pile, and not each at its own
 /// fixed share of the bound (drawn once per call), which keeps every call's place in the herd.
 fn herd(plays: &[Played]) -> Option<Failure> {
-    let herd: Vec<&Played> =
-        plays.iter().filter(|played| played.planned.kind == Kind::Herd).collect();
-    let d = herd.first()?.planned.policy.base_delay;
-    let firsts: Vec<Duration> =
-        herd.iter().filter_map(|played| schedule::waits(&played.seen).first().copied()).collect();
+    let (herd, d, firsts) = together(plays, Kind::Herd)?;
     let per_call: Vec<Vec<Sample>> = herd
         .iter()
         .map(|played| {
@@ -1142,5 +1269,19 @@ fn herd(plays: &[Played]) -> Option<Failure> {
         // A share reused makes each call's waits one pile of its own: said as what it is.
         .or_else(|| schedule::drawn_afresh(&per_call))
         .or_else(|| schedule::piled_up(&per_call.concat()))
+        .or_else(|| past_herd(plays))
         .map(Failure::of)
+}
+
+/// A herd told to come back at a date already past waits its usual backoff, jittered: taken as
+/// "at once", it comes back together.
+fn past_herd(plays: &[Played]) -> Option<String> {
+    let (herd, d, firsts) = together(plays, Kind::PastHerd)?;
+    let why =
+        schedule::jittered(d, &firsts).or_else(|| schedule::came_straight_back(d, &firsts))?;
+    let date = herd[0].seen.first().map(date_sent).unwrap_or_default();
+    Some(format!(
+        "after a 503 with Retry-After: {date}, a date already past, which asks for the usual \
+         backoff: {why}"
+    ))
 }
