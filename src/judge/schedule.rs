@@ -179,6 +179,52 @@ pub fn reach(samples: &[Sample]) -> Option<String> {
     })
 }
 
+/// The least bound whose waits count towards how close to it the longest came: at 250 ms, what a
+/// busy machine adds to a wait (tens of ms) is a tenth of it at most.
+const TOP_LEAST_BOUND: Duration = Duration::from_millis(250);
+
+/// How many such waits it takes before the longest must come within [`TOP_SHARE`] of its
+/// bound: full jitter draws a wait there once in ten, and none of 128 about once in 700,000
+/// plays (equal jitter, once in ten to the twelfth).
+pub const TOP_FEWEST: usize = 128;
+
+/// The same, for a scenario that is played again before its failure counts: none of 64 about
+/// once in 800 plays, three plays in a row once in 500 million.
+pub const TOP_FEWEST_REPLAYED: usize = 64;
+
+/// How close to its bound the longest of many waits comes.
+const TOP_SHARE: f64 = 0.9;
+
+/// Over many waits of long bounds, the longest comes within a tenth of its bound: jitter draws
+/// from all of `[0, d]` (or `[d/2, d]`), so waits that never come near were drawn from below it
+/// (a share of `d` a fifth short, a cap below `max_delay`, a bound that grows by less than
+/// double). The share the longest came to, and how many were judged, when none came near; a
+/// busy machine only lengthens waits, so it never fails a client that waited.
+pub fn top_short(samples: &[Sample], fewest: usize) -> Option<(f64, usize)> {
+    let shares: Vec<f64> = samples
+        .iter()
+        .filter(|sample| sample.nominal >= TOP_LEAST_BOUND)
+        .map(|sample| sample.waited.as_secs_f64() / sample.nominal.as_secs_f64())
+        .collect();
+    let longest = shares.iter().copied().fold(0.0, f64::max);
+    (shares.len() >= fewest && longest < TOP_SHARE).then_some((longest, shares.len()))
+}
+
+/// [`top_short`], said of backoff waits. The waits as measured, the machine's lateness left in:
+/// taken off, it would shorten the longest of a right answer's waits below the mark.
+pub fn top_reach(samples: &[Sample]) -> Option<String> {
+    let (longest, judged) = top_short(samples, TOP_FEWEST)?;
+    Some(format!(
+        "over {judged} backoff waits of {} ms or more, the longest came to {:.0} % of its bound \
+         d: jitter draws from all of [0, d] (or [d/2, d]), and one wait in ten comes within \
+         {:.0} % of d; waits that never do are drawn from below it (a share of d too small, or \
+         a bound that grows by less than double)",
+        TOP_LEAST_BOUND.as_millis(),
+        longest * 100.0,
+        (1.0 - TOP_SHARE) * 100.0
+    ))
+}
+
 /// The least bound a wait must have to count towards the reach before its retry alone. The
 /// first retries of a check all come at once, in its busiest moment, and what the machine's
 /// lateness takes off a wait of 80 ms leaves few of sixty-four reaching (CI's test load: two);
@@ -753,6 +799,29 @@ mod tests {
             let problem = reach_each_retry(four_retries(bound));
             assert!(problem.is_some_and(|problem| problem.contains("stay low")), "{name}");
         }
+    }
+
+    #[test]
+    fn the_longest_of_many_long_waits_comes_near_its_bound() {
+        let spread = |top: f64| -> Vec<Sample> {
+            (0..128)
+                .map(|at| Sample {
+                    waited: Duration::from_millis(300).mul_f64(top * f64::from(at) / 127.0),
+                    nominal: Duration::from_millis(300),
+                })
+                .collect()
+        };
+        assert_eq!(top_short(&spread(1.0), TOP_FEWEST), None);
+        assert_eq!(top_short(&spread(0.92), TOP_FEWEST), None);
+        let (longest, judged) = top_short(&spread(0.8), TOP_FEWEST).unwrap();
+        assert_eq!(judged, 128);
+        assert!((longest - 0.8).abs() < 1e-9);
+        assert_eq!(top_short(&spread(0.8)[..127], TOP_FEWEST), None, "too few to tell");
+        let short_bounds: Vec<Sample> = spread(0.5)
+            .iter()
+            .map(|sample| Sample { nominal: Duration::from_millis(200), ..*sample })
+            .collect();
+        assert_eq!(top_short(&short_bounds, TOP_FEWEST), None, "bounds too short to tell");
     }
 
     #[test]

@@ -393,6 +393,18 @@ pub fn assert_rejected(judged: &Judged, seed: u64, check: &str, reason: &str) {
     );
 }
 
+/// `check` failed, saying one of `reasons`: where two rules see the same mistake, whichever
+/// sees it first may be the one to say so.
+#[track_caller]
+pub fn assert_rejected_any(judged: &Judged, seed: u64, check: &str, reasons: &[&str]) {
+    let summary = judged.failure(check).map(|failure| failure.summary.as_str());
+    assert!(
+        summary.is_some_and(|summary| reasons.iter().any(|reason| summary.contains(reason))),
+        "{check:?} should fail saying one of {reasons:?}; it said {summary:?}\n{}",
+        report(judged, seed)
+    );
+}
+
 /// A tmux server of the test's own, so nothing of the user's is touched.
 pub struct Tmux {
     pub socket: String,

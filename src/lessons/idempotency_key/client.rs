@@ -1152,15 +1152,20 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
 /// or an exponent behind).
 fn reach(plays: &[Played]) -> Option<Failure> {
     let judged = |played: &&Played| played.planned.kind == Kind::Succeeds;
-    let samples = plays.iter().filter(judged).flat_map(|played| {
-        judged_waits(played).into_iter().enumerate().filter_map(
-            |(index, (waited, wait))| match wait {
-                Wait::Backoff(nominal) => Some((index + 1, Sample { waited, nominal })),
-                _ => None,
-            },
-        )
-    });
-    let problem = schedule::reach_each_retry(samples)?;
+    let samples: Vec<(usize, Sample)> = plays
+        .iter()
+        .filter(judged)
+        .flat_map(|played| {
+            judged_waits(played).into_iter().enumerate().filter_map(|(index, (waited, wait))| {
+                match wait {
+                    Wait::Backoff(nominal) => Some((index + 1, Sample { waited, nominal })),
+                    _ => None,
+                }
+            })
+        })
+        .collect();
+    let pooled: Vec<Sample> = samples.iter().map(|(_, sample)| *sample).collect();
+    let problem = schedule::reach_each_retry(samples).or_else(|| schedule::top_reach(&pooled))?;
     Some(shown_with(Failure::of(problem), plays.iter().find(judged)?))
 }
 

@@ -84,6 +84,9 @@ pub(super) enum Together {
     /// left to the aggregate (a scenario of a hundred 20 ms waits meets every hiccup of a busy
     /// machine): the checks of `doubles` and `capped` bound waits one by one.
     Growth,
+    /// Each wait judged on its own, and over the many at the cap, the longest comes near it:
+    /// jitter draws below `max_delay` itself, not below a cap of its own.
+    Capped,
     /// Past 2^32, the waits stay at the cap (judged in aggregate too, for the same reason).
     StaysAtCap,
     /// Each call's waits are drawn afresh: over a few long bounds, the share of its bound each
@@ -139,6 +142,9 @@ pub const CHECKS: &[&str] = &[
 /// How many calls time out together: enough that full jitter seldom draws most of their waits
 /// near nothing (see `schedule::waited_after_timeouts`).
 const TIMED_OUT: usize = 12;
+
+/// How many calls of the cap's scenario fail six times (four waits at the cap each).
+const CAPPED_CALLS: usize = 16;
 
 /// The timeout of the client handed to `get_with_retry`: a silent server becomes an error then.
 pub(super) const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
@@ -242,11 +248,14 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     let doubles =
         (0..64).map(|_| scripted(then_ok(failures(rng, 4)), policy(5, base, ms(2_000)))).collect();
     scenarios.push(Scenario { check: DOUBLES, calls: doubles, together: Together::Reaching });
-    let cap = seed::duration_spread(rng, ms(150), ms(250));
-    let capped = (0..8)
-        .map(|_| scripted(then_ok(failures(rng, 5)), policy(6, cap.mul_f64(0.4), cap)))
+    // Sixteen calls wait four times each at the cap: a wait 20 % past it breaks late(cap) on
+    // one in twenty-four at a cap of 300 ms (full jitter stretched 1.2x: none of 64, one play
+    // in fifteen), and waits drawn below a cap of their own never come within a tenth of it.
+    let cap = seed::duration_spread(rng, ms(250), ms(350));
+    let capped = (0..CAPPED_CALLS)
+        .map(|_| scripted(then_ok(failures(rng, 6)), policy(7, cap.mul_f64(0.4), cap)))
         .collect();
-    scenarios.push(scenario(CAPPED, capped));
+    scenarios.push(Scenario { check: CAPPED, calls: capped, together: Together::Capped });
     let too_long_cap = ms(1_000) * rng.u32(1..=2);
     // A date among them, every run: a client that reads only seconds must not pass by luck.
     let mut too_long_values = [
