@@ -21,7 +21,7 @@ use httplings_judge::lessons::overload::{self, CHECKS};
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::support::{assert_failed, assert_rejected, seed};
+use crate::support::{assert_failed, assert_rejected, assert_rejected_any, seed};
 
 mod tower_sliding_log;
 
@@ -247,7 +247,11 @@ async fn a_quota_shared_by_every_client_is_caught() {
         &[ANONYMOUS, RETRY_AFTER],
     )
     .await;
-    assert_rejected(&global, seed, PER_CLIENT, "in the same instant another client");
+    // One quota for all shows wherever two clients meet: two keys in the same instant, or a key
+    // that is not ASCII after the keyless clients (CI, seed 127876989, which replayed the
+    // other way). Which sees it first is a matter of timing.
+    let said = ["in the same instant another client", "once the clients without a key"];
+    assert_rejected_any(&global, seed, PER_CLIENT, &said);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
