@@ -82,11 +82,33 @@ pub fn past_backoff(waited: Duration, d: Duration, lag: Duration) -> bool {
     Wait::Backoff(d).bound().later_by(lag).judge(waited) == Timing::Late
 }
 
-/// One backoff wait as measured, with the bound it had.
+/// One backoff wait as measured, with the bound it had and how late the machine was measured
+/// to run meanwhile. The lateness is kept beside the wait, not taken off it: a rule that asks
+/// waits to reach up takes it off ([`reach`]: a wait that reached its bound only by running late
+/// did not reach it), one that asks the longest to come near its bound leaves it in
+/// ([`top_short`]: taken off, it would shorten a right answer's longest wait below the mark).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
     pub waited: Duration,
     pub nominal: Duration,
+    pub late: Duration,
+}
+
+impl Sample {
+    /// A wait where no lateness was measured.
+    pub fn new(waited: Duration, nominal: Duration) -> Self {
+        Self { waited, nominal, late: Duration::ZERO }
+    }
+
+    /// The wait with the machine's lateness taken off.
+    fn on_time(&self) -> Duration {
+        self.waited.saturating_sub(self.late)
+    }
+
+    /// The same wait, as it would have been had the machine run on time.
+    pub fn without_lateness(&self) -> Self {
+        Self::new(self.on_time(), self.nominal)
+    }
 }
 
 /// The least share of the nominal total a client may wait. Full jitter averages 0.5; over sixty
@@ -160,11 +182,11 @@ pub fn reach(samples: &[Sample]) -> Option<String> {
         samples.iter().filter(|sample| sample.nominal >= REACH_LEAST_BOUND).collect();
     let reaching = judged
         .iter()
-        .filter(|sample| sample.waited.as_secs_f64() >= sample.nominal.as_secs_f64() * REACH)
+        .filter(|sample| sample.on_time().as_secs_f64() >= sample.nominal.as_secs_f64() * REACH)
         .count();
     let longest = judged
         .iter()
-        .map(|sample| sample.waited.as_secs_f64() / sample.nominal.as_secs_f64())
+        .map(|sample| sample.on_time().as_secs_f64() / sample.nominal.as_secs_f64())
         .fold(0.0, f64::max);
     (judged.len() >= 20 && (reaching as f64) < judged.len() as f64 * LEAST_REACHING).then(|| {
         format!(
@@ -250,6 +272,13 @@ pub fn reach_each_retry(samples: impl IntoIterator<Item = (usize, Sample)>) -> O
             Some(format!("before retry {}, {}", index + 1, reach(&long)?))
         })
     })
+}
+
+/// Every rule on how far backoff waits reach: over all of them and before each retry
+/// ([`reach_each_retry`]), then the longest of the long ones ([`top_reach`]).
+pub fn reach_all(samples: &[(usize, Sample)]) -> Option<String> {
+    let pooled: Vec<Sample> = samples.iter().map(|(_, sample)| *sample).collect();
+    reach_each_retry(samples.iter().copied()).or_else(|| top_reach(&pooled))
 }
 
 /// The first waits' lower quartile and the capped waits' median, when the capped ones are not
@@ -755,7 +784,7 @@ mod tests {
                     (call, index, Duration::from_millis((10u64 << index).min(120)))
                 })
             })
-            .map(|(call, index, nominal)| Sample { waited: wait(nominal, index, call), nominal })
+            .map(|(call, index, nominal)| Sample::new(wait(nominal, index, call), nominal))
             .collect()
     }
 
@@ -783,7 +812,7 @@ mod tests {
                 let nominal = Duration::from_millis(80 << (retry - 1));
                 let share = f64::from(call) / 64.0;
                 let waited = Duration::from_millis(bound(retry)).mul_f64(share);
-                (retry as usize, Sample { waited, nominal })
+                (retry as usize, Sample::new(waited, nominal))
             })
             .collect()
     }
@@ -805,9 +834,9 @@ mod tests {
     fn the_longest_of_many_long_waits_comes_near_its_bound() {
         let spread = |top: f64| -> Vec<Sample> {
             (0..128)
-                .map(|at| Sample {
-                    waited: Duration::from_millis(300).mul_f64(top * f64::from(at) / 127.0),
-                    nominal: Duration::from_millis(300),
+                .map(|at| {
+                    let d = Duration::from_millis(300);
+                    Sample::new(d.mul_f64(top * f64::from(at) / 127.0), d)
                 })
                 .collect()
         };
@@ -985,7 +1014,7 @@ mod tests {
                 .enumerate()
                 .map(|(at, share)| {
                     let nominal = Duration::from_millis(200 << at);
-                    Sample { waited: nominal.mul_f64(*share), nominal }
+                    Sample::new(nominal.mul_f64(*share), nominal)
                 })
                 .collect()
         };
@@ -999,25 +1028,16 @@ mod tests {
             .collect();
         assert_eq!(drawn_afresh(&afresh), None);
         // Bounds too short to measure a share by are left out: then nothing is judged.
-        let short: Vec<Vec<Sample>> =
-            (0..5)
-                .map(|_| {
-                    vec![
-                        Sample {
-                            waited: Duration::from_millis(40),
-                            nominal: Duration::from_millis(50)
-                        };
-                        3
-                    ]
-                })
-                .collect();
+        let short: Vec<Vec<Sample>> = (0..5)
+            .map(|_| vec![Sample::new(Duration::from_millis(40), Duration::from_millis(50)); 3])
+            .collect();
         assert_eq!(drawn_afresh(&short), None);
     }
 
     #[test]
     fn waits_piled_up_at_one_length_are_told_from_jittered_ones() {
         let d = Duration::from_millis(300);
-        let sample = |millis: u64| Sample { waited: Duration::from_millis(millis), nominal: d };
+        let sample = |millis: u64| Sample::new(Duration::from_millis(millis), d);
         // Forty-eight waits spread over [d/2, d], and then a dozen of them at d, give or take.
         let spread: Vec<Sample> = (0..48).map(|at| sample(150 + at * 3)).collect();
         assert_eq!(piled_up(&spread), None);
@@ -1028,10 +1048,7 @@ mod tests {
         assert!(piled_up(&capped).is_some_and(|problem| problem.starts_with("12 of 48 waits")));
         // Bounds too short to tell a pile-up from scheduling are left alone.
         let short: Vec<Sample> = (0..20)
-            .map(|_| Sample {
-                waited: Duration::from_millis(90),
-                nominal: Duration::from_millis(100),
-            })
+            .map(|_| Sample::new(Duration::from_millis(90), Duration::from_millis(100)))
             .collect();
         assert_eq!(piled_up(&short), None);
     }

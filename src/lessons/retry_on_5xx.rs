@@ -226,8 +226,9 @@ fn judge_herd(
     (one, two): (&[PlayedCall], &[PlayedCall]),
     (late_one, late_two): (&Lateness, &Lateness),
 ) -> Option<(Failure, Herd)> {
-    let on_its_own =
-        verdict::judge(herd, one, late_one).or_else(|| verdict::judge(herd, two, late_two));
+    let on_its_own = verdict::judge(herd, one, late_one)
+        .failure
+        .or_else(|| verdict::judge(herd, two, late_two).failure);
     match on_its_own {
         Some((failure, Cause::Timing)) => return Some((failure, Herd::OnItsOwn)),
         Some((failure, Cause::Rule)) => return Some((failure, Herd::Broken)),
@@ -256,10 +257,13 @@ async fn decide(
     confirm::confirmed_by_cause(|play| async move {
         let mut rng = seed::rng(seed ^ u64::from(play) << 32);
         match play::play(learner, scenario, &mut rng, None).await {
-            Ok(calls) => verdict::judge(scenario, &calls, &lateness.borrow()),
+            Ok(calls) => {
+                let judged = verdict::judge(scenario, &calls, &lateness.borrow());
+                (judged.failure, judged.busy)
+            }
             Err(gone) => {
                 lost.borrow_mut().get_or_insert(gone);
-                Some((Failure::of("the learner's process was lost"), confirm::Cause::Rule))
+                (Some((Failure::of("the learner's process was lost"), Cause::Rule)), false)
             }
         }
     })

@@ -82,15 +82,22 @@ struct Wrong {
 
 async fn each_is_caught(wrong: Vec<Wrong>) {
     let judged = judged(wrong.iter().map(|wrong| wrong.app).collect()).await;
-    for (wrong, (judged, seed)) in wrong.iter().zip(judged) {
-        assert_rejected(&judged, seed, wrong.caught_by, wrong.saying);
+    for (index, (wrong, (judged, seed))) in wrong.iter().zip(judged).enumerate() {
+        let said = judged.failure(wrong.caught_by).map(|failure| failure.summary.as_str());
+        assert!(
+            said.is_some_and(|said| said.contains(wrong.saying)),
+            "{:?} should fail wrong answer #{index} saying {:?}; it said {said:?}\n{}",
+            wrong.caught_by,
+            wrong.saying,
+            report(&judged, seed)
+        );
         let shown = report(&judged, seed);
         for check in judged.failed() {
             let failure = judged.failure(check).expect("a failed check has its failure");
             let unjudged = failure.summary.starts_with("not judged");
             assert!(
                 check == wrong.caught_by || unjudged || wrong.also.contains(&check),
-                "{check} failed too, for {:?}:\n{shown}",
+                "{check} failed too, for wrong answer #{index} ({:?}):\n{shown}",
                 wrong.caught_by
             );
         }
@@ -338,17 +345,19 @@ async fn each_wrong_retry_after_is_caught() {
 #[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
 async fn each_mistake_in_half_open_is_caught() {
     each_is_caught(vec![
+        // This and the next two let a second request through while a trial is under way, the
+        // trial that follows an abandoned one too: abandoned's walk may see it first.
         Wrong {
             app: with!(lets_the_crowd_through: true),
             caught_by: ONE_TRIAL,
             saying: "reached the inventory",
-            also: &[],
+            also: &[ABANDONED],
         },
         Wrong {
             app: with!(trial_lease: |_| Some(Duration::from_millis(100))),
             caught_by: ONE_TRIAL,
             saying: "was under way",
-            also: &[],
+            also: &[ABANDONED],
         },
         // A lease of a cooldown runs out while A's or B's trial is held: the request let through
         // reaches the inventory while the trial is under way, or, when the lease ran out close to
@@ -357,7 +366,7 @@ async fn each_mistake_in_half_open_is_caught() {
             app: with!(trial_lease: Some),
             caught_by: ONE_TRIAL,
             saying: "reached the inventory",
-            also: &[],
+            also: &[ABANDONED],
         },
         Wrong {
             app: with!(trial_closes: false),
@@ -388,11 +397,14 @@ async fn each_mistake_in_half_open_is_caught() {
             saying: "since a trial closed the breaker",
             also: &[],
         },
+        // This and every breaker below that a failed trial leaves open to the next request: a
+        // request that comes as the trial ends reaches the inventory, which one-trial may see
+        // first when a busy machine sends it at the trial's last moment.
         Wrong {
             app: with!(trial_reopens: false),
             caught_by: REOPENS,
             saying: "before the cooldown was over",
-            also: &[],
+            also: &[ONE_TRIAL],
         },
         Wrong {
             app: with!(rearms_after_failed_trial: false),
@@ -404,7 +416,7 @@ async fn each_mistake_in_half_open_is_caught() {
             app: with!(timeout_frees_trial: true),
             caught_by: REOPENS,
             saying: "before the cooldown was over",
-            also: &[],
+            also: &[ONE_TRIAL],
         },
         // U's trial fails slowly too: right after it, the cooldown left, counted from the
         // trial's start, is under a second, and its 503 says 1 where 2 is right. B's trial
@@ -451,13 +463,13 @@ async fn each_mistake_in_half_open_is_caught() {
             app: with!(trial_by_status: true),
             caught_by: REOPENS,
             saying: "before the cooldown was over",
-            also: &[],
+            also: &[ONE_TRIAL],
         },
         Wrong {
             app: with!(reset_frees_trial: true),
             caught_by: REOPENS,
             saying: "before the cooldown was over",
-            also: &[],
+            also: &[ONE_TRIAL],
         },
         // W's trial is held a while before its client hangs up, and a request goes just before
         // a cooldown from the hang-up is over.

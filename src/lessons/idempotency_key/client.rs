@@ -374,7 +374,12 @@ pub(super) async fn play(
     let (keys, second_keys) = (keys?, second_keys?);
     let url = format!("{}/payments", server.base);
     let (not_up, opener) = not_up_yet(&tag);
-    let mut opener = Some(opener);
+    // Every call sets out once the twins have drawn their keys; the refusing server opens
+    // REFUSED_FOR after that, whatever became of the call that meets it.
+    let opening = async move {
+        tokio::time::sleep(twins::DRAWN + REFUSED_FOR).await;
+        opener.open();
+    };
     let twins = async {
         let (one, two) = tokio::join!(
             twins::play(learner, &plan.twins[0], &url, &keys),
@@ -394,7 +399,6 @@ pub(super) async fn play(
             Kind::RefusedFirst => format!("{}/payments", not_up.base),
             _ => url.clone(),
         };
-        let opener = (planned.kind == Kind::RefusedFirst).then(|| opener.take()).flatten();
         // The long outages start once the first rush of every call at once is over, one after
         // the other: their first, shortest waits must not be measured in a crowd.
         let starts_after = match planned.kind {
@@ -406,16 +410,10 @@ pub(super) async fn play(
         };
         async move {
             tokio::time::sleep(twins::DRAWN + starts_after).await;
-            let opening = async {
-                tokio::time::sleep(REFUSED_FOR).await;
-                if let Some(opener) = opener {
-                    opener.open();
-                }
-            };
-            tokio::join!(pay(learner, planned, url, key.clone()), opening).0
+            pay(learner, planned, url, key.clone()).await
         }
     });
-    let (twins, played) = tokio::join!(twins, join_all(calls));
+    let (twins, played, ()) = tokio::join!(twins, join_all(calls), opening);
     let ((one, two), mut played) = (twins?, played.into_iter().collect::<Result<Vec<_>, Lost>>()?);
     // The intents that were handed back at once, paid again: the same key, a fresh call.
     let too_long: Vec<usize> =
@@ -1117,9 +1115,8 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
             .iter()
             .flat_map(|played| {
                 let scale = 10.0 / played.planned.policy.base_delay.as_secs_f64() / 1_000.0;
-                judged_waits(played).into_iter().map(move |(waited, wait)| Sample {
-                    waited: waited.mul_f64(scale),
-                    nominal: wait.nominal().mul_f64(scale),
+                judged_waits(played).into_iter().map(move |(waited, wait)| {
+                    Sample::new(waited.mul_f64(scale), wait.nominal().mul_f64(scale))
                 })
             })
             .collect();
@@ -1151,46 +1148,45 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
 /// for, and low before the later retries only, one that grows slower than doubling (linearly,
 /// or an exponent behind).
 fn reach(plays: &[Played]) -> Option<Failure> {
-    let judged = |played: &&Played| played.planned.kind == Kind::Succeeds;
-    let samples: Vec<(usize, Sample)> = plays
+    let problem = schedule::reach_all(&backoff_samples(plays, Kind::Succeeds))?;
+    Some(shown_with(Failure::of(problem), example(plays, Kind::Succeeds)?))
+}
+
+/// Every backoff the calls of `kind` waited, each with the retry it came before (1 for the
+/// first).
+fn backoff_samples(plays: &[Played], kind: Kind) -> Vec<(usize, Sample)> {
+    plays
         .iter()
-        .filter(judged)
+        .filter(|played| played.planned.kind == kind)
         .flat_map(|played| {
             judged_waits(played).into_iter().enumerate().filter_map(|(index, (waited, wait))| {
                 match wait {
-                    Wait::Backoff(nominal) => Some((index + 1, Sample { waited, nominal })),
+                    Wait::Backoff(nominal) => Some((index + 1, Sample::new(waited, nominal))),
                     _ => None,
                 }
             })
         })
-        .collect();
-    let pooled: Vec<Sample> = samples.iter().map(|(_, sample)| *sample).collect();
-    let problem = schedule::reach_each_retry(samples).or_else(|| schedule::top_reach(&pooled))?;
-    Some(shown_with(Failure::of(problem), plays.iter().find(judged)?))
+        .collect()
+}
+
+/// The first call of `kind`, to show a failure judged over all of them.
+fn example<'a>(plays: &'a [Played<'a>], kind: Kind) -> Option<&'a Played<'a>> {
+    plays.iter().find(|played| played.planned.kind == kind)
 }
 
 /// After a `Retry-After` waited out, the backoff before each later retry counts every attempt
 /// made, the one that asked too: waits drawn as if counting started again stay in the lower half
 /// of their bounds.
 fn reach_after_asked(plays: &[Played]) -> Option<Failure> {
-    let after = |played: &&Played| played.planned.kind == Kind::AfterAsked;
-    let samples: Vec<Sample> = plays
-        .iter()
-        .filter(after)
-        .flat_map(|played| {
-            judged_waits(played).into_iter().filter_map(|(waited, wait)| match wait {
-                Wait::Backoff(nominal) => Some(Sample { waited, nominal }),
-                _ => None,
-            })
-        })
-        .collect();
+    let samples: Vec<Sample> =
+        backoff_samples(plays, Kind::AfterAsked).into_iter().map(|(_, sample)| sample).collect();
     let problem = schedule::reach(&samples)?;
     let failure = Failure::of(format!(
         "after a 503 with Retry-After: 1, waited out, and then 5xx: {problem}. Backoff counts \
          every attempt made, the one answered with Retry-After too: before retry n its bound is \
          base_delay × 2^(n−1), however the waits before it were decided"
     ));
-    Some(shown_with(failure, plays.iter().find(after)?))
+    Some(shown_with(failure, example(plays, Kind::AfterAsked)?))
 }
 
 /// A failure judged over many calls, shown with one of them as its example.
@@ -1264,7 +1260,7 @@ fn herd(plays: &[Played]) -> Option<Failure> {
         .iter()
         .map(|played| {
             let waits = judged_waits(played).into_iter();
-            waits.map(|(waited, wait)| Sample { waited, nominal: wait.nominal() }).collect()
+            waits.map(|(waited, wait)| Sample::new(waited, wait.nominal())).collect()
         })
         .collect();
     schedule::jittered(d, &firsts)

@@ -632,14 +632,14 @@ pub fn broken(client: &Client, made: &Made) -> Result<Waits, String> {
                     ));
                 }
                 waits.asked.push(Asked {
-                    sample: Sample { waited, nominal: asked.nominal() },
+                    sample: Sample::new(waited, asked.nominal()),
                     from: made.made_at + ended,
                     to: made.made_at + after.at,
                 });
             }
             // Judged together: lateness averages out over many waits, where the worst lag
             // added to each would hide a wait that is always too long.
-            None => waits.backoff.push(Sample { waited, nominal: backoff(policy, n) }),
+            None => waits.backoff.push(Sample::new(waited, backoff(policy, n))),
         }
     }
     Ok(waits)
@@ -760,7 +760,7 @@ mod tests {
             .flat_map(|d| std::iter::repeat_n(Duration::from_millis(d), 13))
             .map(|d| {
                 let most = d.mul_f64(over).min(Duration::from_secs(1));
-                Sample { waited: most.mul_f64(rng.f64()) + Duration::from_millis(3), nominal: d }
+                Sample::new(most.mul_f64(rng.f64()) + Duration::from_millis(3), d)
             })
             .collect()
     }

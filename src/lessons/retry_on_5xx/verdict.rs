@@ -63,15 +63,32 @@ const SHOWN_CALLS: usize = 4;
 /// (the starter's one attempt, on a 20 ms base, came 162 ms after its call beside two CPU hogs).
 const FIRST_ATTEMPT_TELLS: Duration = Duration::from_millis(300);
 
+/// A scenario's verdict, and whether a pass could be a busy machine's doing.
+pub(super) struct Judgement {
+    pub(super) failure: Option<(Failure, Cause)>,
+    /// The longest waits came near their bounds only with the lateness measured meanwhile left
+    /// in: waits drawn from below their bounds could pass so. Such a pass is played again.
+    pub(super) busy: bool,
+}
+
 /// Judges `calls`; `lateness` says how late the machine ran meanwhile (a wait may run over its
 /// bound by as much). A failure comes with its cause: a call that panicked or never returned
 /// is a broken rule; anything else might be a busy moment's doing, and is played again.
-pub(super) fn judge(
+pub(super) fn judge(scenario: &Scenario, calls: &[PlayedCall], lateness: &Lateness) -> Judgement {
+    let mut samples: Vec<Vec<(usize, Sample)>> = Vec::new();
+    let failure = judged(scenario, calls, lateness, &mut samples);
+    let busy = failure.is_none() && passed_busy(scenario, calls, &samples);
+    Judgement { failure, busy }
+}
+
+/// [`judge`]'s failure, with each call's backoff waits left in `samples`.
+fn judged(
     scenario: &Scenario,
     calls: &[PlayedCall],
     lateness: &Lateness,
+    samples: &mut Vec<Vec<(usize, Sample)>>,
 ) -> Option<(Failure, Cause)> {
-    let (mut problems, mut logs, mut samples) = (Problems::default(), Logs::default(), Vec::new());
+    let (mut problems, mut logs) = (Problems::default(), Logs::default());
     let mut wrong = 0;
     // A herd is judged on the spread of its waits alone, never on their length: how busy the
     // machine is lengthens waits, and a herd must not fail for that.
@@ -84,6 +101,7 @@ pub(super) fn judge(
     for call in calls {
         let (expected, before, mut log) =
             (expected(&call.planned), problems.count(), Logs::default());
+        samples.push(Vec::new());
         match call.planned.target {
             Target::Scripted => {
                 let waits =
@@ -95,7 +113,7 @@ pub(super) fn judge(
                     &mut problems.requests,
                     waits,
                     &mut log,
-                    &mut samples,
+                    samples.last_mut().expect("pushed for this call"),
                     lateness,
                 );
             }
@@ -121,8 +139,18 @@ pub(super) fn judge(
         _ => None,
     };
     let cause = if problems.runaway.is_empty() { Cause::Timing } else { Cause::Rule };
+    // A wait too long may be a busy moment's doing; waits that never come near their bounds
+    // cannot be (a busy moment only lengthens them), so when both are seen, that is told first.
+    let reaching = matches!(scenario.together, Together::Reaching | Together::Capped);
+    let only_late = !problems.late.is_empty() && problems.count() == problems.late.len();
+    if reaching
+        && only_late
+        && let Some(short) = together(scenario, calls, samples)
+    {
+        return Some(short);
+    }
     let Some(summary) = problems.most_telling() else {
-        return together(scenario, calls, &samples);
+        return together(scenario, calls, samples);
     };
     let failure = Failure::of(summary)
         .with(Evidence::Diff { expected: lines(&logs.expected), actual: lines(&logs.actual) });
@@ -135,20 +163,23 @@ pub(super) fn judge(
     ))
 }
 
-/// Every backoff wait of `calls` that `keep` keeps, as measured (the machine's lateness left in),
-/// with its bound.
-fn as_measured(calls: &[PlayedCall], keep: impl Fn(&Sample) -> bool) -> Vec<Sample> {
-    calls
-        .iter()
-        .flat_map(|call| {
-            let waits = schedule::waits(&call.seen).into_iter().enumerate();
-            waits.map(|(at, waited)| Sample {
-                waited,
-                nominal: backoff(&call.planned.policy, at as u32 + 1),
-            })
-        })
-        .filter(keep)
-        .collect()
+/// Whether the longest waits of `samples` came near their bounds only with the machine's
+/// lateness left in (see [`Judgement::busy`]).
+fn passed_busy(
+    scenario: &Scenario,
+    calls: &[PlayedCall],
+    samples: &[Vec<(usize, Sample)>],
+) -> bool {
+    let on_time = samples.iter().flatten().map(|(_, sample)| sample.without_lateness());
+    match (scenario.together, calls.first()) {
+        (Together::Reaching, _) => schedule::top_reach(&on_time.collect::<Vec<_>>()).is_some(),
+        (Together::Capped, Some(call)) => {
+            let cap = call.planned.policy.max_delay;
+            let at_cap: Vec<Sample> = on_time.filter(|sample| sample.nominal == cap).collect();
+            schedule::top_short(&at_cap, schedule::TOP_FEWEST_REPLAYED).is_some()
+        }
+        _ => false,
+    }
 }
 
 /// The calls judged together, once each passed on its own. Every such failure is played again
@@ -158,30 +189,26 @@ fn as_measured(calls: &[PlayedCall], keep: impl Fn(&Sample) -> bool) -> Vec<Samp
 fn together(
     scenario: &Scenario,
     calls: &[PlayedCall],
-    samples: &[(usize, Sample)],
+    samples: &[Vec<(usize, Sample)>],
 ) -> Option<(Failure, Cause)> {
     let cause = Cause::Timing;
+    let pooled: Vec<Sample> = samples.iter().flatten().map(|(_, sample)| *sample).collect();
     let failure = match scenario.together {
         Together::Alone => None,
-        Together::Reaching => schedule::reach_each_retry(samples.iter().copied())
-            .or_else(|| schedule::top_reach(&as_measured(calls, |_| true)))
-            .map(Failure::of),
-        Together::Growth => {
-            let samples: Vec<Sample> = samples.iter().map(|(_, sample)| *sample).collect();
-            schedule::growth(&samples).map(|problem| {
-                let rows: Vec<String> = samples
-                    .iter()
-                    .take(30)
-                    .map(|sample| {
-                        format!("{:>5} of ≤ {}", millis(sample.waited), millis(sample.nominal))
-                    })
-                    .collect();
-                Failure::of(problem).with(Evidence::Text {
-                    title: "the first waits (measured, of the bound d)".into(),
-                    body: rows.join("\n"),
+        Together::Reaching => schedule::reach_all(&samples.concat()).map(Failure::of),
+        Together::Growth => schedule::growth(&pooled).map(|problem| {
+            let rows: Vec<String> = pooled
+                .iter()
+                .take(30)
+                .map(|sample| {
+                    format!("{:>5} of ≤ {}", millis(sample.waited), millis(sample.nominal))
                 })
+                .collect();
+            Failure::of(problem).with(Evidence::Text {
+                title: "the first waits (measured, of the bound d)".into(),
+                body: rows.join("\n"),
             })
-        }
+        }),
         Together::TimedOut => {
             let d = calls.first()?.planned.policy.base_delay;
             let firsts: Vec<Duration> = calls.iter().filter_map(first_wait).collect();
@@ -189,7 +216,8 @@ fn together(
         }
         Together::Capped => {
             let cap = calls.first()?.planned.policy.max_delay;
-            let at_cap = as_measured(calls, |sample| sample.nominal == cap);
+            let at_cap: Vec<Sample> =
+                pooled.iter().filter(|sample| sample.nominal == cap).copied().collect();
             schedule::top_short(&at_cap, schedule::TOP_FEWEST_REPLAYED).map(|(longest, judged)| {
                 Failure::of(format!(
                     "over {judged} waits where backoff reaches max_delay ({}), the longest came to \
@@ -207,11 +235,11 @@ fn together(
             schedule::stays_at_cap(cap, &waits).map(Failure::of)
         }
         Together::Afresh => {
-            let per_call: Vec<Vec<Sample>> = calls
+            let per_call: Vec<Vec<Sample>> = samples
                 .iter()
-                .map(|call| as_measured(std::slice::from_ref(call), |_| true))
+                .map(|call| call.iter().map(|(_, sample)| *sample).collect())
                 .collect();
-            schedule::piled_up(&per_call.concat())
+            schedule::piled_up(&pooled)
                 .or_else(|| schedule::drawn_afresh(&per_call))
                 .map(Failure::of)
         }
@@ -293,10 +321,7 @@ fn requests(
             };
             line.push_str(&judged_wait(number, waited, wait, late, early, too_late));
             if let Wait::Backoff(nominal) = wait {
-                // Where the machine's lateness is known, what it added is taken off: a wait
-                // that reached its bound only by running late did not reach it.
-                let waited = waited.saturating_sub(late.unwrap_or_default());
-                samples.push((index, Sample { waited, nominal }));
+                samples.push((index, Sample { waited, nominal, late: late.unwrap_or_default() }));
             }
         }
         if let (Some(Step::Silence), Some(ended), Some((early, too_late))) =
