@@ -106,6 +106,10 @@ struct Behaviour {
     lingers_after_errors: bool,
     /// Whether it comes straight back after a transport error (backoff after a 5xx only).
     no_wait_after_errors: bool,
+    /// Whether it reads Retry-After on the first answer of a call only.
+    asked_on_first_only: bool,
+    /// Whether a Retry-After, once read, holds for every later 5xx of the call that has none.
+    remembers_asked: bool,
     /// Whether it draws one random share per call and takes it of every bound (instead of
     /// `jitter`'s draw afresh for every wait).
     one_share_per_call: bool,
@@ -144,6 +148,8 @@ const RIGHT: Behaviour = Behaviour {
     sleeps_before_first: false,
     asked_or_backoff: false,
     asked_only_above_backoff: false,
+    asked_on_first_only: false,
+    remembers_asked: false,
     lingers_after_errors: false,
     no_wait_after_errors: false,
     one_share_per_call: false,
@@ -154,7 +160,7 @@ impl Behaviour {
     /// The solution's loop, each step taken the way this behaviour says.
     async fn get(self, client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
         let mut attempt = 1;
-        let (mut kept, mut first_error) = (None, None);
+        let (mut kept, mut first_error, mut remembered) = (None, None, None);
         let share = random();
         if self.sleeps_before_first {
             self.pause((self.jitter)((self.backoff)(policy, 1), url, 0)).await;
@@ -172,6 +178,14 @@ impl Behaviour {
                 return kept.map_or(outcome, Ok).and_then(self.last_response);
             }
             let asked = outcome.as_ref().ok().and_then(self.retry_after);
+            let asked = asked.filter(|_| attempt == 1 || !self.asked_on_first_only);
+            let asked = match asked {
+                None if self.remembers_asked && outcome.is_ok() => remembered,
+                _ => {
+                    remembered = asked;
+                    asked
+                }
+            };
             let wait = match asked {
                 Some(asked) if asked > policy.max_delay && self.gives_up_beyond_max_delay => {
                     return outcome;
@@ -443,12 +457,12 @@ async fn waits_drawn_short_of_their_bound_or_of_the_cap_are_caught() {
     .await;
     let [(short, a), (low_cap, b), (slow_growth, c)] = &answers[..] else { unreachable!() };
     // Its waits reach 60 % of d a seventh as often as full jitter's: the reach rule may say so
-    // first.
-    caught_by(short, *a, DOUBLES, &[CAPPED]);
+    // first. The resets' waits are judged on their reach too, and may fall short there as well.
+    caught_by(short, *a, DOUBLES, &[CAPPED, RESET]);
     assert_rejected_any(short, *a, DOUBLES, &["the longest came to", "stay low"]);
     caught_by(low_cap, *b, CAPPED, &[]);
     assert_rejected(low_cap, *b, CAPPED, "capped below it");
-    caught_by(slow_growth, *c, DOUBLES, &[]);
+    caught_by(slow_growth, *c, DOUBLES, &[RESET]);
     let reasons = ["the longest came to", "before retry", "stay low"];
     assert_rejected_any(slow_growth, *c, DOUBLES, &reasons);
 }
@@ -591,6 +605,10 @@ async fn mistakes_about_retry_after_are_caught() {
             }
             retry_after(response)
         }),
+        // The third attack round on lesson 3: Retry-After read on a call's first answer only,
+        // and one read kept for every later 5xx of the call.
+        with!(asked_on_first_only: true),
+        with!(remembers_asked: true),
     ])
     .await;
     let [
@@ -606,6 +624,8 @@ async fn mistakes_about_retry_after_are_caught() {
         (fixdate_only, j),
         (on_top, k),
         (huge_unreadable, l),
+        (first_only, m),
+        (remembers, n),
     ] = &answers[..]
     else {
         unreachable!()
@@ -634,6 +654,12 @@ async fn mistakes_about_retry_after_are_caught() {
     assert_failed(huge_unreadable, *l, CHECKS, &[TOO_LONG]);
     assert_rejected(huge_unreadable, *l, TOO_LONG, "should give up at once");
     assert_rejected(on_top, *k, ASKED, "the server asked for 1000 ms");
+    // A Retry-After on the second answer of a call, and a 5xx without one after one that had
+    // it, every run.
+    assert_failed(first_only, *m, CHECKS, &[ASKED]);
+    assert_rejected(first_only, *m, ASKED, "the server asked for 1000 ms");
+    assert_failed(remembers, *n, CHECKS, &[ASKED]);
+    assert_rejected(remembers, *n, ASKED, "backoff allows at most");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

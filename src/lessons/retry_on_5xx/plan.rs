@@ -410,6 +410,15 @@ pub(super) fn opening(rng: &mut Rng) -> Vec<Scenario> {
     let mut asked = asked;
     let held = rng.usize(0..asked.len());
     asked[held].first_held = ASKED_HELD;
+    // Each answer's own Retry-After decides the wait after it: one asked for by the second
+    // answer is waited out too, and a 5xx without one, after one that asked, is backed off as
+    // usual (a base of 20 ms, so that a second taken for a backoff, or one remembered, shows).
+    let (before, after) = (*seed::pick(rng, &FIVE_XX), *seed::pick(rng, &FIVE_XX));
+    let ask = Step::Asking(503, Asked::Seconds(1));
+    asked.extend([
+        scripted(vec![Step::Status(before), ask, Step::Status(200)], policy(4, ms(20), ms(1_000))),
+        scripted(vec![ask, Step::Status(after), Step::Status(200)], policy(4, ms(20), ms(1_000))),
+    ]);
     // One date in each form a recipient must read, every run: IMF-fixdate, and the obsolete
     // RFC 850 and asctime forms.
     // Three statuses of four, so that a client reading Retry-After on one status only is seen.
