@@ -55,6 +55,12 @@ pub const REFUSAL_LAG: Duration = Duration::from_millis(10);
 /// A client that gives up 15 ms early shows past it (lesson 4).
 pub const EARLY_HANG_UP: Duration = Duration::from_millis(8);
 
+/// How widely apart the earliest and the latest moment a breaker can have opened may lie before
+/// a walk that passed is played again (lesson 5): the service passing the inventory's answer on,
+/// a millisecond or two on a quiet machine. Wider, a cooldown a sixth short (counted from a
+/// moment the judge cannot pin) could hide in it.
+pub const OPENED_WITHIN: Duration = Duration::from_millis(25);
+
 /// How long the judge's own servers and clients wait for anything before calling it silence.
 pub const PATIENCE: Duration = Duration::from_secs(3);
 

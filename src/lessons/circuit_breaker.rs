@@ -25,8 +25,8 @@ use httplings::lessons::circuit_breaker::{Adapter, App, Call};
 use self::inventory::Inventory;
 use self::plan::{Instance, Plan};
 use self::rules::{Breaker, Rule};
-use crate::judge::bounds::{AT_ONCE_ON_AVERAGE, REFUSAL_LAG, millis};
-use crate::judge::confirm::confirmed;
+use crate::judge::bounds::{AT_ONCE_ON_AVERAGE, OPENED_WITHIN, REFUSAL_LAG, millis};
+use crate::judge::confirm::confirmed_quiet;
 use crate::judge::model::replay;
 use crate::judge::{self, APP_DEADLINE, Evidence, Failure, JudgeFuture, Judged, Learner};
 use crate::judge::{Lesson, Lost, Recorder, Returned};
@@ -80,6 +80,9 @@ struct Walked {
     lags: Vec<Duration>,
     /// How long each `GET /health/live` took, the controls' included.
     lives: Vec<Duration>,
+    /// Whether the judge could pin when the breaker opened only loosely (see [`OPENED_WITHIN`]):
+    /// a pass then may be the machine's doing.
+    busy: bool,
 }
 
 impl Walked {
@@ -187,21 +190,24 @@ fn median_past(mut durations: Vec<Duration>, limit: Duration) -> Option<(Duratio
     (median > limit).then_some((median, durations.len()))
 }
 
-/// Walks `instance`, and again while it fails.
+/// Walks `instance`, and again while it fails, or passed on a machine too busy to tell.
 async fn judged(learner: &Learner, plan: &Plan, instance: &Instance) -> Walked {
     let plays: RefCell<Vec<Walked>> = RefCell::default();
-    let failure = confirmed(|_| async {
+    let failure = confirmed_quiet(|_| async {
         let played = play(learner, plan, instance).await;
-        let failure = played.broken.as_ref().map(|(_, failure)| failure.clone());
+        let verdict = (played.broken.as_ref().map(|(_, failure)| failure.clone()), played.busy);
         plays.borrow_mut().push(played);
-        failure
+        Some(verdict)
     })
     .await;
-    let mut plays = plays.into_inner().into_iter();
-    let first = plays.next().unwrap_or_default();
+    let plays = plays.into_inner();
     match failure {
-        Some(failure) => Walked { broken: first.broken.map(|(rule, _)| (rule, failure)), ..first },
-        None => plays.last().unwrap_or(first),
+        Some(failure) => {
+            let first =
+                plays.into_iter().find(|played| played.broken.is_some()).unwrap_or_default();
+            Walked { broken: first.broken.map(|(rule, _)| (rule, failure)), ..first }
+        }
+        None => plays.into_iter().last().unwrap_or_default(),
     }
 }
 
@@ -252,7 +258,8 @@ async fn play(learner: &Learner, plan: &Plan, instance: &Instance) -> Walked {
     });
     let lags = refusal_lags(&history);
     let lives = live_times(&history);
-    Walked { broken, held: replayed.model.judged, lags, lives, ..Walked::default() }
+    let busy = replayed.model.widest_opening > OPENED_WITHIN;
+    Walked { broken, held: replayed.model.judged, lags, lives, busy, ..Walked::default() }
 }
 
 /// How long each `GET /health/live` took: the probes, and the control beside each ask.

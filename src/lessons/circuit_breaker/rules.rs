@@ -142,6 +142,9 @@ pub(super) struct Breaker {
     late_failure: Option<u32>,
     /// Every rule seen to hold at least once.
     pub(super) judged: BTreeSet<Rule>,
+    /// The widest span in which the breaker can have opened: how closely, at worst, the judge
+    /// could tell when a cooldown started.
+    pub(super) widest_opening: Duration,
 }
 
 impl Breaker {
@@ -160,6 +163,7 @@ impl Breaker {
             late_success,
             late_failure,
             judged,
+            widest_opening: Duration::ZERO,
         }
     }
 
@@ -419,6 +423,8 @@ impl Breaker {
         (self.state, self.late_success, self.late_failure, self.trial_closed) =
             (State::Open { from, cause }, None, None, false);
         self.epoch += 1;
+        let width = from.latest.saturating_duration_since(from.earliest);
+        self.widest_opening = self.widest_opening.max(width);
     }
 
     fn hang_up(&mut self, item: &Item, got: &Got) -> Result<(), Broken> {
