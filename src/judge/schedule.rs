@@ -831,6 +831,24 @@ mod tests {
     }
 
     #[test]
+    fn reach_takes_the_lateness_off_and_the_longest_wait_keeps_it() {
+        // 128 waits of a 300 ms bound drawn from its lower half, each 150 ms late: with the
+        // lateness left in, they seem to reach; taken off, they stay low.
+        let d = Duration::from_millis(300);
+        let late: Vec<(usize, Sample)> = (0..128)
+            .map(|at| {
+                let waited = d.mul_f64(0.5 * f64::from(at) / 127.0) + Duration::from_millis(150);
+                (1, Sample { waited, nominal: d, late: Duration::from_millis(150) })
+            })
+            .collect();
+        let pooled: Vec<Sample> = late.iter().map(|(_, sample)| *sample).collect();
+        assert!(reach_all(&late).is_some_and(|problem| problem.contains("stay low")));
+        assert_eq!(top_short(&pooled, TOP_FEWEST), None, "the longest, lateness left in");
+        let on_time: Vec<Sample> = pooled.iter().map(Sample::without_lateness).collect();
+        assert!(top_short(&on_time, TOP_FEWEST).is_some(), "the longest, lateness taken off");
+    }
+
+    #[test]
     fn the_longest_of_many_long_waits_comes_near_its_bound() {
         let spread = |top: f64| -> Vec<Sample> {
             (0..128)
