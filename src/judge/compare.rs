@@ -222,22 +222,33 @@ fn leaks_compared_by(observed: &[Observed<'_>], shape: fn(&str) -> String) -> Ve
 /// The fewest answers each cause needs for [`leaks_in_part`] to judge a place.
 const IN_PART_FEWEST: usize = 4;
 
-/// The fewest characters in a row a cause's answers must keep for [`leaks_in_part`]: an id of
-/// each instance, random, keeps a character on two instances by chance once in 16 (hex), and
-/// on two instances of each of two causes once in 256; three in a row, about once in 16
-/// million, where a place of 32 characters has 30 rows of three.
-const IN_PART_RUN: usize = 3;
+/// How unlikely, in bits, the characters a leak keeps must be by chance for [`leaks_in_part`].
+/// An id of each instance, random in hex, keeps a character on two instances once in 16 (4
+/// bits), so a character kept by every cause costs 4 bits per instance past each cause's first:
+/// 12 bits over three causes of two instances each. 24 bits is once in 16 million for one
+/// stretch; a place of 32 characters has about 30.
+const IN_PART_BITS: usize = 24;
 
 /// Leaves that change from answer to answer, but keep some of their characters for a given X
 /// and change those with X: a random id with the cause's hash tucked into it. Judged over
 /// answers to different requests, where every cause has [`IN_PART_FEWEST`] answers or more from
 /// two instances or more (so that an instance's own id is not taken for the cause), asked at the
 /// moments the others were (so that a clock's digits are not), and the place's values are all
-/// of one length; a leak keeps [`IN_PART_RUN`] characters in a row.
+/// of one length. A character is kept where each cause's answers agree on it and the causes
+/// do not all agree; a leak keeps [`IN_PART_BITS`] worth within one stretch where every cause's
+/// answers agree (a fixed character, a dash, may stand between the kept ones: two hashes agree
+/// on a character once in 16, and a leak must not hide behind that).
 pub fn leaks_in_part(observed: &[Observed<'_>]) -> Vec<Leak> {
     let cut: Vec<(usize, BTreeMap<String, String>)> =
         observed.iter().map(|seen| (seen.cause, leaves(seen.answer))).collect();
     let places: BTreeSet<&String> = cut.iter().flat_map(|(_, leaves)| leaves.keys()).collect();
+    let instances: BTreeMap<usize, BTreeSet<usize>> =
+        observed.iter().fold(BTreeMap::new(), |mut instances, seen| {
+            instances.entry(seen.cause).or_default().insert(seen.instance);
+            instances
+        });
+    let bits_per_kept: usize =
+        instances.values().map(|each| 4 * each.len().saturating_sub(1)).sum();
     let mut found = Vec::new();
     for place in places {
         let mut by_cause: BTreeMap<usize, Vec<Vec<char>>> = BTreeMap::new();
@@ -246,11 +257,6 @@ pub fn leaks_in_part(observed: &[Observed<'_>]) -> Vec<Leak> {
             by_cause.entry(*cause).or_default().push(value);
         }
         let length = by_cause.values().flatten().next().map_or(0, Vec::len);
-        let instances: BTreeMap<usize, BTreeSet<usize>> =
-            observed.iter().fold(BTreeMap::new(), |mut instances, seen| {
-                instances.entry(seen.cause).or_default().insert(seen.instance);
-                instances
-            });
         let judged = by_cause.len() > 1
             && instances.values().all(|instances| instances.len() > 1)
             && by_cause.values().all(|values| values.len() >= IN_PART_FEWEST)
@@ -259,30 +265,38 @@ pub fn leaks_in_part(observed: &[Observed<'_>]) -> Vec<Leak> {
         if !judged {
             continue;
         }
-        // The places where every answer of a cause has one character, which is not the same
-        // for every cause.
-        let kept: Vec<usize> = (0..length)
-            .filter(|at| {
-                let each: Option<BTreeSet<char>> = by_cause
+        // Each cause's character at each place, where all its answers agree on one.
+        let agreed: Vec<Option<BTreeSet<char>>> = (0..length)
+            .map(|at| {
+                by_cause
                     .values()
                     .map(|values| {
-                        let first = values[0][*at];
-                        values.iter().all(|value| value[*at] == first).then_some(first)
+                        let first = values[0][at];
+                        values.iter().all(|value| value[at] == first).then_some(first)
                     })
-                    .collect();
-                each.is_some_and(|each| each.len() > 1)
+                    .collect()
             })
             .collect();
-        let in_a_row =
-            kept.windows(IN_PART_RUN).any(|run| run[IN_PART_RUN - 1] - run[0] == IN_PART_RUN - 1);
-        if !in_a_row {
+        let kept: Vec<bool> =
+            agreed.iter().map(|each| each.as_ref().is_some_and(|each| each.len() > 1)).collect();
+        let most_in_a_stretch = agreed
+            .split(Option::is_none)
+            .scan(0, |start, stretch| {
+                let kept_here =
+                    kept[*start..*start + stretch.len()].iter().filter(|kept| **kept).count();
+                *start += stretch.len() + 1;
+                Some(kept_here)
+            })
+            .max()
+            .unwrap_or(0);
+        if most_in_a_stretch * bits_per_kept < IN_PART_BITS {
             continue;
         }
         let marked = |value: &[char]| -> String {
             let shown: String = value
                 .iter()
-                .enumerate()
-                .map(|(at, char)| if kept.contains(&at) { *char } else { '·' })
+                .zip(&kept)
+                .map(|(char, kept)| if *kept { *char } else { '·' })
                 .collect();
             format!("{} (kept: {shown})", value.iter().collect::<String>())
         };
@@ -574,6 +588,60 @@ mod tests {
         let appended = answer(&[("x-instance-id", "1234-127.4.0.9")], "{}");
         assert_eq!(observed(&appended).len(), 1);
         assert_eq!(outline("Tue, 03 Dec 2024 12:36:01 GMT"), "x, x x x x:x:x x");
+    }
+
+    /// Answers of three causes, two instances each, four answers a cause, whose `x-id` is
+    /// made by `id(cause, instance, answer)`.
+    fn ids_of(id: impl Fn(usize, usize, usize) -> String) -> Vec<(usize, usize, Answer)> {
+        let mut answers = Vec::new();
+        for cause in 0..3 {
+            for n in 0..4 {
+                let instance = 2 * cause + n % 2;
+                answers.push((cause, instance, answer(&[("x-id", &id(cause, instance, n))], "{}")));
+            }
+        }
+        answers
+    }
+
+    /// `digits` hex digits that differ from answer to answer, and from cause to cause.
+    fn scrambled(cause: usize, n: usize, digits: usize) -> String {
+        let mixed = ((cause * 4 + n + 1) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        format!("{mixed:016x}")[..digits].to_string()
+    }
+
+    fn in_part(answers: &[(usize, usize, Answer)]) -> Vec<String> {
+        let observed: Vec<Observed<'_>> = answers
+            .iter()
+            .map(|(cause, instance, answer)| Observed {
+                cause: *cause,
+                instance: *instance,
+                answer,
+            })
+            .collect();
+        leaks_in_part(&observed).into_iter().map(|leak| leak.place).collect()
+    }
+
+    #[test]
+    fn a_tag_kept_per_cause_is_a_leak_even_where_the_causes_agree_on_some_of_it() {
+        // Random per answer, but for a tag per cause across a dash, on whose first and last
+        // characters all three causes agree: two characters kept, not in a row.
+        let tags = ["7a-9c", "7b-3c", "7e-0c"];
+        let tagged = ids_of(|cause, _, n| format!("{}-{}", scrambled(cause, n, 8), tags[cause]));
+        assert_eq!(in_part(&tagged), ["header x-id"]);
+        // One character kept per cause is not enough to tell a tag from chance.
+        let one = ids_of(|cause, _, n| format!("{}-{}", scrambled(cause, n, 8), &tags[cause][..2]));
+        assert_eq!(in_part(&one), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_instance_id_behind_a_fixed_prefix_is_not_a_leak_where_one_character_agrees() {
+        // Each instance's id agrees with its twin's on the character after the prefix (once in
+        // 16 by chance on each cause), and every cause's differs there: one character kept.
+        let instance_ids = ["3f9a", "3c07", "a2e4", "ab19", "5d77", "50c2"];
+        let ids = ids_of(|cause, instance, n| {
+            format!("req-{}-{}", instance_ids[instance], scrambled(cause, n, 6))
+        });
+        assert_eq!(in_part(&ids), Vec::<String>::new());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! JSON error or RFC 9457 problem details, a request id welcome) and a detailed line in the
 //! server log, with no credential in either.
 //!
-//! The judge serves the learner's `app` over two failing databases (whose failures differ in
-//! every detail, run A on two instances) and a healthy one, asks every route with a bearer
+//! The judge serves the learner's `app` over three failing databases (whose failures differ in
+//! every detail, each run on two instances) and a healthy one, asks every route with a bearer
 //! token, and compares: the answers must not depend on the failure, and each failure's details,
 //! made when its request is, must reach the log after that request.
 

@@ -34,13 +34,14 @@ pub(super) struct Asked {
 
 /// How many times each failing server is asked for `/health` before the failures. A request
 /// id may be a counter (tower-http's own example counts from 0), of the process or of each
-/// instance. Once past twelve requests in all, a process's counter keeps two digits for the rest
-/// of the run; an instance's counter is the same on each at every step, since each step asks
-/// all three: either way, comparing answers by shape does not take a new digit for a leak.
+/// instance. Past the warm-up's 24 requests, a process's counter keeps two digits to the run's
+/// end (fewer than 100 requests in all); an instance's counter is the same on each at every
+/// step, since each step asks all six: either way, comparing answers by shape does not take a
+/// new digit for a leak.
 const WARM_UP: usize = 4;
 
-/// Asks the servers at `bases` everything: each request of the failing servers at once on the
-/// three (in steps, so that the health check comes after the panics), then the healthy
+/// Asks the servers at `bases` everything: each request of the failing servers at once on all
+/// six (in steps, so that the health check comes after the panics), then the healthy
 /// server's, all at once.
 pub(super) async fn ask(learner: &Learner, plan: &Plan, bases: &[String]) -> Vec<Asked> {
     let clients: Vec<Client> = bases.iter().map(Client::new).collect();

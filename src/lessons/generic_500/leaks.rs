@@ -1,14 +1,14 @@
 //! Does anything of a failure reach the client? First this run's secrets, looked for in every
 //! answer, raw or encoded; then differential comparison (`compare`): one request answered over
-//! run A (two instances) and run B, whose failures differ in every detail; and a database error
-//! against a panic. A request id or an instance id changes too, but not with the failure: it is
+//! runs A, B and C (two instances each), whose failures differ in every detail; and a database
+//! error against a panic. A request id or an instance id changes too, but not with the failure: it is
 //! compared by shape, not taken for a leak. The request's own path and id may come back (RFC
 //! 9457's `instance`): they are the client's, and are set aside before comparing.
 
 use axum::http::HeaderValue;
 
 use super::asked::{Asked, Kind};
-use super::plan::{FAILING, Plan};
+use super::plan::{FAILING, Plan, RUNS};
 use crate::judge::answer::Answer;
 use crate::judge::compare::{self, Leak, Observed, given_away, leaks, leaks_in_part};
 use crate::judge::{Evidence, Failure};
@@ -122,7 +122,7 @@ fn compared(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
         .filter_map(|asked| Some((asked, normalised(asked)?)))
         .collect();
     let by_run = |pair| by_run(plan, pair);
-    // One request at a time, over run A (twice) and run B: the cause is the failure's details.
+    // One request at a time, over runs A, B and C: the cause is the failure's details.
     let mut paths: Vec<&str> = failing.iter().map(|(asked, _)| path(asked)).collect();
     paths.dedup();
     for line in paths {
@@ -130,21 +130,24 @@ fn compared(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
             failing.iter().filter(|(asked, _)| path(asked) == line).map(by_run).collect();
         if let Some(leak) = leaks(&observed).into_iter().next() {
             let summary = format!(
-                "GET {line} answers differently over run A and run B, whose failures differ \
+                "GET {line} answers differently over runs A, B and C, whose failures differ \
                  only in their details"
             );
-            return Some(differs(summary, &leak, ["run A", "run B"]));
+            return Some(differs(summary, &leak, &RUNS));
         }
     }
-    // Every request's database error together, by run: an id that changes from answer to answer
-    // may still keep a part of its own for each run's failure.
-    let errors: Vec<Observed<'_>> =
-        failing.iter().filter(|(asked, _)| asked.kind == Kind::Failed).map(by_run).collect();
-    if let Some(leak) = leaks_in_part(&errors).into_iter().next() {
-        let summary = "the database errors of run A keep a part of their answers in common, and \
-                       those of run B another, whose failures differ only in their details"
-            .into();
-        return Some(differs(summary, &leak, ["run A", "run B"]));
+    // Every request's database error together, by run, then every panic: an id that changes
+    // from answer to answer may still keep a part of its own for each run's failure.
+    for (kind, what) in [(Kind::Failed, "database errors"), (Kind::Panicked, "panics")] {
+        let by_kind: Vec<Observed<'_>> =
+            failing.iter().filter(|(asked, _)| asked.kind == kind).map(by_run).collect();
+        if let Some(leak) = leaks_in_part(&by_kind).into_iter().next() {
+            let summary = format!(
+                "the {what} of each run keep a part of their answers in common, one of \
+                 their own, where the runs' failures differ only in their details"
+            );
+            return Some(differs(summary, &leak, &RUNS));
+        }
     }
     // A database error against a panic, on every failing server.
     let observed: Vec<Observed<'_>> = failing
@@ -162,11 +165,11 @@ fn compared(plan: &Plan, asked: &[Asked]) -> Option<Failure> {
          a client can tell one failure from another"
             .into(),
         &leak,
-        ["database error", "panic"],
+        &["database error", "panic"],
     ))
 }
 
-fn differs(summary: String, leak: &Leak, causes: [&str; 2]) -> Failure {
+fn differs(summary: String, leak: &Leak, causes: &[&str]) -> Failure {
     let compared =
         if leak.by_shape { " (by shape: it changes from request to request)" } else { "" };
     let rows: Vec<String> =
