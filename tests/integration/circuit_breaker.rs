@@ -24,7 +24,7 @@ use httplings_judge::lessons::circuit_breaker::{self, CHECKS};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::support::{assert_failed, assert_rejected, report, seed};
+use crate::support::{assert_failed, assert_rejected, assert_rejected_named, report, seed};
 
 #[path = "../../solutions/05_circuit_breaker.rs"]
 mod solution;
@@ -83,14 +83,8 @@ struct Wrong {
 async fn each_is_caught(wrong: Vec<Wrong>) {
     let judged = judged(wrong.iter().map(|wrong| wrong.app).collect()).await;
     for (index, (wrong, (judged, seed))) in wrong.iter().zip(judged).enumerate() {
-        let said = judged.failure(wrong.caught_by).map(|failure| failure.summary.as_str());
-        assert!(
-            said.is_some_and(|said| said.contains(wrong.saying)),
-            "{:?} should fail wrong answer #{index} saying {:?}; it said {said:?}\n{}",
-            wrong.caught_by,
-            wrong.saying,
-            report(&judged, seed)
-        );
+        let named = format!("wrong answer #{index} ");
+        assert_rejected_named(&judged, seed, wrong.caught_by, wrong.saying, &named);
         let shown = report(&judged, seed);
         for check in judged.failed() {
             let failure = judged.failure(check).expect("a failed check has its failure");

@@ -385,10 +385,16 @@ pub fn caught_by(judged: &Judged, seed: u64, check: &str, allowed: &[&str]) {
 /// `check` failed, saying `reason`: rejected for the mistake it was written for.
 #[track_caller]
 pub fn assert_rejected(judged: &Judged, seed: u64, check: &str, reason: &str) {
+    assert_rejected_named(judged, seed, check, reason, "");
+}
+
+/// [`assert_rejected`], for the answer `named` among many ("wrong answer #3").
+#[track_caller]
+pub fn assert_rejected_named(judged: &Judged, seed: u64, check: &str, reason: &str, named: &str) {
     let summary = judged.failure(check).map(|failure| failure.summary.as_str());
     assert!(
         summary.is_some_and(|summary| summary.contains(reason)),
-        "{check:?} should fail saying {reason:?}; it said {summary:?}\n{}",
+        "{check:?} should fail {named}saying {reason:?}; it said {summary:?}\n{}",
         report(judged, seed)
     );
 }
