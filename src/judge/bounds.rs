@@ -219,6 +219,12 @@ impl Lateness {
         (longest * LATE_PER_PROBE).min(MOST_LATE)
     }
 
+    /// Whether a probe in flight at `at` took longer than `by`: a moment the judge (or the
+    /// learner's process) was held up, when whatever it stamped may have been stamped late.
+    pub fn held_at(&self, at: Instant, by: Duration) -> bool {
+        self.probes.iter().any(|(sent, took)| *took > by && *sent <= at && at <= *sent + *took)
+    }
+
     /// The longest a probe was held up at all.
     pub fn longest(&self) -> Duration {
         self.probes.iter().map(|(_, took)| *took).max().unwrap_or_default()
@@ -288,6 +294,20 @@ mod tests {
         assert_eq!(lateness.during(at(500), at(550)), Duration::ZERO);
         let bound = Bound::around(Duration::from_millis(100)).later_by(lateness.longest());
         assert!(bound.holds(Duration::from_millis(190)) && !bound.holds(Duration::from_millis(97)));
+    }
+
+    #[test]
+    fn a_moment_is_held_while_a_probe_that_took_longer_than_asked_was_out() {
+        let start = Instant::now();
+        let at = |millis| start + Duration::from_millis(millis);
+        let mut lateness = Lateness::default();
+        lateness.note(at(20), Duration::from_millis(60));
+        lateness.note(at(100), Duration::from_millis(3));
+        let by = Duration::from_millis(5);
+        assert!(lateness.held_at(at(20), by) && lateness.held_at(at(80), by));
+        assert!(!lateness.held_at(at(19), by) && !lateness.held_at(at(81), by));
+        assert!(!lateness.held_at(at(101), by), "a probe back in 3 ms held nothing up");
+        assert!(!lateness.held_at(at(50), Duration::from_millis(60)));
     }
 
     #[test]

@@ -570,6 +570,11 @@ pub fn differ_between_processes(first: &[Duration], second: &[Duration]) -> Opti
 /// differs between processes, so waits drawn alike are not measured alike to the millisecond.
 const ALIKE_SHARE: f64 = 0.04;
 
+/// How close two processes' waits of bound `d` may be and still count as drawn alike.
+pub fn alike_within(d: Duration) -> Duration {
+    d.mul_f64(ALIKE_SHARE).max(Duration::from_millis(2))
+}
+
 /// The share of calls whose waits must be alike for two processes to be in step: a call or two
 /// may hear its failure out of turn on a busy machine.
 const IN_STEP_SHARE: f64 = 0.8;
@@ -593,7 +598,7 @@ pub fn differ_between_processes_in_order(
     first: &[Duration],
     second: &[Duration],
 ) -> Option<String> {
-    let tolerance = d.mul_f64(ALIKE_SHARE).max(Duration::from_millis(2));
+    let tolerance = alike_within(d);
     let alike = first.iter().zip(second).filter(|(a, b)| a.abs_diff(**b) <= tolerance).count();
     let in_step = first.len() >= 4
         && first.len() == second.len()
