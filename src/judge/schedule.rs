@@ -451,41 +451,56 @@ pub fn drawn_afresh(calls: &[Vec<Sample>]) -> Option<String> {
 /// The retries from which 2^(n−1) no longer fits in a u32, then in a u64.
 const OVERFLOWS: [usize; 2] = [33, 65];
 
-/// Past each of [`OVERFLOWS`], the waits must stay near the cap: their mean at least this share
-/// of the cap. Full jitter makes it half the cap, equal jitter three quarters; a client that
-/// falls back to base_delay (or to nothing) once the exponent overflows waits a twentieth of
-/// the cap or less. Measured against the cap, not against the waits before (which a busy start
-/// of the check lengthens while the later ones, seconds on, run calm), a busy machine only
-/// raises the mean.
-const PAST_OVERFLOW_SHARE: f64 = 0.2;
+/// Past each of [`OVERFLOWS`], the waits must stay near the cap: a mean below this share of the
+/// cap, and below [`PAST_OVERFLOW_RATIO`] of the mean at the cap before the overflow, is a
+/// backoff that started again. Full jitter makes both half the cap, equal jitter three
+/// quarters; a client that falls back to base_delay (or to nothing) waits a twentieth of the cap
+/// or less, plus what a loopback round trip adds to every wait (2-3 ms on a quiet machine,
+/// more when a check's calls crowd it: two rules, so that neither needs to be tight). Full
+/// jitter's mean over seven waits falls below 0.3 of the cap about once in thirty plays, and
+/// then, with the mean before it near half the cap, not below 0.4 of that.
+const PAST_OVERFLOW_SHARE: f64 = 0.3;
+const PAST_OVERFLOW_RATIO: f64 = 0.4;
+
+/// The retries whose waits stand for the cap before the overflow: by retry 17 any base_delay
+/// above a 65,536th of the cap has reached it.
+const AT_CAP_FROM: usize = 17;
 
 /// Judges the waits (each call's, in order) of calls that retried past [`OVERFLOWS`], their
 /// bound at `cap` long before: once 2^(n−1) overflows, the wait must stay at the cap, not start
-/// again from base_delay (or fall to nothing).
+/// again from base_delay (or fall to nothing). Measured against the cap and against the waits
+/// at the cap just before, so that what a busy machine adds to every wait hides nothing.
 pub fn stays_at_cap(cap: Duration, calls: &[Vec<Duration>]) -> Option<String> {
+    let mut before = Vec::new();
     let mut after = [Vec::new(), Vec::new()];
     for waits in calls {
         for (index, waited) in waits.iter().enumerate() {
             let retry = index + 1;
-            if let Some(past) = OVERFLOWS.iter().rposition(|&from| retry >= from) {
-                after[past].push(*waited);
+            match OVERFLOWS.iter().rposition(|&from| retry >= from) {
+                Some(past) => after[past].push(*waited),
+                None if retry >= AT_CAP_FROM => before.push(*waited),
+                None => {}
             }
         }
     }
     let mean = |waits: &[Duration]| waits.iter().sum::<Duration>() / waits.len().max(1) as u32;
+    let at_cap = mean(&before);
     OVERFLOWS.iter().zip(&after).find_map(|(from, after)| {
-        let after_mean = mean(after);
-        (!after.is_empty() && after_mean.as_secs_f64() < cap.as_secs_f64() * PAST_OVERFLOW_SHARE)
-            .then(|| {
-                format!(
-                    "past retry {} the waits fell to {} on average, with max_delay {}: 2^(n−1) \
-                     overflowed a u{}, and the wait must stay at max_delay, not start again",
-                    from - 1,
-                    millis(after_mean),
-                    millis(cap),
-                    from - 1,
-                )
-            })
+        let after_mean = mean(after).as_secs_f64();
+        let fell = after_mean < cap.as_secs_f64() * PAST_OVERFLOW_SHARE
+            && after_mean < at_cap.as_secs_f64() * PAST_OVERFLOW_RATIO;
+        (!after.is_empty() && fell).then(|| {
+            format!(
+                "past retry {} the waits fell to {} on average, from {} before it, with \
+                 max_delay {}: 2^(n−1) overflowed a u{}, and the wait must stay at max_delay, \
+                 not start again",
+                from - 1,
+                millis(mean(after)),
+                millis(at_cap),
+                millis(cap),
+                from - 1,
+            )
+        })
     })
 }
 
@@ -1027,6 +1042,24 @@ mod tests {
         let mut late = vec![cap / 2; 64];
         late.extend([Duration::ZERO; 15]);
         assert!(stays_at_cap(cap, &[late]).is_some_and(|problem| problem.contains("u64")));
+        // A crowded machine adds 5 ms to every wait: a fifth of the cap, which a mean of 1 ms
+        // waits then passes, does not hide them; the waits before still tell them apart.
+        let crowded = |waits: &Vec<Duration>| -> Vec<Duration> {
+            waits.iter().map(|waited| *waited + Duration::from_millis(5)).collect()
+        };
+        let again_crowded: Vec<Vec<Duration>> = again.iter().map(crowded).collect();
+        assert!(stays_at_cap(cap, &again_crowded).is_some());
+        // A right client's waits past the overflow drawn low (a fifth of the cap), after a busy
+        // start: not below 0.3 of the cap, so not a backoff that started again.
+        let low_after: Vec<Vec<Duration>> = at_cap
+            .iter()
+            .map(|waits| {
+                let (before, after) = waits.split_at(32);
+                let busy = before.iter().map(|_| Duration::from_millis(30));
+                busy.chain(after.iter().map(|_| Duration::from_millis(8))).collect()
+            })
+            .collect();
+        assert_eq!(stays_at_cap(cap, &low_after), None);
     }
 
     #[test]

@@ -106,6 +106,11 @@ struct Behaviour {
     lingers_after_errors: bool,
     /// Whether it comes straight back after a transport error (backoff after a 5xx only).
     no_wait_after_errors: bool,
+    /// Whether it comes straight back after a refused connection (the request never left).
+    no_wait_after_refusals: bool,
+    /// Whether it waits the backoff's whole bound after a transport error (jitter after a 5xx
+    /// only).
+    unjittered_after_errors: bool,
     /// Whether it reads Retry-After on the first answer of a call only.
     asked_on_first_only: bool,
     /// Whether a Retry-After, once read, holds for every later 5xx of the call that has none.
@@ -152,6 +157,8 @@ const RIGHT: Behaviour = Behaviour {
     remembers_asked: false,
     lingers_after_errors: false,
     no_wait_after_errors: false,
+    no_wait_after_refusals: false,
+    unjittered_after_errors: false,
     one_share_per_call: false,
     caps_after_jitter: false,
 };
@@ -219,6 +226,14 @@ impl Behaviour {
                 Some(_) if self.asked_from_sending => wait.saturating_sub(sent.elapsed()),
                 None if self.backoff_from_sending => wait.saturating_sub(sent.elapsed()),
                 _ if self.no_wait_after_errors && outcome.is_err() => Duration::ZERO,
+                _ if self.no_wait_after_refusals
+                    && outcome.as_ref().is_err_and(Error::is_connect) =>
+                {
+                    Duration::ZERO
+                }
+                _ if self.unjittered_after_errors && outcome.is_err() => {
+                    (self.backoff)(policy, attempt)
+                }
                 _ => wait,
             };
             if self.returns_the_first && attempt == 1 {
@@ -492,6 +507,8 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
             (url, retry).hash(&mut hasher);
             longest.mul_f64(hasher.finish() as f64 / u64::MAX as f64)
         }),
+        // Jitter after a 5xx only: after a reset, a timeout or a refusal, the whole bound.
+        with!(unjittered_after_errors: true),
     ])
     .await;
     let [
@@ -502,6 +519,7 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
         (capped_after, f),
         (first_only, g),
         (by_url, d),
+        (errors_unjittered, h),
     ] = &answers[..]
     else {
         unreachable!()
@@ -512,7 +530,9 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
     assert_rejected(first_only, *g, JITTER, "those waits are not jittered");
     assert_failed(share_per_call, *e, CHECKS, &[JITTER]);
     assert_rejected(share_per_call, *e, JITTER, "drawn once per call and reused");
-    assert_failed(none, *a, CHECKS, &[JITTER, ZERO]);
+    // Every kind of failure is a herd of its own: a 5xx, "now", a reset, a timeout, a refusal.
+    const HERDS: [&str; 5] = [JITTER, ZERO, RESET, TIMEOUT, REFUSED];
+    assert_failed(none, *a, CHECKS, &HERDS);
     assert_rejected(
         none,
         *a,
@@ -520,11 +540,15 @@ async fn waits_without_jitter_or_with_a_predictable_one_are_caught() {
         "without jitter, clients that failed together retry together",
     );
     // One share for every wait, under 0.9: the longest waits never come near their bounds.
-    assert_failed(per_call, *b, CHECKS, &[JITTER, ZERO, DOUBLES, CAPPED]);
+    assert_failed(per_call, *b, CHECKS, &[&HERDS[..], &[DOUBLES, CAPPED]].concat());
     assert_failed(per_process, *c, CHECKS, &[JITTER]);
     assert_rejected(per_process, *c, JITTER, "seeded with a constant");
     // Its waits are the URL's: the reset calls' may all stay low, as may the zero herds'.
-    caught_by(by_url, *d, JITTER, &[ZERO, RESET]);
+    caught_by(by_url, *d, JITTER, &HERDS);
+    assert_failed(errors_unjittered, *h, CHECKS, &[RESET, TIMEOUT, REFUSED]);
+    for check in [RESET, TIMEOUT, REFUSED] {
+        assert_rejected(errors_unjittered, *h, check, "without jitter");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -677,6 +701,8 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         with!(asked_from_sending: true),
         // Backoff after a 5xx, none after a reset, a timeout or a refused connection.
         with!(no_wait_after_errors: true),
+        // Backoff after any failure but a refused connection, retried at once.
+        with!(no_wait_after_refusals: true),
         // A backoff before the first attempt too.
         with!(sleeps_before_first: true),
         // A Retry-After shorter than the backoff's bound swapped for a backoff.
@@ -695,6 +721,7 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         (behind, d),
         (from_sending, e),
         (no_wait, f),
+        (refused_at_once, l),
         (sleeps_first, g),
         (only_above, h),
         (lingers_after_errors, i),
@@ -729,6 +756,8 @@ async fn short_waits_and_the_wrong_error_are_caught() {
     caught_by(lingers_after_errors, *i, RESET, &[TIMEOUT, REFUSED, UNSENDABLE]);
     assert_rejected(lingers_after_errors, *i, RESET, "no point waiting after the final attempt");
     assert_rejected(no_wait, *f, RESET, "waits that stay low");
+    assert_failed(refused_at_once, *l, CHECKS, &[REFUSED]);
+    assert_rejected(refused_at_once, *l, REFUSED, "they did not wait");
     assert_rejected(first_error, *b, TIMEOUT, "not the timeout the last attempt ended in");
     assert_rejected(first_error, *b, RESET, "not the reset the last attempt ended in");
     assert_rejected(half, *c, DOUBLES, "waits that stay low");

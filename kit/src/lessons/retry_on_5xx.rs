@@ -5,10 +5,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::RetryPolicy;
 use crate::adapter::{self, Handler, SeenError, SeenResponse};
@@ -40,8 +40,11 @@ pub struct Call {
     /// The timeout of the client handed to the learner's code.
     pub client_timeout: Duration,
     /// Where the client's host name lookups lead (a URL may name a host, so that each
-    /// connection attempt starts with a lookup the adapter counts).
+    /// connection attempt starts with a lookup).
     pub resolves_to: IpAddr,
+    /// A server of the judge's told of each lookup before it is answered: a refused connection
+    /// leaves no trace anywhere else, and so the judge sees each attempt to open one, and when.
+    pub lookups_told_to: Option<SocketAddr>,
     /// A header the client sends with every request, so that calls sharing one URL (as a
     /// herd of clients of one service does) can be told apart by the judge's server.
     pub tag: Option<(String, String)>,
@@ -61,8 +64,6 @@ impl Call {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Came {
     pub returned: Result<SeenResponse, SeenError>,
-    /// How many times the client looked up a host name: one per connection it tried to open.
-    pub lookups: u32,
 }
 
 #[derive(Debug)]
@@ -76,7 +77,11 @@ impl<F: GetWithRetry> Handler for Adapter<F> {
 
     async fn handle(self: Rc<Self>, call: Call) -> Came {
         adapter::ensure_log();
-        let resolver = CountingResolver { to: call.resolves_to, lookups: Arc::default() };
+        let resolver = TellingResolver {
+            to: call.resolves_to,
+            told: call.lookups_told_to,
+            tag: call.tag.clone(),
+        };
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some((name, value)) = &call.tag
             && let (Ok(name), Ok(value)) =
@@ -89,33 +94,47 @@ impl<F: GetWithRetry> Handler for Adapter<F> {
             .timeout(call.client_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .default_headers(headers)
-            .dns_resolver(Arc::new(resolver.clone()))
+            .dns_resolver(Arc::new(resolver))
             .build()
             .expect("a client without TLS always builds");
         let returned =
             adapter::seen((self.get_with_retry)(&client, &call.url, &call.policy()).await).await;
-        Came { returned, lookups: resolver.lookups() }
+        Came { returned }
     }
 }
 
-/// Resolves every host name to the address the judge chose, counting each lookup: a refused
-/// connection leaves no trace at any server, but each attempt to open one starts with a lookup.
+/// Resolves every host name to the address the judge chose, once the judge's server has heard
+/// of the lookup: each attempt to open a connection starts with one, and a refused connection
+/// leaves no trace anywhere else.
 #[derive(Debug, Clone)]
-struct CountingResolver {
+struct TellingResolver {
     to: IpAddr,
-    lookups: Arc<AtomicU32>,
+    told: Option<SocketAddr>,
+    tag: Option<(String, String)>,
 }
 
-impl CountingResolver {
-    fn lookups(&self) -> u32 {
-        self.lookups.load(Ordering::SeqCst)
+impl reqwest::dns::Resolve for TellingResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let this = self.clone();
+        Box::pin(async move {
+            if let Some(server) = this.told {
+                tell(server, name.as_str(), this.tag.as_ref()).await;
+            }
+            let address: reqwest::dns::Addrs =
+                Box::new(std::iter::once(SocketAddr::new(this.to, 0)));
+            Ok(address)
+        })
     }
 }
 
-impl reqwest::dns::Resolve for CountingResolver {
-    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        self.lookups.fetch_add(1, Ordering::SeqCst);
-        let address: reqwest::dns::Addrs = Box::new(std::iter::once(SocketAddr::new(self.to, 0)));
-        Box::pin(std::future::ready(Ok(address)))
+/// Tells `server` of a lookup of `host` (with the call's tag, as the call's requests carry it),
+/// and waits for its answer, so that the lookup is on record before the attempt it leads to.
+async fn tell(server: SocketAddr, host: &str, tag: Option<&(String, String)>) {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(server).await else { return };
+    let tag = tag.map(|(name, value)| format!("{name}: {value}\r\n")).unwrap_or_default();
+    let request =
+        format!("GET /lookup/{host} HTTP/1.1\r\nhost: {server}\r\n{tag}connection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_ok() {
+        let _ = stream.read_to_end(&mut Vec::new()).await;
     }
 }

@@ -338,8 +338,9 @@ impl Plan {
 
 /// How many attempts the outage past the overflow allows: seven retries past 32, where 2^(n−1)
 /// no longer fits in a u32 (lesson 3 goes past a u64's too). Full jitter's mean over seven
-/// falls below a fifth of the cap about once in 400 plays, and confirm plays a failure twice
-/// more before it is believed.
+/// falls below a fifth of the cap (as `schedule::stays_at_cap` asks, with the waits before near
+/// half of it) about once in 400 plays, and confirm plays a failure twice more before it is
+/// believed.
 const OVERFLOW_ATTEMPTS: u32 = 40;
 
 /// How many calls are paid alone at the end, on a `base_delay` of seconds. A wait before the

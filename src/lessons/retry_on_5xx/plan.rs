@@ -56,7 +56,8 @@ impl Asked {
 pub(super) enum Target {
     /// A scripted server of the judge's.
     Scripted,
-    /// A port where nothing listens, under a host name (so each attempt starts with a lookup).
+    /// A port where nothing listens, under a host name: each attempt starts with a lookup, of
+    /// which the call's scripted server hears (its requests are the attempts, its script unused).
     Refused,
     /// A URL no client can send: it must come back at once.
     Unsendable(&'static str),
@@ -286,10 +287,10 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     // Both forms of "now" every run, each judged as a herd of its own: a client that waits its
     // backoff after one form but comes straight back after the other must not hide in the mix.
     let past = Asked::DatePast(date_form(rng));
-    let d = seed::duration_spread(rng, ms(400), ms(600));
+    let d = spread_d(rng);
     let mut zero = herd_of(d, Step::Asking(503, Asked::Seconds(0)));
     zero.extend(herd_of(d, Step::Asking(503, past)));
-    scenarios.push(Scenario { check: ZERO, calls: zero, together: Together::Spread });
+    scenarios.push(spread(ZERO, zero));
     scenarios.push(scenario(
         RESET,
         (0..2).map(|_| scripted(vec![Step::Reset, Step::Status(200)], usual)).collect(),
@@ -309,6 +310,10 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         })
         .collect();
     scenarios.push(Scenario { check: RESET, calls: resets, together: Together::Reaching });
+    // Every kind of network failure as a herd of its own: a server that restarts resets, times
+    // out or refuses every client at once, and the backoff after it is jittered like any other
+    // (a client that jitters after a 5xx only, or comes straight back after a refusal, is seen).
+    scenarios.push(spread(RESET, herd_of(spread_d(rng), Step::Reset)));
     // Timeouts together, on a bound long enough that coming back at once shows, and shorter than
     // the client's timeout: a client that counts its backoff from sending has spent all of it
     // waiting for the answer, and retries at once.
@@ -321,7 +326,10 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         TIMEOUT,
         vec![scripted(vec![Step::Silence, Step::Status(200)], policy(4, ms(100), ms(1_000)))],
     ));
+    scenarios.push(spread(TIMEOUT, herd_of(spread_d(rng), Step::Silence)));
     scenarios.push(scenario(REFUSED, vec![refused(policy(3, ms(100), ms(1_000)))]));
+    let d = spread_d(rng);
+    scenarios.push(spread(REFUSED, (0..HERD).map(|_| refused(policy(2, d, ms(2_000)))).collect()));
     // Two transport failures of different kinds, attempts run out: the error returned is the
     // last one (a timeout after a reset, a reset after a timeout), not the first.
     // Their next wait would be 0.6-0.8 s: a client that waits once more (jittered) after its last
@@ -333,7 +341,8 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     scenarios.push(scenario(RESET, mixed(vec![Step::Silence, Step::Reset])));
     // Past retry 32, 2^(n−1) no longer fits in a u32, and past 64 in a u64: the waits must stay
     // at the cap. One call goes past 64 by fifteen retries: full jitter's mean over fifteen
-    // falls below a fifth of the cap about once in 100 000 plays (over five, once in 120).
+    // falls below a fifth of the cap, as `schedule::stays_at_cap` asks with the waits before
+    // near half of it, about once in 30 000 plays.
     let long_haul = [35, 35, 79]
         .into_iter()
         .map(|retries| {
@@ -465,6 +474,16 @@ pub(super) fn herd(rng: &mut Rng) -> Scenario {
     }
 }
 
+/// Calls that fail together, judged on the spread of their waits.
+fn spread(check: &'static str, calls: Vec<Planned>) -> Scenario {
+    Scenario { check, calls, together: Together::Spread }
+}
+
+/// A herd's backoff bound: long enough for a spread to show above what scheduling adds.
+fn spread_d(rng: &mut Rng) -> Duration {
+    seed::duration_spread(rng, ms(400), ms(600))
+}
+
 /// The form of an HTTP-date a server sends: any of the three a recipient must read.
 fn date_form(rng: &mut Rng) -> DateForm {
     *seed::pick(rng, &DateForm::ALL)
@@ -483,7 +502,7 @@ const HERD: usize = 10;
 /// long enough for a spread to show above what scheduling adds, and enough calls that equal
 /// jitter never draws ten waits in a narrow band by chance.
 fn spread_calls(rng: &mut Rng, failure: impl Fn(&mut Rng) -> Step) -> Vec<Planned> {
-    let d = seed::duration_spread(rng, ms(400), ms(600));
+    let d = spread_d(rng);
     (0..HERD)
         .map(|_| scripted(vec![failure(rng), Step::Status(200)], policy(3, d, ms(2_000))))
         .collect()

@@ -82,13 +82,15 @@ pub(super) async fn play(
         let upstream = &upstreams[if shared { 0 } else { index }];
         let (target, tag) = (&targets[index], &tags[index]);
         let mine = move |seen: &Seen| tag.is_none() || seen.header(TAG) == tag.as_deref();
-        let (url, resolves_to) = match planned.target {
-            Target::Scripted => (format!("{}{target}", upstream.base), upstream.address.ip()),
+        // A refused call's upstream hears of its lookups, one per attempt to connect.
+        let (url, resolves_to, lookups_told_to) = match planned.target {
+            Target::Scripted => (format!("{}{target}", upstream.base), upstream.address.ip(), None),
             Target::Refused => (
                 format!("http://refused-{token}.test:{}{target}", refused.address.port()),
                 refused.address.ip(),
+                Some(upstream.address),
             ),
-            Target::Unsendable(url) => (url.to_string(), IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            Target::Unsendable(url) => (url.to_string(), IpAddr::V4(Ipv4Addr::LOCALHOST), None),
         };
         let call = Call {
             url,
@@ -97,6 +99,7 @@ pub(super) async fn play(
             max_delay: planned.policy.max_delay,
             client_timeout: CLIENT_TIMEOUT,
             resolves_to,
+            lookups_told_to,
             tag: tag.clone().map(|tag| (TAG.to_string(), tag)),
         };
         let allowed = expected(planned).attempts;
@@ -115,8 +118,10 @@ pub(super) async fn play(
             };
             let ended = Instant::now();
             let seen = match planned.target {
-                Target::Scripted => upstream.seen().into_iter().filter(|seen| mine(seen)).collect(),
-                Target::Refused | Target::Unsendable(_) => Vec::new(),
+                Target::Scripted | Target::Refused => {
+                    upstream.seen().into_iter().filter(|seen| mine(seen)).collect()
+                }
+                Target::Unsendable(_) => Vec::new(),
             };
             Ok(PlayedCall {
                 planned: planned.clone(),

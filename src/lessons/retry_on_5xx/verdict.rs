@@ -257,8 +257,9 @@ fn together(
                 }
             }
             herds.iter().find_map(|(failed, waits)| {
-                let problem = schedule::jittered(d, waits)
-                    .or_else(|| schedule::came_straight_back(d, waits))?;
+                // Clients that did not wait at all waited alike too: that is told first.
+                let problem = schedule::came_straight_back(d, waits)
+                    .or_else(|| schedule::jittered(d, waits))?;
                 Some(Failure::of(match failed {
                     Some(step) if herds.len() > 1 => {
                         format!("{problem} (each answered {})", answered(*step))
@@ -525,8 +526,9 @@ fn count_problem(call: &PlayedCall, expected: &Expected) -> String {
     }
 }
 
-/// Nothing listens, so no server sees the attempts: the client's host lookups count them, one
-/// per connection it tries to open, and the time spent bounds the waits.
+/// Nothing listens, so no server sees the attempts: the client's host lookups, of which the
+/// judge's server hears, count them (one per connection it tries to open), and the time from
+/// the first refusal to the call's return bounds the waits.
 fn refused(
     call: &PlayedCall,
     expected: &Expected,
@@ -541,23 +543,31 @@ fn refused(
         "{attempts} connection attempts, refused, with 0–{} of waiting in all",
         millis(most)
     );
-    let spent = call.ended.saturating_duration_since(call.started);
-    let Outcome::Came(came) = &call.outcome else { return logs.both(expected_line) };
-    let made = came.lookups as usize;
+    let made = call.seen.len();
+    let ran_away = matches!(call.outcome, Outcome::RanAway);
+    if !ran_away && !matches!(call.outcome, Outcome::Came(_)) {
+        return logs.both(expected_line);
+    }
+    // A herd's first refusals are held back a moment (see `play::serve`): counted from the
+    // first one, the time is the client's own.
+    let first_refused =
+        call.seen.first().map_or(call.started, |seen| seen.ended.unwrap_or(seen.at));
+    let spent = call.ended.saturating_duration_since(first_refused);
     if made == 0 {
         problems.requests.push(
             "made no connection attempt through the client it was given: use the `client` \
              parameter, whose settings (its timeout) the caller chose"
                 .into(),
         );
-    } else if made != attempts {
+    } else if made != attempts || ran_away {
+        let or_more = if ran_away { " or more" } else { "" };
         problems.requests.push(format!(
-            "made {made} connection attempt(s), {attempts} expected: max_attempts allows {attempts} \
-             in all, and a refused connection is worth retrying"
+            "made {made}{or_more} connection attempt(s), {attempts} expected: max_attempts allows \
+             {attempts} in all, and a refused connection is worth retrying"
         ));
-    } else if spent > late(most) + AT_ONCE + lateness.during(call.started, call.ended) {
+    } else if spent > late(most) + AT_ONCE + lateness.during(first_refused, call.ended) {
         problems.late.push(format!(
-            "took {}; the backoff allows at most {}",
+            "took {} from the first refusal; the backoff allows at most {}",
             millis(spent),
             millis(most)
         ));
