@@ -64,6 +64,12 @@ pub const OPENED_WITHIN: Duration = Duration::from_millis(25);
 /// How long the judge's own servers and clients wait for anything before calling it silence.
 pub const PATIENCE: Duration = Duration::from_secs(3);
 
+/// What a call's time limit allows each attempt beyond its wait: a connection opened, a
+/// request sent and its answer read. A cargo build beside the tests made that 30 ms a retry,
+/// and a right client of seventy-nine retries at a cap of 24 ms ran past a limit that allowed
+/// none (lesson 3).
+pub const ATTEMPT_ROUND_TRIP: Duration = Duration::from_millis(40);
+
 /// How long answers the rules want "at once" may take on average, over many of them: a busy
 /// machine stretches some, never all (lesson 9).
 pub const AT_ONCE_ON_AVERAGE: Duration = Duration::from_millis(75);

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use super::plan::{Asked, CLIENT_TIMEOUT, Planned, Scenario, Step, Target, Together};
 use super::rules::{expected, step};
-use crate::judge::bounds::PATIENCE;
+use crate::judge::bounds::{ATTEMPT_ROUND_TRIP, PATIENCE};
 use crate::judge::http_date::{format_time, whole_second_after};
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{self, Options, Reply, Seen, Upstream};
@@ -156,13 +156,15 @@ fn upstream_calls(upstreams: &[Upstream], calls: usize) -> usize {
 }
 
 /// How long a call may take: its waits at their longest (one at least, so that a client that
-/// waits when it should give up is seen making its next request), its silences, and time to
-/// spare.
+/// waits when it should give up is seen making its next request) and the attempts after them,
+/// its silences, and time to spare.
 fn deadline(planned: &Planned) -> Duration {
     let waits = (expected(planned).attempts.max(2) - 1) as u32;
     let longest_wait = planned.policy.max_delay.min(Duration::from_millis(2_000));
     let silences = planned.script.iter().filter(|step| **step == Step::Silence).count() as u32;
-    Duration::from_millis(1_500) + longest_wait * waits + CLIENT_TIMEOUT * silences
+    Duration::from_millis(1_500)
+        + (longest_wait + ATTEMPT_ROUND_TRIP) * waits
+        + CLIENT_TIMEOUT * silences
 }
 
 /// How long a herd's first requests are held, from the first one's arrival, so that every call
