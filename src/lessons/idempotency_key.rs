@@ -127,13 +127,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             }
         }
     });
-    let (server_decided, client_decided) = learner
-        .gauged(PROBE_OFTEN, &lateness, async { tokio::join!(server_half, client_half) })
-        .await?;
-    if let Some(gone) = lost.borrow_mut().take() {
-        return Err(gone);
-    }
-    // Alone, once both halves are done: see `client::Plan::overflow`.
+    // Once the server half is done: see `client::Plan::overflow`.
     let overflow = confirmed_checks(|play| {
         let mut payments = Payments::new(seed ^ 0x0f ^ u64::from(play) << 40);
         let plan = client::Plan::overflow(&mut payments);
@@ -147,8 +141,11 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
                 }
             }
         }
-    })
-    .await;
+    });
+    let server_then_overflow = async { (server_half.await, overflow.await) };
+    let ((server_decided, overflow), client_decided) = learner
+        .gauged(PROBE_OFTEN, &lateness, async { tokio::join!(server_then_overflow, client_half) })
+        .await?;
     if let Some(gone) = lost.into_inner() {
         return Err(gone);
     }

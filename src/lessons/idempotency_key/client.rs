@@ -320,9 +320,11 @@ impl Plan {
         Self { calls, twins }
     }
 
-    /// The outage past the overflow, a plan of its own: it is played once both halves are done,
-    /// since forty requests while either runs would slow the requests their answers are timed
-    /// against (and a busy moment's lateness would let a late answer through).
+    /// The outage past the overflow, a plan of its own: it is played once the server half is
+    /// done, since forty requests beside it would slow the answers its timeouts are judged on
+    /// (and a busy moment's lateness would let a late answer through). The client half's calls
+    /// still running then wait out a Retry-After of seconds, or pay one at a time on a
+    /// `base_delay` of seconds: a few milliseconds more do not show there.
     pub(super) fn overflow(payments: &mut Payments) -> Self {
         let cap = seed::duration_spread(payments.rng(), ms(16), ms(20));
         let policy =
