@@ -331,6 +331,9 @@ async fn each_wrong_retry_after_is_caught() {
         Wrong { app: with!(trial_says_cooldown: true), caught_by: RETRY_AFTER, saying: "Retry-After: 2", also: &[] },
         // The adversary round (lesson 5's third review): jitter up to a whole cooldown, not half.
         Wrong { app: with!(retry_after: jittered_whole_cooldown), caught_by: RETRY_AFTER, saying: "expected", also: &[] },
+        // The adversary round (lesson 5's fourth review): jitter up to 0.6 of a cooldown, which
+        // rounding hid on cooldowns of a second; J's, of seven seconds or so, shows it.
+        Wrong { app: with!(retry_after: jittered_six_tenths), caught_by: RETRY_AFTER, saying: "expected", also: &[] },
     ])
     .await;
 }
@@ -383,6 +386,15 @@ async fn each_mistake_in_half_open_is_caught() {
             caught_by: REOPENS,
             saying: "before the cooldown was over",
             also: &[ONE_TRIAL],
+        },
+        // The adversary round (lesson 5's fourth review): the same late failure opens the
+        // breaker for a cooldown from then, and the trial, still under way, decides when it
+        // ends; L's trial outlasts that cooldown, and a straggler after it got through.
+        Wrong {
+            app: with!(late_failure_reopens: true),
+            caught_by: ONE_TRIAL,
+            saying: "while the trial",
+            also: &[REOPENS],
         },
         // The adversary round (lessons 4-5 review): no trial was ever answered 404 before.
         Wrong {
@@ -600,6 +612,9 @@ struct Behaviour {
     late_failure_restarts_cooldown: bool,
     /// Whether a late failure that comes back while a trial is under way fails the trial.
     late_failure_fails_trial: bool,
+    /// Whether such a late failure opens the breaker again, for a cooldown from then, while the
+    /// trial still decides what becomes of it when it ends.
+    late_failure_reopens: bool,
     /// Whether a failure writes back the count read before its call, plus one (concurrent
     /// failures overwrite each other).
     count_read_before_call: bool,
@@ -669,6 +684,7 @@ const RIGHT: Behaviour = Behaviour {
     trial_404_fails: false,
     late_failure_restarts_cooldown: false,
     late_failure_fails_trial: false,
+    late_failure_reopens: false,
     count_read_before_call: false,
     refusal_pause: Duration::ZERO,
     waits_for_trial: Duration::ZERO,
@@ -696,6 +712,13 @@ fn jittered(left: Duration, cooldown: Duration) -> Option<u64> {
 fn jittered_whole_cooldown(left: Duration, cooldown: Duration) -> Option<u64> {
     let share = RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
     Some((left + cooldown.mul_f64(share)).as_millis().div_ceil(1000).max(1) as u64)
+}
+
+/// The cooldown left, plus anything up to 0.6 of a cooldown, rounded up: a little past the
+/// jitter asked.
+fn jittered_six_tenths(left: Duration, cooldown: Duration) -> Option<u64> {
+    let share = RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
+    Some((left + cooldown.mul_f64(0.6 * share)).as_millis().div_ceil(1000).max(1) as u64)
 }
 
 /// What is left, give or take an eighth of a cooldown, rounded up: short of it half the time.
@@ -912,6 +935,10 @@ fn record(
             circuit.trial = None;
             circuit.open_until = Some(now + policy.cooldown);
             circuit.epoch += 1;
+        }
+        if failed && circuit.trial.is_some() && behaviour.late_failure_reopens {
+            circuit.trial = None;
+            circuit.open_until = Some(now + policy.cooldown);
         }
         if !failed && circuit.trial.is_some() && behaviour.late_success_ends_trial {
             circuit.trial = None;

@@ -1,4 +1,4 @@
-//! What one run of lesson 5 does, drawn from the seed: seven instances of the learner's service,
+//! What one run of lesson 5 does, drawn from the seed: nine instances of the learner's service,
 //! each with its own policy and timeout, and the walk each goes through: the phases of the
 //! breaker's cycle, the items asked for in each, and what the inventory does with each one.
 
@@ -145,7 +145,7 @@ impl Plan {
         let mut rng = seed::rng(seed);
         let mut items = Items::new(&mut rng);
         let [a, b, w, v] = thresholds(&mut rng);
-        let (u, s, q) = (rng.u32(3..=5), rng.u32(3..=5), rng.u32(3..=5));
+        let [u, s, q, l, j] = [(); 5].map(|()| rng.u32(3..=5));
         let [fails_b, fails_u, fails_w] = trial_faults(&mut rng);
         let instances = vec![
             timed_out(&mut rng, &mut items, a),
@@ -155,6 +155,8 @@ impl Plan {
             reopened(&mut rng, &mut items, u, fails_u),
             held_over(&mut rng, &mut items, s),
             quiet(&mut rng, &mut items, q),
+            late_in_trial(&mut rng, &mut items, l),
+            jittered(&mut rng, &mut items, j),
         ];
         Plan { instances, items: items.made }
     }
@@ -540,6 +542,48 @@ fn quiet(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
         items.open(None),
     ];
     instance("Q", threshold, cooldown, timeout, phases)
+}
+
+/// L: a failure let through before it opened comes back early in a long trial (a short
+/// cooldown, the trial held most of a long timeout): it decides nothing, so the breaker is
+/// still waiting for its trial when a cooldown has passed since that failure, and stragglers
+/// then are refused (a breaker that reopened on it lets one through as a second trial).
+fn late_in_trial(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
+    let (cooldown, timeout) = (drawn(rng, 150, 200), drawn(rng, 800, 900));
+    let held = slow(timeout);
+    let failure = Fault::Status(*seed::pick(rng, &[500, 502, 503]));
+    let lingering = [Script::Fault(failure, cooldown + LATE_FLOOR + held / 8)];
+    let phases = vec![
+        items.late(threshold, &lingering, Back::Trial),
+        items.open(None),
+        items.slow_trial(held, 1, None),
+    ];
+    instance("L", threshold, cooldown, timeout, phases)
+}
+
+/// How many requests J sends at once while open.
+const JITTER_BURST: usize = 40;
+
+/// J: a cooldown of seven seconds or so, opened, then asked [`JITTER_BURST`] times at once
+/// (never waited out): each Retry-After is at most the cooldown left and half a cooldown,
+/// rounded up. The cooldown makes that sum fall just short of a whole second, so that jitter
+/// drawn from a little more than half a cooldown crosses it (from 0.6 of it: one answer in
+/// seven, and none of forty about once in 600 runs).
+fn jittered(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
+    items.served.clear();
+    // One and a half cooldowns are a whole number of seconds and 950 ms.
+    let whole = rng.u64(9..=12);
+    let cooldown = Duration::from_millis((whole * 1_000 + 950) * 2 / 3);
+    let timeout = drawn(rng, 350, 450);
+    let open = Phase::Open {
+        burst: items.healthy(JITTER_BURST),
+        then: items.healthy(1)[0],
+        edge: Vec::new(),
+        late: None,
+    };
+    let phases = vec![Phase::Run { items: items.counted(threshold as usize), trips: true }, open];
+    instance("J", threshold, cooldown, timeout, phases)
 }
 
 #[cfg(test)]
