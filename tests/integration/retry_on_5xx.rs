@@ -111,6 +111,9 @@ struct Behaviour {
     /// Whether it waits the backoff's whole bound after a transport error (jitter after a 5xx
     /// only).
     unjittered_after_errors: bool,
+    /// Whether its backoff after a transport error stays at the first bound (it grows after a
+    /// 5xx only).
+    flat_after_errors: bool,
     /// Whether it reads Retry-After on the first answer of a call only.
     asked_on_first_only: bool,
     /// Whether a Retry-After, once read, holds for every later 5xx of the call that has none.
@@ -159,6 +162,7 @@ const RIGHT: Behaviour = Behaviour {
     no_wait_after_errors: false,
     no_wait_after_refusals: false,
     unjittered_after_errors: false,
+    flat_after_errors: false,
     one_share_per_call: false,
     caps_after_jitter: false,
 };
@@ -233,6 +237,9 @@ impl Behaviour {
                 }
                 _ if self.unjittered_after_errors && outcome.is_err() => {
                     (self.backoff)(policy, attempt)
+                }
+                _ if self.flat_after_errors && outcome.is_err() => {
+                    (self.jitter)((self.backoff)(policy, 1), url, attempt)
                 }
                 _ => wait,
             };
@@ -703,6 +710,8 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         with!(no_wait_after_errors: true),
         // Backoff after any failure but a refused connection, retried at once.
         with!(no_wait_after_refusals: true),
+        // Backoff that grows after a 5xx, and stays at base_delay after a transport error.
+        with!(flat_after_errors: true),
         // A backoff before the first attempt too.
         with!(sleeps_before_first: true),
         // A Retry-After shorter than the backoff's bound swapped for a backoff.
@@ -722,6 +731,7 @@ async fn short_waits_and_the_wrong_error_are_caught() {
         (from_sending, e),
         (no_wait, f),
         (refused_at_once, l),
+        (flat_errors, m),
         (sleeps_first, g),
         (only_above, h),
         (lingers_after_errors, i),
@@ -758,6 +768,9 @@ async fn short_waits_and_the_wrong_error_are_caught() {
     assert_rejected(no_wait, *f, RESET, "waits that stay low");
     assert_failed(refused_at_once, *l, CHECKS, &[REFUSED]);
     assert_rejected(refused_at_once, *l, REFUSED, "they did not wait");
+    // Its first waits reach, its later ones never: before retry 2 or 3, or over all of them.
+    assert_failed(flat_errors, *m, CHECKS, &[RESET]);
+    assert_rejected_any(flat_errors, *m, RESET, &["before retry", "stay low"]);
     assert_rejected(first_error, *b, TIMEOUT, "not the timeout the last attempt ended in");
     assert_rejected(first_error, *b, RESET, "not the reset the last attempt ended in");
     assert_rejected(half, *c, DOUBLES, "waits that stay low");

@@ -151,7 +151,7 @@ const CAPPED_CALLS: usize = 16;
 pub(super) const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// How far apart the first resets of the reset check's calls go out.
-const RESETS_APART: Duration = Duration::from_millis(15);
+const RESETS_APART: Duration = Duration::from_millis(10);
 
 /// How long the server holds one answer that asks for a second: a client that counts the
 /// second from when it sent the request comes back this much too soon.
@@ -297,12 +297,13 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     ));
     // Resets three in a row, waits of hundreds of milliseconds: the backoff is the same after a
     // transport failure as after a 5xx (a client that comes straight back after a reset
-    // reaches none of its 48 bounds; full jitter reaches at least five, all but once in a
-    // million plays). The calls' first resets go out 15 ms apart: sixteen clients that come
-    // straight back at once would crowd a busy machine until some of their retries seemed
-    // waited for.
+    // reaches none of its 72 bounds; full jitter reaches at least eight, all but once in a
+    // million plays). Twenty-four calls, so that the reach before each retry is judged on its
+    // own too: a backoff that does not grow after a reset reaches the first bound only. The
+    // calls' first resets go out 10 ms apart: clients that come straight back at once would
+    // crowd a busy machine until some of their retries seemed waited for.
     let base = seed::duration_spread(rng, ms(150), ms(200));
-    let resets = (0..16)
+    let resets = (0..24)
         .map(|call| {
             let steps = vec![Step::Reset, Step::Reset, Step::Reset, Step::Status(200)];
             let first_held = RESETS_APART * call;
