@@ -171,13 +171,9 @@ fn passed_busy(
     samples: &[Vec<(usize, Sample)>],
 ) -> bool {
     let on_time = samples.iter().flatten().map(|(_, sample)| sample.without_lateness());
-    match (scenario.together, calls.first()) {
-        (Together::Reaching, _) => schedule::top_reach(&on_time.collect::<Vec<_>>()).is_some(),
-        (Together::Capped, Some(call)) => {
-            let cap = call.planned.policy.max_delay;
-            let at_cap: Vec<Sample> = on_time.filter(|sample| sample.nominal == cap).collect();
-            schedule::top_short(&at_cap, schedule::TOP_FEWEST_REPLAYED).is_some()
-        }
+    match scenario.together {
+        Together::Reaching => schedule::top_reach(&on_time.collect::<Vec<_>>()).is_some(),
+        Together::Capped => capped_short(calls, on_time).is_some(),
         _ => false,
     }
 }
@@ -216,9 +212,7 @@ fn together(
         }
         Together::Capped => {
             let cap = calls.first()?.planned.policy.max_delay;
-            let at_cap: Vec<Sample> =
-                pooled.iter().filter(|sample| sample.nominal == cap).copied().collect();
-            schedule::top_short(&at_cap, schedule::TOP_FEWEST_REPLAYED).map(|(longest, judged)| {
+            capped_short(calls, pooled.iter().copied()).map(|(longest, judged)| {
                 Failure::of(format!(
                     "over {judged} waits where backoff reaches max_delay ({}), the longest came to \
                      {:.0} % of it: jitter draws below max_delay itself, so over so many waits \
@@ -270,6 +264,17 @@ fn together(
         }
     };
     failure.map(|failure| (failure, cause))
+}
+
+/// How far short of `max_delay` the longest of the waits at it came, and over how many, when
+/// they never came near it (see [`schedule::top_short`]).
+fn capped_short(
+    calls: &[PlayedCall],
+    samples: impl Iterator<Item = Sample>,
+) -> Option<(f64, usize)> {
+    let cap = calls.first()?.planned.policy.max_delay;
+    let at_cap: Vec<Sample> = samples.filter(|sample| sample.nominal == cap).collect();
+    schedule::top_short(&at_cap, schedule::TOP_FEWEST_REPLAYED)
 }
 
 pub(super) fn first_wait(call: &PlayedCall) -> Option<Duration> {
