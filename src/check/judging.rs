@@ -300,12 +300,14 @@ fn exit_cause(status: ExitStatus, log: &str) -> String {
         ),
         None => {
             let signal = signal_of(status);
+            // An abort ends in SIGSEGV where the sandbox runs: the C library's abort signals
+            // the process by its id, which the sandbox hides, and falls back to a faulting
+            // instruction. Safe Rust does not fault otherwise (a stack overflow aborts).
             let how = match signal {
-                Some(6) => {
+                Some(6 | 11) => {
                     "aborted (std::process::abort, a stack overflow, or a panic that could not unwind)"
                 }
                 Some(9) => "killed",
-                Some(11) => "crashed with a segmentation fault",
                 _ => "crashed",
             };
             format!("the process running your code {how} before every check was decided.{panic}")

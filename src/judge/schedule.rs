@@ -626,8 +626,9 @@ pub fn differ_between_processes_in_order(
         format!(
             "two processes running your code drew the same waits, call for call (d = {} ms): \
              {} ms in one, {} ms in the other. The random numbers come from a generator seeded \
-             with a constant (or with something every instance shares), so every instance of \
-             the client retries in step with every other",
+             with a constant (or with something every instance shares, such as the process id, \
+             1 in every container), so every instance of the client retries in step with every \
+             other",
             d.as_millis(),
             shown(first),
             shown(second)

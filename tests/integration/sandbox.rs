@@ -299,3 +299,23 @@ fn a_held_progress_lock_never_hangs_a_check() {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("progress was not recorded"), "{}", run.stderr);
 }
+
+/// Every learner process reads the same process id (the seccomp filter fails `getpid`), as every
+/// replica in a container reads 1: lesson 6's key generator seeded by it makes the same keys in
+/// the check's two processes, and fails for it. (A generator seeded by the system passes: the
+/// solution's own test.)
+#[test]
+#[ignore = "slow: a whole check of lesson 6, which .ci/run runs"]
+fn a_generator_seeded_by_the_process_id_repeats_across_processes() {
+    if !sandboxed() {
+        return;
+    }
+    let scratch = Scratch::new("sandbox-pid-seeded");
+    scratch.write(
+        "exercises/06_idempotency_key.rs",
+        include_str!("../fixtures/sandbox/06_pid_seeded.rs"),
+    );
+    let run = scratch.httplings(&["--color", "never", "check", "6"]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(run.stdout.contains("two processes made the same keys"), "{}", run.stdout);
+}

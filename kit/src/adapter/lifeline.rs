@@ -3,6 +3,8 @@
 //! it, with everything it started, as soon as the runner's end of the control connection
 //! closes, however the runner ended, even while learner code holds the thread that reads it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::channel::Control;
 
 /// Ties this process's life to the runner's.
@@ -26,15 +28,27 @@ pub(super) fn hold(control: &Control) {
     let _ = control;
 }
 
+/// Whether this process leads its process group, as [`note_group`] found while the process
+/// could still read its own id (the sandbox hides it: see `sandbox::seccomp`).
+static LEADS_GROUP: AtomicBool = AtomicBool::new(false);
+
+/// Notes whether this process leads its process group: call it once the group is final (after
+/// `setsid`), before seccomp.
+pub(super) fn note_group() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{getpgrp, getpid};
+        LEADS_GROUP.store(getpgrp() == getpid(), Ordering::Relaxed);
+    }
+}
+
 /// Ends this process and everything learner code started in its process group (the one the
 /// runner ends too; the sandbox keeps every descendant in it).
 pub(super) fn end_everything() -> ! {
     #[cfg(unix)]
-    {
-        use rustix::process::{Signal, getpgrp, getpid, kill_current_process_group};
-        if getpgrp() == getpid() {
-            let _ = kill_current_process_group(Signal::KILL);
-        }
+    if LEADS_GROUP.load(Ordering::Relaxed) {
+        use rustix::process::{Signal, kill_current_process_group};
+        let _ = kill_current_process_group(Signal::KILL);
     }
     std::process::exit(0)
 }

@@ -8,7 +8,8 @@
 //!   only in its temporary folder; no signal to, and no abstract socket of, anything outside.
 //! - **seccomp** ([`seccomp`]): an allow-list of what tokio, hyper, axum and reqwest need on
 //!   loopback TCP; no Unix sockets, no new session or group, no terminal injection, no locks,
-//!   no `ptrace`, no changing another process's limits or a file's times and modes.
+//!   no `ptrace`, no changing another process's limits or a file's times and modes; and the
+//!   process's own id reads the same in every learner process.
 //!
 //! Each part is entered where the kernel has it; where it has not, the check runs without it,
 //! and says so. Verdicts never depend on the sandbox: the judge is in another process.
@@ -28,6 +29,7 @@ pub(super) fn enter() -> Sandbox {
         // Leaves the runner's session and its terminal. It fails only for a group leader, which
         // the runner never starts; seccomp forbids it (and setpgid) from here on.
         let _ = rustix::process::setsid();
+        super::lifeline::note_group();
     }
     #[cfg(target_os = "linux")]
     {

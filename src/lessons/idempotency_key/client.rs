@@ -783,7 +783,9 @@ fn fresh(first: &[String], second: &[String]) -> Option<Failure> {
             let across = first.iter().any(|key| second.contains(key));
             Some(if across {
                 format!(
-                    "two processes made the same keys ({} distinct of {}): a generator seeded with a constant gives every instance of the service the same keys, and their payments collide",
+                    "two processes made the same keys ({} distinct of {}): a generator seeded with a \
+                     constant, or with the process id (1 in every container), gives every \
+                     instance of the service the same keys, and their payments collide",
                     distinct.len(),
                     keys.len()
                 )

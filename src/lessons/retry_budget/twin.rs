@@ -206,8 +206,8 @@ fn alike(policy: &RetryPolicy, first: &[Waited], second: &[Waited]) -> Option<Fa
             "two processes running your code each made the same client first thing and made the \
              same {CALLS} calls, one after another; {alike} of their {} waits, taken in the order \
              the failures came, were the same share of their bound in both (within {}). The \
-             jitter comes from a generator seeded with a constant, so every instance of the \
-             client retries in step with every other",
+             jitter comes from a generator seeded with a constant (or the process id, 1 in \
+             every container), so every instance of the client retries in step with every other",
             first.len(),
             millis(ALIKE_BETWEEN_PROCESSES),
         ))
