@@ -99,6 +99,7 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
             (verdicts::RULES, rules),
         ]),
         OUTAGE => ledger::judge("in a total outage", plan.outages[0].budget, outage)
+            .or_else(|| ledger::totals("in a total outage", plan.outages[0].budget, outage))
             .or_else(|| ledger::judge("in a total outage", plan.outages[1].budget, typical))
             .or_else(|| {
                 ledger::judge(

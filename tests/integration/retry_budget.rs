@@ -161,6 +161,12 @@ wrong! {
     a_backoff_added_to_retry_after: Knobs { backoff_after_retry_after: true, ..Knobs::RIGHT } => "lesson-3" ("longer than asked"),
     a_backoff_that_never_grows: Knobs { constant_backoff: true, ..Knobs::RIGHT } => "lesson-3" ("stay low"),
     a_retry_after_of_max_delay_returned: Knobs { returns_retry_after_of_max_delay: true, ..Knobs::RIGHT } => "lesson-3" ("Retry-After: 1 s (max_delay 1000 ms)"),
+    // Found by the third attack round on lesson 9: each passed every check before the twin's
+    // shares, the rules client's reset-only calls and fourth 5xx, and the floorless totals.
+    a_share_drawn_once_per_call: Knobs { one_share_per_call: true, ..Knobs::RIGHT } => "lesson-3" ("drawn once per call"),
+    a_retry_after_that_costs_no_attempt: Knobs { asked_costs_no_attempt: true, ..Knobs::RIGHT } => "lesson-3" ("max_attempts is 4"),
+    a_backoff_that_grows_after_a_5xx_only: Knobs { flat_after_resets: true, ..Knobs::RIGHT } => "lesson-3" ("after a reset or a timeout"),
+    one_retry_past_the_share: Knobs { kind: Kind::OneMore, ..Knobs::RIGHT } => "outage" ("rounded down"),
 }
 
 /// Right answers in other styles pass every check.

@@ -156,3 +156,28 @@ pub fn judge(how: &str, budget: Budget, calls: &[Made]) -> Option<Failure> {
         }),
     )
 }
+
+/// For a budget with no floor, all calls together: retries may add `ratio` of the first
+/// attempts, rounded down, and not one more. Judged on the totals, so that no request's moment
+/// matters (a call deposits before the server sees its first attempt), and with no spare: a
+/// sliding window only ever forgets, so however the calls spread over it, the retries stay
+/// within `ratio` of the first attempts. A budget that rounds up, or allows one retry past its
+/// share, overshoots here.
+pub fn totals(how: &str, budget: Budget, calls: &[Made]) -> Option<Failure> {
+    if budget.min_per_second != 0 {
+        return None;
+    }
+    let first = calls.iter().filter(|made| !made.attempts.is_empty()).count();
+    let retries: usize = calls.iter().map(|made| made.attempts.len().saturating_sub(1)).sum();
+    // The product of a ratio and a count can land a hair below a whole number it equals.
+    let allowed = (budget.ratio * first as f64 + 1e-9).floor() as usize;
+    (retries > allowed).then(|| {
+        Failure::of(format!(
+            "{} calls {how}, with no floor: the server saw {first} first attempts and {retries} \
+             retries in all, where the budget allows {allowed} ({:.2} × {first}, rounded down: a \
+             retry is a whole one or none)",
+            calls.len(),
+            budget.ratio
+        ))
+    })
+}

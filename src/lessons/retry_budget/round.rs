@@ -59,13 +59,17 @@ pub enum Script {
     Slow(Duration),
     /// Down (a 503) and up (a 200) in turns of this long, from the upstream's start.
     Flapping(Duration),
-    /// This 5xx, another, this one again asking `Retry-After` in these seconds, then a 200.
+    /// This 5xx, another, this one again asking `Retry-After` in these seconds, then a fourth
+    /// 5xx: the retry the server timed counts, and four attempts are all there are.
     Asking(u16, u64),
     /// No answer until the client's timeout gives up, then a 200.
     TimesOutOnce,
     /// A reset and a 5xx (starting with this one) in turns, every time; a reset first when set.
     Mixed(u16, bool),
 }
+
+/// How many calls the outage with no floor makes.
+const GENEROUS_CALLS: usize = 58;
 
 /// The timeout of the `reqwest::Client` handed to `new`, where no attempt is meant to time out.
 pub const TIMEOUT: Duration = Duration::from_secs(3);
@@ -155,6 +159,10 @@ impl Plan {
         // reached by the second retry (a backoff left uncapped shows) and below the one-second
         // Retry-After its server sends (which must end the call, not be cut to max_delay).
         let mut generous = outage(rng, 0.25, 0, 1);
+        // Fifty-eight calls: a quarter of them is 14.5 retries, 14 for a budget that counts
+        // whole ones, 15 for one that rounds up.
+        generous.calls.truncate(GENEROUS_CALLS);
+        generous.script.truncate(GENEROUS_CALLS);
         let base = generous.policy.base_delay;
         generous.policy.max_delay = base.mul_f64(1.3 + 0.4 * rng.f64());
         let floor = rng.u32(1..=2);
@@ -535,7 +543,7 @@ fn reply(script: Script, attempt: usize, since_start: Duration) -> Reply {
         (Script::Asking(status, seconds), 3) => {
             Reply::status(status).with_header("retry-after", &seconds.to_string())
         }
-        (Script::Asking(status, _), 1 | 2) => Reply::status(turn(status, attempt)),
+        (Script::Asking(status, _), 1 | 2 | 4) => Reply::status(turn(status, attempt)),
         (Script::TimesOutOnce, 1) => Reply::Silence,
         (Script::Mixed(first, reset_first), attempt) => {
             if attempt % 2 == usize::from(reset_first) {

@@ -1,9 +1,10 @@
 //! The rules client: lesson 3's rules, where the budget cannot be the reason a call gives up.
 //! Its budget always has room, so each of its calls must be retried as lesson 3 says until it
 //! succeeds or `max_attempts` runs out. Between them its calls meet every 5xx (500, 502, 503,
-//! 504) with and without `Retry-After`, a `Retry-After` of exactly `max_delay`, an attempt that
-//! times out, and resets and 5xx in turns that never end; and their backoff waits, retry after
-//! retry, show whether the backoff grows.
+//! 504) with and without `Retry-After`, a `Retry-After` of exactly `max_delay` (and a 5xx after
+//! it, with no attempt left), an attempt that times out, resets and 5xx in turns that never end,
+//! and resets that never end; and their backoff waits, retry after retry, show whether the
+//! backoff grows, after a reset as after a 5xx.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use httplings::RetryPolicy;
 use httplings::lessons::retry_budget::Budget;
 
 use super::round::{Client, Made, Script};
-use super::verdicts::broken;
+use super::verdicts::{Waits, broken};
 use crate::judge::bounds::millis;
 use crate::judge::schedule::{Sample, reach};
 use crate::judge::seed::{self, Rng};
@@ -30,6 +31,10 @@ const TIMEOUT: Duration = Duration::from_millis(500);
 /// whose bound is past `base_delay`, enough to tell whether they reach it.
 const MIXED: usize = 10;
 
+/// Calls reset every time: with the mixed calls' waits after a reset, 26 waits after a reset
+/// whose bound is past `base_delay` (a backoff that grows after a 5xx only never reaches them).
+const RESETS: usize = 8;
+
 /// Calls whose first attempt times out.
 const TIMING_OUT: usize = 2;
 
@@ -41,11 +46,12 @@ const START: Duration = Duration::from_millis(250);
 
 /// The rules client. Four attempts: the asking calls' `Retry-After` comes on the third answer,
 /// when the backoff's bound is `4 × base_delay` (half a second or so): a jittered wait added on
-/// top of the asked one shows. A budget of a hundred retries a second for fifty at most.
+/// top of the asked one shows. A budget of a hundred retries a second for seventy at most.
 pub fn draw(rng: &mut Rng) -> Client {
     let mut script: Vec<Script> = FIVE_XX.map(|status| Script::Asking(status, ASKED)).to_vec();
     script.extend([Script::TimesOutOnce; TIMING_OUT]);
     script.extend((0..MIXED).map(|call| Script::Mixed(*seed::pick(rng, &FIVE_XX), call % 2 == 0)));
+    script.extend([Script::Down(0); RESETS]);
     let calls: Vec<Duration> =
         script.iter().map(|_| START + Duration::from_millis(rng.u64(0..50))).collect();
     let base = seed::duration_spread(rng, Duration::from_millis(120), Duration::from_millis(160));
@@ -96,19 +102,28 @@ pub fn judge(client: &Client, calls: &[Made]) -> Option<Failure> {
             .with_rows(&["call", "the server saw", "the client"], rows),
         );
     }
-    let grown: Vec<Sample> = calls
-        .iter()
-        .filter_map(|made| broken(client, made).ok())
-        .flat_map(|waits| waits.backoff)
-        .filter(|sample| sample.nominal > policy.base_delay)
-        .collect();
-    reach(&grown).map(|why| {
-        Failure::of(format!(
-            "{why}; before retry n the bound is min(max_delay, base_delay × 2^(n−1)), {} and \
-             up here",
-            millis(policy.base_delay * 2)
-        ))
-    })
+    let waits: Vec<Waits> = calls.iter().filter_map(|made| broken(client, made).ok()).collect();
+    let grown = |samples: fn(&Waits) -> &[Sample]| -> Vec<Sample> {
+        let samples = waits.iter().flat_map(|waits| samples(waits).iter().copied());
+        samples.filter(|sample| sample.nominal > policy.base_delay).collect()
+    };
+    let bound = millis(policy.base_delay * 2);
+    reach(&grown(|waits| &waits.backoff))
+        .map(|why| {
+            Failure::of(format!(
+                "{why}; before retry n the bound is min(max_delay, base_delay × 2^(n−1)), \
+                 {bound} and up here"
+            ))
+        })
+        .or_else(|| {
+            reach(&grown(|waits| &waits.after_no_response)).map(|why| {
+                Failure::of(format!(
+                    "after a reset or a timeout, {why}; the backoff grows after a failure on \
+                     the way as after a 5xx: before retry n the bound is min(max_delay, \
+                     base_delay × 2^(n−1)), {bound} and up here"
+                ))
+            })
+        })
 }
 
 /// What the last attempt of a call that returned with attempts left ended in, when lesson 3

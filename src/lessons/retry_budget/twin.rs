@@ -102,6 +102,45 @@ pub fn judge(
         .or_else(|| asked_too_long(policy, second))
         .or_else(|| too_long(policy, lag, &first.waits, &second.waits))
         .or_else(|| alike(policy, &first.waits, &second.waits))
+        .or_else(|| one_share_per_call(policy, &first.waits))
+        .or_else(|| one_share_per_call(policy, &second.waits))
+}
+
+/// How close (as a share of each bound) a call's two waits must take the same share of their
+/// bounds to look like one share reused. Two draws land this close for one call in ten (full
+/// jitter) or one in five (equal jitter); one share reused lands here give or take the few
+/// milliseconds the machine adds to a wait of 200 ms or more.
+const SAME_SHARE: f64 = 0.05;
+
+/// Of the twenty calls, how many must take one share for both waits to be told reusing one: by
+/// chance, eighteen do about once in 10^11 plays (equal jitter).
+const SAME_SHARE_CALLS: usize = 18;
+
+/// Each call's two waits the same share of their bounds, call after call: the share is drawn
+/// once per call and reused (with `max_delay` a tenth above `base_delay`, the second wait is
+/// then the first's times 1.1).
+fn one_share_per_call(policy: &RetryPolicy, waits: &[Waited]) -> Option<Failure> {
+    let share = |call: usize, retry: u32| {
+        let one = waits.iter().find(|one| one.call == call && one.retry == retry)?;
+        Some(one.waited?.as_secs_f64() / backoff(policy, retry).as_secs_f64())
+    };
+    let pairs: Vec<(f64, f64)> =
+        (0..CALLS as usize).filter_map(|call| Some((share(call, 1)?, share(call, 2)?))).collect();
+    let same = pairs.iter().filter(|(first, second)| (first - second).abs() < SAME_SHARE).count();
+    (same >= SAME_SHARE_CALLS).then(|| {
+        let shown: Vec<String> = pairs
+            .iter()
+            .take(4)
+            .map(|(first, second)| format!("{:.0} % and {:.0} %", first * 100.0, second * 100.0))
+            .collect();
+        Failure::of(format!(
+            "in {same} of {} calls retried twice, both waits took the same share of their \
+             bounds ({}, …): the random share is drawn once per call and reused. Draw it afresh \
+             for every wait, or each call keeps its place in the herd from one retry to the next",
+            pairs.len(),
+            shown.join("; ")
+        ))
+    })
 }
 
 /// A call whose 503 asked for more than `max_delay`, retried all the same.
@@ -280,6 +319,21 @@ mod tests {
             wait.failed = Some(failed(mirror(wait.call), wait.retry));
         }
         assert!(alike(&policy(), &one, &other).is_some());
+    }
+
+    #[test]
+    fn one_share_reused_for_both_waits_of_a_call_is_seen_and_fresh_draws_are_not() {
+        let d = |retry: u32| backoff(&policy(), retry).as_millis() as f64;
+        // A share per call, a few milliseconds of scheduling on top.
+        let reused = waits(|call, retry| (d(retry) * spread(call, 1, 1)) as u64 + 3);
+        let failure = one_share_per_call(&policy(), &reused);
+        assert!(failure.is_some_and(|failure| failure.summary.contains("drawn once per call")));
+        // Draws afresh, from a thousand seeds: equal jitter, whose draws are the closest.
+        for seed in 0..1_000 {
+            let rng = std::cell::RefCell::new(seed::rng(seed));
+            let equal = waits(|_, retry| (d(retry) * (0.5 + rng.borrow_mut().f64() / 2.0)) as u64);
+            assert_eq!(one_share_per_call(&policy(), &equal), None, "seed {seed}");
+        }
     }
 
     #[test]

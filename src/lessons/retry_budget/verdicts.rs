@@ -567,6 +567,8 @@ pub struct Asked {
 #[derive(Debug, Default)]
 pub struct Waits {
     pub backoff: Vec<Sample>,
+    /// The backoff waits after an attempt that got no response (a reset, a timeout), again.
+    pub after_no_response: Vec<Sample>,
     pub asked: Vec<Asked>,
 }
 
@@ -639,7 +641,13 @@ pub fn broken(client: &Client, made: &Made) -> Result<Waits, String> {
             }
             // Judged together: lateness averages out over many waits, where the worst lag
             // added to each would hide a wait that is always too long.
-            None => waits.backoff.push(Sample::new(waited, backoff(policy, n))),
+            None => {
+                let sample = Sample::new(waited, backoff(policy, n));
+                if before.reply.status_code().is_none() {
+                    waits.after_no_response.push(sample);
+                }
+                waits.backoff.push(sample);
+            }
         }
     }
     Ok(waits)

@@ -44,6 +44,8 @@ pub enum Kind {
     RetriesDeposit,
     /// One window for every client of the process.
     Global,
+    /// A sliding window that allows one retry past its share (`<=` where `<` was meant).
+    OneMore,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +105,12 @@ pub struct Knobs {
     pub constant_backoff: bool,
     /// A `Retry-After` of `max_delay` or more returned at once (`>=` for "more than").
     pub returns_retry_after_of_max_delay: bool,
+    /// One random share per call, taken of every bound.
+    pub one_share_per_call: bool,
+    /// A retry after a `Retry-After` costs no attempt.
+    pub asked_costs_no_attempt: bool,
+    /// After a transport failure, the backoff of the first retry: it grows after a 5xx only.
+    pub flat_after_resets: bool,
 }
 
 impl Knobs {
@@ -135,6 +143,9 @@ impl Knobs {
         backoff_after_retry_after: false,
         constant_backoff: false,
         returns_retry_after_of_max_delay: false,
+        one_share_per_call: false,
+        asked_costs_no_attempt: false,
+        flat_after_resets: false,
     };
 }
 
@@ -169,6 +180,7 @@ impl Window {
                 return true;
             }
             Some(Kind::FloorOnce) => self.withdrawals.len() as f64 + 1.0 <= from_ratio,
+            Some(Kind::OneMore) => self.withdrawals.len() as f64 <= from_ratio + floor,
             _ => self.withdrawals.len() as f64 + 1.0 <= from_ratio + floor,
         };
         if ok {
@@ -308,7 +320,8 @@ impl Client {
             | Kind::DepositsStay
             | Kind::RetriesStay
             | Kind::NoFloor
-            | Kind::FloorOnce => self.window.lock().unwrap().deposit(&self.limits),
+            | Kind::FloorOnce
+            | Kind::OneMore => self.window.lock().unwrap().deposit(&self.limits),
             Kind::Slots => {
                 self.slots.lock().unwrap().cell().1 += (self.limits.ratio * 1000.0) as i64;
             }
@@ -329,7 +342,8 @@ impl Client {
             | Kind::DepositsStay
             | Kind::RetriesStay
             | Kind::NoFloor
-            | Kind::FloorOnce => self.window.lock().unwrap().withdraw(limits, limits.ratio),
+            | Kind::FloorOnce
+            | Kind::OneMore => self.window.lock().unwrap().withdraw(limits, limits.ratio),
             Kind::Slots => self.slots.lock().unwrap().take(limits),
             Kind::TimeOnly => self.window.lock().unwrap().withdraw(limits, 0.0),
             Kind::RetriesDeposit => {
@@ -373,6 +387,7 @@ impl Client {
         self.deposit(&mut own);
         let mut attempt = 1;
         let mut first = None;
+        let share = random();
         loop {
             let outcome = self.client.get(url).send().await;
             let retryable = match &outcome {
@@ -427,6 +442,7 @@ impl Client {
                 None => {
                     let exponent = match () {
                         () if self.knobs.constant_backoff => 0,
+                        () if self.knobs.flat_after_resets && outcome.is_err() => 0,
                         () if self.knobs.doubled_backoff => attempt,
                         () => attempt - 1,
                     };
@@ -441,6 +457,8 @@ impl Client {
                             state.set(x);
                             (x >> 11) as f64 / (1u64 << 53) as f64
                         })
+                    } else if self.knobs.one_share_per_call {
+                        share
                     } else {
                         random()
                     };
@@ -470,7 +488,9 @@ impl Client {
             tokio::time::sleep(wait).await;
             if self.knobs.counts_attempts_down {
                 attempt -= 1;
-            } else if answered || !self.knobs.resets_free {
+            } else if (answered || !self.knobs.resets_free)
+                && !(self.knobs.asked_costs_no_attempt && asked.is_some())
+            {
                 attempt += 1;
             }
         }
