@@ -142,6 +142,9 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         if check == TIMEOUT && failure.is_none() {
             failure = hung_up_early(&record, &plan, &services).await;
         }
+        if check == TIMEOUT && failure.is_none() {
+            failure = behind::left_open(&plan, &services).await;
+        }
         recorder.decide(check, failure);
     }
     recorder.decide(PATH, answers::escapes(&escapes));

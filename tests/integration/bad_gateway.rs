@@ -102,6 +102,10 @@ async fn right_gateways_in_another_style_pass() {
         refused_retry_after: Some(Duration::ZERO)
     );
     judged_failing(per_instance, &[]).await;
+    // A timeout told in words of its own.
+    judged_failing(with!(logs_timeout_as: "pricing service: no whole answer within its time"), &[])
+        .await;
+    judged_failing(with!(logs_timeout_as: "pricing service: gave up on it"), &[]).await;
 }
 
 /// A known-wrong gateway: what it gets wrong, the checks that catch it (the first saying
@@ -443,6 +447,36 @@ async fn the_sixth_attack_rounds_gateways_are_caught() {
             with!(deadline: Some(|timeout| timeout - Duration::from_millis(15))),
             &[TIMEOUT],
             "upstream.timeout()",
+        ),
+        // The twentieth session's attack round.
+        wrong(
+            "only the milliseconds of its timeout",
+            with!(deadline: Some(|timeout| Duration::from_millis(u64::from(timeout.subsec_millis())))),
+            &[TIMEOUT],
+            "before upstream.timeout()",
+        ),
+        // A 429's Retry-After is passed on in a 503 too.
+        wrong_and_more(
+            "a Retry-After of twice as many seconds and one more",
+            with!(retry_after_as: |seconds| seconds * 2 + 1),
+            &[UNAVAILABLE],
+            "Retry-After",
+            &[CLIENT_ERRORS],
+        ),
+        // Its 200 is not logged as a failure either.
+        wrong_and_more(
+            "a read of the body that failed taken for its end",
+            with!(ends_body_at_errors: true),
+            &[UNUSABLE],
+            "broke its answer off mid-body",
+            &[LOGGED],
+        ),
+        wrong_and_more(
+            "a deadline on the handler, the call left running",
+            with!(leaves_call_running: true),
+            &[TIMEOUT],
+            "left its call running",
+            TOO_LATE_TO_LOG,
         ),
     ])
     .await;

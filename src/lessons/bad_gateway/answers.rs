@@ -129,14 +129,20 @@ fn problem(want: &Want, asked: &Asked, timeout: Duration) -> Option<String> {
 }
 
 /// A 503 passes on the `Retry-After` it was given: the same wait, or a little more (up to
-/// twice as long, a margin of its own), as delay-seconds or an HTTP-date; never its own choice.
+/// twice as long, a margin of its own, or a second more than 0), as delay-seconds or an
+/// HTTP-date; never its own choice. A date is read to the second, against a `Date` of its own
+/// second: a second more is allowed there.
 fn retry_after_problem(answer: &Answer, seconds: Option<u64>) -> Option<String> {
     let seconds = seconds?;
     let passed = answer.retry_after_seconds();
-    (!passed.is_some_and(|passed| (seconds..=seconds * 2 + 1).contains(&passed))).then(|| {
+    let as_date = answer
+        .header("retry-after")
+        .is_some_and(|value| !value.as_bytes().iter().all(u8::is_ascii_digit));
+    let most = (seconds * 2).max(seconds + 1) + u64::from(as_date);
+    (!passed.is_some_and(|passed| (seconds..=most).contains(&passed))).then(|| {
         format!(
-            "its answer does not pass Retry-After: {seconds} on (as {seconds} to {} seconds)",
-            seconds * 2 + 1
+            "its answer does not pass Retry-After: {seconds} on (as {seconds} to {most} seconds{})",
+            if as_date { ", as a date" } else { "" }
         )
     })
 }

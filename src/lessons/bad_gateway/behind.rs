@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::asking::{Asked, Record};
 use super::plan::{Behaviour, Plan, priced_symbol};
@@ -270,8 +270,18 @@ const CAUSES: &[&str] = &[
     "deadline",
     "elapsed",
     "intime",
+    "within",
     "toolong",
     "slow",
+    "noanswer",
+    "noresponse",
+    "noreply",
+    "unanswered",
+    "gaveup",
+    "waited",
+    "silen",
+    "unusable",
+    "broken",
     "refused",
     "connect",
     "reset",
@@ -404,6 +414,61 @@ pub(super) fn hung_up_early(
                  upstream.timeout() is {}: it gives up before its timeout is up",
                 millis(median),
                 held.len(),
+                millis(timeout)
+            )));
+        }
+    }
+    None
+}
+
+/// How long past its timeout a gateway has to let go of a request to a pricing service that
+/// never answers: dropping the call closes its connection at once, and a busy machine adds tens
+/// of milliseconds, not half a second.
+const LET_GO_WITHIN: Duration = Duration::from_millis(500);
+
+/// The first pricing service that never answers and whose requests the gateway kept open past
+/// its timeout (most of them, two at least): the gateway answered 504 and left its call running
+/// (a detached task, a timeout on the handler alone), which holds a connection, a task and its
+/// memory for every request until the service gives up, if it ever does. Waits, at most until
+/// [`LET_GO_WITHIN`] past the last one's timeout, for them all to be let go.
+pub(super) async fn left_open(plan: &Plan, services: &[Upstream]) -> Option<Failure> {
+    for (service, upstream) in services.iter().enumerate() {
+        let Some(gateway) = BEHIND.iter().position(|behind| *behind == Behind::Service(service))
+        else {
+            continue;
+        };
+        let timeout = plan.timeouts[gateway];
+        let silent: Vec<(usize, Instant)> = upstream
+            .seen()
+            .iter()
+            .enumerate()
+            .filter(|(_, seen)| {
+                priced_symbol(seen)
+                    .is_some_and(|symbol| plan.behaviour(&symbol, 0) == Some(&Behaviour::Silent))
+            })
+            .map(|(index, seen)| (index, seen.at))
+            .collect();
+        let Some(last) = silent.iter().map(|(_, at)| *at).max() else { continue };
+        if silent.len() < 2 {
+            continue;
+        }
+        let limit = (last + timeout + LET_GO_WITHIN).saturating_duration_since(Instant::now());
+        let all_ended =
+            |seen: &[Seen]| silent.iter().all(|(index, _)| seen[*index].ended.is_some());
+        if upstream.wait_until(limit, all_ended).await {
+            continue;
+        }
+        let seen = upstream.seen();
+        let open = silent.iter().filter(|(index, _)| seen[*index].ended.is_none()).count();
+        if open * 2 > silent.len() {
+            return Some(Failure::of(format!(
+                "the pricing service never answered {} requests of the gateway's, and {open} of \
+                 them were still open {} after upstream.timeout() ({}) was up: the gateway \
+                 answered, and left its call running. Drop the upstream call when you give up (a \
+                 deadline on the call itself, not on the handler alone): each one left running \
+                 holds a connection, a task and its memory",
+                silent.len(),
+                millis(LET_GO_WITHIN),
                 millis(timeout)
             )));
         }

@@ -22,7 +22,7 @@ pub(super) enum Behaviour {
     NotAPrice(Garbage),
     /// Bytes that are not HTTP.
     Broken,
-    /// The head and part of the body, then a reset.
+    /// The head and part of the body (a whole price, of a longer body), then a reset.
     CutOff,
     /// The request read, then a reset.
     Reset,
@@ -378,8 +378,11 @@ impl Plan {
             Behaviour::Broken => {
                 Reply::Raw(format!("PRICE {symbol} ERR {node}\r\n\r\n").into_bytes())
             }
+            // What came before the break is a whole price: a gateway that takes a read that
+            // failed for the end of the body answers with it.
             Behaviour::CutOff => {
-                Reply::CutOff { status: 200, promised: 400, sent: start.into_bytes() }
+                let sent = format!(r#"{{"symbol":{quoted},"price":12.5}}"#).into_bytes();
+                Reply::CutOff { status: 200, promised: 400, sent }
             }
             Behaviour::Reset => Reply::Reset,
             Behaviour::Silent => Reply::Silence,
@@ -455,10 +458,13 @@ fn price(rng: &mut Rng, form: usize) -> String {
     }
 }
 
-/// A timeout from one quarter (0 to 3) of 150 ms to 1.2 s, log-uniform.
+/// A timeout from one quarter (0 to 3) of 150 ms to 1.2 s, log-uniform; the last quarter's
+/// from a whole second up, so that every run has a timeout past one (a gateway that keeps only
+/// the milliseconds of its timeout, `subsec_millis`, gives up a second early there).
 fn quarter_of_range(rng: &mut Rng, quarter: u32) -> Duration {
     let at = |quarter: u32| Duration::from_millis(150).mul_f64(8f64.powf(f64::from(quarter) / 4.0));
-    seed::duration_spread(rng, at(quarter), at(quarter + 1))
+    let from = if quarter == 3 { Duration::from_secs(1) } else { at(quarter) };
+    seed::duration_spread(rng, from, at(quarter + 1))
 }
 
 /// `count` symbols of the shapes real ones have, taken in turn (`ACME`, `BRK.B`, `7203.T`,

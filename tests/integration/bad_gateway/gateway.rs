@@ -128,6 +128,15 @@ pub struct Behaviour {
     /// Whether its log lines carry the symbol and how long the call took, as fields, and no
     /// cause: `upstream call failed symbol=… elapsed_ms=…`.
     pub logs_fields_only: bool,
+    /// The `Retry-After` it passes on, in seconds, for the one it was given.
+    pub retry_after_as: fn(u64) -> u64,
+    /// Whether it calls the pricing service in a task of its own, with no deadline, and puts
+    /// the deadline on waiting for that task alone: the call runs on after the 504.
+    pub leaves_call_running: bool,
+    /// How its log says the pricing service did not answer in time.
+    pub logs_timeout_as: &'static str,
+    /// Whether a read of the body that fails is taken for its end.
+    pub ends_body_at_errors: bool,
 }
 
 pub const RIGHT: Behaviour = Behaviour {
@@ -159,6 +168,11 @@ pub const RIGHT: Behaviour = Behaviour {
     weighs_after_reading: false,
     permits: None,
     logs_fields_only: false,
+    // A little more than asked, to spread the clients out.
+    retry_after_as: |seconds| seconds + 1,
+    leaves_call_running: false,
+    logs_timeout_as: "the pricing service timed out",
+    ends_body_at_errors: false,
     body_limit: Some(64 << 10),
     trusts_content_length: false,
     refused_retry_after: None,
@@ -227,7 +241,7 @@ async fn quote(
     let (status, said_headers, body) = match asked {
         Ok(said) => said,
         Err(Failed::TimedOut) => {
-            answer.log(format_args!("the pricing service timed out"), b.on_timeout);
+            answer.log(format_args!("{}", b.logs_timeout_as), b.on_timeout);
             return answer.problem(b.on_timeout, None);
         }
         Err(Failed::Refused(cause) | Failed::Other(cause)) => {
@@ -286,6 +300,15 @@ async fn ask(gateway: &Gateway, url: &str) -> Result<Said, Failed> {
     let b = gateway.behaviour;
     let started = Instant::now();
     let deadline = b.deadline.map(|deadline| deadline(gateway.upstream.timeout()));
+    if b.leaves_call_running {
+        let (detached, url) = (gateway.clone(), url.to_string());
+        let call = tokio::spawn(async move { ask_once(&detached, &url, None).await });
+        return match within(deadline, async { Ok(call.await) }).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(join)) => Err(Failed::Other(join.to_string())),
+            Err(failed) => Err(failed),
+        };
+    }
     let mut attempt = 1;
     loop {
         let outcome = ask_once(gateway, url, deadline).await;
@@ -350,7 +373,14 @@ async fn ask_once(
         let bytes = within(body, async {
             let mut response = response;
             let mut bytes = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(failed)? {
+            let ends_at_errors = gateway.behaviour.ends_body_at_errors;
+            loop {
+                let chunk = match response.chunk().await {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => break,
+                    Err(_) if ends_at_errors => break,
+                    Err(error) => return Err(failed(error)),
+                };
                 bytes.extend_from_slice(&chunk);
                 let weighs = !gateway.behaviour.weighs_after_reading;
                 if weighs && limit.is_some_and(|limit| bytes.len() > limit) {
@@ -422,10 +452,9 @@ impl Answering<'_> {
                     .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
                 let dropped = b.drops_429_retry_after && *status == 429;
                 if let Some(seconds) = seconds.filter(|_| b.passes_retry_after && !dropped) {
-                    // A little more than asked, to spread the clients out.
                     let seconds = b.caps_retry_after.map_or(seconds, |cap| seconds.min(cap));
                     let seconds = seconds.max(b.retry_after_floor);
-                    let wait = Duration::from_secs(seconds + 1);
+                    let wait = Duration::from_secs((b.retry_after_as)(seconds));
                     let value = match b.dates_retry_after {
                         true => httpdate::fmt_http_date(std::time::SystemTime::now() + wait),
                         false => wait.as_secs().to_string(),
