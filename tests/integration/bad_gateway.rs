@@ -471,6 +471,12 @@ async fn the_sixth_attack_rounds_gateways_are_caught() {
             "broke its answer off mid-body",
             &[LOGGED],
         ),
+        wrong(
+            "a refused connection tried three times more, at once",
+            with!(refused_again: 3),
+            &[REFUSED],
+            "never in a loop",
+        ),
         wrong_and_more(
             "a deadline on the handler, the call left running",
             with!(leaves_call_running: true),

@@ -137,6 +137,8 @@ pub struct Behaviour {
     pub logs_timeout_as: &'static str,
     /// Whether a read of the body that fails is taken for its end.
     pub ends_body_at_errors: bool,
+    /// How many times more it tries a refused connection, at once.
+    pub refused_again: u32,
 }
 
 pub const RIGHT: Behaviour = Behaviour {
@@ -173,6 +175,7 @@ pub const RIGHT: Behaviour = Behaviour {
     leaves_call_running: false,
     logs_timeout_as: "the pricing service timed out",
     ends_body_at_errors: false,
+    refused_again: 0,
     body_limit: Some(64 << 10),
     trusts_content_length: false,
     refused_retry_after: None,
@@ -318,6 +321,8 @@ async fn ask(gateway: &Gateway, url: &str) -> Result<Said, Failed> {
         let refused = matches!(outcome, Err(Failed::Refused(_)));
         if reconnect {
             tokio::time::sleep(Duration::from_millis(5)).await;
+        } else if refused && attempt <= b.refused_again {
+            attempt += 1;
         } else if let Some(pause) = b.refused_retry_after.filter(|_| refused && attempt == 1) {
             tokio::time::sleep(pause).await;
             attempt += 1;
