@@ -69,7 +69,7 @@ pub async fn judge_in_process<C: 'static>(
 }
 
 /// A round's clients, by role, or why one could not be made.
-fn clients(played: &[Played]) -> Result<[&[round::Made]; 10], Failure> {
+fn clients(played: &[Played]) -> Result<[&[round::Made]; 11], Failure> {
     let mut made = Vec::new();
     for client in played {
         match client {
@@ -82,11 +82,22 @@ fn clients(played: &[Played]) -> Result<[&[round::Made]; 10], Failure> {
 
 fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
     let lag = round.lag;
-    let [outage, typical, partial, fresh, together, flapping, windows, ends, inside, rules] =
-        match clients(&round.clients) {
-            Ok(clients) => clients,
-            Err(failure) => return Some(failure),
-        };
+    let [
+        outage,
+        typical,
+        partial,
+        fresh,
+        together,
+        flapping,
+        windows,
+        ends,
+        inside,
+        rules,
+        refusals,
+    ] = match clients(&round.clients) {
+        Ok(clients) => clients,
+        Err(failure) => return Some(failure),
+    };
     match check {
         FIRST => verdicts::first(&[
             ("outage A", outage),
@@ -118,7 +129,8 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
         PARTIAL => verdicts::partial(&plan.partial, partial),
         WINDOW => verdicts::window(&plan.windows, plan.phases, windows)
             .or_else(|| verdicts::inside(&plan.inside, inside))
-            .or_else(|| verdicts::ends(&plan.ends, ends)),
+            .or_else(|| verdicts::ends(&plan.ends, ends))
+            .or_else(|| verdicts::refusals(&plan.refusals, refusals)),
         LESSON_3 => verdicts::lesson_3(
             &[
                 ("outage A", &plan.outages[0], outage),

@@ -167,6 +167,7 @@ wrong! {
     a_retry_after_that_costs_no_attempt: Knobs { asked_costs_no_attempt: true, ..Knobs::RIGHT } => "lesson-3" ("max_attempts is 4"),
     a_backoff_that_grows_after_a_5xx_only: Knobs { flat_after_resets: true, ..Knobs::RIGHT } => "lesson-3" ("after a reset or a timeout"),
     one_retry_past_the_share: Knobs { kind: Kind::OneMore, ..Knobs::RIGHT } => "outage" ("rounded down"),
+    a_refused_retry_recorded_as_a_withdrawal: Knobs { kind: Kind::RecordsRefusals, ..Knobs::RIGHT } => "window" ("takes nothing from the budget"),
 }
 
 /// Right answers in other styles pass every check.

@@ -90,6 +90,8 @@ pub struct Plan {
     pub inside: Client,
     /// A wave of calls that use every attempt, then one that needs the budget left.
     pub ends: Client,
+    /// A wave of calls refused most of their retries, then calls that need the budget left.
+    pub refusals: Client,
     /// Lesson 3's rules, with a budget that always has room (see [`super::rules`]).
     pub rules: Client,
 }
@@ -235,10 +237,23 @@ impl Plan {
         let ends = ends(rng);
         let inside = inside(rng);
         let rules = super::rules::draw(rng);
-        Self { outages, partial, fresh, together, flapping, windows, phases, inside, ends, rules }
+        let refusals = refusals(rng);
+        Self {
+            outages,
+            partial,
+            fresh,
+            together,
+            flapping,
+            windows,
+            phases,
+            inside,
+            ends,
+            rules,
+            refusals,
+        }
     }
 
-    pub fn clients(&self) -> [&Client; 10] {
+    pub fn clients(&self) -> [&Client; 11] {
         [
             &self.outages[0],
             &self.outages[1],
@@ -250,6 +265,7 @@ impl Plan {
             &self.ends,
             &self.inside,
             &self.rules,
+            &self.refusals,
         ]
     }
 }
@@ -297,6 +313,47 @@ fn inside(rng: &mut Rng) -> Client {
         timeout: TIMEOUT,
         policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
         budget: Budget { ratio: 0.5, min_per_second: rng.u32(3..=4), window },
+        calls,
+        script,
+    }
+}
+
+/// The refusals client's calls: failing every time, healthy, then failing once.
+pub const REFUSALS_FIRST: usize = 20;
+pub const REFUSALS_HEALTHY: usize = 30;
+pub const REFUSALS_LATER: usize = 8;
+
+/// The refusals client, all within one window and with no floor. First, twenty calls fail every
+/// time, wanting three retries each, with room for ten (a ratio of a half: ten of twenty first
+/// attempts): the rest are refused. Then thirty healthy calls, and eight calls failing once. A
+/// refused retry takes nothing from the budget, so these eight find room for every retry
+/// (half of 58 first attempts, less the ten retries made: 19). A client that counts a refused
+/// retry as a withdrawal has spent thirty, and finds none.
+fn refusals(rng: &mut Rng) -> Client {
+    let at = |from: u64, rng: &mut Rng| Duration::from_millis(from + rng.u64(0..10));
+    let calls = (0..REFUSALS_FIRST + REFUSALS_HEALTHY + REFUSALS_LATER)
+        .map(|call| match call {
+            _ if call < REFUSALS_FIRST => at(0, rng),
+            _ if call < REFUSALS_FIRST + REFUSALS_HEALTHY => at(300, rng),
+            _ => at(500, rng),
+        })
+        .collect();
+    let script = (0..REFUSALS_FIRST + REFUSALS_HEALTHY + REFUSALS_LATER)
+        .map(|call| match call {
+            _ if call < REFUSALS_FIRST => Script::Down(503),
+            _ if call < REFUSALS_FIRST + REFUSALS_HEALTHY => Script::Fine,
+            _ => Script::FailsOnce(None, false),
+        })
+        .collect();
+    let base = seed::duration_spread(rng, Duration::from_millis(10), Duration::from_millis(20));
+    Client {
+        timeout: TIMEOUT,
+        policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
+        budget: Budget {
+            ratio: 0.5,
+            min_per_second: 0,
+            window: Duration::from_millis(rng.u64(2000..=2500)),
+        },
         calls,
         script,
     }
@@ -440,7 +497,7 @@ pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Round, L
         plan.clients()
             .into_iter()
             .enumerate()
-            .map(|(index, client)| play_client(learner, client, round * 10 + index as u32)),
+            .map(|(index, client)| play_client(learner, client, round * 16 + index as u32)),
     );
     let played = learner.gauged(PROBE_EVERY, &lateness, playing).await?;
     Ok(Round {

@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::round::{
-    Client, ENDS_FIRST, ENDS_WAVE, INSIDE_AT, INSIDE_HEALTHY, Made, NoOutcome, Script, Windows,
+    Client, ENDS_FIRST, ENDS_WAVE, INSIDE_AT, INSIDE_HEALTHY, Made, NoOutcome, REFUSALS_FIRST,
+    REFUSALS_HEALTHY, Script, Windows,
 };
 use crate::judge::bounds::{
     AT_ONCE, AT_ONCE_ON_AVERAGE, LATE_RATE, Lateness, MOST_LATE, Timing, late, millis,
@@ -388,6 +389,33 @@ pub fn ends(client: &Client, calls: &[Made]) -> Option<Failure> {
              budget as a real retry would, and the calls after it go without.",
         )
         .with(table(&["calls", "the server saw", "the budget allows"], rows))
+    })
+}
+
+/// `window`: the refusals client's last calls, each failing once, find room in the budget for
+/// a retry each but one: what its first wave was refused took nothing from it.
+pub fn refusals(client: &Client, calls: &[Made]) -> Option<Failure> {
+    let later = calls.get(REFUSALS_FIRST + REFUSALS_HEALTHY..)?;
+    let made: usize =
+        calls[..REFUSALS_FIRST].iter().map(|made| made.attempts.len().saturating_sub(1)).sum();
+    let retried = later.iter().filter(|made| made.attempts.len() >= 2).count();
+    let needed = later.len().saturating_sub(1);
+    (retried < needed).then(|| {
+        Failure::new(
+            format!(
+                "{REFUSALS_FIRST} calls failing every time made {made} retries (the budget, a \
+                 ratio of {:.2} and no floor, refused the rest); then {REFUSALS_HEALTHY} healthy \
+                 calls, then {} calls failing once got {retried} retries, within one {} window: \
+                 the budget had room for at least {needed}. A refused retry takes nothing from \
+                 the budget",
+                client.budget.ratio,
+                later.len(),
+                millis(client.budget.window)
+            ),
+            "Record a withdrawal only when the budget grants it. A refusal counted as a retry \
+             drains the budget in exactly the outage it is meant to ride out, and the calls \
+             after it go without.",
+        )
     })
 }
 

@@ -46,6 +46,8 @@ pub enum Kind {
     Global,
     /// A sliding window that allows one retry past its share (`<=` where `<` was meant).
     OneMore,
+    /// A sliding window that records a withdrawal whether or not it grants it.
+    RecordsRefusals,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -183,7 +185,7 @@ impl Window {
             Some(Kind::OneMore) => self.withdrawals.len() as f64 <= from_ratio + floor,
             _ => self.withdrawals.len() as f64 + 1.0 <= from_ratio + floor,
         };
-        if ok {
+        if ok || self.kind == Some(Kind::RecordsRefusals) {
             self.withdrawals.push_back(Instant::now());
         }
         ok
@@ -321,7 +323,8 @@ impl Client {
             | Kind::RetriesStay
             | Kind::NoFloor
             | Kind::FloorOnce
-            | Kind::OneMore => self.window.lock().unwrap().deposit(&self.limits),
+            | Kind::OneMore
+            | Kind::RecordsRefusals => self.window.lock().unwrap().deposit(&self.limits),
             Kind::Slots => {
                 self.slots.lock().unwrap().cell().1 += (self.limits.ratio * 1000.0) as i64;
             }
@@ -343,7 +346,8 @@ impl Client {
             | Kind::RetriesStay
             | Kind::NoFloor
             | Kind::FloorOnce
-            | Kind::OneMore => self.window.lock().unwrap().withdraw(limits, limits.ratio),
+            | Kind::OneMore
+            | Kind::RecordsRefusals => self.window.lock().unwrap().withdraw(limits, limits.ratio),
             Kind::Slots => self.slots.lock().unwrap().take(limits),
             Kind::TimeOnly => self.window.lock().unwrap().withdraw(limits, 0.0),
             Kind::RetriesDeposit => {
