@@ -397,22 +397,35 @@ pub fn waited_after_timeouts(d: Duration, firsts: &[Duration]) -> Option<String>
 /// scheduling adds (a few ms, tens on a busy machine) is a sizeable share.
 const AFRESH_LEAST_BOUND: Duration = Duration::from_millis(200);
 
-/// Within how wide a band (as a share of each bound) a call's waits took the same share of their
-/// bounds. Equal jitter draws three shares within it for one call in ten, full jitter for one in
-/// thirty-five; a share drawn once and reused lands within it, give or take a few ms.
-const SAME_SHARE_BAND: f64 = 0.1;
+/// How alike a call's waits must be, and in how many calls, for the judge to conclude that the
+/// jitter's random share was drawn once per call and reused.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SameShare {
+    /// Within how wide a band (as a share of each bound) a call's waits all lie.
+    pub band: f64,
+    /// How many waits a call needs (on bounds of [`AFRESH_LEAST_BOUND`] or more) to be judged.
+    pub waits: usize,
+    /// The share of judged calls whose waits must all lie within the band.
+    pub of_calls: f64,
+}
 
-/// The share of calls whose waits must all take the same share of their bounds for the draws to
-/// count as made once per call: three in four, of calls that each drew it with a chance of one
-/// in ten at most, happens about once in a hundred million runs of sixteen calls.
-const SAME_SHARE_CALLS: f64 = 0.75;
+/// Calls that each wait three times or more (lessons 3 and 6). Equal jitter draws three shares
+/// within a tenth of each other for one call in ten, full jitter for one in thirty-five; a share
+/// drawn once and reused lands within it, give or take a few ms. Three calls in four doing so by
+/// chance happens about once in a hundred million runs of sixteen calls.
+pub const THREE_WAITS: SameShare = SameShare { band: 0.1, waits: 3, of_calls: 0.75 };
+
+/// Twenty calls that each wait twice (lesson 9's twin). Two draws land within a twentieth of each
+/// other for one call in ten (full jitter) or one in five (equal jitter); eighteen calls of
+/// twenty doing so by chance happens about once in 10^11 plays (equal jitter).
+pub const TWO_WAITS: SameShare = SameShare { band: 0.05, waits: 2, of_calls: 0.9 };
 
 /// Judges the backoff waits of calls that each retried several times: jitter drawn afresh for
 /// every wait takes a different share of each bound; a share drawn once per call (or per client)
 /// and reused makes every wait of that call the same share of its bound. `calls` holds each
-/// call's samples; only bounds of [`AFRESH_LEAST_BOUND`] or more count, and only calls with three
-/// of them.
-pub fn drawn_afresh(calls: &[Vec<Sample>]) -> Option<String> {
+/// call's samples; only bounds of [`AFRESH_LEAST_BOUND`] or more count, and only calls with
+/// `rule.waits` of them.
+pub fn drawn_afresh(calls: &[Vec<Sample>], rule: SameShare) -> Option<String> {
     let shares: Vec<Vec<f64>> = calls
         .iter()
         .map(|samples| {
@@ -422,18 +435,18 @@ pub fn drawn_afresh(calls: &[Vec<Sample>]) -> Option<String> {
                 .map(|sample| sample.waited.as_secs_f64() / sample.nominal.as_secs_f64())
                 .collect::<Vec<f64>>()
         })
-        .filter(|shares| shares.len() >= 3)
+        .filter(|shares| shares.len() >= rule.waits)
         .collect();
     let band = |shares: &Vec<f64>| {
         let most = shares.iter().copied().fold(f64::MIN, f64::max);
         let least = shares.iter().copied().fold(f64::MAX, f64::min);
         most - least
     };
-    let same = shares.iter().filter(|shares| band(shares) < SAME_SHARE_BAND).count();
-    (shares.len() >= 4 && same as f64 >= shares.len() as f64 * SAME_SHARE_CALLS).then(|| {
+    let same = shares.iter().filter(|shares| band(shares) < rule.band).count();
+    (shares.len() >= 4 && same as f64 >= shares.len() as f64 * rule.of_calls).then(|| {
         let example = shares
             .iter()
-            .find(|shares| band(shares) < SAME_SHARE_BAND)
+            .find(|shares| band(shares) < rule.band)
             .map(|shares| {
                 shares.iter().map(|share| format!("{:.0} %", share * 100.0)).collect::<Vec<_>>()
             })
@@ -1077,18 +1090,21 @@ mod tests {
         };
         let once: Vec<Vec<Sample>> =
             [0.62, 0.81, 0.55, 0.93, 0.7].iter().map(|share| call(&[*share; 3])).collect();
-        assert!(drawn_afresh(&once).is_some_and(|problem| problem.contains("5 of 5 calls")));
+        assert!(
+            drawn_afresh(&once, THREE_WAITS)
+                .is_some_and(|problem| problem.contains("5 of 5 calls"))
+        );
         let afresh: Vec<Vec<Sample>> = [[0.6, 0.9, 0.7], [0.55, 0.58, 0.99], [0.8, 0.5, 0.62]]
             .iter()
             .chain(&[[0.71, 0.74, 0.76], [0.9, 0.52, 0.66]])
             .map(|shares| call(shares))
             .collect();
-        assert_eq!(drawn_afresh(&afresh), None);
+        assert_eq!(drawn_afresh(&afresh, THREE_WAITS), None);
         // Bounds too short to measure a share by are left out: then nothing is judged.
         let short: Vec<Vec<Sample>> = (0..5)
             .map(|_| vec![Sample::new(Duration::from_millis(40), Duration::from_millis(50)); 3])
             .collect();
-        assert_eq!(drawn_afresh(&short), None);
+        assert_eq!(drawn_afresh(&short, THREE_WAITS), None);
     }
 
     #[test]

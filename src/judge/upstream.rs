@@ -23,7 +23,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-pub use self::address::{Refused, Unreachable, loopback, refused, unreachable};
+pub use self::address::{
+    Refused, Unreachable, failed_connection_attempts, loopback, refused, unreachable,
+};
 pub use self::reply::{Release, Reply};
 
 /// A request as the upstream saw it, and what became of it.

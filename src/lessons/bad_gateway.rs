@@ -26,7 +26,7 @@ use self::asking::{Asked, Record};
 use self::plan::Plan;
 use crate::judge::bounds::Lag;
 use crate::judge::confirm::{self, confirmed};
-use crate::judge::exchange::{self, Client};
+use crate::judge::exchange::Client;
 use crate::judge::upstream::{self, Upstream};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder};
 
@@ -146,7 +146,8 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             failure = behind::left_open(&plan, &services).await;
         }
         if check == REFUSED && failure.is_none() {
-            failure = confirmed(|_| refused_in_a_loop(&gateways[DOWN], &plan.refused)).await;
+            failure =
+                confirmed(|_| behind::refused_in_a_loop(&gateways[DOWN], &plan.refused)).await;
         }
         recorder.decide(check, failure);
     }
@@ -174,45 +175,6 @@ async fn hung_up_early(record: &Record<'_>, plan: &Plan, services: &[Upstream]) 
         failure = behind::hung_up_early(plan, services, &since, lag.worst())?;
     }
     Some(failure)
-}
-
-/// How many requests the gateway over a refusing service is asked, one after another, while the
-/// machine's failed connection attempts are counted.
-const REFUSALS_ASKED: u64 = 8;
-
-/// The most connection attempts per request that a gateway over a refusing service may make:
-/// one, and one more at once (as the lesson allows), and as many again for what else on the
-/// machine fails to connect meanwhile. A gateway that tries three times more makes four.
-const ATTEMPTS_PER_REFUSAL: u64 = 3;
-
-/// Whether the gateway over a service that refuses connections tried again and again: the
-/// machine's TCP stack counts every connection attempt that fails, and a refused one fails in
-/// well under a millisecond, too fast to show in the time the answer takes. `None` where there
-/// is no such count (not Linux).
-async fn refused_in_a_loop(gateway: &Client, symbol: &str) -> Option<Failure> {
-    let before = failed_connection_attempts()?;
-    for _ in 0..REFUSALS_ASKED {
-        gateway.get(&format!("/quotes/{}", exchange::segment(symbol))).await;
-    }
-    let attempts = failed_connection_attempts()?.saturating_sub(before);
-    (attempts > REFUSALS_ASKED * ATTEMPTS_PER_REFUSAL).then(|| {
-        Failure::of(format!(
-            "asked {REFUSALS_ASKED} times, one after another, over a pricing service that \
-             refuses connections, the gateway tried to connect {attempts} times (the machine \
-             counted that many refused attempts meanwhile): try a refused connection once more \
-             at most, never in a loop"
-        ))
-    })
-}
-
-/// How many TCP connection attempts have failed on this machine (refused, or reset while being
-/// opened), from `/proc/net/snmp`.
-fn failed_connection_attempts() -> Option<u64> {
-    let snmp = std::fs::read_to_string("/proc/net/snmp").ok()?;
-    let mut tcp = snmp.lines().filter(|line| line.starts_with("Tcp:"));
-    let (names, values) = (tcp.next()?, tcp.next()?);
-    let at = names.split_whitespace().position(|name| name == "AttemptFails")?;
-    values.split_whitespace().nth(at)?.parse().ok()
 }
 
 fn app_failed(problem: &str) -> Failure {

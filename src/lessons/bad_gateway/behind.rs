@@ -13,8 +13,9 @@ use super::{B, BEHIND, Behind};
 use crate::judge::answer::Shown;
 use crate::judge::bounds::{EARLY_HANG_UP, millis};
 use crate::judge::compare::{CLIENT_ERROR_TEXT, Leak, Observed, leaks_by_outline, secrets_in};
+use crate::judge::exchange::{self, Client};
 use crate::judge::log::{is_panic_report, names, tail, unlogged};
-use crate::judge::upstream::{Reply, Seen, Upstream};
+use crate::judge::upstream::{self, Reply, Seen, Upstream};
 use crate::judge::{Evidence, Failure, Learner, Lost, Row};
 
 pub(super) async fn leaks(record: &Record<'_>, addresses: &[SocketAddr]) -> Option<Failure> {
@@ -474,4 +475,33 @@ pub(super) async fn left_open(plan: &Plan, services: &[Upstream]) -> Option<Fail
         }
     }
     None
+}
+
+/// How many requests the gateway over a refusing service is asked, one after another, while the
+/// machine's failed connection attempts are counted.
+const REFUSALS_ASKED: u64 = 8;
+
+/// The most connection attempts per request that a gateway over a refusing service may make:
+/// one, and one more at once (as the lesson allows), and as many again for what else on the
+/// machine fails to connect meanwhile. A gateway that tries three times more makes four.
+const ATTEMPTS_PER_REFUSAL: u64 = 3;
+
+/// Whether the gateway over a service that refuses connections tried again and again: the
+/// machine's TCP stack counts every connection attempt that fails, and a refused one fails in
+/// well under a millisecond, too fast to show in the time the answer takes. `None` where there
+/// is no such count (not Linux).
+pub(super) async fn refused_in_a_loop(gateway: &Client, symbol: &str) -> Option<Failure> {
+    let before = upstream::failed_connection_attempts()?;
+    for _ in 0..REFUSALS_ASKED {
+        gateway.get(&format!("/quotes/{}", exchange::segment(symbol))).await;
+    }
+    let attempts = upstream::failed_connection_attempts()?.saturating_sub(before);
+    (attempts > REFUSALS_ASKED * ATTEMPTS_PER_REFUSAL).then(|| {
+        Failure::of(format!(
+            "asked {REFUSALS_ASKED} times, one after another, over a pricing service that \
+             refuses connections, the gateway tried to connect {attempts} times (the machine \
+             counted that many refused attempts meanwhile): try a refused connection once more \
+             at most, never in a loop"
+        ))
+    })
 }

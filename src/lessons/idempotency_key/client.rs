@@ -1306,7 +1306,7 @@ fn herd(plays: &[Played]) -> Option<Failure> {
             format!("after a 503 with Retry-After: 0, which asks for the usual backoff: {why}")
         })
         // A share reused makes each call's waits one pile of its own: said as what it is.
-        .or_else(|| schedule::drawn_afresh(&per_call))
+        .or_else(|| schedule::drawn_afresh(&per_call, schedule::THREE_WAITS))
         .or_else(|| schedule::piled_up(&per_call.concat()))
         .or_else(|| past_herd(plays))
         .map(Failure::of)

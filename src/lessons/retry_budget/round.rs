@@ -125,6 +125,49 @@ fn waves(rng: &mut Rng, waves: u32, size: u32, every: Duration) -> Vec<Duration>
         .collect()
 }
 
+/// A run of a client's calls: `count` of them, made `at` from the round's start (each up to
+/// `spread` later, drawn), every one scripted `script`.
+#[derive(Debug, Clone, Copy)]
+struct Phase {
+    count: usize,
+    at: Duration,
+    spread: Duration,
+    script: Script,
+}
+
+impl Phase {
+    fn new(count: usize, at: Duration, script: Script) -> Self {
+        Self { count, at, spread: Duration::ZERO, script }
+    }
+
+    /// Made within `spread` of `at`: a burst of its own would make every client's timers late.
+    fn spread(self, spread: Duration) -> Self {
+        Self { spread, ..self }
+    }
+}
+
+/// A client that retries quickly (up to four attempts, waits of `base` to four times it) and
+/// gets `phases`' calls, one phase after the other.
+fn phased(rng: &mut Rng, base: (u64, u64), budget: Budget, phases: &[Phase]) -> Client {
+    let (calls, script) = phases
+        .iter()
+        .flat_map(|phase| std::iter::repeat_n(phase, phase.count))
+        .map(|phase| {
+            let late = rng.u64(0..=phase.spread.as_millis() as u64);
+            (phase.at + Duration::from_millis(late), phase.script)
+        })
+        .unzip();
+    let base =
+        seed::duration_spread(rng, Duration::from_millis(base.0), Duration::from_millis(base.1));
+    Client {
+        timeout: TIMEOUT,
+        policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
+        budget,
+        calls,
+        script,
+    }
+}
+
 impl Plan {
     pub fn draw(rng: &mut Rng) -> Self {
         // `asking`: in the first two waves, half the calls are a 503 with this Retry-After.
@@ -284,6 +327,12 @@ pub fn later_at(window: Duration) -> Duration {
 /// the client then.
 pub const WINDOWS_FROM: Duration = Duration::from_millis(120);
 
+/// How far apart the calls a phase makes together set out.
+const SPREAD: Duration = Duration::from_millis(9);
+
+/// An upstream that is down for a call: a 503 every time.
+const DOWN: Script = Script::Down(503);
+
 /// How far into its window the inside client's outage comes, after its healthy calls: their
 /// deposits are still in the window, and a budget whose window is a fifth short or more, or
 /// cut to whole seconds, has let them go.
@@ -294,28 +343,10 @@ pub const INSIDE_AT: f64 = 0.85;
 /// failing together, each wanting three retries: the healthy calls' deposits pay for most.
 fn inside(rng: &mut Rng) -> Client {
     let window = Duration::from_millis(rng.u64(1300..=1500));
-    let failing_at = window.mul_f64(INSIDE_AT);
-    let calls =
-        (0..INSIDE_CALLS)
-            .map(|call| {
-                if call < INSIDE_HEALTHY {
-                    Duration::from_millis(rng.u64(0..40))
-                } else {
-                    failing_at
-                }
-            })
-            .collect();
-    let script = (0..INSIDE_CALLS)
-        .map(|call| if call < INSIDE_HEALTHY { Script::Fine } else { Script::Down(503) })
-        .collect();
-    let base = seed::duration_spread(rng, Duration::from_millis(5), Duration::from_millis(10));
-    Client {
-        timeout: TIMEOUT,
-        policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
-        budget: Budget { ratio: 0.5, min_per_second: rng.u32(3..=4), window },
-        calls,
-        script,
-    }
+    let budget = Budget { ratio: 0.5, min_per_second: rng.u32(3..=4), window };
+    let healthy = Phase::new(INSIDE_HEALTHY, Duration::ZERO, Script::Fine);
+    let failing = Phase::new(INSIDE_CALLS - INSIDE_HEALTHY, window.mul_f64(INSIDE_AT), DOWN);
+    phased(rng, (5, 10), budget, &[healthy.spread(Duration::from_millis(40)), failing])
 }
 
 /// The refusals client's calls: failing every time, healthy, then failing once.
@@ -330,33 +361,16 @@ pub const REFUSALS_LATER: usize = 8;
 /// (half of 58 first attempts, less the ten retries made: 19). A client that counts a refused
 /// retry as a withdrawal has spent thirty, and finds none.
 fn refusals(rng: &mut Rng) -> Client {
-    let at = |from: u64, rng: &mut Rng| Duration::from_millis(from + rng.u64(0..10));
-    let calls = (0..REFUSALS_FIRST + REFUSALS_HEALTHY + REFUSALS_LATER)
-        .map(|call| match call {
-            _ if call < REFUSALS_FIRST => at(0, rng),
-            _ if call < REFUSALS_FIRST + REFUSALS_HEALTHY => at(300, rng),
-            _ => at(500, rng),
-        })
-        .collect();
-    let script = (0..REFUSALS_FIRST + REFUSALS_HEALTHY + REFUSALS_LATER)
-        .map(|call| match call {
-            _ if call < REFUSALS_FIRST => Script::Down(503),
-            _ if call < REFUSALS_FIRST + REFUSALS_HEALTHY => Script::Fine,
-            _ => Script::FailsOnce(None, false),
-        })
-        .collect();
-    let base = seed::duration_spread(rng, Duration::from_millis(10), Duration::from_millis(20));
-    Client {
-        timeout: TIMEOUT,
-        policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
-        budget: Budget {
-            ratio: 0.5,
-            min_per_second: 0,
-            window: Duration::from_millis(rng.u64(2000..=2500)),
-        },
-        calls,
-        script,
-    }
+    let window = Duration::from_millis(rng.u64(2000..=2500));
+    let budget = Budget { ratio: 0.5, min_per_second: 0, window };
+    let at =
+        |count, ms, script| Phase::new(count, Duration::from_millis(ms), script).spread(SPREAD);
+    let phases = [
+        at(REFUSALS_FIRST, 0, DOWN),
+        at(REFUSALS_HEALTHY, 300, Script::Fine),
+        at(REFUSALS_LATER, 500, Script::FailsOnce(None, false)),
+    ];
+    phased(rng, (10, 20), budget, &phases)
 }
 
 /// The inside client's healthy calls, and all its calls.
@@ -371,26 +385,19 @@ pub const INSIDE_CALLS: usize = 30;
 fn windows(rng: &mut Rng) -> (Client, Windows) {
     let phases = Windows { healthy: 40, failing: 4, later: 44 };
     let window = Duration::from_millis(rng.u64(1200..=1350));
-    let at = later_at(window);
-    let mut calls = Vec::new();
-    let mut script = Vec::new();
-    for call in 0..phases.later + 10 {
-        if call < phases.later {
-            calls.push(WINDOWS_FROM + Duration::from_millis(rng.u64(0..10)));
-        } else {
-            calls.push(at);
-        }
-        script.push(if call < phases.healthy { Script::Fine } else { Script::Down(503) });
-    }
+    let budget = Budget { ratio: 0.5, min_per_second: rng.u32(3..=4), window };
+    let first = |count, script| Phase::new(count, WINDOWS_FROM, script).spread(SPREAD);
     // Quick waits: the first outage's retries are over within a tenth of a second.
-    let base = seed::duration_spread(rng, Duration::from_millis(5), Duration::from_millis(10));
-    let client = Client {
-        timeout: TIMEOUT,
-        policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
-        budget: Budget { ratio: 0.5, min_per_second: rng.u32(3..=4), window },
-        calls,
-        script,
-    };
+    let client = phased(
+        rng,
+        (5, 10),
+        budget,
+        &[
+            first(phases.healthy, Script::Fine),
+            first(phases.failing, DOWN),
+            Phase::new(10, later_at(window), DOWN),
+        ],
+    );
     (client, phases)
 }
 
@@ -409,34 +416,25 @@ pub const ENDS_FIRST: usize = 3 * ENDS_WAVE;
 /// not make (`max_attempts`, a 4xx or the `Retry-After` forbids it) spends a part's worth for
 /// nothing, and the second wave finds the budget nearly empty.
 fn ends(rng: &mut Rng) -> Client {
-    let second = Duration::from_millis(250);
-    let calls = (0..ENDS_FIRST + ENDS_WAVE)
-        .map(|call| if call < ENDS_FIRST { Duration::ZERO } else { second })
-        .map(|at| at + Duration::from_millis(rng.u64(0..10)))
-        .collect();
-    let script = (0..ENDS_FIRST + ENDS_WAVE)
-        .map(|call| match call / ENDS_WAVE {
-            0 => Script::Down(503),
-            1 => Script::NotFound,
-            2 => Script::DownAsking(1),
-            _ => Script::FailsOnce(None, false),
-        })
-        .collect();
-    let base = seed::duration_spread(rng, Duration::from_millis(20), Duration::from_millis(40));
-    Client {
-        timeout: TIMEOUT,
-        policy: RetryPolicy { max_attempts: 2, base_delay: base, max_delay: base * 4 },
-        budget: Budget {
-            ratio: 0.1,
-            // The first part's 8 retries and 7 of the second wave's 8, however the floor is
-            // counted (tower's whole seconds: 12 + 32 / 10 = 15); the 16 a client that pays
-            // for nothing spends first leave it 7 short at the most generous (14 × 1.15 s + 3).
-            min_per_second: 12 + rng.u32(0..=2),
-            window: Duration::from_millis(rng.u64(1000..=1150)),
-        },
-        calls,
-        script,
-    }
+    let budget = Budget {
+        ratio: 0.1,
+        // The first part's 8 retries and 7 of the second wave's 8, however the floor is
+        // counted (tower's whole seconds: 12 + 32 / 10 = 15); the 16 a client that pays
+        // for nothing spends first leave it 7 short at the most generous (14 × 1.15 s + 3).
+        min_per_second: 12 + rng.u32(0..=2),
+        window: Duration::from_millis(rng.u64(1000..=1150)),
+    };
+    let at = |ms, script| Phase::new(ENDS_WAVE, Duration::from_millis(ms), script).spread(SPREAD);
+    let phases = [
+        at(0, DOWN),
+        at(0, Script::NotFound),
+        at(0, Script::DownAsking(1)),
+        at(250, Script::FailsOnce(None, false)),
+    ];
+    let mut client = phased(rng, (20, 40), budget, &phases);
+    // Two attempts: the first part's calls use every one.
+    client.policy.max_attempts = 2;
+    client
 }
 
 /// One call as played, its times from the moment its client was made.

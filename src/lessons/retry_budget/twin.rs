@@ -12,7 +12,7 @@ use httplings::lessons::retry_budget::Budget;
 
 use super::round::{self, Client, Script};
 use crate::judge::bounds::{ALIKE_BETWEEN_PROCESSES, LATE_RATE, late, millis};
-use crate::judge::schedule::{backoff, past_backoff};
+use crate::judge::schedule::{self, Sample, backoff, past_backoff};
 use crate::judge::seed::{self, Rng};
 use crate::judge::{Evidence, Failure, Learner, Lost, Row};
 
@@ -106,41 +106,21 @@ pub fn judge(
         .or_else(|| one_share_per_call(policy, &second.waits))
 }
 
-/// How close (as a share of each bound) a call's two waits must take the same share of their
-/// bounds to look like one share reused. Two draws land this close for one call in ten (full
-/// jitter) or one in five (equal jitter); one share reused lands here give or take the few
-/// milliseconds the machine adds to a wait of 200 ms or more.
-const SAME_SHARE: f64 = 0.05;
-
-/// Of the twenty calls, how many must take one share for both waits to be told reusing one: by
-/// chance, eighteen do about once in 10^11 plays (equal jitter).
-const SAME_SHARE_CALLS: usize = 18;
-
 /// Each call's two waits the same share of their bounds, call after call: the share is drawn
 /// once per call and reused (with `max_delay` a tenth above `base_delay`, the second wait is
 /// then the first's times 1.1).
 fn one_share_per_call(policy: &RetryPolicy, waits: &[Waited]) -> Option<Failure> {
-    let share = |call: usize, retry: u32| {
-        let one = waits.iter().find(|one| one.call == call && one.retry == retry)?;
-        Some(one.waited?.as_secs_f64() / backoff(policy, retry).as_secs_f64())
-    };
-    let pairs: Vec<(f64, f64)> =
-        (0..CALLS as usize).filter_map(|call| Some((share(call, 1)?, share(call, 2)?))).collect();
-    let same = pairs.iter().filter(|(first, second)| (first - second).abs() < SAME_SHARE).count();
-    (same >= SAME_SHARE_CALLS).then(|| {
-        let shown: Vec<String> = pairs
-            .iter()
-            .take(4)
-            .map(|(first, second)| format!("{:.0} % and {:.0} %", first * 100.0, second * 100.0))
-            .collect();
-        Failure::of(format!(
-            "in {same} of {} calls retried twice, both waits took the same share of their \
-             bounds ({}, …): the random share is drawn once per call and reused. Draw it afresh \
-             for every wait, or each call keeps its place in the herd from one retry to the next",
-            pairs.len(),
-            shown.join("; ")
-        ))
-    })
+    let calls: Vec<Vec<Sample>> = (0..CALLS as usize)
+        .map(|call| {
+            let waited = |retry| waits.iter().find(|one| one.call == call && one.retry == retry);
+            (1..=2)
+                .filter_map(|retry| {
+                    Some(Sample::new(waited(retry)?.waited?, backoff(policy, retry)))
+                })
+                .collect()
+        })
+        .collect();
+    schedule::drawn_afresh(&calls, schedule::TWO_WAITS).map(Failure::of)
 }
 
 /// A call whose 503 asked for more than `max_delay`, retried all the same.

@@ -234,7 +234,7 @@ fn together(
                 .map(|call| call.iter().map(|(_, sample)| *sample).collect())
                 .collect();
             schedule::piled_up(&pooled)
-                .or_else(|| schedule::drawn_afresh(&per_call))
+                .or_else(|| schedule::drawn_afresh(&per_call, schedule::THREE_WAITS))
                 .map(Failure::of)
         }
         // Calls that failed alike are a herd of their own: a scenario may hold herds that
