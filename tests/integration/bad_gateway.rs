@@ -95,8 +95,9 @@ async fn right_gateways_in_another_style_pass() {
     // random number, so of varying length), and RFC 9457's `instance` as an absolute URI
     // built from Host (the gateway's own port in it). Retry-After may be passed on as a date,
     // and a refused connection tried once more, at once. A timeout may be logged in words of
-    // its own.
+    // its own. A body may be read up to a mebibyte, the largest limit the lesson names.
     let per_instance = with!(
+        body_limit: Some(1 << 20),
         instance_id: true,
         problem_instance: true,
         dates_retry_after: true,
@@ -265,6 +266,15 @@ async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
             with!(body_limit: None),
             &[UNUSABLE],
             "body of 4 MiB",
+            &[LOGGED],
+        ),
+        // Read at the service's pace past the 1.25 MiB that came at once: a 502 at last, four
+        // fifths of a timeout late.
+        wrong_and_more(
+            "a body limit of 2 MiB",
+            with!(body_limit: Some(2 << 20)),
+            &[UNUSABLE],
+            "past any limit a price needs",
             &[LOGGED],
         ),
         wrong_and_more(

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::asking::{Asked, Escaped};
-use super::plan::{Behaviour, Plan, priced_symbol};
+use super::plan::{Behaviour, Garbage, Plan, priced_symbol};
 use super::{CLIENT_ERRORS, DOWN, NOT_FOUND, PRICE, REFUSED, TIMEOUT, UNAVAILABLE, UNUSABLE};
 use crate::judge::answer::{Answer, Shown, error_problem, expected_error};
 use crate::judge::bounds::{Bound, Timing, millis};
@@ -32,16 +32,34 @@ enum Want {
     Price(String),
     Status(&'static [u16]),
     /// An error of one of these, passing `Retry-After` on in a 503; in time, if bounded.
-    Error(Errors, Option<u64>, Option<Bound>),
+    Error(Errors, Option<u64>, Option<(Bound, Due)>),
+}
+
+/// Why an error is due when its bound says.
+#[derive(Clone, Copy)]
+enum Due {
+    /// Once `upstream.timeout()` is up.
+    Timeout,
+    /// At once: a refused connection is known at once.
+    Refused,
+    /// At once: a body past every limit the lesson allows was sent at once.
+    PastLimit,
 }
 
 fn wanted(plan: &Plan, asked: &Asked) -> (&'static str, Want) {
-    let in_time = Some(Bound::around(plan.timeouts[asked.gateway]).later_by(asked.latency));
+    let in_time =
+        Some((Bound::around(plan.timeouts[asked.gateway]).later_by(asked.latency), Due::Timeout));
+    let at_once = |due| Some((Bound::at_once().later_by(asked.latency), due));
     let Some(behaviour) = plan.behaviour(&asked.symbol, asked.round) else {
         return match asked.gateway {
-            DOWN => {
-                (REFUSED, Want::Error(GONE, None, Some(Bound::no_wait().later_by(asked.latency))))
-            }
+            DOWN => (
+                REFUSED,
+                Want::Error(
+                    GONE,
+                    None,
+                    Some((Bound::no_wait().later_by(asked.latency), Due::Refused)),
+                ),
+            ),
             _ => (TIMEOUT, Want::Error(LATE, None, in_time)),
         };
     };
@@ -56,6 +74,12 @@ fn wanted(plan: &Plan, asked: &Asked) -> (&'static str, Want) {
         Behaviour::Silent | Behaviour::TrickleHead => (TIMEOUT, Want::Error(LATE, None, in_time)),
         Behaviour::Stalls | Behaviour::TrickleBody => {
             (TIMEOUT, Want::Error(UNFINISHED, None, in_time))
+        }
+        // The first 1.25 MiB come at once: a gateway that keeps a limit (64 KiB, a mebibyte)
+        // is past it then, and answers; one whose limit is larger reads on at the service's
+        // pace (a 2 MiB limit: four fifths of a timeout, a third of a second or more).
+        Behaviour::NotAPrice(Garbage::Huge | Garbage::HugeChunked) => {
+            (UNUSABLE, Want::Error(BAD, None, at_once(Due::PastLimit)))
         }
         _ => (UNUSABLE, Want::Error(BAD, None, None)),
     }
@@ -123,7 +147,7 @@ fn problem(want: &Want, asked: &Asked, timeout: Duration) -> Option<String> {
             error_problem(answer, expected, code)
                 .map(|problem| format!("the gateway's answer is wrong: {problem}"))
                 .or_else(|| retry_after_problem(got, *seconds).filter(|_| status == 503))
-                .or_else(|| bound.and_then(|bound| timing_problem(bound, asked)))
+                .or_else(|| bound.and_then(|(bound, due)| timing_problem(bound, due, asked)))
         }
     }
 }
@@ -147,22 +171,28 @@ fn retry_after_problem(answer: &Answer, seconds: Option<u64>) -> Option<String> 
     })
 }
 
-fn timing_problem(bound: Bound, asked: &Asked) -> Option<String> {
+fn timing_problem(bound: Bound, due: Due, asked: &Asked) -> Option<String> {
     let took = millis(asked.exchange.took());
     let meanwhile =
         format!("(a quick request sent when it was due took {})", millis(asked.latency));
-    match bound.judge(asked.exchange.took()) {
-        Timing::InTime => None,
-        Timing::Early => Some(format!(
+    match (bound.judge(asked.exchange.took()), due) {
+        (Timing::InTime, _) => None,
+        (Timing::Early, _) => Some(format!(
             "the gateway answered after {took}, before upstream.timeout() ({}) was up",
             millis(bound.at_least)
         )),
-        Timing::Late if bound.at_least.is_zero() => Some(format!(
+        (Timing::Late, Due::Refused) => Some(format!(
             "the gateway answered after {took}, though a refused connection is known at once: \
              {} at most {meanwhile}; does it try again until its deadline?",
             millis(bound.at_most)
         )),
-        Timing::Late => Some(format!(
+        (Timing::Late, Due::PastLimit) => Some(format!(
+            "the gateway answered after {took}, though the first 1.25 MiB came at once, past any \
+             limit a price needs (64 KiB, or a mebibyte): {} at most {meanwhile}; is its limit \
+             larger, or does it read on before weighing the body?",
+            millis(bound.at_most)
+        )),
+        (Timing::Late, Due::Timeout) => Some(format!(
             "the gateway answered after {took}: upstream.timeout() allows {bound} {meanwhile}"
         )),
     }
