@@ -72,9 +72,6 @@ struct Behaviour {
     gives_up_beyond_max_delay: bool,
     /// Whether the retry after a Retry-After counts as an attempt.
     counts_asked: bool,
-    /// Whether a retry that a Retry-After timed leaves the backoff's exponent where it was (it
-    /// counts as an attempt, and the next backoff is one doubling behind).
-    behind_after_asked: bool,
     /// The longest wait before retry `retry` (1 for the first) when the server asked for none.
     backoff: fn(&RetryPolicy, u32) -> Duration,
     /// The wait taken, given that longest one, the URL and the retry.
@@ -145,7 +142,6 @@ const RIGHT: Behaviour = Behaviour {
     zero_waits_nothing: false,
     gives_up_beyond_max_delay: true,
     counts_asked: true,
-    behind_after_asked: false,
     backoff,
     jitter: |longest, _, _| full_jitter(longest),
     wait: Wait::Sleep,
@@ -176,14 +172,11 @@ impl Behaviour {
     async fn get(self, client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
         let mut attempt = 1;
         let (mut kept, mut first_error, mut remembered) = (None, None, None);
-        let mut timed = 0;
         let share = random();
         if self.sleeps_before_first {
             self.pause((self.jitter)((self.backoff)(policy, 1), url, 0)).await;
         }
         loop {
-            // The retry whose backoff comes next (`attempt` unless timed retries hold it back).
-            let retry = attempt - timed;
             let sent = Instant::now();
             let outcome = (self.request)(client, url).send().await;
             if !(self.worth_retrying)(&outcome) || (self.exhausted)(attempt, policy.max_attempts) {
@@ -209,29 +202,29 @@ impl Behaviour {
                     return outcome;
                 }
                 Some(asked) if !asked.is_zero() && self.asked_or_backoff => {
-                    asked.max((self.jitter)((self.backoff)(policy, retry), url, retry))
+                    asked.max((self.jitter)((self.backoff)(policy, attempt), url, attempt))
                 }
                 Some(asked)
                     if !asked.is_zero()
                         && self.asked_only_above_backoff
-                        && asked <= (self.backoff)(policy, retry) =>
+                        && asked <= (self.backoff)(policy, attempt) =>
                 {
-                    (self.jitter)((self.backoff)(policy, retry), url, retry)
+                    (self.jitter)((self.backoff)(policy, attempt), url, attempt)
                 }
                 Some(asked) if !asked.is_zero() && self.backoff_on_top_of_asked => {
                     asked.min(policy.max_delay)
-                        + (self.jitter)((self.backoff)(policy, retry), url, retry)
+                        + (self.jitter)((self.backoff)(policy, attempt), url, attempt)
                 }
                 Some(asked) if !asked.is_zero() || self.zero_waits_nothing => {
                     asked.min(policy.max_delay)
                 }
-                _ if self.one_share_per_call => (self.backoff)(policy, retry).mul_f64(share),
+                _ if self.one_share_per_call => (self.backoff)(policy, attempt).mul_f64(share),
                 _ if self.caps_after_jitter => {
                     let uncapped = RetryPolicy { max_delay: Duration::MAX, ..*policy };
-                    let drawn = (self.jitter)((self.backoff)(&uncapped, retry), url, retry);
+                    let drawn = (self.jitter)((self.backoff)(&uncapped, attempt), url, attempt);
                     drawn.min(policy.max_delay)
                 }
-                _ => (self.jitter)((self.backoff)(policy, retry), url, retry),
+                _ => (self.jitter)((self.backoff)(policy, attempt), url, attempt),
             };
             let wait = match asked {
                 Some(_) if self.asked_from_sending => wait.saturating_sub(sent.elapsed()),
@@ -243,7 +236,7 @@ impl Behaviour {
                     Duration::ZERO
                 }
                 _ if self.unjittered_after_errors && outcome.is_err() => {
-                    (self.backoff)(policy, retry)
+                    (self.backoff)(policy, attempt)
                 }
                 _ if self.flat_after_errors && outcome.is_err() => {
                     (self.jitter)((self.backoff)(policy, 1), url, attempt)
@@ -258,9 +251,6 @@ impl Behaviour {
             self.pause(wait).await;
             if self.counts_asked || asked.is_none() {
                 attempt += 1;
-            }
-            if self.behind_after_asked && asked.is_some_and(|asked| !asked.is_zero()) {
-                timed += 1;
             }
         }
     }
@@ -331,9 +321,7 @@ thread_local! {
 fn decorrelated_bounded(longest: Duration, url: &str, retry: u32) -> Duration {
     PREVIOUS.with_borrow_mut(|previous| {
         let previous = previous.entry(url.to_string()).or_default();
-        // Nothing drawn yet (the first retry, or every one before was timed by a Retry-After):
-        // the first bound's upper half.
-        let (floor, ceiling) = if retry == 1 || previous.is_zero() {
+        let (floor, ceiling) = if retry == 1 {
             (longest / 2, longest)
         } else {
             ((*previous).min(longest) / 2, (*previous * 3).min(longest))
@@ -373,7 +361,6 @@ macro_rules! with {
 /// The checks whose scenarios back off: a client whose waits are too long fails any of them.
 const BACKING_OFF: &[&str] = &[
     FLAKY, BROKEN, DOUBLES, CAPPED, COUNTS, UNREADABLE, RESET, TIMEOUT, REFUSED, LONG_HAUL, GROWTH,
-    ASKED,
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -454,7 +441,7 @@ async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
     assert_rejected(on_top, *a, DOUBLES, "jitter goes below it, not above");
     // Waits that never grow stay low against the doubled bounds, too, and never reach
     // max_delay past retry 32.
-    caught_by(flat, *b, GROWTH, &[DOUBLES, CAPPED, RESET, LONG_HAUL, ASKED]);
+    caught_by(flat, *b, GROWTH, &[DOUBLES, CAPPED, RESET, LONG_HAUL]);
     assert_rejected(flat, *b, GROWTH, "the waits do not grow");
     caught_by(double_cap, *c, CAPPED, &[GROWTH, LONG_HAUL]);
     assert_rejected(double_cap, *c, CAPPED, "backoff allows at most");
@@ -653,9 +640,6 @@ async fn mistakes_about_retry_after_are_caught() {
         // and one read kept for every later 5xx of the call.
         with!(asked_on_first_only: true),
         with!(remembers_asked: true),
-        // The retry a Retry-After timed left out of the backoff's count: one doubling behind
-        // after it.
-        with!(behind_after_asked: true),
     ])
     .await;
     let [
@@ -673,7 +657,6 @@ async fn mistakes_about_retry_after_are_caught() {
         (huge_unreadable, l),
         (first_only, m),
         (remembers, n),
-        (behind_after, o),
     ] = &answers[..]
     else {
         unreachable!()
@@ -694,8 +677,7 @@ async fn mistakes_about_retry_after_are_caught() {
     assert_failed(plus, *d, CHECKS, &[UNREADABLE]);
     assert_failed(seconds_only, *e, CHECKS, &[DATE, TOO_LONG]);
     assert_rejected(seconds_only, *e, DATE, "waited only");
-    // Not counted, the timed retry holds the backoff one doubling behind after it too.
-    assert_failed(uncounted, *f, CHECKS, &[COUNTS, ASKED]);
+    assert_failed(uncounted, *f, CHECKS, &[COUNTS]);
     assert_rejected(uncounted, *f, COUNTS, "counts as an attempt");
     assert_failed(zero, *g, CHECKS, &[ZERO]);
     // The dates' backoff is short (20 ms): added, it may stay within their bounds.
@@ -709,8 +691,6 @@ async fn mistakes_about_retry_after_are_caught() {
     assert_rejected(first_only, *m, ASKED, "the server asked for 1000 ms");
     assert_failed(remembers, *n, CHECKS, &[ASKED]);
     assert_rejected(remembers, *n, ASKED, "backoff allows at most");
-    assert_failed(behind_after, *o, CHECKS, &[ASKED]);
-    assert_rejected(behind_after, *o, ASKED, "counts as retry 1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

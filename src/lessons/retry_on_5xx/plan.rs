@@ -81,9 +81,6 @@ pub(super) enum Together {
     /// (a backoff drawn below half of each bound, or one doubling behind, never does), and so
     /// before each retry on its own (one that grows linearly falls short before the later ones).
     Reaching,
-    /// As [`Together::Reaching`], of the waits before retry 2 after a first retry that a
-    /// `Retry-After` timed: it counts as retry 1, so the backoff goes on from 2 × base_delay.
-    CountedOn,
     /// Over many waits, they grow as backoff says. Their bounds are small and many, so each is
     /// left to the aggregate (a scenario of a hundred 20 ms waits meets every hiccup of a busy
     /// machine): the checks of `doubles` and `capped` bound waits one by one.
@@ -160,13 +157,6 @@ const RESETS_APART: Duration = Duration::from_millis(10);
 /// second from when it sent the request comes back this much too soon.
 const ASKED_HELD: Duration = Duration::from_millis(150);
 
-/// How many calls back off after a retry a `Retry-After` timed: enough to judge how far their
-/// waits reach ([`crate::judge::schedule::reach`] needs twenty).
-const AFTER_ASKED: usize = 24;
-
-/// How far apart those calls' first answers go out.
-const AFTER_ASKED_APART: Duration = Duration::from_millis(5);
-
 /// Client errors every client agrees are not worth a retry (408 and 429 are grey: many clients
 /// retry them, and the lesson says so; they are never sent).
 const FOUR_XX: [u16; 11] = [400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 451];
@@ -218,27 +208,7 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         statuses.truncate(count);
         statuses
     };
-    // A Retry-After on the first answer, then a 5xx without one: the wait before that second
-    // retry is the backoff for retry 2, drawn below 2 × base_delay. A client that does not count
-    // the retry the server timed draws below base_delay there, and never reaches the bound's
-    // upper part (full jitter: fewer than three of twenty-four reach it about once in 1,500
-    // plays, and a failure must hold in every play). The first answers go out a few
-    // milliseconds apart, so that the retries a second later do not all meet in one instant.
-    // First of all the scenarios: their retries come once the herds of "now" have come back.
-    let base = seed::duration_spread(rng, ms(60), ms(75));
-    let counted_on = (0..AFTER_ASKED)
-        .map(|call| {
-            let steps = vec![
-                Step::Asking(five_xx(rng), Asked::Seconds(1)),
-                Step::Status(five_xx(rng)),
-                Step::Status(200),
-            ];
-            let first_held = AFTER_ASKED_APART * call as u32;
-            Planned { first_held, ..scripted(steps, policy(3, base, ms(1_000))) }
-        })
-        .collect();
     let mut scenarios = vec![
-        Scenario { check: ASKED, calls: counted_on, together: Together::CountedOn },
         scenario(TWO_XX, each(pick_distinct(rng, &[200, 201, 202, 203, 204, 206], 2))),
         scenario(THREE_XX, each(pick_distinct(rng, &[301, 302, 303, 304, 307, 308], 2))),
         scenario(NEVER_4XX, each(pick_distinct(rng, &FOUR_XX, 5))),

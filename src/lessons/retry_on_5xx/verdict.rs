@@ -96,11 +96,7 @@ fn judged(
     // Long outages are judged in aggregate; only a wait cut short is judged one by one there.
     let each_wait_bounded = matches!(
         scenario.together,
-        Together::Alone
-            | Together::Reaching
-            | Together::CountedOn
-            | Together::Capped
-            | Together::TimedOut
+        Together::Alone | Together::Reaching | Together::Capped | Together::TimedOut
     );
     for call in calls {
         let (expected, before, mut log) =
@@ -145,8 +141,7 @@ fn judged(
     let cause = if problems.runaway.is_empty() { Cause::Timing } else { Cause::Rule };
     // A wait too long may be a busy moment's doing; waits that never come near their bounds
     // cannot be (a busy moment only lengthens them), so when both are seen, that is told first.
-    let reaching =
-        matches!(scenario.together, Together::Reaching | Together::CountedOn | Together::Capped);
+    let reaching = matches!(scenario.together, Together::Reaching | Together::Capped);
     let only_late = !problems.late.is_empty() && problems.count() == problems.late.len();
     if reaching
         && only_late
@@ -177,9 +172,7 @@ fn passed_busy(
 ) -> bool {
     let on_time = samples.iter().flatten().map(|(_, sample)| sample.without_lateness());
     match scenario.together {
-        Together::Reaching | Together::CountedOn => {
-            schedule::top_reach(&on_time.collect::<Vec<_>>()).is_some()
-        }
+        Together::Reaching => schedule::top_reach(&on_time.collect::<Vec<_>>()).is_some(),
         Together::Capped => capped_short(calls, on_time).is_some(),
         _ => false,
     }
@@ -199,12 +192,6 @@ fn together(
     let failure = match scenario.together {
         Together::Alone => None,
         Together::Reaching => schedule::reach_all(&samples.concat()).map(Failure::of),
-        Together::CountedOn => schedule::reach(&pooled).map(|problem| {
-            Failure::of(format!(
-                "the retry a Retry-After timed counts as retry 1, so a 5xx without one after it \
-                 is backed off as retry 2, below 2 × base_delay; {problem}"
-            ))
-        }),
         Together::Growth => schedule::growth(&pooled).map(|problem| {
             let rows: Vec<String> = pooled
                 .iter()
