@@ -407,18 +407,21 @@ pub struct SameShare {
     pub waits: usize,
     /// The share of judged calls whose waits must all lie within the band.
     pub of_calls: f64,
+    /// How many calls must be judged at all: fewer tell nothing, by chance alone.
+    pub least_calls: usize,
 }
 
 /// Calls that each wait three times or more (lessons 3 and 6). Equal jitter draws three shares
 /// within a tenth of each other for one call in ten, full jitter for one in thirty-five; a share
 /// drawn once and reused lands within it, give or take a few ms. Three calls in four doing so by
 /// chance happens about once in a hundred million runs of sixteen calls.
-pub const THREE_WAITS: SameShare = SameShare { band: 0.1, waits: 3, of_calls: 0.75 };
+pub const THREE_WAITS: SameShare =
+    SameShare { band: 0.1, waits: 3, of_calls: 0.75, least_calls: 4 };
 
 /// Twenty calls that each wait twice (lesson 9's twin). Two draws land within a twentieth of each
 /// other for one call in ten (full jitter) or one in five (equal jitter); eighteen calls of
 /// twenty doing so by chance happens about once in 10^11 plays (equal jitter).
-pub const TWO_WAITS: SameShare = SameShare { band: 0.05, waits: 2, of_calls: 0.9 };
+pub const TWO_WAITS: SameShare = SameShare { band: 0.05, waits: 2, of_calls: 0.9, least_calls: 18 };
 
 /// Judges the backoff waits of calls that each retried several times: jitter drawn afresh for
 /// every wait takes a different share of each bound; a share drawn once per call (or per client)
@@ -443,22 +446,24 @@ pub fn drawn_afresh(calls: &[Vec<Sample>], rule: SameShare) -> Option<String> {
         most - least
     };
     let same = shares.iter().filter(|shares| band(shares) < rule.band).count();
-    (shares.len() >= 4 && same as f64 >= shares.len() as f64 * rule.of_calls).then(|| {
-        let example = shares
-            .iter()
-            .find(|shares| band(shares) < rule.band)
-            .map(|shares| {
-                shares.iter().map(|share| format!("{:.0} %", share * 100.0)).collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
-        format!(
-            "in {same} of {} calls every wait took the same share of its backoff bound (one \
+    (shares.len() >= rule.least_calls && same as f64 >= shares.len() as f64 * rule.of_calls).then(
+        || {
+            let example = shares
+                .iter()
+                .find(|shares| band(shares) < rule.band)
+                .map(|shares| {
+                    shares.iter().map(|share| format!("{:.0} %", share * 100.0)).collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            format!(
+                "in {same} of {} calls every wait took the same share of its backoff bound (one \
              call: {}): the random share is drawn once per call and reused. Draw it afresh for \
              every wait, or each client keeps its place in the herd from one retry to the next",
-            shares.len(),
-            example.join(", ")
-        )
-    })
+                shares.len(),
+                example.join(", ")
+            )
+        },
+    )
 }
 
 /// The retries from which 2^(n−1) no longer fits in a u32, then in a u64.

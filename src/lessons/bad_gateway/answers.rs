@@ -176,8 +176,9 @@ fn timing_problem(bound: Bound, due: Due, asked: &Asked) -> Option<String> {
     let meanwhile =
         format!("(a quick request sent when it was due took {})", millis(asked.latency));
     match (bound.judge(asked.exchange.took()), due) {
-        (Timing::InTime, _) => None,
-        (Timing::Early, _) => Some(format!(
+        // Nothing is too early when it is due at once.
+        (Timing::InTime, _) | (Timing::Early, Due::Refused | Due::PastLimit) => None,
+        (Timing::Early, Due::Timeout) => Some(format!(
             "the gateway answered after {took}, before upstream.timeout() ({}) was up",
             millis(bound.at_least)
         )),

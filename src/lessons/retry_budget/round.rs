@@ -146,14 +146,21 @@ impl Phase {
     }
 }
 
-/// A client that retries quickly (up to four attempts, waits of `base` to four times it) and
-/// gets `phases`' calls, one phase after the other.
-fn phased(rng: &mut Rng, base: (u64, u64), budget: Budget, phases: &[Phase]) -> Client {
+/// A client that retries quickly (`attempts` at most, waits of `base` to four times it) and gets
+/// `phases`' calls, one phase after the other.
+fn phased(
+    rng: &mut Rng,
+    attempts: u32,
+    base: (u64, u64),
+    budget: Budget,
+    phases: &[Phase],
+) -> Client {
     let (calls, script) = phases
         .iter()
         .flat_map(|phase| std::iter::repeat_n(phase, phase.count))
         .map(|phase| {
-            let late = rng.u64(0..=phase.spread.as_millis() as u64);
+            let spread = phase.spread.as_millis() as u64;
+            let late = if spread == 0 { 0 } else { rng.u64(0..=spread) };
             (phase.at + Duration::from_millis(late), phase.script)
         })
         .unzip();
@@ -161,7 +168,7 @@ fn phased(rng: &mut Rng, base: (u64, u64), budget: Budget, phases: &[Phase]) -> 
         seed::duration_spread(rng, Duration::from_millis(base.0), Duration::from_millis(base.1));
     Client {
         timeout: TIMEOUT,
-        policy: RetryPolicy { max_attempts: 4, base_delay: base, max_delay: base * 4 },
+        policy: RetryPolicy { max_attempts: attempts, base_delay: base, max_delay: base * 4 },
         budget,
         calls,
         script,
@@ -346,7 +353,7 @@ fn inside(rng: &mut Rng) -> Client {
     let budget = Budget { ratio: 0.5, min_per_second: rng.u32(3..=4), window };
     let healthy = Phase::new(INSIDE_HEALTHY, Duration::ZERO, Script::Fine);
     let failing = Phase::new(INSIDE_CALLS - INSIDE_HEALTHY, window.mul_f64(INSIDE_AT), DOWN);
-    phased(rng, (5, 10), budget, &[healthy.spread(Duration::from_millis(40)), failing])
+    phased(rng, 4, (5, 10), budget, &[healthy.spread(Duration::from_millis(39)), failing])
 }
 
 /// The refusals client's calls: failing every time, healthy, then failing once.
@@ -370,7 +377,7 @@ fn refusals(rng: &mut Rng) -> Client {
         at(REFUSALS_HEALTHY, 300, Script::Fine),
         at(REFUSALS_LATER, 500, Script::FailsOnce(None, false)),
     ];
-    phased(rng, (10, 20), budget, &phases)
+    phased(rng, 4, (10, 20), budget, &phases)
 }
 
 /// The inside client's healthy calls, and all its calls.
@@ -390,6 +397,7 @@ fn windows(rng: &mut Rng) -> (Client, Windows) {
     // Quick waits: the first outage's retries are over within a tenth of a second.
     let client = phased(
         rng,
+        4,
         (5, 10),
         budget,
         &[
@@ -431,10 +439,8 @@ fn ends(rng: &mut Rng) -> Client {
         at(0, Script::DownAsking(1)),
         at(250, Script::FailsOnce(None, false)),
     ];
-    let mut client = phased(rng, (20, 40), budget, &phases);
     // Two attempts: the first part's calls use every one.
-    client.policy.max_attempts = 2;
-    client
+    phased(rng, 2, (20, 40), budget, &phases)
 }
 
 /// One call as played, its times from the moment its client was made.
