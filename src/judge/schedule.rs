@@ -178,27 +178,39 @@ const LEAST_REACHING: f64 = 0.1;
 /// bound are a backoff shorter than the one asked for. Needs twenty bounds of
 /// [`REACH_LEAST_BOUND`] or more; a busy machine only lengthens waits, so it never fails one.
 pub fn reach(samples: &[Sample]) -> Option<String> {
-    let judged: Vec<&Sample> =
-        samples.iter().filter(|sample| sample.nominal >= REACH_LEAST_BOUND).collect();
-    let reaching = judged
+    let (reaching, judged) = reaching(samples);
+    let longest = samples
         .iter()
-        .filter(|sample| sample.on_time().as_secs_f64() >= sample.nominal.as_secs_f64() * REACH)
-        .count();
-    let longest = judged
-        .iter()
+        .filter(|sample| sample.nominal >= REACH_LEAST_BOUND)
         .map(|sample| sample.on_time().as_secs_f64() / sample.nominal.as_secs_f64())
         .fold(0.0, f64::max);
-    (judged.len() >= 20 && (reaching as f64) < judged.len() as f64 * LEAST_REACHING).then(|| {
+    (judged >= 20 && stay_low(reaching, judged)).then(|| {
         format!(
-            "over {} backoff waits of {} ms or more, {reaching} came within {:.0} % of their bound \
-             d, and the longest reached {:.0} % of it: jitter spreads a wait over all of [0, d] \
-             (or [d/2, d]), so waits that stay low are a backoff shorter than the one asked for",
-            judged.len(),
+            "over {judged} backoff waits of {} ms or more, {reaching} came within {:.0} % of their \
+             bound d, and the longest reached {:.0} % of it: jitter spreads a wait over all of \
+             [0, d] (or [d/2, d]), so waits that stay low are a backoff shorter than the one \
+             asked for",
             REACH_LEAST_BOUND.as_millis(),
             (1.0 - REACH) * 100.0,
             longest * 100.0
         )
     })
+}
+
+/// Of the waits whose bound is [`REACH_LEAST_BOUND`] or more, how many reach towards it, and
+/// how many there are: as [`reach`] counts them, for a group too small for its verdict.
+pub fn reaching(samples: &[Sample]) -> (usize, usize) {
+    let judged = samples.iter().filter(|sample| sample.nominal >= REACH_LEAST_BOUND);
+    let reaching = judged
+        .clone()
+        .filter(|sample| sample.on_time().as_secs_f64() >= sample.nominal.as_secs_f64() * REACH)
+        .count();
+    (reaching, judged.count())
+}
+
+/// Whether `reaching` waits of `judged` are fewer than jitter ever draws.
+pub fn stay_low(reaching: usize, judged: usize) -> bool {
+    (reaching as f64) < judged as f64 * LEAST_REACHING
 }
 
 /// The least bound whose waits count towards how close to it the longest came: at 250 ms, what a

@@ -14,7 +14,7 @@ use httplings::lessons::retry_budget::Budget;
 use super::round::{Client, Made, Script};
 use super::verdicts::{Waits, broken};
 use crate::judge::bounds::millis;
-use crate::judge::schedule::{Sample, reach};
+use crate::judge::schedule::{self, Sample, reach};
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::Reply;
 use crate::judge::{Failure, Row};
@@ -108,21 +108,29 @@ pub fn judge(client: &Client, calls: &[Made]) -> Option<Failure> {
         samples.filter(|sample| sample.nominal > policy.base_delay).collect()
     };
     let bound = millis(policy.base_delay * 2);
-    reach(&grown(|waits| &waits.backoff))
+    let rule = format!(
+        "before retry n the bound is min(max_delay, base_delay × 2^(n−1)), {bound} and up here"
+    );
+    // The waits after a reset come first: they are enough on their own for a verdict, and a
+    // backoff that grows after a 5xx only keeps the pooled waits low as well, some of the
+    // time. Those after a 5xx are too few for one, but say whether the backoff grows there.
+    reach(&grown(|waits| &waits.after_no_response))
         .map(|why| {
-            Failure::of(format!(
-                "{why}; before retry n the bound is min(max_delay, base_delay × 2^(n−1)), \
-                 {bound} and up here"
-            ))
+            let (reaching, judged) = schedule::reaching(&grown(|waits| &waits.after_a_5xx));
+            Failure::of(if schedule::stay_low(reaching, judged) {
+                format!(
+                    "after a reset or a timeout, {why}; and after a 5xx, {reaching} of {judged} \
+                     came that close: {rule}"
+                )
+            } else {
+                format!(
+                    "after a reset or a timeout, {why}; the backoff grows after a failure on the \
+                     way as after a 5xx: {rule}"
+                )
+            })
         })
         .or_else(|| {
-            reach(&grown(|waits| &waits.after_no_response)).map(|why| {
-                Failure::of(format!(
-                    "after a reset or a timeout, {why}; the backoff grows after a failure on \
-                     the way as after a 5xx: before retry n the bound is min(max_delay, \
-                     base_delay × 2^(n−1)), {bound} and up here"
-                ))
-            })
+            reach(&grown(|waits| &waits.backoff)).map(|why| Failure::of(format!("{why}; {rule}")))
         })
 }
 

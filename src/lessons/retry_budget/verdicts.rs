@@ -595,6 +595,8 @@ pub struct Asked {
 #[derive(Debug, Default)]
 pub struct Waits {
     pub backoff: Vec<Sample>,
+    /// The backoff waits after a 5xx, again.
+    pub after_a_5xx: Vec<Sample>,
     /// The backoff waits after an attempt that got no response (a reset, a timeout), again.
     pub after_no_response: Vec<Sample>,
     pub asked: Vec<Asked>,
@@ -671,8 +673,9 @@ pub fn broken(client: &Client, made: &Made) -> Result<Waits, String> {
             // added to each would hide a wait that is always too long.
             None => {
                 let sample = Sample::new(waited, backoff(policy, n));
-                if before.reply.status_code().is_none() {
-                    waits.after_no_response.push(sample);
+                match before.reply.status_code() {
+                    Some(_) => waits.after_a_5xx.push(sample),
+                    None => waits.after_no_response.push(sample),
                 }
                 waits.backoff.push(sample);
             }
