@@ -1122,6 +1122,16 @@ mod tests {
             .map(|_| vec![Sample::new(Duration::from_millis(40), Duration::from_millis(50)); 3])
             .collect();
         assert_eq!(drawn_afresh(&short, THREE_WAITS), None);
+        // The twin's rule judges eighteen calls or more, however alike fewer are: four equal
+        // jitter calls are alike about once in 770 plays.
+        let reused = |calls: usize| -> Vec<Vec<Sample>> {
+            (0..calls).map(|n| call(&[0.5 + n as f64 / 40.0; 2])).collect()
+        };
+        assert_eq!(drawn_afresh(&reused(TWO_WAITS.least_calls - 1), TWO_WAITS), None);
+        assert!(
+            drawn_afresh(&reused(TWO_WAITS.least_calls), TWO_WAITS)
+                .is_some_and(|problem| problem.contains("18 of 18 calls"))
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! passed on a round that the machine ran late through, are too.
 
 mod ledger;
+mod roles;
 mod round;
 mod rules;
 mod twin;
@@ -22,7 +23,7 @@ use std::rc::Rc;
 
 use httplings::lessons::retry_budget::{Adapter, Get, New};
 
-use self::round::{Plan, Played, Round};
+use self::round::{Plan, Round};
 use crate::judge::bounds::{ALIKE_BETWEEN_PROCESSES, Lag, QUIET_LAG};
 use crate::judge::confirm::{confirmed, confirmed_quiet};
 use crate::judge::{self, Failure, JudgeFuture, Judged, Learner, Lesson, Lost, Recorder, seed};
@@ -68,85 +69,62 @@ pub async fn judge_in_process<C: 'static>(
     judge::in_process::<Judge, _>(|| Adapter { new, get: get.clone() }, seed).await
 }
 
-/// A round's clients, by role, or why one could not be made.
-fn clients(played: &[Played]) -> Result<[&[round::Made]; 11], Failure> {
-    let mut made = Vec::new();
-    for client in played {
-        match client {
-            Ok(calls) => made.push(calls.as_slice()),
-            Err(problem) => return Err(Failure::of(problem.clone())),
-        }
-    }
-    made.try_into().map_err(|_| Failure::of("a client is missing"))
-}
-
 fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
     let lag = round.lag;
-    let [
-        outage,
-        typical,
-        partial,
-        fresh,
-        together,
-        flapping,
-        windows,
-        ends,
-        inside,
-        rules,
-        refusals,
-    ] = match clients(&round.clients) {
-        Ok(clients) => clients,
-        Err(failure) => return Some(failure),
+    let made = match round.clients.as_ref().map(Result::as_ref).transpose() {
+        Ok(made) => made.map(Vec::as_slice),
+        Err(problem) => return Some(Failure::of(problem.clone())),
     };
+    let plans = &plan.clients;
     match check {
         FIRST => verdicts::first(&[
-            ("outage A", outage),
-            ("outage B", typical),
-            ("partial outage", partial),
-            ("flapping", flapping),
-            ("windows", windows),
-            ("ends", ends),
-            ("inside", inside),
-            (verdicts::RULES, rules),
+            ("outage A", made.outage_a),
+            ("outage B", made.outage_b),
+            ("partial outage", made.partial),
+            ("flapping", made.flapping),
+            ("windows", made.windows),
+            ("ends", made.ends),
+            ("inside", made.inside),
+            (verdicts::RULES, made.rules),
         ]),
-        OUTAGE => ledger::judge("in a total outage", plan.outages[0].budget, outage)
-            .or_else(|| ledger::totals("in a total outage", plan.outages[0].budget, outage))
-            .or_else(|| ledger::judge("in a total outage", plan.outages[1].budget, typical))
+        OUTAGE => ledger::judge("in a total outage", plans.outage_a.budget, made.outage_a)
+            .or_else(|| ledger::totals("in a total outage", plans.outage_a.budget, made.outage_a))
+            .or_else(|| ledger::judge("in a total outage", plans.outage_b.budget, made.outage_b))
             .or_else(|| {
                 ledger::judge(
                     "one after another, while the server flaps",
-                    plan.flapping.budget,
-                    flapping,
+                    plans.flapping.budget,
+                    made.flapping,
                 )
             })
-            .or_else(|| ledger::judge("healthy, then failing", plan.windows.budget, windows))
-            .or_else(|| ledger::judge("healthy, then failing", plan.inside.budget, inside)),
-        AT_ONCE => verdicts::at_once(outage, lag)
-            .or_else(|| verdicts::at_once(typical, lag))
-            .or_else(|| verdicts::at_once(flapping, lag))
-            .or_else(|| verdicts::at_once(windows, lag))
-            .or_else(|| verdicts::at_once(inside, lag)),
-        PARTIAL => verdicts::partial(&plan.partial, partial),
-        WINDOW => verdicts::window(&plan.windows, plan.phases, windows)
-            .or_else(|| verdicts::inside(&plan.inside, inside))
-            .or_else(|| verdicts::ends(&plan.ends, ends))
-            .or_else(|| verdicts::refusals(&plan.refusals, refusals)),
+            .or_else(|| ledger::judge("healthy, then failing", plans.windows.budget, made.windows))
+            .or_else(|| ledger::judge("healthy, then failing", plans.inside.budget, made.inside)),
+        AT_ONCE => verdicts::at_once(made.outage_a, lag)
+            .or_else(|| verdicts::at_once(made.outage_b, lag))
+            .or_else(|| verdicts::at_once(made.flapping, lag))
+            .or_else(|| verdicts::at_once(made.windows, lag))
+            .or_else(|| verdicts::at_once(made.inside, lag)),
+        PARTIAL => verdicts::partial(&plans.partial, made.partial),
+        WINDOW => verdicts::window(&plans.windows, plan.phases, made.windows)
+            .or_else(|| verdicts::inside(&plans.inside, made.inside))
+            .or_else(|| verdicts::ends(&plans.ends, made.ends))
+            .or_else(|| verdicts::refusals(&plans.refusals, made.refusals)),
         LESSON_3 => verdicts::lesson_3(
             &[
-                ("outage A", &plan.outages[0], outage),
-                ("outage B", &plan.outages[1], typical),
-                ("partial outage", &plan.partial, partial),
-                ("flapping", &plan.flapping, flapping),
-                ("windows", &plan.windows, windows),
-                ("inside", &plan.inside, inside),
-                (verdicts::RULES, &plan.rules, rules),
+                ("outage A", &plans.outage_a, made.outage_a),
+                ("outage B", &plans.outage_b, made.outage_b),
+                ("partial outage", &plans.partial, made.partial),
+                ("flapping", &plans.flapping, made.flapping),
+                ("windows", &plans.windows, made.windows),
+                ("inside", &plans.inside, made.inside),
+                (verdicts::RULES, &plans.rules, made.rules),
             ],
             lag,
             &round.lateness,
         )
-        .or_else(|| rules::judge(&plan.rules, rules)),
-        SHARED => verdicts::shared(together),
-        _ => verdicts::fresh(fresh),
+        .or_else(|| rules::judge(&plans.rules, made.rules)),
+        SHARED => verdicts::shared(made.together),
+        _ => verdicts::fresh(made.fresh),
     }
 }
 

@@ -31,6 +31,8 @@ use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen, Upstream};
 use crate::judge::{Learner, Lost, Returned};
 
+use super::roles::{ROLES, Roles};
+
 /// A client the judge makes, and what its upstream does.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -74,26 +76,11 @@ const GENEROUS_CALLS: usize = 58;
 /// The timeout of the `reqwest::Client` handed to `new`, where no attempt is meant to time out.
 pub const TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The clients of a run, by role.
+/// The clients of a run, by role, and when the windows client's phases come.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub outages: [Client; 2],
-    pub partial: Client,
-    pub fresh: Client,
-    pub together: Client,
-    /// Called by one task after another, while its upstream flaps.
-    pub flapping: Client,
-    /// Seen across windows.
-    pub windows: Client,
+    pub clients: Roles<Client>,
     pub phases: Windows,
-    /// Seen within a window: its healthy calls' deposits must still pay for its outage.
-    pub inside: Client,
-    /// A wave of calls that use every attempt, then one that needs the budget left.
-    pub ends: Client,
-    /// A wave of calls refused most of their retries, then calls that need the budget left.
-    pub refusals: Client,
-    /// Lesson 3's rules, with a budget that always has room (see [`super::rules`]).
-    pub rules: Client,
 }
 
 /// The windows client's calls: first `healthy` calls that succeed and `failing` that fail
@@ -288,35 +275,21 @@ impl Plan {
         let inside = inside(rng);
         let rules = super::rules::draw(rng);
         let refusals = refusals(rng);
-        Self {
-            outages,
+        let [outage_a, outage_b] = outages;
+        let clients = Roles {
+            outage_a,
+            outage_b,
             partial,
             fresh,
             together,
             flapping,
             windows,
-            phases,
-            inside,
             ends,
+            inside,
             rules,
             refusals,
-        }
-    }
-
-    pub fn clients(&self) -> [&Client; 11] {
-        [
-            &self.outages[0],
-            &self.outages[1],
-            &self.partial,
-            &self.fresh,
-            &self.together,
-            &self.flapping,
-            &self.windows,
-            &self.ends,
-            &self.inside,
-            &self.rules,
-            &self.refusals,
-        ]
+        };
+        Self { clients, phases }
     }
 }
 
@@ -481,14 +454,14 @@ pub struct Attempt {
     pub reply: Reply,
 }
 
-/// A client as played: its calls, in the plan's order. `Err` when `new` panicked.
+/// A client as played: its calls, in the plan's order. `Err` when `new` failed.
 pub type Played = Result<Vec<Made>, String>;
 
 /// A round as played: each client, how late the machine's timers ran meanwhile, and how long
 /// the learner's code took to answer a ping, moment by moment.
 #[derive(Debug)]
 pub struct Round {
-    pub clients: Vec<Played>,
+    pub clients: Roles<Played>,
     pub lag: Duration,
     pub lateness: Lateness,
 }
@@ -497,15 +470,14 @@ pub struct Round {
 pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Round, Lost> {
     let lag = Lag::start();
     let lateness = RefCell::new(Lateness::default());
+    let playing = plan.clients.as_ref().into_array().into_iter().enumerate();
     let playing = join_all(
-        plan.clients()
-            .into_iter()
-            .enumerate()
-            .map(|(index, client)| play_client(learner, client, round * 16 + index as u32)),
+        playing.map(|(index, client)| play_client(learner, client, round * 16 + index as u32)),
     );
     let played = learner.gauged(PROBE_EVERY, &lateness, playing).await?;
+    let played: [_; ROLES] = played.try_into().unwrap_or_else(|_| unreachable!("one per role"));
     Ok(Round {
-        clients: played.into_iter().collect::<Result<_, _>>()?,
+        clients: Roles::from_array(played).transpose()?,
         lag: lag.worst(),
         lateness: lateness.into_inner(),
     })
