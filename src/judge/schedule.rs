@@ -134,8 +134,8 @@ pub fn growth(samples: &[Sample]) -> Option<String> {
     let allowed: Duration = samples.iter().map(|sample| late(sample.nominal)).sum();
     if share < LEAST_SHARE {
         return Some(format!(
-            "over {} backoff waits the client waited {} ms in all, {:.0} % of the {} ms backoff \
-             allows: the waits do not grow (even full jitter averages 50 %)",
+            "the waits do not grow, or stay low: over {} backoff waits the client waited {} ms in \
+             all, {:.0} % of the {} ms backoff allows (even full jitter averages 50 %)",
             samples.len(),
             waited.as_millis(),
             share * 100.0,
@@ -293,8 +293,12 @@ pub fn reach_all(samples: &[(usize, Sample)]) -> Option<String> {
     reach_each_retry(samples.iter().copied()).or_else(|| top_reach(&pooled))
 }
 
+/// How many waits at the longest bound a median of them needs: one or two jittered waits may
+/// both have drawn next to nothing, and would pass for a backoff that does not grow.
+const FLAT_LEAST_CAPPED: usize = 3;
+
 /// The first waits' lower quartile and the capped waits' median, when the capped ones are not
-/// [`GROWTH`] times longer.
+/// [`GROWTH`] times longer (and there are [`FLAT_LEAST_CAPPED`] of them or more).
 fn flat(samples: &[Sample]) -> Option<(Duration, Duration)> {
     let least = samples.iter().map(|sample| sample.nominal).min()?;
     let most = samples.iter().map(|sample| sample.nominal).max()?;
@@ -304,6 +308,10 @@ fn flat(samples: &[Sample]) -> Option<(Duration, Duration)> {
         kept.sort();
         kept.get((kept.len() as f64 * share) as usize).copied()
     };
+    let at_most = samples.iter().filter(|sample| sample.nominal == most).count();
+    if at_most < FLAT_LEAST_CAPPED {
+        return None;
+    }
     let first = quantile(&|nominal| nominal <= least * 2, 0.25)?;
     let capped = quantile(&|nominal| nominal == most, 0.5)?;
     (most >= least * 4 && capped.as_secs_f64() < first.as_secs_f64() * GROWTH)
@@ -549,46 +557,71 @@ const PILE_WIDTH_LEAST: Duration = Duration::from_millis(3);
 const PILE_SHARE: f64 = 0.25;
 const PILE_LEAST: usize = 8;
 
-/// Judges backoff waits of many calls, grouped by their bound `d`: jittered waits take every
-/// length below `d`; a pile of them taking one and the same time is a wait that was not jittered
-/// (capped after the jitter was drawn, so that every draw above the cap is the cap; or jitter on
-/// the first retry only), and every client that reaches it retries in step. Only bounds of
-/// [`PILE_LEAST_BOUND`] or more are judged.
-pub fn piled_up(samples: &[Sample]) -> Option<String> {
-    let mut bounds: Vec<Duration> = samples.iter().map(|sample| sample.nominal).collect();
+/// How many of the calls that waited for one bound a pile must hold waits of: half. A value
+/// drawn and capped, or not drawn at all, piles every call's waits together; a share drawn once
+/// per call and reused piles each call's waits on their own, a mistake [`drawn_afresh`] names,
+/// and a few such calls can land together by chance.
+const PILE_CALLS_SHARE: f64 = 0.5;
+
+/// Judges backoff waits of many calls (each call's samples), grouped by their bound `d`:
+/// jittered waits take every length below `d`; a pile of them taking one and the same time, in
+/// many calls, is a wait that was not jittered (capped after the jitter was drawn, so that every
+/// draw above the cap is the cap; or jitter on the first retry only), and every client that
+/// reaches it retries in step. Only bounds of [`PILE_LEAST_BOUND`] or more are judged.
+pub fn piled_up(calls: &[Vec<Sample>]) -> Option<String> {
+    let mut bounds: Vec<Duration> = calls.iter().flatten().map(|sample| sample.nominal).collect();
     bounds.sort();
     bounds.dedup();
     bounds.into_iter().filter(|d| *d >= PILE_LEAST_BOUND).find_map(|d| {
-        let mut waits: Vec<Duration> = samples
+        let mut waits: Vec<(Duration, usize)> = calls
             .iter()
-            .filter(|sample| sample.nominal == d)
-            .map(|sample| sample.waited)
+            .enumerate()
+            .flat_map(|(call, samples)| {
+                let at_d = samples.iter().filter(move |sample| sample.nominal == d);
+                at_d.map(move |sample| (sample.waited, call))
+            })
             .collect();
         waits.sort();
         let width = d.mul_f64(PILE_WIDTH_SHARE).max(PILE_WIDTH_LEAST);
-        let (mut most, mut from, mut start) = (0, 0, 0);
+        let enough = (waits.len() as f64 * PILE_SHARE).ceil().max(PILE_LEAST as f64) as usize;
+        let enough_calls = (distinct_calls(&waits) as f64 * PILE_CALLS_SHARE).ceil() as usize;
+        let mut start = 0;
+        let mut pile: Option<&[(Duration, usize)]> = None;
         for end in 0..waits.len() {
-            while waits[end] - waits[start] > width {
+            while waits[end].0 - waits[start].0 > width {
                 start += 1;
             }
-            if end + 1 - start > most {
-                (most, from) = (end + 1 - start, start);
+            let here = &waits[start..=end];
+            if here.len() >= enough
+                && distinct_calls(here) >= enough_calls
+                && pile.is_none_or(|pile| here.len() > pile.len())
+            {
+                pile = Some(here);
             }
         }
-        let enough = (waits.len() as f64 * PILE_SHARE).ceil().max(PILE_LEAST as f64) as usize;
-        (most >= enough).then(|| {
-            format!(
-                "{most} of {} waits where backoff allows up to {} took the same time, {}–{} ms: \
-                 those waits are not jittered (drawn, then capped at max_delay, so that every \
-                 draw above it is max_delay; or jitter on the first retry only), and clients \
-                 that reach that retry together retry in step",
-                waits.len(),
-                millis(d),
-                waits[from].as_millis(),
-                waits[from + most - 1].as_millis()
-            )
-        })
+        let pile = pile?;
+        let (first, last) = (pile.first()?.0, pile.last()?.0);
+        Some(format!(
+            "{} of {} waits where backoff allows up to {}, in {} calls, took the same time, \
+             {}–{} ms: those waits are not jittered (drawn, then capped at max_delay, so that \
+             every draw above it is max_delay; or jitter on the first retry only), and clients \
+             that reach that retry together retry in step",
+            pile.len(),
+            waits.len(),
+            millis(d),
+            distinct_calls(pile),
+            first.as_millis(),
+            last.as_millis()
+        ))
     })
+}
+
+/// How many calls the waits (each with its call's number) come from.
+fn distinct_calls(waits: &[(Duration, usize)]) -> usize {
+    let mut calls: Vec<usize> = waits.iter().map(|(_, call)| *call).collect();
+    calls.sort_unstable();
+    calls.dedup();
+    calls.len()
 }
 
 /// Judges two processes' waits for the same scenarios: a generator seeded with a constant makes
@@ -1138,18 +1171,28 @@ mod tests {
     fn waits_piled_up_at_one_length_are_told_from_jittered_ones() {
         let d = Duration::from_millis(300);
         let sample = |millis: u64| Sample::new(Duration::from_millis(millis), d);
-        // Forty-eight waits spread over [d/2, d], and then a dozen of them at d, give or take.
-        let spread: Vec<Sample> = (0..48).map(|at| sample(150 + at * 3)).collect();
+        // Sixteen calls of three waits spread over [d/2, d]; then a dozen calls with one wait
+        // at d, give or take.
+        let spread: Vec<Vec<Sample>> = (0..16)
+            .map(|call| (0..3).map(|wait| sample(150 + (call * 3 + wait) * 3)).collect())
+            .collect();
         assert_eq!(piled_up(&spread), None);
         let mut capped = spread.clone();
-        for (at, wait) in capped.iter_mut().take(12).enumerate() {
-            wait.waited = Duration::from_millis(300 + at as u64 % 3);
+        for (call, waits) in capped.iter_mut().take(12).enumerate() {
+            waits[0].waited = Duration::from_millis(300 + call as u64 % 3);
         }
         assert!(piled_up(&capped).is_some_and(|problem| problem.starts_with("12 of 48 waits")));
+        // A share reused by four calls that drew alike: each call's own pile, not one value.
+        let mut reused = spread.clone();
+        for (call, waits) in reused.iter_mut().take(4).enumerate() {
+            for wait in waits {
+                wait.waited = Duration::from_millis(240 + call as u64);
+            }
+        }
+        assert_eq!(piled_up(&reused), None);
         // Bounds too short to tell a pile-up from scheduling are left alone.
-        let short: Vec<Sample> = (0..20)
-            .map(|_| Sample::new(Duration::from_millis(90), Duration::from_millis(100)))
-            .collect();
+        let short =
+            vec![vec![Sample::new(Duration::from_millis(90), Duration::from_millis(100)); 20]];
         assert_eq!(piled_up(&short), None);
     }
 }

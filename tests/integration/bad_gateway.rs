@@ -268,13 +268,13 @@ async fn deadlines_that_a_trickle_or_a_tight_bound_catches() {
             "body of 4 MiB",
             &[LOGGED],
         ),
-        // Read at the service's pace past the 1.25 MiB that came at once: a 502 at last, four
-        // fifths of a timeout late.
+        // Reading on past the 1.25 MiB that came at once: a 502 after the service's pause of
+        // 600 ms at least, or a 504 once the gateway's timeout (when shorter) is up.
         wrong_and_more(
             "a body limit of 2 MiB",
             with!(body_limit: Some(2 << 20)),
             &[UNUSABLE],
-            "past any limit a price needs",
+            "1.25 MiB of it at once, then nothing for 600 ms",
             &[LOGGED],
         ),
         wrong_and_more(

@@ -26,10 +26,10 @@ pub enum Reply {
     /// A whole response whose head goes at once and whose body follows `chunk` bytes at a time,
     /// `every` apart: an answer that starts in time and takes long to finish.
     TrickleBody { response: Box<Reply>, chunk: usize, every: Duration },
-    /// A whole response (or raw bytes), the first `at_once` bytes of it at once and the rest
-    /// `chunk` bytes at a time, `every` apart: a body too big to wait for, which a client with
-    /// a limit gives up on at once.
-    Paced { response: Box<Reply>, at_once: usize, chunk: usize, every: Duration },
+    /// A whole response (or raw bytes), the first `at_once` bytes of it at once, then nothing
+    /// for `pause`, then the rest `chunk` bytes at a time, `every` apart: a body too big to wait
+    /// for, which a client with a limit gives up on at once, and one without reads on long after.
+    Paced { response: Box<Reply>, at_once: usize, pause: Duration, chunk: usize, every: Duration },
     /// Nothing, until the client hangs up.
     Silence,
     /// Another reply, after a while.
@@ -204,15 +204,18 @@ pub(super) async fn send(stream: &mut TcpStream, reply: &Reply, keep_alive: bool
             let (head, body) = bytes.split_at(bytes.len() - body.len());
             trickle(stream, std::iter::once(head).chain(body.chunks((*chunk).max(1))), *every).await
         }
-        Reply::Paced { response, at_once, chunk, every } => {
+        Reply::Paced { response, at_once, pause, chunk, every } => {
             let bytes = match response.as_ref() {
                 Reply::Respond { status, headers, body } => whole(*status, headers, body, false),
                 Reply::Raw(bytes) => bytes.clone(),
                 other => return Box::pin(send(stream, other, keep_alive)).await,
             };
             let (first, rest) = bytes.split_at((*at_once).min(bytes.len()));
-            trickle(stream, std::iter::once(first).chain(rest.chunks((*chunk).max(1))), *every)
-                .await
+            if stream.write_all(first).await.is_err() || stream.flush().await.is_err() {
+                return Ended::HungUp;
+            }
+            tokio::time::sleep(*pause).await;
+            trickle(stream, rest.chunks((*chunk).max(1)), *every).await
         }
         Reply::Silence => {
             hang_up(stream).await;

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::asking::{Asked, Escaped};
-use super::plan::{Behaviour, Garbage, Plan, priced_symbol};
+use super::plan::{Behaviour, Garbage, HUGE_ANSWERED_BY, Plan, priced_symbol};
 use super::{CLIENT_ERRORS, DOWN, NOT_FOUND, PRICE, REFUSED, TIMEOUT, UNAVAILABLE, UNUSABLE};
 use crate::judge::answer::{Answer, Shown, error_problem, expected_error};
 use crate::judge::bounds::{Bound, Timing, millis};
@@ -49,7 +49,6 @@ enum Due {
 fn wanted(plan: &Plan, asked: &Asked) -> (&'static str, Want) {
     let in_time =
         Some((Bound::around(plan.timeouts[asked.gateway]).later_by(asked.latency), Due::Timeout));
-    let at_once = |due| Some((Bound::at_once().later_by(asked.latency), due));
     let Some(behaviour) = plan.behaviour(&asked.symbol, asked.round) else {
         return match asked.gateway {
             DOWN => (
@@ -76,10 +75,11 @@ fn wanted(plan: &Plan, asked: &Asked) -> (&'static str, Want) {
             (TIMEOUT, Want::Error(UNFINISHED, None, in_time))
         }
         // The first 1.25 MiB come at once: a gateway that keeps a limit (64 KiB, a mebibyte)
-        // is past it then, and answers; one whose limit is larger reads on at the service's
-        // pace (a 2 MiB limit: four fifths of a timeout, a third of a second or more).
+        // is past it then, and answers; one whose limit is larger waits out the sender's pause
+        // (600 ms, twice the bound) and reads on at its pace, if its timeout lets it.
         Behaviour::NotAPrice(Garbage::Huge | Garbage::HugeChunked) => {
-            (UNUSABLE, Want::Error(BAD, None, at_once(Due::PastLimit)))
+            let by = Bound { at_least: Duration::ZERO, at_most: HUGE_ANSWERED_BY };
+            (UNUSABLE, Want::Error(BAD, None, Some((by.later_by(asked.latency), Due::PastLimit))))
         }
         _ => (UNUSABLE, Want::Error(BAD, None, None)),
     }

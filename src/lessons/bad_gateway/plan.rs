@@ -63,16 +63,33 @@ const CHUNK: usize = 16 << 10;
 /// head included.
 const AT_ONCE: usize = 5 << 18;
 
-/// How a huge body is sent, for a report.
-const PACE: &str = ", 1.25 MiB of it at once and the rest over three timeouts";
+/// How long a huge body's sender stops after what it sent at once: a gateway whose limit is
+/// larger than that reads nothing more for so long, and cannot pass for one that answered at
+/// once however busy the machine (see [`HUGE_ANSWERED_BY`]).
+const PAUSE: Duration = Duration::from_millis(600);
 
-/// A huge body sent as a slow one: past any allowed limit at once, the rest over three of the
-/// gateway's timeouts. A gateway with a limit gives up at once; one that reads it all (and
-/// weighs it after) is still reading when its timeout is up.
+/// How soon a gateway answers a huge body, at most (and for what a quick request took
+/// meanwhile): half the pause, where a busy machine took a right gateway 219 ms to read what
+/// came at once and answer.
+pub(super) const HUGE_ANSWERED_BY: Duration = Duration::from_millis(300);
+
+/// How a huge body is sent, for a report.
+const PACE: &str =
+    ", 1.25 MiB of it at once, then nothing for 600 ms, then the rest over three timeouts";
+
+/// A huge body sent as a slow one: past any allowed limit at once, then after a pause the rest
+/// over three of the gateway's timeouts. A gateway with a limit gives up at once; one that
+/// reads it all (and weighs it after) is still reading when its timeout is up.
 fn paced(response: Reply, timeout: Duration) -> Reply {
     let chunks = (HUGE - AT_ONCE) / CHUNK;
     let every = timeout * 3 / u32::try_from(chunks).expect("a few hundred chunks");
-    Reply::Paced { response: Box::new(response), at_once: AT_ONCE, chunk: CHUNK, every }
+    Reply::Paced {
+        response: Box::new(response),
+        at_once: AT_ONCE,
+        pause: PAUSE,
+        chunk: CHUNK,
+        every,
+    }
 }
 
 impl Behaviour {

@@ -73,6 +73,14 @@ pub(super) struct Planned {
     pub(super) first_held: Duration,
 }
 
+impl Planned {
+    /// The timeout of the client its call is made with: [`CLIENT_TIMEOUT`] where its server
+    /// keeps silent, so that the silence ends in time; else [`ANSWERED_TIMEOUT`].
+    pub(super) fn client_timeout(&self) -> Duration {
+        if self.script.contains(&Step::Silence) { CLIENT_TIMEOUT } else { ANSWERED_TIMEOUT }
+    }
+}
+
 /// How a scenario's calls are judged together, beyond each call on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Together {
@@ -149,6 +157,11 @@ const CAPPED_CALLS: usize = 16;
 
 /// The timeout of the client handed to `get_with_retry`: a silent server becomes an error then.
 pub(super) const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// The timeout of the client for a call whose server always answers: a machine busy enough to
+/// hold the learner's thread up past [`CLIENT_TIMEOUT`] turned a 301 into a timeout there,
+/// which the client rightly retried, and the judge saw a 301 retried.
+const ANSWERED_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How far apart the first resets of the reset check's calls go out.
 const RESETS_APART: Duration = Duration::from_millis(10);

@@ -97,7 +97,7 @@ pub(super) async fn play(
             max_attempts: planned.policy.max_attempts,
             base_delay: planned.policy.base_delay,
             max_delay: planned.policy.max_delay,
-            client_timeout: CLIENT_TIMEOUT,
+            client_timeout: planned.client_timeout(),
             resolves_to,
             lookups_told_to,
             tag: tag.clone().map(|tag| (TAG.to_string(), tag)),

@@ -233,7 +233,7 @@ fn together(
                 .iter()
                 .map(|call| call.iter().map(|(_, sample)| *sample).collect())
                 .collect();
-            schedule::piled_up(&pooled)
+            schedule::piled_up(&per_call)
                 .or_else(|| schedule::drawn_afresh(&per_call, schedule::THREE_WAITS))
                 .map(Failure::of)
         }
