@@ -178,15 +178,15 @@ const LEAST_REACHING: f64 = 0.1;
 /// bound are a backoff shorter than the one asked for. Needs twenty bounds of
 /// [`REACH_LEAST_BOUND`] or more; a busy machine only lengthens waits, so it never fails one.
 pub fn reach(samples: &[Sample]) -> Option<String> {
-    let (reaching, judged) = reaching(samples);
+    let (near, judged) = reaching(samples);
     let longest = samples
         .iter()
         .filter(|sample| sample.nominal >= REACH_LEAST_BOUND)
         .map(|sample| sample.on_time().as_secs_f64() / sample.nominal.as_secs_f64())
         .fold(0.0, f64::max);
-    (judged >= 20 && stay_low(reaching, judged)).then(|| {
+    (judged >= 20 && stay_low(near, judged)).then(|| {
         format!(
-            "over {judged} backoff waits of {} ms or more, {reaching} came within {:.0} % of their \
+            "over {judged} backoff waits of {} ms or more, {near} came within {:.0} % of their \
              bound d, and the longest reached {:.0} % of it: jitter spreads a wait over all of \
              [0, d] (or [d/2, d]), so waits that stay low are a backoff shorter than the one \
              asked for",
@@ -208,7 +208,9 @@ pub fn reaching(samples: &[Sample]) -> (usize, usize) {
     (reaching, judged.count())
 }
 
-/// Whether `reaching` waits of `judged` are fewer than jitter ever draws.
+/// Whether `reaching` waits of `judged` are fewer than [`LEAST_REACHING`] of them: over twenty
+/// or more, fewer than jitter draws all but once in thousands of plays; over a handful, a
+/// figure to report, not a verdict.
 pub fn stay_low(reaching: usize, judged: usize) -> bool {
     (reaching as f64) < judged as f64 * LEAST_REACHING
 }
@@ -293,25 +295,27 @@ pub fn reach_all(samples: &[(usize, Sample)]) -> Option<String> {
     reach_each_retry(samples.iter().copied()).or_else(|| top_reach(&pooled))
 }
 
-/// How many waits at the longest bound a median of them needs: one or two jittered waits may
-/// both have drawn next to nothing, and would pass for a backoff that does not grow.
+/// How many waits the longest bound judged needs: the median of one or two jittered waits may
+/// have drawn next to nothing, and would pass for a backoff that does not grow.
 const FLAT_LEAST_CAPPED: usize = 3;
 
 /// The first waits' lower quartile and the capped waits' median, when the capped ones are not
-/// [`GROWTH`] times longer (and there are [`FLAT_LEAST_CAPPED`] of them or more).
+/// [`GROWTH`] times longer. The capped ones are those of the longest bound that has
+/// [`FLAT_LEAST_CAPPED`] waits or more.
 fn flat(samples: &[Sample]) -> Option<(Duration, Duration)> {
     let least = samples.iter().map(|sample| sample.nominal).min()?;
-    let most = samples.iter().map(|sample| sample.nominal).max()?;
+    let count = |nominal: Duration| samples.iter().filter(|s| s.nominal == nominal).count();
+    let most = samples
+        .iter()
+        .map(|sample| sample.nominal)
+        .filter(|nominal| count(*nominal) >= FLAT_LEAST_CAPPED)
+        .max()?;
     let quantile = |keep: &dyn Fn(Duration) -> bool, share: f64| {
         let mut kept: Vec<Duration> =
             samples.iter().filter(|sample| keep(sample.nominal)).map(|s| s.waited).collect();
         kept.sort();
         kept.get((kept.len() as f64 * share) as usize).copied()
     };
-    let at_most = samples.iter().filter(|sample| sample.nominal == most).count();
-    if at_most < FLAT_LEAST_CAPPED {
-        return None;
-    }
     let first = quantile(&|nominal| nominal <= least * 2, 0.25)?;
     let capped = quantile(&|nominal| nominal == most, 0.5)?;
     (most >= least * 4 && capped.as_secs_f64() < first.as_secs_f64() * GROWTH)

@@ -1,7 +1,7 @@
 //! Lesson 9, retry budgets: a client that many tasks share, whose retries stay within a share
 //! of its first attempts however long an outage lasts.
 //!
-//! One round makes ten clients of the learner's and calls them from many tasks at once (see
+//! One round makes eleven clients of the learner's and calls them from many tasks at once (see
 //! [`round`]): two through total outages and one through a flapping one, judged against the
 //! budget's rules written as a model ([`ledger`]); one through a partial outage; one made fresh
 //! while the others are spent; one called by many tasks at once against a slow server; one seen

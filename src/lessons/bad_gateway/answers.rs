@@ -36,7 +36,7 @@ enum Want {
 }
 
 /// Why an error is due when its bound says.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Due {
     /// Once `upstream.timeout()` is up.
     Timeout,
@@ -79,7 +79,7 @@ fn wanted(plan: &Plan, asked: &Asked) -> (&'static str, Want) {
         // (600 ms, twice the bound) and reads on at its pace, if its timeout lets it.
         Behaviour::NotAPrice(Garbage::Huge | Garbage::HugeChunked) => {
             let by = Bound { at_least: Duration::ZERO, at_most: HUGE_ANSWERED_BY };
-            (UNUSABLE, Want::Error(BAD, None, Some((by.later_by(asked.latency), Due::PastLimit))))
+            (UNUSABLE, Want::Error(BAD, None, Some((by, Due::PastLimit))))
         }
         _ => (UNUSABLE, Want::Error(BAD, None, None)),
     }
@@ -141,6 +141,14 @@ fn problem(want: &Want, asked: &Asked, timeout: Duration) -> Option<String> {
             (!allowed.contains(&status)).then(|| format!("the gateway answered {status}"))
         }
         Want::Error(allowed, seconds, bound) => {
+            // A gateway that read on past every limit is told so, whatever it answered in the
+            // end (mostly a 504, once its timeout was up): reading on is the mistake to mend.
+            let past_limit = bound.filter(|(_, due)| *due == Due::PastLimit);
+            if let Some(problem) =
+                past_limit.and_then(|(bound, due)| timing_problem(bound, due, asked))
+            {
+                return Some(problem);
+            }
             let (expected, code) =
                 allowed.iter().find(|(known, _)| *known == status).unwrap_or(&allowed[0]);
             let expected = StatusCode::from_u16(*expected).expect("a status");
@@ -189,7 +197,7 @@ fn timing_problem(bound: Bound, due: Due, asked: &Asked) -> Option<String> {
         )),
         (Timing::Late, Due::PastLimit) => Some(format!(
             "the gateway answered after {took}, though the first 1.25 MiB came at once, past any \
-             limit a price needs (64 KiB, or a mebibyte): {} at most {meanwhile}; is its limit \
+             limit a price needs (64 KiB, or a mebibyte): a 502 then, {} at most; is its limit \
              larger, or does it read on before weighing the body?",
             millis(bound.at_most)
         )),

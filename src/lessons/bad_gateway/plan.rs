@@ -68,9 +68,8 @@ const AT_ONCE: usize = 5 << 18;
 /// once however busy the machine (see [`HUGE_ANSWERED_BY`]).
 const PAUSE: Duration = Duration::from_millis(600);
 
-/// How soon a gateway answers a huge body, at most (and for what a quick request took
-/// meanwhile): half the pause, where a busy machine took a right gateway 219 ms to read what
-/// came at once and answer.
+/// How soon a gateway answers a huge body, at most: half the pause, where two CPU hogs made a
+/// right gateway take 219 ms to read what came at once and answer.
 pub(super) const HUGE_ANSWERED_BY: Duration = Duration::from_millis(300);
 
 /// How a huge body is sent, for a report.
