@@ -204,6 +204,11 @@ pub const PROBE_REACH: Duration = Duration::from_millis(100);
 /// too busy to judge time by, and a wait too long is too long (confirm plays it again anyway).
 pub const MOST_LATE: Duration = Duration::from_millis(200);
 
+/// How long a probe must be held up for the machine to count as too busy to tell a wait too
+/// long from one a busy moment stretched ([`Lateness::too_busy`]); on a quiet machine a probe
+/// comes back within a few milliseconds.
+pub const TOO_BUSY: Duration = Duration::from_millis(30);
+
 impl Lateness {
     /// Notes a probe sent at `sent` that took `took` to come back.
     pub fn note(&mut self, sent: Instant, took: Duration) {
@@ -214,15 +219,26 @@ impl Lateness {
     /// longest a probe was held up around that interval ([`PROBE_REACH`] either side),
     /// [`LATE_PER_PROBE`] times (nothing, when no probe was), and [`MOST_LATE`] at most.
     pub fn during(&self, from: Instant, to: Instant) -> Duration {
+        (self.longest_around(from, to) * LATE_PER_PROBE).min(MOST_LATE)
+    }
+
+    /// Whether the machine ran so late around `from`..`to` (a probe held [`TOO_BUSY`] or more)
+    /// that a wait too long measured there tells nothing of the code that waited: waits there
+    /// ran late by more than twice a probe's delay (seen beside two CPU hogs: probes held
+    /// 37–97 ms, a right answer's waits 130–540 ms past their bounds).
+    pub fn too_busy(&self, from: Instant, to: Instant) -> bool {
+        self.longest_around(from, to) >= TOO_BUSY
+    }
+
+    /// The longest a probe was held up around `from`..`to` ([`PROBE_REACH`] either side).
+    fn longest_around(&self, from: Instant, to: Instant) -> Duration {
         let (from, to) = (from.checked_sub(PROBE_REACH).unwrap_or(from), to + PROBE_REACH);
-        let longest = self
-            .probes
+        self.probes
             .iter()
             .filter(|(sent, took)| *sent <= to && *sent + *took >= from)
             .map(|(_, took)| *took)
             .max()
-            .unwrap_or_default();
-        (longest * LATE_PER_PROBE).min(MOST_LATE)
+            .unwrap_or_default()
     }
 
     /// Whether a probe in flight at `at` took longer than `by`: a moment the judge (or the
@@ -296,6 +312,8 @@ mod tests {
         assert_eq!(lateness.during(at(50), at(150)), Duration::from_millis(120));
         lateness.note(at(700), Duration::from_secs(1));
         assert_eq!(lateness.during(at(700), at(800)), MOST_LATE);
+        assert!(lateness.too_busy(at(700), at(800)) && lateness.too_busy(at(50), at(150)));
+        assert!(!lateness.too_busy(at(300), at(350)) && !lateness.too_busy(at(500), at(550)));
         assert_eq!(lateness.during(at(300), at(350)), Duration::from_millis(4));
         assert_eq!(lateness.during(at(500), at(550)), Duration::ZERO);
         let bound = Bound::around(Duration::from_millis(100)).later_by(lateness.longest());

@@ -60,38 +60,70 @@ pub fn seen_in_each(failure: &mut Failure, plays: u32) {
 }
 
 /// What made a scenario fail: a rule broken in a way no busy machine can cause (a panic, a call
-/// still running long after its deadline), or something that might be a matter of timing.
+/// still running long after its deadline), something that might be a matter of timing, or
+/// waits too long on a machine so late meanwhile that they tell nothing
+/// ([`crate::judge::bounds::Lateness::too_busy`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
     Rule,
     Timing,
+    Busy,
 }
 
+/// How many failures played on a machine too busy to tell a scenario may set aside before one
+/// counts: the plays a right answer gets to show itself on a quieter moment.
+pub const BUSY_FAILURES: u32 = 3;
+
 /// [`confirmed_quiet`], for a scenario that says what caused its failure: one of [`Cause::Rule`]
-/// is believed at once (playing it again would only take time, however long the calls waited),
-/// one of [`Cause::Timing`] is played again, and a pass a busy machine could have made is set
-/// aside, as [`confirmed_quiet`] does.
+/// is believed at once (playing it again would only take time, however long the calls waited);
+/// one of [`Cause::Timing`] is played again until seen in [`PLAYS`] plays; one of
+/// [`Cause::Busy`] is set aside and played again, [`BUSY_FAILURES`] times at most, after which
+/// it counts as one of timing. A pass a busy machine could have made is set aside, as
+/// [`confirmed_quiet`] does. The failure reported is the first seen on a quiet play, if any.
 pub async fn confirmed_by_cause<F, Play>(mut scenario: F) -> Option<Failure>
 where
     F: FnMut(u32) -> Play,
     Play: Future<Output = (Option<(Failure, Cause)>, bool)>,
 {
-    let broken = std::cell::Cell::new(None);
-    let timing = confirmed_quiet(|play| {
-        let played = scenario(play);
-        let broken = &broken;
-        async move {
-            match played.await {
-                (Some((failure, Cause::Rule)), _) => {
-                    broken.set(Some(failure));
-                    None
+    let (mut counted, mut set_aside) = (None, None);
+    let (mut failed, mut busy_passes, mut busy_failures) = (0, 0, 0);
+    for play in 0.. {
+        match scenario(play).await {
+            (Some((failure, Cause::Rule)), _) => return Some(failure),
+            (Some((failure, cause)), _) => {
+                busy_failures += u32::from(cause == Cause::Busy);
+                if cause == Cause::Busy && busy_failures <= BUSY_FAILURES {
+                    set_aside.get_or_insert(failure);
+                    continue;
                 }
-                (failure, busy) => Some((failure.map(|(failure, _)| failure), busy)),
+                counted.get_or_insert(failure);
+                failed += 1;
+                if failed == PLAYS {
+                    break;
+                }
             }
+            (None, true) if busy_passes < BUSY_PASSES => busy_passes += 1,
+            (None, _) => return None,
         }
-    })
-    .await;
-    broken.into_inner().or(timing)
+    }
+    let mut failure = counted.or(set_aside)?;
+    let failing = failed + busy_failures.min(BUSY_FAILURES);
+    let plays = failing + busy_passes;
+    let seen = match (busy_passes, busy_failures) {
+        (0, 0) => format!("seen in each of {plays} plays"),
+        (0, busy) => {
+            format!("seen in each of {plays} plays, {busy} of them on a machine too busy to tell")
+        }
+        (_, 0) => format!(
+            "seen in {failing} of {plays} plays; the others passed on a machine too busy to tell"
+        ),
+        (passes, busy) => format!(
+            "seen in {failing} of {plays} plays, {busy} of them on a machine too busy to tell; \
+             the other {passes} passed on one"
+        ),
+    };
+    failure.summary.push_str(&format!(" ({seen})"));
+    Some(failure)
 }
 
 /// [`confirmed`] for a scenario that decides several checks at once: it is played again while
@@ -287,6 +319,41 @@ mod tests {
         assert_eq!(
             hidden.unwrap().summary,
             "short (seen in 3 of 4 plays; the others passed on a machine too busy to tell)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failure_on_a_machine_too_busy_to_tell_is_set_aside_a_few_times() {
+        let busy = || (Some((Failure::of("late, busy"), Cause::Busy)), false);
+        // A right answer held up by a busy machine, then judged on a quieter moment.
+        let right = confirmed_by_cause(|play| async move {
+            if play < BUSY_FAILURES { busy() } else { (None, false) }
+        })
+        .await;
+        assert_eq!(right, None);
+        // A wrong answer: busy failures, then quiet ones, and the quiet one is reported.
+        let wrong = confirmed_by_cause(|play| async move {
+            match play {
+                0 | 2 => busy(),
+                _ => (Some((Failure::of("late, quiet"), Cause::Timing)), false),
+            }
+        })
+        .await;
+        assert_eq!(
+            wrong.unwrap().summary,
+            "late, quiet (seen in each of 5 plays, 2 of them on a machine too busy to tell)"
+        );
+        // A machine busy all along: past the plays set aside, busy failures count.
+        let mut plays = 0;
+        let always = confirmed_by_cause(|_| {
+            plays += 1;
+            async move { busy() }
+        })
+        .await;
+        assert_eq!(plays, BUSY_FAILURES + PLAYS);
+        assert_eq!(
+            always.unwrap().summary,
+            "late, busy (seen in each of 6 plays, 6 of them on a machine too busy to tell)"
         );
     }
 

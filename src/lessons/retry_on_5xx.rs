@@ -230,7 +230,7 @@ fn judge_herd(
         .failure
         .or_else(|| verdict::judge(herd, two, late_two).failure);
     match on_its_own {
-        Some((failure, Cause::Timing)) => return Some((failure, Herd::OnItsOwn)),
+        Some((failure, Cause::Timing | Cause::Busy)) => return Some((failure, Herd::OnItsOwn)),
         Some((failure, Cause::Rule)) => return Some((failure, Herd::Broken)),
         None => {}
     }

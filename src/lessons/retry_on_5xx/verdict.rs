@@ -65,6 +65,8 @@ const FIRST_ATTEMPT_TELLS: Duration = Duration::from_millis(300);
 
 /// A scenario's verdict, and whether a pass could be a busy machine's doing.
 pub(super) struct Judgement {
+    /// What failed, and why: [`Cause::Busy`] where the only problems are waits too long and
+    /// the machine ran too late meanwhile to tell ([`Lateness::too_busy`]).
     pub(super) failure: Option<(Failure, Cause)>,
     /// The longest waits came near their bounds only with the lateness measured meanwhile left
     /// in: waits drawn from below their bounds could pass so. Such a pass is played again.
@@ -76,18 +78,25 @@ pub(super) struct Judgement {
 /// is a broken rule; anything else might be a busy moment's doing, and is played again.
 pub(super) fn judge(scenario: &Scenario, calls: &[PlayedCall], lateness: &Lateness) -> Judgement {
     let mut samples: Vec<Vec<(usize, Sample)>> = Vec::new();
-    let failure = judged(scenario, calls, lateness, &mut samples);
+    let (failure, only_late) = judged(scenario, calls, lateness, &mut samples);
     let busy = failure.is_none() && passed_busy(scenario, calls, &samples);
+    let span = calls.iter().map(|call| call.started).min().zip(calls.iter().map(|c| c.ended).max());
+    let too_busy = span.is_some_and(|(from, to)| lateness.too_busy(from, to));
+    let failure = failure.map(|(failure, cause)| match cause {
+        Cause::Timing if only_late && too_busy => (failure, Cause::Busy),
+        cause => (failure, cause),
+    });
     Judgement { failure, busy }
 }
 
-/// [`judge`]'s failure, with each call's backoff waits left in `samples`.
+/// [`judge`]'s failure, and whether waits too long are all it found; each call's backoff waits
+/// are left in `samples`.
 fn judged(
     scenario: &Scenario,
     calls: &[PlayedCall],
     lateness: &Lateness,
     samples: &mut Vec<Vec<(usize, Sample)>>,
-) -> Option<(Failure, Cause)> {
+) -> (Option<(Failure, Cause)>, bool) {
     let (mut problems, mut logs) = (Problems::default(), Logs::default());
     let mut wrong = 0;
     // A herd is judged on the spread of its waits alone, never on their length: how busy the
@@ -147,20 +156,18 @@ fn judged(
         && only_late
         && let Some(short) = together(scenario, calls, samples)
     {
-        return Some(short);
+        return (Some(short), false);
     }
     let Some(summary) = problems.most_telling() else {
-        return together(scenario, calls, samples);
+        return (together(scenario, calls, samples), false);
     };
     let failure = Failure::of(summary)
         .with(Evidence::Diff { expected: lines(&logs.expected), actual: lines(&logs.actual) });
-    Some((
-        match single {
-            Some(call) => failure.with(timeline(call)),
-            None => failure,
-        },
-        cause,
-    ))
+    let failure = match single {
+        Some(call) => failure.with(timeline(call)),
+        None => failure,
+    };
+    (Some((failure, cause)), only_late)
 }
 
 /// Whether the longest waits of `samples` came near their bounds only with the machine's
