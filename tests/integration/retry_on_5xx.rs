@@ -92,6 +92,8 @@ struct Behaviour {
     asked_from_sending: bool,
     /// Whether it waits a backoff on top of a Retry-After, not instead of it.
     backoff_on_top_of_asked: bool,
+    /// The same, for an HTTP-date only.
+    backoff_on_top_of_dates: bool,
     /// Whether it counts a backoff from when it sent the request (so that a timeout has spent
     /// it), not from the failure.
     backoff_from_sending: bool,
@@ -152,6 +154,7 @@ const RIGHT: Behaviour = Behaviour {
     returns_the_first_error: false,
     asked_from_sending: false,
     backoff_on_top_of_asked: false,
+    backoff_on_top_of_dates: false,
     backoff_from_sending: false,
     sleeps_before_first: false,
     asked_or_backoff: false,
@@ -211,7 +214,11 @@ impl Behaviour {
                 {
                     (self.jitter)((self.backoff)(policy, attempt), url, attempt)
                 }
-                Some(asked) if !asked.is_zero() && self.backoff_on_top_of_asked => {
+                Some(asked)
+                    if !asked.is_zero()
+                        && (self.backoff_on_top_of_asked
+                            || (self.backoff_on_top_of_dates && asked_a_date(&outcome))) =>
+                {
                     asked.min(policy.max_delay)
                         + (self.jitter)((self.backoff)(policy, attempt), url, attempt)
                 }
@@ -274,6 +281,14 @@ fn worth_retrying(outcome: &Sent) -> bool {
         Ok(response) => response.status().is_server_error(),
         Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
     }
+}
+
+/// Whether the response asked for its wait with an HTTP-date.
+fn asked_a_date(outcome: &Sent) -> bool {
+    let value = outcome.as_ref().ok().and_then(|response| response.headers().get(RETRY_AFTER));
+    value
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| delay_seconds(value.trim()).is_none())
 }
 
 /// Both forms, as lesson 2 reads them.
@@ -628,6 +643,8 @@ async fn mistakes_about_retry_after_are_caught() {
         }),
         // A backoff waited on top of what was asked for.
         with!(backoff_on_top_of_asked: true),
+        // The same, for a date only: the reviewer's round on lesson 3.
+        with!(backoff_on_top_of_dates: true),
         // Seconds too many for a u64 taken as unreadable: the usual backoff, and a retry.
         with!(retry_after: |response| {
             let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim();
@@ -654,6 +671,7 @@ async fn mistakes_about_retry_after_are_caught() {
         (zero_at_once, i),
         (fixdate_only, j),
         (on_top, k),
+        (on_top_of_dates, o),
         (huge_unreadable, l),
         (first_only, m),
         (remembers, n),
@@ -680,8 +698,10 @@ async fn mistakes_about_retry_after_are_caught() {
     assert_failed(uncounted, *f, CHECKS, &[COUNTS]);
     assert_rejected(uncounted, *f, COUNTS, "counts as an attempt");
     assert_failed(zero, *g, CHECKS, &[ZERO]);
-    // The dates' backoff is short (20 ms): added, it may stay within their bounds.
-    caught_by(on_top, *k, ASKED, &[DATE]);
+    // The dates' backoff is long and shorter than any date asks for: added, it shows.
+    assert_failed(on_top, *k, CHECKS, &[ASKED, DATE]);
+    assert_failed(on_top_of_dates, *o, CHECKS, &[DATE]);
+    assert_rejected(on_top_of_dates, *o, DATE, "a little more is fine");
     assert_failed(huge_unreadable, *l, CHECKS, &[TOO_LONG]);
     assert_rejected(huge_unreadable, *l, TOO_LONG, "should give up at once");
     assert_rejected(on_top, *k, ASKED, "the server asked for 1000 ms");

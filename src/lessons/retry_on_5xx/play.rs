@@ -240,9 +240,10 @@ fn respond(status: u16, id: &str, retry_after: Option<String>) -> Reply {
     Reply::Respond { status, headers, body }
 }
 
-/// How far ahead a date sent as `Retry-After` is at least: ten times what the date scenarios'
-/// backoff allows, so that a client that does not read dates is seen coming back too soon.
-const DATE_AHEAD_AT_LEAST: Duration = Duration::from_millis(200);
+/// How far ahead a date sent as `Retry-After` is at least: past the longest the date
+/// scenarios' backoff allows (550–650 ms), so that a client that does not read dates is seen
+/// coming back too soon, and a whole backoff added on top of one shows.
+const DATE_AHEAD_AT_LEAST: Duration = Duration::from_millis(800);
 
 /// A `Retry-After` value, dates chosen now.
 fn retry_after(asked: Asked) -> String {
