@@ -535,7 +535,7 @@ pub fn stays_at_cap(cap: Duration, calls: &[Vec<Duration>]) -> Option<String> {
     }
     let mean = |waits: &[Duration]| waits.iter().sum::<Duration>() / waits.len().max(1) as u32;
     let at_cap = mean(&before);
-    OVERFLOWS.iter().zip(&after).find_map(|(from, after)| {
+    let fell = OVERFLOWS.iter().zip(&after).find_map(|(from, after)| {
         let after_mean = mean(after).as_secs_f64();
         let fell = after_mean < cap.as_secs_f64() * PAST_OVERFLOW_SHARE
             && after_mean < at_cap.as_secs_f64() * PAST_OVERFLOW_RATIO;
@@ -551,6 +551,54 @@ pub fn stays_at_cap(cap: Duration, calls: &[Vec<Duration>]) -> Option<String> {
                 from - 1,
             )
         })
+    });
+    fell.or_else(|| unjittered_past_overflow(cap, &before, &after.concat()))
+}
+
+/// How little the waits past the first overflow may spread (their middle half) against those
+/// at the cap before it, and against the cap, before the jitter counts as stopped there. Drawn
+/// alike all along, they spread alike: a half of the cap (full jitter) or a quarter (equal
+/// jitter) on both sides, within a few per cent over fifty waits. A wait left at the cap
+/// spreads by what the timers and the loopback add, a millisecond or two; a busy machine adds
+/// spread on both sides, never takes it away (and a busy moment before the overflow, which
+/// spreads the waits there past the jitter's own, is why the cap bounds it too).
+const PAST_OVERFLOW_SPREAD: f64 = 0.35;
+const UNJITTERED_SPREAD: f64 = 0.15;
+
+/// The fewest waits on each side of the overflow whose spread is compared.
+const SPREAD_SAMPLES: usize = 12;
+
+/// Waits that spread at the cap before the overflow and stop spreading past it: a client whose
+/// jitter stops where 2^(n−1) overflows (waiting the cap itself there) brings every client
+/// still failing back in step, in the longest outages, where herds matter most.
+fn unjittered_past_overflow(
+    cap: Duration,
+    before: &[Duration],
+    after: &[Duration],
+) -> Option<String> {
+    if before.len() < SPREAD_SAMPLES || after.len() < SPREAD_SAMPLES {
+        return None;
+    }
+    let middle_half = |waits: &[Duration]| {
+        let mut sorted = waits.to_vec();
+        sorted.sort();
+        let at = |share: f64| sorted[((sorted.len() - 1) as f64 * share).round() as usize];
+        at(0.75) - at(0.25)
+    };
+    let (spread_before, spread_after) = (middle_half(before), middle_half(after));
+    let narrow = spread_after.as_secs_f64()
+        < (spread_before.as_secs_f64() * PAST_OVERFLOW_SPREAD)
+            .min(cap.as_secs_f64() * UNJITTERED_SPREAD);
+    narrow.then(|| {
+        format!(
+            "past retry {} the middle half of the waits spread over {}, against {} at max_delay \
+             ({}) before it: the jitter stopped where 2^(n−1) overflowed. Draw every wait below \
+             the cap, however late the retry, or every client still failing comes back in step",
+            OVERFLOWS[0] - 1,
+            millis(spread_after),
+            millis(spread_before),
+            millis(cap),
+        )
     })
 }
 
@@ -1140,6 +1188,50 @@ mod tests {
             })
             .collect();
         assert_eq!(stays_at_cap(cap, &low_after), None);
+    }
+
+    #[test]
+    fn waits_that_stop_spreading_past_the_overflow_are_told_from_jitter_all_along() {
+        let cap = Duration::from_millis(24);
+        let mut rng = fastrand::Rng::with_seed(7);
+        let ms = |millis: f64| Duration::from_secs_f64(millis / 1000.0);
+        // Three calls of 35, 35 and 79 retries, as the long haul plays them, each wait drawn
+        // by `draw` (given its retry) and 1 ms late.
+        let mut play = |draw: &dyn Fn(&mut fastrand::Rng, usize) -> f64| -> Vec<Vec<Duration>> {
+            [35, 35, 79]
+                .map(|retries| (1..=retries).map(|retry| ms(draw(&mut rng, retry) + 1.0)).collect())
+                .to_vec()
+        };
+        let full = play(&|rng, _| rng.f64() * 24.0);
+        let equal = play(&|rng, _| 12.0 + rng.f64() * 12.0);
+        let stops = play(&|rng, retry| if retry > 32 { 24.0 } else { rng.f64() * 24.0 });
+        let stops_equal =
+            play(&|rng, retry| if retry > 32 { 24.0 + rng.f64() } else { 12.0 + rng.f64() * 12.0 });
+        assert_eq!(stays_at_cap(cap, &full), None);
+        assert_eq!(stays_at_cap(cap, &equal), None);
+        assert!(stays_at_cap(cap, &stops).is_some_and(|problem| problem.contains("stopped")));
+        assert!(stays_at_cap(cap, &stops_equal).is_some_and(|problem| problem.contains("stopped")));
+        // A busy machine: 0 to 4 ms added to every wait, which spreads waits left at the cap
+        // too, but not as far as jitter does.
+        let busy = play(&|rng, retry| {
+            let late = rng.f64() * 4.0;
+            late + if retry > 32 { 24.0 } else { rng.f64() * 24.0 }
+        });
+        assert!(stays_at_cap(cap, &busy).is_some());
+        for seed in 0..2_000 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut draw = |low: f64| -> Vec<Vec<Duration>> {
+                [35, 35, 79]
+                    .map(|n| (0..n).map(|_| ms(low + rng.f64() * (24.0 - low))).collect())
+                    .to_vec()
+            };
+            // (The rule for waits that fall past the overflow has its own odds, above.)
+            let stopped = |waits: &[Vec<Duration>]| {
+                stays_at_cap(cap, waits).is_some_and(|problem| problem.contains("stopped"))
+            };
+            assert!(!stopped(&draw(0.0)), "full jitter, seed {seed}");
+            assert!(!stopped(&draw(12.0)), "equal jitter, seed {seed}");
+        }
     }
 
     #[test]

@@ -897,8 +897,13 @@ async fn an_overflowing_backoff_is_caught_by_the_long_haul() {
     let overflowing = |policy: &RetryPolicy, retry: u32| {
         (policy.base_delay * 2u32.pow(retry - 1)).min(policy.max_delay)
     };
-    let answers = judged(vec![with!(backoff: overflowing)]).await;
-    let [(overflows, seed)] = &answers[..] else { unreachable!() };
+    let answers = judged(vec![
+        with!(backoff: overflowing),
+        // The reviewer's round: the jitter stops where 2^(n−1) overflows, the cap waited whole.
+        with!(jitter: |longest, _, retry| if retry > 32 { longest } else { full_jitter(longest) }),
+    ])
+    .await;
+    let [(overflows, seed), (stops, stops_seed)] = &answers[..] else { unreachable!() };
     assert_failed(overflows, *seed, CHECKS, &[LONG_HAUL]);
     assert_rejected(
         overflows,
@@ -906,4 +911,6 @@ async fn an_overflowing_backoff_is_caught_by_the_long_haul() {
         LONG_HAUL,
         "get_with_retry panicked: attempt to multiply with overflow",
     );
+    assert_failed(stops, *stops_seed, CHECKS, &[LONG_HAUL]);
+    assert_rejected(stops, *stops_seed, LONG_HAUL, "the jitter stopped");
 }
