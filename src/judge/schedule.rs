@@ -552,7 +552,14 @@ pub fn stays_at_cap(cap: Duration, calls: &[Vec<Duration>]) -> Option<String> {
             )
         })
     });
-    fell.or_else(|| unjittered_past_overflow(cap, &before, &after.concat()))
+    // Spread is compared within each call long enough to tell: a share drawn once per call
+    // and reused spreads nowhere within one, before the overflow or after it.
+    fell.or_else(|| {
+        calls.iter().filter(|waits| waits.len() >= OVERFLOWS[0]).find_map(|waits| {
+            let (before, after) = waits.split_at(OVERFLOWS[0] - 1);
+            unjittered_past_overflow(cap, &before[AT_CAP_FROM - 1..], after)
+        })
+    })
 }
 
 /// How little the waits past the first overflow may spread (their middle half) against those
@@ -565,7 +572,8 @@ pub fn stays_at_cap(cap: Duration, calls: &[Vec<Duration>]) -> Option<String> {
 const PAST_OVERFLOW_SPREAD: f64 = 0.35;
 const UNJITTERED_SPREAD: f64 = 0.15;
 
-/// The fewest waits on each side of the overflow whose spread is compared.
+/// The fewest waits on each side of the overflow whose spread is compared (a call of 79
+/// retries has 16 at the cap before it, and 47 past it).
 const SPREAD_SAMPLES: usize = 12;
 
 /// Waits that spread at the cap before the overflow and stop spreading past it: a client whose
@@ -1211,6 +1219,15 @@ mod tests {
         assert_eq!(stays_at_cap(cap, &equal), None);
         assert!(stays_at_cap(cap, &stops).is_some_and(|problem| problem.contains("stopped")));
         assert!(stays_at_cap(cap, &stops_equal).is_some_and(|problem| problem.contains("stopped")));
+        // One share per call, reused for every wait: wrong, and told by the check of its own,
+        // not as jitter that stopped at the overflow.
+        let shares = [0.12, 0.41, 0.77];
+        let per_call: Vec<Vec<Duration>> = [35, 35, 79]
+            .iter()
+            .zip(shares)
+            .map(|(retries, share)| vec![ms(24.0 * share + 1.0); *retries])
+            .collect();
+        assert_eq!(stays_at_cap(cap, &per_call), None);
         // A busy machine: 0 to 4 ms added to every wait, which spreads waits left at the cap
         // too, but not as far as jitter does.
         let busy = play(&|rng, retry| {

@@ -94,6 +94,8 @@ struct Behaviour {
     backoff_on_top_of_asked: bool,
     /// The same, for an HTTP-date only.
     backoff_on_top_of_dates: bool,
+    /// Whether it reads a response it retries to its end, however long (no limit).
+    drains_whole: bool,
     /// Whether it counts a backoff from when it sent the request (so that a timeout has spent
     /// it), not from the failure.
     backoff_from_sending: bool,
@@ -155,6 +157,7 @@ const RIGHT: Behaviour = Behaviour {
     asked_from_sending: false,
     backoff_on_top_of_asked: false,
     backoff_on_top_of_dates: false,
+    drains_whole: false,
     backoff_from_sending: false,
     sleeps_before_first: false,
     asked_or_backoff: false,
@@ -181,7 +184,7 @@ impl Behaviour {
         }
         loop {
             let sent = Instant::now();
-            let outcome = (self.request)(client, url).send().await;
+            let mut outcome = (self.request)(client, url).send().await;
             if !(self.worth_retrying)(&outcome) || (self.exhausted)(attempt, policy.max_attempts) {
                 if self.lingers || (self.lingers_after_errors && outcome.is_err()) {
                     self.pause((self.backoff)(policy, attempt)).await;
@@ -250,6 +253,9 @@ impl Behaviour {
                 }
                 _ => wait,
             };
+            if let (true, Ok(response)) = (self.drains_whole, &mut outcome) {
+                while let Ok(Some(_)) = response.chunk().await {}
+            }
             if self.returns_the_first && attempt == 1 {
                 kept = outcome.ok();
             } else if self.returns_the_first_error && first_error.is_none() {
@@ -830,6 +836,8 @@ async fn mistakes_about_what_comes_back_and_when_are_caught() {
         // longer, it is not the caller's choice.
         with!(request: |client, url| client.get(url).timeout(Duration::from_millis(100))),
         with!(request: |client, url| client.get(url).timeout(Duration::from_millis(1_500))),
+        // An error body read to its end, without a limit (the reviewer's round).
+        with!(drains_whole: true),
     ])
     .await;
     let [
@@ -840,6 +848,7 @@ async fn mistakes_about_what_comes_back_and_when_are_caught() {
         (post, e),
         (shorter, f),
         (longer, g),
+        (drains, h),
     ] = &answers[..]
     else {
         unreachable!()
@@ -867,6 +876,8 @@ async fn mistakes_about_what_comes_back_and_when_are_caught() {
         report(lingers, *d)
     );
     assert_rejected(post, *e, TWO_XX, "was a POST, not a GET");
+    assert_failed(drains, *h, CHECKS, &[FLAKY]);
+    assert_rejected(drains, *h, FLAKY, "a 5xx whose body never ends");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

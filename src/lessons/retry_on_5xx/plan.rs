@@ -19,7 +19,20 @@ pub(super) enum Step {
     Reset,
     /// No answer, until the client's own timeout gives up.
     Silence,
+    /// A 5xx whose body never ends: [`ENDLESS_SENT`] bytes of a promised [`ENDLESS_PROMISED`]
+    /// at once, then nothing until the client hangs up. The retry is due a backoff after its
+    /// head: a client that reads an error body without a limit reads on until its timeout.
+    Endless(u16),
 }
+
+/// How much of a [`Step::Endless`] body comes at once: past any limit a client reads an error
+/// body to (a few KiB, the lesson says; a MiB would be generous).
+pub(super) const ENDLESS_SENT: usize = 4 << 20;
+pub(super) const ENDLESS_PROMISED: usize = 64 << 20;
+
+/// The timeout of the client for a call with a body that never ends: one that reads on is held
+/// this long, far past the backoff, and still returns within the call's deadline.
+const ENDLESS_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What a `Retry-After` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,9 +88,16 @@ pub(super) struct Planned {
 
 impl Planned {
     /// The timeout of the client its call is made with: [`CLIENT_TIMEOUT`] where its server
-    /// keeps silent, so that the silence ends in time; else [`ANSWERED_TIMEOUT`].
+    /// keeps silent, so that the silence ends in time; [`ENDLESS_TIMEOUT`] where a body never
+    /// ends; else [`ANSWERED_TIMEOUT`].
     pub(super) fn client_timeout(&self) -> Duration {
-        if self.script.contains(&Step::Silence) { CLIENT_TIMEOUT } else { ANSWERED_TIMEOUT }
+        if self.script.contains(&Step::Silence) {
+            CLIENT_TIMEOUT
+        } else if self.script.iter().any(|step| matches!(step, Step::Endless(_))) {
+            ENDLESS_TIMEOUT
+        } else {
+            ANSWERED_TIMEOUT
+        }
     }
 }
 
@@ -238,7 +258,11 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
                 .collect();
             scripted(then_ok(steps), policy(5, ms(30), ms(1_000)))
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // And a 5xx whose body never ends, every run: read without a limit, it holds the retry up
+    // until the client's timeout (a second here, against a backoff of 30 ms).
+    let mut flaky = flaky;
+    flaky.push(scripted(then_ok(vec![Step::Endless(five_xx(rng))]), policy(5, ms(30), ms(1_000))));
     scenarios.push(scenario(FLAKY, flaky));
     let mut broken: Vec<Planned> = (0..2)
         .map(|_| {

@@ -11,7 +11,10 @@ use futures_util::future::join_all;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::plan::{Asked, CLIENT_TIMEOUT, Planned, Scenario, Step, Target, Together};
+use super::plan::{
+    Asked, CLIENT_TIMEOUT, ENDLESS_PROMISED, ENDLESS_SENT, Planned, Scenario, Step, Target,
+    Together,
+};
 use super::rules::{expected, step};
 use crate::judge::bounds::{ATTEMPT_ROUND_TRIP, PATIENCE};
 use crate::judge::http_date::{format_time, whole_second_after};
@@ -217,6 +220,9 @@ fn reply(step: Step, id: &str) -> Reply {
         Step::Asking(status, asked) => respond(status, id, Some(retry_after(asked))),
         Step::Reset => Reply::Reset,
         Step::Silence => Reply::Silence,
+        Step::Endless(status) => {
+            Reply::Stalled { status, promised: ENDLESS_PROMISED, sent: vec![b' '; ENDLESS_SENT] }
+        }
     }
 }
 

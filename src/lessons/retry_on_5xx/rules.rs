@@ -42,6 +42,7 @@ pub(super) fn expected(planned: &Planned) -> Expected {
         let last = attempt == most;
         let returns = match step(planned, attempt).expect("a scripted call has a script") {
             Step::Status(status) if status < 500 || last => Some(Returns::Response),
+            Step::Endless(_) if last => Some(Returns::Response),
             Step::Asking(_, asked) if last || asked.beyond(planned.policy.max_delay) => {
                 Some(Returns::Response)
             }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::plan::{Asked, CLIENT_TIMEOUT, Scenario, Step, Target, Together};
+use super::plan::{Asked, CLIENT_TIMEOUT, ENDLESS_SENT, Scenario, Step, Target, Together};
 use super::play::{Outcome, PlayedCall};
 use super::rules::{Expected, Returns, expected, step, wait_before};
 use crate::judge::bounds::{AT_ONCE, Bound, Lateness, Timing, late, millis};
@@ -299,7 +299,20 @@ fn requests(
     lateness: Option<&Lateness>,
 ) {
     let policy = &call.planned.policy;
-    let waits = schedule::waits(&call.seen);
+    let endless = |number: usize| matches!(step(&call.planned, number), Some(Step::Endless(_)));
+    // After a 5xx whose body never ends, the wait counts from its head, whenever the client
+    // hung up: one holding the response through its sleep is fine, one reading on is not.
+    let waits: Vec<Duration> = schedule::waits(&call.seen)
+        .into_iter()
+        .enumerate()
+        .map(|(at, waited)| {
+            if endless(at + 1) {
+                call.seen[at + 1].at.saturating_duration_since(call.seen[at].at)
+            } else {
+                waited
+            }
+        })
+        .collect();
     let rule = |retry: usize| -> Option<Wait> {
         wait_before(retry, step(&call.planned, retry)?, call.seen.get(retry - 1), policy)
     };
@@ -332,7 +345,23 @@ fn requests(
                 Some((early, too_late)) => (&mut **early, &mut **too_late),
                 None => (&mut early, &mut too_late),
             };
+            let told = too_late.len();
             line.push_str(&judged_wait(number, waited, wait, late, early, too_late));
+            // Told first of the waits too long: a second held for a body is no busy moment's
+            // doing, and reading it may hold up the client's other calls too.
+            if endless(index) && too_late.len() > told {
+                too_late.remove(told);
+                too_late.insert(
+                    0,
+                    format!(
+                        "request #{number} came {} after the head of a 5xx whose body never ends \
+                     ({} MiB at once, then nothing): the client read on until its timeout. Read \
+                     at most a few KiB of an error body before a retry, then let it go",
+                        millis(waited),
+                        ENDLESS_SENT >> 20
+                    ),
+                );
+            }
             if let Wait::Backoff(nominal) = wait {
                 samples.push((index, Sample { waited, nominal, late: late.unwrap_or_default() }));
             }
@@ -503,6 +532,7 @@ fn answered(step: Step) -> String {
         }
         Step::Reset => "connection reset".into(),
         Step::Silence => "no answer (the client times out)".into(),
+        Step::Endless(status) => format!("{status}, a body that never ends"),
     }
 }
 
