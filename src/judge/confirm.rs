@@ -79,13 +79,13 @@ pub const BUSY_FAILURES: u32 = 3;
 /// one of [`Cause::Timing`] is played again until seen in [`PLAYS`] plays; one of
 /// [`Cause::Busy`] is set aside and played again, [`BUSY_FAILURES`] times at most, after which
 /// it counts as one of timing. A pass a busy machine could have made is set aside, as
-/// [`confirmed_quiet`] does. The failure reported is the first seen on a quiet play, if any.
+/// [`confirmed_quiet`] does. The failure reported is the first that counted.
 pub async fn confirmed_by_cause<F, Play>(mut scenario: F) -> Option<Failure>
 where
     F: FnMut(u32) -> Play,
     Play: Future<Output = (Option<(Failure, Cause)>, bool)>,
 {
-    let (mut counted, mut set_aside) = (None, None);
+    let mut counted = None;
     let (mut failed, mut busy_passes, mut busy_failures) = (0, 0, 0);
     for play in 0.. {
         match scenario(play).await {
@@ -93,7 +93,6 @@ where
             (Some((failure, cause)), _) => {
                 busy_failures += u32::from(cause == Cause::Busy);
                 if cause == Cause::Busy && busy_failures <= BUSY_FAILURES {
-                    set_aside.get_or_insert(failure);
                     continue;
                 }
                 counted.get_or_insert(failure);
@@ -106,7 +105,7 @@ where
             (None, _) => return None,
         }
     }
-    let mut failure = counted.or(set_aside)?;
+    let mut failure = counted?;
     let failing = failed + busy_failures.min(BUSY_FAILURES);
     let plays = failing + busy_passes;
     let seen = match (busy_passes, busy_failures) {
