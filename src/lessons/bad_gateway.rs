@@ -146,8 +146,11 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
             failure = behind::left_open(&plan, &services).await;
         }
         if check == REFUSED && failure.is_none() {
-            failure =
-                confirmed(|_| behind::refused_in_a_loop(&gateways[DOWN], &plan.refused)).await;
+            let quiet = |play: u32| plan.quiet_windows[play as usize % plan.quiet_windows.len()];
+            failure = confirm::confirmed_by_cause(|play| {
+                behind::refused_in_a_loop(&gateways[DOWN], &plan.refused, quiet(play))
+            })
+            .await;
         }
         recorder.decide(check, failure);
     }

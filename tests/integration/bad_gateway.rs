@@ -498,3 +498,46 @@ async fn the_sixth_attack_rounds_gateways_are_caught() {
     ])
     .await;
 }
+
+/// Connection attempts refused on the machine in a loop, from a thread of their own, every
+/// `every`, until dropped: what another judge or a tool polling a port adds to the machine-wide
+/// count the refused check reads.
+struct Refusing(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Refusing {
+    fn every(every: Duration) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refused = httplings_judge::judge::upstream::refused();
+        let stopped = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::net::TcpStream::connect(refused.address);
+                std::thread::sleep(every);
+            }
+        });
+        Refusing(stop)
+    }
+}
+
+impl Drop for Refusing {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The refused check reads the machine's count of failed connection attempts, so what else
+/// fails to connect meanwhile is counted around each play and taken off: a right gateway passes
+/// beside thousands of refusals a second (each judge of a test suite's catalogue makes bursts of
+/// them), and one that tries three times more is still caught beside a few hundred.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: judged beside a loop of refusals, which .ci/run runs"]
+async fn what_else_fails_to_connect_is_not_taken_for_the_gateways_tries() {
+    let refusing = Refusing::every(Duration::from_micros(100));
+    let seed = seed();
+    let right = bad_gateway::judge_in_process(with!(), seed).await;
+    assert!(!right.failed().contains(&REFUSED), "{}", report(&right, seed));
+    drop(refusing);
+    let _refusing = Refusing::every(Duration::from_millis(5));
+    let looping = bad_gateway::judge_in_process(with!(refused_again: 3), seed).await;
+    assert_rejected(&looping, seed, REFUSED, "never in a loop");
+}

@@ -4,6 +4,7 @@
 //! and every connection counted), and each failure leaves a log line that says what went wrong.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use super::{B, BEHIND, Behind};
 use crate::judge::answer::Shown;
 use crate::judge::bounds::{EARLY_HANG_UP, millis};
 use crate::judge::compare::{CLIENT_ERROR_TEXT, Leak, Observed, leaks_by_outline, secrets_in};
+use crate::judge::confirm::Cause;
 use crate::judge::exchange::{self, Client};
 use crate::judge::log::{is_panic_report, names, tail, unlogged};
 use crate::judge::upstream::{self, Reply, Seen, Upstream};
@@ -482,26 +484,82 @@ pub(super) async fn left_open(plan: &Plan, services: &[Upstream]) -> Option<Fail
 const REFUSALS_ASKED: u64 = 8;
 
 /// The most connection attempts per request that a gateway over a refusing service may make:
-/// one, and one more at once (as the lesson allows), and as many again for what else on the
-/// machine fails to connect meanwhile. A gateway that tries three times more makes four.
+/// one, and one more at once (as the lesson allows), and one for what else on the machine fails
+/// to connect meanwhile beyond what the quiet windows around it foretold. A gateway that tries
+/// three times more makes four.
 const ATTEMPTS_PER_REFUSAL: u64 = 3;
 
 /// Whether the gateway over a service that refuses connections tried again and again: the
 /// machine's TCP stack counts every connection attempt that fails, and a refused one fails in
-/// well under a millisecond, too fast to show in the time the answer takes. `None` where there
-/// is no such count (not Linux).
-pub(super) async fn refused_in_a_loop(gateway: &Client, symbol: &str) -> Option<Failure> {
-    let before = upstream::failed_connection_attempts()?;
-    for _ in 0..REFUSALS_ASKED {
-        gateway.get(&format!("/quotes/{}", exchange::segment(symbol))).await;
-    }
-    let attempts = upstream::failed_connection_attempts()?.saturating_sub(before);
-    (attempts > REFUSALS_ASKED * ATTEMPTS_PER_REFUSAL).then(|| {
+/// well under a millisecond, too fast to show in the time the answer takes.
+///
+/// The count is the machine's, so what else fails to connect meanwhile (another judge, a tool
+/// polling a port) is counted in `quiet` windows just before and after, while the judge asks
+/// nothing, and taken off at the busier window's rate. A play with anything in those windows
+/// was judged on a machine too busy to tell ([`Cause::Busy`], and its pass could hide a loop),
+/// and is played again. No verdict where there is no such count (not Linux).
+pub(super) async fn refused_in_a_loop(
+    gateway: &Client,
+    symbol: &str,
+    quiet: Duration,
+) -> (Option<(Failure, Cause)>, bool) {
+    let Some(play) = refusals_counted(gateway, symbol, quiet).await else {
+        return (None, false);
+    };
+    let others = play.others();
+    let attempts = play.attempts.0.saturating_sub(others);
+    let busy = play.before.0 + play.after.0 > 0;
+    let failure = (attempts > REFUSALS_ASKED * ATTEMPTS_PER_REFUSAL).then(|| {
+        let meanwhile = match others {
+            0 => String::new(),
+            others => format!(
+                ", after {others} taken off for what else on the machine failed to connect \
+                 meanwhile"
+            ),
+        };
         Failure::of(format!(
             "asked {REFUSALS_ASKED} times, one after another, over a pricing service that \
-             refuses connections, the gateway tried to connect {attempts} times (the machine \
-             counted that many refused attempts meanwhile): try a refused connection once more \
-             at most, never in a loop"
+             refuses connections, the gateway tried to connect {attempts} times (counted by the \
+             machine's TCP stack{meanwhile}): try a refused connection once more at most, never \
+             in a loop"
         ))
+    });
+    (failure.map(|failure| (failure, if busy { Cause::Busy } else { Cause::Timing })), busy)
+}
+
+/// One play of the refused check: the machine's failed connection attempts while the gateway
+/// was asked, and in the quiet windows before and after, each with how long it lasted.
+struct Refusals {
+    attempts: (u64, Duration),
+    before: (u64, Duration),
+    after: (u64, Duration),
+}
+
+impl Refusals {
+    /// The attempts of others to be expected while the gateway was asked, at the busier quiet
+    /// window's rate, rounded up.
+    fn others(&self) -> u64 {
+        let rate = |(count, span): (u64, Duration)| count as f64 / span.as_secs_f64().max(1e-3);
+        let busier = rate(self.before).max(rate(self.after));
+        (busier * self.attempts.1.as_secs_f64()).ceil() as u64
+    }
+}
+
+/// The machine's failed connection attempts while `during` runs, and how long it took.
+async fn counted<F: Future<Output = ()>>(during: F) -> Option<(u64, Duration)> {
+    let (before, started) = (upstream::failed_connection_attempts()?, Instant::now());
+    during.await;
+    Some((upstream::failed_connection_attempts()?.saturating_sub(before), started.elapsed()))
+}
+
+async fn refusals_counted(gateway: &Client, symbol: &str, quiet: Duration) -> Option<Refusals> {
+    let before = counted(tokio::time::sleep(quiet)).await?;
+    let attempts = counted(async {
+        for _ in 0..REFUSALS_ASKED {
+            gateway.get(&format!("/quotes/{}", exchange::segment(symbol))).await;
+        }
     })
+    .await?;
+    let after = counted(tokio::time::sleep(quiet)).await?;
+    Some(Refusals { attempts, before, after })
 }
