@@ -20,13 +20,11 @@ where
     F: FnMut(u32) -> Play,
     Play: Future<Output = Option<Failure>>,
 {
-    let first = scenario(0).await?;
-    for play in 1..PLAYS {
-        scenario(play).await?;
-    }
-    let mut failure = first;
-    seen_in_each(&mut failure, PLAYS);
-    Some(failure)
+    confirmed_quiet(|play| {
+        let play = scenario(play);
+        async { Some((play.await, false)) }
+    })
+    .await
 }
 
 /// The same for a scenario that decides several checks at once (a flood whose answers judge a
@@ -74,21 +72,23 @@ pub enum Cause {
 /// counts: the plays a right answer gets to show itself on a quieter moment.
 pub const BUSY_FAILURES: u32 = 3;
 
-/// [`confirmed_quiet`], for a scenario that says what caused its failure: one of [`Cause::Rule`]
-/// is believed at once (playing it again would only take time, however long the calls waited);
-/// one of [`Cause::Timing`] is played again until seen in [`PLAYS`] plays; one of
-/// [`Cause::Busy`] is set aside and played again, [`BUSY_FAILURES`] times at most, after which
-/// it counts as one of timing. A pass a busy machine could have made is set aside, as
-/// [`confirmed_quiet`] does. The failure reported is the first that counted.
+/// The one loop of plays every single-check confirmation runs, for a scenario that says what
+/// caused its failure: one of [`Cause::Rule`] is believed at once (playing it again would only
+/// take time, however long the calls waited); one of [`Cause::Timing`] is played again until
+/// seen in [`PLAYS`] plays; one of [`Cause::Busy`] is set aside and played again,
+/// [`BUSY_FAILURES`] times at most, after which it counts as one of timing. A pass a busy
+/// machine could have made is set aside, [`BUSY_PASSES`] times at most. `None` from a play
+/// (nothing could be judged) ends it. The failure reported is the first that counted, with how
+/// many plays it took.
 pub async fn confirmed_by_cause<F, Play>(mut scenario: F) -> Option<Failure>
 where
     F: FnMut(u32) -> Play,
-    Play: Future<Output = (Option<(Failure, Cause)>, bool)>,
+    Play: Future<Output = Option<(Option<(Failure, Cause)>, bool)>>,
 {
     let mut counted = None;
     let (mut failed, mut busy_passes, mut busy_failures) = (0, 0, 0);
-    for play in 0.. {
-        match scenario(play).await {
+    for play in 0..PLAYS + BUSY_FAILURES + BUSY_PASSES {
+        match scenario(play).await? {
             (Some((failure, Cause::Rule)), _) => return Some(failure),
             (Some((failure, cause)), _) => {
                 busy_failures += u32::from(cause == Cause::Busy);
@@ -231,31 +231,14 @@ where
     F: FnMut(u32) -> Play,
     Play: Future<Output = Option<(Option<Failure>, bool)>>,
 {
-    let (mut first, mut failed, mut busy_passes) = (None, 0, 0);
-    for play in 0..PLAYS + BUSY_PASSES {
-        match scenario(play).await? {
-            (Some(failure), _) => {
-                first.get_or_insert(failure);
-                failed += 1;
-                if failed == PLAYS {
-                    let mut failure = first?;
-                    if play + 1 == PLAYS {
-                        seen_in_each(&mut failure, PLAYS);
-                    } else {
-                        failure.summary.push_str(&format!(
-                            " (seen in {PLAYS} of {} plays; the others passed on a machine too \
-                             busy to tell)",
-                            play + 1
-                        ));
-                    }
-                    return Some(failure);
-                }
-            }
-            (None, true) if busy_passes < BUSY_PASSES => busy_passes += 1,
-            (None, _) => return None,
+    confirmed_by_cause(|play| {
+        let play = scenario(play);
+        async {
+            let (failure, busy) = play.await?;
+            Some((failure.map(|failure| (failure, Cause::Timing)), busy))
         }
-    }
-    None
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -298,21 +281,21 @@ mod tests {
         let mut plays = 0;
         let rule = confirmed_by_cause(|_| {
             plays += 1;
-            async { (Some((Failure::of("panicked"), Cause::Rule)), false) }
+            async { Some((Some((Failure::of("panicked"), Cause::Rule)), false)) }
         })
         .await;
         assert_eq!((rule.unwrap().summary.as_str(), plays), ("panicked", 1));
         let timing = confirmed_by_cause(|play| async move {
-            ((play == 0).then(|| (Failure::of("late"), Cause::Timing)), false)
+            Some(((play == 0).then(|| (Failure::of("late"), Cause::Timing)), false))
         })
         .await;
         assert_eq!(timing, None);
         // A play after a failure that passes only because the machine was busy is set aside.
         let hidden = confirmed_by_cause(|play| async move {
-            match play {
+            Some(match play {
                 1 => (None, true),
                 _ => (Some((Failure::of("short"), Cause::Timing)), false),
-            }
+            })
         })
         .await;
         assert_eq!(
@@ -323,10 +306,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_on_a_machine_too_busy_to_tell_is_set_aside_a_few_times() {
-        let busy = || (Some((Failure::of("late, busy"), Cause::Busy)), false);
+        let busy = || Some((Some((Failure::of("late, busy"), Cause::Busy)), false));
         // A right answer held up by a busy machine, then judged on a quieter moment.
         let right = confirmed_by_cause(|play| async move {
-            if play < BUSY_FAILURES { busy() } else { (None, false) }
+            if play < BUSY_FAILURES { busy() } else { Some((None, false)) }
         })
         .await;
         assert_eq!(right, None);
@@ -334,7 +317,7 @@ mod tests {
         let wrong = confirmed_by_cause(|play| async move {
             match play {
                 0 | 2 => busy(),
-                _ => (Some((Failure::of("late, quiet"), Cause::Timing)), false),
+                _ => Some((Some((Failure::of("late, quiet"), Cause::Timing)), false)),
             }
         })
         .await;

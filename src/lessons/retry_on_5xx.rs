@@ -256,7 +256,7 @@ async fn decide(
 ) -> Option<Failure> {
     confirm::confirmed_by_cause(|play| async move {
         let mut rng = seed::rng(seed ^ u64::from(play) << 32);
-        match play::play(learner, scenario, &mut rng, None).await {
+        Some(match play::play(learner, scenario, &mut rng, None).await {
             Ok(calls) => {
                 let judged = verdict::judge(scenario, &calls, &lateness.borrow());
                 (judged.failure, judged.busy)
@@ -265,7 +265,7 @@ async fn decide(
                 lost.borrow_mut().get_or_insert(gone);
                 (Some((Failure::of("the learner's process was lost"), Cause::Rule)), false)
             }
-        }
+        })
     })
     .await
 }

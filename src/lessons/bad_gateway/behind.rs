@@ -497,15 +497,13 @@ const ATTEMPTS_PER_REFUSAL: u64 = 3;
 /// polling a port) is counted in `quiet` windows just before and after, while the judge asks
 /// nothing, and taken off at the busier window's rate. A play with anything in those windows
 /// was judged on a machine too busy to tell ([`Cause::Busy`], and its pass could hide a loop),
-/// and is played again. No verdict where there is no such count (not Linux).
+/// and is played again. `None` where there is no such count (not Linux).
 pub(super) async fn refused_in_a_loop(
     gateway: &Client,
     symbol: &str,
     quiet: Duration,
-) -> (Option<(Failure, Cause)>, bool) {
-    let Some(play) = refusals_counted(gateway, symbol, quiet).await else {
-        return (None, false);
-    };
+) -> Option<(Option<(Failure, Cause)>, bool)> {
+    let play = refusals_counted(gateway, symbol, quiet).await?;
     let others = play.others();
     let attempts = play.attempts.0.saturating_sub(others);
     let busy = play.before.0 + play.after.0 > 0;
@@ -524,7 +522,7 @@ pub(super) async fn refused_in_a_loop(
              in a loop"
         ))
     });
-    (failure.map(|failure| (failure, if busy { Cause::Busy } else { Cause::Timing })), busy)
+    Some((failure.map(|failure| (failure, if busy { Cause::Busy } else { Cause::Timing })), busy))
 }
 
 /// One play of the refused check: the machine's failed connection attempts while the gateway
