@@ -797,8 +797,10 @@ fn correlation(first: &[Duration], second: &[Duration]) -> f64 {
 /// from the moment the client could know the attempt before had failed to the retry's arrival.
 /// A reply sent at once (a response, a reset, bytes that are not HTTP) counts from the request's
 /// arrival: the client hears it after that, never before, so a wait is never measured shorter
-/// than it was. A reply that came late or never (silence, a stall, a delay, a trickle) counts
-/// from the end of its exchange: the client hanging up, or the reply's last byte.
+/// than it was. So does a 5xx head sent at once over a body that stalls: the status says the
+/// attempt failed, and what the body would add is no reason to wait for it. Any other reply
+/// that came late or never (silence, a stall, a delay, a trickle) counts from the end of its
+/// exchange: the client hanging up, or the reply's last byte.
 pub fn waits(seen: &[Seen]) -> Vec<Duration> {
     seen.windows(2).map(|pair| pair[1].at.saturating_duration_since(failed_at(&pair[0]))).collect()
 }
@@ -807,6 +809,7 @@ pub fn waits(seen: &[Seen]) -> Vec<Duration> {
 fn failed_at(seen: &Seen) -> Instant {
     match seen.reply {
         Reply::Respond { .. } | Reply::Raw(_) | Reply::Reset | Reply::CutOff { .. } => seen.at,
+        Reply::Stalled { status, .. } if (500..600).contains(&status) => seen.at,
         Reply::Stalled { .. }
         | Reply::Trickle { .. }
         | Reply::TrickleBody { .. }
@@ -1124,12 +1127,17 @@ mod tests {
     fn waits_count_from_the_arrival_or_from_the_hang_up() {
         let start = Instant::now();
         let ms = |millis| start + Duration::from_millis(millis);
+        let stalled = |status| Reply::Stalled { status, promised: 64, sent: vec![b' '; 8] };
         let seen = [
             seen(ms(0), Reply::status(503), ms(9)),
             seen(ms(100), Reply::Silence, ms(400)),
-            seen(ms(450), Reply::status(200), ms(451)),
+            seen(ms(450), stalled(502), ms(1_400)),
+            seen(ms(1_500), stalled(200), ms(2_000)),
+            seen(ms(2_050), Reply::status(200), ms(2_051)),
         ];
-        assert_eq!(waits(&seen), [Duration::from_millis(100), Duration::from_millis(50)]);
+        let waits: Vec<u64> = waits(&seen).iter().map(|wait| wait.as_millis() as u64).collect();
+        // A stalled 5xx failed at its head; a stalled 200 only when the client hung up.
+        assert_eq!(waits, [100, 50, 1_050, 50]);
     }
 
     #[test]

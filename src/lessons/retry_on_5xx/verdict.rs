@@ -11,6 +11,7 @@ use crate::judge::bounds::{AT_ONCE, Bound, Lateness, Timing, late, millis};
 use crate::judge::confirm::Cause;
 use crate::judge::http_date::DateForm;
 use crate::judge::schedule::{self, Sample, Wait, backoff};
+use crate::judge::upstream::Seen;
 use crate::judge::{Evidence, Failure};
 
 /// What is wrong with a scenario, most telling first.
@@ -300,19 +301,7 @@ fn requests(
 ) {
     let policy = &call.planned.policy;
     let endless = |number: usize| matches!(step(&call.planned, number), Some(Step::Endless(_)));
-    // After a 5xx whose body never ends, the wait counts from its head, whenever the client
-    // hung up: one holding the response through its sleep is fine, one reading on is not.
-    let waits: Vec<Duration> = schedule::waits(&call.seen)
-        .into_iter()
-        .enumerate()
-        .map(|(at, waited)| {
-            if endless(at + 1) {
-                call.seen[at + 1].at.saturating_duration_since(call.seen[at].at)
-            } else {
-                waited
-            }
-        })
-        .collect();
+    let waits = schedule::waits(&call.seen);
     let rule = |retry: usize| -> Option<Wait> {
         wait_before(retry, step(&call.planned, retry)?, call.seen.get(retry - 1), policy)
     };
@@ -341,29 +330,29 @@ fn requests(
             let (mut early, mut too_late) = (Vec::new(), Vec::new());
             let from = seen.at.checked_sub(waited).unwrap_or(seen.at);
             let late = lateness.map(|lateness| lateness.during(from, seen.at));
-            let (early, too_late) = match timing.as_mut() {
-                Some((early, too_late)) => (&mut **early, &mut **too_late),
-                None => (&mut early, &mut too_late),
-            };
-            let told = too_late.len();
-            line.push_str(&judged_wait(number, waited, wait, late, early, too_late));
-            // Told first of the waits too long: a second held for a body is no busy moment's
-            // doing, and reading it may hold up the client's other calls too.
-            if endless(index) && too_late.len() > told {
-                too_late.remove(told);
-                too_late.insert(
-                    0,
-                    format!(
-                        "request #{number} came {} after the head of a 5xx whose body never ends \
-                     ({} MiB at once, then nothing): the client read on until its timeout. Read \
-                     at most a few KiB of an error body before a retry, then let it go",
-                        millis(waited),
-                        ENDLESS_SENT >> 20
-                    ),
-                );
-            }
-            if let Wait::Backoff(nominal) = wait {
-                samples.push((index, Sample { waited, nominal, late: late.unwrap_or_default() }));
+            if let Some(held) = read_on(&call.seen[index - 1], endless(index), wait, late) {
+                // Not a wait judged too long but a rule broken, told before any wait: no busy
+                // moment keeps a connection open.
+                problems.push(format!(
+                    "request #{number} came {} after the head of a 5xx whose body never ends \
+                     ({} MiB at once, then nothing): the client read on into it for {} before \
+                     letting go. Read at most a few KiB of an error body before a retry, then \
+                     let it go",
+                    millis(waited),
+                    ENDLESS_SENT >> 20,
+                    millis(held)
+                ));
+                line.push_str(&format!(" · after {} (read on into the body)", millis(waited)));
+            } else {
+                let (early, too_late) = match timing.as_mut() {
+                    Some((early, too_late)) => (&mut **early, &mut **too_late),
+                    None => (&mut early, &mut too_late),
+                };
+                line.push_str(&judged_wait(number, waited, wait, late, early, too_late));
+                if let Wait::Backoff(nominal) = wait {
+                    let late = late.unwrap_or_default();
+                    samples.push((index, Sample { waited, nominal, late }));
+                }
             }
         }
         if let (Some(Step::Silence), Some(ended), Some((early, too_late))) =
@@ -426,6 +415,17 @@ fn requests(
         }
         Outcome::RanAway => {}
     }
+}
+
+/// How long the client held `head`, a 5xx whose body never ends, when that was past the moment
+/// its retry was due (`wait`'s bound, plus the machine's lateness): it read on into the body. A
+/// client that drops the response unread hangs up at once, and one that holds it through its
+/// sleep hangs up as it retries, in time. Not judged where waits are not bounded (`late` is
+/// `None`).
+fn read_on(head: &Seen, endless: bool, wait: Wait, late: Option<Duration>) -> Option<Duration> {
+    let due = wait.bound().later_by(late?).at_most;
+    let held = head.ended?.saturating_duration_since(head.at);
+    (endless && held > due).then_some(held)
 }
 
 /// What is wrong with when the client gave up on request `number`, which the server never
