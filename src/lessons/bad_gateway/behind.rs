@@ -495,9 +495,9 @@ const ATTEMPTS_PER_REFUSAL: u64 = 3;
 ///
 /// The count is the machine's, so what else fails to connect meanwhile (another judge, a tool
 /// polling a port) is counted in `quiet` windows just before and after, while the judge asks
-/// nothing, and taken off at the busier window's rate. A play with anything in those windows
-/// was judged on a machine too busy to tell ([`Cause::Busy`], and its pass could hide a loop),
-/// and is played again. `None` where there is no such count (not Linux).
+/// nothing, and taken off at their rate. A play with anything in those windows was judged on a
+/// machine too busy to tell ([`Cause::Busy`], and its pass could hide a loop), and is played
+/// again. `None` where there is no such count (not Linux).
 pub(super) async fn refused_in_a_loop(
     gateway: &Client,
     symbol: &str,
@@ -534,12 +534,13 @@ struct Refusals {
 }
 
 impl Refusals {
-    /// The attempts of others to be expected while the gateway was asked, at the busier quiet
-    /// window's rate, rounded up.
+    /// The attempts of others to be expected while the gateway was asked, at the quiet windows'
+    /// rate (both pooled: one short window's few counts make a rate too rough to take alone),
+    /// rounded up.
     fn others(&self) -> u64 {
-        let rate = |(count, span): (u64, Duration)| count as f64 / span.as_secs_f64().max(1e-3);
-        let busier = rate(self.before).max(rate(self.after));
-        (busier * self.attempts.1.as_secs_f64()).ceil() as u64
+        let quiet = (self.before.1 + self.after.1).as_secs_f64().max(1e-3);
+        let rate = (self.before.0 + self.after.0) as f64 / quiet;
+        (rate * self.attempts.1.as_secs_f64()).ceil() as u64
     }
 }
 
@@ -558,6 +559,8 @@ async fn refusals_counted(gateway: &Client, symbol: &str, quiet: Duration) -> Op
         }
     })
     .await?;
-    let after = counted(tokio::time::sleep(quiet)).await?;
+    // At least as long as the asking: a gateway that backs off between its tries takes long,
+    // and what others do over that span is then measured over as long a one.
+    let after = counted(tokio::time::sleep(quiet.max(attempts.1))).await?;
     Some(Refusals { attempts, before, after })
 }

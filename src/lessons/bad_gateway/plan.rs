@@ -57,7 +57,8 @@ pub(super) enum Garbage {
 pub(super) const HUGE: usize = 4 << 20;
 
 /// The range [`Plan::quiet_windows`] are drawn from: long enough to see what else on the machine
-/// fails to connect at the rate that matters, a few times the 8 refused requests' span.
+/// fails to connect at the rate that matters, a few times the span of 8 refused requests
+/// answered at once.
 const QUIET_WINDOW: (Duration, Duration) = (Duration::from_millis(10), Duration::from_millis(30));
 
 /// The size of each chunk of a chunked huge body.
@@ -179,8 +180,8 @@ pub(super) struct Plan {
     /// Each gateway's `upstream.timeout()`.
     pub(super) timeouts: [Duration; GATEWAYS],
     /// How long the machine's failed connection attempts are counted, in each play of the
-    /// refused check, before and after the gateway is asked: drawn, so that two judges side by
-    /// side (a class's CI, a test suite) never keep in step.
+    /// refused check, before the gateway is asked and after (there, as long as the asking at
+    /// least): drawn, so that two judges side by side (a test suite's) seldom keep in step.
     pub(super) quiet_windows: Vec<Duration>,
 }
 

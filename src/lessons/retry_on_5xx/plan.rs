@@ -32,7 +32,7 @@ pub(super) const ENDLESS_PROMISED: usize = 64 << 20;
 
 /// The timeout of the client for a call with a body that never ends: one that reads on is held
 /// this long, far past the backoff, and still returns within the call's deadline.
-const ENDLESS_TIMEOUT: Duration = Duration::from_secs(1);
+pub(super) const ENDLESS_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What a `Retry-After` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

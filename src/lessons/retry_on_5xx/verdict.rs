@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use super::plan::{Asked, CLIENT_TIMEOUT, ENDLESS_SENT, Scenario, Step, Target, Together};
+use super::plan::{
+    Asked, CLIENT_TIMEOUT, ENDLESS_SENT, ENDLESS_TIMEOUT, Scenario, Step, Target, Together,
+};
 use super::play::{Outcome, PlayedCall};
 use super::rules::{Expected, Returns, expected, step, wait_before};
 use crate::judge::bounds::{AT_ONCE, Bound, Lateness, Timing, late, millis};
@@ -332,7 +334,7 @@ fn requests(
             let late = lateness.map(|lateness| lateness.during(from, seen.at));
             if let Some(held) = read_on(&call.seen[index - 1], endless(index), wait, late) {
                 // Not a wait judged too long but a rule broken, told before any wait: no busy
-                // moment keeps a connection open.
+                // moment keeps a connection open until the client's timeout.
                 problems.push(format!(
                     "request #{number} came {} after the head of a 5xx whose body never ends \
                      ({} MiB at once, then nothing): the client read on into it for {} before \
@@ -417,16 +419,21 @@ fn requests(
     }
 }
 
-/// How long the client held `head`, a 5xx whose body never ends, when that was past the moment
-/// its retry was due (`wait`'s bound, plus the machine's lateness): it read on into the body. A
-/// client that drops the response unread hangs up at once, and one that holds it through its
-/// sleep hangs up as it retries, in time. Not judged where waits are not bounded (`late` is
-/// `None`).
+/// How long the client held `head`, a 5xx whose body never ends, when it held it past the moment
+/// its retry was due (`wait`'s bound, plus the machine's lateness) and close to the timeout it
+/// was handed: it read on into the body until its timeout cut it off. One that drops the
+/// response unread hangs up at once; one that holds it through its sleep hangs up as it retries,
+/// which a busy machine can delay by hundreds of milliseconds, but not to the timeout. Not
+/// judged where waits are not bounded (`late` is `None`).
 fn read_on(head: &Seen, endless: bool, wait: Wait, late: Option<Duration>) -> Option<Duration> {
     let due = wait.bound().later_by(late?).at_most;
     let held = head.ended?.saturating_duration_since(head.at);
-    (endless && held > due).then_some(held)
+    (endless && held > due && held >= ENDLESS_TIMEOUT.mul_f64(READ_ON_TILL)).then_some(held)
 }
+
+/// How much of its timeout a client must have held an endless body for [`read_on`] to say it
+/// read on: what is left is the way of its request to the judge.
+const READ_ON_TILL: f64 = 0.8;
 
 /// What is wrong with when the client gave up on request `number`, which the server never
 /// answered, `held` after it arrived: at the timeout of the client it was handed (the
