@@ -59,9 +59,8 @@ pub fn seen_in_each(failure: &mut Failure, plays: u32) {
 
 /// What made a scenario fail: a rule broken in a way no busy machine can cause (a panic, a call
 /// still running long after its deadline), something that might be a matter of timing, or
-/// something measured on a machine too busy meanwhile for it to tell anything: waits too long
-/// while the machine ran late ([`crate::judge::bounds::Lateness::too_busy`]), a count of the
-/// machine's failed connections while others were failing too.
+/// waits too long on a machine so late meanwhile that they tell nothing
+/// ([`crate::judge::bounds::Lateness::too_busy`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
     Rule,

@@ -14,7 +14,6 @@ use super::{B, BEHIND, Behind};
 use crate::judge::answer::Shown;
 use crate::judge::bounds::{EARLY_HANG_UP, millis};
 use crate::judge::compare::{CLIENT_ERROR_TEXT, Leak, Observed, leaks_by_outline, secrets_in};
-use crate::judge::confirm::Cause;
 use crate::judge::exchange::{self, Client};
 use crate::judge::log::{is_panic_report, names, tail, unlogged};
 use crate::judge::upstream::{self, Reply, Seen, Upstream};
@@ -479,9 +478,12 @@ pub(super) async fn left_open(plan: &Plan, services: &[Upstream]) -> Option<Fail
     None
 }
 
-/// How many requests the gateway over a refusing service is asked, one after another, while the
-/// machine's failed connection attempts are counted.
-const REFUSALS_ASKED: u64 = 8;
+/// How many requests the gateway over a refusing service is asked in a batch, one after
+/// another, while the machine's failed connection attempts are counted.
+const REFUSALS_ASKED: u64 = 16;
+
+/// How many batches a play asks, each between two quiet windows.
+const BATCHES: usize = 4;
 
 /// The most connection attempts per request that a gateway over a refusing service may make:
 /// one, and one more at once (as the lesson allows), and one for what else on the machine fails
@@ -494,53 +496,49 @@ const ATTEMPTS_PER_REFUSAL: u64 = 3;
 /// well under a millisecond, too fast to show in the time the answer takes.
 ///
 /// The count is the machine's, so what else fails to connect meanwhile (another judge, a tool
-/// polling a port) is counted in `quiet` windows just before and after, while the judge asks
-/// nothing, and taken off at their rate. A play with anything in those windows was judged on a
-/// machine too busy to tell ([`Cause::Busy`], and its pass could hide a loop), and is played
-/// again. `None` where there is no such count (not Linux).
+/// polling a port) is counted too. The gateway is asked in [`BATCHES`] batches, each between
+/// two quiet windows in which the judge asks nothing: what the windows either side of a batch
+/// counted, at their rate, is taken off it, and the play goes by the median batch, so that a
+/// burst of others' refusals in one window or one batch moves nothing. `quiet` is the shortest
+/// window (each is as long as the batch before it at least). `None` where there is no such
+/// count (not Linux).
 pub(super) async fn refused_in_a_loop(
     gateway: &Client,
     symbol: &str,
     quiet: Duration,
-) -> Option<(Option<(Failure, Cause)>, bool)> {
-    let play = refusals_counted(gateway, symbol, quiet).await?;
-    let others = play.others();
-    let attempts = play.attempts.0.saturating_sub(others);
-    let busy = play.before.0 + play.after.0 > 0;
-    let failure = (attempts > REFUSALS_ASKED * ATTEMPTS_PER_REFUSAL).then(|| {
-        let meanwhile = match others {
-            0 => String::new(),
-            others => format!(
-                ", after {others} taken off for what else on the machine failed to connect \
-                 meanwhile"
-            ),
-        };
+) -> Option<Failure> {
+    let counts = refusals_counted(gateway, symbol, quiet).await?;
+    let mut tries: Vec<u64> = (0..BATCHES).map(|batch| counts.tries(batch)).collect();
+    tries.sort_unstable();
+    let median = (tries[BATCHES / 2 - 1] + tries[BATCHES / 2]) / 2;
+    (median > REFUSALS_ASKED * ATTEMPTS_PER_REFUSAL).then(|| {
         Failure::of(format!(
             "asked {REFUSALS_ASKED} times, one after another, over a pricing service that \
-             refuses connections, the gateway tried to connect {attempts} times (counted by the \
-             machine's TCP stack{meanwhile}): try a refused connection once more at most, never \
-             in a loop"
+             refuses connections, the gateway tried to connect {median} times (counted by the \
+             machine's TCP stack, the median of {BATCHES} batches, after taking off what else on \
+             the machine failed to connect meanwhile): try a refused connection once more at \
+             most, never in a loop"
         ))
-    });
-    Some((failure.map(|failure| (failure, if busy { Cause::Busy } else { Cause::Timing })), busy))
+    })
 }
 
-/// One play of the refused check: the machine's failed connection attempts while the gateway
-/// was asked, and in the quiet windows before and after, each with how long it lasted.
+/// One play of the refused check: the machine's failed connection attempts in each quiet
+/// window and each batch, with how long each lasted. Windows and batches alternate, a window
+/// first and last.
 struct Refusals {
-    attempts: (u64, Duration),
-    before: (u64, Duration),
-    after: (u64, Duration),
+    windows: Vec<(u64, Duration)>,
+    batches: Vec<(u64, Duration)>,
 }
 
 impl Refusals {
-    /// The attempts of others to be expected while the gateway was asked, at the quiet windows'
-    /// rate (both pooled: one short window's few counts make a rate too rough to take alone),
-    /// rounded up.
-    fn others(&self) -> u64 {
-        let quiet = (self.before.1 + self.after.1).as_secs_f64().max(1e-3);
-        let rate = (self.before.0 + self.after.0) as f64 / quiet;
-        (rate * self.attempts.1.as_secs_f64()).ceil() as u64
+    /// The attempts in batch `batch` that were not others', at the rate of the windows either
+    /// side of it (pooled), rounded up.
+    fn tries(&self, batch: usize) -> u64 {
+        let (before, after) = (self.windows[batch], self.windows[batch + 1]);
+        let quiet = (before.1 + after.1).as_secs_f64().max(1e-3);
+        let rate = (before.0 + after.0) as f64 / quiet;
+        let (attempts, span) = self.batches[batch];
+        attempts.saturating_sub((rate * span.as_secs_f64()).ceil() as u64)
     }
 }
 
@@ -552,15 +550,19 @@ async fn counted<F: Future<Output = ()>>(during: F) -> Option<(u64, Duration)> {
 }
 
 async fn refusals_counted(gateway: &Client, symbol: &str, quiet: Duration) -> Option<Refusals> {
-    let before = counted(tokio::time::sleep(quiet)).await?;
-    let attempts = counted(async {
-        for _ in 0..REFUSALS_ASKED {
-            gateway.get(&format!("/quotes/{}", exchange::segment(symbol))).await;
-        }
-    })
-    .await?;
-    // At least as long as the asking: a gateway that backs off between its tries takes long,
-    // and what others do over that span is then measured over as long a one.
-    let after = counted(tokio::time::sleep(quiet.max(attempts.1))).await?;
-    Some(Refusals { attempts, before, after })
+    let mut windows = vec![counted(tokio::time::sleep(quiet)).await?];
+    let mut batches = Vec::new();
+    for _ in 0..BATCHES {
+        let batch = counted(async {
+            for _ in 0..REFUSALS_ASKED {
+                gateway.get(&format!("/quotes/{}", exchange::segment(symbol))).await;
+            }
+        })
+        .await?;
+        batches.push(batch);
+        // At least as long as the batch: a gateway that backs off between its tries takes
+        // long, and what others do over that span is then measured over as long a one.
+        windows.push(counted(tokio::time::sleep(quiet.max(batch.1))).await?);
+    }
+    Some(Refusals { windows, batches })
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{BEHIND, Behind, GATEWAYS, SERVICES};
+use crate::judge::confirm;
 use crate::judge::exchange::segment;
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen};
@@ -57,8 +58,8 @@ pub(super) enum Garbage {
 pub(super) const HUGE: usize = 4 << 20;
 
 /// The range [`Plan::quiet_windows`] are drawn from: long enough to see what else on the machine
-/// fails to connect at the rate that matters, a few times the span of 8 refused requests
-/// answered at once.
+/// fails to connect at the rate that matters, a few times the span of a batch of refused
+/// requests answered at once.
 const QUIET_WINDOW: (Duration, Duration) = (Duration::from_millis(10), Duration::from_millis(30));
 
 /// The size of each chunk of a chunked huge body.
@@ -179,9 +180,9 @@ pub(super) struct Plan {
     pub(super) field: String,
     /// Each gateway's `upstream.timeout()`.
     pub(super) timeouts: [Duration; GATEWAYS],
-    /// How long the machine's failed connection attempts are counted, in each play of the
-    /// refused check, before the gateway is asked and after (there, as long as the asking at
-    /// least): drawn, so that two judges side by side (a test suite's) seldom keep in step.
+    /// How long the machine's failed connection attempts are counted at least, in each play of
+    /// the refused check, between its batches: drawn, so that two judges side by side (a test
+    /// suite's) seldom keep in step.
     pub(super) quiet_windows: Vec<Duration>,
 }
 
@@ -297,7 +298,7 @@ impl Plan {
             header: format!("x-{word}-{}", seed::token(rng, 4)),
             field: format!("{word}_{}", seed::token(rng, 4)),
             timeouts,
-            quiet_windows: (0..8)
+            quiet_windows: (0..confirm::PLAYS)
                 .map(|_| seed::duration_spread(rng, QUIET_WINDOW.0, QUIET_WINDOW.1))
                 .collect(),
         }
