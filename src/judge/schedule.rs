@@ -461,28 +461,39 @@ pub const TWO_WAITS: SameShare = SameShare { band: 0.05, waits: 2, of_calls: 0.9
 /// call's samples; only bounds of [`AFRESH_LEAST_BOUND`] or more count, and only calls with
 /// `rule.waits` of them.
 pub fn drawn_afresh(calls: &[Vec<Sample>], rule: SameShare) -> Option<String> {
-    let shares: Vec<Vec<f64>> = calls
+    // Each call's shares, and the band a busy moment could spread a reused share over: the
+    // rule's, and as much again as the machine ran late around its waits (a share of its bound),
+    // up to twice the rule's. Three equal-jitter shares fall within a band of 0.2 for one call
+    // in three (full jitter: one in ten), and twelve calls of sixteen doing so by chance about
+    // once in 700 plays, each of which a failure must repeat in.
+    let shares: Vec<(Vec<f64>, f64)> = calls
         .iter()
         .map(|samples| {
-            samples
-                .iter()
-                .filter(|sample| sample.nominal >= AFRESH_LEAST_BOUND)
+            let judged = samples.iter().filter(|sample| sample.nominal >= AFRESH_LEAST_BOUND);
+            let late = judged
+                .clone()
+                .map(|sample| sample.late.as_secs_f64() / sample.nominal.as_secs_f64())
+                .fold(0.0, f64::max);
+            let shares = judged
                 .map(|sample| sample.waited.as_secs_f64() / sample.nominal.as_secs_f64())
-                .collect::<Vec<f64>>()
+                .collect::<Vec<f64>>();
+            (shares, (rule.band + late).min(rule.band * 2.0))
         })
-        .filter(|shares| shares.len() >= rule.waits)
+        .filter(|(shares, _)| shares.len() >= rule.waits)
         .collect();
     let band = |shares: &Vec<f64>| {
         let most = shares.iter().copied().fold(f64::MIN, f64::max);
         let least = shares.iter().copied().fold(f64::MAX, f64::min);
         most - least
     };
-    let same = shares.iter().filter(|shares| band(shares) < rule.band).count();
+    let alike = |(shares, within): &&(Vec<f64>, f64)| band(shares) < *within;
+    let same = shares.iter().filter(alike).count();
     (shares.len() >= rule.least_calls && same as f64 >= shares.len() as f64 * rule.of_calls).then(
         || {
             let example = shares
                 .iter()
-                .find(|shares| band(shares) < rule.band)
+                .find(alike)
+                .map(|(shares, _)| shares)
                 .map(|shares| {
                     shares.iter().map(|share| format!("{:.0} %", share * 100.0)).collect::<Vec<_>>()
                 })

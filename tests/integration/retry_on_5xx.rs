@@ -72,6 +72,8 @@ struct Behaviour {
     gives_up_beyond_max_delay: bool,
     /// Whether the retry after a Retry-After counts as an attempt.
     counts_asked: bool,
+    /// Whether it counts towards the backoff's exponent too.
+    backoff_counts_asked: bool,
     /// The longest wait before retry `retry` (1 for the first) when the server asked for none.
     backoff: fn(&RetryPolicy, u32) -> Duration,
     /// The wait taken, given that longest one, the URL and the retry.
@@ -146,6 +148,7 @@ const RIGHT: Behaviour = Behaviour {
     zero_waits_nothing: false,
     gives_up_beyond_max_delay: true,
     counts_asked: true,
+    backoff_counts_asked: true,
     backoff,
     jitter: |longest, _, _| full_jitter(longest),
     wait: Wait::Sleep,
@@ -176,18 +179,21 @@ const RIGHT: Behaviour = Behaviour {
 impl Behaviour {
     /// The solution's loop, each step taken the way this behaviour says.
     async fn get(self, client: &Client, url: &str, policy: &RetryPolicy) -> Sent {
-        let mut attempt = 1;
+        let (mut attempt, mut timed) = (1, 0);
         let (mut kept, mut first_error, mut remembered) = (None, None, None);
         let share = random();
         if self.sleeps_before_first {
             self.pause((self.jitter)((self.backoff)(policy, 1), url, 0)).await;
         }
         loop {
+            // The backoff's exponent: the retry's number, less those the server timed when they
+            // are not counted.
+            let retry = if self.backoff_counts_asked { attempt } else { attempt - timed };
             let sent = Instant::now();
             let mut outcome = (self.request)(client, url).send().await;
             if !(self.worth_retrying)(&outcome) || (self.exhausted)(attempt, policy.max_attempts) {
                 if self.lingers || (self.lingers_after_errors && outcome.is_err()) {
-                    self.pause((self.backoff)(policy, attempt)).await;
+                    self.pause((self.backoff)(policy, retry)).await;
                 }
                 if let (Err(_), Some(first)) = (&outcome, first_error) {
                     return Err(first);
@@ -208,14 +214,14 @@ impl Behaviour {
                     return outcome;
                 }
                 Some(asked) if !asked.is_zero() && self.asked_or_backoff => {
-                    asked.max((self.jitter)((self.backoff)(policy, attempt), url, attempt))
+                    asked.max((self.jitter)((self.backoff)(policy, retry), url, attempt))
                 }
                 Some(asked)
                     if !asked.is_zero()
                         && self.asked_only_above_backoff
-                        && asked <= (self.backoff)(policy, attempt) =>
+                        && asked <= (self.backoff)(policy, retry) =>
                 {
-                    (self.jitter)((self.backoff)(policy, attempt), url, attempt)
+                    (self.jitter)((self.backoff)(policy, retry), url, attempt)
                 }
                 Some(asked)
                     if !asked.is_zero()
@@ -223,18 +229,18 @@ impl Behaviour {
                             || (self.backoff_on_top_of_dates && asked_a_date(&outcome))) =>
                 {
                     asked.min(policy.max_delay)
-                        + (self.jitter)((self.backoff)(policy, attempt), url, attempt)
+                        + (self.jitter)((self.backoff)(policy, retry), url, attempt)
                 }
                 Some(asked) if !asked.is_zero() || self.zero_waits_nothing => {
                     asked.min(policy.max_delay)
                 }
-                _ if self.one_share_per_call => (self.backoff)(policy, attempt).mul_f64(share),
+                _ if self.one_share_per_call => (self.backoff)(policy, retry).mul_f64(share),
                 _ if self.caps_after_jitter => {
                     let uncapped = RetryPolicy { max_delay: Duration::MAX, ..*policy };
                     let drawn = (self.jitter)((self.backoff)(&uncapped, attempt), url, attempt);
                     drawn.min(policy.max_delay)
                 }
-                _ => (self.jitter)((self.backoff)(policy, attempt), url, attempt),
+                _ => (self.jitter)((self.backoff)(policy, retry), url, attempt),
             };
             let wait = match asked {
                 Some(_) if self.asked_from_sending => wait.saturating_sub(sent.elapsed()),
@@ -246,7 +252,7 @@ impl Behaviour {
                     Duration::ZERO
                 }
                 _ if self.unjittered_after_errors && outcome.is_err() => {
-                    (self.backoff)(policy, attempt)
+                    (self.backoff)(policy, retry)
                 }
                 _ if self.flat_after_errors && outcome.is_err() => {
                     (self.jitter)((self.backoff)(policy, 1), url, attempt)
@@ -265,6 +271,7 @@ impl Behaviour {
             if self.counts_asked || asked.is_none() {
                 attempt += 1;
             }
+            timed += u32::from(asked.is_some_and(|asked| !asked.is_zero()));
         }
     }
 
@@ -342,7 +349,8 @@ thread_local! {
 fn decorrelated_bounded(longest: Duration, url: &str, retry: u32) -> Duration {
     PREVIOUS.with_borrow_mut(|previous| {
         let previous = previous.entry(url.to_string()).or_default();
-        let (floor, ceiling) = if retry == 1 {
+        // The first draw of a call, or the first after waits the server timed: from d.
+        let (floor, ceiling) = if retry == 1 || previous.is_zero() {
             (longest / 2, longest)
         } else {
             ((*previous).min(longest) / 2, (*previous * 3).min(longest))
@@ -381,7 +389,8 @@ macro_rules! with {
 
 /// The checks whose scenarios back off: a client whose waits are too long fails any of them.
 const BACKING_OFF: &[&str] = &[
-    FLAKY, BROKEN, DOUBLES, CAPPED, COUNTS, UNREADABLE, RESET, TIMEOUT, REFUSED, LONG_HAUL, GROWTH,
+    FLAKY, BROKEN, DOUBLES, CAPPED, ASKED, COUNTS, UNREADABLE, RESET, TIMEOUT, REFUSED, LONG_HAUL,
+    GROWTH,
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -461,8 +470,8 @@ async fn waits_that_do_not_grow_or_grow_too_far_are_caught() {
     caught_by(on_top, *a, DOUBLES, BACKING_OFF);
     assert_rejected(on_top, *a, DOUBLES, "jitter goes below it, not above");
     // Waits that never grow stay low against the doubled bounds, too, and never reach
-    // max_delay past retry 32.
-    caught_by(flat, *b, GROWTH, &[DOUBLES, CAPPED, RESET, LONG_HAUL]);
+    // max_delay past retry 32; those after a Retry-After stay low too.
+    caught_by(flat, *b, GROWTH, &[DOUBLES, CAPPED, ASKED, RESET, LONG_HAUL]);
     assert_rejected(flat, *b, GROWTH, "the waits do not grow");
     caught_by(double_cap, *c, CAPPED, &[GROWTH, LONG_HAUL]);
     assert_rejected(double_cap, *c, CAPPED, "backoff allows at most");
@@ -663,6 +672,9 @@ async fn mistakes_about_retry_after_are_caught() {
         // and one read kept for every later 5xx of the call.
         with!(asked_on_first_only: true),
         with!(remembers_asked: true),
+        // The reviewer's round on lesson 3: the retry the server timed counted as an attempt,
+        // not in the backoff's exponent, which is then one doubling behind.
+        with!(backoff_counts_asked: false),
     ])
     .await;
     let [
@@ -681,6 +693,7 @@ async fn mistakes_about_retry_after_are_caught() {
         (huge_unreadable, l),
         (first_only, m),
         (remembers, n),
+        (backoff_uncounted, p),
     ] = &answers[..]
     else {
         unreachable!()
@@ -701,7 +714,8 @@ async fn mistakes_about_retry_after_are_caught() {
     assert_failed(plus, *d, CHECKS, &[UNREADABLE]);
     assert_failed(seconds_only, *e, CHECKS, &[DATE, TOO_LONG]);
     assert_rejected(seconds_only, *e, DATE, "waited only");
-    assert_failed(uncounted, *f, CHECKS, &[COUNTS]);
+    // Its backoff after a Retry-After is one doubling behind too.
+    assert_failed(uncounted, *f, CHECKS, &[COUNTS, ASKED]);
     assert_rejected(uncounted, *f, COUNTS, "counts as an attempt");
     assert_failed(zero, *g, CHECKS, &[ZERO]);
     // The dates' backoff is long and shorter than any date asks for: added, it shows.
@@ -717,6 +731,10 @@ async fn mistakes_about_retry_after_are_caught() {
     assert_rejected(first_only, *m, ASKED, "the server asked for 1000 ms");
     assert_failed(remembers, *n, CHECKS, &[ASKED]);
     assert_rejected(remembers, *n, ASKED, "backoff allows at most");
+    // Thirty-two calls back off after a Retry-After, every run: each wait is within its bound,
+    // and over all of them they stay low.
+    assert_failed(backoff_uncounted, *p, CHECKS, &[ASKED]);
+    assert_rejected(backoff_uncounted, *p, ASKED, "waits that stay low");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

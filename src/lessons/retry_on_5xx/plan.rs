@@ -489,7 +489,33 @@ pub(super) fn opening(rng: &mut Rng) -> Vec<Scenario> {
     // Retry-After: 1 every time: still max_attempts requests.
     let counted =
         vec![scripted(vec![Step::Asking(503, Asked::Seconds(1))], policy(2, ms(20), ms(1_000)))];
-    vec![scenario(ASKED, asked), scenario(DATE, date), scenario(COUNTS, counted)]
+    vec![scenario(ASKED, asked), scenario(DATE, date), scenario(COUNTS, counted), resumed(rng)]
+}
+
+/// How many calls [`resumed`] makes at once.
+const RESUMED_CALLS: usize = 32;
+
+/// Calls whose first 5xx asks for a second and whose second asks for nothing: the retry after
+/// it is the call's second, due a backoff of `base_delay × 2` (the retry the server timed
+/// counts), and over all of them the waits must reach as far as that. Bounds of 360 to 440 ms,
+/// so that reaching 0.6 of them shows above a busy machine's lateness (a right client's waits
+/// do on about a third of the calls beside two CPU hogs, and must on a tenth); a backoff one
+/// doubling behind (its exponent not counting the retry the server timed) draws below half of
+/// each bound and never reaches. They end within 1.5 s, before the dates.
+fn resumed(rng: &mut Rng) -> Scenario {
+    let base = seed::duration_spread(rng, ms(180), ms(220));
+    let calls = (0..RESUMED_CALLS)
+        .map(|_| {
+            let (asking, after) = (*seed::pick(rng, &FIVE_XX), *seed::pick(rng, &FIVE_XX));
+            let steps = vec![
+                Step::Asking(asking, Asked::Seconds(1)),
+                Step::Status(after),
+                Step::Status(200),
+            ];
+            scripted(steps, policy(3, base, ms(2_000)))
+        })
+        .collect();
+    Scenario { check: ASKED, calls, together: Together::Reaching }
 }
 
 /// What the second process plays once the herd has drawn: `Retry-After: 0` and dates past

@@ -118,7 +118,6 @@ fn judged(
             Target::Scripted => {
                 let waits =
                     if timed { Some((&mut problems.waits, &mut problems.late)) } else { None };
-                let lateness = each_wait_bounded.then_some(lateness);
                 requests(
                     call,
                     &expected,
@@ -126,7 +125,7 @@ fn judged(
                     waits,
                     &mut log,
                     samples.last_mut().expect("pushed for this call"),
-                    lateness,
+                    (lateness, each_wait_bounded),
                 );
             }
             Target::Refused => refused(call, &expected, &mut problems, &mut log, lateness),
@@ -299,8 +298,11 @@ fn requests(
     mut timing: Option<(&mut Vec<String>, &mut Vec<String>)>,
     logs: &mut Logs,
     samples: &mut Vec<(usize, Sample)>,
-    lateness: Option<&Lateness>,
+    (measured, bounded): (&Lateness, bool),
 ) {
+    // Each wait is bounded where the scenario's waits are judged one by one; every sample keeps
+    // the lateness measured around it, which the rules over many waits allow for.
+    let lateness = bounded.then_some(measured);
     let policy = &call.planned.policy;
     let endless = |number: usize| matches!(step(&call.planned, number), Some(Step::Endless(_)));
     let waits = schedule::waits(&call.seen);
@@ -352,7 +354,7 @@ fn requests(
                 };
                 line.push_str(&judged_wait(number, waited, wait, late, early, too_late));
                 if let Wait::Backoff(nominal) = wait {
-                    let late = late.unwrap_or_default();
+                    let late = measured.during(from, seen.at);
                     samples.push((index, Sample { waited, nominal, late }));
                 }
             }
