@@ -565,15 +565,21 @@ fn late_in_trial(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 /// How many requests J sends at once while open.
 const JITTER_BURST: usize = 40;
 
-/// J: a cooldown of seven seconds or so, opened, then asked [`JITTER_BURST`] times at once
-/// (never waited out): each Retry-After is at most the cooldown left and half a cooldown,
-/// rounded up. The cooldown makes that sum fall just short of a whole second, so that jitter
-/// drawn from a little more than half a cooldown crosses it (from 0.6 of it: one answer in
-/// seven, and none of forty about once in 600 runs).
+/// The range of J's cooldown.
+const J_COOLDOWN: (Duration, Duration) = (Duration::from_secs(600), Duration::from_secs(6 * 3_600));
+
+/// J: a cooldown of ten minutes to six hours, opened, then asked [`JITTER_BURST`] times at once
+/// (never waited out, so it costs nothing): each Retry-After is at least the cooldown left, so
+/// that one capped anywhere below it shows (half a minute, a minute, five), and at most that
+/// and half a cooldown, rounded up. The cooldown makes that sum fall just short of a whole
+/// second, so that jitter drawn from a little more than half a cooldown crosses it (from 0.6
+/// of it: one answer in six, and none of forty about once in 1,500 runs).
 fn jittered(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
-    // One and a half cooldowns are a whole number of seconds and 950 ms.
-    let whole = rng.u64(9..=12);
+    // One and a half cooldowns are a whole number of seconds and 950 ms; the seconds drawn
+    // evenly over their logarithm, so that each scale (minutes, hours) comes as often.
+    let (least, most) = (J_COOLDOWN.0.as_secs_f64() * 1.5, J_COOLDOWN.1.as_secs_f64() * 1.5);
+    let whole = (least * (most / least).powf(rng.f64())) as u64;
     let cooldown = Duration::from_millis((whole * 1_000 + 950) * 2 / 3);
     let timeout = drawn(rng, 350, 450);
     let open = Phase::Open {
