@@ -231,7 +231,12 @@ impl Plan {
         // Two pairs of quotes lose one: `"key"` is left, which is not the bare key (and has no
         // other spelling, so it is not the last life, whose replays are respelled).
         let quoted_twice = format!("\"\"{}\"\"", bare.key);
-        for unbalanced in [quoted_twice, format!("\"{}", bare.key), format!("{}\"", bare.key)] {
+        // Spaces inside the quotes are the key's own: not visible characters, so refused, or
+        // (read as the draft's sf-string) another key, never the bare one trimmed.
+        let spaced = format!("\" {} \"", bare.key);
+        for unbalanced in
+            [spaced, quoted_twice, format!("\"{}", bare.key), format!("{}\"", bare.key)]
+        {
             lives.push(KeyLife {
                 key: unbalanced,
                 refusable: true,
