@@ -55,6 +55,11 @@ pub const REFUSAL_LAG: Duration = Duration::from_millis(10);
 /// A client that gives up 15 ms early shows past it (lesson 4).
 pub const EARLY_HANG_UP: Duration = Duration::from_millis(8);
 
+/// How late the machine's timers may run in a replay for its pass to tell that no client hangs
+/// up early: one 15 ms early shows past [`EARLY_HANG_UP`] and the way to the upstream only while
+/// the lag allowed on top stays under about 7 ms (lesson 4).
+pub const HANG_UP_TELLS: Duration = Duration::from_millis(5);
+
 /// How widely apart the earliest and the latest moment a breaker can have opened may lie before
 /// a walk that passed is played again (lesson 5): the service passing the inventory's answer on,
 /// a millisecond or two on a quiet machine. Wider, a cooldown a sixth short (counted from a

@@ -24,7 +24,7 @@ use httplings::lessons::bad_gateway::{Adapter, App};
 
 use self::asking::{Asked, Record};
 use self::plan::Plan;
-use crate::judge::bounds::Lag;
+use crate::judge::bounds::{HANG_UP_TELLS, Lag};
 use crate::judge::confirm::{self, confirmed};
 use crate::judge::exchange::Client;
 use crate::judge::upstream::{self, Upstream};
@@ -184,12 +184,6 @@ async fn hung_up_early(record: &Record<'_>, plan: &Plan, services: &[Upstream]) 
     })
     .await
 }
-
-/// How late the machine's timers may run in a replay of the timing requests for its pass to
-/// tell that no gateway gives up early: a gateway 15 ms early shows past
-/// [`crate::judge::bounds::EARLY_HANG_UP`] and the way to the service only while the lag
-/// allowed on top stays under about 7 ms.
-const HANG_UP_TELLS: Duration = Duration::from_millis(5);
 
 fn app_failed(problem: &str) -> Failure {
     Failure::new(
