@@ -394,6 +394,24 @@ pub fn came_straight_back(d: Duration, waits: &[Duration]) -> Option<String> {
     ))
 }
 
+/// Whether a herd that passed [`came_straight_back`] and [`jittered`] could have passed only
+/// because the machine ran late: each wait may be longer than the client drew by its `late`,
+/// so the spread it drew may be as narrow as the longest wait less its lateness, less the
+/// shortest wait, and its waits as short as each less its lateness. A right herd's spread is
+/// hundreds of milliseconds; one held up alike by a busy moment is a few, and a pass then is
+/// played again (waits without jitter were spread by a busy CI into a pass).
+pub fn herd_spread_by_lateness(d: Duration, samples: &[Sample]) -> bool {
+    let on_time: Vec<Duration> = samples.iter().map(Sample::on_time).collect();
+    let (Some(latest), Some(least)) =
+        (on_time.iter().max(), samples.iter().map(|sample| sample.waited).min())
+    else {
+        return false;
+    };
+    let narrowest = latest.saturating_sub(least);
+    came_straight_back(d, &on_time).is_some()
+        || (samples.len() >= 3 && narrowest.as_secs_f64() < d.as_secs_f64() * LEAST_SPREAD)
+}
+
 /// Below what share of `d` a wait after a timeout counts as none: full jitter draws one there
 /// with a chance of 15 %, nine of twelve about once in 180,000 plays (six of eight, once in
 /// 4,000: often enough for one play of a catalogue's wrong answer to be reported by this rule
@@ -705,6 +723,48 @@ pub fn piled_up(calls: &[Vec<Sample>]) -> Option<String> {
             first.as_millis(),
             last.as_millis()
         ))
+    })
+}
+
+/// Whether waits that passed [`piled_up`] could have been a pile smeared by the machine's
+/// lateness: each wait may be longer than drawn by its `late`, so it could have been any length
+/// from that much less to what was measured; if one length lies within [`PILE_WIDTH_SHARE`] of
+/// that range for as many waits, from as many calls, as make a pile, the pass is played again
+/// (waits capped after their jitter passed on a busy CI, each held up by another few ms).
+pub fn pile_smeared_by_lateness(calls: &[Vec<Sample>]) -> bool {
+    let mut bounds: Vec<Duration> = calls.iter().flatten().map(|sample| sample.nominal).collect();
+    bounds.sort();
+    bounds.dedup();
+    bounds.into_iter().filter(|d| *d >= PILE_LEAST_BOUND).any(|d| {
+        let width = d.mul_f64(PILE_WIDTH_SHARE).max(PILE_WIDTH_LEAST);
+        // Each wait as the range of lengths it could have been drawn at, widened by a pile's
+        // width: a point inside as many ranges as make a pile is a pile the lateness hid.
+        let ranges: Vec<(Duration, Duration, usize)> = calls
+            .iter()
+            .enumerate()
+            .flat_map(|(call, samples)| {
+                samples.iter().filter(move |sample| sample.nominal == d).map(move |sample| {
+                    (sample.on_time().saturating_sub(width), sample.waited, call)
+                })
+            })
+            .collect();
+        let calls_at_d = {
+            let mut seen: Vec<usize> = ranges.iter().map(|(_, _, call)| *call).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            seen.len()
+        };
+        let enough = (ranges.len() as f64 * PILE_SHARE).ceil().max(PILE_LEAST as f64) as usize;
+        let enough_calls = (calls_at_d as f64 * PILE_CALLS_SHARE).ceil() as usize;
+        // The most ranges overlap at some range's start.
+        ranges.iter().any(|(point, _, _)| {
+            let covering: Vec<(Duration, usize)> = ranges
+                .iter()
+                .filter(|(from, to, _)| from <= point && point <= to)
+                .map(|(_, waited, call)| (*waited, *call))
+                .collect();
+            covering.len() >= enough && distinct_calls(&covering) >= enough_calls
+        })
     })
 }
 
@@ -1069,6 +1129,78 @@ mod tests {
         assert_eq!(jittered(d, &full), None);
         let equal: Vec<_> = [110, 190, 150, 130].map(Duration::from_millis).to_vec();
         assert_eq!(jittered(d, &equal), None);
+    }
+
+    #[test]
+    fn a_herd_spread_only_by_lateness_is_told_from_one_that_drew_its_spread() {
+        let d = Duration::from_millis(500);
+        let herd = |waits: [(u64, u64); 10]| -> Vec<Sample> {
+            waits
+                .map(|(waited, late)| Sample {
+                    waited: Duration::from_millis(waited),
+                    nominal: d,
+                    late: Duration::from_millis(late),
+                })
+                .to_vec()
+        };
+        // No jitter, two waits held up 70 and 90 ms on a busy moment that the probes saw.
+        let unjittered = herd([
+            (502, 10),
+            (572, 80),
+            (503, 10),
+            (592, 100),
+            (501, 10),
+            (504, 10),
+            (502, 10),
+            (506, 10),
+            (503, 10),
+            (501, 10),
+        ]);
+        let waits: Vec<Duration> = unjittered.iter().map(|sample| sample.waited).collect();
+        assert_eq!(jittered(d, &waits), None, "the spread alone passes it");
+        assert!(herd_spread_by_lateness(d, &unjittered));
+        // Straight back, every retry held up 60-110 ms and measured so.
+        let back = herd([60, 95, 70, 110, 64, 88, 102, 73, 66, 90].map(|waited| (waited, 120)));
+        assert!(herd_spread_by_lateness(d, &back));
+        // Equal jitter on the same busy machine: its spread is drawn, not lent.
+        let equal = herd([
+            (262, 40),
+            (478, 40),
+            (391, 40),
+            (305, 40),
+            (447, 40),
+            (256, 40),
+            (333, 40),
+            (420, 40),
+            (499, 40),
+            (368, 40),
+        ]);
+        assert!(!herd_spread_by_lateness(d, &equal));
+        let full = herd([203, 19, 388, 167, 4, 231, 12, 214, 341, 336].map(|waited| (waited, 40)));
+        assert!(!herd_spread_by_lateness(d, &full));
+    }
+
+    #[test]
+    fn a_pile_smeared_by_lateness_is_told_from_waits_drawn_apart() {
+        let d = Duration::from_millis(400);
+        let sample = |waited: f64, late: u64| Sample {
+            waited: Duration::from_secs_f64(waited / 1_000.0),
+            nominal: d,
+            late: Duration::from_millis(late),
+        };
+        // Sixteen calls, three waits at d each: drawn, then capped at d, each held up 0-60 ms.
+        let mut rng = fastrand::Rng::with_seed(3);
+        let smeared: Vec<Vec<Sample>> = (0..16)
+            .map(|_| (0..3).map(|_| sample(400.0 + rng.f64() * 60.0, 60)).collect())
+            .collect();
+        assert_eq!(piled_up(&smeared), None, "the pile alone passes it");
+        assert!(pile_smeared_by_lateness(&smeared));
+        // Equal jitter held up 0-10 ms: no length could be a quarter of the waits'. (Held up
+        // by more, lengths overlap enough that a right answer's pass is played again.)
+        let equal: Vec<Vec<Sample>> = (0..16)
+            .map(|_| (0..3).map(|_| sample(200.0 + rng.f64() * 200.0 + 8.0, 10)).collect())
+            .collect();
+        assert!(!pile_smeared_by_lateness(&equal));
     }
 
     #[test]

@@ -72,7 +72,8 @@ pub(super) struct Judgement {
     /// the machine ran too late meanwhile to tell ([`Lateness::too_busy`]).
     pub(super) failure: Option<(Failure, Cause)>,
     /// The longest waits came near their bounds only with the lateness measured meanwhile left
-    /// in: waits drawn from below their bounds could pass so. Such a pass is played again.
+    /// in (waits drawn from below their bounds could pass so), or a herd's waits differ by no
+    /// more than it (waits drawn alike could). Such a pass is played again.
     pub(super) busy: bool,
 }
 
@@ -82,7 +83,7 @@ pub(super) struct Judgement {
 pub(super) fn judge(scenario: &Scenario, calls: &[PlayedCall], lateness: &Lateness) -> Judgement {
     let mut samples: Vec<Vec<(usize, Sample)>> = Vec::new();
     let (failure, only_late) = judged(scenario, calls, lateness, &mut samples);
-    let busy = failure.is_none() && passed_busy(scenario, calls, &samples);
+    let busy = failure.is_none() && passed_busy(scenario, calls, &samples, lateness);
     let span = calls.iter().map(|call| call.started).min().zip(calls.iter().map(|c| c.ended).max());
     let too_busy = span.is_some_and(|(from, to)| lateness.too_busy(from, to));
     let failure = failure.map(|(failure, cause)| match cause {
@@ -156,12 +157,12 @@ fn judged(
     let only_late = !problems.late.is_empty() && problems.count() == problems.late.len();
     if reaching
         && only_late
-        && let Some(short) = together(scenario, calls, samples)
+        && let Some(short) = together(scenario, calls, samples, lateness)
     {
         return (Some(short), false);
     }
     let Some(summary) = problems.most_telling() else {
-        return (together(scenario, calls, samples), false);
+        return (together(scenario, calls, samples, lateness), false);
     };
     let failure = Failure::of(summary)
         .with(Evidence::Diff { expected: lines(&logs.expected), actual: lines(&logs.actual) });
@@ -173,16 +174,34 @@ fn judged(
 }
 
 /// Whether the longest waits of `samples` came near their bounds only with the machine's
-/// lateness left in (see [`Judgement::busy`]).
+/// lateness left in, or waits that must differ (a herd's, a bound's in many calls) or be long
+/// enough (after a timeout) only by as much as it (see [`Judgement::busy`]).
 fn passed_busy(
     scenario: &Scenario,
     calls: &[PlayedCall],
     samples: &[Vec<(usize, Sample)>],
+    lateness: &Lateness,
 ) -> bool {
     let on_time = samples.iter().flatten().map(|(_, sample)| sample.without_lateness());
     match scenario.together {
         Together::Reaching => schedule::top_reach(&on_time.collect::<Vec<_>>()).is_some(),
         Together::Capped => capped_short(calls, on_time).is_some(),
+        Together::Afresh => schedule::pile_smeared_by_lateness(&per_call(samples)),
+        Together::TimedOut => {
+            let d = calls.first().map(|call| call.planned.policy.base_delay).unwrap_or_default();
+            let on_time: Vec<Duration> = calls
+                .iter()
+                .filter_map(|call| first_sample(call, lateness))
+                .map(|sample| sample.without_lateness().waited)
+                .collect();
+            schedule::waited_after_timeouts(d, &on_time).is_some()
+        }
+        Together::Spread => {
+            herds(calls, |call| first_sample(call, lateness)).iter().any(|(_, herd)| {
+                herd.first()
+                    .is_some_and(|first| schedule::herd_spread_by_lateness(first.nominal, herd))
+            })
+        }
         _ => false,
     }
 }
@@ -195,6 +214,7 @@ fn together(
     scenario: &Scenario,
     calls: &[PlayedCall],
     samples: &[Vec<(usize, Sample)>],
+    lateness: &Lateness,
 ) -> Option<(Failure, Cause)> {
     let cause = Cause::Timing;
     let pooled: Vec<Sample> = samples.iter().flatten().map(|(_, sample)| *sample).collect();
@@ -238,10 +258,7 @@ fn together(
             schedule::stays_at_cap(cap, &waits).map(Failure::of)
         }
         Together::Afresh => {
-            let per_call: Vec<Vec<Sample>> = samples
-                .iter()
-                .map(|call| call.iter().map(|(_, sample)| *sample).collect())
-                .collect();
+            let per_call = per_call(samples);
             schedule::piled_up(&per_call)
                 .or_else(|| schedule::drawn_afresh(&per_call, schedule::THREE_WAITS))
                 .map(Failure::of)
@@ -250,19 +267,18 @@ fn together(
         // failed in different ways (Retry-After: 0 and a date past), each to be spread.
         Together::Spread => {
             let d = calls.first()?.planned.policy.base_delay;
-            let mut herds: Vec<(Option<Step>, Vec<Duration>)> = Vec::new();
-            for call in calls {
-                let failed = call.planned.script.first().copied();
-                let Some(waited) = first_wait(call) else { continue };
-                match herds.iter_mut().find(|(step, _)| *step == failed) {
-                    Some((_, waits)) => waits.push(waited),
-                    None => herds.push((failed, vec![waited])),
-                }
-            }
-            herds.iter().find_map(|(failed, waits)| {
-                // Clients that did not wait at all waited alike too: that is told first.
-                let problem = schedule::came_straight_back(d, waits)
-                    .or_else(|| schedule::jittered(d, waits))?;
+            let herds = herds(calls, |call| first_sample(call, lateness));
+            herds.iter().find_map(|(failed, samples)| {
+                let waits: Vec<Duration> = samples.iter().map(|sample| sample.waited).collect();
+                // Clients that did not wait at all waited alike too: that is told first, and
+                // of waits alike, also where only the machine's lateness kept them from looking
+                // like none (a busy machine held every refused client's retry up 64-104 ms).
+                let problem = schedule::came_straight_back(d, &waits).or_else(|| {
+                    let alike = schedule::jittered(d, &waits)?;
+                    let on_time: Vec<Duration> =
+                        samples.iter().map(|sample| sample.without_lateness().waited).collect();
+                    Some(schedule::came_straight_back(d, &on_time).unwrap_or(alike))
+                })?;
                 Some(Failure::of(match failed {
                     Some(step) if herds.len() > 1 => {
                         format!("{problem} (each answered {})", answered(*step))
@@ -273,6 +289,37 @@ fn together(
         }
     };
     failure.map(|failure| (failure, cause))
+}
+
+/// The calls of a [`Together::Spread`] scenario in herds, by the answer they failed on (none, for
+/// a refused connection), each call as `first` sees it (calls it sees nothing of are left out).
+fn herds<T>(
+    calls: &[PlayedCall],
+    first: impl Fn(&PlayedCall) -> Option<T>,
+) -> Vec<(Option<Step>, Vec<T>)> {
+    let mut herds: Vec<(Option<Step>, Vec<T>)> = Vec::new();
+    for call in calls {
+        let failed = call.planned.script.first().copied();
+        let Some(seen) = first(call) else { continue };
+        match herds.iter_mut().find(|(step, _)| *step == failed) {
+            Some((_, herd)) => herd.push(seen),
+            None => herds.push((failed, vec![seen])),
+        }
+    }
+    herds
+}
+
+/// Each call's samples, without their retries' numbers.
+fn per_call(samples: &[Vec<(usize, Sample)>]) -> Vec<Vec<Sample>> {
+    samples.iter().map(|call| call.iter().map(|(_, sample)| *sample).collect()).collect()
+}
+
+/// A call's first wait, with the lateness measured around it.
+fn first_sample(call: &PlayedCall, lateness: &Lateness) -> Option<Sample> {
+    let waited = first_wait(call)?;
+    let retried = call.seen.get(1)?.at;
+    let late = lateness.during(retried.checked_sub(waited).unwrap_or(retried), retried);
+    Some(Sample { waited, nominal: call.planned.policy.base_delay, late })
 }
 
 /// How far short of `max_delay` the longest of the waits at it came, and over how many, when
