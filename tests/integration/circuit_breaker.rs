@@ -477,6 +477,15 @@ async fn each_mistake_in_half_open_is_caught() {
             saying: "before the cooldown was over",
             also: &[ONE_TRIAL],
         },
+        // The adversary round (twenty-fourth session): a cooldown that doubles with each trial
+        // failed in a row. W's trials fail three times in a row, and the third comes when a
+        // single cooldown is over.
+        Wrong {
+            app: with!(cooldown_doubles_after_failed_trials: true),
+            caught_by: REOPENS,
+            saying: "did not reach the inventory",
+            also: &[],
+        },
         // W's trial is held a while before its client hangs up, and a request goes just before
         // a cooldown from the hang-up is over.
         Wrong {
@@ -648,6 +657,8 @@ struct Behaviour {
     abandoned_from_trial_start: bool,
     /// Whether /health/ready answers 503 while a trial is under way.
     ready_fails_during_trial: bool,
+    /// Whether each trial failed in a row doubles the cooldown after it.
+    cooldown_doubles_after_failed_trials: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -700,6 +711,7 @@ const RIGHT: Behaviour = Behaviour {
     reset_frees_trial: false,
     abandoned_from_trial_start: false,
     ready_fails_during_trial: false,
+    cooldown_doubles_after_failed_trials: false,
 };
 
 /// The cooldown left, plus anything up to half a cooldown, rounded up: the lesson's jitter.
@@ -743,6 +755,8 @@ struct Circuit {
     last_failure: Option<Instant>,
     /// Counts changes of state: an outcome from an older epoch is late.
     epoch: u32,
+    /// Trials failed in a row since the last that succeeded.
+    failed_trials: u32,
     cache: HashMap<u32, Value>,
 }
 
@@ -951,6 +965,7 @@ fn record(
     match (failed, trial) {
         (false, Some(_)) => {
             circuit.trial = None;
+            circuit.failed_trials = 0;
             if behaviour.trial_closes {
                 let failures =
                     if behaviour.closes_with_count { policy.failure_threshold - 1 } else { 0 };
@@ -970,8 +985,15 @@ fn record(
                 return false;
             }
             let from = if behaviour.cooldown_from_trial_start { started } else { now };
+            let lengthened = if behaviour.cooldown_doubles_after_failed_trials {
+                2_u32.pow(circuit.failed_trials.min(4))
+            } else {
+                1
+            };
+            circuit.failed_trials += 1;
             if behaviour.trial_reopens {
-                circuit.open_until = Some(from + policy.cooldown.mul_f64(behaviour.reopen_share));
+                let cooldown = policy.cooldown.mul_f64(behaviour.reopen_share) * lengthened;
+                circuit.open_until = Some(from + cooldown);
             }
             circuit.epoch += 1;
         }

@@ -406,8 +406,9 @@ fn drained(rng: &mut Rng, items: &mut Items, threshold: u32, fails: Fault) -> In
     instance("B", threshold, cooldown, timeout, phases)
 }
 
-/// W: a crowd when the cooldown is over, whose trial fails at once, all in the same way; then a
-/// trial whose client hangs up while the inventory holds it.
+/// W: a crowd when the cooldown is over, whose trial fails at once, all in the same way; two
+/// more trials that fail at once; then a trial whose client hangs up while the inventory holds
+/// it.
 fn abandoned(rng: &mut Rng, items: &mut Items, threshold: u32, fails: Fault) -> Instance {
     items.served.clear();
     let (cooldown, timeout) = (drawn(rng, 300, 450), drawn(rng, 350, 450));
@@ -419,10 +420,18 @@ fn abandoned(rng: &mut Rng, items: &mut Items, threshold: u32, fails: Fault) -> 
     let hold = drawn(rng, 80, 140);
     let before = (items.healthy(1)[0], drawn(rng, 20, 40));
     let crowd = items.alike(fails, rng.usize(3..=5));
+    // Two more trials fail after it, each its own way: three in a row, and every cooldown
+    // after them as long as the first (a breaker that lengthens its cooldown after failed
+    // trials in a row refuses the trial after them).
+    let (again, third) = (items.failures(1), items.failures(1));
     let phases = vec![
         Phase::Run { items: items.counted(threshold as usize), trips: true },
         items.open(None),
         items.trial(crowd, Vec::new()),
+        Phase::Reopened { now: items.healthy(1)[0], halfway: None },
+        items.trial(again, Vec::new()),
+        Phase::Reopened { now: items.healthy(1)[0], halfway: None },
+        items.trial(third, Vec::new()),
         Phase::Reopened { now: items.healthy(1)[0], halfway: None },
         Phase::HangUp { trial, hold, burst, before, after: items.healthy(1)[0] },
         items.one_short(threshold),
