@@ -160,6 +160,10 @@ struct Behaviour {
     trims_every_quote: bool,
     /// Whether pairs of quotes are taken off as long as there are any (`""abc""` is `abc`).
     trims_quote_pairs_repeatedly: bool,
+    /// Whether the header is read as a list, its first item the key (`abc,def` is `abc`).
+    splits_at_commas: bool,
+    /// Whether spaces inside the quotes are taken off too (`" abc "` is `abc`).
+    trims_inside_quotes: bool,
     /// How many characters of the API key tell the client, when not all of them.
     client_prefix: Option<usize>,
     /// Whether the claim is let go once the processor answered, and the answer stored this
@@ -304,6 +308,8 @@ const RIGHT: Behaviour = Behaviour {
     claims_by_key_only: false,
     trims_every_quote: false,
     trims_quote_pairs_repeatedly: false,
+    splits_at_commas: false,
+    trims_inside_quotes: false,
     client_prefix: None,
     stores_after_release: None,
     forgets_after_replays: None,
@@ -512,6 +518,10 @@ fn key_of(headers: &HeaderMap, behaviour: Behaviour) -> Option<String> {
             .then(|| String::from_utf8_lossy(value.as_bytes()).into_owned());
     };
     let text = text.trim();
+    let text = match text.split_once(',') {
+        Some((first, _)) if behaviour.splits_at_commas => first.trim(),
+        _ => text,
+    };
     let mut key = match text.strip_prefix('"').and_then(|key| key.strip_suffix('"')) {
         _ if behaviour.trims_every_quote => text.trim_matches('"'),
         Some(key) => key,
@@ -522,7 +532,7 @@ fn key_of(headers: &HeaderMap, behaviour: Behaviour) -> Option<String> {
     {
         key = bare;
     }
-    let key = key.to_string();
+    let key = if behaviour.trims_inside_quotes { key.trim() } else { key }.to_string();
     let empty_ok = behaviour.accepts_empty_keys || !key.is_empty();
     let measured = if behaviour.measures_quotes { text.trim() } else { key.as_str() };
     let length_ok = behaviour.accepts_long_keys || measured.len() <= behaviour.key_limit;
@@ -1107,9 +1117,18 @@ async fn servers_that_mix_keys_up_forget_replays_or_time_heads_only_are_caught()
         // tier, the judge itself may sleep through so short a gap).
         Box::pin(knobbed!(trims_quote_pairs_repeatedly: true)),
         Box::pin(knobbed!(stores_after_release: Some(Duration::from_millis(50)))),
+        // The adversary round of the twenty-fourth session: spaces inside the quotes trimmed,
+        // and the header read as a list of keys.
+        Box::pin(knobbed!(trims_inside_quotes: true)),
+        Box::pin(knobbed!(splits_at_commas: true)),
     ])
     .await;
     assert_failed(&cases[11].0, cases[11].1, CHECKS, &[CHARGES]);
+    // `" abc "` and `abc,def` taken for `abc`: the payment is refused as the first's key reused.
+    for (judged, seed) in &cases[13..15] {
+        assert_failed(judged, *seed, CHECKS, &[CHARGES]);
+        assert_rejected(judged, *seed, CHARGES, "→ 422");
+    }
     caught_by(&cases[12].0, cases[12].1, RACES, &[CHARGES, IN_FLIGHT, REPLAYS, NOT_STORED]);
     for (judged, seed) in &cases[8..10] {
         assert_failed(judged, *seed, CHECKS, &[CHANGED]);

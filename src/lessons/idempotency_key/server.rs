@@ -234,8 +234,11 @@ impl Plan {
         // Spaces inside the quotes are the key's own: not visible characters, so refused, or
         // (read as the draft's sf-string) another key, never the bare one trimmed.
         let spaced = format!("\" {} \"", bare.key);
+        // A comma is no separator: the header holds one key, not a list of them. Refused, or a
+        // key of its own, never the part before the comma.
+        let listed = format!("{},{}", bare.key, seed::token(payments.rng(), 8));
         for unbalanced in
-            [spaced, quoted_twice, format!("\"{}", bare.key), format!("{}\"", bare.key)]
+            [spaced, listed, quoted_twice, format!("\"{}", bare.key), format!("{}\"", bare.key)]
         {
             lives.push(KeyLife {
                 key: unbalanced,
