@@ -99,8 +99,8 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         let (processor, base, lateness) = (&processor, &base, &lateness);
         async move { server::play(&plan, base, processor, lateness, NO_KEY, NO_QUEUE).await }
     });
-    // A full jitter drawn from 70 % of `d` hides in a busy play's lateness: such a pass of
-    // `waits` is played again.
+    // A full jitter drawn from 70 % of `d` hides in a busy play's lateness, and so does a herd
+    // without jitter, spread by it: such a pass of `waits` or `jitter` is played again.
     let client_half = confirmed_checks_quiet(|play| {
         let mut payments = Payments::new(seed ^ 0xc1 ^ u64::from(play) << 40);
         let plan = client::Plan::draw(&mut payments);

@@ -13,7 +13,7 @@ mod play;
 mod rules;
 mod verdict;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
@@ -91,6 +91,8 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     // first process's scenarios may run on after it, and the spin check is about its waits.
     let second_finished = RefCell::new((cpu_before, Duration::ZERO));
     let second_came_back = || *second_finished.borrow_mut() = (Cpu::of(second), started.elapsed());
+    // Whether the second process retried at all (and so waited) in the opening or the herd.
+    let second_retried = Cell::new(false);
 
     // Both processes play the opening and the herd at once; the first is judged on its opening.
     let opened =
@@ -105,8 +107,11 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         }))
         .await
         {
-            if let Err(gone) = played {
-                lost.borrow_mut().get_or_insert(gone);
+            match played {
+                Ok(calls) => second_retried.set(second_retried.get() || retried(&calls)),
+                Err(gone) => {
+                    lost.borrow_mut().get_or_insert(gone);
+                }
             }
         }
         second_came_back();
@@ -219,7 +224,7 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     verdicts.insert(0, (JITTER, herd_failure));
     // A client that never retried never waited: what its calls used was work, not waiting
     // (the starter, on a machine busy with other tests, wanted a core 88 % of its 204 ms).
-    let waited = herd_two.iter().any(|call| call.seen.len() > 1);
+    let waited = second_retried.get() || retried(&herd_two);
     let spinning = if waited { cpu_after.since(cpu_before).spinning(wall) } else { None };
     verdicts.push((SLEEPS, spinning));
     for check in CHECKS {
@@ -231,6 +236,11 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
         recorder.decide(check, failure.map(|failure| blamed_on_blocking(failure, longest_stall)));
     }
     Ok(())
+}
+
+/// Whether any of `calls` was tried more than once.
+fn retried(calls: &[PlayedCall]) -> bool {
+    calls.iter().any(|call| call.seen.len() > 1)
 }
 
 /// The herd's verdict, and whether its pass could be a busy machine's doing: each process's

@@ -494,8 +494,15 @@ pub(super) async fn play(
         (WAITS, waits(&played, &lateness)),
         (JITTER, herd(&played)),
     ];
-    let waits_passed = decided.iter().any(|(check, failure)| *check == WAITS && failure.is_none());
-    let busy = if waits_passed && waits_busy(&played, &lateness) { vec![WAITS] } else { vec![] };
+    let passed =
+        |check| decided.iter().any(|(decided, failure)| *decided == check && failure.is_none());
+    let mut busy = Vec::new();
+    if passed(WAITS) && waits_busy(&played, &lateness) {
+        busy.push(WAITS);
+    }
+    if passed(JITTER) && herd_busy(&played, &lateness) {
+        busy.push(JITTER);
+    }
     Ok(ClientPlay { decided, in_step, busy })
 }
 
@@ -1168,11 +1175,28 @@ fn reach(plays: &[Played]) -> Option<Failure> {
 }
 
 /// Whether [`reach`] passed only with the machine's lateness left in the waits: taken off, they
-/// no longer come near their bounds, as a full jitter drawn from 70 % of `d` would not. Such a
-/// pass is played again; its failure, though, is judged on the waits as measured (a right
+/// no longer come near their bounds, as a full jitter drawn from 70 % of `d` would not (or the
+/// waits after timeouts come to none). Such a pass is played again; its failure, though, is judged on the waits as measured (a right
 /// answer's on a busy machine reach anyway, and a failure is played again too).
 fn waits_busy(plays: &[Played], lateness: &Lateness) -> bool {
     schedule::reach_all(&backoff_samples(plays, Kind::Succeeds, Some(lateness))).is_some()
+        || timeouts_busy(plays, lateness)
+}
+
+/// Whether [`no_wait_after_timeouts`] passed only with the machine's lateness left in the first
+/// waits: taken off, they come back at once.
+fn timeouts_busy(plays: &[Played], lateness: &Lateness) -> bool {
+    let timed_out = plays.iter().filter(|played| played.planned.kind == Kind::TimedOut);
+    let Some(d) = timed_out.clone().next().map(|played| played.planned.policy.base_delay) else {
+        return false;
+    };
+    let on_time: Vec<Duration> = timed_out
+        .filter_map(|played| {
+            let waited = *schedule::waits(&played.seen).first()?;
+            Some(waited.saturating_sub(late_over(played, 0, waited, lateness)))
+        })
+        .collect();
+    schedule::waited_after_timeouts(d, &on_time).is_some()
 }
 
 /// Every backoff the calls of `kind` waited, each with the retry it came before (1 for the
@@ -1310,6 +1334,43 @@ fn herd(plays: &[Played]) -> Option<Failure> {
         .or_else(|| schedule::piled_up(&per_call))
         .or_else(|| past_herd(plays))
         .map(Failure::of)
+}
+
+/// Whether [`herd`] passed only as the machine's lateness could have made it pass: the herds'
+/// first waits spread apart, or a pile of the herd's waits smeared, by no more than the lateness
+/// measured around them (see [`schedule::herd_spread_by_lateness`]). Such a pass is played again.
+fn herd_busy(plays: &[Played], lateness: &Lateness) -> bool {
+    let firsts = |kind: Kind| -> Vec<Sample> {
+        plays
+            .iter()
+            .filter(|played| played.planned.kind == kind)
+            .filter_map(|played| {
+                let waited = *schedule::waits(&played.seen).first()?;
+                let late = late_over(played, 0, waited, lateness);
+                Some(Sample { waited, nominal: played.planned.policy.base_delay, late })
+            })
+            .collect()
+    };
+    let spread_by_lateness = [Kind::Herd, Kind::PastHerd].into_iter().any(|kind| {
+        let samples = firsts(kind);
+        samples
+            .first()
+            .is_some_and(|first| schedule::herd_spread_by_lateness(first.nominal, &samples))
+    });
+    let per_call: Vec<Vec<Sample>> = plays
+        .iter()
+        .filter(|played| played.planned.kind == Kind::Herd)
+        .map(|played| {
+            let waits = judged_waits(played).into_iter().enumerate();
+            waits
+                .map(|(index, (waited, wait))| Sample {
+                    late: late_over(played, index, waited, lateness),
+                    ..Sample::new(waited, wait.nominal())
+                })
+                .collect()
+        })
+        .collect();
+    spread_by_lateness || schedule::pile_smeared_by_lateness(&per_call)
 }
 
 /// A herd told to come back at a date already past waits its usual backoff, jittered: taken as

@@ -277,7 +277,17 @@ fn together(
                     let alike = schedule::jittered(d, &waits)?;
                     let on_time: Vec<Duration> =
                         samples.iter().map(|sample| sample.without_lateness().waited).collect();
-                    Some(schedule::came_straight_back(d, &on_time).unwrap_or(alike))
+                    let (least, most) = (waits.iter().min()?, waits.iter().max()?);
+                    let late = samples.iter().map(|sample| sample.late).max()?;
+                    Some(schedule::came_straight_back(d, &on_time).map_or(alike, |problem| {
+                        format!(
+                            "{problem} (as measured, they came back {}–{} ms after it, on a \
+                             machine that ran up to {} late meanwhile, which is taken off)",
+                            least.as_millis(),
+                            most.as_millis(),
+                            millis(late)
+                        )
+                    }))
                 })?;
                 Some(Failure::of(match failed {
                     Some(step) if herds.len() > 1 => {
