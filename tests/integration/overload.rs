@@ -124,6 +124,9 @@ async fn more_right_answers_in_other_styles_pass() {
         (tower_sliding_log::app, &[]),
         (with!(overload_retry_after_date: true), &[]),
         (with!(overload_says: Says::JitteredWait), &[]),
+        // The backend call in a task of its own, which holds the slot: a caller that hangs up
+        // leaves it running to the timeout, and the slot comes back then.
+        (with!(spawns_call: true), &[]),
     ])
     .await;
 }
@@ -326,6 +329,9 @@ async fn health_and_failures_are_judged_apart_from_the_limits() {
         (with!(failures_as: Some(StatusCode::SERVICE_UNAVAILABLE)), &[FAILURES]),
         (with!(backend_5xx_as_503: true), &[FAILURES]),
         (with!(timeout_as_502: true), &[FAILURES]),
+        // The adversary round on lesson 8 (twenty-fifth session): the slot kept when the
+        // handler is dropped because its caller hung up.
+        (with!(drop_keeps_slot: true), &[FAILURES]),
         (with!(passes_backend_error: true), &[NO_LEAK]),
     ])
     .await;
@@ -425,6 +431,11 @@ struct Behaviour {
     backend_5xx_as_503: bool,
     /// Whether a backend that does not answer in time is answered 502.
     timeout_as_502: bool,
+    /// Whether a slot is kept for ever when the handler is dropped mid-call (its caller hung
+    /// up): a count given back on every path the handler returns by, and on no other.
+    drop_keeps_slot: bool,
+    /// Whether the backend call runs in a task of its own, which holds the slot.
+    spawns_call: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -448,6 +459,8 @@ const RIGHT: Behaviour = Behaviour {
     keys_as_text: false,
     backend_5xx_as_503: false,
     timeout_as_502: false,
+    drop_keeps_slot: false,
+    spawns_call: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -661,9 +674,44 @@ async fn knobbed_report(
                 Slot::Free
             }
         };
+    let call =
+        called(service, id, Held { slot: Some(slot), keeps_on_drop: behaviour.drop_keeps_slot });
+    if behaviour.spawns_call {
+        return tokio::spawn(call).await.unwrap_or_else(|_| error(StatusCode::BAD_GATEWAY, None));
+    }
+    call.await
+}
+
+/// A slot as a handler holds it: one that `keeps_on_drop` is kept for ever when the handler is
+/// dropped before it finished (a count given back on every path but that one).
+struct Held {
+    slot: Option<Slot>,
+    keeps_on_drop: bool,
+}
+
+impl Held {
+    fn finished(mut self) -> Option<Slot> {
+        self.slot.take()
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(Slot::Permit(permit)) = self.slot.take()
+            && self.keeps_on_drop
+        {
+            permit.forget();
+        }
+    }
+}
+
+/// The backend call and the answer, once the service let the request in on `held`.
+async fn called(service: Knobbed, id: u32, held: Held) -> Response {
+    let behaviour = service.behaviour;
     let url = service.backend.url(&format!("/reports/{id}"));
     let sent = service.client.get(&url).send().await;
-    let slot = (!behaviour.releases_before_body).then_some(slot);
+    let slot = held.finished();
+    let slot = if behaviour.releases_before_body { None } else { slot };
     let (status, text) = match sent {
         Ok(response) if response.status() == StatusCode::OK => {
             return Json(response.json::<Value>().await.unwrap_or_default()).into_response();

@@ -43,6 +43,7 @@ pub(super) async fn bursts(
     let (first, first_controls) =
         flood_and_probe(&client, &backend, &setup.first, setup.health).await;
     let failing = client.burst(setup.failing.iter().map(shown::request).collect()).await;
+    abandon(&client, &backend, &setup.abandoned).await;
     let (last, last_controls) = flood_and_probe(&client, &backend, &setup.last, setup.health).await;
 
     let mut failures = Failures::new();
@@ -62,7 +63,8 @@ pub(super) async fn bursts(
     for (check, failure) in after {
         if check == FULL && !failures.contains_key(FULL) {
             let summary = format!(
-                "after backend failures, {}: a failed or timed-out call kept its slot",
+                "after backend failures and callers that hung up, {}: a failed, timed-out or \
+                 abandoned call kept its slot",
                 failure.summary
             );
             note(&mut failures, FAILURES, Failure { summary, ..failure });
@@ -76,6 +78,31 @@ pub(super) async fn bursts(
     let floods: Vec<Exchange> = first.into_iter().chain(last).collect();
     Ok((failures, limit_said(&floods, setup.max)))
 }
+
+/// Sends `asks` and hangs up once the backend has every one of them, then waits until each
+/// backend call has ended: dropped with its handler, or (run in a task of its own) at the
+/// service's timeout. A slot counted by hand and given back on every path but a dropped
+/// handler's is then missing from the next flood.
+async fn abandon(client: &Client, backend: &Upstream, asks: &[Ask]) {
+    let paths: Vec<String> = asks.iter().map(|ask| format!("/reports/{}", ask.id)).collect();
+    let all = |seen: &[Seen], ended: bool| {
+        paths.iter().all(|path| {
+            seen.iter().any(|seen| seen.path() == path && (!ended || seen.ended.is_some()))
+        })
+    };
+    tokio::select! {
+        _ = join_all(asks.iter().map(|ask| client.send(shown::request(ask)))) => {}
+        _ = backend.wait_until(PATIENCE, |seen| all(seen, false)) => {}
+    }
+    backend.wait_until(PATIENCE, |seen| all(seen, true)).await;
+    // A call run in a task of its own gives its slot back as the task ends, a moment after its
+    // connection to the backend closes.
+    tokio::time::sleep(SLOTS_SETTLE).await;
+}
+
+/// How long after the abandoned calls' connections closed the next flood goes: time for a task
+/// that held a slot to end, on a busy machine too.
+const SLOTS_SETTLE: Duration = Duration::from_millis(100);
 
 /// How long after the first backend call of a flood the health probes go: the flood's other
 /// calls have taken their slots by then.

@@ -40,6 +40,9 @@ pub(super) struct BurstPlan {
     /// The first flood, the calls that fail, and the flood after them.
     pub(super) first: Vec<Ask>,
     pub(super) failing: Vec<Ask>,
+    /// As many calls as there are slots, which the backend never answers, whose callers hang up
+    /// once the backend has them all: each slot must come back.
+    pub(super) abandoned: Vec<Ask>,
     pub(super) last: Vec<Ask>,
     /// Health probes released with each flood.
     pub(super) health: usize,
@@ -273,7 +276,9 @@ fn burst_plan(rng: &mut Rng, reports: &mut Reports) -> BurstPlan {
         failing.push(Ask { id, key: key(rng) });
     }
     rng.shuffle(&mut failing);
-    BurstPlan { max, shape, first, failing, last, health: 2 }
+    let abandoned =
+        (0..max).map(|_| Ask { id: reports.add(Backend::Silent), key: key(rng) }).collect();
+    BurstPlan { max, shape, first, failing, abandoned, last, health: 2 }
 }
 
 /// The stream instance: quick reports, then slow ones, so that no limit on the rate of requests
