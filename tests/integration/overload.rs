@@ -710,8 +710,9 @@ async fn called(service: Knobbed, id: u32, held: Held) -> Response {
     let behaviour = service.behaviour;
     let url = service.backend.url(&format!("/reports/{id}"));
     let sent = service.client.get(&url).send().await;
-    let slot = held.finished();
-    let slot = if behaviour.releases_before_body { None } else { slot };
+    // Given back here, once the head has come, when the behaviour says so (dropped by `filter`:
+    // a shadowed binding would hold it to the end).
+    let slot = held.finished().filter(|_| !behaviour.releases_before_body);
     let (status, text) = match sent {
         Ok(response) if response.status() == StatusCode::OK => {
             return Json(response.json::<Value>().await.unwrap_or_default()).into_response();

@@ -107,6 +107,21 @@ pub(super) fn wrong(plan: &Plan, asked: &Asked) -> Option<Failure> {
     }))
 }
 
+/// Whether all that is wrong with the answer to `asked` is that it came later than its bound (a
+/// timeout's, or a refusal's at once): a busy machine's doing as often as the gateway's, so
+/// another answer's problem, when there is one, is told first (a gateway that gave up before
+/// its timeout on one request was reported as late on another, held up by CI's load).
+pub(super) fn late_only(plan: &Plan, asked: &Asked) -> bool {
+    let Want::Error(allowed, seconds, Some((bound, due))) = wanted(plan, asked).1 else {
+        return false;
+    };
+    let untimed = Want::Error(allowed, seconds, None);
+    matches!(due, Due::Timeout | Due::Refused)
+        && bound.judge(asked.exchange.took()) == Timing::Late
+        && asked.exchange.answer.is_ok()
+        && problem(&untimed, asked, plan.timeouts[asked.gateway]).is_none()
+}
+
 /// What is wrong with the answer to `asked`, if anything.
 fn problem(want: &Want, asked: &Asked, timeout: Duration) -> Option<String> {
     let answer = &asked.exchange.answer;

@@ -141,7 +141,9 @@ impl<'a> Record<'a> {
             .iter()
             .map(|(asked, _)| (asked.gateway, asked.symbol.clone(), asked.round))
             .collect();
-        wrong.into_iter().next().map(|(_, failure)| failure)
+        // An answer only late is told last: the others cannot be a busy moment's doing.
+        let telling = wrong.iter().position(|(asked, _)| !answers::late_only(self.plan, asked));
+        wrong.into_iter().nth(telling.unwrap_or(0)).map(|(_, failure)| failure)
     }
 
     /// The symbols that need escaping, one after the other, of the gateway over `service`.
