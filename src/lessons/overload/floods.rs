@@ -30,7 +30,7 @@ const LONG_WINDOW: Duration = Duration::from_secs(60);
 const REORDER: Duration = LATE_FLOOR;
 
 /// Floods released together: the first, then as many calls as there are slots with backend
-/// failures among them, then another flood.
+/// failures among them, then as many whose callers hang up, then another flood.
 pub(super) async fn bursts(
     learner: &Learner,
     plan: &Arc<Plan>,
