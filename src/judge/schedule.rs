@@ -412,6 +412,14 @@ pub fn herd_spread_by_lateness(d: Duration, samples: &[Sample]) -> bool {
         || (samples.len() >= 3 && narrowest.as_secs_f64() < d.as_secs_f64() * LEAST_SPREAD)
 }
 
+/// Whether calls that timed out together and passed [`waited_after_timeouts`] (their first
+/// waits, each with the lateness measured around it) could have passed only because the machine
+/// ran late: with that lateness taken off, they came back at once.
+pub fn timeouts_waited_by_lateness(d: Duration, firsts: &[Sample]) -> bool {
+    let on_time: Vec<Duration> = firsts.iter().map(Sample::on_time).collect();
+    waited_after_timeouts(d, &on_time).is_some()
+}
+
 /// Below what share of `d` a wait after a timeout counts as none: full jitter draws one there
 /// with a chance of 15 %, nine of twelve about once in 180,000 plays (six of eight, once in
 /// 4,000: often enough for one play of a catalogue's wrong answer to be reported by this rule

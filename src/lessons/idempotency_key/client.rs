@@ -1176,8 +1176,9 @@ fn reach(plays: &[Played]) -> Option<Failure> {
 
 /// Whether [`reach`] passed only with the machine's lateness left in the waits: taken off, they
 /// no longer come near their bounds, as a full jitter drawn from 70 % of `d` would not (or the
-/// waits after timeouts come to none). Such a pass is played again; its failure, though, is judged on the waits as measured (a right
-/// answer's on a busy machine reach anyway, and a failure is played again too).
+/// waits after timeouts come to none). Such a pass is played again; its failure, though, is
+/// judged on the waits as measured (a right answer's on a busy machine reach anyway, and a
+/// failure is played again too).
 fn waits_busy(plays: &[Played], lateness: &Lateness) -> bool {
     schedule::reach_all(&backoff_samples(plays, Kind::Succeeds, Some(lateness))).is_some()
         || timeouts_busy(plays, lateness)
@@ -1186,17 +1187,24 @@ fn waits_busy(plays: &[Played], lateness: &Lateness) -> bool {
 /// Whether [`no_wait_after_timeouts`] passed only with the machine's lateness left in the first
 /// waits: taken off, they come back at once.
 fn timeouts_busy(plays: &[Played], lateness: &Lateness) -> bool {
-    let timed_out = plays.iter().filter(|played| played.planned.kind == Kind::TimedOut);
-    let Some(d) = timed_out.clone().next().map(|played| played.planned.policy.base_delay) else {
-        return false;
-    };
-    let on_time: Vec<Duration> = timed_out
+    let firsts = first_samples(plays, Kind::TimedOut, lateness);
+    firsts
+        .first()
+        .is_some_and(|first| schedule::timeouts_waited_by_lateness(first.nominal, &firsts))
+}
+
+/// The first wait of each call of `kind`, on its bound `d` (the call's base_delay), with the
+/// lateness measured around it.
+fn first_samples(plays: &[Played], kind: Kind, lateness: &Lateness) -> Vec<Sample> {
+    plays
+        .iter()
+        .filter(|played| played.planned.kind == kind)
         .filter_map(|played| {
             let waited = *schedule::waits(&played.seen).first()?;
-            Some(waited.saturating_sub(late_over(played, 0, waited, lateness)))
+            let late = late_over(played, 0, waited, lateness);
+            Some(Sample { waited, nominal: played.planned.policy.base_delay, late })
         })
-        .collect();
-    schedule::waited_after_timeouts(d, &on_time).is_some()
+        .collect()
 }
 
 /// Every backoff the calls of `kind` waited, each with the retry it came before (1 for the
@@ -1340,19 +1348,8 @@ fn herd(plays: &[Played]) -> Option<Failure> {
 /// first waits spread apart, or a pile of the herd's waits smeared, by no more than the lateness
 /// measured around them (see [`schedule::herd_spread_by_lateness`]). Such a pass is played again.
 fn herd_busy(plays: &[Played], lateness: &Lateness) -> bool {
-    let firsts = |kind: Kind| -> Vec<Sample> {
-        plays
-            .iter()
-            .filter(|played| played.planned.kind == kind)
-            .filter_map(|played| {
-                let waited = *schedule::waits(&played.seen).first()?;
-                let late = late_over(played, 0, waited, lateness);
-                Some(Sample { waited, nominal: played.planned.policy.base_delay, late })
-            })
-            .collect()
-    };
     let spread_by_lateness = [Kind::Herd, Kind::PastHerd].into_iter().any(|kind| {
-        let samples = firsts(kind);
+        let samples = first_samples(plays, kind, lateness);
         samples
             .first()
             .is_some_and(|first| schedule::herd_spread_by_lateness(first.nominal, &samples))

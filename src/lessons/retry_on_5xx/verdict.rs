@@ -189,12 +189,9 @@ fn passed_busy(
         Together::Afresh => schedule::pile_smeared_by_lateness(&per_call(samples)),
         Together::TimedOut => {
             let d = calls.first().map(|call| call.planned.policy.base_delay).unwrap_or_default();
-            let on_time: Vec<Duration> = calls
-                .iter()
-                .filter_map(|call| first_sample(call, lateness))
-                .map(|sample| sample.without_lateness().waited)
-                .collect();
-            schedule::waited_after_timeouts(d, &on_time).is_some()
+            let firsts: Vec<Sample> =
+                calls.iter().filter_map(|call| first_sample(call, lateness)).collect();
+            schedule::timeouts_waited_by_lateness(d, &firsts)
         }
         Together::Spread => {
             herds(calls, |call| first_sample(call, lateness)).iter().any(|(_, herd)| {
