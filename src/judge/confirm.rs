@@ -27,6 +27,30 @@ where
     .await
 }
 
+/// [`confirmed`], for a scenario whose later plays ask again only what the last one found
+/// wrong: the failure reported is the last play's, which repeated in every play. The first
+/// play's may be one a busy moment made, beside the one that repeats.
+pub async fn confirmed_narrowing<F, Play>(mut scenario: F) -> Option<Failure>
+where
+    F: FnMut(u32) -> Play,
+    Play: Future<Output = Option<Failure>>,
+{
+    let last = std::cell::RefCell::new(None);
+    confirmed(|play| {
+        let play = scenario(play);
+        let last = &last;
+        async move {
+            let failure = play.await;
+            last.replace(failure.clone());
+            failure
+        }
+    })
+    .await?;
+    let mut failure = last.into_inner()?;
+    seen_in_each(&mut failure, PLAYS);
+    Some(failure)
+}
+
 /// The same for a scenario that decides several checks at once (a flood whose answers judge a
 /// limit, its refusals and its latency): it returns the failures it saw, by check, and is played
 /// again while any remains, up to [`PLAYS`] times. A check fails only when it failed in every
@@ -251,6 +275,17 @@ mod tests {
         assert_eq!(once, None);
         let always = confirmed(|_| async { Some(Failure::of("late")) }).await;
         assert_eq!(always.unwrap().summary, "late (seen in each of 3 plays)");
+    }
+
+    #[tokio::test]
+    async fn a_narrowing_scenario_reports_what_repeated_and_not_what_came_first() {
+        let said = |play: u32| if play == 0 { "a late" } else { "b wrong" };
+        let first = confirmed(|play| async move { Some(Failure::of(said(play))) }).await;
+        assert_eq!(first.unwrap().summary, "a late (seen in each of 3 plays)");
+        let last = confirmed_narrowing(|play| async move { Some(Failure::of(said(play))) }).await;
+        assert_eq!(last.unwrap().summary, "b wrong (seen in each of 3 plays)");
+        let once = confirmed_narrowing(|play| async move { (play < 2).then(|| Failure::of("x")) });
+        assert_eq!(once.await, None);
     }
 
     #[tokio::test]

@@ -886,9 +886,12 @@ pub fn waits(seen: &[Seen]) -> Vec<Duration> {
 
 /// When the client could know that `seen` had failed.
 fn failed_at(seen: &Seen) -> Instant {
-    match seen.reply {
+    let stalled_5xx = |reply: &Reply| matches!(reply, Reply::Stalled { status, .. } if (500..600).contains(status));
+    match &seen.reply {
         Reply::Respond { .. } | Reply::Raw(_) | Reply::Reset | Reply::CutOff { .. } => seen.at,
-        Reply::Stalled { status, .. } if (500..600).contains(&status) => seen.at,
+        reply if stalled_5xx(reply) => seen.at,
+        // Its head goes out once the delay is over, and says the attempt failed.
+        Reply::Delayed(delay, later) if stalled_5xx(later) => seen.at + *delay,
         Reply::Stalled { .. }
         | Reply::Trickle { .. }
         | Reply::TrickleBody { .. }
@@ -1284,11 +1287,17 @@ mod tests {
             seen(ms(100), Reply::Silence, ms(400)),
             seen(ms(450), stalled(502), ms(1_400)),
             seen(ms(1_500), stalled(200), ms(2_000)),
-            seen(ms(2_050), Reply::status(200), ms(2_051)),
+            seen(
+                ms(2_050),
+                Reply::Delayed(Duration::from_millis(30), stalled(500).into()),
+                ms(3_000),
+            ),
+            seen(ms(3_100), Reply::status(200), ms(3_101)),
         ];
         let waits: Vec<u64> = waits(&seen).iter().map(|wait| wait.as_millis() as u64).collect();
-        // A stalled 5xx failed at its head; a stalled 200 only when the client hung up.
-        assert_eq!(waits, [100, 50, 1_050, 50]);
+        // A stalled 5xx failed at its head, a delayed one once its delay was over; a stalled 200
+        // only when the client hung up.
+        assert_eq!(waits, [100, 50, 1_050, 50, 1_020]);
     }
 
     #[test]

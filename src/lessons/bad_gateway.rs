@@ -138,7 +138,8 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     // Every verdict on answers is confirmed: a request answered wrong is asked again, twice.
     for check in [PRICE, NOT_FOUND, CLIENT_ERRORS, REFUSED, UNUSABLE, TIMEOUT, UNAVAILABLE] {
         let judged_by = |asked: &Asked| answers::check_of(&plan, asked) == check;
-        let mut failure = confirmed(|play| record.replayed(play, judged_by)).await;
+        let mut failure =
+            confirm::confirmed_narrowing(|play| record.replayed(play, judged_by)).await;
         if check == TIMEOUT && failure.is_none() {
             failure = hung_up_early(&record, &plan, &services).await;
         }

@@ -332,6 +332,9 @@ async fn health_and_failures_are_judged_apart_from_the_limits() {
         // The adversary round on lesson 8 (twenty-fifth session): the slot kept when the
         // handler is dropped because its caller hung up.
         (with!(drop_keeps_slot: true), &[FAILURES]),
+        // Its review (twenty-sixth session): the slot held by the handler while the call runs
+        // in a task of its own, which a caller that hangs up leaves running past its slot.
+        (with!(detaches_call: true), &[LIMIT]),
         (with!(passes_backend_error: true), &[NO_LEAK]),
     ])
     .await;
@@ -436,6 +439,9 @@ struct Behaviour {
     drop_keeps_slot: bool,
     /// Whether the backend call runs in a task of its own, which holds the slot.
     spawns_call: bool,
+    /// Whether the backend call runs in a task of its own while the handler holds the slot:
+    /// a handler dropped mid-call gives the slot back, and the call runs on.
+    detaches_call: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -461,6 +467,7 @@ const RIGHT: Behaviour = Behaviour {
     timeout_as_502: false,
     drop_keeps_slot: false,
     spawns_call: false,
+    detaches_call: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -674,10 +681,14 @@ async fn knobbed_report(
                 Slot::Free
             }
         };
-    let call =
-        called(service, id, Held { slot: Some(slot), keeps_on_drop: behaviour.drop_keeps_slot });
-    if behaviour.spawns_call {
-        return tokio::spawn(call).await.unwrap_or_else(|_| error(StatusCode::BAD_GATEWAY, None));
+    let (held, kept) =
+        if behaviour.detaches_call { (None, Some(slot)) } else { (Some(slot), None) };
+    let call = called(service, id, Held { slot: held, keeps_on_drop: behaviour.drop_keeps_slot });
+    if behaviour.spawns_call || behaviour.detaches_call {
+        let answered = tokio::spawn(call).await;
+        // The handler's slot, if it kept one, goes with it: dropped mid-call, the task runs on.
+        drop(kept);
+        return answered.unwrap_or_else(|_| error(StatusCode::BAD_GATEWAY, None));
     }
     call.await
 }

@@ -43,7 +43,7 @@ pub(super) async fn bursts(
     let (first, first_controls) =
         flood_and_probe(&client, &backend, &setup.first, setup.health).await;
     let failing = client.burst(setup.failing.iter().map(shown::request).collect()).await;
-    abandon(&client, &backend, &setup.abandoned).await;
+    let meanwhile = abandon(&client, &backend, &setup.abandoned, &setup.meanwhile).await;
     let (last, last_controls) = flood_and_probe(&client, &backend, &setup.last, setup.health).await;
 
     let mut failures = Failures::new();
@@ -72,8 +72,10 @@ pub(super) async fn bursts(
             note(&mut failures, check, failure);
         }
     }
-    judge_limit(&backend, setup.max, &format!("{context}, then {mixed}"), &mut failures);
-    let answers: Vec<&Exchange> = first.iter().chain(&failing).chain(&last).collect();
+    let context = format!("{context}, callers that hung up, then {mixed}");
+    judge_limit(&backend, setup.max, &context, &setup.abandoned, &mut failures);
+    let answers: Vec<&Exchange> =
+        first.iter().chain(&failing).chain(&meanwhile).chain(&last).collect();
     judge_leaks(plan, &backend, &answers, &mut failures);
     let floods: Vec<Exchange> = first.into_iter().chain(last).collect();
     Ok((failures, limit_said(&floods, setup.max)))
@@ -82,8 +84,15 @@ pub(super) async fn bursts(
 /// Sends `asks` and hangs up once the backend has every one of them, then waits until each
 /// backend call has ended: dropped with its handler, or (run in a task of its own) at the
 /// service's timeout. A slot counted by hand and given back on every path but a dropped
-/// handler's is then missing from the next flood.
-async fn abandon(client: &Client, backend: &Upstream, asks: &[Ask]) {
+/// handler's is then missing from the next flood. Calls that run on after their callers left
+/// keep their slots until they end: `meanwhile`, sent while they do, is refused (the backend
+/// shows it if they were let past). What `meanwhile` got, if it was sent.
+async fn abandon(
+    client: &Client,
+    backend: &Upstream,
+    asks: &[Ask],
+    meanwhile: &[Ask],
+) -> Vec<Exchange> {
     let paths: Vec<String> = asks.iter().map(|ask| format!("/reports/{}", ask.id)).collect();
     let all = |seen: &[Seen], ended: bool| {
         paths.iter().all(|path| {
@@ -94,11 +103,22 @@ async fn abandon(client: &Client, backend: &Upstream, asks: &[Ask]) {
         _ = join_all(asks.iter().map(|ask| client.send(shown::request(ask)))) => {}
         _ = backend.wait_until(PATIENCE, |seen| all(seen, false)) => {}
     }
+    let dropped = backend.wait_until(DROPPED_WITHIN, |seen| all(seen, true)).await;
+    let sent = match dropped {
+        true => Vec::new(),
+        false => client.burst(meanwhile.iter().map(shown::request).collect()).await,
+    };
     backend.wait_until(PATIENCE, |seen| all(seen, true)).await;
     // A call run in a task of its own gives its slot back as the task ends, a moment after its
     // connection to the backend closes.
     tokio::time::sleep(SLOTS_SETTLE).await;
+    sent
 }
+
+/// How soon after its caller hung up a call dropped with its handler has ended at the backend,
+/// on a busy machine too; past it, calls still under way run on without their callers (and a
+/// call dropped later still gives its slot back only as its connection closes).
+const DROPPED_WITHIN: Duration = Duration::from_millis(150);
 
 /// How long after the abandoned calls' connections closed the next flood goes: time for a task
 /// that held a slot to end, on a busy machine too.
@@ -186,7 +206,7 @@ pub(super) async fn stream(
             .with(table(rows)),
         );
     }
-    judge_limit(&backend, setup.max, context, &mut failures);
+    judge_limit(&backend, setup.max, context, &[], &mut failures);
     let answers: Vec<&Exchange> = exchanges.iter().collect();
     judge_leaks(plan, &backend, &answers, &mut failures);
     Ok((failures, limit_said(&exchanges, setup.max)))
@@ -516,12 +536,28 @@ fn did(plan: &Plan, id: u32) -> &'static str {
     }
 }
 
-/// The backend never had more than `max` calls under way at once.
-fn judge_limit(backend: &Upstream, max: usize, context: &str, failures: &mut Failures) {
+/// The backend never had more than `max` calls under way at once; `abandoned`, calls whose
+/// callers hung up, are named if they were among them.
+fn judge_limit(
+    backend: &Upstream,
+    max: usize,
+    context: &str,
+    abandoned: &[Ask],
+    failures: &mut Failures,
+) {
     let busiest = backend.most_at_once(LATE_FLOOR);
     if busiest.len() <= max {
         return;
     }
+    let left =
+        |seen: &Seen| abandoned.iter().any(|ask| seen.path() == format!("/reports/{}", ask.id));
+    let ran_on = match busiest.iter().filter(|seen| left(seen)).count() {
+        0 => String::new(),
+        calls => format!(
+            ", {calls} of them calls whose callers had hung up: a call that runs on without its \
+             caller holds its slot until it ends"
+        ),
+    };
     let first = busiest.iter().map(|seen| seen.at).min().expect("a busiest moment has requests");
     let rows: Vec<Row> = busiest
         .iter()
@@ -539,7 +575,8 @@ fn judge_limit(backend: &Upstream, max: usize, context: &str, failures: &mut Fai
         failures,
         LIMIT,
         Failure::of(format!(
-            "{context}: the backend had {} calls under way at once; max_in_flight is {max}",
+            "{context}: the backend had {} calls under way at once{ran_on}; max_in_flight is \
+             {max}",
             busiest.len()
         ))
         .with(Evidence::Table {

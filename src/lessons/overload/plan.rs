@@ -43,6 +43,10 @@ pub(super) struct BurstPlan {
     /// As many calls as there are slots, which the backend never answers, whose callers hang up
     /// once the backend has them all: each slot must come back.
     pub(super) abandoned: Vec<Ask>,
+    /// As many quick calls as there are slots, sent once the callers have hung up if the
+    /// backend still has their calls a moment later: those calls run on, and so keep their
+    /// slots, which the quick ones must not take.
+    pub(super) meanwhile: Vec<Ask>,
     pub(super) last: Vec<Ask>,
     /// Health probes released with each flood.
     pub(super) health: usize,
@@ -278,7 +282,12 @@ fn burst_plan(rng: &mut Rng, reports: &mut Reports) -> BurstPlan {
     rng.shuffle(&mut failing);
     let abandoned =
         (0..max).map(|_| Ask { id: reports.add(Backend::Silent), key: key(rng) }).collect();
-    BurstPlan { max, shape, first, failing, abandoned, last, health: 2 }
+    let mut meanwhile = Vec::new();
+    for _ in 0..max {
+        let latency = Duration::from_millis(rng.u64(30..=60));
+        meanwhile.push(Ask { id: reports.report(rng, latency), key: key(rng) });
+    }
+    BurstPlan { max, shape, first, failing, abandoned, meanwhile, last, health: 2 }
 }
 
 /// The stream instance: quick reports, then slow ones, so that no limit on the rate of requests

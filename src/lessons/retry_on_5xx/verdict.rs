@@ -388,7 +388,9 @@ fn requests(
             let (mut early, mut too_late) = (Vec::new(), Vec::new());
             let from = seen.at.checked_sub(waited).unwrap_or(seen.at);
             let late = lateness.map(|lateness| lateness.during(from, seen.at));
-            if let Some(held) = read_on(&call.seen[index - 1], endless(index), wait, late) {
+            if endless(index)
+                && let Some(held) = read_on(&call.seen[index - 1], wait, late)
+            {
                 // Not a wait judged too long but a rule broken, told before any wait: no busy
                 // moment keeps a connection open until the client's timeout.
                 problems.push(format!(
@@ -481,10 +483,10 @@ fn requests(
 /// response unread hangs up at once; one that holds it through its sleep hangs up as it retries,
 /// which a busy machine can delay by hundreds of milliseconds, but not to the timeout. Not
 /// judged where waits are not bounded (`late` is `None`).
-fn read_on(head: &Seen, endless: bool, wait: Wait, late: Option<Duration>) -> Option<Duration> {
+fn read_on(head: &Seen, wait: Wait, late: Option<Duration>) -> Option<Duration> {
     let due = wait.bound().later_by(late?).at_most;
     let held = head.ended?.saturating_duration_since(head.at);
-    (endless && held > due && held >= ENDLESS_TIMEOUT.mul_f64(READ_ON_TILL)).then_some(held)
+    (held > due && held >= ENDLESS_TIMEOUT.mul_f64(READ_ON_TILL)).then_some(held)
 }
 
 /// How much of its timeout a client must have held an endless body for [`read_on`] to say it
