@@ -135,6 +135,9 @@ wrong! {
         Client { attempt: AttemptTimeout::LeftLess(55), ..Client::RIGHT }, right => "in-time",
     a_client_that_adds_the_backoff_to_a_retry_after:
         Client { backoff_on_retry_after: true, ..Client::RIGHT }, right => "retries",
+    // The tenth attack round: the bound d weighed against the time left, not the wait drawn.
+    a_client_that_weighs_the_bound_not_the_wait_it_drew:
+        Client { wait: WaitCheck::Bound, ..Client::RIGHT }, right => "retries",
     a_gateway_that_forwards_the_budget_unchanged: Client::RIGHT, forwards_unchanged => "passed-on",
     a_gateway_that_forwards_no_budget: Client::RIGHT, forwards_nothing => "passed-on",
     a_gateway_that_rounds_the_budget_up: Client::RIGHT, rounds_up => "passed-on",
@@ -187,6 +190,10 @@ right! {
     knobs_set_right_pass: Client::RIGHT, right,
     a_client_with_timeout_at_and_equal_jitter:
         Client { attempt: AttemptTimeout::TimeoutAt, equal_jitter: true, ..Client::RIGHT }, right,
+    // Equal jitter, the narrowest lesson 3 allows, and 120 ms kept for the retry: it still
+    // retries where the deadline cuts the bound d but not the wait it drew.
+    a_client_with_equal_jitter_that_keeps_room_for_the_retry:
+        Client { wait: WaitCheck::Room(120), equal_jitter: true, ..Client::RIGHT }, right,
     a_client_with_select_and_a_gateway_that_ignores_malformed_budgets:
         Client { attempt: AttemptTimeout::Select, ..Client::RIGHT }, ignores_malformed_in_millis_with_timeout_at,
 }

@@ -20,7 +20,7 @@ use httplings_judge::judge::Judged;
 use httplings_judge::lessons::request_ids::{self, CHECKS};
 use serde_json::{Value, json};
 
-use crate::support::{assert_failed, assert_rejected, seed};
+use crate::support::{assert_failed, assert_rejected, caught_by, seed};
 
 #[path = "../../solutions/10_request_ids.rs"]
 mod solution;
@@ -177,6 +177,9 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         (with!(detail_on_400: true), &[NO_LEAK]),
         // One traceparent parent id for every call.
         (with!(constant_parent: true), &[UPSTREAM]),
+        // The fifth adversary round (twenty-sixth session): a 200 that is no shipment answered
+        // 502 without a line.
+        (with!(garbled_unlogged: true), &[LOGGED]),
         // RFC 9110: a 405 must say which methods the resource takes (the adversary round).
         (with!(drops_allow: true), &[SERVED]),
         // The shipping service's status in the 502 (the fourth adversary round).
@@ -201,6 +204,14 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
     assert_rejected(constant, *seed, UPSTREAM, "another call has too");
     let (unlogged, seed) = &judged[16];
     assert_rejected(unlogged, *seed, LOGGED, "the shipping service did not answer");
+    let (garbled, seed) = &judged[21];
+    assert_rejected(garbled, *seed, LOGGED, "the shipping service's 200 was no shipment");
+    // And an order's number wrapped into a u32: answered as another order, whose shipping
+    // call carries this request's id (seen as such when that order is asked for too).
+    let drawn = crate::support::seed();
+    let wraps = request_ids::judge_in_process(with!(wraps_order_number: true), drawn).await;
+    caught_by(&wraps, drawn, SERVED, &[UPSTREAM]);
+    assert_rejected(&wraps, drawn, SERVED, "GET /orders/429");
     let (status, seed) = judged.last().expect("the cases judged");
     assert_rejected(status, *seed, NO_LEAK, "the status the shipping service failed with");
 }
@@ -307,6 +318,11 @@ struct Behaviour {
     drops_allow: bool,
     /// The 502's `detail` says the status the shipping service answered (and no more).
     details_shipping_status: bool,
+    /// Whether a 200 from the shipping service that is no shipment is answered 502 without a
+    /// line in the log.
+    garbled_unlogged: bool,
+    /// Whether the order's number is read as a u64 and cut to a u32 (`as`), wrapping past 2³².
+    wraps_order_number: bool,
 }
 
 const RIGHT: Behaviour = Behaviour {
@@ -344,6 +360,8 @@ const RIGHT: Behaviour = Behaviour {
     constant_parent: false,
     drops_allow: false,
     details_shipping_status: false,
+    garbled_unlogged: false,
+    wraps_order_number: false,
 };
 
 /// A known-wrong service: `RIGHT` with some fields changed.
@@ -533,7 +551,7 @@ async fn by_hand(
     method: axum::http::Method,
     service: State<Knobbed>,
     own: Extension<Rid>,
-    order_id: Path<u32>,
+    order_id: Path<u64>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     if method == axum::http::Method::GET {
@@ -546,7 +564,7 @@ async fn by_hand(
 async fn knobbed_order(
     State(service): State<Knobbed>,
     Extension(Rid(own)): Extension<Rid>,
-    Path(order_id): Path<u32>,
+    Path(asked): Path<u64>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     let behaviour = service.behaviour;
@@ -565,6 +583,11 @@ async fn knobbed_order(
         if behaviour.logs_twice {
             tracing::error!(request_id = %id, %cause, "answering with an error");
         }
+    };
+    let order_id = match u32::try_from(asked) {
+        _ if behaviour.wraps_order_number => asked as u32,
+        Ok(order_id) => order_id,
+        Err(_) => return problem(StatusCode::NOT_FOUND, &id(&service), None, behaviour),
     };
     let order = match service.db.find_order(order_id) {
         Ok(Some(order)) => order,
@@ -610,7 +633,15 @@ async fn knobbed_order(
     }
     match asking.send().await {
         Ok(response) if response.status().is_success() => {
-            let shipping: Value = response.json().await.unwrap_or_default();
+            let shipping = match response.json::<Value>().await {
+                Ok(shipping) if shipping["status"].is_string() => shipping,
+                _ => {
+                    if !behaviour.garbled_unlogged {
+                        log("the shipping service's 200 was no shipment", &id(&service));
+                    }
+                    return problem(StatusCode::BAD_GATEWAY, &id(&service), None, behaviour);
+                }
+            };
             let body = json!({
                 "id": order.id,
                 "customer": order.customer,
@@ -759,8 +790,16 @@ mod spanned {
         }
         match asking.send().await {
             Ok(response) if response.status() == StatusCode::OK => {
-                let shipping: Value = response.json().await.unwrap_or_default();
-                Json(json!({"id": order.id, "shipping": shipping["status"]})).into_response()
+                match response.json::<Value>().await {
+                    Ok(shipping) if shipping["status"].is_string() => {
+                        Json(json!({"id": order.id, "shipping": shipping["status"]}))
+                            .into_response()
+                    }
+                    _ => {
+                        tracing::error!("the shipping service's answer was no shipment");
+                        urn_problem(StatusCode::BAD_GATEWAY, &id)
+                    }
+                }
             }
             Ok(response) => {
                 tracing::error!(status = response.status().as_u16(), "the shipping service failed");

@@ -2,7 +2,8 @@
 //! passed, shorter than one attempt, falling mid-backoff; a `Retry-After` beyond the deadline,
 //! just beyond it after a slow answer, within it, or beyond `max_delay`; later attempts that
 //! hang, well into the budget; resets until no wait fits; an upstream that never completes a
-//! connection; calls failing together, for jitter), each played against an upstream of its
+//! connection; calls failing together, for jitter; calls whose deadline cuts the backoff's
+//! bound, but not most waits drawn below it), each played against an upstream of its
 //! own, and what happened recorded as a history for the rules ([`super::rules`]).
 
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub enum Kind {
     ResetsUntilDeadline,
     /// One of several calls made together, each failing once with the same backoff ahead.
     Jitter,
+    /// One of several calls, each failing once, whose deadline comes before the backoff's
+    /// bound `d` but after most waits drawn below it.
+    InsideBound,
 }
 
 impl Kind {
@@ -64,6 +68,9 @@ impl Kind {
                 "connection resets, until no wait fits before the deadline"
             }
             Kind::Jitter => "calls made together, each failing once, with the same backoff ahead",
+            Kind::InsideBound => {
+                "calls failing once, whose deadline comes before the backoff's bound d"
+            }
         }
     }
 }
@@ -138,7 +145,39 @@ pub fn draw(rng: &mut Rng) -> Vec<Scenario> {
         *asked = Planned::RetryAfter(1);
     }
     scenarios.extend(jitter(rng));
+    scenarios.extend(inside_bound(rng));
     scenarios
+}
+
+/// How many calls judge the waits drawn inside a bound the deadline cuts: enough that a client
+/// with equal jitter and the most room the rules allow retries in one of them, every play but
+/// once in thousands.
+pub const INSIDE_BOUND_CALLS: usize = 8;
+
+/// Calls that fail once, with a backoff bound `d` of about a second ahead and a deadline at
+/// 85-92 % of it: `d` does not fit, but most waits drawn below it do, with room for the retry
+/// ([`crate::judge::bounds::ROOM_TO_RETRY`]). A client that weighs the bound instead of the
+/// wait it drew never retries in any of them.
+fn inside_bound(rng: &mut Rng) -> Vec<Scenario> {
+    (0..INSIDE_BOUND_CALLS)
+        .map(|_| {
+            let base = millis(rng, 900, 1100);
+            let policy = RetryPolicy {
+                max_attempts: rng.u32(2..=3),
+                base_delay: base,
+                max_delay: Duration::from_secs(2),
+            };
+            Scenario {
+                kind: Kind::InsideBound,
+                policy,
+                deadline: Deadline::In(base.mul_f64(0.85 + 0.07 * rng.f64())),
+                replies: vec![
+                    Planned::Status(*seed::pick(rng, &[500, 502, 503, 504])),
+                    Planned::Status(200),
+                ],
+            }
+        })
+        .collect()
 }
 
 /// How many calls judge jitter together: enough that equal jitter (waits spread over half of
@@ -312,7 +351,7 @@ fn scenario(rng: &mut Rng, kind: Kind, nth: usize) -> Scenario {
             let base = millis(rng, 60, 120);
             (policy(rng, 10..=12, base), Deadline::In(millis(rng, 250, 500)), vec![Planned::Reset])
         }
-        Kind::Jitter => unreachable!("jittered calls are drawn together"),
+        Kind::Jitter | Kind::InsideBound => unreachable!("these calls are drawn together"),
     };
     Scenario { kind, policy, deadline, replies }
 }

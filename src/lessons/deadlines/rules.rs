@@ -539,7 +539,7 @@ pub fn judge(
 ) -> Option<Failure> {
     let broken = match rule {
         Rule::Past => connected_when_passed(scenarios, played),
-        Rule::Retries => unjittered(scenarios, played),
+        Rule::Retries => unjittered(scenarios, played).or_else(|| bound_weighed(scenarios, played)),
         _ => None,
     };
     broken.or_else(|| diverged(rule, scenarios, played, lag))
@@ -562,13 +562,18 @@ fn connected_when_passed(scenarios: &[Scenario], played: &[Played]) -> Option<Fa
     })
 }
 
+/// The scenarios of `kind` (calls made together), each with how it was played.
+fn of_kind<'a>(
+    kind: Kind,
+    scenarios: &'a [Scenario],
+    played: &'a [Played],
+) -> Vec<(&'a Scenario, &'a Played)> {
+    scenarios.iter().zip(played).filter(|(scenario, _)| scenario.kind == kind).collect()
+}
+
 /// The calls made together with the same backoff ahead, whose waits did not spread.
 fn unjittered(scenarios: &[Scenario], played: &[Played]) -> Option<Failure> {
-    let together: Vec<(&Scenario, &Played)> = scenarios
-        .iter()
-        .zip(played)
-        .filter(|(scenario, _)| scenario.kind == Kind::Jitter)
-        .collect();
+    let together = of_kind(Kind::Jitter, scenarios, played);
     let (first, _) = together.first()?;
     let d = backoff(&first.policy, 1);
     let waits: Vec<Duration> = together
@@ -586,6 +591,43 @@ fn unjittered(scenarios: &[Scenario], played: &[Played]) -> Option<Failure> {
         title: "the waits, in milliseconds".into(),
         body: waits.iter().map(|wait| wait.as_millis().to_string()).collect::<Vec<_>>().join(", "),
     }))
+}
+
+/// The calls whose deadline comes inside the backoff's bound, none of which retried: most
+/// waits drawn below the bound fit, so a client that never takes one weighs the bound, not the
+/// wait it drew.
+fn bound_weighed(scenarios: &[Scenario], played: &[Played]) -> Option<Failure> {
+    let inside = of_kind(Kind::InsideBound, scenarios, played);
+    let gave_up = |played: &Played| {
+        played.attempts.len() == 1 && matches!(played.returned, Returned::Value { .. })
+    };
+    if inside.is_empty() || !inside.iter().all(|(_, played)| gave_up(played)) {
+        return None;
+    }
+    let lines: Vec<String> = inside
+        .iter()
+        .map(|(scenario, played)| {
+            let returned = match &played.returned {
+                Returned::Value { at, .. } => format!("returned at +{}", millis(*at)),
+                Returned::Broken(why) => why.clone(),
+            };
+            format!(
+                "d {}, deadline +{}: one attempt, {returned}",
+                millis(backoff(&scenario.policy, 1)),
+                millis(scenario.budget())
+            )
+        })
+        .collect();
+    Some(
+        Failure::of(format!(
+            "{}: none of the {} calls retried, though each deadline came at 85-92 % of d: \
+             jitter draws the wait below d, and most such waits end in time with room for the \
+             retry. Weigh the wait you drew against the time left, not its bound d",
+            Kind::InsideBound.describe(),
+            inside.len()
+        ))
+        .with(Evidence::Text { title: "the calls".into(), body: lines.join("\n") }),
+    )
 }
 
 /// The first scenario whose history, read through the model, `rule` refuses.

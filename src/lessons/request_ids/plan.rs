@@ -56,6 +56,10 @@ pub(super) enum Target {
     ShippingResets(u32),
     /// An order whose shipping service never answers: the app's call to it times out.
     ShippingSilent(u32),
+    /// An order whose shipping service answers 200 with a body that is no shipment.
+    ShippingGarbled(u32),
+    /// An order's number plus 2³²: no order, whatever it wraps to in a `u32`.
+    Overflowing(u32),
     /// An order that does not exist.
     Missing(u32),
     /// A path the router does not know.
@@ -97,7 +101,9 @@ impl Ask {
             | Target::ShippingFails(id)
             | Target::ShippingResets(id)
             | Target::ShippingSilent(id)
+            | Target::ShippingGarbled(id)
             | Target::Missing(id) => format!("/orders/{id}"),
+            Target::Overflowing(id) => format!("/orders/{}", u64::from(id) + (1 << 32)),
             Target::NoRoute => "/no-such-route/here".into(),
             Target::NotANumber => format!("/orders/{NOT_A_NUMBER}"),
             Target::WrongMethod(id, _) => format!("/orders/{id}"),
@@ -120,12 +126,12 @@ impl Ask {
     pub(super) fn expected(&self) -> &'static [u16] {
         match (self.instance, self.target) {
             (_, Target::NoRoute | Target::Missing(_)) => &[404],
-            (_, Target::NotANumber) => &[400, 404],
+            (_, Target::NotANumber | Target::Overflowing(_)) => &[400, 404],
             (_, Target::WrongMethod(..)) => &[405, 404],
             (Instance::Failing, _) => &[500],
             // Lesson 2's 503 for a database that is down is as good as this lesson's 500.
             (Instance::Down, _) => &[500, 503],
-            (_, Target::ShippingFails(_)) => &[502],
+            (_, Target::ShippingFails(_) | Target::ShippingGarbled(_)) => &[502],
             // Lesson 4: 502 for a connection that fails (or Envoy's 503), 504 for a timeout
             // (or this lesson's 502 for any failure of the shipping service).
             (_, Target::ShippingResets(_)) => &[502, 503],
@@ -141,16 +147,22 @@ impl Ask {
             | Target::ShippingFails(id)
             | Target::ShippingResets(id)
             | Target::ShippingSilent(id)
+            | Target::ShippingGarbled(id)
             | Target::Missing(id) => Some(id),
             Target::NoRoute | Target::NotANumber | Target::WrongMethod(..) => None,
+            Target::Overflowing(_) => None,
         }
     }
 
-    /// Whether the shipping service fails it: with a 5xx, or without an answer.
+    /// Whether the shipping service fails it: with a 5xx, without an answer, or with one that
+    /// is no shipment.
     pub(super) fn shipping_fails(&self) -> bool {
         matches!(
             self.target,
-            Target::ShippingFails(_) | Target::ShippingResets(_) | Target::ShippingSilent(_)
+            Target::ShippingFails(_)
+                | Target::ShippingResets(_)
+                | Target::ShippingSilent(_)
+                | Target::ShippingGarbled(_)
         )
     }
 
@@ -160,9 +172,13 @@ impl Ask {
         matches!(self.target, Target::ShippingFails(_)) && !self.database_fails()
     }
 
-    /// Whether the shipping service gives it no answer at all.
+    /// Whether the shipping service gives it no answer it can use: none at all, or a 200 that
+    /// is no shipment (its failure has no status to name).
     pub(super) fn shipping_unanswered(&self) -> bool {
-        matches!(self.target, Target::ShippingResets(_) | Target::ShippingSilent(_))
+        matches!(
+            self.target,
+            Target::ShippingResets(_) | Target::ShippingSilent(_) | Target::ShippingGarbled(_)
+        )
     }
 
     /// Whether it goes to an instance whose database fails every query.
@@ -186,6 +202,8 @@ pub(super) struct Plan {
     pub(super) shipping: HashMap<u32, Option<String>>,
     /// The orders it gives no answer for: a reset (`true`), or silence.
     pub(super) unanswered: HashMap<u32, bool>,
+    /// The orders it answers 200 for, with a body that is no shipment.
+    pub(super) garbled: Vec<u32>,
     pub(super) delays: HashMap<u32, Duration>,
     /// The failing database: every query fails, each with a query id of its own (made from a
     /// secret of the judge's and the order id), which the line that logs it must carry. It fails
@@ -224,7 +242,12 @@ impl Plan {
             .zip([true, true, false, false])
             .map(|(order, reset)| (order.id, reset))
             .collect();
-        for order in orders.iter().filter(|order| !unanswered.contains_key(&order.id)) {
+        // Two more it answers with a 200 that is no shipment.
+        let garbled: Vec<u32> =
+            orders[orders.len() - 6..orders.len() - 4].iter().map(|order| order.id).collect();
+        let answered =
+            |order: &&Order| !unanswered.contains_key(&order.id) && !garbled.contains(&order.id);
+        for order in orders.iter().filter(answered) {
             let status = (!seed::chance(&mut rng, 0.3)).then(|| {
                 seed::pick(&mut rng, &["in transit", "delivered", "at the depot"]).to_string()
             });
@@ -263,10 +286,11 @@ impl Plan {
             unavailable: vec![unavailable],
             down: false,
         };
-        let asks = asks(&mut rng, &orders, &shipping, &unanswered, missing);
+        let asks = asks(&mut rng, &orders, &shipping, &unanswered, &garbled, missing);
         Plan {
             shipping,
             unanswered,
+            garbled,
             delays,
             database,
             secret: seed::token(&mut rng, 16),
@@ -296,6 +320,15 @@ impl Plan {
             Some(false) => return Reply::Silence,
             None => {}
         }
+        if order.is_some_and(|order| self.garbled.contains(&order)) {
+            // A 200 from a maintenance page in front of the service: no shipment in it.
+            let page = "<html><body>Scheduled maintenance: back soon</body></html>";
+            return Reply::Respond {
+                status: 200,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: page.into(),
+            };
+        }
         let Some((order, status)) = order.and_then(|id| Some((id, self.shipping.get(&id)?))) else {
             return Reply::json(404, &json!({"error": "no such shipment"}));
         };
@@ -318,6 +351,7 @@ fn asks(
     orders: &[Order],
     shipping: &HashMap<u32, Option<String>>,
     unanswered: &HashMap<u32, bool>,
+    garbled: &[u32],
     missing: &[u32],
 ) -> Vec<Ask> {
     let mut shipped = orders
@@ -450,23 +484,24 @@ fn asks(
     for (n, (order, reset)) in unanswered.into_iter().enumerate() {
         let target =
             if reset { Target::ShippingResets(order) } else { Target::ShippingSilent(order) };
-        let incoming = if n % 2 == 0 {
-            let length = rng.usize(JOINABLE..40);
-            Incoming::Good(good_id(rng, length))
-        } else {
-            Incoming::None
-        };
+        let incoming = joinable(rng, n % 2 == 0);
         ask(Instance::Healthy, target, incoming, None);
+    }
+    // A 200 that is no shipment: a failure of the shipping service's too, with one line.
+    for (n, &order) in garbled.iter().enumerate() {
+        let incoming = joinable(rng, n == 0);
+        ask(Instance::Healthy, Target::ShippingGarbled(order), incoming, None);
+    }
+    // An order's number past what a u32 holds: no order, not the one it wraps to.
+    for n in 0..2 {
+        let order = any_order.next().expect("orders cycle");
+        let incoming = if n == 0 { Incoming::None } else { Incoming::Good(good_id(rng, 16)) };
+        ask(Instance::Healthy, Target::Overflowing(order), incoming, None);
     }
     // The database down: each kind of the error the same way, its password kept out of the log.
     for n in 0..4 {
         let order = any_order.next().expect("orders cycle");
-        let incoming = if n == 0 {
-            let length = rng.usize(JOINABLE..40);
-            Incoming::Good(good_id(rng, length))
-        } else {
-            Incoming::None
-        };
+        let incoming = joinable(rng, n == 0);
         ask(Instance::Down, Target::Shipped(order), incoming, None);
     }
     for _ in 0..6 {
@@ -519,6 +554,16 @@ impl Shape {
 }
 
 /// A well-formed id of `length`, with every kind of character it may have.
+/// A well-formed id long enough to find in a log line when `with_id`, else none.
+fn joinable(rng: &mut Rng, with_id: bool) -> Incoming {
+    if with_id {
+        let length = rng.usize(JOINABLE..40);
+        Incoming::Good(good_id(rng, length))
+    } else {
+        Incoming::None
+    }
+}
+
 fn good_id(rng: &mut Rng, length: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
     (0..length).map(|_| char::from(*seed::pick(rng, ALPHABET))).collect()

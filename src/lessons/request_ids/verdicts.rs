@@ -510,9 +510,16 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
                 "the database error's query id, host and reason",
             )
         } else if asked.ask.shipping_unanswered() {
-            // Whatever words a transport error comes in (a reset, a timeout), its line is the
-            // one line with the id at WARN or above (an access line at INFO is no such line).
-            (Vec::new(), "its failure (the shipping service did not answer)")
+            // Whatever words a transport error comes in (a reset, a timeout, a body that does
+            // not parse), its line is the one line with the id at WARN or above (an access line
+            // at INFO is no such line).
+            let cause = match asked.ask.target {
+                Target::ShippingGarbled(_) => {
+                    "its failure (the shipping service's 200 was no shipment)"
+                }
+                _ => "its failure (the shipping service did not answer)",
+            };
+            (Vec::new(), cause)
         } else {
             (vec![failure_status.as_str()], shipping_cause.as_str())
         };
@@ -551,7 +558,7 @@ pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
     }
     let mut failure = failed(
         "a failed request without exactly one log line carrying its id and its cause (the \
-         database error's text, the status the shipping service answered, or that it did not \
+         database error's text, the status the shipping service answered, or that it gave no usable \
          answer)"
             .into(),
         rows,

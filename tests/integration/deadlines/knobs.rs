@@ -52,6 +52,10 @@ pub enum WaitCheck {
     Grace,
     /// Weighs the wait from when the attempt began, not from now.
     FromAttemptStart,
+    /// Weighs the backoff's bound `d`, not the wait drawn below it.
+    Bound,
+    /// Weighs the wait drawn, keeping this many milliseconds for the attempt after it.
+    Room(u64),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -132,7 +136,8 @@ impl Client {
             if attempt >= policy.max_attempts || !worth_retrying(&outcome) || self.never_retries {
                 return outcome.map_err(GaveUp::Transport);
             }
-            let wait = match outcome.as_ref().ok().and_then(retry_after) {
+            let asked = outcome.as_ref().ok().and_then(retry_after);
+            let wait = match asked {
                 Some(asked) if self.caps_retry_after && asked > policy.max_delay => {
                     policy.max_delay
                 }
@@ -150,8 +155,15 @@ impl Client {
                 Some(asked) => asked,
                 None => self.jitter(backoff(&policy, attempt)),
             };
+            let bound = if asked.is_some() { wait } else { backoff(&policy, attempt) };
             match self.wait {
                 WaitCheck::Before if Instant::now() + wait >= deadline => return give_up(outcome),
+                WaitCheck::Bound if Instant::now() + bound >= deadline => return give_up(outcome),
+                WaitCheck::Room(room)
+                    if Instant::now() + wait + Duration::from_millis(room) >= deadline =>
+                {
+                    return give_up(outcome);
+                }
                 WaitCheck::BeforeSleepOnly if Instant::now() >= deadline => {
                     return give_up(outcome);
                 }
