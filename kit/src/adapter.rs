@@ -44,6 +44,10 @@ pub trait Handler: 'static {
     type Reply: Serialize;
 
     fn handle(self: Rc<Self>, call: Self::Call) -> impl Future<Output = Self::Reply>;
+
+    /// The least level of the learner's spans the log shows (its events show at every level):
+    /// a lesson that judges what production's log would carry shows what its filter would.
+    const SPANS: tracing::level_filters::LevelFilter = tracing::level_filters::LevelFilter::TRACE;
 }
 
 /// The `main` of a check target: walls the process in, takes the control connection the runner
@@ -70,6 +74,7 @@ pub fn main<H: Handler>(built_from: Option<&str>, handler: H) -> ExitCode {
     };
     lifeline::hold(&control);
     panics::install_reporting_to_stderr();
+    log::show_spans_from(H::SPANS);
     let runtime = match learner_runtime(None) {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -111,7 +116,7 @@ pub fn in_process<H: Handler + Send>(handler: H) -> InProcess {
     let log = SharedCapture::default();
     let cpu = CpuClock::threads();
     let (thread_log, thread_cpu) = (log.clone(), cpu.clone());
-    let dispatch = log::subscriber_for(&log);
+    let dispatch = log::subscriber_for(&log, H::SPANS);
     let (started, ready) = std::sync::mpsc::channel();
     thread::Builder::new()
         .name("learner".into())

@@ -180,6 +180,8 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         // The fifth adversary round (twenty-sixth session): a 200 that is no shipment answered
         // 502 without a line.
         (with!(garbled_unlogged: true), &[LOGGED]),
+        // And the request span at DEBUG, which production's filter disables.
+        (spanned::app_at_debug, &[LOGGED]),
         // RFC 9110: a 405 must say which methods the resource takes (the adversary round).
         (with!(drops_allow: true), &[SERVED]),
         // The shipping service's status in the 502 (the fourth adversary round).
@@ -726,6 +728,16 @@ mod spanned {
     }
 
     pub fn app(db: Database, shipping: Upstream) -> Router {
+        routed(db, shipping, false)
+    }
+
+    /// The same, its request span at DEBUG (tower-http's default): production's filter at
+    /// `info` disables it, and the ERROR lines in it lose the id.
+    pub fn app_at_debug(db: Database, shipping: Upstream) -> Router {
+        routed(db, shipping, true)
+    }
+
+    fn routed(db: Database, shipping: Upstream, debug: bool) -> Router {
         let client = reqwest::Client::builder().timeout(shipping.timeout()).build().unwrap();
         Router::new()
             .route("/orders/{id}", get(order))
@@ -735,17 +747,22 @@ mod spanned {
             .method_not_allowed_fallback(|Extension(Rid(id)): Extension<Rid>| async move {
                 urn_problem(StatusCode::METHOD_NOT_ALLOWED, &id)
             })
-            .layer(middleware::from_fn(in_a_span))
+            .layer(middleware::from_fn(move |request, next| in_a_span(request, next, debug)))
             .with_state(Service { db, shipping, client })
     }
 
-    async fn in_a_span(mut request: Request, next: Next) -> Response {
+    async fn in_a_span(mut request: Request, next: Next, debug: bool) -> Response {
         let id = only_one(request.headers())
             .and_then(|value| value.to_str().ok())
             .filter(|id| trusted(id))
             .map_or_else(time_ordered, String::from);
         request.extensions_mut().insert(Rid(id.clone()));
-        let span = tracing::info_span!("request", request_id = %id, path = %request.uri().path());
+        let path = request.uri().path().to_owned();
+        let span = if debug {
+            tracing::debug_span!("request", request_id = %id, %path)
+        } else {
+            tracing::info_span!("request", request_id = %id, %path)
+        };
         let mut response = next.run(request).instrument(span).await;
         response.headers_mut().insert("x-request-id", HeaderValue::from_str(&id).unwrap());
         response

@@ -3,8 +3,9 @@
 //! process (the project's tests): into the capture of the learner's threads.
 
 use std::cell::RefCell;
+use std::sync::OnceLock;
 
-use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets, filter_fn};
 use tracing_subscriber::fmt;
 use tracing_subscriber::prelude::*;
 
@@ -29,25 +30,39 @@ fn learners_at_every_level() -> Targets {
     })
 }
 
+/// The least level of the spans this check process's log shows ([`super::Handler::SPANS`]),
+/// set once before any learner code runs.
+static SPANS: OnceLock<LevelFilter> = OnceLock::new();
+
+pub(super) fn show_spans_from(spans: LevelFilter) {
+    let _ = SPANS.set(spans);
+}
+
+/// [`learners_at_every_level`] for events; spans only from `spans` up. A span the log does not
+/// show is disabled, as production's filter disables it: the events in it lose its fields.
+fn filter(
+    spans: LevelFilter,
+) -> impl tracing_subscriber::layer::Filter<tracing_subscriber::Registry> + Send + Sync {
+    learners_at_every_level().and(filter_fn(move |meta| !meta.is_span() || spans >= *meta.level()))
+}
+
 /// Installs the course's subscriber (plain text on stderr) unless the learner installed one:
 /// a learner who calls `tracing_subscriber::fmt().init()` in `app()` keeps theirs.
 pub fn ensure_log() {
     let in_process = THREAD_LOG.with(|log| log.borrow().is_some());
     if !in_process && !tracing::dispatcher::has_been_set() {
+        let spans = SPANS.get().copied().unwrap_or(LevelFilter::TRACE);
         let layer = fmt::layer().with_writer(std::io::stderr).with_ansi(false).with_target(false);
-        let _ = tracing_subscriber::registry()
-            .with(layer.with_filter(learners_at_every_level()))
-            .try_init();
+        let _ = tracing_subscriber::registry().with(layer.with_filter(filter(spans))).try_init();
     }
 }
 
-/// One subscriber for an in-process learner, writing to `log`: shared by all its threads, so
-/// that a span opened on one thread is known on the next (tasks move between threads).
-pub(super) fn subscriber_for(log: &SharedCapture) -> tracing::Dispatch {
+/// One subscriber for an in-process learner, writing to `log`, with spans from `spans` up:
+/// shared by all its threads, so that a span opened on one thread is known on the next (tasks
+/// move between threads).
+pub(super) fn subscriber_for(log: &SharedCapture, spans: LevelFilter) -> tracing::Dispatch {
     let layer = fmt::layer().with_writer(log.clone()).with_ansi(false).with_target(false);
-    tracing::Dispatch::new(
-        tracing_subscriber::registry().with(layer.with_filter(learners_at_every_level())),
-    )
+    tracing::Dispatch::new(tracing_subscriber::registry().with(layer.with_filter(filter(spans))))
 }
 
 /// Sends what this thread logs (through `dispatch`), and its panic reports, to `log`.

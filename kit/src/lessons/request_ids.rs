@@ -35,6 +35,10 @@ impl Handler for Adapter {
     type Call = Serve;
     type Reply = Result<String, String>;
 
+    /// Production logs at `info` or above: a request span below it is disabled there, and the
+    /// ERROR lines in it come out without its id.
+    const SPANS: tracing::level_filters::LevelFilter = tracing::level_filters::LevelFilter::INFO;
+
     async fn handle(self: Rc<Self>, call: Serve) -> Result<String, String> {
         let db = Database::new(call.database);
         let upstream = Upstream::new(call.upstream);
