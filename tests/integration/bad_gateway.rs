@@ -497,6 +497,20 @@ async fn the_sixth_attack_rounds_gateways_are_caught() {
             &[REFUSED],
             "never in a loop",
         ),
+        // The adversary round (twenty-sixth session): three tries in all, one too many; a 503
+        // that asks for no wait asked again at once.
+        wrong(
+            "a refused connection tried twice more, at once",
+            with!(refused_again: 2),
+            &[REFUSED],
+            "never in a loop",
+        ),
+        wrong(
+            "a 503 with Retry-After: 0 asked again at once",
+            with!(asks_again_after_zero: true),
+            &[ONCE],
+            "and of the pricing service",
+        ),
         wrong_and_more(
             "a deadline on the handler, the call left running",
             with!(leaves_call_running: true),

@@ -201,6 +201,9 @@ impl Plan {
         // A 429 with a Retry-After as well as one without, in each round: not a coin toss that
         // left both without one run in four (and a 429's Retry-After dropped unseen).
         quick.push(Behaviour::Status(429, Some(1)));
+        // And a 503 that asks for no wait at all, every run: asked again at once, it is asked
+        // twice (one run in five drew a 0 before).
+        quick.push(Behaviour::Status(503, Some(0)));
         quick.extend(
             [
                 Garbage::Text,
@@ -458,6 +461,7 @@ fn fresh(rng: &mut Rng, behaviour: &Behaviour, n: usize, round: usize) -> Behavi
     };
     match behaviour {
         Behaviour::Price(_) => Behaviour::Price(price(rng, n % 5)),
+        Behaviour::Status(503, Some(0)) => Behaviour::Status(503, Some(0)),
         Behaviour::Status(503, _) => Behaviour::Status(503, Some(seconds)),
         Behaviour::Status(429, asks) => Behaviour::Status(429, asks.map(|_| seconds)),
         other => other.clone(),

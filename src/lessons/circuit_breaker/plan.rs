@@ -32,10 +32,12 @@ pub(super) enum Fault {
     Silence,
 }
 
-/// The failures that answer at once.
-const QUICK: [Fault; 7] = [
+/// The failures that answer at once: the inventory's own 503 among them, a failure of the
+/// inventory's like any 5xx (lesson 4's gateway may pass it on).
+const QUICK: [Fault; 8] = [
     Fault::Status(500),
     Fault::Status(502),
+    Fault::Status(503),
     Fault::Status(504),
     Fault::Status(507),
     Fault::Html,
@@ -82,11 +84,13 @@ pub(super) enum Phase {
     /// in a row); then `slow` calls, held by the inventory; while they wait, `trip` fails at once
     /// and opens the breaker, so that they come back after it opened, and are awaited `back`.
     Trip { run: Vec<Item>, quiet: Duration, slow: Vec<Item>, trip: Item, back: Back },
-    /// Just opened: a burst at once, the health endpoints, `then` once every answer still to
-    /// come is back (a late success among them), `edge` (a cooldown over a second) released
-    /// together just before less than a whole second is left, and `late` shortly before the
-    /// cooldown ends; then (unless it is the last phase) a wait until it has.
-    Open { burst: Vec<Item>, then: Item, edge: Vec<Item>, late: Option<Item> },
+    /// Just opened: `after` that long (nothing asked meanwhile: the cooldown counts from the
+    /// failure that opened it, not from the next request), a burst, the health endpoints, `then`
+    /// once every answer still to come is back (a late success among them), `edge` (a cooldown
+    /// over a second) released together just before less than a whole second is left, and
+    /// `late` shortly before the cooldown ends; then (unless it is the last phase) a wait until
+    /// it has.
+    Open { after: Duration, burst: Vec<Item>, then: Item, edge: Vec<Item>, late: Option<Item> },
     /// The cooldown is over: `crowd` released together (or one request alone), then bursts of
     /// stragglers, each at its time after the inventory got the trial, while it holds it (and
     /// `/health/ready` asked meanwhile). Before it, `early`, each like the crowd's first, sent
@@ -99,6 +103,10 @@ pub(super) enum Phase {
     /// `before` this long before a cooldown has passed since the hang-up (a breaker open for a
     /// cooldown counted from the lost trial's start lets it through); `after` once it has.
     HangUp { trial: Item, hold: Duration, burst: Vec<Item>, before: (Item, Duration), after: Item },
+    /// While closed, a request whose client hangs up once the inventory has held it `hold`,
+    /// awaited until the inventory's call is over: no failure of the inventory's, it adds
+    /// nothing to the count.
+    Leaves { item: Item, hold: Duration },
     /// Draining starts while `slow` is on its way; `quick`, asked meanwhile, comes back at once.
     Drain { slow: Item, quick: Item },
     /// The calls of a trip held over to this point come back, one failing and one succeeding,
@@ -254,7 +262,13 @@ impl Items {
     }
 
     fn open(&mut self, late: Option<Item>) -> Phase {
-        Phase::Open { burst: self.open_burst(), then: self.healthy(1)[0], edge: Vec::new(), late }
+        self.open_after(Duration::ZERO, late)
+    }
+
+    /// Open, its first request `after` it opened.
+    fn open_after(&mut self, after: Duration, late: Option<Item>) -> Phase {
+        let (burst, then) = (self.open_burst(), self.healthy(1)[0]);
+        Phase::Open { after, burst, then, edge: Vec::new(), late }
     }
 
     /// Open, with a cooldown over a second: six requests together when a little more than a
@@ -262,7 +276,8 @@ impl Items {
     /// down) shows as 1 instead of 2 in one answer of two or three, whatever the jitter drawn.
     fn open_edge(&mut self, late: Option<Item>) -> Phase {
         let edge = self.healthy(6);
-        Phase::Open { burst: self.open_burst(), then: self.healthy(1)[0], edge, late }
+        let (burst, then) = (self.open_burst(), self.healthy(1)[0]);
+        Phase::Open { after: Duration::ZERO, burst, then, edge, late }
     }
 
     /// Straggler bursts while the inventory holds a trial for `held`: early, in the middle and
@@ -539,16 +554,23 @@ const LONG_QUIET: (u64, u64) = (2_020, 2_120);
 
 /// Q: threshold − 1 failures, then over two seconds of quiet, then the failure that opens it:
 /// failures in a row count however far apart they come (S's quiet is shorter, and drawn from
-/// another range).
+/// another range). Nothing is asked for 40-55 % of the cooldown after it opened, then the trial
+/// is due when the cooldown counted from that failure is over (a breaker that opens only when
+/// the next request comes counts it from then).
 fn quiet(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
     let (cooldown, timeout) = (drawn(rng, 300, 450), drawn(rng, 350, 450));
     let quiet = drawn(rng, LONG_QUIET.0, LONG_QUIET.1);
     let mut run = items.counted(threshold as usize);
     let trip = run.pop().expect("a threshold of at least one");
+    let after = cooldown.mul_f64(0.4 + 0.15 * rng.f64());
     let phases = vec![
         Phase::Trip { run, quiet, slow: Vec::new(), trip, back: Back::Open },
-        items.open(None),
+        items.open_after(after, None),
+        {
+            let crowd = items.healthy(1);
+            items.trial(crowd, Vec::new())
+        },
     ];
     instance("Q", threshold, cooldown, timeout, phases)
 }
@@ -590,14 +612,27 @@ fn jittered(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     let (least, most) = (J_COOLDOWN.0.as_secs_f64() * 1.5, J_COOLDOWN.1.as_secs_f64() * 1.5);
     let whole = (least * (most / least).powf(rng.f64())) as u64;
     let cooldown = Duration::from_millis((whole * 1_000 + 950) * 2 / 3);
-    let timeout = drawn(rng, 350, 450);
+    // A long timeout, so that a success held most of it is slow, and still well in time.
+    let timeout = drawn(rng, 800, 900);
     let open = Phase::Open {
+        after: Duration::ZERO,
         burst: items.healthy(JITTER_BURST),
         then: items.healthy(1)[0],
         edge: Vec::new(),
         late: None,
     };
-    let phases = vec![Phase::Run { items: items.counted(threshold as usize), trips: true }, open];
+    // Before it opens, one short of the threshold: a request whose client hangs up, then a
+    // success held 85 % of the timeout. Neither is a failure of the inventory's (a breaker that
+    // counted either would refuse the request after it), and the success starts the count again.
+    let hung_up = items.make(Script::Item(slow(timeout)));
+    let slow_success = items.make(Script::Item(timeout.mul_f64(0.85)));
+    let phases = vec![
+        Phase::Run { items: items.failures(threshold as usize - 1), trips: false },
+        Phase::Leaves { item: hung_up, hold: drawn(rng, 80, 140) },
+        Phase::Run { items: vec![slow_success], trips: false },
+        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        open,
+    ];
     instance("J", threshold, cooldown, timeout, phases)
 }
 

@@ -692,6 +692,9 @@ fn answer_problem(item: &Item, got: &Got, timeout: Duration) -> Option<(String, 
         Script::Fault(Fault::Status(504), _) => {
             error(bad.0, bad.1).filter(|_| error(gateway.0, gateway.1).is_some())
         }
+        // Its own 503 too: lesson 4's gateway passes a 503 on.
+        Script::Fault(Fault::Status(503), _) => error(bad.0, bad.1)
+            .filter(|_| error(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").is_some()),
         // A failure held most of the timeout: a machine that stalls the learner's process past
         // it (busy enough to hold a wake-up a tenth of a second) makes its timer fire first, and
         // a 504 once the timeout is up is then right too. Never sooner.

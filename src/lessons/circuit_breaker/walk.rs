@@ -167,7 +167,10 @@ impl Walk<'_> {
                 let exchange = self.ask(trip).await;
                 self.opened = self.span(trip, &exchange);
             }
-            Phase::Open { burst, then, edge, late } => {
+            Phase::Open { after, burst, then, edge, late } => {
+                if let Some(opened) = self.opened.filter(|_| !after.is_zero()) {
+                    sleep_until((opened.latest + *after).into()).await;
+                }
                 self.burst(burst).await;
                 self.health().await;
                 self.settle().await;
@@ -238,6 +241,11 @@ impl Walk<'_> {
                 }
                 sleep_until((over + cooldown + LATE_FLOOR).into()).await;
                 self.ask(after).await;
+            }
+            Phase::Leaves { item, hold } => {
+                self.hang_up(item, *hold).await;
+                let held = item.script.delay().unwrap_or(PATIENCE) + AT_ONCE;
+                self.inventory.ended(item, held).await;
             }
             Phase::Volley { items } => {
                 let exchanges = self.burst(items).await;

@@ -139,6 +139,8 @@ pub struct Behaviour {
     pub ends_body_at_errors: bool,
     /// How many times more it tries a refused connection, at once.
     pub refused_again: u32,
+    /// Whether it asks once more, at once, when a 503 says `Retry-After: 0`.
+    pub asks_again_after_zero: bool,
 }
 
 pub const RIGHT: Behaviour = Behaviour {
@@ -176,6 +178,7 @@ pub const RIGHT: Behaviour = Behaviour {
     logs_timeout_as: "the pricing service timed out",
     ends_body_at_errors: false,
     refused_again: 0,
+    asks_again_after_zero: false,
     body_limit: Some(64 << 10),
     trusts_content_length: false,
     refused_retry_after: None,
@@ -326,12 +329,20 @@ async fn ask(gateway: &Gateway, url: &str) -> Result<Said, Failed> {
         } else if let Some(pause) = b.refused_retry_after.filter(|_| refused && attempt == 1) {
             tokio::time::sleep(pause).await;
             attempt += 1;
-        } else if attempt < b.attempts && !matches!(&outcome, Ok((200, ..))) {
+        } else if (b.asks_again_after_zero && attempt == 1 && asks_no_wait(&outcome))
+            || (attempt < b.attempts && !matches!(&outcome, Ok((200, ..))))
+        {
             attempt += 1;
         } else {
             return outcome;
         }
     }
+}
+
+/// Whether `outcome` is a 503 whose `Retry-After` asks for no wait at all.
+fn asks_no_wait(outcome: &Result<Said, Failed>) -> bool {
+    let Ok((503, headers, _)) = outcome else { return false };
+    headers.get("retry-after").is_some_and(|value| value == "0")
 }
 
 async fn ask_once(
