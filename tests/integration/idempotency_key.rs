@@ -208,6 +208,8 @@ struct Behaviour {
     reads_dates: bool,
     /// Whether it reads the obsolete date forms too (or IMF-fixdate only).
     reads_obsolete_dates: bool,
+    /// Whether a Retry-After of more seconds than a `u64` holds is taken for none.
+    huge_is_absent: bool,
     /// Whether Retry-After: 0 is a retry at once (not the usual backoff).
     zero_is_at_once: bool,
     /// Whether a Retry-After date already past is a retry at once (not the usual backoff).
@@ -333,6 +335,7 @@ const RIGHT: Behaviour = Behaviour {
     reads_retry_after_on: |_| true,
     reads_dates: true,
     reads_obsolete_dates: true,
+    huge_is_absent: false,
     zero_is_at_once: false,
     past_is_at_once: false,
     backoff_restarts_after_asked: false,
@@ -850,8 +853,12 @@ async fn knobbed_pay(
                 return None;
             }
             let value = response.headers().get("retry-after")?.to_str().ok()?;
+            let digits = !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit());
             let asked = match value.parse::<u64>() {
                 Ok(seconds) => Duration::from_secs(seconds),
+                // Seconds past what a u64 holds: past any max_delay.
+                Err(_) if digits && !behaviour.huge_is_absent => Duration::MAX,
+                Err(_) if digits => return None,
                 Err(_)
                     if behaviour.reads_dates && (behaviour.reads_obsolete_dates || imf(value)) =>
                 {
@@ -1267,10 +1274,12 @@ async fn clients_that_misread_retry_after_or_a_timeout_are_caught() {
         Box::pin(knobbed!(caps_long_retry_after: true)),
         Box::pin(knobbed!(past_is_at_once: true)),
         Box::pin(knobbed!(backoff_restarts_after_asked: true)),
+        // The adversary round (twenty-sixth session): `parse::<u64>().ok()`.
+        Box::pin(knobbed!(huge_is_absent: true)),
     ])
     .await;
-    let expected: [&[&str]; 7] =
-        [&[JITTER], &[WAITS], &[WAITS], &[WAITS], &[WAITS], &[JITTER], &[WAITS]];
+    let expected: [&[&str]; 8] =
+        [&[JITTER], &[WAITS], &[WAITS], &[WAITS], &[WAITS], &[JITTER], &[WAITS], &[WAITS]];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
     }
@@ -1281,6 +1290,7 @@ async fn clients_that_misread_retry_after_or_a_timeout_are_caught() {
     assert_rejected(&cases[4].0, cases[4].1, WAITS, "beyond max_delay");
     assert_rejected(&cases[5].0, cases[5].1, JITTER, "a date already past");
     assert_rejected(&cases[6].0, cases[6].1, WAITS, "waited out, and then 5xx");
+    assert_rejected(&cases[7].0, cases[7].1, WAITS, "past what a u64 holds");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,6 +41,9 @@ enum Step {
     AskingLater(u16, DateForm),
     /// A 503 with `Retry-After` as an HTTP-date in this form, [`PAST`] gone: the usual backoff.
     AskingPast(DateForm),
+    /// This status with `Retry-After` of [`HUGE`] seconds: delay-seconds past what a `u64`
+    /// holds, past max_delay all the same.
+    AskingHuge(u16),
     /// The request read, the connection closed without a word.
     Drop,
     /// No answer until the client gives up.
@@ -227,6 +230,7 @@ impl Plan {
             Step::Asking(409, 3),
             Step::AskingLater(503, form),
             Step::AskingLater(409, form),
+            Step::AskingHuge(503),
         ] {
             call(payments, Kind::TooLong, vec![asking, Step::Created], one_second);
         }
@@ -631,6 +635,10 @@ const DATE_AHEAD: Duration = Duration::from_millis(200);
 /// How long ago a `Retry-After` date already past is.
 const PAST: Duration = Duration::from_secs(5);
 
+/// Seconds past what a `u64` holds (about 1.8 × 10¹⁹): still delay-seconds, any run of digits
+/// (RFC 9110, section 10.2.3), so a value beyond any max_delay, not one to ignore.
+const HUGE: &str = "184467440737095516160";
+
 fn reply(step: Step, body: &Value) -> Reply {
     match step {
         Step::Created => Reply::json(201, body),
@@ -650,6 +658,7 @@ fn reply(step: Step, body: &Value) -> Reply {
             let date = SystemTime::now() - PAST;
             Reply::json(503, body).with_header("retry-after", &format_time(date, form))
         }
+        Step::AskingHuge(status) => Reply::json(status, body).with_header("retry-after", HUGE),
         Step::Drop => Reply::Raw(Vec::new()),
         Step::Hang => Reply::Silence,
     }
@@ -707,6 +716,7 @@ fn about(played: &Played, summary: String) -> Failure {
                 format!("503, Retry-After: {}", date_sent(seen))
             }
             Step::AskingLater(status, _) => format!("{status}, Retry-After: {}", date_sent(seen)),
+            Step::AskingHuge(status) => format!("{status}, Retry-After: {HUGE}"),
             Step::Drop => "(connection closed, no answer)".into(),
             Step::Hang => "(no answer)".into(),
         };
@@ -1062,6 +1072,7 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
                 Step::AskingLater(status, _) => {
                     format!("a {status} with Retry-After: {}", date_sent(&played.seen[index]))
                 }
+                Step::AskingHuge(status) => format!("a {status} with Retry-After: {HUGE}"),
                 Step::Drop => "a dropped connection".into(),
                 Step::Hang => "a timeout".into(),
                 Step::Created => "a 201".into(),
@@ -1106,6 +1117,9 @@ fn waits(plays: &[Played], lateness: &Lateness) -> Option<Failure> {
                 }
                 (Step::AskingLater(status, _), Some(seen)) => {
                     format!("a {status} asked for Retry-After: {}", date_sent(seen))
+                }
+                (Step::AskingHuge(status), _) => {
+                    format!("a {status} asked for Retry-After: {HUGE} (past what a u64 holds)")
                 }
                 (step, _) => format!("{step:?}"),
             };
