@@ -705,6 +705,14 @@ fn parser_knowing_the_table_only(value: &str, _: SystemTime) -> Option<Duration>
     examples.contains(&value).then(|| solution::parse_retry_after(value, table_now)).flatten()
 }
 
+// Mistake: a numeric zone (`+0100`, `-0500`) read as GMT, the offset dropped (the adversary
+// round, twenty-sixth session): an HTTP-date is in GMT, and nothing else is one.
+fn parser_reading_numeric_zones_as_gmt(value: &str, now: SystemTime) -> Option<Duration> {
+    let zoned = value.len() > 6 && matches!(value.as_bytes()[value.len() - 5], b'+' | b'-');
+    let value = if zoned { format!("{}GMT", &value[..value.len() - 5]) } else { value.into() };
+    solution::parse_retry_after(&value, now)
+}
+
 // Right, in another style: lenient about case, as RFC 9110 §5.6.7 allows.
 fn lenient_parser(value: &str, now: SystemTime) -> Option<Duration> {
     let mut normal = value.trim_matches([' ', '\t']).to_ascii_lowercase();
@@ -751,6 +759,9 @@ async fn each_parser_mistake_is_caught_by_the_check_for_it() {
     assert_row_caught(&judged, seed, SECONDS, "18446744073709551616");
     let (judged, seed) = judged_failing(with_parser(parser_judging_by_length), &[SECONDS]).await;
     assert_row_caught(&judged, seed, SECONDS, "0000000000000000000030");
+    let (judged, seed) =
+        judged_failing(with_parser(parser_reading_numeric_zones_as_gmt), &[INVALID]).await;
+    assert_some_row_caught(&judged, seed, INVALID, |row| row.contains(" +0100"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -902,6 +913,13 @@ fn client_taking_the_longest(response: &reqwest::Response) -> Option<Duration> {
     waits.max().flatten()
 }
 
+// Mistake: of two Retry-After headers, the first that reads (the adversary round, twenty-sixth
+// session): the first is unreadable, so there is no value.
+fn client_taking_the_first_readable(response: &reqwest::Response) -> Option<Duration> {
+    let mut values = response.headers().get_all(RETRY_AFTER).iter();
+    values.find_map(|value| solution::parse_retry_after(value.to_str().ok()?, SystemTime::now()))
+}
+
 // Mistake: bytes outside ASCII decoded lossily and trimmed: "30\u{a0}" reads as 30 s.
 fn client_decoding_lossily(response: &reqwest::Response) -> Option<Duration> {
     let value =
@@ -921,6 +939,9 @@ async fn client_mistakes_are_caught_and_the_run_goes_on() {
         let (judged, seed) = judged_failing(with_client(client), &[CLIENT]).await;
         assert_some_row_caught(&judged, seed, CLIENT, |row| row.contains(" and Retry-After"));
     }
+    let (judged, seed) =
+        judged_failing(with_client(client_taking_the_first_readable), &[CLIENT]).await;
+    assert_some_row_caught(&judged, seed, CLIENT, |row| row.contains("soon and Retry-After"));
     let (judged, seed) = judged_failing(with_client(client_decoding_lossily), &[CLIENT]).await;
     assert_some_row_caught(&judged, seed, CLIENT, |row| row.contains("\\xc2\\xa0"));
     let (judged, seed) =

@@ -118,10 +118,10 @@ pub(super) fn all(rng: &mut Rng) -> Vec<Case> {
             cases.push(Case { input, now, fraction, expect, group });
         }
     }
-    let mut boundaries = boundaries();
-    rng.shuffle(&mut boundaries);
+    // Every boundary, every run: each calendar mistake shows at some of them only (five drawn
+    // of twelve missed one in fifteen runs).
     let scenes = (0..6).map(|_| scene(rng)).collect::<Vec<_>>();
-    for (now, date) in scenes.into_iter().chain(boundaries.into_iter().take(5)) {
+    for (now, date) in scenes.into_iter().chain(boundaries()) {
         for form in DateForm::ALL {
             let now = (now, fraction(rng));
             cases.push(date_case(rng, now, date, form));
@@ -130,6 +130,7 @@ pub(super) fn all(rng: &mut Rng) -> Vec<Case> {
     cases.extend(foreign_whitespace(rng));
     cases.extend(impossible_days(rng));
     cases.extend(fifty_years_on(rng));
+    cases.extend(OTHER_ZONES.map(|zone| in_another_zone(rng, zone)));
     cases
 }
 
@@ -392,6 +393,18 @@ fn mangled_seconds(rng: &mut Rng) -> Case {
     Case { input, now: TABLE_NOW, fraction, expect, group: Group::Invalid }
 }
 
+/// What an IMF-fixdate's `GMT` becomes in a date of another zone: each is no HTTP-date, every run
+/// (a numeric offset read as GMT, or dropped, was drawn once in three runs before).
+const OTHER_ZONES: [&str; 4] = [" PST", " +0100", " -0500", ""];
+
+/// An IMF-fixdate whose `GMT` is `zone`: no value.
+fn in_another_zone(rng: &mut Rng, zone: &str) -> Case {
+    let (now, date) = scene(rng);
+    let imf = date.format(DateForm::ImfFixdate, date.weekday());
+    let input = imf.replacen(" GMT", zone, 1);
+    Case { input, now, fraction: fraction(rng), expect: Expect::is(None), group: Group::Invalid }
+}
+
 /// A date broken beyond reading (a field lost, out of range, another zone, a foreign letter), or
 /// bent in ways a lenient reader may forgive (case, a wrong weekday).
 fn mangled_date(rng: &mut Rng) -> Case {
@@ -408,10 +421,10 @@ fn mangled_date(rng: &mut Rng) -> Case {
         0 => forgiven(imf.to_lowercase()),
         1 => forgiven(imf.to_uppercase()),
         2 => forgiven(date.format(DateForm::ImfFixdate, (weekday + 3) % 7)),
-        3 => (
-            imf.replacen(" GMT", [" PST", " +0100", " EST", ""][rng.usize(..4)], 1),
-            Expect::is(None),
-        ),
+        3 => {
+            let zone = OTHER_ZONES[rng.usize(..OTHER_ZONES.len())];
+            (imf.replacen(" GMT", zone, 1), Expect::is(None))
+        }
         // "Sun, 06 Nov 1994 08:49:37 GMT": the hour is bytes 17 and 18.
         4 => (
             format!("{}{}{}", &imf[..17], *seed::pick(rng, &["24", "25", "99"]), &imf[19..]),
