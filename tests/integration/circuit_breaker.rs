@@ -168,7 +168,9 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             app: with!(trip_answers_503: true),
             caught_by: OPENS,
             saying: "for the request that opened the breaker",
-            also: &[],
+            // In A's volley, the failure it takes for the one that opens may not be the last
+            // back to the judge (CI of 5f90f9b): that 503 is then a closed breaker's.
+            also: &[CLOSED],
         },
         Wrong {
             app: with!(opens_once: true),
@@ -226,8 +228,9 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             app: with!(pads_every_call: Duration::from_millis(170)),
             caught_by: NO_QUEUE,
             saying: "it took",
-            // A silence's 504 comes the pause late, past the timeout.
-            also: &[CLOSED, OPENS],
+            // A silence's 504 comes the pause late, past the timeout; J's slow success, padded,
+            // may time out and count.
+            also: &[CLOSED, OPENS, COUNTS],
         },
         // The adversary round (lesson 5's second review): a 503 a tenth of a second late passed
         // while "at once" meant within 150 ms; now it is timed against /health/live beside it.
@@ -322,9 +325,9 @@ async fn each_mistake_in_what_counts_is_caught() {
             saying: "failures in a row",
             also: &[],
         },
-        // J's success held 85 % of the timeout, one short of the threshold.
+        // J's success held 80 % of the timeout, one short of the threshold.
         Wrong {
-            app: with!(slow_success_fails: Some(0.8)),
+            app: with!(slow_success_fails: Some(0.75)),
             caught_by: COUNTS,
             saying: "failures in a row",
             also: &[],
