@@ -54,6 +54,7 @@ pub fn run(
         choosing: None,
         message: notice,
         confirming: None,
+        checked: None,
         edit_cmd: edit_cmd
             .or_else(|| std::env::var("VISUAL").ok())
             .or_else(|| std::env::var("EDITOR").ok()),
@@ -82,10 +83,18 @@ pub fn run(
             session.show(reporter)?;
         }
         if saved_at.is_some_and(|at| at.elapsed() >= SETTLE) {
-            session.check(reporter)?;
-            // Saves made while the check ran are already part of what it checked.
-            events.try_iter().for_each(drop);
             saved_at = None;
+            if session.changed_since_checked() {
+                session.check(reporter)?;
+                // What was saved while the check ran is judged by content, not by its events:
+                // one may come late, and a save after the build read the file needs a check.
+                events.try_iter().for_each(drop);
+                if session.changed_since_checked() {
+                    saved_at = Some(Instant::now());
+                }
+            } else {
+                session.unchanged_save(reporter)?;
+            }
         }
     }
     drop(raw);
@@ -110,6 +119,8 @@ struct Session {
     message: Option<String>,
     /// A key asked for confirmation: the next key says yes or no.
     confirming: Option<Confirm>,
+    /// The exercise's content when its last check began.
+    checked: Option<Vec<u8>>,
     edit_cmd: Option<String>,
 }
 
@@ -125,6 +136,21 @@ enum Confirm {
 impl Session {
     fn exercise_path(&self) -> PathBuf {
         self.root.join(self.lesson.file(Side::Exercise))
+    }
+
+    /// Whether the exercise now says something else than what was last checked.
+    fn changed_since_checked(&self) -> bool {
+        std::fs::read(self.exercise_path()).ok() != self.checked
+    }
+
+    /// A save that changed nothing (an editor saving on focus loss, a late file event) leaves
+    /// the screen as it is; where nothing else is said, it says how to check again.
+    fn unchanged_save(&mut self, reporter: &mut Reporter) -> anyhow::Result<()> {
+        if self.message.is_some() || self.confirming.is_some() || self.choosing.is_some() {
+            return Ok(());
+        }
+        self.message = Some("saved without changes: press r to check it again".into());
+        self.show(reporter)
     }
 
     fn progress(&self) -> Progress {
@@ -254,6 +280,7 @@ impl Session {
     fn check(&mut self, reporter: &mut Reporter) -> anyhow::Result<()> {
         self.panel = None;
         self.message = None;
+        self.checked = std::fs::read(self.exercise_path()).ok();
         let file = self.lesson.file(Side::Exercise);
         self.report = format!("Checking {file}…");
         self.show(reporter)?;

@@ -271,6 +271,10 @@ fn watch_mode_rechecks_on_save_keeps_progress_made_elsewhere_and_quits_cleanly()
             "{word:?} split:\n{screen}"
         );
     }
+    // A save that changes nothing checks nothing, and says how to check again.
+    let unchanged = scratch.read("exercises/01_generic_500.rs");
+    scratch.write("exercises/01_generic_500.rs", &unchanged);
+    tmux.wait_for("saved without changes", Duration::from_secs(10));
 
     // Another terminal checks every other lesson: watch mode shows it, and keeps it. What is
     // proven here is watch mode, not the judges: a reference answer's check that fails beside
@@ -337,6 +341,12 @@ fn watch_mode_rechecks_on_save_keeps_progress_made_elsewhere_and_quits_cleanly()
     // Moving on from a failing lesson asks first; another key stays, n again moves on.
     tmux.command(&["send-keys", "-t", "watch", "n"]);
     tmux.wait_for("press n again to move on anyway", Duration::from_secs(10));
+    // Nor does it take the question away: a late file event or an editor's autosave.
+    let unchanged = scratch.read("exercises/01_generic_500.rs");
+    scratch.write("exercises/01_generic_500.rs", &unchanged);
+    std::thread::sleep(Duration::from_secs(1));
+    let screen = tmux.screen();
+    assert!(screen.contains("press n again to move on anyway"), "{screen}");
     tmux.command(&["send-keys", "-t", "watch", "l"]);
     let screen = tmux.wait_for("Choose a lesson", Duration::from_secs(10));
     assert!(screen.contains("lesson 1/"), "{screen}");
