@@ -168,6 +168,13 @@ wrong! {
     a_backoff_that_grows_after_a_5xx_only: Knobs { flat_after_resets: true, ..Knobs::RIGHT } => "lesson-3" ("after a reset or a timeout"),
     one_retry_past_the_share: Knobs { kind: Kind::OneMore, ..Knobs::RIGHT } => "outage" ("rounded down"),
     a_refused_retry_recorded_as_a_withdrawal: Knobs { kind: Kind::RecordsRefusals, ..Knobs::RIGHT } => "window" ("takes nothing from the budget"),
+    // The late client's calls ask the budget long after they set out.
+    a_window_that_starts_afresh_once_run_out: Knobs { kind: Kind::Tumbling, ..Knobs::RIGHT } => "window" ("were still in the window"),
+    a_window_forgotten_only_when_a_call_deposits: Knobs { kind: Kind::ForgetsOnDeposit, ..Knobs::RIGHT } => "window" ("had left the window"),
+    entries_dated_when_their_call_set_out: Knobs { kind: Kind::DatedAtTheStart, ..Knobs::RIGHT } => "window" ("had left the window"),
+    a_share_reached_refused: Knobs { kind: Kind::StrictShare, ..Knobs::RIGHT } => "window",
+    a_retry_after_a_refused_connection_that_skips_the_budget: Knobs { refused_connections_free: true, ..Knobs::RIGHT } => "outage" ("refused connections"),
+    a_budget_of_zero_read_as_none: Knobs { zero_is_unlimited: true, ..Knobs::RIGHT } => "outage" ("ratio 0"),
 }
 
 /// Right answers in other styles pass every check.

@@ -1,5 +1,5 @@
 //! One of each of a round's clients, by the role it plays: the plan's clients, what each made,
-//! and the verdicts' view of them are the same struct, so no list of eleven can drift from
+//! and the verdicts' view of them are the same struct, so no list of them can drift from
 //! another's order.
 
 /// Declares [`Roles`] and what takes it apart and back, from one list of the roles: the array's
@@ -54,10 +54,16 @@ roles! {
     rules,
     /// A wave of calls refused most of their retries, then calls that need the budget left.
     refusals,
+    /// Calls that ask the budget long after they set out, when older deposits have left it.
+    late,
+    /// Calls to a server that refuses connections until a moment later.
+    refused,
+    /// A budget of no ratio and no floor: no retry at all.
+    zero,
 }
 
 /// How many roles there are.
-pub const ROLES: usize = 11;
+pub const ROLES: usize = 14;
 
 impl<T> Roles<T> {
     /// `f` applied to each, in the order of [`Roles::into_array`].

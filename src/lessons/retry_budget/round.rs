@@ -13,7 +13,9 @@
 //! - one client whose first wave of calls uses every attempt, and whose second must still find
 //!   the budget those attempts did not spend;
 //! - one client with a budget that always has room, whose calls meet every failure lesson 3
-//!   retries (see [`super::rules`]).
+//!   retries (see [`super::rules`]);
+//! - one client whose calls ask the budget long after they set out, one whose server refuses
+//!   connections at first, and one whose budget allows nothing (see [`super::edges`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -28,7 +30,7 @@ use httplings::lessons::retry_budget::{Budget, Call, Reply as Came};
 
 use crate::judge::bounds::{Lag, Lateness, PROBE_EVERY};
 use crate::judge::seed::{self, Rng};
-use crate::judge::upstream::{Reply, Seen, Upstream};
+use crate::judge::upstream::{Options, Reply, Seen, Upstream};
 use crate::judge::{Learner, Lost, Returned};
 
 use super::roles::{ROLES, Roles};
@@ -40,6 +42,9 @@ pub struct Client {
     pub budget: Budget,
     /// When the `reqwest::Client` handed to `new` gives up on an attempt.
     pub timeout: Duration,
+    /// How long, from the client's start, its upstream refuses every connection (a server not
+    /// up yet), where it does.
+    pub refuses_for: Option<Duration>,
     /// When each call is made, from the round's start.
     pub calls: Vec<Duration>,
     /// What the upstream does with each call's attempts (by the call's number).
@@ -68,6 +73,9 @@ pub enum Script {
     TimesOutOnce,
     /// A reset and a 5xx (starting with this one) in turns, every time; a reset first when set.
     Mixed(u16, bool),
+    /// The first attempt answered a 503 only at this moment from the upstream's start, then a
+    /// 200: a call that asks the budget long after it set out.
+    FailsLate(Duration),
 }
 
 /// How many calls the outage with no floor makes.
@@ -155,6 +163,7 @@ fn phased(
         seed::duration_spread(rng, Duration::from_millis(base.0), Duration::from_millis(base.1));
     Client {
         timeout: TIMEOUT,
+        refuses_for: None,
         policy: RetryPolicy { max_attempts: attempts, base_delay: base, max_delay: base * 4 },
         budget,
         calls,
@@ -181,6 +190,7 @@ impl Plan {
                 .collect();
             Client {
                 timeout: TIMEOUT,
+                refuses_for: None,
                 // Long waits: a refused retry that sleeps anyway shows.
                 policy: policy(rng, (250, 400)),
                 budget: Budget {
@@ -230,6 +240,7 @@ impl Plan {
             .collect();
         let partial = Client {
             timeout: TIMEOUT,
+            refuses_for: None,
             // Waits of a tenth of a second or more: a backoff too long shows in them too.
             policy: policy(rng, (120, 200)),
             budget: Budget {
@@ -242,6 +253,7 @@ impl Plan {
         };
         let fresh = Client {
             timeout: TIMEOUT,
+            refuses_for: None,
             policy: outages[1].policy,
             budget: outages[1].budget,
             calls: vec![Duration::from_millis(1050)],
@@ -250,6 +262,7 @@ impl Plan {
         let size = rng.usize(8..=16);
         let together = Client {
             timeout: TIMEOUT,
+            refuses_for: None,
             policy: policy(rng, (20, 80)),
             budget: outages[1].budget,
             calls: vec![Duration::ZERO; size],
@@ -261,6 +274,7 @@ impl Plan {
             (0..50u32).map(|call| Duration::from_millis(30) * call).collect();
         let flapping = Client {
             timeout: TIMEOUT,
+            refuses_for: None,
             policy: policy(rng, (30, 80)),
             budget: Budget {
                 ratio: *seed::pick(rng, &[0.1, 0.2, 0.25]),
@@ -275,6 +289,7 @@ impl Plan {
         let inside = inside(rng);
         let rules = super::rules::draw(rng);
         let refusals = refusals(rng);
+        let (late, refused, zero) = (late(rng), refused(rng), zero(rng));
         let [outage_a, outage_b] = outages;
         let clients = Roles {
             outage_a,
@@ -288,6 +303,9 @@ impl Plan {
             inside,
             rules,
             refusals,
+            late,
+            refused,
+            zero,
         };
         Self { clients, phases }
     }
@@ -351,6 +369,67 @@ fn refusals(rng: &mut Rng) -> Client {
         at(REFUSALS_LATER, 500, Script::FailsOnce(None, false)),
     ];
     phased(rng, 4, (10, 20), budget, &phases)
+}
+
+/// The late client's healthy calls, and its calls that ask the budget late.
+pub const LATE_HEALTHY: usize = 20;
+pub const LATE_CALLS: usize = 10;
+
+/// When, in windows from the late client's start, its failing calls set out, and when their
+/// first attempts are answered.
+pub const LATE_FROM: f64 = 0.5;
+pub const LATE_ANSWERED: f64 = 1.2;
+
+/// The late client: twenty healthy calls, then, half a window later, ten calls whose first
+/// attempt is answered (a 503) only 1.2 windows after the start, each wanting one retry. When
+/// they ask, the healthy calls' deposits have left the window (a fifth of a window ago: a
+/// budget that counts in tenths of it has let them go too) and their own are in it: a ratio of
+/// a half and no floor is five retries, no more and no fewer. A budget that measures the window
+/// back from when the call set out, or forgets only when a call sets out, still counts the
+/// healthy calls (ten retries); a window that starts afresh once it has run out has forgotten
+/// the ten's own deposits too (none).
+fn late(rng: &mut Rng) -> Client {
+    let window = Duration::from_millis(rng.u64(1000..=1200));
+    let budget = Budget { ratio: 0.5, min_per_second: 0, window };
+    let answered = Script::FailsLate(window.mul_f64(LATE_ANSWERED));
+    let phases = [
+        Phase::new(LATE_HEALTHY, Duration::ZERO, Script::Fine).spread(SPREAD),
+        Phase::new(LATE_CALLS, window.mul_f64(LATE_FROM), answered).spread(SPREAD),
+    ];
+    phased(rng, 2, (10, 20), budget, &phases)
+}
+
+/// How many calls the refused client makes, and how long its server refuses connections.
+pub const REFUSED_CALLS: usize = 16;
+pub const REFUSED_FOR: Duration = Duration::from_millis(100);
+
+/// The refused client: sixteen calls at once to a server that is not up yet, each refused its
+/// connection; the server is up a tenth of a second later, before most backoffs (of up to a
+/// second) are over. A ratio of a quarter and no floor is four retries, which reach the server;
+/// a client that retries a refused connection without asking the budget reaches it with most
+/// of the sixteen.
+fn refused(rng: &mut Rng) -> Client {
+    let budget = Budget { ratio: 0.25, min_per_second: 0, window: Duration::from_secs(2) };
+    let calls = Phase::new(REFUSED_CALLS, Duration::ZERO, Script::Fine).spread(SPREAD);
+    Client { refuses_for: Some(REFUSED_FOR), ..phased(rng, 2, (800, 1000), budget, &[calls]) }
+}
+
+/// How many calls the zero client makes.
+pub const ZERO_CALLS: usize = 6;
+
+/// The zero client: a ratio of 0 and no floor, a budget that allows no retry at all (a layer
+/// told to leave retries to another), and six calls that fail once.
+fn zero(rng: &mut Rng) -> Client {
+    let window = Duration::from_millis(rng.u64(1000..=2000));
+    let budget = Budget { ratio: 0.0, min_per_second: 0, window };
+    let failing = Script::FailsOnce(None, false);
+    phased(
+        rng,
+        3,
+        (10, 20),
+        budget,
+        &[Phase::new(ZERO_CALLS, Duration::ZERO, failing).spread(SPREAD)],
+    )
 }
 
 /// The inside client's healthy calls, and all its calls.
@@ -487,18 +566,23 @@ pub async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<
     let script = client.script.clone();
     let counts = Mutex::new(HashMap::<usize, usize>::new());
     let started = Instant::now();
-    let upstream = Arc::new(
-        Upstream::start(move |seen: &Seen| {
-            let call: usize =
-                seen.path().rsplit('/').next().and_then(|n| n.parse().ok()).unwrap_or(usize::MAX);
-            let mut counts = counts.lock().unwrap_or_else(PoisonError::into_inner);
-            let attempt = counts.entry(call).or_default();
-            *attempt += 1;
-            let script = script.get(call).copied().unwrap_or(Script::NotFound);
-            reply(script, *attempt, started.elapsed())
-        })
-        .await,
-    );
+    let answer = move |seen: &Seen| {
+        let call: usize =
+            seen.path().rsplit('/').next().and_then(|n| n.parse().ok()).unwrap_or(usize::MAX);
+        let mut counts = counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let attempt = counts.entry(call).or_default();
+        *attempt += 1;
+        let script = script.get(call).copied().unwrap_or(Script::NotFound);
+        reply(script, *attempt, started.elapsed())
+    };
+    let (upstream, opener) = match client.refuses_for {
+        Some(_) => {
+            let (upstream, opener) = Upstream::refusing(Options::default(), answer);
+            (upstream, Some(opener))
+        }
+        None => (Upstream::start(answer).await, None),
+    };
+    let upstream = Arc::new(upstream);
     let new = Call::New {
         id,
         policy: Policy::from(client.policy),
@@ -517,6 +601,12 @@ pub async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<
         Returned::Value(Came::Got(Ok(_))) => return Ok(Err("an unexpected reply".into())),
         Returned::TimedOut(_) => return Ok(Err("BudgetedClient::new() did not return".into())),
     }
+    let opening = async {
+        if let (Some(after), Some(opener)) = (client.refuses_for, opener) {
+            tokio::time::sleep_until((made_at + after).into()).await;
+            opener.open();
+        }
+    };
     let calls = join_all(client.calls.iter().enumerate().map(|(call, at)| {
         let url = format!("{}/c{id}/{call}", upstream.base);
         async move {
@@ -534,8 +624,8 @@ pub async fn play_client(learner: &Learner, client: &Client, id: u32) -> Result<
             };
             Ok::<_, Lost>((returned, got))
         }
-    }))
-    .await;
+    }));
+    let (calls, ()) = futures_util::future::join(calls, opening).await;
     upstream
         .wait_until(Duration::from_millis(300), |seen| seen.iter().all(|seen| seen.ended.is_some()))
         .await;
@@ -589,11 +679,19 @@ fn reply(script: Script, attempt: usize, since_start: Duration) -> Reply {
             Reply::status(503).with_header("retry-after", &seconds.to_string())
         }
         (Script::FailsOnce(..), 1) => Reply::status(503),
+        (Script::FailsLate(at), 1) => {
+            Reply::Delayed(at.saturating_sub(since_start), Box::new(Reply::status(503)))
+        }
         (Script::NotFound, _) => Reply::status(404),
         (Script::Slow(after), _) => Reply::Delayed(after, Box::new(Reply::status(200))),
-        (Script::FailsOnce(..) | Script::Fine | Script::Asking(..) | Script::TimesOutOnce, _) => {
-            Reply::status(200)
-        }
+        (
+            Script::FailsOnce(..)
+            | Script::FailsLate(_)
+            | Script::Fine
+            | Script::Asking(..)
+            | Script::TimesOutOnce,
+            _,
+        ) => Reply::status(200),
     }
 }
 

@@ -63,6 +63,7 @@ pub fn draw(rng: &mut Rng) -> Client {
         },
         budget: Budget { ratio: 1.0, min_per_second: 100, window: Duration::from_secs(1) },
         timeout: TIMEOUT,
+        refuses_for: None,
         calls,
         script,
     }

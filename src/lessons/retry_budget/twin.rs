@@ -41,6 +41,7 @@ pub fn draw(rng: &mut Rng) -> Client {
     let base = seed::duration_spread(rng, Duration::from_millis(200), Duration::from_millis(250));
     Client {
         timeout: round::TIMEOUT,
+        refuses_for: None,
         policy: RetryPolicy { max_attempts: 3, base_delay: base, max_delay: base.mul_f64(1.1) },
         budget: Budget { ratio: 1.0, min_per_second: 40, window: Duration::from_secs(1) },
         calls: (0..CALLS + ASKING).map(|call| GAP * call).collect(),

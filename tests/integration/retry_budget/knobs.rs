@@ -48,6 +48,14 @@ pub enum Kind {
     OneMore,
     /// A sliding window that records a withdrawal whether or not it grants it.
     RecordsRefusals,
+    /// A window that starts afresh, empty, once it has run out (a tumbling window).
+    Tumbling,
+    /// A sliding window that forgets only when a call deposits, never when a retry asks.
+    ForgetsOnDeposit,
+    /// A sliding window whose every entry is dated when its call set out, retries too.
+    DatedAtTheStart,
+    /// A sliding window that refuses the retry that would bring the count to its allowance.
+    StrictShare,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -113,6 +121,10 @@ pub struct Knobs {
     pub asked_costs_no_attempt: bool,
     /// After a transport failure, the backoff of the first retry: it grows after a 5xx only.
     pub flat_after_resets: bool,
+    /// A budget of ratio 0 and no floor read as no budget at all.
+    pub zero_is_unlimited: bool,
+    /// A retry after a refused connection skips the budget.
+    pub refused_connections_free: bool,
 }
 
 impl Knobs {
@@ -148,6 +160,8 @@ impl Knobs {
         one_share_per_call: false,
         asked_costs_no_attempt: false,
         flat_after_resets: false,
+        zero_is_unlimited: false,
+        refused_connections_free: false,
     };
 }
 
@@ -159,6 +173,8 @@ struct Window {
     kind: Option<Kind>,
     /// The floor's reserve spent so far, where it is a reserve spent once.
     reserve_spent: f64,
+    /// When a tumbling window began.
+    started: Option<Instant>,
 }
 
 impl Window {
@@ -166,13 +182,15 @@ impl Window {
         Self { kind: Some(kind), ..Self::default() }
     }
 
-    fn deposit(&mut self, limits: &RetryBudget) {
-        self.forget(limits);
-        self.deposits.push_back(Instant::now());
+    fn deposit(&mut self, limits: &RetryBudget, now: Instant) {
+        self.forget(limits, now);
+        self.deposits.push_back(now);
     }
 
-    fn withdraw(&mut self, limits: &RetryBudget, ratio: f64) -> bool {
-        self.forget(limits);
+    fn withdraw(&mut self, limits: &RetryBudget, ratio: f64, now: Instant) -> bool {
+        if self.kind != Some(Kind::ForgetsOnDeposit) {
+            self.forget(limits, now);
+        }
         let floor = f64::from(limits.min_per_second) * limits.window.as_secs_f64();
         let from_ratio = ratio * self.deposits.len() as f64;
         let ok = match self.kind {
@@ -183,16 +201,26 @@ impl Window {
             }
             Some(Kind::FloorOnce) => self.withdrawals.len() as f64 + 1.0 <= from_ratio,
             Some(Kind::OneMore) => self.withdrawals.len() as f64 <= from_ratio + floor,
+            Some(Kind::StrictShare) => self.withdrawals.len() as f64 + 1.0 < from_ratio + floor,
             _ => self.withdrawals.len() as f64 + 1.0 <= from_ratio + floor,
         };
         if ok || self.kind == Some(Kind::RecordsRefusals) {
-            self.withdrawals.push_back(Instant::now());
+            self.withdrawals.push_back(now);
         }
         ok
     }
 
-    fn forget(&mut self, limits: &RetryBudget) {
-        let Some(start) = Instant::now().checked_sub(limits.window) else { return };
+    fn forget(&mut self, limits: &RetryBudget, now: Instant) {
+        if self.kind == Some(Kind::Tumbling) {
+            let started = *self.started.get_or_insert(now);
+            if now.duration_since(started) >= limits.window {
+                self.deposits.clear();
+                self.withdrawals.clear();
+                self.started = Some(now);
+            }
+            return;
+        }
+        let Some(start) = now.checked_sub(limits.window) else { return };
         let (deposits, withdrawals) = match self.kind {
             Some(Kind::DepositsStay) => (false, true),
             Some(Kind::RetriesStay) => (true, false),
@@ -315,7 +343,8 @@ impl Client {
         self.policy.base_delay.saturating_mul(1 << (attempt - 1)).min(self.policy.max_delay)
     }
 
-    fn deposit(&self, own: &mut Window) {
+    fn deposit(&self, own: &mut Window, started: Instant) {
+        let now = Instant::now();
         match self.knobs.kind {
             Kind::Window
             | Kind::RetriesDeposit
@@ -324,12 +353,16 @@ impl Client {
             | Kind::NoFloor
             | Kind::FloorOnce
             | Kind::OneMore
-            | Kind::RecordsRefusals => self.window.lock().unwrap().deposit(&self.limits),
+            | Kind::RecordsRefusals
+            | Kind::Tumbling
+            | Kind::ForgetsOnDeposit
+            | Kind::StrictShare => self.window.lock().unwrap().deposit(&self.limits, now),
+            Kind::DatedAtTheStart => self.window.lock().unwrap().deposit(&self.limits, started),
             Kind::Slots => {
                 self.slots.lock().unwrap().cell().1 += (self.limits.ratio * 1000.0) as i64;
             }
-            Kind::PerCall => own.deposit(&self.limits),
-            Kind::Global => GLOBAL.with(|global| global.borrow_mut().deposit(&self.limits)),
+            Kind::PerCall => own.deposit(&self.limits, now),
+            Kind::Global => GLOBAL.with(|global| global.borrow_mut().deposit(&self.limits, now)),
             Kind::Atomic => {
                 self.tokens.fetch_add((self.limits.ratio * 1000.0) as i64, Ordering::SeqCst);
             }
@@ -338,8 +371,12 @@ impl Client {
         }
     }
 
-    fn withdraw(&self, own: &mut Window) -> bool {
+    fn withdraw(&self, own: &mut Window, started: Instant) -> bool {
         let limits = &self.limits;
+        if self.knobs.zero_is_unlimited && limits.ratio == 0.0 && limits.min_per_second == 0 {
+            return true;
+        }
+        let now = Instant::now();
         match self.knobs.kind {
             Kind::Window
             | Kind::DepositsStay
@@ -347,17 +384,23 @@ impl Client {
             | Kind::NoFloor
             | Kind::FloorOnce
             | Kind::OneMore
-            | Kind::RecordsRefusals => self.window.lock().unwrap().withdraw(limits, limits.ratio),
+            | Kind::RecordsRefusals
+            | Kind::Tumbling
+            | Kind::ForgetsOnDeposit
+            | Kind::StrictShare => self.window.lock().unwrap().withdraw(limits, limits.ratio, now),
+            Kind::DatedAtTheStart => {
+                self.window.lock().unwrap().withdraw(limits, limits.ratio, started)
+            }
             Kind::Slots => self.slots.lock().unwrap().take(limits),
-            Kind::TimeOnly => self.window.lock().unwrap().withdraw(limits, 0.0),
+            Kind::TimeOnly => self.window.lock().unwrap().withdraw(limits, 0.0, now),
             Kind::RetriesDeposit => {
                 let mut window = self.window.lock().unwrap();
-                window.deposit(limits);
-                window.withdraw(limits, limits.ratio)
+                window.deposit(limits, now);
+                window.withdraw(limits, limits.ratio, now)
             }
-            Kind::PerCall => own.withdraw(limits, limits.ratio),
+            Kind::PerCall => own.withdraw(limits, limits.ratio, now),
             Kind::Global => {
-                GLOBAL.with(|global| global.borrow_mut().withdraw(limits, limits.ratio))
+                GLOBAL.with(|global| global.borrow_mut().withdraw(limits, limits.ratio, now))
             }
             Kind::Atomic => self.take_token(true),
             Kind::NeverRefills => self.take_token(false),
@@ -388,7 +431,8 @@ impl Client {
         let _serialised =
             if self.knobs.lock_across_await { Some(self.lock.lock().await) } else { None };
         let mut own = Window::default();
-        self.deposit(&mut own);
+        let started = Instant::now();
+        self.deposit(&mut own, started);
         let mut attempt = 1;
         let mut first = None;
         let share = random();
@@ -406,11 +450,11 @@ impl Client {
             };
             let most = self.policy.max_attempts + u32::from(self.knobs.one_attempt_more);
             if self.knobs.pays_past_the_last && retryable && attempt >= most {
-                self.withdraw(&mut own);
+                self.withdraw(&mut own, started);
             }
             let client_error = outcome.as_ref().is_ok_and(|r| r.status().is_client_error());
             if self.knobs.pays_for_a_4xx && client_error {
-                self.withdraw(&mut own);
+                self.withdraw(&mut own, started);
             }
             if attempt >= most || !retryable {
                 return outcome;
@@ -435,7 +479,7 @@ impl Client {
                             && asked == self.policy.max_delay) =>
                 {
                     if self.knobs.pays_before_a_long_retry_after {
-                        self.withdraw(&mut own);
+                        self.withdraw(&mut own, started);
                     }
                     return outcome;
                 }
@@ -475,8 +519,10 @@ impl Client {
                     }
                 }
             };
-            let free = self.knobs.retry_after_free && asked.is_some();
-            if !free && !self.withdraw(&mut own) {
+            let refused = outcome.as_ref().is_err_and(reqwest::Error::is_connect);
+            let free = (self.knobs.retry_after_free && asked.is_some())
+                || (self.knobs.refused_connections_free && refused);
+            if !free && !self.withdraw(&mut own, started) {
                 if self.knobs.sleeps_when_refused {
                     tokio::time::sleep(wait).await;
                 }
