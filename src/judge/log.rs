@@ -61,7 +61,7 @@ const CREDENTIAL_PART: usize = 8;
 
 /// Whether `line` holds [`CREDENTIAL_PART`] or more of `secret`'s characters in a row, as
 /// they are (a prefix "for debugging", the end of a token).
-fn part_of(line: &str, secret: &str) -> bool {
+pub fn part_of(line: &str, secret: &str) -> bool {
     secret.is_ascii()
         && secret.len() > CREDENTIAL_PART
         && (0..=secret.len() - CREDENTIAL_PART)

@@ -375,6 +375,9 @@ async fn each_wrong_retry_after_is_caught() {
         // The adversary round (lesson 5's fourth review): jitter up to 0.6 of a cooldown, which
         // rounding hid on cooldowns of a second; J's, of seven seconds or so, shows it.
         Wrong { app: with!(retry_after: jittered_six_tenths), caught_by: RETRY_AFTER, saying: "expected", also: &[] },
+        // The adversary round of 2026-12-07: capped at a day ("surely a misconfiguration"). J's
+        // cooldown is a day and a half or more.
+        Wrong { app: with!(retry_after: |left, _| Some(left.as_millis().div_ceil(1000).clamp(1, 86_400) as u64)), caught_by: RETRY_AFTER, saying: "Retry-After: 86400", also: &[] },
     ])
     .await;
 }

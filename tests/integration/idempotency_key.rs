@@ -125,6 +125,11 @@ struct Behaviour {
     folds_key_case: bool,
     /// Whether the client is taken only from `Bearer` spelled so (not `bearer`, `BEARER`).
     scheme_case_sensitive: bool,
+    /// Whether the spaces after the scheme are kept as part of the API key (one or more may
+    /// come: `Bearer  sk_…` is another client).
+    keeps_spaces_after_scheme: bool,
+    /// Whether a request with no API key is served, as a client named by nothing.
+    serves_anonymous: bool,
     stores_answers: bool,
     /// Whether the charge runs in a task of its own, to its end whatever the client does.
     spawns_work: bool,
@@ -291,6 +296,8 @@ const RIGHT: Behaviour = Behaviour {
     folds_client_case: false,
     folds_key_case: false,
     scheme_case_sensitive: false,
+    keeps_spaces_after_scheme: false,
+    serves_anonymous: false,
     stores_answers: true,
     spawns_work: false,
     frees_failures_in_handler: false,
@@ -557,11 +564,15 @@ async fn knobbed_payment(
             true => *scheme == "Bearer",
             false => scheme.eq_ignore_ascii_case("bearer"),
         })
-        .map(|(_, token)| match behaviour.client_prefix {
+        .map(|(_, token)| if behaviour.keeps_spaces_after_scheme { token } else { token.trim() })
+        .map(|token| match behaviour.client_prefix {
             Some(chars) => token.chars().take(chars).collect(),
             None => token.to_string(),
         })
         .unwrap_or_default();
+    if client.is_empty() && !behaviour.serves_anonymous {
+        return problem(StatusCode::UNAUTHORIZED);
+    }
     let Some(key) = key_of(&headers, behaviour) else {
         return problem(StatusCode::BAD_REQUEST);
     };
@@ -1061,9 +1072,13 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         // told by the first twelve characters of its API key.
         Box::pin(knobbed!(downstream: Downstream::Glued("="))),
         Box::pin(knobbed!(client_prefix: Some(12))),
+        // An adversary's round: callers with no API key served as one client; two spaces
+        // after `Bearer` taken as part of the API key.
+        Box::pin(knobbed!(serves_anonymous: true)),
+        Box::pin(knobbed!(keeps_spaces_after_scheme: true)),
     ])
     .await;
-    let expected: [&[&str]; 20] = [
+    let expected: [&[&str]; 22] = [
         &[GATEWAY],
         &[GATEWAY],
         &[GATEWAY],
@@ -1086,6 +1101,8 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         &[CHARGES],
         &[SCOPED],
         &[SCOPED],
+        &[SCOPED],
+        &[REPLAYS, IN_FLIGHT, NOT_STORED],
     ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
@@ -1098,6 +1115,8 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
     assert_rejected(&cases[9].0, cases[9].1, SCOPED, "the processor made no new charge");
     assert_rejected(&cases[13].0, cases[13].1, NO_KEY, "with a key of 256 characters");
     assert_rejected(&cases[15].0, cases[15].1, NO_KEY, "in its key");
+    assert_rejected(&cases[20].0, cases[20].1, SCOPED, "without an Authorization header");
+    assert_rejected(&cases[21].0, cases[21].1, REPLAYS, "`Bearer` spelled otherwise");
 }
 
 /// A server that mixes keys up (at its store, or at the processor), forgets answers after a

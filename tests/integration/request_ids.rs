@@ -186,6 +186,9 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
         (with!(drops_allow: true), &[SERVED]),
         // The shipping service's status in the 502 (the fourth adversary round).
         (with!(details_shipping_status: true), &[NO_LEAK]),
+        // The sixth adversary round: the error's text, its password masked by a pattern that
+        // ends at the first `@` (the password holds one).
+        (with!(logs_text_masked_to_first_at: true), &[LOGGED]),
     ])
     .await;
     let (shared, seed) = &judged[8];
@@ -196,7 +199,9 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
     assert_rejected(warned, *seed, LOGGED, "is at WARN, not ERROR");
     let (down, seed) = &judged[15];
     assert_rejected(down, *seed, LOGGED, "the database's password");
-    let (no_allow, seed) = &judged[judged.len() - 2];
+    let (masked, seed) = &judged[judged.len() - 1];
+    assert_rejected(masked, *seed, LOGGED, "eight characters of it in a row");
+    let (no_allow, seed) = &judged[judged.len() - 3];
     assert_rejected(no_allow, *seed, SERVED, "405 with an Allow header naming GET");
     let (titled, seed) = &judged[18];
     assert_rejected(titled, *seed, PROBLEM, "the status's own phrase (Bad Gateway)");
@@ -214,7 +219,7 @@ async fn each_wrong_join_is_caught_by_the_check_for_its_rule() {
     let wraps = request_ids::judge_in_process(with!(wraps_order_number: true), drawn).await;
     caught_by(&wraps, drawn, SERVED, &[UPSTREAM]);
     assert_rejected(&wraps, drawn, SERVED, "GET /orders/429");
-    let (status, seed) = judged.last().expect("the cases judged");
+    let (status, seed) = &judged[judged.len() - 2];
     assert_rejected(status, *seed, NO_LEAK, "the status the shipping service failed with");
 }
 
@@ -298,6 +303,8 @@ struct Behaviour {
     layer_error_line: bool,
     /// The database error logged as its text, connection string and password included.
     logs_error_text: bool,
+    /// The database error logged as its text, the password masked up to the first `@`.
+    logs_text_masked_to_first_at: bool,
     /// axum's own 405 and 400 left as they come: plain text, no id in the body.
     plain_rejections: bool,
     /// The failure's line at WARN, not ERROR.
@@ -351,6 +358,7 @@ const RIGHT: Behaviour = Behaviour {
     leaks_reason: false,
     layer_error_line: false,
     logs_error_text: false,
+    logs_text_masked_to_first_at: false,
     plain_rejections: false,
     logs_at_warn: false,
     logs_query_only: false,
@@ -598,6 +606,8 @@ async fn knobbed_order(
             let down = error.kind() == DbErrorKind::Unavailable;
             let cause = if behaviour.logs_error_text || behaviour.logs_text_when_down && down {
                 error.to_string()
+            } else if behaviour.logs_text_masked_to_first_at {
+                masked_to_first_at(&error.to_string())
             } else if behaviour.logs_query_only {
                 format!("query {}", error.query_id())
             } else {
@@ -841,5 +851,18 @@ mod spanned {
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         response
+    }
+}
+
+/// `scheme://user:password@host…` with what stands between the user and the first `@` masked:
+/// a mask by pattern, which a password holding an `@` outwits.
+fn masked_to_first_at(text: &str) -> String {
+    let Some(authority) = text.find("://").map(|at| at + 3) else { return text.to_string() };
+    let rest = &text[authority..];
+    match (rest.find(':'), rest.find('@')) {
+        (Some(colon), Some(at)) if colon < at => {
+            format!("{}***{}", &text[..authority + colon + 1], &rest[at..])
+        }
+        _ => text.to_string(),
     }
 }

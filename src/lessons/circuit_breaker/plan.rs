@@ -596,19 +596,21 @@ fn late_in_trial(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
 /// How many requests J sends at once while open.
 const JITTER_BURST: usize = 40;
 
-/// The range of J's cooldown.
-const J_COOLDOWN: (Duration, Duration) = (Duration::from_secs(600), Duration::from_secs(6 * 3_600));
+/// The range of J's cooldown: from a day and a half, so that a Retry-After capped at a day (or
+/// anything less, or a count of seconds that a `u16` holds) shows in every run.
+const J_COOLDOWN: (Duration, Duration) =
+    (Duration::from_secs(36 * 3_600), Duration::from_secs(30 * 86_400));
 
-/// J: a cooldown of ten minutes to six hours, opened, then asked [`JITTER_BURST`] times at once
-/// (never waited out, so it costs nothing): each Retry-After is at least the cooldown left, so
-/// that one capped anywhere below it shows (half a minute, a minute, five), and at most that
+/// J: a cooldown of a day and a half to a month, opened, then asked [`JITTER_BURST`] times at
+/// once (never waited out, so it costs nothing): each Retry-After is at least the cooldown left,
+/// so that one capped anywhere below it shows (a minute, an hour, a day), and at most that
 /// and half a cooldown, rounded up. The cooldown makes that sum fall just short of a whole
 /// second, so that jitter drawn from a little more than half a cooldown crosses it (from 0.6
 /// of it: one answer in six, and none of forty about once in 1,500 runs).
 fn jittered(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     items.served.clear();
     // One and a half cooldowns are a whole number of seconds and 950 ms; the seconds drawn
-    // evenly over their logarithm, so that each scale (minutes, hours) comes as often.
+    // evenly over their logarithm, so that each scale (days, weeks) comes as often.
     let (least, most) = (J_COOLDOWN.0.as_secs_f64() * 1.5, J_COOLDOWN.1.as_secs_f64() * 1.5);
     let whole = (least * (most / least).powf(rng.f64())) as u64;
     let cooldown = Duration::from_millis((whole * 1_000 + 950) * 2 / 3);

@@ -93,6 +93,11 @@ pub(super) struct Plan {
     scenarios: Vec<Scenario>,
     /// Requests whose key no server may take: a header value (none: no header), and a payment.
     unusable: Vec<(Option<String>, Payment, &'static str)>,
+    /// Requests with a usable key and no client: an `Authorization` value (none: no header).
+    strangers: Vec<(Option<String>, Payment, &'static str)>,
+    /// The key every stranger sends: a server that takes them for one client replays the
+    /// first one's answer to the next.
+    strangers_key: String,
     api_key: String,
     timeout: Duration,
 }
@@ -307,7 +312,12 @@ impl Plan {
                 "with a key that is not ASCII",
             ),
         ];
-        Self { scenarios, unusable, api_key, timeout }
+        let strangers = vec![
+            (None, payments.next(), "without an Authorization header"),
+            (Some("Bearer".into()), payments.next(), "with `Authorization: Bearer` and no API key"),
+        ];
+        let strangers_key = payments.key();
+        Self { scenarios, unusable, strangers, strangers_key, api_key, timeout }
     }
 }
 
@@ -346,7 +356,8 @@ pub(super) async fn play(
         }
         histories
     }));
-    let (histories, unusable) = tokio::join!(histories, player.unusable(plan));
+    let (histories, unusable, strangers) =
+        tokio::join!(histories, player.unusable(plan), player.strangers(plan));
     // The silent processors are met all at once: a busy moment stretches them alike.
     let silent_lateness = histories
         .iter()
@@ -373,7 +384,7 @@ pub(super) async fn play(
             decided.entry(check).or_insert(failure);
         }
     }
-    if let Some(failure) = leaked(plan, processor).or_else(|| weak(processor)) {
+    if let Some(failure) = leaked(plan, processor).or_else(|| weak(processor)).or(strangers) {
         decided.entry(SCOPED).or_insert(failure);
     }
     let mut all = vec![(no_key, unusable), (no_queue, player.queued.take())];
@@ -453,7 +464,7 @@ impl Log {
             .and_then(|(_, value)| value.split_once(' '))
             .map(|(scheme, _)| scheme)
             .filter(|scheme| *scheme != "Bearer")
-            .map_or_else(String::new, |scheme| format!("  Authorization: {scheme} …"));
+            .map_or_else(String::new, |scheme| format!("  Authorization: {scheme}␣␣…"));
         self.lines.push(format!(
             "{:>5} ms  POST /payments  Idempotency-Key: {}{scheme}\n          {}\n          → {answer} (in {})",
             exchange.sent.saturating_duration_since(start).as_millis(),
@@ -483,8 +494,9 @@ const RESPELLED_SCHEMES: [&str; 3] = ["bearer", "BEARER", "bEaReR"];
 impl Player<'_> {
     /// A request for `payment` under `life`'s key; `respelled`, the same payment spelled another
     /// way: the JSON rewritten, the key quoted if it was bare (bare if it was quoted: the
-    /// draft's Structured Field string), and the scheme `Bearer` in another case (RFC 9110
-    /// §11.1: auth schemes are case-insensitive, so it is the same client).
+    /// draft's Structured Field string), and the scheme `Bearer` in another case and followed by
+    /// two spaces (RFC 9110 §11.1 and §11.4: auth schemes are case-insensitive, and one or more
+    /// spaces end them, so it is the same client).
     fn request(&self, life: &KeyLife, payment: &Payment, respelled: bool) -> Request {
         let (body, scheme, key) = if respelled {
             let key = match life.key.strip_prefix('"').and_then(|key| key.strip_suffix('"')) {
@@ -495,8 +507,10 @@ impl Player<'_> {
         } else {
             (serde_json::to_string(payment).expect("a payment"), "Bearer", life.key.clone())
         };
+        // Respelled, two spaces after the scheme: RFC 9110 §11.4 allows one or more.
+        let gap = if respelled { "  " } else { " " };
         let mut request = Request::post_json("/payments", &serde_json::Value::Null)
-            .header("authorization", format!("{scheme} {}", life.api_key))
+            .header("authorization", format!("{scheme}{gap}{}", life.api_key))
             .header("idempotency-key", key);
         request.body = body.into_bytes();
         request
@@ -807,6 +821,40 @@ impl Player<'_> {
                 break;
             }
         }
+    }
+
+    /// Requests with no client to keep their key for: each refused (401, or 400 or 403), and
+    /// nothing charged. The lesson asks for 401; any refusal keeps the payments apart.
+    async fn strangers(&self, plan: &Plan) -> Option<Failure> {
+        let sent = Instant::now();
+        let mut log = Log::default();
+        for (authorization, payment, what) in &plan.strangers {
+            let mut request =
+                Request::post_json("/payments", &serde_json::to_value(payment).expect("a payment"))
+                    .header("idempotency-key", plan.strangers_key.clone());
+            if let Some(authorization) = authorization {
+                request = request.header("authorization", authorization.clone());
+            }
+            let exchange = self.client.send(request).await;
+            log.note(&exchange);
+            let charged = self.processor.asked(payment.amount, sent, None).len();
+            let problem = match exchange.status() {
+                Some(400 | 401 | 403) if charged == 0 => continue,
+                Some(status @ (400 | 401 | 403)) => {
+                    format!("it answered {status}, and asked the processor to charge all the same")
+                }
+                Some(status) => format!("it answered {status}, not 401"),
+                None => exchange.answer.as_ref().err().cloned().unwrap_or_default(),
+            };
+            return Some(
+                Failure::of(format!(
+                    "a payment {what}: {problem}: a request with no API key has no client to keep \
+                     its key for, and every such caller would share one"
+                ))
+                .with(log.evidence()),
+            );
+        }
+        None
     }
 
     /// Requests whose key no server may take: each a 400, and nothing charged.

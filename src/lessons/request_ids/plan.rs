@@ -276,10 +276,16 @@ impl Plan {
             1 => format!("the database system is shutting down (backend orders_{reason_token})"),
             _ => format!("connection refused by pool \"orders_{reason_token}\" (os error 111)"),
         };
+        // An `@` inside the password, as generated passwords have: a mask that ends at the
+        // first `@` of the connection string leaves the rest, eight characters or more, in the
+        // log.
+        let mut password = seed::token(&mut rng, 20);
+        let at = rng.usize(3..12);
+        password.replace_range(at..=at, "@");
         let database = DatabaseSetup {
             orders: orders.clone(),
             host,
-            password: seed::token(&mut rng, 20),
+            password,
             secret: rng.u64(..),
             failure: Some(QueryFailure { reasons: vec![reason], only: None }),
             panic: None,

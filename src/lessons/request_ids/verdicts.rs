@@ -11,7 +11,7 @@ use super::plan::{Incoming, Instance, NOT_A_NUMBER, Target, well_formed};
 use super::{Asked, REQUEST_ID, Run};
 use crate::judge::answer::Answer;
 use crate::judge::compare::{closest_pair, secrets_in, varying_bits};
-use crate::judge::log::{is_panic_report, shortened, without_colours};
+use crate::judge::log::{is_panic_report, part_of, shortened, without_colours};
 use crate::judge::{Evidence, Failure, Row};
 
 /// An id that varies in fewer bits than this from request to request can be guessed.
@@ -466,16 +466,16 @@ fn at_error_level(line: &str) -> bool {
 
 pub(super) fn logged(run: &Run<'_>) -> Option<Failure> {
     let password = [run.plan.database.password.clone()];
-    let leaked = run
-        .log
-        .lines()
-        .chain(run.other_log.lines())
-        .find(|line| !is_panic_report(line) && !secrets_in(line, &password).is_empty());
+    let leaked = run.log.lines().chain(run.other_log.lines()).find(|line| {
+        !is_panic_report(line)
+            && (!secrets_in(line, &password).is_empty() || part_of(line, &password[0]))
+    });
     if let Some(line) = leaked {
         return Some(
             Failure::new(
-                "a log line carries the database's password: the error's text (its Display and \
-                 its Debug) quotes the connection string it was made on",
+                "a log line carries the database's password, or eight characters of it in a row: \
+                 the error's text (its Display and its Debug) quotes the connection string it was \
+                 made on, and a mask made by pattern misses the password it did not foresee",
                 "Logs are read by many people and kept for long: a credential that reaches one \
                  has leaked (lesson 1). The cause the team needs is the query id, the host and \
                  the reason, which the error gives one by one.",

@@ -74,13 +74,10 @@ fn usable_key(headers: &HeaderMap) -> Option<String> {
     fits.then(|| key.to_string())
 }
 
-fn client_of(headers: &HeaderMap) -> String {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map_or_else(String::new, |(_, token)| token.to_string())
+fn client_of(headers: &HeaderMap) -> Option<String> {
+    let (scheme, token) = headers.get(header::AUTHORIZATION)?.to_str().ok()?.split_once(' ')?;
+    let token = token.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
 
 /// The claim on a slot; dropped without `settle`, it frees the slot for a retry, keeping the
@@ -123,10 +120,13 @@ async fn create_payment(
     headers: HeaderMap,
     Json(payment): Json<Payment>,
 ) -> Response {
+    let Some(client) = client_of(&headers) else {
+        return problem(StatusCode::UNAUTHORIZED, "NO_CLIENT", "Send your API key");
+    };
     let Some(key) = usable_key(&headers) else {
         return problem(StatusCode::BAD_REQUEST, "NO_KEY", "Send a usable Idempotency-Key");
     };
-    let slot = (client_of(&headers), key);
+    let slot = (client, key);
     let processor_key = {
         let mut map = service.shard(&slot).lock().unwrap();
         let fresh = || uuid::Uuid::new_v4().simple().to_string();
