@@ -140,6 +140,9 @@ pub(super) struct Breaker {
     /// A request let through before the breaker last opened, back failing once it had closed
     /// again, and no success since.
     late_failure: Option<u32>,
+    /// A request whose client hung up while the breaker was closed, with nothing counted since:
+    /// named when the breaker is then found open, as a hang-up taken for a failure.
+    hung_up: Option<u32>,
     /// Every rule seen to hold at least once.
     pub(super) judged: BTreeSet<Rule>,
     /// The widest span in which the breaker can have opened: how closely, at worst, the judge
@@ -162,6 +165,7 @@ impl Breaker {
             trial_closed,
             late_success,
             late_failure,
+            hung_up: None,
             judged,
             widest_opening: Duration::ZERO,
         }
@@ -334,6 +338,9 @@ impl Breaker {
         } else if let Some(id) = self.late_failure.filter(|_| failures + 1 >= threshold) {
             let late = format!("GET /items/{id}, let through before the breaker last opened");
             (Rule::Opens, format!("{failures} failures in a row and a late one ({late})"))
+        } else if let Some(id) = self.hung_up.filter(|_| failures + 1 >= threshold) {
+            let what = format!("a client that hung up on GET /items/{id}");
+            (Rule::Counts, format!("{failures} failures in a row and {what}, which is no failure"))
         } else if self.trial_closed {
             (Rule::Closes, format!("{ever} failures since a trial closed the breaker"))
         } else if self.draining {
@@ -399,6 +406,7 @@ impl Breaker {
                 if !item.script.fails() {
                     self.late_failure = None;
                 }
+                self.hung_up = None;
             }
             (Flight::Trial, _) if item.script.fails() => self.open(recorded, Cause::FailedTrial),
             (Flight::Trial, _) => {
@@ -422,6 +430,7 @@ impl Breaker {
     fn open(&mut self, from: Span, cause: Cause) {
         (self.state, self.late_success, self.late_failure, self.trial_closed) =
             (State::Open { from, cause }, None, None, false);
+        self.hung_up = None;
         self.epoch += 1;
         let width = from.latest.saturating_duration_since(from.earliest);
         self.widest_opening = self.widest_opening.max(width);
@@ -441,6 +450,8 @@ impl Breaker {
             let at = Span { earliest: got.exchange.received, latest };
             self.state = State::HungUp { at };
             self.epoch += 1;
+        } else if matches!(self.state, State::Closed { .. }) {
+            self.hung_up = Some(item.id);
         }
         Ok(())
     }
