@@ -71,7 +71,11 @@ impl Renderer {
         match tag {
             Tag::Heading { level, .. } => self.heading = Some(level),
             Tag::BlockQuote(_) => self.quote_depth += 1,
-            Tag::List(first) => self.lists.push(first),
+            Tag::List(first) => {
+                // A list inside an item: the item's own text is written at the item's depth.
+                self.flush_paragraph();
+                self.lists.push(first);
+            }
             Tag::Item => {
                 self.flush_paragraph();
                 let marker = match self.lists.last_mut() {
@@ -363,6 +367,12 @@ mod tests {
     fn renders_headings_paragraphs_and_lists() {
         let shown = plain("# Title\n\nSome *text* with `code`.\n\n- one\n- two\n", 80);
         assert_eq!(shown, "Title\n═════\n\nSome text with code.\n\n• one\n• two\n\n");
+    }
+
+    #[test]
+    fn a_nested_list_goes_under_its_item() {
+        let shown = plain("- one\n- two:\n  - inner\n- three\n", 80);
+        assert_eq!(shown, "• one\n• two:\n  • inner\n• three\n\n");
     }
 
     #[test]
