@@ -1,7 +1,7 @@
 //! Lesson 9, retry budgets: a client that many tasks share, whose retries stay within a share
 //! of its first attempts however long an outage lasts.
 //!
-//! One round makes fourteen clients of the learner's and calls them from many tasks at once (see
+//! One round makes sixteen clients of the learner's and calls them from many tasks at once (see
 //! [`round`]): two through total outages and one through a flapping one, judged against the
 //! budget's rules written as a model ([`ledger`]); one through a partial outage; one made fresh
 //! while the others are spent; one called by many tasks at once against a slow server; one seen
@@ -9,7 +9,8 @@
 //! no emptier; one whose calls use every attempt, which must not pay for a retry never made;
 //! one whose budget always has room, whose calls meet every failure lesson 3 retries; one whose
 //! calls ask the budget long after they set out, one whose server refuses connections at
-//! first, and one whose budget allows nothing ([`edges`]).
+//! first, one whose budget allows nothing, one whose budget is a floor alone, and one whose
+//! first retries succeed before an outage ([`edges`]).
 //! A check that fails is decided again on a fresh round before it is believed; lesson 3's rules,
 //! passed on a round that the machine ran late through, are too.
 
@@ -64,7 +65,7 @@ impl Lesson for Judge {
 }
 
 /// Judges a `BudgetedClient` on a thread of this process (the project's tests).
-pub async fn judge_in_process<C: 'static>(
+pub async fn judge_in_process<C: Send + Sync + 'static>(
     new: New<C>,
     get: impl Get<C> + Send + Clone,
     seed: u64,
@@ -91,6 +92,8 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
             (verdicts::RULES, made.rules),
             ("late", made.late),
             ("zero", made.zero),
+            ("floor", made.floor),
+            ("repaid", made.repaid),
         ]),
         OUTAGE => ledger::judge("in a total outage", plans.outage_a.budget, made.outage_a)
             .or_else(|| ledger::totals("in a total outage", plans.outage_a.budget, made.outage_a))
@@ -105,7 +108,8 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
             .or_else(|| ledger::judge("healthy, then failing", plans.windows.budget, made.windows))
             .or_else(|| ledger::judge("healthy, then failing", plans.inside.budget, made.inside))
             .or_else(|| edges::refused(&plans.refused, made.refused))
-            .or_else(|| edges::zero(&plans.zero, made.zero)),
+            .or_else(|| edges::zero(&plans.zero, made.zero))
+            .or_else(|| edges::repaid(&plans.repaid, made.repaid)),
         AT_ONCE => verdicts::at_once(made.outage_a, lag)
             .or_else(|| verdicts::at_once(made.outage_b, lag))
             .or_else(|| verdicts::at_once(made.flapping, lag))
@@ -116,7 +120,8 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
             .or_else(|| verdicts::inside(&plans.inside, made.inside))
             .or_else(|| verdicts::ends(&plans.ends, made.ends))
             .or_else(|| verdicts::refusals(&plans.refusals, made.refusals))
-            .or_else(|| edges::late(&plans.late, made.late)),
+            .or_else(|| edges::late(&plans.late, made.late))
+            .or_else(|| edges::floor_only(&plans.floor, made.floor)),
         LESSON_3 => verdicts::lesson_3(
             &[
                 ("outage A", &plans.outage_a, made.outage_a),

@@ -175,6 +175,10 @@ wrong! {
     a_share_reached_refused: Knobs { kind: Kind::StrictShare, ..Knobs::RIGHT } => "window",
     a_retry_after_a_refused_connection_that_skips_the_budget: Knobs { refused_connections_free: true, ..Knobs::RIGHT } => "outage" ("refused connections"),
     a_budget_of_zero_read_as_none: Knobs { zero_is_unlimited: true, ..Knobs::RIGHT } => "outage" ("ratio 0"),
+    // The second adversary round of 2026-12-07.
+    a_refused_first_attempt_that_pays_nothing: Knobs { deposits_when_connected: true, ..Knobs::RIGHT } => "outage" ("none reached it"),
+    a_floor_of_min_per_second_for_the_whole_window: Knobs { kind: Kind::FloorPerWindow, ..Knobs::RIGHT } => "window" ("for every second of the window"),
+    a_retry_that_succeeded_given_back: Knobs { kind: Kind::Refunds, ..Knobs::RIGHT } => "outage" ("less the"),
 }
 
 /// Right answers in other styles pass every check.

@@ -25,8 +25,14 @@ impl<C, F> Get<C> for F where
 {
 }
 
-/// The `main` of lesson 9's check targets.
-pub fn main<C: 'static>(built_from: Option<&str>, new: New<C>, get: impl Get<C>) -> ExitCode {
+/// The `main` of lesson 9's check targets. The client must be `Send + Sync`, as a client that
+/// many tasks share on a multi-threaded runtime is: the adapter itself runs every call on one
+/// thread, and would not notice a budget in a `RefCell` or an `Rc`.
+pub fn main<C: Send + Sync + 'static>(
+    built_from: Option<&str>,
+    new: New<C>,
+    get: impl Get<C>,
+) -> ExitCode {
     adapter::main(built_from, Adapter { new, get })
 }
 

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use super::round::{Client, LATE_ANSWERED, LATE_CALLS, LATE_FROM, LATE_HEALTHY, Made, REFUSED_FOR};
+use super::round::{
+    Client, LATE_ANSWERED, LATE_CALLS, LATE_FROM, LATE_HEALTHY, Made, REFUSED_FOR, REPAID_WAVE,
+};
 use crate::judge::bounds::millis;
 use crate::judge::{Evidence, Failure, Row};
 
@@ -117,7 +119,10 @@ pub fn late(client: &Client, calls: &[Made]) -> Option<Failure> {
 const REFUSED_DOUBT: Duration = Duration::from_millis(150);
 
 /// `outage`: every retry after a refused connection took from the budget: no more reached the
-/// server, once it was up, than the ratio's share of the first attempts.
+/// server, once it was up, than the ratio's share of the first attempts. And a refused first
+/// attempt is a first attempt, which pays in: some of those retries reach it (none does only
+/// when every wait drawn ends before the server is up, about one play in a few thousand with
+/// full jitter, and a failure is played again before it is believed).
 pub fn refused(client: &Client, calls: &[Made]) -> Option<Failure> {
     let after = REFUSED_FOR + REFUSED_DOUBT;
     let reached = calls
@@ -125,6 +130,22 @@ pub fn refused(client: &Client, calls: &[Made]) -> Option<Failure> {
         .filter(|made| made.attempts.first().is_some_and(|attempt| attempt.at >= after))
         .count();
     let most = share(client, calls.len());
+    if reached == 0 {
+        return Some(Failure::new(
+            format!(
+                "{} calls to a server that refused connections for its first {}: none reached it \
+                 with a retry after +{}; the budget held {most} (ratio {:.2} × {} first \
+                 attempts, no floor)",
+                calls.len(),
+                millis(REFUSED_FOR),
+                millis(after),
+                client.budget.ratio,
+                calls.len()
+            ),
+            "A first attempt is a first attempt however it ended: a refused connection pays into \
+             the budget like any other, and its retry may draw on it.",
+        ));
+    }
     (reached > most).then(|| {
         Failure::new(
             format!(
@@ -157,6 +178,58 @@ pub fn zero(client: &Client, calls: &[Made]) -> Option<Failure> {
             ),
             "Zero is a limit like any other: a layer told to leave retries to another gets a \
              budget of nothing, not no budget.",
+        )
+    })
+}
+
+/// `window`: a budget of a floor alone holds `min_per_second` for every second of its window:
+/// as many retries as that, or its whole seconds' (tower's count), or one second's more.
+pub fn floor_only(client: &Client, calls: &[Made]) -> Option<Failure> {
+    let budget = client.budget;
+    let per_second = f64::from(budget.min_per_second);
+    let seconds = budget.window.as_secs_f64();
+    let least = ((per_second * seconds.floor()) as usize).min(calls.len());
+    let most = (per_second * (seconds + 1.0)).floor() as usize;
+    let got = retries(calls);
+    if (least..=most).contains(&got) {
+        return None;
+    }
+    Some(Failure::new(
+        format!(
+            "{} calls failing once, with a budget of ratio 0 and {}/s over {}, got {got} retries; \
+             the floor holds {least} to {most}: {}/s for every second of the window",
+            calls.len(),
+            budget.min_per_second,
+            millis(budget.window),
+            budget.min_per_second
+        ),
+        "The floor is `min_per_second × window` retries inside the window, whatever the ratio \
+         says: a client that makes few calls can still retry that many.",
+    ))
+}
+
+/// `outage`: a retry that succeeded was still a retry. The repaid client's second wave finds
+/// half of both waves' first attempts, less the retries the first wave made, no more.
+pub fn repaid(client: &Client, calls: &[Made]) -> Option<Failure> {
+    let (first, second) = calls.split_at(REPAID_WAVE.min(calls.len()));
+    let spent = retries(first);
+    let most = share(client, calls.len()).saturating_sub(spent);
+    let got = retries(second);
+    (got > most).then(|| {
+        Failure::new(
+            format!(
+                "{} calls failing once made {spent} retries, which succeeded; then {} calls \
+                 failing every time got {got} retries, within one {} window; the budget held \
+                 {most} (ratio {:.2} × {} first attempts, less the {spent} retries made)",
+                first.len(),
+                second.len(),
+                millis(client.budget.window),
+                client.budget.ratio,
+                calls.len()
+            ),
+            "A withdrawal stays in the window whatever came of its retry: a budget that takes \
+             back the retries that succeeded lets a flapping server draw many more than the \
+             ratio allows.",
         )
     })
 }

@@ -60,10 +60,14 @@ roles! {
     refused,
     /// A budget of no ratio and no floor: no retry at all.
     zero,
+    /// A budget of a floor alone, over a window of seconds.
+    floor,
+    /// Calls whose retries succeed, then calls that need what is left.
+    repaid,
 }
 
 /// How many roles there are.
-pub const ROLES: usize = 14;
+pub const ROLES: usize = 16;
 
 impl<T> Roles<T> {
     /// `f` applied to each, in the order of [`Roles::into_array`].

@@ -15,7 +15,8 @@
 //! - one client with a budget that always has room, whose calls meet every failure lesson 3
 //!   retries (see [`super::rules`]);
 //! - one client whose calls ask the budget long after they set out, one whose server refuses
-//!   connections at first, and one whose budget allows nothing (see [`super::edges`]).
+//!   connections at first, one whose budget allows nothing, one whose budget is a floor alone,
+//!   and one whose first retries succeed before an outage (see [`super::edges`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -290,6 +291,7 @@ impl Plan {
         let rules = super::rules::draw(rng);
         let refusals = refusals(rng);
         let (late, refused, zero) = (late(rng), refused(rng), zero(rng));
+        let (floor, repaid) = (floor_only(rng), repaid(rng));
         let [outage_a, outage_b] = outages;
         let clients = Roles {
             outage_a,
@@ -306,6 +308,8 @@ impl Plan {
             late,
             refused,
             zero,
+            floor,
+            repaid,
         };
         Self { clients, phases }
     }
@@ -432,6 +436,34 @@ fn zero(rng: &mut Rng) -> Client {
     )
 }
 
+/// How many calls the floor client makes.
+pub const FLOOR_CALLS: usize = 16;
+
+/// The floor client: a ratio of 0 and a floor of 2 or 3 a second over a window of four to six
+/// seconds, and sixteen calls that fail once, all at the start: the floor holds `min_per_second
+/// × window` retries (or its whole seconds', as tower counts), not `min_per_second`.
+fn floor_only(rng: &mut Rng) -> Client {
+    let window = Duration::from_millis(rng.u64(4_200..=5_800));
+    let budget = Budget { ratio: 0.0, min_per_second: rng.u32(2..=3), window };
+    let failing = Phase::new(FLOOR_CALLS, Duration::ZERO, Script::FailsOnce(None, false));
+    phased(rng, 2, (10, 20), budget, &[failing.spread(SPREAD)])
+}
+
+/// How many calls each wave of the repaid client makes.
+pub const REPAID_WAVE: usize = 10;
+
+/// The repaid client, within one window and with no floor: first ten calls that fail once, half
+/// of them retried (a ratio of a half) to a 200; then ten calls failing every time, which find
+/// half of the twenty first attempts less the five retries made: five. A retry that succeeded
+/// was still a retry: a budget that takes it back finds ten.
+fn repaid(rng: &mut Rng) -> Client {
+    let window = Duration::from_millis(rng.u64(2_400..=2_800));
+    let budget = Budget { ratio: 0.5, min_per_second: 0, window };
+    let at = |ms, script| Phase::new(REPAID_WAVE, Duration::from_millis(ms), script).spread(SPREAD);
+    let phases = [at(0, Script::FailsOnce(None, false)), at(300, DOWN)];
+    phased(rng, 2, (10, 20), budget, &phases)
+}
+
 /// The inside client's healthy calls, and all its calls.
 pub const INSIDE_HEALTHY: usize = 20;
 pub const INSIDE_CALLS: usize = 30;
@@ -550,9 +582,10 @@ pub async fn play(learner: &Learner, plan: &Plan, round: u32) -> Result<Round, L
     let lag = Lag::start();
     let lateness = RefCell::new(Lateness::default());
     let playing = plan.clients.as_ref().into_array().into_iter().enumerate();
-    let playing = join_all(
-        playing.map(|(index, client)| play_client(learner, client, round * 16 + index as u32)),
-    );
+    let playing =
+        join_all(playing.map(|(index, client)| {
+            play_client(learner, client, round * ROLES as u32 + index as u32)
+        }));
     let played = learner.gauged(PROBE_EVERY, &lateness, playing).await?;
     let played: [_; ROLES] = played.try_into().unwrap_or_else(|_| unreachable!("one per role"));
     Ok(Round {

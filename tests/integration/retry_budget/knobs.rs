@@ -56,6 +56,10 @@ pub enum Kind {
     DatedAtTheStart,
     /// A sliding window that refuses the retry that would bring the count to its allowance.
     StrictShare,
+    /// A sliding window whose floor is `min_per_second` for the whole window.
+    FloorPerWindow,
+    /// A sliding window that takes back the withdrawal of a retry that succeeded.
+    Refunds,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -125,6 +129,8 @@ pub struct Knobs {
     pub zero_is_unlimited: bool,
     /// A retry after a refused connection skips the budget.
     pub refused_connections_free: bool,
+    /// A first attempt pays in only once it has connected.
+    pub deposits_when_connected: bool,
 }
 
 impl Knobs {
@@ -162,6 +168,7 @@ impl Knobs {
         flat_after_resets: false,
         zero_is_unlimited: false,
         refused_connections_free: false,
+        deposits_when_connected: false,
     };
 }
 
@@ -191,7 +198,10 @@ impl Window {
         if self.kind != Some(Kind::ForgetsOnDeposit) {
             self.forget(limits, now);
         }
-        let floor = f64::from(limits.min_per_second) * limits.window.as_secs_f64();
+        let floor = match self.kind {
+            Some(Kind::FloorPerWindow) => f64::from(limits.min_per_second),
+            _ => f64::from(limits.min_per_second) * limits.window.as_secs_f64(),
+        };
         let from_ratio = ratio * self.deposits.len() as f64;
         let ok = match self.kind {
             Some(Kind::NoFloor) => self.withdrawals.len() as f64 + 1.0 <= from_ratio,
@@ -356,7 +366,9 @@ impl Client {
             | Kind::RecordsRefusals
             | Kind::Tumbling
             | Kind::ForgetsOnDeposit
-            | Kind::StrictShare => self.window.lock().unwrap().deposit(&self.limits, now),
+            | Kind::StrictShare
+            | Kind::FloorPerWindow
+            | Kind::Refunds => self.window.lock().unwrap().deposit(&self.limits, now),
             Kind::DatedAtTheStart => self.window.lock().unwrap().deposit(&self.limits, started),
             Kind::Slots => {
                 self.slots.lock().unwrap().cell().1 += (self.limits.ratio * 1000.0) as i64;
@@ -387,7 +399,9 @@ impl Client {
             | Kind::RecordsRefusals
             | Kind::Tumbling
             | Kind::ForgetsOnDeposit
-            | Kind::StrictShare => self.window.lock().unwrap().withdraw(limits, limits.ratio, now),
+            | Kind::StrictShare
+            | Kind::FloorPerWindow
+            | Kind::Refunds => self.window.lock().unwrap().withdraw(limits, limits.ratio, now),
             Kind::DatedAtTheStart => {
                 self.window.lock().unwrap().withdraw(limits, limits.ratio, started)
             }
@@ -432,12 +446,22 @@ impl Client {
             if self.knobs.lock_across_await { Some(self.lock.lock().await) } else { None };
         let mut own = Window::default();
         let started = Instant::now();
-        self.deposit(&mut own, started);
+        if !self.knobs.deposits_when_connected {
+            self.deposit(&mut own, started);
+        }
         let mut attempt = 1;
         let mut first = None;
         let share = random();
         loop {
             let outcome = self.client.get(url).send().await;
+            let connected = !outcome.as_ref().is_err_and(reqwest::Error::is_connect);
+            if self.knobs.deposits_when_connected && attempt == 1 && connected {
+                self.deposit(&mut own, started);
+            }
+            let succeeded = outcome.as_ref().is_ok_and(|r| r.status().is_success());
+            if self.knobs.kind == Kind::Refunds && attempt > 1 && succeeded {
+                self.window.lock().unwrap().withdrawals.pop_back();
+            }
             let retryable = match &outcome {
                 Ok(response) if response.status() == 500 => self.knobs.retries_500,
                 Ok(response) => {
