@@ -186,6 +186,8 @@ struct Behaviour {
     accepts_long_keys: bool,
     /// The longest key taken, in characters.
     key_limit: usize,
+    /// How many of a key's first characters are kept, when not all of them.
+    keeps_first: Option<usize>,
     /// Whether a key must be visible characters only (or spaces and tabs may sit inside).
     visible_only: bool,
     /// Whether the key's length is measured with its quotes.
@@ -328,6 +330,7 @@ const RIGHT: Behaviour = Behaviour {
     accepts_empty_keys: false,
     accepts_long_keys: false,
     key_limit: 255,
+    keeps_first: None,
     visible_only: true,
     measures_quotes: false,
     new_key: random_key,
@@ -547,7 +550,11 @@ fn key_of(headers: &HeaderMap, behaviour: Behaviour) -> Option<String> {
     let measured = if behaviour.measures_quotes { text.trim() } else { key.as_str() };
     let length_ok = behaviour.accepts_long_keys || measured.len() <= behaviour.key_limit;
     let visible = !behaviour.visible_only || key.bytes().all(|byte| byte.is_ascii_graphic());
-    (empty_ok && length_ok && visible).then_some(key)
+    let kept = match behaviour.keeps_first {
+        Some(kept) => key.chars().take(kept).collect(),
+        None => key,
+    };
+    (empty_ok && length_ok && visible).then_some(kept)
 }
 
 async fn knobbed_payment(
@@ -1076,9 +1083,11 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         // after `Bearer` taken as part of the API key.
         Box::pin(knobbed!(serves_anonymous: true)),
         Box::pin(knobbed!(keeps_spaces_after_scheme: true)),
+        // The second adversary round of 2026-12-07: a key cut to its first 64 characters.
+        Box::pin(knobbed!(keeps_first: Some(64))),
     ])
     .await;
-    let expected: [&[&str]; 22] = [
+    let expected: [&[&str]; 23] = [
         &[GATEWAY],
         &[GATEWAY],
         &[GATEWAY],
@@ -1098,11 +1107,14 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
         // Its retries after a processor failure are spelled `bearer` too: another client, whose
         // processor key is another, and a lost charge is made again.
         &[REPLAYS, IN_FLIGHT, NOT_STORED],
-        &[CHARGES],
+        // Its first refusal is the 255-character key sent quoted; a bare one, stored, is
+        // refused once replayed quoted.
+        &[CHARGES, REPLAYS],
         &[SCOPED],
         &[SCOPED],
         &[SCOPED],
         &[REPLAYS, IN_FLIGHT, NOT_STORED],
+        &[CHARGES],
     ];
     for ((judged, seed), expected) in cases.iter().zip(expected) {
         assert_failed(judged, *seed, CHECKS, expected);
@@ -1117,6 +1129,7 @@ async fn servers_that_answer_failures_badly_or_take_any_key_are_caught() {
     assert_rejected(&cases[15].0, cases[15].1, NO_KEY, "in its key");
     assert_rejected(&cases[20].0, cases[20].1, SCOPED, "without an Authorization header");
     assert_rejected(&cases[21].0, cases[21].1, REPLAYS, "`Bearer` spelled otherwise");
+    assert_rejected(&cases[22].0, cases[22].1, CHARGES, "never asked to charge");
 }
 
 /// A server that mixes keys up (at its store, or at the processor), forgets answers after a

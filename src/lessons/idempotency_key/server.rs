@@ -261,6 +261,19 @@ impl Plan {
         };
         let second = KeyLife { api_key: first.api_key.clone(), ..second };
         scenarios.push(vec![first, second]);
+        // One client, two keys of 255 characters alike but for the last, two payments: keys are
+        // compared whole (a store that keeps a key's first 64 characters, or 128, merges them).
+        let long = payments.visible_key(255);
+        let last = if long.ends_with('a') { "b" } else { "a" };
+        let first =
+            KeyLife { key: long.clone(), ..life(payments, vec![charge(CHARGES), replay(false)]) };
+        let second = KeyLife {
+            key: format!("{}{last}", &long[..254]),
+            payment: payments.next(),
+            api_key: first.api_key.clone(),
+            ..life(payments, vec![charge(CHARGES), replay(false)])
+        };
+        scenarios.push(vec![first, second]);
         // Two clients whose API key and key run together alike (sk_…ab + cd, sk_…abc + d): two
         // payments, which a processor key made of the two strings glued end to end would merge.
         // The same with every character an API key (a token68) may hold between them: a
