@@ -19,7 +19,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use httplings::RetryPolicy;
 use httplings::fixtures::{Payment, Upstream};
-use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -91,7 +91,10 @@ async fn create_payment(
     Json(payment): Json<Payment>,
 ) -> Response {
     let Some(client) = client_of(&headers) else {
-        return error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "Send your API key");
+        // RFC 9110 §15.5.2: a 401 names the scheme it wants.
+        let mut refused = error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "Send your API key");
+        refused.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return refused;
     };
     let Some(key) = idempotency_key(&headers) else {
         return error(
