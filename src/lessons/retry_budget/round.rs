@@ -425,15 +425,13 @@ pub const ZERO_CALLS: usize = 6;
 /// told to leave retries to another), and six calls that fail once.
 fn zero(rng: &mut Rng) -> Client {
     let window = Duration::from_millis(rng.u64(1000..=2000));
-    let budget = Budget { ratio: 0.0, min_per_second: 0, window };
-    let failing = Script::FailsOnce(None, false);
-    phased(
-        rng,
-        3,
-        (10, 20),
-        budget,
-        &[Phase::new(ZERO_CALLS, Duration::ZERO, failing).spread(SPREAD)],
-    )
+    failing_once(rng, 3, Budget { ratio: 0.0, min_per_second: 0, window }, ZERO_CALLS)
+}
+
+/// A client of quick retries whose `count` calls set out together and each fail once.
+fn failing_once(rng: &mut Rng, attempts: u32, budget: Budget, count: usize) -> Client {
+    let failing = Phase::new(count, Duration::ZERO, Script::FailsOnce(None, false));
+    phased(rng, attempts, (10, 20), budget, &[failing.spread(SPREAD)])
 }
 
 /// How many calls the floor client makes.
@@ -445,8 +443,7 @@ pub const FLOOR_CALLS: usize = 16;
 fn floor_only(rng: &mut Rng) -> Client {
     let window = Duration::from_millis(rng.u64(4_200..=5_800));
     let budget = Budget { ratio: 0.0, min_per_second: rng.u32(2..=3), window };
-    let failing = Phase::new(FLOOR_CALLS, Duration::ZERO, Script::FailsOnce(None, false));
-    phased(rng, 2, (10, 20), budget, &[failing.spread(SPREAD)])
+    failing_once(rng, 2, budget, FLOOR_CALLS)
 }
 
 /// How many calls each wave of the repaid client makes.
