@@ -2,10 +2,11 @@
 //! must refuse what it cannot do well: 503 at once beyond `max_in_flight` backend calls, 429 for
 //! a client over its own quota, with an honest `Retry-After`, and never its health endpoint.
 //!
-//! The judge builds the learner's app four times, each over a backend of its own that counts
-//! the calls under way, and plays all four at once: floods released together (one client, many,
+//! The judge builds the learner's app five times, each over a backend of its own that counts
+//! the calls under way, and plays all five at once: floods released together (one client, many,
 //! or no key) with backend failures between them; a stream of requests three times faster than
-//! the backend; and two instances whose quotas it spends, then comes back when told. A failure
+//! the backend; two instances whose quotas it spends, then comes back when told; and one whose
+//! window is minutes long, where it only reads what a refusal says. A failure
 //! is believed only when every replay shows it.
 
 mod floods;
@@ -116,15 +117,16 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
 
 /// One play of every scenario, all at once, each on instances of its own.
 async fn play(learner: &Learner, plan: &Arc<Plan>) -> Result<Failures, Stop> {
-    let (burst, stream, single, several) = tokio::join!(
+    let (burst, stream, single, several, long) = tokio::join!(
         floods::bursts(learner, plan),
         floods::stream(learner, plan),
         quotas::spend(learner, plan, 0),
         quotas::spend(learner, plan, 1),
+        quotas::long_window(learner, plan),
     );
     let ((burst, burst_said), (stream, stream_said)) = (burst?, stream?);
     let mut failures = Failures::new();
-    for found in [burst, stream, single?, several?] {
+    for found in [burst, stream, single?, several?, long?] {
         for (check, failure) in found {
             note(&mut failures, check, failure);
         }

@@ -46,14 +46,38 @@ pub fn evidence(out: &mut dyn Write, evidence: &[Evidence]) -> io::Result<()> {
 
 /// A line-by-line diff of the whole of both texts: answers are short, and seeing the
 /// unchanged lines around a change is what makes it readable.
+/// How many lines of a run alike (unchanged, all missing or all extra) a diff shows at each of
+/// its ends: a log of three hundred requests says no more in full, and pushes the rest of the
+/// report off the screen.
+const RUN_ENDS: usize = 4;
+
 fn diff(out: &mut dyn Write, expected: &str, actual: &str) -> io::Result<()> {
     writeln!(out, "{INDENT}{}  {}", "- expected".red(), "+ got".green())?;
-    for change in TextDiff::from_lines(expected, actual).iter_all_changes() {
-        let line = inert(change.value().trim_end_matches('\n'));
-        match change.tag() {
-            ChangeTag::Equal => writeln!(out, "{INDENT}  {line}")?,
-            ChangeTag::Delete => writeln!(out, "{INDENT}{}", format!("- {line}").red())?,
-            ChangeTag::Insert => writeln!(out, "{INDENT}{}", format!("+ {line}").green())?,
+    let diff = TextDiff::from_lines(expected, actual);
+    let changes: Vec<_> = diff.iter_all_changes().collect();
+    for run in changes.chunk_by(|one, next| one.tag() == next.tag()) {
+        let tag = run[0].tag();
+        let shown = |out: &mut dyn Write, text: &str| match tag {
+            ChangeTag::Equal => writeln!(out, "{INDENT}  {text}"),
+            ChangeTag::Delete => writeln!(out, "{INDENT}{}", format!("- {text}").red()),
+            ChangeTag::Insert => writeln!(out, "{INDENT}{}", format!("+ {text}").green()),
+        };
+        let line = |change: &similar::Change<&str>| {
+            inert(change.value().trim_end_matches('\n')).into_owned()
+        };
+        if run.len() <= 2 * RUN_ENDS + 1 {
+            for change in run {
+                shown(out, &line(change))?;
+            }
+            continue;
+        }
+        for change in &run[..RUN_ENDS] {
+            shown(out, &line(change))?;
+        }
+        let left_out = run.len() - 2 * RUN_ENDS;
+        shown(out, &format!("⋯ {left_out} more lines like these"))?;
+        for change in &run[run.len() - RUN_ENDS..] {
+            shown(out, &line(change))?;
         }
     }
     Ok(())
@@ -156,6 +180,18 @@ mod tests {
     fn diff_marks_expected_and_got_lines() {
         let shown = plain(|out| diff(out, "HTTP/1.1 500\na: 1\n", "HTTP/1.1 500\na: 2\n"));
         assert_eq!(shown, "    - expected  + got\n      HTTP/1.1 500\n    - a: 1\n    + a: 2\n");
+    }
+
+    #[test]
+    fn diff_sums_up_the_middle_of_a_long_run_alike() {
+        let expected: String = (1..=30).map(|n| format!("#{n}\n")).collect();
+        let actual: String = (1..=3).map(|n| format!("#{n}\n")).collect();
+        let shown = plain(|out| diff(out, &expected, &actual));
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), 1 + 3 + 2 * RUN_ENDS + 1, "{shown}");
+        assert_eq!(lines[4], "    - #4");
+        assert_eq!(lines[8], "    - ⋯ 19 more lines like these");
+        assert_eq!(lines[12], "    - #30");
     }
 
     #[test]

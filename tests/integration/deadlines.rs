@@ -72,6 +72,10 @@ gateways! {
     multiplies_hours_out_in_a_u32: Gateway { hours_in_u32_millis: true, ..Gateway::RIGHT },
     reads_the_body_past_the_deadline: Gateway { body: Body::Unbounded, ..Gateway::RIGHT },
     gives_the_body_a_budget_afresh: Gateway { body: Body::Afresh, ..Gateway::RIGHT },
+    forwards_micros_past_eight_digits: Gateway { forward: Forward::Micros, ..Gateway::RIGHT },
+    forwards_25_ms_less: Gateway { forward: Forward::LeftLess(25), ..Gateway::RIGHT },
+    refuses_budgets_under_50_ms: Gateway { floor_of_50_ms: true, ..Gateway::RIGHT },
+    answers_504_for_a_reset: Gateway { every_failure_504: true, ..Gateway::RIGHT },
     ignores_malformed_in_millis_with_timeout_at: Gateway {
         malformed: Malformed::Ignored,
         forward: Forward::LeftMillis,
@@ -138,6 +142,17 @@ wrong! {
     // The tenth attack round: the bound d weighed against the time left, not the wait drawn.
     a_client_that_weighs_the_bound_not_the_wait_it_drew:
         Client { wait: WaitCheck::Bound, ..Client::RIGHT }, right => "retries",
+    // The eleventh: a fixed 20 ms kept on every attempt; 200 ms wanted for the attempt after a
+    // wait; and at the gateway, a fixed 25 ms kept from what is passed on, a floor of 50 ms,
+    // microseconds past eight digits, a reset answered as a timeout.
+    a_client_whose_attempts_keep_a_fixed_20_ms:
+        Client { attempt: AttemptTimeout::LeftLess(20), ..Client::RIGHT }, right => "in-time",
+    a_client_that_wants_200_ms_for_the_attempt_after_a_wait:
+        Client { wait: WaitCheck::Room(200), ..Client::RIGHT }, right => "retries",
+    a_gateway_that_passes_on_25_ms_less: Client::RIGHT, forwards_25_ms_less => "passed-on",
+    a_gateway_that_writes_microseconds_past_eight_digits: Client::RIGHT, forwards_micros_past_eight_digits => "passed-on",
+    a_gateway_that_refuses_budgets_under_50_ms: Client::RIGHT, refuses_budgets_under_50_ms => "spent",
+    a_gateway_that_answers_a_reset_with_504: Client::RIGHT, answers_504_for_a_reset => "quotes",
     a_gateway_that_forwards_the_budget_unchanged: Client::RIGHT, forwards_unchanged => "passed-on",
     a_gateway_that_forwards_no_budget: Client::RIGHT, forwards_nothing => "passed-on",
     a_gateway_that_rounds_the_budget_up: Client::RIGHT, rounds_up => "passed-on",
@@ -190,10 +205,11 @@ right! {
     knobs_set_right_pass: Client::RIGHT, right,
     a_client_with_timeout_at_and_equal_jitter:
         Client { attempt: AttemptTimeout::TimeoutAt, equal_jitter: true, ..Client::RIGHT }, right,
-    // Equal jitter, the narrowest lesson 3 allows, and 120 ms kept for the retry: it still
-    // retries where the deadline cuts the bound d but not the wait it drew.
+    // Equal jitter, the narrowest lesson 3 allows, and 40 ms kept for the retry: it still
+    // retries where the deadline cuts the bound d but not the wait it drew, and where a few
+    // tens of milliseconds are left after the longest wait.
     a_client_with_equal_jitter_that_keeps_room_for_the_retry:
-        Client { wait: WaitCheck::Room(120), equal_jitter: true, ..Client::RIGHT }, right,
+        Client { wait: WaitCheck::Room(40), equal_jitter: true, ..Client::RIGHT }, right,
     a_client_with_select_and_a_gateway_that_ignores_malformed_budgets:
         Client { attempt: AttemptTimeout::Select, ..Client::RIGHT }, ignores_malformed_in_millis_with_timeout_at,
 }

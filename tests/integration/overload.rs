@@ -165,7 +165,9 @@ async fn each_wrong_quota_is_caught_by_the_check_for_its_rule() {
         &[
             (with!(quota: Quota::OffByOne), &[QUOTA, ANONYMOUS]),
             (with!(quota: Quota::WholeSeconds), &[QUOTA]),
-            (with!(quota: Quota::SixthShort), &[QUOTA]),
+            // Its 429s promise room a sixth of a window too soon: minutes too soon, on a window
+            // minutes long.
+            (with!(quota: Quota::SixthShort), &[QUOTA, RETRY_AFTER]),
             (with!(quota: Quota::Aligned), &[QUOTA]),
             (
                 with!(quota_status: StatusCode::SERVICE_UNAVAILABLE),
@@ -278,6 +280,28 @@ async fn keys_read_as_text_are_caught() {
     )
     .await;
     assert_rejected(&judged, seed, PER_CLIENT, "is not ASCII");
+}
+
+/// The eleventh attack round: a client named by the first 24 bytes of its key (the judge's keys
+/// share a longer prefix, as vendors' do), and keyless requests given a quota per forwarded
+/// address (each of the judge's names another).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
+async fn keys_cut_short_and_keyless_quotas_per_forwarded_address_are_caught() {
+    judged_failing_among(
+        with!(key_cut_to: Some(24)),
+        &[],
+        &[QUOTA, PER_CLIENT, RETRY_AFTER],
+        &[ANONYMOUS],
+    )
+    .await;
+    judged_failing_among(
+        with!(keyless_by_forwarded_for: true),
+        &[ANONYMOUS],
+        &[],
+        &[PER_CLIENT, RETRY_AFTER],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,6 +454,10 @@ struct Behaviour {
     folds_key_case: bool,
     /// Whether an API key is read as text (`to_str`), one that is not ASCII taken for none.
     keys_as_text: bool,
+    /// How many leading bytes of an API key name its client, when not all of them.
+    key_cut_to: Option<usize>,
+    /// Whether requests without a key get a quota per `X-Forwarded-For`.
+    keyless_by_forwarded_for: bool,
     /// Whether a backend 5xx is answered 503 (its other failures as lesson 4 says).
     backend_5xx_as_503: bool,
     /// Whether a backend that does not answer in time is answered 502.
@@ -463,6 +491,8 @@ const RIGHT: Behaviour = Behaviour {
     anonymous_retry_after: true,
     folds_key_case: false,
     keys_as_text: false,
+    key_cut_to: None,
+    keyless_by_forwarded_for: false,
     backend_5xx_as_503: false,
     timeout_as_502: false,
     drop_keeps_slot: false,
@@ -547,6 +577,15 @@ fn admit(service: &Knobbed, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let key = key.filter(|key| !behaviour.keys_as_text || key.is_ascii());
     let anonymous = key.is_none();
     let key = key.map(|key| if behaviour.folds_key_case { key.to_ascii_lowercase() } else { key });
+    let key = key.map(|mut key| {
+        key.truncate(behaviour.key_cut_to.unwrap_or(usize::MAX));
+        key
+    });
+    let forwarded = headers.get("x-forwarded-for").map(|value| value.as_bytes().to_vec());
+    let key = match key {
+        None if behaviour.keyless_by_forwarded_for => forwarded,
+        key => key,
+    };
     let key = match (key, behaviour.anonymous) {
         (None, Anonymous::Unlimited) => return Ok(()),
         (None, Anonymous::Unauthorized) => {

@@ -504,7 +504,11 @@ async fn waits_drawn_short_of_their_bound_or_of_the_cap_are_caught() {
         // A cap of 70 % of max_delay.
         with!(backoff: |policy, retry| backoff(policy, retry).min(policy.max_delay.mul_f64(0.7))),
         // A bound that grows 1.7 times, not twice: 72 % of d before retry 3, 61 % before 4.
-        with!(backoff: |policy, retry| policy.base_delay.mul_f64(1.7f64.powi(retry as i32 - 1)).min(policy.max_delay)),
+        // (Saturating: hundreds of retries overflow a Duration.)
+        with!(backoff: |policy, retry| {
+            let grown = policy.base_delay.as_secs_f64() * 1.7f64.powi(retry as i32 - 1);
+            Duration::try_from_secs_f64(grown).unwrap_or(Duration::MAX).min(policy.max_delay)
+        }),
     ])
     .await;
     let [(short, a), (low_cap, b), (slow_growth, c)] = &answers[..] else { unreachable!() };
@@ -919,6 +923,49 @@ async fn waiting_that_is_not_sleeping_is_caught() {
         ),
         None => assert_rejected(blocks, *b, blocks.failed()[0], "your code blocked its thread"),
     }
+}
+
+/// The eleventh attack round, from the edges of the space: statuses past the usual four, counts
+/// past a `u8`, bounds under a millisecond, a `base_delay` above `max_delay`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: the full catalogue of wrong answers, which .ci/run runs"]
+async fn mistakes_at_the_edges_of_the_space_are_caught() {
+    let _turn = taking_turns().await;
+    let answers = judged(vec![
+        // AWS's list: 500, 502, 503 and 504 only.
+        with!(worth_retrying: |outcome| match outcome {
+            Ok(response) => matches!(response.status().as_u16(), 500 | 502 | 503 | 504),
+            Err(_) => worth_retrying(outcome),
+        }),
+        // A range that ends one short: 599 is never retried.
+        with!(worth_retrying: |outcome| match outcome {
+            Ok(response) => (500..599).contains(&response.status().as_u16()),
+            Err(_) => worth_retrying(outcome),
+        }),
+        // The attempt counted in a u8.
+        with!(exhausted: |attempt, max_attempts| {
+            let attempt = u8::try_from(attempt).expect("attempt to add with overflow");
+            u32::from(attempt) >= max_attempts
+        }),
+        // A wait drawn modulo the bound in whole milliseconds.
+        with!(jitter: |longest, _, _| {
+            let drawn = RandomState::new().hash_one(Instant::now());
+            Duration::from_millis(drawn % longest.as_millis() as u64)
+        }),
+        // The bound capped only once it has doubled: the first is base_delay, above the cap.
+        with!(backoff: |policy, retry| if retry == 1 { policy.base_delay } else { backoff(policy, retry) }),
+    ])
+    .await;
+    let [(four, a), (short, b), (small, c), (modulo, d), (uncapped, e)] = &answers[..] else {
+        unreachable!()
+    };
+    assert_failed(four, *a, CHECKS, &[FLAKY]);
+    assert_failed(short, *b, CHECKS, &[FLAKY]);
+    assert_failed(small, *c, CHECKS, &[LONG_HAUL]);
+    assert_rejected(small, *c, LONG_HAUL, "attempt to add with overflow");
+    assert_failed(modulo, *d, CHECKS, &[LONG_HAUL]);
+    assert_rejected(modulo, *d, LONG_HAUL, "panicked");
+    assert_failed(uncapped, *e, CHECKS, &[CAPPED]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,8 @@
 //! just beyond it after a slow answer, within it, or beyond `max_delay`; later attempts that
 //! hang, well into the budget; resets until no wait fits; an upstream that never completes a
 //! connection; calls failing together, for jitter; calls whose deadline cuts the backoff's
-//! bound, but not most waits drawn below it), each played against an upstream of its
+//! bound, but not most waits drawn below it; a deadline that leaves a few tens of milliseconds
+//! after the longest wait), each played against an upstream of its
 //! own, and what happened recorded as a history for the rules ([`super::rules`]).
 
 use std::sync::Arc;
@@ -38,6 +39,9 @@ pub enum Kind {
     RetryAfterOverMax,
     /// Resets, until a wait no longer fits before the deadline.
     ResetsUntilDeadline,
+    /// A quick 5xx on a short backoff, whose deadline leaves a few tens of milliseconds after
+    /// the longest wait: room enough for a retry.
+    RoomAfterWait,
     /// One of several calls made together, each failing once with the same backoff ahead.
     Jitter,
     /// One of several calls, each failing once, whose deadline comes before the backoff's
@@ -66,6 +70,9 @@ impl Kind {
             }
             Kind::ResetsUntilDeadline => {
                 "connection resets, until no wait fits before the deadline"
+            }
+            Kind::RoomAfterWait => {
+                "a 5xx, whose deadline leaves a few tens of milliseconds after the longest wait"
             }
             Kind::Jitter => "calls made together, each failing once, with the same backoff ahead",
             Kind::InsideBound => {
@@ -129,6 +136,7 @@ pub fn draw(rng: &mut Rng) -> Vec<Scenario> {
         (Kind::RetryAfterJustBeyond, 2),
         (Kind::RetryAfterOverMax, 2),
         (Kind::ResetsUntilDeadline, 2),
+        (Kind::RoomAfterWait, 2),
     ];
     let mut scenarios: Vec<Scenario> = kinds
         .into_iter()
@@ -350,6 +358,16 @@ fn scenario(rng: &mut Rng, kind: Kind, nth: usize) -> Scenario {
             // Backoff doubles until a wait does not fit: the client gives up holding a reset.
             let base = millis(rng, 60, 120);
             (policy(rng, 10..=12, base), Deadline::In(millis(rng, 250, 500)), vec![Planned::Reset])
+        }
+        Kind::RoomAfterWait => {
+            // Even the longest wait (d, 20-40 ms) leaves 80-110 ms: a client whose floor for
+            // an attempt is a few milliseconds, as the lesson's, retries; one that wants 150 ms
+            // or more never does, whatever it draws.
+            let base = millis(rng, 20, 40);
+            let policy = RetryPolicy { max_attempts: 3, base_delay: base, max_delay: base * 4 };
+            let status = *seed::pick(rng, &[500, 502, 503, 504]);
+            let deadline = base + millis(rng, 80, 110);
+            (policy, Deadline::In(deadline), vec![Planned::Status(status), Planned::Status(200)])
         }
         Kind::Jitter | Kind::InsideBound => unreachable!("these calls are drawn together"),
     };

@@ -14,7 +14,7 @@ use httplings::fixtures::UpstreamSetup;
 use httplings::lessons::deadlines::{Call, Reply as Served};
 
 use super::budget::{self, Form, HEADER};
-use crate::judge::bounds::{AT_ONCE, Bound, CLOCK_GRAIN, late, millis};
+use crate::judge::bounds::{AT_ONCE, Bound, CLOCK_GRAIN, DEADLINE_HEADROOM, late, millis};
 use crate::judge::exchange::{Client, Exchange, Request};
 use crate::judge::seed::{self, Rng};
 use crate::judge::upstream::{Reply, Seen, Upstream};
@@ -36,12 +36,31 @@ pub enum Ask {
     HangUp { after: Duration },
     /// A value `grpc-timeout` does not allow (the upstream answers).
     Garbage { value: String },
+    /// A small budget still worth a call (20-30 ms, or 30-45 ms; the upstream answers at once),
+    /// sent alone after the others, so that the time it spends on its way is a millisecond or
+    /// two: tried, not refused as spent, and passed on less no more than a tenth.
+    Tight { budget: Form },
+    /// The upstream resets the connection: lesson 4's 502 (or 503), not a 504.
+    Reset,
+    /// To a gateway whose own timeout is 100 s or more (the upstream answers): what it passes
+    /// on must still be a budget the format can write.
+    Patient { budget: Option<Form> },
+}
+
+impl Ask {
+    /// Sent alone, once every other request is over.
+    fn alone(&self) -> bool {
+        matches!(self, Ask::Tight { .. })
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The gateway's own timeout.
     pub own: Duration,
+    /// The own timeout of a second gateway, for [`Ask::Patient`]: 100 s to 2 h, longer than
+    /// eight digits of microseconds can write.
+    pub patient: Duration,
     /// Each request: its symbol, and what it is for.
     pub asks: Vec<(String, Ask)>,
     /// The price of each symbol the upstream knows.
@@ -96,6 +115,18 @@ impl Plan {
         for budget in budget::all_spent(rng) {
             asks.push(Ask::Spent { budget });
         }
+        // The lesson's floor is a millisecond or two: a budget of 12-20 ms is worth a call.
+        for (low, high) in [(20, 30), (30, 45)] {
+            let unit = *seed::pick(rng, &['m', 'u', 'n']);
+            let tight =
+                seed::duration_spread(rng, Duration::from_millis(low), Duration::from_millis(high));
+            asks.push(Ask::Tight { budget: budget::written(rng, tight, unit) });
+        }
+        asks.push(Ask::Reset);
+        let patient = Duration::from_secs(rng.u64(100..=7200));
+        let hours = Duration::from_secs(u64::from(rng.u32(3..=9)) * 3600);
+        asks.push(Ask::Patient { budget: None });
+        asks.push(Ask::Patient { budget: Some(budget::written(rng, hours, 'H')) });
         // Every malformed form, each run: a parser lenient on one of them reads it as `near`,
         // well under half the gateway's own timeout, and passes that on instead of its own.
         let near = seed::duration_spread(rng, own / 10, own * 3 / 10);
@@ -111,17 +142,32 @@ impl Plan {
                 (symbol.clone(), format!("{}.{:02}", rng.u32(1..5000), rng.u32(0..100)))
             })
             .collect();
-        Self { own, asks, prices }
+        Self { own, patient, asks, prices }
+    }
+
+    /// The own timeout of the gateway `ask` is sent to.
+    fn own_for(&self, ask: &Ask) -> Duration {
+        match ask {
+            Ask::Patient { .. } => self.patient,
+            _ => self.own,
+        }
     }
 
     /// What the upstream does for `symbol`.
     fn reply(&self, symbol: &str) -> Reply {
         let ask = self.asks.iter().find(|(known, _)| known == symbol).map(|(_, ask)| ask);
         match (ask, self.prices.get(symbol)) {
-            (Some(Ask::Healthy { .. } | Ask::Garbage { .. }), Some(price)) => Reply::Delayed(
+            (
+                Some(Ask::Healthy { .. } | Ask::Garbage { .. } | Ask::Patient { .. }),
+                Some(price),
+            ) => Reply::Delayed(
                 Duration::from_millis(5),
                 Box::new(Reply::json(200, &serde_json::json!({"symbol": symbol, "price": price}))),
             ),
+            (Some(Ask::Tight { .. }), Some(price)) => {
+                Reply::json(200, &serde_json::json!({"symbol": symbol, "price": price}))
+            }
+            (Some(Ask::Reset), _) => Reply::Reset,
             // The head after half the budget: a gateway that gives the body a whole budget of
             // its own, after the head's, answers half a budget late.
             (Some(Ask::Stalled { budget }), Some(price)) => {
@@ -151,11 +197,11 @@ pub struct Asked {
 /// Has the learner's gateway served in front of `upstream`; its base URL, or why not.
 async fn serve(
     learner: &Learner,
-    plan: &Plan,
+    own: Duration,
     upstream: &Upstream,
 ) -> Result<Result<String, Failure>, Lost> {
     let call =
-        Call::Serve { upstream: UpstreamSetup { base: upstream.base.clone(), timeout: plan.own } };
+        Call::Serve { upstream: UpstreamSetup { base: upstream.base.clone(), timeout: own } };
     Ok(match learner.call("app()", &call, judge::APP_DEADLINE).await? {
         Returned::Value(Served::Served(Ok(base))) => Ok(base),
         Returned::Value(Served::Served(Err(problem))) | Returned::Panicked(problem) => {
@@ -182,39 +228,33 @@ pub async fn play(
     })
     .await;
     let for_spent = Upstream::start(|_| Reply::Silence).await;
-    let base = match serve(learner, plan, &upstream).await? {
-        Ok(base) => base,
-        Err(failure) => return Ok(Err(failure)),
-    };
-    let spent_base = match serve(learner, plan, &for_spent).await? {
-        Ok(base) => base,
-        Err(failure) => return Ok(Err(failure)),
-    };
-    let (client, spent_client) = (Client::new(base), Client::new(spent_base));
-    let exchanges = join_all(plan.asks.iter().map(|(symbol, ask)| {
-        let client = match ask {
-            Ask::Spent { .. } => spent_client.clone(),
-            _ => client.clone(),
-        };
-        async move {
-            let mut request = Request::get(format!("/quotes/{symbol}"));
-            match ask {
-                Ask::Healthy { budget: Some(form) }
-                | Ask::Silent { budget: Some(form) }
-                | Ask::Stalled { budget: form }
-                | Ask::Spent { budget: form } => {
-                    request = request.header(HEADER, form.text.clone())
-                }
-                Ask::Garbage { value } => request = request.header(HEADER, value.clone()),
-                _ => {}
-            }
-            match ask {
-                Ask::HangUp { after } => client.hang_up_after(request, *after).await,
-                _ => client.send(request).await,
-            }
+    let mut clients = Vec::new();
+    for (own, upstream) in
+        [(plan.own, &upstream), (plan.own, &for_spent), (plan.patient, &upstream)]
+    {
+        match serve(learner, own, upstream).await? {
+            Ok(base) => clients.push(Client::new(base)),
+            Err(failure) => return Ok(Err(failure)),
         }
-    }))
-    .await;
+    }
+    let client_for = |ask: &Ask| match ask {
+        Ask::Spent { .. } => clients[1].clone(),
+        Ask::Patient { .. } => clients[2].clone(),
+        _ => clients[0].clone(),
+    };
+    let send =
+        |(symbol, ask): &(String, Ask)| ask_once(client_for(ask), symbol.clone(), ask.clone());
+    let mut together =
+        join_all(plan.asks.iter().filter(|(_, ask)| !ask.alone()).map(send)).await.into_iter();
+    let mut alone = Vec::new();
+    for symbol_ask in plan.asks.iter().filter(|(_, ask)| ask.alone()) {
+        alone.push(send(symbol_ask).await);
+    }
+    let mut alone = alone.into_iter();
+    let exchanges = plan.asks.iter().map(|(_, ask)| {
+        let exchange = if ask.alone() { alone.next() } else { together.next() };
+        exchange.expect("one exchange per ask")
+    });
     // A call the gateway left running is given the usual slack to be dropped.
     let settle = late(plan.own) + Duration::from_millis(100);
     upstream.wait_until(settle, |seen| seen.iter().all(|seen| seen.ended.is_some())).await;
@@ -241,6 +281,27 @@ pub async fn play(
         .collect()))
 }
 
+/// Sends `ask`'s request for `symbol` to the gateway `client` speaks to.
+async fn ask_once(client: Client, symbol: String, ask: Ask) -> Exchange {
+    let mut request = Request::get(format!("/quotes/{symbol}"));
+    match &ask {
+        Ask::Healthy { budget: Some(form) }
+        | Ask::Silent { budget: Some(form) }
+        | Ask::Stalled { budget: form }
+        | Ask::Spent { budget: form }
+        | Ask::Tight { budget: form }
+        | Ask::Patient { budget: Some(form) } => {
+            request = request.header(HEADER, form.text.clone())
+        }
+        Ask::Garbage { value } => request = request.header(HEADER, value.clone()),
+        _ => {}
+    }
+    match ask {
+        Ask::HangUp { after } => client.hang_up_after(request, after).await,
+        _ => client.send(request).await,
+    }
+}
+
 fn app_failed(problem: &str) -> Failure {
     Failure::new(
         problem.to_string(),
@@ -255,7 +316,9 @@ fn sent(ask: &Ask) -> String {
         Ask::Healthy { budget: Some(form) }
         | Ask::Silent { budget: Some(form) }
         | Ask::Stalled { budget: form }
-        | Ask::Spent { budget: form } => format!("{HEADER}: {}", form.text),
+        | Ask::Spent { budget: form }
+        | Ask::Tight { budget: form }
+        | Ask::Patient { budget: Some(form) } => format!("{HEADER}: {}", form.text),
         Ask::Garbage { value } => format!("{HEADER}: {value}"),
         _ => "(no budget)".into(),
     }
@@ -288,13 +351,28 @@ fn failed(summary: String, columns: &[&str], mut rows: Vec<Row>) -> Option<Failu
     rows.iter().any(|row| !row.ok).then(|| Failure::of(summary).with(table(columns, rows)))
 }
 
-/// `quotes`: with an answering upstream, the price comes back, asked for once.
-pub fn quotes(plan: &Plan, asked: &[Asked], _: Duration) -> Option<Failure> {
+/// `quotes`: with an answering upstream, the price comes back, asked for once; with one that
+/// resets, lesson 4's 502 (or 503) comes back at once.
+pub fn quotes(plan: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
     let mut wrong = 0;
     let rows = asked
         .iter()
-        .filter(|asked| matches!(asked.ask, Ask::Healthy { .. }))
+        .filter(|asked| matches!(asked.ask, Ask::Healthy { .. } | Ask::Patient { .. } | Ask::Reset))
         .map(|asked| {
+            if asked.ask == Ask::Reset {
+                let ok = asked.exchange.status().is_some_and(|status| [502, 503].contains(&status))
+                    && asked.exchange.took() <= AT_ONCE + lag;
+                wrong += usize::from(!ok);
+                return Row {
+                    cells: vec![
+                        format!("GET /quotes/{}", asked.symbol),
+                        "(no budget); the upstream resets".into(),
+                        format!("502 (or 503) within {}", millis(AT_ONCE + lag)),
+                        answered(&asked.exchange),
+                    ],
+                    ok,
+                };
+            }
             let price = &plan.prices[&asked.symbol];
             let body = asked.exchange.answer().and_then(|answer| answer.json());
             let ok = asked.exchange.status() == Some(200)
@@ -318,7 +396,7 @@ pub fn quotes(plan: &Plan, asked: &[Asked], _: Duration) -> Option<Failure> {
         })
         .collect();
     failed(
-        format!("{wrong} request(s) with an answering upstream got no price"),
+        format!("{wrong} request(s) did not get the price, or lesson 4's answer to a reset"),
         &["request", "caller sent", "expected", "got"],
         rows,
     )
@@ -335,17 +413,36 @@ pub fn passes_on(plan: &Plan, asked: &[Asked], _: Duration) -> Option<Failure> {
             let received = match &asked.ask {
                 Ask::Healthy { budget: Some(form) }
                 | Ask::Silent { budget: Some(form) }
-                | Ask::Stalled { budget: form } => Some(form.meant),
+                | Ask::Stalled { budget: form }
+                | Ask::Tight { budget: form }
+                | Ask::Patient { budget: Some(form) } => Some(form.meant),
                 _ => None,
             };
+            let own = plan.own_for(&asked.ask);
             let forwarded = passed_on(seen);
-            let most = received.map_or(plan.own, |received| received.min(plan.own)) + CLOCK_GRAIN;
+            let allowed = received.map_or(own, |received| received.min(own));
+            let most = allowed + CLOCK_GRAIN;
+            // What the gateway had left when it called is at least what was allowed less the
+            // time from the request's sending to the call's arrival; a tenth of it may be kept
+            // for the way back (a value the gateway read leniently is `budget-read`'s matter).
+            let spent = seen.at.saturating_duration_since(asked.exchange.sent);
+            let least = match asked.ask {
+                Ask::Garbage { .. } => Duration::ZERO,
+                _ => allowed
+                    .saturating_sub(spent)
+                    .mul_f64(1.0 - DEADLINE_HEADROOM)
+                    .saturating_sub(CLOCK_GRAIN),
+            };
             let ok = forwarded.as_ref().is_ok_and(|forwarded| {
-                *forwarded <= most && received.is_none_or(|received| *forwarded < received)
+                *forwarded <= most
+                    && *forwarded >= least
+                    && received.is_none_or(|received| *forwarded < received)
             });
             let expected = match received {
-                Some(received) if received <= most => format!("under {}", millis(received)),
-                Some(_) | None => format!("at most {} (own timeout)", millis(most)),
+                Some(received) if received <= most => {
+                    format!("at least {}, under {}", millis(least), millis(received))
+                }
+                Some(_) | None => format!("{}–{} (own timeout)", millis(least), millis(most)),
             };
             let got = match forwarded {
                 Ok(forwarded) => {
@@ -476,8 +573,19 @@ pub fn shortest(plan: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> 
     )
 }
 
-/// `spent`: nothing worth trying left: a 504 at once, and no call.
+/// `spent`: nothing worth trying left: a 504 at once, and no call; a small budget still worth
+/// one is tried.
 pub fn spent(_: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
+    let tight =
+        asked.iter().filter(|asked| matches!(asked.ask, Ask::Tight { .. })).map(|asked| Row {
+            cells: vec![
+                sent(&asked.ask),
+                "one call (then 200, or 504 if the answer came too late)".into(),
+                format!("{}, {} call(s)", answered(&asked.exchange), asked.seen.len()),
+            ],
+            ok: asked.seen.len() == 1
+                && asked.exchange.status().is_some_and(|status| [200, 504].contains(&status)),
+        });
     let rows = asked
         .iter()
         .filter(|asked| matches!(asked.ask, Ask::Spent { .. }))
@@ -502,9 +610,11 @@ pub fn spent(_: &Plan, asked: &[Asked], lag: Duration) -> Option<Failure> {
                 && asked.connections == 0
                 && asked.exchange.took() <= AT_ONCE + lag,
         })
+        .chain(tight)
         .collect();
     failed(
-        "a budget already spent was still spent on the upstream".into(),
+        "a budget already spent was spent on the upstream, or one still worth a call was not"
+            .into(),
         &["caller sent", "expected", "got"],
         rows,
     )

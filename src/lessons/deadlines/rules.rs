@@ -10,7 +10,7 @@ use httplings::lessons::deadlines::{Deadline, Gave};
 
 use super::client::{Kind, Played, Scenario};
 use crate::judge::bounds::{
-    AT_ONCE, CALL_SKEW, DEADLINE_HEADROOM, LATE_FLOOR, ROOM_TO_RETRY, late, millis,
+    AT_ONCE, CALL_SKEW, CLOCK_GRAIN, DEADLINE_HEADROOM, LATE_FLOOR, ROOM_TO_RETRY, late, millis,
 };
 use crate::judge::model::{Model, first_divergence};
 use crate::judge::schedule::{Wait, backoff, jittered};
@@ -194,10 +194,12 @@ impl<'a> Rules<'a> {
                         attempt.n, millis(limit), millis(budget)))),
                     // Given up with no answer well before the deadline: the attempt had less
                     // than the time left (a tenth of the budget may be kept for the way back,
-                    // as a gateway may).
+                    // as a gateway may). A busy machine makes a cut later, never sooner (the
+                    // learner's deadline is set after the judge's), so only the clock's grain
+                    // is allowed on top: a fixed margin of 20 ms shows on a short budget.
                     Some(ended)
                         if attempt.outcome == Outcome::Cut
-                            && ended + budget.mul_f64(DEADLINE_HEADROOM) + LATE_FLOOR
+                            && ended + budget.mul_f64(DEADLINE_HEADROOM) + CLOCK_GRAIN
                                 < budget =>
                     {
                         broken.push((Rule::InTime, format!(
@@ -398,7 +400,7 @@ impl<'a> Rules<'a> {
         if let Some(ended) = attempt.ended.filter(|_| retryable && attempt.n < policy.max_attempts)
         {
             let wait = wait_after(attempt, &policy).nominal();
-            if ended + wait + ROOM_TO_RETRY <= budget {
+            if ended + wait + ROOM_TO_RETRY + self.lag <= budget {
                 broken.push((Rule::Retries, format!(
                     "it gave up after attempt {} ({}) at +{}, though even the longest wait ({}) \
                      would have ended at +{}, well before the deadline at +{}",

@@ -117,6 +117,17 @@ pub(super) struct Plan {
     pub(super) burst: BurstPlan,
     pub(super) stream: StreamPlan,
     pub(super) quotas: [QuotaPlan; 2],
+    pub(super) long: LongPlan,
+}
+
+/// An instance whose window is minutes long: one client asks for one more than its quota, and
+/// the refusal's `Retry-After` must say when its quota has room again, however far off (the
+/// 1-60 s asked of a 503 is no bound on a 429's).
+#[derive(Debug)]
+pub(super) struct LongPlan {
+    pub(super) per_client: u32,
+    pub(super) window: Duration,
+    pub(super) asks: Vec<Ask>,
 }
 
 /// How long before a window has passed since its first request the spread client asks again:
@@ -173,8 +184,12 @@ fn written_over(latency: Duration, report: &serde_json::Value) -> Reply {
     Reply::Delayed(head, Box::new(Reply::TrickleBody { response: whole, chunk, every }))
 }
 
+/// What every client's key begins with, as a vendor's keys share a long prefix: a service that
+/// names a client by the first 24 (or 48) bytes of its key makes them all one client.
+pub(super) const KEY_PREFIX: &str = "sk_live_51NqT8vEJr2ZpWkB4nX7cY9mD3fG6hK1sA0uLzQe_";
+
 fn key(rng: &mut Rng) -> Option<String> {
-    Some(format!("key-{}", seed::token(rng, 10)))
+    Some(format!("{KEY_PREFIX}{}", seed::token(rng, 10)))
 }
 
 fn slow(rng: &mut Rng) -> Duration {
@@ -191,6 +206,7 @@ impl Plan {
         let single = quota_plan(&mut rng, &mut reports, 1);
         let per_client = rng.u32(3..=6);
         let several = quota_plan(&mut rng, &mut reports, per_client);
+        let long = long_plan(&mut rng, &mut reports);
         Plan {
             reports: reports.drawn,
             secret: seed::token(&mut rng, 16),
@@ -198,6 +214,7 @@ impl Plan {
             burst,
             stream,
             quotas: [single, several],
+            long,
         }
     }
 
@@ -311,6 +328,19 @@ fn stream_plan(rng: &mut Rng, reports: &mut Reports, burst_max: usize) -> Stream
         })
         .collect();
     StreamPlan { max, asks }
+}
+
+fn long_plan(rng: &mut Rng, reports: &mut Reports) -> LongPlan {
+    let per_client = rng.u32(1..=3);
+    let window = Duration::from_secs(rng.u64(90..=900));
+    let who = key(rng);
+    let asks = (0..=per_client)
+        .map(|_| {
+            let latency = Duration::from_millis(rng.u64(10..=40));
+            Ask { id: reports.report(rng, latency), key: who.clone() }
+        })
+        .collect();
+    LongPlan { per_client, window, asks }
 }
 
 /// An instance whose quotas are judged, with quick reports.

@@ -442,6 +442,56 @@ fn judge_retry_afters(
     }
 }
 
+/// One client spends its quota on the instance whose window is minutes long, then asks once
+/// more: its 429 must say, in seconds rounded up, when the oldest request leaves the window.
+pub(super) async fn long_window(learner: &Learner, plan: &Arc<Plan>) -> Result<Failures, Stop> {
+    let long = &plan.long;
+    let backend = backend(plan).await;
+    let base =
+        serve(learner, plan, &backend, UNREACHED_CONCURRENCY, long.per_client, long.window).await?;
+    let client = Client::new(base);
+    let mut exchanges = Vec::new();
+    for ask in &long.asks {
+        exchanges.push(client.send(shown::request(ask)).await);
+    }
+    let mut failures = Failures::new();
+    let (Some(first), Some(refused)) = (exchanges.first(), exchanges.last()) else {
+        return Ok(failures);
+    };
+    let start = first.sent;
+    // The quota has room again when the first request leaves the window: between a window
+    // after it was sent and a window after the refusal came back.
+    let least = long.window.saturating_sub(refused.received - first.sent).as_secs();
+    let most = long.window.as_millis().div_ceil(1000) as u64;
+    let problem = match (refused.status(), shown::retry_after(refused)) {
+        (Some(429), Ok(seconds)) if (least..=most).contains(&seconds) => None,
+        (Some(429), Ok(seconds)) => Some(format!(
+            "{} was refused with Retry-After: {seconds}; its quota has room again when its first \
+             request leaves the window, {least} to {most} seconds on (a 429's wait is as long as \
+             the quota says, minutes too)",
+            refused.request.line()
+        )),
+        (Some(429), Err(problem)) => Some(format!(
+            "{} was refused with 429 and {problem}: every 429 says, in seconds, when the client's \
+             quota has room again",
+            refused.request.line()
+        )),
+        // A quota not kept is the other checks' to tell.
+        _ => None,
+    };
+    if let Some(problem) = problem {
+        let described = format!("a quota of {} per {}", long.per_client, ms(long.window));
+        let last = exchanges.len() - 1;
+        let rows = exchanges.iter().enumerate().map(|(n, one)| row(one, start, n < last)).collect();
+        note(
+            &mut failures,
+            RETRY_AFTER,
+            Failure::of(format!("{described}: {problem}")).with(table(rows)),
+        );
+    }
+    Ok(failures)
+}
+
 /// A refusal's `Retry-After`, and when the refused request went and came back.
 struct Told {
     seconds: u64,

@@ -129,6 +129,9 @@ pub(super) enum Together {
     /// header; only the spread of their waits is judged (a busy machine widens a spread, it
     /// never narrows one, so this needs no replay).
     Spread,
+    /// Only how many attempts, and what comes back: waits of a millisecond or two are the
+    /// machine's to time, not the client's.
+    Untimed,
 }
 
 #[derive(Debug, Clone)]
@@ -195,6 +198,11 @@ const ASKED_HELD: Duration = Duration::from_millis(150);
 const FOUR_XX: [u16; 11] = [400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 451];
 
 const FIVE_XX: [u16; 4] = [500, 502, 503, 504];
+
+/// Rarer 5xx, each as much a server's failure of the moment as a 503: "any 5xx" reaches them
+/// too. Never 501 or 505, which the lesson says many clients rightly do not retry; 599 is sent
+/// every run, beside one of the rest.
+const RARE_5XX: [u16; 8] = [507, 509, 520, 521, 522, 523, 524, 598];
 
 const UNREADABLE_VALUES: [&str; 8] = ["+1", "1.5", "soon", "-1", "1s", "1e0", " 1 1", "0x1"];
 
@@ -263,6 +271,12 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
     // until the client's timeout (a second here, against a backoff of 30 ms).
     let mut flaky = flaky;
     flaky.push(scripted(then_ok(vec![Step::Endless(five_xx(rng))]), policy(5, ms(30), ms(1_000))));
+    // And the rarer 5xx, every run: a client that retries only the usual four (or stops at
+    // 598) returns one of them.
+    let rare = *seed::pick(rng, &RARE_5XX);
+    let mut rarer = vec![Step::Status(599), Step::Status(rare)];
+    rng.shuffle(&mut rarer);
+    flaky.push(scripted(then_ok(rarer), policy(5, ms(30), ms(1_000))));
     scenarios.push(scenario(FLAKY, flaky));
     let mut broken: Vec<Planned> = (0..2)
         .map(|_| {
@@ -388,6 +402,29 @@ pub(super) fn draw(rng: &mut Rng) -> Vec<Scenario> {
         })
         .collect();
     scenarios.push(Scenario { check: LONG_HAUL, calls: long_haul, together: Together::StaysAtCap });
+    // Hundreds of attempts, on bounds under a millisecond and a cap of one or two: a counter
+    // of u8 wraps past 255, 2^(n−1) in a u128 of nanoseconds overflows past retry 128, and a
+    // wait drawn modulo the bound in whole milliseconds divides by zero. Only the count and
+    // what comes back are judged: the waits are too short for a busy machine to time.
+    let many = rng.u32(260..=300);
+    let base = Duration::from_micros(rng.u64(100..=900));
+    let cap = Duration::from_micros(rng.u64(1_000..=2_000));
+    let hundreds = scripted(failures(rng, many as usize), policy(many, base, cap));
+    scenarios.push(Scenario {
+        check: LONG_HAUL,
+        calls: vec![hundreds],
+        together: Together::Untimed,
+    });
+    // A base_delay above max_delay: every bound is max_delay, the first too (a client that
+    // caps only after doubling waits up to base_delay first).
+    let cap = seed::duration_spread(rng, ms(40), ms(60));
+    let above = (0..4)
+        .map(|_| {
+            let base = cap.mul_f64(5.0 + 3.0 * rng.f64());
+            scripted(then_ok(failures(rng, 2)), policy(3, base, cap))
+        })
+        .collect();
+    scenarios.push(scenario(CAPPED, above));
     scenarios.push(scenario(ONCE, vec![scripted(failures(rng, 1), policy(1, ms(50), ms(1_000)))]));
     let unsendable = ["http://[::1", "ftp://127.0.0.1/file"]
         .into_iter()

@@ -105,7 +105,8 @@ fn judged(
     let mut wrong = 0;
     // A herd is judged on the spread of its waits alone, never on their length: how busy the
     // machine is lengthens waits, and a herd must not fail for that.
-    let timed = !matches!(scenario.together, Together::Spread | Together::Afresh);
+    let timed =
+        !matches!(scenario.together, Together::Spread | Together::Afresh | Together::Untimed);
     // Long outages are judged in aggregate; only a wait cut short is judged one by one there.
     let each_wait_bounded = matches!(
         scenario.together,
@@ -216,7 +217,7 @@ fn together(
     let cause = Cause::Timing;
     let pooled: Vec<Sample> = samples.iter().flatten().map(|(_, sample)| *sample).collect();
     let failure = match scenario.together {
-        Together::Alone => None,
+        Together::Alone | Together::Untimed => None,
         Together::Reaching => schedule::reach_all(&samples.concat()).map(Failure::of),
         Together::Growth => schedule::growth(&pooled).map(|problem| {
             let rows: Vec<String> = pooled

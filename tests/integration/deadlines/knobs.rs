@@ -259,8 +259,12 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
 /// What the gateway tells the upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forward {
-    /// What is left, in microseconds.
+    /// What is left, in microseconds while eight digits hold it, else in milliseconds.
     Left,
+    /// What is left, in microseconds however many digits that takes.
+    Micros,
+    /// What is left, less a fixed margin of this many milliseconds.
+    LeftLess(u64),
     /// What is left, in whole milliseconds.
     LeftMillis,
     /// The caller's value, as it came.
@@ -305,6 +309,10 @@ pub struct Gateway {
     pub lower_units: bool,
     /// Multiplies hours out in a u32 of milliseconds, which wraps.
     pub hours_in_u32_millis: bool,
+    /// Refuses any budget under 50 ms as spent.
+    pub floor_of_50_ms: bool,
+    /// Answers 504 for every failure of the call, a reset too.
+    pub every_failure_504: bool,
     /// How long the body may take once the head has come.
     pub body: Body,
 }
@@ -336,6 +344,8 @@ impl Gateway {
         unit_alone_is_zero: false,
         lower_units: false,
         hours_in_u32_millis: false,
+        floor_of_50_ms: false,
+        every_failure_504: false,
         body: Body::Left,
     };
 
@@ -372,7 +382,11 @@ impl Gateway {
             },
         };
         let allowed = budget.map_or(upstream.timeout(), |budget| budget.min(upstream.timeout()));
-        let floor = if self.no_floor { Duration::from_nanos(1) } else { Duration::from_millis(1) };
+        let floor = match (self.no_floor, self.floor_of_50_ms) {
+            (true, _) => Duration::from_nanos(1),
+            (_, true) => Duration::from_millis(50),
+            _ => Duration::from_millis(1),
+        };
         if budget.is_some() && allowed < floor {
             return (StatusCode::GATEWAY_TIMEOUT, "no time left").into_response();
         }
@@ -383,7 +397,14 @@ impl Gateway {
             request = request.timeout(left);
         }
         let forwarded = match self.forward {
-            Forward::Left => Some(format!("{}u", left.as_micros())),
+            Forward::Left if left.as_micros() <= 99_999_999 => {
+                Some(format!("{}u", left.as_micros()))
+            }
+            Forward::Left => Some(format!("{}m", left.as_millis())),
+            Forward::Micros => Some(format!("{}u", left.as_micros())),
+            Forward::LeftLess(margin) => {
+                Some(format!("{}u", left.saturating_sub(Duration::from_millis(margin)).as_micros()))
+            }
             Forward::LeftMillis => Some(format!("{}m", left.as_millis())),
             Forward::Unchanged => value.and_then(|value| value.to_str().ok()).map(String::from),
             Forward::CeilSeconds => Some(format!("{}S", left.as_secs() + 1)),
@@ -412,7 +433,10 @@ impl Gateway {
             Ok(Some(price)) => {
                 Json(json!({"symbol": symbol, "price": price["price"]})).into_response()
             }
-            Ok(None) | Err(false) => StatusCode::BAD_GATEWAY.into_response(),
+            Ok(None) | Err(false) if !self.every_failure_504 => {
+                StatusCode::BAD_GATEWAY.into_response()
+            }
+            Ok(None) | Err(false) => StatusCode::GATEWAY_TIMEOUT.into_response(),
             Err(true) => StatusCode::GATEWAY_TIMEOUT.into_response(),
         }
     }
