@@ -518,6 +518,22 @@ async fn the_sixth_attack_rounds_gateways_are_caught() {
             "left its call running",
             TOO_LATE_TO_LOG,
         ),
+        // The eleventh: a price taken whatever symbol it names; a status logged by a reason
+        // phrase that 499, 520 and 599 do not have.
+        wrong_and_more(
+            "a price for another symbol passed on",
+            with!(any_symbol: true),
+            &[UNUSABLE],
+            "a price for another symbol",
+            &[LOGGED],
+        ),
+        wrong_and_more(
+            "a panic on a status no registry names",
+            with!(logs_reason_phrase: true),
+            &[UNUSABLE, CLIENT_ERRORS],
+            "answered 5",
+            &[LOGGED, NO_LEAK],
+        ),
     ])
     .await;
 }

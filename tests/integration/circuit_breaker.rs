@@ -325,6 +325,14 @@ async fn each_mistake_in_what_counts_is_caught() {
             saying: "hung up on GET /items/",
             also: &[],
         },
+        // J's second hang-up, one short of the threshold again, taken for a success: the
+        // failure after it does not open.
+        Wrong {
+            app: with!(hang_up_succeeds: true),
+            caught_by: OPENS,
+            saying: "before the cooldown was over",
+            also: &[],
+        },
         // J's success held 80 % of the timeout, one short of the threshold.
         Wrong {
             app: with!(slow_success_fails: Some(0.75)),
@@ -710,6 +718,8 @@ struct Behaviour {
     cooldown_doubles_after_failed_trials: bool,
     /// Whether a call dropped while closed (its client hung up) counts as a failure.
     hang_up_fails: bool,
+    /// Whether it counts as a success, and starts the count again.
+    hang_up_succeeds: bool,
     /// A share of the timeout past which a success counts as a failure ("too slow").
     slow_success_fails: Option<f64>,
     /// Whether the breaker opens only when the next request comes, its cooldown from then.
@@ -770,6 +780,7 @@ const RIGHT: Behaviour = Behaviour {
     ready_fails_during_trial: false,
     cooldown_doubles_after_failed_trials: false,
     hang_up_fails: false,
+    hang_up_succeeds: false,
     slow_success_fails: None,
     opens_on_next_request: false,
     ignores_503: false,
@@ -864,13 +875,14 @@ fn knobbed(
 /// A call let through while closed, counted as a failure should its request be dropped before
 /// it finished (when `armed`).
 struct ClosedGuard {
-    armed: Option<(Knobbed, u32, u32, Instant)>,
+    /// The call, and whether its hang-up is recorded as a failure (or else as a success).
+    armed: Option<(Knobbed, u32, u32, Instant, bool)>,
 }
 
 impl Drop for ClosedGuard {
     fn drop(&mut self) {
-        if let Some((service, epoch, before, let_through)) = self.armed.take() {
-            record(&service, (None, epoch, before, let_through), true, false);
+        if let Some((service, epoch, before, let_through, failed)) = self.armed.take() {
+            record(&service, (None, epoch, before, let_through), failed, false);
         }
     }
 }
@@ -965,9 +977,11 @@ async fn knobbed_item(State(service): State<Knobbed>, Path(id): Path<u32>) -> Re
     let mut guard = TrialGuard { circuit, behaviour, cooldown: service.policy.cooldown };
     let before = service.circuit.lock().unwrap().failures;
     let let_through = Instant::now();
-    let hang_up_fails = behaviour.hang_up_fails && trial.is_none();
-    let mut closed_guard =
-        ClosedGuard { armed: hang_up_fails.then(|| (service.clone(), epoch, before, let_through)) };
+    let counts_hang_up = (behaviour.hang_up_fails || behaviour.hang_up_succeeds) && trial.is_none();
+    let mut closed_guard = ClosedGuard {
+        armed: counts_hang_up
+            .then(|| (service.clone(), epoch, before, let_through, behaviour.hang_up_fails)),
+    };
     tokio::time::sleep(behaviour.pads_every_call).await;
     let (result, failure) = match fetch_why(&service, id).await {
         Ok(item) => (Ok(item), None),

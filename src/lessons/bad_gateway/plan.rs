@@ -46,6 +46,8 @@ pub(super) enum Garbage {
     QuotedPrice,
     /// A price, then more: a body that starts with JSON is not JSON.
     Trailing,
+    /// A good price, for another symbol than the one asked for: not what was asked.
+    OtherSymbol,
     /// A price, in a body of [`HUGE`] bytes: no gateway should read that much for one.
     Huge,
     /// The same, sent in chunks with no `Content-Length`: a limit that trusts the length alone
@@ -117,6 +119,9 @@ impl Behaviour {
             Self::NotAPrice(Garbage::QuotedPrice) => {
                 "answered 200 with a price in a JSON string".into()
             }
+            Self::NotAPrice(Garbage::OtherSymbol) => {
+                "answered 200 with a price for another symbol".into()
+            }
             Self::NotAPrice(Garbage::Trailing) => {
                 "answered 200 with a price followed by more text".into()
             }
@@ -159,11 +164,13 @@ pub(super) struct Secrets {
 }
 
 /// Every registered 4xx and 5xx beyond the named ones (400, 401, 403, 404, 409, 410, 429; 500,
-/// 503): each a 502 (or, for a 4xx, a 500), like the named ones of their class. All of them,
-/// every run: a gateway that passes one rare status on (a 451, a 418) fails whatever the seed.
-const OTHER_STATUSES: [u16; 31] = [
+/// 503), and a few that no registry names (499, 520, 599: a gateway that looks a reason phrase
+/// up must not fail on them): each a 502 (or, for a 4xx, a 500), like the named ones of their
+/// class. All of them, every run: a gateway that passes one rare status on (a
+/// 451, a 418) fails whatever the seed.
+const OTHER_STATUSES: [u16; 34] = [
     402, 405, 406, 407, 408, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 423, 424, 425, 426,
-    428, 431, 451, 501, 502, 504, 505, 506, 507, 508, 510, 511,
+    428, 431, 451, 499, 501, 502, 504, 505, 506, 507, 508, 510, 511, 520, 599,
 ];
 
 #[derive(Debug)]
@@ -212,6 +219,7 @@ impl Plan {
                 Garbage::TextPrice,
                 Garbage::QuotedPrice,
                 Garbage::Trailing,
+                Garbage::OtherSymbol,
                 Garbage::Huge,
                 Garbage::HugeChunked,
             ]
@@ -385,6 +393,10 @@ impl Plan {
             }
             Behaviour::NotAPrice(Garbage::QuotedPrice) => {
                 respond(200, format!(r#"{start}ce":"412.5"}}"#))
+            }
+            Behaviour::NotAPrice(Garbage::OtherSymbol) => {
+                let other = json!(format!("{symbol}X"));
+                respond(200, format!(r#"{{"symbol":{other},"price":12.5}}"#))
             }
             Behaviour::NotAPrice(Garbage::Trailing) => {
                 respond(200, format!(r#"{{"symbol":{quoted},"price":12.5}} <- {node}"#))

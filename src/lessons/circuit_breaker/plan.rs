@@ -627,13 +627,18 @@ fn jittered(rng: &mut Rng, items: &mut Items, threshold: u32) -> Instance {
     // Before it opens, one short of the threshold: a request whose client hangs up, then a
     // success held 80 % of the timeout. Neither is a failure of the inventory's (a breaker that
     // counted either would refuse the request after it), and the success starts the count again.
+    // Then one short again, another hang-up, and one failure: the hang-up is no success either
+    // (a breaker that took it for one starts the count again, and does not open).
     let hung_up = items.make(Script::Item(slow(timeout)));
     let slow_success = items.make(Script::Item(timeout.mul_f64(0.8)));
+    let hung_up_again = items.make(Script::Item(slow(timeout)));
     let phases = vec![
         Phase::Run { items: items.failures(threshold as usize - 1), trips: false },
         Phase::Leaves { item: hung_up, hold: drawn(rng, 80, 140) },
         Phase::Run { items: vec![slow_success], trips: false },
-        Phase::Run { items: items.counted(threshold as usize), trips: true },
+        Phase::Run { items: items.failures(threshold as usize - 1), trips: false },
+        Phase::Leaves { item: hung_up_again, hold: drawn(rng, 80, 140) },
+        Phase::Run { items: items.counted(1), trips: true },
         open,
     ];
     instance("J", threshold, cooldown, timeout, phases)

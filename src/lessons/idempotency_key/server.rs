@@ -851,21 +851,23 @@ impl Player<'_> {
             let exchange = self.client.send(request).await;
             log.note(&exchange);
             let charged = self.processor.asked(payment.amount, sent, None).len();
+            let names_scheme =
+                exchange.answer().is_some_and(|answer| answer.header("www-authenticate").is_some());
+            let nobody = "a request with no API key has no client to keep its key for, and every \
+                          such caller would share one";
             let problem = match exchange.status() {
+                Some(401) if charged == 0 && !names_scheme => "it answered 401 without \
+                     WWW-Authenticate: every 401 names the scheme it wants (RFC 9110 §11.6.1), \
+                     here Bearer"
+                    .to_string(),
                 Some(400 | 401 | 403) if charged == 0 => continue,
-                Some(status @ (400 | 401 | 403)) => {
-                    format!("it answered {status}, and asked the processor to charge all the same")
-                }
-                Some(status) => format!("it answered {status}, not 401"),
+                Some(status @ (400 | 401 | 403)) => format!(
+                    "it answered {status}, and asked the processor to charge all the same: {nobody}"
+                ),
+                Some(status) => format!("it answered {status}, not 401: {nobody}"),
                 None => exchange.answer.as_ref().err().cloned().unwrap_or_default(),
             };
-            return Some(
-                Failure::of(format!(
-                    "a payment {what}: {problem}: a request with no API key has no client to keep \
-                     its key for, and every such caller would share one"
-                ))
-                .with(log.evidence()),
-            );
+            return Some(Failure::of(format!("a payment {what}: {problem}")).with(log.evidence()));
         }
         None
     }

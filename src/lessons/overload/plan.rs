@@ -332,7 +332,8 @@ fn stream_plan(rng: &mut Rng, reports: &mut Reports, burst_max: usize) -> Stream
 
 fn long_plan(rng: &mut Rng, reports: &mut Reports) -> LongPlan {
     let per_client = rng.u32(1..=3);
-    let window = Duration::from_secs(rng.u64(90..=900));
+    // Over 62 s for each request of the quota: a bucket's next token, too, is past a minute.
+    let window = Duration::from_secs(rng.u64(200..=900));
     let who = key(rng);
     let asks = (0..=per_client)
         .map(|_| {

@@ -459,16 +459,18 @@ pub(super) async fn long_window(learner: &Learner, plan: &Arc<Plan>) -> Result<F
         return Ok(failures);
     };
     let start = first.sent;
-    // The quota has room again when the first request leaves the window: between a window
-    // after it was sent and a window after the refusal came back.
-    let least = long.window.saturating_sub(refused.received - first.sent).as_secs();
+    // The quota has room again when the first request leaves the window (a log), or when a
+    // bucket has a token back (a window's share for each request of the quota): no sooner than
+    // that share after the first request was sent, no later than a window after the refusal.
+    let share = long.window / long.per_client;
+    let least = share.saturating_sub(refused.received - first.sent).as_secs();
     let most = long.window.as_millis().div_ceil(1000) as u64;
     let problem = match (refused.status(), shown::retry_after(refused)) {
         (Some(429), Ok(seconds)) if (least..=most).contains(&seconds) => None,
         (Some(429), Ok(seconds)) => Some(format!(
-            "{} was refused with Retry-After: {seconds}; its quota has room again when its first \
-             request leaves the window, {least} to {most} seconds on (a 429's wait is as long as \
-             the quota says, minutes too)",
+            "{} was refused with Retry-After: {seconds}; its quota has room again {least} to \
+             {most} seconds on (when a bucket has a token back, or its first request leaves the \
+             window): a 429's wait is as long as the quota says, minutes too",
             refused.request.line()
         )),
         (Some(429), Err(problem)) => Some(format!(

@@ -79,7 +79,11 @@ async fn quote(State(gw): State<Gateway>, Path(symbol): Path<String>) -> Respons
     match status.as_u16() {
         200 => match read_at_most(response, 1 << 20).await {
             Ok(Some(body)) => match serde_json::from_slice::<Quote>(&body) {
-                Ok(q) => Json(q).into_response(),
+                Ok(q) if q.symbol == symbol => Json(q).into_response(),
+                Ok(q) => {
+                    tracing::error!(symbol, answered = q.symbol, "pricing: another symbol's price");
+                    error(StatusCode::BAD_GATEWAY, "BAD_GATEWAY", "Prices failed")
+                }
                 Err(e) => {
                     tracing::error!(symbol, cause = %e, "pricing: unusable body");
                     error(StatusCode::BAD_GATEWAY, "BAD_GATEWAY", "Prices failed")

@@ -141,6 +141,11 @@ pub struct Behaviour {
     pub refused_again: u32,
     /// Whether it asks once more, at once, when a 503 says `Retry-After: 0`.
     pub asks_again_after_zero: bool,
+    /// Whether it takes a price for any symbol, not only the one it asked for.
+    pub any_symbol: bool,
+    /// Whether it logs a failure's status by its registered reason phrase, and panics on a
+    /// status with none.
+    pub logs_reason_phrase: bool,
 }
 
 pub const RIGHT: Behaviour = Behaviour {
@@ -179,6 +184,8 @@ pub const RIGHT: Behaviour = Behaviour {
     ends_body_at_errors: false,
     refused_again: 0,
     asks_again_after_zero: false,
+    any_symbol: false,
+    logs_reason_phrase: false,
     body_limit: Some(64 << 10),
     trusts_content_length: false,
     refused_retry_after: None,
@@ -486,6 +493,12 @@ impl Answering<'_> {
             400..=599 if b.passes_unnamed && ![400, 401, 403, 409, 500].contains(status) => {
                 self.problem(StatusCode::from_u16(*status).unwrap(), None)
             }
+            _ if b.logs_reason_phrase => {
+                let code = StatusCode::from_u16(*status).expect("a status from the service");
+                let reason = code.canonical_reason().expect("a registered status");
+                self.log(format_args!("the pricing service answered {reason}"), b.on_failure);
+                self.problem(b.on_failure, Some(body))
+            }
             _ => {
                 self.log(format_args!("the pricing service answered {status}"), b.on_failure);
                 self.problem(b.on_failure, Some(body))
@@ -507,7 +520,7 @@ impl Answering<'_> {
         }
         let number = &price["price"];
         let usable = if b.floats_only { number.is_f64() } else { number.is_number() };
-        if price["symbol"] != self.symbol || !usable {
+        if (price["symbol"] != self.symbol && !b.any_symbol) || !usable {
             return None;
         }
         let value = number.as_f64()?;

@@ -117,8 +117,12 @@ async fn quote(State(gw): State<Gw>, Path(symbol): Path<String>) -> Response {
             tracing::warn!(%symbol, %cause, "pricing service: unusable answer");
             problem(StatusCode::BAD_GATEWAY, "The pricing service answered badly")
         }
-        Ok(Ok(Outcome::Price(s, p))) => {
+        Ok(Ok(Outcome::Price(s, p))) if s == symbol.as_str() => {
             (StatusCode::OK, axum::Json(json!({"symbol": s, "price": p}))).into_response()
+        }
+        Ok(Ok(Outcome::Price(s, _))) => {
+            tracing::warn!(%symbol, answered = %s, "pricing service: a price for another symbol");
+            problem(StatusCode::BAD_GATEWAY, "The pricing service answered badly")
         }
         Ok(Ok(Outcome::Status(404, _))) => problem(StatusCode::NOT_FOUND, "No such symbol"),
         Ok(Ok(Outcome::Status(410, _))) => problem(StatusCode::GONE, "Symbol delisted"),

@@ -121,7 +121,9 @@ async fn create_payment(
     Json(payment): Json<Payment>,
 ) -> Response {
     let Some(client) = client_of(&headers) else {
-        return problem(StatusCode::UNAUTHORIZED, "NO_CLIENT", "Send your API key");
+        let mut refused = problem(StatusCode::UNAUTHORIZED, "NO_CLIENT", "Send your API key");
+        refused.headers_mut().insert(header::WWW_AUTHENTICATE, "Bearer".parse().unwrap());
+        return refused;
     };
     let Some(key) = usable_key(&headers) else {
         return problem(StatusCode::BAD_REQUEST, "NO_KEY", "Send a usable Idempotency-Key");
