@@ -103,7 +103,13 @@ macro_rules! wrong {
             fn new(client: reqwest::Client, policy: httplings::RetryPolicy, budget: httplings::RetryBudget) -> knobs::Client {
                 knobs::Client::new($knobs, client, policy, budget)
             }
-            let (failed, report) = judged(new).await;
+            let (mut failed, mut report) = judged(new).await;
+            // The judge leans to a pass where the machine's lateness could explain a miss, so a
+            // busy moment can let a mistake of timing through (CI's slow tier, once, for a floor
+            // spent once): one fresh play more before the test says the check misses it.
+            if !failed.iter().any(|(check, _)| check == $check) {
+                (failed, report) = judged(new).await;
+            }
             let caught = failed.iter().find(|(check, _)| check == $check);
             assert!(caught.is_some(), "{} should fail {}\n{report}", stringify!($name), $check);
             $(assert!(
