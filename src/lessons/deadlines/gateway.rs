@@ -48,6 +48,25 @@ pub enum Ask {
 }
 
 impl Ask {
+    /// The well-formed budget the caller sends, if any.
+    fn form(&self) -> Option<&Form> {
+        match self {
+            Ask::Healthy { budget } | Ask::Silent { budget } | Ask::Patient { budget } => {
+                budget.as_ref()
+            }
+            Ask::Stalled { budget } | Ask::Spent { budget } | Ask::Tight { budget } => Some(budget),
+            Ask::HangUp { .. } | Ask::Garbage { .. } | Ask::Reset => None,
+        }
+    }
+
+    /// What the caller sends in `grpc-timeout`, well-formed or not, if anything.
+    fn header(&self) -> Option<&str> {
+        match self {
+            Ask::Garbage { value } => Some(value),
+            ask => ask.form().map(|form| form.text.as_str()),
+        }
+    }
+
     /// Sent alone, once every other request is over.
     fn alone(&self) -> bool {
         matches!(self, Ask::Tight { .. })
@@ -284,17 +303,8 @@ pub async fn play(
 /// Sends `ask`'s request for `symbol` to the gateway `client` speaks to.
 async fn ask_once(client: Client, symbol: String, ask: Ask) -> Exchange {
     let mut request = Request::get(format!("/quotes/{symbol}"));
-    match &ask {
-        Ask::Healthy { budget: Some(form) }
-        | Ask::Silent { budget: Some(form) }
-        | Ask::Stalled { budget: form }
-        | Ask::Spent { budget: form }
-        | Ask::Tight { budget: form }
-        | Ask::Patient { budget: Some(form) } => {
-            request = request.header(HEADER, form.text.clone())
-        }
-        Ask::Garbage { value } => request = request.header(HEADER, value.clone()),
-        _ => {}
+    if let Some(value) = ask.header() {
+        request = request.header(HEADER, value.to_string());
     }
     match ask {
         Ask::HangUp { after } => client.hang_up_after(request, after).await,
@@ -312,16 +322,7 @@ fn app_failed(problem: &str) -> Failure {
 
 /// What the caller sent, as a report shows it.
 fn sent(ask: &Ask) -> String {
-    match ask {
-        Ask::Healthy { budget: Some(form) }
-        | Ask::Silent { budget: Some(form) }
-        | Ask::Stalled { budget: form }
-        | Ask::Spent { budget: form }
-        | Ask::Tight { budget: form }
-        | Ask::Patient { budget: Some(form) } => format!("{HEADER}: {}", form.text),
-        Ask::Garbage { value } => format!("{HEADER}: {value}"),
-        _ => "(no budget)".into(),
-    }
+    ask.header().map_or_else(|| "(no budget)".into(), |value| format!("{HEADER}: {value}"))
 }
 
 fn answered(exchange: &Exchange) -> String {
@@ -410,14 +411,7 @@ pub fn passes_on(plan: &Plan, asked: &[Asked], _: Duration) -> Option<Failure> {
         .filter(|asked| !matches!(asked.ask, Ask::Spent { .. }))
         .flat_map(|asked| asked.seen.iter().map(move |seen| (asked, seen)))
         .map(|(asked, seen)| {
-            let received = match &asked.ask {
-                Ask::Healthy { budget: Some(form) }
-                | Ask::Silent { budget: Some(form) }
-                | Ask::Stalled { budget: form }
-                | Ask::Tight { budget: form }
-                | Ask::Patient { budget: Some(form) } => Some(form.meant),
-                _ => None,
-            };
+            let received = asked.ask.form().map(|form| form.meant);
             let own = plan.own_for(&asked.ask);
             let forwarded = passed_on(seen);
             let allowed = received.map_or(own, |received| received.min(own));
