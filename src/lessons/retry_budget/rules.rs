@@ -131,7 +131,10 @@ pub fn judge(client: &Client, calls: &[Made]) -> Option<Failure> {
             })
         })
         .or_else(|| {
-            reach(&grown(|waits| &waits.backoff)).map(|why| Failure::of(format!("{why}; {rule}")))
+            let backoff = waits.iter().flat_map(|waits| waits.backoff.iter().map(|t| t.sample));
+            let grown: Vec<Sample> =
+                backoff.filter(|sample| sample.nominal > policy.base_delay).collect();
+            reach(&grown).map(|why| Failure::of(format!("{why}; {rule}")))
         })
 }
 
