@@ -606,12 +606,17 @@ fn herd_of(d: Duration, failure: Step) -> Vec<Planned> {
 /// waits in a narrow band by chance (ten in [d/2, d] within 0.12 d: about once in 40 000).
 const HERD: usize = 10;
 
-/// Ten calls that fail together, then succeed, with one backoff bound of about half a second:
-/// long enough for a spread to show above what scheduling adds, and enough calls that equal
-/// jitter never draws ten waits in a narrow band by chance.
+/// How many calls the jitter herd has: a herd's ten, and two more, so that two honest
+/// processes rank their waits alike, a swap or three apart, less than once in 300 000 plays
+/// (`schedule::differ_between_processes_in_order`).
+const TWIN_HERD: usize = 12;
+
+/// [`TWIN_HERD`] calls that fail together, then succeed, with one backoff bound of about half a
+/// second: long enough for a spread to show above what scheduling adds, and enough calls that
+/// equal jitter never draws all their waits in a narrow band by chance.
 fn spread_calls(rng: &mut Rng, failure: impl Fn(&mut Rng) -> Step) -> Vec<Planned> {
     let d = spread_d(rng);
-    (0..HERD)
+    (0..TWIN_HERD)
         .map(|_| scripted(vec![failure(rng), Step::Status(200)], policy(3, d, ms(2_000))))
         .collect()
 }
