@@ -114,6 +114,9 @@ async fn right_gateways_in_another_style_pass() {
         logs_timeout_as: "pricing service: no whole answer within its time"
     );
     judged_failing(per_instance, &[]).await;
+    // A price labelled with the service's own `+json` type refused: stricter than the lesson
+    // asks, which it allows.
+    judged_failing(with!(json_only: true), &[]).await;
 }
 
 /// A known-wrong gateway: what it gets wrong, the checks that catch it (the first saying
@@ -442,6 +445,12 @@ async fn the_sixth_attack_rounds_gateways_are_caught() {
             with!(retry_after_floor: 10),
             &[UNAVAILABLE],
             "Retry-After",
+        ),
+        wrong(
+            "the pricing service's Content-Type passed on",
+            with!(copies_content_type: true),
+            &[PRICE],
+            "the Content-Type is not application/json",
         ),
         wrong(
             "prices rounded to eight places",

@@ -30,6 +30,8 @@ const UNFINISHED: Errors = &[(504, "GATEWAY_TIMEOUT"), (502, "BAD_GATEWAY")];
 /// What a gateway may answer to one request.
 enum Want {
     Price(String),
+    /// The price, or a 502 from a gateway that reads only `application/json`.
+    PriceOrBad(String),
     Status(&'static [u16]),
     /// An error of one of these, passing `Retry-After` on in a 503; in time, if bounded.
     Error(Errors, Option<u64>, Option<(Bound, Due)>),
@@ -64,6 +66,7 @@ fn wanted(plan: &Plan, asked: &Asked) -> (&'static str, Want) {
     };
     match behaviour {
         Behaviour::Price(text) => (PRICE, Want::Price(text.clone())),
+        Behaviour::VendorPrice(text) => (PRICE, Want::PriceOrBad(text.clone())),
         Behaviour::Status(404, _) => (NOT_FOUND, Want::Status(&[404])),
         Behaviour::Status(410, _) => (NOT_FOUND, Want::Status(&[404, 410])),
         Behaviour::Status(429, seconds) => (CLIENT_ERRORS, Want::Error(SHED, *seconds, None)),
@@ -134,7 +137,10 @@ fn problem(want: &Want, asked: &Asked, timeout: Duration) -> Option<String> {
     };
     let status = got.status.as_u16();
     match want {
-        Want::Price(text) => {
+        Want::PriceOrBad(_) if status == 502 => {
+            problem(&Want::Error(BAD, None, None), asked, timeout)
+        }
+        Want::Price(text) | Want::PriceOrBad(text) => {
             let body = got.json().unwrap_or_default();
             let price: f64 = text.parse().ok()?;
             if status != 200 {
@@ -225,7 +231,7 @@ fn timing_problem(bound: Bound, due: Due, asked: &Asked) -> Option<String> {
 /// The answer a diff shows as expected.
 fn expected(want: &Want, asked: &Asked) -> Shown {
     match want {
-        Want::Price(text) => {
+        Want::Price(text) | Want::PriceOrBad(text) => {
             let price: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
             Shown::status(StatusCode::OK)
                 .header("content-type", "application/json")

@@ -210,7 +210,11 @@ fn failures(plan: &Plan, asked: &[Asked]) -> Vec<Failed> {
     let mut failed: Vec<Failed> = Vec::new();
     for asked in asked {
         let behaviour = plan.behaviour(&asked.symbol, asked.round);
-        if matches!(behaviour, Some(Behaviour::Price(_) | Behaviour::Status(404 | 410, _))) {
+        // A price labelled as the service's own JSON may be read or refused: neither is told.
+        if matches!(
+            behaviour,
+            Some(Behaviour::Price(_) | Behaviour::VendorPrice(_) | Behaviour::Status(404 | 410, _))
+        ) {
             continue;
         }
         let did = asked.did(plan);

@@ -17,6 +17,10 @@ use crate::judge::upstream::{Reply, Seen};
 pub(super) enum Behaviour {
     /// 200 with the symbol and this price, as its JSON text.
     Price(String),
+    /// The same, labelled [`VENDOR_JSON`]: JSON, so a price to a gateway that reads it (or a
+    /// 502 to one that reads only `application/json`), and a label the gateway's own answer
+    /// does not carry.
+    VendorPrice(String),
     /// This status with an error body, and a `Retry-After` of so many seconds when given.
     Status(u16, Option<u64>),
     /// 200, with a body that is not a price.
@@ -54,6 +58,9 @@ pub(super) enum Garbage {
     /// reads it all.
     HugeChunked,
 }
+
+/// The media type of the pricing service's own JSON, a structured `+json` one (RFC 6839).
+pub(super) const VENDOR_JSON: &str = "application/vnd.pricing.v4+json";
 
 /// The size of a body no gateway should read in full for a price: four mebibytes, where a price
 /// takes a few hundred bytes and a limit of 64 KiB (or a mebibyte) is plenty.
@@ -108,6 +115,9 @@ impl Behaviour {
     pub(super) fn did(&self) -> String {
         match self {
             Self::Price(price) => format!("answered 200 with a price of {price}"),
+            Self::VendorPrice(price) => {
+                format!("answered 200 with a price of {price}, as {VENDOR_JSON}")
+            }
             Self::Status(status, Some(seconds)) => {
                 format!("answered {status} with Retry-After: {seconds}")
             }
@@ -226,6 +236,7 @@ impl Plan {
             .map(Behaviour::NotAPrice),
         );
         quick.extend([Behaviour::Broken, Behaviour::CutOff, Behaviour::Reset]);
+        quick.push(Behaviour::VendorPrice(String::new()));
         rng.shuffle(&mut quick[5..]);
         // Each twice: eight requests at a time wait on each gateway's timeout, so that one
         // that lets only a few call at once (a semaphore of four) answers the rest late.
@@ -331,28 +342,31 @@ impl Plan {
             (self.header.clone(), s.trace.clone()),
             ("etag".into(), format!("W/\"{}\"", s.etag)),
         ];
-        let respond = |status: u16, body: String| Reply::Respond {
+        let respond_as = |status: u16, media_type: &str, body: String| Reply::Respond {
             status,
-            headers: [("content-type".into(), "application/json".into())]
+            headers: [("content-type".into(), media_type.into())]
                 .into_iter()
                 .chain(headers.clone())
                 .collect(),
             body: body.into_bytes(),
         };
+        let respond = |status: u16, body: String| respond_as(status, "application/json", body);
         // A few hundred bytes of the service's own small print, as a real price answer has: a
         // gateway whose body limit is a few hundred bytes refuses good prices.
         let terms = "Indicative price, not an offer. ".repeat(12 + symbol.len() % 7);
         let quoted = json!(symbol);
         let (field, trace, node) = (&self.field, &s.trace, &s.node);
-        let price = |price: &str| {
-            respond(
+        let price_as = |media_type: &str, price: &str| {
+            respond_as(
                 200,
+                media_type,
                 format!(
                     r#"{{"symbol":{quoted},"price":{price},"currency":"EUR","{field}":"{trace}","meta":{{"node":"{node}","hops":["{}"]}},"terms":"{terms}"}}"#,
                     s.cookie
                 ),
             )
         };
+        let price = |price: &str| price_as("application/json", price);
         let start = format!(r#"{{"symbol":{quoted},"{field}":"{trace}","pri"#);
         let gateway = BEHIND.iter().position(|behind| *behind == Behind::Service(service));
         let timeout = self.timeouts[gateway.expect("every service has a gateway")];
@@ -365,6 +379,7 @@ impl Plan {
         };
         match behaviour {
             Behaviour::Price(text) => price(text),
+            Behaviour::VendorPrice(text) => price_as(VENDOR_JSON, text),
             Behaviour::Status(status, retry_after) => {
                 let body =
                     json!({"error": {"message": format!("{status} from {node}"), "trace": trace}});
@@ -473,6 +488,7 @@ fn fresh(rng: &mut Rng, behaviour: &Behaviour, n: usize, round: usize) -> Behavi
     };
     match behaviour {
         Behaviour::Price(_) => Behaviour::Price(price(rng, n % 5)),
+        Behaviour::VendorPrice(_) => Behaviour::VendorPrice(price(rng, n % 5)),
         Behaviour::Status(503, Some(0)) => Behaviour::Status(503, Some(0)),
         Behaviour::Status(503, _) => Behaviour::Status(503, Some(seconds)),
         Behaviour::Status(429, asks) => Behaviour::Status(429, asks.map(|_| seconds)),

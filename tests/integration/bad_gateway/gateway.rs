@@ -146,6 +146,10 @@ pub struct Behaviour {
     /// Whether it logs a failure's status by its registered reason phrase, and panics on a
     /// status with none.
     pub logs_reason_phrase: bool,
+    /// Whether its 200 carries the pricing service's `Content-Type` as it came.
+    pub copies_content_type: bool,
+    /// Whether it takes a price only when labelled `application/json` (502 otherwise).
+    pub json_only: bool,
 }
 
 pub const RIGHT: Behaviour = Behaviour {
@@ -186,6 +190,8 @@ pub const RIGHT: Behaviour = Behaviour {
     asks_again_after_zero: false,
     any_symbol: false,
     logs_reason_phrase: false,
+    copies_content_type: false,
+    json_only: false,
     body_limit: Some(64 << 10),
     trusts_content_length: false,
     refused_retry_after: None,
@@ -272,6 +278,12 @@ async fn quote(
     };
     let said = (status, said_headers, body);
     let mut response = answer.translate(&said);
+    if b.copies_content_type
+        && response.status() == StatusCode::OK
+        && let Some(media_type) = said.1.get(header::CONTENT_TYPE)
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, media_type.clone());
+    }
     if b.leak == Some(Leak::HeadersButSome) {
         for (name, value) in &said.1 {
             if !BLOCKED.contains(&name.as_str()) {
@@ -443,6 +455,13 @@ impl Answering<'_> {
     fn translate(&self, (status, headers, body): &Said) -> Response {
         let b = self.gateway.behaviour;
         match status {
+            200 if b.json_only && !is_plain_json(headers) => {
+                self.log(
+                    format_args!("the pricing service's answer is not application/json"),
+                    b.on_failure,
+                );
+                self.problem(b.on_failure, Some(body))
+            }
             200 => match self.price(body) {
                 Some(quote) => {
                     if b.caches {
@@ -595,4 +614,12 @@ fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Whether the pricing service labelled its answer `application/json`, parameters aside.
+fn is_plain_json(headers: &HeaderMap) -> bool {
+    let media_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
+    media_type.is_some_and(|value| {
+        value.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json")
+    })
 }
