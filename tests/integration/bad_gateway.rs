@@ -115,8 +115,9 @@ async fn right_gateways_in_another_style_pass() {
     );
     judged_failing(per_instance, &[]).await;
     // A price labelled with the service's own `+json` type refused: stricter than the lesson
-    // asks, which it allows.
+    // asks, which it allows. So is a redirect refused.
     judged_failing(with!(json_only: true), &[]).await;
+    judged_failing(with!(refuses_redirects: true), &[]).await;
 }
 
 /// A known-wrong gateway: what it gets wrong, the checks that catch it (the first saying
@@ -451,6 +452,12 @@ async fn the_sixth_attack_rounds_gateways_are_caught() {
             with!(copies_content_type: true),
             &[PRICE],
             "the Content-Type is not application/json",
+        ),
+        wrong(
+            "a redirect passed on",
+            with!(passes_redirects: true),
+            &[PRICE],
+            "answered 307, not 200 (or a 502)",
         ),
         wrong(
             "prices rounded to eight places",

@@ -30,7 +30,8 @@ const UNFINISHED: Errors = &[(504, "GATEWAY_TIMEOUT"), (502, "BAD_GATEWAY")];
 /// What a gateway may answer to one request.
 enum Want {
     Price(String),
-    /// The price, or a 502 from a gateway that reads only `application/json`.
+    /// The price, or a 502 from a gateway that reads only `application/json`, or follows no
+    /// redirect.
     PriceOrBad(String),
     Status(&'static [u16]),
     /// An error of one of these, passing `Retry-After` on in a 503; in time, if bounded.
@@ -66,7 +67,9 @@ fn wanted(plan: &Plan, asked: &Asked) -> (&'static str, Want) {
     };
     match behaviour {
         Behaviour::Price(text) => (PRICE, Want::Price(text.clone())),
-        Behaviour::VendorPrice(text) => (PRICE, Want::PriceOrBad(text.clone())),
+        Behaviour::VendorPrice(text) | Behaviour::Redirect(text) => {
+            (PRICE, Want::PriceOrBad(text.clone()))
+        }
         Behaviour::Status(404, _) => (NOT_FOUND, Want::Status(&[404])),
         Behaviour::Status(410, _) => (NOT_FOUND, Want::Status(&[404, 410])),
         Behaviour::Status(429, seconds) => (CLIENT_ERRORS, Want::Error(SHED, *seconds, None)),
@@ -144,7 +147,8 @@ fn problem(want: &Want, asked: &Asked, timeout: Duration) -> Option<String> {
             let body = got.json().unwrap_or_default();
             let price: f64 = text.parse().ok()?;
             if status != 200 {
-                Some(format!("the gateway answered {status}, not 200"))
+                let or = if matches!(want, Want::PriceOrBad(_)) { " (or a 502)" } else { "" };
+                Some(format!("the gateway answered {status}, not 200{or}"))
             } else if got.media_type().as_deref() != Some("application/json") {
                 Some("the Content-Type is not application/json".into())
             } else if body["symbol"] != asked.symbol.as_str()

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::asking::{Asked, Record};
-use super::plan::{Behaviour, Plan, priced_symbol};
+use super::plan::{Behaviour, Plan, moved_symbol, priced_symbol};
 use super::{B, BEHIND, Behind};
 use crate::judge::answer::Shown;
 use crate::judge::bounds::{EARLY_HANG_UP, millis};
@@ -122,7 +122,10 @@ pub(super) fn once(asked: &[Asked], services: &[Upstream]) -> Option<Failure> {
                 *given_up.entry(asked.symbol.clone()).or_default() += 1;
             }
         }
-        let seen = upstream.seen();
+        let all = upstream.seen();
+        // A redirect followed asks once more, at the path it was sent to, on the connection it
+        // was sent on: those requests are neither counted nor taken for a connection reused.
+        let seen: Vec<&Seen> = all.iter().filter(|seen| moved_symbol(seen).is_none()).collect();
         for seen in &seen {
             let symbol = priced_symbol(seen).filter(|symbol| counts.contains_key(symbol));
             counts.entry(symbol.unwrap_or_else(|| seen.target.clone())).or_default().1 += 1;
@@ -153,11 +156,11 @@ pub(super) fn once(asked: &[Asked], services: &[Upstream]) -> Option<Failure> {
             );
             return Some(Failure::of(summary).with(Evidence::Table { columns, rows }));
         }
-        if upstream.connections() > seen.len() {
+        if upstream.connections() > all.len() {
             return Some(Failure::of(format!(
                 "the gateway opened {} connections to the pricing service for {} requests",
                 upstream.connections(),
-                seen.len()
+                all.len()
             )));
         }
         let reused = seen
@@ -210,10 +213,16 @@ fn failures(plan: &Plan, asked: &[Asked]) -> Vec<Failed> {
     let mut failed: Vec<Failed> = Vec::new();
     for asked in asked {
         let behaviour = plan.behaviour(&asked.symbol, asked.round);
-        // A price labelled as the service's own JSON may be read or refused: neither is told.
+        // A price labelled as the service's own JSON, or moved, may be read or refused: neither
+        // is told.
         if matches!(
             behaviour,
-            Some(Behaviour::Price(_) | Behaviour::VendorPrice(_) | Behaviour::Status(404 | 410, _))
+            Some(
+                Behaviour::Price(_)
+                    | Behaviour::VendorPrice(_)
+                    | Behaviour::Redirect(_)
+                    | Behaviour::Status(404 | 410, _)
+            )
         ) {
             continue;
         }

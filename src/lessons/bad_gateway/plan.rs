@@ -21,6 +21,10 @@ pub(super) enum Behaviour {
     /// 502 to one that reads only `application/json`), and a label the gateway's own answer
     /// does not carry.
     VendorPrice(String),
+    /// 307 to [`moved_path`], where the service answers this price: followed, a price (reqwest
+    /// follows redirects unless told not to); refused, a 502. Never the 307 passed on: its
+    /// `Location` names a path of the pricing service's own.
+    Redirect(String),
     /// This status with an error body, and a `Retry-After` of so many seconds when given.
     Status(u16, Option<u64>),
     /// 200, with a body that is not a price.
@@ -118,6 +122,10 @@ impl Behaviour {
             Self::VendorPrice(price) => {
                 format!("answered 200 with a price of {price}, as {VENDOR_JSON}")
             }
+            Self::Redirect(price) => format!(
+                "answered 307 with Location: {}, where it answers a price of {price}",
+                MOVED
+            ),
             Self::Status(status, Some(seconds)) => {
                 format!("answered {status} with Retry-After: {seconds}")
             }
@@ -236,8 +244,11 @@ impl Plan {
             .map(Behaviour::NotAPrice),
         );
         quick.extend([Behaviour::Broken, Behaviour::CutOff, Behaviour::Reset]);
-        quick.push(Behaviour::VendorPrice(String::new()));
         rng.shuffle(&mut quick[5..]);
+        // Two more that give a price, each where neither round prices its symbol otherwise (a
+        // gateway that caches shows by its price from memory, never by these).
+        quick.insert(10, Behaviour::VendorPrice(String::new()));
+        quick.insert(12, Behaviour::Redirect(String::new()));
         // Each twice: eight requests at a time wait on each gateway's timeout, so that one
         // that lets only a few call at once (a semaphore of four) answers the rest late.
         let timing: Vec<Behaviour> =
@@ -335,7 +346,8 @@ impl Plan {
     /// The reply of the service numbered `service` to `seen`, in `round`.
     pub(super) fn reply(&self, service: usize, round: usize, seen: &Seen) -> Reply {
         let s = &self.secrets[service];
-        let symbol = priced_symbol(seen).unwrap_or_default();
+        let moved = moved_symbol(seen);
+        let symbol = priced_symbol(seen).or_else(|| moved.clone()).unwrap_or_default();
         let headers = [
             ("server".to_string(), format!("pricing/4.2 ({})", s.node)),
             ("set-cookie".into(), format!("route={}; Path=/; HttpOnly", s.cookie)),
@@ -370,7 +382,13 @@ impl Plan {
         let start = format!(r#"{{"symbol":{quoted},"{field}":"{trace}","pri"#);
         let gateway = BEHIND.iter().position(|behind| *behind == Behind::Service(service));
         let timeout = self.timeouts[gateway.expect("every service has a gateway")];
-        let Some(behaviour) = self.behaviour(&symbol, round) else {
+        let behaviour = self.behaviour(&symbol, round);
+        let behaviour = match (behaviour, moved) {
+            (Some(Behaviour::Redirect(text)), Some(_)) => return price(text),
+            (_, Some(_)) => None,
+            (behaviour, None) => behaviour,
+        };
+        let Some(behaviour) = behaviour else {
             return respond(
                 404,
                 json!({"error": {"message": format!("no such symbol at {node}"), "trace": trace}})
@@ -380,6 +398,10 @@ impl Plan {
         match behaviour {
             Behaviour::Price(text) => price(text),
             Behaviour::VendorPrice(text) => price_as(VENDOR_JSON, text),
+            Behaviour::Redirect(_) => {
+                let location = moved_path(&symbol);
+                respond(307, String::new()).with_header("location", &location)
+            }
             Behaviour::Status(status, retry_after) => {
                 let body =
                     json!({"error": {"message": format!("{status} from {node}"), "trace": trace}});
@@ -489,6 +511,7 @@ fn fresh(rng: &mut Rng, behaviour: &Behaviour, n: usize, round: usize) -> Behavi
     match behaviour {
         Behaviour::Price(_) => Behaviour::Price(price(rng, n % 5)),
         Behaviour::VendorPrice(_) => Behaviour::VendorPrice(price(rng, n % 5)),
+        Behaviour::Redirect(_) => Behaviour::Redirect(price(rng, n % 5)),
         Behaviour::Status(503, Some(0)) => Behaviour::Status(503, Some(0)),
         Behaviour::Status(503, _) => Behaviour::Status(503, Some(seconds)),
         Behaviour::Status(429, asks) => Behaviour::Status(429, asks.map(|_| seconds)),
@@ -564,9 +587,50 @@ fn letters(rng: &mut Rng, count: std::ops::RangeInclusive<usize>) -> String {
 }
 
 /// The symbol a request to a pricing service asks for: `/prices/` and one segment.
+/// Where a redirected price moved to, for a report: [`moved_path`] of the symbol.
+const MOVED: &str = "/moved/prices/{symbol}";
+
+/// The path a [`Behaviour::Redirect`] sends a gateway to: one of the pricing service's own.
+fn moved_path(symbol: &str) -> String {
+    format!("/moved/prices/{}", segment(symbol))
+}
+
+/// The symbol of a request that followed a redirect to [`moved_path`].
+pub(super) fn moved_symbol(seen: &Seen) -> Option<String> {
+    match seen.segments()?.as_slice() {
+        [moved, prices, symbol] if moved == "moved" && prices == "prices" => Some(symbol.clone()),
+        _ => None,
+    }
+}
+
 pub(super) fn priced_symbol(seen: &Seen) -> Option<String> {
     match seen.segments()?.as_slice() {
         [prices, symbol] if prices == "prices" => Some(symbol.clone()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gateway that serves prices from memory must show by a price it gives from round 1: so
+    /// no symbol is priced in both rounds, whatever the seed.
+    #[test]
+    fn no_symbol_gives_a_price_in_both_rounds() {
+        let priced = |behaviour: &Behaviour| {
+            matches!(
+                behaviour,
+                Behaviour::Price(_) | Behaviour::VendorPrice(_) | Behaviour::Redirect(_)
+            )
+        };
+        for seed in 0..200 {
+            let plan = Plan::draw(seed);
+            let both = plan.cases.iter().find(|case| case.rounds.iter().all(priced));
+            assert!(both.is_none(), "seed {seed}: {both:?}");
+            let rounds =
+                |round: usize| plan.cases.iter().filter(|c| priced(&c.rounds[round])).count();
+            assert_eq!((rounds(0), rounds(1)), (7, 7), "seed {seed}");
+        }
     }
 }

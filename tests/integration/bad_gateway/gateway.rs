@@ -150,6 +150,10 @@ pub struct Behaviour {
     pub copies_content_type: bool,
     /// Whether it takes a price only when labelled `application/json` (502 otherwise).
     pub json_only: bool,
+    /// Whether it follows no redirect, and passes a 3xx on with its `Location`.
+    pub passes_redirects: bool,
+    /// Whether it follows no redirect, and answers a 3xx with a 502.
+    pub refuses_redirects: bool,
 }
 
 pub const RIGHT: Behaviour = Behaviour {
@@ -192,6 +196,8 @@ pub const RIGHT: Behaviour = Behaviour {
     logs_reason_phrase: false,
     copies_content_type: false,
     json_only: false,
+    passes_redirects: false,
+    refuses_redirects: false,
     body_limit: Some(64 << 10),
     trusts_content_length: false,
     refused_retry_after: None,
@@ -210,6 +216,9 @@ struct Gateway {
 
 pub fn app(upstream: Upstream, behaviour: Behaviour) -> Router {
     let mut client = reqwest::Client::builder();
+    if behaviour.passes_redirects || behaviour.refuses_redirects {
+        client = client.redirect(reqwest::redirect::Policy::none());
+    }
     if let (Covers::EachRead, Some(deadline)) = (behaviour.covers, behaviour.deadline) {
         let deadline = deadline(upstream.timeout());
         client = client.read_timeout(deadline).connect_timeout(deadline);
@@ -502,6 +511,13 @@ impl Answering<'_> {
                         false => wait.as_secs().to_string(),
                     };
                     response.headers_mut().insert(header::RETRY_AFTER, value.parse().unwrap());
+                }
+                response
+            }
+            300..=399 if b.passes_redirects => {
+                let mut response = StatusCode::from_u16(*status).unwrap().into_response();
+                if let Some(location) = headers.get(header::LOCATION) {
+                    response.headers_mut().insert(header::LOCATION, location.clone());
                 }
                 response
             }
