@@ -78,6 +78,8 @@ struct Walked {
     lost: Option<Lost>,
     /// How much longer each refusal asked alone took than the control request sent beside it.
     lags: Vec<Duration>,
+    /// The same, for each refusal made while the inventory held another request (a trial).
+    beside_trials: Vec<Duration>,
     /// How long each `GET /health/live` took, the controls' included.
     lives: Vec<Duration>,
     /// Whether the judge could pin when the breaker opened only loosely (see [`OPENED_WITHIN`]):
@@ -135,15 +137,18 @@ async fn run(learner: &Learner, recorder: &mut Recorder, seed: u64) -> Result<()
     // allowed), or a liveness probe that does, shows in the median of them all, and again in a
     // second play.
     let (mut slow_refusals, mut slow_lives) = (refusals_wait(&walked), lives_wait(&walked));
-    if slow_refusals.is_some() || slow_lives.is_some() {
+    let mut slow_beside_trials = refused_beside_trials_wait(&walked);
+    if slow_refusals.is_some() || slow_lives.is_some() || slow_beside_trials.is_some() {
         let again = walk_all().await;
         slow_refusals = slow_refusals.and(refusals_wait(&again));
         slow_lives = slow_lives.and(lives_wait(&again));
+        slow_beside_trials = slow_beside_trials.and(refused_beside_trials_wait(&again));
     }
     for (at, check) in CHECKS.iter().enumerate() {
         let failure = verdict(at, &walked);
         let failure = match (*check, failure) {
             ("opens", None) => slow_refusals.take(),
+            ("one-trial", None) => slow_beside_trials.take(),
             ("live", None) => slow_lives.take(),
             (_, failure) => failure,
         };
@@ -174,6 +179,21 @@ fn refusals_wait(walked: &[Walked]) -> Option<Failure> {
         "the open breaker's 503s took {} longer than GET /health/live sent beside them, in the \
          median of {count} refusals (at most {} is allowed): a refusal asks nobody, so nothing \
          should hold it up",
+        millis(median),
+        millis(REFUSAL_LAG)
+    )))
+}
+
+/// A failure when the refusals made while a trial was on its way took, in their median, more
+/// than [`REFUSAL_LAG`] longer than the control requests sent beside them: a pause of a few
+/// tens of milliseconds "in case the trial ends" is under the slack each one is allowed.
+fn refused_beside_trials_wait(walked: &[Walked]) -> Option<Failure> {
+    let lags = walked.iter().flat_map(|walked| walked.beside_trials.clone()).collect();
+    let (median, count) = median_past(lags, REFUSAL_LAG)?;
+    Some(Failure::of(format!(
+        "the 503s answered while a trial was on its way took {} longer than GET /health/live \
+         sent beside them, in the median of {count} (at most {} is allowed): everyone but the \
+         trial is refused at once, however long the trial takes, with no wait for it to end",
         millis(median),
         millis(REFUSAL_LAG)
     )))
@@ -257,9 +277,11 @@ async fn play(learner: &Learner, plan: &Plan, instance: &Instance) -> Walked {
         (broken.rule, broken.evidence.into_iter().fold(failure, Failure::with))
     });
     let lags = refusal_lags(&history);
+    let beside_trials = refusal_lags_beside_trials(&history);
     let lives = live_times(&history);
     let busy = replayed.model.widest_opening > OPENED_WITHIN;
-    Walked { broken, held: replayed.model.judged, lags, lives, busy, ..Walked::default() }
+    let held = replayed.model.judged;
+    Walked { broken, held, lags, beside_trials, lives, busy, ..Walked::default() }
 }
 
 /// How long each `GET /health/live` took: the probes, and the control beside each ask.
@@ -287,6 +309,19 @@ fn refusal_lags(history: &walk::History) -> Vec<Duration> {
             _ => None,
         })
         .collect()
+}
+
+/// For each refusal (a 503 for an item) made while the inventory held another request (a trial
+/// on its way), how much longer it took than its control.
+fn refusal_lags_beside_trials(history: &walk::History) -> Vec<Duration> {
+    let gots = history.iter().flat_map(|(_, observed)| &observed.gots);
+    gots.filter(|got| {
+        got.busy
+            && got.exchange.status() == Some(503)
+            && got.exchange.request.path.starts_with("/items/")
+    })
+    .filter_map(|got| Some(got.exchange.took().saturating_sub(got.control?)))
+    .collect()
 }
 
 /// The verdict of the check in place `at`: failed where its rule broke, passed where it was

@@ -238,7 +238,8 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             app: with!(refusal_pause: Duration::from_millis(100)),
             caught_by: OPENS,
             saying: "sent beside it",
-            also: &[],
+            // Its refusals beside a trial wait as long.
+            also: &[ONE_TRIAL],
         },
         // The adversary round (lesson 5's second review): failures in a row forgotten after a
         // second of quiet passed; S's last failure before it opens comes 1.3-1.6 s after the
@@ -290,7 +291,8 @@ async fn each_mistake_in_counting_and_opening_is_caught() {
             app: with!(refusal_pause: Duration::from_millis(20)),
             caught_by: OPENS,
             saying: "in the median of",
-            also: &[],
+            // Its refusals beside a trial wait as long.
+            also: &[ONE_TRIAL],
         },
         // The adversary round adv56b: failures forgotten after 2 s of quiet passed; Q's last
         // failure comes over 2 s after the others.
@@ -509,6 +511,14 @@ async fn each_mistake_in_half_open_is_caught() {
             app: with!(waits_for_trial: Duration::from_millis(50)),
             caught_by: ONE_TRIAL,
             saying: "sent beside it",
+            also: &[],
+        },
+        // The eleventh attack round: 20 ms, under the slack any one refusal has; the median of
+        // a run's refusals beside a trial shows it.
+        Wrong {
+            app: with!(waits_for_trial: Duration::from_millis(20)),
+            caught_by: ONE_TRIAL,
+            saying: "while a trial was on its way",
             also: &[],
         },
         // The adversary round adv56b: each passed every run before.
