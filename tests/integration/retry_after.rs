@@ -761,7 +761,10 @@ async fn each_parser_mistake_is_caught_by_the_check_for_it() {
     assert_row_caught(&judged, seed, SECONDS, "0000000000000000000030");
     let (judged, seed) =
         judged_failing(with_parser(parser_reading_numeric_zones_as_gmt), &[INVALID]).await;
-    assert_some_row_caught(&judged, seed, INVALID, |row| row.contains(" +0100"));
+    // Either numeric zone: read as GMT, one of the two may land where the reading is no value
+    // either (seed 285676330 flagged only the -0500 row).
+    let numeric_zone = |row: &str| row.contains(" +0100") || row.contains(" -0500");
+    assert_some_row_caught(&judged, seed, INVALID, numeric_zone);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
