@@ -211,6 +211,12 @@ pub const PROBE_REACH: Duration = Duration::from_millis(100);
 /// too busy to judge time by, and a wait too long is too long (confirm plays it again anyway).
 pub const MOST_LATE: Duration = Duration::from_millis(200);
 
+/// The longest lesson 6's handover may go without a request while the first answer is being
+/// stored. Quiet, the judge sends one every millisecond; beside two CPU hogs its holes reach
+/// 15 ms, and a judge held up for longer (900 ms was seen) may miss a claim let go 100 ms before
+/// its answer is stored: such a race's pass is played again.
+pub const HANDOVER_HOLE: Duration = Duration::from_millis(30);
+
 /// How long a probe must be held up for the machine to count as too busy to tell a wait too
 /// long from one a busy moment stretched ([`Lateness::too_busy`]); on a quiet machine a probe
 /// comes back within a few milliseconds.

@@ -4,7 +4,7 @@
 //! `POST /payments` as clients would, each key's history checked against the rules ([`Life`]);
 //! and what lies outside one key's life: unusable keys, and keys that must not queue.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use super::life::{Life, Observed, Step};
 use super::plan::{Payments, respelled as respelled_body};
 use super::processor::{Fate, Processor};
 use super::{ABANDONED, CHANGED, CHARGES, GATEWAY, IN_FLIGHT, NOT_STORED, RACES, REPLAYS, SCOPED};
-use crate::judge::bounds::{AT_ONCE, Lateness, PATIENCE, late, millis};
+use crate::judge::bounds::{AT_ONCE, HANDOVER_HOLE, Lateness, PATIENCE, late, millis};
 use crate::judge::compare::{case_swapped, secrets_in};
 use crate::judge::exchange::{Client, Exchange, Request};
 use crate::judge::model::divergences_by;
@@ -360,6 +360,7 @@ pub(super) async fn play(
         lateness,
         timeout: plan.timeout,
         queued: RefCell::new(None),
+        uncovered: Cell::new(false),
     };
     let player = &player;
     let histories = join_all(plan.scenarios.iter().map(|scenario| async move {
@@ -406,7 +407,8 @@ pub(super) async fn play(
     {
         all.push((check, decided.remove(check)));
     }
-    let busy = if busy_gateway { vec![GATEWAY] } else { Vec::new() };
+    let busy_gateway = busy_gateway.then_some(GATEWAY);
+    let busy = busy_gateway.into_iter().chain(player.uncovered.get().then_some(RACES)).collect();
     (all, busy)
 }
 
@@ -451,6 +453,9 @@ struct Player<'a> {
     timeout: Duration,
     /// The no-queue check's failure, if a payment under another key waited.
     queued: RefCell<Option<Failure>>,
+    /// Whether a handover went [`HANDOVER_HOLE`] or longer without a request while its first
+    /// answer was due: a busy machine held the judge up, and a race's pass proves less.
+    uncovered: Cell<bool>,
 }
 
 /// The requests of one key, as a report shows them.
@@ -691,15 +696,19 @@ impl Player<'_> {
                 let due = asked.first().map_or_else(Instant::now, |asked| asked.at + slow);
                 tokio::time::sleep_until((due - HANDOVER_AHEAD).into()).await;
                 // One every millisecond, each sent without waiting for the one before (a 409
-                // that comes back late on a busy machine must not leave a gap uncovered).
+                // that comes back late on a busy machine must not leave a gap uncovered), until
+                // the first's answer is back: however late a busy machine makes it, a count
+                // would run out first and leave the moment it is stored unasked. A tick missed
+                // is skipped, not made up in a burst that would spend the moment at once.
                 let mut flying = futures_util::stream::FuturesUnordered::new();
                 let mut every = tokio::time::interval(Duration::from_millis(1));
-                let mut count = 0;
-                while !answered.load(std::sync::atomic::Ordering::SeqCst) && count < 200 {
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                let until = Instant::now() + self.timeout * 2;
+                while !answered.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < until
+                {
                     tokio::select! {
                         _ = every.tick() => {
                             flying.push(self.client.send(self.request(life, payment, false)));
-                            count += 1;
                         }
                         Some(exchange) = flying.next(), if !flying.is_empty() => again.push(exchange),
                     }
@@ -711,8 +720,14 @@ impl Player<'_> {
                 again
             }
         );
-        let mut all = vec![first];
         again.sort_by_key(|exchange| exchange.sent);
+        let due =
+            self.processor.asked(payment.amount, sent, None).first().map(|asked| asked.at + slow);
+        let sends: Vec<Instant> = again.iter().map(|exchange| exchange.sent).collect();
+        if !covered(due, &sends, first.received) {
+            self.uncovered.set(true);
+        }
+        let mut all = vec![first];
         all.append(&mut again);
         all.iter().for_each(|exchange| log.note(exchange));
         let exchanges: Vec<&Exchange> = all.iter().collect();
@@ -900,5 +915,35 @@ impl Player<'_> {
             return Some(Failure::of(format!("a payment {what}: {problem}")).with(log.evidence()));
         }
         None
+    }
+}
+
+/// Whether the handover's requests, `sent` in order, left no hole of [`HANDOVER_HOLE`] or
+/// longer from when the processor's answer was `due` until the first request's answer was back
+/// (`answered`): whenever the server stored that answer, a request was on its way.
+fn covered(due: Option<Instant>, sent: &[Instant], answered: Instant) -> bool {
+    let Some(due) = due else { return false };
+    let within = sent.iter().copied().filter(|sent| *sent > due && *sent < answered);
+    let moments: Vec<Instant> = std::iter::once(due).chain(within).chain([answered]).collect();
+    moments.windows(2).all(|pair| pair[1].saturating_duration_since(pair[0]) < HANDOVER_HOLE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handover_with_a_hole_while_the_answer_was_due_is_not_covered() {
+        let due = Instant::now();
+        let at = |millis: u64| due + Duration::from_millis(millis);
+        let every_ten: Vec<Instant> = (0..=12).map(|step| at(step * 10)).collect();
+        assert!(covered(Some(due), &every_ten, at(125)));
+        // Held up from 40 ms to 90 ms; the moments before and after the window do not count.
+        let held_up: Vec<Instant> = [0, 10, 20, 30, 40, 90, 100, 110, 200].map(at).to_vec();
+        assert!(!covered(Some(due), &held_up, at(115)));
+        // Nothing sent until the answer was back (a judge asleep for all of it).
+        assert!(!covered(Some(due), &[at(130), at(131)], at(125)));
+        assert!(covered(Some(due), &[], at(20)));
+        assert!(!covered(None, &every_ten, at(125)));
     }
 }
