@@ -110,11 +110,9 @@ fn verdict(check: &str, plan: &Plan, round: &Round) -> Option<Failure> {
             .or_else(|| edges::refused(&plans.refused, made.refused))
             .or_else(|| edges::zero(&plans.zero, made.zero))
             .or_else(|| edges::repaid(&plans.repaid, made.repaid)),
-        AT_ONCE => verdicts::at_once(made.outage_a, lag)
-            .or_else(|| verdicts::at_once(made.outage_b, lag))
-            .or_else(|| verdicts::at_once(made.flapping, lag))
-            .or_else(|| verdicts::at_once(made.windows, lag))
-            .or_else(|| verdicts::at_once(made.inside, lag)),
+        AT_ONCE => [made.outage_a, made.outage_b, made.flapping, made.windows, made.inside]
+            .into_iter()
+            .find_map(|calls| verdicts::at_once(calls, lag, &round.lateness)),
         PARTIAL => verdicts::partial(&plans.partial, made.partial),
         WINDOW => verdicts::window(&plans.windows, plan.phases, made.windows)
             .or_else(|| verdicts::inside(&plans.inside, made.inside))

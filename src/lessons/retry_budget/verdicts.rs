@@ -86,14 +86,17 @@ pub fn first(clients: &[(&str, &[Made])]) -> Option<Failure> {
 }
 
 /// `at-once`: in an outage, every call returns at once after its last attempt: a refused retry
-/// waits for nothing.
-pub fn at_once(calls: &[Made], lag: Duration) -> Option<Failure> {
+/// waits for nothing. A call that returned while the learner's process was held up too long to
+/// tell ([`Lateness::too_busy`]) is set aside: beside four CPU hogs, a right answer's call came
+/// back 160 ms late in three rounds running. A wait before giving up shows in every call.
+pub fn at_once(calls: &[Made], lag: Duration, lateness: &Lateness) -> Option<Failure> {
     let gaps: Vec<(usize, &Made, Duration, Duration)> = calls
         .iter()
         .enumerate()
         .filter_map(|(call, made)| {
             let ended = made.attempts.last()?.ended?;
-            Some((call, made, ended, made.returned.saturating_sub(ended)))
+            let busy = lateness.too_busy(made.made_at + ended, made.made_at + made.returned);
+            (!busy).then(|| (call, made, ended, made.returned.saturating_sub(ended)))
         })
         .collect();
     let row = |(call, made, ended, gap): &(usize, &Made, Duration, Duration)| Row {
@@ -398,16 +401,23 @@ pub fn refusals(client: &Client, calls: &[Made]) -> Option<Failure> {
     let later = calls.get(REFUSALS_FIRST + REFUSALS_HEALTHY..)?;
     let made: usize =
         calls[..REFUSALS_FIRST].iter().map(|made| made.attempts.len().saturating_sub(1)).sum();
+    // What every first attempt paid in, less what the first calls spent. A busy machine may
+    // send the first calls' retries after the healthy calls' deposits, which pay for more of
+    // them and leave less: seen beside four CPU hogs, 26 retries made and 3 left.
+    let first_attempts = calls.iter().filter(|made| !made.attempts.is_empty()).count();
+    let room = (client.budget.ratio * first_attempts as f64).floor() as usize;
+    let left = room.saturating_sub(made);
     let retried = later.iter().filter(|made| made.attempts.len() >= 2).count();
-    let needed = later.len().saturating_sub(1);
+    let needed = later.len().saturating_sub(1).min(left.saturating_sub(1));
     (retried < needed).then(|| {
         Failure::new(
             format!(
                 "{REFUSALS_FIRST} calls failing every time made {made} retries (the budget, a \
                  ratio of {:.2} and no floor, refused the rest); then {REFUSALS_HEALTHY} healthy \
                  calls, then {} calls failing once got {retried} retries, within one {} window: \
-                 the budget had room for at least {needed}. A refused retry takes nothing from \
-                 the budget",
+                 the budget had room for {left} ({room} for {first_attempts} first attempts, \
+                 less the {made} retries made), so at least {needed} of them. A refused retry \
+                 takes nothing from the budget",
                 client.budget.ratio,
                 later.len(),
                 millis(client.budget.window)
@@ -805,13 +815,60 @@ mod tests {
 
     #[test]
     fn waits_before_giving_up_show_in_the_mean_when_the_lag_hides_each() {
-        let lag = Duration::from_millis(200);
+        let (lag, quiet) = (Duration::from_millis(200), Lateness::default());
         let sleepers: Vec<Made> = [5, 180, 90, 220, 10, 140].map(call).to_vec();
-        assert!(at_once(&sleepers, lag).is_some_and(|failure| failure.summary.contains("average")));
+        let failed = at_once(&sleepers, lag, &quiet);
+        assert!(failed.is_some_and(|failure| failure.summary.contains("average")));
         let busy: Vec<Made> = [5, 12, 140, 8, 30, 3].map(call).to_vec();
-        assert_eq!(at_once(&busy, lag), None);
-        assert!(at_once(&busy, Duration::ZERO).is_none());
-        assert!(at_once(&[call(400)], lag).is_some());
+        assert_eq!(at_once(&busy, lag, &quiet), None);
+        assert!(at_once(&busy, Duration::ZERO, &quiet).is_none());
+        assert!(at_once(&[call(400)], lag, &quiet).is_some());
+    }
+
+    /// A call of the refusals client that made `attempts` attempts.
+    fn attempted(attempts: usize) -> Made {
+        let attempt =
+            Attempt { at: Duration::ZERO, ended: Some(Duration::ZERO), reply: Reply::status(503) };
+        Made { attempts: vec![attempt; attempts], ..call(0) }
+    }
+
+    #[test]
+    fn the_refusals_clients_last_calls_need_what_the_first_left_them() {
+        let plan = super::super::round::Plan::draw(&mut fastrand::Rng::with_seed(7));
+        let client = &plan.clients.refusals;
+        // `first` retries made by the calls failing every time (of 60 asked for), and `last`
+        // by the eight failing once: 29 in all for 58 first attempts.
+        let played = |first: usize, last: usize| -> Vec<Made> {
+            let first = (0..REFUSALS_FIRST)
+                .map(|call| attempted(1 + first / 20 + usize::from(call < first % 20)));
+            let healthy = (0..REFUSALS_HEALTHY).map(|_| attempted(1));
+            let last = (0..8).map(|call| attempted(1 + usize::from(call < last)));
+            first.chain(healthy).chain(last).collect()
+        };
+        // Quiet: the first calls' ten retries leave nineteen; every one of the eight is retried,
+        // or all but one.
+        assert_eq!(refusals(client, &played(10, 8)), None);
+        assert_eq!(refusals(client, &played(10, 7)), None);
+        // Refusals counted as withdrawals: none left.
+        assert!(refusals(client, &played(10, 0)).is_some());
+        assert!(refusals(client, &played(10, 6)).is_some());
+        // Busy: the first calls' retries came after the healthy calls paid in, and spent 26 of
+        // the 29; the three left are the eight's.
+        assert_eq!(refusals(client, &played(26, 3)), None);
+        assert_eq!(refusals(client, &played(26, 2)), None);
+        assert!(refusals(client, &played(26, 1)).is_some());
+    }
+
+    #[test]
+    fn a_call_back_late_while_the_learner_was_held_up_is_set_aside() {
+        let late = [call(400)];
+        assert!(at_once(&late, Duration::ZERO, &Lateness::default()).is_some());
+        let mut held_up = Lateness::default();
+        held_up.note(late[0].made_at + Duration::from_millis(100), Duration::from_millis(40));
+        assert_eq!(at_once(&late, Duration::ZERO, &held_up), None);
+        let mut quick_probe = Lateness::default();
+        quick_probe.note(late[0].made_at + Duration::from_millis(100), Duration::from_millis(3));
+        assert!(at_once(&late, Duration::ZERO, &quick_probe).is_some());
     }
 
     /// The rules client's waits past its first retries (`d` of 280 and 560 ms, thirteen each,
