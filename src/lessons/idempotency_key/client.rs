@@ -1354,6 +1354,7 @@ fn herd(plays: &[Played]) -> Option<Failure> {
         // A share reused makes each call's waits one pile of its own: said as what it is.
         .or_else(|| schedule::drawn_afresh(&per_call, schedule::THREE_WAITS))
         .or_else(|| schedule::piled_up(&per_call))
+        .or_else(|| schedule::never_below(&per_call))
         .or_else(|| past_herd(plays))
         .map(Failure::of)
 }

@@ -258,6 +258,7 @@ fn together(
         Together::Afresh => {
             let per_call = per_call(samples);
             schedule::piled_up(&per_call)
+                .or_else(|| schedule::never_below(&per_call))
                 .or_else(|| schedule::drawn_afresh(&per_call, schedule::THREE_WAITS))
                 .map(Failure::of)
         }
