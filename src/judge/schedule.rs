@@ -694,24 +694,32 @@ const PILE_LEAST: usize = 8;
 /// and a few such calls can land together by chance.
 const PILE_CALLS_SHARE: f64 = 0.5;
 
+/// The waits of many calls (each call's samples) for each bound of [`PILE_LEAST_BOUND`] or
+/// more, shortest bound first: each wait with the call that made it.
+fn by_long_bound(calls: &[Vec<Sample>]) -> Vec<(Duration, Vec<(Duration, usize)>)> {
+    let mut bounds: Vec<Duration> = calls.iter().flatten().map(|sample| sample.nominal).collect();
+    bounds.sort();
+    bounds.dedup();
+    bounds
+        .into_iter()
+        .filter(|d| *d >= PILE_LEAST_BOUND)
+        .map(|d| {
+            let waits = calls.iter().enumerate().flat_map(|(call, samples)| {
+                let at_d = samples.iter().filter(move |sample| sample.nominal == d);
+                at_d.map(move |sample| (sample.waited, call))
+            });
+            (d, waits.collect())
+        })
+        .collect()
+}
+
 /// Judges backoff waits of many calls (each call's samples), grouped by their bound `d`:
 /// jittered waits take every length below `d`; a pile of them taking one and the same time, in
 /// many calls, is a wait that was not jittered (capped after the jitter was drawn, so that every
 /// draw above the cap is the cap; or jitter on the first retry only), and every client that
 /// reaches it retries in step. Only bounds of [`PILE_LEAST_BOUND`] or more are judged.
 pub fn piled_up(calls: &[Vec<Sample>]) -> Option<String> {
-    let mut bounds: Vec<Duration> = calls.iter().flatten().map(|sample| sample.nominal).collect();
-    bounds.sort();
-    bounds.dedup();
-    bounds.into_iter().filter(|d| *d >= PILE_LEAST_BOUND).find_map(|d| {
-        let mut waits: Vec<(Duration, usize)> = calls
-            .iter()
-            .enumerate()
-            .flat_map(|(call, samples)| {
-                let at_d = samples.iter().filter(move |sample| sample.nominal == d);
-                at_d.map(move |sample| (sample.waited, call))
-            })
-            .collect();
+    by_long_bound(calls).into_iter().find_map(|(d, mut waits)| {
         waits.sort();
         let width = d.mul_f64(PILE_WIDTH_SHARE).max(PILE_WIDTH_LEAST);
         let enough = (waits.len() as f64 * PILE_SHARE).ceil().max(PILE_LEAST as f64) as usize;
@@ -772,18 +780,7 @@ const BELOW_LEAST_CALLS: usize = 3;
 /// (drawn, then capped at max_delay; jitter on the first retry only), even where a busy
 /// machine held each up by a different few milliseconds and smeared the pile.
 pub fn never_below(calls: &[Vec<Sample>]) -> Option<String> {
-    let mut bounds: Vec<Duration> = calls.iter().flatten().map(|sample| sample.nominal).collect();
-    bounds.sort();
-    bounds.dedup();
-    bounds.into_iter().filter(|d| *d >= PILE_LEAST_BOUND).find_map(|d| {
-        let waits: Vec<(Duration, usize)> = calls
-            .iter()
-            .enumerate()
-            .flat_map(|(call, samples)| {
-                let at_d = samples.iter().filter(move |sample| sample.nominal == d);
-                at_d.map(move |sample| (sample.waited, call))
-            })
-            .collect();
+    by_long_bound(calls).into_iter().find_map(|(d, waits)| {
         let near = waits.iter().filter(|(waited, _)| *waited <= d.mul_f64(NEAR_BOUND)).count();
         let below = waits.iter().filter(|(waited, _)| *waited < d.mul_f64(1.0 - BELOW_BY)).count();
         let judged = waits.len() >= PILE_LEAST
