@@ -215,15 +215,10 @@ fn failures(plan: &Plan, asked: &[Asked]) -> Vec<Failed> {
         let behaviour = plan.behaviour(&asked.symbol, asked.round);
         // A price labelled as the service's own JSON, or moved, may be read or refused: neither
         // is told.
-        if matches!(
-            behaviour,
-            Some(
-                Behaviour::Price(_)
-                    | Behaviour::VendorPrice(_)
-                    | Behaviour::Redirect(_)
-                    | Behaviour::Status(404 | 410, _)
-            )
-        ) {
+        let not_a_failure = |behaviour: &Behaviour| {
+            behaviour.gives_price() || matches!(behaviour, Behaviour::Status(404 | 410, _))
+        };
+        if behaviour.is_some_and(not_a_failure) {
             continue;
         }
         let did = asked.did(plan);

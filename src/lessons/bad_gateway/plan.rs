@@ -111,6 +111,12 @@ fn paced(response: Reply, timeout: Duration) -> Reply {
 }
 
 impl Behaviour {
+    /// Whether the service gives a price for it: as its own JSON, labelled otherwise, or where
+    /// it moved.
+    pub(super) fn gives_price(&self) -> bool {
+        matches!(self, Self::Price(_) | Self::VendorPrice(_) | Self::Redirect(_))
+    }
+
     pub(super) fn is_timing(&self) -> bool {
         matches!(self, Self::Silent | Self::Stalls | Self::TrickleHead | Self::TrickleBody)
     }
@@ -618,18 +624,13 @@ mod tests {
     /// no symbol is priced in both rounds, whatever the seed.
     #[test]
     fn no_symbol_gives_a_price_in_both_rounds() {
-        let priced = |behaviour: &Behaviour| {
-            matches!(
-                behaviour,
-                Behaviour::Price(_) | Behaviour::VendorPrice(_) | Behaviour::Redirect(_)
-            )
-        };
         for seed in 0..200 {
             let plan = Plan::draw(seed);
-            let both = plan.cases.iter().find(|case| case.rounds.iter().all(priced));
+            let both =
+                plan.cases.iter().find(|case| case.rounds.iter().all(Behaviour::gives_price));
             assert!(both.is_none(), "seed {seed}: {both:?}");
             let rounds =
-                |round: usize| plan.cases.iter().filter(|c| priced(&c.rounds[round])).count();
+                |round: usize| plan.cases.iter().filter(|c| c.rounds[round].gives_price()).count();
             assert_eq!((rounds(0), rounds(1)), (7, 7), "seed {seed}");
         }
     }
