@@ -334,9 +334,12 @@ fn impossible_days(rng: &mut Rng) -> Vec<Case> {
 /// RFC 850 dates a few days inside and a few days past 50 calendar years after a "now" in the
 /// first half of its century (where this century's year and the nearest are the same), each
 /// run: a reader that compares years alone, or moves back a year exactly 50 ahead, or counts
-/// 50 × 365 days (11 to 13 short), reads one of them in the wrong century.
+/// 50 × 365 days (11 to 13 short), reads one of them in the wrong century. From 2100 on: the
+/// date past the boundary is read 50 years back, and before 1970 a reader may refuse any date,
+/// which a reader that checks the weekday does for the wrong century's (seed 255077783 drew
+/// 2016, and a reader comparing years alone passed).
 fn fifty_years_on(rng: &mut Rng) -> Vec<Case> {
-    let year = rng.i64(20..99) * 100 + rng.i64(0..50);
+    let year = rng.i64(21..99) * 100 + rng.i64(0..50);
     // From March to October, so that both dates fall in the year 50 years on.
     let today = Civil::new(year, rng.u32(3..11), rng.u32(1..29), time_of_day(rng));
     let boundary = Civil { year: year + 50, ..today }.at();
