@@ -98,23 +98,31 @@ fn escaping_the_check_fails_and_leaves_nothing_behind() {
     assert!(UnixStream::connect_addr(&address).is_ok());
     assert_eq!(sockets.reached(), (1, 1), "the listeners count who reaches them");
     let control = format!("{MARK}1");
-    Command::new("setsid")
-        .args(["-f", "sleep", &control])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("setsid runs");
     // `setsid -f` returns once it has forked: the child may still be on its way to `sleep`
     // (its cmdline empty while it execs), so it is looked for a little while, and ended
-    // before any verdict.
-    let started = Instant::now();
-    while processes_marked(&control).is_empty() && started.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(10));
+    // before any verdict. Started again once if it never shows: beside two CPU hogs, one run
+    // in some twenty saw none within 5 s (how `setsid` exited says more, next time).
+    let mut tries = Vec::new();
+    for _ in 0..2 {
+        let started = Command::new("setsid")
+            .args(["-f", "sleep", &control])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("setsid runs");
+        let since = Instant::now();
+        while processes_marked(&control).is_empty() && since.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        tries.push(started);
+        if !processes_marked(&control).is_empty() {
+            break;
+        }
     }
     let seen = processes_marked(&control).len();
     Command::new("pkill").args(["-f", &control]).status().expect("pkill runs");
-    assert_eq!(seen, 1, "a left-behind process is seen");
+    assert_eq!(seen, 1, "a left-behind process is seen (setsid exited: {tries:?})");
 
     let exercises: Vec<_> = fs::read_dir(scratch.root().join("exercises"))
         .unwrap()
