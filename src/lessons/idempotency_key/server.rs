@@ -407,8 +407,10 @@ pub(super) async fn play(
     {
         all.push((check, decided.remove(check)));
     }
-    let busy_gateway = busy_gateway.then_some(GATEWAY);
-    let busy = busy_gateway.into_iter().chain(player.uncovered.get().then_some(RACES)).collect();
+    let busy = [(busy_gateway, GATEWAY), (player.uncovered.get(), RACES)]
+        .into_iter()
+        .filter_map(|(busy, check)| busy.then_some(check))
+        .collect();
     (all, busy)
 }
 
@@ -681,7 +683,7 @@ impl Player<'_> {
         self.processor.set(payment.amount, Fate::Slow(slow));
         let answered = std::sync::atomic::AtomicBool::new(false);
         let sent = Instant::now();
-        let (first, mut again) = tokio::join!(
+        let (first, (mut again, due)) = tokio::join!(
             async {
                 let exchange = self.client.send(self.request(life, payment, false)).await;
                 answered.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -690,11 +692,12 @@ impl Player<'_> {
             async {
                 let mut again = Vec::new();
                 if !self.processor.wait_for(payment.amount, sent, PATIENCE).await {
-                    return again;
+                    return (again, None);
                 }
                 let asked = self.processor.asked(payment.amount, sent, None);
-                let due = asked.first().map_or_else(Instant::now, |asked| asked.at + slow);
-                tokio::time::sleep_until((due - HANDOVER_AHEAD).into()).await;
+                let due = asked.first().map(|asked| asked.at + slow);
+                let ahead = due.map_or_else(Instant::now, |due| due - HANDOVER_AHEAD);
+                tokio::time::sleep_until(ahead.into()).await;
                 // One every millisecond, each sent without waiting for the one before (a 409
                 // that comes back late on a busy machine must not leave a gap uncovered), until
                 // the first's answer is back: however late a busy machine makes it, a count
@@ -717,12 +720,10 @@ impl Player<'_> {
                 while let Some(exchange) = flying.next().await {
                     again.push(exchange);
                 }
-                again
+                (again, due)
             }
         );
         again.sort_by_key(|exchange| exchange.sent);
-        let due =
-            self.processor.asked(payment.amount, sent, None).first().map(|asked| asked.at + slow);
         let sends: Vec<Instant> = again.iter().map(|exchange| exchange.sent).collect();
         if !covered(due, &sends, first.received) {
             self.uncovered.set(true);
